@@ -1,0 +1,141 @@
+# bulkreg -- register CSV rosters of students into courses, concurrently, into SQLite.
+#
+#   make            build ./bulkreg (installs missing Debian packages first)
+#   make check      build and run every test (unit + end-to-end)
+#   make demo       run the main job on data/ and print the report
+#   make sanitize   the whole suite under AddressSanitizer + UBSan
+#   make tsan       the whole suite under ThreadSanitizer
+#   make bench      benchmarks (figures, not pass/fail)
+#   make install    PREFIX=/usr/local DESTDIR=
+#
+# Variants build in their own directory (B=build, build/asan, build/tsan), so
+# a sanitizer run never mixes objects with the normal build.
+
+CC       ?= cc
+CFLAGS   ?= -O2 -g
+B        ?= build
+SAN      ?=
+PREFIX   ?= /usr/local
+BINDIR   ?= $(PREFIX)/bin
+MANDIR   ?= $(PREFIX)/share/man
+VERSION  := 0.1.0
+
+# Recursive (=) on purpose: pkg-config runs when a recipe needs it, after
+# the `deps` prerequisite has had the chance to install it.
+PKG_CFLAGS = $(shell pkg-config --cflags sqlite3)
+PKG_LIBS   = $(shell pkg-config --libs sqlite3) -lcsv
+CHECK_CFLAGS = $(shell pkg-config --cflags check)
+CHECK_LIBS   = $(shell pkg-config --libs check)
+
+WARN      := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+             -Wno-missing-field-initializers
+ALL_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
+             -DBULKREG_VERSION='"$(VERSION)"' $(WARN) $(CFLAGS) $(SAN) -pthread \
+             $(PKG_CFLAGS) -MMD -MP
+ALL_LDFLAGS = $(LDFLAGS) $(SAN) -pthread
+
+# main.c and cmd_*.c are the command-line layer; everything else is the library
+# the tests link against.
+SRC      := $(wildcard src/*.c)
+CLI_SRC  := src/main.c $(wildcard src/cmd_*.c)
+LIB_SRC  := $(filter-out $(CLI_SRC),$(SRC))
+LIB_OBJ  := $(LIB_SRC:src/%.c=$(B)/obj/%.o)
+CLI_OBJ  := $(CLI_SRC:src/%.c=$(B)/obj/%.o)
+BIN      := $(B)/bulkreg
+
+UNIT_SRC := $(wildcard tests/unit/check_*.c)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
+TESTLIB_SRC := $(filter-out $(UNIT_SRC),$(wildcard tests/unit/*.c))
+TESTLIB_OBJ := $(TESTLIB_SRC:tests/unit/%.c=$(B)/tests/obj/%.o)
+
+BENCH_SRC := $(wildcard tests/bench/*.c)
+BENCH_BIN := $(BENCH_SRC:tests/bench/%.c=$(B)/bench/%)
+
+.PHONY: all check unit e2e sanitize tsan bench demo install uninstall clean \
+        deps deps-test lint format valgrind fuzz torture
+
+all: bulkreg
+
+deps:
+	@.ci/install-deps build
+
+deps-test:
+	@.ci/install-deps build test
+
+bulkreg: $(BIN)
+	@if [ "$(B)" = build ]; then cp $(BIN) $@; fi
+
+$(BIN): $(CLI_OBJ) $(LIB_OBJ)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(B)/obj/%.o: src/%.c | deps
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(B)/tests/obj/%.o: tests/unit/%.c | deps-test
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -Isrc -Itests/unit -c -o $@ $<
+
+$(B)/tests/check_%: tests/unit/check_%.c $(TESTLIB_OBJ) $(LIB_OBJ) | deps-test
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -Isrc -Itests/unit -o $@ $< \
+		$(TESTLIB_OBJ) $(LIB_OBJ) $(ALL_LDFLAGS) $(CHECK_LIBS) $(PKG_LIBS)
+
+$(B)/bench/%: tests/bench/%.c $(LIB_OBJ) | deps
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -Isrc -o $@ $< $(LIB_OBJ) $(ALL_LDFLAGS) $(PKG_LIBS) -lm
+
+# ---- tests ----------------------------------------------------------------
+
+check: deps-test
+	@$(MAKE) --no-print-directory unit e2e
+
+unit: $(UNIT_BIN)
+	@fail=0; for t in $(UNIT_BIN); do \
+		echo "== $$t"; \
+		CK_DEFAULT_TIMEOUT=$${CK_DEFAULT_TIMEOUT:-600} $$t || fail=1; \
+	done; \
+	if [ $$fail -ne 0 ]; then echo "unit tests FAILED"; exit 1; fi
+
+e2e: $(BIN)
+	@tests/e2e/run $(abspath $(BIN))
+
+sanitize:
+	@$(MAKE) --no-print-directory B=build/asan CFLAGS='-O1 -g' \
+		SAN='-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer' \
+		check
+
+tsan:
+	@$(MAKE) --no-print-directory B=build/tsan CFLAGS='-O1 -g' SAN='-fsanitize=thread' \
+		check
+
+bench: $(BENCH_BIN) $(BIN)
+	@.ci/install-deps bench
+	@tests/bench/run $(abspath $(B))
+
+demo: bulkreg
+	@tests/demo.sh ./bulkreg
+
+# ---- install --------------------------------------------------------------
+
+install: bulkreg
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
+	install -m 755 bulkreg $(DESTDIR)$(BINDIR)/bulkreg
+	install -m 644 man/bulkreg.1 $(DESTDIR)$(MANDIR)/man1/bulkreg.1
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/bulkreg $(DESTDIR)$(MANDIR)/man1/bulkreg.1
+
+lint:
+	mandoc -Tlint -Wwarning man/bulkreg.1
+
+format:
+	clang-format -i src/*.c src/*.h tests/unit/*.c tests/unit/*.h tests/bench/*.c
+
+clean:
+	rm -rf build bulkreg
+
+# Keep intermediate objects (make would otherwise delete test objects).
+.SECONDARY:
+
+-include $(wildcard $(B)/obj/*.d $(B)/tests/*.d $(B)/tests/obj/*.d $(B)/bench/*.d)

@@ -1,0 +1,110 @@
+/* chan: Go's `chan T` in C11 -- bounded, typed-by-size, copy-by-value channels. */
+#ifndef BULKREG_CHAN_H
+#define BULKREG_CHAN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+/*
+ * A channel carries elements of one fixed size, copied in and out by value.
+ * Capacity 0 makes it unbuffered: a send completes only when a receiver has
+ * taken the value (a rendezvous), exactly like Go.
+ *
+ * Every operation returns a chan_status.  Nothing here prints, raises or
+ * aborts on a runtime condition: sending on a closed channel and closing twice
+ * are reported as CHAN_CLOSED, not panics.
+ *
+ * Deadlines are absolute CLOCK_MONOTONIC times (see chan_deadline_after()).
+ */
+
+enum chan_status {
+	CHAN_OK = 0,
+	CHAN_CLOSED,     /* send/close: channel closed; recv: closed and drained */
+	CHAN_WOULDBLOCK, /* a non-blocking operation could not proceed */
+	CHAN_TIMEOUT,    /* the deadline passed first */
+	CHAN_NOMEM,      /* an allocation failed; nothing happened */
+	CHAN_INVALID     /* bad arguments (a programming error the caller can see) */
+};
+
+struct chan;
+
+enum chan_dir { CHAN_SEND, CHAN_RECV };
+
+/* Returns a new channel, or NULL if elem_size is 0 or memory ran out. */
+struct chan *chan_new(size_t elem_size, size_t capacity);
+
+/* Frees the channel.  No thread may be using or blocked on it. NULL is fine. */
+void chan_free(struct chan *ch);
+
+/*
+ * Closes the channel: every blocked sender and receiver wakes.  Values already
+ * buffered can still be received.  Returns CHAN_CLOSED if it was closed before.
+ */
+enum chan_status chan_close(struct chan *ch);
+
+/* Blocks until the value is buffered or (unbuffered) taken by a receiver. */
+enum chan_status chan_send(struct chan *ch, const void *elem);
+
+/* Blocks until a value arrives (CHAN_OK) or the channel is closed and drained. */
+enum chan_status chan_recv(struct chan *ch, void *out);
+
+/* Non-blocking variants: CHAN_WOULDBLOCK instead of waiting. */
+enum chan_status chan_try_send(struct chan *ch, const void *elem);
+enum chan_status chan_try_recv(struct chan *ch, void *out);
+
+/* Deadline variants: CHAN_TIMEOUT once `deadline` passes (NULL = no deadline). */
+enum chan_status chan_send_until(struct chan *ch, const void *elem,
+				 const struct timespec *deadline);
+enum chan_status chan_recv_until(struct chan *ch, void *out,
+				 const struct timespec *deadline);
+
+/* Number of buffered values (0 for unbuffered channels) and the capacity. */
+size_t chan_len(struct chan *ch);
+size_t chan_cap(const struct chan *ch);
+
+/* Threads currently blocked in `dir` on this channel (selects included).
+ * For tests and diagnostics: lets a test know a thread is really asleep
+ * without sleeping itself. */
+size_t chan_waiters(struct chan *ch, enum chan_dir dir);
+
+/* True once chan_close() has been called (values may still be buffered). */
+bool chan_is_closed(struct chan *ch);
+
+/* ---- select ------------------------------------------------------------ */
+
+struct chan_case {
+	struct chan *ch;   /* NULL: the case is never ready (like a nil chan) */
+	enum chan_dir dir;
+	void *elem;        /* send: value to send; recv: where to store it */
+};
+
+enum chan_select_mode {
+	CHAN_SELECT_BLOCK,   /* wait until a case is ready (or the deadline) */
+	CHAN_SELECT_DEFAULT  /* Go's `default:`: never wait */
+};
+
+/*
+ * Waits until one of the cases can proceed, performs exactly that one and
+ * stores its index in *chosen.  When several are ready the choice is uniformly
+ * random, so no case starves.
+ *
+ * Returns:
+ *   CHAN_OK          a send completed, or a receive got a value;
+ *   CHAN_CLOSED      *chosen is a receive on a closed, drained channel (Go's
+ *                    ok == false), or a send on a closed channel;
+ *   CHAN_WOULDBLOCK  mode is CHAN_SELECT_DEFAULT and nothing was ready;
+ *   CHAN_TIMEOUT     the deadline (NULL = none) passed;
+ *   CHAN_NOMEM / CHAN_INVALID  nothing happened.
+ */
+enum chan_status chan_select(struct chan_case *cases, size_t ncases,
+			     enum chan_select_mode mode,
+			     const struct timespec *deadline, size_t *chosen);
+
+/* An absolute CLOCK_MONOTONIC deadline `seconds` from now. */
+struct timespec chan_deadline_after(double seconds);
+
+/* A short English name for a status ("ok", "closed", ...). */
+const char *chan_status_str(enum chan_status st);
+
+#endif

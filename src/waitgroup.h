@@ -1,0 +1,32 @@
+/* waitgroup: Go's sync.WaitGroup -- wait until a set of tasks has finished. */
+#ifndef BULKREG_WAITGROUP_H
+#define BULKREG_WAITGROUP_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+struct waitgroup {
+	_Atomic long count;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+};
+
+/* Returns 0, or an errno value if the mutex or condition cannot be made. */
+int wg_init(struct waitgroup *wg);
+void wg_destroy(struct waitgroup *wg);
+
+/*
+ * Adds delta (may be negative) to the counter.  Driving the counter below
+ * zero is a programming error: the process prints a message and aborts, as
+ * Go panics.  As in Go, a positive add that starts a new round must happen
+ * before the wait() that observes it.
+ */
+void wg_add(struct waitgroup *wg, long delta);
+
+/* wg_add(wg, -1). */
+void wg_done(struct waitgroup *wg);
+
+/* Blocks until the counter is zero.  The group is reusable afterwards. */
+void wg_wait(struct waitgroup *wg);
+
+#endif
