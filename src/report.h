@@ -1,0 +1,73 @@
+/* report: the per-row report of a batch, in text, csv or json. */
+#ifndef BULKREG_REPORT_H
+#define BULKREG_REPORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdint.h>
+
+#include "db.h"
+#include "error.h"
+#include "row.h"
+
+enum report_format { REPORT_TEXT, REPORT_CSV, REPORT_JSON };
+
+/* Parses "text", "csv", "json"; false if none matches. */
+bool report_format_parse(const char *s, enum report_format *out);
+
+struct report_summary {
+	int64_t batch_id;
+	const char *source;          /* display name of the roster */
+	const char *sha256;          /* hex, or NULL */
+	const char *label;           /* NULL if none */
+	enum batch_outcome outcome;
+	const struct outcome_counts *counts;
+	double elapsed_seconds;
+	size_t workers;
+	/* --check timing; checks == 0 when no check ran. */
+	int64_t checks;
+	double check_median_seconds, check_max_seconds;
+};
+
+struct report;
+
+/* A report being built: rows are spooled to an unlinked temporary file so
+ * memory does not grow with the roster. */
+enum status report_new(enum report_format fmt, struct report **out,
+		       struct error *err);
+
+/*
+ * Adds one row, in roster order.  csv/json keep every row; text keeps the
+ * rejected ones for its table.  Values are echoed as read (at most
+ * ROW_VALUE_MAX bytes).  The hot path: no allocation per row.
+ */
+enum status report_add_row(struct report *r, const struct row *row,
+			   struct error *err);
+
+/*
+ * Writes the whole report to `fd`, checking every write: ST_IO with a
+ * message naming `dest_name` if any fails (full disk, closed descriptor).
+ *   csv:  line,student_id,course,status,position,reason,detail -- a field that
+ *         starts with = + - @ TAB or CR gets a leading ' (formula injection).
+ *   json: one object: batch, source, sha256, label, outcome, summary
+ *         {rows, <status>: n..., reasons {<reason>: n}}, results [...];
+ *         absent values are null; invalid UTF-8 bytes become U+FFFD.
+ *   text: summary (counts, rejections by reason, batch, elapsed, rows/s,
+ *         check timings) and a table of the rejected rows.
+ */
+enum status report_write(struct report *r, const struct report_summary *s,
+			 int fd, const char *dest_name, struct error *err);
+
+void report_free(struct report *r);
+
+/* Shared by every csv writer (reports and listings): writes one field with
+ * RFC 4180 quoting and the formula-injection guard.  Returns 0 or -1 with
+ * errno set. */
+int csv_write_field(FILE *out, const char *s, size_t len);
+
+/* Writes s[0..len) as a JSON string literal (quotes included), replacing
+ * invalid UTF-8 bytes with U+FFFD.  Returns 0 or -1. */
+int json_write_string(FILE *out, const char *s, size_t len);
+
+#endif

@@ -1,0 +1,92 @@
+/* row: names of statuses and reasons, and small helpers; see row.h. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "row.h"
+
+static const char *const status_names[STATUS_COUNT] = {
+	[STATUS_NONE] = "none",
+	[STATUS_REGISTERED] = "registered",
+	[STATUS_WAITLISTED] = "waitlisted",
+	[STATUS_ALREADY_REGISTERED] = "already_registered",
+	[STATUS_ALREADY_WAITLISTED] = "already_waitlisted",
+	[STATUS_REJECTED] = "rejected",
+};
+
+static const char *const reason_names[REASON_COUNT] = {
+	[REASON_NONE] = "",
+	[REASON_MALFORMED_ROW] = "malformed_row",
+	[REASON_INVALID_UTF8] = "invalid_utf8",
+	[REASON_FIELD_TOO_LONG] = "field_too_long",
+	[REASON_MISSING_STUDENT_ID] = "missing_student_id",
+	[REASON_INVALID_STUDENT_ID] = "invalid_student_id",
+	[REASON_MISSING_EMAIL] = "missing_email",
+	[REASON_INVALID_EMAIL] = "invalid_email",
+	[REASON_MISSING_COURSE] = "missing_course",
+	[REASON_UNKNOWN_COURSE] = "unknown_course",
+	[REASON_CHECK_FAILED] = "check_failed",
+	[REASON_CHECK_TIMEOUT] = "check_timeout",
+	[REASON_CHECK_ERROR] = "check_error",
+	[REASON_DUPLICATE_IN_ROSTER] = "duplicate_in_roster",
+	[REASON_COURSE_FULL] = "course_full",
+};
+
+static const char *const field_names[FIELD_COUNT] = {
+	[FIELD_STUDENT_ID] = "student_id",
+	[FIELD_FIRST_NAME] = "first_name",
+	[FIELD_LAST_NAME] = "last_name",
+	[FIELD_EMAIL] = "email",
+	[FIELD_COURSE] = "course",
+};
+
+const char *row_status_name(enum row_status st)
+{
+	return (unsigned)st < STATUS_COUNT ? status_names[st] : "unknown";
+}
+
+const char *row_reason_name(enum row_reason r)
+{
+	return (unsigned)r < REASON_COUNT ? reason_names[r] : "unknown";
+}
+
+const char *row_field_name(enum row_field f)
+{
+	return (unsigned)f < FIELD_COUNT ? field_names[f] : "unknown";
+}
+
+void row_reset_outcome(struct row *row)
+{
+	row->course = NULL;
+	row->status = STATUS_NONE;
+	row->reason = REASON_NONE;
+	row->position = 0;
+	row->check_seconds = 0;
+	row->detail[0] = '\0';
+}
+
+void row_reject(struct row *row, enum row_reason reason, const char *fmt, ...)
+{
+	row->status = STATUS_REJECTED;
+	row->reason = reason;
+	row->position = 0;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(row->detail, sizeof(row->detail), fmt, ap);
+	va_end(ap);
+}
+
+void outcome_counts_add(struct outcome_counts *c, const struct row *row)
+{
+	c->rows++;
+	if ((unsigned)row->status < STATUS_COUNT)
+		c->by_status[row->status]++;
+	if (row->status == STATUS_REJECTED && (unsigned)row->reason < REASON_COUNT)
+		c->by_reason[row->reason]++;
+}
+
+bool row_status_is_success(enum row_status st)
+{
+	return st == STATUS_REGISTERED || st == STATUS_WAITLISTED ||
+	       st == STATUS_ALREADY_REGISTERED || st == STATUS_ALREADY_WAITLISTED;
+}

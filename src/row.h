@@ -1,0 +1,109 @@
+/* row: one roster record on its way through the pipeline, and its outcome. */
+#ifndef BULKREG_ROW_H
+#define BULKREG_ROW_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define ROW_VALUE_MAX 256   /* longest accepted value in bytes (field_too_long) */
+#define ROW_DETAIL_MAX 320  /* detail text, NUL included (check output: 200 B) */
+
+/* The roster columns bulkreg uses, in the order they are stored. */
+enum row_field {
+	FIELD_STUDENT_ID,
+	FIELD_FIRST_NAME,
+	FIELD_LAST_NAME,
+	FIELD_EMAIL,
+	FIELD_COURSE,
+	FIELD_COUNT
+};
+
+enum row_status {
+	STATUS_NONE = 0,         /* not decided yet */
+	STATUS_REGISTERED,
+	STATUS_WAITLISTED,
+	STATUS_ALREADY_REGISTERED,
+	STATUS_ALREADY_WAITLISTED,
+	STATUS_REJECTED,
+	STATUS_COUNT
+};
+
+/* Rejection reasons, in the order they are checked: the first that applies
+ * wins.  The check_* reasons come from --check, which runs after the format
+ * checks and before seats are allocated. */
+enum row_reason {
+	REASON_NONE = 0,
+	REASON_MALFORMED_ROW,
+	REASON_INVALID_UTF8,
+	REASON_FIELD_TOO_LONG,
+	REASON_MISSING_STUDENT_ID,
+	REASON_INVALID_STUDENT_ID,
+	REASON_MISSING_EMAIL,
+	REASON_INVALID_EMAIL,
+	REASON_MISSING_COURSE,
+	REASON_UNKNOWN_COURSE,
+	REASON_CHECK_FAILED,
+	REASON_CHECK_TIMEOUT,
+	REASON_CHECK_ERROR,
+	REASON_DUPLICATE_IN_ROSTER,
+	REASON_COURSE_FULL,
+	REASON_COUNT
+};
+
+/* One value as read from the roster, spaces around it trimmed. */
+struct row_value {
+	uint32_t len;        /* full length in bytes (may exceed ROW_VALUE_MAX) */
+	bool long_bad_utf8;  /* len > ROW_VALUE_MAX and the whole value is not
+			      * valid UTF-8 (or holds a NUL); set by the reader,
+			      * which alone sees bytes past the kept prefix */
+	char text[ROW_VALUE_MAX + 1]; /* first min(len, ROW_VALUE_MAX) bytes,
+				       * NUL-terminated (may hold NULs inside) */
+};
+
+struct course;
+
+struct row {
+	/* Filled by the reader. */
+	uint64_t line;                    /* 1-based line the record starts on */
+	uint32_t nfields;                 /* fields in the record */
+	uint32_t present;                 /* bit f set: column f is mapped */
+	struct row_value v[FIELD_COUNT];
+
+	/* Filled by validation (and --check), then by the collector. */
+	struct course *course;            /* resolved course, NULL if none */
+	enum row_status status;
+	enum row_reason reason;
+	int64_t position;                 /* waitlist position, 0 if none */
+	double check_seconds;             /* time the --check command took */
+	char detail[ROW_DETAIL_MAX];      /* why, for rejections ("" if none) */
+};
+
+/* Counts of outcomes over a batch. */
+struct outcome_counts {
+	int64_t rows;
+	int64_t by_status[STATUS_COUNT];
+	int64_t by_reason[REASON_COUNT];
+};
+
+/* Stable machine names: "registered", "invalid_email", ... */
+const char *row_status_name(enum row_status st);
+const char *row_reason_name(enum row_reason r);
+
+/* Column names as they appear in reports and messages ("student_id", ...). */
+const char *row_field_name(enum row_field f);
+
+/* Clears the outcome part of a row (status, reason, detail, ...). */
+void row_reset_outcome(struct row *row);
+
+/* Marks the row rejected with a reason and a printf-style detail. */
+void row_reject(struct row *row, enum row_reason reason, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Adds the row's outcome to the counts. */
+void outcome_counts_add(struct outcome_counts *c, const struct row *row);
+
+/* True for the four statuses that mean the student is (still) enrolled. */
+bool row_status_is_success(enum row_status st);
+
+#endif
