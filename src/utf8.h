@@ -9,7 +9,9 @@
  * True if s[0..len) is well-formed UTF-8: no overlong forms, no surrogates
  * (U+D800..U+DFFF), nothing above U+10FFFF, no truncated sequence.  NUL bytes
  * are rejected too: they cannot be stored or shown faithfully.
- * On false, *bad_offset (if not NULL) is the offset of the first bad byte.
+ * On false, *bad_offset (if not NULL) is the offset of the first bad byte:
+ * the NUL or stray byte itself, or the lead byte of the first ill-formed or
+ * truncated sequence.
  */
 bool utf8_valid(const unsigned char *s, size_t len, size_t *bad_offset);
 
