@@ -10,15 +10,26 @@ struct atomic_file {
 	int fd;
 };
 
-/* Creates the temporary file (mode 0666 & ~umask) in path's directory.
- * ST_IO naming the path if the directory is missing or not writable. */
+/*
+ * Life cycle: open, write to fd, [sync], then publish or discard.  The
+ * struct owns its strings and descriptor until a successful publish or a
+ * discard releases them (leaving path = tmp_path = NULL, fd = -1).  After a
+ * failed publish, call discard.  Discard is safe after any open, failed or
+ * not, and after publish; never on a struct that open did not initialise.
+ */
+
+/* Creates the temporary file "<dir>/.<base>.XXXXXX" (O_CLOEXEC, mode
+ * 0666 & ~umask) in path's directory.  ST_IO "<path>: cannot create the
+ * report: ..." if the directory is missing or not writable. */
 enum status atomic_file_open(struct atomic_file *af, const char *path,
 			     struct error *err);
 
 /* fsync()s the data: after this, publishing cannot lose it. */
 enum status atomic_file_sync(struct atomic_file *af, struct error *err);
 
-/* Renames the temporary file over the final name and syncs the directory. */
+/* Syncs the data (cheap after atomic_file_sync), closes fd, renames the
+ * temporary file over the final name and syncs the directory.  The struct is
+ * released once the rename is done, even if the directory sync then fails. */
 enum status atomic_file_publish(struct atomic_file *af, struct error *err);
 
 /* Removes the temporary file; the final name is untouched.  Idempotent. */

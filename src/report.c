@@ -1,0 +1,1018 @@
+/* report: the per-row report of a batch in text, csv or json; see report.h. */
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "report.h"
+
+#define SPOOL_BUFFER (256u << 10)  /* stdio buffer of the spool */
+#define WRITE_BUFFER (64u << 10)   /* output buffer of report_write */
+#define TEXT_COL_MAX 20            /* widest STUDENT/COURSE cell, in columns */
+#define SPOOL_NAME "temporary report file"
+
+/* U+FFFD REPLACEMENT CHARACTER, in UTF-8. */
+static const char replacement[] = "\xEF\xBF\xBD";
+
+/* ---- output buffer --------------------------------------------------------
+ * Every format is written through an obuf.  Rows are formatted into a
+ * fixed buffer sized for the largest possible record (no flush function:
+ * overflowing it is a bug); report_write and the FILE helpers flush to their
+ * destination when the buffer fills. */
+
+struct obuf {
+	char *buf;
+	size_t len, cap;
+	int (*flush)(void *ctx, const char *p, size_t n); /* 0 or -1 + errno */
+	void *ctx;
+	int err;  /* errno of the first failed flush; later output is dropped */
+};
+
+static void ob_flush(struct obuf *o)
+{
+	if (o->len > 0 && o->err == 0 && o->flush(o->ctx, o->buf, o->len) < 0)
+		o->err = errno ? errno : EIO;
+	o->len = 0;
+}
+
+/* Makes room for n bytes (n <= cap). */
+static inline void ob_room(struct obuf *o, size_t n)
+{
+	if (o->cap - o->len >= n)
+		return;
+	if (!o->flush || n > o->cap)
+		abort(); /* a record bound in this file is wrong */
+	ob_flush(o);
+}
+
+static inline void ob_putc(struct obuf *o, char c)
+{
+	ob_room(o, 1);
+	o->buf[o->len++] = c;
+}
+
+static void ob_write(struct obuf *o, const char *p, size_t n)
+{
+	if (n > o->cap && o->flush) {
+		/* Large blocks (the spool copy) bypass the buffer. */
+		ob_flush(o);
+		if (o->err == 0 && o->flush(o->ctx, p, n) < 0)
+			o->err = errno ? errno : EIO;
+		return;
+	}
+	ob_room(o, n);
+	memcpy(o->buf + o->len, p, n);
+	o->len += n;
+}
+
+static void ob_puts(struct obuf *o, const char *s)
+{
+	ob_write(o, s, strlen(s));
+}
+
+static void ob_u64(struct obuf *o, uint64_t v)
+{
+	char tmp[20];
+	size_t n = 0;
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	ob_room(o, n);
+	while (n)
+		o->buf[o->len++] = tmp[--n];
+}
+
+static void ob_i64(struct obuf *o, int64_t v)
+{
+	if (v < 0) {
+		ob_putc(o, '-');
+		ob_u64(o, -(uint64_t)v);
+	} else {
+		ob_u64(o, (uint64_t)v);
+	}
+}
+
+static void ob_printf(struct obuf *o, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* For the few summary lines; never for values of unbounded length. */
+static void ob_printf(struct obuf *o, const char *fmt, ...)
+{
+	char tmp[512];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	ob_write(o, tmp, (size_t)n < sizeof(tmp) ? (size_t)n : sizeof(tmp) - 1);
+}
+
+static void ob_pad(struct obuf *o, size_t n)
+{
+	while (n--)
+		ob_putc(o, ' ');
+}
+
+/* Flush functions: to a stdio stream, and to a descriptor. */
+static int file_flush(void *ctx, const char *p, size_t n)
+{
+	FILE *f = ctx;
+	errno = 0;
+	if (fwrite(p, 1, n, f) != n) {
+		if (errno == 0)
+			errno = EIO;
+		return -1;
+	}
+	return 0;
+}
+
+static int fd_flush(void *ctx, const char *p, size_t n)
+{
+	int fd = *(const int *)ctx;
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK) {
+				/* A non-blocking stdout: wait until it drains. */
+				struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+				if (poll(&pfd, 1, -1) < 0 && errno != EINTR)
+					return -1;
+				continue;
+			}
+			return -1;
+		}
+		if (w == 0) {
+			errno = EIO;
+			return -1;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* ---- UTF-8 ----------------------------------------------------------------*/
+
+/*
+ * Decodes the sequence at s[0..n) (RFC 3629: no overlongs, surrogates or
+ * code points past U+10FFFF).  Returns the code point and its length in
+ * *used, or -1 with *used = the length of the maximal invalid subpart (at
+ * least 1), which is replaced by one U+FFFD (Unicode's recommended practice).
+ */
+static int32_t utf8_decode(const unsigned char *s, size_t n, size_t *used)
+{
+	unsigned char c = s[0], lo = 0x80, hi = 0xBF;
+	size_t need;
+	int32_t cp;
+
+	if (c < 0x80) {
+		*used = 1;
+		return c;
+	}
+	if (c < 0xC2 || c > 0xF4) {
+		*used = 1;
+		return -1;
+	}
+	if (c < 0xE0) {
+		need = 1;
+		cp = c & 0x1F;
+	} else if (c < 0xF0) {
+		need = 2;
+		cp = c & 0x0F;
+		if (c == 0xE0)
+			lo = 0xA0;
+		else if (c == 0xED)
+			hi = 0x9F;
+	} else {
+		need = 3;
+		cp = c & 0x07;
+		if (c == 0xF0)
+			lo = 0x90;
+		else if (c == 0xF4)
+			hi = 0x8F;
+	}
+	size_t i;
+	for (i = 1; i <= need; i++) {
+		if (i >= n || s[i] < lo || s[i] > hi) {
+			*used = i;
+			return -1;
+		}
+		cp = (cp << 6) | (s[i] & 0x3F);
+		lo = 0x80;
+		hi = 0xBF;
+	}
+	*used = i;
+	return cp;
+}
+
+/* ---- csv ------------------------------------------------------------------*/
+
+/* Worst case of csv_put: every byte a NUL (3 bytes), quotes, guard. */
+#define CSV_FIELD_MAX(n) (3 * (size_t)(n) + 3)
+
+static bool csv_is_formula_start(unsigned char c)
+{
+	return c == '=' || c == '+' || c == '-' || c == '@' || c == '\t' ||
+	       c == '\r';
+}
+
+static bool csv_needs_quotes(const char *s, size_t len)
+{
+	if (len == 0)
+		return false;
+	if (s[0] == ' ' || s[len - 1] == ' ')
+		return true;
+	for (size_t i = 0; i < len; i++) {
+		char c = s[i];
+		if (c == ',' || c == '"' || c == '\r' || c == '\n')
+			return true;
+	}
+	return false;
+}
+
+/* One field: RFC 4180 quoting, the formula guard, NUL as U+FFFD. */
+static void csv_put(struct obuf *o, const char *s, size_t len)
+{
+	bool quoted = csv_needs_quotes(s, len);
+	if (quoted)
+		ob_putc(o, '"');
+	if (len > 0 && csv_is_formula_start((unsigned char)s[0]))
+		ob_putc(o, '\'');
+	size_t run = 0;  /* start of the bytes copied as they are */
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] != '"' && s[i] != '\0')
+			continue;
+		ob_write(o, s + run, i - run);
+		if (s[i] == '"')
+			ob_write(o, "\"\"", 2);
+		else
+			ob_write(o, replacement, 3);
+		run = i + 1;
+	}
+	ob_write(o, s + run, len - run);
+	if (quoted)
+		ob_putc(o, '"');
+}
+
+int csv_write_field(FILE *out, const char *s, size_t len)
+{
+	char buf[4096];
+	struct obuf o = { buf, 0, sizeof(buf), file_flush, out, 0 };
+	csv_put(&o, s, len);
+	ob_flush(&o);
+	if (o.err) {
+		errno = o.err;
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- json -----------------------------------------------------------------*/
+
+/* Worst case of json_put_string: every byte a control character (\u00XX). */
+#define JSON_STRING_MAX(n) (6 * (size_t)(n) + 2)
+
+static bool json_is_plain(unsigned char c)
+{
+	return c >= 0x20 && c < 0x80 && c != '"' && c != '\\';
+}
+
+static void json_put_string(struct obuf *o, const char *s, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0;
+
+	ob_putc(o, '"');
+	while (i < len) {
+		size_t run = i;
+		while (i < len && json_is_plain(p[i]))
+			i++;
+		ob_write(o, s + run, i - run);
+		if (i >= len)
+			break;
+		unsigned char c = p[i];
+		if (c == '"' || c == '\\') {
+			ob_putc(o, '\\');
+			ob_putc(o, (char)c);
+			i++;
+		} else if (c == 0) {
+			ob_write(o, replacement, 3);
+			i++;
+		} else if (c < 0x20) {
+			char esc[6] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15] };
+			ob_write(o, esc, 6);
+			i++;
+		} else {
+			size_t used;
+			int32_t cp = utf8_decode(p + i, len - i, &used);
+			if (cp < 0)
+				ob_write(o, replacement, 3);
+			else if (cp == 0x2028 || cp == 0x2029)
+				/* Valid JSON, but line breaks to JavaScript. */
+				ob_write(o, cp == 0x2028 ? "\\u2028" : "\\u2029", 6);
+			else
+				ob_write(o, s + i, used);
+			i += used;
+		}
+	}
+	ob_putc(o, '"');
+}
+
+/* A string, or null for NULL. */
+static void json_put_string_or_null(struct obuf *o, const char *s)
+{
+	if (s)
+		json_put_string(o, s, strlen(s));
+	else
+		ob_puts(o, "null");
+}
+
+int json_write_string(FILE *out, const char *s, size_t len)
+{
+	char buf[4096];
+	struct obuf o = { buf, 0, sizeof(buf), file_flush, out, 0 };
+	json_put_string(&o, s, len);
+	ob_flush(&o);
+	if (o.err) {
+		errno = o.err;
+		return -1;
+	}
+	return 0;
+}
+
+/* JSON has no NaN or infinity. */
+static void json_put_double(struct obuf *o, double x)
+{
+	if (isfinite(x))
+		ob_printf(o, "%.6g", x);
+	else
+		ob_puts(o, "null");
+}
+
+/* ---- text escaping --------------------------------------------------------
+ * Values echoed to a terminal must not be able to drive it: control bytes,
+ * C1 controls and invalid UTF-8 are shown as \xHH, bidirectional and line
+ * separator characters as \uHHHH, a backslash as \\ (so escapes are
+ * unambiguous) and NUL as U+FFFD.  Widths count one column per character. */
+
+struct text_token {
+	char bytes[12];
+	unsigned char len, cols;
+};
+
+/* Worst case of text_put: 4 bytes (\xHH) per input byte, plus "...". */
+#define TEXT_FIELD_MAX(n) (4 * (size_t)(n) + 3)
+
+static bool text_is_format_char(int32_t cp)
+{
+	return cp == 0x061C || cp == 0x200E || cp == 0x200F ||
+	       (cp >= 0x2028 && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069);
+}
+
+static void token_hex(struct text_token *t, const unsigned char *p, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	t->len = 0;
+	for (size_t k = 0; k < n; k++) {
+		t->bytes[t->len++] = '\\';
+		t->bytes[t->len++] = 'x';
+		t->bytes[t->len++] = hex[p[k] >> 4];
+		t->bytes[t->len++] = hex[p[k] & 15];
+	}
+	t->cols = t->len;
+}
+
+/* Fills *t with how s[i..] starts; returns the bytes it stands for. */
+static size_t text_next(const unsigned char *s, size_t len, size_t i,
+			struct text_token *t)
+{
+	unsigned char c = s[i];
+	if (c == 0) {
+		memcpy(t->bytes, replacement, 3);
+		t->len = 3;
+		t->cols = 1;
+		return 1;
+	}
+	if (c == '\\') {
+		memcpy(t->bytes, "\\\\", 2);
+		t->len = t->cols = 2;
+		return 1;
+	}
+	if (c < 0x20 || c == 0x7F) {
+		token_hex(t, s + i, 1);
+		return 1;
+	}
+	if (c < 0x80) {
+		t->bytes[0] = (char)c;
+		t->len = t->cols = 1;
+		return 1;
+	}
+	size_t used;
+	int32_t cp = utf8_decode(s + i, len - i, &used);
+	if (cp < 0) {
+		token_hex(t, s + i, 1);
+		return 1;
+	}
+	if (cp < 0xA0) {
+		token_hex(t, s + i, used); /* C1 controls */
+	} else if (text_is_format_char(cp)) {
+		snprintf(t->bytes, sizeof(t->bytes), "\\u%04x", (unsigned)cp);
+		t->len = t->cols = 6;
+	} else {
+		memcpy(t->bytes, s + i, used);
+		t->len = (unsigned char)used;
+		t->cols = 1;
+	}
+	return used;
+}
+
+static size_t text_cols(const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	struct text_token t;
+	size_t cols = 0;
+	for (size_t i = 0; i < len; i += text_next(p, len, i, &t))
+		cols += t.cols;
+	return cols;
+}
+
+/* Writes s escaped, cut to max_cols columns with "..." (0: no limit);
+ * returns the columns written. */
+static size_t text_put(struct obuf *o, const char *s, size_t len,
+		       size_t max_cols)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	bool cut = max_cols > 0 && text_cols(s, len) > max_cols;
+	size_t limit = cut ? max_cols - 3 : SIZE_MAX;
+	struct text_token t;
+	size_t cols = 0;
+	for (size_t i = 0; i < len;) {
+		size_t used = text_next(p, len, i, &t);
+		if (cols + t.cols > limit)
+			break;
+		ob_write(o, t.bytes, t.len);
+		cols += t.cols;
+		i += used;
+	}
+	if (cut) {
+		ob_write(o, "...", 3);
+		cols += 3;
+	}
+	return cols;
+}
+
+/* "1,234,567". */
+static const char *group_digits(int64_t v, char buf[32])
+{
+	char tmp[32];
+	uint64_t u = v < 0 ? -(uint64_t)v : (uint64_t)v;
+	size_t n = 0;
+	do {
+		if (n % 4 == 3)
+			tmp[n++] = ',';
+		tmp[n++] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	if (v < 0)
+		tmp[n++] = '-';
+	for (size_t k = 0; k < n; k++)
+		buf[k] = tmp[n - 1 - k];
+	buf[n] = '\0';
+	return buf;
+}
+
+static size_t u64_digits(uint64_t v)
+{
+	size_t n = 1;
+	while (v >= 10) {
+		v /= 10;
+		n++;
+	}
+	return n;
+}
+
+/* ---- the report -----------------------------------------------------------*/
+
+/* A rejected row as the text format spools it: this header, then the
+ * escaped and cut student and course cells and the escaped detail. */
+struct text_record {
+	uint64_t line;
+	uint32_t reason;
+	uint16_t student_len, student_cols;
+	uint16_t course_len, course_cols;
+	uint16_t detail_len;
+};
+
+#define ROW_LINE_MAX 20  /* digits of a uint64_t */
+#define REASON_NAME_MAX 32
+
+/* The largest record of any format, and the buffer rows are built in. */
+#define CSV_RECORD_MAX                                                     \
+	(ROW_LINE_MAX + 2 * CSV_FIELD_MAX(ROW_VALUE_MAX) + REASON_NAME_MAX + \
+	 ROW_LINE_MAX + REASON_NAME_MAX + CSV_FIELD_MAX(ROW_DETAIL_MAX) + 8)
+#define JSON_RECORD_MAX                                                     \
+	(160 + ROW_LINE_MAX + 2 * JSON_STRING_MAX(ROW_VALUE_MAX) +           \
+	 REASON_NAME_MAX + ROW_LINE_MAX + REASON_NAME_MAX +                   \
+	 JSON_STRING_MAX(ROW_DETAIL_MAX))
+#define TEXT_RECORD_MAX                                                     \
+	(sizeof(struct text_record) + 2 * TEXT_FIELD_MAX(TEXT_COL_MAX * 2) + \
+	 TEXT_FIELD_MAX(ROW_DETAIL_MAX))
+#define RECORD_MAX 16384
+
+_Static_assert(CSV_RECORD_MAX <= RECORD_MAX, "csv record bound");
+_Static_assert(JSON_RECORD_MAX <= RECORD_MAX, "json record bound");
+_Static_assert(TEXT_RECORD_MAX <= RECORD_MAX, "text record bound");
+_Static_assert(TEXT_FIELD_MAX(ROW_DETAIL_MAX) <= UINT16_MAX, "detail length");
+
+struct report {
+	enum report_format fmt;
+	FILE *spool;
+	char *spool_buf;
+	uint64_t rows;        /* rows in the spool */
+	/* text: the widest cell of each table column */
+	size_t w_line, w_student, w_course, w_reason;
+};
+
+bool report_format_parse(const char *s, enum report_format *out)
+{
+	static const struct {
+		const char *name;
+		enum report_format fmt;
+	} formats[] = {
+		{ "text", REPORT_TEXT },
+		{ "csv", REPORT_CSV },
+		{ "json", REPORT_JSON },
+	};
+	for (size_t i = 0; i < sizeof(formats) / sizeof(formats[0]); i++) {
+		if (s && strcmp(s, formats[i].name) == 0) {
+			*out = formats[i].fmt;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* An unlinked file in $TMPDIR: gone by itself however the process ends. */
+static enum status spool_open(FILE **out, struct error *err)
+{
+	const char *dir = getenv("TMPDIR");
+	if (!dir || !*dir)
+		dir = "/tmp";
+	char path[4096];
+	int n = snprintf(path, sizeof(path), "%s/bulkreg-report.XXXXXX", dir);
+	if (n < 0 || (size_t)n >= sizeof(path))
+		return error_set(err, ST_IO, "%s: temporary directory name too long",
+				 dir);
+	int fd = mkstemp(path);
+	if (fd < 0)
+		return error_set(err, ST_IO,
+				 "%s: cannot create the " SPOOL_NAME ": %s", dir,
+				 strerror(errno));
+	unlink(path);
+	if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0 || !(*out = fdopen(fd, "w+"))) {
+		int e = errno;
+		close(fd);
+		return error_set(err, ST_IO, "%s: cannot open the " SPOOL_NAME ": %s",
+				 dir, strerror(e));
+	}
+	return ST_OK;
+}
+
+enum status report_new(enum report_format fmt, struct report **out,
+		       struct error *err)
+{
+	*out = NULL;
+	struct report *r = calloc(1, sizeof(*r));
+	char *buf = malloc(SPOOL_BUFFER);
+	if (!r || !buf) {
+		free(r);
+		free(buf);
+		return error_set(err, ST_NOMEM, "out of memory for the report");
+	}
+	enum status st = spool_open(&r->spool, err);
+	if (st != ST_OK) {
+		free(r);
+		free(buf);
+		return st;
+	}
+	setvbuf(r->spool, buf, _IOFBF, SPOOL_BUFFER);
+	r->spool_buf = buf;
+	r->fmt = fmt;
+	r->w_line = strlen("LINE");
+	r->w_student = strlen("STUDENT");
+	r->w_course = strlen("COURSE");
+	r->w_reason = strlen("REASON");
+	*out = r;
+	return ST_OK;
+}
+
+void report_free(struct report *r)
+{
+	if (!r)
+		return;
+	fclose(r->spool);
+	free(r->spool_buf);
+	free(r);
+}
+
+/* The kept prefix of a value (it may hold NULs). */
+static size_t value_len(const struct row_value *v)
+{
+	return v->len < ROW_VALUE_MAX ? v->len : ROW_VALUE_MAX;
+}
+
+static bool status_has_position(enum row_status st)
+{
+	return st == STATUS_WAITLISTED || st == STATUS_ALREADY_WAITLISTED;
+}
+
+static void csv_put_row(struct obuf *o, const struct row *row)
+{
+	const struct row_value *sid = &row->v[FIELD_STUDENT_ID];
+	const struct row_value *course = &row->v[FIELD_COURSE];
+
+	ob_u64(o, row->line);
+	ob_putc(o, ',');
+	csv_put(o, sid->text, value_len(sid));
+	ob_putc(o, ',');
+	csv_put(o, course->text, value_len(course));
+	ob_putc(o, ',');
+	ob_puts(o, row_status_name(row->status));
+	ob_putc(o, ',');
+	if (status_has_position(row->status))
+		ob_i64(o, row->position);
+	ob_putc(o, ',');
+	if (row->status == STATUS_REJECTED)
+		ob_puts(o, row_reason_name(row->reason));
+	ob_putc(o, ',');
+	csv_put(o, row->detail, strnlen(row->detail, ROW_DETAIL_MAX));
+	ob_putc(o, '\n');
+}
+
+static void json_put_row(struct obuf *o, const struct row *row, bool first)
+{
+	const struct row_value *sid = &row->v[FIELD_STUDENT_ID];
+	const struct row_value *course = &row->v[FIELD_COURSE];
+	size_t detail_len = strnlen(row->detail, ROW_DETAIL_MAX);
+
+	ob_puts(o, first ? "  {\"line\": " : ",\n  {\"line\": ");
+	ob_u64(o, row->line);
+	ob_puts(o, ", \"student_id\": ");
+	json_put_string(o, sid->text, value_len(sid));
+	ob_puts(o, ", \"course\": ");
+	json_put_string(o, course->text, value_len(course));
+	ob_puts(o, ", \"status\": \"");
+	ob_puts(o, row_status_name(row->status));
+	ob_puts(o, "\", \"position\": ");
+	if (status_has_position(row->status))
+		ob_i64(o, row->position);
+	else
+		ob_puts(o, "null");
+	ob_puts(o, ", \"reason\": ");
+	if (row->status == STATUS_REJECTED) {
+		ob_putc(o, '"');
+		ob_puts(o, row_reason_name(row->reason));
+		ob_putc(o, '"');
+	} else {
+		ob_puts(o, "null");
+	}
+	ob_puts(o, ", \"detail\": ");
+	if (detail_len)
+		json_put_string(o, row->detail, detail_len);
+	else
+		ob_puts(o, "null");
+	ob_putc(o, '}');
+}
+
+static size_t max_size(size_t a, size_t b)
+{
+	return a > b ? a : b;
+}
+
+/* Spools a rejected row's table cells, escaped and cut, and widens the
+ * columns to fit them. */
+static void text_put_row(struct report *r, struct obuf *o,
+			 const struct row *row)
+{
+	const struct row_value *sid = &row->v[FIELD_STUDENT_ID];
+	const struct row_value *course = &row->v[FIELD_COURSE];
+	struct text_record rec = { .line = row->line, .reason = row->reason };
+	size_t at;
+
+	o->len = sizeof(rec);
+	at = o->len;
+	rec.student_cols = (uint16_t)text_put(o, sid->text, value_len(sid),
+					      TEXT_COL_MAX);
+	rec.student_len = (uint16_t)(o->len - at);
+	at = o->len;
+	rec.course_cols = (uint16_t)text_put(o, course->text, value_len(course),
+					     TEXT_COL_MAX);
+	rec.course_len = (uint16_t)(o->len - at);
+	at = o->len;
+	text_put(o, row->detail, strnlen(row->detail, ROW_DETAIL_MAX), 0);
+	rec.detail_len = (uint16_t)(o->len - at);
+	memcpy(o->buf, &rec, sizeof(rec));
+
+	r->w_line = max_size(r->w_line, u64_digits(row->line));
+	r->w_student = max_size(r->w_student, rec.student_cols);
+	r->w_course = max_size(r->w_course, rec.course_cols);
+	r->w_reason = max_size(r->w_reason, strlen(row_reason_name(row->reason)));
+}
+
+enum status report_add_row(struct report *r, const struct row *row,
+			   struct error *err)
+{
+	char buf[RECORD_MAX];
+	struct obuf o = { buf, 0, sizeof(buf), NULL, NULL, 0 };
+
+	switch (r->fmt) {
+	case REPORT_CSV:
+		csv_put_row(&o, row);
+		break;
+	case REPORT_JSON:
+		json_put_row(&o, row, r->rows == 0);
+		break;
+	case REPORT_TEXT:
+		if (row->status != STATUS_REJECTED)
+			return ST_OK;
+		text_put_row(r, &o, row);
+		break;
+	}
+	/* One locked stdio call per row; the 256 KiB buffer batches the I/O. */
+	if (fwrite(buf, 1, o.len, r->spool) != o.len)
+		return error_set(err, ST_IO, SPOOL_NAME ": write failed: %s",
+				 strerror(errno ? errno : EIO));
+	r->rows++;
+	return ST_OK;
+}
+
+/* ---- writing --------------------------------------------------------------*/
+
+struct writer {
+	struct report *r;
+	struct obuf out;
+	int spool_err;  /* errno of a failed spool read, 0 if none */
+};
+
+/* Reads exactly n spooled bytes; false (spool_err set) if it cannot. */
+static bool spool_read(struct writer *w, void *dst, size_t n)
+{
+	if (fread(dst, 1, n, w->r->spool) == n)
+		return true;
+	w->spool_err = ferror(w->r->spool) && errno ? errno : EIO;
+	return false;
+}
+
+/* Copies the spooled rows (csv, json) to the output as they are. */
+static void spool_copy(struct writer *w)
+{
+	char buf[64 << 10];
+	size_t n;
+	while (w->out.err == 0 &&
+	       (n = fread(buf, 1, sizeof(buf), w->r->spool)) > 0)
+		ob_write(&w->out, buf, n);
+	if (ferror(w->r->spool))
+		w->spool_err = errno ? errno : EIO;
+}
+
+static void csv_write_all(struct writer *w)
+{
+	ob_puts(&w->out, "line,student_id,course,status,position,reason,detail\n");
+	spool_copy(w);
+}
+
+static const struct outcome_counts no_counts;
+
+static void json_write_all(struct writer *w, const struct report_summary *s)
+{
+	struct obuf *o = &w->out;
+	const struct outcome_counts *c = s->counts ? s->counts : &no_counts;
+
+	ob_printf(o, "{\"batch\": %lld, \"source\": ", (long long)s->batch_id);
+	json_put_string_or_null(o, s->source);
+	ob_puts(o, ", \"sha256\": ");
+	json_put_string_or_null(o, s->sha256);
+	ob_puts(o, ", \"label\": ");
+	json_put_string_or_null(o, s->label);
+	ob_printf(o, ", \"outcome\": \"%s\",\n \"summary\": {\"rows\": %lld",
+		  batch_outcome_name(s->outcome), (long long)c->rows);
+	for (int st = STATUS_REGISTERED; st < STATUS_COUNT; st++)
+		ob_printf(o, ", \"%s\": %lld", row_status_name(st),
+			  (long long)c->by_status[st]);
+	ob_puts(o, ",\n  \"reasons\": {");
+	for (int rs = REASON_NONE + 1; rs < REASON_COUNT; rs++)
+		ob_printf(o, "%s\"%s\": %lld", rs == REASON_NONE + 1 ? "" : ", ",
+			  row_reason_name(rs), (long long)c->by_reason[rs]);
+	ob_puts(o, "},\n  \"elapsed_seconds\": ");
+	json_put_double(o, s->elapsed_seconds);
+	ob_puts(o, ", \"rows_per_second\": ");
+	if (s->elapsed_seconds > 0 && isfinite(s->elapsed_seconds))
+		ob_printf(o, "%.0f", (double)c->rows / s->elapsed_seconds);
+	else
+		ob_puts(o, "null");
+	ob_printf(o, ", \"workers\": %zu,\n  \"checks\": ", s->workers);
+	if (s->checks > 0) {
+		ob_printf(o, "{\"count\": %lld, \"median_seconds\": ",
+			  (long long)s->checks);
+		json_put_double(o, s->check_median_seconds);
+		ob_puts(o, ", \"max_seconds\": ");
+		json_put_double(o, s->check_max_seconds);
+		ob_putc(o, '}');
+	} else {
+		ob_puts(o, "null");
+	}
+	if (w->r->rows == 0) {
+		ob_puts(o, "},\n \"results\": []}\n");
+		return;
+	}
+	ob_puts(o, "},\n \"results\": [\n");
+	spool_copy(w);
+	ob_puts(o, "\n ]}\n");
+}
+
+static const char *plural(int64_t n, const char *one, const char *many)
+{
+	return n == 1 ? one : many;
+}
+
+/* "Batch 12 committed: 48 rows from x.csv in 0.01 s (4,800 rows/s, 2 workers)." */
+static void text_write_headline(struct obuf *o, const struct report_summary *s,
+				const struct outcome_counts *c)
+{
+	char rows[32], rate[32];
+	const char *src = s->source ? s->source : "(unknown)";
+
+	switch (s->outcome) {
+	case BATCH_COMMITTED:
+		ob_printf(o, "Batch %lld committed: ", (long long)s->batch_id);
+		break;
+	case BATCH_DRY_RUN:
+		ob_printf(o, "Batch %lld was a dry run: nothing was committed.\n"
+			  "Processed ", (long long)s->batch_id);
+		break;
+	case BATCH_ROLLED_BACK:
+		ob_printf(o, "Batch %lld was rolled back: nothing was committed.\n"
+			  "Processed ", (long long)s->batch_id);
+		break;
+	}
+	ob_printf(o, "%s %s from ", group_digits(c->rows, rows),
+		  plural(c->rows, "row", "rows"));
+	text_put(o, src, strlen(src), 0);
+	ob_printf(o, " in %.2f s (", s->elapsed_seconds);
+	if (s->elapsed_seconds > 0 && isfinite(s->elapsed_seconds)) {
+		double per_s = (double)c->rows / s->elapsed_seconds;
+		ob_printf(o, "%s rows/s, ",
+			  group_digits(per_s < 9e18 ? (int64_t)(per_s + 0.5) : 0,
+				       rate));
+	}
+	ob_printf(o, "%zu %s).\n", s->workers,
+		  plural((int64_t)s->workers, "worker", "workers"));
+	if (s->label) {
+		ob_puts(o, "Label: ");
+		text_put(o, s->label, strlen(s->label), 0);
+		ob_putc(o, '\n');
+	}
+}
+
+static const char *const status_labels[STATUS_COUNT] = {
+	[STATUS_REGISTERED] = "registered",
+	[STATUS_WAITLISTED] = "waitlisted",
+	[STATUS_ALREADY_REGISTERED] = "already registered",
+	[STATUS_ALREADY_WAITLISTED] = "already waitlisted",
+	[STATUS_REJECTED] = "rejected",
+};
+
+/* Counts per status, then the reasons that occurred, in aligned columns. */
+static void text_write_counts(struct obuf *o, const struct outcome_counts *c)
+{
+	char num[32];
+	size_t wlabel = 0, wnum = 0;
+
+	for (int st = STATUS_REGISTERED; st < STATUS_COUNT; st++) {
+		wlabel = max_size(wlabel, strlen(status_labels[st]));
+		wnum = max_size(wnum, strlen(group_digits(c->by_status[st], num)));
+	}
+	for (int rs = REASON_NONE + 1; rs < REASON_COUNT; rs++)
+		if (c->by_reason[rs])
+			wlabel = max_size(wlabel, 2 + strlen(row_reason_name(rs)));
+
+	ob_putc(o, '\n');
+	for (int st = STATUS_REGISTERED; st < STATUS_COUNT; st++)
+		ob_printf(o, "  %-*s  %*s\n", (int)wlabel, status_labels[st],
+			  (int)wnum, group_digits(c->by_status[st], num));
+	for (int rs = REASON_NONE + 1; rs < REASON_COUNT; rs++)
+		if (c->by_reason[rs])
+			ob_printf(o, "    %-*s  %*s\n", (int)wlabel - 2,
+				  row_reason_name(rs), (int)wnum,
+				  group_digits(c->by_reason[rs], num));
+}
+
+/* One spooled rejected row as a table line. */
+static bool text_write_record(struct writer *w)
+{
+	struct report *r = w->r;
+	struct obuf *o = &w->out;
+	struct text_record rec;
+	char cells[RECORD_MAX];
+
+	if (!spool_read(w, &rec, sizeof(rec)))
+		return false;
+	size_t n = (size_t)rec.student_len + rec.course_len + rec.detail_len;
+	if (n > sizeof(cells) || !spool_read(w, cells, n))
+		return false;
+	const char *student = cells, *course = cells + rec.student_len;
+	const char *detail = course + rec.course_len;
+	const char *reason = row_reason_name(rec.reason);
+
+	ob_pad(o, r->w_line - u64_digits(rec.line));
+	ob_u64(o, rec.line);
+	ob_pad(o, 2);
+	ob_write(o, student, rec.student_len);
+	ob_pad(o, r->w_student - rec.student_cols + 2);
+	ob_write(o, course, rec.course_len);
+	ob_pad(o, r->w_course - rec.course_cols + 2);
+	ob_puts(o, reason);
+	if (rec.detail_len) {
+		ob_pad(o, r->w_reason - strlen(reason) + 2);
+		ob_write(o, detail, rec.detail_len);
+	}
+	ob_putc(o, '\n');
+	return true;
+}
+
+static void text_write_all(struct writer *w, const struct report_summary *s)
+{
+	struct report *r = w->r;
+	struct obuf *o = &w->out;
+	const struct outcome_counts *c = s->counts ? s->counts : &no_counts;
+
+	text_write_headline(o, s, c);
+	text_write_counts(o, c);
+	if (s->checks > 0)
+		ob_printf(o, "\nchecks: %lld run, median %.3f s, slowest %.3f s\n",
+			  (long long)s->checks, s->check_median_seconds,
+			  s->check_max_seconds);
+	if (r->rows == 0)
+		return;
+	ob_printf(o, "\n%*s  %-*s  %-*s  %-*s  DETAIL\n", (int)r->w_line, "LINE",
+		  (int)r->w_student, "STUDENT", (int)r->w_course, "COURSE",
+		  (int)r->w_reason, "REASON");
+	for (uint64_t i = 0; i < r->rows && o->err == 0; i++)
+		if (!text_write_record(w))
+			break;
+}
+
+enum status report_write(struct report *r, const struct report_summary *s,
+			 int fd, const char *dest_name, struct error *err)
+{
+	if (fflush(r->spool) != 0)
+		return error_set(err, ST_IO, SPOOL_NAME ": write failed: %s",
+				 strerror(errno));
+	if (fseek(r->spool, 0, SEEK_SET) != 0)
+		return error_set(err, ST_IO, SPOOL_NAME ": cannot rewind: %s",
+				 strerror(errno));
+	char *buf = malloc(WRITE_BUFFER);
+	if (!buf)
+		return error_set(err, ST_NOMEM, "out of memory writing the report");
+	struct writer w = {
+		.r = r,
+		.out = { buf, 0, WRITE_BUFFER, fd_flush, &fd, 0 },
+	};
+
+	switch (r->fmt) {
+	case REPORT_CSV:
+		csv_write_all(&w);
+		break;
+	case REPORT_JSON:
+		json_write_all(&w, s);
+		break;
+	case REPORT_TEXT:
+		text_write_all(&w, s);
+		break;
+	}
+	ob_flush(&w.out);
+	free(buf);
+	/* Back to the end, so that rows can still be added (and the report
+	 * written again). */
+	if (fseek(r->spool, 0, SEEK_END) != 0 && w.spool_err == 0)
+		w.spool_err = errno;
+
+	if (w.out.err)
+		return error_set(err, ST_IO, "%s: write failed: %s", dest_name,
+				 strerror(w.out.err));
+	if (w.spool_err)
+		return error_set(err, ST_IO, SPOOL_NAME ": read failed: %s",
+				 strerror(w.spool_err));
+	return ST_OK;
+}

@@ -1,0 +1,351 @@
+/* check_atomic_file: the atomic file's contract, one rule per test. */
+#include <check.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "atomic_file.h"
+#include "testutil.h"
+
+static char dir[64];
+
+static void setup(void)
+{
+	strcpy(dir, "/tmp/check_atomic_file.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+}
+
+/* Removes the directory's files (it has no subdirectories) and itself. */
+static void teardown(void)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return;
+	struct dirent *e;
+	char path[512];
+	while ((e = readdir(d))) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		unlink(path);
+	}
+	closedir(d);
+	rmdir(dir);
+}
+
+static char *in_dir(const char *name)
+{
+	static char path[512];
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	return path;
+}
+
+static void write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_eq(fputs(text, f) >= 0, 1);
+	ck_assert_int_eq(fclose(f), 0);
+}
+
+/* The file's contents (at most 255 bytes) into buf. */
+static const char *read_file(const char *path, char buf[256])
+{
+	FILE *f = fopen(path, "r");
+	ck_assert_ptr_nonnull(f);
+	size_t n = fread(buf, 1, 255, f);
+	buf[n] = '\0';
+	fclose(f);
+	return buf;
+}
+
+static void write_fd(int fd, const char *text)
+{
+	ssize_t n = write(fd, text, strlen(text));
+	ck_assert_int_eq(n, (ssize_t)strlen(text));
+}
+
+/* Entries in the test directory, "." and ".." aside. */
+static int dir_entries(void)
+{
+	DIR *d = opendir(dir);
+	ck_assert_ptr_nonnull(d);
+	int n = 0;
+	struct dirent *e;
+	while ((e = readdir(d)))
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+			n++;
+	closedir(d);
+	return n;
+}
+
+START_TEST(test_publish_replaces_existing_only_at_publish)
+{
+	char buf[256], path[512];
+	struct atomic_file af;
+	struct error err;
+
+	snprintf(path, sizeof(path), "%s", in_dir("report.csv"));
+	write_file(path, "old\n");
+	ck_assert_int_eq(atomic_file_open(&af, path, &err), ST_OK);
+	write_fd(af.fd, "new\n");
+	ck_assert_str_eq(read_file(path, buf), "old\n");
+	ck_assert_int_eq(atomic_file_sync(&af, &err), ST_OK);
+	ck_assert_str_eq(read_file(path, buf), "old\n");
+	ck_assert_int_eq(atomic_file_publish(&af, &err), ST_OK);
+	ck_assert_str_eq(read_file(path, buf), "new\n");
+	ck_assert_int_eq(dir_entries(), 1);
+}
+END_TEST
+
+START_TEST(test_publish_creates_a_new_file)
+{
+	char buf[256], path[512];
+	struct atomic_file af;
+	struct error err;
+
+	snprintf(path, sizeof(path), "%s", in_dir("new.json"));
+	ck_assert_int_eq(atomic_file_open(&af, path, &err), ST_OK);
+	write_fd(af.fd, "{}\n");
+	ck_assert_int_eq(access(path, F_OK), -1);
+	ck_assert_int_eq(atomic_file_publish(&af, &err), ST_OK);
+	ck_assert_str_eq(read_file(path, buf), "{}\n");
+	ck_assert_int_eq(dir_entries(), 1);
+}
+END_TEST
+
+START_TEST(test_publish_releases_the_struct)
+{
+	struct atomic_file af;
+	struct error err;
+
+	ck_assert_int_eq(atomic_file_open(&af, in_dir("r.txt"), &err), ST_OK);
+	ck_assert_int_eq(atomic_file_publish(&af, &err), ST_OK);
+	ck_assert_ptr_null(af.path);
+	ck_assert_ptr_null(af.tmp_path);
+	ck_assert_int_eq(af.fd, -1);
+}
+END_TEST
+
+START_TEST(test_discard_leaves_old_file_and_no_temp)
+{
+	char buf[256], path[512];
+	struct atomic_file af;
+	struct error err;
+
+	snprintf(path, sizeof(path), "%s", in_dir("report.csv"));
+	write_file(path, "old\n");
+	ck_assert_int_eq(atomic_file_open(&af, path, &err), ST_OK);
+	write_fd(af.fd, "new\n");
+	ck_assert_int_eq(dir_entries(), 2);
+	atomic_file_discard(&af);
+	ck_assert_str_eq(read_file(path, buf), "old\n");
+	ck_assert_int_eq(dir_entries(), 1);
+}
+END_TEST
+
+START_TEST(test_discard_without_old_file_leaves_nothing)
+{
+	struct atomic_file af;
+	struct error err;
+
+	ck_assert_int_eq(atomic_file_open(&af, in_dir("x.txt"), &err), ST_OK);
+	atomic_file_discard(&af);
+	ck_assert_int_eq(dir_entries(), 0);
+}
+END_TEST
+
+START_TEST(test_discard_is_idempotent_and_safe_after_publish)
+{
+	char buf[256], path[512];
+	struct atomic_file af;
+	struct error err;
+
+	snprintf(path, sizeof(path), "%s", in_dir("r.txt"));
+	ck_assert_int_eq(atomic_file_open(&af, path, &err), ST_OK);
+	write_fd(af.fd, "kept\n");
+	ck_assert_int_eq(atomic_file_publish(&af, &err), ST_OK);
+	atomic_file_discard(&af);
+	atomic_file_discard(&af);
+	ck_assert_str_eq(read_file(path, buf), "kept\n");
+
+	ck_assert_int_eq(atomic_file_open(&af, in_dir("s.txt"), &err), ST_OK);
+	atomic_file_discard(&af);
+	atomic_file_discard(&af);
+	ck_assert_int_eq(dir_entries(), 1);
+}
+END_TEST
+
+START_TEST(test_temp_file_is_hidden_beside_the_target)
+{
+	char path[512], prefix[512];
+	struct atomic_file af;
+	struct error err;
+
+	snprintf(path, sizeof(path), "%s", in_dir("out.csv"));
+	snprintf(prefix, sizeof(prefix), "%s/.out.csv.", dir);
+	ck_assert_int_eq(atomic_file_open(&af, path, &err), ST_OK);
+	ck_assert_str_eq(af.path, path);
+	ck_assert_int_eq(strncmp(af.tmp_path, prefix, strlen(prefix)), 0);
+	ck_assert_uint_eq(strlen(af.tmp_path), strlen(prefix) + 6);
+	ck_assert_int_eq(access(af.tmp_path, F_OK), 0);
+	atomic_file_discard(&af);
+}
+END_TEST
+
+START_TEST(test_descriptor_is_close_on_exec)
+{
+	struct atomic_file af;
+	struct error err;
+
+	ck_assert_int_eq(atomic_file_open(&af, in_dir("c.txt"), &err), ST_OK);
+	int flags = fcntl(af.fd, F_GETFD);
+	ck_assert_int_ne(flags & FD_CLOEXEC, 0);
+	atomic_file_discard(&af);
+}
+END_TEST
+
+/* The mode a normally created file would get under `mask`. */
+static mode_t published_mode(mode_t mask)
+{
+	struct atomic_file af;
+	struct error err;
+	struct stat st;
+	mode_t old = umask(mask);
+
+	ck_assert_int_eq(atomic_file_open(&af, in_dir("m.txt"), &err), ST_OK);
+	ck_assert_int_eq(atomic_file_publish(&af, &err), ST_OK);
+	umask(old);
+	ck_assert_int_eq(stat(in_dir("m.txt"), &st), 0);
+	return st.st_mode & 07777;
+}
+
+START_TEST(test_mode_follows_umask)
+{
+	ck_assert_uint_eq(published_mode(022), 0644);
+	ck_assert_uint_eq(published_mode(077), 0600);
+	ck_assert_uint_eq(published_mode(002), 0664);
+}
+END_TEST
+
+START_TEST(test_missing_directory_is_io_error)
+{
+	char path[512];
+	struct atomic_file af;
+	struct error err;
+
+	snprintf(path, sizeof(path), "%s", in_dir("nodir/report.csv"));
+	ck_assert_int_eq(atomic_file_open(&af, path, &err), ST_IO);
+	ck_assert_ptr_nonnull(strstr(err.msg, path));
+	ck_assert_ptr_nonnull(strstr(err.msg, "cannot create the report"));
+	ck_assert_ptr_nonnull(strstr(err.msg, strerror(ENOENT)));
+	atomic_file_discard(&af); /* safe after a failed open */
+	ck_assert_int_eq(dir_entries(), 0);
+}
+END_TEST
+
+START_TEST(test_unwritable_directory_is_io_error)
+{
+	if (geteuid() == 0)
+		return; /* root writes anywhere: nothing to check */
+	struct atomic_file af;
+	struct error err;
+
+	ck_assert_int_eq(chmod(dir, 0500), 0);
+	enum status st = atomic_file_open(&af, in_dir("r.csv"), &err);
+	chmod(dir, 0700);
+	ck_assert_int_eq(st, ST_IO);
+	ck_assert_ptr_nonnull(strstr(err.msg, strerror(EACCES)));
+}
+END_TEST
+
+START_TEST(test_directory_as_target_is_io_error)
+{
+	char path[512];
+	struct atomic_file af;
+	struct error err;
+
+	snprintf(path, sizeof(path), "%s/", dir);
+	ck_assert_int_eq(atomic_file_open(&af, path, &err), ST_IO);
+	ck_assert_ptr_nonnull(strstr(err.msg, "cannot create the report"));
+}
+END_TEST
+
+START_TEST(test_name_without_directory_uses_cwd)
+{
+	char buf[256], cwd[512];
+	struct atomic_file af;
+	struct error err;
+
+	ck_assert_ptr_nonnull(getcwd(cwd, sizeof(cwd)));
+	ck_assert_int_eq(chdir(dir), 0);
+	ck_assert_int_eq(atomic_file_open(&af, "plain.txt", &err), ST_OK);
+	ck_assert_int_eq(strncmp(af.tmp_path, ".plain.txt.", 11), 0);
+	write_fd(af.fd, "here\n");
+	ck_assert_int_eq(atomic_file_publish(&af, &err), ST_OK);
+	ck_assert_str_eq(read_file(in_dir("plain.txt"), buf), "here\n");
+	ck_assert_int_eq(chdir(cwd), 0);
+}
+END_TEST
+
+START_TEST(test_failed_publish_keeps_old_file_and_discard_cleans)
+{
+	char buf[256], path[512];
+	struct atomic_file af;
+	struct error err;
+
+	/* rename() cannot replace a non-empty directory. */
+	snprintf(path, sizeof(path), "%s", in_dir("busy"));
+	ck_assert_int_eq(mkdir(path, 0700), 0);
+	write_file(in_dir("busy/inner"), "old\n");
+	ck_assert_int_eq(atomic_file_open(&af, path, &err), ST_OK);
+	ck_assert_int_eq(atomic_file_publish(&af, &err), ST_IO);
+	ck_assert_ptr_nonnull(strstr(err.msg, path));
+	atomic_file_discard(&af);
+	ck_assert_str_eq(read_file(in_dir("busy/inner"), buf), "old\n");
+	ck_assert_int_eq(dir_entries(), 1);
+	unlink(in_dir("busy/inner"));
+	rmdir(path);
+}
+END_TEST
+
+static Suite *atomic_file_suite(void)
+{
+	Suite *s = suite_create("atomic_file");
+	TCase *tc = tcase_create("publish");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_publish_replaces_existing_only_at_publish);
+	tcase_add_test(tc, test_publish_creates_a_new_file);
+	tcase_add_test(tc, test_publish_releases_the_struct);
+	tcase_add_test(tc, test_discard_leaves_old_file_and_no_temp);
+	tcase_add_test(tc, test_discard_without_old_file_leaves_nothing);
+	tcase_add_test(tc, test_discard_is_idempotent_and_safe_after_publish);
+	tcase_add_test(tc, test_temp_file_is_hidden_beside_the_target);
+	tcase_add_test(tc, test_descriptor_is_close_on_exec);
+	tcase_add_test(tc, test_mode_follows_umask);
+	tcase_add_test(tc, test_name_without_directory_uses_cwd);
+	tcase_add_test(tc, test_failed_publish_keeps_old_file_and_discard_cleans);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("errors");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_missing_directory_is_io_error);
+	tcase_add_test(tc, test_unwritable_directory_is_io_error);
+	tcase_add_test(tc, test_directory_as_target_is_io_error);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(atomic_file_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
