@@ -41,6 +41,7 @@ CLI_SRC  := src/main.c $(wildcard src/cmd_*.c)
 LIB_SRC  := $(filter-out $(CLI_SRC),$(SRC))
 LIB_OBJ  := $(LIB_SRC:src/%.c=$(B)/obj/%.o)
 CLI_OBJ  := $(CLI_SRC:src/%.c=$(B)/obj/%.o)
+LIB      := $(B)/libbulkreg.a
 BIN      := $(B)/bulkreg
 
 UNIT_SRC := $(wildcard tests/unit/check_*.c)
@@ -65,8 +66,14 @@ deps-test:
 bulkreg: $(BIN)
 	@if [ "$(B)" = build ]; then cp $(BIN) $@; fi
 
-$(BIN): $(CLI_OBJ) $(LIB_OBJ)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+# Tests and benchmarks link the archive, so each pulls in only the modules
+# it uses.
+$(LIB): $(LIB_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(BIN): $(CLI_OBJ) $(LIB)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(CLI_OBJ) $(LIB) $(PKG_LIBS)
 
 $(B)/obj/%.o: src/%.c | deps
 	@mkdir -p $(@D)
@@ -76,14 +83,14 @@ $(B)/tests/obj/%.o: tests/unit/%.c | deps-test
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -Isrc -Itests/unit -c -o $@ $<
 
-$(B)/tests/check_%: tests/unit/check_%.c $(TESTLIB_OBJ) $(LIB_OBJ) | deps-test
+$(B)/tests/check_%: tests/unit/check_%.c $(TESTLIB_OBJ) $(LIB) | deps-test
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -Isrc -Itests/unit -o $@ $< \
-		$(TESTLIB_OBJ) $(LIB_OBJ) $(ALL_LDFLAGS) $(CHECK_LIBS) $(PKG_LIBS)
+		$(TESTLIB_OBJ) $(LIB) $(ALL_LDFLAGS) $(CHECK_LIBS) $(PKG_LIBS)
 
-$(B)/bench/%: tests/bench/%.c $(LIB_OBJ) | deps
+$(B)/bench/%: tests/bench/%.c $(LIB) | deps
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -Isrc -o $@ $< $(LIB_OBJ) $(ALL_LDFLAGS) $(PKG_LIBS) -lm
+	$(CC) $(ALL_CFLAGS) -Isrc -o $@ $< $(LIB) $(ALL_LDFLAGS) $(PKG_LIBS) -lm
 
 # ---- tests ----------------------------------------------------------------
 
