@@ -1,0 +1,111 @@
+/* csvread: libcsv set up for bulkreg's input files (BOM, lines, bounds). */
+#ifndef BULKREG_CSVREAD_H
+#define BULKREG_CSVREAD_H
+
+#include <csv.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+#include "sha256.h"
+
+#define CSVREAD_BUF_SIZE (64u << 10)
+#define CSVREAD_FIELD_MAX (16u << 20) /* longest field, in bytes */
+
+/* One field of a record, spaces and tabs around it trimmed; index from 0.
+ * The bytes are valid only during the call. */
+typedef void (*csvread_field_fn)(void *ctx, size_t index,
+				 const unsigned char *s, size_t len);
+
+/* The end of a record that began on `line`.  `blank` means no fields, or a
+ * single empty one (a blank or all-space line): the fields already handed
+ * over for it are to be forgotten.  Return true to make csvread_next
+ * return now. */
+typedef bool (*csvread_record_fn)(void *ctx, size_t nfields, bool blank,
+				  uint64_t line);
+
+/*
+ * A CSV source: an open file (or standard input) fed to libcsv one line at a
+ * time, so that every record ends exactly at a call boundary and the line on
+ * which it began is known, whatever the line endings (LF, CRLF, CR) and
+ * however many line breaks its quoted fields hold.  A leading UTF-8 BOM is
+ * skipped; every byte read, BOM included, is hashed.  Lines without a quote
+ * character are split directly (libcsv would give the same fields, slower);
+ * everything else goes through libcsv in strict mode.
+ */
+struct csvread {
+	/* Set by csvread_open; the caller may change the hooks afterwards. */
+	char *name;                   /* "stdin" for "-", else the path */
+	csvread_field_fn on_field;
+	csvread_record_fn on_record;
+	void *ctx;
+	bool (*cancelled)(void *ctx); /* asked on EINTR; may be NULL */
+	void *cancel_ctx;
+	bool no_fast_path;            /* tests: every line through libcsv */
+
+	/* Private. */
+	int fd;
+	bool own_fd;
+	unsigned char delim;
+	struct csv_parser parser;
+	unsigned char *buf;
+	size_t pos, end;              /* unparsed bytes are buf[pos..end) */
+	size_t lf_at, cr_at;          /* next LF / CR at or after pos, or end */
+	bool started, eof, finished, stop;
+	bool at_boundary;             /* libcsv holds no part of a record */
+	bool row_ended;               /* a record ended in the current slice */
+	size_t nfields;               /* fields so far in the current record */
+	bool first_empty;             /* its first field is empty */
+	uint64_t line;                /* line of the next byte to parse */
+	uint64_t record_line;         /* line the current record began on */
+	unsigned char prev;           /* last byte parsed */
+	uint64_t bytes;               /* bytes read, BOM included */
+	bool bom;
+	struct sha256 sha;
+};
+
+/*
+ * Opens `path` ("-" = standard input, left open by csvread_close) for
+ * reading with the given delimiter.  ST_INPUT naming the path if it cannot
+ * be opened or is a directory; ST_NOMEM.  On failure nothing needs closing.
+ */
+enum status csvread_open(struct csvread *cr, const char *path,
+			 unsigned char delim, struct error *err);
+
+/*
+ * Parses until on_record returns true (ST_OK) or the input ends (ST_EOF).
+ * ST_INPUT for malformed CSV, an unterminated quoted field or a field longer
+ * than CSVREAD_FIELD_MAX (each naming the line the record began on); ST_IO
+ * for a read error; ST_CANCELLED; ST_NOMEM.
+ */
+enum status csvread_next(struct csvread *cr, struct error *err);
+
+/* Bytes read that were not a leading BOM. */
+uint64_t csvread_payload_bytes(const struct csvread *cr);
+
+/* SHA-256 of the bytes read so far (all of them once ST_EOF was seen). */
+void csvread_sha256_hex(const struct csvread *cr, char hex[65]);
+
+void csvread_close(struct csvread *cr);
+
+/*
+ * Header names: the normal form used for matching (ASCII lowercase, with
+ * space, '-' and '_' all turned into '_').  Writes at most cap-1 bytes and a
+ * NUL; returns the full normalised length.
+ */
+size_t csvread_norm_name(const unsigned char *s, size_t len, char *out,
+			 size_t cap);
+
+/* A 64-bit hash of a name's normal form (FNV-1a). */
+uint64_t csvread_name_hash(const unsigned char *s, size_t len);
+
+/*
+ * Appends 'name' to out[0..cap) at *used, as a quoted, readable rendering
+ * for messages: control bytes become \xNN and names longer than `limit`
+ * bytes are cut (at a character boundary) and end in "...".
+ */
+void csvread_quote_name(char *out, size_t cap, size_t *used,
+			const unsigned char *s, size_t len, size_t limit);
+
+#endif
