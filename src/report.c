@@ -442,8 +442,10 @@ static size_t text_cols(const char *s, size_t len)
 	const unsigned char *p = (const unsigned char *)s;
 	struct text_token t;
 	size_t cols = 0;
-	for (size_t i = 0; i < len; i += text_next(p, len, i, &t))
+	for (size_t i = 0; i < len;) {
+		i += text_next(p, len, i, &t);
 		cols += t.cols;
+	}
 	return cols;
 }
 
@@ -707,8 +709,12 @@ static void text_put_row(struct report *r, struct obuf *o,
 {
 	const struct row_value *sid = &row->v[FIELD_STUDENT_ID];
 	const struct row_value *course = &row->v[FIELD_COURSE];
-	struct text_record rec = { .line = row->line, .reason = row->reason };
+	struct text_record rec;
 	size_t at;
+
+	memset(&rec, 0, sizeof(rec)); /* padding too: it goes to the spool */
+	rec.line = row->line;
+	rec.reason = row->reason;
 
 	o->len = sizeof(rec);
 	at = o->len;
@@ -750,6 +756,7 @@ enum status report_add_row(struct report *r, const struct row *row,
 		break;
 	}
 	/* One locked stdio call per row; the 256 KiB buffer batches the I/O. */
+	errno = 0;
 	if (fwrite(buf, 1, o.len, r->spool) != o.len)
 		return error_set(err, ST_IO, SPOOL_NAME ": write failed: %s",
 				 strerror(errno ? errno : EIO));

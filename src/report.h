@@ -48,8 +48,12 @@ enum status report_add_row(struct report *r, const struct row *row,
 /*
  * Writes the whole report to `fd`, checking every write: ST_IO with a
  * message naming `dest_name` if any fails (full disk, closed descriptor).
- *   csv:  line,student_id,course,status,position,reason,detail -- a field that
- *         starts with = + - @ TAB or CR gets a leading ' (formula injection).
+ * fd stays open (the caller owns it).  A pipe whose reader is gone raises
+ * SIGPIPE unless the caller ignores it; ignored, it is ST_IO (EPIPE).  The
+ * spool is left as it was, so a report can be written again.
+ *   csv:  line,student_id,course,status,position,reason,detail, LF line
+ *         ends, RFC 4180 quoting -- a field that starts with = + - @ TAB or
+ *         CR gets a leading ' (formula injection); NUL bytes become U+FFFD.
  *   json: one object: batch, source, sha256, label, outcome, summary
  *         {rows, <status>: n..., reasons {<reason>: n}}, results [...];
  *         absent values are null; invalid UTF-8 bytes become U+FFFD.

@@ -406,7 +406,7 @@ START_TEST(test_csv_parses_back_with_python_to_the_same_values)
 	static const char *const tricky[] = {
 		"plain", "a,b", "say \"hi\"", "two\nlines", "cr\rhere",
 		"crlf\r\nhere", " lead", "trail ", "Zo\xC3\xAB", "\xE6\x97\xA5",
-		"=1+2", "-5", "@x", "\tt", "\rr", "bad\xFF" "byte", "",
+		"=1+2", "-5", "@x", "\tt", "\rr", "bad\377byte", "",
 	};
 	size_t n = sizeof(tricky) / sizeof(tricky[0]);
 	struct row rows[sizeof(tricky) / sizeof(tricky[0])];
@@ -1006,6 +1006,43 @@ START_TEST(test_text_cuts_long_values_with_ellipsis)
 }
 END_TEST
 
+START_TEST(test_text_cuts_only_past_the_column_cap)
+{
+	char line[512];
+	struct row rows[] = {
+		rejected(2, "ABCDEFGHIJKLMNOPQRST", REASON_INVALID_STUDENT_ID, ""),
+		rejected(3, "abcdefghijklmnopqrstu", REASON_INVALID_STUDENT_ID, ""),
+	};
+	char *out = render(REPORT_TEXT, rows, 2, NULL, NULL);
+	/* 20 columns fit; 21 are cut to 17 and "...". */
+	ck_assert_ptr_nonnull(strstr(line_with(out, "ABCD", line, sizeof(line)),
+				     "ABCDEFGHIJKLMNOPQRST  MATH101"));
+	ck_assert_ptr_nonnull(strstr(line_with(out, "abcd", line, sizeof(line)),
+				     "abcdefghijklmnopq...  MATH101"));
+	free(out);
+}
+END_TEST
+
+START_TEST(test_text_escapes_count_in_column_widths)
+{
+	char head[256], l1[256], l2[256];
+	struct row rows[] = {
+		rejected(2, "A\x01\x02" "B", REASON_INVALID_STUDENT_ID, "d1"),
+		rejected(3, "Zo\xC3\xAB", REASON_INVALID_STUDENT_ID, "d2"),
+	};
+	char *out = render(REPORT_TEXT, rows, 2, NULL, NULL);
+	line_with(out, "LINE", head, sizeof(head));
+	line_with(out, "d1", l1, sizeof(l1));
+	line_with(out, "d2", l2, sizeof(l2));
+	/* "A\x01\x02B" is 10 columns; "Zo\xC3\xAB" 3 columns in 4 bytes. */
+	size_t course = (size_t)(strstr(head, "COURSE") - head);
+	ck_assert_uint_eq(course, 6 + 10 + 2);
+	ck_assert_uint_eq((size_t)(strstr(l1, "MATH101") - l1), course);
+	ck_assert_uint_eq((size_t)(strstr(l2, "MATH101") - l2), course + 1);
+	free(out);
+}
+END_TEST
+
 START_TEST(test_text_cut_never_splits_an_escape)
 {
 	char line[512];
@@ -1182,6 +1219,62 @@ START_TEST(test_100k_rows_spool_without_heap_growth)
 }
 END_TEST
 
+START_TEST(test_report_can_be_written_twice)
+{
+	char path[512];
+	struct row rows[] = { registered(2, "S1"), registered(3, "S2") };
+	struct outcome_counts c = counts_of(rows, 2);
+	struct report_summary s = summary_of(&c);
+	struct report *r = report_with(REPORT_CSV, rows, 1);
+	char *first = slurp(write_out(r, &s, path), NULL);
+	char *second = slurp(write_out(r, &s, path), NULL);
+	ck_assert_str_eq(first, second);
+	/* Rows added after a write still land at the end. */
+	struct error err;
+	ck_assert_int_eq(report_add_row(r, &rows[1], &err), ST_OK);
+	char *third = slurp(write_out(r, &s, path), NULL);
+	ck_assert_ptr_nonnull(strstr(third, "\n2,S1,MATH101,registered,,,\n"
+					    "3,S2,MATH101,registered,,,\n"));
+	free(first);
+	free(second);
+	free(third);
+	report_free(r);
+}
+END_TEST
+
+START_TEST(test_spool_is_unlinked_in_tmpdir)
+{
+	struct report *r;
+	struct error err;
+	setenv("TMPDIR", dir, 1);
+	ck_assert_int_eq(report_new(REPORT_JSON, &r, &err), ST_OK);
+	unsetenv("TMPDIR");
+	DIR *d = opendir(dir);
+	ck_assert_ptr_nonnull(d);
+	struct dirent *e;
+	int n = 0;
+	while ((e = readdir(d)))
+		n += strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
+	closedir(d);
+	ck_assert_int_eq(n, 0);
+	report_free(r);
+}
+END_TEST
+
+START_TEST(test_missing_tmpdir_is_io_error)
+{
+	struct report *r;
+	struct error err;
+	char path[512];
+	setenv("TMPDIR", in_dir("missing", path), 1);
+	ck_assert_int_eq(report_new(REPORT_CSV, &r, &err), ST_IO);
+	unsetenv("TMPDIR");
+	ck_assert_ptr_null(r);
+	ck_assert_ptr_nonnull(strstr(err.msg, path));
+	ck_assert_ptr_nonnull(strstr(err.msg, strerror(ENOENT)));
+}
+END_TEST
+
 START_TEST(test_report_format_parse)
 {
 	enum report_format f = REPORT_TEXT;
@@ -1248,6 +1341,8 @@ static Suite *report_suite(void)
 	tcase_add_test(tc, test_text_escapes_c1_and_bidi_controls);
 	tcase_add_test(tc, test_text_escapes_the_source_name);
 	tcase_add_test(tc, test_text_cuts_long_values_with_ellipsis);
+	tcase_add_test(tc, test_text_cuts_only_past_the_column_cap);
+	tcase_add_test(tc, test_text_escapes_count_in_column_widths);
 	tcase_add_test(tc, test_text_cut_never_splits_an_escape);
 	tcase_add_test(tc, test_text_singular_row_and_worker);
 	suite_add_tcase(s, tc);
@@ -1264,6 +1359,9 @@ static Suite *report_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_loop_test(tc, test_100k_rows_spool_without_heap_growth, 0, 3);
 	tcase_add_test(tc, test_report_format_parse);
+	tcase_add_test(tc, test_report_can_be_written_twice);
+	tcase_add_test(tc, test_spool_is_unlinked_in_tmpdir);
+	tcase_add_test(tc, test_missing_tmpdir_is_io_error);
 	suite_add_tcase(s, tc);
 	return s;
 }
