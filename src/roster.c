@@ -248,7 +248,7 @@ static enum status check_columns(struct roster_reader *r, struct error *err)
 			return error_set(err, ST_INPUT,
 					 "%s: line %llu: column %zu: the name is "
 					 "not valid UTF-8 (at byte %zu)",
-					 name, line, i + 1, r->cols[i].bad_offset);
+					 name, line, i + 1, r->cols[i].bad_offset + 1);
 	return ST_OK;
 }
 

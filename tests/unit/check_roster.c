@@ -649,7 +649,7 @@ END_TEST
 START_TEST(header_name_with_bad_utf8_names_the_column)
 {
 	expect_open_fail("student_id,email,caf\xC3,course\n", ST_INPUT,
-			 "line 1: column 3: the name is not valid UTF-8");
+			 "line 1: column 3: the name is not valid UTF-8 (at byte 4)");
 	expect_open_fail("student_id,\xC0\xAF,course\n", ST_INPUT, "column 2");
 }
 END_TEST

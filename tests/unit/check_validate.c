@@ -1,0 +1,492 @@
+/* check_validate: the per-row checks, each reason and their order. */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "courses.h"
+#include "testutil.h"
+#include "validate.h"
+
+static struct course_table courses;
+
+static void setup(void)
+{
+	static const char *const codes[] = {"MATH-101", "CS.2", "bio_3"};
+	struct error err;
+	course_table_init(&courses);
+	for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++) {
+		struct course c = {.id = (int64_t)i + 1, .capacity = 10,
+				   .waitlist_max = WAITLIST_UNLIMITED};
+		strcpy(c.code, codes[i]);
+		c.title = "A course";
+		ck_assert_int_eq(course_table_add(&courses, &c, &err), ST_OK);
+	}
+}
+
+static void teardown(void)
+{
+	course_table_free(&courses);
+}
+
+static void set(struct row *row, enum row_field f, const char *s, size_t len)
+{
+	size_t keep = len < ROW_VALUE_MAX ? len : ROW_VALUE_MAX;
+	memcpy(row->v[f].text, s, keep);
+	row->v[f].text[keep] = '\0';
+	row->v[f].len = (uint32_t)len;
+	row->v[f].long_bad_utf8 = false;
+	row->present |= 1u << f;
+}
+
+static void set_str(struct row *row, enum row_field f, const char *s)
+{
+	set(row, f, s, strlen(s));
+}
+
+/* A valid five-column row; tests spoil one thing at a time. */
+static struct row good_row(void)
+{
+	struct row row;
+	memset(&row, 0, sizeof(row));
+	row.line = 2;
+	row.nfields = 5;
+	set_str(&row, FIELD_STUDENT_ID, "s-001");
+	set_str(&row, FIELD_FIRST_NAME, "Zo\xC3\xAB");
+	set_str(&row, FIELD_LAST_NAME, "Lee");
+	set_str(&row, FIELD_EMAIL, "zoe.lee@example.edu");
+	set_str(&row, FIELD_COURSE, "MATH-101");
+	return row;
+}
+
+static void expect_reject(struct row *row, enum row_reason reason,
+			  const char *detail)
+{
+	ck_assert(!validate_row(row, 5, &courses));
+	ck_assert_int_eq(row->status, STATUS_REJECTED);
+	ck_assert_msg(row->reason == reason, "reason %s, want %s (%s)",
+		      row_reason_name(row->reason), row_reason_name(reason),
+		      row->detail);
+	ck_assert_msg(strstr(row->detail, detail), "detail '%s' lacks '%s'",
+		      row->detail, detail);
+	ck_assert_ptr_null(row->course);
+}
+
+/* A value of `len` copies of `c`. */
+static void set_repeated(struct row *row, enum row_field f, char c, size_t len)
+{
+	char *s = malloc(len + 1);
+	memset(s, c, len);
+	set(row, f, s, len);
+	free(s);
+}
+
+/* ---- success ------------------------------------------------------------ */
+
+START_TEST(valid_row_passes_and_finds_its_course)
+{
+	struct row row = good_row();
+	ck_assert(validate_row(&row, 5, &courses));
+	ck_assert_ptr_nonnull(row.course);
+	ck_assert_str_eq(row.course->code, "MATH-101");
+	ck_assert_int_eq(row.status, STATUS_NONE);
+	ck_assert_int_eq(row.reason, REASON_NONE);
+}
+END_TEST
+
+START_TEST(names_are_optional)
+{
+	struct row row = good_row();
+	row.present &= ~(1u << FIELD_FIRST_NAME);
+	set_str(&row, FIELD_LAST_NAME, "");
+	ck_assert(validate_row(&row, 5, &courses));
+}
+END_TEST
+
+/* ---- malformed_row -------------------------------------------------------- */
+
+START_TEST(field_count_must_match_header)
+{
+	struct row row = good_row();
+	row.nfields = 3;
+	expect_reject(&row, REASON_MALFORMED_ROW, "3 fields, the header has 5");
+	row = good_row();
+	row.nfields = 6;
+	expect_reject(&row, REASON_MALFORMED_ROW, "6 fields, the header has 5");
+	row = good_row();
+	row.nfields = 1;
+	expect_reject(&row, REASON_MALFORMED_ROW, "1 field, the header has 5");
+}
+END_TEST
+
+START_TEST(malformed_row_comes_before_everything)
+{
+	struct row row = good_row();
+	row.nfields = 4;
+	set(&row, FIELD_FIRST_NAME, "\xC0\xAF", 2);
+	set_str(&row, FIELD_EMAIL, "");
+	expect_reject(&row, REASON_MALFORMED_ROW, "4 fields");
+}
+END_TEST
+
+/* ---- invalid_utf8 ----------------------------------------------------------- */
+
+START_TEST(overlong_encoding_is_invalid_utf8)
+{
+	struct row row = good_row();
+	set(&row, FIELD_LAST_NAME, "Le\xC0\xAF", 4);
+	expect_reject(&row, REASON_INVALID_UTF8, "last_name: not valid UTF-8 (at byte 3)");
+}
+END_TEST
+
+START_TEST(surrogate_is_invalid_utf8)
+{
+	struct row row = good_row();
+	set(&row, FIELD_FIRST_NAME, "\xED\xA0\x80x", 4);
+	expect_reject(&row, REASON_INVALID_UTF8, "first_name: not valid UTF-8 (at byte 1)");
+}
+END_TEST
+
+START_TEST(nul_byte_is_invalid_utf8)
+{
+	struct row row = good_row();
+	set(&row, FIELD_STUDENT_ID, "s\0001", 3);
+	expect_reject(&row, REASON_INVALID_UTF8, "student_id: contains a NUL byte");
+}
+END_TEST
+
+START_TEST(bad_byte_past_prefix_is_invalid_utf8)
+{
+	struct row row = good_row();
+	set_repeated(&row, FIELD_FIRST_NAME, 'x', 5000);
+	row.v[FIELD_FIRST_NAME].long_bad_utf8 = true;
+	expect_reject(&row, REASON_INVALID_UTF8, "first_name: not valid UTF-8");
+}
+END_TEST
+
+START_TEST(course_value_is_checked_for_utf8_too)
+{
+	struct row row = good_row();
+	set(&row, FIELD_COURSE, "MATH\xFF", 5);
+	expect_reject(&row, REASON_INVALID_UTF8, "course:");
+}
+END_TEST
+
+START_TEST(invalid_utf8_beats_too_long_and_missing_email)
+{
+	struct row row = good_row();
+	set_repeated(&row, FIELD_FIRST_NAME, 'x', 300);
+	set(&row, FIELD_LAST_NAME, "\xFF", 1);
+	set_str(&row, FIELD_EMAIL, "");
+	expect_reject(&row, REASON_INVALID_UTF8, "last_name");
+}
+END_TEST
+
+START_TEST(absent_columns_are_not_checked)
+{
+	struct row row = good_row();
+	set(&row, FIELD_LAST_NAME, "\xFF", 1);
+	row.present &= ~(1u << FIELD_LAST_NAME);
+	ck_assert(validate_row(&row, 5, &courses));
+}
+END_TEST
+
+/* ---- field_too_long ---------------------------------------------------------- */
+
+START_TEST(value_of_256_bytes_is_accepted)
+{
+	struct row row = good_row();
+	set_repeated(&row, FIELD_LAST_NAME, 'x', ROW_VALUE_MAX);
+	ck_assert(validate_row(&row, 5, &courses));
+}
+END_TEST
+
+START_TEST(value_of_257_bytes_is_too_long)
+{
+	struct row row = good_row();
+	set_repeated(&row, FIELD_LAST_NAME, 'x', ROW_VALUE_MAX + 1);
+	expect_reject(&row, REASON_FIELD_TOO_LONG, "last_name is 257 bytes (limit 256)");
+}
+END_TEST
+
+START_TEST(too_long_beats_missing_email)
+{
+	struct row row = good_row();
+	set_repeated(&row, FIELD_FIRST_NAME, 'x', 300);
+	set_str(&row, FIELD_EMAIL, "");
+	expect_reject(&row, REASON_FIELD_TOO_LONG, "first_name is 300 bytes (limit 256)");
+}
+END_TEST
+
+START_TEST(ten_megabyte_value_is_too_long)
+{
+	struct row row = good_row();
+	set_repeated(&row, FIELD_EMAIL, 'x', 10u << 20);
+	expect_reject(&row, REASON_FIELD_TOO_LONG, "email is 10485760 bytes");
+}
+END_TEST
+
+/* ---- student_id ----------------------------------------------------------------- */
+
+START_TEST(empty_student_id_is_missing)
+{
+	struct row row = good_row();
+	set_str(&row, FIELD_STUDENT_ID, "");
+	expect_reject(&row, REASON_MISSING_STUDENT_ID, "student_id is empty");
+	row = good_row();
+	row.present &= ~(1u << FIELD_STUDENT_ID);
+	expect_reject(&row, REASON_MISSING_STUDENT_ID, "student_id");
+}
+END_TEST
+
+START_TEST(student_id_of_64_bytes_is_accepted)
+{
+	struct row row = good_row();
+	set_repeated(&row, FIELD_STUDENT_ID, '7', 64);
+	ck_assert(validate_row(&row, 5, &courses));
+}
+END_TEST
+
+START_TEST(student_id_of_65_bytes_is_invalid)
+{
+	struct row row = good_row();
+	set_repeated(&row, FIELD_STUDENT_ID, '7', 65);
+	expect_reject(&row, REASON_INVALID_STUDENT_ID, "student_id is 65 bytes (at most 64)");
+}
+END_TEST
+
+START_TEST(student_id_with_other_characters_is_invalid)
+{
+	struct row row = good_row();
+	set_str(&row, FIELD_STUDENT_ID, "s 1");
+	expect_reject(&row, REASON_INVALID_STUDENT_ID, "character 2 (0x20)");
+	set_str(&row, FIELD_STUDENT_ID, "ab/c");
+	expect_reject(&row, REASON_INVALID_STUDENT_ID, "character 3 ('/') is not one of");
+	set_str(&row, FIELD_STUDENT_ID, "J\xC3\xBCrgen");
+	expect_reject(&row, REASON_INVALID_STUDENT_ID, "character 2 (0xC3)");
+}
+END_TEST
+
+START_TEST(student_id_must_start_with_letter_or_digit)
+{
+	struct row row = good_row();
+	set_str(&row, FIELD_STUDENT_ID, "-s1");
+	expect_reject(&row, REASON_INVALID_STUDENT_ID,
+		      "must start with a letter or digit, not '-'");
+	set_str(&row, FIELD_STUDENT_ID, ".s1");
+	expect_reject(&row, REASON_INVALID_STUDENT_ID, "not '.'");
+	set_str(&row, FIELD_STUDENT_ID, "_");
+	expect_reject(&row, REASON_INVALID_STUDENT_ID, "not '_'");
+}
+END_TEST
+
+START_TEST(student_id_allows_dot_underscore_dash_inside)
+{
+	ck_assert(student_id_valid("a.b_c-d", 7));
+	ck_assert(student_id_valid("0", 1));
+	ck_assert(student_id_valid("Z", 1));
+	ck_assert(!student_id_valid("", 0));
+	ck_assert(!student_id_valid("a b", 3));
+}
+END_TEST
+
+START_TEST(missing_student_id_beats_invalid_email)
+{
+	struct row row = good_row();
+	set_str(&row, FIELD_STUDENT_ID, "");
+	set_str(&row, FIELD_EMAIL, "nope");
+	expect_reject(&row, REASON_MISSING_STUDENT_ID, "");
+}
+END_TEST
+
+/* ---- email -------------------------------------------------------------------------- */
+
+START_TEST(empty_email_is_missing)
+{
+	struct row row = good_row();
+	set_str(&row, FIELD_EMAIL, "");
+	expect_reject(&row, REASON_MISSING_EMAIL, "email is empty");
+}
+END_TEST
+
+START_TEST(invalid_student_id_beats_missing_email)
+{
+	struct row row = good_row();
+	set_str(&row, FIELD_STUDENT_ID, "a b");
+	set_str(&row, FIELD_EMAIL, "");
+	expect_reject(&row, REASON_INVALID_STUDENT_ID, "");
+}
+END_TEST
+
+static void expect_bad_email(const char *email, const char *why)
+{
+	struct row row = good_row();
+	set_str(&row, FIELD_EMAIL, email);
+	expect_reject(&row, REASON_INVALID_EMAIL, why);
+	const char *got = NULL;
+	ck_assert(!email_valid(email, strlen(email), &got));
+	ck_assert_ptr_nonnull(got);
+	ck_assert(!email_valid(email, strlen(email), NULL));
+}
+
+START_TEST(email_rules_are_explained)
+{
+	expect_bad_email("zoe.example.edu", "email: no '@'");
+	expect_bad_email("zoe@lee@example.edu", "more than one '@'");
+	expect_bad_email("@example.edu", "nothing before the '@'");
+	expect_bad_email("zoe@", "nothing after the '@'");
+	expect_bad_email("zoe@localhost", "the domain has no dot");
+	expect_bad_email("zoe@.example.edu", "starts with a dot");
+	expect_bad_email("zoe@example.edu.", "ends with a dot");
+	expect_bad_email("zoe@example..edu", "empty label");
+	expect_bad_email("zoe lee@example.edu", "contains a space");
+	expect_bad_email("zoe\t@example.edu", "control character");
+	expect_bad_email("zoe\x7f@example.edu", "control character");
+}
+END_TEST
+
+START_TEST(good_emails_pass)
+{
+	static const char *const ok[] = {
+		"a@b.c", "zoe+tag@mail.example.edu", "o'hara@x.org",
+		"j\xC3\xBCrgen@beispiel.de", "x.y@sub-domain.example.co.uk",
+	};
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		const char *why = NULL;
+		ck_assert_msg(email_valid(ok[i], strlen(ok[i]), &why), "%s: %s", ok[i],
+			      why);
+	}
+}
+END_TEST
+
+START_TEST(email_of_254_bytes_is_accepted_255_is_not)
+{
+	char email[256];
+	memset(email, 'a', sizeof(email));
+	memcpy(email + 254 - 6, "@x.org", 6);
+	ck_assert(email_valid(email, 254, NULL));
+	struct row row = good_row();
+	set(&row, FIELD_EMAIL, email, 254);
+	ck_assert(validate_row(&row, 5, &courses));
+
+	memset(email, 'a', sizeof(email));
+	memcpy(email + 255 - 6, "@x.org", 6);
+	row = good_row();
+	set(&row, FIELD_EMAIL, email, 255);
+	expect_reject(&row, REASON_INVALID_EMAIL, "longer than 254 bytes");
+}
+END_TEST
+
+START_TEST(invalid_email_beats_missing_course)
+{
+	struct row row = good_row();
+	set_str(&row, FIELD_EMAIL, "nope");
+	set_str(&row, FIELD_COURSE, "");
+	expect_reject(&row, REASON_INVALID_EMAIL, "no '@'");
+}
+END_TEST
+
+/* ---- course ---------------------------------------------------------------------------- */
+
+START_TEST(empty_course_is_missing)
+{
+	struct row row = good_row();
+	set_str(&row, FIELD_COURSE, "");
+	expect_reject(&row, REASON_MISSING_COURSE, "course is empty");
+	row = good_row();
+	row.present &= ~(1u << FIELD_COURSE);
+	expect_reject(&row, REASON_MISSING_COURSE, "course");
+}
+END_TEST
+
+START_TEST(unknown_course_is_named)
+{
+	struct row row = good_row();
+	set_str(&row, FIELD_COURSE, "MATH-999");
+	expect_reject(&row, REASON_UNKNOWN_COURSE, "no course 'MATH-999'");
+}
+END_TEST
+
+START_TEST(course_codes_are_case_sensitive)
+{
+	struct row row = good_row();
+	set_str(&row, FIELD_COURSE, "math-101");
+	expect_reject(&row, REASON_UNKNOWN_COURSE, "no course 'math-101'");
+	row = good_row();
+	set_str(&row, FIELD_COURSE, "bio_3");
+	ck_assert(validate_row(&row, 5, &courses));
+	ck_assert_str_eq(row.course->code, "bio_3");
+}
+END_TEST
+
+START_TEST(unknown_course_detail_is_escaped_and_bounded)
+{
+	struct row row = good_row();
+	set_str(&row, FIELD_COURSE, "A\x01" "B");
+	expect_reject(&row, REASON_UNKNOWN_COURSE, "no course 'A\\x01B'");
+	row = good_row();
+	set_repeated(&row, FIELD_COURSE, 'C', ROW_VALUE_MAX);
+	expect_reject(&row, REASON_UNKNOWN_COURSE, "CCC...'");
+	ck_assert_uint_lt(strlen(row.detail), ROW_DETAIL_MAX);
+}
+END_TEST
+
+START_TEST(revalidating_a_row_clears_the_old_course)
+{
+	struct row row = good_row();
+	ck_assert(validate_row(&row, 5, &courses));
+	ck_assert_ptr_nonnull(row.course);
+	ck_assert(!validate_row(&row, 4, &courses));
+	ck_assert_ptr_null(row.course);
+}
+END_TEST
+
+static Suite *validate_suite(void)
+{
+	Suite *s = suite_create("validate");
+	TCase *tc = tcase_create("rules");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, valid_row_passes_and_finds_its_course);
+	tcase_add_test(tc, names_are_optional);
+	tcase_add_test(tc, field_count_must_match_header);
+	tcase_add_test(tc, malformed_row_comes_before_everything);
+	tcase_add_test(tc, overlong_encoding_is_invalid_utf8);
+	tcase_add_test(tc, surrogate_is_invalid_utf8);
+	tcase_add_test(tc, nul_byte_is_invalid_utf8);
+	tcase_add_test(tc, bad_byte_past_prefix_is_invalid_utf8);
+	tcase_add_test(tc, course_value_is_checked_for_utf8_too);
+	tcase_add_test(tc, invalid_utf8_beats_too_long_and_missing_email);
+	tcase_add_test(tc, absent_columns_are_not_checked);
+	tcase_add_test(tc, value_of_256_bytes_is_accepted);
+	tcase_add_test(tc, value_of_257_bytes_is_too_long);
+	tcase_add_test(tc, too_long_beats_missing_email);
+	tcase_add_test(tc, ten_megabyte_value_is_too_long);
+	tcase_add_test(tc, empty_student_id_is_missing);
+	tcase_add_test(tc, student_id_of_64_bytes_is_accepted);
+	tcase_add_test(tc, student_id_of_65_bytes_is_invalid);
+	tcase_add_test(tc, student_id_with_other_characters_is_invalid);
+	tcase_add_test(tc, student_id_must_start_with_letter_or_digit);
+	tcase_add_test(tc, student_id_allows_dot_underscore_dash_inside);
+	tcase_add_test(tc, missing_student_id_beats_invalid_email);
+	tcase_add_test(tc, empty_email_is_missing);
+	tcase_add_test(tc, invalid_student_id_beats_missing_email);
+	tcase_add_test(tc, email_rules_are_explained);
+	tcase_add_test(tc, good_emails_pass);
+	tcase_add_test(tc, email_of_254_bytes_is_accepted_255_is_not);
+	tcase_add_test(tc, invalid_email_beats_missing_course);
+	tcase_add_test(tc, empty_course_is_missing);
+	tcase_add_test(tc, unknown_course_is_named);
+	tcase_add_test(tc, course_codes_are_case_sensitive);
+	tcase_add_test(tc, unknown_course_detail_is_escaped_and_bounded);
+	tcase_add_test(tc, revalidating_a_row_clears_the_old_course);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(validate_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
