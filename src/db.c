@@ -1,0 +1,725 @@
+/* db: opening the store, error mapping, courses and listings; see db.h. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "db_internal.h"
+
+#define CACHE_SIZE_PRAGMA "PRAGMA cache_size = -49152" /* 48 MiB */
+#define MAX_PAGE_COUNT_ENV "BULKREG_TEST_MAX_PAGE_COUNT"
+#define WAL_RETRY_MS 5
+
+static const char *const outcome_names[] = {
+	[BATCH_COMMITTED] = "committed",
+	[BATCH_DRY_RUN] = "dry_run",
+	[BATCH_ROLLED_BACK] = "rolled_back",
+};
+
+const char *batch_outcome_name(enum batch_outcome o)
+{
+	return (unsigned)o <= BATCH_ROLLED_BACK ? outcome_names[o] : "unknown";
+}
+
+/* ---- errors and small helpers ------------------------------------------ */
+
+static enum status cannot_write(struct db *db, const char *detail,
+				struct error *err)
+{
+	return error_set(err, ST_DB,
+			 "%s: cannot write: %s (is the file or its directory "
+			 "read-only?)",
+			 db->path, detail);
+}
+
+/* Whether the directory that would hold the database exists. */
+static bool parent_dir_exists(const char *path)
+{
+	char dir[4096];
+	const char *slash = strrchr(path, '/');
+	if (!slash)
+		return true; /* the working directory */
+	size_t len = slash == path ? 1 : (size_t)(slash - path);
+	if (len >= sizeof(dir))
+		return true; /* cannot tell; let the caller's message stand */
+	memcpy(dir, path, len);
+	dir[len] = '\0';
+	struct stat sb;
+	return stat(dir, &sb) == 0 && S_ISDIR(sb.st_mode);
+}
+
+enum status db__fail(struct db *db, int rc, const char *what,
+		     struct error *err)
+{
+	const char *msg = db->h ? sqlite3_errmsg(db->h) : sqlite3_errstr(rc);
+	int sys = db->h ? sqlite3_system_errno(db->h) : 0;
+
+	switch (rc & 0xff) {
+	case SQLITE_BUSY:
+		return error_set(err, ST_BUSY,
+				 "%s: database is locked by another process "
+				 "(waited %g s)",
+				 db->path, db->wait_seconds);
+	case SQLITE_NOTADB:
+		return error_set(err, ST_DB, "%s: not an SQLite database",
+				 db->path);
+	case SQLITE_CANTOPEN:
+		/* The errno left behind is from SQLite's read-only retry,
+		 * so look at the directory instead. */
+		if (!parent_dir_exists(db->path))
+			return error_set(err, ST_DB,
+					 "%s: cannot open: no such directory",
+					 db->path);
+		return cannot_write(db, msg, err);
+	case SQLITE_READONLY:
+		return cannot_write(db, msg, err);
+	case SQLITE_FULL:
+		return error_set(err, ST_IO,
+				 "%s: %s: %s: the disk or the file-size limit "
+				 "is full",
+				 db->path, what, msg);
+	case SQLITE_IOERR:
+		return error_set(err, ST_IO,
+				 "%s: %s: I/O error (%s): the disk or the "
+				 "file-size limit may be full",
+				 db->path, what, sys ? strerror(sys) : msg);
+	case SQLITE_NOMEM:
+		return error_set(err, ST_NOMEM, "%s: %s: out of memory",
+				 db->path, what);
+	case SQLITE_CORRUPT:
+		return error_set(err, ST_DB, "%s: the database is damaged (%s)",
+				 db->path, msg);
+	default:
+		return error_set(err, ST_DB, "%s: %s: %s", db->path, what, msg);
+	}
+}
+
+enum status db__exec(struct db *db, const char *sql, const char *what,
+		     struct error *err)
+{
+	int rc = sqlite3_exec(db->h, sql, NULL, NULL, NULL);
+	return rc == SQLITE_OK ? ST_OK : db__fail(db, rc, what, err);
+}
+
+enum status db__prepare(struct db *db, const char *sql, unsigned flags,
+			sqlite3_stmt **out, struct error *err)
+{
+	int rc = sqlite3_prepare_v3(db->h, sql, -1, flags, out, NULL);
+	return rc == SQLITE_OK ? ST_OK : db__fail(db, rc, "preparing a query", err);
+}
+
+enum status db__step_done(struct db *db, sqlite3_stmt *stmt, const char *what,
+			  struct error *err)
+{
+	int rc = sqlite3_step(stmt);
+	sqlite3_reset(stmt);
+	return rc == SQLITE_DONE ? ST_OK : db__fail(db, rc, what, err);
+}
+
+/* Binds text or NULL. */
+static void bind_text_or_null(sqlite3_stmt *stmt, int i, const char *s)
+{
+	if (s)
+		sqlite3_bind_text(stmt, i, s, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(stmt, i);
+}
+
+/* ---- opening ------------------------------------------------------------ */
+
+static double monotonic_seconds(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* One attempt; *mode_ok tells whether the database is now in WAL mode. */
+static int try_set_wal(struct db *db, bool *mode_ok)
+{
+	sqlite3_stmt *stmt = NULL;
+	int rc = sqlite3_prepare_v2(db->h, "PRAGMA journal_mode = WAL", -1,
+				    &stmt, NULL);
+	if (rc != SQLITE_OK)
+		return rc;
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW) {
+		const char *mode = (const char *)sqlite3_column_text(stmt, 0);
+		/* An in-memory database has no WAL and needs none. */
+		bool in_memory = !*sqlite3_db_filename(db->h, "main");
+		*mode_ok = in_memory || (mode && strcmp(mode, "wal") == 0);
+		rc = SQLITE_OK;
+	}
+	sqlite3_finalize(stmt);
+	return rc;
+}
+
+/*
+ * Switching a new database to WAL takes an exclusive lock from inside a
+ * read, so when two processes create the file at once SQLite reports
+ * SQLITE_BUSY at once rather than calling the busy handler: retry until
+ * the busy timeout has passed.
+ */
+static enum status set_wal(struct db *db, struct error *err)
+{
+	double deadline = monotonic_seconds() + db->wait_seconds;
+	bool mode_ok = false;
+	int rc;
+	while ((rc = try_set_wal(db, &mode_ok)) != SQLITE_OK) {
+		if ((rc & 0xff) != SQLITE_BUSY || monotonic_seconds() >= deadline)
+			return db__fail(db, rc, "setting WAL mode", err);
+		sqlite3_sleep(WAL_RETRY_MS);
+	}
+	return mode_ok ? ST_OK :
+			 cannot_write(db, "cannot switch to WAL mode", err);
+}
+
+static enum status apply_test_page_limit(struct db *db, struct error *err)
+{
+	const char *s = getenv(MAX_PAGE_COUNT_ENV);
+	if (!s || !*s)
+		return ST_OK;
+	char *end;
+	long long pages = strtoll(s, &end, 10);
+	if (*end || pages <= 0)
+		return error_set(err, ST_USAGE, "%s: bad value '%s'",
+				 MAX_PAGE_COUNT_ENV, s);
+	char sql[64];
+	snprintf(sql, sizeof(sql), "PRAGMA max_page_count = %lld", pages);
+	sqlite3_stmt *stmt = NULL;
+	enum status st = db__prepare(db, sql, 0, &stmt, err);
+	if (st != ST_OK)
+		return st;
+	int rc = sqlite3_step(stmt);
+	sqlite3_finalize(stmt);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ?
+		       ST_OK :
+		       db__fail(db, rc, "setting max_page_count", err);
+}
+
+static enum status configure(struct db *db, struct error *err)
+{
+	if (sqlite3_db_readonly(db->h, "main") == 1)
+		return cannot_write(db, "it opened read-only", err);
+	enum status st = set_wal(db, err);
+	if (st == ST_OK)
+		st = db__exec(db,
+			      "PRAGMA synchronous = NORMAL;"
+			      "PRAGMA foreign_keys = ON;" CACHE_SIZE_PRAGMA,
+			      "configuring the connection", err);
+	if (st == ST_OK)
+		st = db__schema_upgrade(db, err);
+	if (st == ST_OK)
+		st = apply_test_page_limit(db, err);
+	return st;
+}
+
+static int busy_ms(double wait_seconds)
+{
+	if (!(wait_seconds > 0))
+		return 0;
+	if (wait_seconds > 86400.0 * 24)
+		return 86400 * 24 * 1000;
+	return (int)(wait_seconds * 1000.0 + 0.5);
+}
+
+enum status db_open(const char *path, double wait_seconds, struct db **out,
+		    struct error *err)
+{
+	*out = NULL;
+	if (!path || !*path)
+		return error_set(err, ST_USAGE, "the database path is empty");
+	struct stat sb;
+	if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
+		return error_set(err, ST_DB,
+				 "%s: is a directory, not a database file", path);
+
+	struct db *db = calloc(1, sizeof(*db));
+	if (!db || !(db->path = strdup(path))) {
+		free(db);
+		return error_set(err, ST_NOMEM, "%s: out of memory", path);
+	}
+	db->wait_seconds = wait_seconds > 0 ? wait_seconds : 0;
+
+	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+		    SQLITE_OPEN_NOMUTEX;
+	int rc = sqlite3_open_v2(path, &db->h, flags, NULL);
+	enum status st = ST_OK;
+	if (rc != SQLITE_OK) {
+		st = db->h ? db__fail(db, sqlite3_extended_errcode(db->h),
+				      "opening", err) :
+			     error_set(err, ST_NOMEM, "%s: out of memory", path);
+		goto out;
+	}
+	sqlite3_extended_result_codes(db->h, 1);
+	sqlite3_busy_timeout(db->h, busy_ms(wait_seconds));
+	st = configure(db, err);
+out:
+	if (st != ST_OK) {
+		db_close(db);
+		return st;
+	}
+	*out = db;
+	return ST_OK;
+}
+
+void db_close(struct db *db)
+{
+	if (!db)
+		return;
+	db__batch_close(db);
+	/* close_v2 never fails; all our statements are finalized by now. */
+	sqlite3_close_v2(db->h);
+	free(db->path);
+	free(db);
+}
+
+/* ---- transactions ------------------------------------------------------- */
+
+enum status db_begin(struct db *db, struct error *err)
+{
+	return db__exec(db, "BEGIN IMMEDIATE", "starting a transaction", err);
+}
+
+enum status db_commit(struct db *db, struct error *err)
+{
+	enum status st = db__exec(db, "COMMIT", "committing", err);
+	if (st != ST_OK)
+		db_rollback(db);
+	return st;
+}
+
+void db_rollback(struct db *db)
+{
+	if (!sqlite3_get_autocommit(db->h))
+		sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
+}
+
+/* ---- courses ------------------------------------------------------------ */
+
+static enum status course_input_check(const struct course_input *in,
+				      struct error *err)
+{
+	if (!in->code || !course_code_valid(in->code, strlen(in->code)))
+		return error_set(err, ST_USAGE,
+				 "course code '%.64s' is not valid: use 1 to %d "
+				 "characters from A-Z a-z 0-9 . _ -",
+				 in->code ? in->code : "", COURSE_CODE_MAX);
+	if (in->capacity < 0 || in->capacity > COURSE_CAPACITY_MAX)
+		return error_set(err, ST_USAGE,
+				 "course %s: capacity %lld is out of range "
+				 "(0 to %d)",
+				 in->code, (long long)in->capacity,
+				 COURSE_CAPACITY_MAX);
+	if (in->has_waitlist && in->waitlist_max != WAITLIST_UNLIMITED &&
+	    (in->waitlist_max < 0 || in->waitlist_max > COURSE_CAPACITY_MAX))
+		return error_set(err, ST_USAGE,
+				 "course %s: waitlist %lld is out of range "
+				 "(0 to %d, or unlimited)",
+				 in->code, (long long)in->waitlist_max,
+				 COURSE_CAPACITY_MAX);
+	return ST_OK;
+}
+
+struct course_counts {
+	int64_t id, registered, waitlisted;
+	bool found;
+};
+
+static enum status course_counts_get(struct db *db, const char *code,
+				     struct course_counts *cc,
+				     struct error *err)
+{
+	static const char sql[] =
+		"SELECT id, registered, waitlisted FROM courses WHERE code = ?1";
+	sqlite3_stmt *stmt = NULL;
+	enum status st = db__prepare(db, sql, 0, &stmt, err);
+	if (st != ST_OK)
+		return st;
+	sqlite3_bind_text(stmt, 1, code, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(stmt);
+	cc->found = rc == SQLITE_ROW;
+	if (cc->found) {
+		cc->id = sqlite3_column_int64(stmt, 0);
+		cc->registered = sqlite3_column_int64(stmt, 1);
+		cc->waitlisted = sqlite3_column_int64(stmt, 2);
+	} else if (rc != SQLITE_DONE) {
+		st = db__fail(db, rc, "reading a course", err);
+	}
+	sqlite3_finalize(stmt);
+	return st;
+}
+
+/* Binds ?2 title, ?3 capacity, ?4 has_waitlist, ?5 waitlist_max. */
+static void bind_course_values(sqlite3_stmt *stmt, const struct course_input *in)
+{
+	bind_text_or_null(stmt, 2, in->title);
+	sqlite3_bind_int64(stmt, 3, in->capacity);
+	sqlite3_bind_int(stmt, 4, in->has_waitlist);
+	if (in->has_waitlist && in->waitlist_max != WAITLIST_UNLIMITED)
+		sqlite3_bind_int64(stmt, 5, in->waitlist_max);
+	else
+		sqlite3_bind_null(stmt, 5);
+}
+
+/* Runs a one-shot statement with the course values bound, plus ?1 / ?6. */
+static enum status course_write(struct db *db, const char *sql,
+				const struct course_input *in, int64_t id,
+				struct error *err)
+{
+	sqlite3_stmt *stmt = NULL;
+	enum status st = db__prepare(db, sql, 0, &stmt, err);
+	if (st != ST_OK)
+		return st;
+	sqlite3_bind_text(stmt, 1, in->code, -1, SQLITE_STATIC);
+	bind_course_values(stmt, in);
+	sqlite3_bind_int64(stmt, 6, id);
+	st = db__step_done(db, stmt, "writing a course", err);
+	sqlite3_finalize(stmt);
+	return st;
+}
+
+static enum status course_insert(struct db *db, const struct course_input *in,
+				 struct error *err)
+{
+	static const char sql[] =
+		"INSERT INTO courses (code, title, capacity, waitlist_max,"
+		" created_at, updated_at)"
+		" VALUES (?1, coalesce(?2, ''), ?3, ?5, " DB_NOW_SQL ", "
+		DB_NOW_SQL ")";
+	return course_write(db, sql, in, 0, err);
+}
+
+static enum status course_update(struct db *db, const struct course_input *in,
+				 int64_t id, struct error *err)
+{
+	/* The WHERE keeps a re-import of the same values from writing. */
+	static const char sql[] =
+		"UPDATE courses SET title = coalesce(?2, title), capacity = ?3,"
+		" waitlist_max = CASE WHEN ?4 THEN ?5 ELSE waitlist_max END,"
+		" updated_at = " DB_NOW_SQL
+		" WHERE id = ?6 AND (title IS NOT coalesce(?2, title)"
+		"  OR capacity IS NOT ?3 OR (?4 AND waitlist_max IS NOT ?5))";
+	return course_write(db, sql, in, id, err);
+}
+
+/*
+ * Moves the first `n` waitlisted students, in position order, into seats
+ * registered+1.., and renumbers the rest of the waitlist 1..m.
+ */
+static enum status promote(struct db *db, const struct course_counts *cc,
+			   int64_t n, struct error *err)
+{
+	static const char move_sql[] =
+		"WITH w AS (SELECT student_id,"
+		"  row_number() OVER (ORDER BY seq, student_id) AS pos"
+		"  FROM registrations WHERE course_id = ?1"
+		"  AND status = 'waitlisted')"
+		" UPDATE registrations SET"
+		"  status = CASE WHEN w.pos <= ?2 THEN 'registered'"
+		"   ELSE 'waitlisted' END,"
+		"  seq = CASE WHEN w.pos <= ?2 THEN ?3 + w.pos ELSE w.pos - ?2 END"
+		" FROM w WHERE registrations.course_id = ?1"
+		"  AND registrations.student_id = w.student_id";
+	static const char count_sql[] =
+		"UPDATE courses SET registered = registered + ?2,"
+		" waitlisted = waitlisted - ?2, updated_at = " DB_NOW_SQL
+		" WHERE id = ?1";
+	const char *sqls[] = { move_sql, count_sql };
+	enum status st = ST_OK;
+	for (size_t i = 0; i < 2 && st == ST_OK; i++) {
+		sqlite3_stmt *stmt = NULL;
+		st = db__prepare(db, sqls[i], 0, &stmt, err);
+		if (st != ST_OK)
+			break;
+		sqlite3_bind_int64(stmt, 1, cc->id);
+		sqlite3_bind_int64(stmt, 2, n);
+		if (i == 0)
+			sqlite3_bind_int64(stmt, 3, cc->registered);
+		st = db__step_done(db, stmt, "promoting from the waitlist", err);
+		sqlite3_finalize(stmt);
+	}
+	return st;
+}
+
+static enum status course_put_locked(struct db *db,
+				     const struct course_input *in,
+				     struct error *err)
+{
+	struct course_counts cc;
+	enum status st = course_counts_get(db, in->code, &cc, err);
+	if (st != ST_OK)
+		return st;
+	if (!cc.found)
+		return course_insert(db, in, err);
+	st = course_update(db, in, cc.id, err);
+	if (st != ST_OK)
+		return st;
+	int64_t free_seats = in->capacity - cc.registered;
+	if (free_seats <= 0 || cc.waitlisted == 0)
+		return ST_OK;
+	int64_t n = free_seats < cc.waitlisted ? free_seats : cc.waitlisted;
+	return promote(db, &cc, n, err);
+}
+
+enum status db_course_put(struct db *db, const struct course_input *in,
+			  struct error *err)
+{
+	enum status st = course_input_check(in, err);
+	if (st != ST_OK)
+		return st;
+	/* Inside db_begin a savepoint makes one failed put undo only
+	 * itself; alone, BEGIN IMMEDIATE takes the write lock up front. */
+	bool own = sqlite3_get_autocommit(db->h);
+	st = db__exec(db, own ? "BEGIN IMMEDIATE" : "SAVEPOINT course_put",
+		      "starting a course update", err);
+	if (st != ST_OK)
+		return st;
+	st = course_put_locked(db, in, err);
+	if (st == ST_OK)
+		st = db__exec(db, own ? "COMMIT" : "RELEASE course_put",
+			      "saving a course", err);
+	if (st != ST_OK) {
+		if (own)
+			db_rollback(db);
+		else if (!sqlite3_get_autocommit(db->h))
+			sqlite3_exec(db->h,
+				     "ROLLBACK TO course_put; RELEASE course_put",
+				     NULL, NULL, NULL);
+	}
+	return st;
+}
+
+static enum status course_from_stmt(struct db *db, sqlite3_stmt *stmt,
+				    struct course_table *out,
+				    struct error *err)
+{
+	struct course c;
+	memset(&c, 0, sizeof(c));
+	const char *code = (const char *)sqlite3_column_text(stmt, 1);
+	int len = sqlite3_column_bytes(stmt, 1);
+	if (!code || len > COURSE_CODE_MAX)
+		return error_set(err, ST_DB,
+				 "%s: course %lld has a code longer than %d bytes",
+				 db->path, (long long)sqlite3_column_int64(stmt, 0),
+				 COURSE_CODE_MAX);
+	memcpy(c.code, code, (size_t)len);
+	c.id = sqlite3_column_int64(stmt, 0);
+	c.title = (char *)sqlite3_column_text(stmt, 2);
+	c.capacity = sqlite3_column_int64(stmt, 3);
+	c.waitlist_max = sqlite3_column_type(stmt, 4) == SQLITE_NULL ?
+				 WAITLIST_UNLIMITED :
+				 sqlite3_column_int64(stmt, 4);
+	c.registered = sqlite3_column_int64(stmt, 5);
+	c.waitlisted = sqlite3_column_int64(stmt, 6);
+	return course_table_add(out, &c, err);
+}
+
+enum status db_courses_load(struct db *db, struct course_table *out,
+			    struct error *err)
+{
+	static const char sql[] =
+		"SELECT id, code, title, capacity, waitlist_max, registered,"
+		" waitlisted FROM courses ORDER BY code";
+	sqlite3_stmt *stmt = NULL;
+	enum status st = db__prepare(db, sql, 0, &stmt, err);
+	if (st != ST_OK)
+		return st;
+	int rc = SQLITE_DONE;
+	while (st == ST_OK && (rc = sqlite3_step(stmt)) == SQLITE_ROW)
+		st = course_from_stmt(db, stmt, out, err);
+	if (st == ST_OK && rc != SQLITE_DONE)
+		st = db__fail(db, rc, "loading courses", err);
+	sqlite3_finalize(stmt);
+	return st;
+}
+
+/* ---- listings ----------------------------------------------------------- */
+
+static const char *column_str(sqlite3_stmt *stmt, int i)
+{
+	const char *s = (const char *)sqlite3_column_text(stmt, i);
+	return s ? s : "";
+}
+
+static const char *column_str_or_null(sqlite3_stmt *stmt, int i)
+{
+	return (const char *)sqlite3_column_text(stmt, i);
+}
+
+static void roster_entry_from_stmt(sqlite3_stmt *stmt, struct roster_entry *e)
+{
+	e->student_id = column_str(stmt, 0);
+	e->first_name = column_str(stmt, 1);
+	e->last_name = column_str(stmt, 2);
+	e->email = column_str(stmt, 3);
+	bool waiting = strcmp(column_str(stmt, 4), "waitlisted") == 0;
+	e->status = waiting ? STATUS_WAITLISTED : STATUS_REGISTERED;
+	e->position = waiting ? sqlite3_column_int64(stmt, 5) : 0;
+	e->batch_id = sqlite3_column_int64(stmt, 6);
+	e->line = sqlite3_column_int64(stmt, 7);
+}
+
+enum status db_course_roster(struct db *db, const char *code, db_roster_fn fn,
+			     void *ctx, struct error *err)
+{
+	static const char sql[] =
+		"SELECT r.student_id, s.first_name, s.last_name, s.email,"
+		" r.status, r.seq, r.batch_id, r.line"
+		" FROM registrations AS r"
+		" LEFT JOIN students AS s ON s.student_id = r.student_id"
+		" WHERE r.course_id = ?1"
+		" ORDER BY r.status <> 'registered', r.seq";
+	struct course_counts cc;
+	enum status st = course_counts_get(db, code, &cc, err);
+	if (st != ST_OK)
+		return st;
+	if (!cc.found)
+		return error_set(err, ST_NOTFOUND, "no course '%s'", code);
+
+	sqlite3_stmt *stmt = NULL;
+	st = db__prepare(db, sql, 0, &stmt, err);
+	if (st != ST_OK)
+		return st;
+	sqlite3_bind_int64(stmt, 1, cc.id);
+	int rc;
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		struct roster_entry e;
+		roster_entry_from_stmt(stmt, &e);
+		if (fn(ctx, &e) != 0) {
+			st = ST_IO;
+			goto out;
+		}
+	}
+	if (rc != SQLITE_DONE)
+		st = db__fail(db, rc, "listing a course", err);
+out:
+	sqlite3_finalize(stmt);
+	return st;
+}
+
+static enum batch_outcome outcome_parse(const char *s)
+{
+	if (strcmp(s, "committed") == 0)
+		return BATCH_COMMITTED;
+	if (strcmp(s, "dry_run") == 0)
+		return BATCH_DRY_RUN;
+	/* 'running' is only ever seen by the connection running that batch:
+	 * an unfinished batch never commits. */
+	return BATCH_ROLLED_BACK;
+}
+
+static enum row_reason reason_lookup(const char *name, size_t len)
+{
+	for (int r = REASON_NONE + 1; r < REASON_COUNT; r++) {
+		const char *known = row_reason_name((enum row_reason)r);
+		if (strlen(known) == len && memcmp(known, name, len) == 0)
+			return (enum row_reason)r;
+	}
+	return REASON_NONE;
+}
+
+static const char *skip_space(const char *p)
+{
+	while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+		p++;
+	return p;
+}
+
+/*
+ * Parses the reasons column, {"name": n, ...} as db_batch_finish writes it,
+ * into by_reason.  Names this bulkreg does not know are skipped.  False if
+ * the text is not of that shape.
+ */
+static bool reasons_parse(const char *s, int64_t by_reason[REASON_COUNT])
+{
+	const char *p = skip_space(s);
+	if (*p++ != '{')
+		return false;
+	p = skip_space(p);
+	if (*p == '}')
+		return *skip_space(p + 1) == '\0';
+	for (;;) {
+		if (*p++ != '"')
+			return false;
+		const char *name = p;
+		while (*p && *p != '"' && *p != '\\')
+			p++;
+		if (*p != '"')
+			return false;
+		size_t len = (size_t)(p - name);
+		p = skip_space(p + 1);
+		if (*p++ != ':')
+			return false;
+		char *end;
+		errno = 0;
+		long long n = strtoll(skip_space(p), &end, 10);
+		if (end == skip_space(p) || errno)
+			return false;
+		enum row_reason r = reason_lookup(name, len);
+		if (r != REASON_NONE)
+			by_reason[r] = n;
+		p = skip_space(end);
+		if (*p == '}')
+			return *skip_space(p + 1) == '\0';
+		if (*p++ != ',')
+			return false;
+		p = skip_space(p);
+	}
+}
+
+static bool batch_from_stmt(sqlite3_stmt *stmt, struct batch_record *b)
+{
+	memset(b, 0, sizeof(*b));
+	b->id = sqlite3_column_int64(stmt, 0);
+	b->started_at = column_str(stmt, 1);
+	b->finished_at = column_str_or_null(stmt, 2);
+	b->source = column_str(stmt, 3);
+	b->sha256 = column_str_or_null(stmt, 4);
+	b->label = column_str_or_null(stmt, 5);
+	b->outcome = outcome_parse(column_str(stmt, 6));
+	b->counts.rows = sqlite3_column_int64(stmt, 7);
+	static const enum row_status cols[] = {
+		STATUS_REGISTERED, STATUS_WAITLISTED, STATUS_ALREADY_REGISTERED,
+		STATUS_ALREADY_WAITLISTED, STATUS_REJECTED,
+	};
+	for (int i = 0; i < 5; i++)
+		b->counts.by_status[cols[i]] = sqlite3_column_int64(stmt, 8 + i);
+	const char *reasons = column_str_or_null(stmt, 13);
+	return !reasons || reasons_parse(reasons, b->counts.by_reason);
+}
+
+enum status db_batches_list(struct db *db, db_batch_fn fn, void *ctx,
+			    struct error *err)
+{
+	static const char sql[] =
+		"SELECT id, started_at, finished_at, source, sha256, label,"
+		" outcome, rows, registered, waitlisted, already_registered,"
+		" already_waitlisted, rejected, reasons FROM batches ORDER BY id";
+	sqlite3_stmt *stmt = NULL;
+	enum status st = db__prepare(db, sql, 0, &stmt, err);
+	if (st != ST_OK)
+		return st;
+	int rc;
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		struct batch_record b;
+		if (!batch_from_stmt(stmt, &b)) {
+			st = error_set(err, ST_DB,
+				       "%s: batch %lld: the reasons column is "
+				       "not a JSON object of counts",
+				       db->path, (long long)b.id);
+			goto out;
+		}
+		if (fn(ctx, &b) != 0) {
+			st = ST_IO;
+			goto out;
+		}
+	}
+	if (rc != SQLITE_DONE)
+		st = db__fail(db, rc, "listing batches", err);
+out:
+	sqlite3_finalize(stmt);
+	return st;
+}

@@ -1,0 +1,422 @@
+/* db_batch: a registration batch -- one transaction, one decision per row. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db_internal.h"
+
+/*
+ * Per row: look the pair up, upsert the student, insert the registration --
+ * in that order.  Inserting the registration first would leave a pending
+ * deferred foreign-key violation until the student row arrives, and SQLite
+ * then scans all of registrations (no index leads with student_id) for
+ * every new student: quadratic.  The lookup is a read of the page the
+ * insert writes next, so it costs little.
+ */
+static const char find_reg_sql[] =
+	"SELECT status, seq, batch_id, line FROM registrations"
+	" WHERE course_id = ?1 AND student_id = ?2";
+
+static const char add_reg_sql[] =
+	"INSERT INTO registrations"
+	" (course_id, student_id, status, seq, batch_id, line)"
+	" VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+
+/* Only non-empty values overwrite, and only when they differ, so running
+ * the same roster again writes nothing here. */
+#define KEEP_UNLESS_NEW(col)                                            \
+	col " = CASE WHEN excluded." col " <> '' THEN excluded." col \
+	    " ELSE " col " END"
+#define CHANGES(col) \
+	"(excluded." col " <> '' AND excluded." col " <> " col ")"
+
+static const char put_student_sql[] =
+	"INSERT INTO students"
+	" (student_id, first_name, last_name, email, created_batch)"
+	" VALUES (?1, ?2, ?3, ?4, ?5)"
+	" ON CONFLICT (student_id) DO UPDATE SET "
+	KEEP_UNLESS_NEW("first_name") ", "
+	KEEP_UNLESS_NEW("last_name") ", "
+	KEEP_UNLESS_NEW("email") ","
+	" updated_batch = excluded.created_batch"
+	" WHERE " CHANGES("first_name") " OR " CHANGES("last_name")
+	" OR " CHANGES("email");
+
+static const char store_counts_sql[] =
+	"UPDATE courses SET registered = ?2, waitlisted = ?3,"
+	" updated_at = " DB_NOW_SQL " WHERE id = ?1";
+
+static const char finish_batch_sql[] =
+	"UPDATE batches SET outcome = ?2, finished_at = " DB_NOW_SQL ","
+	" sha256 = ?3, rows = ?4, registered = ?5, waitlisted = ?6,"
+	" already_registered = ?7, already_waitlisted = ?8, rejected = ?9,"
+	" reasons = ?10 WHERE id = ?1";
+
+static const char status_registered[] = "registered";
+static const char status_waitlisted[] = "waitlisted";
+
+/* ---- statements --------------------------------------------------------- */
+
+void db__batch_close(struct db *db)
+{
+	sqlite3_finalize(db->find_reg);
+	sqlite3_finalize(db->add_reg);
+	sqlite3_finalize(db->put_student);
+	db->find_reg = db->add_reg = db->put_student = NULL;
+}
+
+static enum status batch_prepare(struct db *db, struct error *err)
+{
+	if (db->find_reg)
+		return ST_OK;
+	const struct {
+		const char *sql;
+		sqlite3_stmt **stmt;
+	} list[] = {
+		{ find_reg_sql, &db->find_reg },
+		{ add_reg_sql, &db->add_reg },
+		{ put_student_sql, &db->put_student },
+	};
+	for (size_t i = 0; i < sizeof(list) / sizeof(list[0]); i++) {
+		enum status st = db__prepare(db, list[i].sql,
+					     SQLITE_PREPARE_PERSISTENT,
+					     list[i].stmt, err);
+		if (st != ST_OK) {
+			db__batch_close(db);
+			return st;
+		}
+	}
+	return ST_OK;
+}
+
+/* ---- begin -------------------------------------------------------------- */
+
+static enum status batch_record(struct db *db, const struct batch_meta *meta,
+				int64_t *batch_id, struct error *err)
+{
+	static const char sql[] =
+		"INSERT INTO batches (started_at, source, label, outcome)"
+		" VALUES (" DB_NOW_SQL ", ?1, ?2, 'running')";
+	sqlite3_stmt *stmt = NULL;
+	enum status st = db__prepare(db, sql, 0, &stmt, err);
+	if (st != ST_OK)
+		return st;
+	sqlite3_bind_text(stmt, 1, meta->source ? meta->source : "", -1,
+			  SQLITE_STATIC);
+	if (meta->label)
+		sqlite3_bind_text(stmt, 2, meta->label, -1, SQLITE_STATIC);
+	st = db__step_done(db, stmt, "recording the batch", err);
+	sqlite3_finalize(stmt);
+	if (st == ST_OK)
+		*batch_id = sqlite3_last_insert_rowid(db->h);
+	return st;
+}
+
+enum status db_batch_begin(struct db *db, const struct batch_meta *meta,
+			   int64_t *batch_id, struct course_table *courses,
+			   struct error *err)
+{
+	enum status st = batch_prepare(db, err);
+	if (st != ST_OK)
+		return st;
+	st = db__exec(db, "BEGIN IMMEDIATE", "starting the batch", err);
+	if (st != ST_OK)
+		return st;
+	st = batch_record(db, meta, batch_id, err);
+	if (st == ST_OK)
+		st = db__exec(db, "SAVEPOINT batch_rows", "starting the batch",
+			      err);
+	if (st == ST_OK)
+		st = db_courses_load(db, courses, err);
+	if (st != ST_OK) {
+		db_rollback(db);
+		return st;
+	}
+	db->batch_courses = courses;
+	return ST_OK;
+}
+
+/* ---- apply: the hot path ------------------------------------------------ */
+
+static int value_len(const struct row *row, enum row_field f)
+{
+	uint32_t len = row->v[f].len;
+	return len > ROW_VALUE_MAX ? ROW_VALUE_MAX : (int)len;
+}
+
+static void bind_value(sqlite3_stmt *stmt, int i, const struct row *row,
+		       enum row_field f)
+{
+	sqlite3_bind_text(stmt, i, row->v[f].text, value_len(row, f),
+			  SQLITE_STATIC);
+}
+
+static enum status row_fail(struct db *db, int rc, const struct row *row,
+			    const char *doing, struct error *err)
+{
+	char what[96];
+	snprintf(what, sizeof(what), "line %" PRIu64 ": %s", row->line, doing);
+	return db__fail(db, rc, what, err);
+}
+
+struct existing {
+	bool found;
+	bool waitlisted;
+	int64_t seq, batch_id, line;
+};
+
+static enum status find_registration(struct db *db, const struct row *row,
+				     struct existing *ex, struct error *err)
+{
+	sqlite3_stmt *stmt = db->find_reg;
+	sqlite3_bind_int64(stmt, 1, row->course->id);
+	bind_value(stmt, 2, row, FIELD_STUDENT_ID);
+	int rc = sqlite3_step(stmt);
+	ex->found = rc == SQLITE_ROW;
+	if (ex->found) {
+		const unsigned char *status = sqlite3_column_text(stmt, 0);
+		ex->waitlisted = status && status[0] == 'w';
+		ex->seq = sqlite3_column_int64(stmt, 1);
+		ex->batch_id = sqlite3_column_int64(stmt, 2);
+		ex->line = sqlite3_column_int64(stmt, 3);
+		rc = SQLITE_DONE;
+	}
+	sqlite3_reset(stmt);
+	return rc == SQLITE_DONE ?
+		       ST_OK :
+		       row_fail(db, rc, row, "looking up the registration", err);
+}
+
+static enum status put_student(struct db *db, int64_t batch_id,
+			       const struct row *row, struct error *err)
+{
+	sqlite3_stmt *stmt = db->put_student;
+	bind_value(stmt, 1, row, FIELD_STUDENT_ID);
+	bind_value(stmt, 2, row, FIELD_FIRST_NAME);
+	bind_value(stmt, 3, row, FIELD_LAST_NAME);
+	bind_value(stmt, 4, row, FIELD_EMAIL);
+	sqlite3_bind_int64(stmt, 5, batch_id);
+	int rc = sqlite3_step(stmt);
+	sqlite3_reset(stmt);
+	return rc == SQLITE_DONE ?
+		       ST_OK :
+		       row_fail(db, rc, row, "writing the student", err);
+}
+
+static enum status add_registration(struct db *db, int64_t batch_id,
+				    const struct row *row, bool waitlisted,
+				    int64_t seq, struct error *err)
+{
+	sqlite3_stmt *stmt = db->add_reg;
+	sqlite3_bind_int64(stmt, 1, row->course->id);
+	bind_value(stmt, 2, row, FIELD_STUDENT_ID);
+	if (waitlisted)
+		sqlite3_bind_text(stmt, 3, status_waitlisted,
+				  sizeof(status_waitlisted) - 1, SQLITE_STATIC);
+	else
+		sqlite3_bind_text(stmt, 3, status_registered,
+				  sizeof(status_registered) - 1, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, 4, seq);
+	sqlite3_bind_int64(stmt, 5, batch_id);
+	sqlite3_bind_int64(stmt, 6, (sqlite3_int64)row->line);
+	int rc = sqlite3_step(stmt);
+	sqlite3_reset(stmt);
+	return rc == SQLITE_DONE ?
+		       ST_OK :
+		       row_fail(db, rc, row, "writing the registration", err);
+}
+
+/* The pair is already there: a repeat within this roster, or a student
+ * registered by an earlier batch. */
+static enum status apply_existing(struct db *db, int64_t batch_id,
+				  struct row *row, const struct existing *ex,
+				  struct error *err)
+{
+	if (ex->batch_id == batch_id) {
+		row_reject(row, REASON_DUPLICATE_IN_ROSTER,
+			   "student %.*s is already in %s from line %" PRId64,
+			   value_len(row, FIELD_STUDENT_ID),
+			   row->v[FIELD_STUDENT_ID].text, row->course->code,
+			   ex->line);
+		return ST_OK;
+	}
+	enum status st = put_student(db, batch_id, row, err);
+	if (st != ST_OK)
+		return st;
+	row->status = ex->waitlisted ? STATUS_ALREADY_WAITLISTED :
+				       STATUS_ALREADY_REGISTERED;
+	row->position = ex->waitlisted ? ex->seq : 0;
+	return ST_OK;
+}
+
+static void reject_full(struct row *row)
+{
+	const struct course *c = row->course;
+	if (c->waitlist_max == 0)
+		row_reject(row, REASON_COURSE_FULL,
+			   "%s has no free seat (capacity %" PRId64
+			   ") and no waitlist",
+			   c->code, c->capacity);
+	else
+		row_reject(row, REASON_COURSE_FULL,
+			   "%s has no free seat (capacity %" PRId64
+			   ") and its waitlist is full (%" PRId64 ")",
+			   c->code, c->capacity, c->waitlist_max);
+}
+
+enum status db_batch_apply(struct db *db, int64_t batch_id, struct row *row,
+			   struct error *err)
+{
+	struct course *c = row->course;
+	if (!c || !db->batch_courses)
+		abort(); /* no course resolved, or no batch open */
+
+	struct existing ex;
+	enum status st = find_registration(db, row, &ex, err);
+	if (st != ST_OK)
+		return st;
+	if (ex.found)
+		return apply_existing(db, batch_id, row, &ex, err);
+
+	bool seat = c->registered < c->capacity;
+	bool wait = c->waitlist_max < 0 || c->waitlisted < c->waitlist_max;
+	if (!seat && !wait) {
+		reject_full(row);
+		return ST_OK;
+	}
+	int64_t seq = seat ? c->registered + 1 : c->waitlisted + 1;
+	st = put_student(db, batch_id, row, err);
+	if (st == ST_OK)
+		st = add_registration(db, batch_id, row, !seat, seq, err);
+	if (st != ST_OK)
+		return st;
+	if (seat)
+		c->registered = seq;
+	else
+		c->waitlisted = seq;
+	c->touched = true;
+	row->status = seat ? STATUS_REGISTERED : STATUS_WAITLISTED;
+	row->position = seat ? 0 : seq;
+	return ST_OK;
+}
+
+enum status db_batch_flush(struct db *db, struct error *err)
+{
+	int rc = sqlite3_db_cacheflush(db->h);
+	return rc == SQLITE_OK ? ST_OK :
+				 db__fail(db, rc, "writing the batch", err);
+}
+
+/* ---- finish ------------------------------------------------------------- */
+
+static enum status store_course_counts(struct db *db, struct error *err)
+{
+	const struct course_table *t = db->batch_courses;
+	sqlite3_stmt *stmt = NULL;
+	enum status st = db__prepare(db, store_counts_sql, 0, &stmt, err);
+	for (size_t i = 0; st == ST_OK && i < t->count; i++) {
+		const struct course *c = &t->items[i];
+		if (!c->touched)
+			continue;
+		sqlite3_bind_int64(stmt, 1, c->id);
+		sqlite3_bind_int64(stmt, 2, c->registered);
+		sqlite3_bind_int64(stmt, 3, c->waitlisted);
+		st = db__step_done(db, stmt, "storing course counts", err);
+	}
+	sqlite3_finalize(stmt);
+	return st;
+}
+
+/* {"reason": n, ...} for the reasons rejected rows had; "{}" for none. */
+static void reasons_json(const struct outcome_counts *counts, char *buf,
+			 size_t size)
+{
+	size_t used = (size_t)snprintf(buf, size, "{");
+	const char *sep = "";
+	for (int r = REASON_NONE + 1; r < REASON_COUNT && used < size; r++) {
+		if (counts->by_reason[r] == 0)
+			continue;
+		used += (size_t)snprintf(buf + used, size - used,
+					 "%s\"%s\":%" PRId64, sep,
+					 row_reason_name((enum row_reason)r),
+					 counts->by_reason[r]);
+		sep = ",";
+	}
+	if (used < size)
+		snprintf(buf + used, size - used, "}");
+}
+
+static enum status complete_record(struct db *db, int64_t batch_id,
+				   enum batch_outcome outcome,
+				   const struct outcome_counts *counts,
+				   const char *sha256_hex, struct error *err)
+{
+	static const struct outcome_counts none;
+	if (!counts)
+		counts = &none;
+	/* Every reason at 20 digits fits easily. */
+	char reasons[REASON_COUNT * 48 + 8];
+	reasons_json(counts, reasons, sizeof(reasons));
+
+	sqlite3_stmt *stmt = NULL;
+	enum status st = db__prepare(db, finish_batch_sql, 0, &stmt, err);
+	if (st != ST_OK)
+		return st;
+	sqlite3_bind_int64(stmt, 1, batch_id);
+	sqlite3_bind_text(stmt, 2, batch_outcome_name(outcome), -1,
+			  SQLITE_STATIC);
+	if (sha256_hex)
+		sqlite3_bind_text(stmt, 3, sha256_hex, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, 4, counts->rows);
+	sqlite3_bind_int64(stmt, 5, counts->by_status[STATUS_REGISTERED]);
+	sqlite3_bind_int64(stmt, 6, counts->by_status[STATUS_WAITLISTED]);
+	sqlite3_bind_int64(stmt, 7,
+			   counts->by_status[STATUS_ALREADY_REGISTERED]);
+	sqlite3_bind_int64(stmt, 8,
+			   counts->by_status[STATUS_ALREADY_WAITLISTED]);
+	sqlite3_bind_int64(stmt, 9, counts->by_status[STATUS_REJECTED]);
+	sqlite3_bind_text(stmt, 10, reasons, -1, SQLITE_STATIC);
+	st = db__step_done(db, stmt, "completing the batch record", err);
+	sqlite3_finalize(stmt);
+	return st;
+}
+
+enum status db_batch_finish(struct db *db, int64_t batch_id,
+			    enum batch_outcome outcome,
+			    const struct outcome_counts *counts,
+			    const char *sha256_hex, struct error *err)
+{
+	if (!db->batch_courses)
+		abort(); /* no batch open */
+	enum status st;
+	if (outcome == BATCH_COMMITTED) {
+		st = store_course_counts(db, err);
+		if (st == ST_OK)
+			st = complete_record(db, batch_id, outcome, counts,
+					     sha256_hex, err);
+		if (st == ST_OK)
+			st = db__exec(db, "RELEASE batch_rows",
+				      "committing the batch", err);
+	} else {
+		st = db__exec(db, "ROLLBACK TO batch_rows; RELEASE batch_rows",
+			      "undoing the batch", err);
+		if (st == ST_OK)
+			st = complete_record(db, batch_id, outcome, counts,
+					     sha256_hex, err);
+	}
+	if (st == ST_OK)
+		st = db__exec(db, "COMMIT", "committing the batch", err);
+	if (st != ST_OK)
+		db_rollback(db);
+	db->batch_courses = NULL;
+	return st;
+}
+
+void db_batch_abort(struct db *db)
+{
+	if (!db)
+		return;
+	db_rollback(db);
+	db->batch_courses = NULL;
+}

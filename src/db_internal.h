@@ -1,0 +1,50 @@
+/* db_internal: what db.c, db_schema.c and db_batch.c share; not a public face. */
+#ifndef BULKREG_DB_INTERNAL_H
+#define BULKREG_DB_INTERNAL_H
+
+#include <sqlite3.h>
+
+#include "courses.h"
+#include "db.h"
+#include "error.h"
+
+/* The current time as stored in every *_at column: ISO 8601 UTC with ms. */
+#define DB_NOW_SQL "strftime('%Y-%m-%dT%H:%M:%fZ','now')"
+
+struct db {
+	sqlite3 *h;
+	char *path;
+	double wait_seconds;
+
+	/* The open batch, between db_batch_begin and finish/abort. */
+	struct course_table *batch_courses;   /* the caller's table */
+
+	/* The hot path's statements, prepared once by the first batch. */
+	sqlite3_stmt *find_reg;
+	sqlite3_stmt *add_reg;
+	sqlite3_stmt *put_student;
+};
+
+/* Turns an SQLite result code into a status and a message that names the
+ * database and what was being done ("creating the schema"). */
+enum status db__fail(struct db *db, int rc, const char *what,
+		     struct error *err);
+
+/* Runs SQL that returns no rows. */
+enum status db__exec(struct db *db, const char *sql, const char *what,
+		     struct error *err);
+
+enum status db__prepare(struct db *db, const char *sql, unsigned flags,
+			sqlite3_stmt **out, struct error *err);
+
+/* Steps a statement that returns no rows, then resets it. */
+enum status db__step_done(struct db *db, sqlite3_stmt *stmt, const char *what,
+			  struct error *err);
+
+/* Brings the schema to DB_SCHEMA_VERSION (db_schema.c). */
+enum status db__schema_upgrade(struct db *db, struct error *err);
+
+/* Releases the batch statements (db_batch.c). */
+void db__batch_close(struct db *db);
+
+#endif

@@ -1,0 +1,142 @@
+/* db_schema: the schema as a list of forward migrations, applied on open. */
+#include <stdio.h>
+
+#include "db_internal.h"
+
+/*
+ * One step per schema version, applied in order to bring user_version from
+ * the step before it up to `version`.  Append version 2 here (and bump
+ * DB_SCHEMA_VERSION); never edit a step that has shipped.
+ */
+struct migration {
+	int version;
+	const char *sql;
+};
+
+/*
+ * Natural keys and WITHOUT ROWID keep a roster row at about two B-tree
+ * writes: one in students, one in registrations.  The courses counters are
+ * the truth for capacity decisions, so no run needs COUNT(*) over
+ * registrations.
+ */
+static const char schema_v1[] =
+	"CREATE TABLE courses ("
+	" id INTEGER PRIMARY KEY,"
+	" code TEXT NOT NULL UNIQUE,"
+	" title TEXT NOT NULL DEFAULT '',"
+	" capacity INTEGER NOT NULL CHECK (capacity BETWEEN 0 AND 1000000),"
+	" waitlist_max INTEGER CHECK (waitlist_max IS NULL OR waitlist_max >= 0),"
+	" registered INTEGER NOT NULL DEFAULT 0,"
+	" waitlisted INTEGER NOT NULL DEFAULT 0,"
+	" created_at TEXT NOT NULL,"
+	" updated_at TEXT NOT NULL);"
+	"CREATE TABLE students ("
+	" student_id TEXT PRIMARY KEY,"
+	" first_name TEXT NOT NULL DEFAULT '',"
+	" last_name TEXT NOT NULL DEFAULT '',"
+	" email TEXT NOT NULL DEFAULT '',"
+	" created_batch INTEGER,"
+	" updated_batch INTEGER) WITHOUT ROWID;"
+	"CREATE TABLE batches ("
+	" id INTEGER PRIMARY KEY,"
+	" started_at TEXT NOT NULL,"
+	" finished_at TEXT,"
+	" source TEXT NOT NULL,"
+	" sha256 TEXT,"
+	" label TEXT,"
+	" outcome TEXT NOT NULL CHECK (outcome IN"
+	"  ('running','committed','dry_run','rolled_back')),"
+	" rows INTEGER NOT NULL DEFAULT 0,"
+	" registered INTEGER NOT NULL DEFAULT 0,"
+	" waitlisted INTEGER NOT NULL DEFAULT 0,"
+	" already_registered INTEGER NOT NULL DEFAULT 0,"
+	" already_waitlisted INTEGER NOT NULL DEFAULT 0,"
+	" rejected INTEGER NOT NULL DEFAULT 0,"
+	" reasons TEXT);"
+	"CREATE TABLE registrations ("
+	" course_id INTEGER NOT NULL REFERENCES courses(id),"
+	" student_id TEXT NOT NULL REFERENCES students(student_id)"
+	"  DEFERRABLE INITIALLY DEFERRED,"
+	" status TEXT NOT NULL CHECK (status IN ('registered','waitlisted')),"
+	" seq INTEGER NOT NULL,"
+	" batch_id INTEGER NOT NULL REFERENCES batches(id),"
+	" line INTEGER NOT NULL,"
+	" PRIMARY KEY (course_id, student_id)) WITHOUT ROWID;";
+
+static const struct migration migrations[] = {
+	{ 1, schema_v1 },
+};
+
+#define MIGRATION_COUNT (sizeof(migrations) / sizeof(migrations[0]))
+
+static enum status read_version(struct db *db, int *version, struct error *err)
+{
+	sqlite3_stmt *stmt = NULL;
+	enum status st = db__prepare(db, "PRAGMA user_version", 0, &stmt, err);
+	if (st != ST_OK)
+		return st;
+	int rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW) {
+		*version = sqlite3_column_int(stmt, 0);
+		rc = SQLITE_OK;
+	}
+	sqlite3_finalize(stmt);
+	return rc == SQLITE_OK ? ST_OK :
+				 db__fail(db, rc, "reading the schema version", err);
+}
+
+static enum status too_new(struct db *db, int version, struct error *err)
+{
+	return error_set(err, ST_TOONEW,
+			 "%s: database schema version %d is newer than this "
+			 "bulkreg understands (%d); use a newer bulkreg",
+			 db->path, version, DB_SCHEMA_VERSION);
+}
+
+static enum status apply_steps(struct db *db, int from, struct error *err)
+{
+	for (size_t i = 0; i < MIGRATION_COUNT; i++) {
+		const struct migration *m = &migrations[i];
+		if (m->version <= from)
+			continue;
+		char what[64];
+		snprintf(what, sizeof(what), "upgrading the schema to version %d",
+			 m->version);
+		enum status st = db__exec(db, m->sql, what, err);
+		if (st != ST_OK)
+			return st;
+		char sql[64];
+		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", m->version);
+		st = db__exec(db, sql, what, err);
+		if (st != ST_OK)
+			return st;
+	}
+	return ST_OK;
+}
+
+enum status db__schema_upgrade(struct db *db, struct error *err)
+{
+	int version = 0;
+	enum status st = read_version(db, &version, err);
+	if (st != ST_OK)
+		return st;
+	if (version > DB_SCHEMA_VERSION)
+		return too_new(db, version, err);
+	if (version == DB_SCHEMA_VERSION)
+		return ST_OK;
+
+	st = db__exec(db, "BEGIN IMMEDIATE", "upgrading the schema", err);
+	if (st != ST_OK)
+		return st;
+	/* Another process may have upgraded while we waited for the lock. */
+	st = read_version(db, &version, err);
+	if (st == ST_OK && version > DB_SCHEMA_VERSION)
+		st = too_new(db, version, err);
+	if (st == ST_OK && version < DB_SCHEMA_VERSION)
+		st = apply_steps(db, version, err);
+	if (st == ST_OK)
+		st = db__exec(db, "COMMIT", "upgrading the schema", err);
+	if (st != ST_OK && !sqlite3_get_autocommit(db->h))
+		sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
+	return st;
+}
