@@ -15,7 +15,7 @@ struct course_import_row {
 
 struct course_import_problem {
 	uint64_t line;
-	char *message;               /* "line 4, capacity: not a number: 'x'" */
+	char *message;  /* "courses.csv: line 4: capacity: 'ten' is not a whole number" */
 };
 
 struct course_import {
@@ -30,7 +30,9 @@ struct course_import {
 /*
  * Reads the whole file with libcsv (header names matched like the roster's:
  * case-insensitive, spaces, '-' and '_' alike).  An empty waitlist cell means
- * unlimited; no waitlist column leaves it unlimited too.  Every bad row is
+ * unlimited; without a waitlist column has_waitlist is false (unlimited for
+ * a new course).  Without a title column, or with an empty title, title is
+ * NULL (kept as it is).  Other columns are ignored.  Every bad row is
  * collected in `problems` (reading goes on); the caller writes nothing if
  * there are any.  Returns ST_INPUT (message names the file) when the file
  * itself is unusable: missing, a directory, empty, no header, a required

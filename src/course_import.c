@@ -1,0 +1,426 @@
+/* course_import: read a courses CSV (code,title,capacity[,waitlist]). */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "course_import.h"
+#include "courses.h"
+#include "csvread.h"
+#include "utf8.h"
+
+#define VALUE_MAX 256       /* longest value kept; titles may not be longer */
+#define NAME_KEEP 64        /* bytes of a header name kept for matching */
+#define ARENA_BLOCK 65536
+
+enum column { COL_CODE, COL_TITLE, COL_CAPACITY, COL_WAITLIST, COL_COUNT };
+
+static const char *const column_names[COL_COUNT] = {
+	"code", "title", "capacity", "waitlist",
+};
+
+/* Header names in their normal form (see csvread_norm_name). */
+static const struct alias {
+	const char *name;
+	enum column col;
+} aliases[] = {
+	{"code", COL_CODE},         {"course", COL_CODE},
+	{"course_code", COL_CODE},  {"title", COL_TITLE},
+	{"name", COL_TITLE},        {"course_title", COL_TITLE},
+	{"course_name", COL_TITLE}, {"capacity", COL_CAPACITY},
+	{"seats", COL_CAPACITY},    {"waitlist", COL_WAITLIST},
+	{"wait_list", COL_WAITLIST}, {"waitlist_max", COL_WAITLIST},
+	{"waitlist_size", COL_WAITLIST},
+};
+
+/* Strings live in big blocks, freed together. */
+struct arena_block {
+	struct arena_block *next;
+	size_t used, cap;
+	char data[];
+};
+
+struct value {
+	size_t len;                 /* full length */
+	char text[VALUE_MAX + 1];   /* first min(len, VALUE_MAX) bytes */
+	bool bad_utf8;
+};
+
+/* The reader's state while it goes through the file. */
+struct importer {
+	struct csvread cr;
+	struct course_import *out;
+	size_t rows_alloc, problems_alloc;
+	/* header */
+	bool in_header;
+	size_t ncols;
+	int col_of[COL_COUNT];      /* column index, or -1 */
+	size_t dup_first, dup_second;
+	int dup_col;                /* a column named twice, or -1 */
+	/* the current record */
+	struct value v[COL_COUNT];
+	size_t nfields;
+	uint64_t line;
+};
+
+/* ---- storage ---------------------------------------------------------------- */
+
+static char *arena_copy(struct course_import *ci, const char *s, size_t len)
+{
+	struct arena_block *b = ci->storage;
+	if (!b || b->cap - b->used < len + 1) {
+		size_t cap = len + 1 > ARENA_BLOCK ? len + 1 : ARENA_BLOCK;
+		struct arena_block *nb = malloc(sizeof(*nb) + cap);
+		if (!nb)
+			return NULL;
+		nb->next = b;
+		nb->used = 0;
+		nb->cap = cap;
+		ci->storage = b = nb;
+	}
+	char *p = b->data + b->used;
+	memcpy(p, s, len);
+	p[len] = '\0';
+	b->used += len + 1;
+	return p;
+}
+
+static bool grow(void **items, size_t *alloc, size_t count, size_t size)
+{
+	if (count < *alloc)
+		return true;
+	size_t n = *alloc ? *alloc * 2 : 32;
+	void *p = realloc(*items, n * size);
+	if (!p)
+		return false;
+	*items = p;
+	*alloc = n;
+	return true;
+}
+
+static enum status nomem(struct importer *im, struct error *err)
+{
+	return error_set(err, ST_NOMEM, "%s: out of memory", im->cr.name);
+}
+
+static enum status add_problem(struct importer *im, struct error *err,
+			       const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static enum status add_problem(struct importer *im, struct error *err,
+			       const char *fmt, ...)
+{
+	struct course_import *ci = im->out;
+	char what[ERROR_MAX], msg[ERROR_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	int n = snprintf(msg, sizeof(msg), "%s: line %llu: %s", im->cr.name,
+			 (unsigned long long)im->line, what);
+	size_t len = n < 0 ? 0 : (size_t)n < sizeof(msg) ? (size_t)n : sizeof(msg) - 1;
+	void *items = ci->problems;
+	if (!grow(&items, &im->problems_alloc, ci->problem_count,
+		  sizeof(*ci->problems)))
+		return nomem(im, err);
+	ci->problems = items;
+	char *copy = arena_copy(ci, msg, len);
+	if (!copy)
+		return nomem(im, err);
+	ci->problems[ci->problem_count].line = im->line;
+	ci->problems[ci->problem_count].message = copy;
+	ci->problem_count++;
+	return ST_OK;
+}
+
+/* ---- callbacks ------------------------------------------------------------------ */
+
+static void set_value(struct value *v, const unsigned char *s, size_t len)
+{
+	size_t keep = len < VALUE_MAX ? len : VALUE_MAX;
+	memcpy(v->text, s, keep);
+	v->text[keep] = '\0';
+	v->len = len;
+	v->bad_utf8 = !utf8_valid(s, len, NULL);
+}
+
+static int column_for_name(const unsigned char *s, size_t len)
+{
+	char norm[NAME_KEEP + 1];
+	if (len > NAME_KEEP)
+		return -1;
+	csvread_norm_name(s, len, norm, sizeof(norm));
+	for (size_t i = 0; i < sizeof(aliases) / sizeof(aliases[0]); i++)
+		if (strcmp(norm, aliases[i].name) == 0)
+			return (int)aliases[i].col;
+	return -1;
+}
+
+static void on_field(void *ctx, size_t index, const unsigned char *s, size_t len)
+{
+	struct importer *im = ctx;
+
+	if (im->in_header) {
+		int col = column_for_name(s, len);
+		if (col < 0)
+			return; /* other columns are ignored */
+		if (im->col_of[col] >= 0) {
+			if (im->dup_col < 0) {
+				im->dup_col = col;
+				im->dup_first = (size_t)im->col_of[col];
+				im->dup_second = index;
+			}
+			return;
+		}
+		im->col_of[col] = (int)(index < INT32_MAX ? index : INT32_MAX);
+		return;
+	}
+	for (int c = 0; c < COL_COUNT; c++)
+		if (im->col_of[c] >= 0 && (size_t)im->col_of[c] == index)
+			set_value(&im->v[c], s, len);
+}
+
+static void clear_record(struct importer *im)
+{
+	for (int c = 0; c < COL_COUNT; c++) {
+		im->v[c].len = 0;
+		im->v[c].text[0] = '\0';
+		im->v[c].bad_utf8 = false;
+	}
+}
+
+static bool on_record(void *ctx, size_t nfields, bool blank, uint64_t line)
+{
+	struct importer *im = ctx;
+
+	if (blank) {
+		if (im->in_header)
+			for (int c = 0; c < COL_COUNT; c++)
+				im->col_of[c] = -1;
+		im->dup_col = -1;
+		clear_record(im);
+		return false;
+	}
+	im->nfields = nfields;
+	im->line = line;
+	return true;
+}
+
+/* ---- the header ----------------------------------------------------------------- */
+
+static enum status check_header(struct importer *im, struct error *err)
+{
+	const char *name = im->cr.name;
+	unsigned long long line = (unsigned long long)im->line;
+
+	if (im->dup_col >= 0)
+		return error_set(err, ST_INPUT,
+				 "%s: line %llu: column '%s' appears twice (columns "
+				 "%zu and %zu)",
+				 name, line, column_names[im->dup_col],
+				 im->dup_first + 1, im->dup_second + 1);
+	if (im->col_of[COL_CODE] < 0 || im->col_of[COL_CAPACITY] < 0)
+		return error_set(err, ST_INPUT,
+				 "%s: line %llu: missing required column '%s' (a "
+				 "courses file has code,title,capacity[,waitlist])",
+				 name, line,
+				 im->col_of[COL_CODE] < 0 ? "code" : "capacity");
+	im->ncols = im->nfields;
+	return ST_OK;
+}
+
+/* ---- one course ------------------------------------------------------------------- */
+
+/* Parses a whole number in 0..COURSE_CAPACITY_MAX; on false, *why says
+ * what is wrong with it. */
+static bool parse_count(const struct value *v, int64_t *out, const char **why)
+{
+	if (v->len > VALUE_MAX) {
+		*why = "is not a whole number";
+		return false;
+	}
+	const char *s = v->text;
+	bool digits = false;
+	for (size_t i = 0; i < v->len; i++) {
+		bool sign = i == 0 && (s[i] == '+' || s[i] == '-');
+		if (s[i] >= '0' && s[i] <= '9')
+			digits = true;
+		else if (!sign) {
+			*why = "is not a whole number";
+			return false;
+		}
+	}
+	if (!digits) {
+		*why = "is not a whole number";
+		return false;
+	}
+	errno = 0;
+	char *end;
+	long long n = strtoll(s, &end, 10);
+	if (end != s + v->len) {
+		*why = "is not a whole number";
+		return false;
+	}
+	if (errno == ERANGE || n < 0 || n > COURSE_CAPACITY_MAX) {
+		*why = "is out of range (0 to 1000000)";
+		return false;
+	}
+	*out = n;
+	return true;
+}
+
+/* The value quoted for a message: at most 40 bytes, control bytes escaped. */
+static const char *quoted(const struct value *v, char *buf, size_t cap)
+{
+	size_t used = 0;
+	buf[0] = '\0';
+	csvread_quote_name(buf, cap, &used, (const unsigned char *)v->text,
+			   v->len < VALUE_MAX ? v->len : VALUE_MAX, 40);
+	return buf;
+}
+
+static const struct course_import_row *find_code(const struct course_import *ci,
+						 const char *code)
+{
+	/* Course files are small: a linear scan keeps this simple. */
+	for (size_t i = 0; i < ci->count; i++)
+		if (strcmp(ci->rows[i].input.code, code) == 0)
+			return &ci->rows[i];
+	return NULL;
+}
+
+static enum status take_record(struct importer *im, struct error *err)
+{
+	struct course_import *ci = im->out;
+	struct course_input in = {0};
+	const struct course_import_row *first;
+	const char *why;
+	char shown[256];
+
+	if (im->nfields != im->ncols)
+		return add_problem(im, err, "%zu field%s, the header has %zu",
+				   im->nfields, im->nfields == 1 ? "" : "s", im->ncols);
+	for (int c = 0; c < COL_COUNT; c++)
+		if (im->col_of[c] >= 0 && im->v[c].bad_utf8)
+			return add_problem(im, err, "%s: not valid UTF-8",
+					   column_names[c]);
+
+	const struct value *code = &im->v[COL_CODE];
+	if (code->len == 0)
+		return add_problem(im, err, "code is empty");
+	if (!course_code_valid(code->text, code->len))
+		return add_problem(im, err,
+				   "code: %s is not a course code (1-32 of A-Z "
+				   "a-z 0-9 . _ -)",
+				   quoted(code, shown, sizeof(shown)));
+	if ((first = find_code(ci, code->text)))
+		return add_problem(im, err,
+				   "course '%s' is listed twice (first on line %llu)",
+				   code->text, (unsigned long long)first->line);
+
+	const struct value *title = &im->v[COL_TITLE];
+	if (title->len > VALUE_MAX)
+		return add_problem(im, err, "title is %zu bytes (limit %d)",
+				   title->len, VALUE_MAX);
+
+	const struct value *cap = &im->v[COL_CAPACITY];
+	if (cap->len == 0)
+		return add_problem(im, err, "capacity is empty");
+	if (!parse_count(cap, &in.capacity, &why))
+		return add_problem(im, err, "capacity: %s %s",
+				   quoted(cap, shown, sizeof(shown)), why);
+
+	in.waitlist_max = WAITLIST_UNLIMITED;
+	if (im->col_of[COL_WAITLIST] >= 0) {
+		const struct value *wl = &im->v[COL_WAITLIST];
+		in.has_waitlist = true;
+		if (wl->len > 0 && !parse_count(wl, &in.waitlist_max, &why))
+			return add_problem(im, err, "waitlist: %s %s",
+					   quoted(wl, shown, sizeof(shown)), why);
+	}
+
+	void *items = ci->rows;
+	if (!grow(&items, &im->rows_alloc, ci->count, sizeof(*ci->rows)))
+		return nomem(im, err);
+	ci->rows = items;
+	in.code = arena_copy(ci, code->text, code->len);
+	if (im->col_of[COL_TITLE] >= 0 && title->len > 0)
+		in.title = arena_copy(ci, title->text, title->len);
+	if (!in.code || (im->col_of[COL_TITLE] >= 0 && title->len > 0 && !in.title))
+		return nomem(im, err);
+	ci->rows[ci->count].line = im->line;
+	ci->rows[ci->count].input = in;
+	ci->count++;
+	return ST_OK;
+}
+
+/* ---- reading ------------------------------------------------------------------------ */
+
+static enum status read_all(struct importer *im, struct error *err)
+{
+	enum status st;
+
+	im->in_header = true;
+	st = csvread_next(&im->cr, err);
+	if (st == ST_EOF)
+		return error_set(err, ST_INPUT, "%s: %s", im->cr.name,
+				 csvread_payload_bytes(&im->cr) == 0
+					 ? "empty file"
+					 : "no header line");
+	if (st != ST_OK || (st = check_header(im, err)) != ST_OK)
+		return st;
+	im->in_header = false;
+	clear_record(im);
+	while ((st = csvread_next(&im->cr, err)) == ST_OK) {
+		st = take_record(im, err);
+		clear_record(im);
+		if (st != ST_OK)
+			return st;
+	}
+	return st == ST_EOF ? ST_OK : st;
+}
+
+enum status course_import_read(const char *path, struct course_import *out,
+			       struct error *err)
+{
+	struct importer *im;
+	enum status st;
+
+	memset(out, 0, sizeof(*out));
+	im = calloc(1, sizeof(*im));
+	if (!im)
+		return error_set(err, ST_NOMEM, "%s: out of memory", path);
+	st = csvread_open(&im->cr, path, ',', err);
+	if (st != ST_OK) {
+		free(im);
+		return st;
+	}
+	im->out = out;
+	im->dup_col = -1;
+	for (int c = 0; c < COL_COUNT; c++)
+		im->col_of[c] = -1;
+	im->cr.on_field = on_field;
+	im->cr.on_record = on_record;
+	im->cr.ctx = im;
+	st = read_all(im, err);
+	csvread_close(&im->cr);
+	free(im);
+	if (st != ST_OK)
+		course_import_free(out);
+	return st;
+}
+
+void course_import_free(struct course_import *ci)
+{
+	struct arena_block *b = ci->storage;
+	while (b) {
+		struct arena_block *next = b->next;
+		free(b);
+		b = next;
+	}
+	free(ci->rows);
+	free(ci->problems);
+	memset(ci, 0, sizeof(*ci));
+}
