@@ -1,0 +1,61 @@
+/* cmd: what the command-line layer's files share (main.c and cmd_*.c). */
+#ifndef BULKREG_CMD_H
+#define BULKREG_CMD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "db.h"
+#include "error.h"
+#include "report.h"
+
+#define DEFAULT_WAIT_SECONDS 30.0
+
+/* Global options, given before the command. */
+struct cli {
+	const char *db_path;   /* -d, else $BULKREG_DB, else ./bulkreg.db */
+	bool quiet;            /* -q */
+	bool stdout_closed;    /* fd 1 was closed at start (writes will fail) */
+};
+
+/* The commands: argv[0] is the command's name. Each returns an exit code. */
+int cmd_init(struct cli *cli, int argc, char **argv);
+int cmd_course(struct cli *cli, int argc, char **argv);
+int cmd_register(struct cli *cli, int argc, char **argv);
+int cmd_roster(struct cli *cli, int argc, char **argv);
+int cmd_batches(struct cli *cli, int argc, char **argv);
+
+/* "bulkreg: <msg>" on stderr. */
+void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* "bulkreg: warning: <msg>" on stderr unless quiet. */
+void cli_warn(const struct cli *cli, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Prints err and returns the exit code for st. */
+int cli_fail(enum status st, const struct error *err);
+
+/* Prints "<usage>\nTry 'bulkreg <cmd> --help'." on stderr; returns 2. */
+int cli_usage_error(const char *usage, const char *cmd, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Opens the database (creating it); prints the error itself on failure. */
+int cli_open_db(const struct cli *cli, double wait_seconds, struct db **out);
+
+/* Strict number parsing: the whole string, in [min, max]. */
+bool parse_int64(const char *s, int64_t min, int64_t max, int64_t *out);
+bool parse_seconds(const char *s, double min, double max, double *out);
+
+/* Writes s[0..len) for a terminal: control bytes and invalid UTF-8 shown as
+ * \xNN, padded with spaces to `width` display columns (0 = no padding), cut
+ * with "..." past `max` columns (0 = no limit). */
+void text_write_value(FILE *out, const char *s, size_t len, size_t width,
+		      size_t max);
+/* Display columns text_write_value would use for s (before padding). */
+size_t text_value_width(const char *s, size_t len, size_t max);
+
+/* Finishes standard output: flush and check; prints the error; returns 0 or
+ * 3. */
+int cli_close_stdout(void);
+
+#endif

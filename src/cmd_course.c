@@ -1,0 +1,341 @@
+/* cmd_course: `bulkreg init` and `bulkreg course add|import|list`. */
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cmd.h"
+#include "course_import.h"
+#include "courses.h"
+
+static const char init_usage[] = "usage: bulkreg init\n";
+static const char course_usage[] =
+	"usage: bulkreg course add CODE --capacity N [--title TEXT] [--waitlist N]\n"
+	"       bulkreg course import FILE.csv\n"
+	"       bulkreg course list [--format text|csv|json]\n";
+static const char course_help[] =
+	"\n"
+	"  add CODE       create the course, or update it if it exists\n"
+	"    --capacity N   seats, 0..1000000 (required)\n"
+	"    --title TEXT   a descriptive title\n"
+	"    --waitlist N   the longest the waitlist may grow: 0 = no waitlist,\n"
+	"                   'unlimited' (the default for a new course)\n"
+	"  import FILE    create or update every course of a CSV with the header\n"
+	"                 code,title,capacity[,waitlist] in one transaction; if any\n"
+	"                 row is bad, nothing is written and the exit status is 1\n"
+	"  list           courses with capacity, registered, waitlisted, seats left\n"
+	"\n"
+	"Raising a capacity moves the first students of the waitlist into the new\n"
+	"seats, in waitlist order.\n";
+
+static bool wants_help(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0)
+			return false;
+		if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
+			return true;
+	}
+	return false;
+}
+
+int cmd_init(struct cli *cli, int argc, char **argv)
+{
+	if (wants_help(argc, argv)) {
+		fputs(init_usage, stdout);
+		fputs("\nCreates the database, or upgrades its schema; safe to "
+		      "repeat.\n",
+		      stdout);
+		return cli_close_stdout();
+	}
+	if (argc != 1)
+		return cli_usage_error(init_usage, "init", "init takes no arguments");
+	struct db *db;
+	int rc = cli_open_db(cli, DEFAULT_WAIT_SECONDS, &db);
+	if (rc != 0)
+		return rc;
+	db_close(db);
+	if (!cli->quiet)
+		fprintf(stderr, "bulkreg: %s is ready (schema version %d)\n",
+			cli->db_path, DB_SCHEMA_VERSION);
+	return 0;
+}
+
+/* ---- course add --------------------------------------------------------- */
+
+static int course_add(struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"capacity", required_argument, NULL, 'c'},
+		{"help", no_argument, NULL, 'h'},
+		{"title", required_argument, NULL, 't'},
+		{"waitlist", required_argument, NULL, 'w'},
+		{NULL, 0, NULL, 0},
+	};
+	struct course_input in = {0};
+	bool have_capacity = false;
+	int c;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			if (!parse_int64(optarg, 0, COURSE_CAPACITY_MAX, &in.capacity))
+				return cli_usage_error(course_usage, "course",
+						       "--capacity: '%s' is not a whole "
+						       "number from 0 to %d",
+						       optarg, COURSE_CAPACITY_MAX);
+			have_capacity = true;
+			break;
+		case 't':
+			in.title = optarg;
+			break;
+		case 'w':
+			in.has_waitlist = true;
+			if (strcmp(optarg, "unlimited") == 0)
+				in.waitlist_max = WAITLIST_UNLIMITED;
+			else if (!parse_int64(optarg, 0, COURSE_CAPACITY_MAX,
+					      &in.waitlist_max))
+				return cli_usage_error(course_usage, "course",
+						       "--waitlist: '%s' is not a whole "
+						       "number from 0 to %d or 'unlimited'",
+						       optarg, COURSE_CAPACITY_MAX);
+			break;
+		case 'h':
+			fputs(course_usage, stdout);
+			fputs(course_help, stdout);
+			return cli_close_stdout();
+		default:
+			fprintf(stderr, "%sTry 'bulkreg course --help'.\n", course_usage);
+			return 2;
+		}
+	}
+	if (optind != argc - 1)
+		return cli_usage_error(course_usage, "course",
+				       "course add needs exactly one CODE");
+	in.code = argv[optind];
+	if (!course_code_valid(in.code, strlen(in.code)))
+		return cli_usage_error(course_usage, "course",
+				       "'%s' is not a course code: use 1-32 of "
+				       "A-Z a-z 0-9 . _ -",
+				       in.code);
+	if (!have_capacity)
+		return cli_usage_error(course_usage, "course",
+				       "course add needs --capacity N");
+	struct db *db;
+	int rc = cli_open_db(cli, DEFAULT_WAIT_SECONDS, &db);
+	if (rc != 0)
+		return rc;
+	struct error err;
+	enum status st = db_course_put(db, &in, &err);
+	db_close(db);
+	if (st != ST_OK)
+		return cli_fail(st, &err);
+	if (!cli->quiet)
+		fprintf(stderr, "bulkreg: course %s saved (capacity %" PRId64 ")\n",
+			in.code, in.capacity);
+	return 0;
+}
+
+/* ---- course import ------------------------------------------------------ */
+
+static int course_import(struct cli *cli, int argc, char **argv)
+{
+	if (argc != 2)
+		return cli_usage_error(course_usage, "course",
+				       "course import needs exactly one FILE.csv");
+	struct course_import ci;
+	struct error err;
+	enum status st = course_import_read(argv[1], &ci, &err);
+	if (st != ST_OK)
+		return cli_fail(st, &err);
+	if (ci.problem_count > 0) {
+		for (size_t i = 0; i < ci.problem_count; i++)
+			cli_error("%s", ci.problems[i].message);
+		cli_error("%s: %zu bad row%s; nothing was imported", argv[1],
+			  ci.problem_count, ci.problem_count == 1 ? "" : "s");
+		course_import_free(&ci);
+		return 1;
+	}
+	struct db *db;
+	int rc = cli_open_db(cli, DEFAULT_WAIT_SECONDS, &db);
+	if (rc != 0) {
+		course_import_free(&ci);
+		return rc;
+	}
+	st = db_begin(db, &err);
+	for (size_t i = 0; st == ST_OK && i < ci.count; i++) {
+		st = db_course_put(db, &ci.rows[i].input, &err);
+		if (st != ST_OK) {
+			/* The database refused a row the reader accepted. */
+			char inner[ERROR_MAX];
+			memcpy(inner, err.msg, sizeof(inner));
+			error_set(&err, st, "%s: line %" PRIu64 ": %s", argv[1],
+				  ci.rows[i].line, inner);
+		}
+	}
+	if (st == ST_OK)
+		st = db_commit(db, &err);
+	if (st != ST_OK)
+		db_rollback(db);
+	db_close(db);
+	size_t n = ci.count;
+	course_import_free(&ci);
+	if (st != ST_OK)
+		return cli_fail(st, &err);
+	if (!cli->quiet)
+		fprintf(stderr, "bulkreg: imported %zu course%s from %s\n", n,
+			n == 1 ? "" : "s", argv[1]);
+	return 0;
+}
+
+/* ---- course list -------------------------------------------------------- */
+
+static int64_t seats_left(const struct course *c)
+{
+	return c->registered < c->capacity ? c->capacity - c->registered : 0;
+}
+
+static void list_csv(const struct course_table *t)
+{
+	fputs("code,title,capacity,waitlist,registered,waitlisted,seats_left\n",
+	      stdout);
+	for (size_t i = 0; i < t->count; i++) {
+		const struct course *c = &t->items[i];
+		csv_write_field(stdout, c->code, strlen(c->code));
+		fputc(',', stdout);
+		csv_write_field(stdout, c->title, strlen(c->title));
+		printf(",%" PRId64 ",", c->capacity);
+		if (c->waitlist_max != WAITLIST_UNLIMITED)
+			printf("%" PRId64, c->waitlist_max);
+		printf(",%" PRId64 ",%" PRId64 ",%" PRId64 "\n", c->registered,
+		       c->waitlisted, seats_left(c));
+	}
+}
+
+static void list_json(const struct course_table *t)
+{
+	fputs("{\"courses\": [", stdout);
+	for (size_t i = 0; i < t->count; i++) {
+		const struct course *c = &t->items[i];
+		fputs(i ? ",\n  {\"code\": " : "\n  {\"code\": ", stdout);
+		json_write_string(stdout, c->code, strlen(c->code));
+		fputs(", \"title\": ", stdout);
+		json_write_string(stdout, c->title, strlen(c->title));
+		printf(", \"capacity\": %" PRId64 ", \"waitlist\": ", c->capacity);
+		if (c->waitlist_max == WAITLIST_UNLIMITED)
+			fputs("null", stdout);
+		else
+			printf("%" PRId64, c->waitlist_max);
+		printf(", \"registered\": %" PRId64 ", \"waitlisted\": %" PRId64
+		       ", \"seats_left\": %" PRId64 "}",
+		       c->registered, c->waitlisted, seats_left(c));
+	}
+	fputs(t->count ? "\n]}\n" : "]}\n", stdout);
+}
+
+static void list_text(const struct course_table *t)
+{
+	if (t->count == 0) {
+		puts("No courses yet: add one with 'bulkreg course add CODE "
+		     "--capacity N'.");
+		return;
+	}
+	size_t wcode = 4, wtitle = 5;
+	for (size_t i = 0; i < t->count; i++) {
+		size_t w = text_value_width(t->items[i].code,
+					    strlen(t->items[i].code), 0);
+		wcode = w > wcode ? w : wcode;
+		w = text_value_width(t->items[i].title, strlen(t->items[i].title), 30);
+		wtitle = w > wtitle ? w : wtitle;
+	}
+	printf("%-*s  %-*s  %8s  %8s  %10s  %10s  %10s\n", (int)wcode, "CODE",
+	       (int)wtitle, "TITLE", "CAPACITY", "WAITLIST", "REGISTERED",
+	       "WAITLISTED", "SEATS LEFT");
+	for (size_t i = 0; i < t->count; i++) {
+		const struct course *c = &t->items[i];
+		text_write_value(stdout, c->code, strlen(c->code), wcode, 0);
+		fputs("  ", stdout);
+		text_write_value(stdout, c->title, strlen(c->title), wtitle, 30);
+		char wl[24];
+		if (c->waitlist_max == WAITLIST_UNLIMITED)
+			snprintf(wl, sizeof(wl), "unlimited");
+		else
+			snprintf(wl, sizeof(wl), "%" PRId64, c->waitlist_max);
+		printf("  %8" PRId64 "  %8s  %10" PRId64 "  %10" PRId64 "  %10" PRId64
+		       "\n",
+		       c->capacity, wl, c->registered, c->waitlisted, seats_left(c));
+	}
+}
+
+static int course_list(struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"format", required_argument, NULL, 'f'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	enum report_format fmt = REPORT_TEXT;
+	int c;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (c == 'f' && report_format_parse(optarg, &fmt))
+			continue;
+		if (c == 'h') {
+			fputs(course_usage, stdout);
+			return cli_close_stdout();
+		}
+		return cli_usage_error(course_usage, "course",
+				       c == 'f' ? "--format: not text, csv or json"
+						: "bad option");
+	}
+	if (optind != argc)
+		return cli_usage_error(course_usage, "course",
+				       "course list takes no arguments");
+	struct db *db;
+	int rc = cli_open_db(cli, DEFAULT_WAIT_SECONDS, &db);
+	if (rc != 0)
+		return rc;
+	struct course_table t;
+	course_table_init(&t);
+	struct error err;
+	enum status st = db_courses_load(db, &t, &err);
+	db_close(db);
+	if (st != ST_OK) {
+		course_table_free(&t);
+		return cli_fail(st, &err);
+	}
+	if (fmt == REPORT_CSV)
+		list_csv(&t);
+	else if (fmt == REPORT_JSON)
+		list_json(&t);
+	else
+		list_text(&t);
+	course_table_free(&t);
+	return cli_close_stdout();
+}
+
+int cmd_course(struct cli *cli, int argc, char **argv)
+{
+	if (argc < 2) {
+		fputs(course_usage, stderr);
+		return 2;
+	}
+	const char *sub = argv[1];
+	if (strcmp(sub, "-h") == 0 || strcmp(sub, "--help") == 0) {
+		fputs(course_usage, stdout);
+		fputs(course_help, stdout);
+		return cli_close_stdout();
+	}
+	if (strcmp(sub, "add") == 0)
+		return course_add(cli, argc - 1, argv + 1);
+	if (strcmp(sub, "import") == 0) {
+		if (wants_help(argc - 1, argv + 1)) {
+			fputs(course_usage, stdout);
+			fputs(course_help, stdout);
+			return cli_close_stdout();
+		}
+		return course_import(cli, argc - 1, argv + 1);
+	}
+	if (strcmp(sub, "list") == 0)
+		return course_list(cli, argc - 1, argv + 1);
+	return cli_usage_error(course_usage, "course",
+			       "unknown course command '%s'", sub);
+}

@@ -1,0 +1,267 @@
+/* cmd_list: `bulkreg roster CODE` and `bulkreg batches` -- read-only listings. */
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cmd.h"
+#include "courses.h"
+
+static const char roster_usage[] =
+	"usage: bulkreg roster CODE [--format text|csv|json]\n";
+static const char batches_usage[] =
+	"usage: bulkreg batches [--format text|csv|json]\n";
+
+/* Parses [--format F] [--help]; returns -1 to go on, else an exit code. */
+static int parse_format(int argc, char **argv, const char *usage,
+			const char *help, const char *cmd, enum report_format *fmt)
+{
+	static const struct option opts[] = {
+		{"format", required_argument, NULL, 'f'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	*fmt = REPORT_TEXT;
+	int c;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (c == 'f' && report_format_parse(optarg, fmt))
+			continue;
+		if (c == 'h') {
+			fputs(usage, stdout);
+			fputs(help, stdout);
+			return cli_close_stdout();
+		}
+		if (c == 'f')
+			return cli_usage_error(usage, cmd,
+					       "--format: '%s' is not text, csv or json",
+					       optarg);
+		fprintf(stderr, "%sTry 'bulkreg %s --help'.\n", usage, cmd);
+		return 2;
+	}
+	return -1;
+}
+
+static void csv_str(const char *s, bool last)
+{
+	csv_write_field(stdout, s ? s : "", s ? strlen(s) : 0);
+	fputc(last ? '\n' : ',', stdout);
+}
+
+static void json_str(const char *key, const char *s)
+{
+	printf("\"%s\": ", key);
+	if (s)
+		json_write_string(stdout, s, strlen(s));
+	else
+		fputs("null", stdout);
+}
+
+/* ---- roster CODE -------------------------------------------------------- */
+
+struct roster_listing {
+	enum report_format fmt;
+	size_t n;
+};
+
+static int roster_row(void *ctx, const struct roster_entry *e)
+{
+	struct roster_listing *l = ctx;
+	const char *status = row_status_name(e->status);
+	if (l->fmt == REPORT_CSV) {
+		csv_str(e->student_id, false);
+		csv_str(e->first_name, false);
+		csv_str(e->last_name, false);
+		csv_str(e->email, false);
+		csv_str(status, false);
+		if (e->position)
+			printf("%" PRId64, e->position);
+		printf(",%" PRId64 ",%" PRId64 "\n", e->batch_id, e->line);
+	} else if (l->fmt == REPORT_JSON) {
+		fputs(l->n ? ",\n  {" : "\n  {", stdout);
+		json_str("student_id", e->student_id);
+		fputs(", ", stdout);
+		json_str("first_name", e->first_name);
+		fputs(", ", stdout);
+		json_str("last_name", e->last_name);
+		fputs(", ", stdout);
+		json_str("email", e->email);
+		printf(", \"status\": \"%s\", \"position\": ", status);
+		if (e->position)
+			printf("%" PRId64, e->position);
+		else
+			fputs("null", stdout);
+		printf(", \"batch\": %" PRId64 ", \"line\": %" PRId64 "}", e->batch_id,
+		       e->line);
+	} else {
+		char pos[24] = "";
+		if (e->position)
+			snprintf(pos, sizeof(pos), "%" PRId64, e->position);
+		printf("%-10s %4s  ", status, pos);
+		text_write_value(stdout, e->student_id, strlen(e->student_id), 20, 20);
+		fputs("  ", stdout);
+		size_t nf = strlen(e->first_name), nl = strlen(e->last_name);
+		char name[520];
+		snprintf(name, sizeof(name), "%s%s%s", e->first_name,
+			 nf && nl ? " " : "", e->last_name);
+		text_write_value(stdout, name, strlen(name), 28, 28);
+		fputs("  ", stdout);
+		text_write_value(stdout, e->email, strlen(e->email), 0, 40);
+		printf("  batch %" PRId64 " line %" PRId64 "\n", e->batch_id, e->line);
+	}
+	l->n++;
+	return ferror(stdout) ? -1 : 0;
+}
+
+int cmd_roster(struct cli *cli, int argc, char **argv)
+{
+	enum report_format fmt;
+	int rc = parse_format(argc, argv, roster_usage,
+			      "\nLists a course's students: registered in seat "
+			      "order, then the waitlist.\n",
+			      "roster", &fmt);
+	if (rc >= 0)
+		return rc;
+	if (optind != argc - 1)
+		return cli_usage_error(roster_usage, "roster",
+				       "roster needs exactly one course CODE");
+	const char *code = argv[optind];
+	struct db *db;
+	if ((rc = cli_open_db(cli, DEFAULT_WAIT_SECONDS, &db)) != 0)
+		return rc;
+	struct roster_listing l = {fmt, 0};
+	if (fmt == REPORT_CSV)
+		fputs("student_id,first_name,last_name,email,status,position,batch,"
+		      "line\n",
+		      stdout);
+	else if (fmt == REPORT_JSON) {
+		fputs("{\"course\": ", stdout);
+		json_write_string(stdout, code, strlen(code));
+		fputs(", \"students\": [", stdout);
+	} else {
+		printf("%-10s %4s  %-20s  %-28s  %s\n", "STATUS", "POS", "STUDENT",
+		       "NAME", "EMAIL");
+	}
+	struct error err;
+	enum status st = db_course_roster(db, code, roster_row, &l, &err);
+	db_close(db);
+	if (st != ST_OK) {
+		fflush(stdout);
+		if (st == ST_NOTFOUND) {
+			cli_error("no course '%s'", code);
+			return 2;
+		}
+		return cli_fail(st, &err);
+	}
+	if (fmt == REPORT_JSON)
+		fputs(l.n ? "\n]}\n" : "]}\n", stdout);
+	else if (fmt == REPORT_TEXT && l.n == 0)
+		puts("(no students)");
+	return cli_close_stdout();
+}
+
+/* ---- batches ------------------------------------------------------------ */
+
+static const enum row_status listed_statuses[] = {
+	STATUS_REGISTERED, STATUS_WAITLISTED, STATUS_ALREADY_REGISTERED,
+	STATUS_ALREADY_WAITLISTED, STATUS_REJECTED,
+};
+#define NLISTED (sizeof(listed_statuses) / sizeof(listed_statuses[0]))
+
+static int batch_row(void *ctx, const struct batch_record *b)
+{
+	struct roster_listing *l = ctx;
+	const char *outcome = batch_outcome_name(b->outcome);
+	if (l->fmt == REPORT_CSV) {
+		printf("%" PRId64 ",", b->id);
+		csv_str(b->started_at, false);
+		csv_str(b->finished_at, false);
+		csv_str(b->source, false);
+		csv_str(b->sha256, false);
+		csv_str(b->label, false);
+		printf("%s,%" PRId64, outcome, b->counts.rows);
+		for (size_t i = 0; i < NLISTED; i++)
+			printf(",%" PRId64, b->counts.by_status[listed_statuses[i]]);
+		fputc('\n', stdout);
+	} else if (l->fmt == REPORT_JSON) {
+		printf(l->n ? ",\n  {\"id\": %" PRId64 ", " : "\n  {\"id\": %" PRId64 ", ",
+		       b->id);
+		json_str("started_at", b->started_at);
+		fputs(", ", stdout);
+		json_str("finished_at", b->finished_at);
+		fputs(", ", stdout);
+		json_str("source", b->source);
+		fputs(", ", stdout);
+		json_str("sha256", b->sha256);
+		fputs(", ", stdout);
+		json_str("label", b->label);
+		printf(", \"outcome\": \"%s\", \"rows\": %" PRId64, outcome,
+		       b->counts.rows);
+		for (size_t i = 0; i < NLISTED; i++)
+			printf(", \"%s\": %" PRId64, row_status_name(listed_statuses[i]),
+			       b->counts.by_status[listed_statuses[i]]);
+		fputs(", \"reasons\": {", stdout);
+		bool first = true;
+		for (int r = 1; r < REASON_COUNT; r++) {
+			if (!b->counts.by_reason[r])
+				continue;
+			printf("%s\"%s\": %" PRId64, first ? "" : ", ",
+			       row_reason_name((enum row_reason)r), b->counts.by_reason[r]);
+			first = false;
+		}
+		fputs("}}", stdout);
+	} else {
+		printf("%5" PRId64 "  %-24.24s  %-11s %7" PRId64, b->id,
+		       b->started_at ? b->started_at : "", outcome, b->counts.rows);
+		for (size_t i = 0; i < NLISTED; i++)
+			printf(" %7" PRId64, b->counts.by_status[listed_statuses[i]]);
+		fputs("  ", stdout);
+		text_write_value(stdout, b->source, strlen(b->source), 0, 40);
+		if (b->label) {
+			fputs("  ", stdout);
+			text_write_value(stdout, b->label, strlen(b->label), 0, 40);
+		}
+		fputc('\n', stdout);
+	}
+	l->n++;
+	return ferror(stdout) ? -1 : 0;
+}
+
+int cmd_batches(struct cli *cli, int argc, char **argv)
+{
+	enum report_format fmt;
+	int rc = parse_format(argc, argv, batches_usage,
+			      "\nLists every batch run so far, oldest first: times, "
+			      "source and its\nSHA-256, label, counts per outcome, "
+			      "and whether it was committed.\n",
+			      "batches", &fmt);
+	if (rc >= 0)
+		return rc;
+	if (optind != argc)
+		return cli_usage_error(batches_usage, "batches",
+				       "batches takes no arguments");
+	struct db *db;
+	if ((rc = cli_open_db(cli, DEFAULT_WAIT_SECONDS, &db)) != 0)
+		return rc;
+	struct roster_listing l = {fmt, 0};
+	if (fmt == REPORT_CSV)
+		fputs("id,started_at,finished_at,source,sha256,label,outcome,rows,"
+		      "registered,waitlisted,already_registered,already_waitlisted,"
+		      "rejected\n",
+		      stdout);
+	else if (fmt == REPORT_JSON)
+		fputs("{\"batches\": [", stdout);
+	else
+		printf("%5s  %-24s  %-11s %7s %7s %7s %7s %7s %7s  %s\n", "BATCH",
+		       "STARTED (UTC)", "OUTCOME", "ROWS", "REG", "WAIT", "ALR.REG",
+		       "ALR.WL", "REJ", "SOURCE");
+	struct error err;
+	enum status st = db_batches_list(db, batch_row, &l, &err);
+	db_close(db);
+	if (st != ST_OK)
+		return cli_fail(st, &err);
+	if (fmt == REPORT_JSON)
+		fputs(l.n ? "\n]}\n" : "]}\n", stdout);
+	else if (fmt == REPORT_TEXT && l.n == 0)
+		puts("(no batches yet)");
+	return cli_close_stdout();
+}

@@ -1,0 +1,139 @@
+/* bulkreg: register CSV rosters of students into courses -- the entry point. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cmd.h"
+
+static const char usage_text[] =
+	"usage: bulkreg [-q] [-d DB] COMMAND [ARGS]\n"
+	"       bulkreg init\n"
+	"       bulkreg course add CODE --capacity N [--title TEXT] [--waitlist N]\n"
+	"       bulkreg course import FILE.csv\n"
+	"       bulkreg course list [--format text|csv|json]\n"
+	"       bulkreg register ROSTER.csv|- [--course CODE] [--dry-run] [--strict]\n"
+	"                [--workers N] [--format text|csv|json] [-o FILE] [--label TEXT]\n"
+	"                [--delimiter C] [--wait SECONDS] [--check CMD]\n"
+	"                [--check-timeout SECONDS]\n"
+	"       bulkreg roster CODE [--format text|csv|json]\n"
+	"       bulkreg batches [--format text|csv|json]\n";
+
+static const char help_text[] =
+	"\n"
+	"Registers whole rosters of students into courses, concurrently, in one\n"
+	"SQLite transaction, and reports row by row what happened.\n"
+	"\n"
+	"Global options (before the command):\n"
+	"  -d, --db PATH   database file (default: $BULKREG_DB, else ./bulkreg.db)\n"
+	"  -q, --quiet     no summary, warnings or progress; errors still go to stderr\n"
+	"  -h, --help      this help; 'bulkreg COMMAND --help' for a command\n"
+	"  -V, --version   print the version\n"
+	"\n"
+	"Exit status: 0 every row succeeded; 1 some rows were rejected; 2 usage error\n"
+	"or unusable input; 3 database or system error; 128+N stopped by signal N.\n"
+	"See bulkreg(1) for everything else.\n";
+
+struct command {
+	const char *name;
+	int (*run)(struct cli *cli, int argc, char **argv);
+};
+
+static const struct command commands[] = {
+	{"batches", cmd_batches},
+	{"course", cmd_course},
+	{"init", cmd_init},
+	{"register", cmd_register},
+	{"roster", cmd_roster},
+};
+
+/*
+ * Descriptors 0-2 must be open before anything else opens a file, or a
+ * database or roster could land on fd 1 and receive the report.  A closed
+ * stdout is kept closed in effect: /dev/null opened read-only makes every
+ * write fail (EBADF), which is what the user's closed stdout should do.
+ */
+static bool guard_std_fds(void)
+{
+	bool stdout_closed = false;
+	for (int fd = 0; fd <= 2; fd++) {
+		if (fcntl(fd, F_GETFD) != -1 || errno != EBADF)
+			continue;
+		int flags = fd == 0 ? O_RDONLY : fd == 1 ? O_RDONLY : O_WRONLY;
+		int got = open("/dev/null", flags);
+		if (got != fd)
+			exit(3); /* cannot even report: nothing sane to do */
+		if (fd == 1)
+			stdout_closed = true;
+	}
+	return stdout_closed;
+}
+
+int main(int argc, char **argv)
+{
+	struct cli cli = {0};
+	cli.stdout_closed = guard_std_fds();
+	/* Writes to a closed pipe or past a file-size limit must fail as
+	 * errors we can report, not kill us. */
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGXFSZ, SIG_IGN);
+
+	cli.db_path = getenv("BULKREG_DB");
+	if (!cli.db_path || !*cli.db_path)
+		cli.db_path = "bulkreg.db";
+
+	static const struct option opts[] = {
+		{"db", required_argument, NULL, 'd'},
+		{"help", no_argument, NULL, 'h'},
+		{"quiet", no_argument, NULL, 'q'},
+		{"version", no_argument, NULL, 'V'},
+		{NULL, 0, NULL, 0},
+	};
+	int c;
+	/* '+': stop at the command, whose options are its own. */
+	while ((c = getopt_long(argc, argv, "+d:hqV", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd':
+			cli.db_path = optarg;
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			fputs(help_text, stdout);
+			return cli_close_stdout();
+		case 'q':
+			cli.quiet = true;
+			break;
+		case 'V':
+			printf("bulkreg %s\n", BULKREG_VERSION);
+			return cli_close_stdout();
+		default:
+			fputs(usage_text, stderr);
+			return 2;
+		}
+	}
+	if (optind >= argc) {
+		fputs(usage_text, stderr);
+		return 2;
+	}
+	const char *name = argv[optind];
+	if (strcmp(name, "help") == 0) {
+		fputs(usage_text, stdout);
+		fputs(help_text, stdout);
+		return cli_close_stdout();
+	}
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		if (strcmp(name, commands[i].name) == 0) {
+			int cmd_argc = argc - optind;
+			char **cmd_argv = argv + optind;
+			optind = 0; /* GNU getopt: start afresh for the command */
+			return commands[i].run(&cli, cmd_argc, cmd_argv);
+		}
+	}
+	cli_error("unknown command '%s'", name);
+	fputs(usage_text, stderr);
+	return 2;
+}

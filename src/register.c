@@ -1,0 +1,489 @@
+/* register: the pipeline of RegisterStudents, in C -- see register.h. */
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "atomic_file.h"
+#include "chan.h"
+#include "check.h"
+#include "courses.h"
+#include "pool.h"
+#include "register.h"
+#include "roster.h"
+#include "validate.h"
+#include "waitgroup.h"
+
+/*
+ * The shape is Go's (RegisterStudents / handleResults):
+ *
+ *   main (reader)  --block-->  pool workers  --block-->  collector
+ *   wg_add(1) per block        validate, --check         restores roster order,
+ *                              send on `input`           applies to SQLite,
+ *                                                        spools the report,
+ *                                                        wg_done() per block
+ *   at EOF: wg_wait(); close(input); recv(output) <----- sends the aggregate
+ *
+ * Rows travel in blocks (a run of consecutive rows) so the channels carry
+ * one message per block rather than per row; with --check a block is one
+ * row, so every student's check runs as its own task.  Blocks come from a
+ * fixed set recycled through the `free_blocks` channel: the reader cannot
+ * run more than that window ahead of the collector, so memory is bounded
+ * whatever the roster's length, and the collector's reorder buffer never
+ * needs more than one slot per block.
+ */
+
+#define ROWS_PER_BLOCK 128
+#define MAX_BLOCKS 64
+
+struct pipeline;
+
+struct block {
+	struct pipeline *pl;
+	uint64_t seq;
+	size_t count;
+	struct row *rows;
+};
+
+/* What the collector sends back on `output` when `input` is closed. */
+struct aggregate {
+	enum status st;
+	struct error err;
+	struct outcome_counts counts;
+	struct check_stats checks;
+};
+
+struct pipeline {
+	const struct register_options *opt;
+	struct db *db;
+	int64_t batch_id;
+	struct course_table courses;
+	size_t header_columns;
+	struct report *report;
+	const struct check_config *check; /* NULL without --check */
+
+	struct chan *free_blocks, *input, *output;
+	struct pool *pool;
+	struct waitgroup wg;
+	bool wg_ready;
+	struct block *blocks;
+	size_t nblocks;
+	struct row *slab;
+	_Atomic bool collector_failed;
+};
+
+static bool cancelled(const struct pipeline *pl)
+{
+	return pl->opt->done && chan_is_closed(pl->opt->done);
+}
+
+static bool reader_cancelled(void *ctx)
+{
+	return cancelled(ctx);
+}
+
+static double seconds_since(const struct timespec *t0)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - t0->tv_sec) +
+	       (double)(now.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/* ---- workers ------------------------------------------------------------ */
+
+/* One task: validate (and check) every row of a block, then hand it on. */
+static int worker_task(void *arg)
+{
+	struct block *b = arg;
+	struct pipeline *pl = b->pl;
+	for (size_t i = 0; i < b->count; i++) {
+		struct row *row = &b->rows[i];
+		if (cancelled(pl) || atomic_load(&pl->collector_failed))
+			break; /* the batch is void: skip the work, keep counting */
+		if (!validate_row(row, pl->header_columns, &pl->courses))
+			continue;
+		if (pl->check)
+			check_row(pl->check, row, pl->batch_id, pl->opt->done);
+	}
+	/* `input` is only closed after wg_wait(), which needs this send. */
+	if (chan_send(pl->input, &b) != CHAN_OK)
+		abort();
+	return 0;
+}
+
+/* ---- collector ---------------------------------------------------------- */
+
+static enum status apply_block(struct pipeline *pl, struct block *b,
+			       struct aggregate *agg)
+{
+	for (size_t i = 0; i < b->count; i++) {
+		struct row *row = &b->rows[i];
+		enum status st;
+		if (row->status == STATUS_NONE) {
+			st = db_batch_apply(pl->db, pl->batch_id, row, &agg->err);
+			if (st != ST_OK)
+				return st;
+		}
+		st = report_add_row(pl->report, row, &agg->err);
+		if (st != ST_OK)
+			return st;
+		outcome_counts_add(&agg->counts, row);
+		if (row->check_seconds > 0 || row->reason == REASON_CHECK_FAILED ||
+		    row->reason == REASON_CHECK_TIMEOUT ||
+		    row->reason == REASON_CHECK_ERROR)
+			check_stats_add(&agg->checks, row->check_seconds);
+	}
+	if (pl->opt->progress)
+		atomic_fetch_add_explicit(pl->opt->progress, b->count,
+					  memory_order_relaxed);
+	return ST_OK;
+}
+
+/* handleResults: ranges over `input` until it is closed, applying blocks in
+ * roster order, then sends the aggregate on `output`. */
+static void *collector_main(void *arg)
+{
+	struct pipeline *pl = arg;
+	struct aggregate *agg = calloc(1, sizeof(*agg));
+	struct block **pending = calloc(pl->nblocks, sizeof(*pending));
+	if (!agg || !pending)
+		abort(); /* tiny, fixed allocations at start-up */
+	check_stats_init(&agg->checks);
+	uint64_t next = 0;
+	struct block *b;
+	while (chan_recv(pl->input, &b) == CHAN_OK) {
+		pending[b->seq % pl->nblocks] = b;
+		while ((b = pending[next % pl->nblocks]) && b->seq == next) {
+			pending[next % pl->nblocks] = NULL;
+			if (agg->st == ST_OK && !cancelled(pl)) {
+				agg->st = apply_block(pl, b, agg);
+				if (agg->st != ST_OK)
+					atomic_store(&pl->collector_failed, true);
+			}
+			next++;
+			if (chan_send(pl->free_blocks, &b) != CHAN_OK)
+				abort(); /* never full: it holds every block */
+		}
+		wg_done(&pl->wg);
+	}
+	free(pending);
+	if (chan_send(pl->output, &agg) != CHAN_OK)
+		abort();
+	return NULL;
+}
+
+/* ---- set-up and tear-down ----------------------------------------------- */
+
+static enum status pipeline_start(struct pipeline *pl, pthread_t *collector,
+				  struct error *err)
+{
+	size_t rows_per_block = pl->check ? 1 : ROWS_PER_BLOCK;
+	size_t workers = pl->opt->workers;
+	/* Enough blocks to keep every worker busy while the collector is
+	 * behind; with checks (one row per block) each worker can hold one
+	 * slow row while another waits. */
+	pl->nblocks = 2 * workers + 2;
+	if (!pl->check && pl->nblocks > MAX_BLOCKS)
+		pl->nblocks = MAX_BLOCKS;
+	pl->blocks = calloc(pl->nblocks, sizeof(*pl->blocks));
+	pl->slab = calloc(pl->nblocks * rows_per_block, sizeof(*pl->slab));
+	pl->free_blocks = chan_new(sizeof(struct block *), pl->nblocks);
+	pl->input = chan_new(sizeof(struct block *), pl->nblocks);
+	pl->output = chan_new(sizeof(struct aggregate *), 0);
+	if (!pl->blocks || !pl->slab || !pl->free_blocks || !pl->input ||
+	    !pl->output)
+		return error_set(err, ST_NOMEM, "out of memory starting %zu workers",
+				 workers);
+	for (size_t i = 0; i < pl->nblocks; i++) {
+		struct block *b = &pl->blocks[i];
+		b->pl = pl;
+		b->rows = pl->slab + i * rows_per_block;
+		if (chan_send(pl->free_blocks, &b) != CHAN_OK)
+			abort();
+	}
+	if (wg_init(&pl->wg) != 0)
+		return error_set(err, ST_NOMEM, "cannot create a wait group");
+	pl->wg_ready = true;
+	int errnum = 0;
+	switch (pool_new(workers, pl->nblocks, &pl->pool, &errnum)) {
+	case POOL_OK:
+		break;
+	case POOL_THREAD:
+		return error_set(err, ST_IO, "cannot start %zu worker threads: %s",
+				 workers, strerror(errnum));
+	default:
+		return error_set(err, ST_NOMEM, "cannot start %zu worker threads",
+				 workers);
+	}
+	int rc = pthread_create(collector, NULL, collector_main, pl);
+	if (rc != 0)
+		return error_set(err, ST_IO, "cannot start the collector thread: %s",
+				 strerror(rc));
+	return ST_OK;
+}
+
+static void pipeline_free(struct pipeline *pl)
+{
+	pool_free(pl->pool);
+	if (pl->wg_ready)
+		wg_destroy(&pl->wg);
+	chan_free(pl->free_blocks);
+	chan_free(pl->input);
+	chan_free(pl->output);
+	free(pl->blocks);
+	free(pl->slab);
+}
+
+/* ---- the reader (main thread) ------------------------------------------- */
+
+/* Reads the roster into blocks and feeds the workers until EOF, an error,
+ * a cancel or a collector failure. */
+static enum status read_roster(struct pipeline *pl, struct roster_reader *rd,
+			       struct error *err)
+{
+	size_t rows_per_block = pl->check ? 1 : ROWS_PER_BLOCK;
+	uint64_t seq = 0;
+	enum status st = ST_OK;
+	while (st == ST_OK) {
+		if (cancelled(pl))
+			return ST_CANCELLED;
+		if (atomic_load(&pl->collector_failed))
+			return ST_OK; /* the collector has the error */
+		struct block *b;
+		if (chan_recv(pl->free_blocks, &b) != CHAN_OK)
+			abort();
+		b->count = 0;
+		while (b->count < rows_per_block) {
+			st = roster_next(rd, &b->rows[b->count], err);
+			if (st != ST_OK)
+				break;
+			b->count++;
+		}
+		if (b->count == 0) {
+			chan_send(pl->free_blocks, &b);
+			break;
+		}
+		b->seq = seq++;
+		wg_add(&pl->wg, 1);
+		if (pool_submit(pl->pool, worker_task, b) != POOL_OK)
+			abort(); /* the pool is only shut down by us, later */
+	}
+	if (st == ST_EOF)
+		return ST_OK;
+	if (st == ST_CANCELLED || cancelled(pl))
+		return ST_CANCELLED;
+	return st;
+}
+
+/* ---- writing the report and finishing ----------------------------------- */
+
+static bool want_report(const struct register_options *opt,
+			const struct outcome_counts *c)
+{
+	if (opt->format != REPORT_TEXT || !opt->quiet)
+		return true;
+	/* -q with text: only when something needs a human. */
+	return c->by_status[STATUS_REJECTED] > 0;
+}
+
+static enum status finish_batch(struct pipeline *pl, struct roster_reader *rd,
+				struct register_result *res,
+				const struct check_stats *checks,
+				const struct timespec *t0, struct error *err)
+{
+	const struct register_options *opt = pl->opt;
+	char sha[65];
+	roster_sha256_hex(rd, sha);
+
+	if (opt->dry_run)
+		res->outcome = BATCH_DRY_RUN;
+	else if (opt->strict && res->counts.by_status[STATUS_REJECTED] > 0)
+		res->outcome = BATCH_ROLLED_BACK;
+	else
+		res->outcome = BATCH_COMMITTED;
+
+	enum status st = ST_OK;
+	if (res->outcome == BATCH_COMMITTED)
+		st = db_batch_flush(pl->db, err);
+	if (st != ST_OK) {
+		db_batch_abort(pl->db);
+		return st;
+	}
+	res->elapsed_seconds = seconds_since(t0);
+
+	struct report_summary sum = {
+		.batch_id = pl->batch_id,
+		.source = roster_name(rd),
+		.sha256 = sha,
+		.label = opt->label,
+		.outcome = res->outcome,
+		.counts = &res->counts,
+		.elapsed_seconds = res->elapsed_seconds,
+		.workers = opt->workers,
+		.checks = checks->count,
+		.check_median_seconds = check_stats_median(checks),
+		.check_max_seconds = checks->max_seconds,
+	};
+
+	struct atomic_file af = {.fd = -1};
+	bool to_file = opt->output_path != NULL;
+	bool write_it = to_file || want_report(opt, &res->counts);
+	if (write_it) {
+		if (to_file)
+			st = atomic_file_open(&af, opt->output_path, err);
+		if (st == ST_OK)
+			st = report_write(pl->report, &sum, to_file ? af.fd : 1,
+					  to_file ? opt->output_path
+						  : "standard output",
+					  err);
+		if (st == ST_OK && to_file)
+			st = atomic_file_sync(&af, err);
+		if (st != ST_OK) {
+			/* The report is the proof of what happened: without it,
+			 * nothing happens.  Keep the history when we can. */
+			if (to_file)
+				atomic_file_discard(&af);
+			struct error ignored;
+			if (db_batch_finish(pl->db, pl->batch_id, BATCH_ROLLED_BACK,
+					    &res->counts, sha, &ignored) != ST_OK)
+				db_batch_abort(pl->db);
+			res->outcome = BATCH_ROLLED_BACK;
+			return st;
+		}
+	}
+
+	st = db_batch_finish(pl->db, pl->batch_id, res->outcome, &res->counts, sha,
+			     err);
+	if (st != ST_OK) {
+		if (to_file) {
+			atomic_file_discard(&af);
+		} else if (write_it) {
+			size_t n = strlen(err->msg);
+			snprintf(err->msg + n, sizeof(err->msg) - n,
+				 "; the report written above is void: batch %lld "
+				 "was not committed",
+				 (long long)pl->batch_id);
+		}
+		return st;
+	}
+	if (to_file) {
+		st = atomic_file_publish(&af, err);
+		if (st != ST_OK) {
+			size_t n = strlen(err->msg);
+			snprintf(err->msg + n, sizeof(err->msg) - n,
+				 " (batch %lld is committed; its report is at %s)",
+				 (long long)pl->batch_id, af.tmp_path);
+			return st;
+		}
+	}
+	res->report_written = write_it;
+	return ST_OK;
+}
+
+/* ---- the job ------------------------------------------------------------ */
+
+enum status register_run(struct db *db, const struct register_options *opt,
+			 struct register_result *res, struct error *err)
+{
+	struct timespec t0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	memset(res, 0, sizeof(*res));
+
+	struct pipeline pl = {.opt = opt, .db = db};
+	course_table_init(&pl.courses);
+	atomic_init(&pl.collector_failed, false);
+	struct roster_reader *rd = NULL;
+	struct check_config *check = NULL;
+	pthread_t collector;
+	bool batch_open = false;
+	struct aggregate *agg = NULL;
+	enum status st;
+
+	struct roster_options ro = {
+		.delimiter = opt->delimiter,
+		.course_override = opt->course,
+		.cancelled = reader_cancelled,
+		.cancel_ctx = &pl,
+	};
+	st = roster_open(opt->roster_path, &ro, &rd, err);
+	if (st != ST_OK)
+		goto out;
+	pl.header_columns = roster_columns(rd);
+	if (opt->warn)
+		for (size_t i = 0; i < roster_warning_count(rd); i++)
+			opt->warn(opt->warn_ctx, roster_warning(rd, i));
+
+	if (opt->check_cmd) {
+		st = check_config_new(opt->check_cmd, opt->check_timeout, &check, err);
+		if (st != ST_OK)
+			goto out;
+		pl.check = check;
+	}
+	st = report_new(opt->format, &pl.report, err);
+	if (st != ST_OK)
+		goto out;
+
+	struct batch_meta meta = {.source = roster_name(rd), .label = opt->label};
+	st = db_batch_begin(db, &meta, &pl.batch_id, &pl.courses, err);
+	if (st != ST_OK)
+		goto out;
+	batch_open = true;
+	res->batch_id = pl.batch_id;
+	if (opt->course &&
+	    !course_table_find(&pl.courses, opt->course, strlen(opt->course))) {
+		st = error_set(err, ST_USAGE,
+			       "--course %s: no such course (add it first with "
+			       "'bulkreg course add')",
+			       opt->course);
+		goto out;
+	}
+
+	st = pipeline_start(&pl, &collector, err);
+	if (st != ST_OK)
+		goto out;
+
+	/* RegisterStudents: feed everything, wait for every task's result,
+	 * close the input channel, and take the aggregate. */
+	st = read_roster(&pl, rd, err);
+	wg_wait(&pl.wg);
+	chan_close(pl.input);
+	if (chan_recv(pl.output, &agg) != CHAN_OK)
+		abort();
+	pthread_join(collector, NULL);
+	pool_shutdown(pl.pool);
+
+	if (st == ST_OK && agg->st != ST_OK) {
+		st = agg->st;
+		*err = agg->err;
+	}
+	if (st == ST_OK && cancelled(&pl))
+		st = ST_CANCELLED;
+	if (st != ST_OK)
+		goto out;
+
+	res->counts = agg->counts;
+	if (res->counts.rows == 0 && opt->warn)
+		opt->warn(opt->warn_ctx, "the roster has a header but no data rows");
+	st = finish_batch(&pl, rd, res, &agg->checks, &t0, err);
+	batch_open = false;
+
+out:
+	if (batch_open)
+		db_batch_abort(db);
+	if (st == ST_CANCELLED)
+		error_set(err, ST_CANCELLED, "interrupted: batch %lld rolled back, "
+					     "nothing was written",
+			  (long long)pl.batch_id);
+	free(agg);
+	pipeline_free(&pl);
+	report_free(pl.report);
+	check_config_free(check);
+	course_table_free(&pl.courses);
+	roster_close(rd);
+	return st;
+}

@@ -1,0 +1,67 @@
+/* register: the main job -- roster -> workers -> collector -> SQLite -> report. */
+#ifndef BULKREG_REGISTER_H
+#define BULKREG_REGISTER_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "chan.h"
+#include "db.h"
+#include "error.h"
+#include "report.h"
+#include "row.h"
+
+struct register_options {
+	const char *roster_path;       /* "-" = standard input */
+	unsigned char delimiter;       /* ',', ';', '\t', '|' */
+	const char *course;            /* --course CODE, or NULL */
+	size_t workers;                /* 1..POOL_MAX_WORKERS */
+	bool dry_run, strict, quiet;
+	const char *label;             /* --label, or NULL */
+	enum report_format format;
+	const char *output_path;       /* -o FILE, or NULL for standard output */
+	const char *check_cmd;         /* --check CMD, or NULL */
+	double check_timeout;          /* seconds, per row */
+	struct chan *done;             /* closed to cancel (Go's ctx.Done()); may be NULL */
+	_Atomic uint64_t *progress;    /* rows finished so far; may be NULL */
+	/* Non-fatal warnings (unknown columns, empty roster); may be NULL. */
+	void (*warn)(void *ctx, const char *msg);
+	void *warn_ctx;
+};
+
+struct register_result {
+	int64_t batch_id;              /* 0 if no batch was started */
+	enum batch_outcome outcome;
+	struct outcome_counts counts;
+	double elapsed_seconds;
+	bool report_written;
+};
+
+/*
+ * Runs one batch on an open database.
+ *
+ * Order of events, chosen so the report never lies about the database:
+ *   1. the roster header is checked (unusable input: ST_INPUT, nothing done);
+ *   2. BEGIN IMMEDIATE; every row is validated (and checked) by the workers
+ *      and applied in roster order by the collector; the report is spooled;
+ *   3. a fatal problem (malformed CSV mid-file, database error, cancel):
+ *      full rollback, nothing recorded, no report;
+ *   4. the outcome is decided (committed, dry_run, rolled_back for --strict);
+ *      dirty pages are flushed to the WAL so the commit has almost nothing
+ *      left that can fail;
+ *   5. the report is written (to a temporary file beside -o FILE, synced);
+ *      if that fails the batch is rolled back (history records rolled_back
+ *      when it can) and ST_IO is returned;
+ *   6. the batch is finished (COMMIT); if that fails the temporary report is
+ *      discarded (for standard output, the caller is told the report is
+ *      void);
+ *   7. the report file is renamed into place.
+ * Returns ST_OK when a batch was recorded (the rows may still have been
+ * rejected: see res->counts), or the failure.
+ */
+enum status register_run(struct db *db, const struct register_options *opt,
+			 struct register_result *res, struct error *err);
+
+#endif
