@@ -260,20 +260,28 @@ static enum status finish(struct csvread *cr, struct error *err)
 
 enum status csvread_next(struct csvread *cr, struct error *err)
 {
+	struct error local;
 	enum status st = ST_OK;
 
+	if (cr->failed != ST_OK)
+		return error_set(err, cr->failed, "%s", cr->failure);
 	cr->stop = false;
 	while (!cr->stop) {
 		if (cr->pos < cr->end)
-			st = parse_slice(cr, err);
+			st = parse_slice(cr, &local);
 		else if (!cr->eof)
-			st = fill(cr, err);
+			st = fill(cr, &local);
 		else if (!cr->finished)
-			st = finish(cr, err);
+			st = finish(cr, &local);
 		else
 			return ST_EOF;
-		if (st != ST_OK)
-			return st;
+		if (st != ST_OK) {
+			/* libcsv cannot go on after an error, nor can a
+			 * record count after a lost one. */
+			cr->failed = st;
+			memcpy(cr->failure, local.msg, sizeof(cr->failure));
+			return error_set(err, st, "%s", local.msg);
+		}
 	}
 	/* Between records libcsv holds nothing: the buffer may go. */
 	if (csv_get_buffer_size(&cr->parser) > ENTRY_KEEP)

@@ -63,6 +63,8 @@ struct csvread {
 	uint64_t bytes;               /* bytes read, BOM included */
 	bool bom;
 	struct sha256 sha;
+	enum status failed;           /* a failure is final: given again */
+	char failure[ERROR_MAX];
 };
 
 /*
@@ -77,7 +79,8 @@ enum status csvread_open(struct csvread *cr, const char *path,
  * Parses until on_record returns true (ST_OK) or the input ends (ST_EOF).
  * ST_INPUT for malformed CSV, an unterminated quoted field or a field longer
  * than CSVREAD_FIELD_MAX (each naming the line the record began on); ST_IO
- * for a read error; ST_CANCELLED; ST_NOMEM.
+ * for a read error; ST_CANCELLED; ST_NOMEM.  After a failure every call
+ * fails the same way.
  */
 enum status csvread_next(struct csvread *cr, struct error *err);
 

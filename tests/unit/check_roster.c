@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -752,6 +754,21 @@ START_TEST(unterminated_quote_names_the_record_start)
 }
 END_TEST
 
+START_TEST(errors_are_final)
+{
+	const char *p = write_str("m.csv", HDR "s1,A\"x,B,a@x.org,C\ns2,A,B,a@x.org,C\n");
+	struct roster_options o = comma();
+	struct roster_reader *r = open_ok(p, &o);
+	struct row row;
+	struct error err = {{0}};
+	ck_assert_int_eq(roster_next(r, &row, &err), ST_INPUT);
+	err.msg[0] = '\0';
+	ck_assert_int_eq(roster_next(r, &row, &err), ST_INPUT);
+	ck_assert_msg(strstr(err.msg, "line 2: malformed CSV"), "%s", err.msg);
+	roster_close(r);
+}
+END_TEST
+
 /* ---- limits ------------------------------------------------------------------ */
 
 START_TEST(row_of_100000_fields_is_counted)
@@ -972,6 +989,97 @@ START_TEST(name_is_the_path_as_given)
 }
 END_TEST
 
+/* ---- interrupted reads ---------------------------------------------------- */
+
+static atomic_int cancel_asks;
+static atomic_bool reader_done;
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+}
+
+static bool cancel_after(void *ctx)
+{
+	int limit = *(int *)ctx;
+	return atomic_fetch_add(&cancel_asks, 1) + 1 >= limit;
+}
+
+struct interrupter {
+	pthread_t target;
+	int write_fd;       /* written and closed after 3 asks; -1: never */
+};
+
+/* Interrupts the reader's blocking read(2) until it has asked 3 times
+ * whether to stop (then feeds it a roster), or until it is done. */
+static void *interrupt_reader(void *arg)
+{
+	struct interrupter *in = arg;
+	while (!atomic_load(&reader_done) && atomic_load(&cancel_asks) < 3) {
+		pthread_kill(in->target, SIGUSR1);
+		sched_yield();
+	}
+	if (in->write_fd >= 0) {
+		const char *data = "student_id,email,course\ns1,a@x.org,C1\n";
+		ck_assert_int_eq(write(in->write_fd, data, strlen(data)),
+				 (ssize_t)strlen(data));
+		close(in->write_fd);
+	}
+	return NULL;
+}
+
+/* Opens the read end of a pipe as a roster while another thread sends
+ * signals (without SA_RESTART, so read(2) fails with EINTR). */
+static enum status open_interrupted(int limit, bool feed, struct roster_reader **r,
+				    struct error *err)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_usr1;
+	ck_assert_int_eq(sigaction(SIGUSR1, &sa, NULL), 0);
+	int fds[2];
+	ck_assert_int_eq(pipe(fds), 0);
+	atomic_store(&cancel_asks, 0);
+	atomic_store(&reader_done, false);
+	struct interrupter in = {pthread_self(), feed ? fds[1] : -1};
+	pthread_t t = start_thread(interrupt_reader, &in);
+	char path[64];
+	snprintf(path, sizeof(path), "/dev/fd/%d", fds[0]);
+	struct roster_options o = {.delimiter = ',', .cancelled = cancel_after,
+				   .cancel_ctx = &limit};
+	enum status st = roster_open(path, &o, r, err);
+	atomic_store(&reader_done, true);
+	join_thread(t);
+	close(fds[0]);
+	if (!feed)
+		close(fds[1]);
+	return st;
+}
+
+START_TEST(interrupted_read_stops_when_cancelled)
+{
+	struct roster_reader *r = NULL;
+	struct error err = {{0}};
+	ck_assert_int_eq(open_interrupted(1, false, &r, &err), ST_CANCELLED);
+	ck_assert_ptr_null(r);
+	ck_assert_msg(strstr(err.msg, "interrupted"), "%s", err.msg);
+	ck_assert_int_eq(atomic_load(&cancel_asks), 1);
+}
+END_TEST
+
+START_TEST(interrupted_read_retries_when_not_cancelled)
+{
+	struct roster_reader *r = NULL;
+	struct error err = {{0}};
+	ck_assert_int_eq(open_interrupted(1000000, true, &r, &err), ST_OK);
+	ck_assert_int_ge(atomic_load(&cancel_asks), 3);
+	struct row row;
+	ck_assert_int_eq(roster_next(r, &row, &err), ST_OK);
+	assert_value(&row, FIELD_STUDENT_ID, "s1");
+	roster_close(r);
+}
+END_TEST
+
 /* ---- fingerprint ------------------------------------------------------------- */
 
 START_TEST(sha256_covers_every_byte_read)
@@ -1188,6 +1296,7 @@ static Suite *roster_suite(void)
 	tcase_add_test(tc, quote_inside_unquoted_field_names_the_record_line);
 	tcase_add_test(tc, text_after_closing_quote_names_both_lines);
 	tcase_add_test(tc, unterminated_quote_names_the_record_start);
+	tcase_add_test(tc, errors_are_final);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("limits");
@@ -1205,6 +1314,8 @@ static Suite *roster_suite(void)
 	tcase_add_test(tc, fifo_is_read);
 	tcase_add_test(tc, dash_reads_stdin_and_leaves_it_open);
 	tcase_add_test(tc, name_is_the_path_as_given);
+	tcase_add_test(tc, interrupted_read_stops_when_cancelled);
+	tcase_add_test(tc, interrupted_read_retries_when_not_cancelled);
 	tcase_add_test(tc, sha256_covers_every_byte_read);
 	tcase_add_test(tc, sha256_of_a_large_file_matches);
 	suite_add_tcase(s, tc);
