@@ -12,30 +12,55 @@
 #include "atomic_file.h"
 #include "testutil.h"
 
-static char dir[64];
+/* Each test works in its own directory inside one per test case: the
+ * parent process removes the lot even when a failed test skipped its own
+ * teardown. */
+static char base[64], dir[128];
+
+static void remove_tree(const char *path)
+{
+	struct stat st;
+	if (lstat(path, &st) != 0)
+		return;
+	if (S_ISDIR(st.st_mode)) {
+		chmod(path, 0700);
+		DIR *d = opendir(path);
+		struct dirent *e;
+		char sub[512];
+		while (d && (e = readdir(d))) {
+			if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+				continue;
+			snprintf(sub, sizeof(sub), "%s/%s", path, e->d_name);
+			remove_tree(sub);
+		}
+		if (d)
+			closedir(d);
+		rmdir(path);
+	} else {
+		unlink(path);
+	}
+}
+
+static void case_setup(void)
+{
+	strcpy(base, "/tmp/check_atomic_file.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(base));
+}
+
+static void case_teardown(void)
+{
+	remove_tree(base);
+}
 
 static void setup(void)
 {
-	strcpy(dir, "/tmp/check_atomic_file.XXXXXX");
+	snprintf(dir, sizeof(dir), "%s/test.XXXXXX", base);
 	ck_assert_ptr_nonnull(mkdtemp(dir));
 }
 
-/* Removes the directory's files (it has no subdirectories) and itself. */
 static void teardown(void)
 {
-	DIR *d = opendir(dir);
-	if (!d)
-		return;
-	struct dirent *e;
-	char path[512];
-	while ((e = readdir(d))) {
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-		unlink(path);
-	}
-	closedir(d);
-	rmdir(dir);
+	remove_tree(dir);
 }
 
 static char *in_dir(const char *name)
@@ -318,6 +343,7 @@ static Suite *atomic_file_suite(void)
 {
 	Suite *s = suite_create("atomic_file");
 	TCase *tc = tcase_create("publish");
+	tcase_add_unchecked_fixture(tc, case_setup, case_teardown);
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_publish_replaces_existing_only_at_publish);
 	tcase_add_test(tc, test_publish_creates_a_new_file);
@@ -333,6 +359,7 @@ static Suite *atomic_file_suite(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("errors");
+	tcase_add_unchecked_fixture(tc, case_setup, case_teardown);
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_missing_directory_is_io_error);
 	tcase_add_test(tc, test_unwritable_directory_is_io_error);

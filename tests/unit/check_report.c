@@ -17,29 +17,55 @@
 
 /* ---- fixtures and helpers ------------------------------------------------ */
 
-static char dir[64];
+/* Each test works in its own directory inside one per test case: the
+ * parent process removes the lot even when a failed test skipped its own
+ * teardown. */
+static char base[64], dir[128];
+
+static void remove_tree(const char *path)
+{
+	struct stat st;
+	if (lstat(path, &st) != 0)
+		return;
+	if (S_ISDIR(st.st_mode)) {
+		chmod(path, 0700);
+		DIR *d = opendir(path);
+		struct dirent *e;
+		char sub[512];
+		while (d && (e = readdir(d))) {
+			if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+				continue;
+			snprintf(sub, sizeof(sub), "%s/%s", path, e->d_name);
+			remove_tree(sub);
+		}
+		if (d)
+			closedir(d);
+		rmdir(path);
+	} else {
+		unlink(path);
+	}
+}
+
+static void case_setup(void)
+{
+	strcpy(base, "/tmp/check_report.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(base));
+}
+
+static void case_teardown(void)
+{
+	remove_tree(base);
+}
 
 static void setup(void)
 {
-	strcpy(dir, "/tmp/check_report.XXXXXX");
+	snprintf(dir, sizeof(dir), "%s/test.XXXXXX", base);
 	ck_assert_ptr_nonnull(mkdtemp(dir));
 }
 
 static void teardown(void)
 {
-	DIR *d = opendir(dir);
-	if (!d)
-		return;
-	struct dirent *e;
-	char path[512];
-	while ((e = readdir(d))) {
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-		unlink(path);
-	}
-	closedir(d);
-	rmdir(dir);
+	remove_tree(dir);
 }
 
 static const char *in_dir(const char *name, char path[512])
@@ -1294,6 +1320,7 @@ static Suite *report_suite(void)
 {
 	Suite *s = suite_create("report");
 	TCase *tc = tcase_create("csv");
+	tcase_add_unchecked_fixture(tc, case_setup, case_teardown);
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_csv_header_is_the_first_line);
 	tcase_add_test(tc, test_csv_empty_report_is_only_the_header);
@@ -1312,6 +1339,7 @@ static Suite *report_suite(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("json");
+	tcase_add_unchecked_fixture(tc, case_setup, case_teardown);
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_json_parses_as_one_utf8_value);
 	tcase_add_test(tc, test_json_carries_values_unchanged);
@@ -1326,6 +1354,7 @@ static Suite *report_suite(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("text");
+	tcase_add_unchecked_fixture(tc, case_setup, case_teardown);
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_text_committed_headline);
 	tcase_add_test(tc, test_text_dry_run_headline);
@@ -1348,6 +1377,7 @@ static Suite *report_suite(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("failures");
+	tcase_add_unchecked_fixture(tc, case_setup, case_teardown);
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_loop_test(tc, test_write_to_full_disk_is_io_error, 0, 3);
 	tcase_add_loop_test(tc, test_write_to_closed_descriptor_is_io_error, 0, 3);
@@ -1356,6 +1386,7 @@ static Suite *report_suite(void)
 
 	tc = tcase_create("scale");
 	tcase_set_timeout(tc, 120);
+	tcase_add_unchecked_fixture(tc, case_setup, case_teardown);
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_loop_test(tc, test_100k_rows_spool_without_heap_growth, 0, 3);
 	tcase_add_test(tc, test_report_format_parse);
