@@ -81,16 +81,16 @@ $(B)/obj/%.o: src/%.c | deps
 
 $(B)/tests/obj/%.o: tests/unit/%.c | deps-test
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -Isrc -Itests/unit -c -o $@ $<
+	$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -iquote src -iquote tests/unit -c -o $@ $<
 
 $(B)/tests/check_%: tests/unit/check_%.c $(TESTLIB_OBJ) $(LIB) | deps-test
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -Isrc -Itests/unit -o $@ $< \
+	$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -iquote src -iquote tests/unit -o $@ $< \
 		$(TESTLIB_OBJ) $(LIB) $(ALL_LDFLAGS) $(CHECK_LIBS) $(PKG_LIBS)
 
 $(B)/bench/%: tests/bench/%.c $(LIB) | deps
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -Isrc -o $@ $< $(LIB) $(ALL_LDFLAGS) $(PKG_LIBS) -lm
+	$(CC) $(ALL_CFLAGS) -iquote src -o $@ $< $(LIB) $(ALL_LDFLAGS) $(PKG_LIBS) -lm
 
 # ---- tests ----------------------------------------------------------------
 
@@ -134,6 +134,7 @@ uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/bulkreg $(DESTDIR)$(MANDIR)/man1/bulkreg.1
 
 lint:
+	@.ci/install-deps lint
 	mandoc -Tlint -Wwarning man/bulkreg.1
 
 format:

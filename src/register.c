@@ -374,10 +374,16 @@ static enum status finish_batch(struct pipeline *pl, struct roster_reader *rd,
 	if (to_file) {
 		st = atomic_file_publish(&af, err);
 		if (st != ST_OK) {
+			/* Committed: keep the report wherever it is now. */
 			size_t n = strlen(err->msg);
 			snprintf(err->msg + n, sizeof(err->msg) - n,
 				 " (batch %lld is committed; its report is at %s)",
-				 (long long)pl->batch_id, af.tmp_path);
+				 (long long)pl->batch_id,
+				 af.tmp_path ? af.tmp_path : opt->output_path);
+			free(af.tmp_path);
+			free(af.path);
+			if (af.fd >= 0)
+				close(af.fd);
 			return st;
 		}
 	}
