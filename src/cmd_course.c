@@ -247,7 +247,7 @@ static void list_text(const struct course_table *t)
 		w = text_value_width(t->items[i].title, strlen(t->items[i].title), 30);
 		wtitle = w > wtitle ? w : wtitle;
 	}
-	printf("%-*s  %-*s  %8s  %8s  %10s  %10s  %10s\n", (int)wcode, "CODE",
+	printf("%-*s  %-*s  %8s  %9s  %10s  %10s  %10s\n", (int)wcode, "CODE",
 	       (int)wtitle, "TITLE", "CAPACITY", "WAITLIST", "REGISTERED",
 	       "WAITLISTED", "SEATS LEFT");
 	for (size_t i = 0; i < t->count; i++) {
@@ -260,7 +260,7 @@ static void list_text(const struct course_table *t)
 			snprintf(wl, sizeof(wl), "unlimited");
 		else
 			snprintf(wl, sizeof(wl), "%" PRId64, c->waitlist_max);
-		printf("  %8" PRId64 "  %8s  %10" PRId64 "  %10" PRId64 "  %10" PRId64
+		printf("  %8" PRId64 "  %9s  %10" PRId64 "  %10" PRId64 "  %10" PRId64
 		       "\n",
 		       c->capacity, wl, c->registered, c->waitlisted, seats_left(c));
 	}

@@ -7,14 +7,15 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 dir=$(mktemp -d "${TMPDIR:-/tmp}/bulkreg-demo.XXXXXX")
 db="$dir/demo.db"
 
-say() { printf '\n\033[1m$ %s\033[0m\n' "$*" 2>/dev/null || printf '\n$ %s\n' "$*"; }
+if [ -t 1 ]; then bold=$(printf '\033[1m') plain=$(printf '\033[0m'); else bold="" plain=""; fi
+say() { printf '\n%s$ %s%s\n' "$bold" "$*" "$plain"; }
 
 echo "bulkreg demo: a fresh database in $db"
 say bulkreg -d "$db" course import data/courses.csv
 "$bin" -d "$db" course import "$root/data/courses.csv"
-say bulkreg -d "$db" register data/enrolled.csv --label "enrolled last week" -q
-"$bin" -d "$db" register "$root/data/enrolled.csv" --label "enrolled last week" -q
-say bulkreg -d "$db" register data/roster.csv --label "Monday roster"
+say bulkreg -q -d "$db" register data/enrolled.csv --label "'enrolled last week'"
+"$bin" -q -d "$db" register "$root/data/enrolled.csv" --label "enrolled last week"
+say bulkreg -d "$db" register data/roster.csv --label "'Monday roster'"
 rc=0
 (cd "$root" && "$bin" -d "$db" register data/roster.csv --label "Monday roster") || rc=$?
 echo "(exit status $rc: 1 means some rows were rejected -- see the table above)"
