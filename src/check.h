@@ -22,6 +22,8 @@ struct check_config;
 enum status check_config_new(const char *cmd, double timeout,
 			     struct check_config **out, struct error *err);
 void check_config_free(struct check_config *cfg);
+/* For tests: wait by polling waitid, as when pidfd_open is unavailable. */
+void check_config_disable_pidfd(struct check_config *cfg);
 
 /*
  * Runs the check for a row that passed validation.  The row's values are

@@ -1,0 +1,805 @@
+/* check: run the --check command for one row, with a deadline; see check.h. */
+#define _GNU_SOURCE /* pipe2, posix_spawn_file_actions_addclosefrom_np */
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h> /* frexp only: it lives in libc, not libm */
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "check.h"
+
+extern char **environ;
+
+#define SHELL_PATH "/bin/sh"
+#define SLICE_MS 50         /* longest sleep between looks at `done` */
+#define FALLBACK_SLICE_MS 5 /* without a pidfd, how often waitid is asked */
+#define DRAIN_CHUNK 32768   /* scratch for output past CHECK_OUTPUT_MAX */
+#define TIMEOUT_MAX 1e6     /* seconds; beyond is surely a typo */
+
+#if defined(__GLIBC__) && \
+	(__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 34))
+#define HAVE_ADDCLOSEFROM 1
+#endif
+
+/* The row's variables, in this order in every child's environment. */
+static const char *const row_env_names[] = {
+	"BULKREG_STUDENT_ID", "BULKREG_FIRST_NAME", "BULKREG_LAST_NAME",
+	"BULKREG_EMAIL",      "BULKREG_COURSE",     "BULKREG_LINE",
+	"BULKREG_BATCH",
+};
+#define ROW_ENV_COUNT (sizeof(row_env_names) / sizeof(row_env_names[0]))
+#define ROW_ENV_MAX (sizeof("BULKREG_STUDENT_ID=") + ROW_VALUE_MAX + 1)
+
+/*
+ * First words that only the shell understands: keywords and builtins with
+ * no program behind them (or whose program could not change the shell's
+ * state).  A command starting with one goes through /bin/sh.
+ */
+static const char *const shell_words[] = {
+	"!",	   ".",	      ":",	  "[[",	    "]]",      "alias",
+	"bg",	   "break",   "case",	  "cd",	    "command", "continue",
+	"declare", "do",      "done",	  "elif",   "else",    "esac",
+	"eval",	   "exec",    "exit",	  "export", "fc",      "fg",
+	"fi",	   "for",     "function", "getopts", "hash",   "if",
+	"in",	   "jobs",    "let",	  "local",  "read",    "readonly",
+	"return",  "select",  "set",	  "shift",  "source",  "then",
+	"time",	   "times",   "trap",	  "type",   "typeset", "ulimit",
+	"umask",   "unalias", "unset",	  "until",  "wait",    "while",
+	"{",	   "}",
+};
+
+struct check_config {
+	double timeout;
+	bool direct;          /* exec `argv` via PATH, no shell */
+	bool use_pidfd;       /* wait on a pidfd (else poll waitid) */
+	char **argv;          /* direct: the words of the command */
+	char *words;          /* storage for argv's strings */
+	char *sh_argv[4];     /* "sh", "-c", cmd, NULL */
+	char sh_name[3], sh_flag[3];
+	char *cmd;
+	char **env;           /* inherited environment minus the row's names */
+	size_t nenv;
+	int null_fd;          /* /dev/null, the children's stdin */
+	posix_spawnattr_t attr;
+	bool attr_ready;
+};
+
+/* ---- small helpers ------------------------------------------------------ */
+
+static double now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+static bool is_cancelled(struct chan *done)
+{
+	return done && chan_is_closed(done);
+}
+
+static void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+/* Moves an fd that landed on 0..2 (the parent's own stdio was closed)
+ * above them, so the child's dup2s cannot clobber it. */
+static int above_stdio(int fd)
+{
+	if (fd < 0 || fd > 2)
+		return fd;
+	int nfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	int saved = errno;
+	close(fd);
+	errno = saved;
+	return nfd;
+}
+
+static int pidfd_open_compat(pid_t pid)
+{
+#ifdef SYS_pidfd_open
+	return (int)syscall(SYS_pidfd_open, pid, 0);
+#else
+	(void)pid;
+	errno = ENOSYS;
+	return -1;
+#endif
+}
+
+/* Errors worth another try: the system was short of something. */
+static bool transient(int err)
+{
+	return err == EAGAIN || err == ENOMEM || err == EMFILE ||
+	       err == ENFILE || err == EINTR;
+}
+
+static const char *errstr(int err, char *buf, size_t cap)
+{
+	/* GNU strerror_r (we define _GNU_SOURCE): may ignore buf. */
+	return strerror_r(err, buf, cap);
+}
+
+/* ---- configuration ------------------------------------------------------ */
+
+static bool has_shell_syntax(const char *cmd)
+{
+	return strpbrk(cmd, "|&;<>()$`\\\"'*?[]#~=%{}!\n") != NULL;
+}
+
+static bool is_shell_word(const char *w)
+{
+	for (size_t i = 0; i < sizeof(shell_words) / sizeof(shell_words[0]); i++)
+		if (strcmp(w, shell_words[i]) == 0)
+			return true;
+	return false;
+}
+
+/* Splits a command without shell syntax into words at spaces and tabs.
+ * Returns false only when memory runs out; *argc is 0 for a blank one. */
+static bool split_words(struct check_config *cfg, const char *cmd,
+			size_t *argc)
+{
+	size_t n = 0, cap = strlen(cmd) / 2 + 2;
+	cfg->words = strdup(cmd);
+	cfg->argv = calloc(cap, sizeof(*cfg->argv));
+	if (!cfg->words || !cfg->argv)
+		return false;
+	for (char *p = cfg->words; *p;) {
+		while (*p == ' ' || *p == '\t')
+			*p++ = '\0';
+		if (!*p)
+			break;
+		cfg->argv[n++] = p;
+		while (*p && *p != ' ' && *p != '\t')
+			p++;
+	}
+	cfg->argv[n] = NULL;
+	*argc = n;
+	return true;
+}
+
+static bool is_row_env(const char *entry)
+{
+	for (size_t i = 0; i < ROW_ENV_COUNT; i++) {
+		size_t n = strlen(row_env_names[i]);
+		if (strncmp(entry, row_env_names[i], n) == 0 && entry[n] == '=')
+			return true;
+	}
+	return false;
+}
+
+/* Copies the environment as it is now, minus the names the row sets, so
+ * the workers share an immutable snapshot instead of reading `environ`. */
+static bool snapshot_env(struct check_config *cfg)
+{
+	size_t n = 0, bytes = 0;
+	for (char **e = environ; e && *e; e++) {
+		n++;
+		bytes += strlen(*e) + 1;
+	}
+	char **env = malloc((n + 1) * sizeof(*env) + bytes);
+	if (!env)
+		return false;
+	char *store = (char *)(env + n + 1);
+	size_t k = 0;
+	for (char **e = environ; e && *e; e++) {
+		if (is_row_env(*e))
+			continue;
+		size_t len = strlen(*e) + 1;
+		memcpy(store, *e, len);
+		env[k++] = store;
+		store += len;
+	}
+	env[k] = NULL;
+	cfg->env = env;
+	cfg->nenv = k;
+	return true;
+}
+
+static int init_attr(struct check_config *cfg)
+{
+	sigset_t none, all;
+	sigemptyset(&none);
+	sigfillset(&all);
+	int rc = posix_spawnattr_init(&cfg->attr);
+	if (rc != 0)
+		return rc;
+	cfg->attr_ready = true;
+	/* Own process group (pgid = its pid), so the whole tree can be
+	 * signalled; no blocked signals and default dispositions, whatever
+	 * the calling thread has blocked or bulkreg ignores. */
+	short flags = POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
+		      POSIX_SPAWN_SETSIGDEF;
+	if ((rc = posix_spawnattr_setflags(&cfg->attr, flags)) != 0 ||
+	    (rc = posix_spawnattr_setpgroup(&cfg->attr, 0)) != 0 ||
+	    (rc = posix_spawnattr_setsigmask(&cfg->attr, &none)) != 0 ||
+	    (rc = posix_spawnattr_setsigdefault(&cfg->attr, &all)) != 0)
+		return rc;
+	return 0;
+}
+
+static bool probe_pidfd(void)
+{
+	int fd = pidfd_open_compat(getpid());
+	if (fd < 0)
+		return false;
+	close(fd);
+	return true;
+}
+
+enum status check_config_new(const char *cmd, double timeout,
+			     struct check_config **out, struct error *err)
+{
+	*out = NULL;
+	if (!cmd || cmd[strspn(cmd, " \t\n")] == '\0')
+		return error_set(err, ST_USAGE, "--check: empty command");
+	if (!(timeout > 0 && timeout <= TIMEOUT_MAX))
+		return error_set(err, ST_USAGE,
+				 "--check-timeout: must be more than 0 and at "
+				 "most %.0f seconds",
+				 TIMEOUT_MAX);
+
+	struct check_config *cfg = calloc(1, sizeof(*cfg));
+	if (!cfg)
+		return error_set(err, ST_NOMEM, "out of memory");
+	cfg->null_fd = -1;
+	cfg->timeout = timeout;
+	cfg->use_pidfd = probe_pidfd();
+	memcpy(cfg->sh_name, "sh", 3);
+	memcpy(cfg->sh_flag, "-c", 3);
+	cfg->cmd = strdup(cmd);
+	if (!cfg->cmd || !snapshot_env(cfg))
+		goto nomem;
+	cfg->sh_argv[0] = cfg->sh_name;
+	cfg->sh_argv[1] = cfg->sh_flag;
+	cfg->sh_argv[2] = cfg->cmd;
+	cfg->sh_argv[3] = NULL;
+
+	if (!has_shell_syntax(cmd)) {
+		size_t argc;
+		if (!split_words(cfg, cmd, &argc))
+			goto nomem;
+		cfg->direct = argc > 0 && !is_shell_word(cfg->argv[0]);
+	}
+
+	char buf[128];
+	cfg->null_fd = above_stdio(open("/dev/null", O_RDONLY | O_CLOEXEC));
+	if (cfg->null_fd < 0) {
+		int e = errno;
+		check_config_free(cfg);
+		return error_set(err, ST_IO, "/dev/null: %s", errstr(e, buf, sizeof(buf)));
+	}
+	int rc = init_attr(cfg);
+	if (rc != 0) {
+		check_config_free(cfg);
+		return error_set(err, ST_IO, "cannot prepare the check: %s",
+				 errstr(rc, buf, sizeof(buf)));
+	}
+	*out = cfg;
+	return ST_OK;
+
+nomem:
+	check_config_free(cfg);
+	return error_set(err, ST_NOMEM, "out of memory");
+}
+
+void check_config_free(struct check_config *cfg)
+{
+	if (!cfg)
+		return;
+	if (cfg->attr_ready)
+		posix_spawnattr_destroy(&cfg->attr);
+	close_fd(&cfg->null_fd);
+	free(cfg->env);
+	free(cfg->argv);
+	free(cfg->words);
+	free(cfg->cmd);
+	free(cfg);
+}
+
+void check_config_disable_pidfd(struct check_config *cfg)
+{
+	cfg->use_pidfd = false;
+}
+
+/* ---- spawning ----------------------------------------------------------- */
+
+struct child {
+	pid_t pid;
+	int out;   /* read end of the stdout+stderr pipe, non-blocking */
+	int pidfd; /* readable once the child has exited; -1: poll waitid */
+};
+
+/* The row's variables appended to the inherited ones; `vars` holds the
+ * strings, `envp` has room for cfg->nenv + ROW_ENV_COUNT + 1 pointers. */
+static void build_env(const struct check_config *cfg, const struct row *row,
+		      int64_t batch_id, char vars[][ROW_ENV_MAX], char **envp)
+{
+	static const enum row_field fields[] = {
+		FIELD_STUDENT_ID, FIELD_FIRST_NAME, FIELD_LAST_NAME,
+		FIELD_EMAIL, FIELD_COURSE,
+	};
+	size_t i;
+	memcpy(envp, cfg->env, cfg->nenv * sizeof(*envp));
+	for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+		const char *v = row->v[fields[i]].text;
+		snprintf(vars[i], ROW_ENV_MAX, "%s=%.*s", row_env_names[i],
+			 (int)strnlen(v, ROW_VALUE_MAX), v);
+	}
+	snprintf(vars[i], ROW_ENV_MAX, "%s=%llu", row_env_names[i],
+		 (unsigned long long)row->line);
+	i++;
+	snprintf(vars[i], ROW_ENV_MAX, "%s=%lld", row_env_names[i],
+		 (long long)batch_id);
+	for (i = 0; i < ROW_ENV_COUNT; i++)
+		envp[cfg->nenv + i] = vars[i];
+	envp[cfg->nenv + ROW_ENV_COUNT] = NULL;
+}
+
+static int add_file_actions(posix_spawn_file_actions_t *fa, int null_fd,
+			    int wfd)
+{
+	int rc;
+	if ((rc = posix_spawn_file_actions_adddup2(fa, wfd, 1)) != 0 ||
+	    (rc = posix_spawn_file_actions_adddup2(fa, wfd, 2)) != 0 ||
+	    (rc = posix_spawn_file_actions_adddup2(fa, null_fd, 0)) != 0)
+		return rc;
+#ifdef HAVE_ADDCLOSEFROM
+	/* Belt and braces: an fd some library opened without O_CLOEXEC
+	 * must not reach the check (nor keep our pipe open). */
+	rc = posix_spawn_file_actions_addclosefrom_np(fa, 3);
+#endif
+	return rc;
+}
+
+/* One attempt: pipe, spawn, pidfd.  Returns 0 or an errno value. */
+static int spawn_once(const struct check_config *cfg, bool direct,
+		      char **envp, struct child *c)
+{
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) != 0)
+		return errno;
+	p[0] = above_stdio(p[0]);
+	p[1] = above_stdio(p[1]);
+	if (p[0] < 0 || p[1] < 0 ||
+	    fcntl(p[0], F_SETFL, O_NONBLOCK) != 0) {
+		int e = errno;
+		close_fd(&p[0]);
+		close_fd(&p[1]);
+		return e;
+	}
+
+	posix_spawn_file_actions_t fa;
+	int rc = posix_spawn_file_actions_init(&fa);
+	if (rc == 0) {
+		rc = add_file_actions(&fa, cfg->null_fd, p[1]);
+		if (rc == 0 && direct)
+			rc = posix_spawnp(&c->pid, cfg->argv[0], &fa, &cfg->attr,
+					  cfg->argv, envp);
+		else if (rc == 0)
+			rc = posix_spawn(&c->pid, SHELL_PATH, &fa, &cfg->attr,
+					 cfg->sh_argv, envp);
+		posix_spawn_file_actions_destroy(&fa);
+	}
+	close_fd(&p[1]);
+	if (rc != 0) {
+		close_fd(&p[0]);
+		return rc;
+	}
+	c->out = p[0];
+	/* A zombie keeps its pid, so pidfd_open cannot race with reuse. */
+	c->pidfd = cfg->use_pidfd ? pidfd_open_compat(c->pid) : -1;
+	return 0;
+}
+
+/* Spawns with retries on transient failures (10, 40, 160 ms apart).
+ * Returns 0, or the errno of the last attempt (ECANCELED if `done` closed
+ * while backing off).  *direct turns false if the program turned out to
+ * be a script without #! (ENOEXEC), which the shell then runs, as it
+ * would have. */
+static int spawn_child(const struct check_config *cfg, bool *direct,
+		       char **envp, struct chan *done, struct child *c)
+{
+	long backoff_ms = 10;
+	for (int attempt = 1;; attempt++) {
+		int rc = spawn_once(cfg, *direct, envp, c);
+		if (rc == ENOEXEC && *direct) {
+			*direct = false;
+			rc = spawn_once(cfg, false, envp, c);
+		}
+		if (rc == 0 || !transient(rc) || attempt >= CHECK_SPAWN_TRIES)
+			return rc;
+		if (is_cancelled(done))
+			return ECANCELED;
+		sleep_ms(backoff_ms);
+		backoff_ms *= 4;
+	}
+}
+
+/* ---- watching ----------------------------------------------------------- */
+
+struct capture {
+	char buf[CHECK_OUTPUT_MAX];
+	size_t len;
+	bool eof;
+};
+
+/* Reads what the pipe holds now: keeps the first CHECK_OUTPUT_MAX bytes,
+ * discards the rest so a chatty check never blocks on a full pipe. */
+static void drain(struct capture *cap, int fd)
+{
+	char scratch[DRAIN_CHUNK];
+	while (!cap->eof) {
+		bool keep = cap->len < sizeof(cap->buf);
+		char *dst = keep ? cap->buf + cap->len : scratch;
+		size_t room = keep ? sizeof(cap->buf) - cap->len : sizeof(scratch);
+		ssize_t n = read(fd, dst, room);
+		if (n > 0) {
+			if (keep)
+				cap->len += (size_t)n;
+		} else if (n < 0 && errno == EINTR) {
+			continue;
+		} else if (n < 0 && errno == EAGAIN) {
+			return;
+		} else {
+			cap->eof = true; /* EOF, or an error we cannot fix */
+		}
+	}
+}
+
+/* Without a pidfd: has the child exited?  WNOWAIT leaves it a zombie, so
+ * its pid (and process group id) stay ours until we reap it. */
+static bool exited_waitid(pid_t pid)
+{
+	siginfo_t si;
+	memset(&si, 0, sizeof(si));
+	if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) != 0)
+		return errno != EINTR; /* ECHILD: gone; nothing to wait for */
+	return si.si_pid == pid;
+}
+
+/* Polls the pipe and the pidfd for up to `ms`; true once the child exited. */
+static bool wait_step(struct child *c, struct capture *cap, int ms)
+{
+	struct pollfd pfd[2];
+	nfds_t n = 0;
+	int out_i = -1, pid_i = -1;
+	if (!cap->eof) {
+		out_i = (int)n;
+		pfd[n++] = (struct pollfd){.fd = c->out, .events = POLLIN};
+	}
+	if (c->pidfd >= 0) {
+		pid_i = (int)n;
+		pfd[n++] = (struct pollfd){.fd = c->pidfd, .events = POLLIN};
+	} else if (ms > FALLBACK_SLICE_MS) {
+		ms = FALLBACK_SLICE_MS;
+	}
+	int r = poll(pfd, n, ms);
+	if (r <= 0)
+		return c->pidfd < 0 && exited_waitid(c->pid);
+	if (out_i >= 0 && pfd[out_i].revents)
+		drain(cap, c->out);
+	if (pid_i >= 0)
+		return pfd[pid_i].revents != 0;
+	return exited_waitid(c->pid);
+}
+
+enum ending { END_EXITED, END_TIMEOUT, END_CANCELLED };
+
+static int ms_until(double t, double when)
+{
+	double ms = (when - t) * 1000.0;
+	if (ms <= 0)
+		return 0;
+	return ms >= SLICE_MS ? SLICE_MS : (int)ms + 1;
+}
+
+/*
+ * Waits for the child to exit while collecting its output, enforcing the
+ * deadline (SIGTERM, then SIGKILL after the grace) and `done` (SIGKILL).
+ * Returns with the child exited but not yet reaped.
+ */
+static enum ending watch(const struct check_config *cfg, struct child *c,
+			 struct capture *cap, double t0, struct chan *done)
+{
+	enum { RUNNING, TERMINATING, KILLED } phase = RUNNING;
+	enum ending end = END_EXITED;
+	double deadline = t0 + cfg->timeout, kill_at = 0;
+	for (;;) {
+		double t = now();
+		if (phase != KILLED && is_cancelled(done)) {
+			kill(-c->pid, SIGKILL);
+			phase = KILLED;
+			end = END_CANCELLED;
+		} else if (phase == RUNNING && t >= deadline) {
+			kill(-c->pid, SIGTERM);
+			phase = TERMINATING;
+			kill_at = t + CHECK_KILL_GRACE;
+			end = END_TIMEOUT;
+		} else if (phase == TERMINATING && t >= kill_at) {
+			kill(-c->pid, SIGKILL);
+			phase = KILLED;
+		}
+		int ms = phase == RUNNING	? ms_until(t, deadline) :
+			 phase == TERMINATING ? ms_until(t, kill_at) :
+						  SLICE_MS;
+		if (wait_step(c, cap, ms))
+			return end;
+	}
+}
+
+/* Kills what is left of the group, reaps the child, takes the last output.
+ * The child is still an unreaped zombie here, so -pid is still our group
+ * and cannot have been recycled for someone else's. */
+static int reap(struct child *c, struct capture *cap)
+{
+	int ws = 0;
+	kill(-c->pid, SIGKILL);
+	while (waitpid(c->pid, &ws, 0) < 0 && errno == EINTR)
+		;
+	drain(cap, c->out);
+	close_fd(&c->out);
+	close_fd(&c->pidfd);
+	return ws;
+}
+
+/* ---- verdict ------------------------------------------------------------ */
+
+static bool is_blank(char ch)
+{
+	return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\v' || ch == '\f';
+}
+
+/* The first line of output with something on it, trimmed and cut to
+ * CHECK_DETAIL_MAX bytes at a UTF-8 character boundary.  NUL ends a line
+ * too (the detail is a C string).  Returns its length (0: none). */
+static size_t first_line(const struct capture *cap, const char **start)
+{
+	const char *p = cap->buf, *end = cap->buf + cap->len;
+	while (p < end) {
+		const char *eol = p;
+		while (eol < end && *eol != '\n' && *eol != '\0')
+			eol++;
+		const char *s = p, *e = eol;
+		while (s < e && is_blank(*s))
+			s++;
+		while (e > s && is_blank(e[-1]))
+			e--;
+		if (e > s) {
+			size_t n = (size_t)(e - s);
+			if (n > CHECK_DETAIL_MAX) {
+				n = CHECK_DETAIL_MAX;
+				while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+					n--;
+			}
+			*start = s;
+			return n;
+		}
+		p = eol + 1;
+	}
+	return 0;
+}
+
+static const char *signal_name(int sig)
+{
+	static const char *const names[] = {
+		[SIGHUP] = "SIGHUP",   [SIGINT] = "SIGINT",
+		[SIGQUIT] = "SIGQUIT", [SIGILL] = "SIGILL",
+		[SIGTRAP] = "SIGTRAP", [SIGABRT] = "SIGABRT",
+		[SIGBUS] = "SIGBUS",   [SIGFPE] = "SIGFPE",
+		[SIGKILL] = "SIGKILL", [SIGUSR1] = "SIGUSR1",
+		[SIGSEGV] = "SIGSEGV", [SIGUSR2] = "SIGUSR2",
+		[SIGPIPE] = "SIGPIPE", [SIGALRM] = "SIGALRM",
+		[SIGTERM] = "SIGTERM", [SIGCHLD] = "SIGCHLD",
+		[SIGCONT] = "SIGCONT", [SIGSTOP] = "SIGSTOP",
+		[SIGTSTP] = "SIGTSTP", [SIGTTIN] = "SIGTTIN",
+		[SIGTTOU] = "SIGTTOU", [SIGURG] = "SIGURG",
+		[SIGXCPU] = "SIGXCPU", [SIGXFSZ] = "SIGXFSZ",
+		[SIGVTALRM] = "SIGVTALRM", [SIGPROF] = "SIGPROF",
+		[SIGWINCH] = "SIGWINCH", [SIGSYS] = "SIGSYS",
+	};
+	if (sig > 0 && (size_t)sig < sizeof(names) / sizeof(names[0]) &&
+	    names[sig])
+		return names[sig];
+	return NULL;
+}
+
+/* 126/127: the command could not be run at all. */
+static void reject_not_run(struct row *row, int code, const char *line,
+			   size_t n)
+{
+	const char *what = code == 127 ? "command not found" : "not executable";
+	if (n)
+		row_reject(row, REASON_CHECK_ERROR, "%s (exit %d): %.*s", what,
+			   code, (int)n, line);
+	else
+		row_reject(row, REASON_CHECK_ERROR, "%s (exit %d)", what, code);
+}
+
+static void judge(const struct check_config *cfg, struct row *row,
+		  enum ending end, int ws, const struct capture *cap)
+{
+	const char *line = NULL;
+	size_t n = first_line(cap, &line);
+	if (end == END_CANCELLED) {
+		row_reject(row, REASON_CHECK_ERROR, "cancelled");
+	} else if (end == END_TIMEOUT) {
+		row_reject(row, REASON_CHECK_TIMEOUT, "no answer within %g s",
+			   cfg->timeout);
+	} else if (WIFSIGNALED(ws)) {
+		int sig = WTERMSIG(ws);
+		const char *name = signal_name(sig);
+		if (name)
+			row_reject(row, REASON_CHECK_FAILED,
+				   "killed by signal %d (%s)", sig, name);
+		else
+			row_reject(row, REASON_CHECK_FAILED, "killed by signal %d",
+				   sig);
+	} else if (WIFEXITED(ws) && WEXITSTATUS(ws) != 0) {
+		int code = WEXITSTATUS(ws);
+		if (code == 126 || code == 127)
+			reject_not_run(row, code, line, n);
+		else if (n)
+			row_reject(row, REASON_CHECK_FAILED, "%.*s", (int)n, line);
+		else
+			row_reject(row, REASON_CHECK_FAILED, "exit status %d", code);
+	}
+	/* exit 0: eligible; the row stays as it was. */
+}
+
+/* A direct spawn failed as exec would in the shell: answer as it would. */
+static void judge_spawn_error(const struct check_config *cfg, struct row *row,
+			      bool direct, int rc)
+{
+	char buf[128], line[CHECK_DETAIL_MAX + 1];
+	const char *msg = errstr(rc, buf, sizeof(buf));
+	if (rc == ECANCELED) {
+		row_reject(row, REASON_CHECK_ERROR, "cancelled");
+	} else if (direct && !transient(rc)) {
+		bool missing = rc == ENOENT || rc == ENOTDIR;
+		snprintf(line, sizeof(line), "%s: %s", cfg->argv[0],
+			 missing ? "not found" : msg);
+		reject_not_run(row, missing ? 127 : 126, line, strlen(line));
+	} else {
+		row_reject(row, REASON_CHECK_ERROR, "cannot start the check: %s",
+			   msg);
+	}
+}
+
+/* ---- the check ---------------------------------------------------------- */
+
+void check_row(const struct check_config *cfg, struct row *row,
+	       int64_t batch_id, struct chan *done)
+{
+	double t0 = now();
+	row->check_seconds = 0;
+	if (is_cancelled(done)) {
+		row_reject(row, REASON_CHECK_ERROR, "cancelled");
+		return;
+	}
+
+	char vars[ROW_ENV_COUNT][ROW_ENV_MAX];
+	char **envp = malloc((cfg->nenv + ROW_ENV_COUNT + 1) * sizeof(*envp));
+	if (!envp) {
+		row_reject(row, REASON_CHECK_ERROR,
+			   "cannot start the check: out of memory");
+		return;
+	}
+	build_env(cfg, row, batch_id, vars, envp);
+
+	struct child c = {.pid = -1, .out = -1, .pidfd = -1};
+	bool direct = cfg->direct;
+	t0 = now();
+	int rc = spawn_child(cfg, &direct, envp, done, &c);
+	free(envp);
+	if (rc != 0) {
+		row->check_seconds = now() - t0;
+		judge_spawn_error(cfg, row, direct, rc);
+		return;
+	}
+
+	struct capture cap;
+	cap.len = 0;
+	cap.eof = false;
+	enum ending end = watch(cfg, &c, &cap, t0, done);
+	int ws = reap(&c, &cap);
+	row->check_seconds = now() - t0;
+	judge(cfg, row, end, ws, &cap);
+}
+
+/* ---- statistics --------------------------------------------------------- */
+
+#define HIST_MIN 1e-4                      /* seconds: bucket 0's top */
+#define HIST_RATIO 1.01                    /* each bucket's width */
+#define HIST_LN_RATIO 0.009950330853168083 /* ln(1.01) */
+#define LN2 0.6931471805599453
+#define SQRT2 1.4142135623730951
+
+/* ln(x) for x > 0 and finite, to ~1e-12, without libm (which the binary
+ * does not link): x = m * 2^e, then ln(m) = 2 atanh((m-1)/(m+1)). */
+static double ln(double x)
+{
+	int e;
+	double m = frexp(x, &e); /* in libc; m in [0.5, 1) */
+	if (m < SQRT2 / 2) {
+		m *= 2;
+		e--;
+	}
+	double t = (m - 1) / (m + 1), t2 = t * t, sum = 0;
+	for (int k = 15; k >= 1; k -= 2)
+		sum = sum * t2 + 1.0 / k;
+	return e * LN2 + 2 * t * sum;
+}
+
+static double pow_ratio(unsigned n)
+{
+	double r = 1, b = HIST_RATIO;
+	for (; n; n >>= 1, b *= b)
+		if (n & 1)
+			r *= b;
+	return r;
+}
+
+static size_t bucket_of(double seconds)
+{
+	if (!(seconds > HIST_MIN))
+		return 0; /* and NaN */
+	if (!(seconds < HIST_MIN * pow_ratio(CHECK_HIST_BUCKETS)))
+		return CHECK_HIST_BUCKETS - 1;
+	size_t i = (size_t)(ln(seconds / HIST_MIN) / HIST_LN_RATIO);
+	return i < CHECK_HIST_BUCKETS ? i : CHECK_HIST_BUCKETS - 1;
+}
+
+void check_stats_init(struct check_stats *s)
+{
+	memset(s, 0, sizeof(*s));
+}
+
+void check_stats_add(struct check_stats *s, double seconds)
+{
+	if (seconds < 0)
+		seconds = 0;
+	s->count++;
+	if (seconds > s->max_seconds)
+		s->max_seconds = seconds;
+	uint32_t *b = &s->hist[bucket_of(seconds)];
+	if (*b < UINT32_MAX)
+		(*b)++;
+}
+
+double check_stats_median(const struct check_stats *s)
+{
+	uint64_t total = 0;
+	for (size_t i = 0; i < CHECK_HIST_BUCKETS; i++)
+		total += s->hist[i];
+	if (total == 0)
+		return 0;
+	uint64_t rank = (total + 1) / 2, seen = 0;
+	size_t i = 0;
+	for (; i < CHECK_HIST_BUCKETS; i++) {
+		seen += s->hist[i];
+		if (seen >= rank)
+			break;
+	}
+	/* The bucket's geometric middle: within half a bucket (0.5%). */
+	double mid = HIST_MIN * pow_ratio((unsigned)i) * 1.004987562112089;
+	return mid < s->max_seconds ? mid : s->max_seconds;
+}
