@@ -7,12 +7,16 @@
 #include "db_internal.h"
 
 /*
- * Per row: look the pair up, upsert the student, insert the registration --
- * in that order.  Inserting the registration first would leave a pending
- * deferred foreign-key violation until the student row arrives, and SQLite
- * then scans all of registrations (no index leads with student_id) for
- * every new student: quadratic.  The lookup is a read of the page the
- * insert writes next, so it costs little.
+ * Per row, the common case is two statements: insert the registration (ON
+ * CONFLICT DO NOTHING tells whether the pair was new), then upsert the
+ * student.  Foreign keys are switched off for the batch's transaction:
+ * with them on, a registration inserted before its new student leaves a
+ * pending deferred violation, and SQLite then scans all of registrations
+ * (no index leads with student_id) for every new student -- quadratic --
+ * and each row would also pay three parent lookups.  The batch keeps the
+ * references true by construction: courses come from the table it loaded,
+ * the batch row is inserted first, and a registration is always followed
+ * by its student's upsert before the row is done.
  */
 static const char find_reg_sql[] =
 	"SELECT status, seq, batch_id, line FROM registrations"
@@ -21,7 +25,7 @@ static const char find_reg_sql[] =
 static const char add_reg_sql[] =
 	"INSERT INTO registrations"
 	" (course_id, student_id, status, seq, batch_id, line)"
-	" VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+	" VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING";
 
 /* Only non-empty values overwrite, and only when they differ, so running
  * the same roster again writes nothing here. */
@@ -92,6 +96,13 @@ static enum status batch_prepare(struct db *db, struct error *err)
 
 /* ---- begin -------------------------------------------------------------- */
 
+/* Back to the connection's normal state once no transaction is open. */
+static void batch_end(struct db *db)
+{
+	sqlite3_exec(db->h, "PRAGMA foreign_keys = ON", NULL, NULL, NULL);
+	db->batch_courses = NULL;
+}
+
 static enum status batch_record(struct db *db, const struct batch_meta *meta,
 				int64_t *batch_id, struct error *err)
 {
@@ -120,9 +131,13 @@ enum status db_batch_begin(struct db *db, const struct batch_meta *meta,
 	enum status st = batch_prepare(db, err);
 	if (st != ST_OK)
 		return st;
-	st = db__exec(db, "BEGIN IMMEDIATE", "starting the batch", err);
-	if (st != ST_OK)
+	/* A no-op inside a transaction, so it goes first (see the top). */
+	st = db__exec(db, "PRAGMA foreign_keys = OFF; BEGIN IMMEDIATE",
+		      "starting the batch", err);
+	if (st != ST_OK) {
+		batch_end(db);
 		return st;
+	}
 	st = batch_record(db, meta, batch_id, err);
 	if (st == ST_OK)
 		st = db__exec(db, "SAVEPOINT batch_rows", "starting the batch",
@@ -131,6 +146,7 @@ enum status db_batch_begin(struct db *db, const struct batch_meta *meta,
 		st = db_courses_load(db, courses, err);
 	if (st != ST_OK) {
 		db_rollback(db);
+		batch_end(db);
 		return st;
 	}
 	db->batch_courses = courses;
@@ -265,32 +281,19 @@ static void reject_full(struct row *row)
 			   c->code, c->capacity, c->waitlist_max);
 }
 
-enum status db_batch_apply(struct db *db, int64_t batch_id, struct row *row,
-			   struct error *err)
+/* Takes the seat or waitlist place `seq`; false if the pair was there. */
+static enum status try_insert(struct db *db, int64_t batch_id, struct row *row,
+			      bool seat, int64_t seq, bool *inserted,
+			      struct error *err)
 {
-	struct course *c = row->course;
-	if (!c || !db->batch_courses)
-		abort(); /* no course resolved, or no batch open */
-
-	struct existing ex;
-	enum status st = find_registration(db, row, &ex, err);
-	if (st != ST_OK)
+	enum status st = add_registration(db, batch_id, row, !seat, seq, err);
+	*inserted = st == ST_OK && sqlite3_changes(db->h) == 1;
+	if (!*inserted)
 		return st;
-	if (ex.found)
-		return apply_existing(db, batch_id, row, &ex, err);
-
-	bool seat = c->registered < c->capacity;
-	bool wait = c->waitlist_max < 0 || c->waitlisted < c->waitlist_max;
-	if (!seat && !wait) {
-		reject_full(row);
-		return ST_OK;
-	}
-	int64_t seq = seat ? c->registered + 1 : c->waitlisted + 1;
 	st = put_student(db, batch_id, row, err);
-	if (st == ST_OK)
-		st = add_registration(db, batch_id, row, !seat, seq, err);
 	if (st != ST_OK)
 		return st;
+	struct course *c = row->course;
 	if (seat)
 		c->registered = seq;
 	else
@@ -298,6 +301,33 @@ enum status db_batch_apply(struct db *db, int64_t batch_id, struct row *row,
 	c->touched = true;
 	row->status = seat ? STATUS_REGISTERED : STATUS_WAITLISTED;
 	row->position = seat ? 0 : seq;
+	return ST_OK;
+}
+
+enum status db_batch_apply(struct db *db, int64_t batch_id, struct row *row,
+			   struct error *err)
+{
+	struct course *c = row->course;
+	if (!c || !db->batch_courses)
+		abort(); /* no course resolved, or no batch open */
+
+	bool seat = c->registered < c->capacity;
+	bool wait = c->waitlist_max < 0 || c->waitlisted < c->waitlist_max;
+	if (seat || wait) {
+		int64_t seq = seat ? c->registered + 1 : c->waitlisted + 1;
+		bool inserted;
+		enum status st = try_insert(db, batch_id, row, seat, seq,
+					    &inserted, err);
+		if (st != ST_OK || inserted)
+			return st;
+	}
+	struct existing ex;
+	enum status st = find_registration(db, row, &ex, err);
+	if (st != ST_OK)
+		return st;
+	if (ex.found)
+		return apply_existing(db, batch_id, row, &ex, err);
+	reject_full(row);
 	return ST_OK;
 }
 
@@ -409,14 +439,15 @@ enum status db_batch_finish(struct db *db, int64_t batch_id,
 		st = db__exec(db, "COMMIT", "committing the batch", err);
 	if (st != ST_OK)
 		db_rollback(db);
-	db->batch_courses = NULL;
+	batch_end(db);
 	return st;
 }
 
 void db_batch_abort(struct db *db)
 {
-	if (!db)
+	/* Only a batch's transaction: a db_begin one is not ours to end. */
+	if (!db || !db->batch_courses)
 		return;
 	db_rollback(db);
-	db->batch_courses = NULL;
+	batch_end(db);
 }

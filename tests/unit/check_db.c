@@ -1330,6 +1330,18 @@ START_TEST(test_abort_without_batch_is_harmless)
 }
 END_TEST
 
+START_TEST(test_abort_leaves_other_transactions_alone)
+{
+	struct db *db = open_db(1);
+	ck_assert_int_eq(db_begin(db, NULL), ST_OK);
+	put_course(db, "A", 1, 0);
+	db_batch_abort(db);
+	ck_assert_int_eq(db_commit(db, NULL), ST_OK);
+	ck_assert_int_eq(query_int("SELECT count(*) FROM courses"), 1);
+	db_close(db);
+}
+END_TEST
+
 START_TEST(test_commit_without_changes_still_records_batch)
 {
 	struct db *db = open_db(1);
@@ -1700,6 +1712,7 @@ static Suite *db_suite(void)
 	tcase_add_test(tc, test_rolled_back_changes_only_history);
 	tcase_add_test(tc, test_abort_records_nothing);
 	tcase_add_test(tc, test_abort_without_batch_is_harmless);
+	tcase_add_test(tc, test_abort_leaves_other_transactions_alone);
 	tcase_add_test(tc, test_commit_without_changes_still_records_batch);
 	tcase_add_test(tc, test_batch_begin_waits_then_reports_busy);
 	tcase_add_test(tc, test_open_batch_blocks_other_writers);
