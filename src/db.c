@@ -77,13 +77,13 @@ enum status db__fail(struct db *db, int rc, const char *what,
 		return cannot_write(db, msg, err);
 	case SQLITE_FULL:
 		return error_set(err, ST_IO,
-				 "%s: %s: %s: the disk or the file-size limit "
-				 "is full",
+				 "%s: %s: %s (the disk is full or a file-size "
+				 "limit was reached)",
 				 db->path, what, msg);
 	case SQLITE_IOERR:
 		return error_set(err, ST_IO,
-				 "%s: %s: I/O error (%s): the disk or the "
-				 "file-size limit may be full",
+				 "%s: %s: I/O error: %s (the disk may be full "
+				 "or a file-size limit reached)",
 				 db->path, what, sys ? strerror(sys) : msg);
 	case SQLITE_NOMEM:
 		return error_set(err, ST_NOMEM, "%s: %s: out of memory",

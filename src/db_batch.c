@@ -281,7 +281,7 @@ static void reject_full(struct row *row)
 			   c->code, c->capacity, c->waitlist_max);
 }
 
-/* Takes the seat or waitlist place `seq`; false if the pair was there. */
+/* Takes seat or waitlist place `seq` when the pair is new (*inserted). */
 static enum status try_insert(struct db *db, int64_t batch_id, struct row *row,
 			      bool seat, int64_t seq, bool *inserted,
 			      struct error *err)
