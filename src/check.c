@@ -21,7 +21,7 @@ extern char **environ;
 #define SHELL_PATH "/bin/sh"
 #define SLICE_MS 50         /* longest sleep between looks at `done` */
 #define FALLBACK_SLICE_MS 5 /* without a pidfd, how often waitid is asked */
-#define DRAIN_CHUNK 32768   /* scratch for output past CHECK_OUTPUT_MAX */
+#define DRAIN_CHUNK 16384   /* scratch for output past CHECK_OUTPUT_MAX */
 #define TIMEOUT_MAX 1e6     /* seconds; beyond is surely a typo */
 
 #if defined(__GLIBC__) && \
