@@ -1651,6 +1651,86 @@ START_TEST(test_disk_full_during_batch_is_io_and_changes_nothing)
 }
 END_TEST
 
+/* ---- timing (figures, not assertions) --------------------------------- */
+
+static void set_value(struct row *row, enum row_field f, const char *s,
+		      size_t len)
+{
+	memcpy(row->v[f].text, s, len);
+	row->v[f].text[len] = '\0';
+	row->v[f].len = (uint32_t)len;
+}
+
+/* Writes 12 hex digits of x into out. */
+static void hex12(char *out, uint64_t x)
+{
+	static const char digits[] = "0123456789abcdef";
+	for (int i = 11; i >= 0; i--, x >>= 4)
+		out[i] = digits[x & 15];
+}
+
+/*
+ * BULKREG_TEST_BATCH_ROWS=1000000 build/tests/check_db prints how long that
+ * many synthetic rows take through begin/apply/flush/finish: 200 courses,
+ * random-looking student ids, each student in two courses.  Without the
+ * variable the test does nothing.
+ */
+START_TEST(test_timing_of_a_large_batch)
+{
+	long rows = env_long("BULKREG_TEST_BATCH_ROWS", 0);
+	if (rows == 0)
+		return;
+	struct db *db = open_db(5);
+	ck_assert_int_eq(db_begin(db, NULL), ST_OK);
+	for (int i = 0; i < 200; i++) {
+		char code[8];
+		snprintf(code, sizeof(code), "C%03d", i);
+		put_course(db, code, rows / 150 + 1, WAITLIST_UNLIMITED);
+	}
+	ck_assert_int_eq(db_commit(db, NULL), ST_OK);
+
+	double t0 = now_seconds();
+	struct batch b;
+	batch_begin(db, &b);
+	struct row row;
+	memset(&row, 0, sizeof(row));
+	row.nfields = FIELD_COUNT;
+	set_value(&row, FIELD_FIRST_NAME, "Firstname", 9);
+	set_value(&row, FIELD_LAST_NAME, "Lastname", 8);
+	char sid[] = "S000000000000";
+	char email[] = "s000000000000@example.edu";
+	char code[] = "C000";
+	struct error err = { "" };
+	for (long i = 0; i < rows; i++) {
+		uint64_t student = mix64((uint64_t)i / 2);
+		hex12(sid + 1, student);
+		hex12(email + 1, student);
+		int c = (int)(mix64((uint64_t)i ^ 0x5555) % 200);
+		code[1] = (char)('0' + c / 100);
+		code[2] = (char)('0' + c / 10 % 10);
+		code[3] = (char)('0' + c % 10);
+		set_value(&row, FIELD_STUDENT_ID, sid, sizeof(sid) - 1);
+		set_value(&row, FIELD_EMAIL, email, sizeof(email) - 1);
+		set_value(&row, FIELD_COURSE, code, sizeof(code) - 1);
+		row.line = (uint64_t)i + 2;
+		row.status = STATUS_NONE;
+		row.course = course_table_find(&b.courses, code, 4);
+		ck_assert_int_eq(db_batch_apply(db, b.id, &row, &err), ST_OK);
+		outcome_counts_add(&b.counts, &row);
+	}
+	double t1 = now_seconds();
+	ck_assert_int_eq(db_batch_flush(db, &err), ST_OK);
+	double t2 = now_seconds();
+	batch_finish(db, &b, BATCH_COMMITTED);
+	double t3 = now_seconds();
+	db_close(db);
+	printf("timing: %ld rows: apply %.2f s, flush %.2f s, finish %.2f s; "
+	       "total %.2f s (%.0f rows/s)\n",
+	       rows, t1 - t0, t2 - t1, t3 - t2, t3 - t0,
+	       (double)rows / (t3 - t0));
+}
+END_TEST
+
 static Suite *db_suite(void)
 {
 	Suite *s = suite_create("db");
@@ -1729,6 +1809,13 @@ static Suite *db_suite(void)
 	tcase_add_test(tc, test_batches_list_counts_reasons_and_metadata);
 	tcase_add_test(tc, test_batches_list_reads_foreign_reasons_json);
 	tcase_add_test(tc, test_batches_list_callback_can_stop);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("timing");
+	tcase_set_timeout(tc, 600);
+	tcase_add_unchecked_fixture(tc, base_setup, base_teardown);
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_timing_of_a_large_batch);
 	suite_add_tcase(s, tc);
 	return s;
 }
