@@ -1032,7 +1032,7 @@ START_TEST(test_apply_capacity_boundaries)
 	struct db *db = open_db(1);
 	const int caps[] = { 0, 1, 4 };
 	for (size_t k = 0; k < 3; k++) {
-		char code[8];
+		char code[16];
 		snprintf(code, sizeof(code), "K%d", caps[k]);
 		put_course(db, code, caps[k], 0);
 		struct spec specs[5];
@@ -1683,7 +1683,7 @@ START_TEST(test_timing_of_a_large_batch)
 	struct db *db = open_db(5);
 	ck_assert_int_eq(db_begin(db, NULL), ST_OK);
 	for (int i = 0; i < 200; i++) {
-		char code[8];
+		char code[16];
 		snprintf(code, sizeof(code), "C%03d", i);
 		put_course(db, code, rows / 150 + 1, WAITLIST_UNLIMITED);
 	}
