@@ -39,20 +39,15 @@ int cli_fail(enum status st, const struct error *err);
 int cli_usage_error(const char *usage, const char *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
-/* Opens the database (creating it); prints the error itself on failure. */
-int cli_open_db(const struct cli *cli, double wait_seconds, struct db **out);
+/* Opens the database; prints the error itself on failure.  Commands that
+ * only read refuse a missing file (must_exist) rather than create an empty
+ * database from a mistyped path. */
+int cli_open_db(const struct cli *cli, double wait_seconds, bool must_exist,
+		struct db **out);
 
 /* Strict number parsing: the whole string, in [min, max]. */
 bool parse_int64(const char *s, int64_t min, int64_t max, int64_t *out);
 bool parse_seconds(const char *s, double min, double max, double *out);
-
-/* Writes s[0..len) for a terminal: control bytes and invalid UTF-8 shown as
- * \xNN, padded with spaces to `width` display columns (0 = no padding), cut
- * with "..." past `max` columns (0 = no limit). */
-void text_write_value(FILE *out, const char *s, size_t len, size_t width,
-		      size_t max);
-/* Display columns text_write_value would use for s (before padding). */
-size_t text_value_width(const char *s, size_t len, size_t max);
 
 /* Finishes standard output: flush and check; prints the error; returns 0 or
  * 3. */

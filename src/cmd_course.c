@@ -51,7 +51,7 @@ int cmd_init(struct cli *cli, int argc, char **argv)
 	if (argc != 1)
 		return cli_usage_error(init_usage, "init", "init takes no arguments");
 	struct db *db;
-	int rc = cli_open_db(cli, DEFAULT_WAIT_SECONDS, &db);
+	int rc = cli_open_db(cli, DEFAULT_WAIT_SECONDS, false, &db);
 	if (rc != 0)
 		return rc;
 	db_close(db);
@@ -121,7 +121,7 @@ static int course_add(struct cli *cli, int argc, char **argv)
 		return cli_usage_error(course_usage, "course",
 				       "course add needs --capacity N");
 	struct db *db;
-	int rc = cli_open_db(cli, DEFAULT_WAIT_SECONDS, &db);
+	int rc = cli_open_db(cli, DEFAULT_WAIT_SECONDS, false, &db);
 	if (rc != 0)
 		return rc;
 	struct error err;
@@ -156,7 +156,7 @@ static int course_import(struct cli *cli, int argc, char **argv)
 		return 1;
 	}
 	struct db *db;
-	int rc = cli_open_db(cli, DEFAULT_WAIT_SECONDS, &db);
+	int rc = cli_open_db(cli, DEFAULT_WAIT_SECONDS, false, &db);
 	if (rc != 0) {
 		course_import_free(&ci);
 		return rc;
@@ -290,7 +290,7 @@ static int course_list(struct cli *cli, int argc, char **argv)
 		return cli_usage_error(course_usage, "course",
 				       "course list takes no arguments");
 	struct db *db;
-	int rc = cli_open_db(cli, DEFAULT_WAIT_SECONDS, &db);
+	int rc = cli_open_db(cli, DEFAULT_WAIT_SECONDS, true, &db);
 	if (rc != 0)
 		return rc;
 	struct course_table t;

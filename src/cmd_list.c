@@ -126,8 +126,21 @@ int cmd_roster(struct cli *cli, int argc, char **argv)
 				       "roster needs exactly one course CODE");
 	const char *code = argv[optind];
 	struct db *db;
-	if ((rc = cli_open_db(cli, DEFAULT_WAIT_SECONDS, &db)) != 0)
+	if ((rc = cli_open_db(cli, DEFAULT_WAIT_SECONDS, true, &db)) != 0)
 		return rc;
+	struct course_table courses;
+	course_table_init(&courses);
+	struct error err;
+	enum status st = db_courses_load(db, &courses, &err);
+	bool known = st == ST_OK && course_table_find(&courses, code, strlen(code));
+	course_table_free(&courses);
+	if (st != ST_OK || !known) {
+		db_close(db);
+		if (st != ST_OK)
+			return cli_fail(st, &err);
+		cli_error("no course '%s' (see 'bulkreg course list')", code);
+		return 2;
+	}
 	struct roster_listing l = {fmt, 0};
 	if (fmt == REPORT_CSV)
 		fputs("student_id,first_name,last_name,email,status,position,batch,"
@@ -141,17 +154,10 @@ int cmd_roster(struct cli *cli, int argc, char **argv)
 		printf("%-10s %4s  %-20s  %-28s  %s\n", "STATUS", "POS", "STUDENT",
 		       "NAME", "EMAIL");
 	}
-	struct error err;
-	enum status st = db_course_roster(db, code, roster_row, &l, &err);
+	st = db_course_roster(db, code, roster_row, &l, &err);
 	db_close(db);
-	if (st != ST_OK) {
-		fflush(stdout);
-		if (st == ST_NOTFOUND) {
-			cli_error("no course '%s'", code);
-			return 2;
-		}
+	if (st != ST_OK)
 		return cli_fail(st, &err);
-	}
 	if (fmt == REPORT_JSON)
 		fputs(l.n ? "\n]}\n" : "]}\n", stdout);
 	else if (fmt == REPORT_TEXT && l.n == 0)
@@ -240,7 +246,7 @@ int cmd_batches(struct cli *cli, int argc, char **argv)
 		return cli_usage_error(batches_usage, "batches",
 				       "batches takes no arguments");
 	struct db *db;
-	if ((rc = cli_open_db(cli, DEFAULT_WAIT_SECONDS, &db)) != 0)
+	if ((rc = cli_open_db(cli, DEFAULT_WAIT_SECONDS, true, &db)) != 0)
 		return rc;
 	struct roster_listing l = {fmt, 0};
 	if (fmt == REPORT_CSV)

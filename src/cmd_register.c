@@ -253,7 +253,7 @@ int cmd_register(struct cli *cli, int argc, char **argv)
 	ro.warn_ctx = cli;
 
 	struct db *db = NULL;
-	int rc = cli_open_db(cli, wait, &db);
+	int rc = cli_open_db(cli, wait, false, &db);
 	if (rc != 0) {
 		signals_stop();
 		chan_free(done);
@@ -277,11 +277,15 @@ int cmd_register(struct cli *cli, int argc, char **argv)
 	}
 	if (st != ST_OK)
 		return cli_fail(st, &err);
-	if (!res.report_written || ro.output_path)
-		rc = 0;
-	else
-		rc = cli_close_stdout();
-	if (rc != 0)
+	if (res.report_written && !ro.output_path && (rc = cli_close_stdout()))
 		return rc;
-	return res.counts.by_status[STATUS_REJECTED] > 0 ? 1 : 0;
+	int64_t rejected = res.counts.by_status[STATUS_REJECTED];
+	if (rejected > 0 && ro.output_path && cli->quiet)
+		/* Quiet runs from cron still need to say that something needs a
+		 * human; the details are in the report file. */
+		cli_error("batch %lld %s: %lld of %lld rows rejected; see %s",
+			  (long long)res.batch_id, batch_outcome_name(res.outcome),
+			  (long long)rejected, (long long)res.counts.rows,
+			  ro.output_path);
+	return rejected > 0 ? 1 : 0;
 }

@@ -328,6 +328,7 @@ static enum status finish_batch(struct pipeline *pl, struct roster_reader *rd,
 		.checks = checks->count,
 		.check_median_seconds = check_stats_median(checks),
 		.check_max_seconds = checks->max_seconds,
+		.quiet = opt->quiet,
 	};
 
 	struct atomic_file af = {.fd = -1};
@@ -357,6 +358,13 @@ static enum status finish_batch(struct pipeline *pl, struct roster_reader *rd,
 		}
 	}
 
+	/* The last moment a signal can still undo everything. */
+	if (cancelled(pl)) {
+		if (to_file)
+			atomic_file_discard(&af);
+		db_batch_abort(pl->db);
+		return error_set(err, ST_CANCELLED, "interrupted before the commit");
+	}
 	st = db_batch_finish(pl->db, pl->batch_id, res->outcome, &res->counts, sha,
 			     err);
 	if (st != ST_OK) {
@@ -482,9 +490,13 @@ out:
 	if (batch_open)
 		db_batch_abort(db);
 	if (st == ST_CANCELLED)
-		error_set(err, ST_CANCELLED, "interrupted: batch %lld rolled back, "
-					     "nothing was written",
-			  (long long)pl.batch_id);
+		error_set(err, ST_CANCELLED,
+			  "interrupted: batch %lld rolled back, nothing was written%s",
+			  (long long)pl.batch_id,
+			  res->report_written || opt->output_path ||
+					  !want_report(opt, &res->counts)
+				  ? ""
+				  : " (the report above is void)");
 	free(agg);
 	pipeline_free(&pl);
 	report_free(pl.report);

@@ -474,6 +474,36 @@ static size_t text_put(struct obuf *o, const char *s, size_t len,
 	return cols;
 }
 
+void text_write_value(FILE *out, const char *s, size_t len, size_t width,
+		      size_t max)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	bool cut = max > 3 && text_cols(s, len) > max;
+	size_t limit = cut ? max - 3 : SIZE_MAX;
+	struct text_token t;
+	size_t cols = 0;
+	for (size_t i = 0; i < len;) {
+		size_t used = text_next(p, len, i, &t);
+		if (cols + t.cols > limit)
+			break;
+		fwrite(t.bytes, 1, t.len, out);
+		cols += t.cols;
+		i += used;
+	}
+	if (cut) {
+		fputs("...", out);
+		cols += 3;
+	}
+	for (; cols < width; cols++)
+		fputc(' ', out);
+}
+
+size_t text_value_width(const char *s, size_t len, size_t max)
+{
+	size_t cols = text_cols(s, len);
+	return max && cols > max ? max : cols;
+}
+
 /* "1,234,567". */
 static const char *group_digits(int64_t v, char buf[32])
 {
@@ -964,15 +994,20 @@ static void text_write_all(struct writer *w, const struct report_summary *s)
 	struct obuf *o = &w->out;
 	const struct outcome_counts *c = s->counts ? s->counts : &no_counts;
 
-	text_write_headline(o, s, c);
-	text_write_counts(o, c);
-	if (s->checks > 0)
-		ob_printf(o, "\nchecks: %lld run, median %.3f s, slowest %.3f s\n",
-			  (long long)s->checks, s->check_median_seconds,
-			  s->check_max_seconds);
+	if (!s->quiet) {
+		text_write_headline(o, s, c);
+		text_write_counts(o, c);
+		if (s->checks > 0)
+			ob_printf(o,
+				  "\nchecks: %lld run, median %.3f s, slowest %.3f s\n",
+				  (long long)s->checks, s->check_median_seconds,
+				  s->check_max_seconds);
+	}
 	if (r->rows == 0)
 		return;
-	ob_printf(o, "\n%*s  %-*s  %-*s  %-*s  DETAIL\n", (int)r->w_line, "LINE",
+	if (!s->quiet)
+		ob_putc(o, '\n');
+	ob_printf(o, "%*s  %-*s  %-*s  %-*s  DETAIL\n", (int)r->w_line, "LINE",
 		  (int)r->w_student, "STUDENT", (int)r->w_course, "COURSE",
 		  (int)r->w_reason, "REASON");
 	for (uint64_t i = 0; i < r->rows && o->err == 0; i++)

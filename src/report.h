@@ -25,6 +25,8 @@ struct report_summary {
 	const struct outcome_counts *counts;
 	double elapsed_seconds;
 	size_t workers;
+	/* -q: the text report is only the table of rejected rows. */
+	bool quiet;
 	/* --check timing; checks == 0 when no check ran. */
 	int64_t checks;
 	double check_median_seconds, check_max_seconds;
@@ -73,5 +75,17 @@ int csv_write_field(FILE *out, const char *s, size_t len);
 /* Writes s[0..len) as a JSON string literal (quotes included), replacing
  * invalid UTF-8 bytes with U+FFFD.  Returns 0 or -1. */
 int json_write_string(FILE *out, const char *s, size_t len);
+
+/*
+ * Terminal-safe text, shared by the text report and the listings: control
+ * bytes, C1 controls and invalid UTF-8 as \xHH, bidirectional and line
+ * separator characters as \uHHHH, a backslash as \\, NUL as U+FFFD; one
+ * column per character.  text_write_value pads to `width` columns and cuts
+ * with "..." past `max` columns (0 = no limit); text_value_width is the
+ * width it would use before padding.
+ */
+void text_write_value(FILE *out, const char *s, size_t len, size_t width,
+		      size_t max);
+size_t text_value_width(const char *s, size_t len, size_t max);
 
 #endif
