@@ -1036,7 +1036,7 @@ START_TEST(test_apply_capacity_boundaries)
 		snprintf(code, sizeof(code), "K%d", caps[k]);
 		put_course(db, code, caps[k], 0);
 		struct spec specs[5];
-		char sids[5][8];
+		char sids[5][16];
 		for (int i = 0; i <= caps[k]; i++) {
 			snprintf(sids[i], sizeof(sids[i]), "B%d", i);
 			specs[i] = (struct spec){ sids[i], "", "", "b@x.org", code };
