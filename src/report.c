@@ -994,8 +994,9 @@ static void text_write_all(struct writer *w, const struct report_summary *s)
 	struct obuf *o = &w->out;
 	const struct outcome_counts *c = s->counts ? s->counts : &no_counts;
 
+	/* -q keeps the one line that says what happened to the batch. */
+	text_write_headline(o, s, c);
 	if (!s->quiet) {
-		text_write_headline(o, s, c);
 		text_write_counts(o, c);
 		if (s->checks > 0)
 			ob_printf(o,
@@ -1005,8 +1006,7 @@ static void text_write_all(struct writer *w, const struct report_summary *s)
 	}
 	if (r->rows == 0)
 		return;
-	if (!s->quiet)
-		ob_putc(o, '\n');
+	ob_putc(o, '\n');
 	ob_printf(o, "%*s  %-*s  %-*s  %-*s  DETAIL\n", (int)r->w_line, "LINE",
 		  (int)r->w_student, "STUDENT", (int)r->w_course, "COURSE",
 		  (int)r->w_reason, "REASON");

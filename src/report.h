@@ -25,7 +25,7 @@ struct report_summary {
 	const struct outcome_counts *counts;
 	double elapsed_seconds;
 	size_t workers;
-	/* -q: the text report is only the table of rejected rows. */
+	/* -q: the text report is the headline and the rejected rows only. */
 	bool quiet;
 	/* --check timing; checks == 0 when no check ran. */
 	int64_t checks;
