@@ -206,8 +206,10 @@ run -d $db roster RP --format csv
 expect_rc 0
 expect_out "P23,,,p23@uni.example,registered,,"
 got=$(sqlite3 :memory: ".import --csv out r" "SELECT batch || ':' || line FROM r WHERE student_id = 'P24'")
-first_batch=$(sql $db "SELECT min(batch_id) FROM registrations r JOIN courses c ON c.id = r.course_id WHERE c.code = 'RP'")
+first_batch=$(sqlite3 :memory: ".import --csv out r" "SELECT batch FROM r WHERE student_id = 'P20'")
 [ "$got" = "$first_batch:6" ] || fail "P24 is at $got, expected $first_batch:6"
+last_batch=$(sqlite3 :memory: ".import --csv out r" "SELECT batch FROM r WHERE student_id = 'P31'")
+[ "$first_batch" -lt "$last_batch" ] || fail "P20 in batch $first_batch, P31 in batch $last_batch"
 
 case_ "course import raising a capacity promotes too"
 run -d $db course add IM --capacity 0 --waitlist 5

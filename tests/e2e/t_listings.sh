@@ -19,6 +19,8 @@ $(head -c 2000 "$1")"
 # ---- an empty database -------------------------------------------------------------
 
 case_ "empty database: course list in every format"
+run -d $db init
+expect_rc 0
 run -d $db course list
 expect_rc 0
 expect_out "No courses yet"
