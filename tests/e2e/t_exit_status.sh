@@ -45,6 +45,15 @@ as_nobody() {
 	su nobody -s /bin/sh -c 'exec "$0" "$@"' -- "$@"
 }
 
+# nobody_can: true if we are root and nobody can run bulkreg here and write
+# in a directory of ours (the test directory is opened to it for that).
+nobody_can() {
+	[ "$(id -u)" = 0 ] || return 1
+	chmod 755 . || return 1
+	mkdir -p probe && chmod 777 probe || return 1
+	as_nobody "$BULKREG" -d probe/probe.db init >/dev/null 2>&1
+}
+
 # run_nobody ARGS...: run, as nobody.
 run_nobody() {
 	as_nobody "$BULKREG" "$@" >out 2>err
@@ -304,30 +313,33 @@ wait $holder
 RC=$rc_locked
 expect_refused 3 "$db" "locked"
 
-case_ "exit 3: read-only database directory and file (as nobody)"
+case_ "exit 3: read-only database directory and file (as nobody when root)"
+runner=""
 if [ "$(id -u)" != 0 ]; then
-	echo "  (not root: the database's directory is made read-only for us)"
-	mkdir rodir
-	sqlite3 $db ".backup rodir/t.db"
-	chmod 555 rodir
-	run -d rodir/t.db register "$DATA/rosters/good.csv"
-	chmod 755 rodir
-	expect_rc 3
-	expect_err "rodir/t.db"
-elif ! as_nobody "$BULKREG" -V >/dev/null 2>&1; then
+	runner=run # permissions apply to us
+elif nobody_can; then
+	runner=run_nobody
+fi
+if [ -z "$runner" ]; then
 	echo "  (skipped: running as root and cannot run bulkreg as nobody)"
 else
-	chmod 755 .
 	mkdir rodir rwdir
-	sqlite3 $db ".backup rodir/t.db"
-	sqlite3 $db ".backup rwdir/t.db"
-	chmod 644 rodir/t.db
-	chmod 555 rodir
 	chmod 777 rwdir
-	chmod 444 rwdir/t.db
 	for d in rodir rwdir; do
+		sqlite3 $db ".backup $d/t.db"
 		snapshot "$d.before" $d/t.db
-		run_nobody -d $d/t.db register "$DATA/rosters/good.csv"
+		# rodir: only the directory is read-only; rwdir: only the file is
+		if [ $d = rodir ]; then
+			chmod 666 $d/t.db
+			chmod 555 $d
+		else
+			chmod 444 $d/t.db
+		fi
+		$runner -d $d/t.db register "$DATA/rosters/good.csv"
+		_rc=$RC
+		chmod 755 $d
+		chmod 644 $d/t.db
+		RC=$_rc
 		expect_rc 3
 		expect_err "$d/t.db"
 		expect_err "read-only"
@@ -338,8 +350,7 @@ else
 fi
 
 case_ "exit 2: an unreadable roster is named (as nobody)"
-if [ "$(id -u)" = 0 ] && as_nobody "$BULKREG" -V >/dev/null 2>&1; then
-	chmod 755 .
+if nobody_can; then
 	mkdir -p own
 	chmod 777 own
 	run_nobody -d own/t.db course add OPEN --capacity 5
