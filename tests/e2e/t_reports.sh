@@ -432,3 +432,11 @@ expect_rc 3
 expect_err "standard output"
 dump $db after.dump
 expect_same before.dump after.dump
+
+case_ "standard output closed: exit 3, nothing committed"
+"$BULKREG" -d $db register new.csv >&- 2>err
+RC=$?
+expect_rc 3
+expect_err "standard output"
+dump $db after.dump
+expect_same before.dump after.dump
