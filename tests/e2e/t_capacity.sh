@@ -286,3 +286,36 @@ run -d $db course add "BAD CODE" --capacity 1
 expect_rc 2
 run -d $db course add "a.b_c-9" --capacity 1
 expect_rc 0
+
+case_ "concurrent runs on one database wait for each other; no seat is sold twice"
+run -d $db course add RACE --capacity 500 --waitlist 100
+expect_rc 0
+pids=""
+for k in 1 2 3 4; do
+	awk -v k=$k 'BEGIN { print "student_id,email,course"
+		for (i = 1; i <= 300; i++) printf "R%dS%d,r%d.%d@uni.example,RACE\n", k, i, k, i }' >race$k.csv
+	"$BULKREG" -d $db register race$k.csv --format csv --workers 3 >race$k.out 2>race$k.err &
+	pids="$pids $!"
+done
+k=0
+for pid in $pids; do
+	k=$((k + 1))
+	wait "$pid"
+	rc=$?
+	[ $rc -le 1 ] || fail "run $k: exit $rc: $(cat race$k.err)"
+	[ ! -s race$k.err ] || fail "run $k: $(cat race$k.err)"
+done
+cat race1.out race2.out race3.out race4.out >out.all
+[ "$(grep -c ',registered,' out.all)" = 500 ] || fail "registered: $(grep -c ',registered,' out.all)"
+[ "$(grep -c ',waitlisted,' out.all)" = 100 ] || fail "waitlisted: $(grep -c ',waitlisted,' out.all)"
+[ "$(grep -c ',course_full,' out.all)" = 600 ] || fail "course_full: $(grep -c ',course_full,' out.all)"
+expect_counts RACE "500 100 500 100 0"
+"$BULKREG" -d $db roster RACE --format csv >listing.csv || fail "roster RACE"
+got=$(sqlite3 :memory: ".import --csv listing.csv r" \
+	"SELECT count(*), count(DISTINCT student_id), sum(status = 'waitlisted'),
+	 count(DISTINCT CASE WHEN status = 'waitlisted' THEN position END),
+	 min(CASE WHEN status = 'waitlisted' THEN position + 0 END),
+	 max(CASE WHEN status = 'waitlisted' THEN position + 0 END) FROM r")
+[ "$got" = "600|600|100|100|1|100" ] || fail "roster RACE: $got"
+[ "$(sql $db "SELECT count(*) FROM batches WHERE source LIKE 'race%' AND outcome = 'committed'")" = 4 ] ||
+	fail "not four committed batches"
