@@ -1,5 +1,6 @@
 /* db: opening the store, error mapping, courses and listings; see db.h. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -225,6 +226,19 @@ static int busy_ms(double wait_seconds)
 	return (int)(wait_seconds * 1000.0 + 0.5);
 }
 
+/*
+ * Process-wide SQLite settings, made once before SQLite initialises.
+ * Memory statistics cost a global mutex on every allocation (Debian's build
+ * has no lookaside allocator, so a row makes many), and nothing here reads
+ * them.
+ */
+static pthread_once_t sqlite_tuned = PTHREAD_ONCE_INIT;
+
+static void tune_sqlite(void)
+{
+	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 enum status db_open(const char *path, double wait_seconds, struct db **out,
 		    struct error *err)
 {
@@ -236,6 +250,7 @@ enum status db_open(const char *path, double wait_seconds, struct db **out,
 		return error_set(err, ST_DB,
 				 "%s: is a directory, not a database file", path);
 
+	pthread_once(&sqlite_tuned, tune_sqlite);
 	struct db *db = calloc(1, sizeof(*db));
 	if (!db || !(db->path = strdup(path))) {
 		free(db);

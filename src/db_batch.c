@@ -18,9 +18,14 @@
  * the batch row is inserted first, and a registration is always followed
  * by its student's upsert before the row is done.
  */
+/* The registration with its student's stored values, so an unchanged
+ * student costs no statement at all. */
 static const char find_reg_sql[] =
-	"SELECT status, seq, batch_id, line FROM registrations"
-	" WHERE course_id = ?1 AND student_id = ?2";
+	"SELECT r.status, r.seq, r.batch_id, r.line,"
+	" s.first_name, s.last_name, s.email"
+	" FROM registrations AS r"
+	" LEFT JOIN students AS s ON s.student_id = r.student_id"
+	" WHERE r.course_id = ?1 AND r.student_id = ?2";
 
 static const char add_reg_sql[] =
 	"INSERT INTO registrations"
@@ -47,6 +52,29 @@ static const char put_student_sql[] =
 	" WHERE " CHANGES("first_name") " OR " CHANGES("last_name")
 	" OR " CHANGES("email");
 
+/*
+ * A pair registered by an earlier batch can come up twice in one roster:
+ * the first row is already_*, the next is a repeat (duplicate_in_roster).
+ * The registration itself cannot tell them apart without writing to it,
+ * so such rows are noted in a temporary table -- the database's own index
+ * again, so memory stays flat however long the roster is.
+ */
+/* Its own page cache: on a re-run it holds a key per row, and a spilling
+ * temp file costs more than the lookups. Within the process's memory budget
+ * beside the main cache (see db.c). */
+static const char create_seen_sql[] =
+	"PRAGMA temp.cache_size = -32768;"
+	"CREATE TEMP TABLE IF NOT EXISTS batch_seen ("
+	" course_id INTEGER, student_id TEXT, line INTEGER,"
+	" PRIMARY KEY (course_id, student_id)) WITHOUT ROWID";
+
+static const char mark_seen_sql[] =
+	"INSERT INTO temp.batch_seen (course_id, student_id, line)"
+	" VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING";
+
+static const char find_seen_sql[] =
+	"SELECT line FROM temp.batch_seen WHERE course_id = ?1 AND student_id = ?2";
+
 static const char store_counts_sql[] =
 	"UPDATE courses SET registered = ?2, waitlisted = ?3,"
 	" updated_at = " DB_NOW_SQL " WHERE id = ?1";
@@ -64,16 +92,24 @@ static const char status_waitlisted[] = "waitlisted";
 
 void db__batch_close(struct db *db)
 {
-	sqlite3_finalize(db->find_reg);
-	sqlite3_finalize(db->add_reg);
-	sqlite3_finalize(db->put_student);
-	db->find_reg = db->add_reg = db->put_student = NULL;
+	sqlite3_stmt **all[] = {
+		&db->find_reg, &db->add_reg, &db->put_student, &db->mark_seen,
+		&db->find_seen,
+	};
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
+		sqlite3_finalize(*all[i]);
+		*all[i] = NULL;
+	}
 }
 
 static enum status batch_prepare(struct db *db, struct error *err)
 {
 	if (db->find_reg)
 		return ST_OK;
+	/* The temp table must exist before statements naming it compile. */
+	enum status st = db__exec(db, create_seen_sql, "preparing the batch", err);
+	if (st != ST_OK)
+		return st;
 	const struct {
 		const char *sql;
 		sqlite3_stmt **stmt;
@@ -81,11 +117,12 @@ static enum status batch_prepare(struct db *db, struct error *err)
 		{ find_reg_sql, &db->find_reg },
 		{ add_reg_sql, &db->add_reg },
 		{ put_student_sql, &db->put_student },
+		{ mark_seen_sql, &db->mark_seen },
+		{ find_seen_sql, &db->find_seen },
 	};
 	for (size_t i = 0; i < sizeof(list) / sizeof(list[0]); i++) {
-		enum status st = db__prepare(db, list[i].sql,
-					     SQLITE_PREPARE_PERSISTENT,
-					     list[i].stmt, err);
+		st = db__prepare(db, list[i].sql, SQLITE_PREPARE_PERSISTENT,
+				 list[i].stmt, err);
 		if (st != ST_OK) {
 			db__batch_close(db);
 			return st;
@@ -140,8 +177,8 @@ enum status db_batch_begin(struct db *db, const struct batch_meta *meta,
 	}
 	st = batch_record(db, meta, batch_id, err);
 	if (st == ST_OK)
-		st = db__exec(db, "SAVEPOINT batch_rows", "starting the batch",
-			      err);
+		st = db__exec(db, "DELETE FROM temp.batch_seen; SAVEPOINT batch_rows",
+			      "starting the batch", err);
 	if (st == ST_OK)
 		st = db_courses_load(db, courses, err);
 	if (st != ST_OK) {
@@ -179,8 +216,20 @@ static enum status row_fail(struct db *db, int rc, const struct row *row,
 struct existing {
 	bool found;
 	bool waitlisted;
+	bool student_differs; /* a non-empty roster value differs from stored */
 	int64_t seq, batch_id, line;
 };
+
+static bool differs_from(sqlite3_stmt *stmt, int col, const struct row *row,
+			 enum row_field f)
+{
+	int len = value_len(row, f);
+	if (len == 0)
+		return false; /* empty roster values never overwrite */
+	return sqlite3_column_bytes(stmt, col) != len ||
+	       memcmp(sqlite3_column_blob(stmt, col), row->v[f].text,
+		      (size_t)len) != 0;
+}
 
 static enum status find_registration(struct db *db, const struct row *row,
 				     struct existing *ex, struct error *err)
@@ -196,6 +245,10 @@ static enum status find_registration(struct db *db, const struct row *row,
 		ex->seq = sqlite3_column_int64(stmt, 1);
 		ex->batch_id = sqlite3_column_int64(stmt, 2);
 		ex->line = sqlite3_column_int64(stmt, 3);
+		ex->student_differs =
+			differs_from(stmt, 4, row, FIELD_FIRST_NAME) ||
+			differs_from(stmt, 5, row, FIELD_LAST_NAME) ||
+			differs_from(stmt, 6, row, FIELD_EMAIL);
 		rc = SQLITE_DONE;
 	}
 	sqlite3_reset(stmt);
@@ -245,21 +298,64 @@ static enum status add_registration(struct db *db, int64_t batch_id,
 
 /* The pair is already there: a repeat within this roster, or a student
  * registered by an earlier batch. */
+static void reject_duplicate(struct row *row, int64_t first_line)
+{
+	row_reject(row, REASON_DUPLICATE_IN_ROSTER,
+		   "student %.*s is already in %s from line %" PRId64,
+		   value_len(row, FIELD_STUDENT_ID), row->v[FIELD_STUDENT_ID].text,
+		   row->course->code, first_line);
+}
+
+/* Notes that this roster matched an earlier batch's registration; sets
+ * *first_line when an earlier row of this roster already did. */
+static enum status mark_seen(struct db *db, const struct row *row,
+			     int64_t *first_line, struct error *err)
+{
+	sqlite3_stmt *stmt = db->mark_seen;
+	sqlite3_bind_int64(stmt, 1, row->course->id);
+	bind_value(stmt, 2, row, FIELD_STUDENT_ID);
+	sqlite3_bind_int64(stmt, 3, (sqlite3_int64)row->line);
+	int rc = sqlite3_step(stmt);
+	sqlite3_reset(stmt);
+	*first_line = 0;
+	if (rc != SQLITE_DONE)
+		return row_fail(db, rc, row, "noting the row", err);
+	if (sqlite3_changes(db->h) == 1)
+		return ST_OK;
+	stmt = db->find_seen;
+	sqlite3_bind_int64(stmt, 1, row->course->id);
+	bind_value(stmt, 2, row, FIELD_STUDENT_ID);
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW) {
+		*first_line = sqlite3_column_int64(stmt, 0);
+		rc = SQLITE_DONE;
+	}
+	sqlite3_reset(stmt);
+	return rc == SQLITE_DONE ? ST_OK
+				 : row_fail(db, rc, row, "looking up the row", err);
+}
+
 static enum status apply_existing(struct db *db, int64_t batch_id,
 				  struct row *row, const struct existing *ex,
 				  struct error *err)
 {
 	if (ex->batch_id == batch_id) {
-		row_reject(row, REASON_DUPLICATE_IN_ROSTER,
-			   "student %.*s is already in %s from line %" PRId64,
-			   value_len(row, FIELD_STUDENT_ID),
-			   row->v[FIELD_STUDENT_ID].text, row->course->code,
-			   ex->line);
+		reject_duplicate(row, ex->line);
 		return ST_OK;
 	}
-	enum status st = put_student(db, batch_id, row, err);
+	int64_t first_line;
+	enum status st = mark_seen(db, row, &first_line, err);
 	if (st != ST_OK)
 		return st;
+	if (first_line) {
+		reject_duplicate(row, first_line);
+		return ST_OK;
+	}
+	if (ex->student_differs) {
+		st = put_student(db, batch_id, row, err);
+		if (st != ST_OK)
+			return st;
+	}
 	row->status = ex->waitlisted ? STATUS_ALREADY_WAITLISTED :
 				       STATUS_ALREADY_REGISTERED;
 	row->position = ex->waitlisted ? ex->seq : 0;
@@ -313,18 +409,33 @@ enum status db_batch_apply(struct db *db, int64_t batch_id, struct row *row,
 
 	bool seat = c->registered < c->capacity;
 	bool wait = c->waitlist_max < 0 || c->waitlisted < c->waitlist_max;
-	if (seat || wait) {
-		int64_t seq = seat ? c->registered + 1 : c->waitlisted + 1;
-		bool inserted;
-		enum status st = try_insert(db, batch_id, row, seat, seq,
-					    &inserted, err);
-		if (st != ST_OK || inserted)
+	struct existing ex = {0};
+	enum status st;
+	/*
+	 * Most rows of a first run are new pairs: insert first and let the
+	 * conflict say otherwise.  Most rows of a re-run are not: once the
+	 * previous row found its pair registered, look up first, which then
+	 * settles the row in one statement.  Either order gives the same
+	 * outcome; only the cost differs.
+	 */
+	if (db->expect_existing || !(seat || wait)) {
+		st = find_registration(db, row, &ex, err);
+		if (st != ST_OK)
 			return st;
 	}
-	struct existing ex;
-	enum status st = find_registration(db, row, &ex, err);
-	if (st != ST_OK)
-		return st;
+	if (!ex.found && (seat || wait)) {
+		int64_t seq = seat ? c->registered + 1 : c->waitlisted + 1;
+		bool inserted;
+		st = try_insert(db, batch_id, row, seat, seq, &inserted, err);
+		if (st != ST_OK || inserted) {
+			db->expect_existing = false;
+			return st;
+		}
+		st = find_registration(db, row, &ex, err);
+		if (st != ST_OK)
+			return st;
+	}
+	db->expect_existing = ex.found;
 	if (ex.found)
 		return apply_existing(db, batch_id, row, &ex, err);
 	reject_full(row);

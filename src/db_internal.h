@@ -23,6 +23,8 @@ struct db {
 	sqlite3_stmt *find_reg;
 	sqlite3_stmt *add_reg;
 	sqlite3_stmt *put_student;
+	sqlite3_stmt *mark_seen, *find_seen;  /* temp.batch_seen */
+	bool expect_existing; /* the last row found its pair registered */
 };
 
 /* Turns an SQLite result code into a status and a message that names the
