@@ -75,7 +75,8 @@ enum status atomic_file_open(struct atomic_file *af, const char *path,
 	clear(af);
 	size_t dlen = dir_prefix_len(path);
 	const char *base = path + dlen;
-	if (*base == '\0')
+	struct stat sb;
+	if (*base == '\0' || (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)))
 		return error_set(err, ST_IO, "%s: cannot create the report: %s",
 				 path, strerror(EISDIR));
 

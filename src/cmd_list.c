@@ -220,11 +220,14 @@ static int batch_row(void *ctx, const struct batch_record *b)
 		       b->started_at ? b->started_at : "", outcome, b->counts.rows);
 		for (size_t i = 0; i < NLISTED; i++)
 			printf(" %7" PRId64, b->counts.by_status[listed_statuses[i]]);
-		fputs("  ", stdout);
-		text_write_value(stdout, b->source, strlen(b->source), 0, 40);
+		/* The rest is long: its own indented line, so rows stay aligned. */
+		printf("\n       finished %s  sha256 %s\n       source ",
+		       b->finished_at ? b->finished_at : "-",
+		       b->sha256 ? b->sha256 : "-");
+		text_write_value(stdout, b->source, strlen(b->source), 0, 0);
 		if (b->label) {
-			fputs("  ", stdout);
-			text_write_value(stdout, b->label, strlen(b->label), 0, 40);
+			fputs("  label ", stdout);
+			text_write_value(stdout, b->label, strlen(b->label), 0, 0);
 		}
 		fputc('\n', stdout);
 	}
@@ -257,9 +260,9 @@ int cmd_batches(struct cli *cli, int argc, char **argv)
 	else if (fmt == REPORT_JSON)
 		fputs("{\"batches\": [", stdout);
 	else
-		printf("%5s  %-24s  %-11s %7s %7s %7s %7s %7s %7s  %s\n", "BATCH",
+		printf("%5s  %-24s  %-11s %7s %7s %7s %7s %7s %7s\n", "BATCH",
 		       "STARTED (UTC)", "OUTCOME", "ROWS", "REG", "WAIT", "ALR.REG",
-		       "ALR.WL", "REJ", "SOURCE");
+		       "ALR.WL", "REJ");
 	struct error err;
 	enum status st = db_batches_list(db, batch_row, &l, &err);
 	db_close(db);

@@ -251,22 +251,16 @@ int cmd_register(struct cli *cli, int argc, char **argv)
 	ro.done = done;
 	ro.warn = warn_cb;
 	ro.warn_ctx = cli;
+	ro.db_path = cli->db_path;
+	ro.wait_seconds = wait;
 
-	struct db *db = NULL;
-	int rc = cli_open_db(cli, wait, false, &db);
-	if (rc != 0) {
-		signals_stop();
-		chan_free(done);
-		return rc;
-	}
 	struct progress progress;
 	progress_start(&progress, cli);
 	ro.progress = &progress.rows;
 
 	struct register_result res;
-	st = register_run(db, &ro, &res, &err);
+	st = register_run(&ro, &res, &err);
 	progress_stop(&progress);
-	db_close(db);
 	int sig = signals_received();
 	signals_stop();
 	chan_free(done);
@@ -277,6 +271,7 @@ int cmd_register(struct cli *cli, int argc, char **argv)
 	}
 	if (st != ST_OK)
 		return cli_fail(st, &err);
+	int rc;
 	if (res.report_written && !ro.output_path && (rc = cli_close_stdout()))
 		return rc;
 	int64_t rejected = res.counts.by_status[STATUS_REJECTED];

@@ -204,10 +204,17 @@ static enum status configure(struct db *db, struct error *err)
 {
 	if (sqlite3_db_readonly(db->h, "main") == 1)
 		return cannot_write(db, "it opened read-only", err);
-	enum status st = set_wal(db, err);
+	/* A database from a newer bulkreg is refused before anything -- even
+	 * the journal mode -- is changed in it. */
+	enum status st = db__schema_check(db, err);
+	if (st == ST_OK)
+		st = set_wal(db, err);
+	/* FULL: a batch is one transaction, so this is one fsync per batch,
+	 * and it keeps "the report never claims a commit that did not happen"
+	 * true across a power failure, not only a crash. */
 	if (st == ST_OK)
 		st = db__exec(db,
-			      "PRAGMA synchronous = NORMAL;"
+			      "PRAGMA synchronous = FULL;"
 			      "PRAGMA foreign_keys = ON;" CACHE_SIZE_PRAGMA,
 			      "configuring the connection", err);
 	if (st == ST_OK)

@@ -33,7 +33,9 @@ static const char add_reg_sql[] =
 	" VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING";
 
 /* Only non-empty values overwrite, and only when they differ, so running
- * the same roster again writes nothing here. */
+ * the same roster again writes nothing here.  (No "updated in batch N"
+ * column: a roster that spells a student two ways would rewrite it on
+ * every re-run, and a re-run must change nothing.) */
 #define KEEP_UNLESS_NEW(col)                                            \
 	col " = CASE WHEN excluded." col " <> '' THEN excluded." col \
 	    " ELSE " col " END"
@@ -47,8 +49,7 @@ static const char put_student_sql[] =
 	" ON CONFLICT (student_id) DO UPDATE SET "
 	KEEP_UNLESS_NEW("first_name") ", "
 	KEEP_UNLESS_NEW("last_name") ", "
-	KEEP_UNLESS_NEW("email") ","
-	" updated_batch = excluded.created_batch"
+	KEEP_UNLESS_NEW("email")
 	" WHERE " CHANGES("first_name") " OR " CHANGES("last_name")
 	" OR " CHANGES("email");
 

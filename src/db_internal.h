@@ -43,6 +43,10 @@ enum status db__prepare(struct db *db, const char *sql, unsigned flags,
 enum status db__step_done(struct db *db, sqlite3_stmt *stmt, const char *what,
 			  struct error *err);
 
+/* Fails with ST_TOONEW, touching nothing, if the schema is newer than this
+ * binary (db_schema.c). */
+enum status db__schema_check(struct db *db, struct error *err);
+
 /* Brings the schema to DB_SCHEMA_VERSION (db_schema.c). */
 enum status db__schema_upgrade(struct db *db, struct error *err);
 

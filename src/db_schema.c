@@ -35,8 +35,7 @@ static const char schema_v1[] =
 	" first_name TEXT NOT NULL DEFAULT '',"
 	" last_name TEXT NOT NULL DEFAULT '',"
 	" email TEXT NOT NULL DEFAULT '',"
-	" created_batch INTEGER,"
-	" updated_batch INTEGER) WITHOUT ROWID;"
+	" created_batch INTEGER) WITHOUT ROWID;"
 	"CREATE TABLE batches ("
 	" id INTEGER PRIMARY KEY,"
 	" started_at TEXT NOT NULL,"
@@ -112,6 +111,15 @@ static enum status apply_steps(struct db *db, int from, struct error *err)
 			return st;
 	}
 	return ST_OK;
+}
+
+enum status db__schema_check(struct db *db, struct error *err)
+{
+	int version = 0;
+	enum status st = read_version(db, &version, err);
+	if (st == ST_OK && version > DB_SCHEMA_VERSION)
+		st = too_new(db, version, err);
+	return st;
 }
 
 enum status db__schema_upgrade(struct db *db, struct error *err)

@@ -292,6 +292,7 @@ static bool want_report(const struct register_options *opt,
 }
 
 static enum status finish_batch(struct pipeline *pl, struct roster_reader *rd,
+				struct atomic_file *af,
 				struct register_result *res,
 				const struct check_stats *checks,
 				const struct timespec *t0, struct error *err)
@@ -331,24 +332,19 @@ static enum status finish_batch(struct pipeline *pl, struct roster_reader *rd,
 		.quiet = opt->quiet,
 	};
 
-	struct atomic_file af = {.fd = -1};
 	bool to_file = opt->output_path != NULL;
 	bool write_it = to_file || want_report(opt, &res->counts);
 	if (write_it) {
-		if (to_file)
-			st = atomic_file_open(&af, opt->output_path, err);
-		if (st == ST_OK)
-			st = report_write(pl->report, &sum, to_file ? af.fd : 1,
-					  to_file ? opt->output_path
-						  : "standard output",
-					  err);
+		st = report_write(pl->report, &sum, to_file ? af->fd : 1,
+				  to_file ? opt->output_path : "standard output",
+				  err);
 		if (st == ST_OK && to_file)
-			st = atomic_file_sync(&af, err);
+			st = atomic_file_sync(af, err);
 		if (st != ST_OK) {
 			/* The report is the proof of what happened: without it,
 			 * nothing happens.  Keep the history when we can. */
 			if (to_file)
-				atomic_file_discard(&af);
+				atomic_file_discard(af);
 			struct error ignored;
 			if (db_batch_finish(pl->db, pl->batch_id, BATCH_ROLLED_BACK,
 					    &res->counts, sha, &ignored) != ST_OK)
@@ -361,7 +357,7 @@ static enum status finish_batch(struct pipeline *pl, struct roster_reader *rd,
 	/* The last moment a signal can still undo everything. */
 	if (cancelled(pl)) {
 		if (to_file)
-			atomic_file_discard(&af);
+			atomic_file_discard(af);
 		db_batch_abort(pl->db);
 		return error_set(err, ST_CANCELLED, "interrupted before the commit");
 	}
@@ -369,7 +365,7 @@ static enum status finish_batch(struct pipeline *pl, struct roster_reader *rd,
 			     err);
 	if (st != ST_OK) {
 		if (to_file) {
-			atomic_file_discard(&af);
+			atomic_file_discard(af);
 		} else if (write_it) {
 			size_t n = strlen(err->msg);
 			snprintf(err->msg + n, sizeof(err->msg) - n,
@@ -380,18 +376,20 @@ static enum status finish_batch(struct pipeline *pl, struct roster_reader *rd,
 		return st;
 	}
 	if (to_file) {
-		st = atomic_file_publish(&af, err);
+		st = atomic_file_publish(af, err);
 		if (st != ST_OK) {
 			/* Committed: keep the report wherever it is now. */
 			size_t n = strlen(err->msg);
 			snprintf(err->msg + n, sizeof(err->msg) - n,
 				 " (batch %lld is committed; its report is at %s)",
 				 (long long)pl->batch_id,
-				 af.tmp_path ? af.tmp_path : opt->output_path);
-			free(af.tmp_path);
-			free(af.path);
-			if (af.fd >= 0)
-				close(af.fd);
+				 af->tmp_path ? af->tmp_path : opt->output_path);
+			free(af->tmp_path);
+			free(af->path);
+			if (af->fd >= 0)
+				close(af->fd);
+			af->tmp_path = af->path = NULL;
+			af->fd = -1;
 			return st;
 		}
 	}
@@ -401,18 +399,20 @@ static enum status finish_batch(struct pipeline *pl, struct roster_reader *rd,
 
 /* ---- the job ------------------------------------------------------------ */
 
-enum status register_run(struct db *db, const struct register_options *opt,
+enum status register_run(const struct register_options *opt,
 			 struct register_result *res, struct error *err)
 {
 	struct timespec t0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	memset(res, 0, sizeof(*res));
 
-	struct pipeline pl = {.opt = opt, .db = db};
+	struct db *db = NULL;
+	struct pipeline pl = {.opt = opt};
 	course_table_init(&pl.courses);
 	atomic_init(&pl.collector_failed, false);
 	struct roster_reader *rd = NULL;
 	struct check_config *check = NULL;
+	struct atomic_file af = {.fd = -1};
 	pthread_t collector;
 	bool batch_open = false;
 	struct aggregate *agg = NULL;
@@ -441,6 +441,17 @@ enum status register_run(struct db *db, const struct register_options *opt,
 	st = report_new(opt->format, &pl.report, err);
 	if (st != ST_OK)
 		goto out;
+	/* Where the report goes must work before anything is written. */
+	if (opt->output_path) {
+		st = atomic_file_open(&af, opt->output_path, err);
+		if (st != ST_OK)
+			goto out;
+	}
+
+	st = db_open(opt->db_path, opt->wait_seconds, &db, err);
+	if (st != ST_OK)
+		goto out;
+	pl.db = db;
 
 	struct batch_meta meta = {.source = roster_name(rd), .label = opt->label};
 	st = db_batch_begin(db, &meta, &pl.batch_id, &pl.courses, err);
@@ -483,16 +494,17 @@ enum status register_run(struct db *db, const struct register_options *opt,
 	res->counts = agg->counts;
 	if (res->counts.rows == 0 && opt->warn)
 		opt->warn(opt->warn_ctx, "the roster has a header but no data rows");
-	st = finish_batch(&pl, rd, res, &agg->checks, &t0, err);
+	st = finish_batch(&pl, rd, &af, res, &agg->checks, &t0, err);
 	batch_open = false;
 
 out:
 	if (batch_open)
 		db_batch_abort(db);
+	atomic_file_discard(&af); /* harmless once published or discarded */
 	if (st == ST_CANCELLED)
 		error_set(err, ST_CANCELLED,
-			  "interrupted: batch %lld rolled back, nothing was written%s",
-			  (long long)pl.batch_id,
+			  "interrupted: the batch was rolled back, nothing was "
+			  "written%s",
 			  res->report_written || opt->output_path ||
 					  !want_report(opt, &res->counts)
 				  ? ""
@@ -503,5 +515,6 @@ out:
 	check_config_free(check);
 	course_table_free(&pl.courses);
 	roster_close(rd);
+	db_close(db);
 	return st;
 }

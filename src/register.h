@@ -14,6 +14,9 @@
 #include "row.h"
 
 struct register_options {
+	const char *db_path;           /* opened (or created) after the roster's
+					* header has been found usable */
+	double wait_seconds;           /* --wait: for the database lock */
 	const char *roster_path;       /* "-" = standard input */
 	unsigned char delimiter;       /* ',', ';', '\t', '|' */
 	const char *course;            /* --course CODE, or NULL */
@@ -40,10 +43,12 @@ struct register_result {
 };
 
 /*
- * Runs one batch on an open database.
+ * Runs one batch.
  *
  * Order of events, chosen so the report never lies about the database:
- *   1. the roster header is checked (unusable input: ST_INPUT, nothing done);
+ *   1. the roster header is checked (unusable input: ST_INPUT, nothing done,
+ *      not even a database file created), the report destination is
+ *      created, the database is opened;
  *   2. BEGIN IMMEDIATE; every row is validated (and checked) by the workers
  *      and applied in roster order by the collector; the report is spooled;
  *   3. a fatal problem (malformed CSV mid-file, database error, cancel):
@@ -61,7 +66,7 @@ struct register_result {
  * Returns ST_OK when a batch was recorded (the rows may still have been
  * rejected: see res->counts), or the failure.
  */
-enum status register_run(struct db *db, const struct register_options *opt,
+enum status register_run(const struct register_options *opt,
 			 struct register_result *res, struct error *err);
 
 #endif

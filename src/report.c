@@ -248,16 +248,29 @@ static void csv_put(struct obuf *o, const char *s, size_t len)
 		ob_putc(o, '"');
 	if (len > 0 && csv_is_formula_start((unsigned char)s[0]))
 		ob_putc(o, '\'');
+	/* Copied as they are, except: quotes doubled, and NUL or bytes that
+	 * are not UTF-8 replaced by U+FFFD, so the report is always valid
+	 * UTF-8 that a CSV reader accepts. */
+	const unsigned char *p = (const unsigned char *)s;
 	size_t run = 0;  /* start of the bytes copied as they are */
-	for (size_t i = 0; i < len; i++) {
-		if (s[i] != '"' && s[i] != '\0')
+	for (size_t i = 0; i < len;) {
+		unsigned char c = p[i];
+		size_t used = 1;
+		if (c >= 0x80 && utf8_decode(p + i, len - i, &used) >= 0) {
+			i += used;
 			continue;
+		}
+		if (c != '"' && c != '\0' && c < 0x80) {
+			i++;
+			continue;
+		}
 		ob_write(o, s + run, i - run);
-		if (s[i] == '"')
+		if (c == '"')
 			ob_write(o, "\"\"", 2);
 		else
 			ob_write(o, replacement, 3);
-		run = i + 1;
+		i += used;
+		run = i;
 	}
 	ob_write(o, s + run, len - run);
 	if (quoted)
@@ -700,10 +713,18 @@ static void json_put_row(struct obuf *o, const struct row *row, bool first)
 
 	ob_puts(o, first ? "  {\"line\": " : ",\n  {\"line\": ");
 	ob_u64(o, row->line);
+	/* Absent (no such column, or an empty cell) is null, as for the
+	 * other fields. */
 	ob_puts(o, ", \"student_id\": ");
-	json_put_string(o, sid->text, value_len(sid));
+	if (value_len(sid))
+		json_put_string(o, sid->text, value_len(sid));
+	else
+		ob_puts(o, "null");
 	ob_puts(o, ", \"course\": ");
-	json_put_string(o, course->text, value_len(course));
+	if (value_len(course))
+		json_put_string(o, course->text, value_len(course));
+	else
+		ob_puts(o, "null");
 	ob_puts(o, ", \"status\": \"");
 	ob_puts(o, row_status_name(row->status));
 	ob_puts(o, "\", \"position\": ");

@@ -327,13 +327,16 @@ for k in ("started_at", "finished_at", "source", "sha256"):
     if not isinstance(x[k], str) or not x[k]: sys.exit("%s: %r" % (k, x[k]))
 ' || fail "batches json"
 
-case_ "batches (text): id, start, outcome, counts, source, label"
+case_ "batches (text): id, start, end, outcome, counts, then source, sha256, label"
 run -d $db batches
 expect_rc 0
 grep -Eq '^ *BATCH +STARTED' out || fail "header: $(cat out)"
-grep -Eq '^ +3 +[0-9-]+T[0-9:.]+Z +dry_run +25 +4 +2 +0 +0 +19 +[^ ]*outcome[^ ]* +Monday, roster$' out ||
+grep -Eq '^ +3 +[0-9-]+T[0-9:.]+Z +dry_run +25 +4 +2 +0 +0 +19$' out ||
 	fail "batch 3: $(cat out)"
-grep -Eq '^ +1 .* committed +7 +3 +4 +0 +0 +0 +reg\.csv +listing setup$' out || fail "batch 1: $(cat out)"
+grep -Eq '^ +source [^ ]*outcome[^ ]* +label Monday, roster$' out || fail "batch 3 source: $(cat out)"
+grep -Eq '^ +1 .* committed +7 +3 +4 +0 +0 +0$' out || fail "batch 1: $(cat out)"
+grep -Eq '^ +source reg\.csv +label listing setup$' out || fail "batch 1 source: $(cat out)"
+grep -Eq '^ +finished [0-9-]+T[0-9:.]+Z +sha256 [0-9a-f]{64}$' out || fail "finished/sha256: $(cat out)"
 
 case_ "batches takes no arguments; a bad --format is exit 2"
 run -d $db batches extra

@@ -324,17 +324,32 @@ START_TEST(test_failed_publish_keeps_old_file_and_discard_cleans)
 	struct atomic_file af;
 	struct error err;
 
-	/* rename() cannot replace a non-empty directory. */
+	/* rename() cannot replace a non-empty directory, which appears
+	 * after the open (open itself refuses a directory). */
 	snprintf(path, sizeof(path), "%s", in_dir("busy"));
+	ck_assert_int_eq(atomic_file_open(&af, path, &err), ST_OK);
 	ck_assert_int_eq(mkdir(path, 0700), 0);
 	write_file(in_dir("busy/inner"), "old\n");
-	ck_assert_int_eq(atomic_file_open(&af, path, &err), ST_OK);
 	ck_assert_int_eq(atomic_file_publish(&af, &err), ST_IO);
 	ck_assert_ptr_nonnull(strstr(err.msg, path));
 	atomic_file_discard(&af);
 	ck_assert_str_eq(read_file(in_dir("busy/inner"), buf), "old\n");
 	ck_assert_int_eq(dir_entries(), 1);
 	unlink(in_dir("busy/inner"));
+	rmdir(path);
+}
+END_TEST
+
+START_TEST(test_open_refuses_a_directory)
+{
+	char path[512];
+	struct atomic_file af;
+	struct error err;
+	snprintf(path, sizeof(path), "%s", in_dir("adir"));
+	ck_assert_int_eq(mkdir(path, 0700), 0);
+	ck_assert_int_eq(atomic_file_open(&af, path, &err), ST_IO);
+	ck_assert_ptr_nonnull(strstr(err.msg, "Is a directory"));
+	ck_assert_int_eq(dir_entries(), 1); /* no temporary file was left */
 	rmdir(path);
 }
 END_TEST
@@ -346,6 +361,7 @@ static Suite *atomic_file_suite(void)
 	tcase_add_unchecked_fixture(tc, case_setup, case_teardown);
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_publish_replaces_existing_only_at_publish);
+	tcase_add_test(tc, test_open_refuses_a_directory);
 	tcase_add_test(tc, test_publish_creates_a_new_file);
 	tcase_add_test(tc, test_publish_releases_the_struct);
 	tcase_add_test(tc, test_discard_leaves_old_file_and_no_temp);
