@@ -116,6 +116,29 @@ tsan:
 	@$(MAKE) --no-print-directory B=build/tsan CFLAGS='-O1 -g' SAN='-fsanitize=thread' \
 		check
 
+# The slow reliability trials (signals, SIGKILL, concurrent runs, faults).
+torture: $(BIN) deps-test
+	@tests/torture/run $(abspath $(BIN))
+
+# The end-to-end suite with every bulkreg run under valgrind memcheck.
+valgrind: $(BIN) deps-test
+	@BULKREG_WRAPPER="valgrind --quiet --error-exitcode=99 --leak-check=full \
+		--show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect \
+		--track-fds=no" tests/e2e/run $(abspath $(BIN))
+
+# libFuzzer over the roster reader and row validation (clang only).
+FUZZ_SECONDS ?= 60
+FUZZ_SRC := src/roster.c src/csvread.c src/validate.c src/utf8.c src/sha256.c \
+            src/courses.c src/row.c src/error.c
+fuzz:
+	@.ci/install-deps build fuzz
+	@mkdir -p build/fuzz tests/fuzz/corpus-run
+	clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+		-std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -iquote src \
+		tests/fuzz/fuzz_roster.c $(FUZZ_SRC) -lcsv -o build/fuzz/fuzz_roster
+	build/fuzz/fuzz_roster -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
+		-print_final_stats=1 tests/fuzz/corpus-run tests/fuzz/corpus
+
 bench: $(BENCH_BIN) $(BIN)
 	@.ci/install-deps bench
 	@tests/bench/run $(abspath $(B))
