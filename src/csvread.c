@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "csvread.h"
+#include "utf8.h"
 
 #define CSV_OPTIONS (CSV_STRICT | CSV_REPALL_NL | CSV_STRICT_FINI | CSV_APPEND_NULL)
 
@@ -58,6 +59,12 @@ static const char *errno_text(int errnum, char *buf, size_t cap)
 
 static void emit_field(struct csvread *cr, const unsigned char *s, size_t len)
 {
+	/* libcsv's bounded buffer stops most fields past the cap; this is the
+	 * exact bound (an unquoted field may get a byte or two further). */
+	if (len > CSVREAD_FIELD_MAX || cr->too_long) {
+		cr->too_long = true;
+		return;
+	}
 	while (len > 0 && is_blank_byte(s[0])) {
 		s++;
 		len--;
@@ -73,7 +80,8 @@ static void emit_field(struct csvread *cr, const unsigned char *s, size_t len)
 static void emit_record(struct csvread *cr)
 {
 	bool blank = cr->nfields == 0 || (cr->nfields == 1 && cr->first_empty);
-	if (cr->on_record(cr->ctx, cr->nfields, blank, cr->record_line))
+	if (!cr->too_long &&
+	    cr->on_record(cr->ctx, cr->nfields, blank, cr->record_line))
 		cr->stop = true;
 	cr->nfields = 0;
 	cr->row_ended = true;
@@ -113,6 +121,11 @@ static enum status read_some(struct csvread *cr, unsigned char *dst, size_t cap,
 			     size_t *got, struct error *err)
 {
 	for (;;) {
+		/* Asked before every read, not only on EINTR: a read that never
+		 * blocks (a file, a fast pipe) is never interrupted, and one
+		 * record can be endless (a line of delimiters). */
+		if (cr->cancelled && cr->cancelled(cr->cancel_ctx))
+			return error_set(err, ST_CANCELLED, "%s: interrupted", cr->name);
 		ssize_t n = read(cr->fd, dst, cap);
 		if (n >= 0) {
 			*got = (size_t)n;
@@ -123,8 +136,6 @@ static enum status read_some(struct csvread *cr, unsigned char *dst, size_t cap,
 			return error_set(err, ST_IO, "%s: read error: %s", cr->name,
 					 errno_text(errno, why, sizeof(why)));
 		}
-		if (cr->cancelled && cr->cancelled(cr->cancel_ctx))
-			return error_set(err, ST_CANCELLED, "%s: interrupted", cr->name);
 	}
 }
 
@@ -134,10 +145,42 @@ static size_t find_byte(const struct csvread *cr, unsigned char c)
 	return p ? (size_t)(p - cr->buf) : cr->end;
 }
 
-/* Refills the (fully parsed) buffer; the first fill also skips a BOM. */
+/* The byte order marks of the encodings a spreadsheet may save "Unicode
+ * text" in.  UTF-32LE's begins with UTF-16LE's, so it comes first. */
+static const struct {
+	const char *name;
+	unsigned char mark[4];
+	size_t len;
+} other_boms[] = {
+	{"UTF-32LE", {0xFF, 0xFE, 0x00, 0x00}, 4},
+	{"UTF-32BE", {0x00, 0x00, 0xFE, 0xFF}, 4},
+	{"UTF-16LE", {0xFF, 0xFE}, 2},
+	{"UTF-16BE", {0xFE, 0xFF}, 2},
+};
+
+/* A UTF-16 or UTF-32 byte order mark at the start: refused by name, rather
+ * than read as bytes that are not UTF-8. */
+static enum status check_encoding(struct csvread *cr, struct error *err)
+{
+	for (size_t i = 0; i < sizeof(other_boms) / sizeof(other_boms[0]); i++) {
+		if (cr->end < other_boms[i].len ||
+		    memcmp(cr->buf, other_boms[i].mark, other_boms[i].len) != 0)
+			continue;
+		return error_set(err, ST_INPUT,
+				 "%s: line 1: the file is %s text (it starts with "
+				 "a %s byte order mark), not UTF-8: convert it "
+				 "first, e.g. with iconv -f %.6s -t UTF-8",
+				 cr->name, other_boms[i].name, other_boms[i].name,
+				 other_boms[i].name);
+	}
+	return ST_OK;
+}
+
+/* Refills the (fully parsed) buffer; the first fill also skips a BOM (and
+ * looks at the first four bytes for the marks of UTF-16 and UTF-32). */
 static enum status fill(struct csvread *cr, struct error *err)
 {
-	size_t want = cr->started ? 1 : sizeof(BOM);
+	size_t want = cr->started ? 1 : 4;
 	enum status st;
 
 	cr->pos = cr->end = 0;
@@ -160,6 +203,8 @@ static enum status fill(struct csvread *cr, struct error *err)
 		if (cr->end >= sizeof(BOM) && memcmp(cr->buf, BOM, sizeof(BOM)) == 0) {
 			cr->bom = true;
 			cr->pos = sizeof(BOM);
+		} else if ((st = check_encoding(cr, err)) != ST_OK) {
+			return st;
 		}
 	}
 	cr->lf_at = find_byte(cr, '\n');
@@ -168,6 +213,23 @@ static enum status fill(struct csvread *cr, struct error *err)
 }
 
 /* ---- parsing --------------------------------------------------------------- */
+
+/* A field longer than CSVREAD_FIELD_MAX.  A quoted one that has run on over
+ * many lines is most likely a quote that was never closed: say so. */
+static enum status too_long_error(struct csvread *cr, bool quoted,
+				  struct error *err)
+{
+	char hint[160] = "";
+	if (quoted && cr->line > cr->record_line + 1)
+		snprintf(hint, sizeof(hint),
+			 " (a quoted field that goes on to line %llu: is a "
+			 "closing quote missing?)",
+			 (unsigned long long)cr->line);
+	return error_set(err, ST_INPUT,
+			 "%s: line %llu: a field is longer than %u MiB%s", cr->name,
+			 (unsigned long long)cr->record_line,
+			 CSVREAD_FIELD_MAX >> 20, hint);
+}
 
 static enum status parse_error(struct csvread *cr, struct error *err)
 {
@@ -191,10 +253,7 @@ static enum status parse_error(struct csvread *cr, struct error *err)
 				 where);
 	}
 	if (code == CSV_ENOMEM && csv_get_buffer_size(p) >= ENTRY_LIMIT)
-		return error_set(err, ST_INPUT,
-				 "%s: line %llu: a field is longer than %u MiB",
-				 cr->name, (unsigned long long)cr->record_line,
-				 CSVREAD_FIELD_MAX >> 20);
+		return too_long_error(cr, p->quoted != 0, err);
 	return error_set(err, ST_NOMEM, "%s: line %llu: out of memory", cr->name,
 			 (unsigned long long)cr->record_line);
 }
@@ -233,6 +292,8 @@ static enum status parse_slice(struct csvread *cr, struct error *err)
 		if (csv_parse(&cr->parser, s, len, field_cb, record_cb, cr) < len)
 			return parse_error(cr, err);
 	}
+	if (cr->too_long)
+		return too_long_error(cr, false, err);
 	cr->pos = stop;
 
 	unsigned char last = s[len - 1];
@@ -249,7 +310,10 @@ static enum status parse_slice(struct csvread *cr, struct error *err)
 static enum status finish(struct csvread *cr, struct error *err)
 {
 	cr->finished = true;
-	if (csv_fini(&cr->parser, field_cb, record_cb, cr) != 0)
+	int rc = csv_fini(&cr->parser, field_cb, record_cb, cr);
+	if (cr->too_long)
+		return too_long_error(cr, false, err);
+	if (rc != 0)
 		return error_set(err, ST_INPUT,
 				 "%s: line %llu: unterminated quoted field (the "
 				 "record starting on line %llu never ends)",
@@ -283,10 +347,21 @@ enum status csvread_next(struct csvread *cr, struct error *err)
 			return error_set(err, st, "%s", local.msg);
 		}
 	}
-	/* Between records libcsv holds nothing: the buffer may go. */
-	if (csv_get_buffer_size(&cr->parser) > ENTRY_KEEP)
+	/* Between records libcsv holds nothing: the buffer may go.  (After a
+	 * pause it may hold part of a field.) */
+	if (cr->at_boundary && csv_get_buffer_size(&cr->parser) > ENTRY_KEEP)
 		csv_free(&cr->parser);
 	return ST_OK;
+}
+
+void csvread_pause(struct csvread *cr)
+{
+	cr->stop = true;
+}
+
+uint64_t csvread_record_line(const struct csvread *cr)
+{
+	return cr->record_line;
 }
 
 /* ---- opening and closing --------------------------------------------------- */
@@ -422,6 +497,34 @@ static void append(char *out, size_t cap, size_t *used, const char *fmt, ...)
 	*used += (size_t)n < cap - *used ? (size_t)n : cap - *used - 1;
 }
 
+/* The length of the well-formed UTF-8 sequence at s[0..n) and its code
+ * point in *cp; 0 if there is none. */
+static size_t decode_one(const unsigned char *s, size_t n, uint32_t *cp)
+{
+	size_t k = s[0] < 0x80 ? 1 : s[0] < 0xE0 ? 2 : s[0] < 0xF0 ? 3 : 4;
+	if (k > n || !utf8_valid(s, k, NULL))
+		return 0;
+	static const unsigned char lead_mask[] = {0, 0x7F, 0x1F, 0x0F, 0x07};
+	*cp = s[0] & lead_mask[k];
+	for (size_t i = 1; i < k; i++)
+		*cp = (*cp << 6) | (s[i] & 0x3F);
+	return k;
+}
+
+/* Characters a message shows by number (a backslash, u, 4 hex digits): C1
+ * controls, and those that are
+ * invisible, look like a plain space, or change the direction of text --
+ * a header name that holds one looks right and still does not match. */
+static bool shown_as_code(uint32_t cp)
+{
+	return (cp >= 0x80 && cp <= 0xA0) || cp == 0xAD || cp == 0x34F ||
+	       cp == 0x61C || cp == 0x115F || cp == 0x1160 || cp == 0x180E ||
+	       (cp >= 0x2000 && cp <= 0x200F) || (cp >= 0x2028 && cp <= 0x202F) ||
+	       (cp >= 0x205F && cp <= 0x206F) || cp == 0x3000 || cp == 0x3164 ||
+	       cp == 0xFEFF || cp == 0xFFA0 || (cp >= 0xFFF9 && cp <= 0xFFFB) ||
+	       (cp >= 0xE0000 && cp <= 0xE007F);
+}
+
 void csvread_quote_name(char *out, size_t cap, size_t *used,
 			const unsigned char *s, size_t len, size_t limit)
 {
@@ -432,11 +535,19 @@ void csvread_quote_name(char *out, size_t cap, size_t *used,
 			show--; /* do not cut a UTF-8 sequence */
 	}
 	append(out, cap, used, "'");
-	for (size_t i = 0; i < show; i++) {
-		if (s[i] < 0x20 || s[i] == 0x7F)
-			append(out, cap, used, "\\x%02X", s[i]);
-		else
-			append(out, cap, used, "%c", s[i]);
+	for (size_t i = 0; i < show;) {
+		uint32_t cp = 0;
+		size_t k = decode_one(s + i, show - i, &cp);
+		if (k == 0 || cp < 0x20 || cp == 0x7F) {
+			append(out, cap, used, "\\x%02X", s[i]); /* or not UTF-8 */
+			i++;
+		} else if (shown_as_code(cp)) {
+			append(out, cap, used, "\\u%04X", (unsigned)cp);
+			i += k;
+		} else {
+			append(out, cap, used, "%.*s", (int)k, (const char *)s + i);
+			i += k;
+		}
 	}
 	append(out, cap, used, "%s'", show < len ? "..." : "");
 }

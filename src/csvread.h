@@ -42,7 +42,7 @@ struct csvread {
 	csvread_field_fn on_field;
 	csvread_record_fn on_record;
 	void *ctx;
-	bool (*cancelled)(void *ctx); /* asked on EINTR; may be NULL */
+	bool (*cancelled)(void *ctx); /* asked before each read; may be NULL */
 	void *cancel_ctx;
 	bool no_fast_path;            /* tests: every line through libcsv */
 
@@ -57,6 +57,7 @@ struct csvread {
 	bool started, eof, finished, stop;
 	bool at_boundary;             /* libcsv holds no part of a record */
 	bool row_ended;               /* a record ended in the current slice */
+	bool too_long;                /* a field is over CSVREAD_FIELD_MAX */
 	size_t nfields;               /* fields so far in the current record */
 	bool first_empty;             /* its first field is empty */
 	uint64_t line;                /* line of the next byte to parse */
@@ -78,13 +79,27 @@ enum status csvread_open(struct csvread *cr, const char *path,
 			 unsigned char delim, struct error *err);
 
 /*
- * Parses until on_record returns true (ST_OK) or the input ends (ST_EOF).
- * ST_INPUT for malformed CSV, an unterminated quoted field or a field longer
- * than CSVREAD_FIELD_MAX (each naming the line the record began on); ST_IO
- * for a read error; ST_CANCELLED; ST_NOMEM.  After a failure every call
- * fails the same way.
+ * Parses until on_record returns true or csvread_pause is called (ST_OK),
+ * or the input ends (ST_EOF).  ST_INPUT for a UTF-16 or UTF-32 byte order
+ * mark, malformed CSV, an unterminated quoted field or a field longer than
+ * CSVREAD_FIELD_MAX (each naming the line the record began on); ST_IO for a
+ * read error; ST_CANCELLED when `cancelled` says so (asked before every
+ * read, and when a read is interrupted); ST_NOMEM.  After a failure every
+ * call fails the same way.
  */
 enum status csvread_next(struct csvread *cr, struct error *err);
+
+/*
+ * For a callback: makes csvread_next return ST_OK once the current slice is
+ * parsed (at most CSVREAD_BUF_SIZE bytes on), even in the middle of a
+ * record; the next call goes on from there.  Lets a client give up on a
+ * record that is already too big without reading it to its end.
+ */
+void csvread_pause(struct csvread *cr);
+
+/* The line the record being read began on (during a callback: the record
+ * the callback is about). */
+uint64_t csvread_record_line(const struct csvread *cr);
 
 /* Bytes read that were not a leading BOM. */
 uint64_t csvread_payload_bytes(const struct csvread *cr);
@@ -107,8 +122,10 @@ uint64_t csvread_name_hash(const unsigned char *s, size_t len);
 
 /*
  * Appends 'name' to out[0..cap) at *used, as a quoted, readable rendering
- * for messages: control bytes become \xNN and names longer than `limit`
- * bytes are cut (at a character boundary) and end in "...".
+ * for messages: control bytes and bytes that are not UTF-8 become \xNN,
+ * C1 controls and invisible, space-like or bidi characters \uNNNN (so that
+ * "student\u00A0id" does not pass for "student id"), and names longer
+ * than `limit` bytes are cut (at a character boundary) and end in "...".
  */
 void csvread_quote_name(char *out, size_t cap, size_t *used,
 			const unsigned char *s, size_t len, size_t limit);

@@ -22,6 +22,7 @@ struct header_col {
 	size_t len;                    /* its full length */
 	uint64_t hash;                 /* of its whole normal form */
 	bool bad_utf8;
+	bool bad_nul;                  /* the first bad byte is a NUL */
 	size_t bad_offset;
 	int field;                     /* enum row_field, or -1 */
 };
@@ -37,6 +38,7 @@ struct roster_reader {
 	/* While reading the header. */
 	struct header_col *cols;
 	uint64_t header_line;
+	bool too_many_columns;                 /* more than ROSTER_MAX_COLUMNS */
 
 	char warnings[MAX_WARNINGS][ERROR_MAX];
 	size_t nwarnings;
@@ -135,19 +137,30 @@ static void header_field(void *ctx, size_t index, const unsigned char *s,
 			 size_t len)
 {
 	struct roster_reader *r = ctx;
-	if (index >= ROSTER_MAX_COLUMNS)
-		return; /* counted, and refused once the record ends */
+	if (index >= ROSTER_MAX_COLUMNS) {
+		/* Refused at once: the rest of the line need not be read
+		 * (it might never end). */
+		if (!r->too_many_columns) {
+			r->too_many_columns = true;
+			r->header_line = csvread_record_line(&r->cr);
+			csvread_pause(&r->cr);
+		}
+		return;
+	}
 	struct header_col *c = &r->cols[index];
 	memcpy(c->name, s, len < NAME_KEEP ? len : NAME_KEEP);
 	c->len = len;
 	c->hash = csvread_name_hash(s, len);
 	c->bad_utf8 = !utf8_valid(s, len, &c->bad_offset);
+	c->bad_nul = c->bad_utf8 && s[c->bad_offset] == '\0';
 	c->field = -1;
 }
 
 static bool header_record(void *ctx, size_t nfields, bool blank, uint64_t line)
 {
 	struct roster_reader *r = ctx;
+	if (r->too_many_columns)
+		return true;
 	if (blank)
 		return false;
 	r->ncols = nfields;
@@ -238,17 +251,26 @@ static enum status check_columns(struct roster_reader *r, struct error *err)
 	const char *name = r->cr.name;
 	unsigned long long line = (unsigned long long)r->header_line;
 
-	if (r->ncols > ROSTER_MAX_COLUMNS)
+	if (r->too_many_columns || r->ncols > ROSTER_MAX_COLUMNS)
 		return error_set(err, ST_INPUT,
-				 "%s: line %llu: the header has %zu columns (at "
-				 "most %d are allowed)",
-				 name, line, r->ncols, ROSTER_MAX_COLUMNS);
-	for (size_t i = 0; i < r->ncols; i++)
-		if (r->cols[i].bad_utf8)
+				 "%s: line %llu: the header has more than %d "
+				 "columns (column %d is past the limit)",
+				 name, line, ROSTER_MAX_COLUMNS,
+				 ROSTER_MAX_COLUMNS + 1);
+	for (size_t i = 0; i < r->ncols; i++) {
+		const struct header_col *c = &r->cols[i];
+		if (c->bad_nul)
+			return error_set(err, ST_INPUT,
+					 "%s: line %llu: column %zu: the name "
+					 "holds a NUL byte (at byte %zu): is the "
+					 "file UTF-16? A roster must be UTF-8",
+					 name, line, i + 1, c->bad_offset + 1);
+		if (c->bad_utf8)
 			return error_set(err, ST_INPUT,
 					 "%s: line %llu: column %zu: the name is "
 					 "not valid UTF-8 (at byte %zu)",
-					 name, line, i + 1, r->cols[i].bad_offset + 1);
+					 name, line, i + 1, c->bad_offset + 1);
+	}
 	return ST_OK;
 }
 
@@ -404,9 +426,9 @@ static enum status read_header(struct roster_reader *r,
 	st = csvread_next(&r->cr, err);
 	if (st == ST_EOF)
 		return error_set(err, ST_INPUT, "%s: %s", r->cr.name,
-				 csvread_payload_bytes(&r->cr) == 0
-					 ? "empty file"
-					 : "no header line");
+				 csvread_payload_bytes(&r->cr) > 0 ? "no header line"
+				 : r->cr.bom ? "empty file (only a byte order mark)"
+					     : "empty file");
 	if (st != ST_OK)
 		return st;
 	if ((st = check_columns(r, err)) != ST_OK ||

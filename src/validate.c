@@ -52,13 +52,23 @@ static void show_value(char *out, size_t cap, const char *s, size_t len)
 	out[o] = '\0';
 }
 
-/* Describes byte `c` for a detail: 'x' if printable ASCII, else 0xNN. */
-static void show_byte(char out[8], unsigned char c)
+/* Describes the character at s[0..n) (valid UTF-8) for a detail: 'x' if
+ * printable ASCII, 0xNN for other ASCII, U+NNNN beyond. */
+static void show_char(char out[12], const unsigned char *s, size_t n)
 {
-	if (c > 0x20 && c < 0x7F)
-		snprintf(out, 8, "'%c'", c);
-	else
-		snprintf(out, 8, "0x%02X", c);
+	if (s[0] > 0x20 && s[0] < 0x7F) {
+		snprintf(out, 12, "'%c'", s[0]);
+		return;
+	}
+	if (s[0] < 0x80) {
+		snprintf(out, 12, "0x%02X", s[0]);
+		return;
+	}
+	size_t k = s[0] < 0xE0 ? 2 : s[0] < 0xF0 ? 3 : 4;
+	unsigned long cp = s[0] & (0x7F >> k);
+	for (size_t i = 1; i < k && i < n; i++)
+		cp = (cp << 6) | (s[i] & 0x3F);
+	snprintf(out, 12, "U+%04lX", cp);
 }
 
 bool student_id_valid(const char *s, size_t len)
@@ -140,6 +150,22 @@ bool email_valid(const char *s, size_t len, const char **why)
 
 /* ---- the checks, in order ------------------------------------------------ */
 
+/* True if the kept prefix of a long value goes wrong, at *off.  Else the
+ * first bad byte lies at or after *off: the end of the prefix, or the start
+ * of a character the prefix cuts (which is not wrong in itself). */
+static bool bad_in_prefix(const struct row_value *v, size_t *off)
+{
+	const unsigned char *s = (const unsigned char *)v->text;
+	if (utf8_valid(s, ROW_VALUE_MAX, off)) {
+		*off = ROW_VALUE_MAX;
+		return false;
+	}
+	struct utf8_state st;
+	utf8_state_init(&st);
+	utf8_state_feed(&st, s + *off, ROW_VALUE_MAX - *off);
+	return st.bad;
+}
+
 static bool check_utf8(struct row *row)
 {
 	for (int f = 0; f < FIELD_COUNT; f++) {
@@ -153,16 +179,16 @@ static bool check_utf8(struct row *row)
 			 * prefix is here to say where. */
 			if (!v->long_bad_utf8)
 				continue;
-			if (memchr(v->text, '\0', ROW_VALUE_MAX))
+			if (!bad_in_prefix(v, &off)) {
 				row_reject(row, REASON_INVALID_UTF8,
-					   "%s: contains a NUL byte", name);
-			else
-				row_reject(row, REASON_INVALID_UTF8,
-					   "%s: not valid UTF-8", name);
-			return false;
-		}
-		if (utf8_valid((const unsigned char *)v->text, v->len, &off))
+					   "%s: not valid UTF-8, or holds a NUL "
+					   "byte, at or after byte %zu",
+					   name, off + 1);
+				return false;
+			}
+		} else if (utf8_valid((const unsigned char *)v->text, v->len, &off)) {
 			continue;
+		}
 		if (v->text[off] == '\0')
 			row_reject(row, REASON_INVALID_UTF8,
 				   "%s: contains a NUL byte (at byte %zu)", name,
@@ -193,7 +219,7 @@ static bool check_student_id(struct row *row)
 {
 	const struct row_value *v = &row->v[FIELD_STUDENT_ID];
 	const unsigned char *s = (const unsigned char *)v->text;
-	char what[8];
+	char what[12];
 
 	if (!present(row, FIELD_STUDENT_ID) || v->len == 0) {
 		row_reject(row, REASON_MISSING_STUDENT_ID, "student_id is empty");
@@ -205,9 +231,13 @@ static bool check_student_id(struct row *row)
 			   (unsigned long)v->len, STUDENT_ID_MAX);
 		return false;
 	}
+	/* Every character before the first bad one is ASCII, so its byte
+	 * offset is its character number; the value is valid UTF-8
+	 * (check_utf8 came first), so a non-ASCII one is named by its code
+	 * point. */
 	for (size_t i = 0; i < v->len; i++) {
 		if (!is_id_char(s[i])) {
-			show_byte(what, s[i]);
+			show_char(what, s + i, v->len - i);
 			row_reject(row, REASON_INVALID_STUDENT_ID,
 				   "student_id: character %zu (%s) is not one of "
 				   "A-Z a-z 0-9 . _ -",
@@ -216,7 +246,7 @@ static bool check_student_id(struct row *row)
 		}
 	}
 	if (!is_alnum(s[0])) {
-		show_byte(what, s[0]);
+		show_char(what, s, v->len);
 		row_reject(row, REASON_INVALID_STUDENT_ID,
 			   "student_id must start with a letter or digit, not %s",
 			   what);

@@ -624,7 +624,9 @@ START_TEST(header_with_too_many_columns_is_refused)
 	for (int i = 4; i <= ROSTER_MAX_COLUMNS + 1; i++)
 		used += (size_t)snprintf(h + used, cap - used, ",x%d", i);
 	snprintf(h + used, cap - used, "\n");
-	expect_open_fail(h, ST_INPUT, "line 1: the header has 1025 columns");
+	expect_open_fail(h, ST_INPUT,
+			 "line 1: the header has more than 1024 columns (column "
+			 "1025 is past the limit)");
 	free(h);
 }
 END_TEST
@@ -1235,6 +1237,232 @@ START_TEST(fast_path_matches_libcsv_on_random_input)
 }
 END_TEST
 
+/* ---- hostile input (the bugs t_bad_inputs found) -------------------------------- */
+
+/* Writes a header that never ends -- "student_id,email,course" and commas --
+ * until the reader goes away (EPIPE) or 64 MiB are written. */
+struct endless {
+	int fd;
+	size_t written;
+};
+
+static void *write_endless_header(void *arg)
+{
+	struct endless *e = arg;
+	char commas[4096];
+	memset(commas, ',', sizeof(commas));
+	const char *head = "student_id,email,course";
+	if (write(e->fd, head, strlen(head)) > 0)
+		e->written += strlen(head);
+	while (e->written < (64u << 20)) {
+		ssize_t n = write(e->fd, commas, sizeof(commas));
+		if (n <= 0)
+			break;
+		e->written += (size_t)n;
+	}
+	close(e->fd);
+	return NULL;
+}
+
+/* It used to read the whole header line before counting its columns: for
+ * ever, if the line never ends. */
+START_TEST(endless_header_is_refused_without_reading_to_its_end)
+{
+	signal(SIGPIPE, SIG_IGN);
+	int fds[2];
+	ck_assert_int_eq(pipe(fds), 0);
+	struct endless e = {fds[1], 0};
+	pthread_t t = start_thread(write_endless_header, &e);
+	char path[64];
+	snprintf(path, sizeof(path), "/dev/fd/%d", fds[0]);
+	struct roster_options o = comma();
+	struct roster_reader *r = (struct roster_reader *)1;
+	struct error err = {{0}};
+	enum status st = roster_open(path, &o, &r, &err);
+	close(fds[0]); /* the writer now fails with EPIPE */
+	join_thread(t);
+	ck_assert_msg(st == ST_INPUT, "status %d (%s)", st, err.msg);
+	ck_assert_ptr_null(r);
+	ck_assert_msg(strstr(err.msg, "line 1: the header has more than 1024 columns"),
+		      "%s", err.msg);
+	ck_assert_msg(e.written < (1u << 20), "%zu bytes were read", e.written);
+}
+END_TEST
+
+static atomic_int asks;
+
+static bool cancel_on_fifth_ask(void *ctx)
+{
+	(void)ctx;
+	return atomic_fetch_add(&asks, 1) + 1 >= 5;
+}
+
+/* A read that does not block is never interrupted: cancellation used to be
+ * noticed only on EINTR, so a long record in a file (or from a fast pipe)
+ * was read to its end after SIGINT or SIGTERM. */
+START_TEST(cancel_is_asked_before_every_read)
+{
+	size_t len = 4u << 20;
+	const char *head = "student_id,email,course\ns1,a@x.org,C1";
+	char *data = malloc(strlen(head) + len + 1);
+	ck_assert_ptr_nonnull(data);
+	memcpy(data, head, strlen(head));
+	memset(data + strlen(head), ',', len);
+	data[strlen(head) + len] = '\n';
+	const char *p = write_file("long.csv", data, strlen(head) + len + 1);
+	free(data);
+	atomic_store(&asks, 0);
+	struct roster_options o = {.delimiter = ',', .cancelled = cancel_on_fifth_ask};
+	struct roster_reader *r = open_ok(p, &o);
+	struct row row;
+	struct error err = {{0}};
+	enum status st = roster_next(r, &row, &err);
+	ck_assert_msg(st == ST_CANCELLED, "status %d (%s)", st, err.msg);
+	ck_assert_msg(strstr(err.msg, "long.csv: interrupted"), "%s", err.msg);
+	ck_assert_int_eq(atomic_load(&asks), 5);
+	ck_assert_uint_lt(roster_bytes_read(r), 5 * CSVREAD_BUF_SIZE);
+	roster_close(r);
+}
+END_TEST
+
+/* An unquoted field got one byte past the bound (libcsv's buffer holds a
+ * closing quote that it does not need). */
+START_TEST(field_of_sixteen_mebibytes_and_one_byte_is_refused)
+{
+	const char *p = write_big_field(ROSTER_FIELD_HARD_MAX + 1, SIZE_MAX, _i);
+	expect_next_fail(p, ST_INPUT, "big.csv: line 2: a field is longer than 16 MiB");
+}
+END_TEST
+
+/* The last field of a file without a final line break ends in csv_fini. */
+START_TEST(last_field_of_the_file_is_bounded_too)
+{
+	size_t len = ROSTER_FIELD_HARD_MAX + (_i ? 1 : 0);
+	const char *head = "student_id,email,course\ns1,a@x.org,";
+	char *data = malloc(strlen(head) + len);
+	ck_assert_ptr_nonnull(data);
+	memcpy(data, head, strlen(head));
+	memset(data + strlen(head), 'C', len);
+	const char *p = write_file("end.csv", data, strlen(head) + len);
+	free(data);
+	if (_i) {
+		expect_next_fail(p, ST_INPUT, "end.csv: line 2: a field is longer than 16 MiB");
+		return;
+	}
+	struct row rows[2];
+	struct roster_options o = comma();
+	struct roster_reader *r = open_ok(p, &o);
+	enum status last;
+	struct error err = {{0}};
+	ck_assert_uint_eq(read_all(r, rows, 2, &last, &err), 1);
+	ck_assert_msg(last == ST_EOF, "%d %s", last, err.msg);
+	ck_assert_uint_eq(rows[0].v[FIELD_COURSE].len, len);
+	roster_close(r);
+}
+END_TEST
+
+/* A quote that is never closed, in a big file, used to be reported only as
+ * a field longer than 16 MiB. */
+START_TEST(runaway_quoted_field_suggests_a_missing_quote)
+{
+	const char *line = "s9,A,B,a@x.org,C\n";
+	size_t n = (17u << 20) / strlen(line) + 1;
+	const char *head = HDR "s1,A,B,a@x.org,C\ns2,\"stray,B,a@x.org,C\n";
+	char *data = malloc(strlen(head) + n * strlen(line));
+	ck_assert_ptr_nonnull(data);
+	size_t used = strlen(head);
+	memcpy(data, head, used);
+	for (size_t i = 0; i < n; i++, used += strlen(line))
+		memcpy(data + used, line, strlen(line));
+	const char *p = write_file("stray.csv", data, used);
+	free(data);
+	expect_next_fail(p, ST_INPUT,
+			 "stray.csv: line 3: a field is longer than 16 MiB (a "
+			 "quoted field that goes on to line ");
+	expect_next_fail(p, ST_INPUT, "is a closing quote missing?)");
+}
+END_TEST
+
+/* Excel's "Unicode text" is UTF-16LE with a BOM: it used to be refused as
+ * a header name that is not UTF-8, at byte 1. */
+START_TEST(utf16_and_utf32_are_named)
+{
+	static const struct {
+		const char *bytes;
+		size_t len;
+		const char *name;
+	} cases[] = {
+		{"\xFF\xFEs\0t\0", 6, "is UTF-16LE text (it starts with a UTF-16LE byte order mark)"},
+		{"\xFE\xFF\0s\0t", 6, "is UTF-16BE text"},
+		{"\xFF\xFE\0\0s\0\0\0", 8, "is UTF-32LE text"},
+		{"\0\0\xFE\xFF\0\0\0s", 8, "is UTF-32BE text"},
+		{"\xFF\xFE", 2, "is UTF-16LE text"},
+	};
+	struct roster_options o = comma();
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *p = write_file("u.csv", cases[i].bytes, cases[i].len);
+		expect_open_fail_path(p, &o, ST_INPUT, cases[i].name);
+		expect_open_fail_path(p, &o, ST_INPUT, "u.csv: line 1: the file is");
+	}
+	const char *p = write_file("u.csv", "\xFF\xFEs\0", 4);
+	expect_open_fail_path(p, &o, ST_INPUT, "iconv -f UTF-16 -t UTF-8");
+}
+END_TEST
+
+START_TEST(nul_in_a_header_name_is_named)
+{
+	const char data[] = "s\0t\0u\0,\0e\0\n\0";
+	struct roster_options o = comma();
+	const char *p = write_file("n.csv", data, sizeof(data) - 1);
+	expect_open_fail_path(p, &o, ST_INPUT,
+			      "n.csv: line 1: column 1: the name holds a NUL byte "
+			      "(at byte 2): is the file UTF-16?");
+	const char one[] = "student_id,em\0ail,course\n";
+	p = write_file("n.csv", one, sizeof(one) - 1);
+	expect_open_fail_path(p, &o, ST_INPUT,
+			      "line 1: column 2: the name holds a NUL byte (at byte 3)");
+}
+END_TEST
+
+START_TEST(only_a_bom_says_so)
+{
+	expect_open_fail("\xEF\xBB\xBF", ST_INPUT, "bad.csv: empty file (only a byte order mark)");
+	expect_open_fail("", ST_INPUT, "bad.csv: empty file");
+}
+END_TEST
+
+static void expect_quoted(const char *name, size_t limit, const char *want)
+{
+	char out[256];
+	size_t used = 0;
+	out[0] = '\0';
+	csvread_quote_name(out, sizeof(out), &used, (const unsigned char *)name,
+			   strlen(name), limit);
+	ck_assert_str_eq(out, want);
+	ck_assert_uint_eq(used, strlen(want));
+}
+
+/* Header names in messages: a name with an invisible or space-like
+ * character used to look exactly like the name it fails to be. */
+START_TEST(messages_show_invisible_characters_by_code_point)
+{
+	expect_quoted("student\xC2\xA0id", 40, "'student\\u00A0id'");
+	expect_quoted("\xEF\xBB\xBFstudent_id", 40, "'\\uFEFFstudent_id'");
+	expect_quoted("a\xE2\x80\xAE" "b\xE2\x80\x8B", 40, "'a\\u202Eb\\u200B'");
+	expect_quoted("\xC2\x9B" "31m", 40, "'\\u009B31m'");
+	expect_quoted("a\x1B[2J\x7F", 40, "'a\\x1B[2J\\x7F'");
+	expect_quoted("caf\xC3\xA9 \xF0\x9F\x98\x80 \xE4\xB8\xAD", 40,
+		      "'caf\xC3\xA9 \xF0\x9F\x98\x80 \xE4\xB8\xAD'");
+	expect_quoted("bad\xFF\xC3(", 40, "'bad\\xFF\\xC3('");
+	expect_quoted("\xE3\x80\x80x", 40, "'\\u3000x'");
+	expect_quoted("abc\xC3\xA9" "def", 4, "'abc...'");
+	expect_quoted("", 40, "''");
+	expect_open_fail("student\xC2\xA0id,email,course\n", ST_INPUT,
+			 "missing required column 'student_id' (columns found: "
+			 "'student\\u00A0id', 'email', 'course')");
+}
+END_TEST
+
 static Suite *roster_suite(void)
 {
 	Suite *s = suite_create("roster");
@@ -1318,6 +1546,19 @@ static Suite *roster_suite(void)
 	tcase_add_test(tc, interrupted_read_retries_when_not_cancelled);
 	tcase_add_test(tc, sha256_covers_every_byte_read);
 	tcase_add_test(tc, sha256_of_a_large_file_matches);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("hostile input");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, endless_header_is_refused_without_reading_to_its_end);
+	tcase_add_test(tc, cancel_is_asked_before_every_read);
+	tcase_add_loop_test(tc, field_of_sixteen_mebibytes_and_one_byte_is_refused, 0, 2);
+	tcase_add_loop_test(tc, last_field_of_the_file_is_bounded_too, 0, 2);
+	tcase_add_test(tc, runaway_quoted_field_suggests_a_missing_quote);
+	tcase_add_test(tc, utf16_and_utf32_are_named);
+	tcase_add_test(tc, nul_in_a_header_name_is_named);
+	tcase_add_test(tc, only_a_bom_says_so);
+	tcase_add_test(tc, messages_show_invisible_characters_by_code_point);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("fast path");

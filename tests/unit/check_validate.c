@@ -262,7 +262,7 @@ START_TEST(student_id_with_other_characters_is_invalid)
 	set_str(&row, FIELD_STUDENT_ID, "ab/c");
 	expect_reject(&row, REASON_INVALID_STUDENT_ID, "character 3 ('/') is not one of");
 	set_str(&row, FIELD_STUDENT_ID, "J\xC3\xBCrgen");
-	expect_reject(&row, REASON_INVALID_STUDENT_ID, "character 2 (0xC3)");
+	expect_reject(&row, REASON_INVALID_STUDENT_ID, "character 2 (U+00FC)");
 }
 END_TEST
 
@@ -440,6 +440,57 @@ START_TEST(revalidating_a_row_clears_the_old_course)
 }
 END_TEST
 
+/* t_bad_inputs: a BOM, a bidi override or a no-break space in an id are
+ * named by code point, not by the first byte of their encoding. */
+START_TEST(student_id_names_a_non_ascii_character_by_code_point)
+{
+	struct row row = good_row();
+	set_str(&row, FIELD_STUDENT_ID, "Z3\xE2\x80\xAE");
+	expect_reject(&row, REASON_INVALID_STUDENT_ID,
+		      "student_id: character 3 (U+202E) is not one of");
+	set_str(&row, FIELD_STUDENT_ID, "\xEF\xBB\xBF" "B1");
+	expect_reject(&row, REASON_INVALID_STUDENT_ID, "character 1 (U+FEFF)");
+	set_str(&row, FIELD_STUDENT_ID, "s\xC2\xA0" "1");
+	expect_reject(&row, REASON_INVALID_STUDENT_ID, "character 2 (U+00A0)");
+	set_str(&row, FIELD_STUDENT_ID, "A\xF0\x9F\x98\x80");
+	expect_reject(&row, REASON_INVALID_STUDENT_ID, "character 2 (U+1F600)");
+	set_str(&row, FIELD_STUDENT_ID, "a\x1B[2J");
+	expect_reject(&row, REASON_INVALID_STUDENT_ID, "character 2 (0x1B)");
+}
+END_TEST
+
+/* A value longer than 256 bytes that is not UTF-8: the byte is named when
+ * it is in the kept prefix, as for a short value (it used to say only "not
+ * valid UTF-8", or "contains a NUL byte" for a NUL after an earlier bad
+ * byte). */
+static void set_long_bad(struct row *row, size_t at, unsigned char c)
+{
+	set_repeated(row, FIELD_FIRST_NAME, 'x', 300);
+	row->v[FIELD_FIRST_NAME].text[at] = (char)c;
+	row->v[FIELD_FIRST_NAME].long_bad_utf8 = true;
+}
+
+START_TEST(long_value_with_a_bad_byte_in_its_prefix_names_the_byte)
+{
+	struct row row = good_row();
+	set_long_bad(&row, 9, 0xFF);
+	expect_reject(&row, REASON_INVALID_UTF8, "first_name: not valid UTF-8 (at byte 10)");
+	set_long_bad(&row, 19, 0x00);
+	expect_reject(&row, REASON_INVALID_UTF8,
+		      "first_name: contains a NUL byte (at byte 20)");
+	set_long_bad(&row, 19, 0x00);
+	row.v[FIELD_FIRST_NAME].text[4] = (char)0xC0;
+	expect_reject(&row, REASON_INVALID_UTF8, "first_name: not valid UTF-8 (at byte 5)");
+	/* The prefix ends inside a character: that is not the fault. */
+	set_long_bad(&row, ROW_VALUE_MAX - 1, 0xC3);
+	expect_reject(&row, REASON_INVALID_UTF8,
+		      "first_name: not valid UTF-8, or holds a NUL byte, at or "
+		      "after byte 256");
+	set_long_bad(&row, ROW_VALUE_MAX - 2, 'x');
+	expect_reject(&row, REASON_INVALID_UTF8, "at or after byte 257");
+}
+END_TEST
+
 static Suite *validate_suite(void)
 {
 	Suite *s = suite_create("validate");
@@ -478,6 +529,8 @@ static Suite *validate_suite(void)
 	tcase_add_test(tc, course_codes_are_case_sensitive);
 	tcase_add_test(tc, unknown_course_detail_is_escaped_and_bounded);
 	tcase_add_test(tc, revalidating_a_row_clears_the_old_course);
+	tcase_add_test(tc, student_id_names_a_non_ascii_character_by_code_point);
+	tcase_add_test(tc, long_value_with_a_bad_byte_in_its_prefix_names_the_byte);
 	suite_add_tcase(s, tc);
 	return s;
 }
