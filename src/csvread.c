@@ -11,6 +11,8 @@
 #include "csvread.h"
 #include "utf8.h"
 
+_Static_assert(CSVREAD_BUF_SIZE >= 8, "the first read looks at 4 bytes");
+
 #define CSV_OPTIONS (CSV_STRICT | CSV_REPALL_NL | CSV_STRICT_FINI | CSV_APPEND_NULL)
 
 /*

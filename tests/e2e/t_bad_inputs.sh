@@ -319,7 +319,7 @@ check_formula_injection() {
 	python3 - <<'PY' || fail "json report: $(cat err2)"
 import json
 r = json.load(open("out2"))["results"]
-want = ["=cmd|' /C calc'!A0", "F2", "@SUM(A1:A9)", "F4", "-2+3", "+F6"]
+want = ["=cmd|' /C calc'!A0", "F2", "@SUM(A1:A9)", "F4", "-1", "+1", '=1+2";=3']
 assert [x["student_id"] for x in r] == want, [x["student_id"] for x in r]
 assert r[3]["course"] == '=HYPERLINK("http://evil.example","x")', r[3]
 PY
