@@ -23,6 +23,7 @@ struct header_col {
 	uint64_t hash;                 /* of its whole normal form */
 	bool bad_utf8;
 	bool bad_nul;                  /* the first bad byte is a NUL */
+	bool utf16;                    /* every other byte is a NUL */
 	size_t bad_offset;
 	int field;                     /* enum row_field, or -1 */
 };
@@ -133,6 +134,23 @@ enum status roster_next(struct roster_reader *r, struct row *row,
 
 /* ---- the header ------------------------------------------------------------ */
 
+/* True if s[0..len) looks like ASCII in UTF-16 (without its BOM): NUL at
+ * every odd, or every even, offset of its first bytes, and only there. */
+static bool looks_utf16(const unsigned char *s, size_t len)
+{
+	size_t n = (len < NAME_KEEP ? len : NAME_KEEP) & ~(size_t)1;
+	if (n < 2)
+		return false;
+	for (size_t odd = 0; odd < 2; odd++) {
+		size_t i = 0;
+		while (i < n && (s[i] == 0) == (i % 2 == odd))
+			i++;
+		if (i == n)
+			return true;
+	}
+	return false;
+}
+
 static void header_field(void *ctx, size_t index, const unsigned char *s,
 			 size_t len)
 {
@@ -153,6 +171,7 @@ static void header_field(void *ctx, size_t index, const unsigned char *s,
 	c->hash = csvread_name_hash(s, len);
 	c->bad_utf8 = !utf8_valid(s, len, &c->bad_offset);
 	c->bad_nul = c->bad_utf8 && s[c->bad_offset] == '\0';
+	c->utf16 = c->bad_nul && looks_utf16(s, len);
 	c->field = -1;
 }
 
@@ -259,11 +278,19 @@ static enum status check_columns(struct roster_reader *r, struct error *err)
 				 ROSTER_MAX_COLUMNS + 1);
 	for (size_t i = 0; i < r->ncols; i++) {
 		const struct header_col *c = &r->cols[i];
+		if (c->utf16)
+			return error_set(err, ST_INPUT,
+					 "%s: line %llu: column %zu: the name "
+					 "holds NUL bytes (from byte %zu): the file "
+					 "looks like UTF-16 text, and a roster must "
+					 "be UTF-8: convert it first, e.g. with "
+					 "iconv -f UTF-16LE -t UTF-8",
+					 name, line, i + 1, c->bad_offset + 1);
 		if (c->bad_nul)
 			return error_set(err, ST_INPUT,
 					 "%s: line %llu: column %zu: the name "
-					 "holds a NUL byte (at byte %zu): is the "
-					 "file UTF-16? A roster must be UTF-8",
+					 "holds a NUL byte (at byte %zu): a roster "
+					 "is UTF-8 text",
 					 name, line, i + 1, c->bad_offset + 1);
 		if (c->bad_utf8)
 			return error_set(err, ST_INPUT,

@@ -7,7 +7,7 @@
 #   - end by itself within the time limit, and never by a signal (< 128);
 #   - exit with the status in the table;
 #   - meet every expectation of its line (stderr, csv report);
-#   - for exit 2: write nothing on standard output and leave the database
+#   - for exit 2 and 3: write nothing on standard output, leave the database
 #     exactly as it was (courses, students, registrations and the number of
 #     batches);
 #   - for exit 0 and 1: leave a database that passes integrity_check;
@@ -101,6 +101,16 @@ gen_directory() { mkdir -p gen/a_directory.csv; INPUT=gen/a_directory.csv; }
 gen_missing_file() { INPUT=gen/no_such_roster.csv; }
 gen_devnull_symlink() { ln -s /dev/null gen/devnull.csv; INPUT=gen/devnull.csv; }
 gen_dev_zero() { INPUT=/dev/zero; }
+gen_dev_full() { INPUT=/dev/full; }
+gen_read_error() {
+	# Reading offset 0 of one's own memory fails with EIO.
+	[ -r /proc/self/mem ] || fail "no /proc/self/mem here"
+	INPUT=/proc/self/mem
+}
+gen_proc_file() { INPUT=/proc/self/status; }
+gen_sqlite_database() { cp base.db gen/roster.db && INPUT=gen/roster.db; }
+gen_executable() { INPUT=/bin/sh; }
+gen_tab_delimited() { INPUT=$BAD/tab_delimited.tsv ARGS="--delimiter tab"; }
 gen_stdin_empty() { FEED=true; }
 gen_stdin_mid_quote() {
 	FEED="printf 'student_id,email,course\nP1,p1@uni.example,OPEN\nP2,\"p2@uni'"
@@ -369,6 +379,11 @@ check_header_aliases() {
 	[ "$(sql c.db "SELECT first_name || '/' || last_name FROM students")" = Al/Ias ] ||
 		fail "names not taken from their columns"
 }
+check_tab_delimited() {
+	expect_column T1 first_name 'Tab\there'
+	expect_column T1 last_name 'Spaced'
+	expect_column T3 first_name 'Q'
+}
 check_header_only() {
 	[ "$(cat out)" = "line,student_id,course,status,position,reason,detail" ] ||
 		fail "report: $(cat out)"
@@ -443,7 +458,7 @@ while IFS='	' read -r input status expect desc <&3; do
 			fail "report: $(cat py.out)
 $(head -c 1500 out)"
 	fi
-	if [ "$status" -eq 2 ]; then
+	if [ "$status" -eq 2 ] || [ "$status" -eq 3 ]; then
 		expect_empty out
 		dump c.db c.state
 		sql c.db "SELECT 'batches', count(*) FROM batches" >>c.state

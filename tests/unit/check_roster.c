@@ -1415,12 +1415,24 @@ START_TEST(nul_in_a_header_name_is_named)
 	struct roster_options o = comma();
 	const char *p = write_file("n.csv", data, sizeof(data) - 1);
 	expect_open_fail_path(p, &o, ST_INPUT,
-			      "n.csv: line 1: column 1: the name holds a NUL byte "
-			      "(at byte 2): is the file UTF-16?");
+			      "n.csv: line 1: column 1: the name holds NUL bytes "
+			      "(from byte 2): the file looks like UTF-16 text");
+	const char be[] = "\0s\0t\0u\0,\0e\0\n";
+	p = write_file("n.csv", be, sizeof(be) - 1);
+	expect_open_fail_path(p, &o, ST_INPUT,
+			      "column 1: the name holds NUL bytes (from byte 1): "
+			      "the file looks like UTF-16 text");
+	/* A NUL that is not UTF-16's: no such guess (an SQLite file). */
 	const char one[] = "student_id,em\0ail,course\n";
 	p = write_file("n.csv", one, sizeof(one) - 1);
 	expect_open_fail_path(p, &o, ST_INPUT,
-			      "line 1: column 2: the name holds a NUL byte (at byte 3)");
+			      "line 1: column 2: the name holds a NUL byte (at byte "
+			      "3): a roster is UTF-8 text");
+	const char db[] = "SQLite format 3\0\x10\0\x02\x02";
+	p = write_file("n.csv", db, sizeof(db) - 1);
+	expect_open_fail_path(p, &o, ST_INPUT,
+			      "column 1: the name holds a NUL byte (at byte 16): a "
+			      "roster is UTF-8 text");
 }
 END_TEST
 
