@@ -1,10 +1,13 @@
 /* register: the pipeline of RegisterStudents, in C -- see register.h. */
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -73,7 +76,12 @@ struct pipeline {
 	struct block *blocks;
 	size_t nblocks;
 	struct row *slab;
+	/* The collector's state, allocated before it starts so that the
+	 * thread itself never has to allocate (or fail). */
+	struct aggregate *agg;
+	struct block **pending;
 	_Atomic bool collector_failed;
+	bool report_sent;  /* a report went out in place (not via rename) */
 };
 
 static bool cancelled(const struct pipeline *pl)
@@ -149,11 +157,8 @@ static enum status apply_block(struct pipeline *pl, struct block *b,
 static void *collector_main(void *arg)
 {
 	struct pipeline *pl = arg;
-	struct aggregate *agg = calloc(1, sizeof(*agg));
-	struct block **pending = calloc(pl->nblocks, sizeof(*pending));
-	if (!agg || !pending)
-		abort(); /* tiny, fixed allocations at start-up */
-	check_stats_init(&agg->checks);
+	struct aggregate *agg = pl->agg;
+	struct block **pending = pl->pending;
 	uint64_t next = 0;
 	struct block *b;
 	while (chan_recv(pl->input, &b) == CHAN_OK) {
@@ -171,13 +176,27 @@ static void *collector_main(void *arg)
 		}
 		wg_done(&pl->wg);
 	}
-	free(pending);
 	if (chan_send(pl->output, &agg) != CHAN_OK)
 		abort();
 	return NULL;
 }
 
 /* ---- set-up and tear-down ----------------------------------------------- */
+
+/* pthread_create's EAGAIN means memory (a stack, its guard) or a thread
+ * limit ran out; say so, since strerror's "Resource temporarily
+ * unavailable" does not. */
+static enum status thread_error(struct error *err, int errnum,
+				const char *what)
+{
+	if (errnum == EAGAIN || errnum == ENOMEM)
+		return error_set(err, ST_NOMEM,
+				 "cannot start %s: out of memory or too many "
+				 "threads (%s)",
+				 what, strerror(errnum));
+	return error_set(err, ST_IO, "cannot start %s: %s", what,
+			 strerror(errnum));
+}
 
 static enum status pipeline_start(struct pipeline *pl, pthread_t *collector,
 				  struct error *err)
@@ -195,10 +214,13 @@ static enum status pipeline_start(struct pipeline *pl, pthread_t *collector,
 	pl->free_blocks = chan_new(sizeof(struct block *), pl->nblocks);
 	pl->input = chan_new(sizeof(struct block *), pl->nblocks);
 	pl->output = chan_new(sizeof(struct aggregate *), 0);
+	pl->agg = calloc(1, sizeof(*pl->agg));
+	pl->pending = calloc(pl->nblocks, sizeof(*pl->pending));
 	if (!pl->blocks || !pl->slab || !pl->free_blocks || !pl->input ||
-	    !pl->output)
+	    !pl->output || !pl->agg || !pl->pending)
 		return error_set(err, ST_NOMEM, "out of memory starting %zu workers",
 				 workers);
+	check_stats_init(&pl->agg->checks);
 	for (size_t i = 0; i < pl->nblocks; i++) {
 		struct block *b = &pl->blocks[i];
 		b->pl = pl;
@@ -207,23 +229,24 @@ static enum status pipeline_start(struct pipeline *pl, pthread_t *collector,
 			abort();
 	}
 	if (wg_init(&pl->wg) != 0)
-		return error_set(err, ST_NOMEM, "cannot create a wait group");
+		return error_set(err, ST_NOMEM,
+				 "cannot create a wait group: out of memory");
 	pl->wg_ready = true;
 	int errnum = 0;
+	char what[64];
+	snprintf(what, sizeof(what), "%zu worker threads", workers);
 	switch (pool_new(workers, pl->nblocks, &pl->pool, &errnum)) {
 	case POOL_OK:
 		break;
 	case POOL_THREAD:
-		return error_set(err, ST_IO, "cannot start %zu worker threads: %s",
-				 workers, strerror(errnum));
+		return thread_error(err, errnum, what);
 	default:
-		return error_set(err, ST_NOMEM, "cannot start %zu worker threads",
-				 workers);
+		return error_set(err, ST_NOMEM, "cannot start %s: out of memory",
+				 what);
 	}
 	int rc = pthread_create(collector, NULL, collector_main, pl);
 	if (rc != 0)
-		return error_set(err, ST_IO, "cannot start the collector thread: %s",
-				 strerror(rc));
+		return thread_error(err, rc, "the collector thread");
 	return ST_OK;
 }
 
@@ -237,6 +260,8 @@ static void pipeline_free(struct pipeline *pl)
 	chan_free(pl->output);
 	free(pl->blocks);
 	free(pl->slab);
+	free(pl->agg);
+	free(pl->pending);
 }
 
 /* ---- the reader (main thread) ------------------------------------------- */
@@ -280,6 +305,110 @@ static enum status read_roster(struct pipeline *pl, struct roster_reader *rd,
 	return st;
 }
 
+/* ---- where the report goes --------------------------------------------- */
+
+/*
+ * -o FILE names a regular file (or a new one): the report is written to a
+ * temporary file beside it and renamed into place after the commit.  A
+ * symbolic link is followed, so the link stays and its target is replaced.
+ * Anything else that already exists there -- a device such as /dev/stdout
+ * or /dev/null, a FIFO, a socket -- cannot be replaced (and must not be:
+ * renaming over /dev/null would put a regular file in its place), so the
+ * report is written into it directly, exactly as to standard output.
+ */
+struct report_dest {
+	struct atomic_file af;
+	bool atomic;         /* af is open */
+	int direct_fd;       /* a device or FIFO opened here, or -1 */
+	char *resolved;      /* -o's target when it is a symbolic link */
+	const char *name;    /* for messages */
+};
+
+static void dest_init(struct report_dest *d)
+{
+	memset(d, 0, sizeof(*d));
+	d->af.fd = -1;
+	d->direct_fd = -1;
+	d->name = "standard output";
+}
+
+/* Where report_write writes. */
+static int dest_fd(const struct report_dest *d)
+{
+	return d->atomic ? d->af.fd : d->direct_fd >= 0 ? d->direct_fd : 1;
+}
+
+static enum status dest_open(struct report_dest *d, const char *path,
+			     const struct pipeline *pl, struct error *err)
+{
+	d->name = path;
+	const char *target = path;
+	struct stat sb;
+	bool exists = lstat(path, &sb) == 0;
+	if (exists && S_ISLNK(sb.st_mode)) {
+		if (stat(path, &sb) != 0)
+			return error_set(err, ST_IO,
+					 "%s: cannot create the report: it is a "
+					 "symbolic link to a missing file",
+					 path);
+		if (S_ISREG(sb.st_mode)) {
+			d->resolved = realpath(path, NULL);
+			if (!d->resolved)
+				return error_set(err,
+						 errno == ENOMEM ? ST_NOMEM : ST_IO,
+						 "%s: cannot follow the symbolic "
+						 "link: %s",
+						 path, strerror(errno));
+			target = d->resolved;
+		}
+	}
+	if (exists && !S_ISREG(sb.st_mode) && !S_ISDIR(sb.st_mode) &&
+	    !S_ISLNK(sb.st_mode)) {
+		int fd;
+		/* A FIFO blocks here until a reader opens it; a signal
+		 * interrupts the wait (EINTR, see signals.h). */
+		while ((fd = open(path, O_WRONLY | O_NOCTTY | O_CLOEXEC)) < 0 &&
+		       errno == EINTR)
+			if (cancelled(pl))
+				return error_set(err, ST_CANCELLED, "interrupted");
+		if (fd < 0)
+			return error_set(err, ST_IO,
+					 "%s: cannot open the report: %s", path,
+					 strerror(errno));
+		d->direct_fd = fd;
+		return ST_OK;
+	}
+	enum status st = atomic_file_open(&d->af, target, err);
+	d->atomic = st == ST_OK;
+	return st;
+}
+
+/* Closes what is still open; a temporary report not yet published is
+ * removed. */
+static void dest_close(struct report_dest *d)
+{
+	atomic_file_discard(&d->af); /* harmless once published or discarded */
+	d->atomic = false;
+	if (d->direct_fd >= 0)
+		close(d->direct_fd);
+	d->direct_fd = -1;
+	free(d->resolved);
+	d->resolved = NULL;
+}
+
+/* Appends to err's message. */
+static void error_append(struct error *err, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void error_append(struct error *err, const char *fmt, ...)
+{
+	size_t n = strlen(err->msg);
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err->msg + n, sizeof(err->msg) - n, fmt, ap);
+	va_end(ap);
+}
+
 /* ---- writing the report and finishing ----------------------------------- */
 
 static bool want_report(const struct register_options *opt,
@@ -292,7 +421,7 @@ static bool want_report(const struct register_options *opt,
 }
 
 static enum status finish_batch(struct pipeline *pl, struct roster_reader *rd,
-				struct atomic_file *af,
+				struct report_dest *dest,
 				struct register_result *res,
 				const struct check_stats *checks,
 				const struct timespec *t0, struct error *err)
@@ -332,58 +461,69 @@ static enum status finish_batch(struct pipeline *pl, struct roster_reader *rd,
 		.quiet = opt->quiet,
 	};
 
-	bool to_file = opt->output_path != NULL;
-	bool write_it = to_file || want_report(opt, &res->counts);
+	/* A report written in place (standard output, a device, a FIFO) is
+	 * seen as it is written; one in a temporary file only once renamed. */
+	bool in_place = !dest->atomic;
+	bool write_it = opt->output_path || want_report(opt, &res->counts);
 	if (write_it) {
-		st = report_write(pl->report, &sum, to_file ? af->fd : 1,
-				  to_file ? opt->output_path : "standard output",
+		pl->report_sent = in_place;
+		st = report_write(pl->report, &sum, dest_fd(dest), dest->name,
 				  err);
-		if (st == ST_OK && to_file)
-			st = atomic_file_sync(af, err);
+		if (st == ST_OK && dest->atomic)
+			st = atomic_file_sync(&dest->af, err);
 		if (st != ST_OK) {
 			/* The report is the proof of what happened: without it,
 			 * nothing happens.  Keep the history when we can. */
-			if (to_file)
-				atomic_file_discard(af);
+			if (dest->atomic)
+				atomic_file_discard(&dest->af);
 			struct error ignored;
 			if (db_batch_finish(pl->db, pl->batch_id, BATCH_ROLLED_BACK,
 					    &res->counts, sha, &ignored) != ST_OK)
 				db_batch_abort(pl->db);
 			res->outcome = BATCH_ROLLED_BACK;
+			/* Whatever part of it a reader got claims an outcome
+			 * that did not happen. */
+			error_append(err, "; batch %lld was rolled back%s",
+				     (long long)pl->batch_id,
+				     in_place ? " and the report written there "
+						"is void" :
+						"");
 			return st;
 		}
 	}
 
 	/* The last moment a signal can still undo everything. */
 	if (cancelled(pl)) {
-		if (to_file)
-			atomic_file_discard(af);
+		if (dest->atomic)
+			atomic_file_discard(&dest->af);
 		db_batch_abort(pl->db);
 		return error_set(err, ST_CANCELLED, "interrupted before the commit");
 	}
 	st = db_batch_finish(pl->db, pl->batch_id, res->outcome, &res->counts, sha,
 			     err);
 	if (st != ST_OK) {
-		if (to_file) {
-			atomic_file_discard(af);
-		} else if (write_it) {
-			size_t n = strlen(err->msg);
-			snprintf(err->msg + n, sizeof(err->msg) - n,
-				 "; the report written above is void: batch %lld "
-				 "was not committed",
-				 (long long)pl->batch_id);
-		}
+		if (dest->atomic)
+			atomic_file_discard(&dest->af);
+		else if (write_it)
+			error_append(err,
+				     "; the report written %s%s is void: batch "
+				     "%lld was not committed",
+				     dest->direct_fd >= 0 ? "to " : "above",
+				     dest->direct_fd >= 0 ? dest->name : "",
+				     (long long)pl->batch_id);
 		return st;
 	}
-	if (to_file) {
-		st = atomic_file_publish(af, err);
+	if (dest->atomic) {
+		st = atomic_file_publish(&dest->af, err);
+		dest->atomic = false;
 		if (st != ST_OK) {
 			/* Committed: keep the report wherever it is now. */
-			size_t n = strlen(err->msg);
-			snprintf(err->msg + n, sizeof(err->msg) - n,
-				 " (batch %lld is committed; its report is at %s)",
-				 (long long)pl->batch_id,
-				 af->tmp_path ? af->tmp_path : opt->output_path);
+			struct atomic_file *af = &dest->af;
+			error_append(err,
+				     " (batch %lld is committed; its report is at "
+				     "%s)",
+				     (long long)pl->batch_id,
+				     af->tmp_path ? af->tmp_path : opt->output_path);
 			free(af->tmp_path);
 			free(af->path);
 			if (af->fd >= 0)
@@ -392,6 +532,15 @@ static enum status finish_batch(struct pipeline *pl, struct roster_reader *rd,
 			af->fd = -1;
 			return st;
 		}
+	} else if (dest->direct_fd >= 0) {
+		int rc = close(dest->direct_fd);
+		dest->direct_fd = -1;
+		if (rc != 0)
+			return error_set(err, ST_IO,
+					 "%s: cannot close the report: %s (batch "
+					 "%lld is committed)",
+					 dest->name, strerror(errno),
+					 (long long)pl->batch_id);
 	}
 	res->report_written = write_it;
 	return ST_OK;
@@ -412,10 +561,11 @@ enum status register_run(const struct register_options *opt,
 	atomic_init(&pl.collector_failed, false);
 	struct roster_reader *rd = NULL;
 	struct check_config *check = NULL;
-	struct atomic_file af = {.fd = -1};
+	struct report_dest dest;
+	dest_init(&dest);
 	pthread_t collector;
 	bool batch_open = false;
-	struct aggregate *agg = NULL;
+	struct aggregate *agg = NULL; /* pl.agg, once the collector hands it over */
 	enum status st;
 
 	struct roster_options ro = {
@@ -443,7 +593,7 @@ enum status register_run(const struct register_options *opt,
 		goto out;
 	/* Where the report goes must work before anything is written. */
 	if (opt->output_path) {
-		st = atomic_file_open(&af, opt->output_path, err);
+		st = dest_open(&dest, opt->output_path, &pl, err);
 		if (st != ST_OK)
 			goto out;
 	}
@@ -494,23 +644,24 @@ enum status register_run(const struct register_options *opt,
 	res->counts = agg->counts;
 	if (res->counts.rows == 0 && opt->warn)
 		opt->warn(opt->warn_ctx, "the roster has a header but no data rows");
-	st = finish_batch(&pl, rd, &af, res, &agg->checks, &t0, err);
+	st = finish_batch(&pl, rd, &dest, res, &agg->checks, &t0, err);
 	batch_open = false;
 
 out:
 	if (batch_open)
 		db_batch_abort(db);
-	atomic_file_discard(&af); /* harmless once published or discarded */
-	if (st == ST_CANCELLED)
+	if (st == ST_CANCELLED && !pl.report_sent)
 		error_set(err, ST_CANCELLED,
 			  "interrupted: the batch was rolled back, nothing was "
-			  "written%s",
-			  res->report_written || opt->output_path ||
-					  !want_report(opt, &res->counts)
-				  ? ""
-				  : " (the report above is void)");
-	free(agg);
-	pipeline_free(&pl);
+			  "written");
+	else if (st == ST_CANCELLED)
+		error_set(err, ST_CANCELLED,
+			  "interrupted: the batch was rolled back, nothing was "
+			  "written (the report written %s%s is void)",
+			  dest.direct_fd >= 0 ? "to " : "above",
+			  dest.direct_fd >= 0 ? dest.name : "");
+	dest_close(&dest);
+	pipeline_free(&pl); /* and with it the aggregate */
 	report_free(pl.report);
 	check_config_free(check);
 	course_table_free(&pl.courses);

@@ -86,6 +86,13 @@ enum status signals_start(struct chan *done, struct error *err)
 	pthread_sigmask(SIG_BLOCK, &with_usr2, &old);
 	rc = pthread_create(&waiter_thread, NULL, waiter_main, NULL);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc == EAGAIN || rc == ENOMEM)
+		/* pthread_create's EAGAIN: memory for the stack, or a thread
+		 * limit, ran out. */
+		return error_set(err, ST_NOMEM,
+				 "cannot start the signal thread: out of memory "
+				 "or too many threads (%s)",
+				 strerror(rc));
 	if (rc != 0)
 		return error_set(err, ST_IO, "cannot start the signal thread: %s",
 				 strerror(rc));
