@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "csvread.h"
 #include "utf8.h"
 #include "validate.h"
 
@@ -25,31 +26,15 @@ static bool present(const struct row *row, enum row_field f)
 	return (row->present & (1u << f)) != 0;
 }
 
-/* Writes a value for a detail: quoted, control bytes as \xNN, long values
- * cut at a character boundary with "...". */
+/* Writes a value for a detail: quoted, control bytes as \xNN, invisible,
+ * space-like and bidi characters by code point (a course 'OPEN' followed by
+ * a zero-width space must not look like OPEN), long values cut at a
+ * character boundary with "...". */
 static void show_value(char *out, size_t cap, const char *s, size_t len)
 {
-	const unsigned char *u = (const unsigned char *)s;
-	size_t shown = len, o = 0;
-
-	if (len > SHOW_MAX) {
-		shown = SHOW_MAX;
-		while (shown > 0 && (u[shown] & 0xC0) == 0x80)
-			shown--;
-	}
-	out[o++] = '\'';
-	for (size_t i = 0; i < shown && o + 8 < cap; i++) {
-		if (u[i] < 0x20 || u[i] == 0x7F)
-			o += (size_t)snprintf(out + o, cap - o, "\\x%02X", u[i]);
-		else
-			out[o++] = (char)u[i];
-	}
-	if (shown < len && o + 4 < cap) {
-		memcpy(out + o, "...", 3);
-		o += 3;
-	}
-	out[o++] = '\'';
-	out[o] = '\0';
+	size_t used = 0;
+	out[0] = '\0';
+	csvread_quote_name(out, cap, &used, (const unsigned char *)s, len, SHOW_MAX);
 }
 
 /* Describes the character at s[0..n) (valid UTF-8) for a detail: 'x' if

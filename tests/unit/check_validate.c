@@ -430,6 +430,22 @@ START_TEST(unknown_course_detail_is_escaped_and_bounded)
 }
 END_TEST
 
+/* t_bad_inputs: 'OPEN' with a zero-width space or a no-break space after
+ * it was reported as "no course 'OPEN'" -- when OPEN exists. */
+START_TEST(unknown_course_detail_shows_invisible_characters)
+{
+	struct row row = good_row();
+	set_str(&row, FIELD_COURSE, "MATH-101\xE2\x80\x8B");
+	expect_reject(&row, REASON_UNKNOWN_COURSE, "no course 'MATH-101\\u200B'");
+	set_str(&row, FIELD_COURSE, "MATH-101\xC2\xA0");
+	expect_reject(&row, REASON_UNKNOWN_COURSE, "no course 'MATH-101\\u00A0'");
+	set_str(&row, FIELD_COURSE, "\xE2\x80\xAEMATH");
+	expect_reject(&row, REASON_UNKNOWN_COURSE, "no course '\\u202EMATH'");
+	set_str(&row, FIELD_COURSE, "Math\xC3\xA9");
+	expect_reject(&row, REASON_UNKNOWN_COURSE, "no course 'Math\xC3\xA9'");
+}
+END_TEST
+
 START_TEST(revalidating_a_row_clears_the_old_course)
 {
 	struct row row = good_row();
@@ -528,6 +544,7 @@ static Suite *validate_suite(void)
 	tcase_add_test(tc, unknown_course_is_named);
 	tcase_add_test(tc, course_codes_are_case_sensitive);
 	tcase_add_test(tc, unknown_course_detail_is_escaped_and_bounded);
+	tcase_add_test(tc, unknown_course_detail_shows_invisible_characters);
 	tcase_add_test(tc, revalidating_a_row_clears_the_old_course);
 	tcase_add_test(tc, student_id_names_a_non_ascii_character_by_code_point);
 	tcase_add_test(tc, long_value_with_a_bad_byte_in_its_prefix_names_the_byte);
