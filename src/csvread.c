@@ -514,9 +514,9 @@ static size_t decode_one(const unsigned char *s, size_t n, uint32_t *cp)
 }
 
 /* Characters a message shows by number (a backslash, u, 4 hex digits): C1
- * controls, and those that are
- * invisible, look like a plain space, or change the direction of text --
- * a header name that holds one looks right and still does not match. */
+ * controls, and those that are invisible, look like a plain space, or
+ * change the direction of text -- a header name that holds one looks right
+ * and still does not match. */
 static bool shown_as_code(uint32_t cp)
 {
 	return (cp >= 0x80 && cp <= 0xA0) || cp == 0xAD || cp == 0x34F ||
