@@ -1,0 +1,174 @@
+#!/bin/sh
+# lib: helpers for the torture trials, then runs the family file given as $1.
+#
+# A family file runs many trials and reports each one on standard output:
+#   trial ok NAME [detail]        the trial passed
+#   trial FAIL NAME: WHY          it failed
+#   trial KNOWN-BUG NAME: WHY     it failed on a known, reported bug
+#   note TEXT                     shown by the runner as it is
+# The runner counts them.  Waiting for a state always polls for that state
+# with a deadline; a random delay before a signal is a stimulus only.
+#
+# The environment (from tests/torture/run): BULKREG, ROOT, DATA (generated
+# inputs shared by the families), TOOLS (gen_roster, failmalloc.so),
+# TORTURE_SEED.
+set -u
+
+TRIAL="(setup)"
+TRIAL_FAILED=""
+
+# ---- reporting ------------------------------------------------------------
+
+note() { echo "note $*"; }
+# trial_start NAME: a new trial; its checks call fail_trial.
+trial_start() {
+	TRIAL=$1
+	TRIAL_FAILED=""
+}
+# fail_trial WHY: records the first failure of the current trial.
+fail_trial() {
+	[ -n "$TRIAL_FAILED" ] || TRIAL_FAILED=$*
+}
+# trial_end [DETAIL]: prints the verdict of the current trial.
+trial_end() {
+	if [ -z "$TRIAL_FAILED" ]; then
+		echo "trial ok $TRIAL${1:+ $1}"
+	else
+		# One line per trial: the runner greps for it.
+		echo "trial FAIL $TRIAL: $(printf '%s' "$TRIAL_FAILED" | tr '\n' ' ' | cut -c1-1500)"
+	fi
+}
+# known_bug WHY: the current trial failed on a known bug (see the report).
+known_bug() {
+	echo "trial KNOWN-BUG $TRIAL: $(printf '%s' "$*" | tr '\n' ' ' | cut -c1-1500)"
+}
+# setup_fail WHY: the family cannot go on at all.
+setup_fail() {
+	echo "trial FAIL (setup of $(basename "$FAMILY" .sh)): $*"
+	exit 1
+}
+
+# ---- random numbers (a seeded LCG, so a failure can be replayed) ----------
+
+RAND_STATE=$((TORTURE_SEED % 2147483648))
+# rand N: sets R to a number in 0..N-1.
+# shellcheck disable=SC2034 # R is for the family files
+rand() {
+	RAND_STATE=$(((RAND_STATE * 1103515245 + 12345) % 2147483648))
+	R=$(((RAND_STATE / 65536) % $1))
+}
+
+# ---- time -----------------------------------------------------------------
+
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+# sleep_ms MS: a stimulus delay (never used to wait for a state).
+sleep_ms() { sleep "$(($1 / 1000)).$(printf '%03d' $(($1 % 1000)))"; }
+# A poll interval: how often a state is looked at.
+tick() { sleep 0.005; }
+
+# ---- processes ------------------------------------------------------------
+
+# is_running PID: the process exists and has not exited (a zombie has).
+is_running() {
+	[ -r "/proc/$1/stat" ] || return 1
+	_st=$(sed 's/.*) \(.\).*/\1/' "/proc/$1/stat" 2>/dev/null) || return 1
+	[ -n "$_st" ] && [ "$_st" != Z ] && [ "$_st" != X ]
+}
+# wait_exit PID SECONDS: waits for our child PID to exit, polling, with a
+# deadline.  Sets RC to its exit status; on the deadline kills it (KILL),
+# sets RC to 999 and returns 1.
+wait_exit() {
+	_deadline=$(($(now_ms) + $2 * 1000))
+	while is_running "$1"; do
+		if [ "$(now_ms)" -ge "$_deadline" ]; then
+			kill -KILL "$1" 2>/dev/null
+			wait "$1" 2>/dev/null
+			RC=999
+			return 1
+		fi
+		tick
+	done
+	wait "$1"
+	# shellcheck disable=SC2034 # RC is for the family files
+	RC=$?
+	return 0
+}
+# wait_for SECONDS COMMAND...: polls until COMMAND succeeds; 1 on deadline.
+wait_for() {
+	_deadline=$(($(now_ms) + $1 * 1000))
+	shift
+	until "$@"; do
+		[ "$(now_ms)" -lt "$_deadline" ] || return 1
+		tick
+	done
+	return 0
+}
+
+# ---- the database ---------------------------------------------------------
+
+# integrity DB: prints nothing and succeeds when PRAGMA integrity_check is ok.
+integrity() {
+	_ic=$(sqlite3 "$1" 'PRAGMA integrity_check' 2>&1)
+	[ "$_ic" = ok ] || { echo "integrity_check: $_ic" | head -c 500; return 1; }
+}
+# full_state DB OUT: everything, the batch history included, byte for byte.
+full_state() {
+	sqlite3 "$1" >"$2" 2>&1 <<'SQL'
+.mode quote
+SELECT 'user_version', * FROM pragma_user_version;
+SELECT 'course', * FROM courses ORDER BY id;
+SELECT 'student', * FROM students ORDER BY student_id;
+SELECT 'reg', * FROM registrations ORDER BY course_id, student_id;
+SELECT 'batch', * FROM batches ORDER BY id;
+SQL
+}
+# logical_state DB OUT: what users see, with batch ids replaced by the
+# roster (sha256) of the batch and without timestamps, so that states
+# reached by different batches of the same rosters compare equal.
+logical_state() {
+	sqlite3 "$1" >"$2" 2>&1 <<'SQL'
+.mode quote
+SELECT 'course', code, title, capacity, waitlist_max, registered, waitlisted
+  FROM courses ORDER BY code;
+SELECT 'student', s.student_id, s.first_name, s.last_name, s.email,
+       (SELECT sha256 FROM batches WHERE id = s.created_batch)
+  FROM students AS s ORDER BY s.student_id;
+SELECT 'reg', c.code, r.student_id, r.status, r.seq, r.line,
+       (SELECT sha256 FROM batches WHERE id = r.batch_id)
+  FROM registrations AS r JOIN courses AS c ON c.id = r.course_id
+  ORDER BY c.code, r.student_id;
+SQL
+}
+# tables_state DB OUT: courses, students and registrations exactly (ids
+# included), without the batch history.
+tables_state() {
+	sqlite3 "$1" >"$2" 2>&1 <<'SQL'
+.mode quote
+SELECT 'course', * FROM courses ORDER BY id;
+SELECT 'student', * FROM students ORDER BY student_id;
+SELECT 'reg', * FROM registrations ORDER BY course_id, student_id;
+SQL
+}
+batch_count() { sqlite3 "$1" 'SELECT count(*) FROM batches'; }
+# copy_db FROM TO: a consistent copy (the source is closed: no -wal).
+copy_db() {
+	[ ! -e "$1-wal" ] || setup_fail "$1-wal exists: the source is not closed"
+	rm -f "$2" "$2-wal" "$2-shm"
+	cp "$1" "$2"
+}
+# same FILE1 FILE2: cmp, with the first differences as the failure text.
+same() {
+	cmp -s "$1" "$2" && return 0
+	diff "$1" "$2" | head -8 | cut -c1-200
+	return 1
+}
+# hidden_temps DIR NAME: lists leftover temporary reports .NAME.XXXXXX.
+hidden_temps() {
+	for _f in "$1/.$2".??????; do
+		[ ! -e "$_f" ] || echo "$_f"
+	done
+}
+
+FAMILY=$1
+# shellcheck source=/dev/null
+. "$FAMILY"

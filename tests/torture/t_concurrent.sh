@@ -1,0 +1,213 @@
+# t_concurrent: four registers at once on one database, and the write lock.
+#
+# Rounds: four `bulkreg register` processes wait at a start barrier (each
+# creates ready.K, then polls for the file `go`), start together on one
+# database with overlapping rosters (each shares 4000 rows with the next)
+# into courses sized for a quarter of the rows, so seats and waitlists run
+# out.  Every run must finish (each waits for the lock within --wait), and
+# then: integrity ok; no course over its capacity or waitlist limit; the
+# stored counters equal the rows; seats and waitlist positions are 1..n per
+# course without gaps or repeats; every registration in the database comes
+# from exactly one report row saying registered/waitlisted (same status and
+# position), none is claimed twice, already_* rows match the database, and
+# each batch's counts equal its report's.
+#
+# Lock: a process that cannot get the write lock within --wait -- held by
+# sqlite3 in an open BEGIN IMMEDIATE, or by a long bulkreg run -- exits 3
+# with a message saying the database is locked, and writes nothing.
+
+ROUNDS=${TORTURE_CONCURRENT_ROUNDS:-3}
+
+all_ready() {
+	for _k in 0 1 2 3; do [ -e "ready.$_k" ] || return 1; done
+}
+
+# check_round DB: the invariants, as SQL that prints only violations.
+check_round() {
+	rm -f check.db
+	for k in 0 1 2 3; do
+		sqlite3 check.db ".import --csv rep$k.csv rep$k" || return 1
+	done
+	sqlite3 check.db <<SQL
+ATTACH '$1' AS d;
+CREATE TEMP TABLE reps AS
+  SELECT 0 AS k, * FROM rep0 UNION ALL SELECT 1, * FROM rep1
+  UNION ALL SELECT 2, * FROM rep2 UNION ALL SELECT 3, * FROM rep3;
+CREATE INDEX temp.reps_pair ON reps (course, student_id);
+CREATE TEMP TABLE regs AS
+  SELECT c.code, r.student_id, r.status, r.seq
+  FROM d.registrations AS r JOIN d.courses AS c ON c.id = r.course_id;
+CREATE INDEX temp.regs_pair ON regs (code, student_id);
+SELECT 'over capacity', c.code, c.capacity, count(*) FROM d.courses AS c
+  JOIN d.registrations AS r ON r.course_id = c.id AND r.status = 'registered'
+  GROUP BY c.id HAVING count(*) > c.capacity;
+SELECT 'waitlist over its limit', c.code, c.waitlist_max, count(*)
+  FROM d.courses AS c
+  JOIN d.registrations AS r ON r.course_id = c.id AND r.status = 'waitlisted'
+  WHERE c.waitlist_max IS NOT NULL
+  GROUP BY c.id HAVING count(*) > c.waitlist_max;
+SELECT 'stored counts differ', c.code, c.registered, c.waitlisted,
+  (SELECT count(*) FROM d.registrations WHERE course_id = c.id AND status = 'registered'),
+  (SELECT count(*) FROM d.registrations WHERE course_id = c.id AND status = 'waitlisted')
+  FROM d.courses AS c
+  WHERE c.registered <> (SELECT count(*) FROM d.registrations WHERE course_id = c.id AND status = 'registered')
+     OR c.waitlisted <> (SELECT count(*) FROM d.registrations WHERE course_id = c.id AND status = 'waitlisted');
+SELECT 'seats or positions not 1..n', code, status, count(*), count(DISTINCT seq), min(seq), max(seq)
+  FROM regs GROUP BY code, status
+  HAVING count(*) <> count(DISTINCT seq) OR min(seq) <> 1 OR max(seq) <> count(*);
+SELECT 'registered in two reports', course, student_id, group_concat(k)
+  FROM reps WHERE status IN ('registered', 'waitlisted')
+  GROUP BY course, student_id HAVING count(*) > 1;
+SELECT 'reported but not stored', k, line, course, student_id, status, position
+  FROM reps AS p WHERE status IN ('registered', 'waitlisted')
+  AND NOT EXISTS (SELECT 1 FROM regs AS g WHERE g.code = p.course
+    AND g.student_id = p.student_id AND g.status = p.status
+    AND (p.status = 'registered' OR g.seq = CAST(p.position AS INTEGER)));
+SELECT 'stored but never reported', code, student_id, status FROM regs AS g
+  WHERE NOT EXISTS (SELECT 1 FROM reps AS p WHERE p.course = g.code
+    AND p.student_id = g.student_id AND p.status = g.status);
+SELECT 'already_* not as stored', k, line, course, student_id, status
+  FROM reps AS p WHERE status IN ('already_registered', 'already_waitlisted')
+  AND NOT EXISTS (SELECT 1 FROM regs AS g WHERE g.code = p.course
+    AND g.student_id = p.student_id
+    AND 'already_' || g.status = p.status);
+SELECT 'report and database totals differ',
+  (SELECT count(*) FROM reps WHERE status = 'registered'),
+  (SELECT count(*) FROM regs WHERE status = 'registered'),
+  (SELECT count(*) FROM reps WHERE status = 'waitlisted'),
+  (SELECT count(*) FROM regs WHERE status = 'waitlisted')
+  WHERE (SELECT count(*) FROM reps WHERE status = 'registered')
+        <> (SELECT count(*) FROM regs WHERE status = 'registered')
+     OR (SELECT count(*) FROM reps WHERE status = 'waitlisted')
+        <> (SELECT count(*) FROM regs WHERE status = 'waitlisted');
+SELECT 'batch counts differ from its report', b.id, b.source, b.outcome
+  FROM d.batches AS b
+  WHERE b.source LIKE 'roster_.csv' AND (b.outcome <> 'committed'
+    OR b.registered <> (SELECT count(*) FROM reps WHERE status = 'registered'
+                        AND k = CAST(substr(b.source, 7, 1) AS INTEGER))
+    OR b.waitlisted <> (SELECT count(*) FROM reps WHERE status = 'waitlisted'
+                        AND k = CAST(substr(b.source, 7, 1) AS INTEGER))
+    OR b.rows <> (SELECT count(*) FROM reps
+                  WHERE k = CAST(substr(b.source, 7, 1) AS INTEGER)));
+SELECT 'batches', count(*) FROM d.batches WHERE source LIKE 'roster_.csv'
+  HAVING count(*) <> 4;
+SELECT 'batches overlap in time', a.id, b.id FROM d.batches AS a
+  JOIN d.batches AS b ON a.id < b.id
+  WHERE a.started_at < b.finished_at AND b.started_at < a.finished_at;
+SQL
+}
+
+r=0
+while [ "$r" -lt "$ROUNDS" ]; do
+	seed=$((TORTURE_SEED % 1000 + r * 7 + 100))
+	workers=$((r % 3 + 1))
+	trial_start "concurrent-round-$r-seed-$seed-workers-$workers"
+	r=$((r + 1))
+	rm -f db db-wal db-shm ready.? go rep?.csv roster?.csv
+	"$BULKREG" -q -d db init || setup_fail "init"
+	"$TOOLS/gen_roster" courses 6000 "$seed" >courses.csv
+	"$BULKREG" -q -d db course import courses.csv || setup_fail "course import"
+	"$TOOLS/gen_roster" roster 24000 "$seed" >all.csv
+	for k in 0 1 2 3; do
+		{
+			head -n 1 all.csv
+			tail -n +2 all.csv | tail -n +$((k * 5000 + 1)) | head -n 9000
+		} >"roster$k.csv"
+	done
+	pids=""
+	for k in 0 1 2 3; do
+		# shellcheck disable=SC2016 # expanded by the inner shell
+		sh -c 'touch "ready.$1"; while [ ! -e go ]; do sleep 0.002; done
+			exec "$2" -q -d db register --wait 120 --workers "$3" \
+				--format csv -o "rep$1.csv" "roster$1.csv"' \
+			sh "$k" "$BULKREG" "$workers" >"out$k" 2>"err$k" &
+		pids="$pids $!"
+	done
+	wait_for 20 all_ready || fail_trial "the four processes did not reach the barrier"
+	t0=$(now_ms)
+	: >go
+	k=0
+	for pid in $pids; do
+		wait_exit "$pid" 180 || fail_trial "run $k did not finish within 180 s"
+		case $RC in
+		0 | 1) ;;
+		*) fail_trial "run $k: exit $RC: $(head -c 300 "err$k")" ;;
+		esac
+		k=$((k + 1))
+	done
+	elapsed=$(($(now_ms) - t0))
+	why=$(integrity db) || fail_trial "$why"
+	problems=$(check_round db 2>&1)
+	[ -z "$problems" ] || fail_trial "$(echo "$problems" | head -5)"
+	totals=$(sqlite3 db "SELECT count(*) FILTER (WHERE status = 'registered') || ' registered, ' || count(*) FILTER (WHERE status = 'waitlisted') || ' waitlisted' FROM registrations")
+	full=$(sqlite3 db "SELECT sum(rejected) FROM batches")
+	trial_end "(4 runs in $elapsed ms: $totals, $full rows rejected)"
+done
+
+# ---- the lock held by sqlite3 ----
+trial_start "lock-held-by-sqlite3"
+rm -f lock.fifo sq.out rep.csv
+copy_db db held.db
+full_state held.db before.full
+mkfifo lock.fifo
+sqlite3 held.db <lock.fifo >sq.out 2>&1 &
+sq=$!
+exec 4>lock.fifo
+echo "BEGIN IMMEDIATE; SELECT 'lock-is-held';" >&4
+holds_lock() { grep -q lock-is-held sq.out; }
+if wait_for 20 holds_lock; then
+	t0=$(now_ms)
+	"$BULKREG" -d held.db register --wait 0.5 --format csv -o rep.csv roster0.csv >out 2>err
+	rc=$?
+	waited=$(($(now_ms) - t0))
+	[ "$rc" -eq 3 ] || fail_trial "exit $rc, expected 3: $(head -c 300 err)"
+	grep -q "locked" err || fail_trial "no 'locked' in the message: $(head -c 300 err)"
+	[ "$waited" -ge 450 ] || fail_trial "gave up after $waited ms, before --wait 0.5"
+	[ ! -e rep.csv ] || fail_trial "-o rep.csv was created"
+	[ -z "$(hidden_temps . rep.csv)" ] || fail_trial "a temporary report was left"
+else
+	fail_trial "sqlite3 never took the lock: $(cat sq.out)"
+fi
+echo "ROLLBACK;" >&4
+exec 4>&-
+wait_exit "$sq" 20 || fail_trial "sqlite3 did not end"
+full_state held.db after.full
+why=$(same before.full after.full) || fail_trial "the database changed: $why"
+trial_end "(exit 3 after $waited ms: $(head -c 120 err))"
+
+# ---- the lock held by a long bulkreg run ----
+trial_start "lock-held-by-bulkreg"
+copy_db db held.db
+full_state held.db before.full
+rm -rf pids rep.csv
+mkdir pids
+cat >slow_check.sh <<'EOF'
+#!/bin/sh
+echo $$ >"$TORTURE_PIDDIR/$$"
+sleep 0.2
+EOF
+chmod +x slow_check.sh
+TORTURE_PIDDIR=$PWD/pids "$BULKREG" -q -d held.db register --workers 2 \
+	--check "$PWD/slow_check.sh" --format csv roster1.csv >long.out 2>long.err &
+long=$!
+# Checks run only inside the batch, so a first pid file means the write
+# lock is held.
+check_started() { [ -n "$(find pids -type f)" ]; }
+if wait_for 20 check_started; then
+	t0=$(now_ms)
+	"$BULKREG" -d held.db register --wait 0.3 roster2.csv >out 2>err
+	rc=$?
+	waited=$(($(now_ms) - t0))
+	[ "$rc" -eq 3 ] || fail_trial "exit $rc, expected 3: $(head -c 300 err)"
+	grep -q "locked" err || fail_trial "no 'locked' in the message: $(head -c 300 err)"
+	[ "$waited" -ge 250 ] || fail_trial "gave up after $waited ms, before --wait 0.3"
+	is_running "$long" || fail_trial "the long run ended too soon: $(head -c 300 long.err)"
+else
+	fail_trial "the long run never started a check: $(head -c 300 long.err)"
+fi
+kill -s INT "$long" 2>/dev/null
+wait_exit "$long" 30 || fail_trial "the long run did not stop"
+[ "$RC" -eq 130 ] || fail_trial "the long run: exit $RC after SIGINT, expected 130"
+full_state held.db after.full
+why=$(same before.full after.full) || fail_trial "the database changed: $why"
+trial_end "(exit 3 after $waited ms while another run held the lock)"
