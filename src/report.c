@@ -375,9 +375,12 @@ static void json_put_double(struct obuf *o, double x)
 
 /* ---- text escaping --------------------------------------------------------
  * Values echoed to a terminal must not be able to drive it: control bytes,
- * C1 controls and invalid UTF-8 are shown as \xHH, bidirectional and line
- * separator characters as \uHHHH, a backslash as \\ (so escapes are
- * unambiguous) and NUL as U+FFFD.  Widths count one column per character. */
+ * C1 controls and invalid UTF-8 are shown as \xHH; bidirectional, line
+ * separator, zero-width and other invisible or space-like characters as
+ * \uHHHH; NUL as U+FFFD.  A backslash stays as it is: details already
+ * carry escapes of their own, and doubling them hurts more than the rare
+ * value that contains a literal "\x1b" could mislead.  Widths count one
+ * column per character. */
 
 struct text_token {
 	char bytes[12];
@@ -387,10 +390,16 @@ struct text_token {
 /* Worst case of text_put: 4 bytes (\xHH) per input byte, plus "...". */
 #define TEXT_FIELD_MAX(n) (4 * (size_t)(n) + 3)
 
+/* Characters a reader cannot see or that change the text around them:
+ * shown by code point, so "OPEN" and "OPEN" + U+200B never look alike. */
 static bool text_is_format_char(int32_t cp)
 {
-	return cp == 0x061C || cp == 0x200E || cp == 0x200F ||
-	       (cp >= 0x2028 && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069);
+	return cp == 0x00A0 || cp == 0x00AD || cp == 0x034F || cp == 0x061C ||
+	       cp == 0x115F || cp == 0x1160 || cp == 0x17B4 || cp == 0x17B5 ||
+	       cp == 0x180E || (cp >= 0x2000 && cp <= 0x200F) ||
+	       (cp >= 0x2028 && cp <= 0x202F) || (cp >= 0x205F && cp <= 0x206F) ||
+	       cp == 0x3000 || cp == 0x3164 || cp == 0xFEFF || cp == 0xFFA0 ||
+	       (cp >= 0xFFF9 && cp <= 0xFFFB);
 }
 
 static void token_hex(struct text_token *t, const unsigned char *p, size_t n)
@@ -415,11 +424,6 @@ static size_t text_next(const unsigned char *s, size_t len, size_t i,
 		memcpy(t->bytes, replacement, 3);
 		t->len = 3;
 		t->cols = 1;
-		return 1;
-	}
-	if (c == '\\') {
-		memcpy(t->bytes, "\\\\", 2);
-		t->len = t->cols = 2;
 		return 1;
 	}
 	if (c < 0x20 || c == 0x7F) {

@@ -79,7 +79,7 @@ int json_write_string(FILE *out, const char *s, size_t len);
 /*
  * Terminal-safe text, shared by the text report and the listings: control
  * bytes, C1 controls and invalid UTF-8 as \xHH, bidirectional and line
- * separator characters as \uHHHH, a backslash as \\, NUL as U+FFFD; one
+ * separator and invisible characters as \uHHHH, NUL as U+FFFD; one
  * column per character.  text_write_value pads to `width` columns and cuts
  * with "..." past `max` columns (0 = no limit); text_value_width is the
  * width it would use before padding.

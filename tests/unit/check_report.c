@@ -973,6 +973,18 @@ START_TEST(test_text_no_table_without_rejections)
 }
 END_TEST
 
+START_TEST(test_text_escapes_invisible_characters)
+{
+	/* U+200B zero-width space, U+00A0 no-break space, U+FEFF. */
+	struct row row = rejected(2, "S\xC2\xA0" "1", REASON_UNKNOWN_COURSE, "");
+	set_value(&row, FIELD_COURSE, "OPEN\xE2\x80\x8B\xEF\xBB\xBF", 10);
+	char *out = render(REPORT_TEXT, &row, 1, NULL, NULL);
+	ck_assert_ptr_nonnull(strstr(out, "S\\u00a01"));
+	ck_assert_ptr_nonnull(strstr(out, "OPEN\\u200b\\ufeff"));
+	free(out);
+}
+END_TEST
+
 START_TEST(test_text_escapes_control_bytes)
 {
 	struct row row = rejected(2, "A\x1b[31mB", REASON_INVALID_STUDENT_ID,
@@ -986,12 +998,14 @@ START_TEST(test_text_escapes_control_bytes)
 }
 END_TEST
 
-START_TEST(test_text_escapes_invalid_utf8_and_backslash)
+START_TEST(test_text_escapes_invalid_utf8_keeps_backslash)
 {
+	/* A backslash is shown as it is (details carry escapes of their own);
+	 * the byte that is not UTF-8 is escaped. */
 	struct row row = rejected(2, "X\xFF\\Y", REASON_INVALID_UTF8, "");
 	set_value(&row, FIELD_COURSE, "C\0D", 3);
 	char *out = render(REPORT_TEXT, &row, 1, NULL, NULL);
-	ck_assert_ptr_nonnull(strstr(out, "X\\xff\\\\Y"));
+	ck_assert_ptr_nonnull(strstr(out, "X\\xff\\Y"));
 	ck_assert_ptr_nonnull(strstr(out, "C\xEF\xBF\xBD" "D"));
 	ck_assert_ptr_null(strchr(out, '\xFF'));
 	free(out);
@@ -1371,7 +1385,8 @@ static Suite *report_suite(void)
 	tcase_add_test(tc, test_text_table_columns_are_aligned);
 	tcase_add_test(tc, test_text_no_table_without_rejections);
 	tcase_add_test(tc, test_text_escapes_control_bytes);
-	tcase_add_test(tc, test_text_escapes_invalid_utf8_and_backslash);
+	tcase_add_test(tc, test_text_escapes_invisible_characters);
+	tcase_add_test(tc, test_text_escapes_invalid_utf8_keeps_backslash);
 	tcase_add_test(tc, test_text_escapes_c1_and_bidi_controls);
 	tcase_add_test(tc, test_text_escapes_the_source_name);
 	tcase_add_test(tc, test_text_cuts_long_values_with_ellipsis);
