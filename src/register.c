@@ -473,9 +473,16 @@ static enum status finish_batch(struct pipeline *pl, struct roster_reader *rd,
 			st = atomic_file_sync(&dest->af, err);
 		if (st != ST_OK) {
 			/* The report is the proof of what happened: without it,
-			 * nothing happens.  Keep the history when we can. */
+			 * nothing happens.  Keep the history when we can --
+			 * unless a signal came meanwhile (a reader that stopped
+			 * reading, then went away): an interrupted run records
+			 * nothing. */
 			if (dest->atomic)
 				atomic_file_discard(&dest->af);
+			if (cancelled(pl)) {
+				db_batch_abort(pl->db);
+				return error_set(err, ST_CANCELLED, "interrupted");
+			}
 			struct error ignored;
 			if (db_batch_finish(pl->db, pl->batch_id, BATCH_ROLLED_BACK,
 					    &res->counts, sha, &ignored) != ST_OK)
@@ -546,6 +553,66 @@ static enum status finish_batch(struct pipeline *pl, struct roster_reader *rd,
 	return ST_OK;
 }
 
+/* ---- waiting for the database ------------------------------------------ */
+
+/* Waits `seconds`, or less if `done` closes; false when cancelled. */
+static bool pause_unless_cancelled(const struct pipeline *pl, double seconds)
+{
+	struct timespec until = chan_deadline_after(seconds);
+	if (pl->opt->done) {
+		int unused;
+		return chan_recv_until(pl->opt->done, &unused, &until) ==
+		       CHAN_TIMEOUT;
+	}
+	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &until, NULL) ==
+	       EINTR)
+		;
+	return true;
+}
+
+/*
+ * Opens the database and begins the batch, waiting up to --wait for a
+ * lock another process holds (its batch, a course command, a database
+ * being created).  SQLite's busy timeout would do that waiting inside
+ * sqlite3_step(), deaf to SIGINT and SIGTERM for up to --wait seconds; so
+ * the connection gets no busy timeout, and the waiting is done here, in
+ * steps of 1 to 50 ms, on the `done` channel.  Only ST_BUSY is retried:
+ * nothing has been written then.
+ */
+static enum status open_and_begin(struct pipeline *pl, struct db **dbp,
+				  const struct batch_meta *meta,
+				  struct error *err)
+{
+	const struct register_options *opt = pl->opt;
+	struct timespec t0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	double step = 0.001;
+	for (;;) {
+		enum status st = ST_OK;
+		if (!*dbp)
+			st = db_open(opt->db_path, 0, dbp, err);
+		if (st == ST_OK) {
+			course_table_free(&pl->courses);
+			course_table_init(&pl->courses);
+			st = db_batch_begin(*dbp, meta, &pl->batch_id,
+					    &pl->courses, err);
+		}
+		/* Busy while it was being opened (created or upgraded
+		 * elsewhere): *dbp is NULL and it is opened again. */
+		if (st != ST_BUSY)
+			return st;
+		double left = opt->wait_seconds - seconds_since(&t0);
+		if (left <= 0)
+			return error_set(err, ST_BUSY,
+					 "%s: database is locked by another "
+					 "process (waited %g s)",
+					 opt->db_path, opt->wait_seconds);
+		if (!pause_unless_cancelled(pl, step < left ? step : left))
+			return error_set(err, ST_CANCELLED, "interrupted");
+		step = step * 2 < 0.05 ? step * 2 : 0.05;
+	}
+}
+
 /* ---- the job ------------------------------------------------------------ */
 
 enum status register_run(const struct register_options *opt,
@@ -598,13 +665,9 @@ enum status register_run(const struct register_options *opt,
 			goto out;
 	}
 
-	st = db_open(opt->db_path, opt->wait_seconds, &db, err);
-	if (st != ST_OK)
-		goto out;
-	pl.db = db;
-
 	struct batch_meta meta = {.source = roster_name(rd), .label = opt->label};
-	st = db_batch_begin(db, &meta, &pl.batch_id, &pl.courses, err);
+	st = open_and_begin(&pl, &db, &meta, err);
+	pl.db = db;
 	if (st != ST_OK)
 		goto out;
 	batch_open = true;
