@@ -10,7 +10,9 @@
 # course without gaps or repeats; every registration in the database comes
 # from exactly one report row saying registered/waitlisted (same status and
 # position), none is claimed twice, already_* rows match the database, and
-# each batch's counts equal its report's.
+# each batch's counts equal its report's.  Two more rounds SIGKILL one of
+# the four at a random moment: the others finish, and the killed run's batch
+# is in the database whole or not at all.
 #
 # Lock: a process that cannot get the write lock within --wait -- held by
 # sqlite3 in an open BEGIN IMMEDIATE, or by a long bulkreg run -- exits 3
@@ -22,11 +24,18 @@ all_ready() {
 	for _k in 0 1 2 3; do [ -e "ready.$_k" ] || return 1; done
 }
 
-# check_round DB: the invariants, as SQL that prints only violations.
+# check_round DB: the invariants, as SQL that prints only violations.  The
+# reports that exist (a killed run may have none) are compared row by row;
+# every committed batch's counts are compared with its registrations.
 check_round() {
 	rm -f check.db
 	for k in 0 1 2 3; do
-		sqlite3 check.db ".import --csv rep$k.csv rep$k" || return 1
+		if [ -f "rep$k.csv" ]; then
+			sqlite3 check.db ".import --csv rep$k.csv rep$k" || return 1
+		else
+			sqlite3 check.db "CREATE TABLE rep$k (line, student_id, course,
+				status, position, reason, detail)"
+		fi
 	done
 	sqlite3 check.db <<SQL
 ATTACH '$1' AS d;
@@ -34,9 +43,13 @@ CREATE TEMP TABLE reps AS
   SELECT 0 AS k, * FROM rep0 UNION ALL SELECT 1, * FROM rep1
   UNION ALL SELECT 2, * FROM rep2 UNION ALL SELECT 3, * FROM rep3;
 CREATE INDEX temp.reps_pair ON reps (course, student_id);
+-- The runs whose report exists, and their batches.
+CREATE TEMP TABLE have AS SELECT DISTINCT k FROM reps;
 CREATE TEMP TABLE regs AS
-  SELECT c.code, r.student_id, r.status, r.seq
-  FROM d.registrations AS r JOIN d.courses AS c ON c.id = r.course_id;
+  SELECT c.code, r.student_id, r.status, r.seq, r.batch_id,
+    CAST(substr(b.source, 7, 1) AS INTEGER) AS k
+  FROM d.registrations AS r JOIN d.courses AS c ON c.id = r.course_id
+  LEFT JOIN d.batches AS b ON b.id = r.batch_id;
 CREATE INDEX temp.regs_pair ON regs (code, student_id);
 SELECT 'over capacity', c.code, c.capacity, count(*) FROM d.courses AS c
   JOIN d.registrations AS r ON r.course_id = c.id AND r.status = 'registered'
@@ -55,55 +68,60 @@ SELECT 'stored counts differ', c.code, c.registered, c.waitlisted,
 SELECT 'seats or positions not 1..n', code, status, count(*), count(DISTINCT seq), min(seq), max(seq)
   FROM regs GROUP BY code, status
   HAVING count(*) <> count(DISTINCT seq) OR min(seq) <> 1 OR max(seq) <> count(*);
+SELECT 'a registration of a batch that is not committed', code, student_id, batch_id
+  FROM regs WHERE batch_id NOT IN
+    (SELECT id FROM d.batches WHERE outcome = 'committed');
+SELECT 'batch counts differ from its registrations', b.id, b.source,
+  b.registered, b.waitlisted
+  FROM d.batches AS b WHERE b.outcome = 'committed'
+  AND (b.registered <> (SELECT count(*) FROM regs WHERE batch_id = b.id AND status = 'registered')
+    OR b.waitlisted <> (SELECT count(*) FROM regs WHERE batch_id = b.id AND status = 'waitlisted'));
+SELECT 'a roster committed twice', source, count(*) FROM d.batches
+  GROUP BY source HAVING count(*) > 1;
+SELECT 'a batch not committed', id, source, outcome FROM d.batches
+  WHERE outcome <> 'committed';
 SELECT 'registered in two reports', course, student_id, group_concat(k)
   FROM reps WHERE status IN ('registered', 'waitlisted')
   GROUP BY course, student_id HAVING count(*) > 1;
 SELECT 'reported but not stored', k, line, course, student_id, status, position
   FROM reps AS p WHERE status IN ('registered', 'waitlisted')
   AND NOT EXISTS (SELECT 1 FROM regs AS g WHERE g.code = p.course
-    AND g.student_id = p.student_id AND g.status = p.status
+    AND g.student_id = p.student_id AND g.status = p.status AND g.k = p.k
     AND (p.status = 'registered' OR g.seq = CAST(p.position AS INTEGER)));
-SELECT 'stored but never reported', code, student_id, status FROM regs AS g
-  WHERE NOT EXISTS (SELECT 1 FROM reps AS p WHERE p.course = g.code
-    AND p.student_id = g.student_id AND p.status = g.status);
+SELECT 'stored but never reported', code, student_id, status, k FROM regs AS g
+  WHERE k IN (SELECT k FROM have) AND NOT EXISTS (SELECT 1 FROM reps AS p
+    WHERE p.course = g.code AND p.student_id = g.student_id
+    AND p.status = g.status AND p.k = g.k);
 SELECT 'already_* not as stored', k, line, course, student_id, status
   FROM reps AS p WHERE status IN ('already_registered', 'already_waitlisted')
   AND NOT EXISTS (SELECT 1 FROM regs AS g WHERE g.code = p.course
     AND g.student_id = p.student_id
     AND 'already_' || g.status = p.status);
-SELECT 'report and database totals differ',
-  (SELECT count(*) FROM reps WHERE status = 'registered'),
-  (SELECT count(*) FROM regs WHERE status = 'registered'),
-  (SELECT count(*) FROM reps WHERE status = 'waitlisted'),
-  (SELECT count(*) FROM regs WHERE status = 'waitlisted')
-  WHERE (SELECT count(*) FROM reps WHERE status = 'registered')
-        <> (SELECT count(*) FROM regs WHERE status = 'registered')
-     OR (SELECT count(*) FROM reps WHERE status = 'waitlisted')
-        <> (SELECT count(*) FROM regs WHERE status = 'waitlisted');
 SELECT 'batch counts differ from its report', b.id, b.source, b.outcome
   FROM d.batches AS b
-  WHERE b.source LIKE 'roster_.csv' AND (b.outcome <> 'committed'
-    OR b.registered <> (SELECT count(*) FROM reps WHERE status = 'registered'
+  WHERE CAST(substr(b.source, 7, 1) AS INTEGER) IN (SELECT k FROM have)
+  AND (b.registered <> (SELECT count(*) FROM reps WHERE status = 'registered'
                         AND k = CAST(substr(b.source, 7, 1) AS INTEGER))
     OR b.waitlisted <> (SELECT count(*) FROM reps WHERE status = 'waitlisted'
                         AND k = CAST(substr(b.source, 7, 1) AS INTEGER))
     OR b.rows <> (SELECT count(*) FROM reps
                   WHERE k = CAST(substr(b.source, 7, 1) AS INTEGER)));
-SELECT 'batches', count(*) FROM d.batches WHERE source LIKE 'roster_.csv'
-  HAVING count(*) <> 4;
+SELECT 'a report without its batch', k FROM have
+  WHERE 'roster' || k || '.csv' NOT IN (SELECT source FROM d.batches);
 SELECT 'batches overlap in time', a.id, b.id FROM d.batches AS a
   JOIN d.batches AS b ON a.id < b.id
   WHERE a.started_at < b.finished_at AND b.started_at < a.finished_at;
 SQL
 }
 
-r=0
-while [ "$r" -lt "$ROUNDS" ]; do
+# round NAME [kill]: four runs at once; with kill, one of them (chosen at
+# random) gets SIGKILL at a random moment -- the others must still finish,
+# and the database must hold its batch whole or not at all.
+round() {
 	seed=$((TORTURE_SEED % 1000 + r * 7 + 100))
 	workers=$((r % 3 + 1))
-	trial_start "concurrent-round-$r-seed-$seed-workers-$workers"
-	r=$((r + 1))
-	rm -f db db-wal db-shm ready.? go rep?.csv roster?.csv
+	trial_start "concurrent-$1-seed-$seed-workers-$workers"
+	rm -f db db-wal db-shm ready.? go rep?.csv .rep?.csv.?????? roster?.csv
 	"$BULKREG" -q -d db init || setup_fail "init"
 	"$TOOLS/gen_roster" courses 6000 "$seed" >courses.csv
 	"$BULKREG" -q -d db course import courses.csv || setup_fail "course import"
@@ -126,23 +144,60 @@ while [ "$r" -lt "$ROUNDS" ]; do
 	wait_for 20 all_ready || fail_trial "the four processes did not reach the barrier"
 	t0=$(now_ms)
 	: >go
+	victim=-1
+	if [ "${2:-}" = kill ]; then
+		rand 4
+		victim=$R
+		# shellcheck disable=SC2086 # a list of pids
+		set -- $pids
+		shift "$victim"
+		rand 400
+		sleep_ms "$R"
+		kill -KILL "$1" 2>/dev/null
+	fi
 	k=0
 	for pid in $pids; do
 		wait_exit "$pid" 180 || fail_trial "run $k did not finish within 180 s"
 		case $RC in
 		0 | 1) ;;
+		137) [ "$k" -eq "$victim" ] || fail_trial "run $k: killed" ;;
 		*) fail_trial "run $k: exit $RC: $(head -c 300 "err$k")" ;;
 		esac
+		if [ "$k" -eq "$victim" ]; then
+			victim_rc=$RC
+			# Killed: whatever it left behind is not a report.
+			[ "$RC" -ne 137 ] || rm -f "rep$k.csv" ".rep$k.csv".??????
+		fi
 		k=$((k + 1))
 	done
 	elapsed=$(($(now_ms) - t0))
 	why=$(integrity db) || fail_trial "$why"
 	problems=$(check_round db 2>&1)
 	[ -z "$problems" ] || fail_trial "$(echo "$problems" | head -5)"
+	batches=$(batch_count db)
+	if [ "$victim" -ge 0 ]; then
+		[ "$batches" -ge 3 ] || fail_trial "only $batches batches"
+	else
+		[ "$batches" -eq 4 ] || fail_trial "$batches batches, expected 4"
+	fi
 	totals=$(sqlite3 db "SELECT count(*) FILTER (WHERE status = 'registered') || ' registered, ' || count(*) FILTER (WHERE status = 'waitlisted') || ' waitlisted' FROM registrations")
-	full=$(sqlite3 db "SELECT sum(rejected) FROM batches")
-	trial_end "(4 runs in $elapsed ms: $totals, $full rows rejected)"
+	rejected=$(sqlite3 db "SELECT sum(rejected) FROM batches")
+	if [ "$victim" -ge 0 ]; then
+		trial_end "(run $victim killed: exit $victim_rc, $batches batches; $totals, $rejected rows rejected in $elapsed ms)"
+	else
+		trial_end "(4 runs in $elapsed ms: $totals, $rejected rows rejected)"
+	fi
+}
+
+r=0
+while [ "$r" -lt "$ROUNDS" ]; do
+	round "round-$r"
+	r=$((r + 1))
 done
+round "round-$r-one-killed" kill
+r=$((r + 1))
+round "round-$r-one-killed" kill
+r=$((r + 1))
 
 # ---- the lock held by sqlite3 ----
 trial_start "lock-held-by-sqlite3"
