@@ -257,6 +257,14 @@ if wait_for 20 check_started; then
 	grep -q "locked" err || fail_trial "no 'locked' in the message: $(head -c 300 err)"
 	[ "$waited" -ge 250 ] || fail_trial "gave up after $waited ms, before --wait 0.3"
 	is_running "$long" || fail_trial "the long run ended too soon: $(head -c 300 long.err)"
+	# Its checks end every 0.2 s and are reaped at once: a zombie child
+	# seen in two looks 0.3 s apart would be one never reaped.
+	zombies() { ps -o pid=,stat= --ppid "$long" | awk '$2 ~ /^Z/ { print $1 }' | sort; }
+	z1=$(zombies)
+	sleep_ms 300
+	z2=$(zombies)
+	left=$(printf '%s\n%s\n' "$z1" "$z2" | sort | uniq -d | grep . | tr '\n' ' ')
+	[ -z "$left" ] || fail_trial "zombie children of bulkreg not reaped: $left"
 else
 	fail_trial "the long run never started a check: $(head -c 300 long.err)"
 fi
