@@ -658,6 +658,7 @@ enum status register_run(const struct register_options *opt,
 	st = report_new(opt->format, &pl.report, err);
 	if (st != ST_OK)
 		goto out;
+	report_set_cancel(pl.report, reader_cancelled, &pl);
 	/* Where the report goes must work before anything is written. */
 	if (opt->output_path) {
 		st = dest_open(&dest, opt->output_path, &pl, err);

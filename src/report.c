@@ -134,18 +134,42 @@ static int file_flush(void *ctx, const char *p, size_t n)
 	return 0;
 }
 
+/* Where report_write sends its bytes, and how it learns to give up. */
+struct fd_sink {
+	int fd;
+	bool (*cancelled)(void *ctx);
+	void *cancel_ctx;
+};
+
+/* An interrupted write (a signal) is retried unless the run was cancelled:
+ * a reader that never reads must not hold the process forever. */
+static bool sink_gives_up(const struct fd_sink *sink)
+{
+	if (sink->cancelled && sink->cancelled(sink->cancel_ctx)) {
+		errno = ECANCELED;
+		return true;
+	}
+	return false;
+}
+
 static int fd_flush(void *ctx, const char *p, size_t n)
 {
-	int fd = *(const int *)ctx;
+	const struct fd_sink *sink = ctx;
+	int fd = sink->fd;
 	while (n > 0) {
 		ssize_t w = write(fd, p, n);
 		if (w < 0) {
-			if (errno == EINTR)
+			if (errno == EINTR) {
+				if (sink_gives_up(sink))
+					return -1;
 				continue;
+			}
 			if (errno == EAGAIN || errno == EWOULDBLOCK) {
 				/* A non-blocking stdout: wait until it drains. */
 				struct pollfd pfd = { .fd = fd, .events = POLLOUT };
 				if (poll(&pfd, 1, -1) < 0 && errno != EINTR)
+					return -1;
+				if (sink_gives_up(sink))
 					return -1;
 				continue;
 			}
@@ -586,6 +610,8 @@ _Static_assert(TEXT_FIELD_MAX(ROW_DETAIL_MAX) <= UINT16_MAX, "detail length");
 
 struct report {
 	enum report_format fmt;
+	bool (*cancelled)(void *ctx);
+	void *cancel_ctx;
 	FILE *spool;
 	char *spool_buf;
 	uint64_t rows;        /* rows in the spool */
@@ -664,6 +690,13 @@ enum status report_new(enum report_format fmt, struct report **out,
 	r->w_reason = strlen("REASON");
 	*out = r;
 	return ST_OK;
+}
+
+void report_set_cancel(struct report *r, bool (*cancelled)(void *ctx),
+		       void *ctx)
+{
+	r->cancelled = cancelled;
+	r->cancel_ctx = ctx;
 }
 
 void report_free(struct report *r)
@@ -1052,9 +1085,10 @@ enum status report_write(struct report *r, const struct report_summary *s,
 	char *buf = malloc(WRITE_BUFFER);
 	if (!buf)
 		return error_set(err, ST_NOMEM, "out of memory writing the report");
+	struct fd_sink sink = { fd, r->cancelled, r->cancel_ctx };
 	struct writer w = {
 		.r = r,
-		.out = { buf, 0, WRITE_BUFFER, fd_flush, &fd, 0 },
+		.out = { buf, 0, WRITE_BUFFER, fd_flush, &sink, 0 },
 	};
 
 	switch (r->fmt) {
@@ -1075,6 +1109,9 @@ enum status report_write(struct report *r, const struct report_summary *s,
 	if (fseek(r->spool, 0, SEEK_END) != 0 && w.spool_err == 0)
 		w.spool_err = errno;
 
+	if (w.out.err == ECANCELED)
+		return error_set(err, ST_CANCELLED, "%s: writing the report was "
+				 "interrupted", dest_name);
 	if (w.out.err)
 		return error_set(err, ST_IO, "%s: write failed: %s", dest_name,
 				 strerror(w.out.err));

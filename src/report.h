@@ -65,6 +65,12 @@ enum status report_add_row(struct report *r, const struct row *row,
 enum status report_write(struct report *r, const struct report_summary *s,
 			 int fd, const char *dest_name, struct error *err);
 
+/* Lets report_write give up (ST_CANCELLED) when a write it is blocked in
+ * is interrupted by a signal and cancelled(ctx) says so -- a reader that
+ * never reads must not hold the process forever. */
+void report_set_cancel(struct report *r, bool (*cancelled)(void *ctx),
+		       void *ctx);
+
 void report_free(struct report *r);
 
 /* Shared by every csv writer (reports and listings): writes one field with
