@@ -1,8 +1,11 @@
 /* db_batch: a registration batch -- one transaction, one decision per row. */
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "db_internal.h"
 
@@ -139,6 +142,88 @@ static void batch_end(struct db *db)
 {
 	sqlite3_exec(db->h, "PRAGMA foreign_keys = ON", NULL, NULL, NULL);
 	db->batch_courses = NULL;
+	free(db->memo);
+	db->memo = NULL;
+}
+
+/*
+ * The student memo: which students this batch has written, with which
+ * values -- a fixed-size, direct-mapped table of 64-bit fingerprints of
+ * (student_id, first_name, last_name, email), keyed with a per-batch random
+ * seed so no roster can aim for a collision.  A roster names most students
+ * several times; when a row's values are exactly those this batch already
+ * wrote, the student statement would change nothing and is skipped.  Only
+ * a cache: a miss (or an evicted slot) just runs the statement, and
+ * duplicates are still found by the database's own index.  Its size is
+ * fixed, whatever the roster's length.
+ */
+#define MEMO_SLOTS (1u << 20) /* 8 MiB */
+
+static int value_len(const struct row *row, enum row_field f);
+
+static uint64_t memo_mix(uint64_t x)
+{
+	x ^= x >> 30;
+	x *= UINT64_C(0xBF58476D1CE4E5B9);
+	x ^= x >> 27;
+	x *= UINT64_C(0x94D049BB133111EB);
+	return x ^ (x >> 31);
+}
+
+static uint64_t memo_hash(uint64_t h, const char *s, size_t len)
+{
+	uint64_t w;
+	for (; len >= 8; s += 8, len -= 8) {
+		memcpy(&w, s, 8);
+		h = memo_mix(h ^ w) + UINT64_C(0x9E3779B97F4A7C15);
+	}
+	w = (uint64_t)len << 56; /* the length separates the fields */
+	memcpy(&w, s, len);
+	return memo_mix(h ^ w) + UINT64_C(0x9E3779B97F4A7C15);
+}
+
+static uint64_t memo_seed(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	uint64_t seed = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 30);
+	int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		uint64_t r;
+		if (read(fd, &r, sizeof(r)) == (ssize_t)sizeof(r))
+			seed ^= r;
+		close(fd);
+	}
+	return memo_mix(seed ^ (uint64_t)getpid());
+}
+
+static size_t memo_slot_of(const struct db *db, const struct row *row)
+{
+	uint64_t id = memo_hash(db->memo_seed, row->v[FIELD_STUDENT_ID].text,
+				value_len(row, FIELD_STUDENT_ID));
+	return (size_t)(id & (MEMO_SLOTS - 1));
+}
+
+/* Slot and fingerprint of a row's student; false when some value is empty
+ * (the stored values are then a merge this memo cannot know). */
+static bool memo_key(const struct db *db, const struct row *row,
+		     size_t *slot, uint64_t *fp)
+{
+	const enum row_field fields[] = { FIELD_FIRST_NAME, FIELD_LAST_NAME,
+					  FIELD_EMAIL };
+	size_t at = memo_slot_of(db, row);
+	uint64_t h = memo_hash(db->memo_seed ^ UINT64_C(0x5851F42D4C957F2D),
+			       row->v[FIELD_STUDENT_ID].text,
+			       value_len(row, FIELD_STUDENT_ID));
+	for (size_t i = 0; i < 3; i++) {
+		size_t len = (size_t)value_len(row, fields[i]);
+		if (len == 0)
+			return false;
+		h = memo_hash(h, row->v[fields[i]].text, len);
+	}
+	*slot = at;
+	*fp = h | 1; /* never 0, which marks an empty slot */
+	return true;
 }
 
 static enum status batch_record(struct db *db, const struct batch_meta *meta,
@@ -188,6 +273,9 @@ enum status db_batch_begin(struct db *db, const struct batch_meta *meta,
 		return st;
 	}
 	db->batch_courses = courses;
+	/* Without memory for the memo the batch only runs slower. */
+	db->memo = calloc(MEMO_SLOTS, sizeof(*db->memo));
+	db->memo_seed = memo_seed();
 	return ST_OK;
 }
 
@@ -258,8 +346,8 @@ static enum status find_registration(struct db *db, const struct row *row,
 		       row_fail(db, rc, row, "looking up the registration", err);
 }
 
-static enum status put_student(struct db *db, int64_t batch_id,
-			       const struct row *row, struct error *err)
+static enum status run_put_student(struct db *db, int64_t batch_id,
+				   const struct row *row, struct error *err)
 {
 	sqlite3_stmt *stmt = db->put_student;
 	bind_value(stmt, 1, row, FIELD_STUDENT_ID);
@@ -272,6 +360,26 @@ static enum status put_student(struct db *db, int64_t batch_id,
 	return rc == SQLITE_DONE ?
 		       ST_OK :
 		       row_fail(db, rc, row, "writing the student", err);
+}
+
+/* Inserts or updates the row's student, unless this batch already wrote
+ * exactly these values for it (the memo). */
+static enum status put_student(struct db *db, int64_t batch_id,
+			       const struct row *row, struct error *err)
+{
+	size_t slot = 0;
+	uint64_t fp = 0;
+	bool keyed = db->memo && memo_key(db, row, &slot, &fp);
+	if (keyed && db->memo[slot] == fp)
+		return ST_OK;
+	enum status st = run_put_student(db, batch_id, row, err);
+	if (st == ST_OK && db->memo) {
+		if (keyed)
+			db->memo[slot] = fp;
+		else
+			db->memo[memo_slot_of(db, row)] = 0; /* merged: unknown */
+	}
+	return st;
 }
 
 static enum status add_registration(struct db *db, int64_t batch_id,

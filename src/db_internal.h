@@ -3,6 +3,8 @@
 #define BULKREG_DB_INTERNAL_H
 
 #include <sqlite3.h>
+#include <stdbool.h>
+#include <stdint.h>
 
 #include "courses.h"
 #include "db.h"
@@ -25,6 +27,8 @@ struct db {
 	sqlite3_stmt *put_student;
 	sqlite3_stmt *mark_seen, *find_seen;  /* temp.batch_seen */
 	bool expect_existing; /* the last row found its pair registered */
+	uint64_t *memo;       /* students this batch wrote (db_batch.c) */
+	uint64_t memo_seed;
 };
 
 /* Turns an SQLite result code into a status and a message that names the

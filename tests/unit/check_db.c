@@ -1127,6 +1127,41 @@ END_TEST
 
 /* ---- students ----------------------------------------------------------- */
 
+/* The batch skips writing a student whose values it already wrote; values
+ * that change back and forth, or merge from partly empty rows, must still
+ * end as the last row says. */
+START_TEST(test_student_values_follow_every_row_in_one_batch)
+{
+	struct db *db = open_db(1);
+	const char *courses[] = { "A", "B", "C", "D", "E", "F" };
+	for (size_t i = 0; i < 6; i++)
+		put_course(db, courses[i], 5, 0);
+	const struct spec rows[] = {
+		{ "S1", "Ann", "Lee", "ann@x.org", "A" },
+		{ "S1", "Bob", "Lee", "ann@x.org", "B" },   /* changes */
+		{ "S1", "Ann", "Lee", "ann@x.org", "C" },   /* and back */
+		{ "S1", "", "Smith", "", "D" },             /* merges */
+		{ "S1", "Ann", "Lee", "ann@x.org", "E" },   /* must win again */
+	};
+	char buf[96];
+	run_roster(db, rows, 5, BATCH_COMMITTED, NULL);
+	ck_assert_str_eq(query_text("SELECT first_name || '|' || last_name ||"
+				    " '|' || email FROM students",
+				    buf, sizeof(buf)),
+			 "Ann|Lee|ann@x.org");
+	const struct spec merge[] = {
+		{ "S1", "Ann", "Lee", "ann@x.org", "F" },
+		{ "S1", "", "Smith", "", "A" }, /* already_registered: merges */
+	};
+	run_roster(db, merge, 2, BATCH_COMMITTED, NULL);
+	ck_assert_str_eq(query_text("SELECT first_name || '|' || last_name ||"
+				    " '|' || email FROM students",
+				    buf, sizeof(buf)),
+			 "Ann|Smith|ann@x.org");
+	db_close(db);
+}
+END_TEST
+
 START_TEST(test_student_upsert_takes_only_non_empty_values)
 {
 	struct db *db = open_db(1);
@@ -1776,6 +1811,7 @@ static Suite *db_suite(void)
 	tcase_add_test(tc, test_rejected_rows_write_nothing);
 	tcase_add_test(tc, test_one_student_in_many_courses);
 	tcase_add_test(tc, test_student_upsert_takes_only_non_empty_values);
+	tcase_add_test(tc, test_student_values_follow_every_row_in_one_batch);
 	tcase_add_test(tc, test_rerun_of_same_roster_changes_nothing);
 	tcase_add_test(tc, test_values_are_stored_byte_for_byte);
 	suite_add_tcase(s, tc);
