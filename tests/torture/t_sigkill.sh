@@ -105,3 +105,29 @@ while [ "$i" -lt "$TRIALS" ]; do
 done
 note "sigkill: $none kills left none of the batch, $whole the whole batch; $leftover -o runs left a hidden temporary report (expected: SIGKILL allows no clean-up)"
 [ "$none" -gt 0 ] || note "sigkill: no kill landed before the commit"
+
+# Not a trial -- what SIGKILL leaves of running checks: they are in process
+# groups of their own, and nothing kills them once bulkreg is gone.
+cat >slow_check.sh <<'EOF2'
+#!/bin/sh
+sleep 30
+EOF2
+chmod +x slow_check.sh
+copy_db base.db t.db
+mark="sigkill$$-$(now_ms)"
+TORTURE_MARK=$mark "$BULKREG" -q -d t.db register --workers 8 \
+	--check "$PWD/slow_check.sh" "$DATA/roster100k.csv" >/dev/null 2>&1 &
+pid=$!
+marked() { grep -l -a -s "TORTURE_MARK=$mark" /proc/[0-9]*/environ 2>/dev/null | sed 's|/proc/\([0-9]*\)/environ|\1|'; }
+eight_checks() { [ "$(marked | wc -l)" -ge 17 ]; }
+if wait_for 20 eight_checks; then
+	kill -KILL "$pid"
+	wait_exit "$pid" 10
+	orphans=$(marked | wc -l)
+	note "sigkill: after SIGKILL, $orphans processes of 8 running checks outlived bulkreg (their own process groups; no parent-death signal), until their own end"
+	for p in $(marked); do kill -KILL "$p" 2>/dev/null; done
+else
+	kill -KILL "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	for p in $(marked); do kill -KILL "$p" 2>/dev/null; done
+fi
