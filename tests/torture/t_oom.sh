@@ -12,9 +12,13 @@
 #     the whole batch (as an uninterrupted run leaves it) and the report is
 #     complete;
 #   - exit 3: the message mentions memory, the tables are unchanged (at most
-#     a rolled_back history row), no -o file and no temporary left;
+#     a rolled_back history row), no -o file and no temporary left -- or,
+#     when memory ran out after the commit, the message says the batch is
+#     committed (bulkreg(1), SAFETY) and it is, whole, with its report;
 #   - anything else (exit 2 -- "unusable input" --, 128+n) fails.
 # A failing N is run again with FAILMALLOC_TRACE=1 to show where it was.
+# TORTURE_OOM_VARIANTS and TORTURE_OOM_SITES (lists) replay chosen ones;
+# TORTURE_OOM_FULL=1 tries every site.
 
 SHIM=$TOOLS/failmalloc.so
 TRACE=0
@@ -117,6 +121,8 @@ for variant in csv-stdout json-o text-stdout check-csv; do
 	text-stdout) first=100 step=16 ;;
 	*) from=$((K / 2)) first=$((K / 2)) step=8 ;;
 	esac
+	# TORTURE_OOM_FULL=1: every site (minutes, not for CI).
+	[ "${TORTURE_OOM_FULL:-0}" != 1 ] || step=1
 	[ "$first" -le "$K" ] || first=$K
 	sites=""
 	n=$from
@@ -129,8 +135,15 @@ for variant in csv-stdout json-o text-stdout check-csv; do
 		[ $((n + R)) -gt "$K" ] || sites="$sites $((n + R))"
 		n=$((n + step))
 	done
+	# Replaying: TORTURE_OOM_VARIANTS="json-o" TORTURE_OOM_SITES="4132".
+	case " ${TORTURE_OOM_VARIANTS:-$variant} " in
+	*" $variant "*) ;;
+	*) continue ;;
+	esac
+	[ -z "${TORTURE_OOM_SITES:-}" ] || sites=$TORTURE_OOM_SITES
 	hit=0
 	known=0
+	said_committed=0
 	recovered=0
 	refused=0
 	count=0
@@ -157,6 +170,16 @@ for variant in csv-stdout json-o text-stdout check-csv; do
 		3)
 			refused=$((refused + 1))
 			grep -q -i "memory" err || fail_trial "exit 3 without a word about memory: $(head -c 300 err)"
+			if grep -q "is committed" err; then
+				# After the commit (syncing the report's
+				# directory): bulkreg(1) says the message
+				# then tells that the batch is committed.
+				[ "$(echo "$fp" | cut -d' ' -f1,3-)" = "$REF_WHOLE" ] ||
+					fail_trial "exit 3 says committed, but the database is not the whole batch: $fp"
+				report_complete "$variant" || fail_trial "exit 3 says committed, but the report is incomplete"
+				said_committed=$((said_committed + 1))
+				[ -n "$TRIAL_FAILED" ] || { trial_end; continue; }
+			fi
 			ok_fp=no
 			[ "$fp" != "$BASE_FP" ] || ok_fp=yes
 			if [ "$(echo "$fp" | cut -d' ' -f2)" = "$base_tables" ] &&
@@ -185,5 +208,5 @@ for variant in csv-stdout json-o text-stdout check-csv; do
 		trial_end
 	done
 	total=$((total + count))
-	note "oom: $variant: $K allocations in a run; $count sites tried (every one of $from..$first, then one in every $step up to $K): $recovered recovered (exit 0/1), $refused refused cleanly (exit 3), $known known bugs; the failure was hit in $hit"
+	note "oom: $variant: $K allocations in a run; $count sites tried (every one of $from..$first, then one in every $step up to $K): $recovered recovered (exit 0/1), $refused refused cleanly (exit 3; $said_committed of them after the commit, and saying so), $known known bugs; the failure was hit in $hit"
 done
