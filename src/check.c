@@ -328,17 +328,15 @@ struct child {
 	int pidfd; /* readable once the child has exited; -1: poll waitid */
 };
 
-/* The row's variables appended to the inherited ones; `vars` holds the
- * strings, `envp` has room for cfg->nenv + ROW_ENV_COUNT + 1 pointers. */
-static void build_env(const struct check_config *cfg, const struct row *row,
-		      int64_t batch_id, char vars[][ROW_ENV_MAX], char **envp)
+/* The row's variables, "NAME=value", one per ROW_ENV_MAX slot. */
+static void build_vars(const struct row *row, int64_t batch_id,
+		       char vars[][ROW_ENV_MAX])
 {
 	static const enum row_field fields[] = {
 		FIELD_STUDENT_ID, FIELD_FIRST_NAME, FIELD_LAST_NAME,
 		FIELD_EMAIL, FIELD_COURSE,
 	};
 	size_t i;
-	memcpy(envp, cfg->env, cfg->nenv * sizeof(*envp));
 	for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
 		const char *v = row->v[fields[i]].text;
 		snprintf(vars[i], ROW_ENV_MAX, "%s=%.*s", row_env_names[i],
@@ -349,7 +347,15 @@ static void build_env(const struct check_config *cfg, const struct row *row,
 	i++;
 	snprintf(vars[i], ROW_ENV_MAX, "%s=%lld", row_env_names[i],
 		 (long long)batch_id);
-	for (i = 0; i < ROW_ENV_COUNT; i++)
+}
+
+/* The inherited environment followed by the row's variables; `envp` has
+ * room for cfg->nenv + ROW_ENV_COUNT + 1 pointers. */
+static void fill_envp(const struct check_config *cfg,
+		      char vars[][ROW_ENV_MAX], char **envp)
+{
+	memcpy(envp, cfg->env, cfg->nenv * sizeof(*envp));
+	for (size_t i = 0; i < ROW_ENV_COUNT; i++)
 		envp[cfg->nenv + i] = vars[i];
 	envp[cfg->nenv + ROW_ENV_COUNT] = NULL;
 }
@@ -410,20 +416,30 @@ static int spawn_once(const struct check_config *cfg, bool direct,
 	return 0;
 }
 
-/* Spawns with retries on transient failures (10, 40, 160 ms apart).
- * Returns 0, or the errno of the last attempt (ECANCELED if `done` closed
- * while backing off).  *direct turns false if the program turned out to
- * be a script without #! (ENOEXEC), which the shell then runs, as it
- * would have. */
+/* Spawns with retries on transient failures (10, 40, 160 ms apart); the
+ * environment's pointer array is allocated per attempt, so a failed
+ * allocation is one more transient failure, tried again like a failed
+ * fork.  Returns 0, or the errno of the last attempt (ECANCELED if `done`
+ * closed while backing off).  *direct turns false if the program turned
+ * out to be a script without #! (ENOEXEC), which the shell then runs, as
+ * it would have. */
 static int spawn_child(const struct check_config *cfg, bool *direct,
-		       char **envp, struct chan *done, struct child *c)
+		       char vars[][ROW_ENV_MAX], struct chan *done,
+		       struct child *c)
 {
 	long backoff_ms = 10;
 	for (int attempt = 1;; attempt++) {
-		int rc = spawn_once(cfg, *direct, envp, c);
-		if (rc == ENOEXEC && *direct) {
-			*direct = false;
-			rc = spawn_once(cfg, false, envp, c);
+		int rc = ENOMEM;
+		char **envp = malloc((cfg->nenv + ROW_ENV_COUNT + 1) *
+				     sizeof(*envp));
+		if (envp) {
+			fill_envp(cfg, vars, envp);
+			rc = spawn_once(cfg, *direct, envp, c);
+			if (rc == ENOEXEC && *direct) {
+				*direct = false;
+				rc = spawn_once(cfg, false, envp, c);
+			}
+			free(envp);
 		}
 		if (rc == 0 || !transient(rc) || attempt >= CHECK_SPAWN_TRIES)
 			return rc;
@@ -697,19 +713,12 @@ void check_row(const struct check_config *cfg, struct row *row,
 	}
 
 	char vars[ROW_ENV_COUNT][ROW_ENV_MAX];
-	char **envp = malloc((cfg->nenv + ROW_ENV_COUNT + 1) * sizeof(*envp));
-	if (!envp) {
-		row_reject(row, REASON_CHECK_ERROR,
-			   "cannot start the check: out of memory");
-		return;
-	}
-	build_env(cfg, row, batch_id, vars, envp);
+	build_vars(row, batch_id, vars);
 
 	struct child c = {.pid = -1, .out = -1, .pidfd = -1};
 	bool direct = cfg->direct;
 	t0 = now();
-	int rc = spawn_child(cfg, &direct, envp, done, &c);
-	free(envp);
+	int rc = spawn_child(cfg, &direct, vars, done, &c);
 	if (rc != 0) {
 		row->check_seconds = now() - t0;
 		judge_spawn_error(cfg, row, direct, rc);

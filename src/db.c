@@ -54,8 +54,19 @@ static bool parent_dir_exists(const char *path)
 enum status db__fail(struct db *db, int rc, const char *what,
 		     struct error *err)
 {
-	const char *msg = db->h ? sqlite3_errmsg(db->h) : sqlite3_errstr(rc);
-	int sys = db->h ? sqlite3_system_errno(db->h) : 0;
+	/* Some calls (sqlite3_db_cacheflush) return an error without
+	 * recording it on the handle, whose message then still says
+	 * "not an error": describe rc itself then. */
+	bool recorded = db->h && (sqlite3_errcode(db->h) & 0xff) == (rc & 0xff);
+	return db__fail_errno(db, rc, recorded ? sqlite3_system_errno(db->h) : 0,
+			      what, err);
+}
+
+enum status db__fail_errno(struct db *db, int rc, int sys, const char *what,
+			   struct error *err)
+{
+	bool recorded = db->h && (sqlite3_errcode(db->h) & 0xff) == (rc & 0xff);
+	const char *msg = recorded ? sqlite3_errmsg(db->h) : sqlite3_errstr(rc);
 
 	switch (rc & 0xff) {
 	case SQLITE_BUSY:

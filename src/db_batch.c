@@ -1,4 +1,5 @@
 /* db_batch: a registration batch -- one transaction, one decision per row. */
+#include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -553,9 +554,14 @@ enum status db_batch_apply(struct db *db, int64_t batch_id, struct row *row,
 
 enum status db_batch_flush(struct db *db, struct error *err)
 {
+	/* The failed write's errno (EFBIG under ulimit -f, ENOSPC, EIO) is
+	 * not recorded on the handle by this call; the failing write is
+	 * its last system call, so errno still holds it. */
+	errno = 0;
 	int rc = sqlite3_db_cacheflush(db->h);
+	int sys = errno;
 	return rc == SQLITE_OK ? ST_OK :
-				 db__fail(db, rc, "writing the batch", err);
+				 db__fail_errno(db, rc, sys, "writing the batch", err);
 }
 
 /* ---- finish ------------------------------------------------------------- */

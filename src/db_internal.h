@@ -35,6 +35,10 @@ struct db {
  * database and what was being done ("creating the schema"). */
 enum status db__fail(struct db *db, int rc, const char *what,
 		     struct error *err);
+/* db__fail with the system errno given: for calls that return an error
+ * without recording it on the handle (the caller saved errno). */
+enum status db__fail_errno(struct db *db, int rc, int sys, const char *what,
+			   struct error *err);
 
 /* Runs SQL that returns no rows. */
 enum status db__exec(struct db *db, const char *sql, const char *what,
