@@ -45,6 +45,10 @@ int cli_usage_error(const char *usage, const char *cmd, const char *fmt, ...)
 int cli_open_db(const struct cli *cli, double wait_seconds, bool must_exist,
 		struct db **out);
 
+/* Removes -q/--quiet given after the command (argv[1..], up to "--") and
+ * sets cli->quiet: for commands that take no other options. */
+void cli_take_quiet(struct cli *cli, int *argc, char **argv);
+
 /* Strict number parsing: the whole string, in [min, max]. */
 bool parse_int64(const char *s, int64_t min, int64_t max, int64_t *out);
 bool parse_seconds(const char *s, double min, double max, double *out);

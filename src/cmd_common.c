@@ -98,3 +98,21 @@ int cli_close_stdout(void)
 	}
 	return 0;
 }
+
+void cli_take_quiet(struct cli *cli, int *argc, char **argv)
+{
+	int kept = 1;
+	bool options = true;
+	for (int i = 1; i < *argc; i++) {
+		if (options && strcmp(argv[i], "--") == 0)
+			options = false;
+		if (options && (strcmp(argv[i], "-q") == 0 ||
+				strcmp(argv[i], "--quiet") == 0)) {
+			cli->quiet = true;
+			continue;
+		}
+		argv[kept++] = argv[i];
+	}
+	*argc = kept;
+	argv[kept] = NULL;
+}

@@ -48,6 +48,7 @@ int cmd_init(struct cli *cli, int argc, char **argv)
 		      stdout);
 		return cli_close_stdout();
 	}
+	cli_take_quiet(cli, &argc, argv);
 	if (argc != 1)
 		return cli_usage_error(init_usage, "init", "init takes no arguments");
 	struct db *db;
@@ -68,6 +69,7 @@ static int course_add(struct cli *cli, int argc, char **argv)
 	static const struct option opts[] = {
 		{"capacity", required_argument, NULL, 'c'},
 		{"help", no_argument, NULL, 'h'},
+		{"quiet", no_argument, NULL, 'q'},
 		{"title", required_argument, NULL, 't'},
 		{"waitlist", required_argument, NULL, 'w'},
 		{NULL, 0, NULL, 0},
@@ -75,8 +77,11 @@ static int course_add(struct cli *cli, int argc, char **argv)
 	struct course_input in = {0};
 	bool have_capacity = false;
 	int c;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "hq", opts, NULL)) != -1) {
 		switch (c) {
+		case 'q': /* also accepted after the command */
+			cli->quiet = true;
+			break;
 		case 'c':
 			if (!parse_int64(optarg, 0, COURSE_CAPACITY_MAX, &in.capacity))
 				return cli_usage_error(course_usage, "course",
@@ -139,6 +144,7 @@ static int course_add(struct cli *cli, int argc, char **argv)
 
 static int course_import(struct cli *cli, int argc, char **argv)
 {
+	cli_take_quiet(cli, &argc, argv);
 	if (argc != 2)
 		return cli_usage_error(course_usage, "course",
 				       "course import needs exactly one FILE.csv");

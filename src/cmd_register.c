@@ -150,6 +150,7 @@ int cmd_register(struct cli *cli, int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},
 		{"label", required_argument, NULL, OPT_LABEL},
 		{"output", required_argument, NULL, 'o'},
+		{"quiet", no_argument, NULL, 'q'},
 		{"strict", no_argument, NULL, OPT_STRICT},
 		{"wait", required_argument, NULL, OPT_WAIT},
 		{"workers", required_argument, NULL, OPT_WORKERS},
@@ -164,7 +165,7 @@ int cmd_register(struct cli *cli, int argc, char **argv)
 	double wait = DEFAULT_WAIT_SECONDS;
 	int64_t workers = 0;
 	int c;
-	while ((c = getopt_long(argc, argv, "ho:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "ho:q", opts, NULL)) != -1) {
 		switch (c) {
 		case 'h':
 			fputs(usage, stdout);
@@ -172,6 +173,9 @@ int cmd_register(struct cli *cli, int argc, char **argv)
 			return cli_close_stdout();
 		case 'o':
 			ro.output_path = optarg;
+			break;
+		case 'q': /* also accepted after the command */
+			cli->quiet = ro.quiet = true;
 			break;
 		case OPT_CHECK:
 			ro.check_cmd = optarg;

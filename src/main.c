@@ -28,7 +28,7 @@ static const char help_text[] =
 	"Registers whole rosters of students into courses, concurrently, in one\n"
 	"SQLite transaction, and reports row by row what happened.\n"
 	"\n"
-	"Global options (before the command):\n"
+	"Global options (before the command; -q after it too):\n"
 	"  -d, --db PATH   database file (default: $BULKREG_DB, else ./bulkreg.db)\n"
 	"  -q, --quiet     no summary, warnings or progress; errors still go to stderr\n"
 	"  -h, --help      this help; 'bulkreg COMMAND --help' for a command\n"

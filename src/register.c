@@ -706,8 +706,13 @@ enum status register_run(const struct register_options *opt,
 		goto out;
 
 	res->counts = agg->counts;
-	if (res->counts.rows == 0 && opt->warn)
-		opt->warn(opt->warn_ctx, "the roster has a header but no data rows");
+	if (res->counts.rows == 0 && opt->warn) {
+		char msg[4200];
+		snprintf(msg, sizeof(msg),
+			 "%s: the roster has a header but no data rows",
+			 roster_name(rd));
+		opt->warn(opt->warn_ctx, msg);
+	}
 	st = finish_batch(&pl, rd, &dest, res, &agg->checks, &t0, err);
 	batch_open = false;
 

@@ -90,7 +90,21 @@ printf 'student_id,email,course\n' >header_only.csv
 run -d $db register header_only.csv
 expect_rc 0
 expect_err "warning"
-expect_err "no data rows"
+expect_err "header_only.csv: the roster has a header but no data rows"
+
+case_ "-q after the command is the global -q (register, init, course add and import)"
+run -d $db register header_only.csv -q
+expect_rc 0
+expect_empty err
+expect_empty out
+run -d $db init --quiet
+expect_rc 0
+expect_empty err
+run -d $db course add QUIETQ --capacity 1 -q
+expect_rc 0
+expect_empty err
+run -d $db init -- -q
+expect_rc 2
 snapshot before.state
 
 # ---- 2: usage errors --------------------------------------------------------
