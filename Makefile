@@ -121,10 +121,11 @@ torture: $(BIN) deps-test
 	@tests/torture/run $(abspath $(BIN))
 
 # The end-to-end suite with every bulkreg run under valgrind memcheck.
+# --max-threads: one case runs --workers 1024 (valgrind allows 500 by default).
 valgrind: $(BIN) deps-test
 	@BULKREG_WRAPPER="valgrind --quiet --error-exitcode=99 --leak-check=full \
 		--show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect \
-		--track-fds=no" tests/e2e/run $(abspath $(BIN))
+		--track-fds=no --max-threads=1100" tests/e2e/run $(abspath $(BIN))
 
 # libFuzzer over the roster reader and row validation (clang only).
 FUZZ_SECONDS ?= 60
