@@ -22,14 +22,14 @@
  * the batch row is inserted first, and a registration is always followed
  * by its student's upsert before the row is done.
  */
-/* The registration with its student's stored values, so an unchanged
- * student costs no statement at all. */
 static const char find_reg_sql[] =
-	"SELECT r.status, r.seq, r.batch_id, r.line,"
-	" s.first_name, s.last_name, s.email"
-	" FROM registrations AS r"
-	" LEFT JOIN students AS s ON s.student_id = r.student_id"
-	" WHERE r.course_id = ?1 AND r.student_id = ?2";
+	"SELECT status, seq, batch_id, line FROM registrations"
+	" WHERE course_id = ?1 AND student_id = ?2";
+
+/* A student's stored values, looked up only when a row found registered
+ * might change them and the memo cannot vouch that they are the same. */
+static const char find_student_sql[] =
+	"SELECT first_name, last_name, email FROM students WHERE student_id = ?1";
 
 static const char add_reg_sql[] =
 	"INSERT INTO registrations"
@@ -98,8 +98,8 @@ static const char status_waitlisted[] = "waitlisted";
 void db__batch_close(struct db *db)
 {
 	sqlite3_stmt **all[] = {
-		&db->find_reg, &db->add_reg, &db->put_student, &db->mark_seen,
-		&db->find_seen,
+		&db->find_reg, &db->find_student, &db->add_reg,
+		&db->put_student, &db->mark_seen, &db->find_seen,
 	};
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
 		sqlite3_finalize(*all[i]);
@@ -120,6 +120,7 @@ static enum status batch_prepare(struct db *db, struct error *err)
 		sqlite3_stmt **stmt;
 	} list[] = {
 		{ find_reg_sql, &db->find_reg },
+		{ find_student_sql, &db->find_student },
 		{ add_reg_sql, &db->add_reg },
 		{ put_student_sql, &db->put_student },
 		{ mark_seen_sql, &db->mark_seen },
@@ -148,12 +149,13 @@ static void batch_end(struct db *db)
 }
 
 /*
- * The student memo: which students this batch has written, with which
- * values -- a fixed-size, direct-mapped table of 64-bit fingerprints of
+ * The student memo: which students this batch has written, or looked up
+ * and found equal to a row, with which values -- a fixed-size, direct-mapped table of 64-bit fingerprints of
  * (student_id, first_name, last_name, email), keyed with a per-batch random
  * seed so no roster can aim for a collision.  A roster names most students
- * several times; when a row's values are exactly those this batch already
- * wrote, the student statement would change nothing and is skipped.  Only
+ * several times; when a row's values are exactly those the memo holds for
+ * its student, the stored row already holds them: the student statement
+ * (or, on a re-run, the look-up) would change nothing and is skipped.  Only
  * a cache: a miss (or an evicted slot) just runs the statement, and
  * duplicates are still found by the database's own index.  Its size is
  * fixed, whatever the roster's length.
@@ -306,7 +308,6 @@ static enum status row_fail(struct db *db, int rc, const struct row *row,
 struct existing {
 	bool found;
 	bool waitlisted;
-	bool student_differs; /* a non-empty roster value differs from stored */
 	int64_t seq, batch_id, line;
 };
 
@@ -335,10 +336,6 @@ static enum status find_registration(struct db *db, const struct row *row,
 		ex->seq = sqlite3_column_int64(stmt, 1);
 		ex->batch_id = sqlite3_column_int64(stmt, 2);
 		ex->line = sqlite3_column_int64(stmt, 3);
-		ex->student_differs =
-			differs_from(stmt, 4, row, FIELD_FIRST_NAME) ||
-			differs_from(stmt, 5, row, FIELD_LAST_NAME) ||
-			differs_from(stmt, 6, row, FIELD_EMAIL);
 		rc = SQLITE_DONE;
 	}
 	sqlite3_reset(stmt);
@@ -381,6 +378,39 @@ static enum status put_student(struct db *db, int64_t batch_id,
 			db->memo[memo_slot_of(db, row)] = 0; /* merged: unknown */
 	}
 	return st;
+}
+
+/* Whether the row would change its (existing) student: a non-empty value
+ * that differs from the stored one.  The memo answers for a student whose
+ * stored values this batch already wrote or saw equal to the row's; a
+ * lookup that finds them equal is noted there, so a student named on many
+ * rows of a re-run is looked up once. */
+static enum status student_changes(struct db *db, const struct row *row,
+				   bool *changes, struct error *err)
+{
+	size_t slot = 0;
+	uint64_t fp = 0;
+	bool keyed = db->memo && memo_key(db, row, &slot, &fp);
+	*changes = false;
+	if (keyed && db->memo[slot] == fp)
+		return ST_OK;
+	sqlite3_stmt *stmt = db->find_student;
+	bind_value(stmt, 1, row, FIELD_STUDENT_ID);
+	int rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW) {
+		*changes = differs_from(stmt, 0, row, FIELD_FIRST_NAME) ||
+			   differs_from(stmt, 1, row, FIELD_LAST_NAME) ||
+			   differs_from(stmt, 2, row, FIELD_EMAIL);
+		rc = SQLITE_DONE;
+	} else if (rc == SQLITE_DONE) {
+		*changes = true; /* cannot happen: write it anyway */
+	}
+	sqlite3_reset(stmt);
+	if (rc != SQLITE_DONE)
+		return row_fail(db, rc, row, "looking up the student", err);
+	if (keyed && !*changes)
+		db->memo[slot] = fp;
+	return ST_OK;
 }
 
 static enum status add_registration(struct db *db, int64_t batch_id,
@@ -461,11 +491,12 @@ static enum status apply_existing(struct db *db, int64_t batch_id,
 		reject_duplicate(row, first_line);
 		return ST_OK;
 	}
-	if (ex->student_differs) {
+	bool changes;
+	st = student_changes(db, row, &changes, err);
+	if (st == ST_OK && changes)
 		st = put_student(db, batch_id, row, err);
-		if (st != ST_OK)
-			return st;
-	}
+	if (st != ST_OK)
+		return st;
 	row->status = ex->waitlisted ? STATUS_ALREADY_WAITLISTED :
 				       STATUS_ALREADY_REGISTERED;
 	row->position = ex->waitlisted ? ex->seq : 0;

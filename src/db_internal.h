@@ -22,12 +22,12 @@ struct db {
 	struct course_table *batch_courses;   /* the caller's table */
 
 	/* The hot path's statements, prepared once by the first batch. */
-	sqlite3_stmt *find_reg;
+	sqlite3_stmt *find_reg, *find_student;
 	sqlite3_stmt *add_reg;
 	sqlite3_stmt *put_student;
 	sqlite3_stmt *mark_seen, *find_seen;  /* temp.batch_seen */
 	bool expect_existing; /* the last row found its pair registered */
-	uint64_t *memo;       /* students this batch wrote (db_batch.c) */
+	uint64_t *memo;       /* students this batch wrote or saw (db_batch.c) */
 	uint64_t memo_seed;
 };
 
