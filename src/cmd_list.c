@@ -104,9 +104,10 @@ static int roster_row(void *ctx, const struct roster_entry *e)
 		snprintf(name, sizeof(name), "%s%s%s", e->first_name,
 			 nf && nl ? " " : "", e->last_name);
 		text_write_value(stdout, name, strlen(name), 28, 28);
-		fputs("  ", stdout);
+		/* The email last: a long one cannot push a column out of line. */
+		printf("  %5" PRId64 "  %6" PRId64 "  ", e->batch_id, e->line);
 		text_write_value(stdout, e->email, strlen(e->email), 0, 40);
-		printf("  batch %" PRId64 " line %" PRId64 "\n", e->batch_id, e->line);
+		putchar('\n');
 	}
 	l->n++;
 	return ferror(stdout) ? -1 : 0;
@@ -151,8 +152,8 @@ int cmd_roster(struct cli *cli, int argc, char **argv)
 		json_write_string(stdout, code, strlen(code));
 		fputs(", \"students\": [", stdout);
 	} else {
-		printf("%-10s %4s  %-20s  %-28s  %s\n", "STATUS", "POS", "STUDENT",
-		       "NAME", "EMAIL");
+		printf("%-10s %4s  %-20s  %-28s  %5s  %6s  %s\n", "STATUS", "POS",
+		       "STUDENT", "NAME", "BATCH", "LINE", "EMAIL");
 	}
 	st = db_course_roster(db, code, roster_row, &l, &err);
 	db_close(db);

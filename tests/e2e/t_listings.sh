@@ -246,12 +246,16 @@ if (s["first_name"], s["last_name"], s["email"]) != ("Ann", "One", "l1@uni.examp
 if not isinstance(s["batch"], int): sys.exit("batch %r" % s["batch"])
 ' || fail "roster json"
 
-case_ "roster CODE (text): status, position, student, name, email, batch, line"
+case_ "roster CODE (text): status, position, student, name, batch, line, email (last, so a long one cannot misalign)"
 run -d $db roster WL2
 expect_rc 0
-grep -Eq '^STATUS +POS +STUDENT +NAME +EMAIL' out || fail "header: $(cat out)"
-grep -Eq "^registered +L1 +Ann One +l1@uni.example +batch $batch line 2\$" out || fail "L1: $(cat out)"
-grep -Eq "^waitlisted +2 +L4 +Dan Four +l4@uni.example +batch $batch line 5\$" out || fail "L4: $(cat out)"
+grep -Eq '^STATUS +POS +STUDENT +NAME +BATCH +LINE +EMAIL$' out || fail "header: $(cat out)"
+grep -Eq "^registered +L1 +Ann One +$batch +2 +l1@uni.example\$" out || fail "L1: $(cat out)"
+grep -Eq "^waitlisted +2 +L4 +Dan Four +$batch +5 +l4@uni.example\$" out || fail "L4: $(cat out)"
+# Every row's BATCH column ends where the header's does.
+awk 'NR == 1 { end = index($0, "BATCH") + 4; next }
+	{ if (substr($0, end, 1) !~ /[0-9]/ || substr($0, end + 1, 1) != " ") bad = 1 }
+	END { exit bad }' out || fail "columns out of line: $(cat out)"
 
 case_ "roster of a course without students"
 for f in text csv json; do
