@@ -358,6 +358,29 @@ static enum status map_columns(struct roster_reader *r, struct error *err)
 	return ST_OK;
 }
 
+/* A header read as one column that holds another delimiter is almost
+ * always a roster exported with ';' (Excel in many locales), tabs or '|'. */
+static const char *delimiter_hint(const struct roster_reader *r)
+{
+	static const struct {
+		char c;
+		const char *hint;
+	} seen[] = {
+		{ ';', "; the header looks ';'-separated: try --delimiter ';'" },
+		{ '\t', "; the header looks tab-separated: try --delimiter tab" },
+		{ '|', "; the header looks '|'-separated: try --delimiter '|'" },
+		{ ',', "; the header looks comma-separated: try --delimiter ','" },
+	};
+	if (r->ncols != 1)
+		return "";
+	const struct header_col *c = &r->cols[0];
+	size_t n = c->len < sizeof(c->name) ? c->len : sizeof(c->name);
+	for (size_t i = 0; i < sizeof(seen) / sizeof(seen[0]); i++)
+		if (memchr(c->name, seen[i].c, n))
+			return seen[i].hint;
+	return "";
+}
+
 static enum status check_required(struct roster_reader *r, bool need_course,
 				  struct error *err)
 {
@@ -388,9 +411,10 @@ static enum status check_required(struct roster_reader *r, bool need_course,
 	list_columns(found, sizeof(found), &fused, r, pick_any);
 	return error_set(err, ST_INPUT,
 			 "%s: line %llu: missing required column%s %s (columns "
-			 "found: %s)",
+			 "found: %s)%s",
 			 r->cr.name, (unsigned long long)r->header_line,
-			 nmissing > 1 ? "s" : "", missing, found);
+			 nmissing > 1 ? "s" : "", missing, found,
+			 delimiter_hint(r));
 }
 
 static void add_warning(struct roster_reader *r, const char *text)

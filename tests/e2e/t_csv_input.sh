@@ -330,3 +330,25 @@ run -d $db register h.csv --format csv
 expect_rc 0
 [ "$(wc -l <out)" = 1 ] || fail "rows in an empty roster: $(cat out)"
 expect_err "no data rows"
+
+case_ "a header read as one column that holds another delimiter suggests --delimiter"
+printf "id;mail;class\nDLM1;a@b.co;OPEN\n" >semi.csv
+run -d $db register semi.csv
+expect_rc 2
+expect_err "semi.csv: line 1"
+expect_err "try --delimiter ';'"
+printf 'id\tmail\tclass\n' >tabbed.csv
+run -d $db register tabbed.csv
+expect_rc 2
+expect_err "try --delimiter tab"
+printf 'id,mail,class\n' >commas.csv
+run -d $db register commas.csv --delimiter '|'
+expect_rc 2
+expect_err "try --delimiter ','"
+printf 'name\n' >lone.csv
+run -d $db register lone.csv
+expect_rc 2
+expect_err "columns found: 'name')"
+run -d $db register semi.csv --delimiter ';' --format csv
+expect_rc 0
+expect_out "DLM1,OPEN,registered"
