@@ -279,7 +279,22 @@ int cmd_register(struct cli *cli, int argc, char **argv)
 	if (res.report_written && !ro.output_path && (rc = cli_close_stdout()))
 		return rc;
 	int64_t rejected = res.counts.by_status[STATUS_REJECTED];
-	if (rejected > 0 && ro.output_path && cli->quiet)
+	if (ro.output_path && !cli->quiet) {
+		/* The summary is in the file; at a terminal, say where it went
+		 * and what it says in one line. */
+		const int64_t *n = res.counts.by_status;
+		cli_error("batch %lld %s: %lld row%s: %lld registered, %lld "
+			  "waitlisted, %lld already there, %lld rejected; "
+			  "report in %s",
+			  (long long)res.batch_id, batch_outcome_name(res.outcome),
+			  (long long)res.counts.rows,
+			  res.counts.rows == 1 ? "" : "s",
+			  (long long)n[STATUS_REGISTERED],
+			  (long long)n[STATUS_WAITLISTED],
+			  (long long)(n[STATUS_ALREADY_REGISTERED] +
+				      n[STATUS_ALREADY_WAITLISTED]),
+			  (long long)rejected, ro.output_path);
+	} else if (rejected > 0 && ro.output_path)
 		/* Quiet runs from cron still need to say that something needs a
 		 * human; the details are in the report file. */
 		cli_error("batch %lld %s: %lld of %lld rows rejected; see %s",

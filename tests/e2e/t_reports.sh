@@ -356,6 +356,7 @@ mkdir reports
 run -d $db register ok.csv -o reports/r.csv --format csv
 expect_rc 0
 expect_empty out
+expect_err "committed: 1 row: 0 registered, 0 waitlisted, 1 already there, 0 rejected; report in reports/r.csv"
 grep -q '^2,A1,OPEN,already_registered,,,$' reports/r.csv || fail "reports/r.csv: $(cat reports/r.csv)"
 
 case_ "-o FILE: text and json too; a rejected row still writes the report"
@@ -370,6 +371,7 @@ grep -q "missing_email" reports/r.txt || fail "reports/r.txt lacks the table"
 run -q -d $db register ok.csv -o reports/q.txt
 expect_rc 0
 expect_empty out
+expect_empty err
 [ -s reports/q.txt ] || fail "-q -o FILE: an asked-for report was not written"
 
 case_ "-o FILE: no temporary files are left in the directory"
