@@ -149,3 +149,32 @@ case_ "standard input gives the same report as the file"
 run_in big.csv -d w8.db register - --workers 8 --format csv --dry-run
 expect_rc 1
 expect_same rerun.1.csv out
+
+# --check: every student's check runs as its own task, finishing in any
+# order; the verdicts must still land in roster order, identically.
+case_ "with --check (a verdict that depends only on the row), --workers 1 and 64 give the same report and database"
+cat >verdict.sh <<'SH'
+#!/bin/sh
+# Rejects ids ending in 3 or 7 with a reason naming the student and line;
+# every 5th line sleeps a little so checks finish out of order.
+case $BULKREG_STUDENT_ID in
+*3) echo "hold on $BULKREG_STUDENT_ID (line $BULKREG_LINE)"; exit 1 ;;
+*7) exit 4 ;;
+esac
+[ $((BULKREG_LINE % 5)) -ne 0 ] || sleep 0.02
+exit 0
+SH
+chmod +x verdict.sh
+head -n 601 big.csv >checked.csv
+for w in 1 64; do
+	setup c$w.db
+	run -d c$w.db register checked.csv --check ./verdict.sh --workers $w --format csv
+	expect_rc 1
+	cp out checked.$w.csv
+	dump c$w.db cdump.$w
+done
+expect_same checked.1.csv checked.64.csv
+expect_same cdump.1 cdump.64
+grep -q ',check_failed,hold on S[0-9]*3 (line [0-9]*)$' checked.1.csv || fail "no check_failed detail: $(head checked.1.csv)"
+grep -q ',check_failed,exit status 4$' checked.1.csv || fail "no 'exit status 4' detail"
+grep -q ',registered,' checked.1.csv || fail "no registered row"
