@@ -51,22 +51,25 @@ static bool parent_dir_exists(const char *path)
 	return stat(dir, &sb) == 0 && S_ISDIR(sb.st_mode);
 }
 
+/* Some calls (sqlite3_db_cacheflush) return an error without recording it
+ * on the handle, whose message then still says "not an error". */
+static bool handle_holds(const struct db *db, int rc)
+{
+	return db->h && (sqlite3_errcode(db->h) & 0xff) == (rc & 0xff);
+}
+
 enum status db__fail(struct db *db, int rc, const char *what,
 		     struct error *err)
 {
-	/* Some calls (sqlite3_db_cacheflush) return an error without
-	 * recording it on the handle, whose message then still says
-	 * "not an error": describe rc itself then. */
-	bool recorded = db->h && (sqlite3_errcode(db->h) & 0xff) == (rc & 0xff);
-	return db__fail_errno(db, rc, recorded ? sqlite3_system_errno(db->h) : 0,
-			      what, err);
+	int sys = handle_holds(db, rc) ? sqlite3_system_errno(db->h) : 0;
+	return db__fail_errno(db, rc, sys, what, err);
 }
 
 enum status db__fail_errno(struct db *db, int rc, int sys, const char *what,
 			   struct error *err)
 {
-	bool recorded = db->h && (sqlite3_errcode(db->h) & 0xff) == (rc & 0xff);
-	const char *msg = recorded ? sqlite3_errmsg(db->h) : sqlite3_errstr(rc);
+	const char *msg = handle_holds(db, rc) ? sqlite3_errmsg(db->h)
+					       : sqlite3_errstr(rc);
 
 	switch (rc & 0xff) {
 	case SQLITE_BUSY:

@@ -150,7 +150,8 @@ static void batch_end(struct db *db)
 
 /*
  * The student memo: which students this batch has written, or looked up
- * and found equal to a row, with which values -- a fixed-size, direct-mapped table of 64-bit fingerprints of
+ * and found equal to a row, with which values -- a fixed-size,
+ * direct-mapped table of 64-bit fingerprints of
  * (student_id, first_name, last_name, email), keyed with a per-batch random
  * seed so no roster can aim for a collision.  A roster names most students
  * several times; when a row's values are exactly those the memo holds for
@@ -360,56 +361,74 @@ static enum status run_put_student(struct db *db, int64_t batch_id,
 		       row_fail(db, rc, row, "writing the student", err);
 }
 
-/* Inserts or updates the row's student, unless this batch already wrote
- * exactly these values for it (the memo). */
-static enum status put_student(struct db *db, int64_t batch_id,
-			       const struct row *row, struct error *err)
+/* The row's place in the memo: `keyed` false when it has none (see
+ * memo_key); `known` when the memo vouches that the stored student already
+ * holds the row's values. */
+struct memo_ref {
+	bool keyed, known;
+	size_t slot;
+	uint64_t fp;
+};
+
+static struct memo_ref memo_ref_of(const struct db *db, const struct row *row)
 {
-	size_t slot = 0;
-	uint64_t fp = 0;
-	bool keyed = db->memo && memo_key(db, row, &slot, &fp);
-	if (keyed && db->memo[slot] == fp)
-		return ST_OK;
+	struct memo_ref m = {0};
+	m.keyed = db->memo && memo_key(db, row, &m.slot, &m.fp);
+	m.known = m.keyed && db->memo[m.slot] == m.fp;
+	return m;
+}
+
+/* Inserts or updates the row's student and notes what the memo now knows. */
+static enum status write_student(struct db *db, int64_t batch_id,
+				 const struct row *row, const struct memo_ref *m,
+				 struct error *err)
+{
 	enum status st = run_put_student(db, batch_id, row, err);
 	if (st == ST_OK && db->memo) {
-		if (keyed)
-			db->memo[slot] = fp;
+		if (m->keyed)
+			db->memo[m->slot] = m->fp;
 		else
 			db->memo[memo_slot_of(db, row)] = 0; /* merged: unknown */
 	}
 	return st;
 }
 
-/* Whether the row would change its (existing) student: a non-empty value
- * that differs from the stored one.  The memo answers for a student whose
- * stored values this batch already wrote or saw equal to the row's; a
- * lookup that finds them equal is noted there, so a student named on many
- * rows of a re-run is looked up once. */
-static enum status student_changes(struct db *db, const struct row *row,
-				   bool *changes, struct error *err)
+/* Inserts or updates the row's student, unless the memo vouches for it. */
+static enum status put_student(struct db *db, int64_t batch_id,
+			       const struct row *row, struct error *err)
 {
-	size_t slot = 0;
-	uint64_t fp = 0;
-	bool keyed = db->memo && memo_key(db, row, &slot, &fp);
-	*changes = false;
-	if (keyed && db->memo[slot] == fp)
+	struct memo_ref m = memo_ref_of(db, row);
+	return m.known ? ST_OK : write_student(db, batch_id, row, &m, err);
+}
+
+/* For a row found registered: updates its student only if a non-empty
+ * value differs from the stored one.  The memo answers for a student whose
+ * stored values this batch already wrote or saw equal to the row's; a
+ * look-up that finds them equal is noted there, so a student named on many
+ * rows of a re-run is looked up once. */
+static enum status refresh_student(struct db *db, int64_t batch_id,
+				   const struct row *row, struct error *err)
+{
+	struct memo_ref m = memo_ref_of(db, row);
+	if (m.known)
 		return ST_OK;
 	sqlite3_stmt *stmt = db->find_student;
 	bind_value(stmt, 1, row, FIELD_STUDENT_ID);
 	int rc = sqlite3_step(stmt);
+	bool changes = true; /* no stored student cannot happen: write it */
 	if (rc == SQLITE_ROW) {
-		*changes = differs_from(stmt, 0, row, FIELD_FIRST_NAME) ||
-			   differs_from(stmt, 1, row, FIELD_LAST_NAME) ||
-			   differs_from(stmt, 2, row, FIELD_EMAIL);
+		changes = differs_from(stmt, 0, row, FIELD_FIRST_NAME) ||
+			  differs_from(stmt, 1, row, FIELD_LAST_NAME) ||
+			  differs_from(stmt, 2, row, FIELD_EMAIL);
 		rc = SQLITE_DONE;
-	} else if (rc == SQLITE_DONE) {
-		*changes = true; /* cannot happen: write it anyway */
 	}
 	sqlite3_reset(stmt);
 	if (rc != SQLITE_DONE)
 		return row_fail(db, rc, row, "looking up the student", err);
-	if (keyed && !*changes)
-		db->memo[slot] = fp;
+	if (changes)
+		return write_student(db, batch_id, row, &m, err);
+	if (m.keyed)
+		db->memo[m.slot] = m.fp;
 	return ST_OK;
 }
 
@@ -491,10 +510,7 @@ static enum status apply_existing(struct db *db, int64_t batch_id,
 		reject_duplicate(row, first_line);
 		return ST_OK;
 	}
-	bool changes;
-	st = student_changes(db, row, &changes, err);
-	if (st == ST_OK && changes)
-		st = put_student(db, batch_id, row, err);
+	st = refresh_student(db, batch_id, row, err);
 	if (st != ST_OK)
 		return st;
 	row->status = ex->waitlisted ? STATUS_ALREADY_WAITLISTED :

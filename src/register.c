@@ -707,7 +707,7 @@ enum status register_run(const struct register_options *opt,
 
 	res->counts = agg->counts;
 	if (res->counts.rows == 0 && opt->warn) {
-		char msg[4200];
+		char msg[ERROR_MAX];
 		snprintf(msg, sizeof(msg),
 			 "%s: the roster has a header but no data rows",
 			 roster_name(rd));
