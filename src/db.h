@@ -9,7 +9,7 @@
 #include "error.h"
 #include "row.h"
 
-#define DB_SCHEMA_VERSION 1
+#define DB_SCHEMA_VERSION 2
 
 enum batch_outcome {
 	BATCH_COMMITTED,

@@ -62,8 +62,66 @@ static const char schema_v1[] =
 	" line INTEGER NOT NULL,"
 	" PRIMARY KEY (course_id, student_id)) WITHOUT ROWID;";
 
+/*
+ * Version 2: registration is a lifecycle.  Every change to a pair or a
+ * student is recorded in `history` with its batch (undo, `batches show`,
+ * `student` and `verify` read it); `batch_courses` keeps each course as it
+ * was before the batch that changed it, so undo restores it exactly.
+ * `seat_seq` is the last seat number handed out: seats keep their numbers
+ * when others drop (the seat order is the registration order), while
+ * waitlist positions are always 1..n.  A version-1 database gets the
+ * history its registrations and students imply (event 'added' for each
+ * registration, 'student' for each student a batch created).
+ */
+static const char schema_v2[] =
+	"ALTER TABLE courses ADD COLUMN seat_seq INTEGER NOT NULL DEFAULT 0;"
+	"UPDATE courses SET seat_seq = coalesce((SELECT max(seq)"
+	" FROM registrations AS r WHERE r.course_id = courses.id"
+	" AND r.status = 'registered'), 0);"
+	"ALTER TABLE batches ADD COLUMN kind TEXT NOT NULL DEFAULT 'register'"
+	" CHECK (kind IN ('register','drop','sync','undo','course','repair'));"
+	"ALTER TABLE batches ADD COLUMN options TEXT;"
+	"ALTER TABLE batches ADD COLUMN profile TEXT;"
+	"ALTER TABLE batches ADD COLUMN promoted INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE batches ADD COLUMN dropped INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE batches ADD COLUMN skipped INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE batches ADD COLUMN undo_of INTEGER REFERENCES batches(id);"
+	"ALTER TABLE batches ADD COLUMN undone_by INTEGER REFERENCES batches(id);"
+	"CREATE TABLE history ("
+	" id INTEGER PRIMARY KEY,"
+	" batch_id INTEGER NOT NULL REFERENCES batches(id),"
+	" event TEXT NOT NULL CHECK (event IN"
+	"  ('added','promoted','dropped','restored','student')),"
+	" course_id INTEGER REFERENCES courses(id),"
+	" student_id TEXT NOT NULL,"
+	" line INTEGER,"
+	" old_status TEXT CHECK (old_status IN ('registered','waitlisted')),"
+	" old_seq INTEGER, old_batch INTEGER, old_line INTEGER,"
+	" new_status TEXT CHECK (new_status IN ('registered','waitlisted')),"
+	" new_seq INTEGER,"
+	" old_first_name TEXT, old_last_name TEXT, old_email TEXT,"
+	" new_first_name TEXT, new_last_name TEXT, new_email TEXT);"
+	"CREATE INDEX history_batch ON history (batch_id);"
+	"CREATE TABLE batch_courses ("
+	" batch_id INTEGER NOT NULL REFERENCES batches(id),"
+	" course_id INTEGER NOT NULL REFERENCES courses(id),"
+	" title TEXT NOT NULL, capacity INTEGER NOT NULL, waitlist_max INTEGER,"
+	" registered INTEGER NOT NULL, waitlisted INTEGER NOT NULL,"
+	" seat_seq INTEGER NOT NULL, updated_at TEXT NOT NULL,"
+	" PRIMARY KEY (batch_id, course_id)) WITHOUT ROWID;"
+	"INSERT INTO history (batch_id, event, student_id, new_first_name,"
+	" new_last_name, new_email)"
+	" SELECT created_batch, 'student', student_id, first_name, last_name,"
+	" email FROM students WHERE created_batch IS NOT NULL"
+	" ORDER BY created_batch, student_id;"
+	"INSERT INTO history (batch_id, event, course_id, student_id, line,"
+	" new_status, new_seq)"
+	" SELECT batch_id, 'added', course_id, student_id, line, status, seq"
+	" FROM registrations ORDER BY batch_id, course_id, status, seq;";
+
 static const struct migration migrations[] = {
 	{ 1, schema_v1 },
+	{ 2, schema_v2 },
 };
 
 #define MIGRATION_COUNT (sizeof(migrations) / sizeof(migrations[0]))

@@ -11,6 +11,9 @@ static const char *const status_names[STATUS_COUNT] = {
 	[STATUS_WAITLISTED] = "waitlisted",
 	[STATUS_ALREADY_REGISTERED] = "already_registered",
 	[STATUS_ALREADY_WAITLISTED] = "already_waitlisted",
+	[STATUS_PROMOTED] = "promoted",
+	[STATUS_DROPPED] = "dropped",
+	[STATUS_SKIPPED] = "skipped",
 	[STATUS_REJECTED] = "rejected",
 };
 
@@ -30,6 +33,7 @@ static const char *const reason_names[REASON_COUNT] = {
 	[REASON_CHECK_ERROR] = "check_error",
 	[REASON_DUPLICATE_IN_ROSTER] = "duplicate_in_roster",
 	[REASON_COURSE_FULL] = "course_full",
+	[REASON_NOT_REGISTERED] = "not_registered",
 };
 
 static const char *const field_names[FIELD_COUNT] = {
@@ -78,7 +82,8 @@ void row_reject(struct row *row, enum row_reason reason, const char *fmt, ...)
 
 void outcome_counts_add(struct outcome_counts *c, const struct row *row)
 {
-	c->rows++;
+	if (!row->derived)
+		c->rows++;
 	if ((unsigned)row->status < STATUS_COUNT)
 		c->by_status[row->status]++;
 	if (row->status == STATUS_REJECTED && (unsigned)row->reason < REASON_COUNT)

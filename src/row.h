@@ -25,8 +25,21 @@ enum row_status {
 	STATUS_WAITLISTED,
 	STATUS_ALREADY_REGISTERED,
 	STATUS_ALREADY_WAITLISTED,
+	STATUS_PROMOTED,         /* moved from the waitlist into a freed seat */
+	STATUS_DROPPED,          /* the pair was removed */
+	STATUS_SKIPPED,          /* not for bulkreg (not a student...); no error */
 	STATUS_REJECTED,
 	STATUS_COUNT
+};
+
+/* What a row asks for.  A roster row enrols; `bulkreg drop` rows drop; a
+ * status column of an export that means "removed" asks to drop a pair if
+ * it is there (skipped not_registered when it is not: exports keep old
+ * deletions). */
+enum row_action {
+	ROW_ENROL = 0,
+	ROW_DROP,
+	ROW_DROP_IF_PRESENT
 };
 
 /* Rejection reasons, in the order they are checked: the first that applies
@@ -48,6 +61,7 @@ enum row_reason {
 	REASON_CHECK_ERROR,
 	REASON_DUPLICATE_IN_ROSTER,
 	REASON_COURSE_FULL,
+	REASON_NOT_REGISTERED,   /* a drop for a pair that does not exist */
 	REASON_COUNT
 };
 
@@ -71,6 +85,10 @@ struct row {
 	struct row_value v[FIELD_COUNT];
 
 	/* Filled by validation (and --check), then by the collector. */
+	enum row_action action;           /* set by the reader */
+	bool derived;                     /* made by the policy (a promotion,
+					   * a --sync drop), not read: not
+					   * counted as a roster row */
 	struct course *course;            /* resolved course, NULL if none */
 	enum row_status status;
 	enum row_reason reason;
