@@ -23,6 +23,8 @@ struct cli {
 int cmd_init(struct cli *cli, int argc, char **argv);
 int cmd_course(struct cli *cli, int argc, char **argv);
 int cmd_register(struct cli *cli, int argc, char **argv);
+int cmd_drop(struct cli *cli, int argc, char **argv);
+int cmd_undo(struct cli *cli, int argc, char **argv);
 int cmd_roster(struct cli *cli, int argc, char **argv);
 int cmd_batches(struct cli *cli, int argc, char **argv);
 

@@ -13,13 +13,15 @@
 #include "register.h"
 #include "signals.h"
 
-static const char usage[] =
+static const char register_usage[] =
 	"usage: bulkreg register ROSTER.csv|- [--course CODE] [--dry-run] [--strict]\n"
+	"                [--max-rejects N|P%] [--sync [--sync-scope roster|all]\n"
+	"                [--max-drops N|P%]] [--update-students always|fill|never]\n"
 	"                [--workers N] [--format text|csv|json] [-o FILE] [--label TEXT]\n"
 	"                [--delimiter C] [--wait SECONDS] [--check CMD]\n"
 	"                [--check-timeout SECONDS]\n";
 
-static const char help[] =
+static const char register_help[] =
 	"\n"
 	"Registers every row of ROSTER.csv (or standard input, '-') in one\n"
 	"transaction and reports what happened to each row.\n"
@@ -28,6 +30,17 @@ static const char help[] =
 	"                         is then ignored)\n"
 	"  --dry-run              do everything and report, then roll back\n"
 	"  --strict               any rejected row rolls the whole batch back\n"
+	"  --max-rejects N|P%     more rejected rows than N (or P% of the rows)\n"
+	"                         roll the whole batch back\n"
+	"  --sync                 the roster is the whole truth for its courses:\n"
+	"                         pairs no row names are dropped, seats refilled\n"
+	"  --sync-scope SCOPE     roster (default: the courses the rows name) or\n"
+	"                         all (every course)\n"
+	"  --max-drops N|P%       --sync: more drops than N (or P% of the pairs its\n"
+	"                         courses held) roll the batch back (default 10%;\n"
+	"                         100% turns the guard off)\n"
+	"  --update-students M    a known student's names and email: always take\n"
+	"                         the row's (default), fill empty ones, or never\n"
 	"  --workers N            worker threads, 1..1024 (default: CPUs online;\n"
 	"                         32 with --check)\n"
 	"  --format FMT           report format: text (default), csv or json\n"
@@ -41,7 +54,34 @@ static const char help[] =
 	"                         (row values in BULKREG_* environment variables)\n"
 	"  --check-timeout SECS   per-row limit for CMD (default 10)\n"
 	"\n"
-	"Exit status: 0 all rows succeeded, 1 some rejected, 2 unusable input,\n"
+	"Exit status: 0 all rows succeeded, 1 some rejected (or a threshold rolled\n"
+	"the batch back), 2 unusable input, 3 database or system error, 128+N\n"
+	"interrupted by signal N.\n";
+
+static const char drop_usage[] =
+	"usage: bulkreg drop ROSTER.csv|- [--course CODE] [--dry-run] [--strict]\n"
+	"                [--max-rejects N|P%] [--workers N] [--format text|csv|json]\n"
+	"                [-o FILE] [--label TEXT] [--delimiter C] [--wait SECONDS]\n"
+	"                [--check CMD] [--check-timeout SECONDS]\n"
+	"       bulkreg drop --student ID --course CODE [--dry-run] [--format FMT]\n"
+	"                [-o FILE] [--label TEXT] [--wait SECONDS]\n";
+
+static const char drop_help[] =
+	"\n"
+	"Drops every (student, course) pair ROSTER.csv names, in one transaction;\n"
+	"each freed seat goes to the first student on the course's waitlist.\n"
+	"The roster needs student_id and course columns (or --course); email and\n"
+	"names are ignored.\n"
+	"\n"
+	"  --student ID           drop this one student (with --course)\n"
+	"  --course CODE          every row drops from CODE\n"
+	"  --dry-run              do everything and report, then roll back\n"
+	"  --strict               any rejected row rolls the whole batch back\n"
+	"  --max-rejects N|P%     more rejected rows than N (or P%) roll it back\n"
+	"  --workers N, --format FMT, -o FILE, --label TEXT, --delimiter C,\n"
+	"  --wait SECONDS, --check CMD, --check-timeout SECS: as for register\n"
+	"\n"
+	"Exit status: 0 every row dropped, 1 some rejected, 2 unusable input,\n"
 	"3 database or system error, 128+N interrupted by signal N.\n";
 
 enum {
@@ -55,7 +95,24 @@ enum {
 	OPT_WAIT,
 	OPT_CHECK,
 	OPT_CHECK_TIMEOUT,
+	OPT_MAX_REJECTS,
+	OPT_SYNC,
+	OPT_SYNC_SCOPE,
+	OPT_MAX_DROPS,
+	OPT_UPDATE_STUDENTS,
+	OPT_STUDENT,
 };
+
+static bool parse_update_mode(const char *s, enum student_update *out)
+{
+	static const char *const names[] = { "always", "fill", "never" };
+	for (int i = 0; i < 3; i++)
+		if (strcmp(s, names[i]) == 0) {
+			*out = (enum student_update)i;
+			return true;
+		}
+	return false;
+}
 
 static bool parse_delimiter(const char *s, unsigned char *out)
 {
@@ -138,7 +195,15 @@ static void warn_cb(void *ctx, const char *msg)
 
 /* ---- the command -------------------------------------------------------- */
 
-int cmd_register(struct cli *cli, int argc, char **argv)
+/* What `register` and `drop` share: their options and the batch's run. */
+struct batch_command {
+	const char *name;
+	const char *usage, *help;
+	enum row_action action;
+};
+
+static int run_batch(struct cli *cli, const struct batch_command *bc, int argc,
+		     char **argv)
 {
 	static const struct option opts[] = {
 		{"check", required_argument, NULL, OPT_CHECK},
@@ -149,27 +214,47 @@ int cmd_register(struct cli *cli, int argc, char **argv)
 		{"format", required_argument, NULL, OPT_FORMAT},
 		{"help", no_argument, NULL, 'h'},
 		{"label", required_argument, NULL, OPT_LABEL},
+		{"max-drops", required_argument, NULL, OPT_MAX_DROPS},
+		{"max-rejects", required_argument, NULL, OPT_MAX_REJECTS},
 		{"output", required_argument, NULL, 'o'},
 		{"quiet", no_argument, NULL, 'q'},
 		{"strict", no_argument, NULL, OPT_STRICT},
+		{"student", required_argument, NULL, OPT_STUDENT},
+		{"sync", no_argument, NULL, OPT_SYNC},
+		{"sync-scope", required_argument, NULL, OPT_SYNC_SCOPE},
+		{"update-students", required_argument, NULL, OPT_UPDATE_STUDENTS},
 		{"wait", required_argument, NULL, OPT_WAIT},
 		{"workers", required_argument, NULL, OPT_WORKERS},
 		{NULL, 0, NULL, 0},
 	};
+	const char *usage = bc->usage, *name = bc->name;
+	bool drop = bc->action != ROW_ENROL;
 	struct register_options ro = {
 		.delimiter = ',',
 		.format = REPORT_TEXT,
 		.check_timeout = 10,
 		.quiet = cli->quiet,
+		.action = bc->action,
 	};
+	const char *scope = NULL;
 	double wait = DEFAULT_WAIT_SECONDS;
 	int64_t workers = 0;
 	int c;
 	while ((c = getopt_long(argc, argv, "ho:q", opts, NULL)) != -1) {
+		/* Options of one command only. */
+		bool register_only = c == OPT_SYNC || c == OPT_SYNC_SCOPE ||
+				     c == OPT_MAX_DROPS || c == OPT_UPDATE_STUDENTS;
+		if ((drop && register_only) || (!drop && c == OPT_STUDENT)) {
+			fprintf(stderr,
+				"bulkreg: %s: %s is not an option of '%s'\n", name,
+				argv[optind - 1], name);
+			fprintf(stderr, "Try 'bulkreg %s --help'.\n", name);
+			return 2;
+		}
 		switch (c) {
 		case 'h':
 			fputs(usage, stdout);
-			fputs(help, stdout);
+			fputs(bc->help, stdout);
 			return cli_close_stdout();
 		case 'o':
 			ro.output_path = optarg;
@@ -182,7 +267,7 @@ int cmd_register(struct cli *cli, int argc, char **argv)
 			break;
 		case OPT_CHECK_TIMEOUT:
 			if (!parse_seconds(optarg, 0.001, 86400, &ro.check_timeout))
-				return cli_usage_error(usage, "register",
+				return cli_usage_error(usage, name,
 						       "--check-timeout: '%s' is not a "
 						       "number of seconds (0.001..86400)",
 						       optarg);
@@ -192,7 +277,7 @@ int cmd_register(struct cli *cli, int argc, char **argv)
 			break;
 		case OPT_DELIMITER:
 			if (!parse_delimiter(optarg, &ro.delimiter))
-				return cli_usage_error(usage, "register",
+				return cli_usage_error(usage, name,
 						       "--delimiter: '%s' is not one of "
 						       "',' ';' 'tab' '|'",
 						       optarg);
@@ -202,7 +287,7 @@ int cmd_register(struct cli *cli, int argc, char **argv)
 			break;
 		case OPT_FORMAT:
 			if (!report_format_parse(optarg, &ro.format))
-				return cli_usage_error(usage, "register",
+				return cli_usage_error(usage, name,
 						       "--format: '%s' is not text, csv "
 						       "or json",
 						       optarg);
@@ -210,36 +295,85 @@ int cmd_register(struct cli *cli, int argc, char **argv)
 		case OPT_LABEL:
 			ro.label = optarg;
 			break;
+		case OPT_MAX_DROPS:
+		case OPT_MAX_REJECTS:
+			if (!threshold_parse(optarg, c == OPT_MAX_DROPS ?
+							     &ro.max_drops :
+							     &ro.max_rejects))
+				return cli_usage_error(usage, name,
+						       "%s: '%s' is not a whole number "
+						       "N or a percentage P%% (0..100)",
+						       c == OPT_MAX_DROPS ? "--max-drops" :
+									    "--max-rejects",
+						       optarg);
+			break;
 		case OPT_STRICT:
 			ro.strict = true;
 			break;
+		case OPT_STUDENT:
+			ro.single_student = optarg;
+			break;
+		case OPT_SYNC:
+			ro.sync = true;
+			break;
+		case OPT_SYNC_SCOPE:
+			scope = optarg;
+			if (strcmp(optarg, "all") != 0 && strcmp(optarg, "roster") != 0)
+				return cli_usage_error(usage, name,
+						       "--sync-scope: '%s' is not "
+						       "roster or all",
+						       optarg);
+			ro.sync_all = strcmp(optarg, "all") == 0;
+			break;
+		case OPT_UPDATE_STUDENTS:
+			if (!parse_update_mode(optarg, &ro.update_students))
+				return cli_usage_error(usage, name,
+						       "--update-students: '%s' is not "
+						       "always, fill or never",
+						       optarg);
+			break;
 		case OPT_WAIT:
 			if (!parse_seconds(optarg, 0, 86400, &wait))
-				return cli_usage_error(usage, "register",
+				return cli_usage_error(usage, name,
 						       "--wait: '%s' is not a number of "
 						       "seconds (0..86400)",
 						       optarg);
 			break;
 		case OPT_WORKERS:
 			if (!parse_int64(optarg, 1, POOL_MAX_WORKERS, &workers))
-				return cli_usage_error(usage, "register",
+				return cli_usage_error(usage, name,
 						       "--workers: '%s' is not a whole "
 						       "number from 1 to %d",
 						       optarg, POOL_MAX_WORKERS);
 			break;
 		default:
-			fprintf(stderr, "%sTry 'bulkreg register --help'.\n", usage);
+			fprintf(stderr, "Try 'bulkreg %s --help'.\n", name);
 			return 2;
 		}
 	}
-	if (optind != argc - 1)
-		return cli_usage_error(usage, "register",
+	if (ro.single_student) {
+		if (optind != argc)
+			return cli_usage_error(usage, name,
+					       "--student drops one pair: no roster "
+					       "file with it");
+		if (!ro.course)
+			return cli_usage_error(usage, name,
+					       "--student needs --course CODE");
+	} else if (optind != argc - 1) {
+		return cli_usage_error(usage, name,
 				       optind >= argc ? "a roster file is required"
 						      : "only one roster file at a time");
-	ro.roster_path = argv[optind];
+	} else {
+		ro.roster_path = argv[optind];
+	}
+	if ((scope || ro.max_drops.set) && !ro.sync)
+		return cli_usage_error(usage, name, "%s needs --sync",
+				       scope ? "--sync-scope" : "--max-drops");
+	if (ro.sync && !ro.max_drops.set)
+		threshold_parse("10%", &ro.max_drops);
 	ro.workers = workers ? (size_t)workers : ro.check_cmd ? 32 : online_cpus();
 	if (ro.course && !course_code_valid(ro.course, strlen(ro.course)))
-		return cli_usage_error(usage, "register",
+		return cli_usage_error(usage, name,
 				       "--course: '%s' is not a course code", ro.course);
 
 	/* Cancellation must exist before any thread does. */
@@ -278,13 +412,25 @@ int cmd_register(struct cli *cli, int argc, char **argv)
 	int rc;
 	if (res.report_written && !ro.output_path && (rc = cli_close_stdout()))
 		return rc;
-	int64_t rejected = res.counts.by_status[STATUS_REJECTED];
+	const int64_t *n = res.counts.by_status;
+	int64_t rejected = n[STATUS_REJECTED];
+	bool threshold = res.outcome == BATCH_ROLLED_BACK && res.rolled_back_why[0];
+	if (threshold)
+		/* Even with -q: cron must hear why nothing was committed. */
+		cli_error("batch %lld rolled back: %s", (long long)res.batch_id,
+			  res.rolled_back_why);
 	if (ro.output_path && !cli->quiet) {
 		/* The summary is in the file; at a terminal, say where it went
 		 * and what it says in one line. */
-		const int64_t *n = res.counts.by_status;
+		char more[160] = "";
+		if (n[STATUS_PROMOTED] || n[STATUS_DROPPED] || n[STATUS_SKIPPED])
+			snprintf(more, sizeof(more),
+				 ", %lld dropped, %lld promoted, %lld skipped",
+				 (long long)n[STATUS_DROPPED],
+				 (long long)n[STATUS_PROMOTED],
+				 (long long)n[STATUS_SKIPPED]);
 		cli_error("batch %lld %s: %lld row%s: %lld registered, %lld "
-			  "waitlisted, %lld already there, %lld rejected; "
+			  "waitlisted, %lld already there%s, %lld rejected; "
 			  "report in %s",
 			  (long long)res.batch_id, batch_outcome_name(res.outcome),
 			  (long long)res.counts.rows,
@@ -293,7 +439,7 @@ int cmd_register(struct cli *cli, int argc, char **argv)
 			  (long long)n[STATUS_WAITLISTED],
 			  (long long)(n[STATUS_ALREADY_REGISTERED] +
 				      n[STATUS_ALREADY_WAITLISTED]),
-			  (long long)rejected, ro.output_path);
+			  more, (long long)rejected, ro.output_path);
 	} else if (rejected > 0 && ro.output_path)
 		/* Quiet runs from cron still need to say that something needs a
 		 * human; the details are in the report file. */
@@ -301,5 +447,21 @@ int cmd_register(struct cli *cli, int argc, char **argv)
 			  (long long)res.batch_id, batch_outcome_name(res.outcome),
 			  (long long)rejected, (long long)res.counts.rows,
 			  ro.output_path);
-	return rejected > 0 ? 1 : 0;
+	return rejected > 0 || threshold ? 1 : 0;
+}
+
+int cmd_register(struct cli *cli, int argc, char **argv)
+{
+	static const struct batch_command bc = {
+		"register", register_usage, register_help, ROW_ENROL,
+	};
+	return run_batch(cli, &bc, argc, argv);
+}
+
+int cmd_drop(struct cli *cli, int argc, char **argv)
+{
+	static const struct batch_command bc = {
+		"drop", drop_usage, drop_help, ROW_DROP,
+	};
+	return run_batch(cli, &bc, argc, argv);
 }

@@ -22,6 +22,7 @@ struct course {
 	 * workers only read `code` (through course_table_find). */
 	int64_t registered;
 	int64_t waitlisted;
+	int64_t seat_seq;                   /* the last seat number handed out */
 	bool touched;                       /* changed by the current batch */
 };
 

@@ -305,7 +305,7 @@ void db_close(struct db *db)
 {
 	if (!db)
 		return;
-	db__batch_close(db);
+	db__store_close(db);
 	/* close_v2 never fails; all our statements are finalized by now. */
 	sqlite3_close_v2(db->h);
 	free(db->path);
@@ -550,6 +550,7 @@ static enum status course_from_stmt(struct db *db, sqlite3_stmt *stmt,
 				 sqlite3_column_int64(stmt, 4);
 	c.registered = sqlite3_column_int64(stmt, 5);
 	c.waitlisted = sqlite3_column_int64(stmt, 6);
+	c.seat_seq = sqlite3_column_int64(stmt, 7);
 	return course_table_add(out, &c, err);
 }
 
@@ -558,7 +559,7 @@ enum status db_courses_load(struct db *db, struct course_table *out,
 {
 	static const char sql[] =
 		"SELECT id, code, title, capacity, waitlist_max, registered,"
-		" waitlisted FROM courses ORDER BY code";
+		" waitlisted, seat_seq FROM courses ORDER BY code";
 	sqlite3_stmt *stmt = NULL;
 	enum status st = db__prepare(db, sql, 0, &stmt, err);
 	if (st != ST_OK)

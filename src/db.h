@@ -98,37 +98,42 @@ typedef int (*db_batch_fn)(void *ctx, const struct batch_record *b);
 enum status db_batches_list(struct db *db, db_batch_fn fn, void *ctx,
 			    struct error *err);
 
-/* ---- a registration batch ----------------------------------------------- */
+/* ---- a batch ------------------------------------------------------------ */
+
+enum batch_kind {
+	BATCH_KIND_REGISTER,
+	BATCH_KIND_DROP,
+	BATCH_KIND_SYNC,
+	BATCH_KIND_UNDO,
+	BATCH_KIND_COURSE,
+	BATCH_KIND_REPAIR
+};
+
+/* "register", "drop", "sync", "undo", "course", "repair". */
+const char *batch_kind_name(enum batch_kind k);
+bool batch_kind_parse(const char *s, enum batch_kind *out);
 
 struct batch_meta {
+	enum batch_kind kind;
 	const char *source;  /* path as given, or "stdin" */
 	const char *label;   /* --label, or NULL */
+	const char *options; /* a JSON object of the options, or NULL */
+	const char *profile; /* the input profile, or NULL */
+	int64_t undo_of;     /* the batch an undo undoes, or 0 */
 };
+
+/* The store the policy writes through during a batch (store.h). */
+struct store *db_store(struct db *db);
 
 /*
  * Starts a batch: BEGIN IMMEDIATE (waiting up to the busy timeout, then
  * ST_BUSY with nothing written), records the batch, loads every course into
- * *courses (initialised by the caller), and opens the savepoint that dry
- * runs and --strict roll back to.
+ * *courses (initialised by the caller; NULL: none loaded), and opens the
+ * savepoint that dry runs and rolled-back batches return to.  The policy
+ * then decides rows through db_store(db).
  */
 enum status db_batch_begin(struct db *db, const struct batch_meta *meta,
 			   int64_t *batch_id, struct course_table *courses,
-			   struct error *err);
-
-/*
- * Decides and writes one row that passed validation and checks (row->course
- * set), in roster order:
- *   - the pair (student, course) already exists from an earlier batch:
- *     already_registered / already_waitlisted (position = its position);
- *   - it exists from this batch: rejected duplicate_in_roster;
- *   - else a free seat: registered; else room on the waitlist: waitlisted
- *     with the next position; else rejected course_full.
- * Successful rows insert the student or update a known student's names and
- * email from the row's non-empty values.  Rejected rows write nothing.
- * Updates row->course's counts.  The hot path: reuses prepared statements
- * and allocates nothing.
- */
-enum status db_batch_apply(struct db *db, int64_t batch_id, struct row *row,
 			   struct error *err);
 
 /* Writes all dirty pages to the WAL now, so that the final COMMIT has next to
@@ -136,11 +141,11 @@ enum status db_batch_apply(struct db *db, int64_t batch_id, struct row *row,
 enum status db_batch_flush(struct db *db, struct error *err);
 
 /*
- * Ends the batch.  BATCH_COMMITTED stores the course counts, completes the
- * batch record and commits.  BATCH_DRY_RUN and BATCH_ROLLED_BACK roll back
+ * Ends the batch.  BATCH_COMMITTED completes the batch record and commits
+ * (the policy has stored the course counts).  BATCH_DRY_RUN and BATCH_ROLLED_BACK roll back
  * to the savepoint -- courses, students and registrations exactly as
- * before -- complete the batch record with that outcome and commit, so only
- * the history gains a row.  On failure everything is rolled back.
+ * before, no history -- complete the batch record with that outcome and
+ * commit, so only the list of batches gains a row.  On failure everything is rolled back.
  */
 enum status db_batch_finish(struct db *db, int64_t batch_id,
 			    enum batch_outcome outcome,

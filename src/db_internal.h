@@ -9,6 +9,7 @@
 #include "courses.h"
 #include "db.h"
 #include "error.h"
+#include "store.h"
 
 /* The current time as stored in every *_at column: ISO 8601 UTC with ms. */
 #define DB_NOW_SQL "strftime('%Y-%m-%dT%H:%M:%fZ','now')"
@@ -18,17 +19,14 @@ struct db {
 	char *path;
 	double wait_seconds;
 
-	/* The open batch, between db_batch_begin and finish/abort. */
-	struct course_table *batch_courses;   /* the caller's table */
+	/* Between db_batch_begin and finish/abort. */
+	bool batch_open;
 
-	/* The hot path's statements, prepared once by the first batch. */
-	sqlite3_stmt *find_reg, *find_student;
-	sqlite3_stmt *add_reg;
-	sqlite3_stmt *put_student;
-	sqlite3_stmt *mark_seen, *find_seen;  /* temp.batch_seen */
-	bool expect_existing; /* the last row found its pair registered */
-	uint64_t *memo;       /* students this batch wrote or saw (db_batch.c) */
+	/* The store's statements (db_store.c), prepared by the first batch. */
+	sqlite3_stmt **stmts;
+	uint64_t *memo;       /* students this batch wrote or saw (db_store.c) */
 	uint64_t memo_seed;
+	char old_values[3 * 1024]; /* a changed student's values before */
 };
 
 /* Turns an SQLite result code into a status and a message that names the
@@ -58,7 +56,15 @@ enum status db__schema_check(struct db *db, struct error *err);
 /* Brings the schema to DB_SCHEMA_VERSION (db_schema.c). */
 enum status db__schema_upgrade(struct db *db, struct error *err);
 
-/* Releases the batch statements (db_batch.c). */
-void db__batch_close(struct db *db);
+/* The store's statements and the student memo (db_store.c). */
+enum status db__store_prepare(struct db *db, struct error *err);
+void db__store_close(struct db *db);
+void db__memo_start(struct db *db);
+void db__memo_end(struct db *db);
+
+/* History events and pair states by their stored names (db_store.c). */
+const char *db__event_name(enum change_event e);
+bool db__event_parse(const char *s, enum change_event *out);
+enum pair_state db__state_parse(const unsigned char *s);
 
 #endif

@@ -102,6 +102,10 @@ static const char schema_v2[] =
 	" old_first_name TEXT, old_last_name TEXT, old_email TEXT,"
 	" new_first_name TEXT, new_last_name TEXT, new_email TEXT);"
 	"CREATE INDEX history_batch ON history (batch_id);"
+	/* Promotion and renumbering find waitlist positions; seats, most
+	 * rows, stay out of this index. */
+	"CREATE INDEX registrations_waitlist ON registrations (course_id, seq)"
+	" WHERE status = 'waitlisted';"
 	"CREATE TABLE batch_courses ("
 	" batch_id INTEGER NOT NULL REFERENCES batches(id),"
 	" course_id INTEGER NOT NULL REFERENCES courses(id),"

@@ -17,9 +17,14 @@ static const char usage_text[] =
 	"       bulkreg course import FILE.csv\n"
 	"       bulkreg course list [--format text|csv|json]\n"
 	"       bulkreg register ROSTER.csv|- [--course CODE] [--dry-run] [--strict]\n"
+	"                [--max-rejects N|P%] [--sync [--sync-scope roster|all]\n"
+	"                [--max-drops N|P%]] [--update-students always|fill|never]\n"
 	"                [--workers N] [--format text|csv|json] [-o FILE] [--label TEXT]\n"
 	"                [--delimiter C] [--wait SECONDS] [--check CMD]\n"
 	"                [--check-timeout SECONDS]\n"
+	"       bulkreg drop ROSTER.csv|- [register's options]\n"
+	"       bulkreg drop --student ID --course CODE\n"
+	"       bulkreg undo BATCH [--dry-run] [-o FILE] [--format text|csv|json]\n"
 	"       bulkreg roster CODE [--format text|csv|json]\n"
 	"       bulkreg batches [--format text|csv|json]\n";
 
@@ -46,6 +51,7 @@ struct command {
 static const struct command commands[] = {
 	{"batches", cmd_batches},
 	{"course", cmd_course},
+	{"drop", cmd_drop},
 	{"init", cmd_init},
 	{"register", cmd_register},
 	{"roster", cmd_roster},

@@ -1,6 +1,7 @@
 /* register: the pipeline of RegisterStudents, in C -- see register.h. */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -15,6 +16,7 @@
 #include "chan.h"
 #include "check.h"
 #include "courses.h"
+#include "policy.h"
 #include "pool.h"
 #include "register.h"
 #include "roster.h"
@@ -65,6 +67,7 @@ struct pipeline {
 	struct db *db;
 	int64_t batch_id;
 	struct course_table courses;
+	struct policy *policy;
 	size_t header_columns;
 	struct report *report;
 	const struct check_config *check; /* NULL without --check */
@@ -102,6 +105,13 @@ static double seconds_since(const struct timespec *t0)
 	       (double)(now.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
+static const char *source_name(const struct register_options *opt,
+			       const struct roster_reader *rd)
+{
+	(void)opt;
+	return rd ? roster_name(rd) : "--student";
+}
+
 /* ---- workers ------------------------------------------------------------ */
 
 /* One task: validate (and check) every row of a block, then hand it on. */
@@ -126,21 +136,26 @@ static int worker_task(void *arg)
 
 /* ---- collector ---------------------------------------------------------- */
 
+/* Every row the policy settles -- the roster's and the ones it makes
+ * (promotions, --sync drops) -- goes into the report and the counts here. */
+static enum status emit_row(void *ctx, struct row *row, struct error *err)
+{
+	struct pipeline *pl = ctx;
+	enum status st = report_add_row(pl->report, row, err);
+	if (st == ST_OK)
+		outcome_counts_add(&pl->agg->counts, row);
+	return st;
+}
+
 static enum status apply_block(struct pipeline *pl, struct block *b,
 			       struct aggregate *agg)
 {
 	for (size_t i = 0; i < b->count; i++) {
 		struct row *row = &b->rows[i];
-		enum status st;
-		if (row->status == STATUS_NONE) {
-			st = db_batch_apply(pl->db, pl->batch_id, row, &agg->err);
-			if (st != ST_OK)
-				return st;
-		}
-		st = report_add_row(pl->report, row, &agg->err);
+		enum status st = policy_apply(pl->policy, row, emit_row, pl,
+					      &agg->err);
 		if (st != ST_OK)
 			return st;
-		outcome_counts_add(&agg->counts, row);
 		if (row->check_seconds > 0 || row->reason == REASON_CHECK_FAILED ||
 		    row->reason == REASON_CHECK_TIMEOUT ||
 		    row->reason == REASON_CHECK_ERROR)
@@ -266,6 +281,39 @@ static void pipeline_free(struct pipeline *pl)
 
 /* ---- the reader (main thread) ------------------------------------------- */
 
+/* drop --student ID --course CODE: one row, as from a two-column file,
+ * with no line of its own. */
+static void single_row(const struct register_options *opt, struct row *row)
+{
+	memset(row, 0, sizeof(*row));
+	const struct {
+		enum row_field f;
+		const char *s;
+	} v[] = { { FIELD_STUDENT_ID, opt->single_student },
+		  { FIELD_COURSE, opt->course } };
+	for (size_t i = 0; i < 2; i++) {
+		size_t len = strlen(v[i].s);
+		struct row_value *rv = &row->v[v[i].f];
+		rv->len = (uint32_t)len;
+		memcpy(rv->text, v[i].s, len > ROW_VALUE_MAX ? ROW_VALUE_MAX : len);
+		row->present |= 1u << v[i].f;
+	}
+	row->nfields = 2;
+	row->action = opt->action;
+}
+
+static enum status next_row(struct pipeline *pl, struct roster_reader *rd,
+			    struct row *row, bool *single_done, struct error *err)
+{
+	if (rd)
+		return roster_next(rd, row, err);
+	if (*single_done)
+		return ST_EOF;
+	single_row(pl->opt, row);
+	*single_done = true;
+	return ST_OK;
+}
+
 /* Reads the roster into blocks and feeds the workers until EOF, an error,
  * a cancel or a collector failure. */
 static enum status read_roster(struct pipeline *pl, struct roster_reader *rd,
@@ -273,6 +321,7 @@ static enum status read_roster(struct pipeline *pl, struct roster_reader *rd,
 {
 	size_t rows_per_block = pl->check ? 1 : ROWS_PER_BLOCK;
 	uint64_t seq = 0;
+	bool single_done = false;
 	enum status st = ST_OK;
 	while (st == ST_OK) {
 		if (cancelled(pl))
@@ -284,7 +333,8 @@ static enum status read_roster(struct pipeline *pl, struct roster_reader *rd,
 			abort();
 		b->count = 0;
 		while (b->count < rows_per_block) {
-			st = roster_next(rd, &b->rows[b->count], err);
+			st = next_row(pl, rd, &b->rows[b->count], &single_done,
+				      err);
 			if (st != ST_OK)
 				break;
 			b->count++;
@@ -420,6 +470,90 @@ static bool want_report(const struct register_options *opt,
 	return c->by_status[STATUS_REJECTED] > 0;
 }
 
+/* ---- thresholds ---------------------------------------------------------- */
+
+bool threshold_parse(const char *s, struct threshold *out)
+{
+	memset(out, 0, sizeof(*out));
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (end == s || errno || !(v >= 0))
+		return false;
+	out->percent = *end == '%';
+	if (out->percent)
+		end++;
+	if (*end || (out->percent && v > 100) ||
+	    (!out->percent && (v != (double)(int64_t)v || v > 1e15)))
+		return false;
+	out->set = true;
+	out->value = v;
+	out->text = s;
+	return true;
+}
+
+bool threshold_exceeded(const struct threshold *t, int64_t n, int64_t total)
+{
+	if (!t->set)
+		return false;
+	if (t->percent)
+		return (double)n * 100.0 > t->value * (double)total;
+	return (double)n > t->value;
+}
+
+struct drops_text {
+	char *buf;
+	size_t size, used;
+};
+
+static void add_course_drops(void *ctx, const char *code, int64_t drops)
+{
+	struct drops_text *d = ctx;
+	if (d->used >= d->size)
+		return;
+	d->used += (size_t)snprintf(d->buf + d->used, d->size - d->used,
+				    "%s%s %" PRId64, d->used ? ", " : "", code,
+				    drops);
+}
+
+/* Committed, a dry run, or rolled back by --strict, --max-rejects or
+ * --max-drops (res->rolled_back_why says which). */
+static enum batch_outcome decide_outcome(struct pipeline *pl,
+					 struct register_result *res)
+{
+	const struct register_options *opt = pl->opt;
+	const struct outcome_counts *c = &res->counts;
+	int64_t rejected = c->by_status[STATUS_REJECTED];
+	if (opt->dry_run)
+		return BATCH_DRY_RUN;
+	if (opt->strict && rejected > 0) {
+		snprintf(res->rolled_back_why, sizeof(res->rolled_back_why),
+			 "--strict: %" PRId64 " row%s rejected", rejected,
+			 rejected == 1 ? "" : "s");
+		return BATCH_ROLLED_BACK;
+	}
+	if (threshold_exceeded(&opt->max_rejects, rejected, c->rows)) {
+		snprintf(res->rolled_back_why, sizeof(res->rolled_back_why),
+			 "--max-rejects %s: %" PRId64 " of %" PRId64
+			 " rows rejected",
+			 opt->max_rejects.text, rejected, c->rows);
+		return BATCH_ROLLED_BACK;
+	}
+	int64_t drops = policy_sync_drops(pl->policy);
+	int64_t before = policy_sync_pairs_before(pl->policy);
+	if (opt->sync && threshold_exceeded(&opt->max_drops, drops, before)) {
+		char per_course[ERROR_MAX / 2] = "";
+		struct drops_text d = { per_course, sizeof(per_course), 0 };
+		policy_sync_drops_each(pl->policy, add_course_drops, &d);
+		snprintf(res->rolled_back_why, sizeof(res->rolled_back_why),
+			 "--max-drops %s: the sync would drop %" PRId64
+			 " of the %" PRId64 " registrations its courses held (%s)",
+			 opt->max_drops.text, drops, before, per_course);
+		return BATCH_ROLLED_BACK;
+	}
+	return BATCH_COMMITTED;
+}
+
 static enum status finish_batch(struct pipeline *pl, struct roster_reader *rd,
 				struct report_dest *dest,
 				struct register_result *res,
@@ -427,15 +561,10 @@ static enum status finish_batch(struct pipeline *pl, struct roster_reader *rd,
 				const struct timespec *t0, struct error *err)
 {
 	const struct register_options *opt = pl->opt;
-	char sha[65];
-	roster_sha256_hex(rd, sha);
-
-	if (opt->dry_run)
-		res->outcome = BATCH_DRY_RUN;
-	else if (opt->strict && res->counts.by_status[STATUS_REJECTED] > 0)
-		res->outcome = BATCH_ROLLED_BACK;
-	else
-		res->outcome = BATCH_COMMITTED;
+	char sha[65] = "";
+	if (rd)
+		roster_sha256_hex(rd, sha);
+	res->outcome = decide_outcome(pl, res);
 
 	enum status st = ST_OK;
 	if (res->outcome == BATCH_COMMITTED)
@@ -448,8 +577,8 @@ static enum status finish_batch(struct pipeline *pl, struct roster_reader *rd,
 
 	struct report_summary sum = {
 		.batch_id = pl->batch_id,
-		.source = roster_name(rd),
-		.sha256 = sha,
+		.source = source_name(opt, rd),
+		.sha256 = rd ? sha : NULL,
 		.label = opt->label,
 		.outcome = res->outcome,
 		.counts = &res->counts,
@@ -615,6 +744,60 @@ static enum status open_and_begin(struct pipeline *pl, struct db **dbp,
 
 /* ---- the job ------------------------------------------------------------ */
 
+static void json_option_text(FILE *f, const char **sep, const char *name,
+			     const char *value)
+{
+	if (!value)
+		return;
+	fprintf(f, "%s\"%s\":", *sep, name);
+	json_write_string(f, value, strlen(value));
+	*sep = ",";
+}
+
+static void json_option_bool(FILE *f, const char **sep, const char *name,
+			     bool value)
+{
+	if (!value)
+		return;
+	fprintf(f, "%s\"%s\":true", *sep, name);
+	*sep = ",";
+}
+
+/* The options that shaped the batch, as a JSON object for its record;
+ * NULL when there is no memory (the record then holds none). */
+static char *options_json(const struct register_options *opt)
+{
+	char *buf = NULL;
+	size_t size = 0;
+	FILE *f = open_memstream(&buf, &size);
+	if (!f)
+		return NULL;
+	const char *sep = "";
+	fputc('{', f);
+	json_option_text(f, &sep, "course", opt->course);
+	json_option_text(f, &sep, "student", opt->single_student);
+	json_option_bool(f, &sep, "strict", opt->strict);
+	json_option_text(f, &sep, "max_rejects",
+			 opt->max_rejects.set ? opt->max_rejects.text : NULL);
+	json_option_bool(f, &sep, "sync", opt->sync);
+	json_option_text(f, &sep, "sync_scope",
+			 opt->sync ? (opt->sync_all ? "all" : "roster") : NULL);
+	json_option_text(f, &sep, "max_drops",
+			 opt->sync && opt->max_drops.set ? opt->max_drops.text
+							 : NULL);
+	json_option_text(f, &sep, "check", opt->check_cmd);
+	static const char *const modes[] = { "always", "fill", "never" };
+	json_option_text(f, &sep, "update_students",
+			 opt->update_students ? modes[opt->update_students]
+					      : NULL);
+	fputc('}', f);
+	if (fclose(f) != 0) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
 enum status register_run(const struct register_options *opt,
 			 struct register_result *res, struct error *err)
 {
@@ -638,16 +821,21 @@ enum status register_run(const struct register_options *opt,
 	struct roster_options ro = {
 		.delimiter = opt->delimiter,
 		.course_override = opt->course,
+		.action = opt->action,
 		.cancelled = reader_cancelled,
 		.cancel_ctx = &pl,
 	};
-	st = roster_open(opt->roster_path, &ro, &rd, err);
-	if (st != ST_OK)
-		goto out;
-	pl.header_columns = roster_columns(rd);
-	if (opt->warn)
-		for (size_t i = 0; i < roster_warning_count(rd); i++)
-			opt->warn(opt->warn_ctx, roster_warning(rd, i));
+	if (opt->single_student) {
+		pl.header_columns = 2;
+	} else {
+		st = roster_open(opt->roster_path, &ro, &rd, err);
+		if (st != ST_OK)
+			goto out;
+		pl.header_columns = roster_columns(rd);
+		if (opt->warn)
+			for (size_t i = 0; i < roster_warning_count(rd); i++)
+				opt->warn(opt->warn_ctx, roster_warning(rd, i));
+	}
 
 	if (opt->check_cmd) {
 		st = check_config_new(opt->check_cmd, opt->check_timeout, &check, err);
@@ -666,12 +854,31 @@ enum status register_run(const struct register_options *opt,
 			goto out;
 	}
 
-	struct batch_meta meta = {.source = roster_name(rd), .label = opt->label};
+	char *options = options_json(opt);
+	struct batch_meta meta = {
+		.kind = opt->action != ROW_ENROL ? BATCH_KIND_DROP :
+			opt->sync		 ? BATCH_KIND_SYNC :
+						   BATCH_KIND_REGISTER,
+		.source = source_name(opt, rd),
+		.label = opt->label,
+		.options = options,
+	};
 	st = open_and_begin(&pl, &db, &meta, err);
+	free(options);
 	pl.db = db;
 	if (st != ST_OK)
 		goto out;
 	batch_open = true;
+	struct policy_options po = {
+		.batch_id = pl.batch_id,
+		.update_students = opt->update_students,
+		.sync = opt->sync,
+		.sync_all = opt->sync_all,
+		.course_override = opt->course,
+	};
+	st = policy_new(db_store(db), &pl.courses, &po, &pl.policy, err);
+	if (st != ST_OK)
+		goto out;
 	res->batch_id = pl.batch_id;
 	if (opt->course &&
 	    !course_table_find(&pl.courses, opt->course, strlen(opt->course))) {
@@ -702,6 +909,13 @@ enum status register_run(const struct register_options *opt,
 	}
 	if (st == ST_OK && cancelled(&pl))
 		st = ST_CANCELLED;
+	/* After the last row: --sync's drops, then the course counters. */
+	if (st == ST_OK)
+		st = policy_finish_rows(pl.policy, emit_row, &pl, err);
+	if (st == ST_OK)
+		st = policy_store_courses(pl.policy, err);
+	if (st == ST_OK && cancelled(&pl))
+		st = ST_CANCELLED;
 	if (st != ST_OK)
 		goto out;
 
@@ -710,7 +924,7 @@ enum status register_run(const struct register_options *opt,
 		char msg[ERROR_MAX];
 		snprintf(msg, sizeof(msg),
 			 "%s: the roster has a header but no data rows",
-			 roster_name(rd));
+			 source_name(opt, rd));
 		opt->warn(opt->warn_ctx, msg);
 	}
 	st = finish_batch(&pl, rd, &dest, res, &agg->checks, &t0, err);
@@ -733,6 +947,7 @@ out:
 	pipeline_free(&pl); /* and with it the aggregate */
 	report_free(pl.report);
 	check_config_free(check);
+	policy_free(pl.policy);
 	course_table_free(&pl.courses);
 	roster_close(rd);
 	db_close(db);

@@ -12,6 +12,21 @@
 #include "error.h"
 #include "report.h"
 #include "row.h"
+#include "store.h"
+
+/* --max-rejects / --max-drops: N rows, or P percent. */
+struct threshold {
+	bool set;
+	bool percent;
+	double value;   /* N, or P */
+	const char *text; /* as given, for messages and the batch record */
+};
+
+/* Parses "N" or "P%" (0..100); false if neither. */
+bool threshold_parse(const char *s, struct threshold *out);
+
+/* Whether n is more than the threshold allows out of `total`. */
+bool threshold_exceeded(const struct threshold *t, int64_t n, int64_t total);
 
 struct register_options {
 	const char *db_path;           /* opened (or created) after the roster's
@@ -20,6 +35,14 @@ struct register_options {
 	const char *roster_path;       /* "-" = standard input */
 	unsigned char delimiter;       /* ',', ';', '\t', '|' */
 	const char *course;            /* --course CODE, or NULL */
+	enum row_action action;        /* ROW_ENROL (register) or ROW_DROP */
+	/* drop --student ID --course CODE: this one pair instead of a roster
+	 * (roster_path NULL). */
+	const char *single_student;
+	bool sync, sync_all;           /* --sync, --sync-scope all */
+	struct threshold max_rejects;  /* --max-rejects (--strict: 0) */
+	struct threshold max_drops;    /* --max-drops (with --sync) */
+	enum student_update update_students;
 	size_t workers;                /* 1..POOL_MAX_WORKERS */
 	bool dry_run, strict, quiet;
 	const char *label;             /* --label, or NULL */
@@ -40,6 +63,8 @@ struct register_result {
 	struct outcome_counts counts;
 	double elapsed_seconds;
 	bool report_written;
+	/* Why a batch was rolled back by a threshold ("" otherwise). */
+	char rolled_back_why[ERROR_MAX];
 };
 
 /*

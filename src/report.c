@@ -581,7 +581,8 @@ static size_t u64_digits(uint64_t v)
  * escaped and cut student and course cells and the escaped detail. */
 struct text_record {
 	uint64_t line;
-	uint32_t reason;
+	uint16_t reason;
+	uint16_t status;
 	uint16_t student_len, student_cols;
 	uint16_t course_len, course_cols;
 	uint16_t detail_len;
@@ -714,9 +715,31 @@ static size_t value_len(const struct row_value *v)
 	return v->len < ROW_VALUE_MAX ? v->len : ROW_VALUE_MAX;
 }
 
-static bool status_has_position(enum row_status st)
+/* A waitlist position: the pair's now, or the one it had when dropped. */
+static bool has_position(const struct row *row)
 {
-	return st == STATUS_WAITLISTED || st == STATUS_ALREADY_WAITLISTED;
+	return row->status == STATUS_WAITLISTED ||
+	       row->status == STATUS_ALREADY_WAITLISTED ||
+	       (row->status == STATUS_DROPPED && row->position > 0);
+}
+
+static bool has_reason(const struct row *row)
+{
+	return row->status == STATUS_REJECTED || row->status == STATUS_SKIPPED;
+}
+
+/* The rows the text table lists: those that need a person (rejected), and
+ * the changes no row of the input asked for (promotions, --sync drops). */
+static bool text_lists(const struct row *row)
+{
+	return row->status == STATUS_REJECTED || row->derived;
+}
+
+/* The text table's REASON cell: the reason, or what happened. */
+static const char *text_outcome(enum row_status st, enum row_reason reason)
+{
+	return reason != REASON_NONE ? row_reason_name(reason)
+				     : row_status_name(st);
 }
 
 static void csv_put_row(struct obuf *o, const struct row *row)
@@ -724,7 +747,8 @@ static void csv_put_row(struct obuf *o, const struct row *row)
 	const struct row_value *sid = &row->v[FIELD_STUDENT_ID];
 	const struct row_value *course = &row->v[FIELD_COURSE];
 
-	ob_u64(o, row->line);
+	if (row->line)
+		ob_u64(o, row->line);
 	ob_putc(o, ',');
 	csv_put(o, sid->text, value_len(sid));
 	ob_putc(o, ',');
@@ -732,10 +756,10 @@ static void csv_put_row(struct obuf *o, const struct row *row)
 	ob_putc(o, ',');
 	ob_puts(o, row_status_name(row->status));
 	ob_putc(o, ',');
-	if (status_has_position(row->status))
+	if (has_position(row))
 		ob_i64(o, row->position);
 	ob_putc(o, ',');
-	if (row->status == STATUS_REJECTED)
+	if (has_reason(row))
 		ob_puts(o, row_reason_name(row->reason));
 	ob_putc(o, ',');
 	csv_put(o, row->detail, strnlen(row->detail, ROW_DETAIL_MAX));
@@ -749,7 +773,10 @@ static void json_put_row(struct obuf *o, const struct row *row, bool first)
 	size_t detail_len = strnlen(row->detail, ROW_DETAIL_MAX);
 
 	ob_puts(o, first ? "  {\"line\": " : ",\n  {\"line\": ");
-	ob_u64(o, row->line);
+	if (row->line)
+		ob_u64(o, row->line);
+	else
+		ob_puts(o, "null");
 	/* Absent (no such column, or an empty cell) is null, as for the
 	 * other fields. */
 	ob_puts(o, ", \"student_id\": ");
@@ -765,12 +792,12 @@ static void json_put_row(struct obuf *o, const struct row *row, bool first)
 	ob_puts(o, ", \"status\": \"");
 	ob_puts(o, row_status_name(row->status));
 	ob_puts(o, "\", \"position\": ");
-	if (status_has_position(row->status))
+	if (has_position(row))
 		ob_i64(o, row->position);
 	else
 		ob_puts(o, "null");
 	ob_puts(o, ", \"reason\": ");
-	if (row->status == STATUS_REJECTED) {
+	if (has_reason(row)) {
 		ob_putc(o, '"');
 		ob_puts(o, row_reason_name(row->reason));
 		ob_putc(o, '"');
@@ -802,7 +829,8 @@ static void text_put_row(struct report *r, struct obuf *o,
 
 	memset(&rec, 0, sizeof(rec)); /* padding too: it goes to the spool */
 	rec.line = row->line;
-	rec.reason = row->reason;
+	rec.reason = (uint16_t)(has_reason(row) ? row->reason : REASON_NONE);
+	rec.status = (uint16_t)row->status;
 
 	o->len = sizeof(rec);
 	at = o->len;
@@ -821,7 +849,8 @@ static void text_put_row(struct report *r, struct obuf *o,
 	r->w_line = max_size(r->w_line, u64_digits(row->line));
 	r->w_student = max_size(r->w_student, rec.student_cols);
 	r->w_course = max_size(r->w_course, rec.course_cols);
-	r->w_reason = max_size(r->w_reason, strlen(row_reason_name(row->reason)));
+	r->w_reason = max_size(r->w_reason,
+			       strlen(text_outcome(rec.status, rec.reason)));
 }
 
 enum status report_add_row(struct report *r, const struct row *row,
@@ -838,7 +867,7 @@ enum status report_add_row(struct report *r, const struct row *row,
 		json_put_row(&o, row, r->rows == 0);
 		break;
 	case REPORT_TEXT:
-		if (row->status != STATUS_REJECTED)
+		if (!text_lists(row))
 			return ST_OK;
 		text_put_row(r, &o, row);
 		break;
@@ -985,8 +1014,18 @@ static const char *const status_labels[STATUS_COUNT] = {
 	[STATUS_WAITLISTED] = "waitlisted",
 	[STATUS_ALREADY_REGISTERED] = "already registered",
 	[STATUS_ALREADY_WAITLISTED] = "already waitlisted",
+	[STATUS_PROMOTED] = "promoted",
+	[STATUS_DROPPED] = "dropped",
+	[STATUS_SKIPPED] = "skipped",
 	[STATUS_REJECTED] = "rejected",
 };
+
+/* The lifecycle's statuses appear in the text summary once they happen;
+ * a plain registration's summary stays as it always was. */
+static bool text_shows_status(const struct outcome_counts *c, int st)
+{
+	return st < STATUS_PROMOTED || st == STATUS_REJECTED || c->by_status[st];
+}
 
 /* Counts per status, then the reasons that occurred, in aligned columns. */
 static void text_write_counts(struct obuf *o, const struct outcome_counts *c)
@@ -995,6 +1034,8 @@ static void text_write_counts(struct obuf *o, const struct outcome_counts *c)
 	size_t wlabel = 0, wnum = 0;
 
 	for (int st = STATUS_REGISTERED; st < STATUS_COUNT; st++) {
+		if (!text_shows_status(c, st))
+			continue;
 		wlabel = max_size(wlabel, strlen(status_labels[st]));
 		wnum = max_size(wnum, strlen(group_digits(c->by_status[st], num)));
 	}
@@ -1004,8 +1045,10 @@ static void text_write_counts(struct obuf *o, const struct outcome_counts *c)
 
 	ob_putc(o, '\n');
 	for (int st = STATUS_REGISTERED; st < STATUS_COUNT; st++)
-		ob_printf(o, "  %-*s  %*s\n", (int)wlabel, status_labels[st],
-			  (int)wnum, group_digits(c->by_status[st], num));
+		if (text_shows_status(c, st))
+			ob_printf(o, "  %-*s  %*s\n", (int)wlabel,
+				  status_labels[st], (int)wnum,
+				  group_digits(c->by_status[st], num));
 	for (int rs = REASON_NONE + 1; rs < REASON_COUNT; rs++)
 		if (c->by_reason[rs])
 			ob_printf(o, "    %-*s  %*s\n", (int)wlabel - 2,
@@ -1028,10 +1071,14 @@ static bool text_write_record(struct writer *w)
 		return false;
 	const char *student = cells, *course = cells + rec.student_len;
 	const char *detail = course + rec.course_len;
-	const char *reason = row_reason_name(rec.reason);
+	const char *reason = text_outcome(rec.status, rec.reason);
 
-	ob_pad(o, r->w_line - u64_digits(rec.line));
-	ob_u64(o, rec.line);
+	if (rec.line) {
+		ob_pad(o, r->w_line - u64_digits(rec.line));
+		ob_u64(o, rec.line);
+	} else {
+		ob_pad(o, r->w_line);
+	}
 	ob_pad(o, 2);
 	ob_write(o, student, rec.student_len);
 	ob_pad(o, r->w_student - rec.student_cols + 2);

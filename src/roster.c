@@ -35,6 +35,7 @@ struct roster_reader {
 	struct row *row;                       /* being filled by roster_next */
 	bool has_override;
 	struct row_value override;             /* --course, as a course value */
+	enum row_action action;                /* every row's (roster_options) */
 
 	/* While reading the header. */
 	struct header_col *cols;
@@ -112,6 +113,7 @@ static bool data_record(void *ctx, size_t nfields, bool blank, uint64_t line)
 		return false;
 	}
 	row->line = line;
+	row->action = r->action;
 	row->nfields = nfields > UINT32_MAX ? UINT32_MAX : (uint32_t)nfields;
 	if (r->has_override) {
 		row->v[FIELD_COURSE] = r->override;
@@ -382,7 +384,7 @@ static const char *delimiter_hint(const struct roster_reader *r)
 }
 
 static enum status check_required(struct roster_reader *r, bool need_course,
-				  struct error *err)
+				  bool need_email, struct error *err)
 {
 	static const enum row_field required[] = {FIELD_STUDENT_ID, FIELD_EMAIL,
 						  FIELD_COURSE};
@@ -396,7 +398,8 @@ static enum status check_required(struct roster_reader *r, bool need_course,
 	missing[0] = '\0';
 	for (size_t k = 0; k < sizeof(required) / sizeof(required[0]); k++) {
 		enum row_field f = required[k];
-		if (have[f] || (f == FIELD_COURSE && !need_course))
+		if (have[f] || (f == FIELD_COURSE && !need_course) ||
+		    (f == FIELD_EMAIL && !need_email))
 			continue;
 		append_text(missing, sizeof(missing), &used, nmissing++ ? ", '" : "'");
 		append_text(missing, sizeof(missing), &used, row_field_name(f));
@@ -484,7 +487,8 @@ static enum status read_header(struct roster_reader *r,
 		return st;
 	if ((st = check_columns(r, err)) != ST_OK ||
 	    (st = map_columns(r, err)) != ST_OK ||
-	    (st = check_required(r, !opts->course_override, err)) != ST_OK)
+	    (st = check_required(r, !opts->course_override,
+				 opts->action == ROW_ENROL, err)) != ST_OK)
 		return st;
 	for (size_t i = 0; i < r->ncols; i++)
 		r->map[i] = (signed char)r->cols[i].field;
@@ -520,6 +524,7 @@ enum status roster_open(const char *path, const struct roster_options *opts,
 		return st;
 	}
 	r->cr.ctx = r;
+	r->action = opts->action;
 	r->cr.cancelled = opts->cancelled;
 	r->cr.cancel_ctx = opts->cancel_ctx;
 	if (opts->course_override) {

@@ -15,6 +15,9 @@
 struct roster_options {
 	unsigned char delimiter;       /* ',', ';', '\t' or '|' */
 	const char *course_override;   /* --course CODE, or NULL */
+	enum row_action action;        /* what every row asks: ROW_DROP for
+					* `bulkreg drop` (no email column
+					* needed then) */
 	/* Asked when a read is interrupted (EINTR): return true to stop with
 	 * ST_CANCELLED.  May be NULL. */
 	bool (*cancelled)(void *ctx);
@@ -30,7 +33,8 @@ struct roster_reader;
  * empty input, no header, invalid UTF-8 in the header, a required column
  * missing (the message lists the columns found), a column named twice, more
  * than ROSTER_MAX_COLUMNS columns, malformed CSV.
- * Required columns: student_id, email, and course unless course_override.
+ * Required columns: student_id, email (not for drops), and course unless
+ * course_override.
  */
 enum status roster_open(const char *path, const struct roster_options *opts,
 			struct roster_reader **out, struct error *err);

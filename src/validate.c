@@ -284,6 +284,8 @@ bool validate_row(struct row *row, size_t header_columns,
 			   header_columns);
 		return false;
 	}
+	/* A drop needs only the pair: its email and names are ignored. */
+	bool enrol = row->action == ROW_ENROL;
 	return check_utf8(row) && check_lengths(row) && check_student_id(row) &&
-	       check_email(row) && check_course(row, courses);
+	       (!enrol || check_email(row)) && check_course(row, courses);
 }

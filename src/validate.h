@@ -12,7 +12,8 @@
  * Checks a row in the documented order and stops at the first failure:
  * malformed_row (nfields != header_columns), invalid_utf8, field_too_long,
  * missing_student_id, invalid_student_id, missing_email, invalid_email,
- * missing_course, unknown_course.  On failure the row is rejected with a
+ * missing_course, unknown_course (the email checks only for a row that
+ * enrols: a drop needs only its pair).  On failure the row is rejected with a
  * detail naming the column ("email: no '@'"); returns false.  On success
  * sets row->course and returns true.  Thread-safe: reads `courses` only.
  */

@@ -1,0 +1,691 @@
+/* policy: seats, waitlist, duplicates, drops, promotion and sync; see policy.h. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "policy.h"
+#include "validate.h"
+
+struct policy {
+	struct store *store;
+	struct course_table *courses;
+	struct policy_options opt;
+	bool any_drop;        /* a pair was dropped this batch (see enrol) */
+	bool expect_existing; /* the last row found its pair registered */
+	/* Per course (index into courses->items). */
+	bool *in_scope;
+	int64_t *pairs_before, *sync_drops;
+	struct row extra;     /* the row being emitted for a promotion or drop */
+};
+
+static size_t course_index(const struct policy *p, const struct course *c)
+{
+	return (size_t)(c - p->courses->items);
+}
+
+static size_t value_len(const struct row *row, enum row_field f)
+{
+	uint32_t len = row->v[f].len;
+	return len > ROW_VALUE_MAX ? ROW_VALUE_MAX : len;
+}
+
+static struct text value_of(const struct row *row, enum row_field f)
+{
+	return (struct text){ row->v[f].text, value_len(row, f) };
+}
+
+static struct student student_of(const struct row *row)
+{
+	return (struct student){
+		.id = value_of(row, FIELD_STUDENT_ID),
+		.first_name = value_of(row, FIELD_FIRST_NAME),
+		.last_name = value_of(row, FIELD_LAST_NAME),
+		.email = value_of(row, FIELD_EMAIL),
+	};
+}
+
+enum status policy_new(struct store *s, struct course_table *courses,
+		       const struct policy_options *opt, struct policy **out,
+		       struct error *err)
+{
+	size_t n = courses->count ? courses->count : 1;
+	struct policy *p = calloc(1, sizeof(*p));
+	if (p) {
+		p->in_scope = calloc(n, sizeof(*p->in_scope));
+		p->pairs_before = calloc(n, sizeof(*p->pairs_before));
+		p->sync_drops = calloc(n, sizeof(*p->sync_drops));
+	}
+	if (!p || !p->in_scope || !p->pairs_before || !p->sync_drops) {
+		policy_free(p);
+		return error_set(err, ST_NOMEM, "out of memory");
+	}
+	p->store = s;
+	p->courses = courses;
+	p->opt = *opt;
+	for (size_t i = 0; i < courses->count; i++) {
+		const struct course *c = &courses->items[i];
+		p->pairs_before[i] = c->registered + c->waitlisted;
+		p->in_scope[i] = opt->sync && opt->sync_all;
+	}
+	if (opt->sync && opt->course_override) {
+		struct course *c = course_table_find(
+			courses, opt->course_override, strlen(opt->course_override));
+		if (c)
+			p->in_scope[course_index(p, c)] = true;
+	}
+	*out = p;
+	return ST_OK;
+}
+
+void policy_free(struct policy *p)
+{
+	if (!p)
+		return;
+	free(p->in_scope);
+	free(p->pairs_before);
+	free(p->sync_drops);
+	free(p);
+}
+
+/* ---- recording ----------------------------------------------------------- */
+
+static void touch(struct course *c)
+{
+	c->touched = true;
+}
+
+static enum status record_pair(struct policy *p, enum change_event ev,
+			       const struct course *c, struct text student,
+			       int64_t line, const struct pair *before,
+			       const struct pair *after, struct error *err)
+{
+	struct change ch = {
+		.event = ev,
+		.course_id = c->id,
+		.student_id = student,
+		.line = line,
+	};
+	if (before)
+		ch.before = *before;
+	if (after)
+		ch.after = *after;
+	return store_history_add(p->store, p->opt.batch_id, &ch, err);
+}
+
+/* Writes the row's student as the batch's update mode says, and records a
+ * creation or a change of values. */
+static enum status put_student(struct policy *p, const struct row *row,
+			       struct error *err)
+{
+	struct student v = student_of(row);
+	struct student old;
+	enum student_effect effect;
+	enum status st = store_student_put(p->store, p->opt.batch_id, &v,
+					   p->opt.update_students, &effect, &old,
+					   err);
+	if (st != ST_OK || effect == STUDENT_SAME)
+		return st;
+	struct change ch = {
+		.event = EVENT_STUDENT,
+		.student_id = v.id,
+		.line = (int64_t)row->line,
+		.had_student = effect == STUDENT_CHANGED,
+		.has_student = true,
+		.new_values = v,
+	};
+	if (effect == STUDENT_CHANGED) {
+		ch.old_values = old;
+		/* What the student holds now: the row's non-empty values
+		 * over the old ones, as the update mode merged them. */
+		ch.new_values = old;
+		const struct text *from[] = { &v.first_name, &v.last_name,
+					      &v.email };
+		struct text *to[] = { &ch.new_values.first_name,
+				      &ch.new_values.last_name,
+				      &ch.new_values.email };
+		for (size_t i = 0; i < 3; i++) {
+			bool fill = to[i]->len == 0;
+			if (from[i]->len &&
+			    (p->opt.update_students == STUDENT_UPDATE_ALWAYS ||
+			     (p->opt.update_students == STUDENT_UPDATE_FILL &&
+			      fill)))
+				*to[i] = *from[i];
+		}
+		ch.new_values.id = v.id;
+	}
+	return store_history_add(p->store, p->opt.batch_id, &ch, err);
+}
+
+/* ---- emitting rows -------------------------------------------------------- */
+
+static void set_value(struct row *row, enum row_field f, const char *s,
+		      size_t len)
+{
+	if (len > ROW_VALUE_MAX)
+		len = ROW_VALUE_MAX;
+	memcpy(row->v[f].text, s, len);
+	row->v[f].text[len] = '\0';
+	row->v[f].len = (uint32_t)len;
+}
+
+/* The scratch row for a promotion or a --sync drop. */
+static struct row *extra_row(struct policy *p, const struct course *c,
+			     struct text student, int64_t line)
+{
+	struct row *r = &p->extra;
+	memset(r, 0, sizeof(*r));
+	r->derived = true;
+	r->line = (uint64_t)line;
+	r->nfields = FIELD_COUNT;
+	set_value(r, FIELD_STUDENT_ID, student.s, student.len);
+	set_value(r, FIELD_COURSE, c->code, strlen(c->code));
+	r->course = (struct course *)c;
+	return r;
+}
+
+/* ---- promotion ----------------------------------------------------------- */
+
+/* Why a seat is free, for the promoted row's detail. */
+struct seat_cause {
+	int64_t line;            /* the row that freed it, 0 if none */
+	const char *student;     /* whose seat it was, or NULL */
+	size_t student_len;
+	const char *reason;      /* "dropped", "not in the roster", ... */
+};
+
+/* Moves the first waitlisted student into a free seat. */
+static enum status promote_one(struct policy *p, struct course *c,
+			       const struct seat_cause *why,
+			       policy_emit_fn emit, void *ctx,
+			       struct error *err)
+{
+	char sid[ROW_VALUE_MAX + 1];
+	size_t len = 0;
+	bool found = false;
+	enum status st = store_waitlist_at(p->store, c->id, 1, sid, sizeof(sid),
+					   &len, &found, err);
+	if (st != ST_OK)
+		return st;
+	if (!found)
+		return error_set(err, ST_DB,
+				 "course %s counts %" PRId64 " waitlisted but "
+				 "nobody is at position 1 (run 'bulkreg verify')",
+				 c->code, c->waitlisted);
+	struct text student = { sid, len };
+	struct pair before;
+	st = store_pair_find(p->store, c->id, student, &before, err);
+	if (st != ST_OK)
+		return st;
+	struct pair after = before;
+	after.state = PAIR_REGISTERED;
+	after.seq = ++c->seat_seq;
+	st = store_pair_update(p->store, c->id, student, &after, err);
+	if (st == ST_OK)
+		st = store_waitlist_shift(p->store, c->id, 2, -1, err);
+	if (st == ST_OK)
+		st = record_pair(p, EVENT_PROMOTED, c, student, why->line, &before,
+				 &after, err);
+	if (st != ST_OK)
+		return st;
+	c->registered++;
+	c->waitlisted--;
+	touch(c);
+
+	struct row *r = extra_row(p, c, student, why->line);
+	r->status = STATUS_PROMOTED;
+	if (why->student)
+		snprintf(r->detail, sizeof(r->detail),
+			 "took the seat of %.*s (%s)", (int)why->student_len,
+			 why->student, why->reason);
+	else
+		snprintf(r->detail, sizeof(r->detail), "took a seat %s",
+			 why->reason);
+	return emit(ctx, r, err);
+}
+
+static bool seat_free(const struct course *c)
+{
+	return c->registered < c->capacity;
+}
+
+/* Fills the course's free seats from its waitlist. */
+static enum status promote_while_free(struct policy *p, struct course *c,
+				      const struct seat_cause *why,
+				      policy_emit_fn emit, void *ctx,
+				      struct error *err)
+{
+	enum status st = ST_OK;
+	while (st == ST_OK && seat_free(c) && c->waitlisted > 0)
+		st = promote_one(p, c, why, emit, ctx, err);
+	return st;
+}
+
+/* ---- removing a pair ----------------------------------------------------- */
+
+static enum status remove_pair(struct policy *p, struct course *c,
+			       struct text student, const struct pair *ex,
+			       int64_t line, struct error *err)
+{
+	struct pair gone = { .state = PAIR_ABSENT };
+	enum status st = store_pair_set(p->store, c->id, student, &gone, err);
+	if (st == ST_OK && ex->state == PAIR_WAITLISTED)
+		st = store_waitlist_shift(p->store, c->id, ex->seq + 1, -1, err);
+	if (st == ST_OK)
+		st = record_pair(p, EVENT_DROPPED, c, student, line, ex, NULL, err);
+	if (st != ST_OK)
+		return st;
+	if (ex->state == PAIR_WAITLISTED)
+		c->waitlisted--;
+	else
+		c->registered--;
+	touch(c);
+	p->any_drop = true;
+	return ST_OK;
+}
+
+/* ---- enrol --------------------------------------------------------------- */
+
+static void reject_duplicate(struct row *row, int64_t first_line)
+{
+	row_reject(row, REASON_DUPLICATE_IN_ROSTER,
+		   "student %.*s is already in %s from line %" PRId64,
+		   (int)value_len(row, FIELD_STUDENT_ID),
+		   row->v[FIELD_STUDENT_ID].text, row->course->code, first_line);
+}
+
+static void reject_full(struct row *row)
+{
+	const struct course *c = row->course;
+	if (c->registered > c->capacity && c->waitlist_max == 0)
+		row_reject(row, REASON_COURSE_FULL,
+			   "%s is over capacity (%" PRId64 " registered, "
+			   "capacity %" PRId64 ") and has no waitlist",
+			   c->code, c->registered, c->capacity);
+	else if (c->waitlist_max == 0)
+		row_reject(row, REASON_COURSE_FULL,
+			   "%s has no free seat (capacity %" PRId64
+			   ") and no waitlist",
+			   c->code, c->capacity);
+	else
+		row_reject(row, REASON_COURSE_FULL,
+			   "%s has no free seat (capacity %" PRId64
+			   ") and its waitlist is full (%" PRId64 ")",
+			   c->code, c->capacity, c->waitlist_max);
+}
+
+/* A row whose pair exists from an earlier batch. */
+static enum status enrol_existing(struct policy *p, struct row *row,
+				  const struct pair *ex, bool marked,
+				  struct error *err)
+{
+	if (ex->batch_id == p->opt.batch_id) {
+		reject_duplicate(row, ex->line);
+		return ST_OK;
+	}
+	if (!marked) {
+		int64_t first_line;
+		enum status st = store_mark_seen(p->store, row->course->id,
+						 value_of(row, FIELD_STUDENT_ID),
+						 (int64_t)row->line, &first_line,
+						 err);
+		if (st != ST_OK)
+			return st;
+		if (first_line) {
+			reject_duplicate(row, first_line);
+			return ST_OK;
+		}
+	}
+	enum status st = put_student(p, row, err);
+	if (st != ST_OK)
+		return st;
+	bool waiting = ex->state == PAIR_WAITLISTED;
+	row->status = waiting ? STATUS_ALREADY_WAITLISTED :
+				STATUS_ALREADY_REGISTERED;
+	row->position = waiting ? ex->seq : 0;
+	return ST_OK;
+}
+
+/* Takes a seat or the last waitlist place when the pair is new. */
+static enum status try_insert(struct policy *p, struct row *row, bool seat,
+			      bool *inserted, struct error *err)
+{
+	struct course *c = row->course;
+	struct pair np = {
+		.state = seat ? PAIR_REGISTERED : PAIR_WAITLISTED,
+		.seq = seat ? c->seat_seq + 1 : c->waitlisted + 1,
+		.batch_id = p->opt.batch_id,
+		.line = (int64_t)row->line,
+	};
+	struct text student = value_of(row, FIELD_STUDENT_ID);
+	enum status st = store_pair_add(p->store, c->id, student, &np, inserted,
+					err);
+	if (st != ST_OK || !*inserted)
+		return st;
+	st = put_student(p, row, err);
+	if (st == ST_OK)
+		st = record_pair(p, EVENT_ADDED, c, student, (int64_t)row->line,
+				 NULL, &np, err);
+	if (st != ST_OK)
+		return st;
+	if (seat) {
+		c->seat_seq = np.seq;
+		c->registered++;
+	} else {
+		c->waitlisted++;
+	}
+	touch(c);
+	row->status = seat ? STATUS_REGISTERED : STATUS_WAITLISTED;
+	row->position = seat ? 0 : np.seq;
+	return ST_OK;
+}
+
+static enum status enrol(struct policy *p, struct row *row, struct error *err)
+{
+	struct course *c = row->course;
+	struct text student = value_of(row, FIELD_STUDENT_ID);
+	bool seat = seat_free(c);
+	bool wait = c->waitlist_max < 0 || c->waitlisted < c->waitlist_max;
+	struct pair ex = {0};
+	enum status st;
+	/* Once a pair has been dropped in this batch, its registration no
+	 * longer says that an earlier row named it: every row is noted. */
+	bool marked = p->any_drop;
+	if (marked) {
+		int64_t first_line;
+		st = store_mark_seen(p->store, c->id, student, (int64_t)row->line,
+				     &first_line, err);
+		if (st != ST_OK)
+			return st;
+		if (first_line) {
+			reject_duplicate(row, first_line);
+			return ST_OK;
+		}
+	}
+	/*
+	 * Most rows of a first run are new pairs: insert first and let the
+	 * conflict say otherwise.  Most rows of a re-run are not: once the
+	 * previous row found its pair registered, look up first.  Either
+	 * order gives the same outcome; only the cost differs.
+	 */
+	if (p->expect_existing || !(seat || wait)) {
+		st = store_pair_find(p->store, c->id, student, &ex, err);
+		if (st != ST_OK)
+			return st;
+	}
+	if (ex.state == PAIR_ABSENT && (seat || wait)) {
+		bool inserted;
+		st = try_insert(p, row, seat, &inserted, err);
+		if (st != ST_OK || inserted) {
+			p->expect_existing = false;
+			return st;
+		}
+		st = store_pair_find(p->store, c->id, student, &ex, err);
+		if (st != ST_OK)
+			return st;
+	}
+	p->expect_existing = ex.state != PAIR_ABSENT;
+	if (ex.state != PAIR_ABSENT)
+		return enrol_existing(p, row, &ex, marked, err);
+	reject_full(row);
+	return ST_OK;
+}
+
+/* ---- drop ---------------------------------------------------------------- */
+
+static enum status drop(struct policy *p, struct row *row, policy_emit_fn emit,
+			void *ctx, bool *emitted, struct error *err)
+{
+	struct course *c = row->course;
+	struct text student = value_of(row, FIELD_STUDENT_ID);
+	int64_t first_line;
+	enum status st = store_mark_seen(p->store, c->id, student,
+					 (int64_t)row->line, &first_line, err);
+	if (st != ST_OK)
+		return st;
+	struct pair ex = {0};
+	if (!first_line)
+		st = store_pair_find(p->store, c->id, student, &ex, err);
+	if (st != ST_OK)
+		return st;
+	if (ex.state != PAIR_ABSENT && ex.batch_id == p->opt.batch_id)
+		first_line = ex.line;
+	if (first_line) {
+		row_reject(row, REASON_DUPLICATE_IN_ROSTER,
+			   "line %" PRId64 " already named student %.*s in %s",
+			   first_line, (int)student.len, student.s, c->code);
+		return ST_OK;
+	}
+	if (ex.state == PAIR_ABSENT) {
+		row_reject(row, REASON_NOT_REGISTERED,
+			   "student %.*s is not registered in %s", (int)student.len,
+			   student.s, c->code);
+		if (row->action == ROW_DROP_IF_PRESENT)
+			row->status = STATUS_SKIPPED;
+		return ST_OK;
+	}
+	st = remove_pair(p, c, student, &ex, (int64_t)row->line, err);
+	if (st != ST_OK)
+		return st;
+	row->status = STATUS_DROPPED;
+	row->position = ex.state == PAIR_WAITLISTED ? ex.seq : 0;
+	/* The drop's own row first, then the promotions it causes. */
+	st = emit(ctx, row, err);
+	*emitted = true;
+	if (st != ST_OK || ex.state == PAIR_WAITLISTED)
+		return st;
+	char reason[48];
+	snprintf(reason, sizeof(reason), "dropped on line %" PRIu64, row->line);
+	struct seat_cause why = {
+		.line = (int64_t)row->line,
+		.student = student.s,
+		.student_len = student.len,
+		.reason = reason,
+	};
+	return promote_while_free(p, c, &why, emit, ctx, err);
+}
+
+/* ---- a row --------------------------------------------------------------- */
+
+/* With --sync: the course a row names (known code), or NULL. */
+static struct course *named_course(const struct policy *p, const struct row *row)
+{
+	if (row->course)
+		return row->course;
+	size_t len = value_len(row, FIELD_COURSE);
+	return len ? course_table_find(p->courses, row->v[FIELD_COURSE].text, len)
+		   : NULL;
+}
+
+/* With --sync: a rejected row still names its pair (a bad email must not
+ * drop a registered student) when its student id is valid and its course
+ * is known. */
+static enum status note_named(struct policy *p, const struct row *row,
+			      struct error *err)
+{
+	struct course *c = named_course(p, row);
+	if (!c)
+		return ST_OK;
+	p->in_scope[course_index(p, c)] = true;
+	if (row->status != STATUS_REJECTED ||
+	    !student_id_valid(row->v[FIELD_STUDENT_ID].text,
+			      value_len(row, FIELD_STUDENT_ID)))
+		return ST_OK;
+	return store_mark_named(p->store, c->id, value_of(row, FIELD_STUDENT_ID),
+				err);
+}
+
+enum status policy_apply(struct policy *p, struct row *row,
+			 policy_emit_fn emit, void *ctx, struct error *err)
+{
+	enum status st = ST_OK;
+	bool emitted = false;
+	if (p->opt.sync)
+		st = note_named(p, row, err);
+	if (st == ST_OK && row->status == STATUS_NONE) {
+		if (!row->course)
+			abort(); /* validation passes only rows with a course */
+		if (row->action == ROW_ENROL)
+			st = enrol(p, row, err);
+		else
+			st = drop(p, row, emit, ctx, &emitted, err);
+	}
+	if (st == ST_OK && !emitted)
+		st = emit(ctx, row, err);
+	return st;
+}
+
+/* ---- sync ---------------------------------------------------------------- */
+
+struct unnamed {
+	struct text *ids;
+	char *buf;
+	size_t count, alloc, used, cap;
+	bool nomem;
+};
+
+static int collect_unnamed(void *ctx, struct text student, const struct pair *pr)
+{
+	(void)pr;
+	struct unnamed *u = ctx;
+	if (u->count == u->alloc) {
+		size_t n = u->alloc ? 2 * u->alloc : 64;
+		struct text *ids = realloc(u->ids, n * sizeof(*ids));
+		if (!ids)
+			return u->nomem = true, 1;
+		u->ids = ids;
+		u->alloc = n;
+	}
+	if (u->used + student.len > u->cap) {
+		size_t n = u->cap ? 2 * u->cap : 4096;
+		while (n < u->used + student.len)
+			n *= 2;
+		char *buf = realloc(u->buf, n);
+		if (!buf)
+			return u->nomem = true, 1;
+		u->buf = buf;
+		u->cap = n;
+	}
+	memcpy(u->buf + u->used, student.s, student.len);
+	/* Offsets now, pointers once the buffer stops moving. */
+	u->ids[u->count++] = (struct text){ (const char *)(uintptr_t)u->used,
+					    student.len };
+	u->used += student.len;
+	return 0;
+}
+
+/* Drops the course's unnamed pairs (seats, then the waitlist), then fills
+ * the freed seats, each promotion naming the seat it took in the order the
+ * seats were freed. */
+static enum status sync_course(struct policy *p, struct course *c,
+			       policy_emit_fn emit, void *ctx, struct error *err)
+{
+	struct unnamed u = {0};
+	enum status st = store_unnamed_pairs(p->store, c->id, p->opt.batch_id,
+					     collect_unnamed, &u, err);
+	if (st == ST_CANCELLED && u.nomem)
+		st = error_set(err, ST_NOMEM, "out of memory listing %s", c->code);
+	size_t seats_freed = 0; /* seats come first: ids[0..seats_freed) */
+	for (size_t i = 0; st == ST_OK && i < u.count; i++) {
+		struct text student = { u.buf + (uintptr_t)u.ids[i].s,
+					u.ids[i].len };
+		struct pair ex;
+		st = store_pair_find(p->store, c->id, student, &ex, err);
+		if (st != ST_OK || ex.state == PAIR_ABSENT)
+			continue;
+		st = remove_pair(p, c, student, &ex, 0, err);
+		if (st != ST_OK)
+			break;
+		p->sync_drops[course_index(p, c)]++;
+		if (ex.state == PAIR_REGISTERED)
+			u.ids[seats_freed++] = u.ids[i];
+		struct row *r = extra_row(p, c, student, 0);
+		r->status = STATUS_DROPPED;
+		r->position = ex.state == PAIR_WAITLISTED ? ex.seq : 0;
+		snprintf(r->detail, sizeof(r->detail), "not in the roster");
+		st = emit(ctx, r, err);
+	}
+	for (size_t k = 0; st == ST_OK && seat_free(c) && c->waitlisted > 0; k++) {
+		struct seat_cause why = { .reason = "not in the roster" };
+		if (k < seats_freed) {
+			why.student = u.buf + (uintptr_t)u.ids[k].s;
+			why.student_len = u.ids[k].len;
+		} else {
+			why.reason = "freed in the course";
+		}
+		st = promote_one(p, c, &why, emit, ctx, err);
+	}
+	free(u.ids);
+	free(u.buf);
+	return st;
+}
+
+enum status policy_finish_rows(struct policy *p, policy_emit_fn emit,
+			       void *ctx, struct error *err)
+{
+	if (!p->opt.sync)
+		return ST_OK;
+	enum status st = ST_OK;
+	for (size_t i = 0; st == ST_OK && i < p->courses->count; i++)
+		if (p->in_scope[i])
+			st = sync_course(p, &p->courses->items[i], emit, ctx, err);
+	return st;
+}
+
+int64_t policy_sync_pairs_before(const struct policy *p)
+{
+	int64_t n = 0;
+	for (size_t i = 0; i < p->courses->count; i++)
+		if (p->in_scope[i])
+			n += p->pairs_before[i];
+	return n;
+}
+
+int64_t policy_sync_drops(const struct policy *p)
+{
+	int64_t n = 0;
+	for (size_t i = 0; i < p->courses->count; i++)
+		n += p->sync_drops[i];
+	return n;
+}
+
+void policy_sync_drops_each(const struct policy *p,
+			    void (*fn)(void *ctx, const char *code,
+				       int64_t drops),
+			    void *ctx)
+{
+	for (size_t i = 0; i < p->courses->count; i++)
+		if (p->sync_drops[i])
+			fn(ctx, p->courses->items[i].code, p->sync_drops[i]);
+}
+
+/* ---- capacity ------------------------------------------------------------ */
+
+enum status policy_promote_all(struct policy *p, policy_emit_fn emit,
+			       void *ctx, struct error *err)
+{
+	enum status st = ST_OK;
+	for (size_t i = 0; st == ST_OK && i < p->courses->count; i++) {
+		struct course *c = &p->courses->items[i];
+		char reason[64];
+		snprintf(reason, sizeof(reason), "added to %s (capacity %" PRId64 ")",
+			 c->code, c->capacity);
+		struct seat_cause why = { .reason = reason };
+		st = promote_while_free(p, c, &why, emit, ctx, err);
+	}
+	return st;
+}
+
+enum status policy_store_courses(struct policy *p, struct error *err)
+{
+	enum status st = ST_OK;
+	for (size_t i = 0; st == ST_OK && i < p->courses->count; i++) {
+		const struct course *c = &p->courses->items[i];
+		if (!c->touched)
+			continue;
+		st = store_course_snapshot(p->store, p->opt.batch_id, c->id, err);
+		if (st == ST_OK)
+			st = store_course_counts(p->store, c, err);
+	}
+	return st;
+}

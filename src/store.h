@@ -1,0 +1,156 @@
+/* store: what the registration policy needs from a database, and no more. */
+#ifndef BULKREG_STORE_H
+#define BULKREG_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "courses.h"
+#include "error.h"
+
+/*
+ * The policy (policy.h) decides every seat; a store keeps the bytes.  The
+ * store never decides anything and the policy never sees a query, so a
+ * second store (PostgreSQL) plugs in under the same policy.  Every call
+ * happens inside a batch's transaction (db_batch_begin .. finish), from
+ * one thread.  Strings are (pointer, length) pairs: row values are not
+ * NUL-terminated where they may be cut.
+ */
+struct store;
+
+struct text {
+	const char *s;
+	size_t len;
+};
+
+enum pair_state { PAIR_ABSENT = 0, PAIR_REGISTERED, PAIR_WAITLISTED };
+
+/* A (course, student) registration as stored. */
+struct pair {
+	enum pair_state state;
+	int64_t seq;       /* seat number, or waitlist position (1..n) */
+	int64_t batch_id;  /* the batch that added it */
+	int64_t line;      /* that batch's roster line */
+};
+
+struct student {
+	struct text id, first_name, last_name, email;
+};
+
+/* How a row's names and email update a known student. */
+enum student_update {
+	STUDENT_UPDATE_ALWAYS, /* every non-empty value replaces the stored one */
+	STUDENT_UPDATE_FILL,   /* only empty stored values are filled */
+	STUDENT_UPDATE_NEVER   /* a known student is never changed */
+};
+
+/* What student_put did; old_* are valid only for STUDENT_CHANGED and
+ * until the next store call. */
+enum student_effect { STUDENT_SAME = 0, STUDENT_CREATED, STUDENT_CHANGED };
+
+/* One recorded change (a row of the history).  A pair change has a course
+ * (course_id > 0); a student change has course_id 0 and the values before
+ * (absent: created) and after (absent: deleted). */
+enum change_event {
+	EVENT_ADDED,     /* a pair came into being from a row */
+	EVENT_PROMOTED,  /* waitlisted -> registered */
+	EVENT_DROPPED,   /* a pair was removed */
+	EVENT_RESTORED,  /* an undo or repair set a pair back */
+	EVENT_STUDENT    /* a student was created, changed or deleted */
+};
+
+struct change {
+	int64_t id;                 /* as stored (history_each) */
+	enum change_event event;
+	int64_t course_id;          /* 0 for EVENT_STUDENT */
+	struct text student_id;
+	int64_t line;               /* 0: no roster line caused it */
+	struct pair before, after;  /* pair events */
+	bool had_student, has_student;       /* student events */
+	struct student old_values, new_values;
+};
+
+/* ---- pairs ---------------------------------------------------------------- */
+
+/* Looks a pair up; state PAIR_ABSENT when there is none. */
+enum status store_pair_find(struct store *s, int64_t course_id,
+			    struct text student, struct pair *out,
+			    struct error *err);
+
+/* Inserts the pair if there is none; *inserted says whether it did (a
+ * first run's common case: one statement settles the row). */
+enum status store_pair_add(struct store *s, int64_t course_id,
+			   struct text student, const struct pair *p,
+			   bool *inserted, struct error *err);
+
+/* Sets an existing pair's status and seq (its batch and line stay). */
+enum status store_pair_update(struct store *s, int64_t course_id,
+			      struct text student, const struct pair *p,
+			      struct error *err);
+
+/* Writes the pair exactly as given (batch and line too), inserting it if
+ * absent; state PAIR_ABSENT deletes it. */
+enum status store_pair_set(struct store *s, int64_t course_id,
+			   struct text student, const struct pair *p,
+			   struct error *err);
+
+/* Adds `delta` to the position of every waitlisted pair of the course at
+ * position `from` or later (closing a gap, or opening one). */
+enum status store_waitlist_shift(struct store *s, int64_t course_id,
+				 int64_t from, int64_t delta,
+				 struct error *err);
+
+/* The student at the given waitlist position; found false if none. */
+enum status store_waitlist_at(struct store *s, int64_t course_id,
+			      int64_t position, char *student_id, size_t cap,
+			      size_t *len, bool *found, struct error *err);
+
+typedef int (*store_pair_fn)(void *ctx, struct text student,
+			     const struct pair *p);
+
+/* The course's pairs no row of this batch named (store_mark_seen,
+ * store_mark_named) and this batch did not add: seats in seat order, then
+ * the waitlist in position order.  fn returning non-zero stops the walk
+ * (ST_CANCELLED).  The walk reads a snapshot: fn may change pairs. */
+enum status store_unnamed_pairs(struct store *s, int64_t course_id,
+				int64_t batch_id, store_pair_fn fn, void *ctx,
+				struct error *err);
+
+/* ---- the batch's memory of the roster ------------------------------------ */
+
+/* Notes that row `line` decided this pair; *first_line is the line of an
+ * earlier row of this batch that did (0 if none). */
+enum status store_mark_seen(struct store *s, int64_t course_id,
+			    struct text student, int64_t line,
+			    int64_t *first_line, struct error *err);
+
+/* Notes that a rejected row named this pair (--sync keeps it). */
+enum status store_mark_named(struct store *s, int64_t course_id,
+			     struct text student, struct error *err);
+
+/* ---- students ------------------------------------------------------------- */
+
+/* Inserts the student, or updates a known one as `mode` says.  *effect
+ * tells what happened; for STUDENT_CHANGED *old holds the values before
+ * (valid until the next store call). */
+enum status store_student_put(struct store *s, int64_t batch_id,
+			      const struct student *v, enum student_update mode,
+			      enum student_effect *effect, struct student *old,
+			      struct error *err);
+
+/* ---- courses and history ------------------------------------------------- */
+
+/* Records the course as it is now, before `batch_id` changes it (once per
+ * batch and course: later calls keep the first). */
+enum status store_course_snapshot(struct store *s, int64_t batch_id,
+				  int64_t course_id, struct error *err);
+
+/* Stores a course's counters (registered, waitlisted, seat_seq). */
+enum status store_course_counts(struct store *s, const struct course *c,
+				struct error *err);
+
+enum status store_history_add(struct store *s, int64_t batch_id,
+			      const struct change *c, struct error *err);
+
+#endif
