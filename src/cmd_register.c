@@ -5,6 +5,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -195,6 +196,84 @@ static void warn_cb(void *ctx, const char *msg)
 
 /* ---- the command -------------------------------------------------------- */
 
+/* Runs the batch the options describe and turns its result into messages
+ * and an exit status. */
+static int run_job(struct cli *cli, struct register_options *ro, double wait)
+{
+	/* Cancellation must exist before any thread does. */
+	struct chan *done = chan_new(sizeof(int), 0);
+	struct error err;
+	if (!done)
+		return cli_error("out of memory"), 3;
+	enum status st = signals_start(done, &err);
+	if (st != ST_OK) {
+		chan_free(done);
+		return cli_fail(st, &err);
+	}
+	ro->done = done;
+	ro->warn = warn_cb;
+	ro->warn_ctx = cli;
+	ro->db_path = cli->db_path;
+	ro->wait_seconds = wait;
+
+	struct progress progress;
+	progress_start(&progress, cli);
+	ro->progress = &progress.rows;
+
+	struct register_result res;
+	st = register_run(ro, &res, &err);
+	progress_stop(&progress);
+	int sig = signals_received();
+	signals_stop();
+	chan_free(done);
+
+	if (st == ST_CANCELLED || (st != ST_OK && sig)) {
+		cli_error("%s", st == ST_CANCELLED ? err.msg : "interrupted");
+		return 128 + (sig ? sig : SIGINT);
+	}
+	if (st != ST_OK)
+		return cli_fail(st, &err);
+	int rc;
+	if (res.report_written && !ro->output_path && (rc = cli_close_stdout()))
+		return rc;
+	const int64_t *n = res.counts.by_status;
+	int64_t rejected = n[STATUS_REJECTED];
+	bool threshold = res.outcome == BATCH_ROLLED_BACK && res.rolled_back_why[0];
+	if (threshold)
+		/* Even with -q: cron must hear why nothing was committed. */
+		cli_error("batch %lld rolled back: %s", (long long)res.batch_id,
+			  res.rolled_back_why);
+	if (ro->output_path && !cli->quiet) {
+		/* The summary is in the file; at a terminal, say where it went
+		 * and what it says in one line. */
+		char more[160] = "";
+		if (n[STATUS_PROMOTED] || n[STATUS_DROPPED] || n[STATUS_SKIPPED])
+			snprintf(more, sizeof(more),
+				 ", %lld dropped, %lld promoted, %lld skipped",
+				 (long long)n[STATUS_DROPPED],
+				 (long long)n[STATUS_PROMOTED],
+				 (long long)n[STATUS_SKIPPED]);
+		cli_error("batch %lld %s: %lld row%s: %lld registered, %lld "
+			  "waitlisted, %lld already there%s, %lld rejected; "
+			  "report in %s",
+			  (long long)res.batch_id, batch_outcome_name(res.outcome),
+			  (long long)res.counts.rows,
+			  res.counts.rows == 1 ? "" : "s",
+			  (long long)n[STATUS_REGISTERED],
+			  (long long)n[STATUS_WAITLISTED],
+			  (long long)(n[STATUS_ALREADY_REGISTERED] +
+				      n[STATUS_ALREADY_WAITLISTED]),
+			  more, (long long)rejected, ro->output_path);
+	} else if (rejected > 0 && ro->output_path)
+		/* Quiet runs from cron still need to say that something needs a
+		 * human; the details are in the report file. */
+		cli_error("batch %lld %s: %lld of %lld rows rejected; see %s",
+			  (long long)res.batch_id, batch_outcome_name(res.outcome),
+			  (long long)rejected, (long long)res.counts.rows,
+			  ro->output_path);
+	return rejected > 0 || threshold ? 1 : 0;
+}
+
 /* What `register` and `drop` share: their options and the batch's run. */
 struct batch_command {
 	const char *name;
@@ -376,78 +455,7 @@ static int run_batch(struct cli *cli, const struct batch_command *bc, int argc,
 		return cli_usage_error(usage, name,
 				       "--course: '%s' is not a course code", ro.course);
 
-	/* Cancellation must exist before any thread does. */
-	struct chan *done = chan_new(sizeof(int), 0);
-	struct error err;
-	if (!done)
-		return cli_error("out of memory"), 3;
-	enum status st = signals_start(done, &err);
-	if (st != ST_OK) {
-		chan_free(done);
-		return cli_fail(st, &err);
-	}
-	ro.done = done;
-	ro.warn = warn_cb;
-	ro.warn_ctx = cli;
-	ro.db_path = cli->db_path;
-	ro.wait_seconds = wait;
-
-	struct progress progress;
-	progress_start(&progress, cli);
-	ro.progress = &progress.rows;
-
-	struct register_result res;
-	st = register_run(&ro, &res, &err);
-	progress_stop(&progress);
-	int sig = signals_received();
-	signals_stop();
-	chan_free(done);
-
-	if (st == ST_CANCELLED || (st != ST_OK && sig)) {
-		cli_error("%s", st == ST_CANCELLED ? err.msg : "interrupted");
-		return 128 + (sig ? sig : SIGINT);
-	}
-	if (st != ST_OK)
-		return cli_fail(st, &err);
-	int rc;
-	if (res.report_written && !ro.output_path && (rc = cli_close_stdout()))
-		return rc;
-	const int64_t *n = res.counts.by_status;
-	int64_t rejected = n[STATUS_REJECTED];
-	bool threshold = res.outcome == BATCH_ROLLED_BACK && res.rolled_back_why[0];
-	if (threshold)
-		/* Even with -q: cron must hear why nothing was committed. */
-		cli_error("batch %lld rolled back: %s", (long long)res.batch_id,
-			  res.rolled_back_why);
-	if (ro.output_path && !cli->quiet) {
-		/* The summary is in the file; at a terminal, say where it went
-		 * and what it says in one line. */
-		char more[160] = "";
-		if (n[STATUS_PROMOTED] || n[STATUS_DROPPED] || n[STATUS_SKIPPED])
-			snprintf(more, sizeof(more),
-				 ", %lld dropped, %lld promoted, %lld skipped",
-				 (long long)n[STATUS_DROPPED],
-				 (long long)n[STATUS_PROMOTED],
-				 (long long)n[STATUS_SKIPPED]);
-		cli_error("batch %lld %s: %lld row%s: %lld registered, %lld "
-			  "waitlisted, %lld already there%s, %lld rejected; "
-			  "report in %s",
-			  (long long)res.batch_id, batch_outcome_name(res.outcome),
-			  (long long)res.counts.rows,
-			  res.counts.rows == 1 ? "" : "s",
-			  (long long)n[STATUS_REGISTERED],
-			  (long long)n[STATUS_WAITLISTED],
-			  (long long)(n[STATUS_ALREADY_REGISTERED] +
-				      n[STATUS_ALREADY_WAITLISTED]),
-			  more, (long long)rejected, ro.output_path);
-	} else if (rejected > 0 && ro.output_path)
-		/* Quiet runs from cron still need to say that something needs a
-		 * human; the details are in the report file. */
-		cli_error("batch %lld %s: %lld of %lld rows rejected; see %s",
-			  (long long)res.batch_id, batch_outcome_name(res.outcome),
-			  (long long)rejected, (long long)res.counts.rows,
-			  ro.output_path);
-	return rejected > 0 || threshold ? 1 : 0;
+	return run_job(cli, &ro, wait);
 }
 
 int cmd_register(struct cli *cli, int argc, char **argv)
@@ -464,4 +472,99 @@ int cmd_drop(struct cli *cli, int argc, char **argv)
 		"drop", drop_usage, drop_help, ROW_DROP,
 	};
 	return run_batch(cli, &bc, argc, argv);
+}
+
+static const char undo_usage[] =
+	"usage: bulkreg undo BATCH [--dry-run] [--format text|csv|json] [-o FILE]\n"
+	"                [--label TEXT] [--wait SECONDS]\n";
+
+static const char undo_help[] =
+	"\n"
+	"Sets back exactly what committed batch BATCH changed -- registrations,\n"
+	"seats and waitlist positions, course counts, students it created or\n"
+	"changed -- in one transaction, as a batch of its own (which can be undone\n"
+	"too).  Refused when a later batch changed the same courses or students\n"
+	"(undo those first), or when BATCH was a dry run, rolled back or undone.\n"
+	"\n"
+	"  --dry-run              report what the undo would do, then roll back\n"
+	"  --format FMT           report format: text (default), csv or json\n"
+	"  -o, --output FILE      write the report to FILE (atomically)\n"
+	"  --label TEXT           a note stored with the undo (default: 'undo of\n"
+	"                         batch N')\n"
+	"  --wait SECONDS         wait this long for another bulkreg (default 30)\n"
+	"\n"
+	"Exit status: 0 undone, 2 refused (nothing written), 3 database or system\n"
+	"error, 128+N interrupted by signal N.\n";
+
+int cmd_undo(struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"dry-run", no_argument, NULL, OPT_DRY_RUN},
+		{"format", required_argument, NULL, OPT_FORMAT},
+		{"help", no_argument, NULL, 'h'},
+		{"label", required_argument, NULL, OPT_LABEL},
+		{"output", required_argument, NULL, 'o'},
+		{"quiet", no_argument, NULL, 'q'},
+		{"wait", required_argument, NULL, OPT_WAIT},
+		{NULL, 0, NULL, 0},
+	};
+	struct register_options ro = {
+		.format = REPORT_TEXT,
+		.quiet = cli->quiet,
+		.workers = 1,
+		.delimiter = ',',
+	};
+	double wait = DEFAULT_WAIT_SECONDS;
+	int c;
+	while ((c = getopt_long(argc, argv, "ho:q", opts, NULL)) != -1) {
+		switch (c) {
+		case 'h':
+			fputs(undo_usage, stdout);
+			fputs(undo_help, stdout);
+			return cli_close_stdout();
+		case 'o':
+			ro.output_path = optarg;
+			break;
+		case 'q':
+			cli->quiet = ro.quiet = true;
+			break;
+		case OPT_DRY_RUN:
+			ro.dry_run = true;
+			break;
+		case OPT_FORMAT:
+			if (!report_format_parse(optarg, &ro.format))
+				return cli_usage_error(undo_usage, "undo",
+						       "--format: '%s' is not text, csv "
+						       "or json",
+						       optarg);
+			break;
+		case OPT_LABEL:
+			ro.label = optarg;
+			break;
+		case OPT_WAIT:
+			if (!parse_seconds(optarg, 0, 86400, &wait))
+				return cli_usage_error(undo_usage, "undo",
+						       "--wait: '%s' is not a number of "
+						       "seconds (0..86400)",
+						       optarg);
+			break;
+		default:
+			fprintf(stderr, "Try 'bulkreg undo --help'.\n");
+			return 2;
+		}
+	}
+	if (optind != argc - 1)
+		return cli_usage_error(undo_usage, "undo",
+				       optind >= argc ? "which batch? (see 'bulkreg "
+							"batches')"
+						      : "one batch at a time");
+	if (!parse_int64(argv[optind], 1, INT64_MAX, &ro.undo_batch))
+		return cli_usage_error(undo_usage, "undo",
+				       "'%s' is not a batch number", argv[optind]);
+	struct stat sb;
+	if (stat(cli->db_path, &sb) != 0) {
+		cli_error("%s: no database there (nothing to undo)", cli->db_path);
+		return 2;
+	}
+	return run_job(cli, &ro, wait);
 }

@@ -668,6 +668,8 @@ enum status store_history_add(struct store *s, int64_t batch_id,
 	for (int i = 6; i <= 17; i++)
 		sqlite3_bind_null(stmt, i);
 	if (c->event == EVENT_STUDENT) {
+		if (c->had_student && c->before.batch_id)
+			sqlite3_bind_int64(stmt, 8, c->before.batch_id);
 		bind_text_or_null(stmt, 12, c->had_student, c->old_values.first_name);
 		bind_text_or_null(stmt, 13, c->had_student, c->old_values.last_name);
 		bind_text_or_null(stmt, 14, c->had_student, c->old_values.email);

@@ -55,6 +55,7 @@ static const struct command commands[] = {
 	{"init", cmd_init},
 	{"register", cmd_register},
 	{"roster", cmd_roster},
+	{"undo", cmd_undo},
 };
 
 /*

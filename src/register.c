@@ -20,6 +20,7 @@
 #include "pool.h"
 #include "register.h"
 #include "roster.h"
+#include "undo.h"
 #include "validate.h"
 #include "waitgroup.h"
 
@@ -108,8 +109,7 @@ static double seconds_since(const struct timespec *t0)
 static const char *source_name(const struct register_options *opt,
 			       const struct roster_reader *rd)
 {
-	(void)opt;
-	return rd ? roster_name(rd) : "--student";
+	return rd ? roster_name(rd) : opt->undo_batch ? "undo" : "--student";
 }
 
 /* ---- workers ------------------------------------------------------------ */
@@ -355,6 +355,33 @@ static enum status read_roster(struct pipeline *pl, struct roster_reader *rd,
 	return st;
 }
 
+/* ---- undo -------------------------------------------------------------- */
+
+/* `bulkreg undo N`: no roster; the batch's changes are reversed here, on
+ * the main thread, while the pipeline idles, and the report gets the rows.
+ * Then any seat the undo left free goes to the waitlist (with the counters
+ * as the undo restored them). */
+static enum status run_undo(struct pipeline *pl, struct error *err)
+{
+	const struct register_options *opt = pl->opt;
+	enum status st = undo_apply(db_store(pl->db), opt->undo_batch,
+				    pl->batch_id, emit_row, pl, err);
+	if (st != ST_OK)
+		return st;
+	course_table_free(&pl->courses);
+	course_table_init(&pl->courses);
+	policy_free(pl->policy);
+	pl->policy = NULL;
+	st = db_courses_load(pl->db, &pl->courses, err);
+	struct policy_options po = { .batch_id = pl->batch_id };
+	if (st == ST_OK)
+		st = policy_new(db_store(pl->db), &pl->courses, &po, &pl->policy,
+				err);
+	if (st == ST_OK)
+		st = policy_promote_all(pl->policy, emit_row, pl, err);
+	return st;
+}
+
 /* ---- where the report goes --------------------------------------------- */
 
 /*
@@ -561,9 +588,10 @@ static enum status finish_batch(struct pipeline *pl, struct roster_reader *rd,
 				const struct timespec *t0, struct error *err)
 {
 	const struct register_options *opt = pl->opt;
-	char sha[65] = "";
+	char hex[65] = "";
 	if (rd)
-		roster_sha256_hex(rd, sha);
+		roster_sha256_hex(rd, hex);
+	const char *sha = rd ? hex : NULL; /* no roster, no checksum */
 	res->outcome = decide_outcome(pl, res);
 
 	enum status st = ST_OK;
@@ -578,7 +606,8 @@ static enum status finish_batch(struct pipeline *pl, struct roster_reader *rd,
 	struct report_summary sum = {
 		.batch_id = pl->batch_id,
 		.source = source_name(opt, rd),
-		.sha256 = rd ? sha : NULL,
+		.sha256 = sha,
+		.undo_of = opt->undo_batch,
 		.label = opt->label,
 		.outcome = res->outcome,
 		.counts = &res->counts,
@@ -825,7 +854,7 @@ enum status register_run(const struct register_options *opt,
 		.cancelled = reader_cancelled,
 		.cancel_ctx = &pl,
 	};
-	if (opt->single_student) {
+	if (opt->single_student || opt->undo_batch) {
 		pl.header_columns = 2;
 	} else {
 		st = roster_open(opt->roster_path, &ro, &rd, err);
@@ -855,13 +884,19 @@ enum status register_run(const struct register_options *opt,
 	}
 
 	char *options = options_json(opt);
+	char undo_label[64];
+	snprintf(undo_label, sizeof(undo_label), "undo of batch %lld",
+		 (long long)opt->undo_batch);
 	struct batch_meta meta = {
-		.kind = opt->action != ROW_ENROL ? BATCH_KIND_DROP :
+		.kind = opt->undo_batch		 ? BATCH_KIND_UNDO :
+			opt->action != ROW_ENROL ? BATCH_KIND_DROP :
 			opt->sync		 ? BATCH_KIND_SYNC :
 						   BATCH_KIND_REGISTER,
 		.source = source_name(opt, rd),
-		.label = opt->label,
+		.label = opt->label ? opt->label :
+			 opt->undo_batch ? undo_label : NULL,
 		.options = options,
+		.undo_of = opt->undo_batch,
 	};
 	st = open_and_begin(&pl, &db, &meta, err);
 	free(options);
@@ -895,7 +930,7 @@ enum status register_run(const struct register_options *opt,
 
 	/* RegisterStudents: feed everything, wait for every task's result,
 	 * close the input channel, and take the aggregate. */
-	st = read_roster(&pl, rd, err);
+	st = opt->undo_batch ? run_undo(&pl, err) : read_roster(&pl, rd, err);
 	wg_wait(&pl.wg);
 	chan_close(pl.input);
 	if (chan_recv(pl.output, &agg) != CHAN_OK)
@@ -920,7 +955,7 @@ enum status register_run(const struct register_options *opt,
 		goto out;
 
 	res->counts = agg->counts;
-	if (res->counts.rows == 0 && opt->warn) {
+	if (res->counts.rows == 0 && opt->warn && rd) {
 		char msg[ERROR_MAX];
 		snprintf(msg, sizeof(msg),
 			 "%s: the roster has a header but no data rows",

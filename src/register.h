@@ -40,6 +40,7 @@ struct register_options {
 	 * (roster_path NULL). */
 	const char *single_student;
 	bool sync, sync_all;           /* --sync, --sync-scope all */
+	int64_t undo_batch;            /* `bulkreg undo N`: N (no roster) */
 	struct threshold max_rejects;  /* --max-rejects (--strict: 0) */
 	struct threshold max_drops;    /* --max-drops (with --sync) */
 	enum student_update update_students;

@@ -929,6 +929,8 @@ static void json_write_all(struct writer *w, const struct report_summary *s)
 	json_put_string_or_null(o, s->sha256);
 	ob_puts(o, ", \"label\": ");
 	json_put_string_or_null(o, s->label);
+	if (s->undo_of)
+		ob_printf(o, ", \"undo_of\": %lld", (long long)s->undo_of);
 	ob_printf(o, ", \"outcome\": \"%s\",\n \"summary\": {\"rows\": %lld",
 		  batch_outcome_name(s->outcome), (long long)c->rows);
 	for (int st = STATUS_REGISTERED; st < STATUS_COUNT; st++)
@@ -989,6 +991,17 @@ static void text_write_headline(struct obuf *o, const struct report_summary *s,
 		ob_printf(o, "Batch %lld was rolled back: nothing was committed.\n"
 			  "Processed ", (long long)s->batch_id);
 		break;
+	}
+	if (s->undo_of) {
+		int64_t changed = 0;
+		for (int st = STATUS_REGISTERED; st < STATUS_COUNT; st++)
+			changed += c->by_status[st];
+		ob_printf(o, "%s batch %lld: %s %s changed in %.2f s.\n",
+			  s->outcome == BATCH_COMMITTED ? "undid" : "undoing",
+			  (long long)s->undo_of, group_digits(changed, rows),
+			  plural(changed, "registration", "registrations"),
+			  s->elapsed_seconds);
+		return;
 	}
 	ob_printf(o, "%s %s from ", group_digits(c->rows, rows),
 		  plural(c->rows, "row", "rows"));

@@ -21,6 +21,7 @@ struct report_summary {
 	const char *source;          /* display name of the roster */
 	const char *sha256;          /* hex, or NULL */
 	const char *label;           /* NULL if none */
+	int64_t undo_of;             /* an undo: the batch it undoes; else 0 */
 	enum batch_outcome outcome;
 	const struct outcome_counts *counts;
 	double elapsed_seconds;

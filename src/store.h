@@ -150,7 +150,73 @@ enum status store_course_snapshot(struct store *s, int64_t batch_id,
 enum status store_course_counts(struct store *s, const struct course *c,
 				struct error *err);
 
+/* Records one change.  For a student change, before.batch_id carries the
+ * student's created_batch (to re-create it exactly). */
 enum status store_history_add(struct store *s, int64_t batch_id,
 			      const struct change *c, struct error *err);
+
+/* ---- what undo needs ------------------------------------------------------ */
+
+struct batch_info {
+	bool found;
+	int64_t id;
+	char kind[16];      /* "register", "drop", "sync", "undo", ... */
+	char outcome[16];   /* "committed", "dry_run", "rolled_back", ... */
+	int64_t undo_of, undone_by; /* 0 if none */
+};
+
+enum status store_batch_info(struct store *s, int64_t batch_id,
+			     struct batch_info *out, struct error *err);
+
+/* The later batches whose changes stand (committed, not undone, not the
+ * undo that undid another) and that changed a course or a student this
+ * batch changed, oldest first, as "12, 15" into buf. */
+enum status store_undo_blockers(struct store *s, int64_t batch_id, char *buf,
+				size_t size, int64_t *count, struct error *err);
+
+typedef int (*store_change_fn)(void *ctx, const struct change *c);
+
+/* The batch's changes, newest first (newest_first) or oldest first.  fn
+ * may write through the store; returning non-zero stops (ST_CANCELLED). */
+enum status store_changes_each(struct store *s, int64_t batch_id,
+			       bool newest_first, store_change_fn fn, void *ctx,
+			       struct error *err);
+
+/* For each pair the batch changed, in the order of its first change: the
+ * pair as it was before the batch (first->before) and after it
+ * (last->after).  fn gets the first change with after = the last's. */
+enum status store_pair_changes_each(struct store *s, int64_t batch_id,
+				    store_change_fn fn, void *ctx,
+				    struct error *err);
+
+/* A student's values and created_batch; found false if there is none. */
+enum status store_student_get(struct store *s, struct text id,
+			      struct student *out, int64_t *created_batch,
+			      bool *found, struct error *err);
+
+/* Writes a student exactly (v NULL: deletes it). */
+enum status store_student_set(struct store *s, struct text id,
+			      const struct student *v, int64_t created_batch,
+			      struct error *err);
+
+/* How many registrations name the student. */
+enum status store_student_pairs(struct store *s, struct text id,
+				int64_t *count, struct error *err);
+
+/* Sets the course back to what batch_id's snapshot says: its counters,
+ * seat_seq and updated_at, and with `settings` its capacity, waitlist and
+ * title too.  For each course of the snapshot, fn(ctx, course_id). */
+enum status store_courses_restore(struct store *s, int64_t batch_id,
+				  bool settings,
+				  int (*fn)(void *ctx, int64_t course_id),
+				  void *ctx, struct error *err);
+
+/* A course's code by id, into buf (NUL-terminated). */
+enum status store_course_code(struct store *s, int64_t course_id, char *buf,
+			      size_t size, size_t *len, struct error *err);
+
+/* Marks `batch_id` undone by `undo_id` (0: no longer undone). */
+enum status store_batch_set_undone(struct store *s, int64_t batch_id,
+				   int64_t undo_id, struct error *err);
 
 #endif

@@ -1,0 +1,410 @@
+/* db_undo: the SQLite store's reading of a batch's history, for undo (store.h). */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db_internal.h"
+#include "store.h"
+
+static struct db *db_of(struct store *s)
+{
+	return (struct db *)s;
+}
+
+static struct text column_text(sqlite3_stmt *stmt, int col)
+{
+	const char *p = (const char *)sqlite3_column_blob(stmt, col);
+	return (struct text){ p ? p : "", (size_t)sqlite3_column_bytes(stmt, col) };
+}
+
+static void copy_str(char *dst, size_t size, const unsigned char *src)
+{
+	snprintf(dst, size, "%s", src ? (const char *)src : "");
+}
+
+static int64_t column_id(sqlite3_stmt *stmt, int col)
+{
+	return sqlite3_column_type(stmt, col) == SQLITE_NULL ?
+		       0 :
+		       sqlite3_column_int64(stmt, col);
+}
+
+enum status store_batch_info(struct store *s, int64_t batch_id,
+			     struct batch_info *out, struct error *err)
+{
+	static const char sql[] =
+		"SELECT kind, outcome, undo_of, undone_by FROM batches"
+		" WHERE id = ?1";
+	struct db *db = db_of(s);
+	memset(out, 0, sizeof(*out));
+	sqlite3_stmt *stmt = NULL;
+	enum status st = db__prepare(db, sql, 0, &stmt, err);
+	if (st != ST_OK)
+		return st;
+	sqlite3_bind_int64(stmt, 1, batch_id);
+	int rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW) {
+		out->found = true;
+		out->id = batch_id;
+		copy_str(out->kind, sizeof(out->kind), sqlite3_column_text(stmt, 0));
+		copy_str(out->outcome, sizeof(out->outcome),
+			 sqlite3_column_text(stmt, 1));
+		out->undo_of = column_id(stmt, 2);
+		out->undone_by = column_id(stmt, 3);
+		rc = SQLITE_DONE;
+	}
+	sqlite3_finalize(stmt);
+	return rc == SQLITE_DONE ? ST_OK : db__fail(db, rc, "reading a batch", err);
+}
+
+/*
+ * A later batch blocks the undo when its changes stand -- committed, not
+ * undone, and not the undo of a batch later than this one (that batch and
+ * its undo no longer count) -- and it changed a course (any pair event) or
+ * a student (a student event) that this batch changed.
+ */
+enum status store_undo_blockers(struct store *s, int64_t batch_id, char *buf,
+				size_t size, int64_t *count, struct error *err)
+{
+	static const char sql[] =
+		"SELECT b.id FROM batches AS b"
+		" WHERE b.id > ?1 AND b.outcome = 'committed'"
+		" AND b.undone_by IS NULL"
+		" AND NOT (b.kind = 'undo' AND b.undo_of > ?1"
+		"  AND EXISTS (SELECT 1 FROM batches AS t"
+		"  WHERE t.id = b.undo_of AND t.undone_by = b.id))"
+		" AND EXISTS (SELECT 1 FROM history AS h WHERE h.batch_id = b.id"
+		"  AND ((h.course_id IS NOT NULL AND h.course_id IN"
+		"    (SELECT course_id FROM history WHERE batch_id = ?1"
+		"     AND course_id IS NOT NULL))"
+		"   OR (h.event = 'student' AND h.student_id IN"
+		"    (SELECT student_id FROM history WHERE batch_id = ?1"
+		"     AND event = 'student'))))"
+		" ORDER BY b.id";
+	struct db *db = db_of(s);
+	sqlite3_stmt *stmt = NULL;
+	enum status st = db__prepare(db, sql, 0, &stmt, err);
+	if (st != ST_OK)
+		return st;
+	sqlite3_bind_int64(stmt, 1, batch_id);
+	size_t used = 0;
+	buf[0] = '\0';
+	*count = 0;
+	int rc;
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		if (used < size)
+			used += (size_t)snprintf(buf + used, size - used, "%s%lld",
+						 *count ? ", " : "",
+						 (long long)sqlite3_column_int64(stmt, 0));
+		(*count)++;
+	}
+	sqlite3_finalize(stmt);
+	return rc == SQLITE_DONE ? ST_OK :
+				   db__fail(db, rc, "reading later batches", err);
+}
+
+static const char change_columns[] =
+	"id, event, course_id, student_id, line, old_status, old_seq,"
+	" old_batch, old_line, new_status, new_seq, old_first_name,"
+	" old_last_name, old_email, new_first_name, new_last_name, new_email";
+
+/* A history row as a change; its texts live until the statement moves. */
+static void change_from(sqlite3_stmt *stmt, int64_t batch_id, struct change *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->id = sqlite3_column_int64(stmt, 0);
+	db__event_parse((const char *)sqlite3_column_text(stmt, 1), &c->event);
+	c->course_id = column_id(stmt, 2);
+	c->student_id = column_text(stmt, 3);
+	c->line = column_id(stmt, 4);
+	if (c->event == EVENT_STUDENT) {
+		c->had_student = sqlite3_column_type(stmt, 13) != SQLITE_NULL;
+		c->has_student = sqlite3_column_type(stmt, 16) != SQLITE_NULL;
+		c->old_values = (struct student){ c->student_id,
+						  column_text(stmt, 11),
+						  column_text(stmt, 12),
+						  column_text(stmt, 13) };
+		c->new_values = (struct student){ c->student_id,
+						  column_text(stmt, 14),
+						  column_text(stmt, 15),
+						  column_text(stmt, 16) };
+		/* The student's created_batch; a creation's is this batch. */
+		c->before.batch_id = c->had_student ? column_id(stmt, 7) : batch_id;
+		return;
+	}
+	c->before.state = db__state_parse(sqlite3_column_text(stmt, 5));
+	c->before.seq = column_id(stmt, 6);
+	c->before.batch_id = column_id(stmt, 7);
+	c->before.line = column_id(stmt, 8);
+	c->after.state = db__state_parse(sqlite3_column_text(stmt, 9));
+	c->after.seq = column_id(stmt, 10);
+}
+
+static enum status walk_changes(struct db *db, const char *sql,
+				int64_t batch_id, store_change_fn fn, void *ctx,
+				struct error *err)
+{
+	sqlite3_stmt *stmt = NULL;
+	enum status st = db__prepare(db, sql, 0, &stmt, err);
+	if (st != ST_OK)
+		return st;
+	sqlite3_bind_int64(stmt, 1, batch_id);
+	int rc;
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		struct change c;
+		change_from(stmt, batch_id, &c);
+		if (sqlite3_column_count(stmt) > 17) {
+			/* The pair's state after the batch: its last change. */
+			c.after.state =
+				db__state_parse(sqlite3_column_text(stmt, 17));
+			c.after.seq = column_id(stmt, 18);
+		}
+		if (fn(ctx, &c) != 0) {
+			sqlite3_finalize(stmt);
+			return ST_CANCELLED;
+		}
+	}
+	sqlite3_finalize(stmt);
+	return rc == SQLITE_DONE ? ST_OK :
+				   db__fail(db, rc, "reading the history", err);
+}
+
+/*
+ * The walk reads while fn writes other tables (registrations, students);
+ * SQLite sees a statement's own table change under it only for the table
+ * it reads, and nothing writes the history being read here (the undo's own
+ * records have ids past the range), but to be safe the rows are read in
+ * ranges of ids fixed before the walk starts.
+ */
+enum status store_changes_each(struct store *s, int64_t batch_id,
+			       bool newest_first, store_change_fn fn, void *ctx,
+			       struct error *err)
+{
+	char sql[512];
+	snprintf(sql, sizeof(sql),
+		 "SELECT %s FROM history WHERE batch_id = ?1"
+		 " AND id <= (SELECT max(id) FROM history WHERE batch_id = ?1)"
+		 " ORDER BY id %s",
+		 change_columns, newest_first ? "DESC" : "ASC");
+	return walk_changes(db_of(s), sql, batch_id, fn, ctx, err);
+}
+
+enum status store_pair_changes_each(struct store *s, int64_t batch_id,
+				    store_change_fn fn, void *ctx,
+				    struct error *err)
+{
+	char sql[1024];
+	snprintf(sql, sizeof(sql),
+		 "WITH span AS (SELECT course_id AS c, student_id AS sid,"
+		 "  min(id) AS first, max(id) AS last FROM history"
+		 "  WHERE batch_id = ?1 AND course_id IS NOT NULL"
+		 "  GROUP BY course_id, student_id)"
+		 " SELECT %s, (SELECT new_status FROM history WHERE id = span.last),"
+		 " (SELECT new_seq FROM history WHERE id = span.last)"
+		 " FROM span JOIN history ON history.id = span.first"
+		 " ORDER BY span.first",
+		 change_columns);
+	return walk_changes(db_of(s), sql, batch_id, fn, ctx, err);
+}
+
+enum status store_student_get(struct store *s, struct text id,
+			      struct student *out, int64_t *created_batch,
+			      bool *found, struct error *err)
+{
+	static const char sql[] =
+		"SELECT first_name, last_name, email, created_batch FROM students"
+		" WHERE student_id = ?1";
+	struct db *db = db_of(s);
+	sqlite3_stmt *stmt = NULL;
+	enum status st = db__prepare(db, sql, 0, &stmt, err);
+	if (st != ST_OK)
+		return st;
+	sqlite3_bind_text(stmt, 1, id.s, (int)id.len, SQLITE_STATIC);
+	int rc = sqlite3_step(stmt);
+	*found = rc == SQLITE_ROW;
+	memset(out, 0, sizeof(*out));
+	*created_batch = 0;
+	if (*found) {
+		/* Copied: the statement goes before the caller reads them. */
+		size_t used = 0;
+		struct text *to[] = { &out->first_name, &out->last_name,
+				      &out->email };
+		for (int i = 0; i < 3; i++) {
+			struct text t = column_text(stmt, i);
+			size_t n = t.len < sizeof(db->old_values) / 3 ?
+					   t.len :
+					   sizeof(db->old_values) / 3;
+			memcpy(db->old_values + used, t.s, n);
+			*to[i] = (struct text){ db->old_values + used, n };
+			used += n;
+		}
+		*created_batch = column_id(stmt, 3);
+		out->id = id;
+		rc = SQLITE_DONE;
+	}
+	sqlite3_finalize(stmt);
+	return rc == SQLITE_DONE ? ST_OK : db__fail(db, rc, "reading a student", err);
+}
+
+enum status store_student_set(struct store *s, struct text id,
+			      const struct student *v, int64_t created_batch,
+			      struct error *err)
+{
+	static const char put_sql[] =
+		"INSERT INTO students (student_id, first_name, last_name, email,"
+		" created_batch) VALUES (?1, ?2, ?3, ?4, ?5)"
+		" ON CONFLICT (student_id) DO UPDATE SET"
+		" first_name = excluded.first_name, last_name = excluded.last_name,"
+		" email = excluded.email";
+	static const char delete_sql[] = "DELETE FROM students WHERE student_id = ?1";
+	struct db *db = db_of(s);
+	sqlite3_stmt *stmt = NULL;
+	enum status st = db__prepare(db, v ? put_sql : delete_sql, 0, &stmt, err);
+	if (st != ST_OK)
+		return st;
+	sqlite3_bind_text(stmt, 1, id.s, (int)id.len, SQLITE_STATIC);
+	if (v) {
+		const struct text *t[] = { &v->first_name, &v->last_name,
+					   &v->email };
+		for (int i = 0; i < 3; i++)
+			sqlite3_bind_text(stmt, 2 + i, t[i]->s ? t[i]->s : "",
+					  (int)t[i]->len, SQLITE_STATIC);
+		if (created_batch)
+			sqlite3_bind_int64(stmt, 5, created_batch);
+	}
+	st = db__step_done(db, stmt, "restoring a student", err);
+	sqlite3_finalize(stmt);
+	return st;
+}
+
+enum status store_student_pairs(struct store *s, struct text id,
+				int64_t *count, struct error *err)
+{
+	static const char sql[] =
+		"SELECT count(*) FROM registrations WHERE student_id = ?1";
+	struct db *db = db_of(s);
+	sqlite3_stmt *stmt = NULL;
+	enum status st = db__prepare(db, sql, 0, &stmt, err);
+	if (st != ST_OK)
+		return st;
+	sqlite3_bind_text(stmt, 1, id.s, (int)id.len, SQLITE_STATIC);
+	int rc = sqlite3_step(stmt);
+	*count = rc == SQLITE_ROW ? sqlite3_column_int64(stmt, 0) : 0;
+	sqlite3_finalize(stmt);
+	return rc == SQLITE_ROW ? ST_OK :
+				  db__fail(db, rc, "counting registrations", err);
+}
+
+enum status store_courses_restore(struct store *s, int64_t batch_id,
+				  bool settings,
+				  int (*fn)(void *ctx, int64_t course_id),
+				  void *ctx, struct error *err)
+{
+	static const char counters_sql[] =
+		"UPDATE courses SET (registered, waitlisted, seat_seq, updated_at)"
+		" = (SELECT registered, waitlisted, seat_seq, updated_at"
+		"  FROM batch_courses WHERE batch_id = ?1 AND course_id = ?2)"
+		" WHERE id = ?2";
+	static const char settings_sql[] =
+		"UPDATE courses SET (title, capacity, waitlist_max) ="
+		" (SELECT title, capacity, waitlist_max"
+		"  FROM batch_courses WHERE batch_id = ?1 AND course_id = ?2)"
+		" WHERE id = ?2";
+	struct db *db = db_of(s);
+	sqlite3_stmt *list = NULL, *counters = NULL, *sets = NULL;
+	enum status st = db__prepare(db, counters_sql, 0, &counters, err);
+	if (st == ST_OK)
+		st = db__prepare(db, settings_sql, 0, &sets, err);
+	if (st != ST_OK)
+		goto out;
+	/* The list first: fn snapshots courses into the same table. */
+	int64_t ids[4096];
+	size_t n = 0;
+	bool more = true;
+	int64_t after = 0;
+	while (st == ST_OK && more) {
+		static const char page_sql[] =
+			"SELECT course_id FROM batch_courses WHERE batch_id = ?1"
+			" AND course_id > ?2 ORDER BY course_id LIMIT 4096";
+		sqlite3_finalize(list);
+		list = NULL;
+		st = db__prepare(db, page_sql, 0, &list, err);
+		if (st != ST_OK)
+			break;
+		sqlite3_bind_int64(list, 1, batch_id);
+		sqlite3_bind_int64(list, 2, after);
+		int rc;
+		n = 0;
+		while ((rc = sqlite3_step(list)) == SQLITE_ROW)
+			ids[n++] = sqlite3_column_int64(list, 0);
+		if (rc != SQLITE_DONE) {
+			st = db__fail(db, rc, "reading the courses before", err);
+			break;
+		}
+		more = n == sizeof(ids) / sizeof(ids[0]);
+		for (size_t i = 0; st == ST_OK && i < n; i++) {
+			if (fn && fn(ctx, ids[i]) != 0) {
+				st = ST_CANCELLED;
+				break;
+			}
+			sqlite3_stmt *steps[] = { counters, sets };
+			for (int k = 0; st == ST_OK && k < (settings ? 2 : 1); k++) {
+				sqlite3_bind_int64(steps[k], 1, batch_id);
+				sqlite3_bind_int64(steps[k], 2, ids[i]);
+				st = db__step_done(db, steps[k],
+						   "restoring a course", err);
+			}
+		}
+		if (n)
+			after = ids[n - 1];
+	}
+out:
+	sqlite3_finalize(list);
+	sqlite3_finalize(counters);
+	sqlite3_finalize(sets);
+	return st;
+}
+
+enum status store_batch_set_undone(struct store *s, int64_t batch_id,
+				   int64_t undo_id, struct error *err)
+{
+	static const char sql[] = "UPDATE batches SET undone_by = ?2 WHERE id = ?1";
+	struct db *db = db_of(s);
+	sqlite3_stmt *stmt = NULL;
+	enum status st = db__prepare(db, sql, 0, &stmt, err);
+	if (st != ST_OK)
+		return st;
+	sqlite3_bind_int64(stmt, 1, batch_id);
+	if (undo_id)
+		sqlite3_bind_int64(stmt, 2, undo_id);
+	else
+		sqlite3_bind_null(stmt, 2);
+	st = db__step_done(db, stmt, "marking the batch undone", err);
+	sqlite3_finalize(stmt);
+	return st;
+}
+
+enum status store_course_code(struct store *s, int64_t course_id, char *buf,
+			      size_t size, size_t *len, struct error *err)
+{
+	static const char sql[] = "SELECT code FROM courses WHERE id = ?1";
+	struct db *db = db_of(s);
+	sqlite3_stmt *stmt = NULL;
+	enum status st = db__prepare(db, sql, 0, &stmt, err);
+	if (st != ST_OK)
+		return st;
+	sqlite3_bind_int64(stmt, 1, course_id);
+	int rc = sqlite3_step(stmt);
+	*len = 0;
+	buf[0] = '\0';
+	if (rc == SQLITE_ROW) {
+		struct text t = column_text(stmt, 0);
+		*len = t.len < size ? t.len : size - 1;
+		memcpy(buf, t.s, *len);
+		buf[*len] = '\0';
+		rc = SQLITE_DONE;
+	}
+	sqlite3_finalize(stmt);
+	return rc == SQLITE_DONE ? ST_OK : db__fail(db, rc, "reading a course", err);
+}

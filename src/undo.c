@@ -1,0 +1,232 @@
+/* undo: reverses a batch's recorded changes, newest first; see undo.h. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "undo.h"
+
+struct undo {
+	struct store *s;
+	int64_t target, undo_id;
+	enum status st;
+	struct error *err;
+	policy_emit_fn emit;
+	void *ctx;
+	struct row row;   /* the report row being emitted */
+};
+
+static enum status refuse(const struct batch_info *b, struct error *err)
+{
+	if (!b->found)
+		return error_set(err, ST_USAGE, "no batch %" PRId64, b->id);
+	if (strcmp(b->outcome, "committed") != 0)
+		return error_set(err, ST_USAGE,
+				 "batch %" PRId64 " was %s: it changed nothing "
+				 "to undo",
+				 b->id,
+				 strcmp(b->outcome, "dry_run") == 0 ? "a dry run" :
+				 strcmp(b->outcome, "rolled_back") == 0 ?
+								      "rolled back" :
+								      "never finished");
+	if (b->undone_by)
+		return error_set(err, ST_USAGE,
+				 "batch %" PRId64 " was already undone by batch "
+				 "%" PRId64,
+				 b->id, b->undone_by);
+	return ST_OK;
+}
+
+/* ---- reversing a change ---------------------------------------------------- */
+
+static enum status record(struct undo *u, const struct change *c)
+{
+	return store_history_add(u->s, u->undo_id, c, u->err);
+}
+
+/* Sets a pair back to `target`, from what it is now. */
+static enum status reverse_pair(struct undo *u, const struct change *c)
+{
+	struct text student = c->student_id;
+	struct pair now;
+	enum status st = store_pair_find(u->s, c->course_id, student, &now, u->err);
+	if (st != ST_OK)
+		return st;
+	if ((now.state == PAIR_ABSENT) != (c->after.state == PAIR_ABSENT))
+		return error_set(u->err, ST_DB,
+				 "batch %" PRId64 "'s history does not match the "
+				 "registrations (student %.*s, course id %" PRId64
+				 "): run 'bulkreg verify'",
+				 u->target, (int)(student.len > 64 ? 64 : student.len),
+				 student.s, c->course_id);
+	if (now.state != PAIR_ABSENT) {
+		struct pair gone = { .state = PAIR_ABSENT };
+		st = store_pair_set(u->s, c->course_id, student, &gone, u->err);
+		if (st == ST_OK && now.state == PAIR_WAITLISTED)
+			st = store_waitlist_shift(u->s, c->course_id, now.seq + 1,
+						  -1, u->err);
+	}
+	const struct pair *target = &c->before;
+	if (st == ST_OK && target->state == PAIR_WAITLISTED)
+		st = store_waitlist_shift(u->s, c->course_id, target->seq, 1,
+					  u->err);
+	if (st == ST_OK && target->state != PAIR_ABSENT)
+		st = store_pair_set(u->s, c->course_id, student, target, u->err);
+	if (st != ST_OK)
+		return st;
+	struct change mine = {
+		.event = target->state == PAIR_ABSENT ? EVENT_DROPPED :
+							EVENT_RESTORED,
+		.course_id = c->course_id,
+		.student_id = student,
+		.before = now,
+		.after = *target,
+	};
+	return record(u, &mine);
+}
+
+/* Sets a student back: deleted if the batch created it (unless another
+ * registration still names it), re-created if it deleted it, else its
+ * values before. */
+static enum status reverse_student(struct undo *u, const struct change *c)
+{
+	struct text id = c->student_id;
+	struct student now;
+	int64_t created = 0;
+	bool found;
+	enum status st = store_student_get(u->s, id, &now, &created, &found,
+					   u->err);
+	if (st != ST_OK)
+		return st;
+	struct change mine = {
+		.event = EVENT_STUDENT,
+		.student_id = id,
+		.had_student = found,
+		.has_student = c->had_student,
+		.old_values = now,
+		.new_values = c->old_values,
+	};
+	mine.before.batch_id = created;
+	if (!c->had_student) {
+		int64_t pairs = 0;
+		st = store_student_pairs(u->s, id, &pairs, u->err);
+		if (st != ST_OK || pairs > 0 || !found)
+			return st; /* still registered elsewhere: kept */
+		st = store_student_set(u->s, id, NULL, 0, u->err);
+	} else {
+		/* Re-created with the batch that first created it. */
+		st = store_student_set(u->s, id, &c->old_values,
+				       found ? 0 : c->before.batch_id, u->err);
+	}
+	return st == ST_OK ? record(u, &mine) : st;
+}
+
+static int reverse_one(void *ctx, const struct change *c)
+{
+	struct undo *u = ctx;
+	u->st = c->event == EVENT_STUDENT ? reverse_student(u, c) :
+					    reverse_pair(u, c);
+	return u->st != ST_OK;
+}
+
+static int snapshot_course(void *ctx, int64_t course_id)
+{
+	struct undo *u = ctx;
+	u->st = store_course_snapshot(u->s, u->undo_id, course_id, u->err);
+	return u->st != ST_OK;
+}
+
+/* ---- the report ------------------------------------------------------------ */
+
+static void set_value(struct row *row, enum row_field f, struct text t)
+{
+	size_t len = t.len > ROW_VALUE_MAX ? ROW_VALUE_MAX : t.len;
+	memcpy(row->v[f].text, t.s, len);
+	row->v[f].text[len] = '\0';
+	row->v[f].len = (uint32_t)len;
+}
+
+/* A row for a pair whose status the undo changed. */
+static int report_pair(void *ctx, const struct change *c)
+{
+	struct undo *u = ctx;
+	const struct pair *was = &c->after, *is = &c->before;
+	if (was->state == is->state)
+		return 0; /* only renumbered, or set back as it was */
+	struct row *r = &u->row;
+	memset(r, 0, sizeof(*r));
+	r->derived = true;
+	r->nfields = FIELD_COUNT;
+	set_value(r, FIELD_STUDENT_ID, c->student_id);
+	char code[COURSE_CODE_MAX + 1];
+	struct text course = { code, 0 };
+	u->st = store_course_code(u->s, c->course_id, code, sizeof(code),
+				  &course.len, u->err);
+	if (u->st != ST_OK)
+		return 1;
+	set_value(r, FIELD_COURSE, course);
+	if (is->state == PAIR_ABSENT) {
+		r->status = STATUS_DROPPED;
+		snprintf(r->detail, sizeof(r->detail), "undo of batch %" PRId64,
+			 u->target);
+	} else {
+		struct pair now;
+		u->st = store_pair_find(u->s, c->course_id, c->student_id, &now,
+					u->err);
+		if (u->st != ST_OK)
+			return 1;
+		r->status = now.state == PAIR_WAITLISTED ? STATUS_WAITLISTED :
+							   STATUS_REGISTERED;
+		r->position = now.state == PAIR_WAITLISTED ? now.seq : 0;
+		snprintf(r->detail, sizeof(r->detail),
+			 "restored by the undo of batch %" PRId64, u->target);
+	}
+	u->st = u->emit(u->ctx, r, u->err);
+	return u->st != ST_OK;
+}
+
+/* ---- the undo -------------------------------------------------------------- */
+
+static enum status walked(struct undo *u, enum status st)
+{
+	return st == ST_CANCELLED && u->st != ST_OK ? u->st : st;
+}
+
+enum status undo_apply(struct store *s, int64_t target, int64_t undo_id,
+		       policy_emit_fn emit, void *ctx, struct error *err)
+{
+	struct batch_info b;
+	enum status st = store_batch_info(s, target, &b, err);
+	b.id = target;
+	if (st == ST_OK)
+		st = refuse(&b, err);
+	if (st != ST_OK)
+		return st;
+	char later[256];
+	int64_t blockers = 0;
+	st = store_undo_blockers(s, target, later, sizeof(later), &blockers, err);
+	if (st != ST_OK)
+		return st;
+	if (blockers)
+		return error_set(err, ST_USAGE,
+				 "batch %" PRId64 " cannot be undone: later "
+				 "batch%s %s changed the same courses or "
+				 "students (undo %s first)",
+				 target, blockers == 1 ? "" : "es", later,
+				 blockers == 1 ? "it" : "them");
+
+	struct undo u = { s, target, undo_id, ST_OK, err, emit, ctx, {0} };
+	st = walked(&u, store_changes_each(s, target, true, reverse_one, &u, err));
+	if (st == ST_OK)
+		st = walked(&u, store_courses_restore(s, target,
+						      strcmp(b.kind, "course") == 0,
+						      snapshot_course, &u, err));
+	if (st == ST_OK)
+		st = store_batch_set_undone(s, target, undo_id, err);
+	/* Undoing an undo: the batch it had undone stands again. */
+	if (st == ST_OK && b.undo_of)
+		st = store_batch_set_undone(s, b.undo_of, 0, err);
+	if (st == ST_OK)
+		st = walked(&u, store_pair_changes_each(s, target, report_pair, &u,
+							err));
+	return st;
+}
