@@ -2,9 +2,11 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cmd.h"
+#include "course_save.h"
 #include "course_import.h"
 #include "courses.h"
 
@@ -60,6 +62,39 @@ int cmd_init(struct cli *cli, int argc, char **argv)
 		fprintf(stderr, "bulkreg: %s is ready (schema version %d)\n",
 			cli->db_path, DB_SCHEMA_VERSION);
 	return 0;
+}
+
+/* ---- promotions a capacity change causes ----------------------------------- */
+
+/* One line per student a capacity raise moved into a seat. */
+static enum status print_promotion(void *ctx, struct row *row, struct error *err)
+{
+	(void)err;
+	const struct cli *cli = ctx;
+	if (!cli->quiet)
+		fprintf(stderr, "bulkreg: %s: %s promoted from the waitlist (%s)\n",
+			row->v[FIELD_COURSE].text, row->v[FIELD_STUDENT_ID].text,
+			row->detail);
+	return ST_OK;
+}
+
+static void warn_over(void *ctx, const struct course *c)
+{
+	cli_warn(ctx,
+		 "%s: %" PRId64 " registered over its capacity of %" PRId64
+		 " (everyone keeps their seat; no one is promoted until fewer "
+		 "than %" PRId64 " are registered)",
+		 c->code, c->registered - c->capacity, c->capacity, c->capacity);
+}
+
+static void say_batch(const struct cli *cli, const struct course_save_result *r)
+{
+	if (r->batch_id && !cli->quiet)
+		fprintf(stderr,
+			"bulkreg: batch %" PRId64 ": %" PRId64 " student%s promoted "
+			"(undo with 'bulkreg undo %" PRId64 "')\n",
+			r->batch_id, r->promoted, r->promoted == 1 ? "" : "s",
+			r->batch_id);
 }
 
 /* ---- course add --------------------------------------------------------- */
@@ -130,13 +165,18 @@ static int course_add(struct cli *cli, int argc, char **argv)
 	if (rc != 0)
 		return rc;
 	struct error err;
-	enum status st = db_course_put(db, &in, &err);
+	char source[64];
+	snprintf(source, sizeof(source), "course add %s", in.code);
+	struct course_save_result res;
+	enum status st = course_save(db, &in, 1, source, print_promotion, cli,
+				     warn_over, cli, &res, &err);
 	db_close(db);
 	if (st != ST_OK)
 		return cli_fail(st, &err);
 	if (!cli->quiet)
 		fprintf(stderr, "bulkreg: course %s saved (capacity %" PRId64 ")\n",
 			in.code, in.capacity);
+	say_batch(cli, &res);
 	return 0;
 }
 
@@ -167,21 +207,27 @@ static int course_import(struct cli *cli, int argc, char **argv)
 		course_import_free(&ci);
 		return rc;
 	}
-	st = db_begin(db, &err);
-	for (size_t i = 0; st == ST_OK && i < ci.count; i++) {
-		st = db_course_put(db, &ci.rows[i].input, &err);
-		if (st != ST_OK) {
-			/* The database refused a row the reader accepted. */
-			char inner[ERROR_MAX];
-			memcpy(inner, err.msg, sizeof(inner));
-			error_set(&err, st, "%s: line %" PRIu64 ": %s", argv[1],
-				  ci.rows[i].line, inner);
-		}
+	struct course_input *inputs = calloc(ci.count ? ci.count : 1,
+					     sizeof(*inputs));
+	if (!inputs) {
+		db_close(db);
+		course_import_free(&ci);
+		cli_error("out of memory");
+		return 3;
 	}
-	if (st == ST_OK)
-		st = db_commit(db, &err);
-	if (st != ST_OK)
-		db_rollback(db);
+	for (size_t i = 0; i < ci.count; i++)
+		inputs[i] = ci.rows[i].input;
+	struct course_save_result res;
+	st = course_save(db, inputs, ci.count, argv[1], print_promotion, cli,
+			 warn_over, cli, &res, &err);
+	free(inputs);
+	if (st != ST_OK && res.failed) {
+		/* The database refused a row the reader accepted. */
+		char inner[ERROR_MAX];
+		memcpy(inner, err.msg, sizeof(inner));
+		error_set(&err, st, "%s: line %" PRIu64 ": %s", argv[1],
+			  ci.rows[res.failed - 1].line, inner);
+	}
 	db_close(db);
 	size_t n = ci.count;
 	course_import_free(&ci);
@@ -190,6 +236,7 @@ static int course_import(struct cli *cli, int argc, char **argv)
 	if (!cli->quiet)
 		fprintf(stderr, "bulkreg: imported %zu course%s from %s\n", n,
 			n == 1 ? "" : "s", argv[1]);
+	say_batch(cli, &res);
 	return 0;
 }
 

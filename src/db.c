@@ -441,45 +441,6 @@ static enum status course_update(struct db *db, const struct course_input *in,
 	return course_write(db, sql, in, id, err);
 }
 
-/*
- * Moves the first `n` waitlisted students, in position order, into seats
- * registered+1.., and renumbers the rest of the waitlist 1..m.
- */
-static enum status promote(struct db *db, const struct course_counts *cc,
-			   int64_t n, struct error *err)
-{
-	static const char move_sql[] =
-		"WITH w AS (SELECT student_id,"
-		"  row_number() OVER (ORDER BY seq, student_id) AS pos"
-		"  FROM registrations WHERE course_id = ?1"
-		"  AND status = 'waitlisted')"
-		" UPDATE registrations SET"
-		"  status = CASE WHEN w.pos <= ?2 THEN 'registered'"
-		"   ELSE 'waitlisted' END,"
-		"  seq = CASE WHEN w.pos <= ?2 THEN ?3 + w.pos ELSE w.pos - ?2 END"
-		" FROM w WHERE registrations.course_id = ?1"
-		"  AND registrations.student_id = w.student_id";
-	static const char count_sql[] =
-		"UPDATE courses SET registered = registered + ?2,"
-		" waitlisted = waitlisted - ?2, updated_at = " DB_NOW_SQL
-		" WHERE id = ?1";
-	const char *sqls[] = { move_sql, count_sql };
-	enum status st = ST_OK;
-	for (size_t i = 0; i < 2 && st == ST_OK; i++) {
-		sqlite3_stmt *stmt = NULL;
-		st = db__prepare(db, sqls[i], 0, &stmt, err);
-		if (st != ST_OK)
-			break;
-		sqlite3_bind_int64(stmt, 1, cc->id);
-		sqlite3_bind_int64(stmt, 2, n);
-		if (i == 0)
-			sqlite3_bind_int64(stmt, 3, cc->registered);
-		st = db__step_done(db, stmt, "promoting from the waitlist", err);
-		sqlite3_finalize(stmt);
-	}
-	return st;
-}
-
 static enum status course_put_locked(struct db *db,
 				     const struct course_input *in,
 				     struct error *err)
@@ -490,14 +451,7 @@ static enum status course_put_locked(struct db *db,
 		return st;
 	if (!cc.found)
 		return course_insert(db, in, err);
-	st = course_update(db, in, cc.id, err);
-	if (st != ST_OK)
-		return st;
-	int64_t free_seats = in->capacity - cc.registered;
-	if (free_seats <= 0 || cc.waitlisted == 0)
-		return ST_OK;
-	int64_t n = free_seats < cc.waitlisted ? free_seats : cc.waitlisted;
-	return promote(db, &cc, n, err);
+	return course_update(db, in, cc.id, err);
 }
 
 enum status db_course_put(struct db *db, const struct course_input *in,

@@ -46,10 +46,9 @@ struct course_input {
 
 /*
  * Creates or updates one course.  ST_USAGE (nothing written) for a bad code,
- * capacity or waitlist.  When the capacity grows while students wait, the
- * first ones on the waitlist move into the new seats in position order and
- * the remaining positions are renumbered 1..n.  Runs in its own transaction
- * unless one is open (db_begin).
+ * capacity or waitlist.  Moves no one: the promotions a capacity raise owes
+ * are the policy's (course_save.h).  Runs in its own transaction unless one
+ * is open (db_begin, or a batch's).
  */
 enum status db_course_put(struct db *db, const struct course_input *in,
 			  struct error *err);
@@ -151,6 +150,12 @@ enum status db_batch_finish(struct db *db, int64_t batch_id,
 			    enum batch_outcome outcome,
 			    const struct outcome_counts *counts,
 			    const char *sha256_hex, struct error *err);
+
+/* Ends a batch that turned out to change nothing worth a record (a course
+ * change that moved no one): its record is removed, everything else done in
+ * its transaction is committed. */
+enum status db_batch_finish_unrecorded(struct db *db, int64_t batch_id,
+				       struct error *err);
 
 /* Abandons the batch completely (ROLLBACK): nothing at all is recorded.
  * For interrupted runs and fatal errors; harmless if no batch is open. */
