@@ -111,7 +111,7 @@ snapshot before.state
 
 case_ "exit 2: an unknown option"
 run -d $db register --bogus "$DATA/rosters/good.csv"
-expect_refused 2 "bogus" "usage:"
+expect_refused 2 "bogus" "Try 'bulkreg register --help'."
 
 case_ "exit 2: an unknown global option"
 run --bogus -d $db register "$DATA/rosters/good.csv"

@@ -48,12 +48,12 @@ expect_out '"batches": []'
 
 # ---- init --------------------------------------------------------------------------
 
-case_ "init creates the database at schema version 1"
+case_ "init creates the database at schema version 2"
 rm -f init.db
 run -d init.db init
 expect_rc 0
 [ -f init.db ] || fail "no init.db"
-[ "$(sql init.db 'PRAGMA user_version')" = 1 ] || fail "user_version $(sql init.db 'PRAGMA user_version')"
+[ "$(sql init.db 'PRAGMA user_version')" = 2 ] || fail "user_version $(sql init.db 'PRAGMA user_version')"
 sql init.db "SELECT type, name, sql FROM sqlite_master ORDER BY name" >schema.1
 
 case_ "init is idempotent: twice, and on a database in use"
@@ -296,10 +296,10 @@ run -d $db batches --format csv
 expect_rc 0
 cp out batches.csv
 n=$(q batches.csv "SELECT count(*) FROM r")
-[ "$n" = 3 ] || fail "$n batches"
+[ "$n" = 4 ] || fail "$n batches" # 3: the capacity raise that promoted (course add WAITONLY)
 sha=$(sha256sum "$DATA/rosters/outcomes.csv" | cut -d' ' -f1)
 got=$(q batches.csv "SELECT id, source, sha256, label, outcome, rows, registered, waitlisted, already_registered, already_waitlisted, rejected FROM r ORDER BY rowid DESC LIMIT 1")
-[ "$got" = "3 $DATA/rosters/outcomes.csv $sha Monday, roster dry_run 25 4 2 0 0 19" ] || fail "batch 3: $got"
+[ "$got" = "4 $DATA/rosters/outcomes.csv $sha Monday, roster dry_run 25 4 2 0 0 19" ] || fail "batch 4: $got"
 sha=$(sha256sum reg.csv | cut -d' ' -f1)
 got=$(q batches.csv "SELECT id, source, sha256, label, outcome, rows, registered, waitlisted, already_registered, already_waitlisted, rejected FROM r ORDER BY rowid LIMIT 1")
 [ "$got" = "1 reg.csv $sha listing setup committed 7 3 4 0 0 0" ] || fail "batch 1: $got"
@@ -308,8 +308,8 @@ case_ "batches: times are UTC ISO 8601, start <= end, ids in order"
 got=$(q batches.csv "SELECT count(*) FROM r WHERE started_at GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9]*Z'
 	AND finished_at GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9]*Z'
 	AND started_at <= finished_at")
-[ "$got" = 3 ] || fail "times: $(cat batches.csv)"
-[ "$(q batches.csv "SELECT group_concat(id, ' ') FROM r")" = "1 2 3" ] || fail "ids"
+[ "$got" = 4 ] || fail "times: $(cat batches.csv)"
+[ "$(q batches.csv "SELECT group_concat(id, ' ') FROM r")" = "1 2 3 4" ] || fail "ids"
 [ "$(q batches.csv "SELECT label FROM r WHERE id = '2'")" = "" ] || fail "batch 2 has a label"
 
 case_ "batches --format json: the same, label null when absent, reasons counted"
@@ -319,11 +319,11 @@ json_ok out
 python3 -c '
 import json, sys
 b = json.load(open("out"))["batches"]
-if [x["id"] for x in b] != [1, 2, 3]: sys.exit("ids %r" % [x["id"] for x in b])
-x = b[2]
+if [x["id"] for x in b] != [1, 2, 3, 4]: sys.exit("ids %r" % [x["id"] for x in b])
+x = b[3]
 for k, v in {"outcome": "dry_run", "rows": 25, "label": "Monday, roster", "rejected": 19,
              "registered": 4, "waitlisted": 2, "already_registered": 0, "already_waitlisted": 0}.items():
-    if x[k] != v: sys.exit("batch 3 %s: %r" % (k, x[k]))
+    if x[k] != v: sys.exit("batch 4 %s: %r" % (k, x[k]))
 if x["reasons"].get("course_full") != 7 or sum(x["reasons"].values()) != 19:
     sys.exit("reasons %r" % x["reasons"])
 if b[1]["label"] is not None: sys.exit("label %r" % b[1]["label"])
@@ -335,9 +335,9 @@ case_ "batches (text): id, start, end, outcome, counts, then source, sha256, lab
 run -d $db batches
 expect_rc 0
 grep -Eq '^ *BATCH +STARTED' out || fail "header: $(cat out)"
-grep -Eq '^ +3 +[0-9-]+T[0-9:.]+Z +dry_run +25 +4 +2 +0 +0 +19$' out ||
-	fail "batch 3: $(cat out)"
-grep -Eq '^ +source [^ ]*outcome[^ ]* +label Monday, roster$' out || fail "batch 3 source: $(cat out)"
+grep -Eq '^ +4 +[0-9-]+T[0-9:.]+Z +dry_run +25 +4 +2 +0 +0 +19$' out ||
+	fail "batch 4: $(cat out)"
+grep -Eq '^ +source [^ ]*outcome[^ ]* +label Monday, roster$' out || fail "batch 4 source: $(cat out)"
 grep -Eq '^ +1 .* committed +7 +3 +4 +0 +0 +0$' out || fail "batch 1: $(cat out)"
 grep -Eq '^ +source reg\.csv +label listing setup$' out || fail "batch 1 source: $(cat out)"
 grep -Eq '^ +finished [0-9-]+T[0-9:.]+Z +sha256 [0-9a-f]{64}$' out || fail "finished/sha256: $(cat out)"

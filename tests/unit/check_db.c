@@ -11,6 +11,8 @@
 #include <unistd.h>
 
 #include "db.h"
+#include "course_save.h"
+#include "policy.h"
 #include "testutil.h"
 
 #define SHA_HEX "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
@@ -192,6 +194,18 @@ static void put_course(struct db *db, const char *code, int64_t capacity,
 	ck_assert_msg(st == ST_OK, "put %s: %s", code, err.msg);
 }
 
+/* As `course add` saves a course: a capacity raise promotes, as a batch. */
+static void save_course(struct db *db, const char *code, int64_t capacity,
+			int64_t waitlist)
+{
+	struct course_input in = { code, NULL, capacity, true, waitlist };
+	struct error err = { "" };
+	struct course_save_result res;
+	enum status st = course_save(db, &in, 1, "test", NULL, NULL, NULL, NULL,
+				     &res, &err);
+	ck_assert_msg(st == ST_OK, "save %s: %s", code, err.msg);
+}
+
 struct spec {
 	const char *sid, *first, *last, *email, *course;
 };
@@ -220,16 +234,48 @@ struct batch {
 	int64_t id;
 	struct course_table courses;
 	struct outcome_counts counts;
+	struct policy *policy;
 };
 
 static void batch_begin(struct db *db, struct batch *b)
 {
 	memset(b, 0, sizeof(*b));
 	course_table_init(&b->courses);
-	struct batch_meta meta = { "roster.csv", "test" };
+	struct batch_meta meta = { .source = "roster.csv", .label = "test" };
 	struct error err = { "" };
 	enum status st = db_batch_begin(db, &meta, &b->id, &b->courses, &err);
 	ck_assert_msg(st == ST_OK, "begin: %s", err.msg);
+	struct policy_options po = { .batch_id = b->id };
+	st = policy_new(db_store(db), &b->courses, &po, &b->policy, &err);
+	ck_assert_msg(st == ST_OK, "policy: %s", err.msg);
+}
+
+/* The policy emits a row (the row itself, and promotions); the tests
+ * count the row they gave. */
+static enum status ignore_row(void *ctx, struct row *row, struct error *err)
+{
+	(void)ctx;
+	(void)row;
+	(void)err;
+	return ST_OK;
+}
+
+/* Decides one row through the policy, as the collector does. */
+static enum status db_batch_apply(struct db *db, struct batch *b,
+				  struct row *row, struct error *err)
+{
+	(void)db;
+	return policy_apply(b->policy, row, ignore_row, NULL, err);
+}
+
+/* Stores the counters and ends the policy, as register does before the
+ * batch finishes. */
+static enum status batch_close(struct batch *b, struct error *err)
+{
+	enum status st = policy_store_courses(b->policy, err);
+	policy_free(b->policy);
+	b->policy = NULL;
+	return st;
 }
 
 static void batch_apply(struct db *db, struct batch *b, uint64_t line,
@@ -238,7 +284,7 @@ static void batch_apply(struct db *db, struct batch *b, uint64_t line,
 	struct row row;
 	row_fill(&row, line, s, &b->courses);
 	struct error err = { "" };
-	enum status st = db_batch_apply(db, b->id, &row, &err);
+	enum status st = db_batch_apply(db, b, &row, &err);
 	ck_assert_msg(st == ST_OK, "apply line %" PRIu64 ": %s", line, err.msg);
 	outcome_counts_add(&b->counts, &row);
 	if (out)
@@ -249,8 +295,9 @@ static void batch_finish(struct db *db, struct batch *b,
 			 enum batch_outcome outcome)
 {
 	struct error err = { "" };
-	enum status st = db_batch_finish(db, b->id, outcome, &b->counts,
-					 SHA_HEX, &err);
+	enum status st = batch_close(b, &err);
+	ck_assert_msg(st == ST_OK, "store courses: %s", err.msg);
+	st = db_batch_finish(db, b->id, outcome, &b->counts, SHA_HEX, &err);
 	ck_assert_msg(st == ST_OK, "finish: %s", err.msg);
 	course_table_free(&b->courses);
 }
@@ -385,12 +432,12 @@ static bool is_iso_utc(const char *s)
 
 /* ---- open --------------------------------------------------------------- */
 
-START_TEST(test_open_creates_schema_version_1)
+START_TEST(test_open_creates_schema_version_2)
 {
 	struct db *db = open_db(1);
 	db_close(db);
 	ck_assert_int_eq(query_int("PRAGMA user_version"), DB_SCHEMA_VERSION);
-	ck_assert_int_eq(DB_SCHEMA_VERSION, 1);
+	ck_assert_int_eq(DB_SCHEMA_VERSION, 2);
 	char mode[16];
 	ck_assert_str_eq(query_text("PRAGMA journal_mode", mode, sizeof(mode)),
 			 "wal");
@@ -412,7 +459,7 @@ START_TEST(test_open_again_keeps_schema_and_data)
 	int64_t registered, waitlisted;
 	course_counts(db, "CS101", &registered, &waitlisted);
 	db_close(db);
-	ck_assert_int_eq(query_int("PRAGMA user_version"), 1);
+	ck_assert_int_eq(query_int("PRAGMA user_version"), DB_SCHEMA_VERSION);
 	ck_assert_int_eq(query_int("SELECT count(*) FROM courses"), 1);
 }
 END_TEST
@@ -429,7 +476,7 @@ START_TEST(test_open_newer_schema_is_too_new)
 	char want[ERROR_MAX];
 	snprintf(want, sizeof(want),
 		 "%s: database schema version 99 is newer than this bulkreg "
-		 "understands (1); use a newer bulkreg",
+		 "understands (2); use a newer bulkreg",
 		 path);
 	ck_assert_str_eq(err.msg, want);
 	ck_assert_int_eq(query_int("PRAGMA user_version"), 99);
@@ -573,10 +620,10 @@ START_TEST(test_open_racing_creators_all_succeed)
 			ck_assert_msg(o[i].st == ST_OK, "round %d opener %d: %s",
 				      round, i, o[i].msg);
 		}
-		ck_assert_int_eq(query_int("PRAGMA user_version"), 1);
+		ck_assert_int_eq(query_int("PRAGMA user_version"), DB_SCHEMA_VERSION);
 		ck_assert_int_eq(query_int("SELECT count(*) FROM sqlite_schema"
 					   " WHERE type = 'table'"),
-				 4);
+				 6); /* courses, students, batches, registrations, history, batch_courses */
 	}
 }
 END_TEST
@@ -770,7 +817,7 @@ START_TEST(test_capacity_growth_promotes_waitlist_in_order)
 	for (int i = 2; i <= 5; i++)
 		expect_position(roster[i - 1].sid, i - 1);
 
-	put_course(db, "CS101", 3, WAITLIST_UNLIMITED);
+	save_course(db, "CS101", 3, WAITLIST_UNLIMITED);
 	expect_seat("S5", 1);
 	expect_seat("S9", 2);
 	expect_seat("S1", 3);
@@ -782,7 +829,7 @@ START_TEST(test_capacity_growth_promotes_waitlist_in_order)
 	ck_assert_int_eq(waitlisted, 2);
 	assert_consistent();
 
-	put_course(db, "CS101", 10, WAITLIST_UNLIMITED);
+	save_course(db, "CS101", 10, WAITLIST_UNLIMITED);
 	expect_seat("S7", 4);
 	expect_seat("S3", 5);
 	course_counts(db, "CS101", &registered, &waitlisted);
@@ -806,7 +853,7 @@ START_TEST(test_capacity_shrink_removes_nobody)
 	struct db *db = open_db(1);
 	put_course(db, "CS101", 3, WAITLIST_UNLIMITED);
 	run_roster(db, five, 3, BATCH_COMMITTED, NULL);
-	put_course(db, "CS101", 1, WAITLIST_UNLIMITED);
+	save_course(db, "CS101", 1, WAITLIST_UNLIMITED);
 	int64_t registered, waitlisted;
 	course_counts(db, "CS101", &registered, &waitlisted);
 	ck_assert_int_eq(registered, 3);
@@ -817,9 +864,9 @@ START_TEST(test_capacity_shrink_removes_nobody)
 	run_roster(db, &five[3], 1, BATCH_COMMITTED, &out);
 	expect(&out, STATUS_WAITLISTED, 1);
 	/* Growing back to 3 frees no seat: 3 are still registered. */
-	put_course(db, "CS101", 3, WAITLIST_UNLIMITED);
+	save_course(db, "CS101", 3, WAITLIST_UNLIMITED);
 	expect_position("S4", 1);
-	put_course(db, "CS101", 4, WAITLIST_UNLIMITED);
+	save_course(db, "CS101", 4, WAITLIST_UNLIMITED);
 	expect_seat("S4", 4);
 	assert_consistent();
 	db_close(db);
@@ -1287,7 +1334,7 @@ START_TEST(test_values_are_stored_byte_for_byte)
 	row.v[FIELD_LAST_NAME].text[ROW_VALUE_MAX] = '\0';
 	row.v[FIELD_LAST_NAME].len = ROW_VALUE_MAX;
 	memcpy(row.v[FIELD_EMAIL].text, "z@x.orgGARBAGE", 15);
-	ck_assert_int_eq(db_batch_apply(db, b.id, &row, NULL), ST_OK);
+	ck_assert_int_eq(db_batch_apply(db, &b, &row, NULL), ST_OK);
 	outcome_counts_add(&b.counts, &row);
 	batch_finish(db, &b, BATCH_COMMITTED);
 	ck_assert_int_eq(query_int("SELECT length(CAST(last_name AS BLOB))"
@@ -1446,7 +1493,7 @@ START_TEST(test_batch_begin_waits_then_reports_busy)
 	raw_exec(h, "BEGIN IMMEDIATE");
 	struct course_table t;
 	course_table_init(&t);
-	struct batch_meta meta = { "roster.csv", NULL };
+	struct batch_meta meta = { .source = "roster.csv" };
 	struct error err = { "" };
 	int64_t id = 0;
 	double t0 = now_seconds();
@@ -1586,7 +1633,7 @@ START_TEST(test_batches_list_counts_reasons_and_metadata)
 	b.counts.by_reason[REASON_INVALID_EMAIL] += 2;
 	batch_finish(db, &b, BATCH_COMMITTED);
 
-	struct batch_meta meta = { "stdin", NULL };
+	struct batch_meta meta = { .source = "stdin" };
 	struct course_table t;
 	course_table_init(&t);
 	int64_t id2 = 0;
@@ -1704,8 +1751,12 @@ START_TEST(test_disk_full_during_batch_is_io_and_changes_nothing)
 			 mix64((uint64_t)applied));
 		s.sid = sid;
 		row_fill(&row, (uint64_t)applied + 2, &s, &b.courses);
-		st = db_batch_apply(db, b.id, &row, &err);
+		st = db_batch_apply(db, &b, &row, &err);
 	}
+	if (st == ST_OK)
+		st = batch_close(&b, &err);
+	else
+		policy_free(b.policy);
 	if (st == ST_OK)
 		st = db_batch_flush(db, &err);
 	if (st == ST_OK)
@@ -1793,7 +1844,7 @@ START_TEST(test_timing_of_a_large_batch)
 		row.line = (uint64_t)i + 2;
 		row.status = STATUS_NONE;
 		row.course = course_table_find(&b.courses, code, 4);
-		ck_assert_int_eq(db_batch_apply(db, b.id, &row, &err), ST_OK);
+		ck_assert_int_eq(db_batch_apply(db, &b, &row, &err), ST_OK);
 		outcome_counts_add(&b.counts, &row);
 	}
 	double t1 = now_seconds();
@@ -1815,7 +1866,7 @@ static Suite *db_suite(void)
 	TCase *tc = tcase_create("open");
 	tcase_add_unchecked_fixture(tc, base_setup, base_teardown);
 	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_add_test(tc, test_open_creates_schema_version_1);
+	tcase_add_test(tc, test_open_creates_schema_version_2);
 	tcase_add_test(tc, test_open_again_keeps_schema_and_data);
 	tcase_add_test(tc, test_open_newer_schema_is_too_new);
 	tcase_add_test(tc, test_open_text_file_is_not_a_database);
