@@ -915,7 +915,9 @@ enum status register_run(const struct register_options *opt,
 	if (st != ST_OK)
 		goto out;
 	res->batch_id = pl.batch_id;
-	if (opt->course &&
+	/* drop --student ID --course CODE is one row: an unknown course is
+	 * that row's rejection, not a usage error. */
+	if (opt->course && !opt->single_student &&
 	    !course_table_find(&pl.courses, opt->course, strlen(opt->course))) {
 		st = error_set(err, ST_USAGE,
 			       "--course %s: no such course (add it first with "

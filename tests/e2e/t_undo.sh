@@ -1,0 +1,196 @@
+# shellcheck shell=sh
+# shellcheck disable=SC2154 # BULKREG, DATA, RC come from lib.sh and run
+# t_undo: `bulkreg undo N` sets back exactly what batch N changed -- every
+# table but the history equal to before, byte for byte -- for register,
+# drop, sync with promotions, a capacity raise, and undo itself; and it is
+# refused, writing nothing, when it cannot be exact.
+
+db=t.db
+
+# tables DB FILE: every table but the history (history, batches,
+# batch_courses), as SQL text: byte for byte, timestamps included.
+tables() {
+	sqlite3 "$1" .dump | grep -v '^INSERT INTO \(history\|batches\|batch_courses\) ' >"$2"
+}
+last_batch() { sql $db "SELECT max(id) FROM batches"; }
+rows() {
+	python3 - <<'PY'
+import csv
+for r in csv.DictReader(open("out", newline="")):
+    print(" ".join(x or "-" for x in (r["line"], r["student_id"], r["course"], r["status"], r["position"], r["reason"])))
+PY
+}
+
+cat >courses.csv <<'EOF'
+code,title,capacity,waitlist
+M1,Mathematics,2,4
+P1,Physics,3,
+EOF
+cat >fill.csv <<'EOF'
+student_id,first_name,last_name,email,course
+A,Ann,A,a@x.org,M1
+B,Bob,B,b@x.org,M1
+C,Cat,C,c@x.org,M1
+D,Dan,D,d@x.org,M1
+A,Ann,A,a@x.org,P1
+EOF
+setup() {
+	rm -f $db $db-wal $db-shm
+	run -d $db course import courses.csv
+	expect_rc 0
+	run -d $db register fill.csv -q
+	expect_rc 0
+}
+
+case_ "undo of a register: every table equal to before, byte for byte; students it created are gone"
+setup
+tables $db before
+printf 'student_id,first_name,last_name,email,course\nE,Eve,E,e@x.org,M1\nF,Fay,F,f@x.org,P1\nA,Ann,Changed,a2@x.org,P1\n' >r.csv
+run -d $db register r.csv -q
+expect_rc 0
+b=$(last_batch)
+run -d $db undo "$b" --format csv
+expect_rc 0
+[ "$(rows)" = "- E M1 dropped - -
+- F P1 dropped - -" ] || fail "report: $(rows)"
+tables $db after
+expect_same before after
+[ "$(sql $db "SELECT kind, label, undo_of FROM batches WHERE id = $((b + 1))")" = "undo|undo of batch $b|$b" ] ||
+	fail "undo batch: $(sql $db "SELECT * FROM batches WHERE id = $((b + 1))")"
+[ "$(sql $db "SELECT undone_by FROM batches WHERE id = $b")" = $((b + 1)) ] || fail "undone_by"
+
+case_ "undo of a drop with a promotion: seats, waitlist positions and counts restored exactly"
+setup
+tables $db before
+printf 'student_id,course\nA,M1\nD,M1\n' >d.csv
+run -d $db drop d.csv -q
+expect_rc 0
+b=$(last_batch)
+run -d $db undo "$b" --format csv
+expect_rc 0
+[ "$(rows)" = "- A M1 registered - -
+- C M1 waitlisted 1 -
+- D M1 waitlisted 2 -" ] || fail "report: $(rows)"
+tables $db after
+expect_same before after
+
+case_ "undo of a --sync with drops and promotions"
+setup
+tables $db before
+printf 'student_id,email,course\nB,b@x.org,M1\nD,d@x.org,M1\nG,g@x.org,M1\n' >s.csv
+run -d $db register s.csv --sync --max-drops 100% -q
+expect_rc 0
+run -d $db undo "$(last_batch)" -q
+expect_rc 0
+tables $db after
+expect_same before after
+
+case_ "undo of a capacity raise: the capacity and the promoted students go back"
+setup
+tables $db before
+run -d $db course add M1 --capacity 4 --waitlist 4 -q
+expect_rc 0
+[ "$(sql $db "SELECT kind FROM batches ORDER BY id DESC LIMIT 1")" = course ] || fail "no course batch"
+run -d $db undo "$(last_batch)" -q
+expect_rc 0
+tables $db after
+expect_same before after
+
+case_ "undo of an undo sets the batch back as it was; the first undo can then be done again"
+setup
+printf 'student_id,course\nA,M1\n' >d.csv
+run -d $db drop d.csv -q
+b=$(last_batch)
+tables $db dropped
+run -d $db undo "$b" -q
+expect_rc 0
+u=$(last_batch)
+run -d $db undo "$u" -q
+expect_rc 0
+tables $db redone
+expect_same dropped redone
+[ "$(sql $db "SELECT coalesce(undone_by, 'null') FROM batches WHERE id = $b")" = null ] || fail "batch $b still undone"
+run -d $db undo "$b" -q
+expect_rc 0
+
+case_ "refused, nothing written: unknown batch, twice, a dry run, a rolled-back batch"
+setup
+printf 'student_id,course\nA,M1\n' >d.csv
+run -d $db drop d.csv --dry-run -q
+dry=$(last_batch)
+printf 'student_id,email,course\nZ,bad,M1\n' >r.csv
+run -d $db register r.csv --strict -q
+rolled=$(last_batch)
+run -d $db drop d.csv -q
+b=$(last_batch)
+run -d $db undo "$b" -q
+tables $db before
+n=$(sql $db "SELECT count(*) FROM batches")
+run -d $db undo 999
+expect_rc 2
+expect_err "no batch 999"
+run -d $db undo "$b"
+expect_rc 2
+expect_err "batch $b was already undone by batch $((b + 1))"
+run -d $db undo "$dry"
+expect_rc 2
+expect_err "batch $dry was a dry run"
+run -d $db undo "$rolled"
+expect_rc 2
+expect_err "batch $rolled was rolled back"
+run -d $db undo nonsense
+expect_rc 2
+tables $db after
+expect_same before after
+[ "$(sql $db "SELECT count(*) FROM batches")" = "$n" ] || fail "a refused undo recorded a batch"
+
+case_ "refused while a later batch changed the same course; named; allowed once that one is undone"
+setup
+printf 'student_id,course\nA,M1\n' >d.csv
+run -d $db drop d.csv -q
+first=$(last_batch)
+printf 'student_id,email,course\nE,e@x.org,M1\n' >r.csv
+run -d $db register r.csv -q
+second=$(last_batch)
+printf 'student_id,email,course\nF,f@x.org,P1\n' >p.csv
+run -d $db register p.csv -q
+other=$(last_batch)
+run -d $db undo "$first"
+expect_rc 2
+expect_err "batch $first cannot be undone: later batch $second changed the same courses or students (undo it first)"
+run -d $db undo "$second" -q
+expect_rc 0
+# P1 only: the batch on another course does not block.
+run -d $db undo "$first" -q
+expect_rc 0
+[ "$(sql $db "SELECT count(*) FROM registrations WHERE student_id = 'F'")" = 1 ] || fail "batch $other undone too"
+
+case_ "refused while a later batch changed a student it changed"
+setup
+printf 'student_id,first_name,last_name,email,course\nA,Ann,A,a-new@x.org,P1\n' >r.csv
+run -d $db register r.csv -q
+first=$(last_batch)
+printf 'student_id,first_name,last_name,email,course\nA,Ann,A,a-newer@x.org,P1\n' >r2.csv
+run -d $db register r2.csv -q
+run -d $db undo "$first"
+expect_rc 2
+expect_err "cannot be undone"
+
+case_ "undo --dry-run: the report, nothing changed"
+setup
+printf 'student_id,course\nA,M1\n' >d.csv
+run -d $db drop d.csv -q
+b=$(last_batch)
+tables $db before
+run -d $db undo "$b" --dry-run --format csv
+expect_rc 0
+[ "$(rows)" = "- A M1 registered - -
+- C M1 waitlisted 1 -" ] || fail "report: $(rows)"
+tables $db after
+expect_same before after
+[ "$(sql $db "SELECT coalesce(undone_by, 'null') FROM batches WHERE id = $b")" = null ] || fail "marked undone"
+
+case_ "undo on a missing database: exit 2, no file created"
+run -d missing.db undo 1
+expect_rc 2
+[ ! -e missing.db ] || fail "missing.db was created"
