@@ -69,9 +69,12 @@ static const char schema_v1[] =
  * was before the batch that changed it, so undo restores it exactly.
  * `seat_seq` is the last seat number handed out: seats keep their numbers
  * when others drop (the seat order is the registration order), while
- * waitlist positions are always 1..n.  A version-1 database gets the
- * history its registrations and students imply (event 'added' for each
- * registration, 'student' for each student a batch created).
+ * waitlist positions are always 1..n.  An addition is recorded by the
+ * registration itself (batch_id, line) and a new student by its
+ * created_batch -- a history row for each would double a first run's
+ * writes -- so `history` holds every later change, each with the state
+ * before it (the batch and line that added the pair included).  A
+ * version-1 database is complete history as it is.
  */
 static const char schema_v2[] =
 	"ALTER TABLE courses ADD COLUMN seat_seq INTEGER NOT NULL DEFAULT 0;"
@@ -90,8 +93,10 @@ static const char schema_v2[] =
 	"CREATE TABLE history ("
 	" id INTEGER PRIMARY KEY,"
 	" batch_id INTEGER NOT NULL REFERENCES batches(id),"
-	" event TEXT NOT NULL CHECK (event IN"
-	"  ('added','promoted','dropped','restored','student')),"
+	/* Comparisons, not IN (...): SQLite evaluates an IN list of more
+	 * than two values through a temporary index, on every insert. */
+	" event TEXT NOT NULL CHECK (event = 'added' OR event = 'promoted'"
+	"  OR event = 'dropped' OR event = 'restored' OR event = 'student'),"
 	" course_id INTEGER REFERENCES courses(id),"
 	" student_id TEXT NOT NULL,"
 	" line INTEGER,"
@@ -113,15 +118,7 @@ static const char schema_v2[] =
 	" registered INTEGER NOT NULL, waitlisted INTEGER NOT NULL,"
 	" seat_seq INTEGER NOT NULL, updated_at TEXT NOT NULL,"
 	" PRIMARY KEY (batch_id, course_id)) WITHOUT ROWID;"
-	"INSERT INTO history (batch_id, event, student_id, new_first_name,"
-	" new_last_name, new_email)"
-	" SELECT created_batch, 'student', student_id, first_name, last_name,"
-	" email FROM students WHERE created_batch IS NOT NULL"
-	" ORDER BY created_batch, student_id;"
-	"INSERT INTO history (batch_id, event, course_id, student_id, line,"
-	" new_status, new_seq)"
-	" SELECT batch_id, 'added', course_id, student_id, line, status, seq"
-	" FROM registrations ORDER BY batch_id, course_id, status, seq;";
+	;
 
 static const struct migration migrations[] = {
 	{ 1, schema_v1 },

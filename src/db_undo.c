@@ -67,20 +67,36 @@ enum status store_batch_info(struct store *s, int64_t batch_id,
 enum status store_undo_blockers(struct store *s, int64_t batch_id, char *buf,
 				size_t size, int64_t *count, struct error *err)
 {
+	/* Courses a batch changed: its snapshots (every batch since schema
+	 * version 2 takes one of each course it changes), its history, and
+	 * the pairs it added (all a version-1 batch has). */
 	static const char sql[] =
-		"SELECT b.id FROM batches AS b"
+		"WITH mine(course_id) AS ("
+		"  SELECT course_id FROM batch_courses WHERE batch_id = ?1"
+		"  UNION SELECT course_id FROM history WHERE batch_id = ?1"
+		"   AND course_id IS NOT NULL"
+		"  UNION SELECT course_id FROM registrations WHERE batch_id = ?1),"
+		" later(batch_id, course_id) AS MATERIALIZED ("
+		"  SELECT batch_id, course_id FROM batch_courses WHERE batch_id > ?1"
+		"  UNION SELECT batch_id, course_id FROM history WHERE batch_id > ?1"
+		"   AND course_id IS NOT NULL"
+		"  UNION SELECT batch_id, course_id FROM registrations"
+		"   WHERE batch_id > ?1),"
+		" my_students(student_id) AS ("
+		"  SELECT student_id FROM history WHERE batch_id = ?1"
+		"   AND event = 'student'"
+		"  UNION SELECT student_id FROM students WHERE created_batch = ?1)"
+		" SELECT b.id FROM batches AS b"
 		" WHERE b.id > ?1 AND b.outcome = 'committed'"
 		" AND b.undone_by IS NULL"
 		" AND NOT (b.kind = 'undo' AND b.undo_of > ?1"
 		"  AND EXISTS (SELECT 1 FROM batches AS t"
 		"  WHERE t.id = b.undo_of AND t.undone_by = b.id))"
-		" AND EXISTS (SELECT 1 FROM history AS h WHERE h.batch_id = b.id"
-		"  AND ((h.course_id IS NOT NULL AND h.course_id IN"
-		"    (SELECT course_id FROM history WHERE batch_id = ?1"
-		"     AND course_id IS NOT NULL))"
-		"   OR (h.event = 'student' AND h.student_id IN"
-		"    (SELECT student_id FROM history WHERE batch_id = ?1"
-		"     AND event = 'student'))))"
+		" AND (EXISTS (SELECT 1 FROM later WHERE later.batch_id = b.id"
+		"   AND later.course_id IN (SELECT course_id FROM mine))"
+		"  OR EXISTS (SELECT 1 FROM history AS h WHERE h.batch_id = b.id"
+		"   AND h.event = 'student'"
+		"   AND h.student_id IN (SELECT student_id FROM my_students)))"
 		" ORDER BY b.id";
 	struct db *db = db_of(s);
 	sqlite3_stmt *stmt = NULL;
@@ -297,72 +313,162 @@ enum status store_student_pairs(struct store *s, struct text id,
 }
 
 enum status store_courses_restore(struct store *s, int64_t batch_id,
-				  bool settings,
-				  int (*fn)(void *ctx, int64_t course_id),
-				  void *ctx, struct error *err)
+				  bool settings, struct error *err)
 {
 	static const char counters_sql[] =
 		"UPDATE courses SET (registered, waitlisted, seat_seq, updated_at)"
 		" = (SELECT registered, waitlisted, seat_seq, updated_at"
-		"  FROM batch_courses WHERE batch_id = ?1 AND course_id = ?2)"
-		" WHERE id = ?2";
+		"  FROM batch_courses WHERE batch_id = ?1 AND course_id = courses.id)"
+		" WHERE id IN (SELECT course_id FROM batch_courses"
+		"  WHERE batch_id = ?1)";
 	static const char settings_sql[] =
 		"UPDATE courses SET (title, capacity, waitlist_max) ="
 		" (SELECT title, capacity, waitlist_max"
-		"  FROM batch_courses WHERE batch_id = ?1 AND course_id = ?2)"
-		" WHERE id = ?2";
+		"  FROM batch_courses WHERE batch_id = ?1 AND course_id = courses.id)"
+		" WHERE id IN (SELECT course_id FROM batch_courses"
+		"  WHERE batch_id = ?1)";
 	struct db *db = db_of(s);
-	sqlite3_stmt *list = NULL, *counters = NULL, *sets = NULL;
-	enum status st = db__prepare(db, counters_sql, 0, &counters, err);
-	if (st == ST_OK)
-		st = db__prepare(db, settings_sql, 0, &sets, err);
-	if (st != ST_OK)
-		goto out;
-	/* The list first: fn snapshots courses into the same table. */
-	int64_t ids[4096];
-	size_t n = 0;
-	bool more = true;
-	int64_t after = 0;
-	while (st == ST_OK && more) {
-		static const char page_sql[] =
-			"SELECT course_id FROM batch_courses WHERE batch_id = ?1"
-			" AND course_id > ?2 ORDER BY course_id LIMIT 4096";
-		sqlite3_finalize(list);
-		list = NULL;
-		st = db__prepare(db, page_sql, 0, &list, err);
+	const char *sqls[] = { counters_sql, settings_sql };
+	enum status st = ST_OK;
+	for (int k = 0; st == ST_OK && k < (settings ? 2 : 1); k++) {
+		sqlite3_stmt *stmt = NULL;
+		st = db__prepare(db, sqls[k], 0, &stmt, err);
 		if (st != ST_OK)
 			break;
-		sqlite3_bind_int64(list, 1, batch_id);
-		sqlite3_bind_int64(list, 2, after);
-		int rc;
-		n = 0;
-		while ((rc = sqlite3_step(list)) == SQLITE_ROW)
-			ids[n++] = sqlite3_column_int64(list, 0);
-		if (rc != SQLITE_DONE) {
-			st = db__fail(db, rc, "reading the courses before", err);
-			break;
-		}
-		more = n == sizeof(ids) / sizeof(ids[0]);
-		for (size_t i = 0; st == ST_OK && i < n; i++) {
-			if (fn && fn(ctx, ids[i]) != 0) {
-				st = ST_CANCELLED;
-				break;
-			}
-			sqlite3_stmt *steps[] = { counters, sets };
-			for (int k = 0; st == ST_OK && k < (settings ? 2 : 1); k++) {
-				sqlite3_bind_int64(steps[k], 1, batch_id);
-				sqlite3_bind_int64(steps[k], 2, ids[i]);
-				st = db__step_done(db, steps[k],
-						   "restoring a course", err);
-			}
-		}
-		if (n)
-			after = ids[n - 1];
+		sqlite3_bind_int64(stmt, 1, batch_id);
+		st = db__step_done(db, stmt, "restoring the courses", err);
+		sqlite3_finalize(stmt);
 	}
-out:
-	sqlite3_finalize(list);
-	sqlite3_finalize(counters);
-	sqlite3_finalize(sets);
+	return st;
+}
+
+enum status store_batch_courses(struct store *s, int64_t batch_id,
+				int64_t **ids, size_t *count, struct error *err)
+{
+	static const char sql[] =
+		"SELECT course_id FROM batch_courses WHERE batch_id = ?1"
+		" UNION SELECT course_id FROM history WHERE batch_id = ?1"
+		"  AND course_id IS NOT NULL"
+		" UNION SELECT DISTINCT course_id FROM registrations"
+		"  WHERE batch_id = ?1"
+		" ORDER BY 1";
+	struct db *db = db_of(s);
+	*ids = NULL;
+	*count = 0;
+	sqlite3_stmt *stmt = NULL;
+	enum status st = db__prepare(db, sql, 0, &stmt, err);
+	if (st != ST_OK)
+		return st;
+	sqlite3_bind_int64(stmt, 1, batch_id);
+	size_t alloc = 0;
+	int rc;
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		if (*count == alloc) {
+			alloc = alloc ? 2 * alloc : 16;
+			int64_t *more = realloc(*ids, alloc * sizeof(**ids));
+			if (!more) {
+				sqlite3_finalize(stmt);
+				return error_set(err, ST_NOMEM, "out of memory");
+			}
+			*ids = more;
+		}
+		(*ids)[(*count)++] = sqlite3_column_int64(stmt, 0);
+	}
+	sqlite3_finalize(stmt);
+	return rc == SQLITE_DONE ? ST_OK :
+				   db__fail(db, rc, "reading a batch's courses", err);
+}
+
+/*
+ * The batch's additions are read into a temporary table first: fn deletes
+ * them, and a query must not walk a table that is changing under it.
+ * Waitlisted pairs come last in each course, by position from the end, so
+ * that taking them out shifts no one.
+ */
+enum status store_batch_additions(struct store *s, int64_t batch_id,
+				  store_change_fn fn, void *ctx,
+				  struct error *err)
+{
+	static const char fill_sql[] =
+		"CREATE TEMP TABLE IF NOT EXISTS undo_additions ("
+		" course_id INTEGER, student_id TEXT, status TEXT, seq INTEGER,"
+		" line INTEGER, first_name TEXT, last_name TEXT, email TEXT);"
+		"DELETE FROM temp.undo_additions;";
+	static const char pairs_sql[] =
+		"INSERT INTO temp.undo_additions (course_id, student_id, status,"
+		" seq, line) SELECT course_id, student_id, status, seq, line"
+		" FROM registrations WHERE batch_id = ?1"
+		" ORDER BY course_id, status = 'waitlisted', seq DESC";
+	static const char students_sql[] =
+		"INSERT INTO temp.undo_additions (student_id, first_name,"
+		" last_name, email) SELECT student_id, first_name, last_name, email"
+		" FROM students WHERE created_batch = ?1 ORDER BY student_id";
+	static const char walk_sql[] =
+		"SELECT course_id, student_id, status, seq, line, first_name,"
+		" last_name, email FROM temp.undo_additions ORDER BY rowid";
+	struct db *db = db_of(s);
+	enum status st = db__exec(db, fill_sql, "listing a batch's additions", err);
+	const char *fills[] = { pairs_sql, students_sql };
+	for (int k = 0; st == ST_OK && k < 2; k++) {
+		sqlite3_stmt *stmt = NULL;
+		st = db__prepare(db, fills[k], 0, &stmt, err);
+		if (st != ST_OK)
+			break;
+		sqlite3_bind_int64(stmt, 1, batch_id);
+		st = db__step_done(db, stmt, "listing a batch's additions", err);
+		sqlite3_finalize(stmt);
+	}
+	sqlite3_stmt *walk = NULL;
+	if (st == ST_OK)
+		st = db__prepare(db, walk_sql, 0, &walk, err);
+	int rc = SQLITE_DONE;
+	while (st == ST_OK && (rc = sqlite3_step(walk)) == SQLITE_ROW) {
+		struct change c;
+		memset(&c, 0, sizeof(c));
+		c.student_id = column_text(walk, 1);
+		if (sqlite3_column_type(walk, 0) == SQLITE_NULL) {
+			c.event = EVENT_STUDENT;
+			c.had_student = true;
+			c.old_values = (struct student){ c.student_id,
+							 column_text(walk, 5),
+							 column_text(walk, 6),
+							 column_text(walk, 7) };
+			c.before.batch_id = batch_id;
+		} else {
+			c.event = EVENT_ADDED;
+			c.course_id = sqlite3_column_int64(walk, 0);
+			c.before.state = db__state_parse(sqlite3_column_text(walk, 2));
+			c.before.seq = sqlite3_column_int64(walk, 3);
+			c.before.batch_id = batch_id;
+			c.before.line = sqlite3_column_int64(walk, 4);
+		}
+		if (fn(ctx, &c) != 0)
+			st = ST_CANCELLED;
+	}
+	if (st == ST_OK && rc != SQLITE_DONE)
+		st = db__fail(db, rc, "listing a batch's additions", err);
+	sqlite3_finalize(walk);
+	return st;
+}
+
+enum status store_course_recount(struct store *s, int64_t course_id,
+				 struct error *err)
+{
+	static const char sql[] =
+		"UPDATE courses SET"
+		" registered = (SELECT count(*) FROM registrations"
+		"  WHERE course_id = ?1 AND status = 'registered'),"
+		" waitlisted = (SELECT count(*) FROM registrations"
+		"  WHERE course_id = ?1 AND status = 'waitlisted')"
+		" WHERE id = ?1";
+	struct db *db = db_of(s);
+	sqlite3_stmt *stmt = NULL;
+	enum status st = db__prepare(db, sql, 0, &stmt, err);
+	if (st != ST_OK)
+		return st;
+	sqlite3_bind_int64(stmt, 1, course_id);
+	st = db__step_done(db, stmt, "counting a course", err);
+	sqlite3_finalize(stmt);
 	return st;
 }
 

@@ -124,7 +124,9 @@ static enum status put_student(struct policy *p, const struct row *row,
 	enum status st = store_student_put(p->store, p->opt.batch_id, &v,
 					   p->opt.update_students, &effect, &old,
 					   err);
-	if (st != ST_OK || effect == STUDENT_SAME)
+	/* A new student is recorded by its created_batch; only a change of
+	 * values is a history row. */
+	if (st != ST_OK || effect != STUDENT_CHANGED)
 		return st;
 	struct change ch = {
 		.event = EVENT_STUDENT,
@@ -362,10 +364,10 @@ static enum status try_insert(struct policy *p, struct row *row, bool seat,
 					err);
 	if (st != ST_OK || !*inserted)
 		return st;
+	/* The registration records its own addition (its batch and line):
+	 * a history row for every added pair would double a first run's
+	 * writes.  Every later change to it is a history row. */
 	st = put_student(p, row, err);
-	if (st == ST_OK)
-		st = record_pair(p, EVENT_ADDED, c, student, (int64_t)row->line,
-				 NULL, &np, err);
 	if (st != ST_OK)
 		return st;
 	if (seat) {

@@ -203,13 +203,29 @@ enum status store_student_set(struct store *s, struct text id,
 enum status store_student_pairs(struct store *s, struct text id,
 				int64_t *count, struct error *err);
 
-/* Sets the course back to what batch_id's snapshot says: its counters,
- * seat_seq and updated_at, and with `settings` its capacity, waitlist and
- * title too.  For each course of the snapshot, fn(ctx, course_id). */
+/* Sets each course batch_id changed back to what its snapshot says: its
+ * counters, seat_seq and updated_at, and with `settings` its capacity,
+ * waitlist and title too. */
 enum status store_courses_restore(struct store *s, int64_t batch_id,
-				  bool settings,
-				  int (*fn)(void *ctx, int64_t course_id),
-				  void *ctx, struct error *err);
+				  bool settings, struct error *err);
+
+/* Every course the batch changed (its snapshots, its history, the pairs
+ * it added), in id order, into a malloc'd array the caller frees. */
+enum status store_batch_courses(struct store *s, int64_t batch_id,
+				int64_t **ids, size_t *count, struct error *err);
+
+/* The pairs the batch added that are still there (their registration
+ * names the batch), and the students it created, each as a change whose
+ * `before` is the pair or student as it is.  fn may delete them: the list
+ * is taken before the first call. */
+enum status store_batch_additions(struct store *s, int64_t batch_id,
+				  store_change_fn fn, void *ctx,
+				  struct error *err);
+
+/* Sets a course's registered and waitlisted counts to what its
+ * registrations say. */
+enum status store_course_recount(struct store *s, int64_t course_id,
+				 struct error *err);
 
 /* A course's code by id, into buf (NUL-terminated). */
 enum status store_course_code(struct store *s, int64_t course_id, char *buf,

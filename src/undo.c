@@ -1,6 +1,7 @@
 /* undo: reverses a batch's recorded changes, newest first; see undo.h. */
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "undo.h"
@@ -128,10 +129,31 @@ static int reverse_one(void *ctx, const struct change *c)
 	return u->st != ST_OK;
 }
 
-static int snapshot_course(void *ctx, int64_t course_id)
+/* Takes out a pair the batch added, or a student it created (kept while
+ * a registration of another batch names it). */
+static int take_out(void *ctx, const struct change *c)
 {
 	struct undo *u = ctx;
-	u->st = store_course_snapshot(u->s, u->undo_id, course_id, u->err);
+	struct change mine = *c;
+	if (c->event == EVENT_STUDENT) {
+		int64_t pairs = 0;
+		u->st = store_student_pairs(u->s, c->student_id, &pairs, u->err);
+		if (u->st != ST_OK || pairs > 0)
+			return u->st != ST_OK;
+		u->st = store_student_set(u->s, c->student_id, NULL, 0, u->err);
+		mine.has_student = false;
+	} else {
+		struct pair gone = { .state = PAIR_ABSENT };
+		u->st = store_pair_set(u->s, c->course_id, c->student_id, &gone,
+				       u->err);
+		if (u->st == ST_OK && c->before.state == PAIR_WAITLISTED)
+			u->st = store_waitlist_shift(u->s, c->course_id,
+						     c->before.seq + 1, -1, u->err);
+		mine.event = EVENT_DROPPED;
+		mine.after = gone;
+	}
+	if (u->st == ST_OK)
+		u->st = record(u, &mine);
 	return u->st != ST_OK;
 }
 
@@ -149,7 +171,9 @@ static void set_value(struct row *row, enum row_field f, struct text t)
 static int report_pair(void *ctx, const struct change *c)
 {
 	struct undo *u = ctx;
-	const struct pair *was = &c->after, *is = &c->before;
+	/* From the undo's own history: before its first change of the pair,
+	 * and after its last. */
+	const struct pair *was = &c->before, *is = &c->after;
 	if (was->state == is->state)
 		return 0; /* only renumbered, or set back as it was */
 	struct row *r = &u->row;
@@ -215,18 +239,34 @@ enum status undo_apply(struct store *s, int64_t target, int64_t undo_id,
 				 blockers == 1 ? "it" : "them");
 
 	struct undo u = { s, target, undo_id, ST_OK, err, emit, ctx, {0} };
-	st = walked(&u, store_changes_each(s, target, true, reverse_one, &u, err));
+	int64_t *courses = NULL;
+	size_t ncourses = 0;
+	st = store_batch_courses(s, target, &courses, &ncourses, err);
+	/* Each course as it is now, before the undo changes it. */
+	for (size_t i = 0; st == ST_OK && i < ncourses; i++)
+		st = store_course_snapshot(s, undo_id, courses[i], err);
+	/* Its changes newest first, then what it added. */
 	if (st == ST_OK)
-		st = walked(&u, store_courses_restore(s, target,
-						      strcmp(b.kind, "course") == 0,
-						      snapshot_course, &u, err));
+		st = walked(&u, store_changes_each(s, target, true, reverse_one, &u,
+						   err));
+	if (st == ST_OK)
+		st = walked(&u, store_batch_additions(s, target, take_out, &u, err));
+	if (st == ST_OK)
+		st = store_courses_restore(s, target, strcmp(b.kind, "course") == 0,
+					   err);
+	/* The counts as the registrations now are (a batch from before
+	 * snapshots, schema version 1, has none to restore). */
+	for (size_t i = 0; st == ST_OK && i < ncourses; i++)
+		st = store_course_recount(s, courses[i], err);
+	free(courses);
 	if (st == ST_OK)
 		st = store_batch_set_undone(s, target, undo_id, err);
 	/* Undoing an undo: the batch it had undone stands again. */
 	if (st == ST_OK && b.undo_of)
 		st = store_batch_set_undone(s, b.undo_of, 0, err);
+	/* The report: each pair whose status the undo's own changes moved. */
 	if (st == ST_OK)
-		st = walked(&u, store_pair_changes_each(s, target, report_pair, &u,
+		st = walked(&u, store_pair_changes_each(s, undo_id, report_pair, &u,
 							err));
 	return st;
 }

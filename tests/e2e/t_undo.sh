@@ -68,9 +68,9 @@ expect_rc 0
 b=$(last_batch)
 run -d $db undo "$b" --format csv
 expect_rc 0
-[ "$(rows)" = "- A M1 registered - -
+[ "$(rows)" = "- D M1 waitlisted 2 -
 - C M1 waitlisted 1 -
-- D M1 waitlisted 2 -" ] || fail "report: $(rows)"
+- A M1 registered - -" ] || fail "report: $(rows)"
 tables $db after
 expect_same before after
 
@@ -184,8 +184,8 @@ b=$(last_batch)
 tables $db before
 run -d $db undo "$b" --dry-run --format csv
 expect_rc 0
-[ "$(rows)" = "- A M1 registered - -
-- C M1 waitlisted 1 -" ] || fail "report: $(rows)"
+[ "$(rows)" = "- C M1 waitlisted 1 -
+- A M1 registered - -" ] || fail "report: $(rows)"
 tables $db after
 expect_same before after
 [ "$(sql $db "SELECT coalesce(undone_by, 'null') FROM batches WHERE id = $b")" = null ] || fail "marked undone"
@@ -194,3 +194,17 @@ case_ "undo on a missing database: exit 2, no file created"
 run -d missing.db undo 1
 expect_rc 2
 [ ! -e missing.db ] || fail "missing.db was created"
+
+case_ "a batch made by bulkreg 0.1 (schema 1) can be undone after the upgrade: its pairs gone, counts right"
+rm -f old.db
+sqlite3 old.db <"$DATA/upgrade/v1.sql"
+run -d old.db undo 2 --format csv
+expect_rc 0
+[ "$(sql old.db "SELECT count(*) FROM registrations WHERE batch_id = 2")" = 0 ] || fail "batch 2's pairs remain"
+bad=$(sql old.db "SELECT code FROM courses c WHERE registered <> (SELECT count(*) FROM registrations
+	WHERE course_id = c.id AND status = 'registered') OR waitlisted <> (SELECT count(*) FROM registrations
+	WHERE course_id = c.id AND status = 'waitlisted')")
+[ -z "$bad" ] || fail "counts wrong in: $bad"
+[ "$(sql old.db "SELECT count(*) FROM students WHERE created_batch = 2")" = 0 ] || fail "students of batch 2 remain"
+run -d old.db undo 1
+expect_rc 0
