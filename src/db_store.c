@@ -78,7 +78,7 @@ static const char *const stmt_sql[S_COUNT] = {
 			 " AND seq >= ?2",
 	[S_WAIT_AT] = "SELECT student_id FROM registrations"
 		      " WHERE course_id = ?1 AND status = 'waitlisted'"
-		      " AND seq = ?2",
+		      " ORDER BY seq LIMIT 1",
 	[S_UNNAMED] = "SELECT student_id, status, seq, batch_id, line"
 		      " FROM registrations AS r"
 		      " WHERE course_id = ?1 AND batch_id <> ?2"
@@ -333,14 +333,35 @@ enum status store_waitlist_shift(struct store *s, int64_t course_id,
 				   db__fail(db, rc, "renumbering a waitlist", err);
 }
 
-enum status store_waitlist_at(struct store *s, int64_t course_id,
-			      int64_t position, char *student_id, size_t cap,
-			      size_t *len, bool *found, struct error *err)
+enum status store_waitlist_renumber(struct store *s, int64_t course_id,
+				    struct error *err)
+{
+	static const char sql[] =
+		"WITH w AS (SELECT student_id,"
+		"  row_number() OVER (ORDER BY seq) AS pos FROM registrations"
+		"  WHERE course_id = ?1 AND status = 'waitlisted')"
+		" UPDATE registrations SET seq = w.pos FROM w"
+		" WHERE registrations.course_id = ?1"
+		" AND registrations.student_id = w.student_id"
+		" AND registrations.seq <> w.pos";
+	struct db *db = db_of(s);
+	sqlite3_stmt *stmt = NULL;
+	enum status st = db__prepare(db, sql, 0, &stmt, err);
+	if (st != ST_OK)
+		return st;
+	sqlite3_bind_int64(stmt, 1, course_id);
+	st = db__step_done(db, stmt, "renumbering a waitlist", err);
+	sqlite3_finalize(stmt);
+	return st;
+}
+
+enum status store_waitlist_first(struct store *s, int64_t course_id,
+				 char *student_id, size_t cap, size_t *len,
+				 bool *found, struct error *err)
 {
 	struct db *db = db_of(s);
 	sqlite3_stmt *stmt = stmt_of(db, S_WAIT_AT);
 	sqlite3_bind_int64(stmt, 1, course_id);
-	sqlite3_bind_int64(stmt, 2, position);
 	int rc = sqlite3_step(stmt);
 	*found = rc == SQLITE_ROW;
 	*len = 0;

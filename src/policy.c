@@ -7,6 +7,23 @@
 #include "policy.h"
 #include "validate.h"
 
+/*
+ * A course's waitlist during a batch.  Renumbering every position behind a
+ * drop or a promotion costs a write per waiting student -- a sync that
+ * frees a thousand seats of a course with a long waitlist would rewrite it
+ * a thousand times -- so during a batch the stored seq of a waitlisted pair
+ * is an order key: keys were 1..n when the batch began, new pairs get the
+ * next key, and a pair leaving the waitlist leaves a gap.  A pair's
+ * position is its key less the gaps before it, counted by a Fenwick tree
+ * over the keys; the positions are written back as 1..n once, when the
+ * batch stores its courses.
+ */
+struct waitlist {
+	int64_t next_key;   /* the key the next waitlisted pair gets */
+	int64_t *gaps;      /* Fenwick tree: keys that left, 1..cap; NULL: none */
+	size_t cap;
+};
+
 struct policy {
 	struct store *store;
 	struct course_table *courses;
@@ -16,6 +33,7 @@ struct policy {
 	/* Per course (index into courses->items). */
 	bool *in_scope;
 	int64_t *pairs_before, *sync_drops;
+	struct waitlist *waitlists;
 	struct row extra;     /* the row being emitted for a promotion or drop */
 };
 
@@ -55,8 +73,10 @@ enum status policy_new(struct store *s, struct course_table *courses,
 		p->in_scope = calloc(n, sizeof(*p->in_scope));
 		p->pairs_before = calloc(n, sizeof(*p->pairs_before));
 		p->sync_drops = calloc(n, sizeof(*p->sync_drops));
+		p->waitlists = calloc(n, sizeof(*p->waitlists));
 	}
-	if (!p || !p->in_scope || !p->pairs_before || !p->sync_drops) {
+	if (!p || !p->in_scope || !p->pairs_before || !p->sync_drops ||
+	    !p->waitlists) {
 		policy_free(p);
 		return error_set(err, ST_NOMEM, "out of memory");
 	}
@@ -66,6 +86,7 @@ enum status policy_new(struct store *s, struct course_table *courses,
 	for (size_t i = 0; i < courses->count; i++) {
 		const struct course *c = &courses->items[i];
 		p->pairs_before[i] = c->registered + c->waitlisted;
+		p->waitlists[i].next_key = c->waitlisted + 1;
 		p->in_scope[i] = opt->sync && opt->sync_all;
 	}
 	if (opt->sync && opt->course_override) {
@@ -85,7 +106,66 @@ void policy_free(struct policy *p)
 	free(p->in_scope);
 	free(p->pairs_before);
 	free(p->sync_drops);
+	for (size_t i = 0; p->waitlists && i < p->courses->count; i++)
+		free(p->waitlists[i].gaps);
+	free(p->waitlists);
 	free(p);
+}
+
+/* ---- waitlist positions -------------------------------------------------- */
+
+static struct waitlist *waitlist_of(struct policy *p, const struct course *c)
+{
+	return &p->waitlists[course_index(p, c)];
+}
+
+/* Gaps among keys 1..k. */
+static int64_t gaps_upto(const struct waitlist *w, int64_t k)
+{
+	int64_t n = 0;
+	if (!w->gaps)
+		return 0;
+	if ((size_t)k > w->cap)
+		k = (int64_t)w->cap;
+	for (; k > 0; k -= k & -k)
+		n += w->gaps[k];
+	return n;
+}
+
+/* The position of the waitlisted pair with this key. */
+static int64_t position_of(struct policy *p, const struct course *c, int64_t key)
+{
+	return key - gaps_upto(waitlist_of(p, c), key - 1);
+}
+
+/* Notes that the pair with this key left the waitlist. */
+static enum status waitlist_leave(struct policy *p, const struct course *c,
+				  int64_t key, struct error *err)
+{
+	struct waitlist *w = waitlist_of(p, c);
+	if (key < 1)
+		return ST_OK;
+	if ((size_t)key > w->cap) {
+		size_t cap = w->cap ? w->cap : 1024;
+		while (cap < (size_t)key || cap < (size_t)w->next_key)
+			cap *= 2;
+		int64_t *gaps = calloc(cap + 1, sizeof(*gaps));
+		if (!gaps)
+			return error_set(err, ST_NOMEM, "out of memory");
+		/* Rebuild: each old key's own count, added again. */
+		for (size_t k = 1; k <= w->cap; k++) {
+			int64_t own = gaps_upto(w, (int64_t)k) -
+				      gaps_upto(w, (int64_t)k - 1);
+			for (size_t i = k; own && i <= cap; i += i & -i)
+				gaps[i] += own;
+		}
+		free(w->gaps);
+		w->gaps = gaps;
+		w->cap = cap;
+	}
+	for (size_t i = (size_t)key; i <= w->cap; i += i & -i)
+		w->gaps[i]++;
+	return ST_OK;
 }
 
 /* ---- recording ----------------------------------------------------------- */
@@ -205,8 +285,8 @@ static enum status promote_one(struct policy *p, struct course *c,
 	char sid[ROW_VALUE_MAX + 1];
 	size_t len = 0;
 	bool found = false;
-	enum status st = store_waitlist_at(p->store, c->id, 1, sid, sizeof(sid),
-					   &len, &found, err);
+	enum status st = store_waitlist_first(p->store, c->id, sid, sizeof(sid),
+					      &len, &found, err);
 	if (st != ST_OK)
 		return st;
 	if (!found)
@@ -224,7 +304,8 @@ static enum status promote_one(struct policy *p, struct course *c,
 	after.seq = ++c->seat_seq;
 	st = store_pair_update(p->store, c->id, student, &after, err);
 	if (st == ST_OK)
-		st = store_waitlist_shift(p->store, c->id, 2, -1, err);
+		st = waitlist_leave(p, c, before.seq, err);
+	before.seq = 1; /* its position: the first */
 	if (st == ST_OK)
 		st = record_pair(p, EVENT_PROMOTED, c, student, why->line, &before,
 				 &after, err);
@@ -271,10 +352,14 @@ static enum status remove_pair(struct policy *p, struct course *c,
 {
 	struct pair gone = { .state = PAIR_ABSENT };
 	enum status st = store_pair_set(p->store, c->id, student, &gone, err);
-	if (st == ST_OK && ex->state == PAIR_WAITLISTED)
-		st = store_waitlist_shift(p->store, c->id, ex->seq + 1, -1, err);
+	struct pair was = *ex;
+	if (ex->state == PAIR_WAITLISTED) {
+		was.seq = position_of(p, c, ex->seq);
+		if (st == ST_OK)
+			st = waitlist_leave(p, c, ex->seq, err);
+	}
 	if (st == ST_OK)
-		st = record_pair(p, EVENT_DROPPED, c, student, line, ex, NULL, err);
+		st = record_pair(p, EVENT_DROPPED, c, student, line, &was, NULL, err);
 	if (st != ST_OK)
 		return st;
 	if (ex->state == PAIR_WAITLISTED)
@@ -344,7 +429,7 @@ static enum status enrol_existing(struct policy *p, struct row *row,
 	bool waiting = ex->state == PAIR_WAITLISTED;
 	row->status = waiting ? STATUS_ALREADY_WAITLISTED :
 				STATUS_ALREADY_REGISTERED;
-	row->position = waiting ? ex->seq : 0;
+	row->position = waiting ? position_of(p, row->course, ex->seq) : 0;
 	return ST_OK;
 }
 
@@ -355,7 +440,7 @@ static enum status try_insert(struct policy *p, struct row *row, bool seat,
 	struct course *c = row->course;
 	struct pair np = {
 		.state = seat ? PAIR_REGISTERED : PAIR_WAITLISTED,
-		.seq = seat ? c->seat_seq + 1 : c->waitlisted + 1,
+		.seq = seat ? c->seat_seq + 1 : waitlist_of(p, c)->next_key,
 		.batch_id = p->opt.batch_id,
 		.line = (int64_t)row->line,
 	};
@@ -374,11 +459,12 @@ static enum status try_insert(struct policy *p, struct row *row, bool seat,
 		c->seat_seq = np.seq;
 		c->registered++;
 	} else {
+		waitlist_of(p, c)->next_key++;
 		c->waitlisted++;
 	}
 	touch(c);
 	row->status = seat ? STATUS_REGISTERED : STATUS_WAITLISTED;
-	row->position = seat ? 0 : np.seq;
+	row->position = seat ? 0 : c->waitlisted; /* the last */
 	return ST_OK;
 }
 
@@ -466,11 +552,11 @@ static enum status drop(struct policy *p, struct row *row, policy_emit_fn emit,
 			row->status = STATUS_SKIPPED;
 		return ST_OK;
 	}
+	row->position = ex.state == PAIR_WAITLISTED ? position_of(p, c, ex.seq) : 0;
 	st = remove_pair(p, c, student, &ex, (int64_t)row->line, err);
 	if (st != ST_OK)
 		return st;
 	row->status = STATUS_DROPPED;
-	row->position = ex.state == PAIR_WAITLISTED ? ex.seq : 0;
 	/* The drop's own row first, then the promotions it causes. */
 	st = emit(ctx, row, err);
 	*emitted = true;
@@ -595,6 +681,9 @@ static enum status sync_course(struct policy *p, struct course *c,
 		st = store_pair_find(p->store, c->id, student, &ex, err);
 		if (st != ST_OK || ex.state == PAIR_ABSENT)
 			continue;
+		int64_t position = ex.state == PAIR_WAITLISTED ?
+					   position_of(p, c, ex.seq) :
+					   0;
 		st = remove_pair(p, c, student, &ex, 0, err);
 		if (st != ST_OK)
 			break;
@@ -603,7 +692,7 @@ static enum status sync_course(struct policy *p, struct course *c,
 			u.ids[seats_freed++] = u.ids[i];
 		struct row *r = extra_row(p, c, student, 0);
 		r->status = STATUS_DROPPED;
-		r->position = ex.state == PAIR_WAITLISTED ? ex.seq : 0;
+		r->position = position;
 		snprintf(r->detail, sizeof(r->detail), "not in the roster");
 		st = emit(ctx, r, err);
 	}
@@ -686,6 +775,8 @@ enum status policy_store_courses(struct policy *p, struct error *err)
 		if (!c->touched)
 			continue;
 		st = store_course_snapshot(p->store, p->opt.batch_id, c->id, err);
+		if (st == ST_OK && p->waitlists[i].gaps)
+			st = store_waitlist_renumber(p->store, c->id, err);
 		if (st == ST_OK)
 			st = store_course_counts(p->store, c, err);
 	}

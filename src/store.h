@@ -29,7 +29,8 @@ enum pair_state { PAIR_ABSENT = 0, PAIR_REGISTERED, PAIR_WAITLISTED };
 /* A (course, student) registration as stored. */
 struct pair {
 	enum pair_state state;
-	int64_t seq;       /* seat number, or waitlist position (1..n) */
+	int64_t seq;       /* seat number, or waitlist position (1..n; during a
+			    * batch, an order key: see policy.c) */
 	int64_t batch_id;  /* the batch that added it */
 	int64_t line;      /* that batch's roster line */
 };
@@ -101,10 +102,16 @@ enum status store_waitlist_shift(struct store *s, int64_t course_id,
 				 int64_t from, int64_t delta,
 				 struct error *err);
 
-/* The student at the given waitlist position; found false if none. */
-enum status store_waitlist_at(struct store *s, int64_t course_id,
-			      int64_t position, char *student_id, size_t cap,
-			      size_t *len, bool *found, struct error *err);
+/* The first student on the course's waitlist (lowest seq); found false
+ * if it is empty. */
+enum status store_waitlist_first(struct store *s, int64_t course_id,
+				 char *student_id, size_t cap, size_t *len,
+				 bool *found, struct error *err);
+
+/* Numbers the course's waitlist 1..n in seq order (during a batch the
+ * policy leaves gaps: see policy.c). */
+enum status store_waitlist_renumber(struct store *s, int64_t course_id,
+				    struct error *err);
 
 typedef int (*store_pair_fn)(void *ctx, struct text student,
 			     const struct pair *p);
