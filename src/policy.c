@@ -193,9 +193,33 @@ static enum status record_pair(struct policy *p, enum change_event ev,
 	return store_history_add(p->store, p->opt.batch_id, &ch, err);
 }
 
+/* "email: a@x.org -> b@x.org; last_name: ..." into the row's detail: a
+ * changed student is visible in the report, not only in the history. */
+static void describe_change(struct row *row, const struct student *old,
+			    const struct student *now)
+{
+	const char *names[] = { "first_name", "last_name", "email" };
+	const struct text *was[] = { &old->first_name, &old->last_name,
+				     &old->email };
+	const struct text *is[] = { &now->first_name, &now->last_name,
+				    &now->email };
+	size_t used = 0;
+	for (int i = 0; i < 3 && used < sizeof(row->detail); i++) {
+		if (was[i]->len == is[i]->len &&
+		    memcmp(was[i]->s, is[i]->s, is[i]->len) == 0)
+			continue;
+		used += (size_t)snprintf(row->detail + used,
+					 sizeof(row->detail) - used,
+					 "%s%s: %.*s \u2192 %.*s", used ? "; " : "",
+					 names[i], (int)was[i]->len, was[i]->s,
+					 (int)is[i]->len, is[i]->s);
+	}
+	row->student_changed = true;
+}
+
 /* Writes the row's student as the batch's update mode says, and records a
  * creation or a change of values. */
-static enum status put_student(struct policy *p, const struct row *row,
+static enum status put_student(struct policy *p, struct row *row,
 			       struct error *err)
 {
 	struct student v = student_of(row);
@@ -236,6 +260,7 @@ static enum status put_student(struct policy *p, const struct row *row,
 		}
 		ch.new_values.id = v.id;
 	}
+	describe_change(row, &ch.old_values, &ch.new_values);
 	return store_history_add(p->store, p->opt.batch_id, &ch, err);
 }
 

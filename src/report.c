@@ -936,6 +936,8 @@ static void json_write_all(struct writer *w, const struct report_summary *s)
 	for (int st = STATUS_REGISTERED; st < STATUS_COUNT; st++)
 		ob_printf(o, ", \"%s\": %lld", row_status_name(st),
 			  (long long)c->by_status[st]);
+	ob_printf(o, ", \"students_changed\": %lld",
+		  (long long)c->students_changed);
 	ob_puts(o, ",\n  \"reasons\": {");
 	for (int rs = REASON_NONE + 1; rs < REASON_COUNT; rs++)
 		ob_printf(o, "%s\"%s\": %lld", rs == REASON_NONE + 1 ? "" : ", ",
@@ -1067,6 +1069,11 @@ static void text_write_counts(struct obuf *o, const struct outcome_counts *c)
 			ob_printf(o, "    %-*s  %*s\n", (int)wlabel - 2,
 				  row_reason_name(rs), (int)wnum,
 				  group_digits(c->by_reason[rs], num));
+	if (c->students_changed)
+		ob_printf(o, "  (%s known student%s changed names or email: see the "
+			  "csv or json report)\n",
+			  group_digits(c->students_changed, num),
+			  c->students_changed == 1 ? "" : "s");
 }
 
 /* One spooled rejected row as a table line. */

@@ -66,6 +66,7 @@ void row_reset_outcome(struct row *row)
 	row->reason = REASON_NONE;
 	row->position = 0;
 	row->check_seconds = 0;
+	row->student_changed = false;
 	row->detail[0] = '\0';
 }
 
@@ -84,6 +85,8 @@ void outcome_counts_add(struct outcome_counts *c, const struct row *row)
 {
 	if (!row->derived)
 		c->rows++;
+	if (row->student_changed)
+		c->students_changed++;
 	if ((unsigned)row->status < STATUS_COUNT)
 		c->by_status[row->status]++;
 	if (row->status == STATUS_REJECTED && (unsigned)row->reason < REASON_COUNT)

@@ -94,6 +94,8 @@ struct row {
 	enum row_reason reason;
 	int64_t position;                 /* waitlist position, 0 if none */
 	double check_seconds;             /* time the --check command took */
+	bool student_changed;             /* the row changed a known student's
+					   * names or email (detail says how) */
 	char detail[ROW_DETAIL_MAX];      /* why, for rejections ("" if none) */
 };
 
@@ -102,6 +104,7 @@ struct outcome_counts {
 	int64_t rows;
 	int64_t by_status[STATUS_COUNT];
 	int64_t by_reason[REASON_COUNT];
+	int64_t students_changed; /* rows that changed a known student's values */
 };
 
 /* Stable machine names: "registered", "invalid_email", ... */

@@ -344,3 +344,18 @@ got=$(sql $db "SELECT event, student_id, coalesce(old_status, '-'), coalesce(new
 [ "$got" = "dropped|A|registered|-
 promoted|C|waitlisted|registered" ] || fail "history: $got"
 [ "$(sql $db "SELECT kind, dropped, promoted FROM batches ORDER BY id DESC LIMIT 1")" = "drop|1|1" ] || fail "batch counts"
+
+case_ "a known student's changed names or email are in the row's detail and counted in the summary"
+setup
+printf 'student_id,first_name,last_name,email,course\nA,Ann,Smith,a2@x.org,M1\nB,Bob,B,b@x.org,M1\n' >u.csv
+run -d $db register u.csv --format csv
+expect_rc 0
+[ "$(csv_field 2 detail)" = "last_name: A → Smith; email: a@x.org → a2@x.org" ] || fail "detail: $(cat out)"
+[ "$(csv_field 3 detail)" = "" ] || fail "unchanged student has a detail: $(cat out)"
+run -d $db register u.csv --format json
+python3 -c 'import json; s = json.load(open("out"))["summary"]; assert s["students_changed"] == 0, s' || fail "json: $(cat out)"
+printf 'student_id,first_name,last_name,email,course\nA,Ann,Jones,a2@x.org,M1\n' >u.csv
+run -d $db register u.csv --format json
+python3 -c 'import json; s = json.load(open("out"))["summary"]; assert s["students_changed"] == 1, s' || fail "json: $(cat out)"
+run -d $db register u.csv
+expect_no_out "known student"
