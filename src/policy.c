@@ -70,6 +70,7 @@ enum status policy_new(struct store *s, struct course_table *courses,
 	size_t n = courses->count ? courses->count : 1;
 	struct policy *p = calloc(1, sizeof(*p));
 	if (p) {
+		p->courses = courses; /* policy_free walks its waitlists */
 		p->in_scope = calloc(n, sizeof(*p->in_scope));
 		p->pairs_before = calloc(n, sizeof(*p->pairs_before));
 		p->sync_drops = calloc(n, sizeof(*p->sync_drops));
