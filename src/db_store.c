@@ -531,8 +531,10 @@ static size_t memo_key(const struct db *db, const struct student *v,
 
 static bool same_text(sqlite3_stmt *stmt, int col, struct text t)
 {
+	/* An empty value's blob is NULL, which memcmp may not be given. */
 	return (size_t)sqlite3_column_bytes(stmt, col) == t.len &&
-	       memcmp(sqlite3_column_blob(stmt, col), t.s, t.len) == 0;
+	       (t.len == 0 ||
+		memcmp(sqlite3_column_blob(stmt, col), t.s, t.len) == 0);
 }
 
 /* The value the student will hold in one column. */
@@ -555,7 +557,8 @@ static void keep_old(struct db *db, sqlite3_stmt *stmt, struct student *old)
 		size_t n = (size_t)sqlite3_column_bytes(stmt, i);
 		if (n > sizeof(db->old_values) / 3)
 			n = sizeof(db->old_values) / 3;
-		memcpy(db->old_values + used, sqlite3_column_blob(stmt, i), n);
+		if (n)
+			memcpy(db->old_values + used, sqlite3_column_blob(stmt, i), n);
 		*out[i] = (struct text){ db->old_values + used, n };
 		used += n;
 	}
