@@ -27,6 +27,9 @@ int cmd_drop(struct cli *cli, int argc, char **argv);
 int cmd_undo(struct cli *cli, int argc, char **argv);
 int cmd_roster(struct cli *cli, int argc, char **argv);
 int cmd_batches(struct cli *cli, int argc, char **argv);
+int cmd_batches_show(struct cli *cli, int argc, char **argv);
+int cmd_student(struct cli *cli, int argc, char **argv);
+int cmd_verify(struct cli *cli, int argc, char **argv);
 
 /* "bulkreg: <msg>" on stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -54,6 +57,23 @@ void cli_take_quiet(struct cli *cli, int *argc, char **argv);
 /* Strict number parsing: the whole string, in [min, max]. */
 bool parse_int64(const char *s, int64_t min, int64_t max, int64_t *out);
 bool parse_seconds(const char *s, double min, double max, double *out);
+
+/* Parses a listing's [--format F] [--help] (help: printed after usage);
+ * returns -1 to go on (optind at the first operand), else an exit code. */
+int cli_parse_format(int argc, char **argv, const char *usage,
+		     const char *help, const char *cmd, enum report_format *fmt);
+
+/* A csv field on stdout, then ',' or (last) a newline; NULL as empty. */
+void cli_csv_str(const char *s, bool last);
+
+/* "key": "value" on stdout (JSON string, or null for NULL). */
+void cli_json_str(const char *key, const char *s);
+
+/* A batch's header as `batches` lists it (cmd_list.c), for `batches show`:
+ * one json object; the text column header; one text entry. */
+void cli_batch_json(const struct batch_record *b);
+void cli_batch_text_header(void);
+void cli_batch_text(const struct batch_record *b);
 
 /* Finishes standard output: flush and check; prints the error; returns 0 or
  * 3. */

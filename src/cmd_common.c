@@ -1,5 +1,6 @@
 /* cmd_common: messages, number parsing and terminal-safe output for the CLI. */
 #include <errno.h>
+#include <getopt.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -115,4 +116,47 @@ void cli_take_quiet(struct cli *cli, int *argc, char **argv)
 	}
 	*argc = kept;
 	argv[kept] = NULL;
+}
+
+int cli_parse_format(int argc, char **argv, const char *usage,
+			const char *help, const char *cmd, enum report_format *fmt)
+{
+	static const struct option opts[] = {
+		{"format", required_argument, NULL, 'f'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	*fmt = REPORT_TEXT;
+	int c;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (c == 'f' && report_format_parse(optarg, fmt))
+			continue;
+		if (c == 'h') {
+			fputs(usage, stdout);
+			fputs(help, stdout);
+			return cli_close_stdout();
+		}
+		if (c == 'f')
+			return cli_usage_error(usage, cmd,
+					       "--format: '%s' is not text, csv or json",
+					       optarg);
+		fprintf(stderr, "%sTry 'bulkreg %s --help'.\n", usage, cmd);
+		return 2;
+	}
+	return -1;
+}
+
+void cli_csv_str(const char *s, bool last)
+{
+	csv_write_field(stdout, s ? s : "", s ? strlen(s) : 0);
+	fputc(last ? '\n' : ',', stdout);
+}
+
+void cli_json_str(const char *key, const char *s)
+{
+	printf("\"%s\": ", key);
+	if (s)
+		json_write_string(stdout, s, strlen(s));
+	else
+		fputs("null", stdout);
 }

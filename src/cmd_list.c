@@ -12,50 +12,6 @@ static const char roster_usage[] =
 static const char batches_usage[] =
 	"usage: bulkreg batches [--format text|csv|json]\n";
 
-/* Parses [--format F] [--help]; returns -1 to go on, else an exit code. */
-static int parse_format(int argc, char **argv, const char *usage,
-			const char *help, const char *cmd, enum report_format *fmt)
-{
-	static const struct option opts[] = {
-		{"format", required_argument, NULL, 'f'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
-	*fmt = REPORT_TEXT;
-	int c;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		if (c == 'f' && report_format_parse(optarg, fmt))
-			continue;
-		if (c == 'h') {
-			fputs(usage, stdout);
-			fputs(help, stdout);
-			return cli_close_stdout();
-		}
-		if (c == 'f')
-			return cli_usage_error(usage, cmd,
-					       "--format: '%s' is not text, csv or json",
-					       optarg);
-		fprintf(stderr, "%sTry 'bulkreg %s --help'.\n", usage, cmd);
-		return 2;
-	}
-	return -1;
-}
-
-static void csv_str(const char *s, bool last)
-{
-	csv_write_field(stdout, s ? s : "", s ? strlen(s) : 0);
-	fputc(last ? '\n' : ',', stdout);
-}
-
-static void json_str(const char *key, const char *s)
-{
-	printf("\"%s\": ", key);
-	if (s)
-		json_write_string(stdout, s, strlen(s));
-	else
-		fputs("null", stdout);
-}
-
 /* ---- roster CODE -------------------------------------------------------- */
 
 struct roster_listing {
@@ -68,23 +24,23 @@ static int roster_row(void *ctx, const struct roster_entry *e)
 	struct roster_listing *l = ctx;
 	const char *status = row_status_name(e->status);
 	if (l->fmt == REPORT_CSV) {
-		csv_str(e->student_id, false);
-		csv_str(e->first_name, false);
-		csv_str(e->last_name, false);
-		csv_str(e->email, false);
-		csv_str(status, false);
+		cli_csv_str(e->student_id, false);
+		cli_csv_str(e->first_name, false);
+		cli_csv_str(e->last_name, false);
+		cli_csv_str(e->email, false);
+		cli_csv_str(status, false);
 		if (e->position)
 			printf("%" PRId64, e->position);
 		printf(",%" PRId64 ",%" PRId64 "\n", e->batch_id, e->line);
 	} else if (l->fmt == REPORT_JSON) {
 		fputs(l->n ? ",\n  {" : "\n  {", stdout);
-		json_str("student_id", e->student_id);
+		cli_json_str("student_id", e->student_id);
 		fputs(", ", stdout);
-		json_str("first_name", e->first_name);
+		cli_json_str("first_name", e->first_name);
 		fputs(", ", stdout);
-		json_str("last_name", e->last_name);
+		cli_json_str("last_name", e->last_name);
 		fputs(", ", stdout);
-		json_str("email", e->email);
+		cli_json_str("email", e->email);
 		printf(", \"status\": \"%s\", \"position\": ", status);
 		if (e->position)
 			printf("%" PRId64, e->position);
@@ -116,7 +72,7 @@ static int roster_row(void *ctx, const struct roster_entry *e)
 int cmd_roster(struct cli *cli, int argc, char **argv)
 {
 	enum report_format fmt;
-	int rc = parse_format(argc, argv, roster_usage,
+	int rc = cli_parse_format(argc, argv, roster_usage,
 			      "\nLists a course's students: registered in seat "
 			      "order, then the waitlist.\n",
 			      "roster", &fmt);
@@ -170,67 +126,138 @@ int cmd_roster(struct cli *cli, int argc, char **argv)
 
 static const enum row_status listed_statuses[] = {
 	STATUS_REGISTERED, STATUS_WAITLISTED, STATUS_ALREADY_REGISTERED,
-	STATUS_ALREADY_WAITLISTED, STATUS_REJECTED,
+	STATUS_ALREADY_WAITLISTED, STATUS_PROMOTED, STATUS_DROPPED,
+	STATUS_SKIPPED, STATUS_REJECTED,
 };
 #define NLISTED (sizeof(listed_statuses) / sizeof(listed_statuses[0]))
+
+/* A batch id or nothing (csv) / null (json). */
+static void print_id(int64_t id, bool json)
+{
+	if (id)
+		printf("%" PRId64, id);
+	else if (json)
+		fputs("null", stdout);
+}
+
+static void batch_csv(const struct batch_record *b)
+{
+	printf("%" PRId64 ",", b->id);
+	cli_csv_str(b->started_at, false);
+	cli_csv_str(b->finished_at, false);
+	cli_csv_str(b->source, false);
+	cli_csv_str(b->sha256, false);
+	cli_csv_str(b->label, false);
+	printf("%s,%" PRId64, batch_outcome_name(b->outcome), b->counts.rows);
+	static const enum row_status v1[] = {
+		STATUS_REGISTERED, STATUS_WAITLISTED, STATUS_ALREADY_REGISTERED,
+		STATUS_ALREADY_WAITLISTED, STATUS_REJECTED,
+	};
+	for (size_t i = 0; i < 5; i++)
+		printf(",%" PRId64, b->counts.by_status[v1[i]]);
+	/* Version 2's columns after version 1's, so old scripts still work. */
+	printf(",%s,%" PRId64 ",%" PRId64 ",%" PRId64 ",", b->kind,
+	       b->counts.by_status[STATUS_PROMOTED],
+	       b->counts.by_status[STATUS_DROPPED],
+	       b->counts.by_status[STATUS_SKIPPED]);
+	print_id(b->undo_of, false);
+	fputc(',', stdout);
+	print_id(b->undone_by, false);
+	fputc(',', stdout);
+	cli_csv_str(b->options, true);
+}
+
+void cli_batch_json(const struct batch_record *b)
+{
+	printf("{\"id\": %" PRId64 ", ", b->id);
+	cli_json_str("kind", b->kind);
+	fputs(", ", stdout);
+	cli_json_str("started_at", b->started_at);
+	fputs(", ", stdout);
+	cli_json_str("finished_at", b->finished_at);
+	fputs(", ", stdout);
+	cli_json_str("source", b->source);
+	fputs(", ", stdout);
+	cli_json_str("sha256", b->sha256);
+	fputs(", ", stdout);
+	cli_json_str("label", b->label);
+	fputs(", ", stdout);
+	cli_json_str("profile", b->profile);
+	/* The store hands out options only when it is valid JSON. */
+	printf(", \"options\": %s", b->options ? b->options : "null");
+	fputs(", \"undo_of\": ", stdout);
+	print_id(b->undo_of, true);
+	fputs(", \"undone_by\": ", stdout);
+	print_id(b->undone_by, true);
+	printf(", \"outcome\": \"%s\", \"rows\": %" PRId64,
+	       batch_outcome_name(b->outcome), b->counts.rows);
+	for (size_t i = 0; i < NLISTED; i++)
+		printf(", \"%s\": %" PRId64, row_status_name(listed_statuses[i]),
+		       b->counts.by_status[listed_statuses[i]]);
+	fputs(", \"reasons\": {", stdout);
+	bool first = true;
+	for (int r = 1; r < REASON_COUNT; r++) {
+		if (!b->counts.by_reason[r])
+			continue;
+		printf("%s\"%s\": %" PRId64, first ? "" : ", ",
+		       row_reason_name((enum row_reason)r), b->counts.by_reason[r]);
+		first = false;
+	}
+	fputs("}}", stdout);
+}
+
+void cli_batch_text_header(void)
+{
+	printf("%5s  %-24s  %-8s  %-11s %7s %7s %7s %7s %7s %7s %7s %7s %7s\n",
+	       "BATCH", "STARTED (UTC)", "KIND", "OUTCOME", "ROWS", "REG", "WAIT",
+	       "ALR.REG", "ALR.WL", "PROM", "DROP", "SKIP", "REJ");
+}
+
+void cli_batch_text(const struct batch_record *b)
+{
+	printf("%5" PRId64 "  %-24.24s  %-8s  %-11s %7" PRId64, b->id,
+	       b->started_at ? b->started_at : "", b->kind,
+	       batch_outcome_name(b->outcome), b->counts.rows);
+	for (size_t i = 0; i < NLISTED; i++)
+		printf(" %7" PRId64, b->counts.by_status[listed_statuses[i]]);
+	/* The rest is long: its own indented lines, so rows stay aligned. */
+	printf("\n       finished %s  sha256 %s\n       source ",
+	       b->finished_at ? b->finished_at : "-",
+	       b->sha256 ? b->sha256 : "-");
+	text_write_value(stdout, b->source, strlen(b->source), 0, 0);
+	if (b->label) {
+		fputs("  label ", stdout);
+		text_write_value(stdout, b->label, strlen(b->label), 0, 0);
+	}
+	fputc('\n', stdout);
+	if (!b->options && !b->profile && !b->undo_of && !b->undone_by)
+		return;
+	fputs("      ", stdout);
+	if (b->options) {
+		fputs(" options ", stdout);
+		text_write_value(stdout, b->options, strlen(b->options), 0, 0);
+	}
+	if (b->profile) {
+		fputs(" profile ", stdout);
+		text_write_value(stdout, b->profile, strlen(b->profile), 0, 0);
+	}
+	if (b->undo_of)
+		printf(" undo of %" PRId64, b->undo_of);
+	if (b->undone_by)
+		printf(" undone by %" PRId64, b->undone_by);
+	fputc('\n', stdout);
+}
 
 static int batch_row(void *ctx, const struct batch_record *b)
 {
 	struct roster_listing *l = ctx;
-	const char *outcome = batch_outcome_name(b->outcome);
 	if (l->fmt == REPORT_CSV) {
-		printf("%" PRId64 ",", b->id);
-		csv_str(b->started_at, false);
-		csv_str(b->finished_at, false);
-		csv_str(b->source, false);
-		csv_str(b->sha256, false);
-		csv_str(b->label, false);
-		printf("%s,%" PRId64, outcome, b->counts.rows);
-		for (size_t i = 0; i < NLISTED; i++)
-			printf(",%" PRId64, b->counts.by_status[listed_statuses[i]]);
-		fputc('\n', stdout);
+		batch_csv(b);
 	} else if (l->fmt == REPORT_JSON) {
-		printf(l->n ? ",\n  {\"id\": %" PRId64 ", " : "\n  {\"id\": %" PRId64 ", ",
-		       b->id);
-		json_str("started_at", b->started_at);
-		fputs(", ", stdout);
-		json_str("finished_at", b->finished_at);
-		fputs(", ", stdout);
-		json_str("source", b->source);
-		fputs(", ", stdout);
-		json_str("sha256", b->sha256);
-		fputs(", ", stdout);
-		json_str("label", b->label);
-		printf(", \"outcome\": \"%s\", \"rows\": %" PRId64, outcome,
-		       b->counts.rows);
-		for (size_t i = 0; i < NLISTED; i++)
-			printf(", \"%s\": %" PRId64, row_status_name(listed_statuses[i]),
-			       b->counts.by_status[listed_statuses[i]]);
-		fputs(", \"reasons\": {", stdout);
-		bool first = true;
-		for (int r = 1; r < REASON_COUNT; r++) {
-			if (!b->counts.by_reason[r])
-				continue;
-			printf("%s\"%s\": %" PRId64, first ? "" : ", ",
-			       row_reason_name((enum row_reason)r), b->counts.by_reason[r]);
-			first = false;
-		}
-		fputs("}}", stdout);
+		fputs(l->n ? ",\n  " : "\n  ", stdout);
+		cli_batch_json(b);
 	} else {
-		printf("%5" PRId64 "  %-24.24s  %-11s %7" PRId64, b->id,
-		       b->started_at ? b->started_at : "", outcome, b->counts.rows);
-		for (size_t i = 0; i < NLISTED; i++)
-			printf(" %7" PRId64, b->counts.by_status[listed_statuses[i]]);
-		/* The rest is long: its own indented line, so rows stay aligned. */
-		printf("\n       finished %s  sha256 %s\n       source ",
-		       b->finished_at ? b->finished_at : "-",
-		       b->sha256 ? b->sha256 : "-");
-		text_write_value(stdout, b->source, strlen(b->source), 0, 0);
-		if (b->label) {
-			fputs("  label ", stdout);
-			text_write_value(stdout, b->label, strlen(b->label), 0, 0);
-		}
-		fputc('\n', stdout);
+		cli_batch_text(b);
 	}
 	l->n++;
 	return ferror(stdout) ? -1 : 0;
@@ -239,7 +266,7 @@ static int batch_row(void *ctx, const struct batch_record *b)
 int cmd_batches(struct cli *cli, int argc, char **argv)
 {
 	enum report_format fmt;
-	int rc = parse_format(argc, argv, batches_usage,
+	int rc = cli_parse_format(argc, argv, batches_usage,
 			      "\nLists every batch run so far, oldest first: times, "
 			      "source and its\nSHA-256, label, counts per outcome, "
 			      "and whether it was committed.\n",
@@ -256,14 +283,13 @@ int cmd_batches(struct cli *cli, int argc, char **argv)
 	if (fmt == REPORT_CSV)
 		fputs("id,started_at,finished_at,source,sha256,label,outcome,rows,"
 		      "registered,waitlisted,already_registered,already_waitlisted,"
-		      "rejected\n",
+		      "rejected,kind,promoted,dropped,skipped,undo_of,undone_by,"
+		      "options\n",
 		      stdout);
 	else if (fmt == REPORT_JSON)
 		fputs("{\"batches\": [", stdout);
 	else
-		printf("%5s  %-24s  %-11s %7s %7s %7s %7s %7s %7s\n", "BATCH",
-		       "STARTED (UTC)", "OUTCOME", "ROWS", "REG", "WAIT", "ALR.REG",
-		       "ALR.WL", "REJ");
+		cli_batch_text_header();
 	struct error err;
 	enum status st = db_batches_list(db, batch_row, &l, &err);
 	db_close(db);

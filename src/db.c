@@ -529,24 +529,24 @@ enum status db_courses_load(struct db *db, struct course_table *out,
 
 /* ---- listings ----------------------------------------------------------- */
 
-static const char *column_str(sqlite3_stmt *stmt, int i)
+const char *db__column_str(sqlite3_stmt *stmt, int i)
 {
 	const char *s = (const char *)sqlite3_column_text(stmt, i);
 	return s ? s : "";
 }
 
-static const char *column_str_or_null(sqlite3_stmt *stmt, int i)
+const char *db__column_str_or_null(sqlite3_stmt *stmt, int i)
 {
 	return (const char *)sqlite3_column_text(stmt, i);
 }
 
 static void roster_entry_from_stmt(sqlite3_stmt *stmt, struct roster_entry *e)
 {
-	e->student_id = column_str(stmt, 0);
-	e->first_name = column_str(stmt, 1);
-	e->last_name = column_str(stmt, 2);
-	e->email = column_str(stmt, 3);
-	bool waiting = strcmp(column_str(stmt, 4), "waitlisted") == 0;
+	e->student_id = db__column_str(stmt, 0);
+	e->first_name = db__column_str(stmt, 1);
+	e->last_name = db__column_str(stmt, 2);
+	e->email = db__column_str(stmt, 3);
+	bool waiting = strcmp(db__column_str(stmt, 4), "waitlisted") == 0;
 	e->status = waiting ? STATUS_WAITLISTED : STATUS_REGISTERED;
 	e->position = waiting ? sqlite3_column_int64(stmt, 5) : 0;
 	e->batch_id = sqlite3_column_int64(stmt, 6);
@@ -661,24 +661,38 @@ static bool reasons_parse(const char *s, int64_t by_reason[REASON_COUNT])
 	}
 }
 
-static bool batch_from_stmt(sqlite3_stmt *stmt, struct batch_record *b)
+static int64_t column_id_or_0(sqlite3_stmt *stmt, int i)
+{
+	return sqlite3_column_type(stmt, i) == SQLITE_NULL ?
+		       0 :
+		       sqlite3_column_int64(stmt, i);
+}
+
+/* The columns are DB_BATCH_COLUMNS, in order. */
+bool db__batch_from_stmt(sqlite3_stmt *stmt, struct batch_record *b)
 {
 	memset(b, 0, sizeof(*b));
 	b->id = sqlite3_column_int64(stmt, 0);
-	b->started_at = column_str(stmt, 1);
-	b->finished_at = column_str_or_null(stmt, 2);
-	b->source = column_str(stmt, 3);
-	b->sha256 = column_str_or_null(stmt, 4);
-	b->label = column_str_or_null(stmt, 5);
-	b->outcome = outcome_parse(column_str(stmt, 6));
+	b->started_at = db__column_str(stmt, 1);
+	b->finished_at = db__column_str_or_null(stmt, 2);
+	b->source = db__column_str(stmt, 3);
+	b->sha256 = db__column_str_or_null(stmt, 4);
+	b->label = db__column_str_or_null(stmt, 5);
+	b->outcome = outcome_parse(db__column_str(stmt, 6));
 	b->counts.rows = sqlite3_column_int64(stmt, 7);
 	static const enum row_status cols[] = {
 		STATUS_REGISTERED, STATUS_WAITLISTED, STATUS_ALREADY_REGISTERED,
-		STATUS_ALREADY_WAITLISTED, STATUS_REJECTED,
+		STATUS_ALREADY_WAITLISTED, STATUS_REJECTED, STATUS_PROMOTED,
+		STATUS_DROPPED, STATUS_SKIPPED,
 	};
-	for (int i = 0; i < 5; i++)
+	for (int i = 0; i < 8; i++)
 		b->counts.by_status[cols[i]] = sqlite3_column_int64(stmt, 8 + i);
-	const char *reasons = column_str_or_null(stmt, 13);
+	b->kind = db__column_str(stmt, 16);
+	b->options = db__column_str_or_null(stmt, 17);
+	b->profile = db__column_str_or_null(stmt, 18);
+	b->undo_of = column_id_or_0(stmt, 19);
+	b->undone_by = column_id_or_0(stmt, 20);
+	const char *reasons = db__column_str_or_null(stmt, 21);
 	return !reasons || reasons_parse(reasons, b->counts.by_reason);
 }
 
@@ -686,9 +700,7 @@ enum status db_batches_list(struct db *db, db_batch_fn fn, void *ctx,
 			    struct error *err)
 {
 	static const char sql[] =
-		"SELECT id, started_at, finished_at, source, sha256, label,"
-		" outcome, rows, registered, waitlisted, already_registered,"
-		" already_waitlisted, rejected, reasons FROM batches ORDER BY id";
+		"SELECT " DB_BATCH_COLUMNS " FROM batches ORDER BY id";
 	sqlite3_stmt *stmt = NULL;
 	enum status st = db__prepare(db, sql, 0, &stmt, err);
 	if (st != ST_OK)
@@ -696,7 +708,7 @@ enum status db_batches_list(struct db *db, db_batch_fn fn, void *ctx,
 	int rc;
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 		struct batch_record b;
-		if (!batch_from_stmt(stmt, &b)) {
+		if (!db__batch_from_stmt(stmt, &b)) {
 			st = error_set(err, ST_DB,
 				       "%s: batch %lld: the reasons column is "
 				       "not a JSON object of counts",

@@ -87,14 +87,130 @@ struct batch_record {
 	const char *started_at, *finished_at;  /* ISO 8601 UTC, "...Z" */
 	const char *source, *sha256;
 	const char *label;                     /* NULL if none */
+	const char *kind;                      /* register, drop, sync, undo,
+						* course, repair */
+	const char *options;                   /* JSON object text, or NULL */
+	const char *profile;                   /* NULL if none */
+	int64_t undo_of, undone_by;            /* batch ids; 0 if none */
 	enum batch_outcome outcome;
-	struct outcome_counts counts;
+	struct outcome_counts counts;          /* incl. promoted, dropped,
+						* skipped */
 };
 
 typedef int (*db_batch_fn)(void *ctx, const struct batch_record *b);
 
 /* The batch history, oldest first. */
 enum status db_batches_list(struct db *db, db_batch_fn fn, void *ctx,
+			    struct error *err);
+
+/* ==== verify, batches show, student (db_verify.c, db_history.c) ========== */
+
+/*
+ * One broken invariant found by db_verify, or one change made by
+ * db_repair.  `course` is the course code ("#ID" when the course row is
+ * missing, "" for the whole database), `student` a student id or "", `what`
+ * a stable machine name (registered_count, waitlist_positions, ...).  For a
+ * change, `found` is the value before and `expected` the value after.  The
+ * strings are valid during the callback only.
+ */
+struct db_finding {
+	const char *course, *student, *what, *expected, *found;
+};
+
+/* Callbacks return 0 to go on; anything else stops and is returned as
+ * ST_IO (the callback fills err itself if it wants a message). */
+typedef int (*db_finding_fn)(void *ctx, const struct db_finding *f);
+
+struct db_verify_totals {
+	int64_t courses, registrations, events; /* what was checked */
+	int64_t problems;                       /* findings reported */
+};
+
+/*
+ * Checks every invariant the commands keep, in one read transaction:
+ * registered_count and waitlisted_count (the course counters equal the
+ * registrations), waitlist_positions (1..n in seq order), promotions_owed
+ * (no one waits while a seat is free), waitlist_over_max, student_missing
+ * and course_missing (a registration without its student or course),
+ * seat_seq (not below the highest seat), history (the latest event of every
+ * pair leaves it as it is; every pair has one), integrity_check.  Calls fn
+ * for each broken one; writes nothing but temporary tables.
+ */
+enum status db_verify(struct db *db, db_finding_fn fn, void *ctx,
+		      struct db_verify_totals *totals, struct error *err);
+
+struct db_repair_result {
+	int64_t batch_id;   /* the repair batch; 0 when nothing was changed */
+	int64_t changes;    /* findings passed to fn */
+	bool damaged;       /* integrity_check failed: nothing was written */
+};
+
+/*
+ * Rebuilds the derived data in one transaction, taking the registrations
+ * as the truth: seat_seq raised to the highest seat, waitlists renumbered
+ * 1..n in seq order, history made to agree with the registrations (a
+ * 'dropped' event for a pair the history has but the table lacks, an
+ * 'added' event for a pair without history), promotions owed made (first
+ * waitlisted into the free seats, seat numbers from seat_seq), then the
+ * counters.  Records it all as a committed batch of kind 'repair' with its
+ * history and batch_courses rows, and after the commit calls fn once per
+ * change.  Nothing changed: no batch.  Pairs whose course row is missing
+ * are left alone (there is nothing to attach their history to); a
+ * registration whose student row is missing is kept as it is.  A database
+ * that fails integrity_check is not written at all (result->damaged).
+ */
+enum status db_repair(struct db *db, db_finding_fn fn, void *ctx,
+		      struct db_repair_result *result, struct error *err);
+
+/* One row of the history table: a change to a pair or a student. */
+struct db_change {
+	int64_t id, batch_id;
+	const char *batch_kind;        /* the batch's kind */
+	const char *event;             /* added promoted dropped restored student */
+	const char *course;            /* code, "#ID" if missing; NULL for
+					* student events */
+	const char *student_id;
+	int64_t line;                  /* 0 when none */
+	enum row_status old_status;    /* STATUS_NONE: the pair was absent */
+	int64_t old_seq, old_batch, old_line;
+	enum row_status new_status;    /* STATUS_NONE: absent after */
+	int64_t new_seq;
+	/* Student events: NULL old values = created, NULL new = deleted. */
+	const char *old_first_name, *old_last_name, *old_email;
+	const char *new_first_name, *new_last_name, *new_email;
+};
+
+typedef int (*db_change_fn)(void *ctx, const struct db_change *c);
+
+/* The batch `id` (header once, then its changes in order).  ST_NOTFOUND
+ * naming it when there is no such batch. */
+enum status db_batch_show(struct db *db, int64_t id, db_batch_fn header,
+			  db_change_fn change, void *ctx, struct error *err);
+
+struct db_student {
+	const char *student_id, *first_name, *last_name, *email;
+	int64_t created_batch;         /* 0 if unknown */
+	bool exists;                   /* false: only history remains */
+};
+
+struct db_student_course {
+	const char *course;            /* code, "#ID" if missing */
+	enum row_status status;        /* STATUS_REGISTERED / _WAITLISTED */
+	int64_t seq;                   /* seat number or waitlist position */
+	int64_t batch_id, line;
+};
+
+struct db_student_fns {
+	int (*student)(void *ctx, const struct db_student *s);
+	int (*course)(void *ctx, const struct db_student_course *c);
+	db_change_fn change;
+};
+
+/* A student's values, courses (by code) and history (oldest first), each
+ * through its callback.  ST_NOTFOUND when neither the student nor any
+ * history of them exists. */
+enum status db_student_show(struct db *db, const char *student_id,
+			    const struct db_student_fns *fns, void *ctx,
 			    struct error *err);
 
 /* ---- a batch ------------------------------------------------------------ */

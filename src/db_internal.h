@@ -67,4 +67,21 @@ const char *db__event_name(enum change_event e);
 bool db__event_parse(const char *s, enum change_event *out);
 enum pair_state db__state_parse(const unsigned char *s);
 
+/* Column i as text: "" (db__column_str) or NULL (_or_null) for NULL. */
+const char *db__column_str(sqlite3_stmt *stmt, int i);
+const char *db__column_str_or_null(sqlite3_stmt *stmt, int i);
+
+/* The batches columns db__batch_from_stmt reads, in its order. */
+#define DB_BATCH_COLUMNS \
+	"id, started_at, finished_at, source, sha256, label, outcome, rows," \
+	" registered, waitlisted, already_registered, already_waitlisted," \
+	" rejected, promoted, dropped, skipped, kind," \
+	" CASE WHEN json_valid(options) THEN json(options) END, profile," \
+	" undo_of, undone_by, reasons"
+
+/* Fills b from a row of DB_BATCH_COLUMNS (strings point into the statement's
+ * row); false if the reasons column is not a JSON object of counts. */
+bool db__batch_from_stmt(sqlite3_stmt *stmt, struct batch_record *b);
+
+
 #endif

@@ -1,0 +1,469 @@
+/* db_verify: `bulkreg verify [--repair]` -- the invariants, checked and rebuilt, in SQL. */
+#include <string.h>
+
+#include "db_internal.h"
+
+/*
+ * Each check is one query returning (course, student, expected, found) for
+ * every place its invariant is broken.  They read two temporary tables
+ * built first (prepare_temp): each course's real counts, and each pair's
+ * latest history event, so no check is a scan per row.
+ */
+struct query {
+	const char *what;
+	const char *sql;
+};
+
+static const char temp_sql[] =
+	"DROP TABLE IF EXISTS temp.verify_counts;"
+	"DROP TABLE IF EXISTS temp.verify_last;"
+	"CREATE TEMP TABLE verify_counts (course_id INTEGER PRIMARY KEY,"
+	" reg INTEGER NOT NULL, wl INTEGER NOT NULL);"
+	"INSERT INTO temp.verify_counts SELECT c.id,"
+	" (SELECT count(*) FROM registrations r WHERE r.course_id = c.id"
+	"  AND r.status = 'registered'),"
+	" (SELECT count(*) FROM registrations r WHERE r.course_id = c.id"
+	"  AND r.status = 'waitlisted') FROM courses c;"
+	"CREATE TEMP TABLE verify_last (course_id INTEGER NOT NULL,"
+	" student_id TEXT NOT NULL, id INTEGER NOT NULL,"
+	" PRIMARY KEY (course_id, student_id)) WITHOUT ROWID;"
+	"INSERT INTO temp.verify_last SELECT course_id, student_id, max(id)"
+	" FROM history WHERE course_id IS NOT NULL"
+	" GROUP BY course_id, student_id;";
+
+static const char drop_temp_sql[] =
+	"DROP TABLE IF EXISTS temp.verify_counts;"
+	"DROP TABLE IF EXISTS temp.verify_last;"
+	"DROP TABLE IF EXISTS temp.repair_courses;"
+	"DROP TABLE IF EXISTS temp.repair_wait;"
+	"DROP TABLE IF EXISTS temp.repair_promote;";
+
+/* A status and its seq as people read it: "registered seat 3". */
+#define PLACE_SQL(status, seq)                                              \
+	"CASE " status " WHEN 'registered' THEN 'registered seat ' || " seq \
+	" WHEN 'waitlisted' THEN 'waitlisted position ' || " seq            \
+	" ELSE 'absent' END"
+
+static const struct query checks[] = {
+	{ "registered_count",
+	  "SELECT c.code, '', n.reg, c.registered FROM courses c"
+	  " JOIN temp.verify_counts n ON n.course_id = c.id"
+	  " WHERE c.registered IS NOT n.reg ORDER BY c.code" },
+	{ "waitlisted_count",
+	  "SELECT c.code, '', n.wl, c.waitlisted FROM courses c"
+	  " JOIN temp.verify_counts n ON n.course_id = c.id"
+	  " WHERE c.waitlisted IS NOT n.wl ORDER BY c.code" },
+	{ "waitlist_positions",
+	  "SELECT c.code, '', g.expected, CASE WHEN length(g.found) > 60"
+	  " THEN substr(g.found, 1, 57) || '...' ELSE g.found END"
+	  " FROM (SELECT course_id, '1..' || count(*) AS expected,"
+	  "  group_concat(seq, ',') AS found, sum(seq IS NOT pos) AS bad"
+	  "  FROM (SELECT course_id, seq, row_number() OVER"
+	  "   (PARTITION BY course_id ORDER BY seq, student_id) AS pos"
+	  "   FROM registrations WHERE status = 'waitlisted'"
+	  "   ORDER BY course_id, seq, student_id) GROUP BY course_id) g"
+	  " JOIN courses c ON c.id = g.course_id WHERE g.bad > 0"
+	  " ORDER BY c.code" },
+	{ "promotions_owed",
+	  "SELECT c.code, '', '0', min(c.capacity - n.reg, n.wl) || ' ('"
+	  " || (c.capacity - n.reg) || ' seats free, ' || n.wl || ' waiting)'"
+	  " FROM courses c JOIN temp.verify_counts n ON n.course_id = c.id"
+	  " WHERE n.reg < c.capacity AND n.wl > 0 ORDER BY c.code" },
+	{ "waitlist_over_max",
+	  "SELECT c.code, '', 'at most ' || c.waitlist_max || ' waiting',"
+	  " n.wl || ' waiting' FROM courses c"
+	  " JOIN temp.verify_counts n ON n.course_id = c.id"
+	  " WHERE c.waitlist_max IS NOT NULL AND n.wl > c.waitlist_max"
+	  " ORDER BY c.code" },
+	{ "student_missing",
+	  "SELECT coalesce(c.code, '#' || r.course_id), r.student_id,"
+	  " 'student ' || r.student_id, 'no such student'"
+	  " FROM registrations r LEFT JOIN courses c ON c.id = r.course_id"
+	  " WHERE NOT EXISTS (SELECT 1 FROM students s"
+	  "  WHERE s.student_id = r.student_id) ORDER BY 1, 2" },
+	{ "course_missing",
+	  "SELECT '#' || r.course_id, r.student_id, 'course ' || r.course_id,"
+	  " 'no such course' FROM registrations r WHERE NOT EXISTS"
+	  " (SELECT 1 FROM courses c WHERE c.id = r.course_id)"
+	  " ORDER BY r.course_id, r.student_id" },
+	{ "seat_seq",
+	  "SELECT c.code, '', 'at least ' || m.s, c.seat_seq FROM courses c"
+	  " JOIN (SELECT course_id, max(seq) AS s FROM registrations"
+	  "  WHERE status = 'registered' GROUP BY course_id) m"
+	  " ON m.course_id = c.id WHERE c.seat_seq < m.s ORDER BY c.code" },
+	{ "history",
+	  "SELECT coalesce(c.code, '#' || p.course_id), p.student_id,"
+	  " coalesce(h.new_status, 'absent') || ' (event ' || h.id || ': '"
+	  " || h.event || ' by batch ' || h.batch_id || ')',"
+	  " coalesce(r.status, 'absent')"
+	  " FROM temp.verify_last p JOIN history h ON h.id = p.id"
+	  " LEFT JOIN registrations r ON r.course_id = p.course_id"
+	  "  AND r.student_id = p.student_id"
+	  " LEFT JOIN courses c ON c.id = p.course_id"
+	  " WHERE h.new_status IS NOT r.status"
+	  " UNION ALL"
+	  " SELECT coalesce(c.code, '#' || r.course_id), r.student_id,"
+	  " 'an event recording it', r.status || ', no history'"
+	  " FROM registrations r LEFT JOIN courses c ON c.id = r.course_id"
+	  " WHERE NOT EXISTS (SELECT 1 FROM temp.verify_last p"
+	  "  WHERE p.course_id = r.course_id AND p.student_id = r.student_id)"
+	  " ORDER BY 1, 2" },
+};
+
+/*
+ * What a repair changed, read after its commit: (course, student, after,
+ * before).  ?1 is the repair batch.
+ */
+static const struct query changes[] = {
+	{ "seat_seq",
+	  "SELECT c.code, '', c.seat_seq, o.seat_seq FROM temp.repair_courses o"
+	  " JOIN courses c ON c.id = o.id WHERE c.seat_seq <> o.seat_seq"
+	  " ORDER BY c.code" },
+	{ "history_dropped",
+	  "SELECT coalesce(c.code, '#' || h.course_id), h.student_id,"
+	  " 'absent', " PLACE_SQL("h.old_status", "h.old_seq")
+	  " FROM history h LEFT JOIN courses c ON c.id = h.course_id"
+	  " WHERE h.batch_id = ?1 AND h.event = 'dropped' ORDER BY h.id" },
+	{ "history_added",
+	  "SELECT coalesce(c.code, '#' || h.course_id), h.student_id, "
+	  PLACE_SQL("h.new_status", "h.new_seq") ", 'no history'"
+	  " FROM history h LEFT JOIN courses c ON c.id = h.course_id"
+	  " WHERE h.batch_id = ?1 AND h.event = 'added' ORDER BY h.id" },
+	{ "promoted",
+	  "SELECT coalesce(c.code, '#' || h.course_id), h.student_id, "
+	  PLACE_SQL("h.new_status", "h.new_seq") ", "
+	  PLACE_SQL("h.old_status", "h.old_seq")
+	  " FROM history h LEFT JOIN courses c ON c.id = h.course_id"
+	  " WHERE h.batch_id = ?1 AND h.event = 'promoted' ORDER BY h.id" },
+	{ "waitlist_position",
+	  "SELECT c.code, r.student_id, r.seq, w.seq FROM temp.repair_wait w"
+	  " JOIN registrations r ON r.course_id = w.course_id"
+	  "  AND r.student_id = w.student_id"
+	  " JOIN courses c ON c.id = r.course_id"
+	  " WHERE r.status = 'waitlisted' AND r.seq <> w.seq"
+	  " ORDER BY c.code, r.seq" },
+	{ "registered_count",
+	  "SELECT c.code, '', c.registered, o.registered"
+	  " FROM temp.repair_courses o JOIN courses c ON c.id = o.id"
+	  " WHERE c.registered <> o.registered ORDER BY c.code" },
+	{ "waitlisted_count",
+	  "SELECT c.code, '', c.waitlisted, o.waitlisted"
+	  " FROM temp.repair_courses o JOIN courses c ON c.id = o.id"
+	  " WHERE c.waitlisted <> o.waitlisted ORDER BY c.code" },
+};
+
+#define NCHECKS (sizeof(checks) / sizeof(checks[0]))
+#define NCHANGES (sizeof(changes) / sizeof(changes[0]))
+
+static const char *text_or_empty(sqlite3_stmt *stmt, int i)
+{
+	return db__column_str(stmt, i);
+}
+
+/* Runs one query, passing each row to fn (when fn is set); adds the rows
+ * to *count. */
+static enum status run_query(struct db *db, const struct query *q,
+			     int64_t batch_id, db_finding_fn fn, void *ctx,
+			     int64_t *count, struct error *err)
+{
+	sqlite3_stmt *stmt = NULL;
+	enum status st = db__prepare(db, q->sql, 0, &stmt, err);
+	if (st != ST_OK)
+		return st;
+	if (sqlite3_bind_parameter_count(stmt) > 0)
+		sqlite3_bind_int64(stmt, 1, batch_id);
+	int rc;
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		struct db_finding f = {
+			.course = text_or_empty(stmt, 0),
+			.student = text_or_empty(stmt, 1),
+			.what = q->what,
+			.expected = text_or_empty(stmt, 2),
+			.found = text_or_empty(stmt, 3),
+		};
+		(*count)++;
+		if (fn && fn(ctx, &f) != 0) {
+			st = ST_IO;
+			goto out;
+		}
+	}
+	if (rc != SQLITE_DONE)
+		st = db__fail(db, rc, "verifying the database", err);
+out:
+	sqlite3_finalize(stmt);
+	return st;
+}
+
+/* PRAGMA integrity_check: one finding per line that is not "ok". */
+static enum status integrity(struct db *db, db_finding_fn fn, void *ctx,
+			     int64_t *count, struct error *err)
+{
+	sqlite3_stmt *stmt = NULL;
+	enum status st = db__prepare(db, "PRAGMA integrity_check", 0, &stmt, err);
+	if (st != ST_OK)
+		return st;
+	int rc;
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		const char *msg = text_or_empty(stmt, 0);
+		if (strcmp(msg, "ok") == 0)
+			continue;
+		struct db_finding f = { "", "", "integrity_check", "ok", msg };
+		(*count)++;
+		if (fn && fn(ctx, &f) != 0) {
+			st = ST_IO;
+			goto out;
+		}
+	}
+	if (rc != SQLITE_DONE)
+		st = db__fail(db, rc, "checking the database's integrity", err);
+out:
+	sqlite3_finalize(stmt);
+	return st;
+}
+
+static enum status read_totals(struct db *db, struct db_verify_totals *t,
+			       struct error *err)
+{
+	static const char sql[] =
+		"SELECT (SELECT count(*) FROM courses),"
+		" (SELECT count(*) FROM registrations),"
+		" (SELECT count(*) FROM history)";
+	sqlite3_stmt *stmt = NULL;
+	enum status st = db__prepare(db, sql, 0, &stmt, err);
+	if (st != ST_OK)
+		return st;
+	int rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW) {
+		t->courses = sqlite3_column_int64(stmt, 0);
+		t->registrations = sqlite3_column_int64(stmt, 1);
+		t->events = sqlite3_column_int64(stmt, 2);
+	} else {
+		st = db__fail(db, rc, "counting what was verified", err);
+	}
+	sqlite3_finalize(stmt);
+	return st;
+}
+
+/* The checks proper, inside an open transaction.  A database that fails
+ * integrity_check is not read further: its other answers cannot be
+ * trusted. */
+static enum status verify_locked(struct db *db, db_finding_fn fn, void *ctx,
+				 struct db_verify_totals *t, struct error *err)
+{
+	enum status st = integrity(db, fn, ctx, &t->problems, err);
+	if (st != ST_OK || t->problems > 0)
+		return st;
+	st = db__exec(db, temp_sql, "verifying the database", err);
+	for (size_t i = 0; st == ST_OK && i < NCHECKS; i++)
+		st = run_query(db, &checks[i], 0, fn, ctx, &t->problems, err);
+	if (st == ST_OK)
+		st = read_totals(db, t, err);
+	return st;
+}
+
+enum status db_verify(struct db *db, db_finding_fn fn, void *ctx,
+		      struct db_verify_totals *totals, struct error *err)
+{
+	memset(totals, 0, sizeof(*totals));
+	/* One read transaction: every check sees the same database. */
+	enum status st = db__exec(db, "BEGIN", "verifying the database", err);
+	if (st != ST_OK)
+		return st;
+	st = verify_locked(db, fn, ctx, totals, err);
+	if (st == ST_OK)
+		st = db__exec(db, "COMMIT", "verifying the database", err);
+	db_rollback(db);
+	sqlite3_exec(db->h, drop_temp_sql, NULL, NULL, NULL);
+	return st;
+}
+
+/* ---- repair ------------------------------------------------------------- */
+
+/* Waitlist positions 1..n in (seq, student_id) order. */
+static const char renumber_sql[] =
+	"WITH w AS (SELECT course_id, student_id, row_number() OVER"
+	" (PARTITION BY course_id ORDER BY seq, student_id) AS pos"
+	" FROM registrations WHERE status = 'waitlisted')"
+	" UPDATE registrations SET seq = w.pos FROM w"
+	" WHERE registrations.course_id = w.course_id"
+	" AND registrations.student_id = w.student_id"
+	" AND registrations.seq IS NOT w.pos";
+
+/*
+ * The repair, step by step; ?1 is the repair batch.  The order matters:
+ * history is reconciled after the renumbering (so an 'added' event holds
+ * the position the pair now has) and before the promotions (so a promoted
+ * pair's events read added, then promoted).
+ */
+static const char *const repair_steps[] = {
+	/* What was there before, to record and report the changes. */
+	"CREATE TEMP TABLE repair_courses AS SELECT id, title, capacity,"
+	" waitlist_max, registered, waitlisted, seat_seq, updated_at"
+	" FROM courses",
+	"CREATE TEMP TABLE repair_wait (course_id INTEGER NOT NULL,"
+	" student_id TEXT NOT NULL, seq INTEGER NOT NULL,"
+	" PRIMARY KEY (course_id, student_id)) WITHOUT ROWID",
+	"INSERT INTO temp.repair_wait SELECT course_id, student_id, seq"
+	" FROM registrations WHERE status = 'waitlisted'",
+	/* seat_seq never below the highest seat. */
+	"UPDATE courses SET seat_seq = (SELECT max(seq) FROM registrations r"
+	" WHERE r.course_id = courses.id AND r.status = 'registered')"
+	" WHERE seat_seq < (SELECT max(seq) FROM registrations r"
+	" WHERE r.course_id = courses.id AND r.status = 'registered')",
+	renumber_sql,
+	/* History the tables contradict: the pair left that state... */
+	"INSERT INTO history (batch_id, event, course_id, student_id,"
+	" old_status, old_seq, old_batch, old_line)"
+	" SELECT ?1, 'dropped', p.course_id, p.student_id, h.new_status,"
+	" h.new_seq, coalesce(h.old_batch, h.batch_id),"
+	" coalesce(h.old_line, h.line)"
+	" FROM temp.verify_last p JOIN history h ON h.id = p.id"
+	" LEFT JOIN registrations r ON r.course_id = p.course_id"
+	"  AND r.student_id = p.student_id"
+	" WHERE h.new_status IS NOT NULL AND h.new_status IS NOT r.status"
+	" AND EXISTS (SELECT 1 FROM courses c WHERE c.id = p.course_id)"
+	" ORDER BY p.course_id, p.student_id",
+	/* ...and every pair the history does not show as it is was added. */
+	"INSERT INTO history (batch_id, event, course_id, student_id, line,"
+	" new_status, new_seq)"
+	" SELECT ?1, 'added', r.course_id, r.student_id, r.line, r.status, r.seq"
+	" FROM registrations r JOIN courses c ON c.id = r.course_id"
+	" LEFT JOIN temp.verify_last p ON p.course_id = r.course_id"
+	"  AND p.student_id = r.student_id"
+	" LEFT JOIN history h ON h.id = p.id"
+	" WHERE h.new_status IS NOT r.status"
+	" ORDER BY r.course_id, r.status, r.seq",
+	/* Promotions owed: the first waitlisted into the free seats. */
+	"CREATE TEMP TABLE repair_promote AS SELECT w.course_id, w.student_id,"
+	" w.seq, w.batch_id, w.line, c.seat_seq + w.seq AS seat"
+	" FROM registrations w JOIN courses c ON c.id = w.course_id"
+	" WHERE w.status = 'waitlisted' AND w.seq <= c.capacity -"
+	" (SELECT count(*) FROM registrations r WHERE r.course_id = c.id"
+	"  AND r.status = 'registered')",
+	"INSERT INTO history (batch_id, event, course_id, student_id,"
+	" old_status, old_seq, old_batch, old_line, new_status, new_seq)"
+	" SELECT ?1, 'promoted', course_id, student_id, 'waitlisted', seq,"
+	" batch_id, line, 'registered', seat FROM temp.repair_promote"
+	" ORDER BY course_id, seq",
+	"UPDATE registrations SET status = 'registered', seq = p.seat"
+	" FROM temp.repair_promote p WHERE registrations.course_id = p.course_id"
+	" AND registrations.student_id = p.student_id",
+	"UPDATE courses SET seat_seq = seat_seq + (SELECT count(*)"
+	" FROM temp.repair_promote p WHERE p.course_id = courses.id)"
+	" WHERE id IN (SELECT course_id FROM temp.repair_promote)",
+	renumber_sql,
+	/* The counters from the registrations. */
+	"UPDATE courses SET registered = n.reg, waitlisted = n.wl"
+	" FROM (SELECT c.id,"
+	"  (SELECT count(*) FROM registrations r WHERE r.course_id = c.id"
+	"   AND r.status = 'registered') AS reg,"
+	"  (SELECT count(*) FROM registrations r WHERE r.course_id = c.id"
+	"   AND r.status = 'waitlisted') AS wl FROM courses c) AS n"
+	" WHERE n.id = courses.id"
+	" AND (courses.registered IS NOT n.reg OR courses.waitlisted IS NOT n.wl)",
+	/* Each course the repair changed, as it was before (for undo). */
+	"INSERT INTO batch_courses (batch_id, course_id, title, capacity,"
+	" waitlist_max, registered, waitlisted, seat_seq, updated_at)"
+	" SELECT ?1, o.id, o.title, o.capacity, o.waitlist_max, o.registered,"
+	" o.waitlisted, o.seat_seq, o.updated_at"
+	" FROM temp.repair_courses o JOIN courses c ON c.id = o.id"
+	" WHERE c.registered <> o.registered OR c.waitlisted <> o.waitlisted"
+	" OR c.seat_seq <> o.seat_seq"
+	" OR EXISTS (SELECT 1 FROM history h WHERE h.batch_id = ?1"
+	"  AND h.course_id = o.id)"
+	" OR EXISTS (SELECT 1 FROM temp.repair_wait w JOIN registrations r"
+	"  ON r.course_id = w.course_id AND r.student_id = w.student_id"
+	"  WHERE w.course_id = o.id AND r.status = 'waitlisted'"
+	"  AND r.seq <> w.seq)",
+	"UPDATE courses SET updated_at = " DB_NOW_SQL
+	" WHERE id IN (SELECT course_id FROM batch_courses WHERE batch_id = ?1)",
+	"UPDATE batches SET outcome = 'committed', finished_at = " DB_NOW_SQL ","
+	" promoted = (SELECT count(*) FROM history WHERE batch_id = ?1"
+	"  AND event = 'promoted')"
+	" WHERE id = ?1",
+};
+
+#define NSTEPS (sizeof(repair_steps) / sizeof(repair_steps[0]))
+
+/* Prepares sql, binds ?1 if it has one, steps it to the end. */
+static enum status exec_bound(struct db *db, const char *sql, int64_t id,
+			      struct error *err)
+{
+	sqlite3_stmt *stmt = NULL;
+	enum status st = db__prepare(db, sql, 0, &stmt, err);
+	if (st != ST_OK)
+		return st;
+	if (sqlite3_bind_parameter_count(stmt) > 0)
+		sqlite3_bind_int64(stmt, 1, id);
+	st = db__step_done(db, stmt, "repairing the database", err);
+	sqlite3_finalize(stmt);
+	return st;
+}
+
+static enum status count_rows(struct db *db, const char *sql, int64_t id,
+			      int64_t *n, struct error *err)
+{
+	sqlite3_stmt *stmt = NULL;
+	enum status st = db__prepare(db, sql, 0, &stmt, err);
+	if (st != ST_OK)
+		return st;
+	sqlite3_bind_int64(stmt, 1, id);
+	int rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW)
+		*n = sqlite3_column_int64(stmt, 0);
+	else
+		st = db__fail(db, rc, "repairing the database", err);
+	sqlite3_finalize(stmt);
+	return st;
+}
+
+static enum status repair_locked(struct db *db, struct db_repair_result *r,
+				 struct error *err)
+{
+	int64_t problems = 0;
+	enum status st = integrity(db, NULL, NULL, &problems, err);
+	if (st != ST_OK || (r->damaged = problems > 0))
+		return st;
+	st = exec_bound(db,
+			"INSERT INTO batches (started_at, source, outcome, kind,"
+			" options, reasons) VALUES (" DB_NOW_SQL ","
+			" 'verify --repair', 'running', 'repair', '{}', '{}')",
+			0, err);
+	if (st != ST_OK)
+		return st;
+	r->batch_id = sqlite3_last_insert_rowid(db->h);
+	st = db__exec(db, drop_temp_sql, "repairing the database", err);
+	if (st == ST_OK)
+		st = db__exec(db, temp_sql, "repairing the database", err);
+	for (size_t i = 0; st == ST_OK && i < NSTEPS; i++)
+		st = exec_bound(db, repair_steps[i], r->batch_id, err);
+	return st;
+}
+
+enum status db_repair(struct db *db, db_finding_fn fn, void *ctx,
+		      struct db_repair_result *result, struct error *err)
+{
+	memset(result, 0, sizeof(*result));
+	enum status st = db_begin(db, err);
+	if (st != ST_OK)
+		return st;
+	st = repair_locked(db, result, err);
+	int64_t touched = 0;
+	if (st == ST_OK && result->batch_id)
+		st = count_rows(db,
+				"SELECT count(*) FROM batch_courses"
+				" WHERE batch_id = ?1",
+				result->batch_id, &touched, err);
+	if (st == ST_OK && touched > 0)
+		st = db_commit(db, err);
+	if (st != ST_OK || touched == 0) {
+		/* Nothing to change (or a failure): no batch at all. */
+		db_rollback(db);
+		result->batch_id = 0;
+	}
+	for (size_t i = 0; st == ST_OK && result->batch_id && i < NCHANGES; i++)
+		st = run_query(db, &changes[i], result->batch_id, fn, ctx,
+			       &result->changes, err);
+	sqlite3_exec(db->h, drop_temp_sql, NULL, NULL, NULL);
+	return st;
+}
