@@ -10,7 +10,8 @@
 static const char roster_usage[] =
 	"usage: bulkreg roster CODE [--format text|csv|json]\n";
 static const char batches_usage[] =
-	"usage: bulkreg batches [--format text|csv|json]\n";
+	"usage: bulkreg batches [--format text|csv|json]\n"
+	"       bulkreg batches show N [--format text|csv|json]\n";
 
 /* ---- roster CODE -------------------------------------------------------- */
 
@@ -265,11 +266,14 @@ static int batch_row(void *ctx, const struct batch_record *b)
 
 int cmd_batches(struct cli *cli, int argc, char **argv)
 {
+	if (argc > 1 && strcmp(argv[1], "show") == 0)
+		return cmd_batches_show(cli, argc - 1, argv + 1);
 	enum report_format fmt;
 	int rc = cli_parse_format(argc, argv, batches_usage,
 			      "\nLists every batch run so far, oldest first: times, "
 			      "source and its\nSHA-256, label, counts per outcome, "
-			      "and whether it was committed.\n",
+			      "and whether it was committed.\n"
+			      "\n  show N   one batch: its header and every change it made\n",
 			      "batches", &fmt);
 	if (rc >= 0)
 		return rc;

@@ -26,7 +26,10 @@ static const char usage_text[] =
 	"       bulkreg drop --student ID --course CODE\n"
 	"       bulkreg undo BATCH [--dry-run] [-o FILE] [--format text|csv|json]\n"
 	"       bulkreg roster CODE [--format text|csv|json]\n"
-	"       bulkreg batches [--format text|csv|json]\n";
+	"       bulkreg batches [--format text|csv|json]\n"
+	"       bulkreg batches show N [--format text|csv|json]\n"
+	"       bulkreg student ID [--format text|csv|json]\n"
+	"       bulkreg verify [--repair] [--format text|csv|json]\n";
 
 static const char help_text[] =
 	"\n"
@@ -55,6 +58,8 @@ static const struct command commands[] = {
 	{"init", cmd_init},
 	{"register", cmd_register},
 	{"roster", cmd_roster},
+	{"student", cmd_student},
+	{"verify", cmd_verify},
 	{"undo", cmd_undo},
 };
 

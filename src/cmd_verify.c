@@ -1,0 +1,211 @@
+/* cmd_verify: `bulkreg verify [--repair]` -- checks the invariants, rebuilds the derived data. */
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cmd.h"
+
+static const char verify_usage[] =
+	"usage: bulkreg verify [--repair] [--format text|csv|json]\n";
+static const char verify_help[] =
+	"\nChecks every invariant the commands keep: course counters equal the\n"
+	"registrations, waitlist positions are 1..n, no one waits while a seat is\n"
+	"free, waitlists within their maximum, every registration has its student\n"
+	"and course, seat numbers below the course's seat_seq, the history agrees\n"
+	"with the registrations, and PRAGMA integrity_check.  Lists each broken\n"
+	"invariant (course, student, check, expected, found).\n"
+	"\n"
+	"  --repair   rebuild the derived data in one transaction (counters,\n"
+	"             positions, promotions owed, seat_seq, missing history),\n"
+	"             recorded as a batch of kind 'repair'; lists each change,\n"
+	"             then verifies again\n"
+	"\n"
+	"Exit status: 0 every invariant holds (after the repair, with --repair);\n"
+	"1 some are broken (listed); 2 usage error; 3 database error.\n";
+
+struct out {
+	enum report_format fmt;
+	size_t n;       /* entries in the current section */
+};
+
+static void text_cell(const char *s, size_t width)
+{
+	text_write_value(stdout, s, strlen(s), width, 0);
+	fputs("  ", stdout);
+}
+
+/* A problem: "expected" and "found"; a change: "before" then "after". */
+static int finding(struct out *o, const struct db_finding *f, bool change)
+{
+	if (o->fmt == REPORT_CSV) {
+		fputs(change ? "changed," : "problem,", stdout);
+		cli_csv_str(f->course, false);
+		cli_csv_str(f->student, false);
+		cli_csv_str(f->what, false);
+		cli_csv_str(f->expected, false);
+		cli_csv_str(f->found, true);
+	} else if (o->fmt == REPORT_JSON) {
+		fputs(o->n ? ",\n  {" : "\n  {", stdout);
+		cli_json_str("course", f->course);
+		fputs(", ", stdout);
+		cli_json_str("student", f->student);
+		fputs(", ", stdout);
+		cli_json_str(change ? "change" : "check", f->what);
+		fputs(", ", stdout);
+		cli_json_str(change ? "after" : "expected", f->expected);
+		fputs(", ", stdout);
+		cli_json_str(change ? "before" : "found", f->found);
+		fputc('}', stdout);
+	} else {
+		text_cell(*f->course ? f->course : "-", 10);
+		text_cell(*f->student ? f->student : "-", 16);
+		text_cell(f->what, 18);
+		text_cell(change ? f->found : f->expected, 30);
+		const char *last = change ? f->expected : f->found;
+		text_write_value(stdout, last, strlen(last), 0, 0);
+		putchar('\n');
+	}
+	o->n++;
+	return ferror(stdout) ? -1 : 0;
+}
+
+static int on_problem(void *ctx, const struct db_finding *f)
+{
+	struct out *o = ctx;
+	if (o->fmt == REPORT_TEXT && o->n == 0)
+		printf("%-10s  %-16s  %-18s  %-30s  %s\n", "COURSE", "STUDENT",
+		       "CHECK", "EXPECTED", "FOUND");
+	return finding(ctx, f, false);
+}
+
+static int on_change(void *ctx, const struct db_finding *f)
+{
+	struct out *o = ctx;
+	if (o->fmt == REPORT_TEXT && o->n == 0)
+		printf("%-10s  %-16s  %-18s  %-30s  %s\n", "COURSE", "STUDENT",
+		       "CHANGE", "BEFORE", "AFTER");
+	return finding(ctx, f, true);
+}
+
+/* Opens the problems part (after the changes part when repairing). */
+static void problems_start(struct out *o)
+{
+	if (o->fmt == REPORT_JSON)
+		fputs("\"problems\": [", stdout);
+	o->n = 0;
+}
+
+/* The repair and what it changed.  Returns 0 or an exit code. */
+static int repair(const struct cli *cli, struct db *db, struct out *o)
+{
+	if (o->fmt == REPORT_JSON)
+		fputs("{\"changes\": [", stdout);
+	struct db_repair_result r;
+	struct error err;
+	enum status st = db_repair(db, on_change, o, &r, &err);
+	if (st != ST_OK)
+		return cli_fail(st, &err);
+	if (o->fmt == REPORT_JSON) {
+		printf("%s], \"repair_batch\": ", o->n ? "\n " : "");
+		if (r.batch_id)
+			printf("%" PRId64, r.batch_id);
+		else
+			fputs("null", stdout);
+		printf(", \"damaged\": %s,\n ", r.damaged ? "true" : "false");
+	} else if (o->fmt == REPORT_TEXT) {
+		if (r.batch_id)
+			printf("repaired: %" PRId64 " change%s, recorded as batch "
+			       "%" PRId64 "\n\n",
+			       r.changes, r.changes == 1 ? "" : "s", r.batch_id);
+		else if (!r.damaged)
+			puts("nothing to repair\n");
+	}
+	if (r.damaged)
+		cli_error("%s: the database fails PRAGMA integrity_check: nothing "
+			  "was repaired (restore it from a backup)",
+			  cli->db_path);
+	return 0;
+}
+
+static int verify(struct db *db, struct out *o, int64_t *problems)
+{
+	problems_start(o);
+	struct db_verify_totals t;
+	struct error err;
+	enum status st = db_verify(db, on_problem, o, &t, &err);
+	if (st != ST_OK)
+		return cli_fail(st, &err);
+	*problems = t.problems;
+	if (o->fmt == REPORT_JSON) {
+		printf("%s], \"ok\": %s, \"checked\": {\"courses\": %" PRId64
+		       ", \"registrations\": %" PRId64 ", \"events\": %" PRId64
+		       "}}\n",
+		       o->n ? "\n " : "", t.problems ? "false" : "true", t.courses,
+		       t.registrations, t.events);
+	} else if (o->fmt == REPORT_TEXT) {
+		if (t.problems)
+			printf("\n%" PRId64 " broken invariant%s\n", t.problems,
+			       t.problems == 1 ? "" : "s");
+		else
+			printf("ok: every invariant holds (%" PRId64
+			       " courses, %" PRId64 " registrations, %" PRId64
+			       " history events)\n",
+			       t.courses, t.registrations, t.events);
+	}
+	return 0;
+}
+
+int cmd_verify(struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"format", required_argument, NULL, 'f'},
+		{"help", no_argument, NULL, 'h'},
+		{"repair", no_argument, NULL, 'r'},
+		{NULL, 0, NULL, 0},
+	};
+	struct out o = {REPORT_TEXT, 0};
+	bool want_repair = false;
+	int c;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (c == 'f' && report_format_parse(optarg, &o.fmt))
+			continue;
+		if (c == 'r') {
+			want_repair = true;
+			continue;
+		}
+		if (c == 'h') {
+			fputs(verify_usage, stdout);
+			fputs(verify_help, stdout);
+			return cli_close_stdout();
+		}
+		if (c == 'f')
+			return cli_usage_error(verify_usage, "verify",
+					       "--format: '%s' is not text, csv or "
+					       "json",
+					       optarg);
+		fprintf(stderr, "%sTry 'bulkreg verify --help'.\n", verify_usage);
+		return 2;
+	}
+	if (optind != argc)
+		return cli_usage_error(verify_usage, "verify",
+				       "verify takes no arguments");
+	struct db *db;
+	int rc = cli_open_db(cli, DEFAULT_WAIT_SECONDS, true, &db);
+	if (rc != 0)
+		return rc;
+	if (o.fmt == REPORT_CSV)
+		fputs("kind,course,student,check,expected,found\n", stdout);
+	else if (o.fmt == REPORT_JSON && !want_repair)
+		fputs("{", stdout);
+	int64_t problems = 0;
+	if (want_repair)
+		rc = repair(cli, db, &o);
+	if (rc == 0)
+		rc = verify(db, &o, &problems);
+	db_close(db);
+	if (rc != 0)
+		return rc;
+	rc = cli_close_stdout();
+	return rc ? rc : problems ? 1 : 0;
+}
