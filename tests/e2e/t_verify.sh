@@ -1,0 +1,339 @@
+# shellcheck shell=sh
+# shellcheck disable=SC2154,SC2034 # BULKREG, DATA, RC: lib.sh and run use them
+# t_verify: `bulkreg verify [--repair]` on databases broken by hand with
+# sqlite3, the way a person would: each invariant broken alone, found, listed
+# (course, check, expected, found), repaired in one batch of kind 'repair'
+# with its history, and verified clean afterwards; what cannot be repaired is
+# listed and exits 1.
+
+# fresh NAME: a copy of the reference database (tests/data/upgrade/v1.sql,
+# upgraded by a first verify) in NAME.
+fresh() {
+	rm -f "$1" "$1-wal" "$1-shm"
+	cp ref.db "$1"
+}
+# problems: "course student check expected found" lines of ./out (csv).
+problems() {
+	python3 -c '
+import csv, sys
+for r in csv.DictReader(open("out", newline="")):
+    print(r["kind"], r["course"], r["student"], r["check"], r["expected"], "|", r["found"])
+'
+}
+# has LINE: ./problems.txt holds that exact line.
+has() { grep -qxF -- "$1" problems.txt || fail "no '$1' in:
+$(cat problems.txt)"; }
+verify_csv() {
+	run -d "$1" verify --format csv
+	problems >problems.txt
+}
+# state DB: everything but the batches and history, to compare.
+state() { dump "$1" "$2"; }
+
+sqlite3 ref.db <"$DATA/upgrade/v1.sql" || fail "loading v1.sql"
+run -d ref.db verify
+[ "$(sql ref.db 'PRAGMA user_version')" = 2 ] || fail "ref.db not upgraded"
+
+# ---- a sound database -------------------------------------------------------------------
+
+case_ "a sound database verifies: exit 0, nothing listed, in every format"
+fresh db
+run -d db verify
+expect_rc 0
+expect_out "ok: every invariant holds (6 courses, 34 registrations,"
+expect_no_out "CHECK"
+run -d db verify --format csv
+expect_rc 0
+printf 'kind,course,student,check,expected,found\n' >want
+expect_same want out
+run -d db verify --format json
+expect_rc 0
+python3 -c '
+import json
+d = json.load(open("out"))
+assert d["ok"] is True and d["problems"] == [], d
+assert d["checked"] == {"courses": 6, "registrations": 34, "events": d["checked"]["events"]}, d
+' || fail "json: $(cat out)"
+
+case_ "verify writes nothing: the file's tables are the same before and after"
+fresh db
+sqlite3 db .dump >before.sql
+run -d db verify
+run -d db verify --format json
+sqlite3 db .dump >after.sql
+expect_same before.sql after.sql
+
+case_ "verify --repair on a sound database: nothing to repair, no batch"
+fresh db
+nb=$(sql db "SELECT count(*) FROM batches")
+run -d db verify --repair
+expect_rc 0
+expect_out "nothing to repair"
+expect_out "ok: every invariant holds"
+[ "$(sql db "SELECT count(*) FROM batches")" = "$nb" ] || fail "a batch was recorded"
+
+# ---- each invariant broken by hand ------------------------------------------------------
+
+case_ "DELETE FROM registrations: counters, promotion owed and history are listed"
+fresh db
+# CS101: capacity 4, seats S1003 S1004 S1005 S1006, waitlist S1007 S1017 S1018.
+sql db "DELETE FROM registrations WHERE course_id = (SELECT id FROM courses WHERE code = 'CS101') AND student_id = 'S1004'"
+verify_csv db
+expect_rc 1
+has "problem CS101  registered_count 3 | 4"
+has "problem CS101  promotions_owed 0 | 1 (1 seats free, 3 waiting)"
+grep -q "^problem CS101 S1004 history registered (event [0-9]*: added by batch 1) | absent$" problems.txt ||
+	fail "history: $(cat problems.txt)"
+[ "$(wc -l <problems.txt)" = 3 ] || fail "more than 3 problems: $(cat problems.txt)"
+run -d db verify
+expect_rc 1
+expect_out "3 broken invariants"
+grep -Eq '^CS101 +- +registered_count +3 +4$' out || fail "text: $(cat out)"
+
+case_ "... --repair: the first waitlisted takes the freed seat as seat_seq+1, history follows, verify passes"
+nb=$(sql db "SELECT max(id) FROM batches")
+run -d db verify --repair --format csv
+expect_rc 0
+problems >problems.txt
+has "changed CS101  seat_seq 5 | 4"
+has "changed CS101 S1004 history_dropped absent | registered seat 2"
+has "changed CS101 S1007 promoted registered seat 5 | waitlisted position 1"
+has "changed CS101 S1017 waitlist_position 1 | 2"
+has "changed CS101 S1018 waitlist_position 2 | 3"
+has "changed CS101  waitlisted_count 2 | 3"
+! grep -q '^problem' problems.txt || fail "problems left: $(cat problems.txt)"
+b=$(sql db "SELECT max(id) FROM batches")
+[ "$b" = $((nb + 1)) ] || fail "no new batch"
+[ "$(sql db "SELECT kind, outcome, source, promoted FROM batches WHERE id = $b")" = "repair|committed|verify --repair|1" ] ||
+	fail "batch: $(sql db "SELECT * FROM batches WHERE id = $b")"
+[ "$(sql db "SELECT event, student_id, old_status, old_seq, new_status, new_seq FROM history WHERE batch_id = $b ORDER BY id")" = "dropped|S1004|registered|2||
+promoted|S1007|waitlisted|1|registered|5" ] || fail "history: $(sql db "SELECT * FROM history WHERE batch_id = $b")"
+[ "$(sql db "SELECT course_id, registered, waitlisted, seat_seq FROM batch_courses WHERE batch_id = $b")" = "3|4|3|4" ] ||
+	fail "batch_courses: $(sql db "SELECT * FROM batch_courses WHERE batch_id = $b")"
+[ "$(sql db "SELECT student_id, status, seq FROM registrations WHERE course_id = 3 ORDER BY status, seq" | tr '\n' ' ')" = \
+	"S1003|registered|1 S1005|registered|3 S1006|registered|4 S1007|registered|5 S1017|waitlisted|1 S1018|waitlisted|2 " ] ||
+	fail "registrations: $(sql db "SELECT * FROM registrations WHERE course_id = 3")"
+[ "$(sql db "SELECT registered, waitlisted, seat_seq FROM courses WHERE code = 'CS101'")" = "4|2|5" ] || fail "counters"
+run -d db verify
+expect_rc 0
+
+case_ "... a second repair finds nothing to do"
+run -d db verify --repair
+expect_rc 0
+expect_out "nothing to repair"
+[ "$(sql db "SELECT max(id) FROM batches")" = "$b" ] || fail "a second batch"
+
+case_ "UPDATE courses SET registered = 99: registered_count; --repair rebuilds the counter only"
+fresh db
+sql db "UPDATE courses SET registered = 99, waitlisted = 0 WHERE code = 'MATH101'"
+verify_csv db
+expect_rc 1
+has "problem MATH101  registered_count 6 | 99"
+has "problem MATH101  waitlisted_count 2 | 0"
+[ "$(wc -l <problems.txt)" = 2 ] || fail "$(cat problems.txt)"
+state db before.state
+run -d db verify --repair
+expect_rc 0
+grep -Eq '^MATH101 +- +registered_count +99 +6$' out || fail "text: $(cat out)"
+b=$(sql db "SELECT max(id) FROM batches")
+[ "$(sql db "SELECT count(*) FROM history WHERE batch_id = $b")" = 0 ] || fail "history rows for a counter"
+[ "$(sql db "SELECT registered, waitlisted FROM batch_courses WHERE batch_id = $b")" = "99|0" ] || fail "batch_courses"
+[ "$(sql db "SELECT registered, waitlisted FROM courses WHERE code = 'MATH101'")" = "6|2" ] || fail "not rebuilt"
+sql db "SELECT * FROM registrations ORDER BY 1, 2" >regs.after
+sql ref.db "SELECT * FROM registrations ORDER BY 1, 2" >regs.ref
+expect_same regs.ref regs.after
+
+case_ "renumbered waitlist positions: listed; --repair numbers them 1..n in the same order"
+fresh db
+sql db "UPDATE registrations SET seq = seq * 10 + 5 WHERE course_id = 3 AND status = 'waitlisted'"
+verify_csv db
+expect_rc 1
+has "problem CS101  waitlist_positions 1..3 | 15,25,35"
+[ "$(wc -l <problems.txt)" = 1 ] || fail "$(cat problems.txt)"
+run -d db verify --repair
+expect_rc 0
+[ "$(sql db "SELECT student_id, seq FROM registrations WHERE course_id = 3 AND status = 'waitlisted' ORDER BY seq" | tr '\n' ' ')" = \
+	"S1007|1 S1017|2 S1018|3 " ] || fail "positions"
+run -d db verify
+expect_rc 0
+
+case_ "a gap and a duplicate position"
+fresh db
+sql db "UPDATE registrations SET seq = 1 WHERE course_id = 3 AND student_id = 'S1018'"
+verify_csv db
+expect_rc 1
+has "problem CS101  waitlist_positions 1..3 | 1,1,2"
+run -d db verify --repair
+expect_rc 0
+# Ties keep the student id order.
+[ "$(sql db "SELECT student_id, seq FROM registrations WHERE course_id = 3 AND status = 'waitlisted' ORDER BY seq" | tr '\n' ' ')" = \
+	"S1007|1 S1018|2 S1017|3 " ] || fail "positions: $(sql db "SELECT * FROM registrations WHERE course_id = 3")"
+
+case_ "a capacity raised with sqlite3: promotions owed; --repair promotes in position order"
+fresh db
+sql db "UPDATE courses SET capacity = 6 WHERE code = 'CS101'"
+verify_csv db
+expect_rc 1
+has "problem CS101  promotions_owed 0 | 2 (2 seats free, 3 waiting)"
+run -d db verify --repair --format json
+expect_rc 0
+python3 -c '
+import json
+d = json.load(open("out"))
+assert d["ok"] is True and d["problems"] == [], d
+assert isinstance(d["repair_batch"], int), d
+p = [(c["student"], c["before"], c["after"]) for c in d["changes"] if c["change"] == "promoted"]
+assert p == [("S1007", "waitlisted position 1", "registered seat 5"),
+             ("S1017", "waitlisted position 2", "registered seat 6")], p
+' || fail "json: $(cat out)"
+[ "$(sql db "SELECT registered, waitlisted, seat_seq FROM courses WHERE code = 'CS101'")" = "6|1|6" ] || fail "course"
+[ "$(sql db "SELECT status, seq FROM registrations WHERE course_id = 3 AND student_id = 'S1018'")" = "waitlisted|1" ] || fail "S1018"
+
+case_ "seat_seq lowered: listed; --repair raises it to the highest seat"
+fresh db
+sql db "UPDATE courses SET seat_seq = 1 WHERE code = 'MATH101'"
+verify_csv db
+expect_rc 1
+has "problem MATH101  seat_seq at least 6 | 1"
+run -d db verify --repair
+expect_rc 0
+[ "$(sql db "SELECT seat_seq FROM courses WHERE code = 'MATH101'")" = 6 ] || fail "seat_seq"
+
+case_ "history deleted for a pair: listed; --repair records it as added"
+fresh db
+sql db "DELETE FROM history WHERE course_id = 5 AND student_id = 'S1001'"
+verify_csv db
+expect_rc 1
+has "problem MATH101 S1001 history an event recording it | registered, no history"
+run -d db verify --repair
+expect_rc 0
+b=$(sql db "SELECT max(id) FROM batches")
+[ "$(sql db "SELECT event, course_id, student_id, line, new_status, new_seq FROM history WHERE batch_id = $b")" = "added|5|S1001|2|registered|1" ] ||
+	fail "history: $(sql db "SELECT * FROM history WHERE batch_id = $b")"
+run -d db verify
+expect_rc 0
+
+case_ "a status changed by hand: the history's state is dropped, the table's added"
+fresh db
+sql db "UPDATE registrations SET status = 'waitlisted', seq = 4 WHERE course_id = 3 AND student_id = 'S1006'"
+verify_csv db
+expect_rc 1
+has "problem CS101  registered_count 3 | 4"
+has "problem CS101  waitlisted_count 4 | 3"
+grep -q "^problem CS101 S1006 history registered (event [0-9]*: added by batch 1) | waitlisted$" problems.txt ||
+	fail "history: $(cat problems.txt)"
+run -d db verify --repair
+expect_rc 0
+b=$(sql db "SELECT max(id) FROM batches")
+# S1006 is waitlisted 4th, then the free seat goes to the first in line.
+[ "$(sql db "SELECT event, student_id, old_status, new_status FROM history WHERE batch_id = $b ORDER BY id" | tr '\n' ' ')" = \
+	"dropped|S1006|registered| added|S1006||waitlisted promoted|S1007|waitlisted|registered " ] ||
+	fail "history: $(sql db "SELECT * FROM history WHERE batch_id = $b")"
+
+case_ "waitlist over its maximum: listed; not repairable (no one is dropped), exit 1, no batch"
+fresh db
+sql db "UPDATE courses SET waitlist_max = 1 WHERE code = 'CS101'"
+verify_csv db
+expect_rc 1
+has "problem CS101  waitlist_over_max at most 1 waiting | 3 waiting"
+nb=$(sql db "SELECT count(*) FROM batches")
+state db before.state
+run -d db verify --repair --format csv
+expect_rc 1
+problems >problems.txt
+has "problem CS101  waitlist_over_max at most 1 waiting | 3 waiting"
+! grep -q '^changed' problems.txt || fail "changed: $(cat problems.txt)"
+[ "$(sql db "SELECT count(*) FROM batches")" = "$nb" ] || fail "a batch was recorded"
+state db after.state
+expect_same before.state after.state
+
+case_ "a student deleted: student_missing; repair keeps the registration and exits 1"
+fresh db
+sql db "DELETE FROM students WHERE student_id = 'S1001'"
+verify_csv db
+expect_rc 1
+has "problem MATH101 S1001 student_missing student S1001 | no such student"
+[ "$(wc -l <problems.txt)" = 1 ] || fail "$(cat problems.txt)"
+run -d db verify --repair
+expect_rc 1
+expect_out "student_missing"
+[ "$(sql db "SELECT count(*) FROM registrations WHERE student_id = 'S1001'")" = 1 ] || fail "the registration went"
+
+case_ "a course deleted: course_missing for each of its registrations; exit 1 after --repair"
+fresh db
+sql db "DELETE FROM courses WHERE code = 'BIO110'"
+verify_csv db
+expect_rc 1
+[ "$(grep -c '^problem #2 S[0-9]* course_missing course 2 | no such course$' problems.txt)" = 3 ] ||
+	fail "$(cat problems.txt)"
+run -d db verify --repair
+expect_rc 1
+expect_out "course_missing"
+
+case_ "several broken at once: one repair batch fixes every derived part"
+fresh db
+sql db "DELETE FROM registrations WHERE course_id = 6 AND student_id IN (SELECT student_id FROM registrations WHERE course_id = 6 AND status = 'registered' LIMIT 1);
+UPDATE courses SET registered = 0, waitlisted = 0;
+UPDATE registrations SET seq = seq + 7 WHERE status = 'waitlisted' AND course_id = 5;
+UPDATE courses SET seat_seq = 0"
+run -d db verify
+expect_rc 1
+nb=$(sql db "SELECT count(*) FROM batches")
+run -d db verify --repair
+expect_rc 0
+expect_out "ok: every invariant holds"
+[ "$(sql db "SELECT count(*) FROM batches")" = $((nb + 1)) ] || fail "not one batch"
+run -d db verify
+expect_rc 0
+
+# ---- integrity_check ----------------------------------------------------------------------
+
+case_ "a damaged index: integrity_check listed; --repair writes nothing and says to restore"
+fresh db
+sqlite3 db "PRAGMA writable_schema = ON; UPDATE sqlite_master SET sql = 'CREATE INDEX history_batch ON history (student_id)' WHERE name = 'history_batch';" ||
+	fail "breaking the index"
+run -d db verify --format csv
+expect_rc 1
+grep -q '^problem,,,integrity_check,ok,' out || fail "$(cat out)"
+sqlite3 db .dump >before.sql
+run -d db verify --repair
+expect_rc 1
+expect_err "integrity_check: nothing was repaired"
+expect_out "integrity_check"
+sqlite3 db .dump >after.sql
+expect_same before.sql after.sql
+
+# ---- the repair is one transaction ------------------------------------------------------
+
+case_ "a repair that fails at its last step leaves the database as it was (exit 3)"
+fresh db
+sql db "DELETE FROM registrations WHERE course_id = 3 AND student_id = 'S1004'"
+# The repair writes registrations and history before batch_courses.
+sql db "CREATE TRIGGER no_snapshots BEFORE INSERT ON batch_courses BEGIN SELECT RAISE(ABORT, 'refused by the test'); END"
+sqlite3 db .dump >before.sql
+run -d db verify --repair
+expect_rc 3
+expect_err "refused by the test"
+sqlite3 db .dump >after.sql
+expect_same before.sql after.sql
+sql db "DROP TRIGGER no_snapshots"
+run -d db verify --repair
+expect_rc 0
+
+# ---- usage --------------------------------------------------------------------------------
+
+case_ "usage: an operand, a bad --format, --help, a missing database"
+run -d db verify extra
+expect_rc 2
+expect_err "verify takes no arguments"
+run -d db verify --format yaml
+expect_rc 2
+run -d db verify --bogus
+expect_rc 2
+run -d db verify --help
+expect_rc 0
+expect_out "usage: bulkreg verify [--repair] [--format text|csv|json]"
+run -d nosuch.db verify
+expect_rc 3
+expect_err "no such database"
+[ ! -e nosuch.db ] || fail "verify created a database"
