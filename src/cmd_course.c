@@ -26,6 +26,7 @@ static const char course_help[] =
 	"                 code,title,capacity[,waitlist] in one transaction; if any\n"
 	"                 row is bad, nothing is written and the exit status is 1\n"
 	"  list           courses with capacity, registered, waitlisted, seats left\n"
+	"                 (never below 0) and how many are over capacity\n"
 	"\n"
 	"Raising a capacity moves the first students of the waitlist into the new\n"
 	"seats, in waitlist order.\n";
@@ -242,14 +243,22 @@ static int course_import(struct cli *cli, int argc, char **argv)
 
 /* ---- course list -------------------------------------------------------- */
 
+/* Never negative: a capacity lowered below the registered count leaves no
+ * seat, and over_capacity says by how many it is exceeded. */
 static int64_t seats_left(const struct course *c)
 {
 	return c->registered < c->capacity ? c->capacity - c->registered : 0;
 }
 
+static int64_t over_capacity(const struct course *c)
+{
+	return c->registered > c->capacity ? c->registered - c->capacity : 0;
+}
+
 static void list_csv(const struct course_table *t)
 {
-	fputs("code,title,capacity,waitlist,registered,waitlisted,seats_left\n",
+	fputs("code,title,capacity,waitlist,registered,waitlisted,seats_left,"
+	      "over_capacity\n",
 	      stdout);
 	for (size_t i = 0; i < t->count; i++) {
 		const struct course *c = &t->items[i];
@@ -259,8 +268,9 @@ static void list_csv(const struct course_table *t)
 		printf(",%" PRId64 ",", c->capacity);
 		if (c->waitlist_max != WAITLIST_UNLIMITED)
 			printf("%" PRId64, c->waitlist_max);
-		printf(",%" PRId64 ",%" PRId64 ",%" PRId64 "\n", c->registered,
-		       c->waitlisted, seats_left(c));
+		printf(",%" PRId64 ",%" PRId64 ",%" PRId64 ",%" PRId64 "\n",
+		       c->registered, c->waitlisted, seats_left(c),
+		       over_capacity(c));
 	}
 }
 
@@ -279,8 +289,10 @@ static void list_json(const struct course_table *t)
 		else
 			printf("%" PRId64, c->waitlist_max);
 		printf(", \"registered\": %" PRId64 ", \"waitlisted\": %" PRId64
-		       ", \"seats_left\": %" PRId64 "}",
-		       c->registered, c->waitlisted, seats_left(c));
+		       ", \"seats_left\": %" PRId64 ", \"over_capacity\": %" PRId64
+		       "}",
+		       c->registered, c->waitlisted, seats_left(c),
+		       over_capacity(c));
 	}
 	fputs(t->count ? "\n]}\n" : "]}\n", stdout);
 }
@@ -300,9 +312,9 @@ static void list_text(const struct course_table *t)
 		w = text_value_width(t->items[i].title, strlen(t->items[i].title), 30);
 		wtitle = w > wtitle ? w : wtitle;
 	}
-	printf("%-*s  %-*s  %8s  %9s  %10s  %10s  %10s\n", (int)wcode, "CODE",
+	printf("%-*s  %-*s  %8s  %9s  %10s  %10s  %10s  %4s\n", (int)wcode, "CODE",
 	       (int)wtitle, "TITLE", "CAPACITY", "WAITLIST", "REGISTERED",
-	       "WAITLISTED", "SEATS LEFT");
+	       "WAITLISTED", "SEATS LEFT", "OVER");
 	for (size_t i = 0; i < t->count; i++) {
 		const struct course *c = &t->items[i];
 		text_write_value(stdout, c->code, strlen(c->code), wcode, 0);
@@ -314,8 +326,9 @@ static void list_text(const struct course_table *t)
 		else
 			snprintf(wl, sizeof(wl), "%" PRId64, c->waitlist_max);
 		printf("  %8" PRId64 "  %9s  %10" PRId64 "  %10" PRId64 "  %10" PRId64
-		       "\n",
-		       c->capacity, wl, c->registered, c->waitlisted, seats_left(c));
+		       "  %4" PRId64 "\n",
+		       c->capacity, wl, c->registered, c->waitlisted, seats_left(c),
+		       over_capacity(c));
 	}
 }
 

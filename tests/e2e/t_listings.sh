@@ -26,7 +26,7 @@ expect_rc 0
 expect_out "No courses yet"
 run -d $db course list --format csv
 expect_rc 0
-printf 'code,title,capacity,waitlist,registered,waitlisted,seats_left\n' >want
+printf 'code,title,capacity,waitlist,registered,waitlisted,seats_left,over_capacity\n' >want
 expect_same want out
 run -d $db course list --format json
 expect_rc 0
@@ -39,7 +39,7 @@ expect_rc 0
 expect_out "no batches yet"
 run -d $db batches --format csv
 expect_rc 0
-printf 'id,started_at,finished_at,source,sha256,label,outcome,rows,registered,waitlisted,already_registered,already_waitlisted,rejected\n' >want
+printf 'id,started_at,finished_at,source,sha256,label,outcome,rows,registered,waitlisted,already_registered,already_waitlisted,rejected,kind,promoted,dropped,skipped,undo_of,undone_by,options\n' >want
 expect_same want out
 run -d $db batches --format json
 expect_rc 0
@@ -173,7 +173,8 @@ python3 -c '
 import json, sys
 c = {x["code"]: x for x in json.load(open("out"))["courses"]}
 want = {"code": "WL2", "title": "Two seats and a waitlist of two", "capacity": 2,
-        "waitlist": 2, "registered": 2, "waitlisted": 2, "seats_left": 0}
+        "waitlist": 2, "registered": 2, "waitlisted": 2, "seats_left": 0,
+        "over_capacity": 0}
 if c["WL2"] != want: sys.exit("WL2: %r" % c["WL2"])
 if c["OPEN"]["waitlist"] is not None or c["OPEN"]["seats_left"] != 99: sys.exit("OPEN: %r" % c["OPEN"])
 if sorted(c) != ["NEW8", "ONE", "OPEN", "WAITONLY", "WL2", "ZERO"]: sys.exit("codes: %r" % sorted(c))
@@ -184,9 +185,9 @@ run -d $db course list
 expect_rc 0
 grep -Eq '^CODE +TITLE +CAPACITY +WAITLIST +REGISTERED +WAITLISTED +SEATS LEFT' out || fail "header:
 $(cat out)"
-grep -Eq '^WL2 +Two seats and a waitlist of(\.\.\.| two) +2 +2 +2 +2 +0$' out || fail "WL2 line:
+grep -Eq '^WL2 +Two seats and a waitlist of(\.\.\.| two) +2 +2 +2 +2 +0 +0$' out || fail "WL2 line:
 $(cat out)"
-grep -Eq '^OPEN +Plenty of seats +100 +unlimited +1 +0 +99$' out || fail "OPEN line:
+grep -Eq '^OPEN +Plenty of seats +100 +unlimited +1 +0 +99 +0$' out || fail "OPEN line:
 $(cat out)"
 [ "$(grep -c . out)" = 7 ] || fail "lines: $(cat out)"
 
@@ -335,10 +336,10 @@ case_ "batches (text): id, start, end, outcome, counts, then source, sha256, lab
 run -d $db batches
 expect_rc 0
 grep -Eq '^ *BATCH +STARTED' out || fail "header: $(cat out)"
-grep -Eq '^ +4 +[0-9-]+T[0-9:.]+Z +dry_run +25 +4 +2 +0 +0 +19$' out ||
+grep -Eq '^ +4 +[0-9-]+T[0-9:.]+Z +register +dry_run +25 +4 +2 +0 +0 +0 +0 +0 +19$' out ||
 	fail "batch 4: $(cat out)"
 grep -Eq '^ +source [^ ]*outcome[^ ]* +label Monday, roster$' out || fail "batch 4 source: $(cat out)"
-grep -Eq '^ +1 .* committed +7 +3 +4 +0 +0 +0$' out || fail "batch 1: $(cat out)"
+grep -Eq '^ +1 .* register +committed +7 +3 +4 +0 +0 +0 +0 +0 +0$' out || fail "batch 1: $(cat out)"
 grep -Eq '^ +source reg\.csv +label listing setup$' out || fail "batch 1 source: $(cat out)"
 grep -Eq '^ +finished [0-9-]+T[0-9:.]+Z +sha256 [0-9a-f]{64}$' out || fail "finished/sha256: $(cat out)"
 
