@@ -1,0 +1,113 @@
+# shellcheck shell=sh
+# shellcheck disable=SC2154,SC2034 # BULKREG, DATA, RC: lib.sh and run use them
+# t_upgrade: a version-1 database made by the previous release
+# (tests/data/upgrade/v1.sql) upgrades in place when bulkreg opens it: its
+# courses, students, registrations and batches kept exactly, the history its
+# data implies synthesised, and `verify` clean.
+
+v1=$DATA/upgrade/v1.sql
+
+# v1_state DB FILE: the version-1 columns of every table, in a stable order.
+v1_state() {
+	sqlite3 "$1" >"$2" <<'SQL'
+.mode quote
+SELECT id, code, title, capacity, waitlist_max, registered, waitlisted, created_at, updated_at FROM courses ORDER BY id;
+SELECT student_id, first_name, last_name, email, created_batch FROM students ORDER BY student_id;
+SELECT course_id, student_id, status, seq, batch_id, line FROM registrations ORDER BY course_id, student_id;
+SELECT id, started_at, finished_at, source, sha256, label, outcome, rows, registered, waitlisted,
+       already_registered, already_waitlisted, rejected, reasons FROM batches ORDER BY id;
+SQL
+}
+
+case_ "the dump is a version-1 database"
+sqlite3 old.db <"$v1" || fail "loading $v1"
+[ "$(sql old.db 'PRAGMA user_version')" = 1 ] || fail "user_version $(sql old.db 'PRAGMA user_version')"
+v1_state old.db before.state
+[ "$(sql old.db 'SELECT count(*) FROM registrations')" = 34 ] || fail "registrations"
+
+case_ "verify upgrades it to version 2 and passes"
+cp old.db up.db
+run -d up.db verify
+expect_rc 0
+expect_out "ok: every invariant holds (6 courses, 34 registrations,"
+[ "$(sql up.db 'PRAGMA user_version')" = 2 ] || fail "user_version $(sql up.db 'PRAGMA user_version')"
+
+case_ "courses, students, registrations and batches are kept exactly"
+v1_state up.db after.state
+expect_same before.state after.state
+
+case_ "the new columns: every batch is a register batch with zero new counts, seat_seq is the highest seat"
+[ "$(sql up.db "SELECT group_concat(kind || ':' || promoted || dropped || skipped || ':' || coalesce(undo_of, '-') || coalesce(undone_by, '-'), ' ') FROM batches")" = \
+	"register:000:-- register:000:-- register:000:--" ] || fail "batches: $(sql up.db 'SELECT * FROM batches')"
+got=$(sql up.db "SELECT count(*) FROM courses c WHERE seat_seq IS NOT coalesce((SELECT max(seq) FROM registrations r WHERE r.course_id = c.id AND r.status = 'registered'), 0)")
+[ "$got" = 0 ] || fail "seat_seq: $(sql up.db 'SELECT code, seat_seq FROM courses')"
+[ "$(sql up.db "SELECT seat_seq FROM courses WHERE code = 'MATH101'")" = 6 ] || fail "MATH101 seat_seq"
+[ "$(sql up.db 'SELECT count(*) FROM batch_courses')" = 0 ] || fail "batch_courses"
+
+case_ "history: one 'added' per registration, as it is; one 'student' per student a batch created"
+got=$(sql up.db "SELECT count(*) FROM registrations r WHERE NOT EXISTS (SELECT 1 FROM history h WHERE h.event = 'added'
+	AND h.course_id = r.course_id AND h.student_id = r.student_id AND h.batch_id = r.batch_id AND h.line = r.line
+	AND h.new_status = r.status AND h.new_seq = r.seq AND h.old_status IS NULL)")
+[ "$got" = 0 ] || fail "$got registrations without their event"
+[ "$(sql up.db "SELECT count(*) FROM history WHERE event = 'added'")" = 34 ] || fail "added events"
+got=$(sql up.db "SELECT count(*) FROM students s WHERE NOT EXISTS (SELECT 1 FROM history h WHERE h.event = 'student'
+	AND h.student_id = s.student_id AND h.batch_id = s.created_batch AND h.new_email = s.email
+	AND h.new_first_name = s.first_name AND h.new_last_name = s.last_name AND h.old_email IS NULL)")
+[ "$got" = 0 ] || fail "$got students without their event"
+[ "$(sql up.db "SELECT count(*) FROM history")" = $((34 + $(sql up.db 'SELECT count(*) FROM students'))) ] ||
+	fail "other history rows"
+
+case_ "batches lists the three batches as they were"
+run -d up.db batches --format csv
+expect_rc 0
+sqlite3 -separator ' ' :memory: ".import --csv out b" \
+	"SELECT id, kind, outcome, rows, registered, waitlisted, rejected, label FROM b ORDER BY id + 0" >got
+sqlite3 -separator ' ' up.db \
+	"SELECT id, 'register', outcome, rows, registered, waitlisted, rejected, coalesce(label, '') FROM batches ORDER BY id" >want
+expect_same want got
+[ "$(wc -l <got)" = 3 ] || fail "$(cat got)"
+
+case_ "roster shows every course as the registrations hold it"
+for code in ART105 BIO110 CS101 HIST200 MATH101 PHYS150; do
+	run -d up.db roster "$code" --format csv
+	expect_rc 0
+	sqlite3 -separator ' ' :memory: ".import --csv out r" \
+		"SELECT student_id, status, position, batch, line FROM r" >got
+	sqlite3 -separator ' ' up.db "SELECT r.student_id, r.status,
+		CASE r.status WHEN 'waitlisted' THEN r.seq ELSE '' END, r.batch_id, r.line
+		FROM registrations r JOIN courses c ON c.id = r.course_id WHERE c.code = '$code'
+		ORDER BY r.status <> 'registered', r.seq" >want
+	expect_same want got
+done
+
+case_ "student shows the values, courses and synthesised history"
+run -d up.db student S1009 --format json
+expect_rc 0
+python3 -c '
+import json
+d = json.load(open("out"))
+assert d["student_id"] == "S1009" and d["exists"] and d["first_name"] == "Isabela", d
+assert d["created_batch"] == 2, d
+assert d["courses"] == [{"course": "MATH101", "status": "registered", "seat": 3,
+                         "position": None, "batch": 2, "line": 3}], d["courses"]
+ev = [(h["event"], h["batch"], h["course"]) for h in d["history"]]
+assert ev == [("student", 2, None), ("added", 2, "MATH101")], ev
+' || fail "student: $(cat out)"
+
+case_ "any command upgrades it: course list on a fresh copy"
+cp old.db up2.db
+run -d up2.db course list --format csv
+expect_rc 0
+[ "$(sql up2.db 'PRAGMA user_version')" = 2 ] || fail "not upgraded"
+sqlite3 up.db .dump | grep -v '^INSERT INTO history' | sed 's/[0-9-]*T[0-9:.]*Z//g' >a.dump
+sqlite3 up2.db .dump | grep -v '^INSERT INTO history' | sed 's/[0-9-]*T[0-9:.]*Z//g' >b.dump
+expect_same a.dump b.dump
+
+case_ "opening it again changes nothing"
+sqlite3 up.db .dump >once.dump
+run -d up.db verify
+expect_rc 0
+run -d up.db batches
+expect_rc 0
+sqlite3 up.db .dump >twice.dump
+expect_same once.dump twice.dump
