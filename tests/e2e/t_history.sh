@@ -1,0 +1,246 @@
+# shellcheck shell=sh
+# shellcheck disable=SC2154,SC2034 # BULKREG, DATA, RC: lib.sh and run use them
+# t_history: reading the history -- `batches show N`, `student ID`, the
+# version-2 columns of `batches` (kind, promoted/dropped/skipped, undo links,
+# options) and `course list` over capacity; on the version-1 reference
+# database (tests/data/upgrade/v1.sql) and a repair batch made on it.
+
+db=h.db
+sqlite3 $db <"$DATA/upgrade/v1.sql" || fail "loading v1.sql"
+run -d $db verify
+expect_rc 0
+
+# q SQL: SQL over ./out imported as csv table r.
+q() { sqlite3 -separator ' ' :memory: ".import --csv out r" "$1"; }
+
+# ---- batches show N -----------------------------------------------------------------------
+
+case_ "batches show (text): the header as batches lists it, then every change in order"
+run -d $db batches show 1
+expect_rc 0
+grep -Eq '^ +1 +[0-9-]+T[0-9:.]+Z +register +committed +8 +6 +2 ' out || fail "header: $(cat out)"
+expect_out "source data/enrolled.csv"
+grep -Eq '^EVENT +COURSE +STUDENT +LINE +BEFORE +AFTER$' out || fail "changes header: $(cat out)"
+grep -Eq '^student +- +S1001 +- +-> Amara Okafor <amara.okafor@example.edu>$' out || fail "student event: $(cat out)"
+grep -Eq '^added +MATH101 +S1001 +2 +- +-> registered seat 1$' out || fail "added event: $(cat out)"
+grep -Eq '^added +[A-Z0-9]+ +S1007 +8 +- +-> waitlisted position 1$' out || fail "waitlisted event: $(cat out)"
+[ "$(grep -Ec '^(added|student) ' out)" = "$(sql $db 'SELECT count(*) FROM history WHERE batch_id = 1')" ] ||
+	fail "not every change: $(cat out)"
+
+case_ "batches show --format csv: one row per history row, in id order"
+run -d $db batches show 2 --format csv
+expect_rc 0
+head -1 out >header
+printf 'event,course,student_id,line,old_status,old_seat,old_position,old_batch,old_line,new_status,new_seat,new_position,old_first_name,old_last_name,old_email,new_first_name,new_last_name,new_email\n' >want
+expect_same want header
+q "SELECT event, course, student_id, line, new_status, new_seat, new_position, new_email FROM r" >got
+sqlite3 -separator ' ' $db "SELECT h.event, coalesce(c.code, ''), h.student_id, coalesce(h.line, ''),
+	coalesce(h.new_status, ''), CASE h.new_status WHEN 'registered' THEN h.new_seq ELSE '' END,
+	CASE h.new_status WHEN 'waitlisted' THEN h.new_seq ELSE '' END, coalesce(h.new_email, '')
+	FROM history h LEFT JOIN courses c ON c.id = h.course_id WHERE h.batch_id = 2 ORDER BY h.id" >want
+expect_same want got
+
+case_ "batches show --format json: the batch header and its changes"
+run -d $db batches show 2 --format json
+expect_rc 0
+python3 -c '
+import json
+d = json.load(open("out"))
+b = d["batch"]
+assert b["id"] == 2 and b["kind"] == "register" and b["outcome"] == "committed", b
+assert b["label"] == "week 2" and b["source"] == "data/roster.csv", b
+assert b["undo_of"] is None and b["undone_by"] is None, b
+assert b["promoted"] == 0 and b["dropped"] == 0 and b["skipped"] == 0, b
+assert b["registered"] == 18 and b["rejected"] == 16, b
+c = d["changes"]
+assert all(x["batch"] == 2 for x in c), c
+s = [x for x in c if x["event"] == "student"][0]
+assert s["course"] is None and s["old"] is None and s["new"]["email"], s
+a = [x for x in c if x["event"] == "added"][0]
+assert a["old"] is None and a["new"]["status"] in ("registered", "waitlisted"), a
+print(len(c))
+' >n || fail "json: $(cat out)"
+[ "$(cat n)" = "$(sql $db 'SELECT count(*) FROM history WHERE batch_id = 2')" ] || fail "count $(cat n)"
+
+case_ "batches show of a dry run: the header, no changes"
+run -d $db batches show 3
+expect_rc 0
+expect_out "dry_run"
+expect_out "(no changes)"
+
+case_ "batches show of a repair: dropped and promoted, before -> after"
+sql $db "DELETE FROM registrations WHERE course_id = 3 AND student_id = 'S1004'"
+run -d $db verify --repair
+expect_rc 0
+rb=$(sql $db "SELECT max(id) FROM batches")
+run -d $db batches show "$rb"
+expect_rc 0
+grep -Eq "^ +$rb .* repair +committed +0 +0 +0 +0 +0 +1 +0 +0 +0\$" out || fail "header: $(cat out)"
+expect_out "source verify --repair"
+grep -Eq '^dropped +CS101 +S1004 +registered seat 2 +-> -$' out || fail "dropped: $(cat out)"
+grep -Eq '^promoted +CS101 +S1007 +waitlisted position 1 +-> registered seat 5$' out || fail "promoted: $(cat out)"
+run -d $db batches show "$rb" --format csv
+expect_rc 0
+grep -qx 'promoted,CS101,S1007,,waitlisted,,1,1,8,registered,5,,,,,,,' out || fail "csv: $(cat out)"
+grep -qx 'dropped,CS101,S1004,,registered,2,,1,5,,,,,,,,,' out || fail "csv: $(cat out)"
+
+case_ "batches show: an unknown batch is exit 2 naming it; N must be a number"
+run -d $db batches show 99
+expect_rc 2
+expect_err "no batch 99"
+expect_empty out
+run -d $db batches show abc
+expect_rc 2
+expect_err "no batch 'abc'"
+run -d $db batches show
+expect_rc 2
+run -d $db batches show 1 2
+expect_rc 2
+run -d $db batches show --help
+expect_rc 0
+expect_out "usage: bulkreg batches show N"
+
+# ---- batches: the version-2 columns ---------------------------------------------------------
+
+case_ "batches --format json: kind and the new counts, zero counts kept"
+run -d $db batches --format json
+expect_rc 0
+python3 -c '
+import json
+b = {x["id"]: x for x in json.load(open("out"))["batches"]}
+for i in (1, 2, 3):
+    assert b[i]["kind"] == "register", b[i]
+    for k in ("promoted", "dropped", "skipped"):
+        assert b[i][k] == 0, (i, k, b[i])
+    assert b[i]["undo_of"] is None and b[i]["undone_by"] is None, b[i]
+r = b[max(b)]
+assert r["kind"] == "repair" and r["promoted"] == 1 and r["options"] == {}, r
+' || fail "json: $(cat out)"
+
+case_ "batches: options and undo links as recorded, in every format"
+sql $db "UPDATE batches SET options = '{\"course\":\"MATH101\",\"strict\":true,\"max_drops\":\"10%\"}', undone_by = 3 WHERE id = 2;
+UPDATE batches SET undo_of = 2 WHERE id = 3"
+run -d $db batches --format csv
+expect_rc 0
+[ "$(q "SELECT kind, promoted, dropped, skipped, undo_of, undone_by, options FROM r WHERE id = '2'")" = \
+	'register 0 0 0  3 {"course":"MATH101","strict":true,"max_drops":"10%"}' ] || fail "csv: $(cat out)"
+[ "$(q "SELECT undo_of, undone_by FROM r WHERE id = '3'")" = "2 " ] || fail "csv: $(cat out)"
+run -d $db batches --format json
+expect_rc 0
+python3 -c '
+import json
+b = {x["id"]: x for x in json.load(open("out"))["batches"]}
+assert b[2]["options"] == {"course": "MATH101", "strict": True, "max_drops": "10%"}, b[2]
+assert b[2]["undone_by"] == 3 and b[3]["undo_of"] == 2, (b[2], b[3])
+' || fail "json: $(cat out)"
+run -d $db batches
+expect_rc 0
+expect_out 'options {"course":"MATH101","strict":true,"max_drops":"10%"} undone by 3'
+expect_out "undo of 2"
+
+case_ "batches --format json: options that are not JSON come out as null, the document stays valid"
+sql $db "UPDATE batches SET options = '{not json' WHERE id = 2"
+run -d $db batches --format json
+expect_rc 0
+python3 -c '
+import json
+b = {x["id"]: x for x in json.load(open("out"))["batches"]}
+assert b[2]["options"] is None, b[2]
+' || fail "json: $(cat out)"
+
+# ---- student ID ------------------------------------------------------------------------------
+
+case_ "student (text): values, courses, history oldest first"
+run -d $db student S1007
+expect_rc 0
+expect_out "student S1007: Gabriela Souza <gabriela.souza@example.edu>  (created by batch 1)"
+grep -Eq '^CS101 +registered +5 +1 +8$' out || fail "course: $(cat out)"
+grep -Eq "^ +1 +register +student +- +S1007 +- +-> Gabriela Souza" out || fail "history: $(cat out)"
+grep -Eq "^ +1 +register +added +CS101 +S1007 +8 +- +-> waitlisted position 1$" out || fail "history: $(cat out)"
+grep -Eq "^ +$rb +repair +promoted +CS101 +S1007 +waitlisted position 1 +-> registered seat 5$" out ||
+	fail "history: $(cat out)"
+# Oldest first.
+[ "$(grep -E '^ +[0-9]+ +[a-z]+ +[a-z]+ ' out | awk '{print $3}' | tr '\n' ' ')" = "student added promoted " ] ||
+	fail "order: $(cat out)"
+
+case_ "student --format csv: a student row, course rows, history rows"
+run -d $db student S1007 --format csv
+expect_rc 0
+head -1 out >header
+printf 'record,student_id,course,status,seat,position,batch,line,event,old_status,old_seat,old_position,old_first_name,old_last_name,old_email,first_name,last_name,email\n' >want
+expect_same want header
+[ "$(q "SELECT record, student_id, batch, first_name, last_name, email FROM r WHERE record = 'student'")" = \
+	"student S1007 1 Gabriela Souza gabriela.souza@example.edu" ] || fail "student row: $(cat out)"
+[ "$(q "SELECT course, status, seat, position, batch, line FROM r WHERE record = 'course'")" = \
+	"CS101 registered 5  1 8" ] || fail "course row: $(cat out)"
+[ "$(q "SELECT group_concat(event || ':' || course || ':' || status || seat || position || ':' || old_status || old_position, ' ') FROM r WHERE record = 'history'")" = \
+	"student::: added:CS101:waitlisted1: promoted:CS101:registered5:waitlisted1" ] || fail "history rows: $(cat out)"
+
+case_ "student --format json"
+run -d $db student S1001 --format json
+expect_rc 0
+python3 -c '
+import json
+d = json.load(open("out"))
+assert d["student_id"] == "S1001" and d["exists"] is True, d
+assert (d["first_name"], d["last_name"], d["email"]) == ("Amara", "Okafor", "amara.okafor@example.edu"), d
+assert d["courses"] == [{"course": "MATH101", "status": "registered", "seat": 1, "position": None,
+                         "batch": 1, "line": 2}], d["courses"]
+h = d["history"]
+assert [x["event"] for x in h] == ["student", "added"], h
+assert h[1]["new"] == {"status": "registered", "seat": 1, "position": None}, h[1]
+assert h[0]["new"]["first_name"] == "Amara" and h[0]["old"] is None, h[0]
+' || fail "json: $(cat out)"
+
+case_ "student: one no longer in the database still shows their history"
+sql $db "DELETE FROM registrations WHERE student_id = 'S1002'; DELETE FROM students WHERE student_id = 'S1002'"
+run -d $db student S1002
+expect_rc 0
+expect_out "no longer in the database"
+expect_out "(no courses)"
+expect_out "added"
+run -d $db student S1002 --format json
+expect_rc 0
+python3 -c '
+import json
+d = json.load(open("out"))
+assert d["exists"] is False and d["courses"] == [] and d["history"], d
+' || fail "json: $(cat out)"
+
+case_ "student: unknown is exit 2 naming them; usage"
+run -d $db student NOPE
+expect_rc 2
+expect_err "no student 'NOPE'"
+expect_empty out
+run -d $db student
+expect_rc 2
+run -d $db student A B
+expect_rc 2
+run -d $db student S1001 --format yaml
+expect_rc 2
+run -d $db student --help
+expect_rc 0
+expect_out "usage: bulkreg student ID"
+
+# ---- course list over capacity ---------------------------------------------------------------
+
+case_ "course list: a capacity lowered below the registered count shows 0 seats left and how many over"
+run -d $db course add BIO110 --capacity 1
+expect_rc 0
+run -d $db course list --format csv
+expect_rc 0
+[ "$(q "SELECT capacity, registered, seats_left, over_capacity FROM r WHERE code = 'BIO110'")" = "1 3 0 2" ] ||
+	fail "csv: $(cat out)"
+[ "$(q "SELECT seats_left, over_capacity FROM r WHERE code = 'ART105'")" = "2 0" ] || fail "csv: $(cat out)"
+run -d $db course list --format json
+expect_rc 0
+python3 -c '
+import json
+c = {x["code"]: x for x in json.load(open("out"))["courses"]}
+assert c["BIO110"]["seats_left"] == 0 and c["BIO110"]["over_capacity"] == 2, c["BIO110"]
+assert c["ART105"]["seats_left"] == 2 and c["ART105"]["over_capacity"] == 0, c["ART105"]
+' || fail "json: $(cat out)"
+run -d $db course list
+expect_rc 0
+grep -Eq 'SEATS LEFT +OVER$' out || fail "header: $(cat out)"
+grep -Eq '^BIO110 .* 1 +0 +3 +0 +0 +2$' out || fail "BIO110: $(cat out)"
