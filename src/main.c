@@ -59,8 +59,8 @@ static const struct command commands[] = {
 	{"register", cmd_register},
 	{"roster", cmd_roster},
 	{"student", cmd_student},
-	{"verify", cmd_verify},
 	{"undo", cmd_undo},
+	{"verify", cmd_verify},
 };
 
 /*
