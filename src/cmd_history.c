@@ -47,8 +47,9 @@ static void values(char *buf, size_t size, const char *first,
 	}
 	first = first ? first : "";
 	last = last ? last : "";
-	snprintf(buf, size, "%s%s%s <%s>", first, *first && *last ? " " : "",
-		 last, email ? email : "");
+	bool named = *first || *last;
+	snprintf(buf, size, "%s%s%s%s<%s>", first, *first && *last ? " " : "",
+		 last, named ? " " : "", email ? email : "");
 }
 
 static void print_num(int64_t n, bool present, bool json)

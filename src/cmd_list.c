@@ -231,10 +231,12 @@ void cli_batch_text(const struct batch_record *b)
 		text_write_value(stdout, b->label, strlen(b->label), 0, 0);
 	}
 	fputc('\n', stdout);
-	if (!b->options && !b->profile && !b->undo_of && !b->undone_by)
+	/* "{}": no option shaped the batch, nothing worth a word. */
+	bool options = b->options && strcmp(b->options, "{}") != 0;
+	if (!options && !b->profile && !b->undo_of && !b->undone_by)
 		return;
 	fputs("      ", stdout);
-	if (b->options) {
+	if (options) {
 		fputs(" options ", stdout);
 		text_write_value(stdout, b->options, strlen(b->options), 0, 0);
 	}
