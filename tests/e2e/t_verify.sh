@@ -259,6 +259,12 @@ expect_rc 1
 expect_out "student_missing"
 [ "$(sql db "SELECT count(*) FROM registrations WHERE student_id = 'S1001'")" = 1 ] || fail "the registration went"
 
+case_ "... the documented way out: drop the pair; verify passes"
+run -d db drop --student S1001 --course MATH101
+expect_rc 0
+run -d db verify
+expect_rc 0
+
 case_ "a course deleted: course_missing for each of its registrations; exit 1 after --repair"
 fresh db
 sql db "DELETE FROM courses WHERE code = 'BIO110'"
