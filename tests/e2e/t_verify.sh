@@ -72,6 +72,40 @@ expect_out "nothing to repair"
 expect_out "ok: every invariant holds"
 [ "$(sql db "SELECT count(*) FROM batches")" = "$nb" ] || fail "a batch was recorded"
 
+case_ "every command of the lifecycle leaves verify clean: register, drop, sync, capacity, undo"
+rm -f life.db
+# v WHAT: verify passes, else the failure names the step.
+v() {
+	"$BULKREG" -d life.db verify >v.out 2>&1 || fail "verify after $1:
+$(cat v.out)"
+}
+run -q -d life.db course import "$ROOT/data/courses.csv"
+run -q -d life.db register "$ROOT/data/enrolled.csv"
+v "register enrolled.csv"
+run -q -d life.db register "$ROOT/data/roster.csv"
+v "register roster.csv"
+printf 'student_id,course\nS1003,CS101\nS1010,MATH101\n' >drop.csv
+run -q -d life.db drop drop.csv
+expect_rc 0
+v "drop"
+printf 'student_id,email,course\nS1001,a@x.org,MATH101\nS1002,b@x.org,CS101\n' >sync.csv
+run -q -d life.db register sync.csv --sync --max-drops 100%
+v "register --sync"
+run -q -d life.db course add HIST200 --capacity 2
+v "a capacity raise"
+run -q -d life.db course add MATH101 --capacity 1
+v "a capacity lowered"
+[ "$(sql life.db "SELECT group_concat(kind, ' ') FROM batches")" = "register register drop sync course" ] ||
+	fail "kinds: $(sql life.db 'SELECT id, kind FROM batches')"
+for b in 5 4 3; do
+	run -q -d life.db undo $b
+	expect_rc 0
+	v "undo $b"
+done
+run -q -d life.db undo 6
+expect_rc 0
+v "undo of an undo"
+
 # ---- each invariant broken by hand ------------------------------------------------------
 
 case_ "DELETE FROM registrations: counters, promotion owed and history are listed"
