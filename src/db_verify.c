@@ -17,6 +17,7 @@ struct query {
 static const char temp_sql[] =
 	"DROP TABLE IF EXISTS temp.verify_counts;"
 	"DROP TABLE IF EXISTS temp.verify_last;"
+	"DROP TABLE IF EXISTS temp.verify_slast;"
 	"CREATE TEMP TABLE verify_counts (course_id INTEGER PRIMARY KEY,"
 	" reg INTEGER NOT NULL, wl INTEGER NOT NULL);"
 	"INSERT INTO temp.verify_counts SELECT c.id,"
@@ -29,11 +30,16 @@ static const char temp_sql[] =
 	" PRIMARY KEY (course_id, student_id)) WITHOUT ROWID;"
 	"INSERT INTO temp.verify_last SELECT course_id, student_id, max(id)"
 	" FROM history WHERE course_id IS NOT NULL"
-	" GROUP BY course_id, student_id;";
+	" GROUP BY course_id, student_id;"
+	"CREATE TEMP TABLE verify_slast (student_id TEXT PRIMARY KEY,"
+	" id INTEGER NOT NULL) WITHOUT ROWID;"
+	"INSERT INTO temp.verify_slast SELECT student_id, max(id) FROM history"
+	" WHERE event = 'student' GROUP BY student_id;";
 
 static const char drop_temp_sql[] =
 	"DROP TABLE IF EXISTS temp.verify_counts;"
 	"DROP TABLE IF EXISTS temp.verify_last;"
+	"DROP TABLE IF EXISTS temp.verify_slast;"
 	"DROP TABLE IF EXISTS temp.repair_courses;"
 	"DROP TABLE IF EXISTS temp.repair_wait;"
 	"DROP TABLE IF EXISTS temp.repair_promote;";
@@ -43,6 +49,16 @@ static const char drop_temp_sql[] =
 	"CASE " status " WHEN 'registered' THEN 'registered seat ' || " seq \
 	" WHEN 'waitlisted' THEN 'waitlisted position ' || " seq            \
 	" ELSE 'absent' END"
+
+/* A student's values as people read them, or `none` when they are NULL. */
+#define VALUES_SQL(p, none)                                                \
+	"coalesce(" p "first_name || ' ' || " p "last_name || ' <' || " p \
+	"email || '>', " none ")"
+
+/* The student's values differ from those the history's event h left. */
+#define STUDENT_DIFFERS_SQL                                               \
+	"(h.new_email IS NOT s.email OR h.new_first_name IS NOT s.first_name" \
+	" OR h.new_last_name IS NOT s.last_name)"
 
 static const struct query checks[] = {
 	{ "registered_count",
@@ -108,6 +124,19 @@ static const struct query checks[] = {
 	  " WHERE NOT EXISTS (SELECT 1 FROM temp.verify_last p"
 	  "  WHERE p.course_id = r.course_id AND p.student_id = r.student_id)"
 	  " ORDER BY 1, 2" },
+	{ "student_history",
+	  "SELECT '', l.student_id, " VALUES_SQL("h.new_", "'absent'")
+	  " || ' (event ' || h.id || ' by batch ' || h.batch_id || ')', "
+	  VALUES_SQL("s.", "'absent'")
+	  " FROM temp.verify_slast l JOIN history h ON h.id = l.id"
+	  " LEFT JOIN students s ON s.student_id = l.student_id"
+	  " WHERE " STUDENT_DIFFERS_SQL
+	  " UNION ALL"
+	  " SELECT '', s.student_id, 'an event recording them', "
+	  VALUES_SQL("s.", "''") " || ', no history' FROM students s"
+	  " WHERE NOT EXISTS (SELECT 1 FROM temp.verify_slast l"
+	  "  WHERE l.student_id = s.student_id)"
+	  " ORDER BY 2" },
 };
 
 /*
@@ -129,6 +158,11 @@ static const struct query changes[] = {
 	  PLACE_SQL("h.new_status", "h.new_seq") ", 'no history'"
 	  " FROM history h LEFT JOIN courses c ON c.id = h.course_id"
 	  " WHERE h.batch_id = ?1 AND h.event = 'added' ORDER BY h.id" },
+	{ "history_student",
+	  "SELECT '', h.student_id, " VALUES_SQL("h.new_", "'absent'") ", "
+	  VALUES_SQL("h.old_", "'-'")
+	  " FROM history h WHERE h.batch_id = ?1 AND h.event = 'student'"
+	  " ORDER BY h.id" },
 	{ "promoted",
 	  "SELECT coalesce(c.code, '#' || h.course_id), h.student_id, "
 	  PLACE_SQL("h.new_status", "h.new_seq") ", "
@@ -333,6 +367,17 @@ static const char *const repair_steps[] = {
 	" LEFT JOIN history h ON h.id = p.id"
 	" WHERE h.new_status IS NOT r.status"
 	" ORDER BY r.course_id, r.status, r.seq",
+	/* Students the history does not leave as they are. */
+	"INSERT INTO history (batch_id, event, student_id, old_first_name,"
+	" old_last_name, old_email, new_first_name, new_last_name, new_email)"
+	" SELECT ?1, 'student', a.student_id, h.new_first_name,"
+	" h.new_last_name, h.new_email, s.first_name, s.last_name, s.email"
+	" FROM (SELECT student_id FROM temp.verify_slast"
+	"  UNION SELECT student_id FROM students) AS a"
+	" LEFT JOIN temp.verify_slast l ON l.student_id = a.student_id"
+	" LEFT JOIN history h ON h.id = l.id"
+	" LEFT JOIN students s ON s.student_id = a.student_id"
+	" WHERE " STUDENT_DIFFERS_SQL " ORDER BY a.student_id",
 	/* Promotions owed: the first waitlisted into the free seats. */
 	"CREATE TEMP TABLE repair_promote AS SELECT w.course_id, w.student_id,"
 	" w.seq, w.batch_id, w.line, c.seat_seq + w.seq AS seat"
@@ -451,8 +496,9 @@ enum status db_repair(struct db *db, db_finding_fn fn, void *ctx,
 	int64_t touched = 0;
 	if (st == ST_OK && result->batch_id)
 		st = count_rows(db,
-				"SELECT count(*) FROM batch_courses"
-				" WHERE batch_id = ?1",
+				"SELECT (SELECT count(*) FROM batch_courses"
+				" WHERE batch_id = ?1) + (SELECT count(*)"
+				" FROM history WHERE batch_id = ?1)",
 				result->batch_id, &touched, err);
 	if (st == ST_OK && touched > 0)
 		st = db_commit(db, err);

@@ -287,14 +287,50 @@ sql db "DELETE FROM students WHERE student_id = 'S1001'"
 verify_csv db
 expect_rc 1
 has "problem MATH101 S1001 student_missing student S1001 | no such student"
-[ "$(wc -l <problems.txt)" = 1 ] || fail "$(cat problems.txt)"
+grep -q "^problem  S1001 student_history Amara Okafor <amara.okafor@example.edu> (event [0-9]* by batch 1) | absent$" problems.txt ||
+	fail "student_history: $(cat problems.txt)"
+[ "$(wc -l <problems.txt)" = 2 ] || fail "$(cat problems.txt)"
 run -d db verify --repair
 expect_rc 1
 expect_out "student_missing"
+expect_no_out "student_history  "
+# The history now says the student is gone, as the table does.
+b=$(sql db "SELECT max(id) FROM batches")
+[ "$(sql db "SELECT event, student_id, old_email, coalesce(new_email, 'NULL') FROM history WHERE batch_id = $b")" = \
+	"student|S1001|amara.okafor@example.edu|NULL" ] || fail "history: $(sql db "SELECT * FROM history WHERE batch_id = $b")"
 [ "$(sql db "SELECT count(*) FROM registrations WHERE student_id = 'S1001'")" = 1 ] || fail "the registration went"
 
 case_ "... the documented way out: drop the pair; verify passes"
 run -d db drop --student S1001 --course MATH101
+expect_rc 0
+run -d db verify
+expect_rc 0
+
+case_ "a student's email changed with sqlite3: student_history; --repair records the change"
+fresh db
+sql db "UPDATE students SET email = 'new@example.edu' WHERE student_id = 'S1005'"
+verify_csv db
+expect_rc 1
+grep -q "^problem  S1005 student_history Elif Yılmaz <elif.yilmaz@example.edu> (event [0-9]* by batch 1) | Elif Yılmaz <new@example.edu>$" problems.txt ||
+	fail "$(cat problems.txt)"
+[ "$(wc -l <problems.txt)" = 1 ] || fail "$(cat problems.txt)"
+run -d db verify --repair --format csv
+expect_rc 0
+problems >problems.txt
+has "changed  S1005 history_student Elif Yılmaz <new@example.edu> | Elif Yılmaz <elif.yilmaz@example.edu>"
+b=$(sql db "SELECT max(id) FROM batches")
+[ "$(sql db "SELECT event, student_id, old_email, new_email, new_first_name FROM history WHERE batch_id = $b")" = \
+	"student|S1005|elif.yilmaz@example.edu|new@example.edu|Elif" ] || fail "history"
+run -d db verify
+expect_rc 0
+
+case_ "a student's history deleted: listed; --repair records the student as they are"
+fresh db
+sql db "DELETE FROM history WHERE event = 'student' AND student_id = 'S1006'"
+verify_csv db
+expect_rc 1
+has "problem  S1006 student_history an event recording them | Farid Haddad <farid.haddad@example.edu>, no history"
+run -d db verify --repair
 expect_rc 0
 run -d db verify
 expect_rc 0

@@ -65,6 +65,9 @@ static const char hand_batch[] =
 	" ('S2', 1), ('S3', 1);"
 	"INSERT INTO registrations VALUES (1, 'S1', 'registered', 1, 1, 2),"
 	" (1, 'S2', 'waitlisted', 1, 1, 3), (1, 'S3', 'waitlisted', 2, 1, 4);"
+	"INSERT INTO history (batch_id, event, student_id, new_first_name,"
+	" new_last_name, new_email) VALUES (1, 'student', 'S1', '', '', ''),"
+	" (1, 'student', 'S2', '', '', ''), (1, 'student', 'S3', '', '', '');"
 	"INSERT INTO history (batch_id, event, course_id, student_id, line,"
 	" new_status, new_seq) VALUES (1, 'added', 1, 'S1', 2, 'registered', 1),"
 	" (1, 'added', 1, 'S2', 3, 'waitlisted', 1),"
@@ -132,7 +135,7 @@ START_TEST(test_sound_database_has_no_findings)
 	ck_assert_int_eq(c.n, 0);
 	ck_assert_int_eq(t.courses, 2);
 	ck_assert_int_eq(t.registrations, 3);
-	ck_assert_int_eq(t.events, 3);
+	ck_assert_int_eq(t.events, 6);
 	db_close(db);
 }
 END_TEST
@@ -174,6 +177,10 @@ START_TEST(test_each_broken_invariant_is_named_with_expected_and_found)
 	ck_assert_int_ge(i, 0);
 	ck_assert_int_ge(find(&c, "history", "T1"), 0);
 	ck_assert_int_ge(find(&c, "history", "T2"), 0);
+	ck_assert_int_ge(find(&c, "student_history", "T1"), 0);
+	i = find(&c, "student_history", "S1");
+	ck_assert_int_ge(i, 0);
+	ck_assert_str_eq(c.found[i], "absent");
 	ck_assert_int_eq(find(&c, "promotions_owed", ""), -1);
 	db_close(db);
 }
@@ -206,6 +213,7 @@ START_TEST(test_repair_promotes_renumbers_and_records_one_batch)
 	ck_assert_str_eq(c.found[i], "2");
 	ck_assert_str_eq(c.expected[i], "1");
 	ck_assert_int_ge(find(&c, "history_dropped", "S1"), 0);
+	ck_assert_int_eq(find(&c, "history_student", ""), -1);
 
 	verify(db, &problems);
 	ck_assert_int_eq(problems, 0);
@@ -297,11 +305,11 @@ START_TEST(test_history_only_student_is_shown)
 	int n = 0;
 	struct error err;
 	ck_assert_int_eq(db_student_show(db, "S3", &fns, &n, &err), ST_OK);
-	ck_assert_int_eq(n, 2); /* the student (history only) and one event */
+	ck_assert_int_eq(n, 3); /* the student (history only) and two events */
 	n = 0;
 	ck_assert_int_eq(db_batch_show(db, 1, count_header, count_change, &n, &err),
 			 ST_OK);
-	ck_assert_int_eq(n, 4); /* the header and three events */
+	ck_assert_int_eq(n, 7); /* the header and six events */
 	db_close(db);
 }
 END_TEST
