@@ -25,10 +25,15 @@ static const char temp_sql[] =
 	"  AND r.status = 'registered'),"
 	" (SELECT count(*) FROM registrations r WHERE r.course_id = c.id"
 	"  AND r.status = 'waitlisted') FROM courses c;"
+	/* SQLite takes the bare columns of a max() aggregate from the row
+	 * holding the max: the latest event's status without a second
+	 * lookup per pair. */
 	"CREATE TEMP TABLE verify_last (course_id INTEGER NOT NULL,"
-	" student_id TEXT NOT NULL, id INTEGER NOT NULL,"
+	" student_id TEXT NOT NULL, id INTEGER NOT NULL, batch_id INTEGER,"
+	" event TEXT, new_status TEXT,"
 	" PRIMARY KEY (course_id, student_id)) WITHOUT ROWID;"
-	"INSERT INTO temp.verify_last SELECT course_id, student_id, max(id)"
+	"INSERT INTO temp.verify_last SELECT course_id, student_id, max(id),"
+	" batch_id, event, new_status"
 	" FROM history WHERE course_id IS NOT NULL"
 	" GROUP BY course_id, student_id;"
 	"CREATE TEMP TABLE verify_slast (student_id TEXT PRIMARY KEY,"
@@ -109,14 +114,14 @@ static const struct query checks[] = {
 	  " ON m.course_id = c.id WHERE c.seat_seq < m.s ORDER BY c.code" },
 	{ "history",
 	  "SELECT coalesce(c.code, '#' || p.course_id), p.student_id,"
-	  " coalesce(h.new_status, 'absent') || ' (event ' || h.id || ': '"
-	  " || h.event || ' by batch ' || h.batch_id || ')',"
+	  " coalesce(p.new_status, 'absent') || ' (event ' || p.id || ': '"
+	  " || p.event || ' by batch ' || p.batch_id || ')',"
 	  " coalesce(r.status, 'absent')"
-	  " FROM temp.verify_last p JOIN history h ON h.id = p.id"
+	  " FROM temp.verify_last p"
 	  " LEFT JOIN registrations r ON r.course_id = p.course_id"
 	  "  AND r.student_id = p.student_id"
 	  " LEFT JOIN courses c ON c.id = p.course_id"
-	  " WHERE h.new_status IS NOT r.status"
+	  " WHERE p.new_status IS NOT r.status"
 	  " UNION ALL"
 	  " SELECT coalesce(c.code, '#' || r.course_id), r.student_id,"
 	  " 'an event recording it', r.status || ', no history'"
