@@ -78,7 +78,7 @@ static void csv_status(enum row_status st)
 
 static void change_text(const struct db_change *c, bool with_batch)
 {
-	char from[600], to[600];
+	char from[1024], to[1024];
 	if (c->course) {
 		place(from, sizeof(from), c->old_status, c->old_seq);
 		place(to, sizeof(to), c->new_status, c->new_seq);
@@ -307,7 +307,7 @@ static int student_values(void *ctx, const struct db_student *s)
 		fputs("student ", stdout);
 		text_write_value(stdout, s->student_id, strlen(s->student_id), 0, 0);
 		if (s->exists) {
-			char v[800];
+			char v[1024];
 			values(v, sizeof(v), s->first_name, s->last_name, s->email);
 			fputs(": ", stdout);
 			text_write_value(stdout, v, strlen(v), 0, 0);
