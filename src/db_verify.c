@@ -65,6 +65,20 @@ static const char drop_temp_sql[] =
 	"(h.new_email IS NOT s.email OR h.new_first_name IS NOT s.first_name" \
 	" OR h.new_last_name IS NOT s.last_name)"
 
+/*
+ * The history contradicts pair p (its latest event, temp.verify_last) and
+ * registration r (either may be missing).  An addition is recorded by the
+ * registration itself (its batch and line), every later change by an event
+ * that keeps the state before it; so a pair without events is what its
+ * registration says, an event that leaves the pair registered or
+ * waitlisted must find it so, and one that leaves it absent (dropped) must
+ * find it absent, or added again by a later batch.
+ */
+#define PAIR_DIFFERS_SQL                                                   \
+	"((p.new_status IS NOT NULL AND p.new_status IS NOT r.status)"     \
+	" OR (p.new_status IS NULL AND r.status IS NOT NULL"               \
+	" AND r.batch_id <= p.batch_id))"
+
 static const struct query checks[] = {
 	{ "registered_count",
 	  "SELECT c.code, '', n.reg, c.registered FROM courses c"
@@ -116,32 +130,28 @@ static const struct query checks[] = {
 	  "SELECT coalesce(c.code, '#' || p.course_id), p.student_id,"
 	  " coalesce(p.new_status, 'absent') || ' (event ' || p.id || ': '"
 	  " || p.event || ' by batch ' || p.batch_id || ')',"
-	  " coalesce(r.status, 'absent')"
+	  " CASE WHEN r.status IS NULL THEN 'absent'"
+	  "  WHEN p.new_status IS NULL"
+	  "  THEN r.status || ' by batch ' || r.batch_id ELSE r.status END"
 	  " FROM temp.verify_last p"
 	  " LEFT JOIN registrations r ON r.course_id = p.course_id"
 	  "  AND r.student_id = p.student_id"
 	  " LEFT JOIN courses c ON c.id = p.course_id"
-	  " WHERE p.new_status IS NOT r.status"
-	  " UNION ALL"
-	  " SELECT coalesce(c.code, '#' || r.course_id), r.student_id,"
-	  " 'an event recording it', r.status || ', no history'"
-	  " FROM registrations r LEFT JOIN courses c ON c.id = r.course_id"
-	  " WHERE NOT EXISTS (SELECT 1 FROM temp.verify_last p"
-	  "  WHERE p.course_id = r.course_id AND p.student_id = r.student_id)"
-	  " ORDER BY 1, 2" },
+	  " WHERE " PAIR_DIFFERS_SQL " ORDER BY 1, 2" },
+	{ "registration_batch",
+	  "SELECT coalesce(c.code, '#' || r.course_id), r.student_id,"
+	  " 'a committed batch', 'batch ' || r.batch_id || ' '"
+	  " || coalesce(b.outcome, 'missing')"
+	  " FROM registrations r LEFT JOIN batches b ON b.id = r.batch_id"
+	  " LEFT JOIN courses c ON c.id = r.course_id"
+	  " WHERE b.outcome IS NOT 'committed' ORDER BY 1, 2" },
 	{ "student_history",
 	  "SELECT '', l.student_id, " VALUES_SQL("h.new_", "'absent'")
 	  " || ' (event ' || h.id || ' by batch ' || h.batch_id || ')', "
 	  VALUES_SQL("s.", "'absent'")
 	  " FROM temp.verify_slast l JOIN history h ON h.id = l.id"
 	  " LEFT JOIN students s ON s.student_id = l.student_id"
-	  " WHERE " STUDENT_DIFFERS_SQL
-	  " UNION ALL"
-	  " SELECT '', s.student_id, 'an event recording them', "
-	  VALUES_SQL("s.", "''") " || ', no history' FROM students s"
-	  " WHERE NOT EXISTS (SELECT 1 FROM temp.verify_slast l"
-	  "  WHERE l.student_id = s.student_id)"
-	  " ORDER BY 2" },
+	  " WHERE " STUDENT_DIFFERS_SQL " ORDER BY 2" },
 };
 
 /*
@@ -359,30 +369,26 @@ static const char *const repair_steps[] = {
 	" FROM temp.verify_last p JOIN history h ON h.id = p.id"
 	" LEFT JOIN registrations r ON r.course_id = p.course_id"
 	"  AND r.student_id = p.student_id"
-	" WHERE h.new_status IS NOT NULL AND h.new_status IS NOT r.status"
+	" WHERE p.new_status IS NOT NULL AND p.new_status IS NOT r.status"
 	" AND EXISTS (SELECT 1 FROM courses c WHERE c.id = p.course_id)"
 	" ORDER BY p.course_id, p.student_id",
-	/* ...and every pair the history does not show as it is was added. */
+	/* ...and a pair it does not explain was added as it is. */
 	"INSERT INTO history (batch_id, event, course_id, student_id, line,"
 	" new_status, new_seq)"
 	" SELECT ?1, 'added', r.course_id, r.student_id, r.line, r.status, r.seq"
-	" FROM registrations r JOIN courses c ON c.id = r.course_id"
-	" LEFT JOIN temp.verify_last p ON p.course_id = r.course_id"
-	"  AND p.student_id = r.student_id"
-	" LEFT JOIN history h ON h.id = p.id"
-	" WHERE h.new_status IS NOT r.status"
+	" FROM temp.verify_last p JOIN registrations r"
+	" ON r.course_id = p.course_id AND r.student_id = p.student_id"
+	" JOIN courses c ON c.id = r.course_id"
+	" WHERE " PAIR_DIFFERS_SQL
 	" ORDER BY r.course_id, r.status, r.seq",
 	/* Students the history does not leave as they are. */
 	"INSERT INTO history (batch_id, event, student_id, old_first_name,"
 	" old_last_name, old_email, new_first_name, new_last_name, new_email)"
-	" SELECT ?1, 'student', a.student_id, h.new_first_name,"
+	" SELECT ?1, 'student', l.student_id, h.new_first_name,"
 	" h.new_last_name, h.new_email, s.first_name, s.last_name, s.email"
-	" FROM (SELECT student_id FROM temp.verify_slast"
-	"  UNION SELECT student_id FROM students) AS a"
-	" LEFT JOIN temp.verify_slast l ON l.student_id = a.student_id"
-	" LEFT JOIN history h ON h.id = l.id"
-	" LEFT JOIN students s ON s.student_id = a.student_id"
-	" WHERE " STUDENT_DIFFERS_SQL " ORDER BY a.student_id",
+	" FROM temp.verify_slast l JOIN history h ON h.id = l.id"
+	" LEFT JOIN students s ON s.student_id = l.student_id"
+	" WHERE " STUDENT_DIFFERS_SQL " ORDER BY l.student_id",
 	/* Promotions owed: the first waitlisted into the free seats. */
 	"CREATE TEMP TABLE repair_promote AS SELECT w.course_id, w.student_id,"
 	" w.seq, w.batch_id, w.line, c.seat_seq + w.seq AS seat"
