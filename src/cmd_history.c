@@ -167,8 +167,10 @@ static void json_values(const char *key, const char *first, const char *last,
 
 static void change_json(const struct db_change *c)
 {
-	printf("{\"id\": %" PRId64 ", \"batch\": %" PRId64 ", ", c->id,
-	       c->batch_id);
+	/* An addition is its registration, not a history row: no id. */
+	fputs("{\"id\": ", stdout);
+	print_num(c->id, c->id != 0, true);
+	printf(", \"batch\": %" PRId64 ", ", c->batch_id);
 	cli_json_str("event", c->event);
 	fputs(", ", stdout);
 	cli_json_str("course", c->course);

@@ -4,17 +4,109 @@
 
 #include "db_internal.h"
 
-/* The history columns change_from_stmt reads, in its order. */
-static const char change_sql[] =
-	"SELECT h.id, h.batch_id, b.kind, h.event,"
-	" CASE WHEN h.course_id IS NULL THEN NULL"
-	"  ELSE coalesce(c.code, '#' || h.course_id) END,"
-	" h.student_id, h.line, h.old_status, h.old_seq, h.old_batch,"
-	" h.old_line, h.new_status, h.new_seq, h.old_first_name,"
-	" h.old_last_name, h.old_email, h.new_first_name, h.new_last_name,"
-	" h.new_email FROM history h"
-	" LEFT JOIN courses c ON c.id = h.course_id"
-	" LEFT JOIN batches b ON b.id = h.batch_id";
+/*
+ * An addition is recorded by the registration itself (its batch and line)
+ * and a new student by its created_batch; every later change is a history
+ * row that keeps the state before it, that batch and line included.  So the
+ * readers below put the additions back in: a pair was added by batch B
+ * before an event whose "before" names B while the pair's previous event
+ * (if any) had left it absent, and by its registration's batch when its
+ * last event (if any) left it absent.  Each query returns the columns
+ * change_from_stmt reads, then three sort keys.
+ */
+#define EVENT_COLUMNS(h, course)                                            \
+	h ".id, " h ".batch_id, b.kind, " h ".event, CASE WHEN " h            \
+	".course_id IS NULL THEN NULL ELSE coalesce(" course ".code, '#' || " \
+	h ".course_id) END, " h ".student_id, " h ".line, " h               \
+	".old_status, " h ".old_seq, " h ".old_batch, " h ".old_line, " h    \
+	".new_status, " h ".new_seq, " h ".old_first_name, " h              \
+	".old_last_name, " h ".old_email, " h ".new_first_name, " h         \
+	".new_last_name, " h ".new_email"
+
+/* Batch ?1: the students it created, the pairs it added (both by roster
+ * line) and its history rows (each keyed by the last line seen before
+ * it, so a promotion stays behind the drop that caused it). */
+static const char batch_changes_sql[] =
+	"WITH cand AS MATERIALIZED (SELECT DISTINCT course_id, student_id"
+	"  FROM history WHERE old_batch = ?1 AND course_id IS NOT NULL),"
+	" ev AS (SELECT h.course_id, h.student_id, h.old_status, h.old_seq,"
+	"  h.old_batch, h.old_line, lag(h.id) OVER w AS prev_id,"
+	"  lag(h.new_status) OVER w AS prev_status FROM history h"
+	"  JOIN cand c ON c.course_id = h.course_id"
+	"  AND c.student_id = h.student_id"
+	"  WINDOW w AS (PARTITION BY h.course_id, h.student_id ORDER BY h.id)),"
+	" adds AS (SELECT course_id, student_id, old_line AS line,"
+	"  old_status AS status, old_seq AS seq FROM ev WHERE old_batch = ?1"
+	"  AND (prev_id IS NULL OR prev_status IS NULL)"
+	"  UNION ALL SELECT r.course_id, r.student_id, r.line, r.status, r.seq"
+	"  FROM registrations r WHERE r.batch_id = ?1 AND NOT EXISTS"
+	"  (SELECT 1 FROM cand c WHERE c.course_id = r.course_id"
+	"   AND c.student_id = r.student_id)),"
+	" sfirst AS (SELECT student_id, min(id) AS id, old_first_name,"
+	"  old_last_name, old_email FROM history WHERE event = 'student'"
+	"  AND batch_id >= ?1 GROUP BY student_id),"
+	" evs AS (SELECT h.*, max(h.line) OVER (ORDER BY h.id"
+	"  ROWS UNBOUNDED PRECEDING) AS k FROM history h WHERE h.batch_id = ?1)"
+	" SELECT NULL, ?1, b.kind, 'student', NULL, s.student_id,"
+	" (SELECT min(a.line) FROM adds a WHERE a.student_id = s.student_id),"
+	" NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,"
+	" CASE WHEN f.id IS NULL THEN s.first_name ELSE f.old_first_name END,"
+	" CASE WHEN f.id IS NULL THEN s.last_name ELSE f.old_last_name END,"
+	" CASE WHEN f.id IS NULL THEN s.email ELSE f.old_email END,"
+	" coalesce((SELECT min(a.line) FROM adds a"
+	"  WHERE a.student_id = s.student_id), 0) AS k1, 0 AS k2, 0 AS k3"
+	" FROM students s LEFT JOIN sfirst f ON f.student_id = s.student_id"
+	" LEFT JOIN batches b ON b.id = ?1 WHERE s.created_batch = ?1"
+	" UNION ALL"
+	" SELECT NULL, ?1, b.kind, 'added', coalesce(c.code, '#' || a.course_id),"
+	" a.student_id, a.line, NULL, NULL, NULL, NULL, a.status, a.seq, NULL,"
+	" NULL, NULL, NULL, NULL, NULL, coalesce(a.line, 0), 1, 0"
+	" FROM adds a LEFT JOIN courses c ON c.id = a.course_id"
+	" LEFT JOIN batches b ON b.id = ?1"
+	" UNION ALL"
+	" SELECT " EVENT_COLUMNS("e", "c") ", coalesce(e.k, 0), 2, e.id"
+	" FROM evs e LEFT JOIN courses c ON c.id = e.course_id"
+	" LEFT JOIN batches b ON b.id = e.batch_id"
+	" ORDER BY 20, 21, 22, 5, 6";
+
+/* Student ?1: their creation, each addition of a pair and every event,
+ * oldest batch first. */
+static const char student_changes_sql[] =
+	"WITH evs AS (SELECT h.*, lag(h.id) OVER w AS prev_id,"
+	"  lag(h.new_status) OVER w AS prev_status, lead(h.id) OVER w AS next_id"
+	"  FROM history h WHERE h.student_id = ?1 AND h.course_id IS NOT NULL"
+	"  WINDOW w AS (PARTITION BY h.course_id ORDER BY h.id)),"
+	" adds AS (SELECT course_id, old_batch AS batch_id, old_line AS line,"
+	"  old_status AS status, old_seq AS seq FROM evs"
+	"  WHERE old_status IS NOT NULL AND (prev_id IS NULL OR prev_status IS NULL)"
+	"  UNION ALL SELECT r.course_id, r.batch_id, r.line, r.status, r.seq"
+	"  FROM registrations r LEFT JOIN evs l ON l.course_id = r.course_id"
+	"  AND l.next_id IS NULL WHERE r.student_id = ?1 AND (l.id IS NULL"
+	"  OR (l.new_status IS NULL AND r.batch_id > l.batch_id))),"
+	" sfirst AS (SELECT min(id) AS id, old_first_name, old_last_name,"
+	"  old_email FROM history WHERE event = 'student' AND student_id = ?1)"
+	" SELECT NULL, s.created_batch, b.kind, 'student', NULL, s.student_id,"
+	" (SELECT min(a.line) FROM adds a WHERE a.batch_id = s.created_batch),"
+	" NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,"
+	" CASE WHEN f.id IS NULL THEN s.first_name ELSE f.old_first_name END,"
+	" CASE WHEN f.id IS NULL THEN s.last_name ELSE f.old_last_name END,"
+	" CASE WHEN f.id IS NULL THEN s.email ELSE f.old_email END,"
+	" s.created_batch AS k1, 0 AS k2, 0 AS k3"
+	" FROM students s JOIN sfirst f"
+	" LEFT JOIN batches b ON b.id = s.created_batch"
+	" WHERE s.student_id = ?1 AND s.created_batch IS NOT NULL"
+	" UNION ALL"
+	" SELECT NULL, a.batch_id, b.kind, 'added',"
+	" coalesce(c.code, '#' || a.course_id), ?1, a.line, NULL, NULL, NULL,"
+	" NULL, a.status, a.seq, NULL, NULL, NULL, NULL, NULL, NULL,"
+	" a.batch_id, 1, coalesce(a.line, 0)"
+	" FROM adds a LEFT JOIN courses c ON c.id = a.course_id"
+	" LEFT JOIN batches b ON b.id = a.batch_id"
+	" UNION ALL"
+	" SELECT " EVENT_COLUMNS("h", "c") ", h.batch_id, 2, h.id"
+	" FROM history h LEFT JOIN courses c ON c.id = h.course_id"
+	" LEFT JOIN batches b ON b.id = h.batch_id WHERE h.student_id = ?1"
+	" ORDER BY 20, 21, 22, 5";
 
 static enum row_status status_parse(const char *s)
 {
@@ -52,14 +144,11 @@ static void change_from_stmt(sqlite3_stmt *stmt, struct db_change *c)
 	c->new_email = db__column_str_or_null(stmt, 18);
 }
 
-/* Runs change_sql + `where` with ?1 bound to the id or the text given,
- * calling fn per row. */
-static enum status list_changes(struct db *db, const char *where, int64_t id,
+/* Runs sql with ?1 bound to the id or the text given, calling fn per row. */
+static enum status list_changes(struct db *db, const char *sql, int64_t id,
 				const char *text, db_change_fn fn, void *ctx,
 				struct error *err)
 {
-	char sql[sizeof(change_sql) + 128];
-	snprintf(sql, sizeof(sql), "%s %s", change_sql, where);
 	sqlite3_stmt *stmt = NULL;
 	enum status st = db__prepare(db, sql, 0, &stmt, err);
 	if (st != ST_OK)
@@ -110,8 +199,8 @@ enum status db_batch_show(struct db *db, int64_t id, db_batch_fn header,
 		st = ST_IO;
 	sqlite3_finalize(stmt);
 	if (st == ST_OK)
-		st = list_changes(db, "WHERE h.batch_id = ?1 ORDER BY h.id", id,
-				  NULL, change, ctx, err);
+		st = list_changes(db, batch_changes_sql, id, NULL, change, ctx,
+				  err);
 	return st;
 }
 
@@ -200,8 +289,8 @@ enum status db_student_show(struct db *db, const char *student_id,
 	if (st == ST_OK)
 		st = student_courses(db, student_id, fns, ctx, err);
 	if (st == ST_OK)
-		st = list_changes(db, "WHERE h.student_id = ?1 ORDER BY h.id", 0,
-				  student_id, fns->change, ctx, err);
+		st = list_changes(db, student_changes_sql, 0, student_id,
+				  fns->change, ctx, err);
 	db_rollback(db);
 	return st;
 }
