@@ -21,11 +21,15 @@ expect_rc 0
 grep -Eq '^ +1 +[0-9-]+T[0-9:.]+Z +register +committed +8 +6 +2 ' out || fail "header: $(cat out)"
 expect_out "source data/enrolled.csv"
 grep -Eq '^EVENT +COURSE +STUDENT +LINE +BEFORE +AFTER$' out || fail "changes header: $(cat out)"
-grep -Eq '^student +- +S1001 +- +-> Amara Okafor <amara.okafor@example.edu>$' out || fail "student event: $(cat out)"
+grep -Eq '^student +- +S1001 +2 +- +-> Amara Okafor <amara.okafor@example.edu>$' out || fail "student event: $(cat out)"
 grep -Eq '^added +MATH101 +S1001 +2 +- +-> registered seat 1$' out || fail "added event: $(cat out)"
 grep -Eq '^added +[A-Z0-9]+ +S1007 +8 +- +-> waitlisted position 1$' out || fail "waitlisted event: $(cat out)"
-[ "$(grep -Ec '^(added|student) ' out)" = "$(sql $db 'SELECT count(*) FROM history WHERE batch_id = 1')" ] ||
+# The additions are the registrations and students batch 1 made.
+[ "$(grep -Ec '^(added|student) ' out)" = "$(sql $db 'SELECT (SELECT count(*) FROM registrations WHERE batch_id = 1) + (SELECT count(*) FROM students WHERE created_batch = 1)')" ] ||
 	fail "not every change: $(cat out)"
+# In roster order: each student just before their first addition.
+[ "$(grep -E '^(added|student) ' out | awk '{print $3}' | uniq | tr '\n' ' ')" = "S1001 S1002 S1003 S1004 S1005 S1006 S1007 S1008 " ] ||
+	fail "order: $(cat out)"
 
 case_ "batches show --format csv: one row per history row, in id order"
 run -d $db batches show 2 --format csv
@@ -33,12 +37,17 @@ expect_rc 0
 head -1 out >header
 printf 'event,course,student_id,line,old_status,old_seat,old_position,old_batch,old_line,new_status,new_seat,new_position,old_first_name,old_last_name,old_email,new_first_name,new_last_name,new_email\n' >want
 expect_same want header
-q "SELECT event, course, student_id, line, new_status, new_seat, new_position, new_email FROM r" >got
-sqlite3 -separator ' ' $db "SELECT h.event, coalesce(c.code, ''), h.student_id, coalesce(h.line, ''),
-	coalesce(h.new_status, ''), CASE h.new_status WHEN 'registered' THEN h.new_seq ELSE '' END,
-	CASE h.new_status WHEN 'waitlisted' THEN h.new_seq ELSE '' END, coalesce(h.new_email, '')
-	FROM history h LEFT JOIN courses c ON c.id = h.course_id WHERE h.batch_id = 2 ORDER BY h.id" >want
+q "SELECT event, course, student_id, line, new_status, new_seat, new_position FROM r WHERE event = 'added'" >got
+sqlite3 -separator ' ' $db "SELECT 'added', c.code, r.student_id, r.line, r.status,
+	CASE r.status WHEN 'registered' THEN r.seq ELSE '' END, CASE r.status WHEN 'waitlisted' THEN r.seq ELSE '' END
+	FROM registrations r JOIN courses c ON c.id = r.course_id WHERE r.batch_id = 2 ORDER BY r.line, c.code" >want
 expect_same want got
+q "SELECT student_id, new_first_name, new_email FROM r WHERE event = 'student' ORDER BY student_id" >got
+sqlite3 -separator ' ' $db "SELECT student_id, first_name, email FROM students WHERE created_batch = 2 ORDER BY student_id" >want
+expect_same want got
+# Lines never go back.
+q "SELECT count(*) FROM r a JOIN r b ON b.rowid = a.rowid + 1 WHERE b.line + 0 < a.line + 0" >got
+[ "$(cat got)" = 0 ] || fail "not in roster order: $(cat out)"
 
 case_ "batches show --format json: the batch header and its changes"
 run -d $db batches show 2 --format json
@@ -60,7 +69,7 @@ a = [x for x in c if x["event"] == "added"][0]
 assert a["old"] is None and a["new"]["status"] in ("registered", "waitlisted"), a
 print(len(c))
 ' >n || fail "json: $(cat out)"
-[ "$(cat n)" = "$(sql $db 'SELECT count(*) FROM history WHERE batch_id = 2')" ] || fail "count $(cat n)"
+[ "$(cat n)" = "$(sql $db 'SELECT (SELECT count(*) FROM registrations WHERE batch_id = 2) + (SELECT count(*) FROM students WHERE created_batch = 2)')" ] || fail "count $(cat n)"
 
 case_ "batches show of a dry run: the header, no changes"
 run -d $db batches show 3
@@ -68,8 +77,25 @@ expect_rc 0
 expect_out "dry_run"
 expect_out "(no changes)"
 
-case_ "batches show of a repair: dropped and promoted, before -> after"
-sql $db "DELETE FROM registrations WHERE course_id = 3 AND student_id = 'S1004'"
+case_ "batches show of a drop: dropped and promoted, before -> after, the promotion behind its drop"
+run -d $db drop --student S1004 --course CS101
+expect_rc 0
+db_=$(sql $db "SELECT max(id) FROM batches")
+run -d $db batches show "$db_"
+expect_rc 0
+grep -Eq "^ +$db_ .* drop +committed +1 +0 +0 +0 +0 +1 +1 +0 +0\$" out || fail "header: $(cat out)"
+[ "$(grep -E '^(dropped|promoted) ' out | awk '{print $1, $3}' | tr '\n' ' ')" = "dropped S1004 promoted S1007 " ] ||
+	fail "order: $(cat out)"
+grep -Eq '^dropped +CS101 +S1004 +registered seat 2 +-> -$' out || fail "dropped: $(cat out)"
+grep -Eq '^promoted +CS101 +S1007 +waitlisted position 1 +-> registered seat 5$' out || fail "promoted: $(cat out)"
+run -d $db batches show "$db_" --format csv
+expect_rc 0
+grep -qx 'dropped,CS101,S1004,,registered,2,,1,5,,,,,,,,,' out || fail "csv: $(cat out)"
+grep -qx 'promoted,CS101,S1007,,waitlisted,,1,1,8,registered,5,,,,,,,' out || fail "csv: $(cat out)"
+
+case_ "batches show of a repair: the history made to agree, the promotion owed"
+# The history says S1007 holds seat 5; a person deletes the row.
+sql $db "DELETE FROM registrations WHERE course_id = 3 AND student_id = 'S1007'"
 run -d $db verify --repair
 expect_rc 0
 rb=$(sql $db "SELECT max(id) FROM batches")
@@ -77,12 +103,8 @@ run -d $db batches show "$rb"
 expect_rc 0
 grep -Eq "^ +$rb .* repair +committed +0 +0 +0 +0 +0 +1 +0 +0 +0\$" out || fail "header: $(cat out)"
 expect_out "source verify --repair"
-grep -Eq '^dropped +CS101 +S1004 +registered seat 2 +-> -$' out || fail "dropped: $(cat out)"
-grep -Eq '^promoted +CS101 +S1007 +waitlisted position 1 +-> registered seat 5$' out || fail "promoted: $(cat out)"
-run -d $db batches show "$rb" --format csv
-expect_rc 0
-grep -qx 'promoted,CS101,S1007,,waitlisted,,1,1,8,registered,5,,,,,,,' out || fail "csv: $(cat out)"
-grep -qx 'dropped,CS101,S1004,,registered,2,,1,5,,,,,,,,,' out || fail "csv: $(cat out)"
+grep -Eq '^dropped +CS101 +S1007 +registered seat 5 +-> -$' out || fail "dropped: $(cat out)"
+grep -Eq '^promoted +CS101 +S1017 +waitlisted position 1 +-> registered seat 6$' out || fail "promoted: $(cat out)"
 
 case_ "batches show: an unknown batch is exit 2 naming it; N must be a number"
 run -d $db batches show 99
@@ -151,30 +173,38 @@ assert b[2]["options"] is None, b[2]
 # ---- student ID ------------------------------------------------------------------------------
 
 case_ "student (text): values, courses, history oldest first"
-run -d $db student S1007
+run -d $db student S1017
 expect_rc 0
-expect_out "student S1007: Gabriela Souza <gabriela.souza@example.edu>  (created by batch 1)"
-grep -Eq '^CS101 +registered +5 +1 +8$' out || fail "course: $(cat out)"
-grep -Eq "^ +1 +register +student +- +S1007 +- +-> Gabriela Souza" out || fail "history: $(cat out)"
-grep -Eq "^ +1 +register +added +CS101 +S1007 +8 +- +-> waitlisted position 1$" out || fail "history: $(cat out)"
-grep -Eq "^ +$rb +repair +promoted +CS101 +S1007 +waitlisted position 1 +-> registered seat 5$" out ||
+expect_out "student S1017: Quentin Dubois <quentin.dubois@example.edu>  (created by batch 2)"
+grep -Eq '^CS101 +registered +6 +2 +12$' out || fail "course: $(cat out)"
+grep -Eq "^ +2 +register +student +- +S1017 +12 +- +-> Quentin Dubois" out || fail "history: $(cat out)"
+grep -Eq "^ +2 +register +added +CS101 +S1017 +12 +- +-> waitlisted position 1$" out || fail "history: $(cat out)"
+grep -Eq "^ +$rb +repair +promoted +CS101 +S1017 +waitlisted position 1 +-> registered seat 6$" out ||
 	fail "history: $(cat out)"
 # Oldest first.
 [ "$(grep -E '^ +[0-9]+ +[a-z]+ +[a-z]+ ' out | awk '{print $3}' | tr '\n' ' ')" = "student added promoted " ] ||
 	fail "order: $(cat out)"
 
+case_ "student: a pair dropped shows its addition, its drop, and no course"
+run -d $db student S1004
+expect_rc 0
+expect_out "(no courses)"
+[ "$(grep -E '^ +[0-9]+ +[a-z]+ +[a-z]+ ' out | awk '{print $1, $3}' | tr '\n' ' ')" = "1 student 1 added $db_ dropped " ] ||
+	fail "history: $(cat out)"
+grep -Eq "^ +1 +register +added +CS101 +S1004 +5 +- +-> registered seat 2$" out || fail "added: $(cat out)"
+
 case_ "student --format csv: a student row, course rows, history rows"
-run -d $db student S1007 --format csv
+run -d $db student S1017 --format csv
 expect_rc 0
 head -1 out >header
 printf 'record,student_id,course,status,seat,position,batch,line,event,old_status,old_seat,old_position,old_first_name,old_last_name,old_email,first_name,last_name,email\n' >want
 expect_same want header
 [ "$(q "SELECT record, student_id, batch, first_name, last_name, email FROM r WHERE record = 'student'")" = \
-	"student S1007 1 Gabriela Souza gabriela.souza@example.edu" ] || fail "student row: $(cat out)"
+	"student S1017 2 Quentin Dubois quentin.dubois@example.edu" ] || fail "student row: $(cat out)"
 [ "$(q "SELECT course, status, seat, position, batch, line FROM r WHERE record = 'course'")" = \
-	"CS101 registered 5  1 8" ] || fail "course row: $(cat out)"
+	"CS101 registered 6  2 12" ] || fail "course row: $(cat out)"
 [ "$(q "SELECT group_concat(event || ':' || course || ':' || status || seat || position || ':' || old_status || old_position, ' ') FROM r WHERE record = 'history'")" = \
-	"student::: added:CS101:waitlisted1: promoted:CS101:registered5:waitlisted1" ] || fail "history rows: $(cat out)"
+	"student::: added:CS101:waitlisted1: promoted:CS101:registered6:waitlisted1" ] || fail "history rows: $(cat out)"
 
 case_ "student --format json"
 run -d $db student S1001 --format json
@@ -193,13 +223,14 @@ assert h[0]["new"]["first_name"] == "Amara" and h[0]["old"] is None, h[0]
 ' || fail "json: $(cat out)"
 
 case_ "student: one no longer in the database still shows their history"
-sql $db "DELETE FROM registrations WHERE student_id = 'S1002'; DELETE FROM students WHERE student_id = 'S1002'"
-run -d $db student S1002
+sql $db "DELETE FROM registrations WHERE student_id = 'S1004'; DELETE FROM students WHERE student_id = 'S1004'"
+run -d $db student S1004
 expect_rc 0
 expect_out "no longer in the database"
 expect_out "(no courses)"
-expect_out "added"
-run -d $db student S1002 --format json
+[ "$(grep -E '^ +[0-9]+ +[a-z]+ +[a-z]+ ' out | awk '{print $3}' | tr '\n' ' ')" = "added dropped " ] ||
+	fail "history: $(cat out)"
+run -d $db student S1004 --format json
 expect_rc 0
 python3 -c '
 import json
