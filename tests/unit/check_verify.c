@@ -56,22 +56,24 @@ static struct db *open_with_courses(void)
 	return db;
 }
 
-/* What a person's hand-made batch 1 leaves: A1 holds S1 (seat 1) and S2,
- * S3 waiting, everything with its history. */
+/*
+ * Two batches as bulkreg records them: batch 1 adds S1, S2, S3 to A1 (all
+ * waitlisted: additions are their registrations, no history row); batch 2
+ * promotes S1 into seat 1 and changes S2's values (one history row each).
+ */
 static const char hand_batch[] =
 	"INSERT INTO batches (id, started_at, source, outcome) VALUES"
-	" (1, 'x', 'hand', 'committed');"
-	"INSERT INTO students (student_id, created_batch) VALUES ('S1', 1),"
-	" ('S2', 1), ('S3', 1);"
+	" (1, 'x', 'hand', 'committed'), (2, 'y', 'hand', 'committed');"
+	"INSERT INTO students (student_id, first_name, created_batch) VALUES"
+	" ('S1', '', 1), ('S2', 'Bo', 1), ('S3', '', 1);"
 	"INSERT INTO registrations VALUES (1, 'S1', 'registered', 1, 1, 2),"
 	" (1, 'S2', 'waitlisted', 1, 1, 3), (1, 'S3', 'waitlisted', 2, 1, 4);"
-	"INSERT INTO history (batch_id, event, student_id, new_first_name,"
-	" new_last_name, new_email) VALUES (1, 'student', 'S1', '', '', ''),"
-	" (1, 'student', 'S2', '', '', ''), (1, 'student', 'S3', '', '', '');"
-	"INSERT INTO history (batch_id, event, course_id, student_id, line,"
-	" new_status, new_seq) VALUES (1, 'added', 1, 'S1', 2, 'registered', 1),"
-	" (1, 'added', 1, 'S2', 3, 'waitlisted', 1),"
-	" (1, 'added', 1, 'S3', 4, 'waitlisted', 2);"
+	"INSERT INTO history (batch_id, event, course_id, student_id, old_status,"
+	" old_seq, old_batch, old_line, new_status, new_seq)"
+	" VALUES (2, 'promoted', 1, 'S1', 'waitlisted', 1, 1, 2, 'registered', 1);"
+	"INSERT INTO history (batch_id, event, student_id, line, old_first_name,"
+	" old_last_name, old_email, new_first_name, new_last_name, new_email)"
+	" VALUES (2, 'student', 'S2', 7, '', '', '', 'Bo', '', '');"
 	"UPDATE courses SET registered = 1, waitlisted = 2, seat_seq = 1"
 	" WHERE id = 1;";
 
@@ -135,7 +137,7 @@ START_TEST(test_sound_database_has_no_findings)
 	ck_assert_int_eq(c.n, 0);
 	ck_assert_int_eq(t.courses, 2);
 	ck_assert_int_eq(t.registrations, 3);
-	ck_assert_int_eq(t.events, 6);
+	ck_assert_int_eq(t.events, 2);
 	db_close(db);
 }
 END_TEST
@@ -152,8 +154,9 @@ START_TEST(test_each_broken_invariant_is_named_with_expected_and_found)
 	    "UPDATE courses SET seat_seq = 0 WHERE id = 1;"
 	    "INSERT INTO students (student_id) VALUES ('T1'), ('T2');"
 	    "INSERT INTO registrations VALUES (2, 'T1', 'waitlisted', 1, 1, 9),"
-	    " (2, 'T2', 'waitlisted', 2, 1, 10);"
+	    " (2, 'T2', 'waitlisted', 2, 9, 10);"
 	    "UPDATE courses SET waitlisted = 2, capacity = 0 WHERE id = 2;"
+	    "UPDATE students SET first_name = 'Al' WHERE student_id = 'S2';"
 	    "DELETE FROM students WHERE student_id = 'S1';");
 	ck_assert_int_eq(db_open(path, 5, &db, &(struct error){0}), ST_OK);
 	struct found c = verify(db, NULL);
@@ -175,12 +178,17 @@ START_TEST(test_each_broken_invariant_is_named_with_expected_and_found)
 	ck_assert_str_eq(c.found[i], "2 waiting");
 	i = find(&c, "student_missing", "S1");
 	ck_assert_int_ge(i, 0);
-	ck_assert_int_ge(find(&c, "history", "T1"), 0);
-	ck_assert_int_ge(find(&c, "history", "T2"), 0);
-	ck_assert_int_ge(find(&c, "student_history", "T1"), 0);
-	i = find(&c, "student_history", "S1");
+	/* T1 has no event: its registration is its record. */
+	ck_assert_int_eq(find(&c, "history", ""), -1);
+	ck_assert_int_eq(find(&c, "registration_batch", "T1"), -1);
+	i = find(&c, "registration_batch", "T2");
 	ck_assert_int_ge(i, 0);
-	ck_assert_str_eq(c.found[i], "absent");
+	ck_assert_str_eq(c.found[i], "batch 9 missing");
+	/* S1 has no 'student' event either; S2's says 'Bo'. */
+	ck_assert_int_eq(find(&c, "student_history", "S1"), -1);
+	i = find(&c, "student_history", "S2");
+	ck_assert_int_ge(i, 0);
+	ck_assert_str_eq(c.found[i], "Al  <>");
 	ck_assert_int_eq(find(&c, "promotions_owed", ""), -1);
 	db_close(db);
 }
@@ -201,18 +209,20 @@ START_TEST(test_repair_promotes_renumbers_and_records_one_batch)
 	struct error err;
 	memset(&c, 0, sizeof(c));
 	ck_assert_int_eq(db_repair(db, collect, &c, &r, &err), ST_OK);
-	ck_assert_int_eq(r.batch_id, 2);
+	ck_assert_int_eq(r.batch_id, 3);
 	ck_assert(!r.damaged);
 	ck_assert_int_eq(r.changes, c.n);
 	int i = find(&c, "promoted", "S2");
 	ck_assert_int_ge(i, 0);
 	ck_assert_str_eq(c.found[i], "waitlisted position 1");
 	ck_assert_str_eq(c.expected[i], "registered seat 2");
+	i = find(&c, "history_dropped", "S1");
+	ck_assert_int_ge(i, 0);
+	ck_assert_str_eq(c.found[i], "registered seat 1");
 	i = find(&c, "waitlist_position", "S3");
 	ck_assert_int_ge(i, 0);
 	ck_assert_str_eq(c.found[i], "2");
 	ck_assert_str_eq(c.expected[i], "1");
-	ck_assert_int_ge(find(&c, "history_dropped", "S1"), 0);
 	ck_assert_int_eq(find(&c, "history_student", ""), -1);
 
 	verify(db, &problems);
@@ -297,19 +307,30 @@ START_TEST(test_history_only_student_is_shown)
 	struct db *db = open_with_courses();
 	db_close(db);
 	raw(hand_batch);
-	raw("DELETE FROM students WHERE student_id = 'S3';"
-	    "DELETE FROM registrations WHERE student_id = 'S3';");
+	raw("DELETE FROM students WHERE student_id = 'S1';"
+	    "DELETE FROM registrations WHERE student_id = 'S1';");
 	ck_assert_int_eq(db_open(path, 5, &db, &(struct error){0}), ST_OK);
 	const struct db_student_fns fns = { count_student, count_course,
 					    count_change };
 	int n = 0;
 	struct error err;
-	ck_assert_int_eq(db_student_show(db, "S3", &fns, &n, &err), ST_OK);
-	ck_assert_int_eq(n, 3); /* the student (history only) and two events */
+	ck_assert_int_eq(db_student_show(db, "S1", &fns, &n, &err), ST_OK);
+	/* The student (history only), the addition its promotion's "before"
+	 * names, the promotion. */
+	ck_assert_int_eq(n, 3);
 	n = 0;
 	ck_assert_int_eq(db_batch_show(db, 1, count_header, count_change, &n, &err),
 			 ST_OK);
-	ck_assert_int_eq(n, 7); /* the header and six events */
+	/* The header, S2 and S3 created, S1 S2 S3 added. */
+	ck_assert_int_eq(n, 6);
+	n = 0;
+	ck_assert_int_eq(db_batch_show(db, 2, count_header, count_change, &n, &err),
+			 ST_OK);
+	ck_assert_int_eq(n, 3); /* the header, the promotion, S2's change */
+	/* S3: no event at all, still shown by their row. */
+	n = 0;
+	ck_assert_int_eq(db_student_show(db, "S3", &fns, &n, &err), ST_OK);
+	ck_assert_int_eq(n, 4); /* the student, a course, created, added */
 	db_close(db);
 }
 END_TEST
