@@ -132,9 +132,11 @@ struct db_verify_totals {
  * registrations), waitlist_positions (1..n in seq order), promotions_owed
  * (no one waits while a seat is free), waitlist_over_max, student_missing
  * and course_missing (a registration without its student or course),
- * seat_seq (not below the highest seat), history (the latest event of every
- * pair leaves it as it is; every pair has one), student_history (the same
- * for each student's values), integrity_check.  Calls fn
+ * registration_batch (each names a committed batch), seat_seq (not below
+ * the highest seat), history (the latest event of every pair the history
+ * names leaves it as it is, or a later batch added it again),
+ * student_history (the same for each student's values), integrity_check.
+ * Calls fn
  * for each broken one; writes nothing but temporary tables.
  */
 enum status db_verify(struct db *db, db_finding_fn fn, void *ctx,
@@ -150,9 +152,9 @@ struct db_repair_result {
  * Rebuilds the derived data in one transaction, taking the registrations
  * as the truth: seat_seq raised to the highest seat, waitlists renumbered
  * 1..n in seq order, history made to agree with the registrations (a
- * 'dropped' event for a pair the history has but the table lacks, an
- * 'added' event for a pair without history, a 'student' event for a
- * student whose values the history does not show), promotions owed made (first
+ * 'dropped' event for a state the table contradicts, then an 'added' event
+ * for the state the table has, a 'student' event for a student whose
+ * values the history does not show), promotions owed made (first
  * waitlisted into the free seats, seat numbers from seat_seq), then the
  * counters.  Records it all as a committed batch of kind 'repair' with its
  * history and batch_courses rows, and after the commit calls fn once per

@@ -370,6 +370,17 @@ has "changed  S1005 history_student absent | Elif Yılmaz <elif@new.example>"
 has "problem CS101 S1005 student_missing student S1005 | no such student"
 [ "$(grep -c '^problem' problems.txt)" = 1 ] || fail "$(cat problems.txt)"
 
+case_ "a registration moved to a dry-run batch by hand: registration_batch; not repairable"
+fresh db
+sql db "UPDATE registrations SET batch_id = 3 WHERE course_id = 5 AND student_id = 'S1001'"
+verify_csv db
+expect_rc 1
+has "problem MATH101 S1001 registration_batch a committed batch | batch 3 dry_run"
+[ "$(wc -l <problems.txt)" = 1 ] || fail "$(cat problems.txt)"
+run -d db verify --repair
+expect_rc 1
+expect_out "registration_batch"
+
 case_ "a course deleted: course_missing for each of its registrations; exit 1 after --repair"
 fresh db
 sql db "DELETE FROM courses WHERE code = 'BIO110'"
