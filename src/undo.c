@@ -34,6 +34,14 @@ static enum status refuse(const struct batch_info *b, struct error *err)
 				 "batch %" PRId64 " was already undone by batch "
 				 "%" PRId64,
 				 b->id, b->undone_by);
+	/* A repair recorded the tables as they already were: undoing it
+	 * would bring back the damage it mended (counters from its
+	 * snapshots, a pair deleted by hand). */
+	if (strcmp(b->kind, "repair") == 0)
+		return error_set(err, ST_USAGE,
+				 "batch %" PRId64 " is a repair (verify "
+				 "--repair): it cannot be undone",
+				 b->id);
 	return ST_OK;
 }
 

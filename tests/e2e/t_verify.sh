@@ -162,6 +162,14 @@ b=$(sql db "SELECT max(id) FROM batches")
 run -d db verify
 expect_rc 0
 
+case_ "... a repair batch cannot be undone (exit 2, nothing written)"
+sqlite3 db .dump >before.sql
+run -d db undo "$b"
+expect_rc 2
+expect_err "batch $b is a repair (verify --repair): it cannot be undone"
+sqlite3 db .dump >after.sql
+expect_same before.sql after.sql
+
 case_ "... a second repair finds nothing to do"
 run -d db verify --repair
 expect_rc 0
