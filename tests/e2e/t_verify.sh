@@ -170,6 +170,11 @@ expect_err "batch $b is a repair (verify --repair): it cannot be undone"
 sqlite3 db .dump >after.sql
 expect_same before.sql after.sql
 
+case_ "... and it stands in the way of undoing the batches before it on the same courses"
+run -d db undo 1
+expect_rc 2
+expect_err "later batches 2, $b changed the same courses"
+
 case_ "... a second repair finds nothing to do"
 run -d db verify --repair
 expect_rc 0
