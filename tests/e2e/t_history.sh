@@ -122,6 +122,33 @@ run -d $db batches show --help
 expect_rc 0
 expect_out "usage: bulkreg batches show N"
 
+case_ "batches show of a sync: rows and additions in roster order, then the sync's drops and promotions"
+rm -f s.db
+run -q -d s.db course import "$ROOT/data/courses.csv"
+run -q -d s.db register "$ROOT/data/enrolled.csv"
+printf 'student_id,email,course\nS1001,a@x.org,MATH101\nS2002,b@x.org,CS101\n' >sync.csv
+run -q -d s.db register sync.csv --sync --max-drops 100%
+run -d s.db batches show 2
+expect_rc 0
+[ "$(grep -E '^(student|added|dropped|promoted) ' out | awk '{print $1, $3}' | tr '\n' ' ')" = \
+	"student S1001 student S2002 added S2002 dropped S1003 dropped S1004 dropped S1005 dropped S1006 dropped S1007 promoted S2002 dropped S1002 " ] ||
+	fail "order: $(cat out)"
+
+case_ "a student created by a batch and deleted by its undo: both batches and the student show it"
+run -q -d s.db undo 2
+expect_rc 0
+run -d s.db batches show 2
+expect_rc 0
+grep -Eq '^student +- +S2002 +3 +- +-> <b@x.org>$' out || fail "creation: $(cat out)"
+run -d s.db batches show 3
+expect_rc 0
+grep -Eq '^student +- +S2002 +<b@x.org> +-> -$' out || fail "deletion: $(cat out)"
+run -d s.db student S2002
+expect_rc 0
+expect_out "no longer in the database"
+[ "$(grep -E '^ +[0-9]+ +[a-z]+ +[a-z]+ ' out | awk '{print $1, $3}' | tr '\n' ' ')" = \
+	"2 student 2 added 2 promoted 3 restored 3 dropped 3 student " ] || fail "history: $(cat out)"
+
 # ---- batches: the version-2 columns ---------------------------------------------------------
 
 case_ "batches --format json: kind and the new counts, zero counts kept"
