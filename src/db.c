@@ -451,6 +451,17 @@ static enum status course_put_locked(struct db *db,
 		return st;
 	if (!cc.found)
 		return course_insert(db, in, err);
+	/* A capacity may go below the registered count (everyone keeps
+	 * their seat); a waitlist maximum may not go below the students
+	 * waiting, who have no seat to keep and could only be dropped. */
+	if (in->has_waitlist && in->waitlist_max != WAITLIST_UNLIMITED &&
+	    in->waitlist_max < cc.waitlisted)
+		return error_set(err, ST_USAGE,
+				 "course %s: a waitlist of %lld is shorter than "
+				 "the %lld students waiting (drop some first, or "
+				 "raise the capacity)",
+				 in->code, (long long)in->waitlist_max,
+				 (long long)cc.waitlisted);
 	return course_update(db, in, cc.id, err);
 }
 

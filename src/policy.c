@@ -588,8 +588,10 @@ static enum status drop(struct policy *p, struct row *row, policy_emit_fn emit,
 	*emitted = true;
 	if (st != ST_OK || ex.state == PAIR_WAITLISTED)
 		return st;
-	char reason[48];
-	snprintf(reason, sizeof(reason), "dropped on line %" PRIu64, row->line);
+	char reason[48] = "dropped";
+	if (row->line)
+		snprintf(reason, sizeof(reason), "dropped on line %" PRIu64,
+			 row->line);
 	struct seat_cause why = {
 		.line = (int64_t)row->line,
 		.student = student.s,

@@ -359,3 +359,13 @@ run -d $db register u.csv --format json
 python3 -c 'import json; s = json.load(open("out"))["summary"]; assert s["students_changed"] == 1, s' || fail "json: $(cat out)"
 run -d $db register u.csv
 expect_no_out "known student"
+
+case_ "a waitlist cannot be made shorter than the students waiting; drop --student's promotion names no line"
+setup
+run -d $db course add M1 --capacity 2 --waitlist 2
+expect_rc 2
+expect_err "course M1: a waitlist of 2 is shorter than the 3 students waiting"
+[ "$(sql $db "SELECT waitlist_max FROM courses WHERE code = 'M1'")" = 4 ] || fail "saved"
+run -d $db drop --student A --course M1 --format csv
+expect_rc 0
+grep -q 'took the seat of A (dropped)$' out || fail "detail: $(cat out)"
