@@ -235,8 +235,11 @@ run -d $db register r.csv --format csv
 expect_rc 0
 expect_statuses "waitlisted:2"
 
-case_ "waitlist 'unlimited' and 0 can be set on an existing course"
+case_ "a waitlist can be set on an existing course as long as the students waiting, not shorter; and unlimited"
 run -d $db course add C1 --capacity 1 --waitlist 0
+expect_rc 2
+expect_err "shorter than the 2 students waiting"
+run -d $db course add C1 --capacity 1 --waitlist 2
 expect_rc 0
 roster_of 1 C1 61 >r.csv
 run -d $db register r.csv --format csv
