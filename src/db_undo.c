@@ -399,17 +399,13 @@ enum status store_batch_additions(struct store *s, int64_t batch_id,
 		" seq, line) SELECT course_id, student_id, status, seq, line"
 		" FROM registrations WHERE batch_id = ?1"
 		" ORDER BY course_id, status = 'waitlisted', seq DESC";
-	static const char students_sql[] =
-		"INSERT INTO temp.undo_additions (student_id, first_name,"
-		" last_name, email) SELECT student_id, first_name, last_name, email"
-		" FROM students WHERE created_batch = ?1 ORDER BY student_id";
 	static const char walk_sql[] =
 		"SELECT course_id, student_id, status, seq, line, first_name,"
 		" last_name, email FROM temp.undo_additions ORDER BY rowid";
 	struct db *db = db_of(s);
 	enum status st = db__exec(db, fill_sql, "listing a batch's additions", err);
-	const char *fills[] = { pairs_sql, students_sql };
-	for (int k = 0; st == ST_OK && k < 2; k++) {
+	const char *fills[] = { pairs_sql };
+	for (int k = 0; st == ST_OK && k < 1; k++) {
 		sqlite3_stmt *stmt = NULL;
 		st = db__prepare(db, fills[k], 0, &stmt, err);
 		if (st != ST_OK)
@@ -513,4 +509,81 @@ enum status store_course_code(struct store *s, int64_t course_id, char *buf,
 	}
 	sqlite3_finalize(stmt);
 	return rc == SQLITE_DONE ? ST_OK : db__fail(db, rc, "reading a course", err);
+}
+
+/*
+ * A student goes with the undo when nothing else holds them: created by
+ * the batch undone (or by a batch undone before), no registration left,
+ * and no change of a batch whose changes stand names them (a later drop of
+ * theirs, say, which an undo may still set back).  The candidates are the
+ * students the batch created and those whose pairs this undo removed.
+ * Read into a temporary table first: fn deletes them.
+ */
+enum status store_undo_orphans(struct store *s, int64_t batch_id,
+			       int64_t undo_id, store_change_fn fn, void *ctx,
+			       struct error *err)
+{
+	static const char fill_sql[] =
+		"CREATE TEMP TABLE IF NOT EXISTS undo_orphans ("
+		" student_id TEXT, first_name TEXT, last_name TEXT, email TEXT,"
+		" created_batch INTEGER);"
+		"DELETE FROM temp.undo_orphans;";
+	static const char find_sql[] =
+		"INSERT INTO temp.undo_orphans"
+		" WITH cand(student_id) AS MATERIALIZED ("
+		"  SELECT student_id FROM history WHERE batch_id = ?2"
+		"   AND event = 'dropped'"
+		"  UNION SELECT student_id FROM students WHERE created_batch = ?1),"
+		" busy(student_id) AS MATERIALIZED ("
+		"  SELECT student_id FROM registrations"
+		"   WHERE student_id IN (SELECT student_id FROM cand)"
+		"  UNION SELECT h.student_id FROM history AS h"
+		"   JOIN batches AS b ON b.id = h.batch_id"
+		"   WHERE h.batch_id NOT IN (?1, ?2)"
+		"   AND h.student_id IN (SELECT student_id FROM cand)"
+		"   AND b.undone_by IS NULL"
+		"   AND NOT (b.kind = 'undo' AND EXISTS (SELECT 1 FROM batches AS t"
+		"    WHERE t.id = b.undo_of AND t.undone_by = b.id)))"
+		" SELECT s.student_id, s.first_name, s.last_name, s.email,"
+		"  s.created_batch FROM students AS s"
+		"  WHERE s.student_id IN (SELECT student_id FROM cand)"
+		"  AND s.student_id NOT IN (SELECT student_id FROM busy)"
+		"  AND (s.created_batch = ?1 OR s.created_batch IN"
+		"   (SELECT id FROM batches WHERE undone_by IS NOT NULL))"
+		"  ORDER BY s.student_id";
+	static const char walk_sql[] =
+		"SELECT student_id, first_name, last_name, email, created_batch"
+		" FROM temp.undo_orphans ORDER BY rowid";
+	struct db *db = db_of(s);
+	enum status st = db__exec(db, fill_sql, "finding students to remove", err);
+	sqlite3_stmt *stmt = NULL;
+	if (st == ST_OK)
+		st = db__prepare(db, find_sql, 0, &stmt, err);
+	if (st == ST_OK) {
+		sqlite3_bind_int64(stmt, 1, batch_id);
+		sqlite3_bind_int64(stmt, 2, undo_id);
+		st = db__step_done(db, stmt, "finding students to remove", err);
+	}
+	sqlite3_finalize(stmt);
+	stmt = NULL;
+	if (st == ST_OK)
+		st = db__prepare(db, walk_sql, 0, &stmt, err);
+	int rc = SQLITE_DONE;
+	while (st == ST_OK && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		struct change c;
+		memset(&c, 0, sizeof(c));
+		c.event = EVENT_STUDENT;
+		c.student_id = column_text(stmt, 0);
+		c.had_student = true;
+		c.old_values = (struct student){ c.student_id, column_text(stmt, 1),
+						 column_text(stmt, 2),
+						 column_text(stmt, 3) };
+		c.before.batch_id = column_id(stmt, 4);
+		if (fn(ctx, &c) != 0)
+			st = ST_CANCELLED;
+	}
+	if (st == ST_OK && rc != SQLITE_DONE)
+		st = db__fail(db, rc, "finding students to remove", err);
+	sqlite3_finalize(stmt);
+	return st;
 }

@@ -222,12 +222,20 @@ enum status store_batch_courses(struct store *s, int64_t batch_id,
 				int64_t **ids, size_t *count, struct error *err);
 
 /* The pairs the batch added that are still there (their registration
- * names the batch), and the students it created, each as a change whose
- * `before` is the pair or student as it is.  fn may delete them: the list
- * is taken before the first call. */
+ * names the batch), each as a change whose `before` is the pair as it is.
+ * fn may delete them: the list is taken before the first call. */
 enum status store_batch_additions(struct store *s, int64_t batch_id,
 				  store_change_fn fn, void *ctx,
 				  struct error *err);
+
+/* The students an undo of batch_id (by undo_id, after it took the pairs
+ * out) leaves with nothing: created by that batch or by one undone before,
+ * no registration, no change of a standing batch naming them.  Each as a
+ * student change whose old values are the student's (before.batch_id: its
+ * created_batch).  fn may delete them. */
+enum status store_undo_orphans(struct store *s, int64_t batch_id,
+			       int64_t undo_id, store_change_fn fn, void *ctx,
+			       struct error *err);
 
 /* Sets a course's registered and waitlisted counts to what its
  * registrations say. */

@@ -75,6 +75,21 @@ static enum status reverse_pair(struct undo *u, const struct change *c)
 						  -1, u->err);
 	}
 	const struct pair *target = &c->before;
+	if (st == ST_OK && target->state != PAIR_ABSENT) {
+		struct student who;
+		int64_t created;
+		bool found;
+		st = store_student_get(u->s, student, &who, &created, &found,
+				       u->err);
+		if (st == ST_OK && !found)
+			return error_set(u->err, ST_DB,
+					 "batch %" PRId64 " cannot be undone: "
+					 "student %.*s, whose registration it "
+					 "would restore, no longer exists",
+					 u->target,
+					 (int)(student.len > 64 ? 64 : student.len),
+					 student.s);
+	}
 	if (st == ST_OK && target->state == PAIR_WAITLISTED)
 		st = store_waitlist_shift(u->s, c->course_id, target->seq, 1,
 					  u->err);
@@ -144,10 +159,6 @@ static int take_out(void *ctx, const struct change *c)
 	struct undo *u = ctx;
 	struct change mine = *c;
 	if (c->event == EVENT_STUDENT) {
-		int64_t pairs = 0;
-		u->st = store_student_pairs(u->s, c->student_id, &pairs, u->err);
-		if (u->st != ST_OK || pairs > 0)
-			return u->st != ST_OK;
 		u->st = store_student_set(u->s, c->student_id, NULL, 0, u->err);
 		mine.has_student = false;
 	} else {
@@ -223,6 +234,19 @@ static enum status walked(struct undo *u, enum status st)
 	return st == ST_CANCELLED && u->st != ST_OK ? u->st : st;
 }
 
+/* Whether undoing the batch sets course settings back: a capacity batch
+ * changed them, and so did an undo of one (of an undo of one...). */
+static enum status changed_settings(struct store *s, const struct batch_info *b,
+				    bool *settings, struct error *err)
+{
+	struct batch_info at = *b;
+	enum status st = ST_OK;
+	while (st == ST_OK && strcmp(at.kind, "undo") == 0 && at.undo_of)
+		st = store_batch_info(s, at.undo_of, &at, err);
+	*settings = st == ST_OK && strcmp(at.kind, "course") == 0;
+	return st;
+}
+
 enum status undo_apply(struct store *s, int64_t target, int64_t undo_id,
 		       policy_emit_fn emit, void *ctx, struct error *err)
 {
@@ -260,8 +284,13 @@ enum status undo_apply(struct store *s, int64_t target, int64_t undo_id,
 	if (st == ST_OK)
 		st = walked(&u, store_batch_additions(s, target, take_out, &u, err));
 	if (st == ST_OK)
-		st = store_courses_restore(s, target, strcmp(b.kind, "course") == 0,
-					   err);
+		st = walked(&u, store_undo_orphans(s, target, undo_id, take_out, &u,
+						   err));
+	bool settings = false;
+	if (st == ST_OK)
+		st = changed_settings(s, &b, &settings, err);
+	if (st == ST_OK)
+		st = store_courses_restore(s, target, settings, err);
 	/* The counts as the registrations now are (a batch from before
 	 * snapshots, schema version 1, has none to restore). */
 	for (size_t i = 0; st == ST_OK && i < ncourses; i++)

@@ -208,3 +208,45 @@ bad=$(sql old.db "SELECT code FROM courses c WHERE registered <> (SELECT count(*
 [ "$(sql old.db "SELECT count(*) FROM students WHERE created_batch = 2")" = 0 ] || fail "students of batch 2 remain"
 run -d old.db undo 1
 expect_rc 0
+
+case_ "a student whose later drop still stands is kept when the batch that created them is undone"
+rm -f $db $db-wal $db-shm
+printf 'code,capacity\nC1,5\nC2,5\n' >c2.csv
+run -d $db course import c2.csv
+printf 'student_id,email,course\nS,s@x.org,C1\n' >one.csv
+printf 'student_id,email,course\nS,s@x.org,C2\n' >two.csv
+run -d $db register one.csv -q
+run -d $db register two.csv -q
+run -d $db drop --student S --course C2 -q
+run -d $db undo 1 -q
+expect_rc 0
+run -d $db undo 3 -q
+expect_rc 0
+[ "$(sql $db "SELECT count(*) FROM registrations r WHERE NOT EXISTS (SELECT 1 FROM students s WHERE s.student_id = r.student_id)")" = 0 ] ||
+	fail "a registration without its student: $(sql $db 'SELECT * FROM registrations')"
+[ "$(sql $db "SELECT course_id FROM registrations WHERE student_id = 'S'")" = 2 ] || fail "C2 not restored"
+
+case_ "undoing every batch that used a student removes the student"
+rm -f $db $db-wal $db-shm
+run -d $db course import c2.csv
+sqlite3 $db .dump | grep -v '^INSERT INTO \(history\|batches\|batch_courses\) ' >empty
+run -d $db register one.csv -q
+run -d $db register two.csv -q
+run -d $db undo 1 -q
+expect_rc 0
+[ "$(sql $db "SELECT count(*) FROM students")" = 1 ] || fail "S removed while registered in C2"
+run -d $db undo 2 -q
+expect_rc 0
+tables $db after
+expect_same empty after
+
+case_ "undo of the undo of a capacity raise brings the raised capacity back"
+setup
+run -d $db course add M1 --capacity 4 --waitlist 4 -q
+raise=$(last_batch)
+tables $db raised
+run -d $db undo "$raise" -q
+run -d $db undo "$(last_batch)" -q
+expect_rc 0
+tables $db again
+expect_same raised again
