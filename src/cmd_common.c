@@ -1,4 +1,5 @@
 /* cmd_common: messages, number parsing and terminal-safe output for the CLI. */
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
@@ -67,7 +68,8 @@ int cli_open_db(const struct cli *cli, double wait_seconds, bool must_exist,
 
 bool parse_int64(const char *s, int64_t min, int64_t max, int64_t *out)
 {
-	if (!s || !*s)
+	/* strtoll would take leading spaces and a '+'. */
+	if (!s || !*s || !(isdigit((unsigned char)s[0]) || s[0] == '-'))
 		return false;
 	char *end;
 	errno = 0;

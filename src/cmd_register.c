@@ -238,10 +238,14 @@ static int run_job(struct cli *cli, struct register_options *ro, double wait)
 		return rc;
 	const int64_t *n = res.counts.by_status;
 	int64_t rejected = n[STATUS_REJECTED];
-	bool threshold = res.outcome == BATCH_ROLLED_BACK && res.rolled_back_why[0];
+	/* A dry run ends as the real run would, threshold included. */
+	bool threshold = res.rolled_back_why[0] != '\0';
 	if (threshold)
 		/* Even with -q: cron must hear why nothing was committed. */
-		cli_error("batch %lld rolled back: %s", (long long)res.batch_id,
+		cli_error("batch %lld %s: %s", (long long)res.batch_id,
+			  res.outcome == BATCH_DRY_RUN ?
+				  "(a dry run) would have been rolled back" :
+				  "rolled back",
 			  res.rolled_back_why);
 	if (ro->output_path && !cli->quiet) {
 		/* The summary is in the file; at a terminal, say where it went
@@ -318,15 +322,15 @@ static int run_batch(struct cli *cli, const struct batch_command *bc, int argc,
 	const char *scope = NULL;
 	double wait = DEFAULT_WAIT_SECONDS;
 	int64_t workers = 0;
-	int c;
-	while ((c = getopt_long(argc, argv, "ho:q", opts, NULL)) != -1) {
+	int c, at = -1;
+	while ((c = getopt_long(argc, argv, "ho:q", opts, &at)) != -1) {
 		/* Options of one command only. */
 		bool register_only = c == OPT_SYNC || c == OPT_SYNC_SCOPE ||
 				     c == OPT_MAX_DROPS || c == OPT_UPDATE_STUDENTS;
 		if ((drop && register_only) || (!drop && c == OPT_STUDENT)) {
 			fprintf(stderr,
-				"bulkreg: %s: %s is not an option of '%s'\n", name,
-				argv[optind - 1], name);
+				"bulkreg: %s: --%s is not an option of '%s'\n",
+				name, at >= 0 ? opts[at].name : "?", name);
 			fprintf(stderr, "Try 'bulkreg %s --help'.\n", name);
 			return 2;
 		}
@@ -445,6 +449,10 @@ static int run_batch(struct cli *cli, const struct batch_command *bc, int argc,
 	} else {
 		ro.roster_path = argv[optind];
 	}
+	if (ro.strict && ro.max_rejects.set)
+		return cli_usage_error(usage, name,
+				       "--strict is --max-rejects 0: give one of "
+				       "them");
 	if ((scope || ro.max_drops.set) && !ro.sync)
 		return cli_usage_error(usage, name, "%s needs --sync",
 				       scope ? "--sync-scope" : "--max-drops");
@@ -454,7 +462,15 @@ static int run_batch(struct cli *cli, const struct batch_command *bc, int argc,
 	if (ro.course && !course_code_valid(ro.course, strlen(ro.course)))
 		return cli_usage_error(usage, name,
 				       "--course: '%s' is not a course code", ro.course);
-
+	/* Nothing to drop from a database that is not there: a mistyped
+	 * path must not create one. */
+	struct stat sb;
+	if (drop && stat(cli->db_path, &sb) != 0) {
+		cli_error("%s: no database there (nothing to drop): check -d or "
+			  "$BULKREG_DB",
+			  cli->db_path);
+		return 2;
+	}
 	return run_job(cli, &ro, wait);
 }
 

@@ -58,7 +58,7 @@ static enum status promote(struct db *db, int64_t batch_id,
 	if (st == ST_OK)
 		st = policy_new(db_store(db), after, &po, &p, err);
 	if (st == ST_OK)
-		st = policy_promote_all(p, count_and_emit, cnt, err);
+		st = policy_promote_all(p, NULL, count_and_emit, cnt, err);
 	if (st == ST_OK)
 		st = policy_store_courses(p, err);
 	policy_free(p);

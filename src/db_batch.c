@@ -58,8 +58,8 @@ static enum status batch_record(struct db *db, const struct batch_meta *meta,
 {
 	static const char sql[] =
 		"INSERT INTO batches (started_at, source, label, outcome, kind,"
-		" options, profile, undo_of)"
-		" VALUES (" DB_NOW_SQL ", ?1, ?2, 'running', ?3, ?4, ?5, ?6)";
+		" options, profile, undo_of, full_history)"
+		" VALUES (" DB_NOW_SQL ", ?1, ?2, 'running', ?3, ?4, ?5, ?6, 1)";
 	sqlite3_stmt *stmt = NULL;
 	enum status st = db__prepare(db, sql, 0, &stmt, err);
 	if (st != ST_OK)

@@ -90,6 +90,8 @@ static const char schema_v2[] =
 	"ALTER TABLE batches ADD COLUMN skipped INTEGER NOT NULL DEFAULT 0;"
 	"ALTER TABLE batches ADD COLUMN undo_of INTEGER REFERENCES batches(id);"
 	"ALTER TABLE batches ADD COLUMN undone_by INTEGER REFERENCES batches(id);"
+	/* 0 for a version-1 batch: it kept no history of student changes. */
+	"ALTER TABLE batches ADD COLUMN full_history INTEGER NOT NULL DEFAULT 0;"
 	"CREATE TABLE history ("
 	" id INTEGER PRIMARY KEY,"
 	" batch_id INTEGER NOT NULL REFERENCES batches(id),"

@@ -34,8 +34,8 @@ enum status store_batch_info(struct store *s, int64_t batch_id,
 			     struct batch_info *out, struct error *err)
 {
 	static const char sql[] =
-		"SELECT kind, outcome, undo_of, undone_by FROM batches"
-		" WHERE id = ?1";
+		"SELECT kind, outcome, undo_of, undone_by, full_history"
+		" FROM batches WHERE id = ?1";
 	struct db *db = db_of(s);
 	memset(out, 0, sizeof(*out));
 	sqlite3_stmt *stmt = NULL;
@@ -52,6 +52,7 @@ enum status store_batch_info(struct store *s, int64_t batch_id,
 			 sqlite3_column_text(stmt, 1));
 		out->undo_of = column_id(stmt, 2);
 		out->undone_by = column_id(stmt, 3);
+		out->full_history = sqlite3_column_int(stmt, 4) != 0;
 		rc = SQLITE_DONE;
 	}
 	sqlite3_finalize(stmt);
@@ -97,7 +98,7 @@ enum status store_undo_blockers(struct store *s, int64_t batch_id, char *buf,
 		"  OR EXISTS (SELECT 1 FROM history AS h WHERE h.batch_id = b.id"
 		"   AND h.event = 'student'"
 		"   AND h.student_id IN (SELECT student_id FROM my_students)))"
-		" ORDER BY b.id";
+		" ORDER BY b.id DESC"; /* newest first: the order to undo them */
 	struct db *db = db_of(s);
 	sqlite3_stmt *stmt = NULL;
 	enum status st = db__prepare(db, sql, 0, &stmt, err);

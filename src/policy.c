@@ -780,15 +780,20 @@ void policy_sync_drops_each(const struct policy *p,
 
 /* ---- capacity ------------------------------------------------------------ */
 
-enum status policy_promote_all(struct policy *p, policy_emit_fn emit,
-			       void *ctx, struct error *err)
+enum status policy_promote_all(struct policy *p, const char *cause,
+			       policy_emit_fn emit, void *ctx,
+			       struct error *err)
 {
 	enum status st = ST_OK;
 	for (size_t i = 0; st == ST_OK && i < p->courses->count; i++) {
 		struct course *c = &p->courses->items[i];
-		char reason[64];
-		snprintf(reason, sizeof(reason), "added to %s (capacity %" PRId64 ")",
-			 c->code, c->capacity);
+		char reason[96];
+		if (cause)
+			snprintf(reason, sizeof(reason), "%s", cause);
+		else
+			snprintf(reason, sizeof(reason),
+				 "added to %s (capacity %" PRId64 ")", c->code,
+				 c->capacity);
 		struct seat_cause why = { .reason = reason };
 		st = promote_while_free(p, c, &why, emit, ctx, err);
 	}

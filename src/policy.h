@@ -64,9 +64,12 @@ enum status policy_finish_rows(struct policy *p, policy_emit_fn emit,
 			       void *ctx, struct error *err);
 
 /* Fills every seat that is free while students wait, in course code
- * order (a capacity raise); `line` 0.  Emits a row per promotion. */
-enum status policy_promote_all(struct policy *p, policy_emit_fn emit,
-			       void *ctx, struct error *err);
+ * order; `line` 0.  Emits a row per promotion, its detail saying the seat
+ * was `cause` ("freed by the undo of batch 4"), or by default added by a
+ * capacity raise. */
+enum status policy_promote_all(struct policy *p, const char *cause,
+			       policy_emit_fn emit, void *ctx,
+			       struct error *err);
 
 /* Writes the counters of every course the batch changed, after recording
  * each as it was before (for undo). */

@@ -69,6 +69,7 @@ struct pipeline {
 	int64_t batch_id;
 	struct course_table courses;
 	struct policy *policy;
+	const char *label;  /* the batch's label as recorded (undo: its own) */
 	size_t header_columns;
 	struct report *report;
 	const struct check_config *check; /* NULL without --check */
@@ -364,10 +365,20 @@ static enum status read_roster(struct pipeline *pl, struct roster_reader *rd,
 static enum status run_undo(struct pipeline *pl, struct error *err)
 {
 	const struct register_options *opt = pl->opt;
+	bool partial = false;
 	enum status st = undo_apply(db_store(pl->db), opt->undo_batch,
-				    pl->batch_id, emit_row, pl, err);
+				    pl->batch_id, emit_row, pl, &partial, err);
 	if (st != ST_OK)
 		return st;
+	if (partial && opt->warn) {
+		char msg[160];
+		snprintf(msg, sizeof(msg),
+			 "batch %lld was made by bulkreg 0.1, which kept no "
+			 "history of names and emails: the students it changed "
+			 "keep their current values",
+			 (long long)opt->undo_batch);
+		opt->warn(opt->warn_ctx, msg);
+	}
 	course_table_free(&pl->courses);
 	course_table_init(&pl->courses);
 	policy_free(pl->policy);
@@ -377,8 +388,11 @@ static enum status run_undo(struct pipeline *pl, struct error *err)
 	if (st == ST_OK)
 		st = policy_new(db_store(pl->db), &pl->courses, &po, &pl->policy,
 				err);
+	char cause[64];
+	snprintf(cause, sizeof(cause), "freed by the undo of batch %lld",
+		 (long long)opt->undo_batch);
 	if (st == ST_OK)
-		st = policy_promote_all(pl->policy, emit_row, pl, err);
+		st = policy_promote_all(pl->policy, cause, emit_row, pl, err);
 	return st;
 }
 
@@ -502,16 +516,23 @@ static bool want_report(const struct register_options *opt,
 bool threshold_parse(const char *s, struct threshold *out)
 {
 	memset(out, 0, sizeof(*out));
-	char *end;
-	errno = 0;
-	double v = strtod(s, &end);
-	if (end == s || errno || !(v >= 0))
+	/* Digits, and for a percentage a decimal part: no sign, space,
+	 * exponent or hexadecimal that strtod would take. */
+	size_t digits = strspn(s, "0123456789");
+	size_t len = digits;
+	bool percent = false;
+	if (digits && s[len] == '.') {
+		size_t frac = strspn(s + len + 1, "0123456789");
+		if (frac)
+			len += 1 + frac;
+	}
+	if (digits && s[len] == '%' && s[len + 1] == '\0')
+		percent = true;
+	else if (!digits || s[len] != '\0' || len != digits || digits > 15)
 		return false;
-	out->percent = *end == '%';
-	if (out->percent)
-		end++;
-	if (*end || (out->percent && v > 100) ||
-	    (!out->percent && (v != (double)(int64_t)v || v > 1e15)))
+	double v = strtod(s, NULL);
+	out->percent = percent;
+	if (percent && v > 100)
 		return false;
 	out->set = true;
 	out->value = v;
@@ -543,16 +564,12 @@ static void add_course_drops(void *ctx, const char *code, int64_t drops)
 				    drops);
 }
 
-/* Committed, a dry run, or rolled back by --strict, --max-rejects or
- * --max-drops (res->rolled_back_why says which). */
-static enum batch_outcome decide_outcome(struct pipeline *pl,
-					 struct register_result *res)
+static enum batch_outcome threshold_outcome(struct pipeline *pl,
+					    struct register_result *res)
 {
 	const struct register_options *opt = pl->opt;
 	const struct outcome_counts *c = &res->counts;
 	int64_t rejected = c->by_status[STATUS_REJECTED];
-	if (opt->dry_run)
-		return BATCH_DRY_RUN;
 	if (opt->strict && rejected > 0) {
 		snprintf(res->rolled_back_why, sizeof(res->rolled_back_why),
 			 "--strict: %" PRId64 " row%s rejected", rejected,
@@ -581,6 +598,17 @@ static enum batch_outcome decide_outcome(struct pipeline *pl,
 	return BATCH_COMMITTED;
 }
 
+/* Committed, a dry run, or rolled back by --strict, --max-rejects or
+ * --max-drops (res->rolled_back_why says which; for a dry run, which one
+ * a real run would have hit). */
+static enum batch_outcome decide_outcome(struct pipeline *pl,
+					 struct register_result *res)
+{
+	enum batch_outcome o = threshold_outcome(pl, res);
+	return pl->opt->dry_run ? BATCH_DRY_RUN : o;
+}
+
+
 static enum status finish_batch(struct pipeline *pl, struct roster_reader *rd,
 				struct report_dest *dest,
 				struct register_result *res,
@@ -608,7 +636,7 @@ static enum status finish_batch(struct pipeline *pl, struct roster_reader *rd,
 		.source = source_name(opt, rd),
 		.sha256 = sha,
 		.undo_of = opt->undo_batch,
-		.label = opt->label,
+		.label = pl->label,
 		.outcome = res->outcome,
 		.counts = &res->counts,
 		.elapsed_seconds = res->elapsed_seconds,
@@ -898,6 +926,7 @@ enum status register_run(const struct register_options *opt,
 		.options = options,
 		.undo_of = opt->undo_batch,
 	};
+	pl.label = meta.label;
 	st = open_and_begin(&pl, &db, &meta, err);
 	free(options);
 	pl.db = db;

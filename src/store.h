@@ -170,6 +170,7 @@ struct batch_info {
 	char kind[16];      /* "register", "drop", "sync", "undo", ... */
 	char outcome[16];   /* "committed", "dry_run", "rolled_back", ... */
 	int64_t undo_of, undone_by; /* 0 if none */
+	bool full_history;  /* false: made before schema version 2 */
 };
 
 enum status store_batch_info(struct store *s, int64_t batch_id,

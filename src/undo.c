@@ -248,11 +248,13 @@ static enum status changed_settings(struct store *s, const struct batch_info *b,
 }
 
 enum status undo_apply(struct store *s, int64_t target, int64_t undo_id,
-		       policy_emit_fn emit, void *ctx, struct error *err)
+		       policy_emit_fn emit, void *ctx, bool *partial,
+		       struct error *err)
 {
 	struct batch_info b;
 	enum status st = store_batch_info(s, target, &b, err);
 	b.id = target;
+	*partial = st == ST_OK && b.found && !b.full_history;
 	if (st == ST_OK)
 		st = refuse(&b, err);
 	if (st != ST_OK)

@@ -2,6 +2,7 @@
 #ifndef BULKREG_UNDO_H
 #define BULKREG_UNDO_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "error.h"
@@ -23,7 +24,11 @@
  * later one depends on (a later committed batch, not undone, changed one
  * of its courses or students: the message names them).
  */
+/* *partial: the batch was made before schema version 2, which kept no
+ * history of student changes: the students it changed keep their values
+ * (the caller should say so). */
 enum status undo_apply(struct store *s, int64_t target, int64_t undo_id,
-		       policy_emit_fn emit, void *ctx, struct error *err);
+		       policy_emit_fn emit, void *ctx, bool *partial,
+		       struct error *err);
 
 #endif

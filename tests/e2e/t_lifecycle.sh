@@ -369,3 +369,34 @@ expect_err "course M1: a waitlist of 2 is shorter than the 3 students waiting"
 run -d $db drop --student A --course M1 --format csv
 expect_rc 0
 grep -q 'took the seat of A (dropped)$' out || fail "detail: $(cat out)"
+
+case_ "a dry run says when a threshold would roll the batch back, and exits as the real run would"
+setup
+printf 'student_id,email,course\nA,a@x.org,M1\n' >s.csv
+run -d $db register s.csv --sync --dry-run
+expect_rc 1
+expect_err "(a dry run) would have been rolled back: --max-drops 10%"
+printf 'student_id,email,course\nX1,bad,M1\n' >r.csv
+run -d $db register r.csv --max-rejects 0 --dry-run -q
+expect_rc 1
+expect_err "would have been rolled back: --max-rejects 0"
+
+case_ "drop refuses a database that is not there (a mistyped -d creates nothing)"
+run -d typo.db drop --student A --course M1
+expect_rc 2
+expect_err "typo.db: no database there"
+[ ! -e typo.db ] || fail "typo.db was created"
+
+case_ "options: drop names the register-only option it refuses; --strict with --max-rejects; loose numbers refused"
+setup
+run -d $db drop d.csv --update-students never
+expect_rc 2
+expect_err "--update-students is not an option of 'drop'"
+run -d $db register fill.csv --strict --max-rejects 5
+expect_rc 2
+for bad in 1e1 0x2 2.0 " 1" +1 101% -1; do
+	run -d $db register fill.csv --max-rejects "$bad"
+	[ "$RC" = 2 ] || fail "--max-rejects '$bad' accepted"
+done
+run -d $db undo " 1"
+expect_rc 2

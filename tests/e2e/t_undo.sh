@@ -250,3 +250,15 @@ run -d $db undo "$(last_batch)" -q
 expect_rc 0
 tables $db again
 expect_same raised again
+
+case_ "undo of a batch made by bulkreg 0.1 warns that student changes are not set back"
+rm -f old.db
+sqlite3 old.db <"$DATA/upgrade/v1.sql"
+run -d old.db undo 2 -q
+expect_rc 0
+run -d old.db register fill.csv --format csv
+rm -f old.db
+sqlite3 old.db <"$DATA/upgrade/v1.sql"
+run -d old.db undo 2
+expect_rc 0
+expect_err "batch 2 was made by bulkreg 0.1, which kept no history of names and emails"

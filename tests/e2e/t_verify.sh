@@ -173,7 +173,7 @@ expect_same before.sql after.sql
 case_ "... and it stands in the way of undoing the batches before it on the same courses"
 run -d db undo 1
 expect_rc 2
-expect_err "later batches 2, $b changed the same courses"
+expect_err "later batches $b, 2 changed the same courses"
 
 case_ "... a second repair finds nothing to do"
 run -d db verify --repair
