@@ -176,6 +176,7 @@ static enum status walk_changes(struct db *db, const char *sql,
 			c.after.state =
 				db__state_parse(sqlite3_column_text(stmt, 17));
 			c.after.seq = column_id(stmt, 18);
+			c.course_code = column_text(stmt, 19);
 		}
 		if (fn(ctx, &c) != 0) {
 			sqlite3_finalize(stmt);
@@ -218,7 +219,8 @@ enum status store_pair_changes_each(struct store *s, int64_t batch_id,
 		 "  WHERE batch_id = ?1 AND course_id IS NOT NULL"
 		 "  GROUP BY course_id, student_id)"
 		 " SELECT %s, (SELECT new_status FROM history WHERE id = span.last),"
-		 " (SELECT new_seq FROM history WHERE id = span.last)"
+		 " (SELECT new_seq FROM history WHERE id = span.last),"
+		 " (SELECT code FROM courses WHERE id = span.c)"
 		 " FROM span JOIN history ON history.id = span.first"
 		 " ORDER BY span.first",
 		 change_columns);
@@ -380,72 +382,50 @@ enum status store_batch_courses(struct store *s, int64_t batch_id,
 				   db__fail(db, rc, "reading a batch's courses", err);
 }
 
-/*
- * The batch's additions are read into a temporary table first: fn deletes
- * them, and a query must not walk a table that is changing under it.
- * Waitlisted pairs come last in each course, by position from the end, so
- * that taking them out shifts no one.
- */
-enum status store_batch_additions(struct store *s, int64_t batch_id,
-				  store_change_fn fn, void *ctx,
-				  struct error *err)
+/* Runs each statement of `sql` with ?1 and ?2 bound. */
+static enum status exec_bound(struct db *db, const char *sql, int64_t a,
+			      int64_t b, const char *what, struct error *err)
 {
-	static const char fill_sql[] =
-		"CREATE TEMP TABLE IF NOT EXISTS undo_additions ("
-		" course_id INTEGER, student_id TEXT, status TEXT, seq INTEGER,"
-		" line INTEGER, first_name TEXT, last_name TEXT, email TEXT);"
-		"DELETE FROM temp.undo_additions;";
-	static const char pairs_sql[] =
-		"INSERT INTO temp.undo_additions (course_id, student_id, status,"
-		" seq, line) SELECT course_id, student_id, status, seq, line"
-		" FROM registrations WHERE batch_id = ?1"
-		" ORDER BY course_id, status = 'waitlisted', seq DESC";
-	static const char walk_sql[] =
-		"SELECT course_id, student_id, status, seq, line, first_name,"
-		" last_name, email FROM temp.undo_additions ORDER BY rowid";
-	struct db *db = db_of(s);
-	enum status st = db__exec(db, fill_sql, "listing a batch's additions", err);
-	const char *fills[] = { pairs_sql };
-	for (int k = 0; st == ST_OK && k < 1; k++) {
+	enum status st = ST_OK;
+	for (const char *p = sql; st == ST_OK && *p;) {
 		sqlite3_stmt *stmt = NULL;
-		st = db__prepare(db, fills[k], 0, &stmt, err);
-		if (st != ST_OK)
-			break;
-		sqlite3_bind_int64(stmt, 1, batch_id);
-		st = db__step_done(db, stmt, "listing a batch's additions", err);
+		const char *tail = NULL;
+		int rc = sqlite3_prepare_v2(db->h, p, -1, &stmt, &tail);
+		if (rc != SQLITE_OK)
+			return db__fail(db, rc, what, err);
+		if (!stmt)
+			break; /* only white space was left */
+		if (sqlite3_bind_parameter_count(stmt) >= 1)
+			sqlite3_bind_int64(stmt, 1, a);
+		if (sqlite3_bind_parameter_count(stmt) >= 2)
+			sqlite3_bind_int64(stmt, 2, b);
+		st = db__step_done(db, stmt, what, err);
 		sqlite3_finalize(stmt);
+		p = tail;
 	}
-	sqlite3_stmt *walk = NULL;
-	if (st == ST_OK)
-		st = db__prepare(db, walk_sql, 0, &walk, err);
-	int rc = SQLITE_DONE;
-	while (st == ST_OK && (rc = sqlite3_step(walk)) == SQLITE_ROW) {
-		struct change c;
-		memset(&c, 0, sizeof(c));
-		c.student_id = column_text(walk, 1);
-		if (sqlite3_column_type(walk, 0) == SQLITE_NULL) {
-			c.event = EVENT_STUDENT;
-			c.had_student = true;
-			c.old_values = (struct student){ c.student_id,
-							 column_text(walk, 5),
-							 column_text(walk, 6),
-							 column_text(walk, 7) };
-			c.before.batch_id = batch_id;
-		} else {
-			c.event = EVENT_ADDED;
-			c.course_id = sqlite3_column_int64(walk, 0);
-			c.before.state = db__state_parse(sqlite3_column_text(walk, 2));
-			c.before.seq = sqlite3_column_int64(walk, 3);
-			c.before.batch_id = batch_id;
-			c.before.line = sqlite3_column_int64(walk, 4);
-		}
-		if (fn(ctx, &c) != 0)
-			st = ST_CANCELLED;
-	}
-	if (st == ST_OK && rc != SQLITE_DONE)
-		st = db__fail(db, rc, "listing a batch's additions", err);
-	sqlite3_finalize(walk);
 	return st;
+}
+
+/*
+ * Set-based: one statement records every removal, one removes them (an
+ * undo of a million-row batch is a million of each).  The additions are
+ * the tail of each waitlist, in the order they were added, once the
+ * batch's later changes are reversed; taken from the end (seq DESC), each
+ * waitlisted pair's position when it leaves is its seq, which is what an
+ * undo of this undo puts it back at.
+ */
+enum status store_batch_remove_additions(struct store *s, int64_t batch_id,
+					 int64_t undo_id, struct error *err)
+{
+	static const char sql[] =
+		"INSERT INTO history (batch_id, event, course_id, student_id,"
+		" old_status, old_seq, old_batch, old_line)"
+		" SELECT ?2, 'dropped', course_id, student_id, status, seq,"
+		" batch_id, line FROM registrations WHERE batch_id = ?1"
+		" ORDER BY course_id, status = 'waitlisted', seq DESC;"
+		"DELETE FROM registrations WHERE batch_id = ?1;";
+	return exec_bound(db_of(s), sql, batch_id, undo_id,
+			  "taking out a batch's registrations", err);
 }
 
 enum status store_course_recount(struct store *s, int64_t course_id,
@@ -488,48 +468,21 @@ enum status store_batch_set_undone(struct store *s, int64_t batch_id,
 	return st;
 }
 
-enum status store_course_code(struct store *s, int64_t course_id, char *buf,
-			      size_t size, size_t *len, struct error *err)
-{
-	static const char sql[] = "SELECT code FROM courses WHERE id = ?1";
-	struct db *db = db_of(s);
-	sqlite3_stmt *stmt = NULL;
-	enum status st = db__prepare(db, sql, 0, &stmt, err);
-	if (st != ST_OK)
-		return st;
-	sqlite3_bind_int64(stmt, 1, course_id);
-	int rc = sqlite3_step(stmt);
-	*len = 0;
-	buf[0] = '\0';
-	if (rc == SQLITE_ROW) {
-		struct text t = column_text(stmt, 0);
-		*len = t.len < size ? t.len : size - 1;
-		memcpy(buf, t.s, *len);
-		buf[*len] = '\0';
-		rc = SQLITE_DONE;
-	}
-	sqlite3_finalize(stmt);
-	return rc == SQLITE_DONE ? ST_OK : db__fail(db, rc, "reading a course", err);
-}
-
 /*
  * A student goes with the undo when nothing else holds them: created by
  * the batch undone (or by a batch undone before), no registration left,
  * and no change of a batch whose changes stand names them (a later drop of
  * theirs, say, which an undo may still set back).  The candidates are the
  * students the batch created and those whose pairs this undo removed.
- * Read into a temporary table first: fn deletes them.
  */
-enum status store_undo_orphans(struct store *s, int64_t batch_id,
-			       int64_t undo_id, store_change_fn fn, void *ctx,
-			       struct error *err)
+enum status store_remove_orphans(struct store *s, int64_t batch_id,
+				 int64_t undo_id, struct error *err)
 {
-	static const char fill_sql[] =
+	static const char sql[] =
 		"CREATE TEMP TABLE IF NOT EXISTS undo_orphans ("
-		" student_id TEXT, first_name TEXT, last_name TEXT, email TEXT,"
-		" created_batch INTEGER);"
-		"DELETE FROM temp.undo_orphans;";
-	static const char find_sql[] =
+		" student_id TEXT PRIMARY KEY, first_name TEXT, last_name TEXT,"
+		" email TEXT, created_batch INTEGER) WITHOUT ROWID;"
+		"DELETE FROM temp.undo_orphans;"
 		"INSERT INTO temp.undo_orphans"
 		" WITH cand(student_id) AS MATERIALIZED ("
 		"  SELECT student_id FROM history WHERE batch_id = ?2"
@@ -550,41 +503,13 @@ enum status store_undo_orphans(struct store *s, int64_t batch_id,
 		"  WHERE s.student_id IN (SELECT student_id FROM cand)"
 		"  AND s.student_id NOT IN (SELECT student_id FROM busy)"
 		"  AND (s.created_batch = ?1 OR s.created_batch IN"
-		"   (SELECT id FROM batches WHERE undone_by IS NOT NULL))"
-		"  ORDER BY s.student_id";
-	static const char walk_sql[] =
-		"SELECT student_id, first_name, last_name, email, created_batch"
-		" FROM temp.undo_orphans ORDER BY rowid";
-	struct db *db = db_of(s);
-	enum status st = db__exec(db, fill_sql, "finding students to remove", err);
-	sqlite3_stmt *stmt = NULL;
-	if (st == ST_OK)
-		st = db__prepare(db, find_sql, 0, &stmt, err);
-	if (st == ST_OK) {
-		sqlite3_bind_int64(stmt, 1, batch_id);
-		sqlite3_bind_int64(stmt, 2, undo_id);
-		st = db__step_done(db, stmt, "finding students to remove", err);
-	}
-	sqlite3_finalize(stmt);
-	stmt = NULL;
-	if (st == ST_OK)
-		st = db__prepare(db, walk_sql, 0, &stmt, err);
-	int rc = SQLITE_DONE;
-	while (st == ST_OK && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		struct change c;
-		memset(&c, 0, sizeof(c));
-		c.event = EVENT_STUDENT;
-		c.student_id = column_text(stmt, 0);
-		c.had_student = true;
-		c.old_values = (struct student){ c.student_id, column_text(stmt, 1),
-						 column_text(stmt, 2),
-						 column_text(stmt, 3) };
-		c.before.batch_id = column_id(stmt, 4);
-		if (fn(ctx, &c) != 0)
-			st = ST_CANCELLED;
-	}
-	if (st == ST_OK && rc != SQLITE_DONE)
-		st = db__fail(db, rc, "finding students to remove", err);
-	sqlite3_finalize(stmt);
-	return st;
+		"   (SELECT id FROM batches WHERE undone_by IS NOT NULL));"
+		"INSERT INTO history (batch_id, event, student_id, old_batch,"
+		" old_first_name, old_last_name, old_email)"
+		" SELECT ?2, 'student', student_id, created_batch, first_name,"
+		" last_name, email FROM temp.undo_orphans ORDER BY student_id;"
+		"DELETE FROM students"
+		" WHERE student_id IN (SELECT student_id FROM temp.undo_orphans);";
+	return exec_bound(db_of(s), sql, batch_id, undo_id,
+			  "taking out the batch's students", err);
 }

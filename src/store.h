@@ -65,6 +65,7 @@ struct change {
 	int64_t id;                 /* as stored (history_each) */
 	enum change_event event;
 	int64_t course_id;          /* 0 for EVENT_STUDENT */
+	struct text course_code;    /* where a listing gives it, else empty */
 	struct text student_id;
 	int64_t line;               /* 0: no roster line caused it */
 	struct pair before, after;  /* pair events */
@@ -222,30 +223,22 @@ enum status store_courses_restore(struct store *s, int64_t batch_id,
 enum status store_batch_courses(struct store *s, int64_t batch_id,
 				int64_t **ids, size_t *count, struct error *err);
 
-/* The pairs the batch added that are still there (their registration
- * names the batch), each as a change whose `before` is the pair as it is.
- * fn may delete them: the list is taken before the first call. */
-enum status store_batch_additions(struct store *s, int64_t batch_id,
-				  store_change_fn fn, void *ctx,
-				  struct error *err);
+/* Takes out the pairs the batch added that are still there (their
+ * registration names it), recording each removal as a change of undo_id. */
+enum status store_batch_remove_additions(struct store *s, int64_t batch_id,
+					 int64_t undo_id, struct error *err);
 
-/* The students an undo of batch_id (by undo_id, after it took the pairs
- * out) leaves with nothing: created by that batch or by one undone before,
- * no registration, no change of a standing batch naming them.  Each as a
- * student change whose old values are the student's (before.batch_id: its
- * created_batch).  fn may delete them. */
-enum status store_undo_orphans(struct store *s, int64_t batch_id,
-			       int64_t undo_id, store_change_fn fn, void *ctx,
-			       struct error *err);
+/* After an undo of batch_id (by undo_id) took its pairs out: takes out the
+ * students it leaves with nothing -- created by that batch or by one undone
+ * before, no registration, no change of a standing batch naming them --
+ * recording each as a change of undo_id. */
+enum status store_remove_orphans(struct store *s, int64_t batch_id,
+				 int64_t undo_id, struct error *err);
 
 /* Sets a course's registered and waitlisted counts to what its
  * registrations say. */
 enum status store_course_recount(struct store *s, int64_t course_id,
 				 struct error *err);
-
-/* A course's code by id, into buf (NUL-terminated). */
-enum status store_course_code(struct store *s, int64_t course_id, char *buf,
-			      size_t size, size_t *len, struct error *err);
 
 /* Marks `batch_id` undone by `undo_id` (0: no longer undone). */
 enum status store_batch_set_undone(struct store *s, int64_t batch_id,
