@@ -27,7 +27,7 @@ enum stmt_id {
 	S_UPDATE_REG,
 	S_SET_REG,
 	S_DELETE_REG,
-	S_SHIFT_WAIT,
+	S_WAITLIST,
 	S_WAIT_AT,
 	S_UNNAMED,
 	S_MARK_SEEN,
@@ -73,9 +73,9 @@ static const char *const stmt_sql[S_COUNT] = {
 		      " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
 	[S_DELETE_REG] = "DELETE FROM registrations"
 			 " WHERE course_id = ?1 AND student_id = ?2",
-	[S_SHIFT_WAIT] = "UPDATE registrations SET seq = seq + ?3"
-			 " WHERE course_id = ?1 AND status = 'waitlisted'"
-			 " AND seq >= ?2",
+	[S_WAITLIST] = "SELECT student_id, seq, batch_id, line"
+			 " FROM registrations WHERE course_id = ?1"
+			 " AND status = 'waitlisted' ORDER BY seq",
 	[S_WAIT_AT] = "SELECT student_id FROM registrations"
 		      " WHERE course_id = ?1 AND status = 'waitlisted'"
 		      " ORDER BY seq LIMIT 1",
@@ -318,19 +318,34 @@ enum status store_pair_set(struct store *s, int64_t course_id,
 	return step_done(db, stmt, student, "writing a registration", err);
 }
 
-enum status store_waitlist_shift(struct store *s, int64_t course_id,
-				 int64_t from, int64_t delta,
-				 struct error *err)
+enum status store_waitlist_each(struct store *s, int64_t course_id,
+				store_pair_fn fn, void *ctx, struct error *err)
 {
 	struct db *db = db_of(s);
-	sqlite3_stmt *stmt = stmt_of(db, S_SHIFT_WAIT);
+	sqlite3_stmt *stmt = stmt_of(db, S_WAITLIST);
 	sqlite3_bind_int64(stmt, 1, course_id);
-	sqlite3_bind_int64(stmt, 2, from);
-	sqlite3_bind_int64(stmt, 3, delta);
-	int rc = sqlite3_step(stmt);
+	int rc;
+	enum status st = ST_OK;
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		struct text student = {
+			(const char *)sqlite3_column_blob(stmt, 0),
+			(size_t)sqlite3_column_bytes(stmt, 0),
+		};
+		struct pair p = {
+			.state = PAIR_WAITLISTED,
+			.seq = sqlite3_column_int64(stmt, 1),
+			.batch_id = sqlite3_column_int64(stmt, 2),
+			.line = sqlite3_column_int64(stmt, 3),
+		};
+		if (fn(ctx, student, &p) != 0) {
+			st = ST_CANCELLED;
+			break;
+		}
+	}
+	if (st == ST_OK && rc != SQLITE_DONE)
+		st = db__fail(db, rc, "reading a waitlist", err);
 	sqlite3_reset(stmt);
-	return rc == SQLITE_DONE ? ST_OK :
-				   db__fail(db, rc, "renumbering a waitlist", err);
+	return st;
 }
 
 enum status store_waitlist_renumber(struct store *s, int64_t course_id,

@@ -75,6 +75,9 @@ struct change {
 
 /* ---- pairs ---------------------------------------------------------------- */
 
+typedef int (*store_pair_fn)(void *ctx, struct text student,
+			     const struct pair *p);
+
 /* Looks a pair up; state PAIR_ABSENT when there is none. */
 enum status store_pair_find(struct store *s, int64_t course_id,
 			    struct text student, struct pair *out,
@@ -97,11 +100,9 @@ enum status store_pair_set(struct store *s, int64_t course_id,
 			   struct text student, const struct pair *p,
 			   struct error *err);
 
-/* Adds `delta` to the position of every waitlisted pair of the course at
- * position `from` or later (closing a gap, or opening one). */
-enum status store_waitlist_shift(struct store *s, int64_t course_id,
-				 int64_t from, int64_t delta,
-				 struct error *err);
+/* The course's waitlist in position order. */
+enum status store_waitlist_each(struct store *s, int64_t course_id,
+				store_pair_fn fn, void *ctx, struct error *err);
 
 /* The first student on the course's waitlist (lowest seq); found false
  * if it is empty. */
@@ -113,9 +114,6 @@ enum status store_waitlist_first(struct store *s, int64_t course_id,
  * policy leaves gaps: see policy.c). */
 enum status store_waitlist_renumber(struct store *s, int64_t course_id,
 				    struct error *err);
-
-typedef int (*store_pair_fn)(void *ctx, struct text student,
-			     const struct pair *p);
 
 /* The course's pairs no row of this batch named (store_mark_seen,
  * store_mark_named) and this batch did not add: seats in seat order, then

@@ -6,6 +6,19 @@
 
 #include "undo.h"
 
+/*
+ * A course's waitlist, held in memory while the undo reverses changes
+ * that move students in and out of it: putting a student back at position
+ * p would otherwise renumber every position behind p in the database, once
+ * per change (minutes for thousands of drops from a long waitlist).  The
+ * positions are written back once, at the end.
+ */
+struct waitlist {
+	int64_t course_id;
+	struct text *ids;   /* in position order; each s malloc'd */
+	size_t n, cap;
+};
+
 struct undo {
 	struct store *s;
 	int64_t target, undo_id;
@@ -14,7 +27,106 @@ struct undo {
 	policy_emit_fn emit;
 	void *ctx;
 	struct row row;   /* the report row being emitted */
+	struct waitlist *lists;
+	size_t nlists;
 };
+
+/* ---- waitlists in memory ---------------------------------------------------- */
+
+static bool waitlist_insert(struct waitlist *w, size_t at, struct text id)
+{
+	if (w->n == w->cap) {
+		size_t cap = w->cap ? 2 * w->cap : 64;
+		struct text *ids = realloc(w->ids, cap * sizeof(*ids));
+		if (!ids)
+			return false;
+		w->ids = ids;
+		w->cap = cap;
+	}
+	char *copy = malloc(id.len ? id.len : 1);
+	if (!copy)
+		return false;
+	memcpy(copy, id.s, id.len);
+	if (at > w->n)
+		at = w->n;
+	memmove(w->ids + at + 1, w->ids + at, (w->n - at) * sizeof(*w->ids));
+	w->ids[at] = (struct text){ copy, id.len };
+	w->n++;
+	return true;
+}
+
+static int waitlist_load_one(void *ctx, struct text id, const struct pair *p)
+{
+	(void)p;
+	return waitlist_insert(ctx, SIZE_MAX, id) ? 0 : 1;
+}
+
+/* The course's waitlist, loaded on first use. */
+static enum status waitlist_of(struct undo *u, int64_t course_id,
+			       struct waitlist **out)
+{
+	for (size_t i = 0; i < u->nlists; i++)
+		if (u->lists[i].course_id == course_id) {
+			*out = &u->lists[i];
+			return ST_OK;
+		}
+	struct waitlist *lists = realloc(u->lists,
+					 (u->nlists + 1) * sizeof(*lists));
+	if (!lists)
+		return error_set(u->err, ST_NOMEM, "out of memory");
+	u->lists = lists;
+	struct waitlist *w = &lists[u->nlists++];
+	memset(w, 0, sizeof(*w));
+	w->course_id = course_id;
+	enum status st = store_waitlist_each(u->s, course_id, waitlist_load_one,
+					     w, u->err);
+	if (st == ST_CANCELLED)
+		st = error_set(u->err, ST_NOMEM, "out of memory");
+	*out = w;
+	return st;
+}
+
+/* The 0-based position of a student on the list; w->n if absent. */
+static size_t waitlist_find(const struct waitlist *w, struct text id)
+{
+	for (size_t i = 0; i < w->n; i++)
+		if (w->ids[i].len == id.len && memcmp(w->ids[i].s, id.s, id.len) == 0)
+			return i;
+	return w->n;
+}
+
+static void waitlist_remove(struct waitlist *w, size_t at)
+{
+	free((char *)w->ids[at].s);
+	memmove(w->ids + at, w->ids + at + 1, (w->n - at - 1) * sizeof(*w->ids));
+	w->n--;
+}
+
+/* Writes every held waitlist's positions as 1..n. */
+static enum status waitlists_store(struct undo *u)
+{
+	enum status st = ST_OK;
+	for (size_t i = 0; st == ST_OK && i < u->nlists; i++) {
+		const struct waitlist *w = &u->lists[i];
+		for (size_t k = 0; st == ST_OK && k < w->n; k++) {
+			struct pair p = { .state = PAIR_WAITLISTED,
+					  .seq = (int64_t)k + 1 };
+			st = store_pair_update(u->s, w->course_id, w->ids[k], &p,
+					       u->err);
+		}
+	}
+	return st;
+}
+
+static void waitlists_free(struct undo *u)
+{
+	for (size_t i = 0; i < u->nlists; i++) {
+		for (size_t k = 0; k < u->lists[i].n; k++)
+			free((char *)u->lists[i].ids[k].s);
+		free(u->lists[i].ids);
+	}
+	free(u->lists);
+}
 
 static enum status refuse(const struct batch_info *b, struct error *err)
 {
@@ -67,14 +179,20 @@ static enum status reverse_pair(struct undo *u, const struct change *c)
 				 "): run 'bulkreg verify'",
 				 u->target, (int)(student.len > 64 ? 64 : student.len),
 				 student.s, c->course_id);
-	if (now.state != PAIR_ABSENT) {
+	const struct pair *target = &c->before;
+	struct waitlist *w = NULL;
+	if (now.state == PAIR_WAITLISTED || target->state == PAIR_WAITLISTED)
+		st = waitlist_of(u, c->course_id, &w);
+	if (st == ST_OK && now.state != PAIR_ABSENT) {
 		struct pair gone = { .state = PAIR_ABSENT };
 		st = store_pair_set(u->s, c->course_id, student, &gone, u->err);
-		if (st == ST_OK && now.state == PAIR_WAITLISTED)
-			st = store_waitlist_shift(u->s, c->course_id, now.seq + 1,
-						  -1, u->err);
+		if (now.state == PAIR_WAITLISTED) {
+			size_t at = waitlist_find(w, student);
+			now.seq = (int64_t)at + 1; /* its true position */
+			if (at < w->n)
+				waitlist_remove(w, at);
+		}
 	}
-	const struct pair *target = &c->before;
 	if (st == ST_OK && target->state != PAIR_ABSENT) {
 		struct student who;
 		int64_t created;
@@ -90,9 +208,12 @@ static enum status reverse_pair(struct undo *u, const struct change *c)
 					 (int)(student.len > 64 ? 64 : student.len),
 					 student.s);
 	}
-	if (st == ST_OK && target->state == PAIR_WAITLISTED)
-		st = store_waitlist_shift(u->s, c->course_id, target->seq, 1,
-					  u->err);
+	/* The waitlist's positions are written at the end: here it goes in
+	 * at its place on the list. */
+	if (st == ST_OK && target->state == PAIR_WAITLISTED &&
+	    !waitlist_insert(w, (size_t)(target->seq > 0 ? target->seq - 1 : 0),
+			     student))
+		st = error_set(u->err, ST_NOMEM, "out of memory");
 	if (st == ST_OK && target->state != PAIR_ABSENT)
 		st = store_pair_set(u->s, c->course_id, student, target, u->err);
 	if (st != ST_OK)
@@ -243,7 +364,7 @@ enum status undo_apply(struct store *s, int64_t target, int64_t undo_id,
 				 target, blockers == 1 ? "" : "es", later,
 				 blockers == 1 ? "it" : "them");
 
-	struct undo u = { s, target, undo_id, ST_OK, err, emit, ctx, {0} };
+	struct undo u = { s, target, undo_id, ST_OK, err, emit, ctx, {0}, NULL, 0 };
 	int64_t *courses = NULL;
 	size_t ncourses = 0;
 	st = store_batch_courses(s, target, &courses, &ncourses, err);
@@ -254,6 +375,9 @@ enum status undo_apply(struct store *s, int64_t target, int64_t undo_id,
 	if (st == ST_OK)
 		st = walked(&u, store_changes_each(s, target, true, reverse_one, &u,
 						   err));
+	if (st == ST_OK)
+		st = waitlists_store(&u);
+	waitlists_free(&u);
 	if (st == ST_OK)
 		st = store_batch_remove_additions(s, target, undo_id, err);
 	if (st == ST_OK)
