@@ -14,7 +14,8 @@
 # An uninterrupted run of each gives the expected after-state, and a second
 # run on top of it the state a re-run after a whole batch must reach.  Each
 # trial interrupts one run -- SIGINT or SIGTERM (85% of a run's time at
-# most) or SIGKILL (over the whole run, the commit included) -- and then
+# most) or SIGKILL (over the whole run, or around its end, where the commit
+# is) -- and then
 # requires: integrity and the invariants (counters equal the registrations,
 # waitlist positions 1..n in seq order, seat numbers unique and within
 # seat_seq, no one waiting while a seat is free, waitlists within their
@@ -261,9 +262,16 @@ trial() {
 	"$BULKREG" -d t.db $(op_args "$op") $wargs --format csv $oargs >out 2>err &
 	pid=$!
 	# A signal within 85% of a run (so that nearly all land inside it);
-	# SIGKILL anywhere, the commit and the close included.  t_cur follows
-	# the machine's load: a run that ends before its signal shortens it.
-	if [ "$sig" = KILL ]; then rand "$t_cur"; else rand $((t_cur * 85 / 100 + 1)); fi
+	# SIGKILL anywhere in every other kill, the commit and the close
+	# included, and in the others around the end of a run (80-120%), where
+	# the commit is.  t_cur follows the machine's load: a run that ends
+	# before its signal shortens it, a kill aimed at the end that finds
+	# nothing committed lengthens it.
+	case $(($2 % 4)) in
+	1) rand "$t_cur" ;;
+	3) rand $((t_cur * 40 / 100 + 1)); R=$((R + t_cur * 80 / 100)) ;;
+	*) rand $((t_cur * 85 / 100 + 1)) ;;
+	esac
 	delay=$R
 	sleep_ms "$delay"
 	t_sig=$(now_ms)
@@ -281,6 +289,8 @@ trial() {
 	if cmp -s t.state base.state; then
 		state=absent
 		eval "absent_$op=\$((absent_$op + 1))"
+		# A kill aimed at the end came too soon: runs are slower now.
+		[ $(($2 % 4)) -ne 3 ] || t_cur=$((t_cur * 9 / 8))
 		dump t.db t.dump
 		why=$(same base.dump t.dump) || fail_trial "absent, but the database is not byte for byte as before: $why"
 		if [ "$sig" = KILL ]; then
