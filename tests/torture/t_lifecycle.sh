@@ -3,14 +3,16 @@
 # mixing register, drop and --sync (issue 11).
 #
 # Interrupted runs.  One starting database (about 100k registrations in two
-# batches: an orientation course that nearly every student takes, then the
+# batches: an orientation course that two students in three take, then the
 # 100k-row generated roster) and three operations on it:
 #   drop   a 20k-row drop file (pairs in scattered order, so seats and
 #          waitlist places free all over and students are promoted; a few
 #          rows name no pair, a few repeat a row);
 #   sync   register --sync --max-drops 100% of a roster made from the
 #          database's own pairs with every 100th left out and 1% new pairs;
-#   undo   undo of the 100k-row batch (its pairs, the students it created).
+#   undo   undo of the 100k-row batch (its pairs, and the students it
+#          created: about 8k, deleted, while those of the orientation
+#          batch stay).
 # An uninterrupted run of each gives the expected after-state, and a second
 # run on top of it the state a re-run after a whole batch must reach.  Each
 # trial interrupts one run -- SIGINT or SIGTERM (85% of a run's time at
@@ -29,14 +31,10 @@
 # the same command ends exactly where an uninterrupted run (absent) or an
 # uninterrupted run and a re-run (whole) do.
 #
-# Two choices keep a trial to a few seconds on the 2-core machine, and
-# say where the lifecycle is slow today: waitlists are capped at 40 (a
-# promotion or a waitlist drop renumbers every place behind it, one UPDATE
-# of each row: a 20k-row drop into the generator's waitlists of thousands
-# took 10 s of CPU), and the orientation batch makes the 100k-row batch
-# create only about 1% of the students (undo decides whether to delete a
-# student it created by counting that student's registrations, a scan of
-# the table each: 13 s of CPU for a batch that had created 20k students).
+# Waitlists are capped at 40, which keeps a trial to a few seconds on the
+# 2-core machine: a promotion or a waitlist drop renumbers every place
+# behind it, one UPDATE of each row, and a 20k-row drop into the
+# generator's waitlists of thousands took 10 s of CPU.
 #
 # Concurrent rounds.  Four processes block on a FIFO (opened, then read: a
 # read returns only when the last writer closes it) and are released
@@ -143,9 +141,9 @@ ROSTER=$DATA/roster100k.csv
 # behind it, so a waitlist of thousands would make every run slow.
 "$TOOLS/gen_roster" courses 120000 1 |
 	awk -F, -v OFS=, 'NR > 1 && ($NF == "" || $NF > 40) { $NF = 40 } { print }' >courses.csv
-# Orientation: 99% of the roster's students, sorted by id.
+# Orientation: two students in three of the roster, sorted by id.
 awk -F, -v OFS=, 'NR > 1 && $1 ~ /^S[0-9]+$/ && !seen[$1]++ {
-	n++; if (n % 100 != 0) print $1, $2, $3, $4, "ORIENT" }' "$ROSTER" |
+	n++; if (n % 3 != 0) print $1, $2, $3, $4, "ORIENT" }' "$ROSTER" |
 	sort -t, -k1,1 >orient.body
 {
 	echo "student_id,first_name,last_name,email,course"
