@@ -155,8 +155,9 @@ static int course_add(struct cli *cli, int argc, char **argv)
 	in.code = argv[optind];
 	if (!course_code_valid(in.code, strlen(in.code)))
 		return cli_usage_error(course_usage, "course",
-				       "'%s' is not a course code: use 1-32 of "
-				       "A-Z a-z 0-9 . _ -",
+				       "'%s' is not valid as a course code: 1 to 255 "
+				       "bytes, no control or invisible characters, no "
+				       "space at either end",
 				       in.code);
 	if (!have_capacity)
 		return cli_usage_error(course_usage, "course",

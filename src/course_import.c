@@ -8,7 +8,6 @@
 #include "course_import.h"
 #include "courses.h"
 #include "csvread.h"
-#include "utf8.h"
 
 #define VALUE_MAX 256       /* longest value kept; titles may not be longer */
 #define NAME_KEEP 64        /* bytes of a header name kept for matching */
@@ -44,12 +43,12 @@ struct arena_block {
 struct value {
 	size_t len;                 /* full length */
 	char text[VALUE_MAX + 1];   /* first min(len, VALUE_MAX) bytes */
-	bool bad_utf8;
 };
 
 /* The reader's state while it goes through the file. */
 struct importer {
 	struct csvread cr;
+	bool malformed;               /* the record had text after a quote */
 	struct course_import *out;
 	size_t rows_alloc, problems_alloc;
 	/* header */
@@ -143,7 +142,6 @@ static void set_value(struct value *v, const unsigned char *s, size_t len)
 	memcpy(v->text, s, keep);
 	v->text[keep] = '\0';
 	v->len = len;
-	v->bad_utf8 = !utf8_valid(s, len, NULL);
 }
 
 static int column_for_name(const unsigned char *s, size_t len)
@@ -187,7 +185,6 @@ static void clear_record(struct importer *im)
 	for (int c = 0; c < COL_COUNT; c++) {
 		im->v[c].len = 0;
 		im->v[c].text[0] = '\0';
-		im->v[c].bad_utf8 = false;
 	}
 }
 
@@ -205,6 +202,7 @@ static bool on_record(void *ctx, size_t nfields, bool blank, uint64_t line)
 	}
 	im->nfields = nfields;
 	im->line = line;
+	im->malformed = csvread_record_malformed(&im->cr);
 	return true;
 }
 
@@ -302,18 +300,17 @@ static enum status take_record(struct importer *im, struct error *err)
 	if (im->nfields != im->ncols)
 		return add_problem(im, err, "%zu field%s, the header has %zu",
 				   im->nfields, im->nfields == 1 ? "" : "s", im->ncols);
-	for (int c = 0; c < COL_COUNT; c++)
-		if (im->col_of[c] >= 0 && im->v[c].bad_utf8)
-			return add_problem(im, err, "%s: not valid UTF-8",
-					   column_names[c]);
+	if (im->malformed)
+		return add_problem(im, err, "text after a closing quote");
 
 	const struct value *code = &im->v[COL_CODE];
 	if (code->len == 0)
 		return add_problem(im, err, "code is empty");
 	if (!course_code_valid(code->text, code->len))
 		return add_problem(im, err,
-				   "code: %s is not a course code (1-32 of A-Z "
-				   "a-z 0-9 . _ -)",
+				   "code: %s is not a course code (1 to 255 bytes, "
+				   "no control or invisible characters, no space "
+				   "at either end)",
 				   quoted(code, shown, sizeof(shown)));
 	if ((first = find_code(ci, code->text)))
 		return add_problem(im, err,
