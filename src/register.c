@@ -874,6 +874,11 @@ static char *options_json(const struct register_options *opt)
 			 opt->sync && opt->max_drops.set ? opt->max_drops.text
 							 : NULL);
 	json_option_text(f, &sep, "check", opt->check_cmd);
+	/* issue 12: how the export was read */
+	json_option_text(f, &sep, "encoding", opt->encoding);
+	json_option_text(f, &sep, "users", opt->users_path);
+	json_option_bool(f, &sep, "allow_missing_email", opt->allow_missing_email);
+	json_option_bool(f, &sep, "course_from_section", opt->course_from_section);
 	static const char *const modes[] = { "always", "fill", "never" };
 	json_option_text(f, &sep, "update_students",
 			 opt->update_students ? modes[opt->update_students]
@@ -960,6 +965,7 @@ enum status register_run(const struct register_options *opt,
 		.label = opt->label ? opt->label :
 			 opt->undo_batch ? undo_label : NULL,
 		.options = options,
+		.profile = rd ? roster_profile(rd) : NULL, /* issue 12 */
 		.undo_of = opt->undo_batch,
 	};
 	pl.label = meta.label;

@@ -96,6 +96,13 @@ for l in 6 7 8; do
 done
 [ "$(stored u01)" = "Amy|Ash|amy@school.example" ] || fail "u01: $(stored u01)"
 
+case_ "batches says which profile a batch was read with"
+run -d $db batches --format json
+python3 -c 'import json; b = json.load(open("out"))["batches"][-1]; assert b["profile"] == "canvas", b' ||
+	fail "batches json: $(cat out)"
+run -d $db batches
+expect_out "profile canvas"
+
 case_ "canvas: a row with only section_id goes to that section; ids over 64 bytes work"
 expect_status 9 registered BIO300-S2
 expect_status 10 registered BIO300
