@@ -14,6 +14,7 @@ static const char init_usage[] = "usage: bulkreg init\n";
 static const char course_usage[] =
 	"usage: bulkreg course add CODE --capacity N [--title TEXT] [--waitlist N]\n"
 	"       bulkreg course import FILE.csv [--capacity N [--waitlist N]] [--dry-run]\n"
+	"                [--map FIELD=HEADER,...]\n"
 	"       bulkreg course list [--format text|csv|json]\n";
 static const char course_help[] =
 	"\n"
@@ -31,6 +32,7 @@ static const char course_help[] =
 	"                   column (existing courses keep theirs)\n"
 	"    --waitlist N   their waitlist (default unlimited)\n"
 	"    --dry-run      say what would be created, updated and unchanged\n"
+	"    --map SPEC     name the columns: code=HEADER,title=HEADER,...\n"
 	"  list           courses with capacity, registered, waitlisted, seats left\n"
 	"                 (never below 0) and how many are over capacity\n"
 	"\n"
@@ -257,11 +259,13 @@ static int course_import(struct cli *cli, int argc, char **argv)
 		{"capacity", required_argument, NULL, 'c'},
 		{"dry-run", no_argument, NULL, 'n'},
 		{"help", no_argument, NULL, 'h'},
+		{"map", required_argument, NULL, 'm'},
 		{"quiet", no_argument, NULL, 'q'},
 		{"waitlist", required_argument, NULL, 'w'},
 		{NULL, 0, NULL, 0},
 	};
 	struct course_import_options io = {.waitlist_max = WAITLIST_UNLIMITED};
+	struct error merr;
 	bool dry_run = false;
 	int c;
 	while ((c = getopt_long(argc, argv, "hq", opts, NULL)) != -1) {
@@ -271,6 +275,11 @@ static int course_import(struct cli *cli, int argc, char **argv)
 			break;
 		case 'n':
 			dry_run = true;
+			break;
+		case 'm':
+			if (course_import_map_parse(optarg, &io, &merr) != ST_OK)
+				return cli_usage_error(course_usage, "course", "%s",
+						       merr.msg);
 			break;
 		case 'c':
 			if (!parse_int64(optarg, 0, COURSE_CAPACITY_MAX, &io.capacity))

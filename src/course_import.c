@@ -183,9 +183,13 @@ static const struct format *detect_format(const struct importer *im)
 	return NULL;
 }
 
-/* The column a header name stands for, or -1. */
-static int column_for_name(const struct format *fmt, const char *norm)
+/* The column a header name stands for, or -1: --map first. */
+static int column_for_name(const struct course_import_options *opt,
+			   const struct format *fmt, const char *norm)
 {
+	for (int c = 0; c < COL_COUNT; c++)
+		if (opt->map[c][0] && strcmp(opt->map[c], norm) == 0)
+			return c;
 	if (fmt) {
 		if (strcmp(norm, fmt->code) == 0)
 			return COL_CODE;
@@ -251,7 +255,7 @@ static void map_header(struct importer *im)
 	const struct format *fmt = detect_format(im);
 	im->out->format = fmt ? fmt->name : "bulkreg";
 	for (size_t i = 0; i < im->ncols && i < CSV_COLUMNS_MAX; i++) {
-		int col = column_for_name(fmt, im->norm[i]);
+		int col = column_for_name(im->opt, fmt, im->norm[i]);
 		if (col < 0)
 			continue; /* other columns are ignored */
 		if (im->col_of[col] >= 0) {
@@ -490,6 +494,42 @@ enum status course_import_read(const char *path,
 	if (st != ST_OK)
 		course_import_free(out);
 	return st;
+}
+
+enum status course_import_map_parse(const char *spec,
+				    struct course_import_options *opt,
+				    struct error *err)
+{
+	const char *s = spec;
+	for (;;) {
+		const char *comma = strchr(s, ',');
+		size_t len = comma ? (size_t)(comma - s) : strlen(s);
+		const char *eq = memchr(s, '=', len);
+		if (!eq || eq == s || eq == s + len - 1)
+			return error_set(err, ST_USAGE,
+					 "--map: '%.*s' is not FIELD=HEADER", (int)len, s);
+		size_t flen = (size_t)(eq - s), hlen = len - flen - 1;
+		int col = -1;
+		for (int c = 0; c < COL_COUNT; c++)
+			if (strlen(column_names[c]) == flen &&
+			    strncmp(column_names[c], s, flen) == 0)
+				col = c;
+		if (col < 0)
+			return error_set(err, ST_USAGE,
+					 "--map: '%.*s' is not a field of a courses "
+					 "file (code, title, capacity, waitlist)",
+					 (int)flen, s);
+		if (hlen > NAME_KEEP)
+			return error_set(err, ST_USAGE,
+					 "--map: the header for %s is longer than %d "
+					 "bytes",
+					 column_names[col], NAME_KEEP);
+		csvread_norm_name((const unsigned char *)eq + 1, hlen, opt->map[col],
+				  sizeof(opt->map[col]));
+		if (!comma)
+			return ST_OK;
+		s = comma + 1;
+	}
 }
 
 void course_import_free(struct course_import *ci)

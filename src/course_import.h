@@ -25,7 +25,16 @@ struct course_import_options {
 	int64_t capacity;
 	bool has_waitlist;
 	int64_t waitlist_max;          /* WAITLIST_UNLIMITED or >= 0 */
+	/* --map code=HEADER,title=...,capacity=...,waitlist=...: the header
+	 * of each column, in csvread_norm_name's form ("" if not mapped). */
+	char map[4][65];
 };
+
+/* Parses --map for course files into opt->map.  ST_USAGE naming what is
+ * wrong (a field other than code, title, capacity, waitlist; no '='). */
+enum status course_import_map_parse(const char *spec,
+				    struct course_import_options *opt,
+				    struct error *err);
 
 struct course_import {
 	const char *format;           /* "bulkreg", "canvas courses",

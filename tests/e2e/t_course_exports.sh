@@ -71,3 +71,12 @@ case_ "--waitlist without --capacity is a usage error"
 run -d $db course import "$S/canvas/courses.csv" --waitlist 3
 expect_rc 2
 expect_err "--waitlist goes with --capacity"
+
+case_ "course import --map names the columns of any other course file"
+printf 'Section Code,Section Title,Seats\nX-1,Ex One,4\n' >mapped.csv
+run -d $db course import mapped.csv --map 'code=Section Code,title=section title,capacity=Seats'
+expect_rc 0
+[ "$(course X-1)" = "4||Ex One" ] || fail "X-1: $(course X-1)"
+run -d $db course import mapped.csv --map 'grade=Grade'
+expect_rc 2
+expect_err "--map: 'grade' is not a field of a courses file"
