@@ -1430,6 +1430,7 @@ START_TEST(test_abort_records_nothing)
 	for (size_t i = 0; i < 5; i++)
 		batch_apply(db, &b, i + 2, &second_roster[i], NULL);
 	db_batch_abort(db);
+	policy_free(b.policy);
 	course_table_free(&b.courses);
 	char *after = dump(true);
 	ck_assert_str_eq(before, after);
