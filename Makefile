@@ -127,10 +127,11 @@ valgrind: $(BIN) deps-test
 		--show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect \
 		--track-fds=no --max-threads=1100" tests/e2e/run $(abspath $(BIN))
 
-# libFuzzer over the roster reader and row validation (clang only).
+# libFuzzer over the roster reader and row validation, the export profiles,
+# the --users join and the iconv path (clang only).
 FUZZ_SECONDS ?= 60
 FUZZ_SRC := src/roster.c src/csvread.c src/validate.c src/utf8.c src/sha256.c \
-            src/courses.c src/row.c src/error.c
+            src/courses.c src/row.c src/error.c src/profile.c src/users_join.c
 fuzz:
 	@.ci/install-deps build fuzz
 	@mkdir -p build/fuzz tests/fuzz/corpus-run

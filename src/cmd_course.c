@@ -13,7 +13,8 @@
 static const char init_usage[] = "usage: bulkreg init\n";
 static const char course_usage[] =
 	"usage: bulkreg course add CODE --capacity N [--title TEXT] [--waitlist N]\n"
-	"       bulkreg course import FILE.csv\n"
+	"       bulkreg course import FILE.csv [--capacity N [--waitlist N]] [--dry-run]\n"
+	"                [--map FIELD=HEADER,...]\n"
 	"       bulkreg course list [--format text|csv|json]\n";
 static const char course_help[] =
 	"\n"
@@ -23,8 +24,15 @@ static const char course_help[] =
 	"    --waitlist N   the longest the waitlist may grow: 0 = no waitlist,\n"
 	"                   'unlimited' (the default for a new course)\n"
 	"  import FILE    create or update every course of a CSV with the header\n"
-	"                 code,title,capacity[,waitlist] in one transaction; if any\n"
-	"                 row is bad, nothing is written and the exit status is 1\n"
+	"                 code,title,capacity[,waitlist] -- or a Canvas courses.csv\n"
+	"                 or sections.csv, a OneRoster classes.csv, a Clever\n"
+	"                 sections.csv -- in one transaction; if any row is bad,\n"
+	"                 nothing is written and the exit status is 1\n"
+	"    --capacity N   seats for the new courses of a file without a capacity\n"
+	"                   column (existing courses keep theirs)\n"
+	"    --waitlist N   their waitlist (default unlimited)\n"
+	"    --dry-run      say what would be created, updated and unchanged\n"
+	"    --map SPEC     name the columns: code=HEADER,title=HEADER,...\n"
 	"  list           courses with capacity, registered, waitlisted, seats left\n"
 	"                 (never below 0) and how many are over capacity\n"
 	"\n"
@@ -155,8 +163,9 @@ static int course_add(struct cli *cli, int argc, char **argv)
 	in.code = argv[optind];
 	if (!course_code_valid(in.code, strlen(in.code)))
 		return cli_usage_error(course_usage, "course",
-				       "'%s' is not a course code: use 1-32 of "
-				       "A-Z a-z 0-9 . _ -",
+				       "'%s' is not valid as a course code: 1 to 255 "
+				       "bytes, no control or invisible characters, no "
+				       "space at either end",
 				       in.code);
 	if (!have_capacity)
 		return cli_usage_error(course_usage, "course",
@@ -183,21 +192,140 @@ static int course_add(struct cli *cli, int argc, char **argv)
 
 /* ---- course import ------------------------------------------------------ */
 
+/* What an import does to each course: its counts, and the inputs that
+ * change something (an existing course keeps the capacity and waitlist the
+ * file does not give). */
+struct import_plan {
+	size_t created, updated, unchanged;
+	struct course_input *inputs;  /* the courses to save */
+	uint64_t *lines;              /* their lines */
+	size_t n;
+};
+
+static bool same_title(const char *a, const char *b)
+{
+	return !a || strcmp(a, b ? b : "") == 0; /* NULL keeps the title */
+}
+
+static enum status plan_import(struct db *db, const struct course_import *ci,
+			       struct import_plan *plan, struct error *err)
+{
+	struct course_table have;
+	course_table_init(&have);
+	memset(plan, 0, sizeof(*plan));
+	enum status st = db_courses_load(db, &have, err);
+	plan->inputs = calloc(ci->count ? ci->count : 1, sizeof(*plan->inputs));
+	plan->lines = calloc(ci->count ? ci->count : 1, sizeof(*plan->lines));
+	if (st == ST_OK && (!plan->inputs || !plan->lines))
+		st = error_set(err, ST_NOMEM, "out of memory");
+	for (size_t i = 0; st == ST_OK && i < ci->count; i++) {
+		struct course_input in = ci->rows[i].input;
+		const struct course *c = course_table_find(&have, in.code,
+							   strlen(in.code));
+		if (!c) {
+			plan->created++;
+		} else {
+			if (!ci->has_capacity) {
+				in.capacity = c->capacity;
+				in.has_waitlist = true;
+				in.waitlist_max = c->waitlist_max;
+			}
+			bool same = same_title(in.title, c->title) &&
+				    in.capacity == c->capacity &&
+				    (!in.has_waitlist ||
+				     in.waitlist_max == c->waitlist_max);
+			if (same) {
+				plan->unchanged++;
+				continue;
+			}
+			plan->updated++;
+		}
+		plan->lines[plan->n] = ci->rows[i].line;
+		plan->inputs[plan->n++] = in;
+	}
+	course_table_free(&have);
+	return st;
+}
+
+static void plan_free(struct import_plan *plan)
+{
+	free(plan->inputs);
+	free(plan->lines);
+}
+
 static int course_import(struct cli *cli, int argc, char **argv)
 {
-	cli_take_quiet(cli, &argc, argv);
-	if (argc != 2)
+	static const struct option opts[] = {
+		{"capacity", required_argument, NULL, 'c'},
+		{"dry-run", no_argument, NULL, 'n'},
+		{"help", no_argument, NULL, 'h'},
+		{"map", required_argument, NULL, 'm'},
+		{"quiet", no_argument, NULL, 'q'},
+		{"waitlist", required_argument, NULL, 'w'},
+		{NULL, 0, NULL, 0},
+	};
+	struct course_import_options io = {.waitlist_max = WAITLIST_UNLIMITED};
+	struct error merr;
+	bool dry_run = false;
+	int c;
+	while ((c = getopt_long(argc, argv, "hq", opts, NULL)) != -1) {
+		switch (c) {
+		case 'q':
+			cli->quiet = true;
+			break;
+		case 'n':
+			dry_run = true;
+			break;
+		case 'm':
+			if (course_import_map_parse(optarg, &io, &merr) != ST_OK)
+				return cli_usage_error(course_usage, "course", "%s",
+						       merr.msg);
+			break;
+		case 'c':
+			if (!parse_int64(optarg, 0, COURSE_CAPACITY_MAX, &io.capacity))
+				return cli_usage_error(course_usage, "course",
+						       "--capacity: '%s' is not a whole "
+						       "number from 0 to %d",
+						       optarg, COURSE_CAPACITY_MAX);
+			io.has_capacity = true;
+			break;
+		case 'w':
+			io.has_waitlist = true;
+			if (strcmp(optarg, "unlimited") == 0)
+				io.waitlist_max = WAITLIST_UNLIMITED;
+			else if (!parse_int64(optarg, 0, COURSE_CAPACITY_MAX,
+					      &io.waitlist_max))
+				return cli_usage_error(course_usage, "course",
+						       "--waitlist: '%s' is not a whole "
+						       "number from 0 to %d, or "
+						       "'unlimited'",
+						       optarg, COURSE_CAPACITY_MAX);
+			break;
+		case 'h':
+			fputs(course_usage, stdout);
+			fputs(course_help, stdout);
+			return cli_close_stdout();
+		default:
+			fprintf(stderr, "%sTry 'bulkreg course --help'.\n", course_usage);
+			return 2;
+		}
+	}
+	if (optind != argc - 1)
 		return cli_usage_error(course_usage, "course",
 				       "course import needs exactly one FILE.csv");
+	if (io.has_waitlist && !io.has_capacity)
+		return cli_usage_error(course_usage, "course",
+				       "--waitlist goes with --capacity");
+	const char *path = argv[optind];
 	struct course_import ci;
 	struct error err;
-	enum status st = course_import_read(argv[1], &ci, &err);
+	enum status st = course_import_read(path, &io, &ci, &err);
 	if (st != ST_OK)
 		return cli_fail(st, &err);
 	if (ci.problem_count > 0) {
 		for (size_t i = 0; i < ci.problem_count; i++)
 			cli_error("%s", ci.problems[i].message);
-		cli_error("%s: %zu bad row%s; nothing was imported", argv[1],
+		cli_error("%s: %zu bad row%s; nothing was imported", path,
 			  ci.problem_count, ci.problem_count == 1 ? "" : "s");
 		course_import_free(&ci);
 		return 1;
@@ -208,35 +336,32 @@ static int course_import(struct cli *cli, int argc, char **argv)
 		course_import_free(&ci);
 		return rc;
 	}
-	struct course_input *inputs = calloc(ci.count ? ci.count : 1,
-					     sizeof(*inputs));
-	if (!inputs) {
-		db_close(db);
-		course_import_free(&ci);
-		cli_error("out of memory");
-		return 3;
-	}
-	for (size_t i = 0; i < ci.count; i++)
-		inputs[i] = ci.rows[i].input;
-	struct course_save_result res;
-	st = course_save(db, inputs, ci.count, argv[1], print_promotion, cli,
-			 warn_over, cli, &res, &err);
-	free(inputs);
-	if (st != ST_OK && res.failed) {
-		/* The database refused a row the reader accepted. */
-		char inner[ERROR_MAX];
-		memcpy(inner, err.msg, sizeof(inner));
-		error_set(&err, st, "%s: line %" PRIu64 ": %s", argv[1],
-			  ci.rows[res.failed - 1].line, inner);
+	struct import_plan plan;
+	st = plan_import(db, &ci, &plan, &err);
+	struct course_save_result res = {0};
+	if (st == ST_OK && !dry_run && plan.n > 0) {
+		st = course_save(db, plan.inputs, plan.n, path, print_promotion, cli,
+				 warn_over, cli, &res, &err);
+		if (st != ST_OK && res.failed) {
+			/* The database refused a row the reader accepted. */
+			char inner[ERROR_MAX];
+			memcpy(inner, err.msg, sizeof(inner));
+			error_set(&err, st, "%s: line %" PRIu64 ": %s", path,
+				  plan.lines[res.failed - 1], inner);
+		}
 	}
 	db_close(db);
-	size_t n = ci.count;
+	if (st == ST_OK && !cli->quiet)
+		fprintf(stderr,
+			"bulkreg: %s%s (%s): %zu course%s created, %zu updated, %zu "
+			"unchanged\n",
+			dry_run ? "dry run, nothing written: " : "", path, ci.format,
+			plan.created, plan.created == 1 ? "" : "s", plan.updated,
+			plan.unchanged);
+	plan_free(&plan);
 	course_import_free(&ci);
 	if (st != ST_OK)
 		return cli_fail(st, &err);
-	if (!cli->quiet)
-		fprintf(stderr, "bulkreg: imported %zu course%s from %s\n", n,
-			n == 1 ? "" : "s", argv[1]);
 	say_batch(cli, &res);
 	return 0;
 }

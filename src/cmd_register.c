@@ -20,7 +20,10 @@ static const char register_usage[] =
 	"                [--max-drops N|P%]] [--update-students always|fill|never]\n"
 	"                [--workers N] [--format text|csv|json] [-o FILE] [--label TEXT]\n"
 	"                [--delimiter C] [--wait SECONDS] [--check CMD]\n"
-	"                [--check-timeout SECONDS]\n";
+	"                [--check-timeout SECONDS]\n"
+	"                [--encoding NAME] [--allow-missing-email]\n"
+	"                [--profile NAME] [--map FIELD=HEADER,...] [--users FILE]\n"
+	"                [--course-from course_id|section_id]\n";
 
 static const char register_help[] =
 	"\n"
@@ -55,7 +58,25 @@ static const char register_help[] =
 	"                         (row values in BULKREG_* environment variables)\n"
 	"  --check-timeout SECS   per-row limit for CMD (default 10)\n"
 	"\n"
-	"Exit status: 0 all rows succeeded, 1 some rejected (or a threshold rolled\n"
+	"Reading exports:\n"
+	"  --encoding NAME        the roster's encoding, converted to UTF-8 as\n"
+	"                         it is read (WINDOWS-1252, ISO-8859-1,\n"
+	"                         MACINTOSH, UTF-16LE...; see iconv -l).\n"
+	"                         Without it the roster must be UTF-8 (UTF-16\n"
+	"                         and UTF-32 with a byte order mark are found)\n"
+	"  --allow-missing-email  register new students without an email (a row\n"
+	"                         without one is otherwise only for students\n"
+	"                         already in the database)\n"
+	"  --profile NAME         read the roster as bulkreg, oneroster, canvas,\n"
+	"                         moodle-flatfile, moodle-upload or clever (default:\n"
+	"                         detected from the header)\n"
+	"  --map FIELD=HEADER,... name the columns: student_id, first_name,\n"
+	"                         last_name, email, course, role, status, section\n"
+	"  --users FILE           the export's users file, joined by id for names,\n"
+	"                         emails, roles and statuses\n"
+	"  --course-from COLUMN   course_id (default) or section_id (Canvas)\n"
+	"\n"
+		"Exit status: 0 all rows succeeded, 1 some rejected (or a threshold rolled\n"
 	"the batch back), 2 unusable input, 3 database or system error, 128+N\n"
 	"interrupted by signal N.\n";
 
@@ -63,7 +84,9 @@ static const char drop_usage[] =
 	"usage: bulkreg drop ROSTER.csv|- [--course CODE] [--dry-run] [--strict]\n"
 	"                [--max-rejects N|P%] [--workers N] [--format text|csv|json]\n"
 	"                [-o FILE] [--label TEXT] [--delimiter C] [--wait SECONDS]\n"
-	"                [--check CMD] [--check-timeout SECONDS]\n"
+	"                [--check CMD] [--check-timeout SECONDS] [--encoding NAME]\n"
+	"                [--profile NAME] [--map FIELD=HEADER,...] [--users FILE]\n"
+	"                [--course-from course_id|section_id]\n"
 	"       bulkreg drop --student ID --course CODE [--dry-run] [--format FMT]\n"
 	"                [-o FILE] [--label TEXT] [--wait SECONDS]\n";
 
@@ -80,7 +103,9 @@ static const char drop_help[] =
 	"  --strict               any rejected row rolls the whole batch back\n"
 	"  --max-rejects N|P%     more rejected rows than N (or P%) roll it back\n"
 	"  --workers N, --format FMT, -o FILE, --label TEXT, --delimiter C,\n"
-	"  --wait SECONDS, --check CMD, --check-timeout SECS: as for register\n"
+	"  --wait SECONDS, --check CMD, --check-timeout SECS, --encoding NAME,\n"
+	"  --profile NAME, --map SPEC, --users FILE, --course-from COLUMN: as for\n"
+	"  register\n"
 	"\n"
 	"Exit status: 0 every row dropped, 1 some rejected, 2 unusable input,\n"
 	"3 database or system error, 128+N interrupted by signal N.\n";
@@ -102,6 +127,13 @@ enum {
 	OPT_MAX_DROPS,
 	OPT_UPDATE_STUDENTS,
 	OPT_STUDENT,
+	/* issue 12: reading exports */
+	OPT_ENCODING,
+	OPT_ALLOW_MISSING_EMAIL,
+	OPT_PROFILE,
+	OPT_MAP,
+	OPT_USERS,
+	OPT_COURSE_FROM,
 };
 
 static bool parse_update_mode(const char *s, enum student_update *out)
@@ -289,23 +321,29 @@ static int run_batch(struct cli *cli, const struct batch_command *bc, int argc,
 		     char **argv)
 {
 	static const struct option opts[] = {
+		{"allow-missing-email", no_argument, NULL, OPT_ALLOW_MISSING_EMAIL},
 		{"check", required_argument, NULL, OPT_CHECK},
 		{"check-timeout", required_argument, NULL, OPT_CHECK_TIMEOUT},
 		{"course", required_argument, NULL, OPT_COURSE},
+		{"course-from", required_argument, NULL, OPT_COURSE_FROM},
 		{"delimiter", required_argument, NULL, OPT_DELIMITER},
 		{"dry-run", no_argument, NULL, OPT_DRY_RUN},
+		{"encoding", required_argument, NULL, OPT_ENCODING},
 		{"format", required_argument, NULL, OPT_FORMAT},
 		{"help", no_argument, NULL, 'h'},
 		{"label", required_argument, NULL, OPT_LABEL},
+		{"map", required_argument, NULL, OPT_MAP},
 		{"max-drops", required_argument, NULL, OPT_MAX_DROPS},
 		{"max-rejects", required_argument, NULL, OPT_MAX_REJECTS},
 		{"output", required_argument, NULL, 'o'},
+		{"profile", required_argument, NULL, OPT_PROFILE},
 		{"quiet", no_argument, NULL, 'q'},
 		{"strict", no_argument, NULL, OPT_STRICT},
 		{"student", required_argument, NULL, OPT_STUDENT},
 		{"sync", no_argument, NULL, OPT_SYNC},
 		{"sync-scope", required_argument, NULL, OPT_SYNC_SCOPE},
 		{"update-students", required_argument, NULL, OPT_UPDATE_STUDENTS},
+		{"users", required_argument, NULL, OPT_USERS},
 		{"wait", required_argument, NULL, OPT_WAIT},
 		{"workers", required_argument, NULL, OPT_WORKERS},
 		{NULL, 0, NULL, 0},
@@ -321,11 +359,13 @@ static int run_batch(struct cli *cli, const struct batch_command *bc, int argc,
 	};
 	const char *scope = NULL;
 	double wait = DEFAULT_WAIT_SECONDS;
+	struct profile_map map; /* issue 12: --map */
 	int64_t workers = 0;
 	int c, at = -1;
 	while ((c = getopt_long(argc, argv, "ho:q", opts, &at)) != -1) {
 		/* Options of one command only. */
 		bool register_only = c == OPT_SYNC || c == OPT_SYNC_SCOPE ||
+				     c == OPT_ALLOW_MISSING_EMAIL ||
 				     c == OPT_MAX_DROPS || c == OPT_UPDATE_STUDENTS;
 		if ((drop && register_only) || (!drop && c == OPT_STUDENT)) {
 			fprintf(stderr,
@@ -428,6 +468,44 @@ static int run_batch(struct cli *cli, const struct batch_command *bc, int argc,
 						       "--workers: '%s' is not a whole "
 						       "number from 1 to %d",
 						       optarg, POOL_MAX_WORKERS);
+			break;
+		/* issue 12: reading exports */
+		case OPT_ENCODING:
+			ro.encoding = optarg;
+			break;
+		case OPT_ALLOW_MISSING_EMAIL:
+			ro.allow_missing_email = true;
+			break;
+		case OPT_PROFILE: {
+			enum profile p;
+			if (!profile_parse(optarg, &p))
+				return cli_usage_error(usage, name,
+						       "--profile: '%s' is not one of "
+						       "bulkreg, oneroster, canvas, "
+						       "moodle-flatfile, moodle-upload, "
+						       "clever",
+						       optarg);
+			ro.profile = optarg;
+			break;
+		}
+		case OPT_MAP: {
+			struct error merr;
+			if (profile_map_parse(optarg, &map, &merr) != ST_OK)
+				return cli_usage_error(usage, name, "%s", merr.msg);
+			ro.map = &map;
+			break;
+		}
+		case OPT_USERS:
+			ro.users_path = optarg;
+			break;
+		case OPT_COURSE_FROM:
+			if (strcmp(optarg, "section_id") != 0 &&
+			    strcmp(optarg, "course_id") != 0)
+				return cli_usage_error(usage, name,
+						       "--course-from: '%s' is not "
+						       "course_id or section_id",
+						       optarg);
+			ro.course_from_section = strcmp(optarg, "section_id") == 0;
 			break;
 		default:
 			fprintf(stderr, "Try 'bulkreg %s --help'.\n", name);

@@ -1,4 +1,4 @@
-/* course_import: read a courses CSV (code,title,capacity[,waitlist]). */
+/* course_import: read a courses CSV -- bulkreg's own, or an export's. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -8,11 +8,11 @@
 #include "course_import.h"
 #include "courses.h"
 #include "csvread.h"
-#include "utf8.h"
 
 #define VALUE_MAX 256       /* longest value kept; titles may not be longer */
 #define NAME_KEEP 64        /* bytes of a header name kept for matching */
 #define ARENA_BLOCK 65536
+#define CSV_COLUMNS_MAX 1024 /* header names kept for matching */
 
 enum column { COL_CODE, COL_TITLE, COL_CAPACITY, COL_WAITLIST, COL_COUNT };
 
@@ -44,16 +44,18 @@ struct arena_block {
 struct value {
 	size_t len;                 /* full length */
 	char text[VALUE_MAX + 1];   /* first min(len, VALUE_MAX) bytes */
-	bool bad_utf8;
 };
 
 /* The reader's state while it goes through the file. */
 struct importer {
 	struct csvread cr;
+	bool malformed;               /* the record had text after a quote */
 	struct course_import *out;
 	size_t rows_alloc, problems_alloc;
 	/* header */
 	bool in_header;
+	char (*norm)[NAME_KEEP + 1];  /* each header name's normal form */
+	const struct course_import_options *opt;
 	size_t ncols;
 	int col_of[COL_COUNT];      /* column index, or -1 */
 	size_t dup_first, dup_second;
@@ -143,15 +145,62 @@ static void set_value(struct value *v, const unsigned char *s, size_t len)
 	memcpy(v->text, s, keep);
 	v->text[keep] = '\0';
 	v->len = len;
-	v->bad_utf8 = !utf8_valid(s, len, NULL);
 }
 
-static int column_for_name(const unsigned char *s, size_t len)
+/* The export formats of course files: which header names hold the code
+ * and the title (the long name where the format has one). */
+static const struct format {
+	const char *name;
+	const char *needs[3];       /* names the header must hold */
+	const char *code, *title;
+} formats[] = {
+	{"canvas sections", {"section_id", "course_id", "name"}, "section_id", "name"},
+	{"canvas courses", {"course_id", "long_name", NULL}, "course_id", "long_name"},
+	{"oneroster classes", {"sourcedid", "title", "classcode"}, "sourcedid", "title"},
+	{"oneroster classes", {"sourcedid", "title", "coursesourcedid"}, "sourcedid",
+	 "title"},
+	{"clever sections", {"section_id", "school_id", "name"}, "section_id", "name"},
+};
+
+static bool header_has(const struct importer *im, const char *name)
 {
-	char norm[NAME_KEEP + 1];
-	if (len > NAME_KEEP)
+	for (size_t i = 0; i < im->ncols && i < CSV_COLUMNS_MAX; i++)
+		if (strcmp(im->norm[i], name) == 0)
+			return true;
+	return false;
+}
+
+/* The export format the header is, or NULL for bulkreg's own. */
+static const struct format *detect_format(const struct importer *im)
+{
+	for (size_t f = 0; f < sizeof(formats) / sizeof(formats[0]); f++) {
+		bool all = true;
+		for (size_t k = 0; k < 3 && formats[f].needs[k]; k++)
+			all = all && header_has(im, formats[f].needs[k]);
+		if (all)
+			return &formats[f];
+	}
+	return NULL;
+}
+
+/* The column a header name stands for, or -1: --map first. */
+static int column_for_name(const struct course_import_options *opt,
+			   const struct format *fmt, const char *norm)
+{
+	for (int c = 0; c < COL_COUNT; c++)
+		if (opt->map[c][0] && strcmp(opt->map[c], norm) == 0)
+			return c;
+	if (fmt) {
+		if (strcmp(norm, fmt->code) == 0)
+			return COL_CODE;
+		if (strcmp(norm, fmt->title) == 0)
+			return COL_TITLE;
+		if (strcmp(norm, "capacity") == 0 || strcmp(norm, "seats") == 0)
+			return COL_CAPACITY;
+		if (strcmp(norm, "waitlist") == 0)
+			return COL_WAITLIST;
 		return -1;
-	csvread_norm_name(s, len, norm, sizeof(norm));
+	}
 	for (size_t i = 0; i < sizeof(aliases) / sizeof(aliases[0]); i++)
 		if (strcmp(norm, aliases[i].name) == 0)
 			return (int)aliases[i].col;
@@ -163,18 +212,12 @@ static void on_field(void *ctx, size_t index, const unsigned char *s, size_t len
 	struct importer *im = ctx;
 
 	if (im->in_header) {
-		int col = column_for_name(s, len);
-		if (col < 0)
-			return; /* other columns are ignored */
-		if (im->col_of[col] >= 0) {
-			if (im->dup_col < 0) {
-				im->dup_col = col;
-				im->dup_first = (size_t)im->col_of[col];
-				im->dup_second = index;
-			}
-			return;
+		if (index < CSV_COLUMNS_MAX) {
+			im->norm[index][0] = '\0';
+			if (len <= NAME_KEEP)
+				csvread_norm_name(s, len, im->norm[index],
+						  NAME_KEEP + 1);
 		}
-		im->col_of[col] = (int)(index < INT32_MAX ? index : INT32_MAX);
 		return;
 	}
 	for (int c = 0; c < COL_COUNT; c++)
@@ -187,7 +230,6 @@ static void clear_record(struct importer *im)
 	for (int c = 0; c < COL_COUNT; c++) {
 		im->v[c].len = 0;
 		im->v[c].text[0] = '\0';
-		im->v[c].bad_utf8 = false;
 	}
 }
 
@@ -196,24 +238,45 @@ static bool on_record(void *ctx, size_t nfields, bool blank, uint64_t line)
 	struct importer *im = ctx;
 
 	if (blank) {
-		if (im->in_header)
-			for (int c = 0; c < COL_COUNT; c++)
-				im->col_of[c] = -1;
-		im->dup_col = -1;
 		clear_record(im);
 		return false;
 	}
 	im->nfields = nfields;
 	im->line = line;
+	im->malformed = csvread_record_malformed(&im->cr);
 	return true;
 }
 
 /* ---- the header ----------------------------------------------------------------- */
 
+/* Gives each column its meaning (the format decides the names). */
+static void map_header(struct importer *im)
+{
+	const struct format *fmt = detect_format(im);
+	im->out->format = fmt ? fmt->name : "bulkreg";
+	for (size_t i = 0; i < im->ncols && i < CSV_COLUMNS_MAX; i++) {
+		int col = column_for_name(im->opt, fmt, im->norm[i]);
+		if (col < 0)
+			continue; /* other columns are ignored */
+		if (im->col_of[col] >= 0) {
+			if (im->dup_col < 0) {
+				im->dup_col = col;
+				im->dup_first = (size_t)im->col_of[col];
+				im->dup_second = i;
+			}
+			continue;
+		}
+		im->col_of[col] = (int)i;
+	}
+}
+
 static enum status check_header(struct importer *im, struct error *err)
 {
 	const char *name = im->cr.name;
 	unsigned long long line = (unsigned long long)im->line;
+
+	im->ncols = im->nfields;
+	map_header(im);
 
 	if (im->dup_col >= 0)
 		return error_set(err, ST_INPUT,
@@ -221,13 +284,19 @@ static enum status check_header(struct importer *im, struct error *err)
 				 "%zu and %zu)",
 				 name, line, column_names[im->dup_col],
 				 im->dup_first + 1, im->dup_second + 1);
-	if (im->col_of[COL_CODE] < 0 || im->col_of[COL_CAPACITY] < 0)
+	if (im->col_of[COL_CODE] < 0)
 		return error_set(err, ST_INPUT,
-				 "%s: line %llu: missing required column '%s' (a "
-				 "courses file has code,title,capacity[,waitlist])",
-				 name, line,
-				 im->col_of[COL_CODE] < 0 ? "code" : "capacity");
-	im->ncols = im->nfields;
+				 "%s: line %llu: missing required column 'code' (a "
+				 "courses file has code,title,capacity[,waitlist], "
+				 "or is a Canvas courses.csv or sections.csv, a "
+				 "OneRoster classes.csv or a Clever sections.csv)",
+				 name, line);
+	im->out->has_capacity = im->col_of[COL_CAPACITY] >= 0;
+	if (!im->out->has_capacity && !im->opt->has_capacity)
+		return error_set(err, ST_INPUT,
+				 "%s: line %llu: no capacity column: give --capacity N "
+				 "(and --waitlist N) for the courses it creates",
+				 name, line);
 	return ST_OK;
 }
 
@@ -302,18 +371,17 @@ static enum status take_record(struct importer *im, struct error *err)
 	if (im->nfields != im->ncols)
 		return add_problem(im, err, "%zu field%s, the header has %zu",
 				   im->nfields, im->nfields == 1 ? "" : "s", im->ncols);
-	for (int c = 0; c < COL_COUNT; c++)
-		if (im->col_of[c] >= 0 && im->v[c].bad_utf8)
-			return add_problem(im, err, "%s: not valid UTF-8",
-					   column_names[c]);
+	if (im->malformed)
+		return add_problem(im, err, "text after a closing quote");
 
 	const struct value *code = &im->v[COL_CODE];
 	if (code->len == 0)
 		return add_problem(im, err, "code is empty");
 	if (!course_code_valid(code->text, code->len))
 		return add_problem(im, err,
-				   "code: %s is not a course code (1-32 of A-Z "
-				   "a-z 0-9 . _ -)",
+				   "code: %s is not a course code (1 to 255 bytes, "
+				   "no control or invisible characters, no space "
+				   "at either end)",
 				   quoted(code, shown, sizeof(shown)));
 	if ((first = find_code(ci, code->text)))
 		return add_problem(im, err,
@@ -326,13 +394,20 @@ static enum status take_record(struct importer *im, struct error *err)
 				   title->len, VALUE_MAX);
 
 	const struct value *cap = &im->v[COL_CAPACITY];
-	if (cap->len == 0)
+	in.waitlist_max = WAITLIST_UNLIMITED;
+	if (!ci->has_capacity) {
+		/* --capacity and --waitlist: for new courses (the caller keeps
+		 * an existing course's). */
+		in.capacity = im->opt->capacity;
+		in.has_waitlist = im->opt->has_waitlist;
+		in.waitlist_max = im->opt->waitlist_max;
+	} else if (cap->len == 0) {
 		return add_problem(im, err, "capacity is empty");
-	if (!parse_count(cap, &in.capacity, &why))
+	} else if (!parse_count(cap, &in.capacity, &why)) {
 		return add_problem(im, err, "capacity: %s %s",
 				   quoted(cap, shown, sizeof(shown)), why);
+	}
 
-	in.waitlist_max = WAITLIST_UNLIMITED;
 	if (im->col_of[COL_WAITLIST] >= 0) {
 		const struct value *wl = &im->v[COL_WAITLIST];
 		in.has_waitlist = true;
@@ -382,18 +457,26 @@ static enum status read_all(struct importer *im, struct error *err)
 	return st == ST_EOF ? ST_OK : st;
 }
 
-enum status course_import_read(const char *path, struct course_import *out,
-			       struct error *err)
+enum status course_import_read(const char *path,
+			       const struct course_import_options *opt,
+			       struct course_import *out, struct error *err)
 {
+	static const struct course_import_options none = {0};
 	struct importer *im;
 	enum status st;
 
 	memset(out, 0, sizeof(*out));
 	im = calloc(1, sizeof(*im));
-	if (!im)
+	if (im)
+		im->norm = calloc(CSV_COLUMNS_MAX, sizeof(*im->norm));
+	if (!im || !im->norm) {
+		free(im);
 		return error_set(err, ST_NOMEM, "%s: out of memory", path);
+	}
+	im->opt = opt ? opt : &none;
 	st = csvread_open(&im->cr, path, ',', err);
 	if (st != ST_OK) {
+		free(im->norm);
 		free(im);
 		return st;
 	}
@@ -406,10 +489,47 @@ enum status course_import_read(const char *path, struct course_import *out,
 	im->cr.ctx = im;
 	st = read_all(im, err);
 	csvread_close(&im->cr);
+	free(im->norm);
 	free(im);
 	if (st != ST_OK)
 		course_import_free(out);
 	return st;
+}
+
+enum status course_import_map_parse(const char *spec,
+				    struct course_import_options *opt,
+				    struct error *err)
+{
+	const char *s = spec;
+	for (;;) {
+		const char *comma = strchr(s, ',');
+		size_t len = comma ? (size_t)(comma - s) : strlen(s);
+		const char *eq = memchr(s, '=', len);
+		if (!eq || eq == s || eq == s + len - 1)
+			return error_set(err, ST_USAGE,
+					 "--map: '%.*s' is not FIELD=HEADER", (int)len, s);
+		size_t flen = (size_t)(eq - s), hlen = len - flen - 1;
+		int col = -1;
+		for (int c = 0; c < COL_COUNT; c++)
+			if (strlen(column_names[c]) == flen &&
+			    strncmp(column_names[c], s, flen) == 0)
+				col = c;
+		if (col < 0)
+			return error_set(err, ST_USAGE,
+					 "--map: '%.*s' is not a field of a courses "
+					 "file (code, title, capacity, waitlist)",
+					 (int)flen, s);
+		if (hlen > NAME_KEEP)
+			return error_set(err, ST_USAGE,
+					 "--map: the header for %s is longer than %d "
+					 "bytes",
+					 column_names[col], NAME_KEEP);
+		csvread_norm_name((const unsigned char *)eq + 1, hlen, opt->map[col],
+				  sizeof(opt->map[col]));
+		if (!comma)
+			return ST_OK;
+		s = comma + 1;
+	}
 }
 
 void course_import_free(struct course_import *ci)

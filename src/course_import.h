@@ -18,7 +18,30 @@ struct course_import_problem {
 	char *message;  /* "courses.csv: line 4: capacity: 'ten' is not a whole number" */
 };
 
+/* Defaults for files that carry no capacity (course import --capacity N
+ * [--waitlist N]): new courses get them; existing ones keep theirs. */
+struct course_import_options {
+	bool has_capacity;
+	int64_t capacity;
+	bool has_waitlist;
+	int64_t waitlist_max;          /* WAITLIST_UNLIMITED or >= 0 */
+	/* --map code=HEADER,title=...,capacity=...,waitlist=...: the header
+	 * of each column, in csvread_norm_name's form ("" if not mapped). */
+	char map[4][65];
+};
+
+/* Parses --map for course files into opt->map.  ST_USAGE naming what is
+ * wrong (a field other than code, title, capacity, waitlist; no '='). */
+enum status course_import_map_parse(const char *spec,
+				    struct course_import_options *opt,
+				    struct error *err);
+
 struct course_import {
+	const char *format;           /* "bulkreg", "canvas courses",
+				       * "canvas sections", "oneroster classes",
+				       * "clever sections" */
+	bool has_capacity;            /* the file has a capacity column: else
+				       * rows carry the --capacity default */
 	struct course_import_row *rows;
 	size_t count;
 	struct course_import_problem *problems;
@@ -29,7 +52,12 @@ struct course_import {
 
 /*
  * Reads the whole file with libcsv (header names matched like the roster's:
- * case-insensitive, spaces, '-' and '_' alike).  An empty waitlist cell means
+ * case-insensitive, spaces, '-' and '_' alike).  The header is bulkreg's
+ * own (code,title,capacity[,waitlist]) or an export's: Canvas courses.csv
+ * (course_id, long_name), Canvas sections.csv (section_id, name), OneRoster
+ * classes.csv (sourcedId, title), Clever sections.csv (Section_id, Name).
+ * Without a capacity column, opt must give one (else ST_INPUT naming
+ * --capacity) and every row carries it.  An empty waitlist cell means
  * unlimited; without a waitlist column has_waitlist is false (unlimited for
  * a new course).  Without a title column, or with an empty title, title is
  * NULL (kept as it is).  Other columns are ignored.  Every bad row is
@@ -39,8 +67,9 @@ struct course_import {
  * column missing, malformed CSV.  A code given twice is a problem on the
  * second line.
  */
-enum status course_import_read(const char *path, struct course_import *out,
-			       struct error *err);
+enum status course_import_read(const char *path,
+			       const struct course_import_options *opt,
+			       struct course_import *out, struct error *err);
 
 void course_import_free(struct course_import *ci);
 

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "courses.h"
+#include "validate.h"
 
 #define INDEX_MIN 16
 
@@ -124,15 +125,6 @@ void course_table_free(struct course_table *t)
 
 bool course_code_valid(const char *code, size_t len)
 {
-	if (len == 0 || len > COURSE_CODE_MAX)
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		unsigned char ch = (unsigned char)code[i];
-		bool ok = (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
-			  (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' ||
-			  ch == '-';
-		if (!ok)
-			return false;
-	}
-	return true;
+	char why[96];
+	return id_check(code, len, why, sizeof(why));
 }

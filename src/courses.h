@@ -8,7 +8,7 @@
 
 #include "error.h"
 
-#define COURSE_CODE_MAX 32
+#define COURSE_CODE_MAX 255 /* ID_MAX (validate.h) */
 #define COURSE_CAPACITY_MAX 1000000
 #define WAITLIST_UNLIMITED (-1)
 
@@ -50,7 +50,8 @@ struct course *course_table_find(const struct course_table *t, const char *code,
 
 void course_table_free(struct course_table *t);
 
-/* 1-32 bytes of A-Z a-z 0-9 . _ - */
+/* The rule for ids (validate.h, id_check): 1..255 bytes of UTF-8 with no
+ * control, invisible or format characters, no leading or trailing space. */
 bool course_code_valid(const char *code, size_t len);
 
 #endif

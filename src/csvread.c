@@ -1,10 +1,12 @@
 /* csvread: libcsv set up for bulkreg's input files; see csvread.h. */
 #include <errno.h>
 #include <fcntl.h>
+#include <iconv.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -14,6 +16,15 @@
 _Static_assert(CSVREAD_BUF_SIZE >= 8, "the first read looks at 4 bytes");
 
 #define CSV_OPTIONS (CSV_STRICT | CSV_REPALL_NL | CSV_STRICT_FINI | CSV_APPEND_NULL)
+
+/* libcsv 3.0.3's parser states (libcsv.c; struct csv_parser is public, its
+ * state names are not).  Strict mode stops at a quote it does not like
+ * with the state saved and the byte not consumed, so the reader can decide
+ * what the quote means and go on: see recover(). */
+#define LIBCSV_FIELD_BEGUN 2
+#define LIBCSV_FIELD_MIGHT_HAVE_ENDED 3
+
+#define GUESS_WINDOW 4096 /* bytes looked at to guess an encoding */
 
 /*
  * libcsv's entry buffer may hold a field, its closing quote and the NUL
@@ -73,19 +84,21 @@ static void emit_field(struct csvread *cr, const unsigned char *s, size_t len)
 	}
 	while (len > 0 && is_blank_byte(s[len - 1]))
 		len--;
-	if (cr->nfields == 0)
-		cr->first_empty = len == 0;
+	if (len > 0)
+		cr->all_empty = false;
 	cr->on_field(cr->ctx, cr->nfields, s, len);
 	cr->nfields++;
 }
 
 static void emit_record(struct csvread *cr)
 {
-	bool blank = cr->nfields == 0 || (cr->nfields == 1 && cr->first_empty);
+	bool blank = cr->nfields == 0 || cr->all_empty;
 	if (!cr->too_long &&
 	    cr->on_record(cr->ctx, cr->nfields, blank, cr->record_line))
 		cr->stop = true;
 	cr->nfields = 0;
+	cr->all_empty = true;
+	cr->malformed = false;
 	cr->row_ended = true;
 }
 
@@ -147,8 +160,11 @@ static size_t find_byte(const struct csvread *cr, unsigned char c)
 	return p ? (size_t)(p - cr->buf) : cr->end;
 }
 
-/* The byte order marks of the encodings a spreadsheet may save "Unicode
- * text" in.  UTF-32LE's begins with UTF-16LE's, so it comes first. */
+/* ---- what the file is -------------------------------------------------- */
+
+/* The byte order marks of UTF-16 and UTF-32 (a spreadsheet's "Unicode
+ * text"), each with the encoding iconv reads it as.  UTF-32LE's begins
+ * with UTF-16LE's, so it comes first. */
 static const struct {
 	const char *name;
 	unsigned char mark[4];
@@ -160,36 +176,302 @@ static const struct {
 	{"UTF-16BE", {0xFE, 0xFF}, 2},
 };
 
-/* A UTF-16 or UTF-32 byte order mark at the start: refused by name, rather
- * than read as bytes that are not UTF-8. */
-static enum status check_encoding(struct csvread *cr, struct error *err)
+/* Spreadsheet files given as a roster: a zip archive (.xlsx, .ods) or an
+ * OLE2 compound file (.xls). */
+static enum status check_spreadsheet(struct csvread *cr, struct error *err)
 {
-	for (size_t i = 0; i < sizeof(other_boms) / sizeof(other_boms[0]); i++) {
-		if (cr->end < other_boms[i].len ||
-		    memcmp(cr->buf, other_boms[i].mark, other_boms[i].len) != 0)
-			continue;
-		return error_set(err, ST_INPUT,
-				 "%s: line 1: the file is %s text (it starts with "
-				 "a %s byte order mark), not UTF-8: convert it "
-				 "first, e.g. with iconv -f %.6s -t UTF-8",
-				 cr->name, other_boms[i].name, other_boms[i].name,
-				 other_boms[i].name);
+	static const unsigned char zip[4] = {'P', 'K', 3, 4};
+	static const unsigned char ole[4] = {0xD0, 0xCF, 0x11, 0xE0};
+	const char *what = NULL;
+	if (cr->end >= 4 && memcmp(cr->buf, zip, 4) == 0)
+		what = "a spreadsheet (.xlsx or .ods: a zip archive)";
+	else if (cr->end >= 4 && memcmp(cr->buf, ole, 4) == 0)
+		what = "a spreadsheet (.xls: an Excel workbook)";
+	if (!what)
+		return ST_OK;
+	return error_set(err, ST_INPUT,
+			 "%s: this is %s, not CSV text: open it in the "
+			 "spreadsheet program and save it as CSV UTF-8 "
+			 "(comma delimited)",
+			 cr->name, what);
+}
+
+static bool same_encoding(const char *a, const char *b)
+{
+	return a && strncasecmp(a, b, 6) == 0; /* "UTF-16", "UTF-32" */
+}
+
+static enum status open_converter(struct csvread *cr, const char *encoding,
+				  struct error *err)
+{
+	if (cr->cd != (iconv_t)-1)
+		iconv_close(cr->cd);
+	cr->cd = iconv_open("UTF-8", encoding);
+	if (cr->cd == (iconv_t)-1) {
+		if (errno == ENOMEM)
+			return error_set(err, ST_NOMEM, "out of memory");
+		return error_set(err, ST_USAGE,
+				 "--encoding: '%s' is not an encoding this system "
+				 "knows (iconv -l lists them)",
+				 encoding);
 	}
 	return ST_OK;
 }
 
-/* Refills the (fully parsed) buffer; the first fill also skips a BOM (and
- * looks at the first four bytes for the marks of UTF-16 and UTF-32). */
-static enum status fill(struct csvread *cr, struct error *err)
+/*
+ * The first bytes: a spreadsheet is refused; a UTF-8 BOM is skipped; a
+ * UTF-16 or UTF-32 one is skipped and chooses the encoding (unless
+ * --encoding named another one that is not UTF-16 or UTF-32).  When
+ * converting, the bytes move to the raw buffer.
+ */
+static enum status sniff(struct csvread *cr, struct error *err)
 {
-	size_t want = cr->started ? 1 : 4;
-	enum status st;
-
+	enum status st = check_spreadsheet(cr, err);
+	size_t skip = 0;
+	if (st != ST_OK)
+		return st;
+	cr->sniffed = true;
+	if (cr->end >= sizeof(BOM) && memcmp(cr->buf, BOM, sizeof(BOM)) == 0) {
+		skip = sizeof(BOM);
+	} else {
+		for (size_t i = 0; i < sizeof(other_boms) / sizeof(other_boms[0]); i++) {
+			if (cr->end < other_boms[i].len ||
+			    memcmp(cr->buf, other_boms[i].mark, other_boms[i].len) != 0)
+				continue;
+			const char *name = other_boms[i].name;
+			if (cr->encoding && !same_encoding(cr->encoding, name))
+				break; /* --encoding says otherwise */
+			char *copy = strdup(name);
+			if (!copy)
+				return error_set(err, ST_NOMEM, "out of memory");
+			free(cr->encoding);
+			cr->encoding = copy;
+			if ((st = open_converter(cr, name, err)) != ST_OK)
+				return st;
+			skip = other_boms[i].len;
+			break;
+		}
+	}
+	cr->bom = skip > 0;
+	cr->bom_len = skip;
+	if (cr->cd == (iconv_t)-1) {
+		cr->pos = skip;
+		return ST_OK;
+	}
+	cr->raw = malloc(CSVREAD_BUF_SIZE);
+	if (!cr->raw)
+		return error_set(err, ST_NOMEM, "%s: out of memory", cr->name);
+	cr->raw_end = cr->end - skip;
+	memcpy(cr->raw, cr->buf + skip, cr->raw_end);
+	cr->raw_pos = 0;
 	cr->pos = cr->end = 0;
+	return ST_OK;
+}
+
+/* ---- not UTF-8: where, and what it probably is ---------------------------- */
+
+/* Line breaks in s[0..n), a CRLF counted once; `prev` is the byte before. */
+static uint64_t count_breaks(const unsigned char *s, size_t n,
+			     unsigned char prev)
+{
+	uint64_t lines = 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char before = i > 0 ? s[i - 1] : prev;
+		if (s[i] == '\r' || (s[i] == '\n' && before != '\r'))
+			lines++;
+	}
+	return lines;
+}
+
+/* Characters in s[0..n) (bytes that do not continue a UTF-8 sequence). */
+static uint64_t count_chars(const unsigned char *s, size_t n)
+{
+	uint64_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		k += (s[i] & 0xC0) != 0x80;
+	return k;
+}
+
+/* The offset just past the last line break in s[0..n), or 0 if none. */
+static size_t line_start(const unsigned char *s, size_t n)
+{
+	while (n > 0 && s[n - 1] != '\n' && s[n - 1] != '\r')
+		n--;
+	return n;
+}
+
+static bool ascii_lower(unsigned char c)
+{
+	return c >= 'a' && c <= 'z';
+}
+
+static bool ascii_letter(unsigned char c)
+{
+	return ascii_lower(c) || (c >= 'A' && c <= 'Z');
+}
+
+/* Bytes that are lowercase letters in MacRoman (a..u with accents, ae, o
+ * slash, sharp s, oe) and in Windows-1252 (0xDF..0xFF but the division
+ * sign). */
+static bool mac_lower(unsigned char c)
+{
+	return (c >= 0x87 && c <= 0x9F) || c == 0xA7 || c == 0xBE || c == 0xBF ||
+	       c == 0xCF;
+}
+
+static bool cp1252_lower(unsigned char c)
+{
+	return c >= 0xDF && c != 0xF7;
+}
+
+/* Unassigned in Windows-1252, letters in MacRoman. */
+static bool cp1252_hole(unsigned char c)
+{
+	return c == 0x81 || c == 0x8D || c == 0x8F || c == 0x90 || c == 0x9D;
+}
+
+/*
+ * The encoding bytes that are not UTF-8 most likely come from, looking at
+ * s[0..n) (from the first bad byte on), or NULL for no guess.  NULs at
+ * every other byte are UTF-16 (which half says the byte order).  Else the
+ * bytes after a lowercase ASCII letter vote: names hold lowercase accented
+ * letters, which MacRoman puts at 0x87..0x9F (where Windows-1252 has
+ * quotes and dashes) and Windows-1252 and ISO-8859-1 at 0xDF..0xFF (where
+ * MacRoman has symbols and capitals).  Windows-1252's opening quotes after
+ * something other than a letter, and its apostrophe before a capital
+ * (O'Neil), vote for it.  A tie is Windows-1252, by far the more common.
+ */
+static const char *guess_encoding(const unsigned char *s, size_t from,
+				  size_t n, uint64_t abs_offset)
+{
+	size_t nul_even = 0, nul_odd = 0, mac = 0, cp = 0;
+	for (size_t i = from; i < n;) {
+		uint32_t ch;
+		size_t k = utf8_decode(s + i, n - i, &ch);
+		if (k > 0 && ch != 0) {
+			i += k;
+			continue;
+		}
+		unsigned char c = s[i];
+		unsigned char prev = i > 0 ? s[i - 1] : ' ';
+		unsigned char next = i + 1 < n ? s[i + 1] : ' ';
+		bool after_lower = ascii_lower(prev);
+		if (c == 0)
+			((abs_offset + i) % 2 ? &nul_odd : &nul_even)[0]++;
+		else if (cp1252_hole(c))
+			mac += 10;
+		else if ((c == 0x91 || c == 0x93) && !ascii_letter(prev))
+			cp++; /* an opening quote */
+		else if (c == 0x92 && ascii_letter(prev) && next >= 'A' && next <= 'Z')
+			cp++; /* O'Neil, D'Angelo */
+		else if (after_lower && mac_lower(c))
+			mac++;
+		else if (after_lower && cp1252_lower(c))
+			cp++;
+		i++;
+	}
+	if (nul_odd + nul_even >= 4) {
+		if (nul_odd > 4 * nul_even)
+			return "UTF-16LE";
+		if (nul_even > 4 * nul_odd)
+			return "UTF-16BE";
+		return NULL;
+	}
+	if (nul_odd + nul_even > 0)
+		return NULL;
+	return mac > cp ? "MACINTOSH" : "WINDOWS-1252";
+}
+
+/* The bytes at s[0..n) that are not UTF-8 (from `bad` on): refused, naming
+ * the line and column (in characters), showing up to four bytes and
+ * saying what the file most likely is. */
+static enum status not_utf8(struct csvread *cr, size_t bad, struct error *err)
+{
+	const unsigned char *s = cr->buf;
+	uint64_t line = cr->line + count_breaks(s + cr->pos, bad - cr->pos, cr->prev);
+	size_t from = line_start(s + cr->pos, bad - cr->pos) + cr->pos;
+	uint64_t col = count_chars(s + from, bad - from) + 1;
+	if (from == cr->pos)
+		col += cr->col_carry;
+
+	char shown[32];
+	size_t used = 0, nshow = cr->end - bad < 4 ? cr->end - bad : 4;
+	for (size_t i = 0; i < nshow; i++)
+		used += (size_t)snprintf(shown + used, sizeof(shown) - used, "%s%02X",
+					 i ? " " : "", s[bad + i]);
+	size_t window = cr->end - bad < GUESS_WINDOW ? cr->end - bad : GUESS_WINDOW;
+	uint64_t abs_offset = cr->bytes - (cr->end - bad);
+	const char *guess = cr->cd == (iconv_t)-1 ?
+				    guess_encoding(s, bad, bad + window, abs_offset - bad) :
+				    NULL;
+	const char *what = s[bad] == 0 ? "a NUL byte" : "not valid UTF-8";
+	if (cr->cd != (iconv_t)-1)
+		return error_set(err, ST_INPUT,
+				 "%s: line %llu, column %llu: %s after converting "
+				 "from %s (bytes %s)",
+				 cr->name, (unsigned long long)line,
+				 (unsigned long long)col, what, cr->encoding, shown);
+	if (!guess)
+		return error_set(err, ST_INPUT,
+				 "%s: line %llu, column %llu: %s (bytes %s): a roster "
+				 "is UTF-8 text; nothing was registered",
+				 cr->name, (unsigned long long)line,
+				 (unsigned long long)col, what, shown);
+	return error_set(err, ST_INPUT,
+			 "%s: line %llu, column %llu: %s (bytes %s): the file "
+			 "is most likely %s; nothing was registered: rerun with "
+			 "--encoding %s",
+			 cr->name, (unsigned long long)line, (unsigned long long)col,
+			 what, shown, guess, guess);
+}
+
+/*
+ * Checks the text just read, buf[pos..end): UTF-8 and no NUL.  A sequence
+ * cut by the end of the buffer is held back for the next fill (or refused
+ * at the end of the input).
+ */
+static enum status check_text(struct csvread *cr, struct error *err)
+{
+	size_t bad;
+	const unsigned char *s = cr->buf;
+	if (utf8_valid(s + cr->pos, cr->end - cr->pos, &bad))
+		return ST_OK;
+	bad += cr->pos;
+	if (!cr->eof && cr->end - bad < 4) {
+		struct utf8_state st;
+		utf8_state_init(&st);
+		utf8_state_feed(&st, s + bad, cr->end - bad);
+		if (!st.bad) { /* unfinished, not wrong */
+			cr->ncarry = cr->end - bad;
+			memcpy(cr->carry, s + bad, cr->ncarry);
+			cr->end = bad;
+			return ST_OK;
+		}
+	}
+	return not_utf8(cr, bad, err);
+}
+
+/* Characters of the line the next buffer continues, counted before the
+ * parsed buffer is overwritten. */
+static void carry_column(struct csvread *cr)
+{
+	size_t from = line_start(cr->buf, cr->end);
+	if (from == 0)
+		cr->col_carry += count_chars(cr->buf, cr->end);
+	else
+		cr->col_carry = count_chars(cr->buf + from, cr->end - from);
+}
+
+/* ---- reading --------------------------------------------------------------- */
+
+/* Reads into buf[end..) until `want` bytes are there or the input ends. */
+static enum status read_plain(struct csvread *cr, size_t want,
+			      struct error *err)
+{
 	while (cr->end < want) {
 		size_t got = 0;
-		st = read_some(cr, cr->buf + cr->end, CSVREAD_BUF_SIZE - cr->end,
-			       &got, err);
+		enum status st = read_some(cr, cr->buf + cr->end,
+					   CSVREAD_BUF_SIZE - cr->end, &got, err);
 		if (st != ST_OK)
 			return st;
 		if (got == 0) {
@@ -200,15 +482,128 @@ static enum status fill(struct csvread *cr, struct error *err)
 		cr->bytes += got;
 		cr->end += got;
 	}
-	if (!cr->started) {
-		cr->started = true;
-		if (cr->end >= sizeof(BOM) && memcmp(cr->buf, BOM, sizeof(BOM)) == 0) {
-			cr->bom = true;
-			cr->pos = sizeof(BOM);
-		} else if ((st = check_encoding(cr, err)) != ST_OK) {
-			return st;
+	return ST_OK;
+}
+
+/* Converts raw bytes into buf[end..) until some text is there or the input
+ * ends; a byte sequence that is not `encoding` is refused. */
+static enum status read_converted(struct csvread *cr, struct error *err)
+{
+	size_t start = cr->end;
+	while (cr->end == start && !cr->eof) {
+		if (cr->raw_pos < cr->raw_end) {
+			char *in = (char *)cr->raw + cr->raw_pos;
+			char *out = (char *)cr->buf + cr->end;
+			size_t inleft = cr->raw_end - cr->raw_pos;
+			size_t outleft = CSVREAD_BUF_SIZE - cr->end;
+			size_t rc = iconv(cr->cd, &in, &inleft, &out, &outleft);
+			int e = errno;
+			cr->raw_pos = (size_t)((unsigned char *)in - cr->raw);
+			cr->end = (size_t)((unsigned char *)out - cr->buf);
+			if (rc != (size_t)-1 || e == E2BIG || cr->end > start)
+				continue;
+			if (e == EILSEQ) {
+				uint64_t line = cr->line + count_breaks(cr->buf + cr->pos,
+									cr->end - cr->pos,
+									cr->prev);
+				return error_set(err, ST_INPUT,
+						 "%s: line %llu: byte %02X (at byte %llu "
+						 "of the file) is not %s: is that the "
+						 "file's encoding?",
+						 cr->name, (unsigned long long)line,
+						 cr->raw[cr->raw_pos],
+						 (unsigned long long)(cr->bytes - (cr->raw_end - cr->raw_pos) + 1),
+						 cr->encoding);
+			}
+			/* EINVAL: a character cut by the end of the raw
+			 * bytes; read on after it. */
 		}
+		memmove(cr->raw, cr->raw + cr->raw_pos, cr->raw_end - cr->raw_pos);
+		cr->raw_end -= cr->raw_pos;
+		cr->raw_pos = 0;
+		size_t got = 0;
+		enum status st = read_some(cr, cr->raw + cr->raw_end,
+					   CSVREAD_BUF_SIZE - cr->raw_end, &got, err);
+		if (st != ST_OK)
+			return st;
+		if (got == 0) {
+			cr->eof = true;
+			if (cr->raw_end > 0)
+				return error_set(err, ST_INPUT,
+						 "%s: the file ends in the middle of a "
+						 "%s character",
+						 cr->name, cr->encoding);
+			break;
+		}
+		sha256_update(&cr->sha, cr->raw + cr->raw_end, got);
+		cr->bytes += got;
+		cr->raw_end += got;
 	}
+	return ST_OK;
+}
+
+/* Excel's first line "sep=;" names the delimiter: honoured, then skipped
+ * like a blank line. */
+static enum status check_sep_line(struct csvread *cr, struct error *err)
+{
+	const unsigned char *s = cr->buf + cr->pos;
+	size_t n = cr->end - cr->pos;
+	cr->sep_checked = true;
+	if (n < 5 || strncasecmp((const char *)s, "sep=", 4) != 0)
+		return ST_OK;
+	size_t k = 5;
+	if (k < n && s[k] != '\r' && s[k] != '\n')
+		return ST_OK; /* more than one character: a header, say */
+	unsigned char d = s[4];
+	if (d != ',' && d != ';' && d != '\t' && d != '|')
+		return error_set(err, ST_INPUT,
+				 "%s: line 1: 'sep=' names a delimiter bulkreg does "
+				 "not read (0x%02X): use ',', ';', tab or '|'",
+				 cr->name, d);
+	cr->delim = d;
+	csv_set_delim(&cr->parser, d);
+	csv_set_space_func(&cr->parser, d == '\t' ? space_only : NULL);
+	if (k < n && s[k] == '\r')
+		k++;
+	if (k < n && s[k] == '\n')
+		k++;
+	cr->pos += k;
+	cr->line++;
+	cr->prev = '\n';
+	cr->record_line = cr->line;
+	return ST_OK;
+}
+
+/* Refills the (fully parsed) buffer with text: read (and converted), and
+ * checked as UTF-8.  The first fill looks at what the file is. */
+static enum status fill(struct csvread *cr, struct error *err)
+{
+	enum status st;
+
+	carry_column(cr);
+	memcpy(cr->buf, cr->carry, cr->ncarry);
+	cr->pos = 0;
+	cr->end = cr->ncarry;
+	cr->ncarry = 0;
+	if (!cr->sniffed) {
+		if ((st = read_plain(cr, 4, err)) != ST_OK ||
+		    (st = sniff(cr, err)) != ST_OK)
+			return st;
+		if (cr->cd == (iconv_t)-1 && cr->end == cr->pos && !cr->eof)
+			st = read_plain(cr, cr->pos + 1, err);
+	} else if (cr->cd == (iconv_t)-1) {
+		st = read_plain(cr, cr->end + 1, err);
+	} else {
+		st = ST_OK;
+	}
+	if (st == ST_OK && cr->cd != (iconv_t)-1)
+		st = read_converted(cr, err);
+	if (st == ST_OK)
+		st = check_text(cr, err);
+	if (st == ST_OK && !cr->sep_checked && cr->end > cr->pos)
+		st = check_sep_line(cr, err);
+	if (st != ST_OK)
+		return st;
 	cr->lf_at = find_byte(cr, '\n');
 	cr->cr_at = find_byte(cr, '\r');
 	return ST_OK;
@@ -238,26 +633,66 @@ static enum status parse_error(struct csvread *cr, struct error *err)
 	struct csv_parser *p = &cr->parser;
 	int code = csv_error(p);
 
-	if (code == CSV_EPARSE) {
-		char where[64] = "";
-		if (cr->line != cr->record_line)
-			snprintf(where, sizeof(where), " on line %llu",
-				 (unsigned long long)cr->line);
-		/* In strict mode libcsv fails on a quote in an unquoted field,
-		 * or on anything but a delimiter or line end after a closing
-		 * quote (then the field is a quoted one). */
-		return error_set(err, ST_INPUT,
-				 "%s: line %llu: malformed CSV (field %zu: %s%s)",
-				 cr->name, (unsigned long long)cr->record_line,
-				 cr->nfields + 1,
-				 p->quoted ? "text after a closing quote"
-					   : "a quote inside an unquoted field",
-				 where);
-	}
 	if (code == CSV_ENOMEM && csv_get_buffer_size(p) >= ENTRY_LIMIT)
 		return too_long_error(cr, p->quoted != 0, err);
-	return error_set(err, ST_NOMEM, "%s: line %llu: out of memory", cr->name,
-			 (unsigned long long)cr->record_line);
+	if (code == CSV_ENOMEM)
+		return error_set(err, ST_NOMEM, "%s: line %llu: out of memory",
+				 cr->name, (unsigned long long)cr->record_line);
+	return error_set(err, ST_INPUT, "%s: line %llu: malformed CSV (field %zu)",
+			 cr->name, (unsigned long long)cr->record_line,
+			 cr->nfields + 1);
+}
+
+/*
+ * libcsv (strict) stopped before byte `c`, its state saved.  A quote inside
+ * an unquoted field (O"Neil) is kept as a character, as spreadsheets and
+ * Python's csv module keep it.  Text after a closing quote ("ab"c) makes
+ * the record malformed; the field is then read on as an unquoted one, so
+ * the record ends where the line does.  Returns the bytes consumed (0 or
+ * 1), or -1 if the stop was something else.
+ */
+static int recover(struct csvread *cr, unsigned char c)
+{
+	struct csv_parser *p = &cr->parser;
+	if (csv_error(p) != CSV_EPARSE)
+		return -1;
+	p->status = CSV_SUCCESS;
+	if (p->pstate == LIBCSV_FIELD_BEGUN && !p->quoted) {
+		/* libcsv checked the room for one more byte before this one. */
+		p->entry_buf[p->entry_pos++] = c;
+		p->spaces = 0;
+		return 1;
+	}
+	if (p->pstate == LIBCSV_FIELD_MIGHT_HAVE_ENDED) {
+		cr->malformed = true;
+		p->entry_pos -= p->spaces + 1; /* the closing quote and spaces */
+		p->spaces = 0;
+		p->quoted = 0;
+		p->pstate = LIBCSV_FIELD_BEGUN;
+		return 0;
+	}
+	return -1;
+}
+
+/* Feeds s[0..len) to libcsv, going on past the quotes recover() accepts. */
+static enum status parse_quoted(struct csvread *cr, const unsigned char *s,
+				size_t len, struct error *err)
+{
+	size_t done = 0;
+	/* Grow the entry buffer geometrically (libcsv adds blk_size). */
+	size_t have = csv_get_buffer_size(&cr->parser);
+	csv_set_blk_size(&cr->parser, have < 128 ? 128 : have);
+	while (done < len) {
+		done += csv_parse(&cr->parser, s + done, len - done, field_cb,
+				  record_cb, cr);
+		if (done == len)
+			break;
+		int k = recover(cr, s[done]);
+		if (k < 0)
+			return parse_error(cr, err);
+		done += (size_t)k;
+	}
+	return ST_OK;
 }
 
 /* The next CR or LF at or after pos, or end. */
@@ -288,11 +723,9 @@ static enum status parse_slice(struct csvread *cr, struct error *err)
 	    !memchr(s, '"', len)) {
 		split_line(cr, s, len - 1);
 	} else {
-		/* Grow the entry buffer geometrically (libcsv adds blk_size). */
-		size_t have = csv_get_buffer_size(&cr->parser);
-		csv_set_blk_size(&cr->parser, have < 128 ? 128 : have);
-		if (csv_parse(&cr->parser, s, len, field_cb, record_cb, cr) < len)
-			return parse_error(cr, err);
+		enum status st = parse_quoted(cr, s, len, err);
+		if (st != ST_OK)
+			return st;
 	}
 	if (cr->too_long)
 		return too_long_error(cr, false, err);
@@ -356,6 +789,27 @@ enum status csvread_next(struct csvread *cr, struct error *err)
 	return ST_OK;
 }
 
+enum status csvread_set_encoding(struct csvread *cr, const char *encoding,
+				 struct error *err)
+{
+	char *copy = strdup(encoding);
+	if (!copy)
+		return error_set(err, ST_NOMEM, "out of memory");
+	free(cr->encoding);
+	cr->encoding = copy;
+	return open_converter(cr, encoding, err);
+}
+
+const char *csvread_encoding(const struct csvread *cr)
+{
+	return cr->encoding;
+}
+
+bool csvread_record_malformed(const struct csvread *cr)
+{
+	return cr->malformed;
+}
+
 void csvread_pause(struct csvread *cr)
 {
 	cr->stop = true;
@@ -399,6 +853,8 @@ enum status csvread_open(struct csvread *cr, const char *path,
 
 	memset(cr, 0, sizeof(*cr));
 	cr->fd = -1;
+	cr->cd = (iconv_t)-1;
+	cr->all_empty = true;
 	cr->delim = delim;
 	cr->line = cr->record_line = 1;
 	cr->at_boundary = true;
@@ -425,6 +881,7 @@ fail:
 	free(cr->name);
 	memset(cr, 0, sizeof(*cr));
 	cr->fd = -1;
+	cr->cd = (iconv_t)-1;
 	return st;
 }
 
@@ -435,15 +892,20 @@ void csvread_close(struct csvread *cr)
 	csv_free(&cr->parser);
 	if (cr->own_fd)
 		close(cr->fd);
+	if (cr->cd != (iconv_t)-1)
+		iconv_close(cr->cd);
+	free(cr->raw);
+	free(cr->encoding);
 	free(cr->buf);
 	free(cr->name);
 	memset(cr, 0, sizeof(*cr));
 	cr->fd = -1;
+	cr->cd = (iconv_t)-1;
 }
 
 uint64_t csvread_payload_bytes(const struct csvread *cr)
 {
-	return cr->bytes - (cr->bom ? sizeof(BOM) : 0);
+	return cr->bytes - cr->bom_len;
 }
 
 void csvread_sha256_hex(const struct csvread *cr, char hex[65])
@@ -499,32 +961,13 @@ static void append(char *out, size_t cap, size_t *used, const char *fmt, ...)
 	*used += (size_t)n < cap - *used ? (size_t)n : cap - *used - 1;
 }
 
-/* The length of the well-formed UTF-8 sequence at s[0..n) and its code
- * point in *cp; 0 if there is none. */
-static size_t decode_one(const unsigned char *s, size_t n, uint32_t *cp)
-{
-	size_t k = s[0] < 0x80 ? 1 : s[0] < 0xE0 ? 2 : s[0] < 0xF0 ? 3 : 4;
-	if (k > n || !utf8_valid(s, k, NULL))
-		return 0;
-	static const unsigned char lead_mask[] = {0, 0x7F, 0x1F, 0x0F, 0x07};
-	*cp = s[0] & lead_mask[k];
-	for (size_t i = 1; i < k; i++)
-		*cp = (*cp << 6) | (s[i] & 0x3F);
-	return k;
-}
-
 /* Characters a message shows by number (a backslash, u, 4 hex digits): C1
  * controls, and those that are invisible, look like a plain space, or
  * change the direction of text -- a header name that holds one looks right
  * and still does not match. */
 static bool shown_as_code(uint32_t cp)
 {
-	return (cp >= 0x80 && cp <= 0xA0) || cp == 0xAD || cp == 0x34F ||
-	       cp == 0x61C || cp == 0x115F || cp == 0x1160 || cp == 0x180E ||
-	       (cp >= 0x2000 && cp <= 0x200F) || (cp >= 0x2028 && cp <= 0x202F) ||
-	       (cp >= 0x205F && cp <= 0x206F) || cp == 0x3000 || cp == 0x3164 ||
-	       cp == 0xFEFF || cp == 0xFFA0 || (cp >= 0xFFF9 && cp <= 0xFFFB) ||
-	       (cp >= 0xE0000 && cp <= 0xE007F);
+	return (cp >= 0x80 && cp <= 0x9F) || utf8_is_invisible(cp);
 }
 
 void csvread_quote_name(char *out, size_t cap, size_t *used,
@@ -539,7 +982,7 @@ void csvread_quote_name(char *out, size_t cap, size_t *used,
 	append(out, cap, used, "'");
 	for (size_t i = 0; i < show;) {
 		uint32_t cp = 0;
-		size_t k = decode_one(s + i, show - i, &cp);
+		size_t k = utf8_decode(s + i, show - i, &cp);
 		if (k == 0 || cp < 0x20 || cp == 0x7F) {
 			append(out, cap, used, "\\x%02X", s[i]); /* or not UTF-8 */
 			i++;

@@ -3,6 +3,7 @@
 #define BULKREG_CSVREAD_H
 
 #include <csv.h>
+#include <iconv.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -20,10 +21,12 @@
 typedef void (*csvread_field_fn)(void *ctx, size_t index,
 				 const unsigned char *s, size_t len);
 
-/* The end of a record that began on `line`.  `blank` means no fields, or a
- * single empty one (a blank or all-space line): the fields already handed
- * over for it are to be forgotten.  Return true to make csvread_next
- * return now. */
+/* The end of a record that began on `line`.  `blank` means no fields, or
+ * only empty ones (a blank or all-space line, or a line of delimiters such
+ * as a spreadsheet's ",,,,"): the fields already handed over for it are to
+ * be forgotten.  Return true to make csvread_next return now.  During the
+ * call csvread_record_malformed says whether the record had text after a
+ * closing quote. */
 typedef bool (*csvread_record_fn)(void *ctx, size_t nfields, bool blank,
 				  uint64_t line);
 
@@ -34,7 +37,20 @@ typedef bool (*csvread_record_fn)(void *ctx, size_t nfields, bool blank,
  * however many line breaks its quoted fields hold.  A leading UTF-8 BOM is
  * skipped; every byte read, BOM included, is hashed.  Lines without a quote
  * character are split directly (libcsv would give the same fields, slower);
- * everything else goes through libcsv in strict mode.
+ * everything else goes through libcsv.
+ *
+ * The text is UTF-8, checked as it is read: the first byte that is not
+ * (or a NUL) fails the read, naming its line and column, showing the
+ * bytes and guessing the encoding the file is in.  Other encodings are
+ * converted to UTF-8 with iconv(3) as they are read: the one named with
+ * csvread_set_encoding, or the one a UTF-16 or UTF-32 byte order mark
+ * announces.  Spreadsheet files (.xlsx, .ods, .xls) are recognised and
+ * refused.  Excel's "sep=;" first line sets the delimiter.
+ *
+ * Quotes are read as spreadsheets and Python's csv module read them: a
+ * quote inside an unquoted field (O"Neil) is a literal character; text
+ * after a closing quote ("ab"c) makes that record malformed (it is handed
+ * over, flagged) but not the file.
  */
 struct csvread {
 	/* Set by csvread_open; the caller may change the hooks afterwards. */
@@ -48,6 +64,18 @@ struct csvread {
 
 	/* Private. */
 	int fd;
+	char *encoding;               /* --encoding, or NULL for UTF-8 */
+	iconv_t cd;                   /* (iconv_t)-1 when not converting */
+	unsigned char *raw;           /* bytes read, before conversion */
+	size_t raw_pos, raw_end;
+	bool sniffed;                 /* the first bytes were looked at */
+	bool sep_checked;             /* the "sep=" line was looked for */
+	unsigned char carry[4];       /* an unfinished UTF-8 sequence held */
+	size_t ncarry;                /* back from the end of a fill */
+	uint64_t col_carry;           /* characters of the current line in
+				       * buffers already parsed */
+	int qstate;                   /* quote tracking on the slow path */
+	bool malformed;               /* text after a closing quote */
 	bool own_fd;
 	unsigned char delim;
 	struct csv_parser parser;
@@ -59,12 +87,13 @@ struct csvread {
 	bool row_ended;               /* a record ended in the current slice */
 	bool too_long;                /* a field is over CSVREAD_FIELD_MAX */
 	size_t nfields;               /* fields so far in the current record */
-	bool first_empty;             /* its first field is empty */
+	bool all_empty;               /* every field so far is empty */
 	uint64_t line;                /* line of the next byte to parse */
 	uint64_t record_line;         /* line the current record began on */
 	unsigned char prev;           /* last byte parsed */
 	uint64_t bytes;               /* bytes read, BOM included */
-	bool bom;
+	bool bom;                     /* a byte order mark was skipped */
+	size_t bom_len;
 	struct sha256 sha;
 	enum status failed;           /* a failure is final: given again */
 	char failure[ERROR_MAX];
@@ -79,10 +108,27 @@ enum status csvread_open(struct csvread *cr, const char *path,
 			 unsigned char delim, struct error *err);
 
 /*
+ * Reads the file as `encoding` (any name iconv_open(3) knows, such as
+ * WINDOWS-1252, ISO-8859-1, MACINTOSH, UTF-16LE) and converts it to UTF-8
+ * as it is read.  Call before the first csvread_next.  ST_USAGE naming the
+ * encoding if iconv does not know it; ST_NOMEM.
+ */
+enum status csvread_set_encoding(struct csvread *cr, const char *encoding,
+				 struct error *err);
+
+/* The encoding the file is being converted from, or NULL for UTF-8 (known
+ * once the first record was read: a byte order mark may set it). */
+const char *csvread_encoding(const struct csvread *cr);
+
+/* During on_record: true if the record had text after a closing quote. */
+bool csvread_record_malformed(const struct csvread *cr);
+
+/*
  * Parses until on_record returns true or csvread_pause is called (ST_OK),
- * or the input ends (ST_EOF).  ST_INPUT for a UTF-16 or UTF-32 byte order
- * mark, malformed CSV, an unterminated quoted field or a field longer than
- * CSVREAD_FIELD_MAX (each naming the line the record began on); ST_IO for a
+ * or the input ends (ST_EOF).  ST_INPUT for text that is not UTF-8 (or not
+ * the encoding set), a spreadsheet file, an unusable "sep=" line, an
+ * unterminated quoted field or a field longer than CSVREAD_FIELD_MAX (each
+ * naming the line); ST_IO for a
  * read error; ST_CANCELLED when `cancelled` says so (asked before every
  * read, and when a read is interrupted); ST_NOMEM.  After a failure every
  * call fails the same way.

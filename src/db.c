@@ -341,7 +341,8 @@ static enum status course_input_check(const struct course_input *in,
 	if (!in->code || !course_code_valid(in->code, strlen(in->code)))
 		return error_set(err, ST_USAGE,
 				 "course code '%.64s' is not valid: use 1 to %d "
-				 "characters from A-Z a-z 0-9 . _ -",
+				 "bytes of UTF-8 text with no control or invisible "
+				 "characters and no space at either end",
 				 in->code ? in->code : "", COURSE_CODE_MAX);
 	if (in->capacity < 0 || in->capacity > COURSE_CAPACITY_MAX)
 		return error_set(err, ST_USAGE,

@@ -787,7 +787,7 @@ enum status policy_promote_all(struct policy *p, const char *cause,
 	enum status st = ST_OK;
 	for (size_t i = 0; st == ST_OK && i < p->courses->count; i++) {
 		struct course *c = &p->courses->items[i];
-		char reason[96];
+		char reason[COURSE_CODE_MAX + 64]; /* codes: up to 255 bytes (issue 12) */
 		if (cause)
 			snprintf(reason, sizeof(reason), "%s", cause);
 		else

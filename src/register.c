@@ -20,6 +20,7 @@
 #include "pool.h"
 #include "register.h"
 #include "roster.h"
+#include "store.h"
 #include "undo.h"
 #include "validate.h"
 #include "waitgroup.h"
@@ -148,13 +149,42 @@ static enum status emit_row(void *ctx, struct row *row, struct error *err)
 	return st;
 }
 
+/* issue 12: a row that may only name a student the database holds (no
+ * email, or a user --users lacks) is rejected if the student is new. */
+static enum status check_new_student(struct pipeline *pl, struct row *row,
+				     struct error *err)
+{
+	enum row_reason why = row->if_new_student;
+	if (row->status != STATUS_NONE || row->action != ROW_ENROL ||
+	    why == REASON_NONE ||
+	    (why == REASON_MISSING_EMAIL && pl->opt->allow_missing_email))
+		return ST_OK;
+	const struct row_value *id = &row->v[FIELD_STUDENT_ID];
+	struct text t = {id->text, id->len};
+	struct student ignored;
+	int64_t created;
+	bool known = false;
+	enum status st = store_student_get(db_store(pl->db), t, &ignored, &created,
+					   &known, err);
+	if (st != ST_OK || known)
+		return st;
+	if (why == REASON_MISSING_EMAIL)
+		row_reject(row, why,
+			   "email is empty and the student is new (see "
+			   "--allow-missing-email)");
+	else
+		row_reject(row, why, "not in the --users file, nor in the database");
+	return ST_OK;
+}
+
 static enum status apply_block(struct pipeline *pl, struct block *b,
 			       struct aggregate *agg)
 {
 	for (size_t i = 0; i < b->count; i++) {
 		struct row *row = &b->rows[i];
-		enum status st = policy_apply(pl->policy, row, emit_row, pl,
-					      &agg->err);
+		enum status st = check_new_student(pl, row, &agg->err);
+		if (st == ST_OK)
+			st = policy_apply(pl->policy, row, emit_row, pl, &agg->err);
 		if (st != ST_OK)
 			return st;
 		if (row->check_seconds > 0 || row->reason == REASON_CHECK_FAILED ||
@@ -634,6 +664,7 @@ static enum status finish_batch(struct pipeline *pl, struct roster_reader *rd,
 	struct report_summary sum = {
 		.batch_id = pl->batch_id,
 		.source = source_name(opt, rd),
+		.profile = rd ? roster_profile(rd) : NULL,
 		.sha256 = sha,
 		.undo_of = opt->undo_batch,
 		.label = pl->label,
@@ -843,6 +874,11 @@ static char *options_json(const struct register_options *opt)
 			 opt->sync && opt->max_drops.set ? opt->max_drops.text
 							 : NULL);
 	json_option_text(f, &sep, "check", opt->check_cmd);
+	/* issue 12: how the export was read */
+	json_option_text(f, &sep, "encoding", opt->encoding);
+	json_option_text(f, &sep, "users", opt->users_path);
+	json_option_bool(f, &sep, "allow_missing_email", opt->allow_missing_email);
+	json_option_bool(f, &sep, "course_from_section", opt->course_from_section);
 	static const char *const modes[] = { "always", "fill", "never" };
 	json_option_text(f, &sep, "update_students",
 			 opt->update_students ? modes[opt->update_students]
@@ -879,6 +915,11 @@ enum status register_run(const struct register_options *opt,
 		.delimiter = opt->delimiter,
 		.course_override = opt->course,
 		.action = opt->action,
+		.encoding = opt->encoding,
+		.profile = opt->profile,
+		.map = opt->map,
+		.users_path = opt->users_path,
+		.course_from_section = opt->course_from_section,
 		.cancelled = reader_cancelled,
 		.cancel_ctx = &pl,
 	};
@@ -924,6 +965,7 @@ enum status register_run(const struct register_options *opt,
 		.label = opt->label ? opt->label :
 			 opt->undo_batch ? undo_label : NULL,
 		.options = options,
+		.profile = rd ? roster_profile(rd) : NULL, /* issue 12 */
 		.undo_of = opt->undo_batch,
 	};
 	pl.label = meta.label;

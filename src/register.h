@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "chan.h"
+#include "profile.h"
 #include "db.h"
 #include "error.h"
 #include "report.h"
@@ -44,6 +45,13 @@ struct register_options {
 	struct threshold max_rejects;  /* --max-rejects (--strict: 0) */
 	struct threshold max_drops;    /* --max-drops (with --sync) */
 	enum student_update update_students;
+	/* issue 12: reading exports */
+	const char *encoding;          /* --encoding NAME, or NULL for UTF-8 */
+	bool allow_missing_email;      /* new students may come without one */
+	const char *profile;           /* --profile NAME, or NULL: detected */
+	const struct profile_map *map; /* --map, or NULL */
+	const char *users_path;        /* --users FILE, or NULL */
+	bool course_from_section;      /* --course-from section_id */
 	size_t workers;                /* 1..POOL_MAX_WORKERS */
 	bool dry_run, strict, quiet;
 	const char *label;             /* --label, or NULL */

@@ -931,6 +931,8 @@ static void json_write_all(struct writer *w, const struct report_summary *s)
 	json_put_string_or_null(o, s->label);
 	if (s->undo_of)
 		ob_printf(o, ", \"undo_of\": %lld", (long long)s->undo_of);
+	ob_puts(o, ", \"profile\": ");
+	json_put_string_or_null(o, s->profile);
 	ob_printf(o, ", \"outcome\": \"%s\",\n \"summary\": {\"rows\": %lld",
 		  batch_outcome_name(s->outcome), (long long)c->rows);
 	for (int st = STATUS_REGISTERED; st < STATUS_COUNT; st++)
@@ -1022,6 +1024,9 @@ static void text_write_headline(struct obuf *o, const struct report_summary *s,
 		text_put(o, s->label, strlen(s->label), 0);
 		ob_putc(o, '\n');
 	}
+	/* Today's rosters say nothing; an export says how it was read. */
+	if (s->profile && strcmp(s->profile, "bulkreg") != 0)
+		ob_printf(o, "Read as: %s export.\n", s->profile);
 }
 
 static const char *const status_labels[STATUS_COUNT] = {

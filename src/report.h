@@ -19,6 +19,8 @@ bool report_format_parse(const char *s, enum report_format *out);
 struct report_summary {
 	int64_t batch_id;
 	const char *source;          /* display name of the roster */
+	const char *profile;         /* "bulkreg", "canvas"... (issue 12), or
+				      * NULL */
 	const char *sha256;          /* hex, or NULL */
 	const char *label;           /* NULL if none */
 	int64_t undo_of;             /* an undo: the batch it undoes; else 0 */
@@ -57,7 +59,7 @@ enum status report_add_row(struct report *r, const struct row *row,
  *   csv:  line,student_id,course,status,position,reason,detail, LF line
  *         ends, RFC 4180 quoting -- a field that starts with = + - @ TAB or
  *         CR gets a leading ' (formula injection); NUL bytes become U+FFFD.
- *   json: one object: batch, source, sha256, label, outcome, summary
+ *   json: one object: batch, source, sha256, label, profile, outcome, summary
  *         {rows, <status>: n..., reasons {<reason>: n}}, results [...];
  *         absent values are null; invalid UTF-8 bytes become U+FFFD.
  *   text: summary (counts, rejections by reason, batch, elapsed, rows/s,

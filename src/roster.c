@@ -2,40 +2,68 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "csvread.h"
+#include "profile.h"
 #include "roster.h"
-#include "utf8.h"
+#include "users_join.h"
 
 _Static_assert(ROSTER_FIELD_HARD_MAX == CSVREAD_FIELD_MAX,
 	       "the roster's field bound is csvread's");
-_Static_assert(FIELD_COUNT <= 8, "fields are kept in a signed char map");
+_Static_assert(COL_KIND_COUNT <= 127, "kinds are kept in a signed char map");
+_Static_assert(PROFILE_MAX_N <= 255, "course numbers are kept in a byte");
 
 #define NAME_KEEP 64        /* bytes of each header name kept for matching */
 #define NAME_SHOW 40        /* bytes of a name shown in a message */
 #define NAMES_LISTED 20     /* names listed before "and N more" */
 #define MAX_WARNINGS 2
 
-/* One header column, as read. */
+/* One header column, as read (a Moodle flat file's first line is data:
+ * enough of each value is kept to replay it as a row). */
 struct header_col {
-	unsigned char name[NAME_KEEP]; /* first bytes of the trimmed name */
+	unsigned char name[ROW_VALUE_MAX]; /* first bytes of the trimmed name */
 	size_t len;                    /* its full length */
 	uint64_t hash;                 /* of its whole normal form */
-	bool bad_utf8;
-	bool bad_nul;                  /* the first bad byte is a NUL */
-	bool utf16;                    /* every other byte is a NUL */
-	size_t bad_offset;
-	int field;                     /* enum row_field, or -1 */
+	int field;                     /* its kind: enum row_field or enum
+					* column_kind (COL_IGNORED: -1) */
+	unsigned n;                    /* N of course<N> and role<N> */
+};
+
+/* What a column of the file is, for the data rows. */
+struct colmap {
+	signed char kind;              /* enum row_field / column_kind */
+	unsigned char n;               /* N of course<N> and role<N> */
+};
+
+/* Values of a record that are not row fields. */
+struct extras {
+	struct row_value role, status, section, operation;
+	struct row_value course_n[PROFILE_MAX_N + 1];
+	struct row_value role_n[PROFILE_MAX_N + 1];
+	bool any_course_n;
 };
 
 struct roster_reader {
 	struct csvread cr;
 	size_t ncols;                          /* columns in the header */
-	signed char map[ROSTER_MAX_COLUMNS];   /* column -> field, or -1 */
+	struct colmap map[ROSTER_MAX_COLUMNS]; /* column -> kind */
 	struct row *row;                       /* being filled by roster_next */
 	bool has_override;
 	struct row_value override;             /* --course, as a course value */
 	enum row_action action;                /* every row's (roster_options) */
+	enum profile profile;
+	bool mapped;                           /* --map was given */
+	bool course_from_section;
+	struct users_join *users;              /* --users, or NULL */
+	struct extras ex;                      /* of the record being read */
+
+	/* A Moodle upload row into several courses: one row each. */
+	struct row pending;                    /* the row, course to fill */
+	struct extras pending_ex;
+	unsigned pending_next;                 /* next N to look at, 0 = none */
+	/* A Moodle flat file's first line: data, read as the header. */
+	bool replay_first;
 
 	/* While reading the header. */
 	struct header_col *cols;
@@ -46,27 +74,6 @@ struct roster_reader {
 	size_t nwarnings;
 };
 
-/* Header names in their normal form (see csvread_norm_name). */
-static const struct alias {
-	const char *name;
-	enum row_field field;
-} aliases[] = {
-	{"student_id", FIELD_STUDENT_ID},  {"id", FIELD_STUDENT_ID},
-	{"student", FIELD_STUDENT_ID},     {"sourcedid", FIELD_STUDENT_ID},
-	{"sourced_id", FIELD_STUDENT_ID},  {"usersourcedid", FIELD_STUDENT_ID},
-	{"user_sourced_id", FIELD_STUDENT_ID},
-	{"first_name", FIELD_FIRST_NAME},  {"givenname", FIELD_FIRST_NAME},
-	{"given_name", FIELD_FIRST_NAME},  {"first", FIELD_FIRST_NAME},
-	{"last_name", FIELD_LAST_NAME},    {"familyname", FIELD_LAST_NAME},
-	{"family_name", FIELD_LAST_NAME},  {"last", FIELD_LAST_NAME},
-	{"surname", FIELD_LAST_NAME},
-	{"email", FIELD_EMAIL},            {"e_mail", FIELD_EMAIL},
-	{"mail", FIELD_EMAIL},
-	{"course", FIELD_COURSE},          {"course_code", FIELD_COURSE},
-	{"class", FIELD_COURSE},           {"classsourcedid", FIELD_COURSE},
-	{"class_sourced_id", FIELD_COURSE},
-};
-
 /* ---- values -------------------------------------------------------------- */
 
 static void set_value(struct row_value *v, const unsigned char *s, size_t len)
@@ -75,8 +82,6 @@ static void set_value(struct row_value *v, const unsigned char *s, size_t len)
 	memcpy(v->text, s, keep);
 	v->text[keep] = '\0';
 	v->len = (uint32_t)len; /* len <= ROSTER_FIELD_HARD_MAX */
-	/* Only the reader sees the bytes past the kept prefix. */
-	v->long_bad_utf8 = len > ROW_VALUE_MAX && !utf8_valid(s, len, NULL);
 }
 
 static void clear_values(struct row *row)
@@ -85,22 +90,152 @@ static void clear_values(struct row *row)
 	row->present = 0;
 	for (int f = 0; f < FIELD_COUNT; f++) {
 		row->v[f].len = 0;
-		row->v[f].long_bad_utf8 = false;
 		row->v[f].text[0] = '\0';
 	}
+	row->action = ROW_ENROL;
+	row->malformed = false;
+	row->not_a_student = false;
+	row->role[0] = '\0';
 }
 
 /* ---- data rows ------------------------------------------------------------ */
+
+static void clear_extras(struct extras *ex)
+{
+	ex->role.len = ex->status.len = ex->section.len = ex->operation.len = 0;
+	ex->role.text[0] = ex->status.text[0] = ex->section.text[0] = '\0';
+	ex->operation.text[0] = '\0';
+	if (ex->any_course_n) {
+		for (size_t n = 0; n <= PROFILE_MAX_N; n++) {
+			ex->course_n[n].len = ex->role_n[n].len = 0;
+			ex->course_n[n].text[0] = ex->role_n[n].text[0] = '\0';
+		}
+	}
+	ex->any_course_n = false;
+}
+
+/* Stores value s[0..len) of a column of kind `cm` in the row or extras. */
+static void put_value(struct row *row, struct extras *ex, struct colmap cm,
+		      const unsigned char *s, size_t len)
+{
+	switch (cm.kind) {
+	case COL_IGNORED:
+		return;
+	case COL_ROLE:
+		set_value(&ex->role, s, len);
+		return;
+	case COL_STATUS:
+		set_value(&ex->status, s, len);
+		return;
+	case COL_SECTION:
+		set_value(&ex->section, s, len);
+		return;
+	case COL_OPERATION:
+		set_value(&ex->operation, s, len);
+		return;
+	case COL_COURSE_N:
+		set_value(&ex->course_n[cm.n], s, len);
+		ex->any_course_n = true;
+		return;
+	case COL_ROLE_N:
+		set_value(&ex->role_n[cm.n], s, len);
+		ex->any_course_n = true;
+		return;
+	default:
+		set_value(&row->v[cm.kind], s, len);
+		row->present |= 1u << cm.kind;
+	}
+}
 
 static void data_field(void *ctx, size_t index, const unsigned char *s,
 		       size_t len)
 {
 	struct roster_reader *r = ctx;
-	if (index >= r->ncols || r->map[index] < 0)
+	if (index < r->ncols)
+		put_value(r->row, &r->ex, r->map[index], s, len);
+}
+
+static void set_course(struct row *row, const struct row_value *v)
+{
+	row->v[FIELD_COURSE] = *v;
+	row->present |= 1u << FIELD_COURSE;
+}
+
+/* A role that is not a student's makes the row skipped (not_a_student). */
+static void apply_role(struct row *row, const struct row_value *role)
+{
+	if (role->len == 0 || profile_role_is_student(role->text, role->len))
 		return;
-	int f = r->map[index];
-	set_value(&r->row->v[f], s, len);
-	r->row->present |= 1u << f;
+	row->not_a_student = true;
+	snprintf(row->role, sizeof(row->role), "%.*s",
+		 (int)(role->len < sizeof(row->role) - 1 ? role->len
+							  : sizeof(row->role) - 1),
+		 role->text);
+}
+
+/* Reads a malformed row's reason into its detail (validation keeps it). */
+static void malformed(struct row *row, const char *why,
+		      const struct row_value *v)
+{
+	row->malformed = true;
+	snprintf(row->detail, sizeof(row->detail), "%s '%.*s'", why,
+		 (int)(v->len < 64 ? v->len : 64), v->text);
+}
+
+/* The next course<N> at or after n with a value, or 0. */
+static unsigned next_course_n(const struct extras *ex, unsigned n)
+{
+	for (; n <= PROFILE_MAX_N; n++)
+		if (ex->course_n[n].len > 0)
+			return n;
+	return 0;
+}
+
+/* What the profile makes of a record read into r->row and r->ex. */
+static void finish_record(struct roster_reader *r, struct row *row)
+{
+	struct extras *ex = &r->ex;
+	/* `bulkreg drop` drops every row; a roster's status may ask to. */
+	bool enrolling = r->action == ROW_ENROL;
+
+	row->action = r->action;
+	if (r->profile == PROFILE_MOODLE_FLATFILE) {
+		/* 4 to 6 fields (start and end dates are optional). */
+		if (row->nfields >= 4 && row->nfields <= 6)
+			row->nfields = (uint32_t)r->ncols;
+		if (ex->operation.len == 3 &&
+		    strncasecmp(ex->operation.text, "del", 3) == 0 && enrolling)
+			row->action = ROW_DROP_IF_PRESENT;
+		else if (!(ex->operation.len == 3 &&
+			   strncasecmp(ex->operation.text, "add", 3) == 0))
+			malformed(row, "the operation is not add or del:",
+				  &ex->operation);
+	}
+	if (ex->section.len > 0 &&
+	    (r->course_from_section || row->v[FIELD_COURSE].len == 0))
+		set_course(row, &ex->section);
+	else if (r->course_from_section)
+		set_course(row, &ex->section);
+	if (ex->status.len > 0 && enrolling)
+		row->action = profile_status_action(ex->status.text, ex->status.len);
+	apply_role(row, &ex->role);
+	if (r->has_override) {
+		set_course(row, &r->override);
+	} else if (ex->any_course_n) {
+		unsigned n = next_course_n(ex, 1);
+		if (n > 0) {
+			set_course(row, &ex->course_n[n]);
+			apply_role(row, &ex->role_n[n]);
+			if (next_course_n(ex, n + 1) > 0) {
+				/* The other courses come as rows of their own. */
+				r->pending = *row;
+				r->pending.not_a_student = false;
+				r->pending.role[0] = '\0';
+				r->pending_ex = *ex;
+				r->pending_next = n + 1;
+			}
+		}
+	}
 }
 
 static bool data_record(void *ctx, size_t nfields, bool blank, uint64_t line)
@@ -110,16 +245,79 @@ static bool data_record(void *ctx, size_t nfields, bool blank, uint64_t line)
 
 	if (blank) {
 		clear_values(row);
+		clear_extras(&r->ex);
 		return false;
 	}
 	row->line = line;
-	row->action = r->action;
 	row->nfields = nfields > UINT32_MAX ? UINT32_MAX : (uint32_t)nfields;
-	if (r->has_override) {
-		row->v[FIELD_COURSE] = r->override;
-		row->present |= 1u << FIELD_COURSE;
-	}
+	row->malformed = csvread_record_malformed(&r->cr);
+	row->transcoded = csvread_encoding(&r->cr) != NULL;
+	finish_record(r, row);
 	return true;
+}
+
+/* The next course of a Moodle upload row read before. */
+static void next_pending(struct roster_reader *r, struct row *row)
+{
+	unsigned n = next_course_n(&r->pending_ex, r->pending_next);
+	*row = r->pending;
+	set_course(row, &r->pending_ex.course_n[n]);
+	apply_role(row, &r->pending_ex.role_n[n]);
+	r->pending_next = next_course_n(&r->pending_ex, n + 1) > 0 ? n + 1 : 0;
+}
+
+/* A Moodle flat file's first line, read as the header: now a row. */
+static void replay_first(struct roster_reader *r, struct row *row)
+{
+	r->replay_first = false;
+	clear_extras(&r->ex);
+	for (size_t i = 0; i < r->ncols && i < ROSTER_MAX_COLUMNS; i++) {
+		const struct header_col *c = &r->cols[i];
+		size_t keep = c->len < sizeof(c->name) ? c->len : sizeof(c->name);
+		put_value(row, &r->ex, r->map[i], c->name, keep);
+		if (r->map[i].kind >= 0 && r->map[i].kind < FIELD_COUNT)
+			row->v[r->map[i].kind].len = (uint32_t)c->len;
+	}
+	row->line = r->header_line;
+	row->nfields = (uint32_t)r->ncols;
+	row->transcoded = csvread_encoding(&r->cr) != NULL;
+	finish_record(r, row);
+}
+
+/* --users: the user's names and email fill the row's empty ones; the
+ * user's role counts if the row has none; a user whose status means
+ * "removed" makes the row a drop request; a user the file lacks leaves
+ * the row only for a student already in the database. */
+static enum status users_join_apply(struct roster_reader *r, struct row *row,
+				    struct error *err)
+{
+	const struct row_value *id = &row->v[FIELD_STUDENT_ID];
+	if (!r->users || id->len == 0 || id->len > ROW_VALUE_MAX)
+		return ST_OK;
+	struct user_values u;
+	bool found = false;
+	enum status st = users_join_find(r->users, id->text, id->len, &found, &u, err);
+	if (st != ST_OK)
+		return st;
+	if (!found) {
+		row->if_new_student = REASON_UNKNOWN_STUDENT;
+		return ST_OK;
+	}
+	static const enum row_field filled[] = {FIELD_FIRST_NAME, FIELD_LAST_NAME,
+						FIELD_EMAIL};
+	const struct row_value *from[] = {&u.first_name, &u.last_name, &u.email};
+	for (size_t k = 0; k < 3; k++) {
+		if (row->v[filled[k]].len == 0 && from[k]->len > 0) {
+			row->v[filled[k]] = *from[k];
+			row->present |= 1u << filled[k];
+		}
+	}
+	if (r->ex.role.len == 0 && r->pending_next == 0)
+		apply_role(row, &u.role);
+	if (u.status.len > 0 && r->action == ROW_ENROL &&
+	    profile_status_action(u.status.text, u.status.len) != ROW_ENROL)
+		row->action = ROW_DROP_IF_PRESENT;
+	return ST_OK;
 }
 
 enum status roster_next(struct roster_reader *r, struct row *row,
@@ -128,30 +326,22 @@ enum status roster_next(struct roster_reader *r, struct row *row,
 	clear_values(row);
 	row->line = 0;
 	row_reset_outcome(row);
-	r->row = row;
-	enum status st = csvread_next(&r->cr, err);
-	r->row = NULL;
-	return st;
+	if (r->pending_next > 0) {
+		next_pending(r, row);
+	} else if (r->replay_first) {
+		replay_first(r, row);
+	} else {
+		clear_extras(&r->ex);
+		r->row = row;
+		enum status st = csvread_next(&r->cr, err);
+		r->row = NULL;
+		if (st != ST_OK)
+			return st;
+	}
+	return users_join_apply(r, row, err);
 }
 
 /* ---- the header ------------------------------------------------------------ */
-
-/* True if s[0..len) looks like ASCII in UTF-16 (without its BOM): NUL at
- * every odd, or every even, offset of its first bytes, and only there. */
-static bool looks_utf16(const unsigned char *s, size_t len)
-{
-	size_t n = (len < NAME_KEEP ? len : NAME_KEEP) & ~(size_t)1;
-	if (n < 2)
-		return false;
-	for (size_t odd = 0; odd < 2; odd++) {
-		size_t i = 0;
-		while (i < n && (s[i] == 0) == (i % 2 == odd))
-			i++;
-		if (i == n)
-			return true;
-	}
-	return false;
-}
 
 static void header_field(void *ctx, size_t index, const unsigned char *s,
 			 size_t len)
@@ -168,13 +358,10 @@ static void header_field(void *ctx, size_t index, const unsigned char *s,
 		return;
 	}
 	struct header_col *c = &r->cols[index];
-	memcpy(c->name, s, len < NAME_KEEP ? len : NAME_KEEP);
+	memcpy(c->name, s, len < sizeof(c->name) ? len : sizeof(c->name));
 	c->len = len;
 	c->hash = csvread_name_hash(s, len);
-	c->bad_utf8 = !utf8_valid(s, len, &c->bad_offset);
-	c->bad_nul = c->bad_utf8 && s[c->bad_offset] == '\0';
-	c->utf16 = c->bad_nul && looks_utf16(s, len);
-	c->field = -1;
+	c->field = COL_IGNORED;
 }
 
 static bool header_record(void *ctx, size_t nfields, bool blank, uint64_t line)
@@ -189,33 +376,53 @@ static bool header_record(void *ctx, size_t nfields, bool blank, uint64_t line)
 	return true;
 }
 
-static int field_for_name(const struct header_col *c)
+/* The column's name in its normal form (names longer than NAME_KEEP
+ * match nothing: "" is returned). */
+static const char *norm_of(const struct header_col *c, char norm[NAME_KEEP + 1])
 {
-	char norm[NAME_KEEP + 1];
-	if (c->len > NAME_KEEP)
-		return -1;
-	csvread_norm_name(c->name, c->len, norm, sizeof(norm));
-	for (size_t i = 0; i < sizeof(aliases) / sizeof(aliases[0]); i++)
-		if (strcmp(norm, aliases[i].name) == 0)
-			return (int)aliases[i].field;
-	return -1;
+	norm[0] = '\0';
+	if (c->len <= NAME_KEEP)
+		csvread_norm_name(c->name, c->len, norm, NAME_KEEP + 1);
+	return norm;
 }
 
-static bool same_name(const struct header_col *a, const struct header_col *b)
+/* The kind of column c: --map first, then the profile. */
+static int kind_for(const struct roster_reader *r, const struct profile_map *map,
+		    struct header_col *c)
 {
-	char na[NAME_KEEP + 1], nb[NAME_KEEP + 1];
-	if (a->len != b->len || a->hash != b->hash)
-		return false;
-	size_t n = a->len < NAME_KEEP ? a->len : NAME_KEEP;
-	csvread_norm_name(a->name, n, na, sizeof(na));
-	csvread_norm_name(b->name, n, nb, sizeof(nb));
-	return strcmp(na, nb) == 0; /* past NAME_KEEP the hash decides */
+	char norm[NAME_KEEP + 1];
+	norm_of(c, norm);
+	int kind = profile_map_column(map, norm);
+	c->n = 0;
+	if (kind != COL_IGNORED)
+		return kind;
+	return profile_column(r->profile, norm, &c->n);
+}
+
+static const char *kind_name(int kind)
+{
+	switch (kind) {
+	case COL_ROLE:
+		return "role";
+	case COL_STATUS:
+		return "status";
+	case COL_SECTION:
+		return "section_id";
+	case COL_OPERATION:
+		return "operation";
+	case COL_COURSE_N:
+		return "course<N>";
+	case COL_ROLE_N:
+		return "role<N>";
+	default:
+		return row_field_name((enum row_field)kind);
+	}
 }
 
 static void quote_col(char *out, size_t cap, size_t *used,
 		      const struct header_col *c)
 {
-	size_t len = c->len < NAME_KEEP ? c->len : NAME_KEEP;
+	size_t len = c->len < sizeof(c->name) ? c->len : sizeof(c->name);
 	csvread_quote_name(out, cap, used, c->name, len, NAME_SHOW);
 }
 
@@ -278,28 +485,6 @@ static enum status check_columns(struct roster_reader *r, struct error *err)
 				 "columns (column %d is past the limit)",
 				 name, line, ROSTER_MAX_COLUMNS,
 				 ROSTER_MAX_COLUMNS + 1);
-	for (size_t i = 0; i < r->ncols; i++) {
-		const struct header_col *c = &r->cols[i];
-		if (c->utf16)
-			return error_set(err, ST_INPUT,
-					 "%s: line %llu: column %zu: the name "
-					 "holds NUL bytes (from byte %zu): the file "
-					 "looks like UTF-16 text, and a roster must "
-					 "be UTF-8: convert it first, e.g. with "
-					 "iconv -f UTF-16LE -t UTF-8",
-					 name, line, i + 1, c->bad_offset + 1);
-		if (c->bad_nul)
-			return error_set(err, ST_INPUT,
-					 "%s: line %llu: column %zu: the name "
-					 "holds a NUL byte (at byte %zu): a roster "
-					 "is UTF-8 text",
-					 name, line, i + 1, c->bad_offset + 1);
-		if (c->bad_utf8)
-			return error_set(err, ST_INPUT,
-					 "%s: line %llu: column %zu: the name is "
-					 "not valid UTF-8 (at byte %zu)",
-					 name, line, i + 1, c->bad_offset + 1);
-	}
 	return ST_OK;
 }
 
@@ -313,7 +498,7 @@ static enum status duplicate_error(struct roster_reader *r, size_t first,
 	what[0] = '\0';
 	if (a->field >= 0) {
 		append_text(what, sizeof(what), &used, "'");
-		append_text(what, sizeof(what), &used, row_field_name(a->field));
+		append_text(what, sizeof(what), &used, kind_name(a->field));
 		append_text(what, sizeof(what), &used, "'");
 	} else {
 		quote_col(what, sizeof(what), &used, a);
@@ -335,27 +520,33 @@ static enum status duplicate_error(struct roster_reader *r, size_t first,
 			 first + 1, second + 1, names);
 }
 
-/* Gives each column its field; refuses a field or a name given twice. */
-static enum status map_columns(struct roster_reader *r, struct error *err)
+/* Gives each column its kind; refuses a kind given twice (two columns
+ * that are ignored may share a name).  A Moodle flat file has no header:
+ * its columns go by position. */
+static enum status map_columns(struct roster_reader *r,
+			       const struct profile_map *map, struct error *err)
 {
-	size_t field_col[FIELD_COUNT];
+	static const int flatfile[] = {COL_OPERATION, COL_ROLE, FIELD_STUDENT_ID,
+				       FIELD_COURSE};
+	size_t seen[COL_KIND_COUNT][PROFILE_MAX_N + 1];
 
-	for (int f = 0; f < FIELD_COUNT; f++)
-		field_col[f] = SIZE_MAX;
+	for (size_t k = 0; k < COL_KIND_COUNT; k++)
+		for (size_t n = 0; n <= PROFILE_MAX_N; n++)
+			seen[k][n] = SIZE_MAX;
 	for (size_t i = 0; i < r->ncols; i++) {
 		struct header_col *c = &r->cols[i];
-		c->field = field_for_name(c);
-		if (c->field >= 0) {
-			if (field_col[c->field] != SIZE_MAX)
-				return duplicate_error(r, field_col[c->field], i, err);
-			field_col[c->field] = i;
-			continue;
+		if (r->profile == PROFILE_MOODLE_FLATFILE) {
+			c->field = i < 4 ? flatfile[i] : COL_IGNORED;
+			c->n = 0;
+		} else {
+			c->field = kind_for(r, map, c);
 		}
-		if (c->len == 0)
+		if (c->field == COL_IGNORED)
 			continue;
-		for (size_t j = 0; j < i; j++)
-			if (r->cols[j].field < 0 && same_name(&r->cols[j], c))
-				return duplicate_error(r, j, i, err);
+		size_t *first = &seen[c->field][c->n];
+		if (*first != SIZE_MAX)
+			return duplicate_error(r, *first, i, err);
+		*first = i;
 	}
 	return ST_OK;
 }
@@ -384,22 +575,24 @@ static const char *delimiter_hint(const struct roster_reader *r)
 }
 
 static enum status check_required(struct roster_reader *r, bool need_course,
-				  bool need_email, struct error *err)
+				  struct error *err)
 {
-	static const enum row_field required[] = {FIELD_STUDENT_ID, FIELD_EMAIL,
-						  FIELD_COURSE};
-	bool have[FIELD_COUNT] = {false};
+	/* The email is optional: enrollment exports carry none (see
+	 * row->if_new_student). */
+	static const enum row_field required[] = {FIELD_STUDENT_ID, FIELD_COURSE};
+	bool have[COL_KIND_COUNT] = {false};
 	char missing[256];
 	size_t used = 0, nmissing = 0;
 
 	for (size_t i = 0; i < r->ncols; i++)
 		if (r->cols[i].field >= 0)
 			have[r->cols[i].field] = true;
+	/* A Canvas section or a Moodle course<N> stands for the course. */
+	have[FIELD_COURSE] |= have[COL_SECTION] || have[COL_COURSE_N];
 	missing[0] = '\0';
 	for (size_t k = 0; k < sizeof(required) / sizeof(required[0]); k++) {
 		enum row_field f = required[k];
-		if (have[f] || (f == FIELD_COURSE && !need_course) ||
-		    (f == FIELD_EMAIL && !need_email))
+		if (have[f] || (f == FIELD_COURSE && !need_course))
 			continue;
 		append_text(missing, sizeof(missing), &used, nmissing++ ? ", '" : "'");
 		append_text(missing, sizeof(missing), &used, row_field_name(f));
@@ -412,12 +605,16 @@ static enum status check_required(struct roster_reader *r, bool need_course,
 	size_t fused = 0;
 	found[0] = '\0';
 	list_columns(found, sizeof(found), &fused, r, pick_any);
+	const char *profile_note = r->profile == PROFILE_BULKREG ? "" : " for ";
 	return error_set(err, ST_INPUT,
-			 "%s: line %llu: missing required column%s %s (columns "
-			 "found: %s)%s",
+			 "%s: line %llu: missing required column%s %s%s%s "
+			 "(columns found: %s)%s%s",
 			 r->cr.name, (unsigned long long)r->header_line,
-			 nmissing > 1 ? "s" : "", missing, found,
-			 delimiter_hint(r));
+			 nmissing > 1 ? "s" : "", missing, profile_note,
+			 r->profile == PROFILE_BULKREG ? "" : profile_name(r->profile),
+			 found, delimiter_hint(r),
+			 have[FIELD_COURSE] ? "" :
+			 "; --course CODE puts every row into one course");
 }
 
 static void add_warning(struct roster_reader *r, const char *text)
@@ -462,8 +659,41 @@ static void warn_override(struct roster_reader *r, const char *code)
 				   NAME_SHOW);
 		append_text(msg, sizeof(msg), &used, " (--course)");
 		add_warning(r, msg);
-		r->map[i] = -1;
+		r->map[i].kind = COL_IGNORED;
 	}
+}
+
+/* --profile, or the one the header's names (or first field) point to. */
+static enum status choose_profile(struct roster_reader *r,
+				  const struct roster_options *opts,
+				  struct error *err)
+{
+	if (opts->profile) {
+		if (!profile_parse(opts->profile, &r->profile))
+			return error_set(err, ST_USAGE,
+					 "--profile: '%s' is not one of bulkreg, "
+					 "oneroster, canvas, moodle-flatfile, "
+					 "moodle-upload, clever",
+					 opts->profile);
+		return ST_OK;
+	}
+	char (*norm)[NAME_KEEP + 1] = calloc(r->ncols ? r->ncols : 1, sizeof(*norm));
+	const char **names = calloc(r->ncols ? r->ncols : 1, sizeof(*names));
+	enum status st = ST_OK;
+	if (!norm || !names) {
+		st = error_set(err, ST_NOMEM, "%s: out of memory", r->cr.name);
+	} else {
+		for (size_t i = 0; i < r->ncols; i++)
+			names[i] = norm_of(&r->cols[i], norm[i]);
+		struct error why;
+		st = profile_detect(names, r->ncols, &r->profile, &why);
+		if (st != ST_OK)
+			error_set(err, st, "%s: line %llu: %s", r->cr.name,
+				  (unsigned long long)r->header_line, why.msg);
+	}
+	free(norm);
+	free(names);
+	return st;
 }
 
 static enum status read_header(struct roster_reader *r,
@@ -486,15 +716,21 @@ static enum status read_header(struct roster_reader *r,
 	if (st != ST_OK)
 		return st;
 	if ((st = check_columns(r, err)) != ST_OK ||
-	    (st = map_columns(r, err)) != ST_OK ||
-	    (st = check_required(r, !opts->course_override,
-				 opts->action == ROW_ENROL, err)) != ST_OK)
+	    (st = choose_profile(r, opts, err)) != ST_OK ||
+	    (st = map_columns(r, opts->map, err)) != ST_OK ||
+	    (st = check_required(r, !opts->course_override, err)) != ST_OK)
 		return st;
-	for (size_t i = 0; i < r->ncols; i++)
-		r->map[i] = (signed char)r->cols[i].field;
-	warn_unknown(r);
+	for (size_t i = 0; i < r->ncols; i++) {
+		r->map[i].kind = (signed char)r->cols[i].field;
+		r->map[i].n = (unsigned char)r->cols[i].n;
+	}
+	/* Exports carry many columns bulkreg has no use for: only today's
+	 * rosters are warned about them. */
+	if (r->profile == PROFILE_BULKREG)
+		warn_unknown(r);
 	if (opts->course_override)
 		warn_override(r, opts->course_override);
+	r->replay_first = r->profile == PROFILE_MOODLE_FLATFILE;
 	return ST_OK;
 }
 
@@ -523,6 +759,11 @@ enum status roster_open(const char *path, const struct roster_options *opts,
 		free(r);
 		return st;
 	}
+	if (opts->encoding &&
+	    (st = csvread_set_encoding(&r->cr, opts->encoding, err)) != ST_OK) {
+		roster_close(r);
+		return st;
+	}
 	r->cr.ctx = r;
 	r->action = opts->action;
 	r->cr.cancelled = opts->cancelled;
@@ -532,9 +773,15 @@ enum status roster_open(const char *path, const struct roster_options *opts,
 		r->has_override = true;
 		set_value(&r->override, (const unsigned char *)code, strlen(code));
 	}
+	r->course_from_section = opts->course_from_section;
+	r->mapped = opts->map && opts->map->count > 0;
 	st = read_header(r, opts, err);
-	free(r->cols);
-	r->cols = NULL;
+	if (st == ST_OK && opts->users_path)
+		st = users_join_open(opts->users_path, opts->encoding, &r->users, err);
+	if (!r->replay_first) {
+		free(r->cols); /* a flat file's first row is still to come */
+		r->cols = NULL;
+	}
 	if (st != ST_OK) {
 		roster_close(r);
 		return st;
@@ -549,6 +796,7 @@ void roster_close(struct roster_reader *r)
 {
 	if (!r)
 		return;
+	users_join_close(r->users);
 	csvread_close(&r->cr);
 	free(r->cols);
 	free(r);
@@ -582,4 +830,11 @@ void roster_sha256_hex(const struct roster_reader *r, char hex[65])
 uint64_t roster_bytes_read(const struct roster_reader *r)
 {
 	return r->cr.bytes;
+}
+
+const char *roster_profile(const struct roster_reader *r)
+{
+	if (r->mapped && r->profile == PROFILE_BULKREG)
+		return "map";
+	return profile_name(r->profile);
 }

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "error.h"
+#include "profile.h"
 #include "row.h"
 
 #define ROSTER_MAX_COLUMNS 1024
@@ -18,6 +19,12 @@ struct roster_options {
 	enum row_action action;        /* what every row asks: ROW_DROP for
 					* `bulkreg drop` (no email column
 					* needed then) */
+	const char *encoding;          /* --encoding NAME, or NULL: UTF-8 (also
+					* for users_path) */
+	const char *profile;           /* --profile NAME, or NULL: detected */
+	const struct profile_map *map; /* --map, or NULL */
+	bool course_from_section;      /* --course-from section_id */
+	const char *users_path;        /* --users FILE, or NULL */
 	/* Asked when a read is interrupted (EINTR): return true to stop with
 	 * ST_CANCELLED.  May be NULL. */
 	bool (*cancelled)(void *ctx);
@@ -30,11 +37,12 @@ struct roster_reader;
  * Opens `path` ("-" = standard input) and reads the header.  Fails with
  * ST_INPUT and a message naming the file (and line/column where it applies)
  * for: a missing, unreadable or non-regular-and-non-FIFO file (a directory),
- * empty input, no header, invalid UTF-8 in the header, a required column
- * missing (the message lists the columns found), a column named twice, more
- * than ROSTER_MAX_COLUMNS columns, malformed CSV.
- * Required columns: student_id, email (not for drops), and course unless
- * course_override.
+ * empty input, no header, text that is not UTF-8 (or not the encoding
+ * given), a spreadsheet, a required column missing (the message lists the
+ * columns found), a column named twice, more than ROSTER_MAX_COLUMNS
+ * columns; ST_USAGE for an encoding iconv does not know.
+ * Required columns: student_id, and course unless course_override (the
+ * email is optional).
  */
 enum status roster_open(const char *path, const struct roster_options *opts,
 			struct roster_reader **out, struct error *err);
@@ -43,6 +51,10 @@ enum status roster_open(const char *path, const struct roster_options *opts,
  * ignored because of --course), each one complete sentence. */
 size_t roster_warning_count(const struct roster_reader *r);
 const char *roster_warning(const struct roster_reader *r, size_t i);
+
+/* The profile the roster is read with: "bulkreg", "oneroster", ...;
+ * "map" for today's headers with --map. */
+const char *roster_profile(const struct roster_reader *r);
 
 /* Number of columns in the header. */
 size_t roster_columns(const struct roster_reader *r);
@@ -54,9 +66,11 @@ const char *roster_name(const struct roster_reader *r);
  * Reads the next data record into *row: line, nfields, present and v[];
  * the outcome part is reset.  With course_override every row's course value
  * is that code.  Blank lines are skipped.
- * Returns ST_OK, ST_EOF after the last record, ST_INPUT for malformed CSV
- * (an unterminated quote names the line where that record starts) or a
+ * Returns ST_OK, ST_EOF after the last record, ST_INPUT for text that is
+ * not UTF-8 (the whole batch is void: nothing may be written), an
+ * unterminated quote (naming the line where that record starts) or a
  * field beyond ROSTER_FIELD_HARD_MAX, ST_IO on a read error, ST_CANCELLED.
+ * A record with text after a closing quote comes back with `malformed` set.
  * Never allocates per row.
  */
 enum status roster_next(struct roster_reader *r, struct row *row,

@@ -20,14 +20,16 @@ static const char *const status_names[STATUS_COUNT] = {
 static const char *const reason_names[REASON_COUNT] = {
 	[REASON_NONE] = "",
 	[REASON_MALFORMED_ROW] = "malformed_row",
-	[REASON_INVALID_UTF8] = "invalid_utf8",
 	[REASON_FIELD_TOO_LONG] = "field_too_long",
 	[REASON_MISSING_STUDENT_ID] = "missing_student_id",
 	[REASON_INVALID_STUDENT_ID] = "invalid_student_id",
+	[REASON_INVALID_CHARACTERS] = "invalid_characters",
 	[REASON_MISSING_EMAIL] = "missing_email",
 	[REASON_INVALID_EMAIL] = "invalid_email",
 	[REASON_MISSING_COURSE] = "missing_course",
 	[REASON_UNKNOWN_COURSE] = "unknown_course",
+	[REASON_UNKNOWN_STUDENT] = "unknown_student",
+	[REASON_NOT_A_STUDENT] = "not_a_student",
 	[REASON_CHECK_FAILED] = "check_failed",
 	[REASON_CHECK_TIMEOUT] = "check_timeout",
 	[REASON_CHECK_ERROR] = "check_error",
@@ -67,7 +69,19 @@ void row_reset_outcome(struct row *row)
 	row->position = 0;
 	row->check_seconds = 0;
 	row->student_changed = false;
+	row->if_new_student = REASON_NONE;
 	row->detail[0] = '\0';
+}
+
+void row_skip(struct row *row, enum row_reason reason, const char *fmt, ...)
+{
+	row->status = STATUS_SKIPPED;
+	row->reason = reason;
+	row->position = 0;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(row->detail, sizeof(row->detail), fmt, ap);
+	va_end(ap);
 }
 
 void row_reject(struct row *row, enum row_reason reason, const char *fmt, ...)
@@ -89,7 +103,9 @@ void outcome_counts_add(struct outcome_counts *c, const struct row *row)
 		c->students_changed++;
 	if ((unsigned)row->status < STATUS_COUNT)
 		c->by_status[row->status]++;
-	if (row->status == STATUS_REJECTED && (unsigned)row->reason < REASON_COUNT)
+	/* Rejection reasons, and not_a_student for skipped rows. */
+	if ((row->status == STATUS_REJECTED || row->status == STATUS_SKIPPED) &&
+	    (unsigned)row->reason < REASON_COUNT)
 		c->by_reason[row->reason]++;
 }
 

@@ -48,14 +48,16 @@ enum row_action {
 enum row_reason {
 	REASON_NONE = 0,
 	REASON_MALFORMED_ROW,
-	REASON_INVALID_UTF8,
 	REASON_FIELD_TOO_LONG,
 	REASON_MISSING_STUDENT_ID,
 	REASON_INVALID_STUDENT_ID,
+	REASON_INVALID_CHARACTERS,
 	REASON_MISSING_EMAIL,
 	REASON_INVALID_EMAIL,
 	REASON_MISSING_COURSE,
 	REASON_UNKNOWN_COURSE,
+	REASON_UNKNOWN_STUDENT,
+	REASON_NOT_A_STUDENT,    /* with STATUS_SKIPPED */
 	REASON_CHECK_FAILED,
 	REASON_CHECK_TIMEOUT,
 	REASON_CHECK_ERROR,
@@ -65,14 +67,12 @@ enum row_reason {
 	REASON_COUNT
 };
 
-/* One value as read from the roster, spaces around it trimmed. */
+/* One value as read from the roster (valid UTF-8: the reader refuses a
+ * file that is not), spaces around it trimmed. */
 struct row_value {
 	uint32_t len;        /* full length in bytes (may exceed ROW_VALUE_MAX) */
-	bool long_bad_utf8;  /* len > ROW_VALUE_MAX and the whole value is not
-			      * valid UTF-8 (or holds a NUL); set by the reader,
-			      * which alone sees bytes past the kept prefix */
 	char text[ROW_VALUE_MAX + 1]; /* first min(len, ROW_VALUE_MAX) bytes,
-				       * NUL-terminated (may hold NULs inside) */
+				       * NUL-terminated */
 };
 
 struct course;
@@ -83,9 +83,20 @@ struct row {
 	uint32_t nfields;                 /* fields in the record */
 	uint32_t present;                 /* bit f set: column f is mapped */
 	struct row_value v[FIELD_COUNT];
+	bool malformed;                   /* text after a closing quote */
+	bool transcoded;                  /* read through --encoding */
+	bool not_a_student;               /* its role is not a student's */
+	char role[24];                    /* that role, for the detail */
+
+	/* Filled by validation: the rejection for a student who is not in
+	 * the database yet (missing_email, unknown_student), or REASON_NONE.
+	 * The collector decides, as only it can look. */
+	enum row_reason if_new_student;
 
 	/* Filled by validation (and --check), then by the collector. */
-	enum row_action action;           /* set by the reader */
+	enum row_action action;           /* set by the reader (a status
+					   * column or --users may ask to
+					   * drop) */
 	bool derived;                     /* made by the policy (a promotion,
 					   * a --sync drop), not read: not
 					   * counted as a roster row */
@@ -119,6 +130,11 @@ void row_reset_outcome(struct row *row);
 
 /* Marks the row rejected with a reason and a printf-style detail. */
 void row_reject(struct row *row, enum row_reason reason, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Marks the row skipped (not for bulkreg: not a rejection) with a reason
+ * and a printf-style detail. */
+void row_skip(struct row *row, enum row_reason reason, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
 /* Adds the row's outcome to the counts. */

@@ -129,3 +129,51 @@ bool utf8_state_ok(const struct utf8_state *st)
 {
 	return !st->bad && st->need == 0;
 }
+
+size_t utf8_decode(const unsigned char *s, size_t n, uint32_t *cp)
+{
+	static const unsigned char lead_mask[] = {0, 0x7F, 0x1F, 0x0F, 0x07};
+	if (n == 0)
+		return 0;
+	size_t k = s[0] < 0x80 ? 1 : s[0] < 0xE0 ? 2 : s[0] < 0xF0 ? 3 : 4;
+	if (k > n)
+		return 0;
+	if (k == 1) {
+		*cp = s[0];
+		return 1;
+	}
+	struct utf8_state st;
+	utf8_state_init(&st);
+	if (!lead_byte(&st, s[0]) || st.need != k - 1)
+		return 0;
+	uint32_t v = s[0] & lead_mask[k];
+	for (size_t i = 1; i < k; i++) {
+		if (s[i] < st.lo || s[i] > st.hi)
+			return 0;
+		st.lo = 0x80;
+		st.hi = 0xBF;
+		v = (v << 6) | (s[i] & 0x3F);
+	}
+	*cp = v;
+	return k;
+}
+
+bool utf8_is_control(uint32_t cp)
+{
+	return cp < 0x20 || (cp >= 0x7F && cp <= 0x9F);
+}
+
+bool utf8_is_bidi(uint32_t cp)
+{
+	return (cp >= 0x202A && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069);
+}
+
+bool utf8_is_invisible(uint32_t cp)
+{
+	return cp == 0xA0 || cp == 0xAD || cp == 0x34F || cp == 0x61C ||
+	       cp == 0x115F || cp == 0x1160 || cp == 0x17B4 || cp == 0x17B5 ||
+	       cp == 0x180E || (cp >= 0x2000 && cp <= 0x200F) ||
+	       (cp >= 0x2028 && cp <= 0x202F) || (cp >= 0x205F && cp <= 0x206F) ||
+	       cp == 0x3000 || cp == 0x3164 || cp == 0xFEFF || cp == 0xFFA0 ||
+	       (cp >= 0xFFF9 && cp <= 0xFFFB) || (cp >= 0xE0000 && cp <= 0xE007F);
+}

@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /*
  * True if s[0..len) is well-formed UTF-8: no overlong forms, no surrogates
@@ -26,5 +27,31 @@ void utf8_state_init(struct utf8_state *st);
 void utf8_state_feed(struct utf8_state *st, const unsigned char *s, size_t len);
 /* True if everything fed so far is complete, well-formed UTF-8. */
 bool utf8_state_ok(const struct utf8_state *st);
+
+/*
+ * The well-formed sequence at s[0..n): its length (1..4) and its code point
+ * in *cp; 0 if s[0..n) does not start with one (a stray or truncated byte,
+ * an overlong form, a surrogate).  NUL decodes as U+0000.  The one decoder
+ * of the project's input checks.
+ */
+size_t utf8_decode(const unsigned char *s, size_t n, uint32_t *cp);
+
+/* C0 controls (U+0000..U+001F), DEL and the C1 controls (U+0080..U+009F). */
+bool utf8_is_control(uint32_t cp);
+
+/* The bidi controls that change the direction of the text after them:
+ * embeddings, overrides and isolates (U+202A..U+202E, U+2066..U+2069).
+ * Not the marks (U+200E, U+200F, U+061C), which right-to-left names may
+ * need. */
+bool utf8_is_bidi(uint32_t cp);
+
+/*
+ * Characters a reader cannot see, or that look like a plain space without
+ * being one: format characters (zero-width space and joiners, soft hyphen,
+ * the byte order mark, word joiner, tags, the bidi characters above) and
+ * the other spaces (no-break, en, em, ideographic...).  Not U+0020.
+ * A value holding one looks right and still does not match.
+ */
+bool utf8_is_invisible(uint32_t cp);
 
 #endif

@@ -1,25 +1,14 @@
 /* validate: the per-row format checks, run by the workers; see validate.h. */
 #include <stdio.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "csvread.h"
 #include "utf8.h"
 #include "validate.h"
 
-#define STUDENT_ID_MAX 64
 #define EMAIL_MAX 254
 #define SHOW_MAX 64 /* bytes of a value quoted in a detail */
-
-static bool is_alnum(unsigned char c)
-{
-	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-	       (c >= '0' && c <= '9');
-}
-
-static bool is_id_char(unsigned char c)
-{
-	return is_alnum(c) || c == '.' || c == '_' || c == '-';
-}
 
 static bool present(const struct row *row, enum row_field f)
 {
@@ -37,33 +26,56 @@ static void show_value(char *out, size_t cap, const char *s, size_t len)
 	csvread_quote_name(out, cap, &used, (const unsigned char *)s, len, SHOW_MAX);
 }
 
-/* Describes the character at s[0..n) (valid UTF-8) for a detail: 'x' if
- * printable ASCII, 0xNN for other ASCII, U+NNNN beyond. */
-static void show_char(char out[12], const unsigned char *s, size_t n)
+/* Names a character for a detail: 'x' if printable ASCII, 0xNN for other
+ * ASCII, U+NNNN beyond. */
+static void show_char(char out[16], uint32_t cp)
 {
-	if (s[0] > 0x20 && s[0] < 0x7F) {
-		snprintf(out, 12, "'%c'", s[0]);
-		return;
+	if (cp > 0x20 && cp < 0x7F)
+		snprintf(out, 16, "'%c'", (char)cp);
+	else if (cp < 0x80)
+		snprintf(out, 16, "0x%02X", (unsigned)cp);
+	else
+		snprintf(out, 16, "U+%04lX", (unsigned long)cp);
+}
+
+bool id_check(const char *s, size_t len, char *why, size_t cap)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	char what[16];
+
+	if (len == 0 || len > ID_MAX) {
+		snprintf(why, cap, "is %zu bytes (1 to %d)", len, ID_MAX);
+		return false;
 	}
-	if (s[0] < 0x80) {
-		snprintf(out, 12, "0x%02X", s[0]);
-		return;
+	if (u[0] == ' ' || u[len - 1] == ' ') {
+		snprintf(why, cap, "%s with a space", u[0] == ' ' ? "starts" : "ends");
+		return false;
 	}
-	size_t k = s[0] < 0xE0 ? 2 : s[0] < 0xF0 ? 3 : 4;
-	unsigned long cp = s[0] & (0x7F >> k);
-	for (size_t i = 1; i < k && i < n; i++)
-		cp = (cp << 6) | (s[i] & 0x3F);
-	snprintf(out, 12, "U+%04lX", cp);
+	size_t nth = 0;
+	for (size_t i = 0; i < len;) {
+		uint32_t cp;
+		size_t k = utf8_decode(u + i, len - i, &cp);
+		nth++;
+		if (k == 0) {
+			snprintf(why, cap, "character %zu is not UTF-8", nth);
+			return false;
+		}
+		if (utf8_is_control(cp) || utf8_is_invisible(cp)) {
+			show_char(what, cp);
+			snprintf(why, cap, "character %zu (%s) is %s", nth, what,
+				 utf8_is_control(cp) ? "a control character"
+						     : "invisible or a special space");
+			return false;
+		}
+		i += k;
+	}
+	return true;
 }
 
 bool student_id_valid(const char *s, size_t len)
 {
-	if (len == 0 || len > STUDENT_ID_MAX || !is_alnum((unsigned char)s[0]))
-		return false;
-	for (size_t i = 1; i < len; i++)
-		if (!is_id_char((unsigned char)s[i]))
-			return false;
-	return true;
+	char why[96];
+	return id_check(s, len, why, sizeof(why));
 }
 
 /* Checks the part after the '@': dotted labels, none of them empty. */
@@ -135,54 +147,73 @@ bool email_valid(const char *s, size_t len, const char **why)
 
 /* ---- the checks, in order ------------------------------------------------ */
 
-/* True if the kept prefix of a long value goes wrong, at *off.  Else the
- * first bad byte lies at or after *off: the end of the prefix, or the start
- * of a character the prefix cuts (which is not wrong in itself). */
-static bool bad_in_prefix(const struct row_value *v, size_t *off)
+/* A record with the wrong number of fields, or text after a closing quote,
+ * cannot be trusted column by column. */
+static bool check_shape(struct row *row, size_t header_columns)
 {
-	const unsigned char *s = (const unsigned char *)v->text;
-	if (utf8_valid(s, ROW_VALUE_MAX, off)) {
-		*off = ROW_VALUE_MAX;
+	if (row->malformed) {
+		/* The reader may have said why (a flat file's operation). */
+		char why[ROW_DETAIL_MAX];
+		snprintf(why, sizeof(why), "%s",
+			 row->detail[0] ? row->detail :
+			 "text after a closing quote (write \"\" for a quote "
+			 "inside a quoted value)");
+		row_reject(row, REASON_MALFORMED_ROW, "%s", why);
 		return false;
 	}
-	struct utf8_state st;
-	utf8_state_init(&st);
-	utf8_state_feed(&st, s + *off, ROW_VALUE_MAX - *off);
-	return st.bad;
+	if (row->nfields != header_columns) {
+		row_reject(row, REASON_MALFORMED_ROW, "%lu field%s, the header has %zu",
+			   (unsigned long)row->nfields, row->nfields == 1 ? "" : "s",
+			   header_columns);
+		return false;
+	}
+	return true;
 }
 
-static bool check_utf8(struct row *row)
+/* Teachers, parents, administrators: not bulkreg's to register. */
+static bool check_role(struct row *row)
 {
-	for (int f = 0; f < FIELD_COUNT; f++) {
-		const struct row_value *v = &row->v[f];
-		const char *name = row_field_name(f);
-		size_t off;
-		if (!present(row, f))
+	if (!row->not_a_student)
+		return true;
+	row_skip(row, REASON_NOT_A_STUDENT, "role '%s' is not a student's",
+		 row->role);
+	return false;
+}
+
+/* Names and the email: no control characters (C0, DEL, C1) and no bidi
+ * controls, which could make a report say something else than it does. */
+static bool check_characters(struct row *row)
+{
+	static const enum row_field fields[] = {FIELD_FIRST_NAME, FIELD_LAST_NAME,
+						FIELD_EMAIL};
+	char what[16];
+	for (size_t n = 0; n < sizeof(fields) / sizeof(fields[0]); n++) {
+		const struct row_value *v = &row->v[fields[n]];
+		const unsigned char *u = (const unsigned char *)v->text;
+		size_t nth = 0;
+		if (!present(row, fields[n]))
 			continue;
-		if (v->len > ROW_VALUE_MAX) {
-			/* The reader checked the whole value; only the kept
-			 * prefix is here to say where. */
-			if (!v->long_bad_utf8)
-				continue;
-			if (!bad_in_prefix(v, &off)) {
-				row_reject(row, REASON_INVALID_UTF8,
-					   "%s: not valid UTF-8, or holds a NUL "
-					   "byte, at or after byte %zu",
-					   name, off + 1);
+		for (size_t i = 0; i < v->len;) {
+			uint32_t cp = 0;
+			size_t k = utf8_decode(u + i, v->len - i, &cp);
+			nth++;
+			if (k == 0)
+				break; /* the reader checked the text */
+			if (utf8_is_control(cp) || utf8_is_bidi(cp)) {
+				bool c1 = cp >= 0x80 && cp <= 0x9F;
+				show_char(what, cp);
+				row_reject(row, REASON_INVALID_CHARACTERS,
+					   "%s: character %zu (%s) is %s%s",
+					   row_field_name(fields[n]), nth, what,
+					   utf8_is_control(cp) ? "a control character"
+							       : "a bidi control",
+					   c1 && row->transcoded ?
+						   "; the file's --encoding is "
+						   "probably wrong" : "");
 				return false;
 			}
-		} else if (utf8_valid((const unsigned char *)v->text, v->len, &off)) {
-			continue;
+			i += k;
 		}
-		if (v->text[off] == '\0')
-			row_reject(row, REASON_INVALID_UTF8,
-				   "%s: contains a NUL byte (at byte %zu)", name,
-				   off + 1);
-		else
-			row_reject(row, REASON_INVALID_UTF8,
-				   "%s: not valid UTF-8 (at byte %zu)", name,
-				   off + 1);
-		return false;
 	}
 	return true;
 }
@@ -203,51 +234,32 @@ static bool check_lengths(struct row *row)
 static bool check_student_id(struct row *row)
 {
 	const struct row_value *v = &row->v[FIELD_STUDENT_ID];
-	const unsigned char *s = (const unsigned char *)v->text;
-	char what[12];
+	char why[96];
 
 	if (!present(row, FIELD_STUDENT_ID) || v->len == 0) {
 		row_reject(row, REASON_MISSING_STUDENT_ID, "student_id is empty");
 		return false;
 	}
-	if (v->len > STUDENT_ID_MAX) {
-		row_reject(row, REASON_INVALID_STUDENT_ID,
-			   "student_id is %lu bytes (at most %d)",
-			   (unsigned long)v->len, STUDENT_ID_MAX);
-		return false;
-	}
-	/* Every character before the first bad one is ASCII, so its byte
-	 * offset is its character number; the value is valid UTF-8
-	 * (check_utf8 came first), so a non-ASCII one is named by its code
-	 * point. */
-	for (size_t i = 0; i < v->len; i++) {
-		if (!is_id_char(s[i])) {
-			show_char(what, s + i, v->len - i);
-			row_reject(row, REASON_INVALID_STUDENT_ID,
-				   "student_id: character %zu (%s) is not one of "
-				   "A-Z a-z 0-9 . _ -",
-				   i + 1, what);
-			return false;
-		}
-	}
-	if (!is_alnum(s[0])) {
-		show_char(what, s, v->len);
-		row_reject(row, REASON_INVALID_STUDENT_ID,
-			   "student_id must start with a letter or digit, not %s",
-			   what);
+	if (!id_check(v->text, v->len, why, sizeof(why))) {
+		bool c1 = strstr(why, "(U+00") && row->transcoded;
+		row_reject(row, REASON_INVALID_STUDENT_ID, "student_id %s%s", why,
+			   c1 ? "; the file's --encoding is probably wrong" : "");
 		return false;
 	}
 	return true;
 }
 
+/* An empty email is fine for a student the database knows: the collector
+ * rejects the row if the student is new. */
 static bool check_email(struct row *row)
 {
 	const struct row_value *v = &row->v[FIELD_EMAIL];
 	const char *why;
 
 	if (!present(row, FIELD_EMAIL) || v->len == 0) {
-		row_reject(row, REASON_MISSING_EMAIL, "email is empty");
-		return false;
+		if (row->if_new_student == REASON_NONE) /* not unknown_student */
+			row->if_new_student = REASON_MISSING_EMAIL;
+		return true;
 	}
 	if (!email_valid(v->text, v->len, &why)) {
 		row_reject(row, REASON_INVALID_EMAIL, "email: %s", why);
@@ -278,14 +290,10 @@ bool validate_row(struct row *row, size_t header_columns,
 		  const struct course_table *courses)
 {
 	row->course = NULL;
-	if (row->nfields != header_columns) {
-		row_reject(row, REASON_MALFORMED_ROW, "%lu field%s, the header has %zu",
-			   (unsigned long)row->nfields, row->nfields == 1 ? "" : "s",
-			   header_columns);
-		return false;
-	}
 	/* A drop needs only the pair: its email and names are ignored. */
 	bool enrol = row->action == ROW_ENROL;
-	return check_utf8(row) && check_lengths(row) && check_student_id(row) &&
-	       (!enrol || check_email(row)) && check_course(row, courses);
+	return check_shape(row, header_columns) && check_role(row) &&
+	       check_lengths(row) && check_student_id(row) &&
+	       (!enrol || (check_characters(row) && check_email(row))) &&
+	       check_course(row, courses);
 }

@@ -339,7 +339,6 @@ PY
 		fail "csv listing not guarded: $(cat listing.csv)"
 }
 check_zero_width_rtl() {
-	stored Z1 Z2
 	# The text report (and listing) escape what changes text direction.
 	again
 	grep -qF 'Z3\u202e' out2 || fail "text report: $(cat out2)"
@@ -348,7 +347,6 @@ check_zero_width_rtl() {
 	no_raw '\342\200\256' listing.txt
 }
 check_terminal_escapes() {
-	stored T2
 	again
 	[ "$RC2" -eq 1 ] || fail "text: exit $RC2"
 	no_raw '\033' out2
@@ -365,11 +363,12 @@ check_spaces_tabs_around_quotes() {
 }
 check_lone_cr_in_quotes() {
 	stored C2
-	expect_column C1 first_name 'Lone\rCR'
 }
 check_crlf_in_quotes() {
-	stored C1 C2 C3 C4
-	expect_column C3 first_name 'p\r\nq\r\nr'
+	stored C2 C4
+}
+check_quote_mid_unquoted() {
+	expect_column Q1 first_name 'Tom "Tiny" Thumb'
 }
 check_columns_unusual_order() {
 	[ "$(sql c.db "SELECT first_name || '/' || last_name FROM students")" = First/Last ] ||
@@ -380,9 +379,9 @@ check_header_aliases() {
 		fail "names not taken from their columns"
 }
 check_tab_delimited() {
-	expect_column T1 first_name 'Tab\there'
-	expect_column T1 last_name 'Spaced'
 	expect_column T3 first_name 'Q'
+	[ -z "$(sql c.db "SELECT 1 FROM students WHERE student_id = 'T1'")" ] ||
+		fail "T1 (a tab in its name) was stored"
 }
 check_header_only() {
 	[ "$(cat out)" = "line,student_id,course,status,position,reason,detail" ] ||

@@ -280,15 +280,32 @@ expect_err "--waitlist"
 [ "$(sql $db "SELECT count(*) FROM courses WHERE code = 'BIG2'")" = 0 ] || fail "BIG2 was created"
 expect_counts BIG "1000000 unlimited 0 0 1000000"
 
-case_ "course codes: 32 characters pass, 33 and bad characters are refused"
-run -d $db course add ABCDEFGHIJKLMNOPQRSTUVWXYZ012345 --capacity 1
+case_ "course codes: 255 bytes pass, 256 and control or invisible characters are refused; -- before a code that starts with '-'"
+c255=$(awk 'BEGIN { while (n++ < 255) printf "C" }')
+run -d $db course add "$c255" --capacity 1
 expect_rc 0
-run -d $db course add ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456 --capacity 1
+run -d $db course add "${c255}C" --capacity 1
 expect_rc 2
-run -d $db course add "BAD CODE" --capacity 1
+run -d $db course add "$(printf 'BAD\tCODE')" --capacity 1
+expect_rc 2
+run -d $db course add "$(printf 'OPEN\342\200\213')" --capacity 1
+expect_rc 2
+expect_err "is not valid"
+run -d $db course add " LEAD" --capacity 1
 expect_rc 2
 run -d $db course add "a.b_c-9" --capacity 1
 expect_rc 0
+run -d $db course add "Phys 100 - 1" --capacity 1
+expect_rc 0
+run -d $db course add "8f14e45f-ceea-467f-a8f2-7b1d0c3e9a12" --capacity 1
+expect_rc 0
+run -d $db course add --capacity 3 -- -X1
+expect_rc 0
+run -d $db roster -- -X1
+expect_rc 0
+run -d $db course list --format csv
+expect_out "Phys 100 - 1"
+expect_out "-X1"
 
 case_ "concurrent runs on one database wait for each other; no seat is sold twice"
 run -d $db course add RACE --capacity 500 --waitlist 100

@@ -15,7 +15,7 @@ awk 'BEGIN {
 		c = (s * 7 + (i > 2500)) % 9
 		id = sprintf("S%04d", s)
 		k = i % 50
-		if (k == 3)       printf "bad id %d,F,L,x@uni.example,C%d\n", i, c
+		if (k == 3)       printf "bad\033id %d,F,L,x@uni.example,C%d\n", i, c
 		else if (k == 7)  printf "%s,F,L,no-at-sign,C%d\n", id, c
 		else if (k == 11) printf "%s,F,L,%s@uni.example,NOPE%d\n", id, id, c
 		else if (k == 13) printf "%s,F,L,%s@uni.example,C%d,extra\n", id, id, c
@@ -23,7 +23,7 @@ awk 'BEGIN {
 		else if (k == 19) printf "\n"
 		else if (k == 23) printf "%s,\"Multi\nLine, Name\",L,%s@uni.example,C%d\n", id, id, c
 		else if (k == 29) printf ",F,L,x@uni.example,C%d\n", c
-		else if (k == 31) printf "%s,F\351,L,%s@uni.example,C%d\n", id, id, c
+		else if (k == 31) printf "%s,F\007,L,%s@uni.example,C%d\n", id, id, c
 		else if (k == 37) printf "%s,F,L,%s@uni.example,\n", id, id
 		else              printf "%s,F%d,L%d,%s@uni.example,C%d\n", id, i, i, id, c
 	}
@@ -79,7 +79,7 @@ case_ "the report covers every status and many reasons"
 for s in registered waitlisted already_registered already_waitlisted rejected; do
 	grep -q ",$s," report.1.csv || fail "no row is $s"
 done
-for r in malformed_row invalid_utf8 missing_student_id invalid_student_id \
+for r in malformed_row invalid_characters missing_student_id invalid_student_id \
 	missing_email invalid_email missing_course unknown_course \
 	duplicate_in_roster course_full; do
 	grep -q ",$r," report.1.csv || fail "no row is rejected for $r"

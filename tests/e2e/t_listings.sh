@@ -95,7 +95,7 @@ cat >bad_courses.csv <<'EOF'
 code,title,capacity,waitlist
 OPEN,Changed title,7,
 NEW1,Would be new,3,1
-bad code!,Bad code,3,
+"bad	code",Bad code,3,
 NEW2,Negative,-1,
 NEW3,Not a number,ten,
 NEW4,Bad waitlist,3,-2

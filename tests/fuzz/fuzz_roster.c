@@ -1,7 +1,9 @@
 /* fuzz_roster: libFuzzer harness for the roster reader and row validation. */
 /*
  * The first input byte picks the options (bits 0-1: delimiter , ; TAB |,
- * bit 2: --course override); the rest is the roster file.  Each input is
+ * bit 2: --course override, bits 3-4: --encoding none, WINDOWS-1252,
+ * UTF-16LE, MACINTOSH; bits 5-7: the profile detected, or forced, or
+ * detected with the file itself as --users); the rest is the roster file.  Each input is
  * read to the end, every row validated, and invariants checked.  The same
  * bytes also go through csvread twice, with and without the quote-free
  * fast path, which must report exactly the same fields, records and lines.
@@ -12,7 +14,9 @@
 #include <unistd.h>
 
 #include "csvread.h"
+#include "profile.h"
 #include "roster.h"
+#include "users_join.h"
 #include "validate.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -60,7 +64,8 @@ static void write_input(const unsigned char *data, size_t size)
 
 static void check_row(const struct row *row, uint64_t prev_line)
 {
-	check(row->line > prev_line, "lines increase");
+	/* A Moodle upload record into several courses: rows of one line. */
+	check(row->line >= prev_line && row->line > 0, "lines increase");
 	check(row->nfields >= 1, "a record has a field");
 	check((row->present >> FIELD_COUNT) == 0, "present bits");
 	for (int f = 0; f < FIELD_COUNT; f++) {
@@ -68,7 +73,6 @@ static void check_row(const struct row *row, uint64_t prev_line)
 		size_t kept = v->len < ROW_VALUE_MAX ? v->len : ROW_VALUE_MAX;
 		check(v->len <= ROSTER_FIELD_HARD_MAX, "value bound");
 		check(v->text[kept] == '\0', "value terminated");
-		check(!v->long_bad_utf8 || v->len > ROW_VALUE_MAX, "long flag");
 		if (!(row->present & (1u << f)))
 			check(v->len == 0, "absent values are empty");
 	}
@@ -77,20 +81,31 @@ static void check_row(const struct row *row, uint64_t prev_line)
 static void run_roster(unsigned char control, size_t size)
 {
 	static const unsigned char delims[] = {',', ';', '\t', '|'};
+	static const char *const encodings[] = {NULL, "WINDOWS-1252", "UTF-16LE",
+						"MACINTOSH"};
+	static const char *const profiles[] = {NULL, "bulkreg", "oneroster", "canvas",
+					       "moodle-flatfile", "moodle-upload",
+					       "clever", NULL};
+	unsigned pick = (control >> 5) & 7;
 	struct roster_options o = {.delimiter = delims[control & 3],
-				   .course_override = control & 4 ? "C1" : NULL};
+				   .course_override = control & 4 ? "C1" : NULL,
+				   .encoding = encodings[(control >> 3) & 3],
+				   .profile = profiles[pick],
+				   .users_path = pick == 7 ? path : NULL};
 	struct roster_reader *r;
 	struct error err;
 	static struct row row;
 	enum status st = roster_open(path, &o, &r, &err);
 
 	if (st != ST_OK) {
-		check(st == ST_INPUT && r == NULL, "open fails with ST_INPUT");
+		check((st == ST_INPUT || st == ST_IO) && r == NULL,
+		      "open fails with ST_INPUT");
 		check(strlen(err.msg) > 0 && strlen(err.msg) < ERROR_MAX, "message");
 		return;
 	}
 	for (size_t i = 0; i < roster_warning_count(r); i++)
 		check(roster_warning(r, i) != NULL, "warning");
+	check(roster_profile(r) != NULL, "a profile");
 	uint64_t prev = 0;
 	while ((st = roster_next(r, &row, &err)) == ST_OK) {
 		check_row(&row, prev);
@@ -98,7 +113,9 @@ static void run_roster(unsigned char control, size_t size)
 		if (validate_row(&row, roster_columns(r), &courses))
 			check(row.course != NULL, "valid rows have a course");
 		else
-			check(row.status == STATUS_REJECTED && row.reason != REASON_NONE,
+			check((row.status == STATUS_REJECTED ||
+			       row.status == STATUS_SKIPPED) &&
+				      row.reason != REASON_NONE,
 			      "rejected rows have a reason");
 	}
 	check(st == ST_EOF || st == ST_INPUT, "next ends with EOF or ST_INPUT");
@@ -183,6 +200,22 @@ static void run_differential(unsigned char control)
 	free(b.text);
 }
 
+/* The file as a --users file: every id it holds is found again. */
+static void run_users(unsigned char control)
+{
+	static const char *const encodings[] = {NULL, "WINDOWS-1252", "UTF-16LE",
+						"MACINTOSH"};
+	struct users_join *u;
+	struct error err;
+	if (users_join_open(path, encodings[(control >> 3) & 3], &u, &err) != ST_OK)
+		return;
+	struct user_values v;
+	bool found;
+	check(users_join_find(u, "u1", 2, &found, &v, &err) == ST_OK, "find");
+	check(v.email.len <= ROW_VALUE_MAX || !found, "value bound");
+	users_join_close(u);
+}
+
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 {
 	if (size == 0)
@@ -190,5 +223,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 	write_input(data + 1, size - 1);
 	run_roster(data[0], size - 1);
 	run_differential(data[0]);
+	if ((data[0] >> 5) == 7)
+		run_users(data[0]);
 	return 0;
 }

@@ -260,13 +260,24 @@ START_TEST(test_code_length_bounds)
 }
 END_TEST
 
+/* Codes are ids (issue 12): what SIS exports use is valid; control,
+ * invisible and format characters and spaces at the ends are not. */
 START_TEST(test_code_rejects_other_characters)
 {
-	const char *bad[] = { "CS 101", "CS/101", "CS,101", "CS+1", "é1",
-			      "CS\t1", "\"CS\"", "CS'1", "CS:1", "CS~" };
+	const char *bad[] = { "CS\t1", "CS\x7F", "CS\xC2\x85", " CS", "CS ",
+			      "CS\xE2\x80\x8B", "\xE2\x80\xAE" "CS", "CS\xC2\xA0" "1" };
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		ck_assert_msg(!course_code_valid(bad[i], strlen(bad[i])),
 			      "accepted %s", bad[i]);
+	const char *good[] = { "CS 101", "CS/101", "Phys 100 - 1", "\xC3\xA9" "1",
+			       "8f14e45f-ceea-467f-a8f2-7b1d0c3e9a12", "-X1" };
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		ck_assert_msg(course_code_valid(good[i], strlen(good[i])),
+			      "refused %s", good[i]);
+	char longest[COURSE_CODE_MAX + 2];
+	memset(longest, 'C', sizeof(longest));
+	ck_assert(course_code_valid(longest, 255));
+	ck_assert(!course_code_valid(longest, 256));
 }
 END_TEST
 

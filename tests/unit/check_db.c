@@ -642,8 +642,7 @@ static void expect_put_usage(struct db *db, struct course_input in,
 START_TEST(test_course_put_rejects_bad_codes)
 {
 	struct db *db = open_db(1);
-	const char *bad[] = { "", "CS 101", "CS/101", "ÄB",
-			      "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456" /* 33 */ };
+	const char *bad[] = { "", "CS\t101", " CS", "CS\xE2\x80\x8B", "\x1B[2J" };
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct course_input in = { bad[i], "T", 5, false, 0 };
 		expect_put_usage(db, in, "is not valid");
@@ -879,7 +878,7 @@ START_TEST(test_course_puts_in_transaction_roll_back_together)
 	ck_assert_int_eq(db_begin(db, NULL), ST_OK);
 	put_course(db, "A", 1, 0);
 	put_course(db, "B", 1, 0);
-	struct course_input bad = { "bad code", NULL, 1, false, 0 };
+	struct course_input bad = { "bad\tcode", NULL, 1, false, 0 };
 	ck_assert_int_eq(db_course_put(db, &bad, NULL), ST_USAGE);
 	db_rollback(db);
 	ck_assert_int_eq(query_int("SELECT count(*) FROM courses"), 0);
@@ -1431,6 +1430,7 @@ START_TEST(test_abort_records_nothing)
 	for (size_t i = 0; i < 5; i++)
 		batch_apply(db, &b, i + 2, &second_roster[i], NULL);
 	db_batch_abort(db);
+	policy_free(b.policy);
 	course_table_free(&b.courses);
 	char *after = dump(true);
 	ck_assert_str_eq(before, after);
@@ -1688,12 +1688,12 @@ START_TEST(test_batches_list_reads_foreign_reasons_json)
 	sqlite3 *h = raw_open();
 	raw_exec(h, "UPDATE batches SET reasons ="
 		    " ' { \"course_full\" : 3 , \"from_the_future\": 9,"
-		    " \"invalid_utf8\":1 } '");
+		    " \"invalid_characters\":1 } '");
 	sqlite3_close(h);
 	struct history hist;
 	list_batches(db, &hist);
 	ck_assert_int_eq(hist.b[0].counts.by_reason[REASON_COURSE_FULL], 3);
-	ck_assert_int_eq(hist.b[0].counts.by_reason[REASON_INVALID_UTF8], 1);
+	ck_assert_int_eq(hist.b[0].counts.by_reason[REASON_INVALID_CHARACTERS], 1);
 
 	h = raw_open();
 	raw_exec(h, "UPDATE batches SET reasons = '{\"course_full\" 3}'");

@@ -539,7 +539,7 @@ static size_t make_tricky_json_rows(void)
 	tricky_json_rows[2] = make_row(4, "=1+2", "-x", STATUS_WAITLISTED,
 				       REASON_NONE, 3, "");
 	tricky_json_rows[3] = make_row(5, "A\xFF" "B", "\xE6\x97", STATUS_REJECTED,
-				       REASON_INVALID_UTF8, 0, "bad \xC0\xAF");
+				       REASON_INVALID_CHARACTERS, 0, "bad \xC0\xAF");
 	tricky_json_rows[4] = make_row(6, "", "", STATUS_REJECTED,
 				       REASON_MISSING_STUDENT_ID, 0, "empty");
 	tricky_json_rows[5] = make_row(7, "S6", "X", STATUS_REGISTERED,
@@ -714,7 +714,7 @@ START_TEST(test_json_summary_counts_every_status_and_reason)
 		"label=\"spring\"", "outcome=\"committed\"", "summary.rows=7",
 		"summary.registered=2", "summary.waitlisted=1",
 		"summary.already_registered=1", "summary.already_waitlisted=0",
-		"summary.rejected=3", "summary.reasons#=15",
+		"summary.rejected=3", "summary.reasons#=17",
 		"summary.promoted=0", "summary.dropped=0", "summary.skipped=0",
 		"summary.reasons.not_registered=0",
 		"summary.reasons.invalid_email=2", "summary.reasons.course_full=1",
@@ -1004,7 +1004,7 @@ START_TEST(test_text_escapes_invalid_utf8_keeps_backslash)
 {
 	/* A backslash is shown as it is (details carry escapes of their own);
 	 * the byte that is not UTF-8 is escaped. */
-	struct row row = rejected(2, "X\xFF\\Y", REASON_INVALID_UTF8, "");
+	struct row row = rejected(2, "X\xFF\\Y", REASON_INVALID_CHARACTERS, "");
 	set_value(&row, FIELD_COURSE, "C\0D", 3);
 	char *out = render(REPORT_TEXT, &row, 1, NULL, NULL);
 	ck_assert_ptr_nonnull(strstr(out, "X\\xff\\Y"));

@@ -312,19 +312,12 @@ START_TEST(inner_spaces_are_kept)
 }
 END_TEST
 
-START_TEST(nul_bytes_inside_a_field_are_kept)
+START_TEST(nul_bytes_inside_a_field_refuse_the_file)
 {
 	static const char data[] = "student_id,email,course\ns\0001,a@x.org,C1\n";
 	struct roster_options o = comma();
-	struct roster_reader *r =
-		open_ok(write_file("nul.csv", data, sizeof(data) - 1), &o);
-	struct row row;
-	struct error err;
-	ck_assert_int_eq(roster_next(r, &row, &err), ST_OK);
-	ck_assert_uint_eq(row.v[FIELD_STUDENT_ID].len, 3);
-	ck_assert_mem_eq(row.v[FIELD_STUDENT_ID].text, "s\0001", 4);
-	ck_assert_int_eq(roster_next(r, &row, &err), ST_EOF);
-	roster_close(r);
+	expect_open_fail_path(write_file("nul.csv", data, sizeof(data) - 1), &o,
+			      ST_INPUT, "nul.csv: line 2, column 2: a NUL byte (bytes 00 31 2C 61)");
 }
 END_TEST
 
@@ -414,15 +407,13 @@ START_TEST(tab_delimiter_keeps_empty_fields)
 			       "s2\t \t\"\"\tb@x.org\tC1\n"
 			       "\t\t\t\t\n",
 			       '\t', rows);
-	ck_assert_uint_eq(n, 3);
+	ck_assert_uint_eq(n, 2); /* a line of only tabs is a blank line */
 	ck_assert_uint_eq(rows[0].nfields, 5);
 	assert_value(&rows[0], FIELD_FIRST_NAME, "");
 	assert_value(&rows[0], FIELD_LAST_NAME, "");
 	assert_value(&rows[0], FIELD_EMAIL, "a@x.org");
 	ck_assert_uint_eq(rows[1].nfields, 5);
 	assert_value(&rows[1], FIELD_EMAIL, "b@x.org");
-	ck_assert_uint_eq(rows[2].nfields, 5); /* all empty, but a record */
-	assert_value(&rows[2], FIELD_STUDENT_ID, "");
 }
 END_TEST
 
@@ -546,22 +537,25 @@ END_TEST
 
 START_TEST(missing_required_column_lists_columns_found)
 {
-	expect_open_fail("id,name,class\ns1,x,C1\n", ST_INPUT,
-			 "line 1: missing required column 'email' (columns "
-			 "found: 'id', 'name', 'class')");
+	expect_open_fail("id,name,email\ns1,x,C1\n", ST_INPUT,
+			 "line 1: missing required column 'course' (columns "
+			 "found: 'id', 'name', 'email')");
 	expect_open_fail("email,course\n", ST_INPUT,
 			 "missing required column 'student_id'");
 	expect_open_fail("student_id,email\n", ST_INPUT,
 			 "missing required column 'course'");
 	expect_open_fail("name\n", ST_INPUT,
-			 "missing required columns 'student_id', 'email', "
-			 "'course' (columns found: 'name')");
+			 "missing required columns 'student_id', 'course' "
+			 "(columns found: 'name')");
+	/* The email column is optional (enrollment exports have none). */
+	struct roster_options o = comma();
+	roster_close(open_ok(write_str("ne.csv", "student_id,course\n"), &o));
 }
 END_TEST
 
 START_TEST(missing_column_message_escapes_control_bytes)
 {
-	expect_open_fail("id,\"a\x01" "b\",class\n", ST_INPUT, "'a\\x01b'");
+	expect_open_fail("id,\"a\x01" "b\",email\n", ST_INPUT, "'a\\x01b'");
 }
 END_TEST
 
@@ -583,8 +577,8 @@ START_TEST(course_not_required_with_override)
 	struct roster_options o = {.delimiter = ',', .course_override = "C1"};
 	struct roster_reader *r = open_ok(write_str("o.csv", "id,email\n"), &o);
 	roster_close(r);
-	expect_open_fail_path(write_str("o2.csv", "id,course\n"), &o, ST_INPUT,
-			      "missing required column 'email'");
+	expect_open_fail_path(write_str("o2.csv", "name,course\n"), &o, ST_INPUT,
+			      "missing required column 'student_id'");
 }
 END_TEST
 
@@ -599,12 +593,20 @@ START_TEST(same_field_twice_is_refused)
 }
 END_TEST
 
-START_TEST(unknown_name_twice_is_refused)
+/* Exports repeat the names of columns bulkreg ignores. */
+START_TEST(unknown_name_twice_is_accepted)
 {
-	expect_open_fail("student_id,notes,email,course,Notes\n", ST_INPUT,
-			 "column 'notes' appears twice (columns 2 and 5");
-	expect_open_fail("student_id,my note,email,course,my-note\n", ST_INPUT,
-			 "appears twice (columns 2 and 5");
+	struct roster_options o = comma();
+	struct roster_reader *r = open_ok(
+		write_str("d.csv", "student_id,notes,email,course,Notes\n"
+				   "s1,a,a@x.org,C1,b\n"), &o);
+	struct row row;
+	struct error err;
+	ck_assert_int_eq(roster_next(r, &row, &err), ST_OK);
+	assert_value(&row, FIELD_EMAIL, "a@x.org");
+	roster_close(r);
+	expect_open_fail("student_id,email,course,E-Mail\n", ST_INPUT,
+			 "column 'email' appears twice (columns 2 and 4");
 }
 END_TEST
 
@@ -650,11 +652,12 @@ START_TEST(header_with_max_columns_is_accepted)
 }
 END_TEST
 
-START_TEST(header_name_with_bad_utf8_names_the_column)
+START_TEST(header_name_with_bad_utf8_names_line_and_column)
 {
 	expect_open_fail("student_id,email,caf\xC3,course\n", ST_INPUT,
-			 "line 1: column 3: the name is not valid UTF-8 (at byte 4)");
-	expect_open_fail("student_id,\xC0\xAF,course\n", ST_INPUT, "column 2");
+			 "line 1, column 21: not valid UTF-8 (bytes C3 2C 63 6F)");
+	expect_open_fail("student_id,\xC0\xAF,course\n", ST_INPUT,
+			 "line 1, column 12: not valid UTF-8 (bytes C0 AF 2C 63)");
 }
 END_TEST
 
@@ -671,8 +674,8 @@ START_TEST(long_header_names_are_shortened_in_messages)
 	char longname[201];
 	memset(longname, 'n', 200);
 	longname[200] = '\0';
-	snprintf(h, sizeof(h), "student_id,%s,email,course,%s\n", longname, longname);
-	expect_open_fail(h, ST_INPUT, "nnnn...' appears twice (columns 2 and 5");
+	snprintf(h, sizeof(h), "student_id,%s,email\n", longname);
+	expect_open_fail(h, ST_INPUT, "'nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn...'");
 }
 END_TEST
 
@@ -718,30 +721,48 @@ START_TEST(only_blank_lines_is_no_header)
 }
 END_TEST
 
-START_TEST(malformed_header_is_refused)
+START_TEST(quote_in_a_header_name_is_a_character)
 {
-	expect_open_fail("student_id,em\"ail,course\n", ST_INPUT,
-			 "line 1: malformed CSV (field 2: a quote inside an "
-			 "unquoted field)");
+	expect_open_fail("student_id,co\"urse\n", ST_INPUT,
+			 "missing required column 'course' (columns found: "
+			 "'student_id', 'co\"urse')");
 }
 END_TEST
 
-START_TEST(quote_inside_unquoted_field_names_the_record_line)
+/* As Excel and Python's csv module read it. */
+START_TEST(quote_inside_unquoted_field_is_a_character)
 {
-	const char *p = write_str("m.csv", HDR "s1,A,B,a@x.org,C\n"
-					       "s2,Ann \"Bo\" Lee,B,a@x.org,C\n");
-	expect_next_fail(p, ST_INPUT,
-			 "m.csv: line 3: malformed CSV (field 2: a quote inside "
-			 "an unquoted field)");
+	struct row rows[MAX_ROWS];
+	size_t n = parse(HDR "s1,O\"Neil,B,a@x.org,C\n"
+			     "s2,Ann \"Bo\" Lee,B,a@x.org,C\n"
+			     "s3,x\",y\",a@x.org,C\n", rows);
+	ck_assert_uint_eq(n, 3);
+	assert_value(&rows[0], FIELD_FIRST_NAME, "O\"Neil");
+	ck_assert(!rows[0].malformed);
+	assert_value(&rows[1], FIELD_FIRST_NAME, "Ann \"Bo\" Lee");
+	assert_value(&rows[2], FIELD_FIRST_NAME, "x\"");
+	assert_value(&rows[2], FIELD_LAST_NAME, "y\"");
+	ck_assert_uint_eq(rows[2].line, 4);
 }
 END_TEST
 
-START_TEST(text_after_closing_quote_names_both_lines)
+/* "ab"c: that record is malformed, not the file; it ends where its line
+ * does, and the lines after it are counted right. */
+START_TEST(text_after_closing_quote_flags_the_record_only)
 {
-	const char *p = write_str("m.csv", HDR "s1,\"multi\nline\"x,B,a@x.org,C\n");
-	expect_next_fail(p, ST_INPUT,
-			 "line 2: malformed CSV (field 2: text after a closing "
-			 "quote on line 3)");
+	struct row rows[MAX_ROWS];
+	size_t n = parse(HDR "s1,\"multi\nline\"x,B,a@x.org,C\n"
+			     "s2,\"ab\" c,B,a@x.org,C\n"
+			     "s3,\"ok\",B,a@x.org,C\n", rows);
+	ck_assert_uint_eq(n, 3);
+	ck_assert(rows[0].malformed);
+	ck_assert_uint_eq(rows[0].line, 2);
+	ck_assert_uint_eq(rows[0].nfields, 5);
+	ck_assert(rows[1].malformed);
+	ck_assert_uint_eq(rows[1].line, 4);
+	ck_assert(!rows[2].malformed);
+	ck_assert_uint_eq(rows[2].line, 5);
+	assert_value(&rows[2], FIELD_FIRST_NAME, "ok");
 }
 END_TEST
 
@@ -758,15 +779,28 @@ END_TEST
 
 START_TEST(errors_are_final)
 {
-	const char *p = write_str("m.csv", HDR "s1,A\"x,B,a@x.org,C\ns2,A,B,a@x.org,C\n");
+	/* Past the first buffer, so that the header and first rows read. */
+	size_t pad = 200000;
+	char *data = malloc(pad + 200);
+	ck_assert_ptr_nonnull(data);
+	size_t used = (size_t)sprintf(data, HDR);
+	while (used < pad)
+		used += (size_t)sprintf(data + used, "s1,A,B,a@x.org,C\n");
+	used += (size_t)sprintf(data + used, "s2,\xFF,B,a@x.org,C\ns3,A,B,a@x.org,C\n");
+	const char *p = write_file("m.csv", data, used);
+	free(data);
 	struct roster_options o = comma();
 	struct roster_reader *r = open_ok(p, &o);
 	struct row row;
 	struct error err = {{0}};
-	ck_assert_int_eq(roster_next(r, &row, &err), ST_INPUT);
+	enum status st;
+	while ((st = roster_next(r, &row, &err)) == ST_OK)
+		;
+	ck_assert_int_eq(st, ST_INPUT);
 	err.msg[0] = '\0';
 	ck_assert_int_eq(roster_next(r, &row, &err), ST_INPUT);
-	ck_assert_msg(strstr(err.msg, "line 2: malformed CSV"), "%s", err.msg);
+	ck_assert_msg(strstr(err.msg, ", column 4: not valid UTF-8 (bytes FF 2C 42 2C)"),
+		      "%s", err.msg);
 	roster_close(r);
 }
 END_TEST
@@ -831,7 +865,6 @@ START_TEST(ten_megabyte_field_is_kept_truncated)
 	ck_assert_int_eq(roster_next(r, &row, &err), ST_OK);
 	ck_assert_uint_eq(row.v[FIELD_FIRST_NAME].len, len);
 	ck_assert_uint_eq(strlen(row.v[FIELD_FIRST_NAME].text), ROW_VALUE_MAX);
-	ck_assert(!row.v[FIELD_FIRST_NAME].long_bad_utf8);
 	assert_value(&row, FIELD_EMAIL, "a@x.org");
 	ck_assert_int_eq(roster_next(r, &row, &err), ST_OK);
 	assert_value(&row, FIELD_FIRST_NAME, "Bo");
@@ -841,33 +874,32 @@ START_TEST(ten_megabyte_field_is_kept_truncated)
 }
 END_TEST
 
-START_TEST(bad_byte_past_the_kept_prefix_is_flagged)
+/* The text is checked as it is read, not value by value: a bad byte deep
+ * in a 10 MB value stops the whole read, naming its line and column. */
+START_TEST(bad_byte_past_the_kept_prefix_stops_the_read)
 {
 	size_t len = 10u << 20;
 	struct roster_options o = comma();
 	struct roster_reader *r = open_ok(write_big_field(len, len - 5, false), &o);
 	struct row row;
 	struct error err;
-	ck_assert_int_eq(roster_next(r, &row, &err), ST_OK);
-	ck_assert_uint_eq(row.v[FIELD_FIRST_NAME].len, len);
-	ck_assert(row.v[FIELD_FIRST_NAME].long_bad_utf8);
-	ck_assert_int_eq(roster_next(r, &row, &err), ST_OK);
-	ck_assert(!row.v[FIELD_FIRST_NAME].long_bad_utf8);
+	ck_assert_int_eq(roster_next(r, &row, &err), ST_INPUT);
+	ck_assert_msg(strstr(err.msg, "line 2, column 10485759: not valid UTF-8 "
+				      "(bytes FF 78 78 78 78 2C)") ||
+			      strstr(err.msg, "line 2, column 10485759: not valid UTF-8 "
+					      "(bytes FF 78 78 78)"),
+		      "%s", err.msg);
+	ck_assert_int_eq(roster_next(r, &row, &err), ST_INPUT); /* and stays so */
 	roster_close(r);
 }
 END_TEST
 
 START_TEST(just_over_the_kept_prefix_is_checked_whole)
 {
+	/* Within the first buffer: refused before the header is taken. */
 	struct roster_options o = comma();
-	struct roster_reader *r =
-		open_ok(write_big_field(ROW_VALUE_MAX + 1, ROW_VALUE_MAX, false), &o);
-	struct row row;
-	struct error err;
-	ck_assert_int_eq(roster_next(r, &row, &err), ST_OK);
-	ck_assert_uint_eq(row.v[FIELD_FIRST_NAME].len, ROW_VALUE_MAX + 1);
-	ck_assert(row.v[FIELD_FIRST_NAME].long_bad_utf8);
-	roster_close(r);
+	expect_open_fail_path(write_big_field(ROW_VALUE_MAX + 1, ROW_VALUE_MAX, false),
+			      &o, ST_INPUT, "line 2, column 260: not valid UTF-8");
 }
 END_TEST
 
@@ -1385,27 +1417,43 @@ END_TEST
 
 /* Excel's "Unicode text" is UTF-16LE with a BOM: it used to be refused as
  * a header name that is not UTF-8, at byte 1. */
-START_TEST(utf16_and_utf32_are_named)
+/* Latin-1 text as UTF-16 or UTF-32 (width 2 or 4), big or little endian,
+ * after its byte order mark. */
+static size_t widen(const char *text, size_t width, bool big, char *out)
 {
-	static const struct {
-		const char *bytes;
-		size_t len;
-		const char *name;
-	} cases[] = {
-		{"\xFF\xFEs\0t\0", 6, "is UTF-16LE text (it starts with a UTF-16LE byte order mark)"},
-		{"\xFE\xFF\0s\0t", 6, "is UTF-16BE text"},
-		{"\xFF\xFE\0\0s\0\0\0", 8, "is UTF-32LE text"},
-		{"\0\0\xFE\xFF\0\0\0s", 8, "is UTF-32BE text"},
-		{"\xFF\xFE", 2, "is UTF-16LE text"},
-	};
-	struct roster_options o = comma();
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		const char *p = write_file("u.csv", cases[i].bytes, cases[i].len);
-		expect_open_fail_path(p, &o, ST_INPUT, cases[i].name);
-		expect_open_fail_path(p, &o, ST_INPUT, "u.csv: line 1: the file is");
+	size_t n = 0, len = strlen(text);
+	for (size_t i = 0; i <= len; i++) {
+		unsigned cp = i == 0 ? 0xFEFF : (unsigned char)text[i - 1];
+		for (size_t k = 0; k < width; k++) {
+			size_t shift = 8 * (big ? width - 1 - k : k);
+			out[n++] = (char)(shift < 32 ? (cp >> shift) & 0xFF : 0);
+		}
 	}
-	const char *p = write_file("u.csv", "\xFF\xFEs\0", 4);
-	expect_open_fail_path(p, &o, ST_INPUT, "iconv -f UTF-16 -t UTF-8");
+	return n;
+}
+
+/* Excel's "Unicode text" and the like: the byte order mark says what to
+ * convert from. */
+START_TEST(utf16_and_utf32_with_a_bom_are_converted)
+{
+	static const char text[] = "student_id,first_name,email,course\r\n"
+				   "s1,Zo\xE9,z@x.org,C1\r\n";
+	char bytes[1024];
+	struct roster_options o = comma();
+	for (size_t width = 2; width <= 4; width += 2) {
+		for (int big = 0; big < 2; big++) {
+			size_t len = widen(text, width, big, bytes);
+			struct roster_reader *r = open_ok(write_file("u.csv", bytes, len), &o);
+			struct row row;
+			struct error err;
+			ck_assert_int_eq(roster_next(r, &row, &err), ST_OK);
+			assert_value(&row, FIELD_FIRST_NAME, "Zo\xC3\xA9");
+			ck_assert_uint_eq(row.line, 2);
+			ck_assert(row.transcoded);
+			ck_assert_int_eq(roster_next(r, &row, &err), ST_EOF);
+			roster_close(r);
+		}
+	}
 }
 END_TEST
 
@@ -1415,23 +1463,24 @@ START_TEST(nul_in_a_header_name_is_named)
 	struct roster_options o = comma();
 	const char *p = write_file("n.csv", data, sizeof(data) - 1);
 	expect_open_fail_path(p, &o, ST_INPUT,
-			      "n.csv: line 1: column 1: the name holds NUL bytes "
-			      "(from byte 2): the file looks like UTF-16 text");
+			      "n.csv: line 1, column 2: a NUL byte (bytes 00 74 00 75): "
+			      "the file is most likely UTF-16LE; nothing was "
+			      "registered: rerun with --encoding UTF-16LE");
 	const char be[] = "\0s\0t\0u\0,\0e\0\n";
 	p = write_file("n.csv", be, sizeof(be) - 1);
 	expect_open_fail_path(p, &o, ST_INPUT,
-			      "column 1: the name holds NUL bytes (from byte 1): "
-			      "the file looks like UTF-16 text");
+			      "line 1, column 1: a NUL byte (bytes 00 73 00 74): "
+			      "the file is most likely UTF-16BE");
 	/* A NUL that is not UTF-16's: no such guess (an SQLite file). */
 	const char one[] = "student_id,em\0ail,course\n";
 	p = write_file("n.csv", one, sizeof(one) - 1);
 	expect_open_fail_path(p, &o, ST_INPUT,
-			      "line 1: column 2: the name holds a NUL byte (at byte "
-			      "3): a roster is UTF-8 text");
+			      "line 1, column 14: a NUL byte (bytes 00 61 69 6C): a "
+			      "roster is UTF-8 text");
 	const char db[] = "SQLite format 3\0\x10\0\x02\x02";
 	p = write_file("n.csv", db, sizeof(db) - 1);
 	expect_open_fail_path(p, &o, ST_INPUT,
-			      "column 1: the name holds a NUL byte (at byte 16): a "
+			      "line 1, column 16: a NUL byte (bytes 00 10 00 02): a "
 			      "roster is UTF-8 text");
 }
 END_TEST
@@ -1491,7 +1540,7 @@ static Suite *roster_suite(void)
 	tcase_add_test(tc, bom_is_skipped);
 	tcase_add_test(tc, values_are_trimmed_inside_and_outside_quotes);
 	tcase_add_test(tc, inner_spaces_are_kept);
-	tcase_add_test(tc, nul_bytes_inside_a_field_are_kept);
+	tcase_add_test(tc, nul_bytes_inside_a_field_refuse_the_file);
 	tcase_add_test(tc, short_and_long_rows_report_their_field_count);
 	tcase_add_test(tc, header_only_gives_eof);
 	suite_add_tcase(s, tc);
@@ -1517,11 +1566,11 @@ static Suite *roster_suite(void)
 	tcase_add_test(tc, missing_column_message_lists_twenty_and_more);
 	tcase_add_test(tc, course_not_required_with_override);
 	tcase_add_test(tc, same_field_twice_is_refused);
-	tcase_add_test(tc, unknown_name_twice_is_refused);
+	tcase_add_test(tc, unknown_name_twice_is_accepted);
 	tcase_add_test(tc, empty_names_may_repeat);
 	tcase_add_test(tc, header_with_too_many_columns_is_refused);
 	tcase_add_test(tc, header_with_max_columns_is_accepted);
-	tcase_add_test(tc, header_name_with_bad_utf8_names_the_column);
+	tcase_add_test(tc, header_name_with_bad_utf8_names_line_and_column);
 	tcase_add_test(tc, header_line_number_follows_blank_lines);
 	tcase_add_test(tc, long_header_names_are_shortened_in_messages);
 	suite_add_tcase(s, tc);
@@ -1532,9 +1581,9 @@ static Suite *roster_suite(void)
 	tcase_add_test(tc, unreadable_file_is_refused);
 	tcase_add_test(tc, empty_file_is_refused);
 	tcase_add_test(tc, only_blank_lines_is_no_header);
-	tcase_add_test(tc, malformed_header_is_refused);
-	tcase_add_test(tc, quote_inside_unquoted_field_names_the_record_line);
-	tcase_add_test(tc, text_after_closing_quote_names_both_lines);
+	tcase_add_test(tc, quote_in_a_header_name_is_a_character);
+	tcase_add_test(tc, quote_inside_unquoted_field_is_a_character);
+	tcase_add_test(tc, text_after_closing_quote_flags_the_record_only);
 	tcase_add_test(tc, unterminated_quote_names_the_record_start);
 	tcase_add_test(tc, errors_are_final);
 	suite_add_tcase(s, tc);
@@ -1543,7 +1592,7 @@ static Suite *roster_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, row_of_100000_fields_is_counted);
 	tcase_add_loop_test(tc, ten_megabyte_field_is_kept_truncated, 0, 2);
-	tcase_add_test(tc, bad_byte_past_the_kept_prefix_is_flagged);
+	tcase_add_test(tc, bad_byte_past_the_kept_prefix_stops_the_read);
 	tcase_add_test(tc, just_over_the_kept_prefix_is_checked_whole);
 	tcase_add_loop_test(tc, field_beyond_sixteen_mebibytes_is_refused, 0, 2);
 	tcase_add_loop_test(tc, field_of_exactly_sixteen_mebibytes_is_accepted, 0, 2);
@@ -1567,7 +1616,7 @@ static Suite *roster_suite(void)
 	tcase_add_loop_test(tc, field_of_sixteen_mebibytes_and_one_byte_is_refused, 0, 2);
 	tcase_add_loop_test(tc, last_field_of_the_file_is_bounded_too, 0, 2);
 	tcase_add_test(tc, runaway_quoted_field_suggests_a_missing_quote);
-	tcase_add_test(tc, utf16_and_utf32_are_named);
+	tcase_add_test(tc, utf16_and_utf32_with_a_bom_are_converted);
 	tcase_add_test(tc, nul_in_a_header_name_is_named);
 	tcase_add_test(tc, only_a_bom_says_so);
 	tcase_add_test(tc, messages_show_invisible_characters_by_code_point);

@@ -1,0 +1,278 @@
+/* profile: header names per export format, detection, roles and statuses. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "csvread.h"
+#include "profile.h"
+
+struct name_kind {
+	const char *name; /* normal form: lowercase, ' ' and '-' as '_' */
+	int kind;
+};
+
+/* Today's headers and aliases (they keep working). */
+static const struct name_kind bulkreg_names[] = {
+	{"student_id", FIELD_STUDENT_ID},  {"id", FIELD_STUDENT_ID},
+	{"student", FIELD_STUDENT_ID},     {"sourcedid", FIELD_STUDENT_ID},
+	{"sourced_id", FIELD_STUDENT_ID},  {"usersourcedid", FIELD_STUDENT_ID},
+	{"user_sourced_id", FIELD_STUDENT_ID},
+	{"first_name", FIELD_FIRST_NAME},  {"givenname", FIELD_FIRST_NAME},
+	{"given_name", FIELD_FIRST_NAME},  {"first", FIELD_FIRST_NAME},
+	{"last_name", FIELD_LAST_NAME},    {"familyname", FIELD_LAST_NAME},
+	{"family_name", FIELD_LAST_NAME},  {"last", FIELD_LAST_NAME},
+	{"surname", FIELD_LAST_NAME},
+	{"email", FIELD_EMAIL},            {"e_mail", FIELD_EMAIL},
+	{"mail", FIELD_EMAIL},
+	{"course", FIELD_COURSE},          {"course_code", FIELD_COURSE},
+	{"class", FIELD_COURSE},           {"classsourcedid", FIELD_COURSE},
+	{"class_sourced_id", FIELD_COURSE},
+	{NULL, 0},
+};
+
+/* OneRoster enrollments.csv: sourcedId is the enrollment's own id. */
+static const struct name_kind oneroster_names[] = {
+	{"usersourcedid", FIELD_STUDENT_ID}, {"classsourcedid", FIELD_COURSE},
+	{"role", COL_ROLE},                  {"status", COL_STATUS},
+	{NULL, 0},
+};
+
+/* Canvas SIS enrollments.csv. */
+static const struct name_kind canvas_names[] = {
+	{"user_id", FIELD_STUDENT_ID}, {"course_id", FIELD_COURSE},
+	{"section_id", COL_SECTION},   {"role", COL_ROLE},
+	{"status", COL_STATUS},
+	{NULL, 0},
+};
+
+/* Clever enrollments.csv (School_id, Section_id, Student_id). */
+static const struct name_kind clever_names[] = {
+	{"student_id", FIELD_STUDENT_ID}, {"section_id", FIELD_COURSE},
+	{NULL, 0},
+};
+
+/* Moodle "Upload users": course1..N and role1..N are matched apart. */
+static const struct name_kind moodle_upload_names[] = {
+	{"username", FIELD_STUDENT_ID}, {"firstname", FIELD_FIRST_NAME},
+	{"lastname", FIELD_LAST_NAME},  {"email", FIELD_EMAIL},
+	{NULL, 0},
+};
+
+static const struct {
+	const char *name;
+	const struct name_kind *names;
+} profiles[PROFILE_COUNT] = {
+	[PROFILE_BULKREG] = {"bulkreg", bulkreg_names},
+	[PROFILE_ONEROSTER] = {"oneroster", oneroster_names},
+	[PROFILE_CANVAS] = {"canvas", canvas_names},
+	[PROFILE_MOODLE_FLATFILE] = {"moodle-flatfile", NULL},
+	[PROFILE_MOODLE_UPLOAD] = {"moodle-upload", moodle_upload_names},
+	[PROFILE_CLEVER] = {"clever", clever_names},
+};
+
+const char *profile_name(enum profile p)
+{
+	return (unsigned)p < PROFILE_COUNT ? profiles[p].name : "unknown";
+}
+
+bool profile_parse(const char *name, enum profile *out)
+{
+	for (int p = 0; p < PROFILE_COUNT; p++) {
+		if (strcmp(name, profiles[p].name) == 0) {
+			*out = (enum profile)p;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* "course7" with prefix "course": true and *n = 7 (1..PROFILE_MAX_N). */
+static bool numbered(const char *norm, const char *prefix, unsigned *n)
+{
+	size_t k = strlen(prefix);
+	if (strncmp(norm, prefix, k) != 0 || norm[k] < '1' || norm[k] > '9')
+		return false;
+	char *end;
+	unsigned long v = strtoul(norm + k, &end, 10);
+	if (*end != '\0' || v > PROFILE_MAX_N)
+		return false;
+	*n = (unsigned)v;
+	return true;
+}
+
+int profile_column(enum profile p, const char *norm, unsigned *n)
+{
+	*n = 0;
+	if (p == PROFILE_MOODLE_UPLOAD) {
+		if (numbered(norm, "course", n))
+			return COL_COURSE_N;
+		if (numbered(norm, "role", n))
+			return COL_ROLE_N;
+	}
+	const struct name_kind *t = (unsigned)p < PROFILE_COUNT ? profiles[p].names
+							       : NULL;
+	for (; t && t->name; t++)
+		if (strcmp(norm, t->name) == 0)
+			return t->kind;
+	return COL_IGNORED;
+}
+
+static bool has(const char *const *norm, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(norm[i], name) == 0)
+			return true;
+	return false;
+}
+
+static bool has_numbered(const char *const *norm, size_t n, const char *prefix)
+{
+	unsigned k;
+	for (size_t i = 0; i < n; i++)
+		if (numbered(norm[i], prefix, &k))
+			return true;
+	return false;
+}
+
+static bool is_word(const char *s, const char *word)
+{
+	return strcasecmp(s, word) == 0;
+}
+
+enum status profile_detect(const char *const *norm, size_t n, enum profile *out,
+			   struct error *err)
+{
+	bool match[PROFILE_COUNT] = {false};
+	match[PROFILE_ONEROSTER] = has(norm, n, "usersourcedid") &&
+				   has(norm, n, "classsourcedid");
+	match[PROFILE_CANVAS] = has(norm, n, "user_id") &&
+				(has(norm, n, "course_id") || has(norm, n, "section_id"));
+	match[PROFILE_CLEVER] = has(norm, n, "student_id") &&
+				has(norm, n, "section_id");
+	match[PROFILE_MOODLE_UPLOAD] =
+		has(norm, n, "username") &&
+		(has(norm, n, "firstname") || has(norm, n, "lastname") ||
+		 has_numbered(norm, n, "course"));
+	match[PROFILE_MOODLE_FLATFILE] = n >= 4 && n <= 6 &&
+					 (is_word(norm[0], "add") ||
+					  is_word(norm[0], "del"));
+
+	char names[160] = "";
+	size_t used = 0, found = 0;
+	*out = PROFILE_BULKREG;
+	for (int p = 0; p < PROFILE_COUNT; p++) {
+		if (!match[p])
+			continue;
+		*out = (enum profile)p;
+		used += (size_t)snprintf(names + used, sizeof(names) - used, "%s%s",
+					 found++ ? ", " : "", profiles[p].name);
+		if (used >= sizeof(names))
+			used = sizeof(names) - 1;
+	}
+	if (found > 1)
+		return error_set(err, ST_INPUT,
+				 "the header fits more than one export format (%s): "
+				 "choose with --profile",
+				 names);
+	return ST_OK;
+}
+
+/* --map's field names. */
+static const struct name_kind map_fields[] = {
+	{"student_id", FIELD_STUDENT_ID}, {"first_name", FIELD_FIRST_NAME},
+	{"last_name", FIELD_LAST_NAME},   {"email", FIELD_EMAIL},
+	{"course", FIELD_COURSE},         {"role", COL_ROLE},
+	{"status", COL_STATUS},           {"section", COL_SECTION},
+	{NULL, 0},
+};
+
+/* One FIELD=HEADER pair, s[0..len). */
+static enum status map_pair(const char *s, size_t len, struct profile_map *m,
+			    struct error *err)
+{
+	const char *eq = memchr(s, '=', len);
+	if (!eq || eq == s || eq == s + len - 1)
+		return error_set(err, ST_USAGE,
+				 "--map: '%.*s' is not FIELD=HEADER", (int)len, s);
+	size_t flen = (size_t)(eq - s);
+	const char *h = eq + 1;
+	size_t hlen = len - flen - 1;
+	if (hlen >= 2 && h[0] == '"' && h[hlen - 1] == '"') {
+		h++;
+		hlen -= 2;
+	}
+	int kind = COL_IGNORED;
+	for (const struct name_kind *f = map_fields; f->name; f++)
+		if (strlen(f->name) == flen && strncmp(f->name, s, flen) == 0)
+			kind = f->kind;
+	if (kind == COL_IGNORED)
+		return error_set(err, ST_USAGE,
+				 "--map: '%.*s' is not a field (student_id, "
+				 "first_name, last_name, email, course, role, "
+				 "status, section)",
+				 (int)flen, s);
+	if (m->count == PROFILE_MAP_MAX)
+		return error_set(err, ST_USAGE, "--map: more than %d pairs",
+				 PROFILE_MAP_MAX);
+	if (hlen == 0 || hlen > PROFILE_NAME_MAX)
+		return error_set(err, ST_USAGE,
+				 "--map: the header for %.*s must be 1 to %d bytes",
+				 (int)flen, s, PROFILE_NAME_MAX);
+	for (size_t i = 0; i < m->count; i++)
+		if (m->kind[i] == kind)
+			return error_set(err, ST_USAGE, "--map: %.*s is given twice",
+					 (int)flen, s);
+	csvread_norm_name((const unsigned char *)h, hlen, m->header[m->count],
+			  sizeof(m->header[m->count]));
+	m->kind[m->count++] = kind;
+	return ST_OK;
+}
+
+enum status profile_map_parse(const char *spec, struct profile_map *out,
+			      struct error *err)
+{
+	memset(out, 0, sizeof(*out));
+	const char *s = spec;
+	for (;;) {
+		const char *comma = strchr(s, ',');
+		size_t len = comma ? (size_t)(comma - s) : strlen(s);
+		enum status st = map_pair(s, len, out, err);
+		if (st != ST_OK)
+			return st;
+		if (!comma)
+			return ST_OK;
+		s = comma + 1;
+	}
+}
+
+int profile_map_column(const struct profile_map *m, const char *norm)
+{
+	for (size_t i = 0; m && i < m->count; i++)
+		if (strcmp(m->header[i], norm) == 0)
+			return m->kind[i];
+	return COL_IGNORED;
+}
+
+static bool word_in(const char *s, size_t len, const char *const *words)
+{
+	for (; *words; words++)
+		if (strlen(*words) == len && strncasecmp(s, *words, len) == 0)
+			return true;
+	return false;
+}
+
+bool profile_role_is_student(const char *role, size_t len)
+{
+	static const char *const students[] = {"student", "learner", NULL};
+	return len == 0 || word_in(role, len, students);
+}
+
+enum row_action profile_status_action(const char *status, size_t len)
+{
+	static const char *const removed[] = {
+		"deleted", "tobedeleted", "inactive", "completed",
+		"deleted_last_completed", NULL,
+	};
+	return word_in(status, len, removed) ? ROW_DROP_IF_PRESENT : ROW_ENROL;
+}

@@ -1,0 +1,97 @@
+/* profile: what the columns of a roster mean, for each export format. */
+#ifndef BULKREG_PROFILE_H
+#define BULKREG_PROFILE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "error.h"
+#include "row.h"
+
+/*
+ * The export formats bulkreg reads (bulkreg(1), INPUT PROFILES).  A profile
+ * maps header names onto the row's fields and a few more kinds of column;
+ * the reader turns every profile into the same struct row.
+ */
+enum profile {
+	PROFILE_BULKREG,         /* today's headers and their aliases */
+	PROFILE_ONEROSTER,       /* OneRoster 1.1/1.2 enrollments.csv */
+	PROFILE_CANVAS,          /* Canvas SIS import enrollments.csv */
+	PROFILE_MOODLE_FLATFILE, /* no header: op, role, user, course[, start, end] */
+	PROFILE_MOODLE_UPLOAD,   /* upload users: username, ..., course1..N */
+	PROFILE_CLEVER,          /* Clever enrollments.csv */
+	PROFILE_COUNT
+};
+
+/* What a column holds: a row field (enum row_field), or one of these. */
+enum column_kind {
+	COL_IGNORED = -1,
+	COL_ROLE = FIELD_COUNT,  /* the row's role: not a student's is skipped */
+	COL_STATUS,              /* "deleted" and the like: a drop request */
+	COL_SECTION,             /* Canvas section_id */
+	COL_OPERATION,           /* Moodle flat file: add / del */
+	COL_COURSE_N,            /* Moodle course1..N */
+	COL_ROLE_N,              /* Moodle role1..N */
+	COL_KIND_COUNT
+};
+
+#define PROFILE_MAX_N 99         /* course1..course99 */
+#define PROFILE_MAP_MAX 16       /* --map pairs */
+#define PROFILE_NAME_MAX 64      /* bytes of a header name matched */
+
+/* --map FIELD=HEADER,...: each pair names the header of one kind. */
+struct profile_map {
+	size_t count;
+	int kind[PROFILE_MAP_MAX];
+	char header[PROFILE_MAP_MAX][PROFILE_NAME_MAX + 1]; /* normal form */
+};
+
+/* "bulkreg", "oneroster", "canvas", "moodle-flatfile", "moodle-upload",
+ * "clever". */
+const char *profile_name(enum profile p);
+
+/* The profile called `name`; false if none is. */
+bool profile_parse(const char *name, enum profile *out);
+
+/*
+ * The kind of a column named `norm` (csvread_norm_name's normal form) in
+ * profile p, and for course1..N / role1..N its N in *n.  COL_IGNORED for a
+ * name the profile does not use.
+ */
+int profile_column(enum profile p, const char *norm, unsigned *n);
+
+/*
+ * Detects the profile from a header's names (normal forms) -- or, when
+ * the first line is not a header, from its first field ("add" or "del",
+ * 4 to 6 fields: a Moodle flat file).  The rules, in bulkreg(1):
+ *   userSourcedId and classSourcedId     oneroster
+ *   user_id and course_id or section_id  canvas
+ *   Student_id and Section_id            clever
+ *   username and firstname, lastname or course1   moodle-upload
+ *   first field add or del               moodle-flatfile
+ * none: bulkreg.  More than one: ST_INPUT naming the candidates.
+ */
+enum status profile_detect(const char *const *norm, size_t n, enum profile *out,
+			   struct error *err);
+
+/*
+ * Parses --map "student_id=Student Number,email=Email Address".  Fields:
+ * student_id, first_name, last_name, email, course, role, status,
+ * section.  ST_USAGE naming what is wrong.
+ */
+enum status profile_map_parse(const char *spec, struct profile_map *out,
+			      struct error *err);
+
+/* The kind --map gives the column named `norm`, or COL_IGNORED. */
+int profile_map_column(const struct profile_map *m, const char *norm);
+
+/* True for the roles of a student or learner (any case), and for an empty
+ * role (a row that says nothing). */
+bool profile_role_is_student(const char *role, size_t len);
+
+/* The request a status value makes: ROW_DROP_IF_PRESENT for deleted,
+ * tobedeleted, inactive, completed, deleted_last_completed (any case);
+ * ROW_ENROL for active, empty or anything else. */
+enum row_action profile_status_action(const char *status, size_t len);
+
+#endif

@@ -1,0 +1,408 @@
+/* users_join: --users FILE in bounded memory; see users_join.h. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "csvread.h"
+#include "roster.h"
+#include "users_join.h"
+
+/* The columns of a users file bulkreg reads, in record order. */
+enum ucol { U_ID, U_FIRST, U_LAST, U_EMAIL, U_STATUS, U_ROLE, U_COUNT };
+
+#define NAME_KEEP 64
+#define RECORD_MAX (U_COUNT * (2 + ROW_VALUE_MAX))
+#define SPILL_BUFFER (1u << 20)
+
+/* Header names (normal form); for the id, the first in this list wins. */
+static const struct {
+	const char *name;
+	enum ucol col;
+} unames[] = {
+	{"sourcedid", U_ID},      {"user_id", U_ID},        {"student_id", U_ID},
+	{"username", U_ID},       {"id", U_ID},
+	{"givenname", U_FIRST},   {"first_name", U_FIRST},  {"firstname", U_FIRST},
+	{"familyname", U_LAST},   {"last_name", U_LAST},    {"lastname", U_LAST},
+	{"email", U_EMAIL},       {"student_email", U_EMAIL},
+	{"e_mail", U_EMAIL},      {"mail", U_EMAIL},
+	{"status", U_STATUS},     {"role", U_ROLE},
+};
+
+struct value {
+	uint16_t len;
+	unsigned char text[ROW_VALUE_MAX];
+};
+
+struct users_join {
+	int fd;                      /* the spill file (unlinked) */
+	FILE *spill;                 /* writing it */
+	char *spill_buf;
+	uint64_t spill_size;
+	/* The index: the low 32 bits of a user id's hash (its slot comes from
+	 * them too), and its record's offset + 1 in the spill file (0: an
+	 * empty slot).  8 bytes a slot, at most half full. */
+	uint32_t *hash, *off;
+	size_t cap, count, dups;
+
+	/* While reading the file. */
+	struct csvread cr;
+	bool in_header;
+	size_t ncols;
+	signed char *colmap;         /* column -> enum ucol, or -1 */
+	size_t id_rank[ROSTER_MAX_COLUMNS];
+	struct value cur[U_COUNT];
+	enum status failed;
+	struct error err;
+};
+
+static uint32_t id_hash(const char *s, size_t len)
+{
+	uint64_t h = UINT64_C(0xcbf29ce484222325);
+	for (size_t i = 0; i < len; i++) {
+		h ^= (unsigned char)s[i];
+		h *= UINT64_C(0x100000001b3);
+	}
+	return (uint32_t)(h ^ (h >> 32));
+}
+
+/* ---- the spill file ------------------------------------------------------ */
+
+static enum status spill_open(struct users_join *u, struct error *err)
+{
+	const char *dir = getenv("TMPDIR");
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/bulkreg-users.XXXXXX",
+		 dir && *dir ? dir : "/tmp");
+	u->fd = mkstemp(path);
+	if (u->fd < 0)
+		return error_set(err, ST_IO, "%s: cannot create a temporary file: %s",
+				 path, strerror(errno));
+	unlink(path);
+	u->spill = fdopen(dup(u->fd), "w");
+	u->spill_buf = malloc(SPILL_BUFFER);
+	if (!u->spill || !u->spill_buf)
+		return error_set(err, ST_NOMEM, "out of memory for --users");
+	setvbuf(u->spill, u->spill_buf, _IOFBF, SPILL_BUFFER);
+	return ST_OK;
+}
+
+/* Reads the record at `off` into v[U_COUNT]. */
+static enum status read_record(struct users_join *u, uint64_t off,
+			       struct value v[U_COUNT], struct error *err)
+{
+	unsigned char buf[RECORD_MAX];
+	ssize_t n;
+	while ((n = pread(u->fd, buf, sizeof(buf), (off_t)off)) < 0 && errno == EINTR)
+		;
+	if (n < 0)
+		return error_set(err, ST_IO, "--users: reading the temporary file: %s",
+				 strerror(errno));
+	size_t at = 0;
+	for (int c = 0; c < U_COUNT; c++) {
+		if (at + 2 > (size_t)n)
+			return error_set(err, ST_IO, "--users: the temporary file is short");
+		uint16_t len = (uint16_t)(buf[at] | buf[at + 1] << 8);
+		at += 2;
+		if (len > ROW_VALUE_MAX || at + len > (size_t)n)
+			return error_set(err, ST_IO, "--users: the temporary file is damaged");
+		v[c].len = len;
+		memcpy(v[c].text, buf + at, len);
+		at += len;
+	}
+	return ST_OK;
+}
+
+/* ---- the index ------------------------------------------------------------- */
+
+static enum status grow(struct users_join *u, struct error *err)
+{
+	size_t cap = u->cap ? u->cap * 2 : 1024;
+	uint32_t *hash = calloc(cap, sizeof(*hash));
+	uint32_t *off = calloc(cap, sizeof(*off));
+	if (!hash || !off) {
+		free(hash);
+		free(off);
+		return error_set(err, ST_NOMEM, "out of memory for the --users index");
+	}
+	for (size_t i = 0; i < u->cap; i++) {
+		if (!u->off[i])
+			continue;
+		size_t j = (size_t)u->hash[i] & (cap - 1);
+		while (off[j])
+			j = (j + 1) & (cap - 1);
+		hash[j] = u->hash[i];
+		off[j] = u->off[i];
+	}
+	free(u->hash);
+	free(u->off);
+	u->hash = hash;
+	u->off = off;
+	u->cap = cap;
+	return ST_OK;
+}
+
+/* The slot of user `id`: its own (*found) or the empty one it would take. */
+static enum status probe(struct users_join *u, const char *id, size_t len,
+			 uint32_t h, size_t *slot, bool *found,
+			 struct value v[U_COUNT], struct error *err)
+{
+	size_t j = (size_t)h & (u->cap - 1);
+	*found = false;
+	for (; u->off[j]; j = (j + 1) & (u->cap - 1)) {
+		if (u->hash[j] != h)
+			continue;
+		/* While the file is read, the record may still be buffered. */
+		if (u->spill && fflush(u->spill) != 0)
+			return error_set(err, ST_IO,
+					 "--users: writing the temporary file: %s",
+					 strerror(errno));
+		enum status st = read_record(u, u->off[j] - 1, v, err);
+		if (st != ST_OK)
+			return st;
+		if (v[U_ID].len == len && memcmp(v[U_ID].text, id, len) == 0) {
+			*found = true;
+			break;
+		}
+	}
+	*slot = j;
+	return ST_OK;
+}
+
+/* Adds the record in u->cur (its id non-empty). */
+static enum status add_user(struct users_join *u, struct error *err)
+{
+	enum status st;
+	if ((u->count + 1) * 2 > u->cap && (st = grow(u, err)) != ST_OK)
+		return st;
+	const char *id = (const char *)u->cur[U_ID].text;
+	size_t len = u->cur[U_ID].len;
+	uint32_t h = id_hash(id, len);
+	size_t slot;
+	bool found;
+	struct value v[U_COUNT];
+	if ((st = probe(u, id, len, h, &slot, &found, v, err)) != ST_OK)
+		return st;
+	if (found) {
+		u->dups++;
+		return ST_OK;
+	}
+	uint64_t off = u->spill_size;
+	if (off + RECORD_MAX >= UINT32_MAX)
+		return error_set(err, ST_INPUT,
+				 "--users: more than 4 GiB of user values: split "
+				 "the file");
+	for (int c = 0; c < U_COUNT; c++) {
+		unsigned char hdr[2] = {(unsigned char)(u->cur[c].len & 0xFF),
+					(unsigned char)(u->cur[c].len >> 8)};
+		if (fwrite(hdr, 1, 2, u->spill) != 2 ||
+		    fwrite(u->cur[c].text, 1, u->cur[c].len, u->spill) != u->cur[c].len)
+			return error_set(err, ST_IO,
+					 "--users: writing the temporary file: %s",
+					 strerror(errno));
+		u->spill_size += 2 + u->cur[c].len;
+	}
+	u->hash[slot] = h;
+	u->off[slot] = (uint32_t)(off + 1);
+	u->count++;
+	return ST_OK;
+}
+
+/* ---- reading the file ------------------------------------------------------ */
+
+static void on_field(void *ctx, size_t index, const unsigned char *s, size_t len)
+{
+	struct users_join *u = ctx;
+	if (index >= ROSTER_MAX_COLUMNS)
+		return;
+	if (u->in_header) {
+		char norm[NAME_KEEP + 1];
+		u->colmap[index] = -1;
+		u->id_rank[index] = SIZE_MAX;
+		if (len > NAME_KEEP)
+			return;
+		csvread_norm_name(s, len, norm, sizeof(norm));
+		for (size_t k = 0; k < sizeof(unames) / sizeof(unames[0]); k++) {
+			if (strcmp(norm, unames[k].name) == 0) {
+				u->colmap[index] = (signed char)unames[k].col;
+				u->id_rank[index] = k;
+				break;
+			}
+		}
+		return;
+	}
+	if (index >= u->ncols || u->colmap[index] < 0)
+		return;
+	struct value *v = &u->cur[u->colmap[index]];
+	v->len = (uint16_t)(len < ROW_VALUE_MAX ? len : ROW_VALUE_MAX);
+	memcpy(v->text, s, v->len);
+}
+
+static void clear_cur(struct users_join *u)
+{
+	for (int c = 0; c < U_COUNT; c++)
+		u->cur[c].len = 0;
+}
+
+/* Keeps one column per value: the id by rank, the others the first. */
+static void settle_header(struct users_join *u)
+{
+	size_t best = SIZE_MAX, best_col = SIZE_MAX;
+	bool seen[U_COUNT] = {false};
+	for (size_t i = 0; i < u->ncols && i < ROSTER_MAX_COLUMNS; i++) {
+		if (u->colmap[i] == U_ID && u->id_rank[i] < best) {
+			best = u->id_rank[i];
+			best_col = i;
+		}
+	}
+	for (size_t i = 0; i < u->ncols && i < ROSTER_MAX_COLUMNS; i++) {
+		int c = u->colmap[i];
+		if (c == U_ID)
+			u->colmap[i] = i == best_col ? U_ID : -1;
+		else if (c >= 0 && seen[c])
+			u->colmap[i] = -1;
+		else if (c >= 0)
+			seen[c] = true;
+	}
+}
+
+static bool on_record(void *ctx, size_t nfields, bool blank, uint64_t line)
+{
+	struct users_join *u = ctx;
+	(void)line;
+	if (blank) {
+		clear_cur(u);
+		return false;
+	}
+	if (u->in_header) {
+		u->ncols = nfields;
+		u->in_header = false;
+		settle_header(u);
+		return true;
+	}
+	if (u->failed == ST_OK && u->cur[U_ID].len > 0)
+		u->failed = add_user(u, &u->err);
+	clear_cur(u);
+	return u->failed != ST_OK;
+}
+
+static bool has_id_column(const struct users_join *u)
+{
+	for (size_t i = 0; i < u->ncols && i < ROSTER_MAX_COLUMNS; i++)
+		if (u->colmap[i] == U_ID)
+			return true;
+	return false;
+}
+
+static enum status read_users(struct users_join *u, struct error *err)
+{
+	enum status st;
+	u->cr.ctx = u;
+	u->cr.on_field = on_field;
+	u->cr.on_record = on_record;
+	u->in_header = true;
+	st = csvread_next(&u->cr, err);
+	if (st == ST_EOF)
+		return error_set(err, ST_INPUT, "%s: empty file (--users)", u->cr.name);
+	if (st != ST_OK)
+		return st;
+	if (!has_id_column(u))
+		return error_set(err, ST_INPUT,
+				 "%s: line 1: no user id column (sourcedId, user_id, "
+				 "Student_id, username or id) in the --users file",
+				 u->cr.name);
+	while ((st = csvread_next(&u->cr, err)) == ST_OK && u->failed == ST_OK)
+		;
+	if (u->failed != ST_OK) {
+		*err = u->err;
+		return u->failed;
+	}
+	if (st != ST_EOF)
+		return st;
+	if (fclose(u->spill) != 0) {
+		u->spill = NULL;
+		return error_set(err, ST_IO, "--users: writing the temporary file: %s",
+				 strerror(errno));
+	}
+	u->spill = NULL;
+	return ST_OK;
+}
+
+enum status users_join_open(const char *path, const char *encoding,
+			    struct users_join **out, struct error *err)
+{
+	struct users_join *u = calloc(1, sizeof(*u));
+	enum status st;
+	*out = NULL;
+	if (!u)
+		return error_set(err, ST_NOMEM, "out of memory for --users");
+	u->fd = -1;
+	u->colmap = calloc(ROSTER_MAX_COLUMNS, sizeof(*u->colmap));
+	if (!u->colmap) {
+		free(u);
+		return error_set(err, ST_NOMEM, "out of memory for --users");
+	}
+	st = csvread_open(&u->cr, path, ',', err);
+	if (st != ST_OK) {
+		free(u->colmap);
+		free(u);
+		return st;
+	}
+	if ((!encoding || (st = csvread_set_encoding(&u->cr, encoding, err)) == ST_OK) &&
+	    (st = spill_open(u, err)) == ST_OK && (st = grow(u, err)) == ST_OK)
+		st = read_users(u, err);
+	csvread_close(&u->cr);
+	free(u->colmap);
+	u->colmap = NULL;
+	if (st != ST_OK) {
+		users_join_close(u);
+		return st;
+	}
+	*out = u;
+	return ST_OK;
+}
+
+static void to_row_value(struct row_value *rv, const struct value *v)
+{
+	memcpy(rv->text, v->text, v->len);
+	rv->text[v->len] = '\0';
+	rv->len = v->len;
+}
+
+enum status users_join_find(struct users_join *u, const char *id, size_t len,
+			    bool *found, struct user_values *out,
+			    struct error *err)
+{
+	struct value v[U_COUNT];
+	size_t slot;
+	enum status st = probe(u, id, len, id_hash(id, len), &slot, found, v, err);
+	if (st != ST_OK || !*found)
+		return st;
+	to_row_value(&out->first_name, &v[U_FIRST]);
+	to_row_value(&out->last_name, &v[U_LAST]);
+	to_row_value(&out->email, &v[U_EMAIL]);
+	to_row_value(&out->status, &v[U_STATUS]);
+	to_row_value(&out->role, &v[U_ROLE]);
+	return ST_OK;
+}
+
+size_t users_join_count(const struct users_join *u)
+{
+	return u->count;
+}
+
+void users_join_close(struct users_join *u)
+{
+	if (!u)
+		return;
+	if (u->spill)
+		fclose(u->spill);
+	free(u->spill_buf);
+	if (u->fd >= 0)
+		close(u->fd);
+	free(u->hash);
+	free(u->off);
+	free(u->colmap);
+	free(u);
+}

@@ -1,0 +1,51 @@
+/* users_join: --users FILE, the users of an export, looked up by id. */
+#ifndef BULKREG_USERS_JOIN_H
+#define BULKREG_USERS_JOIN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+#include "row.h"
+
+/* One user's values (each at most ROW_VALUE_MAX bytes). */
+struct user_values {
+	struct row_value first_name, last_name, email, status, role;
+};
+
+struct users_join;
+
+/*
+ * Reads a users file (OneRoster users.csv, Canvas users.csv, Clever
+ * students.csv, or any file with these headers) in `encoding` (NULL:
+ * UTF-8), through csvread.  Columns, by header (csvread_norm_name's form):
+ *   id          sourcedid, user_id, student_id, username, id
+ *   first_name  givenname, first_name, firstname
+ *   last_name   familyname, last_name, lastname
+ *   email       email, student_email, e_mail, mail
+ *   status      status
+ *   role        role
+ * Memory stays bounded: the values go to an unlinked temporary file (in
+ * $TMPDIR, else /tmp; at most 4 GiB); memory keeps 8 bytes a slot of an
+ * open-addressing index at most half full (a 32-bit hash and the record's
+ * offset): 16 MiB for a million users.
+ * A user listed twice: the first wins.  ST_INPUT naming the file for an
+ * unusable file (no id column, not UTF-8, malformed CSV...), ST_IO,
+ * ST_NOMEM.
+ */
+enum status users_join_open(const char *path, const char *encoding,
+			    struct users_join **out, struct error *err);
+
+/* Looks user `id` up: *found, and its values in *out.  ST_IO if reading
+ * the temporary file fails.  Not thread-safe (one reader). */
+enum status users_join_find(struct users_join *u, const char *id, size_t len,
+			    bool *found, struct user_values *out,
+			    struct error *err);
+
+/* Users read (duplicates not counted). */
+size_t users_join_count(const struct users_join *u);
+
+void users_join_close(struct users_join *u);
+
+#endif

@@ -1,0 +1,100 @@
+# t_spreadsheet_csv: what spreadsheets and SIS exports write -- delimiter-only
+# rows, quotes as characters, "sep=", repeated ignored columns -- and rosters
+# without an email (issue 12).
+db=t.db
+run -d $db course add OPEN --capacity 10
+expect_rc 0
+run -d $db course add "Phys 100 - 1" --capacity 10
+expect_rc 0
+
+case_ "rows made only of delimiters (',,,,') are skipped like blank lines, and counted"
+printf 'student_id,first_name,last_name,email,course\n,,,,\nD1,A,B,d1@uni.example,OPEN\n ,  , ,,\n"","",,,\nD2,A,B,d2@uni.example,OPEN\n,,,,\n' >delims.csv
+run -d $db register delims.csv --format csv
+expect_rc 0
+[ "$(grep -c . out)" = 3 ] || fail "report: $(cat out)"
+expect_out "3,D1,OPEN,registered"
+expect_out "6,D2,OPEN,registered"
+
+case_ "a quote inside an unquoted field is a character (O\"Neil), as Excel reads it"
+printf 'student_id,first_name,last_name,email,course\nQ1,Tom,O"Neil,q1@uni.example,OPEN\nQ2,5" ruler,Smith,q2@uni.example,OPEN\n' >quotes.csv
+run -d $db register quotes.csv --format csv
+expect_rc 0
+[ "$(sql $db "SELECT last_name FROM students WHERE student_id = 'Q1'")" = 'O"Neil' ] || fail "Q1"
+[ "$(sql $db "SELECT first_name FROM students WHERE student_id = 'Q2'")" = '5" ruler' ] || fail "Q2"
+
+case_ "text after a closing quote (\"ab\"c) rejects that row (malformed_row), not the file"
+printf 'student_id,first_name,last_name,email,course\nR1,"ab"c,x,r1@uni.example,OPEN\nR2,"multi\nline" tail,x,r2@uni.example,OPEN\nR3,ok,x,r3@uni.example,OPEN\n' >after.csv
+run -d $db register after.csv --format csv
+expect_rc 1
+expect_out "2,R1,OPEN,rejected,,malformed_row,\"text after a closing quote"
+expect_out "3,R2,OPEN,rejected,,malformed_row"
+expect_out "5,R3,OPEN,registered"
+
+case_ "an unterminated quoted field at the end of the file is still exit 2, nothing written"
+printf 'student_id,email,course\nU1,u1@uni.example,OPEN\nU2,"u2@uni.example,OPEN\n' >unterminated.csv
+dump $db before.dump
+run -d $db register unterminated.csv
+expect_rc 2
+expect_err "unterminated.csv: line 3: unterminated quoted field"
+dump $db after.dump
+expect_same before.dump after.dump
+
+case_ "Excel's 'sep=;' first line sets the delimiter (and lines count from it)"
+printf 'sep=;\r\nstudent_id;first_name;email;course\r\nS1;Ann;s1@uni.example;OPEN\r\n' >sep.csv
+run -d $db register sep.csv --format csv
+expect_rc 0
+expect_out "3,S1,OPEN,registered"
+printf '\357\273\277sep=|\nstudent_id|email|course\nS2|s2@uni.example|Phys 100 - 1\n' >sep2.csv
+run -d $db register sep2.csv --format csv
+expect_rc 0
+expect_out "3,S2,Phys 100 - 1,registered"
+printf 'sep=x\nstudent_id,email,course\n' >sep3.csv
+run -d $db register sep3.csv
+expect_rc 2
+expect_err "sep3.csv: line 1: 'sep=' names a delimiter bulkreg does not read"
+
+case_ "two ignored columns with the same name are accepted; a mapped field twice is not"
+printf 'student_id,Notes,email,course,Notes,notes\nN1,a,n1@uni.example,OPEN,b,c\n' >notes.csv
+run -d $db register notes.csv --format csv
+expect_rc 0
+expect_out "2,N1,OPEN,registered"
+printf 'student_id,email,course,E-Mail\n' >twice.csv
+run -d $db register twice.csv
+expect_rc 2
+expect_err "column 'email' appears twice"
+
+case_ "no email column: rows register students the database knows; new ones are missing_email"
+printf 'student_id,course\nD1,Phys 100 - 1\nNEW1,Phys 100 - 1\n' >noemail.csv
+run -d $db register noemail.csv --format csv
+expect_rc 1
+expect_out "2,D1,Phys 100 - 1,registered"
+expect_out "3,NEW1,Phys 100 - 1,rejected,,missing_email,email is empty and the student is new (see --allow-missing-email)"
+[ "$(sql $db "SELECT email FROM students WHERE student_id = 'D1'")" = d1@uni.example ] ||
+	fail "D1's email was lost"
+
+case_ "an empty email keeps the stored one; --allow-missing-email registers new students without one"
+printf 'student_id,first_name,email,course\nD2,Dee,,Phys 100 - 1\nNEW2,New,,Phys 100 - 1\n' >empty.csv
+run -d $db register empty.csv --format csv --allow-missing-email
+expect_rc 0
+expect_out "2,D2,Phys 100 - 1,registered"
+expect_out "3,NEW2,Phys 100 - 1,registered"
+[ "$(sql $db "SELECT first_name || '|' || email FROM students WHERE student_id = 'D2'")" = "Dee|d2@uni.example" ] ||
+	fail "D2: $(sql $db "SELECT * FROM students WHERE student_id = 'D2'")"
+[ "$(sql $db "SELECT email FROM students WHERE student_id = 'NEW2'")" = "" ] || fail "NEW2"
+
+case_ "a student added earlier in the same roster counts as known"
+printf 'student_id,email,course\nK1,k1@uni.example,OPEN\nK1,,Phys 100 - 1\n' >same.csv
+run -d $db register same.csv --format csv
+expect_rc 0
+expect_out "3,K1,Phys 100 - 1,registered"
+
+case_ "ids as exports write them: GUIDs, emails, spaces, long Canvas ids; operands after --"
+guid=8f14e45f-ceea-467f-a8f2-7b1d0c3e9a12
+long=$(awk 'BEGIN { while (n++ < 200) printf "x" }')
+printf 'student_id,email,course\n%s,g@uni.example,Phys 100 - 1\njane.doe@school.edu,j@uni.example,OPEN\nsis:%s,l@uni.example,OPEN\n-dash,d@uni.example,OPEN\n' "$guid" "$long" >ids.csv
+run -d $db register ids.csv --format csv
+expect_rc 0
+[ "$(grep -c -E ',(registered|waitlisted),' out)" = 4 ] || fail "$(cat out)"
+run -d $db roster --format csv -- "Phys 100 - 1"
+expect_rc 0
+expect_out "$guid"
