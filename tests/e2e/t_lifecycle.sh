@@ -400,3 +400,12 @@ for bad in 1e1 0x2 2.0 " 1" +1 101% -1; do
 done
 run -d $db undo " 1"
 expect_rc 2
+
+case_ "drop ignores the names and email it does not need (too long, control characters)"
+setup
+python3 -c "
+print('student_id,first_name,email,course')
+print('A,Ann\tTab,' + 'a' * 300 + '@x.org,M1')" >d.csv
+run -d $db drop d.csv --format csv
+expect_rc 0
+[ "$(csv_field 2 status)" = dropped ] || fail "report: $(cat out)"
