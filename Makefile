@@ -48,6 +48,11 @@ UNIT_SRC := $(wildcard tests/unit/check_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 TESTLIB_SRC := $(filter-out $(UNIT_SRC),$(wildcard tests/unit/*.c))
 TESTLIB_OBJ := $(TESTLIB_SRC:tests/unit/%.c=$(B)/tests/obj/%.o)
+# The unit tests link their own copies of these modules, compiled with the
+# test hooks (src/testhook.h) that hold a thread at an exact point; they
+# come before the archive, so its hook-free copies are never pulled in.
+HOOKED_SRC := src/chan.c src/waitgroup.c
+HOOKED_OBJ := $(HOOKED_SRC:src/%.c=$(B)/tests/obj/hooked_%.o)
 
 BENCH_SRC := $(wildcard tests/bench/*.c)
 BENCH_BIN := $(BENCH_SRC:tests/bench/%.c=$(B)/bench/%)
@@ -83,10 +88,14 @@ $(B)/tests/obj/%.o: tests/unit/%.c | deps-test
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -iquote src -iquote tests/unit -c -o $@ $<
 
-$(B)/tests/check_%: tests/unit/check_%.c $(TESTLIB_OBJ) $(LIB) | deps-test
+$(B)/tests/obj/hooked_%.o: src/%.c | deps
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -DBULKREG_TEST_HOOKS -c -o $@ $<
+
+$(B)/tests/check_%: tests/unit/check_%.c $(TESTLIB_OBJ) $(HOOKED_OBJ) $(LIB) | deps-test
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -iquote src -iquote tests/unit -o $@ $< \
-		$(TESTLIB_OBJ) $(LIB) $(ALL_LDFLAGS) $(CHECK_LIBS) $(PKG_LIBS)
+		$(TESTLIB_OBJ) $(HOOKED_OBJ) $(LIB) $(ALL_LDFLAGS) $(CHECK_LIBS) $(PKG_LIBS)
 
 $(B)/bench/%: tests/bench/%.c $(LIB) | deps
 	@mkdir -p $(@D)
