@@ -28,6 +28,11 @@ enum testhook_point {
 	/* chan: a thread is about to wait for the channel's lock (only when
 	 * another thread holds it). */
 	TESTHOOK_CHAN_LOCK_CONTENDED,
+	/* chan: a thread is about to wait: its nodes are linked and the
+	 * channels' locks released. */
+	TESTHOOK_CHAN_WAITING,
+	/* chan: chan_close() marked the channel closed. */
+	TESTHOOK_CHAN_CLOSED,
 	/* chan: a blocked operation woke up and has not yet cleaned up. */
 	TESTHOOK_CHAN_WOKEN,
 	/* chan: failure injection for the waiter's mutex, condition variable

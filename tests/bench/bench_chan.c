@@ -131,6 +131,10 @@ static double run_pool(long total)
 static void report(const char *name, long n, double (*fn)(void *), void *arg,
 		   int repeat)
 {
+	/* BENCH_ONLY=text: run only the figures whose name contains it. */
+	const char *only = getenv("BENCH_ONLY");
+	if (only && *only && !strstr(name, only))
+		return;
 	double best = 1e30;
 	for (int r = 0; r < repeat; r++) {
 		double dt = fn(arg);
