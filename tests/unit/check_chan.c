@@ -1,9 +1,12 @@
 /* check_chan: the channel's contract, one rule per test. */
 #include <check.h>
+#include <errno.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 
 #include "chan.h"
+#include "hooks.h"
 #include "testutil.h"
 
 /* ---- basics ------------------------------------------------------------- */
@@ -492,6 +495,127 @@ START_TEST(test_value_arriving_before_deadline_wins)
 }
 END_TEST
 
+/* A deadline whose tv_nsec is out of range is a programming error the
+ * caller can see: CHAN_INVALID at once, never a timed wait that fails with
+ * EINVAL and is retried forever (a spinning CPU). */
+struct bad_deadline {
+	struct chan *ch;
+	struct timespec dl;
+	enum chan_status recv, send, sel;
+	_Atomic bool done;
+};
+
+static void *use_bad_deadline(void *arg)
+{
+	struct bad_deadline *b = arg;
+	int v = 0;
+	b->recv = chan_recv_until(b->ch, &v, &b->dl);
+	b->send = chan_send_until(b->ch, &v, &b->dl);
+	struct chan_case c = {b->ch, CHAN_RECV, &v};
+	size_t k;
+	b->sel = chan_select(&c, 1, CHAN_SELECT_BLOCK, &b->dl, &k);
+	atomic_store(&b->done, true);
+	return NULL;
+}
+
+static bool bad_deadline_done(void *arg)
+{
+	return atomic_load(&((struct bad_deadline *)arg)->done);
+}
+
+START_TEST(test_deadline_with_bad_nsec_is_invalid)
+{
+	const long bad[] = {1000000000L, 1999999999L, -1, -999999999L};
+	for (size_t cap = 0; cap <= 1; cap++) {
+		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			struct bad_deadline b = {.ch = chan_new(sizeof(int), cap)};
+			if (cap) { /* full, so a send would wait too */
+				int v = 1;
+				chan_send(b.ch, &v);
+			}
+			b.dl = chan_deadline_after(0);
+			b.dl.tv_sec += 5; /* in the future either way */
+			b.dl.tv_nsec = bad[i];
+			atomic_init(&b.done, false);
+			pthread_t t = start_thread(use_bad_deadline, &b);
+			ck_assert_msg(wait_until(bad_deadline_done, &b, 3),
+				      "tv_nsec %ld: still waiting", bad[i]);
+			join_thread(t);
+			if (!cap)
+				ck_assert_int_eq(b.recv, CHAN_INVALID);
+			ck_assert_int_eq(b.send, CHAN_INVALID);
+			ck_assert_int_eq(b.sel, CHAN_INVALID);
+			chan_free(b.ch);
+		}
+	}
+}
+END_TEST
+
+/* ---- sizes and resources ------------------------------------------------ */
+
+START_TEST(test_new_rejects_overflowing_sizes)
+{
+	ck_assert_ptr_null(chan_new(SIZE_MAX - 10, 1));
+	ck_assert_ptr_null(chan_new(SIZE_MAX - 10, 2));
+	ck_assert_ptr_null(chan_new(SIZE_MAX / 2 + 1, 2));
+	ck_assert_ptr_null(chan_new(8, SIZE_MAX / 4));
+	ck_assert_ptr_null(chan_new(1, SIZE_MAX)); /* no memory for it */
+	struct chan *ch = chan_new(SIZE_MAX - 10, 0); /* nothing to store */
+	ck_assert_ptr_nonnull(ch);
+	chan_free(ch);
+}
+END_TEST
+
+/* The waiter's mutex, condition variable and clock attribute are checked:
+ * when they cannot be made, a blocking operation says so and leaves the
+ * channel as it was, instead of waiting on an unusable condition. */
+struct init_fail {
+	struct chan *ch;
+	int rc;
+	enum chan_status st;
+	_Atomic bool done;
+};
+
+static void *recv_with_failing_init(void *arg)
+{
+	struct init_fail *f = arg;
+	int v;
+	hook_fail_next(TESTHOOK_CHAN_WAITER_INIT, f->rc);
+	f->st = chan_recv(f->ch, &v);
+	atomic_store(&f->done, true);
+	return NULL;
+}
+
+static bool init_fail_done(void *arg)
+{
+	return atomic_load(&((struct init_fail *)arg)->done);
+}
+
+START_TEST(test_waiter_init_failure_is_reported)
+{
+	const int rcs[] = {ENOMEM, EAGAIN, EINVAL};
+	const enum chan_status want[] = {CHAN_NOMEM, CHAN_NOMEM, CHAN_INVALID};
+	for (size_t i = 0; i < 3; i++) {
+		hooks_reset();
+		/* A new thread: a thread makes its waiter once. */
+		struct init_fail f = {.ch = chan_new(sizeof(int), i % 2), .rc = rcs[i]};
+		atomic_init(&f.done, false);
+		pthread_t t = start_thread(recv_with_failing_init, &f);
+		ck_assert_msg(wait_until(init_fail_done, &f, 5),
+			      "a receive with a failed waiter blocked");
+		join_thread(t);
+		ck_assert_int_eq(f.st, want[i]);
+		ck_assert_uint_eq(chan_waiters(f.ch, CHAN_RECV), 0);
+		int v = 3;
+		if (i % 2) { /* the channel still works */
+			ck_assert_int_eq(chan_send(f.ch, &v), CHAN_OK);
+			ck_assert_int_eq(chan_recv(f.ch, &v), CHAN_OK);
+		}
+		chan_free(f.ch);
+	}
+}
+END_TEST
+
 /* ---- select ------------------------------------------------------------- */
 
 START_TEST(test_select_default_when_nothing_ready)
@@ -786,6 +910,12 @@ Suite *chan_suite(void)
 	tcase_add_test(tc, test_send_deadline_when_full);
 	tcase_add_test(tc, test_past_deadline_still_takes_ready_value);
 	tcase_add_test(tc, test_value_arriving_before_deadline_wins);
+	tcase_add_test(tc, test_deadline_with_bad_nsec_is_invalid);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("resources");
+	tcase_add_test(tc, test_new_rejects_overflowing_sizes);
+	tcase_add_test(tc, test_waiter_init_failure_is_reported);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("select");

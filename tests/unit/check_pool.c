@@ -1,9 +1,11 @@
 /* check_pool: the task pool runs every task exactly once, with back-pressure. */
 #include <check.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 
 #include "chan.h"
+#include "hooks.h"
 #include "pool.h"
 #include "testutil.h"
 
@@ -137,6 +139,137 @@ START_TEST(test_submit_blocks_when_queue_full)
 }
 END_TEST
 
+/* ---- pool_submit racing pool_shutdown (issue 10) ------------------------ */
+
+struct racer {
+	struct pool *p;
+	_Atomic int *ran;
+	bool hold;
+	_Atomic long ok;
+	_Atomic bool done;
+};
+
+static void *submit_until_shutdown(void *arg)
+{
+	struct racer *r = arg;
+	if (r->hold)
+		hold_arm(TESTHOOK_CHAN_SEND_CLAIMED);
+	for (;;) {
+		enum pool_status st = pool_submit(r->p, count_once, r->ran);
+		if (st != POOL_OK) {
+			ck_assert_int_eq(st, POOL_SHUTDOWN);
+			break;
+		}
+		atomic_fetch_add(&r->ok, 1);
+		if (r->hold)
+			break;
+	}
+	hold_disarm();
+	atomic_store(&r->done, true);
+	return NULL;
+}
+
+struct shutter {
+	struct pool *p;
+	_Atomic bool done;
+};
+
+static void *shut_down(void *arg)
+{
+	struct shutter *s = arg;
+	pool_shutdown(s->p);
+	atomic_store(&s->done, true);
+	return NULL;
+}
+
+static bool shutter_done(void *arg)
+{
+	return atomic_load(&((struct shutter *)arg)->done);
+}
+
+static bool racer_done(void *arg)
+{
+	return atomic_load(&((struct racer *)arg)->done);
+}
+
+static bool workers_asleep(void *arg)
+{
+	return hook_count(TESTHOOK_CHAN_WAITING) >= *(long *)arg;
+}
+
+static long contended_base;
+
+static bool closed_or_contended(void *arg)
+{
+	(void)arg;
+	return hook_count(TESTHOOK_CHAN_CLOSED) > 0 ||
+	       hook_count(TESTHOOK_CHAN_LOCK_CONTENDED) > contended_base;
+}
+
+/* Both workers asleep on the empty queue; a submit has claimed its slot
+ * and is held before writing it; shutdown closes the queue.  Shutdown
+ * must return (every worker woken), and the task runs iff submit said OK. */
+START_TEST(test_shutdown_while_submit_holds_a_slot)
+{
+	for (size_t cap = 1; cap <= 2; cap++) {
+		hooks_reset();
+		_Atomic int ran = 0;
+		struct racer r = {.ran = &ran, .hold = true};
+		atomic_init(&r.ok, 0);
+		atomic_init(&r.done, false);
+		ck_assert_int_eq(pool_new(2, cap, &r.p, NULL), POOL_OK);
+		long two = 2;
+		ck_assert(wait_until(workers_asleep, &two, 10));
+		pthread_t tr = start_thread(submit_until_shutdown, &r);
+		ck_assert(hold_reached(10));
+		contended_base = hook_count(TESTHOOK_CHAN_LOCK_CONTENDED);
+		struct shutter s = {r.p};
+		atomic_init(&s.done, false);
+		pthread_t ts = start_thread(shut_down, &s);
+		ck_assert(wait_until(closed_or_contended, NULL, 10));
+		hold_release();
+		ck_assert_msg(wait_until(racer_done, &r, 10), "submit never returned");
+		ck_assert_msg(wait_until(shutter_done, &s, 10),
+			      "pool_shutdown never returned");
+		join_thread(tr);
+		join_thread(ts);
+		ck_assert_int_eq(atomic_load(&ran), atomic_load(&r.ok));
+		pool_free(r.p);
+	}
+}
+END_TEST
+
+/* Many rounds without a hook: two submitters race shutdown. */
+START_TEST(test_shutdown_races_submit_rounds)
+{
+	long rounds = env_long("RACE_ROUNDS", 20000) / 40;
+	for (long round = 0; round < rounds; round++) {
+		_Atomic int ran = 0;
+		struct pool *p;
+		ck_assert_int_eq(pool_new(3, 1 + (size_t)(round % 2), &p, NULL),
+				 POOL_OK);
+		struct racer r[2];
+		pthread_t t[2];
+		for (int i = 0; i < 2; i++) {
+			r[i] = (struct racer){.p = p, .ran = &ran};
+			atomic_init(&r[i].ok, 0);
+			atomic_init(&r[i].done, false);
+			t[i] = start_thread(submit_until_shutdown, &r[i]);
+		}
+		if (round % 2)
+			sched_yield();
+		struct shutter s = {p};
+		atomic_init(&s.done, false);
+		shut_down(&s);
+		for (int i = 0; i < 2; i++)
+			join_thread(t[i]);
+		ck_assert_int_eq(atomic_load(&ran),
+				 atomic_load(&r[0].ok) + atomic_load(&r[1].ok));
+		pool_free(p);
+	}
+}
+END_TEST
+
 static Suite *pool_suite(void)
 {
 	Suite *s = suite_create("pool");
@@ -148,6 +281,8 @@ static Suite *pool_suite(void)
 	tcase_add_test(tc, test_shutdown_drains_the_queue);
 	tcase_add_test(tc, test_failing_tasks_do_not_stop_the_pool);
 	tcase_add_test(tc, test_submit_blocks_when_queue_full);
+	tcase_add_test(tc, test_shutdown_while_submit_holds_a_slot);
+	tcase_add_test(tc, test_shutdown_races_submit_rounds);
 	suite_add_tcase(s, tc);
 	return s;
 }
