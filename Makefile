@@ -5,6 +5,8 @@
 #   make demo       run the main job on data/ and print the report
 #   make sanitize   the whole suite under AddressSanitizer + UBSan
 #   make tsan       the whole suite under ThreadSanitizer
+#   make torture    the long trials: signals, SIGKILL, faults, OOM, and the
+#                   concurrency core under long stress (tests/torture/run)
 #   make bench      benchmarks (figures, not pass/fail)
 #   make install    PREFIX=/usr/local DESTDIR=
 #
@@ -125,9 +127,12 @@ tsan:
 	@$(MAKE) --no-print-directory B=build/tsan CFLAGS='-O1 -g' SAN='-fsanitize=thread' \
 		check
 
-# The slow reliability trials (signals, SIGKILL, concurrent runs, faults).
-torture: $(BIN) deps-test
-	@tests/torture/run $(abspath $(BIN))
+# The slow reliability trials (signals, SIGKILL, concurrent runs, faults,
+# and the concurrency core's unit tests run long: the chan family).
+TORTURE_UNIT := $(B)/tests/check_stress $(B)/tests/check_chan_races \
+                $(B)/tests/check_chan $(B)/tests/check_pool $(B)/tests/check_waitgroup
+torture: $(BIN) $(TORTURE_UNIT) deps-test
+	@TORTURE_UNIT_DIR=$(abspath $(B)/tests) tests/torture/run $(abspath $(BIN))
 
 # The end-to-end suite with every bulkreg run under valgrind memcheck.
 # --max-threads: one case runs --workers 1024 (valgrind allows 500 by default).
