@@ -13,7 +13,7 @@
  * producer, the sequence numbers it sees only increase (FIFO per producer);
  * at the end the per-producer counts and the checksums of everything sent
  * and received must match exactly: nothing lost, nothing duplicated.
- * STRESS_MESSAGES overrides the total: 200,000 by default, which keeps
+ * STRESS_MESSAGES overrides the total: 100,000 by default, which keeps
  * `make check` short; `make torture` (tests/torture/t_chan.sh) runs
  * 2,000,000, three times.
  */
@@ -113,7 +113,7 @@ static void *consumer_main(void *arg)
 
 static void run_stress(size_t cap, size_t nchan, long divisor)
 {
-	long total = env_long("STRESS_MESSAGES", 200000) / divisor;
+	long total = env_long("STRESS_MESSAGES", 100000) / divisor;
 	struct stress *s = calloc(1, sizeof(*s));
 	s->nchan = nchan;
 	s->per_producer = (uint32_t)(total / P);
