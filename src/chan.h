@@ -15,7 +15,24 @@
  * aborts on a runtime condition: sending on a closed channel and closing twice
  * are reported as CHAN_CLOSED, not panics.
  *
- * Deadlines are absolute CLOCK_MONOTONIC times (see chan_deadline_after()).
+ * Deadlines are absolute CLOCK_MONOTONIC times (see chan_deadline_after());
+ * one whose tv_nsec is outside 0..999,999,999 is CHAN_INVALID, at once.
+ *
+ * Lifetime (tests/unit/check_chan_races.c holds a thread at the points where
+ * it could still touch the channel, frees the channel under it, and runs
+ * Go's reply-channel idiom many times under AddressSanitizer):
+ *   - When an operation returns, the calling thread is done with the
+ *     channel, and so is every thread that paired with it: once a receive
+ *     returns a value, the thread that sent that value no longer touches
+ *     the channel (buffered or not); once a send on an unbuffered channel
+ *     returns, the receiver that took it no longer does; once an operation
+ *     returns CHAN_CLOSED, the thread that closed it no longer does.
+ *   - So a channel may be freed as soon as no thread is inside an operation
+ *     on it or will start one -- in particular right after receiving the
+ *     one reply it was made for (Go's `reply := make(chan T)` idiom).
+ *   - A send is never half done: a value is either not sent or receivable,
+ *     so a non-blocking receive on a closed channel never says "would
+ *     block"; it gets the value or CHAN_CLOSED.
  */
 
 enum chan_status {
@@ -23,7 +40,8 @@ enum chan_status {
 	CHAN_CLOSED,     /* send/close: channel closed; recv: closed and drained */
 	CHAN_WOULDBLOCK, /* a non-blocking operation could not proceed */
 	CHAN_TIMEOUT,    /* the deadline passed first */
-	CHAN_NOMEM,      /* an allocation failed; nothing happened */
+	CHAN_NOMEM,      /* an allocation (or the mutex or condition variable
+			  * a blocking thread needs) failed; nothing happened */
 	CHAN_INVALID     /* bad arguments (a programming error the caller can see) */
 };
 
@@ -31,10 +49,13 @@ struct chan;
 
 enum chan_dir { CHAN_SEND, CHAN_RECV };
 
-/* Returns a new channel, or NULL if elem_size is 0 or memory ran out. */
+/* Returns a new channel, or NULL if elem_size is 0, elem_size * capacity
+ * does not fit in a size_t, or memory ran out. */
 struct chan *chan_new(size_t elem_size, size_t capacity);
 
-/* Frees the channel.  No thread may be using or blocked on it. NULL is fine. */
+/* Frees the channel.  No thread may be inside an operation on it or start
+ * one later (see "Lifetime" above: a completed peer does not count).
+ * NULL is fine. */
 void chan_free(struct chan *ch);
 
 /*

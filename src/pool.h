@@ -29,7 +29,9 @@ enum pool_status {
 enum pool_status pool_new(size_t workers, size_t queue_cap, struct pool **out,
 			  int *errnum);
 
-/* Queues a task, blocking while the queue is full (back-pressure). */
+/* Queues a task, blocking while the queue is full (back-pressure).  A
+ * submit that races pool_shutdown() from another thread either queues the
+ * task (it runs before shutdown returns) or returns POOL_SHUTDOWN. */
 enum pool_status pool_submit(struct pool *p, pool_task_fn fn, void *arg);
 
 /* Queues a task if there is room, else POOL_FULL; never blocks. */

@@ -26,7 +26,13 @@ void wg_add(struct waitgroup *wg, long delta);
 /* wg_add(wg, -1). */
 void wg_done(struct waitgroup *wg);
 
-/* Blocks until the counter is zero.  The group is reusable afterwards. */
+/*
+ * Blocks until the counter is zero.  The group is reusable afterwards.
+ * When it returns, every wg_add()/wg_done() that led to zero has finished
+ * with the group, so wg_wait(); wg_destroy(); free() is legal even while
+ * the last wg_done()'s thread is still running (Go's wg.Wait() then
+ * letting the WaitGroup go).
+ */
 void wg_wait(struct waitgroup *wg);
 
 #endif
