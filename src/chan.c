@@ -54,6 +54,7 @@
  * pausing keeps 16 threads on 2 cores from starving the peer. */
 #define SPIN_SIGNAL 100  /* polls of `signaled` before sleeping */
 #define SPIN_PAUSES 30   /* polls that pause; later ones yield the CPU */
+#define SPIN_TRIES 64    /* lock-free retries on a full or empty ring */
 #define SMALL_SELECT 8   /* cases handled with stack storage */
 
 enum waiter_state { W_WAITING, W_DONE, W_CANCELLED };
@@ -89,15 +90,30 @@ struct queue {
 	struct node *head, *tail;
 };
 
+/* The state word of a buffered channel: values reserved (counted when a
+ * send reserves its place, before it writes it), closed, and whether
+ * threads wait on either side.  One atomic word, so "is there room / a
+ * value" and "does anyone wait" are decided together. */
+#define ST_CLOSED (UINT64_C(1) << 63)
+#define ST_RECV_WAITERS (UINT64_C(1) << 62)
+#define ST_SEND_WAITERS (UINT64_C(1) << 61)
+#define ST_COUNT (ST_SEND_WAITERS - 1)
+
+struct slot {
+	_Atomic uint64_t seq;
+	/* elem_size bytes follow, 16-byte aligned */
+};
+
 struct chan {
-	pthread_mutex_t mu;
+	_Alignas(64) _Atomic uint64_t state; /* buffered: see ST_* */
+	_Alignas(64) _Atomic uint64_t head;  /* buffered: next position to fill */
+	_Alignas(64) _Atomic uint64_t tail;  /* buffered: next position to empty */
+	_Alignas(64) pthread_mutex_t mu;
 	struct queue recvq, sendq;
 	size_t nwaiting[2];   /* linked nodes per direction */
-	size_t recvx;         /* ring: next slot to receive from */
-	size_t count;         /* ring: values buffered */
 	_Atomic bool closed;  /* written under mu; read anywhere */
-	size_t elem_size, cap;
-	unsigned char *buf;
+	size_t elem_size, cap, slot_size;
+	unsigned char *slots;
 };
 
 /* ---- small helpers ------------------------------------------------------ */
@@ -174,9 +190,14 @@ static void chan_lock(struct chan *ch)
 	lock(&ch->mu);
 }
 
-static inline void *slot(const struct chan *ch, size_t i)
+static inline struct slot *slot_at(const struct chan *ch, uint64_t pos)
 {
-	return ch->buf + i * ch->elem_size;
+	return (struct slot *)(ch->slots + (size_t)(pos % ch->cap) * ch->slot_size);
+}
+
+static inline void *slot_data(struct slot *s)
+{
+	return (unsigned char *)s + sizeof(struct slot);
 }
 
 static enum chan_status errno_status(int rc)
@@ -237,6 +258,10 @@ static void node_unlink(struct node *n)
 	n->prev = n->next = NULL;
 	n->linked = false;
 	n->ch->nwaiting[n->dir]--;
+	if (!q->head && n->ch->cap > 0)
+		atomic_fetch_and(&n->ch->state, n->dir == CHAN_SEND
+							? ~ST_SEND_WAITERS
+							: ~ST_RECV_WAITERS);
 }
 
 /* ---- waiters ------------------------------------------------------------ */
@@ -383,6 +408,134 @@ static void complete_waiter(struct chan *ch, struct node *n,
 	*wake = w;
 }
 
+/* ---- the ring of a buffered channel ------------------------------------ */
+
+/*
+ * Values live in Vyukov's bounded ring: slot `pos % cap` has a sequence
+ * number that says whose turn it is (2*pos: free for the sender of pos;
+ * 2*pos+1: filled for its receiver).  Unlike the ring this replaced, a
+ * thread takes a position only after it reserved it in `state` (a send
+ * counts a value, a receive uncounts one), so a receiver that finds its
+ * slot not yet written knows the sender has reserved it and is writing it
+ * now: it waits for that (a few instructions, unless the sender was
+ * preempted) rather than going to sleep, and sleeping is decided on the
+ * state word alone, where a waiter's flag and the count change together.
+ * A send's last access to the channel is the release store that publishes
+ * its value, so whoever receives the value may free the channel.
+ */
+
+enum reserve { R_OK, R_CLOSED, R_FULL, R_EMPTY, R_WAITERS };
+
+/* A send's reservation on the lock-free path: refused while anyone waits
+ * (a receiver takes the value by hand-off; senders keep their turn). */
+static enum reserve reserve_send(struct chan *ch)
+{
+	uint64_t s = atomic_load_explicit(&ch->state, memory_order_relaxed);
+	for (;;) {
+		if (s & ST_CLOSED)
+			return R_CLOSED;
+		if (s & (ST_RECV_WAITERS | ST_SEND_WAITERS))
+			return R_WAITERS;
+		if ((s & ST_COUNT) == ch->cap)
+			return R_FULL;
+		if (atomic_compare_exchange_weak_explicit(&ch->state, &s, s + 1,
+							  memory_order_acq_rel,
+							  memory_order_relaxed))
+			return R_OK;
+	}
+}
+
+/* A receive's reservation on the lock-free path: refused while senders
+ * wait (a receive must then move a waiting sender's value in). */
+static enum reserve reserve_recv(struct chan *ch)
+{
+	uint64_t s = atomic_load_explicit(&ch->state, memory_order_relaxed);
+	for (;;) {
+		if (s & ST_SEND_WAITERS)
+			return R_WAITERS;
+		if ((s & ST_COUNT) == 0)
+			return (s & ST_CLOSED) ? R_CLOSED : R_EMPTY;
+		if (atomic_compare_exchange_weak_explicit(&ch->state, &s, s - 1,
+							  memory_order_acq_rel,
+							  memory_order_relaxed))
+			return R_OK;
+	}
+}
+
+/* Waits until slot `s` reaches `seq`: the peer that reserved it before us
+ * is between its reservation and its store. */
+static void wait_slot(struct chan *ch, struct slot *s, uint64_t seq)
+{
+	if (atomic_load_explicit(&s->seq, memory_order_acquire) == seq)
+		return;
+	testhook(TESTHOOK_CHAN_INFLIGHT_WAIT, ch);
+	for (int i = 0; atomic_load_explicit(&s->seq, memory_order_acquire) != seq;
+	     i++)
+		spin_wait(i < SPIN_PAUSES ? i : SPIN_PAUSES);
+}
+
+/* Writes a reserved value. */
+static void ring_put(struct chan *ch, const void *elem)
+{
+	uint64_t pos = atomic_fetch_add_explicit(&ch->head, 1, memory_order_relaxed);
+	struct slot *s = slot_at(ch, pos);
+	wait_slot(ch, s, 2 * pos);
+	testhook(TESTHOOK_CHAN_SEND_CLAIMED, ch);
+	memcpy(slot_data(s), elem, ch->elem_size);
+	atomic_store_explicit(&s->seq, 2 * pos + 1, memory_order_release);
+}
+
+/* Takes a reserved value. */
+static void ring_take(struct chan *ch, void *out)
+{
+	uint64_t pos = atomic_fetch_add_explicit(&ch->tail, 1, memory_order_relaxed);
+	struct slot *s = slot_at(ch, pos);
+	wait_slot(ch, s, 2 * pos + 1);
+	testhook(TESTHOOK_CHAN_RECV_CLAIMED, ch);
+	memcpy(out, slot_data(s), ch->elem_size);
+	atomic_store_explicit(&s->seq, 2 * (pos + ch->cap), memory_order_release);
+}
+
+/* Under the channel's lock, where the waiter flags are ours to judge:
+ * reservations that ignore them. */
+static enum reserve reserve_locked(struct chan *ch, enum chan_dir dir)
+{
+	uint64_t s = atomic_load(&ch->state);
+	for (;;) {
+		uint64_t n = s & ST_COUNT;
+		if (dir == CHAN_SEND && (s & ST_CLOSED))
+			return R_CLOSED;
+		if (dir == CHAN_SEND && n == ch->cap)
+			return R_FULL;
+		if (dir == CHAN_RECV && n == 0)
+			return (s & ST_CLOSED) ? R_CLOSED : R_EMPTY;
+		if (atomic_compare_exchange_weak(&ch->state, &s,
+						 dir == CHAN_SEND ? s + 1 : s - 1))
+			return R_OK;
+	}
+}
+
+/* Sets the waiter flag of `dir` if a thread of that side must still wait
+ * (the ring is full for a sender, empty for a receiver, and open); returns
+ * false when the state changed since the caller looked: try again. */
+static bool flag_waiting(struct chan *ch, enum chan_dir dir)
+{
+	uint64_t s = atomic_load(&ch->state);
+	for (;;) {
+		uint64_t n = s & ST_COUNT;
+		if (s & ST_CLOSED)
+			return false;
+		if (dir == CHAN_SEND ? n < ch->cap : n > 0)
+			return false;
+		uint64_t flag = dir == CHAN_SEND ? ST_SEND_WAITERS : ST_RECV_WAITERS;
+		if ((s & flag) ||
+		    atomic_compare_exchange_weak(&ch->state, &s, s | flag))
+			return true;
+	}
+}
+
+/* ---- operations under the channel's lock -------------------------------- */
+
 static enum chan_status send_locked(struct chan *ch, const void *elem,
 				    const struct waiter *self,
 				    struct waiter **wake)
@@ -397,36 +550,43 @@ static enum chan_status send_locked(struct chan *ch, const void *elem,
 		complete_waiter(ch, n, CHAN_OK, wake);
 		return CHAN_OK;
 	}
-	if (ch->count < ch->cap) {
-		testhook(TESTHOOK_CHAN_SEND_CLAIMED, ch);
-		size_t i = ch->recvx + ch->count;
-		if (i >= ch->cap)
-			i -= ch->cap;
-		memcpy(slot(ch, i), elem, ch->elem_size);
-		ch->count++;
+	if (ch->cap == 0)
+		return CHAN_WOULDBLOCK;
+	switch (reserve_locked(ch, CHAN_SEND)) {
+	case R_OK:
+		ring_put(ch, elem);
 		return CHAN_OK;
+	case R_CLOSED:
+		return CHAN_CLOSED;
+	default:
+		return CHAN_WOULDBLOCK;
 	}
-	return CHAN_WOULDBLOCK;
 }
 
 static enum chan_status recv_locked(struct chan *ch, void *out,
 				    const struct waiter *self,
 				    struct waiter **wake)
 {
-	if (ch->count > 0) {
-		testhook(TESTHOOK_CHAN_RECV_CLAIMED, ch);
-		memcpy(out, slot(ch, ch->recvx), ch->elem_size);
-		/* A sender waits only while the ring is full: its value
-		 * takes the slot just freed, keeping FIFO order. */
+	if (ch->cap > 0) {
+		switch (reserve_locked(ch, CHAN_RECV)) {
+		case R_OK:
+			break;
+		case R_CLOSED:
+			return CHAN_CLOSED;
+		default:
+			return CHAN_WOULDBLOCK;
+		}
+		ring_take(ch, out);
+		/* A sender waits only while the ring is full: its value takes
+		 * the place just freed (no lock-free send can, while senders
+		 * wait), keeping FIFO order. */
 		struct node *n = claim_waiter(ch, CHAN_SEND, self);
 		if (n) {
-			memcpy(slot(ch, ch->recvx), n->elem, ch->elem_size);
+			if (reserve_locked(ch, CHAN_SEND) != R_OK)
+				abort(); /* the place we just freed is gone */
+			ring_put(ch, n->elem);
 			complete_waiter(ch, n, CHAN_OK, wake);
-		} else {
-			ch->count--;
 		}
-		if (++ch->recvx == ch->cap)
-			ch->recvx = 0;
 		return CHAN_OK;
 	}
 	struct node *n = claim_waiter(ch, CHAN_SEND, self);
@@ -483,23 +643,36 @@ static int mutex_init_spinning(pthread_mutex_t *m)
 
 struct chan *chan_new(size_t elem_size, size_t capacity)
 {
-	if (elem_size == 0 || (capacity > 0 && elem_size > SIZE_MAX / capacity))
+	/* Slot payloads start 16-byte aligned so any element type is safe;
+	 * every size is checked before it is computed. */
+	if (elem_size == 0 || elem_size > SIZE_MAX - sizeof(struct slot) - 15 ||
+	    capacity > ST_COUNT)
 		return NULL;
-	struct chan *ch = calloc(1, sizeof(*ch));
+	size_t slot_size = (sizeof(struct slot) + elem_size + 15) & ~(size_t)15;
+	if (capacity > 0 && slot_size > SIZE_MAX / capacity)
+		return NULL;
+	struct chan *ch = aligned_alloc(64, sizeof(*ch));
 	if (!ch)
 		return NULL;
+	memset(ch, 0, sizeof(*ch));
 	ch->elem_size = elem_size;
 	ch->cap = capacity;
+	ch->slot_size = slot_size;
 	if (capacity > 0) {
-		ch->buf = malloc(capacity * elem_size);
-		if (!ch->buf) {
+		ch->slots = malloc(capacity * slot_size);
+		if (!ch->slots) {
 			free(ch);
 			return NULL;
 		}
+		for (size_t i = 0; i < capacity; i++)
+			atomic_init(&slot_at(ch, i)->seq, 2 * (uint64_t)i);
 	}
+	atomic_init(&ch->state, 0);
+	atomic_init(&ch->head, 0);
+	atomic_init(&ch->tail, 0);
 	atomic_init(&ch->closed, false);
 	if (mutex_init_spinning(&ch->mu) != 0) {
-		free(ch->buf);
+		free(ch->slots);
 		free(ch);
 		return NULL;
 	}
@@ -511,7 +684,7 @@ void chan_free(struct chan *ch)
 	if (!ch)
 		return;
 	pthread_mutex_destroy(&ch->mu);
-	free(ch->buf);
+	free(ch->slots);
 #ifdef BULKREG_TEST_HOOKS
 	/* Poison it, so a use after free fails loudly in a plain build too
 	 * (a garbage mutex makes pthread_mutex_lock fail, and lock() aborts). */
@@ -531,6 +704,7 @@ enum chan_status chan_close(struct chan *ch)
 		return CHAN_CLOSED;
 	}
 	atomic_store(&ch->closed, true);
+	atomic_fetch_or(&ch->state, ST_CLOSED);
 	testhook(TESTHOOK_CHAN_CLOSED, ch);
 	struct node *n;
 	while ((n = claim_waiter(ch, CHAN_RECV, NULL)))
@@ -562,10 +736,8 @@ size_t chan_cap(const struct chan *ch)
 
 size_t chan_len(struct chan *ch)
 {
-	chan_lock(ch);
-	size_t n = ch->count;
-	unlock(&ch->mu);
-	return n;
+	/* Values sent or being written, not yet taken. */
+	return ch->cap ? (size_t)(atomic_load(&ch->state) & ST_COUNT) : 0;
 }
 
 /* ---- select ------------------------------------------------------------- */
@@ -634,6 +806,36 @@ struct select_op {
 	struct node *nodes;    /* ncases of them */
 };
 
+/* Links the waiter's nodes and raises the waiter flags of its buffered
+ * channels (all locks held); false, with nothing linked, when a buffered
+ * channel changed since pass A looked: the caller tries again. */
+static bool register_waiter(const struct select_op *op, struct waiter *w)
+{
+	atomic_store(&w->state, W_WAITING);
+	atomic_store(&w->signaled, SIG_NONE);
+	w->woken = false;
+	w->nodes = op->nodes;
+	w->nnodes = op->ncases;
+	w->done_ch = NULL;
+	bool still = true;
+	for (size_t i = 0; i < op->ncases; i++) {
+		struct node *n = &op->nodes[i];
+		const struct chan_case *c = &op->cases[i];
+		*n = (struct node){.w = w, .ch = c->ch, .elem = c->elem,
+				   .case_index = i, .dir = c->dir};
+		if (!c->ch)
+			continue;
+		node_link(n);
+		if (c->ch->cap > 0 && !flag_waiting(c->ch, c->dir))
+			still = false;
+	}
+	if (!still)
+		for (size_t i = 0; i < op->ncases; i++)
+			if (op->nodes[i].ch)
+				node_unlink(&op->nodes[i]);
+	return still;
+}
+
 static enum chan_status select_run(const struct select_op *op,
 				   enum chan_select_mode mode,
 				   const struct timespec *deadline,
@@ -642,67 +844,62 @@ static enum chan_status select_run(const struct select_op *op,
 	struct waiter *wake = NULL;
 	enum chan_status st = CHAN_WOULDBLOCK;
 	size_t got = 0;
+	struct waiter *w = NULL;
 
-	lock_all(op->chans, op->nchans);
-	for (size_t k = 0; k < op->ncases && st == CHAN_WOULDBLOCK; k++) {
-		got = op->order[k];
-		if (op->cases[got].ch)
-			st = case_locked(&op->cases[got], NULL, &wake);
-	}
-	if (st == CHAN_WOULDBLOCK && mode == CHAN_SELECT_BLOCK) {
-		struct waiter *w = NULL;
+	for (;;) {
+		lock_all(op->chans, op->nchans);
+		for (size_t k = 0; k < op->ncases && st == CHAN_WOULDBLOCK; k++) {
+			got = op->order[k];
+			if (op->cases[got].ch)
+				st = case_locked(&op->cases[got], NULL, &wake);
+		}
+		if (st != CHAN_WOULDBLOCK || mode == CHAN_SELECT_DEFAULT)
+			break;
 		if (op->nchans == 0 && !deadline)
 			st = CHAN_INVALID; /* would block forever */
 		else if (deadline_passed(deadline))
 			st = CHAN_TIMEOUT;
-		else
+		else if (!w)
 			st = waiter_get(&w);
-		if (st != CHAN_OK) {
-			unlock_all(op->chans, op->nchans);
-			return st;
-		}
-		atomic_store(&w->state, W_WAITING);
-		atomic_store(&w->signaled, SIG_NONE);
-		w->woken = false;
-		w->nodes = op->nodes;
-		w->nnodes = op->ncases;
-		w->done_ch = NULL;
-		for (size_t i = 0; i < op->ncases; i++) {
-			struct node *n = &op->nodes[i];
-			const struct chan_case *c = &op->cases[i];
-			*n = (struct node){.w = w, .ch = c->ch, .elem = c->elem,
-					   .case_index = i, .dir = c->dir};
-			if (c->ch)
-				node_link(n);
-		}
+		else
+			st = CHAN_OK;
+		if (st != CHAN_OK)
+			break;
+		st = CHAN_WOULDBLOCK;
+		if (register_waiter(op, w))
+			break;
 		unlock_all(op->chans, op->nchans);
-		testhook(TESTHOOK_CHAN_WAITING, op->nchans ? op->chans[0] : NULL);
-
-		if (!waiter_sleep(w, deadline)) {
-			int expected = W_WAITING;
-			if (atomic_compare_exchange_strong(&w->state, &expected,
-							   W_CANCELLED)) {
-				unlink_except(w, op->chans, op->nchans, NULL);
-				return CHAN_TIMEOUT;
-			}
-			/* Completed at the last moment: wait for the signal. */
-			waiter_sleep(w, NULL);
-		}
-		testhook(TESTHOOK_CHAN_WOKEN, w->done_ch);
-		unlink_except(w, op->chans, op->nchans, w->done_ch);
-		*chosen = w->done_case;
-		st = w->done_status;
+	}
+	if (st != CHAN_WOULDBLOCK || mode == CHAN_SELECT_DEFAULT) {
+		unlock_all(op->chans, op->nchans);
+		wake_all(wake);
+		if (st == CHAN_WOULDBLOCK)
+			return st;
+		if (st == CHAN_OK || st == CHAN_CLOSED)
+			*chosen = got;
 		if (st == CHAN_OK)
-			after_case(&op->cases[w->done_case]);
+			after_case(&op->cases[got]);
 		return st;
 	}
+
 	unlock_all(op->chans, op->nchans);
-	wake_all(wake);
-	if (st == CHAN_WOULDBLOCK)
-		return st;
-	*chosen = got;
+	testhook(TESTHOOK_CHAN_WAITING, op->nchans ? op->chans[0] : NULL);
+	if (!waiter_sleep(w, deadline)) {
+		int expected = W_WAITING;
+		if (atomic_compare_exchange_strong(&w->state, &expected,
+						   W_CANCELLED)) {
+			unlink_except(w, op->chans, op->nchans, NULL);
+			return CHAN_TIMEOUT;
+		}
+		/* Completed at the last moment: wait for the signal. */
+		waiter_sleep(w, NULL);
+	}
+	testhook(TESTHOOK_CHAN_WOKEN, w->done_ch);
+	unlink_except(w, op->chans, op->nchans, w->done_ch);
+	*chosen = w->done_case;
+	st = w->done_status;
 	if (st == CHAN_OK)
-		after_case(&op->cases[got]);
+		after_case(&op->cases[w->done_case]);
 	return st;
 }
 
@@ -747,12 +944,44 @@ enum chan_status chan_select(struct chan_case *cases, size_t ncases,
 
 /* ---- single-case operations -------------------------------------------- */
 
+/* The lock-free path of a buffered channel: CHAN_WOULDBLOCK sends the
+ * operation to the locked path (full or empty after a short spin, or
+ * someone waits). */
+static enum chan_status op_lockfree(struct chan *ch, enum chan_dir dir,
+				    void *elem, enum chan_select_mode mode)
+{
+	for (int i = 0;; i++) {
+		enum reserve r = dir == CHAN_SEND ? reserve_send(ch) : reserve_recv(ch);
+		if (r == R_OK) {
+			if (dir == CHAN_SEND)
+				ring_put(ch, elem);
+			else
+				ring_take(ch, elem);
+			struct chan_case c = {.ch = ch, .dir = dir, .elem = elem};
+			after_case(&c);
+			return CHAN_OK;
+		}
+		if (r == R_CLOSED)
+			return CHAN_CLOSED;
+		/* Full or empty: a peer on the other core may be about to
+		 * change that; a short spin saves sleeping and waking. */
+		if (r == R_WAITERS || mode == CHAN_SELECT_DEFAULT || i >= SPIN_TRIES)
+			return CHAN_WOULDBLOCK;
+		spin_wait(i);
+	}
+}
+
 static enum chan_status op_until(struct chan *ch, enum chan_dir dir, void *elem,
 				 enum chan_select_mode mode,
 				 const struct timespec *deadline)
 {
 	if (!ch || !elem || !deadline_valid(deadline))
 		return CHAN_INVALID;
+	if (ch->cap > 0) {
+		enum chan_status st = op_lockfree(ch, dir, elem, mode);
+		if (st != CHAN_WOULDBLOCK)
+			return st;
+	}
 	struct chan_case c = {.ch = ch, .dir = dir, .elem = elem};
 	static const size_t order = 0;
 	struct node node;

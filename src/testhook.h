@@ -33,6 +33,9 @@ enum testhook_point {
 	TESTHOOK_CHAN_WAITING,
 	/* chan: chan_close() marked the channel closed. */
 	TESTHOOK_CHAN_CLOSED,
+	/* chan: a thread waits for a peer that reserved a place in the ring
+	 * before it and is still writing (or emptying) that slot. */
+	TESTHOOK_CHAN_INFLIGHT_WAIT,
 	/* chan: a blocked operation woke up and has not yet cleaned up. */
 	TESTHOOK_CHAN_WOKEN,
 	/* chan: failure injection for the waiter's mutex, condition variable

@@ -559,7 +559,8 @@ START_TEST(test_new_rejects_overflowing_sizes)
 	ck_assert_ptr_null(chan_new(SIZE_MAX - 10, 2));
 	ck_assert_ptr_null(chan_new(SIZE_MAX / 2 + 1, 2));
 	ck_assert_ptr_null(chan_new(8, SIZE_MAX / 4));
-	struct chan *ch = chan_new(SIZE_MAX - 10, 0); /* nothing to store */
+	ck_assert_ptr_null(chan_new(SIZE_MAX - 10, 0));
+	struct chan *ch = chan_new((size_t)1 << 20, 2); /* large but real */
 	ck_assert_ptr_nonnull(ch);
 	chan_free(ch);
 }

@@ -111,12 +111,15 @@ static void wait_for_waiters(struct chan *ch, enum chan_dir dir, size_t n)
 
 /* Inside the window, another thread has acted when any of these holds: it
  * finished (`o`); it waits for the channel's lock, which the held thread owns
- * (LOCK_CONTENDED reached `contended`); `point` was passed `count` times. */
+ * (LOCK_CONTENDED reached `contended`); it waits for the held thread to
+ * finish writing the slot it reserved (INFLIGHT_WAIT reached `inflight`);
+ * `point` was passed `count` times. */
 struct acted_goal {
 	struct op *o;
 	long contended;
 	enum testhook_point point;
-	long count; /* 0: not a condition */
+	long count;    /* 0: not a condition */
+	long inflight; /* 0: not a condition */
 };
 
 static bool acted(void *arg)
@@ -124,6 +127,8 @@ static bool acted(void *arg)
 	struct acted_goal *g = arg;
 	return (g->o && op_done(g->o)) ||
 	       hook_count(TESTHOOK_CHAN_LOCK_CONTENDED) >= g->contended ||
+	       (g->inflight > 0 &&
+		hook_count(TESTHOOK_CHAN_INFLIGHT_WAIT) >= g->inflight) ||
 	       (g->count > 0 && hook_count(g->point) >= g->count);
 }
 
@@ -385,8 +390,10 @@ static void try_recv_after_close_with_send_in_flight(int kind)
 	wait_acted((struct acted_goal){.contended = base + 1,
 				       .point = TESTHOOK_CHAN_CLOSED,
 				       .count = 1});
+	long inflight = hook_count(TESTHOOK_CHAN_INFLIGHT_WAIT);
 	pthread_t tr = run_op(&r, ch, kind, -1, 0);
-	wait_acted((struct acted_goal){.o = &r, .contended = base + 2});
+	wait_acted((struct acted_goal){.o = &r, .contended = base + 2,
+				       .inflight = inflight + 1});
 	hold_release();
 	finish(&s, ts);
 	finish(&c, tc);
