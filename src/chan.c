@@ -53,7 +53,7 @@
  * the operation without a futex wait and wake; yielding rather than
  * pausing keeps 16 threads on 2 cores from starving the peer. */
 #define SPIN_SIGNAL 100  /* polls of `signaled` before sleeping */
-#define SPIN_PAUSES 30   /* polls that pause; later ones yield the CPU */
+#define SPIN_PAUSES 8    /* polls that pause; later ones yield the CPU */
 #define SPIN_TRIES 64    /* lock-free retries on a full or empty ring */
 #define SMALL_SELECT 8   /* cases handled with stack storage */
 
