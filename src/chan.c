@@ -5,6 +5,7 @@
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,36 +13,45 @@
 #include "testhook.h"
 
 /*
- * How it works: Go's runtime/chan.go, with a pthread mutex per channel.
+ * How it works: Go's runtime/chan.go, with a pthread mutex per channel, and
+ * a lock-free fast path for buffered channels.
  *
- * Every operation takes the channel's mutex, so "claim a slot" and "write
- * it" are one step as far as any other thread can tell: there is no value
- * half-sent, no slot half-freed, and readiness (a value to take, a slot to
- * fill, closed) is decided under the lock.  Go's channels work this way;
- * the lock-free ring this file used to have lost wakeups whenever slots
- * were published out of order (issue 10).
+ * Waiting.  A thread that cannot proceed becomes a `waiter` (one per
+ * thread, reused) with one `node` per case, linked into the send or receive
+ * queue of each channel of its select, under those channels' locks.  A
+ * waiter is only ever completed by the thread that finds it: a sender that
+ * finds a waiting receiver copies its value straight into the receiver's
+ * buffer (a receiver of a buffered channel waits only while it is empty);
+ * a receiver that empties a slot of a full ring refills it from the first
+ * waiting sender; close completes every waiter with CHAN_CLOSED.  The
+ * waiter's state moves once from WAITING to DONE (by whoever completes it)
+ * or CANCELLED (its own deadline), by compare-and-swap, so a select is
+ * completed at most once.
  *
- * A buffered channel keeps its values in a ring (`recvx`, `count`).  A
- * thread that cannot proceed becomes a `waiter` (one per thread, reused)
- * with one `node` per case, linked into the send or receive queue of each
- * channel of the select.  A waiter is only ever completed by the thread
- * that finds it: a sender that finds a waiting receiver copies its value
- * straight into the receiver's buffer (also when the channel is buffered:
- * a receiver only waits while the ring is empty); a receiver that empties a
- * slot of a full ring refills it from the first waiting sender; close
- * completes every waiter with CHAN_CLOSED.  The waiter's state moves once
- * from WAITING to DONE (by whoever completes it) or CANCELLED (its own
- * deadline), by compare-and-swap, so a select is completed at most once.
+ * Buffered channels.  Values live in a ring; a lock-free send or receive
+ * first reserves its place in the channel's state word (a count, the
+ * closed bit and one "threads wait" flag per side), and only then takes a
+ * slot.  The flags are raised under the lock, in that same word, only
+ * while the ring is still full (empty) and open, and a lock-free
+ * reservation is refused while a flag is up: so "must I sleep?" and "must
+ * I wake someone?" are decided on one word, and no wakeup can be lost,
+ * whatever order slots are written in.  The ring this replaced decided
+ * them on the slots and lost wakeups when sends finished out of order
+ * (issue 10).  A reservation is never half a send: a receiver that reserved
+ * a value whose slot is still being written waits for it (see wait_slot),
+ * so a receive after close never says "would block" while a value is on
+ * its way.
  *
- * Lifetimes (the rule chan.h states): the completing thread records the
- * outcome and unlinks every node of the waiter on that channel while it
- * holds the channel's lock, releases the lock, and only then signals the
- * waiter.  A woken waiter never touches the channel that completed it
- * again (it unlinks its nodes from the other channels of its select only).
- * So when an operation returns, the peer that paired with it has finished
+ * Lifetimes (the rule chan.h states).  A lock-free send's last access to
+ * the channel is the store that publishes its value.  A completing thread
+ * records the outcome and unlinks every node of the waiter on that channel
+ * while it holds the lock, releases the lock, and only then signals the
+ * waiter; a woken waiter never touches the channel that completed it again
+ * (it unlinks its nodes from the other channels of its select only).  So
+ * when an operation returns, the peer that paired with it has finished
  * with the channel, and the channel may be freed at once -- Go's
- * reply-channel idiom.  The waiter always takes its own mutex before it
- * returns, so the signalling thread has let go of it too.
+ * reply-channel idiom.  See waiter_signal() for how the signaller lets go
+ * of the waiter itself.
  *
  * Waiting spins briefly before it sleeps on the waiter's condition
  * variable: a hand-off between two running threads then costs no system
@@ -168,16 +178,24 @@ static void shuffle(size_t *order, size_t n)
 	}
 }
 
+/* A broken invariant or a corrupted mutex (a channel used after
+ * chan_free()): a programming error. */
+static _Noreturn void die(const char *what)
+{
+	fprintf(stderr, "bulkreg: fatal: chan: %s\n", what);
+	abort();
+}
+
 static void lock(pthread_mutex_t *m)
 {
 	if (pthread_mutex_lock(m) != 0)
-		abort(); /* only fails on a corrupted mutex: a programming error */
+		die("a mutex cannot be locked (channel used after chan_free?)");
 }
 
 static void unlock(pthread_mutex_t *m)
 {
 	if (pthread_mutex_unlock(m) != 0)
-		abort();
+		die("a mutex cannot be unlocked");
 }
 
 static void chan_lock(struct chan *ch)
@@ -583,7 +601,7 @@ static enum chan_status recv_locked(struct chan *ch, void *out,
 		struct node *n = claim_waiter(ch, CHAN_SEND, self);
 		if (n) {
 			if (reserve_locked(ch, CHAN_SEND) != R_OK)
-				abort(); /* the place we just freed is gone */
+				die("the slot a receive freed for a waiting sender is gone");
 			ring_put(ch, n->elem);
 			complete_waiter(ch, n, CHAN_OK, wake);
 		}
