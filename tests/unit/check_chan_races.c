@@ -1,6 +1,7 @@
 /* check_chan_races: the windows of issue 10, held open on purpose. */
 #include <check.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -211,6 +212,49 @@ START_TEST(test_out_of_order_publish_wakes_both_receivers)
 	hold_release();
 	finish(&s1, ts1);
 	finish(&s2, ts2);
+	finish(&r1, tr1);
+	finish(&r2, tr2);
+	ck_assert_int_eq(r1.st, CHAN_OK);
+	ck_assert_int_eq(r2.st, CHAN_OK);
+	ck_assert_int_eq(r1.value + r2.value, 3);
+	chan_free(ch);
+}
+END_TEST
+
+/* (c') The same with the receivers arriving while sender 1 is held between
+ * reserving its place and writing it (the lock-free path): receiver 1
+ * reserves that value and must wait for it, not sleep; receiver 2 finds
+ * nothing and sleeps; sender 2's value must reach receiver 2. */
+START_TEST(test_receivers_arriving_during_claimed_send)
+{
+	hooks_reset();
+	struct chan *ch = chan_new(sizeof(long), 2);
+	struct op r1, r2, s1, s2;
+	pthread_t ts1 = run_op(&s1, ch, OP_SEND, TESTHOOK_CHAN_SEND_CLAIMED, 1);
+	ck_assert(hold_reached(SECONDS));
+	long waits = hook_count(TESTHOOK_CHAN_WAITING);
+	long inflight = hook_count(TESTHOOK_CHAN_INFLIGHT_WAIT);
+	pthread_t tr1 = run_op(&r1, ch, OP_RECV, -1, 0);
+	/* Receiver 1 waits for the value being written, or sleeps. */
+	wait_acted((struct acted_goal){.contended = LONG_MAX,
+				       .inflight = inflight + 1,
+				       .point = TESTHOOK_CHAN_WAITING,
+				       .count = waits + 1});
+	waits = hook_count(TESTHOOK_CHAN_WAITING);
+	pthread_t tr2 = run_op(&r2, ch, OP_RECV, -1, 0);
+	wait_acted((struct acted_goal){.contended = LONG_MAX,
+				       .point = TESTHOOK_CHAN_WAITING,
+				       .count = waits + 1});
+	waits = hook_count(TESTHOOK_CHAN_WAITING);
+	pthread_t ts2 = run_op(&s2, ch, OP_SEND, -1, 2);
+	finish(&s2, ts2);
+	/* Receiver 2 got sender 2's value, or a receiver woke for it and
+	 * went back to sleep because slot 0 is still being written. */
+	wait_acted((struct acted_goal){.o = &r2, .contended = LONG_MAX,
+				       .point = TESTHOOK_CHAN_WAITING,
+				       .count = waits + 1});
+	hold_release();
+	finish(&s1, ts1);
 	finish(&r1, tr1);
 	finish(&r2, tr2);
 	ck_assert_int_eq(r1.st, CHAN_OK);
@@ -573,6 +617,7 @@ static Suite *races_suite(void)
 	tcase_add_test(tc, test_close_during_claimed_send_wakes_all_cap1);
 	tcase_add_test(tc, test_close_during_claimed_send_wakes_all_cap2);
 	tcase_add_test(tc, test_out_of_order_publish_wakes_both_receivers);
+	tcase_add_test(tc, test_receivers_arriving_during_claimed_send);
 	tcase_add_test(tc, test_out_of_order_free_wakes_both_senders);
 	tcase_add_test(tc, test_free_after_recv_buffered_sender_held);
 	tcase_add_test(tc, test_free_after_recv_unbuffered_sender_woken);
