@@ -921,6 +921,58 @@ static enum chan_status select_run(const struct select_op *op,
 	return st;
 }
 
+/* The lock-free path of a buffered channel: CHAN_WOULDBLOCK sends the
+ * operation to the locked path (full or empty after a short spin, or
+ * someone waits). */
+static enum chan_status op_lockfree(struct chan *ch, enum chan_dir dir,
+				    void *elem, enum chan_select_mode mode)
+{
+	for (int i = 0;; i++) {
+		enum reserve r = dir == CHAN_SEND ? reserve_send(ch) : reserve_recv(ch);
+		if (r == R_OK) {
+			if (dir == CHAN_SEND)
+				ring_put(ch, elem);
+			else
+				ring_take(ch, elem);
+			struct chan_case c = {.ch = ch, .dir = dir, .elem = elem};
+			after_case(&c);
+			return CHAN_OK;
+		}
+		if (r == R_CLOSED)
+			return CHAN_CLOSED;
+		/* Full or empty: a peer on the other core may be about to
+		 * change that; a short spin saves sleeping and waking. */
+		if (r == R_WAITERS || mode == CHAN_SELECT_DEFAULT || i >= SPIN_TRIES)
+			return CHAN_WOULDBLOCK;
+		spin_wait(i);
+	}
+}
+
+/* One lock-free pass over the cases, in the select's random order, when
+ * all of them are buffered (an unbuffered case is only ready under its
+ * lock, and must keep its fair chance): a case that can proceed without
+ * waiting (or whose channel is closed) completes here, as a single
+ * operation would; CHAN_WOULDBLOCK leaves it to the locked pass. */
+static enum chan_status select_lockfree(struct chan_case *cases, size_t n,
+					const size_t *order, size_t *chosen)
+{
+	for (size_t k = 0; k < n; k++)
+		if (cases[k].ch && cases[k].ch->cap == 0)
+			return CHAN_WOULDBLOCK;
+	for (size_t k = 0; k < n; k++) {
+		struct chan_case *c = &cases[order[k]];
+		if (!c->ch || c->ch->cap == 0)
+			continue;
+		enum chan_status st = op_lockfree(c->ch, c->dir, c->elem,
+						  CHAN_SELECT_DEFAULT);
+		if (st != CHAN_WOULDBLOCK) {
+			*chosen = order[k];
+			return st;
+		}
+	}
+	return CHAN_WOULDBLOCK;
+}
+
 enum chan_status chan_select(struct chan_case *cases, size_t ncases,
 			     enum chan_select_mode mode,
 			     const struct timespec *deadline, size_t *chosen)
@@ -950,8 +1002,11 @@ enum chan_status chan_select(struct chan_case *cases, size_t ncases,
 		}
 	}
 	shuffle(order, ncases);
-	op.nchans = distinct_channels(cases, ncases, op.chans);
-	enum chan_status st = select_run(&op, mode, deadline, chosen);
+	enum chan_status st = select_lockfree(cases, ncases, order, chosen);
+	if (st == CHAN_WOULDBLOCK) {
+		op.nchans = distinct_channels(cases, ncases, op.chans);
+		st = select_run(&op, mode, deadline, chosen);
+	}
 	if (ncases > SMALL_SELECT) {
 		free(order);
 		free(op.chans);
@@ -961,33 +1016,6 @@ enum chan_status chan_select(struct chan_case *cases, size_t ncases,
 }
 
 /* ---- single-case operations -------------------------------------------- */
-
-/* The lock-free path of a buffered channel: CHAN_WOULDBLOCK sends the
- * operation to the locked path (full or empty after a short spin, or
- * someone waits). */
-static enum chan_status op_lockfree(struct chan *ch, enum chan_dir dir,
-				    void *elem, enum chan_select_mode mode)
-{
-	for (int i = 0;; i++) {
-		enum reserve r = dir == CHAN_SEND ? reserve_send(ch) : reserve_recv(ch);
-		if (r == R_OK) {
-			if (dir == CHAN_SEND)
-				ring_put(ch, elem);
-			else
-				ring_take(ch, elem);
-			struct chan_case c = {.ch = ch, .dir = dir, .elem = elem};
-			after_case(&c);
-			return CHAN_OK;
-		}
-		if (r == R_CLOSED)
-			return CHAN_CLOSED;
-		/* Full or empty: a peer on the other core may be about to
-		 * change that; a short spin saves sleeping and waking. */
-		if (r == R_WAITERS || mode == CHAN_SELECT_DEFAULT || i >= SPIN_TRIES)
-			return CHAN_WOULDBLOCK;
-		spin_wait(i);
-	}
-}
 
 static enum chan_status op_until(struct chan *ch, enum chan_dir dir, void *elem,
 				 enum chan_select_mode mode,

@@ -764,6 +764,49 @@ START_TEST(test_select_pairs_with_select_on_unbuffered)
 }
 END_TEST
 
+/* A buffered case that is always ready must not starve an unbuffered case
+ * that is ready too (a sender waits on it every time). */
+static void *send_until_closed(void *arg)
+{
+	int v = 1;
+	while (chan_send(arg, &v) == CHAN_OK)
+		;
+	return NULL;
+}
+
+static bool sender_waits(void *arg)
+{
+	return chan_waiters(arg, CHAN_SEND) == 1;
+}
+
+START_TEST(test_select_fair_between_buffered_and_unbuffered)
+{
+	enum { ROUNDS = 400 };
+	struct chan *a = chan_new(sizeof(int), ROUNDS);
+	struct chan *b = chan_new(sizeof(int), 0);
+	for (int i = 0; i < ROUNDS; i++)
+		ck_assert_int_eq(chan_send(a, &i), CHAN_OK);
+	pthread_t t = start_thread(send_until_closed, b);
+	int va, vb;
+	struct chan_case cases[2] = {{a, CHAN_RECV, &va}, {b, CHAN_RECV, &vb}};
+	long b_wins = 0;
+	for (int r = 0; r < ROUNDS; r++) {
+		ck_assert(wait_until(sender_waits, b, 10)); /* both cases ready */
+		size_t chosen;
+		ck_assert_int_eq(chan_select(cases, 2, CHAN_SELECT_BLOCK, NULL, &chosen),
+				 CHAN_OK);
+		b_wins += chosen == 1;
+	}
+	/* Expected 200; a fair picker stays within +-100 (10 sigma). */
+	ck_assert_msg(b_wins > 100 && b_wins < 300,
+		      "the unbuffered case won %ld of %d", b_wins, ROUNDS);
+	chan_close(b);
+	join_thread(t);
+	chan_free(a);
+	chan_free(b);
+}
+END_TEST
+
 START_TEST(test_select_fairness)
 {
 	/* Four always-ready cases over many selects: each must be picked about a
@@ -928,6 +971,7 @@ Suite *chan_suite(void)
 	tcase_add_test(tc, test_select_never_pairs_with_itself);
 	tcase_add_test(tc, test_select_pairs_with_select_on_unbuffered);
 	tcase_add_test(tc, test_select_fairness);
+	tcase_add_test(tc, test_select_fair_between_buffered_and_unbuffered);
 	tcase_add_test(tc, test_select_many_cases_heap_path);
 	tcase_add_test(tc, test_select_and_plain_receivers_share_channel);
 	suite_add_tcase(s, tc);
