@@ -131,8 +131,9 @@ static double run_pool(long total)
 static void report(const char *name, long n, double (*fn)(void *), void *arg,
 		   int repeat)
 {
-	/* BENCH_ONLY=text: run only the figures whose name contains it. */
-	const char *only = getenv("BENCH_ONLY");
+	/* BENCH_CHAN_FILTER=text: run only the figures whose name contains it
+	 * (BENCH_ONLY is tests/bench/run's, for its sections). */
+	const char *only = getenv("BENCH_CHAN_FILTER");
 	if (only && *only && !strstr(name, only))
 		return;
 	double best = 1e30;
