@@ -44,6 +44,14 @@ CLI_OBJ  := $(CLI_SRC:src/%.c=$(B)/obj/%.o)
 LIB      := $(B)/libbulkreg.a
 BIN      := $(B)/bulkreg
 
+# Test-only hooks (BULKREG_TEST_* variables) exist only where the tests
+# build with -DBULKREG_TEST_HOOKS: the unit tests and $(TEST_BIN), which
+# `make torture` runs.  ./bulkreg, the e2e suite's binary and what
+# `make install` installs are built without them.
+HOOK_SRC := $(shell grep -l BULKREG_TEST_HOOKS src/*.c)
+HOOK_OBJ := $(HOOK_SRC:src/%.c=$(B)/obj/hooks/%.o)
+TEST_BIN := $(B)/bulkreg-test
+
 UNIT_SRC := $(wildcard tests/unit/check_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 TESTLIB_SRC := $(filter-out $(UNIT_SRC),$(wildcard tests/unit/*.c))
@@ -79,14 +87,22 @@ $(B)/obj/%.o: src/%.c | deps
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
+$(B)/obj/hooks/%.o: src/%.c | deps
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -DBULKREG_TEST_HOOKS -c -o $@ $<
+
+# The hooked objects come first, so the archive's plain ones are not used.
+$(TEST_BIN): $(CLI_OBJ) $(HOOK_OBJ) $(LIB)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(CLI_OBJ) $(HOOK_OBJ) $(LIB) $(PKG_LIBS)
+
 $(B)/tests/obj/%.o: tests/unit/%.c | deps-test
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -iquote src -iquote tests/unit -c -o $@ $<
 
-$(B)/tests/check_%: tests/unit/check_%.c $(TESTLIB_OBJ) $(LIB) | deps-test
+$(B)/tests/check_%: tests/unit/check_%.c $(TESTLIB_OBJ) $(HOOK_OBJ) $(LIB) | deps-test
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -iquote src -iquote tests/unit -o $@ $< \
-		$(TESTLIB_OBJ) $(LIB) $(ALL_LDFLAGS) $(CHECK_LIBS) $(PKG_LIBS)
+		$(TESTLIB_OBJ) $(HOOK_OBJ) $(LIB) $(ALL_LDFLAGS) $(CHECK_LIBS) $(PKG_LIBS)
 
 $(B)/bench/%: tests/bench/%.c $(LIB) | deps
 	@mkdir -p $(@D)
@@ -117,8 +133,8 @@ tsan:
 		check
 
 # The slow reliability trials (signals, SIGKILL, concurrent runs, faults).
-torture: $(BIN) deps-test
-	@tests/torture/run $(abspath $(BIN))
+torture: $(TEST_BIN) deps-test
+	@tests/torture/run $(abspath $(TEST_BIN))
 
 # The end-to-end suite with every bulkreg run under valgrind memcheck.
 # --max-threads: one case runs --workers 1024 (valgrind allows 500 by default).
@@ -171,4 +187,4 @@ clean:
 # Keep intermediate objects (make would otherwise delete test objects).
 .SECONDARY:
 
--include $(wildcard $(B)/obj/*.d $(B)/tests/*.d $(B)/tests/obj/*.d $(B)/bench/*.d)
+-include $(wildcard $(B)/obj/*.d $(B)/obj/hooks/*.d $(B)/tests/*.d $(B)/tests/obj/*.d $(B)/bench/*.d)
