@@ -81,9 +81,9 @@ static enum status print_promotion(void *ctx, struct row *row, struct error *err
 	(void)err;
 	const struct cli *cli = ctx;
 	if (!cli->quiet)
-		fprintf(stderr, "bulkreg: %s: %s promoted from the waitlist (%s)\n",
-			row->v[FIELD_COURSE].text, row->v[FIELD_STUDENT_ID].text,
-			row->detail);
+		cli_error("%s: %s promoted from the waitlist (%s)",
+			  row->v[FIELD_COURSE].text, row->v[FIELD_STUDENT_ID].text,
+			  row->detail);
 	return ST_OK;
 }
 
