@@ -19,6 +19,8 @@ struct cli {
 	bool stdout_closed;    /* fd 1 was closed at start (writes will fail) */
 	unsigned file_mode;    /* of files bulkreg creates: 0600, or 0640 with
 				* --group-readable */
+	bool examine;          /* verify: open a schema bulkreg did not wholly
+				* create (DB_OPEN_EXAMINE) */
 };
 
 /* The commands: argv[0] is the command's name. Each returns an exit code. */

@@ -77,7 +77,8 @@ int cli_open_db(const struct cli *cli, double wait_seconds, bool must_exist,
 	}
 	cli_warn_shared_dir(cli);
 	struct error err;
-	enum status st = db_open(cli->db_path, wait_seconds, cli->file_mode, out,
+	unsigned mode = cli->file_mode | (cli->examine ? DB_OPEN_EXAMINE : 0);
+	enum status st = db_open(cli->db_path, wait_seconds, mode, out,
 				 &err);
 	if (st != ST_OK)
 		return cli_fail(st, &err);

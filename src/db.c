@@ -260,7 +260,7 @@ static enum status configure(struct db *db, struct error *err)
 	 * not create, is refused before anything -- even the journal mode --
 	 * is changed in it. */
 	enum status st = db__schema_check(db, err);
-	if (st == ST_OK)
+	if (st == ST_OK && !db->examine)
 		st = db__trust_check(db, err);
 	if (st == ST_OK)
 		st = set_wal(db, err);
@@ -407,7 +407,8 @@ enum status db_open(const char *path, double wait_seconds,
 	if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
 		return error_set(err, ST_DB,
 				 "%s: is a directory, not a database file", path);
-	create_with_mode(path, create_mode ? create_mode : DB_MODE_PRIVATE);
+	unsigned mode = create_mode & 07777;
+	create_with_mode(path, mode ? mode : DB_MODE_PRIVATE);
 	static const char *const suffixes[] = {"", "-wal", "-shm"};
 	for (size_t i = 0; i < 3; i++) {
 		enum status st = check_file(path, suffixes[i], err);
@@ -433,6 +434,7 @@ enum status db_open(const char *path, double wait_seconds,
 	}
 	sqlite3_extended_result_codes(db->h, 1);
 	sqlite3_busy_timeout(db->h, busy_ms(wait_seconds));
+	db->examine = (create_mode & DB_OPEN_EXAMINE) != 0;
 	st = configure(db, err);
 out:
 	if (st != ST_OK) {

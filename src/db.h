@@ -27,12 +27,16 @@ struct db;
  * owner only, or owner and group (--group-readable). */
 #define DB_MODE_PRIVATE 0600
 #define DB_MODE_GROUP 0640
+/* Or'ed into db_open's create_mode by `verify` alone, which must be able to
+ * examine a damaged schema as it is: objects bulkreg did not create are
+ * then not refused (defensive mode and trusted_schema=OFF still apply). */
+#define DB_OPEN_EXAMINE 0x10000u
 
 /*
  * Opens the database at `path`, creating it and its schema on first use and
  * upgrading older schemas forward (PRAGMA user_version).  `path` is a file
  * name, never an SQLite URI.  A new database file is created with exactly
- * `create_mode` (0: DB_MODE_PRIVATE) whatever the umask; an existing one
+ * `create_mode` (0: DB_MODE_PRIVATE; DB_OPEN_EXAMINE aside) whatever the umask; an existing one
  * keeps its mode.  Sets WAL, synchronous=FULL, foreign keys, defensive mode,
  * trusted_schema=OFF and a busy timeout of wait_seconds.
  * Errors name the path: ST_TOONEW (schema newer than this binary), ST_DB

@@ -28,6 +28,8 @@ struct db {
 	uint64_t memo_seed;
 	char old_values[3 * 1024]; /* a changed student's values before */
 
+	bool examine;         /* DB_OPEN_EXAMINE: no db__trust_check */
+
 	/* db_set_cancel: polled by SQLite's progress handler. */
 	bool (*cancelled)(void *ctx);
 	void *cancel_ctx;

@@ -198,6 +198,11 @@ dump h.db h.after
 expect_same h.before h.after
 [ "$(sql h.db "SELECT count(*) FROM loot")" = 0 ] || fail "emails were copied"
 
+case_ "verify alone examines such a database as it is"
+run -d h.db verify
+[ "$RC" -eq 0 ] || [ "$RC" -eq 1 ] || fail "verify: exit $RC: $(cat err)"
+! grep -q "bulkreg did not create" err || fail "verify refused the database"
+
 case_ "views and extra indexes on bulkreg's tables are refused too"
 cp t.db v.db
 sql v.db "CREATE VIEW everyone AS SELECT * FROM students;
