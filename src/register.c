@@ -352,8 +352,8 @@ static enum status too_many_rows(struct roster_reader *rd, int64_t max,
 	return error_set(err, ST_INPUT,
 			 "%s: more than %lld row%s (--max-rows %lld); nothing "
 			 "was written",
-			 rd ? roster_name(rd) : "--student", (long long)max, max == 1 ? "" : "s",
-			 (long long)max);
+			 rd ? roster_name(rd) : "--student", (long long)max,
+			 max == 1 ? "" : "s", (long long)max);
 }
 
 /* Reads the roster into blocks and feeds the workers until EOF, an error,
