@@ -46,14 +46,23 @@ CLI_OBJ  := $(CLI_SRC:src/%.c=$(B)/obj/%.o)
 LIB      := $(B)/libbulkreg.a
 BIN      := $(B)/bulkreg
 
+HOOKED_SRC := src/chan.c src/waitgroup.c
+# Test-only hooks (BULKREG_TEST_* variables) exist only where the tests
+# build with -DBULKREG_TEST_HOOKS: the unit tests and $(TEST_BIN), which
+# `make torture` runs.  ./bulkreg, the e2e suite's binary and what
+# `make install` installs are built without them.
+HOOK_SRC := $(filter-out $(HOOKED_SRC),$(shell grep -l BULKREG_TEST_HOOKS src/*.c))
+HOOK_OBJ := $(HOOK_SRC:src/%.c=$(B)/obj/hooks/%.o)
+TEST_BIN := $(B)/bulkreg-test
+
 UNIT_SRC := $(wildcard tests/unit/check_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 TESTLIB_SRC := $(filter-out $(UNIT_SRC),$(wildcard tests/unit/*.c))
 TESTLIB_OBJ := $(TESTLIB_SRC:tests/unit/%.c=$(B)/tests/obj/%.o)
-# The unit tests link their own copies of these modules, compiled with the
-# test hooks (src/testhook.h) that hold a thread at an exact point; they
-# come before the archive, so its hook-free copies are never pulled in.
-HOOKED_SRC := src/chan.c src/waitgroup.c
+# The unit tests also link their own copies of these modules, compiled with
+# the thread hooks (src/testhook.h) that hold a thread at an exact point;
+# they come before the archive, so its hook-free copies are never pulled in.
+# (The hooks call into tests/unit/hooks.c, so $(TEST_BIN) does not get them.)
 HOOKED_OBJ := $(HOOKED_SRC:src/%.c=$(B)/tests/obj/hooked_%.o)
 
 BENCH_SRC := $(wildcard tests/bench/*.c)
@@ -86,6 +95,14 @@ $(B)/obj/%.o: src/%.c | deps
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
+$(B)/obj/hooks/%.o: src/%.c | deps
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -DBULKREG_TEST_HOOKS -c -o $@ $<
+
+# The hooked objects come first, so the archive's plain ones are not used.
+$(TEST_BIN): $(CLI_OBJ) $(HOOK_OBJ) $(LIB)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(CLI_OBJ) $(HOOK_OBJ) $(LIB) $(PKG_LIBS)
+
 $(B)/tests/obj/%.o: tests/unit/%.c | deps-test
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -iquote src -iquote tests/unit -c -o $@ $<
@@ -94,10 +111,10 @@ $(B)/tests/obj/hooked_%.o: src/%.c | deps
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -DBULKREG_TEST_HOOKS -c -o $@ $<
 
-$(B)/tests/check_%: tests/unit/check_%.c $(TESTLIB_OBJ) $(HOOKED_OBJ) $(LIB) | deps-test
+$(B)/tests/check_%: tests/unit/check_%.c $(TESTLIB_OBJ) $(HOOKED_OBJ) $(HOOK_OBJ) $(LIB) | deps-test
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -iquote src -iquote tests/unit -o $@ $< \
-		$(TESTLIB_OBJ) $(HOOKED_OBJ) $(LIB) $(ALL_LDFLAGS) $(CHECK_LIBS) $(PKG_LIBS)
+		$(TESTLIB_OBJ) $(HOOKED_OBJ) $(HOOK_OBJ) $(LIB) $(ALL_LDFLAGS) $(CHECK_LIBS) $(PKG_LIBS)
 
 $(B)/bench/%: tests/bench/%.c $(LIB) | deps
 	@mkdir -p $(@D)
@@ -128,11 +145,12 @@ tsan:
 		check
 
 # The slow reliability trials (signals, SIGKILL, concurrent runs, faults,
-# and the concurrency core's unit tests run long: the chan family).
+# planted files, the lifecycle, and the concurrency core's unit tests run
+# long: the chan family).
 TORTURE_UNIT := $(B)/tests/check_stress $(B)/tests/check_chan_races \
                 $(B)/tests/check_chan $(B)/tests/check_pool $(B)/tests/check_waitgroup
-torture: $(BIN) $(TORTURE_UNIT) deps-test
-	@TORTURE_UNIT_DIR=$(abspath $(B)/tests) tests/torture/run $(abspath $(BIN))
+torture: $(TEST_BIN) $(TORTURE_UNIT) deps-test
+	@TORTURE_UNIT_DIR=$(abspath $(B)/tests) tests/torture/run $(abspath $(TEST_BIN))
 
 # The end-to-end suite with every bulkreg run under valgrind memcheck.
 # --max-threads: one case runs --workers 1024 (valgrind allows 500 by default).
@@ -185,4 +203,4 @@ clean:
 # Keep intermediate objects (make would otherwise delete test objects).
 .SECONDARY:
 
--include $(wildcard $(B)/obj/*.d $(B)/tests/*.d $(B)/tests/obj/*.d $(B)/bench/*.d)
+-include $(wildcard $(B)/obj/*.d $(B)/obj/hooks/*.d $(B)/tests/*.d $(B)/tests/obj/*.d $(B)/bench/*.d)

@@ -1,12 +1,13 @@
 /* atomic_file: write beside the final name, then rename into place; see atomic_file.h. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "atomic_file.h"
@@ -21,41 +22,47 @@ static size_t dir_prefix_len(const char *path)
 	return slash ? (size_t)(slash - path) + 1 : 0;
 }
 
-/* splitmix64: spreads a weak seed over all bits. */
-static uint64_t mix64(uint64_t x)
-{
-	x += UINT64_C(0x9E3779B97F4A7C15);
-	x = (x ^ (x >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
-	x = (x ^ (x >> 27)) * UINT64_C(0x94D049BB133111EB);
-	return x ^ (x >> 31);
-}
-
-static void fill_suffix(char *s, uint64_t *state)
+/* Fills s with random letters and digits from getrandom(): the name is
+ * O_EXCL-created anyway, so this only keeps others from guessing it. */
+static bool fill_suffix(char *s)
 {
 	static const char alphabet[] =
 		"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
-	uint64_t bits = mix64((*state)++);
-	for (int i = 0; i < TEMP_SUFFIX_LEN; i++) {
-		s[i] = alphabet[bits % (sizeof(alphabet) - 1)];
-		bits /= sizeof(alphabet) - 1;
+	unsigned char bytes[TEMP_SUFFIX_LEN];
+	size_t got = 0;
+	while (got < sizeof(bytes)) {
+		ssize_t n = getrandom(bytes + got, sizeof(bytes) - got, 0);
+		if (n < 0 && errno != EINTR)
+			return false;
+		if (n > 0)
+			got += (size_t)n;
 	}
+	for (int i = 0; i < TEMP_SUFFIX_LEN; i++)
+		s[i] = alphabet[bytes[i] % (sizeof(alphabet) - 1)];
+	return true;
 }
 
 /*
- * Like mkstemp, but created with mode 0666 so that the umask (and a default
- * ACL) apply exactly as to any newly created file.  mkstemp's 0600 would
- * need an fchmod to 0666 & ~umask, and reading the umask means changing it,
- * which races with other threads creating files.  O_EXCL makes the name ours.
+ * Like mkstemp, with the mode asked for: created with `mode` and then set
+ * to exactly that (fchmod), so the umask can neither widen nor narrow what
+ * the report's readers get.  O_EXCL makes the name ours; O_NOFOLLOW keeps
+ * it ours even if a link appears there.
  */
-static int create_temp(char *tmp, size_t suffix_at)
+static int create_temp(char *tmp, size_t suffix_at, unsigned mode)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	uint64_t state = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 30) ^
-			 ((uint64_t)getpid() << 16) ^ (uint64_t)(uintptr_t)tmp;
 	for (int i = 0; i < TEMP_ATTEMPTS; i++) {
-		fill_suffix(tmp + suffix_at, &state);
-		int fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+		if (!fill_suffix(tmp + suffix_at))
+			return -1;
+		int fd = open(tmp,
+			      O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+			      (mode_t)mode);
+		if (fd >= 0 && fchmod(fd, (mode_t)mode) != 0) {
+			int e = errno;
+			close(fd);
+			unlink(tmp);
+			errno = e;
+			return -1;
+		}
 		if (fd >= 0 || errno != EEXIST)
 			return fd;
 	}
@@ -70,7 +77,7 @@ static void clear(struct atomic_file *af)
 }
 
 enum status atomic_file_open(struct atomic_file *af, const char *path,
-			     struct error *err)
+			     unsigned mode, struct error *err)
 {
 	clear(af);
 	size_t dlen = dir_prefix_len(path);
@@ -97,7 +104,7 @@ enum status atomic_file_open(struct atomic_file *af, const char *path,
 	tmp[dlen + 1 + blen] = '.';
 	tmp[tlen] = '\0';
 
-	int fd = create_temp(tmp, tlen - TEMP_SUFFIX_LEN);
+	int fd = create_temp(tmp, tlen - TEMP_SUFFIX_LEN, mode);
 	if (fd < 0) {
 		int e = errno;
 		free(final);
@@ -150,7 +157,11 @@ enum status atomic_file_publish(struct atomic_file *af, struct error *err)
 	if (rc != 0)
 		return error_set(err, ST_IO, "%s: cannot close the report: %s",
 				 af->path, strerror(errno));
-	if (rename(af->tmp_path, af->path) != 0)
+	int rc2;
+	/* A signal after the commit must not strand the report. */
+	while ((rc2 = rename(af->tmp_path, af->path)) != 0 && errno == EINTR)
+		;
+	if (rc2 != 0)
 		return error_set(err, ST_IO, "%s: cannot put the report in place: %s",
 				 af->path, strerror(errno));
 	free(af->tmp_path);

@@ -18,11 +18,12 @@ struct atomic_file {
  * not, and after publish; never on a struct that open did not initialise.
  */
 
-/* Creates the temporary file "<dir>/.<base>.XXXXXX" (O_CLOEXEC, mode
- * 0666 & ~umask) in path's directory.  ST_IO "<path>: cannot create the
- * report: ..." if the directory is missing or not writable. */
+/* Creates the temporary file "<dir>/.<base>.XXXXXX" (a random suffix from
+ * getrandom(), O_EXCL, O_NOFOLLOW, O_CLOEXEC) in path's directory, with
+ * exactly `mode` (e.g. 0600), whatever the umask.  ST_IO "<path>: cannot
+ * create the report: ..." if the directory is missing or not writable. */
 enum status atomic_file_open(struct atomic_file *af, const char *path,
-			     struct error *err);
+			     unsigned mode, struct error *err);
 
 /* fsync()s the data: after this, publishing cannot lose it. */
 enum status atomic_file_sync(struct atomic_file *af, struct error *err);

@@ -1,14 +1,18 @@
 /* check: run the --check command for one row, with a deadline; see check.h. */
 #define _GNU_SOURCE /* pipe2, posix_spawn_file_actions_addclosefrom_np */
 #include <errno.h>
+#include <stdatomic.h>
 #include <fcntl.h>
 #include <math.h> /* frexp only: it lives in libc, not libm */
+#include <dirent.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -23,6 +27,8 @@ extern char **environ;
 #define FALLBACK_SLICE_MS 5 /* without a pidfd, how often waitid is asked */
 #define DRAIN_CHUNK 16384   /* scratch for output past CHECK_OUTPUT_MAX */
 #define TIMEOUT_MAX 1e6     /* seconds; beyond is surely a typo */
+#define RUNNING_MAX 4096    /* checks running at once (>= POOL_MAX_WORKERS) */
+#define SWEEP_ROUNDS 64     /* generations of orphans killed per sweep */
 
 #if defined(__GLIBC__) && \
 	(__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 34))
@@ -71,6 +77,114 @@ struct check_config {
 	posix_spawnattr_t attr;
 	bool attr_ready;
 };
+
+/* ---- orphans --------------------------------------------------------------
+ * A check runs in its own process group, and the group is killed when the
+ * check ends; but a process can leave the group (setsid) and, once its
+ * parent exits, would be adopted by init and outlive bulkreg.  So bulkreg
+ * makes itself a child subreaper (PR_SET_CHILD_SUBREAPER): every process a
+ * check leaves behind is re-parented to bulkreg, whatever session or group
+ * it moved to.  When a check ends, every child of bulkreg that is not a
+ * running check -- that is, every such orphan -- is killed (SIGKILL, which
+ * cannot be ignored) and reaped, and so are the orphans those leave in turn.
+ * Spawning holds `spawn_lock` for reading until the new check is in
+ * `running`, and a sweep holds it for writing, so a check that has just
+ * been spawned is never taken for an orphan.
+ */
+static struct {
+	pthread_rwlock_t spawn_lock;
+	pthread_mutex_t mu;
+	pid_t running[RUNNING_MAX];
+	size_t n;
+	_Atomic bool enabled;
+} orphans = {PTHREAD_RWLOCK_INITIALIZER, PTHREAD_MUTEX_INITIALIZER};
+
+static void running_add(pid_t pid)
+{
+	pthread_mutex_lock(&orphans.mu);
+	if (orphans.n == RUNNING_MAX) {
+		fputs("bulkreg: check.c: more checks running than RUNNING_MAX\n",
+		      stderr);
+		abort();
+	}
+	orphans.running[orphans.n++] = pid;
+	pthread_mutex_unlock(&orphans.mu);
+}
+
+static void running_remove(pid_t pid)
+{
+	pthread_mutex_lock(&orphans.mu);
+	for (size_t i = 0; i < orphans.n; i++) {
+		if (orphans.running[i] == pid) {
+			orphans.running[i] = orphans.running[--orphans.n];
+			break;
+		}
+	}
+	pthread_mutex_unlock(&orphans.mu);
+}
+
+static bool is_running(pid_t pid)
+{
+	bool found = false;
+	pthread_mutex_lock(&orphans.mu);
+	for (size_t i = 0; i < orphans.n && !found; i++)
+		found = orphans.running[i] == pid;
+	pthread_mutex_unlock(&orphans.mu);
+	return found;
+}
+
+/* Kills and reaps the children listed in one /proc/self/task/T/children
+ * that are not running checks; returns how many. */
+static size_t kill_listed(const char *path)
+{
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return 0;
+	size_t killed = 0;
+	long pid;
+	while (fscanf(f, "%ld", &pid) == 1) {
+		if (pid <= 0 || is_running((pid_t)pid))
+			continue;
+		kill((pid_t)pid, SIGKILL);
+		while (waitpid((pid_t)pid, NULL, 0) < 0 && errno == EINTR)
+			;
+		killed++;
+	}
+	fclose(f);
+	return killed;
+}
+
+/* One pass over every thread's children (a re-parented orphan is the
+ * child of whichever thread the kernel picked). */
+static size_t sweep_once(void)
+{
+	DIR *d = opendir("/proc/self/task");
+	if (!d)
+		return 0;
+	size_t killed = 0;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (e->d_name[0] < '0' || e->d_name[0] > '9')
+			continue;
+		char path[64];
+		snprintf(path, sizeof(path), "/proc/self/task/%.20s/children",
+			 e->d_name);
+		killed += kill_listed(path);
+	}
+	closedir(d);
+	return killed;
+}
+
+/* Kills every process a check left behind. */
+static void sweep_orphans(void)
+{
+	if (!atomic_load(&orphans.enabled))
+		return;
+	pthread_rwlock_wrlock(&orphans.spawn_lock);
+	for (int round = 0; round < SWEEP_ROUNDS && sweep_once() > 0; round++)
+		;
+	pthread_rwlock_unlock(&orphans.spawn_lock);
+}
 
 /* ---- small helpers ------------------------------------------------------ */
 
@@ -214,6 +328,26 @@ static bool snapshot_env(struct check_config *cfg)
 	return true;
 }
 
+/* What --check-env clean keeps of bulkreg's own environment. */
+static bool kept_when_clean(const char *entry)
+{
+	static const char *const names[] = {"PATH=", "HOME=", "LANG="};
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strncmp(entry, names[i], strlen(names[i])) == 0)
+			return true;
+	return strncmp(entry, "BULKREG_", 8) == 0;
+}
+
+void check_config_clean_env(struct check_config *cfg)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < cfg->nenv; i++)
+		if (kept_when_clean(cfg->env[i]))
+			cfg->env[k++] = cfg->env[i];
+	cfg->env[k] = NULL;
+	cfg->nenv = k;
+}
+
 static int init_attr(struct check_config *cfg)
 {
 	sigset_t none, all;
@@ -262,6 +396,9 @@ enum status check_config_new(const char *cmd, double timeout,
 		return error_set(err, ST_NOMEM, "out of memory");
 	cfg->null_fd = -1;
 	cfg->timeout = timeout;
+	/* Orphans of checks come back to us (see "orphans" above). */
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0)
+		atomic_store(&orphans.enabled, true);
 	cfg->use_pidfd = probe_pidfd();
 	memcpy(cfg->sh_name, "sh", 3);
 	memcpy(cfg->sh_flag, "-c", 3);
@@ -305,6 +442,7 @@ void check_config_free(struct check_config *cfg)
 {
 	if (!cfg)
 		return;
+	sweep_orphans(); /* whatever the last checks left */
 	if (cfg->attr_ready)
 		posix_spawnattr_destroy(&cfg->attr);
 	close_fd(&cfg->null_fd);
@@ -397,12 +535,16 @@ static int spawn_once(const struct check_config *cfg, bool direct,
 	int rc = posix_spawn_file_actions_init(&fa);
 	if (rc == 0) {
 		rc = add_file_actions(&fa, cfg->null_fd, p[1]);
+		pthread_rwlock_rdlock(&orphans.spawn_lock);
 		if (rc == 0 && direct)
 			rc = posix_spawnp(&c->pid, cfg->argv[0], &fa, &cfg->attr,
 					  cfg->argv, envp);
 		else if (rc == 0)
 			rc = posix_spawn(&c->pid, SHELL_PATH, &fa, &cfg->attr,
 					 cfg->sh_argv, envp);
+		if (rc == 0)
+			running_add(c->pid);
+		pthread_rwlock_unlock(&orphans.spawn_lock);
 		posix_spawn_file_actions_destroy(&fa);
 	}
 	close_fd(&p[1]);
@@ -571,6 +713,8 @@ static int reap(struct child *c, struct capture *cap)
 	kill(-c->pid, SIGKILL);
 	while (waitpid(c->pid, &ws, 0) < 0 && errno == EINTR)
 		;
+	running_remove(c->pid);
+	sweep_orphans();
 	drain(cap, c->out);
 	close_fd(&c->out);
 	close_fd(&c->pidfd);

@@ -22,6 +22,10 @@ struct check_config;
 enum status check_config_new(const char *cmd, double timeout,
 			     struct check_config **out, struct error *err);
 void check_config_free(struct check_config *cfg);
+/* --check-env clean: the command gets only PATH, HOME, LANG and BULKREG_*
+ * variables of bulkreg's environment (then the row's own), so secrets in
+ * the environment (tokens, passwords) do not reach it. */
+void check_config_clean_env(struct check_config *cfg);
 /* For tests: wait by polling waitid, as when pidfd_open is unavailable. */
 void check_config_disable_pidfd(struct check_config *cfg);
 

@@ -17,6 +17,10 @@ struct cli {
 	const char *db_path;   /* -d, else $BULKREG_DB, else ./bulkreg.db */
 	bool quiet;            /* -q */
 	bool stdout_closed;    /* fd 1 was closed at start (writes will fail) */
+	unsigned file_mode;    /* of files bulkreg creates: 0600, or 0640 with
+				* --group-readable */
+	bool examine;          /* verify: open a schema bulkreg did not wholly
+				* create (DB_OPEN_EXAMINE) */
 };
 
 /* The commands: argv[0] is the command's name. Each returns an exit code. */
@@ -31,7 +35,10 @@ int cmd_batches_show(struct cli *cli, int argc, char **argv);
 int cmd_student(struct cli *cli, int argc, char **argv);
 int cmd_verify(struct cli *cli, int argc, char **argv);
 
-/* "bulkreg: <msg>" on stderr. */
+/* "bulkreg: <msg>" on stderr.  The formatted message goes through the
+ * terminal escaping of the text report (text_escape_message): file names,
+ * course codes and anything else the user or a file supplied cannot drive
+ * the terminal. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* "bulkreg: warning: <msg>" on stderr unless quiet. */
 void cli_warn(const struct cli *cli, const char *fmt, ...)
@@ -50,8 +57,13 @@ int cli_usage_error(const char *usage, const char *cmd, const char *fmt, ...)
 int cli_open_db(const struct cli *cli, double wait_seconds, bool must_exist,
 		struct db **out);
 
-/* Removes -q/--quiet given after the command (argv[1..], up to "--") and
- * sets cli->quiet: for commands that take no other options. */
+/* Warns (cli_warn) when the database's directory is writable by other
+ * users. */
+void cli_warn_shared_dir(const struct cli *cli);
+
+/* Removes -q/--quiet and --group-readable given after the command
+ * (argv[1..], up to "--") and sets cli->quiet / cli->file_mode: for
+ * commands that take no other options. */
 void cli_take_quiet(struct cli *cli, int *argc, char **argv);
 
 /* Strict number parsing: the whole string, in [min, max]. */

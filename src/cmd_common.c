@@ -10,14 +10,22 @@
 
 #include "cmd.h"
 
+/* Formats and prints "bulkreg: <prefix><msg>\n", escaped for a terminal. */
+static void print_escaped(const char *prefix, const char *fmt, va_list ap)
+{
+	char raw[ERROR_MAX * 2];
+	char shown[ERROR_MAX * 8];
+	vsnprintf(raw, sizeof(raw), fmt, ap);
+	text_escape_message(shown, sizeof(shown), raw);
+	fprintf(stderr, "bulkreg: %s%s\n", prefix, shown);
+}
+
 void cli_error(const char *fmt, ...)
 {
 	va_list ap;
-	fputs("bulkreg: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	print_escaped("", fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
 void cli_warn(const struct cli *cli, const char *fmt, ...)
@@ -25,11 +33,20 @@ void cli_warn(const struct cli *cli, const char *fmt, ...)
 	if (cli->quiet)
 		return;
 	va_list ap;
-	fputs("bulkreg: warning: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	print_escaped("warning: ", fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+}
+
+void cli_warn_shared_dir(const struct cli *cli)
+{
+	char dir[4096];
+	if (db_dir_writable_by_others(cli->db_path, dir, sizeof(dir)))
+		cli_warn(cli,
+			 "%s: the database's directory is writable by other "
+			 "users, who could put files beside it; keep the "
+			 "database in a directory only you can write",
+			 dir);
 }
 
 int cli_fail(enum status st, const struct error *err)
@@ -41,11 +58,10 @@ int cli_fail(enum status st, const struct error *err)
 int cli_usage_error(const char *usage, const char *cmd, const char *fmt, ...)
 {
 	va_list ap;
-	fputs("bulkreg: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	print_escaped("", fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\n%sTry 'bulkreg %s --help'.\n", usage, cmd);
+	fprintf(stderr, "%sTry 'bulkreg %s --help'.\n", usage, cmd);
 	return 2;
 }
 
@@ -59,8 +75,11 @@ int cli_open_db(const struct cli *cli, double wait_seconds, bool must_exist,
 			  cli->db_path);
 		return 3;
 	}
+	cli_warn_shared_dir(cli);
 	struct error err;
-	enum status st = db_open(cli->db_path, wait_seconds, out, &err);
+	unsigned mode = cli->file_mode | (cli->examine ? DB_OPEN_EXAMINE : 0);
+	enum status st = db_open(cli->db_path, wait_seconds, mode, out,
+				 &err);
 	if (st != ST_OK)
 		return cli_fail(st, &err);
 	return 0;
@@ -112,6 +131,10 @@ void cli_take_quiet(struct cli *cli, int *argc, char **argv)
 		if (options && (strcmp(argv[i], "-q") == 0 ||
 				strcmp(argv[i], "--quiet") == 0)) {
 			cli->quiet = true;
+			continue;
+		}
+		if (options && strcmp(argv[i], "--group-readable") == 0) {
+			cli->file_mode = DB_MODE_GROUP;
 			continue;
 		}
 		argv[kept++] = argv[i];

@@ -68,8 +68,8 @@ int cmd_init(struct cli *cli, int argc, char **argv)
 		return rc;
 	db_close(db);
 	if (!cli->quiet)
-		fprintf(stderr, "bulkreg: %s is ready (schema version %d)\n",
-			cli->db_path, DB_SCHEMA_VERSION);
+		cli_error("%s is ready (schema version %d)", cli->db_path,
+			  DB_SCHEMA_VERSION);
 	return 0;
 }
 
@@ -81,9 +81,9 @@ static enum status print_promotion(void *ctx, struct row *row, struct error *err
 	(void)err;
 	const struct cli *cli = ctx;
 	if (!cli->quiet)
-		fprintf(stderr, "bulkreg: %s: %s promoted from the waitlist (%s)\n",
-			row->v[FIELD_COURSE].text, row->v[FIELD_STUDENT_ID].text,
-			row->detail);
+		cli_error("%s: %s promoted from the waitlist (%s)",
+			  row->v[FIELD_COURSE].text, row->v[FIELD_STUDENT_ID].text,
+			  row->detail);
 	return ST_OK;
 }
 
@@ -112,6 +112,7 @@ static int course_add(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{"capacity", required_argument, NULL, 'c'},
+		{"group-readable", no_argument, NULL, 'G'},
 		{"help", no_argument, NULL, 'h'},
 		{"quiet", no_argument, NULL, 'q'},
 		{"title", required_argument, NULL, 't'},
@@ -125,6 +126,9 @@ static int course_add(struct cli *cli, int argc, char **argv)
 		switch (c) {
 		case 'q': /* also accepted after the command */
 			cli->quiet = true;
+			break;
+		case 'G': /* likewise */
+			cli->file_mode = DB_MODE_GROUP;
 			break;
 		case 'c':
 			if (!parse_int64(optarg, 0, COURSE_CAPACITY_MAX, &in.capacity))
@@ -184,8 +188,8 @@ static int course_add(struct cli *cli, int argc, char **argv)
 	if (st != ST_OK)
 		return cli_fail(st, &err);
 	if (!cli->quiet)
-		fprintf(stderr, "bulkreg: course %s saved (capacity %" PRId64 ")\n",
-			in.code, in.capacity);
+		cli_error("course %s saved (capacity %" PRId64 ")", in.code,
+			  in.capacity);
 	say_batch(cli, &res);
 	return 0;
 }
@@ -352,12 +356,11 @@ static int course_import(struct cli *cli, int argc, char **argv)
 	}
 	db_close(db);
 	if (st == ST_OK && !cli->quiet)
-		fprintf(stderr,
-			"bulkreg: %s%s (%s): %zu course%s created, %zu updated, %zu "
-			"unchanged\n",
-			dry_run ? "dry run, nothing written: " : "", path, ci.format,
-			plan.created, plan.created == 1 ? "" : "s", plan.updated,
-			plan.unchanged);
+		cli_error("%s%s (%s): %zu course%s created, %zu updated, %zu "
+			  "unchanged",
+			  dry_run ? "dry run, nothing written: " : "", path,
+			  ci.format, plan.created, plan.created == 1 ? "" : "s",
+			  plan.updated, plan.unchanged);
 	plan_free(&plan);
 	course_import_free(&ci);
 	if (st != ST_OK)

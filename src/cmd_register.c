@@ -20,7 +20,8 @@ static const char register_usage[] =
 	"                [--max-drops N|P%]] [--update-students always|fill|never]\n"
 	"                [--workers N] [--format text|csv|json] [-o FILE] [--label TEXT]\n"
 	"                [--delimiter C] [--wait SECONDS] [--check CMD]\n"
-	"                [--check-timeout SECONDS]\n"
+	"                [--check-timeout SECONDS] [--check-env clean|inherit]\n"
+	"                [--max-rows N] [--group-readable]\n"
 	"                [--encoding NAME] [--allow-missing-email]\n"
 	"                [--profile NAME] [--map FIELD=HEADER,...] [--users FILE]\n"
 	"                [--course-from course_id|section_id]\n";
@@ -57,6 +58,11 @@ static const char register_help[] =
 	"  --check CMD            run CMD for every valid row; non-zero rejects it\n"
 	"                         (row values in BULKREG_* environment variables)\n"
 	"  --check-timeout SECS   per-row limit for CMD (default 10)\n"
+	"  --check-env MODE       clean (default): CMD sees only PATH, HOME, LANG\n"
+	"                         and BULKREG_* variables; inherit: all of ours\n"
+	"  --max-rows N           refuse a roster of more than N rows (exit 2,\n"
+	"                         nothing written)\n"
+	"  --group-readable       the report (and a new database) is 0640, not 0600\n"
 	"\n"
 	"Reading exports:\n"
 	"  --encoding NAME        the roster's encoding, converted to UTF-8 as\n"
@@ -87,6 +93,7 @@ static const char drop_usage[] =
 	"                [--check CMD] [--check-timeout SECONDS] [--encoding NAME]\n"
 	"                [--profile NAME] [--map FIELD=HEADER,...] [--users FILE]\n"
 	"                [--course-from course_id|section_id]\n"
+	"                [--check-env clean|inherit] [--max-rows N] [--group-readable]\n"
 	"       bulkreg drop --student ID --course CODE [--dry-run] [--format FMT]\n"
 	"                [-o FILE] [--label TEXT] [--wait SECONDS]\n";
 
@@ -103,9 +110,9 @@ static const char drop_help[] =
 	"  --strict               any rejected row rolls the whole batch back\n"
 	"  --max-rejects N|P%     more rejected rows than N (or P%) roll it back\n"
 	"  --workers N, --format FMT, -o FILE, --label TEXT, --delimiter C,\n"
-	"  --wait SECONDS, --check CMD, --check-timeout SECS, --encoding NAME,\n"
-	"  --profile NAME, --map SPEC, --users FILE, --course-from COLUMN: as for\n"
-	"  register\n"
+	"  --wait SECONDS, --check CMD, --check-timeout SECS, --check-env MODE,\n"
+	"  --max-rows N, --group-readable, --encoding NAME, --profile NAME,\n"
+	"  --map SPEC, --users FILE, --course-from COLUMN: as for register\n"
 	"\n"
 	"Exit status: 0 every row dropped, 1 some rejected, 2 unusable input,\n"
 	"3 database or system error, 128+N interrupted by signal N.\n";
@@ -134,6 +141,9 @@ enum {
 	OPT_MAP,
 	OPT_USERS,
 	OPT_COURSE_FROM,
+	OPT_CHECK_ENV,
+	OPT_MAX_ROWS,
+	OPT_GROUP_READABLE,
 };
 
 static bool parse_update_mode(const char *s, enum student_update *out)
@@ -247,6 +257,8 @@ static int run_job(struct cli *cli, struct register_options *ro, double wait)
 	ro->warn_ctx = cli;
 	ro->db_path = cli->db_path;
 	ro->wait_seconds = wait;
+	ro->file_mode = cli->file_mode;
+	cli_warn_shared_dir(cli);
 
 	struct progress progress;
 	progress_start(&progress, cli);
@@ -259,7 +271,11 @@ static int run_job(struct cli *cli, struct register_options *ro, double wait)
 	signals_stop();
 	chan_free(done);
 
-	if (st == ST_CANCELLED || (st != ST_OK && sig)) {
+	/* 128+N says "rolled back": only when it is true.  Once the batch is
+	 * committed, a failure after it (a report that could not be put in
+	 * place) is exit 3 with a message that says committed and where the
+	 * report is, whatever signal came meanwhile. */
+	if (!res.recorded && (st == ST_CANCELLED || (st != ST_OK && sig))) {
 		cli_error("%s", st == ST_CANCELLED ? err.msg : "interrupted");
 		return 128 + (sig ? sig : SIGINT);
 	}
@@ -323,6 +339,7 @@ static int run_batch(struct cli *cli, const struct batch_command *bc, int argc,
 	static const struct option opts[] = {
 		{"allow-missing-email", no_argument, NULL, OPT_ALLOW_MISSING_EMAIL},
 		{"check", required_argument, NULL, OPT_CHECK},
+		{"check-env", required_argument, NULL, OPT_CHECK_ENV},
 		{"check-timeout", required_argument, NULL, OPT_CHECK_TIMEOUT},
 		{"course", required_argument, NULL, OPT_COURSE},
 		{"course-from", required_argument, NULL, OPT_COURSE_FROM},
@@ -330,11 +347,13 @@ static int run_batch(struct cli *cli, const struct batch_command *bc, int argc,
 		{"dry-run", no_argument, NULL, OPT_DRY_RUN},
 		{"encoding", required_argument, NULL, OPT_ENCODING},
 		{"format", required_argument, NULL, OPT_FORMAT},
+		{"group-readable", no_argument, NULL, OPT_GROUP_READABLE},
 		{"help", no_argument, NULL, 'h'},
 		{"label", required_argument, NULL, OPT_LABEL},
 		{"map", required_argument, NULL, OPT_MAP},
 		{"max-drops", required_argument, NULL, OPT_MAX_DROPS},
 		{"max-rejects", required_argument, NULL, OPT_MAX_REJECTS},
+		{"max-rows", required_argument, NULL, OPT_MAX_ROWS},
 		{"output", required_argument, NULL, 'o'},
 		{"profile", required_argument, NULL, OPT_PROFILE},
 		{"quiet", no_argument, NULL, 'q'},
@@ -387,6 +406,25 @@ static int run_batch(struct cli *cli, const struct batch_command *bc, int argc,
 			break;
 		case OPT_CHECK:
 			ro.check_cmd = optarg;
+			break;
+		case OPT_CHECK_ENV:
+			if (strcmp(optarg, "clean") != 0 &&
+			    strcmp(optarg, "inherit") != 0)
+				return cli_usage_error(usage, name,
+						       "--check-env: '%s' is not clean "
+						       "or inherit",
+						       optarg);
+			ro.check_env_inherit = strcmp(optarg, "inherit") == 0;
+			break;
+		case OPT_GROUP_READABLE:
+			cli->file_mode = DB_MODE_GROUP;
+			break;
+		case OPT_MAX_ROWS:
+			if (!parse_int64(optarg, 1, INT64_MAX, &ro.max_rows))
+				return cli_usage_error(usage, name,
+						       "--max-rows: '%s' is not a whole "
+						       "number of at least 1",
+						       optarg);
 			break;
 		case OPT_CHECK_TIMEOUT:
 			if (!parse_seconds(optarg, 0.001, 86400, &ro.check_timeout))
@@ -570,7 +608,7 @@ int cmd_drop(struct cli *cli, int argc, char **argv)
 
 static const char undo_usage[] =
 	"usage: bulkreg undo BATCH [--dry-run] [--format text|csv|json] [-o FILE]\n"
-	"                [--label TEXT] [--wait SECONDS]\n";
+	"                [--label TEXT] [--wait SECONDS] [--group-readable]\n";
 
 static const char undo_help[] =
 	"\n"
@@ -595,6 +633,7 @@ int cmd_undo(struct cli *cli, int argc, char **argv)
 	static const struct option opts[] = {
 		{"dry-run", no_argument, NULL, OPT_DRY_RUN},
 		{"format", required_argument, NULL, OPT_FORMAT},
+		{"group-readable", no_argument, NULL, OPT_GROUP_READABLE},
 		{"help", no_argument, NULL, 'h'},
 		{"label", required_argument, NULL, OPT_LABEL},
 		{"output", required_argument, NULL, 'o'},
@@ -621,6 +660,9 @@ int cmd_undo(struct cli *cli, int argc, char **argv)
 			break;
 		case 'q':
 			cli->quiet = ro.quiet = true;
+			break;
+		case OPT_GROUP_READABLE:
+			cli->file_mode = DB_MODE_GROUP;
 			break;
 		case OPT_DRY_RUN:
 			ro.dry_run = true;

@@ -191,6 +191,8 @@ int cmd_verify(struct cli *cli, int argc, char **argv)
 		return cli_usage_error(verify_usage, "verify",
 				       "verify takes no arguments");
 	struct db *db;
+	/* verify examines a damaged database as it is, schema included. */
+	cli->examine = true;
 	int rc = cli_open_db(cli, DEFAULT_WAIT_SECONDS, true, &db);
 	if (rc != 0)
 		return rc;

@@ -1,17 +1,20 @@
 /* db: opening the store, error mapping, courses and listings; see db.h. */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "db_internal.h"
 
 #define CACHE_SIZE_PRAGMA "PRAGMA cache_size = -49152" /* 48 MiB */
-#define MAX_PAGE_COUNT_ENV "BULKREG_TEST_MAX_PAGE_COUNT"
 #define WAL_RETRY_MS 5
+#define PROGRESS_STEPS 4096 /* SQLite steps between cancellation checks */
 
 static const char *const outcome_names[] = {
 	[BATCH_COMMITTED] = "committed",
@@ -35,20 +38,41 @@ static enum status cannot_write(struct db *db, const char *detail,
 			 db->path, detail);
 }
 
+/* The directory that holds (or would hold) path, into dir[cap]; false if
+ * its name does not fit. */
+static bool parent_dir(const char *path, char *dir, size_t cap)
+{
+	const char *slash = strrchr(path, '/');
+	if (!slash) {
+		snprintf(dir, cap, ".");
+		return cap > 1;
+	}
+	size_t len = slash == path ? 1 : (size_t)(slash - path);
+	if (len >= cap)
+		return false;
+	memcpy(dir, path, len);
+	dir[len] = '\0';
+	return true;
+}
+
 /* Whether the directory that would hold the database exists. */
 static bool parent_dir_exists(const char *path)
 {
 	char dir[4096];
-	const char *slash = strrchr(path, '/');
-	if (!slash)
-		return true; /* the working directory */
-	size_t len = slash == path ? 1 : (size_t)(slash - path);
-	if (len >= sizeof(dir))
+	if (!parent_dir(path, dir, sizeof(dir)))
 		return true; /* cannot tell; let the caller's message stand */
-	memcpy(dir, path, len);
-	dir[len] = '\0';
 	struct stat sb;
 	return stat(dir, &sb) == 0 && S_ISDIR(sb.st_mode);
+}
+
+bool db_dir_writable_by_others(const char *path, char *dir, size_t cap)
+{
+	char d[4096];
+	struct stat sb;
+	if (!parent_dir(path, d, sizeof(d)) || stat(d, &sb) != 0)
+		return false;
+	snprintf(dir, cap, "%s", d);
+	return (sb.st_mode & S_IWOTH) != 0;
 }
 
 /* Some calls (sqlite3_db_cacheflush) return an error without recording it
@@ -102,6 +126,9 @@ enum status db__fail_errno(struct db *db, int rc, int sys, const char *what,
 				 db->path, what, sys ? strerror(sys) : msg);
 	case SQLITE_NOMEM:
 		return error_set(err, ST_NOMEM, "%s: %s: out of memory",
+				 db->path, what);
+	case SQLITE_INTERRUPT:
+		return error_set(err, ST_CANCELLED, "%s: %s: interrupted",
 				 db->path, what);
 	case SQLITE_CORRUPT:
 		return error_set(err, ST_DB, "%s: the database is damaged (%s)",
@@ -191,16 +218,19 @@ static enum status set_wal(struct db *db, struct error *err)
 			 cannot_write(db, "cannot switch to WAL mode", err);
 }
 
+#ifdef BULKREG_TEST_HOOKS
+/* Test builds only (see the Makefile): a page limit from the environment,
+ * to fill the "disk" at a chosen moment. */
 static enum status apply_test_page_limit(struct db *db, struct error *err)
 {
-	const char *s = getenv(MAX_PAGE_COUNT_ENV);
+	static const char env[] = "BULKREG_TEST_MAX_PAGE_COUNT";
+	const char *s = getenv(env);
 	if (!s || !*s)
 		return ST_OK;
 	char *end;
 	long long pages = strtoll(s, &end, 10);
 	if (*end || pages <= 0)
-		return error_set(err, ST_USAGE, "%s: bad value '%s'",
-				 MAX_PAGE_COUNT_ENV, s);
+		return error_set(err, ST_USAGE, "%s: bad value '%s'", env, s);
 	char sql[64];
 	snprintf(sql, sizeof(sql), "PRAGMA max_page_count = %lld", pages);
 	sqlite3_stmt *stmt = NULL;
@@ -213,14 +243,25 @@ static enum status apply_test_page_limit(struct db *db, struct error *err)
 		       ST_OK :
 		       db__fail(db, rc, "setting max_page_count", err);
 }
+#else
+static enum status apply_test_page_limit(struct db *db, struct error *err)
+{
+	(void)db;
+	(void)err;
+	return ST_OK;
+}
+#endif
 
 static enum status configure(struct db *db, struct error *err)
 {
 	if (sqlite3_db_readonly(db->h, "main") == 1)
 		return cannot_write(db, "it opened read-only", err);
-	/* A database from a newer bulkreg is refused before anything -- even
-	 * the journal mode -- is changed in it. */
+	/* A database from a newer bulkreg, or one holding objects bulkreg did
+	 * not create, is refused before anything -- even the journal mode --
+	 * is changed in it. */
 	enum status st = db__schema_check(db, err);
+	if (st == ST_OK && !db->examine)
+		st = db__trust_check(db, err);
 	if (st == ST_OK)
 		st = set_wal(db, err);
 	/* FULL: a batch is one transaction, so this is one fsync per batch,
@@ -258,10 +299,106 @@ static pthread_once_t sqlite_tuned = PTHREAD_ONCE_INIT;
 static void tune_sqlite(void)
 {
 	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+	/* -d is a file name: no "file:...?vfs=&nolock=" (see sqlite_name). */
+	sqlite3_config(SQLITE_CONFIG_URI, 0);
 }
 
-enum status db_open(const char *path, double wait_seconds, struct db **out,
-		    struct error *err)
+/*
+ * Refuses a database, -wal or -shm that is a symbolic link or that another
+ * user owns (root's are accepted): whoever owns a -wal reads everything the
+ * next batch writes, and a link sends the writes elsewhere.  A missing file
+ * is fine; SQLite creates -wal and -shm with the database's owner and mode.
+ */
+static enum status check_file(const char *path, const char *suffix,
+			      struct error *err)
+{
+	char name[4200];
+	if ((size_t)snprintf(name, sizeof(name), "%s%s", path, suffix) >=
+	    sizeof(name))
+		return error_set(err, ST_DB, "%s: the name is too long", path);
+	struct stat sb;
+	if (lstat(name, &sb) != 0)
+		return ST_OK; /* missing, or SQLite will say why */
+	if (S_ISLNK(sb.st_mode))
+		return error_set(err, ST_DB,
+				 "%s: is a symbolic link; refusing to follow it "
+				 "(give the real path with -d)",
+				 name);
+	uid_t me = geteuid();
+	if (sb.st_uid != me && sb.st_uid != 0)
+		return error_set(err, ST_DB,
+				 "%s: owned by user %lu, not by you (%lu) or "
+				 "root; refusing to use it: its owner could read "
+				 "or change the registrations",
+				 name, (unsigned long)sb.st_uid,
+				 (unsigned long)me);
+	return ST_OK;
+}
+
+/* Creates a missing database file with exactly `mode` (fchmod: the umask
+ * does not apply); SQLite gives -wal and -shm the database's mode.  An
+ * existing file keeps its mode.  Failures are left for SQLite to report. */
+static void create_with_mode(const char *path, unsigned mode)
+{
+	int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+		      (mode_t)mode);
+	if (fd < 0)
+		return;
+	(void)fchmod(fd, (mode_t)mode);
+	close(fd);
+}
+
+/* The name handed to SQLite: a path that could be read as a URI even with
+ * URIs off ("file:...") gets "./" in front. */
+static char *sqlite_name(const char *path)
+{
+	if (strncasecmp(path, "file:", 5) != 0)
+		return strdup(path);
+	size_t n = strlen(path);
+	char *s = malloc(n + 3);
+	if (s) {
+		memcpy(s, "./", 2);
+		memcpy(s + 2, path, n + 1);
+	}
+	return s;
+}
+
+static int progress_cb(void *arg)
+{
+	struct db *db = arg;
+	return db->cancelled && db->cancelled(db->cancel_ctx);
+}
+
+void db_set_cancel(struct db *db, bool (*cancelled)(void *ctx), void *ctx)
+{
+	db->cancelled = cancelled;
+	db->cancel_ctx = ctx;
+	sqlite3_progress_handler(db->h, cancelled ? PROGRESS_STEPS : 0,
+				 cancelled ? progress_cb : NULL, db);
+}
+
+/* Opens the handle with the protections every connection gets. */
+static int open_handle(struct db *db, const char *path)
+{
+	char *name = sqlite_name(path);
+	if (!name)
+		return SQLITE_NOMEM;
+	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+		    SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW;
+	int rc = sqlite3_open_v2(name, &db->h, flags, NULL);
+	free(name);
+	if (rc != SQLITE_OK)
+		return rc;
+	/* No writable_schema, no shadow-table writes; functions with side
+	 * effects are not run from the schema (views, triggers, defaults). */
+	sqlite3_db_config(db->h, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
+	sqlite3_db_config(db->h, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
+	return sqlite3_exec(db->h, "PRAGMA trusted_schema = OFF", NULL, NULL,
+			    NULL);
+}
+
+enum status db_open(const char *path, double wait_seconds,
+		    unsigned create_mode, struct db **out, struct error *err)
 {
 	*out = NULL;
 	if (!path || !*path)
@@ -270,6 +407,14 @@ enum status db_open(const char *path, double wait_seconds, struct db **out,
 	if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
 		return error_set(err, ST_DB,
 				 "%s: is a directory, not a database file", path);
+	unsigned mode = create_mode & 07777;
+	create_with_mode(path, mode ? mode : DB_MODE_PRIVATE);
+	static const char *const suffixes[] = {"", "-wal", "-shm"};
+	for (size_t i = 0; i < 3; i++) {
+		enum status st = check_file(path, suffixes[i], err);
+		if (st != ST_OK)
+			return st;
+	}
 
 	pthread_once(&sqlite_tuned, tune_sqlite);
 	struct db *db = calloc(1, sizeof(*db));
@@ -279,9 +424,7 @@ enum status db_open(const char *path, double wait_seconds, struct db **out,
 	}
 	db->wait_seconds = wait_seconds > 0 ? wait_seconds : 0;
 
-	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-		    SQLITE_OPEN_NOMUTEX;
-	int rc = sqlite3_open_v2(path, &db->h, flags, NULL);
+	int rc = open_handle(db, path);
 	enum status st = ST_OK;
 	if (rc != SQLITE_OK) {
 		st = db->h ? db__fail(db, sqlite3_extended_errcode(db->h),
@@ -291,6 +434,7 @@ enum status db_open(const char *path, double wait_seconds, struct db **out,
 	}
 	sqlite3_extended_result_codes(db->h, 1);
 	sqlite3_busy_timeout(db->h, busy_ms(wait_seconds));
+	db->examine = (create_mode & DB_OPEN_EXAMINE) != 0;
 	st = configure(db, err);
 out:
 	if (st != ST_OK) {

@@ -3,6 +3,7 @@
 #define BULKREG_DB_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "courses.h"
@@ -22,17 +23,41 @@ const char *batch_outcome_name(enum batch_outcome o);
 
 struct db;
 
+/* Mode of a database bulkreg creates (its -wal and -shm get the same):
+ * owner only, or owner and group (--group-readable). */
+#define DB_MODE_PRIVATE 0600
+#define DB_MODE_GROUP 0640
+/* Or'ed into db_open's create_mode by `verify` alone, which must be able to
+ * examine a damaged schema as it is: objects bulkreg did not create are
+ * then not refused (defensive mode and trusted_schema=OFF still apply). */
+#define DB_OPEN_EXAMINE 0x10000u
+
 /*
  * Opens the database at `path`, creating it and its schema on first use and
- * upgrading older schemas forward (PRAGMA user_version).  Sets WAL,
- * synchronous=NORMAL, foreign keys, and a busy timeout of wait_seconds.
+ * upgrading older schemas forward (PRAGMA user_version).  `path` is a file
+ * name, never an SQLite URI.  A new database file is created with exactly
+ * `create_mode` (0: DB_MODE_PRIVATE; DB_OPEN_EXAMINE aside) whatever the umask; an existing one
+ * keeps its mode.  Sets WAL, synchronous=FULL, foreign keys, defensive mode,
+ * trusted_schema=OFF and a busy timeout of wait_seconds.
  * Errors name the path: ST_TOONEW (schema newer than this binary), ST_DB
- * (not an SQLite database, read-only file or directory, cannot open),
+ * (not an SQLite database, read-only file or directory, cannot open; the
+ * file, its -wal or -shm is a symbolic link or owned by another user than
+ * the caller or root; the schema holds objects bulkreg did not create),
  * ST_BUSY (locked longer than wait_seconds while creating or upgrading).
  */
-enum status db_open(const char *path, double wait_seconds, struct db **out,
-		    struct error *err);
+enum status db_open(const char *path, double wait_seconds,
+		    unsigned create_mode, struct db **out, struct error *err);
 void db_close(struct db *db);
+
+/* True when the directory that holds (or would hold) the database is
+ * writable by other users, who could plant files beside it; `dir` gets its
+ * name (cut to cap).  For a warning: db_open refuses what they plant. */
+bool db_dir_writable_by_others(const char *path, char *dir, size_t cap);
+
+/* Lets a long-running statement stop (ST_CANCELLED, "interrupted") when
+ * cancelled(ctx) becomes true; checked every few thousand SQLite steps.
+ * NULL removes it. */
+void db_set_cancel(struct db *db, bool (*cancelled)(void *ctx), void *ctx);
 
 /* ---- courses ------------------------------------------------------------ */
 

@@ -27,6 +27,12 @@ struct db {
 	uint64_t *memo;       /* students this batch wrote or saw (db_store.c) */
 	uint64_t memo_seed;
 	char old_values[3 * 1024]; /* a changed student's values before */
+
+	bool examine;         /* DB_OPEN_EXAMINE: no db__trust_check */
+
+	/* db_set_cancel: polled by SQLite's progress handler. */
+	bool (*cancelled)(void *ctx);
+	void *cancel_ctx;
 };
 
 /* Turns an SQLite result code into a status and a message that names the
@@ -55,6 +61,15 @@ enum status db__schema_check(struct db *db, struct error *err);
 
 /* Brings the schema to DB_SCHEMA_VERSION (db_schema.c). */
 enum status db__schema_upgrade(struct db *db, struct error *err);
+
+/* Builds, in `mem` (an empty database, typically in memory), the schema
+ * as bulkreg's own migrations leave it at `version` (db_schema.c). */
+enum status db__schema_build(struct db *mem, int version, struct error *err);
+
+/* Refuses (ST_DB, naming them) a database whose schema holds objects --
+ * triggers, views, indexes, tables -- that bulkreg's migrations did not
+ * create, or that differ from what they create (db_trust.c). */
+enum status db__trust_check(struct db *db, struct error *err);
 
 /* The store's statements and the student memo (db_store.c). */
 enum status db__store_prepare(struct db *db, struct error *err);

@@ -153,11 +153,12 @@ static enum status too_new(struct db *db, int version, struct error *err)
 			 db->path, version, DB_SCHEMA_VERSION);
 }
 
-static enum status apply_steps(struct db *db, int from, struct error *err)
+static enum status apply_steps(struct db *db, int from, int to,
+			       struct error *err)
 {
 	for (size_t i = 0; i < MIGRATION_COUNT; i++) {
 		const struct migration *m = &migrations[i];
-		if (m->version <= from)
+		if (m->version <= from || m->version > to)
 			continue;
 		char what[64];
 		snprintf(what, sizeof(what), "upgrading the schema to version %d",
@@ -172,6 +173,11 @@ static enum status apply_steps(struct db *db, int from, struct error *err)
 			return st;
 	}
 	return ST_OK;
+}
+
+enum status db__schema_build(struct db *mem, int version, struct error *err)
+{
+	return apply_steps(mem, 0, version, err);
 }
 
 enum status db__schema_check(struct db *db, struct error *err)
@@ -202,7 +208,7 @@ enum status db__schema_upgrade(struct db *db, struct error *err)
 	if (st == ST_OK && version > DB_SCHEMA_VERSION)
 		st = too_new(db, version, err);
 	if (st == ST_OK && version < DB_SCHEMA_VERSION)
-		st = apply_steps(db, version, err);
+		st = apply_steps(db, version, DB_SCHEMA_VERSION, err);
 	if (st == ST_OK)
 		st = db__exec(db, "COMMIT", "upgrading the schema", err);
 	if (st != ST_OK && !sqlite3_get_autocommit(db->h))

@@ -11,7 +11,7 @@
 #include "cmd.h"
 
 static const char usage_text[] =
-	"usage: bulkreg [-q] [-d DB] COMMAND [ARGS]\n"
+	"usage: bulkreg [-q] [-d DB] [--group-readable] COMMAND [ARGS]\n"
 	"       bulkreg init\n"
 	"       bulkreg course add CODE --capacity N [--title TEXT] [--waitlist N]\n"
 	"       bulkreg course import FILE.csv\n"
@@ -21,7 +21,8 @@ static const char usage_text[] =
 	"                [--max-drops N|P%]] [--update-students always|fill|never]\n"
 	"                [--workers N] [--format text|csv|json] [-o FILE] [--label TEXT]\n"
 	"                [--delimiter C] [--wait SECONDS] [--check CMD]\n"
-	"                [--check-timeout SECONDS]\n"
+	"                [--check-timeout SECONDS] [--check-env clean|inherit]\n"
+	"                [--max-rows N]\n"
 	"       bulkreg drop ROSTER.csv|- [register's options]\n"
 	"       bulkreg drop --student ID --course CODE\n"
 	"       bulkreg undo BATCH [--dry-run] [-o FILE] [--format text|csv|json]\n"
@@ -39,6 +40,8 @@ static const char help_text[] =
 	"Global options (before the command; -q after it too):\n"
 	"  -d, --db PATH   database file (default: $BULKREG_DB, else ./bulkreg.db)\n"
 	"  -q, --quiet     no summary, warnings or progress; errors still go to stderr\n"
+	"  --group-readable  files bulkreg creates (database, report) are 0640,\n"
+	"                  readable by the group; else 0600, whatever the umask\n"
 	"  -h, --help      this help; 'bulkreg COMMAND --help' for a command\n"
 	"  -V, --version   print the version\n"
 	"\n"
@@ -87,7 +90,7 @@ static bool guard_std_fds(void)
 
 int main(int argc, char **argv)
 {
-	struct cli cli = {0};
+	struct cli cli = {.file_mode = DB_MODE_PRIVATE};
 	cli.stdout_closed = guard_std_fds();
 	/* Writes to a closed pipe or past a file-size limit must fail as
 	 * errors we can report, not kill us. */
@@ -100,6 +103,7 @@ int main(int argc, char **argv)
 
 	static const struct option opts[] = {
 		{"db", required_argument, NULL, 'd'},
+		{"group-readable", no_argument, NULL, 'G'},
 		{"help", no_argument, NULL, 'h'},
 		{"quiet", no_argument, NULL, 'q'},
 		{"version", no_argument, NULL, 'V'},
@@ -111,6 +115,9 @@ int main(int argc, char **argv)
 		switch (c) {
 		case 'd':
 			cli.db_path = optarg;
+			break;
+		case 'G':
+			cli.file_mode = DB_MODE_GROUP;
 			break;
 		case 'h':
 			fputs(usage_text, stdout);

@@ -19,6 +19,7 @@
 #include "policy.h"
 #include "pool.h"
 #include "register.h"
+#include "report_dest.h"
 #include "roster.h"
 #include "store.h"
 #include "undo.h"
@@ -345,6 +346,16 @@ static enum status next_row(struct pipeline *pl, struct roster_reader *rd,
 	return ST_OK;
 }
 
+static enum status too_many_rows(struct roster_reader *rd, int64_t max,
+				 struct error *err)
+{
+	return error_set(err, ST_INPUT,
+			 "%s: more than %lld row%s (--max-rows %lld); nothing "
+			 "was written",
+			 rd ? roster_name(rd) : "--student", (long long)max,
+			 max == 1 ? "" : "s", (long long)max);
+}
+
 /* Reads the roster into blocks and feeds the workers until EOF, an error,
  * a cancel or a collector failure. */
 static enum status read_roster(struct pipeline *pl, struct roster_reader *rd,
@@ -353,6 +364,7 @@ static enum status read_roster(struct pipeline *pl, struct roster_reader *rd,
 	size_t rows_per_block = pl->check ? 1 : ROWS_PER_BLOCK;
 	uint64_t seq = 0;
 	bool single_done = false;
+	int64_t rows = 0;
 	enum status st = ST_OK;
 	while (st == ST_OK) {
 		if (cancelled(pl))
@@ -368,6 +380,10 @@ static enum status read_roster(struct pipeline *pl, struct roster_reader *rd,
 				      err);
 			if (st != ST_OK)
 				break;
+			if (pl->opt->max_rows > 0 && ++rows > pl->opt->max_rows) {
+				st = too_many_rows(rd, pl->opt->max_rows, err);
+				break;
+			}
 			b->count++;
 		}
 		if (b->count == 0) {
@@ -424,97 +440,6 @@ static enum status run_undo(struct pipeline *pl, struct error *err)
 	if (st == ST_OK)
 		st = policy_promote_all(pl->policy, cause, emit_row, pl, err);
 	return st;
-}
-
-/* ---- where the report goes --------------------------------------------- */
-
-/*
- * -o FILE names a regular file (or a new one): the report is written to a
- * temporary file beside it and renamed into place after the commit.  A
- * symbolic link is followed, so the link stays and its target is replaced.
- * Anything else that already exists there -- a device such as /dev/stdout
- * or /dev/null, a FIFO, a socket -- cannot be replaced (and must not be:
- * renaming over /dev/null would put a regular file in its place), so the
- * report is written into it directly, exactly as to standard output.
- */
-struct report_dest {
-	struct atomic_file af;
-	bool atomic;         /* af is open */
-	int direct_fd;       /* a device or FIFO opened here, or -1 */
-	char *resolved;      /* -o's target when it is a symbolic link */
-	const char *name;    /* for messages */
-};
-
-static void dest_init(struct report_dest *d)
-{
-	memset(d, 0, sizeof(*d));
-	d->af.fd = -1;
-	d->direct_fd = -1;
-	d->name = "standard output";
-}
-
-/* Where report_write writes. */
-static int dest_fd(const struct report_dest *d)
-{
-	return d->atomic ? d->af.fd : d->direct_fd >= 0 ? d->direct_fd : 1;
-}
-
-static enum status dest_open(struct report_dest *d, const char *path,
-			     const struct pipeline *pl, struct error *err)
-{
-	d->name = path;
-	const char *target = path;
-	struct stat sb;
-	bool exists = lstat(path, &sb) == 0;
-	if (exists && S_ISLNK(sb.st_mode)) {
-		if (stat(path, &sb) != 0)
-			return error_set(err, ST_IO,
-					 "%s: cannot create the report: it is a "
-					 "symbolic link to a missing file",
-					 path);
-		if (S_ISREG(sb.st_mode)) {
-			d->resolved = realpath(path, NULL);
-			if (!d->resolved)
-				return error_set(err,
-						 errno == ENOMEM ? ST_NOMEM : ST_IO,
-						 "%s: cannot follow the symbolic "
-						 "link: %s",
-						 path, strerror(errno));
-			target = d->resolved;
-		}
-	}
-	if (exists && !S_ISREG(sb.st_mode) && !S_ISDIR(sb.st_mode) &&
-	    !S_ISLNK(sb.st_mode)) {
-		int fd;
-		/* A FIFO blocks here until a reader opens it; a signal
-		 * interrupts the wait (EINTR, see signals.h). */
-		while ((fd = open(path, O_WRONLY | O_NOCTTY | O_CLOEXEC)) < 0 &&
-		       errno == EINTR)
-			if (cancelled(pl))
-				return error_set(err, ST_CANCELLED, "interrupted");
-		if (fd < 0)
-			return error_set(err, ST_IO,
-					 "%s: cannot open the report: %s", path,
-					 strerror(errno));
-		d->direct_fd = fd;
-		return ST_OK;
-	}
-	enum status st = atomic_file_open(&d->af, target, err);
-	d->atomic = st == ST_OK;
-	return st;
-}
-
-/* Closes what is still open; a temporary report not yet published is
- * removed. */
-static void dest_close(struct report_dest *d)
-{
-	atomic_file_discard(&d->af); /* harmless once published or discarded */
-	d->atomic = false;
-	if (d->direct_fd >= 0)
-		close(d->direct_fd);
-	d->direct_fd = -1;
-	free(d->resolved);
-	d->resolved = NULL;
 }
 
 /* Appends to err's message. */
@@ -684,7 +609,7 @@ static enum status finish_batch(struct pipeline *pl, struct roster_reader *rd,
 	bool write_it = opt->output_path || want_report(opt, &res->counts);
 	if (write_it) {
 		pl->report_sent = in_place;
-		st = report_write(pl->report, &sum, dest_fd(dest), dest->name,
+		st = report_write(pl->report, &sum, report_dest_fd(dest), dest->name,
 				  err);
 		if (st == ST_OK && dest->atomic)
 			st = atomic_file_sync(&dest->af, err);
@@ -725,6 +650,7 @@ static enum status finish_batch(struct pipeline *pl, struct roster_reader *rd,
 	}
 	st = db_batch_finish(pl->db, pl->batch_id, res->outcome, &res->counts, sha,
 			     err);
+	res->recorded = st == ST_OK;
 	if (st != ST_OK) {
 		if (dest->atomic)
 			atomic_file_discard(&dest->af);
@@ -807,7 +733,7 @@ static enum status open_and_begin(struct pipeline *pl, struct db **dbp,
 	for (;;) {
 		enum status st = ST_OK;
 		if (!*dbp)
-			st = db_open(opt->db_path, 0, dbp, err);
+			st = db_open(opt->db_path, 0, opt->file_mode, dbp, err);
 		if (st == ST_OK) {
 			course_table_free(&pl->courses);
 			course_table_init(&pl->courses);
@@ -905,7 +831,7 @@ enum status register_run(const struct register_options *opt,
 	struct roster_reader *rd = NULL;
 	struct check_config *check = NULL;
 	struct report_dest dest;
-	dest_init(&dest);
+	report_dest_init(&dest);
 	pthread_t collector;
 	bool batch_open = false;
 	struct aggregate *agg = NULL; /* pl.agg, once the collector hands it over */
@@ -939,18 +865,24 @@ enum status register_run(const struct register_options *opt,
 		st = check_config_new(opt->check_cmd, opt->check_timeout, &check, err);
 		if (st != ST_OK)
 			goto out;
+		if (!opt->check_env_inherit)
+			check_config_clean_env(check);
 		pl.check = check;
 	}
-	st = report_new(opt->format, &pl.report, err);
-	if (st != ST_OK)
-		goto out;
-	report_set_cancel(pl.report, reader_cancelled, &pl);
 	/* Where the report goes must work before anything is written. */
 	if (opt->output_path) {
-		st = dest_open(&dest, opt->output_path, &pl, err);
+		st = report_dest_open(&dest, opt->output_path,
+				      opt->file_mode ? opt->file_mode : 0600,
+				      reader_cancelled, &pl, err);
 		if (st != ST_OK)
 			goto out;
 	}
+	/* The rows wait beside the -o file (its filesystem, its owner's
+	 * space), else in $TMPDIR. */
+	st = report_new(opt->format, report_dest_dir(&dest), &pl.report, err);
+	if (st != ST_OK)
+		goto out;
+	report_set_cancel(pl.report, reader_cancelled, &pl);
 
 	char *options = options_json(opt);
 	char undo_label[64];
@@ -974,6 +906,9 @@ enum status register_run(const struct register_options *opt,
 	pl.db = db;
 	if (st != ST_OK)
 		goto out;
+	/* A statement that runs long (a huge batch's commit) still hears a
+	 * signal. */
+	db_set_cancel(db, reader_cancelled, &pl);
 	batch_open = true;
 	struct policy_options po = {
 		.batch_id = pl.batch_id,
@@ -1051,7 +986,7 @@ out:
 			  "written (the report written %s%s is void)",
 			  dest.direct_fd >= 0 ? "to " : "above",
 			  dest.direct_fd >= 0 ? dest.name : "");
-	dest_close(&dest);
+	report_dest_close(&dest);
 	pipeline_free(&pl); /* and with it the aggregate */
 	report_free(pl.report);
 	check_config_free(check);

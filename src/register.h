@@ -59,6 +59,11 @@ struct register_options {
 	const char *output_path;       /* -o FILE, or NULL for standard output */
 	const char *check_cmd;         /* --check CMD, or NULL */
 	double check_timeout;          /* seconds, per row */
+	bool check_env_inherit;        /* --check-env inherit (else clean) */
+	unsigned file_mode;            /* new database and report: 0600 (0) or
+					* 0640 (--group-readable) */
+	int64_t max_rows;              /* --max-rows: more is unusable input
+					* (ST_INPUT, nothing written); 0: none */
 	struct chan *done;             /* closed to cancel (Go's ctx.Done()); may be NULL */
 	_Atomic uint64_t *progress;    /* rows finished so far; may be NULL */
 	/* Non-fatal warnings (unknown columns, empty roster); may be NULL. */
@@ -74,6 +79,9 @@ struct register_result {
 	bool report_written;
 	/* Why a batch was rolled back by a threshold ("" otherwise). */
 	char rolled_back_why[ERROR_MAX];
+	/* The batch's outcome is committed (db_batch_finish succeeded): a
+	 * later failure or signal no longer undoes anything. */
+	bool recorded;
 };
 
 /*

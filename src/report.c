@@ -1,4 +1,5 @@
 /* report: the per-row report of a batch in text, csv or json; see report.h. */
+#define _GNU_SOURCE /* O_TMPFILE, mkostemp */
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -401,9 +402,10 @@ static void json_put_double(struct obuf *o, double x)
  * Values echoed to a terminal must not be able to drive it: control bytes,
  * C1 controls and invalid UTF-8 are shown as \xHH; bidirectional, line
  * separator, zero-width and other invisible or space-like characters as
- * \uHHHH; NUL as U+FFFD.  A backslash stays as it is: details already
- * carry escapes of their own, and doubling them hurts more than the rare
- * value that contains a literal "\x1b" could mislead.  Widths count one
+ * \uHHHH; NUL as U+FFFD.  In values (student, course, source, label,
+ * listings) a backslash is shown as \\, so that the text "\x1b" never looks
+ * like an escaped ESC; details and messages are bulkreg's own text and
+ * already carry escapes, so their backslashes stay.  Widths count one
  * column per character. */
 
 struct text_token {
@@ -441,9 +443,14 @@ static void token_hex(struct text_token *t, const unsigned char *p, size_t n)
 
 /* Fills *t with how s[i..] starts; returns the bytes it stands for. */
 static size_t text_next(const unsigned char *s, size_t len, size_t i,
-			struct text_token *t)
+			bool value, struct text_token *t)
 {
 	unsigned char c = s[i];
+	if (c == '\\' && value) {
+		memcpy(t->bytes, "\\\\", 2);
+		t->len = t->cols = 2;
+		return 1;
+	}
 	if (c == 0) {
 		memcpy(t->bytes, replacement, 3);
 		t->len = 3;
@@ -478,13 +485,13 @@ static size_t text_next(const unsigned char *s, size_t len, size_t i,
 	return used;
 }
 
-static size_t text_cols(const char *s, size_t len)
+static size_t text_cols(const char *s, size_t len, bool value)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	struct text_token t;
 	size_t cols = 0;
 	for (size_t i = 0; i < len;) {
-		i += text_next(p, len, i, &t);
+		i += text_next(p, len, i, value, &t);
 		cols += t.cols;
 	}
 	return cols;
@@ -493,15 +500,15 @@ static size_t text_cols(const char *s, size_t len)
 /* Writes s escaped, cut to max_cols columns with "..." (0: no limit);
  * returns the columns written. */
 static size_t text_put(struct obuf *o, const char *s, size_t len,
-		       size_t max_cols)
+		       size_t max_cols, bool value)
 {
 	const unsigned char *p = (const unsigned char *)s;
-	bool cut = max_cols > 0 && text_cols(s, len) > max_cols;
+	bool cut = max_cols > 0 && text_cols(s, len, value) > max_cols;
 	size_t limit = cut ? max_cols - 3 : SIZE_MAX;
 	struct text_token t;
 	size_t cols = 0;
 	for (size_t i = 0; i < len;) {
-		size_t used = text_next(p, len, i, &t);
+		size_t used = text_next(p, len, i, value, &t);
 		if (cols + t.cols > limit)
 			break;
 		ob_write(o, t.bytes, t.len);
@@ -519,12 +526,12 @@ void text_write_value(FILE *out, const char *s, size_t len, size_t width,
 		      size_t max)
 {
 	const unsigned char *p = (const unsigned char *)s;
-	bool cut = max > 3 && text_cols(s, len) > max;
+	bool cut = max > 3 && text_cols(s, len, true) > max;
 	size_t limit = cut ? max - 3 : SIZE_MAX;
 	struct text_token t;
 	size_t cols = 0;
 	for (size_t i = 0; i < len;) {
-		size_t used = text_next(p, len, i, &t);
+		size_t used = text_next(p, len, i, true, &t);
 		if (cols + t.cols > limit)
 			break;
 		fwrite(t.bytes, 1, t.len, out);
@@ -541,8 +548,26 @@ void text_write_value(FILE *out, const char *s, size_t len, size_t width,
 
 size_t text_value_width(const char *s, size_t len, size_t max)
 {
-	size_t cols = text_cols(s, len);
+	size_t cols = text_cols(s, len, true);
 	return max && cols > max ? max : cols;
+}
+
+void text_escape_message(char *out, size_t cap, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t len = strlen(s), used = 0;
+	struct text_token t;
+	if (cap == 0)
+		return;
+	for (size_t i = 0; i < len;) {
+		size_t n = text_next(p, len, i, false, &t);
+		if (used + t.len >= cap)
+			break;
+		memcpy(out + used, t.bytes, t.len);
+		used += t.len;
+		i += n;
+	}
+	out[used] = '\0';
 }
 
 /* "1,234,567". */
@@ -616,6 +641,8 @@ struct report {
 	FILE *spool;
 	char *spool_buf;
 	uint64_t rows;        /* rows in the spool */
+	uint64_t bytes;       /* bytes in the spool */
+	uint64_t spool_limit; /* REPORT_SPOOL_MAX unless set */
 	/* text: the widest cell of each table column */
 	size_t w_line, w_student, w_course, w_reason;
 };
@@ -639,24 +666,33 @@ bool report_format_parse(const char *s, enum report_format *out)
 	return false;
 }
 
-/* An unlinked file in $TMPDIR: gone by itself however the process ends. */
-static enum status spool_open(FILE **out, struct error *err)
+/* A file with no name in `dir` (or $TMPDIR): gone by itself however the
+ * process ends, and never visible to anyone.  Where O_TMPFILE is not
+ * supported, mkstemp's file (mode 0600) is unlinked at once. */
+static enum status spool_open(const char *dir, FILE **out, struct error *err)
 {
-	const char *dir = getenv("TMPDIR");
-	if (!dir || !*dir)
-		dir = "/tmp";
-	char path[4096];
-	int n = snprintf(path, sizeof(path), "%s/bulkreg-report.XXXXXX", dir);
-	if (n < 0 || (size_t)n >= sizeof(path))
-		return error_set(err, ST_IO, "%s: temporary directory name too long",
+	if (!dir) {
+		dir = getenv("TMPDIR");
+		if (!dir || !*dir)
+			dir = "/tmp";
+	}
+	int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		char path[4096];
+		int n = snprintf(path, sizeof(path), "%s/.bulkreg-spool.XXXXXX",
 				 dir);
-	int fd = mkstemp(path);
-	if (fd < 0)
-		return error_set(err, ST_IO,
-				 "%s: cannot create the " SPOOL_NAME ": %s", dir,
-				 strerror(errno));
-	unlink(path);
-	if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0 || !(*out = fdopen(fd, "w+"))) {
+		if (n < 0 || (size_t)n >= sizeof(path))
+			return error_set(err, ST_IO,
+					 "%s: temporary directory name too long",
+					 dir);
+		fd = mkostemp(path, O_CLOEXEC);
+		if (fd < 0)
+			return error_set(err, ST_IO,
+					 "%s: cannot create the " SPOOL_NAME ": %s",
+					 dir, strerror(errno));
+		unlink(path);
+	}
+	if (!(*out = fdopen(fd, "w+"))) {
 		int e = errno;
 		close(fd);
 		return error_set(err, ST_IO, "%s: cannot open the " SPOOL_NAME ": %s",
@@ -665,8 +701,8 @@ static enum status spool_open(FILE **out, struct error *err)
 	return ST_OK;
 }
 
-enum status report_new(enum report_format fmt, struct report **out,
-		       struct error *err)
+enum status report_new(enum report_format fmt, const char *dir,
+		       struct report **out, struct error *err)
 {
 	*out = NULL;
 	struct report *r = calloc(1, sizeof(*r));
@@ -676,7 +712,7 @@ enum status report_new(enum report_format fmt, struct report **out,
 		free(buf);
 		return error_set(err, ST_NOMEM, "out of memory for the report");
 	}
-	enum status st = spool_open(&r->spool, err);
+	enum status st = spool_open(dir, &r->spool, err);
 	if (st != ST_OK) {
 		free(r);
 		free(buf);
@@ -685,12 +721,18 @@ enum status report_new(enum report_format fmt, struct report **out,
 	setvbuf(r->spool, buf, _IOFBF, SPOOL_BUFFER);
 	r->spool_buf = buf;
 	r->fmt = fmt;
+	r->spool_limit = REPORT_SPOOL_MAX;
 	r->w_line = strlen("LINE");
 	r->w_student = strlen("STUDENT");
 	r->w_course = strlen("COURSE");
 	r->w_reason = strlen("REASON");
 	*out = r;
 	return ST_OK;
+}
+
+void report_set_spool_limit(struct report *r, uint64_t bytes)
+{
+	r->spool_limit = bytes;
 }
 
 void report_set_cancel(struct report *r, bool (*cancelled)(void *ctx),
@@ -835,14 +877,15 @@ static void text_put_row(struct report *r, struct obuf *o,
 	o->len = sizeof(rec);
 	at = o->len;
 	rec.student_cols = (uint16_t)text_put(o, sid->text, value_len(sid),
-					      TEXT_COL_MAX);
+					      TEXT_COL_MAX, true);
 	rec.student_len = (uint16_t)(o->len - at);
 	at = o->len;
 	rec.course_cols = (uint16_t)text_put(o, course->text, value_len(course),
-					     TEXT_COL_MAX);
+					     TEXT_COL_MAX, true);
 	rec.course_len = (uint16_t)(o->len - at);
 	at = o->len;
-	text_put(o, row->detail, strnlen(row->detail, ROW_DETAIL_MAX), 0);
+	text_put(o, row->detail, strnlen(row->detail, ROW_DETAIL_MAX), 0,
+		 false);
 	rec.detail_len = (uint16_t)(o->len - at);
 	memcpy(o->buf, &rec, sizeof(rec));
 
@@ -872,6 +915,18 @@ enum status report_add_row(struct report *r, const struct row *row,
 		text_put_row(r, &o, row);
 		break;
 	}
+	if (r->bytes + o.len > r->spool_limit) {
+		bool mib = r->spool_limit >= (1u << 20);
+		return error_set(err, ST_INPUT,
+				 "line %llu: the report of this roster would pass "
+				 "%llu %s (the most bulkreg keeps while a batch "
+				 "runs); split the roster; nothing was written",
+				 (unsigned long long)row->line,
+				 (unsigned long long)(mib ? r->spool_limit >> 20 :
+							    r->spool_limit),
+				 mib ? "MiB" : "bytes");
+	}
+	r->bytes += o.len;
 	/* One locked stdio call per row; the 256 KiB buffer batches the I/O. */
 	errno = 0;
 	if (fwrite(buf, 1, o.len, r->spool) != o.len)
@@ -1009,7 +1064,7 @@ static void text_write_headline(struct obuf *o, const struct report_summary *s,
 	}
 	ob_printf(o, "%s %s from ", group_digits(c->rows, rows),
 		  plural(c->rows, "row", "rows"));
-	text_put(o, src, strlen(src), 0);
+	text_put(o, src, strlen(src), 0, true);
 	ob_printf(o, " in %.2f s (", s->elapsed_seconds);
 	if (s->elapsed_seconds > 0 && isfinite(s->elapsed_seconds)) {
 		double per_s = (double)c->rows / s->elapsed_seconds;
@@ -1021,7 +1076,7 @@ static void text_write_headline(struct obuf *o, const struct report_summary *s,
 		  plural((int64_t)s->workers, "worker", "workers"));
 	if (s->label) {
 		ob_puts(o, "Label: ");
-		text_put(o, s->label, strlen(s->label), 0);
+		text_put(o, s->label, strlen(s->label), 0, true);
 		ob_putc(o, '\n');
 	}
 	/* Today's rosters say nothing; an export says how it was read. */

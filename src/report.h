@@ -37,15 +37,24 @@ struct report_summary {
 
 struct report;
 
-/* A report being built: rows are spooled to an unlinked temporary file so
- * memory does not grow with the roster. */
-enum status report_new(enum report_format fmt, struct report **out,
-		       struct error *err);
+/* The most the spool may hold (its file never grows past it): 1 GiB,
+ * about 12 million csv rows. */
+#define REPORT_SPOOL_MAX ((uint64_t)1 << 30)
+
+/* A report being built: rows are spooled to a temporary file that has no
+ * name (O_TMPFILE, else unlinked at once; mode 0600) in `dir`, or in $TMPDIR
+ * (default /tmp) when dir is NULL, so memory does not grow with the roster. */
+enum status report_new(enum report_format fmt, const char *dir,
+		       struct report **out, struct error *err);
+
+/* Lowers (or raises) the spool's limit from REPORT_SPOOL_MAX. */
+void report_set_spool_limit(struct report *r, uint64_t bytes);
 
 /*
  * Adds one row, in roster order.  csv/json keep every row; text keeps the
  * rejected ones for its table.  Values are echoed as read (at most
- * ROW_VALUE_MAX bytes).  The hot path: no allocation per row.
+ * ROW_VALUE_MAX bytes).  ST_INPUT (naming the row's line) once the spool
+ * would pass its limit (REPORT_SPOOL_MAX).  The hot path: no allocation per row.
  */
 enum status report_add_row(struct report *r, const struct row *row,
 			   struct error *err);
@@ -96,5 +105,11 @@ int json_write_string(FILE *out, const char *s, size_t len);
 void text_write_value(FILE *out, const char *s, size_t len, size_t width,
 		      size_t max);
 size_t text_value_width(const char *s, size_t len, size_t max);
+
+/* The same escaping for a message (a NUL-terminated string) into out[cap],
+ * NUL-terminated, cut before an escape that would not fit.  Backslashes stay
+ * as they are: messages carry escapes of their own ("header cell
+ * '\x1B'"). */
+void text_escape_message(char *out, size_t cap, const char *s);
 
 #endif

@@ -238,11 +238,13 @@ rm -rf pids rep.csv
 mkdir pids
 cat >slow_check.sh <<'EOF'
 #!/bin/sh
-echo $$ >"$TORTURE_PIDDIR/$$"
+# BULKREG_*: the only variables a check sees (--check-env clean).
+: "${BULKREG_TORTURE_PIDDIR:?not passed to the check}"
+echo $$ >"$BULKREG_TORTURE_PIDDIR/$$"
 sleep 0.2
 EOF
 chmod +x slow_check.sh
-TORTURE_PIDDIR=$PWD/pids "$BULKREG" -q -d held.db register --workers 2 \
+BULKREG_TORTURE_PIDDIR=$PWD/pids "$BULKREG" -q -d held.db register --workers 2 \
 	--check "$PWD/slow_check.sh" --format csv roster1.csv >long.out 2>long.err &
 long=$!
 # Checks run only inside the batch, so a first pid file means the write

@@ -115,10 +115,10 @@ EOF2
 chmod +x slow_check.sh
 copy_db base.db t.db
 mark="sigkill$$-$(now_ms)"
-TORTURE_MARK=$mark "$BULKREG" -q -d t.db register --workers 8 \
+BULKREG_TORTURE_MARK=$mark "$BULKREG" -q -d t.db register --workers 8 \
 	--check "$PWD/slow_check.sh" "$DATA/roster100k.csv" >/dev/null 2>&1 &
 pid=$!
-marked() { grep -l -a -s "TORTURE_MARK=$mark" /proc/[0-9]*/environ 2>/dev/null | sed 's|/proc/\([0-9]*\)/environ|\1|'; }
+marked() { grep -l -a -s "BULKREG_TORTURE_MARK=$mark" /proc/[0-9]*/environ 2>/dev/null | sed 's|/proc/\([0-9]*\)/environ|\1|'; }
 eight_checks() { [ "$(marked | wc -l)" -ge 17 ]; }
 if wait_for 20 eight_checks; then
 	kill -KILL "$pid"

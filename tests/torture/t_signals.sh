@@ -37,19 +37,21 @@ note "signals: an uninterrupted run takes $T_REF ms; seed $TORTURE_SEED"
 # kill their whole process group either way.
 cat >check.sh <<'EOF'
 #!/bin/sh
-echo $$ >"$TORTURE_PIDDIR/$$"
+# BULKREG_*: the only variables a check sees (--check-env clean).
+: "${BULKREG_TORTURE_PIDDIR:?not passed to the check}"
+echo $$ >"$BULKREG_TORTURE_PIDDIR/$$"
 case $BULKREG_LINE in
-*77) sleep 1 & echo $! >"$TORTURE_PIDDIR/$!"; wait ;;
-*3) sleep 30 & echo $! >"$TORTURE_PIDDIR/$!" ;;
+*77) sleep 1 & echo $! >"$BULKREG_TORTURE_PIDDIR/$!"; wait ;;
+*3) sleep 30 & echo $! >"$BULKREG_TORTURE_PIDDIR/$!" ;;
 esac
 exit 0
 EOF
 chmod +x check.sh
 
 # survivors MARK: processes descended from a bulkreg run (they inherit the
-# run's unique TORTURE_MARK), so recycled pids are never mistaken for them.
+# run's unique BULKREG_TORTURE_MARK), so recycled pids are never mistaken for them.
 survivors() {
-	grep -l -a -s "TORTURE_MARK=$1" /proc/[0-9]*/environ 2>/dev/null |
+	grep -l -a -s "BULKREG_TORTURE_MARK=$1" /proc/[0-9]*/environ 2>/dev/null |
 		sed 's|/proc/\([0-9]*\)/environ|\1|' | tr '\n' ' '
 }
 no_survivors() { [ -z "$(survivors "$1")" ]; }
@@ -99,7 +101,7 @@ while [ "$i" -lt "$TRIALS" ]; do
 	case $variant in
 	stdin-fifo)
 		mkfifo in.fifo
-		TORTURE_MARK=$mark "$BULKREG" -d t.db register --format "$fmt" - \
+		BULKREG_TORTURE_MARK=$mark "$BULKREG" -d t.db register --format "$fmt" - \
 			<in.fifo >out 2>err &
 		pid=$!
 		exec 3>in.fifo
@@ -111,12 +113,12 @@ while [ "$i" -lt "$TRIALS" ]; do
 		writer=$!
 		;;
 	*stdin*)
-		TORTURE_MARK=$mark TORTURE_PIDDIR=$PWD/pids "$BULKREG" -d t.db \
+		BULKREG_TORTURE_MARK=$mark BULKREG_TORTURE_PIDDIR=$PWD/pids "$BULKREG" -d t.db \
 			register --format "$fmt" $oargs $cargs - <"$ROSTER" >out 2>err &
 		pid=$!
 		;;
 	*)
-		TORTURE_MARK=$mark TORTURE_PIDDIR=$PWD/pids "$BULKREG" -d t.db \
+		BULKREG_TORTURE_MARK=$mark BULKREG_TORTURE_PIDDIR=$PWD/pids "$BULKREG" -d t.db \
 			register --format "$fmt" $oargs $cargs "$ROSTER" >out 2>err &
 		pid=$!
 		;;

@@ -437,39 +437,82 @@ START_TEST(test_child_gets_default_signals_whatever_the_parent_blocks)
 }
 END_TEST
 
-static bool reaped(void *arg)
+/* Runs a check that leaves `leaver` behind (it writes its pid to a file
+ * first) and returns that pid; by then it must be gone: killed and reaped
+ * by check_row itself (bulkreg is the orphans' subreaper). */
+static pid_t leftover_of(const char *leaver)
 {
-	pid_t pid = *(pid_t *)arg;
-	int ws;
-	if (waitpid(pid, &ws, WNOHANG) != pid)
-		return false;
-	*(pid_t *)arg = WIFSIGNALED(ws) ? -WTERMSIG(ws) : 0;
-	return true;
-}
-
-START_TEST(test_grandchild_does_not_outlive_the_check)
-{
-	/* As subreaper we inherit the orphan, so we can see how it died
-	 * whatever our init does about zombies. */
-	ck_assert_int_eq(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
-	char pidfile[256], body[512], buf[32];
+	char pidfile[256], body[1536], buf[32];
 	in_dir(pidfile, sizeof(pidfile), "pid");
-	snprintf(body, sizeof(body), "sleep 30 & echo $! > '%s'; exit 0",
-		 pidfile);
+	snprintf(body, sizeof(body),
+		 "%s </dev/null >/dev/null 2>&1 &\n"
+		 "while [ ! -s '%s' ]; do :; done; exit 0",
+		 leaver, pidfile);
 	struct row row;
 	run_check(script("fork.sh", body), 5, &row);
 	ck_assert_int_eq(row.status, STATUS_NONE);
 	ssize_t n = read_file(pidfile, buf, sizeof(buf) - 1);
 	ck_assert_int_gt(n, 0);
 	buf[n] = '\0';
-	pid_t pid = (pid_t)atoi(buf), how = pid;
+	pid_t pid = (pid_t)atoi(buf);
 	ck_assert_int_gt(pid, 1);
-	ck_assert_msg(wait_until(reaped, &how, 5), "grandchild %d still alive",
-		      (int)pid);
-	ck_assert_int_eq(how, -SIGKILL);
-	ck_assert_int_eq(kill(pid, 0), -1);
-	ck_assert_int_eq(errno, ESRCH);
-	prctl(PR_SET_CHILD_SUBREAPER, 0);
+	return pid;
+}
+
+static void assert_gone(pid_t pid)
+{
+	ck_assert_msg(kill(pid, 0) == -1 && errno == ESRCH,
+		      "process %d outlived its check", (int)pid);
+}
+
+START_TEST(test_grandchild_does_not_outlive_the_check)
+{
+	char pidfile[256], leaver[1024];
+	in_dir(pidfile, sizeof(pidfile), "pid");
+	snprintf(leaver, sizeof(leaver),
+		 "sh -c 'echo $$ >\"%s.t\"; mv \"%s.t\" \"%s\"; exec sleep 30'",
+		 pidfile, pidfile, pidfile);
+	assert_gone(leftover_of(leaver));
+}
+END_TEST
+
+/* Issue 14: a new session (out of the check's process group) that ignores
+ * SIGTERM, whose parent has exited, is gone when check_row returns. */
+START_TEST(test_setsid_orphan_ignoring_sigterm_does_not_outlive_the_check)
+{
+	char pidfile[256], leaver[1024];
+	in_dir(pidfile, sizeof(pidfile), "pid");
+	snprintf(leaver, sizeof(leaver),
+		 "setsid sh -c 'trap \"\" TERM; echo $$ >\"%s.t\";"
+		 " mv \"%s.t\" \"%s\"; exec sleep 30'",
+		 pidfile, pidfile, pidfile);
+	assert_gone(leftover_of(leaver));
+}
+END_TEST
+
+/* Issue 14: --check-env clean keeps PATH, HOME, LANG and BULKREG_*. */
+START_TEST(test_clean_env_drops_secrets)
+{
+	setenv("SECRET_TOKEN", "hunter2", 1);
+	setenv("BULKREG_SITE", "north", 1);
+	struct check_config *cfg = config(
+		"test -z \"$SECRET_TOKEN\" && test \"$BULKREG_SITE\" = north &&"
+		" test -n \"$PATH\" && test \"$BULKREG_STUDENT_ID\" = S1001",
+		5);
+	check_config_clean_env(cfg);
+	struct row row;
+	make_row(&row, 2);
+	check_row(cfg, &row, 1, NULL);
+	check_config_free(cfg);
+	ck_assert_int_eq(row.status, STATUS_NONE);
+	/* Without it, the secret arrives. */
+	cfg = config("test -z \"$SECRET_TOKEN\"", 5);
+	make_row(&row, 2);
+	check_row(cfg, &row, 1, NULL);
+	check_config_free(cfg);
+	ck_assert_int_eq(row.reason, REASON_CHECK_FAILED);
+	unsetenv("SECRET_TOKEN");
+	unsetenv("BULKREG_SITE");
 }
 END_TEST
 
@@ -900,6 +943,7 @@ static Suite *check_suite(void)
 	tcase_add_test(tc, test_ignoring_sigterm_is_killed_after_the_grace);
 	tcase_add_test(tc, test_child_gets_default_signals_whatever_the_parent_blocks);
 	tcase_add_test(tc, test_grandchild_does_not_outlive_the_check);
+	tcase_add_test(tc, test_setsid_orphan_ignoring_sigterm_does_not_outlive_the_check);
 
 	tc = tcase(s, "output");
 	tcase_add_test(tc, test_megabytes_of_output_neither_block_nor_bloat);
@@ -909,6 +953,7 @@ static Suite *check_suite(void)
 	tcase_add_test(tc, test_env_values_arrive_verbatim_and_are_never_executed);
 	tcase_add_test(tc, test_env_carries_every_field_line_and_batch);
 	tcase_add_test(tc, test_env_inherits_parent_and_overrides_row_names);
+	tcase_add_test(tc, test_clean_env_drops_secrets);
 	tcase_add_test(tc, test_stdin_is_dev_null);
 	tcase_add_test(tc, test_only_stdio_fds_reach_the_check);
 

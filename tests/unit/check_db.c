@@ -179,7 +179,7 @@ static struct db *open_db(double wait)
 {
 	struct db *db = NULL;
 	struct error err = { "" };
-	enum status st = db_open(path, wait, &db, &err);
+	enum status st = db_open(path, wait, 0, &db, &err);
 	ck_assert_msg(st == ST_OK, "db_open: %d %s", st, err.msg);
 	ck_assert_ptr_nonnull(db);
 	return db;
@@ -471,7 +471,7 @@ START_TEST(test_open_newer_schema_is_too_new)
 	sqlite3_close(h);
 	struct db *db = NULL;
 	struct error err = { "" };
-	ck_assert_int_eq(db_open(path, 1, &db, &err), ST_TOONEW);
+	ck_assert_int_eq(db_open(path, 1, 0, &db, &err), ST_TOONEW);
 	ck_assert_ptr_null(db);
 	char want[ERROR_MAX];
 	snprintf(want, sizeof(want),
@@ -492,7 +492,7 @@ START_TEST(test_open_text_file_is_not_a_database)
 	fclose(f);
 	struct db *db = NULL;
 	struct error err = { "" };
-	ck_assert_int_eq(db_open(path, 1, &db, &err), ST_DB);
+	ck_assert_int_eq(db_open(path, 1, 0, &db, &err), ST_DB);
 	ck_assert_ptr_null(db);
 	char want[ERROR_MAX];
 	snprintf(want, sizeof(want), "%s: not an SQLite database", path);
@@ -506,7 +506,7 @@ START_TEST(test_open_read_only_file_cannot_write)
 	ck_assert_int_eq(chmod(path, 0444), 0);
 	struct db *db = NULL;
 	struct error err = { "" };
-	enum status st = db_open(path, 1, &db, &err);
+	enum status st = db_open(path, 1, 0, &db, &err);
 	if (geteuid() == 0) {
 		/* root writes anyway: nothing to check but a clean result. */
 		db_close(db);
@@ -528,7 +528,7 @@ START_TEST(test_open_in_read_only_directory_cannot_write)
 	snprintf(path, sizeof(path), "%s/ro/new.db", dir);
 	struct db *db = NULL;
 	struct error err = { "" };
-	enum status st = db_open(path, 1, &db, &err);
+	enum status st = db_open(path, 1, 0, &db, &err);
 	if (geteuid() == 0) {
 		db_close(db);
 		return;
@@ -543,7 +543,7 @@ START_TEST(test_open_directory_is_refused)
 {
 	struct db *db = NULL;
 	struct error err = { "" };
-	ck_assert_int_eq(db_open(dir, 1, &db, &err), ST_DB);
+	ck_assert_int_eq(db_open(dir, 1, 0, &db, &err), ST_DB);
 	ck_assert_ptr_null(db);
 	char want[ERROR_MAX];
 	snprintf(want, sizeof(want), "%s: is a directory, not a database file",
@@ -557,7 +557,7 @@ START_TEST(test_open_in_missing_directory_names_it)
 	snprintf(path, sizeof(path), "%s/nope/reg.db", dir);
 	struct db *db = NULL;
 	struct error err = { "" };
-	ck_assert_int_eq(db_open(path, 1, &db, &err), ST_DB);
+	ck_assert_int_eq(db_open(path, 1, 0, &db, &err), ST_DB);
 	char want[ERROR_MAX];
 	snprintf(want, sizeof(want), "%s: cannot open: no such directory", path);
 	ck_assert_str_eq(err.msg, want);
@@ -573,7 +573,7 @@ START_TEST(test_open_busy_while_another_process_creates)
 	struct db *db = NULL;
 	struct error err = { "" };
 	double t0 = now_seconds();
-	enum status st = db_open(path, 0.2, &db, &err);
+	enum status st = db_open(path, 0.2, 0, &db, &err);
 	double waited = now_seconds() - t0;
 	raw_exec(h, "ROLLBACK");
 	sqlite3_close(h);
@@ -599,7 +599,7 @@ static void *open_and_close(void *arg)
 	struct opener *o = arg;
 	struct db *db = NULL;
 	struct error err = { "" };
-	o->st = db_open(path, 10, &db, &err);
+	o->st = db_open(path, 10, 0, &db, &err);
 	snprintf(o->msg, sizeof(o->msg), "%s", err.msg);
 	db_close(db);
 	return NULL;
@@ -1860,6 +1860,152 @@ START_TEST(test_timing_of_a_large_batch)
 }
 END_TEST
 
+
+/* ---- security (issue 14) ------------------------------------------------ */
+
+static mode_t mode_of(const char *p)
+{
+	struct stat sb;
+	ck_assert_int_eq(stat(p, &sb), 0);
+	return sb.st_mode & 07777;
+}
+
+START_TEST(test_new_database_mode_is_exact_whatever_the_umask)
+{
+	mode_t old = umask(0);
+	db_close(open_db(1));
+	umask(old);
+	ck_assert_uint_eq(mode_of(path), DB_MODE_PRIVATE);
+
+	char group[320];
+	snprintf(group, sizeof(group), "%s/group.db", dir);
+	struct db *db = NULL;
+	struct error err = { "" };
+	old = umask(077);
+	ck_assert_int_eq(db_open(group, 1, DB_MODE_GROUP, &db, &err), ST_OK);
+	umask(old);
+	db_close(db);
+	ck_assert_uint_eq(mode_of(group), DB_MODE_GROUP);
+
+	/* An existing database keeps its mode. */
+	ck_assert_int_eq(chmod(path, 0644), 0);
+	db_close(open_db(1));
+	ck_assert_uint_eq(mode_of(path), 0644);
+}
+END_TEST
+
+/* Opens path expecting ST_DB with `want` in the message. */
+static void expect_refused(const char *want)
+{
+	struct db *db = NULL;
+	struct error err = { "" };
+	ck_assert_int_eq(db_open(path, 1, 0, &db, &err), ST_DB);
+	ck_assert_ptr_null(db);
+	ck_assert_msg(strstr(err.msg, want), "'%s' lacks '%s'", err.msg, want);
+}
+
+START_TEST(test_files_of_another_user_are_refused)
+{
+	if (geteuid() != 0)
+		return; /* cannot give a file away */
+	db_close(open_db(1));
+	char wal[320];
+	snprintf(wal, sizeof(wal), "%s-wal", path);
+	FILE *f = fopen(wal, "w");
+	ck_assert_ptr_nonnull(f);
+	fclose(f);
+	ck_assert_int_eq(chown(wal, 65534, (gid_t)-1), 0);
+	expect_refused("-wal: owned by user 65534");
+	ck_assert_int_eq(chown(wal, 0, (gid_t)-1), 0); /* root's: accepted */
+	db_close(open_db(1));
+	unlink(wal);
+	ck_assert_int_eq(chown(path, 65534, (gid_t)-1), 0);
+	expect_refused("reg.db: owned by user 65534");
+}
+END_TEST
+
+START_TEST(test_symbolic_link_is_refused)
+{
+	char real[320];
+	snprintf(real, sizeof(real), "%s/real.db", dir);
+	ck_assert_int_eq(symlink(real, path), 0);
+	expect_refused("is a symbolic link");
+}
+END_TEST
+
+START_TEST(test_uri_is_a_file_name)
+{
+	ck_assert_int_eq(chdir(dir), 0);
+	struct db *db = NULL;
+	struct error err = { "" };
+	ck_assert_int_eq(db_open("file:u.db?mode=memory", 1, 0, &db, &err),
+			 ST_OK);
+	db_close(db);
+	struct stat sb;
+	ck_assert_int_eq(stat("file:u.db?mode=memory", &sb), 0);
+	ck_assert_int_ne(stat("u.db", &sb), 0);
+}
+END_TEST
+
+START_TEST(test_planted_objects_are_refused_by_name)
+{
+	db_close(open_db(1));
+	sqlite3 *h = raw_open();
+	raw_exec(h, "CREATE TABLE loot (e TEXT);"
+		    "CREATE TRIGGER steal AFTER INSERT ON students BEGIN"
+		    " INSERT INTO loot VALUES (new.email); END;"
+		    "CREATE VIEW v AS SELECT 1;"
+		    "CREATE INDEX ix ON registrations (line);");
+	sqlite3_close(h);
+	expect_refused("4 objects bulkreg did not create (table loot, trigger "
+		       "steal on students, view v, index ix on registrations)");
+}
+END_TEST
+
+START_TEST(test_planted_trigger_on_old_schema_is_refused_before_upgrade)
+{
+	/* Version 0 expects nothing at all. */
+	sqlite3 *h = raw_open();
+	raw_exec(h, "CREATE TABLE t (x); CREATE TRIGGER g AFTER INSERT ON t"
+		    " BEGIN SELECT 1; END;");
+	sqlite3_close(h);
+	expect_refused("trigger g on t");
+	ck_assert_int_eq(query_int("PRAGMA user_version"), 0);
+}
+END_TEST
+
+static bool always(void *ctx)
+{
+	(void)ctx;
+	return true;
+}
+
+START_TEST(test_long_statement_stops_when_cancelled)
+{
+	struct db *db = open_db(1);
+	struct error err = { "" };
+	ck_assert_int_eq(db_begin(db, &err), ST_OK);
+	for (int i = 0; i < 3000; i++) {
+		char code[16];
+		snprintf(code, sizeof(code), "C%d", i);
+		put_course(db, code, 1, 0);
+	}
+	ck_assert_int_eq(db_commit(db, &err), ST_OK);
+	db_set_cancel(db, always, NULL);
+	struct course_table t;
+	course_table_init(&t);
+	ck_assert_int_eq(db_courses_load(db, &t, &err), ST_CANCELLED);
+	ck_assert_ptr_nonnull(strstr(err.msg, "interrupted"));
+	course_table_free(&t);
+	db_set_cancel(db, NULL, NULL);
+	course_table_init(&t);
+	ck_assert_int_eq(db_courses_load(db, &t, &err), ST_OK);
+	ck_assert_uint_eq(t.count, 3000);
+	course_table_free(&t);
+	db_close(db);
+}
+END_TEST
+
 static Suite *db_suite(void)
 {
 	Suite *s = suite_create("db");
@@ -1876,6 +2022,18 @@ static Suite *db_suite(void)
 	tcase_add_test(tc, test_open_in_missing_directory_names_it);
 	tcase_add_test(tc, test_open_busy_while_another_process_creates);
 	tcase_add_test(tc, test_open_racing_creators_all_succeed);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("security");
+	tcase_add_unchecked_fixture(tc, base_setup, base_teardown);
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_new_database_mode_is_exact_whatever_the_umask);
+	tcase_add_test(tc, test_files_of_another_user_are_refused);
+	tcase_add_test(tc, test_symbolic_link_is_refused);
+	tcase_add_test(tc, test_uri_is_a_file_name);
+	tcase_add_test(tc, test_planted_objects_are_refused_by_name);
+	tcase_add_test(tc, test_planted_trigger_on_old_schema_is_refused_before_upgrade);
+	tcase_add_test(tc, test_long_statement_stops_when_cancelled);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("courses");

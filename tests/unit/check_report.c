@@ -139,7 +139,7 @@ static struct report *report_with(enum report_format fmt,
 {
 	struct report *r;
 	struct error err;
-	ck_assert_int_eq(report_new(fmt, &r, &err), ST_OK);
+	ck_assert_int_eq(report_new(fmt, NULL, &r, &err), ST_OK);
 	for (size_t i = 0; i < n; i++)
 		ck_assert_int_eq(report_add_row(r, &rows[i], &err), ST_OK);
 	return r;
@@ -1000,17 +1000,47 @@ START_TEST(test_text_escapes_control_bytes)
 }
 END_TEST
 
-START_TEST(test_text_escapes_invalid_utf8_keeps_backslash)
+START_TEST(test_text_escapes_invalid_utf8_doubles_backslash)
 {
-	/* A backslash is shown as it is (details carry escapes of their own);
-	 * the byte that is not UTF-8 is escaped. */
+	/* A backslash in a value is shown as \\ (the man page says so); the
+	 * byte that is not UTF-8 is escaped. */
 	struct row row = rejected(2, "X\xFF\\Y", REASON_INVALID_CHARACTERS, "");
 	set_value(&row, FIELD_COURSE, "C\0D", 3);
 	char *out = render(REPORT_TEXT, &row, 1, NULL, NULL);
-	ck_assert_ptr_nonnull(strstr(out, "X\\xff\\Y"));
+	ck_assert_ptr_nonnull(strstr(out, "X\\xff\\\\Y"));
 	ck_assert_ptr_nonnull(strstr(out, "C\xEF\xBF\xBD" "D"));
 	ck_assert_ptr_null(strchr(out, '\xFF'));
 	free(out);
+}
+END_TEST
+
+/* Issue 14: the text "S13\x1b[31m" and a real ESC never look alike; a
+ * detail (bulkreg's own text, escaped already) keeps its backslashes. */
+START_TEST(test_text_literal_escape_differs_from_real_escape)
+{
+	struct row rows[2];
+	rows[0] = rejected(2, "S13\\x1b[31m", REASON_INVALID_STUDENT_ID,
+			   "a \\x41 detail");
+	rows[1] = rejected(3, "S13\x1b[31m", REASON_INVALID_STUDENT_ID, "");
+	char *out = render(REPORT_TEXT, rows, 2, NULL, NULL);
+	ck_assert_ptr_nonnull(strstr(out, "S13\\\\x1b[31m"));
+	ck_assert_ptr_nonnull(strstr(out, " S13\\x1b[31m"));
+	ck_assert_ptr_nonnull(strstr(out, "a \\x41 detail"));
+	ck_assert_ptr_null(strchr(out, '\x1b'));
+	free(out);
+}
+END_TEST
+
+/* Messages get the same escaping, backslashes kept, and are cut whole. */
+START_TEST(test_escape_message)
+{
+	char out[64];
+	text_escape_message(out, sizeof(out),
+			    "x\x1b]0;owned\a\x1b[2J: 'a\\x1B' \xe2\x80\xae");
+	ck_assert_str_eq(out, "x\\x1b]0;owned\\x07\\x1b[2J: 'a\\x1B' \\u202e");
+	char small[5];
+	text_escape_message(small, sizeof(small), "ab\x1b");
+	ck_assert_str_eq(small, "ab"); /* "\x1b" would not fit whole */
 }
 END_TEST
 
@@ -1217,7 +1247,7 @@ START_TEST(test_100k_rows_spool_without_heap_growth)
 	char path[512], sid[32];
 
 	memset(&c, 0, sizeof(c));
-	ck_assert_int_eq(report_new(fmt, &r, &err), ST_OK);
+	ck_assert_int_eq(report_new(fmt, NULL, &r, &err), ST_OK);
 	double t0 = now_seconds();
 	size_t before = heap_in_use();
 	for (uint64_t i = 0; i < BIG_ROWS; i++) {
@@ -1294,7 +1324,7 @@ START_TEST(test_spool_is_unlinked_in_tmpdir)
 	struct report *r;
 	struct error err;
 	setenv("TMPDIR", dir, 1);
-	ck_assert_int_eq(report_new(REPORT_JSON, &r, &err), ST_OK);
+	ck_assert_int_eq(report_new(REPORT_JSON, NULL, &r, &err), ST_OK);
 	unsetenv("TMPDIR");
 	DIR *d = opendir(dir);
 	ck_assert_ptr_nonnull(d);
@@ -1314,11 +1344,47 @@ START_TEST(test_missing_tmpdir_is_io_error)
 	struct error err;
 	char path[512];
 	setenv("TMPDIR", in_dir("missing", path), 1);
-	ck_assert_int_eq(report_new(REPORT_CSV, &r, &err), ST_IO);
+	ck_assert_int_eq(report_new(REPORT_CSV, NULL, &r, &err), ST_IO);
 	unsetenv("TMPDIR");
 	ck_assert_ptr_null(r);
 	ck_assert_ptr_nonnull(strstr(err.msg, path));
 	ck_assert_ptr_nonnull(strstr(err.msg, strerror(ENOENT)));
+}
+END_TEST
+
+/* Issue 14: the spool is bounded; past the limit, unusable input (exit 2)
+ * naming the line, and the spool does not grow past it. */
+START_TEST(test_spool_limit_is_input_error_naming_the_line)
+{
+	struct report *r;
+	struct error err;
+	ck_assert_int_eq(report_new(REPORT_CSV, NULL, &r, &err), ST_OK);
+	report_set_spool_limit(r, 200);
+	enum status st = ST_OK;
+	uint64_t line = 1;
+	while (st == ST_OK && line < 1000) {
+		struct row row = registered(++line, "S1001");
+		st = report_add_row(r, &row, &err);
+	}
+	ck_assert_int_eq(st, ST_INPUT);
+	char want[64];
+	snprintf(want, sizeof(want), "line %llu: ", (unsigned long long)line);
+	ck_assert_msg(strncmp(err.msg, want, strlen(want)) == 0, "%s", err.msg);
+	ck_assert_ptr_nonnull(strstr(err.msg, "200 bytes"));
+	ck_assert_int_lt(line, 20);
+	report_free(r);
+}
+END_TEST
+
+/* The spool goes where it is told (beside the -o file). */
+START_TEST(test_spool_in_a_missing_directory_names_it)
+{
+	struct report *r;
+	struct error err;
+	char path[512];
+	ck_assert_int_eq(report_new(REPORT_CSV, in_dir("gone", path), &r, &err),
+			 ST_IO);
+	ck_assert_ptr_nonnull(strstr(err.msg, path));
 }
 END_TEST
 
@@ -1388,7 +1454,9 @@ static Suite *report_suite(void)
 	tcase_add_test(tc, test_text_no_table_without_rejections);
 	tcase_add_test(tc, test_text_escapes_control_bytes);
 	tcase_add_test(tc, test_text_escapes_invisible_characters);
-	tcase_add_test(tc, test_text_escapes_invalid_utf8_keeps_backslash);
+	tcase_add_test(tc, test_text_escapes_invalid_utf8_doubles_backslash);
+	tcase_add_test(tc, test_text_literal_escape_differs_from_real_escape);
+	tcase_add_test(tc, test_escape_message);
 	tcase_add_test(tc, test_text_escapes_c1_and_bidi_controls);
 	tcase_add_test(tc, test_text_escapes_the_source_name);
 	tcase_add_test(tc, test_text_cuts_long_values_with_ellipsis);
@@ -1415,6 +1483,8 @@ static Suite *report_suite(void)
 	tcase_add_test(tc, test_report_can_be_written_twice);
 	tcase_add_test(tc, test_spool_is_unlinked_in_tmpdir);
 	tcase_add_test(tc, test_missing_tmpdir_is_io_error);
+	tcase_add_test(tc, test_spool_limit_is_input_error_naming_the_line);
+	tcase_add_test(tc, test_spool_in_a_missing_directory_names_it);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -48,7 +48,7 @@ static struct db *open_with_courses(void)
 {
 	struct db *db = NULL;
 	struct error err;
-	ck_assert_int_eq(db_open(path, 5, &db, &err), ST_OK);
+	ck_assert_int_eq(db_open(path, 5, 0, &db, &err), ST_OK);
 	struct course_input a = { "A1", "A", 1, true, WAITLIST_UNLIMITED };
 	struct course_input b = { "B2", "B", 3, true, 1 };
 	ck_assert_int_eq(db_course_put(db, &a, &err), ST_OK);
@@ -128,7 +128,7 @@ START_TEST(test_sound_database_has_no_findings)
 	struct db *db = open_with_courses();
 	db_close(db);
 	raw(hand_batch);
-	ck_assert_int_eq(db_open(path, 5, &db, &(struct error){0}), ST_OK);
+	ck_assert_int_eq(db_open(path, 5, 0, &db, &(struct error){0}), ST_OK);
 	struct db_verify_totals t;
 	struct error err;
 	struct found c;
@@ -158,7 +158,7 @@ START_TEST(test_each_broken_invariant_is_named_with_expected_and_found)
 	    "UPDATE courses SET waitlisted = 2, capacity = 0 WHERE id = 2;"
 	    "UPDATE students SET first_name = 'Al' WHERE student_id = 'S2';"
 	    "DELETE FROM students WHERE student_id = 'S1';");
-	ck_assert_int_eq(db_open(path, 5, &db, &(struct error){0}), ST_OK);
+	ck_assert_int_eq(db_open(path, 5, 0, &db, &(struct error){0}), ST_OK);
 	struct found c = verify(db, NULL);
 	int i = find(&c, "registered_count", "");
 	ck_assert_int_ge(i, 0);
@@ -200,7 +200,7 @@ START_TEST(test_repair_promotes_renumbers_and_records_one_batch)
 	db_close(db);
 	raw(hand_batch);
 	raw("DELETE FROM registrations WHERE student_id = 'S1';");
-	ck_assert_int_eq(db_open(path, 5, &db, &(struct error){0}), ST_OK);
+	ck_assert_int_eq(db_open(path, 5, 0, &db, &(struct error){0}), ST_OK);
 	int64_t problems = 0;
 	struct found c = verify(db, &problems);
 	ck_assert_int_ge(find(&c, "promotions_owed", ""), 0);
@@ -241,7 +241,7 @@ START_TEST(test_callback_stop_is_st_io)
 	db_close(db);
 	raw(hand_batch);
 	raw("UPDATE courses SET registered = 9, waitlisted = 9;");
-	ck_assert_int_eq(db_open(path, 5, &db, &(struct error){0}), ST_OK);
+	ck_assert_int_eq(db_open(path, 5, 0, &db, &(struct error){0}), ST_OK);
 	struct found c;
 	memset(&c, 0, sizeof(c));
 	c.stop_after = 1;
@@ -309,7 +309,7 @@ START_TEST(test_history_only_student_is_shown)
 	raw(hand_batch);
 	raw("DELETE FROM students WHERE student_id = 'S1';"
 	    "DELETE FROM registrations WHERE student_id = 'S1';");
-	ck_assert_int_eq(db_open(path, 5, &db, &(struct error){0}), ST_OK);
+	ck_assert_int_eq(db_open(path, 5, 0, &db, &(struct error){0}), ST_OK);
 	const struct db_student_fns fns = { count_student, count_course,
 					    count_change };
 	int n = 0;

@@ -1,0 +1,151 @@
+/* db_trust: refuse a database whose schema holds what bulkreg did not put there. */
+#include <stdio.h>
+#include <string.h>
+
+#include "db_internal.h"
+
+/*
+ * A database file is input like any other: whoever could write it could
+ * have added a trigger that copies every email elsewhere, a view, or an
+ * index that changes what a statement does.  Rather than keep a list of
+ * names (which would drift as migrations are added), the expected schema
+ * is built by running bulkreg's own migrations up to the file's version in
+ * an in-memory database, and every object of the file must appear there
+ * with the same type, name, table and SQL.  sqlite_stat* tables (ANALYZE)
+ * hold statistics, not code, and are allowed.
+ */
+
+#define LIST_SQL                                                        \
+	"SELECT type, name, tbl_name, coalesce(sql, '') FROM main.sqlite_master" \
+	" WHERE name NOT LIKE 'sqlite\\_stat%' ESCAPE '\\' ORDER BY rowid"
+#define FIND_SQL                                                        \
+	"SELECT 1 FROM main.sqlite_master WHERE type = ?1 AND name = ?2"  \
+	" AND tbl_name = ?3 AND coalesce(sql, '') = ?4"
+#define SHOWN_MAX 6 /* objects named in the message */
+
+struct findings {
+	char names[512];
+	size_t used, count;
+};
+
+static void note(struct findings *f, const char *type, const char *name,
+		 const char *table)
+{
+	f->count++;
+	if (f->count > SHOWN_MAX)
+		return;
+	char one[200];
+	if (strcmp(name, table) != 0)
+		snprintf(one, sizeof(one), "%s%s %.60s on %.60s",
+			 f->count > 1 ? ", " : "", type, name, table);
+	else
+		snprintf(one, sizeof(one), "%s%s %.60s", f->count > 1 ? ", " : "",
+			 type, name);
+	int n = snprintf(f->names + f->used, sizeof(f->names) - f->used, "%s",
+			 one);
+	if (n > 0)
+		f->used += (size_t)n < sizeof(f->names) - f->used ?
+				   (size_t)n :
+				   sizeof(f->names) - f->used - 1;
+}
+
+static enum status read_version(struct db *db, int *version, struct error *err)
+{
+	sqlite3_stmt *stmt = NULL;
+	enum status st = db__prepare(db, "PRAGMA main.user_version", 0, &stmt,
+				     err);
+	if (st != ST_OK)
+		return st;
+	int rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW)
+		*version = sqlite3_column_int(stmt, 0);
+	else
+		st = db__fail(db, rc, "reading the schema version", err);
+	sqlite3_finalize(stmt);
+	return st;
+}
+
+/* Compares every object of db with the expected schema in mem. */
+static enum status compare(struct db *db, struct db *mem, struct findings *f,
+			   struct error *err)
+{
+	sqlite3_stmt *list = NULL, *find = NULL;
+	enum status st = db__prepare(db, LIST_SQL, 0, &list, err);
+	if (st == ST_OK)
+		st = db__prepare(mem, FIND_SQL, 0, &find, err);
+	int rc = SQLITE_DONE;
+	while (st == ST_OK && (rc = sqlite3_step(list)) == SQLITE_ROW) {
+		for (int i = 0; i < 4; i++)
+			sqlite3_bind_text(find, i + 1,
+					  (const char *)sqlite3_column_text(list, i),
+					  -1, SQLITE_STATIC);
+		int frc = sqlite3_step(find);
+		sqlite3_reset(find);
+		if (frc == SQLITE_DONE)
+			note(f, (const char *)sqlite3_column_text(list, 0),
+			     (const char *)sqlite3_column_text(list, 1),
+			     (const char *)sqlite3_column_text(list, 2));
+		else if (frc != SQLITE_ROW)
+			st = db__fail(mem, frc, "building the expected schema",
+				      err);
+	}
+	if (st == ST_OK && rc != SQLITE_DONE)
+		st = db__fail(db, rc, "reading the schema", err);
+	sqlite3_finalize(list);
+	sqlite3_finalize(find);
+	return st;
+}
+
+static enum status check_against(struct db *db, int version,
+				 struct findings *f, struct error *err)
+{
+	struct db mem = {.path = db->path};
+	int rc = sqlite3_open_v2(":memory:", &mem.h,
+				 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+					 SQLITE_OPEN_NOMUTEX,
+				 NULL);
+	enum status st;
+	if (rc != SQLITE_OK)
+		st = error_set(err, ST_NOMEM,
+			       "%s: out of memory building the expected schema",
+			       db->path);
+	else
+		st = db__schema_build(&mem, version, err);
+	if (st == ST_OK)
+		st = compare(db, &mem, f, err);
+	sqlite3_close_v2(mem.h);
+	return st;
+}
+
+enum status db__trust_check(struct db *db, struct error *err)
+{
+	/* One read transaction: the version and the objects are seen as of
+	 * the same moment, even while another bulkreg creates the schema. */
+	enum status st = db__exec(db, "BEGIN", "reading the schema", err);
+	if (st != ST_OK)
+		return st;
+	int version = 0;
+	struct findings f = {.used = 0};
+	f.names[0] = '\0';
+	st = read_version(db, &version, err);
+	if (st == ST_OK && version <= DB_SCHEMA_VERSION)
+		st = check_against(db, version, &f, err);
+	/* Ending a read cannot fail but for want of memory; then say so
+	 * rather than go on inside a transaction. */
+	int rc = sqlite3_exec(db->h, "COMMIT", NULL, NULL, NULL);
+	if (rc != SQLITE_OK) {
+		if (st == ST_OK)
+			st = db__fail(db, rc, "reading the schema", err);
+		if (!sqlite3_get_autocommit(db->h))
+			sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
+	}
+	if (st != ST_OK || f.count == 0)
+		return st;
+	return error_set(err, ST_DB,
+			 "%s: the database holds %zu object%s bulkreg did not "
+			 "create (%s%s); refusing to use it: whoever added "
+			 "them could read or change what bulkreg writes "
+			 "(remove them with sqlite3 if they are yours)",
+			 db->path, f.count, f.count == 1 ? "" : "s", f.names,
+			 f.count > SHOWN_MAX ? ", ..." : "");
+}

@@ -1,0 +1,306 @@
+# shellcheck shell=sh
+# shellcheck disable=SC2154 # BULKREG, DATA, RC come from lib.sh and run
+# t_security: what bulkreg promises when it runs as root in shared places
+# (issue 14): private files whatever the umask, nothing another user planted
+# is written through or trusted (-o links and FIFOs, -wal/-shm, a database
+# with triggers), -d is a path, a signal after the commit does not claim a
+# rollback, checks leave nothing behind and see no secrets, the spool is
+# bounded, and nothing a user typed can drive the terminal.
+
+R=$DATA/rosters/enrolled.csv
+ESC=$(printf '\033')
+
+# mode FILE: its permission bits, in octal.
+mode() { stat -c %a "$1"; }
+# owner_is_nobody FILE...: make FILE (a link itself, not its target) nobody's.
+owner_is_nobody() { chown -h nobody "$@" || fail "chown nobody $*"; }
+expect_no_esc() {
+	! grep -q "$ESC" "$1" || fail "$1 holds a raw ESC:
+$(od -c "$1" | head -20)"
+}
+
+case_ "setup"
+umask 022
+run -d t.db course import "$DATA/courses/outcomes.csv"
+expect_rc 0
+dump t.db empty.state
+
+# ---- 1. modes ---------------------------------------------------------------
+case_ "a new database, its -wal and -shm, and the report are 0600 under umask 022"
+# The check runs while the batch is open: -wal and -shm exist then.
+run -d m.db init
+expect_rc 0
+[ "$(mode m.db)" = 600 ] || fail "m.db is $(mode m.db)"
+run -d m.db course import "$DATA/courses/outcomes.csv"
+run -d m.db register "$R" -o m.csv --workers 1 \
+	--check 'stat -c %a m.db-wal m.db-shm >modes.txt'
+expect_rc 0
+[ "$(mode m.csv)" = 600 ] || fail "report is $(mode m.csv)"
+[ "$(sort -u modes.txt)" = 600 ] || fail "-wal/-shm: $(cat modes.txt)"
+
+case_ "0600 under umask 000 too"
+(umask 000 && "$BULKREG" -d z.db init && "$BULKREG" -d z.db course import \
+	"$DATA/courses/outcomes.csv" &&
+	"$BULKREG" -d z.db register "$R" -o z.csv) >out 2>err ||
+	fail "run under umask 000: $(cat err)"
+[ "$(mode z.db)" = 600 ] && [ "$(mode z.csv)" = 600 ] ||
+	fail "umask 000: db $(mode z.db), report $(mode z.csv)"
+
+case_ "--group-readable makes them 0640, whatever the umask"
+(umask 077 && "$BULKREG" --group-readable -d g.db course import \
+	"$DATA/courses/outcomes.csv" &&
+	"$BULKREG" -d g.db register --group-readable "$R" -o g.csv) >out 2>err ||
+	fail "--group-readable: $(cat err)"
+[ "$(mode g.db)" = 640 ] && [ "$(mode g.csv)" = 640 ] ||
+	fail "--group-readable: db $(mode g.db), report $(mode g.csv)"
+
+case_ "an existing database keeps its mode"
+chmod 644 z.db
+run -d z.db register "$R"
+expect_rc 0
+[ "$(mode z.db)" = 644 ] || fail "z.db became $(mode z.db)"
+
+# ---- 2. -o and what others planted --------------------------------------
+case_ "-o: a symbolic link another user planted is refused, its target kept"
+echo "precious" >target
+ln -s target planted.csv
+owner_is_nobody planted.csv
+run -d t.db register "$R" -o planted.csv
+expect_rc 3
+expect_err "planted.csv: refusing to write the report"
+expect_err "symbolic link owned by user"
+[ "$(cat target)" = precious ] || fail "the link's target was replaced"
+dump t.db after.state
+expect_same empty.state after.state
+
+case_ "-o: a FIFO another user planted is refused at once"
+mkfifo planted.fifo
+owner_is_nobody planted.fifo
+# (Before the fix this blocked for ever: hence the timeout.)
+timeout 60 "$BULKREG" -d t.db register "$R" -o planted.fifo >out 2>err
+RC=$?
+expect_rc 3
+expect_err "FIFO owned by user"
+
+case_ "-o: a link of our own to a device another user owns is refused"
+mkfifo theirs.fifo
+owner_is_nobody theirs.fifo
+ln -s theirs.fifo mine.csv
+timeout 60 "$BULKREG" -d t.db register "$R" -o mine.csv >out 2>err
+RC=$?
+expect_rc 3
+expect_err "it leads to a FIFO owned by user"
+
+case_ "-o /dev/stdout and /dev/null keep working"
+run -d t.db register "$R" --dry-run --format csv -o /dev/stdout
+expect_rc 0
+expect_out "line,student_id,course,status"
+run -d t.db register "$R" --dry-run -o /dev/null
+expect_rc 0
+
+# ---- 3. the database's files ----------------------------------------------
+case_ "a -wal another user created beside the database is refused"
+cp t.db w.db
+: >w.db-wal
+owner_is_nobody w.db-wal
+run -d w.db register "$R"
+expect_rc 3
+expect_err "w.db-wal: owned by user"
+expect_err "refusing to use it"
+
+case_ "a -shm, or the database itself, owned by another user is refused"
+rm -f w.db-wal
+: >w.db-shm
+owner_is_nobody w.db-shm
+run -d w.db course list
+expect_rc 3
+expect_err "w.db-shm: owned by user"
+rm -f w.db-shm
+owner_is_nobody w.db
+run -d w.db course list
+expect_rc 3
+expect_err "w.db: owned by user"
+
+case_ "a database that is a symbolic link is refused"
+ln -s t.db link.db
+run -d link.db course list
+expect_rc 3
+expect_err "link.db: is a symbolic link"
+
+case_ "a warning when the database's directory is writable by others"
+mkdir -p shared && chmod 1777 shared
+run -d shared/s.db init
+expect_rc 0
+expect_err "warning: shared: the database's directory is writable by other users"
+run -q -d shared/s.db init
+expect_empty err
+
+# ---- 4. a signal after the commit -------------------------------------------
+if [ -z "${BULKREG_WRAPPER:-}" ] && command -v strace >/dev/null 2>&1 &&
+	strace -f -o /dev/null -e trace=none true 2>/dev/null; then
+	# LeakSanitizer cannot work under ptrace (make sanitize).
+	no_lsan=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0
+	case_ "SIGTERM and EINTR at the report's rename: committed, report in place"
+	cp t.db s.db
+	ASAN_OPTIONS=$no_lsan strace -f -o /dev/null -e trace=rename \
+		-e inject=rename:error=EINTR:signal=SIGTERM:when=1 \
+		"$BULKREG" -d s.db register "$R" -o sig.csv >out 2>err
+	RC=$?
+	expect_rc 0
+	[ -s sig.csv ] || fail "the report is not in place"
+	[ "$(sql s.db "SELECT outcome FROM batches ORDER BY id DESC LIMIT 1")" = committed ] ||
+		fail "the batch is not committed"
+
+	case_ "SIGTERM while the rename fails: exit 3 saying committed and where"
+	ASAN_OPTIONS=$no_lsan strace -f -o /dev/null -e trace=rename \
+		-e inject=rename:error=EIO:signal=SIGTERM:when=1 \
+		"$BULKREG" -d s.db register "$R" -o sig2.csv >out 2>err
+	RC=$?
+	expect_rc 3
+	expect_err "is committed; its report is at .sig2.csv."
+	ls .sig2.csv.* >/dev/null 2>&1 || fail "the stranded report is gone"
+
+	case_ "temporary names come from getrandom()"
+	ASAN_OPTIONS=$no_lsan strace -f -o /dev/null -e trace=getrandom \
+		-e inject=getrandom:error=EIO \
+		"$BULKREG" -d s.db register "$R" --dry-run -o rnd.csv >out 2>err
+	RC=$?
+	expect_rc 3
+	expect_err "rnd.csv: cannot create the report"
+else
+	echo "note: strace cannot trace here: post-commit signal cases skipped"
+fi
+
+# ---- 5. -d is a path ----------------------------------------------------------
+case_ "-d 'file:x.db?mode=memory' is a file of that name, not an SQLite URI"
+run -d 'file:x.db?mode=memory' course import "$DATA/courses/outcomes.csv"
+expect_rc 0
+[ -f 'file:x.db?mode=memory' ] || fail "no file was created"
+run -d 'file:x.db?mode=memory' course list --format csv
+expect_out "OPEN,Plenty of seats"
+BULKREG_DB='file:y.db?vfs=unix-none&nolock=1' "$BULKREG" init >out 2>err ||
+	fail "BULKREG_DB as a path: $(cat err)"
+[ -f 'file:y.db?vfs=unix-none&nolock=1' ] || fail "BULKREG_DB: no file"
+
+# ---- 6. a hostile database ------------------------------------------------
+case_ "a database with a planted trigger is refused, named, and unchanged"
+cp t.db h.db
+sql h.db "CREATE TABLE loot (email TEXT);
+CREATE TRIGGER steal AFTER INSERT ON students BEGIN
+ INSERT INTO loot VALUES (new.email); END;"
+dump h.db h.before
+run -d h.db register "$R"
+expect_rc 3
+expect_err "trigger steal on students"
+expect_err "table loot"
+expect_err "bulkreg did not create"
+dump h.db h.after
+expect_same h.before h.after
+[ "$(sql h.db "SELECT count(*) FROM loot")" = 0 ] || fail "emails were copied"
+
+case_ "verify alone examines such a database as it is"
+run -d h.db verify
+[ "$RC" -eq 0 ] || [ "$RC" -eq 1 ] || fail "verify: exit $RC: $(cat err)"
+! grep -q "bulkreg did not create" err || fail "verify refused the database"
+
+case_ "views and extra indexes on bulkreg's tables are refused too"
+cp t.db v.db
+sql v.db "CREATE VIEW everyone AS SELECT * FROM students;
+CREATE INDEX by_email ON students(email);"
+run -d v.db batches
+expect_rc 3
+expect_err "view everyone"
+expect_err "index by_email on students"
+
+case_ "a changed table definition is refused"
+cp t.db c.db
+sql c.db "PRAGMA writable_schema=ON;
+UPDATE sqlite_master SET sql = replace(sql, 'capacity INTEGER NOT NULL',
+ 'capacity INTEGER NOT NULL DEFAULT 5') WHERE name = 'courses';" 2>/dev/null
+run -d c.db course list
+expect_rc 3
+expect_err "table courses"
+
+# ---- 7. checks ----------------------------------------------------------------
+case_ "a check's setsid child that ignores SIGTERM does not outlive bulkreg"
+mark="sleep 7$$7"
+run -d t.db register "$R" --dry-run --workers 2 --check \
+	"setsid sh -c 'trap \"\" TERM; exec $mark' </dev/null >/dev/null 2>&1 & exit 0"
+expect_rc 0
+if pgrep -f "$mark" >/dev/null; then
+	pkill -KILL -f "$mark"
+	fail "a check's process outlived bulkreg"
+fi
+
+case_ "--check-env clean (the default): no secrets, BULKREG_* kept"
+SECRET_TOKEN=hunter2 BULKREG_SITE=north "$BULKREG" -d t.db register "$R" \
+	--dry-run --format csv \
+	--check 'test -z "$SECRET_TOKEN" && test "$BULKREG_SITE" = north && test -n "$PATH"' \
+	>out 2>err
+RC=$?
+expect_rc 0
+SECRET_TOKEN=hunter2 "$BULKREG" -d t.db register "$R" --dry-run \
+	--check-env clean --check 'test -z "$SECRET_TOKEN"' >out 2>err
+RC=$?
+expect_rc 0
+
+case_ "--check-env inherit passes everything"
+SECRET_TOKEN=hunter2 "$BULKREG" -d t.db register "$R" --dry-run --format csv \
+	--check-env inherit --check 'test -z "$SECRET_TOKEN"' >out 2>err
+RC=$?
+expect_rc 1
+expect_out "check_failed"
+run -d t.db register "$R" --check-env leaky --check true
+expect_rc 2
+expect_err "--check-env: 'leaky' is not clean or inherit"
+
+# ---- 8. bounded rows and spool ---------------------------------------------
+case_ "--max-rows: a longer roster is refused, exit 2, nothing written"
+dump t.db before.state
+run -d t.db register "$R" --max-rows 1 -o capped.csv
+expect_rc 2
+expect_err "more than 1 row (--max-rows 1)"
+[ ! -e capped.csv ] || fail "a report was written"
+ls .capped.csv.* >/dev/null 2>&1 && fail "a temporary report was left"
+dump t.db after.state
+expect_same before.state after.state
+run -d t.db register "$R" --max-rows 0
+expect_rc 2
+
+case_ "the spool goes beside the -o file, not to \$TMPDIR"
+TMPDIR=$PWD/no-such-dir "$BULKREG" -d t.db register "$R" --dry-run \
+	-o spool.csv >out 2>err
+RC=$?
+expect_rc 0
+[ -s spool.csv ] || fail "no report"
+
+# ---- 9. terminal escapes --------------------------------------------------
+case_ "a roster name holding OSC and CSI sequences is shown escaped"
+evil=$(printf 'r\033]0;owned\007\033[2J.csv')
+printf 'student_id,email,course,extra\nS1,a@b.c,OPEN,x\n' >"$evil"
+run -d t.db register --dry-run "$evil"
+expect_err 'r\x1b]0;owned\x07\x1b[2J.csv'
+expect_no_esc err
+run -d t.db register --dry-run "$evil" -o "$(printf 'no\033[2Jdir')/r.csv"
+expect_rc 3
+expect_no_esc err
+run -d "$(printf 'no\033]8;;x\033\\dir')/t.db" init
+expect_rc 3
+expect_no_esc err
+run -d t.db register --course "$(printf 'M\033[31m')" "$R"
+expect_rc 2
+expect_err 'M\x1b[31m'
+expect_no_esc err
+
+case_ "the text report shows a backslash as \\\\"
+printf 'student_id,email,course\nS13\\x1b[31m,a@b.c,OPEN\nS14\033[31m,c@d.e,OPEN\n' >bs.csv
+run -d t.db register --dry-run bs.csv
+expect_out 'S13\\x1b[31m'
+expect_out 'S14\x1b[31m'
+expect_no_esc out
+
+# ---- 10. test hooks are not in the binary -----------------------------------
+case_ "BULKREG_TEST_* hooks are compiled out of the built binary"
+! grep -a -q BULKREG_TEST_ "$BULKREG" || fail "the binary holds BULKREG_TEST_ hooks"
+BULKREG_TEST_MAX_PAGE_COUNT=1 "$BULKREG" -d hook.db init >out 2>err ||
+	fail "a test hook is live: $(cat err)"
