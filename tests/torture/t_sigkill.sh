@@ -33,6 +33,14 @@ cmp -s base.logical ref.logical && setup_fail "the reference run changed nothing
 COUNTS_SQL="SELECT outcome, rows, registered, waitlisted, already_registered,
  already_waitlisted, rejected, reasons FROM batches ORDER BY id DESC LIMIT 1"
 REF_COUNTS=$(sqlite3 ref.db "$COUNTS_SQL")
+# After a whole batch, the re-run is a second run: rows whose outcome
+# depends on what the first one stored (a row without an email for a
+# student an earlier line of the roster had not created yet) are decided
+# again, so it must end where an uninterrupted run and a re-run do.
+copy_db ref.db ref2.db
+"$BULKREG" -q -d ref2.db register --format csv "$ROSTER" >/dev/null 2>ref2.err
+[ $? -le 1 ] || setup_fail "reference re-run: $(cat ref2.err)"
+logical_state ref2.db ref2.logical
 note "sigkill: an uninterrupted run takes $T_REF ms; seed $TORTURE_SEED"
 
 T_CUR=$T_REF
@@ -100,7 +108,9 @@ while [ "$i" -lt "$TRIALS" ]; do
 	[ "$rc" -eq 1 ] || fail_trial "re-run: exit $rc: $(head -c 300 rerun.err)"
 	why=$(integrity t.db) || fail_trial "after the re-run: $why"
 	logical_state t.db t.logical
-	why=$(same ref.logical t.logical) || fail_trial "re-run state differs from an uninterrupted run: $why"
+	want=ref.logical
+	[ "$state" != whole ] || want=ref2.logical
+	why=$(same $want t.logical) || fail_trial "re-run state differs from an uninterrupted run: $why"
 	trial_end "(killed after $delay ms: $state, exit $killed_rc; re-run equal)"
 done
 note "sigkill: $none kills left none of the batch, $whole the whole batch; $leftover -o runs left a hidden temporary report (expected: SIGKILL allows no clean-up)"
