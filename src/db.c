@@ -145,6 +145,29 @@ enum status db__exec(struct db *db, const char *sql, const char *what,
 	return rc == SQLITE_OK ? ST_OK : db__fail(db, rc, what, err);
 }
 
+enum status db__exec_bound(struct db *db, const char *sql, int64_t a,
+			   int64_t b, const char *what, struct error *err)
+{
+	enum status st = ST_OK;
+	for (const char *p = sql; st == ST_OK && *p;) {
+		sqlite3_stmt *stmt = NULL;
+		const char *tail = NULL;
+		int rc = sqlite3_prepare_v2(db->h, p, -1, &stmt, &tail);
+		if (rc != SQLITE_OK)
+			return db__fail(db, rc, what, err);
+		if (!stmt)
+			break; /* only white space was left */
+		if (sqlite3_bind_parameter_count(stmt) >= 1)
+			sqlite3_bind_int64(stmt, 1, a);
+		if (sqlite3_bind_parameter_count(stmt) >= 2)
+			sqlite3_bind_int64(stmt, 2, b);
+		st = db__step_done(db, stmt, what, err);
+		sqlite3_finalize(stmt);
+		p = tail;
+	}
+	return st;
+}
+
 enum status db__prepare(struct db *db, const char *sql, unsigned flags,
 			sqlite3_stmt **out, struct error *err)
 {

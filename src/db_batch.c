@@ -225,19 +225,9 @@ enum status db_batch_finish_unrecorded(struct db *db, int64_t batch_id,
 		"DELETE FROM batch_courses WHERE batch_id = ?1;"
 		"DELETE FROM batches WHERE id = ?1";
 	enum status st = db__exec(db, "RELEASE batch_rows", "saving", err);
-	for (const char *p = sql; st == ST_OK && *p;) {
-		sqlite3_stmt *stmt = NULL;
-		const char *tail = NULL;
-		int rc = sqlite3_prepare_v2(db->h, p, -1, &stmt, &tail);
-		if (rc != SQLITE_OK) {
-			st = db__fail(db, rc, "preparing a query", err);
-			break;
-		}
-		sqlite3_bind_int64(stmt, 1, batch_id);
-		st = db__step_done(db, stmt, "removing an empty batch", err);
-		sqlite3_finalize(stmt);
-		p = tail;
-	}
+	if (st == ST_OK)
+		st = db__exec_bound(db, sql, batch_id, 0, "removing an empty batch",
+				    err);
 	if (st == ST_OK)
 		st = db__exec(db, "COMMIT", "saving", err);
 	if (st != ST_OK)

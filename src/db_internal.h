@@ -48,6 +48,11 @@ enum status db__fail_errno(struct db *db, int rc, int sys, const char *what,
 enum status db__exec(struct db *db, const char *sql, const char *what,
 		     struct error *err);
 
+/* Runs each statement of `sql` (no rows returned) with ?1 = a and, where
+ * a statement has it, ?2 = b. */
+enum status db__exec_bound(struct db *db, const char *sql, int64_t a,
+			   int64_t b, const char *what, struct error *err);
+
 enum status db__prepare(struct db *db, const char *sql, unsigned flags,
 			sqlite3_stmt **out, struct error *err);
 

@@ -330,18 +330,11 @@ enum status store_courses_restore(struct store *s, int64_t batch_id,
 		"  FROM batch_courses WHERE batch_id = ?1 AND course_id = courses.id)"
 		" WHERE id IN (SELECT course_id FROM batch_courses"
 		"  WHERE batch_id = ?1)";
-	struct db *db = db_of(s);
-	const char *sqls[] = { counters_sql, settings_sql };
-	enum status st = ST_OK;
-	for (int k = 0; st == ST_OK && k < (settings ? 2 : 1); k++) {
-		sqlite3_stmt *stmt = NULL;
-		st = db__prepare(db, sqls[k], 0, &stmt, err);
-		if (st != ST_OK)
-			break;
-		sqlite3_bind_int64(stmt, 1, batch_id);
-		st = db__step_done(db, stmt, "restoring the courses", err);
-		sqlite3_finalize(stmt);
-	}
+	enum status st = db__exec_bound(db_of(s), counters_sql, batch_id, 0,
+					"restoring the courses", err);
+	if (st == ST_OK && settings)
+		st = db__exec_bound(db_of(s), settings_sql, batch_id, 0,
+				    "restoring the courses", err);
 	return st;
 }
 
@@ -382,29 +375,6 @@ enum status store_batch_courses(struct store *s, int64_t batch_id,
 				   db__fail(db, rc, "reading a batch's courses", err);
 }
 
-/* Runs each statement of `sql` with ?1 and ?2 bound. */
-static enum status exec_bound(struct db *db, const char *sql, int64_t a,
-			      int64_t b, const char *what, struct error *err)
-{
-	enum status st = ST_OK;
-	for (const char *p = sql; st == ST_OK && *p;) {
-		sqlite3_stmt *stmt = NULL;
-		const char *tail = NULL;
-		int rc = sqlite3_prepare_v2(db->h, p, -1, &stmt, &tail);
-		if (rc != SQLITE_OK)
-			return db__fail(db, rc, what, err);
-		if (!stmt)
-			break; /* only white space was left */
-		if (sqlite3_bind_parameter_count(stmt) >= 1)
-			sqlite3_bind_int64(stmt, 1, a);
-		if (sqlite3_bind_parameter_count(stmt) >= 2)
-			sqlite3_bind_int64(stmt, 2, b);
-		st = db__step_done(db, stmt, what, err);
-		sqlite3_finalize(stmt);
-		p = tail;
-	}
-	return st;
-}
 
 /*
  * Set-based: one statement records every removal, one removes them (an
@@ -424,7 +394,7 @@ enum status store_batch_remove_additions(struct store *s, int64_t batch_id,
 		" batch_id, line FROM registrations WHERE batch_id = ?1"
 		" ORDER BY course_id, status = 'waitlisted', seq DESC;"
 		"DELETE FROM registrations WHERE batch_id = ?1;";
-	return exec_bound(db_of(s), sql, batch_id, undo_id,
+	return db__exec_bound(db_of(s), sql, batch_id, undo_id,
 			  "taking out a batch's registrations", err);
 }
 
@@ -438,34 +408,17 @@ enum status store_course_recount(struct store *s, int64_t course_id,
 		" waitlisted = (SELECT count(*) FROM registrations"
 		"  WHERE course_id = ?1 AND status = 'waitlisted')"
 		" WHERE id = ?1";
-	struct db *db = db_of(s);
-	sqlite3_stmt *stmt = NULL;
-	enum status st = db__prepare(db, sql, 0, &stmt, err);
-	if (st != ST_OK)
-		return st;
-	sqlite3_bind_int64(stmt, 1, course_id);
-	st = db__step_done(db, stmt, "counting a course", err);
-	sqlite3_finalize(stmt);
-	return st;
+	return db__exec_bound(db_of(s), sql, course_id, 0, "counting a course",
+			      err);
 }
 
 enum status store_batch_set_undone(struct store *s, int64_t batch_id,
 				   int64_t undo_id, struct error *err)
 {
-	static const char sql[] = "UPDATE batches SET undone_by = ?2 WHERE id = ?1";
-	struct db *db = db_of(s);
-	sqlite3_stmt *stmt = NULL;
-	enum status st = db__prepare(db, sql, 0, &stmt, err);
-	if (st != ST_OK)
-		return st;
-	sqlite3_bind_int64(stmt, 1, batch_id);
-	if (undo_id)
-		sqlite3_bind_int64(stmt, 2, undo_id);
-	else
-		sqlite3_bind_null(stmt, 2);
-	st = db__step_done(db, stmt, "marking the batch undone", err);
-	sqlite3_finalize(stmt);
-	return st;
+	static const char sql[] =
+		"UPDATE batches SET undone_by = nullif(?2, 0) WHERE id = ?1";
+	return db__exec_bound(db_of(s), sql, batch_id, undo_id,
+			      "marking the batch undone", err);
 }
 
 /*
@@ -510,6 +463,6 @@ enum status store_remove_orphans(struct store *s, int64_t batch_id,
 		" last_name, email FROM temp.undo_orphans ORDER BY student_id;"
 		"DELETE FROM students"
 		" WHERE student_id IN (SELECT student_id FROM temp.undo_orphans);";
-	return exec_bound(db_of(s), sql, batch_id, undo_id,
+	return db__exec_bound(db_of(s), sql, batch_id, undo_id,
 			  "taking out the batch's students", err);
 }

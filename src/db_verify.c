@@ -441,21 +441,6 @@ static const char *const repair_steps[] = {
 
 #define NSTEPS (sizeof(repair_steps) / sizeof(repair_steps[0]))
 
-/* Prepares sql, binds ?1 if it has one, steps it to the end. */
-static enum status exec_bound(struct db *db, const char *sql, int64_t id,
-			      struct error *err)
-{
-	sqlite3_stmt *stmt = NULL;
-	enum status st = db__prepare(db, sql, 0, &stmt, err);
-	if (st != ST_OK)
-		return st;
-	if (sqlite3_bind_parameter_count(stmt) > 0)
-		sqlite3_bind_int64(stmt, 1, id);
-	st = db__step_done(db, stmt, "repairing the database", err);
-	sqlite3_finalize(stmt);
-	return st;
-}
-
 static enum status count_rows(struct db *db, const char *sql, int64_t id,
 			      int64_t *n, struct error *err)
 {
@@ -480,11 +465,11 @@ static enum status repair_locked(struct db *db, struct db_repair_result *r,
 	enum status st = integrity(db, NULL, NULL, &problems, err);
 	if (st != ST_OK || (r->damaged = problems > 0))
 		return st;
-	st = exec_bound(db,
-			"INSERT INTO batches (started_at, source, outcome, kind,"
-			" options, reasons) VALUES (" DB_NOW_SQL ","
-			" 'verify --repair', 'running', 'repair', '{}', '{}')",
-			0, err);
+	st = db__exec(db,
+		      "INSERT INTO batches (started_at, source, outcome, kind,"
+		      " options, reasons, full_history) VALUES (" DB_NOW_SQL ","
+		      " 'verify --repair', 'running', 'repair', '{}', '{}', 1)",
+		      "repairing the database", err);
 	if (st != ST_OK)
 		return st;
 	r->batch_id = sqlite3_last_insert_rowid(db->h);
@@ -492,7 +477,8 @@ static enum status repair_locked(struct db *db, struct db_repair_result *r,
 	if (st == ST_OK)
 		st = db__exec(db, temp_sql, "repairing the database", err);
 	for (size_t i = 0; st == ST_OK && i < NSTEPS; i++)
-		st = exec_bound(db, repair_steps[i], r->batch_id, err);
+		st = db__exec_bound(db, repair_steps[i], r->batch_id, 0,
+				    "repairing the database", err);
 	return st;
 }
 
