@@ -1,4 +1,4 @@
-# bulkreg -- register CSV rosters of students into courses, concurrently, into SQLite.
+# bulkreg -- register CSV rosters of students into courses, concurrently, into SQLite or PostgreSQL.
 #
 #   make            build ./bulkreg (installs missing Debian packages first)
 #   make check      build and run every test (unit + end-to-end)
@@ -24,8 +24,8 @@ VERSION  := 0.1.0
 
 # Recursive (=) on purpose: pkg-config runs when a recipe needs it, after
 # the `deps` prerequisite has had the chance to install it.
-PKG_CFLAGS = $(shell pkg-config --cflags sqlite3)
-PKG_LIBS   = $(shell pkg-config --libs sqlite3) -lcsv
+PKG_CFLAGS = $(shell pkg-config --cflags sqlite3 libpq)
+PKG_LIBS   = $(shell pkg-config --libs sqlite3 libpq) -lcsv
 CHECK_CFLAGS = $(shell pkg-config --cflags check)
 CHECK_LIBS   = $(shell pkg-config --libs check)
 

@@ -1,0 +1,229 @@
+/* dbtarget: telling PostgreSQL targets from SQLite paths, and hiding passwords; see dbtarget.h. */
+#include <ctype.h>
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "dbtarget.h"
+
+#define HIDDEN "***"
+
+static const char *uri_rest(const char *target)
+{
+	static const char *const schemes[] = { "postgresql://", "postgres://" };
+	for (size_t i = 0; i < 2; i++)
+		if (strncasecmp(target, schemes[i], strlen(schemes[i])) == 0)
+			return target + strlen(schemes[i]);
+	return NULL;
+}
+
+/* Whether name[0..len) is a keyword libpq knows. */
+static bool libpq_keyword(const char *name, size_t len)
+{
+	PQconninfoOption *opts = PQconndefaults();
+	bool found = false;
+	for (PQconninfoOption *o = opts; o && o->keyword && !found; o++)
+		found = strlen(o->keyword) == len &&
+			memcmp(o->keyword, name, len) == 0;
+	PQconninfoFree(opts);
+	return found;
+}
+
+bool db_target_is_pg(const char *target)
+{
+	if (!target)
+		return false;
+	if (uri_rest(target))
+		return true;
+	const char *p = target;
+	while (isspace((unsigned char)*p))
+		p++;
+	const char *name = p;
+	while (islower((unsigned char)*p) || *p == '_')
+		p++;
+	size_t len = (size_t)(p - name);
+	while (isspace((unsigned char)*p))
+		p++;
+	return len > 0 && *p == '=' && libpq_keyword(name, len);
+}
+
+enum status db_target_check(const char *target, struct error *err)
+{
+	char *why = NULL;
+	PQconninfoOption *opts = PQconninfoParse(target, &why);
+	if (opts) {
+		PQconninfoFree(opts);
+		return ST_OK;
+	}
+	char shown[1024];
+	db_target_redact(target, shown, sizeof(shown));
+	char reason[256] = "out of memory";
+	if (why) {
+		snprintf(reason, sizeof(reason), "%s", why);
+		for (char *q = reason; *q; q++)
+			if (*q == '\n')
+				*q = *(q + 1) ? ' ' : '\0';
+		PQfreemem(why);
+	}
+	return error_set(err, ST_USAGE,
+			 "%s: not a valid PostgreSQL connection string: %s",
+			 shown, reason);
+}
+
+/* ---- redaction ------------------------------------------------------------- */
+
+struct out {
+	char *p;
+	size_t cap, len;
+};
+
+static void emit(struct out *o, const char *s, size_t n)
+{
+	for (size_t i = 0; i < n && o->len + 1 < o->cap; i++)
+		o->p[o->len++] = s[i];
+	if (o->cap)
+		o->p[o->len] = '\0';
+}
+
+static int hexval(char ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	ch = (char)tolower((unsigned char)ch);
+	return ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
+}
+
+/* Whether the URI parameter name s[0..n), percent-decoded, is "password". */
+static bool is_password_param(const char *s, size_t n)
+{
+	char name[16];
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		char ch = s[i];
+		if (ch == '%' && i + 2 < n && hexval(s[i + 1]) >= 0 &&
+		    hexval(s[i + 2]) >= 0) {
+			ch = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
+			i += 2;
+		}
+		if (k + 1 >= sizeof(name))
+			return false;
+		name[k++] = ch;
+	}
+	name[k] = '\0';
+	return strcmp(name, "password") == 0;
+}
+
+static void redact_uri(const char *target, const char *rest, struct out *o)
+{
+	emit(o, target, (size_t)(rest - target));
+	size_t auth_len = strcspn(rest, "/?");
+	const char *at = NULL;
+	for (size_t i = 0; i < auth_len; i++)
+		if (rest[i] == '@')
+			at = rest + i;
+	const char *p = rest;
+	if (at) {
+		const char *colon = memchr(rest, ':', (size_t)(at - rest));
+		if (colon) {
+			emit(o, rest, (size_t)(colon - rest) + 1);
+			emit(o, HIDDEN, strlen(HIDDEN));
+			p = at;
+		}
+	}
+	const char *q = strchr(p, '?');
+	if (!q) {
+		emit(o, p, strlen(p));
+		return;
+	}
+	emit(o, p, (size_t)(q - p) + 1);
+	for (q++; *q;) {
+		size_t n = strcspn(q, "&");
+		const char *eq = memchr(q, '=', n);
+		if (eq && is_password_param(q, (size_t)(eq - q))) {
+			emit(o, q, (size_t)(eq - q) + 1);
+			emit(o, HIDDEN, strlen(HIDDEN));
+		} else {
+			emit(o, q, n);
+		}
+		q += n;
+		if (*q == '&')
+			emit(o, q++, 1);
+	}
+}
+
+/* The end of a keyword/value string's value starting at p. */
+static const char *value_end(const char *p)
+{
+	if (*p == '\'') {
+		for (p++; *p && *p != '\''; p++)
+			if (*p == '\\' && p[1])
+				p++;
+		return *p ? p + 1 : p;
+	}
+	for (; *p && !isspace((unsigned char)*p); p++)
+		if (*p == '\\' && p[1])
+			p++;
+	return p;
+}
+
+static void redact_keywords(const char *p, struct out *o)
+{
+	while (*p) {
+		const char *start = p;
+		while (isspace((unsigned char)*p))
+			p++;
+		const char *name = p;
+		while (*p && *p != '=' && !isspace((unsigned char)*p))
+			p++;
+		size_t len = (size_t)(p - name);
+		while (isspace((unsigned char)*p))
+			p++;
+		if (*p != '=') {
+			emit(o, start, strlen(start));
+			return;
+		}
+		p++;
+		while (isspace((unsigned char)*p))
+			p++;
+		const char *end = value_end(p);
+		emit(o, start, (size_t)(p - start));
+		if (len == 8 && memcmp(name, "password", 8) == 0)
+			emit(o, HIDDEN, strlen(HIDDEN));
+		else
+			emit(o, p, (size_t)(end - p));
+		p = end;
+	}
+}
+
+void db_target_redact(const char *target, char *out, size_t cap)
+{
+	struct out o = { out, cap, 0 };
+	if (cap)
+		out[0] = '\0';
+	if (!target)
+		return;
+	const char *rest = uri_rest(target);
+	if (rest)
+		redact_uri(target, rest, &o);
+	else if (db_target_is_pg(target))
+		redact_keywords(target, &o);
+	else
+		emit(&o, target, strlen(target));
+}
+
+bool db_schema_name_valid(const char *name)
+{
+	if (!name || !(islower((unsigned char)name[0]) || name[0] == '_'))
+		return false;
+	size_t n = strlen(name);
+	if (n > DB_PG_SCHEMA_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!(islower((unsigned char)name[i]) ||
+		      isdigit((unsigned char)name[i]) || name[i] == '_'))
+			return false;
+	/* pg_ names are the server's own. */
+	return strncmp(name, "pg_", 3) != 0;
+}

@@ -1,0 +1,285 @@
+/* sqldb: the driver interface, and SQLite behind it (a thin layer); see sqldb.h. */
+#include <inttypes.h>
+#include <sqlite3.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sqldb_internal.h"
+
+#define PROGRESS_STEPS 4096 /* SQLite steps between cancellation checks */
+
+static bool is_pg(const struct sqldb *c)
+{
+	return c->dialect == SQLDB_PG;
+}
+
+static enum sqldb_rc sqlite_rc(int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_OK: return SQLDB_OK;
+	case SQLITE_ROW: return SQLDB_ROW;
+	case SQLITE_DONE: return SQLDB_DONE;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED: return SQLDB_EBUSY;
+	case SQLITE_CONSTRAINT: return SQLDB_ECONSTRAINT;
+	case SQLITE_NOTADB: return SQLDB_ENOTADB;
+	case SQLITE_CANTOPEN: return SQLDB_ECANTOPEN;
+	case SQLITE_READONLY: return SQLDB_EREADONLY;
+	case SQLITE_FULL: return SQLDB_EFULL;
+	case SQLITE_IOERR: return SQLDB_EIO;
+	case SQLITE_NOMEM: return SQLDB_ENOMEM;
+	case SQLITE_INTERRUPT: return SQLDB_EINTERRUPT;
+	case SQLITE_CORRUPT: return SQLDB_ECORRUPT;
+	case SQLITE_PERM:
+	case SQLITE_AUTH: return SQLDB_EPERM;
+	default: return SQLDB_EOTHER;
+	}
+}
+
+/* ---- connections -------------------------------------------------------- */
+
+enum sqldb_dialect sqldb_dialect(const struct sqldb *c)
+{
+	return c->dialect;
+}
+
+struct sqldb *sqldb_wrap_sqlite(void *handle)
+{
+	struct sqldb *c = calloc(1, sizeof(*c));
+	if (c) {
+		c->dialect = SQLDB_SQLITE;
+		c->sqlite = handle;
+	}
+	return c;
+}
+
+void *sqldb_sqlite_handle(const struct sqldb *c)
+{
+	return c && !is_pg(c) ? c->sqlite : NULL;
+}
+
+void sqldb_close(struct sqldb *c)
+{
+	if (!c)
+		return;
+	if (is_pg(c))
+		sqldb__pg_close(c);
+	free(c);
+}
+
+const char *sqldb_errmsg(const struct sqldb *c)
+{
+	if (c->msg)
+		return c->msg;
+	return is_pg(c) ? sqldb__pg_errmsg(c) : sqlite3_errmsg(c->sqlite);
+}
+
+int sqldb_system_errno(const struct sqldb *c)
+{
+	if (is_pg(c))
+		return 0;
+	return c->msg ? c->flush_errno : sqlite3_system_errno(c->sqlite);
+}
+
+enum sqldb_rc sqldb_flush(struct sqldb *c)
+{
+	c->msg = NULL;
+	if (is_pg(c))
+		return SQLDB_OK;
+	/* The failed write's errno (EFBIG under ulimit -f, ENOSPC, EIO) is
+	 * not recorded on the handle by this call; the failing write is its
+	 * last system call, so errno still holds it. */
+	errno = 0;
+	int rc = sqlite3_db_cacheflush(c->sqlite);
+	if (rc == SQLITE_OK)
+		return SQLDB_OK;
+	c->flush_errno = errno;
+	c->msg = sqlite3_errstr(rc);
+	return sqlite_rc(rc);
+}
+
+enum sqldb_rc sqldb_exec(struct sqldb *c, const char *sql)
+{
+	c->msg = NULL;
+	if (is_pg(c))
+		return sqldb__pg_exec(c, sql);
+	return sqlite_rc(sqlite3_exec(c->sqlite, sql, NULL, NULL, NULL));
+}
+
+int64_t sqldb_changes(const struct sqldb *c)
+{
+	return is_pg(c) ? sqldb__pg_changes(c) : sqlite3_changes(c->sqlite);
+}
+
+bool sqldb_in_transaction(const struct sqldb *c)
+{
+	return is_pg(c) ? sqldb__pg_in_transaction(c) :
+			  !sqlite3_get_autocommit(c->sqlite);
+}
+
+static int progress_cb(void *arg)
+{
+	struct sqldb *c = arg;
+	return c->cancelled && c->cancelled(c->cancel_ctx);
+}
+
+void sqldb_set_cancel(struct sqldb *c, bool (*cancelled)(void *ctx),
+		      void *ctx)
+{
+	c->cancelled = cancelled;
+	c->cancel_ctx = ctx;
+	if (!is_pg(c))
+		sqlite3_progress_handler(c->sqlite,
+					 cancelled ? PROGRESS_STEPS : 0,
+					 cancelled ? progress_cb : NULL, c);
+}
+
+/* ---- statements --------------------------------------------------------- */
+
+enum sqldb_rc sqldb_prepare(struct sqldb *c, const char *sql, unsigned flags,
+			    struct sqldb_stmt **out, const char **tail)
+{
+	*out = NULL;
+	c->msg = NULL;
+	if (is_pg(c))
+		return sqldb__pg_prepare(c, sql, flags, out, tail);
+	sqlite3_stmt *h = NULL;
+	int rc = sqlite3_prepare_v3(c->sqlite, sql, -1,
+				    (flags & SQLDB_PERSISTENT) ?
+					    SQLITE_PREPARE_PERSISTENT :
+					    0,
+				    &h, tail);
+	if (rc != SQLITE_OK)
+		return sqlite_rc(rc);
+	if (!h)
+		return SQLDB_OK;
+	struct sqldb_stmt *s = malloc(sizeof(*s));
+	if (!s) {
+		sqlite3_finalize(h);
+		return SQLDB_ENOMEM;
+	}
+	*s = (struct sqldb_stmt){ .c = c, .sqlite = h };
+	*out = s;
+	return SQLDB_OK;
+}
+
+static void pg_bind_int(struct sqldb_stmt *s, int i, int64_t v)
+{
+	char buf[24];
+	int n = snprintf(buf, sizeof(buf), "%" PRId64, v);
+	sqldb__pg_bind(s, i, buf, n, true);
+}
+
+void sqldb_bind_int64(struct sqldb_stmt *s, int i, int64_t v)
+{
+	if (s->pg)
+		pg_bind_int(s, i, v);
+	else
+		sqlite3_bind_int64(s->sqlite, i, v);
+}
+
+void sqldb_bind_text(struct sqldb_stmt *s, int i, const char *v, int len)
+{
+	if (s->pg)
+		sqldb__pg_bind(s, i, v ? v : "", len, false);
+	else
+		sqlite3_bind_text(s->sqlite, i, v ? v : "", len, SQLITE_STATIC);
+}
+
+void sqldb_bind_text_copy(struct sqldb_stmt *s, int i, const char *v, int len)
+{
+	if (s->pg)
+		sqldb__pg_bind(s, i, v ? v : "", len, false);
+	else
+		sqlite3_bind_text(s->sqlite, i, v ? v : "", len,
+				  SQLITE_TRANSIENT);
+}
+
+void sqldb_bind_null(struct sqldb_stmt *s, int i)
+{
+	if (s->pg)
+		sqldb__pg_bind(s, i, NULL, 0, false);
+	else
+		sqlite3_bind_null(s->sqlite, i);
+}
+
+int sqldb_bind_count(const struct sqldb_stmt *s)
+{
+	return s->pg ? sqldb__pg_bind_count(s) :
+		       sqlite3_bind_parameter_count(s->sqlite);
+}
+
+enum sqldb_rc sqldb_step(struct sqldb_stmt *s)
+{
+	if (s->pg)
+		return sqldb__pg_step(s);
+	int rc = sqlite3_step(s->sqlite);
+	if (rc == SQLITE_ROW)
+		return SQLDB_ROW;
+	if (rc == SQLITE_DONE)
+		return SQLDB_DONE;
+	s->c->msg = NULL;
+	return sqlite_rc(rc);
+}
+
+int sqldb_column_count(const struct sqldb_stmt *s)
+{
+	return s->pg ? sqldb__pg_column_count(s) :
+		       sqlite3_column_count(s->sqlite);
+}
+
+bool sqldb_column_is_null(const struct sqldb_stmt *s, int i)
+{
+	return s->pg ? sqldb__pg_column_text(s, i) == NULL :
+		       sqlite3_column_type(s->sqlite, i) == SQLITE_NULL;
+}
+
+int64_t sqldb_column_int64(const struct sqldb_stmt *s, int i)
+{
+	if (!s->pg)
+		return sqlite3_column_int64(s->sqlite, i);
+	const char *v = sqldb__pg_column_text(s, i);
+	if (!v)
+		return 0;
+	if (v[0] == 't' && !v[1])
+		return 1;
+	return strtoll(v, NULL, 10); /* "f" reads as 0 */
+}
+
+const char *sqldb_column_text(const struct sqldb_stmt *s, int i)
+{
+	return s->pg ? sqldb__pg_column_text(s, i) :
+		       (const char *)sqlite3_column_text(s->sqlite, i);
+}
+
+size_t sqldb_column_bytes(const struct sqldb_stmt *s, int i)
+{
+	return s->pg ? sqldb__pg_column_bytes(s, i) :
+		       (size_t)sqlite3_column_bytes(s->sqlite, i);
+}
+
+void sqldb_reset(struct sqldb_stmt *s)
+{
+	if (s->pg)
+		sqldb__pg_reset(s);
+	else
+		sqlite3_reset(s->sqlite);
+}
+
+void sqldb_finalize(struct sqldb_stmt *s)
+{
+	if (!s)
+		return;
+	if (s->pg)
+		sqldb__pg_finalize(s);
+	else
+		sqlite3_finalize(s->sqlite);
+	free(s);
+}
+
+struct sqldb *sqldb_stmt_conn(const struct sqldb_stmt *s)
+{
+	return s->c;
+}

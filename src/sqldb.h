@@ -1,0 +1,145 @@
+/* sqldb: the SQL driver under the db_* files -- one interface, SQLite or PostgreSQL. */
+#ifndef BULKREG_SQLDB_H
+#define BULKREG_SQLDB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * The db_* files write every rule once, in SQL both engines run, and talk
+ * to the engine only through this interface.  It has SQLite's shape --
+ * prepare, bind, step row by row, read columns, reset, finalize -- because
+ * SQLite is the embedded default and its hot path must stay a thin call.
+ *
+ * SQL is written with ?N placeholders (N from 1).  The PostgreSQL driver
+ * rewrites them to $N and translates a short, fixed list of SQLite
+ * spellings that have no common form (the timestamp expression, temp.,
+ * WITHOUT ROWID, ...: see sqldb_pg.c); everything else must be the common
+ * subset.  Where the engines really differ (DDL, PRAGMAs, integrity checks,
+ * locks) the caller asks sqldb_dialect() and runs its own fragment.
+ *
+ * Errors come back as an sqldb_rc class that means the same on both
+ * engines; sqldb_errmsg() has the engine's own words.
+ */
+struct sqldb;      /* a connection */
+struct sqldb_stmt; /* a prepared statement */
+
+enum sqldb_dialect { SQLDB_SQLITE, SQLDB_PG };
+
+enum sqldb_rc {
+	SQLDB_OK = 0,
+	SQLDB_ROW,        /* step: a row is ready */
+	SQLDB_DONE,       /* step: no (more) rows */
+	/* Error classes. */
+	SQLDB_EBUSY,      /* a lock was not granted within the wait */
+	SQLDB_EDEADLOCK,  /* the server broke a deadlock by failing us */
+	SQLDB_ECONSTRAINT,
+	SQLDB_ECONN,      /* cannot connect, or the connection was lost */
+	SQLDB_EAUTH,      /* authentication failed */
+	SQLDB_EPERM,      /* the role lacks a privilege */
+	SQLDB_ENOTADB,    /* SQLite: not a database file */
+	SQLDB_ECANTOPEN,  /* SQLite: cannot open the file */
+	SQLDB_EREADONLY,  /* read-only file or transaction */
+	SQLDB_EFULL,      /* disk or quota full */
+	SQLDB_EIO,
+	SQLDB_ENOMEM,
+	SQLDB_EINTERRUPT, /* cancelled (sqldb_set_cancel) */
+	SQLDB_ECORRUPT,
+	SQLDB_EOTHER
+};
+
+/* Flags of sqldb_prepare. */
+#define SQLDB_PERSISTENT 0x1u /* kept and reused for many rows */
+
+/* ---- connections -------------------------------------------------------- */
+
+/* The connection's engine. */
+enum sqldb_dialect sqldb_dialect(const struct sqldb *c);
+
+/* Wraps an open SQLite handle (a sqlite3 *; the caller opened it and keeps
+ * owning it: sqldb_close frees only the wrapper).  NULL: out of memory. */
+struct sqldb *sqldb_wrap_sqlite(void *sqlite3_handle);
+
+/* The SQLite handle of an SQLite connection, NULL for any other. */
+void *sqldb_sqlite_handle(const struct sqldb *c);
+
+/*
+ * Connects to PostgreSQL with a libpq URI or keyword/value string
+ * (passwords from the string, ~/.pgpass or PGPASSWORD as libpq takes
+ * them), with connect_timeout defaulting to `connect_seconds`.  Always
+ * returns a connection (NULL only for want of memory); SQLDB_OK or the
+ * error class, with the reason in sqldb_errmsg.
+ */
+enum sqldb_rc sqldb_connect_pg(const char *conninfo, int connect_seconds,
+			       struct sqldb **out);
+
+/* Closes and frees (every statement must be finalized first). */
+void sqldb_close(struct sqldb *c);
+
+/* The engine's message for the last error, on one line. */
+const char *sqldb_errmsg(const struct sqldb *c);
+
+/* The system errno behind the last SQLite I/O error, else 0. */
+int sqldb_system_errno(const struct sqldb *c);
+
+/* Runs SQL that returns no rows (several statements, no parameters). */
+enum sqldb_rc sqldb_exec(struct sqldb *c, const char *sql);
+
+/* Writes SQLite's dirty pages to the file now (so the COMMIT after it has
+ * little left that can fail); a no-op on PostgreSQL.  On an I/O error,
+ * sqldb_system_errno holds the errno. */
+enum sqldb_rc sqldb_flush(struct sqldb *c);
+
+/* Rows the last INSERT, UPDATE or DELETE changed. */
+int64_t sqldb_changes(const struct sqldb *c);
+
+/* Whether a transaction is open on the connection. */
+bool sqldb_in_transaction(const struct sqldb *c);
+
+/* Lets a long statement stop (SQLDB_EINTERRUPT) once cancelled(ctx) is
+ * true; polled every few thousand SQLite steps, or every 100 ms while
+ * PostgreSQL works.  NULL removes it. */
+void sqldb_set_cancel(struct sqldb *c, bool (*cancelled)(void *ctx),
+		      void *ctx);
+
+/* ---- statements --------------------------------------------------------- */
+
+/*
+ * Prepares the first statement of `sql`; *tail (if not NULL) gets where the
+ * next one starts.  *out is NULL when only white space was left.
+ */
+enum sqldb_rc sqldb_prepare(struct sqldb *c, const char *sql, unsigned flags,
+			    struct sqldb_stmt **out, const char **tail);
+
+/* Binds parameter i (from 1).  Text is used where it is until the next
+ * step (bind_text) or copied (bind_text_copy); len -1: NUL-terminated. */
+void sqldb_bind_int64(struct sqldb_stmt *s, int i, int64_t v);
+void sqldb_bind_text(struct sqldb_stmt *s, int i, const char *v, int len);
+void sqldb_bind_text_copy(struct sqldb_stmt *s, int i, const char *v, int len);
+void sqldb_bind_null(struct sqldb_stmt *s, int i);
+int sqldb_bind_count(const struct sqldb_stmt *s);
+
+/* Runs the statement (first call) and moves to its next row: SQLDB_ROW,
+ * SQLDB_DONE or an error class. */
+enum sqldb_rc sqldb_step(struct sqldb_stmt *s);
+
+/* Columns of the current row (from 0).  column_text is NULL for NULL and
+ * stays valid until the statement moves; column_bytes is its length;
+ * column_int64 reads NULL as 0 and true/false as 1/0. */
+int sqldb_column_count(const struct sqldb_stmt *s);
+bool sqldb_column_is_null(const struct sqldb_stmt *s, int i);
+int64_t sqldb_column_int64(const struct sqldb_stmt *s, int i);
+const char *sqldb_column_text(const struct sqldb_stmt *s, int i);
+size_t sqldb_column_bytes(const struct sqldb_stmt *s, int i);
+
+/* Back to before the first step; the bindings stay. */
+void sqldb_reset(struct sqldb_stmt *s);
+
+/* Frees the statement (NULL is fine). */
+void sqldb_finalize(struct sqldb_stmt *s);
+
+/* The statement's connection. */
+struct sqldb *sqldb_stmt_conn(const struct sqldb_stmt *s);
+
+#endif
