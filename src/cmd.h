@@ -15,6 +15,10 @@
 /* Global options, given before the command. */
 struct cli {
 	const char *db_path;   /* -d, else $BULKREG_DB, else ./bulkreg.db */
+	const char *db_shown;  /* db_path as messages show it (dbtarget.h) */
+	bool db_pg;            /* db_path names a PostgreSQL database */
+	const char *schema;    /* --schema, else $BULKREG_SCHEMA, else NULL */
+	bool init;             /* `init`: may create the PostgreSQL schema */
 	bool quiet;            /* -q */
 	bool stdout_closed;    /* fd 1 was closed at start (writes will fail) */
 	unsigned file_mode;    /* of files bulkreg creates: 0600, or 0640 with

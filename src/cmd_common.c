@@ -41,7 +41,8 @@ void cli_warn(const struct cli *cli, const char *fmt, ...)
 void cli_warn_shared_dir(const struct cli *cli)
 {
 	char dir[4096];
-	if (db_dir_writable_by_others(cli->db_path, dir, sizeof(dir)))
+	if (!cli->db_pg &&
+	    db_dir_writable_by_others(cli->db_path, dir, sizeof(dir)))
 		cli_warn(cli,
 			 "%s: the database's directory is writable by other "
 			 "users, who could put files beside it; keep the "
@@ -69,17 +70,19 @@ int cli_open_db(const struct cli *cli, double wait_seconds, bool must_exist,
 		struct db **out)
 {
 	struct stat sb;
-	if (must_exist && stat(cli->db_path, &sb) != 0 && errno == ENOENT) {
+	if (must_exist && !cli->db_pg && stat(cli->db_path, &sb) != 0 &&
+	    errno == ENOENT) {
 		cli_error("%s: no such database (run 'bulkreg init' to create it, "
 			  "or give the right path with -d)",
-			  cli->db_path);
+			  cli->db_shown);
 		return 3;
 	}
 	cli_warn_shared_dir(cli);
 	struct error err;
-	unsigned mode = cli->file_mode | (cli->examine ? DB_OPEN_EXAMINE : 0);
-	enum status st = db_open(cli->db_path, wait_seconds, mode, out,
-				 &err);
+	unsigned mode = cli->file_mode | (cli->examine ? DB_OPEN_EXAMINE : 0) |
+			(cli->init ? DB_OPEN_INIT : 0);
+	enum status st = db_open_target(cli->db_path, cli->schema, wait_seconds,
+					mode, out, &err);
 	if (st != ST_OK)
 		return cli_fail(st, &err);
 	return 0;

@@ -63,12 +63,13 @@ int cmd_init(struct cli *cli, int argc, char **argv)
 	if (argc != 1)
 		return cli_usage_error(init_usage, "init", "init takes no arguments");
 	struct db *db;
+	cli->init = true;
 	int rc = cli_open_db(cli, DEFAULT_WAIT_SECONDS, false, &db);
 	if (rc != 0)
 		return rc;
 	db_close(db);
 	if (!cli->quiet)
-		cli_error("%s is ready (schema version %d)", cli->db_path,
+		cli_error("%s is ready (schema version %d)", cli->db_shown,
 			  DB_SCHEMA_VERSION);
 	return 0;
 }

@@ -256,6 +256,8 @@ static int run_job(struct cli *cli, struct register_options *ro, double wait)
 	ro->warn = warn_cb;
 	ro->warn_ctx = cli;
 	ro->db_path = cli->db_path;
+	ro->db_shown = cli->db_shown;
+	ro->schema = cli->schema;
 	ro->wait_seconds = wait;
 	ro->file_mode = cli->file_mode;
 	cli_warn_shared_dir(cli);
@@ -581,10 +583,10 @@ static int run_batch(struct cli *cli, const struct batch_command *bc, int argc,
 	/* Nothing to drop from a database that is not there: a mistyped
 	 * path must not create one. */
 	struct stat sb;
-	if (drop && stat(cli->db_path, &sb) != 0) {
+	if (drop && !cli->db_pg && stat(cli->db_path, &sb) != 0) {
 		cli_error("%s: no database there (nothing to drop): check -d or "
 			  "$BULKREG_DB",
-			  cli->db_path);
+			  cli->db_shown);
 		return 2;
 	}
 	return run_job(cli, &ro, wait);
@@ -698,8 +700,8 @@ int cmd_undo(struct cli *cli, int argc, char **argv)
 		return cli_usage_error(undo_usage, "undo",
 				       "'%s' is not a batch number", argv[optind]);
 	struct stat sb;
-	if (stat(cli->db_path, &sb) != 0) {
-		cli_error("%s: no database there (nothing to undo)", cli->db_path);
+	if (!cli->db_pg && stat(cli->db_path, &sb) != 0) {
+		cli_error("%s: no database there (nothing to undo)", cli->db_shown);
 		return 2;
 	}
 	return run_job(cli, &ro, wait);

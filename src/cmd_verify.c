@@ -124,7 +124,7 @@ static int repair(const struct cli *cli, struct db *db, struct out *o)
 	if (r.damaged)
 		cli_error("%s: the database fails PRAGMA integrity_check: nothing "
 			  "was repaired (restore it from a backup)",
-			  cli->db_path);
+			  cli->db_shown);
 	return 0;
 }
 

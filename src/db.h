@@ -1,4 +1,4 @@
-/* db: the SQLite store -- schema, courses, batch history and registrations. */
+/* db: the store -- schema, courses, batch history and registrations, in SQLite or PostgreSQL. */
 #ifndef BULKREG_DB_H
 #define BULKREG_DB_H
 
@@ -31,6 +31,36 @@ struct db;
  * examine a damaged schema as it is: objects bulkreg did not create are
  * then not refused (defensive mode and trusted_schema=OFF still apply). */
 #define DB_OPEN_EXAMINE 0x10000u
+/* Or'ed in by `init` alone: on PostgreSQL, creates the schema (namespace)
+ * and its tables when they are missing; every other command refuses a
+ * database without them.  (An SQLite file is created by any command.) */
+#define DB_OPEN_INIT 0x20000u
+
+/*
+ * Opens the store `target` names (dbtarget.h): a PostgreSQL URI or
+ * keyword/value string, or else an SQLite file (db_open below).  On
+ * PostgreSQL the tables live in `schema` (NULL: DB_PG_SCHEMA_DEFAULT),
+ * versioned in its `meta` table as user_version is in SQLite, and lock
+ * waits last at most wait_seconds.  Errors name the target with any
+ * password hidden: ST_USAGE (malformed connection string, bad schema
+ * name), ST_DB (cannot connect, wrong password, no schema -- run init --,
+ * no privilege), ST_TOONEW.
+ */
+enum status db_open_target(const char *target, const char *schema,
+			   double wait_seconds, unsigned create_mode,
+			   struct db **out, struct error *err);
+
+/* Whether the store is PostgreSQL. */
+bool db_is_pg(const struct db *db);
+
+/* The store's name as messages show it (passwords hidden). */
+const char *db_name(const struct db *db);
+
+/* How long a later statement may wait for a lock another batch holds
+ * (PostgreSQL's lock_timeout; 0: not at all).  SQLite: recorded for
+ * messages only (its waiting is db_open's busy timeout). */
+enum status db_set_lock_wait(struct db *db, double seconds,
+			     struct error *err);
 
 /*
  * Opens the database at `path`, creating it and its schema on first use and

@@ -48,7 +48,8 @@ struct store *db_store(struct db *db)
 /* Back to the connection's normal state once no transaction is open. */
 static void batch_end(struct db *db)
 {
-	sqlite3_exec(db->h, "PRAGMA foreign_keys = ON", NULL, NULL, NULL);
+	if (!db->pg)
+		sqldb_exec(db->c, "PRAGMA foreign_keys = ON");
 	db->batch_open = false;
 	db__memo_end(db);
 }
@@ -59,26 +60,28 @@ static enum status batch_record(struct db *db, const struct batch_meta *meta,
 	static const char sql[] =
 		"INSERT INTO batches (started_at, source, label, outcome, kind,"
 		" options, profile, undo_of, full_history)"
-		" VALUES (" DB_NOW_SQL ", ?1, ?2, 'running', ?3, ?4, ?5, ?6, 1)";
-	sqlite3_stmt *stmt = NULL;
+		" VALUES (" DB_NOW_SQL ", ?1, ?2, 'running', ?3, ?4, ?5, ?6, 1)"
+		" RETURNING id";
+	struct sqldb_stmt *stmt = NULL;
 	enum status st = db__prepare(db, sql, 0, &stmt, err);
 	if (st != ST_OK)
 		return st;
-	sqlite3_bind_text(stmt, 1, meta->source ? meta->source : "", -1,
-			  SQLITE_STATIC);
+	sqldb_bind_text(stmt, 1, meta->source ? meta->source : "", -1);
 	if (meta->label)
-		sqlite3_bind_text(stmt, 2, meta->label, -1, SQLITE_STATIC);
-	sqlite3_bind_text(stmt, 3, batch_kind_name(meta->kind), -1, SQLITE_STATIC);
+		sqldb_bind_text(stmt, 2, meta->label, -1);
+	sqldb_bind_text(stmt, 3, batch_kind_name(meta->kind), -1);
 	if (meta->options)
-		sqlite3_bind_text(stmt, 4, meta->options, -1, SQLITE_STATIC);
+		sqldb_bind_text(stmt, 4, meta->options, -1);
 	if (meta->profile)
-		sqlite3_bind_text(stmt, 5, meta->profile, -1, SQLITE_STATIC);
+		sqldb_bind_text(stmt, 5, meta->profile, -1);
 	if (meta->undo_of)
-		sqlite3_bind_int64(stmt, 6, meta->undo_of);
-	st = db__step_done(db, stmt, "recording the batch", err);
-	sqlite3_finalize(stmt);
-	if (st == ST_OK)
-		*batch_id = sqlite3_last_insert_rowid(db->h);
+		sqldb_bind_int64(stmt, 6, meta->undo_of);
+	enum sqldb_rc rc = sqldb_step(stmt);
+	if (rc == SQLDB_ROW)
+		*batch_id = sqldb_column_int64(stmt, 0);
+	else
+		st = db__fail(db, rc, "recording the batch", err);
+	sqldb_finalize(stmt);
 	return st;
 }
 
@@ -90,8 +93,11 @@ enum status db_batch_begin(struct db *db, const struct batch_meta *meta,
 	if (st != ST_OK)
 		return st;
 	/* A no-op inside a transaction, so it goes first (db_store.c). */
-	st = db__exec(db, "PRAGMA foreign_keys = OFF; BEGIN IMMEDIATE",
-		      "starting the batch", err);
+	st = db->pg ? ST_OK :
+		      db__exec(db, "PRAGMA foreign_keys = OFF", "starting the batch",
+			       err);
+	if (st == ST_OK)
+		st = db__begin_write(db, "starting the batch", err);
 	if (st != ST_OK) {
 		batch_end(db);
 		return st;
@@ -117,14 +123,8 @@ enum status db_batch_begin(struct db *db, const struct batch_meta *meta,
 
 enum status db_batch_flush(struct db *db, struct error *err)
 {
-	/* The failed write's errno (EFBIG under ulimit -f, ENOSPC, EIO) is
-	 * not recorded on the handle by this call; the failing write is
-	 * its last system call, so errno still holds it. */
-	errno = 0;
-	int rc = sqlite3_db_cacheflush(db->h);
-	int sys = errno;
-	return rc == SQLITE_OK ? ST_OK :
-				 db__fail_errno(db, rc, sys, "writing the batch", err);
+	enum sqldb_rc rc = sqldb_flush(db->c);
+	return rc == SQLDB_OK ? ST_OK : db__fail(db, rc, "writing the batch", err);
 }
 
 /* ---- finish ------------------------------------------------------------- */
@@ -160,29 +160,42 @@ static enum status complete_record(struct db *db, int64_t batch_id,
 	char reasons[REASON_COUNT * 48 + 8];
 	reasons_json(counts, reasons, sizeof(reasons));
 
-	sqlite3_stmt *stmt = NULL;
+	struct sqldb_stmt *stmt = NULL;
 	enum status st = db__prepare(db, finish_batch_sql, 0, &stmt, err);
 	if (st != ST_OK)
 		return st;
 	const int64_t *n = counts->by_status;
-	sqlite3_bind_int64(stmt, 1, batch_id);
-	sqlite3_bind_text(stmt, 2, batch_outcome_name(outcome), -1,
-			  SQLITE_STATIC);
+	sqldb_bind_int64(stmt, 1, batch_id);
+	sqldb_bind_text(stmt, 2, batch_outcome_name(outcome), -1);
 	if (sha256_hex)
-		sqlite3_bind_text(stmt, 3, sha256_hex, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(stmt, 4, counts->rows);
-	sqlite3_bind_int64(stmt, 5, n[STATUS_REGISTERED]);
-	sqlite3_bind_int64(stmt, 6, n[STATUS_WAITLISTED]);
-	sqlite3_bind_int64(stmt, 7, n[STATUS_ALREADY_REGISTERED]);
-	sqlite3_bind_int64(stmt, 8, n[STATUS_ALREADY_WAITLISTED]);
-	sqlite3_bind_int64(stmt, 9, n[STATUS_REJECTED]);
-	sqlite3_bind_text(stmt, 10, reasons, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(stmt, 11, n[STATUS_PROMOTED]);
-	sqlite3_bind_int64(stmt, 12, n[STATUS_DROPPED]);
-	sqlite3_bind_int64(stmt, 13, n[STATUS_SKIPPED]);
+		sqldb_bind_text(stmt, 3, sha256_hex, -1);
+	sqldb_bind_int64(stmt, 4, counts->rows);
+	sqldb_bind_int64(stmt, 5, n[STATUS_REGISTERED]);
+	sqldb_bind_int64(stmt, 6, n[STATUS_WAITLISTED]);
+	sqldb_bind_int64(stmt, 7, n[STATUS_ALREADY_REGISTERED]);
+	sqldb_bind_int64(stmt, 8, n[STATUS_ALREADY_WAITLISTED]);
+	sqldb_bind_int64(stmt, 9, n[STATUS_REJECTED]);
+	sqldb_bind_text(stmt, 10, reasons, -1);
+	sqldb_bind_int64(stmt, 11, n[STATUS_PROMOTED]);
+	sqldb_bind_int64(stmt, 12, n[STATUS_DROPPED]);
+	sqldb_bind_int64(stmt, 13, n[STATUS_SKIPPED]);
 	st = db__step_done(db, stmt, "completing the batch record", err);
-	sqlite3_finalize(stmt);
+	sqldb_finalize(stmt);
 	return st;
+}
+
+/* COMMIT; if the connection goes during it, the batch's own row tells
+ * later whether it happened (batch ids come from a sequence: never
+ * reused). */
+static enum status commit_batch(struct db *db, int64_t batch_id,
+				struct error *err)
+{
+	char how[160];
+	snprintf(how, sizeof(how),
+		 "'bulkreg batches' lists batch %" PRId64 " as committed if "
+		 "it was, and does not list it if it was not",
+		 batch_id);
+	return db__commit(db, how, err);
 }
 
 enum status db_batch_finish(struct db *db, int64_t batch_id,
@@ -209,7 +222,7 @@ enum status db_batch_finish(struct db *db, int64_t batch_id,
 					     sha256_hex, err);
 	}
 	if (st == ST_OK)
-		st = db__exec(db, "COMMIT", "committing the batch", err);
+		st = commit_batch(db, batch_id, err);
 	if (st != ST_OK)
 		db_rollback(db);
 	batch_end(db);
@@ -229,7 +242,8 @@ enum status db_batch_finish_unrecorded(struct db *db, int64_t batch_id,
 		st = db__exec_bound(db, sql, batch_id, 0, "removing an empty batch",
 				    err);
 	if (st == ST_OK)
-		st = db__exec(db, "COMMIT", "saving", err);
+		st = db__commit(db, "list the courses to see whether the "
+				"change is there", err);
 	if (st != ST_OK)
 		db_rollback(db);
 	batch_end(db);

@@ -42,13 +42,15 @@ static const char batch_changes_sql[] =
 	"  FROM registrations r WHERE r.batch_id = ?1 AND NOT EXISTS"
 	"  (SELECT 1 FROM cand c WHERE c.course_id = r.course_id"
 	"   AND c.student_id = r.student_id)),"
-	" sfirst AS (SELECT student_id, min(id) AS id, old_first_name,"
-	"  old_last_name, old_email FROM history WHERE event = 'student'"
-	"  AND batch_id >= ?1 GROUP BY student_id),"
+	" sfirst AS (SELECT h.student_id, h.id, h.old_first_name,"
+	"  h.old_last_name, h.old_email FROM history h"
+	"  JOIN (SELECT min(id) AS id FROM history WHERE event = 'student'"
+	"  AND batch_id >= ?1 GROUP BY student_id) m ON m.id = h.id),"
 	/* A drop without a line is --sync's, after the last row: it and
 	 * everything after it come after every addition. */
-	" evs AS (SELECT h.*, CASE WHEN sum(h.event = 'dropped'"
-	"  AND h.line IS NULL) OVER w > 0 THEN 9223372036854775807"
+	" evs AS (SELECT h.*, CASE WHEN sum(CASE WHEN h.event = 'dropped'"
+	"  AND h.line IS NULL THEN 1 ELSE 0 END) OVER w > 0"
+	"  THEN 9223372036854775807"
 	"  ELSE max(h.line) OVER w END AS k FROM history h"
 	"  WHERE h.batch_id = ?1"
 	"  WINDOW w AS (ORDER BY h.id ROWS UNBOUNDED PRECEDING)),"
@@ -103,8 +105,10 @@ static const char student_changes_sql[] =
 	"  FROM registrations r LEFT JOIN evs l ON l.course_id = r.course_id"
 	"  AND l.next_id IS NULL WHERE r.student_id = ?1 AND (l.id IS NULL"
 	"  OR (l.new_status IS NULL AND r.batch_id > l.batch_id))),"
-	" sfirst AS (SELECT min(id) AS id, old_first_name, old_last_name,"
-	"  old_email FROM history WHERE event = 'student' AND student_id = ?1)"
+	" sfirst AS (SELECT m.id, h.old_first_name, h.old_last_name,"
+	"  h.old_email FROM (SELECT min(id) AS id FROM history"
+	"  WHERE event = 'student' AND student_id = ?1) m"
+	"  LEFT JOIN history h ON h.id = m.id)"
 	" SELECT NULL, s.created_batch, b.kind, 'student', NULL, s.student_id,"
 	" (SELECT min(a.line) FROM adds a WHERE a.batch_id = s.created_batch),"
 	" NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,"
@@ -112,7 +116,7 @@ static const char student_changes_sql[] =
 	" CASE WHEN f.id IS NULL THEN s.last_name ELSE f.old_last_name END,"
 	" CASE WHEN f.id IS NULL THEN s.email ELSE f.old_email END,"
 	" s.created_batch AS k1, 0 AS k2, 0 AS k3"
-	" FROM students s JOIN sfirst f"
+	" FROM students s CROSS JOIN sfirst f"
 	" LEFT JOIN batches b ON b.id = s.created_batch"
 	" WHERE s.student_id = ?1 AND s.created_batch IS NOT NULL"
 	" UNION ALL"
@@ -149,12 +153,12 @@ static enum row_status status_parse(const char *s)
 					    : STATUS_REGISTERED;
 }
 
-static int64_t int_or_0(sqlite3_stmt *stmt, int i)
+static int64_t int_or_0(struct sqldb_stmt *stmt, int i)
 {
-	return sqlite3_column_int64(stmt, i); /* NULL reads as 0 */
+	return sqldb_column_int64(stmt, i); /* NULL reads as 0 */
 }
 
-static void change_from_stmt(sqlite3_stmt *stmt, struct db_change *c)
+static void change_from_stmt(struct sqldb_stmt *stmt, struct db_change *c)
 {
 	c->id = int_or_0(stmt, 0);
 	c->batch_id = int_or_0(stmt, 1);
@@ -182,16 +186,16 @@ static enum status list_changes(struct db *db, const char *sql, int64_t id,
 				const char *text, db_change_fn fn, void *ctx,
 				struct error *err)
 {
-	sqlite3_stmt *stmt = NULL;
+	struct sqldb_stmt *stmt = NULL;
 	enum status st = db__prepare(db, sql, 0, &stmt, err);
 	if (st != ST_OK)
 		return st;
 	if (text)
-		sqlite3_bind_text(stmt, 1, text, -1, SQLITE_STATIC);
+		sqldb_bind_text(stmt, 1, text, -1);
 	else
-		sqlite3_bind_int64(stmt, 1, id);
-	int rc;
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		sqldb_bind_int64(stmt, 1, id);
+	enum sqldb_rc rc;
+	while ((rc = sqldb_step(stmt)) == SQLDB_ROW) {
 		struct db_change c;
 		change_from_stmt(stmt, &c);
 		if (fn(ctx, &c) != 0) {
@@ -199,10 +203,10 @@ static enum status list_changes(struct db *db, const char *sql, int64_t id,
 			goto out;
 		}
 	}
-	if (rc != SQLITE_DONE)
+	if (rc != SQLDB_DONE)
 		st = db__fail(db, rc, "reading the history", err);
 out:
-	sqlite3_finalize(stmt);
+	sqldb_finalize(stmt);
 	return st;
 }
 
@@ -211,17 +215,17 @@ enum status db_batch_show(struct db *db, int64_t id, db_batch_fn header,
 {
 	static const char sql[] =
 		"SELECT " DB_BATCH_COLUMNS " FROM batches WHERE id = ?1";
-	sqlite3_stmt *stmt = NULL;
+	struct sqldb_stmt *stmt = NULL;
 	enum status st = db__prepare(db, sql, 0, &stmt, err);
 	if (st != ST_OK)
 		return st;
-	sqlite3_bind_int64(stmt, 1, id);
-	int rc = sqlite3_step(stmt);
+	sqldb_bind_int64(stmt, 1, id);
+	enum sqldb_rc rc = sqldb_step(stmt);
 	struct batch_record b;
-	if (rc == SQLITE_DONE)
+	if (rc == SQLDB_DONE)
 		st = error_set(err, ST_NOTFOUND, "no batch %lld (see 'bulkreg "
 				 "batches')", (long long)id);
-	else if (rc != SQLITE_ROW)
+	else if (rc != SQLDB_ROW)
 		st = db__fail(db, rc, "reading a batch", err);
 	else if (!db__batch_from_stmt(stmt, &b))
 		st = error_set(err, ST_DB,
@@ -230,7 +234,7 @@ enum status db_batch_show(struct db *db, int64_t id, db_batch_fn header,
 			       db->path, (long long)id);
 	else if (header(ctx, &b) != 0)
 		st = ST_IO;
-	sqlite3_finalize(stmt);
+	sqldb_finalize(stmt);
 	if (st == ST_OK)
 		st = list_changes(db, batch_changes_sql, id, NULL, change, ctx,
 				  err);
@@ -241,28 +245,28 @@ enum status db_batch_show(struct db *db, int64_t id, db_batch_fn header,
 
 /* Reads the student's row into *s (strings valid while stmt lives). */
 static enum status student_get(struct db *db, const char *id,
-			       sqlite3_stmt **stmt, struct db_student *s,
+			       struct sqldb_stmt **stmt, struct db_student *s,
 			       struct error *err)
 {
 	static const char sql[] =
 		"SELECT student_id, first_name, last_name, email, created_batch,"
 		" EXISTS (SELECT 1 FROM history WHERE student_id = ?1)"
 		"  OR EXISTS (SELECT 1 FROM registrations WHERE student_id = ?1)"
-		" FROM (SELECT 1) LEFT JOIN students ON student_id = ?1";
+		" FROM (SELECT 1) AS one LEFT JOIN students ON student_id = ?1";
 	enum status st = db__prepare(db, sql, 0, stmt, err);
 	if (st != ST_OK)
 		return st;
-	sqlite3_bind_text(*stmt, 1, id, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(*stmt);
-	if (rc != SQLITE_ROW)
+	sqldb_bind_text(*stmt, 1, id, -1);
+	enum sqldb_rc rc = sqldb_step(*stmt);
+	if (rc != SQLDB_ROW)
 		return db__fail(db, rc, "reading a student", err);
-	s->exists = sqlite3_column_type(*stmt, 0) != SQLITE_NULL;
+	s->exists = !sqldb_column_is_null(*stmt, 0);
 	s->student_id = id;
 	s->first_name = db__column_str(*stmt, 1);
 	s->last_name = db__column_str(*stmt, 2);
 	s->email = db__column_str(*stmt, 3);
 	s->created_batch = int_or_0(*stmt, 4);
-	if (!s->exists && !sqlite3_column_int(*stmt, 5))
+	if (!s->exists && !(int)sqldb_column_int64(*stmt, 5))
 		return error_set(err, ST_NOTFOUND,
 				 "no student '%s' (no registration or history "
 				 "names them)",
@@ -279,13 +283,13 @@ static enum status student_courses(struct db *db, const char *id,
 		" r.batch_id, r.line FROM registrations r"
 		" LEFT JOIN courses c ON c.id = r.course_id"
 		" WHERE r.student_id = ?1 ORDER BY 1";
-	sqlite3_stmt *stmt = NULL;
+	struct sqldb_stmt *stmt = NULL;
 	enum status st = db__prepare(db, sql, 0, &stmt, err);
 	if (st != ST_OK)
 		return st;
-	sqlite3_bind_text(stmt, 1, id, -1, SQLITE_STATIC);
-	int rc;
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+	sqldb_bind_text(stmt, 1, id, -1);
+	enum sqldb_rc rc;
+	while ((rc = sqldb_step(stmt)) == SQLDB_ROW) {
 		struct db_student_course c = {
 			.course = db__column_str(stmt, 0),
 			.status = status_parse(db__column_str(stmt, 1)),
@@ -298,10 +302,10 @@ static enum status student_courses(struct db *db, const char *id,
 			goto out;
 		}
 	}
-	if (rc != SQLITE_DONE)
+	if (rc != SQLDB_DONE)
 		st = db__fail(db, rc, "listing a student's courses", err);
 out:
-	sqlite3_finalize(stmt);
+	sqldb_finalize(stmt);
 	return st;
 }
 
@@ -310,15 +314,15 @@ enum status db_student_show(struct db *db, const char *student_id,
 			    struct error *err)
 {
 	/* One read transaction: the three parts agree with each other. */
-	enum status st = db__exec(db, "BEGIN", "reading a student", err);
+	enum status st = db__begin_read(db, "reading a student", err);
 	if (st != ST_OK)
 		return st;
-	sqlite3_stmt *stmt = NULL;
+	struct sqldb_stmt *stmt = NULL;
 	struct db_student s;
 	st = student_get(db, student_id, &stmt, &s, err);
 	if (st == ST_OK && fns->student(ctx, &s) != 0)
 		st = ST_IO;
-	sqlite3_finalize(stmt);
+	sqldb_finalize(stmt);
 	if (st == ST_OK)
 		st = student_courses(db, student_id, fns, ctx, err);
 	if (st == ST_OK)

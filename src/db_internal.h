@@ -2,47 +2,59 @@
 #ifndef BULKREG_DB_INTERNAL_H
 #define BULKREG_DB_INTERNAL_H
 
-#include <sqlite3.h>
 #include <stdbool.h>
 #include <stdint.h>
 
 #include "courses.h"
 #include "db.h"
 #include "error.h"
+#include "sqldb.h"
 #include "store.h"
 
-/* The current time as stored in every *_at column: ISO 8601 UTC with ms. */
+/* The current time as stored in every *_at column: ISO 8601 UTC with ms.
+ * (The PostgreSQL driver translates this exact spelling: sqldb_pg.c.) */
 #define DB_NOW_SQL "strftime('%Y-%m-%dT%H:%M:%fZ','now')"
 
 struct db {
-	sqlite3 *h;
-	char *path;
+	struct sqldb *c;
+	void *sqlite;         /* the SQLite handle (sqlite3 *), NULL on PG */
+	char *path;           /* as messages show it: passwords hidden */
 	double wait_seconds;
+	bool pg;              /* PostgreSQL (sqldb_dialect(c) == SQLDB_PG) */
+	char schema[64];      /* PostgreSQL: the schema bulkreg's tables are in */
 
 	/* Between db_batch_begin and finish/abort. */
 	bool batch_open;
 
 	/* The store's statements (db_store.c), prepared by the first batch. */
-	sqlite3_stmt **stmts;
+	struct sqldb_stmt **stmts;
 	uint64_t *memo;       /* students this batch wrote or saw (db_store.c) */
 	uint64_t memo_seed;
 	char old_values[3 * 1024]; /* a changed student's values before */
 
 	bool examine;         /* DB_OPEN_EXAMINE: no db__trust_check */
 
-	/* db_set_cancel: polled by SQLite's progress handler. */
-	bool (*cancelled)(void *ctx);
-	void *cancel_ctx;
 };
 
 /* Turns an SQLite result code into a status and a message that names the
  * database and what was being done ("creating the schema"). */
-enum status db__fail(struct db *db, int rc, const char *what,
+enum status db__fail(struct db *db, enum sqldb_rc rc, const char *what,
 		     struct error *err);
-/* db__fail with the system errno given: for calls that return an error
- * without recording it on the handle (the caller saved errno). */
-enum status db__fail_errno(struct db *db, int rc, int sys, const char *what,
+
+/* Starts a write transaction: BEGIN IMMEDIATE on SQLite (the write lock
+ * now), BEGIN on PostgreSQL (row locks as the batch goes: store.h). */
+enum status db__begin_write(struct db *db, const char *what,
+			    struct error *err);
+
+/* Starts a read transaction that sees one moment of the database: BEGIN
+ * on SQLite, REPEATABLE READ on PostgreSQL. */
+enum status db__begin_read(struct db *db, const char *what,
 			   struct error *err);
+
+/* COMMIT; on PostgreSQL a connection lost during it is said to leave the
+ * outcome unknown, with `how_to_check` telling how to find out. */
+enum status db__commit(struct db *db, const char *how_to_check,
+		       struct error *err);
 
 /* Runs SQL that returns no rows. */
 enum status db__exec(struct db *db, const char *sql, const char *what,
@@ -54,11 +66,15 @@ enum status db__exec_bound(struct db *db, const char *sql, int64_t a,
 			   int64_t b, const char *what, struct error *err);
 
 enum status db__prepare(struct db *db, const char *sql, unsigned flags,
-			sqlite3_stmt **out, struct error *err);
+			struct sqldb_stmt **out, struct error *err);
 
 /* Steps a statement that returns no rows, then resets it. */
-enum status db__step_done(struct db *db, sqlite3_stmt *stmt, const char *what,
-			  struct error *err);
+enum status db__step_done(struct db *db, struct sqldb_stmt *stmt,
+			  const char *what, struct error *err);
+
+/* Runs a one-row query with ?1 = a and returns its first column. */
+enum status db__query_int(struct db *db, const char *sql, int64_t a,
+			  int64_t *out, const char *what, struct error *err);
 
 /* Fails with ST_TOONEW, touching nothing, if the schema is newer than this
  * binary (db_schema.c). */
@@ -71,10 +87,29 @@ enum status db__schema_upgrade(struct db *db, struct error *err);
  * as bulkreg's own migrations leave it at `version` (db_schema.c). */
 enum status db__schema_build(struct db *mem, int version, struct error *err);
 
+/* SQLite: checks the file, opens and configures the handle, checks or
+ * upgrades the schema (db_sqlite.c); db__close_sqlite closes the handle. */
+enum status db__open_sqlite(struct db *db, const char *path,
+			    unsigned create_mode, struct error *err);
+void db__close_sqlite(struct db *db);
+
+/* The directory that holds (or would hold) path; false if it does not fit. */
+bool db__parent_dir(const char *path, char *dir, size_t cap);
+
+/* PostgreSQL: connects to target, sets the connection up in `schema`
+ * (created with DB_OPEN_INIT in create_mode) and checks or upgrades the
+ * schema (db_pg.c). */
+enum status db__open_pg(struct db *db, const char *target, unsigned create_mode,
+			struct error *err);
+
 /* Refuses (ST_DB, naming them) a database whose schema holds objects --
  * triggers, views, indexes, tables -- that bulkreg's migrations did not
  * create, or that differ from what they create (db_trust.c). */
 enum status db__trust_check(struct db *db, struct error *err);
+
+/* PostgreSQL: the version in the schema's meta table, 0 without one. */
+enum status db__pg_schema_version(struct db *db, int64_t *version,
+				  struct error *err);
 
 /* The store's statements and the student memo (db_store.c). */
 enum status db__store_prepare(struct db *db, struct error *err);
@@ -85,11 +120,11 @@ void db__memo_end(struct db *db);
 /* History events and pair states by their stored names (db_store.c). */
 const char *db__event_name(enum change_event e);
 bool db__event_parse(const char *s, enum change_event *out);
-enum pair_state db__state_parse(const unsigned char *s);
+enum pair_state db__state_parse(const char *s);
 
 /* Column i as text: "" (db__column_str) or NULL (_or_null) for NULL. */
-const char *db__column_str(sqlite3_stmt *stmt, int i);
-const char *db__column_str_or_null(sqlite3_stmt *stmt, int i);
+const char *db__column_str(struct sqldb_stmt *stmt, int i);
+const char *db__column_str_or_null(struct sqldb_stmt *stmt, int i);
 
 /* The batches columns db__batch_from_stmt reads, in its order. */
 #define DB_BATCH_COLUMNS \
@@ -101,7 +136,7 @@ const char *db__column_str_or_null(sqlite3_stmt *stmt, int i);
 
 /* Fills b from a row of DB_BATCH_COLUMNS (strings point into the statement's
  * row); false if the reasons column is not a JSON object of counts. */
-bool db__batch_from_stmt(sqlite3_stmt *stmt, struct batch_record *b);
+bool db__batch_from_stmt(struct sqldb_stmt *stmt, struct batch_record *b);
 
 
 #endif

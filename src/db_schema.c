@@ -1,4 +1,4 @@
-/* db_schema: the schema as a list of forward migrations, applied on open. */
+/* db_schema: the schema as a list of forward migrations, applied on open (both stores). */
 #include <stdio.h>
 
 #include "db_internal.h"
@@ -7,6 +7,13 @@
  * One step per schema version, applied in order to bring user_version from
  * the step before it up to `version`.  Append version 2 here (and bump
  * DB_SCHEMA_VERSION); never edit a step that has shipped.
+ *
+ * One copy for both stores: on PostgreSQL the driver spells the DDL its
+ * way (sqldb_pg.c): INTEGER is BIGINT, an INTEGER PRIMARY KEY is an
+ * identity column (ids from a sequence), TEXT compares byte by byte
+ * (COLLATE "C", as SQLite does), WITHOUT ROWID goes.  The version lives in
+ * PRAGMA user_version on SQLite and in the schema's `meta` table on
+ * PostgreSQL.
  */
 struct migration {
 	int version;
@@ -129,19 +136,31 @@ static const struct migration migrations[] = {
 
 #define MIGRATION_COUNT (sizeof(migrations) / sizeof(migrations[0]))
 
+/* PostgreSQL: the meta table, made with the first step. */
+static const char pg_meta_sql[] =
+	"CREATE TABLE meta (version INTEGER NOT NULL);"
+	"INSERT INTO meta (version) VALUES (0)";
+
 static enum status read_version(struct db *db, int *version, struct error *err)
 {
-	sqlite3_stmt *stmt = NULL;
+	*version = 0;
+	if (db->pg) {
+		int64_t v = 0;
+		enum status st = db__pg_schema_version(db, &v, err);
+		*version = (int)v;
+		return st;
+	}
+	struct sqldb_stmt *stmt = NULL;
 	enum status st = db__prepare(db, "PRAGMA user_version", 0, &stmt, err);
 	if (st != ST_OK)
 		return st;
-	int rc = sqlite3_step(stmt);
-	if (rc == SQLITE_ROW) {
-		*version = sqlite3_column_int(stmt, 0);
-		rc = SQLITE_OK;
+	enum sqldb_rc rc = sqldb_step(stmt);
+	if (rc == SQLDB_ROW) {
+		*version = (int)sqldb_column_int64(stmt, 0);
+		rc = SQLDB_OK;
 	}
-	sqlite3_finalize(stmt);
-	return rc == SQLITE_OK ? ST_OK :
+	sqldb_finalize(stmt);
+	return rc == SQLDB_OK ? ST_OK :
 				 db__fail(db, rc, "reading the schema version", err);
 }
 
@@ -163,11 +182,18 @@ static enum status apply_steps(struct db *db, int from, int to,
 		char what[64];
 		snprintf(what, sizeof(what), "upgrading the schema to version %d",
 			 m->version);
-		enum status st = db__exec(db, m->sql, what, err);
+		enum status st = ST_OK;
+		if (db->pg && m->version == 1)
+			st = db__exec(db, pg_meta_sql, what, err);
+		if (st == ST_OK)
+			st = db__exec(db, m->sql, what, err);
 		if (st != ST_OK)
 			return st;
 		char sql[64];
-		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", m->version);
+		snprintf(sql, sizeof(sql),
+			 db->pg ? "UPDATE meta SET version = %d" :
+				  "PRAGMA user_version = %d",
+			 m->version);
 		st = db__exec(db, sql, what, err);
 		if (st != ST_OK)
 			return st;
@@ -200,9 +226,18 @@ enum status db__schema_upgrade(struct db *db, struct error *err)
 	if (version == DB_SCHEMA_VERSION)
 		return ST_OK;
 
-	st = db__exec(db, "BEGIN IMMEDIATE", "upgrading the schema", err);
-	if (st != ST_OK)
+	st = db__begin_write(db, "upgrading the schema", err);
+	/* PostgreSQL: two bulkregs creating or upgrading it at once take
+	 * turns (SQLite's BEGIN IMMEDIATE does that). */
+	if (st == ST_OK && db->pg)
+		st = db__exec(db,
+			      "SELECT pg_advisory_xact_lock(hashtext("
+			      "'bulkreg schema ' || current_schema()))",
+			      "upgrading the schema", err);
+	if (st != ST_OK) {
+		db_rollback(db);
 		return st;
+	}
 	/* Another process may have upgraded while we waited for the lock. */
 	st = read_version(db, &version, err);
 	if (st == ST_OK && version > DB_SCHEMA_VERSION)
@@ -210,8 +245,8 @@ enum status db__schema_upgrade(struct db *db, struct error *err)
 	if (st == ST_OK && version < DB_SCHEMA_VERSION)
 		st = apply_steps(db, version, DB_SCHEMA_VERSION, err);
 	if (st == ST_OK)
-		st = db__exec(db, "COMMIT", "upgrading the schema", err);
-	if (st != ST_OK && !sqlite3_get_autocommit(db->h))
-		sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
+		st = db__commit(db, "run 'bulkreg init' again", err);
+	if (st != ST_OK && sqldb_in_transaction(db->c))
+		sqldb_exec(db->c, "ROLLBACK");
 	return st;
 }

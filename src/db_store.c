@@ -52,7 +52,6 @@ enum stmt_id {
  * cache: on a re-run batch_seen holds a key per row.
  */
 static const char create_temp_sql[] =
-	"PRAGMA temp.cache_size = -32768;"
 	"CREATE TEMP TABLE IF NOT EXISTS batch_seen ("
 	" course_id INTEGER, student_id TEXT, line INTEGER,"
 	" PRIMARY KEY (course_id, student_id)) WITHOUT ROWID;"
@@ -68,9 +67,12 @@ static const char *const stmt_sql[S_COUNT] = {
 		      " VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING",
 	[S_UPDATE_REG] = "UPDATE registrations SET status = ?3, seq = ?4"
 			 " WHERE course_id = ?1 AND student_id = ?2",
-	[S_SET_REG] = "INSERT OR REPLACE INTO registrations"
+	[S_SET_REG] = "INSERT INTO registrations"
 		      " (course_id, student_id, status, seq, batch_id, line)"
-		      " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+		      " VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+		      " ON CONFLICT (course_id, student_id) DO UPDATE SET"
+		      " status = excluded.status, seq = excluded.seq,"
+		      " batch_id = excluded.batch_id, line = excluded.line",
 	[S_DELETE_REG] = "DELETE FROM registrations"
 			 " WHERE course_id = ?1 AND student_id = ?2",
 	[S_WAITLIST] = "SELECT student_id, seq, batch_id, line"
@@ -147,7 +149,7 @@ void db__store_close(struct db *db)
 	if (!db->stmts)
 		return;
 	for (size_t i = 0; i < S_COUNT; i++)
-		sqlite3_finalize(db->stmts[i]);
+		sqldb_finalize(db->stmts[i]);
 	free(db->stmts);
 	db->stmts = NULL;
 }
@@ -157,15 +159,27 @@ enum status db__store_prepare(struct db *db, struct error *err)
 	if (db->stmts)
 		return ST_OK;
 	/* The temp tables must exist before statements naming them compile. */
-	enum status st = db__exec(db, create_temp_sql, "preparing the batch", err);
+	enum status st = db->pg ? ST_OK :
+				  db__exec(db, "PRAGMA temp.cache_size = -32768",
+					   "preparing the batch", err);
+	if (st == ST_OK)
+		st = db__exec(db, create_temp_sql, "preparing the batch", err);
 	if (st != ST_OK)
 		return st;
 	db->stmts = calloc(S_COUNT, sizeof(*db->stmts));
 	if (!db->stmts)
 		return error_set(err, ST_NOMEM, "%s: out of memory", db->path);
 	for (size_t i = 0; i < S_COUNT; i++) {
-		st = db__prepare(db, stmt_sql[i], SQLITE_PREPARE_PERSISTENT,
-				 &db->stmts[i], err);
+		char sql[1024];
+		const char *text = stmt_sql[i];
+		if (db->pg && i == S_FIND_STUDENT) {
+			/* Another batch on other courses may write the same
+			 * student: its row stays as read until this one
+			 * ends.  (SQLite: the batch holds the whole file.) */
+			snprintf(sql, sizeof(sql), "%s FOR UPDATE", text);
+			text = sql;
+		}
+		st = db__prepare(db, text, SQLDB_PERSISTENT, &db->stmts[i], err);
 		if (st != ST_OK) {
 			db__store_close(db);
 			return st;
@@ -179,25 +193,25 @@ static struct db *db_of(struct store *s)
 	return (struct db *)s;
 }
 
-static sqlite3_stmt *stmt_of(struct db *db, enum stmt_id id)
+static struct sqldb_stmt *stmt_of(struct db *db, enum stmt_id id)
 {
 	if (!db->stmts)
 		abort(); /* a store call outside a batch */
 	return db->stmts[id];
 }
 
-static void bind_text(sqlite3_stmt *stmt, int i, struct text t)
+static void bind_text(struct sqldb_stmt *stmt, int i, struct text t)
 {
-	sqlite3_bind_text(stmt, i, t.s ? t.s : "", (int)t.len, SQLITE_STATIC);
+	sqldb_bind_text(stmt, i, t.s ? t.s : "", (int)t.len);
 }
 
-static void bind_text_or_null(sqlite3_stmt *stmt, int i, bool present,
+static void bind_text_or_null(struct sqldb_stmt *stmt, int i, bool present,
 			      struct text t)
 {
 	if (present)
 		bind_text(stmt, i, t);
 	else
-		sqlite3_bind_null(stmt, i);
+		sqldb_bind_null(stmt, i);
 }
 
 static const char *state_name(enum pair_state st)
@@ -205,22 +219,22 @@ static const char *state_name(enum pair_state st)
 	return st == PAIR_WAITLISTED ? "waitlisted" : "registered";
 }
 
-static void bind_state(sqlite3_stmt *stmt, int i, enum pair_state st)
+static void bind_state(struct sqldb_stmt *stmt, int i, enum pair_state st)
 {
 	if (st == PAIR_ABSENT)
-		sqlite3_bind_null(stmt, i);
+		sqldb_bind_null(stmt, i);
 	else
-		sqlite3_bind_text(stmt, i, state_name(st), -1, SQLITE_STATIC);
+		sqldb_bind_text(stmt, i, state_name(st), -1);
 }
 
-enum pair_state db__state_parse(const unsigned char *s)
+enum pair_state db__state_parse(const char *s)
 {
 	if (!s)
 		return PAIR_ABSENT;
 	return s[0] == 'w' ? PAIR_WAITLISTED : PAIR_REGISTERED;
 }
 
-static enum status student_fail(struct db *db, int rc, struct text student,
+static enum status student_fail(struct db *db, enum sqldb_rc rc, struct text student,
 				const char *doing, struct error *err)
 {
 	char what[128];
@@ -230,13 +244,13 @@ static enum status student_fail(struct db *db, int rc, struct text student,
 }
 
 /* Steps a statement that returns no rows and resets it. */
-static enum status step_done(struct db *db, sqlite3_stmt *stmt,
+static enum status step_done(struct db *db, struct sqldb_stmt *stmt,
 			     struct text student, const char *doing,
 			     struct error *err)
 {
-	int rc = sqlite3_step(stmt);
-	sqlite3_reset(stmt);
-	return rc == SQLITE_DONE ? ST_OK : student_fail(db, rc, student, doing, err);
+	enum sqldb_rc rc = sqldb_step(stmt);
+	sqldb_reset(stmt);
+	return rc == SQLDB_DONE ? ST_OK : student_fail(db, rc, student, doing, err);
 }
 
 /* ---- pairs ---------------------------------------------------------------- */
@@ -246,33 +260,33 @@ enum status store_pair_find(struct store *s, int64_t course_id,
 			    struct error *err)
 {
 	struct db *db = db_of(s);
-	sqlite3_stmt *stmt = stmt_of(db, S_FIND_REG);
-	sqlite3_bind_int64(stmt, 1, course_id);
+	struct sqldb_stmt *stmt = stmt_of(db, S_FIND_REG);
+	sqldb_bind_int64(stmt, 1, course_id);
 	bind_text(stmt, 2, student);
 	memset(out, 0, sizeof(*out));
-	int rc = sqlite3_step(stmt);
-	if (rc == SQLITE_ROW) {
-		out->state = db__state_parse(sqlite3_column_text(stmt, 0));
-		out->seq = sqlite3_column_int64(stmt, 1);
-		out->batch_id = sqlite3_column_int64(stmt, 2);
-		out->line = sqlite3_column_int64(stmt, 3);
-		rc = SQLITE_DONE;
+	enum sqldb_rc rc = sqldb_step(stmt);
+	if (rc == SQLDB_ROW) {
+		out->state = db__state_parse(sqldb_column_text(stmt, 0));
+		out->seq = sqldb_column_int64(stmt, 1);
+		out->batch_id = sqldb_column_int64(stmt, 2);
+		out->line = sqldb_column_int64(stmt, 3);
+		rc = SQLDB_DONE;
 	}
-	sqlite3_reset(stmt);
-	return rc == SQLITE_DONE ?
+	sqldb_reset(stmt);
+	return rc == SQLDB_DONE ?
 		       ST_OK :
 		       student_fail(db, rc, student, "looking up a registration", err);
 }
 
-static void bind_pair(sqlite3_stmt *stmt, int64_t course_id,
+static void bind_pair(struct sqldb_stmt *stmt, int64_t course_id,
 		      struct text student, const struct pair *p)
 {
-	sqlite3_bind_int64(stmt, 1, course_id);
+	sqldb_bind_int64(stmt, 1, course_id);
 	bind_text(stmt, 2, student);
 	bind_state(stmt, 3, p->state);
-	sqlite3_bind_int64(stmt, 4, p->seq);
-	sqlite3_bind_int64(stmt, 5, p->batch_id);
-	sqlite3_bind_int64(stmt, 6, p->line);
+	sqldb_bind_int64(stmt, 4, p->seq);
+	sqldb_bind_int64(stmt, 5, p->batch_id);
+	sqldb_bind_int64(stmt, 6, p->line);
 }
 
 enum status store_pair_add(struct store *s, int64_t course_id,
@@ -280,11 +294,11 @@ enum status store_pair_add(struct store *s, int64_t course_id,
 			   bool *inserted, struct error *err)
 {
 	struct db *db = db_of(s);
-	sqlite3_stmt *stmt = stmt_of(db, S_ADD_REG);
+	struct sqldb_stmt *stmt = stmt_of(db, S_ADD_REG);
 	bind_pair(stmt, course_id, student, p);
 	enum status st = step_done(db, stmt, student, "writing a registration",
 				   err);
-	*inserted = st == ST_OK && sqlite3_changes(db->h) == 1;
+	*inserted = st == ST_OK && sqldb_changes(db->c) == 1;
 	return st;
 }
 
@@ -293,11 +307,11 @@ enum status store_pair_update(struct store *s, int64_t course_id,
 			      struct error *err)
 {
 	struct db *db = db_of(s);
-	sqlite3_stmt *stmt = stmt_of(db, S_UPDATE_REG);
-	sqlite3_bind_int64(stmt, 1, course_id);
+	struct sqldb_stmt *stmt = stmt_of(db, S_UPDATE_REG);
+	sqldb_bind_int64(stmt, 1, course_id);
 	bind_text(stmt, 2, student);
 	bind_state(stmt, 3, p->state);
-	sqlite3_bind_int64(stmt, 4, p->seq);
+	sqldb_bind_int64(stmt, 4, p->seq);
 	return step_done(db, stmt, student, "updating a registration", err);
 }
 
@@ -306,10 +320,10 @@ enum status store_pair_set(struct store *s, int64_t course_id,
 			   struct error *err)
 {
 	struct db *db = db_of(s);
-	sqlite3_stmt *stmt;
+	struct sqldb_stmt *stmt;
 	if (p->state == PAIR_ABSENT) {
 		stmt = stmt_of(db, S_DELETE_REG);
-		sqlite3_bind_int64(stmt, 1, course_id);
+		sqldb_bind_int64(stmt, 1, course_id);
 		bind_text(stmt, 2, student);
 		return step_done(db, stmt, student, "removing a registration", err);
 	}
@@ -322,29 +336,29 @@ enum status store_waitlist_each(struct store *s, int64_t course_id,
 				store_pair_fn fn, void *ctx, struct error *err)
 {
 	struct db *db = db_of(s);
-	sqlite3_stmt *stmt = stmt_of(db, S_WAITLIST);
-	sqlite3_bind_int64(stmt, 1, course_id);
-	int rc;
+	struct sqldb_stmt *stmt = stmt_of(db, S_WAITLIST);
+	sqldb_bind_int64(stmt, 1, course_id);
+	enum sqldb_rc rc;
 	enum status st = ST_OK;
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+	while ((rc = sqldb_step(stmt)) == SQLDB_ROW) {
 		struct text student = {
-			(const char *)sqlite3_column_blob(stmt, 0),
-			(size_t)sqlite3_column_bytes(stmt, 0),
+			sqldb_column_text(stmt, 0),
+			(size_t)sqldb_column_bytes(stmt, 0),
 		};
 		struct pair p = {
 			.state = PAIR_WAITLISTED,
-			.seq = sqlite3_column_int64(stmt, 1),
-			.batch_id = sqlite3_column_int64(stmt, 2),
-			.line = sqlite3_column_int64(stmt, 3),
+			.seq = sqldb_column_int64(stmt, 1),
+			.batch_id = sqldb_column_int64(stmt, 2),
+			.line = sqldb_column_int64(stmt, 3),
 		};
 		if (fn(ctx, student, &p) != 0) {
 			st = ST_CANCELLED;
 			break;
 		}
 	}
-	if (st == ST_OK && rc != SQLITE_DONE)
+	if (st == ST_OK && rc != SQLDB_DONE)
 		st = db__fail(db, rc, "reading a waitlist", err);
-	sqlite3_reset(stmt);
+	sqldb_reset(stmt);
 	return st;
 }
 
@@ -360,13 +374,13 @@ enum status store_waitlist_renumber(struct store *s, int64_t course_id,
 		" AND registrations.student_id = w.student_id"
 		" AND registrations.seq <> w.pos";
 	struct db *db = db_of(s);
-	sqlite3_stmt *stmt = NULL;
+	struct sqldb_stmt *stmt = NULL;
 	enum status st = db__prepare(db, sql, 0, &stmt, err);
 	if (st != ST_OK)
 		return st;
-	sqlite3_bind_int64(stmt, 1, course_id);
+	sqldb_bind_int64(stmt, 1, course_id);
 	st = db__step_done(db, stmt, "renumbering a waitlist", err);
-	sqlite3_finalize(stmt);
+	sqldb_finalize(stmt);
 	return st;
 }
 
@@ -375,22 +389,22 @@ enum status store_waitlist_first(struct store *s, int64_t course_id,
 				 bool *found, struct error *err)
 {
 	struct db *db = db_of(s);
-	sqlite3_stmt *stmt = stmt_of(db, S_WAIT_AT);
-	sqlite3_bind_int64(stmt, 1, course_id);
-	int rc = sqlite3_step(stmt);
-	*found = rc == SQLITE_ROW;
+	struct sqldb_stmt *stmt = stmt_of(db, S_WAIT_AT);
+	sqldb_bind_int64(stmt, 1, course_id);
+	enum sqldb_rc rc = sqldb_step(stmt);
+	*found = rc == SQLDB_ROW;
 	*len = 0;
 	if (*found) {
-		size_t n = (size_t)sqlite3_column_bytes(stmt, 0);
+		size_t n = (size_t)sqldb_column_bytes(stmt, 0);
 		if (n >= cap)
 			n = cap - 1;
-		memcpy(student_id, sqlite3_column_blob(stmt, 0), n);
+		memcpy(student_id, sqldb_column_text(stmt, 0), n);
 		student_id[n] = '\0';
 		*len = n;
-		rc = SQLITE_DONE;
+		rc = SQLDB_DONE;
 	}
-	sqlite3_reset(stmt);
-	return rc == SQLITE_DONE ? ST_OK :
+	sqldb_reset(stmt);
+	return rc == SQLDB_DONE ? ST_OK :
 				   db__fail(db, rc, "reading a waitlist", err);
 }
 
@@ -399,30 +413,30 @@ enum status store_unnamed_pairs(struct store *s, int64_t course_id,
 				struct error *err)
 {
 	struct db *db = db_of(s);
-	sqlite3_stmt *stmt = stmt_of(db, S_UNNAMED);
-	sqlite3_bind_int64(stmt, 1, course_id);
-	sqlite3_bind_int64(stmt, 2, batch_id);
-	int rc;
+	struct sqldb_stmt *stmt = stmt_of(db, S_UNNAMED);
+	sqldb_bind_int64(stmt, 1, course_id);
+	sqldb_bind_int64(stmt, 2, batch_id);
+	enum sqldb_rc rc;
 	enum status st = ST_OK;
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+	while ((rc = sqldb_step(stmt)) == SQLDB_ROW) {
 		struct text student = {
-			(const char *)sqlite3_column_blob(stmt, 0),
-			(size_t)sqlite3_column_bytes(stmt, 0),
+			sqldb_column_text(stmt, 0),
+			(size_t)sqldb_column_bytes(stmt, 0),
 		};
 		struct pair p = {
-			.state = db__state_parse(sqlite3_column_text(stmt, 1)),
-			.seq = sqlite3_column_int64(stmt, 2),
-			.batch_id = sqlite3_column_int64(stmt, 3),
-			.line = sqlite3_column_int64(stmt, 4),
+			.state = db__state_parse(sqldb_column_text(stmt, 1)),
+			.seq = sqldb_column_int64(stmt, 2),
+			.batch_id = sqldb_column_int64(stmt, 3),
+			.line = sqldb_column_int64(stmt, 4),
 		};
 		if (fn(ctx, student, &p) != 0) {
 			st = ST_CANCELLED;
 			break;
 		}
 	}
-	if (st == ST_OK && rc != SQLITE_DONE)
+	if (st == ST_OK && rc != SQLDB_DONE)
 		st = db__fail(db, rc, "listing a course for --sync", err);
-	sqlite3_reset(stmt);
+	sqldb_reset(stmt);
 	return st;
 }
 
@@ -433,24 +447,24 @@ enum status store_mark_seen(struct store *s, int64_t course_id,
 			    int64_t *first_line, struct error *err)
 {
 	struct db *db = db_of(s);
-	sqlite3_stmt *stmt = stmt_of(db, S_MARK_SEEN);
-	sqlite3_bind_int64(stmt, 1, course_id);
+	struct sqldb_stmt *stmt = stmt_of(db, S_MARK_SEEN);
+	sqldb_bind_int64(stmt, 1, course_id);
 	bind_text(stmt, 2, student);
-	sqlite3_bind_int64(stmt, 3, line);
+	sqldb_bind_int64(stmt, 3, line);
 	*first_line = 0;
 	enum status st = step_done(db, stmt, student, "noting the row", err);
-	if (st != ST_OK || sqlite3_changes(db->h) == 1)
+	if (st != ST_OK || sqldb_changes(db->c) == 1)
 		return st;
 	stmt = stmt_of(db, S_FIND_SEEN);
-	sqlite3_bind_int64(stmt, 1, course_id);
+	sqldb_bind_int64(stmt, 1, course_id);
 	bind_text(stmt, 2, student);
-	int rc = sqlite3_step(stmt);
-	if (rc == SQLITE_ROW) {
-		*first_line = sqlite3_column_int64(stmt, 0);
-		rc = SQLITE_DONE;
+	enum sqldb_rc rc = sqldb_step(stmt);
+	if (rc == SQLDB_ROW) {
+		*first_line = sqldb_column_int64(stmt, 0);
+		rc = SQLDB_DONE;
 	}
-	sqlite3_reset(stmt);
-	return rc == SQLITE_DONE ? ST_OK :
+	sqldb_reset(stmt);
+	return rc == SQLDB_DONE ? ST_OK :
 				   student_fail(db, rc, student, "looking up the row",
 						err);
 }
@@ -459,8 +473,8 @@ enum status store_mark_named(struct store *s, int64_t course_id,
 			     struct text student, struct error *err)
 {
 	struct db *db = db_of(s);
-	sqlite3_stmt *stmt = stmt_of(db, S_MARK_NAMED);
-	sqlite3_bind_int64(stmt, 1, course_id);
+	struct sqldb_stmt *stmt = stmt_of(db, S_MARK_NAMED);
+	sqldb_bind_int64(stmt, 1, course_id);
 	bind_text(stmt, 2, student);
 	return step_done(db, stmt, student, "noting the row", err);
 }
@@ -544,12 +558,12 @@ static size_t memo_key(const struct db *db, const struct student *v,
 	return slot;
 }
 
-static bool same_text(sqlite3_stmt *stmt, int col, struct text t)
+static bool same_text(struct sqldb_stmt *stmt, int col, struct text t)
 {
 	/* An empty value's blob is NULL, which memcmp may not be given. */
-	return (size_t)sqlite3_column_bytes(stmt, col) == t.len &&
+	return (size_t)sqldb_column_bytes(stmt, col) == t.len &&
 	       (t.len == 0 ||
-		memcmp(sqlite3_column_blob(stmt, col), t.s, t.len) == 0);
+		memcmp(sqldb_column_text(stmt, col), t.s, t.len) == 0);
 }
 
 /* The value the student will hold in one column. */
@@ -564,16 +578,16 @@ static struct text merged(struct text stored, struct text row,
 }
 
 /* Copies the stored values out of the statement before it is reset. */
-static void keep_old(struct db *db, sqlite3_stmt *stmt, struct student *old)
+static void keep_old(struct db *db, struct sqldb_stmt *stmt, struct student *old)
 {
 	size_t used = 0;
 	struct text *out[] = { &old->first_name, &old->last_name, &old->email };
 	for (int i = 0; i < 3; i++) {
-		size_t n = (size_t)sqlite3_column_bytes(stmt, i);
+		size_t n = (size_t)sqldb_column_bytes(stmt, i);
 		if (n > sizeof(db->old_values) / 3)
 			n = sizeof(db->old_values) / 3;
 		if (n)
-			memcpy(db->old_values + used, sqlite3_column_blob(stmt, i), n);
+			memcpy(db->old_values + used, sqldb_column_text(stmt, i), n);
 		*out[i] = (struct text){ db->old_values + used, n };
 		used += n;
 	}
@@ -593,24 +607,24 @@ enum status store_student_put(struct store *s, int64_t batch_id,
 		if (db->memo[slot] == fp)
 			return ST_OK;
 	}
-	sqlite3_stmt *stmt = stmt_of(db, S_ADD_STUDENT);
+	struct sqldb_stmt *stmt = stmt_of(db, S_ADD_STUDENT);
 	bind_text(stmt, 1, v->id);
 	bind_text(stmt, 2, v->first_name);
 	bind_text(stmt, 3, v->last_name);
 	bind_text(stmt, 4, v->email);
-	sqlite3_bind_int64(stmt, 5, batch_id);
+	sqldb_bind_int64(stmt, 5, batch_id);
 	enum status st = step_done(db, stmt, v->id, "writing a student", err);
 	if (st != ST_OK)
 		return st;
-	if (sqlite3_changes(db->h) == 1) {
+	if (sqldb_changes(db->c) == 1) {
 		*effect = STUDENT_CREATED;
 	} else {
 		stmt = stmt_of(db, S_FIND_STUDENT);
 		bind_text(stmt, 1, v->id);
-		int rc = sqlite3_step(stmt);
-		if (rc != SQLITE_ROW) {
-			sqlite3_reset(stmt);
-			return student_fail(db, rc == SQLITE_DONE ? SQLITE_CORRUPT : rc,
+		enum sqldb_rc rc = sqldb_step(stmt);
+		if (rc != SQLDB_ROW) {
+			sqldb_reset(stmt);
+			return student_fail(db, rc == SQLDB_DONE ? SQLDB_ECORRUPT : rc,
 					    v->id, "reading a student", err);
 		}
 		struct text stored[3], next[3];
@@ -619,8 +633,8 @@ enum status store_student_put(struct store *s, int64_t batch_id,
 		bool changes = false;
 		for (int i = 0; i < 3; i++) {
 			stored[i] = (struct text){
-				(const char *)sqlite3_column_blob(stmt, i),
-				(size_t)sqlite3_column_bytes(stmt, i) };
+				sqldb_column_text(stmt, i),
+				(size_t)sqldb_column_bytes(stmt, i) };
 			next[i] = merged(stored[i], row_values[i], mode);
 			changes = changes || !same_text(stmt, i, next[i]);
 		}
@@ -629,18 +643,18 @@ enum status store_student_put(struct store *s, int64_t batch_id,
 			old->id = v->id;
 			/* next[] may point into the statement's row: bind
 			 * copies before it is reset. */
-			sqlite3_stmt *up = stmt_of(db, S_UPDATE_STUDENT);
+			struct sqldb_stmt *up = stmt_of(db, S_UPDATE_STUDENT);
 			bind_text(up, 1, v->id);
 			for (int i = 0; i < 3; i++)
-				sqlite3_bind_text(up, 2 + i, next[i].s ? next[i].s : "",
-						  (int)next[i].len, SQLITE_TRANSIENT);
-			sqlite3_reset(stmt);
+				sqldb_bind_text_copy(up, 2 + i, next[i].s ? next[i].s : "",
+						  (int)next[i].len);
+			sqldb_reset(stmt);
 			st = step_done(db, up, v->id, "updating a student", err);
 			if (st != ST_OK)
 				return st;
 			*effect = STUDENT_CHANGED;
 		} else {
-			sqlite3_reset(stmt);
+			sqldb_reset(stmt);
 		}
 	}
 	if (db->memo)
@@ -654,12 +668,12 @@ enum status store_course_snapshot(struct store *s, int64_t batch_id,
 				  int64_t course_id, struct error *err)
 {
 	struct db *db = db_of(s);
-	sqlite3_stmt *stmt = stmt_of(db, S_SNAPSHOT);
-	sqlite3_bind_int64(stmt, 1, batch_id);
-	sqlite3_bind_int64(stmt, 2, course_id);
-	int rc = sqlite3_step(stmt);
-	sqlite3_reset(stmt);
-	return rc == SQLITE_DONE ? ST_OK :
+	struct sqldb_stmt *stmt = stmt_of(db, S_SNAPSHOT);
+	sqldb_bind_int64(stmt, 1, batch_id);
+	sqldb_bind_int64(stmt, 2, course_id);
+	enum sqldb_rc rc = sqldb_step(stmt);
+	sqldb_reset(stmt);
+	return rc == SQLDB_DONE ? ST_OK :
 				   db__fail(db, rc, "recording a course", err);
 }
 
@@ -667,48 +681,48 @@ enum status store_course_counts(struct store *s, const struct course *c,
 				struct error *err)
 {
 	struct db *db = db_of(s);
-	sqlite3_stmt *stmt = stmt_of(db, S_COUNTS);
-	sqlite3_bind_int64(stmt, 1, c->id);
-	sqlite3_bind_int64(stmt, 2, c->registered);
-	sqlite3_bind_int64(stmt, 3, c->waitlisted);
-	sqlite3_bind_int64(stmt, 4, c->seat_seq);
-	int rc = sqlite3_step(stmt);
-	sqlite3_reset(stmt);
-	return rc == SQLITE_DONE ? ST_OK :
+	struct sqldb_stmt *stmt = stmt_of(db, S_COUNTS);
+	sqldb_bind_int64(stmt, 1, c->id);
+	sqldb_bind_int64(stmt, 2, c->registered);
+	sqldb_bind_int64(stmt, 3, c->waitlisted);
+	sqldb_bind_int64(stmt, 4, c->seat_seq);
+	enum sqldb_rc rc = sqldb_step(stmt);
+	sqldb_reset(stmt);
+	return rc == SQLDB_DONE ? ST_OK :
 				   db__fail(db, rc, "storing course counts", err);
 }
 
-static void bind_side(sqlite3_stmt *stmt, int at, const struct pair *p)
+static void bind_side(struct sqldb_stmt *stmt, int at, const struct pair *p)
 {
 	bind_state(stmt, at, p->state);
 	if (p->state == PAIR_ABSENT) {
-		sqlite3_bind_null(stmt, at + 1);
+		sqldb_bind_null(stmt, at + 1);
 		return;
 	}
-	sqlite3_bind_int64(stmt, at + 1, p->seq);
+	sqldb_bind_int64(stmt, at + 1, p->seq);
 }
 
 enum status store_history_add(struct store *s, int64_t batch_id,
 			      const struct change *c, struct error *err)
 {
 	struct db *db = db_of(s);
-	sqlite3_stmt *stmt = stmt_of(db, S_HISTORY);
-	sqlite3_bind_int64(stmt, 1, batch_id);
-	sqlite3_bind_text(stmt, 2, db__event_name(c->event), -1, SQLITE_STATIC);
+	struct sqldb_stmt *stmt = stmt_of(db, S_HISTORY);
+	sqldb_bind_int64(stmt, 1, batch_id);
+	sqldb_bind_text(stmt, 2, db__event_name(c->event), -1);
 	if (c->course_id > 0)
-		sqlite3_bind_int64(stmt, 3, c->course_id);
+		sqldb_bind_int64(stmt, 3, c->course_id);
 	else
-		sqlite3_bind_null(stmt, 3);
+		sqldb_bind_null(stmt, 3);
 	bind_text(stmt, 4, c->student_id);
 	if (c->line > 0)
-		sqlite3_bind_int64(stmt, 5, c->line);
+		sqldb_bind_int64(stmt, 5, c->line);
 	else
-		sqlite3_bind_null(stmt, 5);
+		sqldb_bind_null(stmt, 5);
 	for (int i = 6; i <= 17; i++)
-		sqlite3_bind_null(stmt, i);
+		sqldb_bind_null(stmt, i);
 	if (c->event == EVENT_STUDENT) {
 		if (c->had_student && c->before.batch_id)
-			sqlite3_bind_int64(stmt, 8, c->before.batch_id);
+			sqldb_bind_int64(stmt, 8, c->before.batch_id);
 		bind_text_or_null(stmt, 12, c->had_student, c->old_values.first_name);
 		bind_text_or_null(stmt, 13, c->had_student, c->old_values.last_name);
 		bind_text_or_null(stmt, 14, c->had_student, c->old_values.email);
@@ -718,8 +732,8 @@ enum status store_history_add(struct store *s, int64_t batch_id,
 	} else {
 		bind_side(stmt, 6, &c->before);
 		if (c->before.state != PAIR_ABSENT) {
-			sqlite3_bind_int64(stmt, 8, c->before.batch_id);
-			sqlite3_bind_int64(stmt, 9, c->before.line);
+			sqldb_bind_int64(stmt, 8, c->before.batch_id);
+			sqldb_bind_int64(stmt, 9, c->before.line);
 		}
 		bind_side(stmt, 10, &c->after);
 	}

@@ -1,4 +1,5 @@
-/* db_trust: refuse a database whose schema holds what bulkreg did not put there. */
+/* db_trust: refuse an SQLite database whose schema holds what bulkreg did not put there. */
+#include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -51,17 +52,17 @@ static void note(struct findings *f, const char *type, const char *name,
 
 static enum status read_version(struct db *db, int *version, struct error *err)
 {
-	sqlite3_stmt *stmt = NULL;
+	struct sqldb_stmt *stmt = NULL;
 	enum status st = db__prepare(db, "PRAGMA main.user_version", 0, &stmt,
 				     err);
 	if (st != ST_OK)
 		return st;
-	int rc = sqlite3_step(stmt);
-	if (rc == SQLITE_ROW)
-		*version = sqlite3_column_int(stmt, 0);
+	enum sqldb_rc rc = sqldb_step(stmt);
+	if (rc == SQLDB_ROW)
+		*version = (int)sqldb_column_int64(stmt, 0);
 	else
 		st = db__fail(db, rc, "reading the schema version", err);
-	sqlite3_finalize(stmt);
+	sqldb_finalize(stmt);
 	return st;
 }
 
@@ -69,30 +70,30 @@ static enum status read_version(struct db *db, int *version, struct error *err)
 static enum status compare(struct db *db, struct db *mem, struct findings *f,
 			   struct error *err)
 {
-	sqlite3_stmt *list = NULL, *find = NULL;
+	struct sqldb_stmt *list = NULL, *find = NULL;
 	enum status st = db__prepare(db, LIST_SQL, 0, &list, err);
 	if (st == ST_OK)
 		st = db__prepare(mem, FIND_SQL, 0, &find, err);
-	int rc = SQLITE_DONE;
-	while (st == ST_OK && (rc = sqlite3_step(list)) == SQLITE_ROW) {
+	enum sqldb_rc rc = SQLDB_DONE;
+	while (st == ST_OK && (rc = sqldb_step(list)) == SQLDB_ROW) {
 		for (int i = 0; i < 4; i++)
-			sqlite3_bind_text(find, i + 1,
-					  (const char *)sqlite3_column_text(list, i),
-					  -1, SQLITE_STATIC);
-		int frc = sqlite3_step(find);
-		sqlite3_reset(find);
-		if (frc == SQLITE_DONE)
-			note(f, (const char *)sqlite3_column_text(list, 0),
-			     (const char *)sqlite3_column_text(list, 1),
-			     (const char *)sqlite3_column_text(list, 2));
-		else if (frc != SQLITE_ROW)
+			sqldb_bind_text(find, i + 1,
+					  sqldb_column_text(list, i),
+					  -1);
+		enum sqldb_rc frc = sqldb_step(find);
+		sqldb_reset(find);
+		if (frc == SQLDB_DONE)
+			note(f, sqldb_column_text(list, 0),
+			     sqldb_column_text(list, 1),
+			     sqldb_column_text(list, 2));
+		else if (frc != SQLDB_ROW)
 			st = db__fail(mem, frc, "building the expected schema",
 				      err);
 	}
-	if (st == ST_OK && rc != SQLITE_DONE)
+	if (st == ST_OK && rc != SQLDB_DONE)
 		st = db__fail(db, rc, "reading the schema", err);
-	sqlite3_finalize(list);
-	sqlite3_finalize(find);
+	sqldb_finalize(list);
+	sqldb_finalize(find);
 	return st;
 }
 
@@ -100,12 +101,15 @@ static enum status check_against(struct db *db, int version,
 				 struct findings *f, struct error *err)
 {
 	struct db mem = {.path = db->path};
-	int rc = sqlite3_open_v2(":memory:", &mem.h,
+	sqlite3 *h = NULL;
+	int rc = sqlite3_open_v2(":memory:", &h,
 				 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
 					 SQLITE_OPEN_NOMUTEX,
 				 NULL);
+	mem.sqlite = h;
+	mem.c = h ? sqldb_wrap_sqlite(h) : NULL;
 	enum status st;
-	if (rc != SQLITE_OK)
+	if (rc != SQLITE_OK || !mem.c)
 		st = error_set(err, ST_NOMEM,
 			       "%s: out of memory building the expected schema",
 			       db->path);
@@ -113,7 +117,8 @@ static enum status check_against(struct db *db, int version,
 		st = db__schema_build(&mem, version, err);
 	if (st == ST_OK)
 		st = compare(db, &mem, f, err);
-	sqlite3_close_v2(mem.h);
+	sqldb_close(mem.c);
+	sqlite3_close_v2(h);
 	return st;
 }
 
@@ -132,12 +137,12 @@ enum status db__trust_check(struct db *db, struct error *err)
 		st = check_against(db, version, &f, err);
 	/* Ending a read cannot fail but for want of memory; then say so
 	 * rather than go on inside a transaction. */
-	int rc = sqlite3_exec(db->h, "COMMIT", NULL, NULL, NULL);
-	if (rc != SQLITE_OK) {
+	enum sqldb_rc rc = sqldb_exec(db->c, "COMMIT");
+	if (rc != SQLDB_OK) {
 		if (st == ST_OK)
 			st = db__fail(db, rc, "reading the schema", err);
-		if (!sqlite3_get_autocommit(db->h))
-			sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
+		if (sqldb_in_transaction(db->c))
+			sqldb_exec(db->c, "ROLLBACK");
 	}
 	if (st != ST_OK || f.count == 0)
 		return st;

@@ -12,22 +12,22 @@ static struct db *db_of(struct store *s)
 	return (struct db *)s;
 }
 
-static struct text column_text(sqlite3_stmt *stmt, int col)
+static struct text column_text(struct sqldb_stmt *stmt, int col)
 {
-	const char *p = (const char *)sqlite3_column_blob(stmt, col);
-	return (struct text){ p ? p : "", (size_t)sqlite3_column_bytes(stmt, col) };
+	const char *p = sqldb_column_text(stmt, col);
+	return (struct text){ p ? p : "", (size_t)sqldb_column_bytes(stmt, col) };
 }
 
-static void copy_str(char *dst, size_t size, const unsigned char *src)
+static void copy_str(char *dst, size_t size, const char *src)
 {
 	snprintf(dst, size, "%s", src ? (const char *)src : "");
 }
 
-static int64_t column_id(sqlite3_stmt *stmt, int col)
+static int64_t column_id(struct sqldb_stmt *stmt, int col)
 {
-	return sqlite3_column_type(stmt, col) == SQLITE_NULL ?
+	return sqldb_column_is_null(stmt, col) ?
 		       0 :
-		       sqlite3_column_int64(stmt, col);
+		       sqldb_column_int64(stmt, col);
 }
 
 enum status store_batch_info(struct store *s, int64_t batch_id,
@@ -38,25 +38,25 @@ enum status store_batch_info(struct store *s, int64_t batch_id,
 		" FROM batches WHERE id = ?1";
 	struct db *db = db_of(s);
 	memset(out, 0, sizeof(*out));
-	sqlite3_stmt *stmt = NULL;
+	struct sqldb_stmt *stmt = NULL;
 	enum status st = db__prepare(db, sql, 0, &stmt, err);
 	if (st != ST_OK)
 		return st;
-	sqlite3_bind_int64(stmt, 1, batch_id);
-	int rc = sqlite3_step(stmt);
-	if (rc == SQLITE_ROW) {
+	sqldb_bind_int64(stmt, 1, batch_id);
+	enum sqldb_rc rc = sqldb_step(stmt);
+	if (rc == SQLDB_ROW) {
 		out->found = true;
 		out->id = batch_id;
-		copy_str(out->kind, sizeof(out->kind), sqlite3_column_text(stmt, 0));
+		copy_str(out->kind, sizeof(out->kind), sqldb_column_text(stmt, 0));
 		copy_str(out->outcome, sizeof(out->outcome),
-			 sqlite3_column_text(stmt, 1));
+			 sqldb_column_text(stmt, 1));
 		out->undo_of = column_id(stmt, 2);
 		out->undone_by = column_id(stmt, 3);
-		out->full_history = sqlite3_column_int(stmt, 4) != 0;
-		rc = SQLITE_DONE;
+		out->full_history = (int)sqldb_column_int64(stmt, 4) != 0;
+		rc = SQLDB_DONE;
 	}
-	sqlite3_finalize(stmt);
-	return rc == SQLITE_DONE ? ST_OK : db__fail(db, rc, "reading a batch", err);
+	sqldb_finalize(stmt);
+	return rc == SQLDB_DONE ? ST_OK : db__fail(db, rc, "reading a batch", err);
 }
 
 /*
@@ -100,24 +100,24 @@ enum status store_undo_blockers(struct store *s, int64_t batch_id, char *buf,
 		"   AND h.student_id IN (SELECT student_id FROM my_students)))"
 		" ORDER BY b.id DESC"; /* newest first: the order to undo them */
 	struct db *db = db_of(s);
-	sqlite3_stmt *stmt = NULL;
+	struct sqldb_stmt *stmt = NULL;
 	enum status st = db__prepare(db, sql, 0, &stmt, err);
 	if (st != ST_OK)
 		return st;
-	sqlite3_bind_int64(stmt, 1, batch_id);
+	sqldb_bind_int64(stmt, 1, batch_id);
 	size_t used = 0;
 	buf[0] = '\0';
 	*count = 0;
-	int rc;
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+	enum sqldb_rc rc;
+	while ((rc = sqldb_step(stmt)) == SQLDB_ROW) {
 		if (used < size)
 			used += (size_t)snprintf(buf + used, size - used, "%s%lld",
 						 *count ? ", " : "",
-						 (long long)sqlite3_column_int64(stmt, 0));
+						 (long long)sqldb_column_int64(stmt, 0));
 		(*count)++;
 	}
-	sqlite3_finalize(stmt);
-	return rc == SQLITE_DONE ? ST_OK :
+	sqldb_finalize(stmt);
+	return rc == SQLDB_DONE ? ST_OK :
 				   db__fail(db, rc, "reading later batches", err);
 }
 
@@ -127,17 +127,17 @@ static const char change_columns[] =
 	" old_last_name, old_email, new_first_name, new_last_name, new_email";
 
 /* A history row as a change; its texts live until the statement moves. */
-static void change_from(sqlite3_stmt *stmt, int64_t batch_id, struct change *c)
+static void change_from(struct sqldb_stmt *stmt, int64_t batch_id, struct change *c)
 {
 	memset(c, 0, sizeof(*c));
-	c->id = sqlite3_column_int64(stmt, 0);
-	db__event_parse((const char *)sqlite3_column_text(stmt, 1), &c->event);
+	c->id = sqldb_column_int64(stmt, 0);
+	db__event_parse(sqldb_column_text(stmt, 1), &c->event);
 	c->course_id = column_id(stmt, 2);
 	c->student_id = column_text(stmt, 3);
 	c->line = column_id(stmt, 4);
 	if (c->event == EVENT_STUDENT) {
-		c->had_student = sqlite3_column_type(stmt, 13) != SQLITE_NULL;
-		c->has_student = sqlite3_column_type(stmt, 16) != SQLITE_NULL;
+		c->had_student = !sqldb_column_is_null(stmt, 13);
+		c->has_student = !sqldb_column_is_null(stmt, 16);
 		c->old_values = (struct student){ c->student_id,
 						  column_text(stmt, 11),
 						  column_text(stmt, 12),
@@ -150,11 +150,11 @@ static void change_from(sqlite3_stmt *stmt, int64_t batch_id, struct change *c)
 		c->before.batch_id = c->had_student ? column_id(stmt, 7) : batch_id;
 		return;
 	}
-	c->before.state = db__state_parse(sqlite3_column_text(stmt, 5));
+	c->before.state = db__state_parse(sqldb_column_text(stmt, 5));
 	c->before.seq = column_id(stmt, 6);
 	c->before.batch_id = column_id(stmt, 7);
 	c->before.line = column_id(stmt, 8);
-	c->after.state = db__state_parse(sqlite3_column_text(stmt, 9));
+	c->after.state = db__state_parse(sqldb_column_text(stmt, 9));
 	c->after.seq = column_id(stmt, 10);
 }
 
@@ -162,29 +162,29 @@ static enum status walk_changes(struct db *db, const char *sql,
 				int64_t batch_id, store_change_fn fn, void *ctx,
 				struct error *err)
 {
-	sqlite3_stmt *stmt = NULL;
+	struct sqldb_stmt *stmt = NULL;
 	enum status st = db__prepare(db, sql, 0, &stmt, err);
 	if (st != ST_OK)
 		return st;
-	sqlite3_bind_int64(stmt, 1, batch_id);
-	int rc;
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+	sqldb_bind_int64(stmt, 1, batch_id);
+	enum sqldb_rc rc;
+	while ((rc = sqldb_step(stmt)) == SQLDB_ROW) {
 		struct change c;
 		change_from(stmt, batch_id, &c);
-		if (sqlite3_column_count(stmt) > 17) {
+		if (sqldb_column_count(stmt) > 17) {
 			/* The pair's state after the batch: its last change. */
 			c.after.state =
-				db__state_parse(sqlite3_column_text(stmt, 17));
+				db__state_parse(sqldb_column_text(stmt, 17));
 			c.after.seq = column_id(stmt, 18);
 			c.course_code = column_text(stmt, 19);
 		}
 		if (fn(ctx, &c) != 0) {
-			sqlite3_finalize(stmt);
+			sqldb_finalize(stmt);
 			return ST_CANCELLED;
 		}
 	}
-	sqlite3_finalize(stmt);
-	return rc == SQLITE_DONE ? ST_OK :
+	sqldb_finalize(stmt);
+	return rc == SQLDB_DONE ? ST_OK :
 				   db__fail(db, rc, "reading the history", err);
 }
 
@@ -235,13 +235,13 @@ enum status store_student_get(struct store *s, struct text id,
 		"SELECT first_name, last_name, email, created_batch FROM students"
 		" WHERE student_id = ?1";
 	struct db *db = db_of(s);
-	sqlite3_stmt *stmt = NULL;
+	struct sqldb_stmt *stmt = NULL;
 	enum status st = db__prepare(db, sql, 0, &stmt, err);
 	if (st != ST_OK)
 		return st;
-	sqlite3_bind_text(stmt, 1, id.s, (int)id.len, SQLITE_STATIC);
-	int rc = sqlite3_step(stmt);
-	*found = rc == SQLITE_ROW;
+	sqldb_bind_text(stmt, 1, id.s, (int)id.len);
+	enum sqldb_rc rc = sqldb_step(stmt);
+	*found = rc == SQLDB_ROW;
 	memset(out, 0, sizeof(*out));
 	*created_batch = 0;
 	if (*found) {
@@ -260,10 +260,10 @@ enum status store_student_get(struct store *s, struct text id,
 		}
 		*created_batch = column_id(stmt, 3);
 		out->id = id;
-		rc = SQLITE_DONE;
+		rc = SQLDB_DONE;
 	}
-	sqlite3_finalize(stmt);
-	return rc == SQLITE_DONE ? ST_OK : db__fail(db, rc, "reading a student", err);
+	sqldb_finalize(stmt);
+	return rc == SQLDB_DONE ? ST_OK : db__fail(db, rc, "reading a student", err);
 }
 
 enum status store_student_set(struct store *s, struct text id,
@@ -278,22 +278,22 @@ enum status store_student_set(struct store *s, struct text id,
 		" email = excluded.email";
 	static const char delete_sql[] = "DELETE FROM students WHERE student_id = ?1";
 	struct db *db = db_of(s);
-	sqlite3_stmt *stmt = NULL;
+	struct sqldb_stmt *stmt = NULL;
 	enum status st = db__prepare(db, v ? put_sql : delete_sql, 0, &stmt, err);
 	if (st != ST_OK)
 		return st;
-	sqlite3_bind_text(stmt, 1, id.s, (int)id.len, SQLITE_STATIC);
+	sqldb_bind_text(stmt, 1, id.s, (int)id.len);
 	if (v) {
 		const struct text *t[] = { &v->first_name, &v->last_name,
 					   &v->email };
 		for (int i = 0; i < 3; i++)
-			sqlite3_bind_text(stmt, 2 + i, t[i]->s ? t[i]->s : "",
-					  (int)t[i]->len, SQLITE_STATIC);
+			sqldb_bind_text(stmt, 2 + i, t[i]->s ? t[i]->s : "",
+					  (int)t[i]->len);
 		if (created_batch)
-			sqlite3_bind_int64(stmt, 5, created_batch);
+			sqldb_bind_int64(stmt, 5, created_batch);
 	}
 	st = db__step_done(db, stmt, "restoring a student", err);
-	sqlite3_finalize(stmt);
+	sqldb_finalize(stmt);
 	return st;
 }
 
@@ -303,15 +303,15 @@ enum status store_student_pairs(struct store *s, struct text id,
 	static const char sql[] =
 		"SELECT count(*) FROM registrations WHERE student_id = ?1";
 	struct db *db = db_of(s);
-	sqlite3_stmt *stmt = NULL;
+	struct sqldb_stmt *stmt = NULL;
 	enum status st = db__prepare(db, sql, 0, &stmt, err);
 	if (st != ST_OK)
 		return st;
-	sqlite3_bind_text(stmt, 1, id.s, (int)id.len, SQLITE_STATIC);
-	int rc = sqlite3_step(stmt);
-	*count = rc == SQLITE_ROW ? sqlite3_column_int64(stmt, 0) : 0;
-	sqlite3_finalize(stmt);
-	return rc == SQLITE_ROW ? ST_OK :
+	sqldb_bind_text(stmt, 1, id.s, (int)id.len);
+	enum sqldb_rc rc = sqldb_step(stmt);
+	*count = rc == SQLDB_ROW ? sqldb_column_int64(stmt, 0) : 0;
+	sqldb_finalize(stmt);
+	return rc == SQLDB_ROW ? ST_OK :
 				  db__fail(db, rc, "counting registrations", err);
 }
 
@@ -351,27 +351,27 @@ enum status store_batch_courses(struct store *s, int64_t batch_id,
 	struct db *db = db_of(s);
 	*ids = NULL;
 	*count = 0;
-	sqlite3_stmt *stmt = NULL;
+	struct sqldb_stmt *stmt = NULL;
 	enum status st = db__prepare(db, sql, 0, &stmt, err);
 	if (st != ST_OK)
 		return st;
-	sqlite3_bind_int64(stmt, 1, batch_id);
+	sqldb_bind_int64(stmt, 1, batch_id);
 	size_t alloc = 0;
-	int rc;
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+	enum sqldb_rc rc;
+	while ((rc = sqldb_step(stmt)) == SQLDB_ROW) {
 		if (*count == alloc) {
 			alloc = alloc ? 2 * alloc : 16;
 			int64_t *more = realloc(*ids, alloc * sizeof(**ids));
 			if (!more) {
-				sqlite3_finalize(stmt);
+				sqldb_finalize(stmt);
 				return error_set(err, ST_NOMEM, "out of memory");
 			}
 			*ids = more;
 		}
-		(*ids)[(*count)++] = sqlite3_column_int64(stmt, 0);
+		(*ids)[(*count)++] = sqldb_column_int64(stmt, 0);
 	}
-	sqlite3_finalize(stmt);
-	return rc == SQLITE_DONE ? ST_OK :
+	sqldb_finalize(stmt);
+	return rc == SQLDB_DONE ? ST_OK :
 				   db__fail(db, rc, "reading a batch's courses", err);
 }
 

@@ -25,17 +25,14 @@ static const char temp_sql[] =
 	"  AND r.status = 'registered'),"
 	" (SELECT count(*) FROM registrations r WHERE r.course_id = c.id"
 	"  AND r.status = 'waitlisted') FROM courses c;"
-	/* SQLite takes the bare columns of a max() aggregate from the row
-	 * holding the max: the latest event's status without a second
-	 * lookup per pair. */
 	"CREATE TEMP TABLE verify_last (course_id INTEGER NOT NULL,"
 	" student_id TEXT NOT NULL, id INTEGER NOT NULL, batch_id INTEGER,"
 	" event TEXT, new_status TEXT,"
 	" PRIMARY KEY (course_id, student_id)) WITHOUT ROWID;"
-	"INSERT INTO temp.verify_last SELECT course_id, student_id, max(id),"
-	" batch_id, event, new_status"
-	" FROM history WHERE course_id IS NOT NULL"
-	" GROUP BY course_id, student_id;"
+	"INSERT INTO temp.verify_last SELECT h.course_id, h.student_id, h.id,"
+	" h.batch_id, h.event, h.new_status FROM history h"
+	" JOIN (SELECT max(id) AS id FROM history WHERE course_id IS NOT NULL"
+	" GROUP BY course_id, student_id) m ON m.id = h.id;"
 	"CREATE TEMP TABLE verify_slast (student_id TEXT PRIMARY KEY,"
 	" id INTEGER NOT NULL) WITHOUT ROWID;"
 	"INSERT INTO temp.verify_slast SELECT student_id, max(id) FROM history"
@@ -62,8 +59,9 @@ static const char drop_temp_sql[] =
 
 /* The student's values differ from those the history's event h left. */
 #define STUDENT_DIFFERS_SQL                                               \
-	"(h.new_email IS NOT s.email OR h.new_first_name IS NOT s.first_name" \
-	" OR h.new_last_name IS NOT s.last_name)"
+	"(h.new_email IS DISTINCT FROM s.email"                           \
+	" OR h.new_first_name IS DISTINCT FROM s.first_name"              \
+	" OR h.new_last_name IS DISTINCT FROM s.last_name)"
 
 /*
  * The history contradicts pair p (its latest event, temp.verify_last) and
@@ -75,7 +73,7 @@ static const char drop_temp_sql[] =
  * find it absent, or added again by a later batch.
  */
 #define PAIR_DIFFERS_SQL                                                   \
-	"((p.new_status IS NOT NULL AND p.new_status IS NOT r.status)"     \
+	"((p.new_status IS NOT NULL AND p.new_status IS DISTINCT FROM r.status)" \
 	" OR (p.new_status IS NULL AND r.status IS NOT NULL"               \
 	" AND r.batch_id <= p.batch_id))"
 
@@ -83,24 +81,26 @@ static const struct query checks[] = {
 	{ "registered_count",
 	  "SELECT c.code, '', n.reg, c.registered FROM courses c"
 	  " JOIN temp.verify_counts n ON n.course_id = c.id"
-	  " WHERE c.registered IS NOT n.reg ORDER BY c.code" },
+	  " WHERE c.registered IS DISTINCT FROM n.reg ORDER BY c.code" },
 	{ "waitlisted_count",
 	  "SELECT c.code, '', n.wl, c.waitlisted FROM courses c"
 	  " JOIN temp.verify_counts n ON n.course_id = c.id"
-	  " WHERE c.waitlisted IS NOT n.wl ORDER BY c.code" },
+	  " WHERE c.waitlisted IS DISTINCT FROM n.wl ORDER BY c.code" },
 	{ "waitlist_positions",
 	  "SELECT c.code, '', g.expected, CASE WHEN length(g.found) > 60"
 	  " THEN substr(g.found, 1, 57) || '...' ELSE g.found END"
 	  " FROM (SELECT course_id, '1..' || count(*) AS expected,"
-	  "  group_concat(seq, ',') AS found, sum(seq IS NOT pos) AS bad"
+	  "  group_concat(seq, ',') AS found,"
+	  "  sum(CASE WHEN seq IS DISTINCT FROM pos THEN 1 ELSE 0 END) AS bad"
 	  "  FROM (SELECT course_id, seq, row_number() OVER"
 	  "   (PARTITION BY course_id ORDER BY seq, student_id) AS pos"
 	  "   FROM registrations WHERE status = 'waitlisted'"
-	  "   ORDER BY course_id, seq, student_id) GROUP BY course_id) g"
+	  "   ORDER BY course_id, seq, student_id) AS q GROUP BY course_id) g"
 	  " JOIN courses c ON c.id = g.course_id WHERE g.bad > 0"
 	  " ORDER BY c.code" },
 	{ "promotions_owed",
-	  "SELECT c.code, '', '0', min(c.capacity - n.reg, n.wl) || ' ('"
+	  "SELECT c.code, '', '0', CASE WHEN c.capacity - n.reg < n.wl"
+	  " THEN c.capacity - n.reg ELSE n.wl END || ' ('"
 	  " || (c.capacity - n.reg) || ' seats free, ' || n.wl || ' waiting)'"
 	  " FROM courses c JOIN temp.verify_counts n ON n.course_id = c.id"
 	  " WHERE n.reg < c.capacity AND n.wl > 0 ORDER BY c.code" },
@@ -144,7 +144,7 @@ static const struct query checks[] = {
 	  " || coalesce(b.outcome, 'missing')"
 	  " FROM registrations r LEFT JOIN batches b ON b.id = r.batch_id"
 	  " LEFT JOIN courses c ON c.id = r.course_id"
-	  " WHERE b.outcome IS NOT 'committed' ORDER BY 1, 2" },
+	  " WHERE b.outcome IS DISTINCT FROM 'committed' ORDER BY 1, 2" },
 	{ "student_history",
 	  "SELECT '', l.student_id, " VALUES_SQL("h.new_", "'absent'")
 	  " || ' (event ' || h.id || ' by batch ' || h.batch_id || ')', "
@@ -204,7 +204,7 @@ static const struct query changes[] = {
 #define NCHECKS (sizeof(checks) / sizeof(checks[0]))
 #define NCHANGES (sizeof(changes) / sizeof(changes[0]))
 
-static const char *text_or_empty(sqlite3_stmt *stmt, int i)
+static const char *text_or_empty(struct sqldb_stmt *stmt, int i)
 {
 	return db__column_str(stmt, i);
 }
@@ -215,14 +215,14 @@ static enum status run_query(struct db *db, const struct query *q,
 			     int64_t batch_id, db_finding_fn fn, void *ctx,
 			     int64_t *count, struct error *err)
 {
-	sqlite3_stmt *stmt = NULL;
+	struct sqldb_stmt *stmt = NULL;
 	enum status st = db__prepare(db, q->sql, 0, &stmt, err);
 	if (st != ST_OK)
 		return st;
-	if (sqlite3_bind_parameter_count(stmt) > 0)
-		sqlite3_bind_int64(stmt, 1, batch_id);
-	int rc;
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+	if (sqldb_bind_count(stmt) > 0)
+		sqldb_bind_int64(stmt, 1, batch_id);
+	enum sqldb_rc rc;
+	while ((rc = sqldb_step(stmt)) == SQLDB_ROW) {
 		struct db_finding f = {
 			.course = text_or_empty(stmt, 0),
 			.student = text_or_empty(stmt, 1),
@@ -236,10 +236,10 @@ static enum status run_query(struct db *db, const struct query *q,
 			goto out;
 		}
 	}
-	if (rc != SQLITE_DONE)
+	if (rc != SQLDB_DONE)
 		st = db__fail(db, rc, "verifying the database", err);
 out:
-	sqlite3_finalize(stmt);
+	sqldb_finalize(stmt);
 	return st;
 }
 
@@ -247,12 +247,16 @@ out:
 static enum status integrity(struct db *db, db_finding_fn fn, void *ctx,
 			     int64_t *count, struct error *err)
 {
-	sqlite3_stmt *stmt = NULL;
+	/* PostgreSQL keeps its own pages checked (and amcheck is an
+	 * extension a role may not have): the invariants below are ours. */
+	if (db->pg)
+		return ST_OK;
+	struct sqldb_stmt *stmt = NULL;
 	enum status st = db__prepare(db, "PRAGMA integrity_check", 0, &stmt, err);
 	if (st != ST_OK)
 		return st;
-	int rc;
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+	enum sqldb_rc rc;
+	while ((rc = sqldb_step(stmt)) == SQLDB_ROW) {
 		const char *msg = text_or_empty(stmt, 0);
 		if (strcmp(msg, "ok") == 0)
 			continue;
@@ -263,10 +267,10 @@ static enum status integrity(struct db *db, db_finding_fn fn, void *ctx,
 			goto out;
 		}
 	}
-	if (rc != SQLITE_DONE)
+	if (rc != SQLDB_DONE)
 		st = db__fail(db, rc, "checking the database's integrity", err);
 out:
-	sqlite3_finalize(stmt);
+	sqldb_finalize(stmt);
 	return st;
 }
 
@@ -277,19 +281,19 @@ static enum status read_totals(struct db *db, struct db_verify_totals *t,
 		"SELECT (SELECT count(*) FROM courses),"
 		" (SELECT count(*) FROM registrations),"
 		" (SELECT count(*) FROM history)";
-	sqlite3_stmt *stmt = NULL;
+	struct sqldb_stmt *stmt = NULL;
 	enum status st = db__prepare(db, sql, 0, &stmt, err);
 	if (st != ST_OK)
 		return st;
-	int rc = sqlite3_step(stmt);
-	if (rc == SQLITE_ROW) {
-		t->courses = sqlite3_column_int64(stmt, 0);
-		t->registrations = sqlite3_column_int64(stmt, 1);
-		t->events = sqlite3_column_int64(stmt, 2);
+	enum sqldb_rc rc = sqldb_step(stmt);
+	if (rc == SQLDB_ROW) {
+		t->courses = sqldb_column_int64(stmt, 0);
+		t->registrations = sqldb_column_int64(stmt, 1);
+		t->events = sqldb_column_int64(stmt, 2);
 	} else {
 		st = db__fail(db, rc, "counting what was verified", err);
 	}
-	sqlite3_finalize(stmt);
+	sqldb_finalize(stmt);
 	return st;
 }
 
@@ -315,14 +319,14 @@ enum status db_verify(struct db *db, db_finding_fn fn, void *ctx,
 {
 	memset(totals, 0, sizeof(*totals));
 	/* One read transaction: every check sees the same database. */
-	enum status st = db__exec(db, "BEGIN", "verifying the database", err);
+	enum status st = db__begin_read(db, "verifying the database", err);
 	if (st != ST_OK)
 		return st;
 	st = verify_locked(db, fn, ctx, totals, err);
 	if (st == ST_OK)
 		st = db__exec(db, "COMMIT", "verifying the database", err);
 	db_rollback(db);
-	sqlite3_exec(db->h, drop_temp_sql, NULL, NULL, NULL);
+	sqldb_exec(db->c, drop_temp_sql);
 	return st;
 }
 
@@ -336,7 +340,7 @@ static const char renumber_sql[] =
 	" UPDATE registrations SET seq = w.pos FROM w"
 	" WHERE registrations.course_id = w.course_id"
 	" AND registrations.student_id = w.student_id"
-	" AND registrations.seq IS NOT w.pos";
+	" AND registrations.seq IS DISTINCT FROM w.pos";
 
 /*
  * The repair, step by step; ?1 is the repair batch.  The order matters:
@@ -369,7 +373,8 @@ static const char *const repair_steps[] = {
 	" FROM temp.verify_last p JOIN history h ON h.id = p.id"
 	" LEFT JOIN registrations r ON r.course_id = p.course_id"
 	"  AND r.student_id = p.student_id"
-	" WHERE p.new_status IS NOT NULL AND p.new_status IS NOT r.status"
+	" WHERE p.new_status IS NOT NULL"
+	" AND p.new_status IS DISTINCT FROM r.status"
 	" AND EXISTS (SELECT 1 FROM courses c WHERE c.id = p.course_id)"
 	" ORDER BY p.course_id, p.student_id",
 	/* ...and a pair it does not explain was added as it is. */
@@ -416,7 +421,8 @@ static const char *const repair_steps[] = {
 	"  (SELECT count(*) FROM registrations r WHERE r.course_id = c.id"
 	"   AND r.status = 'waitlisted') AS wl FROM courses c) AS n"
 	" WHERE n.id = courses.id"
-	" AND (courses.registered IS NOT n.reg OR courses.waitlisted IS NOT n.wl)",
+	" AND (courses.registered IS DISTINCT FROM n.reg"
+	" OR courses.waitlisted IS DISTINCT FROM n.wl)",
 	/* Each course the repair changed, as it was before (for undo). */
 	"INSERT INTO batch_courses (batch_id, course_id, title, capacity,"
 	" waitlist_max, registered, waitlisted, seat_seq, updated_at)"
@@ -444,17 +450,17 @@ static const char *const repair_steps[] = {
 static enum status count_rows(struct db *db, const char *sql, int64_t id,
 			      int64_t *n, struct error *err)
 {
-	sqlite3_stmt *stmt = NULL;
+	struct sqldb_stmt *stmt = NULL;
 	enum status st = db__prepare(db, sql, 0, &stmt, err);
 	if (st != ST_OK)
 		return st;
-	sqlite3_bind_int64(stmt, 1, id);
-	int rc = sqlite3_step(stmt);
-	if (rc == SQLITE_ROW)
-		*n = sqlite3_column_int64(stmt, 0);
+	sqldb_bind_int64(stmt, 1, id);
+	enum sqldb_rc rc = sqldb_step(stmt);
+	if (rc == SQLDB_ROW)
+		*n = sqldb_column_int64(stmt, 0);
 	else
 		st = db__fail(db, rc, "repairing the database", err);
-	sqlite3_finalize(stmt);
+	sqldb_finalize(stmt);
 	return st;
 }
 
@@ -465,14 +471,14 @@ static enum status repair_locked(struct db *db, struct db_repair_result *r,
 	enum status st = integrity(db, NULL, NULL, &problems, err);
 	if (st != ST_OK || (r->damaged = problems > 0))
 		return st;
-	st = db__exec(db,
-		      "INSERT INTO batches (started_at, source, outcome, kind,"
-		      " options, reasons, full_history) VALUES (" DB_NOW_SQL ","
-		      " 'verify --repair', 'running', 'repair', '{}', '{}', 1)",
-		      "repairing the database", err);
+	st = db__query_int(db,
+			   "INSERT INTO batches (started_at, source, outcome, kind,"
+			   " options, reasons, full_history) VALUES (" DB_NOW_SQL
+			   ", 'verify --repair', 'running', 'repair', '{}', '{}',"
+			   " 1) RETURNING id",
+			   0, &r->batch_id, "repairing the database", err);
 	if (st != ST_OK)
 		return st;
-	r->batch_id = sqlite3_last_insert_rowid(db->h);
 	st = db__exec(db, drop_temp_sql, "repairing the database", err);
 	if (st == ST_OK)
 		st = db__exec(db, temp_sql, "repairing the database", err);
@@ -489,7 +495,13 @@ enum status db_repair(struct db *db, db_finding_fn fn, void *ctx,
 	enum status st = db_begin(db, err);
 	if (st != ST_OK)
 		return st;
-	st = repair_locked(db, result, err);
+	/* PostgreSQL: every batch holds the rows of the courses it changes
+	 * (store_course_lock); this waits for them and keeps new ones out. */
+	if (db->pg)
+		st = db__exec(db, "LOCK TABLE courses IN EXCLUSIVE MODE",
+			      "waiting for other batches", err);
+	if (st == ST_OK)
+		st = repair_locked(db, result, err);
 	int64_t touched = 0;
 	if (st == ST_OK && result->batch_id)
 		st = count_rows(db,
@@ -507,6 +519,6 @@ enum status db_repair(struct db *db, db_finding_fn fn, void *ctx,
 	for (size_t i = 0; st == ST_OK && result->batch_id && i < NCHANGES; i++)
 		st = run_query(db, &changes[i], result->batch_id, fn, ctx,
 			       &result->changes, err);
-	sqlite3_exec(db->h, drop_temp_sql, NULL, NULL, NULL);
+	sqldb_exec(db->c, drop_temp_sql);
 	return st;
 }

@@ -9,9 +9,10 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "dbtarget.h"
 
 static const char usage_text[] =
-	"usage: bulkreg [-q] [-d DB] [--group-readable] COMMAND [ARGS]\n"
+	"usage: bulkreg [-q] [-d DB] [--schema NAME] [--group-readable] COMMAND [ARGS]\n"
 	"       bulkreg init\n"
 	"       bulkreg course add CODE --capacity N [--title TEXT] [--waitlist N]\n"
 	"       bulkreg course import FILE.csv\n"
@@ -35,10 +36,17 @@ static const char usage_text[] =
 static const char help_text[] =
 	"\n"
 	"Registers whole rosters of students into courses, concurrently, in one\n"
-	"SQLite transaction, and reports row by row what happened.\n"
+	"transaction (SQLite, or PostgreSQL for a database several machines share),\n"
+	"and reports row by row what happened.\n"
 	"\n"
 	"Global options (before the command; -q after it too):\n"
-	"  -d, --db PATH   database file (default: $BULKREG_DB, else ./bulkreg.db)\n"
+	"  -d, --db DB     database: an SQLite file, or PostgreSQL given as a URI\n"
+	"                  (postgresql://user@host:port/dbname?sslmode=...) or\n"
+	"                  libpq keywords (service=NAME, host=... dbname=...)\n"
+	"                  (default: $BULKREG_DB, else ./bulkreg.db); passwords\n"
+	"                  from ~/.pgpass or $PGPASSWORD, never printed\n"
+	"  --schema NAME   PostgreSQL schema of bulkreg's tables (default:\n"
+	"                  $BULKREG_SCHEMA, else bulkreg)\n"
 	"  -q, --quiet     no summary, warnings or progress; errors still go to stderr\n"
 	"  --group-readable  files bulkreg creates (database, report) are 0640,\n"
 	"                  readable by the group; else 0600, whatever the umask\n"
@@ -88,6 +96,40 @@ static bool guard_std_fds(void)
 	return stdout_closed;
 }
 
+/*
+ * Which store -d names, and the form every message shows it in (passwords
+ * hidden).  A malformed PostgreSQL connection string or schema name is a
+ * usage error, before anything is opened.
+ */
+static int settle_target(struct cli *cli, bool schema_given)
+{
+	static char shown[4096];
+	db_target_redact(cli->db_path, shown, sizeof(shown));
+	cli->db_shown = shown;
+	cli->db_pg = db_target_is_pg(cli->db_path);
+	if (!cli->schema) {
+		const char *env = getenv("BULKREG_SCHEMA");
+		cli->schema = env && *env ? env : NULL;
+	}
+	if (schema_given && !cli->db_pg) {
+		cli_error("--schema: %s is an SQLite file; only a PostgreSQL "
+			  "database has schemas",
+			  shown);
+		return 2;
+	}
+	if (!cli->db_pg)
+		return 0;
+	struct error err;
+	enum status st = db_target_check(cli->db_path, &err);
+	if (st == ST_OK && cli->schema && !db_schema_name_valid(cli->schema))
+		st = error_set(&err, ST_USAGE,
+			       "--schema: '%.80s' is not a name bulkreg uses: "
+			       "a lowercase letter or '_', then up to %d "
+			       "lowercase letters, digits or '_' (not pg_...)",
+			       cli->schema, DB_PG_SCHEMA_MAX - 1);
+	return st == ST_OK ? 0 : cli_fail(st, &err);
+}
+
 int main(int argc, char **argv)
 {
 	struct cli cli = {.file_mode = DB_MODE_PRIVATE};
@@ -106,10 +148,12 @@ int main(int argc, char **argv)
 		{"group-readable", no_argument, NULL, 'G'},
 		{"help", no_argument, NULL, 'h'},
 		{"quiet", no_argument, NULL, 'q'},
+		{"schema", required_argument, NULL, 'S'},
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
 	};
 	int c;
+	bool schema_given = false;
 	/* '+': stop at the command, whose options are its own. */
 	while ((c = getopt_long(argc, argv, "+d:hqV", opts, NULL)) != -1) {
 		switch (c) {
@@ -118,6 +162,10 @@ int main(int argc, char **argv)
 			break;
 		case 'G':
 			cli.file_mode = DB_MODE_GROUP;
+			break;
+		case 'S':
+			cli.schema = optarg;
+			schema_given = true;
 			break;
 		case 'h':
 			fputs(usage_text, stdout);
@@ -138,6 +186,9 @@ int main(int argc, char **argv)
 		fputs(usage_text, stderr);
 		return 2;
 	}
+	int rc = settle_target(&cli, schema_given);
+	if (rc != 0)
+		return rc;
 	const char *name = argv[optind];
 	if (strcmp(name, "help") == 0) {
 		fputs(usage_text, stdout);

@@ -733,7 +733,12 @@ static enum status open_and_begin(struct pipeline *pl, struct db **dbp,
 	for (;;) {
 		enum status st = ST_OK;
 		if (!*dbp)
-			st = db_open(opt->db_path, 0, opt->file_mode, dbp, err);
+			st = db_open_target(opt->db_path, opt->schema, 0,
+					    opt->file_mode, dbp, err);
+		/* PostgreSQL waits for the row locks of courses other
+		 * batches hold as the batch goes (store_course_lock). */
+		if (st == ST_OK && db_is_pg(*dbp))
+			st = db_set_lock_wait(*dbp, opt->wait_seconds, err);
 		if (st == ST_OK) {
 			course_table_free(&pl->courses);
 			course_table_init(&pl->courses);
@@ -749,7 +754,8 @@ static enum status open_and_begin(struct pipeline *pl, struct db **dbp,
 			return error_set(err, ST_BUSY,
 					 "%s: database is locked by another "
 					 "process (waited %g s)",
-					 opt->db_path, opt->wait_seconds);
+					 opt->db_shown ? opt->db_shown : opt->db_path,
+					 opt->wait_seconds);
 		if (!pause_unless_cancelled(pl, step < left ? step : left))
 			return error_set(err, ST_CANCELLED, "interrupted");
 		step = step * 2 < 0.05 ? step * 2 : 0.05;

@@ -32,6 +32,8 @@ bool threshold_exceeded(const struct threshold *t, int64_t n, int64_t total);
 struct register_options {
 	const char *db_path;           /* opened (or created) after the roster's
 					* header has been found usable */
+	const char *db_shown;          /* db_path with any password hidden */
+	const char *schema;            /* PostgreSQL schema, or NULL */
 	double wait_seconds;           /* --wait: for the database lock */
 	const char *roster_path;       /* "-" = standard input */
 	unsigned char delimiter;       /* ',', ';', '\t', '|' */

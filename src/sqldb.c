@@ -15,7 +15,7 @@ static bool is_pg(const struct sqldb *c)
 	return c->dialect == SQLDB_PG;
 }
 
-static enum sqldb_rc sqlite_rc(int rc)
+enum sqldb_rc sqldb_sqlite_rc(int rc)
 {
 	switch (rc & 0xff) {
 	case SQLITE_OK: return SQLDB_OK;
@@ -97,7 +97,7 @@ enum sqldb_rc sqldb_flush(struct sqldb *c)
 		return SQLDB_OK;
 	c->flush_errno = errno;
 	c->msg = sqlite3_errstr(rc);
-	return sqlite_rc(rc);
+	return sqldb_sqlite_rc(rc);
 }
 
 enum sqldb_rc sqldb_exec(struct sqldb *c, const char *sql)
@@ -105,7 +105,7 @@ enum sqldb_rc sqldb_exec(struct sqldb *c, const char *sql)
 	c->msg = NULL;
 	if (is_pg(c))
 		return sqldb__pg_exec(c, sql);
-	return sqlite_rc(sqlite3_exec(c->sqlite, sql, NULL, NULL, NULL));
+	return sqldb_sqlite_rc(sqlite3_exec(c->sqlite, sql, NULL, NULL, NULL));
 }
 
 int64_t sqldb_changes(const struct sqldb *c)
@@ -152,7 +152,7 @@ enum sqldb_rc sqldb_prepare(struct sqldb *c, const char *sql, unsigned flags,
 					    0,
 				    &h, tail);
 	if (rc != SQLITE_OK)
-		return sqlite_rc(rc);
+		return sqldb_sqlite_rc(rc);
 	if (!h)
 		return SQLDB_OK;
 	struct sqldb_stmt *s = malloc(sizeof(*s));
@@ -221,7 +221,7 @@ enum sqldb_rc sqldb_step(struct sqldb_stmt *s)
 	if (rc == SQLITE_DONE)
 		return SQLDB_DONE;
 	s->c->msg = NULL;
-	return sqlite_rc(rc);
+	return sqldb_sqlite_rc(rc);
 }
 
 int sqldb_column_count(const struct sqldb_stmt *s)

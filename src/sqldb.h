@@ -61,6 +61,9 @@ enum sqldb_dialect sqldb_dialect(const struct sqldb *c);
  * owning it: sqldb_close frees only the wrapper).  NULL: out of memory. */
 struct sqldb *sqldb_wrap_sqlite(void *sqlite3_handle);
 
+/* The class of an SQLite result code. */
+enum sqldb_rc sqldb_sqlite_rc(int rc);
+
 /* The SQLite handle of an SQLite connection, NULL for any other. */
 void *sqldb_sqlite_handle(const struct sqldb *c);
 

@@ -1,0 +1,113 @@
+/* db_pg: opening a PostgreSQL database -- connection, schema (namespace) and its version. */
+#include <stdio.h>
+#include <string.h>
+
+#include "db_internal.h"
+#include "dbtarget.h"
+
+#define CONNECT_SECONDS 10 /* unless the connection string says */
+
+/*
+ * The session: the schema first on the search path (pg_catalog is always
+ * searched before it for functions and types, so nothing in the schema can
+ * stand in for a built-in), no notices, no statement or idle limits from
+ * the role's defaults, read committed (the batch's locks make it exact:
+ * store.h, store_course_lock).
+ */
+static enum status configure_session(struct db *db, struct error *err)
+{
+	char sql[512];
+	snprintf(sql, sizeof(sql),
+		 "SET search_path = \"%s\";"
+		 "SET client_min_messages = warning;"
+		 "SET statement_timeout = 0;"
+		 "SET idle_in_transaction_session_timeout = 0;"
+		 "SET default_transaction_isolation = 'read committed';"
+		 "SET default_transaction_read_only = off",
+		 db->schema);
+	return db__exec(db, sql, "setting up the session", err);
+}
+
+static enum status schema_exists(struct db *db, bool *exists,
+				 struct error *err)
+{
+	struct sqldb_stmt *stmt = NULL;
+	enum status st = db__prepare(db,
+				     "SELECT count(*) FROM pg_catalog.pg_namespace"
+				     " WHERE nspname = ?1",
+				     0, &stmt, err);
+	if (st != ST_OK)
+		return st;
+	sqldb_bind_text(stmt, 1, db->schema, -1);
+	enum sqldb_rc rc = sqldb_step(stmt);
+	*exists = rc == SQLDB_ROW && sqldb_column_int64(stmt, 0) > 0;
+	if (rc != SQLDB_ROW)
+		st = db__fail(db, rc, "looking for the schema", err);
+	sqldb_finalize(stmt);
+	return st;
+}
+
+static enum status create_schema(struct db *db, struct error *err)
+{
+	char sql[128];
+	snprintf(sql, sizeof(sql), "CREATE SCHEMA IF NOT EXISTS \"%s\"",
+		 db->schema);
+	enum sqldb_rc rc = sqldb_exec(db->c, sql);
+	if (rc == SQLDB_EPERM)
+		return error_set(err, ST_DB,
+				 "%s: cannot create schema '%s': %s (grant the "
+				 "role CREATE on the database, or create the "
+				 "schema for it: CREATE SCHEMA %s AUTHORIZATION "
+				 "role)",
+				 db->path, db->schema, sqldb_errmsg(db->c),
+				 db->schema);
+	return rc == SQLDB_OK ? ST_OK :
+				db__fail(db, rc, "creating the schema", err);
+}
+
+/* The version in the schema's meta table; 0 if it has none. */
+enum status db__pg_schema_version(struct db *db, int64_t *version,
+				  struct error *err)
+{
+	int64_t n = 0;
+	*version = 0;
+	enum status st = db__query_int(
+		db,
+		"SELECT count(*) FROM pg_catalog.pg_tables WHERE"
+		" schemaname = current_schema() AND tablename = 'meta'",
+		0, &n, "reading the schema version", err);
+	if (st == ST_OK && n > 0)
+		st = db__query_int(db, "SELECT max(version) FROM meta", 0,
+				   version, "reading the schema version", err);
+	return st;
+}
+
+enum status db__open_pg(struct db *db, const char *target, unsigned create_mode,
+			struct error *err)
+{
+	enum sqldb_rc rc = sqldb_connect_pg(target, CONNECT_SECONDS, &db->c);
+	if (!db->c)
+		return error_set(err, ST_NOMEM, "%s: out of memory", db->path);
+	if (rc != SQLDB_OK)
+		return error_set(err, ST_DB, "%s: cannot connect: %s", db->path,
+				 sqldb_errmsg(db->c));
+	bool init = (create_mode & DB_OPEN_INIT) != 0;
+	bool exists = false;
+	enum status st = configure_session(db, err);
+	if (st == ST_OK)
+		st = schema_exists(db, &exists, err);
+	if (st == ST_OK && !exists && init)
+		st = create_schema(db, err);
+	int64_t version = 0;
+	if (st == ST_OK && (exists || init))
+		st = db__pg_schema_version(db, &version, err);
+	if (st == ST_OK && version == 0 && !init)
+		return error_set(err, ST_DB,
+				 "%s: no bulkreg schema '%s' in this database "
+				 "(run 'bulkreg init' to create it, or name "
+				 "the right one with --schema)",
+				 db->path, db->schema);
+	if (st == ST_OK)
+		st = db__schema_upgrade(db, err);
+	return st;
+}

@@ -1,0 +1,280 @@
+/* db_sqlite: opening an SQLite database file -- the checks, the handle and its settings. */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "db_internal.h"
+
+#define CACHE_SIZE_PRAGMA "PRAGMA cache_size = -49152" /* 48 MiB */
+#define WAL_RETRY_MS 5
+
+static enum status cannot_write(struct db *db, const char *detail,
+				struct error *err)
+{
+	return error_set(err, ST_DB,
+			 "%s: cannot write: %s (is the file or its directory "
+			 "read-only?)",
+			 db->path, detail);
+}
+
+static double monotonic_seconds(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* One attempt; *mode_ok tells whether the database is now in WAL mode. */
+static int try_set_wal(struct db *db, bool *mode_ok)
+{
+	sqlite3_stmt *stmt = NULL;
+	int rc = sqlite3_prepare_v2(db->sqlite, "PRAGMA journal_mode = WAL", -1,
+				    &stmt, NULL);
+	if (rc != SQLITE_OK)
+		return rc;
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW) {
+		const char *mode = (const char *)sqlite3_column_text(stmt, 0);
+		/* An in-memory database has no WAL and needs none. */
+		bool in_memory = !*sqlite3_db_filename(db->sqlite, "main");
+		*mode_ok = in_memory || (mode && strcmp(mode, "wal") == 0);
+		rc = SQLITE_OK;
+	}
+	sqlite3_finalize(stmt);
+	return rc;
+}
+
+/*
+ * Switching a new database to WAL takes an exclusive lock from inside a
+ * read, so when two processes create the file at once SQLite reports
+ * SQLITE_BUSY at once rather than calling the busy handler: retry until
+ * the busy timeout has passed.
+ */
+static enum status set_wal(struct db *db, struct error *err)
+{
+	double deadline = monotonic_seconds() + db->wait_seconds;
+	bool mode_ok = false;
+	int rc;
+	while ((rc = try_set_wal(db, &mode_ok)) != SQLITE_OK) {
+		if ((rc & 0xff) != SQLITE_BUSY || monotonic_seconds() >= deadline)
+			return db__fail(db, (rc & 0xff) == SQLITE_BUSY ? SQLDB_EBUSY :
+						SQLDB_EOTHER,
+					"setting WAL mode", err);
+		sqlite3_sleep(WAL_RETRY_MS);
+	}
+	return mode_ok ? ST_OK :
+			 cannot_write(db, "cannot switch to WAL mode", err);
+}
+
+#ifdef BULKREG_TEST_HOOKS
+/* Test builds only (see the Makefile): a page limit from the environment,
+ * to fill the "disk" at a chosen moment. */
+static enum status apply_test_page_limit(struct db *db, struct error *err)
+{
+	static const char env[] = "BULKREG_TEST_MAX_PAGE_COUNT";
+	const char *s = getenv(env);
+	if (!s || !*s)
+		return ST_OK;
+	char *end;
+	long long pages = strtoll(s, &end, 10);
+	if (*end || pages <= 0)
+		return error_set(err, ST_USAGE, "%s: bad value '%s'", env, s);
+	char sql[64];
+	snprintf(sql, sizeof(sql), "PRAGMA max_page_count = %lld", pages);
+	struct sqldb_stmt *stmt = NULL;
+	enum status st = db__prepare(db, sql, 0, &stmt, err);
+	if (st != ST_OK)
+		return st;
+	enum sqldb_rc rc = sqldb_step(stmt);
+	sqldb_finalize(stmt);
+	return rc == SQLDB_ROW || rc == SQLDB_DONE ?
+		       ST_OK :
+		       db__fail(db, rc, "setting max_page_count", err);
+}
+#else
+static enum status apply_test_page_limit(struct db *db, struct error *err)
+{
+	(void)db;
+	(void)err;
+	return ST_OK;
+}
+#endif
+
+static enum status configure(struct db *db, struct error *err)
+{
+	if (sqlite3_db_readonly(db->sqlite, "main") == 1)
+		return cannot_write(db, "it opened read-only", err);
+	/* A database from a newer bulkreg, or one holding objects bulkreg did
+	 * not create, is refused before anything -- even the journal mode --
+	 * is changed in it. */
+	enum status st = db__schema_check(db, err);
+	if (st == ST_OK && !db->examine)
+		st = db__trust_check(db, err);
+	if (st == ST_OK)
+		st = set_wal(db, err);
+	/* FULL: a batch is one transaction, so this is one fsync per batch,
+	 * and it keeps "the report never claims a commit that did not happen"
+	 * true across a power failure, not only a crash. */
+	if (st == ST_OK)
+		st = db__exec(db,
+			      "PRAGMA synchronous = FULL;"
+			      "PRAGMA foreign_keys = ON;" CACHE_SIZE_PRAGMA,
+			      "configuring the connection", err);
+	if (st == ST_OK)
+		st = db__schema_upgrade(db, err);
+	if (st == ST_OK)
+		st = apply_test_page_limit(db, err);
+	return st;
+}
+
+static int busy_ms(double wait_seconds)
+{
+	if (!(wait_seconds > 0))
+		return 0;
+	if (wait_seconds > 86400.0 * 24)
+		return 86400 * 24 * 1000;
+	return (int)(wait_seconds * 1000.0 + 0.5);
+}
+
+/*
+ * Process-wide SQLite settings, made once before SQLite initialises.
+ * Memory statistics cost a global mutex on every allocation (Debian's build
+ * has no lookaside allocator, so a row makes many), and nothing here reads
+ * them.
+ */
+static pthread_once_t sqlite_tuned = PTHREAD_ONCE_INIT;
+
+static void tune_sqlite(void)
+{
+	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+	/* -d is a file name: no "file:...?vfs=&nolock=" (see sqlite_name). */
+	sqlite3_config(SQLITE_CONFIG_URI, 0);
+}
+
+/*
+ * Refuses a database, -wal or -shm that is a symbolic link or that another
+ * user owns (root's are accepted): whoever owns a -wal reads everything the
+ * next batch writes, and a link sends the writes elsewhere.  A missing file
+ * is fine; SQLite creates -wal and -shm with the database's owner and mode.
+ */
+static enum status check_file(const char *path, const char *suffix,
+			      struct error *err)
+{
+	char name[4200];
+	if ((size_t)snprintf(name, sizeof(name), "%s%s", path, suffix) >=
+	    sizeof(name))
+		return error_set(err, ST_DB, "%s: the name is too long", path);
+	struct stat sb;
+	if (lstat(name, &sb) != 0)
+		return ST_OK; /* missing, or SQLite will say why */
+	if (S_ISLNK(sb.st_mode))
+		return error_set(err, ST_DB,
+				 "%s: is a symbolic link; refusing to follow it "
+				 "(give the real path with -d)",
+				 name);
+	uid_t me = geteuid();
+	if (sb.st_uid != me && sb.st_uid != 0)
+		return error_set(err, ST_DB,
+				 "%s: owned by user %lu, not by you (%lu) or "
+				 "root; refusing to use it: its owner could read "
+				 "or change the registrations",
+				 name, (unsigned long)sb.st_uid,
+				 (unsigned long)me);
+	return ST_OK;
+}
+
+/* Creates a missing database file with exactly `mode` (fchmod: the umask
+ * does not apply); SQLite gives -wal and -shm the database's mode.  An
+ * existing file keeps its mode.  Failures are left for SQLite to report. */
+static void create_with_mode(const char *path, unsigned mode)
+{
+	int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+		      (mode_t)mode);
+	if (fd < 0)
+		return;
+	(void)fchmod(fd, (mode_t)mode);
+	close(fd);
+}
+
+/* The name handed to SQLite: a path that could be read as a URI even with
+ * URIs off ("file:...") gets "./" in front. */
+static char *sqlite_name(const char *path)
+{
+	if (strncasecmp(path, "file:", 5) != 0)
+		return strdup(path);
+	size_t n = strlen(path);
+	char *s = malloc(n + 3);
+	if (s) {
+		memcpy(s, "./", 2);
+		memcpy(s + 2, path, n + 1);
+	}
+	return s;
+}
+
+/* Opens the handle with the protections every connection gets. */
+static int open_handle(struct db *db, const char *path)
+{
+	char *name = sqlite_name(path);
+	if (!name)
+		return SQLITE_NOMEM;
+	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+		    SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW;
+	sqlite3 *h = NULL;
+	int rc = sqlite3_open_v2(name, &h, flags, NULL);
+	free(name);
+	db->sqlite = h;
+	if (h && !(db->c = sqldb_wrap_sqlite(h)))
+		return SQLITE_NOMEM;
+	if (rc != SQLITE_OK)
+		return rc;
+	/* No writable_schema, no shadow-table writes; functions with side
+	 * effects are not run from the schema (views, triggers, defaults). */
+	sqlite3_db_config(h, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
+	sqlite3_db_config(h, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
+	return sqlite3_exec(h, "PRAGMA trusted_schema = OFF", NULL, NULL, NULL);
+}
+
+enum status db__open_sqlite(struct db *db, const char *path,
+			    unsigned create_mode, struct error *err)
+{
+	struct stat sb;
+	if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
+		return error_set(err, ST_DB,
+				 "%s: is a directory, not a database file", path);
+	unsigned mode = create_mode & 07777;
+	create_with_mode(path, mode ? mode : DB_MODE_PRIVATE);
+	static const char *const suffixes[] = {"", "-wal", "-shm"};
+	for (size_t i = 0; i < 3; i++) {
+		enum status st = check_file(path, suffixes[i], err);
+		if (st != ST_OK)
+			return st;
+	}
+	pthread_once(&sqlite_tuned, tune_sqlite);
+	int rc = open_handle(db, path);
+	if (rc != SQLITE_OK) {
+		if (!db->c)
+			return error_set(err, ST_NOMEM, "%s: out of memory", path);
+		int ext = sqlite3_extended_errcode(db->sqlite);
+		return db__fail(db, sqldb_sqlite_rc(ext ? ext : rc), "opening", err);
+	}
+	sqlite3_extended_result_codes(db->sqlite, 1);
+	sqlite3_busy_timeout(db->sqlite, busy_ms(db->wait_seconds));
+	db->examine = (create_mode & DB_OPEN_EXAMINE) != 0;
+	return configure(db, err);
+}
+
+void db__close_sqlite(struct db *db)
+{
+	/* close_v2 never fails; all our statements are finalized by now. */
+	if (db->sqlite)
+		sqlite3_close_v2(db->sqlite);
+	db->sqlite = NULL;
+}
