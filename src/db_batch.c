@@ -51,6 +51,9 @@ static void batch_end(struct db *db)
 	if (!db->pg)
 		sqldb_exec(db->c, "PRAGMA foreign_keys = ON");
 	db->batch_open = false;
+	if (db->pg && db->batch_id && !sqldb_in_transaction(db->c))
+		db__pg_batch_id_give_back(db, db->batch_id);
+	db->batch_id = 0;
 	db__memo_end(db);
 }
 
@@ -58,9 +61,9 @@ static enum status batch_record(struct db *db, const struct batch_meta *meta,
 				int64_t *batch_id, struct error *err)
 {
 	static const char sql[] =
-		"INSERT INTO batches (started_at, source, label, outcome, kind,"
+		"INSERT INTO batches (id, started_at, source, label, outcome, kind,"
 		" options, profile, undo_of, full_history)"
-		" VALUES (" DB_NOW_SQL ", ?1, ?2, 'running', ?3, ?4, ?5, ?6, 1)"
+		" VALUES (?7, " DB_NOW_SQL ", ?1, ?2, 'running', ?3, ?4, ?5, ?6, 1)"
 		" RETURNING id";
 	struct sqldb_stmt *stmt = NULL;
 	enum status st = db__prepare(db, sql, 0, &stmt, err);
@@ -76,6 +79,10 @@ static enum status batch_record(struct db *db, const struct batch_meta *meta,
 		sqldb_bind_text(stmt, 5, meta->profile, -1);
 	if (meta->undo_of)
 		sqldb_bind_int64(stmt, 6, meta->undo_of);
+	if (*batch_id) /* PostgreSQL's, from the sequence */
+		sqldb_bind_int64(stmt, 7, *batch_id);
+	else /* SQLite: max(id) + 1 */
+		sqldb_bind_null(stmt, 7);
 	enum sqldb_rc rc = sqldb_step(stmt);
 	if (rc == SQLDB_ROW)
 		*batch_id = sqldb_column_int64(stmt, 0);
@@ -89,9 +96,13 @@ enum status db_batch_begin(struct db *db, const struct batch_meta *meta,
 			   int64_t *batch_id, struct course_table *courses,
 			   struct error *err)
 {
+	*batch_id = 0;
 	enum status st = db__store_prepare(db, err);
+	if (st == ST_OK && db->pg)
+		st = db__pg_batch_id_take(db, batch_id, err);
 	if (st != ST_OK)
 		return st;
+	db->batch_id = *batch_id;
 	/* A no-op inside a transaction, so it goes first (db_store.c). */
 	st = db->pg ? ST_OK :
 		      db__exec(db, "PRAGMA foreign_keys = OFF", "starting the batch",

@@ -14,6 +14,10 @@
  * last event (if any) left it absent.  Each query returns the columns
  * change_from_stmt reads, then three sort keys.
  */
+/* A NULL in an integer column: PostgreSQL types a UNION's columns from
+ * its first branches, where NULL alone would read as text. */
+#define INT_NULL "CAST(NULL AS INTEGER)"
+
 #define EVENT_COLUMNS(h, course)                                            \
 	h ".id, " h ".batch_id, b.kind, " h ".event, CASE WHEN " h            \
 	".course_id IS NULL THEN NULL ELSE coalesce(" course ".code, '#' || " \
@@ -61,9 +65,10 @@ static const char batch_changes_sql[] =
 	"  AND h.new_email IS NULL AND h.new_first_name IS NULL"
 	"  AND h.new_last_name IS NULL AND NOT EXISTS (SELECT 1 FROM students s"
 	"  WHERE s.student_id = h.student_id AND s.created_batch = ?1))"
-	" SELECT NULL, ?1, b.kind, 'student', NULL, s.student_id,"
+	" SELECT " INT_NULL ", ?1, b.kind, 'student', NULL, s.student_id,"
 	" (SELECT min(a.line) FROM adds a WHERE a.student_id = s.student_id),"
-	" NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,"
+	" NULL, " INT_NULL ", " INT_NULL ", " INT_NULL ", NULL, " INT_NULL ","
+	" NULL, NULL, NULL,"
 	" CASE WHEN f.id IS NULL THEN s.first_name ELSE f.old_first_name END,"
 	" CASE WHEN f.id IS NULL THEN s.last_name ELSE f.old_last_name END,"
 	" CASE WHEN f.id IS NULL THEN s.email ELSE f.old_email END,"
@@ -72,15 +77,16 @@ static const char batch_changes_sql[] =
 	" FROM students s LEFT JOIN sfirst f ON f.student_id = s.student_id"
 	" LEFT JOIN batches b ON b.id = ?1 WHERE s.created_batch = ?1"
 	" UNION ALL"
-	" SELECT NULL, ?1, b.kind, 'student', NULL, g.student_id,"
+	" SELECT " INT_NULL ", ?1, b.kind, 'student', NULL, g.student_id,"
 	" (SELECT min(a.line) FROM adds a WHERE a.student_id = g.student_id),"
-	" NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,"
+	" NULL, " INT_NULL ", " INT_NULL ", " INT_NULL ", NULL, " INT_NULL ","
+	" NULL, NULL, NULL,"
 	" g.old_first_name, g.old_last_name, g.old_email,"
 	" coalesce((SELECT min(a.line) FROM adds a"
 	"  WHERE a.student_id = g.student_id), 0), 0, 0"
 	" FROM gone g LEFT JOIN batches b ON b.id = ?1"
 	" UNION ALL"
-	" SELECT NULL, ?1, b.kind, 'added', coalesce(c.code, '#' || a.course_id),"
+	" SELECT " INT_NULL ", ?1, b.kind, 'added', coalesce(c.code, '#' || a.course_id),"
 	" a.student_id, a.line, NULL, NULL, NULL, NULL, a.status, a.seq, NULL,"
 	" NULL, NULL, NULL, NULL, NULL, coalesce(a.line, 0), 1, 0"
 	" FROM adds a LEFT JOIN courses c ON c.id = a.course_id"
@@ -109,9 +115,10 @@ static const char student_changes_sql[] =
 	"  h.old_email FROM (SELECT min(id) AS id FROM history"
 	"  WHERE event = 'student' AND student_id = ?1) m"
 	"  LEFT JOIN history h ON h.id = m.id)"
-	" SELECT NULL, s.created_batch, b.kind, 'student', NULL, s.student_id,"
+	" SELECT " INT_NULL ", s.created_batch, b.kind, 'student', NULL, s.student_id,"
 	" (SELECT min(a.line) FROM adds a WHERE a.batch_id = s.created_batch),"
-	" NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,"
+	" NULL, " INT_NULL ", " INT_NULL ", " INT_NULL ", NULL, " INT_NULL ","
+	" NULL, NULL, NULL,"
 	" CASE WHEN f.id IS NULL THEN s.first_name ELSE f.old_first_name END,"
 	" CASE WHEN f.id IS NULL THEN s.last_name ELSE f.old_last_name END,"
 	" CASE WHEN f.id IS NULL THEN s.email ELSE f.old_email END,"
@@ -121,9 +128,10 @@ static const char student_changes_sql[] =
 	" WHERE s.student_id = ?1 AND s.created_batch IS NOT NULL"
 	" UNION ALL"
 	/* Deleted by an undo: created by the batch that undo undid. */
-	" SELECT NULL, u.undo_of, b.kind, 'student', NULL, h.student_id,"
+	" SELECT " INT_NULL ", u.undo_of, b.kind, 'student', NULL, h.student_id,"
 	" (SELECT min(a.line) FROM adds a WHERE a.batch_id = u.undo_of),"
-	" NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,"
+	" NULL, " INT_NULL ", " INT_NULL ", " INT_NULL ", NULL, " INT_NULL ","
+	" NULL, NULL, NULL,"
 	" h.old_first_name, h.old_last_name, h.old_email, u.undo_of, 0, 0"
 	" FROM history h JOIN batches u ON u.id = h.batch_id"
 	" LEFT JOIN batches b ON b.id = u.undo_of"
@@ -133,7 +141,7 @@ static const char student_changes_sql[] =
 	" AND NOT EXISTS (SELECT 1 FROM students s WHERE s.student_id = ?1"
 	"  AND s.created_batch = u.undo_of)"
 	" UNION ALL"
-	" SELECT NULL, a.batch_id, b.kind, 'added',"
+	" SELECT " INT_NULL ", a.batch_id, b.kind, 'added',"
 	" coalesce(c.code, '#' || a.course_id), ?1, a.line, NULL, NULL, NULL,"
 	" NULL, a.status, a.seq, NULL, NULL, NULL, NULL, NULL, NULL,"
 	" a.batch_id, 1, coalesce(a.line, 0)"

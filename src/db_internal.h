@@ -25,6 +25,7 @@ struct db {
 
 	/* Between db_batch_begin and finish/abort. */
 	bool batch_open;
+	int64_t batch_id;     /* the open batch's (PostgreSQL: to hand back) */
 
 	/* The store's statements (db_store.c), prepared by the first batch. */
 	struct sqldb_stmt **stmts;
@@ -110,6 +111,13 @@ enum status db__trust_check(struct db *db, struct error *err);
 /* PostgreSQL: the version in the schema's meta table, 0 without one. */
 enum status db__pg_schema_version(struct db *db, int64_t *version,
 				  struct error *err);
+
+/* PostgreSQL: takes the next batch id from the sequence, and hands back
+ * one whose batch left no row if none was taken after it (db_pg.c).
+ * Outside a transaction only. */
+enum status db__pg_batch_id_take(struct db *db, int64_t *id,
+				 struct error *err);
+void db__pg_batch_id_give_back(struct db *db, int64_t id);
 
 /* The store's statements and the student memo (db_store.c). */
 enum status db__store_prepare(struct db *db, struct error *err);

@@ -82,6 +82,51 @@ enum status db__pg_schema_version(struct db *db, int64_t *version,
 	return st;
 }
 
+/*
+ * Batch ids come from the batches table's sequence, so that batches from
+ * several machines never share one.  SQLite numbers a batch max(id) + 1,
+ * so a batch that leaves no row (a course change that moved no one, an
+ * abandoned run) leaves no gap; to keep both stores numbering alike, an id
+ * whose batch left no row is handed back when no later one was taken.
+ * Taking and handing back hold one advisory lock, in autocommit, for the
+ * two statements only.
+ */
+#define ID_LOCK_SQL(fn) \
+	"SELECT pg_" fn "(hashtext('bulkreg batch ids ' || current_schema()))"
+#define ID_SEQ_SQL "CAST(pg_get_serial_sequence('batches', 'id') AS regclass)"
+
+enum status db__pg_batch_id_take(struct db *db, int64_t *id,
+				 struct error *err)
+{
+	enum status st = db__exec(db, ID_LOCK_SQL("advisory_lock"),
+				  "numbering the batch", err);
+	if (st != ST_OK)
+		return st;
+	st = db__query_int(db, "SELECT nextval(" ID_SEQ_SQL ")", 0, id,
+			   "numbering the batch", err);
+	sqldb_exec(db->c, ID_LOCK_SQL("advisory_unlock"));
+	return st;
+}
+
+void db__pg_batch_id_give_back(struct db *db, int64_t id)
+{
+	if (!id || sqldb_in_transaction(db->c) ||
+	    sqldb_exec(db->c, ID_LOCK_SQL("advisory_lock")) != SQLDB_OK)
+		return;
+	struct sqldb_stmt *stmt = NULL;
+	if (sqldb_prepare(db->c,
+			  "SELECT setval(s, ?1, false) FROM (SELECT " ID_SEQ_SQL
+			  " AS s) AS q WHERE pg_sequence_last_value(s) = ?1"
+			  " AND NOT EXISTS (SELECT 1 FROM batches WHERE id >= ?1)",
+			  0, &stmt, NULL) == SQLDB_OK &&
+	    stmt) {
+		sqldb_bind_int64(stmt, 1, id);
+		(void)sqldb_step(stmt); /* best effort: a gap is harmless */
+	}
+	sqldb_finalize(stmt);
+	sqldb_exec(db->c, ID_LOCK_SQL("advisory_unlock"));
+}
+
 enum status db__open_pg(struct db *db, const char *target, unsigned create_mode,
 			struct error *err)
 {

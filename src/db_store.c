@@ -253,6 +253,54 @@ static enum status step_done(struct db *db, struct sqldb_stmt *stmt,
 	return rc == SQLDB_DONE ? ST_OK : student_fail(db, rc, student, doing, err);
 }
 
+/* ---- locks ---------------------------------------------------------------- */
+
+enum status store_course_lock(struct store *s, struct course *c,
+			      struct error *err)
+{
+	static const char sql[] =
+		"SELECT capacity, waitlist_max, registered, waitlisted, seat_seq"
+		" FROM courses WHERE id = ?1 FOR UPDATE";
+	struct db *db = db_of(s);
+	if (!db->pg)
+		return ST_OK;
+	struct sqldb_stmt *stmt = NULL;
+	enum status st = db__prepare(db, sql, 0, &stmt, err);
+	if (st != ST_OK)
+		return st;
+	sqldb_bind_int64(stmt, 1, c->id);
+	enum sqldb_rc rc = sqldb_step(stmt);
+	if (rc == SQLDB_ROW) {
+		c->capacity = sqldb_column_int64(stmt, 0);
+		c->waitlist_max = sqldb_column_is_null(stmt, 1) ?
+					  WAITLIST_UNLIMITED :
+					  sqldb_column_int64(stmt, 1);
+		c->registered = sqldb_column_int64(stmt, 2);
+		c->waitlisted = sqldb_column_int64(stmt, 3);
+		c->seat_seq = sqldb_column_int64(stmt, 4);
+	} else if (rc == SQLDB_DONE) {
+		st = error_set(err, ST_DB, "%s: course %s is gone", db->path,
+			       c->code);
+	} else {
+		char what[COURSE_CODE_MAX + 32];
+		snprintf(what, sizeof(what), "locking course %s", c->code);
+		st = db__fail(db, rc, what, err);
+	}
+	sqldb_finalize(stmt);
+	return st;
+}
+
+enum status store_lock_all(struct store *s, struct error *err)
+{
+	struct db *db = db_of(s);
+	if (!db->pg)
+		return ST_OK;
+	/* Every batch holds the rows of the courses it changes, and a
+	 * table lock in EXCLUSIVE mode waits for all of them. */
+	return db__exec(db, "LOCK TABLE courses IN EXCLUSIVE MODE",
+			"waiting for other batches", err);
+}
+
 /* ---- pairs ---------------------------------------------------------------- */
 
 enum status store_pair_find(struct store *s, int64_t course_id,

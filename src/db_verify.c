@@ -471,12 +471,15 @@ static enum status repair_locked(struct db *db, struct db_repair_result *r,
 	enum status st = integrity(db, NULL, NULL, &problems, err);
 	if (st != ST_OK || (r->damaged = problems > 0))
 		return st;
+	/* ?1: PostgreSQL's id from the sequence, or 0 for SQLite's. */
 	st = db__query_int(db,
-			   "INSERT INTO batches (started_at, source, outcome, kind,"
-			   " options, reasons, full_history) VALUES (" DB_NOW_SQL
+			   "INSERT INTO batches (id, started_at, source, outcome,"
+			   " kind, options, reasons, full_history) VALUES"
+			   " (nullif(?1, 0), " DB_NOW_SQL
 			   ", 'verify --repair', 'running', 'repair', '{}', '{}',"
 			   " 1) RETURNING id",
-			   0, &r->batch_id, "repairing the database", err);
+			   r->batch_id, &r->batch_id, "repairing the database",
+			   err);
 	if (st != ST_OK)
 		return st;
 	st = db__exec(db, drop_temp_sql, "repairing the database", err);
@@ -492,9 +495,13 @@ enum status db_repair(struct db *db, db_finding_fn fn, void *ctx,
 		      struct db_repair_result *result, struct error *err)
 {
 	memset(result, 0, sizeof(*result));
-	enum status st = db_begin(db, err);
+	int64_t id = 0;
+	enum status st = db->pg ? db__pg_batch_id_take(db, &id, err) : ST_OK;
+	if (st == ST_OK)
+		st = db_begin(db, err);
 	if (st != ST_OK)
 		return st;
+	result->batch_id = id;
 	/* PostgreSQL: every batch holds the rows of the courses it changes
 	 * (store_course_lock); this waits for them and keeps new ones out. */
 	if (db->pg)
@@ -515,6 +522,8 @@ enum status db_repair(struct db *db, db_finding_fn fn, void *ctx,
 		/* Nothing to change (or a failure): no batch at all. */
 		db_rollback(db);
 		result->batch_id = 0;
+		if (db->pg)
+			db__pg_batch_id_give_back(db, id);
 	}
 	for (size_t i = 0; st == ST_OK && result->batch_id && i < NCHANGES; i++)
 		st = run_query(db, &changes[i], result->batch_id, fn, ctx,

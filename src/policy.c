@@ -34,6 +34,7 @@ struct policy {
 	bool *in_scope;
 	int64_t *pairs_before, *sync_drops;
 	struct waitlist *waitlists;
+	bool *locked;         /* store_course_lock has been called */
 	struct row extra;     /* the row being emitted for a promotion or drop */
 };
 
@@ -75,9 +76,10 @@ enum status policy_new(struct store *s, struct course_table *courses,
 		p->pairs_before = calloc(n, sizeof(*p->pairs_before));
 		p->sync_drops = calloc(n, sizeof(*p->sync_drops));
 		p->waitlists = calloc(n, sizeof(*p->waitlists));
+		p->locked = calloc(n, sizeof(*p->locked));
 	}
 	if (!p || !p->in_scope || !p->pairs_before || !p->sync_drops ||
-	    !p->waitlists) {
+	    !p->waitlists || !p->locked) {
 		policy_free(p);
 		return error_set(err, ST_NOMEM, "out of memory");
 	}
@@ -107,10 +109,30 @@ void policy_free(struct policy *p)
 	free(p->in_scope);
 	free(p->pairs_before);
 	free(p->sync_drops);
+	free(p->locked);
 	for (size_t i = 0; p->waitlists && i < p->courses->count; i++)
 		free(p->waitlists[i].gaps);
 	free(p->waitlists);
 	free(p);
+}
+
+/* ---- locks -------------------------------------------------------------- */
+
+/* Before the first decision about a course: no other batch changes it
+ * from now on, and its numbers are as stored now (store_course_lock). */
+static enum status course_ready(struct policy *p, struct course *c,
+				struct error *err)
+{
+	size_t i = course_index(p, c);
+	if (p->locked[i])
+		return ST_OK;
+	enum status st = store_course_lock(p->store, c, err);
+	if (st != ST_OK)
+		return st;
+	p->locked[i] = true;
+	p->pairs_before[i] = c->registered + c->waitlisted;
+	p->waitlists[i].next_key = c->waitlisted + 1;
+	return ST_OK;
 }
 
 /* ---- waitlist positions -------------------------------------------------- */
@@ -641,6 +663,9 @@ enum status policy_apply(struct policy *p, struct row *row,
 	if (st == ST_OK && row->status == STATUS_NONE) {
 		if (!row->course)
 			abort(); /* validation passes only rows with a course */
+		st = course_ready(p, row->course, err);
+	}
+	if (st == ST_OK && row->status == STATUS_NONE) {
 		if (row->action == ROW_ENROL)
 			st = enrol(p, row, err);
 		else
@@ -697,8 +722,11 @@ static enum status sync_course(struct policy *p, struct course *c,
 			       policy_emit_fn emit, void *ctx, struct error *err)
 {
 	struct unnamed u = {0};
-	enum status st = store_unnamed_pairs(p->store, c->id, p->opt.batch_id,
-					     collect_unnamed, &u, err);
+	enum status st = course_ready(p, c, err);
+	if (st != ST_OK)
+		return st;
+	st = store_unnamed_pairs(p->store, c->id, p->opt.batch_id,
+				 collect_unnamed, &u, err);
 	if (st == ST_CANCELLED && u.nomem)
 		st = error_set(err, ST_NOMEM, "out of memory listing %s", c->code);
 	size_t seats_freed = 0; /* seats come first: ids[0..seats_freed) */
@@ -795,7 +823,9 @@ enum status policy_promote_all(struct policy *p, const char *cause,
 				 "added to %s (capacity %" PRId64 ")", c->code,
 				 c->capacity);
 		struct seat_cause why = { .reason = reason };
-		st = promote_while_free(p, c, &why, emit, ctx, err);
+		st = course_ready(p, c, err);
+		if (st == ST_OK)
+			st = promote_while_free(p, c, &why, emit, ctx, err);
 	}
 	return st;
 }

@@ -73,6 +73,25 @@ struct change {
 	struct student old_values, new_values;
 };
 
+/* ---- locks ---------------------------------------------------------------- */
+
+/*
+ * Before the batch's first decision about course c: keeps every other
+ * batch off the course until this one ends, and refreshes c (capacity,
+ * waitlist maximum, counters, seat_seq) from what is stored now, which a
+ * batch that ended meanwhile may have changed.  Two batches on the same
+ * course take turns; on other courses they run side by side.  ST_BUSY
+ * when the wait passes db_set_lock_wait's, or when the server broke a
+ * deadlock between two batches.  SQLite: nothing to do (BEGIN IMMEDIATE
+ * holds the whole file for the batch).
+ */
+enum status store_course_lock(struct store *s, struct course *c,
+			      struct error *err);
+
+/* Waits for every other batch to end and keeps new ones out until this
+ * one ends (undo and repair, which read across courses and students). */
+enum status store_lock_all(struct store *s, struct error *err);
+
 /* ---- pairs ---------------------------------------------------------------- */
 
 typedef int (*store_pair_fn)(void *ctx, struct text student,

@@ -344,7 +344,10 @@ enum status undo_apply(struct store *s, int64_t target, int64_t undo_id,
 		       struct error *err)
 {
 	struct batch_info b;
-	enum status st = store_batch_info(s, target, &b, err);
+	/* Another batch must not change what the checks below read. */
+	enum status st = store_lock_all(s, err);
+	if (st == ST_OK)
+		st = store_batch_info(s, target, &b, err);
 	b.id = target;
 	*partial = st == ST_OK && b.found && !b.full_history;
 	if (st == ST_OK)
