@@ -61,6 +61,12 @@ enum status db_target_check(const char *target, struct error *err)
 	db_target_redact(target, shown, sizeof(shown));
 	char reason[256] = "out of memory";
 	if (why) {
+		/* libpq quotes the string back: never with its password. */
+		char *at = strstr(why, " in URI");
+		if (!at)
+			at = strstr(why, target);
+		if (at)
+			*at = '\0';
 		snprintf(reason, sizeof(reason), "%s", why);
 		for (char *q = reason; *q; q++)
 			if (*q == '\n')

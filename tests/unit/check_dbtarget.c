@@ -1,0 +1,143 @@
+/* check_dbtarget: which store -d names, and that a password never shows. */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dbtarget.h"
+#include "testutil.h"
+
+static const char *redacted(const char *target)
+{
+	static char out[1024];
+	db_target_redact(target, out, sizeof(out));
+	return out;
+}
+
+START_TEST(uris_select_postgresql)
+{
+	ck_assert(db_target_is_pg("postgresql://reg@db1:5432/reg?sslmode=require"));
+	ck_assert(db_target_is_pg("postgres://db1/reg"));
+	ck_assert(db_target_is_pg("postgresql://"));
+	ck_assert(db_target_is_pg("POSTGRESQL://db1/reg"));
+}
+END_TEST
+
+START_TEST(keyword_strings_select_postgresql)
+{
+	ck_assert(db_target_is_pg("service=registrar"));
+	ck_assert(db_target_is_pg("host=db1 dbname=reg"));
+	ck_assert(db_target_is_pg("  dbname = reg"));
+}
+END_TEST
+
+START_TEST(paths_select_sqlite)
+{
+	ck_assert(!db_target_is_pg("bulkreg.db"));
+	ck_assert(!db_target_is_pg("/var/lib/bulkreg/reg.db"));
+	ck_assert(!db_target_is_pg("./host=x"));
+	ck_assert(!db_target_is_pg("a=b.db"));        /* not a libpq keyword */
+	ck_assert(!db_target_is_pg("file:reg.db"));
+	ck_assert(!db_target_is_pg("postgresql.db"));
+	ck_assert(!db_target_is_pg(""));
+	ck_assert(!db_target_is_pg(NULL));
+}
+END_TEST
+
+START_TEST(uri_password_is_hidden)
+{
+	ck_assert_str_eq(redacted("postgresql://reg:s3cret@db1:5432/reg"),
+			 "postgresql://reg:***@db1:5432/reg");
+	ck_assert_str_eq(redacted("postgres://reg:p%40ss@db1/reg?sslmode=require"),
+			 "postgres://reg:***@db1/reg?sslmode=require");
+	ck_assert_str_eq(redacted("postgresql://db1/reg?sslmode=require&password=x&user=u"),
+			 "postgresql://db1/reg?sslmode=require&password=***&user=u");
+	ck_assert_str_eq(redacted("postgresql://db1/reg?pass%77ord=x"),
+			 "postgresql://db1/reg?pass%77ord=***");
+	ck_assert_str_eq(redacted("postgresql://reg:a@b@db1/reg"),
+			 "postgresql://reg:***@db1/reg");
+}
+END_TEST
+
+START_TEST(uri_without_password_is_unchanged)
+{
+	const char *u = "postgresql://reg@db1:5432,db2/reg?target_session_attrs=read-write";
+	ck_assert_str_eq(redacted(u), u);
+	ck_assert_str_eq(redacted("bulkreg.db"), "bulkreg.db");
+}
+END_TEST
+
+START_TEST(keyword_password_is_hidden)
+{
+	ck_assert_str_eq(redacted("host=db1 password=s3cret dbname=reg"),
+			 "host=db1 password=*** dbname=reg");
+	ck_assert_str_eq(redacted("host=db1 password = 'it\\'s a b' dbname=reg"),
+			 "host=db1 password = *** dbname=reg");
+	ck_assert_str_eq(redacted("password=a\\ b user=u"), "password=*** user=u");
+}
+END_TEST
+
+START_TEST(redaction_never_overflows)
+{
+	char out[12];
+	db_target_redact("postgresql://reg:s3cret@db1/reg", out, sizeof(out));
+	ck_assert_uint_eq(strlen(out), sizeof(out) - 1);
+	ck_assert_ptr_null(strstr(out, "s3c"));
+}
+END_TEST
+
+START_TEST(malformed_strings_are_usage_errors)
+{
+	struct error err;
+	ck_assert_int_eq(db_target_check("postgresql://reg:s3cret@[::1/reg", &err),
+			 ST_USAGE);
+	ck_assert_ptr_null(strstr(err.msg, "s3cret"));
+	ck_assert_ptr_nonnull(strstr(err.msg, "reg:***@"));
+	ck_assert_int_eq(db_target_check("host=db1 password=s3cret bogus=1", &err),
+			 ST_USAGE);
+	ck_assert_ptr_null(strstr(err.msg, "s3cret"));
+	ck_assert_int_eq(db_target_check("postgresql://reg@db1/reg", &err), ST_OK);
+}
+END_TEST
+
+START_TEST(schema_names)
+{
+	ck_assert(db_schema_name_valid("bulkreg"));
+	ck_assert(db_schema_name_valid("_reg2"));
+	ck_assert(!db_schema_name_valid("Reg"));
+	ck_assert(!db_schema_name_valid("2reg"));
+	ck_assert(!db_schema_name_valid("reg-x"));
+	ck_assert(!db_schema_name_valid("reg\"; drop"));
+	ck_assert(!db_schema_name_valid("pg_catalog"));
+	ck_assert(!db_schema_name_valid(""));
+	char longname[80];
+	memset(longname, 'a', sizeof(longname) - 1);
+	longname[sizeof(longname) - 1] = '\0';
+	ck_assert(!db_schema_name_valid(longname));
+}
+END_TEST
+
+static Suite *dbtarget_suite(void)
+{
+	Suite *s = suite_create("dbtarget");
+	TCase *tc = tcase_create("core");
+	tcase_add_test(tc, uris_select_postgresql);
+	tcase_add_test(tc, keyword_strings_select_postgresql);
+	tcase_add_test(tc, paths_select_sqlite);
+	tcase_add_test(tc, uri_password_is_hidden);
+	tcase_add_test(tc, uri_without_password_is_unchanged);
+	tcase_add_test(tc, keyword_password_is_hidden);
+	tcase_add_test(tc, redaction_never_overflows);
+	tcase_add_test(tc, malformed_strings_are_usage_errors);
+	tcase_add_test(tc, schema_names);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(dbtarget_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
