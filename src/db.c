@@ -83,9 +83,10 @@ static enum status pg_fail(struct db *db, enum sqldb_rc rc, const char *what,
 {
 	switch (rc) {
 	case SQLDB_EBUSY:
+		/* Word for word SQLite's: scripts match on it. */
 		return error_set(err, ST_BUSY,
-				 "%s: a course or student is locked by another "
-				 "bulkreg (waited %g s; nothing was written)",
+				 "%s: database is locked by another process "
+				 "(waited %g s)",
 				 db->path, db->wait_seconds);
 	case SQLDB_EDEADLOCK:
 		return error_set(err, ST_BUSY,
