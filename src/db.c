@@ -347,9 +347,26 @@ enum status db__begin_read(struct db *db, const char *what,
 			what, err);
 }
 
+#ifdef BULKREG_TEST_HOOKS
+/* Test builds only (see the Makefile): the server ends the session just
+ * before the COMMIT, whose outcome the client then cannot know. */
+static void lose_connection_for_tests(struct db *db)
+{
+	const char *s = getenv("BULKREG_TEST_PG_LOSE_COMMIT");
+	if (db->pg && s && strcmp(s, "1") == 0)
+		sqldb_exec(db->c, "SELECT pg_terminate_backend(pg_backend_pid())");
+}
+#else
+static void lose_connection_for_tests(struct db *db)
+{
+	(void)db;
+}
+#endif
+
 enum status db__commit(struct db *db, const char *how_to_check,
 		       struct error *err)
 {
+	lose_connection_for_tests(db);
 	enum sqldb_rc rc = sqldb_exec(db->c, "COMMIT");
 	if (rc == SQLDB_OK)
 		return ST_OK;
