@@ -198,7 +198,7 @@ START_TEST(pg_round_trip)
 					  SQLDB_PERSISTENT, &s, NULL),
 			 SQLDB_OK);
 	for (int i = 0; i < 3; i++) {
-		char name[16];
+		char name[32];
 		snprintf(name, sizeof(name), "s%d-cut", i);
 		sqldb_bind_text(s, 1, name, 2);
 		if (i == 1)
