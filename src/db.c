@@ -347,6 +347,26 @@ enum status db__begin_read(struct db *db, const char *what,
 			what, err);
 }
 
+/*
+ * PostgreSQL: gives the transaction's history rows the ids after every
+ * committed one, in the order they were written -- what SQLite's
+ * max(id) + 1 gives them.  Commits take turns on an advisory lock from
+ * here to their end, so each numbers after the one before.
+ */
+static enum status number_history(struct db *db, struct error *err)
+{
+	static const char sql[] =
+		"SELECT pg_advisory_xact_lock(hashtext('bulkreg history ids ' ||"
+		" current_schema()));"
+		"UPDATE history SET id = n.new_id FROM (SELECT id,"
+		" (SELECT coalesce(max(id), 0) FROM history"
+		"  WHERE id < " DB_PG_HISTORY_TEMP_ID ")"
+		" + row_number() OVER (ORDER BY id) AS new_id FROM history"
+		" WHERE id >= " DB_PG_HISTORY_TEMP_ID ") AS n"
+		" WHERE history.id = n.id";
+	return db__exec(db, sql, "numbering the history", err);
+}
+
 #ifdef BULKREG_TEST_HOOKS
 /* Test builds only (see the Makefile): the server ends the session just
  * before the COMMIT, whose outcome the client then cannot know. */
@@ -366,6 +386,11 @@ static void lose_connection_for_tests(struct db *db)
 enum status db__commit(struct db *db, const char *how_to_check,
 		       struct error *err)
 {
+	if (db->pg) {
+		enum status st = number_history(db, err);
+		if (st != ST_OK)
+			return st;
+	}
 	lose_connection_for_tests(db);
 	enum sqldb_rc rc = sqldb_exec(db->c, "COMMIT");
 	if (rc == SQLDB_OK)

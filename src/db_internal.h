@@ -11,6 +11,14 @@
 #include "sqldb.h"
 #include "store.h"
 
+/*
+ * PostgreSQL: the first of the ids a batch's history rows hold until its
+ * COMMIT numbers them after every committed one (db__commit), so that ids
+ * follow each other as in SQLite, whatever batches ran at the same time
+ * or rolled back.  2^60: far above any real id.
+ */
+#define DB_PG_HISTORY_TEMP_ID "1152921504606846976"
+
 /* The current time as stored in every *_at column: ISO 8601 UTC with ms.
  * (The PostgreSQL driver translates this exact spelling: sqldb_pg.c.) */
 #define DB_NOW_SQL "strftime('%Y-%m-%dT%H:%M:%fZ','now')"

@@ -133,9 +133,22 @@ enum status db__open_pg(struct db *db, const char *target, unsigned create_mode,
 	enum sqldb_rc rc = sqldb_connect_pg(target, CONNECT_SECONDS, &db->c);
 	if (!db->c)
 		return error_set(err, ST_NOMEM, "%s: out of memory", db->path);
-	if (rc != SQLDB_OK)
+	if (rc != SQLDB_OK) {
+		char msg[ERROR_MAX / 2];
+		snprintf(msg, sizeof(msg), "%s", sqldb_errmsg(db->c));
+		db_target_scrub(target, msg, sizeof(msg));
+		/* libpq checks some values only when it connects (a port
+		 * that is not a number, sslmode=sometimes): still a usage
+		 * error, like a string that does not parse. */
+		if (strncmp(msg, "invalid ", 8) == 0 ||
+		    strstr(msg, "for connection option"))
+			return error_set(err, ST_USAGE,
+					 "%s: not a valid PostgreSQL connection "
+					 "string: %s",
+					 db->path, msg);
 		return error_set(err, ST_DB, "%s: cannot connect: %s", db->path,
-				 sqldb_errmsg(db->c));
+				 msg);
+	}
 	bool init = (create_mode & DB_OPEN_INIT) != 0;
 	bool exists = false;
 	enum status st = configure_session(db, err);

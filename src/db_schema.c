@@ -141,6 +141,11 @@ static const char pg_meta_sql[] =
 	"CREATE TABLE meta (version INTEGER NOT NULL);"
 	"INSERT INTO meta (version) VALUES (0)";
 
+/* PostgreSQL: history ids are numbered at COMMIT (db__commit); until
+ * then a batch's rows hold ids from this far range. */
+static const char pg_history_ids_sql[] =
+	"ALTER TABLE history ALTER COLUMN id RESTART WITH " DB_PG_HISTORY_TEMP_ID;
+
 static enum status read_version(struct db *db, int *version, struct error *err)
 {
 	*version = 0;
@@ -187,6 +192,8 @@ static enum status apply_steps(struct db *db, int from, int to,
 			st = db__exec(db, pg_meta_sql, what, err);
 		if (st == ST_OK)
 			st = db__exec(db, m->sql, what, err);
+		if (st == ST_OK && db->pg && m->version == 2)
+			st = db__exec(db, pg_history_ids_sql, what, err);
 		if (st != ST_OK)
 			return st;
 		char sql[64];

@@ -219,6 +219,27 @@ void db_target_redact(const char *target, char *out, size_t cap)
 		emit(&o, target, strlen(target));
 }
 
+void db_target_scrub(const char *target, char *msg, size_t cap)
+{
+	PQconninfoOption *opts = PQconninfoParse(target, NULL);
+	const char *pw = NULL;
+	for (PQconninfoOption *o = opts; o && o->keyword; o++)
+		if (strcmp(o->keyword, "password") == 0 && o->val && *o->val)
+			pw = o->val;
+	size_t n = pw ? strlen(pw) : 0;
+	char *at;
+	while (n && (at = strstr(msg, pw)) != NULL) {
+		size_t tail = strlen(at + n) + 1;
+		size_t used = (size_t)(at - msg);
+		if (used + strlen(HIDDEN) + tail > cap)
+			tail = cap - used - strlen(HIDDEN) - 1; /* cut the end */
+		memmove(at + strlen(HIDDEN), at + n, tail);
+		memcpy(at, HIDDEN, strlen(HIDDEN));
+		msg[cap - 1] = '\0';
+	}
+	PQconninfoFree(opts);
+}
+
 bool db_schema_name_valid(const char *name)
 {
 	if (!name || !(islower((unsigned char)name[0]) || name[0] == '_'))

@@ -32,6 +32,10 @@ enum status db_target_check(const char *target, struct error *err);
  */
 void db_target_redact(const char *target, char *out, size_t cap);
 
+/* Replaces every copy of target's password in msg[cap] (a message from
+ * libpq or the server) by "***". */
+void db_target_scrub(const char *target, char *msg, size_t cap);
+
 /* A schema name bulkreg accepts: a lowercase letter or '_', then up to
  * 62 lowercase letters, digits or '_' (no quoting needed anywhere). */
 bool db_schema_name_valid(const char *name);

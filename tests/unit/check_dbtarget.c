@@ -99,6 +99,20 @@ START_TEST(malformed_strings_are_usage_errors)
 }
 END_TEST
 
+START_TEST(messages_are_scrubbed)
+{
+	char msg[64] = "bad value \"pw-1\" near pw-1!";
+	db_target_scrub("postgresql://u:pw-1@db1/reg", msg, sizeof(msg));
+	ck_assert_str_eq(msg, "bad value \"***\" near ***!");
+	char msg2[64] = "x pw-2 y";
+	db_target_scrub("host=db1 password=pw-2", msg2, sizeof(msg2));
+	ck_assert_str_eq(msg2, "x *** y");
+	char msg3[16] = "no password";
+	db_target_scrub("postgresql://db1/reg", msg3, sizeof(msg3));
+	ck_assert_str_eq(msg3, "no password");
+}
+END_TEST
+
 START_TEST(schema_names)
 {
 	ck_assert(db_schema_name_valid("bulkreg"));
@@ -128,6 +142,7 @@ static Suite *dbtarget_suite(void)
 	tcase_add_test(tc, keyword_password_is_hidden);
 	tcase_add_test(tc, redaction_never_overflows);
 	tcase_add_test(tc, malformed_strings_are_usage_errors);
+	tcase_add_test(tc, messages_are_scrubbed);
 	tcase_add_test(tc, schema_names);
 	suite_add_tcase(s, tc);
 	return s;
