@@ -19,6 +19,7 @@ struct cli {
 	bool db_pg;            /* db_path names a PostgreSQL database */
 	const char *schema;    /* --schema, else $BULKREG_SCHEMA, else NULL */
 	bool init;             /* `init`: may create the PostgreSQL schema */
+	bool writes;           /* the command writes (DB_OPEN_WRITE) */
 	bool quiet;            /* -q */
 	bool stdout_closed;    /* fd 1 was closed at start (writes will fail) */
 	unsigned file_mode;    /* of files bulkreg creates: 0600, or 0640 with

@@ -80,7 +80,8 @@ int cli_open_db(const struct cli *cli, double wait_seconds, bool must_exist,
 	cli_warn_shared_dir(cli);
 	struct error err;
 	unsigned mode = cli->file_mode | (cli->examine ? DB_OPEN_EXAMINE : 0) |
-			(cli->init ? DB_OPEN_INIT : 0);
+			(cli->init ? DB_OPEN_INIT : 0) |
+			(cli->writes || cli->init ? DB_OPEN_WRITE : 0);
 	enum status st = db_open_target(cli->db_path, cli->schema, wait_seconds,
 					mode, out, &err);
 	if (st != ST_OK)

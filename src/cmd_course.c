@@ -176,6 +176,7 @@ static int course_add(struct cli *cli, int argc, char **argv)
 		return cli_usage_error(course_usage, "course",
 				       "course add needs --capacity N");
 	struct db *db;
+	cli->writes = true;
 	int rc = cli_open_db(cli, DEFAULT_WAIT_SECONDS, false, &db);
 	if (rc != 0)
 		return rc;
@@ -336,6 +337,7 @@ static int course_import(struct cli *cli, int argc, char **argv)
 		return 1;
 	}
 	struct db *db;
+	cli->writes = !dry_run;
 	int rc = cli_open_db(cli, DEFAULT_WAIT_SECONDS, false, &db);
 	if (rc != 0) {
 		course_import_free(&ci);

@@ -193,6 +193,7 @@ int cmd_verify(struct cli *cli, int argc, char **argv)
 	struct db *db;
 	/* verify examines a damaged database as it is, schema included. */
 	cli->examine = true;
+	cli->writes = want_repair;
 	int rc = cli_open_db(cli, DEFAULT_WAIT_SECONDS, true, &db);
 	if (rc != 0)
 		return rc;

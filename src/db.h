@@ -35,6 +35,12 @@ struct db;
  * and its tables when they are missing; every other command refuses a
  * database without them.  (An SQLite file is created by any command.) */
 #define DB_OPEN_INIT 0x20000u
+/* Or'ed in by the commands that write (init, course add and import,
+ * register, drop, undo, verify --repair): on PostgreSQL a role that may
+ * not write bulkreg's tables is refused when it connects, whether or not
+ * the command would have changed anything.  (SQLite: a read-only file is
+ * refused by every command.) */
+#define DB_OPEN_WRITE 0x40000u
 
 /*
  * Opens the store `target` names (dbtarget.h): a PostgreSQL URI or

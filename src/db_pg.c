@@ -127,6 +127,32 @@ void db__pg_batch_id_give_back(struct db *db, int64_t id)
 	sqldb_exec(db->c, ID_LOCK_SQL("advisory_unlock"));
 }
 
+/* With DB_OPEN_WRITE: the role may change every table and take ids. */
+static enum status check_write_rights(struct db *db, struct error *err)
+{
+	static const char sql[] =
+		"SELECT count(*) FROM pg_catalog.pg_class AS c"
+		" WHERE c.relnamespace = CAST(current_schema() AS regnamespace)"
+		" AND ((c.relkind = 'r' AND c.relname <> 'meta'"
+		"   AND NOT (has_table_privilege(c.oid, 'SELECT')"
+		"   AND has_table_privilege(c.oid, 'INSERT')"
+		"   AND has_table_privilege(c.oid, 'UPDATE')"
+		"   AND has_table_privilege(c.oid, 'DELETE')))"
+		"  OR (c.relkind = 'S'"
+		"   AND NOT has_sequence_privilege(c.oid, 'USAGE')))";
+	int64_t denied = 0;
+	enum status st = db__query_int(db, sql, 0, &denied,
+				       "checking the role's privileges", err);
+	if (st == ST_OK && denied > 0)
+		st = error_set(err, ST_DB,
+			       "%s: the role may not write bulkreg's tables in "
+			       "schema '%s' (it needs SELECT, INSERT, UPDATE "
+			       "and DELETE on them and USAGE on their "
+			       "sequences); nothing was written",
+			       db->path, db->schema);
+	return st;
+}
+
 enum status db__open_pg(struct db *db, const char *target, unsigned create_mode,
 			struct error *err)
 {
@@ -165,6 +191,8 @@ enum status db__open_pg(struct db *db, const char *target, unsigned create_mode,
 				 "(run 'bulkreg init' to create it, or name "
 				 "the right one with --schema)",
 				 db->path, db->schema);
+	if (st == ST_OK && (create_mode & DB_OPEN_WRITE) && version > 0)
+		st = check_write_rights(db, err);
 	if (st == ST_OK)
 		st = db__schema_upgrade(db, err);
 	return st;

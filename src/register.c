@@ -734,7 +734,8 @@ static enum status open_and_begin(struct pipeline *pl, struct db **dbp,
 		enum status st = ST_OK;
 		if (!*dbp)
 			st = db_open_target(opt->db_path, opt->schema, 0,
-					    opt->file_mode, dbp, err);
+					    opt->file_mode | DB_OPEN_WRITE, dbp,
+					    err);
 		/* PostgreSQL waits for the row locks of courses other
 		 * batches hold as the batch goes (store_course_lock). */
 		if (st == ST_OK && db_is_pg(*dbp))
