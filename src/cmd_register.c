@@ -143,7 +143,6 @@ enum {
 	OPT_COURSE_FROM,
 	OPT_CHECK_ENV,
 	OPT_MAX_ROWS,
-	OPT_GROUP_READABLE,
 };
 
 static bool parse_update_mode(const char *s, enum student_update *out)
@@ -258,6 +257,8 @@ static int run_job(struct cli *cli, struct register_options *ro, double wait)
 	ro->db_path = cli->db_path;
 	ro->wait_seconds = wait;
 	ro->file_mode = cli->file_mode;
+	/* Only init and course add/import create a database. */
+	ro->db_open_flags = DB_OPEN_EXISTING;
 	cli_warn_shared_dir(cli);
 
 	struct progress progress;
@@ -282,7 +283,7 @@ static int run_job(struct cli *cli, struct register_options *ro, double wait)
 	if (st != ST_OK)
 		return cli_fail(st, &err);
 	int rc;
-	if (res.report_written && !ro->output_path && (rc = cli_close_stdout()))
+	if (res.report_written && !ro->output_path && (rc = cli_close_stdout(cli)))
 		return rc;
 	const int64_t *n = res.counts.by_status;
 	int64_t rejected = n[STATUS_REJECTED];
@@ -347,7 +348,6 @@ static int run_batch(struct cli *cli, const struct batch_command *bc, int argc,
 		{"dry-run", no_argument, NULL, OPT_DRY_RUN},
 		{"encoding", required_argument, NULL, OPT_ENCODING},
 		{"format", required_argument, NULL, OPT_FORMAT},
-		{"group-readable", no_argument, NULL, OPT_GROUP_READABLE},
 		{"help", no_argument, NULL, 'h'},
 		{"label", required_argument, NULL, OPT_LABEL},
 		{"map", required_argument, NULL, OPT_MAP},
@@ -356,7 +356,6 @@ static int run_batch(struct cli *cli, const struct batch_command *bc, int argc,
 		{"max-rows", required_argument, NULL, OPT_MAX_ROWS},
 		{"output", required_argument, NULL, 'o'},
 		{"profile", required_argument, NULL, OPT_PROFILE},
-		{"quiet", no_argument, NULL, 'q'},
 		{"strict", no_argument, NULL, OPT_STRICT},
 		{"student", required_argument, NULL, OPT_STUDENT},
 		{"sync", no_argument, NULL, OPT_SYNC},
@@ -367,7 +366,7 @@ static int run_batch(struct cli *cli, const struct batch_command *bc, int argc,
 		{"workers", required_argument, NULL, OPT_WORKERS},
 		{NULL, 0, NULL, 0},
 	};
-	const char *usage = bc->usage, *name = bc->name;
+	const char *name = bc->name;
 	bool drop = bc->action != ROW_ENROL;
 	struct register_options ro = {
 		.delimiter = ',',
@@ -381,28 +380,22 @@ static int run_batch(struct cli *cli, const struct batch_command *bc, int argc,
 	struct profile_map map; /* issue 12: --map */
 	int64_t workers = 0;
 	int c, at = -1;
-	while ((c = getopt_long(argc, argv, "ho:q", opts, &at)) != -1) {
+	struct cli_getopt g;
+	cli_getopt_init(&g, cli, name, argv, "ho:", opts);
+	while ((c = cli_getopt_next(&g, argc, argv, &at)) != -1) {
 		/* Options of one command only. */
 		bool register_only = c == OPT_SYNC || c == OPT_SYNC_SCOPE ||
 				     c == OPT_ALLOW_MISSING_EMAIL ||
 				     c == OPT_MAX_DROPS || c == OPT_UPDATE_STUDENTS;
 		if ((drop && register_only) || (!drop && c == OPT_STUDENT)) {
-			fprintf(stderr,
-				"bulkreg: %s: --%s is not an option of '%s'\n",
-				name, at >= 0 ? opts[at].name : "?", name);
-			fprintf(stderr, "Try 'bulkreg %s --help'.\n", name);
-			return 2;
+			return cli_usage_error(cli, "--%s is not an option of '%s'",
+					       at >= 0 ? opts[at].name : "?", name);
 		}
 		switch (c) {
 		case 'h':
-			fputs(usage, stdout);
-			fputs(bc->help, stdout);
-			return cli_close_stdout();
+			return cli_help(cli, bc->usage, bc->help);
 		case 'o':
 			ro.output_path = optarg;
-			break;
-		case 'q': /* also accepted after the command */
-			cli->quiet = ro.quiet = true;
 			break;
 		case OPT_CHECK:
 			ro.check_cmd = optarg;
@@ -410,25 +403,22 @@ static int run_batch(struct cli *cli, const struct batch_command *bc, int argc,
 		case OPT_CHECK_ENV:
 			if (strcmp(optarg, "clean") != 0 &&
 			    strcmp(optarg, "inherit") != 0)
-				return cli_usage_error(usage, name,
+				return cli_usage_error(cli,
 						       "--check-env: '%s' is not clean "
 						       "or inherit",
 						       optarg);
 			ro.check_env_inherit = strcmp(optarg, "inherit") == 0;
 			break;
-		case OPT_GROUP_READABLE:
-			cli->file_mode = DB_MODE_GROUP;
-			break;
 		case OPT_MAX_ROWS:
 			if (!parse_int64(optarg, 1, INT64_MAX, &ro.max_rows))
-				return cli_usage_error(usage, name,
+				return cli_usage_error(cli,
 						       "--max-rows: '%s' is not a whole "
 						       "number of at least 1",
 						       optarg);
 			break;
 		case OPT_CHECK_TIMEOUT:
 			if (!parse_seconds(optarg, 0.001, 86400, &ro.check_timeout))
-				return cli_usage_error(usage, name,
+				return cli_usage_error(cli,
 						       "--check-timeout: '%s' is not a "
 						       "number of seconds (0.001..86400)",
 						       optarg);
@@ -438,7 +428,7 @@ static int run_batch(struct cli *cli, const struct batch_command *bc, int argc,
 			break;
 		case OPT_DELIMITER:
 			if (!parse_delimiter(optarg, &ro.delimiter))
-				return cli_usage_error(usage, name,
+				return cli_usage_error(cli,
 						       "--delimiter: '%s' is not one of "
 						       "',' ';' 'tab' '|'",
 						       optarg);
@@ -448,7 +438,7 @@ static int run_batch(struct cli *cli, const struct batch_command *bc, int argc,
 			break;
 		case OPT_FORMAT:
 			if (!report_format_parse(optarg, &ro.format))
-				return cli_usage_error(usage, name,
+				return cli_usage_error(cli,
 						       "--format: '%s' is not text, csv "
 						       "or json",
 						       optarg);
@@ -461,7 +451,7 @@ static int run_batch(struct cli *cli, const struct batch_command *bc, int argc,
 			if (!threshold_parse(optarg, c == OPT_MAX_DROPS ?
 							     &ro.max_drops :
 							     &ro.max_rejects))
-				return cli_usage_error(usage, name,
+				return cli_usage_error(cli,
 						       "%s: '%s' is not a whole number "
 						       "N or a percentage P%% (0..100)",
 						       c == OPT_MAX_DROPS ? "--max-drops" :
@@ -480,7 +470,7 @@ static int run_batch(struct cli *cli, const struct batch_command *bc, int argc,
 		case OPT_SYNC_SCOPE:
 			scope = optarg;
 			if (strcmp(optarg, "all") != 0 && strcmp(optarg, "roster") != 0)
-				return cli_usage_error(usage, name,
+				return cli_usage_error(cli,
 						       "--sync-scope: '%s' is not "
 						       "roster or all",
 						       optarg);
@@ -488,21 +478,21 @@ static int run_batch(struct cli *cli, const struct batch_command *bc, int argc,
 			break;
 		case OPT_UPDATE_STUDENTS:
 			if (!parse_update_mode(optarg, &ro.update_students))
-				return cli_usage_error(usage, name,
+				return cli_usage_error(cli,
 						       "--update-students: '%s' is not "
 						       "always, fill or never",
 						       optarg);
 			break;
 		case OPT_WAIT:
 			if (!parse_seconds(optarg, 0, 86400, &wait))
-				return cli_usage_error(usage, name,
+				return cli_usage_error(cli,
 						       "--wait: '%s' is not a number of "
 						       "seconds (0..86400)",
 						       optarg);
 			break;
 		case OPT_WORKERS:
 			if (!parse_int64(optarg, 1, POOL_MAX_WORKERS, &workers))
-				return cli_usage_error(usage, name,
+				return cli_usage_error(cli,
 						       "--workers: '%s' is not a whole "
 						       "number from 1 to %d",
 						       optarg, POOL_MAX_WORKERS);
@@ -517,7 +507,7 @@ static int run_batch(struct cli *cli, const struct batch_command *bc, int argc,
 		case OPT_PROFILE: {
 			enum profile p;
 			if (!profile_parse(optarg, &p))
-				return cli_usage_error(usage, name,
+				return cli_usage_error(cli,
 						       "--profile: '%s' is not one of "
 						       "bulkreg, oneroster, canvas, "
 						       "moodle-flatfile, moodle-upload, "
@@ -529,7 +519,7 @@ static int run_batch(struct cli *cli, const struct batch_command *bc, int argc,
 		case OPT_MAP: {
 			struct error merr;
 			if (profile_map_parse(optarg, &map, &merr) != ST_OK)
-				return cli_usage_error(usage, name, "%s", merr.msg);
+				return cli_usage_error(cli, "%s", merr.msg);
 			ro.map = &map;
 			break;
 		}
@@ -539,54 +529,45 @@ static int run_batch(struct cli *cli, const struct batch_command *bc, int argc,
 		case OPT_COURSE_FROM:
 			if (strcmp(optarg, "section_id") != 0 &&
 			    strcmp(optarg, "course_id") != 0)
-				return cli_usage_error(usage, name,
+				return cli_usage_error(cli,
 						       "--course-from: '%s' is not "
 						       "course_id or section_id",
 						       optarg);
 			ro.course_from_section = strcmp(optarg, "section_id") == 0;
 			break;
 		default:
-			fprintf(stderr, "Try 'bulkreg %s --help'.\n", name);
 			return 2;
 		}
 	}
+	ro.quiet = cli->quiet;
 	if (ro.single_student) {
 		if (optind != argc)
-			return cli_usage_error(usage, name,
+			return cli_usage_error(cli,
 					       "--student drops one pair: no roster "
 					       "file with it");
 		if (!ro.course)
-			return cli_usage_error(usage, name,
+			return cli_usage_error(cli,
 					       "--student needs --course CODE");
 	} else if (optind != argc - 1) {
-		return cli_usage_error(usage, name,
+		return cli_usage_error(cli,
 				       optind >= argc ? "a roster file is required"
 						      : "only one roster file at a time");
 	} else {
 		ro.roster_path = argv[optind];
 	}
 	if (ro.strict && ro.max_rejects.set)
-		return cli_usage_error(usage, name,
+		return cli_usage_error(cli,
 				       "--strict is --max-rejects 0: give one of "
 				       "them");
 	if ((scope || ro.max_drops.set) && !ro.sync)
-		return cli_usage_error(usage, name, "%s needs --sync",
+		return cli_usage_error(cli, "%s needs --sync",
 				       scope ? "--sync-scope" : "--max-drops");
 	if (ro.sync && !ro.max_drops.set)
 		threshold_parse("10%", &ro.max_drops);
 	ro.workers = workers ? (size_t)workers : ro.check_cmd ? 32 : online_cpus();
 	if (ro.course && !course_code_valid(ro.course, strlen(ro.course)))
-		return cli_usage_error(usage, name,
+		return cli_usage_error(cli,
 				       "--course: '%s' is not a course code", ro.course);
-	/* Nothing to drop from a database that is not there: a mistyped
-	 * path must not create one. */
-	struct stat sb;
-	if (drop && stat(cli->db_path, &sb) != 0) {
-		cli_error("%s: no database there (nothing to drop): check -d or "
-			  "$BULKREG_DB",
-			  cli->db_path);
-		return 2;
-	}
 	return run_job(cli, &ro, wait);
 }
 
@@ -633,11 +614,9 @@ int cmd_undo(struct cli *cli, int argc, char **argv)
 	static const struct option opts[] = {
 		{"dry-run", no_argument, NULL, OPT_DRY_RUN},
 		{"format", required_argument, NULL, OPT_FORMAT},
-		{"group-readable", no_argument, NULL, OPT_GROUP_READABLE},
 		{"help", no_argument, NULL, 'h'},
 		{"label", required_argument, NULL, OPT_LABEL},
 		{"output", required_argument, NULL, 'o'},
-		{"quiet", no_argument, NULL, 'q'},
 		{"wait", required_argument, NULL, OPT_WAIT},
 		{NULL, 0, NULL, 0},
 	};
@@ -648,28 +627,22 @@ int cmd_undo(struct cli *cli, int argc, char **argv)
 		.delimiter = ',',
 	};
 	double wait = DEFAULT_WAIT_SECONDS;
+	struct cli_getopt g;
+	cli_getopt_init(&g, cli, "undo", argv, "ho:", opts);
 	int c;
-	while ((c = getopt_long(argc, argv, "ho:q", opts, NULL)) != -1) {
+	while ((c = cli_getopt_next(&g, argc, argv, NULL)) != -1) {
 		switch (c) {
 		case 'h':
-			fputs(undo_usage, stdout);
-			fputs(undo_help, stdout);
-			return cli_close_stdout();
+			return cli_help(cli, undo_usage, undo_help);
 		case 'o':
 			ro.output_path = optarg;
-			break;
-		case 'q':
-			cli->quiet = ro.quiet = true;
-			break;
-		case OPT_GROUP_READABLE:
-			cli->file_mode = DB_MODE_GROUP;
 			break;
 		case OPT_DRY_RUN:
 			ro.dry_run = true;
 			break;
 		case OPT_FORMAT:
 			if (!report_format_parse(optarg, &ro.format))
-				return cli_usage_error(undo_usage, "undo",
+				return cli_usage_error(cli,
 						       "--format: '%s' is not text, csv "
 						       "or json",
 						       optarg);
@@ -679,28 +652,23 @@ int cmd_undo(struct cli *cli, int argc, char **argv)
 			break;
 		case OPT_WAIT:
 			if (!parse_seconds(optarg, 0, 86400, &wait))
-				return cli_usage_error(undo_usage, "undo",
+				return cli_usage_error(cli,
 						       "--wait: '%s' is not a number of "
 						       "seconds (0..86400)",
 						       optarg);
 			break;
 		default:
-			fprintf(stderr, "Try 'bulkreg undo --help'.\n");
 			return 2;
 		}
 	}
+	ro.quiet = cli->quiet;
 	if (optind != argc - 1)
-		return cli_usage_error(undo_usage, "undo",
+		return cli_usage_error(cli,
 				       optind >= argc ? "which batch? (see 'bulkreg "
 							"batches')"
 						      : "one batch at a time");
 	if (!parse_int64(argv[optind], 1, INT64_MAX, &ro.undo_batch))
-		return cli_usage_error(undo_usage, "undo",
+		return cli_usage_error(cli,
 				       "'%s' is not a batch number", argv[optind]);
-	struct stat sb;
-	if (stat(cli->db_path, &sb) != 0) {
-		cli_error("%s: no database there (nothing to undo)", cli->db_path);
-		return 2;
-	}
 	return run_job(cli, &ro, wait);
 }

@@ -401,12 +401,12 @@ void db_set_cancel(struct db *db, bool (*cancelled)(void *ctx), void *ctx)
 }
 
 /* Opens the handle with the protections every connection gets. */
-static int open_handle(struct db *db, const char *path)
+static int open_handle(struct db *db, const char *path, bool create)
 {
 	char *name = sqlite_name(path);
 	if (!name)
 		return SQLITE_NOMEM;
-	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+	int flags = SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0) |
 		    SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW;
 	int rc = sqlite3_open_v2(name, &db->h, flags, NULL);
 	free(name);
@@ -430,8 +430,15 @@ enum status db_open(const char *path, double wait_seconds,
 	if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
 		return error_set(err, ST_DB,
 				 "%s: is a directory, not a database file", path);
+	bool create = (create_mode & DB_OPEN_EXISTING) == 0;
+	if (!create && lstat(path, &sb) != 0 && errno == ENOENT)
+		return error_set(err, ST_NOTFOUND,
+				 "no database at %s: create it with 'bulkreg "
+				 "init' or 'bulkreg course import'",
+				 path);
 	unsigned mode = create_mode & 07777;
-	create_with_mode(path, mode ? mode : DB_MODE_PRIVATE);
+	if (create)
+		create_with_mode(path, mode ? mode : DB_MODE_PRIVATE);
 	static const char *const suffixes[] = {"", "-wal", "-shm"};
 	for (size_t i = 0; i < 3; i++) {
 		enum status st = check_file(path, suffixes[i], err);
@@ -447,7 +454,7 @@ enum status db_open(const char *path, double wait_seconds,
 	}
 	db->wait_seconds = wait_seconds > 0 ? wait_seconds : 0;
 
-	int rc = open_handle(db, path);
+	int rc = open_handle(db, path, create);
 	enum status st = ST_OK;
 	if (rc != SQLITE_OK) {
 		st = db->h ? db__fail(db, sqlite3_extended_errcode(db->h),
@@ -758,7 +765,7 @@ enum status db_course_roster(struct db *db, const char *code, db_roster_fn fn,
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 		struct roster_entry e;
 		roster_entry_from_stmt(stmt, &e);
-		if (fn(ctx, &e) != 0) {
+		if (fn(ctx, &e, err) != 0) {
 			st = ST_IO;
 			goto out;
 		}
@@ -894,7 +901,7 @@ enum status db_batches_list(struct db *db, db_batch_fn fn, void *ctx,
 				       db->path, (long long)b.id);
 			goto out;
 		}
-		if (fn(ctx, &b) != 0) {
+		if (fn(ctx, &b, err) != 0) {
 			st = ST_IO;
 			goto out;
 		}

@@ -37,12 +37,13 @@ static const char help_text[] =
 	"Registers whole rosters of students into courses, concurrently, in one\n"
 	"SQLite transaction, and reports row by row what happened.\n"
 	"\n"
-	"Global options (before the command; -q after it too):\n"
+	"Global options (before or after the command):\n"
 	"  -d, --db PATH   database file (default: $BULKREG_DB, else ./bulkreg.db)\n"
 	"  -q, --quiet     no summary, warnings or progress; errors still go to stderr\n"
 	"  --group-readable  files bulkreg creates (database, report) are 0640,\n"
 	"                  readable by the group; else 0600, whatever the umask\n"
-	"  -h, --help      this help; 'bulkreg COMMAND --help' for a command\n"
+	"  -h, --help      this help; 'bulkreg COMMAND --help' (or 'bulkreg help\n"
+	"                  COMMAND') for a command\n"
 	"  -V, --version   print the version\n"
 	"\n"
 	"Exit status: 0 every row succeeded; 1 some rows were rejected; 2 usage error\n"
@@ -88,9 +89,50 @@ static bool guard_std_fds(void)
 	return stdout_closed;
 }
 
+static const struct command *find_command(const char *name)
+{
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(name, commands[i].name) == 0)
+			return &commands[i];
+	return NULL;
+}
+
+static int top_help(void)
+{
+	struct cli cli = {.cmd = "help"};
+	fputs(usage_text, stdout);
+	fputs(help_text, stdout);
+	return cli_close_stdout(&cli);
+}
+
+static int unknown_command(const char *name)
+{
+	cli_error("unknown command '%s'", name);
+	fputs("Try 'bulkreg --help'.\n", stderr);
+	return 2;
+}
+
+/* `bulkreg help CMD [SUB]` is `bulkreg CMD [SUB] --help`. */
+static int help_command(struct cli *cli, int argc, char **argv)
+{
+	if (argc < 2)
+		return top_help();
+	const struct command *cmd = find_command(argv[1]);
+	if (!cmd)
+		return strcmp(argv[1], "help") == 0 ? top_help()
+						    : unknown_command(argv[1]);
+	char *args[8];
+	int n = 0;
+	for (int i = 1; i < argc && n < 6; i++)
+		args[n++] = argv[i];
+	args[n++] = (char *)"--help";
+	args[n] = NULL;
+	return cmd->run(cli, n, args);
+}
+
 int main(int argc, char **argv)
 {
-	struct cli cli = {.file_mode = DB_MODE_PRIVATE};
+	struct cli cli = {.file_mode = DB_MODE_PRIVATE, .cmd = "bulkreg"};
 	cli.stdout_closed = guard_std_fds();
 	/* Writes to a closed pipe or past a file-size limit must fail as
 	 * errors we can report, not kill us. */
@@ -109,8 +151,10 @@ int main(int argc, char **argv)
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
 	};
+	argv[0] = (char *)"bulkreg"; /* getopt's messages: "bulkreg: ..." */
 	int c;
-	/* '+': stop at the command, whose options are its own. */
+	/* '+': stop at the command, whose parser takes the global options
+	 * given after it (cli_getopt_next). */
 	while ((c = getopt_long(argc, argv, "+d:hqV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
@@ -120,39 +164,29 @@ int main(int argc, char **argv)
 			cli.file_mode = DB_MODE_GROUP;
 			break;
 		case 'h':
-			fputs(usage_text, stdout);
-			fputs(help_text, stdout);
-			return cli_close_stdout();
+			return top_help();
 		case 'q':
 			cli.quiet = true;
 			break;
 		case 'V':
 			printf("bulkreg %s\n", BULKREG_VERSION);
-			return cli_close_stdout();
+			return cli_close_stdout(&cli);
 		default:
-			fputs(usage_text, stderr);
+			fputs("Try 'bulkreg --help'.\n", stderr);
 			return 2;
 		}
 	}
 	if (optind >= argc) {
-		fputs(usage_text, stderr);
+		cli_error("which command? (init, course, register, drop, undo, "
+			  "roster, batches, student, verify, help)");
+		fputs("Try 'bulkreg --help'.\n", stderr);
 		return 2;
 	}
 	const char *name = argv[optind];
-	if (strcmp(name, "help") == 0) {
-		fputs(usage_text, stdout);
-		fputs(help_text, stdout);
-		return cli_close_stdout();
-	}
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
-		if (strcmp(name, commands[i].name) == 0) {
-			int cmd_argc = argc - optind;
-			char **cmd_argv = argv + optind;
-			optind = 0; /* GNU getopt: start afresh for the command */
-			return commands[i].run(&cli, cmd_argc, cmd_argv);
-		}
-	}
-	cli_error("unknown command '%s'", name);
-	fputs(usage_text, stderr);
-	return 2;
+	if (strcmp(name, "help") == 0)
+		return help_command(&cli, argc - optind, argv + optind);
+	const struct command *cmd = find_command(name);
+	if (!cmd)
+		return unknown_command(name);
+	return cmd->run(&cli, argc - optind, argv + optind);
 }

@@ -733,7 +733,9 @@ static enum status open_and_begin(struct pipeline *pl, struct db **dbp,
 	for (;;) {
 		enum status st = ST_OK;
 		if (!*dbp)
-			st = db_open(opt->db_path, 0, opt->file_mode, dbp, err);
+			st = db_open(opt->db_path, 0,
+				     opt->file_mode | opt->db_open_flags, dbp,
+				     err);
 		if (st == ST_OK) {
 			course_table_free(&pl->courses);
 			course_table_init(&pl->courses);

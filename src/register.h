@@ -62,6 +62,9 @@ struct register_options {
 	bool check_env_inherit;        /* --check-env inherit (else clean) */
 	unsigned file_mode;            /* new database and report: 0600 (0) or
 					* 0640 (--group-readable) */
+	unsigned db_open_flags;        /* or'ed into db_open's mode: the CLI's
+					* DB_OPEN_EXISTING (no database is
+					* created; ST_NOTFOUND) */
 	int64_t max_rows;              /* --max-rows: more is unusable input
 					* (ST_INPUT, nothing written); 0: none */
 	struct chan *done;             /* closed to cancel (Go's ctx.Done()); may be NULL */
