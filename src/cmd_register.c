@@ -1,15 +1,13 @@
 /* cmd_register: `bulkreg register` -- options, progress, signals, exit status. */
 #include <getopt.h>
-#include <pthread.h>
 #include <signal.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "cmd.h"
+#include "cmd_progress.h"
 #include "pool.h"
 #include "register.h"
 #include "signals.h"
@@ -158,7 +156,9 @@ static bool parse_update_mode(const char *s, enum student_update *out)
 
 static bool parse_delimiter(const char *s, unsigned char *out)
 {
-	if (strcmp(s, "tab") == 0 || strcmp(s, "\\t") == 0 || strcmp(s, "\t") == 0)
+	/* Names in any case: tab, TAB, Tab. */
+	if (strcasecmp(s, "tab") == 0 || strcmp(s, "\\t") == 0 ||
+	    strcmp(s, "\t") == 0)
 		*out = '\t';
 	else if (strlen(s) == 1 && strchr(",;|", s[0]))
 		*out = (unsigned char)s[0];
@@ -173,66 +173,24 @@ static size_t online_cpus(void)
 	return n < 1 ? 1 : n > POOL_MAX_WORKERS ? POOL_MAX_WORKERS : (size_t)n;
 }
 
-/* ---- the progress line (only when stderr is a terminal) ----------------- */
-
-struct progress {
-	_Atomic uint64_t rows;
-	struct chan *stop;
-	pthread_t thread;
-	bool running;
+/* Warnings while the batch runs: the progress line makes way for them. */
+struct run_ctx {
+	const struct cli *cli;
+	struct progress *progress;
 };
-
-static void *progress_main(void *arg)
-{
-	struct progress *p = arg;
-	struct timespec t0, now;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	bool shown = false;
-	for (;;) {
-		/* A ticker: the stop channel never carries a value; its close
-		 * ends us, a timeout means "time to redraw". */
-		struct timespec tick = chan_deadline_after(0.25);
-		int unused;
-		if (chan_recv_until(p->stop, &unused, &tick) != CHAN_TIMEOUT)
-			break;
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		double dt = (double)(now.tv_sec - t0.tv_sec) +
-			    (double)(now.tv_nsec - t0.tv_nsec) / 1e9;
-		uint64_t rows = atomic_load_explicit(&p->rows, memory_order_relaxed);
-		fprintf(stderr, "\r\033[Kbulkreg: %llu rows (%.0f rows/s)",
-			(unsigned long long)rows, dt > 0 ? (double)rows / dt : 0.0);
-		shown = true;
-	}
-	if (shown)
-		fputs("\r\033[K", stderr);
-	return NULL;
-}
-
-static void progress_start(struct progress *p, const struct cli *cli)
-{
-	atomic_init(&p->rows, 0);
-	p->running = false;
-	p->stop = NULL;
-	if (cli->quiet || !isatty(2))
-		return;
-	p->stop = chan_new(sizeof(int), 0);
-	if (p->stop && pthread_create(&p->thread, NULL, progress_main, p) == 0)
-		p->running = true;
-}
-
-static void progress_stop(struct progress *p)
-{
-	if (p->running) {
-		chan_close(p->stop);
-		pthread_join(p->thread, NULL);
-	}
-	chan_free(p->stop);
-	p->stop = NULL;
-}
 
 static void warn_cb(void *ctx, const char *msg)
 {
-	cli_warn(ctx, "%s", msg);
+	struct run_ctx *rc = ctx;
+	progress_lock(rc->progress);
+	cli_warn(rc->cli, "%s", msg);
+	progress_unlock(rc->progress);
+}
+
+static void rows_done_cb(void *ctx)
+{
+	struct run_ctx *rc = ctx;
+	progress_end(rc->progress);
 }
 
 /* ---- the command -------------------------------------------------------- */
@@ -251,23 +209,25 @@ static int run_job(struct cli *cli, struct register_options *ro, double wait)
 		chan_free(done);
 		return cli_fail(st, &err);
 	}
+	struct run_ctx ctx = {cli, progress_start(cli, ro->roster_path)};
 	ro->done = done;
 	ro->warn = warn_cb;
-	ro->warn_ctx = cli;
+	ro->warn_ctx = &ctx;
+	ro->progress = progress_counts(ctx.progress);
+	ro->rows_done = rows_done_cb;
+	ro->rows_done_ctx = &ctx;
 	ro->db_path = cli->db_path;
 	ro->wait_seconds = wait;
 	ro->file_mode = cli->file_mode;
 	/* Only init and course add/import create a database. */
 	ro->db_open_flags = DB_OPEN_EXISTING;
+	progress_lock(ctx.progress);
 	cli_warn_shared_dir(cli);
-
-	struct progress progress;
-	progress_start(&progress, cli);
-	ro->progress = &progress.rows;
+	progress_unlock(ctx.progress);
 
 	struct register_result res;
 	st = register_run(ro, &res, &err);
-	progress_stop(&progress);
+	progress_free(ctx.progress);
 	int sig = signals_received();
 	signals_stop();
 	chan_free(done);

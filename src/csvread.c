@@ -903,6 +903,13 @@ void csvread_close(struct csvread *cr)
 	cr->cd = (iconv_t)-1;
 }
 
+uint64_t csvread_bytes_parsed(const struct csvread *cr)
+{
+	uint64_t waiting = (uint64_t)(cr->end - cr->pos) +
+			   (uint64_t)(cr->raw_end - cr->raw_pos);
+	return cr->bytes > waiting ? cr->bytes - waiting : 0;
+}
+
 uint64_t csvread_payload_bytes(const struct csvread *cr)
 {
 	return cr->bytes - cr->bom_len;

@@ -194,7 +194,7 @@ static enum status apply_block(struct pipeline *pl, struct block *b,
 			check_stats_add(&agg->checks, row->check_seconds);
 	}
 	if (pl->opt->progress)
-		atomic_fetch_add_explicit(pl->opt->progress, b->count,
+		atomic_fetch_add_explicit(&pl->opt->progress->rows_done, b->count,
 					  memory_order_relaxed);
 	return ST_OK;
 }
@@ -391,6 +391,14 @@ static enum status read_roster(struct pipeline *pl, struct roster_reader *rd,
 			break;
 		}
 		b->seq = seq++;
+		if (pl->opt->progress) {
+			struct register_progress *p = pl->opt->progress;
+			atomic_fetch_add_explicit(&p->rows_read, b->count,
+						  memory_order_relaxed);
+			atomic_store_explicit(&p->bytes_read,
+					      rd ? roster_bytes_parsed(rd) : 0,
+					      memory_order_relaxed);
+		}
 		wg_add(&pl->wg, 1);
 		if (pool_submit(pl->pool, worker_task, b) != POOL_OK)
 			abort(); /* the pool is only shut down by us, later */
@@ -585,6 +593,8 @@ static enum status finish_batch(struct pipeline *pl, struct roster_reader *rd,
 		return st;
 	}
 	res->elapsed_seconds = seconds_since(t0);
+	if (opt->rows_done)
+		opt->rows_done(opt->rows_done_ctx);
 
 	struct report_summary sum = {
 		.batch_id = pl->batch_id,
@@ -865,6 +875,8 @@ enum status register_run(const struct register_options *opt,
 
 	if (opt->check_cmd) {
 		st = check_config_new(opt->check_cmd, opt->check_timeout, &check, err);
+		if (st == ST_OK)
+			st = check_config_preflight(check, err);
 		if (st != ST_OK)
 			goto out;
 		if (!opt->check_env_inherit)

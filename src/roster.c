@@ -827,9 +827,9 @@ void roster_sha256_hex(const struct roster_reader *r, char hex[65])
 	csvread_sha256_hex(&r->cr, hex);
 }
 
-uint64_t roster_bytes_read(const struct roster_reader *r)
+uint64_t roster_bytes_parsed(const struct roster_reader *r)
 {
-	return r->cr.bytes;
+	return csvread_bytes_parsed(&r->cr);
 }
 
 const char *roster_profile(const struct roster_reader *r)

@@ -115,11 +115,13 @@ expect_refused 2 "bogus" "Try 'bulkreg register --help'."
 
 case_ "exit 2: an unknown global option"
 run --bogus -d $db register "$DATA/rosters/good.csv"
-expect_refused 2 "usage:"
+expect_refused 2 "bulkreg: unrecognized option '--bogus'"
+expect_err "Try 'bulkreg --help'."
+! grep -q "usage:" err || fail "a bad option dumps the usage"
 
 case_ "exit 2: no command, and an unknown command"
 run -d $db
-expect_refused 2 "usage:"
+expect_refused 2 "which command?"
 run -d $db enrol "$DATA/rosters/good.csv"
 expect_refused 2 "enrol"
 

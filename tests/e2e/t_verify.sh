@@ -469,6 +469,6 @@ run -d db verify --help
 expect_rc 0
 expect_out "usage: bulkreg verify [--repair] [--format text|csv|json]"
 run -d nosuch.db verify
-expect_rc 3
-expect_err "no such database"
+expect_rc 2
+expect_err "no database at nosuch.db"
 [ ! -e nosuch.db ] || fail "verify created a database"
