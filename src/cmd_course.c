@@ -387,7 +387,7 @@ static int course_import(struct cli *cli, int argc, char **argv)
 	if (st == ST_OK && !cli->quiet)
 		cli_error("%s%s (%s): %zu course%s created, %zu updated, %zu "
 			  "unchanged",
-			  dry_run ? "dry run, nothing written: " : "", path,
+			  dry_run ? "dry run, nothing written: " : "", name,
 			  ci.format, plan.created, plan.created == 1 ? "" : "s",
 			  plan.updated, plan.unchanged);
 	plan_free(&plan);
