@@ -201,7 +201,7 @@ static int run_job(struct cli *cli, struct register_options *ro, double wait)
 {
 	/* Cancellation must exist before any thread does. */
 	struct chan *done = chan_new(sizeof(int), 0);
-	struct error err;
+	struct error err = {0};
 	if (!done)
 		return cli_error("out of memory"), 3;
 	enum status st = signals_start(done, &err);
@@ -477,7 +477,7 @@ static int run_batch(struct cli *cli, const struct batch_command *bc, int argc,
 			break;
 		}
 		case OPT_MAP: {
-			struct error merr;
+			struct error merr = {0};
 			if (profile_map_parse(optarg, &map, &merr) != ST_OK)
 				return cli_usage_error(cli, "%s", merr.msg);
 			ro.map = &map;

@@ -759,7 +759,7 @@ static enum status finish(struct csvread *cr, struct error *err)
 
 enum status csvread_next(struct csvread *cr, struct error *err)
 {
-	struct error local;
+	struct error local = {0};
 	enum status st = ST_OK;
 
 	if (cr->failed != ST_OK)

@@ -635,7 +635,7 @@ static enum status finish_batch(struct pipeline *pl, struct roster_reader *rd,
 				db_batch_abort(pl->db);
 				return error_set(err, ST_CANCELLED, "interrupted");
 			}
-			struct error ignored;
+			struct error ignored = {0};
 			if (db_batch_finish(pl->db, pl->batch_id, BATCH_ROLLED_BACK,
 					    &res->counts, sha, &ignored) != ST_OK)
 				db_batch_abort(pl->db);

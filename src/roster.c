@@ -685,7 +685,7 @@ static enum status choose_profile(struct roster_reader *r,
 	} else {
 		for (size_t i = 0; i < r->ncols; i++)
 			names[i] = norm_of(&r->cols[i], norm[i]);
-		struct error why;
+		struct error why = {0};
 		st = profile_detect(names, r->ncols, &r->profile, &why);
 		if (st != ST_OK)
 			error_set(err, st, "%s: line %llu: %s", r->cr.name,
