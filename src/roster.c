@@ -827,6 +827,11 @@ void roster_sha256_hex(const struct roster_reader *r, char hex[65])
 	csvread_sha256_hex(&r->cr, hex);
 }
 
+uint64_t roster_bytes_read(const struct roster_reader *r)
+{
+	return r->cr.bytes;
+}
+
 uint64_t roster_bytes_parsed(const struct roster_reader *r)
 {
 	return csvread_bytes_parsed(&r->cr);

@@ -79,6 +79,9 @@ enum status roster_next(struct roster_reader *r, struct row *row,
 /* The SHA-256 of every byte read, in hex; complete once ST_EOF was seen. */
 void roster_sha256_hex(const struct roster_reader *r, char hex[65]);
 
+/* Bytes read so far. */
+uint64_t roster_bytes_read(const struct roster_reader *r);
+
 /* Bytes of the roster parsed so far (rows handed out and the header), for
  * a progress display's estimate of the total. */
 uint64_t roster_bytes_parsed(const struct roster_reader *r);
