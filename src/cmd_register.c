@@ -80,8 +80,9 @@ static const char register_help[] =
 	"                         emails, roles and statuses\n"
 	"  --course-from COLUMN   course_id (default) or section_id (Canvas)\n"
 	"\n"
-		"Exit status: 0 all rows succeeded, 1 some rejected (or a threshold rolled\n"
-	"the batch back), 2 unusable input, 3 database or system error, 128+N\n"
+	"Exit status: 0 all rows succeeded, 1 some rejected (or a threshold rolled\n"
+	"the batch back), 2 unusable input, no database, or a --check that cannot\n"
+	"run (nothing written), 3 database or system error, 128+N\n"
 	"interrupted by signal N.\n";
 
 static const char drop_usage[] =
@@ -112,8 +113,8 @@ static const char drop_help[] =
 	"  --max-rows N, --group-readable, --encoding NAME, --profile NAME,\n"
 	"  --map SPEC, --users FILE, --course-from COLUMN: as for register\n"
 	"\n"
-	"Exit status: 0 every row dropped, 1 some rejected, 2 unusable input,\n"
-	"3 database or system error, 128+N interrupted by signal N.\n";
+	"Exit status: 0 every row dropped, 1 some rejected, 2 unusable input or\n"
+	"no database, 3 database or system error, 128+N interrupted by signal N.\n";
 
 enum {
 	OPT_COURSE = 256,
@@ -566,8 +567,8 @@ static const char undo_help[] =
 	"                         batch N')\n"
 	"  --wait SECONDS         wait this long for another bulkreg (default 30)\n"
 	"\n"
-	"Exit status: 0 undone, 2 refused (nothing written), 3 database or system\n"
-	"error, 128+N interrupted by signal N.\n";
+	"Exit status: 0 undone, 2 refused or no database (nothing written), 3\n"
+	"database or system error, 128+N interrupted by signal N.\n";
 
 int cmd_undo(struct cli *cli, int argc, char **argv)
 {

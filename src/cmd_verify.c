@@ -22,7 +22,8 @@ static const char verify_help[] =
 	"             then verifies again\n"
 	"\n"
 	"Exit status: 0 every invariant holds (after the repair, with --repair);\n"
-	"1 some are broken (listed); 2 usage error; 3 database error.\n";
+	"1 some are broken (listed); 2 usage error or no database; 3 database\n"
+	"error, or the listing could not be written.\n";
 
 struct out {
 	const struct cli *cli;
