@@ -98,8 +98,11 @@ void cli_getopt_init(struct cli_getopt *g, struct cli *cli, const char *cmd,
 	cli->cmd = cmd;
 	size_t n = 0;
 	for (; longopts && longopts[n].name; n++) {
-		if (n + NGLOBAL + 1 > CLI_OPTS_MAX)
-			abort(); /* a programming error: raise CLI_OPTS_MAX */
+		if (n + NGLOBAL + 1 > CLI_OPTS_MAX) {
+			fputs("bulkreg: internal error: more options than "
+			      "CLI_OPTS_MAX\n", stderr);
+			abort();
+		}
 		g->longopts[n] = longopts[n];
 	}
 	for (size_t i = 0; i < NGLOBAL; i++)
@@ -108,8 +111,10 @@ void cli_getopt_init(struct cli_getopt *g, struct cli *cli, const char *cmd,
 	/* After the command's own: a leading '+' (stop at the first operand)
 	 * stays first. */
 	int w = snprintf(g->shortopts, sizeof(g->shortopts), "%sd:q", shortopts);
-	if (w < 0 || (size_t)w >= sizeof(g->shortopts))
-		abort(); /* a programming error: raise the buffer */
+	if (w < 0 || (size_t)w >= sizeof(g->shortopts)) {
+		fputs("bulkreg: internal error: short options too long\n", stderr);
+		abort();
+	}
 	/* getopt prints its errors with argv[0] as the program's name. */
 	snprintf(g->prog, sizeof(g->prog), "bulkreg: %s", cmd);
 	argv[0] = g->prog;

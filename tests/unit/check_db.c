@@ -1716,6 +1716,27 @@ START_TEST(test_batches_list_reads_foreign_reasons_json)
 }
 END_TEST
 
+/* Issue 13: DB_OPEN_EXISTING creates nothing, and says how to create it. */
+START_TEST(test_open_existing_creates_nothing)
+{
+	char missing[600];
+	snprintf(missing, sizeof(missing), "%s.missing", path);
+	struct db *db = NULL;
+	struct error err = {0};
+	ck_assert_int_eq(db_open(missing, 1, DB_OPEN_EXISTING, &db, &err),
+			 ST_NOTFOUND);
+	ck_assert_ptr_null(db);
+	ck_assert_ptr_nonnull(strstr(err.msg, "no database at "));
+	ck_assert_ptr_nonnull(strstr(err.msg, "create it with 'bulkreg init'"));
+	ck_assert_int_eq(access(missing, F_OK), -1);
+	/* An existing one opens as usual. */
+	db = open_db(1);
+	db_close(db);
+	ck_assert_int_eq(db_open(path, 1, DB_OPEN_EXISTING, &db, &err), ST_OK);
+	db_close(db);
+}
+END_TEST
+
 START_TEST(test_batches_list_callback_can_stop)
 {
 	struct db *db = open_db(1);
@@ -2114,6 +2135,7 @@ static Suite *db_suite(void)
 	tcase_add_test(tc, test_batches_list_counts_reasons_and_metadata);
 	tcase_add_test(tc, test_batches_list_reads_foreign_reasons_json);
 	tcase_add_test(tc, test_batches_list_callback_can_stop);
+	tcase_add_test(tc, test_open_existing_creates_nothing);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("timing");
