@@ -101,7 +101,7 @@ int cmd_init(struct cli *cli, int argc, char **argv)
 		return 2;
 	}
 	if (optind != argc)
-		return cli_usage_error(cli, "init takes no arguments");
+		return cli_usage_error(cli, "unexpected argument '%s'", argv[optind]);
 	struct db *db;
 	cli->may_create = true;
 	int rc = cli_open_db(cli, DEFAULT_WAIT_SECONDS, &db);
@@ -194,7 +194,7 @@ static int course_add(struct cli *cli, int argc, char **argv)
 		}
 	}
 	if (optind != argc - 1)
-		return cli_usage_error(cli, "course add needs exactly one CODE");
+		return cli_usage_error(cli, "exactly one CODE is needed");
 	in.code = argv[optind];
 	if (!course_code_valid(in.code, strlen(in.code)))
 		return cli_usage_error(cli,
@@ -203,7 +203,7 @@ static int course_add(struct cli *cli, int argc, char **argv)
 				       "space at either end",
 				       in.code);
 	if (!have_capacity)
-		return cli_usage_error(cli, "course add needs --capacity N");
+		return cli_usage_error(cli, "--capacity N is required");
 	struct db *db;
 	cli->may_create = true;
 	int rc = cli_open_db(cli, DEFAULT_WAIT_SECONDS, &db);
@@ -342,7 +342,7 @@ static int course_import(struct cli *cli, int argc, char **argv)
 	}
 	if (optind != argc - 1)
 		return cli_usage_error(cli,
-				       "course import needs exactly one FILE.csv");
+				       "exactly one FILE.csv (or -) is needed");
 	if (io.has_waitlist && !io.has_capacity)
 		return cli_usage_error(cli,
 				       "--waitlist goes with --capacity");
@@ -497,7 +497,7 @@ static int course_list(struct cli *cli, int argc, char **argv)
 	if (rc >= 0)
 		return rc;
 	if (optind != argc)
-		return cli_usage_error(cli, "course list takes no arguments");
+		return cli_usage_error(cli, "unexpected argument '%s'", argv[optind]);
 	struct db *db;
 	if ((rc = cli_open_db(cli, DEFAULT_WAIT_SECONDS, &db)) != 0)
 		return rc;

@@ -260,7 +260,7 @@ int cmd_batches_show(struct cli *cli, int argc, char **argv)
 		return rc;
 	int64_t id;
 	if (optind != argc - 1)
-		return cli_usage_error(cli, "batches show needs exactly one batch N");
+		return cli_usage_error(cli, "exactly one batch N is needed");
 	if (!parse_int64(argv[optind], 1, INT64_MAX, &id)) {
 		cli_error("no batch '%s' (batches are numbered 1, 2, ...; see "
 			  "'bulkreg batches')",
@@ -430,7 +430,7 @@ int cmd_student(struct cli *cli, int argc, char **argv)
 	if (rc >= 0)
 		return rc;
 	if (optind != argc - 1)
-		return cli_usage_error(cli, "student needs exactly one student ID");
+		return cli_usage_error(cli, "exactly one student ID is needed");
 	struct db *db;
 	if ((rc = cli_open_db(cli, DEFAULT_WAIT_SECONDS, &db)) != 0)
 		return rc;

@@ -100,7 +100,7 @@ int cmd_roster(struct cli *cli, int argc, char **argv)
 	if (rc >= 0)
 		return rc;
 	if (optind != argc - 1)
-		return cli_usage_error(cli, "roster needs exactly one course CODE");
+		return cli_usage_error(cli, "exactly one course CODE is needed");
 	const char *code = argv[optind];
 	struct db *db;
 	if ((rc = cli_open_db(cli, DEFAULT_WAIT_SECONDS, &db)) != 0)
@@ -318,8 +318,9 @@ int cmd_batches(struct cli *cli, int argc, char **argv)
 	if (rc >= 0)
 		return rc;
 	if (optind != argc)
-		return cli_usage_error(cli, "batches takes no arguments (did you "
-					    "mean 'batches show %s'?)",
+		return cli_usage_error(cli, "unexpected argument '%s' (did you mean "
+					    "'batches show %s'?)",
+				       argv[optind],
 				       argv[optind]);
 	struct db *db;
 	if ((rc = cli_open_db(cli, DEFAULT_WAIT_SECONDS, &db)) != 0)

@@ -191,7 +191,7 @@ int cmd_verify(struct cli *cli, int argc, char **argv)
 		return 2;
 	}
 	if (optind != argc)
-		return cli_usage_error(cli, "verify takes no arguments");
+		return cli_usage_error(cli, "unexpected argument '%s'", argv[optind]);
 	struct db *db;
 	/* verify examines a damaged database as it is, schema included. */
 	cli->examine = true;

@@ -146,7 +146,7 @@ expect_same want.err err
 case_ "4: other usage errors: the same two lines, no usage dump"
 run -d "$db" course list extra
 expect_rc 2
-printf '%s\n' "bulkreg: course list: course list takes no arguments" \
+printf '%s\n' "bulkreg: course list: unexpected argument 'extra'" \
 	"Try 'bulkreg course list --help'." >want.err
 expect_same want.err err
 run -d "$db" register r.csv --workers 0
