@@ -25,7 +25,8 @@ struct cli {
 	bool may_create;       /* init, course add, course import: the
 				* database is created if it is not there */
 	const char *cmd;       /* the command as messages name it ("register",
-				* "course list"); set by cli_getopt_init */
+				* "course list"); set by cli_getopt_init;
+				* NULL before the command */
 };
 
 /* The commands: argv[0] is the command's name. Each returns an exit code. */

@@ -190,7 +190,8 @@ bool parse_seconds(const char *s, double min, double max, double *out)
 static void stdout_error(const struct cli *cli, int errnum, char *buf,
 			 size_t size)
 {
-	snprintf(buf, size, "%s: writing standard output: %s", cli->cmd,
+	snprintf(buf, size, "%s%swriting standard output: %s",
+		 cli->cmd ? cli->cmd : "", cli->cmd ? ": " : "",
 		 strerror(errnum ? errnum : EIO));
 }
 

@@ -99,7 +99,7 @@ static const struct command *find_command(const char *name)
 
 static int top_help(void)
 {
-	struct cli cli = {.cmd = "help"};
+	struct cli cli = {0};
 	fputs(usage_text, stdout);
 	fputs(help_text, stdout);
 	return cli_close_stdout(&cli);
@@ -132,7 +132,7 @@ static int help_command(struct cli *cli, int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-	struct cli cli = {.file_mode = DB_MODE_PRIVATE, .cmd = "bulkreg"};
+	struct cli cli = {.file_mode = DB_MODE_PRIVATE};
 	cli.stdout_closed = guard_std_fds();
 	/* Writes to a closed pipe or past a file-size limit must fail as
 	 * errors we can report, not kill us. */
