@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -377,6 +378,69 @@ static bool probe_pidfd(void)
 		return false;
 	close(fd);
 	return true;
+}
+
+/* 0 when `path` is a regular file we may execute, else why not. */
+static int runnable(const char *path)
+{
+	struct stat sb;
+	if (stat(path, &sb) != 0)
+		return errno;
+	if (S_ISDIR(sb.st_mode))
+		return EISDIR;
+	if (!S_ISREG(sb.st_mode) || access(path, X_OK) != 0)
+		return EACCES;
+	return 0;
+}
+
+/* What exec would find for a program without a '/', searching PATH as
+ * posix_spawnp does (ours: the child's PATH is the same).  0 or why not:
+ * ENOENT, or the first other reason met. */
+static int search_path(const char *prog)
+{
+	const char *path = getenv("PATH");
+	if (!path || !*path)
+		path = "/bin:/usr/bin";
+	int why = ENOENT;
+	size_t plen = strlen(prog);
+	while (*path) {
+		size_t n = strcspn(path, ":");
+		char full[4096];
+		/* An empty entry is the current directory. */
+		if (n + plen + 2 <= sizeof(full)) {
+			if (n == 0)
+				snprintf(full, sizeof(full), "./%s", prog);
+			else
+				snprintf(full, sizeof(full), "%.*s/%s", (int)n,
+					 path, prog);
+			int rc = runnable(full);
+			if (rc == 0)
+				return 0;
+			if (why == ENOENT && rc != ENOENT && rc != ENOTDIR)
+				why = rc;
+		}
+		path += n;
+		if (*path == ':')
+			path++;
+	}
+	return why;
+}
+
+enum status check_config_preflight(const struct check_config *cfg,
+				   struct error *err)
+{
+	if (!cfg->direct)
+		return ST_OK;
+	const char *prog = cfg->argv[0];
+	int rc = strchr(prog, '/') ? runnable(prog) : search_path(prog);
+	if (rc == 0)
+		return ST_OK;
+	char buf[128];
+	bool missing = rc == ENOENT || rc == ENOTDIR;
+	return error_set(err, ST_USAGE,
+			 "--check %s: %s%s: nothing was checked or written",
+			 prog, missing ? "command not found" : "cannot run it: ",
+			 missing ? "" : errstr(rc, buf, sizeof(buf)));
 }
 
 enum status check_config_new(const char *cmd, double timeout,

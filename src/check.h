@@ -22,6 +22,13 @@ struct check_config;
 enum status check_config_new(const char *cmd, double timeout,
 			     struct check_config **out, struct error *err);
 void check_config_free(struct check_config *cfg);
+/* Before any row: a command run directly (no shell syntax) whose program
+ * cannot run at all -- not found in PATH (or at its path), a directory, not
+ * executable -- is ST_USAGE with a message naming it.  A command run
+ * through the shell is not looked at (the shell's 126/127 stay per-row
+ * check_error rejections, as does a program that vanishes meanwhile). */
+enum status check_config_preflight(const struct check_config *cfg,
+				   struct error *err);
 /* --check-env clean: the command gets only PATH, HOME, LANG and BULKREG_*
  * variables of bulkreg's environment (then the row's own), so secrets in
  * the environment (tokens, passwords) do not reach it. */

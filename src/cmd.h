@@ -2,6 +2,7 @@
 #ifndef BULKREG_CMD_H
 #define BULKREG_CMD_H
 
+#include <getopt.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -12,12 +13,13 @@
 
 #define DEFAULT_WAIT_SECONDS 30.0
 
-/* Global options, given before the command. */
+/* Global options, given before or after the command. */
 struct cli {
 	const char *db_path;   /* -d, else $BULKREG_DB, else ./bulkreg.db */
 	const char *db_shown;  /* db_path as messages show it (dbtarget.h) */
 	bool db_pg;            /* db_path names a PostgreSQL database */
 	const char *schema;    /* --schema, else $BULKREG_SCHEMA, else NULL */
+	bool schema_given;     /* --schema was given */
 	bool init;             /* `init`: may create the PostgreSQL schema */
 	bool writes;           /* the command writes (DB_OPEN_WRITE) */
 	bool quiet;            /* -q */
@@ -26,6 +28,11 @@ struct cli {
 				* --group-readable */
 	bool examine;          /* verify: open a schema bulkreg did not wholly
 				* create (DB_OPEN_EXAMINE) */
+	bool may_create;       /* init, course add, course import: the
+				* database is created if it is not there */
+	const char *cmd;       /* the command as messages name it ("register",
+				* "course list"); set by cli_getopt_init;
+				* NULL before the command */
 };
 
 /* The commands: argv[0] is the command's name. Each returns an exit code. */
@@ -52,33 +59,69 @@ void cli_warn(const struct cli *cli, const char *fmt, ...)
 /* Prints err and returns the exit code for st. */
 int cli_fail(enum status st, const struct error *err);
 
-/* Prints "<usage>\nTry 'bulkreg <cmd> --help'." on stderr; returns 2. */
-int cli_usage_error(const char *usage, const char *cmd, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+/* Prints "bulkreg: CMD: <msg>" and "Try 'bulkreg CMD --help'." on
+ * stderr (CMD is cli->cmd); returns 2. */
+int cli_usage_error(const struct cli *cli, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 
-/* Opens the database; prints the error itself on failure.  Commands that
- * only read refuse a missing file (must_exist) rather than create an empty
- * database from a mistyped path. */
-int cli_open_db(const struct cli *cli, double wait_seconds, bool must_exist,
-		struct db **out);
+/* Opens the database; prints the error itself on failure.  Unless
+ * cli->may_create, a database that is not there is not created: "no
+ * database at PATH: ...", exit 2. */
+int cli_open_db(struct cli *cli, double wait_seconds, struct db **out);
 
 /* Warns (cli_warn) when the database's directory is writable by other
  * users. */
 void cli_warn_shared_dir(const struct cli *cli);
 
-/* Removes -q/--quiet and --group-readable given after the command
- * (argv[1..], up to "--") and sets cli->quiet / cli->file_mode: for
- * commands that take no other options. */
-void cli_take_quiet(struct cli *cli, int *argc, char **argv);
+/*
+ * One option parser for every command: getopt_long over the command's own
+ * options with the global ones merged in (-d PATH, --db PATH, -q, --quiet,
+ * --group-readable), which it applies to the cli itself, so global options
+ * go before or after any command.  getopt's messages read "bulkreg: CMD:
+ * unrecognized option '--x'", followed by the one line "Try 'bulkreg CMD
+ * --help'.".  Initialising starts a fresh scan of argv (argv[0] is the
+ * command's name; it is replaced while parsing).
+ */
+#define CLI_OPTS_MAX 48
+#define CLI_OPT_ERROR '?' /* cli_getopt_next: the error is printed: exit 2 */
+struct cli_getopt {
+	struct cli *cli;
+	struct option longopts[CLI_OPTS_MAX];
+	char shortopts[64];
+	char prog[64];      /* "bulkreg: CMD", getopt's argv[0] */
+};
+void cli_getopt_init(struct cli_getopt *g, struct cli *cli, const char *cmd,
+		     char **argv, const char *shortopts,
+		     const struct option *longopts);
+/* The next option of the command (as getopt_long returns it), -1 after
+ * the last one (optind is at the first operand), or CLI_OPT_ERROR. */
+int cli_getopt_next(struct cli_getopt *g, int argc, char **argv,
+		    int *longindex);
+
+/* Which store the database option names (cli->db_pg), the form every
+ * message shows it in (cli->db_shown, passwords hidden) and the schema
+ * ($BULKREG_SCHEMA).  Prints the error and returns 2 for a malformed
+ * PostgreSQL connection string or schema name, or --schema with an SQLite
+ * file; else 0.  Called once the command's options are parsed. */
+int cli_settle_target(struct cli *cli);
+
+/* A command's --help (and `bulkreg help CMD`): usage, help, and the line on
+ * global options, on stdout.  Returns the exit code. */
+int cli_help(const struct cli *cli, const char *usage, const char *help);
 
 /* Strict number parsing: the whole string, in [min, max]. */
 bool parse_int64(const char *s, int64_t min, int64_t max, int64_t *out);
 bool parse_seconds(const char *s, double min, double max, double *out);
 
-/* Parses a listing's [--format F] [--help] (help: printed after usage);
+/* Parses a listing's [--format F] [--help] and the global options;
  * returns -1 to go on (optind at the first operand), else an exit code. */
-int cli_parse_format(int argc, char **argv, const char *usage,
-		     const char *help, const char *cmd, enum report_format *fmt);
+int cli_parse_format(struct cli *cli, int argc, char **argv, const char *cmd,
+		     const char *usage, const char *help,
+		     enum report_format *fmt);
+
+/* For listing callbacks: 0 while stdout has had no write error, else fills
+ * err ("CMD: writing standard output: <why>", ST_IO) and returns -1. */
+int cli_stdout_check(const struct cli *cli, struct error *err);
 
 /* A csv field on stdout, then ',' or (last) a newline; NULL as empty. */
 void cli_csv_str(const char *s, bool last);
@@ -92,8 +135,8 @@ void cli_batch_json(const struct batch_record *b);
 void cli_batch_text_header(void);
 void cli_batch_text(const struct batch_record *b);
 
-/* Finishes standard output: flush and check; prints the error; returns 0 or
- * 3. */
-int cli_close_stdout(void);
+/* Finishes standard output: flush and check; prints "bulkreg: CMD:
+ * writing standard output: <why>"; returns 0 or 3. */
+int cli_close_stdout(const struct cli *cli);
 
 #endif

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "cmd.h"
+#include "dbtarget.h"
 
 /* Formats and prints "bulkreg: <prefix><msg>\n", escaped for a terminal. */
 static void print_escaped(const char *prefix, const char *fmt, va_list ap)
@@ -56,30 +57,27 @@ int cli_fail(enum status st, const struct error *err)
 	return status_exit_code(st);
 }
 
-int cli_usage_error(const char *usage, const char *cmd, const char *fmt, ...)
+int cli_usage_error(const struct cli *cli, const char *fmt, ...)
 {
+	char prefix[80];
+	snprintf(prefix, sizeof(prefix), "%s: ", cli->cmd);
 	va_list ap;
 	va_start(ap, fmt);
-	print_escaped("", fmt, ap);
+	print_escaped(prefix, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "%sTry 'bulkreg %s --help'.\n", usage, cmd);
+	fprintf(stderr, "Try 'bulkreg %s --help'.\n", cli->cmd);
 	return 2;
 }
 
-int cli_open_db(const struct cli *cli, double wait_seconds, bool must_exist,
-		struct db **out)
+int cli_open_db(struct cli *cli, double wait_seconds, struct db **out)
 {
-	struct stat sb;
-	if (must_exist && !cli->db_pg && stat(cli->db_path, &sb) != 0 &&
-	    errno == ENOENT) {
-		cli_error("%s: no such database (run 'bulkreg init' to create it, "
-			  "or give the right path with -d)",
-			  cli->db_shown);
-		return 3;
-	}
+	int rc = cli_settle_target(cli);
+	if (rc != 0)
+		return rc;
 	cli_warn_shared_dir(cli);
-	struct error err;
+	struct error err = {0};
 	unsigned mode = cli->file_mode | (cli->examine ? DB_OPEN_EXAMINE : 0) |
+			(cli->may_create ? 0 : DB_OPEN_EXISTING) |
 			(cli->init ? DB_OPEN_INIT : 0) |
 			(cli->writes || cli->init ? DB_OPEN_WRITE : 0);
 	enum status st = db_open_target(cli->db_path, cli->schema, wait_seconds,
@@ -87,6 +85,120 @@ int cli_open_db(const struct cli *cli, double wait_seconds, bool must_exist,
 	if (st != ST_OK)
 		return cli_fail(st, &err);
 	return 0;
+}
+
+int cli_settle_target(struct cli *cli)
+{
+	static char shown[4096];
+	db_target_redact(cli->db_path, shown, sizeof(shown));
+	cli->db_shown = shown;
+	cli->db_pg = db_target_is_pg(cli->db_path);
+	if (!cli->schema) {
+		const char *env = getenv("BULKREG_SCHEMA");
+		cli->schema = env && *env ? env : NULL;
+	}
+	if (cli->schema_given && !cli->db_pg) {
+		cli_error("--schema: %s is an SQLite file; only a PostgreSQL "
+			  "database has schemas",
+			  shown);
+		return 2;
+	}
+	if (!cli->db_pg)
+		return 0;
+	struct error err = {0};
+	enum status st = db_target_check(cli->db_path, &err);
+	if (st == ST_OK && cli->schema && !db_schema_name_valid(cli->schema))
+		st = error_set(&err, ST_USAGE,
+			       "--schema: '%.80s' is not a name bulkreg uses: "
+			       "a lowercase letter or '_', then up to %d "
+			       "lowercase letters, digits or '_' (not pg_...)",
+			       cli->schema, DB_PG_SCHEMA_MAX - 1);
+	return st == ST_OK ? 0 : cli_fail(st, &err);
+}
+
+/* ---- options ------------------------------------------------------------ */
+
+enum { OPT_GLOBAL_GROUP_READABLE = 0x4000, OPT_GLOBAL_SCHEMA };
+
+static const struct option global_opts[] = {
+	{"db", required_argument, NULL, 'd'},
+	{"group-readable", no_argument, NULL, OPT_GLOBAL_GROUP_READABLE},
+	{"quiet", no_argument, NULL, 'q'},
+	{"schema", required_argument, NULL, OPT_GLOBAL_SCHEMA},
+};
+#define NGLOBAL (sizeof(global_opts) / sizeof(global_opts[0]))
+
+void cli_getopt_init(struct cli_getopt *g, struct cli *cli, const char *cmd,
+		     char **argv, const char *shortopts,
+		     const struct option *longopts)
+{
+	g->cli = cli;
+	cli->cmd = cmd;
+	size_t n = 0;
+	for (; longopts && longopts[n].name; n++) {
+		if (n + NGLOBAL + 1 > CLI_OPTS_MAX) {
+			fputs("bulkreg: internal error: more options than "
+			      "CLI_OPTS_MAX\n", stderr);
+			abort();
+		}
+		g->longopts[n] = longopts[n];
+	}
+	for (size_t i = 0; i < NGLOBAL; i++)
+		g->longopts[n++] = global_opts[i];
+	memset(&g->longopts[n], 0, sizeof(g->longopts[n]));
+	/* After the command's own: a leading '+' (stop at the first operand)
+	 * stays first. */
+	int w = snprintf(g->shortopts, sizeof(g->shortopts), "%sd:q", shortopts);
+	if (w < 0 || (size_t)w >= sizeof(g->shortopts)) {
+		fputs("bulkreg: internal error: short options too long\n", stderr);
+		abort();
+	}
+	/* getopt prints its errors with argv[0] as the program's name. */
+	snprintf(g->prog, sizeof(g->prog), "bulkreg: %s", cmd);
+	argv[0] = g->prog;
+	optind = 0; /* GNU getopt: start afresh */
+	opterr = 1;
+}
+
+int cli_getopt_next(struct cli_getopt *g, int argc, char **argv,
+		    int *longindex)
+{
+	for (;;) {
+		int c = getopt_long(argc, argv, g->shortopts, g->longopts,
+				    longindex);
+		switch (c) {
+		case 'd':
+			g->cli->db_path = optarg;
+			continue;
+		case 'q':
+			g->cli->quiet = true;
+			continue;
+		case OPT_GLOBAL_GROUP_READABLE:
+			g->cli->file_mode = DB_MODE_GROUP;
+			continue;
+		case OPT_GLOBAL_SCHEMA:
+			g->cli->schema = optarg;
+			g->cli->schema_given = true;
+			continue;
+		case '?':
+		case ':':
+			fprintf(stderr, "Try 'bulkreg %s --help'.\n", g->cli->cmd);
+			return CLI_OPT_ERROR;
+		default:
+			return c;
+		}
+	}
+}
+
+int cli_help(const struct cli *cli, const char *usage, const char *help)
+{
+	fputs(usage, stdout);
+	fputs(help, stdout);
+	fputs("\nGlobal options, before or after the command: -d, --db DB "
+	      "(the\ndatabase: a file or a PostgreSQL URI), --schema NAME, -q, "
+	      "--quiet,\n--group-readable; see 'bulkreg --help'.\n",
+	      stdout);
+	return cli_close_stdout(cli);
 }
 
 bool parse_int64(const char *s, int64_t min, int64_t max, int64_t *out)
@@ -116,39 +228,42 @@ bool parse_seconds(const char *s, double min, double max, double *out)
 	return true;
 }
 
-int cli_close_stdout(void)
+/* "CMD: writing standard output: why" into buf. */
+static void stdout_error(const struct cli *cli, int errnum, char *buf,
+			 size_t size)
 {
-	if (fflush(stdout) != 0 || ferror(stdout)) {
-		cli_error("standard output: write failed: %s", strerror(errno));
+	snprintf(buf, size, "%s%swriting standard output: %s",
+		 cli->cmd ? cli->cmd : "", cli->cmd ? ": " : "",
+		 strerror(errnum ? errnum : EIO));
+}
+
+int cli_stdout_check(const struct cli *cli, struct error *err)
+{
+	if (!ferror(stdout))
+		return 0;
+	char msg[ERROR_MAX];
+	stdout_error(cli, errno, msg, sizeof(msg));
+	error_set(err, ST_IO, "%s", msg);
+	return -1;
+}
+
+int cli_close_stdout(const struct cli *cli)
+{
+	errno = 0;
+	bool failed = ferror(stdout);
+	if (fflush(stdout) != 0 || ferror(stdout) || failed) {
+		char msg[ERROR_MAX];
+		stdout_error(cli, cli->stdout_closed ? EBADF : errno, msg,
+			     sizeof(msg));
+		cli_error("%s", msg);
 		return 3;
 	}
 	return 0;
 }
 
-void cli_take_quiet(struct cli *cli, int *argc, char **argv)
-{
-	int kept = 1;
-	bool options = true;
-	for (int i = 1; i < *argc; i++) {
-		if (options && strcmp(argv[i], "--") == 0)
-			options = false;
-		if (options && (strcmp(argv[i], "-q") == 0 ||
-				strcmp(argv[i], "--quiet") == 0)) {
-			cli->quiet = true;
-			continue;
-		}
-		if (options && strcmp(argv[i], "--group-readable") == 0) {
-			cli->file_mode = DB_MODE_GROUP;
-			continue;
-		}
-		argv[kept++] = argv[i];
-	}
-	*argc = kept;
-	argv[kept] = NULL;
-}
-
-int cli_parse_format(int argc, char **argv, const char *usage,
-			const char *help, const char *cmd, enum report_format *fmt)
+int cli_parse_format(struct cli *cli, int argc, char **argv, const char *cmd,
+		     const char *usage, const char *help,
+		     enum report_format *fmt)
 {
 	static const struct option opts[] = {
 		{"format", required_argument, NULL, 'f'},
@@ -156,20 +271,18 @@ int cli_parse_format(int argc, char **argv, const char *usage,
 		{NULL, 0, NULL, 0},
 	};
 	*fmt = REPORT_TEXT;
+	struct cli_getopt g;
+	cli_getopt_init(&g, cli, cmd, argv, "h", opts);
 	int c;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((c = cli_getopt_next(&g, argc, argv, NULL)) != -1) {
 		if (c == 'f' && report_format_parse(optarg, fmt))
 			continue;
-		if (c == 'h') {
-			fputs(usage, stdout);
-			fputs(help, stdout);
-			return cli_close_stdout();
-		}
+		if (c == 'h')
+			return cli_help(cli, usage, help);
 		if (c == 'f')
-			return cli_usage_error(usage, cmd,
+			return cli_usage_error(cli,
 					       "--format: '%s' is not text, csv or json",
 					       optarg);
-		fprintf(stderr, "%sTry 'bulkreg %s --help'.\n", usage, cmd);
 		return 2;
 	}
 	return -1;

@@ -11,60 +11,101 @@
 #include "courses.h"
 
 static const char init_usage[] = "usage: bulkreg init\n";
+static const char init_help[] =
+	"\nCreates the database (-d PATH, else $BULKREG_DB, else ./bulkreg.db), or\n"
+	"upgrades an older one's schema; safe to repeat.  'bulkreg course add' and\n"
+	"'bulkreg course import' create it too; every other command needs it\n"
+	"there.\n"
+	"\n"
+	"Exit status: 0 ready; 2 usage error; 3 database or system error.\n";
+
+static const char add_usage[] =
+	"usage: bulkreg course add CODE --capacity N [--title TEXT] [--waitlist N]\n";
+static const char add_help[] =
+	"\n"
+	"Creates course CODE, or updates it if it exists (creating the database\n"
+	"if needed).\n"
+	"\n"
+	"  --capacity N   seats, 0..1000000 (required)\n"
+	"  --title TEXT   a descriptive title\n"
+	"  --waitlist N   the longest the waitlist may grow: 0 = no waitlist,\n"
+	"                 'unlimited' (the default for a new course)\n"
+	"\n"
+	"Raising a capacity moves the first students of the waitlist into the new\n"
+	"seats, in waitlist order, as a batch that 'bulkreg undo' can undo.\n"
+	"\n"
+	"Exit status: 0 saved; 2 usage error; 3 database or system error.\n";
+
+static const char import_usage[] =
+	"usage: bulkreg course import FILE.csv|- [--capacity N [--waitlist N]]\n"
+	"                [--dry-run] [--map FIELD=HEADER,...]\n";
+static const char import_help[] =
+	"\n"
+	"Creates or updates every course of FILE.csv ('-': standard input) in one\n"
+	"transaction (creating the database if needed).  The header is\n"
+	"code,title,capacity[,waitlist] -- or a Canvas courses.csv or\n"
+	"sections.csv, a OneRoster classes.csv, a Clever sections.csv.  If any\n"
+	"row is bad, nothing is written and the exit status is 1.\n"
+	"\n"
+	"  --capacity N   seats for the new courses of a file without a capacity\n"
+	"                 column (existing courses keep theirs)\n"
+	"  --waitlist N   their waitlist (default unlimited)\n"
+	"  --dry-run      say what would be created, updated and unchanged\n"
+	"  --map SPEC     name the columns: code=HEADER,title=HEADER,...\n"
+	"\n"
+	"Raising a capacity moves the first students of the waitlist into the new\n"
+	"seats, in waitlist order.\n"
+	"\n"
+	"Exit status: 0 imported; 1 some rows were bad (listed; nothing\n"
+	"imported); 2 usage error or unusable file; 3 database or system error.\n";
+
+static const char list_usage[] =
+	"usage: bulkreg course list [--format text|csv|json]\n";
+static const char list_help[] =
+	"\n"
+	"Lists the courses: code, title, capacity, waitlist maximum, registered,\n"
+	"waitlisted, seats left (never below 0) and how many are registered over\n"
+	"the capacity.\n"
+	"\n"
+	"  --format FMT   text (default), csv or json\n"
+	"\n"
+	"Exit status: 0 listed; 2 usage error or no database; 3 database or\n"
+	"system error, or the listing could not be written.\n";
+
 static const char course_usage[] =
 	"usage: bulkreg course add CODE --capacity N [--title TEXT] [--waitlist N]\n"
-	"       bulkreg course import FILE.csv [--capacity N [--waitlist N]] [--dry-run]\n"
-	"                [--map FIELD=HEADER,...]\n"
+	"       bulkreg course import FILE.csv|- [--capacity N [--waitlist N]]\n"
+	"                [--dry-run] [--map FIELD=HEADER,...]\n"
 	"       bulkreg course list [--format text|csv|json]\n";
 static const char course_help[] =
 	"\n"
 	"  add CODE       create the course, or update it if it exists\n"
-	"    --capacity N   seats, 0..1000000 (required)\n"
-	"    --title TEXT   a descriptive title\n"
-	"    --waitlist N   the longest the waitlist may grow: 0 = no waitlist,\n"
-	"                   'unlimited' (the default for a new course)\n"
-	"  import FILE    create or update every course of a CSV with the header\n"
-	"                 code,title,capacity[,waitlist] -- or a Canvas courses.csv\n"
-	"                 or sections.csv, a OneRoster classes.csv, a Clever\n"
-	"                 sections.csv -- in one transaction; if any row is bad,\n"
-	"                 nothing is written and the exit status is 1\n"
-	"    --capacity N   seats for the new courses of a file without a capacity\n"
-	"                   column (existing courses keep theirs)\n"
-	"    --waitlist N   their waitlist (default unlimited)\n"
-	"    --dry-run      say what would be created, updated and unchanged\n"
-	"    --map SPEC     name the columns: code=HEADER,title=HEADER,...\n"
-	"  list           courses with capacity, registered, waitlisted, seats left\n"
-	"                 (never below 0) and how many are over capacity\n"
+	"  import FILE    create or update every course of a CSV ('-': standard\n"
+	"                 input) in one transaction\n"
+	"  list           the courses with their seats and waitlists\n"
 	"\n"
-	"Raising a capacity moves the first students of the waitlist into the new\n"
-	"seats, in waitlist order.\n";
-
-static bool wants_help(int argc, char **argv)
-{
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--") == 0)
-			return false;
-		if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
-			return true;
-	}
-	return false;
-}
+	"'bulkreg course add --help' (import, list) tells each one's options.\n";
 
 int cmd_init(struct cli *cli, int argc, char **argv)
 {
-	if (wants_help(argc, argv)) {
-		fputs(init_usage, stdout);
-		fputs("\nCreates the database, or upgrades its schema; safe to "
-		      "repeat.\n",
-		      stdout);
-		return cli_close_stdout();
+	static const struct option opts[] = {
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	struct cli_getopt g;
+	cli_getopt_init(&g, cli, "init", argv, "h", opts);
+	int c;
+	while ((c = cli_getopt_next(&g, argc, argv, NULL)) != -1) {
+		if (c == 'h')
+			return cli_help(cli, init_usage, init_help);
+		return 2;
 	}
-	cli_take_quiet(cli, &argc, argv);
-	if (argc != 1)
-		return cli_usage_error(init_usage, "init", "init takes no arguments");
+	if (optind != argc)
+		return cli_usage_error(cli, "unexpected argument '%s'", argv[optind]);
 	struct db *db;
+	cli->may_create = true;
 	cli->init = true;
-	int rc = cli_open_db(cli, DEFAULT_WAIT_SECONDS, false, &db);
+	int rc = cli_open_db(cli, DEFAULT_WAIT_SECONDS, &db);
 	if (rc != 0)
 		return rc;
 	db_close(db);
@@ -113,27 +154,21 @@ static int course_add(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{"capacity", required_argument, NULL, 'c'},
-		{"group-readable", no_argument, NULL, 'G'},
 		{"help", no_argument, NULL, 'h'},
-		{"quiet", no_argument, NULL, 'q'},
 		{"title", required_argument, NULL, 't'},
 		{"waitlist", required_argument, NULL, 'w'},
 		{NULL, 0, NULL, 0},
 	};
 	struct course_input in = {0};
 	bool have_capacity = false;
+	struct cli_getopt g;
+	cli_getopt_init(&g, cli, "course add", argv, "h", opts);
 	int c;
-	while ((c = getopt_long(argc, argv, "hq", opts, NULL)) != -1) {
+	while ((c = cli_getopt_next(&g, argc, argv, NULL)) != -1) {
 		switch (c) {
-		case 'q': /* also accepted after the command */
-			cli->quiet = true;
-			break;
-		case 'G': /* likewise */
-			cli->file_mode = DB_MODE_GROUP;
-			break;
 		case 'c':
 			if (!parse_int64(optarg, 0, COURSE_CAPACITY_MAX, &in.capacity))
-				return cli_usage_error(course_usage, "course",
+				return cli_usage_error(cli,
 						       "--capacity: '%s' is not a whole "
 						       "number from 0 to %d",
 						       optarg, COURSE_CAPACITY_MAX);
@@ -148,39 +183,35 @@ static int course_add(struct cli *cli, int argc, char **argv)
 				in.waitlist_max = WAITLIST_UNLIMITED;
 			else if (!parse_int64(optarg, 0, COURSE_CAPACITY_MAX,
 					      &in.waitlist_max))
-				return cli_usage_error(course_usage, "course",
+				return cli_usage_error(cli,
 						       "--waitlist: '%s' is not a whole "
 						       "number from 0 to %d or 'unlimited'",
 						       optarg, COURSE_CAPACITY_MAX);
 			break;
 		case 'h':
-			fputs(course_usage, stdout);
-			fputs(course_help, stdout);
-			return cli_close_stdout();
+			return cli_help(cli, add_usage, add_help);
 		default:
-			fprintf(stderr, "%sTry 'bulkreg course --help'.\n", course_usage);
 			return 2;
 		}
 	}
 	if (optind != argc - 1)
-		return cli_usage_error(course_usage, "course",
-				       "course add needs exactly one CODE");
+		return cli_usage_error(cli, "exactly one CODE is needed");
 	in.code = argv[optind];
 	if (!course_code_valid(in.code, strlen(in.code)))
-		return cli_usage_error(course_usage, "course",
+		return cli_usage_error(cli,
 				       "'%s' is not valid as a course code: 1 to 255 "
 				       "bytes, no control or invisible characters, no "
 				       "space at either end",
 				       in.code);
 	if (!have_capacity)
-		return cli_usage_error(course_usage, "course",
-				       "course add needs --capacity N");
+		return cli_usage_error(cli, "--capacity N is required");
 	struct db *db;
+	cli->may_create = true;
 	cli->writes = true;
-	int rc = cli_open_db(cli, DEFAULT_WAIT_SECONDS, false, &db);
+	int rc = cli_open_db(cli, DEFAULT_WAIT_SECONDS, &db);
 	if (rc != 0)
 		return rc;
-	struct error err;
+	struct error err = {0};
 	char source[64];
 	snprintf(source, sizeof(source), "course add %s", in.code);
 	struct course_save_result res;
@@ -266,30 +297,28 @@ static int course_import(struct cli *cli, int argc, char **argv)
 		{"dry-run", no_argument, NULL, 'n'},
 		{"help", no_argument, NULL, 'h'},
 		{"map", required_argument, NULL, 'm'},
-		{"quiet", no_argument, NULL, 'q'},
 		{"waitlist", required_argument, NULL, 'w'},
 		{NULL, 0, NULL, 0},
 	};
 	struct course_import_options io = {.waitlist_max = WAITLIST_UNLIMITED};
-	struct error merr;
+	struct error merr = {0};
 	bool dry_run = false;
+	struct cli_getopt g;
+	cli_getopt_init(&g, cli, "course import", argv, "h", opts);
 	int c;
-	while ((c = getopt_long(argc, argv, "hq", opts, NULL)) != -1) {
+	while ((c = cli_getopt_next(&g, argc, argv, NULL)) != -1) {
 		switch (c) {
-		case 'q':
-			cli->quiet = true;
-			break;
 		case 'n':
 			dry_run = true;
 			break;
 		case 'm':
 			if (course_import_map_parse(optarg, &io, &merr) != ST_OK)
-				return cli_usage_error(course_usage, "course", "%s",
+				return cli_usage_error(cli, "%s",
 						       merr.msg);
 			break;
 		case 'c':
 			if (!parse_int64(optarg, 0, COURSE_CAPACITY_MAX, &io.capacity))
-				return cli_usage_error(course_usage, "course",
+				return cli_usage_error(cli,
 						       "--capacity: '%s' is not a whole "
 						       "number from 0 to %d",
 						       optarg, COURSE_CAPACITY_MAX);
@@ -301,44 +330,44 @@ static int course_import(struct cli *cli, int argc, char **argv)
 				io.waitlist_max = WAITLIST_UNLIMITED;
 			else if (!parse_int64(optarg, 0, COURSE_CAPACITY_MAX,
 					      &io.waitlist_max))
-				return cli_usage_error(course_usage, "course",
+				return cli_usage_error(cli,
 						       "--waitlist: '%s' is not a whole "
 						       "number from 0 to %d, or "
 						       "'unlimited'",
 						       optarg, COURSE_CAPACITY_MAX);
 			break;
 		case 'h':
-			fputs(course_usage, stdout);
-			fputs(course_help, stdout);
-			return cli_close_stdout();
+			return cli_help(cli, import_usage, import_help);
 		default:
-			fprintf(stderr, "%sTry 'bulkreg course --help'.\n", course_usage);
 			return 2;
 		}
 	}
 	if (optind != argc - 1)
-		return cli_usage_error(course_usage, "course",
-				       "course import needs exactly one FILE.csv");
+		return cli_usage_error(cli,
+				       "exactly one FILE.csv (or -) is needed");
 	if (io.has_waitlist && !io.has_capacity)
-		return cli_usage_error(course_usage, "course",
+		return cli_usage_error(cli,
 				       "--waitlist goes with --capacity");
 	const char *path = argv[optind];
+	/* How messages name the file. */
+	const char *name = strcmp(path, "-") == 0 ? "standard input" : path;
 	struct course_import ci;
-	struct error err;
+	struct error err = {0};
 	enum status st = course_import_read(path, &io, &ci, &err);
 	if (st != ST_OK)
 		return cli_fail(st, &err);
 	if (ci.problem_count > 0) {
 		for (size_t i = 0; i < ci.problem_count; i++)
 			cli_error("%s", ci.problems[i].message);
-		cli_error("%s: %zu bad row%s; nothing was imported", path,
+		cli_error("%s: %zu bad row%s; nothing was imported", name,
 			  ci.problem_count, ci.problem_count == 1 ? "" : "s");
 		course_import_free(&ci);
 		return 1;
 	}
 	struct db *db;
+	cli->may_create = true;
 	cli->writes = !dry_run;
-	int rc = cli_open_db(cli, DEFAULT_WAIT_SECONDS, false, &db);
+	int rc = cli_open_db(cli, DEFAULT_WAIT_SECONDS, &db);
 	if (rc != 0) {
 		course_import_free(&ci);
 		return rc;
@@ -353,7 +382,7 @@ static int course_import(struct cli *cli, int argc, char **argv)
 			/* The database refused a row the reader accepted. */
 			char inner[ERROR_MAX];
 			memcpy(inner, err.msg, sizeof(inner));
-			error_set(&err, st, "%s: line %" PRIu64 ": %s", path,
+			error_set(&err, st, "%s: line %" PRIu64 ": %s", name,
 				  plan.lines[res.failed - 1], inner);
 		}
 	}
@@ -361,7 +390,7 @@ static int course_import(struct cli *cli, int argc, char **argv)
 	if (st == ST_OK && !cli->quiet)
 		cli_error("%s%s (%s): %zu course%s created, %zu updated, %zu "
 			  "unchanged",
-			  dry_run ? "dry run, nothing written: " : "", path,
+			  dry_run ? "dry run, nothing written: " : "", name,
 			  ci.format, plan.created, plan.created == 1 ? "" : "s",
 			  plan.updated, plan.unchanged);
 	plan_free(&plan);
@@ -465,34 +494,19 @@ static void list_text(const struct course_table *t)
 
 static int course_list(struct cli *cli, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"format", required_argument, NULL, 'f'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
-	enum report_format fmt = REPORT_TEXT;
-	int c;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		if (c == 'f' && report_format_parse(optarg, &fmt))
-			continue;
-		if (c == 'h') {
-			fputs(course_usage, stdout);
-			return cli_close_stdout();
-		}
-		return cli_usage_error(course_usage, "course",
-				       c == 'f' ? "--format: not text, csv or json"
-						: "bad option");
-	}
+	enum report_format fmt;
+	int rc = cli_parse_format(cli, argc, argv, "course list", list_usage,
+				  list_help, &fmt);
+	if (rc >= 0)
+		return rc;
 	if (optind != argc)
-		return cli_usage_error(course_usage, "course",
-				       "course list takes no arguments");
+		return cli_usage_error(cli, "unexpected argument '%s'", argv[optind]);
 	struct db *db;
-	int rc = cli_open_db(cli, DEFAULT_WAIT_SECONDS, true, &db);
-	if (rc != 0)
+	if ((rc = cli_open_db(cli, DEFAULT_WAIT_SECONDS, &db)) != 0)
 		return rc;
 	struct course_table t;
 	course_table_init(&t);
-	struct error err;
+	struct error err = {0};
 	enum status st = db_courses_load(db, &t, &err);
 	db_close(db);
 	if (st != ST_OK) {
@@ -506,33 +520,37 @@ static int course_list(struct cli *cli, int argc, char **argv)
 	else
 		list_text(&t);
 	course_table_free(&t);
-	return cli_close_stdout();
+	return cli_close_stdout(cli);
 }
 
 int cmd_course(struct cli *cli, int argc, char **argv)
 {
-	if (argc < 2) {
-		fputs(course_usage, stderr);
+	static const struct option opts[] = {
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	/* '+': the options before the subcommand (global ones, --help). */
+	struct cli_getopt g;
+	cli_getopt_init(&g, cli, "course", argv, "+h", opts);
+	int c;
+	while ((c = cli_getopt_next(&g, argc, argv, NULL)) != -1) {
+		if (c == 'h')
+			return cli_help(cli, course_usage, course_help);
 		return 2;
 	}
-	const char *sub = argv[1];
-	if (strcmp(sub, "-h") == 0 || strcmp(sub, "--help") == 0) {
-		fputs(course_usage, stdout);
-		fputs(course_help, stdout);
-		return cli_close_stdout();
-	}
+	if (optind >= argc)
+		return cli_usage_error(cli, "which course command? (add, import, "
+					    "list)");
+	const char *sub = argv[optind];
+	int sub_argc = argc - optind;
+	char **sub_argv = argv + optind;
 	if (strcmp(sub, "add") == 0)
-		return course_add(cli, argc - 1, argv + 1);
-	if (strcmp(sub, "import") == 0) {
-		if (wants_help(argc - 1, argv + 1)) {
-			fputs(course_usage, stdout);
-			fputs(course_help, stdout);
-			return cli_close_stdout();
-		}
-		return course_import(cli, argc - 1, argv + 1);
-	}
+		return course_add(cli, sub_argc, sub_argv);
+	if (strcmp(sub, "import") == 0)
+		return course_import(cli, sub_argc, sub_argv);
 	if (strcmp(sub, "list") == 0)
-		return course_list(cli, argc - 1, argv + 1);
-	return cli_usage_error(course_usage, "course",
-			       "unknown course command '%s'", sub);
+		return course_list(cli, sub_argc, sub_argv);
+	return cli_usage_error(cli, "unknown course command '%s' (add, import, "
+				    "list)",
+			       sub);
 }

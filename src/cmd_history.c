@@ -13,15 +13,27 @@ static const char show_help[] =
 	"label, source, options, undo links, counts), then every change it made,\n"
 	"in order: the event (added, promoted, dropped, restored, student), the\n"
 	"course, the student, the roster line, and the state before and after\n"
-	"(status with seat or waitlist position; a student's old and new values).\n";
+	"(status with seat or waitlist position; a student's old and new values).\n"
+	"\n"
+	"  --format FMT   text (default), csv or json\n"
+	"\n"
+	"Exit status: 0 listed; 2 usage error, no database, or no batch N; 3\n"
+	"database or system error, or the listing could not be written.\n";
 static const char student_usage[] =
 	"usage: bulkreg student ID [--format text|csv|json]\n";
 static const char student_help[] =
 	"\nShows a student: their names and email, their courses (status, seat\n"
 	"number or waitlist position, the batch and roster line that registered\n"
-	"them) and every change to them, oldest first.\n";
+	"them) and every change to them, oldest first.\n"
+	"\n"
+	"  --format FMT   text (default), csv or json\n"
+	"\n"
+	"Exit status: 0 listed; 2 usage error, no database, or no such student\n"
+	"(nor any history of one); 3 database or system error, or the listing\n"
+	"could not be written.\n";
 
 struct listing {
+	const struct cli *cli;
 	enum report_format fmt;
 	size_t n;          /* entries printed in the current json array */
 	bool in_history;   /* student: the courses are done */
@@ -204,7 +216,8 @@ static void change_text_header(bool with_batch)
 
 /* ---- batches show N ----------------------------------------------------- */
 
-static int show_header(void *ctx, const struct batch_record *b)
+static int show_header(void *ctx, const struct batch_record *b,
+			struct error *err)
 {
 	struct listing *l = ctx;
 	if (l->fmt == REPORT_CSV) {
@@ -219,10 +232,11 @@ static int show_header(void *ctx, const struct batch_record *b)
 		putchar('\n');
 		change_text_header(false);
 	}
-	return ferror(stdout) ? -1 : 0;
+	return cli_stdout_check(l->cli, err);
 }
 
-static int show_change(void *ctx, const struct db_change *c)
+static int show_change(void *ctx, const struct db_change *c,
+			struct error *err)
 {
 	struct listing *l = ctx;
 	if (l->fmt == REPORT_CSV) {
@@ -234,20 +248,19 @@ static int show_change(void *ctx, const struct db_change *c)
 		change_text(c, false);
 	}
 	l->n++;
-	return ferror(stdout) ? -1 : 0;
+	return cli_stdout_check(l->cli, err);
 }
 
 int cmd_batches_show(struct cli *cli, int argc, char **argv)
 {
 	enum report_format fmt;
-	int rc = cli_parse_format(argc, argv, show_usage, show_help,
-				  "batches", &fmt);
+	int rc = cli_parse_format(cli, argc, argv, "batches show", show_usage,
+				  show_help, &fmt);
 	if (rc >= 0)
 		return rc;
 	int64_t id;
 	if (optind != argc - 1)
-		return cli_usage_error(show_usage, "batches",
-				       "batches show needs exactly one batch N");
+		return cli_usage_error(cli, "exactly one batch N is needed");
 	if (!parse_int64(argv[optind], 1, INT64_MAX, &id)) {
 		cli_error("no batch '%s' (batches are numbered 1, 2, ...; see "
 			  "'bulkreg batches')",
@@ -255,10 +268,10 @@ int cmd_batches_show(struct cli *cli, int argc, char **argv)
 		return 2;
 	}
 	struct db *db;
-	if ((rc = cli_open_db(cli, DEFAULT_WAIT_SECONDS, true, &db)) != 0)
+	if ((rc = cli_open_db(cli, DEFAULT_WAIT_SECONDS, &db)) != 0)
 		return rc;
-	struct listing l = {fmt, 0, false};
-	struct error err;
+	struct listing l = {cli, fmt, 0, false};
+	struct error err = {0};
 	enum status st = db_batch_show(db, id, show_header, show_change, &l, &err);
 	db_close(db);
 	if (st != ST_OK)
@@ -267,7 +280,7 @@ int cmd_batches_show(struct cli *cli, int argc, char **argv)
 		fputs(l.n ? "\n]}\n" : "]}\n", stdout);
 	else if (fmt == REPORT_TEXT && l.n == 0)
 		puts("(no changes)");
-	return cli_close_stdout();
+	return cli_close_stdout(cli);
 }
 
 /* ---- student ID --------------------------------------------------------- */
@@ -277,13 +290,14 @@ static const char student_csv_header[] =
 	"old_status,old_seat,old_position,old_first_name,old_last_name,"
 	"old_email,first_name,last_name,email\n";
 
-static int student_values(void *ctx, const struct db_student *s)
+static int student_values(void *ctx, const struct db_student *s,
+			struct error *err)
 {
 	struct listing *l = ctx;
 	if (l->fmt == REPORT_CSV) {
 		fputs(student_csv_header, stdout);
 		if (!s->exists)
-			return ferror(stdout) ? -1 : 0;
+			return cli_stdout_check(l->cli, err);
 		fputs("student,", stdout);
 		cli_csv_str(s->student_id, false);
 		fputs(",,,,", stdout);
@@ -323,10 +337,11 @@ static int student_values(void *ctx, const struct db_student *s)
 		printf("\n%-10s  %-10s  %6s  %6s  %5s  %6s\n", "COURSE", "STATUS",
 		       "SEAT", "POS", "BATCH", "LINE");
 	}
-	return ferror(stdout) ? -1 : 0;
+	return cli_stdout_check(l->cli, err);
 }
 
-static int student_course(void *ctx, const struct db_student_course *c)
+static int student_course(void *ctx, const struct db_student_course *c,
+			struct error *err)
 {
 	struct listing *l = ctx;
 	bool reg = c->status == STATUS_REGISTERED;
@@ -353,7 +368,7 @@ static int student_course(void *ctx, const struct db_student_course *c)
 		       row_status_name(c->status), seat, pos, c->batch_id, c->line);
 	}
 	l->n++;
-	return ferror(stdout) ? -1 : 0;
+	return cli_stdout_check(l->cli, err);
 }
 
 /* The first history entry closes the courses part. */
@@ -374,7 +389,8 @@ static void student_history_start(struct listing *l)
 	l->n = 0;
 }
 
-static int student_change(void *ctx, const struct db_change *c)
+static int student_change(void *ctx, const struct db_change *c,
+			struct error *err)
 {
 	struct listing *l = ctx;
 	student_history_start(l);
@@ -403,27 +419,26 @@ static int student_change(void *ctx, const struct db_change *c)
 		change_text(c, true);
 	}
 	l->n++;
-	return ferror(stdout) ? -1 : 0;
+	return cli_stdout_check(l->cli, err);
 }
 
 int cmd_student(struct cli *cli, int argc, char **argv)
 {
 	enum report_format fmt;
-	int rc = cli_parse_format(argc, argv, student_usage, student_help,
-				  "student", &fmt);
+	int rc = cli_parse_format(cli, argc, argv, "student", student_usage,
+				  student_help, &fmt);
 	if (rc >= 0)
 		return rc;
 	if (optind != argc - 1)
-		return cli_usage_error(student_usage, "student",
-				       "student needs exactly one student ID");
+		return cli_usage_error(cli, "exactly one student ID is needed");
 	struct db *db;
-	if ((rc = cli_open_db(cli, DEFAULT_WAIT_SECONDS, true, &db)) != 0)
+	if ((rc = cli_open_db(cli, DEFAULT_WAIT_SECONDS, &db)) != 0)
 		return rc;
-	struct listing l = {fmt, 0, false};
+	struct listing l = {cli, fmt, 0, false};
 	static const struct db_student_fns fns = {
 		student_values, student_course, student_change,
 	};
-	struct error err;
+	struct error err = {0};
 	enum status st = db_student_show(db, argv[optind], &fns, &l, &err);
 	db_close(db);
 	if (st != ST_OK)
@@ -433,5 +448,5 @@ int cmd_student(struct cli *cli, int argc, char **argv)
 		fputs(l.n ? "\n]}\n" : "]}\n", stdout);
 	else if (fmt == REPORT_TEXT && l.n == 0)
 		puts("(no history)");
-	return cli_close_stdout();
+	return cli_close_stdout(cli);
 }

@@ -9,18 +9,40 @@
 
 static const char roster_usage[] =
 	"usage: bulkreg roster CODE [--format text|csv|json]\n";
+static const char roster_help[] =
+	"\nLists course CODE's students: the registered ones in seat order, then\n"
+	"the waitlist by position, each with id, name, email, and the batch and\n"
+	"roster line that put them there.\n"
+	"\n"
+	"  --format FMT   text (default), csv or json\n"
+	"\n"
+	"Exit status: 0 listed; 2 usage error, no database, or no course CODE;\n"
+	"3 database or system error, or the listing could not be written.\n";
 static const char batches_usage[] =
 	"usage: bulkreg batches [--format text|csv|json]\n"
 	"       bulkreg batches show N [--format text|csv|json]\n";
+static const char batches_help[] =
+	"\nLists every batch run so far, oldest first: times, kind, source and its\n"
+	"SHA-256, label, options, counts per outcome and per reason, undo links,\n"
+	"and whether it was committed.\n"
+	"\n"
+	"  show N         one batch: its header and every change it made (see\n"
+	"                 'bulkreg batches show --help')\n"
+	"  --format FMT   text (default), csv or json\n"
+	"\n"
+	"Exit status: 0 listed; 2 usage error or no database; 3 database or\n"
+	"system error, or the listing could not be written.\n";
 
 /* ---- roster CODE -------------------------------------------------------- */
 
 struct roster_listing {
+	const struct cli *cli;
 	enum report_format fmt;
 	size_t n;
 };
 
-static int roster_row(void *ctx, const struct roster_entry *e)
+static int roster_row(void *ctx, const struct roster_entry *e,
+		      struct error *err)
 {
 	struct roster_listing *l = ctx;
 	const char *status = row_status_name(e->status);
@@ -67,28 +89,25 @@ static int roster_row(void *ctx, const struct roster_entry *e)
 		putchar('\n');
 	}
 	l->n++;
-	return ferror(stdout) ? -1 : 0;
+	return cli_stdout_check(l->cli, err);
 }
 
 int cmd_roster(struct cli *cli, int argc, char **argv)
 {
 	enum report_format fmt;
-	int rc = cli_parse_format(argc, argv, roster_usage,
-			      "\nLists a course's students: registered in seat "
-			      "order, then the waitlist.\n",
-			      "roster", &fmt);
+	int rc = cli_parse_format(cli, argc, argv, "roster", roster_usage,
+				  roster_help, &fmt);
 	if (rc >= 0)
 		return rc;
 	if (optind != argc - 1)
-		return cli_usage_error(roster_usage, "roster",
-				       "roster needs exactly one course CODE");
+		return cli_usage_error(cli, "exactly one course CODE is needed");
 	const char *code = argv[optind];
 	struct db *db;
-	if ((rc = cli_open_db(cli, DEFAULT_WAIT_SECONDS, true, &db)) != 0)
+	if ((rc = cli_open_db(cli, DEFAULT_WAIT_SECONDS, &db)) != 0)
 		return rc;
 	struct course_table courses;
 	course_table_init(&courses);
-	struct error err;
+	struct error err = {0};
 	enum status st = db_courses_load(db, &courses, &err);
 	bool known = st == ST_OK && course_table_find(&courses, code, strlen(code));
 	course_table_free(&courses);
@@ -99,7 +118,7 @@ int cmd_roster(struct cli *cli, int argc, char **argv)
 		cli_error("no course '%s' (see 'bulkreg course list')", code);
 		return 2;
 	}
-	struct roster_listing l = {fmt, 0};
+	struct roster_listing l = {cli, fmt, 0};
 	if (fmt == REPORT_CSV)
 		fputs("student_id,first_name,last_name,email,status,position,batch,"
 		      "line\n",
@@ -120,7 +139,7 @@ int cmd_roster(struct cli *cli, int argc, char **argv)
 		fputs(l.n ? "\n]}\n" : "]}\n", stdout);
 	else if (fmt == REPORT_TEXT && l.n == 0)
 		puts("(no students)");
-	return cli_close_stdout();
+	return cli_close_stdout(cli);
 }
 
 /* ---- batches ------------------------------------------------------------ */
@@ -195,15 +214,11 @@ void cli_batch_json(const struct batch_record *b)
 	for (size_t i = 0; i < NLISTED; i++)
 		printf(", \"%s\": %" PRId64, row_status_name(listed_statuses[i]),
 		       b->counts.by_status[listed_statuses[i]]);
+	/* Every reason, zero or not: the keys of the report's json. */
 	fputs(", \"reasons\": {", stdout);
-	bool first = true;
-	for (int r = 1; r < REASON_COUNT; r++) {
-		if (!b->counts.by_reason[r])
-			continue;
-		printf("%s\"%s\": %" PRId64, first ? "" : ", ",
+	for (int r = 1; r < REASON_COUNT; r++)
+		printf("%s\"%s\": %" PRId64, r > 1 ? ", " : "",
 		       row_reason_name((enum row_reason)r), b->counts.by_reason[r]);
-		first = false;
-	}
 	fputs("}}", stdout);
 }
 
@@ -251,7 +266,8 @@ void cli_batch_text(const struct batch_record *b)
 	fputc('\n', stdout);
 }
 
-static int batch_row(void *ctx, const struct batch_record *b)
+static int batch_row(void *ctx, const struct batch_record *b,
+		     struct error *err)
 {
 	struct roster_listing *l = ctx;
 	if (l->fmt == REPORT_CSV) {
@@ -263,29 +279,53 @@ static int batch_row(void *ctx, const struct batch_record *b)
 		cli_batch_text(b);
 	}
 	l->n++;
-	return ferror(stdout) ? -1 : 0;
+	return cli_stdout_check(l->cli, err);
+}
+
+/* `batches ... show N ...`: the index of "show" when it is the first
+ * operand (options of either kind may come before it), else 0.  A silent
+ * pass of getopt: the real parser, show's or batches', reports errors. */
+static int show_operand(struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"format", required_argument, NULL, 'f'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	struct cli_getopt g;
+	struct cli scratch = *cli; /* its global options are applied later */
+	cli_getopt_init(&g, &scratch, "batches", argv, "+h", opts);
+	opterr = 0;
+	while (getopt_long(argc, argv, g.shortopts, g.longopts, NULL) != -1)
+		continue;
+	opterr = 1;
+	return optind < argc && strcmp(argv[optind], "show") == 0 ? optind : 0;
 }
 
 int cmd_batches(struct cli *cli, int argc, char **argv)
 {
-	if (argc > 1 && strcmp(argv[1], "show") == 0)
+	int show = show_operand(cli, argc, argv);
+	if (show) {
+		/* "show" first, then everything else in order. */
+		char *s = argv[show];
+		memmove(&argv[2], &argv[1], (size_t)(show - 1) * sizeof(*argv));
+		argv[1] = s;
 		return cmd_batches_show(cli, argc - 1, argv + 1);
+	}
 	enum report_format fmt;
-	int rc = cli_parse_format(argc, argv, batches_usage,
-			      "\nLists every batch run so far, oldest first: times, "
-			      "source and its\nSHA-256, label, counts per outcome, "
-			      "and whether it was committed.\n"
-			      "\n  show N   one batch: its header and every change it made\n",
-			      "batches", &fmt);
+	int rc = cli_parse_format(cli, argc, argv, "batches", batches_usage,
+				  batches_help, &fmt);
 	if (rc >= 0)
 		return rc;
 	if (optind != argc)
-		return cli_usage_error(batches_usage, "batches",
-				       "batches takes no arguments");
+		return cli_usage_error(cli, "unexpected argument '%s' (did you mean "
+					    "'batches show %s'?)",
+				       argv[optind],
+				       argv[optind]);
 	struct db *db;
-	if ((rc = cli_open_db(cli, DEFAULT_WAIT_SECONDS, true, &db)) != 0)
+	if ((rc = cli_open_db(cli, DEFAULT_WAIT_SECONDS, &db)) != 0)
 		return rc;
-	struct roster_listing l = {fmt, 0};
+	struct roster_listing l = {cli, fmt, 0};
 	if (fmt == REPORT_CSV)
 		fputs("id,started_at,finished_at,source,sha256,label,outcome,rows,"
 		      "registered,waitlisted,already_registered,already_waitlisted,"
@@ -296,7 +336,7 @@ int cmd_batches(struct cli *cli, int argc, char **argv)
 		fputs("{\"batches\": [", stdout);
 	else
 		cli_batch_text_header();
-	struct error err;
+	struct error err = {0};
 	enum status st = db_batches_list(db, batch_row, &l, &err);
 	db_close(db);
 	if (st != ST_OK)
@@ -305,5 +345,5 @@ int cmd_batches(struct cli *cli, int argc, char **argv)
 		fputs(l.n ? "\n]}\n" : "]}\n", stdout);
 	else if (fmt == REPORT_TEXT && l.n == 0)
 		puts("(no batches yet)");
-	return cli_close_stdout();
+	return cli_close_stdout(cli);
 }

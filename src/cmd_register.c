@@ -1,15 +1,13 @@
 /* cmd_register: `bulkreg register` -- options, progress, signals, exit status. */
 #include <getopt.h>
-#include <pthread.h>
 #include <signal.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "cmd.h"
+#include "cmd_progress.h"
 #include "pool.h"
 #include "register.h"
 #include "signals.h"
@@ -82,8 +80,9 @@ static const char register_help[] =
 	"                         emails, roles and statuses\n"
 	"  --course-from COLUMN   course_id (default) or section_id (Canvas)\n"
 	"\n"
-		"Exit status: 0 all rows succeeded, 1 some rejected (or a threshold rolled\n"
-	"the batch back), 2 unusable input, 3 database or system error, 128+N\n"
+	"Exit status: 0 all rows succeeded, 1 some rejected (or a threshold rolled\n"
+	"the batch back), 2 unusable input, no database, or a --check that cannot\n"
+	"run (nothing written), 3 database or system error, 128+N\n"
 	"interrupted by signal N.\n";
 
 static const char drop_usage[] =
@@ -114,8 +113,8 @@ static const char drop_help[] =
 	"  --max-rows N, --group-readable, --encoding NAME, --profile NAME,\n"
 	"  --map SPEC, --users FILE, --course-from COLUMN: as for register\n"
 	"\n"
-	"Exit status: 0 every row dropped, 1 some rejected, 2 unusable input,\n"
-	"3 database or system error, 128+N interrupted by signal N.\n";
+	"Exit status: 0 every row dropped, 1 some rejected, 2 unusable input or\n"
+	"no database, 3 database or system error, 128+N interrupted by signal N.\n";
 
 enum {
 	OPT_COURSE = 256,
@@ -143,7 +142,6 @@ enum {
 	OPT_COURSE_FROM,
 	OPT_CHECK_ENV,
 	OPT_MAX_ROWS,
-	OPT_GROUP_READABLE,
 };
 
 static bool parse_update_mode(const char *s, enum student_update *out)
@@ -159,7 +157,9 @@ static bool parse_update_mode(const char *s, enum student_update *out)
 
 static bool parse_delimiter(const char *s, unsigned char *out)
 {
-	if (strcmp(s, "tab") == 0 || strcmp(s, "\\t") == 0 || strcmp(s, "\t") == 0)
+	/* Names in any case: tab, TAB, Tab. */
+	if (strcasecmp(s, "tab") == 0 || strcmp(s, "\\t") == 0 ||
+	    strcmp(s, "\t") == 0)
 		*out = '\t';
 	else if (strlen(s) == 1 && strchr(",;|", s[0]))
 		*out = (unsigned char)s[0];
@@ -174,66 +174,24 @@ static size_t online_cpus(void)
 	return n < 1 ? 1 : n > POOL_MAX_WORKERS ? POOL_MAX_WORKERS : (size_t)n;
 }
 
-/* ---- the progress line (only when stderr is a terminal) ----------------- */
-
-struct progress {
-	_Atomic uint64_t rows;
-	struct chan *stop;
-	pthread_t thread;
-	bool running;
+/* Warnings while the batch runs: the progress line makes way for them. */
+struct run_ctx {
+	const struct cli *cli;
+	struct progress *progress;
 };
-
-static void *progress_main(void *arg)
-{
-	struct progress *p = arg;
-	struct timespec t0, now;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	bool shown = false;
-	for (;;) {
-		/* A ticker: the stop channel never carries a value; its close
-		 * ends us, a timeout means "time to redraw". */
-		struct timespec tick = chan_deadline_after(0.25);
-		int unused;
-		if (chan_recv_until(p->stop, &unused, &tick) != CHAN_TIMEOUT)
-			break;
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		double dt = (double)(now.tv_sec - t0.tv_sec) +
-			    (double)(now.tv_nsec - t0.tv_nsec) / 1e9;
-		uint64_t rows = atomic_load_explicit(&p->rows, memory_order_relaxed);
-		fprintf(stderr, "\r\033[Kbulkreg: %llu rows (%.0f rows/s)",
-			(unsigned long long)rows, dt > 0 ? (double)rows / dt : 0.0);
-		shown = true;
-	}
-	if (shown)
-		fputs("\r\033[K", stderr);
-	return NULL;
-}
-
-static void progress_start(struct progress *p, const struct cli *cli)
-{
-	atomic_init(&p->rows, 0);
-	p->running = false;
-	p->stop = NULL;
-	if (cli->quiet || !isatty(2))
-		return;
-	p->stop = chan_new(sizeof(int), 0);
-	if (p->stop && pthread_create(&p->thread, NULL, progress_main, p) == 0)
-		p->running = true;
-}
-
-static void progress_stop(struct progress *p)
-{
-	if (p->running) {
-		chan_close(p->stop);
-		pthread_join(p->thread, NULL);
-	}
-	chan_free(p->stop);
-	p->stop = NULL;
-}
 
 static void warn_cb(void *ctx, const char *msg)
 {
-	cli_warn(ctx, "%s", msg);
+	struct run_ctx *rc = ctx;
+	progress_lock(rc->progress);
+	cli_warn(rc->cli, "%s", msg);
+	progress_unlock(rc->progress);
+}
+
+static void rows_done_cb(void *ctx)
+{
+	struct run_ctx *rc = ctx;
+	progress_end(rc->progress);
 }
 
 /* ---- the command -------------------------------------------------------- */
@@ -242,9 +200,12 @@ static void warn_cb(void *ctx, const char *msg)
  * and an exit status. */
 static int run_job(struct cli *cli, struct register_options *ro, double wait)
 {
+	int settled = cli_settle_target(cli);
+	if (settled != 0)
+		return settled;
 	/* Cancellation must exist before any thread does. */
 	struct chan *done = chan_new(sizeof(int), 0);
-	struct error err;
+	struct error err = {0};
 	if (!done)
 		return cli_error("out of memory"), 3;
 	enum status st = signals_start(done, &err);
@@ -252,23 +213,27 @@ static int run_job(struct cli *cli, struct register_options *ro, double wait)
 		chan_free(done);
 		return cli_fail(st, &err);
 	}
+	struct run_ctx ctx = {cli, progress_start(cli, ro->roster_path)};
 	ro->done = done;
 	ro->warn = warn_cb;
-	ro->warn_ctx = cli;
+	ro->warn_ctx = &ctx;
+	ro->progress = progress_counts(ctx.progress);
+	ro->rows_done = rows_done_cb;
+	ro->rows_done_ctx = &ctx;
 	ro->db_path = cli->db_path;
 	ro->db_shown = cli->db_shown;
 	ro->schema = cli->schema;
 	ro->wait_seconds = wait;
 	ro->file_mode = cli->file_mode;
+	/* Only init and course add/import create a database. */
+	ro->db_open_flags = DB_OPEN_EXISTING;
+	progress_lock(ctx.progress);
 	cli_warn_shared_dir(cli);
-
-	struct progress progress;
-	progress_start(&progress, cli);
-	ro->progress = &progress.rows;
+	progress_unlock(ctx.progress);
 
 	struct register_result res;
 	st = register_run(ro, &res, &err);
-	progress_stop(&progress);
+	progress_free(ctx.progress);
 	int sig = signals_received();
 	signals_stop();
 	chan_free(done);
@@ -284,7 +249,7 @@ static int run_job(struct cli *cli, struct register_options *ro, double wait)
 	if (st != ST_OK)
 		return cli_fail(st, &err);
 	int rc;
-	if (res.report_written && !ro->output_path && (rc = cli_close_stdout()))
+	if (res.report_written && !ro->output_path && (rc = cli_close_stdout(cli)))
 		return rc;
 	const int64_t *n = res.counts.by_status;
 	int64_t rejected = n[STATUS_REJECTED];
@@ -349,7 +314,6 @@ static int run_batch(struct cli *cli, const struct batch_command *bc, int argc,
 		{"dry-run", no_argument, NULL, OPT_DRY_RUN},
 		{"encoding", required_argument, NULL, OPT_ENCODING},
 		{"format", required_argument, NULL, OPT_FORMAT},
-		{"group-readable", no_argument, NULL, OPT_GROUP_READABLE},
 		{"help", no_argument, NULL, 'h'},
 		{"label", required_argument, NULL, OPT_LABEL},
 		{"map", required_argument, NULL, OPT_MAP},
@@ -358,7 +322,6 @@ static int run_batch(struct cli *cli, const struct batch_command *bc, int argc,
 		{"max-rows", required_argument, NULL, OPT_MAX_ROWS},
 		{"output", required_argument, NULL, 'o'},
 		{"profile", required_argument, NULL, OPT_PROFILE},
-		{"quiet", no_argument, NULL, 'q'},
 		{"strict", no_argument, NULL, OPT_STRICT},
 		{"student", required_argument, NULL, OPT_STUDENT},
 		{"sync", no_argument, NULL, OPT_SYNC},
@@ -369,7 +332,7 @@ static int run_batch(struct cli *cli, const struct batch_command *bc, int argc,
 		{"workers", required_argument, NULL, OPT_WORKERS},
 		{NULL, 0, NULL, 0},
 	};
-	const char *usage = bc->usage, *name = bc->name;
+	const char *name = bc->name;
 	bool drop = bc->action != ROW_ENROL;
 	struct register_options ro = {
 		.delimiter = ',',
@@ -383,28 +346,22 @@ static int run_batch(struct cli *cli, const struct batch_command *bc, int argc,
 	struct profile_map map; /* issue 12: --map */
 	int64_t workers = 0;
 	int c, at = -1;
-	while ((c = getopt_long(argc, argv, "ho:q", opts, &at)) != -1) {
+	struct cli_getopt g;
+	cli_getopt_init(&g, cli, name, argv, "ho:", opts);
+	while ((c = cli_getopt_next(&g, argc, argv, &at)) != -1) {
 		/* Options of one command only. */
 		bool register_only = c == OPT_SYNC || c == OPT_SYNC_SCOPE ||
 				     c == OPT_ALLOW_MISSING_EMAIL ||
 				     c == OPT_MAX_DROPS || c == OPT_UPDATE_STUDENTS;
 		if ((drop && register_only) || (!drop && c == OPT_STUDENT)) {
-			fprintf(stderr,
-				"bulkreg: %s: --%s is not an option of '%s'\n",
-				name, at >= 0 ? opts[at].name : "?", name);
-			fprintf(stderr, "Try 'bulkreg %s --help'.\n", name);
-			return 2;
+			return cli_usage_error(cli, "--%s is not an option of '%s'",
+					       at >= 0 ? opts[at].name : "?", name);
 		}
 		switch (c) {
 		case 'h':
-			fputs(usage, stdout);
-			fputs(bc->help, stdout);
-			return cli_close_stdout();
+			return cli_help(cli, bc->usage, bc->help);
 		case 'o':
 			ro.output_path = optarg;
-			break;
-		case 'q': /* also accepted after the command */
-			cli->quiet = ro.quiet = true;
 			break;
 		case OPT_CHECK:
 			ro.check_cmd = optarg;
@@ -412,25 +369,22 @@ static int run_batch(struct cli *cli, const struct batch_command *bc, int argc,
 		case OPT_CHECK_ENV:
 			if (strcmp(optarg, "clean") != 0 &&
 			    strcmp(optarg, "inherit") != 0)
-				return cli_usage_error(usage, name,
+				return cli_usage_error(cli,
 						       "--check-env: '%s' is not clean "
 						       "or inherit",
 						       optarg);
 			ro.check_env_inherit = strcmp(optarg, "inherit") == 0;
 			break;
-		case OPT_GROUP_READABLE:
-			cli->file_mode = DB_MODE_GROUP;
-			break;
 		case OPT_MAX_ROWS:
 			if (!parse_int64(optarg, 1, INT64_MAX, &ro.max_rows))
-				return cli_usage_error(usage, name,
+				return cli_usage_error(cli,
 						       "--max-rows: '%s' is not a whole "
 						       "number of at least 1",
 						       optarg);
 			break;
 		case OPT_CHECK_TIMEOUT:
 			if (!parse_seconds(optarg, 0.001, 86400, &ro.check_timeout))
-				return cli_usage_error(usage, name,
+				return cli_usage_error(cli,
 						       "--check-timeout: '%s' is not a "
 						       "number of seconds (0.001..86400)",
 						       optarg);
@@ -440,7 +394,7 @@ static int run_batch(struct cli *cli, const struct batch_command *bc, int argc,
 			break;
 		case OPT_DELIMITER:
 			if (!parse_delimiter(optarg, &ro.delimiter))
-				return cli_usage_error(usage, name,
+				return cli_usage_error(cli,
 						       "--delimiter: '%s' is not one of "
 						       "',' ';' 'tab' '|'",
 						       optarg);
@@ -450,7 +404,7 @@ static int run_batch(struct cli *cli, const struct batch_command *bc, int argc,
 			break;
 		case OPT_FORMAT:
 			if (!report_format_parse(optarg, &ro.format))
-				return cli_usage_error(usage, name,
+				return cli_usage_error(cli,
 						       "--format: '%s' is not text, csv "
 						       "or json",
 						       optarg);
@@ -463,7 +417,7 @@ static int run_batch(struct cli *cli, const struct batch_command *bc, int argc,
 			if (!threshold_parse(optarg, c == OPT_MAX_DROPS ?
 							     &ro.max_drops :
 							     &ro.max_rejects))
-				return cli_usage_error(usage, name,
+				return cli_usage_error(cli,
 						       "%s: '%s' is not a whole number "
 						       "N or a percentage P%% (0..100)",
 						       c == OPT_MAX_DROPS ? "--max-drops" :
@@ -482,7 +436,7 @@ static int run_batch(struct cli *cli, const struct batch_command *bc, int argc,
 		case OPT_SYNC_SCOPE:
 			scope = optarg;
 			if (strcmp(optarg, "all") != 0 && strcmp(optarg, "roster") != 0)
-				return cli_usage_error(usage, name,
+				return cli_usage_error(cli,
 						       "--sync-scope: '%s' is not "
 						       "roster or all",
 						       optarg);
@@ -490,21 +444,21 @@ static int run_batch(struct cli *cli, const struct batch_command *bc, int argc,
 			break;
 		case OPT_UPDATE_STUDENTS:
 			if (!parse_update_mode(optarg, &ro.update_students))
-				return cli_usage_error(usage, name,
+				return cli_usage_error(cli,
 						       "--update-students: '%s' is not "
 						       "always, fill or never",
 						       optarg);
 			break;
 		case OPT_WAIT:
 			if (!parse_seconds(optarg, 0, 86400, &wait))
-				return cli_usage_error(usage, name,
+				return cli_usage_error(cli,
 						       "--wait: '%s' is not a number of "
 						       "seconds (0..86400)",
 						       optarg);
 			break;
 		case OPT_WORKERS:
 			if (!parse_int64(optarg, 1, POOL_MAX_WORKERS, &workers))
-				return cli_usage_error(usage, name,
+				return cli_usage_error(cli,
 						       "--workers: '%s' is not a whole "
 						       "number from 1 to %d",
 						       optarg, POOL_MAX_WORKERS);
@@ -519,7 +473,7 @@ static int run_batch(struct cli *cli, const struct batch_command *bc, int argc,
 		case OPT_PROFILE: {
 			enum profile p;
 			if (!profile_parse(optarg, &p))
-				return cli_usage_error(usage, name,
+				return cli_usage_error(cli,
 						       "--profile: '%s' is not one of "
 						       "bulkreg, oneroster, canvas, "
 						       "moodle-flatfile, moodle-upload, "
@@ -529,9 +483,9 @@ static int run_batch(struct cli *cli, const struct batch_command *bc, int argc,
 			break;
 		}
 		case OPT_MAP: {
-			struct error merr;
+			struct error merr = {0};
 			if (profile_map_parse(optarg, &map, &merr) != ST_OK)
-				return cli_usage_error(usage, name, "%s", merr.msg);
+				return cli_usage_error(cli, "%s", merr.msg);
 			ro.map = &map;
 			break;
 		}
@@ -541,54 +495,45 @@ static int run_batch(struct cli *cli, const struct batch_command *bc, int argc,
 		case OPT_COURSE_FROM:
 			if (strcmp(optarg, "section_id") != 0 &&
 			    strcmp(optarg, "course_id") != 0)
-				return cli_usage_error(usage, name,
+				return cli_usage_error(cli,
 						       "--course-from: '%s' is not "
 						       "course_id or section_id",
 						       optarg);
 			ro.course_from_section = strcmp(optarg, "section_id") == 0;
 			break;
 		default:
-			fprintf(stderr, "Try 'bulkreg %s --help'.\n", name);
 			return 2;
 		}
 	}
+	ro.quiet = cli->quiet;
 	if (ro.single_student) {
 		if (optind != argc)
-			return cli_usage_error(usage, name,
+			return cli_usage_error(cli,
 					       "--student drops one pair: no roster "
 					       "file with it");
 		if (!ro.course)
-			return cli_usage_error(usage, name,
+			return cli_usage_error(cli,
 					       "--student needs --course CODE");
 	} else if (optind != argc - 1) {
-		return cli_usage_error(usage, name,
+		return cli_usage_error(cli,
 				       optind >= argc ? "a roster file is required"
 						      : "only one roster file at a time");
 	} else {
 		ro.roster_path = argv[optind];
 	}
 	if (ro.strict && ro.max_rejects.set)
-		return cli_usage_error(usage, name,
+		return cli_usage_error(cli,
 				       "--strict is --max-rejects 0: give one of "
 				       "them");
 	if ((scope || ro.max_drops.set) && !ro.sync)
-		return cli_usage_error(usage, name, "%s needs --sync",
+		return cli_usage_error(cli, "%s needs --sync",
 				       scope ? "--sync-scope" : "--max-drops");
 	if (ro.sync && !ro.max_drops.set)
 		threshold_parse("10%", &ro.max_drops);
 	ro.workers = workers ? (size_t)workers : ro.check_cmd ? 32 : online_cpus();
 	if (ro.course && !course_code_valid(ro.course, strlen(ro.course)))
-		return cli_usage_error(usage, name,
+		return cli_usage_error(cli,
 				       "--course: '%s' is not a course code", ro.course);
-	/* Nothing to drop from a database that is not there: a mistyped
-	 * path must not create one. */
-	struct stat sb;
-	if (drop && !cli->db_pg && stat(cli->db_path, &sb) != 0) {
-		cli_error("%s: no database there (nothing to drop): check -d or "
-			  "$BULKREG_DB",
-			  cli->db_shown);
-		return 2;
-	}
 	return run_job(cli, &ro, wait);
 }
 
@@ -627,19 +572,17 @@ static const char undo_help[] =
 	"                         batch N')\n"
 	"  --wait SECONDS         wait this long for another bulkreg (default 30)\n"
 	"\n"
-	"Exit status: 0 undone, 2 refused (nothing written), 3 database or system\n"
-	"error, 128+N interrupted by signal N.\n";
+	"Exit status: 0 undone, 2 refused or no database (nothing written), 3\n"
+	"database or system error, 128+N interrupted by signal N.\n";
 
 int cmd_undo(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{"dry-run", no_argument, NULL, OPT_DRY_RUN},
 		{"format", required_argument, NULL, OPT_FORMAT},
-		{"group-readable", no_argument, NULL, OPT_GROUP_READABLE},
 		{"help", no_argument, NULL, 'h'},
 		{"label", required_argument, NULL, OPT_LABEL},
 		{"output", required_argument, NULL, 'o'},
-		{"quiet", no_argument, NULL, 'q'},
 		{"wait", required_argument, NULL, OPT_WAIT},
 		{NULL, 0, NULL, 0},
 	};
@@ -650,28 +593,22 @@ int cmd_undo(struct cli *cli, int argc, char **argv)
 		.delimiter = ',',
 	};
 	double wait = DEFAULT_WAIT_SECONDS;
+	struct cli_getopt g;
+	cli_getopt_init(&g, cli, "undo", argv, "ho:", opts);
 	int c;
-	while ((c = getopt_long(argc, argv, "ho:q", opts, NULL)) != -1) {
+	while ((c = cli_getopt_next(&g, argc, argv, NULL)) != -1) {
 		switch (c) {
 		case 'h':
-			fputs(undo_usage, stdout);
-			fputs(undo_help, stdout);
-			return cli_close_stdout();
+			return cli_help(cli, undo_usage, undo_help);
 		case 'o':
 			ro.output_path = optarg;
-			break;
-		case 'q':
-			cli->quiet = ro.quiet = true;
-			break;
-		case OPT_GROUP_READABLE:
-			cli->file_mode = DB_MODE_GROUP;
 			break;
 		case OPT_DRY_RUN:
 			ro.dry_run = true;
 			break;
 		case OPT_FORMAT:
 			if (!report_format_parse(optarg, &ro.format))
-				return cli_usage_error(undo_usage, "undo",
+				return cli_usage_error(cli,
 						       "--format: '%s' is not text, csv "
 						       "or json",
 						       optarg);
@@ -681,28 +618,23 @@ int cmd_undo(struct cli *cli, int argc, char **argv)
 			break;
 		case OPT_WAIT:
 			if (!parse_seconds(optarg, 0, 86400, &wait))
-				return cli_usage_error(undo_usage, "undo",
+				return cli_usage_error(cli,
 						       "--wait: '%s' is not a number of "
 						       "seconds (0..86400)",
 						       optarg);
 			break;
 		default:
-			fprintf(stderr, "Try 'bulkreg undo --help'.\n");
 			return 2;
 		}
 	}
+	ro.quiet = cli->quiet;
 	if (optind != argc - 1)
-		return cli_usage_error(undo_usage, "undo",
+		return cli_usage_error(cli,
 				       optind >= argc ? "which batch? (see 'bulkreg "
 							"batches')"
 						      : "one batch at a time");
 	if (!parse_int64(argv[optind], 1, INT64_MAX, &ro.undo_batch))
-		return cli_usage_error(undo_usage, "undo",
+		return cli_usage_error(cli,
 				       "'%s' is not a batch number", argv[optind]);
-	struct stat sb;
-	if (!cli->db_pg && stat(cli->db_path, &sb) != 0) {
-		cli_error("%s: no database there (nothing to undo)", cli->db_shown);
-		return 2;
-	}
 	return run_job(cli, &ro, wait);
 }

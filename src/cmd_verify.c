@@ -22,9 +22,11 @@ static const char verify_help[] =
 	"             then verifies again\n"
 	"\n"
 	"Exit status: 0 every invariant holds (after the repair, with --repair);\n"
-	"1 some are broken (listed); 2 usage error; 3 database error.\n";
+	"1 some are broken (listed); 2 usage error or no database; 3 database\n"
+	"error, or the listing could not be written.\n";
 
 struct out {
+	const struct cli *cli;
 	enum report_format fmt;
 	size_t n;       /* entries in the current section */
 };
@@ -36,7 +38,8 @@ static void text_cell(const char *s, size_t width)
 }
 
 /* A problem: "expected" and "found"; a change: "before" then "after". */
-static int finding(struct out *o, const struct db_finding *f, bool change)
+static int finding(struct out *o, const struct db_finding *f, bool change,
+		   struct error *err)
 {
 	if (o->fmt == REPORT_CSV) {
 		fputs(change ? "changed," : "problem,", stdout);
@@ -67,25 +70,27 @@ static int finding(struct out *o, const struct db_finding *f, bool change)
 		putchar('\n');
 	}
 	o->n++;
-	return ferror(stdout) ? -1 : 0;
+	return cli_stdout_check(o->cli, err);
 }
 
-static int on_problem(void *ctx, const struct db_finding *f)
+static int on_problem(void *ctx, const struct db_finding *f,
+		      struct error *err)
 {
 	struct out *o = ctx;
 	if (o->fmt == REPORT_TEXT && o->n == 0)
 		printf("%-10s  %-16s  %-18s  %-30s  %s\n", "COURSE", "STUDENT",
 		       "CHECK", "EXPECTED", "FOUND");
-	return finding(ctx, f, false);
+	return finding(ctx, f, false, err);
 }
 
-static int on_change(void *ctx, const struct db_finding *f)
+static int on_change(void *ctx, const struct db_finding *f,
+		     struct error *err)
 {
 	struct out *o = ctx;
 	if (o->fmt == REPORT_TEXT && o->n == 0)
 		printf("%-10s  %-16s  %-18s  %-30s  %s\n", "COURSE", "STUDENT",
 		       "CHANGE", "BEFORE", "AFTER");
-	return finding(ctx, f, true);
+	return finding(ctx, f, true, err);
 }
 
 /* Opens the problems part (after the changes part when repairing). */
@@ -102,7 +107,7 @@ static int repair(const struct cli *cli, struct db *db, struct out *o)
 	if (o->fmt == REPORT_JSON)
 		fputs("{\"changes\": [", stdout);
 	struct db_repair_result r;
-	struct error err;
+	struct error err = {0};
 	enum status st = db_repair(db, on_change, o, &r, &err);
 	if (st != ST_OK)
 		return cli_fail(st, &err);
@@ -132,7 +137,7 @@ static int verify(struct db *db, struct out *o, int64_t *problems)
 {
 	problems_start(o);
 	struct db_verify_totals t;
-	struct error err;
+	struct error err = {0};
 	enum status st = db_verify(db, on_problem, o, &t, &err);
 	if (st != ST_OK)
 		return cli_fail(st, &err);
@@ -164,37 +169,34 @@ int cmd_verify(struct cli *cli, int argc, char **argv)
 		{"repair", no_argument, NULL, 'r'},
 		{NULL, 0, NULL, 0},
 	};
-	struct out o = {REPORT_TEXT, 0};
+	struct out o = {cli, REPORT_TEXT, 0};
 	bool want_repair = false;
+	struct cli_getopt g;
+	cli_getopt_init(&g, cli, "verify", argv, "h", opts);
 	int c;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((c = cli_getopt_next(&g, argc, argv, NULL)) != -1) {
 		if (c == 'f' && report_format_parse(optarg, &o.fmt))
 			continue;
 		if (c == 'r') {
 			want_repair = true;
 			continue;
 		}
-		if (c == 'h') {
-			fputs(verify_usage, stdout);
-			fputs(verify_help, stdout);
-			return cli_close_stdout();
-		}
+		if (c == 'h')
+			return cli_help(cli, verify_usage, verify_help);
 		if (c == 'f')
-			return cli_usage_error(verify_usage, "verify",
+			return cli_usage_error(cli,
 					       "--format: '%s' is not text, csv or "
 					       "json",
 					       optarg);
-		fprintf(stderr, "%sTry 'bulkreg verify --help'.\n", verify_usage);
 		return 2;
 	}
 	if (optind != argc)
-		return cli_usage_error(verify_usage, "verify",
-				       "verify takes no arguments");
+		return cli_usage_error(cli, "unexpected argument '%s'", argv[optind]);
 	struct db *db;
 	/* verify examines a damaged database as it is, schema included. */
 	cli->examine = true;
 	cli->writes = want_repair;
-	int rc = cli_open_db(cli, DEFAULT_WAIT_SECONDS, true, &db);
+	int rc = cli_open_db(cli, DEFAULT_WAIT_SECONDS, &db);
 	if (rc != 0)
 		return rc;
 	if (o.fmt == REPORT_CSV)
@@ -209,6 +211,6 @@ int cmd_verify(struct cli *cli, int argc, char **argv)
 	db_close(db);
 	if (rc != 0)
 		return rc;
-	rc = cli_close_stdout();
+	rc = cli_close_stdout(cli);
 	return rc ? rc : problems ? 1 : 0;
 }

@@ -759,7 +759,7 @@ static enum status finish(struct csvread *cr, struct error *err)
 
 enum status csvread_next(struct csvread *cr, struct error *err)
 {
-	struct error local;
+	struct error local = {0};
 	enum status st = ST_OK;
 
 	if (cr->failed != ST_OK)
@@ -901,6 +901,13 @@ void csvread_close(struct csvread *cr)
 	memset(cr, 0, sizeof(*cr));
 	cr->fd = -1;
 	cr->cd = (iconv_t)-1;
+}
+
+uint64_t csvread_bytes_parsed(const struct csvread *cr)
+{
+	uint64_t waiting = (uint64_t)(cr->end - cr->pos) +
+			   (uint64_t)(cr->raw_end - cr->raw_pos);
+	return cr->bytes > waiting ? cr->bytes - waiting : 0;
 }
 
 uint64_t csvread_payload_bytes(const struct csvread *cr)

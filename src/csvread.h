@@ -150,6 +150,10 @@ uint64_t csvread_record_line(const struct csvread *cr);
 /* Bytes read that were not a leading BOM. */
 uint64_t csvread_payload_bytes(const struct csvread *cr);
 
+/* Bytes of the input parsed so far: read, less what waits in the buffers
+ * (an estimate when converting an encoding).  For a progress display. */
+uint64_t csvread_bytes_parsed(const struct csvread *cr);
+
 /* SHA-256 of the bytes read so far (all of them once ST_EOF was seen). */
 void csvread_sha256_hex(const struct csvread *cr, char hex[65]);
 

@@ -687,7 +687,7 @@ enum status db_course_roster(struct db *db, const char *code, db_roster_fn fn,
 	while ((rc = sqldb_step(stmt)) == SQLDB_ROW) {
 		struct roster_entry e;
 		roster_entry_from_stmt(stmt, &e);
-		if (fn(ctx, &e) != 0) {
+		if (fn(ctx, &e, err) != 0) {
 			st = ST_IO;
 			goto out;
 		}
@@ -823,7 +823,7 @@ enum status db_batches_list(struct db *db, db_batch_fn fn, void *ctx,
 				       db->path, (long long)b.id);
 			goto out;
 		}
-		if (fn(ctx, &b) != 0) {
+		if (fn(ctx, &b, err) != 0) {
 			st = ST_IO;
 			goto out;
 		}

@@ -31,16 +31,20 @@ struct db;
  * examine a damaged schema as it is: objects bulkreg did not create are
  * then not refused (defensive mode and trusted_schema=OFF still apply). */
 #define DB_OPEN_EXAMINE 0x10000u
+/* Or'ed into db_open's create_mode by every command but init, course add
+ * and course import: a database that is not there is not created (a
+ * mistyped path must leave no file behind); ST_NOTFOUND. */
+#define DB_OPEN_EXISTING 0x20000u
 /* Or'ed in by `init` alone: on PostgreSQL, creates the schema (namespace)
  * and its tables when they are missing; every other command refuses a
- * database without them.  (An SQLite file is created by any command.) */
-#define DB_OPEN_INIT 0x20000u
+ * database without them (exit 3), DB_OPEN_EXISTING or not. */
+#define DB_OPEN_INIT 0x40000u
 /* Or'ed in by the commands that write (init, course add and import,
  * register, drop, undo, verify --repair): on PostgreSQL a role that may
  * not write bulkreg's tables is refused when it connects, whether or not
  * the command would have changed anything.  (SQLite: a read-only file is
  * refused by every command.) */
-#define DB_OPEN_WRITE 0x40000u
+#define DB_OPEN_WRITE 0x80000u
 
 /*
  * Opens the store `target` names (dbtarget.h): a PostgreSQL URI or
@@ -72,14 +76,17 @@ enum status db_set_lock_wait(struct db *db, double seconds,
  * Opens the database at `path`, creating it and its schema on first use and
  * upgrading older schemas forward (PRAGMA user_version).  `path` is a file
  * name, never an SQLite URI.  A new database file is created with exactly
- * `create_mode` (0: DB_MODE_PRIVATE; DB_OPEN_EXAMINE aside) whatever the umask; an existing one
+ * `create_mode` (0: DB_MODE_PRIVATE; the DB_OPEN_ flags aside) whatever the
+ * umask; an existing one
  * keeps its mode.  Sets WAL, synchronous=FULL, foreign keys, defensive mode,
  * trusted_schema=OFF and a busy timeout of wait_seconds.
  * Errors name the path: ST_TOONEW (schema newer than this binary), ST_DB
  * (not an SQLite database, read-only file or directory, cannot open; the
  * file, its -wal or -shm is a symbolic link or owned by another user than
  * the caller or root; the schema holds objects bulkreg did not create),
- * ST_BUSY (locked longer than wait_seconds while creating or upgrading).
+ * ST_BUSY (locked longer than wait_seconds while creating or upgrading),
+ * ST_NOTFOUND (DB_OPEN_EXISTING and no file at `path`: "no database at
+ * PATH: create it with 'bulkreg init' or 'bulkreg course import'").
  */
 enum status db_open(const char *path, double wait_seconds,
 		    unsigned create_mode, struct db **out, struct error *err);
@@ -134,9 +141,11 @@ struct roster_entry {
 	int64_t line;             /* roster line of that row */
 };
 
-/* Callbacks return 0 to go on; anything else stops the listing and is
- * returned as ST_IO (the callback fills err itself). */
-typedef int (*db_roster_fn)(void *ctx, const struct roster_entry *e);
+/* Listing callbacks get the listing's err: they return 0 to go on, or
+ * fill err (a failed write: ST_IO's message) and return anything else,
+ * which stops the listing and is returned as ST_IO.  err may be NULL. */
+typedef int (*db_roster_fn)(void *ctx, const struct roster_entry *e,
+			    struct error *err);
 
 /* A course's students: registered in seat order, then the waitlist by
  * position.  ST_NOTFOUND for an unknown code. */
@@ -158,7 +167,9 @@ struct batch_record {
 						* skipped */
 };
 
-typedef int (*db_batch_fn)(void *ctx, const struct batch_record *b);
+/* As db_roster_fn. */
+typedef int (*db_batch_fn)(void *ctx, const struct batch_record *b,
+			   struct error *err);
 
 /* The batch history, oldest first. */
 enum status db_batches_list(struct db *db, db_batch_fn fn, void *ctx,
@@ -178,9 +189,9 @@ struct db_finding {
 	const char *course, *student, *what, *expected, *found;
 };
 
-/* Callbacks return 0 to go on; anything else stops and is returned as
- * ST_IO (the callback fills err itself if it wants a message). */
-typedef int (*db_finding_fn)(void *ctx, const struct db_finding *f);
+/* As db_roster_fn: 0 to go on, else err is filled and ST_IO returned. */
+typedef int (*db_finding_fn)(void *ctx, const struct db_finding *f,
+			     struct error *err);
 
 struct db_verify_totals {
 	int64_t courses, registrations, events; /* what was checked */
@@ -245,7 +256,9 @@ struct db_change {
 	const char *new_first_name, *new_last_name, *new_email;
 };
 
-typedef int (*db_change_fn)(void *ctx, const struct db_change *c);
+/* As db_roster_fn. */
+typedef int (*db_change_fn)(void *ctx, const struct db_change *c,
+			    struct error *err);
 
 /* The batch `id` (header once, then its changes in order).  ST_NOTFOUND
  * naming it when there is no such batch. */
@@ -266,8 +279,10 @@ struct db_student_course {
 };
 
 struct db_student_fns {
-	int (*student)(void *ctx, const struct db_student *s);
-	int (*course)(void *ctx, const struct db_student_course *c);
+	/* As db_roster_fn. */
+	int (*student)(void *ctx, const struct db_student *s, struct error *err);
+	int (*course)(void *ctx, const struct db_student_course *c,
+		      struct error *err);
 	db_change_fn change;
 };
 

@@ -206,7 +206,7 @@ static enum status list_changes(struct db *db, const char *sql, int64_t id,
 	while ((rc = sqldb_step(stmt)) == SQLDB_ROW) {
 		struct db_change c;
 		change_from_stmt(stmt, &c);
-		if (fn(ctx, &c) != 0) {
+		if (fn(ctx, &c, err) != 0) {
 			st = ST_IO;
 			goto out;
 		}
@@ -240,7 +240,7 @@ enum status db_batch_show(struct db *db, int64_t id, db_batch_fn header,
 			       "%s: batch %lld: the reasons column is not a "
 			       "JSON object of counts",
 			       db->path, (long long)id);
-	else if (header(ctx, &b) != 0)
+	else if (header(ctx, &b, err) != 0)
 		st = ST_IO;
 	sqldb_finalize(stmt);
 	if (st == ST_OK)
@@ -305,7 +305,7 @@ static enum status student_courses(struct db *db, const char *id,
 			.batch_id = int_or_0(stmt, 3),
 			.line = int_or_0(stmt, 4),
 		};
-		if (fns->course(ctx, &c) != 0) {
+		if (fns->course(ctx, &c, err) != 0) {
 			st = ST_IO;
 			goto out;
 		}
@@ -328,7 +328,7 @@ enum status db_student_show(struct db *db, const char *student_id,
 	struct sqldb_stmt *stmt = NULL;
 	struct db_student s;
 	st = student_get(db, student_id, &stmt, &s, err);
-	if (st == ST_OK && fns->student(ctx, &s) != 0)
+	if (st == ST_OK && fns->student(ctx, &s, err) != 0)
 		st = ST_IO;
 	sqldb_finalize(stmt);
 	if (st == ST_OK)

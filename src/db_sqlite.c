@@ -220,12 +220,12 @@ static char *sqlite_name(const char *path)
 }
 
 /* Opens the handle with the protections every connection gets. */
-static int open_handle(struct db *db, const char *path)
+static int open_handle(struct db *db, const char *path, bool create)
 {
 	char *name = sqlite_name(path);
 	if (!name)
 		return SQLITE_NOMEM;
-	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+	int flags = SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0) |
 		    SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW;
 	sqlite3 *h = NULL;
 	int rc = sqlite3_open_v2(name, &h, flags, NULL);
@@ -249,8 +249,15 @@ enum status db__open_sqlite(struct db *db, const char *path,
 	if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
 		return error_set(err, ST_DB,
 				 "%s: is a directory, not a database file", path);
+	bool create = (create_mode & DB_OPEN_EXISTING) == 0;
+	if (!create && lstat(path, &sb) != 0 && errno == ENOENT)
+		return error_set(err, ST_NOTFOUND,
+				 "no database at %s: create it with 'bulkreg "
+				 "init' or 'bulkreg course import'",
+				 path);
 	unsigned mode = create_mode & 07777;
-	create_with_mode(path, mode ? mode : DB_MODE_PRIVATE);
+	if (create)
+		create_with_mode(path, mode ? mode : DB_MODE_PRIVATE);
 	static const char *const suffixes[] = {"", "-wal", "-shm"};
 	for (size_t i = 0; i < 3; i++) {
 		enum status st = check_file(path, suffixes[i], err);
@@ -258,7 +265,7 @@ enum status db__open_sqlite(struct db *db, const char *path,
 			return st;
 	}
 	pthread_once(&sqlite_tuned, tune_sqlite);
-	int rc = open_handle(db, path);
+	int rc = open_handle(db, path, create);
 	if (rc != SQLITE_OK) {
 		if (!db->c)
 			return error_set(err, ST_NOMEM, "%s: out of memory", path);

@@ -231,7 +231,7 @@ static enum status run_query(struct db *db, const struct query *q,
 			.found = text_or_empty(stmt, 3),
 		};
 		(*count)++;
-		if (fn && fn(ctx, &f) != 0) {
+		if (fn && fn(ctx, &f, err) != 0) {
 			st = ST_IO;
 			goto out;
 		}
@@ -262,7 +262,7 @@ static enum status integrity(struct db *db, db_finding_fn fn, void *ctx,
 			continue;
 		struct db_finding f = { "", "", "integrity_check", "ok", msg };
 		(*count)++;
-		if (fn && fn(ctx, &f) != 0) {
+		if (fn && fn(ctx, &f, err) != 0) {
 			st = ST_IO;
 			goto out;
 		}

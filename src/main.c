@@ -9,7 +9,6 @@
 #include <unistd.h>
 
 #include "cmd.h"
-#include "dbtarget.h"
 
 static const char usage_text[] =
 	"usage: bulkreg [-q] [-d DB] [--schema NAME] [--group-readable] COMMAND [ARGS]\n"
@@ -39,7 +38,7 @@ static const char help_text[] =
 	"transaction (SQLite, or PostgreSQL for a database several machines share),\n"
 	"and reports row by row what happened.\n"
 	"\n"
-	"Global options (before the command; -q after it too):\n"
+	"Global options (before or after the command):\n"
 	"  -d, --db DB     database: an SQLite file, or PostgreSQL given as a URI\n"
 	"                  (postgresql://user@host:port/dbname?sslmode=...) or\n"
 	"                  libpq keywords (service=NAME, host=... dbname=...)\n"
@@ -50,7 +49,8 @@ static const char help_text[] =
 	"  -q, --quiet     no summary, warnings or progress; errors still go to stderr\n"
 	"  --group-readable  files bulkreg creates (database, report) are 0640,\n"
 	"                  readable by the group; else 0600, whatever the umask\n"
-	"  -h, --help      this help; 'bulkreg COMMAND --help' for a command\n"
+	"  -h, --help      this help; 'bulkreg COMMAND --help' (or 'bulkreg help\n"
+	"                  COMMAND') for a command\n"
 	"  -V, --version   print the version\n"
 	"\n"
 	"Exit status: 0 every row succeeded; 1 some rows were rejected; 2 usage error\n"
@@ -96,38 +96,45 @@ static bool guard_std_fds(void)
 	return stdout_closed;
 }
 
-/*
- * Which store -d names, and the form every message shows it in (passwords
- * hidden).  A malformed PostgreSQL connection string or schema name is a
- * usage error, before anything is opened.
- */
-static int settle_target(struct cli *cli, bool schema_given)
+static const struct command *find_command(const char *name)
 {
-	static char shown[4096];
-	db_target_redact(cli->db_path, shown, sizeof(shown));
-	cli->db_shown = shown;
-	cli->db_pg = db_target_is_pg(cli->db_path);
-	if (!cli->schema) {
-		const char *env = getenv("BULKREG_SCHEMA");
-		cli->schema = env && *env ? env : NULL;
-	}
-	if (schema_given && !cli->db_pg) {
-		cli_error("--schema: %s is an SQLite file; only a PostgreSQL "
-			  "database has schemas",
-			  shown);
-		return 2;
-	}
-	if (!cli->db_pg)
-		return 0;
-	struct error err;
-	enum status st = db_target_check(cli->db_path, &err);
-	if (st == ST_OK && cli->schema && !db_schema_name_valid(cli->schema))
-		st = error_set(&err, ST_USAGE,
-			       "--schema: '%.80s' is not a name bulkreg uses: "
-			       "a lowercase letter or '_', then up to %d "
-			       "lowercase letters, digits or '_' (not pg_...)",
-			       cli->schema, DB_PG_SCHEMA_MAX - 1);
-	return st == ST_OK ? 0 : cli_fail(st, &err);
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(name, commands[i].name) == 0)
+			return &commands[i];
+	return NULL;
+}
+
+static int top_help(void)
+{
+	struct cli cli = {0};
+	fputs(usage_text, stdout);
+	fputs(help_text, stdout);
+	return cli_close_stdout(&cli);
+}
+
+static int unknown_command(const char *name)
+{
+	cli_error("unknown command '%s'", name);
+	fputs("Try 'bulkreg --help'.\n", stderr);
+	return 2;
+}
+
+/* `bulkreg help CMD [SUB]` is `bulkreg CMD [SUB] --help`. */
+static int help_command(struct cli *cli, int argc, char **argv)
+{
+	if (argc < 2)
+		return top_help();
+	const struct command *cmd = find_command(argv[1]);
+	if (!cmd)
+		return strcmp(argv[1], "help") == 0 ? top_help()
+						    : unknown_command(argv[1]);
+	char *args[8];
+	int n = 0;
+	for (int i = 1; i < argc && n < 6; i++)
+		args[n++] = argv[i];
+	args[n++] = (char *)"--help";
+	args[n] = NULL;
+	return cmd->run(cli, n, args);
 }
 
 int main(int argc, char **argv)
@@ -152,9 +159,10 @@ int main(int argc, char **argv)
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
 	};
+	argv[0] = (char *)"bulkreg"; /* getopt's messages: "bulkreg: ..." */
 	int c;
-	bool schema_given = false;
-	/* '+': stop at the command, whose options are its own. */
+	/* '+': stop at the command, whose parser takes the global options
+	 * given after it (cli_getopt_next). */
 	while ((c = getopt_long(argc, argv, "+d:hqV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
@@ -165,45 +173,32 @@ int main(int argc, char **argv)
 			break;
 		case 'S':
 			cli.schema = optarg;
-			schema_given = true;
+			cli.schema_given = true;
 			break;
 		case 'h':
-			fputs(usage_text, stdout);
-			fputs(help_text, stdout);
-			return cli_close_stdout();
+			return top_help();
 		case 'q':
 			cli.quiet = true;
 			break;
 		case 'V':
 			printf("bulkreg %s\n", BULKREG_VERSION);
-			return cli_close_stdout();
+			return cli_close_stdout(&cli);
 		default:
-			fputs(usage_text, stderr);
+			fputs("Try 'bulkreg --help'.\n", stderr);
 			return 2;
 		}
 	}
 	if (optind >= argc) {
-		fputs(usage_text, stderr);
+		cli_error("which command? (init, course, register, drop, undo, "
+			  "roster, batches, student, verify, help)");
+		fputs("Try 'bulkreg --help'.\n", stderr);
 		return 2;
 	}
-	int rc = settle_target(&cli, schema_given);
-	if (rc != 0)
-		return rc;
 	const char *name = argv[optind];
-	if (strcmp(name, "help") == 0) {
-		fputs(usage_text, stdout);
-		fputs(help_text, stdout);
-		return cli_close_stdout();
-	}
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
-		if (strcmp(name, commands[i].name) == 0) {
-			int cmd_argc = argc - optind;
-			char **cmd_argv = argv + optind;
-			optind = 0; /* GNU getopt: start afresh for the command */
-			return commands[i].run(&cli, cmd_argc, cmd_argv);
-		}
-	}
-	cli_error("unknown command '%s'", name);
-	fputs(usage_text, stderr);
-	return 2;
+	if (strcmp(name, "help") == 0)
+		return help_command(&cli, argc - optind, argv + optind);
+	const struct command *cmd = find_command(name);
+	if (!cmd)
+		return unknown_command(name);
+	return cmd->run(&cli, argc - optind, argv + optind);
 }

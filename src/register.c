@@ -194,7 +194,7 @@ static enum status apply_block(struct pipeline *pl, struct block *b,
 			check_stats_add(&agg->checks, row->check_seconds);
 	}
 	if (pl->opt->progress)
-		atomic_fetch_add_explicit(pl->opt->progress, b->count,
+		atomic_fetch_add_explicit(&pl->opt->progress->rows_done, b->count,
 					  memory_order_relaxed);
 	return ST_OK;
 }
@@ -391,6 +391,14 @@ static enum status read_roster(struct pipeline *pl, struct roster_reader *rd,
 			break;
 		}
 		b->seq = seq++;
+		if (pl->opt->progress) {
+			struct register_progress *p = pl->opt->progress;
+			atomic_fetch_add_explicit(&p->rows_read, b->count,
+						  memory_order_relaxed);
+			atomic_store_explicit(&p->bytes_read,
+					      rd ? roster_bytes_parsed(rd) : 0,
+					      memory_order_relaxed);
+		}
 		wg_add(&pl->wg, 1);
 		if (pool_submit(pl->pool, worker_task, b) != POOL_OK)
 			abort(); /* the pool is only shut down by us, later */
@@ -585,6 +593,8 @@ static enum status finish_batch(struct pipeline *pl, struct roster_reader *rd,
 		return st;
 	}
 	res->elapsed_seconds = seconds_since(t0);
+	if (opt->rows_done)
+		opt->rows_done(opt->rows_done_ctx);
 
 	struct report_summary sum = {
 		.batch_id = pl->batch_id,
@@ -625,7 +635,7 @@ static enum status finish_batch(struct pipeline *pl, struct roster_reader *rd,
 				db_batch_abort(pl->db);
 				return error_set(err, ST_CANCELLED, "interrupted");
 			}
-			struct error ignored;
+			struct error ignored = {0};
 			if (db_batch_finish(pl->db, pl->batch_id, BATCH_ROLLED_BACK,
 					    &res->counts, sha, &ignored) != ST_OK)
 				db_batch_abort(pl->db);
@@ -734,8 +744,9 @@ static enum status open_and_begin(struct pipeline *pl, struct db **dbp,
 		enum status st = ST_OK;
 		if (!*dbp)
 			st = db_open_target(opt->db_path, opt->schema, 0,
-					    opt->file_mode | DB_OPEN_WRITE, dbp,
-					    err);
+					    opt->file_mode | opt->db_open_flags |
+						    DB_OPEN_WRITE,
+					    dbp, err);
 		/* PostgreSQL waits for the row locks of courses other
 		 * batches hold as the batch goes (store_course_lock). */
 		if (st == ST_OK && db_is_pg(*dbp))
@@ -870,6 +881,8 @@ enum status register_run(const struct register_options *opt,
 
 	if (opt->check_cmd) {
 		st = check_config_new(opt->check_cmd, opt->check_timeout, &check, err);
+		if (st == ST_OK)
+			st = check_config_preflight(check, err);
 		if (st != ST_OK)
 			goto out;
 		if (!opt->check_env_inherit)

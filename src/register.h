@@ -29,6 +29,13 @@ bool threshold_parse(const char *s, struct threshold *out);
 /* Whether n is more than the threshold allows out of `total`. */
 bool threshold_exceeded(const struct threshold *t, int64_t n, int64_t total);
 
+/* What a progress display reads while a batch runs (relaxed atomics). */
+struct register_progress {
+	_Atomic uint64_t rows_done;    /* rows applied, in roster order */
+	_Atomic uint64_t rows_read;    /* rows the reader has handed out */
+	_Atomic uint64_t bytes_read;   /* of the roster file, parsed */
+};
+
 struct register_options {
 	const char *db_path;           /* opened (or created) after the roster's
 					* header has been found usable */
@@ -64,10 +71,17 @@ struct register_options {
 	bool check_env_inherit;        /* --check-env inherit (else clean) */
 	unsigned file_mode;            /* new database and report: 0600 (0) or
 					* 0640 (--group-readable) */
+	unsigned db_open_flags;        /* or'ed into db_open's mode: the CLI's
+					* DB_OPEN_EXISTING (no database is
+					* created; ST_NOTFOUND) */
 	int64_t max_rows;              /* --max-rows: more is unusable input
 					* (ST_INPUT, nothing written); 0: none */
 	struct chan *done;             /* closed to cancel (Go's ctx.Done()); may be NULL */
-	_Atomic uint64_t *progress;    /* rows finished so far; may be NULL */
+	struct register_progress *progress; /* updated as rows go; may be NULL */
+	/* Called once on the calling thread when every row is applied, before
+	 * the report is written (a progress line ends first); may be NULL. */
+	void (*rows_done)(void *ctx);
+	void *rows_done_ctx;
 	/* Non-fatal warnings (unknown columns, empty roster); may be NULL. */
 	void (*warn)(void *ctx, const char *msg);
 	void *warn_ctx;

@@ -685,7 +685,7 @@ static enum status choose_profile(struct roster_reader *r,
 	} else {
 		for (size_t i = 0; i < r->ncols; i++)
 			names[i] = norm_of(&r->cols[i], norm[i]);
-		struct error why;
+		struct error why = {0};
 		st = profile_detect(names, r->ncols, &r->profile, &why);
 		if (st != ST_OK)
 			error_set(err, st, "%s: line %llu: %s", r->cr.name,
@@ -830,6 +830,11 @@ void roster_sha256_hex(const struct roster_reader *r, char hex[65])
 uint64_t roster_bytes_read(const struct roster_reader *r)
 {
 	return r->cr.bytes;
+}
+
+uint64_t roster_bytes_parsed(const struct roster_reader *r)
+{
+	return csvread_bytes_parsed(&r->cr);
 }
 
 const char *roster_profile(const struct roster_reader *r)

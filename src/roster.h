@@ -82,6 +82,10 @@ void roster_sha256_hex(const struct roster_reader *r, char hex[65]);
 /* Bytes read so far. */
 uint64_t roster_bytes_read(const struct roster_reader *r);
 
+/* Bytes of the roster parsed so far (rows handed out and the header), for
+ * a progress display's estimate of the total. */
+uint64_t roster_bytes_parsed(const struct roster_reader *r);
+
 void roster_close(struct roster_reader *r);
 
 #endif

@@ -115,11 +115,13 @@ expect_refused 2 "bogus" "Try 'bulkreg register --help'."
 
 case_ "exit 2: an unknown global option"
 run --bogus -d $db register "$DATA/rosters/good.csv"
-expect_refused 2 "usage:"
+expect_refused 2 "bulkreg: unrecognized option '--bogus'"
+expect_err "Try 'bulkreg --help'."
+! grep -q "usage:" err || fail "a bad option dumps the usage"
 
 case_ "exit 2: no command, and an unknown command"
 run -d $db
-expect_refused 2 "usage:"
+expect_refused 2 "which command?"
 run -d $db enrol "$DATA/rosters/good.csv"
 expect_refused 2 "enrol"
 
@@ -310,14 +312,17 @@ run -d db-directory register "$DATA/rosters/good.csv"
 expect_rc 3
 expect_err "db-directory"
 
-case_ "exit 3: the database's directory does not exist (and is not created)"
-run -d no-such-dir/t.db register "$DATA/rosters/good.csv"
+case_ "the database's directory does not exist (and is not created): exit 3 for init, 2 for register"
+run -d no-such-dir/t.db init
 expect_rc 3
 expect_err "no-such-dir/t.db"
+run -d no-such-dir/t.db register "$DATA/rosters/good.csv"
+expect_rc 2
+expect_err "no database at no-such-dir/t.db"
 [ ! -e no-such-dir ] || fail "no-such-dir was created"
 
 case_ "exit 3: a database under /proc can never be written"
-run -d /proc/bulkreg-e2e.db register "$DATA/rosters/good.csv"
+run -d /proc/bulkreg-e2e.db init
 expect_rc 3
 expect_err "/proc/bulkreg-e2e.db"
 

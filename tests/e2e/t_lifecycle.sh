@@ -384,7 +384,7 @@ expect_err "would have been rolled back: --max-rejects 0"
 case_ "drop refuses a database that is not there (a mistyped -d creates nothing)"
 run -d typo.db drop --student A --course M1
 expect_rc 2
-expect_err "typo.db: no database there"
+expect_err "no database at typo.db: create it with 'bulkreg init' or 'bulkreg course import'"
 [ ! -e typo.db ] || fail "typo.db was created"
 
 case_ "options: drop names the register-only option it refuses; --strict with --max-rejects; loose numbers refused"

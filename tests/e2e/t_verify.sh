@@ -460,7 +460,7 @@ expect_rc 0
 case_ "usage: an operand, a bad --format, --help, a missing database"
 run -d db verify extra
 expect_rc 2
-expect_err "verify takes no arguments"
+expect_err "bulkreg: verify: unexpected argument 'extra'"
 run -d db verify --format yaml
 expect_rc 2
 run -d db verify --bogus
@@ -469,6 +469,6 @@ run -d db verify --help
 expect_rc 0
 expect_out "usage: bulkreg verify [--repair] [--format text|csv|json]"
 run -d nosuch.db verify
-expect_rc 3
-expect_err "no such database"
+expect_rc 2
+expect_err "no database at nosuch.db"
 [ ! -e nosuch.db ] || fail "verify created a database"

@@ -357,6 +357,54 @@ START_TEST(test_not_executable_direct_is_check_error)
 }
 END_TEST
 
+/* ---- the pre-flight (issue 13): a direct command that cannot run ------- */
+
+static enum status preflight(const char *cmd, struct error *err)
+{
+	struct check_config *cfg = config(cmd, 5);
+	enum status st = check_config_preflight(cfg, err);
+	check_config_free(cfg);
+	return st;
+}
+
+START_TEST(test_preflight_refuses_a_direct_command_not_found)
+{
+	struct error err = {0};
+	ck_assert_int_eq(preflight("bulkreg_no_such_command x", &err), ST_USAGE);
+	ck_assert_msg(strstr(err.msg, "--check bulkreg_no_such_command: "
+				      "command not found"),
+		      "%s", err.msg);
+	ck_assert_int_eq(preflight("./bulkreg_no_such_file.sh", &err), ST_USAGE);
+	ck_assert_ptr_nonnull(strstr(err.msg, "./bulkreg_no_such_file.sh"));
+}
+END_TEST
+
+START_TEST(test_preflight_refuses_not_executable_and_directories)
+{
+	char path[256];
+	struct error err = {0};
+	write_file(in_dir(path, sizeof(path), "plain.sh"), "exit 0\n", 0644);
+	ck_assert_int_eq(preflight(path, &err), ST_USAGE);
+	ck_assert_ptr_nonnull(strstr(err.msg, path));
+	ck_assert_ptr_nonnull(strstr(err.msg, strerror(EACCES)));
+	ck_assert_int_eq(preflight(in_dir(path, sizeof(path), ""), &err),
+			 ST_USAGE);
+}
+END_TEST
+
+START_TEST(test_preflight_leaves_shell_commands_and_good_ones)
+{
+	struct error err = {0};
+	ck_assert_int_eq(preflight("bulkreg_no_such_command 'x'", &err), ST_OK);
+	ck_assert_int_eq(preflight("bulkreg_no_such_command; true", &err), ST_OK);
+	ck_assert_int_eq(preflight("true", &err), ST_OK);
+	ck_assert_int_eq(preflight("/bin/sh -c true", &err), ST_OK);
+	char path[256];
+	write_file(in_dir(path, sizeof(path), "ok.sh"), "exit 0\n", 0755);
+	ck_assert_int_eq(preflight(path, &err), ST_OK);
+}
+END_TEST
+
 START_TEST(test_script_without_shebang_runs_as_the_shell_would)
 {
 	char path[256];
@@ -935,6 +983,9 @@ static Suite *check_suite(void)
 	tcase_add_test(tc, test_not_found_direct_is_check_error);
 	tcase_add_test(tc, test_not_executable_via_shell_is_check_error);
 	tcase_add_test(tc, test_not_executable_direct_is_check_error);
+	tcase_add_test(tc, test_preflight_refuses_a_direct_command_not_found);
+	tcase_add_test(tc, test_preflight_refuses_not_executable_and_directories);
+	tcase_add_test(tc, test_preflight_leaves_shell_commands_and_good_ones);
 	tcase_add_test(tc, test_script_without_shebang_runs_as_the_shell_would);
 	tcase_add_test(tc, test_spawn_failure_is_retried_then_check_error);
 

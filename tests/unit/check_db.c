@@ -359,7 +359,8 @@ struct listing {
 	size_t stop_after; /* 0: never */
 };
 
-static int collect_roster(void *ctx, const struct roster_entry *e)
+static int collect_roster(void *ctx, const struct roster_entry *e,
+			  struct error *err)
 {
 	struct listing *l = ctx;
 	ck_assert_uint_lt(l->n, 32);
@@ -372,7 +373,11 @@ static int collect_roster(void *ctx, const struct roster_entry *e)
 	d->position = e->position;
 	d->batch_id = e->batch_id;
 	d->line = e->line;
-	return l->stop_after && l->n >= l->stop_after;
+	if (l->stop_after && l->n >= l->stop_after) {
+		error_set(err, ST_IO, "roster stopped after %zu", l->n);
+		return 1;
+	}
+	return 0;
 }
 
 static void list_roster(struct db *db, const char *code, struct listing *l)
@@ -395,7 +400,8 @@ struct history {
 	size_t stop_after;
 };
 
-static int collect_batch(void *ctx, const struct batch_record *r)
+static int collect_batch(void *ctx, const struct batch_record *r,
+			 struct error *err)
 {
 	struct history *h = ctx;
 	ck_assert_uint_lt(h->n, 8);
@@ -412,7 +418,11 @@ static int collect_batch(void *ctx, const struct batch_record *r)
 		 r->label ? r->label : "");
 	snprintf(h->b[i].sha, sizeof(h->b[i].sha), "%s",
 		 r->sha256 ? r->sha256 : "");
-	return h->stop_after && h->n >= h->stop_after;
+	if (h->stop_after && h->n >= h->stop_after) {
+		error_set(err, ST_IO, "batches stopped after %zu", h->n);
+		return 1;
+	}
+	return 0;
 }
 
 static void list_batches(struct db *db, struct history *h)
@@ -1706,6 +1716,27 @@ START_TEST(test_batches_list_reads_foreign_reasons_json)
 }
 END_TEST
 
+/* Issue 13: DB_OPEN_EXISTING creates nothing, and says how to create it. */
+START_TEST(test_open_existing_creates_nothing)
+{
+	char missing[600];
+	snprintf(missing, sizeof(missing), "%s.missing", path);
+	struct db *db = NULL;
+	struct error err = {0};
+	ck_assert_int_eq(db_open(missing, 1, DB_OPEN_EXISTING, &db, &err),
+			 ST_NOTFOUND);
+	ck_assert_ptr_null(db);
+	ck_assert_ptr_nonnull(strstr(err.msg, "no database at "));
+	ck_assert_ptr_nonnull(strstr(err.msg, "create it with 'bulkreg init'"));
+	ck_assert_int_eq(access(missing, F_OK), -1);
+	/* An existing one opens as usual. */
+	db = open_db(1);
+	db_close(db);
+	ck_assert_int_eq(db_open(path, 1, DB_OPEN_EXISTING, &db, &err), ST_OK);
+	db_close(db);
+}
+END_TEST
+
 START_TEST(test_batches_list_callback_can_stop)
 {
 	struct db *db = open_db(1);
@@ -1719,6 +1750,12 @@ START_TEST(test_batches_list_callback_can_stop)
 	h.stop_after = 1;
 	ck_assert_int_eq(db_batches_list(db, collect_batch, &h, NULL), ST_IO);
 	ck_assert_uint_eq(h.n, 1);
+	/* The callback's own message is the listing's error (issue 13). */
+	memset(&h, 0, sizeof(h));
+	h.stop_after = 2;
+	struct error err = {0};
+	ck_assert_int_eq(db_batches_list(db, collect_batch, &h, &err), ST_IO);
+	ck_assert_str_eq(err.msg, "batches stopped after 2");
 	db_close(db);
 }
 END_TEST
@@ -2098,6 +2135,7 @@ static Suite *db_suite(void)
 	tcase_add_test(tc, test_batches_list_counts_reasons_and_metadata);
 	tcase_add_test(tc, test_batches_list_reads_foreign_reasons_json);
 	tcase_add_test(tc, test_batches_list_callback_can_stop);
+	tcase_add_test(tc, test_open_existing_creates_nothing);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("timing");

@@ -86,7 +86,7 @@ struct found {
 	int stop_after; /* 0: never */
 };
 
-static int collect(void *ctx, const struct db_finding *f)
+static int collect(void *ctx, const struct db_finding *f, struct error *err)
 {
 	struct found *c = ctx;
 	if (c->n < MAXF) {
@@ -97,7 +97,11 @@ static int collect(void *ctx, const struct db_finding *f)
 		snprintf(c->found[c->n], 80, "%s", f->found);
 	}
 	c->n++;
-	return c->stop_after && c->n >= c->stop_after;
+	if (c->stop_after && c->n >= c->stop_after) {
+		error_set(err, ST_IO, "stopped after %d", c->n);
+		return 1;
+	}
+	return 0;
 }
 
 /* The index of the finding named `what` about `student` ("" any), or -1. */
@@ -246,9 +250,10 @@ START_TEST(test_callback_stop_is_st_io)
 	memset(&c, 0, sizeof(c));
 	c.stop_after = 1;
 	struct db_verify_totals t;
-	struct error err;
+	struct error err = {0};
 	ck_assert_int_eq(db_verify(db, collect, &c, &t, &err), ST_IO);
 	ck_assert_int_eq(c.n, 1);
+	ck_assert_str_eq(err.msg, "stopped after 1");
 	/* The read transaction is over: a write can start. */
 	ck_assert_int_eq(db_begin(db, &err), ST_OK);
 	db_rollback(db);
@@ -256,30 +261,38 @@ START_TEST(test_callback_stop_is_st_io)
 }
 END_TEST
 
-static int count_header(void *ctx, const struct batch_record *b)
+static int count_header(void *ctx, const struct batch_record *b,
+			struct error *err)
 {
 	(void)b;
+	(void)err;
 	(*(int *)ctx)++;
 	return 0;
 }
 
-static int count_change(void *ctx, const struct db_change *c)
+static int count_change(void *ctx, const struct db_change *c,
+			struct error *err)
 {
 	(void)c;
+	(void)err;
 	(*(int *)ctx)++;
 	return 0;
 }
 
-static int count_student(void *ctx, const struct db_student *s)
+static int count_student(void *ctx, const struct db_student *s,
+			struct error *err)
 {
 	(void)s;
+	(void)err;
 	(*(int *)ctx)++;
 	return 0;
 }
 
-static int count_course(void *ctx, const struct db_student_course *c)
+static int count_course(void *ctx, const struct db_student_course *c,
+			struct error *err)
 {
 	(void)c;
+	(void)err;
 	(*(int *)ctx)++;
 	return 0;
 }

@@ -1,0 +1,187 @@
+/* cmd_progress: the progress line on a terminal; see cmd_progress.h. */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "chan.h"
+#include "cmd_progress.h"
+
+#define TICK_SECONDS 0.25 /* at most 4 redraws a second */
+
+struct progress {
+	struct register_progress counts;
+	uint64_t size;          /* of the roster; 0 when unknown (a pipe) */
+	struct timespec t0;
+	pthread_mutex_t lock;   /* standard error: the line and messages */
+	bool shown;             /* a line is on the terminal now */
+	bool ever_shown;
+	bool ended;
+	struct chan *stop;      /* closed to end the ticker */
+	pthread_t thread;
+};
+
+static double elapsed(const struct progress *p)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - p->t0.tv_sec) +
+	       (double)(now.tv_nsec - p->t0.tv_nsec) / 1e9;
+}
+
+/* "0:06", "1:02:03". */
+static void clock_text(char *buf, size_t size, double seconds)
+{
+	unsigned long long s = (unsigned long long)(seconds + 0.5);
+	if (s >= 3600)
+		snprintf(buf, size, "%llu:%02llu:%02llu", s / 3600, s / 60 % 60,
+			 s % 60);
+	else
+		snprintf(buf, size, "%llu:%02llu", s / 60, s % 60);
+}
+
+/* The line, from the counters: see cmd_progress.h. */
+static void format_line(const struct progress *p, char *buf, size_t size)
+{
+	uint64_t done = atomic_load_explicit(&p->counts.rows_done,
+					     memory_order_relaxed);
+	uint64_t read = atomic_load_explicit(&p->counts.rows_read,
+					     memory_order_relaxed);
+	uint64_t bytes = atomic_load_explicit(&p->counts.bytes_read,
+					      memory_order_relaxed);
+	double dt = elapsed(p);
+	double rate = dt > 0 ? (double)done / dt : 0;
+	if (p->size == 0 || bytes == 0) {
+		snprintf(buf, size, "bulkreg: %llu rows, %.0f rows/s",
+			 (unsigned long long)done, rate);
+		return;
+	}
+	/* Until the reader has parsed the whole file, the rows it handed out
+	 * scaled by the share of the file they took. */
+	bool estimate = bytes < p->size;
+	uint64_t total = read;
+	if (estimate)
+		total = (uint64_t)((double)read * (double)p->size / (double)bytes);
+	if (total < read)
+		total = read;
+	if (total < done)
+		total = done;
+	unsigned pct = total ? (unsigned)(done * 100 / total) : 100;
+	char eta[32] = "--:--";
+	if (rate > 0)
+		clock_text(eta, sizeof(eta), (double)(total - done) / rate);
+	snprintf(buf, size,
+		 "bulkreg: %llu of %s%llu rows (%u%%), %.0f rows/s, ETA %s",
+		 (unsigned long long)done, estimate ? "~" : "",
+		 (unsigned long long)total, pct, rate, eta);
+}
+
+static void clear_line(struct progress *p)
+{
+	if (p->shown)
+		fputs("\r\033[K", stderr);
+	p->shown = false;
+}
+
+static void *ticker(void *arg)
+{
+	struct progress *p = arg;
+	for (;;) {
+		/* The stop channel never carries a value: its close ends us,
+		 * a timeout is the next redraw, TICK_SECONDS after the last. */
+		struct timespec tick = chan_deadline_after(TICK_SECONDS);
+		int unused;
+		if (chan_recv_until(p->stop, &unused, &tick) != CHAN_TIMEOUT)
+			break;
+		char line[256];
+		format_line(p, line, sizeof(line));
+		pthread_mutex_lock(&p->lock);
+		fprintf(stderr, "\r\033[K%s", line);
+		fflush(stderr);
+		p->shown = p->ever_shown = true;
+		pthread_mutex_unlock(&p->lock);
+	}
+	return NULL;
+}
+
+static uint64_t roster_size(const char *path)
+{
+	struct stat sb;
+	int rc = strcmp(path, "-") == 0 ? fstat(0, &sb) : stat(path, &sb);
+	return rc == 0 && S_ISREG(sb.st_mode) && sb.st_size > 0 ?
+		       (uint64_t)sb.st_size :
+		       0;
+}
+
+struct progress *progress_start(const struct cli *cli, const char *roster_path)
+{
+	if (cli->quiet || !roster_path || !isatty(2))
+		return NULL;
+	struct progress *p = calloc(1, sizeof(*p));
+	if (!p)
+		return NULL;
+	atomic_init(&p->counts.rows_done, 0);
+	atomic_init(&p->counts.rows_read, 0);
+	atomic_init(&p->counts.bytes_read, 0);
+	p->size = roster_size(roster_path);
+	clock_gettime(CLOCK_MONOTONIC, &p->t0);
+	pthread_mutex_init(&p->lock, NULL);
+	p->stop = chan_new(sizeof(int), 0);
+	if (!p->stop || pthread_create(&p->thread, NULL, ticker, p) != 0) {
+		chan_free(p->stop);
+		pthread_mutex_destroy(&p->lock);
+		free(p);
+		return NULL;
+	}
+	return p;
+}
+
+struct register_progress *progress_counts(struct progress *p)
+{
+	return p ? &p->counts : NULL;
+}
+
+void progress_end(struct progress *p)
+{
+	if (!p || p->ended)
+		return;
+	p->ended = true;
+	chan_close(p->stop);
+	pthread_join(p->thread, NULL);
+	if (!p->ever_shown)
+		return;
+	clear_line(p);
+	uint64_t done = atomic_load(&p->counts.rows_done);
+	double dt = elapsed(p);
+	fprintf(stderr, "bulkreg: %llu rows in %.1f s (%.0f rows/s)\n",
+		(unsigned long long)done, dt, dt > 0 ? (double)done / dt : 0.0);
+	fflush(stderr);
+}
+
+void progress_free(struct progress *p)
+{
+	if (!p)
+		return;
+	progress_end(p);
+	chan_free(p->stop);
+	pthread_mutex_destroy(&p->lock);
+	free(p);
+}
+
+void progress_lock(struct progress *p)
+{
+	if (!p)
+		return;
+	pthread_mutex_lock(&p->lock);
+	clear_line(p);
+}
+
+void progress_unlock(struct progress *p)
+{
+	if (p)
+		pthread_mutex_unlock(&p->lock);
+}

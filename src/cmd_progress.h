@@ -1,0 +1,39 @@
+/* cmd_progress: the progress line of register, drop and sync on a terminal. */
+#ifndef BULKREG_CMD_PROGRESS_H
+#define BULKREG_CMD_PROGRESS_H
+
+#include "cmd.h"
+#include "register.h"
+
+/*
+ * While a batch runs, standard error (when it is a terminal, and not with
+ * -q) shows one line, redrawn at most 4 times a second:
+ *   bulkreg: 354 of ~1000 rows (35%), 107 rows/s, ETA 0:06
+ * The total is estimated from the bytes read of the roster's size ("~"
+ * until the whole file is read); from a pipe there is no total:
+ *   bulkreg: 354 rows, 107 rows/s
+ * progress_end clears it and writes the final count before anything else
+ * goes to the terminal.  Every function accepts NULL (no progress shown).
+ */
+struct progress;
+
+/* NULL when no line is to be shown (quiet, not a terminal, no roster, out
+ * of memory).  `roster_path` is the roster ("-": standard input) or NULL. */
+struct progress *progress_start(const struct cli *cli, const char *roster_path);
+
+/* The counters register_run updates (NULL for NULL). */
+struct register_progress *progress_counts(struct progress *p);
+
+/* Stops the redrawing; if a line was shown, clears it and writes the final
+ * count ("bulkreg: 1000 rows in 2.3 s (435 rows/s)").  Idempotent. */
+void progress_end(struct progress *p);
+
+/* Ends if needed and frees. */
+void progress_free(struct progress *p);
+
+/* Around any other message written to standard error while the batch
+ * runs: the line is cleared first (and redrawn at the next tick). */
+void progress_lock(struct progress *p);
+void progress_unlock(struct progress *p);
+
+#endif

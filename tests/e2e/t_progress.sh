@@ -1,0 +1,186 @@
+# t_progress: the progress line on a terminal (issue 13): rows done of the
+# total, percentage, rate and ETA, at most 4 redraws a second, ended (line
+# cleared, final count) before the report; never with -q or off a terminal.
+# The run is held at one row by a --check that reads a FIFO the test opens
+# only once it has seen the lines it wants: no sleep synchronises anything.
+
+db=$PWD/t.db
+"$BULKREG" -q -d "$db" course add M1 --capacity 1000 || fail "setup"
+mkfifo gate
+cat >gate.sh <<'SH'
+#!/bin/sh
+[ "$BULKREG_STUDENT_ID" = "$BULKREG_TEST_GATE_ID" ] && cat "$BULKREG_TEST_GATE" >/dev/null
+exit 0
+SH
+chmod +x gate.sh
+export BULKREG_TEST_GATE="$PWD/gate"
+
+# roster N [PAD]: N rows, each with an ignored notes column of PAD bytes.
+roster() {
+	python3 - "$1" "${2:-0}" <<'PY'
+import sys
+n, pad = int(sys.argv[1]), int(sys.argv[2])
+with open("r.csv", "w") as f:
+    f.write("student_id,first_name,last_name,email,course" + (",notes" if pad else "") + "\n")
+    for i in range(n):
+        f.write(f"X{i},Ada,Byron,x{i}@example.org,M1" + ("," + "n" * pad if pad else "") + "\n")
+PY
+}
+
+# pty_run DRAWS_WANTED ARGS...: runs bulkreg on a pseudo-terminal (stdin,
+# stdout, stderr), opens the gate after DRAWS_WANTED progress lines (0: at
+# once), and writes what the terminal got to ./tty, the exit status to
+# ./tty.rc and the seconds the test measured to ./tty.secs.
+pty_run() {
+	python3 - "$@" <<'PY'
+import os, pty, select, sys, time
+want = int(sys.argv[1]); args = sys.argv[2:]
+t0 = time.monotonic()
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(os.environ["BULKREG"], [os.environ["BULKREG"]] + args)
+out = b""; opened = False
+deadline = t0 + 120  # a hung run fails the test instead of hanging it
+while True:
+    if not opened and out.count(b"\r\x1b[Kbulkreg: ") >= want:
+        # Opening the FIFO lets the held check go on.
+        with open(os.environ["BULKREG_TEST_GATE"], "w"):
+            pass
+        opened = True
+    r, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
+    if not r:
+        os.kill(pid, 9); break
+    try:
+        chunk = os.read(fd, 65536)
+    except OSError:
+        break
+    if not chunk:
+        break
+    out += chunk
+_, status = os.waitpid(pid, 0)
+open("tty.secs", "w").write("%f\n" % (time.monotonic() - t0))
+open("tty", "wb").write(out)
+open("tty.rc", "w").write("%d\n" % os.waitstatus_to_exitcode(status))
+PY
+}
+
+case_ "a terminal sees rows done of the total, percentage, rate and ETA, at most 4 times a second"
+roster 40
+BULKREG_TEST_GATE_ID=X20 pty_run 3 -d "$db" register r.csv --dry-run \
+	--workers 1 --check ./gate.sh
+[ "$(cat tty.rc)" = 0 ] || fail "exit status $(cat tty.rc): $(cat tty)"
+python3 - <<'PY' || fail "the progress lines are not as they should be: $(od -c tty | head -40)"
+import re, sys
+out = open("tty", "rb").read().decode()
+secs = float(open("tty.secs").read())
+draw = re.compile(r"\r\x1b\[Kbulkreg: (\d+) of (~?)(\d+) rows \((\d+)%\), (\d+) rows/s, ETA (\d+:\d\d|--:--)")
+draws = draw.findall(out)
+assert len(draws) >= 3, ("too few lines", draws)
+for done, est, total, pct, rate, eta in draws:
+    # Estimated from the bytes parsed of the file's size (the header
+    # takes its share): near 40.
+    assert est == "~" and 36 <= int(total) <= 44, ("estimated total", total)
+    assert int(done) <= int(total) and int(pct) == int(done) * 100 // int(total), (done, pct)
+# Held at row 20: the lines say so.
+assert any(d[0] == "20" for d in draws), draws
+# At most 4 redraws a second, against the time this test measured.
+assert len(draws) <= 4 * secs + 1, (len(draws), secs)
+# The end: the line cleared, the final count on a line of its own, then
+# the report; nothing redrawn after it.
+end = out.index("\r\x1b[Kbulkreg: 40 rows in ")
+final = re.compile(r"bulkreg: 40 rows in \d+\.\d s \(\d+ rows/s\)\r?\n").match(out, end + 4)
+assert final, out[end:end + 80]
+rest = out[final.end():]
+assert "\x1b[K" not in rest and "ETA" not in rest, rest[:200]
+assert rest.startswith("Batch "), rest[:80]
+assert "\x1b[K" not in out[:out.index("\r\x1b[K")] , "a clear before any line"
+PY
+
+case_ "the total of a file read in part is estimated from the bytes read ('~')"
+roster 100 2000
+BULKREG_TEST_GATE_ID=X5 pty_run 2 -d "$db" register r.csv --dry-run \
+	--workers 1 --check ./gate.sh
+[ "$(cat tty.rc)" = 0 ] || fail "exit status $(cat tty.rc): $(cat tty)"
+python3 - <<'PY' || fail "no estimated total: $(od -c tty | head -30)"
+import re
+out = open("tty", "rb").read().decode()
+draws = re.findall(r"\r\x1b\[Kbulkreg: (\d+) of ~(\d+) rows \((\d+)%\)", out)
+assert draws, "no line with '~'"
+for done, total, pct in draws:
+    assert int(total) >= int(done) and int(total) >= 6, (done, total)
+assert "\r\x1b[Kbulkreg: 100 rows in " in out
+PY
+
+case_ "standard input from a pipe: rows and rate, no total"
+roster 40
+python3 - "$db" <<'PY' || fail "pipe progress: $(od -c tty | head -30)"
+import os, pty, re, select, subprocess, sys, time
+db = sys.argv[1]
+env = dict(os.environ, BULKREG_TEST_GATE_ID="X20")
+master, slave = pty.openpty()
+p = subprocess.Popen([os.environ["BULKREG"], "-d", db, "register", "-", "--dry-run",
+                      "--workers", "1", "--check", "./gate.sh"],
+                     stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=slave, env=env)
+os.close(slave)
+p.stdin.write(open("r.csv", "rb").read()); p.stdin.close()
+out = b""
+while out.count(b"\r\x1b[Kbulkreg: ") < 1:
+    r, _, _ = select.select([master], [], [], 60)
+    assert r, "no progress line"
+    out += os.read(master, 4096)
+with open(os.environ["BULKREG_TEST_GATE"], "w"):
+    pass
+assert p.wait(60) == 0
+while True:
+    r, _, _ = select.select([master], [], [], 5)
+    if not r:
+        break
+    try:
+        c = os.read(master, 4096)
+    except OSError:
+        break
+    if not c:
+        break
+    out += c
+s = out.decode()
+assert re.search(r"\r\x1b\[Kbulkreg: \d+ rows, \d+ rows/s", s), s
+assert " of " not in s.split("rows in")[0], s
+PY
+
+case_ "never with -q, never when standard error is not a terminal"
+# The run is held for a second (an observation window, not a
+# synchronisation): a line would have been drawn 4 times meanwhile.
+python3 - "$db" <<'PY' || fail "progress shown where it must not be"
+import os, pty, select, subprocess, sys, time
+db = sys.argv[1]
+env = dict(os.environ, BULKREG_TEST_GATE_ID="X20")
+for quiet, err_tty in ((True, True), (False, False)):
+    master, slave = pty.openpty()
+    args = [os.environ["BULKREG"], "-d", db, "register", "r.csv", "--dry-run",
+            "--workers", "1", "--check", "./gate.sh"] + (["-q"] if quiet else [])
+    errf = open("stderr.txt", "wb")
+    p = subprocess.Popen(args, stdin=slave, stdout=slave,
+                         stderr=slave if err_tty else errf, env=env)
+    os.close(slave)
+    time.sleep(1.0)
+    with open(os.environ["BULKREG_TEST_GATE"], "w"):
+        pass
+    out = b""
+    while True:
+        r, _, _ = select.select([master], [], [], 30)
+        if not r:
+            break
+        try:
+            c = os.read(master, 65536)
+        except OSError:
+            break
+        if not c:
+            break
+        out += c
+    assert p.wait(60) == 0
+    errf.close()
+    err = open("stderr.txt", "rb").read()
+    assert b"ETA" not in out and b"\x1b[K" not in out, (quiet, out[:300])
+    assert b"ETA" not in err and b"\r" not in err, (quiet, err[:300])
+    assert b" rows in " not in out + err, (quiet, out[:300], err[:300])
+PY
