@@ -8,6 +8,7 @@
 #include "course_import.h"
 #include "courses.h"
 #include "csvread.h"
+#include "escape.h"
 
 #define VALUE_MAX 256       /* longest value kept; titles may not be longer */
 #define NAME_KEEP 64        /* bytes of a header name kept for matching */
@@ -345,7 +346,7 @@ static const char *quoted(const struct value *v, char *buf, size_t cap)
 {
 	size_t used = 0;
 	buf[0] = '\0';
-	csvread_quote_name(buf, cap, &used, (const unsigned char *)v->text,
+	esc_quote(buf, cap, &used, (const char *)v->text,
 			   v->len < VALUE_MAX ? v->len : VALUE_MAX, 40);
 	return buf;
 }

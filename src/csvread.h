@@ -170,14 +170,4 @@ size_t csvread_norm_name(const unsigned char *s, size_t len, char *out,
 /* A 64-bit hash of a name's normal form (FNV-1a). */
 uint64_t csvread_name_hash(const unsigned char *s, size_t len);
 
-/*
- * Appends 'name' to out[0..cap) at *used, as a quoted, readable rendering
- * for messages: control bytes and bytes that are not UTF-8 become \xNN,
- * C1 controls and invisible, space-like or bidi characters \uNNNN (so that
- * "student\u00A0id" does not pass for "student id"), and names longer
- * than `limit` bytes are cut (at a character boundary) and end in "...".
- */
-void csvread_quote_name(char *out, size_t cap, size_t *used,
-			const unsigned char *s, size_t len, size_t limit);
-
 #endif

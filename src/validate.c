@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "csvread.h"
+#include "escape.h"
 #include "utf8.h"
 #include "validate.h"
 
@@ -23,7 +24,7 @@ static void show_value(char *out, size_t cap, const char *s, size_t len)
 {
 	size_t used = 0;
 	out[0] = '\0';
-	csvread_quote_name(out, cap, &used, (const unsigned char *)s, len, SHOW_MAX);
+	esc_quote(out, cap, &used, (const char *)s, len, SHOW_MAX);
 }
 
 /* Names a character for a detail: 'x' if printable ASCII, 0xNN for other

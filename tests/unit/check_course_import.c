@@ -196,7 +196,7 @@ START_TEST(code_must_be_valid)
 {
 	expect_problem("code,capacity\n,5\n", 2, "code is empty");
 	expect_problem("code,capacity\nMATH\xE2\x80\x8B" "101,5\n", 2,
-		       "code: 'MATH\\u200B101' is not a course code");
+		       "code: 'MATH\\u200b101' is not a course code");
 	expect_problem("code,capacity\nM\x01" "1,5\n", 2, "is not a course code");
 }
 END_TEST

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "csvread.h"
+#include "escape.h"
 #include "roster.h"
 #include "sha256.h"
 #include "testutil.h"
@@ -1497,7 +1498,7 @@ static void expect_quoted(const char *name, size_t limit, const char *want)
 	char out[256];
 	size_t used = 0;
 	out[0] = '\0';
-	csvread_quote_name(out, sizeof(out), &used, (const unsigned char *)name,
+	esc_quote(out, sizeof(out), &used, (const char *)name,
 			   strlen(name), limit);
 	ck_assert_str_eq(out, want);
 	ck_assert_uint_eq(used, strlen(want));
@@ -1507,20 +1508,24 @@ static void expect_quoted(const char *name, size_t limit, const char *want)
  * character used to look exactly like the name it fails to be. */
 START_TEST(messages_show_invisible_characters_by_code_point)
 {
-	expect_quoted("student\xC2\xA0id", 40, "'student\\u00A0id'");
-	expect_quoted("\xEF\xBB\xBFstudent_id", 40, "'\\uFEFFstudent_id'");
-	expect_quoted("a\xE2\x80\xAE" "b\xE2\x80\x8B", 40, "'a\\u202Eb\\u200B'");
-	expect_quoted("\xC2\x9B" "31m", 40, "'\\u009B31m'");
-	expect_quoted("a\x1B[2J\x7F", 40, "'a\\x1B[2J\\x7F'");
+	expect_quoted("student\xC2\xA0id", 40, "'student\\u00a0id'");
+	expect_quoted("\xEF\xBB\xBFstudent_id", 40, "'\\ufeffstudent_id'");
+	expect_quoted("a\xE2\x80\xAE" "b\xE2\x80\x8B", 40, "'a\\u202eb\\u200b'");
+	expect_quoted("\xC2\x9B" "31m", 40, "'\\u009b31m'");
+	expect_quoted("a\x1B[2J\x7F", 40, "'a\\x1b[2J\\x7f'");
 	expect_quoted("caf\xC3\xA9 \xF0\x9F\x98\x80 \xE4\xB8\xAD", 40,
 		      "'caf\xC3\xA9 \xF0\x9F\x98\x80 \xE4\xB8\xAD'");
-	expect_quoted("bad\xFF\xC3(", 40, "'bad\\xFF\\xC3('");
+	expect_quoted("bad\xFF\xC3(", 40, "'bad\\xff\\xc3('");
 	expect_quoted("\xE3\x80\x80x", 40, "'\\u3000x'");
 	expect_quoted("abc\xC3\xA9" "def", 4, "'abc...'");
 	expect_quoted("", 40, "''");
+	/* Tag characters (U+E0000..U+E007F) too, and a backslash is doubled
+	 * as in every value shown, so 'a\\x1b' is not an escaped ESC. */
+	expect_quoted("id\xF3\xA0\x81\x81", 40, "'id\\U000e0041'");
+	expect_quoted("a\\x1b", 40, "'a\\\\x1b'");
 	expect_open_fail("student\xC2\xA0id,email,course\n", ST_INPUT,
 			 "missing required column 'student_id' (columns found: "
-			 "'student\\u00A0id', 'email', 'course')");
+			 "'student\\u00a0id', 'email', 'course')");
 }
 END_TEST
 

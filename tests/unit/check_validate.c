@@ -496,11 +496,11 @@ START_TEST(unknown_course_detail_shows_invisible_characters)
 {
 	struct row row = good_row();
 	set_str(&row, FIELD_COURSE, "MATH-101\xE2\x80\x8B");
-	expect_reject(&row, REASON_UNKNOWN_COURSE, "no course 'MATH-101\\u200B'");
+	expect_reject(&row, REASON_UNKNOWN_COURSE, "no course 'MATH-101\\u200b'");
 	set_str(&row, FIELD_COURSE, "MATH-101\xC2\xA0");
-	expect_reject(&row, REASON_UNKNOWN_COURSE, "no course 'MATH-101\\u00A0'");
+	expect_reject(&row, REASON_UNKNOWN_COURSE, "no course 'MATH-101\\u00a0'");
 	set_str(&row, FIELD_COURSE, "\xE2\x80\xAEMATH");
-	expect_reject(&row, REASON_UNKNOWN_COURSE, "no course '\\u202EMATH'");
+	expect_reject(&row, REASON_UNKNOWN_COURSE, "no course '\\u202eMATH'");
 	set_str(&row, FIELD_COURSE, "Math\xC3\xA9");
 	expect_reject(&row, REASON_UNKNOWN_COURSE, "no course 'Math\xC3\xA9'");
 }
