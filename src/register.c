@@ -939,10 +939,13 @@ enum status register_run(const struct register_options *opt,
 	 * that row's rejection, not a usage error. */
 	if (opt->course && !opt->single_student &&
 	    !course_table_find(&pl.courses, opt->course, strlen(opt->course))) {
+		char hint[COURSE_HINT_MAX];
+		course_table_hint(hint, sizeof(hint), &pl.courses, opt->course,
+				  strlen(opt->course));
 		st = error_set(err, ST_USAGE,
-			       "--course %s: no such course (add it first with "
-			       "'bulkreg course add')",
-			       opt->course);
+			       "--course %s: no such course%s%s", opt->course,
+			       hint, hint[0] ? "" : " (add it first with "
+						     "'bulkreg course add')");
 		goto out;
 	}
 

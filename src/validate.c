@@ -284,7 +284,10 @@ static bool check_course(struct row *row, const struct course_table *courses)
 	row->course = course_table_find(courses, v->text, v->len);
 	if (!row->course) {
 		show_value(shown, sizeof(shown), v->text, v->len);
-		row_reject(row, REASON_UNKNOWN_COURSE, "no course %s", shown);
+		char hint[COURSE_HINT_MAX];
+		course_table_hint(hint, sizeof(hint), courses, v->text, v->len);
+		row_reject(row, REASON_UNKNOWN_COURSE, "no course %s%s", shown,
+			   hint);
 		return false;
 	}
 	return true;
