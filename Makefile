@@ -25,7 +25,7 @@ VERSION  := 0.1.0
 # Recursive (=) on purpose: pkg-config runs when a recipe needs it, after
 # the `deps` prerequisite has had the chance to install it.
 PKG_CFLAGS = $(shell pkg-config --cflags sqlite3)
-PKG_LIBS   = $(shell pkg-config --libs sqlite3) -lcsv
+PKG_LIBS   = $(shell pkg-config --libs sqlite3) -lcsv -lm
 CHECK_CFLAGS = $(shell pkg-config --cflags check)
 CHECK_LIBS   = $(shell pkg-config --libs check)
 

@@ -11,6 +11,7 @@
 #include "course_save.h"
 #include "course_import.h"
 #include "courses.h"
+#include "validate.h"
 
 static const char init_usage[] = "usage: bulkreg init\n";
 static const char init_help[] =
@@ -286,7 +287,7 @@ static int course_add(struct cli *cli, int argc, char **argv)
 	if (optind != argc - 1)
 		return cli_usage_error(cli, "exactly one CODE is needed");
 	in.code = argv[optind];
-	if (!course_code_valid(in.code, strlen(in.code)))
+	if (!id_valid(in.code, strlen(in.code)))
 		return cli_usage_error(cli,
 				       "'%s' is not valid as a course code: 1 to 255 "
 				       "bytes, no control or invisible characters, no "

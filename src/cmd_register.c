@@ -11,6 +11,7 @@
 #include "pool.h"
 #include "register.h"
 #include "signals.h"
+#include "validate.h"
 
 static const char register_usage[] =
 	"usage: bulkreg register ROSTER.csv|- [--course CODE] [--dry-run] [--strict]\n"
@@ -526,7 +527,7 @@ static int run_batch(struct cli *cli, const struct batch_command *bc, int argc,
 	if (ro.sync && !ro.max_drops.set)
 		threshold_parse("10%", &ro.max_drops);
 	ro.workers = workers ? (size_t)workers : ro.check_cmd ? 32 : online_cpus();
-	if (ro.course && !course_code_valid(ro.course, strlen(ro.course)))
+	if (ro.course && !id_valid(ro.course, strlen(ro.course)))
 		return cli_usage_error(cli,
 				       "--course: '%s' is not a course code", ro.course);
 	return run_job(cli, &ro, wait);

@@ -9,6 +9,7 @@
 #include "courses.h"
 #include "csvread.h"
 #include "escape.h"
+#include "validate.h"
 
 #define VALUE_MAX 256       /* longest value kept; titles may not be longer */
 #define NAME_KEEP 64        /* bytes of a header name kept for matching */
@@ -378,7 +379,7 @@ static enum status take_record(struct importer *im, struct error *err)
 	const struct value *code = &im->v[COL_CODE];
 	if (code->len == 0)
 		return add_problem(im, err, "code is empty");
-	if (!course_code_valid(code->text, code->len))
+	if (!id_valid(code->text, code->len))
 		return add_problem(im, err,
 				   "code: %s is not a course code (1 to 255 bytes, "
 				   "no control or invisible characters, no space "

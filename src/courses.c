@@ -5,7 +5,6 @@
 #include <string.h>
 
 #include "courses.h"
-#include "validate.h"
 
 #define INDEX_MIN 16
 
@@ -276,10 +275,4 @@ void course_table_free(struct course_table *t)
 	free(t->items);
 	free(t->index);
 	course_table_init(t);
-}
-
-bool course_code_valid(const char *code, size_t len)
-{
-	char why[96];
-	return id_check(code, len, why, sizeof(why));
 }

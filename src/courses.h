@@ -75,8 +75,4 @@ void course_table_hint(char *out, size_t cap, const struct course_table *t,
 
 void course_table_free(struct course_table *t);
 
-/* The rule for ids (validate.h, id_check): 1..255 bytes of UTF-8 with no
- * control, invisible or format characters, no leading or trailing space. */
-bool course_code_valid(const char *code, size_t len);
-
 #endif

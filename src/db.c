@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "db_internal.h"
+#include "validate.h"
 
 #define CACHE_SIZE_PRAGMA "PRAGMA cache_size = -49152" /* 48 MiB */
 #define WAL_RETRY_MS 5
@@ -512,7 +513,7 @@ void db_rollback(struct db *db)
 static enum status course_input_check(const struct course_input *in,
 				      struct error *err)
 {
-	if (!in->code || !course_code_valid(in->code, strlen(in->code)))
+	if (!in->code || !id_valid(in->code, strlen(in->code)))
 		return error_set(err, ST_USAGE,
 				 "course code '%.64s' is not valid: use 1 to %d "
 				 "bytes of UTF-8 text with no control or invisible "

@@ -73,7 +73,7 @@ bool id_check(const char *s, size_t len, char *why, size_t cap)
 	return true;
 }
 
-bool student_id_valid(const char *s, size_t len)
+bool id_valid(const char *s, size_t len)
 {
 	char why[96];
 	return id_check(s, len, why, sizeof(why));

@@ -6,6 +6,7 @@
 
 #include "courses.h"
 #include "testutil.h"
+#include "validate.h"
 
 static struct course make_course(const char *code, const char *title,
 				 int64_t capacity)
@@ -370,10 +371,10 @@ END_TEST
 
 START_TEST(test_code_accepts_allowed_characters)
 {
-	ck_assert(course_code_valid("CS101", 5));
-	ck_assert(course_code_valid("a", 1));
-	ck_assert(course_code_valid("Math-2.b_x", 10));
-	ck_assert(course_code_valid("AZaz09._-", 9));
+	ck_assert(id_valid("CS101", 5));
+	ck_assert(id_valid("a", 1));
+	ck_assert(id_valid("Math-2.b_x", 10));
+	ck_assert(id_valid("AZaz09._-", 9));
 }
 END_TEST
 
@@ -381,9 +382,9 @@ START_TEST(test_code_length_bounds)
 {
 	char code[COURSE_CODE_MAX + 2];
 	memset(code, 'X', sizeof(code));
-	ck_assert(!course_code_valid(code, 0));
-	ck_assert(course_code_valid(code, COURSE_CODE_MAX));
-	ck_assert(!course_code_valid(code, COURSE_CODE_MAX + 1));
+	ck_assert(!id_valid(code, 0));
+	ck_assert(id_valid(code, COURSE_CODE_MAX));
+	ck_assert(!id_valid(code, COURSE_CODE_MAX + 1));
 }
 END_TEST
 
@@ -394,23 +395,23 @@ START_TEST(test_code_rejects_other_characters)
 	const char *bad[] = { "CS\t1", "CS\x7F", "CS\xC2\x85", " CS", "CS ",
 			      "CS\xE2\x80\x8B", "\xE2\x80\xAE" "CS", "CS\xC2\xA0" "1" };
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		ck_assert_msg(!course_code_valid(bad[i], strlen(bad[i])),
+		ck_assert_msg(!id_valid(bad[i], strlen(bad[i])),
 			      "accepted %s", bad[i]);
 	const char *good[] = { "CS 101", "CS/101", "Phys 100 - 1", "\xC3\xA9" "1",
 			       "8f14e45f-ceea-467f-a8f2-7b1d0c3e9a12", "-X1" };
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
-		ck_assert_msg(course_code_valid(good[i], strlen(good[i])),
+		ck_assert_msg(id_valid(good[i], strlen(good[i])),
 			      "refused %s", good[i]);
 	char longest[COURSE_CODE_MAX + 2];
 	memset(longest, 'C', sizeof(longest));
-	ck_assert(course_code_valid(longest, 255));
-	ck_assert(!course_code_valid(longest, 256));
+	ck_assert(id_valid(longest, 255));
+	ck_assert(!id_valid(longest, 256));
 }
 END_TEST
 
 START_TEST(test_code_rejects_embedded_nul)
 {
-	ck_assert(!course_code_valid("CS\0" "1", 4));
+	ck_assert(!id_valid("CS\0" "1", 4));
 }
 END_TEST
 
