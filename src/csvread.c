@@ -478,7 +478,7 @@ static enum status read_plain(struct csvread *cr, size_t want,
 			cr->eof = true;
 			break;
 		}
-		sha256_update(&cr->sha, cr->buf + cr->end, got);
+		sha256_update(&cr->sha, got, (const uint8_t *)cr->buf + cr->end);
 		cr->bytes += got;
 		cr->end += got;
 	}
@@ -535,7 +535,7 @@ static enum status read_converted(struct csvread *cr, struct error *err)
 						 cr->name, cr->encoding);
 			break;
 		}
-		sha256_update(&cr->sha, cr->raw + cr->raw_end, got);
+		sha256_update(&cr->sha, got, (const uint8_t *)cr->raw + cr->raw_end);
 		cr->bytes += got;
 		cr->raw_end += got;
 	}
@@ -917,8 +917,15 @@ uint64_t csvread_payload_bytes(const struct csvread *cr)
 
 void csvread_sha256_hex(const struct csvread *cr, char hex[65])
 {
-	struct sha256 copy = cr->sha;
-	sha256_final_hex(&copy, hex);
+	static const char digits[] = "0123456789abcdef";
+	struct sha256_ctx copy = cr->sha; /* sha256_digest resets its context */
+	uint8_t digest[SHA256_DIGEST_SIZE];
+	sha256_digest(&copy, sizeof(digest), digest);
+	for (size_t i = 0; i < sizeof(digest); i++) {
+		hex[2 * i] = digits[digest[i] >> 4];
+		hex[2 * i + 1] = digits[digest[i] & 15];
+	}
+	hex[64] = '\0';
 }
 
 /* ---- header names ------------------------------------------------------------ */

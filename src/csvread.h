@@ -8,8 +8,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <nettle/sha2.h>
+
 #include "error.h"
-#include "sha256.h"
 
 #ifndef CSVREAD_BUF_SIZE /* the fuzzer shrinks it to reach buffer edges */
 #define CSVREAD_BUF_SIZE (64u << 10)
@@ -94,7 +95,7 @@ struct csvread {
 	uint64_t bytes;               /* bytes read, BOM included */
 	bool bom;                     /* a byte order mark was skipped */
 	size_t bom_len;
-	struct sha256 sha;
+	struct sha256_ctx sha;  /* nettle */
 	enum status failed;           /* a failure is final: given again */
 	char failure[ERROR_MAX];
 };
