@@ -789,63 +789,43 @@ static enum batch_outcome outcome_parse(const char *s)
 	return BATCH_ROLLED_BACK;
 }
 
-static enum row_reason reason_lookup(const char *name, size_t len)
+static enum row_reason reason_lookup(const char *name)
 {
-	for (int r = REASON_NONE + 1; r < REASON_COUNT; r++) {
-		const char *known = row_reason_name((enum row_reason)r);
-		if (strlen(known) == len && memcmp(known, name, len) == 0)
+	for (int r = REASON_NONE + 1; r < REASON_COUNT; r++)
+		if (strcmp(row_reason_name((enum row_reason)r), name) == 0)
 			return (enum row_reason)r;
-	}
 	return REASON_NONE;
 }
 
-static const char *skip_space(const char *p)
-{
-	while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
-		p++;
-	return p;
-}
-
 /*
- * Parses the reasons column, {"name": n, ...} as db_batch_finish writes it,
- * into by_reason.  Names this bulkreg does not know are skipped.  False if
- * the text is not of that shape.
+ * Reads the reasons column, {"name": n, ...} as db_batch_finish writes it,
+ * into by_reason, through SQLite's JSON functions on the same connection.
+ * Names this bulkreg does not know are skipped.  False if the text is not
+ * a JSON object whose values are integers.
  */
-static bool reasons_parse(const char *s, int64_t by_reason[REASON_COUNT])
+static bool reasons_parse(sqlite3 *conn, const char *s,
+			  int64_t by_reason[REASON_COUNT])
 {
-	const char *p = skip_space(s);
-	if (*p++ != '{')
-		return false;
-	p = skip_space(p);
-	if (*p == '}')
-		return *skip_space(p + 1) == '\0';
-	for (;;) {
-		if (*p++ != '"')
-			return false;
-		const char *name = p;
-		while (*p && *p != '"' && *p != '\\')
-			p++;
-		if (*p != '"')
-			return false;
-		size_t len = (size_t)(p - name);
-		p = skip_space(p + 1);
-		if (*p++ != ':')
-			return false;
-		char *end;
-		errno = 0;
-		long long n = strtoll(skip_space(p), &end, 10);
-		if (end == skip_space(p) || errno)
-			return false;
-		enum row_reason r = reason_lookup(name, len);
-		if (r != REASON_NONE)
-			by_reason[r] = n;
-		p = skip_space(end);
-		if (*p == '}')
-			return *skip_space(p + 1) == '\0';
-		if (*p++ != ',')
-			return false;
-		p = skip_space(p);
+	static const char sql[] =
+		"SELECT j.key, j.value, j.type = 'integer' FROM json_each(?1) AS j"
+		" WHERE json_type(?1) = 'object'"
+		" UNION ALL SELECT NULL, NULL, json_type(?1) = 'object'";
+	sqlite3_stmt *stmt = NULL;
+	bool ok = sqlite3_prepare_v2(conn, sql, -1, &stmt, NULL) == SQLITE_OK;
+	if (ok)
+		sqlite3_bind_text(stmt, 1, s, -1, SQLITE_STATIC);
+	int rc = SQLITE_ERROR;
+	/* Each member, then one last row saying whether s is an object. */
+	while (ok && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		ok = sqlite3_column_int(stmt, 2) != 0;
+		const char *name = (const char *)sqlite3_column_text(stmt, 0);
+		enum row_reason r = name ? reason_lookup(name) : REASON_NONE;
+		if (ok && r != REASON_NONE)
+			by_reason[r] = sqlite3_column_int64(stmt, 1);
 	}
+	ok = ok && rc == SQLITE_DONE; /* malformed JSON is an error */
+	sqlite3_finalize(stmt);
+	return ok;
 }
 
 static int64_t column_id_or_0(sqlite3_stmt *stmt, int i)
@@ -880,7 +860,8 @@ bool db__batch_from_stmt(sqlite3_stmt *stmt, struct batch_record *b)
 	b->undo_of = column_id_or_0(stmt, 19);
 	b->undone_by = column_id_or_0(stmt, 20);
 	const char *reasons = db__column_str_or_null(stmt, 21);
-	return !reasons || reasons_parse(reasons, b->counts.by_reason);
+	return !reasons || reasons_parse(sqlite3_db_handle(stmt), reasons,
+					 b->counts.by_reason);
 }
 
 enum status db_batches_list(struct db *db, db_batch_fn fn, void *ctx,

@@ -1712,6 +1712,28 @@ START_TEST(test_batches_list_reads_foreign_reasons_json)
 	struct error err = { "" };
 	ck_assert_int_eq(db_batches_list(db, collect_batch, &hist, &err), ST_DB);
 	ck_assert_ptr_nonnull(strstr(err.msg, "reasons"));
+	/* Not an object, or a count that is not a whole number. */
+	static const char *const bad[] = {
+		"UPDATE batches SET reasons = '[1, 2]'",
+		"UPDATE batches SET reasons = '{\"course_full\": \"3\"}'",
+		"UPDATE batches SET reasons = '{\"course_full\": 1.5}'",
+		"UPDATE batches SET reasons = '7'",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		h = raw_open();
+		raw_exec(h, bad[i]);
+		sqlite3_close(h);
+		memset(&hist, 0, sizeof(hist));
+		ck_assert_msg(db_batches_list(db, collect_batch, &hist, &err) == ST_DB,
+			      "%s", bad[i]);
+	}
+	/* An empty object is no reasons. */
+	h = raw_open();
+	raw_exec(h, "UPDATE batches SET reasons = ' {} '");
+	sqlite3_close(h);
+	memset(&hist, 0, sizeof(hist));
+	ck_assert_int_eq(db_batches_list(db, collect_batch, &hist, &err), ST_OK);
+	ck_assert_int_eq(hist.b[0].counts.by_reason[REASON_COURSE_FULL], 0);
 	db_close(db);
 }
 END_TEST
