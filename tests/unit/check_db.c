@@ -1807,7 +1807,7 @@ START_TEST(test_disk_full_during_batch_is_io_and_changes_nothing)
 	int applied = 0;
 	for (; applied < 100000 && st == ST_OK; applied++) {
 		snprintf(sid, sizeof(sid), "X%016" PRIx64,
-			 mix64((uint64_t)applied));
+			 splitmix64((uint64_t)applied));
 		s.sid = sid;
 		row_fill(&row, (uint64_t)applied + 2, &s, &b.courses);
 		st = db_batch_apply(db, &b, &row, &err);
@@ -1890,10 +1890,10 @@ START_TEST(test_timing_of_a_large_batch)
 	char code[] = "C000";
 	struct error err = { "" };
 	for (long i = 0; i < rows; i++) {
-		uint64_t student = mix64((uint64_t)i / 2);
+		uint64_t student = splitmix64((uint64_t)i / 2);
 		hex12(sid + 1, student);
 		hex12(email + 1, student);
-		int c = (int)(mix64((uint64_t)i ^ 0x5555) % 200);
+		int c = (int)(splitmix64((uint64_t)i ^ 0x5555) % 200);
 		code[1] = (char)('0' + c / 100);
 		code[2] = (char)('0' + c / 10 % 10);
 		code[3] = (char)('0' + c % 10);
