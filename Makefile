@@ -162,7 +162,7 @@ valgrind: $(BIN) deps-test
 # libFuzzer over the roster reader and row validation, the export profiles,
 # the --users join and the iconv path (clang only).
 FUZZ_SECONDS ?= 60
-FUZZ_SRC := src/roster.c src/csvread.c src/validate.c src/utf8.c src/escape.c \
+FUZZ_SRC := src/roster.c src/csvread.c src/validate.c src/utf8.c src/escape.c src/parse.c \
             src/courses.c src/row.c src/error.c src/profile.c src/users_join.c
 fuzz:
 	@.ci/install-deps build fuzz

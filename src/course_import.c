@@ -9,6 +9,7 @@
 #include "courses.h"
 #include "csvread.h"
 #include "escape.h"
+#include "parse.h"
 #include "validate.h"
 
 #define VALUE_MAX 256       /* longest value kept; titles may not be longer */
@@ -312,34 +313,23 @@ static bool parse_count(const struct value *v, int64_t *out, const char **why)
 		*why = "is not a whole number";
 		return false;
 	}
-	const char *s = v->text;
-	bool digits = false;
-	for (size_t i = 0; i < v->len; i++) {
-		bool sign = i == 0 && (s[i] == '+' || s[i] == '-');
-		if (s[i] >= '0' && s[i] <= '9')
-			digits = true;
-		else if (!sign) {
-			*why = "is not a whole number";
-			return false;
-		}
-	}
-	if (!digits) {
-		*why = "is not a whole number";
-		return false;
-	}
-	errno = 0;
-	char *end;
-	long long n = strtoll(s, &end, 10);
-	if (end != s + v->len) {
-		*why = "is not a whole number";
-		return false;
-	}
-	if (errno == ERANGE || n < 0 || n > COURSE_CAPACITY_MAX) {
+	/* A spreadsheet may write "+5": the sign is all that is allowed
+	 * beyond what parse_int64_n takes. */
+	size_t plus = v->len > 1 && v->text[0] == '+' && v->text[1] != '-';
+	int64_t n;
+	switch (parse_int64_n(v->text + plus, v->len - plus, 0,
+			      COURSE_CAPACITY_MAX, &n)) {
+	case PARSE_OK:
+		*out = n;
+		return true;
+	case PARSE_RANGE:
 		*why = "is out of range (0 to 1000000)";
 		return false;
+	case PARSE_SYNTAX:
+		break;
 	}
-	*out = n;
-	return true;
+	*why = "is not a whole number";
+	return false;
 }
 
 /* The value quoted for a message: at most 40 bytes, control bytes escaped. */

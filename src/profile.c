@@ -5,6 +5,7 @@
 #include <strings.h>
 
 #include "csvread.h"
+#include "parse.h"
 #include "profile.h"
 
 struct name_kind {
@@ -93,9 +94,8 @@ static bool numbered(const char *norm, const char *prefix, unsigned *n)
 	size_t k = strlen(prefix);
 	if (strncmp(norm, prefix, k) != 0 || norm[k] < '1' || norm[k] > '9')
 		return false;
-	char *end;
-	unsigned long v = strtoul(norm + k, &end, 10);
-	if (*end != '\0' || v > PROFILE_MAX_N)
+	int64_t v;
+	if (!parse_int64(norm + k, 1, PROFILE_MAX_N, &v))
 		return false;
 	*n = (unsigned)v;
 	return true;
