@@ -24,10 +24,7 @@ static const char *const column_names[COL_COUNT] = {
 };
 
 /* Header names in their normal form (see csvread_norm_name). */
-static const struct alias {
-	const char *name;
-	enum column col;
-} aliases[] = {
+static const struct csvread_alias aliases[] = {
 	{"code", COL_CODE},         {"course", COL_CODE},
 	{"course_code", COL_CODE},  {"title", COL_TITLE},
 	{"name", COL_TITLE},        {"course_title", COL_TITLE},
@@ -35,6 +32,7 @@ static const struct alias {
 	{"seats", COL_CAPACITY},    {"waitlist", COL_WAITLIST},
 	{"wait_list", COL_WAITLIST}, {"waitlist_max", COL_WAITLIST},
 	{"waitlist_size", COL_WAITLIST},
+	{NULL, 0},
 };
 
 /* Strings live in big blocks, freed together. */
@@ -204,10 +202,8 @@ static int column_for_name(const struct course_import_options *opt,
 			return COL_WAITLIST;
 		return -1;
 	}
-	for (size_t i = 0; i < sizeof(aliases) / sizeof(aliases[0]); i++)
-		if (strcmp(norm, aliases[i].name) == 0)
-			return (int)aliases[i].col;
-	return -1;
+	const struct csvread_alias *a = csvread_alias_find(aliases, norm);
+	return a ? a->kind : -1;
 }
 
 static void on_field(void *ctx, size_t index, const unsigned char *s, size_t len)

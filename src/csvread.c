@@ -958,3 +958,12 @@ uint64_t csvread_name_hash(const unsigned char *s, size_t len)
 	}
 	return h;
 }
+
+const struct csvread_alias *csvread_alias_find(const struct csvread_alias *table,
+					       const char *norm)
+{
+	for (const struct csvread_alias *a = table; a && a->name; a++)
+		if (strcmp(a->name, norm) == 0)
+			return a;
+	return NULL;
+}

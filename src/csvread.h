@@ -171,4 +171,21 @@ size_t csvread_norm_name(const unsigned char *s, size_t len, char *out,
 /* A 64-bit hash of a name's normal form (FNV-1a). */
 uint64_t csvread_name_hash(const unsigned char *s, size_t len);
 
+/* A header name a reader knows, in csvread_norm_name's normal form, and
+ * what it stands for (the reader's own column kind).  A table of them ends
+ * with {NULL, 0}. */
+struct csvread_alias {
+	const char *name;
+	int kind;
+};
+
+/*
+ * The entry of `table` named `norm` (a normal form), or NULL: the one
+ * matching of header names against their aliases, for the roster's
+ * profiles, the --users file and the course files.  The first entry wins,
+ * so a table lists a kind's preferred name first.
+ */
+const struct csvread_alias *csvread_alias_find(const struct csvread_alias *table,
+					       const char *norm);
+
 #endif

@@ -8,13 +8,8 @@
 #include "parse.h"
 #include "profile.h"
 
-struct name_kind {
-	const char *name; /* normal form: lowercase, ' ' and '-' as '_' */
-	int kind;
-};
-
 /* Today's headers and aliases (they keep working). */
-static const struct name_kind bulkreg_names[] = {
+static const struct csvread_alias bulkreg_names[] = {
 	{"student_id", FIELD_STUDENT_ID},  {"id", FIELD_STUDENT_ID},
 	{"student", FIELD_STUDENT_ID},     {"sourcedid", FIELD_STUDENT_ID},
 	{"sourced_id", FIELD_STUDENT_ID},  {"usersourcedid", FIELD_STUDENT_ID},
@@ -33,14 +28,14 @@ static const struct name_kind bulkreg_names[] = {
 };
 
 /* OneRoster enrollments.csv: sourcedId is the enrollment's own id. */
-static const struct name_kind oneroster_names[] = {
+static const struct csvread_alias oneroster_names[] = {
 	{"usersourcedid", FIELD_STUDENT_ID}, {"classsourcedid", FIELD_COURSE},
 	{"role", COL_ROLE},                  {"status", COL_STATUS},
 	{NULL, 0},
 };
 
 /* Canvas SIS enrollments.csv. */
-static const struct name_kind canvas_names[] = {
+static const struct csvread_alias canvas_names[] = {
 	{"user_id", FIELD_STUDENT_ID}, {"course_id", FIELD_COURSE},
 	{"section_id", COL_SECTION},   {"role", COL_ROLE},
 	{"status", COL_STATUS},
@@ -48,13 +43,13 @@ static const struct name_kind canvas_names[] = {
 };
 
 /* Clever enrollments.csv (School_id, Section_id, Student_id). */
-static const struct name_kind clever_names[] = {
+static const struct csvread_alias clever_names[] = {
 	{"student_id", FIELD_STUDENT_ID}, {"section_id", FIELD_COURSE},
 	{NULL, 0},
 };
 
 /* Moodle "Upload users": course1..N and role1..N are matched apart. */
-static const struct name_kind moodle_upload_names[] = {
+static const struct csvread_alias moodle_upload_names[] = {
 	{"username", FIELD_STUDENT_ID}, {"firstname", FIELD_FIRST_NAME},
 	{"lastname", FIELD_LAST_NAME},  {"email", FIELD_EMAIL},
 	{NULL, 0},
@@ -62,7 +57,8 @@ static const struct name_kind moodle_upload_names[] = {
 
 static const struct {
 	const char *name;
-	const struct name_kind *names;
+	const struct csvread_alias *names; /* normal forms: lowercase, ' '
+					     * and '-' as '_' */
 } profiles[PROFILE_COUNT] = {
 	[PROFILE_BULKREG] = {"bulkreg", bulkreg_names},
 	[PROFILE_ONEROSTER] = {"oneroster", oneroster_names},
@@ -110,12 +106,9 @@ int profile_column(enum profile p, const char *norm, unsigned *n)
 		if (numbered(norm, "role", n))
 			return COL_ROLE_N;
 	}
-	const struct name_kind *t = (unsigned)p < PROFILE_COUNT ? profiles[p].names
-							       : NULL;
-	for (; t && t->name; t++)
-		if (strcmp(norm, t->name) == 0)
-			return t->kind;
-	return COL_IGNORED;
+	const struct csvread_alias *a = csvread_alias_find(
+		(unsigned)p < PROFILE_COUNT ? profiles[p].names : NULL, norm);
+	return a ? a->kind : COL_IGNORED;
 }
 
 static bool has(const char *const *norm, size_t n, const char *name)
@@ -179,7 +172,7 @@ enum status profile_detect(const char *const *norm, size_t n, enum profile *out,
 }
 
 /* --map's field names. */
-static const struct name_kind map_fields[] = {
+static const struct csvread_alias map_fields[] = {
 	{"student_id", FIELD_STUDENT_ID}, {"first_name", FIELD_FIRST_NAME},
 	{"last_name", FIELD_LAST_NAME},   {"email", FIELD_EMAIL},
 	{"course", FIELD_COURSE},         {"role", COL_ROLE},
@@ -203,7 +196,7 @@ static enum status map_pair(const char *s, size_t len, struct profile_map *m,
 		hlen -= 2;
 	}
 	int kind = COL_IGNORED;
-	for (const struct name_kind *f = map_fields; f->name; f++)
+	for (const struct csvread_alias *f = map_fields; f->name; f++)
 		if (strlen(f->name) == flen && strncmp(f->name, s, flen) == 0)
 			kind = f->kind;
 	if (kind == COL_IGNORED)

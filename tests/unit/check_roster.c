@@ -1249,9 +1249,9 @@ START_TEST(fast_path_matches_libcsv_on_random_input)
 					'\n', '\xC3', '\xA9', '\0', 'x'};
 	char data[200];
 	for (int round = 0; round < 3000; round++) {
-		size_t len = (size_t)(mix64((uint64_t)round * 7919) % sizeof(data));
+		size_t len = (size_t)(splitmix64((uint64_t)round * 7919) % sizeof(data));
 		for (size_t i = 0; i < len; i++) {
-			uint64_t k = mix64((uint64_t)round << 20 | i);
+			uint64_t k = splitmix64((uint64_t)round << 20 | i);
 			/* mostly quote-free, so many lines take the fast path */
 			size_t pick = k % sizeof(alphabet);
 			if (alphabet[pick] == '"' && (k >> 32) % 4 != 0)
