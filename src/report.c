@@ -119,7 +119,6 @@ static void ob_pad(struct obuf *o, size_t n)
 		ob_putc(o, ' ');
 }
 
-/* The flush function of report_write: to a descriptor. */
 /* Where report_write sends its bytes, and how it learns to give up. */
 struct fd_sink {
 	int fd;
