@@ -339,7 +339,7 @@ static int run_batch(struct cli *cli, const struct batch_command *bc, int argc,
 	};
 	const char *scope = NULL;
 	double wait = DEFAULT_WAIT_SECONDS;
-	struct profile_map map; /* issue 12: --map */
+	struct csvread_map map; /* issue 12: --map */
 	int64_t workers = 0;
 	int c, at = -1;
 	struct cli_getopt g;

@@ -188,9 +188,9 @@ static const struct format *detect_format(const struct importer *im)
 static int column_for_name(const struct course_import_options *opt,
 			   const struct format *fmt, const char *norm)
 {
-	for (int c = 0; c < COL_COUNT; c++)
-		if (opt->map[c][0] && strcmp(opt->map[c], norm) == 0)
-			return c;
+	int mapped = csvread_map_kind(&opt->map, norm);
+	if (mapped >= 0)
+		return mapped;
 	if (fmt) {
 		if (strcmp(norm, fmt->code) == 0)
 			return COL_CODE;
@@ -484,40 +484,19 @@ enum status course_import_read(const char *path,
 	return st;
 }
 
+/* --map's fields of a courses file. */
+static const struct csvread_alias map_fields[] = {
+	{"code", COL_CODE},         {"title", COL_TITLE},
+	{"capacity", COL_CAPACITY}, {"waitlist", COL_WAITLIST},
+	{NULL, 0},
+};
+
 enum status course_import_map_parse(const char *spec,
 				    struct course_import_options *opt,
 				    struct error *err)
 {
-	const char *s = spec;
-	for (;;) {
-		const char *comma = strchr(s, ',');
-		size_t len = comma ? (size_t)(comma - s) : strlen(s);
-		const char *eq = memchr(s, '=', len);
-		if (!eq || eq == s || eq == s + len - 1)
-			return error_set(err, ST_USAGE,
-					 "--map: '%.*s' is not FIELD=HEADER", (int)len, s);
-		size_t flen = (size_t)(eq - s), hlen = len - flen - 1;
-		int col = -1;
-		for (int c = 0; c < COL_COUNT; c++)
-			if (strlen(column_names[c]) == flen &&
-			    strncmp(column_names[c], s, flen) == 0)
-				col = c;
-		if (col < 0)
-			return error_set(err, ST_USAGE,
-					 "--map: '%.*s' is not a field of a courses "
-					 "file (code, title, capacity, waitlist)",
-					 (int)flen, s);
-		if (hlen > NAME_KEEP)
-			return error_set(err, ST_USAGE,
-					 "--map: the header for %s is longer than %d "
-					 "bytes",
-					 column_names[col], NAME_KEEP);
-		csvread_norm_name((const unsigned char *)eq + 1, hlen, opt->map[col],
-				  sizeof(opt->map[col]));
-		if (!comma)
-			return ST_OK;
-		s = comma + 1;
-	}
+	return csvread_map_parse(spec, map_fields, " of a courses file",
+				 &opt->map, err);
 }
 
 void course_import_free(struct course_import *ci)

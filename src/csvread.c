@@ -967,3 +967,88 @@ const struct csvread_alias *csvread_alias_find(const struct csvread_alias *table
 			return a;
 	return NULL;
 }
+
+/* "a, b, c": the names of `fields`, for a message. */
+static void field_list(const struct csvread_alias *fields, char *out,
+		       size_t cap)
+{
+	size_t used = 0;
+	out[0] = '\0';
+	for (const struct csvread_alias *f = fields; f->name; f++) {
+		int n = snprintf(out + used, cap - used, "%s%s",
+				 f == fields ? "" : ", ", f->name);
+		if (n < 0 || (size_t)n >= cap - used)
+			break;
+		used += (size_t)n;
+	}
+}
+
+/* One FIELD=HEADER pair, s[0..len). */
+static enum status map_pair(const char *s, size_t len,
+			    const struct csvread_alias *fields, const char *what,
+			    struct csvread_map *m, struct error *err)
+{
+	const char *eq = memchr(s, '=', len);
+	if (!eq || eq == s || eq == s + len - 1)
+		return error_set(err, ST_USAGE,
+				 "--map: '%.*s' is not FIELD=HEADER", (int)len, s);
+	size_t flen = (size_t)(eq - s);
+	const char *h = eq + 1;
+	size_t hlen = len - flen - 1;
+	if (hlen >= 2 && h[0] == '"' && h[hlen - 1] == '"') {
+		h++;
+		hlen -= 2;
+	}
+	const struct csvread_alias *field = NULL;
+	for (const struct csvread_alias *f = fields; f->name && !field; f++)
+		if (strlen(f->name) == flen && strncmp(f->name, s, flen) == 0)
+			field = f;
+	if (!field) {
+		char list[256];
+		field_list(fields, list, sizeof(list));
+		return error_set(err, ST_USAGE, "--map: '%.*s' is not a field%s (%s)",
+				 (int)flen, s, what, list);
+	}
+	if (m->count == CSVREAD_MAP_MAX)
+		return error_set(err, ST_USAGE, "--map: more than %d pairs",
+				 CSVREAD_MAP_MAX);
+	if (hlen == 0 || hlen > CSVREAD_NAME_MAX)
+		return error_set(err, ST_USAGE,
+				 "--map: the header for %.*s must be 1 to %d bytes",
+				 (int)flen, s, CSVREAD_NAME_MAX);
+	for (size_t i = 0; i < m->count; i++)
+		if (m->kind[i] == field->kind)
+			return error_set(err, ST_USAGE, "--map: %.*s is given twice",
+					 (int)flen, s);
+	csvread_norm_name((const unsigned char *)h, hlen, m->header[m->count],
+			  sizeof(m->header[m->count]));
+	m->kind[m->count++] = field->kind;
+	return ST_OK;
+}
+
+enum status csvread_map_parse(const char *spec,
+			      const struct csvread_alias *fields,
+			      const char *what, struct csvread_map *out,
+			      struct error *err)
+{
+	memset(out, 0, sizeof(*out));
+	const char *s = spec;
+	for (;;) {
+		const char *comma = strchr(s, ',');
+		size_t len = comma ? (size_t)(comma - s) : strlen(s);
+		enum status st = map_pair(s, len, fields, what, out, err);
+		if (st != ST_OK)
+			return st;
+		if (!comma)
+			return ST_OK;
+		s = comma + 1;
+	}
+}
+
+int csvread_map_kind(const struct csvread_map *m, const char *norm)
+{
+	for (size_t i = 0; m && i < m->count; i++)
+		if (strcmp(m->header[i], norm) == 0)
+			return m->kind[i];
+	return -1;
+}

@@ -188,4 +188,32 @@ struct csvread_alias {
 const struct csvread_alias *csvread_alias_find(const struct csvread_alias *table,
 					       const char *norm);
 
+#define CSVREAD_MAP_MAX 16   /* --map pairs */
+#define CSVREAD_NAME_MAX 64  /* bytes of a header name --map gives */
+
+/* --map FIELD=HEADER,...: the header (normal form) each field is read
+ * from. */
+struct csvread_map {
+	size_t count;
+	int kind[CSVREAD_MAP_MAX];
+	char header[CSVREAD_MAP_MAX][CSVREAD_NAME_MAX + 1];
+};
+
+/*
+ * Parses --map "FIELD=HEADER,..." into *out, the one parser of the
+ * roster's and the course file's --map: each FIELD one of `fields` (its
+ * kind recorded), each HEADER 1 to CSVREAD_NAME_MAX bytes, optionally in
+ * double quotes, kept in csvread_norm_name's normal form.  ST_USAGE naming
+ * what is wrong: no '=', a field not in `fields` (the message lists them,
+ * after "is not a field" and `what`, such as " of a courses file"), a field
+ * given twice, too many pairs.
+ */
+enum status csvread_map_parse(const char *spec,
+			      const struct csvread_alias *fields,
+			      const char *what, struct csvread_map *out,
+			      struct error *err);
+
+/* The kind --map reads from the header `norm` (a normal form), or -1. */
+int csvread_map_kind(const struct csvread_map *m, const char *norm);
+
 #endif

@@ -180,71 +180,15 @@ static const struct csvread_alias map_fields[] = {
 	{NULL, 0},
 };
 
-/* One FIELD=HEADER pair, s[0..len). */
-static enum status map_pair(const char *s, size_t len, struct profile_map *m,
-			    struct error *err)
-{
-	const char *eq = memchr(s, '=', len);
-	if (!eq || eq == s || eq == s + len - 1)
-		return error_set(err, ST_USAGE,
-				 "--map: '%.*s' is not FIELD=HEADER", (int)len, s);
-	size_t flen = (size_t)(eq - s);
-	const char *h = eq + 1;
-	size_t hlen = len - flen - 1;
-	if (hlen >= 2 && h[0] == '"' && h[hlen - 1] == '"') {
-		h++;
-		hlen -= 2;
-	}
-	int kind = COL_IGNORED;
-	for (const struct csvread_alias *f = map_fields; f->name; f++)
-		if (strlen(f->name) == flen && strncmp(f->name, s, flen) == 0)
-			kind = f->kind;
-	if (kind == COL_IGNORED)
-		return error_set(err, ST_USAGE,
-				 "--map: '%.*s' is not a field (student_id, "
-				 "first_name, last_name, email, course, role, "
-				 "status, section)",
-				 (int)flen, s);
-	if (m->count == PROFILE_MAP_MAX)
-		return error_set(err, ST_USAGE, "--map: more than %d pairs",
-				 PROFILE_MAP_MAX);
-	if (hlen == 0 || hlen > PROFILE_NAME_MAX)
-		return error_set(err, ST_USAGE,
-				 "--map: the header for %.*s must be 1 to %d bytes",
-				 (int)flen, s, PROFILE_NAME_MAX);
-	for (size_t i = 0; i < m->count; i++)
-		if (m->kind[i] == kind)
-			return error_set(err, ST_USAGE, "--map: %.*s is given twice",
-					 (int)flen, s);
-	csvread_norm_name((const unsigned char *)h, hlen, m->header[m->count],
-			  sizeof(m->header[m->count]));
-	m->kind[m->count++] = kind;
-	return ST_OK;
-}
-
-enum status profile_map_parse(const char *spec, struct profile_map *out,
+enum status profile_map_parse(const char *spec, struct csvread_map *out,
 			      struct error *err)
 {
-	memset(out, 0, sizeof(*out));
-	const char *s = spec;
-	for (;;) {
-		const char *comma = strchr(s, ',');
-		size_t len = comma ? (size_t)(comma - s) : strlen(s);
-		enum status st = map_pair(s, len, out, err);
-		if (st != ST_OK)
-			return st;
-		if (!comma)
-			return ST_OK;
-		s = comma + 1;
-	}
+	return csvread_map_parse(spec, map_fields, "", out, err);
 }
 
-int profile_map_column(const struct profile_map *m, const char *norm)
+int profile_map_column(const struct csvread_map *m, const char *norm)
 {
-	for (size_t i = 0; m && i < m->count; i++)
-		if (strcmp(m->header[i], norm) == 0)
-			return m->kind[i];
-	return COL_IGNORED;
+	return csvread_map_kind(m, norm); /* -1 is COL_IGNORED */
 }
 
 static bool word_in(const char *s, size_t len, const char *const *words)

@@ -388,7 +388,7 @@ static const char *norm_of(const struct header_col *c, char norm[NAME_KEEP + 1])
 }
 
 /* The kind of column c: --map first, then the profile. */
-static int kind_for(const struct roster_reader *r, const struct profile_map *map,
+static int kind_for(const struct roster_reader *r, const struct csvread_map *map,
 		    struct header_col *c)
 {
 	char norm[NAME_KEEP + 1];
@@ -525,7 +525,7 @@ static enum status duplicate_error(struct roster_reader *r, size_t first,
  * that are ignored may share a name).  A Moodle flat file has no header:
  * its columns go by position. */
 static enum status map_columns(struct roster_reader *r,
-			       const struct profile_map *map, struct error *err)
+			       const struct csvread_map *map, struct error *err)
 {
 	static const int flatfile[] = {COL_OPERATION, COL_ROLE, FIELD_STUDENT_ID,
 				       FIELD_COURSE};

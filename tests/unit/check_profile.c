@@ -154,7 +154,7 @@ END_TEST
 
 START_TEST(map_pairs_name_columns_in_normal_form)
 {
-	struct profile_map m;
+	struct csvread_map m;
 	struct error err;
 	ck_assert_int_eq(profile_map_parse("student_id=Student Number,email=\"Email "
 					   "Address\",role=Enrollment-Role",
@@ -182,7 +182,7 @@ START_TEST(bad_map_specs_are_usage_errors)
 		{"email=a,,course=b", "is not FIELD=HEADER"},
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		struct profile_map m;
+		struct csvread_map m;
 		struct error err;
 		ck_assert_int_eq(profile_map_parse(bad[i].spec, &m, &err), ST_USAGE);
 		ck_assert_msg(strstr(err.msg, bad[i].why), "%s: %s", bad[i].spec, err.msg);
