@@ -67,7 +67,7 @@ expect_err "course MATH101 unchanged"
 case_ "course add of a new course without --capacity: exit 2, nothing created"
 run -d t.db course add BIO1 --title Biology
 expect_rc 2
-expect_err "needs --capacity N for a new course"
+expect_err "--capacity N is required for a new course"
 [ -z "$(course BIO1)" ] || fail "BIO1 was created"
 run -d none.db course add BIO1 --title Biology
 expect_rc 2
