@@ -24,8 +24,8 @@ VERSION  := 0.1.0
 
 # Recursive (=) on purpose: pkg-config runs when a recipe needs it, after
 # the `deps` prerequisite has had the chance to install it.
-PKG_CFLAGS = $(shell pkg-config --cflags sqlite3 libpq)
-PKG_LIBS   = $(shell pkg-config --libs sqlite3 libpq) -lcsv
+PKG_CFLAGS = $(shell pkg-config --cflags sqlite3 nettle libpq)
+PKG_LIBS   = $(shell pkg-config --libs sqlite3 nettle libpq) -lcsv -lm
 CHECK_CFLAGS = $(shell pkg-config --cflags check)
 CHECK_LIBS   = $(shell pkg-config --libs check)
 
@@ -160,18 +160,26 @@ valgrind: $(BIN) deps-test
 		--track-fds=no --max-threads=1100" tests/e2e/run $(abspath $(BIN))
 
 # libFuzzer over the roster reader and row validation, the export profiles,
-# the --users join and the iconv path (clang only).
+# the --users join and the iconv path, then over the escaping of csv, json
+# and terminal text (clang only).
 FUZZ_SECONDS ?= 60
-FUZZ_SRC := src/roster.c src/csvread.c src/validate.c src/utf8.c src/sha256.c \
+FUZZ_ESCAPE_SECONDS ?= 15
+FUZZ_SRC := src/roster.c src/csvread.c src/validate.c src/utf8.c src/escape.c src/parse.c \
             src/courses.c src/row.c src/error.c src/profile.c src/users_join.c
 fuzz:
 	@.ci/install-deps build fuzz
 	@mkdir -p build/fuzz tests/fuzz/corpus-run
 	clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 		-std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -iquote src \
-		tests/fuzz/fuzz_roster.c $(FUZZ_SRC) -lcsv -o build/fuzz/fuzz_roster
+		tests/fuzz/fuzz_roster.c $(FUZZ_SRC) -lcsv -lnettle -o build/fuzz/fuzz_roster
 	build/fuzz/fuzz_roster -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
 		-print_final_stats=1 tests/fuzz/corpus-run tests/fuzz/corpus
+	clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+		-std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -iquote src \
+		tests/fuzz/fuzz_escape.c src/escape.c src/utf8.c -o build/fuzz/fuzz_escape
+	@mkdir -p tests/fuzz/corpus-escape-run
+	build/fuzz/fuzz_escape -max_total_time=$(FUZZ_ESCAPE_SECONDS) -max_len=1024 \
+		-print_final_stats=1 tests/fuzz/corpus-escape-run
 
 bench: $(BENCH_BIN) $(BIN)
 	@.ci/install-deps bench

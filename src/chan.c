@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "chan.h"
+#include "splitmix.h"
 #include "testhook.h"
 
 /*
@@ -146,24 +147,21 @@ static inline void spin_wait(int i)
 }
 
 static _Thread_local uint64_t rng_state;
+static _Thread_local bool rng_seeded;
 
 static uint64_t rng_next(void)
 {
-	/* xorshift64*: cheap, per thread, good enough for fair case order. */
-	uint64_t x = rng_state;
-	if (x == 0) {
+	/* splitmix64 per thread: cheap, good enough for fair case order. */
+	if (!rng_seeded) {
 		struct timespec ts;
 		clock_gettime(CLOCK_MONOTONIC, &ts);
-		x = (uint64_t)(uintptr_t)&rng_state ^ (uint64_t)ts.tv_nsec ^
-		    ((uint64_t)ts.tv_sec << 32) ^ UINT64_C(0x9E3779B97F4A7C15);
-		if (x == 0)
-			x = 1;
+		rng_state = (uint64_t)(uintptr_t)&rng_state ^ (uint64_t)ts.tv_nsec ^
+			    ((uint64_t)ts.tv_sec << 32);
+		rng_seeded = true;
 	}
-	x ^= x >> 12;
-	x ^= x << 25;
-	x ^= x >> 27;
-	rng_state = x;
-	return x * UINT64_C(0x2545F4914F6CDD1D);
+	uint64_t r = splitmix64(rng_state);
+	rng_state += SPLITMIX64_GAMMA;
+	return r;
 }
 
 static void shuffle(size_t *order, size_t n)

@@ -3,7 +3,7 @@
 #include <errno.h>
 #include <stdatomic.h>
 #include <fcntl.h>
-#include <math.h> /* frexp only: it lives in libc, not libm */
+#include <math.h>
 #include <dirent.h>
 #include <poll.h>
 #include <pthread.h>
@@ -946,42 +946,14 @@ void check_row(const struct check_config *cfg, struct row *row,
 
 #define HIST_MIN 1e-4                      /* seconds: bucket 0's top */
 #define HIST_RATIO 1.01                    /* each bucket's width */
-#define HIST_LN_RATIO 0.009950330853168083 /* ln(1.01) */
-#define LN2 0.6931471805599453
-#define SQRT2 1.4142135623730951
-
-/* ln(x) for x > 0 and finite, to ~1e-12, without libm (which the binary
- * does not link): x = m * 2^e, then ln(m) = 2 atanh((m-1)/(m+1)). */
-static double ln(double x)
-{
-	int e;
-	double m = frexp(x, &e); /* in libc; m in [0.5, 1) */
-	if (m < SQRT2 / 2) {
-		m *= 2;
-		e--;
-	}
-	double t = (m - 1) / (m + 1), t2 = t * t, sum = 0;
-	for (int k = 15; k >= 1; k -= 2)
-		sum = sum * t2 + 1.0 / k;
-	return e * LN2 + 2 * t * sum;
-}
-
-static double pow_ratio(unsigned n)
-{
-	double r = 1, b = HIST_RATIO;
-	for (; n; n >>= 1, b *= b)
-		if (n & 1)
-			r *= b;
-	return r;
-}
 
 static size_t bucket_of(double seconds)
 {
 	if (!(seconds > HIST_MIN))
 		return 0; /* and NaN */
-	if (!(seconds < HIST_MIN * pow_ratio(CHECK_HIST_BUCKETS)))
+	if (!(seconds < HIST_MIN * pow(HIST_RATIO, CHECK_HIST_BUCKETS)))
 		return CHECK_HIST_BUCKETS - 1;
-	size_t i = (size_t)(ln(seconds / HIST_MIN) / HIST_LN_RATIO);
+	size_t i = (size_t)(log(seconds / HIST_MIN) / log(HIST_RATIO));
 	return i < CHECK_HIST_BUCKETS ? i : CHECK_HIST_BUCKETS - 1;
 }
 
@@ -1017,6 +989,6 @@ double check_stats_median(const struct check_stats *s)
 			break;
 	}
 	/* The bucket's geometric middle: within half a bucket (0.5%). */
-	double mid = HIST_MIN * pow_ratio((unsigned)i) * 1.004987562112089;
+	double mid = HIST_MIN * pow(HIST_RATIO, (double)i) * 1.004987562112089;
 	return mid < s->max_seconds ? mid : s->max_seconds;
 }

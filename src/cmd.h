@@ -9,6 +9,7 @@
 
 #include "db.h"
 #include "error.h"
+#include "parse.h"
 #include "report.h"
 
 #define DEFAULT_WAIT_SECONDS 30.0
@@ -109,8 +110,8 @@ int cli_settle_target(struct cli *cli);
  * global options, on stdout.  Returns the exit code. */
 int cli_help(const struct cli *cli, const char *usage, const char *help);
 
-/* Strict number parsing: the whole string, in [min, max]. */
-bool parse_int64(const char *s, int64_t min, int64_t max, int64_t *out);
+/* Strict number parsing: the whole string, in [min, max] (whole numbers:
+ * parse_int64, parse.h). */
 bool parse_seconds(const char *s, double min, double max, double *out);
 
 /* Parses a listing's [--format F] [--help] and the global options;

@@ -201,20 +201,6 @@ int cli_help(const struct cli *cli, const char *usage, const char *help)
 	return cli_close_stdout(cli);
 }
 
-bool parse_int64(const char *s, int64_t min, int64_t max, int64_t *out)
-{
-	/* strtoll would take leading spaces and a '+'. */
-	if (!s || !*s || !(isdigit((unsigned char)s[0]) || s[0] == '-'))
-		return false;
-	char *end;
-	errno = 0;
-	long long v = strtoll(s, &end, 10);
-	if (errno || *end || v < min || v > max)
-		return false;
-	*out = v;
-	return true;
-}
-
 bool parse_seconds(const char *s, double min, double max, double *out)
 {
 	if (!s || !*s)

@@ -1,14 +1,17 @@
 /* cmd_course: `bulkreg init` and `bulkreg course add|import|list`. */
 #include <getopt.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cmd.h"
 #include "course_save.h"
 #include "course_import.h"
 #include "courses.h"
+#include "validate.h"
 
 static const char init_usage[] = "usage: bulkreg init\n";
 static const char init_help[] =
@@ -20,13 +23,14 @@ static const char init_help[] =
 	"Exit status: 0 ready; 2 usage error; 3 database or system error.\n";
 
 static const char add_usage[] =
-	"usage: bulkreg course add CODE --capacity N [--title TEXT] [--waitlist N]\n";
+	"usage: bulkreg course add CODE [--capacity N] [--title TEXT] [--waitlist N]\n";
 static const char add_help[] =
 	"\n"
 	"Creates course CODE, or updates it if it exists (creating the database\n"
 	"if needed).\n"
 	"\n"
-	"  --capacity N   seats, 0..1000000 (required)\n"
+	"  --capacity N   seats, 0..1000000 (required for a new course; an existing\n"
+	"                 one changes only what is given)\n"
 	"  --title TEXT   a descriptive title\n"
 	"  --waitlist N   the longest the waitlist may grow: 0 = no waitlist,\n"
 	"                 'unlimited' (the default for a new course)\n"
@@ -34,11 +38,14 @@ static const char add_help[] =
 	"Raising a capacity moves the first students of the waitlist into the new\n"
 	"seats, in waitlist order, as a batch that 'bulkreg undo' can undo.\n"
 	"\n"
+	"A line on standard error says what changed (course MATH101 updated:\n"
+	"capacity 30 -> 35), that the course was created, or that it is unchanged.\n"
+	"\n"
 	"Exit status: 0 saved; 2 usage error; 3 database or system error.\n";
 
 static const char import_usage[] =
 	"usage: bulkreg course import FILE.csv|- [--capacity N [--waitlist N]]\n"
-	"                [--dry-run] [--map FIELD=HEADER,...]\n";
+	"                [--dry-run] [--map FIELD=HEADER,...] [-v]\n";
 static const char import_help[] =
 	"\n"
 	"Creates or updates every course of FILE.csv ('-': standard input) in one\n"
@@ -52,6 +59,11 @@ static const char import_help[] =
 	"  --waitlist N   their waitlist (default unlimited)\n"
 	"  --dry-run      say what would be created, updated and unchanged\n"
 	"  --map SPEC     name the columns: code=HEADER,title=HEADER,...\n"
+	"  -v, --verbose  also list each course created or changed, and how\n"
+	"                 (MATH101: capacity 30 -> 35)\n"
+	"\n"
+	"It says how many courses it read, created, updated and left unchanged:\n"
+	"imported 6 courses from courses.csv: 2 created, 1 updated, 3 unchanged\n"
 	"\n"
 	"Raising a capacity moves the first students of the waitlist into the new\n"
 	"seats, in waitlist order.\n"
@@ -73,9 +85,9 @@ static const char list_help[] =
 	"system error, or the listing could not be written.\n";
 
 static const char course_usage[] =
-	"usage: bulkreg course add CODE --capacity N [--title TEXT] [--waitlist N]\n"
+	"usage: bulkreg course add CODE [--capacity N] [--title TEXT] [--waitlist N]\n"
 	"       bulkreg course import FILE.csv|- [--capacity N [--waitlist N]]\n"
-	"                [--dry-run] [--map FIELD=HEADER,...]\n"
+	"                [--dry-run] [--map FIELD=HEADER,...] [-v]\n"
 	"       bulkreg course list [--format text|csv|json]\n";
 static const char course_help[] =
 	"\n"
@@ -148,7 +160,86 @@ static void say_batch(const struct cli *cli, const struct course_save_result *r)
 			r->batch_id);
 }
 
+/* ---- what a save changes ------------------------------------------------ */
+
+static void show_waitlist(char *out, size_t cap, int64_t w)
+{
+	if (w == WAITLIST_UNLIMITED)
+		snprintf(out, cap, "unlimited");
+	else
+		snprintf(out, cap, "%" PRId64, w);
+}
+
+/* Appends ", " (after the first item) and the formatted text. */
+static void add_item(char *out, size_t cap, size_t *used, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static void add_item(char *out, size_t cap, size_t *used, const char *fmt, ...)
+{
+	va_list ap;
+	if (*used > 0 && *used + 2 < cap) {
+		memcpy(out + *used, ", ", 3);
+		*used += 2;
+	}
+	if (*used >= cap)
+		return;
+	va_start(ap, fmt);
+	int n = vsnprintf(out + *used, cap - *used, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		*used += (size_t)n < cap - *used ? (size_t)n : cap - *used - 1;
+}
+
+/*
+ * What saving `in` does to `before` (NULL: the course is new), as
+ * "capacity 30 -> 35, waitlist 10 -> unlimited, title 'A' -> 'B'" or
+ * "created (capacity 30, waitlist unlimited, title 'Calculus I')"; "" if
+ * nothing changes.  Returns whether anything does.
+ */
+static bool describe_change(const struct course *before,
+			    const struct course_input *in, char *out, size_t cap)
+{
+	char w1[24], w2[24], t1[96], t2[96];
+	size_t used = 0, u1 = 0, u2 = 0;
+	out[0] = '\0';
+	if (!before) {
+		show_waitlist(w1, sizeof(w1),
+			      in->has_waitlist ? in->waitlist_max : WAITLIST_UNLIMITED);
+		t1[0] = '\0';
+		if (in->title && in->title[0])
+			esc_quote(t1, sizeof(t1), &u1, in->title, strlen(in->title), 60);
+		snprintf(out, cap, "created (capacity %" PRId64 ", waitlist %s%s%s)",
+			 in->capacity, w1, t1[0] ? ", title " : "", t1);
+		return true;
+	}
+	if (in->capacity != before->capacity)
+		add_item(out, cap, &used, "capacity %" PRId64 " -> %" PRId64,
+			 before->capacity, in->capacity);
+	if (in->has_waitlist && in->waitlist_max != before->waitlist_max) {
+		show_waitlist(w1, sizeof(w1), before->waitlist_max);
+		show_waitlist(w2, sizeof(w2), in->waitlist_max);
+		add_item(out, cap, &used, "waitlist %s -> %s", w1, w2);
+	}
+	if (in->title && strcmp(in->title, before->title) != 0) {
+		t1[0] = t2[0] = '\0';
+		esc_quote(t1, sizeof(t1), &u1, before->title, strlen(before->title), 40);
+		esc_quote(t2, sizeof(t2), &u2, in->title, strlen(in->title), 40);
+		add_item(out, cap, &used, "title %s -> %s", t1, t2);
+	}
+	return used > 0;
+}
+
 /* ---- course add --------------------------------------------------------- */
+
+/* The course as it is now, into *out; false if there is none. */
+static bool course_now(struct db *db, const char *code, struct course_table *t,
+		       const struct course **out, struct error *err,
+		       enum status *st)
+{
+	*st = db_courses_load(db, t, err);
+	*out = *st == ST_OK ? course_table_find(t, code, strlen(code)) : NULL;
+	return *out != NULL;
+}
 
 static int course_add(struct cli *cli, int argc, char **argv)
 {
@@ -197,14 +288,18 @@ static int course_add(struct cli *cli, int argc, char **argv)
 	if (optind != argc - 1)
 		return cli_usage_error(cli, "exactly one CODE is needed");
 	in.code = argv[optind];
-	if (!course_code_valid(in.code, strlen(in.code)))
+	if (!id_valid(in.code, strlen(in.code)))
 		return cli_usage_error(cli,
 				       "'%s' is not valid as a course code: 1 to 255 "
 				       "bytes, no control or invisible characters, no "
 				       "space at either end",
 				       in.code);
-	if (!have_capacity)
-		return cli_usage_error(cli, "--capacity N is required");
+	/* Without --capacity only an existing course can be meant: a new
+	 * one needs it, and no database is created to say so. */
+	struct stat sb;
+	if (!have_capacity && stat(cli->db_path, &sb) != 0)
+		return cli_usage_error(cli, "--capacity N is required for a new "
+					    "course");
 	struct db *db;
 	cli->may_create = true;
 	cli->writes = true;
@@ -212,17 +307,37 @@ static int course_add(struct cli *cli, int argc, char **argv)
 	if (rc != 0)
 		return rc;
 	struct error err = {0};
+	struct course_table now;
+	const struct course *before;
+	enum status st;
+	course_table_init(&now);
+	bool exists = course_now(db, in.code, &now, &before, &err, &st);
+	if (st != ST_OK || (!exists && !have_capacity)) {
+		db_close(db);
+		course_table_free(&now);
+		if (st != ST_OK)
+			return cli_fail(st, &err);
+		return cli_usage_error(cli, "--capacity N is required for a new "
+					    "course");
+	}
+	if (!have_capacity)
+		in.capacity = before->capacity; /* only what is given changes */
+	char change[512];
+	bool changed = describe_change(before, &in, change, sizeof(change));
 	char source[64];
 	snprintf(source, sizeof(source), "course add %s", in.code);
-	struct course_save_result res;
-	enum status st = course_save(db, &in, 1, source, print_promotion, cli,
-				     warn_over, cli, &res, &err);
+	struct course_save_result res = {0};
+	if (changed)
+		st = course_save(db, &in, 1, source, print_promotion, cli,
+				 warn_over, cli, &res, &err);
 	db_close(db);
+	course_table_free(&now);
 	if (st != ST_OK)
 		return cli_fail(st, &err);
 	if (!cli->quiet)
-		cli_error("course %s saved (capacity %" PRId64 ")", in.code,
-			  in.capacity);
+		cli_error("course %s %s%s", in.code,
+			  !changed ? "unchanged" : exists ? "updated: " : "",
+			  changed ? change : "");
 	say_batch(cli, &res);
 	return 0;
 }
@@ -236,7 +351,9 @@ struct import_plan {
 	size_t created, updated, unchanged;
 	struct course_input *inputs;  /* the courses to save */
 	uint64_t *lines;              /* their lines */
+	const struct course **before; /* each as it is now, NULL if new */
 	size_t n;
+	struct course_table have;     /* the courses now */
 };
 
 static bool same_title(const char *a, const char *b)
@@ -247,17 +364,19 @@ static bool same_title(const char *a, const char *b)
 static enum status plan_import(struct db *db, const struct course_import *ci,
 			       struct import_plan *plan, struct error *err)
 {
-	struct course_table have;
-	course_table_init(&have);
 	memset(plan, 0, sizeof(*plan));
-	enum status st = db_courses_load(db, &have, err);
-	plan->inputs = calloc(ci->count ? ci->count : 1, sizeof(*plan->inputs));
-	plan->lines = calloc(ci->count ? ci->count : 1, sizeof(*plan->lines));
-	if (st == ST_OK && (!plan->inputs || !plan->lines))
+	struct course_table *have = &plan->have;
+	course_table_init(have);
+	enum status st = db_courses_load(db, have, err);
+	size_t n = ci->count ? ci->count : 1;
+	plan->inputs = calloc(n, sizeof(*plan->inputs));
+	plan->lines = calloc(n, sizeof(*plan->lines));
+	plan->before = calloc(n, sizeof(*plan->before));
+	if (st == ST_OK && (!plan->inputs || !plan->lines || !plan->before))
 		st = error_set(err, ST_NOMEM, "out of memory");
 	for (size_t i = 0; st == ST_OK && i < ci->count; i++) {
 		struct course_input in = ci->rows[i].input;
-		const struct course *c = course_table_find(&have, in.code,
+		const struct course *c = course_table_find(have, in.code,
 							   strlen(in.code));
 		if (!c) {
 			plan->created++;
@@ -278,9 +397,9 @@ static enum status plan_import(struct db *db, const struct course_import *ci,
 			plan->updated++;
 		}
 		plan->lines[plan->n] = ci->rows[i].line;
+		plan->before[plan->n] = c;
 		plan->inputs[plan->n++] = in;
 	}
-	course_table_free(&have);
 	return st;
 }
 
@@ -288,6 +407,34 @@ static void plan_free(struct import_plan *plan)
 {
 	free(plan->inputs);
 	free(plan->lines);
+	free(plan->before);
+	course_table_free(&plan->have);
+}
+
+/* -v: one line per course created or changed. */
+static void say_changes(const struct import_plan *plan)
+{
+	char change[512];
+	for (size_t i = 0; i < plan->n; i++) {
+		describe_change(plan->before[i], &plan->inputs[i], change,
+				sizeof(change));
+		cli_error("%s: %s", plan->inputs[i].code, change);
+	}
+}
+
+/* "imported 6 courses from FILE: 2 created, 1 updated, 3 unchanged". */
+static void say_import(const struct import_plan *plan,
+		       const struct course_import *ci, const char *name,
+		       bool dry_run)
+{
+	char format[64] = "";
+	if (strcmp(ci->format, "bulkreg") != 0)
+		snprintf(format, sizeof(format), " (read as %s)", ci->format);
+	cli_error("%s %zu course%s from %s: %zu created, %zu updated, %zu "
+		  "unchanged%s%s",
+		  dry_run ? "dry run: would import" : "imported", ci->count,
+		  ci->count == 1 ? "" : "s", name, plan->created, plan->updated,
+		  plan->unchanged, format, dry_run ? "; nothing written" : "");
 }
 
 static int course_import(struct cli *cli, int argc, char **argv)
@@ -297,17 +444,21 @@ static int course_import(struct cli *cli, int argc, char **argv)
 		{"dry-run", no_argument, NULL, 'n'},
 		{"help", no_argument, NULL, 'h'},
 		{"map", required_argument, NULL, 'm'},
+		{"verbose", no_argument, NULL, 'v'},
 		{"waitlist", required_argument, NULL, 'w'},
 		{NULL, 0, NULL, 0},
 	};
 	struct course_import_options io = {.waitlist_max = WAITLIST_UNLIMITED};
 	struct error merr = {0};
-	bool dry_run = false;
+	bool dry_run = false, verbose = false;
 	struct cli_getopt g;
-	cli_getopt_init(&g, cli, "course import", argv, "h", opts);
+	cli_getopt_init(&g, cli, "course import", argv, "hv", opts);
 	int c;
 	while ((c = cli_getopt_next(&g, argc, argv, NULL)) != -1) {
 		switch (c) {
+		case 'v':
+			verbose = true;
+			break;
 		case 'n':
 			dry_run = true;
 			break;
@@ -387,12 +538,10 @@ static int course_import(struct cli *cli, int argc, char **argv)
 		}
 	}
 	db_close(db);
+	if (st == ST_OK && verbose)
+		say_changes(&plan);
 	if (st == ST_OK && !cli->quiet)
-		cli_error("%s%s (%s): %zu course%s created, %zu updated, %zu "
-			  "unchanged",
-			  dry_run ? "dry run, nothing written: " : "", name,
-			  ci.format, plan.created, plan.created == 1 ? "" : "s",
-			  plan.updated, plan.unchanged);
+		say_import(&plan, &ci, name, dry_run);
 	plan_free(&plan);
 	course_import_free(&ci);
 	if (st != ST_OK)

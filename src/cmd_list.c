@@ -110,12 +110,14 @@ int cmd_roster(struct cli *cli, int argc, char **argv)
 	struct error err = {0};
 	enum status st = db_courses_load(db, &courses, &err);
 	bool known = st == ST_OK && course_table_find(&courses, code, strlen(code));
+	char hint[COURSE_HINT_MAX];
+	course_table_hint(hint, sizeof(hint), &courses, code, strlen(code));
 	course_table_free(&courses);
 	if (st != ST_OK || !known) {
 		db_close(db);
 		if (st != ST_OK)
 			return cli_fail(st, &err);
-		cli_error("no course '%s' (see 'bulkreg course list')", code);
+		cli_error("no course '%s'%s (see 'bulkreg course list')", code, hint);
 		return 2;
 	}
 	struct roster_listing l = {cli, fmt, 0};

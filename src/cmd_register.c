@@ -11,6 +11,7 @@
 #include "pool.h"
 #include "register.h"
 #include "signals.h"
+#include "validate.h"
 
 static const char register_usage[] =
 	"usage: bulkreg register ROSTER.csv|- [--course CODE] [--dry-run] [--strict]\n"
@@ -343,7 +344,7 @@ static int run_batch(struct cli *cli, const struct batch_command *bc, int argc,
 	};
 	const char *scope = NULL;
 	double wait = DEFAULT_WAIT_SECONDS;
-	struct profile_map map; /* issue 12: --map */
+	struct csvread_map map; /* issue 12: --map */
 	int64_t workers = 0;
 	int c, at = -1;
 	struct cli_getopt g;
@@ -531,7 +532,7 @@ static int run_batch(struct cli *cli, const struct batch_command *bc, int argc,
 	if (ro.sync && !ro.max_drops.set)
 		threshold_parse("10%", &ro.max_drops);
 	ro.workers = workers ? (size_t)workers : ro.check_cmd ? 32 : online_cpus();
-	if (ro.course && !course_code_valid(ro.course, strlen(ro.course)))
+	if (ro.course && !id_valid(ro.course, strlen(ro.course)))
 		return cli_usage_error(cli,
 				       "--course: '%s' is not a course code", ro.course);
 	return run_job(cli, &ro, wait);

@@ -8,6 +8,9 @@
 #include "course_import.h"
 #include "courses.h"
 #include "csvread.h"
+#include "escape.h"
+#include "parse.h"
+#include "validate.h"
 
 #define VALUE_MAX 256       /* longest value kept; titles may not be longer */
 #define NAME_KEEP 64        /* bytes of a header name kept for matching */
@@ -21,10 +24,7 @@ static const char *const column_names[COL_COUNT] = {
 };
 
 /* Header names in their normal form (see csvread_norm_name). */
-static const struct alias {
-	const char *name;
-	enum column col;
-} aliases[] = {
+static const struct csvread_alias aliases[] = {
 	{"code", COL_CODE},         {"course", COL_CODE},
 	{"course_code", COL_CODE},  {"title", COL_TITLE},
 	{"name", COL_TITLE},        {"course_title", COL_TITLE},
@@ -32,6 +32,7 @@ static const struct alias {
 	{"seats", COL_CAPACITY},    {"waitlist", COL_WAITLIST},
 	{"wait_list", COL_WAITLIST}, {"waitlist_max", COL_WAITLIST},
 	{"waitlist_size", COL_WAITLIST},
+	{NULL, 0},
 };
 
 /* Strings live in big blocks, freed together. */
@@ -187,9 +188,9 @@ static const struct format *detect_format(const struct importer *im)
 static int column_for_name(const struct course_import_options *opt,
 			   const struct format *fmt, const char *norm)
 {
-	for (int c = 0; c < COL_COUNT; c++)
-		if (opt->map[c][0] && strcmp(opt->map[c], norm) == 0)
-			return c;
+	int mapped = csvread_map_kind(&opt->map, norm);
+	if (mapped >= 0)
+		return mapped;
 	if (fmt) {
 		if (strcmp(norm, fmt->code) == 0)
 			return COL_CODE;
@@ -201,10 +202,8 @@ static int column_for_name(const struct course_import_options *opt,
 			return COL_WAITLIST;
 		return -1;
 	}
-	for (size_t i = 0; i < sizeof(aliases) / sizeof(aliases[0]); i++)
-		if (strcmp(norm, aliases[i].name) == 0)
-			return (int)aliases[i].col;
-	return -1;
+	const struct csvread_alias *a = csvread_alias_find(aliases, norm);
+	return a ? a->kind : -1;
 }
 
 static void on_field(void *ctx, size_t index, const unsigned char *s, size_t len)
@@ -310,34 +309,23 @@ static bool parse_count(const struct value *v, int64_t *out, const char **why)
 		*why = "is not a whole number";
 		return false;
 	}
-	const char *s = v->text;
-	bool digits = false;
-	for (size_t i = 0; i < v->len; i++) {
-		bool sign = i == 0 && (s[i] == '+' || s[i] == '-');
-		if (s[i] >= '0' && s[i] <= '9')
-			digits = true;
-		else if (!sign) {
-			*why = "is not a whole number";
-			return false;
-		}
-	}
-	if (!digits) {
-		*why = "is not a whole number";
-		return false;
-	}
-	errno = 0;
-	char *end;
-	long long n = strtoll(s, &end, 10);
-	if (end != s + v->len) {
-		*why = "is not a whole number";
-		return false;
-	}
-	if (errno == ERANGE || n < 0 || n > COURSE_CAPACITY_MAX) {
+	/* A spreadsheet may write "+5": the sign is all that is allowed
+	 * beyond what parse_int64_n takes. */
+	size_t plus = v->len > 1 && v->text[0] == '+' && v->text[1] != '-';
+	int64_t n;
+	switch (parse_int64_n(v->text + plus, v->len - plus, 0,
+			      COURSE_CAPACITY_MAX, &n)) {
+	case PARSE_OK:
+		*out = n;
+		return true;
+	case PARSE_RANGE:
 		*why = "is out of range (0 to 1000000)";
 		return false;
+	case PARSE_SYNTAX:
+		break;
 	}
-	*out = n;
-	return true;
+	*why = "is not a whole number";
+	return false;
 }
 
 /* The value quoted for a message: at most 40 bytes, control bytes escaped. */
@@ -345,7 +333,7 @@ static const char *quoted(const struct value *v, char *buf, size_t cap)
 {
 	size_t used = 0;
 	buf[0] = '\0';
-	csvread_quote_name(buf, cap, &used, (const unsigned char *)v->text,
+	esc_quote(buf, cap, &used, (const char *)v->text,
 			   v->len < VALUE_MAX ? v->len : VALUE_MAX, 40);
 	return buf;
 }
@@ -377,7 +365,7 @@ static enum status take_record(struct importer *im, struct error *err)
 	const struct value *code = &im->v[COL_CODE];
 	if (code->len == 0)
 		return add_problem(im, err, "code is empty");
-	if (!course_code_valid(code->text, code->len))
+	if (!id_valid(code->text, code->len))
 		return add_problem(im, err,
 				   "code: %s is not a course code (1 to 255 bytes, "
 				   "no control or invisible characters, no space "
@@ -496,40 +484,19 @@ enum status course_import_read(const char *path,
 	return st;
 }
 
+/* --map's fields of a courses file. */
+static const struct csvread_alias map_fields[] = {
+	{"code", COL_CODE},         {"title", COL_TITLE},
+	{"capacity", COL_CAPACITY}, {"waitlist", COL_WAITLIST},
+	{NULL, 0},
+};
+
 enum status course_import_map_parse(const char *spec,
 				    struct course_import_options *opt,
 				    struct error *err)
 {
-	const char *s = spec;
-	for (;;) {
-		const char *comma = strchr(s, ',');
-		size_t len = comma ? (size_t)(comma - s) : strlen(s);
-		const char *eq = memchr(s, '=', len);
-		if (!eq || eq == s || eq == s + len - 1)
-			return error_set(err, ST_USAGE,
-					 "--map: '%.*s' is not FIELD=HEADER", (int)len, s);
-		size_t flen = (size_t)(eq - s), hlen = len - flen - 1;
-		int col = -1;
-		for (int c = 0; c < COL_COUNT; c++)
-			if (strlen(column_names[c]) == flen &&
-			    strncmp(column_names[c], s, flen) == 0)
-				col = c;
-		if (col < 0)
-			return error_set(err, ST_USAGE,
-					 "--map: '%.*s' is not a field of a courses "
-					 "file (code, title, capacity, waitlist)",
-					 (int)flen, s);
-		if (hlen > NAME_KEEP)
-			return error_set(err, ST_USAGE,
-					 "--map: the header for %s is longer than %d "
-					 "bytes",
-					 column_names[col], NAME_KEEP);
-		csvread_norm_name((const unsigned char *)eq + 1, hlen, opt->map[col],
-				  sizeof(opt->map[col]));
-		if (!comma)
-			return ST_OK;
-		s = comma + 1;
-	}
+	return csvread_map_parse(spec, map_fields, " of a courses file",
+				 &opt->map, err);
 }
 
 void course_import_free(struct course_import *ci)

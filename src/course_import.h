@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "csvread.h"
 #include "db.h"
 #include "error.h"
 
@@ -26,8 +27,8 @@ struct course_import_options {
 	bool has_waitlist;
 	int64_t waitlist_max;          /* WAITLIST_UNLIMITED or >= 0 */
 	/* --map code=HEADER,title=...,capacity=...,waitlist=...: the header
-	 * of each column, in csvread_norm_name's form ("" if not mapped). */
-	char map[4][65];
+	 * each column is read from (csvread_map_parse) */
+	struct csvread_map map;
 };
 
 /* Parses --map for course files into opt->map.  ST_USAGE naming what is

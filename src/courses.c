@@ -1,11 +1,14 @@
 /* courses: the in-memory course table with a hash index on code; see courses.h. */
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "courses.h"
-#include "validate.h"
 
 #define INDEX_MIN 16
+
+static void hints_free(struct course_table *t);
 
 static uint32_t code_hash(const char *code, size_t len)
 {
@@ -79,6 +82,7 @@ static bool table_reserve(struct course_table *t)
 void course_table_init(struct course_table *t)
 {
 	memset(t, 0, sizeof(*t));
+	atomic_init(&t->hints, NULL);
 }
 
 enum status course_table_add(struct course_table *t, const struct course *c,
@@ -102,6 +106,8 @@ enum status course_table_add(struct course_table *t, const struct course *c,
 	item->title = title;
 	t->index[index_slot(t, c->code, len)] = (uint32_t)(t->count + 1);
 	t->count++;
+	hints_free(t); /* a suggestion may change */
+	atomic_store(&t->hints, NULL);
 	return ST_OK;
 }
 
@@ -114,17 +120,159 @@ struct course *course_table_find(const struct course_table *t, const char *code,
 	return n ? &t->items[n - 1] : NULL;
 }
 
+/* ---- did you mean -------------------------------------------------------- */
+
+#define HINT_SLOTS 8192 /* the memo keeps at most 3/4 of them */
+#define HINT_DISTANCE_MAX 2
+
+struct hint {
+	char *code;       /* NULL: an empty slot */
+	size_t len;
+	int64_t item;     /* the suggestion's item number, -1 for none */
+};
+
+struct course_hints {
+	pthread_mutex_t lock;
+	size_t used;
+	struct hint slots[HINT_SLOTS];
+};
+
+static unsigned char fold(unsigned char c)
+{
+	return c >= 'A' && c <= 'Z' ? (unsigned char)(c - 'A' + 'a') : c;
+}
+
+/* Levenshtein distance of a and b, ASCII case ignored, or more than
+ * HINT_DISTANCE_MAX (as HINT_DISTANCE_MAX + 1) as soon as it must be. */
+static size_t distance(const char *a, size_t la, const char *b, size_t lb)
+{
+	size_t row[COURSE_CODE_MAX + 2], prev[COURSE_CODE_MAX + 2];
+	const size_t over = HINT_DISTANCE_MAX + 1;
+	if ((la > lb ? la - lb : lb - la) > HINT_DISTANCE_MAX ||
+	    lb > COURSE_CODE_MAX)
+		return over;
+	for (size_t j = 0; j <= lb; j++)
+		prev[j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		size_t best = row[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			size_t sub = prev[j - 1] +
+				     (fold((unsigned char)a[i - 1]) !=
+				      fold((unsigned char)b[j - 1]));
+			size_t del = prev[j] + 1, ins = row[j - 1] + 1;
+			size_t d = sub < del ? sub : del;
+			row[j] = d < ins ? d : ins;
+			best = row[j] < best ? row[j] : best;
+		}
+		if (best > HINT_DISTANCE_MAX)
+			return over;
+		memcpy(prev, row, (lb + 1) * sizeof(row[0]));
+	}
+	return prev[lb];
+}
+
+/* The search itself: every known code, the closest kept. */
+static int64_t suggest_search(const struct course_table *t, const char *code,
+			      size_t len)
+{
+	int64_t best = -1;
+	size_t best_d = HINT_DISTANCE_MAX + 1;
+	for (size_t n = 0; n < t->count; n++) {
+		const char *c = t->items[n].code;
+		size_t d = distance(code, len, c, strlen(c));
+		if (d < best_d ||
+		    (d == best_d && best >= 0 && strcmp(c, t->items[best].code) < 0)) {
+			best = (int64_t)n;
+			best_d = d;
+		}
+	}
+	return best;
+}
+
+static struct course_hints *hints_get(const struct course_table *ct)
+{
+	struct course_table *t = (struct course_table *)ct; /* the memo only */
+	struct course_hints *h = atomic_load(&t->hints);
+	if (h)
+		return h;
+	struct course_hints *made = calloc(1, sizeof(*made));
+	if (!made)
+		return NULL;
+	if (pthread_mutex_init(&made->lock, NULL) != 0) {
+		free(made);
+		return NULL;
+	}
+	if (atomic_compare_exchange_strong(&t->hints, &h, made))
+		return made;
+	pthread_mutex_destroy(&made->lock);
+	free(made);
+	return h; /* another thread's */
+}
+
+const struct course *course_table_suggest(const struct course_table *t,
+					  const char *code, size_t len)
+{
+	if (t->count == 0 || len == 0 || len > COURSE_CODE_MAX)
+		return NULL;
+	struct course_hints *h = hints_get(t);
+	if (!h) { /* out of memory: no memo */
+		int64_t n = suggest_search(t, code, len);
+		return n >= 0 ? &t->items[n] : NULL;
+	}
+	size_t i = code_hash(code, len) & (HINT_SLOTS - 1);
+	pthread_mutex_lock(&h->lock);
+	while (h->slots[i].code && (h->slots[i].len != len ||
+				    memcmp(h->slots[i].code, code, len) != 0))
+		i = (i + 1) & (HINT_SLOTS - 1);
+	int64_t n;
+	if (h->slots[i].code) {
+		n = h->slots[i].item;
+	} else {
+		/* Searched under the lock: the same code from another worker
+		 * waits for this answer instead of searching again. */
+		n = suggest_search(t, code, len);
+		char *copy = h->used < HINT_SLOTS / 4 * 3 ? malloc(len) : NULL;
+		if (copy) {
+			memcpy(copy, code, len);
+			h->slots[i] = (struct hint){copy, len, n};
+			h->used++;
+		}
+	}
+	pthread_mutex_unlock(&h->lock);
+	return n >= 0 ? &t->items[n] : NULL;
+}
+
+void course_table_hint(char *out, size_t cap, const struct course_table *t,
+		       const char *code, size_t len)
+{
+	const struct course *c = course_table_suggest(t, code, len);
+	char shown[ESC_TEXT_MAX(COURSE_CODE_MAX)];
+	if (cap == 0)
+		return;
+	out[0] = '\0';
+	if (!c)
+		return;
+	size_t n = esc_text(shown, c->code, strlen(c->code), 0, true, NULL);
+	snprintf(out, cap, "; did you mean %.*s?", (int)n, shown);
+}
+
+static void hints_free(struct course_table *t)
+{
+	struct course_hints *h = atomic_load(&t->hints);
+	if (!h)
+		return;
+	for (size_t i = 0; i < HINT_SLOTS; i++)
+		free(h->slots[i].code);
+	pthread_mutex_destroy(&h->lock);
+	free(h);
+}
+
 void course_table_free(struct course_table *t)
 {
+	hints_free(t);
 	for (size_t n = 0; n < t->count; n++)
 		free(t->items[n].title);
 	free(t->items);
 	free(t->index);
 	course_table_init(t);
-}
-
-bool course_code_valid(const char *code, size_t len)
-{
-	char why[96];
-	return id_check(code, len, why, sizeof(why));
 }

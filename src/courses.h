@@ -4,9 +4,11 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "error.h"
+#include "escape.h"
 
 #define COURSE_CODE_MAX 255 /* ID_MAX (validate.h) */
 #define COURSE_CAPACITY_MAX 1000000
@@ -30,11 +32,15 @@ struct course {
  * A growable array of courses with a hash index on code.  Built once before
  * a batch starts; afterwards lookups are read-only and safe from any thread.
  */
+struct course_hints;
+
 struct course_table {
 	struct course *items;
 	size_t count, alloc;
 	uint32_t *index;      /* open addressing: item number + 1, 0 = empty */
 	size_t index_size;    /* power of two */
+	/* course_table_suggest's memo, made on its first use */
+	struct course_hints *_Atomic hints;
 };
 
 void course_table_init(struct course_table *t);
@@ -48,10 +54,25 @@ enum status course_table_add(struct course_table *t, const struct course *c,
 struct course *course_table_find(const struct course_table *t, const char *code,
 				 size_t len);
 
-void course_table_free(struct course_table *t);
+/*
+ * "Did you mean": the known course a code that is not one was most likely
+ * meant to be, or NULL.  A code equal but for ASCII case comes first; else
+ * the code at the smallest edit distance (insertions, deletions and
+ * substitutions of bytes, ASCII case ignored), at most 2; a tie goes to the
+ * first in code order.  Safe from any thread while the table does not
+ * change; each distinct code is worked out once (a memo of up to 4096
+ * codes), so a roster full of one wrong code costs one search.
+ */
+const struct course *course_table_suggest(const struct course_table *t,
+					  const char *code, size_t len);
 
-/* The rule for ids (validate.h, id_check): 1..255 bytes of UTF-8 with no
- * control, invisible or format characters, no leading or trailing space. */
-bool course_code_valid(const char *code, size_t len);
+/* "; did you mean CODE?" for course_table_suggest's answer (the code
+ * escaped as esc_text shows a value), or "" when it has none.  out holds
+ * COURSE_HINT_MAX bytes. */
+#define COURSE_HINT_MAX (ESC_TEXT_MAX(COURSE_CODE_MAX) + 24)
+void course_table_hint(char *out, size_t cap, const struct course_table *t,
+		       const char *code, size_t len);
+
+void course_table_free(struct course_table *t);
 
 #endif

@@ -478,7 +478,7 @@ static enum status read_plain(struct csvread *cr, size_t want,
 			cr->eof = true;
 			break;
 		}
-		sha256_update(&cr->sha, cr->buf + cr->end, got);
+		sha256_update(&cr->sha, got, (const uint8_t *)cr->buf + cr->end);
 		cr->bytes += got;
 		cr->end += got;
 	}
@@ -535,7 +535,7 @@ static enum status read_converted(struct csvread *cr, struct error *err)
 						 cr->name, cr->encoding);
 			break;
 		}
-		sha256_update(&cr->sha, cr->raw + cr->raw_end, got);
+		sha256_update(&cr->sha, got, (const uint8_t *)cr->raw + cr->raw_end);
 		cr->bytes += got;
 		cr->raw_end += got;
 	}
@@ -917,8 +917,15 @@ uint64_t csvread_payload_bytes(const struct csvread *cr)
 
 void csvread_sha256_hex(const struct csvread *cr, char hex[65])
 {
-	struct sha256 copy = cr->sha;
-	sha256_final_hex(&copy, hex);
+	static const char digits[] = "0123456789abcdef";
+	struct sha256_ctx copy = cr->sha; /* sha256_digest resets its context */
+	uint8_t digest[SHA256_DIGEST_SIZE];
+	sha256_digest(&copy, sizeof(digest), digest);
+	for (size_t i = 0; i < sizeof(digest); i++) {
+		hex[2 * i] = digits[digest[i] >> 4];
+		hex[2 * i + 1] = digits[digest[i] & 15];
+	}
+	hex[64] = '\0';
 }
 
 /* ---- header names ------------------------------------------------------------ */
@@ -952,54 +959,96 @@ uint64_t csvread_name_hash(const unsigned char *s, size_t len)
 	return h;
 }
 
-static void append(char *out, size_t cap, size_t *used, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static void append(char *out, size_t cap, size_t *used, const char *fmt, ...)
+const struct csvread_alias *csvread_alias_find(const struct csvread_alias *table,
+					       const char *norm)
 {
-	if (*used >= cap)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(out + *used, cap - *used, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return;
-	*used += (size_t)n < cap - *used ? (size_t)n : cap - *used - 1;
+	for (const struct csvread_alias *a = table; a && a->name; a++)
+		if (strcmp(a->name, norm) == 0)
+			return a;
+	return NULL;
 }
 
-/* Characters a message shows by number (a backslash, u, 4 hex digits): C1
- * controls, and those that are invisible, look like a plain space, or
- * change the direction of text -- a header name that holds one looks right
- * and still does not match. */
-static bool shown_as_code(uint32_t cp)
+/* "a, b, c": the names of `fields`, for a message. */
+static void field_list(const struct csvread_alias *fields, char *out,
+		       size_t cap)
 {
-	return (cp >= 0x80 && cp <= 0x9F) || utf8_is_invisible(cp);
+	size_t used = 0;
+	out[0] = '\0';
+	for (const struct csvread_alias *f = fields; f->name; f++) {
+		int n = snprintf(out + used, cap - used, "%s%s",
+				 f == fields ? "" : ", ", f->name);
+		if (n < 0 || (size_t)n >= cap - used)
+			break;
+		used += (size_t)n;
+	}
 }
 
-void csvread_quote_name(char *out, size_t cap, size_t *used,
-			const unsigned char *s, size_t len, size_t limit)
+/* One FIELD=HEADER pair, s[0..len). */
+static enum status map_pair(const char *s, size_t len,
+			    const struct csvread_alias *fields, const char *what,
+			    struct csvread_map *m, struct error *err)
 {
-	size_t show = len;
-	if (len > limit) {
-		show = limit;
-		while (show > 0 && (s[show] & 0xC0) == 0x80)
-			show--; /* do not cut a UTF-8 sequence */
+	const char *eq = memchr(s, '=', len);
+	if (!eq || eq == s || eq == s + len - 1)
+		return error_set(err, ST_USAGE,
+				 "--map: '%.*s' is not FIELD=HEADER", (int)len, s);
+	size_t flen = (size_t)(eq - s);
+	const char *h = eq + 1;
+	size_t hlen = len - flen - 1;
+	if (hlen >= 2 && h[0] == '"' && h[hlen - 1] == '"') {
+		h++;
+		hlen -= 2;
 	}
-	append(out, cap, used, "'");
-	for (size_t i = 0; i < show;) {
-		uint32_t cp = 0;
-		size_t k = utf8_decode(s + i, show - i, &cp);
-		if (k == 0 || cp < 0x20 || cp == 0x7F) {
-			append(out, cap, used, "\\x%02X", s[i]); /* or not UTF-8 */
-			i++;
-		} else if (shown_as_code(cp)) {
-			append(out, cap, used, "\\u%04X", (unsigned)cp);
-			i += k;
-		} else {
-			append(out, cap, used, "%.*s", (int)k, (const char *)s + i);
-			i += k;
-		}
+	const struct csvread_alias *field = NULL;
+	for (const struct csvread_alias *f = fields; f->name && !field; f++)
+		if (strlen(f->name) == flen && strncmp(f->name, s, flen) == 0)
+			field = f;
+	if (!field) {
+		char list[256];
+		field_list(fields, list, sizeof(list));
+		return error_set(err, ST_USAGE, "--map: '%.*s' is not a field%s (%s)",
+				 (int)flen, s, what, list);
 	}
-	append(out, cap, used, "%s'", show < len ? "..." : "");
+	if (m->count == CSVREAD_MAP_MAX)
+		return error_set(err, ST_USAGE, "--map: more than %d pairs",
+				 CSVREAD_MAP_MAX);
+	if (hlen == 0 || hlen > CSVREAD_NAME_MAX)
+		return error_set(err, ST_USAGE,
+				 "--map: the header for %.*s must be 1 to %d bytes",
+				 (int)flen, s, CSVREAD_NAME_MAX);
+	for (size_t i = 0; i < m->count; i++)
+		if (m->kind[i] == field->kind)
+			return error_set(err, ST_USAGE, "--map: %.*s is given twice",
+					 (int)flen, s);
+	csvread_norm_name((const unsigned char *)h, hlen, m->header[m->count],
+			  sizeof(m->header[m->count]));
+	m->kind[m->count++] = field->kind;
+	return ST_OK;
+}
+
+enum status csvread_map_parse(const char *spec,
+			      const struct csvread_alias *fields,
+			      const char *what, struct csvread_map *out,
+			      struct error *err)
+{
+	memset(out, 0, sizeof(*out));
+	const char *s = spec;
+	for (;;) {
+		const char *comma = strchr(s, ',');
+		size_t len = comma ? (size_t)(comma - s) : strlen(s);
+		enum status st = map_pair(s, len, fields, what, out, err);
+		if (st != ST_OK)
+			return st;
+		if (!comma)
+			return ST_OK;
+		s = comma + 1;
+	}
+}
+
+int csvread_map_kind(const struct csvread_map *m, const char *norm)
+{
+	for (size_t i = 0; m && i < m->count; i++)
+		if (strcmp(m->header[i], norm) == 0)
+			return m->kind[i];
+	return -1;
 }

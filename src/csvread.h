@@ -8,8 +8,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <nettle/sha2.h>
+
 #include "error.h"
-#include "sha256.h"
 
 #ifndef CSVREAD_BUF_SIZE /* the fuzzer shrinks it to reach buffer edges */
 #define CSVREAD_BUF_SIZE (64u << 10)
@@ -94,7 +95,7 @@ struct csvread {
 	uint64_t bytes;               /* bytes read, BOM included */
 	bool bom;                     /* a byte order mark was skipped */
 	size_t bom_len;
-	struct sha256 sha;
+	struct sha256_ctx sha;  /* nettle */
 	enum status failed;           /* a failure is final: given again */
 	char failure[ERROR_MAX];
 };
@@ -170,14 +171,49 @@ size_t csvread_norm_name(const unsigned char *s, size_t len, char *out,
 /* A 64-bit hash of a name's normal form (FNV-1a). */
 uint64_t csvread_name_hash(const unsigned char *s, size_t len);
 
+/* A header name a reader knows, in csvread_norm_name's normal form, and
+ * what it stands for (the reader's own column kind).  A table of them ends
+ * with {NULL, 0}. */
+struct csvread_alias {
+	const char *name;
+	int kind;
+};
+
 /*
- * Appends 'name' to out[0..cap) at *used, as a quoted, readable rendering
- * for messages: control bytes and bytes that are not UTF-8 become \xNN,
- * C1 controls and invisible, space-like or bidi characters \uNNNN (so that
- * "student\u00A0id" does not pass for "student id"), and names longer
- * than `limit` bytes are cut (at a character boundary) and end in "...".
+ * The entry of `table` named `norm` (a normal form), or NULL: the one
+ * matching of header names against their aliases, for the roster's
+ * profiles, the --users file and the course files.  The first entry wins,
+ * so a table lists a kind's preferred name first.
  */
-void csvread_quote_name(char *out, size_t cap, size_t *used,
-			const unsigned char *s, size_t len, size_t limit);
+const struct csvread_alias *csvread_alias_find(const struct csvread_alias *table,
+					       const char *norm);
+
+#define CSVREAD_MAP_MAX 16   /* --map pairs */
+#define CSVREAD_NAME_MAX 64  /* bytes of a header name --map gives */
+
+/* --map FIELD=HEADER,...: the header (normal form) each field is read
+ * from. */
+struct csvread_map {
+	size_t count;
+	int kind[CSVREAD_MAP_MAX];
+	char header[CSVREAD_MAP_MAX][CSVREAD_NAME_MAX + 1];
+};
+
+/*
+ * Parses --map "FIELD=HEADER,..." into *out, the one parser of the
+ * roster's and the course file's --map: each FIELD one of `fields` (its
+ * kind recorded), each HEADER 1 to CSVREAD_NAME_MAX bytes, optionally in
+ * double quotes, kept in csvread_norm_name's normal form.  ST_USAGE naming
+ * what is wrong: no '=', a field not in `fields` (the message lists them,
+ * after "is not a field" and `what`, such as " of a courses file"), a field
+ * given twice, too many pairs.
+ */
+enum status csvread_map_parse(const char *spec,
+			      const struct csvread_alias *fields,
+			      const char *what, struct csvread_map *out,
+			      struct error *err);
+
+/* The kind --map reads from the header `norm` (a normal form), or -1. */
+int csvread_map_kind(const struct csvread_map *m, const char *norm);
 
 #endif

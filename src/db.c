@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 
 #include "db_internal.h"
 #include "dbtarget.h"
+#include "validate.h"
 
 
 static const char *const outcome_names[] = {
@@ -327,6 +329,9 @@ void db_close(struct db *db)
 	db__store_close(db);
 	sqldb_close(db->c);
 	db__close_sqlite(db);
+	sqldb_close(db->json);
+	if (db->json_sqlite)
+		sqlite3_close(db->json_sqlite);
 	free(db->path);
 	free(db);
 }
@@ -432,7 +437,7 @@ void db_rollback(struct db *db)
 static enum status course_input_check(const struct course_input *in,
 				      struct error *err)
 {
-	if (!in->code || !course_code_valid(in->code, strlen(in->code)))
+	if (!in->code || !id_valid(in->code, strlen(in->code)))
 		return error_set(err, ST_USAGE,
 				 "course code '%.64s' is not valid: use 1 to %d "
 				 "bytes of UTF-8 text with no control or invisible "
@@ -710,63 +715,68 @@ static enum batch_outcome outcome_parse(const char *s)
 	return BATCH_ROLLED_BACK;
 }
 
-static enum row_reason reason_lookup(const char *name, size_t len)
+static enum row_reason reason_lookup(const char *name)
 {
-	for (int r = REASON_NONE + 1; r < REASON_COUNT; r++) {
-		const char *known = row_reason_name((enum row_reason)r);
-		if (strlen(known) == len && memcmp(known, name, len) == 0)
+	for (int r = REASON_NONE + 1; r < REASON_COUNT; r++)
+		if (strcmp(row_reason_name((enum row_reason)r), name) == 0)
 			return (enum row_reason)r;
-	}
 	return REASON_NONE;
 }
 
-static const char *skip_space(const char *p)
+/*
+ * The SQLite connection whose JSON functions read the reasons column: the
+ * database's own, or on PostgreSQL one in memory, opened once -- so both
+ * stores read it with the very same code.  NULL: out of memory.
+ */
+static struct sqldb *json_conn(struct db *db)
 {
-	while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
-		p++;
-	return p;
+	if (!db->pg)
+		return db->c;
+	if (!db->json_sqlite) {
+		sqlite3 *h = NULL;
+		if (sqlite3_open_v2(":memory:", &h,
+				    SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
+				    NULL) != SQLITE_OK ||
+		    !(db->json = sqldb_wrap_sqlite(h))) {
+			sqlite3_close(h);
+			return NULL;
+		}
+		db->json_sqlite = h;
+	}
+	return db->json;
 }
 
 /*
- * Parses the reasons column, {"name": n, ...} as db_batch_finish writes it,
- * into by_reason.  Names this bulkreg does not know are skipped.  False if
- * the text is not of that shape.
+ * Reads the reasons column, {"name": n, ...} as db_batch_finish writes it,
+ * into by_reason, through SQLite's JSON functions (json_conn).  Names this
+ * bulkreg does not know are skipped.  False if the text is not a JSON
+ * object whose values are integers.
  */
-static bool reasons_parse(const char *s, int64_t by_reason[REASON_COUNT])
+static bool reasons_parse(struct db *db, const char *s,
+			  int64_t by_reason[REASON_COUNT])
 {
-	const char *p = skip_space(s);
-	if (*p++ != '{')
-		return false;
-	p = skip_space(p);
-	if (*p == '}')
-		return *skip_space(p + 1) == '\0';
-	for (;;) {
-		if (*p++ != '"')
-			return false;
-		const char *name = p;
-		while (*p && *p != '"' && *p != '\\')
-			p++;
-		if (*p != '"')
-			return false;
-		size_t len = (size_t)(p - name);
-		p = skip_space(p + 1);
-		if (*p++ != ':')
-			return false;
-		char *end;
-		errno = 0;
-		long long n = strtoll(skip_space(p), &end, 10);
-		if (end == skip_space(p) || errno)
-			return false;
-		enum row_reason r = reason_lookup(name, len);
-		if (r != REASON_NONE)
-			by_reason[r] = n;
-		p = skip_space(end);
-		if (*p == '}')
-			return *skip_space(p + 1) == '\0';
-		if (*p++ != ',')
-			return false;
-		p = skip_space(p);
+	static const char sql[] =
+		"SELECT j.key, j.value, j.type = 'integer' FROM json_each(?1) AS j"
+		" WHERE json_type(?1) = 'object'"
+		" UNION ALL SELECT NULL, NULL, json_type(?1) = 'object'";
+	struct sqldb *conn = json_conn(db);
+	struct sqldb_stmt *stmt = NULL;
+	bool ok = conn && sqldb_prepare(conn, sql, 0, &stmt, NULL) == SQLDB_OK &&
+		  stmt;
+	if (ok)
+		sqldb_bind_text(stmt, 1, s, -1);
+	enum sqldb_rc rc = SQLDB_EOTHER;
+	/* Each member, then one last row saying whether s is an object. */
+	while (ok && (rc = sqldb_step(stmt)) == SQLDB_ROW) {
+		ok = sqldb_column_int64(stmt, 2) != 0;
+		const char *name = sqldb_column_text(stmt, 0);
+		enum row_reason r = name ? reason_lookup(name) : REASON_NONE;
+		if (ok && r != REASON_NONE)
+			by_reason[r] = sqldb_column_int64(stmt, 1);
 	}
+	ok = ok && rc == SQLDB_DONE; /* malformed JSON is an error */
+	sqldb_finalize(stmt);
+	return ok;
 }
 
 static int64_t column_id_or_0(struct sqldb_stmt *stmt, int i)
@@ -777,7 +787,8 @@ static int64_t column_id_or_0(struct sqldb_stmt *stmt, int i)
 }
 
 /* The columns are DB_BATCH_COLUMNS, in order. */
-bool db__batch_from_stmt(struct sqldb_stmt *stmt, struct batch_record *b)
+bool db__batch_from_stmt(struct db *db, struct sqldb_stmt *stmt,
+			 struct batch_record *b)
 {
 	memset(b, 0, sizeof(*b));
 	b->id = sqldb_column_int64(stmt, 0);
@@ -801,7 +812,7 @@ bool db__batch_from_stmt(struct sqldb_stmt *stmt, struct batch_record *b)
 	b->undo_of = column_id_or_0(stmt, 19);
 	b->undone_by = column_id_or_0(stmt, 20);
 	const char *reasons = db__column_str_or_null(stmt, 21);
-	return !reasons || reasons_parse(reasons, b->counts.by_reason);
+	return !reasons || reasons_parse(db, reasons, b->counts.by_reason);
 }
 
 enum status db_batches_list(struct db *db, db_batch_fn fn, void *ctx,
@@ -816,7 +827,7 @@ enum status db_batches_list(struct db *db, db_batch_fn fn, void *ctx,
 	enum sqldb_rc rc;
 	while ((rc = sqldb_step(stmt)) == SQLDB_ROW) {
 		struct batch_record b;
-		if (!db__batch_from_stmt(stmt, &b)) {
+		if (!db__batch_from_stmt(db, stmt, &b)) {
 			st = error_set(err, ST_DB,
 				       "%s: batch %lld: the reasons column is "
 				       "not a JSON object of counts",

@@ -235,7 +235,7 @@ enum status db_batch_show(struct db *db, int64_t id, db_batch_fn header,
 				 "batches')", (long long)id);
 	else if (rc != SQLDB_ROW)
 		st = db__fail(db, rc, "reading a batch", err);
-	else if (!db__batch_from_stmt(stmt, &b))
+	else if (!db__batch_from_stmt(db, stmt, &b))
 		st = error_set(err, ST_DB,
 			       "%s: batch %lld: the reasons column is not a "
 			       "JSON object of counts",

@@ -43,6 +43,11 @@ struct db {
 
 	bool examine;         /* DB_OPEN_EXAMINE: no db__trust_check */
 
+	/* PostgreSQL: an SQLite connection in memory whose JSON functions read
+	 * the reasons column as on SQLite (db.c); opened on first use. */
+	struct sqldb *json;
+	void *json_sqlite;    /* its handle (sqlite3 *) */
+
 };
 
 /* Turns an SQLite result code into a status and a message that names the
@@ -152,7 +157,8 @@ const char *db__column_str_or_null(struct sqldb_stmt *stmt, int i);
 
 /* Fills b from a row of DB_BATCH_COLUMNS (strings point into the statement's
  * row); false if the reasons column is not a JSON object of counts. */
-bool db__batch_from_stmt(struct sqldb_stmt *stmt, struct batch_record *b);
+bool db__batch_from_stmt(struct db *db, struct sqldb_stmt *stmt,
+			 struct batch_record *b);
 
 
 #endif

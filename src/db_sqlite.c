@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "db_internal.h"
+#include "parse.h"
 
 #define CACHE_SIZE_PRAGMA "PRAGMA cache_size = -49152" /* 48 MiB */
 #define WAL_RETRY_MS 5
@@ -83,12 +84,12 @@ static enum status apply_test_page_limit(struct db *db, struct error *err)
 	const char *s = getenv(env);
 	if (!s || !*s)
 		return ST_OK;
-	char *end;
-	long long pages = strtoll(s, &end, 10);
-	if (*end || pages <= 0)
+	int64_t pages;
+	if (!parse_int64(s, 1, INT64_MAX, &pages))
 		return error_set(err, ST_USAGE, "%s: bad value '%s'", env, s);
 	char sql[64];
-	snprintf(sql, sizeof(sql), "PRAGMA max_page_count = %lld", pages);
+	snprintf(sql, sizeof(sql), "PRAGMA max_page_count = %lld",
+		 (long long)pages);
 	struct sqldb_stmt *stmt = NULL;
 	enum status st = db__prepare(db, sql, 0, &stmt, err);
 	if (st != ST_OK)

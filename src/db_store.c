@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "db_internal.h"
+#include "splitmix.h"
 #include "store.h"
 
 /*
@@ -542,25 +543,16 @@ enum status store_mark_named(struct store *s, int64_t course_id,
  */
 #define MEMO_SLOTS (1u << 20) /* 8 MiB */
 
-static uint64_t memo_mix(uint64_t x)
-{
-	x ^= x >> 30;
-	x *= UINT64_C(0xBF58476D1CE4E5B9);
-	x ^= x >> 27;
-	x *= UINT64_C(0x94D049BB133111EB);
-	return x ^ (x >> 31);
-}
-
 static uint64_t memo_hash(uint64_t h, const char *s, size_t len)
 {
 	uint64_t w;
 	for (; len >= 8; s += 8, len -= 8) {
 		memcpy(&w, s, 8);
-		h = memo_mix(h ^ w) + UINT64_C(0x9E3779B97F4A7C15);
+		h = splitmix64(h ^ w);
 	}
 	w = (uint64_t)len << 56; /* the length separates the fields */
 	memcpy(&w, s, len);
-	return memo_mix(h ^ w) + UINT64_C(0x9E3779B97F4A7C15);
+	return splitmix64(h ^ w);
 }
 
 static uint64_t memo_seed(void)
@@ -575,7 +567,7 @@ static uint64_t memo_seed(void)
 			seed ^= r;
 		close(fd);
 	}
-	return memo_mix(seed ^ (uint64_t)getpid());
+	return splitmix64(seed ^ (uint64_t)getpid());
 }
 
 void db__memo_start(struct db *db)

@@ -13,7 +13,7 @@
 static const char usage_text[] =
 	"usage: bulkreg [-q] [-d DB] [--schema NAME] [--group-readable] COMMAND [ARGS]\n"
 	"       bulkreg init\n"
-	"       bulkreg course add CODE --capacity N [--title TEXT] [--waitlist N]\n"
+	"       bulkreg course add CODE [--capacity N] [--title TEXT] [--waitlist N]\n"
 	"       bulkreg course import FILE.csv\n"
 	"       bulkreg course list [--format text|csv|json]\n"
 	"       bulkreg register ROSTER.csv|- [--course CODE] [--dry-run] [--strict]\n"

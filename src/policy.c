@@ -646,7 +646,7 @@ static enum status note_named(struct policy *p, const struct row *row,
 		return ST_OK;
 	p->in_scope[course_index(p, c)] = true;
 	if (row->status != STATUS_REJECTED ||
-	    !student_id_valid(row->v[FIELD_STUDENT_ID].text,
+	    !id_valid(row->v[FIELD_STUDENT_ID].text,
 			      value_len(row, FIELD_STUDENT_ID)))
 		return ST_OK;
 	return store_mark_named(p->store, c->id, value_of(row, FIELD_STUDENT_ID),

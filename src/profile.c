@@ -5,15 +5,11 @@
 #include <strings.h>
 
 #include "csvread.h"
+#include "parse.h"
 #include "profile.h"
 
-struct name_kind {
-	const char *name; /* normal form: lowercase, ' ' and '-' as '_' */
-	int kind;
-};
-
 /* Today's headers and aliases (they keep working). */
-static const struct name_kind bulkreg_names[] = {
+static const struct csvread_alias bulkreg_names[] = {
 	{"student_id", FIELD_STUDENT_ID},  {"id", FIELD_STUDENT_ID},
 	{"student", FIELD_STUDENT_ID},     {"sourcedid", FIELD_STUDENT_ID},
 	{"sourced_id", FIELD_STUDENT_ID},  {"usersourcedid", FIELD_STUDENT_ID},
@@ -32,14 +28,14 @@ static const struct name_kind bulkreg_names[] = {
 };
 
 /* OneRoster enrollments.csv: sourcedId is the enrollment's own id. */
-static const struct name_kind oneroster_names[] = {
+static const struct csvread_alias oneroster_names[] = {
 	{"usersourcedid", FIELD_STUDENT_ID}, {"classsourcedid", FIELD_COURSE},
 	{"role", COL_ROLE},                  {"status", COL_STATUS},
 	{NULL, 0},
 };
 
 /* Canvas SIS enrollments.csv. */
-static const struct name_kind canvas_names[] = {
+static const struct csvread_alias canvas_names[] = {
 	{"user_id", FIELD_STUDENT_ID}, {"course_id", FIELD_COURSE},
 	{"section_id", COL_SECTION},   {"role", COL_ROLE},
 	{"status", COL_STATUS},
@@ -47,13 +43,13 @@ static const struct name_kind canvas_names[] = {
 };
 
 /* Clever enrollments.csv (School_id, Section_id, Student_id). */
-static const struct name_kind clever_names[] = {
+static const struct csvread_alias clever_names[] = {
 	{"student_id", FIELD_STUDENT_ID}, {"section_id", FIELD_COURSE},
 	{NULL, 0},
 };
 
 /* Moodle "Upload users": course1..N and role1..N are matched apart. */
-static const struct name_kind moodle_upload_names[] = {
+static const struct csvread_alias moodle_upload_names[] = {
 	{"username", FIELD_STUDENT_ID}, {"firstname", FIELD_FIRST_NAME},
 	{"lastname", FIELD_LAST_NAME},  {"email", FIELD_EMAIL},
 	{NULL, 0},
@@ -61,7 +57,8 @@ static const struct name_kind moodle_upload_names[] = {
 
 static const struct {
 	const char *name;
-	const struct name_kind *names;
+	const struct csvread_alias *names; /* normal forms: lowercase, ' '
+					     * and '-' as '_' */
 } profiles[PROFILE_COUNT] = {
 	[PROFILE_BULKREG] = {"bulkreg", bulkreg_names},
 	[PROFILE_ONEROSTER] = {"oneroster", oneroster_names},
@@ -93,9 +90,8 @@ static bool numbered(const char *norm, const char *prefix, unsigned *n)
 	size_t k = strlen(prefix);
 	if (strncmp(norm, prefix, k) != 0 || norm[k] < '1' || norm[k] > '9')
 		return false;
-	char *end;
-	unsigned long v = strtoul(norm + k, &end, 10);
-	if (*end != '\0' || v > PROFILE_MAX_N)
+	int64_t v;
+	if (!parse_int64(norm + k, 1, PROFILE_MAX_N, &v))
 		return false;
 	*n = (unsigned)v;
 	return true;
@@ -110,12 +106,9 @@ int profile_column(enum profile p, const char *norm, unsigned *n)
 		if (numbered(norm, "role", n))
 			return COL_ROLE_N;
 	}
-	const struct name_kind *t = (unsigned)p < PROFILE_COUNT ? profiles[p].names
-							       : NULL;
-	for (; t && t->name; t++)
-		if (strcmp(norm, t->name) == 0)
-			return t->kind;
-	return COL_IGNORED;
+	const struct csvread_alias *a = csvread_alias_find(
+		(unsigned)p < PROFILE_COUNT ? profiles[p].names : NULL, norm);
+	return a ? a->kind : COL_IGNORED;
 }
 
 static bool has(const char *const *norm, size_t n, const char *name)
@@ -179,7 +172,7 @@ enum status profile_detect(const char *const *norm, size_t n, enum profile *out,
 }
 
 /* --map's field names. */
-static const struct name_kind map_fields[] = {
+static const struct csvread_alias map_fields[] = {
 	{"student_id", FIELD_STUDENT_ID}, {"first_name", FIELD_FIRST_NAME},
 	{"last_name", FIELD_LAST_NAME},   {"email", FIELD_EMAIL},
 	{"course", FIELD_COURSE},         {"role", COL_ROLE},
@@ -187,71 +180,15 @@ static const struct name_kind map_fields[] = {
 	{NULL, 0},
 };
 
-/* One FIELD=HEADER pair, s[0..len). */
-static enum status map_pair(const char *s, size_t len, struct profile_map *m,
-			    struct error *err)
-{
-	const char *eq = memchr(s, '=', len);
-	if (!eq || eq == s || eq == s + len - 1)
-		return error_set(err, ST_USAGE,
-				 "--map: '%.*s' is not FIELD=HEADER", (int)len, s);
-	size_t flen = (size_t)(eq - s);
-	const char *h = eq + 1;
-	size_t hlen = len - flen - 1;
-	if (hlen >= 2 && h[0] == '"' && h[hlen - 1] == '"') {
-		h++;
-		hlen -= 2;
-	}
-	int kind = COL_IGNORED;
-	for (const struct name_kind *f = map_fields; f->name; f++)
-		if (strlen(f->name) == flen && strncmp(f->name, s, flen) == 0)
-			kind = f->kind;
-	if (kind == COL_IGNORED)
-		return error_set(err, ST_USAGE,
-				 "--map: '%.*s' is not a field (student_id, "
-				 "first_name, last_name, email, course, role, "
-				 "status, section)",
-				 (int)flen, s);
-	if (m->count == PROFILE_MAP_MAX)
-		return error_set(err, ST_USAGE, "--map: more than %d pairs",
-				 PROFILE_MAP_MAX);
-	if (hlen == 0 || hlen > PROFILE_NAME_MAX)
-		return error_set(err, ST_USAGE,
-				 "--map: the header for %.*s must be 1 to %d bytes",
-				 (int)flen, s, PROFILE_NAME_MAX);
-	for (size_t i = 0; i < m->count; i++)
-		if (m->kind[i] == kind)
-			return error_set(err, ST_USAGE, "--map: %.*s is given twice",
-					 (int)flen, s);
-	csvread_norm_name((const unsigned char *)h, hlen, m->header[m->count],
-			  sizeof(m->header[m->count]));
-	m->kind[m->count++] = kind;
-	return ST_OK;
-}
-
-enum status profile_map_parse(const char *spec, struct profile_map *out,
+enum status profile_map_parse(const char *spec, struct csvread_map *out,
 			      struct error *err)
 {
-	memset(out, 0, sizeof(*out));
-	const char *s = spec;
-	for (;;) {
-		const char *comma = strchr(s, ',');
-		size_t len = comma ? (size_t)(comma - s) : strlen(s);
-		enum status st = map_pair(s, len, out, err);
-		if (st != ST_OK)
-			return st;
-		if (!comma)
-			return ST_OK;
-		s = comma + 1;
-	}
+	return csvread_map_parse(spec, map_fields, "", out, err);
 }
 
-int profile_map_column(const struct profile_map *m, const char *norm)
+int profile_map_column(const struct csvread_map *m, const char *norm)
 {
-	for (size_t i = 0; m && i < m->count; i++)
-		if (strcmp(m->header[i], norm) == 0)
-			return m->kind[i];
-	return COL_IGNORED;
+	return csvread_map_kind(m, norm); /* -1 is COL_IGNORED */
 }
 
 static bool word_in(const char *s, size_t len, const char *const *words)

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "csvread.h"
 #include "error.h"
 #include "row.h"
 
@@ -36,15 +37,6 @@ enum column_kind {
 };
 
 #define PROFILE_MAX_N 99         /* course1..course99 */
-#define PROFILE_MAP_MAX 16       /* --map pairs */
-#define PROFILE_NAME_MAX 64      /* bytes of a header name matched */
-
-/* --map FIELD=HEADER,...: each pair names the header of one kind. */
-struct profile_map {
-	size_t count;
-	int kind[PROFILE_MAP_MAX];
-	char header[PROFILE_MAP_MAX][PROFILE_NAME_MAX + 1]; /* normal form */
-};
 
 /* "bulkreg", "oneroster", "canvas", "moodle-flatfile", "moodle-upload",
  * "clever". */
@@ -79,11 +71,11 @@ enum status profile_detect(const char *const *norm, size_t n, enum profile *out,
  * student_id, first_name, last_name, email, course, role, status,
  * section.  ST_USAGE naming what is wrong.
  */
-enum status profile_map_parse(const char *spec, struct profile_map *out,
+enum status profile_map_parse(const char *spec, struct csvread_map *out,
 			      struct error *err);
 
 /* The kind --map gives the column named `norm`, or COL_IGNORED. */
-int profile_map_column(const struct profile_map *m, const char *norm);
+int profile_map_column(const struct csvread_map *m, const char *norm);
 
 /* True for the roles of a student or learner (any case), and for an empty
  * role (a row that says nothing). */

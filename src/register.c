@@ -16,6 +16,7 @@
 #include "chan.h"
 #include "check.h"
 #include "courses.h"
+#include "parse.h"
 #include "policy.h"
 #include "pool.h"
 #include "register.h"
@@ -493,7 +494,11 @@ bool threshold_parse(const char *s, struct threshold *out)
 		percent = true;
 	else if (!digits || s[len] != '\0' || len != digits || digits > 15)
 		return false;
-	double v = strtod(s, NULL);
+	int64_t whole;
+	double v = percent ? strtod(s, NULL) :
+		   parse_int64(s, 0, INT64_MAX, &whole) ? (double)whole : -1;
+	if (v < 0)
+		return false;
 	out->percent = percent;
 	if (percent && v > 100)
 		return false;
@@ -945,10 +950,13 @@ enum status register_run(const struct register_options *opt,
 	 * that row's rejection, not a usage error. */
 	if (opt->course && !opt->single_student &&
 	    !course_table_find(&pl.courses, opt->course, strlen(opt->course))) {
+		char hint[COURSE_HINT_MAX];
+		course_table_hint(hint, sizeof(hint), &pl.courses, opt->course,
+				  strlen(opt->course));
 		st = error_set(err, ST_USAGE,
-			       "--course %s: no such course (add it first with "
-			       "'bulkreg course add')",
-			       opt->course);
+			       "--course %s: no such course%s%s", opt->course,
+			       hint, hint[0] ? "" : " (add it first with "
+						     "'bulkreg course add')");
 		goto out;
 	}
 

@@ -18,9 +18,6 @@
 #define TEXT_COL_MAX 20            /* widest STUDENT/COURSE cell, in columns */
 #define SPOOL_NAME "temporary report file"
 
-/* U+FFFD REPLACEMENT CHARACTER, in UTF-8. */
-static const char replacement[] = "\xEF\xBF\xBD";
-
 /* ---- output buffer --------------------------------------------------------
  * Every format is written through an obuf.  Rows are formatted into a
  * fixed buffer sized for the largest possible record (no flush function:
@@ -122,19 +119,6 @@ static void ob_pad(struct obuf *o, size_t n)
 		ob_putc(o, ' ');
 }
 
-/* Flush functions: to a stdio stream, and to a descriptor. */
-static int file_flush(void *ctx, const char *p, size_t n)
-{
-	FILE *f = ctx;
-	errno = 0;
-	if (fwrite(p, 1, n, f) != n) {
-		if (errno == 0)
-			errno = EIO;
-		return -1;
-	}
-	return 0;
-}
-
 /* Where report_write sends its bytes, and how it learns to give up. */
 struct fd_sink {
 	int fd;
@@ -186,185 +170,38 @@ static int fd_flush(void *ctx, const char *p, size_t n)
 	return 0;
 }
 
-/* ---- UTF-8 ----------------------------------------------------------------*/
+/* ---- escaped values -------------------------------------------------------
+ * The escaping is escape.c's; these put its output in an obuf.  A row's
+ * values are bounded (the record bounds below); a summary's may not be, and
+ * go through a buffer of their own. */
 
-/*
- * Decodes the sequence at s[0..n) (RFC 3629: no overlongs, surrogates or
- * code points past U+10FFFF).  Returns the code point and its length in
- * *used, or -1 with *used = the length of the maximal invalid subpart (at
- * least 1), which is replaced by one U+FFFD (Unicode's recommended practice).
- */
-static int32_t utf8_decode(const unsigned char *s, size_t n, size_t *used)
+static void ob_escaped(struct obuf *o, size_t bound,
+		       size_t (*escape)(char *, const char *, size_t),
+		       const char *s, size_t len)
 {
-	unsigned char c = s[0], lo = 0x80, hi = 0xBF;
-	size_t need;
-	int32_t cp;
-
-	if (c < 0x80) {
-		*used = 1;
-		return c;
+	if (bound <= o->cap) {
+		ob_room(o, bound);
+		o->len += escape(o->buf + o->len, s, len);
+		return;
 	}
-	if (c < 0xC2 || c > 0xF4) {
-		*used = 1;
-		return -1;
+	char *tmp = malloc(bound);
+	if (!tmp) {
+		if (o->err == 0)
+			o->err = ENOMEM;
+		return;
 	}
-	if (c < 0xE0) {
-		need = 1;
-		cp = c & 0x1F;
-	} else if (c < 0xF0) {
-		need = 2;
-		cp = c & 0x0F;
-		if (c == 0xE0)
-			lo = 0xA0;
-		else if (c == 0xED)
-			hi = 0x9F;
-	} else {
-		need = 3;
-		cp = c & 0x07;
-		if (c == 0xF0)
-			lo = 0x90;
-		else if (c == 0xF4)
-			hi = 0x8F;
-	}
-	size_t i;
-	for (i = 1; i <= need; i++) {
-		if (i >= n || s[i] < lo || s[i] > hi) {
-			*used = i;
-			return -1;
-		}
-		cp = (cp << 6) | (s[i] & 0x3F);
-		lo = 0x80;
-		hi = 0xBF;
-	}
-	*used = i;
-	return cp;
+	ob_write(o, tmp, escape(tmp, s, len));
+	free(tmp);
 }
 
-/* ---- csv ------------------------------------------------------------------*/
-
-/* Worst case of csv_put: every byte a NUL (3 bytes), quotes, guard. */
-#define CSV_FIELD_MAX(n) (3 * (size_t)(n) + 3)
-
-static bool csv_is_formula_start(unsigned char c)
-{
-	return c == '=' || c == '+' || c == '-' || c == '@' || c == '\t' ||
-	       c == '\r';
-}
-
-static bool csv_needs_quotes(const char *s, size_t len)
-{
-	if (len == 0)
-		return false;
-	if (s[0] == ' ' || s[len - 1] == ' ')
-		return true;
-	for (size_t i = 0; i < len; i++) {
-		char c = s[i];
-		if (c == ',' || c == '"' || c == '\r' || c == '\n')
-			return true;
-	}
-	return false;
-}
-
-/* One field: RFC 4180 quoting, the formula guard, NUL as U+FFFD. */
 static void csv_put(struct obuf *o, const char *s, size_t len)
 {
-	bool quoted = csv_needs_quotes(s, len);
-	if (quoted)
-		ob_putc(o, '"');
-	if (len > 0 && csv_is_formula_start((unsigned char)s[0]))
-		ob_putc(o, '\'');
-	/* Copied as they are, except: quotes doubled, and NUL or bytes that
-	 * are not UTF-8 replaced by U+FFFD, so the report is always valid
-	 * UTF-8 that a CSV reader accepts. */
-	const unsigned char *p = (const unsigned char *)s;
-	size_t run = 0;  /* start of the bytes copied as they are */
-	for (size_t i = 0; i < len;) {
-		unsigned char c = p[i];
-		size_t used = 1;
-		if (c >= 0x80 && utf8_decode(p + i, len - i, &used) >= 0) {
-			i += used;
-			continue;
-		}
-		if (c != '"' && c != '\0' && c < 0x80) {
-			i++;
-			continue;
-		}
-		ob_write(o, s + run, i - run);
-		if (c == '"')
-			ob_write(o, "\"\"", 2);
-		else
-			ob_write(o, replacement, 3);
-		i += used;
-		run = i;
-	}
-	ob_write(o, s + run, len - run);
-	if (quoted)
-		ob_putc(o, '"');
-}
-
-int csv_write_field(FILE *out, const char *s, size_t len)
-{
-	char buf[4096];
-	struct obuf o = { buf, 0, sizeof(buf), file_flush, out, 0 };
-	csv_put(&o, s, len);
-	ob_flush(&o);
-	if (o.err) {
-		errno = o.err;
-		return -1;
-	}
-	return 0;
-}
-
-/* ---- json -----------------------------------------------------------------*/
-
-/* Worst case of json_put_string: every byte a control character (\u00XX). */
-#define JSON_STRING_MAX(n) (6 * (size_t)(n) + 2)
-
-static bool json_is_plain(unsigned char c)
-{
-	return c >= 0x20 && c < 0x80 && c != '"' && c != '\\';
+	ob_escaped(o, ESC_CSV_MAX(len), esc_csv, s, len);
 }
 
 static void json_put_string(struct obuf *o, const char *s, size_t len)
 {
-	static const char hex[] = "0123456789abcdef";
-	const unsigned char *p = (const unsigned char *)s;
-	size_t i = 0;
-
-	ob_putc(o, '"');
-	while (i < len) {
-		size_t run = i;
-		while (i < len && json_is_plain(p[i]))
-			i++;
-		ob_write(o, s + run, i - run);
-		if (i >= len)
-			break;
-		unsigned char c = p[i];
-		if (c == '"' || c == '\\') {
-			ob_putc(o, '\\');
-			ob_putc(o, (char)c);
-			i++;
-		} else if (c == 0) {
-			ob_write(o, replacement, 3);
-			i++;
-		} else if (c < 0x20) {
-			char esc[6] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15] };
-			ob_write(o, esc, 6);
-			i++;
-		} else {
-			size_t used;
-			int32_t cp = utf8_decode(p + i, len - i, &used);
-			if (cp < 0)
-				ob_write(o, replacement, 3);
-			else if (cp == 0x2028 || cp == 0x2029)
-				/* Valid JSON, but line breaks to JavaScript. */
-				ob_write(o, cp == 0x2028 ? "\\u2028" : "\\u2029", 6);
-			else
-				ob_write(o, s + i, used);
-			i += used;
-		}
-	}
-	ob_putc(o, '"');
+	ob_escaped(o, ESC_JSON_MAX(len), esc_json, s, len);
 }
 
 /* A string, or null for NULL. */
@@ -376,19 +213,6 @@ static void json_put_string_or_null(struct obuf *o, const char *s)
 		ob_puts(o, "null");
 }
 
-int json_write_string(FILE *out, const char *s, size_t len)
-{
-	char buf[4096];
-	struct obuf o = { buf, 0, sizeof(buf), file_flush, out, 0 };
-	json_put_string(&o, s, len);
-	ob_flush(&o);
-	if (o.err) {
-		errno = o.err;
-		return -1;
-	}
-	return 0;
-}
-
 /* JSON has no NaN or infinity. */
 static void json_put_double(struct obuf *o, double x)
 {
@@ -398,176 +222,28 @@ static void json_put_double(struct obuf *o, double x)
 		ob_puts(o, "null");
 }
 
-/* ---- text escaping --------------------------------------------------------
- * Values echoed to a terminal must not be able to drive it: control bytes,
- * C1 controls and invalid UTF-8 are shown as \xHH; bidirectional, line
- * separator, zero-width and other invisible or space-like characters as
- * \uHHHH; NUL as U+FFFD.  In values (student, course, source, label,
- * listings) a backslash is shown as \\, so that the text "\x1b" never looks
- * like an escaped ESC; details and messages are bulkreg's own text and
- * already carry escapes, so their backslashes stay.  Widths count one
- * column per character. */
-
-struct text_token {
-	char bytes[12];
-	unsigned char len, cols;
-};
-
-/* Worst case of text_put: 4 bytes (\xHH) per input byte, plus "...". */
-#define TEXT_FIELD_MAX(n) (4 * (size_t)(n) + 3)
-
-/* Characters a reader cannot see or that change the text around them:
- * shown by code point, so "OPEN" and "OPEN" + U+200B never look alike. */
-static bool text_is_format_char(int32_t cp)
-{
-	return cp == 0x00A0 || cp == 0x00AD || cp == 0x034F || cp == 0x061C ||
-	       cp == 0x115F || cp == 0x1160 || cp == 0x17B4 || cp == 0x17B5 ||
-	       cp == 0x180E || (cp >= 0x2000 && cp <= 0x200F) ||
-	       (cp >= 0x2028 && cp <= 0x202F) || (cp >= 0x205F && cp <= 0x206F) ||
-	       cp == 0x3000 || cp == 0x3164 || cp == 0xFEFF || cp == 0xFFA0 ||
-	       (cp >= 0xFFF9 && cp <= 0xFFFB);
-}
-
-static void token_hex(struct text_token *t, const unsigned char *p, size_t n)
-{
-	static const char hex[] = "0123456789abcdef";
-	t->len = 0;
-	for (size_t k = 0; k < n; k++) {
-		t->bytes[t->len++] = '\\';
-		t->bytes[t->len++] = 'x';
-		t->bytes[t->len++] = hex[p[k] >> 4];
-		t->bytes[t->len++] = hex[p[k] & 15];
-	}
-	t->cols = t->len;
-}
-
-/* Fills *t with how s[i..] starts; returns the bytes it stands for. */
-static size_t text_next(const unsigned char *s, size_t len, size_t i,
-			bool value, struct text_token *t)
-{
-	unsigned char c = s[i];
-	if (c == '\\' && value) {
-		memcpy(t->bytes, "\\\\", 2);
-		t->len = t->cols = 2;
-		return 1;
-	}
-	if (c == 0) {
-		memcpy(t->bytes, replacement, 3);
-		t->len = 3;
-		t->cols = 1;
-		return 1;
-	}
-	if (c < 0x20 || c == 0x7F) {
-		token_hex(t, s + i, 1);
-		return 1;
-	}
-	if (c < 0x80) {
-		t->bytes[0] = (char)c;
-		t->len = t->cols = 1;
-		return 1;
-	}
-	size_t used;
-	int32_t cp = utf8_decode(s + i, len - i, &used);
-	if (cp < 0) {
-		token_hex(t, s + i, 1);
-		return 1;
-	}
-	if (cp < 0xA0) {
-		token_hex(t, s + i, used); /* C1 controls */
-	} else if (text_is_format_char(cp)) {
-		snprintf(t->bytes, sizeof(t->bytes), "\\u%04x", (unsigned)cp);
-		t->len = t->cols = 6;
-	} else {
-		memcpy(t->bytes, s + i, used);
-		t->len = (unsigned char)used;
-		t->cols = 1;
-	}
-	return used;
-}
-
-static size_t text_cols(const char *s, size_t len, bool value)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	struct text_token t;
-	size_t cols = 0;
-	for (size_t i = 0; i < len;) {
-		i += text_next(p, len, i, value, &t);
-		cols += t.cols;
-	}
-	return cols;
-}
-
-/* Writes s escaped, cut to max_cols columns with "..." (0: no limit);
- * returns the columns written. */
+/* Writes s as esc_text shows it, cut to max_cols columns with "..." (0: no
+ * limit); returns the columns written. */
 static size_t text_put(struct obuf *o, const char *s, size_t len,
 		       size_t max_cols, bool value)
 {
-	const unsigned char *p = (const unsigned char *)s;
-	bool cut = max_cols > 0 && text_cols(s, len, value) > max_cols;
-	size_t limit = cut ? max_cols - 3 : SIZE_MAX;
-	struct text_token t;
-	size_t cols = 0;
-	for (size_t i = 0; i < len;) {
-		size_t used = text_next(p, len, i, value, &t);
-		if (cols + t.cols > limit)
-			break;
-		ob_write(o, t.bytes, t.len);
-		cols += t.cols;
-		i += used;
+	size_t cols = 0, bound = ESC_TEXT_MAX(len);
+	if (max_cols > 0 && bound > 4 * max_cols + 3)
+		bound = 4 * max_cols + 3; /* 4 bytes a column at most */
+	if (bound <= o->cap) {
+		ob_room(o, bound);
+		o->len += esc_text(o->buf + o->len, s, len, max_cols, value, &cols);
+		return cols;
 	}
-	if (cut) {
-		ob_write(o, "...", 3);
-		cols += 3;
+	char *tmp = malloc(bound);
+	if (!tmp) {
+		if (o->err == 0)
+			o->err = ENOMEM;
+		return 0;
 	}
+	ob_write(o, tmp, esc_text(tmp, s, len, max_cols, value, &cols));
+	free(tmp);
 	return cols;
-}
-
-void text_write_value(FILE *out, const char *s, size_t len, size_t width,
-		      size_t max)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	bool cut = max > 3 && text_cols(s, len, true) > max;
-	size_t limit = cut ? max - 3 : SIZE_MAX;
-	struct text_token t;
-	size_t cols = 0;
-	for (size_t i = 0; i < len;) {
-		size_t used = text_next(p, len, i, true, &t);
-		if (cols + t.cols > limit)
-			break;
-		fwrite(t.bytes, 1, t.len, out);
-		cols += t.cols;
-		i += used;
-	}
-	if (cut) {
-		fputs("...", out);
-		cols += 3;
-	}
-	for (; cols < width; cols++)
-		fputc(' ', out);
-}
-
-size_t text_value_width(const char *s, size_t len, size_t max)
-{
-	size_t cols = text_cols(s, len, true);
-	return max && cols > max ? max : cols;
-}
-
-void text_escape_message(char *out, size_t cap, const char *s)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	size_t len = strlen(s), used = 0;
-	struct text_token t;
-	if (cap == 0)
-		return;
-	for (size_t i = 0; i < len;) {
-		size_t n = text_next(p, len, i, false, &t);
-		if (used + t.len >= cap)
-			break;
-		memcpy(out + used, t.bytes, t.len);
-		used += t.len;
-		i += n;
-	}
-	out[used] = '\0';
 }
 
 /* "1,234,567". */
@@ -618,21 +294,21 @@ struct text_record {
 
 /* The largest record of any format, and the buffer rows are built in. */
 #define CSV_RECORD_MAX                                                     \
-	(ROW_LINE_MAX + 2 * CSV_FIELD_MAX(ROW_VALUE_MAX) + REASON_NAME_MAX + \
-	 ROW_LINE_MAX + REASON_NAME_MAX + CSV_FIELD_MAX(ROW_DETAIL_MAX) + 8)
+	(ROW_LINE_MAX + 2 * ESC_CSV_MAX(ROW_VALUE_MAX) + REASON_NAME_MAX + \
+	 ROW_LINE_MAX + REASON_NAME_MAX + ESC_CSV_MAX(ROW_DETAIL_MAX) + 8)
 #define JSON_RECORD_MAX                                                     \
-	(160 + ROW_LINE_MAX + 2 * JSON_STRING_MAX(ROW_VALUE_MAX) +           \
+	(160 + ROW_LINE_MAX + 2 * ESC_JSON_MAX(ROW_VALUE_MAX) +           \
 	 REASON_NAME_MAX + ROW_LINE_MAX + REASON_NAME_MAX +                   \
-	 JSON_STRING_MAX(ROW_DETAIL_MAX))
+	 ESC_JSON_MAX(ROW_DETAIL_MAX))
 #define TEXT_RECORD_MAX                                                     \
-	(sizeof(struct text_record) + 2 * TEXT_FIELD_MAX(TEXT_COL_MAX * 2) + \
-	 TEXT_FIELD_MAX(ROW_DETAIL_MAX))
+	(sizeof(struct text_record) + 2 * ESC_TEXT_MAX(TEXT_COL_MAX * 2) + \
+	 ESC_TEXT_MAX(ROW_DETAIL_MAX))
 #define RECORD_MAX 16384
 
 _Static_assert(CSV_RECORD_MAX <= RECORD_MAX, "csv record bound");
 _Static_assert(JSON_RECORD_MAX <= RECORD_MAX, "json record bound");
 _Static_assert(TEXT_RECORD_MAX <= RECORD_MAX, "text record bound");
-_Static_assert(TEXT_FIELD_MAX(ROW_DETAIL_MAX) <= UINT16_MAX, "detail length");
+_Static_assert(ESC_TEXT_MAX(ROW_DETAIL_MAX) <= UINT16_MAX, "detail length");
 
 struct report {
 	enum report_format fmt;

@@ -9,6 +9,7 @@
 
 #include "db.h"
 #include "error.h"
+#include "escape.h"
 #include "row.h"
 
 enum report_format { REPORT_TEXT, REPORT_CSV, REPORT_JSON };
@@ -84,32 +85,5 @@ void report_set_cancel(struct report *r, bool (*cancelled)(void *ctx),
 		       void *ctx);
 
 void report_free(struct report *r);
-
-/* Shared by every csv writer (reports and listings): writes one field with
- * RFC 4180 quoting and the formula-injection guard.  Returns 0 or -1 with
- * errno set. */
-int csv_write_field(FILE *out, const char *s, size_t len);
-
-/* Writes s[0..len) as a JSON string literal (quotes included), replacing
- * invalid UTF-8 bytes with U+FFFD.  Returns 0 or -1. */
-int json_write_string(FILE *out, const char *s, size_t len);
-
-/*
- * Terminal-safe text, shared by the text report and the listings: control
- * bytes, C1 controls and invalid UTF-8 as \xHH, bidirectional and line
- * separator and invisible characters as \uHHHH, NUL as U+FFFD; one
- * column per character.  text_write_value pads to `width` columns and cuts
- * with "..." past `max` columns (0 = no limit); text_value_width is the
- * width it would use before padding.
- */
-void text_write_value(FILE *out, const char *s, size_t len, size_t width,
-		      size_t max);
-size_t text_value_width(const char *s, size_t len, size_t max);
-
-/* The same escaping for a message (a NUL-terminated string) into out[cap],
- * NUL-terminated, cut before an escape that would not fit.  Backslashes stay
- * as they are: messages carry escapes of their own ("header cell
- * '\x1B'"). */
-void text_escape_message(char *out, size_t cap, const char *s);
 
 #endif

@@ -5,6 +5,7 @@
 #include <strings.h>
 
 #include "csvread.h"
+#include "escape.h"
 #include "profile.h"
 #include "roster.h"
 #include "users_join.h"
@@ -387,7 +388,7 @@ static const char *norm_of(const struct header_col *c, char norm[NAME_KEEP + 1])
 }
 
 /* The kind of column c: --map first, then the profile. */
-static int kind_for(const struct roster_reader *r, const struct profile_map *map,
+static int kind_for(const struct roster_reader *r, const struct csvread_map *map,
 		    struct header_col *c)
 {
 	char norm[NAME_KEEP + 1];
@@ -423,7 +424,7 @@ static void quote_col(char *out, size_t cap, size_t *used,
 		      const struct header_col *c)
 {
 	size_t len = c->len < sizeof(c->name) ? c->len : sizeof(c->name);
-	csvread_quote_name(out, cap, used, c->name, len, NAME_SHOW);
+	esc_quote(out, cap, used, (const char *)c->name, len, NAME_SHOW);
 }
 
 static void append_text(char *out, size_t cap, size_t *used, const char *s)
@@ -524,7 +525,7 @@ static enum status duplicate_error(struct roster_reader *r, size_t first,
  * that are ignored may share a name).  A Moodle flat file has no header:
  * its columns go by position. */
 static enum status map_columns(struct roster_reader *r,
-			       const struct profile_map *map, struct error *err)
+			       const struct csvread_map *map, struct error *err)
 {
 	static const int flatfile[] = {COL_OPERATION, COL_ROLE, FIELD_STUDENT_ID,
 				       FIELD_COURSE};
@@ -654,8 +655,8 @@ static void warn_override(struct roster_reader *r, const char *code)
 		char col[64];
 		snprintf(col, sizeof(col), " (column %zu): every row goes to ", i + 1);
 		append_text(msg, sizeof(msg), &used, col);
-		csvread_quote_name(msg, sizeof(msg), &used,
-				   (const unsigned char *)code, strlen(code),
+		esc_quote(msg, sizeof(msg), &used,
+				   (const char *)code, strlen(code),
 				   NAME_SHOW);
 		append_text(msg, sizeof(msg), &used, " (--course)");
 		add_warning(r, msg);

@@ -22,7 +22,7 @@ struct roster_options {
 	const char *encoding;          /* --encoding NAME, or NULL: UTF-8 (also
 					* for users_path) */
 	const char *profile;           /* --profile NAME, or NULL: detected */
-	const struct profile_map *map; /* --map, or NULL */
+	const struct csvread_map *map; /* --map, or NULL */
 	bool course_from_section;      /* --course-from section_id */
 	const char *users_path;        /* --users FILE, or NULL */
 	/* Asked when a read is interrupted (EINTR): return true to stop with

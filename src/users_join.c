@@ -17,10 +17,7 @@ enum ucol { U_ID, U_FIRST, U_LAST, U_EMAIL, U_STATUS, U_ROLE, U_COUNT };
 #define SPILL_BUFFER (1u << 20)
 
 /* Header names (normal form); for the id, the first in this list wins. */
-static const struct {
-	const char *name;
-	enum ucol col;
-} unames[] = {
+static const struct csvread_alias unames[] = {
 	{"sourcedid", U_ID},      {"user_id", U_ID},        {"student_id", U_ID},
 	{"username", U_ID},       {"id", U_ID},
 	{"givenname", U_FIRST},   {"first_name", U_FIRST},  {"firstname", U_FIRST},
@@ -28,6 +25,7 @@ static const struct {
 	{"email", U_EMAIL},       {"student_email", U_EMAIL},
 	{"e_mail", U_EMAIL},      {"mail", U_EMAIL},
 	{"status", U_STATUS},     {"role", U_ROLE},
+	{NULL, 0},
 };
 
 struct value {
@@ -223,12 +221,10 @@ static void on_field(void *ctx, size_t index, const unsigned char *s, size_t len
 		if (len > NAME_KEEP)
 			return;
 		csvread_norm_name(s, len, norm, sizeof(norm));
-		for (size_t k = 0; k < sizeof(unames) / sizeof(unames[0]); k++) {
-			if (strcmp(norm, unames[k].name) == 0) {
-				u->colmap[index] = (signed char)unames[k].col;
-				u->id_rank[index] = k;
-				break;
-			}
+		const struct csvread_alias *a = csvread_alias_find(unames, norm);
+		if (a) {
+			u->colmap[index] = (signed char)a->kind;
+			u->id_rank[index] = (size_t)(a - unames);
 		}
 		return;
 	}

@@ -158,6 +158,22 @@ size_t utf8_decode(const unsigned char *s, size_t n, uint32_t *cp)
 	return k;
 }
 
+size_t utf8_bad_length(const unsigned char *s, size_t n)
+{
+	struct utf8_state st;
+	utf8_state_init(&st);
+	if (n == 0 || s[0] < 0x80 || !lead_byte(&st, s[0]))
+		return 1;
+	size_t i = 1;
+	while (i < n && st.need > 0 && s[i] >= st.lo && s[i] <= st.hi) {
+		st.need--;
+		st.lo = 0x80;
+		st.hi = 0xBF;
+		i++;
+	}
+	return i;
+}
+
 bool utf8_is_control(uint32_t cp)
 {
 	return cp < 0x20 || (cp >= 0x7F && cp <= 0x9F);

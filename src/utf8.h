@@ -36,6 +36,11 @@ bool utf8_state_ok(const struct utf8_state *st);
  */
 size_t utf8_decode(const unsigned char *s, size_t n, uint32_t *cp);
 
+/* Where utf8_decode returns 0: the length (at least 1) of the maximal
+ * ill-formed subpart at s[0..n), which a reader shown the text replaces by
+ * one U+FFFD (Unicode's recommended practice). */
+size_t utf8_bad_length(const unsigned char *s, size_t n);
+
 /* C0 controls (U+0000..U+001F), DEL and the C1 controls (U+0080..U+009F). */
 bool utf8_is_control(uint32_t cp);
 

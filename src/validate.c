@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "csvread.h"
+#include "escape.h"
 #include "utf8.h"
 #include "validate.h"
 
@@ -23,7 +24,7 @@ static void show_value(char *out, size_t cap, const char *s, size_t len)
 {
 	size_t used = 0;
 	out[0] = '\0';
-	csvread_quote_name(out, cap, &used, (const unsigned char *)s, len, SHOW_MAX);
+	esc_quote(out, cap, &used, (const char *)s, len, SHOW_MAX);
 }
 
 /* Names a character for a detail: 'x' if printable ASCII, 0xNN for other
@@ -72,7 +73,7 @@ bool id_check(const char *s, size_t len, char *why, size_t cap)
 	return true;
 }
 
-bool student_id_valid(const char *s, size_t len)
+bool id_valid(const char *s, size_t len)
 {
 	char why[96];
 	return id_check(s, len, why, sizeof(why));
@@ -283,7 +284,10 @@ static bool check_course(struct row *row, const struct course_table *courses)
 	row->course = course_table_find(courses, v->text, v->len);
 	if (!row->course) {
 		show_value(shown, sizeof(shown), v->text, v->len);
-		row_reject(row, REASON_UNKNOWN_COURSE, "no course %s", shown);
+		char hint[COURSE_HINT_MAX];
+		course_table_hint(hint, sizeof(hint), courses, v->text, v->len);
+		row_reject(row, REASON_UNKNOWN_COURSE, "no course %s%s", shown,
+			   hint);
 		return false;
 	}
 	return true;

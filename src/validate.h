@@ -35,8 +35,9 @@ bool validate_row(struct row *row, size_t header_columns,
  */
 bool id_check(const char *s, size_t len, char *why, size_t cap);
 
-/* id_check without the explanation. */
-bool student_id_valid(const char *s, size_t len);
+/* id_check without the explanation: the one test of a student id or a
+ * course code. */
+bool id_valid(const char *s, size_t len);
 
 /* One '@', a non-empty local part, a domain holding a dot (not at either
  * end), no spaces or control characters, at most 254 bytes.  On false,

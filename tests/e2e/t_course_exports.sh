@@ -26,7 +26,7 @@ expect_err "courses.csv: line 1: no capacity column: give --capacity N (and --wa
 case_ "canvas courses.csv: course_id is the code, long_name the title; --capacity/--waitlist for new courses"
 run -d $db course import "$S/canvas/courses.csv" --capacity 30 --waitlist 5
 expect_rc 0
-expect_err "courses.csv (canvas courses): 3 courses created, 0 updated, 0 unchanged"
+expect_err "imported 3 courses from $S/canvas/courses.csv: 3 created, 0 updated, 0 unchanged (read as canvas courses)"
 [ "$(course E411208)" = "30|5|English 115: Intro to English" ] || fail "E411208: $(course E411208)"
 [ "$(course R001104)" = "30|5|Biology 300: Rocking it, Bio Style" ] || fail "R001104: $(course R001104)"
 
@@ -35,7 +35,7 @@ run -d $db course add E411208 --capacity 12
 expect_rc 0
 run -d $db course import "$S/canvas/courses.csv" --capacity 30
 expect_rc 0
-expect_err "0 courses created, 0 updated, 3 unchanged"
+expect_err ": 0 created, 0 updated, 3 unchanged"
 [ "$(course E411208)" = "12|5|English 115: Intro to English" ] || fail "E411208: $(course E411208)"
 
 case_ "a file with a capacity column updates capacities; --dry-run writes nothing"
@@ -43,7 +43,7 @@ printf 'code,title,capacity\nE411208,English 115: Intro to English,40\nNEW1,New,
 dump $db before.dump
 run -d $db course import caps.csv --dry-run
 expect_rc 0
-expect_err "dry run, nothing written: caps.csv (bulkreg): 1 course created, 1 updated, 0 unchanged"
+expect_err "dry run: would import 2 courses from caps.csv: 1 created, 1 updated, 0 unchanged; nothing written"
 dump $db after.dump
 expect_same before.dump after.dump
 run -d $db course import caps.csv
@@ -53,13 +53,13 @@ expect_rc 0
 case_ "canvas sections.csv: section_id is the code, name the title"
 run -d $db course import "$S/canvas/sections.csv" --capacity 10
 expect_rc 0
-expect_err "sections.csv (canvas sections): 3 courses created"
+expect_err "sections.csv: 3 created, 0 updated, 0 unchanged (read as canvas sections)"
 [ "$(course S001)" = "10||Section 1" ] || fail "S001: $(course S001)"
 
 case_ "oneroster classes.csv: sourcedId is the code, title the title"
 run -d $db course import "$S/oneroster-1.1/classes.csv" --capacity 20
 expect_rc 0
-expect_err "(oneroster classes): 3 courses created"
+expect_err "classes.csv: 3 created, 0 updated, 0 unchanged (read as oneroster classes)"
 [ "$(course class1)" = "20||Class 1 title" ] || fail "class1: $(course class1)"
 
 case_ "clever sections.csv: Section_id is the code, Name the title"

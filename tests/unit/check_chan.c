@@ -357,7 +357,7 @@ static void *race_producer(void *arg)
 		uint64_t v = ((uint64_t)r->id << 32) | i;
 		if (chan_send(r->ch, &v) != CHAN_OK)
 			break;
-		atomic_fetch_add(r->sent_sum, mix64(v));
+		atomic_fetch_add(r->sent_sum, splitmix64(v));
 		atomic_fetch_add(r->sent_n, 1);
 	}
 	return NULL;
@@ -368,7 +368,7 @@ static void *race_consumer(void *arg)
 	struct race *r = arg;
 	uint64_t v;
 	while (chan_recv(r->ch, &v) == CHAN_OK) {
-		atomic_fetch_add(r->recv_sum, mix64(v));
+		atomic_fetch_add(r->recv_sum, splitmix64(v));
 		atomic_fetch_add(r->recv_n, 1);
 	}
 	return NULL;

@@ -516,7 +516,7 @@ static void *round_producer(void *arg)
 				break;
 			}
 			atomic_fetch_add(&r->sent, 1);
-			atomic_fetch_add(&r->sent_sum, mix64(v));
+			atomic_fetch_add(&r->sent_sum, splitmix64(v));
 		}
 		pthread_barrier_wait(&r->end);
 	}
@@ -554,7 +554,7 @@ static void *round_consumer(void *arg)
 			}
 			ck_assert_int_eq(st, CHAN_OK);
 			atomic_fetch_add(&r->recvd, 1);
-			atomic_fetch_add(&r->recv_sum, mix64(v[k]));
+			atomic_fetch_add(&r->recv_sum, splitmix64(v[k]));
 		}
 		pthread_barrier_wait(&r->end);
 	}

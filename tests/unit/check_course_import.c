@@ -196,7 +196,7 @@ START_TEST(code_must_be_valid)
 {
 	expect_problem("code,capacity\n,5\n", 2, "code is empty");
 	expect_problem("code,capacity\nMATH\xE2\x80\x8B" "101,5\n", 2,
-		       "code: 'MATH\\u200B101' is not a course code");
+		       "code: 'MATH\\u200b101' is not a course code");
 	expect_problem("code,capacity\nM\x01" "1,5\n", 2, "is not a course code");
 }
 END_TEST
@@ -378,6 +378,26 @@ START_TEST(no_capacity_column_needs_the_option)
 }
 END_TEST
 
+/* --map for a courses file goes through the roster's parser: quotes,
+ * normal forms, a field given twice, the fields listed. */
+START_TEST(map_uses_the_one_map_parser)
+{
+	struct course_import_options opt = {0};
+	struct error err;
+	ck_assert_int_eq(course_import_map_parse("code=\"Section Code\",capacity=Seats",
+						 &opt, &err), ST_OK);
+	ck_assert_int_eq(csvread_map_kind(&opt.map, "section_code"), 0);
+	ck_assert_int_eq(csvread_map_kind(&opt.map, "seats"), 2);
+	ck_assert_int_eq(csvread_map_kind(&opt.map, "title"), -1);
+	ck_assert_int_eq(course_import_map_parse("code=a,code=b", &opt, &err),
+			 ST_USAGE);
+	ck_assert_ptr_nonnull(strstr(err.msg, "code is given twice"));
+	ck_assert_int_eq(course_import_map_parse("grade=G", &opt, &err), ST_USAGE);
+	ck_assert_str_eq(err.msg, "--map: 'grade' is not a field of a courses file "
+				  "(code, title, capacity, waitlist)");
+}
+END_TEST
+
 static Suite *course_import_suite(void)
 {
 	Suite *s = suite_create("course_import");
@@ -411,6 +431,7 @@ static Suite *course_import_suite(void)
 	tc = tcase_create("refused");
 	tcase_add_test(tc, unusable_files_are_refused);
 	tcase_add_test(tc, missing_file_and_directory_are_refused);
+	tcase_add_test(tc, map_uses_the_one_map_parser);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -6,6 +6,7 @@
 
 #include "courses.h"
 #include "testutil.h"
+#include "validate.h"
 
 static struct course make_course(const char *code, const char *title,
 				 int64_t capacity)
@@ -239,14 +240,141 @@ START_TEST(test_concurrent_finds_agree)
 }
 END_TEST
 
+/* ---- did you mean ------------------------------------------------------- */
+
+static const char *suggested(const struct course_table *t, const char *code)
+{
+	const struct course *c = course_table_suggest(t, code, strlen(code));
+	return c ? c->code : "(none)";
+}
+
+static void add_known(struct course_table *t)
+{
+	/* Not in code order: ties go by code, not by the table's order. */
+	add_ok(t, "MATH102", "", 5);
+	add_ok(t, "MATH101", "", 5);
+	add_ok(t, "ART105", "", 5);
+	add_ok(t, "Math101", "", 5);
+	add_ok(t, "CS1", "", 5);
+}
+
+START_TEST(test_suggest_equal_but_for_case_first)
+{
+	struct course_table t;
+	course_table_init(&t);
+	add_known(&t);
+	ck_assert_str_eq(suggested(&t, "art105"), "ART105");
+	/* Two codes equal but for case: the first in code order. */
+	ck_assert_str_eq(suggested(&t, "math101"), "MATH101");
+	ck_assert_str_eq(suggested(&t, "MATh101"), "MATH101");
+	/* Equal but for case beats a code one edit away. */
+	ck_assert_str_eq(suggested(&t, "math102"), "MATH102");
+	course_table_free(&t);
+}
+END_TEST
+
+START_TEST(test_suggest_near_misses_within_two_edits)
+{
+	struct course_table t;
+	course_table_init(&t);
+	add_known(&t);
+	ck_assert_str_eq(suggested(&t, "ART10"), "ART105");     /* deletion */
+	ck_assert_str_eq(suggested(&t, "ARTT105"), "ART105");   /* insertion */
+	ck_assert_str_eq(suggested(&t, "ART1O6"), "ART105");    /* 2 subst. */
+	ck_assert_str_eq(suggested(&t, "CS"), "CS1");
+	/* Three edits is too far. */
+	ck_assert_str_eq(suggested(&t, "AXT1O6"), "(none)");
+	ck_assert_str_eq(suggested(&t, "XYZ"), "(none)");
+	ck_assert_str_eq(suggested(&t, "PHYS201"), "(none)");
+	/* The closest wins; a tie goes to the first in code order. */
+	ck_assert_str_eq(suggested(&t, "MATH103"), "MATH101");
+	ck_assert_str_eq(suggested(&t, "MATH10"), "MATH101");
+	ck_assert_str_eq(suggested(&t, "MATH1022"), "MATH102");
+	course_table_free(&t);
+}
+END_TEST
+
+START_TEST(test_suggest_memo_answers_the_same_and_follows_adds)
+{
+	struct course_table t;
+	course_table_init(&t);
+	ck_assert_str_eq(suggested(&t, "bio1"), "(none)"); /* empty table */
+	add_ok(&t, "BIO2", "", 5);
+	for (int i = 0; i < 3; i++)
+		ck_assert_str_eq(suggested(&t, "bio1"), "BIO2");
+	/* A course added later is a better answer: the memo is dropped. */
+	add_ok(&t, "BIO1", "", 5);
+	ck_assert_str_eq(suggested(&t, "bio1"), "BIO1");
+	/* More distinct codes than the memo keeps: still answered. */
+	char code[32];
+	for (int i = 0; i < 7000; i++) {
+		snprintf(code, sizeof(code), "zz%d", i);
+		ck_assert_str_eq(suggested(&t, code), "(none)");
+	}
+	ck_assert_str_eq(suggested(&t, "bio2"), "BIO2");
+	char hint[COURSE_HINT_MAX];
+	course_table_hint(hint, sizeof(hint), &t, "Bio2", 4);
+	ck_assert_str_eq(hint, "; did you mean BIO2?");
+	course_table_hint(hint, sizeof(hint), &t, "QQQQ", 4);
+	ck_assert_str_eq(hint, "");
+	course_table_free(&t);
+}
+END_TEST
+
+struct suggester {
+	const struct course_table *t;
+	int right;
+};
+
+static void *suggest_all(void *arg)
+{
+	struct suggester *s = arg;
+	char code[32];
+	for (int round = 0; round < 50; round++) {
+		for (int i = 0; i < 40; i++) {
+			snprintf(code, sizeof(code), "k%d", i);
+			const struct course *c =
+				course_table_suggest(s->t, code, strlen(code));
+			if (c && c->capacity == i)
+				s->right++;
+		}
+	}
+	return NULL;
+}
+
+/* Workers ask at once: one memo, every answer right (TSan checks it). */
+START_TEST(test_suggest_from_many_threads)
+{
+	struct course_table t;
+	course_table_init(&t);
+	enum { N = 40, THREADS = 4 };
+	char code[32];
+	for (int i = 0; i < N; i++) {
+		snprintf(code, sizeof(code), "K%d", i);
+		add_ok(&t, code, "", i);
+	}
+	struct suggester s[THREADS];
+	pthread_t th[THREADS];
+	for (int i = 0; i < THREADS; i++) {
+		s[i] = (struct suggester){ &t, 0 };
+		th[i] = start_thread(suggest_all, &s[i]);
+	}
+	for (int i = 0; i < THREADS; i++) {
+		join_thread(th[i]);
+		ck_assert_int_eq(s[i].right, N * 50);
+	}
+	course_table_free(&t);
+}
+END_TEST
+
 /* ---- course codes ------------------------------------------------------- */
 
 START_TEST(test_code_accepts_allowed_characters)
 {
-	ck_assert(course_code_valid("CS101", 5));
-	ck_assert(course_code_valid("a", 1));
-	ck_assert(course_code_valid("Math-2.b_x", 10));
-	ck_assert(course_code_valid("AZaz09._-", 9));
+	ck_assert(id_valid("CS101", 5));
+	ck_assert(id_valid("a", 1));
+	ck_assert(id_valid("Math-2.b_x", 10));
+	ck_assert(id_valid("AZaz09._-", 9));
 }
 END_TEST
 
@@ -254,9 +382,9 @@ START_TEST(test_code_length_bounds)
 {
 	char code[COURSE_CODE_MAX + 2];
 	memset(code, 'X', sizeof(code));
-	ck_assert(!course_code_valid(code, 0));
-	ck_assert(course_code_valid(code, COURSE_CODE_MAX));
-	ck_assert(!course_code_valid(code, COURSE_CODE_MAX + 1));
+	ck_assert(!id_valid(code, 0));
+	ck_assert(id_valid(code, COURSE_CODE_MAX));
+	ck_assert(!id_valid(code, COURSE_CODE_MAX + 1));
 }
 END_TEST
 
@@ -267,23 +395,23 @@ START_TEST(test_code_rejects_other_characters)
 	const char *bad[] = { "CS\t1", "CS\x7F", "CS\xC2\x85", " CS", "CS ",
 			      "CS\xE2\x80\x8B", "\xE2\x80\xAE" "CS", "CS\xC2\xA0" "1" };
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		ck_assert_msg(!course_code_valid(bad[i], strlen(bad[i])),
+		ck_assert_msg(!id_valid(bad[i], strlen(bad[i])),
 			      "accepted %s", bad[i]);
-	const char *good[] = { "CS 101", "CS/101", "Phys 100 - 1", "\xC3\xA9" "1",
+	const char *good[] = { "CS 101", "CS/101", "Phys 100 - 1", "1\xC3\xA9",
 			       "8f14e45f-ceea-467f-a8f2-7b1d0c3e9a12", "-X1" };
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
-		ck_assert_msg(course_code_valid(good[i], strlen(good[i])),
+		ck_assert_msg(id_valid(good[i], strlen(good[i])),
 			      "refused %s", good[i]);
 	char longest[COURSE_CODE_MAX + 2];
 	memset(longest, 'C', sizeof(longest));
-	ck_assert(course_code_valid(longest, 255));
-	ck_assert(!course_code_valid(longest, 256));
+	ck_assert(id_valid(longest, 255));
+	ck_assert(!id_valid(longest, 256));
 }
 END_TEST
 
 START_TEST(test_code_rejects_embedded_nul)
 {
-	ck_assert(!course_code_valid("CS\0" "1", 4));
+	ck_assert(!id_valid("CS\0" "1", 4));
 }
 END_TEST
 
@@ -303,6 +431,13 @@ static Suite *courses_suite(void)
 	tcase_add_test(tc, test_items_keep_insertion_order);
 	tcase_add_test(tc, test_free_leaves_reusable_empty_table);
 	tcase_add_test(tc, test_concurrent_finds_agree);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("did you mean");
+	tcase_add_test(tc, test_suggest_equal_but_for_case_first);
+	tcase_add_test(tc, test_suggest_near_misses_within_two_edits);
+	tcase_add_test(tc, test_suggest_memo_answers_the_same_and_follows_adds);
+	tcase_add_test(tc, test_suggest_from_many_threads);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("codes");

@@ -1712,6 +1712,28 @@ START_TEST(test_batches_list_reads_foreign_reasons_json)
 	struct error err = { "" };
 	ck_assert_int_eq(db_batches_list(db, collect_batch, &hist, &err), ST_DB);
 	ck_assert_ptr_nonnull(strstr(err.msg, "reasons"));
+	/* Not an object, or a count that is not a whole number. */
+	static const char *const bad[] = {
+		"UPDATE batches SET reasons = '[1, 2]'",
+		"UPDATE batches SET reasons = '{\"course_full\": \"3\"}'",
+		"UPDATE batches SET reasons = '{\"course_full\": 1.5}'",
+		"UPDATE batches SET reasons = '7'",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		h = raw_open();
+		raw_exec(h, bad[i]);
+		sqlite3_close(h);
+		memset(&hist, 0, sizeof(hist));
+		ck_assert_msg(db_batches_list(db, collect_batch, &hist, &err) == ST_DB,
+			      "%s", bad[i]);
+	}
+	/* An empty object is no reasons. */
+	h = raw_open();
+	raw_exec(h, "UPDATE batches SET reasons = ' {} '");
+	sqlite3_close(h);
+	memset(&hist, 0, sizeof(hist));
+	ck_assert_int_eq(db_batches_list(db, collect_batch, &hist, &err), ST_OK);
+	ck_assert_int_eq(hist.b[0].counts.by_reason[REASON_COURSE_FULL], 0);
 	db_close(db);
 }
 END_TEST
@@ -1785,7 +1807,7 @@ START_TEST(test_disk_full_during_batch_is_io_and_changes_nothing)
 	int applied = 0;
 	for (; applied < 100000 && st == ST_OK; applied++) {
 		snprintf(sid, sizeof(sid), "X%016" PRIx64,
-			 mix64((uint64_t)applied));
+			 splitmix64((uint64_t)applied));
 		s.sid = sid;
 		row_fill(&row, (uint64_t)applied + 2, &s, &b.courses);
 		st = db_batch_apply(db, &b, &row, &err);
@@ -1868,10 +1890,10 @@ START_TEST(test_timing_of_a_large_batch)
 	char code[] = "C000";
 	struct error err = { "" };
 	for (long i = 0; i < rows; i++) {
-		uint64_t student = mix64((uint64_t)i / 2);
+		uint64_t student = splitmix64((uint64_t)i / 2);
 		hex12(sid + 1, student);
 		hex12(email + 1, student);
-		int c = (int)(mix64((uint64_t)i ^ 0x5555) % 200);
+		int c = (int)(splitmix64((uint64_t)i ^ 0x5555) % 200);
 		code[1] = (char)('0' + c / 100);
 		code[2] = (char)('0' + c / 10 % 10);
 		code[3] = (char)('0' + c % 10);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "csvread.h"
 #include "profile.h"
 #include "roster.h"
 #include "testutil.h"
@@ -131,9 +132,29 @@ END_TEST
 
 /* ---- --map ------------------------------------------------------------------------- */
 
+/* The one alias matcher every reader uses: normal forms, first entry wins. */
+START_TEST(aliases_match_normal_forms_first_entry_first)
+{
+	static const struct csvread_alias t[] = {
+		{"student_id", 1}, {"id", 1}, {"student_id", 2}, {NULL, 0},
+	};
+	char norm[32];
+	csvread_norm_name((const unsigned char *)"Student-ID", 10, norm, sizeof(norm));
+	const struct csvread_alias *a = csvread_alias_find(t, norm);
+	ck_assert_ptr_eq(a, &t[0]);
+	ck_assert_ptr_eq(csvread_alias_find(t, "id"), &t[1]);
+	ck_assert_ptr_null(csvread_alias_find(t, "ID")); /* not a normal form */
+	ck_assert_ptr_null(csvread_alias_find(t, "email"));
+	ck_assert_ptr_null(csvread_alias_find(NULL, "id"));
+	/* The course file's and the roster's names go through the same. */
+	unsigned n;
+	ck_assert_int_eq(profile_column(PROFILE_BULKREG, norm, &n), FIELD_STUDENT_ID);
+}
+END_TEST
+
 START_TEST(map_pairs_name_columns_in_normal_form)
 {
-	struct profile_map m;
+	struct csvread_map m;
 	struct error err;
 	ck_assert_int_eq(profile_map_parse("student_id=Student Number,email=\"Email "
 					   "Address\",role=Enrollment-Role",
@@ -161,7 +182,7 @@ START_TEST(bad_map_specs_are_usage_errors)
 		{"email=a,,course=b", "is not FIELD=HEADER"},
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		struct profile_map m;
+		struct csvread_map m;
 		struct error err;
 		ck_assert_int_eq(profile_map_parse(bad[i].spec, &m, &err), ST_USAGE);
 		ck_assert_msg(strstr(err.msg, bad[i].why), "%s: %s", bad[i].spec, err.msg);
@@ -425,6 +446,7 @@ static Suite *profile_suite(void)
 	tcase_add_test(tc, profile_names_parse_and_print);
 	tcase_add_test(tc, oneroster_sourcedid_is_not_the_student);
 	tcase_add_test(tc, canvas_clever_and_moodle_columns);
+	tcase_add_test(tc, aliases_match_normal_forms_first_entry_first);
 	tcase_add_test(tc, map_pairs_name_columns_in_normal_form);
 	tcase_add_test(tc, bad_map_specs_are_usage_errors);
 	tcase_add_test(tc, student_roles_and_the_rest);

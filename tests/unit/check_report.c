@@ -1050,7 +1050,7 @@ START_TEST(test_text_escapes_c1_and_bidi_controls)
 	struct row row = rejected(2, "a\xC2\x9B" "b", REASON_INVALID_STUDENT_ID,
 				  "x\xE2\x80\xAEy Zo\xC3\xAB");
 	char *out = render(REPORT_TEXT, &row, 1, NULL, NULL);
-	ck_assert_ptr_nonnull(strstr(out, "a\\xc2\\x9bb"));
+	ck_assert_ptr_nonnull(strstr(out, "a\\u009bb"));
 	ck_assert_ptr_nonnull(strstr(out, "x\\u202ey Zo\xC3\xAB"));
 	free(out);
 }

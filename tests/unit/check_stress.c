@@ -42,7 +42,7 @@ struct producer {
 
 static uint64_t msg_hash(struct msg m)
 {
-	return mix64(((uint64_t)m.producer << 32) | m.seq);
+	return splitmix64(((uint64_t)m.producer << 32) | m.seq);
 }
 
 static void *producer_main(void *arg)

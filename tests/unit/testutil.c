@@ -36,14 +36,6 @@ void join_thread(pthread_t t)
 	ck_assert_int_eq(pthread_join(t, NULL), 0);
 }
 
-uint64_t mix64(uint64_t x)
-{
-	x += UINT64_C(0x9E3779B97F4A7C15);
-	x = (x ^ (x >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
-	x = (x ^ (x >> 27)) * UINT64_C(0x94D049BB133111EB);
-	return x ^ (x >> 31);
-}
-
 long env_long(const char *name, long fallback)
 {
 	const char *s = getenv(name);

@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "splitmix.h" /* splitmix64, for checksums */
+
 /* Seconds on CLOCK_MONOTONIC. */
 double now_seconds(void);
 
@@ -22,8 +24,6 @@ bool wait_until(bool (*cond)(void *), void *arg, double timeout);
 pthread_t start_thread(void *(*fn)(void *), void *arg);
 void join_thread(pthread_t t);
 
-/* A 64-bit mixing function for checksums (splitmix64 finaliser). */
-uint64_t mix64(uint64_t x);
 
 /* Reads an environment variable as a positive integer, or `fallback`. */
 long env_long(const char *name, long fallback);

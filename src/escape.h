@@ -1,0 +1,80 @@
+/* escape: how bulkreg shows a value -- a csv field, a json string, terminal
+ * text -- the one escaping the reports, the listings, the reader's messages
+ * and the row details share. */
+#ifndef BULKREG_ESCAPE_H
+#define BULKREG_ESCAPE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+/*
+ * Into a buffer.  Each writes s[0..len) escaped at out (which must hold
+ * the bound given beside it) and returns the bytes written.
+ *
+ *   esc_csv:  one field, RFC 4180 quoting (a field holding , " CR LF or a
+ *             space at either end is quoted, quotes doubled); a field that
+ *             starts with = + - @ TAB or CR gets a leading ' (formula
+ *             injection); NUL and each invalid UTF-8 sequence become U+FFFD.
+ *   esc_json: a JSON string literal, quotes included; controls as \u00XX,
+ *             U+2028/2029 as \u2028/\u2029 (line breaks to JavaScript); NUL
+ *             and invalid UTF-8 as U+FFFD.
+ */
+#define ESC_CSV_MAX(n) (3 * (size_t)(n) + 3)
+size_t esc_csv(char *out, const char *s, size_t len);
+
+#define ESC_JSON_MAX(n) (6 * (size_t)(n) + 2)
+size_t esc_json(char *out, const char *s, size_t len);
+
+/*
+ * Terminal text: what nothing in a value can use to drive a terminal or
+ * hide from a reader.
+ *   - C0 controls, DEL and bytes that are not UTF-8: \xhh, one per byte;
+ *   - C1 controls and every character utf8_is_invisible names (format
+ *     characters, bidi controls, zero-width and tag characters, special
+ *     spaces): by code point, \uhhhh, or \Uhhhhhhhh past U+FFFF;
+ *   - NUL: U+FFFD;
+ *   - in a value (`value` true), a backslash as \\, so the text "\x1b"
+ *     never looks like an escaped ESC.  Messages and details are bulkreg's
+ *     own text and already carry escapes: their backslashes stay.
+ * Every other character is one column.  esc_text writes at most max_cols
+ * columns (0: no limit), cutting with "..." when the value is wider, and
+ * returns the bytes written; *cols (if not NULL) gets the columns.
+ */
+#define ESC_TEXT_MAX(n) (4 * (size_t)(n) + 3)
+size_t esc_text(char *out, const char *s, size_t len, size_t max_cols,
+		bool value, size_t *cols);
+
+/* The columns esc_text would use with no limit. */
+size_t esc_text_cols(const char *s, size_t len, bool value);
+
+/*
+ * A value quoted for a message, appended at out[*used] (cap bytes in all,
+ * always NUL-terminated, *used advanced): 'text', escaped as esc_text does
+ * a value, cut to at most `limit` bytes of s at a character boundary with
+ * "..." inside the quotes.
+ */
+void esc_quote(char *out, size_t cap, size_t *used, const char *s, size_t len,
+	       size_t limit);
+
+/* ---- the same, to a stdio stream (the listings) ------------------------- */
+
+/* esc_csv to `out`.  Returns 0 or -1 with errno set. */
+int csv_write_field(FILE *out, const char *s, size_t len);
+
+/* esc_json to `out`.  Returns 0 or -1 with errno set. */
+int json_write_string(FILE *out, const char *s, size_t len);
+
+/* A value as esc_text shows it, padded to `width` columns and cut with
+ * "..." past `max` columns (0 = no limit); text_value_width is the width it
+ * would use before padding. */
+void text_write_value(FILE *out, const char *s, size_t len, size_t width,
+		      size_t max);
+size_t text_value_width(const char *s, size_t len, size_t max);
+
+/* A message (a NUL-terminated string) escaped as esc_text does with
+ * `value` false, into out[cap], NUL-terminated, cut before an escape that
+ * would not fit. */
+void text_escape_message(char *out, size_t cap, const char *s);
+
+#endif

@@ -1,0 +1,75 @@
+# t_course_hints: a course code that is not known, but is equal to one but
+# for case or within two edits of one, gets "did you mean" (issue 13,
+# defect 11): in the unknown_course detail of the report (text, csv, json)
+# and in the messages of --course, drop --course and roster CODE.
+
+"$BULKREG" -d t.db course import "$DATA/courses/hints.csv" >/dev/null 2>&1 ||
+	fail "course import: $("$BULKREG" -d t.db course import "$DATA/courses/hints.csv" 2>&1)"
+
+cat >r.csv <<'CSV'
+student_id,email,course
+S1,s1@example.edu,math101
+S2,s2@example.edu,Art105
+S3,s3@example.edu,MATH1O1
+S4,s4@example.edu,PHYS999
+S5,s5@example.edu,MATH101
+S6,s6@example.edu,math101
+CSV
+
+case_ "a wrong-case code: did you mean the known one"
+run -d t.db register --dry-run r.csv
+expect_rc 1
+expect_out "no course 'math101'; did you mean MATH101?"
+expect_out "no course 'Art105'; did you mean ART105?"
+
+case_ "a near miss within two edits: the closest known code"
+expect_out "no course 'MATH1O1'; did you mean MATH101?"
+
+case_ "nothing close: no hint"
+expect_out "no course 'PHYS999'"
+expect_no_out "PHYS999'; did you mean"
+
+case_ "the csv and json reports carry the hint in the detail"
+run -d t.db register --dry-run r.csv --format csv
+[ "$(csv_field 2 detail)" = "no course 'math101'; did you mean MATH101?" ] ||
+	fail "csv: $(cat out)"
+[ "$(csv_field 7 detail)" = "no course 'math101'; did you mean MATH101?" ] ||
+	fail "csv, the same code again: $(cat out)"
+run -d t.db register --dry-run r.csv --format json
+grep -qF '"detail": "no course '"'"'math101'"'"'; did you mean MATH101?"' out ||
+	fail "json: $(cat out)"
+
+case_ "--course with a wrong-case code"
+run -d t.db register --course math101 r.csv
+expect_rc 2
+expect_err "no such course; did you mean MATH101?"
+[ "$(sql t.db 'SELECT count(*) FROM registrations')" = 0 ] || fail "written"
+
+case_ "drop --course and drop --student --course"
+run -d t.db drop r.csv --course art105
+expect_rc 2
+expect_err "did you mean ART105?"
+run -d t.db drop --student S1 --course Math101
+expect_rc 1
+expect_out "no course 'Math101'; did you mean MATH101?"
+
+case_ "roster CODE with a near miss"
+run -d t.db roster MATH10
+expect_rc 2
+expect_err "no course 'MATH10'; did you mean MATH101?"
+
+case_ "a tie goes to the first known code in code order"
+run -d t.db roster MATH100
+expect_rc 2
+expect_err "did you mean MATH101?"
+
+case_ "a big roster of one wrong code is answered for every row"
+python3 - <<'PY'
+with open("big.csv", "w") as f:
+    f.write("student_id,email,course\n")
+    for i in range(20000):
+        f.write("S%d,s%d@example.edu,%s\n" % (i, i, "math101" if i % 2 else "mth101"))
+PY
+run -d t.db register --dry-run big.csv --format csv
+expect_rc 1
+[ "$(grep -c "did you mean MATH101?" out)" = 20000 ] || fail "hints: $(grep -c "did you mean" out)"
