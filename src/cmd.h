@@ -106,6 +106,10 @@ bool parse_seconds(const char *s, double min, double max, double *out);
 int cli_parse_format(struct cli *cli, int argc, char **argv, const char *cmd,
 		     const char *usage, const char *help,
 		     enum report_format *fmt);
+/* The same with --format html too (course list). */
+int cli_parse_format_html(struct cli *cli, int argc, char **argv,
+			  const char *cmd, const char *usage, const char *help,
+			  enum report_format *fmt);
 
 /* For listing callbacks: 0 while stdout has had no write error, else fills
  * err ("CMD: writing standard output: <why>", ST_IO) and returns -1. */

@@ -205,9 +205,11 @@ int cli_close_stdout(const struct cli *cli)
 	return 0;
 }
 
-int cli_parse_format(struct cli *cli, int argc, char **argv, const char *cmd,
-		     const char *usage, const char *help,
-		     enum report_format *fmt)
+/* A listing's options; html only where `html` (the listings without a page
+ * refuse it). */
+static int parse_format(struct cli *cli, int argc, char **argv, const char *cmd,
+			const char *usage, const char *help, bool html,
+			enum report_format *fmt)
 {
 	static const struct option opts[] = {
 		{"format", required_argument, NULL, 'f'},
@@ -219,17 +221,35 @@ int cli_parse_format(struct cli *cli, int argc, char **argv, const char *cmd,
 	cli_getopt_init(&g, cli, cmd, argv, "h", opts);
 	int c;
 	while ((c = cli_getopt_next(&g, argc, argv, NULL)) != -1) {
-		if (c == 'f' && report_format_parse(optarg, fmt))
+		if (c == 'f' && report_format_parse(optarg, fmt) &&
+		    (html || *fmt != REPORT_HTML))
 			continue;
 		if (c == 'h')
 			return cli_help(cli, usage, help);
 		if (c == 'f')
 			return cli_usage_error(cli,
-					       "--format: '%s' is not text, csv or json",
+					       html ? "--format: '%s' is not text, csv, "
+						      "json or html" :
+						      "--format: '%s' is not text, csv "
+						      "or json",
 					       optarg);
 		return 2;
 	}
 	return -1;
+}
+
+int cli_parse_format(struct cli *cli, int argc, char **argv, const char *cmd,
+		     const char *usage, const char *help,
+		     enum report_format *fmt)
+{
+	return parse_format(cli, argc, argv, cmd, usage, help, false, fmt);
+}
+
+int cli_parse_format_html(struct cli *cli, int argc, char **argv,
+			  const char *cmd, const char *usage, const char *help,
+			  enum report_format *fmt)
+{
+	return parse_format(cli, argc, argv, cmd, usage, help, true, fmt);
 }
 
 void cli_csv_str(const char *s, bool last)

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "cmd.h"
+#include "report_html.h"
 #include "course_save.h"
 #include "course_import.h"
 #include "courses.h"
@@ -72,14 +73,15 @@ static const char import_help[] =
 	"imported); 2 usage error or unusable file; 3 database or system error.\n";
 
 static const char list_usage[] =
-	"usage: bulkreg course list [--format text|csv|json]\n";
+	"usage: bulkreg course list [--format text|csv|json|html]\n";
 static const char list_help[] =
 	"\n"
 	"Lists the courses: code, title, capacity, waitlist maximum, registered,\n"
 	"waitlisted, seats left (never below 0) and how many are registered over\n"
 	"the capacity.\n"
 	"\n"
-	"  --format FMT   text (default), csv or json\n"
+	"  --format FMT   text (default), csv, json or html (one page with a\n"
+	"                 fill chart of every course)\n"
 	"\n"
 	"Exit status: 0 listed; 2 usage error or no database; 3 database or\n"
 	"system error, or the listing could not be written.\n";
@@ -88,7 +90,7 @@ static const char course_usage[] =
 	"usage: bulkreg course add CODE [--capacity N] [--title TEXT] [--waitlist N]\n"
 	"       bulkreg course import FILE.csv|- [--capacity N [--waitlist N]]\n"
 	"                [--dry-run] [--map FIELD=HEADER,...] [-v]\n"
-	"       bulkreg course list [--format text|csv|json]\n";
+	"       bulkreg course list [--format text|csv|json|html]\n";
 static const char course_help[] =
 	"\n"
 	"  add CODE       create the course, or update it if it exists\n"
@@ -641,8 +643,8 @@ static void list_text(const struct course_table *t)
 static int course_list(struct cli *cli, int argc, char **argv)
 {
 	enum report_format fmt;
-	int rc = cli_parse_format(cli, argc, argv, "course list", list_usage,
-				  list_help, &fmt);
+	int rc = cli_parse_format_html(cli, argc, argv, "course list", list_usage,
+				       list_help, &fmt);
 	if (rc >= 0)
 		return rc;
 	if (optind != argc)
@@ -663,6 +665,8 @@ static int course_list(struct cli *cli, int argc, char **argv)
 		list_csv(&t);
 	else if (fmt == REPORT_JSON)
 		list_json(&t);
+	else if (fmt == REPORT_HTML)
+		report_html_courses(&t, stdout); /* cli_close_stdout reports */
 	else
 		list_text(&t);
 	course_table_free(&t);

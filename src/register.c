@@ -616,6 +616,7 @@ static enum status finish_batch(struct pipeline *pl, struct roster_reader *rd,
 		.check_median_seconds = check_stats_median(checks),
 		.check_max_seconds = checks->max_seconds,
 		.quiet = opt->quiet,
+		.courses = &pl->courses,
 	};
 
 	/* A report written in place (standard output, a device, a FIFO) is
@@ -902,6 +903,7 @@ enum status register_run(const struct register_options *opt,
 	if (st != ST_OK)
 		goto out;
 	report_set_cancel(pl.report, reader_cancelled, &pl);
+	report_set_all(pl.report, opt->all_rows);
 
 	char *options = options_json(opt);
 	char undo_label[64];
