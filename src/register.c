@@ -20,6 +20,7 @@
 #include "policy.h"
 #include "pool.h"
 #include "register.h"
+#include "rejects.h"
 #include "report_dest.h"
 #include "roster.h"
 #include "store.h"
@@ -75,6 +76,7 @@ struct pipeline {
 	const char *label;  /* the batch's label as recorded (undo: its own) */
 	size_t header_columns;
 	struct report *report;
+	struct rejects *rejects;          /* --rejects FILE, or NULL */
 	const struct check_config *check; /* NULL without --check */
 
 	struct chan *free_blocks, *input, *output;
@@ -146,6 +148,8 @@ static enum status emit_row(void *ctx, struct row *row, struct error *err)
 {
 	struct pipeline *pl = ctx;
 	enum status st = report_add_row(pl->report, row, err);
+	if (st == ST_OK && pl->rejects)
+		st = rejects_add(pl->rejects, row, err);
 	if (st == ST_OK)
 		outcome_counts_add(&pl->agg->counts, row);
 	return st;
@@ -391,6 +395,11 @@ static enum status read_roster(struct pipeline *pl, struct roster_reader *rd,
 			chan_send(pl->free_blocks, &b);
 			break;
 		}
+		/* The records the collector may copy out must be readable. */
+		if (pl->rejects && (st = rejects_flush(pl->rejects, err)) != ST_OK) {
+			chan_send(pl->free_blocks, &b);
+			break;
+		}
 		b->seq = seq++;
 		if (pl->opt->progress) {
 			struct register_progress *p = pl->opt->progress;
@@ -619,6 +628,12 @@ static enum status finish_batch(struct pipeline *pl, struct roster_reader *rd,
 		.courses = &pl->courses,
 	};
 
+	/* --rejects: all on disk before anything is shown or committed. */
+	if (pl->rejects && (st = rejects_sync(pl->rejects, err)) != ST_OK) {
+		db_batch_abort(pl->db);
+		return st;
+	}
+
 	/* A report written in place (standard output, a device, a FIFO) is
 	 * seen as it is written; one in a temporary file only once renamed. */
 	bool in_place = !dest->atomic;
@@ -677,6 +692,11 @@ static enum status finish_batch(struct pipeline *pl, struct roster_reader *rd,
 				     dest->direct_fd >= 0 ? "to " : "above",
 				     dest->direct_fd >= 0 ? dest->name : "",
 				     (long long)pl->batch_id);
+		return st;
+	}
+	if (pl->rejects && (st = rejects_publish(pl->rejects, err)) != ST_OK) {
+		error_append(err, " (batch %lld is committed; its rejected rows "
+			     "could not be put in place)", (long long)pl->batch_id);
 		return st;
 	}
 	if (dest->atomic) {
@@ -776,6 +796,23 @@ static enum status open_and_begin(struct pipeline *pl, struct db **dbp,
 
 /* ---- the job ------------------------------------------------------------ */
 
+/* --rejects: the file begins as the roster does. */
+static enum status start_rejects(struct rejects *rj,
+				 const struct roster_reader *rd,
+				 struct error *err)
+{
+	struct roster_file_format ff;
+	roster_file_format(rd, &ff);
+	struct rejects_format f = {
+		.delimiter = ff.delimiter,
+		.encoding = ff.encoding,
+		.bom = ff.bom,
+		.sep_line = ff.sep_line,
+		.eol = ff.eol,
+	};
+	return rejects_start(rj, &f, err);
+}
+
 static void json_option_text(FILE *f, const char **sep, const char *name,
 			     const char *value)
 {
@@ -867,10 +904,22 @@ enum status register_run(const struct register_options *opt,
 		.cancelled = reader_cancelled,
 		.cancel_ctx = &pl,
 	};
+	if (opt->rejects_path && !opt->single_student && !opt->undo_batch) {
+		st = rejects_new(opt->rejects_path,
+				 opt->file_mode ? opt->file_mode : 0600,
+				 &pl.rejects, err);
+		if (st != ST_OK)
+			goto out;
+		ro.copy_field = rejects_field;
+		ro.copy_end = rejects_record_end;
+		ro.copy_ctx = pl.rejects;
+	}
 	if (opt->single_student || opt->undo_batch) {
 		pl.header_columns = 2;
 	} else {
 		st = roster_open(opt->roster_path, &ro, &rd, err);
+		if (st == ST_OK && pl.rejects)
+			st = start_rejects(pl.rejects, rd, err);
 		if (st != ST_OK)
 			goto out;
 		pl.header_columns = roster_columns(rd);
@@ -1011,6 +1060,7 @@ out:
 			  dest.direct_fd >= 0 ? "to " : "above",
 			  dest.direct_fd >= 0 ? dest.name : "");
 	report_dest_close(&dest);
+	rejects_free(pl.rejects); /* removed unless published */
 	pipeline_free(&pl); /* and with it the aggregate */
 	report_free(pl.report);
 	check_config_free(check);
