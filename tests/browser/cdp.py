@@ -3,7 +3,7 @@
 record what happened -- through the DevTools protocol over a pipe (no
 network port, no extra Python package).
 
-    cdp.py FILE.html OUT_DIR [--allow-script]
+    cdp.py FILE.html OUT_DIR [--allow-script] [--width=PX] [--height=PX] [--pdf]
 
 JavaScript is disabled (Emulation.setScriptExecutionDisabled) before the
 page loads, unless --allow-script (the harness's own control case).  Every
@@ -14,8 +14,10 @@ DevTools log would still be caught.  Writes, in OUT_DIR:
     dom.html       the DOM after loading (DOM.getOuterHTML)
     requests.txt   one URL per line: every request other than the file itself
     proxy.txt      one line per connection the proxy saw
-    screenshot.png a full-page screenshot (800 px wide)
-    print.pdf      the page printed (A4), to prove it prints
+    screenshot.png the page, --width (800) CSS pixels wide, at most
+                   --height (4000) high; below 600 px as a phone shows it
+    print.pdf      with --pdf: the page printed (A4)
+    metrics.json   {"content_width", "content_height", "viewport_width"}
 Exit status 0, or 1 with a message.
 """
 import base64
@@ -124,17 +126,16 @@ class Browser:
                 return m.get("result", {})
             self.events.append(m)
 
-    def wait_event(self, name, timeout=60):
+    def wait_event(self, name, timeout=60, pred=lambda p: True):
         deadline = time.monotonic() + timeout
-        for i, m in enumerate(self.events):
-            if m.get("method") == name:
-                del self.events[i]
+        for m in self.events:
+            if m.get("method") == name and pred(m.get("params", {})):
                 return m
         while True:
             m = self._read_message(deadline)
-            if m.get("method") == name:
-                return m
             self.events.append(m)
+            if m.get("method") == name and pred(m.get("params", {})):
+                return m
 
     def close(self):
         try:
@@ -152,6 +153,10 @@ class Browser:
 def main():
     args = [a for a in sys.argv[1:] if not a.startswith("--")]
     allow_script = "--allow-script" in sys.argv
+    opts = dict(a[2:].split("=", 1) for a in sys.argv[1:]
+                if a.startswith("--") and "=" in a)
+    width = int(opts.get("width", 800))
+    max_height = int(opts.get("height", 4000))
     if len(args) != 2:
         sys.exit(__doc__)
     page, out = os.path.abspath(args[0]), args[1]
@@ -167,14 +172,21 @@ def main():
         sess = b.send("Target.attachToTarget",
                       {"targetId": target["targetId"], "flatten": True})["sessionId"]
         b.send("Page.enable", session=sess)
+        b.send("Page.setLifecycleEventsEnabled", {"enabled": True}, session=sess)
         b.send("Network.enable", session=sess)
         if not allow_script:
             b.send("Emulation.setScriptExecutionDisabled", {"value": True},
                    session=sess)
-        b.send("Page.navigate", {"url": url}, session=sess)
+        b.send("Emulation.setDeviceMetricsOverride",
+               {"width": width, "height": 800, "deviceScaleFactor": 1,
+                "mobile": width < 600}, session=sess)
+        nav = b.send("Page.navigate", {"url": url}, session=sess)
         b.wait_event("Page.loadEventFired")
-        # Let anything the page started (images, fonts) be requested.
-        time.sleep(0.5)
+        # Everything the page asked for has been asked for (and answered
+        # or failed) once the network is idle.
+        b.wait_event("Page.lifecycleEvent",
+                     pred=lambda p: p.get("name") == "networkIdle" and
+                     p.get("loaderId") == nav.get("loaderId"))
         doc = b.send("DOM.getDocument", {"depth": -1}, session=sess)
         html = b.send("DOM.getOuterHTML", {"nodeId": doc["root"]["nodeId"]},
                       session=sess)["outerHTML"]
@@ -182,17 +194,23 @@ def main():
             f.write(html)
         metrics = b.send("Page.getLayoutMetrics", session=sess)
         size = metrics.get("cssContentSize") or metrics["contentSize"]
+        with open(os.path.join(out, "metrics.json"), "w") as f:
+            json.dump({"content_width": size["width"],
+                       "content_height": size["height"],
+                       "viewport_width": width}, f)
         shot = b.send("Page.captureScreenshot",
                       {"format": "png", "captureBeyondViewport": True,
-                       "clip": {"x": 0, "y": 0, "width": 800,
-                                "height": min(size["height"], 4000),
+                       "clip": {"x": 0, "y": 0, "width": width,
+                                "height": min(size["height"], max_height),
                                 "scale": 1}}, session=sess)
         with open(os.path.join(out, "screenshot.png"), "wb") as f:
             f.write(base64.b64decode(shot["data"]))
-        pdf = b.send("Page.printToPDF", {"paperWidth": 8.27, "paperHeight": 11.69},
-                     session=sess)
-        with open(os.path.join(out, "print.pdf"), "wb") as f:
-            f.write(base64.b64decode(pdf["data"]))
+        if "--pdf" in sys.argv:
+            pdf = b.send("Page.printToPDF",
+                         {"paperWidth": 8.27, "paperHeight": 11.69},
+                         session=sess, timeout=120)
+            with open(os.path.join(out, "print.pdf"), "wb") as f:
+                f.write(base64.b64decode(pdf["data"]))
         # Drain what is left, then list the requests.
         try:
             b.send("Runtime.evaluate", {"expression": "1"}, session=sess,
