@@ -845,9 +845,13 @@ bool csvread_had_sep_line(const struct csvread *cr)
 
 const char *csvread_line_end(const struct csvread *cr)
 {
-	if (!cr->eol && cr->prev == '\r')
-		return "\r"; /* one line, ended by a CR */
-	return cr->eol;
+	if (cr->eol || cr->prev != '\r')
+		return cr->eol;
+	/* A record ends at a CR: whether an LF follows is in the next byte
+	 * (past the end of the buffer, CRLF is the likely one). */
+	if (cr->pos < cr->end)
+		return cr->buf[cr->pos] == '\n' ? "\r\n" : "\r";
+	return cr->eof ? "\r" : "\r\n";
 }
 
 /* ---- opening and closing --------------------------------------------------- */
