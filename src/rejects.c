@@ -64,6 +64,7 @@ struct rejects {
 	struct bytes header;
 	bool have_header;
 	FILE *spool;
+	int spool_fd;              /* its descriptor, for the collector */
 	uint64_t spool_at;         /* offset of the next record */
 	int capture_err;           /* errno of a failed capture */
 
@@ -104,6 +105,7 @@ enum status rejects_new(const char *path, unsigned mode, struct rejects **out,
 		return error_set(err, ST_IO, "%s: cannot create a temporary file: %s",
 				 path, strerror(e));
 	}
+	rj->spool_fd = fileno(rj->spool);
 	*out = rj;
 	return ST_OK;
 }
@@ -361,7 +363,7 @@ static bool spool_pread(struct rejects *rj, void *dst, size_t n, uint64_t off)
 {
 	char *p = dst;
 	while (n > 0) {
-		ssize_t r = pread(fileno(rj->spool), p, n, (off_t)off);
+		ssize_t r = pread(rj->spool_fd, p, n, (off_t)off);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r <= 0)
