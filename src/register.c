@@ -918,6 +918,12 @@ enum status register_run(const struct register_options *opt,
 		pl.header_columns = 2;
 	} else {
 		st = roster_open(opt->roster_path, &ro, &rd, err);
+		if (st == ST_OK && pl.rejects &&
+		    strcmp(roster_profile(rd), "moodle-flatfile") == 0)
+			/* Its first line is data: there is no header to keep. */
+			st = error_set(err, ST_USAGE,
+				       "--rejects: a Moodle flat file has no header "
+				       "line to write the rejected rows under");
 		if (st == ST_OK && pl.rejects)
 			st = start_rejects(pl.rejects, rd, err);
 		if (st != ST_OK)

@@ -56,6 +56,24 @@ expect_same hw h3
 grep -q '^S2,Bob,"Ray, Jr.",bob.example.edu,MATH101,"a ""quoted"" note",invalid_email,' rj3.csv ||
 	fail "the second generation lost a value: $(cat rj3.csv)"
 
+case_ "many rows, many workers: every rejected record, in roster order"
+python3 - <<'PY'
+with open("many.csv", "w", newline="") as f, open("many-want.csv", "w", newline="") as w:
+    f.write("student_id,first_name,last_name,email,course\r\n")
+    w.write("student_id,first_name,last_name,email,course,reason,detail\r\n")
+    for i in range(20000):
+        bad = i % 7 == 3
+        name = '"N, %d"' % i if i % 5 == 0 else "N%d" % i
+        line = "M%05d,%s,L,m%05d@example.edu,%s" % (i, name, i, "NOPE" if bad else "MATH101")
+        f.write(line + "\r\n")
+        if bad:
+            w.write(line + ",unknown_course,no course 'NOPE'\r\n")
+PY
+"$BULKREG" -q -d $db course add MATH101 --capacity 100000 2>/dev/null
+run -d $db register many.csv --workers 8 --dry-run --format csv -o many-report.csv --rejects many-rj.csv
+expect_rc 1
+expect_same many-want.csv many-rj.csv
+
 case_ "nothing rejected: the header only"
 printf 'student_id,first_name,last_name,email,course\nS9,A,B,s9@example.edu,MATH101\n' >ok.csv
 run -d $db register ok.csv --rejects none.csv
@@ -145,3 +163,10 @@ case_ "--rejects with --student is refused"
 run -d $db drop --student S1 --course MATH101 --rejects x.csv
 expect_rc 2
 expect_err "--rejects"
+
+case_ "a Moodle flat file (no header) is refused, before anything is written"
+run -d $db register "$DATA/exports/moodle/flatfile.txt" --rejects mf.csv
+expect_rc 2
+expect_err "no header"
+[ ! -e mf.csv ] || fail "a rejects file was written"
+no_leftover
