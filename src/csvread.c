@@ -78,6 +78,8 @@ static void emit_field(struct csvread *cr, const unsigned char *s, size_t len)
 		cr->too_long = true;
 		return;
 	}
+	cr->untrimmed = s;
+	cr->untrimmed_len = len;
 	while (len > 0 && is_blank_byte(s[0])) {
 		s++;
 		len--;
@@ -826,6 +828,13 @@ void csvread_pause(struct csvread *cr)
 uint64_t csvread_record_line(const struct csvread *cr)
 {
 	return cr->record_line;
+}
+
+void csvread_field_untrimmed(const struct csvread *cr, const unsigned char **s,
+			     size_t *len)
+{
+	*s = cr->untrimmed;
+	*len = cr->untrimmed_len;
 }
 
 unsigned char csvread_delimiter(const struct csvread *cr)

@@ -239,12 +239,9 @@ static enum status put_converted(struct rejects *rj, const char *s, size_t n,
 	return ST_OK;
 }
 
+/* Spaces around a value need no quotes: bulkreg trims them either way. */
 static bool needs_quotes(const unsigned char *s, size_t len, unsigned char delim)
 {
-	if (len == 0)
-		return false;
-	if (s[0] == ' ' || s[0] == '\t' || s[len - 1] == ' ' || s[len - 1] == '\t')
-		return true;
 	for (size_t i = 0; i < len; i++)
 		if (s[i] == delim || s[i] == '"' || s[i] == '\r' || s[i] == '\n')
 			return true;

@@ -17,10 +17,10 @@
  * delimiter, encoding (converted back from UTF-8; bulkreg's own detail
  * text transliterated where the encoding lacks a character), byte order
  * mark, Excel "sep=" line and line break; each value is the one read,
- * byte for byte (spaces around a value, which bulkreg ignores, are not
- * kept), quoted only when it holds the delimiter, a quote, a line break, or
- * begins or ends with a space or tab.  A record that named several courses
- * (a Moodle upload row) is written once.
+ * byte for byte (spaces around it included, except those libcsv drops
+ * around an unquoted value of a line that holds a quote), quoted only when
+ * it holds the delimiter, a quote or a line break.  A record that named
+ * several courses (a Moodle upload row) is written once.
  *
  * Threads: the reader (main thread) feeds every record as it is read
  * (rejects_field, rejects_record_end) into an unnamed temporary file, and

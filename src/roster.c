@@ -108,6 +108,15 @@ static void clear_values(struct row *row)
 
 /* ---- data rows ------------------------------------------------------------ */
 
+/* --rejects: the field as it was, spaces around it included. */
+static void copy_untrimmed(struct roster_reader *r, size_t index)
+{
+	const unsigned char *raw;
+	size_t raw_len;
+	csvread_field_untrimmed(&r->cr, &raw, &raw_len);
+	r->copy_field(r->copy_ctx, index, raw, raw_len);
+}
+
 static void clear_extras(struct extras *ex)
 {
 	ex->role.len = ex->status.len = ex->section.len = ex->operation.len = 0;
@@ -160,7 +169,7 @@ static void data_field(void *ctx, size_t index, const unsigned char *s,
 {
 	struct roster_reader *r = ctx;
 	if (r->copy_field)
-		r->copy_field(r->copy_ctx, index, s, len);
+		copy_untrimmed(r, index);
 	if (index < r->ncols)
 		put_value(r->row, &r->ex, r->map[index], s, len);
 }
@@ -370,7 +379,7 @@ static void header_field(void *ctx, size_t index, const unsigned char *s,
 		return;
 	}
 	if (r->copy_field)
-		r->copy_field(r->copy_ctx, index, s, len);
+		copy_untrimmed(r, index);
 	struct header_col *c = &r->cols[index];
 	memcpy(c->name, s, len < sizeof(c->name) ? len : sizeof(c->name));
 	c->len = len;

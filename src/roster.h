@@ -29,9 +29,9 @@ struct roster_options {
 	 * ST_CANCELLED.  May be NULL. */
 	bool (*cancelled)(void *ctx);
 	void *cancel_ctx;
-	/* Every record as read, header first (--rejects): its fields, spaces
-	 * around them trimmed, then its end (blank: forget it), which sets
-	 * the row's record_ref.  NULL for none. */
+	/* Every record as read, header first (--rejects): its fields, as
+	 * csvread_field_untrimmed gives them, then its end (blank: forget
+	 * it), which sets the row's record_ref.  NULL for none. */
 	void (*copy_field)(void *ctx, size_t index, const unsigned char *s,
 			   size_t len);
 	void (*copy_end)(void *ctx, bool blank, uint64_t *ref);

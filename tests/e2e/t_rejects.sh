@@ -74,6 +74,14 @@ run -d $db register many.csv --workers 8 --dry-run --format csv -o many-report.c
 expect_rc 1
 expect_same many-want.csv many-rj.csv
 
+case_ "values byte for byte: spaces kept, quotes only where needed"
+printf 'student_id,first_name,last_name,email,course\n  V1 , Ann  ,Lee,v1@example.edu,NOPE\nV2,"Bo","  Lee  ",v2@example.edu,NOPE\nV3,Al,O"Neil,v3@example.edu,NOPE\n' >v.csv
+run -d $db register v.csv --rejects vr.csv
+expect_rc 1
+n="no course 'NOPE'"
+printf 'student_id,first_name,last_name,email,course,reason,detail\n  V1 , Ann  ,Lee,v1@example.edu,NOPE,unknown_course,%s\nV2,Bo,  Lee  ,v2@example.edu,NOPE,unknown_course,%s\nV3,Al,"O""Neil",v3@example.edu,NOPE,unknown_course,%s\n' "$n" "$n" "$n">want.csv
+expect_same want.csv vr.csv
+
 case_ "nothing rejected: the header only"
 printf 'student_id,first_name,last_name,email,course\nS9,A,B,s9@example.edu,MATH101\n' >ok.csv
 run -d $db register ok.csv --rejects none.csv
