@@ -299,6 +299,9 @@ static int run_job(struct cli *cli, struct register_options *ro, double wait)
 			  (long long)res.batch_id, batch_outcome_name(res.outcome),
 			  (long long)rejected, (long long)res.counts.rows,
 			  ro->output_path);
+	if (ro->rejects_path && (!cli->quiet || rejected > 0))
+		cli_error("%lld rejected row%s written to %s", (long long)rejected,
+			  rejected == 1 ? "" : "s", ro->rejects_path);
 	return rejected > 0 || threshold ? 1 : 0;
 }
 

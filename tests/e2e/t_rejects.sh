@@ -25,6 +25,7 @@ S5,Ed,Ng,,CS101,no email
 EOF
 run -d $db register roster.csv --rejects rj.csv
 expect_rc 1
+expect_err "3 rejected rows written to rj.csv"
 [ -f rj.csv ] || fail "no rejects file"
 cat >want.csv <<'EOF'
 student_id,first_name,last_name,email,course,notes,reason,detail
