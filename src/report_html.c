@@ -482,8 +482,8 @@ static void bar_rect(struct hw *w, double x, double width, const char *fill)
 		     "fill=\"%s\"/>", x, width, fill);
 }
 
-/* One bar: `held` then `added` out of `total` slots, `over` of them past
- * the limit at `limit` (drawn red), the rest free. */
+/* One bar of `scale` slots: `held`, then `added`, then free; what passes
+ * `limit` (-1: none) drawn red over them, and a mark at the limit. */
 static void bar(struct hw *w, const char *label, int64_t held, int64_t added,
 		int64_t limit, int64_t scale, const char *held_fill,
 		const char *added_fill, const char *free_fill)
@@ -510,7 +510,7 @@ static void bar(struct hw *w, const char *label, int64_t held, int64_t added,
 static void course_card(struct hw *w, const struct course *c,
 			const struct course_tally *t)
 {
-	char a[32], b[32], label[COURSE_CODE_MAX + 160];
+	char a[32], b[32], wmax[32], label[COURSE_CODE_MAX + 160];
 	int64_t added = t ? t->seats_added : 0;
 	int64_t wadded = t ? t->waitlist_added : 0;
 	if (added > c->registered)
@@ -518,6 +518,11 @@ static void course_card(struct hw *w, const struct course *c,
 	if (wadded > c->waitlisted)
 		wadded = c->waitlisted;
 	int64_t over = c->registered > c->capacity ? c->registered - c->capacity : 0;
+	bool unlimited = c->waitlist_max == WAITLIST_UNLIMITED;
+	if (unlimited)
+		snprintf(wmax, sizeof(wmax), "unlimited");
+	else
+		snprintf(wmax, sizeof(wmax), "%" PRId64, c->waitlist_max);
 
 	hw_puts(w, "<div class=\"course\" data-course=\"");
 	hw_esc(w, c->code, strlen(c->code), false);
@@ -526,11 +531,8 @@ static void course_card(struct hw *w, const struct course *c,
 		     "\" data-waitlist-max=\"%s\" data-waitlist-added=\"%" PRId64
 		     "\" data-over=\"%" PRId64 "\">\n<div class=\"head\">"
 		     "<span class=\"code\">",
-		  c->capacity, c->registered, added, c->waitlisted,
-		  c->waitlist_max == WAITLIST_UNLIMITED ?
-			  "unlimited" :
-			  group_digits(c->waitlist_max, b),
-		  wadded, over);
+		  c->capacity, c->registered, added, c->waitlisted, wmax, wadded,
+		  over);
 	hw_text(w, c->code);
 	hw_puts(w, "</span>");
 	if (c->title && c->title[0]) {
@@ -562,12 +564,11 @@ static void course_card(struct hw *w, const struct course *c,
 	if (c->waitlist_max == 0 && c->waitlisted == 0) {
 		hw_puts(w, "<p class=\"muted\">No waitlist.</p>\n");
 	} else {
-		bool unlimited = c->waitlist_max == WAITLIST_UNLIMITED;
 		int64_t wscale = unlimited ? (c->waitlisted > 0 ? c->waitlisted : 1) :
 			c->waitlisted > c->waitlist_max ? c->waitlisted :
 							  c->waitlist_max;
 		snprintf(label, sizeof(label), "%s: waitlist %" PRId64 " of %s",
-			 c->code, c->waitlisted, unlimited ? "unlimited" : b);
+			 c->code, c->waitlisted, wmax);
 		bar(w, label, c->waitlisted - wadded, wadded,
 		    unlimited ? -1 : c->waitlist_max, wscale, "#bf8700", "#e3b341",
 		    "#f3ead2");
