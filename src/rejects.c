@@ -71,9 +71,9 @@ struct rejects {
 	/* The collector's side. */
 	unsigned char delim;
 	const char *eol;
-	uint32_t keep_fields;      /* fields of a record written (UINT32_MAX:
-				    * all): a header ending in reason,detail
-				    * loses those two */
+	uint32_t old_columns;      /* a header ending in reason,detail: its
+				    * column count (those two are replaced);
+				    * else 0 */
 	iconv_t cd;                /* UTF-8 -> the roster's encoding, or -1 */
 	struct bytes in, line, out;
 	uint64_t last_ref;         /* the record written last */
@@ -89,7 +89,6 @@ enum status rejects_new(const char *path, unsigned mode, struct rejects **out,
 		return error_set(err, ST_NOMEM, "out of memory for --rejects");
 	}
 	rj->cd = (iconv_t)-1;
-	rj->keep_fields = UINT32_MAX;
 	enum status st = atomic_file_open(&rj->af, path, mode, err);
 	if (st != ST_OK) {
 		free(rj->path);
@@ -276,8 +275,16 @@ static enum status put_record(struct rejects *rj, const char *rec, size_t size,
 	uint32_t nfields, len;
 	size_t at = sizeof(nfields);
 	memcpy(&nfields, rec, sizeof(nfields));
+	/* A rejects file run again: its records' reason and detail (the last
+	 * two of the header's columns) make way for the new ones; a record
+	 * longer than the header keeps its extra fields. */
+	uint32_t keep = nfields;
+	if (rj->old_columns)
+		keep = nfields >= rj->old_columns ? nfields - 2 :
+		       nfields > rj->old_columns - 2 ? rj->old_columns - 2 :
+						       nfields;
 	rj->line.len = 0;
-	for (uint32_t f = 0; f < nfields && f < rj->keep_fields; f++) {
+	for (uint32_t f = 0; f < keep; f++) {
 		if (at + sizeof(len) > size)
 			return error_set(err, ST_IO, "%s: temporary file is corrupt",
 					 rj->path);
@@ -348,7 +355,7 @@ enum status rejects_start(struct rejects *rj, const struct rejects_format *f,
 		return ST_OK;
 	uint32_t nfields;
 	if (ends_in_reason_detail(&rj->header, &nfields))
-		rj->keep_fields = nfields - 2;
+		rj->old_columns = nfields;
 	st = put_record(rj, rj->header.p, rj->header.len, "reason", "detail", err);
 	free(rj->header.p);
 	rj->header = (struct bytes){ 0 };

@@ -57,6 +57,16 @@ expect_same hw h3
 grep -q '^S2,Bob,"Ray, Jr.",bob.example.edu,MATH101,"a ""quoted"" note",invalid_email,' rj3.csv ||
 	fail "the second generation lost a value: $(cat rj3.csv)"
 
+case_ "run again, a record longer than the header keeps its extra field"
+printf 'student_id,first_name,last_name,email,course\nX1,A,B,x1@example.edu,MATH101,extra\n' >long.csv
+run -d $db register long.csv --dry-run --rejects long1.csv
+expect_rc 1
+run -d $db register long1.csv --dry-run --rejects long2.csv
+expect_rc 1
+printf 'student_id,first_name,last_name,email,course,reason,detail\nX1,A,B,x1@example.edu,MATH101,extra,malformed_row,' >want.csv
+head -c "$(wc -c <want.csv)" long2.csv >got
+expect_same want.csv got
+
 case_ "many rows, many workers: every rejected record, in roster order"
 python3 - <<'PY'
 with open("many.csv", "w", newline="") as f, open("many-want.csv", "w", newline="") as w:
