@@ -694,11 +694,6 @@ static enum status finish_batch(struct pipeline *pl, struct roster_reader *rd,
 				     (long long)pl->batch_id);
 		return st;
 	}
-	if (pl->rejects && (st = rejects_publish(pl->rejects, err)) != ST_OK) {
-		error_append(err, " (batch %lld is committed; its rejected rows "
-			     "could not be put in place)", (long long)pl->batch_id);
-		return st;
-	}
 	if (dest->atomic) {
 		st = atomic_file_publish(&dest->af, err);
 		dest->atomic = false;
@@ -729,6 +724,12 @@ static enum status finish_batch(struct pipeline *pl, struct roster_reader *rd,
 					 (long long)pl->batch_id);
 	}
 	res->report_written = write_it;
+	if (pl->rejects && (st = rejects_publish(pl->rejects, err)) != ST_OK) {
+		error_append(err, " (batch %lld is committed, and its report "
+			     "written; its rejected rows could not be put in "
+			     "place)", (long long)pl->batch_id);
+		return st;
+	}
 	return ST_OK;
 }
 
