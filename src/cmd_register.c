@@ -526,6 +526,13 @@ static int run_batch(struct cli *cli, const struct batch_command *bc, int argc,
 		}
 	}
 	ro.quiet = cli->quiet;
+	if (ro.rejects_path && (strcmp(ro.rejects_path, "-") == 0 ||
+				(ro.output_path &&
+				 strcmp(ro.rejects_path, ro.output_path) == 0)))
+		return cli_usage_error(cli, "--rejects: '%s' is %s", ro.rejects_path,
+				       ro.rejects_path[0] == '-' && !ro.rejects_path[1] ?
+					       "not a file name" :
+					       "the report's file too (-o)");
 	if (ro.single_student) {
 		if (ro.rejects_path)
 			return cli_usage_error(cli,

@@ -189,3 +189,12 @@ expect_rc 2
 expect_err "no header"
 [ ! -e mf.csv ] || fail "a rejects file was written"
 no_leftover
+
+case_ "--rejects - or the -o file is refused"
+run -d $db register roster.csv --rejects -
+expect_rc 2
+expect_err "--rejects: '-' is not a file name"
+run -d $db register roster.csv -o same.csv --rejects same.csv
+expect_rc 2
+expect_err "the report's file too"
+[ ! -e same.csv ] || fail "a refused run wrote same.csv"
