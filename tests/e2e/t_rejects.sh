@@ -198,3 +198,15 @@ run -d $db register roster.csv -o same.csv --rejects same.csv
 expect_rc 2
 expect_err "the report's file too"
 [ ! -e same.csv ] || fail "a refused run wrote same.csv"
+
+case_ "the roster itself as --rejects: what is still rejected stays in it"
+printf 'student_id,first_name,last_name,email,course\nR1,A,B,r1@example.edu,NOPE\nR2,A,B,r2@example.edu,MATH101\n' >self.csv
+run -d $db register self.csv --rejects self.csv
+expect_rc 1
+printf 'student_id,first_name,last_name,email,course,reason,detail\nR1,A,B,r1@example.edu,NOPE,unknown_course,no course '"'"'NOPE'"'"'\n' >want.csv
+expect_same want.csv self.csv
+sed -i 's/NOPE,/CS101,/' self.csv
+run -d $db register self.csv --rejects self.csv
+expect_rc 0
+printf 'student_id,first_name,last_name,email,course,reason,detail\n' >want.csv
+expect_same want.csv self.csv
