@@ -13,6 +13,7 @@
 #include "utf8.h"
 
 #define OUT_BUFFER (64u << 10)
+#define RECORD_END UINT32_MAX  /* no field is that long (CSVREAD_FIELD_MAX) */
 
 /* A growable byte buffer. */
 struct bytes {
@@ -56,16 +57,19 @@ struct rejects {
 	bool af_open;
 	char *path;
 
-	/* The reader's side: the record being read, as [u32 nfields] then
-	 * [u32 len][bytes] per field; the header, kept; the spool, where each
-	 * data record goes as [u32 size][record]. */
-	struct bytes rec;
-	uint32_t rec_fields;
+	/* The reader's side.  The header is kept in memory, as [u32 nfields]
+	 * then [u32 len][bytes] per field.  A data record goes to the spool as
+	 * it is read, one field at a time ([u32 len][bytes]), and ends in
+	 * [u32 RECORD_END][u32 nfields][u64 offset of its first field]: only
+	 * one field is ever held in memory (csvread's bound). */
 	struct bytes header;
+	uint32_t header_fields;
 	bool have_header;
 	FILE *spool;
 	int spool_fd;              /* its descriptor, for the collector */
-	uint64_t spool_at;         /* offset of the next record */
+	uint64_t spool_at;         /* offset of the next byte */
+	uint64_t rec_start;        /* of the record being read */
+	uint32_t rec_fields;
 	int capture_err;           /* errno of a failed capture */
 
 	/* The collector's side. */
@@ -111,46 +115,60 @@ enum status rejects_new(const char *path, unsigned mode, struct rejects **out,
 
 /* ---- the reader's side ------------------------------------------------------ */
 
+/* Appends n bytes to the spool. */
+static void spool_put(struct rejects *rj, const void *p, size_t n)
+{
+	if (rj->capture_err)
+		return;
+	errno = 0;
+	if (n > 0 && fwrite(p, 1, n, rj->spool) != n)
+		rj->capture_err = errno ? errno : EIO;
+	else
+		rj->spool_at += n;
+}
+
 void rejects_field(void *ctx, size_t index, const unsigned char *s, size_t len)
 {
 	struct rejects *rj = ctx;
+	uint32_t n = (uint32_t)len; /* len <= CSVREAD_FIELD_MAX */
 	(void)index; /* fields come in order */
 	if (rj->capture_err)
 		return;
-	if (rj->rec.len == 0 && !bytes_u32(&rj->rec, 0))
-		rj->capture_err = ENOMEM;
-	else if (!bytes_u32(&rj->rec, (uint32_t)len) || !bytes_add(&rj->rec, s, len))
-		rj->capture_err = ENOMEM;
-	else
-		rj->rec_fields++;
+	if (!rj->have_header) {
+		if (!bytes_u32(&rj->header, n) || !bytes_add(&rj->header, s, len))
+			rj->capture_err = ENOMEM;
+		rj->header_fields++;
+		return;
+	}
+	if (rj->rec_fields++ == 0)
+		rj->rec_start = rj->spool_at;
+	spool_put(rj, &n, sizeof(n));
+	spool_put(rj, s, len);
 }
 
 void rejects_record_end(void *ctx, bool blank, uint64_t *ref)
 {
 	struct rejects *rj = ctx;
 	*ref = 0;
-	if (!blank && !rj->capture_err) {
-		if (rj->rec.len == 0)
-			bytes_u32(&rj->rec, 0); /* cannot fail: 256 bytes at least */
-		memcpy(rj->rec.p, &rj->rec_fields, sizeof(uint32_t));
-		if (!rj->have_header) {
-			struct bytes t = rj->header;
-			rj->header = rj->rec;
-			rj->rec = t;
-			rj->have_header = true;
+	if (!rj->have_header) {
+		/* The first record that is not blank is the header. */
+		if (blank) {
+			rj->header.len = 0;
+			rj->header_fields = 0;
 		} else {
-			uint32_t size = (uint32_t)rj->rec.len;
-			if (rj->rec.len > UINT32_MAX ||
-			    fwrite(&size, sizeof(size), 1, rj->spool) != 1 ||
-			    fwrite(rj->rec.p, 1, rj->rec.len, rj->spool) != rj->rec.len) {
-				rj->capture_err = errno ? errno : EIO;
-			} else {
-				*ref = rj->spool_at + 1;
-				rj->spool_at += sizeof(size) + rj->rec.len;
-			}
+			rj->have_header = true;
 		}
+		return;
 	}
-	rj->rec.len = 0;
+	/* A blank record's fields stay in the spool, never referred to. */
+	if (!blank && rj->rec_fields > 0 && !rj->capture_err) {
+		uint32_t end[2] = { RECORD_END, rj->rec_fields };
+		*ref = rj->spool_at + 1;
+		spool_put(rj, end, sizeof(end));
+		spool_put(rj, &rj->rec_start, sizeof(rj->rec_start));
+		if (rj->capture_err)
+			*ref = 0;
+	}
 	rj->rec_fields = 0;
 }
 
@@ -266,40 +284,26 @@ static bool line_field(struct rejects *rj, const char *s, size_t len, bool first
 	return bytes_add(&rj->line, "\"", 1);
 }
 
-/* A record as kept ([u32 nfields] then [u32 len][bytes]...), then the two
- * extra fields, then the line break, converted into rj->out. */
-static enum status put_record(struct rejects *rj, const char *rec, size_t size,
-			      const char *reason, const char *detail,
-			      struct error *err)
+/* A rejects file run again: its records' reason and detail (the last two
+ * of the header's columns) make way for the new ones; a record longer than
+ * the header keeps its extra fields. */
+static uint32_t fields_kept(const struct rejects *rj, uint32_t nfields)
 {
-	uint32_t nfields, len;
-	size_t at = sizeof(nfields);
-	memcpy(&nfields, rec, sizeof(nfields));
-	/* A rejects file run again: its records' reason and detail (the last
-	 * two of the header's columns) make way for the new ones; a record
-	 * longer than the header keeps its extra fields. */
-	uint32_t keep = nfields;
-	if (rj->old_columns)
-		keep = nfields >= rj->old_columns ? nfields - 2 :
-		       nfields > rj->old_columns - 2 ? rj->old_columns - 2 :
-						       nfields;
+	uint32_t old = rj->old_columns;
+	if (!old)
+		return nfields;
+	if (nfields >= old)
+		return nfields - 2;
+	return nfields > old - 2 ? old - 2 : nfields;
+}
+
+/* One field of a line (with the delimiter before it unless first),
+ * converted into rj->out. */
+static enum status put_field(struct rejects *rj, const char *s, size_t len,
+			     bool first, struct error *err)
+{
 	rj->line.len = 0;
-	for (uint32_t f = 0; f < keep; f++) {
-		if (at + sizeof(len) > size)
-			return error_set(err, ST_IO, "%s: temporary file is corrupt",
-					 rj->path);
-		memcpy(&len, rec + at, sizeof(len));
-		at += sizeof(len);
-		if (len > size - at)
-			return error_set(err, ST_IO, "%s: temporary file is corrupt",
-					 rj->path);
-		if (!line_field(rj, rec + at, len, f == 0))
-			return nomem(err);
-		at += len;
-	}
-	if (!line_field(rj, reason, strlen(reason), false) ||
-	    !line_field(rj, detail, strlen(detail), false) ||
-	    !bytes_add(&rj->line, rj->eol, strlen(rj->eol)))
+	if (!line_field(rj, s, len, first))
 		return nomem(err);
 	enum status st = put_converted(rj, rj->line.p, rj->line.len, err);
 	if (st == ST_OK && rj->out.len >= OUT_BUFFER)
@@ -307,21 +311,55 @@ static enum status put_record(struct rejects *rj, const char *rec, size_t size,
 	return st;
 }
 
-/* Whether the kept record's fields n and n+1 are "reason" and "detail". */
-static bool ends_in_reason_detail(const struct bytes *h, uint32_t *nfields)
+/* The two extra fields and the line break. */
+static enum status put_end(struct rejects *rj, const char *reason,
+			   const char *detail, struct error *err)
+{
+	enum status st = put_field(rj, reason, strlen(reason), false, err);
+	if (st == ST_OK)
+		st = put_field(rj, detail, strlen(detail), false, err);
+	if (st == ST_OK)
+		st = put_converted(rj, rj->eol, strlen(rj->eol), err);
+	return st;
+}
+
+static enum status corrupt(const struct rejects *rj, struct error *err)
+{
+	return error_set(err, ST_IO, "%s: the temporary file is corrupt",
+			 rj->path);
+}
+
+/* The header as kept in memory, with reason and detail. */
+static enum status put_header(struct rejects *rj, struct error *err)
+{
+	const struct bytes *h = &rj->header;
+	uint32_t keep = fields_kept(rj, rj->header_fields), len;
+	size_t at = 0;
+	for (uint32_t f = 0; f < keep; f++) {
+		memcpy(&len, h->p + at, sizeof(len));
+		at += sizeof(len);
+		enum status st = put_field(rj, h->p + at, len, f == 0, err);
+		if (st != ST_OK)
+			return st;
+		at += len;
+	}
+	return put_end(rj, "reason", "detail", err);
+}
+
+/* Whether the header's last two names are "reason" and "detail". */
+static bool ends_in_reason_detail(const struct rejects *rj)
 {
 	static const char *const want[2] = { "reason", "detail" };
-	uint32_t n, len;
-	size_t at = sizeof(n);
-	memcpy(&n, h->p, sizeof(n));
-	*nfields = n;
+	uint32_t n = rj->header_fields, len;
+	size_t at = 0;
 	if (n < 2)
 		return false;
 	for (uint32_t f = 0; f < n; f++) {
-		memcpy(&len, h->p + at, sizeof(len));
+		memcpy(&len, rj->header.p + at, sizeof(len));
 		at += sizeof(len);
 		if (f >= n - 2 && (len != strlen(want[f - (n - 2)]) ||
-				   memcmp(h->p + at, want[f - (n - 2)], len) != 0))
+				   memcmp(rj->header.p + at, want[f - (n - 2)],
+					  len) != 0))
 			return false;
 		at += len;
 	}
@@ -353,10 +391,9 @@ enum status rejects_start(struct rejects *rj, const struct rejects_format *f,
 	}
 	if (!rj->have_header)
 		return ST_OK;
-	uint32_t nfields;
-	if (ends_in_reason_detail(&rj->header, &nfields))
-		rj->old_columns = nfields;
-	st = put_record(rj, rj->header.p, rj->header.len, "reason", "detail", err);
+	if (ends_in_reason_detail(rj))
+		rj->old_columns = rj->header_fields;
+	st = put_header(rj, err);
 	free(rj->header.p);
 	rj->header = (struct bytes){ 0 };
 	return st;
@@ -379,26 +416,48 @@ static bool spool_pread(struct rejects *rj, void *dst, size_t n, uint64_t off)
 	return true;
 }
 
+static enum status read_failed(const struct rejects *rj, struct error *err)
+{
+	return error_set(err, ST_IO, "%s: cannot read the temporary file: %s",
+			 rj->path, strerror(errno ? errno : EIO));
+}
+
 enum status rejects_add(struct rejects *rj, const struct row *row,
 			struct error *err)
 {
 	if (row->status != STATUS_REJECTED || row->record_ref == 0 ||
 	    row->record_ref == rj->last_ref)
 		return ST_OK;
-	uint64_t off = row->record_ref - 1;
-	uint32_t size;
-	if (!spool_pread(rj, &size, sizeof(size), off))
-		return error_set(err, ST_IO, "%s: cannot read the temporary file: %s",
-				 rj->path, strerror(errno ? errno : EIO));
-	rj->in.len = 0;
-	if (!bytes_reserve(&rj->in, size))
-		return nomem(err);
-	if (!spool_pread(rj, rj->in.p, size, off + sizeof(size)))
-		return error_set(err, ST_IO, "%s: cannot read the temporary file: %s",
-				 rj->path, strerror(errno ? errno : EIO));
+	/* The record's end says how many fields it has and where it starts;
+	 * then its fields are copied out one at a time. */
+	uint32_t end[2];
+	uint64_t at;
+	errno = 0;
+	if (!spool_pread(rj, end, sizeof(end), row->record_ref - 1) ||
+	    !spool_pread(rj, &at, sizeof(at), row->record_ref - 1 + sizeof(end)))
+		return read_failed(rj, err);
+	if (end[0] != RECORD_END || at >= row->record_ref)
+		return corrupt(rj, err);
+	uint32_t keep = fields_kept(rj, end[1]);
+	for (uint32_t f = 0; f < keep; f++) {
+		uint32_t len;
+		if (!spool_pread(rj, &len, sizeof(len), at))
+			return read_failed(rj, err);
+		if (len == RECORD_END)
+			return corrupt(rj, err);
+		at += sizeof(len);
+		rj->in.len = 0;
+		if (!bytes_reserve(&rj->in, len))
+			return nomem(err);
+		if (!spool_pread(rj, rj->in.p, len, at))
+			return read_failed(rj, err);
+		at += len;
+		enum status st = put_field(rj, rj->in.p, len, f == 0, err);
+		if (st != ST_OK)
+			return st;
+	}
 	rj->last_ref = row->record_ref;
-	return put_record(rj, rj->in.p, size, row_reason_name(row->reason),
-			  row->detail, err);
+	return put_end(rj, row_reason_name(row->reason), row->detail, err);
 }
 
 enum status rejects_sync(struct rejects *rj, struct error *err)
@@ -432,7 +491,6 @@ void rejects_free(struct rejects *rj)
 		fclose(rj->spool);
 	if (rj->cd != (iconv_t)-1)
 		iconv_close(rj->cd);
-	free(rj->rec.p);
 	free(rj->header.p);
 	free(rj->in.p);
 	free(rj->line.p);

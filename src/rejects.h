@@ -26,7 +26,8 @@
  * (rejects_field, rejects_record_end) into an unnamed temporary file, and
  * calls rejects_flush before the rows it read go to other threads; the
  * collector then copies the rejected ones out (rejects_add).  Memory does
- * not grow with the roster.
+ * not grow with the roster, nor with a record's length: fields go through
+ * one at a time (the header is kept whole).
  *
  * The file is a temporary one beside FILE until rejects_publish renames it
  * into place; rejects_free removes it if it was not published.
