@@ -172,16 +172,22 @@ void rejects_record_end(void *ctx, bool blank, uint64_t *ref)
 	rj->rec_fields = 0;
 }
 
-enum status rejects_flush(struct rejects *rj, struct error *err)
+/* A failed capture, as a status. */
+static enum status capture_status(const struct rejects *rj, struct error *err)
 {
-	if (!rj->capture_err && fflush(rj->spool) != 0)
-		rj->capture_err = errno ? errno : EIO;
 	if (rj->capture_err == ENOMEM)
 		return error_set(err, ST_NOMEM, "out of memory for --rejects");
 	if (rj->capture_err)
 		return error_set(err, ST_IO, "%s: temporary file: %s", rj->path,
 				 strerror(rj->capture_err));
 	return ST_OK;
+}
+
+enum status rejects_flush(struct rejects *rj, struct error *err)
+{
+	if (!rj->capture_err && fflush(rj->spool) != 0)
+		rj->capture_err = errno ? errno : EIO;
+	return capture_status(rj, err);
 }
 
 /* ---- the collector's side ------------------------------------------------------ */
@@ -369,7 +375,10 @@ static bool ends_in_reason_detail(const struct rejects *rj)
 enum status rejects_start(struct rejects *rj, const struct rejects_format *f,
 			  struct error *err)
 {
-	enum status st;
+	/* The header may not have been kept (out of memory). */
+	enum status st = capture_status(rj, err);
+	if (st != ST_OK)
+		return st;
 	rj->delim = f->delimiter;
 	rj->eol = f->eol ? f->eol : "\n";
 	if (f->encoding) {
