@@ -1,0 +1,37 @@
+# t_review13: issue 13 checked again from the outside, with inputs of its own;
+# each case is a defect the review found.
+
+db=$PWD/t.db
+"$BULKREG" -q -d "$db" course add MATH101 --capacity 5 || fail "setup"
+printf 'student_id,first_name,last_name,email,course\nR1,Ada,Byron,ada@example.org,MATH101\n' >r.csv
+
+case_ "1: a direct --check whose #! interpreter is missing stops before the batch: exit 2, nothing written"
+printf '#!/nonexistent/bin/interp\nexit 0\n' >badint.sh
+chmod +x badint.sh
+cp "$db" db.before
+run -d "$db" register r.csv --check ./badint.sh -o rep.csv
+expect_rc 2
+expect_err "--check ./badint.sh"
+expect_err "/nonexistent/bin/interp"
+cmp -s "$db" db.before || fail "the database changed"
+[ ! -e rep.csv ] || fail "a report was written"
+[ "$(sql "$db" "SELECT count(*) FROM batches")" = 0 ] || fail "a batch was recorded"
+# Found through PATH, and an interpreter that is not executable.
+mkdir bin
+printf '#!%s/plain\nexit 0\n' "$PWD" >bin/bulkreg_review13_check
+chmod +x bin/bulkreg_review13_check
+printf 'x\n' >plain
+PATH=$PWD/bin:$PATH run -d "$db" register r.csv --check "bulkreg_review13_check --flag"
+expect_rc 2
+expect_err "bulkreg_review13_check"
+expect_err "$PWD/plain"
+cmp -s "$db" db.before || fail "the database changed"
+
+case_ "1: a #! script whose interpreter is there, and a script without #!, still run"
+printf '#! /bin/sh -e\nexit 0\n' >good.sh
+printf 'exit 0\n' >noshebang.sh
+chmod +x good.sh noshebang.sh
+run -d "$db" register r.csv --check ./good.sh --dry-run
+expect_rc 0
+run -d "$db" register r.csv --check ./noshebang.sh --dry-run
+expect_rc 0
