@@ -35,3 +35,13 @@ run -d "$db" register r.csv --check ./good.sh --dry-run
 expect_rc 0
 run -d "$db" register r.csv --check ./noshebang.sh --dry-run
 expect_rc 0
+
+case_ "man page: a course code is what the program accepts (1 to 255 bytes, spaces inside), not the old 1 to 32 of A-Z 0-9 . _ -"
+! grep -q '1 to 32 characters' "$ROOT/man/bulkreg.1" || fail "the man page still says codes are 1 to 32 characters"
+run -d "$db" course add "Phys 100 - 1" --capacity 1
+expect_rc 0
+long=$(printf '%0255d' 0)
+run -d "$db" course add "C$long" --capacity 1
+expect_rc 2
+run -d "$db" course add "${long}" --capacity 1
+expect_rc 0
