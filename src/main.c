@@ -14,7 +14,7 @@ static const char usage_text[] =
 	"usage: bulkreg [-q] [-d DB] [--group-readable] COMMAND [ARGS]\n"
 	"       bulkreg init\n"
 	"       bulkreg course add CODE [--capacity N] [--title TEXT] [--waitlist N]\n"
-	"       bulkreg course import FILE.csv\n"
+	"       bulkreg course import FILE.csv|- [--capacity N [--waitlist N]]\n"
 	"       bulkreg course list [--format text|csv|json|html]\n"
 	"       bulkreg register ROSTER.csv|- [--course CODE] [--dry-run] [--strict]\n"
 	"                [--max-rejects N|P%] [--sync [--sync-scope roster|all]\n"
@@ -116,7 +116,8 @@ static int unknown_command(const char *name)
 /* `bulkreg help CMD [SUB]` is `bulkreg CMD [SUB] --help`. */
 static int help_command(struct cli *cli, int argc, char **argv)
 {
-	if (argc < 2)
+	if (argc < 2 || strcmp(argv[1], "--help") == 0 ||
+	    strcmp(argv[1], "-h") == 0)
 		return top_help();
 	const struct command *cmd = find_command(argv[1]);
 	if (!cmd)

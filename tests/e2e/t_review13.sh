@@ -45,3 +45,15 @@ run -d "$db" course add "C$long" --capacity 1
 expect_rc 2
 run -d "$db" course add "${long}" --capacity 1
 expect_rc 0
+
+case_ "5: 'bulkreg help --help' and 'bulkreg help -h' are the top-level help, like 'bulkreg help help'"
+"$BULKREG" --help >top.txt
+for h in --help -h; do
+	run help "$h"
+	expect_rc 0
+	expect_same out top.txt
+done
+
+case_ "5: the top-level usage shows that course import reads standard input ('-') too"
+grep -qF 'bulkreg course import FILE.csv|-' top.txt || fail "--help: course import lacks '|-'
+$(grep 'course import' top.txt)"
