@@ -313,12 +313,17 @@ static int course_add(struct cli *cli, int argc, char **argv)
 	course_table_init(&now);
 	bool exists = course_now(db, in.code, &now, &before, &err, &st);
 	if (st != ST_OK || (!exists && !have_capacity)) {
+		char hint[COURSE_HINT_MAX] = "";
+		if (st == ST_OK)
+			course_table_hint(hint, sizeof(hint), &now, in.code,
+					  strlen(in.code));
 		db_close(db);
 		course_table_free(&now);
 		if (st != ST_OK)
 			return cli_fail(st, &err);
 		return cli_usage_error(cli, "--capacity N is required for a new "
-					    "course");
+					    "course%s",
+				       hint);
 	}
 	if (!have_capacity)
 		in.capacity = before->capacity; /* only what is given changes */

@@ -57,3 +57,15 @@ done
 case_ "5: the top-level usage shows that course import reads standard input ('-') too"
 grep -qF 'bulkreg course import FILE.csv|-' top.txt || fail "--help: course import lacks '|-'
 $(grep 'course import' top.txt)"
+
+case_ "11: course add of a wrong-case code without --capacity hints at the known code"
+cp "$db" db.before
+run -d "$db" course add math101 --title "Calculus"
+expect_rc 2
+expect_err "--capacity N is required for a new course; did you mean MATH101?"
+expect_err "Try 'bulkreg course add --help'."
+cmp -s "$db" db.before || fail "the database changed"
+run -d "$db" course add NOTHINGLIKEIT --title "x"
+expect_rc 2
+expect_err "--capacity N is required for a new course"
+! grep -q 'did you mean' err || fail "a hint for a code like no other: $(cat err)"
