@@ -1,4 +1,5 @@
 /* cmd_course: `bulkreg init` and `bulkreg course add|import|list`. */
+#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -372,7 +373,8 @@ static enum status plan_import(struct db *db, const struct course_import *ci,
 	memset(plan, 0, sizeof(*plan));
 	struct course_table *have = &plan->have;
 	course_table_init(have);
-	enum status st = db_courses_load(db, have, err);
+	/* No database (a dry run on a path with none yet): no course known. */
+	enum status st = db ? db_courses_load(db, have, err) : ST_OK;
 	size_t n = ci->count ? ci->count : 1;
 	plan->inputs = calloc(n, sizeof(*plan->inputs));
 	plan->lines = calloc(n, sizeof(*plan->lines));
@@ -520,9 +522,13 @@ static int course_import(struct cli *cli, int argc, char **argv)
 		course_import_free(&ci);
 		return 1;
 	}
-	struct db *db;
+	/* A dry run writes nothing: not even a database that is not there
+	 * yet, whose courses would all be created. */
+	struct db *db = NULL;
+	struct stat sb;
+	bool no_db = dry_run && stat(cli->db_path, &sb) != 0 && errno == ENOENT;
 	cli->may_create = true;
-	int rc = cli_open_db(cli, DEFAULT_WAIT_SECONDS, &db);
+	int rc = no_db ? 0 : cli_open_db(cli, DEFAULT_WAIT_SECONDS, &db);
 	if (rc != 0) {
 		course_import_free(&ci);
 		return rc;

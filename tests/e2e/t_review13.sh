@@ -69,3 +69,14 @@ run -d "$db" course add NOTHINGLIKEIT --title "x"
 expect_rc 2
 expect_err "--capacity N is required for a new course"
 ! grep -q 'did you mean' err || fail "a hint for a code like no other: $(cat err)"
+
+case_ "2: course import --dry-run on a database that is not there says what it would create and leaves no file"
+printf 'code,title,capacity\nNEW1,New,3\n' >c.csv
+run -d "$PWD/none.db" course import c.csv --dry-run -v
+expect_rc 0
+expect_err "NEW1: created"
+expect_err "1 created, 0 updated, 0 unchanged"
+[ ! -e none.db ] || fail "the dry run created none.db"
+run -d "$PWD/none.db" course import c.csv
+expect_rc 0
+[ -e none.db ] || fail "the import did not create none.db"
