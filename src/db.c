@@ -422,6 +422,21 @@ static int open_handle(struct db *db, const char *path, bool create)
 			    NULL);
 }
 
+/* True when PATH-wal is there and not empty. */
+static bool wal_has_data(const char *path)
+{
+	size_t n = strlen(path);
+	char *wal = malloc(n + 5);
+	if (!wal)
+		return true; /* cannot tell: let SQLite look */
+	memcpy(wal, path, n);
+	memcpy(wal + n, "-wal", 5);
+	struct stat sb;
+	bool data = lstat(wal, &sb) == 0 && sb.st_size > 0;
+	free(wal);
+	return data;
+}
+
 enum status db_open(const char *path, double wait_seconds,
 		    unsigned create_mode, struct db **out, struct error *err)
 {
@@ -437,6 +452,15 @@ enum status db_open(const char *path, double wait_seconds,
 		return error_set(err, ST_NOTFOUND,
 				 "no database at %s: create it with 'bulkreg "
 				 "init' or 'bulkreg course import'",
+				 path);
+	/* An empty file (`touch bulkreg.db`) holds no courses either: SQLite
+	 * would take it as an empty database and write a schema into it.
+	 * Not while a -wal file holds what the main file does not yet. */
+	if (!create && S_ISREG(sb.st_mode) && sb.st_size == 0 &&
+	    !wal_has_data(path))
+		return error_set(err, ST_NOTFOUND,
+				 "no database at %s (an empty file): create it "
+				 "with 'bulkreg init' or 'bulkreg course import'",
 				 path);
 	unsigned mode = create_mode & 07777;
 	if (create)

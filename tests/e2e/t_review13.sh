@@ -80,3 +80,18 @@ expect_err "1 created, 0 updated, 0 unchanged"
 run -d "$PWD/none.db" course import c.csv
 expect_rc 0
 [ -e none.db ] || fail "the import did not create none.db"
+
+case_ "2: an empty file at the database path is no database: refused with exit 2 and left empty, by every command that does not create"
+: >empty.db
+for cmd in "register r.csv" "drop r.csv" "undo 1" "roster MATH101" "batches" "student R1" "verify" "course list"; do
+	# shellcheck disable=SC2086
+	run -d "$PWD/empty.db" $cmd
+	expect_rc 2
+	expect_err "no database at $PWD/empty.db (an empty file): create it with 'bulkreg init'"
+	[ ! -s empty.db ] || fail "$cmd wrote into the empty file"
+done
+run -d "$PWD/empty.db" init
+expect_rc 0
+[ -s empty.db ] || fail "init did not make the empty file a database"
+run -d "$PWD/empty.db" course list
+expect_rc 0
