@@ -95,3 +95,27 @@ expect_rc 0
 [ -s empty.db ] || fail "init did not make the empty file a database"
 run -d "$PWD/empty.db" course list
 expect_rc 0
+
+case_ "10: a capacity raise and a shorter waitlist in one command: the waitlist is measured after the promotions the raise makes"
+printf 'code,title,capacity,waitlist\nW1,Wait,1,\n' >w1.csv
+"$BULKREG" -q -d "$db" course import w1.csv || fail "setup: import"
+printf 'student_id,first_name,last_name,email,course\nP1,a,b,p1@x.org,W1\nP2,a,b,p2@x.org,W1\nP3,a,b,p3@x.org,W1\n' >w.csv
+"$BULKREG" -q -d "$db" register w.csv || fail "setup: register"
+printf 'code,title,capacity,waitlist\nW1,Wait,2,1\n' >w2.csv
+run -d "$db" course import w2.csv -v
+expect_rc 0
+expect_err "W1: P2 promoted from the waitlist"
+expect_err "W1: capacity 1 -> 2, waitlist unlimited -> 1"
+[ "$(sql "$db" "SELECT capacity, waitlist_max, registered, waitlisted FROM courses WHERE code = 'W1'")" = "2|1|2|1" ] ||
+	fail "W1 is $(sql "$db" "SELECT capacity, waitlist_max, registered, waitlisted FROM courses WHERE code = 'W1'")"
+run -d "$db" verify
+expect_rc 0
+# Still refused when the raise does not make room for enough of them.
+cp "$db" db.before
+run -d "$db" course add W1 --capacity 2 --waitlist 0
+expect_rc 2
+expect_err "course W1: a waitlist of 0 is shorter than the 1 student waiting"
+cmp -s "$db" db.before || fail "the database changed"
+run -d "$db" course add W1 --capacity 3 --waitlist 0
+expect_rc 0
+expect_err "P3 promoted"
