@@ -873,6 +873,32 @@ static char *options_json(const struct register_options *opt)
 	return buf;
 }
 
+/* -o naming the database (or its journal), the roster or --users would
+ * replace it with the report. */
+static enum status output_not_an_input(const struct register_options *opt,
+				       struct error *err)
+{
+	static const char *const suffixes[] = {"", "-wal", "-shm", "-journal"};
+	enum status st = ST_OK;
+	for (size_t i = 0; st == ST_OK && opt->db_path && i < 4; i++) {
+		char *p = malloc(strlen(opt->db_path) + strlen(suffixes[i]) + 1);
+		if (!p)
+			return error_set(err, ST_NOMEM, "out of memory");
+		strcpy(p, opt->db_path);
+		strcat(p, suffixes[i]);
+		st = report_dest_not_same(opt->output_path, p, "the database",
+					  err);
+		free(p);
+	}
+	if (st == ST_OK && opt->roster_path && strcmp(opt->roster_path, "-") != 0)
+		st = report_dest_not_same(opt->output_path, opt->roster_path,
+					  "the roster", err);
+	if (st == ST_OK && opt->users_path)
+		st = report_dest_not_same(opt->output_path, opt->users_path,
+					  "the --users file", err);
+	return st;
+}
+
 enum status register_run(const struct register_options *opt,
 			 struct register_result *res, struct error *err)
 {
@@ -945,8 +971,12 @@ enum status register_run(const struct register_options *opt,
 			check_config_clean_env(check);
 		pl.check = check;
 	}
-	/* Where the report goes must work before anything is written. */
+	/* Where the report goes must work before anything is written, and
+	 * must not be a file the run reads or writes. */
 	if (opt->output_path) {
+		st = output_not_an_input(opt, err);
+		if (st != ST_OK)
+			goto out;
 		st = report_dest_open(&dest, opt->output_path,
 				      opt->file_mode ? opt->file_mode : 0600,
 				      reader_cancelled, &pl, err);

@@ -119,3 +119,37 @@ cmp -s "$db" db.before || fail "the database changed"
 run -d "$db" course add W1 --capacity 3 --waitlist 0
 expect_rc 0
 expect_err "P3 promoted"
+
+case_ "-o naming the database, the roster or --users (by any name or link) is refused before anything is done: exit 2, each left as it was"
+cp "$db" db.before
+cp r.csv r.before
+n=$(sql "$db" "SELECT count(*) FROM batches")
+ln -s "$db" db.link
+ln "$db" db.hard
+for o in "$db" db.link db.hard ./t.db; do
+	run -d "$db" register r.csv --dry-run -o "$o"
+	expect_rc 2
+	expect_err "-o $o: that is the database; the report would replace it"
+	cmp -s "$db" db.before || fail "-o $o: the database was replaced"
+done
+run -d "$db" register r.csv -o r.csv
+expect_rc 2
+expect_err "-o r.csv: that is the roster"
+expect_same r.csv r.before
+run -d "$db" drop r.csv -o ./r.csv
+expect_rc 2
+expect_same r.csv r.before
+run -d "$db" undo 1 -o db.hard
+expect_rc 2
+expect_err "-o db.hard: that is the database"
+cmp -s "$db" db.before || fail "undo -o: the database was replaced"
+printf 'user_id,first_name,last_name,email\nR1,Ada,Byron,ada@example.org\n' >users.csv
+cp users.csv users.before
+run -d "$db" register r.csv --users users.csv -o users.csv
+expect_rc 2
+expect_err "-o users.csv: that is the --users file"
+expect_same users.csv users.before
+[ "$(sql "$db" "SELECT count(*) FROM batches")" = "$n" ] || fail "a batch was recorded"
+run -d "$db" register r.csv --dry-run -o report.txt
+expect_rc 0
+[ -s report.txt ] || fail "an ordinary -o wrote no report"
