@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 #include "cmd.h"
@@ -234,6 +235,19 @@ static bool describe_change(const struct course *before,
 /* ---- course add --------------------------------------------------------- */
 
 /* The course as it is now, into *out; false if there is none. */
+/* Codes are case-sensitive, so a new code equal to a known one but for case
+ * is a second course -- more often a typo: say so (still created). */
+static void warn_case_twin(const struct cli *cli, const struct course_table *t,
+			   const char *code)
+{
+	const struct course *s = course_table_suggest(t, code, strlen(code));
+	if (s && strcasecmp(s->code, code) == 0)
+		cli_warn(cli,
+			 "course %s is a new course: codes are case-sensitive, "
+			 "and %s is another one",
+			 code, s->code);
+}
+
 static bool course_now(struct db *db, const char *code, struct course_table *t,
 		       const struct course **out, struct error *err,
 		       enum status *st)
@@ -326,6 +340,8 @@ static int course_add(struct cli *cli, int argc, char **argv)
 					    "course%s",
 				       hint);
 	}
+	if (!exists)
+		warn_case_twin(cli, &now, in.code);
 	if (!have_capacity)
 		in.capacity = before->capacity; /* only what is given changes */
 	char change[512];
@@ -548,6 +564,9 @@ static int course_import(struct cli *cli, int argc, char **argv)
 		}
 	}
 	db_close(db);
+	for (size_t i = 0; st == ST_OK && i < plan.n; i++)
+		if (!plan.before[i])
+			warn_case_twin(cli, &plan.have, plan.inputs[i].code);
 	if (st == ST_OK && verbose)
 		say_changes(&plan);
 	if (st == ST_OK && !cli->quiet)

@@ -153,3 +153,19 @@ expect_same users.csv users.before
 run -d "$db" register r.csv --dry-run -o report.txt
 expect_rc 0
 [ -s report.txt ] || fail "an ordinary -o wrote no report"
+
+case_ "11: creating a course whose code differs from a known one only by case warns (it is still created: codes are case-sensitive)"
+run -d "$db" course add math101 --capacity 4
+expect_rc 0
+expect_err "warning: course math101 is a new course: codes are case-sensitive, and MATH101 is another one"
+printf 'code,title,capacity\nMath101,x,3\nMATH101,Calc,5\nBRANDNEW,y,2\n' >twins.csv
+run -d "$db" course import twins.csv
+expect_rc 0
+expect_err "warning: course Math101 is a new course"
+! grep -q 'BRANDNEW is a new\|course MATH101 is a new' err || fail "a warning for a code with no case twin: $(cat err)"
+run -d "$db" -q course add MaTh101 --capacity 4
+expect_rc 0
+expect_empty err
+run -d "$db" course add math101 --capacity 5
+expect_rc 0
+! grep -q warning err || fail "a warning on updating math101: $(cat err)"
