@@ -169,3 +169,35 @@ expect_empty err
 run -d "$db" course add math101 --capacity 5
 expect_rc 0
 ! grep -q warning err || fail "a warning on updating math101: $(cat err)"
+
+case_ "7: wide (CJK) characters take two columns and combining accents none: the text listings and report stay aligned"
+"$BULKREG" -q -d "$db" course add "数学101" --capacity 5 --title "微積分入門コース" || fail "setup"
+printf 'student_id,first_name,last_name,email,course\n学生1,太郎,山田,t@x.org,数学101\nZ2,e\314\201lodie,X,z@x.org,数学101\nZ3,Ann,Lee,a@x.org,数学102\n' >cjk.csv
+run -d "$db" register cjk.csv
+expect_rc 1
+mv out report.txt
+run -d "$db" roster "数学101"
+expect_rc 0
+mv out roster.txt
+run -d "$db" course list
+expect_rc 0
+mv out courses.txt
+# Where a column starts, in terminal columns, on each line of a table.
+python3 - <<'PY' || fail "misaligned"
+import unicodedata, sys
+def cols(s):
+    return sum(0 if unicodedata.combining(c) else 2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in s)
+r = open("roster.txt", encoding="utf-8").read().splitlines()
+e = [cols(l[:l.find("@x.org") - 1]) for l in r if "@x.org" in l]
+if len(e) != 2 or any(x != cols(r[0][:r[0].find("EMAIL")]) for x in e):
+    sys.exit("roster: EMAIL at %s:\n%s" % (e, "\n".join(r)))
+c = open("courses.txt", encoding="utf-8").read().splitlines()
+l = [x for x in c if "数学101" in x][0]
+# WAITLIST is right-aligned: "unlimited" ends where it does.
+if cols(l[:l.find("unlimited") + 9]) != cols(c[0][:c[0].find("WAITLIST") + 8]):
+    sys.exit("course list misaligned:\n" + "\n".join(c))
+s = [cols(l[:l.find("unknown_course")]) for l in open("report.txt", encoding="utf-8") if "数学102  " in l]
+h = [cols(l[:l.find("REASON")]) for l in open("report.txt", encoding="utf-8") if l.startswith("LINE")]
+if not s or any(x != h[0] for x in s):
+    sys.exit(f"report: REASON at {s}, header at {h}:\n" + open("report.txt").read())
+PY
