@@ -201,3 +201,18 @@ h = [cols(l[:l.find("REASON")]) for l in open("report.txt", encoding="utf-8") if
 if not s or any(x != h[0] for x in s):
     sys.exit(f"report: REASON at {s}, header at {h}:\n" + open("report.txt").read())
 PY
+
+case_ "man page: the json report example has the summary keys the program writes, in its order"
+run -d "$db" register r.csv --dry-run --format json
+python3 - "$ROOT/man/bulkreg.1" <<'PY' || fail "the man page's json summary differs"
+import json, re, sys
+real = list(json.load(open("out"))["summary"].keys())
+man = open(sys.argv[1], encoding="utf-8").read()
+ex = man[man.index('"summary": {"rows"'):]
+ex = ex[:ex.index('"results"')]
+keys = [k for k in re.findall(r'"([a-z_]+)":', ex)]
+# The example stops at "checks"; nested keys ("reasons") are listed with "...".
+shown = [k for k in keys if k in real or k == "summary"][1:]
+if shown != real:
+    sys.exit(f"man: {shown}\nprogram: {real}")
+PY
