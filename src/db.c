@@ -447,6 +447,11 @@ enum status db_open(const char *path, double wait_seconds,
 	if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
 		return error_set(err, ST_DB,
 				 "%s: is a directory, not a database file", path);
+	/* SQLite would create "dir" for "dir/", with its own mode (0644). */
+	if (path[strlen(path) - 1] == '/')
+		return error_set(err, ST_USAGE,
+				 "%s: names a directory, not a database file",
+				 path);
 	bool create = (create_mode & DB_OPEN_EXISTING) == 0;
 	if (!create && lstat(path, &sb) != 0 && errno == ENOENT)
 		return error_set(err, ST_NOTFOUND,

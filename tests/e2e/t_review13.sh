@@ -216,3 +216,12 @@ shown = [k for k in keys if k in real or k == "summary"][1:]
 if shown != real:
     sys.exit(f"man: {shown}\nprogram: {real}")
 PY
+
+case_ "-d ending in '/' is refused (exit 2) instead of creating the file without the slash, mode 0644 whatever --group-readable says"
+for cmd in init "course add A1 --capacity 1" "course import c.csv"; do
+	# shellcheck disable=SC2086
+	run -d "$PWD/newdb/" $cmd
+	expect_rc 2
+	expect_err "newdb/: names a directory, not a database file"
+	[ ! -e newdb ] || fail "$cmd created newdb"
+done
