@@ -447,7 +447,26 @@ static int interpreter_runnable(const char *path, char *interp, size_t cap)
 		return 0; /* no interpreter: exec fails ENOEXEC, the shell runs it */
 	memcpy(interp, p, len);
 	interp[len] = '\0';
-	return runnable(interp);
+	int rc = runnable(interp);
+	/* "#!/usr/bin/env NAME": env looks NAME up in PATH. */
+	const char *base = strrchr(interp, '/');
+	if (rc != 0 || strcmp(base ? base + 1 : interp, "env") != 0)
+		return rc;
+	const char *q = p + len;
+	q += strspn(q, " \t");
+	size_t qlen = strcspn(q, " \t\n");
+	if (qlen == 0 || q[0] == '-' || memchr(q, '=', qlen) ||
+	    memchr(q, '/', qlen) || len + 1 + qlen >= cap)
+		return 0; /* options, assignments, a path: env's business */
+	char name[256], found[4096];
+	memcpy(name, q, qlen);
+	name[qlen] = '\0';
+	rc = search_path(name, found, sizeof(found));
+	if (rc != 0) { /* name it as the #! line does: "/usr/bin/env NAME" */
+		interp[len] = ' ';
+		memcpy(interp + len + 1, name, qlen + 1);
+	}
+	return rc;
 }
 
 enum status check_config_preflight(const struct check_config *cfg,

@@ -27,6 +27,25 @@ expect_err "bulkreg_review13_check"
 expect_err "$PWD/plain"
 cmp -s "$db" db.before || fail "the database changed"
 
+case_ "1: '#!/usr/bin/env NAME' with NAME not in PATH (a CRLF line's sh and CR, say) is refused the same way"
+printf '#!/usr/bin/env bulkreg_review13_nointerp\nexit 0\n' >envmissing.sh
+printf '#!/usr/bin/env sh\r\nexit 0\n' >crlf.sh
+chmod +x envmissing.sh crlf.sh
+run -d "$db" register r.csv --check ./envmissing.sh
+expect_rc 2
+expect_err "/usr/bin/env bulkreg_review13_nointerp"
+run -d "$db" register r.csv --check ./crlf.sh
+expect_rc 2
+expect_err "/usr/bin/env sh\\x0d"
+cmp -s "$db" db.before || fail "the database changed"
+printf '#!/usr/bin/env sh\nexit 0\n' >envok.sh
+printf '#!/usr/bin/env -S sh -e\nexit 0\n' >envopt.sh
+chmod +x envok.sh envopt.sh
+run -d "$db" register r.csv --check ./envok.sh --dry-run
+expect_rc 0
+run -d "$db" register r.csv --check ./envopt.sh --dry-run
+expect_rc 0
+
 case_ "1: a #! script whose interpreter is there, and a script without #!, still run"
 printf '#! /bin/sh -e\nexit 0\n' >good.sh
 printf 'exit 0\n' >noshebang.sh
