@@ -495,10 +495,17 @@ enum status check_config_preflight(const struct check_config *cfg,
 					 : errstr(rc, buf, sizeof(buf)));
 	}
 	bool missing = rc == ENOENT || rc == ENOTDIR;
+	/* "/srv/my checks/holds.sh": the words are split at the space. */
+	bool spaced = missing && cfg->argv[1] && runnable(cfg->cmd) == 0;
 	return error_set(err, ST_USAGE,
-			 "--check %s: %s%s: nothing was checked or written",
+			 "--check %s: %s%s%s%s%s: nothing was checked or written",
 			 prog, missing ? "command not found" : "cannot run it: ",
-			 missing ? "" : errstr(rc, buf, sizeof(buf)));
+			 missing ? "" : errstr(rc, buf, sizeof(buf)),
+			 spaced ? " (the command is split into words at spaces; "
+				  "to run the file '" : "",
+			 spaced ? cfg->cmd : "",
+			 spaced ? "', quote it inside the option: --check "
+				  "\"'FILE'\")" : "");
 }
 
 enum status check_config_new(const char *cmd, double timeout,

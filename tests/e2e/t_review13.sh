@@ -46,6 +46,18 @@ expect_rc 0
 run -d "$db" register r.csv --check ./envopt.sh --dry-run
 expect_rc 0
 
+case_ "1: a check file whose path holds a space: the message says to quote it, and quoted it runs"
+mkdir "my checks"
+printf '#!/bin/sh\nexit 0\n' >"my checks/holds.sh"
+chmod +x "my checks/holds.sh"
+cp "$db" db.before
+run -d "$db" register r.csv --check "$PWD/my checks/holds.sh"
+expect_rc 2
+expect_err "--check $PWD/my: command not found (the command is split into words at spaces; to run the file '$PWD/my checks/holds.sh', quote it"
+cmp -s "$db" db.before || fail "the database changed"
+run -d "$db" register r.csv --check "'$PWD/my checks/holds.sh'" --dry-run
+expect_rc 0
+
 case_ "1: a #! script whose interpreter is there, and a script without #!, still run"
 printf '#! /bin/sh -e\nexit 0\n' >good.sh
 printf 'exit 0\n' >noshebang.sh
