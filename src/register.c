@@ -873,9 +873,12 @@ static char *options_json(const struct register_options *opt)
 	return buf;
 }
 
-/* -o naming the database (or its journal), the roster or --users would
- * replace it with the report. */
+/* A file the run writes (-o, --rejects) naming the database (or its
+ * journal), the roster or --users would replace it.  The rejects file may
+ * be the roster itself: the roster is read whole before it is replaced. */
 static enum status output_not_an_input(const struct register_options *opt,
+				       const char *option, const char *path,
+				       const char *written, bool may_be_roster,
 				       struct error *err)
 {
 	static const char *const suffixes[] = {"", "-wal", "-shm", "-journal"};
@@ -886,15 +889,15 @@ static enum status output_not_an_input(const struct register_options *opt,
 			return error_set(err, ST_NOMEM, "out of memory");
 		strcpy(p, opt->db_path);
 		strcat(p, suffixes[i]);
-		st = report_dest_not_same(opt->output_path, p, "the database",
-					  err);
+		st = report_dest_not_same(option, path, written, p, "the database", err);
 		free(p);
 	}
-	if (st == ST_OK && opt->roster_path && strcmp(opt->roster_path, "-") != 0)
-		st = report_dest_not_same(opt->output_path, opt->roster_path,
+	if (st == ST_OK && !may_be_roster && opt->roster_path &&
+	    strcmp(opt->roster_path, "-") != 0)
+		st = report_dest_not_same(option, path, written, opt->roster_path,
 					  "the roster", err);
 	if (st == ST_OK && opt->users_path)
-		st = report_dest_not_same(opt->output_path, opt->users_path,
+		st = report_dest_not_same(option, path, written, opt->users_path,
 					  "the --users file", err);
 	return st;
 }
@@ -932,6 +935,10 @@ enum status register_run(const struct register_options *opt,
 		.cancel_ctx = &pl,
 	};
 	if (opt->rejects_path && !opt->single_student && !opt->undo_batch) {
+		st = output_not_an_input(opt, "--rejects", opt->rejects_path,
+					 "the rejected rows", true, err);
+		if (st != ST_OK)
+			goto out;
 		st = rejects_new(opt->rejects_path,
 				 opt->file_mode ? opt->file_mode : 0600,
 				 &pl.rejects, err);
@@ -974,7 +981,8 @@ enum status register_run(const struct register_options *opt,
 	/* Where the report goes must work before anything is written, and
 	 * must not be a file the run reads or writes. */
 	if (opt->output_path) {
-		st = output_not_an_input(opt, err);
+		st = output_not_an_input(opt, "-o", opt->output_path,
+					 "the report", false, err);
 		if (st != ST_OK)
 			goto out;
 		st = report_dest_open(&dest, opt->output_path,

@@ -146,7 +146,8 @@ void report_dest_close(struct report_dest *d)
 	d->dir = NULL;
 }
 
-enum status report_dest_not_same(const char *path, const char *other,
+enum status report_dest_not_same(const char *option, const char *path,
+				 const char *written, const char *other,
 				 const char *what, struct error *err)
 {
 	struct stat a, b;
@@ -154,6 +155,6 @@ enum status report_dest_not_same(const char *path, const char *other,
 	    !S_ISREG(a.st_mode) || a.st_dev != b.st_dev || a.st_ino != b.st_ino)
 		return ST_OK;
 	return error_set(err, ST_USAGE,
-			 "-o %s: that is %s; the report would replace it", path,
-			 what);
+			 "%s %s: that is %s; %s would replace it", option, path,
+			 what, written);
 }

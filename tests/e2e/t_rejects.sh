@@ -199,6 +199,32 @@ expect_rc 2
 expect_err "the report's file too"
 [ ! -e same.csv ] || fail "a refused run wrote same.csv"
 
+case_ "--rejects naming the database, its journal or the --users file is refused, nothing written"
+cp $db keep.db
+for target in $db $db-wal; do
+	[ "$target" = $db-wal ] && : >$db-wal
+	cp $target before.bin
+	run -d $db register roster.csv --rejects $target
+	expect_rc 2
+	expect_err "--rejects $target: that is the database; the rejected rows would replace it"
+	cmp -s before.bin $target || fail "--rejects $target changed it"
+	run -d $db register roster.csv --dry-run --rejects $target
+	expect_rc 2
+	cmp -s before.bin $target || fail "a dry run with --rejects $target changed it"
+done
+rm -f $db-wal
+ln -s $db link.db
+run -d $db register roster.csv --rejects link.db
+expect_rc 2
+expect_err "that is the database"
+cmp -s keep.db $db || fail "--rejects through a link changed the database"
+printf 'id,email\n' >users.csv
+run -d $db register roster.csv --users users.csv --rejects users.csv
+expect_rc 2
+expect_err "that is the --users file"
+run -d $db verify
+expect_rc 0
+
 case_ "the roster itself as --rejects: what is still rejected stays in it"
 printf 'student_id,first_name,last_name,email,course\nR1,A,B,r1@example.edu,NOPE\nR2,A,B,r2@example.edu,MATH101\n' >self.csv
 run -d $db register self.csv --rejects self.csv
