@@ -127,6 +127,12 @@ void cli_batch_json(const struct batch_record *b);
 void cli_batch_text_header(void);
 void cli_batch_text(const struct batch_record *b);
 
+/* A read-only listing ends like other filters when its reader goes away
+ * (`bulkreg batches | head`): quietly, killed by SIGPIPE (exit 141), not
+ * with an error about a broken pipe.  Commands that write keep SIGPIPE
+ * ignored: a register's report must say the batch was committed. */
+void cli_listing_output(void);
+
 /* Finishes standard output: flush and check; prints "bulkreg: CMD:
  * writing standard output: <why>"; returns 0 or 3. */
 int cli_close_stdout(const struct cli *cli);

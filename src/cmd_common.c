@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -205,6 +206,11 @@ int cli_close_stdout(const struct cli *cli)
 	return 0;
 }
 
+void cli_listing_output(void)
+{
+	signal(SIGPIPE, SIG_DFL);
+}
+
 /* A listing's options; html only where `html` (the listings without a page
  * refuse it). */
 static int parse_format(struct cli *cli, int argc, char **argv, const char *cmd,
@@ -235,6 +241,7 @@ static int parse_format(struct cli *cli, int argc, char **argv, const char *cmd,
 					       optarg);
 		return 2;
 	}
+	cli_listing_output();
 	return -1;
 }
 
