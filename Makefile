@@ -2,6 +2,7 @@
 #
 #   make            build ./bulkreg (installs missing Debian packages first)
 #   make check      build and run every test (unit + end-to-end)
+#   make check-browser  the HTML report in headless Chromium (installs it)
 #   make demo       run the main job on data/ and print the report
 #   make sanitize   the whole suite under AddressSanitizer + UBSan
 #   make tsan       the whole suite under ThreadSanitizer
@@ -69,7 +70,7 @@ BENCH_SRC := $(wildcard tests/bench/*.c)
 BENCH_BIN := $(BENCH_SRC:tests/bench/%.c=$(B)/bench/%)
 
 .PHONY: all check unit e2e sanitize tsan bench demo install uninstall clean \
-        deps deps-test lint format valgrind fuzz torture
+        deps deps-test lint format valgrind fuzz torture check-browser
 
 all: bulkreg
 
@@ -134,6 +135,12 @@ unit: $(UNIT_BIN)
 
 e2e: $(BIN)
 	@tests/e2e/run $(abspath $(BIN))
+
+# The HTML report in a real browser: Debian's chromium, headless, with
+# JavaScript off and every request recorded; screenshots in build/browser.
+check-browser: $(BIN)
+	@.ci/install-deps test browser
+	@tests/browser/run $(abspath $(BIN)) $(abspath $(B))/browser
 
 sanitize:
 	@$(MAKE) --no-print-directory B=build/asan CFLAGS='-O1 -g' \

@@ -394,9 +394,10 @@ static int runnable(const char *path)
 }
 
 /* What exec would find for a program without a '/', searching PATH as
- * posix_spawnp does (ours: the child's PATH is the same).  0 or why not:
- * ENOENT, or the first other reason met. */
-static int search_path(const char *prog)
+ * posix_spawnp does (ours: the child's PATH is the same).  0 (and the
+ * file's path in `found`) or why not: ENOENT, or the first other reason
+ * met. */
+static int search_path(const char *prog, char *found, size_t cap)
 {
 	const char *path = getenv("PATH");
 	if (!path || !*path)
@@ -405,15 +406,14 @@ static int search_path(const char *prog)
 	size_t plen = strlen(prog);
 	while (*path) {
 		size_t n = strcspn(path, ":");
-		char full[4096];
 		/* An empty entry is the current directory. */
-		if (n + plen + 2 <= sizeof(full)) {
+		if (n + plen + 2 <= cap) {
 			if (n == 0)
-				snprintf(full, sizeof(full), "./%s", prog);
+				snprintf(found, cap, "./%s", prog);
 			else
-				snprintf(full, sizeof(full), "%.*s/%s", (int)n,
-					 path, prog);
-			int rc = runnable(full);
+				snprintf(found, cap, "%.*s/%s", (int)n, path,
+					 prog);
+			int rc = runnable(found);
 			if (rc == 0)
 				return 0;
 			if (why == ENOENT && rc != ENOENT && rc != ENOTDIR)
@@ -426,21 +426,86 @@ static int search_path(const char *prog)
 	return why;
 }
 
+/* A script's "#!" line names its interpreter, which the kernel runs
+ * without searching PATH: 0 when `path` has no such line or its
+ * interpreter can run, else why not, with the interpreter in `interp`. */
+static int interpreter_runnable(const char *path, char *interp, size_t cap)
+{
+	char head[256];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0; /* exec will say why, row by row */
+	ssize_t n = read(fd, head, sizeof(head) - 1);
+	close(fd);
+	if (n < 2 || head[0] != '#' || head[1] != '!')
+		return 0;
+	head[n] = '\0';
+	const char *p = head + 2;
+	p += strspn(p, " \t");
+	size_t len = strcspn(p, " \t\n");
+	if (len == 0 || len >= cap)
+		return 0; /* no interpreter: exec fails ENOEXEC, the shell runs it */
+	memcpy(interp, p, len);
+	interp[len] = '\0';
+	int rc = runnable(interp);
+	/* "#!/usr/bin/env NAME": env looks NAME up in PATH. */
+	const char *base = strrchr(interp, '/');
+	if (rc != 0 || strcmp(base ? base + 1 : interp, "env") != 0)
+		return rc;
+	const char *q = p + len;
+	q += strspn(q, " \t");
+	size_t qlen = strcspn(q, " \t\n");
+	if (qlen == 0 || q[0] == '-' || memchr(q, '=', qlen) ||
+	    memchr(q, '/', qlen) || len + 1 + qlen >= cap)
+		return 0; /* options, assignments, a path: env's business */
+	char name[256], found[4096];
+	memcpy(name, q, qlen);
+	name[qlen] = '\0';
+	rc = search_path(name, found, sizeof(found));
+	if (rc != 0) { /* name it as the #! line does: "/usr/bin/env NAME" */
+		interp[len] = ' ';
+		memcpy(interp + len + 1, name, qlen + 1);
+	}
+	return rc;
+}
+
 enum status check_config_preflight(const struct check_config *cfg,
 				   struct error *err)
 {
 	if (!cfg->direct)
 		return ST_OK;
 	const char *prog = cfg->argv[0];
-	int rc = strchr(prog, '/') ? runnable(prog) : search_path(prog);
-	if (rc == 0)
-		return ST_OK;
-	char buf[128];
+	char found[4096], interp[256], buf[128];
+	int rc = strchr(prog, '/') ? runnable(prog)
+				   : search_path(prog, found, sizeof(found));
+	if (rc == 0) {
+		rc = interpreter_runnable(strchr(prog, '/') ? prog : found,
+					  interp, sizeof(interp));
+		if (rc == 0)
+			return ST_OK;
+		return error_set(err, ST_USAGE,
+				 "--check %s: its interpreter %s (the #! line) "
+				 "%s%s: nothing was checked or written",
+				 prog, interp,
+				 rc == ENOENT || rc == ENOTDIR
+					 ? "is not there"
+					 : "cannot run: ",
+				 rc == ENOENT || rc == ENOTDIR
+					 ? ""
+					 : errstr(rc, buf, sizeof(buf)));
+	}
 	bool missing = rc == ENOENT || rc == ENOTDIR;
+	/* "/srv/my checks/holds.sh": the words are split at the space. */
+	bool spaced = missing && cfg->argv[1] && runnable(cfg->cmd) == 0;
 	return error_set(err, ST_USAGE,
-			 "--check %s: %s%s: nothing was checked or written",
+			 "--check %s: %s%s%s%s%s: nothing was checked or written",
 			 prog, missing ? "command not found" : "cannot run it: ",
-			 missing ? "" : errstr(rc, buf, sizeof(buf)));
+			 missing ? "" : errstr(rc, buf, sizeof(buf)),
+			 spaced ? " (the command is split into words at spaces; "
+				  "to run the file '" : "",
+			 spaced ? cfg->cmd : "",
+			 spaced ? "', quote it inside the option: --check "
+				  "\"'FILE'\")" : "");
 }
 
 enum status check_config_new(const char *cmd, double timeout,

@@ -119,6 +119,10 @@ bool parse_seconds(const char *s, double min, double max, double *out);
 int cli_parse_format(struct cli *cli, int argc, char **argv, const char *cmd,
 		     const char *usage, const char *help,
 		     enum report_format *fmt);
+/* The same with --format html too (course list). */
+int cli_parse_format_html(struct cli *cli, int argc, char **argv,
+			  const char *cmd, const char *usage, const char *help,
+			  enum report_format *fmt);
 
 /* For listing callbacks: 0 while stdout has had no write error, else fills
  * err ("CMD: writing standard output: <why>", ST_IO) and returns -1. */
@@ -135,6 +139,12 @@ void cli_json_str(const char *key, const char *s);
 void cli_batch_json(const struct batch_record *b);
 void cli_batch_text_header(void);
 void cli_batch_text(const struct batch_record *b);
+
+/* A read-only listing ends like other filters when its reader goes away
+ * (`bulkreg batches | head`): quietly, killed by SIGPIPE (exit 141), not
+ * with an error about a broken pipe.  Commands that write keep SIGPIPE
+ * ignored: a register's report must say the batch was committed. */
+void cli_listing_output(void);
 
 /* Finishes standard output: flush and check; prints "bulkreg: CMD:
  * writing standard output: <why>"; returns 0 or 3. */

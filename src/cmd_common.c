@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -247,9 +248,16 @@ int cli_close_stdout(const struct cli *cli)
 	return 0;
 }
 
-int cli_parse_format(struct cli *cli, int argc, char **argv, const char *cmd,
-		     const char *usage, const char *help,
-		     enum report_format *fmt)
+void cli_listing_output(void)
+{
+	signal(SIGPIPE, SIG_DFL);
+}
+
+/* A listing's options; html only where `html` (the listings without a page
+ * refuse it). */
+static int parse_format(struct cli *cli, int argc, char **argv, const char *cmd,
+			const char *usage, const char *help, bool html,
+			enum report_format *fmt)
 {
 	static const struct option opts[] = {
 		{"format", required_argument, NULL, 'f'},
@@ -261,17 +269,36 @@ int cli_parse_format(struct cli *cli, int argc, char **argv, const char *cmd,
 	cli_getopt_init(&g, cli, cmd, argv, "h", opts);
 	int c;
 	while ((c = cli_getopt_next(&g, argc, argv, NULL)) != -1) {
-		if (c == 'f' && report_format_parse(optarg, fmt))
+		if (c == 'f' && report_format_parse(optarg, fmt) &&
+		    (html || *fmt != REPORT_HTML))
 			continue;
 		if (c == 'h')
 			return cli_help(cli, usage, help);
 		if (c == 'f')
 			return cli_usage_error(cli,
-					       "--format: '%s' is not text, csv or json",
+					       html ? "--format: '%s' is not text, csv, "
+						      "json or html" :
+						      "--format: '%s' is not text, csv "
+						      "or json",
 					       optarg);
 		return 2;
 	}
+	cli_listing_output();
 	return -1;
+}
+
+int cli_parse_format(struct cli *cli, int argc, char **argv, const char *cmd,
+		     const char *usage, const char *help,
+		     enum report_format *fmt)
+{
+	return parse_format(cli, argc, argv, cmd, usage, help, false, fmt);
+}
+
+int cli_parse_format_html(struct cli *cli, int argc, char **argv,
+			  const char *cmd, const char *usage, const char *help,
+			  enum report_format *fmt)
+{
+	return parse_format(cli, argc, argv, cmd, usage, help, true, fmt);
 }
 
 void cli_csv_str(const char *s, bool last)

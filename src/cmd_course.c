@@ -1,13 +1,16 @@
 /* cmd_course: `bulkreg init` and `bulkreg course add|import|list`. */
+#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 #include "cmd.h"
+#include "report_html.h"
 #include "course_save.h"
 #include "course_import.h"
 #include "courses.h"
@@ -72,14 +75,15 @@ static const char import_help[] =
 	"imported); 2 usage error or unusable file; 3 database or system error.\n";
 
 static const char list_usage[] =
-	"usage: bulkreg course list [--format text|csv|json]\n";
+	"usage: bulkreg course list [--format text|csv|json|html]\n";
 static const char list_help[] =
 	"\n"
 	"Lists the courses: code, title, capacity, waitlist maximum, registered,\n"
 	"waitlisted, seats left (never below 0) and how many are registered over\n"
 	"the capacity.\n"
 	"\n"
-	"  --format FMT   text (default), csv or json\n"
+	"  --format FMT   text (default), csv, json or html (one page with a\n"
+	"                 fill chart of every course)\n"
 	"\n"
 	"Exit status: 0 listed; 2 usage error or no database; 3 database or\n"
 	"system error, or the listing could not be written.\n";
@@ -88,7 +92,7 @@ static const char course_usage[] =
 	"usage: bulkreg course add CODE [--capacity N] [--title TEXT] [--waitlist N]\n"
 	"       bulkreg course import FILE.csv|- [--capacity N [--waitlist N]]\n"
 	"                [--dry-run] [--map FIELD=HEADER,...] [-v]\n"
-	"       bulkreg course list [--format text|csv|json]\n";
+	"       bulkreg course list [--format text|csv|json|html]\n";
 static const char course_help[] =
 	"\n"
 	"  add CODE       create the course, or update it if it exists\n"
@@ -232,6 +236,19 @@ static bool describe_change(const struct course *before,
 /* ---- course add --------------------------------------------------------- */
 
 /* The course as it is now, into *out; false if there is none. */
+/* Codes are case-sensitive, so a new code equal to a known one but for case
+ * is a second course -- more often a typo: say so (still created). */
+static void warn_case_twin(const struct cli *cli, const struct course_table *t,
+			   const char *code)
+{
+	const struct course *s = course_table_suggest(t, code, strlen(code));
+	if (s && strcasecmp(s->code, code) == 0)
+		cli_warn(cli,
+			 "course %s is a new course: codes are case-sensitive, "
+			 "and %s is another one",
+			 code, s->code);
+}
+
 static bool course_now(struct db *db, const char *code, struct course_table *t,
 		       const struct course **out, struct error *err,
 		       enum status *st)
@@ -313,13 +330,20 @@ static int course_add(struct cli *cli, int argc, char **argv)
 	course_table_init(&now);
 	bool exists = course_now(db, in.code, &now, &before, &err, &st);
 	if (st != ST_OK || (!exists && !have_capacity)) {
+		char hint[COURSE_HINT_MAX] = "";
+		if (st == ST_OK)
+			course_table_hint(hint, sizeof(hint), &now, in.code,
+					  strlen(in.code));
 		db_close(db);
 		course_table_free(&now);
 		if (st != ST_OK)
 			return cli_fail(st, &err);
 		return cli_usage_error(cli, "--capacity N is required for a new "
-					    "course");
+					    "course%s",
+				       hint);
 	}
+	if (!exists)
+		warn_case_twin(cli, &now, in.code);
 	if (!have_capacity)
 		in.capacity = before->capacity; /* only what is given changes */
 	char change[512];
@@ -367,7 +391,8 @@ static enum status plan_import(struct db *db, const struct course_import *ci,
 	memset(plan, 0, sizeof(*plan));
 	struct course_table *have = &plan->have;
 	course_table_init(have);
-	enum status st = db_courses_load(db, have, err);
+	/* No database (a dry run on a path with none yet): no course known. */
+	enum status st = db ? db_courses_load(db, have, err) : ST_OK;
 	size_t n = ci->count ? ci->count : 1;
 	plan->inputs = calloc(n, sizeof(*plan->inputs));
 	plan->lines = calloc(n, sizeof(*plan->lines));
@@ -515,10 +540,21 @@ static int course_import(struct cli *cli, int argc, char **argv)
 		course_import_free(&ci);
 		return 1;
 	}
-	struct db *db;
+	/* A dry run writes nothing: not even a database that is not there
+	 * yet, whose courses would all be created. */
+	struct db *db = NULL;
+	struct stat sb;
+	int rc = cli_settle_target(cli);
+	if (rc != 0) {
+		course_import_free(&ci);
+		return rc;
+	}
+	/* (A PostgreSQL database is not a file: it is opened.) */
+	bool no_db = dry_run && !cli->db_pg && stat(cli->db_path, &sb) != 0 &&
+		     errno == ENOENT;
 	cli->may_create = true;
 	cli->writes = !dry_run;
-	int rc = cli_open_db(cli, DEFAULT_WAIT_SECONDS, &db);
+	rc = no_db ? 0 : cli_open_db(cli, DEFAULT_WAIT_SECONDS, &db);
 	if (rc != 0) {
 		course_import_free(&ci);
 		return rc;
@@ -538,6 +574,9 @@ static int course_import(struct cli *cli, int argc, char **argv)
 		}
 	}
 	db_close(db);
+	for (size_t i = 0; st == ST_OK && i < plan.n; i++)
+		if (!plan.before[i])
+			warn_case_twin(cli, &plan.have, plan.inputs[i].code);
 	if (st == ST_OK && verbose)
 		say_changes(&plan);
 	if (st == ST_OK && !cli->quiet)
@@ -644,8 +683,8 @@ static void list_text(const struct course_table *t)
 static int course_list(struct cli *cli, int argc, char **argv)
 {
 	enum report_format fmt;
-	int rc = cli_parse_format(cli, argc, argv, "course list", list_usage,
-				  list_help, &fmt);
+	int rc = cli_parse_format_html(cli, argc, argv, "course list", list_usage,
+				       list_help, &fmt);
 	if (rc >= 0)
 		return rc;
 	if (optind != argc)
@@ -666,6 +705,8 @@ static int course_list(struct cli *cli, int argc, char **argv)
 		list_csv(&t);
 	else if (fmt == REPORT_JSON)
 		list_json(&t);
+	else if (fmt == REPORT_HTML)
+		report_html_courses(&t, stdout); /* cli_close_stdout reports */
 	else
 		list_text(&t);
 	course_table_free(&t);

@@ -17,7 +17,8 @@ static const char register_usage[] =
 	"usage: bulkreg register ROSTER.csv|- [--course CODE] [--dry-run] [--strict]\n"
 	"                [--max-rejects N|P%] [--sync [--sync-scope roster|all]\n"
 	"                [--max-drops N|P%]] [--update-students always|fill|never]\n"
-	"                [--workers N] [--format text|csv|json] [-o FILE] [--label TEXT]\n"
+	"                [--workers N] [--format text|csv|json|html] [-o FILE] [--all]\n"
+	"                [--rejects FILE] [--label TEXT]\n"
 	"                [--delimiter C] [--wait SECONDS] [--check CMD]\n"
 	"                [--check-timeout SECONDS] [--check-env clean|inherit]\n"
 	"                [--max-rows N] [--group-readable]\n"
@@ -47,9 +48,17 @@ static const char register_help[] =
 	"                         the row's (default), fill empty ones, or never\n"
 	"  --workers N            worker threads, 1..1024 (default: CPUs online;\n"
 	"                         32 with --check)\n"
-	"  --format FMT           report format: text (default), csv or json\n"
+	"  --format FMT           report format: text (default), csv, json or html\n"
+	"                         (one self-contained page to read or print)\n"
 	"  -o, --output FILE      write the report to FILE (atomically) instead of\n"
 	"                         standard output\n"
+	"  --all                  the text report lists every row (waitlisted rows\n"
+	"                         with their positions), not only the rejected ones\n"
+	"  --rejects FILE         write the rejected rows to FILE in the roster's own\n"
+	"                         format (header, delimiter, encoding, line ends)\n"
+	"                         plus reason and detail columns: fix them and run\n"
+	"                         FILE as it is (written with the batch; a dry run\n"
+	"                         writes it too)\n"
 	"  --label TEXT           a note stored with the batch\n"
 	"  --delimiter C          ',' (default), ';', 'tab' or '|'\n"
 	"  --wait SECONDS         wait this long for another bulkreg to finish\n"
@@ -88,14 +97,15 @@ static const char register_help[] =
 
 static const char drop_usage[] =
 	"usage: bulkreg drop ROSTER.csv|- [--course CODE] [--dry-run] [--strict]\n"
-	"                [--max-rejects N|P%] [--workers N] [--format text|csv|json]\n"
-	"                [-o FILE] [--label TEXT] [--delimiter C] [--wait SECONDS]\n"
+	"                [--max-rejects N|P%] [--workers N]\n"
+	"                [--format text|csv|json|html] [-o FILE] [--all]\n"
+	"                [--rejects FILE] [--label TEXT] [--delimiter C] [--wait SECONDS]\n"
 	"                [--check CMD] [--check-timeout SECONDS] [--encoding NAME]\n"
 	"                [--profile NAME] [--map FIELD=HEADER,...] [--users FILE]\n"
 	"                [--course-from course_id|section_id]\n"
 	"                [--check-env clean|inherit] [--max-rows N] [--group-readable]\n"
 	"       bulkreg drop --student ID --course CODE [--dry-run] [--format FMT]\n"
-	"                [-o FILE] [--label TEXT] [--wait SECONDS]\n";
+	"                [-o FILE] [--all] [--label TEXT] [--wait SECONDS]\n";
 
 static const char drop_help[] =
 	"\n"
@@ -109,7 +119,8 @@ static const char drop_help[] =
 	"  --dry-run              do everything and report, then roll back\n"
 	"  --strict               any rejected row rolls the whole batch back\n"
 	"  --max-rejects N|P%     more rejected rows than N (or P%) roll it back\n"
-	"  --workers N, --format FMT, -o FILE, --label TEXT, --delimiter C,\n"
+	"  --workers N, --format FMT, -o FILE, --all, --rejects FILE,\n"
+	"  --label TEXT, --delimiter C,\n"
 	"  --wait SECONDS, --check CMD, --check-timeout SECS, --check-env MODE,\n"
 	"  --max-rows N, --group-readable, --encoding NAME, --profile NAME,\n"
 	"  --map SPEC, --users FILE, --course-from COLUMN: as for register\n"
@@ -143,6 +154,8 @@ enum {
 	OPT_COURSE_FROM,
 	OPT_CHECK_ENV,
 	OPT_MAX_ROWS,
+	OPT_ALL,
+	OPT_REJECTS,
 };
 
 static bool parse_update_mode(const char *s, enum student_update *out)
@@ -291,6 +304,9 @@ static int run_job(struct cli *cli, struct register_options *ro, double wait)
 			  (long long)res.batch_id, batch_outcome_name(res.outcome),
 			  (long long)rejected, (long long)res.counts.rows,
 			  ro->output_path);
+	if (ro->rejects_path && (!cli->quiet || rejected > 0))
+		cli_error("%lld rejected row%s written to %s", (long long)rejected,
+			  rejected == 1 ? "" : "s", ro->rejects_path);
 	return rejected > 0 || threshold ? 1 : 0;
 }
 
@@ -305,6 +321,7 @@ static int run_batch(struct cli *cli, const struct batch_command *bc, int argc,
 		     char **argv)
 {
 	static const struct option opts[] = {
+		{"all", no_argument, NULL, OPT_ALL},
 		{"allow-missing-email", no_argument, NULL, OPT_ALLOW_MISSING_EMAIL},
 		{"check", required_argument, NULL, OPT_CHECK},
 		{"check-env", required_argument, NULL, OPT_CHECK_ENV},
@@ -323,6 +340,7 @@ static int run_batch(struct cli *cli, const struct batch_command *bc, int argc,
 		{"max-rows", required_argument, NULL, OPT_MAX_ROWS},
 		{"output", required_argument, NULL, 'o'},
 		{"profile", required_argument, NULL, OPT_PROFILE},
+		{"rejects", required_argument, NULL, OPT_REJECTS},
 		{"strict", no_argument, NULL, OPT_STRICT},
 		{"student", required_argument, NULL, OPT_STUDENT},
 		{"sync", no_argument, NULL, OPT_SYNC},
@@ -363,6 +381,12 @@ static int run_batch(struct cli *cli, const struct batch_command *bc, int argc,
 			return cli_help(cli, bc->usage, bc->help);
 		case 'o':
 			ro.output_path = optarg;
+			break;
+		case OPT_ALL:
+			ro.all_rows = true;
+			break;
+		case OPT_REJECTS:
+			ro.rejects_path = optarg;
 			break;
 		case OPT_CHECK:
 			ro.check_cmd = optarg;
@@ -406,8 +430,8 @@ static int run_batch(struct cli *cli, const struct batch_command *bc, int argc,
 		case OPT_FORMAT:
 			if (!report_format_parse(optarg, &ro.format))
 				return cli_usage_error(cli,
-						       "--format: '%s' is not text, csv "
-						       "or json",
+						       "--format: '%s' is not text, csv, "
+						       "json or html",
 						       optarg);
 			break;
 		case OPT_LABEL:
@@ -507,7 +531,18 @@ static int run_batch(struct cli *cli, const struct batch_command *bc, int argc,
 		}
 	}
 	ro.quiet = cli->quiet;
+	if (ro.rejects_path && (strcmp(ro.rejects_path, "-") == 0 ||
+				(ro.output_path &&
+				 strcmp(ro.rejects_path, ro.output_path) == 0)))
+		return cli_usage_error(cli, "--rejects: '%s' is %s", ro.rejects_path,
+				       ro.rejects_path[0] == '-' && !ro.rejects_path[1] ?
+					       "not a file name" :
+					       "the report's file too (-o)");
 	if (ro.single_student) {
+		if (ro.rejects_path)
+			return cli_usage_error(cli,
+					       "--rejects writes a roster's rejected "
+					       "rows: not with --student");
 		if (optind != argc)
 			return cli_usage_error(cli,
 					       "--student drops one pair: no roster "
@@ -555,8 +590,8 @@ int cmd_drop(struct cli *cli, int argc, char **argv)
 }
 
 static const char undo_usage[] =
-	"usage: bulkreg undo BATCH [--dry-run] [--format text|csv|json] [-o FILE]\n"
-	"                [--label TEXT] [--wait SECONDS] [--group-readable]\n";
+	"usage: bulkreg undo BATCH [--dry-run] [--format text|csv|json|html] [-o FILE]\n"
+	"                [--all] [--label TEXT] [--wait SECONDS] [--group-readable]\n";
 
 static const char undo_help[] =
 	"\n"
@@ -567,8 +602,9 @@ static const char undo_help[] =
 	"(undo those first), or when BATCH was a dry run, rolled back or undone.\n"
 	"\n"
 	"  --dry-run              report what the undo would do, then roll back\n"
-	"  --format FMT           report format: text (default), csv or json\n"
+	"  --format FMT           report format: text (default), csv, json or html\n"
 	"  -o, --output FILE      write the report to FILE (atomically)\n"
+	"  --all                  the text report lists every row it changed\n"
 	"  --label TEXT           a note stored with the undo (default: 'undo of\n"
 	"                         batch N')\n"
 	"  --wait SECONDS         wait this long for another bulkreg (default 30)\n"
@@ -579,6 +615,7 @@ static const char undo_help[] =
 int cmd_undo(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
+		{"all", no_argument, NULL, OPT_ALL},
 		{"dry-run", no_argument, NULL, OPT_DRY_RUN},
 		{"format", required_argument, NULL, OPT_FORMAT},
 		{"help", no_argument, NULL, 'h'},
@@ -604,14 +641,17 @@ int cmd_undo(struct cli *cli, int argc, char **argv)
 		case 'o':
 			ro.output_path = optarg;
 			break;
+		case OPT_ALL:
+			ro.all_rows = true;
+			break;
 		case OPT_DRY_RUN:
 			ro.dry_run = true;
 			break;
 		case OPT_FORMAT:
 			if (!report_format_parse(optarg, &ro.format))
 				return cli_usage_error(cli,
-						       "--format: '%s' is not text, csv "
-						       "or json",
+						       "--format: '%s' is not text, csv, "
+						       "json or html",
 						       optarg);
 			break;
 		case OPT_LABEL:

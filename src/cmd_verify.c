@@ -192,6 +192,8 @@ int cmd_verify(struct cli *cli, int argc, char **argv)
 	}
 	if (optind != argc)
 		return cli_usage_error(cli, "unexpected argument '%s'", argv[optind]);
+	if (!want_repair)
+		cli_listing_output();
 	struct db *db;
 	/* verify examines a damaged database as it is, schema included. */
 	cli->examine = true;

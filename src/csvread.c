@@ -78,6 +78,8 @@ static void emit_field(struct csvread *cr, const unsigned char *s, size_t len)
 		cr->too_long = true;
 		return;
 	}
+	cr->untrimmed = s;
+	cr->untrimmed_len = len;
 	while (len > 0 && is_blank_byte(s[0])) {
 		s++;
 		len--;
@@ -561,6 +563,7 @@ static enum status check_sep_line(struct csvread *cr, struct error *err)
 				 "not read (0x%02X): use ',', ';', tab or '|'",
 				 cr->name, d);
 	cr->delim = d;
+	cr->sep_line = true;
 	csv_set_delim(&cr->parser, d);
 	csv_set_space_func(&cr->parser, d == '\t' ? space_only : NULL);
 	if (k < n && s[k] == '\r')
@@ -735,6 +738,13 @@ static enum status parse_slice(struct csvread *cr, struct error *err)
 	unsigned char before = len >= 2 ? s[len - 2] : cr->prev;
 	if (last == '\r' || (last == '\n' && before != '\r'))
 		cr->line++;
+	if (!cr->eol) {
+		/* A CRLF comes as a slice ending in CR, then one that is LF. */
+		if (last == '\n')
+			cr->eol = before == '\r' ? "\r\n" : "\n";
+		else if (cr->prev == '\r' && s[0] != '\n')
+			cr->eol = "\r";
+	}
 	cr->prev = last;
 	cr->at_boundary = cr->row_ended;
 	if (cr->row_ended)
@@ -818,6 +828,39 @@ void csvread_pause(struct csvread *cr)
 uint64_t csvread_record_line(const struct csvread *cr)
 {
 	return cr->record_line;
+}
+
+void csvread_field_untrimmed(const struct csvread *cr, const unsigned char **s,
+			     size_t *len)
+{
+	*s = cr->untrimmed;
+	*len = cr->untrimmed_len;
+}
+
+unsigned char csvread_delimiter(const struct csvread *cr)
+{
+	return cr->delim;
+}
+
+bool csvread_had_bom(const struct csvread *cr)
+{
+	return cr->bom;
+}
+
+bool csvread_had_sep_line(const struct csvread *cr)
+{
+	return cr->sep_line;
+}
+
+const char *csvread_line_end(const struct csvread *cr)
+{
+	if (cr->eol || cr->prev != '\r')
+		return cr->eol;
+	/* A record ends at a CR: whether an LF follows is in the next byte
+	 * (past the end of the buffer, CRLF is the likely one). */
+	if (cr->pos < cr->end)
+		return cr->buf[cr->pos] == '\n' ? "\r\n" : "\r";
+	return cr->eof ? "\r" : "\r\n";
 }
 
 /* ---- opening and closing --------------------------------------------------- */

@@ -95,6 +95,10 @@ struct csvread {
 	uint64_t bytes;               /* bytes read, BOM included */
 	bool bom;                     /* a byte order mark was skipped */
 	size_t bom_len;
+	bool sep_line;                /* an Excel "sep=" line was read */
+	const unsigned char *untrimmed; /* the field being handed over, */
+	size_t untrimmed_len;         /* before its spaces were trimmed */
+	const char *eol;              /* the first line break seen, or NULL */
 	struct sha256_ctx sha;  /* nettle */
 	enum status failed;           /* a failure is final: given again */
 	char failure[ERROR_MAX];
@@ -157,6 +161,21 @@ uint64_t csvread_bytes_parsed(const struct csvread *cr);
 
 /* SHA-256 of the bytes read so far (all of them once ST_EOF was seen). */
 void csvread_sha256_hex(const struct csvread *cr, char hex[65]);
+
+/* During on_field: the field's bytes before the spaces and tabs around
+ * them were trimmed (libcsv itself drops those around an unquoted field of
+ * a line that holds a quote; inside quotes they are kept). */
+void csvread_field_untrimmed(const struct csvread *cr, const unsigned char **s,
+			     size_t *len);
+
+/* How the file is written, for a file in its own format (--rejects):
+ * the delimiter in use, whether a byte order mark or an Excel "sep=" line
+ * opened it, and its first line break ("\n", "\r\n" or "\r"; NULL
+ * before one was read). */
+unsigned char csvread_delimiter(const struct csvread *cr);
+bool csvread_had_bom(const struct csvread *cr);
+bool csvread_had_sep_line(const struct csvread *cr);
+const char *csvread_line_end(const struct csvread *cr);
 
 void csvread_close(struct csvread *cr);
 

@@ -554,15 +554,22 @@ static enum status course_put_locked(struct db *db,
 		return course_insert(db, in, err);
 	/* A capacity may go below the registered count (everyone keeps
 	 * their seat); a waitlist maximum may not go below the students
-	 * waiting, who have no seat to keep and could only be dropped. */
+	 * still waiting once the new capacity's free seats have taken the
+	 * first of them (course_save promotes them in the same batch), who
+	 * have no seat to keep and could only be dropped. */
+	int64_t free_seats = in->capacity > cc.registered
+				     ? in->capacity - cc.registered
+				     : 0;
+	int64_t waiting = cc.waitlisted > free_seats ? cc.waitlisted - free_seats
+						     : 0;
 	if (in->has_waitlist && in->waitlist_max != WAITLIST_UNLIMITED &&
-	    in->waitlist_max < cc.waitlisted)
+	    in->waitlist_max < waiting)
 		return error_set(err, ST_USAGE,
 				 "course %s: a waitlist of %lld is shorter than "
-				 "the %lld students waiting (drop some first, or "
+				 "the %lld student%s waiting (drop some first, or "
 				 "raise the capacity)",
 				 in->code, (long long)in->waitlist_max,
-				 (long long)cc.waitlisted);
+				 (long long)waiting, waiting == 1 ? "" : "s");
 	return course_update(db, in, cc.id, err);
 }
 

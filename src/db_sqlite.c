@@ -243,6 +243,21 @@ static int open_handle(struct db *db, const char *path, bool create)
 	return sqlite3_exec(h, "PRAGMA trusted_schema = OFF", NULL, NULL, NULL);
 }
 
+/* True when PATH-wal is there and not empty. */
+static bool wal_has_data(const char *path)
+{
+	size_t n = strlen(path);
+	char *wal = malloc(n + 5);
+	if (!wal)
+		return true; /* cannot tell: let SQLite look */
+	memcpy(wal, path, n);
+	memcpy(wal + n, "-wal", 5);
+	struct stat sb;
+	bool data = lstat(wal, &sb) == 0 && sb.st_size > 0;
+	free(wal);
+	return data;
+}
+
 enum status db__open_sqlite(struct db *db, const char *path,
 			    unsigned create_mode, struct error *err)
 {
@@ -250,11 +265,25 @@ enum status db__open_sqlite(struct db *db, const char *path,
 	if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
 		return error_set(err, ST_DB,
 				 "%s: is a directory, not a database file", path);
+	/* SQLite would create "dir" for "dir/", with its own mode (0644). */
+	if (path[strlen(path) - 1] == '/')
+		return error_set(err, ST_USAGE,
+				 "%s: names a directory, not a database file",
+				 path);
 	bool create = (create_mode & DB_OPEN_EXISTING) == 0;
 	if (!create && lstat(path, &sb) != 0 && errno == ENOENT)
 		return error_set(err, ST_NOTFOUND,
 				 "no database at %s: create it with 'bulkreg "
 				 "init' or 'bulkreg course import'",
+				 path);
+	/* An empty file (`touch bulkreg.db`) holds no courses either: SQLite
+	 * would take it as an empty database and write a schema into it.
+	 * Not while a -wal file holds what the main file does not yet. */
+	if (!create && S_ISREG(sb.st_mode) && sb.st_size == 0 &&
+	    !wal_has_data(path))
+		return error_set(err, ST_NOTFOUND,
+				 "no database at %s (an empty file): create it "
+				 "with 'bulkreg init' or 'bulkreg course import'",
 				 path);
 	unsigned mode = create_mode & 07777;
 	if (create)

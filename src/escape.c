@@ -187,7 +187,7 @@ static size_t text_next(const unsigned char *s, size_t len, size_t i,
 	} else {
 		memcpy(t->bytes, s + i, k);
 		t->len = (unsigned char)k;
-		t->cols = 1;
+		t->cols = (unsigned char)utf8_columns(cp);
 	}
 	return k;
 }

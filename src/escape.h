@@ -37,7 +37,8 @@ size_t esc_json(char *out, const char *s, size_t len);
  *   - in a value (`value` true), a backslash as \\, so the text "\x1b"
  *     never looks like an escaped ESC.  Messages and details are bulkreg's
  *     own text and already carry escapes: their backslashes stay.
- * Every other character is one column.  esc_text writes at most max_cols
+ * Every other character takes the columns utf8_columns says: 2 for a
+ * wide (CJK) character, 0 for a combining mark, else 1.  esc_text writes at most max_cols
  * columns (0: no limit), cutting with "..." when the value is wider, and
  * returns the bytes written; *cols (if not NULL) gets the columns.
  */

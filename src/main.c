@@ -14,18 +14,19 @@ static const char usage_text[] =
 	"usage: bulkreg [-q] [-d DB] [--schema NAME] [--group-readable] COMMAND [ARGS]\n"
 	"       bulkreg init\n"
 	"       bulkreg course add CODE [--capacity N] [--title TEXT] [--waitlist N]\n"
-	"       bulkreg course import FILE.csv\n"
-	"       bulkreg course list [--format text|csv|json]\n"
+	"       bulkreg course import FILE.csv|- [--capacity N [--waitlist N]]\n"
+	"       bulkreg course list [--format text|csv|json|html]\n"
 	"       bulkreg register ROSTER.csv|- [--course CODE] [--dry-run] [--strict]\n"
 	"                [--max-rejects N|P%] [--sync [--sync-scope roster|all]\n"
 	"                [--max-drops N|P%]] [--update-students always|fill|never]\n"
-	"                [--workers N] [--format text|csv|json] [-o FILE] [--label TEXT]\n"
+	"                [--workers N] [--format text|csv|json|html] [-o FILE] [--all]\n"
+	"                [--rejects FILE] [--label TEXT]\n"
 	"                [--delimiter C] [--wait SECONDS] [--check CMD]\n"
 	"                [--check-timeout SECONDS] [--check-env clean|inherit]\n"
 	"                [--max-rows N]\n"
 	"       bulkreg drop ROSTER.csv|- [register's options]\n"
 	"       bulkreg drop --student ID --course CODE\n"
-	"       bulkreg undo BATCH [--dry-run] [-o FILE] [--format text|csv|json]\n"
+	"       bulkreg undo BATCH [--dry-run] [-o FILE] [--format text|csv|json|html]\n"
 	"       bulkreg roster CODE [--format text|csv|json]\n"
 	"       bulkreg batches [--format text|csv|json]\n"
 	"       bulkreg batches show N [--format text|csv|json]\n"
@@ -122,7 +123,8 @@ static int unknown_command(const char *name)
 /* `bulkreg help CMD [SUB]` is `bulkreg CMD [SUB] --help`. */
 static int help_command(struct cli *cli, int argc, char **argv)
 {
-	if (argc < 2)
+	if (argc < 2 || strcmp(argv[1], "--help") == 0 ||
+	    strcmp(argv[1], "-h") == 0)
 		return top_help();
 	const struct command *cmd = find_command(argv[1]);
 	if (!cmd)

@@ -20,6 +20,7 @@
 #include "policy.h"
 #include "pool.h"
 #include "register.h"
+#include "rejects.h"
 #include "report_dest.h"
 #include "roster.h"
 #include "store.h"
@@ -75,6 +76,7 @@ struct pipeline {
 	const char *label;  /* the batch's label as recorded (undo: its own) */
 	size_t header_columns;
 	struct report *report;
+	struct rejects *rejects;          /* --rejects FILE, or NULL */
 	const struct check_config *check; /* NULL without --check */
 
 	struct chan *free_blocks, *input, *output;
@@ -146,6 +148,8 @@ static enum status emit_row(void *ctx, struct row *row, struct error *err)
 {
 	struct pipeline *pl = ctx;
 	enum status st = report_add_row(pl->report, row, err);
+	if (st == ST_OK && pl->rejects)
+		st = rejects_add(pl->rejects, row, err);
 	if (st == ST_OK)
 		outcome_counts_add(&pl->agg->counts, row);
 	return st;
@@ -391,6 +395,11 @@ static enum status read_roster(struct pipeline *pl, struct roster_reader *rd,
 			chan_send(pl->free_blocks, &b);
 			break;
 		}
+		/* The records the collector may copy out must be readable. */
+		if (pl->rejects && (st = rejects_flush(pl->rejects, err)) != ST_OK) {
+			chan_send(pl->free_blocks, &b);
+			break;
+		}
 		b->seq = seq++;
 		if (pl->opt->progress) {
 			struct register_progress *p = pl->opt->progress;
@@ -616,7 +625,14 @@ static enum status finish_batch(struct pipeline *pl, struct roster_reader *rd,
 		.check_median_seconds = check_stats_median(checks),
 		.check_max_seconds = checks->max_seconds,
 		.quiet = opt->quiet,
+		.courses = &pl->courses,
 	};
+
+	/* --rejects: all on disk before anything is shown or committed. */
+	if (pl->rejects && (st = rejects_sync(pl->rejects, err)) != ST_OK) {
+		db_batch_abort(pl->db);
+		return st;
+	}
 
 	/* A report written in place (standard output, a device, a FIFO) is
 	 * seen as it is written; one in a temporary file only once renamed. */
@@ -708,6 +724,12 @@ static enum status finish_batch(struct pipeline *pl, struct roster_reader *rd,
 					 (long long)pl->batch_id);
 	}
 	res->report_written = write_it;
+	if (pl->rejects && (st = rejects_publish(pl->rejects, err)) != ST_OK) {
+		error_append(err, " (batch %lld is committed, and its report "
+			     "written; its rejected rows could not be put in "
+			     "place)", (long long)pl->batch_id);
+		return st;
+	}
 	return ST_OK;
 }
 
@@ -781,6 +803,23 @@ static enum status open_and_begin(struct pipeline *pl, struct db **dbp,
 
 /* ---- the job ------------------------------------------------------------ */
 
+/* --rejects: the file begins as the roster does. */
+static enum status start_rejects(struct rejects *rj,
+				 const struct roster_reader *rd,
+				 struct error *err)
+{
+	struct roster_file_format ff;
+	roster_file_format(rd, &ff);
+	struct rejects_format f = {
+		.delimiter = ff.delimiter,
+		.encoding = ff.encoding,
+		.bom = ff.bom,
+		.sep_line = ff.sep_line,
+		.eol = ff.eol,
+	};
+	return rejects_start(rj, &f, err);
+}
+
 static void json_option_text(FILE *f, const char **sep, const char *name,
 			     const char *value)
 {
@@ -840,6 +879,35 @@ static char *options_json(const struct register_options *opt)
 	return buf;
 }
 
+/* A file the run writes (-o, --rejects) naming the database (or its
+ * journal), the roster or --users would replace it.  The rejects file may
+ * be the roster itself: the roster is read whole before it is replaced. */
+static enum status output_not_an_input(const struct register_options *opt,
+				       const char *option, const char *path,
+				       const char *written, bool may_be_roster,
+				       struct error *err)
+{
+	static const char *const suffixes[] = {"", "-wal", "-shm", "-journal"};
+	enum status st = ST_OK;
+	for (size_t i = 0; st == ST_OK && opt->db_path && i < 4; i++) {
+		char *p = malloc(strlen(opt->db_path) + strlen(suffixes[i]) + 1);
+		if (!p)
+			return error_set(err, ST_NOMEM, "out of memory");
+		strcpy(p, opt->db_path);
+		strcat(p, suffixes[i]);
+		st = report_dest_not_same(option, path, written, p, "the database", err);
+		free(p);
+	}
+	if (st == ST_OK && !may_be_roster && opt->roster_path &&
+	    strcmp(opt->roster_path, "-") != 0)
+		st = report_dest_not_same(option, path, written, opt->roster_path,
+					  "the roster", err);
+	if (st == ST_OK && opt->users_path)
+		st = report_dest_not_same(option, path, written, opt->users_path,
+					  "the --users file", err);
+	return st;
+}
+
 enum status register_run(const struct register_options *opt,
 			 struct register_result *res, struct error *err)
 {
@@ -872,10 +940,32 @@ enum status register_run(const struct register_options *opt,
 		.cancelled = reader_cancelled,
 		.cancel_ctx = &pl,
 	};
+	if (opt->rejects_path && !opt->single_student && !opt->undo_batch) {
+		st = output_not_an_input(opt, "--rejects", opt->rejects_path,
+					 "the rejected rows", true, err);
+		if (st != ST_OK)
+			goto out;
+		st = rejects_new(opt->rejects_path,
+				 opt->file_mode ? opt->file_mode : 0600,
+				 &pl.rejects, err);
+		if (st != ST_OK)
+			goto out;
+		ro.copy_field = rejects_field;
+		ro.copy_end = rejects_record_end;
+		ro.copy_ctx = pl.rejects;
+	}
 	if (opt->single_student || opt->undo_batch) {
 		pl.header_columns = 2;
 	} else {
 		st = roster_open(opt->roster_path, &ro, &rd, err);
+		if (st == ST_OK && pl.rejects &&
+		    strcmp(roster_profile(rd), "moodle-flatfile") == 0)
+			/* Its first line is data: there is no header to keep. */
+			st = error_set(err, ST_USAGE,
+				       "--rejects: a Moodle flat file has no header "
+				       "line to write the rejected rows under");
+		if (st == ST_OK && pl.rejects)
+			st = start_rejects(pl.rejects, rd, err);
 		if (st != ST_OK)
 			goto out;
 		pl.header_columns = roster_columns(rd);
@@ -894,8 +984,13 @@ enum status register_run(const struct register_options *opt,
 			check_config_clean_env(check);
 		pl.check = check;
 	}
-	/* Where the report goes must work before anything is written. */
+	/* Where the report goes must work before anything is written, and
+	 * must not be a file the run reads or writes. */
 	if (opt->output_path) {
+		st = output_not_an_input(opt, "-o", opt->output_path,
+					 "the report", false, err);
+		if (st != ST_OK)
+			goto out;
 		st = report_dest_open(&dest, opt->output_path,
 				      opt->file_mode ? opt->file_mode : 0600,
 				      reader_cancelled, &pl, err);
@@ -908,6 +1003,7 @@ enum status register_run(const struct register_options *opt,
 	if (st != ST_OK)
 		goto out;
 	report_set_cancel(pl.report, reader_cancelled, &pl);
+	report_set_all(pl.report, opt->all_rows);
 
 	char *options = options_json(opt);
 	char undo_label[64];
@@ -1015,6 +1111,7 @@ out:
 			  dest.direct_fd >= 0 ? "to " : "above",
 			  dest.direct_fd >= 0 ? dest.name : "");
 	report_dest_close(&dest);
+	rejects_free(pl.rejects); /* removed unless published */
 	pipeline_free(&pl); /* and with it the aggregate */
 	report_free(pl.report);
 	check_config_free(check);

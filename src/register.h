@@ -65,6 +65,10 @@ struct register_options {
 	bool dry_run, strict, quiet;
 	const char *label;             /* --label, or NULL */
 	enum report_format format;
+	bool all_rows;                 /* --all: the text report lists every row */
+	/* --rejects FILE: the rejected rows in the roster's own format, written
+	 * (atomically) with the batch; NULL for none. */
+	const char *rejects_path;
 	const char *output_path;       /* -o FILE, or NULL for standard output */
 	const char *check_cmd;         /* --check CMD, or NULL */
 	double check_timeout;          /* seconds, per row */

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "report.h"
+#include "report_html.h"
 
 #define SPOOL_BUFFER (256u << 10)  /* stdio buffer of the spool */
 #define WRITE_BUFFER (64u << 10)   /* output buffer of report_write */
@@ -282,6 +283,7 @@ static size_t u64_digits(uint64_t v)
  * escaped and cut student and course cells and the escaped detail. */
 struct text_record {
 	uint64_t line;
+	int64_t position;     /* waitlist position, 0 if none (--all) */
 	uint16_t reason;
 	uint16_t status;
 	uint16_t student_len, student_cols;
@@ -308,6 +310,7 @@ struct text_record {
 _Static_assert(CSV_RECORD_MAX <= RECORD_MAX, "csv record bound");
 _Static_assert(JSON_RECORD_MAX <= RECORD_MAX, "json record bound");
 _Static_assert(TEXT_RECORD_MAX <= RECORD_MAX, "text record bound");
+_Static_assert(REPORT_HTML_RECORD_MAX <= RECORD_MAX, "html record bound");
 _Static_assert(ESC_TEXT_MAX(ROW_DETAIL_MAX) <= UINT16_MAX, "detail length");
 
 struct report {
@@ -319,8 +322,10 @@ struct report {
 	uint64_t rows;        /* rows in the spool */
 	uint64_t bytes;       /* bytes in the spool */
 	uint64_t spool_limit; /* REPORT_SPOOL_MAX unless set */
+	struct report_html *html; /* html: the page's tallies, else NULL */
 	/* text: the widest cell of each table column */
-	size_t w_line, w_student, w_course, w_reason;
+	size_t w_line, w_student, w_course, w_reason, w_status, w_position;
+	bool all;             /* text: every row in the table (--all) */
 };
 
 bool report_format_parse(const char *s, enum report_format *out)
@@ -332,6 +337,7 @@ bool report_format_parse(const char *s, enum report_format *out)
 		{ "text", REPORT_TEXT },
 		{ "csv", REPORT_CSV },
 		{ "json", REPORT_JSON },
+		{ "html", REPORT_HTML },
 	};
 	for (size_t i = 0; i < sizeof(formats) / sizeof(formats[0]); i++) {
 		if (s && strcmp(s, formats[i].name) == 0) {
@@ -394,6 +400,12 @@ enum status report_new(enum report_format fmt, const char *dir,
 		free(buf);
 		return st;
 	}
+	if (fmt == REPORT_HTML && (st = report_html_new(&r->html, err)) != ST_OK) {
+		fclose(r->spool);
+		free(r);
+		free(buf);
+		return st;
+	}
 	setvbuf(r->spool, buf, _IOFBF, SPOOL_BUFFER);
 	r->spool_buf = buf;
 	r->fmt = fmt;
@@ -402,8 +414,15 @@ enum status report_new(enum report_format fmt, const char *dir,
 	r->w_student = strlen("STUDENT");
 	r->w_course = strlen("COURSE");
 	r->w_reason = strlen("REASON");
+	r->w_status = strlen("STATUS");
+	r->w_position = strlen("POSITION");
 	*out = r;
 	return ST_OK;
+}
+
+void report_set_all(struct report *r, bool all)
+{
+	r->all = all;
 }
 
 void report_set_spool_limit(struct report *r, uint64_t bytes)
@@ -424,6 +443,7 @@ void report_free(struct report *r)
 		return;
 	fclose(r->spool);
 	free(r->spool_buf);
+	report_html_free(r->html);
 	free(r);
 }
 
@@ -549,6 +569,7 @@ static void text_put_row(struct report *r, struct obuf *o,
 	rec.line = row->line;
 	rec.reason = (uint16_t)(has_reason(row) ? row->reason : REASON_NONE);
 	rec.status = (uint16_t)row->status;
+	rec.position = has_position(row) ? row->position : 0;
 
 	o->len = sizeof(rec);
 	at = o->len;
@@ -569,7 +590,12 @@ static void text_put_row(struct report *r, struct obuf *o,
 	r->w_student = max_size(r->w_student, rec.student_cols);
 	r->w_course = max_size(r->w_course, rec.course_cols);
 	r->w_reason = max_size(r->w_reason,
-			       strlen(text_outcome(rec.status, rec.reason)));
+			       r->all ? strlen(row_reason_name(rec.reason)) :
+					strlen(text_outcome(rec.status, rec.reason)));
+	r->w_status = max_size(r->w_status, strlen(row_status_name(rec.status)));
+	if (rec.position)
+		r->w_position = max_size(r->w_position,
+					 u64_digits((uint64_t)rec.position));
 }
 
 enum status report_add_row(struct report *r, const struct row *row,
@@ -586,10 +612,17 @@ enum status report_add_row(struct report *r, const struct row *row,
 		json_put_row(&o, row, r->rows == 0);
 		break;
 	case REPORT_TEXT:
-		if (!text_lists(row))
+		if (!r->all && !text_lists(row))
 			return ST_OK;
 		text_put_row(r, &o, row);
 		break;
+	case REPORT_HTML: {
+		enum status st = report_html_record(r->html, row, buf, sizeof(buf),
+						    &o.len, err);
+		if (st != ST_OK || o.len == 0)
+			return st;
+		break;
+	}
 	}
 	if (r->bytes + o.len > r->spool_limit) {
 		bool mib = r->spool_limit >= (1u << 20);
@@ -840,6 +873,32 @@ static bool text_write_record(struct writer *w)
 	ob_pad(o, r->w_student - rec.student_cols + 2);
 	ob_write(o, course, rec.course_len);
 	ob_pad(o, r->w_course - rec.course_cols + 2);
+	if (r->all) {
+		/* --all: STATUS, POSITION (right-aligned), REASON; no spaces
+		 * at the end of a line. */
+		const char *status = row_status_name(rec.status);
+		reason = row_reason_name(rec.reason);
+		ob_puts(o, status);
+		if (!rec.position && !reason[0] && !rec.detail_len) {
+			ob_putc(o, '\n');
+			return true;
+		}
+		size_t pw = rec.position ? u64_digits((uint64_t)rec.position) : 0;
+		ob_pad(o, r->w_status - strlen(status) + 2 + r->w_position - pw);
+		if (rec.position)
+			ob_i64(o, rec.position);
+		if (!reason[0] && !rec.detail_len) {
+			ob_putc(o, '\n');
+			return true;
+		}
+		ob_pad(o, 2);
+		if (!reason[0]) {
+			ob_pad(o, r->w_reason + 2);
+			ob_write(o, detail, rec.detail_len);
+			ob_putc(o, '\n');
+			return true;
+		}
+	}
 	ob_puts(o, reason);
 	if (rec.detail_len) {
 		ob_pad(o, r->w_reason - strlen(reason) + 2);
@@ -868,9 +927,16 @@ static void text_write_all(struct writer *w, const struct report_summary *s)
 	if (r->rows == 0)
 		return;
 	ob_putc(o, '\n');
-	ob_printf(o, "%*s  %-*s  %-*s  %-*s  DETAIL\n", (int)r->w_line, "LINE",
-		  (int)r->w_student, "STUDENT", (int)r->w_course, "COURSE",
-		  (int)r->w_reason, "REASON");
+	if (r->all)
+		ob_printf(o, "%*s  %-*s  %-*s  %-*s  %*s  %-*s  DETAIL\n",
+			  (int)r->w_line, "LINE", (int)r->w_student, "STUDENT",
+			  (int)r->w_course, "COURSE", (int)r->w_status, "STATUS",
+			  (int)r->w_position, "POSITION", (int)r->w_reason,
+			  "REASON");
+	else
+		ob_printf(o, "%*s  %-*s  %-*s  %-*s  DETAIL\n", (int)r->w_line,
+			  "LINE", (int)r->w_student, "STUDENT", (int)r->w_course,
+			  "COURSE", (int)r->w_reason, "REASON");
 	for (uint64_t i = 0; i < r->rows && o->err == 0; i++)
 		if (!text_write_record(w))
 			break;
@@ -903,6 +969,10 @@ enum status report_write(struct report *r, const struct report_summary *s,
 		break;
 	case REPORT_TEXT:
 		text_write_all(&w, s);
+		break;
+	case REPORT_HTML:
+		report_html_write(r->html, s, r->spool, fd_flush, &sink,
+				  &w.out.err, &w.spool_err);
 		break;
 	}
 	ob_flush(&w.out);

@@ -12,9 +12,11 @@
 #include "escape.h"
 #include "row.h"
 
-enum report_format { REPORT_TEXT, REPORT_CSV, REPORT_JSON };
+enum report_format { REPORT_TEXT, REPORT_CSV, REPORT_JSON, REPORT_HTML };
 
-/* Parses "text", "csv", "json"; false if none matches. */
+struct course_table;
+
+/* Parses "text", "csv", "json", "html"; false if none matches. */
 bool report_format_parse(const char *s, enum report_format *out);
 
 struct report_summary {
@@ -34,6 +36,8 @@ struct report_summary {
 	/* --check timing; checks == 0 when no check ran. */
 	int64_t checks;
 	double check_median_seconds, check_max_seconds;
+	/* html: the courses after the batch (the fill chart), or NULL. */
+	const struct course_table *courses;
 };
 
 struct report;
@@ -47,6 +51,10 @@ struct report;
  * (default /tmp) when dir is NULL, so memory does not grow with the roster. */
 enum status report_new(enum report_format fmt, const char *dir,
 		       struct report **out, struct error *err);
+
+/* text: list every row in the table (--all), with its status and waitlist
+ * position, not only the rejected ones.  Call before the first row. */
+void report_set_all(struct report *r, bool all);
 
 /* Lowers (or raises) the spool's limit from REPORT_SPOOL_MAX. */
 void report_set_spool_limit(struct report *r, uint64_t bytes);
@@ -73,7 +81,8 @@ enum status report_add_row(struct report *r, const struct row *row,
  *         {rows, <status>: n..., reasons {<reason>: n}}, results [...];
  *         absent values are null; invalid UTF-8 bytes become U+FFFD.
  *   text: summary (counts, rejections by reason, batch, elapsed, rows/s,
- *         check timings) and a table of the rejected rows.
+ *         check timings) and a table of the rejected rows (with
+ *         report_set_all: of every row, with STATUS and POSITION columns).
  */
 enum status report_write(struct report *r, const struct report_summary *s,
 			 int fd, const char *dest_name, struct error *err);

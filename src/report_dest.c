@@ -145,3 +145,16 @@ void report_dest_close(struct report_dest *d)
 	free(d->dir);
 	d->dir = NULL;
 }
+
+enum status report_dest_not_same(const char *option, const char *path,
+				 const char *written, const char *other,
+				 const char *what, struct error *err)
+{
+	struct stat a, b;
+	if (stat(path, &a) != 0 || stat(other, &b) != 0 ||
+	    !S_ISREG(a.st_mode) || a.st_dev != b.st_dev || a.st_ino != b.st_ino)
+		return ST_OK;
+	return error_set(err, ST_USAGE,
+			 "%s %s: that is %s; %s would replace it", option, path,
+			 what, written);
+}

@@ -51,6 +51,14 @@ int report_dest_fd(const struct report_dest *d);
  * Owned by d. */
 const char *report_dest_dir(struct report_dest *d);
 
+/* ST_USAGE when `path` (followed, as -o follows it) is the same file as
+ * `other` -- the database, the roster -- which `written` would replace:
+ * "OPTION PATH: that is WHAT; WRITTEN would replace it".  ST_OK when either
+ * is not there. */
+enum status report_dest_not_same(const char *option, const char *path,
+				 const char *written, const char *other,
+				 const char *what, struct error *err);
+
 /* Closes what is still open; a temporary report not yet published is
  * removed. */
 void report_dest_close(struct report_dest *d);

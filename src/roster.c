@@ -73,6 +73,12 @@ struct roster_reader {
 
 	char warnings[MAX_WARNINGS][ERROR_MAX];
 	size_t nwarnings;
+
+	/* --rejects: every record as read (roster_options). */
+	void (*copy_field)(void *ctx, size_t index, const unsigned char *s,
+			   size_t len);
+	void (*copy_end)(void *ctx, bool blank, uint64_t *ref);
+	void *copy_ctx;
 };
 
 /* ---- values -------------------------------------------------------------- */
@@ -94,12 +100,22 @@ static void clear_values(struct row *row)
 		row->v[f].text[0] = '\0';
 	}
 	row->action = ROW_ENROL;
+	row->record_ref = 0;
 	row->malformed = false;
 	row->not_a_student = false;
 	row->role[0] = '\0';
 }
 
 /* ---- data rows ------------------------------------------------------------ */
+
+/* --rejects: the field as it was, spaces around it included. */
+static void copy_untrimmed(struct roster_reader *r, size_t index)
+{
+	const unsigned char *raw;
+	size_t raw_len;
+	csvread_field_untrimmed(&r->cr, &raw, &raw_len);
+	r->copy_field(r->copy_ctx, index, raw, raw_len);
+}
 
 static void clear_extras(struct extras *ex)
 {
@@ -152,6 +168,8 @@ static void data_field(void *ctx, size_t index, const unsigned char *s,
 		       size_t len)
 {
 	struct roster_reader *r = ctx;
+	if (r->copy_field)
+		copy_untrimmed(r, index);
 	if (index < r->ncols)
 		put_value(r->row, &r->ex, r->map[index], s, len);
 }
@@ -244,6 +262,8 @@ static bool data_record(void *ctx, size_t nfields, bool blank, uint64_t line)
 	struct roster_reader *r = ctx;
 	struct row *row = r->row;
 
+	if (r->copy_end)
+		r->copy_end(r->copy_ctx, blank, &row->record_ref);
 	if (blank) {
 		clear_values(row);
 		clear_extras(&r->ex);
@@ -358,6 +378,8 @@ static void header_field(void *ctx, size_t index, const unsigned char *s,
 		}
 		return;
 	}
+	if (r->copy_field)
+		copy_untrimmed(r, index);
 	struct header_col *c = &r->cols[index];
 	memcpy(c->name, s, len < sizeof(c->name) ? len : sizeof(c->name));
 	c->len = len;
@@ -370,6 +392,10 @@ static bool header_record(void *ctx, size_t nfields, bool blank, uint64_t line)
 	struct roster_reader *r = ctx;
 	if (r->too_many_columns)
 		return true;
+	if (r->copy_end) {
+		uint64_t ref;
+		r->copy_end(r->copy_ctx, blank, &ref);
+	}
 	if (blank)
 		return false;
 	r->ncols = nfields;
@@ -769,6 +795,9 @@ enum status roster_open(const char *path, const struct roster_options *opts,
 	r->action = opts->action;
 	r->cr.cancelled = opts->cancelled;
 	r->cr.cancel_ctx = opts->cancel_ctx;
+	r->copy_field = opts->copy_field;
+	r->copy_end = opts->copy_end;
+	r->copy_ctx = opts->copy_ctx;
 	if (opts->course_override) {
 		const char *code = opts->course_override;
 		r->has_override = true;
@@ -791,6 +820,16 @@ enum status roster_open(const char *path, const struct roster_options *opts,
 	r->cr.on_record = data_record;
 	*out = r;
 	return ST_OK;
+}
+
+void roster_file_format(const struct roster_reader *r,
+			struct roster_file_format *out)
+{
+	out->delimiter = csvread_delimiter(&r->cr);
+	out->encoding = csvread_encoding(&r->cr);
+	out->bom = csvread_had_bom(&r->cr);
+	out->sep_line = csvread_had_sep_line(&r->cr);
+	out->eol = csvread_line_end(&r->cr);
 }
 
 void roster_close(struct roster_reader *r)

@@ -29,6 +29,21 @@ struct roster_options {
 	 * ST_CANCELLED.  May be NULL. */
 	bool (*cancelled)(void *ctx);
 	void *cancel_ctx;
+	/* Every record as read, header first (--rejects): its fields, as
+	 * csvread_field_untrimmed gives them, then its end (blank: forget
+	 * it), which sets the row's record_ref.  NULL for none. */
+	void (*copy_field)(void *ctx, size_t index, const unsigned char *s,
+			   size_t len);
+	void (*copy_end)(void *ctx, bool blank, uint64_t *ref);
+	void *copy_ctx;
+};
+
+/* How the roster file is written (for a file in its own format). */
+struct roster_file_format {
+	unsigned char delimiter;
+	const char *encoding;    /* NULL: UTF-8 */
+	bool bom, sep_line;
+	const char *eol;         /* the first line break, or NULL */
 };
 
 struct roster_reader;
@@ -55,6 +70,11 @@ const char *roster_warning(const struct roster_reader *r, size_t i);
 /* The profile the roster is read with: "bulkreg", "oneroster", ...;
  * "map" for today's headers with --map. */
 const char *roster_profile(const struct roster_reader *r);
+
+/* The file's delimiter, encoding, byte order mark, "sep=" line and line
+ * break, as read so far. */
+void roster_file_format(const struct roster_reader *r,
+			struct roster_file_format *out);
 
 /* Number of columns in the header. */
 size_t roster_columns(const struct roster_reader *r);

@@ -87,6 +87,9 @@ struct row {
 	bool transcoded;                  /* read through --encoding */
 	bool not_a_student;               /* its role is not a student's */
 	char role[24];                    /* that role, for the detail */
+	uint64_t record_ref;              /* --rejects: where the record as
+					   * read is kept (rejects.h); 0 if
+					   * not */
 
 	/* Filled by validation: the rejection for a student who is not in
 	 * the database yet (missing_email, unknown_student), or REASON_NONE.

@@ -1,6 +1,10 @@
 /* utf8: strict UTF-8 validation (RFC 3629) with an ASCII fast path. */
+#define _XOPEN_SOURCE 700 /* wcwidth */
+#include <locale.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <string.h>
+#include <wchar.h>
 
 #include "utf8.h"
 
@@ -192,4 +196,28 @@ bool utf8_is_invisible(uint32_t cp)
 	       (cp >= 0x2028 && cp <= 0x202F) || (cp >= 0x205F && cp <= 0x206F) ||
 	       cp == 0x3000 || cp == 0x3164 || cp == 0xFEFF || cp == 0xFFA0 ||
 	       (cp >= 0xFFF9 && cp <= 0xFFFB) || (cp >= 0xE0000 && cp <= 0xE007F);
+}
+
+static locale_t utf8_locale;
+static pthread_once_t utf8_locale_once = PTHREAD_ONCE_INIT;
+
+/* Built into glibc (2.35 and later): no locale files needed.  Never freed:
+ * it lives as long as the process. */
+static void utf8_locale_make(void)
+{
+	utf8_locale = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
+}
+
+unsigned utf8_columns(uint32_t cp)
+{
+	if (cp < 0x300)
+		return 1; /* Latin: no wide or combining character before U+0300 */
+	pthread_once(&utf8_locale_once, utf8_locale_make);
+	if (!utf8_locale)
+		return 1;
+	/* uselocale is per thread: no other thread sees the switch. */
+	locale_t old = uselocale(utf8_locale);
+	int w = wcwidth((wchar_t)cp);
+	uselocale(old);
+	return w < 0 ? 1 : (unsigned)w;
 }

@@ -59,4 +59,10 @@ bool utf8_is_bidi(uint32_t cp);
  */
 bool utf8_is_invisible(uint32_t cp);
 
+/* The terminal columns a printable character takes, as the C library's
+ * wcwidth() says in the C.UTF-8 locale: 2 for East Asian wide and
+ * fullwidth characters (CJK, Hangul, most emoji), 0 for combining marks,
+ * else 1 (and 1 when the C library cannot tell).  Safe from any thread. */
+unsigned utf8_columns(uint32_t cp);
+
 #endif

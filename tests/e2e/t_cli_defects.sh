@@ -241,6 +241,37 @@ expect_rc 3
 printf '%s\n' "bulkreg: batches: writing standard output: Bad file descriptor" >want.err
 expect_same want.err err
 
+case_ "a listing whose reader went away (batches | head) ends quietly, as by SIGPIPE"
+# The pipe's read end is closed before bulkreg starts, so its first write
+# fails: no race with a reader.
+for spec in "batches|" "course list|" "roster|M1" "student|S1" \
+	"batches show|1" "verify|"; do
+	cmd=${spec%|*}
+	# shellcheck disable=SC2086
+	python3 -c '
+import os, subprocess, sys
+r, w = os.pipe()
+os.close(r)
+p = subprocess.run(sys.argv[1:], stdout=w, stderr=open("err", "wb"))
+sys.exit(128 - p.returncode if p.returncode < 0 else p.returncode)
+' "$BULKREG" -d "$db" $cmd ${spec#*|}
+	RC=$?
+	expect_rc 141
+	expect_empty err
+done
+# A command that writes keeps saying what became of its batch.
+printf 'student_id,first_name,last_name,email,course\nP1,A,B,p1@example.org,M1\n' >p.csv
+python3 -c '
+import os, subprocess, sys
+r, w = os.pipe()
+os.close(r)
+p = subprocess.run(sys.argv[1:], stdout=w, stderr=open("err", "wb"))
+sys.exit(p.returncode if p.returncode >= 0 else 99)
+' "$BULKREG" -d "$db" register p.csv
+RC=$?
+expect_rc 3
+expect_err "rolled back"
+
 case_ "6: valgrind finds no uninitialised memory in the failed listing"
 # (Not under a sanitizer build, which valgrind cannot run.)
 if command -v valgrind >/dev/null 2>&1 &&

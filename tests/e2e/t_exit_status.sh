@@ -406,7 +406,10 @@ exec 7>roster.fifo
 awk 'BEGIN { print "student_id,email,course"
 	for (i = 1; i <= 20000; i++) printf "K%d,k%d@uni.example,OPEN\n", i, i }' >&7
 kill -TERM $pid
-exec 7>&-
+# The roster stays open until bulkreg has gone: with no end of input it
+# cannot commit, so only the signal can end it (closing first let a slow
+# signal thread lose the race to the end of input and the commit).
 wait $pid
 RC=$?
+exec 7>&-
 expect_refused 143 "interrupted"

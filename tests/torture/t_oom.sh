@@ -4,15 +4,17 @@
 # Nth call to malloc/calloc/realloc fail with ENOMEM.  A count run gives the
 # number of calls K of a small register (300 rows); then N takes every value
 # from 1 up to a first stretch, and a stratified sample (a random value in
-# each step) of the rest up to K.  Four variants: csv on standard output,
-# json with -o, text on standard output, and --check (40 rows, each checked
-# by true(1), sampled from where the rows begin).  For every N:
+# each step) of the rest up to K.  Five variants: csv on standard output,
+# json with -o, text on standard output, html with -o and --rejects, and
+# --check (40 rows, each checked by true(1), sampled from where the rows
+# begin).  For every N:
 #   - bulkreg did not die by a signal, and did not hang;
 #   - exit 0/1 (the failure was recovered from): the database holds exactly
 #     the whole batch (as an uninterrupted run leaves it) and the report is
 #     complete;
 #   - exit 3: the message mentions memory, the tables are unchanged (at most
-#     a rolled_back history row), no -o file and no temporary left -- or,
+#     a rolled_back history row), no -o or --rejects file and no temporary
+#     left -- or,
 #     when memory ran out after the commit, the message says the batch is
 #     committed (bulkreg(1), SAFETY) and it is, whole, with its report;
 #   - anything else (exit 2 -- "unusable input" --, 128+n) fails.
@@ -59,6 +61,8 @@ report_complete() {
 	csv-stdout) [ "$(wc -l <out)" -eq 301 ] ;;
 	json-o) [ "$(grep -c '"line":' rep.json)" -eq 300 ] && [ "$(tail -c 2 rep.json)" = "}" ] ;;
 	text-stdout) head -n 1 out | grep -q "^Batch [0-9]* committed" ;;
+	html-rejects) [ "$(grep -c '<tr class="st-' rep.html)" -ge 300 ] &&
+		[ "$(tail -n 1 rep.html)" = "</html>" ] ;;
 	check-csv) [ "$(wc -l <out)" -eq 41 ] ;;
 	esac
 }
@@ -70,6 +74,7 @@ run_variant() {
 	csv-stdout) set -- "$2" --format csv roster.csv ;;
 	json-o) set -- "$2" --format json -o rep.json roster.csv ;;
 	text-stdout) set -- "$2" roster.csv ;;
+	html-rejects) set -- "$2" --format html -o rep.html --rejects rej.csv roster.csv ;;
 	check-csv) set -- "$2" --check true --format csv roster40.csv ;;
 	esac
 	_n=$1
@@ -85,7 +90,7 @@ run_variant() {
 # where VARIANT N: the failing call's stack, symbolised when addr2line is here.
 where() {
 	cp base.db t.db
-	rm -f rep.json
+	rm -f rep.json rep.html rej.csv
 	TRACE=1
 	run_variant "$1" "$2"
 	TRACE=0
@@ -99,14 +104,16 @@ where() {
 }
 
 total=0
-for variant in csv-stdout json-o text-stdout check-csv; do
+for variant in csv-stdout json-o text-stdout html-rejects check-csv; do
 	# The count run, which is also the reference.
 	copy_db base.db t.db
-	rm -f rep.json count
+	rm -f rep.json rep.html rej.csv count
 	run_variant "$variant" 0
 	REF_RC=$RC
 	[ "$REF_RC" -le 1 ] || setup_fail "$variant: the run without failures: exit $RC: $(head -c 300 err)"
 	report_complete "$variant" || setup_fail "$variant: the run without failures has an incomplete report"
+	[ "$variant" != html-rejects ] || cp rej.csv ref-rej.csv ||
+		setup_fail "$variant: the run without failures wrote no --rejects file"
 	K=$(cut -d' ' -f1 count)
 	REF_FP=$(fingerprint t.db)
 	# Whole: integrity, the tables without times, the history.
@@ -119,6 +126,7 @@ for variant in csv-stdout json-o text-stdout check-csv; do
 	csv-stdout) first=300 step=4 ;;
 	json-o) first=200 step=12 ;;
 	text-stdout) first=100 step=16 ;;
+	html-rejects) first=100 step=32 ;;
 	*) from=$((K / 2)) first=$((K / 2)) step=8 ;;
 	esac
 	# TORTURE_OOM_FULL=1: every site (minutes, not for CI).
@@ -151,7 +159,8 @@ for variant in csv-stdout json-o text-stdout check-csv; do
 		count=$((count + 1))
 		trial_start "oom-$variant-$n"
 		copy_db base.db t.db
-		rm -f rep.json .rep.json.?????? count
+		rm -f rep.json .rep.json.?????? rep.html .rep.html.?????? rej.csv \
+			.rej.csv.?????? count
 		run_variant "$variant" "$n"
 		if [ "$RC" -eq 999 ]; then
 			fail_trial "hung (stopped after 60 s)"
@@ -166,6 +175,8 @@ for variant in csv-stdout json-o text-stdout check-csv; do
 			[ "$(echo "$fp" | cut -d' ' -f1,3-)" = "$REF_WHOLE" ] ||
 				fail_trial "exit $RC but the database is not the whole batch: $fp"
 			report_complete "$variant" || fail_trial "exit $RC with an incomplete report"
+			[ "$variant" != html-rejects ] || cmp -s rej.csv ref-rej.csv ||
+				fail_trial "exit $RC with a --rejects file unlike the run without failures"
 			;;
 		3)
 			refused=$((refused + 1))
@@ -188,7 +199,10 @@ for variant in csv-stdout json-o text-stdout check-csv; do
 			fi
 			[ "$ok_fp" = yes ] || fail_trial "exit 3 but the database changed: $fp"
 			[ ! -e rep.json ] || fail_trial "exit 3 but -o rep.json was created"
-			[ -z "$(hidden_temps . rep.json)" ] || fail_trial "a temporary report was left"
+			[ ! -e rep.html ] || fail_trial "exit 3 but -o rep.html was created"
+			[ ! -e rej.csv ] || fail_trial "exit 3 but --rejects rej.csv was created"
+			[ -z "$(hidden_temps . rep.json)$(hidden_temps . rep.html)$(hidden_temps . rej.csv)" ] ||
+				fail_trial "a temporary report was left"
 			;;
 		999) ;;
 		*) fail_trial "exit $RC: $(head -c 300 err)" ;;

@@ -61,6 +61,30 @@ START_TEST(test_columns_and_cuts)
 }
 END_TEST
 
+/* Wide (CJK) characters take two columns and combining marks none, so
+ * the text listings stay aligned; a cut never splits a wide character. */
+START_TEST(test_wide_and_combining_columns)
+{
+	/* 学生1: two wide characters and a digit. */
+	ck_assert_uint_eq(esc_text_cols("\xE5\xAD\xA6\xE7\x94\x9F" "1", 7, true),
+			  5);
+	/* e + COMBINING ACUTE ACCENT: one column. */
+	ck_assert_uint_eq(esc_text_cols("e\xCC\x81", 3, true), 1);
+	/* Hangul syllable, fullwidth A: two each. */
+	ck_assert_uint_eq(esc_text_cols("\xEA\xB0\x80\xEF\xBC\xA1", 6, true), 4);
+	size_t cols;
+	/* Six wide characters (12 columns) cut to 8: two of them and "...",
+	 * 7 columns, since a third would make 9. */
+	const char *six = "\xE5\xAD\xA6\xE5\xAD\xA6\xE5\xAD\xA6"
+			  "\xE5\xAD\xA6\xE5\xAD\xA6\xE5\xAD\xA6";
+	size_t n = esc_text(out, six, strlen(six), 8, true, &cols);
+	out[n] = '\0';
+	ck_assert_str_eq(out, "\xE5\xAD\xA6\xE5\xAD\xA6...");
+	ck_assert_uint_eq(cols, 7);
+	ck_assert_uint_eq(text_value_width(six, strlen(six), 0), 12);
+}
+END_TEST
+
 START_TEST(test_csv_and_json)
 {
 	size_t n = esc_csv(out, "=1+1", 4);
@@ -104,6 +128,7 @@ static Suite *escape_suite(void)
 	tcase_add_test(tc, test_invisible_characters_by_code_point);
 	tcase_add_test(tc, test_controls_and_bad_bytes_by_byte);
 	tcase_add_test(tc, test_columns_and_cuts);
+	tcase_add_test(tc, test_wide_and_combining_columns);
 	tcase_add_test(tc, test_csv_and_json);
 	tcase_add_test(tc, test_quote_for_messages);
 	suite_add_tcase(s, tc);

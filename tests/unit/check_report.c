@@ -1152,7 +1152,7 @@ END_TEST
 /* ---- write failures ---------------------------------------------------- */
 
 static const enum report_format all_formats[] = { REPORT_TEXT, REPORT_CSV,
-						  REPORT_JSON };
+						  REPORT_JSON, REPORT_HTML };
 
 static enum status write_to_fd(enum report_format fmt, int fd,
 			       struct error *err)
@@ -1397,6 +1397,8 @@ START_TEST(test_report_format_parse)
 	ck_assert_int_eq(f, REPORT_CSV);
 	ck_assert(report_format_parse("text", &f));
 	ck_assert_int_eq(f, REPORT_TEXT);
+	ck_assert(report_format_parse("html", &f));
+	ck_assert_int_eq(f, REPORT_HTML);
 	ck_assert(!report_format_parse("JSON", &f));
 	ck_assert(!report_format_parse("xml", &f));
 	ck_assert(!report_format_parse("", &f));
@@ -1469,9 +1471,9 @@ static Suite *report_suite(void)
 	tc = tcase_create("failures");
 	tcase_add_unchecked_fixture(tc, case_setup, case_teardown);
 	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_add_loop_test(tc, test_write_to_full_disk_is_io_error, 0, 3);
-	tcase_add_loop_test(tc, test_write_to_closed_descriptor_is_io_error, 0, 3);
-	tcase_add_loop_test(tc, test_write_to_closed_pipe_is_io_error, 0, 3);
+	tcase_add_loop_test(tc, test_write_to_full_disk_is_io_error, 0, 4);
+	tcase_add_loop_test(tc, test_write_to_closed_descriptor_is_io_error, 0, 4);
+	tcase_add_loop_test(tc, test_write_to_closed_pipe_is_io_error, 0, 4);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("scale");

@@ -1,0 +1,161 @@
+# shellcheck shell=sh
+# shellcheck disable=SC2154 # BULKREG, DATA, ROOT, RC come from lib.sh and run
+# t_report_html: --format html -- one self-contained page (no script, nothing
+# to fetch), its counts and rows equal to the csv report of the same run,
+# every value escaped, the 10,000-row bound; course list --format html.
+# (make check-browser loads the same pages in headless Chromium.)
+
+dom=$ROOT/tests/browser/report_dom.py
+db=t.db
+
+# same_as_csv PAGE CSV: the page's numbers and rows are the csv's.
+same_as_csv() {
+	python3 "$dom" "$1" "$2" >cmp 2>&1 || fail "$1 and $2 differ:
+$(head -20 cmp)"
+}
+
+# self_contained PAGE: nothing is run or fetched from anywhere.
+self_contained() {
+	python3 - "$1" <<'PY' || fail "$1 is not self-contained"
+import html.parser, re, sys
+text = open(sys.argv[1], encoding="utf-8").read()
+bad = []
+class P(html.parser.HTMLParser):
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag in ("script", "iframe", "object", "embed", "img", "link",
+                   "video", "audio", "source", "form", "base"):
+            bad.append("element <%s>" % tag)
+        for k, v in attrs:
+            if k.startswith("on") or k in ("src", "href", "srcset", "action", "xlink:href"):
+                bad.append("attribute %s=%r on <%s>" % (k, v, tag))
+        if tag == "meta" and a.get("http-equiv", "").lower() == "refresh":
+            bad.append("meta refresh")
+P().feed(text)
+style = "".join(re.findall(r"<style>(.*?)</style>", text, re.S))
+for pat in ("url(", "@import", "@font-face", "http:", "https:", "//"):
+    if pat in style:
+        bad.append("style has %s" % pat)
+if "default-src 'none'" not in text:
+    bad.append("no Content-Security-Policy default-src 'none'")
+if 'name="viewport"' not in text:
+    bad.append("no viewport (phones)")
+if "@media print" not in text or "@media (max-width" not in text:
+    bad.append("no print or narrow-screen styles")
+for b in bad:
+    print(b)
+sys.exit(1 if bad else 0)
+PY
+}
+
+"$BULKREG" -q -d $db course import "$ROOT/data/courses.csv" 2>/dev/null
+"$BULKREG" -q -d $db register "$ROOT/data/enrolled.csv" >/dev/null 2>&1
+cp $db copy.db
+
+case_ "register --format html: the same numbers and rows as --format csv"
+run -d $db register "$ROOT/data/roster.csv" --format html -o page.html
+expect_rc 1
+expect_err "report in page.html"
+"$BULKREG" -q -d copy.db register "$ROOT/data/roster.csv" --format csv -o page.csv 2>/dev/null
+same_as_csv page.html page.csv
+self_contained page.html
+grep -q '<svg' page.html || fail "no chart"
+grep -q 'data-course="MATH101"' page.html || fail "no MATH101 in the chart"
+
+case_ "html: the chart shows seats of the capacity, the batch's share, the waitlist of its maximum"
+python3 - page.html <<'PY' || fail "chart numbers"
+import re, sys
+t = open(sys.argv[1], encoding="utf-8").read()
+m = re.search(r'<div class="course" data-course="MATH101"([^>]*)>', t)
+a = dict(re.findall(r'data-([a-z-]+)="([^"]*)"', m.group(1)))
+# data/courses.csv: MATH101 has 5 seats and a waitlist of 3; the roster
+# fills both.
+assert a["capacity"] == "5" and a["registered"] == "5", a
+assert a["waitlist-max"] == "3" and a["waitlisted"] == "3", a
+assert int(a["added"]) > 0, a
+PY
+
+case_ "html: over capacity is shown"
+"$BULKREG" -q -d over.db course add OVR --capacity 2 2>/dev/null
+printf 'student_id,first_name,last_name,email,course\nO1,A,B,o1@example.edu,OVR\nO2,A,B,o2@example.edu,OVR\n' >over.csv
+"$BULKREG" -q -d over.db register over.csv >/dev/null 2>&1
+sqlite3 over.db "UPDATE courses SET capacity = 1 WHERE code = 'OVR'"
+run -d over.db course list --format html
+expect_rc 0
+grep -q 'data-over="1"' out || fail "no over-capacity count"
+grep -q '1 over capacity' out || fail "over capacity not said"
+grep -q 'fill="#cf222e"' out || fail "over capacity not drawn"
+self_contained out
+
+case_ "html: values are escaped -- markup, quotes, &, bidi and invisible characters"
+printf 'code,title,capacity,waitlist\nC<b>1,"<script>alert(1)</script> & ""q"" '"'"'s'"'"'",5,0\n' >hc.csv
+"$BULKREG" -q -d h.db course import hc.csv 2>/dev/null
+{
+	printf 'student_id,first_name,last_name,email,course\n'
+	printf '"<img src=x onerror=alert(1)>",A,B,a1@example.edu,C<b>1\n'
+	printf 'S2\342\200\256gpj.exe,A,B,a2@example.edu,C<b>1\n'
+	printf 'S3\342\200\213,A,B,a3@example.edu,C<b>1\n'
+	printf 'S4&amp;,A,B,a4@example.edu,"q""uote'"'"'s"\n'
+	printf 'S5,A,B,a5@example.edu,"<script>x</script>"\n'
+	printf 'S6\363\240\200\201,A,B,a6@example.edu,C<b>1\n'
+} >"h<i>.csv"
+cp h.db h2.db
+run -d h.db register "h<i>.csv" --label '"><script>alert(2)</script>' --format html -o h.html
+expect_rc 1
+"$BULKREG" -q -d h2.db register "h<i>.csv" --label '"><script>alert(2)</script>' --format csv -o h.csv 2>/dev/null
+same_as_csv h.html h.csv
+self_contained h.html
+grep -q '&lt;img src=x onerror=alert(1)&gt;' h.html || fail "the student id is not escaped"
+grep -q '&lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;q&quot; &#39;s&#39;' h.html ||
+	fail "the course title is not escaped"
+grep -q '&quot;&gt;&lt;script&gt;alert(2)' h.html || fail "the label is not escaped"
+grep -q 'h&lt;i&gt;.csv' h.html || fail "the source name is not escaped"
+grep -q 'S4&amp;amp;' h.html || fail "& in a value is not escaped"
+grep -q 'data-cp="202E">U+202E</span>' h.html || fail "a bidi override is not shown as a code"
+grep -q 'data-cp="200B">U+200B</span>' h.html || fail "a zero-width space is not shown as a code"
+grep -q 'data-cp="E0001">U+E0001</span>' h.html || fail "a tag character is not shown as a code"
+python3 - h.html <<'PY' || fail "a raw bidi or invisible character is in the page"
+import sys
+t = open(sys.argv[1], encoding="utf-8").read()
+sys.exit(1 if any(c in t for c in "\u202e\u200b\U000e0001") else 0)
+PY
+
+case_ "html: past 10,000 rows, the first 10,000 and a note that the csv has them all"
+"$BULKREG" -q -d big.db course add BIG --capacity 20000 2>/dev/null
+python3 - <<'PY'
+with open("big.csv", "w") as f:
+    f.write("student_id,first_name,last_name,email,course\n")
+    for i in range(10020):
+        f.write("B%05d,F,L,b%05d@example.edu,%s\n" % (i, i, "NOPE" if i % 2000 == 1999 else "BIG"))
+PY
+cp big.db big2.db
+run -d big.db register big.csv --format html -o big.html
+expect_rc 1
+"$BULKREG" -q -d big2.db register big.csv --format csv -o big.out.csv 2>/dev/null
+same_as_csv big.html big.out.csv
+grep -q 'data-listed="10000" data-total="10020"' big.html || fail "no note past 10,000 rows"
+grep -q 'the csv report (<code>--format csv</code>) has them all' big.html ||
+	fail "the note does not send the reader to the csv report"
+[ "$(grep -c '<tr class="st-' big.html)" -eq 10005 ] ||
+	fail "expected 10,000 listed rows and 5 rejected ones: $(grep -c '<tr class="st-' big.html)"
+
+case_ "drop and undo --format html"
+run -d $db drop "$ROOT/data/enrolled.csv" --dry-run --format html
+expect_rc 0
+grep -q 'data-status="dropped"' out || fail "no dropped count"
+self_contained out
+run -d copy.db undo 2 --dry-run --format html
+expect_rc 0
+grep -q 'The undo of batch 2' out || fail "undo page does not say what it undoes"
+self_contained out
+
+case_ "course list --format html: every course; listings without a page refuse html"
+run -d $db course list --format html
+expect_rc 0
+[ "$(grep -c '<div class="course"' out)" -eq 6 ] || fail "not 6 courses"
+self_contained out
+run -d $db roster MATH101 --format html
+expect_rc 2
+expect_err "--format"
+run -d $db batches --format html
+expect_rc 2
