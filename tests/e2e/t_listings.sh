@@ -3,7 +3,7 @@
 # t_listings: course list, roster CODE, batches (text, csv, json); init;
 # course import; --help and -V; BULKREG_DB and -d.
 
-db=t.db
+db=$(new_db t)
 
 # q CSVFILE SQL: runs SQL over a csv file imported as table r.
 q() {

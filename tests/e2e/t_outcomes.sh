@@ -27,7 +27,7 @@ expect_table() {
 	expect_same table.want table.got
 }
 
-db=t.db
+db=$(new_db t)
 
 # status_in CODE ID: "status" or "status:position" of student ID in course
 # CODE, from `bulkreg roster CODE --format csv`; empty if not there.  (The
