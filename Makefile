@@ -68,7 +68,7 @@ HOOKED_OBJ := $(HOOKED_SRC:src/%.c=$(B)/tests/obj/hooked_%.o)
 BENCH_SRC := $(wildcard tests/bench/*.c)
 BENCH_BIN := $(BENCH_SRC:tests/bench/%.c=$(B)/bench/%)
 
-.PHONY: all check unit e2e sanitize tsan bench demo install uninstall clean \
+.PHONY: all check unit e2e e2e-pg sanitize tsan bench demo install uninstall clean \
         deps deps-test lint format valgrind fuzz torture
 
 all: bulkreg
@@ -132,8 +132,16 @@ unit: $(UNIT_BIN)
 	done; \
 	if [ $$fail -ne 0 ]; then echo "unit tests FAILED"; exit 1; fi
 
+# The end-to-end suite on SQLite, then again on PostgreSQL on a throw-away
+# server (tests/pg/cluster); without one, the PostgreSQL pass says it is
+# skipped (BULKREG_REQUIRE_PG=1, as in CI, makes that a failure).
 e2e: $(BIN)
-	@tests/e2e/run $(abspath $(BIN))
+	@tests/e2e/run $(abspath $(BIN)); s=$$?; \
+	tests/pg/cluster run-or-skip "end-to-end suite" \
+		tests/e2e/run --store pg $(abspath $(BIN)) || s=1; exit $$s
+
+e2e-pg: $(BIN)
+	@tests/pg/cluster run-or-skip "end-to-end suite" tests/e2e/run --store pg $(abspath $(BIN))
 
 sanitize:
 	@$(MAKE) --no-print-directory B=build/asan CFLAGS='-O1 -g' \

@@ -75,7 +75,7 @@ pg_psql() {
 		psql -X -q -v ON_ERROR_STOP=1 -d "$_u" "$@"
 }
 # pg_admin SQL: runs SQL as the cluster's superuser.
-pg_admin() { psql -X -q -v ON_ERROR_STOP=1 -d "$BULKREG_TEST_PG_ADMIN" -c "$1" >/dev/null; }
+pg_admin() { PGOPTIONS="-c client_min_messages=warning" psql -X -q -v ON_ERROR_STOP=1 -d "$BULKREG_TEST_PG_ADMIN" -c "$1" >/dev/null; }
 # pg_db_uri NAME [ROLE[:PASSWORD]]: the URI of database NAME on the cluster.
 pg_db_uri() {
 	echo "postgresql://${2:-bulkreg}@/$1?host=$BULKREG_TEST_PG_HOST&port=$BULKREG_TEST_PG_PORT"
