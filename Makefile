@@ -6,7 +6,9 @@
 #   make sanitize   the whole suite under AddressSanitizer + UBSan
 #   make tsan       the whole suite under ThreadSanitizer
 #   make torture    the long trials: signals, SIGKILL, faults, OOM, and the
-#                   concurrency core under long stress (tests/torture/run)
+#                   concurrency core under long stress (tests/torture/run),
+#                   then SIGKILL, server restarts and concurrent runs on a
+#                   throw-away PostgreSQL server (family pg)
 #   make bench      benchmarks (figures, not pass/fail)
 #   make install    PREFIX=/usr/local DESTDIR=
 #
@@ -157,8 +159,12 @@ tsan:
 # long: the chan family).
 TORTURE_UNIT := $(B)/tests/check_stress $(B)/tests/check_chan_races \
                 $(B)/tests/check_chan $(B)/tests/check_pool $(B)/tests/check_waitgroup
+# Then the PostgreSQL family on a throw-away server (skipped with a visible
+# line when none can start; BULKREG_REQUIRE_PG=1 makes that a failure).
 torture: $(TEST_BIN) $(TORTURE_UNIT) deps-test
-	@TORTURE_UNIT_DIR=$(abspath $(B)/tests) tests/torture/run $(abspath $(TEST_BIN))
+	@TORTURE_UNIT_DIR=$(abspath $(B)/tests) tests/torture/run $(abspath $(TEST_BIN)); s=$$?; \
+	tests/pg/cluster run-or-skip "torture" tests/torture/run $(abspath $(TEST_BIN)) pg || s=1; \
+	exit $$s
 
 # The end-to-end suite with every bulkreg run under valgrind memcheck.
 # --max-threads: one case runs --workers 1024 (valgrind allows 500 by default).
