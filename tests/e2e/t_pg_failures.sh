@@ -29,7 +29,7 @@ SQL
 # pg_bump_version URI N: the schema version bulkreg recorded becomes N, as a
 # newer bulkreg would leave it.
 pg_bump_version() {
-	sql "$1" "UPDATE meta SET value = '$2' WHERE key = 'schema_version'" >/dev/null ||
+	sql "$1" "UPDATE meta SET version = $2" >/dev/null ||
 		fail "cannot set the schema version"
 }
 # expect_one_line: stderr is exactly one line.
