@@ -150,7 +150,7 @@ C,Cat,Cole,c@x.org,WL2
 E,Émile,O'Neil,e@x.org,WL2
 EOF
 both register sync.csv --sync --dry-run --format csv
-both register sync.csv --sync --format csv
+both register sync.csv --sync --max-drops 100% --format csv
 both register sync.csv --sync --sync-scope all --max-drops 1 --format json
 listings
 
