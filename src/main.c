@@ -30,7 +30,8 @@ static const char usage_text[] =
 	"       bulkreg batches [--format text|csv|json]\n"
 	"       bulkreg batches show N [--format text|csv|json]\n"
 	"       bulkreg student ID [--format text|csv|json]\n"
-	"       bulkreg verify [--repair] [--format text|csv|json]\n";
+	"       bulkreg verify [--repair] [--format text|csv|json]\n"
+	"       bulkreg copy-db FROM TO [--wait SECONDS]\n";
 
 static const char help_text[] =
 	"\n"
@@ -64,6 +65,7 @@ struct command {
 
 static const struct command commands[] = {
 	{"batches", cmd_batches},
+	{"copy-db", cmd_copy_db},
 	{"course", cmd_course},
 	{"drop", cmd_drop},
 	{"init", cmd_init},

@@ -88,11 +88,18 @@ db_of() {
 	fi
 	pg_db_uri "$(printf '%s' "${E2E_PG_PREFIX:-e2e}_$1" | tr -c 'a-zA-Z0-9_' '_' | cut -c1-63)"
 }
-# new_db NAME: prints the name (-d argument) of a new, empty database:
+# new_db [-e] NAME: prints the name (-d argument) of a new, empty database:
 # NAME.db (removed if it exists) on SQLite; on PostgreSQL a fresh database of
 # its own, owned by role bulkreg, with SQLite's hex() and group_concat() so
-# that `sql` queries read the same on both.
+# that `sql` queries read the same on both, and bulkreg's schema made by
+# `bulkreg init` (on PostgreSQL only init creates it; an SQLite file is
+# created by any command) -- unless -e: then without the schema.
 new_db() {
+	_init=1
+	if [ "$1" = -e ]; then
+		_init=0
+		shift
+	fi
 	if [ "$STORE" != pg ]; then
 		rm -f "$1.db" "$1.db-wal" "$1.db-shm"
 		echo "$1.db"
@@ -111,6 +118,10 @@ CREATE FUNCTION public.gc_step1(text, text) RETURNS text IMMUTABLE LANGUAGE sql
   AS $$ SELECT public.gc_step($1, $2, ',') $$;
 CREATE AGGREGATE public.group_concat(text) (SFUNC = public.gc_step1, STYPE = text);
 SQL
+	if [ "$_init" = 1 ]; then
+		"$BULKREG" -q -d "$(db_of "$1")" init >/dev/null 2>&1 ||
+			fail "bulkreg init of database $_n failed"
+	fi
 	db_of "$1"
 }
 

@@ -11,7 +11,7 @@ pg_only "compares the SQLite store with the PostgreSQL one"
 
 S=diff.db
 rm -f $S
-P=$(new_db diff)
+P=$(new_db -e diff)
 STEP=0
 
 # mask FILE: times, speeds and the database's name made neutral.

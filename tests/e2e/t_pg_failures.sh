@@ -8,7 +8,7 @@ pg_only "needs a PostgreSQL server with password and read-only roles"
 H=$BULKREG_TEST_PG_HOST
 PORT=$BULKREG_TEST_PG_PORT
 SECRET=bulkreg-pw-secret
-db=$(new_db f)
+db=$(new_db -e f)
 
 # snapshot URI FILE: every table of every schema but the system ones, and
 # every row of bulkreg's tables (batches included).
@@ -122,7 +122,7 @@ expect_one_line
 expect_no_secret Sekr1t-y out err
 
 case_ "a database without the schema: exit 3 for every command but init, one line, nothing created"
-empty=$(new_db empty)
+empty=$(new_db -e empty)
 snapshot "$empty" empty.before
 for cmd in "register r.csv" "course list" "roster M1" "batches" "student A" "verify" "undo 1" "drop --student A --course M1" "course add X1 --capacity 1" "course import courses.csv"; do
 	# shellcheck disable=SC2086 # cmd is a list of words
@@ -140,7 +140,7 @@ run -d "$empty" course list
 expect_rc 0
 
 case_ "a schema from a newer bulkreg: exit 3, one line, nothing written; init does not downgrade it"
-newer=$(new_db newer)
+newer=$(new_db -e newer)
 run -d "$newer" init
 expect_rc 0
 run -d "$newer" course import courses.csv
