@@ -67,12 +67,21 @@ pg_only() {
 	fi
 }
 # pg_psql URI ARGS...: psql with no startup file, stopping at the first
-# error, with bulkreg's schema first on the search path.
+# error, with bulkreg's schema first on the search path.  An error is also
+# kept in $SQL_ERRORS: a query that fails inside $(...) would otherwise
+# read as "no rows", and a check as passed; the file fails at its end.
+SQL_ERRORS=$PWD/.sql-errors
 pg_psql() {
 	_u=$1
 	shift
 	PGOPTIONS="-c search_path=${BULKREG_TEST_PG_SCHEMA:-bulkreg},public -c client_min_messages=warning" \
-		psql -X -q -v ON_ERROR_STOP=1 -d "$_u" "$@"
+		psql -X -q -v ON_ERROR_STOP=1 -d "$_u" "$@" 2>.psql-err
+	_rc=$?
+	if [ "$_rc" -ne 0 ]; then
+		cat .psql-err >&2
+		{ echo "in case '$CASE':"; cat .psql-err; } >>"$SQL_ERRORS"
+	fi
+	return "$_rc"
 }
 # pg_admin SQL: runs SQL as the cluster's superuser.
 pg_admin() { PGOPTIONS="-c client_min_messages=warning" psql -X -q -v ON_ERROR_STOP=1 -d "$BULKREG_TEST_PG_ADMIN" -c "$1" >/dev/null; }
@@ -131,6 +140,41 @@ PG_QUOTE_FNS="CREATE FUNCTION pg_temp.q(text) RETURNS text LANGUAGE sql
   AS \$\$ SELECT coalesce('''' || replace(\$1, '''', '''''') || '''', 'NULL') \$\$;
 CREATE FUNCTION pg_temp.n(bigint) RETURNS text LANGUAGE sql
   AS \$\$ SELECT coalesce(\$1::text, 'NULL') \$\$;"
+
+# clone_db DB NAME: prints the -d argument of a copy of DB named NAME (a
+# copy of the file; on PostgreSQL a database made from DB as its template,
+# once no session uses DB).
+clone_db() {
+	if ! is_pg_uri "$1"; then
+		rm -f "$2.db" "$2.db-wal" "$2.db-shm"
+		cp "$1" "$2.db" || fail "cannot copy $1"
+		echo "$2.db"
+		return
+	fi
+	_src=${1#postgresql://*/}
+	_src=${_src%%\?*}
+	_n=$(printf '%s' "${E2E_PG_PREFIX:-e2e}_$2" | tr -c 'a-zA-Z0-9_' '_' | cut -c1-63)
+	pg_admin "DROP DATABASE IF EXISTS $_n WITH (FORCE)"
+	# A session that just ended may linger a moment: poll until it is gone.
+	_tries=0
+	until pg_admin "CREATE DATABASE $_n OWNER bulkreg TEMPLATE $_src" 2>/dev/null; do
+		_tries=$((_tries + 1))
+		[ "$_tries" -lt 500 ] || fail "cannot copy database $_src"
+		sleep 0.01
+	done
+	db_of "$2"
+}
+# sqlite_file DB: an SQLite file holding DB's tables (DB itself, or a copy
+# of a PostgreSQL database made by tests/pg/pg2sqlite), for checks that
+# read the file with Python's sqlite3.
+sqlite_file() {
+	if ! is_pg_uri "$1"; then
+		echo "$1"
+		return
+	fi
+	"$ROOT/tests/pg/pg2sqlite" "$1" pg-copy.sqlite || fail "pg2sqlite $1"
+	echo pg-copy.sqlite
+}
 
 # dump DB FILE: the whole state users can see (courses, students,
 # registrations) in a stable order; batch history is left out on purpose.
@@ -242,4 +286,6 @@ PY
 
 # shellcheck source=/dev/null
 . "$1"
+[ ! -s "$SQL_ERRORS" ] || fail "a query of the test failed:
+$(head -c 2000 "$SQL_ERRORS")"
 echo "all cases passed"

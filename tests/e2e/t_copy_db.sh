@@ -98,7 +98,8 @@ story() {
 	"$BULKREG" -q -d "$1" register first.csv >/dev/null
 	"$BULKREG" -q -d "$1" register big.csv --workers 4 --label big >/dev/null
 	"$BULKREG" -q -d "$1" drop --student A --course M1 >/dev/null || fail "drop"
-	"$BULKREG" -q -d "$1" register sync.csv --sync --max-drops 100% --update-students always >/dev/null || fail "sync"
+	"$BULKREG" -q -d "$1" register sync.csv --sync --max-drops 100% --update-students always >/dev/null
+	[ $? -le 1 ] || fail "sync"
 	"$BULKREG" -q -d "$1" course add M1 --capacity 4 || fail "raise"
 	"$BULKREG" -q -d "$1" undo 4 >/dev/null || fail "undo"
 	"$BULKREG" -q -d "$1" verify >/dev/null || fail "verify the source"

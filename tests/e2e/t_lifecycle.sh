@@ -33,7 +33,7 @@ invariants() {
 		  OR waitlisted <> (SELECT count(*) FROM registrations WHERE course_id = c.id AND status = 'waitlisted')
 		UNION ALL SELECT code || ': positions' FROM courses c WHERE EXISTS (SELECT 1 FROM (SELECT seq,
 			row_number() OVER (ORDER BY seq) AS n FROM registrations WHERE course_id = c.id
-			AND status = 'waitlisted') WHERE seq <> n)
+			AND status = 'waitlisted') AS w WHERE seq <> n)
 		UNION ALL SELECT code || ': waits with a free seat' FROM courses WHERE registered < capacity AND waitlisted > 0")
 	[ -z "$bad" ] || fail "invariants broken: $bad"
 }

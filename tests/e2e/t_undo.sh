@@ -107,7 +107,7 @@ run -d $db undo "$u" -q
 expect_rc 0
 tables $db redone
 expect_same dropped redone
-[ "$(sql $db "SELECT coalesce(undone_by, 'null') FROM batches WHERE id = $b")" = null ] || fail "batch $b still undone"
+[ "$(sql $db "SELECT coalesce(CAST(undone_by AS TEXT), 'null') FROM batches WHERE id = $b")" = null ] || fail "batch $b still undone"
 run -d $db undo "$b" -q
 expect_rc 0
 
@@ -186,7 +186,7 @@ expect_rc 0
 - A M1 registered - -" ] || fail "report: $(rows)"
 tables $db after
 expect_same before after
-[ "$(sql $db "SELECT coalesce(undone_by, 'null') FROM batches WHERE id = $b")" = null ] || fail "marked undone"
+[ "$(sql $db "SELECT coalesce(CAST(undone_by AS TEXT), 'null') FROM batches WHERE id = $b")" = null ] || fail "marked undone"
 
 case_ "undo on a missing database: exit 2, no file created"
 run -d missing.db undo 1

@@ -67,7 +67,7 @@ $(cat out)"
 expect_out "13,Jösé,OPEN,registered,"
 
 case_ "non-ASCII names and emails are stored byte for byte (sqlite3)"
-python3 check.py db "$unicode" $db >problems 2>&1 || fail "$(cat problems)"
+python3 check.py db "$unicode" "$(sqlite_file $db)" >problems 2>&1 || fail "$(cat problems)"
 got=$(sql $db "SELECT hex(first_name) || ' ' || hex(last_name) FROM students WHERE student_id = 'U11'")
 [ "$got" = "4A6F7365CC81 4E6664E2808B5A777370" ] || fail "U11 (NFD, zero-width space) stored as $got"
 
