@@ -105,8 +105,15 @@ story() {
 	"$BULKREG" -q -d "$1" verify >/dev/null || fail "verify the source"
 }
 
+# s.db: an SQLite source on every pass; $src: the store of the pass.
+rm -f s.db
+story s.db
 src=$(new_db src)
-story "$src"
+if is_pg_uri "$src"; then
+	story "$src"
+else
+	src=s.db
+fi
 
 case_ "usage: copy-db needs FROM and TO; --help prints the usage"
 run copy-db
@@ -135,16 +142,8 @@ expect_empty out
 case_ "SQLite -> SQLite: verify passes, tables and every listing the source's"
 lite=lite_copy.db
 rm -f $lite
-if is_pg_uri "$src"; then
-	# The PostgreSQL pass: the source is PostgreSQL; make an SQLite one.
-	rm -f s.db
-	story s.db
-	run copy-db s.db "$lite"
-	from=s.db
-else
-	run copy-db "$src" "$lite"
-	from=$src
-fi
+from=s.db
+run copy-db s.db "$lite"
 expect_rc 0
 expect_empty out
 same_db "$from" "$lite"
