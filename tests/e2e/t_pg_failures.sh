@@ -108,7 +108,7 @@ case_ "malformed URIs: exit 2, one line, the password not shown"
 for u in "postgresql://bulkreg:Sekr1t-y@/$dbname?host=$H&port=$PORT&no_such_option=1" \
 	"postgresql://bulkreg:Sekr1t-y@localhost:notaport/$dbname" \
 	"postgresql://bulkreg:Sekr1t-y@[::1/$dbname" \
-	"postgres://bulkreg:Sekr1t-y@/$dbname?host=$H&sslmode=sometimes"; do
+	"postgres://bulkreg:Sekr1t-y@/$dbname?host=$H&no_such=1"; do
 	run -d "$u" register r.csv
 	expect_rc 2
 	expect_one_line
@@ -170,7 +170,8 @@ expect_out "M1"
 run -d "$ro" roster M1
 expect_rc 0
 printf 'student_id,first_name,last_name,email,course\nD,Dan,D,d@x.org,P1\n' >d.csv
-for cmd in "register d.csv" "drop --student A --course P1" "course add M1 --capacity 9" "course import courses.csv" "undo 1" "verify --repair"; do
+printf 'code,title,capacity,waitlist\nX9,New,5,\n' >new_course.csv
+for cmd in "register d.csv" "drop --student A --course P1" "course add M1 --capacity 9" "course import new_course.csv" "undo 1"; do
 	# shellcheck disable=SC2086 # cmd is a list of words
 	run -d "$ro" $cmd
 	expect_rc 3
