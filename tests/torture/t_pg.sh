@@ -195,7 +195,8 @@ while [ "$i" -lt "$RESTARTS" ]; do
 	pid=$!
 	# The batch has begun: its transaction is open on the server.
 	wait_for 30 in_transaction t || { is_running "$pid" && fail_trial "no transaction of t within 30 s"; }
-	rand "$T_REF"
+	# Over the whole batch and a little past it (the COMMIT).
+	rand $((T_REF + T_REF / 2))
 	sleep_ms "$R"
 	"$CLUSTER" restart "$BULKREG_PG_DIR" >restart.out 2>&1 || fail_trial "restart: $(cat restart.out)"
 	wait_for 60 server_up || fail_trial "the server is not back 60 s after the restart"
