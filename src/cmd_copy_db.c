@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -33,59 +34,69 @@ static bool file_exists(const char *target, struct stat *sb)
 	return !db_target_is_pg(target) && stat(target, sb) == 0;
 }
 
-static int parse(int argc, char **argv, double *wait)
+static int parse(struct cli *cli, int argc, char **argv, double *wait)
 {
 	static const struct option opts[] = {
 		{"help", no_argument, NULL, 'h'},
 		{"wait", required_argument, NULL, 'w'},
 		{NULL, 0, NULL, 0},
 	};
+	struct cli_getopt g;
+	cli_getopt_init(&g, cli, "copy-db", argv, "h", opts);
 	int c;
-	while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
-		switch (c) {
-		case 'h':
-			fputs(copy_usage, stdout);
-			fputs(copy_help, stdout);
-			return cli_close_stdout();
-		case 'w':
-			if (!parse_seconds(optarg, 0, 86400, wait))
-				return cli_usage_error(copy_usage, "copy-db",
-						       "--wait: '%s' is not a "
-						       "number of seconds "
-						       "(0 to 86400)",
-						       optarg);
-			break;
-		default:
-			return cli_usage_error(copy_usage, "copy-db", "%s",
-					       "unknown option");
-		}
+	while ((c = cli_getopt_next(&g, argc, argv, NULL)) != -1) {
+		if (c == 'h')
+			return cli_help(cli, copy_usage, copy_help);
+		if (c == 'w' && parse_seconds(optarg, 0, 86400, wait))
+			continue;
+		if (c == 'w')
+			return cli_usage_error(cli,
+					       "--wait: '%s' is not a number of "
+					       "seconds (0 to 86400)",
+					       optarg);
+		return 2;
 	}
 	if (argc - optind != 2)
-		return cli_usage_error(copy_usage, "copy-db",
-				       "copy-db takes FROM and TO");
+		return cli_usage_error(cli, "%s",
+				       "two databases are needed: FROM TO");
 	return -1;
 }
 
-/* Exit 2 when FROM is missing or FROM and TO are one database. */
-static int check_operands(const char *from, const char *to)
+/* Exit 2 when FROM and TO are one database, or --schema names a schema
+ * while neither is PostgreSQL. */
+static int check_operands(const struct cli *cli, const char *from,
+			  const char *to)
 {
 	struct stat a, b;
-	if (!db_target_is_pg(from) && stat(from, &a) != 0 && errno == ENOENT) {
-		cli_error("%s: no such database (copy-db copies an existing "
-			  "database)",
-			  from);
-		return 2;
-	}
 	bool same = strcmp(from, to) == 0 ||
 		    (file_exists(from, &a) && file_exists(to, &b) &&
 		     a.st_dev == b.st_dev && a.st_ino == b.st_ino);
 	if (same) {
 		char shown[1024];
 		db_target_redact(to, shown, sizeof(shown));
-		cli_error("%s: FROM and TO are the same database", shown);
+		cli_error("copy-db: %s: FROM and TO are the same database",
+			  shown);
+		return 2;
+	}
+	if (cli->schema_given && !db_target_is_pg(from) &&
+	    !db_target_is_pg(to)) {
+		cli_error("copy-db: --schema: neither database is PostgreSQL; "
+			  "only a PostgreSQL database has schemas");
 		return 2;
 	}
 	return 0;
+}
+
+/* --schema, else $BULKREG_SCHEMA, for a PostgreSQL target (db_open_target
+ * checks the name). */
+static const char *schema_of(const struct cli *cli, const char *target)
+{
+	if (!db_target_is_pg(target))
+		return NULL;
+	if (cli->schema)
+		return cli->schema;
+	const char *env = getenv("BULKREG_SCHEMA");
+	return env && *env ? env : NULL;
 }
 
 static void say_copied(const struct cli *cli, struct db *from, struct db *to,
@@ -103,11 +114,6 @@ static void say_copied(const struct cli *cli, struct db *from, struct db *to,
 		(long long)n->rows[COPY_HISTORY]);
 }
 
-static const char *schema_of(const struct cli *cli, const char *target)
-{
-	return db_target_is_pg(target) ? cli->schema : NULL;
-}
-
 /* An SQLite target copy-db created and could not fill goes away again. */
 static void remove_created(const char *to)
 {
@@ -123,27 +129,30 @@ static void remove_created(const char *to)
 
 int cmd_copy_db(struct cli *cli, int argc, char **argv)
 {
-	cli_take_quiet(cli, &argc, argv);
 	double wait = DEFAULT_WAIT_SECONDS;
-	int rc = parse(argc, argv, &wait);
+	int rc = parse(cli, argc, argv, &wait);
 	if (rc >= 0)
 		return rc;
 	const char *from_target = argv[optind], *to_target = argv[optind + 1];
-	if ((rc = check_operands(from_target, to_target)) != 0)
+	if ((rc = check_operands(cli, from_target, to_target)) != 0)
 		return rc;
 	struct stat sb;
 	bool created = !db_target_is_pg(to_target) &&
 		       stat(to_target, &sb) != 0 && errno == ENOENT;
 
-	struct error err;
+	/* FROM must be there (a mistyped path leaves no file behind); TO is
+	 * made if need be (a new file, or the schema init would make), and
+	 * must be writable. */
+	struct error err = {0};
 	struct db *from = NULL, *to = NULL;
-	/* --schema (or BULKREG_SCHEMA) names the schema of a PostgreSQL
-	 * FROM and TO alike. */
 	enum status st = db_open_target(from_target, schema_of(cli, from_target),
-					wait, cli->file_mode, &from, &err);
+					wait, cli->file_mode | DB_OPEN_EXISTING,
+					&from, &err);
 	if (st == ST_OK)
 		st = db_open_target(to_target, schema_of(cli, to_target), wait,
-				    cli->file_mode | DB_OPEN_INIT, &to, &err);
+				    cli->file_mode | DB_OPEN_INIT |
+					    DB_OPEN_WRITE,
+				    &to, &err);
 	struct copy_counts n;
 	if (st == ST_OK)
 		st = copy_db(from, to, &n, &err);

@@ -192,7 +192,7 @@ int main(int argc, char **argv)
 	}
 	if (optind >= argc) {
 		cli_error("which command? (init, course, register, drop, undo, "
-			  "roster, batches, student, verify, help)");
+			  "roster, batches, student, verify, copy-db, help)");
 		fputs("Try 'bulkreg --help'.\n", stderr);
 		return 2;
 	}

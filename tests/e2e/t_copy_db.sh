@@ -118,7 +118,8 @@ fi
 case_ "usage: copy-db needs FROM and TO; --help prints the usage"
 run copy-db
 expect_rc 2
-expect_err "usage: bulkreg copy-db FROM TO"
+expect_err "FROM TO"
+expect_err "Try 'bulkreg copy-db --help'."
 run copy-db only.db
 expect_rc 2
 run copy-db a.db b.db c.db
