@@ -169,6 +169,10 @@ expect_rc 0
 expect_out "M1"
 run -d "$ro" roster M1
 expect_rc 0
+run -d "$ro" batches
+expect_rc 0
+run -d "$ro" verify
+expect_rc 0
 printf 'student_id,first_name,last_name,email,course\nD,Dan,D,d@x.org,P1\n' >d.csv
 printf 'code,title,capacity,waitlist\nX9,New,5,\n' >new_course.csv
 for cmd in "register d.csv" "drop --student A --course P1" "course add M1 --capacity 9" "course import new_course.csv" "undo 1"; do
