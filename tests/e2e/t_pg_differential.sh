@@ -48,9 +48,11 @@ $(diff s.$f.m p.$f.m | head -30)"
 	cp s.out out
 	cp s.err err
 }
-# listings: every listing of both stores, in every format, compared.
+# listings [FORMAT...]: every listing of both stores in those formats
+# (default: json, which carries every field; the story's last step lists
+# all three), compared, and the dumps of both databases.
 listings() {
-	for fmt in text csv json; do
+	for fmt in ${*:-json}; do
 		both course list --format $fmt
 		for c in M1 P1 C1 WL2 OPEN; do
 			both roster $c --format $fmt
@@ -167,11 +169,11 @@ both undo 3
 both undo 3
 listings
 
-case_ "a generated roster of 3000 rows with 4 workers and --check: the same report"
+case_ "a generated roster of 1200 rows with 4 workers and --check: the same report"
 awk 'BEGIN { print "student_id,first_name,last_name,email,course"
 	split("M1 P1 C1 WL2 OPEN NOPE", cs, " ")
-	for (i = 1; i <= 3000; i++)
-		printf "S%04d,F%d,L%d,s%d@x.org,%s\n", i % 900, i, i, i % 900, cs[i % 6 + 1] }' >big.csv
+	for (i = 1; i <= 1200; i++)
+		printf "S%04d,F%d,L%d,s%d@x.org,%s\n", i % 400, i, i, i % 400, cs[i % 6 + 1] }' >big.csv
 cat >verdict.sh <<'SH'
 #!/bin/sh
 case $BULKREG_STUDENT_ID in *7) echo "no $BULKREG_STUDENT_ID"; exit 1 ;; esac
@@ -193,4 +195,4 @@ expect_same a.m b.m
 case_ "verify --repair on a clean database: nothing to do on either"
 both verify --repair
 expect_rc 0
-listings
+listings text csv json
