@@ -158,7 +158,7 @@ e2e-pg: $(BIN)
 
 # Under the sanitizers the PostgreSQL pass runs the files that exercise
 # the PostgreSQL store most (CI's time budget); `make check` runs them all.
-E2E_PG_SAN_TESTS := t_pg_differential t_pg_failures t_copy_db t_capacity t_lifecycle
+E2E_PG_SAN_TESTS := t_pg_differential t_pg_failures t_copy_db
 
 sanitize:
 	@$(MAKE) --no-print-directory B=build/asan CFLAGS='-O1 -g' \
