@@ -99,19 +99,31 @@ static const char *schema_of(const struct cli *cli, const char *target)
 	return env && *env ? env : NULL;
 }
 
+/* "1 course", "2 courses". */
+static const char *plural(int64_t n, const char *one, const char *many)
+{
+	return n == 1 ? one : many;
+}
+
 static void say_copied(const struct cli *cli, struct db *from, struct db *to,
 		       const struct copy_counts *n)
 {
 	if (cli->quiet)
 		return;
+	const int64_t *r = n->rows;
 	fprintf(stderr,
-		"bulkreg: copied %s into %s: %lld courses, %lld students, "
-		"%lld registrations, %lld batches, %lld history events\n",
-		db_name(from), db_name(to), (long long)n->rows[COPY_COURSES],
-		(long long)n->rows[COPY_STUDENTS],
-		(long long)n->rows[COPY_REGISTRATIONS],
-		(long long)n->rows[COPY_BATCHES],
-		(long long)n->rows[COPY_HISTORY]);
+		"bulkreg: copied %s into %s: %lld %s, %lld %s, %lld %s, "
+		"%lld %s, %lld %s\n",
+		db_name(from), db_name(to), (long long)r[COPY_COURSES],
+		plural(r[COPY_COURSES], "course", "courses"),
+		(long long)r[COPY_STUDENTS],
+		plural(r[COPY_STUDENTS], "student", "students"),
+		(long long)r[COPY_REGISTRATIONS],
+		plural(r[COPY_REGISTRATIONS], "registration", "registrations"),
+		(long long)r[COPY_BATCHES],
+		plural(r[COPY_BATCHES], "batch", "batches"),
+		(long long)r[COPY_HISTORY],
+		plural(r[COPY_HISTORY], "history event", "history events"));
 }
 
 /* An SQLite target copy-db created and could not fill goes away again. */

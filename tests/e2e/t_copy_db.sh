@@ -147,6 +147,11 @@ from=s.db
 run copy-db s.db "$lite"
 expect_rc 0
 expect_empty out
+expect_err "copied s.db into lite_copy.db: 4 courses,"
+expect_err "batches,"
+run -q copy-db s.db quiet.db
+expect_rc 0
+expect_empty err
 same_db "$from" "$lite"
 
 case_ "the copy goes on as the source does: new batches get the same ids and reports"
