@@ -7,7 +7,9 @@
 #   make sanitize   the whole suite under AddressSanitizer + UBSan
 #   make tsan       the whole suite under ThreadSanitizer
 #   make torture    the long trials: signals, SIGKILL, faults, OOM, and the
-#                   concurrency core under long stress (tests/torture/run)
+#                   concurrency core under long stress (tests/torture/run),
+#                   then SIGKILL, server restarts and concurrent runs on a
+#                   throw-away PostgreSQL server (family pg)
 #   make bench      benchmarks (figures, not pass/fail)
 #   make install    PREFIX=/usr/local DESTDIR=
 #
@@ -69,7 +71,7 @@ HOOKED_OBJ := $(HOOKED_SRC:src/%.c=$(B)/tests/obj/hooked_%.o)
 BENCH_SRC := $(wildcard tests/bench/*.c)
 BENCH_BIN := $(BENCH_SRC:tests/bench/%.c=$(B)/bench/%)
 
-.PHONY: all check unit e2e sanitize tsan bench demo install uninstall clean \
+.PHONY: all check unit e2e e2e-pg sanitize tsan bench demo install uninstall clean \
         deps deps-test lint format valgrind fuzz torture check-browser
 
 all: bulkreg
@@ -123,8 +125,12 @@ $(B)/bench/%: tests/bench/%.c $(LIB) | deps
 
 # ---- tests ----------------------------------------------------------------
 
+# One throw-away PostgreSQL server (tests/pg/cluster) for the whole run: the
+# unit tests that need one (check_pgstore, check_sqldb) and the end-to-end
+# suite's PostgreSQL pass use it.  Without one, they say SKIPPED and the
+# rest runs (BULKREG_REQUIRE_PG=1, as in .ci/run, makes that a failure).
 check: deps-test
-	@$(MAKE) --no-print-directory unit e2e
+	@tests/pg/cluster run-or-plain "tests" $(MAKE) --no-print-directory unit e2e
 
 unit: $(UNIT_BIN)
 	@fail=0; for t in $(UNIT_BIN); do \
@@ -133,8 +139,27 @@ unit: $(UNIT_BIN)
 	done; \
 	if [ $$fail -ne 0 ]; then echo "unit tests FAILED"; exit 1; fi
 
+# The end-to-end suite on SQLite, then again on PostgreSQL on a throw-away
+# server (tests/pg/cluster); without one, the PostgreSQL pass says it is
+# skipped (BULKREG_REQUIRE_PG=1, as in CI, makes that a failure).
 e2e: $(BIN)
-	@tests/e2e/run $(abspath $(BIN))
+	@tests/e2e/run $(abspath $(BIN)); s=$$?; \
+	$(MAKE) --no-print-directory e2e-pg || s=1; exit $$s
+
+# The PostgreSQL pass alone, on the server of `make check` or on its own;
+# E2E_PG_TESTS="t_a t_b" runs those files only.
+E2E_PG_TESTS ?=
+e2e-pg: $(BIN)
+	@if [ -n "$${BULKREG_TEST_PG_ADMIN:-}" ]; then \
+		tests/e2e/run --store pg $(abspath $(BIN)) $(E2E_PG_TESTS); \
+	else \
+		tests/pg/cluster run-or-skip "end-to-end suite" \
+			tests/e2e/run --store pg $(abspath $(BIN)) $(E2E_PG_TESTS); \
+	fi
+
+# Under the sanitizers the PostgreSQL pass runs the files that exercise
+# the PostgreSQL store most (CI's time budget); `make check` runs them all.
+E2E_PG_SAN_TESTS := t_pg_differential t_pg_failures t_copy_db
 
 # The HTML report in a real browser: Debian's chromium, headless, with
 # JavaScript off and every request recorded; screenshots in build/browser.
@@ -145,19 +170,23 @@ check-browser: $(BIN)
 sanitize:
 	@$(MAKE) --no-print-directory B=build/asan CFLAGS='-O1 -g' \
 		SAN='-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer' \
-		check
+		E2E_PG_TESTS='$(E2E_PG_SAN_TESTS)' check
 
 tsan:
 	@$(MAKE) --no-print-directory B=build/tsan CFLAGS='-O1 -g' SAN='-fsanitize=thread' \
-		check
+		E2E_PG_TESTS='$(E2E_PG_SAN_TESTS)' check
 
 # The slow reliability trials (signals, SIGKILL, concurrent runs, faults,
 # planted files, the lifecycle, and the concurrency core's unit tests run
 # long: the chan family).
 TORTURE_UNIT := $(B)/tests/check_stress $(B)/tests/check_chan_races \
                 $(B)/tests/check_chan $(B)/tests/check_pool $(B)/tests/check_waitgroup
+# Then the PostgreSQL family on a throw-away server (skipped with a visible
+# line when none can start; BULKREG_REQUIRE_PG=1 makes that a failure).
 torture: $(TEST_BIN) $(TORTURE_UNIT) deps-test
-	@TORTURE_UNIT_DIR=$(abspath $(B)/tests) tests/torture/run $(abspath $(TEST_BIN))
+	@TORTURE_UNIT_DIR=$(abspath $(B)/tests) tests/torture/run $(abspath $(TEST_BIN)); s=$$?; \
+	tests/pg/cluster run-or-skip "torture" tests/torture/run $(abspath $(TEST_BIN)) pg || s=1; \
+	exit $$s
 
 # The end-to-end suite with every bulkreg run under valgrind memcheck.
 # --max-threads: one case runs --workers 1024 (valgrind allows 500 by default).

@@ -47,6 +47,7 @@ int cmd_batches(struct cli *cli, int argc, char **argv);
 int cmd_batches_show(struct cli *cli, int argc, char **argv);
 int cmd_student(struct cli *cli, int argc, char **argv);
 int cmd_verify(struct cli *cli, int argc, char **argv);
+int cmd_copy_db(struct cli *cli, int argc, char **argv);
 
 /* "bulkreg: <msg>" on stderr.  The formatted message goes through the
  * terminal escaping of the text report (text_escape_message): file names,

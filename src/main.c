@@ -31,7 +31,8 @@ static const char usage_text[] =
 	"       bulkreg batches [--format text|csv|json]\n"
 	"       bulkreg batches show N [--format text|csv|json]\n"
 	"       bulkreg student ID [--format text|csv|json]\n"
-	"       bulkreg verify [--repair] [--format text|csv|json]\n";
+	"       bulkreg verify [--repair] [--format text|csv|json]\n"
+	"       bulkreg copy-db FROM TO [--wait SECONDS]\n";
 
 static const char help_text[] =
 	"\n"
@@ -65,6 +66,7 @@ struct command {
 
 static const struct command commands[] = {
 	{"batches", cmd_batches},
+	{"copy-db", cmd_copy_db},
 	{"course", cmd_course},
 	{"drop", cmd_drop},
 	{"init", cmd_init},
@@ -192,7 +194,7 @@ int main(int argc, char **argv)
 	}
 	if (optind >= argc) {
 		cli_error("which command? (init, course, register, drop, undo, "
-			  "roster, batches, student, verify, help)");
+			  "roster, batches, student, verify, copy-db, help)");
 		fputs("Try 'bulkreg --help'.\n", stderr);
 		return 2;
 	}

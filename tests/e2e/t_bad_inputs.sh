@@ -16,6 +16,7 @@
 # Inputs too big to commit, or that are not files (a FIFO, a directory,
 # standard input, /dev/zero), are made by the gen_NAME functions below, in
 # this test's temporary directory.
+sqlite_only "every case runs on a copy of one SQLite file (cp base.db); the differential test t_pg_differential covers the PostgreSQL store's reports"
 
 BAD=$DATA/bad
 TABLE=$BAD/EXPECTED

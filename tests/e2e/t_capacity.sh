@@ -4,7 +4,7 @@
 # exactly full, one over; waitlist 0, a limit, unlimited; positions 1..n;
 # raising a capacity promotes the waitlist in order and renumbers it.
 
-db=t.db
+db=$(new_db t)
 
 # roster_of N COURSE [FIRST]: a roster of N new students for COURSE, ids
 # P<FIRST>.. (FIRST defaults to 1).

@@ -4,7 +4,7 @@
 # unchanged counts, and --dry-run (issue 12).
 S=$DATA/samples
 X=$DATA/exports
-db=t.db
+db=$(new_db t)
 
 # course CODE: "capacity|waitlist|title" as course list --format csv says.
 course() {

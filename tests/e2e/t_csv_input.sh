@@ -5,7 +5,7 @@
 # and CR-only line ends, the ';' tab '|' delimiters, blank lines, header
 # aliases and spellings, unknown columns, --course, standard input.
 
-db=t.db
+db=$(new_db t)
 
 # status_in CODE ID: "status" or "status:position" of student ID in course
 # CODE, from `bulkreg roster CODE --format csv`; empty if not there.  (The

@@ -39,7 +39,6 @@ awk 'BEGIN {
 
 # setup DB: the same courses and earlier batch in a fresh database.
 setup() {
-	rm -f "$1" "$1-wal" "$1-shm"
 	printf '%s\n' "code,title,capacity,waitlist" \
 		"C0,Closed,0,0" "C1,Waitlist only,0," "C2,Tiny,3,2" \
 		"C3,Small,40,10" "C4,Medium,120," "C5,Large,400," \
@@ -62,12 +61,12 @@ listings() {
 
 case_ "setup: a database per worker count, each with the same history"
 for w in 1 2 8 64; do
-	setup w$w.db
+	setup "$(new_db w$w)"
 done
 
 case_ "the csv report is identical for --workers 1, 2, 8 and 64"
 for w in 1 2 8 64; do
-	run -d w$w.db register big.csv --workers $w --format csv
+	run -d "$(db_of w$w)" register big.csv --workers $w --format csv
 	expect_rc 1
 	cp out report.$w.csv
 done
@@ -88,7 +87,7 @@ done
 
 case_ "the database dumps are identical for --workers 1, 2, 8 and 64"
 for w in 1 2 8 64; do
-	dump w$w.db dump.$w
+	dump "$(db_of w$w)" dump.$w
 done
 for w in 2 8 64; do
 	expect_same dump.1 dump.$w
@@ -96,7 +95,7 @@ done
 
 case_ "the listings (rosters, course list) are identical"
 for w in 1 2 8 64; do
-	listings w$w.db listing.$w
+	listings "$(db_of w$w)" listing.$w
 done
 for w in 2 8 64; do
 	expect_same listing.1 listing.$w
@@ -104,7 +103,7 @@ done
 
 case_ "the batch records agree on everything but times and ids"
 for w in 1 2 8 64; do
-	sql w$w.db "SELECT source, sha256, outcome, rows, registered, waitlisted,
+	sql "$(db_of w$w)" "SELECT source, sha256, outcome, rows, registered, waitlisted,
 		already_registered, already_waitlisted, rejected, reasons
 		FROM batches ORDER BY id" >batches.$w
 done
@@ -115,7 +114,7 @@ done
 # Every database gets the same runs, so that batch ids stay in step.
 case_ "the json report is identical but for the timing and worker count"
 for w in 1 2 8 64; do
-	run -d w$w.db register big.csv --workers $w --format json --dry-run
+	run -d "$(db_of w$w)" register big.csv --workers $w --format json --dry-run
 	expect_rc 1
 	grep -v '"elapsed_seconds"' out | sed 's/"batch": [0-9]*/"batch": N/' >json.$w
 done
@@ -125,7 +124,7 @@ done
 
 case_ "the text report is identical but for its headline"
 for w in 1 2 8 64; do
-	run -d w$w.db register big.csv --workers $w --dry-run
+	run -d "$(db_of w$w)" register big.csv --workers $w --dry-run
 	expect_rc 1
 	sed 1,2d out >text.$w
 done
@@ -135,10 +134,10 @@ done
 
 case_ "a second run is identical for every worker count too"
 for w in 1 2 8 64; do
-	run -d w$w.db register big.csv --workers $w --format csv
+	run -d "$(db_of w$w)" register big.csv --workers $w --format csv
 	expect_rc 1
 	cp out rerun.$w.csv
-	dump w$w.db redump.$w
+	dump "$(db_of w$w)" redump.$w
 done
 for w in 2 8 64; do
 	expect_same rerun.1.csv rerun.$w.csv
@@ -146,7 +145,7 @@ for w in 2 8 64; do
 done
 
 case_ "standard input gives the same report as the file"
-run_in big.csv -d w8.db register - --workers 8 --format csv --dry-run
+run_in big.csv -d "$(db_of w8)" register - --workers 8 --format csv --dry-run
 expect_rc 1
 expect_same rerun.1.csv out
 
@@ -167,11 +166,11 @@ SH
 chmod +x verdict.sh
 head -n 601 big.csv >checked.csv
 for w in 1 64; do
-	setup c$w.db
-	run -d c$w.db register checked.csv --check ./verdict.sh --workers $w --format csv
+	setup "$(new_db c$w)"
+	run -d "$(db_of c$w)" register checked.csv --check ./verdict.sh --workers $w --format csv
 	expect_rc 1
 	cp out checked.$w.csv
-	dump c$w.db cdump.$w
+	dump "$(db_of c$w)" cdump.$w
 done
 expect_same checked.1.csv checked.64.csv
 expect_same cdump.1 cdump.64

@@ -5,7 +5,7 @@
 # nothing was committed; only the batch history gains a row (dry_run or
 # rolled_back).
 
-db=t.db
+db=$(new_db t)
 roster=$DATA/rosters/outcomes.csv
 
 # last_batch: "outcome rows registered waitlisted already_registered

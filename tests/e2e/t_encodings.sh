@@ -2,10 +2,10 @@
 # --encoding (issue 12).  The fixtures hold one roster in each encoding:
 # E1 Zoë O'Neil, E2 José Müller, E3 Ann Lee, all into TWO (2 seats).
 E=$DATA/exports/encodings
-db=t.db
+db=$(new_db t)
 
 fresh() {
-	rm -f $db $db-wal $db-shm
+	db=$(new_db t)
 	"$BULKREG" -d $db course add TWO --capacity 2 >/dev/null 2>&1 || fail "course add"
 }
 # names ID: "first|last" as stored, in hex-free text.

@@ -4,6 +4,7 @@
 # version-2 columns of `batches` (kind, promoted/dropped/skipped, undo links,
 # options) and `course list` over capacity; on the version-1 reference
 # database (tests/data/upgrade/v1.sql) and a repair batch made on it.
+sqlite_only "its fixture is a bulkreg 0.1 SQLite file (tests/data/upgrade/v1.sql)"
 
 db=h.db
 sqlite3 $db <"$DATA/upgrade/v1.sql" || fail "loading v1.sql"

@@ -4,17 +4,17 @@
 # --max-rejects, capacity changes, --update-students: every rule of the
 # lifecycle, each alone and then combined.
 
-db=t.db
+db=$(new_db t)
 
 # state DB: every pair as "course student status seq", seats then waitlist.
 state() {
-	sqlite3 -separator ' ' "$1" "SELECT c.code, r.student_id, r.status, r.seq
+	sql_sp "$1" "SELECT c.code, r.student_id, r.status, r.seq
 		FROM registrations r JOIN courses c ON c.id = r.course_id
 		ORDER BY c.code, r.status <> 'registered', r.seq"
 }
 # counts DB CODE: "registered waitlisted" as the course row says.
 counts() {
-	sqlite3 -separator ' ' "$1" "SELECT registered, waitlisted FROM courses WHERE code = '$2'"
+	sql_sp "$1" "SELECT registered, waitlisted FROM courses WHERE code = '$2'"
 }
 # rows: the csv report in ./out as "line student course status position reason".
 rows() {
@@ -27,13 +27,13 @@ PY
 # invariants DB: counters equal the registrations, positions 1..n, no one
 # waits while a seat is free.
 invariants() {
-	bad=$(sqlite3 "$1" "
+	bad=$(sql "$1" "
 		SELECT code || ': counters' FROM courses c WHERE registered <> (SELECT count(*) FROM registrations
 			WHERE course_id = c.id AND status = 'registered')
 		  OR waitlisted <> (SELECT count(*) FROM registrations WHERE course_id = c.id AND status = 'waitlisted')
 		UNION ALL SELECT code || ': positions' FROM courses c WHERE EXISTS (SELECT 1 FROM (SELECT seq,
 			row_number() OVER (ORDER BY seq) AS n FROM registrations WHERE course_id = c.id
-			AND status = 'waitlisted') WHERE seq <> n)
+			AND status = 'waitlisted') AS w WHERE seq <> n)
 		UNION ALL SELECT code || ': waits with a free seat' FROM courses WHERE registered < capacity AND waitlisted > 0")
 	[ -z "$bad" ] || fail "invariants broken: $bad"
 }
@@ -55,7 +55,7 @@ A,Ann,A,a@x.org,P1
 B,Bob,B,b@x.org,P1
 EOF
 setup() {
-	rm -f $db $db-wal $db-shm
+	db=$(new_db t)
 	run -d $db course import courses.csv
 	expect_rc 0
 	run -d $db register fill.csv -q

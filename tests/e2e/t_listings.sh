@@ -3,7 +3,7 @@
 # t_listings: course list, roster CODE, batches (text, csv, json); init;
 # course import; --help and -V; BULKREG_DB and -d.
 
-db=t.db
+db=$(new_db t)
 
 # q CSVFILE SQL: runs SQL over a csv file imported as table r.
 q() {
@@ -136,7 +136,7 @@ case_ "course import updates existing courses; an empty waitlist cell is unlimit
 printf 'code,title,capacity,waitlist\nONE,"One seat, renamed",4,\nNEW8,"Title with ""quotes""",9,2\n' >update.csv
 run -d $db course import update.csv
 expect_rc 0
-got=$(sql $db "SELECT code || '|' || title || '|' || capacity || '|' || coalesce(waitlist_max, 'unlimited') FROM courses WHERE code IN ('ONE', 'NEW8') ORDER BY code")
+got=$(sql $db "SELECT code || '|' || title || '|' || capacity || '|' || coalesce(CAST(waitlist_max AS TEXT), 'unlimited') FROM courses WHERE code IN ('ONE', 'NEW8') ORDER BY code")
 [ "$got" = 'NEW8|Title with "quotes"|9|2
 ONE|One seat, renamed|4|unlimited' ] || fail "courses: $got"
 

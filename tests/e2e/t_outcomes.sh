@@ -27,7 +27,7 @@ expect_table() {
 	expect_same table.want table.got
 }
 
-db=t.db
+db=$(new_db t)
 
 # status_in CODE ID: "status" or "status:position" of student ID in course
 # CODE, from `bulkreg roster CODE --format csv`; empty if not there.  (The
@@ -112,7 +112,7 @@ for l in 2 3 4 5 6 7 8 9 11; do
 done
 
 case_ "rejected rows write nothing; valid rows are not blocked by them"
-got=$(sql $db "SELECT group_concat(student_id, ' ') FROM (SELECT student_id FROM students ORDER BY student_id)")
+got=$(sql $db "SELECT group_concat(student_id, ' ') FROM (SELECT student_id FROM students ORDER BY student_id) AS s")
 [ "$got" = "N1 N2 N3 N4 N5 N6 N8 P1 P2" ] || fail "students: $got"
 got=""
 for c in ONE OPEN WAITONLY WL2 ZERO; do

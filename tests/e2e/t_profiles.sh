@@ -3,11 +3,11 @@
 # statuses, --users joins; and the public samples, one command each.
 X=$DATA/exports
 S=$DATA/samples # a copy of ../shared/samples (see its README.md)
-db=t.db
+db=$(new_db t)
 GUID=6f1c2a7e-0b3d-4c1e-9a55-3b2f1d0c9e01
 
 fresh() {
-	rm -f $db $db-wal $db-shm
+	db=$(new_db t)
 	for c in "$@"; do
 		"$BULKREG" -d $db course add --capacity 5 -- "$c" >/dev/null 2>&1 ||
 			fail "course add $c"

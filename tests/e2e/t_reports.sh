@@ -4,7 +4,7 @@
 # csv round-trips through Python's csv module in roster order, the formula
 # guard, text's summary and table; -o FILE is atomic; -q.
 
-db=t.db
+db=$(new_db t)
 roster=$DATA/rosters/outcomes.csv
 
 # check.py MODE REPORT ROSTER: checks a report against its roster.
@@ -399,18 +399,10 @@ printf 'not a database, just text\n' >notadb.db
 run -d notadb.db register ok.csv -o reports/keep.csv --format csv
 expect_rc 3
 [ "$(cat reports/keep.csv)" = "old report" ] || fail "replaced: $(cat reports/keep.csv)"
-mkfifo sql.in sql.out
-sqlite3 $db <sql.in >sql.out &
-holder=$!
-exec 7>sql.in 8<sql.out
-echo "BEGIN IMMEDIATE; SELECT 'locked';" >&7
-read -r reply <&8
-[ "$reply" = locked ] || fail "the lock holder said '$reply'"
+hold_lock $db
 run -d $db register ok.csv -o reports/keep.csv --wait 0.05
 rc_locked=$RC
-echo "ROLLBACK;" >&7
-exec 7>&- 8<&-
-wait $holder
+release_lock
 RC=$rc_locked
 expect_rc 3
 [ "$(cat reports/keep.csv)" = "old report" ] || fail "replaced: $(cat reports/keep.csv)"

@@ -4,7 +4,7 @@
 # history; every row that succeeded is already_registered/already_waitlisted
 # (same position), every rejected row keeps its reason.
 
-db=t.db
+db=$(new_db t)
 roster=$DATA/rosters/outcomes.csv
 
 # compare A B: "line status1 status2 position1 position2 reason1 reason2"

@@ -6,6 +6,7 @@
 # with triggers), -d is a path, a signal after the commit does not claim a
 # rollback, checks leave nothing behind and see no secrets, the spool is
 # bounded, and nothing a user typed can drive the terminal.
+sqlite_only "file modes, planted -wal/-shm files, symbolic links and SQLite URIs: the SQLite file's defences"
 
 R=$DATA/rosters/enrolled.csv
 ESC=$(printf '\033')

@@ -1,7 +1,7 @@
 # t_spreadsheet_csv: what spreadsheets and SIS exports write -- delimiter-only
 # rows, quotes as characters, "sep=", repeated ignored columns -- and rosters
 # without an email (issue 12).
-db=t.db
+db=$(new_db t)
 run -d $db course add OPEN --capacity 10
 expect_rc 0
 run -d $db course add "Phys 100 - 1" --capacity 10

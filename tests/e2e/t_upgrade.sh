@@ -4,6 +4,7 @@
 # (tests/data/upgrade/v1.sql) upgrades in place when bulkreg opens it: its
 # courses, students, registrations and batches kept exactly, the history its
 # data implies synthesised, and `verify` clean.
+sqlite_only "upgrades database files of bulkreg 0.1 (PostgreSQL schemas start at the current version)"
 
 v1=$DATA/upgrade/v1.sql
 

@@ -5,6 +5,7 @@
 # (course, check, expected, found), repaired in one batch of kind 'repair'
 # with its history, and verified clean afterwards; what cannot be repaired is
 # listed and exits 1.
+sqlite_only "damages the SQLite file through sqlite3 (indexes, triggers, raw edits) for verify to find"
 
 # fresh NAME: a copy of the reference database (tests/data/upgrade/v1.sql,
 # upgraded by a first verify) in NAME.

@@ -169,6 +169,101 @@ hidden_temps() {
 	done
 }
 
+# all_ready: the four runs of a round reached the start barrier (ready.K).
+all_ready() {
+	for _k in 0 1 2 3; do [ -e "ready.$_k" ] || return 1; done
+}
+# check_round DB: the invariants of four concurrent runs (t_concurrent and
+# t_pg: an SQLite file, or one tests/pg/pg2sqlite made), as SQL that prints only violations.  The
+# reports that exist (a killed run may have none) are compared row by row;
+# every committed batch's counts are compared with its registrations.
+check_round() {
+	rm -f check.db
+	for k in 0 1 2 3; do
+		if [ -f "rep$k.csv" ]; then
+			sqlite3 check.db ".import --csv rep$k.csv rep$k" || return 1
+		else
+			sqlite3 check.db "CREATE TABLE rep$k (line, student_id, course,
+				status, position, reason, detail)"
+		fi
+	done
+	sqlite3 check.db <<SQL
+ATTACH '$1' AS d;
+CREATE TEMP TABLE reps AS
+  SELECT 0 AS k, * FROM rep0 UNION ALL SELECT 1, * FROM rep1
+  UNION ALL SELECT 2, * FROM rep2 UNION ALL SELECT 3, * FROM rep3;
+CREATE INDEX temp.reps_pair ON reps (course, student_id);
+-- The runs whose report exists, and their batches.
+CREATE TEMP TABLE have AS SELECT DISTINCT k FROM reps;
+CREATE TEMP TABLE regs AS
+  SELECT c.code, r.student_id, r.status, r.seq, r.batch_id,
+    CAST(substr(b.source, 7, 1) AS INTEGER) AS k
+  FROM d.registrations AS r JOIN d.courses AS c ON c.id = r.course_id
+  LEFT JOIN d.batches AS b ON b.id = r.batch_id;
+CREATE INDEX temp.regs_pair ON regs (code, student_id);
+SELECT 'over capacity', c.code, c.capacity, count(*) FROM d.courses AS c
+  JOIN d.registrations AS r ON r.course_id = c.id AND r.status = 'registered'
+  GROUP BY c.id HAVING count(*) > c.capacity;
+SELECT 'waitlist over its limit', c.code, c.waitlist_max, count(*)
+  FROM d.courses AS c
+  JOIN d.registrations AS r ON r.course_id = c.id AND r.status = 'waitlisted'
+  WHERE c.waitlist_max IS NOT NULL
+  GROUP BY c.id HAVING count(*) > c.waitlist_max;
+SELECT 'stored counts differ', c.code, c.registered, c.waitlisted,
+  (SELECT count(*) FROM d.registrations WHERE course_id = c.id AND status = 'registered'),
+  (SELECT count(*) FROM d.registrations WHERE course_id = c.id AND status = 'waitlisted')
+  FROM d.courses AS c
+  WHERE c.registered <> (SELECT count(*) FROM d.registrations WHERE course_id = c.id AND status = 'registered')
+     OR c.waitlisted <> (SELECT count(*) FROM d.registrations WHERE course_id = c.id AND status = 'waitlisted');
+SELECT 'seats or positions not 1..n', code, status, count(*), count(DISTINCT seq), min(seq), max(seq)
+  FROM regs GROUP BY code, status
+  HAVING count(*) <> count(DISTINCT seq) OR min(seq) <> 1 OR max(seq) <> count(*);
+SELECT 'a registration of a batch that is not committed', code, student_id, batch_id
+  FROM regs WHERE batch_id NOT IN
+    (SELECT id FROM d.batches WHERE outcome = 'committed');
+SELECT 'batch counts differ from its registrations', b.id, b.source,
+  b.registered, b.waitlisted
+  FROM d.batches AS b WHERE b.outcome = 'committed'
+  AND (b.registered <> (SELECT count(*) FROM regs WHERE batch_id = b.id AND status = 'registered')
+    OR b.waitlisted <> (SELECT count(*) FROM regs WHERE batch_id = b.id AND status = 'waitlisted'));
+SELECT 'a roster committed twice', source, count(*) FROM d.batches
+  GROUP BY source HAVING count(*) > 1;
+SELECT 'a batch not committed', id, source, outcome FROM d.batches
+  WHERE outcome <> 'committed';
+SELECT 'registered in two reports', course, student_id, group_concat(k)
+  FROM reps WHERE status IN ('registered', 'waitlisted')
+  GROUP BY course, student_id HAVING count(*) > 1;
+SELECT 'reported but not stored', k, line, course, student_id, status, position
+  FROM reps AS p WHERE status IN ('registered', 'waitlisted')
+  AND NOT EXISTS (SELECT 1 FROM regs AS g WHERE g.code = p.course
+    AND g.student_id = p.student_id AND g.status = p.status AND g.k = p.k
+    AND (p.status = 'registered' OR g.seq = CAST(p.position AS INTEGER)));
+SELECT 'stored but never reported', code, student_id, status, k FROM regs AS g
+  WHERE k IN (SELECT k FROM have) AND NOT EXISTS (SELECT 1 FROM reps AS p
+    WHERE p.course = g.code AND p.student_id = g.student_id
+    AND p.status = g.status AND p.k = g.k);
+SELECT 'already_* not as stored', k, line, course, student_id, status
+  FROM reps AS p WHERE status IN ('already_registered', 'already_waitlisted')
+  AND NOT EXISTS (SELECT 1 FROM regs AS g WHERE g.code = p.course
+    AND g.student_id = p.student_id
+    AND 'already_' || g.status = p.status);
+SELECT 'batch counts differ from its report', b.id, b.source, b.outcome
+  FROM d.batches AS b
+  WHERE CAST(substr(b.source, 7, 1) AS INTEGER) IN (SELECT k FROM have)
+  AND (b.registered <> (SELECT count(*) FROM reps WHERE status = 'registered'
+                        AND k = CAST(substr(b.source, 7, 1) AS INTEGER))
+    OR b.waitlisted <> (SELECT count(*) FROM reps WHERE status = 'waitlisted'
+                        AND k = CAST(substr(b.source, 7, 1) AS INTEGER))
+    OR b.rows <> (SELECT count(*) FROM reps
+                  WHERE k = CAST(substr(b.source, 7, 1) AS INTEGER)));
+SELECT 'a report without its batch', k FROM have
+  WHERE 'roster' || k || '.csv' NOT IN (SELECT source FROM d.batches);
+SELECT 'batches overlap in time', a.id, b.id FROM d.batches AS a
+  JOIN d.batches AS b ON a.id < b.id
+  WHERE a.started_at < b.finished_at AND b.started_at < a.finished_at;
+SQL
+}
+
 FAMILY=$1
 # shellcheck source=/dev/null
 . "$FAMILY"

@@ -1,0 +1,211 @@
+# t_pg_failures: a PostgreSQL database that cannot be used (issue 15) -- a
+# wrong password, an unreachable server, a database without the schema, a
+# schema from a newer bulkreg, a role that may only read -- exits 3 with
+# one clear line and writes nothing; a malformed URI exits 2; a password
+# in the URI never shows in any output, report or listing.
+pg_only "needs a PostgreSQL server with password and read-only roles"
+
+H=$BULKREG_TEST_PG_HOST
+PORT=$BULKREG_TEST_PG_PORT
+SECRET=bulkreg-pw-secret
+db=$(new_db -e f)
+
+# snapshot URI FILE: every table of every schema but the system ones, and
+# every row of bulkreg's tables (batches included).
+snapshot() {
+	pg_psql "$1" -A -t >"$2" 2>&1 <<'SQL'
+SELECT 'table', table_schema, table_name FROM information_schema.tables
+  WHERE table_schema NOT IN ('pg_catalog', 'information_schema')
+  ORDER BY 2, 3;
+SELECT 'schema', nspname FROM pg_namespace
+  WHERE nspname NOT LIKE 'pg\_%' AND nspname <> 'information_schema' ORDER BY 2;
+SQL
+	if [ -n "$(sql "$1" "SELECT 1 FROM pg_namespace WHERE nspname = 'bulkreg'")" ]; then
+		all_tables "$1" "$2.tables"
+		cat "$2.tables" >>"$2"
+		sql "$1" "SELECT b::text FROM batches AS b ORDER BY id" >>"$2"
+	fi
+}
+# pg_bump_version URI N: the schema version bulkreg recorded becomes N, as a
+# newer bulkreg would leave it.
+pg_bump_version() {
+	sql "$1" "UPDATE meta SET version = $2" >/dev/null ||
+		fail "cannot set the schema version"
+}
+# expect_one_line: stderr is exactly one line.
+expect_one_line() {
+	[ "$(wc -l <err)" -eq 1 ] || fail "stderr is not one line:
+$(cat err)"
+}
+# expect_no_secret WORD FILE...: WORD is in none of the files.
+expect_no_secret() {
+	_w=$1
+	shift
+	for _f in "$@"; do
+		! grep -qF -- "$_w" "$_f" || fail "$_f shows the password:
+$(grep -F -- "$_w" "$_f" | head -5)"
+	done
+}
+
+printf 'code,title,capacity,waitlist\nM1,Maths,2,1\nP1,Physics,5,\n' >courses.csv
+printf 'student_id,first_name,last_name,email,course\nA,Ann,A,a@x.org,M1\nB,Bob,B,b@x.org,M1\nC,Cat,C,c@x.org,M1\nA,Ann,A,a@x.org,P1\n' >r.csv
+
+case_ "init on a fresh PostgreSQL database, then the roster registers"
+run -d "$db" init
+expect_rc 0
+run -d "$db" course import courses.csv
+expect_rc 0
+run -d "$db" register r.csv --format csv
+expect_rc 0
+snapshot "$db" good.state
+
+case_ "wrong password in the URI: exit 3, one line naming the failure, the password never shown, nothing written"
+dbname=${db#postgresql://bulkreg@/}
+dbname=${dbname%%\?*}
+pg_admin "GRANT CONNECT ON DATABASE $dbname TO bulkreg_pw"
+bad="postgresql://bulkreg_pw:wrong-Pa55word@/$dbname?host=$H&port=$PORT"
+for cmd in "register r.csv" "course list" "init" "verify" "batches"; do
+	# shellcheck disable=SC2086 # cmd is a list of words
+	run -d "$bad" $cmd
+	expect_rc 3
+	expect_one_line
+	expect_err "password"
+	expect_empty out
+	expect_no_secret wrong-Pa55word out err
+done
+snapshot "$db" after.state
+expect_same good.state after.state
+
+case_ "wrong password from PGPASSWORD: exit 3, one line, not shown"
+PGPASSWORD=wrong-Pa55word "$BULKREG" -d "postgresql://bulkreg_pw@/$dbname?host=$H&port=$PORT" course list >out 2>err
+RC=$?
+expect_rc 3
+expect_one_line
+expect_no_secret wrong-Pa55word out err
+
+case_ "unreachable server (no socket there, nothing on the port): exit 3, one line, nothing written"
+for u in "postgresql://bulkreg@/$dbname?host=$PWD/no-such-dir&port=$PORT" \
+	"postgresql://bulkreg:Sekr1t-x@127.0.0.1:1/$dbname?connect_timeout=5"; do
+	run -d "$u" register r.csv
+	expect_rc 3
+	expect_one_line
+	expect_empty out
+	expect_no_secret Sekr1t-x out err
+	run -d "$u" init
+	expect_rc 3
+	expect_one_line
+done
+snapshot "$db" after.state
+expect_same good.state after.state
+
+case_ "a database that does not exist: exit 3, one line"
+run -d "postgresql://bulkreg@/no_such_database_x?host=$H&port=$PORT" course list
+expect_rc 3
+expect_one_line
+expect_err "no_such_database_x"
+
+case_ "malformed URIs: exit 2, one line, the password not shown"
+for u in "postgresql://bulkreg:Sekr1t-y@/$dbname?host=$H&port=$PORT&no_such_option=1" \
+	"postgresql://bulkreg:Sekr1t-y@localhost:notaport/$dbname" \
+	"postgresql://bulkreg:Sekr1t-y@[::1/$dbname" \
+	"postgres://bulkreg:Sekr1t-y@/$dbname?host=$H&no_such=1"; do
+	run -d "$u" register r.csv
+	expect_rc 2
+	expect_one_line
+	expect_empty out
+	expect_no_secret Sekr1t-y out err
+done
+BULKREG_DB="postgresql://bulkreg:Sekr1t-y@localhost:notaport/$dbname" "$BULKREG" course list >out 2>err
+RC=$?
+expect_rc 2
+expect_one_line
+expect_no_secret Sekr1t-y out err
+
+case_ "a database without the schema: exit 3 for every command but init, one line, nothing created"
+empty=$(new_db -e empty)
+snapshot "$empty" empty.before
+for cmd in "register r.csv" "course list" "roster M1" "batches" "student A" "verify" "undo 1" "drop --student A --course M1" "course add X1 --capacity 1" "course import courses.csv"; do
+	# shellcheck disable=SC2086 # cmd is a list of words
+	run -d "$empty" $cmd
+	expect_rc 3
+	expect_one_line
+	expect_err "init"
+	expect_empty out
+done
+snapshot "$empty" empty.after
+expect_same empty.before empty.after
+run -d "$empty" init
+expect_rc 0
+run -d "$empty" course list
+expect_rc 0
+
+case_ "a schema from a newer bulkreg: exit 3, one line, nothing written; init does not downgrade it"
+newer=$(new_db -e newer)
+run -d "$newer" init
+expect_rc 0
+run -d "$newer" course import courses.csv
+expect_rc 0
+pg_bump_version "$newer" 99
+snapshot "$newer" newer.before
+for cmd in "register r.csv" "course list" "init" "verify" "course add X1 --capacity 1"; do
+	# shellcheck disable=SC2086 # cmd is a list of words
+	run -d "$newer" $cmd
+	expect_rc 3
+	expect_one_line
+	expect_err "newer"
+	expect_empty out
+done
+snapshot "$newer" newer.after
+expect_same newer.before newer.after
+
+case_ "a role that may only read: listings work, every write exits 3 with one line, nothing written"
+pg_admin "DROP ROLE IF EXISTS bulkreg_ro"
+pg_admin "CREATE ROLE bulkreg_ro LOGIN"
+sql "$db" "GRANT USAGE ON SCHEMA bulkreg TO bulkreg_ro; GRANT SELECT ON ALL TABLES IN SCHEMA bulkreg TO bulkreg_ro" >/dev/null ||
+	fail "grant"
+ro="postgresql://bulkreg_ro@/$dbname?host=$H&port=$PORT"
+run -d "$ro" course list
+expect_rc 0
+expect_out "M1"
+run -d "$ro" roster M1
+expect_rc 0
+run -d "$ro" batches
+expect_rc 0
+run -d "$ro" verify
+expect_rc 0
+printf 'student_id,first_name,last_name,email,course\nD,Dan,D,d@x.org,P1\n' >d.csv
+printf 'code,title,capacity,waitlist\nX9,New,5,\n' >new_course.csv
+for cmd in "register d.csv" "drop --student A --course P1" "course add M1 --capacity 9" "course import new_course.csv" "undo 1"; do
+	# shellcheck disable=SC2086 # cmd is a list of words
+	run -d "$ro" $cmd
+	expect_rc 3
+	expect_one_line
+	expect_empty out
+done
+snapshot "$db" after.state
+expect_same good.state after.state
+
+case_ "a password in the URI is never shown: reports, -o files, progress, batches listing and table"
+pg_admin "GRANT USAGE, CREATE ON SCHEMA bulkreg TO bulkreg_pw" 2>/dev/null ||
+	sql "$db" "GRANT USAGE ON SCHEMA bulkreg TO bulkreg_pw" >/dev/null
+sql "$db" "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA bulkreg TO bulkreg_pw;
+	GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA bulkreg TO bulkreg_pw" >/dev/null || fail "grant"
+pw="postgresql://bulkreg_pw:$SECRET@/$dbname?host=$H&port=$PORT"
+printf 'student_id,first_name,last_name,email,course\nE,Eve,E,e@x.org,P1\nZ,,,bad,P1\n' >e.csv
+: >all.out
+for args in "register e.csv" "register e.csv --format json" "register e.csv --format csv -o rep.csv" \
+	"register e.csv --dry-run" "drop --student E --course P1" "batches" "batches --format csv" \
+	"batches --format json" "batches show 1" "student E" "course list" "roster P1 --format json" "verify"; do
+	# shellcheck disable=SC2086 # args is a list of words
+	run -d "$pw" $args
+	[ "$RC" -le 1 ] || fail "$args: exit $RC: $(cat err)"
+	cat out err >>all.out
+done
+BULKREG_DB=$pw "$BULKREG" register e.csv --label viaenv >>all.out 2>&1
+BULKREG_DB=$pw "$BULKREG" batches >>all.out 2>&1
+expect_no_secret "$SECRET" all.out rep.csv
+sql "$db" "SELECT b::text FROM batches AS b" >batches.rows
+expect_no_secret "$SECRET" batches.rows
+# Everything else stored, too.
+pg_psql "$db" -A -t -c "SELECT h::text FROM history AS h" >history.rows 2>/dev/null
+expect_no_secret "$SECRET" history.rows
