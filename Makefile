@@ -215,7 +215,7 @@ fuzz:
 		tests/fuzz/fuzz_escape.c src/escape.c src/utf8.c -o build/fuzz/fuzz_escape
 	@mkdir -p tests/fuzz/corpus-escape-run
 	build/fuzz/fuzz_escape -max_total_time=$(FUZZ_ESCAPE_SECONDS) -max_len=1024 \
-		-print_final_stats=1 tests/fuzz/corpus-escape-run
+		-print_final_stats=1 tests/fuzz/corpus-escape-run tests/fuzz/corpus-escape
 
 bench: $(BENCH_BIN) $(BIN)
 	@.ci/install-deps bench
