@@ -247,8 +247,7 @@ static size_t text_put(struct obuf *o, const char *s, size_t len,
 	return cols;
 }
 
-/* "1,234,567". */
-static const char *group_digits(int64_t v, char buf[32])
+const char *report_group_digits(int64_t v, char buf[32])
 {
 	char tmp[32];
 	uint64_t u = v < 0 ? -(uint64_t)v : (uint64_t)v;
@@ -766,19 +765,19 @@ static void text_write_headline(struct obuf *o, const struct report_summary *s,
 			changed += c->by_status[st];
 		ob_printf(o, "%s batch %lld: %s %s changed in %.2f s.\n",
 			  s->outcome == BATCH_COMMITTED ? "undid" : "undoing",
-			  (long long)s->undo_of, group_digits(changed, rows),
+			  (long long)s->undo_of, report_group_digits(changed, rows),
 			  plural(changed, "registration", "registrations"),
 			  s->elapsed_seconds);
 		return;
 	}
-	ob_printf(o, "%s %s from ", group_digits(c->rows, rows),
+	ob_printf(o, "%s %s from ", report_group_digits(c->rows, rows),
 		  plural(c->rows, "row", "rows"));
 	text_put(o, src, strlen(src), 0, true);
 	ob_printf(o, " in %.2f s (", s->elapsed_seconds);
 	if (s->elapsed_seconds > 0 && isfinite(s->elapsed_seconds)) {
 		double per_s = (double)c->rows / s->elapsed_seconds;
 		ob_printf(o, "%s rows/s, ",
-			  group_digits(per_s < 9e18 ? (int64_t)(per_s + 0.5) : 0,
+			  report_group_digits(per_s < 9e18 ? (int64_t)(per_s + 0.5) : 0,
 				       rate));
 	}
 	ob_printf(o, "%zu %s).\n", s->workers,
@@ -821,7 +820,7 @@ static void text_write_counts(struct obuf *o, const struct outcome_counts *c)
 		if (!text_shows_status(c, st))
 			continue;
 		wlabel = max_size(wlabel, strlen(status_labels[st]));
-		wnum = max_size(wnum, strlen(group_digits(c->by_status[st], num)));
+		wnum = max_size(wnum, strlen(report_group_digits(c->by_status[st], num)));
 	}
 	for (int rs = REASON_NONE + 1; rs < REASON_COUNT; rs++)
 		if (c->by_reason[rs])
@@ -832,16 +831,16 @@ static void text_write_counts(struct obuf *o, const struct outcome_counts *c)
 		if (text_shows_status(c, st))
 			ob_printf(o, "  %-*s  %*s\n", (int)wlabel,
 				  status_labels[st], (int)wnum,
-				  group_digits(c->by_status[st], num));
+				  report_group_digits(c->by_status[st], num));
 	for (int rs = REASON_NONE + 1; rs < REASON_COUNT; rs++)
 		if (c->by_reason[rs])
 			ob_printf(o, "    %-*s  %*s\n", (int)wlabel - 2,
 				  row_reason_name(rs), (int)wnum,
-				  group_digits(c->by_reason[rs], num));
+				  report_group_digits(c->by_reason[rs], num));
 	if (c->students_changed)
 		ob_printf(o, "  (%s known student%s changed names or email: see the "
 			  "csv or json report)\n",
-			  group_digits(c->students_changed, num),
+			  report_group_digits(c->students_changed, num),
 			  c->students_changed == 1 ? "" : "s");
 }
 

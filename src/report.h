@@ -95,4 +95,7 @@ void report_set_cancel(struct report *r, bool (*cancelled)(void *ctx),
 
 void report_free(struct report *r);
 
+/* v with thousands separators ("1,234,567") in buf; returns buf. */
+const char *report_group_digits(int64_t v, char buf[32]);
+
 #endif

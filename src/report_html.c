@@ -452,26 +452,6 @@ static void page_close(struct hw *w)
 		   ".</p></footer>\n</body>\n</html>\n");
 }
 
-/* "1,234,567". */
-static const char *group_digits(int64_t v, char buf[32])
-{
-	char tmp[32];
-	uint64_t u = v < 0 ? -(uint64_t)v : (uint64_t)v;
-	size_t n = 0;
-	do {
-		if (n % 4 == 3)
-			tmp[n++] = ',';
-		tmp[n++] = (char)('0' + u % 10);
-		u /= 10;
-	} while (u);
-	if (v < 0)
-		tmp[n++] = '-';
-	for (size_t k = 0; k < n; k++)
-		buf[k] = tmp[n - 1 - k];
-	buf[n] = '\0';
-	return buf;
-}
-
 /* ---- the fill chart --------------------------------------------------------- */
 
 static void bar_rect(struct hw *w, double x, double width, const char *fill)
@@ -549,16 +529,16 @@ static void course_card(struct hw *w, const struct course *c,
 	bar(w, label, c->registered - added, added, c->capacity, scale,
 	    "#4a6fa5", "#2da44e", "#e8ecf0");
 	hw_printf(w, "<p><span class=\"num\">%s</span> of %s seats taken",
-		  group_digits(c->registered, a), group_digits(c->capacity, b));
+		  report_group_digits(c->registered, a), report_group_digits(c->capacity, b));
 	if (t)
-		hw_printf(w, " (%s by this batch)", group_digits(added, a));
+		hw_printf(w, " (%s by this batch)", report_group_digits(added, a));
 	if (over)
 		hw_printf(w, "; <span class=\"over\">%s over capacity</span>",
-			  group_digits(over, a));
+			  report_group_digits(over, a));
 	else
-		hw_printf(w, "; %s free", group_digits(c->capacity - c->registered, a));
+		hw_printf(w, "; %s free", report_group_digits(c->capacity - c->registered, a));
 	if (t && t->dropped)
-		hw_printf(w, "; %s dropped", group_digits(t->dropped, a));
+		hw_printf(w, "; %s dropped", report_group_digits(t->dropped, a));
 	hw_puts(w, "</p>\n");
 
 	if (c->waitlist_max == 0 && c->waitlisted == 0) {
@@ -573,10 +553,10 @@ static void course_card(struct hw *w, const struct course *c,
 		    unlimited ? -1 : c->waitlist_max, wscale, "#bf8700", "#e3b341",
 		    "#f3ead2");
 		hw_printf(w, "<p>Waitlist <span class=\"num\">%s</span> of %s",
-			  group_digits(c->waitlisted, a),
-			  unlimited ? "unlimited" : group_digits(c->waitlist_max, b));
+			  report_group_digits(c->waitlisted, a),
+			  unlimited ? "unlimited" : report_group_digits(c->waitlist_max, b));
 		if (t)
-			hw_printf(w, " (%s by this batch)", group_digits(wadded, a));
+			hw_printf(w, " (%s by this batch)", report_group_digits(wadded, a));
 		hw_puts(w, "</p>\n");
 	}
 	hw_puts(w, "</div>\n");
@@ -656,7 +636,7 @@ static void summary(struct hw *w, const struct report_summary *s)
 	hw_puts(w, "</h1>\n<p>");
 	if (s->undo_of)
 		hw_printf(w, "The undo of batch %" PRId64 ". ", s->undo_of);
-	hw_printf(w, "%s %s", group_digits(c->rows, a),
+	hw_printf(w, "%s %s", report_group_digits(c->rows, a),
 		  plural(c->rows, "row", "rows"));
 	if (s->source) {
 		hw_puts(w, " from <strong>");
@@ -667,7 +647,7 @@ static void summary(struct hw *w, const struct report_summary *s)
 	if (s->elapsed_seconds > 0 && isfinite(s->elapsed_seconds)) {
 		double per_s = (double)c->rows / s->elapsed_seconds;
 		hw_printf(w, " (%s rows/s)",
-			  group_digits(per_s < 9e18 ? (int64_t)(per_s + 0.5) : 0, a));
+			  report_group_digits(per_s < 9e18 ? (int64_t)(per_s + 0.5) : 0, a));
 	}
 	hw_printf(w, ", %zu %s.</p>\n<dl class=\"meta\">", s->workers,
 		  plural((int64_t)s->workers, "worker", "workers"));
@@ -695,12 +675,12 @@ static void summary(struct hw *w, const struct report_summary *s)
 	hw_puts(w, "<section id=\"summary\">\n<h2>Summary</h2>\n"
 		   "<table class=\"counts\" id=\"counts\">\n<tbody>\n");
 	hw_printf(w, "<tr data-count=\"rows\"><th>rows</th><td class=\"num\">%s"
-		     "</td></tr>\n", group_digits(c->rows, a));
+		     "</td></tr>\n", report_group_digits(c->rows, a));
 	for (int st = STATUS_REGISTERED; st < STATUS_COUNT; st++) {
 		const char *name = row_status_name(st);
 		hw_printf(w, "<tr data-status=\"%s\"><th>%s</th><td class=\"num\">"
 			     "%s</td></tr>\n", name, name,
-			  group_digits(c->by_status[st], a));
+			  report_group_digits(c->by_status[st], a));
 	}
 	/* The reasons of the rejected and skipped rows. */
 	for (int rs = REASON_NONE + 1; rs < REASON_COUNT; rs++)
@@ -708,11 +688,11 @@ static void summary(struct hw *w, const struct report_summary *s)
 			hw_printf(w, "<tr class=\"sub\" data-reason=\"%s\"><th>%s</th>"
 				     "<td class=\"num\">%s</td></tr>\n",
 				  row_reason_name(rs), row_reason_name(rs),
-				  group_digits(c->by_reason[rs], a));
+				  report_group_digits(c->by_reason[rs], a));
 	if (c->students_changed)
 		hw_printf(w, "<tr data-count=\"students_changed\"><th>known "
 			     "students changed</th><td class=\"num\">%s</td></tr>\n",
-			  group_digits(c->students_changed, a));
+			  report_group_digits(c->students_changed, a));
 	hw_puts(w, "</tbody>\n</table>\n</section>\n");
 }
 
@@ -815,8 +795,8 @@ static void more_note(struct hw *w, uint64_t listed, uint64_t total,
 	hw_printf(w, "<p class=\"note\" data-listed=\"%" PRIu64 "\" data-total=\""
 		     "%" PRIu64 "\">This page lists the first %s of the %s %s; "
 		     "the csv report (<code>--format csv</code>) has them all.</p>\n",
-		  listed, total, group_digits((int64_t)listed, a),
-		  group_digits((int64_t)total, b), what);
+		  listed, total, report_group_digits((int64_t)listed, a),
+		  report_group_digits((int64_t)total, b), what);
 }
 
 /* The rejected and skipped rows, one table per reason. */
@@ -840,7 +820,7 @@ static void problem_lists(struct hw *w, struct report_html *h,
 			     "<span class=\"count\" data-count=\"%" PRId64 "\">(%s)"
 			     "</span></h3>\n",
 			  name, name, c->by_reason[rs],
-			  group_digits(c->by_reason[rs], a));
+			  report_group_digits(c->by_reason[rs], a));
 		table_head(w, false);
 		if (!rewind_spool(rd))
 			return;
@@ -936,7 +916,7 @@ int report_html_courses(const struct course_table *t, FILE *out)
 	w->err = 0;
 	page_open(w, "bulkreg: courses");
 	hw_printf(w, "<header>\n<h1>Courses</h1>\n<p>%s %s.</p>\n</header>\n",
-		  group_digits((int64_t)t->count, a),
+		  report_group_digits((int64_t)t->count, a),
 		  plural((int64_t)t->count, "course", "courses"));
 	course_chart(w, t, NULL);
 	if (t->count) {
