@@ -54,7 +54,7 @@ static void batch_end(struct db *db)
 	if (db->pg && db->batch_id && !sqldb_in_transaction(db->c))
 		db__pg_batch_id_give_back(db, db->batch_id);
 	db->batch_id = 0;
-	db__memo_end(db);
+	db__cache_end(db);
 }
 
 static enum status batch_record(struct db *db, const struct batch_meta *meta,
@@ -128,12 +128,19 @@ enum status db_batch_begin(struct db *db, const struct batch_meta *meta,
 		return st;
 	}
 	db->batch_open = true;
-	db__memo_start(db);
-	return ST_OK;
+	st = db__cache_start(db, meta->kind, *batch_id, err);
+	if (st != ST_OK) {
+		db_rollback(db);
+		batch_end(db);
+	}
+	return st;
 }
 
 enum status db_batch_flush(struct db *db, struct error *err)
 {
+	enum status st = db__cache_final_flush(db, err);
+	if (st != ST_OK)
+		return st;
 	enum sqldb_rc rc = sqldb_flush(db->c);
 	return rc == SQLDB_OK ? ST_OK : db__fail(db, rc, "writing the batch", err);
 }
@@ -218,8 +225,10 @@ enum status db_batch_finish(struct db *db, int64_t batch_id,
 		abort(); /* no batch open */
 	enum status st;
 	if (outcome == BATCH_COMMITTED) {
-		st = complete_record(db, batch_id, outcome, counts, sha256_hex,
-				     err);
+		st = db__cache_flush(db, err);
+		if (st == ST_OK)
+			st = complete_record(db, batch_id, outcome, counts,
+					     sha256_hex, err);
 		if (st == ST_OK)
 			st = db__exec(db, "RELEASE batch_rows",
 				      "committing the batch", err);
@@ -248,7 +257,9 @@ enum status db_batch_finish_unrecorded(struct db *db, int64_t batch_id,
 	static const char sql[] =
 		"DELETE FROM batch_courses WHERE batch_id = ?1;"
 		"DELETE FROM batches WHERE id = ?1";
-	enum status st = db__exec(db, "RELEASE batch_rows", "saving", err);
+	enum status st = db__cache_flush(db, err);
+	if (st == ST_OK)
+		st = db__exec(db, "RELEASE batch_rows", "saving", err);
 	if (st == ST_OK)
 		st = db__exec_bound(db, sql, batch_id, 0, "removing an empty batch",
 				    err);

@@ -23,6 +23,11 @@
  * (The PostgreSQL driver translates this exact spelling: sqldb_pg.c.) */
 #define DB_NOW_SQL "strftime('%Y-%m-%dT%H:%M:%fZ','now')"
 
+/* SQLite's page cache: 48 MiB; 16 MiB while a batch's own cache (db_store.c)
+ * holds what it reads, so the two together stay within the memory goal. */
+#define DB_SQLITE_CACHE_PRAGMA "PRAGMA cache_size = -49152"
+#define DB_SQLITE_BATCH_CACHE_PRAGMA "PRAGMA cache_size = -16384"
+
 struct db {
 	struct sqldb *c;
 	void *sqlite;         /* the SQLite handle (sqlite3 *), NULL on PG */
@@ -37,8 +42,8 @@ struct db {
 
 	/* The store's statements (db_store.c), prepared by the first batch. */
 	struct sqldb_stmt **stmts;
-	uint64_t *memo;       /* students this batch wrote or saw (db_store.c) */
-	uint64_t memo_seed;
+	struct store_cache *cache; /* the batch's pairs and students in memory
+				    * (db_store.c); NULL: every call is SQL */
 	char old_values[3 * 1024]; /* a changed student's values before */
 
 	bool examine;         /* DB_OPEN_EXAMINE: no db__trust_check */
@@ -132,11 +137,26 @@ enum status db__pg_batch_id_take(struct db *db, int64_t *id,
 				 struct error *err);
 void db__pg_batch_id_give_back(struct db *db, int64_t id);
 
-/* The store's statements and the student memo (db_store.c). */
+/* The store's statements and the batch's cache (db_store.c). */
 enum status db__store_prepare(struct db *db, struct error *err);
 void db__store_close(struct db *db);
-void db__memo_start(struct db *db);
-void db__memo_end(struct db *db);
+/* Starts the cache for a batch of `kind` (undo and repair run without). */
+enum status db__cache_start(struct db *db, enum batch_kind kind,
+			    int64_t batch_id, struct error *err);
+/* Writes what the cache holds that the database does not (before a
+ * commit, or SQL that reads registrations or students). */
+enum status db__cache_flush(struct db *db, struct error *err);
+/* The last flush of a batch: the cache's look-up indexes go first (the
+ * memory the sorted writes need), the cache after it. */
+enum status db__cache_final_flush(struct db *db, struct error *err);
+/* Forgets the cache (a rollback, or the batch's end). */
+void db__cache_end(struct db *db);
+/* store_student_get from the cache: *answered false when there is none
+ * (then the SQL answers). */
+enum status db__cache_student_get(struct db *db, struct text id,
+				  struct student *out, int64_t *created_batch,
+				  bool *found, bool *answered,
+				  struct error *err);
 
 /* History events and pair states by their stored names (db_store.c). */
 const char *db__event_name(enum change_event e);

@@ -14,7 +14,6 @@
 #include "db_internal.h"
 #include "parse.h"
 
-#define CACHE_SIZE_PRAGMA "PRAGMA cache_size = -49152" /* 48 MiB */
 #define WAL_RETRY_MS 5
 
 static enum status cannot_write(struct db *db, const char *detail,
@@ -127,7 +126,7 @@ static enum status configure(struct db *db, struct error *err)
 	if (st == ST_OK)
 		st = db__exec(db,
 			      "PRAGMA synchronous = FULL;"
-			      "PRAGMA foreign_keys = ON;" CACHE_SIZE_PRAGMA,
+			      "PRAGMA foreign_keys = ON;" DB_SQLITE_CACHE_PRAGMA,
 			      "configuring the connection", err);
 	if (st == ST_OK)
 		st = db__schema_upgrade(db, err);

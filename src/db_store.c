@@ -9,6 +9,8 @@
 #include <unistd.h>
 
 #include "db_internal.h"
+#include "pair_cache.h"
+#include "parse.h"
 #include "splitmix.h"
 #include "store.h"
 
@@ -25,6 +27,7 @@
 enum stmt_id {
 	S_FIND_REG,
 	S_ADD_REG,
+	S_INSERT_REG,
 	S_UPDATE_REG,
 	S_SET_REG,
 	S_DELETE_REG,
@@ -66,6 +69,9 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_ADD_REG] = "INSERT INTO registrations"
 		      " (course_id, student_id, status, seq, batch_id, line)"
 		      " VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING",
+	[S_INSERT_REG] = "INSERT INTO registrations"
+			 " (course_id, student_id, status, seq, batch_id, line)"
+			 " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
 	[S_UPDATE_REG] = "UPDATE registrations SET status = ?3, seq = ?4"
 			 " WHERE course_id = ?1 AND student_id = ?2",
 	[S_SET_REG] = "INSERT INTO registrations"
@@ -100,7 +106,8 @@ static const char *const stmt_sql[S_COUNT] = {
 			  " (student_id, first_name, last_name, email,"
 			  " created_batch) VALUES (?1, ?2, ?3, ?4, ?5)"
 			  " ON CONFLICT DO NOTHING",
-	[S_FIND_STUDENT] = "SELECT first_name, last_name, email FROM students"
+	[S_FIND_STUDENT] = "SELECT first_name, last_name, email, created_batch"
+			   " FROM students"
 			   " WHERE student_id = ?1",
 	[S_UPDATE_STUDENT] = "UPDATE students SET first_name = ?2,"
 			     " last_name = ?3, email = ?4 WHERE student_id = ?1",
@@ -256,6 +263,8 @@ static enum status step_done(struct db *db, struct sqldb_stmt *stmt,
 
 /* ---- locks ---------------------------------------------------------------- */
 
+static enum status cache_course_taken(struct db *db, const struct course *c);
+
 enum status store_course_lock(struct store *s, struct course *c,
 			      struct error *err)
 {
@@ -264,7 +273,7 @@ enum status store_course_lock(struct store *s, struct course *c,
 		" FROM courses WHERE id = ?1 FOR UPDATE";
 	struct db *db = db_of(s);
 	if (!db->pg)
-		return ST_OK;
+		return cache_course_taken(db, c);
 	struct sqldb_stmt *stmt = NULL;
 	enum status st = db__prepare(db, sql, 0, &stmt, err);
 	if (st != ST_OK)
@@ -288,7 +297,7 @@ enum status store_course_lock(struct store *s, struct course *c,
 		st = db__fail(db, rc, what, err);
 	}
 	sqldb_finalize(stmt);
-	return st;
+	return st == ST_OK ? cache_course_taken(db, c) : st;
 }
 
 enum status store_lock_all(struct store *s, struct error *err)
@@ -304,11 +313,10 @@ enum status store_lock_all(struct store *s, struct error *err)
 
 /* ---- pairs ---------------------------------------------------------------- */
 
-enum status store_pair_find(struct store *s, int64_t course_id,
-			    struct text student, struct pair *out,
-			    struct error *err)
-{
-	struct db *db = db_of(s);
+static enum status direct_pair_find(struct db *db, int64_t course_id,
+				    struct text student, struct pair *out,
+				    struct error *err)
+	{
 	struct sqldb_stmt *stmt = stmt_of(db, S_FIND_REG);
 	sqldb_bind_int64(stmt, 1, course_id);
 	bind_text(stmt, 2, student);
@@ -338,11 +346,10 @@ static void bind_pair(struct sqldb_stmt *stmt, int64_t course_id,
 	sqldb_bind_int64(stmt, 6, p->line);
 }
 
-enum status store_pair_add(struct store *s, int64_t course_id,
-			   struct text student, const struct pair *p,
-			   bool *inserted, struct error *err)
-{
-	struct db *db = db_of(s);
+static enum status direct_pair_add(struct db *db, int64_t course_id,
+				   struct text student, const struct pair *p,
+				   bool *inserted, struct error *err)
+	{
 	struct sqldb_stmt *stmt = stmt_of(db, S_ADD_REG);
 	bind_pair(stmt, course_id, student, p);
 	enum status st = step_done(db, stmt, student, "writing a registration",
@@ -351,11 +358,10 @@ enum status store_pair_add(struct store *s, int64_t course_id,
 	return st;
 }
 
-enum status store_pair_update(struct store *s, int64_t course_id,
-			      struct text student, const struct pair *p,
-			      struct error *err)
-{
-	struct db *db = db_of(s);
+static enum status direct_pair_update(struct db *db, int64_t course_id,
+				      struct text student, const struct pair *p,
+				      struct error *err)
+	{
 	struct sqldb_stmt *stmt = stmt_of(db, S_UPDATE_REG);
 	sqldb_bind_int64(stmt, 1, course_id);
 	bind_text(stmt, 2, student);
@@ -364,11 +370,10 @@ enum status store_pair_update(struct store *s, int64_t course_id,
 	return step_done(db, stmt, student, "updating a registration", err);
 }
 
-enum status store_pair_set(struct store *s, int64_t course_id,
-			   struct text student, const struct pair *p,
-			   struct error *err)
-{
-	struct db *db = db_of(s);
+static enum status direct_pair_set(struct db *db, int64_t course_id,
+				   struct text student, const struct pair *p,
+				   struct error *err)
+	{
 	struct sqldb_stmt *stmt;
 	if (p->state == PAIR_ABSENT) {
 		stmt = stmt_of(db, S_DELETE_REG);
@@ -381,10 +386,9 @@ enum status store_pair_set(struct store *s, int64_t course_id,
 	return step_done(db, stmt, student, "writing a registration", err);
 }
 
-enum status store_waitlist_each(struct store *s, int64_t course_id,
-				store_pair_fn fn, void *ctx, struct error *err)
-{
-	struct db *db = db_of(s);
+static enum status direct_waitlist_each(struct db *db, int64_t course_id,
+					store_pair_fn fn, void *ctx, struct error *err)
+	{
 	struct sqldb_stmt *stmt = stmt_of(db, S_WAITLIST);
 	sqldb_bind_int64(stmt, 1, course_id);
 	enum sqldb_rc rc;
@@ -411,9 +415,9 @@ enum status store_waitlist_each(struct store *s, int64_t course_id,
 	return st;
 }
 
-enum status store_waitlist_renumber(struct store *s, int64_t course_id,
-				    struct error *err)
-{
+static enum status direct_waitlist_renumber(struct db *db, int64_t course_id,
+					    struct error *err)
+	{
 	static const char sql[] =
 		"WITH w AS (SELECT student_id,"
 		"  row_number() OVER (ORDER BY seq) AS pos FROM registrations"
@@ -422,7 +426,6 @@ enum status store_waitlist_renumber(struct store *s, int64_t course_id,
 		" WHERE registrations.course_id = ?1"
 		" AND registrations.student_id = w.student_id"
 		" AND registrations.seq <> w.pos";
-	struct db *db = db_of(s);
 	struct sqldb_stmt *stmt = NULL;
 	enum status st = db__prepare(db, sql, 0, &stmt, err);
 	if (st != ST_OK)
@@ -433,11 +436,10 @@ enum status store_waitlist_renumber(struct store *s, int64_t course_id,
 	return st;
 }
 
-enum status store_waitlist_first(struct store *s, int64_t course_id,
-				 char *student_id, size_t cap, size_t *len,
-				 bool *found, struct error *err)
-{
-	struct db *db = db_of(s);
+static enum status direct_waitlist_first(struct db *db, int64_t course_id,
+					 char *student_id, size_t cap, size_t *len,
+					 bool *found, struct error *err)
+	{
 	struct sqldb_stmt *stmt = stmt_of(db, S_WAIT_AT);
 	sqldb_bind_int64(stmt, 1, course_id);
 	enum sqldb_rc rc = sqldb_step(stmt);
@@ -457,11 +459,10 @@ enum status store_waitlist_first(struct store *s, int64_t course_id,
 				   db__fail(db, rc, "reading a waitlist", err);
 }
 
-enum status store_unnamed_pairs(struct store *s, int64_t course_id,
-				int64_t batch_id, store_pair_fn fn, void *ctx,
-				struct error *err)
-{
-	struct db *db = db_of(s);
+static enum status direct_unnamed_pairs(struct db *db, int64_t course_id,
+					int64_t batch_id, store_pair_fn fn, void *ctx,
+					struct error *err)
+	{
 	struct sqldb_stmt *stmt = stmt_of(db, S_UNNAMED);
 	sqldb_bind_int64(stmt, 1, course_id);
 	sqldb_bind_int64(stmt, 2, batch_id);
@@ -491,11 +492,10 @@ enum status store_unnamed_pairs(struct store *s, int64_t course_id,
 
 /* ---- the batch's memory of the roster ------------------------------------ */
 
-enum status store_mark_seen(struct store *s, int64_t course_id,
-			    struct text student, int64_t line,
-			    int64_t *first_line, struct error *err)
-{
-	struct db *db = db_of(s);
+static enum status direct_mark_seen(struct db *db, int64_t course_id,
+				    struct text student, int64_t line,
+				    int64_t *first_line, struct error *err)
+	{
 	struct sqldb_stmt *stmt = stmt_of(db, S_MARK_SEEN);
 	sqldb_bind_int64(stmt, 1, course_id);
 	bind_text(stmt, 2, student);
@@ -518,10 +518,9 @@ enum status store_mark_seen(struct store *s, int64_t course_id,
 						err);
 }
 
-enum status store_mark_named(struct store *s, int64_t course_id,
-			     struct text student, struct error *err)
-{
-	struct db *db = db_of(s);
+static enum status direct_mark_named(struct db *db, int64_t course_id,
+				     struct text student, struct error *err)
+	{
 	struct sqldb_stmt *stmt = stmt_of(db, S_MARK_NAMED);
 	sqldb_bind_int64(stmt, 1, course_id);
 	bind_text(stmt, 2, student);
@@ -529,74 +528,6 @@ enum status store_mark_named(struct store *s, int64_t course_id,
 }
 
 /* ---- students ------------------------------------------------------------- */
-
-/*
- * The student memo: which students this batch has written, or looked up
- * and found equal to a row, with which values -- a fixed-size,
- * direct-mapped table of 64-bit fingerprints of (student_id, first_name,
- * last_name, email), keyed with a per-batch random seed so no roster can
- * aim for a collision.  A roster names most students several times; when
- * a row's values are exactly those the memo holds for its student, writing
- * them again would change nothing, and the statements are skipped.  Only a
- * cache: a miss (or an evicted slot) just runs the statements.  Its size
- * is fixed, whatever the roster's length.
- */
-#define MEMO_SLOTS (1u << 20) /* 8 MiB */
-
-static uint64_t memo_hash(uint64_t h, const char *s, size_t len)
-{
-	uint64_t w;
-	for (; len >= 8; s += 8, len -= 8) {
-		memcpy(&w, s, 8);
-		h = splitmix64(h ^ w);
-	}
-	w = (uint64_t)len << 56; /* the length separates the fields */
-	memcpy(&w, s, len);
-	return splitmix64(h ^ w);
-}
-
-static uint64_t memo_seed(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	uint64_t seed = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 30);
-	int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
-	if (fd >= 0) {
-		uint64_t r;
-		if (read(fd, &r, sizeof(r)) == (ssize_t)sizeof(r))
-			seed ^= r;
-		close(fd);
-	}
-	return splitmix64(seed ^ (uint64_t)getpid());
-}
-
-void db__memo_start(struct db *db)
-{
-	/* Without memory for the memo the batch only runs slower. */
-	db->memo = calloc(MEMO_SLOTS, sizeof(*db->memo));
-	db->memo_seed = memo_seed();
-}
-
-void db__memo_end(struct db *db)
-{
-	free(db->memo);
-	db->memo = NULL;
-}
-
-/* The student's slot, and the fingerprint of the row's values. */
-static size_t memo_key(const struct db *db, const struct student *v,
-		       uint64_t *fp)
-{
-	size_t slot = (size_t)(memo_hash(db->memo_seed, v->id.s, v->id.len) &
-			       (MEMO_SLOTS - 1));
-	uint64_t h = memo_hash(db->memo_seed ^ UINT64_C(0x5851F42D4C957F2D),
-			       v->id.s, v->id.len);
-	h = memo_hash(h, v->first_name.s, v->first_name.len);
-	h = memo_hash(h, v->last_name.s, v->last_name.len);
-	h = memo_hash(h, v->email.s, v->email.len);
-	*fp = h | 1; /* never 0, which marks an empty slot */
-	return slot;
-}
 
 static bool same_text(struct sqldb_stmt *stmt, int col, struct text t)
 {
@@ -633,20 +564,12 @@ static void keep_old(struct db *db, struct sqldb_stmt *stmt, struct student *old
 	}
 }
 
-enum status store_student_put(struct store *s, int64_t batch_id,
-			      const struct student *v, enum student_update mode,
-			      enum student_effect *effect, struct student *old,
-			      struct error *err)
-{
-	struct db *db = db_of(s);
+static enum status direct_student_put(struct db *db, int64_t batch_id,
+				      const struct student *v, enum student_update mode,
+				      enum student_effect *effect, struct student *old,
+				      struct error *err)
+	{
 	*effect = STUDENT_SAME;
-	uint64_t fp = 0;
-	size_t slot = 0;
-	if (db->memo) {
-		slot = memo_key(db, v, &fp);
-		if (db->memo[slot] == fp)
-			return ST_OK;
-	}
 	struct sqldb_stmt *stmt = stmt_of(db, S_ADD_STUDENT);
 	bind_text(stmt, 1, v->id);
 	bind_text(stmt, 2, v->first_name);
@@ -697,9 +620,1168 @@ enum status store_student_put(struct store *s, int64_t batch_id,
 			sqldb_reset(stmt);
 		}
 	}
-	if (db->memo)
-		db->memo[slot] = fp;
 	return ST_OK;
+}
+
+/* ---- the batch's cache ---------------------------------------------------- */
+
+/*
+ * A batch's questions -- is this pair registered, did an earlier row name
+ * it, what does this student hold -- were each a B-tree descent (on
+ * PostgreSQL a round trip), and its writes landed in roster order, all over
+ * the index.  Now they are answered from memory (pair_cache.h) and the
+ * writes wait there until the batch's end (or until SQL must read the
+ * tables), then go in key order.  A course whose stored pairs this batch
+ * reads often enough is read whole by one range scan; a course with none
+ * needs no reading at all (a first run).  Memory is bounded: over
+ * CACHE_BUDGET, everything is written and the cache starts again empty.
+ * The cache decides nothing: every answer is the one the SQL would give.
+ */
+#define CACHE_BUDGET ((size_t)56 << 20)
+/* SQLite: a course is read whole once look-ups missed it for a sixteenth
+ * of its stored pairs (a range scan row costs about that much less than a
+ * descent); students likewise, counted once 4096 look-ups missed. */
+#define LOAD_RATIO 16
+#define STUDENT_MISSES_BEFORE_COUNT 4096
+#define LOAD_ROW_BYTES 48 /* what a loaded pair or student costs, about */
+
+struct store_cache {
+	struct pcache *pc;
+	size_t budget;           /* CACHE_BUDGET (tests: smaller) */
+	int64_t batch_id;
+	bool marks_spilled;      /* marks went to the temp tables: ask them */
+	bool students_complete;  /* every stored student is in pc */
+	uint32_t student_misses;
+	int64_t students_stored; /* -1: not counted */
+	uint32_t *dirty_pairs, *dirty_students, *marked; /* indexes */
+	/* The pairs grouped by course (store_unnamed_pairs), as of when the
+	 * cache held by_course_pairs entries (group_by_course). */
+	uint32_t *by_course, *by_course_at;
+	uint32_t by_course_pairs, by_course_max;
+	size_t ndirty_pairs, ndirty_students, nmarked;
+	size_t dirty_pairs_cap, dirty_students_cap, marked_cap;
+};
+
+static bool fits32(int64_t v)
+{
+	return v >= 0 && v <= (int64_t)UINT32_MAX - 1;
+}
+
+static bool push_index(uint32_t **list, size_t *n, size_t *cap, uint32_t v)
+{
+	if (*n == *cap) {
+		size_t c = *cap ? 2 * *cap : 1024;
+		uint32_t *p = realloc(*list, c * sizeof(*p));
+		if (!p)
+			return false;
+		*list = p;
+		*cap = c;
+	}
+	(*list)[(*n)++] = v;
+	return true;
+}
+
+static enum status cache_nomem(struct db *db, struct error *err)
+{
+	return error_set(err, ST_NOMEM, "%s: out of memory", db->path);
+}
+
+/* Marks the pair entry dirty (listed once). */
+static enum status pair_dirty(struct db *db, struct pc_pair *p, uint32_t idx,
+			      struct error *err)
+{
+	struct store_cache *sc = db->cache;
+	if (p->flags & PCP_DIRTY)
+		return ST_OK;
+	p->flags |= PCP_DIRTY;
+	return push_index(&sc->dirty_pairs, &sc->ndirty_pairs,
+			  &sc->dirty_pairs_cap, idx) ?
+		       ST_OK :
+		       cache_nomem(db, err);
+}
+
+static enum status pair_marked(struct db *db, uint32_t idx, struct error *err)
+{
+	struct store_cache *sc = db->cache;
+	return push_index(&sc->marked, &sc->nmarked, &sc->marked_cap, idx) ?
+		       ST_OK :
+		       cache_nomem(db, err);
+}
+
+static struct text student_text(struct store_cache *sc, uint32_t idx)
+{
+	const struct pc_student *st = pcache_student_at(sc->pc, idx);
+	return (struct text){ pcache_text(sc->pc, st->id_off), st->id_len };
+}
+
+
+static enum status flush_pairs(struct db *db, struct error *err)
+{
+	struct store_cache *sc = db->cache;
+	if (!sc->ndirty_pairs)
+		return ST_OK;
+	/* In place: the list is empty once written (and the batch fails
+	 * if it is not). */
+	uint32_t *idx = sc->dirty_pairs;
+	enum status st = ST_OK;
+	pcache_sort_pairs(sc->pc, idx, sc->ndirty_pairs);
+	for (size_t i = 0; st == ST_OK && i < sc->ndirty_pairs; i++) {
+		struct pc_pair *p = pcache_pair_at(sc->pc, idx[i]);
+		struct text student = student_text(sc, p->student);
+		struct sqldb_stmt *stmt;
+		if (p->state == PAIR_ABSENT) {
+			if (p->flags & PCP_IN_DB) {
+				stmt = stmt_of(db, S_DELETE_REG);
+				sqldb_bind_int64(stmt, 1, p->course);
+				bind_text(stmt, 2, student);
+				st = step_done(db, stmt, student,
+					       "removing a registration", err);
+			}
+			p->flags &= (uint8_t)~PCP_IN_DB;
+		} else {
+			stmt = stmt_of(db, p->flags & PCP_IN_DB ? S_SET_REG :
+								   S_INSERT_REG);
+			sqldb_bind_int64(stmt, 1, p->course);
+			bind_text(stmt, 2, student);
+			bind_state(stmt, 3, (enum pair_state)p->state);
+			sqldb_bind_int64(stmt, 4, p->seq);
+			sqldb_bind_int64(stmt, 5, p->batch);
+			sqldb_bind_int64(stmt, 6, p->line);
+			st = step_done(db, stmt, student, "writing a registration",
+				       err);
+			p->flags |= PCP_IN_DB;
+		}
+		p->flags &= (uint8_t)~PCP_DIRTY;
+	}
+	if (st == ST_OK)
+		sc->ndirty_pairs = 0;
+	return st;
+}
+
+static enum status flush_students(struct db *db, struct error *err)
+{
+	struct store_cache *sc = db->cache;
+	if (!sc->ndirty_students)
+		return ST_OK;
+	uint32_t *idx = sc->dirty_students;
+	enum status st = ST_OK;
+	pcache_sort_students(sc->pc, idx, sc->ndirty_students);
+	for (size_t i = 0; st == ST_OK && i < sc->ndirty_students; i++) {
+		struct pc_student *v = pcache_student_at(sc->pc, idx[i]);
+		struct text id = student_text(sc, idx[i]);
+		const char *val = pcache_text(sc->pc, v->val_off);
+		struct text f = { val, v->len[0] };
+		struct text l = { val + v->len[0], v->len[1] };
+		struct text e = { val + v->len[0] + v->len[1], v->len[2] };
+		struct sqldb_stmt *stmt;
+		if (v->write == PCS_NEW) {
+			stmt = stmt_of(db, S_ADD_STUDENT);
+			bind_text(stmt, 1, id);
+			bind_text(stmt, 2, f);
+			bind_text(stmt, 3, l);
+			bind_text(stmt, 4, e);
+			sqldb_bind_int64(stmt, 5, v->created);
+			st = step_done(db, stmt, id, "writing a student", err);
+			if (st == ST_OK && sqldb_changes(db->c) != 1)
+				st = student_fail(db, SQLDB_ECONSTRAINT, id,
+						  "writing a new student", err);
+		} else {
+			stmt = stmt_of(db, S_UPDATE_STUDENT);
+			bind_text(stmt, 1, id);
+			bind_text(stmt, 2, f);
+			bind_text(stmt, 3, l);
+			bind_text(stmt, 4, e);
+			st = step_done(db, stmt, id, "updating a student", err);
+		}
+		v->write = PCS_CLEAN;
+	}
+	if (st == ST_OK)
+		sc->ndirty_students = 0;
+	return st;
+}
+
+/* Writes the marks of this batch's rows into temp.batch_seen and
+ * temp.batch_named, where the SQL of --sync reads them. */
+static enum status store_marks(struct db *db, struct error *err)
+{
+	struct store_cache *sc = db->cache;
+	if (!sc->nmarked)
+		return ST_OK;
+	uint32_t *idx = sc->marked;
+	enum status st = ST_OK;
+	pcache_sort_pairs(sc->pc, idx, sc->nmarked);
+	for (size_t i = 0; st == ST_OK && i < sc->nmarked; i++) {
+		struct pc_pair *p = pcache_pair_at(sc->pc, idx[i]);
+		struct text student = student_text(sc, p->student);
+		if (p->seen_line && !(p->flags & PCP_SEEN_STORED)) {
+			struct sqldb_stmt *stmt = stmt_of(db, S_MARK_SEEN);
+			sqldb_bind_int64(stmt, 1, p->course);
+			bind_text(stmt, 2, student);
+			sqldb_bind_int64(stmt, 3, p->seen_line);
+			st = step_done(db, stmt, student, "noting the row", err);
+			p->flags |= PCP_SEEN_STORED;
+		}
+		if (st == ST_OK && (p->flags & PCP_NAMED) &&
+		    !(p->flags & PCP_NAMED_STORED)) {
+			struct sqldb_stmt *stmt = stmt_of(db, S_MARK_NAMED);
+			sqldb_bind_int64(stmt, 1, p->course);
+			bind_text(stmt, 2, student);
+			st = step_done(db, stmt, student, "noting the row", err);
+			p->flags |= PCP_NAMED_STORED;
+		}
+	}
+	if (st == ST_OK)
+		sc->nmarked = 0;
+	return st;
+}
+
+enum status db__cache_flush(struct db *db, struct error *err)
+{
+	if (!db->cache)
+		return ST_OK;
+	enum status st = flush_students(db, err);
+	if (st == ST_OK)
+		st = flush_pairs(db, err);
+	return st;
+}
+
+enum status db__cache_final_flush(struct db *db, struct error *err)
+{
+	if (!db->cache)
+		return ST_OK;
+	pcache_drop_indexes(db->cache->pc);
+	enum status st = db__cache_flush(db, err);
+	if (st == ST_OK)
+		db__cache_end(db);
+	return st;
+}
+
+/* Writes everything, marks too, and empties the cache. */
+static enum status cache_restart(struct db *db, struct error *err)
+{
+	struct store_cache *sc = db->cache;
+	enum status st = db__cache_flush(db, err);
+	if (st == ST_OK)
+		st = store_marks(db, err);
+	if (st != ST_OK)
+		return st;
+	if (pcache_pair_count(sc->pc))
+		sc->marks_spilled = true;
+	pcache_clear(sc->pc);
+	free(sc->by_course);
+	free(sc->by_course_at);
+	sc->by_course = sc->by_course_at = NULL;
+	sc->by_course_pairs = 0;
+	sc->students_complete = false;
+	sc->student_misses = 0;
+	sc->ndirty_pairs = sc->ndirty_students = sc->nmarked = 0;
+	return ST_OK;
+}
+
+/* Room for a new entry: over budget, start again empty. */
+static enum status cache_room(struct db *db, struct error *err)
+{
+	struct store_cache *sc = db->cache;
+	if (pcache_bytes(sc->pc) < sc->budget)
+		return ST_OK;
+	return cache_restart(db, err);
+}
+
+/* A value the cache cannot hold: write everything and go on without it. */
+static enum status cache_off(struct db *db, struct error *err)
+{
+	enum status st = cache_restart(db, err);
+	if (st != ST_OK)
+		return st;
+	db__cache_end(db);
+	return ST_OK;
+}
+
+void db__cache_end(struct db *db)
+{
+	struct store_cache *sc = db->cache;
+	if (!sc)
+		return;
+	pcache_free(sc->pc);
+	free(sc->dirty_pairs);
+	free(sc->dirty_students);
+	free(sc->marked);
+	free(sc->by_course);
+	free(sc->by_course_at);
+	free(sc);
+	db->cache = NULL;
+	if (!db->pg)
+		sqldb_exec(db->c, DB_SQLITE_CACHE_PRAGMA);
+}
+
+static uint64_t cache_seed(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	uint64_t seed = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 30);
+	int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		uint64_t r;
+		if (read(fd, &r, sizeof(r)) == (ssize_t)sizeof(r))
+			seed ^= r;
+		close(fd);
+	}
+	return splitmix64(seed ^ (uint64_t)getpid());
+}
+
+/* The batch took course c (store_course_lock): how many pairs it holds
+ * now, and with none, nothing to look up. */
+static enum status cache_course_taken(struct db *db, const struct course *c)
+{
+	struct pc_course *pcc = db->cache ? pcache_course(db->cache->pc, c->id) :
+					    NULL;
+	if (!pcc)
+		return ST_OK; /* looked up one by one */
+	pcc->stored_pairs = c->registered + c->waitlisted;
+	if (pcc->stored_pairs == 0)
+		pcc->complete = true;
+	return ST_OK;
+}
+
+#ifdef BULKREG_TEST_HOOKS
+/* Test builds only (see the Makefile): BULKREG_TEST_CACHE_BUDGET=BYTES
+ * shrinks the budget (restarts every few rows), 0 runs without the cache;
+ * results must be the same either way (tests/e2e/t_cache.sh). */
+static size_t cache_budget(void)
+{
+	const char *s = getenv("BULKREG_TEST_CACHE_BUDGET");
+	int64_t n;
+	if (s && *s && parse_int64(s, 0, INT64_MAX, &n))
+		return (size_t)n;
+	return CACHE_BUDGET;
+}
+#else
+static size_t cache_budget(void)
+{
+	return CACHE_BUDGET;
+}
+#endif
+
+enum status db__cache_start(struct db *db, enum batch_kind kind,
+			    int64_t batch_id, struct error *err)
+{
+	db__cache_end(db);
+	size_t budget = cache_budget();
+	/* Undo and repair change pairs with set-based SQL of their own. */
+	if (kind == BATCH_KIND_UNDO || kind == BATCH_KIND_REPAIR ||
+	    !fits32(batch_id) || budget == 0)
+		return ST_OK;
+	struct store_cache *sc = calloc(1, sizeof(*sc));
+	if (sc)
+		sc->pc = pcache_new(cache_seed());
+	if (!sc || !sc->pc) {
+		free(sc);
+		return cache_nomem(db, err);
+	}
+	sc->batch_id = batch_id;
+	sc->budget = budget;
+	sc->students_stored = -1;
+	db->cache = sc;
+	enum status st = db->pg ? ST_OK :
+				  db__exec(db, DB_SQLITE_BATCH_CACHE_PRAGMA,
+					   "starting the batch", err);
+	if (st != ST_OK) {
+		db__cache_end(db);
+		return st;
+	}
+	/* No stored student: none needs looking up (a first run). */
+	int64_t any = 0;
+	st = db__query_int(db,
+				       "SELECT count(*) FROM (SELECT 1 FROM"
+				       " students LIMIT 1) AS s",
+				       0, &any, "starting the batch", err);
+	if (st != ST_OK) {
+		db__cache_end(db);
+		return st;
+	}
+	sc->students_complete = any == 0;
+	return ST_OK;
+}
+
+/* ---- pairs through the cache ---------------------------------------------- */
+
+static void pair_out(const struct pc_pair *p, struct pair *out)
+{
+	*out = (struct pair){ .state = (enum pair_state)p->state };
+	if (p->state != PAIR_ABSENT) {
+		out->seq = p->seq;
+		out->batch_id = p->batch;
+		out->line = p->line;
+	}
+}
+
+/* Fills a known entry from a pair; false if a number does not fit. */
+static bool pair_in(struct pc_pair *p, const struct pair *v)
+{
+	if (v->state != PAIR_ABSENT &&
+	    (!fits32(v->seq) || !fits32(v->batch_id) || !fits32(v->line)))
+		return false;
+	p->state = (uint8_t)v->state;
+	p->seq = v->state != PAIR_ABSENT ? (uint32_t)v->seq : 0;
+	p->batch = v->state != PAIR_ABSENT ? (uint32_t)v->batch_id : 0;
+	p->line = v->state != PAIR_ABSENT ? (uint32_t)v->line : 0;
+	p->flags |= PCP_KNOWN;
+	return true;
+}
+
+/* Reads every stored pair of the course into the cache (entries it holds
+ * already are newer and stay). */
+static enum status load_course(struct db *db, int64_t course_id,
+			       struct pc_course *pcc, struct error *err)
+{
+	static const char sql[] =
+		"SELECT student_id, status, seq, batch_id, line"
+		" FROM registrations WHERE course_id = ?1";
+	struct store_cache *sc = db->cache;
+	struct sqldb_stmt *stmt = NULL;
+	enum status st = db__prepare(db, sql, 0, &stmt, err);
+	if (st != ST_OK)
+		return st;
+	sqldb_bind_int64(stmt, 1, course_id);
+	enum sqldb_rc rc;
+	bool whole = true;
+	while ((rc = sqldb_step(stmt)) == SQLDB_ROW) {
+		uint32_t sidx = pcache_student(sc->pc, sqldb_column_text(stmt, 0),
+					       sqldb_column_bytes(stmt, 0), true);
+		struct pc_pair *p = sidx == PC_NONE ? NULL :
+				    pcache_pair(sc->pc, (uint32_t)course_id,
+						sidx, true, NULL);
+		if (!p) {
+			st = cache_nomem(db, err);
+			break;
+		}
+		if (p->flags & PCP_KNOWN)
+			continue;
+		struct pair v = {
+			.state = db__state_parse(sqldb_column_text(stmt, 1)),
+			.seq = sqldb_column_int64(stmt, 2),
+			.batch_id = sqldb_column_int64(stmt, 3),
+			.line = sqldb_column_int64(stmt, 4),
+		};
+		if (!pair_in(p, &v)) {
+			whole = false; /* looked up one by one, as before */
+			p->flags = 0;
+			continue;
+		}
+		p->flags |= PCP_IN_DB;
+	}
+	if (st == ST_OK && rc != SQLDB_DONE)
+		st = db__fail(db, rc, "reading a course's registrations", err);
+	sqldb_finalize(stmt);
+	/* Pointers into the cache may have moved: pcc is looked up again. */
+	(void)pcc;
+	if (st == ST_OK && whole) {
+		struct pc_course *c = pcache_course(sc->pc, course_id);
+		if (c)
+			c->complete = true;
+	}
+	return st;
+}
+
+/* Whether to read the course whole now rather than look its pair up. */
+static bool load_worth_it(struct db *db, struct pc_course *pcc)
+{
+	if (db->pg)
+		return true; /* a round trip per row is the worst of all */
+	size_t stored = pcc->stored_pairs >= 0 ? (size_t)pcc->stored_pairs :
+						  (size_t)1 << 20;
+	if ((size_t)pcc->misses * LOAD_RATIO < stored)
+		return false;
+	return pcache_bytes(db->cache->pc) + stored * LOAD_ROW_BYTES <
+	       db->cache->budget;
+}
+
+/* The pair's entry, known (looked up or read with its course if need be);
+ * *pp NULL with ST_OK: the cache was switched off (use the SQL). */
+static enum status cached_pair(struct db *db, int64_t course_id,
+			       struct text student, struct pc_pair **pp,
+			       uint32_t *index, struct error *err)
+{
+	*pp = NULL;
+	enum status st = cache_room(db, err);
+	if (st != ST_OK)
+		return st;
+	if (!fits32(course_id) || student.len > UINT16_MAX)
+		return cache_off(db, err);
+	struct store_cache *sc = db->cache;
+	uint32_t sidx = pcache_student(sc->pc, student.s, student.len, true);
+	if (sidx == PC_NONE)
+		return cache_nomem(db, err);
+	struct pc_pair *p = pcache_pair(sc->pc, (uint32_t)course_id, sidx, true,
+				       index);
+	if (!p)
+		return cache_nomem(db, err);
+	if (p->flags & PCP_KNOWN) {
+		*pp = p;
+		return ST_OK;
+	}
+	struct pc_course *pcc = pcache_course(sc->pc, course_id);
+	if (pcc && !pcc->complete && pcc->misses + 1 < UINT32_MAX) {
+		pcc->misses++;
+		if (load_worth_it(db, pcc)) {
+			st = load_course(db, course_id, pcc, err);
+			if (st != ST_OK)
+				return st;
+			pcc = pcache_course(sc->pc, course_id);
+			p = pcache_pair(sc->pc, (uint32_t)course_id, sidx, false,
+					index);
+			if (!p)
+				return cache_nomem(db, err);
+			if (p->flags & PCP_KNOWN) {
+				*pp = p;
+				return ST_OK;
+			}
+		}
+	}
+	struct pair v = { .state = PAIR_ABSENT };
+	if (!pcc || !pcc->complete) {
+		st = direct_pair_find(db, course_id, student, &v, err);
+		if (st != ST_OK)
+			return st;
+		/* The look-up may not have moved anything, but be sure. */
+		p = pcache_pair(sc->pc, (uint32_t)course_id, sidx, false,
+				index);
+		if (!p)
+			return cache_nomem(db, err);
+	}
+	if (!pair_in(p, &v))
+		return cache_off(db, err);
+	if (v.state != PAIR_ABSENT)
+		p->flags |= PCP_IN_DB;
+	*pp = p;
+	return ST_OK;
+}
+
+enum status store_pair_find(struct store *s, int64_t course_id,
+			    struct text student, struct pair *out,
+			    struct error *err)
+{
+	struct db *db = db_of(s);
+	struct pc_pair *p = NULL;
+	struct store_cache *sc = db->cache;
+	if (sc && fits32(course_id)) {
+		/* Without an entry in a course held whole, the pair is absent:
+		 * no entry is made for it (a full course's rejected rows). */
+		uint32_t sidx = pcache_student(sc->pc, student.s, student.len,
+					       false);
+		p = sidx == PC_NONE ? NULL :
+				      pcache_pair(sc->pc, (uint32_t)course_id, sidx,
+						  false, NULL);
+		struct pc_course *pcc = p ? NULL : pcache_course(sc->pc, course_id);
+		if ((p && (p->flags & PCP_KNOWN)) || (pcc && pcc->complete)) {
+			*out = (struct pair){ .state = PAIR_ABSENT };
+			if (p)
+				pair_out(p, out);
+			return ST_OK;
+		}
+	}
+	enum status st = sc ? cached_pair(db, course_id, student, &p, NULL, err) :
+			      ST_OK;
+	if (st != ST_OK)
+		return st;
+	if (!p)
+		return direct_pair_find(db, course_id, student, out, err);
+	pair_out(p, out);
+	return ST_OK;
+}
+
+/* Sets a known entry to v, to be written. */
+static enum status pair_write(struct db *db, struct pc_pair *p, uint32_t idx,
+			      const struct pair *v, bool *done,
+			      struct error *err)
+{
+	uint8_t keep = p->flags;
+	struct pc_pair was = *p;
+	if (!pair_in(p, v)) {
+		*p = was;
+		p->flags = keep;
+		*done = false;
+		return cache_off(db, err);
+	}
+	*done = true;
+	return pair_dirty(db, p, idx, err);
+}
+
+enum status store_pair_add(struct store *s, int64_t course_id,
+			   struct text student, const struct pair *p,
+			   bool *inserted, struct error *err)
+{
+	struct db *db = db_of(s);
+	struct pc_pair *e = NULL;
+	uint32_t idx = 0;
+	enum status st = db->cache ? cached_pair(db, course_id, student, &e, &idx, err) :
+				     ST_OK;
+	if (st != ST_OK)
+		return st;
+	if (!e)
+		return direct_pair_add(db, course_id, student, p, inserted, err);
+	*inserted = false;
+	if (e->state != PAIR_ABSENT)
+		return ST_OK;
+	bool done;
+	st = pair_write(db, e, idx, p, &done, err);
+	if (st == ST_OK && !done)
+		return direct_pair_add(db, course_id, student, p, inserted, err);
+	*inserted = st == ST_OK;
+	return st;
+}
+
+enum status store_pair_update(struct store *s, int64_t course_id,
+			      struct text student, const struct pair *p,
+			      struct error *err)
+{
+	struct db *db = db_of(s);
+	struct pc_pair *e = NULL;
+	uint32_t idx = 0;
+	enum status st = db->cache ? cached_pair(db, course_id, student, &e, &idx, err) :
+				     ST_OK;
+	if (st != ST_OK)
+		return st;
+	if (!e)
+		return direct_pair_update(db, course_id, student, p, err);
+	if (e->state == PAIR_ABSENT)
+		return ST_OK; /* as an UPDATE of no row */
+	struct pair v = { .state = p->state, .seq = p->seq, .batch_id = e->batch,
+			  .line = e->line };
+	bool done;
+	st = pair_write(db, e, idx, &v, &done, err);
+	if (st == ST_OK && !done)
+		return direct_pair_update(db, course_id, student, p, err);
+	return st;
+}
+
+enum status store_pair_set(struct store *s, int64_t course_id,
+			   struct text student, const struct pair *p,
+			   struct error *err)
+{
+	struct db *db = db_of(s);
+	struct pc_pair *e = NULL;
+	uint32_t idx = 0;
+	enum status st = db->cache ? cached_pair(db, course_id, student, &e, &idx, err) :
+				     ST_OK;
+	if (st != ST_OK)
+		return st;
+	if (!e)
+		return direct_pair_set(db, course_id, student, p, err);
+	bool done;
+	st = pair_write(db, e, idx, p, &done, err);
+	if (st == ST_OK && !done)
+		return direct_pair_set(db, course_id, student, p, err);
+	return st;
+}
+
+/* ---- the batch's memory of the roster, through the cache ------------------- */
+
+/* The pair's entry for a mark (its state need not be known); NULL with
+ * ST_OK: the marks are in the temp tables. */
+static enum status marked_pair(struct db *db, int64_t course_id,
+			       struct text student, struct pc_pair **pp,
+			       uint32_t *index, struct error *err)
+{
+	*pp = NULL;
+	if (!db->cache || db->cache->marks_spilled)
+		return ST_OK;
+	enum status st = cache_room(db, err);
+	if (st != ST_OK || !db->cache || db->cache->marks_spilled)
+		return st;
+	if (!fits32(course_id) || student.len > UINT16_MAX)
+		return cache_off(db, err);
+	struct store_cache *sc = db->cache;
+	uint32_t sidx = pcache_student(sc->pc, student.s, student.len, true);
+	struct pc_pair *p = sidx == PC_NONE ? NULL :
+			    pcache_pair(sc->pc, (uint32_t)course_id, sidx, true,
+					index);
+	if (!p)
+		return cache_nomem(db, err);
+	*pp = p;
+	return ST_OK;
+}
+
+enum status store_mark_seen(struct store *s, int64_t course_id,
+			    struct text student, int64_t line,
+			    int64_t *first_line, struct error *err)
+{
+	struct db *db = db_of(s);
+	struct pc_pair *p;
+	uint32_t idx = 0;
+	enum status st = marked_pair(db, course_id, student, &p, &idx, err);
+	if (st != ST_OK)
+		return st;
+	if (p && !fits32(line))
+		st = cache_off(db, err), p = NULL;
+	if (st != ST_OK)
+		return st;
+	if (!p)
+		return direct_mark_seen(db, course_id, student, line, first_line,
+					err);
+	*first_line = p->seen_line;
+	if (p->seen_line)
+		return ST_OK;
+	p->seen_line = (uint32_t)line;
+	return (p->flags & PCP_NAMED) ? ST_OK : pair_marked(db, idx, err);
+}
+
+enum status store_mark_named(struct store *s, int64_t course_id,
+			     struct text student, struct error *err)
+{
+	struct db *db = db_of(s);
+	struct pc_pair *p;
+	uint32_t idx = 0;
+	enum status st = marked_pair(db, course_id, student, &p, &idx, err);
+	if (st != ST_OK)
+		return st;
+	if (!p)
+		return direct_mark_named(db, course_id, student, err);
+	if (p->flags & PCP_NAMED)
+		return ST_OK;
+	p->flags |= PCP_NAMED;
+	return p->seen_line ? ST_OK : pair_marked(db, idx, err);
+}
+
+/* ---- reading courses: the cache's writes first ---------------------------- */
+
+enum status store_waitlist_each(struct store *s, int64_t course_id,
+				store_pair_fn fn, void *ctx, struct error *err)
+{
+	enum status st = db__cache_flush(db_of(s), err);
+	return st == ST_OK ? direct_waitlist_each(db_of(s), course_id, fn, ctx, err) :
+			     st;
+}
+
+enum status store_waitlist_first(struct store *s, int64_t course_id,
+				 char *student_id, size_t cap, size_t *len,
+				 bool *found, struct error *err)
+{
+	enum status st = db__cache_flush(db_of(s), err);
+	return st == ST_OK ? direct_waitlist_first(db_of(s), course_id, student_id,
+						   cap, len, found, err) :
+			     st;
+}
+
+enum status store_waitlist_renumber(struct store *s, int64_t course_id,
+				    struct error *err)
+{
+	struct db *db = db_of(s);
+	/* The seqs change under the cache: it starts again. */
+	enum status st = db->cache ? cache_restart(db, err) : ST_OK;
+	return st == ST_OK ? direct_waitlist_renumber(db, course_id, err) : st;
+}
+
+struct unnamed_entry {
+	struct pair pair;
+	uint64_t id_at;  /* into the snapshot's ids */
+	uint16_t id_len;
+};
+
+static int compare_unnamed(const void *a, const void *b)
+{
+	const struct pair *x = &((const struct unnamed_entry *)a)->pair;
+	const struct pair *y = &((const struct unnamed_entry *)b)->pair;
+	bool xw = x->state == PAIR_WAITLISTED, yw = y->state == PAIR_WAITLISTED;
+	if (xw != yw)
+		return xw ? 1 : -1;
+	return (x->seq > y->seq) - (x->seq < y->seq);
+}
+
+/* Groups the cache's pairs by course (a counting sort), unless the
+ * grouping is current: a sync asks for every course in turn, and a scan of
+ * the whole cache per course would be quadratic. */
+static enum status group_by_course(struct db *db, struct error *err)
+{
+	struct store_cache *sc = db->cache;
+	uint32_t n = pcache_pair_count(sc->pc);
+	if (sc->by_course && sc->by_course_pairs == n)
+		return ST_OK;
+	uint32_t max = 0;
+	for (uint32_t i = 0; i < n; i++)
+		if (pcache_pair_at(sc->pc, i)->course > max)
+			max = pcache_pair_at(sc->pc, i)->course;
+	free(sc->by_course);
+	free(sc->by_course_at);
+	sc->by_course = malloc((n ? n : 1) * sizeof(*sc->by_course));
+	sc->by_course_at = calloc((size_t)max + 1, sizeof(*sc->by_course_at));
+	if (!sc->by_course || !sc->by_course_at) {
+		free(sc->by_course);
+		free(sc->by_course_at);
+		sc->by_course = sc->by_course_at = NULL;
+		return cache_nomem(db, err);
+	}
+	/* by_course_at[c] counts course c, then is where its group starts,
+	 * then (the fill moving it) where it ends: group c is
+	 * [by_course_at[c - 1], by_course_at[c]). */
+	uint32_t *at = sc->by_course_at;
+	for (uint32_t i = 0; i < n; i++)
+		at[pcache_pair_at(sc->pc, i)->course]++;
+	uint32_t start = 0;
+	for (uint32_t c = 0; c <= max; c++) {
+		uint32_t count = at[c];
+		at[c] = start;
+		start += count;
+	}
+	for (uint32_t i = 0; i < n; i++)
+		sc->by_course[at[pcache_pair_at(sc->pc, i)->course]++] = i;
+	sc->by_course_pairs = n;
+	sc->by_course_max = max;
+	return ST_OK;
+}
+
+/* store_unnamed_pairs from the cache, for a course it holds whole: a
+ * snapshot first (fn may change pairs, or even switch the cache off). */
+static enum status cached_unnamed(struct db *db, int64_t course_id,
+				  int64_t batch_id, store_pair_fn fn, void *ctx,
+				  struct error *err)
+{
+	struct store_cache *sc = db->cache;
+	size_t count = 0, cap = 0, used = 0, ids_cap = 0;
+	struct unnamed_entry *list = NULL;
+	char *ids = NULL;
+	enum status st = group_by_course(db, err);
+	uint32_t from = 0, to = 0;
+	if (st == ST_OK && course_id >= 1 &&
+	    (uint64_t)course_id <= sc->by_course_max) {
+		from = sc->by_course_at[course_id - 1];
+		to = sc->by_course_at[course_id];
+	}
+	for (uint32_t k = from; k < to && st == ST_OK; k++) {
+		uint32_t i = sc->by_course[k];
+		const struct pc_pair *p = pcache_pair_at(sc->pc, i);
+		if (p->course != (uint32_t)course_id || !(p->flags & PCP_KNOWN) ||
+		    p->state == PAIR_ABSENT || p->batch == (uint32_t)batch_id ||
+		    p->seen_line || (p->flags & PCP_NAMED))
+			continue;
+		struct text t = student_text(sc, p->student);
+		if (count == cap || used + t.len > ids_cap) {
+			size_t c2 = count == cap ? (cap ? 2 * cap : 256) : cap;
+			size_t i2 = ids_cap ? ids_cap : 4096;
+			while (i2 < used + t.len)
+				i2 *= 2;
+			struct unnamed_entry *l = realloc(list, c2 * sizeof(*l));
+			if (l)
+				list = l, cap = c2;
+			char *b = l ? realloc(ids, i2) : NULL;
+			if (b)
+				ids = b, ids_cap = i2;
+			if (!l || !b)
+				st = cache_nomem(db, err);
+			if (st != ST_OK)
+				break;
+		}
+		if (t.len)
+			memcpy(ids + used, t.s, t.len);
+		list[count].id_at = used;
+		list[count].id_len = (uint16_t)t.len;
+		pair_out(p, &list[count].pair);
+		used += t.len;
+		count++;
+	}
+	if (st == ST_OK && count)
+		qsort(list, count, sizeof(*list), compare_unnamed);
+	for (size_t k = 0; st == ST_OK && k < count; k++)
+		if (fn(ctx, (struct text){ ids + list[k].id_at, list[k].id_len },
+		       &list[k].pair) != 0)
+			st = ST_CANCELLED;
+	free(list);
+	free(ids);
+	return st;
+}
+
+enum status store_unnamed_pairs(struct store *s, int64_t course_id,
+				int64_t batch_id, store_pair_fn fn, void *ctx,
+				struct error *err)
+{
+	struct db *db = db_of(s);
+	struct store_cache *sc = db->cache;
+	if (sc && !sc->marks_spilled && fits32(batch_id)) {
+		struct pc_course *pcc = pcache_course(sc->pc, course_id);
+		size_t stored = pcc && pcc->stored_pairs >= 0 ?
+					(size_t)pcc->stored_pairs :
+					(size_t)1 << 20;
+		if (pcc && !pcc->complete &&
+		    pcache_bytes(sc->pc) + stored * LOAD_ROW_BYTES < sc->budget) {
+			enum status st = load_course(db, course_id, pcc, err);
+			if (st != ST_OK)
+				return st;
+			pcc = pcache_course(sc->pc, course_id);
+		}
+		if (pcc && pcc->complete)
+			return cached_unnamed(db, course_id, batch_id, fn, ctx, err);
+	}
+	enum status st = db__cache_flush(db, err);
+	if (st == ST_OK && db->cache)
+		st = store_marks(db, err);
+	return st == ST_OK ? direct_unnamed_pairs(db, course_id, batch_id, fn,
+						  ctx, err) :
+			     st;
+}
+
+/* ---- students through the cache ------------------------------------------ */
+
+/* Sets the entry's values from a row or a statement; false: no memory. */
+static bool student_values(struct store_cache *sc, uint32_t sidx,
+			   const struct text v[3])
+{
+	const char *s[3] = { v[0].s, v[1].s, v[2].s };
+	size_t len[3] = { v[0].len, v[1].len, v[2].len };
+	return pcache_student_values(sc->pc, sidx, s, len);
+}
+
+static void student_stored(struct store_cache *sc, uint32_t sidx,
+			   struct text out[3])
+{
+	const struct pc_student *v = pcache_student_at(sc->pc, sidx);
+	const char *at = pcache_text(sc->pc, v->val_off);
+	for (int i = 0; i < 3; i++) {
+		out[i] = (struct text){ at, v->len[i] };
+		at += v->len[i];
+	}
+}
+
+/* Reads every stored student into the cache (entries it holds stay). */
+static enum status load_students(struct db *db, struct error *err)
+{
+	static const char sql[] =
+		"SELECT student_id, first_name, last_name, email, created_batch"
+		" FROM students";
+	struct store_cache *sc = db->cache;
+	struct sqldb_stmt *stmt = NULL;
+	enum status st = db__prepare(db, sql, 0, &stmt, err);
+	if (st != ST_OK)
+		return st;
+	enum sqldb_rc rc;
+	bool whole = true;
+	while ((rc = sqldb_step(stmt)) == SQLDB_ROW) {
+		size_t id_len = sqldb_column_bytes(stmt, 0);
+		int64_t created = sqldb_column_int64(stmt, 4);
+		struct text v[3];
+		for (int i = 0; i < 3; i++)
+			v[i] = (struct text){ sqldb_column_text(stmt, 1 + i),
+					      sqldb_column_bytes(stmt, 1 + i) };
+		if (id_len > UINT16_MAX || !fits32(created) ||
+		    v[0].len > UINT16_MAX || v[1].len > UINT16_MAX ||
+		    v[2].len > UINT16_MAX) {
+			whole = false;
+			continue;
+		}
+		uint32_t sidx = pcache_student(sc->pc, sqldb_column_text(stmt, 0),
+					       id_len, true);
+		if (sidx == PC_NONE) {
+			st = cache_nomem(db, err);
+			break;
+		}
+		struct pc_student *e = pcache_student_at(sc->pc, sidx);
+		if (e->state != PCS_UNKNOWN)
+			continue;
+		if (!student_values(sc, sidx, v)) {
+			st = cache_nomem(db, err);
+			break;
+		}
+		e = pcache_student_at(sc->pc, sidx);
+		e->created = (uint32_t)created;
+		e->state = PCS_STORED;
+	}
+	if (st == ST_OK && rc != SQLDB_DONE)
+		st = db__fail(db, rc, "reading the students", err);
+	sqldb_finalize(stmt);
+	if (st == ST_OK && whole)
+		sc->students_complete = true;
+	return st;
+}
+
+/* Whether to read the students whole now (SQLite; counted once). */
+static enum status students_worth_loading(struct db *db, bool *yes,
+					  struct error *err)
+{
+	struct store_cache *sc = db->cache;
+	*yes = false;
+	uint32_t m = sc->student_misses;
+	if (db->pg || m < STUDENT_MISSES_BEFORE_COUNT || (m & (m - 1)) != 0)
+		return ST_OK;
+	if (sc->students_stored < 0) {
+		enum status st = db__query_int(db, "SELECT count(*) FROM students",
+					       0, &sc->students_stored,
+					       "counting the students", err);
+		if (st != ST_OK)
+			return st;
+	}
+	*yes = (size_t)sc->students_stored <= (size_t)m * LOAD_RATIO &&
+	       pcache_bytes(sc->pc) +
+			       (size_t)sc->students_stored * 2 * LOAD_ROW_BYTES <
+		       sc->budget;
+	return ST_OK;
+}
+
+/* The student's entry, its stored state known; PC_NONE with ST_OK: the
+ * cache was switched off. */
+static enum status cached_student(struct db *db, struct text id, uint32_t *out,
+				  struct error *err)
+{
+	*out = PC_NONE;
+	enum status st = cache_room(db, err);
+	if (st != ST_OK)
+		return st;
+	if (id.len > UINT16_MAX)
+		return cache_off(db, err);
+	struct store_cache *sc = db->cache;
+	uint32_t sidx = pcache_student(sc->pc, id.s, id.len, true);
+	if (sidx == PC_NONE)
+		return cache_nomem(db, err);
+	struct pc_student *e = pcache_student_at(sc->pc, sidx);
+	if (e->state != PCS_UNKNOWN || sc->students_complete) {
+		if (e->state == PCS_UNKNOWN)
+			e->state = PCS_ABSENT;
+		*out = sidx;
+		return ST_OK;
+	}
+	sc->student_misses++;
+	bool load;
+	st = students_worth_loading(db, &load, err);
+	if (st == ST_OK && load)
+		st = load_students(db, err);
+	if (st != ST_OK)
+		return st;
+	e = pcache_student_at(sc->pc, sidx);
+	if (e->state == PCS_UNKNOWN && sc->students_complete)
+		e->state = PCS_ABSENT;
+	if (e->state != PCS_UNKNOWN) {
+		*out = sidx;
+		return ST_OK;
+	}
+	struct sqldb_stmt *stmt = stmt_of(db, S_FIND_STUDENT);
+	bind_text(stmt, 1, id);
+	enum sqldb_rc rc = sqldb_step(stmt);
+	if (rc == SQLDB_ROW) {
+		int64_t created = sqldb_column_int64(stmt, 3);
+		struct text v[3];
+		for (int i = 0; i < 3; i++)
+			v[i] = (struct text){ sqldb_column_text(stmt, i),
+					      sqldb_column_bytes(stmt, i) };
+		bool fits = fits32(created) && v[0].len <= UINT16_MAX &&
+			    v[1].len <= UINT16_MAX && v[2].len <= UINT16_MAX;
+		bool ok = fits && student_values(sc, sidx, v);
+		sqldb_reset(stmt);
+		if (!fits)
+			return cache_off(db, err);
+		if (!ok)
+			return cache_nomem(db, err);
+		e = pcache_student_at(sc->pc, sidx);
+		e->created = (uint32_t)created;
+		e->state = PCS_STORED;
+	} else if (rc == SQLDB_DONE) {
+		sqldb_reset(stmt);
+		e->state = PCS_ABSENT;
+	} else {
+		sqldb_reset(stmt);
+		return student_fail(db, rc, id, "reading a student", err);
+	}
+	*out = sidx;
+	return ST_OK;
+}
+
+/* Copies the values out of the cache into db->old_values (the caller
+ * reads them after the cache may have moved). */
+static void copy_out(struct db *db, const struct text v[3], struct student *out)
+{
+	size_t used = 0;
+	struct text *to[] = { &out->first_name, &out->last_name, &out->email };
+	for (int i = 0; i < 3; i++) {
+		size_t n = v[i].len < sizeof(db->old_values) / 3 ?
+				   v[i].len :
+				   sizeof(db->old_values) / 3;
+		if (n)
+			memcpy(db->old_values + used, v[i].s, n);
+		*to[i] = (struct text){ db->old_values + used, n };
+		used += n;
+	}
+}
+
+enum status db__cache_student_get(struct db *db, struct text id,
+				  struct student *out, int64_t *created_batch,
+				  bool *found, bool *answered,
+				  struct error *err)
+{
+	*answered = false;
+	if (!db->cache)
+		return ST_OK;
+	uint32_t sidx;
+	enum status st = cached_student(db, id, &sidx, err);
+	if (st != ST_OK || sidx == PC_NONE)
+		return st;
+	const struct pc_student *e = pcache_student_at(db->cache->pc, sidx);
+	memset(out, 0, sizeof(*out));
+	*created_batch = 0;
+	*found = e->state == PCS_STORED;
+	if (*found) {
+		struct text v[3];
+		student_stored(db->cache, sidx, v);
+		copy_out(db, v, out);
+		*created_batch = e->created;
+		out->id = id;
+	}
+	*answered = true;
+	return ST_OK;
+}
+
+static bool same_value(struct text a, struct text b)
+{
+	return a.len == b.len && (a.len == 0 || memcmp(a.s, b.s, a.len) == 0);
+}
+
+enum status store_student_put(struct store *s, int64_t batch_id,
+			      const struct student *v, enum student_update mode,
+			      enum student_effect *effect, struct student *old,
+			      struct error *err)
+{
+	struct db *db = db_of(s);
+	*effect = STUDENT_SAME;
+	uint32_t sidx = PC_NONE;
+	enum status st = db->cache ? cached_student(db, v->id, &sidx, err) : ST_OK;
+	if (st != ST_OK)
+		return st;
+	if (sidx == PC_NONE)
+		return direct_student_put(db, batch_id, v, mode, effect, old, err);
+	struct store_cache *sc = db->cache;
+	const struct text row[3] = { v->first_name, v->last_name, v->email };
+	struct pc_student *e = pcache_student_at(sc->pc, sidx);
+	if (e->state == PCS_ABSENT) {
+		if (!student_values(sc, sidx, row))
+			return cache_nomem(db, err);
+		e = pcache_student_at(sc->pc, sidx);
+		e->state = PCS_STORED;
+		e->created = (uint32_t)batch_id;
+		e->write = PCS_NEW;
+		*effect = STUDENT_CREATED;
+		return push_index(&sc->dirty_students, &sc->ndirty_students,
+				  &sc->dirty_students_cap, sidx) ?
+			       ST_OK :
+			       cache_nomem(db, err);
+	}
+	struct text stored[3], next[3];
+	student_stored(sc, sidx, stored);
+	bool changes = false;
+	for (int i = 0; i < 3; i++) {
+		next[i] = merged(stored[i], row[i], mode);
+		changes = changes || !same_value(next[i], stored[i]);
+	}
+	if (!changes)
+		return ST_OK;
+	copy_out(db, stored, old);
+	old->id = v->id;
+	if (!student_values(sc, sidx, next))
+		return cache_nomem(db, err);
+	e = pcache_student_at(sc->pc, sidx);
+	*effect = STUDENT_CHANGED;
+	if (e->write != PCS_CLEAN)
+		return ST_OK;
+	e->write = PCS_CHANGED;
+	return push_index(&sc->dirty_students, &sc->ndirty_students,
+			  &sc->dirty_students_cap, sidx) ?
+		       ST_OK :
+		       cache_nomem(db, err);
 }
 
 /* ---- courses and history ------------------------------------------------- */

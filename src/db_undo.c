@@ -235,8 +235,13 @@ enum status store_student_get(struct store *s, struct text id,
 		"SELECT first_name, last_name, email, created_batch FROM students"
 		" WHERE student_id = ?1";
 	struct db *db = db_of(s);
+	bool answered;
+	enum status st = db__cache_student_get(db, id, out, created_batch, found,
+					       &answered, err);
+	if (st != ST_OK || answered)
+		return st;
 	struct sqldb_stmt *stmt = NULL;
-	enum status st = db__prepare(db, sql, 0, &stmt, err);
+	st = db__prepare(db, sql, 0, &stmt, err);
 	if (st != ST_OK)
 		return st;
 	sqldb_bind_text(stmt, 1, id.s, (int)id.len);

@@ -151,7 +151,11 @@ static const struct query checks[] = {
 	  VALUES_SQL("s.", "'absent'")
 	  " FROM temp.verify_slast l JOIN history h ON h.id = l.id"
 	  " LEFT JOIN students s ON s.student_id = l.student_id"
-	  " WHERE " STUDENT_DIFFERS_SQL " ORDER BY 2" },
+	  /* A creation is no history row (created_batch records it): a
+	   * student created again after its last event is as it was made. */
+	  " WHERE " STUDENT_DIFFERS_SQL
+	  " AND (s.created_batch IS NULL OR s.created_batch <= h.batch_id)"
+	  " ORDER BY 2" },
 };
 
 /*

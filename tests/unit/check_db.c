@@ -1824,8 +1824,10 @@ START_TEST(test_disk_full_during_batch_is_io_and_changes_nothing)
 	else
 		db_batch_abort(db);
 	course_table_free(&b.courses);
+	/* In apply, or at the flush: the batch's cache (db_store.c) writes
+	 * its pairs and students in key order at the batch's end. */
 	ck_assert_int_eq(st, ST_IO);
-	ck_assert_int_lt(applied, 100000); /* it failed in apply */
+	ck_assert_int_le(applied, 100000);
 	ck_assert_msg(strncmp(err.msg, path, strlen(path)) == 0, "%s", err.msg);
 	ck_assert_msg(strstr(err.msg, "full") != NULL, "%s", err.msg);
 	db_close(db);

@@ -1,0 +1,631 @@
+/* pair_cache: what a batch knows of pairs and students, in memory; see pair_cache.h. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "pair_cache.h"
+#include "splitmix.h"
+
+/*
+ * Entries and texts live in chunks that never move: memory follows the
+ * count (no doubling to copy into), and a pointer to an entry or a text
+ * stays good until pcache_clear.  The indexes are open addressing with
+ * linear probing over uint32 slots holding index + 1 (0: empty), at most
+ * three quarters full.
+ */
+#define CHUNK_SHIFT 14
+#define CHUNK_ENTRIES (1u << CHUNK_SHIFT)
+#define TEXT_CHUNK_SHIFT 20 /* 1 MiB; a text offset is chunk << 20 | at */
+#define TEXT_CHUNK ((uint32_t)1 << TEXT_CHUNK_SHIFT)
+#define TEXT_CHUNKS_MAX ((uint32_t)1 << (32 - TEXT_CHUNK_SHIFT))
+
+struct table {
+	uint32_t *slots;
+	size_t size; /* power of two, or 0 */
+};
+
+/* The students' index keeps 32 bits of each id's hash beside its number,
+ * so a probe reads an entry and its text only when they match. */
+struct tagged_table {
+	uint64_t *slots; /* hash >> 32 << 32 | index + 1; 0: empty */
+	size_t size;
+};
+
+struct chunks {
+	void **items;
+	size_t count, cap; /* chunk pointers */
+};
+
+struct pcache {
+	uint64_t seed;
+	struct chunks students, pairs, texts;
+	uint32_t nstudents, npairs;
+	uint32_t text_used; /* in the last text chunk */
+	struct tagged_table student_index;
+	struct table pair_index;
+	/* The last student and pair found: a row asks about the same ones
+	 * several times (its pair, its mark, its student), and each probe of
+	 * a big index is a miss of the processor's caches. */
+	uint32_t last_student, last_pair; /* index + 1; 0: none */
+	bool indexes_dropped;
+	struct pc_course *courses; /* by course id */
+	size_t courses_cap;
+	size_t bytes;
+};
+
+static uint64_t hash_bytes(uint64_t h, const char *s, size_t len)
+{
+	uint64_t w;
+	for (; len >= 8; s += 8, len -= 8) {
+		memcpy(&w, s, 8);
+		h = splitmix64(h ^ w);
+	}
+	w = (uint64_t)len << 56; /* the length separates values */
+	if (len)
+		memcpy(&w, s, len);
+	return splitmix64(h ^ w);
+}
+
+static uint64_t hash_pair(uint64_t seed, uint32_t course, uint32_t student)
+{
+	return splitmix64(seed ^ (((uint64_t)course << 32) | student));
+}
+
+struct pcache *pcache_new(uint64_t seed)
+{
+	struct pcache *c = calloc(1, sizeof(*c));
+	if (c)
+		c->seed = seed;
+	return c;
+}
+
+static void chunks_free(struct chunks *ch)
+{
+	for (size_t i = 0; i < ch->count; i++)
+		free(ch->items[i]);
+	free(ch->items);
+}
+
+void pcache_clear(struct pcache *c)
+{
+	if (!c)
+		return;
+	chunks_free(&c->students);
+	chunks_free(&c->pairs);
+	chunks_free(&c->texts);
+	free(c->student_index.slots);
+	free(c->pair_index.slots);
+	free(c->courses);
+	uint64_t seed = c->seed;
+	memset(c, 0, sizeof(*c));
+	c->seed = seed;
+}
+
+void pcache_free(struct pcache *c)
+{
+	pcache_clear(c);
+	free(c);
+}
+
+void pcache_drop_indexes(struct pcache *c)
+{
+	c->bytes -= c->student_index.size * sizeof(*c->student_index.slots) +
+		    c->pair_index.size * sizeof(*c->pair_index.slots);
+	free(c->student_index.slots);
+	free(c->pair_index.slots);
+	c->student_index = (struct tagged_table){0};
+	c->pair_index = (struct table){0};
+	c->indexes_dropped = true;
+}
+
+size_t pcache_bytes(const struct pcache *c)
+{
+	return c->bytes;
+}
+
+/* ---- growing ------------------------------------------------------------- */
+
+/* Adds a chunk of `size` bytes; NULL: out of memory. */
+static void *chunk_add(struct pcache *c, struct chunks *ch, size_t size)
+{
+	if (ch->count == ch->cap) {
+		size_t n = ch->cap ? 2 * ch->cap : 16;
+		void **p = realloc(ch->items, n * sizeof(*p));
+		if (!p)
+			return NULL;
+		ch->items = p;
+		ch->cap = n;
+	}
+	void *chunk = malloc(size);
+	if (!chunk)
+		return NULL;
+	ch->items[ch->count++] = chunk;
+	c->bytes += size;
+	return chunk;
+}
+
+/* Room for entry number n (a new chunk when it starts one). */
+static bool entry_room(struct pcache *c, struct chunks *ch, uint32_t n,
+		       size_t entry_size)
+{
+	if (n == PC_NONE - 1)
+		return false;
+	if ((n >> CHUNK_SHIFT) < ch->count)
+		return true;
+	return chunk_add(c, ch, CHUNK_ENTRIES * entry_size) != NULL;
+}
+
+/* Rebuilds t at twice its size (or 4096) from the entries' hashes. */
+static bool rehash(struct pcache *c, struct table *t, uint32_t count,
+		   uint64_t (*hash_of)(const struct pcache *, uint32_t))
+{
+	size_t size = t->size ? 2 * t->size : 4096;
+	uint32_t *slots = calloc(size, sizeof(*slots));
+	if (!slots)
+		return false;
+	for (uint32_t i = 0; i < count; i++) {
+		size_t at = (size_t)hash_of(c, i) & (size - 1);
+		while (slots[at])
+			at = (at + 1) & (size - 1);
+		slots[at] = i + 1;
+	}
+	free(t->slots);
+	c->bytes += (size - t->size) * sizeof(*slots);
+	t->slots = slots;
+	t->size = size;
+	return true;
+}
+
+static bool table_room(struct pcache *c, struct table *t, uint32_t count,
+		       uint64_t (*hash_of)(const struct pcache *, uint32_t))
+{
+	if ((size_t)(count + 1) * 4 <= t->size * 3)
+		return true;
+	return rehash(c, t, count, hash_of);
+}
+
+static bool tagged_room(struct pcache *c, struct tagged_table *t, uint32_t count,
+			uint64_t (*hash_of)(const struct pcache *, uint32_t))
+{
+	if ((size_t)(count + 1) * 4 <= t->size * 3)
+		return true;
+	size_t size = t->size ? 2 * t->size : 4096;
+	uint64_t *slots = calloc(size, sizeof(*slots));
+	if (!slots)
+		return false;
+	for (uint32_t i = 0; i < count; i++) {
+		uint64_t h = hash_of(c, i);
+		size_t at = (size_t)h & (size - 1);
+		while (slots[at])
+			at = (at + 1) & (size - 1);
+		slots[at] = (h >> 32 << 32) | (i + 1);
+	}
+	free(t->slots);
+	c->bytes += (size - t->size) * sizeof(*slots);
+	t->slots = slots;
+	t->size = size;
+	return true;
+}
+
+static void table_put(struct table *t, uint64_t h, uint32_t idx)
+{
+	size_t at = (size_t)h & (t->size - 1);
+	while (t->slots[at])
+		at = (at + 1) & (t->size - 1);
+	t->slots[at] = idx + 1;
+}
+
+/* ---- texts --------------------------------------------------------------- */
+
+const char *pcache_text(const struct pcache *c, uint32_t off)
+{
+	return (const char *)c->texts.items[off >> TEXT_CHUNK_SHIFT] +
+	       (off & (TEXT_CHUNK - 1));
+}
+
+/* Room for len bytes in one chunk; its offset, or PC_NONE. */
+static uint32_t text_room(struct pcache *c, size_t len)
+{
+	if (len > TEXT_CHUNK)
+		return PC_NONE;
+	if (!c->texts.count || c->text_used + len > TEXT_CHUNK) {
+		if (c->texts.count == TEXT_CHUNKS_MAX ||
+		    !chunk_add(c, &c->texts, TEXT_CHUNK))
+			return PC_NONE;
+		c->text_used = 0;
+	}
+	uint32_t off = (uint32_t)((c->texts.count - 1) << TEXT_CHUNK_SHIFT) |
+		       c->text_used;
+	c->text_used += (uint32_t)len;
+	return off;
+}
+
+/* ---- students ------------------------------------------------------------ */
+
+struct pc_student *pcache_student_at(struct pcache *c, uint32_t idx)
+{
+	return (struct pc_student *)c->students.items[idx >> CHUNK_SHIFT] +
+	       (idx & (CHUNK_ENTRIES - 1));
+}
+
+static uint64_t student_hash_at(const struct pcache *c, uint32_t i)
+{
+	const struct pc_student *s =
+		pcache_student_at((struct pcache *)c, i);
+	return hash_bytes(c->seed, pcache_text(c, s->id_off), s->id_len);
+}
+
+uint32_t pcache_student(struct pcache *c, const char *id, size_t len,
+			bool create)
+{
+	if (c->indexes_dropped)
+		abort(); /* pcache_drop_indexes: no more look-ups */
+	if (len > UINT16_MAX)
+		return PC_NONE;
+	if (c->last_student) {
+		const struct pc_student *s = pcache_student_at(c, c->last_student - 1);
+		if (s->id_len == len &&
+		    (len == 0 || memcmp(pcache_text(c, s->id_off), id, len) == 0))
+			return c->last_student - 1;
+	}
+	uint64_t h = hash_bytes(c->seed, id, len);
+	uint64_t tag = h >> 32 << 32;
+	struct tagged_table *t = &c->student_index;
+	if (t->size) {
+		size_t at = (size_t)h & (t->size - 1);
+		for (uint64_t v; (v = t->slots[at]) != 0; at = (at + 1) & (t->size - 1)) {
+			if ((v & ~(uint64_t)UINT32_MAX) != tag)
+				continue;
+			uint32_t i = (uint32_t)v - 1;
+			const struct pc_student *s = pcache_student_at(c, i);
+			if (s->id_len == len &&
+			    memcmp(pcache_text(c, s->id_off), id, len) == 0) {
+				c->last_student = i + 1;
+				return i;
+			}
+		}
+	}
+	if (!create ||
+	    !entry_room(c, &c->students, c->nstudents, sizeof(struct pc_student)) ||
+	    !tagged_room(c, t, c->nstudents, student_hash_at))
+		return PC_NONE;
+	uint32_t off = text_room(c, len);
+	if (off == PC_NONE)
+		return PC_NONE;
+	if (len)
+		memcpy((char *)pcache_text(c, off), id, len);
+	uint32_t idx = c->nstudents++;
+	*pcache_student_at(c, idx) =
+		(struct pc_student){ .id_off = off, .id_len = (uint16_t)len };
+	size_t at = (size_t)h & (t->size - 1);
+	while (t->slots[at])
+		at = (at + 1) & (t->size - 1);
+	t->slots[at] = tag | (idx + 1);
+	c->last_student = idx + 1;
+	return idx;
+}
+
+uint32_t pcache_student_count(const struct pcache *c)
+{
+	return c->nstudents;
+}
+
+bool pcache_student_values(struct pcache *c, uint32_t idx, const char *v[3],
+			   const size_t len[3])
+{
+	size_t total = 0;
+	for (int i = 0; i < 3; i++) {
+		if (len[i] > UINT16_MAX)
+			return false;
+		total += len[i];
+	}
+	/* Texts never move, so values may be the cache's own (stored values
+	 * merged with a row's) and still be read after the room is made. */
+	uint32_t off = text_room(c, total);
+	if (off == PC_NONE)
+		return false;
+	char *to = (char *)pcache_text(c, off);
+	struct pc_student *s = pcache_student_at(c, idx);
+	for (int i = 0; i < 3; i++) {
+		if (len[i])
+			memmove(to, v[i], len[i]);
+		to += len[i];
+		s->len[i] = (uint16_t)len[i];
+	}
+	s->val_off = off;
+	return true;
+}
+
+/* ---- pairs --------------------------------------------------------------- */
+
+struct pc_pair *pcache_pair_at(struct pcache *c, uint32_t i)
+{
+	return (struct pc_pair *)c->pairs.items[i >> CHUNK_SHIFT] +
+	       (i & (CHUNK_ENTRIES - 1));
+}
+
+static uint64_t pair_hash_at(const struct pcache *c, uint32_t i)
+{
+	const struct pc_pair *p = pcache_pair_at((struct pcache *)c, i);
+	return hash_pair(c->seed, p->course, p->student);
+}
+
+struct pc_pair *pcache_pair(struct pcache *c, uint32_t course, uint32_t student,
+			    bool create, uint32_t *index)
+{
+	if (c->indexes_dropped)
+		abort(); /* pcache_drop_indexes: no more look-ups */
+	if (c->last_pair) {
+		struct pc_pair *p = pcache_pair_at(c, c->last_pair - 1);
+		if (p->course == course && p->student == student) {
+			if (index)
+				*index = c->last_pair - 1;
+			return p;
+		}
+	}
+	uint64_t h = hash_pair(c->seed, course, student);
+	struct table *t = &c->pair_index;
+	if (t->size) {
+		size_t at = (size_t)h & (t->size - 1);
+		for (uint32_t v; (v = t->slots[at]) != 0; at = (at + 1) & (t->size - 1)) {
+			struct pc_pair *p = pcache_pair_at(c, v - 1);
+			if (p->course == course && p->student == student) {
+				if (index)
+					*index = v - 1;
+				c->last_pair = v;
+				return p;
+			}
+		}
+	}
+	if (!create ||
+	    !entry_room(c, &c->pairs, c->npairs, sizeof(struct pc_pair)) ||
+	    !table_room(c, t, c->npairs, pair_hash_at))
+		return NULL;
+	uint32_t idx = c->npairs++;
+	struct pc_pair *p = pcache_pair_at(c, idx);
+	*p = (struct pc_pair){ .course = course, .student = student };
+	table_put(t, h, idx);
+	if (index)
+		*index = idx;
+	c->last_pair = idx + 1;
+	return p;
+}
+
+uint32_t pcache_pair_count(const struct pcache *c)
+{
+	return c->npairs;
+}
+
+/* ---- courses ------------------------------------------------------------- */
+
+struct pc_course *pcache_course(struct pcache *c, int64_t course)
+{
+	if (course < 1 || course > (int64_t)PCACHE_COURSE_MAX)
+		return NULL;
+	if ((size_t)course >= c->courses_cap) {
+		size_t n = c->courses_cap ? c->courses_cap : 256;
+		while (n <= (size_t)course)
+			n *= 2;
+		struct pc_course *p = realloc(c->courses, n * sizeof(*p));
+		if (!p)
+			return NULL;
+		for (size_t i = c->courses_cap; i < n; i++)
+			p[i] = (struct pc_course){ .stored_pairs = -1 };
+		c->bytes += (n - c->courses_cap) * sizeof(*p);
+		c->courses = p;
+		c->courses_cap = n;
+	}
+	return &c->courses[course];
+}
+
+/* ---- sorting ------------------------------------------------------------- */
+
+/*
+ * A comparison that follows an index to an entry and to its text misses
+ * the processor's caches three times; a million of them per sort level
+ * were most of a first run.  So the students are sorted once by a key that
+ * holds the id's first 8 bytes (ties, rare, compare whole ids), and pairs
+ * by (course, the student's rank): plain integers.
+ */
+struct sort_key {
+	uint64_t key;
+	uint32_t idx;
+};
+
+/* qsort has no context argument (qsort_r is not C11): the cache whose
+ * ids break ties, per thread. */
+static _Thread_local struct pcache *sorting;
+
+static int compare_ids(struct pcache *c, uint32_t a, uint32_t b)
+{
+	const struct pc_student *x = pcache_student_at(c, a);
+	const struct pc_student *y = pcache_student_at(c, b);
+	size_t n = x->id_len < y->id_len ? x->id_len : y->id_len;
+	int r = n ? memcmp(pcache_text(c, x->id_off), pcache_text(c, y->id_off), n) :
+		    0;
+	if (r)
+		return r;
+	return (x->id_len > y->id_len) - (x->id_len < y->id_len);
+}
+
+static int compare_student_keys(const void *a, const void *b)
+{
+	const struct sort_key *x = a, *y = b;
+	if (x->key != y->key)
+		return x->key < y->key ? -1 : 1;
+	return compare_ids(sorting, x->idx, y->idx);
+}
+
+/* The id's first 8 bytes, big-endian, so integer order is byte order. */
+static uint64_t id_prefix(struct pcache *c, uint32_t idx)
+{
+	const struct pc_student *s = pcache_student_at(c, idx);
+	const unsigned char *t = (const unsigned char *)pcache_text(c, s->id_off);
+	uint64_t k = 0;
+	for (size_t i = 0; i < 8; i++)
+		k = k << 8 | (i < s->id_len ? t[i] : 0);
+	return k;
+}
+
+void pcache_sort_students(struct pcache *c, uint32_t *idx, size_t n)
+{
+	struct sort_key *keys = malloc((n ? n : 1) * sizeof(*keys));
+	if (!keys)
+		return; /* unsorted: the writes are only slower */
+	for (size_t i = 0; i < n; i++)
+		keys[i] = (struct sort_key){ id_prefix(c, idx[i]), idx[i] };
+	sorting = c;
+	qsort(keys, n, sizeof(*keys), compare_student_keys);
+	for (size_t i = 0; i < n; i++)
+		idx[i] = keys[i].idx;
+	free(keys);
+}
+
+/* ---- an in-place sort of integers ---------------------------------------- */
+
+/* glibc's qsort merges through a copy of the array: at a million pairs
+ * that copy was the batch's peak of memory.  Introsort: quicksort with a
+ * median of three, heapsort past a depth limit, insertion sort for short
+ * runs; nothing allocated. */
+static void swap64(uint64_t *a, uint64_t *b)
+{
+	uint64_t t = *a;
+	*a = *b;
+	*b = t;
+}
+
+static void sift_down(uint64_t *a, size_t root, size_t n)
+{
+	for (size_t child; (child = 2 * root + 1) < n; root = child) {
+		if (child + 1 < n && a[child + 1] > a[child])
+			child++;
+		if (a[root] >= a[child])
+			return;
+		swap64(&a[root], &a[child]);
+	}
+}
+
+static void heap_sort(uint64_t *a, size_t n)
+{
+	for (size_t i = n / 2; i-- > 0;)
+		sift_down(a, i, n);
+	for (size_t end = n; end-- > 1;) {
+		swap64(&a[0], &a[end]);
+		sift_down(a, 0, end);
+	}
+}
+
+static void intro_sort(uint64_t *a, size_t n, unsigned depth)
+{
+	while (n > 16) {
+		if (depth-- == 0) {
+			heap_sort(a, n);
+			return;
+		}
+		size_t mid = n / 2;
+		if (a[mid] < a[0])
+			swap64(&a[mid], &a[0]);
+		if (a[n - 1] < a[0])
+			swap64(&a[n - 1], &a[0]);
+		if (a[n - 1] < a[mid])
+			swap64(&a[n - 1], &a[mid]);
+		uint64_t pivot = a[mid];
+		size_t i = 0, j = n - 1;
+		for (;;) {
+			while (a[i] < pivot)
+				i++;
+			while (a[j] > pivot)
+				j--;
+			if (i >= j)
+				break;
+			swap64(&a[i++], &a[j--]);
+		}
+		/* [0, j] <= pivot <= [j + 1, n): recurse on the smaller. */
+		size_t left = j + 1;
+		if (left < n - left) {
+			intro_sort(a, left, depth);
+			a += left;
+			n -= left;
+		} else {
+			intro_sort(a + left, n - left, depth);
+			n = left;
+		}
+	}
+	for (size_t i = 1; i < n; i++)
+		for (size_t k = i; k > 0 && a[k - 1] > a[k]; k--)
+			swap64(&a[k - 1], &a[k]);
+}
+
+void pcache_sort_u64(uint64_t *a, size_t n)
+{
+	unsigned depth = 0;
+	for (size_t m = n; m > 1; m >>= 1)
+		depth += 2;
+	intro_sort(a, n, depth);
+}
+
+static unsigned bits_for(uint64_t max)
+{
+	unsigned b = 0;
+	while (b < 64 && (max >> b) != 0)
+		b++;
+	return b;
+}
+
+static int compare_pairs_direct(const void *a, const void *b)
+{
+	const struct pc_pair *x = pcache_pair_at(sorting, *(const uint32_t *)a);
+	const struct pc_pair *y = pcache_pair_at(sorting, *(const uint32_t *)b);
+	if (x->course != y->course)
+		return x->course < y->course ? -1 : 1;
+	return compare_ids(sorting, x->student, y->student);
+}
+
+bool pcache_sort_pairs(struct pcache *c, uint32_t *idx, size_t n)
+{
+	/* A few pairs (a flush before a promotion reads the waitlist): ranking
+	 * every student would cost more than comparing ids. */
+	if ((size_t)n * 16 < c->nstudents) {
+		sorting = c;
+		qsort(idx, n, sizeof(*idx), compare_pairs_direct);
+		return true;
+	}
+	/* Every student's rank in id order. */
+	uint32_t ns = c->nstudents;
+	uint32_t *order = malloc((ns ? ns : 1) * sizeof(*order));
+	uint32_t *rank = malloc((ns ? ns : 1) * sizeof(*rank));
+	uint32_t max_course = 0;
+	for (size_t i = 0; i < n; i++) {
+		uint32_t course = pcache_pair_at(c, idx[i])->course;
+		if (course > max_course)
+			max_course = course;
+	}
+	/* One integer per pair: course, rank, index, each in the bits it
+	 * needs (the cache's budget keeps them well within 64). */
+	unsigned ib = bits_for(c->npairs), rb = bits_for(ns),
+		 cb = bits_for(max_course);
+	uint64_t *keys = ib + rb + cb <= 64 ? malloc((n ? n : 1) * sizeof(*keys)) :
+					      NULL;
+	bool ok = order && rank && keys;
+	if (ok) {
+		for (uint32_t i = 0; i < ns; i++)
+			order[i] = i;
+		pcache_sort_students(c, order, ns);
+		for (uint32_t r = 0; r < ns; r++)
+			rank[order[r]] = r;
+		free(order);
+		order = NULL;
+		for (size_t i = 0; i < n; i++) {
+			const struct pc_pair *p = pcache_pair_at(c, idx[i]);
+			keys[i] = ((uint64_t)p->course << (rb + ib)) |
+				  ((uint64_t)rank[p->student] << ib) | idx[i];
+		}
+		pcache_sort_u64(keys, n);
+		uint64_t mask = ib == 64 ? UINT64_MAX : (((uint64_t)1 << ib) - 1);
+		for (size_t i = 0; i < n; i++)
+			idx[i] = (uint32_t)(keys[i] & mask);
+	}
+	free(order);
+	free(rank);
+	free(keys);
+	return ok;
+}

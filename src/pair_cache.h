@@ -1,0 +1,111 @@
+/* pair_cache: what a batch knows of pairs and students, in memory (no SQL). */
+#ifndef BULKREG_PAIR_CACHE_H
+#define BULKREG_PAIR_CACHE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * The SQLite and PostgreSQL stores (db_store.c) answer a batch's questions
+ * about pairs and students from here, and write what the batch changed at
+ * its end, sorted by key, instead of a B-tree descent (or a round trip) per
+ * row.  This module is only the memory: interned student ids, each pair's
+ * state and flags, the values of the students the batch met, per course
+ * whether every stored pair is here.  Decisions and SQL live elsewhere.
+ * Numbers are 32-bit to keep a pair at 28 bytes and a student at 24;
+ * db_store.c does not use the cache for a value that does not fit.
+ */
+struct pcache;
+
+#define PC_NONE UINT32_MAX
+
+/* Pair flags. */
+enum {
+	PCP_KNOWN = 1,        /* state, seq, batch, line are the pair's */
+	PCP_IN_DB = 2,        /* (known) the database holds a row for it */
+	PCP_DIRTY = 4,        /* (known) to be written at the next flush */
+	PCP_NAMED = 8,        /* a rejected row named it (store_mark_named) */
+	PCP_SEEN_STORED = 16, /* seen_line is in temp.batch_seen */
+	PCP_NAMED_STORED = 32 /* the NAMED mark is in temp.batch_named */
+};
+
+struct pc_pair {
+	uint32_t course, student;   /* course id; student index */
+	uint32_t seq, batch, line;  /* as struct pair, when state is not absent */
+	uint32_t seen_line;         /* the first row of this batch naming it, 0 */
+	uint8_t state;              /* enum pair_state (store.h) */
+	uint8_t flags;
+};
+
+/* Student states and writes. */
+enum { PCS_UNKNOWN = 0, PCS_ABSENT, PCS_STORED };
+enum { PCS_CLEAN = 0, PCS_NEW, PCS_CHANGED };
+
+struct pc_student {
+	uint32_t id_off, val_off;   /* into the text arena (pcache_text) */
+	uint16_t id_len, len[3];    /* first name, last name, email */
+	uint32_t created;           /* created_batch (PCS_STORED) */
+	uint8_t state, write;
+};
+
+/* NULL: out of memory.  seed keys the hashes (a per-batch random). */
+struct pcache *pcache_new(uint64_t seed);
+void pcache_free(struct pcache *c);
+
+/* Forgets every student and pair and every course's completeness. */
+void pcache_clear(struct pcache *c);
+
+/* Frees the look-up indexes (entries and texts stay, for the last
+ * writes): pcache_student and pcache_pair must not be called after it. */
+void pcache_drop_indexes(struct pcache *c);
+
+/* Bytes held (entries, indexes, texts). */
+size_t pcache_bytes(const struct pcache *c);
+
+/* The student's index, interned if `create`; PC_NONE if absent (or, with
+ * create, out of memory). */
+uint32_t pcache_student(struct pcache *c, const char *id, size_t len,
+			bool create);
+struct pc_student *pcache_student_at(struct pcache *c, uint32_t idx);
+uint32_t pcache_student_count(const struct pcache *c);
+
+/* Sets the student's values (copied into the arena); false: out of memory. */
+bool pcache_student_values(struct pcache *c, uint32_t idx, const char *v[3],
+			   const size_t len[3]);
+
+/* Arena text at an offset (texts never move; they go with pcache_clear). */
+const char *pcache_text(const struct pcache *c, uint32_t off);
+
+/* The pair's entry, made (zeroed: nothing known) if `create`; NULL if
+ * absent (or, with create, out of memory); *index (if not NULL) is its
+ * number for pcache_pair_at.  Entries never move; they go with
+ * pcache_clear. */
+struct pc_pair *pcache_pair(struct pcache *c, uint32_t course, uint32_t student,
+			    bool create, uint32_t *index);
+struct pc_pair *pcache_pair_at(struct pcache *c, uint32_t i);
+uint32_t pcache_pair_count(const struct pcache *c);
+
+/* Per course id (1..PCACHE_COURSE_MAX; NULL for others or out of memory):
+ * whether every pair the database holds is in the cache, how many pairs it
+ * held when the batch took the course, how many look-ups missed. */
+#define PCACHE_COURSE_MAX 1000000u
+struct pc_course {
+	uint32_t misses;
+	int64_t stored_pairs; /* -1: not known */
+	bool complete;
+};
+struct pc_course *pcache_course(struct pcache *c, int64_t course);
+
+/* Sorts idx[0..n) (pair indexes) by course, then student id bytes: the
+ * order of the registrations' primary key.  false: out of memory (idx is
+ * as it was: only the speed of what follows suffers). */
+bool pcache_sort_pairs(struct pcache *c, uint32_t *idx, size_t n);
+/* Sorts integers in place, allocating nothing (introsort). */
+void pcache_sort_u64(uint64_t *a, size_t n);
+
+/* Sorts idx[0..n) (student indexes) by id bytes (out of memory: leaves
+ * them as they are: only slower writes follow). */
+void pcache_sort_students(struct pcache *c, uint32_t *idx, size_t n);
+
+#endif

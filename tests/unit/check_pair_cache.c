@@ -1,0 +1,254 @@
+/* check_pair_cache: the batch's memory of pairs and students, and its sorts. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pair_cache.h"
+#include "splitmix.h"
+
+/* More than one chunk of entries (16,384) and of texts (1 MiB). */
+#define MANY 70000
+
+static void id_of(char *buf, size_t cap, uint32_t i)
+{
+	snprintf(buf, cap, "S%08u-%u", (unsigned)(splitmix64(i) % 100000000u), i);
+}
+
+START_TEST(test_students_interned_once)
+{
+	struct pcache *c = pcache_new(42);
+	ck_assert_ptr_nonnull(c);
+	char id[64];
+	for (uint32_t i = 0; i < MANY; i++) {
+		id_of(id, sizeof(id), i);
+		ck_assert_uint_eq(pcache_student(c, id, strlen(id), true), i);
+	}
+	for (uint32_t i = 0; i < MANY; i++) {
+		id_of(id, sizeof(id), i);
+		uint32_t k = pcache_student(c, id, strlen(id), false);
+		ck_assert_uint_eq(k, i);
+		const struct pc_student *s = pcache_student_at(c, k);
+		ck_assert_uint_eq(s->id_len, strlen(id));
+		ck_assert(memcmp(pcache_text(c, s->id_off), id, strlen(id)) == 0);
+	}
+	ck_assert_uint_eq(pcache_student(c, "nobody", 6, false), PC_NONE);
+	/* An id that is a prefix of another is another student. */
+	uint32_t a = pcache_student(c, "AB", 2, true);
+	uint32_t b = pcache_student(c, "ABC", 3, true);
+	uint32_t e = pcache_student(c, "", 0, true);
+	ck_assert_uint_ne(a, b);
+	ck_assert_uint_ne(a, e);
+	ck_assert_uint_eq(pcache_student(c, "AB", 2, false), a);
+	ck_assert_uint_eq(pcache_student(c, "", 0, false), e);
+	ck_assert_uint_eq(pcache_student_count(c), MANY + 3);
+	pcache_free(c);
+}
+END_TEST
+
+START_TEST(test_pairs_found_and_kept)
+{
+	struct pcache *c = pcache_new(7);
+	char id[64];
+	for (uint32_t i = 0; i < 1000; i++) {
+		id_of(id, sizeof(id), i);
+		pcache_student(c, id, strlen(id), true);
+	}
+	/* 1000 students x 70 courses: 70,000 pairs across chunks. */
+	for (uint32_t course = 1; course <= 70; course++)
+		for (uint32_t s = 0; s < 1000; s++) {
+			uint32_t idx;
+			struct pc_pair *p = pcache_pair(c, course, s, true, &idx);
+			ck_assert_ptr_nonnull(p);
+			ck_assert_ptr_eq(pcache_pair_at(c, idx), p);
+			ck_assert_uint_eq(p->flags, 0);
+			p->seq = course * 1000 + s;
+			p->flags = PCP_KNOWN;
+		}
+	ck_assert_uint_eq(pcache_pair_count(c), 70000);
+	for (uint32_t course = 1; course <= 70; course++)
+		for (uint32_t s = 0; s < 1000; s += 7) {
+			struct pc_pair *p = pcache_pair(c, course, s, false, NULL);
+			ck_assert_ptr_nonnull(p);
+			ck_assert_uint_eq(p->seq, course * 1000 + s);
+		}
+	ck_assert_ptr_null(pcache_pair(c, 71, 0, false, NULL));
+	ck_assert_ptr_null(pcache_pair(c, 1, 1000, false, NULL));
+	/* After a clear, nothing is known. */
+	pcache_clear(c);
+	ck_assert_uint_eq(pcache_pair_count(c), 0);
+	ck_assert_uint_eq(pcache_student(c, "x", 1, false), PC_NONE);
+	ck_assert_ptr_null(pcache_pair(c, 1, 0, false, NULL));
+	pcache_free(c);
+}
+END_TEST
+
+/* Values may be the cache's own texts (a stored value merged with a row's):
+ * they are read correctly even when the room for the new ones starts a
+ * new chunk. */
+START_TEST(test_values_from_the_cache_itself)
+{
+	struct pcache *c = pcache_new(1);
+	uint32_t s = pcache_student(c, "S1", 2, true);
+	const char *v[3] = { "Ada", "Lovelace", "ada@example.edu" };
+	size_t len[3] = { 3, 8, 15 };
+	ck_assert(pcache_student_values(c, s, v, len));
+	char big[60000];
+	memset(big, 'x', sizeof(big));
+	for (int round = 0; round < 60; round++) {
+		const struct pc_student *e = pcache_student_at(c, s);
+		const char *at = pcache_text(c, e->val_off);
+		const char *nv[3] = { at, at + e->len[0], big };
+		size_t nl[3] = { e->len[0], e->len[1], sizeof(big) };
+		ck_assert(pcache_student_values(c, s, nv, nl));
+		e = pcache_student_at(c, s);
+		at = pcache_text(c, e->val_off);
+		ck_assert_uint_eq(e->len[0], 3);
+		ck_assert_uint_eq(e->len[1], 8);
+		ck_assert_uint_eq(e->len[2], sizeof(big));
+		ck_assert(memcmp(at, "AdaLovelace", 11) == 0);
+		ck_assert(memcmp(at + 11, big, sizeof(big)) == 0);
+	}
+	/* A value longer than 65535 bytes is refused, and nothing changes. */
+	const struct pc_student *e = pcache_student_at(c, s);
+	uint32_t before = e->val_off;
+	static char huge[70000];
+	const char *hv[3] = { huge, "", "" };
+	size_t hl[3] = { sizeof(huge), 0, 0 };
+	ck_assert(!pcache_student_values(c, s, hv, hl));
+	ck_assert_uint_eq(pcache_student_at(c, s)->val_off, before);
+	pcache_free(c);
+}
+END_TEST
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return (x > y) - (x < y);
+}
+
+/* The in-place sort against qsort, on random, sorted, reversed, equal,
+ * organ-pipe and median-of-three-killer inputs of many sizes. */
+START_TEST(test_sort_u64_matches_qsort)
+{
+	size_t sizes[] = { 0, 1, 2, 3, 16, 17, 100, 1000, 65537, 200000 };
+	for (size_t si = 0; si < sizeof(sizes) / sizeof(sizes[0]); si++) {
+		size_t n = sizes[si];
+		uint64_t *a = malloc((n + 1) * sizeof(*a));
+		uint64_t *b = malloc((n + 1) * sizeof(*b));
+		for (int pattern = 0; pattern < 6; pattern++) {
+			for (size_t i = 0; i < n; i++) {
+				switch (pattern) {
+				case 0: a[i] = splitmix64(i * 31 + n); break;
+				case 1: a[i] = i; break;
+				case 2: a[i] = n - i; break;
+				case 3: a[i] = 5; break;
+				case 4: a[i] = i < n / 2 ? i : n - i; break;
+				default: /* many duplicates, random */
+					a[i] = splitmix64(i) % 7; break;
+				}
+			}
+			memcpy(b, a, n * sizeof(*a));
+			pcache_sort_u64(a, n);
+			if (n)
+				qsort(b, n, sizeof(*b), cmp_u64);
+			ck_assert(n == 0 || memcmp(a, b, n * sizeof(*a)) == 0);
+		}
+		free(a);
+		free(b);
+	}
+}
+END_TEST
+
+static int cmp_bytes(const char *a, size_t al, const char *b, size_t bl)
+{
+	size_t n = al < bl ? al : bl;
+	int r = n ? memcmp(a, b, n) : 0;
+	return r ? r : (al > bl) - (al < bl);
+}
+
+/* Pairs come out in the registrations' key order: course, then the
+ * student id's bytes (a shorter id first when it is a prefix; bytes above
+ * 0x7f after ASCII). */
+START_TEST(test_pairs_sorted_by_key)
+{
+	struct pcache *c = pcache_new(3);
+	const char *ids[] = { "S10", "S1", "s1", "S2", "", "S10\xc3\xa9", "S10a",
+			      "ABCDEFGHIJ", "ABCDEFGHI", "ABCDEFGH", "\xff" };
+	size_t nids = sizeof(ids) / sizeof(ids[0]);
+	for (size_t i = 0; i < nids; i++)
+		pcache_student(c, ids[i], strlen(ids[i]), true);
+	uint32_t idx[200];
+	size_t n = 0;
+	for (uint32_t course = 5; course >= 1; course--)
+		for (size_t i = 0; i < nids; i += (course % 2) + 1) {
+			uint32_t k;
+			ck_assert_ptr_nonnull(pcache_pair(c, course * 1000, (uint32_t)i,
+							  true, &k));
+			idx[n++] = k;
+		}
+	ck_assert(pcache_sort_pairs(c, idx, n));
+	for (size_t i = 1; i < n; i++) {
+		const struct pc_pair *x = pcache_pair_at(c, idx[i - 1]);
+		const struct pc_pair *y = pcache_pair_at(c, idx[i]);
+		ck_assert_uint_le(x->course, y->course);
+		if (x->course == y->course) {
+			const char *xs = ids[x->student], *ys = ids[y->student];
+			ck_assert_int_lt(cmp_bytes(xs, strlen(xs), ys, strlen(ys)), 0);
+		}
+	}
+	uint32_t st[16];
+	for (size_t i = 0; i < nids; i++)
+		st[i] = (uint32_t)(nids - 1 - i);
+	pcache_sort_students(c, st, nids);
+	for (size_t i = 1; i < nids; i++) {
+		const char *xs = ids[st[i - 1]], *ys = ids[st[i]];
+		ck_assert_int_lt(cmp_bytes(xs, strlen(xs), ys, strlen(ys)), 0);
+	}
+	pcache_free(c);
+}
+END_TEST
+
+START_TEST(test_courses)
+{
+	struct pcache *c = pcache_new(9);
+	ck_assert_ptr_null(pcache_course(c, 0));
+	ck_assert_ptr_null(pcache_course(c, -3));
+	ck_assert_ptr_null(pcache_course(c, (int64_t)PCACHE_COURSE_MAX + 1));
+	struct pc_course *k = pcache_course(c, 300);
+	ck_assert_ptr_nonnull(k);
+	ck_assert(!k->complete);
+	ck_assert_int_eq(k->stored_pairs, -1);
+	k->complete = true;
+	ck_assert_ptr_nonnull(pcache_course(c, PCACHE_COURSE_MAX));
+	ck_assert(pcache_course(c, 300)->complete);
+	ck_assert(!pcache_course(c, 299)->complete);
+	pcache_clear(c);
+	ck_assert(!pcache_course(c, 300)->complete);
+	pcache_free(c);
+}
+END_TEST
+
+static Suite *pair_cache_suite(void)
+{
+	Suite *s = suite_create("pair_cache");
+	TCase *tc = tcase_create("pair_cache");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_students_interned_once);
+	tcase_add_test(tc, test_pairs_found_and_kept);
+	tcase_add_test(tc, test_values_from_the_cache_itself);
+	tcase_add_test(tc, test_sort_u64_matches_qsort);
+	tcase_add_test(tc, test_pairs_sorted_by_key);
+	tcase_add_test(tc, test_courses);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(pair_cache_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
