@@ -26,7 +26,7 @@
 /* SQLite's page cache: 48 MiB; 16 MiB while a batch's own cache (db_store.c)
  * holds what it reads, so the two together stay within the memory goal. */
 #define DB_SQLITE_CACHE_PRAGMA "PRAGMA cache_size = -49152"
-#define DB_SQLITE_BATCH_CACHE_PRAGMA "PRAGMA cache_size = -16384"
+#define DB_SQLITE_BATCH_CACHE_PRAGMA "PRAGMA cache_size = -8192"
 
 struct db {
 	struct sqldb *c;

@@ -882,7 +882,9 @@ static enum status cache_restart(struct db *db, struct error *err)
 static enum status cache_room(struct db *db, struct error *err)
 {
 	struct store_cache *sc = db->cache;
-	if (pcache_bytes(sc->pc) < sc->budget)
+	if (pcache_bytes(sc->pc) < sc->budget &&
+	    pcache_pair_count(sc->pc) < PCACHE_ENTRIES_MAX - 1 &&
+	    pcache_student_count(sc->pc) < PCACHE_ENTRIES_MAX - 1)
 		return ST_OK;
 	return cache_restart(db, err);
 }
@@ -1363,13 +1365,36 @@ enum status store_waitlist_first(struct store *s, int64_t course_id,
 			     st;
 }
 
+static enum status group_by_course(struct db *db, struct error *err);
+
 enum status store_waitlist_renumber(struct store *s, int64_t course_id,
 				    struct error *err)
 {
 	struct db *db = db_of(s);
-	/* The seqs change under the cache: it starts again. */
-	enum status st = db->cache ? cache_restart(db, err) : ST_OK;
-	return st == ST_OK ? direct_waitlist_renumber(db, course_id, err) : st;
+	enum status st = db__cache_flush(db, err);
+	if (st == ST_OK)
+		st = direct_waitlist_renumber(db, course_id, err);
+	struct store_cache *sc = db->cache;
+	if (st != ST_OK || !sc)
+		return st;
+	/* The course's waitlisted pairs have new seqs in the database: the
+	 * cache forgets them (their marks stay) and the course is no longer
+	 * held whole, so they are read again if asked for. */
+	st = group_by_course(db, err);
+	if (st != ST_OK)
+		return st;
+	struct pc_course *pcc = pcache_course(sc->pc, course_id);
+	if (pcc)
+		pcc->complete = false;
+	if (course_id < 1 || (uint64_t)course_id > sc->by_course_max)
+		return ST_OK;
+	for (uint32_t k = sc->by_course_at[course_id - 1];
+	     k < sc->by_course_at[course_id]; k++) {
+		struct pc_pair *p = pcache_pair_at(sc->pc, sc->by_course[k]);
+		if ((p->flags & PCP_KNOWN) && p->state == PAIR_WAITLISTED)
+			p->flags &= (uint8_t)~(PCP_KNOWN | PCP_IN_DB);
+	}
+	return ST_OK;
 }
 
 struct unnamed_entry {

@@ -9,8 +9,7 @@
  * Entries and texts live in chunks that never move: memory follows the
  * count (no doubling to copy into), and a pointer to an entry or a text
  * stays good until pcache_clear.  The indexes are open addressing with
- * linear probing over uint32 slots holding index + 1 (0: empty), at most
- * three quarters full.
+ * linear probing (struct table).
  */
 #define CHUNK_SHIFT 14
 #define CHUNK_ENTRIES (1u << CHUNK_SHIFT)
@@ -18,17 +17,23 @@
 #define TEXT_CHUNK ((uint32_t)1 << TEXT_CHUNK_SHIFT)
 #define TEXT_CHUNKS_MAX ((uint32_t)1 << (32 - TEXT_CHUNK_SHIFT))
 
+/* An index slot: the entry's number + 1 in the low 24 bits (0: empty),
+ * 8 bits of its hash above, so a probe reads the entry only when they
+ * match.  Hence at most ENTRIES_MAX entries of each kind. */
 struct table {
 	uint32_t *slots;
 	size_t size; /* power of two, or 0 */
 };
 
-/* The students' index keeps 32 bits of each id's hash beside its number,
- * so a probe reads an entry and its text only when they match. */
-struct tagged_table {
-	uint64_t *slots; /* hash >> 32 << 32 | index + 1; 0: empty */
-	size_t size;
-};
+#define SLOT_INDEX_BITS 24
+#define SLOT_INDEX_MASK ((UINT32_C(1) << SLOT_INDEX_BITS) - 1)
+#define ENTRIES_MAX PCACHE_ENTRIES_MAX
+_Static_assert(PCACHE_ENTRIES_MAX < SLOT_INDEX_MASK, "slot index bits");
+
+static uint32_t slot_tag(uint64_t h)
+{
+	return (uint32_t)(h >> 56) << SLOT_INDEX_BITS;
+}
 
 struct chunks {
 	void **items;
@@ -40,8 +45,7 @@ struct pcache {
 	struct chunks students, pairs, texts;
 	uint32_t nstudents, npairs;
 	uint32_t text_used; /* in the last text chunk */
-	struct tagged_table student_index;
-	struct table pair_index;
+	struct table student_index, pair_index;
 	/* The last student and pair found: a row asks about the same ones
 	 * several times (its pair, its mark, its student), and each probe of
 	 * a big index is a miss of the processor's caches. */
@@ -112,7 +116,7 @@ void pcache_drop_indexes(struct pcache *c)
 		    c->pair_index.size * sizeof(*c->pair_index.slots);
 	free(c->student_index.slots);
 	free(c->pair_index.slots);
-	c->student_index = (struct tagged_table){0};
+	c->student_index = (struct table){0};
 	c->pair_index = (struct table){0};
 	c->indexes_dropped = true;
 }
@@ -154,42 +158,17 @@ static bool entry_room(struct pcache *c, struct chunks *ch, uint32_t n,
 	return chunk_add(c, ch, CHUNK_ENTRIES * entry_size) != NULL;
 }
 
-/* Rebuilds t at twice its size (or 4096) from the entries' hashes. */
-static bool rehash(struct pcache *c, struct table *t, uint32_t count,
-		   uint64_t (*hash_of)(const struct pcache *, uint32_t))
-{
-	size_t size = t->size ? 2 * t->size : 4096;
-	uint32_t *slots = calloc(size, sizeof(*slots));
-	if (!slots)
-		return false;
-	for (uint32_t i = 0; i < count; i++) {
-		size_t at = (size_t)hash_of(c, i) & (size - 1);
-		while (slots[at])
-			at = (at + 1) & (size - 1);
-		slots[at] = i + 1;
-	}
-	free(t->slots);
-	c->bytes += (size - t->size) * sizeof(*slots);
-	t->slots = slots;
-	t->size = size;
-	return true;
-}
-
+/* Grows t (to twice its size, or 4096) when one more entry would fill it
+ * past 85%, rebuilt from the entries' hashes. */
 static bool table_room(struct pcache *c, struct table *t, uint32_t count,
 		       uint64_t (*hash_of)(const struct pcache *, uint32_t))
 {
-	if ((size_t)(count + 1) * 4 <= t->size * 3)
-		return true;
-	return rehash(c, t, count, hash_of);
-}
-
-static bool tagged_room(struct pcache *c, struct tagged_table *t, uint32_t count,
-			uint64_t (*hash_of)(const struct pcache *, uint32_t))
-{
-	if ((size_t)(count + 1) * 4 <= t->size * 3)
+	if (count >= ENTRIES_MAX)
+		return false;
+	if ((size_t)(count + 1) * 20 <= t->size * 17)
 		return true;
 	size_t size = t->size ? 2 * t->size : 4096;
-	uint64_t *slots = calloc(size, sizeof(*slots));
+	uint32_t *slots = calloc(size, sizeof(*slots));
 	if (!slots)
 		return false;
 	for (uint32_t i = 0; i < count; i++) {
@@ -197,7 +176,7 @@ static bool tagged_room(struct pcache *c, struct tagged_table *t, uint32_t count
 		size_t at = (size_t)h & (size - 1);
 		while (slots[at])
 			at = (at + 1) & (size - 1);
-		slots[at] = (h >> 32 << 32) | (i + 1);
+		slots[at] = slot_tag(h) | (i + 1);
 	}
 	free(t->slots);
 	c->bytes += (size - t->size) * sizeof(*slots);
@@ -211,7 +190,7 @@ static void table_put(struct table *t, uint64_t h, uint32_t idx)
 	size_t at = (size_t)h & (t->size - 1);
 	while (t->slots[at])
 		at = (at + 1) & (t->size - 1);
-	t->slots[at] = idx + 1;
+	t->slots[at] = slot_tag(h) | (idx + 1);
 }
 
 /* ---- texts --------------------------------------------------------------- */
@@ -268,14 +247,14 @@ uint32_t pcache_student(struct pcache *c, const char *id, size_t len,
 			return c->last_student - 1;
 	}
 	uint64_t h = hash_bytes(c->seed, id, len);
-	uint64_t tag = h >> 32 << 32;
-	struct tagged_table *t = &c->student_index;
+	uint32_t tag = slot_tag(h);
+	struct table *t = &c->student_index;
 	if (t->size) {
 		size_t at = (size_t)h & (t->size - 1);
-		for (uint64_t v; (v = t->slots[at]) != 0; at = (at + 1) & (t->size - 1)) {
-			if ((v & ~(uint64_t)UINT32_MAX) != tag)
+		for (uint32_t v; (v = t->slots[at]) != 0; at = (at + 1) & (t->size - 1)) {
+			if ((v & ~SLOT_INDEX_MASK) != tag)
 				continue;
-			uint32_t i = (uint32_t)v - 1;
+			uint32_t i = (v & SLOT_INDEX_MASK) - 1;
 			const struct pc_student *s = pcache_student_at(c, i);
 			if (s->id_len == len &&
 			    memcmp(pcache_text(c, s->id_off), id, len) == 0) {
@@ -286,7 +265,7 @@ uint32_t pcache_student(struct pcache *c, const char *id, size_t len,
 	}
 	if (!create ||
 	    !entry_room(c, &c->students, c->nstudents, sizeof(struct pc_student)) ||
-	    !tagged_room(c, t, c->nstudents, student_hash_at))
+	    !table_room(c, t, c->nstudents, student_hash_at))
 		return PC_NONE;
 	uint32_t off = text_room(c, len);
 	if (off == PC_NONE)
@@ -296,10 +275,7 @@ uint32_t pcache_student(struct pcache *c, const char *id, size_t len,
 	uint32_t idx = c->nstudents++;
 	*pcache_student_at(c, idx) =
 		(struct pc_student){ .id_off = off, .id_len = (uint16_t)len };
-	size_t at = (size_t)h & (t->size - 1);
-	while (t->slots[at])
-		at = (at + 1) & (t->size - 1);
-	t->slots[at] = tag | (idx + 1);
+	table_put(t, h, idx);
 	c->last_student = idx + 1;
 	return idx;
 }
@@ -366,12 +342,16 @@ struct pc_pair *pcache_pair(struct pcache *c, uint32_t course, uint32_t student,
 	struct table *t = &c->pair_index;
 	if (t->size) {
 		size_t at = (size_t)h & (t->size - 1);
+		uint32_t tag = slot_tag(h);
 		for (uint32_t v; (v = t->slots[at]) != 0; at = (at + 1) & (t->size - 1)) {
-			struct pc_pair *p = pcache_pair_at(c, v - 1);
+			if ((v & ~SLOT_INDEX_MASK) != tag)
+				continue;
+			uint32_t i = (v & SLOT_INDEX_MASK) - 1;
+			struct pc_pair *p = pcache_pair_at(c, i);
 			if (p->course == course && p->student == student) {
 				if (index)
-					*index = v - 1;
-				c->last_pair = v;
+					*index = i;
+				c->last_pair = i + 1;
 				return p;
 			}
 		}

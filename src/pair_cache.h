@@ -20,6 +20,11 @@ struct pcache;
 
 #define PC_NONE UINT32_MAX
 
+/* At most this many students, and as many pairs: a cache that holds them
+ * must be written out and started again (its indexes give an entry 24
+ * bits). */
+#define PCACHE_ENTRIES_MAX ((UINT32_C(1) << 24) - 2)
+
 /* Pair flags. */
 enum {
 	PCP_KNOWN = 1,        /* state, seq, batch, line are the pair's */
