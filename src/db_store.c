@@ -711,7 +711,7 @@ static enum status pair_marked(struct db *db, uint32_t idx, struct error *err)
 static struct text student_text(struct store_cache *sc, uint32_t idx)
 {
 	const struct pc_student *st = pcache_student_at(sc->pc, idx);
-	return (struct text){ pcache_text(sc->pc, st->id_off), st->id_len };
+	return (struct text){ pcache_student_id(sc->pc, st), st->id_len };
 }
 
 
@@ -1367,14 +1367,59 @@ enum status store_waitlist_first(struct store *s, int64_t course_id,
 
 static enum status group_by_course(struct db *db, struct error *err);
 
+static int compare_seq(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return (x > y) - (x < y);
+}
+
+/* Renumbers the waitlist of a course the cache holds whole: only the pairs
+ * whose place changed are written (the SQL rewrote every place behind the
+ * first gap, course by course: a fifth of a sync). */
+static enum status cached_renumber(struct db *db, int64_t course_id,
+				  struct error *err)
+{
+	struct store_cache *sc = db->cache;
+	enum status st = group_by_course(db, err);
+	if (st != ST_OK || course_id < 1 ||
+	    (uint64_t)course_id > sc->by_course_max)
+		return st;
+	uint32_t from = sc->by_course_at[course_id - 1];
+	uint32_t to = sc->by_course_at[course_id];
+	/* (seq << 32 | entry): seqs fit 32 bits in the cache. */
+	uint64_t *list = malloc((to - from ? to - from : 1) * sizeof(*list));
+	if (!list)
+		return cache_nomem(db, err);
+	size_t n = 0;
+	for (uint32_t k = from; k < to; k++) {
+		const struct pc_pair *p = pcache_pair_at(sc->pc, sc->by_course[k]);
+		if ((p->flags & PCP_KNOWN) && p->state == PAIR_WAITLISTED)
+			list[n++] = (uint64_t)p->seq << 32 | sc->by_course[k];
+	}
+	qsort(list, n, sizeof(*list), compare_seq);
+	for (size_t i = 0; st == ST_OK && i < n; i++) {
+		uint32_t idx = (uint32_t)list[i];
+		struct pc_pair *p = pcache_pair_at(sc->pc, idx);
+		if (p->seq == i + 1)
+			continue;
+		p->seq = (uint32_t)(i + 1);
+		st = pair_dirty(db, p, idx, err);
+	}
+	free(list);
+	return st;
+}
+
 enum status store_waitlist_renumber(struct store *s, int64_t course_id,
 				    struct error *err)
 {
 	struct db *db = db_of(s);
+	struct store_cache *sc = db->cache;
+	struct pc_course *pcc = sc ? pcache_course(sc->pc, course_id) : NULL;
+	if (pcc && pcc->complete)
+		return cached_renumber(db, course_id, err);
 	enum status st = db__cache_flush(db, err);
 	if (st == ST_OK)
 		st = direct_waitlist_renumber(db, course_id, err);
-	struct store_cache *sc = db->cache;
 	if (st != ST_OK || !sc)
 		return st;
 	/* The course's waitlisted pairs have new seqs in the database: the
@@ -1383,7 +1428,7 @@ enum status store_waitlist_renumber(struct store *s, int64_t course_id,
 	st = group_by_course(db, err);
 	if (st != ST_OK)
 		return st;
-	struct pc_course *pcc = pcache_course(sc->pc, course_id);
+	pcc = pcache_course(sc->pc, course_id);
 	if (pcc)
 		pcc->complete = false;
 	if (course_id < 1 || (uint64_t)course_id > sc->by_course_max)

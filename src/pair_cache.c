@@ -1,6 +1,7 @@
 /* pair_cache: what a batch knows of pairs and students, in memory; see pair_cache.h. */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "pair_cache.h"
 #include "splitmix.h"
@@ -11,9 +12,13 @@
  * stays good until pcache_clear.  The indexes are open addressing with
  * linear probing (struct table).
  */
-#define CHUNK_SHIFT 14
-#define CHUNK_ENTRIES (1u << CHUNK_SHIFT)
-#define TEXT_CHUNK_SHIFT 20 /* 1 MiB; a text offset is chunk << 20 | at */
+/* Chunks of 2 MiB, aligned and marked for transparent huge pages: a look-up
+ * is a few random reads over tens of MiB, and with 4 KiB pages each was a
+ * TLB miss too. */
+#define CHUNK_BYTES ((size_t)2 << 20)
+#define PAIRS_PER_CHUNK ((uint32_t)(CHUNK_BYTES / sizeof(struct pc_pair)))
+#define STUDENTS_PER_CHUNK ((uint32_t)(CHUNK_BYTES / sizeof(struct pc_student)))
+#define TEXT_CHUNK_SHIFT 21 /* a text offset is chunk << 21 | at */
 #define TEXT_CHUNK ((uint32_t)1 << TEXT_CHUNK_SHIFT)
 #define TEXT_CHUNKS_MAX ((uint32_t)1 << (32 - TEXT_CHUNK_SHIFT))
 
@@ -128,6 +133,21 @@ size_t pcache_bytes(const struct pcache *c)
 
 /* ---- growing ------------------------------------------------------------- */
 
+/* size bytes, on huge pages where the kernel gives them (madvise mode). */
+static void *big_alloc(size_t size)
+{
+	void *p = NULL;
+	if (size < CHUNK_BYTES)
+		return malloc(size);
+	size_t rounded = (size + CHUNK_BYTES - 1) & ~(CHUNK_BYTES - 1);
+	if (posix_memalign(&p, CHUNK_BYTES, rounded) != 0)
+		return NULL;
+#ifdef MADV_HUGEPAGE
+	madvise(p, rounded, MADV_HUGEPAGE); /* a hint: without it, 4 KiB pages */
+#endif
+	return p;
+}
+
 /* Adds a chunk of `size` bytes; NULL: out of memory. */
 static void *chunk_add(struct pcache *c, struct chunks *ch, size_t size)
 {
@@ -139,7 +159,7 @@ static void *chunk_add(struct pcache *c, struct chunks *ch, size_t size)
 		ch->items = p;
 		ch->cap = n;
 	}
-	void *chunk = malloc(size);
+	void *chunk = big_alloc(size);
 	if (!chunk)
 		return NULL;
 	ch->items[ch->count++] = chunk;
@@ -149,13 +169,13 @@ static void *chunk_add(struct pcache *c, struct chunks *ch, size_t size)
 
 /* Room for entry number n (a new chunk when it starts one). */
 static bool entry_room(struct pcache *c, struct chunks *ch, uint32_t n,
-		       size_t entry_size)
+		       uint32_t per_chunk)
 {
 	if (n == PC_NONE - 1)
 		return false;
-	if ((n >> CHUNK_SHIFT) < ch->count)
+	if (n / per_chunk < ch->count)
 		return true;
-	return chunk_add(c, ch, CHUNK_ENTRIES * entry_size) != NULL;
+	return chunk_add(c, ch, CHUNK_BYTES) != NULL;
 }
 
 /* Grows t (to twice its size, or 4096) when one more entry would fill it
@@ -168,9 +188,10 @@ static bool table_room(struct pcache *c, struct table *t, uint32_t count,
 	if ((size_t)(count + 1) * 20 <= t->size * 17)
 		return true;
 	size_t size = t->size ? 2 * t->size : 4096;
-	uint32_t *slots = calloc(size, sizeof(*slots));
+	uint32_t *slots = big_alloc(size * sizeof(*slots));
 	if (!slots)
 		return false;
+	memset(slots, 0, size * sizeof(*slots));
 	for (uint32_t i = 0; i < count; i++) {
 		uint64_t h = hash_of(c, i);
 		size_t at = (size_t)h & (size - 1);
@@ -222,15 +243,15 @@ static uint32_t text_room(struct pcache *c, size_t len)
 
 struct pc_student *pcache_student_at(struct pcache *c, uint32_t idx)
 {
-	return (struct pc_student *)c->students.items[idx >> CHUNK_SHIFT] +
-	       (idx & (CHUNK_ENTRIES - 1));
+	return (struct pc_student *)c->students.items[idx / STUDENTS_PER_CHUNK] +
+	       idx % STUDENTS_PER_CHUNK;
 }
 
 static uint64_t student_hash_at(const struct pcache *c, uint32_t i)
 {
 	const struct pc_student *s =
 		pcache_student_at((struct pcache *)c, i);
-	return hash_bytes(c->seed, pcache_text(c, s->id_off), s->id_len);
+	return hash_bytes(c->seed, pcache_student_id(c, s), s->id_len);
 }
 
 uint32_t pcache_student(struct pcache *c, const char *id, size_t len,
@@ -243,7 +264,7 @@ uint32_t pcache_student(struct pcache *c, const char *id, size_t len,
 	if (c->last_student) {
 		const struct pc_student *s = pcache_student_at(c, c->last_student - 1);
 		if (s->id_len == len &&
-		    (len == 0 || memcmp(pcache_text(c, s->id_off), id, len) == 0))
+		    (len == 0 || memcmp(pcache_student_id(c, s), id, len) == 0))
 			return c->last_student - 1;
 	}
 	uint64_t h = hash_bytes(c->seed, id, len);
@@ -257,27 +278,36 @@ uint32_t pcache_student(struct pcache *c, const char *id, size_t len,
 			uint32_t i = (v & SLOT_INDEX_MASK) - 1;
 			const struct pc_student *s = pcache_student_at(c, i);
 			if (s->id_len == len &&
-			    memcmp(pcache_text(c, s->id_off), id, len) == 0) {
+			    memcmp(pcache_student_id(c, s), id, len) == 0) {
 				c->last_student = i + 1;
 				return i;
 			}
 		}
 	}
 	if (!create ||
-	    !entry_room(c, &c->students, c->nstudents, sizeof(struct pc_student)) ||
+	    !entry_room(c, &c->students, c->nstudents, STUDENTS_PER_CHUNK) ||
 	    !table_room(c, t, c->nstudents, student_hash_at))
 		return PC_NONE;
-	uint32_t off = text_room(c, len);
-	if (off == PC_NONE)
-		return PC_NONE;
-	if (len)
-		memcpy((char *)pcache_text(c, off), id, len);
+	struct pc_student e = { .id_len = (uint16_t)len };
+	if (len <= PC_ID_INLINE) {
+		if (len)
+			memcpy(e.id.bytes, id, len);
+	} else {
+		e.id.off = text_room(c, len);
+		if (e.id.off == PC_NONE)
+			return PC_NONE;
+		memcpy((char *)pcache_text(c, e.id.off), id, len);
+	}
 	uint32_t idx = c->nstudents++;
-	*pcache_student_at(c, idx) =
-		(struct pc_student){ .id_off = off, .id_len = (uint16_t)len };
+	*pcache_student_at(c, idx) = e;
 	table_put(t, h, idx);
 	c->last_student = idx + 1;
 	return idx;
+}
+
+const char *pcache_student_id(const struct pcache *c, const struct pc_student *s)
+{
+	return s->id_len <= PC_ID_INLINE ? s->id.bytes : pcache_text(c, s->id.off);
 }
 
 uint32_t pcache_student_count(const struct pcache *c)
@@ -315,8 +345,8 @@ bool pcache_student_values(struct pcache *c, uint32_t idx, const char *v[3],
 
 struct pc_pair *pcache_pair_at(struct pcache *c, uint32_t i)
 {
-	return (struct pc_pair *)c->pairs.items[i >> CHUNK_SHIFT] +
-	       (i & (CHUNK_ENTRIES - 1));
+	return (struct pc_pair *)c->pairs.items[i / PAIRS_PER_CHUNK] +
+	       i % PAIRS_PER_CHUNK;
 }
 
 static uint64_t pair_hash_at(const struct pcache *c, uint32_t i)
@@ -357,7 +387,7 @@ struct pc_pair *pcache_pair(struct pcache *c, uint32_t course, uint32_t student,
 		}
 	}
 	if (!create ||
-	    !entry_room(c, &c->pairs, c->npairs, sizeof(struct pc_pair)) ||
+	    !entry_room(c, &c->pairs, c->npairs, PAIRS_PER_CHUNK) ||
 	    !table_room(c, t, c->npairs, pair_hash_at))
 		return NULL;
 	uint32_t idx = c->npairs++;
@@ -420,7 +450,7 @@ static int compare_ids(struct pcache *c, uint32_t a, uint32_t b)
 	const struct pc_student *x = pcache_student_at(c, a);
 	const struct pc_student *y = pcache_student_at(c, b);
 	size_t n = x->id_len < y->id_len ? x->id_len : y->id_len;
-	int r = n ? memcmp(pcache_text(c, x->id_off), pcache_text(c, y->id_off), n) :
+	int r = n ? memcmp(pcache_student_id(c, x), pcache_student_id(c, y), n) :
 		    0;
 	if (r)
 		return r;
@@ -439,7 +469,7 @@ static int compare_student_keys(const void *a, const void *b)
 static uint64_t id_prefix(struct pcache *c, uint32_t idx)
 {
 	const struct pc_student *s = pcache_student_at(c, idx);
-	const unsigned char *t = (const unsigned char *)pcache_text(c, s->id_off);
+	const unsigned char *t = (const unsigned char *)pcache_student_id(c, s);
 	uint64_t k = 0;
 	for (size_t i = 0; i < 8; i++)
 		k = k << 8 | (i < s->id_len ? t[i] : 0);

@@ -13,7 +13,7 @@
  * row.  This module is only the memory: interned student ids, each pair's
  * state and flags, the values of the students the batch met, per course
  * whether every stored pair is here.  Decisions and SQL live elsewhere.
- * Numbers are 32-bit to keep a pair at 28 bytes and a student at 24;
+ * Numbers are 32-bit to keep a pair at 28 bytes and a student at 40;
  * db_store.c does not use the cache for a value that does not fit.
  */
 struct pcache;
@@ -47,12 +47,23 @@ struct pc_pair {
 enum { PCS_UNKNOWN = 0, PCS_ABSENT, PCS_STORED };
 enum { PCS_CLEAN = 0, PCS_NEW, PCS_CHANGED };
 
+/* Ids up to this long live in the entry itself: a look-up that finds its
+ * entry then needs no second read for the id. */
+#define PC_ID_INLINE 16
+
 struct pc_student {
-	uint32_t id_off, val_off;   /* into the text arena (pcache_text) */
+	union {
+		char bytes[PC_ID_INLINE]; /* id_len <= PC_ID_INLINE */
+		uint32_t off;             /* else: into the text arena */
+	} id;
+	uint32_t val_off;           /* values, into the text arena */
 	uint16_t id_len, len[3];    /* first name, last name, email */
 	uint32_t created;           /* created_batch (PCS_STORED) */
 	uint8_t state, write;
 };
+
+/* The student's id bytes (id_len of them). */
+const char *pcache_student_id(const struct pcache *c, const struct pc_student *s);
 
 /* NULL: out of memory.  seed keys the hashes (a per-batch random). */
 struct pcache *pcache_new(uint64_t seed);

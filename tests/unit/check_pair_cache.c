@@ -30,9 +30,17 @@ START_TEST(test_students_interned_once)
 		ck_assert_uint_eq(k, i);
 		const struct pc_student *s = pcache_student_at(c, k);
 		ck_assert_uint_eq(s->id_len, strlen(id));
-		ck_assert(memcmp(pcache_text(c, s->id_off), id, strlen(id)) == 0);
+		ck_assert(memcmp(pcache_student_id(c, s), id, strlen(id)) == 0);
 	}
 	ck_assert_uint_eq(pcache_student(c, "nobody", 6, false), PC_NONE);
+	/* Ids longer than PC_ID_INLINE live in the text arena. */
+	const char *longer = "a-student-id-of-forty-bytes-or-so-000001";
+	uint32_t l = pcache_student(c, longer, strlen(longer), true);
+	ck_assert_uint_eq(pcache_student(c, longer, strlen(longer), false), l);
+	ck_assert(memcmp(pcache_student_id(c, pcache_student_at(c, l)), longer,
+			 strlen(longer)) == 0);
+	ck_assert_uint_eq(pcache_student(c, longer, strlen(longer) - 1, false),
+			  PC_NONE);
 	/* An id that is a prefix of another is another student. */
 	uint32_t a = pcache_student(c, "AB", 2, true);
 	uint32_t b = pcache_student(c, "ABC", 3, true);
@@ -41,7 +49,7 @@ START_TEST(test_students_interned_once)
 	ck_assert_uint_ne(a, e);
 	ck_assert_uint_eq(pcache_student(c, "AB", 2, false), a);
 	ck_assert_uint_eq(pcache_student(c, "", 0, false), e);
-	ck_assert_uint_eq(pcache_student_count(c), MANY + 3);
+	ck_assert_uint_eq(pcache_student_count(c), MANY + 4);
 	pcache_free(c);
 }
 END_TEST
