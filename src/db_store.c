@@ -28,6 +28,7 @@ enum stmt_id {
 	S_FIND_REG,
 	S_ADD_REG,
 	S_INSERT_REG,
+	S_REWRITE_REG,
 	S_UPDATE_REG,
 	S_SET_REG,
 	S_DELETE_REG,
@@ -72,6 +73,9 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_INSERT_REG] = "INSERT INTO registrations"
 			 " (course_id, student_id, status, seq, batch_id, line)"
 			 " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	[S_REWRITE_REG] = "UPDATE registrations SET status = ?3, seq = ?4,"
+			  " batch_id = ?5, line = ?6"
+			  " WHERE course_id = ?1 AND student_id = ?2",
 	[S_UPDATE_REG] = "UPDATE registrations SET status = ?3, seq = ?4"
 			 " WHERE course_id = ?1 AND student_id = ?2",
 	[S_SET_REG] = "INSERT INTO registrations"
@@ -739,7 +743,8 @@ static enum status flush_pairs(struct db *db, struct error *err)
 			}
 			p->flags &= (uint8_t)~PCP_IN_DB;
 		} else {
-			stmt = stmt_of(db, p->flags & PCP_IN_DB ? S_SET_REG :
+			/* An UPDATE finds the row once; an upsert twice. */
+			stmt = stmt_of(db, p->flags & PCP_IN_DB ? S_REWRITE_REG :
 								   S_INSERT_REG);
 			sqldb_bind_int64(stmt, 1, p->course);
 			bind_text(stmt, 2, student);
