@@ -489,7 +489,12 @@ START_TEST(bulk_upsert_counts_changes)
 	ck_assert_int_eq(bulk_rows(b, 7, 15, 3), SQLDB_OK);
 	ck_assert_int_eq(sqldb_bulk_finish(b, &changes), SQLDB_OK);
 	ck_assert_int_eq(changes, 8);
+	if (sqldb_dialect(c) == SQLDB_PG)
+		ck_assert_int_eq(query_int(c, "SELECT count(*) FROM staging"), 10);
 	ck_assert_int_eq(sqldb_exec(c, "COMMIT"), SQLDB_OK);
+	if (sqldb_dialect(c) == SQLDB_PG) /* dropped at COMMIT */
+		ck_assert_int_eq(query_int(c, "SELECT to_regclass('pg_temp.staging')"
+					      " IS NULL"), 1);
 	ck_assert_int_eq(query_int(c, "SELECT count(*) FROM target"), 15);
 	ck_assert_int_eq(query_int(c, "SELECT sum(seq) FROM target"), 8 * 3);
 	/* In the next transaction, and outside any (PostgreSQL: a
@@ -711,6 +716,45 @@ START_TEST(pg_bulk_lost_connection_is_conn)
 }
 END_TEST
 
+struct progress {
+	struct sqldb *watcher;
+	int64_t pid;
+};
+
+/* Whether the server has taken rows of the COPY already. */
+static bool copy_progressed(void *arg)
+{
+	struct progress *p = arg;
+	char sql[128];
+	snprintf(sql, sizeof(sql), "SELECT coalesce(max(tuples_processed), 0)"
+				   " FROM pg_stat_progress_copy WHERE pid = %lld",
+		 (long long)p->pid);
+	return query_int(p->watcher, sql) >= 10000;
+}
+
+/* PostgreSQL: the rows go out in chunks while they are given, not all at
+ * the end (the buffer stays small whatever the number of rows). */
+START_TEST(pg_bulk_sends_rows_before_the_end)
+{
+	struct sqldb *c = bulk_open(1);
+	struct progress p = { .watcher = pg_connect(),
+			      .pid = query_int(c, "SELECT pg_backend_pid()") };
+	struct sqldb_bulk *b = NULL;
+	ck_assert_int_eq(sqldb_exec(c, "BEGIN"), SQLDB_OK);
+	ck_assert_int_eq(sqldb_bulk_begin(c, "staging", BULK_COLS, ROW_INSERT,
+					  SET_INSERT, &b), SQLDB_OK);
+	ck_assert_int_eq(bulk_rows(b, 0, 100000, 0), SQLDB_OK);
+	ck_assert_msg(wait_until(copy_progressed, &p, 30),
+		      "the server saw no rows before the end of the COPY");
+	int64_t changes = 0;
+	ck_assert_int_eq(sqldb_bulk_finish(b, &changes), SQLDB_OK);
+	ck_assert_int_eq(changes, 100000);
+	ck_assert_int_eq(sqldb_exec(c, "COMMIT"), SQLDB_OK);
+	sqldb_close(p.watcher);
+	bulk_close(c);
+}
+END_TEST
+
 static bool always(void *ctx)
 {
 	(void)ctx;
@@ -758,6 +802,7 @@ static Suite *sqldb_suite(void)
 		tcase_add_test(tc, pg_lost_connection_is_conn);
 		tcase_add_test(tc, pg_bulk_lost_connection_is_conn);
 		tcase_add_test(tc, pg_bulk_cancel_is_interrupt);
+		tcase_add_test(tc, pg_bulk_sends_rows_before_the_end);
 		suite_add_tcase(s, tc);
 	}
 	/* The bulk cases on SQLite (0) and, with a server, PostgreSQL (1). */
