@@ -309,15 +309,19 @@ enum sqldb_rc sqldb_bulk_begin(struct sqldb *c, const char *staging,
 		c->msg = "bulk write: the staging table's name is not a plain identifier";
 		return SQLDB_EOTHER;
 	}
-	if (!sqldb__bulk_columns(columns ? columns : "", &ncols, NULL))
+	if (!sqldb__bulk_columns(columns ? columns : "", &ncols, NULL)) {
+		c->msg = "out of memory";
 		return SQLDB_ENOMEM;
+	}
 	if (ncols == 0 || !row_sql || !set_sql) {
 		c->msg = "bulk write: no columns, or no SQL to run";
 		return SQLDB_EOTHER;
 	}
 	struct sqldb_bulk *b = calloc(1, sizeof(*b));
-	if (!b)
+	if (!b) {
+		c->msg = "out of memory";
 		return SQLDB_ENOMEM;
+	}
 	b->c = c;
 	b->ncols = ncols;
 	enum sqldb_rc rc;
@@ -416,7 +420,7 @@ enum sqldb_rc sqldb_bulk_row_end(struct sqldb_bulk *b)
 	while ((rc = sqlite3_step(b->sqlite)) == SQLITE_ROW)
 		;
 	if (rc == SQLITE_DONE)
-		b->changes += sqlite3_changes64(b->c->sqlite);
+		b->changes += sqlite3_changes(b->c->sqlite);
 	else
 		b->err = sqldb_sqlite_rc(rc);
 	sqlite3_reset(b->sqlite);
