@@ -64,6 +64,9 @@ static void exec(struct sqldb *c, const char *sql)
 static void fresh_table(struct sqldb *c)
 {
 	exec(c, "DROP TABLE IF EXISTS " TABLE);
+	/* SQLite: an empty file again, so each figure starts alike. */
+	if (sqldb_dialect(c) == SQLDB_SQLITE)
+		exec(c, "VACUUM");
 	exec(c, create_sql);
 }
 
