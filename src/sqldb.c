@@ -329,11 +329,13 @@ enum sqldb_rc sqldb_bulk_begin(struct sqldb *c, const char *staging,
 		rc = sqldb__pg_bulk_begin(b, staging, columns, set_sql);
 	} else {
 		sqlite3_stmt *h = NULL;
+		const char *tail = NULL;
 		rc = sqldb_sqlite_rc(sqlite3_prepare_v3(c->sqlite, row_sql, -1,
 							SQLITE_PREPARE_PERSISTENT,
-							&h, NULL));
-		if (rc == SQLDB_OK && !h) {
-			c->msg = "bulk write: row_sql is empty";
+							&h, &tail));
+		if (rc == SQLDB_OK &&
+		    (!h || tail[strspn(tail, " \t\r\n;")] != '\0')) {
+			c->msg = "bulk write: row_sql must be one statement";
 			rc = SQLDB_EOTHER;
 		}
 		b->sqlite = h;

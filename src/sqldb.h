@@ -152,16 +152,17 @@ struct sqldb *sqldb_stmt_conn(const struct sqldb_stmt *s);
  * it takes many rows fastest.  The caller writes the same work twice, once
  * per engine's shape:
  *
- * - `row_sql`, for SQLite: one statement run once per row, in the order
- *   given, with ?1..?N the row's values in column order (used in any order,
- *   or not at all).  It is prepared once (SQLDB_PERSISTENT) and stepped and
- *   reset per row: as fast as a prepared-statement loop.
+ * - `row_sql`, for SQLite: one statement (a second one is refused) run
+ *   once per row, in the order given, with ?1..?N the row's values in
+ *   column order (used in any order, or not at all).  It is prepared
+ *   once (SQLDB_PERSISTENT) and stepped and reset per row: as fast as a
+ *   prepared-statement loop.
  * - `set_sql`, for PostgreSQL: the rows are streamed with COPY FROM STDIN
  *   (text format, sent in chunks of about 256 KiB: no row limit, bounded
  *   memory) into a temporary table named `staging`, and at
- *   sqldb_bulk_finish `set_sql` runs once (one or several statements; no
- *   parameters; it reads the staging table, by that name or as
- *   temp.<staging>).  The staging table is created ON COMMIT DROP, or
+ *   sqldb_bulk_finish `set_sql` runs once (one or several statements,
+ *   translated like sqldb_exec's; no parameters; it reads the staging
+ *   table, by that name or as temp.<staging>).  The staging table is created ON COMMIT DROP, or
  *   truncated when it is still there from an earlier bulk of the same
  *   transaction (the same name must then have the same columns).  It
  *   lives in the session's temporary schema, which PostgreSQL searches
@@ -219,7 +220,9 @@ enum sqldb_rc sqldb_bulk_row_end(struct sqldb_bulk *b);
  * write.  PostgreSQL: sends the rest, ends the COPY, checks that every row
  * arrived, runs set_sql (and commits the bulk's own transaction, if it
  * has one).  *changes (when not NULL) gets the rows row_sql changed in
- * all, or the rows set_sql changed (its last statement's), 0 on error.
+ * all, or the rows set_sql's INSERT, UPDATE, DELETE and MERGE statements
+ * changed (summed over them; set_sql runs one statement at a time), 0 on
+ * error.
  * sqldb_changes afterwards says nothing about the bulk: read *changes. */
 enum sqldb_rc sqldb_bulk_finish(struct sqldb_bulk *b, int64_t *changes);
 

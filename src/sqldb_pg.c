@@ -776,6 +776,50 @@ static enum sqldb_rc end_copy(struct sqldb_bulk *b)
 	return SQLDB_OK;
 }
 
+/* Whether a command tag is one of the statements that change rows. */
+static bool changes_rows(const char *tag)
+{
+	static const char *const verbs[] = { "INSERT ", "UPDATE ", "DELETE ",
+					     "MERGE " };
+	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
+		if (strncmp(tag, verbs[i], strlen(verbs[i])) == 0)
+			return true;
+	return false;
+}
+
+/* Runs set_sql one statement at a time; *changed: the rows its INSERT,
+ * UPDATE, DELETE and MERGE statements changed, summed. */
+static enum sqldb_rc run_set_sql(struct sqldb *c, const char *sql,
+				 int64_t *changed)
+{
+	struct pg_conn *pc = c->pg;
+	*changed = 0;
+	for (const char *p = sql; *p;) {
+		char *one = NULL;
+		int nparams;
+		if (!sqldb__pg_translate(p, &one, &nparams, &p)) {
+			set_err(pc, "out of memory");
+			return SQLDB_ENOMEM;
+		}
+		if (one[strspn(one, " \t\r\n")] == '\0') {
+			free(one);
+			continue;
+		}
+		int sent = PQsendQuery(pc->conn, one);
+		free(one);
+		if (!sent)
+			return fail_result(pc, NULL);
+		PGresult *res = NULL;
+		enum sqldb_rc rc = wait_result(c, &res);
+		if (rc != SQLDB_OK)
+			return rc;
+		if (changes_rows(PQcmdStatus(res)))
+			*changed += pc->changes;
+		PQclear(res);
+	}
+	return SQLDB_OK;
+}
+
 enum sqldb_rc sqldb__pg_bulk_begin(struct sqldb_bulk *b, const char *staging,
 				   const char *columns, const char *set_sql)
 {
@@ -902,10 +946,8 @@ enum sqldb_rc sqldb__pg_bulk_finish(struct sqldb_bulk *b)
 		rc = send_rows(b);
 	if (rc == SQLDB_OK)
 		rc = end_copy(b);
-	if (rc == SQLDB_OK) {
-		rc = sqldb__pg_exec(c, pb->set_sql);
-		b->changes = c->pg->changes;
-	}
+	if (rc == SQLDB_OK)
+		rc = run_set_sql(c, pb->set_sql, &b->changes);
 	if (rc == SQLDB_OK && pb->own_txn) {
 		pb->own_txn = false;
 		rc = sqldb__pg_exec(c, "COMMIT");

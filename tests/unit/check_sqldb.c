@@ -518,6 +518,50 @@ START_TEST(bulk_upsert_counts_changes)
 }
 END_TEST
 
+/* set_sql of several statements (an UPDATE, then an INSERT of the rest):
+ * *changes counts what they all changed. */
+START_TEST(bulk_changes_sum_set_sql_statements)
+{
+	struct sqldb *c = bulk_open(_i);
+	struct sqldb_bulk *b = NULL;
+	int64_t changes = 0;
+	ck_assert_int_eq(sqldb_bulk_begin(c, "staging", BULK_COLS, ROW_UPSERT,
+					  SET_UPSERT, &b), SQLDB_OK);
+	ck_assert_int_eq(bulk_rows(b, 0, 5, 0), SQLDB_OK);
+	ck_assert_int_eq(sqldb_bulk_finish(b, &changes), SQLDB_OK);
+	ck_assert_int_eq(changes, 5);
+	ck_assert_int_eq(sqldb_exec(c, "BEGIN"), SQLDB_OK);
+	ck_assert_int_eq(sqldb_bulk_begin(
+				 c, "staging", BULK_COLS, ROW_UPSERT,
+				 "UPDATE target SET seq = s.seq FROM staging AS s"
+				 " WHERE target.course_id = s.course_id"
+				 " AND target.student_id = s.student_id;"
+				 " SELECT count(*) FROM staging;"
+				 " INSERT INTO target (course_id, student_id, seq)"
+				 " SELECT course_id, student_id, seq FROM staging AS s"
+				 " WHERE NOT EXISTS (SELECT 1 FROM target AS t"
+				 " WHERE t.course_id = s.course_id"
+				 " AND t.student_id = s.student_id);  ",
+				 &b),
+			 SQLDB_OK);
+	ck_assert_int_eq(bulk_rows(b, 0, 10, 2), SQLDB_OK);
+	ck_assert_int_eq(sqldb_bulk_finish(b, &changes), SQLDB_OK);
+	ck_assert_int_eq(changes, 10);
+	ck_assert_int_eq(sqldb_exec(c, "COMMIT"), SQLDB_OK);
+	ck_assert_int_eq(query_int(c, "SELECT sum(seq) FROM target"), 20);
+	/* row_sql is one statement: a second is refused, not dropped. */
+	ck_assert_int_eq(sqldb_bulk_begin(c, "staging", BULK_COLS,
+					  ROW_INSERT "; DELETE FROM target",
+					  SET_INSERT, &b),
+			 sqldb_dialect(c) == SQLDB_SQLITE ? SQLDB_EOTHER : SQLDB_OK);
+	if (b) {
+		ck_assert_int_eq(bulk_rows(b, 10, 11, 2), SQLDB_OK);
+		ck_assert_int_eq(sqldb_bulk_finish(b, NULL), SQLDB_OK);
+	}
+	bulk_close(c);
+}
+END_TEST
+
 START_TEST(bulk_abort_leaves_the_connection_usable)
 {
 	struct sqldb *c = bulk_open(_i);
@@ -813,6 +857,7 @@ static Suite *sqldb_suite(void)
 	tcase_add_loop_test(tc, bulk_round_trips_every_byte, 0, engines);
 	tcase_add_loop_test(tc, bulk_writes_100k_rows_in_a_transaction, 0, engines);
 	tcase_add_loop_test(tc, bulk_upsert_counts_changes, 0, engines);
+	tcase_add_loop_test(tc, bulk_changes_sum_set_sql_statements, 0, engines);
 	tcase_add_loop_test(tc, bulk_abort_leaves_the_connection_usable, 0, engines);
 	tcase_add_loop_test(tc, bulk_constraint_failure_has_its_class, 0, engines);
 	tcase_add_loop_test(tc, bulk_refuses_a_nul_byte, 0, engines);
