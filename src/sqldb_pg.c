@@ -614,7 +614,8 @@ static bool text_without_collation(const char *p, const char *end)
 	if (*p == '"') {
 		for (p++; p < end && *p != '"'; p++)
 			;
-		p++;
+		if (p < end)
+			p++;
 	} else {
 		while (p < end && ident_char(*p))
 			p++;
