@@ -283,3 +283,174 @@ struct sqldb *sqldb_stmt_conn(const struct sqldb_stmt *s)
 {
 	return s->c;
 }
+
+/* ---- many rows through one write ------------------------------------------ */
+
+static bool plain_identifier(const char *s)
+{
+	if (!s || !(*s == '_' || (*s >= 'a' && *s <= 'z') ||
+		    (*s >= 'A' && *s <= 'Z')))
+		return false;
+	for (; *s; s++)
+		if (!(*s == '_' || (*s >= 'a' && *s <= 'z') ||
+		      (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9')))
+			return false;
+	return true;
+}
+
+enum sqldb_rc sqldb_bulk_begin(struct sqldb *c, const char *staging,
+			       const char *columns, const char *row_sql,
+			       const char *set_sql, struct sqldb_bulk **out)
+{
+	*out = NULL;
+	c->msg = NULL;
+	int ncols = 0;
+	if (!plain_identifier(staging)) {
+		c->msg = "bulk write: the staging table's name is not a plain identifier";
+		return SQLDB_EOTHER;
+	}
+	if (!sqldb__bulk_columns(columns ? columns : "", &ncols, NULL)) {
+		c->msg = "out of memory";
+		return SQLDB_ENOMEM;
+	}
+	if (ncols == 0 || !row_sql || !set_sql) {
+		c->msg = "bulk write: no columns, or no SQL to run";
+		return SQLDB_EOTHER;
+	}
+	struct sqldb_bulk *b = calloc(1, sizeof(*b));
+	if (!b) {
+		c->msg = "out of memory";
+		return SQLDB_ENOMEM;
+	}
+	b->c = c;
+	b->ncols = ncols;
+	enum sqldb_rc rc;
+	if (is_pg(c)) {
+		rc = sqldb__pg_bulk_begin(b, staging, columns, set_sql);
+	} else {
+		sqlite3_stmt *h = NULL;
+		const char *tail = NULL;
+		rc = sqldb_sqlite_rc(sqlite3_prepare_v3(c->sqlite, row_sql, -1,
+							SQLITE_PREPARE_PERSISTENT,
+							&h, &tail));
+		if (rc == SQLDB_OK &&
+		    (!h || tail[strspn(tail, " \t\r\n;")] != '\0')) {
+			c->msg = "bulk write: row_sql must be one statement";
+			rc = SQLDB_EOTHER;
+		}
+		b->sqlite = h;
+	}
+	if (rc != SQLDB_OK) {
+		sqlite3_finalize(b->sqlite);
+		free(b);
+		return rc;
+	}
+	*out = b;
+	return SQLDB_OK;
+}
+
+/* Counts a value; false when the row fails already (or has too many). */
+static bool next_value(struct sqldb_bulk *b)
+{
+	b->col++;
+	return b->col <= b->ncols && b->err == SQLDB_OK;
+}
+
+static void bulk_fail(struct sqldb_bulk *b, enum sqldb_rc rc, const char *msg)
+{
+	if (b->err != SQLDB_OK)
+		return;
+	b->err = rc;
+	b->c->msg = msg;
+}
+
+void sqldb_bulk_int64(struct sqldb_bulk *b, int64_t v)
+{
+	if (!next_value(b))
+		return;
+	if (b->pg)
+		sqldb__pg_bulk_int64(b, v);
+	else
+		sqlite3_bind_int64(b->sqlite, b->col, v);
+}
+
+void sqldb_bulk_text(struct sqldb_bulk *b, const char *s, size_t len)
+{
+	if (!next_value(b))
+		return;
+	if (len && memchr(s, '\0', len)) {
+		bulk_fail(b, SQLDB_EOTHER, "bulk write: a text value holds a NUL byte");
+		return;
+	}
+	if (b->pg) {
+		sqldb__pg_bulk_text(b, s, len);
+		return;
+	}
+	if (len > INT32_MAX) {
+		bulk_fail(b, SQLDB_EOTHER, "bulk write: a text value is too long");
+		return;
+	}
+	sqlite3_bind_text(b->sqlite, b->col, len ? s : "", (int)len,
+			  SQLITE_STATIC);
+}
+
+void sqldb_bulk_null(struct sqldb_bulk *b)
+{
+	if (!next_value(b))
+		return;
+	if (b->pg)
+		sqldb__pg_bulk_null(b);
+	else
+		sqlite3_bind_null(b->sqlite, b->col);
+}
+
+enum sqldb_rc sqldb_bulk_row_end(struct sqldb_bulk *b)
+{
+	if (b->col != b->ncols) {
+		fprintf(stderr, "sqldb_bulk_row_end: a row of %d values for %d"
+				" columns\n", b->col, b->ncols);
+		abort();
+	}
+	b->col = 0;
+	if (b->err != SQLDB_OK)
+		return b->err;
+	if (b->pg) {
+		b->err = sqldb__pg_bulk_row_end(b);
+		return b->err;
+	}
+	int rc;
+	while ((rc = sqlite3_step(b->sqlite)) == SQLITE_ROW)
+		;
+	if (rc == SQLITE_DONE)
+		b->changes += sqlite3_changes(b->c->sqlite);
+	else
+		b->err = sqldb_sqlite_rc(rc);
+	sqlite3_reset(b->sqlite);
+	return b->err;
+}
+
+enum sqldb_rc sqldb_bulk_finish(struct sqldb_bulk *b, int64_t *changes)
+{
+	enum sqldb_rc rc;
+	if (b->pg) {
+		rc = sqldb__pg_bulk_finish(b);
+	} else {
+		rc = b->err;
+		sqlite3_finalize(b->sqlite);
+	}
+	if (changes)
+		*changes = rc == SQLDB_OK ? b->changes : 0;
+	free(b);
+	return rc;
+}
+
+void sqldb_bulk_abort(struct sqldb_bulk *b)
+{
+	if (!b)
+		return;
+	if (b->pg)
+		sqldb__pg_bulk_abort(b);
+	else
+		sqlite3_finalize(b->sqlite);
+	free(b);
+}

@@ -145,4 +145,92 @@ void sqldb_finalize(struct sqldb_stmt *s);
 /* The statement's connection. */
 struct sqldb *sqldb_stmt_conn(const struct sqldb_stmt *s);
 
+/* ---- many rows through one write ------------------------------------------ */
+
+/*
+ * A bulk write: rows given value by value, written to the engine the way
+ * it takes many rows fastest.  The caller writes the same work twice, once
+ * per engine's shape:
+ *
+ * - `row_sql`, for SQLite: one statement (a second one is refused) run
+ *   once per row, in the order given, with ?1..?N the row's values in
+ *   column order (used in any order, or not at all).  It is prepared
+ *   once (SQLDB_PERSISTENT) and stepped and reset per row: as fast as a
+ *   prepared-statement loop.
+ * - `set_sql`, for PostgreSQL: the rows are streamed with COPY FROM STDIN
+ *   (text format, sent in chunks of about 256 KiB: no row limit, bounded
+ *   memory) into a temporary table named `staging`, and at
+ *   sqldb_bulk_finish `set_sql` runs once (one or several statements,
+ *   translated like sqldb_exec's; no parameters; it reads the staging
+ *   table, by that name or as temp.<staging>).  The staging table is created ON COMMIT DROP, or
+ *   truncated when it is still there from an earlier bulk of the same
+ *   transaction (the same name must then have the same columns).  It
+ *   lives in the session's temporary schema, which PostgreSQL searches
+ *   before any other for tables, so `staging` needs no schema.
+ *
+ * `columns` is the staging table's column list in PostgreSQL's DDL, e.g.
+ * "course_id bigint, student_id text, seq bigint"; text columns without a
+ * COLLATE get COLLATE "C", as every text column of bulkreg's tables, so
+ * they compare and join with them byte by byte.  Its number of columns is
+ * the number of values each row must have, on both engines.  `staging`
+ * must be a plain identifier (letters, digits, _).
+ *
+ * Inside a transaction, the bulk is part of it (PostgreSQL: after an error
+ * the transaction is failed; the caller rolls back).  Outside one, SQLite
+ * runs each row in its own; PostgreSQL runs the whole bulk in one
+ * transaction of its own, committed by sqldb_bulk_finish and rolled back
+ * on any error or by sqldb_bulk_abort.
+ *
+ * Errors have the classes of the rest of the driver: a constraint that
+ * row_sql or set_sql breaks is SQLDB_ECONSTRAINT, a connection lost
+ * mid-COPY SQLDB_ECONN, a cancel (sqldb_set_cancel; checked per sent
+ * chunk and while set_sql runs) SQLDB_EINTERRUPT.  A text with a NUL byte
+ * is refused on both engines (SQLDB_EOTHER: PostgreSQL's text cannot hold
+ * one).  After an error from sqldb_bulk_row_end, call sqldb_bulk_abort.
+ *
+ * Note for a PostgreSQL upsert: an INSERT ... ON CONFLICT DO UPDATE cannot
+ * change one row twice in one statement, where SQLite's row loop would
+ * apply both rows in order: give a bulk each key once.
+ */
+struct sqldb_bulk;
+
+/* Starts a bulk; *out is NULL unless SQLDB_OK.  SQLite: prepares row_sql;
+ * PostgreSQL: creates or truncates the staging table and starts the COPY
+ * (the connection then serves only this bulk until finish or abort). */
+enum sqldb_rc sqldb_bulk_begin(struct sqldb *c, const char *staging,
+			       const char *columns, const char *row_sql,
+			       const char *set_sql, struct sqldb_bulk **out);
+
+/* The next value of the current row, in column order.  A text need only
+ * stay valid until sqldb_bulk_row_end returns; len is its length in bytes
+ * (a NUL byte in it makes the row fail).  An error is kept and returned
+ * by sqldb_bulk_row_end. */
+void sqldb_bulk_int64(struct sqldb_bulk *b, int64_t v);
+void sqldb_bulk_text(struct sqldb_bulk *b, const char *s, size_t len);
+void sqldb_bulk_null(struct sqldb_bulk *b);
+
+/* Ends the row.  SQLite: runs row_sql (steps it to the end, resets it);
+ * PostgreSQL: appends the row to the COPY buffer and sends the buffer once
+ * it holds about 256 KiB.  A row with another number of values than
+ * `columns` has is a programming error (abort with a message).  SQLDB_OK
+ * or an error class (then sqldb_bulk_abort). */
+enum sqldb_rc sqldb_bulk_row_end(struct sqldb_bulk *b);
+
+/* Ends the bulk and frees b, whatever happens.  SQLite: nothing left to
+ * write.  PostgreSQL: sends the rest, ends the COPY, checks that every row
+ * arrived, runs set_sql (and commits the bulk's own transaction, if it
+ * has one).  *changes (when not NULL) gets the rows row_sql changed in
+ * all, or the rows set_sql's INSERT, UPDATE, DELETE and MERGE statements
+ * changed (summed over them; set_sql runs one statement at a time), 0 on
+ * error.
+ * sqldb_changes afterwards says nothing about the bulk: read *changes. */
+enum sqldb_rc sqldb_bulk_finish(struct sqldb_bulk *b, int64_t *changes);
+
+/* Gives the bulk up and frees b (NULL is fine).  PostgreSQL: ends the
+ * COPY with an error, so the connection stays usable; the caller's
+ * transaction is then failed and must be rolled back (the bulk's own
+ * transaction, if it has one, is rolled back here).  What SQLite's rows
+ * wrote stays until the caller rolls back. */
+void sqldb_bulk_abort(struct sqldb_bulk *b);
+
 #endif

@@ -23,6 +23,18 @@ struct sqldb_stmt {
 	struct pg_stmt *pg;      /* PostgreSQL */
 };
 
+struct pg_bulk;
+
+struct sqldb_bulk {
+	struct sqldb *c;
+	void *sqlite;            /* row_sql's sqlite3_stmt * (SQLite) */
+	struct pg_bulk *pg;      /* PostgreSQL */
+	int ncols;               /* values per row */
+	int col;                 /* values given in the current row */
+	int64_t changes;         /* SQLite: rows row_sql changed so far */
+	enum sqldb_rc err;       /* the first error, kept to the end */
+};
+
 /* The PostgreSQL driver (sqldb_pg.c), called by sqldb.c's dispatch. */
 /* Translates the first statement of sql into PostgreSQL's spelling, into
  * a malloc'd *out; *nparams gets the highest ?N, *tail where the next
@@ -47,5 +59,23 @@ const char *sqldb__pg_column_text(const struct sqldb_stmt *s, int i);
 size_t sqldb__pg_column_bytes(const struct sqldb_stmt *s, int i);
 void sqldb__pg_reset(struct sqldb_stmt *s);
 void sqldb__pg_finalize(struct sqldb_stmt *s);
+
+/* Splits a bulk's column list: *ncols gets its number of columns and, when
+ * ddl is not NULL, *ddl (malloc'd) the list with COLLATE "C" added to the
+ * text columns that have no COLLATE.  false: out of memory. */
+bool sqldb__bulk_columns(const char *columns, int *ncols, char **ddl);
+
+/* The PostgreSQL side of a bulk (b->col counts the row's values, this one
+ * included, when a value function is called). */
+enum sqldb_rc sqldb__pg_bulk_begin(struct sqldb_bulk *b, const char *staging,
+				   const char *columns, const char *set_sql);
+void sqldb__pg_bulk_int64(struct sqldb_bulk *b, int64_t v);
+void sqldb__pg_bulk_text(struct sqldb_bulk *b, const char *s, size_t len);
+void sqldb__pg_bulk_null(struct sqldb_bulk *b);
+enum sqldb_rc sqldb__pg_bulk_row_end(struct sqldb_bulk *b);
+/* Sets b->changes; frees b->pg. */
+enum sqldb_rc sqldb__pg_bulk_finish(struct sqldb_bulk *b);
+/* Frees b->pg (NULL is fine). */
+void sqldb__pg_bulk_abort(struct sqldb_bulk *b);
 
 #endif

@@ -79,10 +79,11 @@ struct buf {
 	bool nomem;
 };
 
-static void put(struct buf *b, const char *s, size_t n)
+/* Room for n more bytes and a NUL; false (and b->nomem) without it. */
+static bool reserve(struct buf *b, size_t n)
 {
 	if (b->nomem)
-		return;
+		return false;
 	if (b->len + n + 1 > b->cap) {
 		size_t cap = b->cap ? b->cap * 2 : 256;
 		while (cap < b->len + n + 1)
@@ -90,11 +91,18 @@ static void put(struct buf *b, const char *s, size_t n)
 		char *p = realloc(b->p, cap);
 		if (!p) {
 			b->nomem = true;
-			return;
+			return false;
 		}
 		b->p = p;
 		b->cap = cap;
 	}
+	return true;
+}
+
+static void put(struct buf *b, const char *s, size_t n)
+{
+	if (!reserve(b, n))
+		return;
 	memcpy(b->p + b->len, s, n);
 	b->len += n;
 	b->p[b->len] = '\0';
@@ -586,4 +594,389 @@ void sqldb__pg_finalize(struct sqldb_stmt *s)
 	free(ps->sql);
 	free(ps);
 	s->pg = NULL;
+}
+
+/* ---- many rows through one write: COPY into a staging table ---------------- */
+
+#define COPY_CHUNK (256 * 1024) /* bytes of rows sent at a time */
+
+struct pg_bulk {
+	struct buf out;   /* rows in COPY's text format, not sent yet */
+	char *set_sql;
+	int64_t rows;     /* rows given */
+	bool own_txn;     /* the bulk began the transaction */
+	bool copying;     /* the server is in COPY FROM STDIN */
+};
+
+/* Whether a column's type is text with no COLLATE of its own. */
+static bool text_without_collation(const char *p, const char *end)
+{
+	if (*p == '"') {
+		for (p++; p < end && *p != '"'; p++)
+			;
+		if (p < end)
+			p++;
+	} else {
+		while (p < end && ident_char(*p))
+			p++;
+	}
+	while (p < end && isspace((unsigned char)*p))
+		p++;
+	if (end - p < 4 || strncasecmp(p, "text", 4) != 0 ||
+	    (p + 4 < end && (ident_char(p[4]) || p[4] == '[')))
+		return false;
+	for (; p + 7 <= end; p++)
+		if (strncasecmp(p, "collate", 7) == 0)
+			return false;
+	return true;
+}
+
+bool sqldb__bulk_columns(const char *columns, int *ncols, char **ddl)
+{
+	struct buf b = { 0 };
+	const char *p = columns;
+	*ncols = 0;
+	put(&b, "", 0);
+	while (*p) {
+		/* A column runs to a comma outside parentheses and quotes. */
+		const char *start = p;
+		int depth = 0;
+		while (*p && (depth > 0 || *p != ',')) {
+			if (*p == '"' || *p == '\'') {
+				char quote = *p++;
+				while (*p && *p != quote)
+					p++;
+			} else if (*p == '(') {
+				depth++;
+			} else if (*p == ')') {
+				depth--;
+			}
+			if (*p)
+				p++;
+		}
+		const char *end = p;
+		if (*p == ',')
+			p++;
+		while (start < end && isspace((unsigned char)*start))
+			start++;
+		while (end > start && isspace((unsigned char)end[-1]))
+			end--;
+		if (start == end)
+			continue;
+		if (++*ncols > 1)
+			put(&b, ", ", 2);
+		put(&b, start, (size_t)(end - start));
+		if (text_without_collation(start, end))
+			put(&b, " COLLATE \"C\"", 12);
+	}
+	if (b.nomem) {
+		free(b.p);
+		return false;
+	}
+	if (ddl)
+		*ddl = b.p;
+	else
+		free(b.p);
+	return true;
+}
+
+/* Runs sql as it is (no translation). */
+static enum sqldb_rc exec_raw(struct sqldb *c, const char *sql)
+{
+	if (!PQsendQuery(c->pg->conn, sql))
+		return fail_result(c->pg, NULL);
+	PGresult *res = NULL;
+	enum sqldb_rc rc = wait_result(c, &res);
+	PQclear(res);
+	return rc;
+}
+
+/* Sends COPY ... FROM STDIN and waits until the server takes the rows. */
+static enum sqldb_rc start_copy(struct sqldb *c, const char *sql)
+{
+	struct pg_conn *pc = c->pg;
+	if (!PQsendQuery(pc->conn, sql))
+		return fail_result(pc, NULL);
+	PGresult *res = PQgetResult(pc->conn);
+	if (res && PQresultStatus(res) == PGRES_COPY_IN) {
+		PQclear(res);
+		return SQLDB_OK;
+	}
+	enum sqldb_rc rc = fail_result(pc, res);
+	PQclear(res);
+	while ((res = PQgetResult(pc->conn)) != NULL)
+		PQclear(res);
+	return rc;
+}
+
+/* The class of a failed PQputCopyData or PQputCopyEnd: the server ended
+ * the COPY with an error, or the connection is gone. */
+static enum sqldb_rc copy_failed(struct sqldb_bulk *b)
+{
+	struct pg_conn *pc = b->c->pg;
+	if (PQstatus(pc->conn) == CONNECTION_BAD) {
+		b->pg->copying = false;
+		return fail_result(pc, NULL);
+	}
+	PGresult *res = PQgetResult(pc->conn);
+	if (res && PQresultStatus(res) == PGRES_COPY_IN) {
+		/* Still copying (libpq ran out of memory): abort ends it. */
+		PQclear(res);
+		set_err(pc, PQerrorMessage(pc->conn));
+		return SQLDB_EOTHER;
+	}
+	b->pg->copying = false;
+	enum sqldb_rc rc = fail_result(pc, res);
+	PQclear(res);
+	while ((res = PQgetResult(pc->conn)) != NULL)
+		PQclear(res);
+	return rc;
+}
+
+/* Sends the rows buffered so far. */
+static enum sqldb_rc send_rows(struct sqldb_bulk *b)
+{
+	struct sqldb *c = b->c;
+	struct pg_bulk *pb = b->pg;
+	if (c->cancelled && c->cancelled(c->cancel_ctx)) {
+		set_err(c->pg, "canceling statement due to user request");
+		return SQLDB_EINTERRUPT;
+	}
+	for (size_t at = 0; at < pb->out.len;) {
+		size_t n = pb->out.len - at;
+		if (n > COPY_CHUNK)
+			n = COPY_CHUNK;
+		if (PQputCopyData(c->pg->conn, pb->out.p + at, (int)n) != 1)
+			return copy_failed(b);
+		at += n;
+	}
+	pb->out.len = 0;
+	return SQLDB_OK;
+}
+
+/* Ends the COPY and checks that the server took every row. */
+static enum sqldb_rc end_copy(struct sqldb_bulk *b)
+{
+	struct pg_conn *pc = b->c->pg;
+	struct pg_bulk *pb = b->pg;
+	if (PQputCopyEnd(pc->conn, NULL) != 1)
+		return copy_failed(b);
+	pb->copying = false;
+	PGresult *res = NULL;
+	enum sqldb_rc rc = wait_result(b->c, &res);
+	PQclear(res);
+	if (rc != SQLDB_OK)
+		return rc;
+	if (pc->changes != pb->rows) {
+		char msg[128];
+		snprintf(msg, sizeof(msg), "COPY took %" PRId64 " rows of %" PRId64,
+			 pc->changes, pb->rows);
+		set_err(pc, msg);
+		return SQLDB_EOTHER;
+	}
+	return SQLDB_OK;
+}
+
+/* Whether a command tag is one of the statements that change rows. */
+static bool changes_rows(const char *tag)
+{
+	static const char *const verbs[] = { "INSERT ", "UPDATE ", "DELETE ",
+					     "MERGE " };
+	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
+		if (strncmp(tag, verbs[i], strlen(verbs[i])) == 0)
+			return true;
+	return false;
+}
+
+/* Runs set_sql one statement at a time; *changed: the rows its INSERT,
+ * UPDATE, DELETE and MERGE statements changed, summed. */
+static enum sqldb_rc run_set_sql(struct sqldb *c, const char *sql,
+				 int64_t *changed)
+{
+	struct pg_conn *pc = c->pg;
+	*changed = 0;
+	for (const char *p = sql; *p;) {
+		char *one = NULL;
+		int nparams;
+		if (!sqldb__pg_translate(p, &one, &nparams, &p)) {
+			set_err(pc, "out of memory");
+			return SQLDB_ENOMEM;
+		}
+		if (one[strspn(one, " \t\r\n")] == '\0') {
+			free(one);
+			continue;
+		}
+		int sent = PQsendQuery(pc->conn, one);
+		free(one);
+		if (!sent)
+			return fail_result(pc, NULL);
+		PGresult *res = NULL;
+		enum sqldb_rc rc = wait_result(c, &res);
+		if (rc != SQLDB_OK)
+			return rc;
+		if (changes_rows(PQcmdStatus(res)))
+			*changed += pc->changes;
+		PQclear(res);
+	}
+	return SQLDB_OK;
+}
+
+enum sqldb_rc sqldb__pg_bulk_begin(struct sqldb_bulk *b, const char *staging,
+				   const char *columns, const char *set_sql)
+{
+	struct sqldb *c = b->c;
+	struct pg_bulk *pb = calloc(1, sizeof(*pb));
+	struct buf ddl = { 0 }, copy = { 0 };
+	char *cols = NULL;
+	int ncols;
+	enum sqldb_rc rc = SQLDB_ENOMEM;
+	if (!pb)
+		return SQLDB_ENOMEM;
+	b->pg = pb;
+	pb->set_sql = strdup(set_sql);
+	if (!pb->set_sql || !sqldb__bulk_columns(columns, &ncols, &cols))
+		goto out;
+	/* Created for this transaction, or emptied when an earlier bulk of
+	 * it left it: a temporary table, found before any other. */
+	put(&ddl, "CREATE TEMP TABLE IF NOT EXISTS ", 32);
+	put(&ddl, staging, strlen(staging));
+	put(&ddl, " (", 2);
+	put(&ddl, cols, strlen(cols));
+	put(&ddl, ") ON COMMIT DROP; TRUNCATE pg_temp.", 35);
+	put(&ddl, staging, strlen(staging));
+	put(&copy, "COPY pg_temp.", 13);
+	put(&copy, staging, strlen(staging));
+	put(&copy, " FROM STDIN", 11);
+	if (ddl.nomem || copy.nomem)
+		goto out;
+	if (PQtransactionStatus(c->pg->conn) == PQTRANS_IDLE) {
+		rc = sqldb__pg_exec(c, "BEGIN");
+		if (rc != SQLDB_OK)
+			goto out;
+		pb->own_txn = true;
+	}
+	rc = exec_raw(c, ddl.p);
+	if (rc == SQLDB_OK)
+		rc = start_copy(c, copy.p);
+	pb->copying = rc == SQLDB_OK;
+out:
+	if (rc == SQLDB_ENOMEM)
+		set_err(c->pg, "out of memory");
+	free(cols);
+	free(ddl.p);
+	free(copy.p);
+	if (rc != SQLDB_OK)
+		sqldb__pg_bulk_abort(b);
+	return rc;
+}
+
+/* The tab before every value but the first of its row. */
+static void separate(struct sqldb_bulk *b)
+{
+	if (b->col > 1)
+		put(&b->pg->out, "\t", 1);
+}
+
+void sqldb__pg_bulk_int64(struct sqldb_bulk *b, int64_t v)
+{
+	struct buf *o = &b->pg->out;
+	separate(b);
+	if (!reserve(o, 21))
+		return;
+	char digits[20];
+	size_t n = 0;
+	uint64_t u = v < 0 ? -(uint64_t)v : (uint64_t)v;
+	do {
+		digits[n++] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	if (v < 0)
+		o->p[o->len++] = '-';
+	while (n)
+		o->p[o->len++] = digits[--n];
+	o->p[o->len] = '\0';
+}
+
+/* COPY's text format: a backslash, tab, newline and carriage return are
+ * escaped; every other byte (NUL excepted: refused before) stands. */
+void sqldb__pg_bulk_text(struct sqldb_bulk *b, const char *s, size_t len)
+{
+	struct buf *o = &b->pg->out;
+	separate(b);
+	if (len > SIZE_MAX / 2 - 2 || !reserve(o, 2 * len))
+		return;
+	char *d = o->p + o->len;
+	for (size_t i = 0; i < len; i++) {
+		char ch = s[i];
+		switch (ch) {
+		case '\\': *d++ = '\\'; *d++ = '\\'; break;
+		case '\t': *d++ = '\\'; *d++ = 't'; break;
+		case '\n': *d++ = '\\'; *d++ = 'n'; break;
+		case '\r': *d++ = '\\'; *d++ = 'r'; break;
+		default: *d++ = ch;
+		}
+	}
+	o->len = (size_t)(d - o->p);
+	o->p[o->len] = '\0';
+}
+
+void sqldb__pg_bulk_null(struct sqldb_bulk *b)
+{
+	separate(b);
+	put(&b->pg->out, "\\N", 2);
+}
+
+enum sqldb_rc sqldb__pg_bulk_row_end(struct sqldb_bulk *b)
+{
+	struct pg_bulk *pb = b->pg;
+	put(&pb->out, "\n", 1);
+	if (pb->out.nomem) {
+		set_err(b->c->pg, "out of memory");
+		return SQLDB_ENOMEM;
+	}
+	pb->rows++;
+	return pb->out.len >= COPY_CHUNK ? send_rows(b) : SQLDB_OK;
+}
+
+enum sqldb_rc sqldb__pg_bulk_finish(struct sqldb_bulk *b)
+{
+	struct sqldb *c = b->c;
+	struct pg_bulk *pb = b->pg;
+	enum sqldb_rc rc = b->err;
+	if (rc == SQLDB_OK)
+		rc = send_rows(b);
+	if (rc == SQLDB_OK)
+		rc = end_copy(b);
+	if (rc == SQLDB_OK)
+		rc = run_set_sql(c, pb->set_sql, &b->changes);
+	if (rc == SQLDB_OK && pb->own_txn) {
+		pb->own_txn = false;
+		rc = sqldb__pg_exec(c, "COMMIT");
+	}
+	sqldb__pg_bulk_abort(b);
+	return rc;
+}
+
+void sqldb__pg_bulk_abort(struct sqldb_bulk *b)
+{
+	struct pg_bulk *pb = b->pg;
+	if (!pb)
+		return;
+	struct pg_conn *pc = b->c->pg;
+	/* The error that made the caller give up stays the message. */
+	char keep[sizeof(pc->err)];
+	memcpy(keep, pc->err, sizeof(keep));
+	if (pb->copying && PQstatus(pc->conn) != CONNECTION_BAD &&
+	    PQputCopyEnd(pc->conn, "the bulk write was given up") == 1) {
+		PGresult *res = NULL;
+		(void)wait_result(b->c, &res);
+		PQclear(res);
+	}
+	if (pb->own_txn && PQstatus(pc->conn) != CONNECTION_BAD)
+		(void)sqldb__pg_exec(b->c, "ROLLBACK");
+	memcpy(pc->err, keep, sizeof(keep));
+	free(pb->out.p);
+	free(pb->set_sql);
+	free(pb);
+	b->pg = NULL;
 }

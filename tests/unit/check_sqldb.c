@@ -289,6 +289,540 @@ START_TEST(pg_unreachable_is_conn)
 }
 END_TEST
 
+/* ---- bulk writes, on both engines (loop index 0: SQLite, 1: PostgreSQL) ---- */
+
+#define BULK_COLS "course_id bigint, student_id text, seq bigint, note text"
+#define ROW_INSERT "INSERT INTO target (course_id, student_id, seq, note)" \
+		   " VALUES (?1, ?2, ?3, ?4)"
+#define SET_INSERT "INSERT INTO target (course_id, student_id, seq, note)" \
+		   " SELECT course_id, student_id, seq, note FROM staging"
+#define ROW_UPSERT ROW_INSERT " ON CONFLICT (course_id, student_id) DO UPDATE" \
+		   " SET seq = excluded.seq WHERE target.seq <> excluded.seq"
+#define SET_UPSERT SET_INSERT " ON CONFLICT (course_id, student_id) DO UPDATE" \
+		   " SET seq = excluded.seq WHERE target.seq <> excluded.seq"
+
+static struct sqldb *bulk_open(int engine)
+{
+	struct sqldb *c;
+	if (engine == 0) {
+		ck_assert_int_eq(sqlite3_open(":memory:", &raw), SQLITE_OK);
+		c = sqldb_wrap_sqlite(raw);
+		ck_assert_ptr_nonnull(c);
+	} else {
+		c = pg_connect();
+	}
+	ck_assert_int_eq(sqldb_exec(c, "CREATE TEMP TABLE target ("
+				       "course_id INTEGER NOT NULL,"
+				       " student_id TEXT NOT NULL, seq INTEGER"
+				       " CHECK (seq >= 0), note TEXT,"
+				       " PRIMARY KEY (course_id, student_id))"
+				       " WITHOUT ROWID"),
+			 SQLDB_OK);
+	return c;
+}
+
+static void bulk_close(struct sqldb *c)
+{
+	bool lite = sqldb_dialect(c) == SQLDB_SQLITE;
+	sqldb_close(c);
+	if (lite)
+		sqlite3_close(raw);
+}
+
+static int64_t query_int(struct sqldb *c, const char *sql)
+{
+	struct sqldb_stmt *s = NULL;
+	ck_assert_int_eq(sqldb_prepare(c, sql, 0, &s, NULL), SQLDB_OK);
+	ck_assert_int_eq(sqldb_step(s), SQLDB_ROW);
+	int64_t v = sqldb_column_int64(s, 0);
+	sqldb_finalize(s);
+	return v;
+}
+
+/* One row: course, the student's key (text), seq, note (NULL: none). */
+static enum sqldb_rc bulk_row(struct sqldb_bulk *b, int64_t course,
+			      const char *student, int64_t seq, const char *note)
+{
+	sqldb_bulk_int64(b, course);
+	sqldb_bulk_text(b, student, strlen(student));
+	sqldb_bulk_int64(b, seq);
+	if (note)
+		sqldb_bulk_text(b, note, strlen(note));
+	else
+		sqldb_bulk_null(b);
+	return sqldb_bulk_row_end(b);
+}
+
+/* Rows [from, to) of course 1: student "s<i>", seq `seq`. */
+static enum sqldb_rc bulk_rows(struct sqldb_bulk *b, int from, int to,
+			       int64_t seq)
+{
+	for (int i = from; i < to; i++) {
+		char key[32];
+		snprintf(key, sizeof(key), "s%07d", i);
+		enum sqldb_rc rc = bulk_row(b, 1, key, seq, NULL);
+		if (rc != SQLDB_OK)
+			return rc;
+	}
+	return SQLDB_OK;
+}
+
+static const char *const special[] = {
+	"plain", "tab\there", "new\nline", "cr\rhere", "crlf\r\n",
+	"back\\slash", "trailing\\", "\\N", "\\.", "\\", "\t", "\n",
+	"quote'd \"both\"", "ünï 漢字 😀", "", "a\tb\nc\rd\\e\\\\f",
+	"\x01\x02\x1b[31m\x7f", " lead and trail ", "comma,semi;colon",
+};
+#define NSPECIAL (sizeof(special) / sizeof(special[0]))
+
+START_TEST(bulk_round_trips_every_byte)
+{
+	struct sqldb *c = bulk_open(_i);
+	/* Every ASCII byte but NUL, in one text. */
+	char ascii[128];
+	for (int i = 1; i < 128; i++)
+		ascii[i - 1] = (char)i;
+	ascii[127] = '\0';
+	/* Parameters in another order than the columns. */
+	struct sqldb_bulk *b = NULL;
+	ck_assert_int_eq(sqldb_bulk_begin(c, "staging", BULK_COLS,
+					  "INSERT INTO target (note, seq, student_id,"
+					  " course_id) VALUES (?4, ?3, ?2, ?1)",
+					  SET_INSERT, &b),
+			 SQLDB_OK);
+	ck_assert_ptr_nonnull(b);
+	for (size_t i = 0; i < NSPECIAL; i++)
+		ck_assert_int_eq(bulk_row(b, (int64_t)i, special[i], (int64_t)i,
+					  special[i]), SQLDB_OK);
+	ck_assert_int_eq(bulk_row(b, 100, ascii, INT64_MAX, ascii), SQLDB_OK);
+	ck_assert_int_eq(bulk_row(b, INT64_MIN, "null note", 0, NULL), SQLDB_OK);
+	ck_assert_int_eq(bulk_row(b, -1, "empty note", 0, ""), SQLDB_OK);
+	int64_t changes = -1;
+	ck_assert_int_eq(sqldb_bulk_finish(b, &changes), SQLDB_OK);
+	ck_assert_int_eq(changes, (int64_t)NSPECIAL + 3);
+
+	struct sqldb_stmt *s = NULL;
+	ck_assert_int_eq(sqldb_prepare(c, "SELECT course_id, student_id, seq, note"
+					  " FROM target ORDER BY course_id", 0, &s, NULL),
+			 SQLDB_OK);
+	ck_assert_int_eq(sqldb_step(s), SQLDB_ROW);
+	ck_assert(sqldb_column_int64(s, 0) == INT64_MIN);
+	ck_assert_str_eq(sqldb_column_text(s, 1), "null note");
+	ck_assert(sqldb_column_is_null(s, 3));
+	ck_assert_int_eq(sqldb_step(s), SQLDB_ROW);
+	ck_assert_int_eq(sqldb_column_int64(s, 0), -1);
+	ck_assert(!sqldb_column_is_null(s, 3));
+	ck_assert_uint_eq(sqldb_column_bytes(s, 3), 0);
+	for (size_t i = 0; i < NSPECIAL; i++) {
+		ck_assert_int_eq(sqldb_step(s), SQLDB_ROW);
+		ck_assert_int_eq(sqldb_column_int64(s, 0), (int64_t)i);
+		ck_assert_int_eq(sqldb_column_int64(s, 2), (int64_t)i);
+		for (int col = 1; col <= 3; col += 2) {
+			ck_assert_msg(!sqldb_column_is_null(s, col), "row %zu", i);
+			ck_assert_uint_eq(sqldb_column_bytes(s, col), strlen(special[i]));
+			ck_assert_msg(memcmp(sqldb_column_text(s, col), special[i],
+					     strlen(special[i])) == 0,
+				      "row %zu col %d: [%s]", i, col,
+				      sqldb_column_text(s, col));
+		}
+	}
+	ck_assert_int_eq(sqldb_step(s), SQLDB_ROW);
+	ck_assert_int_eq(sqldb_column_int64(s, 0), 100);
+	ck_assert(sqldb_column_int64(s, 2) == INT64_MAX);
+	ck_assert_str_eq(sqldb_column_text(s, 1), ascii);
+	ck_assert_str_eq(sqldb_column_text(s, 3), ascii);
+	ck_assert_int_eq(sqldb_step(s), SQLDB_DONE);
+	sqldb_finalize(s);
+	bulk_close(c);
+}
+END_TEST
+
+START_TEST(bulk_writes_100k_rows_in_a_transaction)
+{
+	struct sqldb *c = bulk_open(_i);
+	enum { N = 100000 };
+	ck_assert_int_eq(sqldb_exec(c, "BEGIN"), SQLDB_OK);
+	struct sqldb_bulk *b = NULL;
+	ck_assert_int_eq(sqldb_bulk_begin(c, "staging", BULK_COLS, ROW_INSERT,
+					  SET_INSERT, &b), SQLDB_OK);
+	for (int i = 0; i < N; i++) {
+		char key[32], note[48];
+		snprintf(key, sizeof(key), "student-%d", i);
+		snprintf(note, sizeof(note), "n\\%d", i * 7);
+		ck_assert_int_eq(bulk_row(b, i % 97, key, i, note), SQLDB_OK);
+	}
+	int64_t changes = 0;
+	ck_assert_int_eq(sqldb_bulk_finish(b, &changes), SQLDB_OK);
+	ck_assert_int_eq(changes, N);
+	ck_assert(sqldb_in_transaction(c));
+	ck_assert_int_eq(sqldb_exec(c, "COMMIT"), SQLDB_OK);
+	ck_assert_int_eq(query_int(c, "SELECT count(*) FROM target"), N);
+	ck_assert_int_eq(query_int(c, "SELECT sum(seq) FROM target"),
+			 (int64_t)N * (N - 1) / 2);
+	ck_assert_int_eq(query_int(c, "SELECT sum(course_id) FROM target"),
+			 query_int(c, "SELECT sum(seq % 97) FROM target"));
+	ck_assert_int_eq(query_int(c, "SELECT count(*) FROM target WHERE"
+				      " note = 'n\\' || (seq * 7)"
+				      " AND student_id = 'student-' || seq"),
+			 N);
+	bulk_close(c);
+}
+END_TEST
+
+START_TEST(bulk_upsert_counts_changes)
+{
+	struct sqldb *c = bulk_open(_i);
+	struct sqldb_bulk *b = NULL;
+	ck_assert_int_eq(sqldb_exec(c, "BEGIN"), SQLDB_OK);
+	ck_assert_int_eq(sqldb_bulk_begin(c, "staging", BULK_COLS, ROW_UPSERT,
+					  SET_UPSERT, &b), SQLDB_OK);
+	ck_assert_int_eq(bulk_rows(b, 0, 10, 0), SQLDB_OK);
+	int64_t changes = -1;
+	ck_assert_int_eq(sqldb_bulk_finish(b, &changes), SQLDB_OK);
+	ck_assert_int_eq(changes, 10);
+	/* The same staging name again in the transaction: emptied first.
+	 * s5, s6 keep seq 0 (unchanged: not counted), s7..s9 change, s10..s14
+	 * are new: 8 changes. */
+	ck_assert_int_eq(sqldb_bulk_begin(c, "staging", BULK_COLS, ROW_UPSERT,
+					  SET_UPSERT, &b), SQLDB_OK);
+	ck_assert_int_eq(bulk_rows(b, 5, 7, 0), SQLDB_OK);
+	ck_assert_int_eq(bulk_rows(b, 7, 15, 3), SQLDB_OK);
+	ck_assert_int_eq(sqldb_bulk_finish(b, &changes), SQLDB_OK);
+	ck_assert_int_eq(changes, 8);
+	if (sqldb_dialect(c) == SQLDB_PG)
+		ck_assert_int_eq(query_int(c, "SELECT count(*) FROM staging"), 10);
+	ck_assert_int_eq(sqldb_exec(c, "COMMIT"), SQLDB_OK);
+	if (sqldb_dialect(c) == SQLDB_PG) /* dropped at COMMIT */
+		ck_assert_int_eq(query_int(c, "SELECT to_regclass('pg_temp.staging')"
+					      " IS NULL"), 1);
+	ck_assert_int_eq(query_int(c, "SELECT count(*) FROM target"), 15);
+	ck_assert_int_eq(query_int(c, "SELECT sum(seq) FROM target"), 8 * 3);
+	/* In the next transaction, and outside any (PostgreSQL: a
+	 * transaction of its own, committed): the staging table again. */
+	ck_assert_int_eq(sqldb_exec(c, "BEGIN"), SQLDB_OK);
+	ck_assert_int_eq(sqldb_bulk_begin(c, "staging", BULK_COLS, ROW_UPSERT,
+					  SET_UPSERT, &b), SQLDB_OK);
+	ck_assert_int_eq(bulk_rows(b, 0, 2, 4), SQLDB_OK);
+	ck_assert_int_eq(sqldb_bulk_finish(b, &changes), SQLDB_OK);
+	ck_assert_int_eq(changes, 2);
+	ck_assert_int_eq(sqldb_exec(c, "COMMIT"), SQLDB_OK);
+	ck_assert_int_eq(sqldb_bulk_begin(c, "staging", BULK_COLS, ROW_UPSERT,
+					  SET_UPSERT, &b), SQLDB_OK);
+	ck_assert_int_eq(bulk_rows(b, 15, 18, 5), SQLDB_OK);
+	ck_assert_int_eq(sqldb_bulk_finish(b, NULL), SQLDB_OK);
+	ck_assert(!sqldb_in_transaction(c));
+	ck_assert_int_eq(query_int(c, "SELECT count(*) FROM target"), 18);
+	ck_assert_int_eq(query_int(c, "SELECT sum(seq) FROM target"),
+			 8 * 3 + 2 * 4 + 3 * 5);
+	bulk_close(c);
+}
+END_TEST
+
+/* set_sql of several statements (an UPDATE, then an INSERT of the rest):
+ * *changes counts what they all changed. */
+START_TEST(bulk_changes_sum_set_sql_statements)
+{
+	struct sqldb *c = bulk_open(_i);
+	struct sqldb_bulk *b = NULL;
+	int64_t changes = 0;
+	ck_assert_int_eq(sqldb_bulk_begin(c, "staging", BULK_COLS, ROW_UPSERT,
+					  SET_UPSERT, &b), SQLDB_OK);
+	ck_assert_int_eq(bulk_rows(b, 0, 5, 0), SQLDB_OK);
+	ck_assert_int_eq(sqldb_bulk_finish(b, &changes), SQLDB_OK);
+	ck_assert_int_eq(changes, 5);
+	ck_assert_int_eq(sqldb_exec(c, "BEGIN"), SQLDB_OK);
+	ck_assert_int_eq(sqldb_bulk_begin(
+				 c, "staging", BULK_COLS, ROW_UPSERT,
+				 "UPDATE target SET seq = s.seq FROM staging AS s"
+				 " WHERE target.course_id = s.course_id"
+				 " AND target.student_id = s.student_id;"
+				 " SELECT count(*) FROM staging;"
+				 " INSERT INTO target (course_id, student_id, seq)"
+				 " SELECT course_id, student_id, seq FROM staging AS s"
+				 " WHERE NOT EXISTS (SELECT 1 FROM target AS t"
+				 " WHERE t.course_id = s.course_id"
+				 " AND t.student_id = s.student_id);  ",
+				 &b),
+			 SQLDB_OK);
+	ck_assert_int_eq(bulk_rows(b, 0, 10, 2), SQLDB_OK);
+	ck_assert_int_eq(sqldb_bulk_finish(b, &changes), SQLDB_OK);
+	ck_assert_int_eq(changes, 10);
+	ck_assert_int_eq(sqldb_exec(c, "COMMIT"), SQLDB_OK);
+	ck_assert_int_eq(query_int(c, "SELECT sum(seq) FROM target"), 20);
+	/* row_sql is one statement: a second is refused, not dropped. */
+	ck_assert_int_eq(sqldb_bulk_begin(c, "staging", BULK_COLS,
+					  ROW_INSERT "; DELETE FROM target",
+					  SET_INSERT, &b),
+			 sqldb_dialect(c) == SQLDB_SQLITE ? SQLDB_EOTHER : SQLDB_OK);
+	if (b) {
+		ck_assert_int_eq(bulk_rows(b, 10, 11, 2), SQLDB_OK);
+		ck_assert_int_eq(sqldb_bulk_finish(b, NULL), SQLDB_OK);
+	}
+	bulk_close(c);
+}
+END_TEST
+
+START_TEST(bulk_abort_leaves_the_connection_usable)
+{
+	struct sqldb *c = bulk_open(_i);
+	struct sqldb_bulk *b = NULL;
+	ck_assert_int_eq(sqldb_exec(c, "BEGIN"), SQLDB_OK);
+	ck_assert_int_eq(sqldb_bulk_begin(c, "staging", BULK_COLS, ROW_INSERT,
+					  SET_INSERT, &b), SQLDB_OK);
+	/* Enough for PostgreSQL to have sent several chunks. */
+	ck_assert_int_eq(bulk_rows(b, 0, 50000, 1), SQLDB_OK);
+	sqldb_bulk_int64(b, 1); /* and half a row */
+	sqldb_bulk_abort(b);
+	ck_assert_int_eq(sqldb_exec(c, "ROLLBACK"), SQLDB_OK);
+	ck_assert_int_eq(query_int(c, "SELECT count(*) FROM target"), 0);
+	/* Outside a transaction: nothing written, none left open. */
+	ck_assert_int_eq(sqldb_bulk_begin(c, "staging", BULK_COLS, ROW_INSERT,
+					  SET_INSERT, &b), SQLDB_OK);
+	ck_assert_int_eq(bulk_rows(b, 0, 10, 1), SQLDB_OK);
+	sqldb_bulk_abort(b);
+	sqldb_bulk_abort(NULL);
+	if (sqldb_dialect(c) == SQLDB_PG) {
+		ck_assert(!sqldb_in_transaction(c));
+		ck_assert_int_eq(query_int(c, "SELECT count(*) FROM target"), 0);
+	}
+	/* The connection works, a bulk too. */
+	ck_assert_int_eq(sqldb_exec(c, "DELETE FROM target"), SQLDB_OK);
+	ck_assert_int_eq(query_int(c, "SELECT 41 + 1"), 42);
+	ck_assert_int_eq(sqldb_exec(c, "BEGIN"), SQLDB_OK);
+	ck_assert_int_eq(sqldb_bulk_begin(c, "staging", BULK_COLS, ROW_INSERT,
+					  SET_INSERT, &b), SQLDB_OK);
+	ck_assert_int_eq(bulk_rows(b, 0, 3, 1), SQLDB_OK);
+	int64_t changes = 0;
+	ck_assert_int_eq(sqldb_bulk_finish(b, &changes), SQLDB_OK);
+	ck_assert_int_eq(changes, 3);
+	ck_assert_int_eq(sqldb_exec(c, "COMMIT"), SQLDB_OK);
+	ck_assert_int_eq(query_int(c, "SELECT count(*) FROM target"), 3);
+	bulk_close(c);
+}
+END_TEST
+
+/* Rows until one fails (then aborts) or all pass (then finishes): the
+ * class of the first failure, wherever the engine finds it. */
+static enum sqldb_rc bulk_until_failure(struct sqldb *c, const char *row_sql,
+					const char *set_sql, int bad_row,
+					int64_t bad_seq, const char *bad_key)
+{
+	struct sqldb_bulk *b = NULL;
+	ck_assert_int_eq(sqldb_bulk_begin(c, "staging", BULK_COLS, row_sql,
+					  set_sql, &b), SQLDB_OK);
+	for (int i = 0; i < 1000; i++) {
+		char key[32];
+		snprintf(key, sizeof(key), "k%d", i);
+		enum sqldb_rc rc;
+		if (i == bad_row && bad_key)
+			rc = bulk_row(b, 1, bad_key, bad_seq, NULL);
+		else
+			rc = bulk_row(b, 1, key, i == bad_row ? bad_seq : 0, NULL);
+		if (rc != SQLDB_OK) {
+			sqldb_bulk_abort(b);
+			return rc;
+		}
+	}
+	int64_t changes = 99;
+	enum sqldb_rc rc = sqldb_bulk_finish(b, &changes);
+	if (rc != SQLDB_OK)
+		ck_assert_int_eq(changes, 0);
+	return rc;
+}
+
+START_TEST(bulk_constraint_failure_has_its_class)
+{
+	struct sqldb *c = bulk_open(_i);
+	/* A CHECK the set-based statement breaks. */
+	ck_assert_int_eq(sqldb_exec(c, "BEGIN"), SQLDB_OK);
+	ck_assert_int_eq(bulk_until_failure(c, ROW_INSERT, SET_INSERT, 500, -1,
+					    NULL),
+			 SQLDB_ECONSTRAINT);
+	ck_assert_ptr_nonnull(strstr(sqldb_errmsg(c), "onstraint"));
+	ck_assert_int_eq(sqldb_exec(c, "ROLLBACK"), SQLDB_OK);
+	/* A duplicate key. */
+	ck_assert_int_eq(sqldb_exec(c, "BEGIN"), SQLDB_OK);
+	ck_assert_int_eq(bulk_until_failure(c, ROW_INSERT, SET_INSERT, 700, 0,
+					    "k3"),
+			 SQLDB_ECONSTRAINT);
+	ck_assert_int_eq(sqldb_exec(c, "ROLLBACK"), SQLDB_OK);
+	/* Outside a transaction, PostgreSQL's own is rolled back. */
+	ck_assert_int_eq(bulk_until_failure(c, ROW_INSERT, SET_INSERT, 999, -5,
+					    NULL),
+			 SQLDB_ECONSTRAINT);
+	ck_assert(!sqldb_in_transaction(c));
+	if (sqldb_dialect(c) == SQLDB_PG)
+		ck_assert_int_eq(query_int(c, "SELECT count(*) FROM target"), 0);
+	/* The connection still works. */
+	ck_assert_int_eq(sqldb_exec(c, "DELETE FROM target"), SQLDB_OK);
+	ck_assert_int_eq(bulk_until_failure(c, ROW_INSERT, SET_INSERT, -1, 0,
+					    NULL),
+			 SQLDB_OK);
+	ck_assert_int_eq(query_int(c, "SELECT count(*) FROM target"), 1000);
+	bulk_close(c);
+}
+END_TEST
+
+START_TEST(bulk_refuses_a_nul_byte)
+{
+	struct sqldb *c = bulk_open(_i);
+	struct sqldb_bulk *b = NULL;
+	ck_assert_int_eq(sqldb_exec(c, "BEGIN"), SQLDB_OK);
+	ck_assert_int_eq(sqldb_bulk_begin(c, "staging", BULK_COLS, ROW_INSERT,
+					  SET_INSERT, &b), SQLDB_OK);
+	ck_assert_int_eq(bulk_rows(b, 0, 5, 0), SQLDB_OK);
+	sqldb_bulk_int64(b, 1);
+	sqldb_bulk_text(b, "nul\0inside", 10);
+	sqldb_bulk_int64(b, 0);
+	sqldb_bulk_null(b);
+	ck_assert_int_eq(sqldb_bulk_row_end(b), SQLDB_EOTHER);
+	ck_assert_ptr_nonnull(strstr(sqldb_errmsg(c), "NUL"));
+	/* The error stays: finish says it too (and frees). */
+	ck_assert_int_eq(bulk_rows(b, 5, 6, 0), SQLDB_EOTHER);
+	ck_assert_int_eq(sqldb_bulk_finish(b, NULL), SQLDB_EOTHER);
+	ck_assert_int_eq(sqldb_exec(c, "ROLLBACK"), SQLDB_OK);
+	ck_assert_int_eq(query_int(c, "SELECT count(*) FROM target"), 0);
+	bulk_close(c);
+}
+END_TEST
+
+START_TEST(bulk_bad_arguments_are_refused)
+{
+	struct sqldb *c = bulk_open(_i);
+	struct sqldb_bulk *b = (struct sqldb_bulk *)c;
+	ck_assert_int_eq(sqldb_bulk_begin(c, "st; DROP TABLE target", BULK_COLS,
+					  ROW_INSERT, SET_INSERT, &b),
+			 SQLDB_EOTHER);
+	ck_assert_ptr_null(b);
+	ck_assert_int_eq(sqldb_bulk_begin(c, "staging", " ", ROW_INSERT,
+					  SET_INSERT, &b),
+			 SQLDB_EOTHER);
+	ck_assert_ptr_null(b);
+	/* row_sql that does not prepare on SQLite, a column list that does not
+	 * parse on PostgreSQL: the engine's class, nothing left behind. */
+	ck_assert_int_ne(sqldb_bulk_begin(c, "staging", "a bogus_type_x, b",
+					  "INSERT INTO no_such_table VALUES (?1)",
+					  SET_INSERT, &b),
+			 SQLDB_OK);
+	ck_assert_ptr_null(b);
+	ck_assert(!sqldb_in_transaction(c));
+	ck_assert_int_eq(query_int(c, "SELECT 7"), 7);
+	bulk_close(c);
+}
+END_TEST
+
+START_TEST(bulk_columns_get_byte_order)
+{
+	int n = 0;
+	char *ddl = NULL;
+	ck_assert(sqldb__bulk_columns("course_id bigint, student_id text,"
+				      " x numeric(10, 2) DEFAULT ',', y TEXT"
+				      " COLLATE \"en_US\", \"z\" Text NOT NULL,"
+				      " w text[], textual int",
+				      &n, &ddl));
+	ck_assert_int_eq(n, 7);
+	ck_assert_str_eq(ddl, "course_id bigint, student_id text COLLATE \"C\","
+			      " x numeric(10, 2) DEFAULT ',', y TEXT COLLATE"
+			      " \"en_US\", \"z\" Text NOT NULL COLLATE \"C\","
+			      " w text[], textual int");
+	free(ddl);
+	ck_assert(sqldb__bulk_columns(" ", &n, NULL));
+	ck_assert_int_eq(n, 0);
+}
+END_TEST
+
+/* PostgreSQL: the server goes away mid-COPY. */
+START_TEST(pg_bulk_lost_connection_is_conn)
+{
+	struct sqldb *c = bulk_open(1), *killer = pg_connect();
+	int64_t pid = query_int(c, "SELECT pg_backend_pid()");
+	struct sqldb_bulk *b = NULL;
+	ck_assert_int_eq(sqldb_exec(c, "BEGIN"), SQLDB_OK);
+	ck_assert_int_eq(sqldb_bulk_begin(c, "staging", BULK_COLS, ROW_INSERT,
+					  SET_INSERT, &b), SQLDB_OK);
+	ck_assert_int_eq(bulk_rows(b, 0, 1000, 0), SQLDB_OK);
+	char sql[64];
+	snprintf(sql, sizeof(sql), "SELECT pg_terminate_backend(%lld)",
+		 (long long)pid);
+	ck_assert_int_eq(sqldb_exec(killer, sql), SQLDB_OK);
+	/* More rows than a chunk, then the end: the loss shows in one. */
+	enum sqldb_rc rc = bulk_rows(b, 1000, 60000, 0);
+	if (rc == SQLDB_OK) {
+		rc = sqldb_bulk_finish(b, NULL);
+	} else {
+		sqldb_bulk_abort(b);
+	}
+	ck_assert_int_eq(rc, SQLDB_ECONN);
+	ck_assert_ptr_null(strchr(sqldb_errmsg(c), '\n'));
+	ck_assert_int_eq(sqldb_exec(c, "ROLLBACK"), SQLDB_ECONN);
+	sqldb_close(killer);
+	bulk_close(c);
+}
+END_TEST
+
+struct progress {
+	struct sqldb *watcher;
+	int64_t pid;
+};
+
+/* Whether the server has taken rows of the COPY already. */
+static bool copy_progressed(void *arg)
+{
+	struct progress *p = arg;
+	char sql[128];
+	snprintf(sql, sizeof(sql), "SELECT coalesce(max(tuples_processed), 0)"
+				   " FROM pg_stat_progress_copy WHERE pid = %lld",
+		 (long long)p->pid);
+	return query_int(p->watcher, sql) >= 10000;
+}
+
+/* PostgreSQL: the rows go out in chunks while they are given, not all at
+ * the end (the buffer stays small whatever the number of rows). */
+START_TEST(pg_bulk_sends_rows_before_the_end)
+{
+	struct sqldb *c = bulk_open(1);
+	struct progress p = { .watcher = pg_connect(),
+			      .pid = query_int(c, "SELECT pg_backend_pid()") };
+	struct sqldb_bulk *b = NULL;
+	ck_assert_int_eq(sqldb_exec(c, "BEGIN"), SQLDB_OK);
+	ck_assert_int_eq(sqldb_bulk_begin(c, "staging", BULK_COLS, ROW_INSERT,
+					  SET_INSERT, &b), SQLDB_OK);
+	ck_assert_int_eq(bulk_rows(b, 0, 100000, 0), SQLDB_OK);
+	ck_assert_msg(wait_until(copy_progressed, &p, 30),
+		      "the server saw no rows before the end of the COPY");
+	int64_t changes = 0;
+	ck_assert_int_eq(sqldb_bulk_finish(b, &changes), SQLDB_OK);
+	ck_assert_int_eq(changes, 100000);
+	ck_assert_int_eq(sqldb_exec(c, "COMMIT"), SQLDB_OK);
+	sqldb_close(p.watcher);
+	bulk_close(c);
+}
+END_TEST
+
+static bool always(void *ctx)
+{
+	(void)ctx;
+	return true;
+}
+
+/* PostgreSQL: a cancel stops the COPY at the next chunk. */
+START_TEST(pg_bulk_cancel_is_interrupt)
+{
+	struct sqldb *c = bulk_open(1);
+	struct sqldb_bulk *b = NULL;
+	ck_assert_int_eq(sqldb_exec(c, "BEGIN"), SQLDB_OK);
+	ck_assert_int_eq(sqldb_bulk_begin(c, "staging", BULK_COLS, ROW_INSERT,
+					  SET_INSERT, &b), SQLDB_OK);
+	sqldb_set_cancel(c, always, NULL);
+	ck_assert_int_eq(bulk_rows(b, 0, 60000, 0), SQLDB_EINTERRUPT);
+	sqldb_bulk_abort(b);
+	sqldb_set_cancel(c, NULL, NULL);
+	ck_assert_int_eq(sqldb_exec(c, "ROLLBACK"), SQLDB_OK);
+	ck_assert_int_eq(query_int(c, "SELECT count(*) FROM target"), 0);
+	bulk_close(c);
+}
+END_TEST
+
 static Suite *sqldb_suite(void)
 {
 	Suite *s = suite_create("sqldb");
@@ -310,8 +844,25 @@ static Suite *sqldb_suite(void)
 		tcase_add_test(tc, pg_failed_commit_is_an_error);
 		tcase_add_test(tc, pg_lock_wait_is_busy);
 		tcase_add_test(tc, pg_lost_connection_is_conn);
+		tcase_add_test(tc, pg_bulk_lost_connection_is_conn);
+		tcase_add_test(tc, pg_bulk_cancel_is_interrupt);
+		tcase_add_test(tc, pg_bulk_sends_rows_before_the_end);
 		suite_add_tcase(s, tc);
 	}
+	/* The bulk cases on SQLite (0) and, with a server, PostgreSQL (1). */
+	int engines = getenv("BULKREG_TEST_PG_URI") &&
+				      *getenv("BULKREG_TEST_PG_URI") ? 2 : 1;
+	tc = tcase_create("bulk");
+	tcase_add_test(tc, bulk_columns_get_byte_order);
+	tcase_add_loop_test(tc, bulk_round_trips_every_byte, 0, engines);
+	tcase_add_loop_test(tc, bulk_writes_100k_rows_in_a_transaction, 0, engines);
+	tcase_add_loop_test(tc, bulk_upsert_counts_changes, 0, engines);
+	tcase_add_loop_test(tc, bulk_changes_sum_set_sql_statements, 0, engines);
+	tcase_add_loop_test(tc, bulk_abort_leaves_the_connection_usable, 0, engines);
+	tcase_add_loop_test(tc, bulk_constraint_failure_has_its_class, 0, engines);
+	tcase_add_loop_test(tc, bulk_refuses_a_nul_byte, 0, engines);
+	tcase_add_loop_test(tc, bulk_bad_arguments_are_refused, 0, engines);
+	suite_add_tcase(s, tc);
 	return s;
 }
 
