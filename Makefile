@@ -142,14 +142,14 @@ unit: $(UNIT_BIN)
 # The end-to-end suite on SQLite, then again on PostgreSQL on a throw-away
 # server (tests/pg/cluster); without one, the PostgreSQL pass says it is
 # skipped (BULKREG_REQUIRE_PG=1, as in CI, makes that a failure).
-e2e: $(BIN)
+e2e: $(BIN) $(TEST_BIN)
 	@tests/e2e/run $(abspath $(BIN)); s=$$?; \
 	$(MAKE) --no-print-directory e2e-pg || s=1; exit $$s
 
 # The PostgreSQL pass alone, on the server of `make check` or on its own;
 # E2E_PG_TESTS="t_a t_b" runs those files only.
 E2E_PG_TESTS ?=
-e2e-pg: $(BIN)
+e2e-pg: $(BIN) $(TEST_BIN)
 	@if [ -n "$${BULKREG_TEST_PG_ADMIN:-}" ]; then \
 		tests/e2e/run --store pg $(abspath $(BIN)) $(E2E_PG_TESTS); \
 	else \

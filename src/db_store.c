@@ -39,6 +39,7 @@ enum stmt_id {
 	S_FIND_SEEN,
 	S_MARK_NAMED,
 	S_ADD_STUDENT,
+	S_INSERT_STUDENT,
 	S_FIND_STUDENT,
 	S_UPDATE_STUDENT,
 	S_HISTORY,
@@ -110,6 +111,9 @@ static const char *const stmt_sql[S_COUNT] = {
 			  " (student_id, first_name, last_name, email,"
 			  " created_batch) VALUES (?1, ?2, ?3, ?4, ?5)"
 			  " ON CONFLICT DO NOTHING",
+	[S_INSERT_STUDENT] = "INSERT INTO students"
+			     " (student_id, first_name, last_name, email,"
+			     " created_batch) VALUES (?1, ?2, ?3, ?4, ?5)",
 	[S_FIND_STUDENT] = "SELECT first_name, last_name, email, created_batch"
 			   " FROM students"
 			   " WHERE student_id = ?1",
@@ -719,90 +723,275 @@ static struct text student_text(struct store_cache *sc, uint32_t idx)
 }
 
 
+/*
+ * What a flush writes, one kind of row at a time, in key order.  Many rows
+ * of a kind go through the driver's bulk write (sqldb_bulk_*: on
+ * PostgreSQL COPY into a staging table and one set-based statement, where
+ * a round trip per row was the whole cost); a few (a flush before a
+ * promotion reads the waitlist) through the prepared statements.
+ */
+enum write_kind {
+	W_PAIR_DELETE,
+	W_PAIR_REWRITE,
+	W_PAIR_INSERT,
+	W_STUDENT_INSERT,
+	W_STUDENT_UPDATE,
+	W_COUNT
+};
+
+#define BULK_MIN_ROWS 256
+#define REG_COLUMNS \
+	"course_id bigint, student_id text, status text, seq bigint," \
+	" batch_id bigint, line bigint"
+#define REG_NAMES "course_id, student_id, status, seq, batch_id, line"
+
+struct write_spec {
+	enum stmt_id stmt;   /* the row's statement: ?N in column order */
+	const char *staging, *columns, *set_sql, *doing;
+};
+
+static const struct write_spec write_specs[W_COUNT] = {
+	[W_PAIR_DELETE] = { S_DELETE_REG, "bulk_reg_delete",
+			    "course_id bigint, student_id text",
+			    "DELETE FROM registrations AS r USING bulk_reg_delete AS s"
+			    " WHERE r.course_id = s.course_id"
+			    " AND r.student_id = s.student_id",
+			    "removing a registration" },
+	[W_PAIR_REWRITE] = { S_REWRITE_REG, "bulk_reg_rewrite", REG_COLUMNS,
+			     "UPDATE registrations AS r SET status = s.status,"
+			     " seq = s.seq, batch_id = s.batch_id, line = s.line"
+			     " FROM bulk_reg_rewrite AS s"
+			     " WHERE r.course_id = s.course_id"
+			     " AND r.student_id = s.student_id",
+			     "writing a registration" },
+	[W_PAIR_INSERT] = { S_INSERT_REG, "bulk_reg_insert", REG_COLUMNS,
+			    "INSERT INTO registrations (" REG_NAMES ") SELECT "
+			    REG_NAMES " FROM bulk_reg_insert",
+			    "writing a registration" },
+	[W_STUDENT_INSERT] = { S_INSERT_STUDENT, "bulk_student_insert",
+			       "student_id text, first_name text, last_name text,"
+			       " email text, created_batch bigint",
+			       "INSERT INTO students (student_id, first_name,"
+			       " last_name, email, created_batch) SELECT student_id,"
+			       " first_name, last_name, email, created_batch"
+			       " FROM bulk_student_insert",
+			       "writing a student" },
+	[W_STUDENT_UPDATE] = { S_UPDATE_STUDENT, "bulk_student_update",
+			       "student_id text, first_name text, last_name text,"
+			       " email text",
+			       "UPDATE students AS t SET first_name = s.first_name,"
+			       " last_name = s.last_name, email = s.email"
+			       " FROM bulk_student_update AS s"
+			       " WHERE t.student_id = s.student_id",
+			       "updating a student" },
+};
+
+/* A row's values, the same for the bulk and for the statement. */
+struct row_out {
+	int n;
+	struct {
+		bool text;
+		int64_t i;
+		struct text t;
+	} v[6];
+};
+
+static void out_int(struct row_out *r, int64_t i)
+{
+	r->v[r->n].text = false;
+	r->v[r->n++].i = i;
+}
+
+static void out_text(struct row_out *r, struct text t)
+{
+	r->v[r->n].text = true;
+	r->v[r->n++].t = t;
+}
+
+/* The kind of write a dirty entry needs (W_COUNT: none). */
+static enum write_kind pair_kind(const struct pc_pair *p)
+{
+	if (p->state == PAIR_ABSENT)
+		return p->flags & PCP_IN_DB ? W_PAIR_DELETE : W_COUNT;
+	return p->flags & PCP_IN_DB ? W_PAIR_REWRITE : W_PAIR_INSERT;
+}
+
+static enum write_kind student_kind(const struct pc_student *v)
+{
+	return v->write == PCS_NEW ? W_STUDENT_INSERT : W_STUDENT_UPDATE;
+}
+
+/* Row i of the sorted list as written by kind k; its student in *who. */
+static void pair_row(struct store_cache *sc, uint32_t idx, enum write_kind k,
+		     struct row_out *r, struct text *who)
+{
+	const struct pc_pair *p = pcache_pair_at(sc->pc, idx);
+	r->n = 0;
+	*who = student_text(sc, p->student);
+	out_int(r, p->course);
+	out_text(r, *who);
+	if (k == W_PAIR_DELETE)
+		return;
+	out_text(r, (struct text){ state_name((enum pair_state)p->state),
+				   strlen(state_name((enum pair_state)p->state)) });
+	out_int(r, p->seq);
+	out_int(r, p->batch);
+	out_int(r, p->line);
+}
+
+static void student_row(struct store_cache *sc, uint32_t idx, enum write_kind k,
+			struct row_out *r, struct text *who)
+{
+	const struct pc_student *v = pcache_student_at(sc->pc, idx);
+	const char *val = pcache_text(sc->pc, v->val_off);
+	r->n = 0;
+	*who = student_text(sc, idx);
+	out_text(r, *who);
+	out_text(r, (struct text){ val, v->len[0] });
+	out_text(r, (struct text){ val + v->len[0], v->len[1] });
+	out_text(r, (struct text){ val + v->len[0] + v->len[1], v->len[2] });
+	if (k == W_STUDENT_INSERT)
+		out_int(r, v->created);
+}
+
+typedef void (*row_fn)(struct store_cache *sc, uint32_t idx, enum write_kind k,
+		       struct row_out *r, struct text *who);
+
+/* Writes the `count` entries of idx[0..n) whose kind is k. */
+static enum status write_kind_rows(struct db *db, enum write_kind k,
+				   const uint32_t *idx, size_t n, size_t count,
+				   enum write_kind (*kind_of)(struct store_cache *,
+							      uint32_t),
+				   row_fn fill, struct error *err)
+{
+	struct store_cache *sc = db->cache;
+	const struct write_spec *w = &write_specs[k];
+	struct sqldb_bulk *bulk = NULL;
+	if (count >= BULK_MIN_ROWS) {
+		enum sqldb_rc rc = sqldb_bulk_begin(db->c, w->staging, w->columns,
+						    stmt_sql[w->stmt], w->set_sql,
+						    &bulk);
+		if (rc != SQLDB_OK)
+			return db__fail(db, rc, w->doing, err);
+	}
+	enum status st = ST_OK;
+	for (size_t i = 0; st == ST_OK && i < n; i++) {
+		if (kind_of(sc, idx[i]) != k)
+			continue;
+		struct row_out r;
+		struct text who;
+		fill(sc, idx[i], k, &r, &who);
+		if (bulk) {
+			for (int c = 0; c < r.n; c++)
+				if (r.v[c].text)
+					sqldb_bulk_text(bulk, r.v[c].t.s ? r.v[c].t.s : "",
+							r.v[c].t.len);
+				else
+					sqldb_bulk_int64(bulk, r.v[c].i);
+			enum sqldb_rc rc = sqldb_bulk_row_end(bulk);
+			if (rc != SQLDB_OK)
+				st = student_fail(db, rc, who, w->doing, err);
+			continue;
+		}
+		struct sqldb_stmt *stmt = stmt_of(db, w->stmt);
+		for (int c = 0; c < r.n; c++)
+			if (r.v[c].text)
+				bind_text(stmt, c + 1, r.v[c].t);
+			else
+				sqldb_bind_int64(stmt, c + 1, r.v[c].i);
+		st = step_done(db, stmt, who, w->doing, err);
+		if (st == ST_OK && k != W_PAIR_DELETE && sqldb_changes(db->c) != 1)
+			st = error_set(err, ST_DB,
+				       "%s: %s (student %.*s): not in the"
+				       " database: it changed under the batch"
+				       " (run 'bulkreg verify')",
+				       db->path, w->doing,
+				       (int)(who.len > 64 ? 64 : who.len), who.s);
+	}
+	if (!bulk)
+		return st;
+	if (st != ST_OK) {
+		sqldb_bulk_abort(bulk);
+		return st;
+	}
+	int64_t changes = 0;
+	enum sqldb_rc rc = sqldb_bulk_finish(bulk, &changes);
+	if (rc != SQLDB_OK)
+		return db__fail(db, rc, w->doing, err);
+	/* Every row the cache believed in was there (and no new one was). */
+	if (k != W_PAIR_DELETE && changes != (int64_t)count)
+		return error_set(err, ST_DB,
+				 "%s: %s: %" PRId64 " of %zu rows written: the"
+				 " database changed under the batch (run 'bulkreg"
+				 " verify')",
+				 db->path, w->doing, changes, count);
+	return ST_OK;
+}
+
+static enum write_kind pair_kind_at(struct store_cache *sc, uint32_t idx)
+{
+	return pair_kind(pcache_pair_at(sc->pc, idx));
+}
+
+static enum write_kind student_kind_at(struct store_cache *sc, uint32_t idx)
+{
+	return student_kind(pcache_student_at(sc->pc, idx));
+}
+
 static enum status flush_pairs(struct db *db, struct error *err)
 {
 	struct store_cache *sc = db->cache;
-	if (!sc->ndirty_pairs)
+	size_t n = sc->ndirty_pairs;
+	if (!n)
 		return ST_OK;
 	/* In place: the list is empty once written (and the batch fails
 	 * if it is not). */
 	uint32_t *idx = sc->dirty_pairs;
+	pcache_sort_pairs(sc->pc, idx, n);
+	size_t count[W_COUNT + 1] = {0};
+	for (size_t i = 0; i < n; i++)
+		count[pair_kind_at(sc, idx[i])]++;
 	enum status st = ST_OK;
-	pcache_sort_pairs(sc->pc, idx, sc->ndirty_pairs);
-	for (size_t i = 0; st == ST_OK && i < sc->ndirty_pairs; i++) {
+	for (int k = W_PAIR_DELETE; st == ST_OK && k <= W_PAIR_INSERT; k++)
+		if (count[k])
+			st = write_kind_rows(db, (enum write_kind)k, idx, n, count[k],
+					     pair_kind_at, pair_row, err);
+	if (st != ST_OK)
+		return st;
+	for (size_t i = 0; i < n; i++) {
 		struct pc_pair *p = pcache_pair_at(sc->pc, idx[i]);
-		struct text student = student_text(sc, p->student);
-		struct sqldb_stmt *stmt;
-		if (p->state == PAIR_ABSENT) {
-			if (p->flags & PCP_IN_DB) {
-				stmt = stmt_of(db, S_DELETE_REG);
-				sqldb_bind_int64(stmt, 1, p->course);
-				bind_text(stmt, 2, student);
-				st = step_done(db, stmt, student,
-					       "removing a registration", err);
-			}
+		if (p->state == PAIR_ABSENT)
 			p->flags &= (uint8_t)~PCP_IN_DB;
-		} else {
-			/* An UPDATE finds the row once; an upsert twice. */
-			stmt = stmt_of(db, p->flags & PCP_IN_DB ? S_REWRITE_REG :
-								   S_INSERT_REG);
-			sqldb_bind_int64(stmt, 1, p->course);
-			bind_text(stmt, 2, student);
-			bind_state(stmt, 3, (enum pair_state)p->state);
-			sqldb_bind_int64(stmt, 4, p->seq);
-			sqldb_bind_int64(stmt, 5, p->batch);
-			sqldb_bind_int64(stmt, 6, p->line);
-			st = step_done(db, stmt, student, "writing a registration",
-				       err);
+		else
 			p->flags |= PCP_IN_DB;
-		}
 		p->flags &= (uint8_t)~PCP_DIRTY;
 	}
-	if (st == ST_OK)
-		sc->ndirty_pairs = 0;
-	return st;
+	sc->ndirty_pairs = 0;
+	return ST_OK;
 }
 
 static enum status flush_students(struct db *db, struct error *err)
 {
 	struct store_cache *sc = db->cache;
-	if (!sc->ndirty_students)
+	size_t n = sc->ndirty_students;
+	if (!n)
 		return ST_OK;
 	uint32_t *idx = sc->dirty_students;
+	pcache_sort_students(sc->pc, idx, n);
+	size_t count[W_COUNT + 1] = {0};
+	for (size_t i = 0; i < n; i++)
+		count[student_kind_at(sc, idx[i])]++;
 	enum status st = ST_OK;
-	pcache_sort_students(sc->pc, idx, sc->ndirty_students);
-	for (size_t i = 0; st == ST_OK && i < sc->ndirty_students; i++) {
-		struct pc_student *v = pcache_student_at(sc->pc, idx[i]);
-		struct text id = student_text(sc, idx[i]);
-		const char *val = pcache_text(sc->pc, v->val_off);
-		struct text f = { val, v->len[0] };
-		struct text l = { val + v->len[0], v->len[1] };
-		struct text e = { val + v->len[0] + v->len[1], v->len[2] };
-		struct sqldb_stmt *stmt;
-		if (v->write == PCS_NEW) {
-			stmt = stmt_of(db, S_ADD_STUDENT);
-			bind_text(stmt, 1, id);
-			bind_text(stmt, 2, f);
-			bind_text(stmt, 3, l);
-			bind_text(stmt, 4, e);
-			sqldb_bind_int64(stmt, 5, v->created);
-			st = step_done(db, stmt, id, "writing a student", err);
-			if (st == ST_OK && sqldb_changes(db->c) != 1)
-				st = student_fail(db, SQLDB_ECONSTRAINT, id,
-						  "writing a new student", err);
-		} else {
-			stmt = stmt_of(db, S_UPDATE_STUDENT);
-			bind_text(stmt, 1, id);
-			bind_text(stmt, 2, f);
-			bind_text(stmt, 3, l);
-			bind_text(stmt, 4, e);
-			st = step_done(db, stmt, id, "updating a student", err);
-		}
-		v->write = PCS_CLEAN;
-	}
-	if (st == ST_OK)
-		sc->ndirty_students = 0;
-	return st;
+	for (int k = W_STUDENT_INSERT; st == ST_OK && k <= W_STUDENT_UPDATE; k++)
+		if (count[k])
+			st = write_kind_rows(db, (enum write_kind)k, idx, n, count[k],
+					     student_kind_at, student_row, err);
+	if (st != ST_OK)
+		return st;
+	for (size_t i = 0; i < n; i++)
+		pcache_student_at(sc->pc, idx[i])->write = PCS_CLEAN;
+	sc->ndirty_students = 0;
+	return ST_OK;
 }
 
 /* Writes the marks of this batch's rows into temp.batch_seen and
