@@ -658,7 +658,8 @@ struct store_cache {
 	size_t budget;           /* CACHE_BUDGET (tests: smaller) */
 	int64_t batch_id;
 	bool marks_spilled;      /* marks went to the temp tables: ask them */
-	bool students_complete;  /* every stored student is in pc */
+	bool students_complete;  /* every stored student is in pc (or, after
+				  * a restart, may be in its filter) */
 	uint32_t student_misses;
 	int64_t students_stored; /* -1: not counted */
 	uint32_t *dirty_pairs, *dirty_students, *marked; /* indexes */
@@ -1061,13 +1062,17 @@ static enum status cache_restart(struct db *db, struct error *err)
 		return st;
 	if (pcache_pair_count(sc->pc))
 		sc->marks_spilled = true;
-	pcache_clear(sc->pc);
 	free(sc->by_course);
 	free(sc->by_course_at);
 	sc->by_course = sc->by_course_at = NULL;
 	sc->by_course_pairs = 0;
-	sc->students_complete = false;
 	sc->student_misses = 0;
+	/* What was complete stays so, through the filters of what was
+	 * written (pair_cache.h). */
+	if (!pcache_restart(sc->pc)) {
+		sc->students_complete = false;
+		return cache_nomem(db, err);
+	}
 	sc->ndirty_pairs = sc->ndirty_students = sc->nmarked = 0;
 	return ST_OK;
 }
@@ -1135,7 +1140,7 @@ static enum status cache_course_taken(struct db *db, const struct course *c)
 		return ST_OK; /* looked up one by one */
 	pcc->stored_pairs = c->registered + c->waitlisted;
 	if (pcc->stored_pairs == 0)
-		pcc->complete = true;
+		pcc->complete = pcc->whole = true;
 	return ST_OK;
 }
 
@@ -1274,7 +1279,7 @@ static enum status load_course(struct db *db, int64_t course_id,
 	if (st == ST_OK && whole) {
 		struct pc_course *c = pcache_course(sc->pc, course_id);
 		if (c)
-			c->complete = true;
+			c->complete = c->whole = true;
 	}
 	return st;
 }
@@ -1335,7 +1340,9 @@ static enum status cached_pair(struct db *db, int64_t course_id,
 		}
 	}
 	struct pair v = { .state = PAIR_ABSENT };
-	if (!pcc || !pcc->complete) {
+	if (!pcc || !pcc->complete ||
+	    pcache_pair_written(sc->pc, (uint32_t)course_id, student.s,
+				student.len)) {
 		st = direct_pair_find(db, course_id, student, &v, err);
 		if (st != ST_OK)
 			return st;
@@ -1369,7 +1376,10 @@ enum status store_pair_find(struct store *s, int64_t course_id,
 				      pcache_pair(sc->pc, (uint32_t)course_id, sidx,
 						  false, NULL);
 		struct pc_course *pcc = p ? NULL : pcache_course(sc->pc, course_id);
-		if ((p && (p->flags & PCP_KNOWN)) || (pcc && pcc->complete)) {
+		if ((p && (p->flags & PCP_KNOWN)) ||
+		    (pcc && pcc->complete &&
+		     !pcache_pair_written(sc->pc, (uint32_t)course_id, student.s,
+					  student.len))) {
 			*out = (struct pair){ .state = PAIR_ABSENT };
 			if (p)
 				pair_out(p, out);
@@ -1609,7 +1619,7 @@ enum status store_waitlist_renumber(struct store *s, int64_t course_id,
 	struct db *db = db_of(s);
 	struct store_cache *sc = db->cache;
 	struct pc_course *pcc = sc ? pcache_course(sc->pc, course_id) : NULL;
-	if (pcc && pcc->complete)
+	if (pcc && pcc->whole)
 		return cached_renumber(db, course_id, err);
 	enum status st = db__cache_flush(db, err);
 	if (st == ST_OK)
@@ -1624,7 +1634,7 @@ enum status store_waitlist_renumber(struct store *s, int64_t course_id,
 		return st;
 	pcc = pcache_course(sc->pc, course_id);
 	if (pcc)
-		pcc->complete = false;
+		pcc->complete = pcc->whole = false;
 	if (course_id < 1 || (uint64_t)course_id > sc->by_course_max)
 		return ST_OK;
 	for (uint32_t k = sc->by_course_at[course_id - 1];
@@ -1765,14 +1775,14 @@ enum status store_unnamed_pairs(struct store *s, int64_t course_id,
 		size_t stored = pcc && pcc->stored_pairs >= 0 ?
 					(size_t)pcc->stored_pairs :
 					(size_t)1 << 20;
-		if (pcc && !pcc->complete &&
+		if (pcc && !pcc->whole &&
 		    pcache_bytes(sc->pc) + stored * LOAD_ROW_BYTES < sc->budget) {
 			enum status st = load_course(db, course_id, pcc, err);
 			if (st != ST_OK)
 				return st;
 			pcc = pcache_course(sc->pc, course_id);
 		}
-		if (pcc && pcc->complete)
+		if (pcc && pcc->whole)
 			return cached_unnamed(db, course_id, batch_id, fn, ctx, err);
 	}
 	enum status st = db__cache_flush(db, err);
@@ -1895,22 +1905,26 @@ static enum status cached_student(struct db *db, struct text id, uint32_t *out,
 	if (sidx == PC_NONE)
 		return cache_nomem(db, err);
 	struct pc_student *e = pcache_student_at(sc->pc, sidx);
-	if (e->state != PCS_UNKNOWN || sc->students_complete) {
+	bool written = e->state == PCS_UNKNOWN &&
+		       pcache_student_written(sc->pc, id.s, id.len);
+	if (e->state != PCS_UNKNOWN || (sc->students_complete && !written)) {
 		if (e->state == PCS_UNKNOWN)
 			e->state = PCS_ABSENT;
 		*out = sidx;
 		return ST_OK;
 	}
-	sc->student_misses++;
-	bool load;
-	st = students_worth_loading(db, &load, err);
-	if (st == ST_OK && load)
-		st = load_students(db, err);
-	if (st != ST_OK)
-		return st;
-	e = pcache_student_at(sc->pc, sidx);
-	if (e->state == PCS_UNKNOWN && sc->students_complete)
-		e->state = PCS_ABSENT;
+	if (!sc->students_complete) {
+		sc->student_misses++;
+		bool load;
+		st = students_worth_loading(db, &load, err);
+		if (st == ST_OK && load)
+			st = load_students(db, err);
+		if (st != ST_OK)
+			return st;
+		e = pcache_student_at(sc->pc, sidx);
+		if (e->state == PCS_UNKNOWN && sc->students_complete && !written)
+			e->state = PCS_ABSENT;
+	}
 	if (e->state != PCS_UNKNOWN) {
 		*out = sidx;
 		return ST_OK;

@@ -58,6 +58,8 @@ struct pcache {
 	bool indexes_dropped;
 	struct pc_course *courses; /* by course id */
 	size_t courses_cap;
+	/* Bloom filters of what restarts forgot (pcache_restart). */
+	uint64_t *pair_filter, *student_filter;
 	size_t bytes;
 };
 
@@ -87,10 +89,14 @@ struct pcache *pcache_new(uint64_t seed)
 	return c;
 }
 
+static void big_free(void *p, size_t size);
+
+/* Every chunk is CHUNK_BYTES (TEXT_CHUNK is the same). */
+_Static_assert(((size_t)1 << TEXT_CHUNK_SHIFT) == CHUNK_BYTES, "text chunks");
 static void chunks_free(struct chunks *ch)
 {
 	for (size_t i = 0; i < ch->count; i++)
-		free(ch->items[i]);
+		big_free(ch->items[i], CHUNK_BYTES);
 	free(ch->items);
 }
 
@@ -101,9 +107,13 @@ void pcache_clear(struct pcache *c)
 	chunks_free(&c->students);
 	chunks_free(&c->pairs);
 	chunks_free(&c->texts);
-	free(c->student_index.slots);
-	free(c->pair_index.slots);
+	big_free(c->student_index.slots,
+		 c->student_index.size * sizeof(*c->student_index.slots));
+	big_free(c->pair_index.slots,
+		 c->pair_index.size * sizeof(*c->pair_index.slots));
 	free(c->courses);
+	free(c->pair_filter);
+	free(c->student_filter);
 	uint64_t seed = c->seed;
 	memset(c, 0, sizeof(*c));
 	c->seed = seed;
@@ -119,8 +129,10 @@ void pcache_drop_indexes(struct pcache *c)
 {
 	c->bytes -= c->student_index.size * sizeof(*c->student_index.slots) +
 		    c->pair_index.size * sizeof(*c->pair_index.slots);
-	free(c->student_index.slots);
-	free(c->pair_index.slots);
+	big_free(c->student_index.slots,
+		 c->student_index.size * sizeof(*c->student_index.slots));
+	big_free(c->pair_index.slots,
+		 c->pair_index.size * sizeof(*c->pair_index.slots));
 	c->student_index = (struct table){0};
 	c->pair_index = (struct table){0};
 	c->indexes_dropped = true;
@@ -133,19 +145,39 @@ size_t pcache_bytes(const struct pcache *c)
 
 /* ---- growing ------------------------------------------------------------- */
 
-/* size bytes, on huge pages where the kernel gives them (madvise mode). */
+/* size bytes, zeroed; from 2 MiB up, mapped on their own (freed memory
+ * goes back to the system: malloc kept a restarted cache's chunks, and
+ * the process grew with every restart), 2 MiB-aligned and on huge pages
+ * where the kernel gives them (madvise mode). */
 static void *big_alloc(size_t size)
 {
-	void *p = NULL;
 	if (size < CHUNK_BYTES)
-		return malloc(size);
+		return calloc(1, size);
 	size_t rounded = (size + CHUNK_BYTES - 1) & ~(CHUNK_BYTES - 1);
-	if (posix_memalign(&p, CHUNK_BYTES, rounded) != 0)
+	char *p = mmap(NULL, rounded + CHUNK_BYTES, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
 		return NULL;
+	size_t head = (CHUNK_BYTES - ((uintptr_t)p & (CHUNK_BYTES - 1))) &
+		      (CHUNK_BYTES - 1);
+	if (head)
+		munmap(p, head);
+	munmap(p + head + rounded, CHUNK_BYTES - head);
 #ifdef MADV_HUGEPAGE
-	madvise(p, rounded, MADV_HUGEPAGE); /* a hint: without it, 4 KiB pages */
+	madvise(p + head, rounded, MADV_HUGEPAGE); /* a hint: or 4 KiB pages */
 #endif
-	return p;
+	return p + head;
+}
+
+static void big_free(void *p, size_t size)
+{
+	if (!p)
+		return;
+	if (size < CHUNK_BYTES) {
+		free(p);
+		return;
+	}
+	munmap(p, (size + CHUNK_BYTES - 1) & ~(CHUNK_BYTES - 1));
 }
 
 /* Adds a chunk of `size` bytes; NULL: out of memory. */
@@ -191,7 +223,6 @@ static bool table_room(struct pcache *c, struct table *t, uint32_t count,
 	uint32_t *slots = big_alloc(size * sizeof(*slots));
 	if (!slots)
 		return false;
-	memset(slots, 0, size * sizeof(*slots));
 	for (uint32_t i = 0; i < count; i++) {
 		uint64_t h = hash_of(c, i);
 		size_t at = (size_t)h & (size - 1);
@@ -199,7 +230,7 @@ static bool table_room(struct pcache *c, struct table *t, uint32_t count,
 			at = (at + 1) & (size - 1);
 		slots[at] = slot_tag(h) | (i + 1);
 	}
-	free(t->slots);
+	big_free(t->slots, t->size * sizeof(*slots));
 	c->bytes += (size - t->size) * sizeof(*slots);
 	t->slots = slots;
 	t->size = size;
@@ -427,6 +458,110 @@ struct pc_course *pcache_course(struct pcache *c, int64_t course)
 	return &c->courses[course];
 }
 
+/* ---- what restarts forgot ------------------------------------------------ */
+
+/* 2^25 bits (4 MiB) for pairs, 2^24 (2 MiB) for students: at 5M rows
+ * (4.2M pairs, 1.2M students) about 8 and 14 bits an entry, 7 probes, a
+ * false positive in a few hundred look-ups. */
+#define PAIR_FILTER_BITS 25
+#define STUDENT_FILTER_BITS 24
+#define FILTER_PROBES 7
+
+static uint64_t id_hash(const struct pcache *c, const char *id, size_t len)
+{
+	return hash_bytes(c->seed ^ UINT64_C(0x5851F42D4C957F2D), id, len);
+}
+
+static uint64_t pair_key_hash(const struct pcache *c, uint32_t course,
+			      const char *id, size_t len)
+{
+	return splitmix64(id_hash(c, id, len) ^ ((uint64_t)course * SPLITMIX64_GAMMA));
+}
+
+static void filter_add(uint64_t *f, unsigned bits, uint64_t h)
+{
+	uint64_t h2 = splitmix64(h) | 1, mask = ((uint64_t)1 << bits) - 1;
+	for (int i = 0; i < FILTER_PROBES; i++, h += h2)
+		f[(h & mask) >> 6] |= (uint64_t)1 << (h & 63);
+}
+
+static bool filter_has(const uint64_t *f, unsigned bits, uint64_t h)
+{
+	if (!f)
+		return false;
+	uint64_t h2 = splitmix64(h) | 1, mask = ((uint64_t)1 << bits) - 1;
+	for (int i = 0; i < FILTER_PROBES; i++, h += h2)
+		if (!(f[(h & mask) >> 6] & ((uint64_t)1 << (h & 63))))
+			return false;
+	return true;
+}
+
+bool pcache_restart(struct pcache *c)
+{
+	if (!c->pair_filter) {
+		c->pair_filter = calloc((size_t)1 << (PAIR_FILTER_BITS - 6),
+					sizeof(uint64_t));
+		c->student_filter = calloc((size_t)1 << (STUDENT_FILTER_BITS - 6),
+					   sizeof(uint64_t));
+		if (!c->pair_filter || !c->student_filter) {
+			pcache_clear(c);
+			return false;
+		}
+	}
+	for (uint32_t i = 0; i < c->npairs; i++) {
+		const struct pc_pair *p = pcache_pair_at(c, i);
+		if (!(p->flags & PCP_IN_DB))
+			continue;
+		const struct pc_student *s = pcache_student_at(c, p->student);
+		filter_add(c->pair_filter, PAIR_FILTER_BITS,
+			   pair_key_hash(c, p->course, pcache_student_id(c, s),
+					 s->id_len));
+	}
+	for (uint32_t i = 0; i < c->nstudents; i++) {
+		const struct pc_student *s = pcache_student_at(c, i);
+		if (s->state == PCS_STORED)
+			filter_add(c->student_filter, STUDENT_FILTER_BITS,
+				   id_hash(c, pcache_student_id(c, s), s->id_len));
+	}
+	/* Everything but the filters and what the courses were. */
+	uint64_t *pf = c->pair_filter, *sf = c->student_filter;
+	struct pc_course *courses = c->courses;
+	size_t courses_cap = c->courses_cap;
+	c->pair_filter = c->student_filter = NULL;
+	c->courses = NULL;
+	pcache_clear(c);
+	c->pair_filter = pf;
+	c->student_filter = sf;
+	c->courses = courses;
+	c->courses_cap = courses_cap;
+	c->bytes = courses_cap * sizeof(*courses) +
+		   (((size_t)1 << (PAIR_FILTER_BITS - 3)) +
+		    ((size_t)1 << (STUDENT_FILTER_BITS - 3)));
+	for (size_t i = 0; i < courses_cap; i++) {
+		courses[i].whole = false;
+		courses[i].misses = 0;
+	}
+	return true;
+}
+
+bool pcache_restarted(const struct pcache *c)
+{
+	return c->pair_filter != NULL;
+}
+
+bool pcache_pair_written(const struct pcache *c, uint32_t course,
+			 const char *id, size_t len)
+{
+	return filter_has(c->pair_filter, PAIR_FILTER_BITS,
+			  pair_key_hash(c, course, id, len));
+}
+
+bool pcache_student_written(const struct pcache *c, const char *id, size_t len)
+{
+	return filter_has(c->student_filter, STUDENT_FILTER_BITS,
+			  id_hash(c, id, len));
+}
+
 /* ---- sorting ------------------------------------------------------------- */
 
 /*
@@ -457,13 +592,6 @@ static int compare_ids(struct pcache *c, uint32_t a, uint32_t b)
 	return (x->id_len > y->id_len) - (x->id_len < y->id_len);
 }
 
-static int compare_student_keys(const void *a, const void *b)
-{
-	const struct sort_key *x = a, *y = b;
-	if (x->key != y->key)
-		return x->key < y->key ? -1 : 1;
-	return compare_ids(sorting, x->idx, y->idx);
-}
 
 /* The id's first 8 bytes, big-endian, so integer order is byte order. */
 static uint64_t id_prefix(struct pcache *c, uint32_t idx)
@@ -476,15 +604,101 @@ static uint64_t id_prefix(struct pcache *c, uint32_t idx)
 	return k;
 }
 
-void pcache_sort_students(struct pcache *c, uint32_t *idx, size_t n)
+/* The students' introsort (see intro_sort): on keys, ties by whole ids. */
+static int key_cmp(const struct sort_key *x, const struct sort_key *y)
+{
+	if (x->key != y->key)
+		return x->key < y->key ? -1 : 1;
+	return compare_ids(sorting, x->idx, y->idx);
+}
+
+static void swap_keys(struct sort_key *a, struct sort_key *b)
+{
+	struct sort_key t = *a;
+	*a = *b;
+	*b = t;
+}
+
+static void key_sift(struct sort_key *a, size_t root, size_t n)
+{
+	for (size_t child; (child = 2 * root + 1) < n; root = child) {
+		if (child + 1 < n && key_cmp(&a[child + 1], &a[child]) > 0)
+			child++;
+		if (key_cmp(&a[root], &a[child]) >= 0)
+			return;
+		swap_keys(&a[root], &a[child]);
+	}
+}
+
+static void key_sort(struct sort_key *a, size_t n, unsigned depth)
+{
+	while (n > 16) {
+		if (depth-- == 0) {
+			for (size_t i = n / 2; i-- > 0;)
+				key_sift(a, i, n);
+			for (size_t end = n; end-- > 1;) {
+				swap_keys(&a[0], &a[end]);
+				key_sift(a, 0, end);
+			}
+			return;
+		}
+		size_t mid = n / 2;
+		if (key_cmp(&a[mid], &a[0]) < 0)
+			swap_keys(&a[mid], &a[0]);
+		if (key_cmp(&a[n - 1], &a[0]) < 0)
+			swap_keys(&a[n - 1], &a[0]);
+		if (key_cmp(&a[n - 1], &a[mid]) < 0)
+			swap_keys(&a[n - 1], &a[mid]);
+		struct sort_key pivot = a[mid];
+		size_t i = 0, j = n - 1;
+		for (;;) {
+			while (key_cmp(&a[i], &pivot) < 0)
+				i++;
+			while (key_cmp(&a[j], &pivot) > 0)
+				j--;
+			if (i >= j)
+				break;
+			swap_keys(&a[i++], &a[j--]);
+		}
+		size_t left = j + 1;
+		if (left < n - left) {
+			key_sort(a, left, depth);
+			a += left;
+			n -= left;
+		} else {
+			key_sort(a + left, n - left, depth);
+			n = left;
+		}
+	}
+	for (size_t i = 1; i < n; i++)
+		for (size_t k = i; k > 0 && key_cmp(&a[k - 1], &a[k]) > 0; k--)
+			swap_keys(&a[k - 1], &a[k]);
+}
+
+/* Sorted keys of idx[0..n): NULL when out of memory. */
+static struct sort_key *sorted_student_keys(struct pcache *c, const uint32_t *idx,
+					    size_t n)
 {
 	struct sort_key *keys = malloc((n ? n : 1) * sizeof(*keys));
 	if (!keys)
-		return; /* unsorted: the writes are only slower */
+		return NULL;
 	for (size_t i = 0; i < n; i++)
-		keys[i] = (struct sort_key){ id_prefix(c, idx[i]), idx[i] };
+		keys[i] = (struct sort_key){ idx ? id_prefix(c, idx[i]) :
+						   id_prefix(c, (uint32_t)i),
+					     idx ? idx[i] : (uint32_t)i };
 	sorting = c;
-	qsort(keys, n, sizeof(*keys), compare_student_keys);
+	unsigned depth = 0;
+	for (size_t m = n; m > 1; m >>= 1)
+		depth += 2;
+	key_sort(keys, n, depth);
+	return keys;
+}
+
+void pcache_sort_students(struct pcache *c, uint32_t *idx, size_t n)
+{
+	struct sort_key *keys = sorted_student_keys(c, idx, n);
+	if (!keys)
+		return; /* unsorted: the writes are only slower */
 	for (size_t i = 0; i < n; i++)
 		idx[i] = keys[i].idx;
 	free(keys);
@@ -599,43 +813,45 @@ bool pcache_sort_pairs(struct pcache *c, uint32_t *idx, size_t n)
 		qsort(idx, n, sizeof(*idx), compare_pairs_direct);
 		return true;
 	}
-	/* Every student's rank in id order. */
-	uint32_t ns = c->nstudents;
-	uint32_t *order = malloc((ns ? ns : 1) * sizeof(*order));
-	uint32_t *rank = malloc((ns ? ns : 1) * sizeof(*rank));
 	uint32_t max_course = 0;
 	for (size_t i = 0; i < n; i++) {
 		uint32_t course = pcache_pair_at(c, idx[i])->course;
 		if (course > max_course)
 			max_course = course;
 	}
-	/* One integer per pair: course, rank, index, each in the bits it
-	 * needs (the cache's budget keeps them well within 64). */
+	/* One integer per pair: course, the student's rank in id order, the
+	 * entry, each in the bits it needs (the cache's budget keeps them
+	 * well within 64).  Memory at its peak: a key and a rank per student,
+	 * then a rank per student and an integer per pair. */
+	uint32_t ns = c->nstudents;
 	unsigned ib = bits_for(c->npairs), rb = bits_for(ns),
 		 cb = bits_for(max_course);
-	uint64_t *keys = ib + rb + cb <= 64 ? malloc((n ? n : 1) * sizeof(*keys)) :
-					      NULL;
-	bool ok = order && rank && keys;
-	if (ok) {
-		for (uint32_t i = 0; i < ns; i++)
-			order[i] = i;
-		pcache_sort_students(c, order, ns);
-		for (uint32_t r = 0; r < ns; r++)
-			rank[order[r]] = r;
-		free(order);
-		order = NULL;
-		for (size_t i = 0; i < n; i++) {
-			const struct pc_pair *p = pcache_pair_at(c, idx[i]);
-			keys[i] = ((uint64_t)p->course << (rb + ib)) |
-				  ((uint64_t)rank[p->student] << ib) | idx[i];
-		}
-		pcache_sort_u64(keys, n);
-		uint64_t mask = ib == 64 ? UINT64_MAX : (((uint64_t)1 << ib) - 1);
-		for (size_t i = 0; i < n; i++)
-			idx[i] = (uint32_t)(keys[i] & mask);
+	if (ib + rb + cb > 64)
+		return false;
+	uint32_t *rank = malloc((ns ? ns : 1) * sizeof(*rank));
+	struct sort_key *order = rank ? sorted_student_keys(c, NULL, ns) : NULL;
+	if (!order) {
+		free(rank);
+		return false;
 	}
+	for (uint32_t r = 0; r < ns; r++)
+		rank[order[r].idx] = r;
 	free(order);
+	uint64_t *keys = malloc((n ? n : 1) * sizeof(*keys));
+	if (!keys) {
+		free(rank);
+		return false;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct pc_pair *p = pcache_pair_at(c, idx[i]);
+		keys[i] = ((uint64_t)p->course << (rb + ib)) |
+			  ((uint64_t)rank[p->student] << ib) | idx[i];
+	}
 	free(rank);
+	pcache_sort_u64(keys, n);
+	uint64_t mask = ib == 64 ? UINT64_MAX : (((uint64_t)1 << ib) - 1);
+	for (size_t i = 0; i < n; i++)
+		idx[i] = (uint32_t)(keys[i] & mask);
 	free(keys);
-	return ok;
+	return true;
 }

@@ -109,9 +109,31 @@ uint32_t pcache_pair_count(const struct pcache *c);
 struct pc_course {
 	uint32_t misses;
 	int64_t stored_pairs; /* -1: not known */
-	bool complete;
+	/* complete: every pair the database holds is an entry, or (after
+	 * pcache_restart) was one: pcache_pair_written says which may be.
+	 * whole: every pair the database holds is an entry now. */
+	bool complete, whole;
 };
 struct pc_course *pcache_course(struct pcache *c, int64_t course);
+
+/*
+ * A batch bigger than the cache's budget: pcache_restart forgets every
+ * entry -- the caller has written them -- but remembers, in two Bloom
+ * filters of fixed size, which pairs and students the database holds
+ * because of them.  A course (or the students) complete before stays
+ * complete: a pair not in the cache and not in the filter is not in the
+ * database; one the filter may hold is looked up (a false positive only
+ * costs a look-up).  Courses are no longer whole.  false: out of memory
+ * (the cache is then cleared as pcache_clear does).
+ */
+bool pcache_restart(struct pcache *c);
+/* Whether a restart happened (the filters exist). */
+bool pcache_restarted(const struct pcache *c);
+/* May the database hold this pair, or this student, because of entries
+ * forgotten by a restart? */
+bool pcache_pair_written(const struct pcache *c, uint32_t course,
+			 const char *id, size_t len);
+bool pcache_student_written(const struct pcache *c, const char *id, size_t len);
 
 /* Sorts idx[0..n) (pair indexes) by course, then student id bytes: the
  * order of the registrations' primary key.  false: out of memory (idx is
