@@ -40,7 +40,9 @@ enum stmt_id {
 	S_MARK_NAMED,
 	S_ADD_STUDENT,
 	S_INSERT_STUDENT,
+	S_REWRITE_STUDENT,
 	S_FIND_STUDENT,
+	S_LOCK_STUDENT,
 	S_UPDATE_STUDENT,
 	S_HISTORY,
 	S_SNAPSHOT,
@@ -111,10 +113,24 @@ static const char *const stmt_sql[S_COUNT] = {
 			  " (student_id, first_name, last_name, email,"
 			  " created_batch) VALUES (?1, ?2, ?3, ?4, ?5)"
 			  " ON CONFLICT DO NOTHING",
+	/* A student another batch added meanwhile (PostgreSQL) is not
+	 * overwritten: the count of rows written tells (write_kind_rows). */
 	[S_INSERT_STUDENT] = "INSERT INTO students"
 			     " (student_id, first_name, last_name, email,"
-			     " created_batch) VALUES (?1, ?2, ?3, ?4, ?5)",
+			     " created_batch) VALUES (?1, ?2, ?3, ?4, ?5)"
+			     " ON CONFLICT DO NOTHING",
+	/* Only if the values are still those the batch read (another batch
+	 * may have changed them since, on PostgreSQL). */
+	[S_REWRITE_STUDENT] = "UPDATE students SET first_name = ?2,"
+			      " last_name = ?3, email = ?4 WHERE student_id = ?1"
+			      " AND first_name = ?5 AND last_name = ?6"
+			      " AND email = ?7",
 	[S_FIND_STUDENT] = "SELECT first_name, last_name, email, created_batch"
+			   " FROM students"
+			   " WHERE student_id = ?1",
+	/* With FOR UPDATE on PostgreSQL (db__store_prepare): the path
+	 * without the cache reads and writes a student in one go. */
+	[S_LOCK_STUDENT] = "SELECT first_name, last_name, email, created_batch"
 			   " FROM students"
 			   " WHERE student_id = ?1",
 	[S_UPDATE_STUDENT] = "UPDATE students SET first_name = ?2,"
@@ -188,7 +204,7 @@ enum status db__store_prepare(struct db *db, struct error *err)
 	for (size_t i = 0; i < S_COUNT; i++) {
 		char sql[1024];
 		const char *text = stmt_sql[i];
-		if (db->pg && i == S_FIND_STUDENT) {
+		if (db->pg && i == S_LOCK_STUDENT) {
 			/* Another batch on other courses may write the same
 			 * student: its row stays as read until this one
 			 * ends.  (SQLite: the batch holds the whole file.) */
@@ -324,7 +340,7 @@ enum status store_lock_all(struct store *s, struct error *err)
 static enum status direct_pair_find(struct db *db, int64_t course_id,
 				    struct text student, struct pair *out,
 				    struct error *err)
-	{
+{
 	struct sqldb_stmt *stmt = stmt_of(db, S_FIND_REG);
 	sqldb_bind_int64(stmt, 1, course_id);
 	bind_text(stmt, 2, student);
@@ -357,7 +373,7 @@ static void bind_pair(struct sqldb_stmt *stmt, int64_t course_id,
 static enum status direct_pair_add(struct db *db, int64_t course_id,
 				   struct text student, const struct pair *p,
 				   bool *inserted, struct error *err)
-	{
+{
 	struct sqldb_stmt *stmt = stmt_of(db, S_ADD_REG);
 	bind_pair(stmt, course_id, student, p);
 	enum status st = step_done(db, stmt, student, "writing a registration",
@@ -369,7 +385,7 @@ static enum status direct_pair_add(struct db *db, int64_t course_id,
 static enum status direct_pair_update(struct db *db, int64_t course_id,
 				      struct text student, const struct pair *p,
 				      struct error *err)
-	{
+{
 	struct sqldb_stmt *stmt = stmt_of(db, S_UPDATE_REG);
 	sqldb_bind_int64(stmt, 1, course_id);
 	bind_text(stmt, 2, student);
@@ -381,7 +397,7 @@ static enum status direct_pair_update(struct db *db, int64_t course_id,
 static enum status direct_pair_set(struct db *db, int64_t course_id,
 				   struct text student, const struct pair *p,
 				   struct error *err)
-	{
+{
 	struct sqldb_stmt *stmt;
 	if (p->state == PAIR_ABSENT) {
 		stmt = stmt_of(db, S_DELETE_REG);
@@ -396,7 +412,7 @@ static enum status direct_pair_set(struct db *db, int64_t course_id,
 
 static enum status direct_waitlist_each(struct db *db, int64_t course_id,
 					store_pair_fn fn, void *ctx, struct error *err)
-	{
+{
 	struct sqldb_stmt *stmt = stmt_of(db, S_WAITLIST);
 	sqldb_bind_int64(stmt, 1, course_id);
 	enum sqldb_rc rc;
@@ -425,7 +441,7 @@ static enum status direct_waitlist_each(struct db *db, int64_t course_id,
 
 static enum status direct_waitlist_renumber(struct db *db, int64_t course_id,
 					    struct error *err)
-	{
+{
 	static const char sql[] =
 		"WITH w AS (SELECT student_id,"
 		"  row_number() OVER (ORDER BY seq) AS pos FROM registrations"
@@ -447,7 +463,7 @@ static enum status direct_waitlist_renumber(struct db *db, int64_t course_id,
 static enum status direct_waitlist_first(struct db *db, int64_t course_id,
 					 char *student_id, size_t cap, size_t *len,
 					 bool *found, struct error *err)
-	{
+{
 	struct sqldb_stmt *stmt = stmt_of(db, S_WAIT_AT);
 	sqldb_bind_int64(stmt, 1, course_id);
 	enum sqldb_rc rc = sqldb_step(stmt);
@@ -470,7 +486,7 @@ static enum status direct_waitlist_first(struct db *db, int64_t course_id,
 static enum status direct_unnamed_pairs(struct db *db, int64_t course_id,
 					int64_t batch_id, store_pair_fn fn, void *ctx,
 					struct error *err)
-	{
+{
 	struct sqldb_stmt *stmt = stmt_of(db, S_UNNAMED);
 	sqldb_bind_int64(stmt, 1, course_id);
 	sqldb_bind_int64(stmt, 2, batch_id);
@@ -503,7 +519,7 @@ static enum status direct_unnamed_pairs(struct db *db, int64_t course_id,
 static enum status direct_mark_seen(struct db *db, int64_t course_id,
 				    struct text student, int64_t line,
 				    int64_t *first_line, struct error *err)
-	{
+{
 	struct sqldb_stmt *stmt = stmt_of(db, S_MARK_SEEN);
 	sqldb_bind_int64(stmt, 1, course_id);
 	bind_text(stmt, 2, student);
@@ -528,7 +544,7 @@ static enum status direct_mark_seen(struct db *db, int64_t course_id,
 
 static enum status direct_mark_named(struct db *db, int64_t course_id,
 				     struct text student, struct error *err)
-	{
+{
 	struct sqldb_stmt *stmt = stmt_of(db, S_MARK_NAMED);
 	sqldb_bind_int64(stmt, 1, course_id);
 	bind_text(stmt, 2, student);
@@ -576,7 +592,7 @@ static enum status direct_student_put(struct db *db, int64_t batch_id,
 				      const struct student *v, enum student_update mode,
 				      enum student_effect *effect, struct student *old,
 				      struct error *err)
-	{
+{
 	*effect = STUDENT_SAME;
 	struct sqldb_stmt *stmt = stmt_of(db, S_ADD_STUDENT);
 	bind_text(stmt, 1, v->id);
@@ -590,7 +606,7 @@ static enum status direct_student_put(struct db *db, int64_t batch_id,
 	if (sqldb_changes(db->c) == 1) {
 		*effect = STUDENT_CREATED;
 	} else {
-		stmt = stmt_of(db, S_FIND_STUDENT);
+		stmt = stmt_of(db, S_LOCK_STUDENT);
 		bind_text(stmt, 1, v->id);
 		enum sqldb_rc rc = sqldb_step(stmt);
 		if (rc != SQLDB_ROW) {
@@ -775,15 +791,19 @@ static const struct write_spec write_specs[W_COUNT] = {
 			       "INSERT INTO students (student_id, first_name,"
 			       " last_name, email, created_batch) SELECT student_id,"
 			       " first_name, last_name, email, created_batch"
-			       " FROM bulk_student_insert",
+			       " FROM bulk_student_insert ON CONFLICT DO NOTHING",
 			       "writing a student" },
-	[W_STUDENT_UPDATE] = { S_UPDATE_STUDENT, "bulk_student_update",
+	[W_STUDENT_UPDATE] = { S_REWRITE_STUDENT, "bulk_student_update",
 			       "student_id text, first_name text, last_name text,"
-			       " email text",
+			       " email text, old_first_name text,"
+			       " old_last_name text, old_email text",
 			       "UPDATE students AS t SET first_name = s.first_name,"
 			       " last_name = s.last_name, email = s.email"
 			       " FROM bulk_student_update AS s"
-			       " WHERE t.student_id = s.student_id",
+			       " WHERE t.student_id = s.student_id"
+			       " AND t.first_name = s.old_first_name"
+			       " AND t.last_name = s.old_last_name"
+			       " AND t.email = s.old_email",
 			       "updating a student" },
 };
 
@@ -794,7 +814,7 @@ struct row_out {
 		bool text;
 		int64_t i;
 		struct text t;
-	} v[6];
+	} v[7];
 };
 
 static void out_int(struct row_out *r, int64_t i)
@@ -851,8 +871,45 @@ static void student_row(struct store_cache *sc, uint32_t idx, enum write_kind k,
 	out_text(r, (struct text){ val, v->len[0] });
 	out_text(r, (struct text){ val + v->len[0], v->len[1] });
 	out_text(r, (struct text){ val + v->len[0] + v->len[1], v->len[2] });
-	if (k == W_STUDENT_INSERT)
+	if (k == W_STUDENT_INSERT) {
 		out_int(r, v->created);
+		return;
+	}
+	const char *was = pcache_text(sc->pc, v->read_off);
+	out_text(r, (struct text){ was, v->read_len[0] });
+	out_text(r, (struct text){ was + v->read_len[0], v->read_len[1] });
+	out_text(r, (struct text){ was + v->read_len[0] + v->read_len[1],
+				   v->read_len[2] });
+}
+
+/*
+ * Rows a write did not change.  A student another batch added, or changed
+ * since this one read it, is a race between batches on PostgreSQL (which
+ * lock students only as they write them): nothing is written, run it
+ * again, as after a deadlock.  A registration the cache believed stored
+ * and the database lacks is damage.
+ */
+static enum status unwritten(struct db *db, enum write_kind k,
+			     const struct text *who, size_t n,
+			     struct error *err)
+{
+	char name[96] = "";
+	if (who)
+		snprintf(name, sizeof(name), "student %.*s",
+			 (int)(who->len > 64 ? 64 : who->len), who->s);
+	else
+		snprintf(name, sizeof(name), "%zu students", n);
+	if (k == W_STUDENT_INSERT || k == W_STUDENT_UPDATE)
+		return error_set(err, ST_BUSY,
+				 "%s: another batch %s %s at the same time; "
+				 "nothing was written: run it again",
+				 db->path,
+				 k == W_STUDENT_INSERT ? "added" : "changed",
+				 name);
+	return error_set(err, ST_DB,
+			 "%s: %s: %zu registrations not in the database: it "
+			 "changed under the batch (run 'bulkreg verify')",
+			 db->path, write_specs[k].doing, n);
 }
 
 typedef void (*row_fn)(struct store_cache *sc, uint32_t idx, enum write_kind k,
@@ -902,12 +959,7 @@ static enum status write_kind_rows(struct db *db, enum write_kind k,
 				sqldb_bind_int64(stmt, c + 1, r.v[c].i);
 		st = step_done(db, stmt, who, w->doing, err);
 		if (st == ST_OK && k != W_PAIR_DELETE && sqldb_changes(db->c) != 1)
-			st = error_set(err, ST_DB,
-				       "%s: %s (student %.*s): not in the"
-				       " database: it changed under the batch"
-				       " (run 'bulkreg verify')",
-				       db->path, w->doing,
-				       (int)(who.len > 64 ? 64 : who.len), who.s);
+			st = unwritten(db, k, &who, 1, err);
 	}
 	if (!bulk)
 		return st;
@@ -919,13 +971,8 @@ static enum status write_kind_rows(struct db *db, enum write_kind k,
 	enum sqldb_rc rc = sqldb_bulk_finish(bulk, &changes);
 	if (rc != SQLDB_OK)
 		return db__fail(db, rc, w->doing, err);
-	/* Every row the cache believed in was there (and no new one was). */
 	if (k != W_PAIR_DELETE && changes != (int64_t)count)
-		return error_set(err, ST_DB,
-				 "%s: %s: %" PRId64 " of %zu rows written: the"
-				 " database changed under the batch (run 'bulkreg"
-				 " verify')",
-				 db->path, w->doing, changes, count);
+		return unwritten(db, k, NULL, count - (size_t)changes, err);
 	return ST_OK;
 }
 
@@ -1040,10 +1087,36 @@ enum status db__cache_flush(struct db *db, struct error *err)
 	return st;
 }
 
+#ifdef BULKREG_TEST_HOOKS
+/* Test builds only: BULKREG_TEST_HOLD_FLUSH=DIR makes the batch, once it
+ * has decided every row, create DIR/held and wait for DIR/go before it
+ * writes -- so a test can let another batch run in between. */
+static void hold_before_flush(void)
+{
+	const char *dir = getenv("BULKREG_TEST_HOLD_FLUSH");
+	char path[4096];
+	if (!dir || !*dir)
+		return;
+	snprintf(path, sizeof(path), "%s/held", dir);
+	int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	if (fd >= 0)
+		close(fd);
+	snprintf(path, sizeof(path), "%s/go", dir);
+	struct timespec pause = { 0, 2000000 };
+	while (access(path, F_OK) != 0)
+		nanosleep(&pause, NULL);
+}
+#else
+static void hold_before_flush(void)
+{
+}
+#endif
+
 enum status db__cache_final_flush(struct db *db, struct error *err)
 {
 	if (!db->cache)
 		return ST_OK;
+	hold_before_flush();
 	pcache_drop_indexes(db->cache->pc);
 	enum status st = db__cache_flush(db, err);
 	if (st == ST_OK)
@@ -1804,6 +1877,15 @@ static bool student_values(struct store_cache *sc, uint32_t sidx,
 	return pcache_student_values(sc->pc, sidx, s, len);
 }
 
+/* The values just set are the database's: a later change is written
+ * only if they are still there (S_REWRITE_STUDENT). */
+static void student_read(struct pc_student *e)
+{
+	e->read_off = e->val_off;
+	for (int i = 0; i < 3; i++)
+		e->read_len[i] = e->len[i];
+}
+
 static void student_stored(struct store_cache *sc, uint32_t sidx,
 			   struct text out[3])
 {
@@ -1857,6 +1939,7 @@ static enum status load_students(struct db *db, struct error *err)
 		e = pcache_student_at(sc->pc, sidx);
 		e->created = (uint32_t)created;
 		e->state = PCS_STORED;
+		student_read(e);
 	}
 	if (st == ST_OK && rc != SQLDB_DONE)
 		st = db__fail(db, rc, "reading the students", err);
@@ -1949,6 +2032,7 @@ static enum status cached_student(struct db *db, struct text id, uint32_t *out,
 		e = pcache_student_at(sc->pc, sidx);
 		e->created = (uint32_t)created;
 		e->state = PCS_STORED;
+		student_read(e);
 	} else if (rc == SQLDB_DONE) {
 		sqldb_reset(stmt);
 		e->state = PCS_ABSENT;

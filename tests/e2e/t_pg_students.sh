@@ -1,0 +1,107 @@
+# shellcheck shell=sh
+# shellcheck disable=SC2154 # BULKREG, RC come from lib.sh and run
+# t_pg_students: on PostgreSQL a batch locks a student only when it writes
+# it, at its end, and writes it only if it is still as the batch read it.
+# So two batches on disjoint courses that name the same students do not
+# wait for each other; and if one changed or added a student the other
+# changes or adds too, the later one exits 3, writes nothing, and its
+# re-run converges.  bulkreg-test holds a batch between its decisions and
+# its writes (BULKREG_TEST_HOLD_FLUSH) to make the window certain.
+pg_only "a race between two clients of one PostgreSQL database"
+
+TEST_BIN=${BULKREG}-test
+[ -x "$TEST_BIN" ] || fail "no $TEST_BIN (make builds it)"
+
+# hold_start DIR ARGS...: runs bulkreg-test ARGS in the background, held
+# before its writes; returns once it is held.  hold_end: lets it go and
+# waits; its status in $RC, its output in DIR.out and DIR.err.
+hold_start() {
+	HOLD=$1
+	shift
+	rm -rf "$HOLD"
+	mkdir "$HOLD"
+	BULKREG_TEST_HOLD_FLUSH=$PWD/$HOLD "$TEST_BIN" "$@" >"$HOLD.out" 2>"$HOLD.err" &
+	HOLD_PID=$!
+	_n=0
+	while [ ! -e "$HOLD/held" ]; do
+		kill -0 "$HOLD_PID" 2>/dev/null || fail "the held batch ended early: $(cat "$HOLD.err")"
+		_n=$((_n + 1))
+		[ "$_n" -lt 15000 ] || fail "the batch was never held"
+		sleep 0.002
+	done
+}
+hold_end() {
+	: >"$HOLD/go"
+	wait "$HOLD_PID"
+	RC=$?
+}
+
+db=$(new_db s)
+printf '%s\n' "code,title,capacity,waitlist" "C1,One,10," "C2,Two,10," \
+	"C3,Three,10," >courses.csv
+run -d "$db" course import courses.csv
+expect_rc 0
+printf '%s\n' "student_id,first_name,last_name,email,course" \
+	"S1,Ann,Lee,ann@uni.example,C1" >base.csv
+run -d "$db" register base.csv
+expect_rc 0
+
+case_ "a batch on other courses naming the same student runs while the first is held"
+printf '%s\n' "student_id,first_name,last_name,email,course" \
+	"S1,Ann,Lee,ann@uni.example,C2" "N1,New,One,n1@uni.example,C2" >a.csv
+printf '%s\n' "student_id,first_name,last_name,email,course" \
+	"S1,Ann,Lee,ann@uni.example,C3" >b.csv
+hold_start ha -d "$db" register a.csv --wait 5
+run -d "$db" register b.csv --wait 5
+expect_rc 0
+hold_end
+[ "$RC" -eq 0 ] || fail "the held batch: exit $RC: $(cat ha.err)"
+[ "$(sql "$db" "SELECT count(*) FROM registrations WHERE student_id = 'S1'")" = 3 ] ||
+	fail "S1 is not in three courses"
+
+case_ "a student changed by another batch meanwhile: exit 3, nothing written, the re-run converges"
+printf '%s\n' "student_id,first_name,last_name,email,course" \
+	"S1,Anna,Lee,ann@uni.example,C2" >change_a.csv
+printf '%s\n' "student_id,first_name,last_name,email,course" \
+	"S1,Annie,Lee,ann@uni.example,C3" >change_b.csv
+batches_before=$(sql "$db" "SELECT count(*) FROM batches")
+hold_start hc -d "$db" register change_a.csv --update-students always --wait 5
+run -d "$db" register change_b.csv --update-students always --wait 5
+expect_rc 0
+hold_end
+[ "$RC" -eq 3 ] || fail "the held batch: exit $RC, expected 3: $(cat hc.err)"
+grep -q "another batch changed student S1 at the same time; nothing was written: run it again" hc.err ||
+	fail "message: $(cat hc.err)"
+[ "$(sql "$db" "SELECT first_name FROM students WHERE student_id = 'S1'")" = Annie ] ||
+	fail "S1 is not as the other batch left it"
+[ "$(sql "$db" "SELECT count(*) FROM batches")" = $((batches_before + 1)) ] ||
+	fail "the failed batch left a record"
+run -d "$db" register change_a.csv --update-students always
+expect_rc 0
+[ "$(sql "$db" "SELECT first_name FROM students WHERE student_id = 'S1'")" = Anna ] ||
+	fail "the re-run did not change S1"
+[ "$(sql "$db" "SELECT count(*) FROM history WHERE student_id = 'S1' AND event = 'student'")" = 2 ] ||
+	fail "the two changes are not both in the history"
+
+case_ "a new student added by another batch meanwhile: exit 3, nothing written, the re-run converges"
+printf '%s\n' "student_id,first_name,last_name,email,course" \
+	"N2,Nia,Two,n2@uni.example,C1" >new_a.csv
+printf '%s\n' "student_id,first_name,last_name,email,course" \
+	"N2,Nia,Two,n2@uni.example,C3" >new_b.csv
+hold_start hn -d "$db" register new_a.csv --wait 5
+run -d "$db" register new_b.csv --wait 5
+expect_rc 0
+hold_end
+[ "$RC" -eq 3 ] || fail "the held batch: exit $RC, expected 3: $(cat hn.err)"
+grep -q "another batch added student N2 at the same time; nothing was written: run it again" hn.err ||
+	fail "message: $(cat hn.err)"
+[ "$(sql "$db" "SELECT count(*) FROM registrations WHERE student_id = 'N2'")" = 1 ] ||
+	fail "N2 is not in exactly the other batch's course"
+run -d "$db" register new_a.csv
+expect_rc 0
+[ "$(sql "$db" "SELECT count(*) FROM registrations WHERE student_id = 'N2'")" = 2 ] ||
+	fail "the re-run did not register N2"
+
+case_ "verify passes"
+run -d "$db" verify
+expect_rc 0
