@@ -1949,14 +1949,19 @@ static enum status load_students(struct db *db, struct error *err)
 	return st;
 }
 
-/* Whether to read the students whole now (SQLite; counted once). */
+/* Whether to read the students whole now (counted once). */
 static enum status students_worth_loading(struct db *db, bool *yes,
 					  struct error *err)
 {
 	struct store_cache *sc = db->cache;
 	*yes = false;
 	uint32_t m = sc->student_misses;
-	if (db->pg || m < STUDENT_MISSES_BEFORE_COUNT || (m & (m - 1)) != 0)
+	/* PostgreSQL: a look-up is a round trip, a hundred times a row of a
+	 * scan; reading students locks nothing there (they are locked only
+	 * as written: S_REWRITE_STUDENT). */
+	uint32_t first = db->pg ? 256 : STUDENT_MISSES_BEFORE_COUNT;
+	size_t ratio = db->pg ? 256 : LOAD_RATIO;
+	if (m < first || (m & (m - 1)) != 0)
 		return ST_OK;
 	if (sc->students_stored < 0) {
 		enum status st = db__query_int(db, "SELECT count(*) FROM students",
@@ -1965,7 +1970,7 @@ static enum status students_worth_loading(struct db *db, bool *yes,
 		if (st != ST_OK)
 			return st;
 	}
-	*yes = (size_t)sc->students_stored <= (size_t)m * LOAD_RATIO &&
+	*yes = (size_t)sc->students_stored <= (size_t)m * ratio &&
 	       pcache_bytes(sc->pc) +
 			       (size_t)sc->students_stored * 2 * LOAD_ROW_BYTES <
 		       sc->budget;
