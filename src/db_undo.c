@@ -158,19 +158,23 @@ static void change_from(struct sqldb_stmt *stmt, int64_t batch_id, struct change
 	c->after.seq = column_id(stmt, 10);
 }
 
-static enum status walk_changes(struct db *db, const char *sql,
-				int64_t batch_id, store_change_fn fn, void *ctx,
+/* Walks `sql`'s rows as changes, with ?1 = a and, where the statement has
+ * it, ?2 = b. */
+static enum status walk_changes(struct db *db, const char *sql, int64_t a,
+				int64_t b, store_change_fn fn, void *ctx,
 				struct error *err)
 {
 	struct sqldb_stmt *stmt = NULL;
 	enum status st = db__prepare(db, sql, 0, &stmt, err);
 	if (st != ST_OK)
 		return st;
-	sqldb_bind_int64(stmt, 1, batch_id);
+	sqldb_bind_int64(stmt, 1, a);
+	if (sqldb_bind_count(stmt) >= 2)
+		sqldb_bind_int64(stmt, 2, b);
 	enum sqldb_rc rc;
 	while ((rc = sqldb_step(stmt)) == SQLDB_ROW) {
 		struct change c;
-		change_from(stmt, batch_id, &c);
+		change_from(stmt, a, &c);
 		if (sqldb_column_count(stmt) > 17) {
 			/* The pair's state after the batch: its last change. */
 			c.after.state =
@@ -205,26 +209,64 @@ enum status store_changes_each(struct store *s, int64_t batch_id,
 		 " AND id <= (SELECT max(id) FROM history WHERE batch_id = ?1)"
 		 " ORDER BY id %s",
 		 change_columns, newest_first ? "DESC" : "ASC");
-	return walk_changes(db_of(s), sql, batch_id, fn, ctx, err);
+	return walk_changes(db_of(s), sql, batch_id, 0, fn, ctx, err);
 }
 
-enum status store_pair_changes_each(struct store *s, int64_t batch_id,
-				    store_change_fn fn, void *ctx,
-				    struct error *err)
+enum status store_history_last(struct store *s, int64_t batch_id,
+				int64_t *id, struct error *err)
 {
-	char sql[1024];
-	snprintf(sql, sizeof(sql),
-		 "WITH span AS (SELECT course_id AS c, student_id AS sid,"
-		 "  min(id) AS first, max(id) AS last FROM history"
-		 "  WHERE batch_id = ?1 AND course_id IS NOT NULL"
-		 "  GROUP BY course_id, student_id)"
-		 " SELECT %s, (SELECT new_status FROM history WHERE id = span.last),"
-		 " (SELECT new_seq FROM history WHERE id = span.last),"
-		 " (SELECT code FROM courses WHERE id = span.c)"
-		 " FROM span JOIN history ON history.id = span.first"
-		 " ORDER BY span.first",
-		 change_columns);
-	return walk_changes(db_of(s), sql, batch_id, fn, ctx, err);
+	return db__query_int(db_of(s),
+			     "SELECT coalesce(max(id), 0) FROM history"
+			     " WHERE batch_id = ?1",
+			     batch_id, id, "reading the history", err);
+}
+
+/*
+ * Without a sort of every change: only the changes up to `split` -- the
+ * reversed ones, which may name a pair several times -- are grouped by
+ * pair (into temp.undo_firsts, for the probe below); the removals after
+ * it, each of a different pair and most of an undo's changes, are read in
+ * id order, with the index on batch_id.
+ */
+enum status store_undo_firsts_each(struct store *s, int64_t undo_id,
+				   int64_t split, store_change_fn fn, void *ctx,
+				   struct error *err)
+{
+	static const char firsts_sql[] =
+		"CREATE TEMP TABLE IF NOT EXISTS undo_firsts ("
+		" course_id INTEGER NOT NULL, student_id TEXT NOT NULL,"
+		" first_id INTEGER NOT NULL, PRIMARY KEY (course_id, student_id))"
+		" WITHOUT ROWID;"
+		"DELETE FROM temp.undo_firsts;"
+		"INSERT INTO temp.undo_firsts"
+		" SELECT course_id, student_id, min(id) FROM history"
+		" WHERE batch_id = ?1 AND id <= ?2 AND course_id IS NOT NULL"
+		" GROUP BY course_id, student_id;";
+	/* Columns 17-19: the change's own after, and the course's code. */
+	static const char tail[] =
+		", new_status, new_seq,"
+		" (SELECT code FROM courses WHERE id = history.course_id)";
+	char reversed_sql[1024], removed_sql[1024];
+	snprintf(reversed_sql, sizeof(reversed_sql),
+		 "SELECT %s%s FROM history"
+		 " WHERE id IN (SELECT first_id FROM temp.undo_firsts) ORDER BY id",
+		 change_columns, tail);
+	snprintf(removed_sql, sizeof(removed_sql),
+		 "SELECT %s%s FROM history"
+		 " WHERE batch_id = ?1 AND id > ?2 AND course_id IS NOT NULL"
+		 " AND NOT EXISTS (SELECT 1 FROM temp.undo_firsts AS f"
+		 "  WHERE f.course_id = history.course_id"
+		 "  AND f.student_id = history.student_id)"
+		 " ORDER BY id",
+		 change_columns, tail);
+	struct db *db = db_of(s);
+	enum status st = db__exec_bound(db, firsts_sql, undo_id, split,
+					"reading the history", err);
+	if (st == ST_OK)
+		st = walk_changes(db, reversed_sql, undo_id, 0, fn, ctx, err);
+	if (st == ST_OK)
+		st = walk_changes(db, removed_sql, undo_id, split, fn, ctx, err);
+	return st;
 }
 
 enum status store_student_get(struct store *s, struct text id,
@@ -428,10 +470,14 @@ enum status store_batch_set_undone(struct store *s, int64_t batch_id,
 
 /*
  * A student goes with the undo when nothing else holds them: created by
- * the batch undone (or by a batch undone before), no registration left,
- * and no change of a batch whose changes stand names them (a later drop of
- * theirs, say, which an undo may still set back).  The candidates are the
- * students the batch created and those whose pairs this undo removed.
+ * the batch undone (or by a batch undone before, if this undo dropped one
+ * of their pairs), no registration left, and no change of a batch whose
+ * changes stand names them (a later drop of theirs, say, which an undo may
+ * still set back).  One pass over the students finds the candidates; the
+ * dropped pairs are read only for a student a batch undone before created.
+ * What holds a candidate is looked up from the registrations and from the
+ * history of the batches that stand, through its index, not from the
+ * history of this undo (a row per pair it took out).
  */
 enum status store_remove_orphans(struct store *s, int64_t batch_id,
 				 int64_t undo_id, struct error *err)
@@ -442,26 +488,22 @@ enum status store_remove_orphans(struct store *s, int64_t batch_id,
 		" email TEXT, created_batch INTEGER) WITHOUT ROWID;"
 		"DELETE FROM temp.undo_orphans;"
 		"INSERT INTO temp.undo_orphans"
-		" WITH cand(student_id) AS MATERIALIZED ("
-		"  SELECT student_id FROM history WHERE batch_id = ?2"
-		"   AND event = 'dropped'"
-		"  UNION SELECT student_id FROM students WHERE created_batch = ?1),"
-		" busy(student_id) AS MATERIALIZED ("
-		"  SELECT student_id FROM registrations"
-		"   WHERE student_id IN (SELECT student_id FROM cand)"
-		"  UNION SELECT h.student_id FROM history AS h"
-		"   JOIN batches AS b ON b.id = h.batch_id"
-		"   WHERE h.batch_id NOT IN (?1, ?2)"
-		"   AND h.student_id IN (SELECT student_id FROM cand)"
-		"   AND b.undone_by IS NULL"
-		"   AND NOT (b.kind = 'undo' AND EXISTS (SELECT 1 FROM batches AS t"
-		"    WHERE t.id = b.undo_of AND t.undone_by = b.id)))"
-		" SELECT s.student_id, s.first_name, s.last_name, s.email,"
-		"  s.created_batch FROM students AS s"
-		"  WHERE s.student_id IN (SELECT student_id FROM cand)"
-		"  AND s.student_id NOT IN (SELECT student_id FROM busy)"
-		"  AND (s.created_batch = ?1 OR s.created_batch IN"
-		"   (SELECT id FROM batches WHERE undone_by IS NOT NULL));"
+		" SELECT student_id, first_name, last_name, email, created_batch"
+		" FROM students WHERE created_batch = ?1"
+		" OR (created_batch IN (SELECT id FROM batches"
+		"   WHERE undone_by IS NOT NULL)"
+		"  AND student_id IN (SELECT student_id FROM history"
+		"   WHERE batch_id = ?2 AND event = 'dropped'));"
+		"DELETE FROM temp.undo_orphans WHERE student_id IN ("
+		" SELECT student_id FROM registrations"
+		" WHERE student_id IN (SELECT student_id FROM temp.undo_orphans));"
+		"DELETE FROM temp.undo_orphans WHERE student_id IN ("
+		" SELECT h.student_id FROM batches AS b CROSS JOIN history AS h"
+		" WHERE h.batch_id = b.id AND b.id <> ?1 AND b.id <> ?2"
+		" AND b.undone_by IS NULL"
+		" AND NOT (b.kind = 'undo' AND EXISTS (SELECT 1 FROM batches AS t"
+		"  WHERE t.id = b.undo_of AND t.undone_by = b.id))"
+		" AND h.student_id IN (SELECT student_id FROM temp.undo_orphans));"
 		"INSERT INTO history (batch_id, event, student_id, old_batch,"
 		" old_first_name, old_last_name, old_email)"
 		" SELECT ?2, 'student', student_id, created_batch, first_name,"

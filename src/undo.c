@@ -22,6 +22,7 @@ struct waitlist {
 struct undo {
 	struct store *s;
 	int64_t target, undo_id;
+	int64_t split;    /* the undo's last change before its removals */
 	enum status st;
 	struct error *err;
 	policy_emit_fn emit;
@@ -284,14 +285,22 @@ static void set_value(struct row *row, enum row_field f, struct text t)
 	row->v[f].len = (uint32_t)len;
 }
 
-/* A row for a pair whose status the undo changed. */
+/* A row for a pair whose status the undo changed; c is the undo's first
+ * change of the pair. */
 static int report_pair(void *ctx, const struct change *c)
 {
 	struct undo *u = ctx;
-	/* From the undo's own history: before its first change of the pair,
-	 * and after its last. */
-	const struct pair *was = &c->before, *is = &c->after;
-	if (was->state == is->state)
+	/* Before its first change, and as the undo leaves it: a removal is
+	 * its pair's only change; a pair it reversed is looked up. */
+	const struct pair *was = &c->before;
+	struct pair now = c->after;
+	if (c->id <= u->split) {
+		u->st = store_pair_find(u->s, c->course_id, c->student_id, &now,
+					u->err);
+		if (u->st != ST_OK)
+			return 1;
+	}
+	if (was->state == now.state)
 		return 0; /* only renumbered, or set back as it was */
 	struct row *r = &u->row;
 	memset(r, 0, sizeof(*r));
@@ -299,16 +308,11 @@ static int report_pair(void *ctx, const struct change *c)
 	r->nfields = FIELD_COUNT;
 	set_value(r, FIELD_STUDENT_ID, c->student_id);
 	set_value(r, FIELD_COURSE, c->course_code);
-	if (is->state == PAIR_ABSENT) {
+	if (now.state == PAIR_ABSENT) {
 		r->status = STATUS_DROPPED;
 		snprintf(r->detail, sizeof(r->detail), "undo of batch %" PRId64,
 			 u->target);
 	} else {
-		struct pair now;
-		u->st = store_pair_find(u->s, c->course_id, c->student_id, &now,
-					u->err);
-		if (u->st != ST_OK)
-			return 1;
 		r->status = now.state == PAIR_WAITLISTED ? STATUS_WAITLISTED :
 							   STATUS_REGISTERED;
 		r->position = now.state == PAIR_WAITLISTED ? now.seq : 0;
@@ -367,7 +371,7 @@ enum status undo_apply(struct store *s, int64_t target, int64_t undo_id,
 				 target, blockers == 1 ? "" : "es", later,
 				 blockers == 1 ? "it" : "them");
 
-	struct undo u = { s, target, undo_id, ST_OK, err, emit, ctx, {0}, NULL, 0 };
+	struct undo u = { s, target, undo_id, 0, ST_OK, err, emit, ctx, {0}, NULL, 0 };
 	int64_t *courses = NULL;
 	size_t ncourses = 0;
 	st = store_batch_courses(s, target, &courses, &ncourses, err);
@@ -381,6 +385,9 @@ enum status undo_apply(struct store *s, int64_t target, int64_t undo_id,
 	if (st == ST_OK)
 		st = waitlists_store(&u);
 	waitlists_free(&u);
+	/* What the report groups by pair ends here (see report_pair). */
+	if (st == ST_OK)
+		st = store_history_last(s, undo_id, &u.split, err);
 	if (st == ST_OK)
 		st = store_batch_remove_additions(s, target, undo_id, err);
 	if (st == ST_OK)
@@ -406,7 +413,7 @@ enum status undo_apply(struct store *s, int64_t target, int64_t undo_id,
 		st = store_batch_set_undone(s, b.undo_of, 0, err);
 	/* The report: each pair whose status the undo's own changes moved. */
 	if (st == ST_OK)
-		st = walked(&u, store_pair_changes_each(s, undo_id, report_pair, &u,
-							err));
+		st = walked(&u, store_undo_firsts_each(s, undo_id, u.split,
+						       report_pair, &u, err));
 	return st;
 }
