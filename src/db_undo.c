@@ -126,6 +126,12 @@ static const char change_columns[] =
 	" old_batch, old_line, new_status, new_seq, old_first_name,"
 	" old_last_name, old_email, new_first_name, new_last_name, new_email";
 
+/* The same for changes of pairs: no student's values to read. */
+static const char pair_columns[] =
+	"id, event, course_id, student_id, line, old_status, old_seq,"
+	" old_batch, old_line, new_status, new_seq, NULL, NULL, NULL, NULL,"
+	" NULL, NULL";
+
 /* A history row as a change; its texts live until the statement moves. */
 static void change_from(struct sqldb_stmt *stmt, int64_t batch_id, struct change *c)
 {
@@ -158,11 +164,40 @@ static void change_from(struct sqldb_stmt *stmt, int64_t batch_id, struct change
 	c->after.seq = column_id(stmt, 10);
 }
 
-/* Walks `sql`'s rows as changes, with ?1 = a and, where the statement has
- * it, ?2 = b. */
+/*
+ * The codes of the courses a walk's changes name, read again only when
+ * the course changes (an undo's removals come a course at a time): a
+ * look-up per change was a tenth of an undo's report.
+ */
+struct course_codes {
+	struct sqldb_stmt *stmt; /* SELECT code FROM courses WHERE id = ?1 */
+	int64_t id;              /* the course it is on; 0: none */
+	struct text code;        /* valid until the statement moves */
+};
+
+static enum status course_code(struct db *db, struct course_codes *cc,
+			       int64_t id, struct text *out, struct error *err)
+{
+	if (id != cc->id) {
+		sqldb_reset(cc->stmt);
+		sqldb_bind_int64(cc->stmt, 1, id);
+		enum sqldb_rc rc = sqldb_step(cc->stmt);
+		cc->id = 0;
+		if (rc != SQLDB_ROW && rc != SQLDB_DONE)
+			return db__fail(db, rc, "reading a course", err);
+		cc->code = rc == SQLDB_ROW ? column_text(cc->stmt, 0) :
+					     (struct text){ "", 0 };
+		cc->id = id;
+	}
+	*out = cc->code;
+	return ST_OK;
+}
+
+/* Walks `sql`'s rows (change_columns) as changes, with ?1 = a and, where
+ * the statement has it, ?2 = b; with `codes`, each with its course's code. */
 static enum status walk_changes(struct db *db, const char *sql, int64_t a,
-				int64_t b, store_change_fn fn, void *ctx,
-				struct error *err)
+				int64_t b, struct course_codes *codes,
+				store_change_fn fn, void *ctx, struct error *err)
 {
 	struct sqldb_stmt *stmt = NULL;
 	enum status st = db__prepare(db, sql, 0, &stmt, err);
@@ -175,16 +210,12 @@ static enum status walk_changes(struct db *db, const char *sql, int64_t a,
 	while ((rc = sqldb_step(stmt)) == SQLDB_ROW) {
 		struct change c;
 		change_from(stmt, a, &c);
-		if (sqldb_column_count(stmt) > 17) {
-			/* The pair's state after the batch: its last change. */
-			c.after.state =
-				db__state_parse(sqldb_column_text(stmt, 17));
-			c.after.seq = column_id(stmt, 18);
-			c.course_code = column_text(stmt, 19);
-		}
-		if (fn(ctx, &c) != 0) {
+		if (codes)
+			st = course_code(db, codes, c.course_id, &c.course_code,
+					 err);
+		if (st != ST_OK || fn(ctx, &c) != 0) {
 			sqldb_finalize(stmt);
-			return ST_CANCELLED;
+			return st != ST_OK ? st : ST_CANCELLED;
 		}
 	}
 	sqldb_finalize(stmt);
@@ -209,7 +240,7 @@ enum status store_changes_each(struct store *s, int64_t batch_id,
 		 " AND id <= (SELECT max(id) FROM history WHERE batch_id = ?1)"
 		 " ORDER BY id %s",
 		 change_columns, newest_first ? "DESC" : "ASC");
-	return walk_changes(db_of(s), sql, batch_id, 0, fn, ctx, err);
+	return walk_changes(db_of(s), sql, batch_id, 0, NULL, fn, ctx, err);
 }
 
 enum status store_history_last(struct store *s, int64_t batch_id,
@@ -224,9 +255,12 @@ enum status store_history_last(struct store *s, int64_t batch_id,
 /*
  * Without a sort of every change: only the changes up to `split` -- the
  * reversed ones, which may name a pair several times -- are grouped by
- * pair (into temp.undo_firsts, for the probe below); the removals after
- * it, each of a different pair and most of an undo's changes, are read in
- * id order, with the index on batch_id.
+ * pair (into temp.undo_firsts); the removals after it, each of a different
+ * pair and most of an undo's changes, are read in id order, and probed
+ * against undo_firsts only if it has rows.  On SQLite every change past
+ * `split` is this undo's (it holds the write lock): they are read from the
+ * table itself (+batch_id: not through the index); on PostgreSQL another
+ * batch's are numbered at its COMMIT, below them.
  */
 enum status store_undo_firsts_each(struct store *s, int64_t undo_id,
 				   int64_t split, store_change_fn fn, void *ctx,
@@ -242,30 +276,32 @@ enum status store_undo_firsts_each(struct store *s, int64_t undo_id,
 		" SELECT course_id, student_id, min(id) FROM history"
 		" WHERE batch_id = ?1 AND id <= ?2 AND course_id IS NOT NULL"
 		" GROUP BY course_id, student_id;";
-	/* Columns 17-19: the change's own after, and the course's code. */
-	static const char tail[] =
-		", new_status, new_seq,"
-		" (SELECT code FROM courses WHERE id = history.course_id)";
-	char reversed_sql[1024], removed_sql[1024];
-	snprintf(reversed_sql, sizeof(reversed_sql),
-		 "SELECT %s%s FROM history"
-		 " WHERE id IN (SELECT first_id FROM temp.undo_firsts) ORDER BY id",
-		 change_columns, tail);
-	snprintf(removed_sql, sizeof(removed_sql),
-		 "SELECT %s%s FROM history"
-		 " WHERE batch_id = ?1 AND id > ?2 AND course_id IS NOT NULL"
-		 " AND NOT EXISTS (SELECT 1 FROM temp.undo_firsts AS f"
-		 "  WHERE f.course_id = history.course_id"
-		 "  AND f.student_id = history.student_id)"
-		 " ORDER BY id",
-		 change_columns, tail);
+	static const char *const where[] = {
+		"id IN (SELECT first_id FROM temp.undo_firsts)",
+		"+batch_id = ?1 AND id > ?2 AND course_id IS NOT NULL"
+		" AND NOT EXISTS (SELECT 1 FROM temp.undo_firsts AS f"
+		"  WHERE f.course_id = history.course_id"
+		"  AND f.student_id = history.student_id)",
+		"+batch_id = ?1 AND id > ?2 AND course_id IS NOT NULL",
+	};
 	struct db *db = db_of(s);
+	struct course_codes codes = { NULL, 0, { "", 0 } };
+	int64_t nfirsts = 0;
 	enum status st = db__exec_bound(db, firsts_sql, undo_id, split,
 					"reading the history", err);
 	if (st == ST_OK)
-		st = walk_changes(db, reversed_sql, undo_id, 0, fn, ctx, err);
+		st = db__query_int(db, "SELECT count(*) FROM temp.undo_firsts", 0,
+				   &nfirsts, "reading the history", err);
 	if (st == ST_OK)
-		st = walk_changes(db, removed_sql, undo_id, split, fn, ctx, err);
+		st = db__prepare(db, "SELECT code FROM courses WHERE id = ?1", 0,
+				 &codes.stmt, err);
+	for (int i = 0; st == ST_OK && i < 2; i++) {
+		char sql[1024];
+		snprintf(sql, sizeof(sql), "SELECT %s FROM history WHERE %s ORDER BY id",
+			 pair_columns, where[i == 0 ? 0 : nfirsts ? 1 : 2]);
+		st = walk_changes(db, sql, undo_id, split, &codes, fn, ctx, err);
+	}
+	sqldb_finalize(codes.stmt);
 	return st;
 }
 
@@ -424,25 +460,59 @@ enum status store_batch_courses(struct store *s, int64_t batch_id,
 
 
 /*
- * Set-based: one statement records every removal, one removes them (an
- * undo of a million-row batch is a million of each).  The additions are
- * the tail of each waitlist, in the order they were added, once the
- * batch's later changes are reversed; taken from the end (seq DESC), each
- * waitlisted pair's position when it leaves is its seq, which is what an
- * undo of this undo puts it back at.
+ * Set-based, a course at a time: one statement records the removals of
+ * its seats, one those of its waitlist; then one removes them all.  The
+ * additions are the tail of each waitlist, in the order they were added,
+ * once the batch's later changes are reversed; taken from the end (seq
+ * DESC), each waitlisted pair's position when it leaves is its seq, which
+ * is what an undo of this undo puts it back at.  A course at a time, the
+ * seats sort in memory and the waitlist needs no sort (its index is in seq
+ * order), where one sort of a million-row batch's pairs spilled to
+ * temporary files.  The records go first, into new pages, and the
+ * deletion last: pages it freed, reused for the records, would be copied
+ * to the statement journal.
  */
 enum status store_batch_remove_additions(struct store *s, int64_t batch_id,
-					 int64_t undo_id, struct error *err)
+					 int64_t undo_id,
+					 const int64_t *courses, size_t ncourses,
+					 struct error *err)
 {
-	static const char sql[] =
+	/* ?1 the batch, ?2 the course, ?3 the undo. */
+	static const char *const sql[] = {
 		"INSERT INTO history (batch_id, event, course_id, student_id,"
 		" old_status, old_seq, old_batch, old_line)"
-		" SELECT ?2, 'dropped', course_id, student_id, status, seq,"
-		" batch_id, line FROM registrations WHERE batch_id = ?1"
-		" ORDER BY course_id, status = 'waitlisted', seq DESC;"
-		"DELETE FROM registrations WHERE batch_id = ?1;";
-	return db__exec_bound(db_of(s), sql, batch_id, undo_id,
-			  "taking out a batch's registrations", err);
+		" SELECT ?3, 'dropped', course_id, student_id, status, seq,"
+		" batch_id, line FROM registrations WHERE course_id = ?2"
+		" AND status = 'registered' AND batch_id = ?1 ORDER BY seq DESC",
+		"INSERT INTO history (batch_id, event, course_id, student_id,"
+		" old_status, old_seq, old_batch, old_line)"
+		" SELECT ?3, 'dropped', course_id, student_id, status, seq,"
+		" batch_id, line FROM registrations WHERE course_id = ?2"
+		" AND status = 'waitlisted' AND batch_id = ?1 ORDER BY seq DESC",
+	};
+	enum { NSQL = sizeof(sql) / sizeof(sql[0]) };
+	static const char what[] = "taking out a batch's registrations";
+	struct db *db = db_of(s);
+	struct sqldb_stmt *stmt[NSQL] = { NULL };
+	enum status st = ST_OK;
+	for (size_t k = 0; st == ST_OK && k < NSQL; k++) {
+		st = db__prepare(db, sql[k], SQLDB_PERSISTENT, &stmt[k], err);
+		if (st == ST_OK) {
+			sqldb_bind_int64(stmt[k], 1, batch_id);
+			sqldb_bind_int64(stmt[k], 3, undo_id);
+		}
+	}
+	for (size_t i = 0; st == ST_OK && i < ncourses; i++)
+		for (size_t k = 0; st == ST_OK && k < NSQL; k++) {
+			sqldb_bind_int64(stmt[k], 2, courses[i]);
+			st = db__step_done(db, stmt[k], what, err);
+		}
+	for (size_t k = 0; k < NSQL; k++)
+		sqldb_finalize(stmt[k]);
+	if (st == ST_OK)
+		st = db__exec_bound(db, "DELETE FROM registrations WHERE batch_id = ?1",
+				    batch_id, 0, what, err);
+	return st;
 }
 
 enum status store_course_recount(struct store *s, int64_t course_id,

@@ -234,9 +234,14 @@ enum status store_batch_courses(struct store *s, int64_t batch_id,
 				int64_t **ids, size_t *count, struct error *err);
 
 /* Takes out the pairs the batch added that are still there (their
- * registration names it), recording each removal as a change of undo_id. */
+ * registration names it), recording each removal as a change of undo_id:
+ * course by course, in the order of `courses` (every course the batch
+ * changed, store_batch_courses), the seats, then the waitlist, each from
+ * its end. */
 enum status store_batch_remove_additions(struct store *s, int64_t batch_id,
-					 int64_t undo_id, struct error *err);
+					 int64_t undo_id,
+					 const int64_t *courses, size_t ncourses,
+					 struct error *err);
 
 /* After an undo of batch_id (by undo_id) took its pairs out: takes out the
  * students it leaves with nothing -- created by that batch or by one undone

@@ -28,6 +28,7 @@ struct undo {
 	policy_emit_fn emit;
 	void *ctx;
 	struct row row;   /* the report row being emitted */
+	char dropped[64], restored[64]; /* its details */
 	struct waitlist *lists;
 	size_t nlists;
 };
@@ -310,14 +311,12 @@ static int report_pair(void *ctx, const struct change *c)
 	set_value(r, FIELD_COURSE, c->course_code);
 	if (now.state == PAIR_ABSENT) {
 		r->status = STATUS_DROPPED;
-		snprintf(r->detail, sizeof(r->detail), "undo of batch %" PRId64,
-			 u->target);
+		memcpy(r->detail, u->dropped, sizeof(u->dropped));
 	} else {
 		r->status = now.state == PAIR_WAITLISTED ? STATUS_WAITLISTED :
 							   STATUS_REGISTERED;
 		r->position = now.state == PAIR_WAITLISTED ? now.seq : 0;
-		snprintf(r->detail, sizeof(r->detail),
-			 "restored by the undo of batch %" PRId64, u->target);
+		memcpy(r->detail, u->restored, sizeof(u->restored));
 	}
 	u->st = u->emit(u->ctx, r, u->err);
 	return u->st != ST_OK;
@@ -371,7 +370,11 @@ enum status undo_apply(struct store *s, int64_t target, int64_t undo_id,
 				 target, blockers == 1 ? "" : "es", later,
 				 blockers == 1 ? "it" : "them");
 
-	struct undo u = { s, target, undo_id, 0, ST_OK, err, emit, ctx, {0}, NULL, 0 };
+	struct undo u = { .s = s, .target = target, .undo_id = undo_id,
+			  .err = err, .emit = emit, .ctx = ctx };
+	snprintf(u.dropped, sizeof(u.dropped), "undo of batch %" PRId64, target);
+	snprintf(u.restored, sizeof(u.restored),
+		 "restored by the undo of batch %" PRId64, target);
 	int64_t *courses = NULL;
 	size_t ncourses = 0;
 	st = store_batch_courses(s, target, &courses, &ncourses, err);
@@ -389,7 +392,8 @@ enum status undo_apply(struct store *s, int64_t target, int64_t undo_id,
 	if (st == ST_OK)
 		st = store_history_last(s, undo_id, &u.split, err);
 	if (st == ST_OK)
-		st = store_batch_remove_additions(s, target, undo_id, err);
+		st = store_batch_remove_additions(s, target, undo_id, courses,
+						  ncourses, err);
 	if (st == ST_OK)
 		st = store_remove_orphans(s, target, undo_id, err);
 	/* Positions 1..n again where a batch from before version 2 leaves
