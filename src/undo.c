@@ -394,12 +394,17 @@ enum status undo_apply(struct store *s, int64_t target, int64_t undo_id,
 	if (st == ST_OK)
 		st = store_batch_remove_additions(s, target, undo_id, courses,
 						  ncourses, err);
-	if (st == ST_OK)
-		st = store_remove_orphans(s, target, undo_id, err);
 	/* Positions 1..n again where a batch from before version 2 leaves
 	 * gaps (its promotions kept no history); a no-op otherwise. */
 	for (size_t i = 0; st == ST_OK && i < ncourses; i++)
 		st = store_waitlist_renumber(s, courses[i], err);
+	/* The report: each pair whose status the undo's own changes moved,
+	 * read while the removals just recorded are in the cache. */
+	if (st == ST_OK)
+		st = walked(&u, store_undo_firsts_each(s, undo_id, u.split,
+						       report_pair, &u, err));
+	if (st == ST_OK)
+		st = store_remove_orphans(s, target, undo_id, err);
 	bool settings = false;
 	if (st == ST_OK)
 		st = changed_settings(s, &b, &settings, err);
@@ -415,9 +420,5 @@ enum status undo_apply(struct store *s, int64_t target, int64_t undo_id,
 	/* Undoing an undo: the batch it had undone stands again. */
 	if (st == ST_OK && b.undo_of)
 		st = store_batch_set_undone(s, b.undo_of, 0, err);
-	/* The report: each pair whose status the undo's own changes moved. */
-	if (st == ST_OK)
-		st = walked(&u, store_undo_firsts_each(s, undo_id, u.split,
-						       report_pair, &u, err));
 	return st;
 }
