@@ -547,19 +547,19 @@ enum status store_batch_set_undone(struct store *s, int64_t batch_id,
  * dropped pairs are read only for a student a batch undone before created.
  * What holds a candidate is looked up from the registrations and from the
  * history of the batches that stand, through its index, not from the
- * history of this undo (a row per pair it took out).
+ * history of this undo (a row per pair it took out).  The candidates are
+ * kept by id only: their names and emails, at 3M rows, outgrew the
+ * temporary tables' cache.
  */
 enum status store_remove_orphans(struct store *s, int64_t batch_id,
 				 int64_t undo_id, struct error *err)
 {
 	static const char sql[] =
 		"CREATE TEMP TABLE IF NOT EXISTS undo_orphans ("
-		" student_id TEXT PRIMARY KEY, first_name TEXT, last_name TEXT,"
-		" email TEXT, created_batch INTEGER) WITHOUT ROWID;"
+		" student_id TEXT PRIMARY KEY) WITHOUT ROWID;"
 		"DELETE FROM temp.undo_orphans;"
 		"INSERT INTO temp.undo_orphans"
-		" SELECT student_id, first_name, last_name, email, created_batch"
-		" FROM students WHERE created_batch = ?1"
+		" SELECT student_id FROM students WHERE created_batch = ?1"
 		" OR (created_batch IN (SELECT id FROM batches"
 		"   WHERE undone_by IS NOT NULL)"
 		"  AND student_id IN (SELECT student_id FROM history"
@@ -576,8 +576,10 @@ enum status store_remove_orphans(struct store *s, int64_t batch_id,
 		" AND h.student_id IN (SELECT student_id FROM temp.undo_orphans));"
 		"INSERT INTO history (batch_id, event, student_id, old_batch,"
 		" old_first_name, old_last_name, old_email)"
-		" SELECT ?2, 'student', student_id, created_batch, first_name,"
-		" last_name, email FROM temp.undo_orphans ORDER BY student_id;"
+		" SELECT ?2, 'student', s.student_id, s.created_batch, s.first_name,"
+		" s.last_name, s.email FROM temp.undo_orphans AS o"
+		" JOIN students AS s ON s.student_id = o.student_id"
+		" ORDER BY o.student_id;"
 		"DELETE FROM students"
 		" WHERE student_id IN (SELECT student_id FROM temp.undo_orphans);";
 	return db__exec_bound(db_of(s), sql, batch_id, undo_id,
