@@ -126,6 +126,12 @@ static const char change_columns[] =
 	" old_batch, old_line, new_status, new_seq, old_first_name,"
 	" old_last_name, old_email, new_first_name, new_last_name, new_email";
 
+/* The same for changes of pairs: no student's values to read. */
+static const char pair_columns[] =
+	"id, event, course_id, student_id, line, old_status, old_seq,"
+	" old_batch, old_line, new_status, new_seq, NULL, NULL, NULL, NULL,"
+	" NULL, NULL";
+
 /* A history row as a change; its texts live until the statement moves. */
 static void change_from(struct sqldb_stmt *stmt, int64_t batch_id, struct change *c)
 {
@@ -158,29 +164,58 @@ static void change_from(struct sqldb_stmt *stmt, int64_t batch_id, struct change
 	c->after.seq = column_id(stmt, 10);
 }
 
-static enum status walk_changes(struct db *db, const char *sql,
-				int64_t batch_id, store_change_fn fn, void *ctx,
-				struct error *err)
+/*
+ * The codes of the courses a walk's changes name, read again only when
+ * the course changes (an undo's removals come a course at a time): a
+ * look-up per change was a tenth of an undo's report.
+ */
+struct course_codes {
+	struct sqldb_stmt *stmt; /* SELECT code FROM courses WHERE id = ?1 */
+	int64_t id;              /* the course it is on; 0: none */
+	struct text code;        /* valid until the statement moves */
+};
+
+static enum status course_code(struct db *db, struct course_codes *cc,
+			       int64_t id, struct text *out, struct error *err)
+{
+	if (id != cc->id) {
+		sqldb_reset(cc->stmt);
+		sqldb_bind_int64(cc->stmt, 1, id);
+		enum sqldb_rc rc = sqldb_step(cc->stmt);
+		cc->id = 0;
+		if (rc != SQLDB_ROW && rc != SQLDB_DONE)
+			return db__fail(db, rc, "reading a course", err);
+		cc->code = rc == SQLDB_ROW ? column_text(cc->stmt, 0) :
+					     (struct text){ "", 0 };
+		cc->id = id;
+	}
+	*out = cc->code;
+	return ST_OK;
+}
+
+/* Walks `sql`'s rows (change_columns) as changes, with ?1 = a and, where
+ * the statement has it, ?2 = b; with `codes`, each with its course's code. */
+static enum status walk_changes(struct db *db, const char *sql, int64_t a,
+				int64_t b, struct course_codes *codes,
+				store_change_fn fn, void *ctx, struct error *err)
 {
 	struct sqldb_stmt *stmt = NULL;
 	enum status st = db__prepare(db, sql, 0, &stmt, err);
 	if (st != ST_OK)
 		return st;
-	sqldb_bind_int64(stmt, 1, batch_id);
+	sqldb_bind_int64(stmt, 1, a);
+	if (sqldb_bind_count(stmt) >= 2)
+		sqldb_bind_int64(stmt, 2, b);
 	enum sqldb_rc rc;
 	while ((rc = sqldb_step(stmt)) == SQLDB_ROW) {
 		struct change c;
-		change_from(stmt, batch_id, &c);
-		if (sqldb_column_count(stmt) > 17) {
-			/* The pair's state after the batch: its last change. */
-			c.after.state =
-				db__state_parse(sqldb_column_text(stmt, 17));
-			c.after.seq = column_id(stmt, 18);
-			c.course_code = column_text(stmt, 19);
-		}
-		if (fn(ctx, &c) != 0) {
+		change_from(stmt, a, &c);
+		if (codes)
+			st = course_code(db, codes, c.course_id, &c.course_code,
+					 err);
+		if (st != ST_OK || fn(ctx, &c) != 0) {
 			sqldb_finalize(stmt);
-			return ST_CANCELLED;
+			return st != ST_OK ? st : ST_CANCELLED;
 		}
 	}
 	sqldb_finalize(stmt);
@@ -205,26 +240,69 @@ enum status store_changes_each(struct store *s, int64_t batch_id,
 		 " AND id <= (SELECT max(id) FROM history WHERE batch_id = ?1)"
 		 " ORDER BY id %s",
 		 change_columns, newest_first ? "DESC" : "ASC");
-	return walk_changes(db_of(s), sql, batch_id, fn, ctx, err);
+	return walk_changes(db_of(s), sql, batch_id, 0, NULL, fn, ctx, err);
 }
 
-enum status store_pair_changes_each(struct store *s, int64_t batch_id,
-				    store_change_fn fn, void *ctx,
-				    struct error *err)
+enum status store_history_last(struct store *s, int64_t batch_id,
+				int64_t *id, struct error *err)
 {
-	char sql[1024];
-	snprintf(sql, sizeof(sql),
-		 "WITH span AS (SELECT course_id AS c, student_id AS sid,"
-		 "  min(id) AS first, max(id) AS last FROM history"
-		 "  WHERE batch_id = ?1 AND course_id IS NOT NULL"
-		 "  GROUP BY course_id, student_id)"
-		 " SELECT %s, (SELECT new_status FROM history WHERE id = span.last),"
-		 " (SELECT new_seq FROM history WHERE id = span.last),"
-		 " (SELECT code FROM courses WHERE id = span.c)"
-		 " FROM span JOIN history ON history.id = span.first"
-		 " ORDER BY span.first",
-		 change_columns);
-	return walk_changes(db_of(s), sql, batch_id, fn, ctx, err);
+	return db__query_int(db_of(s),
+			     "SELECT coalesce(max(id), 0) FROM history"
+			     " WHERE batch_id = ?1",
+			     batch_id, id, "reading the history", err);
+}
+
+/*
+ * Without a sort of every change: only the changes up to `split` -- the
+ * reversed ones, which may name a pair several times -- are grouped by
+ * pair (into temp.undo_firsts); the removals after it, each of a different
+ * pair and most of an undo's changes, are read in id order, and probed
+ * against undo_firsts only if it has rows.  On SQLite every change past
+ * `split` is this undo's (it holds the write lock): they are read from the
+ * table itself (+batch_id: not through the index); on PostgreSQL another
+ * batch's are numbered at its COMMIT, below them.
+ */
+enum status store_undo_firsts_each(struct store *s, int64_t undo_id,
+				   int64_t split, store_change_fn fn, void *ctx,
+				   struct error *err)
+{
+	static const char firsts_sql[] =
+		"CREATE TEMP TABLE IF NOT EXISTS undo_firsts ("
+		" course_id INTEGER NOT NULL, student_id TEXT NOT NULL,"
+		" first_id INTEGER NOT NULL, PRIMARY KEY (course_id, student_id))"
+		" WITHOUT ROWID;"
+		"DELETE FROM temp.undo_firsts;"
+		"INSERT INTO temp.undo_firsts"
+		" SELECT course_id, student_id, min(id) FROM history"
+		" WHERE batch_id = ?1 AND id <= ?2 AND course_id IS NOT NULL"
+		" GROUP BY course_id, student_id;";
+	static const char *const where[] = {
+		"id IN (SELECT first_id FROM temp.undo_firsts)",
+		"+batch_id = ?1 AND id > ?2 AND course_id IS NOT NULL"
+		" AND NOT EXISTS (SELECT 1 FROM temp.undo_firsts AS f"
+		"  WHERE f.course_id = history.course_id"
+		"  AND f.student_id = history.student_id)",
+		"+batch_id = ?1 AND id > ?2 AND course_id IS NOT NULL",
+	};
+	struct db *db = db_of(s);
+	struct course_codes codes = { NULL, 0, { "", 0 } };
+	int64_t nfirsts = 0;
+	enum status st = db__exec_bound(db, firsts_sql, undo_id, split,
+					"reading the history", err);
+	if (st == ST_OK)
+		st = db__query_int(db, "SELECT count(*) FROM temp.undo_firsts", 0,
+				   &nfirsts, "reading the history", err);
+	if (st == ST_OK)
+		st = db__prepare(db, "SELECT code FROM courses WHERE id = ?1", 0,
+				 &codes.stmt, err);
+	for (int i = 0; st == ST_OK && i < 2; i++) {
+		char sql[1024];
+		snprintf(sql, sizeof(sql), "SELECT %s FROM history WHERE %s ORDER BY id",
+			 pair_columns, where[i == 0 ? 0 : nfirsts ? 1 : 2]);
+		st = walk_changes(db, sql, undo_id, split, &codes, fn, ctx, err);
+	}
+	sqldb_finalize(codes.stmt);
+	return st;
 }
 
 enum status store_student_get(struct store *s, struct text id,
@@ -382,25 +460,71 @@ enum status store_batch_courses(struct store *s, int64_t batch_id,
 
 
 /*
- * Set-based: one statement records every removal, one removes them (an
- * undo of a million-row batch is a million of each).  The additions are
- * the tail of each waitlist, in the order they were added, once the
- * batch's later changes are reversed; taken from the end (seq DESC), each
- * waitlisted pair's position when it leaves is its seq, which is what an
- * undo of this undo puts it back at.
+ * Set-based, a course at a time: one statement records the removals of
+ * its seats, one those of its waitlist; then one removes them all.  The
+ * additions are the tail of each waitlist, in the order they were added,
+ * once the batch's later changes are reversed; taken from the end (seq
+ * DESC), each waitlisted pair's position when it leaves is its seq, which
+ * is what an undo of this undo puts it back at.  A course at a time, the
+ * seats sort in memory and the waitlist needs no sort (its index is in seq
+ * order), where one sort of a million-row batch's pairs spilled to
+ * temporary files.  The records go first, into new pages, and the
+ * deletion last: pages it freed, reused for the records, would be copied
+ * to the statement journal.
  */
 enum status store_batch_remove_additions(struct store *s, int64_t batch_id,
-					 int64_t undo_id, struct error *err)
+					 int64_t undo_id,
+					 const int64_t *courses, size_t ncourses,
+					 struct error *err)
 {
-	static const char sql[] =
+	/* ?1 the batch, ?2 the course, ?3 the undo. */
+	static const char *const sql[] = {
 		"INSERT INTO history (batch_id, event, course_id, student_id,"
 		" old_status, old_seq, old_batch, old_line)"
-		" SELECT ?2, 'dropped', course_id, student_id, status, seq,"
-		" batch_id, line FROM registrations WHERE batch_id = ?1"
-		" ORDER BY course_id, status = 'waitlisted', seq DESC;"
-		"DELETE FROM registrations WHERE batch_id = ?1;";
-	return db__exec_bound(db_of(s), sql, batch_id, undo_id,
-			  "taking out a batch's registrations", err);
+		" SELECT ?3, 'dropped', course_id, student_id, status, seq,"
+		" batch_id, line FROM registrations WHERE course_id = ?2"
+		" AND status = 'registered' AND batch_id = ?1 ORDER BY seq DESC",
+		"INSERT INTO history (batch_id, event, course_id, student_id,"
+		" old_status, old_seq, old_batch, old_line)"
+		" SELECT ?3, 'dropped', course_id, student_id, status, seq,"
+		" batch_id, line FROM registrations WHERE course_id = ?2"
+		" AND status = 'waitlisted' AND batch_id = ?1 ORDER BY seq DESC",
+	};
+	enum { NSQL = sizeof(sql) / sizeof(sql[0]) };
+	static const char what[] = "taking out a batch's registrations";
+	struct db *db = db_of(s);
+	struct sqldb_stmt *stmt[NSQL] = { NULL };
+	/* SQLite: the records copy what the registrations' own CHECKs passed
+	 * and literals, so the history's CHECKs (a sixth of each insert's
+	 * instructions) are left out of these statements, compiled while the
+	 * pragma is on, and back for everything after. */
+	enum status st = db->pg ? ST_OK :
+		db__exec(db, "PRAGMA ignore_check_constraints = ON", what, err);
+	for (size_t k = 0; st == ST_OK && k < NSQL; k++) {
+		st = db__prepare(db, sql[k], SQLDB_PERSISTENT, &stmt[k], err);
+		if (st == ST_OK) {
+			sqldb_bind_int64(stmt[k], 1, batch_id);
+			sqldb_bind_int64(stmt[k], 3, undo_id);
+		}
+	}
+	for (size_t i = 0; st == ST_OK && i < ncourses; i++)
+		for (size_t k = 0; st == ST_OK && k < NSQL; k++) {
+			sqldb_bind_int64(stmt[k], 2, courses[i]);
+			st = db__step_done(db, stmt[k], what, err);
+		}
+	for (size_t k = 0; k < NSQL; k++)
+		sqldb_finalize(stmt[k]);
+	if (!db->pg) {
+		/* After a failure, its message stays the one given. */
+		enum status off = db__exec(db, "PRAGMA ignore_check_constraints = OFF",
+					   what, st == ST_OK ? err : NULL);
+		if (st == ST_OK)
+			st = off;
+	}
+	if (st == ST_OK)
+		st = db__exec_bound(db, "DELETE FROM registrations WHERE batch_id = ?1",
+				    batch_id, 0, what, err);
+	return st;
 }
 
 enum status store_course_recount(struct store *s, int64_t course_id,
@@ -428,44 +552,46 @@ enum status store_batch_set_undone(struct store *s, int64_t batch_id,
 
 /*
  * A student goes with the undo when nothing else holds them: created by
- * the batch undone (or by a batch undone before), no registration left,
- * and no change of a batch whose changes stand names them (a later drop of
- * theirs, say, which an undo may still set back).  The candidates are the
- * students the batch created and those whose pairs this undo removed.
+ * the batch undone (or by a batch undone before, if this undo dropped one
+ * of their pairs), no registration left, and no change of a batch whose
+ * changes stand names them (a later drop of theirs, say, which an undo may
+ * still set back).  One pass over the students finds the candidates; the
+ * dropped pairs are read only for a student a batch undone before created.
+ * What holds a candidate is looked up from the registrations and from the
+ * history of the batches that stand, through its index, not from the
+ * history of this undo (a row per pair it took out).  The candidates are
+ * kept by id only: their names and emails, at 3M rows, outgrew the
+ * temporary tables' cache.
  */
 enum status store_remove_orphans(struct store *s, int64_t batch_id,
 				 int64_t undo_id, struct error *err)
 {
 	static const char sql[] =
 		"CREATE TEMP TABLE IF NOT EXISTS undo_orphans ("
-		" student_id TEXT PRIMARY KEY, first_name TEXT, last_name TEXT,"
-		" email TEXT, created_batch INTEGER) WITHOUT ROWID;"
+		" student_id TEXT PRIMARY KEY) WITHOUT ROWID;"
 		"DELETE FROM temp.undo_orphans;"
 		"INSERT INTO temp.undo_orphans"
-		" WITH cand(student_id) AS MATERIALIZED ("
-		"  SELECT student_id FROM history WHERE batch_id = ?2"
-		"   AND event = 'dropped'"
-		"  UNION SELECT student_id FROM students WHERE created_batch = ?1),"
-		" busy(student_id) AS MATERIALIZED ("
-		"  SELECT student_id FROM registrations"
-		"   WHERE student_id IN (SELECT student_id FROM cand)"
-		"  UNION SELECT h.student_id FROM history AS h"
-		"   JOIN batches AS b ON b.id = h.batch_id"
-		"   WHERE h.batch_id NOT IN (?1, ?2)"
-		"   AND h.student_id IN (SELECT student_id FROM cand)"
-		"   AND b.undone_by IS NULL"
-		"   AND NOT (b.kind = 'undo' AND EXISTS (SELECT 1 FROM batches AS t"
-		"    WHERE t.id = b.undo_of AND t.undone_by = b.id)))"
-		" SELECT s.student_id, s.first_name, s.last_name, s.email,"
-		"  s.created_batch FROM students AS s"
-		"  WHERE s.student_id IN (SELECT student_id FROM cand)"
-		"  AND s.student_id NOT IN (SELECT student_id FROM busy)"
-		"  AND (s.created_batch = ?1 OR s.created_batch IN"
-		"   (SELECT id FROM batches WHERE undone_by IS NOT NULL));"
+		" SELECT student_id FROM students WHERE created_batch = ?1"
+		" OR (created_batch IN (SELECT id FROM batches"
+		"   WHERE undone_by IS NOT NULL)"
+		"  AND student_id IN (SELECT student_id FROM history"
+		"   WHERE batch_id = ?2 AND event = 'dropped'));"
+		"DELETE FROM temp.undo_orphans WHERE student_id IN ("
+		" SELECT student_id FROM registrations"
+		" WHERE student_id IN (SELECT student_id FROM temp.undo_orphans));"
+		"DELETE FROM temp.undo_orphans WHERE student_id IN ("
+		" SELECT h.student_id FROM batches AS b CROSS JOIN history AS h"
+		" WHERE h.batch_id = b.id AND b.id <> ?1 AND b.id <> ?2"
+		" AND b.undone_by IS NULL"
+		" AND NOT (b.kind = 'undo' AND EXISTS (SELECT 1 FROM batches AS t"
+		"  WHERE t.id = b.undo_of AND t.undone_by = b.id))"
+		" AND h.student_id IN (SELECT student_id FROM temp.undo_orphans));"
 		"INSERT INTO history (batch_id, event, student_id, old_batch,"
 		" old_first_name, old_last_name, old_email)"
-		" SELECT ?2, 'student', student_id, created_batch, first_name,"
-		" last_name, email FROM temp.undo_orphans ORDER BY student_id;"
+		" SELECT ?2, 'student', s.student_id, s.created_batch, s.first_name,"
+		" s.last_name, s.email FROM temp.undo_orphans AS o"
+		" JOIN students AS s ON s.student_id = o.student_id"
+		" ORDER BY o.student_id;"
 		"DELETE FROM students"
 		" WHERE student_id IN (SELECT student_id FROM temp.undo_orphans);";
 	return db__exec_bound(db_of(s), sql, batch_id, undo_id,

@@ -208,13 +208,6 @@ enum status store_changes_each(struct store *s, int64_t batch_id,
 			       bool newest_first, store_change_fn fn, void *ctx,
 			       struct error *err);
 
-/* For each pair the batch changed, in the order of its first change: the
- * pair as it was before the batch (first->before) and after it
- * (last->after).  fn gets the first change with after = the last's. */
-enum status store_pair_changes_each(struct store *s, int64_t batch_id,
-				    store_change_fn fn, void *ctx,
-				    struct error *err);
-
 /* A student's values and created_batch; found false if there is none. */
 enum status store_student_get(struct store *s, struct text id,
 			      struct student *out, int64_t *created_batch,
@@ -241,9 +234,14 @@ enum status store_batch_courses(struct store *s, int64_t batch_id,
 				int64_t **ids, size_t *count, struct error *err);
 
 /* Takes out the pairs the batch added that are still there (their
- * registration names it), recording each removal as a change of undo_id. */
+ * registration names it), recording each removal as a change of undo_id:
+ * course by course, in the order of `courses` (every course the batch
+ * changed, store_batch_courses), the seats, then the waitlist, each from
+ * its end. */
 enum status store_batch_remove_additions(struct store *s, int64_t batch_id,
-					 int64_t undo_id, struct error *err);
+					 int64_t undo_id,
+					 const int64_t *courses, size_t ncourses,
+					 struct error *err);
 
 /* After an undo of batch_id (by undo_id) took its pairs out: takes out the
  * students it leaves with nothing -- created by that batch or by one undone
@@ -260,5 +258,18 @@ enum status store_course_recount(struct store *s, int64_t course_id,
 /* Marks `batch_id` undone by `undo_id` (0: no longer undone). */
 enum status store_batch_set_undone(struct store *s, int64_t batch_id,
 				   int64_t undo_id, struct error *err);
+
+/* The id of the batch's last change so far (0: none). */
+enum status store_history_last(struct store *s, int64_t batch_id,
+				int64_t *id, struct error *err);
+
+/* For each pair the undo `undo_id` changed, in the order of its first
+ * change: that first change, with after = its own after and the course's
+ * code.  The changes after `split` must each be of a different pair (the
+ * set-based removals); one of a pair that a change up to `split` names is
+ * not given (the earlier change is). */
+enum status store_undo_firsts_each(struct store *s, int64_t undo_id,
+				   int64_t split, store_change_fn fn, void *ctx,
+				   struct error *err);
 
 #endif

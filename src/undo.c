@@ -22,11 +22,13 @@ struct waitlist {
 struct undo {
 	struct store *s;
 	int64_t target, undo_id;
+	int64_t split;    /* the undo's last change before its removals */
 	enum status st;
 	struct error *err;
 	policy_emit_fn emit;
 	void *ctx;
 	struct row row;   /* the report row being emitted */
+	char dropped[64], restored[64]; /* its details */
 	struct waitlist *lists;
 	size_t nlists;
 };
@@ -284,14 +286,22 @@ static void set_value(struct row *row, enum row_field f, struct text t)
 	row->v[f].len = (uint32_t)len;
 }
 
-/* A row for a pair whose status the undo changed. */
+/* A row for a pair whose status the undo changed; c is the undo's first
+ * change of the pair. */
 static int report_pair(void *ctx, const struct change *c)
 {
 	struct undo *u = ctx;
-	/* From the undo's own history: before its first change of the pair,
-	 * and after its last. */
-	const struct pair *was = &c->before, *is = &c->after;
-	if (was->state == is->state)
+	/* Before its first change, and as the undo leaves it: a removal is
+	 * its pair's only change; a pair it reversed is looked up. */
+	const struct pair *was = &c->before;
+	struct pair now = c->after;
+	if (c->id <= u->split) {
+		u->st = store_pair_find(u->s, c->course_id, c->student_id, &now,
+					u->err);
+		if (u->st != ST_OK)
+			return 1;
+	}
+	if (was->state == now.state)
 		return 0; /* only renumbered, or set back as it was */
 	struct row *r = &u->row;
 	memset(r, 0, sizeof(*r));
@@ -299,21 +309,14 @@ static int report_pair(void *ctx, const struct change *c)
 	r->nfields = FIELD_COUNT;
 	set_value(r, FIELD_STUDENT_ID, c->student_id);
 	set_value(r, FIELD_COURSE, c->course_code);
-	if (is->state == PAIR_ABSENT) {
+	if (now.state == PAIR_ABSENT) {
 		r->status = STATUS_DROPPED;
-		snprintf(r->detail, sizeof(r->detail), "undo of batch %" PRId64,
-			 u->target);
+		memcpy(r->detail, u->dropped, sizeof(u->dropped));
 	} else {
-		struct pair now;
-		u->st = store_pair_find(u->s, c->course_id, c->student_id, &now,
-					u->err);
-		if (u->st != ST_OK)
-			return 1;
 		r->status = now.state == PAIR_WAITLISTED ? STATUS_WAITLISTED :
 							   STATUS_REGISTERED;
 		r->position = now.state == PAIR_WAITLISTED ? now.seq : 0;
-		snprintf(r->detail, sizeof(r->detail),
-			 "restored by the undo of batch %" PRId64, u->target);
+		memcpy(r->detail, u->restored, sizeof(u->restored));
 	}
 	u->st = u->emit(u->ctx, r, u->err);
 	return u->st != ST_OK;
@@ -367,7 +370,11 @@ enum status undo_apply(struct store *s, int64_t target, int64_t undo_id,
 				 target, blockers == 1 ? "" : "es", later,
 				 blockers == 1 ? "it" : "them");
 
-	struct undo u = { s, target, undo_id, ST_OK, err, emit, ctx, {0}, NULL, 0 };
+	struct undo u = { .s = s, .target = target, .undo_id = undo_id,
+			  .err = err, .emit = emit, .ctx = ctx };
+	snprintf(u.dropped, sizeof(u.dropped), "undo of batch %" PRId64, target);
+	snprintf(u.restored, sizeof(u.restored),
+		 "restored by the undo of batch %" PRId64, target);
 	int64_t *courses = NULL;
 	size_t ncourses = 0;
 	st = store_batch_courses(s, target, &courses, &ncourses, err);
@@ -381,14 +388,23 @@ enum status undo_apply(struct store *s, int64_t target, int64_t undo_id,
 	if (st == ST_OK)
 		st = waitlists_store(&u);
 	waitlists_free(&u);
+	/* What the report groups by pair ends here (see report_pair). */
 	if (st == ST_OK)
-		st = store_batch_remove_additions(s, target, undo_id, err);
+		st = store_history_last(s, undo_id, &u.split, err);
 	if (st == ST_OK)
-		st = store_remove_orphans(s, target, undo_id, err);
+		st = store_batch_remove_additions(s, target, undo_id, courses,
+						  ncourses, err);
 	/* Positions 1..n again where a batch from before version 2 leaves
 	 * gaps (its promotions kept no history); a no-op otherwise. */
 	for (size_t i = 0; st == ST_OK && i < ncourses; i++)
 		st = store_waitlist_renumber(s, courses[i], err);
+	/* The report: each pair whose status the undo's own changes moved,
+	 * read while the removals just recorded are in the cache. */
+	if (st == ST_OK)
+		st = walked(&u, store_undo_firsts_each(s, undo_id, u.split,
+						       report_pair, &u, err));
+	if (st == ST_OK)
+		st = store_remove_orphans(s, target, undo_id, err);
 	bool settings = false;
 	if (st == ST_OK)
 		st = changed_settings(s, &b, &settings, err);
@@ -404,9 +420,5 @@ enum status undo_apply(struct store *s, int64_t target, int64_t undo_id,
 	/* Undoing an undo: the batch it had undone stands again. */
 	if (st == ST_OK && b.undo_of)
 		st = store_batch_set_undone(s, b.undo_of, 0, err);
-	/* The report: each pair whose status the undo's own changes moved. */
-	if (st == ST_OK)
-		st = walked(&u, store_pair_changes_each(s, undo_id, report_pair, &u,
-							err));
 	return st;
 }

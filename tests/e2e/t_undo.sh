@@ -83,6 +83,74 @@ expect_rc 0
 tables $db after
 expect_same before after
 
+case_ "undo of a --sync that added, promoted and dropped in one batch, and of that undo: the reports in their order"
+# Pairs the batch added and then promoted (G, E) are set back by the undo
+# and then taken out with its additions: each is one row, at its first
+# change.  The additions go course by course, the seats from the last
+# (L, J, K: seats 3, 2, 1) and then the waitlist from its end.  The
+# reports are bulkreg's before the undo was made faster (issue 16).
+db=$(new_db t)
+cat >q.csv <<'EOF2'
+code,title,capacity,waitlist
+M1,Mathematics,2,4
+P1,Physics,1,
+Q1,Chemistry,3,2
+EOF2
+run -d $db course import q.csv
+run -d $db register fill.csv -q
+expect_rc 0
+tables $db before
+cat >sq.csv <<'EOF2'
+student_id,first_name,last_name,email,course
+D,Dan,D,d@x.org,M1
+K,Kim,K,k@x.org,Q1
+G,Gil,G,g@x.org,M1
+E,Eve,E,e@x.org,P1
+J,Jon,J,j@x.org,Q1
+F,Fay,F,f@x.org,P1
+L,Lea,L,l@x.org,Q1
+H,Hal,H,h@x.org,M1
+N,Ned,N,n@x.org,Q1
+EOF2
+run -d $db register sq.csv --sync --max-drops 100% -q
+expect_rc 0
+b=$(last_batch)
+tables $db synced
+run -d $db undo "$b" --format csv
+expect_rc 0
+[ "$(rows)" = "- E P1 dropped - -
+- A P1 registered - -
+- G M1 dropped - -
+- D M1 waitlisted 2 -
+- C M1 waitlisted 1 -
+- B M1 registered - -
+- A M1 registered - -
+- H M1 dropped - -
+- F P1 dropped - -
+- L Q1 dropped - -
+- J Q1 dropped - -
+- K Q1 dropped - -
+- N Q1 dropped - -" ] || fail "undo report: $(rows)"
+tables $db after
+expect_same before after
+run -d $db undo "$(last_batch)" --format csv
+expect_rc 0
+[ "$(rows)" = "- N Q1 waitlisted 1 -
+- K Q1 registered - -
+- J Q1 registered - -
+- L Q1 registered - -
+- E P1 registered - -
+- F P1 waitlisted 1 -
+- G M1 registered - -
+- H M1 waitlisted 1 -
+- A M1 dropped - -
+- B M1 dropped - -
+- C M1 dropped - -
+- D M1 registered - -
+- A P1 dropped - -" ] || fail "report of the undo of the undo: $(rows)"
+tables $db again
+expect_same synced again
+
 case_ "undo of a capacity raise: the capacity and the promoted students go back"
 setup
 tables $db before
