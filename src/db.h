@@ -97,6 +97,10 @@ void db_close(struct db *db);
  * name (cut to cap).  For a warning: db_open refuses what they plant. */
 bool db_dir_writable_by_others(const char *path, char *dir, size_t cap);
 
+/* Memory the caller holds for the whole of the next batches (bytes): a
+ * batch's cache (db_store.c) keeps its total within its budget. */
+void db_set_memory_held(struct db *db, size_t bytes);
+
 /* Lets a long-running statement stop (ST_CANCELLED, "interrupted") when
  * cancelled(ctx) becomes true; checked every few thousand SQLite steps.
  * NULL removes it. */

@@ -44,6 +44,7 @@ struct db {
 	struct sqldb_stmt **stmts;
 	struct store_cache *cache; /* the batch's pairs and students in memory
 				    * (db_store.c); NULL: every call is SQL */
+	size_t memory_held;   /* db_set_memory_held */
 	char old_values[3 * 1024]; /* a changed student's values before */
 
 	bool examine;         /* DB_OPEN_EXAMINE: no db__trust_check */

@@ -1236,11 +1236,24 @@ static size_t cache_budget(void)
 }
 #endif
 
+void db_set_memory_held(struct db *db, size_t bytes)
+{
+	db->memory_held = bytes;
+}
+
+/* The smallest budget a cache still pays for itself with. */
+#define CACHE_BUDGET_MIN ((size_t)8 << 20)
+
 enum status db__cache_start(struct db *db, enum batch_kind kind,
 			    int64_t batch_id, struct error *err)
 {
 	db__cache_end(db);
 	size_t budget = cache_budget();
+	/* What the caller holds (the --users index) comes out of it. */
+	if (budget == CACHE_BUDGET)
+		budget = budget > db->memory_held + CACHE_BUDGET_MIN ?
+				 budget - db->memory_held :
+				 CACHE_BUDGET_MIN;
 	/* Undo and repair change pairs with set-based SQL of their own. */
 	if (kind == BATCH_KIND_UNDO || kind == BATCH_KIND_REPAIR ||
 	    !fits32(batch_id) || budget == 0)

@@ -75,6 +75,7 @@ struct pipeline {
 	struct policy *policy;
 	const char *label;  /* the batch's label as recorded (undo: its own) */
 	size_t header_columns;
+	size_t held_bytes;      /* the reader's for the whole run (--users) */
 	struct report *report;
 	struct rejects *rejects;          /* --rejects FILE, or NULL */
 	const struct check_config *check; /* NULL without --check */
@@ -778,6 +779,8 @@ static enum status open_and_begin(struct pipeline *pl, struct db **dbp,
 		 * batches hold as the batch goes (store_course_lock). */
 		if (st == ST_OK && db_is_pg(*dbp))
 			st = db_set_lock_wait(*dbp, opt->wait_seconds, err);
+		if (st == ST_OK)
+			db_set_memory_held(*dbp, pl->held_bytes);
 		if (st == ST_OK) {
 			course_table_free(&pl->courses);
 			course_table_init(&pl->courses);
@@ -969,6 +972,7 @@ enum status register_run(const struct register_options *opt,
 		if (st != ST_OK)
 			goto out;
 		pl.header_columns = roster_columns(rd);
+		pl.held_bytes = roster_held_bytes(rd);
 		if (opt->warn)
 			for (size_t i = 0; i < roster_warning_count(rd); i++)
 				opt->warn(opt->warn_ctx, roster_warning(rd, i));

@@ -883,3 +883,8 @@ const char *roster_profile(const struct roster_reader *r)
 		return "map";
 	return profile_name(r->profile);
 }
+
+size_t roster_held_bytes(const struct roster_reader *r)
+{
+	return r->users ? users_join_bytes(r->users) : 0;
+}

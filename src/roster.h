@@ -71,6 +71,10 @@ const char *roster_warning(const struct roster_reader *r, size_t i);
  * "map" for today's headers with --map. */
 const char *roster_profile(const struct roster_reader *r);
 
+/* The memory the reader holds for the whole run (the --users index), in
+ * bytes: the batch's own structures budget around it. */
+size_t roster_held_bytes(const struct roster_reader *r);
+
 /* The file's delimiter, encoding, byte order mark, "sep=" line and line
  * break, as read so far. */
 void roster_file_format(const struct roster_reader *r,

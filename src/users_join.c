@@ -388,6 +388,11 @@ size_t users_join_count(const struct users_join *u)
 	return u->count;
 }
 
+size_t users_join_bytes(const struct users_join *u)
+{
+	return u->cap * (sizeof(*u->hash) + sizeof(*u->off));
+}
+
 void users_join_close(struct users_join *u)
 {
 	if (!u)

@@ -46,6 +46,9 @@ enum status users_join_find(struct users_join *u, const char *id, size_t len,
 /* Users read (duplicates not counted). */
 size_t users_join_count(const struct users_join *u);
 
+/* The memory its index holds, in bytes. */
+size_t users_join_bytes(const struct users_join *u);
+
 void users_join_close(struct users_join *u);
 
 #endif
