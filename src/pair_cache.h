@@ -13,7 +13,7 @@
  * row.  This module is only the memory: interned student ids, each pair's
  * state and flags, the values of the students the batch met, per course
  * whether every stored pair is here.  Decisions and SQL live elsewhere.
- * Numbers are 32-bit to keep a pair at 28 bytes and a student at 48;
+ * Numbers are 32-bit to keep a pair at 28 bytes and a student at 44;
  * db_store.c does not use the cache for a value that does not fit.
  */
 struct pcache;
@@ -58,9 +58,9 @@ struct pc_student {
 	} id;
 	uint32_t val_off;           /* values, into the text arena */
 	uint32_t read_off;          /* the values as read from the database */
+	uint32_t created;           /* created_batch (PCS_STORED) */
 	uint16_t id_len, len[3];    /* first name, last name, email */
 	uint16_t read_len[3];
-	uint32_t created;           /* created_batch (PCS_STORED) */
 	uint8_t state, write;
 };
 
