@@ -1881,6 +1881,20 @@ enum status store_unnamed_pairs(struct store *s, int64_t course_id,
 
 /* ---- students through the cache ------------------------------------------ */
 
+void store_students_prefetch(struct store *s, const struct text *ids, size_t n)
+{
+	struct db *db = db_of(s);
+	if (!db->cache || n > 256)
+		return;
+	const char *p[256];
+	size_t len[256];
+	for (size_t i = 0; i < n; i++) {
+		p[i] = ids[i].s;
+		len[i] = ids[i].len;
+	}
+	pcache_students_prefetch(db->cache->pc, p, len, n);
+}
+
 /* Sets the entry's values from a row or a statement; false: no memory. */
 static bool student_values(struct store_cache *sc, uint32_t sidx,
 			   const struct text v[3])

@@ -341,6 +341,25 @@ const char *pcache_student_id(const struct pcache *c, const struct pc_student *s
 	return s->id_len <= PC_ID_INLINE ? s->id.bytes : pcache_text(c, s->id.off);
 }
 
+void pcache_students_prefetch(const struct pcache *c, const char *const *ids,
+			      const size_t *lens, size_t n)
+{
+	const struct table *t = &c->student_index;
+	if (!t->size || c->indexes_dropped || n > 256)
+		return;
+	size_t at[256];
+	for (size_t i = 0; i < n; i++) {
+		at[i] = (size_t)hash_bytes(c->seed, ids[i], lens[i]);
+		__builtin_prefetch(&t->slots[at[i] & (t->size - 1)]);
+	}
+	for (size_t i = 0; i < n; i++) {
+		uint32_t v = t->slots[at[i] & (t->size - 1)];
+		if (v && (v & ~SLOT_INDEX_MASK) == slot_tag(at[i]))
+			__builtin_prefetch(pcache_student_at((struct pcache *)c,
+							     (v & SLOT_INDEX_MASK) - 1));
+	}
+}
+
 uint32_t pcache_student_count(const struct pcache *c)
 {
 	return c->nstudents;

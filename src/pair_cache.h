@@ -64,6 +64,12 @@ struct pc_student {
 	uint8_t state, write;
 };
 
+/* A hint: these students will be looked up soon.  A look-up is two or
+ * three dependent misses of the processor's caches (slot, entry); asking
+ * for all the slots first, then for the entries they name, overlaps them. */
+void pcache_students_prefetch(const struct pcache *c, const char *const *ids,
+			      const size_t *lens, size_t n);
+
 /* The student's id bytes (id_len of them). */
 const char *pcache_student_id(const struct pcache *c, const struct pc_student *s);
 

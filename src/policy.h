@@ -56,6 +56,10 @@ void policy_free(struct policy *p);
  * (with --sync, a rejected row that names a valid student and a known
  * course still keeps that pair).  Promotions it causes are emitted.
  */
+/* A hint before applying rows[0..n) (a block): the store may start
+ * reading what it will need for their students.  Decides nothing. */
+void policy_prefetch(struct policy *p, const struct row *rows, size_t n);
+
 enum status policy_apply(struct policy *p, struct row *row,
 			 policy_emit_fn emit, void *ctx, struct error *err);
 

@@ -187,6 +187,7 @@ static enum status check_new_student(struct pipeline *pl, struct row *row,
 static enum status apply_block(struct pipeline *pl, struct block *b,
 			       struct aggregate *agg)
 {
+	policy_prefetch(pl->policy, b->rows, b->count);
 	for (size_t i = 0; i < b->count; i++) {
 		struct row *row = &b->rows[i];
 		enum status st = check_new_student(pl, row, &agg->err);
