@@ -986,6 +986,25 @@ static enum write_kind student_kind_at(struct store_cache *sc, uint32_t idx)
 	return student_kind(pcache_student_at(sc->pc, idx));
 }
 
+/* Writes the sorted entries idx[0..n), kind by kind from first to last
+ * (each kind in one pass: a bulk write carries one statement). */
+static enum status write_kinds(struct db *db, const uint32_t *idx, size_t n,
+			       enum write_kind first, enum write_kind last,
+			       enum write_kind (*kind_of)(struct store_cache *,
+							  uint32_t),
+			       row_fn fill, struct error *err)
+{
+	size_t count[W_COUNT + 1] = {0};
+	for (size_t i = 0; i < n; i++)
+		count[kind_of(db->cache, idx[i])]++;
+	enum status st = ST_OK;
+	for (int k = first; st == ST_OK && k <= (int)last; k++)
+		if (count[k])
+			st = write_kind_rows(db, (enum write_kind)k, idx, n, count[k],
+					     kind_of, fill, err);
+	return st;
+}
+
 static enum status flush_pairs(struct db *db, struct error *err)
 {
 	struct store_cache *sc = db->cache;
@@ -996,14 +1015,8 @@ static enum status flush_pairs(struct db *db, struct error *err)
 	 * if it is not). */
 	uint32_t *idx = sc->dirty_pairs;
 	pcache_sort_pairs(sc->pc, idx, n);
-	size_t count[W_COUNT + 1] = {0};
-	for (size_t i = 0; i < n; i++)
-		count[pair_kind_at(sc, idx[i])]++;
-	enum status st = ST_OK;
-	for (int k = W_PAIR_DELETE; st == ST_OK && k <= W_PAIR_INSERT; k++)
-		if (count[k])
-			st = write_kind_rows(db, (enum write_kind)k, idx, n, count[k],
-					     pair_kind_at, pair_row, err);
+	enum status st = write_kinds(db, idx, n, W_PAIR_DELETE, W_PAIR_INSERT,
+				     pair_kind_at, pair_row, err);
 	if (st != ST_OK)
 		return st;
 	for (size_t i = 0; i < n; i++) {
@@ -1026,14 +1039,9 @@ static enum status flush_students(struct db *db, struct error *err)
 		return ST_OK;
 	uint32_t *idx = sc->dirty_students;
 	pcache_sort_students(sc->pc, idx, n);
-	size_t count[W_COUNT + 1] = {0};
-	for (size_t i = 0; i < n; i++)
-		count[student_kind_at(sc, idx[i])]++;
-	enum status st = ST_OK;
-	for (int k = W_STUDENT_INSERT; st == ST_OK && k <= W_STUDENT_UPDATE; k++)
-		if (count[k])
-			st = write_kind_rows(db, (enum write_kind)k, idx, n, count[k],
-					     student_kind_at, student_row, err);
+	enum status st = write_kinds(db, idx, n, W_STUDENT_INSERT,
+				     W_STUDENT_UPDATE, student_kind_at,
+				     student_row, err);
 	if (st != ST_OK)
 		return st;
 	for (size_t i = 0; i < n; i++)
@@ -1319,7 +1327,7 @@ static bool pair_in(struct pc_pair *p, const struct pair *v)
 /* Reads every stored pair of the course into the cache (entries it holds
  * already are newer and stay). */
 static enum status load_course(struct db *db, int64_t course_id,
-			       struct pc_course *pcc, struct error *err)
+			       struct error *err)
 {
 	static const char sql[] =
 		"SELECT student_id, status, seq, batch_id, line"
@@ -1360,8 +1368,6 @@ static enum status load_course(struct db *db, int64_t course_id,
 	if (st == ST_OK && rc != SQLDB_DONE)
 		st = db__fail(db, rc, "reading a course's registrations", err);
 	sqldb_finalize(stmt);
-	/* Pointers into the cache may have moved: pcc is looked up again. */
-	(void)pcc;
 	if (st == ST_OK && whole) {
 		struct pc_course *c = pcache_course(sc->pc, course_id);
 		if (c)
@@ -1411,7 +1417,7 @@ static enum status cached_pair(struct db *db, int64_t course_id,
 	if (pcc && !pcc->complete && pcc->misses + 1 < UINT32_MAX) {
 		pcc->misses++;
 		if (load_worth_it(db, pcc)) {
-			st = load_course(db, course_id, pcc, err);
+			st = load_course(db, course_id, err);
 			if (st != ST_OK)
 				return st;
 			pcc = pcache_course(sc->pc, course_id);
@@ -1863,7 +1869,7 @@ enum status store_unnamed_pairs(struct store *s, int64_t course_id,
 					(size_t)1 << 20;
 		if (pcc && !pcc->whole &&
 		    pcache_bytes(sc->pc) + stored * LOAD_ROW_BYTES < sc->budget) {
-			enum status st = load_course(db, course_id, pcc, err);
+			enum status st = load_course(db, course_id, err);
 			if (st != ST_OK)
 				return st;
 			pcc = pcache_course(sc->pc, course_id);

@@ -571,13 +571,16 @@ bool pcache_restarted(const struct pcache *c)
 bool pcache_pair_written(const struct pcache *c, uint32_t course,
 			 const char *id, size_t len)
 {
-	return filter_has(c->pair_filter, PAIR_FILTER_BITS,
+	/* No restart yet (most batches): no hashing on the per-row path. */
+	return c->pair_filter &&
+	       filter_has(c->pair_filter, PAIR_FILTER_BITS,
 			  pair_key_hash(c, course, id, len));
 }
 
 bool pcache_student_written(const struct pcache *c, const char *id, size_t len)
 {
-	return filter_has(c->student_filter, STUDENT_FILTER_BITS,
+	return c->student_filter &&
+	       filter_has(c->student_filter, STUDENT_FILTER_BITS,
 			  id_hash(c, id, len));
 }
 
