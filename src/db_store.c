@@ -915,12 +915,27 @@ static enum status unwritten(struct db *db, enum write_kind k,
 typedef void (*row_fn)(struct store_cache *sc, uint32_t idx, enum write_kind k,
 		       struct row_out *r, struct text *who);
 
-/* Writes the `count` entries of idx[0..n) whose kind is k. */
+/*
+ * How a flush reaches its entries: the write one needs, its row, and two
+ * hints that fetch an entry, then what it points to, some rows ahead.  The
+ * list is in key order and the entries in the order they were made, so
+ * without the hints each row costs two or three misses of the processor's
+ * caches, one after the other (a third of a first run's flush).
+ */
+struct entry_ops {
+	enum write_kind (*kind_of)(struct store_cache *sc, uint32_t idx);
+	row_fn fill;
+	void (*prefetch)(const struct pcache *c, uint32_t idx);
+	void (*prefetch_deps)(const struct pcache *c, uint32_t idx);
+};
+
+#define PREFETCH_AHEAD 16
+
+/* Writes the `count` entries of idx[0..n) whose kind (kinds[i]) is k. */
 static enum status write_kind_rows(struct db *db, enum write_kind k,
-				   const uint32_t *idx, size_t n, size_t count,
-				   enum write_kind (*kind_of)(struct store_cache *,
-							      uint32_t),
-				   row_fn fill, struct error *err)
+				   const uint32_t *idx, const uint8_t *kinds,
+				   size_t n, size_t count,
+				   const struct entry_ops *ops, struct error *err)
 {
 	struct store_cache *sc = db->cache;
 	const struct write_spec *w = &write_specs[k];
@@ -934,11 +949,16 @@ static enum status write_kind_rows(struct db *db, enum write_kind k,
 	}
 	enum status st = ST_OK;
 	for (size_t i = 0; st == ST_OK && i < n; i++) {
-		if (kind_of(sc, idx[i]) != k)
+		size_t far = i + PREFETCH_AHEAD, near = i + PREFETCH_AHEAD / 2;
+		if (far < n && kinds[far] == k)
+			ops->prefetch(sc->pc, idx[far]);
+		if (near < n && kinds[near] == k)
+			ops->prefetch_deps(sc->pc, idx[near]);
+		if (kinds[i] != k)
 			continue;
 		struct row_out r;
 		struct text who;
-		fill(sc, idx[i], k, &r, &who);
+		ops->fill(sc, idx[i], k, &r, &who);
 		if (bulk) {
 			for (int c = 0; c < r.n; c++)
 				if (r.v[c].text)
@@ -986,22 +1006,37 @@ static enum write_kind student_kind_at(struct store_cache *sc, uint32_t idx)
 	return student_kind(pcache_student_at(sc->pc, idx));
 }
 
+static const struct entry_ops pair_ops = {
+	pair_kind_at, pair_row, pcache_pair_prefetch,
+	pcache_pair_student_prefetch
+};
+static const struct entry_ops student_ops = {
+	student_kind_at, student_row, pcache_student_prefetch,
+	pcache_student_texts_prefetch
+};
+
 /* Writes the sorted entries idx[0..n), kind by kind from first to last
  * (each kind in one pass: a bulk write carries one statement). */
 static enum status write_kinds(struct db *db, const uint32_t *idx, size_t n,
 			       enum write_kind first, enum write_kind last,
-			       enum write_kind (*kind_of)(struct store_cache *,
-							  uint32_t),
-			       row_fn fill, struct error *err)
+			       const struct entry_ops *ops, struct error *err)
 {
+	uint8_t *kinds = malloc(n);
+	if (!kinds)
+		return cache_nomem(db, err);
 	size_t count[W_COUNT + 1] = {0};
-	for (size_t i = 0; i < n; i++)
-		count[kind_of(db->cache, idx[i])]++;
+	for (size_t i = 0; i < n; i++) {
+		if (i + PREFETCH_AHEAD < n)
+			ops->prefetch(db->cache->pc, idx[i + PREFETCH_AHEAD]);
+		kinds[i] = (uint8_t)ops->kind_of(db->cache, idx[i]);
+		count[kinds[i]]++;
+	}
 	enum status st = ST_OK;
 	for (int k = first; st == ST_OK && k <= (int)last; k++)
 		if (count[k])
-			st = write_kind_rows(db, (enum write_kind)k, idx, n, count[k],
-					     kind_of, fill, err);
+			st = write_kind_rows(db, (enum write_kind)k, idx, kinds,
+					     n, count[k], ops, err);
+	free(kinds);
 	return st;
 }
 
@@ -1016,7 +1051,7 @@ static enum status flush_pairs(struct db *db, struct error *err)
 	uint32_t *idx = sc->dirty_pairs;
 	pcache_sort_pairs(sc->pc, idx, n);
 	enum status st = write_kinds(db, idx, n, W_PAIR_DELETE, W_PAIR_INSERT,
-				     pair_kind_at, pair_row, err);
+				     &pair_ops, err);
 	if (st != ST_OK)
 		return st;
 	for (size_t i = 0; i < n; i++) {
@@ -1040,8 +1075,7 @@ static enum status flush_students(struct db *db, struct error *err)
 	uint32_t *idx = sc->dirty_students;
 	pcache_sort_students(sc->pc, idx, n);
 	enum status st = write_kinds(db, idx, n, W_STUDENT_INSERT,
-				     W_STUDENT_UPDATE, student_kind_at,
-				     student_row, err);
+				     W_STUDENT_UPDATE, &student_ops, err);
 	if (st != ST_OK)
 		return st;
 	for (size_t i = 0; i < n; i++)

@@ -60,6 +60,10 @@ struct pcache {
 	size_t courses_cap;
 	/* Bloom filters of what restarts forgot (pcache_restart). */
 	uint64_t *pair_filter, *student_filter;
+	/* Every student's rank in id order, from pcache_sort_students for
+	 * the pairs' sort of the same flush (valid while nranked equals
+	 * nstudents): one sort of the ids instead of two. */
+	uint32_t *ranks, nranked;
 	size_t bytes;
 };
 
@@ -114,6 +118,7 @@ void pcache_clear(struct pcache *c)
 	free(c->courses);
 	free(c->pair_filter);
 	free(c->student_filter);
+	free(c->ranks);
 	uint64_t seed = c->seed;
 	memset(c, 0, sizeof(*c));
 	c->seed = seed;
@@ -360,6 +365,20 @@ void pcache_students_prefetch(const struct pcache *c, const char *const *ids,
 	}
 }
 
+void pcache_student_prefetch(const struct pcache *c, uint32_t idx)
+{
+	__builtin_prefetch(pcache_student_at((struct pcache *)c, idx));
+}
+
+void pcache_student_texts_prefetch(const struct pcache *c, uint32_t idx)
+{
+	const struct pc_student *s = pcache_student_at((struct pcache *)c, idx);
+	if (s->id_len > PC_ID_INLINE)
+		__builtin_prefetch(pcache_text(c, s->id.off));
+	if (s->len[0] + s->len[1] + s->len[2])
+		__builtin_prefetch(pcache_text(c, s->val_off));
+}
+
 uint32_t pcache_student_count(const struct pcache *c)
 {
 	return c->nstudents;
@@ -397,6 +416,17 @@ struct pc_pair *pcache_pair_at(struct pcache *c, uint32_t i)
 {
 	return (struct pc_pair *)c->pairs.items[i / PAIRS_PER_CHUNK] +
 	       i % PAIRS_PER_CHUNK;
+}
+
+void pcache_pair_prefetch(const struct pcache *c, uint32_t idx)
+{
+	__builtin_prefetch(pcache_pair_at((struct pcache *)c, idx));
+}
+
+void pcache_pair_student_prefetch(const struct pcache *c, uint32_t idx)
+{
+	const struct pc_pair *p = pcache_pair_at((struct pcache *)c, idx);
+	__builtin_prefetch(pcache_student_at((struct pcache *)c, p->student));
 }
 
 static uint64_t pair_hash_at(const struct pcache *c, uint32_t i)
@@ -716,8 +746,45 @@ static struct sort_key *sorted_student_keys(struct pcache *c, const uint32_t *id
 	return keys;
 }
 
+/* Every student's rank in id order (kept in c->ranks); false when out of
+ * memory. */
+static bool rank_students(struct pcache *c)
+{
+	if (c->ranks && c->nranked == c->nstudents)
+		return true;
+	free(c->ranks);
+	c->ranks = NULL;
+	uint32_t ns = c->nstudents;
+	uint32_t *rank = malloc((ns ? ns : 1) * sizeof(*rank));
+	struct sort_key *order = rank ? sorted_student_keys(c, NULL, ns) : NULL;
+	if (!order) {
+		free(rank);
+		return false;
+	}
+	for (uint32_t r = 0; r < ns; r++)
+		rank[order[r].idx] = r;
+	free(order);
+	c->ranks = rank;
+	c->nranked = ns;
+	return true;
+}
+
+static void forget_ranks(struct pcache *c)
+{
+	free(c->ranks);
+	c->ranks = NULL;
+}
+
+static void sort_by_rank(struct pcache *c, uint32_t *idx, size_t n);
+
 void pcache_sort_students(struct pcache *c, uint32_t *idx, size_t n)
 {
+	/* Most students of the cache (a first run): rank them all, once for
+	 * this and the pairs' sort that follows. */
+	if (n * 2 >= c->nstudents && rank_students(c)) {
+		sort_by_rank(c, idx, n);
+		return;
+	}
 	struct sort_key *keys = sorted_student_keys(c, idx, n);
 	if (!keys)
 		return; /* unsorted: the writes are only slower */
@@ -809,6 +876,21 @@ void pcache_sort_u64(uint64_t *a, size_t n)
 	intro_sort(a, n, depth);
 }
 
+/* idx[0..n) by the students' ranks (c->ranks), through one integer
+ * each: (rank, entry); left as it is when out of memory. */
+static void sort_by_rank(struct pcache *c, uint32_t *idx, size_t n)
+{
+	uint64_t *keys = malloc((n ? n : 1) * sizeof(*keys));
+	if (!keys)
+		return;
+	for (size_t i = 0; i < n; i++)
+		keys[i] = (uint64_t)c->ranks[idx[i]] << 32 | idx[i];
+	pcache_sort_u64(keys, n);
+	for (size_t i = 0; i < n; i++)
+		idx[i] = (uint32_t)keys[i];
+	free(keys);
+}
+
 static unsigned bits_for(uint64_t max)
 {
 	unsigned b = 0;
@@ -850,26 +932,19 @@ bool pcache_sort_pairs(struct pcache *c, uint32_t *idx, size_t n)
 		 cb = bits_for(max_course);
 	if (ib + rb + cb > 64)
 		return false;
-	uint32_t *rank = malloc((ns ? ns : 1) * sizeof(*rank));
-	struct sort_key *order = rank ? sorted_student_keys(c, NULL, ns) : NULL;
-	if (!order) {
-		free(rank);
+	if (!rank_students(c))
 		return false;
-	}
-	for (uint32_t r = 0; r < ns; r++)
-		rank[order[r].idx] = r;
-	free(order);
 	uint64_t *keys = malloc((n ? n : 1) * sizeof(*keys));
 	if (!keys) {
-		free(rank);
+		forget_ranks(c);
 		return false;
 	}
 	for (size_t i = 0; i < n; i++) {
 		const struct pc_pair *p = pcache_pair_at(c, idx[i]);
 		keys[i] = ((uint64_t)p->course << (rb + ib)) |
-			  ((uint64_t)rank[p->student] << ib) | idx[i];
+			  ((uint64_t)c->ranks[p->student] << ib) | idx[i];
 	}
-	free(rank);
+	forget_ranks(c);
 	pcache_sort_u64(keys, n);
 	uint64_t mask = ib == 64 ? UINT64_MAX : (((uint64_t)1 << ib) - 1);
 	for (size_t i = 0; i < n; i++)

@@ -70,6 +70,14 @@ struct pc_student {
 void pcache_students_prefetch(const struct pcache *c, const char *const *ids,
 			      const size_t *lens, size_t n);
 
+/* Hints for a pass over entries in an order of its own (a flush in key
+ * order): the entry; then, once it is at hand, what it points to (a
+ * pair's student and its id; a student's id and values). */
+void pcache_pair_prefetch(const struct pcache *c, uint32_t idx);
+void pcache_pair_student_prefetch(const struct pcache *c, uint32_t idx);
+void pcache_student_prefetch(const struct pcache *c, uint32_t idx);
+void pcache_student_texts_prefetch(const struct pcache *c, uint32_t idx);
+
 /* The student's id bytes (id_len of them). */
 const char *pcache_student_id(const struct pcache *c, const struct pc_student *s);
 
