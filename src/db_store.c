@@ -1921,18 +1921,21 @@ enum status store_unnamed_pairs(struct store *s, int64_t course_id,
 
 /* ---- students through the cache ------------------------------------------ */
 
-void store_students_prefetch(struct store *s, const struct text *ids, size_t n)
+void store_rows_prefetch(struct store *s, const struct text *ids,
+			 const int64_t *course_ids, size_t n)
 {
 	struct db *db = db_of(s);
-	if (!db->cache || n > 256)
+	if (!db->cache || n > PCACHE_PREFETCH_MAX)
 		return;
-	const char *p[256];
-	size_t len[256];
+	const char *p[PCACHE_PREFETCH_MAX];
+	size_t len[PCACHE_PREFETCH_MAX];
+	uint32_t course[PCACHE_PREFETCH_MAX];
 	for (size_t i = 0; i < n; i++) {
 		p[i] = ids[i].s;
 		len[i] = ids[i].len;
+		course[i] = fits32(course_ids[i]) ? (uint32_t)course_ids[i] : 0;
 	}
-	pcache_students_prefetch(db->cache->pc, p, len, n);
+	pcache_rows_prefetch(db->cache->pc, p, len, course, n);
 }
 
 /* Sets the entry's values from a row or a statement; false: no memory. */

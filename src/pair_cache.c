@@ -346,22 +346,64 @@ const char *pcache_student_id(const struct pcache *c, const struct pc_student *s
 	return s->id_len <= PC_ID_INLINE ? s->id.bytes : pcache_text(c, s->id.off);
 }
 
-void pcache_students_prefetch(const struct pcache *c, const char *const *ids,
-			      const size_t *lens, size_t n)
+/* The student whose id hashes to h, without creating it or moving the
+ * memo; PC_NONE when absent. */
+static uint32_t student_probe(const struct pcache *c, const char *id,
+			      size_t len, uint64_t h)
 {
 	const struct table *t = &c->student_index;
-	if (!t->size || c->indexes_dropped || n > 256)
+	uint32_t tag = slot_tag(h);
+	for (size_t at = (size_t)h & (t->size - 1);; at = (at + 1) & (t->size - 1)) {
+		uint32_t v = t->slots[at];
+		if (!v)
+			return PC_NONE;
+		if ((v & ~SLOT_INDEX_MASK) != tag)
+			continue;
+		uint32_t i = (v & SLOT_INDEX_MASK) - 1;
+		const struct pc_student *s = pcache_student_at((struct pcache *)c, i);
+		if (s->id_len == len && memcmp(pcache_student_id(c, s), id, len) == 0)
+			return i;
+	}
+}
+
+void pcache_rows_prefetch(const struct pcache *c, const char *const *ids,
+			  const size_t *lens, const uint32_t *courses, size_t n)
+{
+	const struct table *t = &c->student_index;
+	const struct table *pt = &c->pair_index;
+	if (!t->size || c->indexes_dropped || n > PCACHE_PREFETCH_MAX)
 		return;
-	size_t at[256];
+	uint64_t h[PCACHE_PREFETCH_MAX];
 	for (size_t i = 0; i < n; i++) {
-		at[i] = (size_t)hash_bytes(c->seed, ids[i], lens[i]);
-		__builtin_prefetch(&t->slots[at[i] & (t->size - 1)]);
+		h[i] = hash_bytes(c->seed, ids[i], lens[i]);
+		__builtin_prefetch(&t->slots[h[i] & (t->size - 1)]);
 	}
 	for (size_t i = 0; i < n; i++) {
-		uint32_t v = t->slots[at[i] & (t->size - 1)];
-		if (v && (v & ~SLOT_INDEX_MASK) == slot_tag(at[i]))
+		uint32_t v = t->slots[h[i] & (t->size - 1)];
+		if (v && (v & ~SLOT_INDEX_MASK) == slot_tag(h[i]))
 			__builtin_prefetch(pcache_student_at((struct pcache *)c,
 							     (v & SLOT_INDEX_MASK) - 1));
+	}
+	if (!courses || !pt->size)
+		return;
+	/* The entries are at hand now: the students' values, and the pairs
+	 * their indexes name (slots, then entries), come next. */
+	for (size_t i = 0; i < n; i++) {
+		uint32_t sidx = student_probe(c, ids[i], lens[i], h[i]);
+		h[i] = sidx == PC_NONE ? 0 : hash_pair(c->seed, courses[i], sidx);
+		if (sidx == PC_NONE)
+			continue;
+		/* The row's values are compared with the student's. */
+		pcache_student_texts_prefetch(c, sidx);
+		__builtin_prefetch(&pt->slots[h[i] & (pt->size - 1)]);
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (!h[i])
+			continue;
+		uint32_t v = pt->slots[h[i] & (pt->size - 1)];
+		if (v && (v & ~SLOT_INDEX_MASK) == slot_tag(h[i]))
+			__builtin_prefetch(pcache_pair_at((struct pcache *)c,
+							  (v & SLOT_INDEX_MASK) - 1));
 	}
 }
 

@@ -64,11 +64,14 @@ struct pc_student {
 	uint8_t state, write;
 };
 
-/* A hint: these students will be looked up soon.  A look-up is two or
- * three dependent misses of the processor's caches (slot, entry); asking
- * for all the slots first, then for the entries they name, overlaps them. */
-void pcache_students_prefetch(const struct pcache *c, const char *const *ids,
-			      const size_t *lens, size_t n);
+/* A hint: these students, and (when courses is not NULL) their pairs with
+ * these courses, will be looked up soon.  A look-up is two or three
+ * dependent misses of the processor's caches (slot, entry); asking for all
+ * the students' slots first, then for the entries they name, then for the
+ * pairs' slots and entries, overlaps them.  At most PCACHE_PREFETCH_MAX. */
+#define PCACHE_PREFETCH_MAX 256
+void pcache_rows_prefetch(const struct pcache *c, const char *const *ids,
+			  const size_t *lens, const uint32_t *courses, size_t n);
 
 /* Hints for a pass over entries in an order of its own (a flush in key
  * order): the entry; then, once it is at hand, what it points to (a

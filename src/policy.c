@@ -656,11 +656,14 @@ static enum status note_named(struct policy *p, const struct row *row,
 void policy_prefetch(struct policy *p, const struct row *rows, size_t n)
 {
 	struct text ids[256];
+	int64_t courses[256];
 	size_t k = 0;
 	for (size_t i = 0; i < n && k < 256; i++)
-		if (rows[i].status == STATUS_NONE)
-			ids[k++] = value_of(&rows[i], FIELD_STUDENT_ID);
-	store_students_prefetch(p->store, ids, k);
+		if (rows[i].status == STATUS_NONE && rows[i].course) {
+			ids[k] = value_of(&rows[i], FIELD_STUDENT_ID);
+			courses[k++] = rows[i].course->id;
+		}
+	store_rows_prefetch(p->store, ids, courses, k);
 }
 
 enum status policy_apply(struct policy *p, struct row *row,

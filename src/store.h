@@ -156,9 +156,11 @@ enum status store_mark_named(struct store *s, int64_t course_id,
 
 /* ---- students ------------------------------------------------------------- */
 
-/* A hint that these students come next (up to 256): the store may start
- * reading what it needs for them.  Changes nothing. */
-void store_students_prefetch(struct store *s, const struct text *ids, size_t n);
+/* A hint that rows naming these students in these courses come next (up
+ * to 256): the store may start reading what it needs for them.  Changes
+ * nothing. */
+void store_rows_prefetch(struct store *s, const struct text *ids,
+			 const int64_t *course_ids, size_t n);
 
 /* Inserts the student, or updates a known one as `mode` says.  *effect
  * tells what happened; for STUDENT_CHANGED *old holds the values before
