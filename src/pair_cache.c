@@ -417,8 +417,12 @@ void pcache_student_texts_prefetch(const struct pcache *c, uint32_t idx)
 	const struct pc_student *s = pcache_student_at((struct pcache *)c, idx);
 	if (s->id_len > PC_ID_INLINE)
 		__builtin_prefetch(pcache_text(c, s->id.off));
-	if (s->len[0] + s->len[1] + s->len[2])
-		__builtin_prefetch(pcache_text(c, s->val_off));
+	size_t len = (size_t)s->len[0] + s->len[1] + s->len[2];
+	if (len) { /* often across two lines of the processor's cache */
+		const char *val = pcache_text(c, s->val_off);
+		__builtin_prefetch(val);
+		__builtin_prefetch(val + len - 1);
+	}
 }
 
 uint32_t pcache_student_count(const struct pcache *c)
