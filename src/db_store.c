@@ -1360,6 +1360,60 @@ static bool pair_in(struct pc_pair *p, const struct pair *v)
 
 /* Reads every stored pair of the course into the cache (entries it holds
  * already are newer and stay). */
+/* One stored pair of a course being read whole; *whole turns false when
+ * the cache cannot hold its values (then looked up one by one). */
+static enum status load_pair(struct db *db, uint32_t course, const char *id,
+			     size_t len, const struct pair *v, bool *whole,
+			     struct error *err)
+{
+	struct store_cache *sc = db->cache;
+	uint32_t sidx = pcache_student(sc->pc, id, len, true);
+	struct pc_pair *p = sidx == PC_NONE ? NULL :
+			    pcache_pair(sc->pc, course, sidx, true, NULL);
+	if (!p)
+		return cache_nomem(db, err);
+	if (p->flags & PCP_KNOWN)
+		return ST_OK;
+	if (!pair_in(p, v)) {
+		*whole = false;
+		p->flags = 0;
+		return ST_OK;
+	}
+	p->flags |= PCP_IN_DB;
+	return ST_OK;
+}
+
+/*
+ * A course's rows come from the scan in student order, their entries in
+ * the cache anywhere: each row's look-ups (its student, its pair) are two
+ * or three misses of the processor's caches.  A block of rows is copied
+ * out of the scan and its slots and entries asked for together first
+ * (pcache_rows_prefetch), so the misses overlap.
+ */
+#define LOAD_BLOCK 64
+#define LOAD_ID_MAX 32 /* longer ids are loaded one at a time */
+
+struct load_block {
+	size_t n;
+	char ids[LOAD_BLOCK][LOAD_ID_MAX];
+	const char *id[LOAD_BLOCK];
+	size_t len[LOAD_BLOCK];
+	uint32_t course[LOAD_BLOCK];
+	struct pair v[LOAD_BLOCK];
+};
+
+static enum status load_block_apply(struct db *db, struct load_block *b,
+				    bool *whole, struct error *err)
+{
+	pcache_rows_prefetch(db->cache->pc, b->id, b->len, b->course, b->n);
+	enum status st = ST_OK;
+	for (size_t i = 0; st == ST_OK && i < b->n; i++)
+		st = load_pair(db, b->course[i], b->id[i], b->len[i], &b->v[i],
+			       whole, err);
+	b->n = 0;
+	return st;
+}
+
 static enum status load_course(struct db *db, int64_t course_id,
 			       struct error *err)
 {
@@ -1374,33 +1428,37 @@ static enum status load_course(struct db *db, int64_t course_id,
 	sqldb_bind_int64(stmt, 1, course_id);
 	enum sqldb_rc rc;
 	bool whole = true;
-	while ((rc = sqldb_step(stmt)) == SQLDB_ROW) {
-		uint32_t sidx = pcache_student(sc->pc, sqldb_column_text(stmt, 0),
-					       sqldb_column_bytes(stmt, 0), true);
-		struct pc_pair *p = sidx == PC_NONE ? NULL :
-				    pcache_pair(sc->pc, (uint32_t)course_id,
-						sidx, true, NULL);
-		if (!p) {
-			st = cache_nomem(db, err);
-			break;
-		}
-		if (p->flags & PCP_KNOWN)
-			continue;
+	struct load_block b;
+	b.n = 0;
+	while (st == ST_OK && (rc = sqldb_step(stmt)) == SQLDB_ROW) {
+		const char *id = sqldb_column_text(stmt, 0);
+		size_t len = sqldb_column_bytes(stmt, 0);
 		struct pair v = {
 			.state = db__state_parse(sqldb_column_text(stmt, 1)),
 			.seq = sqldb_column_int64(stmt, 2),
 			.batch_id = sqldb_column_int64(stmt, 3),
 			.line = sqldb_column_int64(stmt, 4),
 		};
-		if (!pair_in(p, &v)) {
-			whole = false; /* looked up one by one, as before */
-			p->flags = 0;
+		if (len > LOAD_ID_MAX) { /* in order: the block first */
+			st = load_block_apply(db, &b, &whole, err);
+			if (st == ST_OK)
+				st = load_pair(db, (uint32_t)course_id, id, len,
+					       &v, &whole, err);
 			continue;
 		}
-		p->flags |= PCP_IN_DB;
+		if (len)
+			memcpy(b.ids[b.n], id, len);
+		b.id[b.n] = b.ids[b.n];
+		b.len[b.n] = len;
+		b.course[b.n] = (uint32_t)course_id;
+		b.v[b.n] = v;
+		if (++b.n == LOAD_BLOCK)
+			st = load_block_apply(db, &b, &whole, err);
 	}
 	if (st == ST_OK && rc != SQLDB_DONE)
 		st = db__fail(db, rc, "reading a course's registrations", err);
+	if (st == ST_OK)
+		st = load_block_apply(db, &b, &whole, err);
 	sqldb_finalize(stmt);
 	if (st == ST_OK && whole) {
 		struct pc_course *c = pcache_course(sc->pc, course_id);
@@ -1410,7 +1468,6 @@ static enum status load_course(struct db *db, int64_t course_id,
 	return st;
 }
 
-/* Whether to read the course whole now rather than look its pair up. */
 static bool load_worth_it(struct db *db, struct pc_course *pcc)
 {
 	if (db->pg)
