@@ -953,6 +953,14 @@ uint64_t csvread_bytes_parsed(const struct csvread *cr)
 	return cr->bytes > waiting ? cr->bytes - waiting : 0;
 }
 
+uint64_t csvread_input_size(const struct csvread *cr)
+{
+	struct stat sb;
+	if (fstat(cr->fd, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_size <= 0)
+		return 0;
+	return (uint64_t)sb.st_size;
+}
+
 uint64_t csvread_payload_bytes(const struct csvread *cr)
 {
 	return cr->bytes - cr->bom_len;

@@ -159,6 +159,10 @@ uint64_t csvread_payload_bytes(const struct csvread *cr);
  * (an estimate when converting an encoding).  For a progress display. */
 uint64_t csvread_bytes_parsed(const struct csvread *cr);
 
+/* The input's size in bytes when it is a regular file; 0 when it is not
+ * (a pipe, a terminal) or cannot be known. */
+uint64_t csvread_input_size(const struct csvread *cr);
+
 /* SHA-256 of the bytes read so far (all of them once ST_EOF was seen). */
 void csvread_sha256_hex(const struct csvread *cr, char hex[65]);
 

@@ -678,6 +678,8 @@ struct store_cache {
 				  * a restart, may be in its filter) */
 	uint32_t student_misses;
 	int64_t students_stored; /* -1: not counted */
+	int64_t pairs_stored;    /* registrations when the batch began */
+	uint64_t rows_expected;  /* store_expect_rows; 0: not known */
 	uint32_t *dirty_pairs, *dirty_students, *marked; /* indexes */
 	/* The pairs grouped by course (store_unnamed_pairs), as of when the
 	 * cache held by_course_pairs entries (group_by_course). */
@@ -1329,7 +1331,36 @@ enum status db__cache_start(struct db *db, enum batch_kind kind,
 		return st;
 	}
 	sc->students_complete = any == 0;
-	return ST_OK;
+	st = db__query_int(db,
+			   "SELECT coalesce(sum(registered + waitlisted), 0)"
+			   " FROM courses",
+			   0, &sc->pairs_stored, "starting the batch", err);
+	if (st != ST_OK)
+		db__cache_end(db);
+	return st;
+}
+
+void store_expect_rows(struct store *s, uint64_t rows)
+{
+	struct db *db = db_of(s);
+	if (db->cache)
+		db->cache->rows_expected = rows;
+}
+
+/*
+ * Whether a batch of this many rows will likely ask about a large enough
+ * share of what is stored to make reading it whole worth it right away:
+ * a course's rows among the roster's are taken to be its share of the
+ * stored registrations, so its look-ups would pay for reading it whole
+ * (LOAD_RATIO) once rows * LOAD_RATIO reach the stored total.  Without it,
+ * the first LOAD_RATIO-th of each course's rows were looked up one by one
+ * (a 1M re-run: 57k look-ups, about 0.15 s).
+ */
+static bool rows_expected_cover(const struct store_cache *sc, int64_t stored,
+				size_t ratio)
+{
+	return sc->rows_expected && stored >= 0 &&
+	       sc->rows_expected * ratio >= (uint64_t)stored;
 }
 
 /* ---- pairs through the cache ---------------------------------------------- */
@@ -1474,7 +1505,8 @@ static bool load_worth_it(struct db *db, struct pc_course *pcc)
 		return true; /* a round trip per row is the worst of all */
 	size_t stored = pcc->stored_pairs >= 0 ? (size_t)pcc->stored_pairs :
 						  (size_t)1 << 20;
-	if ((size_t)pcc->misses * LOAD_RATIO < stored)
+	if ((size_t)pcc->misses * LOAD_RATIO < stored &&
+	    !rows_expected_cover(db->cache, db->cache->pairs_stored, LOAD_RATIO))
 		return false;
 	return pcache_bytes(db->cache->pc) + stored * LOAD_ROW_BYTES <
 	       db->cache->budget;
@@ -2088,7 +2120,7 @@ static enum status students_worth_loading(struct db *db, bool *yes,
 	 * as written: S_REWRITE_STUDENT). */
 	uint32_t first = db->pg ? 256 : STUDENT_MISSES_BEFORE_COUNT;
 	size_t ratio = db->pg ? 256 : LOAD_RATIO;
-	if (m < first || (m & (m - 1)) != 0)
+	if ((m < first && !sc->rows_expected) || (m & (m - 1)) != 0)
 		return ST_OK;
 	if (sc->students_stored < 0) {
 		enum status st = db__query_int(db, "SELECT count(*) FROM students",
@@ -2097,7 +2129,8 @@ static enum status students_worth_loading(struct db *db, bool *yes,
 		if (st != ST_OK)
 			return st;
 	}
-	*yes = (size_t)sc->students_stored <= (size_t)m * ratio &&
+	*yes = ((size_t)sc->students_stored <= (size_t)m * ratio ||
+		rows_expected_cover(sc, sc->students_stored, ratio)) &&
 	       pcache_bytes(sc->pc) +
 			       (size_t)sc->students_stored * 2 * LOAD_ROW_BYTES <
 		       sc->budget;

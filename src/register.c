@@ -57,6 +57,7 @@ struct block {
 	uint64_t seq;
 	size_t count;
 	struct row *rows;
+	uint64_t rows_expected; /* the roster's rows in all, estimated; 0 */
 };
 
 /* What the collector sends back on `output` when `input` is closed. */
@@ -187,6 +188,8 @@ static enum status check_new_student(struct pipeline *pl, struct row *row,
 static enum status apply_block(struct pipeline *pl, struct block *b,
 			       struct aggregate *agg)
 {
+	if (b->rows_expected)
+		store_expect_rows(db_store(pl->db), b->rows_expected);
 	policy_prefetch(pl->policy, b->rows, b->count);
 	for (size_t i = 0; i < b->count; i++) {
 		struct row *row = &b->rows[i];
@@ -372,6 +375,9 @@ static enum status read_roster(struct pipeline *pl, struct roster_reader *rd,
 	uint64_t seq = 0;
 	bool single_done = false;
 	int64_t rows = 0;
+	/* For the store's estimate of the roster's rows (store_expect_rows):
+	 * rows so far, scaled by the file's size over the bytes parsed. */
+	uint64_t size = rd ? roster_input_size(rd) : 0, rows_read = 0;
 	enum status st = ST_OK;
 	while (st == ST_OK) {
 		if (cancelled(pl))
@@ -403,6 +409,12 @@ static enum status read_roster(struct pipeline *pl, struct roster_reader *rd,
 			break;
 		}
 		b->seq = seq++;
+		rows_read += b->count;
+		uint64_t parsed = size ? roster_bytes_parsed(rd) : 0;
+		b->rows_expected = parsed ? (uint64_t)((double)rows_read *
+						       (double)size /
+						       (double)parsed) :
+					    0;
 		if (pl->opt->progress) {
 			struct register_progress *p = pl->opt->progress;
 			atomic_fetch_add_explicit(&p->rows_read, b->count,

@@ -877,6 +877,11 @@ uint64_t roster_bytes_parsed(const struct roster_reader *r)
 	return csvread_bytes_parsed(&r->cr);
 }
 
+uint64_t roster_input_size(const struct roster_reader *r)
+{
+	return csvread_input_size(&r->cr);
+}
+
 const char *roster_profile(const struct roster_reader *r)
 {
 	if (r->mapped && r->profile == PROFILE_BULKREG)

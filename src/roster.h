@@ -110,6 +110,9 @@ uint64_t roster_bytes_read(const struct roster_reader *r);
  * a progress display's estimate of the total. */
 uint64_t roster_bytes_parsed(const struct roster_reader *r);
 
+/* The roster file's size in bytes; 0 when it is not a regular file. */
+uint64_t roster_input_size(const struct roster_reader *r);
+
 void roster_close(struct roster_reader *r);
 
 #endif

@@ -156,6 +156,11 @@ enum status store_mark_named(struct store *s, int64_t course_id,
 
 /* ---- students ------------------------------------------------------------- */
 
+/* A hint: the batch will apply about this many rows in all (0: not
+ * known).  The store may read whole what it would otherwise look up one
+ * by one. */
+void store_expect_rows(struct store *s, uint64_t rows);
+
 /* A hint that rows naming these students in these courses come next (up
  * to 256): the store may start reading what it needs for them.  Changes
  * nothing. */
