@@ -680,6 +680,7 @@ struct store_cache {
 	int64_t students_stored; /* -1: not counted */
 	int64_t pairs_stored;    /* registrations when the batch began */
 	uint64_t rows_expected;  /* store_expect_rows; 0: not known */
+	bool pairs_reserved;     /* pcache_reserve for pairs_stored done */
 	uint32_t *dirty_pairs, *dirty_students, *marked; /* indexes */
 	/* The pairs grouped by course (store_unnamed_pairs), as of when the
 	 * cache held by_course_pairs entries (group_by_course). */
@@ -1457,6 +1458,15 @@ static enum status load_course(struct db *db, int64_t course_id,
 	if (st != ST_OK)
 		return st;
 	sqldb_bind_int64(stmt, 1, course_id);
+	/* Every course will be read (rows_expected_cover): the pairs' index
+	 * sized once for all of them, when they fit (a hint). */
+	if (!sc->pairs_reserved && sc->pairs_stored > 0 &&
+	    rows_expected_cover(sc, sc->pairs_stored, LOAD_RATIO) &&
+	    pcache_bytes(sc->pc) + (size_t)sc->pairs_stored * LOAD_ROW_BYTES <
+		    sc->budget) {
+		sc->pairs_reserved = true;
+		(void)pcache_reserve(sc->pc, 0, (size_t)sc->pairs_stored);
+	}
 	enum sqldb_rc rc;
 	bool whole = true;
 	struct load_block b;
@@ -2067,6 +2077,8 @@ static enum status load_students(struct db *db, struct error *err)
 	enum status st = db__prepare(db, sql, 0, &stmt, err);
 	if (st != ST_OK)
 		return st;
+	if (sc->students_stored > 0) /* a hint: false changes nothing */
+		(void)pcache_reserve(sc->pc, (size_t)sc->students_stored, 0);
 	enum sqldb_rc rc;
 	bool whole = true;
 	while ((rc = sqldb_step(stmt)) == SQLDB_ROW) {

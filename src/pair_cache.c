@@ -215,16 +215,18 @@ static bool entry_room(struct pcache *c, struct chunks *ch, uint32_t n,
 	return chunk_add(c, ch, CHUNK_BYTES) != NULL;
 }
 
-/* Grows t (to twice its size, or 4096) when one more entry would fill it
- * past 85%, rebuilt from the entries' hashes. */
-static bool table_room(struct pcache *c, struct table *t, uint32_t count,
-		       uint64_t (*hash_of)(const struct pcache *, uint32_t))
+/* Room in t for `want` entries at most 85% full (entries 0..count-1 are
+ * in it now): grows t to the power of two it needs (at least twice its
+ * size, or 4096), rebuilt from the entries' hashes. */
+static bool table_reserve(struct pcache *c, struct table *t, uint32_t count,
+			  size_t want,
+			  uint64_t (*hash_of)(const struct pcache *, uint32_t))
 {
-	if (count >= ENTRIES_MAX)
-		return false;
-	if ((size_t)(count + 1) * 20 <= t->size * 17)
+	if (want * 20 <= t->size * 17)
 		return true;
 	size_t size = t->size ? 2 * t->size : 4096;
+	while (want * 20 > size * 17)
+		size *= 2;
 	uint32_t *slots = big_alloc(size * sizeof(*slots));
 	if (!slots)
 		return false;
@@ -240,6 +242,14 @@ static bool table_room(struct pcache *c, struct table *t, uint32_t count,
 	t->slots = slots;
 	t->size = size;
 	return true;
+}
+
+static bool table_room(struct pcache *c, struct table *t, uint32_t count,
+		       uint64_t (*hash_of)(const struct pcache *, uint32_t))
+{
+	if (count >= ENTRIES_MAX)
+		return false;
+	return table_reserve(c, t, count, (size_t)count + 1, hash_of);
 }
 
 static void table_put(struct table *t, uint64_t h, uint32_t idx)
@@ -479,6 +489,19 @@ static uint64_t pair_hash_at(const struct pcache *c, uint32_t i)
 {
 	const struct pc_pair *p = pcache_pair_at((struct pcache *)c, i);
 	return hash_pair(c->seed, p->course, p->student);
+}
+
+bool pcache_reserve(struct pcache *c, size_t students, size_t pairs)
+{
+	if (c->indexes_dropped)
+		abort(); /* pcache_drop_indexes: no more look-ups */
+	size_t want_s = (size_t)c->nstudents + students;
+	size_t want_p = (size_t)c->npairs + pairs;
+	if (want_s > ENTRIES_MAX || want_p > ENTRIES_MAX)
+		return false;
+	return table_reserve(c, &c->student_index, c->nstudents, want_s,
+			     student_hash_at) &&
+	       table_reserve(c, &c->pair_index, c->npairs, want_p, pair_hash_at);
 }
 
 struct pc_pair *pcache_pair(struct pcache *c, uint32_t course, uint32_t student,

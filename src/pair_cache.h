@@ -91,6 +91,13 @@ void pcache_free(struct pcache *c);
 /* Forgets every student and pair and every course's completeness. */
 void pcache_clear(struct pcache *c);
 
+/* Grows the indexes at once for that many more students and pairs (a
+ * table about to be read whole), instead of doubling as they come: each
+ * doubling rehashes every entry into fresh memory.  false: out of memory
+ * or past PCACHE_ENTRIES_MAX (nothing is lost; the entries still fit one
+ * by one, or not). */
+bool pcache_reserve(struct pcache *c, size_t students, size_t pairs);
+
 /* Frees the look-up indexes (entries and texts stay, for the last
  * writes): pcache_student and pcache_pair must not be called after it. */
 void pcache_drop_indexes(struct pcache *c);

@@ -91,6 +91,45 @@ START_TEST(test_pairs_found_and_kept)
 }
 END_TEST
 
+/* A reserve sizes the indexes at once (a table read whole): entries
+ * already there are rehashed into them and still found, and the many
+ * that follow are found too. */
+START_TEST(test_reserve)
+{
+	struct pcache *c = pcache_new(11);
+	char id[64];
+	for (uint32_t i = 0; i < 100; i++) {
+		id_of(id, sizeof(id), i);
+		ck_assert_uint_eq(pcache_student(c, id, strlen(id), true), i);
+		ck_assert_ptr_nonnull(pcache_pair(c, 1, i, true, NULL));
+	}
+	size_t before = pcache_bytes(c);
+	ck_assert(pcache_reserve(c, MANY, MANY));
+	ck_assert_uint_gt(pcache_bytes(c), before); /* the indexes grew */
+	for (uint32_t i = 0; i < 100; i++) {
+		id_of(id, sizeof(id), i);
+		ck_assert_uint_eq(pcache_student(c, id, strlen(id), false), i);
+		ck_assert_ptr_nonnull(pcache_pair(c, 1, i, false, NULL));
+	}
+	for (uint32_t i = 100; i < MANY + 100; i++) {
+		id_of(id, sizeof(id), i);
+		ck_assert_uint_eq(pcache_student(c, id, strlen(id), true), i);
+		ck_assert_ptr_nonnull(pcache_pair(c, 2, i, true, NULL));
+	}
+	for (uint32_t i = 0; i < MANY + 100; i += 13) {
+		id_of(id, sizeof(id), i);
+		ck_assert_uint_eq(pcache_student(c, id, strlen(id), false), i);
+		ck_assert_ptr_nonnull(pcache_pair(c, i < 100 ? 1 : 2, i, false, NULL));
+	}
+	ck_assert_uint_eq(pcache_student_count(c), MANY + 100);
+	/* Past the entries' limit: refused, nothing lost. */
+	ck_assert(!pcache_reserve(c, PCACHE_ENTRIES_MAX, 0));
+	id_of(id, sizeof(id), 5);
+	ck_assert_uint_eq(pcache_student(c, id, strlen(id), false), 5);
+	pcache_free(c);
+}
+END_TEST
+
 /* Values may be the cache's own texts (a stored value merged with a row's):
  * they are read correctly even when the room for the new ones starts a
  * new chunk. */
@@ -248,6 +287,7 @@ static Suite *pair_cache_suite(void)
 	tcase_add_test(tc, test_sort_u64_matches_qsort);
 	tcase_add_test(tc, test_pairs_sorted_by_key);
 	tcase_add_test(tc, test_courses);
+	tcase_add_test(tc, test_reserve);
 	suite_add_tcase(s, tc);
 	return s;
 }
