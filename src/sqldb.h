@@ -156,7 +156,13 @@ struct sqldb *sqldb_stmt_conn(const struct sqldb_stmt *s);
  *   once per row, in the order given, with ?1..?N the row's values in
  *   column order (used in any order, or not at all).  It is prepared
  *   once (SQLDB_PERSISTENT) and stepped and reset per row: as fast as a
- *   prepared-statement loop.
+ *   prepared-statement loop.  An INSERT whose VALUES list is exactly
+ *   "(?1, ?2, ..., ?N)" runs instead for groups of 64 rows as one INSERT
+ *   of 64 VALUES lists (the rows kept, their texts copied, until the
+ *   group is full or the bulk finishes): the statement's own cost, as
+ *   much as the row's, is paid once per group.  A group is one
+ *   statement: written whole or not at all, and its error is reported by
+ *   the sqldb_bulk_row_end (or sqldb_bulk_finish) that writes it.
  * - `set_sql`, for PostgreSQL: the rows are streamed with COPY FROM STDIN
  *   (text format, sent in chunks of about 256 KiB: no row limit, bounded
  *   memory) into a temporary table named `staging`, and at
@@ -209,15 +215,16 @@ void sqldb_bulk_int64(struct sqldb_bulk *b, int64_t v);
 void sqldb_bulk_text(struct sqldb_bulk *b, const char *s, size_t len);
 void sqldb_bulk_null(struct sqldb_bulk *b);
 
-/* Ends the row.  SQLite: runs row_sql (steps it to the end, resets it);
+/* Ends the row.  SQLite: runs row_sql (steps it to the end, resets it),
+ * or for a grouped INSERT keeps the row and writes the group once full;
  * PostgreSQL: appends the row to the COPY buffer and sends the buffer once
  * it holds about 256 KiB.  A row with another number of values than
  * `columns` has is a programming error (abort with a message).  SQLDB_OK
  * or an error class (then sqldb_bulk_abort). */
 enum sqldb_rc sqldb_bulk_row_end(struct sqldb_bulk *b);
 
-/* Ends the bulk and frees b, whatever happens.  SQLite: nothing left to
- * write.  PostgreSQL: sends the rest, ends the COPY, checks that every row
+/* Ends the bulk and frees b, whatever happens.  SQLite: writes the rows
+ * of a grouped INSERT still kept.  PostgreSQL: sends the rest, ends the COPY, checks that every row
  * arrived, runs set_sql (and commits the bulk's own transaction, if it
  * has one).  *changes (when not NULL) gets the rows row_sql changed in
  * all, or the rows set_sql's INSERT, UPDATE, DELETE and MERGE statements

@@ -25,9 +25,20 @@ struct sqldb_stmt {
 
 struct pg_bulk;
 
+struct bulk_value;
+
 struct sqldb_bulk {
 	struct sqldb *c;
 	void *sqlite;            /* row_sql's sqlite3_stmt * (SQLite) */
+	/* SQLite, when row_sql is an INSERT ... VALUES (?1, ..., ?N): rows
+	 * kept (texts copied) and written SQLDB_BULK_GROUP at a time by one
+	 * INSERT of as many VALUES lists (sqldb.c). */
+	void *group;             /* sqlite3_stmt * of a whole group, or NULL */
+	char *group_head, *group_tail; /* row_sql around its VALUES list */
+	struct bulk_value *kept; /* SQLDB_BULK_GROUP * ncols */
+	char *texts;
+	size_t texts_used, texts_cap;
+	int rows;                /* rows kept */
 	struct pg_bulk *pg;      /* PostgreSQL */
 	int ncols;               /* values per row */
 	int col;                 /* values given in the current row */

@@ -663,6 +663,56 @@ START_TEST(bulk_constraint_failure_has_its_class)
 }
 END_TEST
 
+/* SQLite writes an INSERT ... VALUES (?1, ..., ?N) 64 rows at a time:
+ * in the order given (a later duplicate is the one left out), the last
+ * short group too, each group whole or not at all, its error reported
+ * by the row that completes it. */
+START_TEST(sqlite_bulk_insert_groups)
+{
+	struct sqldb *c = bulk_open(0);
+	struct sqldb_bulk *b = NULL;
+	ck_assert_int_eq(sqldb_exec(c, "BEGIN"), SQLDB_OK);
+	ck_assert_int_eq(sqldb_bulk_begin(c, "staging", BULK_COLS,
+					  ROW_INSERT " ON CONFLICT DO NOTHING",
+					  SET_INSERT " ON CONFLICT DO NOTHING", &b),
+			 SQLDB_OK);
+	/* 1,037 rows: 16 full groups and 13; s5 again in the same group
+	 * and s6 in a later one, with other seqs: the first rows stay. */
+	ck_assert_int_eq(bulk_rows(b, 0, 10, 1), SQLDB_OK);
+	ck_assert_int_eq(bulk_row(b, 1, "s0000005", 2, "again"), SQLDB_OK);
+	ck_assert_int_eq(bulk_rows(b, 10, 500, 1), SQLDB_OK);
+	ck_assert_int_eq(bulk_row(b, 1, "s0000006", 3, "again"), SQLDB_OK);
+	ck_assert_int_eq(bulk_rows(b, 500, 1035, 1), SQLDB_OK);
+	int64_t changes = 0;
+	ck_assert_int_eq(sqldb_bulk_finish(b, &changes), SQLDB_OK);
+	ck_assert_int_eq(changes, 1035);
+	ck_assert_int_eq(query_int(c, "SELECT count(*) FROM target"), 1035);
+	ck_assert_int_eq(query_int(c, "SELECT sum(seq) FROM target"), 1035);
+	ck_assert_int_eq(query_int(c, "SELECT count(*) FROM target WHERE"
+				      " note IS NOT NULL"), 0);
+	ck_assert_int_eq(sqldb_exec(c, "ROLLBACK"), SQLDB_OK);
+
+	/* A CHECK broken by row 130: the third group (rows 128..191) fails
+	 * when row 191 completes it, and none of it is written. */
+	ck_assert_int_eq(sqldb_exec(c, "BEGIN"), SQLDB_OK);
+	ck_assert_int_eq(sqldb_bulk_begin(c, "staging", BULK_COLS, ROW_INSERT,
+					  SET_INSERT, &b), SQLDB_OK);
+	int failed_at = -1;
+	for (int i = 0; i < 300 && failed_at < 0; i++) {
+		char key[32];
+		snprintf(key, sizeof(key), "k%d", i);
+		if (bulk_row(b, 1, key, i == 130 ? -1 : 0, NULL) != SQLDB_OK)
+			failed_at = i;
+	}
+	ck_assert_int_eq(failed_at, 191);
+	ck_assert_ptr_nonnull(strstr(sqldb_errmsg(c), "onstraint"));
+	sqldb_bulk_abort(b);
+	ck_assert_int_eq(query_int(c, "SELECT count(*) FROM target"), 128);
+	ck_assert_int_eq(sqldb_exec(c, "ROLLBACK"), SQLDB_OK);
+	bulk_close(c);
+}
+END_TEST
+
 START_TEST(bulk_refuses_a_nul_byte)
 {
 	struct sqldb *c = bulk_open(_i);
@@ -854,6 +904,7 @@ static Suite *sqldb_suite(void)
 				      *getenv("BULKREG_TEST_PG_URI") ? 2 : 1;
 	tc = tcase_create("bulk");
 	tcase_add_test(tc, bulk_columns_get_byte_order);
+	tcase_add_test(tc, sqlite_bulk_insert_groups);
 	tcase_add_loop_test(tc, bulk_round_trips_every_byte, 0, engines);
 	tcase_add_loop_test(tc, bulk_writes_100k_rows_in_a_transaction, 0, engines);
 	tcase_add_loop_test(tc, bulk_upsert_counts_changes, 0, engines);
