@@ -396,16 +396,13 @@ void pcache_rows_prefetch(const struct pcache *c, const char *const *ids,
 	}
 	if (!courses || !pt->size)
 		return;
-	/* The entries are at hand now: the students' values, and the pairs
-	 * their indexes name (slots, then entries), come next. */
+	/* The entries are at hand now: the students' indexes name the pairs,
+	 * whose slots, then entries, come next. */
 	for (size_t i = 0; i < n; i++) {
 		uint32_t sidx = student_probe(c, ids[i], lens[i], h[i]);
 		h[i] = sidx == PC_NONE ? 0 : hash_pair(c->seed, courses[i], sidx);
-		if (sidx == PC_NONE)
-			continue;
-		/* The row's values are compared with the student's. */
-		pcache_student_texts_prefetch(c, sidx);
-		__builtin_prefetch(&pt->slots[h[i] & (pt->size - 1)]);
+		if (sidx != PC_NONE)
+			__builtin_prefetch(&pt->slots[h[i] & (pt->size - 1)]);
 	}
 	for (size_t i = 0; i < n; i++) {
 		if (!h[i])

@@ -662,10 +662,6 @@ void policy_prefetch(struct policy *p, const struct row *rows, size_t n)
 		if (rows[i].status == STATUS_NONE && rows[i].course) {
 			ids[k] = value_of(&rows[i], FIELD_STUDENT_ID);
 			courses[k++] = rows[i].course->id;
-			/* Compared with the student's stored values; the
-			 * rows were written on another core. */
-			for (int f = FIELD_FIRST_NAME; f <= FIELD_EMAIL; f++)
-				__builtin_prefetch(&rows[i].v[f]);
 		}
 	store_rows_prefetch(p->store, ids, courses, k);
 }
