@@ -2299,6 +2299,29 @@ enum status store_student_put(struct store *s, int64_t batch_id,
 			       ST_OK :
 			       cache_nomem(db, err);
 	}
+	/* Without reading the stored values (each a miss of the processor's
+	 * caches) when the entry tells enough: `never` changes nothing,
+	 * `fill` changes only values stored empty, and a row giving every
+	 * value (`always`) changes nothing when their lengths and hash are
+	 * the stored ones -- a re-run's every row. */
+	if (mode == STUDENT_UPDATE_NEVER)
+		return ST_OK;
+	bool fills = false, all_given = true, same_lengths = true;
+	for (int i = 0; i < 3; i++) {
+		fills = fills || (e->len[i] == 0 && row[i].len > 0);
+		all_given = all_given && row[i].len > 0;
+		same_lengths = same_lengths && e->len[i] == row[i].len;
+	}
+	if (mode == STUDENT_UPDATE_FILL && !fills)
+		return ST_OK;
+	if (mode == STUDENT_UPDATE_ALWAYS && all_given && same_lengths) {
+		const char *given[3] = { row[0].s, row[1].s, row[2].s };
+		const size_t len[3] = { row[0].len, row[1].len, row[2].len };
+		if (pcache_student_values_hash_is(sc->pc, sidx,
+						  pcache_values_hash(sc->pc, given,
+								     len)))
+			return ST_OK;
+	}
 	struct text stored[3], next[3];
 	student_stored(sc, sidx, stored);
 	bool changes = false;

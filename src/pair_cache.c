@@ -452,6 +452,7 @@ bool pcache_student_values(struct pcache *c, uint32_t idx, const char *v[3],
 	if (off == PC_NONE)
 		return false;
 	char *to = (char *)pcache_text(c, off);
+	const char *at = to;
 	struct pc_student *s = pcache_student_at(c, idx);
 	for (int i = 0; i < 3; i++) {
 		if (len[i])
@@ -460,7 +461,28 @@ bool pcache_student_values(struct pcache *c, uint32_t idx, const char *v[3],
 		s->len[i] = (uint16_t)len[i];
 	}
 	s->val_off = off;
+	/* From the copies: v may have been the cache's own texts. */
+	const char *copied[3] = { at, at + len[0], at + len[0] + len[1] };
+	uint64_t h = pcache_values_hash(c, copied, len);
+	s->val_hash_lo = (uint32_t)h;
+	s->val_hash_hi = (uint32_t)(h >> 32);
 	return true;
+}
+
+uint64_t pcache_values_hash(const struct pcache *c, const char *const v[3],
+			    const size_t len[3])
+{
+	uint64_t h = c->seed ^ UINT64_C(0x76616c756573); /* "values" */
+	for (int i = 0; i < 3; i++)
+		h = hash_bytes(h, v[i], len[i]);
+	return h;
+}
+
+bool pcache_student_values_hash_is(const struct pcache *c, uint32_t idx,
+				   uint64_t h)
+{
+	const struct pc_student *s = pcache_student_at((struct pcache *)c, idx);
+	return s->val_hash_lo == (uint32_t)h && s->val_hash_hi == (uint32_t)(h >> 32);
 }
 
 /* ---- pairs --------------------------------------------------------------- */

@@ -13,7 +13,7 @@
  * row.  This module is only the memory: interned student ids, each pair's
  * state and flags, the values of the students the batch met, per course
  * whether every stored pair is here.  Decisions and SQL live elsewhere.
- * Numbers are 32-bit to keep a pair at 28 bytes and a student at 44;
+ * Numbers are 32-bit to keep a pair at 28 bytes and a student at 52;
  * db_store.c does not use the cache for a value that does not fit.
  */
 struct pcache;
@@ -62,6 +62,10 @@ struct pc_student {
 	uint16_t id_len, len[3];    /* first name, last name, email */
 	uint16_t read_len[3];
 	uint8_t state, write;
+	/* pcache_values_hash of the values, as two halves (an 8-byte field
+	 * would pad the entry): a row with the same values is told so
+	 * without reading them (a miss of the processor's caches each). */
+	uint32_t val_hash_lo, val_hash_hi;
 };
 
 /* A hint: these students, and (when courses is not NULL) their pairs with
@@ -80,6 +84,17 @@ void pcache_pair_prefetch(const struct pcache *c, uint32_t idx);
 void pcache_pair_student_prefetch(const struct pcache *c, uint32_t idx);
 void pcache_student_prefetch(const struct pcache *c, uint32_t idx);
 void pcache_student_texts_prefetch(const struct pcache *c, uint32_t idx);
+
+/* A 64-bit hash of three values (with their lengths), keyed by the
+ * cache's seed: equal hashes of values of equal lengths are taken for
+ * equal values (a chance of 2^-64 each otherwise, not chosen by anyone
+ * who cannot see the seed). */
+uint64_t pcache_values_hash(const struct pcache *c, const char *const v[3],
+			    const size_t len[3]);
+
+/* Whether the student's values have this hash. */
+bool pcache_student_values_hash_is(const struct pcache *c, uint32_t idx,
+				   uint64_t h);
 
 /* The student's id bytes (id_len of them). */
 const char *pcache_student_id(const struct pcache *c, const struct pc_student *s);

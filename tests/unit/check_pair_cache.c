@@ -91,6 +91,38 @@ START_TEST(test_pairs_found_and_kept)
 }
 END_TEST
 
+/* A student's values hash: the same values (wherever they are) have it;
+ * other bytes of the same lengths, or the same bytes cut elsewhere, do
+ * not; values set again get the new one. */
+START_TEST(test_values_hash)
+{
+	struct pcache *c = pcache_new(99);
+	uint32_t s = pcache_student(c, "S1", 2, true);
+	const char *v[3] = { "Ann", "Lee", "ann@x.org" };
+	size_t len[3] = { 3, 3, 9 };
+	ck_assert(pcache_student_values(c, s, v, len));
+	char copy[3][16];
+	const char *w[3];
+	for (int i = 0; i < 3; i++) {
+		memcpy(copy[i], v[i], len[i]);
+		w[i] = copy[i];
+	}
+	ck_assert(pcache_student_values_hash_is(c, s, pcache_values_hash(c, w, len)));
+	copy[0][0] = 'B'; /* Bnn: same lengths */
+	ck_assert(!pcache_student_values_hash_is(c, s, pcache_values_hash(c, w, len)));
+	const char *cut[3] = { "AnnL", "ee", "ann@x.org" };
+	size_t cut_len[3] = { 4, 2, 9 };
+	ck_assert(!pcache_student_values_hash_is(c, s, pcache_values_hash(c, cut, cut_len)));
+	const char *empty[3] = { "", "", "" };
+	size_t none[3] = { 0, 0, 0 };
+	ck_assert(!pcache_student_values_hash_is(c, s, pcache_values_hash(c, empty, none)));
+	ck_assert(pcache_student_values(c, s, w, len)); /* now Bnn */
+	ck_assert(pcache_student_values_hash_is(c, s, pcache_values_hash(c, w, len)));
+	ck_assert(!pcache_student_values_hash_is(c, s, pcache_values_hash(c, v, len)));
+	pcache_free(c);
+}
+END_TEST
+
 /* A reserve sizes the indexes at once (a table read whole): entries
  * already there are rehashed into them and still found, and the many
  * that follow are found too. */
@@ -288,6 +320,7 @@ static Suite *pair_cache_suite(void)
 	tcase_add_test(tc, test_pairs_sorted_by_key);
 	tcase_add_test(tc, test_courses);
 	tcase_add_test(tc, test_reserve);
+	tcase_add_test(tc, test_values_hash);
 	suite_add_tcase(s, tc);
 	return s;
 }
