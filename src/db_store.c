@@ -686,9 +686,28 @@ struct store_cache {
 	 * cache held by_course_pairs entries (group_by_course). */
 	uint32_t *by_course, *by_course_at;
 	uint32_t by_course_pairs, by_course_max;
+	/* Each course's waitlisted pairs by place, for store_waitlist_first
+	 * (cached_waitlist_first), by course id; built when first asked,
+	 * dropped with the entries they name (a restart, the end). */
+	struct waitlist_order *orders;
+	size_t norders;
 	size_t ndirty_pairs, ndirty_students, nmarked;
 	size_t dirty_pairs_cap, dirty_students_cap, marked_cap;
 };
+
+struct waitlist_order {
+	uint64_t *keys;          /* seq << 32 | entry, by seq */
+	uint32_t n, at;          /* keys[at..n) may still be waitlisted */
+};
+
+static void orders_free(struct store_cache *sc)
+{
+	for (size_t i = 0; i < sc->norders; i++)
+		free(sc->orders[i].keys);
+	free(sc->orders);
+	sc->orders = NULL;
+	sc->norders = 0;
+}
 
 static bool fits32(int64_t v)
 {
@@ -1185,6 +1204,7 @@ static enum status cache_restart(struct db *db, struct error *err)
 	sc->by_course = sc->by_course_at = NULL;
 	sc->by_course_pairs = 0;
 	sc->student_misses = 0;
+	orders_free(sc);
 	/* What was complete stays so, through the filters of what was
 	 * written (pair_cache.h). */
 	if (!pcache_restart(sc->pc)) {
@@ -1227,6 +1247,7 @@ void db__cache_end(struct db *db)
 	free(sc->marked);
 	free(sc->by_course);
 	free(sc->by_course_at);
+	orders_free(sc);
 	free(sc);
 	db->cache = NULL;
 	if (!db->pg)
@@ -1784,10 +1805,98 @@ enum status store_waitlist_each(struct store *s, int64_t course_id,
 			     st;
 }
 
+/* The course's waitlisted pairs by seq, from its group (which must be
+ * current); false when out of memory. */
+static bool order_build(struct store_cache *sc, struct waitlist_order *o,
+			int64_t course_id)
+{
+	uint32_t from = sc->by_course_at[course_id - 1];
+	uint32_t to = sc->by_course_at[course_id];
+	uint64_t *keys = malloc((to - from ? to - from : 1) * sizeof(*keys));
+	if (!keys)
+		return false;
+	uint32_t n = 0;
+	for (uint32_t k = from; k < to; k++) {
+		const struct pc_pair *p = pcache_pair_at(sc->pc, sc->by_course[k]);
+		if ((p->flags & PCP_KNOWN) && p->state == PAIR_WAITLISTED)
+			keys[n++] = (uint64_t)p->seq << 32 | sc->by_course[k];
+	}
+	pcache_sort_u64(keys, n);
+	free(o->keys);
+	*o = (struct waitlist_order){ .keys = keys, .n = n };
+	return true;
+}
+
+/*
+ * The first waitlisted pair of a course the cache holds whole, without
+ * writing the cache out for an SQL look-up (a --sync's every promotion
+ * did that).  Its order, once built, stays right: a pair that leaves the
+ * waitlist is skipped (its state or seq no longer the listed ones), and
+ * one that joins later has a higher seq than every listed one, so when
+ * the listed ones are used up the order is built again once.  Only while
+ * the course's group is current (no pair added since: --sync's end, not
+ * a roster's drop rows, where building it again per call would cost the
+ * whole cache each time); *used is false otherwise.
+ */
+static enum status cached_waitlist_first(struct db *db, int64_t course_id,
+					 char *student_id, size_t cap,
+					 size_t *len, bool *found, bool *used,
+					 struct error *err)
+{
+	struct store_cache *sc = db->cache;
+	*used = false;
+	struct pc_course *pcc = pcache_course(sc->pc, course_id);
+	if (!pcc || !pcc->whole || !sc->by_course || course_id < 1 ||
+	    sc->by_course_pairs != pcache_pair_count(sc->pc) ||
+	    (uint64_t)course_id > sc->by_course_max)
+		return ST_OK;
+	if ((size_t)course_id >= sc->norders) {
+		size_t n = (size_t)sc->by_course_max + 1;
+		struct waitlist_order *o = realloc(sc->orders, n * sizeof(*o));
+		if (!o)
+			return cache_nomem(db, err);
+		memset(o + sc->norders, 0, (n - sc->norders) * sizeof(*o));
+		sc->orders = o;
+		sc->norders = n;
+	}
+	struct waitlist_order *o = &sc->orders[course_id];
+	*used = true;
+	*found = false;
+	*len = 0;
+	for (int pass = 0; pass < 2 && !*found; pass++) {
+		if ((pass == 1 || !o->keys) && !order_build(sc, o, course_id))
+			return cache_nomem(db, err);
+		for (; o->at < o->n; o->at++) {
+			uint32_t idx = (uint32_t)o->keys[o->at];
+			const struct pc_pair *p = pcache_pair_at(sc->pc, idx);
+			if ((p->flags & PCP_KNOWN) && p->state == PAIR_WAITLISTED &&
+			    p->seq == (uint32_t)(o->keys[o->at] >> 32)) {
+				struct text t = student_text(sc, p->student);
+				size_t n = t.len < cap ? t.len : cap - 1;
+				memcpy(student_id, t.s, n);
+				student_id[n] = '\0';
+				*len = n;
+				*found = true;
+				break;
+			}
+		}
+	}
+	return ST_OK;
+}
+
 enum status store_waitlist_first(struct store *s, int64_t course_id,
 				 char *student_id, size_t cap, size_t *len,
 				 bool *found, struct error *err)
 {
+	struct db *db = db_of(s);
+	if (db->cache) {
+		bool used;
+		enum status st = cached_waitlist_first(db, course_id, student_id,
+						       cap, len, found, &used,
+						       err);
+		if (st != ST_OK || used)
+			return st;
+	}
 	enum status st = db__cache_flush(db_of(s), err);
 	return st == ST_OK ? direct_waitlist_first(db_of(s), course_id, student_id,
 						   cap, len, found, err) :
