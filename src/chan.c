@@ -59,13 +59,18 @@
  * call (Go's runtime and glibc's adaptive mutexes spin the same way).
  */
 
-/* Spin budget of a waiter before it sleeps (tests/bench/bench_chan):
+/* Spin budgets (tests/bench/bench_chan).  A waiter polls before it sleeps:
  * pausing briefly, then yielding, lets a peer on the other core complete
  * the operation without a futex wait and wake; yielding rather than
- * pausing keeps 16 threads on 2 cores from starving the peer. */
+ * pausing keeps 16 threads on 2 cores from starving the peer.  A lock-free
+ * operation on a full or empty ring first waits for the other side in
+ * rounds of 1, 2, 4, ... pauses (see wait_for_peer). */
 #define SPIN_SIGNAL 100  /* polls of `signaled` before sleeping */
 #define SPIN_PAUSES 8    /* polls that pause; later ones yield the CPU */
-#define SPIN_TRIES 64    /* lock-free retries on a full or empty ring */
+#define SPIN_TRIES 40    /* wait_for_peer calls before the locked path */
+#define PEER_ROUNDS 7    /* rounds of one wait_for_peer (127 pauses) */
+#define PEER_STALL 2     /* rounds without progress before yielding */
+#define PEER_BATCH 32    /* progress worth waiting for (at most cap/4) */
 #define SMALL_SELECT 8   /* cases handled with stack storage */
 
 enum waiter_state { W_WAITING, W_DONE, W_CANCELLED };
@@ -101,30 +106,39 @@ struct queue {
 	struct node *head, *tail;
 };
 
-/* The state word of a buffered channel: values reserved (counted when a
- * send reserves its place, before it writes it), closed, and whether
- * threads wait on either side.  One atomic word, so "is there room / a
- * value" and "does anyone wait" are decided together. */
-#define ST_CLOSED (UINT64_C(1) << 63)
-#define ST_RECV_WAITERS (UINT64_C(1) << 62)
-#define ST_SEND_WAITERS (UINT64_C(1) << 61)
-#define ST_COUNT (ST_SEND_WAITERS - 1)
+/* The two position words of a buffered channel (see "the ring" below).
+ * `head` counts the positions sends have reserved, `tail` those receives
+ * have reserved; each also carries the flag "the other side waits" (in
+ * `head`: receivers sleep; in `tail`: senders sleep), and `head` carries
+ * the closed bit. */
+#define POS_CLOSED (UINT64_C(1) << 63)
+#define POS_SLEEPERS (UINT64_C(1) << 62)
+#define POS_COUNT (POS_SLEEPERS - 1)
 
 struct slot {
 	_Atomic uint64_t seq;
 	/* elem_size bytes follow, 16-byte aligned */
 };
 
+/* Senders and receivers of a buffered channel each write their own cache
+ * line, never the other's: the figures of tests/bench/bench_chan depend on
+ * it (a line written by both sides moves between the cores on every
+ * message). */
 struct chan {
-	_Alignas(64) _Atomic uint64_t state; /* buffered: see ST_* */
-	_Alignas(64) _Atomic uint64_t head;  /* buffered: next position to fill */
-	_Alignas(64) _Atomic uint64_t tail;  /* buffered: next position to empty */
+	/* Read-only after chan_new(): */
+	size_t elem_size, cap, slot_size;
+	bool cap_pow2;              /* slot index by mask, not division */
+	unsigned char *slots;
+	/* The senders' line: */
+	_Alignas(64) _Atomic uint64_t head;
+	_Atomic uint64_t tail_seen; /* a value of tail's count, maybe old */
+	/* The receivers' line: */
+	_Alignas(64) _Atomic uint64_t tail;
+	_Atomic uint64_t head_seen; /* a value of head's count, maybe old */
 	_Alignas(64) pthread_mutex_t mu;
 	struct queue recvq, sendq;
 	size_t nwaiting[2];   /* linked nodes per direction */
 	_Atomic bool closed;  /* written under mu; read anywhere */
-	size_t elem_size, cap, slot_size;
-	unsigned char *slots;
 };
 
 /* ---- small helpers ------------------------------------------------------ */
@@ -208,7 +222,19 @@ static void chan_lock(struct chan *ch)
 
 static inline struct slot *slot_at(const struct chan *ch, uint64_t pos)
 {
-	return (struct slot *)(ch->slots + (size_t)(pos % ch->cap) * ch->slot_size);
+	size_t i = ch->cap_pow2 ? (size_t)(pos & (ch->cap - 1))
+				: (size_t)(pos % ch->cap);
+	return (struct slot *)(ch->slots + i * ch->slot_size);
+}
+
+/* Copies one element; a word-sized one (a pointer, a long: what most
+ * channels carry) with a single move rather than a call. */
+static inline void copy_elem(const struct chan *ch, void *dst, const void *src)
+{
+	if (ch->elem_size == sizeof(uint64_t))
+		memcpy(dst, src, sizeof(uint64_t));
+	else
+		memcpy(dst, src, ch->elem_size);
 }
 
 static inline void *slot_data(struct slot *s)
@@ -275,9 +301,8 @@ static void node_unlink(struct node *n)
 	n->linked = false;
 	n->ch->nwaiting[n->dir]--;
 	if (!q->head && n->ch->cap > 0)
-		atomic_fetch_and(&n->ch->state, n->dir == CHAN_SEND
-							? ~ST_SEND_WAITERS
-							: ~ST_RECV_WAITERS);
+		atomic_fetch_and(n->dir == CHAN_SEND ? &n->ch->tail : &n->ch->head,
+				 ~POS_SLEEPERS);
 }
 
 /* ---- waiters ------------------------------------------------------------ */
@@ -429,52 +454,101 @@ static void complete_waiter(struct chan *ch, struct node *n,
 /*
  * Values live in Vyukov's bounded ring: slot `pos % cap` has a sequence
  * number that says whose turn it is (2*pos: free for the sender of pos;
- * 2*pos+1: filled for its receiver).  Unlike the ring this replaced, a
- * thread takes a position only after it reserved it in `state` (a send
- * counts a value, a receive uncounts one), so a receiver that finds its
- * slot not yet written knows the sender has reserved it and is writing it
- * now: it waits for that (a few instructions, unless the sender was
- * preempted) rather than going to sleep, and sleeping is decided on the
- * state word alone, where a waiter's flag and the count change together.
- * A send's last access to the channel is the release store that publishes
- * its value, so whoever receives the value may free the channel.
+ * 2*pos+1: filled for its receiver).  A thread takes a position only by
+ * reserving it, each side by compare-and-swap on its own word: a send
+ * moves `head` on while head - tail < cap, a receive moves `tail` on while
+ * tail < head.  So tail <= head <= tail + cap always, and a receiver that
+ * finds its slot not yet written knows its sender has reserved it and is
+ * writing it now: it waits for that (a few instructions, unless the sender
+ * was preempted) rather than going to sleep.  A send's last access to the
+ * channel is the release store that publishes its value, so whoever
+ * receives the value may free the channel.
+ *
+ * Sleeping.  A receiver sleeps only after raising the flag in `head`, under
+ * the lock, by a compare-and-swap that expects head == tail (empty) and
+ * open; a lock-free send is refused while that flag is up, and hands its
+ * value to the sleeper under the lock.  Senders mirror it with the flag in
+ * `tail`, raised while head == tail + cap.  The flag sits in the word the
+ * other side must change to make progress, so either that side's
+ * reservation comes first and the compare-and-swap that raises the flag
+ * fails (the raiser looks again), or the flag comes first and the
+ * reservation is refused: no wakeup can be lost, whatever order slots are
+ * written in.  (The ring before issue 10 judged "must I sleep?" on the
+ * slots and lost wakeups when sends finished out of order.)
+ *
+ * The other side's count.  A sender needs `tail` only to know that the
+ * ring is not full, so it uses `tail_seen`, on its own line, and reads
+ * `tail` itself only when the ring looks full; receivers do the same with
+ * `head_seen`.  An old value only makes the ring look fuller (emptier)
+ * than it is.  A sender that trusts `tail_seen` does not see the flag in
+ * `tail`, yet must not reserve while senders sleep (they keep their turn,
+ * and a receive under the lock refills the place it frees from them, see
+ * recv_locked()).  It cannot: `tail_seen` is saved only from a `tail`
+ * without the flag; the flag goes up when head == tail + cap, head never
+ * goes back, so while it is up every sender finds head - tail_seen >= cap,
+ * reads `tail`, and sees it.  So in 1->1 traffic each side changes only its
+ * own line, and the lines move between the cores once per batch, not once
+ * per message.
  */
 
 enum reserve { R_OK, R_CLOSED, R_FULL, R_EMPTY, R_WAITERS };
 
-/* A send's reservation on the lock-free path: refused while anyone waits
- * (a receiver takes the value by hand-off; senders keep their turn). */
-static enum reserve reserve_send(struct chan *ch)
+/* Reserves position *pos for a send.  On the lock-free path (`lockfree`)
+ * it is refused while threads wait on either side: a sleeping receiver
+ * takes the value by hand-off, sleeping senders keep their turn.  Under the
+ * channel's lock the caller has judged the waiters itself. */
+static enum reserve reserve_send(struct chan *ch, bool lockfree, uint64_t *pos)
 {
-	uint64_t s = atomic_load_explicit(&ch->state, memory_order_relaxed);
+	uint64_t h = atomic_load(&ch->head);
 	for (;;) {
-		if (s & ST_CLOSED)
+		if (h & POS_CLOSED)
 			return R_CLOSED;
-		if (s & (ST_RECV_WAITERS | ST_SEND_WAITERS))
+		if (lockfree && (h & POS_SLEEPERS))
 			return R_WAITERS;
-		if ((s & ST_COUNT) == ch->cap)
-			return R_FULL;
-		if (atomic_compare_exchange_weak_explicit(&ch->state, &s, s + 1,
-							  memory_order_acq_rel,
-							  memory_order_relaxed))
+		uint64_t n = h & POS_COUNT;
+		uint64_t seen = atomic_load_explicit(&ch->tail_seen,
+						     memory_order_acquire);
+		if (n - seen >= ch->cap) {
+			uint64_t t = atomic_load(&ch->tail);
+			if (t & POS_SLEEPERS) {
+				if (lockfree)
+					return R_WAITERS;
+			} else {
+				atomic_store_explicit(&ch->tail_seen, t,
+						      memory_order_release);
+			}
+			t &= POS_COUNT;
+			if (t <= n && n - t >= ch->cap)
+				return R_FULL;
+		}
+		if (atomic_compare_exchange_weak(&ch->head, &h, h + 1)) {
+			*pos = n;
 			return R_OK;
+		}
 	}
 }
 
-/* A receive's reservation on the lock-free path: refused while senders
- * wait (a receive must then move a waiting sender's value in). */
-static enum reserve reserve_recv(struct chan *ch)
+/* Reserves position *pos for a receive.  On the lock-free path it is
+ * refused while senders wait: a receive must then move a waiting sender's
+ * value into the place it frees. */
+static enum reserve reserve_recv(struct chan *ch, bool lockfree, uint64_t *pos)
 {
-	uint64_t s = atomic_load_explicit(&ch->state, memory_order_relaxed);
+	uint64_t t = atomic_load(&ch->tail);
 	for (;;) {
-		if (s & ST_SEND_WAITERS)
+		if (lockfree && (t & POS_SLEEPERS))
 			return R_WAITERS;
-		if ((s & ST_COUNT) == 0)
-			return (s & ST_CLOSED) ? R_CLOSED : R_EMPTY;
-		if (atomic_compare_exchange_weak_explicit(&ch->state, &s, s - 1,
-							  memory_order_acq_rel,
-							  memory_order_relaxed))
+		uint64_t n = t & POS_COUNT;
+		if (atomic_load_explicit(&ch->head_seen, memory_order_acquire) <= n) {
+			uint64_t h = atomic_load(&ch->head);
+			if ((h & POS_COUNT) <= n)
+				return (h & POS_CLOSED) ? R_CLOSED : R_EMPTY;
+			atomic_store_explicit(&ch->head_seen, h & POS_COUNT,
+					      memory_order_release);
+		}
+		if (atomic_compare_exchange_weak(&ch->tail, &t, t + 1)) {
+			*pos = n;
 			return R_OK;
+		}
 	}
 }
 
@@ -490,62 +564,84 @@ static void wait_slot(struct chan *ch, struct slot *s, uint64_t seq)
 		spin_wait(i < SPIN_PAUSES ? i : SPIN_PAUSES);
 }
 
-/* Writes a reserved value. */
-static void ring_put(struct chan *ch, const void *elem)
+/* Writes the value of reserved position `pos`. */
+static void ring_put(struct chan *ch, uint64_t pos, const void *elem)
 {
-	uint64_t pos = atomic_fetch_add_explicit(&ch->head, 1, memory_order_relaxed);
 	struct slot *s = slot_at(ch, pos);
 	wait_slot(ch, s, 2 * pos);
 	testhook(TESTHOOK_CHAN_SEND_CLAIMED, ch);
-	memcpy(slot_data(s), elem, ch->elem_size);
+	copy_elem(ch, slot_data(s), elem);
 	atomic_store_explicit(&s->seq, 2 * pos + 1, memory_order_release);
 }
 
-/* Takes a reserved value. */
-static void ring_take(struct chan *ch, void *out)
+/* Takes the value of reserved position `pos`. */
+static void ring_take(struct chan *ch, uint64_t pos, void *out)
 {
-	uint64_t pos = atomic_fetch_add_explicit(&ch->tail, 1, memory_order_relaxed);
 	struct slot *s = slot_at(ch, pos);
 	wait_slot(ch, s, 2 * pos + 1);
 	testhook(TESTHOOK_CHAN_RECV_CLAIMED, ch);
-	memcpy(out, slot_data(s), ch->elem_size);
+	copy_elem(ch, out, slot_data(s));
 	atomic_store_explicit(&s->seq, 2 * (pos + ch->cap), memory_order_release);
 }
 
-/* Under the channel's lock, where the waiter flags are ours to judge:
- * reservations that ignore them. */
-static enum reserve reserve_locked(struct chan *ch, enum chan_dir dir)
+/* The other side's count: receives for a sender, sends for a receiver. */
+static uint64_t peer_count(struct chan *ch, enum chan_dir dir)
 {
-	uint64_t s = atomic_load(&ch->state);
-	for (;;) {
-		uint64_t n = s & ST_COUNT;
-		if (dir == CHAN_SEND && (s & ST_CLOSED))
-			return R_CLOSED;
-		if (dir == CHAN_SEND && n == ch->cap)
-			return R_FULL;
-		if (dir == CHAN_RECV && n == 0)
-			return (s & ST_CLOSED) ? R_CLOSED : R_EMPTY;
-		if (atomic_compare_exchange_weak(&ch->state, &s,
-						 dir == CHAN_SEND ? s + 1 : s - 1))
-			return R_OK;
-	}
+	return atomic_load(dir == CHAN_SEND ? &ch->tail : &ch->head) & POS_COUNT;
 }
 
-/* Sets the waiter flag of `dir` if a thread of that side must still wait
- * (the ring is full for a sender, empty for a receiver, and open); returns
- * false when the state changed since the caller looked: try again. */
+/* After a reservation found the ring full (a sender) or empty (a
+ * receiver): waits briefly for the other side to make room or values.
+ * It returns once the other side has moved a batch on, or moved and then
+ * stopped; one that has not moved at all is not running (preempted, or
+ * on this very core), so it yields the CPU to it. */
+static void wait_for_peer(struct chan *ch, enum chan_dir dir)
+{
+	uint64_t batch = ch->cap / 4 < 1 ? 1 : ch->cap / 4;
+	if (batch > PEER_BATCH)
+		batch = PEER_BATCH;
+	const uint64_t start = peer_count(ch, dir);
+	uint64_t last = start;
+	for (int k = 0; k < PEER_ROUNDS; k++) {
+		for (int j = 0; j < 1 << k; j++)
+			cpu_relax();
+		uint64_t now = peer_count(ch, dir);
+		if (now - start >= batch || (now == last && now != start))
+			return;
+		if (now == start && k >= PEER_STALL)
+			break;
+		last = now;
+	}
+	if (last == start)
+		sched_yield();
+}
+
+/* Under the channel's lock: raises the flag that says threads of `dir`
+ * sleep, if they still must (a sender: the ring is full and open; a
+ * receiver: empty and open); false when that changed since the caller
+ * looked: try again. */
 static bool flag_waiting(struct chan *ch, enum chan_dir dir)
 {
-	uint64_t s = atomic_load(&ch->state);
+	if (dir == CHAN_RECV) {
+		uint64_t h = atomic_load(&ch->head);
+		for (;;) {
+			uint64_t t = atomic_load(&ch->tail) & POS_COUNT;
+			if ((h & POS_CLOSED) || (h & POS_COUNT) != t)
+				return false;
+			if ((h & POS_SLEEPERS) ||
+			    atomic_compare_exchange_weak(&ch->head, &h,
+							 h | POS_SLEEPERS))
+				return true;
+		}
+	}
+	uint64_t t = atomic_load(&ch->tail);
 	for (;;) {
-		uint64_t n = s & ST_COUNT;
-		if (s & ST_CLOSED)
+		uint64_t h = atomic_load(&ch->head);
+		if ((h & POS_CLOSED) ||
+		    (h & POS_COUNT) - (t & POS_COUNT) < ch->cap)
 			return false;
-		if (dir == CHAN_SEND ? n < ch->cap : n > 0)
-			return false;
-		uint64_t flag = dir == CHAN_SEND ? ST_SEND_WAITERS : ST_RECV_WAITERS;
-		if ((s & flag) ||
-		    atomic_compare_exchange_weak(&ch->state, &s, s | flag))
+		if ((t & POS_SLEEPERS) ||
+		    atomic_compare_exchange_weak(&ch->tail, &t, t | POS_SLEEPERS))
 			return true;
 	}
 }
@@ -568,9 +664,10 @@ static enum chan_status send_locked(struct chan *ch, const void *elem,
 	}
 	if (ch->cap == 0)
 		return CHAN_WOULDBLOCK;
-	switch (reserve_locked(ch, CHAN_SEND)) {
+	uint64_t pos;
+	switch (reserve_send(ch, false, &pos)) {
 	case R_OK:
-		ring_put(ch, elem);
+		ring_put(ch, pos, elem);
 		return CHAN_OK;
 	case R_CLOSED:
 		return CHAN_CLOSED;
@@ -584,7 +681,8 @@ static enum chan_status recv_locked(struct chan *ch, void *out,
 				    struct waiter **wake)
 {
 	if (ch->cap > 0) {
-		switch (reserve_locked(ch, CHAN_RECV)) {
+		uint64_t pos;
+		switch (reserve_recv(ch, false, &pos)) {
 		case R_OK:
 			break;
 		case R_CLOSED:
@@ -592,15 +690,15 @@ static enum chan_status recv_locked(struct chan *ch, void *out,
 		default:
 			return CHAN_WOULDBLOCK;
 		}
-		ring_take(ch, out);
+		ring_take(ch, pos, out);
 		/* A sender waits only while the ring is full: its value takes
 		 * the place just freed (no lock-free send can, while senders
 		 * wait), keeping FIFO order. */
 		struct node *n = claim_waiter(ch, CHAN_SEND, self);
 		if (n) {
-			if (reserve_locked(ch, CHAN_SEND) != R_OK)
+			if (reserve_send(ch, false, &pos) != R_OK)
 				die("the slot a receive freed for a waiting sender is gone");
-			ring_put(ch, n->elem);
+			ring_put(ch, pos, n->elem);
 			complete_waiter(ch, n, CHAN_OK, wake);
 		}
 		return CHAN_OK;
@@ -662,7 +760,7 @@ struct chan *chan_new(size_t elem_size, size_t capacity)
 	/* Slot payloads start 16-byte aligned so any element type is safe;
 	 * every size is checked before it is computed. */
 	if (elem_size == 0 || elem_size > SIZE_MAX - sizeof(struct slot) - 15 ||
-	    capacity > ST_COUNT)
+	    capacity > POS_COUNT)
 		return NULL;
 	size_t slot_size = (sizeof(struct slot) + elem_size + 15) & ~(size_t)15;
 	if (capacity > 0 && slot_size > SIZE_MAX / capacity)
@@ -674,6 +772,7 @@ struct chan *chan_new(size_t elem_size, size_t capacity)
 	ch->elem_size = elem_size;
 	ch->cap = capacity;
 	ch->slot_size = slot_size;
+	ch->cap_pow2 = capacity > 0 && (capacity & (capacity - 1)) == 0;
 	if (capacity > 0) {
 		ch->slots = malloc(capacity * slot_size);
 		if (!ch->slots) {
@@ -683,9 +782,10 @@ struct chan *chan_new(size_t elem_size, size_t capacity)
 		for (size_t i = 0; i < capacity; i++)
 			atomic_init(&slot_at(ch, i)->seq, 2 * (uint64_t)i);
 	}
-	atomic_init(&ch->state, 0);
 	atomic_init(&ch->head, 0);
 	atomic_init(&ch->tail, 0);
+	atomic_init(&ch->tail_seen, 0);
+	atomic_init(&ch->head_seen, 0);
 	atomic_init(&ch->closed, false);
 	if (mutex_init_spinning(&ch->mu) != 0) {
 		free(ch->slots);
@@ -720,7 +820,7 @@ enum chan_status chan_close(struct chan *ch)
 		return CHAN_CLOSED;
 	}
 	atomic_store(&ch->closed, true);
-	atomic_fetch_or(&ch->state, ST_CLOSED);
+	atomic_fetch_or(&ch->head, POS_CLOSED);
 	testhook(TESTHOOK_CHAN_CLOSED, ch);
 	struct node *n;
 	while ((n = claim_waiter(ch, CHAN_RECV, NULL)))
@@ -753,7 +853,11 @@ size_t chan_cap(const struct chan *ch)
 size_t chan_len(struct chan *ch)
 {
 	/* Values sent or being written, not yet taken. */
-	return ch->cap ? (size_t)(atomic_load(&ch->state) & ST_COUNT) : 0;
+	if (ch->cap == 0)
+		return 0;
+	uint64_t t = atomic_load(&ch->tail) & POS_COUNT;
+	uint64_t n = (atomic_load(&ch->head) & POS_COUNT) - t;
+	return n < ch->cap ? (size_t)n : ch->cap;
 }
 
 /* ---- select ------------------------------------------------------------- */
@@ -926,12 +1030,14 @@ static enum chan_status op_lockfree(struct chan *ch, enum chan_dir dir,
 				    void *elem, enum chan_select_mode mode)
 {
 	for (int i = 0;; i++) {
-		enum reserve r = dir == CHAN_SEND ? reserve_send(ch) : reserve_recv(ch);
+		uint64_t pos;
+		enum reserve r = dir == CHAN_SEND ? reserve_send(ch, true, &pos)
+						  : reserve_recv(ch, true, &pos);
 		if (r == R_OK) {
 			if (dir == CHAN_SEND)
-				ring_put(ch, elem);
+				ring_put(ch, pos, elem);
 			else
-				ring_take(ch, elem);
+				ring_take(ch, pos, elem);
 			struct chan_case c = {.ch = ch, .dir = dir, .elem = elem};
 			after_case(&c);
 			return CHAN_OK;
@@ -942,7 +1048,7 @@ static enum chan_status op_lockfree(struct chan *ch, enum chan_dir dir,
 		 * change that; a short spin saves sleeping and waking. */
 		if (r == R_WAITERS || mode == CHAN_SELECT_DEFAULT || i >= SPIN_TRIES)
 			return CHAN_WOULDBLOCK;
-		spin_wait(i);
+		wait_for_peer(ch, dir);
 	}
 }
 
