@@ -30,18 +30,21 @@
  * completed at most once.
  *
  * Buffered channels.  Values live in a ring; a lock-free send or receive
- * first reserves its place in the channel's state word (a count, the
- * closed bit and one "threads wait" flag per side), and only then takes a
- * slot.  The flags are raised under the lock, in that same word, only
- * while the ring is still full (empty) and open, and a lock-free
- * reservation is refused while a flag is up: so "must I sleep?" and "must
- * I wake someone?" are decided on one word, and no wakeup can be lost,
- * whatever order slots are written in.  The ring this replaced decided
- * them on the slots and lost wakeups when sends finished out of order
- * (issue 10).  A reservation is never half a send: a receiver that reserved
- * a value whose slot is still being written waits for it (see wait_slot),
+ * first reserves its position, each side by compare-and-swap on its own
+ * word (`head` for sends, `tail` for receives, on cache lines of their
+ * own), and only then takes a slot.  Each word also carries the flag "the
+ * other side sleeps", raised under the lock only while the ring is still
+ * full (empty) and open, and a lock-free reservation is refused while the
+ * flag in its word is up: so "must I sleep?" and "must I wake someone?"
+ * are decided on the one word both questions change, and no wakeup can be
+ * lost, whatever order slots are written in.  The ring before issue 10
+ * decided them on the slots and lost wakeups when sends finished out of
+ * order.  A reservation is never half a send: a receiver that reserved a
+ * value whose slot is still being written waits for it (see wait_slot),
  * so a receive after close never says "would block" while a value is on
- * its way.
+ * its way.  In steady traffic neither side writes the other's line, and a
+ * side that finds the ring full (empty) waits for the other to move a
+ * batch on rather than following it slot by slot (see "the ring" below).
  *
  * Lifetimes (the rule chan.h states).  A lock-free send's last access to
  * the channel is the store that publishes its value.  A completing thread
@@ -473,8 +476,14 @@ static void complete_waiter(struct chan *ch, struct node *n,
  * reservation comes first and the compare-and-swap that raises the flag
  * fails (the raiser looks again), or the flag comes first and the
  * reservation is refused: no wakeup can be lost, whatever order slots are
- * written in.  (The ring before issue 10 judged "must I sleep?" on the
- * slots and lost wakeups when sends finished out of order.)
+ * written in.  The emptiness (fullness) the raiser judges also involves
+ * the other word, but only through tail <= head <= tail + cap and the
+ * counts never going back: tail read == head at the compare-and-swap means
+ * empty then.  Every access to `head` and `tail` is sequentially
+ * consistent, which on x86 costs nothing beyond the locked instruction a
+ * compare-and-swap is anyway; the `*_seen` copies are stored with release
+ * and loaded with acquire, so a copy is never newer than what its reader
+ * may rely on.
  *
  * The other side's count.  A sender needs `tail` only to know that the
  * ring is not full, so it uses `tail_seen`, on its own line, and reads
@@ -486,9 +495,15 @@ static void complete_waiter(struct chan *ch, struct node *n,
  * recv_locked()).  It cannot: `tail_seen` is saved only from a `tail`
  * without the flag; the flag goes up when head == tail + cap, head never
  * goes back, so while it is up every sender finds head - tail_seen >= cap,
- * reads `tail`, and sees it.  So in 1->1 traffic each side changes only its
- * own line, and the lines move between the cores once per batch, not once
- * per message.
+ * reads `tail`, and sees it.
+ *
+ * Batches.  With both sides running, one of them is faster and catches up
+ * with the other; following it slot by slot would move the same cache
+ * lines (the counters, the slot being written) between the cores for
+ * every message, a tenth of the speed.  So a side that finds the ring full
+ * (empty) waits for the other to move a batch on (wait_for_peer), and
+ * yields the CPU at once when the other does not move at all: it is not
+ * running, maybe waiting for this very core.
  */
 
 enum reserve { R_OK, R_CLOSED, R_FULL, R_EMPTY, R_WAITERS };
@@ -819,8 +834,10 @@ enum chan_status chan_close(struct chan *ch)
 		unlock(&ch->mu);
 		return CHAN_CLOSED;
 	}
-	atomic_store(&ch->closed, true);
+	/* The ring's bit first: whoever sees `closed` (chan_is_closed) and
+	 * then tries to receive finds it in `head` too. */
 	atomic_fetch_or(&ch->head, POS_CLOSED);
+	atomic_store(&ch->closed, true);
 	testhook(TESTHOOK_CHAN_CLOSED, ch);
 	struct node *n;
 	while ((n = claim_waiter(ch, CHAN_RECV, NULL)))

@@ -34,8 +34,8 @@ struct op {
 	_Atomic bool done;
 };
 
-enum { OP_SEND, OP_RECV, OP_RECV_ALL, OP_SEND_UNTIL, OP_TRY_RECV,
-       OP_SELECT_DEFAULT_RECV, OP_CLOSE };
+enum { OP_SEND, OP_RECV, OP_RECV_ALL, OP_SEND_UNTIL, OP_TRY_SEND,
+       OP_TRY_RECV, OP_SELECT_DEFAULT_RECV, OP_CLOSE };
 
 static void *op_main(void *arg)
 {
@@ -59,6 +59,9 @@ static void *op_main(void *arg)
 	}
 	case OP_SEND_UNTIL:
 		o->st = chan_send_until(o->ch, &o->value, &o->deadline);
+		break;
+	case OP_TRY_SEND:
+		o->st = chan_try_send(o->ch, &o->value);
 		break;
 	case OP_TRY_RECV:
 		o->st = chan_try_recv(o->ch, &o->value);
@@ -305,6 +308,50 @@ START_TEST(test_out_of_order_free_wakes_both_senders)
 	ck_assert_int_eq(chan_recv(ch, &a), CHAN_OK);
 	ck_assert_int_eq(chan_recv(ch, &b), CHAN_OK);
 	ck_assert_int_eq(a + b, 3);
+	chan_free(ch);
+}
+END_TEST
+
+/* (e) The place a receive frees while senders sleep is theirs (FIFO, and
+ * the receive moves a sleeper's value in): capacity 1 holds 10 and sender
+ * 1 sleeps; the receiver is held under the lock between reserving 10 and
+ * copying it out.  Two non-blocking sends try meanwhile, lock-free: the
+ * first must see the sleepers' flag in `tail` and wait for the lock; the
+ * second must not trust a copy of `tail` the first may have saved (it
+ * would take the place, and the receive would find none for sender 1).
+ * Both would block; the ring then holds sender 1's value. */
+START_TEST(test_freed_place_goes_to_sleeping_sender)
+{
+	hooks_reset();
+	struct chan *ch = chan_new(sizeof(long), 1);
+	long v = 10;
+	ck_assert_int_eq(chan_send(ch, &v), CHAN_OK);
+	struct op s1, r, t2, t3;
+	pthread_t ts1 = run_op(&s1, ch, OP_SEND, -1, 11);
+	wait_for_waiters(ch, CHAN_SEND, 1);
+	pthread_t tr = run_op(&r, ch, OP_RECV, TESTHOOK_CHAN_RECV_CLAIMED, 0);
+	ck_assert(hold_reached(SECONDS));
+	long base = hook_count(TESTHOOK_CHAN_LOCK_CONTENDED);
+	long inflight = hook_count(TESTHOOK_CHAN_INFLIGHT_WAIT);
+	pthread_t tt2 = run_op(&t2, ch, OP_TRY_SEND, -1, 12);
+	wait_acted((struct acted_goal){.o = &t2, .contended = base + 1,
+				       .inflight = inflight + 1});
+	pthread_t tt3 = run_op(&t3, ch, OP_TRY_SEND, -1, 13);
+	wait_acted((struct acted_goal){.o = &t3, .contended = base + 2,
+				       .inflight = inflight + 1});
+	hold_release();
+	finish(&r, tr);
+	finish(&s1, ts1);
+	finish(&t2, tt2);
+	finish(&t3, tt3);
+	ck_assert_int_eq(r.st, CHAN_OK);
+	ck_assert_int_eq(r.value, 10);
+	ck_assert_int_eq(s1.st, CHAN_OK);
+	ck_assert_int_eq(t2.st, CHAN_WOULDBLOCK);
+	ck_assert_int_eq(t3.st, CHAN_WOULDBLOCK);
+	ck_assert_int_eq(chan_recv(ch, &v), CHAN_OK);
+	ck_assert_int_eq(v, 11);
+	ck_assert_int_eq(chan_try_recv(ch, &v), CHAN_WOULDBLOCK);
 	chan_free(ch);
 }
 END_TEST
@@ -609,6 +656,217 @@ START_TEST(test_close_select_rounds_small_capacity)
 }
 END_TEST
 
+/* ---- the ring's split counters, every kind of operation mixed ---------- */
+
+/*
+ * The lock-free ring (src/chan.c, "the ring"): senders and receivers
+ * reserve on separate words, trust old copies of each other's count, and
+ * wait for each other in batches; a sleeping side raises its flag in the
+ * other side's word.  Each round: a channel of capacity 1, 2 or 3 (3 is
+ * not a power of two: its slots are found by division), 1 or MP
+ * producers, 1 or MC consumers; every message picks its kind of operation
+ * in turn: blocking, with a deadline (tried again on a timeout),
+ * non-blocking (tried again), and a select whose other case is a buffered
+ * channel that never gets a value.  Half of the rounds close the channel
+ * while values flow, the other half once every producer is done.  Every
+ * value sent is received exactly once (count and checksum), in order per
+ * producer; a non-blocking receive that starts on a closed channel never
+ * says "would block"; a lost wakeup hangs the round (the test's timeout).
+ */
+enum { MP = 4, MC = 4, MIXED_PER_PRODUCER = 300 };
+
+struct mixed_worker {
+	struct mixed *m;
+	int id;
+};
+
+struct mixed {
+	struct chan *ch;
+	struct chan *never;    /* a select's other case: never ready */
+	pthread_barrier_t start, end;
+	int producers, consumers; /* active this round */
+	bool close_early;         /* close while values flow */
+	_Atomic long sent, recvd;
+	_Atomic uint64_t sent_sum, recv_sum;
+	_Atomic int errors;
+	long nrounds;
+};
+
+static uint64_t mixed_value(int producer, long round, uint32_t i)
+{
+	return ((uint64_t)producer << 56) | ((uint64_t)(round & 0xffffff) << 32) | i;
+}
+
+/* One send of `v` by the kind of operation `kind` (0..3). */
+static enum chan_status mixed_send(struct mixed *m, uint64_t v, int kind)
+{
+	enum chan_status st;
+	switch (kind) {
+	case 0:
+		return chan_send(m->ch, &v);
+	case 1:
+		do {
+			struct timespec d = chan_deadline_after(0.001);
+			st = chan_send_until(m->ch, &v, &d);
+		} while (st == CHAN_TIMEOUT);
+		return st;
+	case 2:
+		while ((st = chan_try_send(m->ch, &v)) == CHAN_WOULDBLOCK)
+			sched_yield();
+		return st;
+	default: {
+		uint64_t none;
+		struct chan_case cs[2] = {{m->never, CHAN_RECV, &none},
+					  {m->ch, CHAN_SEND, &v}};
+		size_t k = 0;
+		st = chan_select(cs, 2, CHAN_SELECT_BLOCK, NULL, &k);
+		ck_assert_uint_eq(k, 1);
+		return st;
+	}
+	}
+}
+
+/* One receive into *v by the kind of operation `kind` (0..3). */
+static enum chan_status mixed_recv(struct mixed *m, uint64_t *v, int kind)
+{
+	enum chan_status st;
+	switch (kind) {
+	case 0:
+		return chan_recv(m->ch, v);
+	case 1:
+		do {
+			struct timespec d = chan_deadline_after(0.001);
+			st = chan_recv_until(m->ch, v, &d);
+		} while (st == CHAN_TIMEOUT);
+		return st;
+	case 2:
+		for (;;) {
+			bool was_closed = chan_is_closed(m->ch);
+			st = chan_try_recv(m->ch, v);
+			if (st != CHAN_WOULDBLOCK)
+				return st;
+			if (was_closed)
+				atomic_fetch_add(&m->errors, 1);
+			sched_yield();
+		}
+	default: {
+		uint64_t none;
+		struct chan_case cs[2] = {{m->ch, CHAN_RECV, v},
+					  {m->never, CHAN_RECV, &none}};
+		size_t k = 1;
+		st = chan_select(cs, 2, CHAN_SELECT_BLOCK, NULL, &k);
+		ck_assert_uint_eq(k, 0);
+		return st;
+	}
+	}
+}
+
+static void *mixed_producer(void *arg)
+{
+	struct mixed_worker *w = arg;
+	struct mixed *m = w->m;
+	for (long round = 0; round < m->nrounds; round++) {
+		pthread_barrier_wait(&m->start);
+		uint32_t n = m->close_early ? UINT32_MAX : MIXED_PER_PRODUCER;
+		for (uint32_t i = 0; w->id < m->producers && i < n; i++) {
+			uint64_t v = mixed_value(w->id, round, i);
+			enum chan_status st = mixed_send(m, v, (int)((w->id + i) % 4));
+			if (st != CHAN_OK) {
+				ck_assert_int_eq(st, CHAN_CLOSED);
+				ck_assert(m->close_early);
+				break;
+			}
+			atomic_fetch_add(&m->sent, 1);
+			atomic_fetch_add(&m->sent_sum, splitmix64(v));
+		}
+		pthread_barrier_wait(&m->end);
+	}
+	return NULL;
+}
+
+static void *mixed_consumer(void *arg)
+{
+	struct mixed_worker *w = arg;
+	struct mixed *m = w->m;
+	for (long round = 0; round < m->nrounds; round++) {
+		pthread_barrier_wait(&m->start);
+		int64_t last[MP] = {-1, -1, -1, -1};
+		for (long i = 0; w->id < m->consumers; i++) {
+			uint64_t v;
+			enum chan_status st = mixed_recv(m, &v, (int)((w->id + i) % 4));
+			if (st == CHAN_CLOSED)
+				break;
+			ck_assert_int_eq(st, CHAN_OK);
+			int p = (int)(v >> 56);
+			int64_t seq = (int64_t)(v & 0xffffffff);
+			ck_assert_int_lt(p, MP);
+			if (seq <= last[p] || ((v >> 32) & 0xffffff) != (uint64_t)(round & 0xffffff))
+				atomic_fetch_add(&m->errors, 1);
+			last[p] = seq;
+			atomic_fetch_add(&m->recvd, 1);
+			atomic_fetch_add(&m->recv_sum, splitmix64(v));
+		}
+		pthread_barrier_wait(&m->end);
+	}
+	return NULL;
+}
+
+static bool mixed_enough(void *arg)
+{
+	struct mixed *m = arg;
+	long goal = m->close_early ? 50 : (long)m->producers * MIXED_PER_PRODUCER;
+	return atomic_load(&m->sent) >= goal;
+}
+
+static void mixed_rounds(long nrounds)
+{
+	struct mixed *m = calloc(1, sizeof(*m));
+	m->nrounds = nrounds;
+	m->never = chan_new(sizeof(uint64_t), 1);
+	pthread_barrier_init(&m->start, NULL, MP + MC + 1);
+	pthread_barrier_init(&m->end, NULL, MP + MC + 1);
+	struct mixed_worker w[MP + MC];
+	pthread_t t[MP + MC];
+	for (int i = 0; i < MP + MC; i++) {
+		w[i] = (struct mixed_worker){m, i < MP ? i : i - MP};
+		t[i] = start_thread(i < MP ? mixed_producer : mixed_consumer, &w[i]);
+	}
+	for (long round = 0; round < nrounds; round++) {
+		m->ch = chan_new(sizeof(uint64_t), 1 + (size_t)(round % 3));
+		m->producers = round % 2 ? MP : 1;
+		m->consumers = (round / 2) % 2 ? MC : 1;
+		m->close_early = (round / 4) % 2;
+		atomic_store(&m->sent, 0);
+		atomic_store(&m->recvd, 0);
+		atomic_store(&m->sent_sum, 0);
+		atomic_store(&m->recv_sum, 0);
+		pthread_barrier_wait(&m->start);
+		ck_assert(wait_until(mixed_enough, m, SECONDS));
+		chan_close(m->ch);
+		pthread_barrier_wait(&m->end);
+		ck_assert_int_eq(atomic_load(&m->sent), atomic_load(&m->recvd));
+		ck_assert(atomic_load(&m->sent_sum) == atomic_load(&m->recv_sum));
+		int errors = atomic_load(&m->errors);
+		ck_assert_msg(errors == 0, "%d values out of order, or a "
+			      "try-receive on a closed channel would block",
+			      errors);
+		chan_free(m->ch);
+	}
+	for (int i = 0; i < MP + MC; i++)
+		join_thread(t[i]);
+	ck_assert_uint_eq(chan_len(m->never), 0);
+	chan_free(m->never);
+	pthread_barrier_destroy(&m->start);
+	pthread_barrier_destroy(&m->end);
+	free(m);
+}
+
+START_TEST(test_ring_mixed_operations_rounds)
+{
+	mixed_rounds(env_long("RACE_ROUNDS", 20000) / 50);
+}
+END_TEST
+
 static Suite *races_suite(void)
 {
 	Suite *s = suite_create("chan_races");
@@ -619,6 +877,7 @@ static Suite *races_suite(void)
 	tcase_add_test(tc, test_out_of_order_publish_wakes_both_receivers);
 	tcase_add_test(tc, test_receivers_arriving_during_claimed_send);
 	tcase_add_test(tc, test_out_of_order_free_wakes_both_senders);
+	tcase_add_test(tc, test_freed_place_goes_to_sleeping_sender);
 	tcase_add_test(tc, test_free_after_recv_buffered_sender_held);
 	tcase_add_test(tc, test_free_after_recv_unbuffered_sender_woken);
 	tcase_add_test(tc, test_try_recv_after_close_waits_for_send_in_flight);
@@ -629,6 +888,7 @@ static Suite *races_suite(void)
 	tcase_add_test(tc, test_reply_channel_idiom_buffered);
 	tcase_add_test(tc, test_reply_channel_idiom_unbuffered);
 	tcase_add_test(tc, test_close_select_rounds_small_capacity);
+	tcase_add_test(tc, test_ring_mixed_operations_rounds);
 	suite_add_tcase(s, tc);
 	return s;
 }
