@@ -1040,25 +1040,35 @@ static enum chan_status select_run(const struct select_op *op,
 	return st;
 }
 
-/* The lock-free path of a buffered channel: CHAN_WOULDBLOCK sends the
- * operation to the locked path (full or empty after a short spin, or
- * someone waits). */
+/* One attempt on the lock-free path of a buffered channel: the operation
+ * is done (R_OK), or the reason it is not. */
+static inline enum reserve try_lockfree(struct chan *ch, enum chan_dir dir,
+					void *elem)
+{
+	uint64_t pos;
+	enum reserve r = dir == CHAN_SEND ? reserve_send(ch, true, &pos)
+					  : reserve_recv(ch, true, &pos);
+	if (r != R_OK)
+		return r;
+	if (dir == CHAN_SEND)
+		ring_put(ch, pos, elem);
+	else
+		ring_take(ch, pos, elem);
+	struct chan_case c = {.ch = ch, .dir = dir, .elem = elem};
+	after_case(&c);
+	return R_OK;
+}
+
+/* The lock-free path of a buffered channel after the first attempt found
+ * `r`: CHAN_WOULDBLOCK sends the operation to the locked path (full or
+ * empty after a short spin, or someone waits). */
 static enum chan_status op_lockfree(struct chan *ch, enum chan_dir dir,
-				    void *elem, enum chan_select_mode mode)
+				    void *elem, enum chan_select_mode mode,
+				    enum reserve r)
 {
 	for (int i = 0;; i++) {
-		uint64_t pos;
-		enum reserve r = dir == CHAN_SEND ? reserve_send(ch, true, &pos)
-						  : reserve_recv(ch, true, &pos);
-		if (r == R_OK) {
-			if (dir == CHAN_SEND)
-				ring_put(ch, pos, elem);
-			else
-				ring_take(ch, pos, elem);
-			struct chan_case c = {.ch = ch, .dir = dir, .elem = elem};
-			after_case(&c);
+		if (r == R_OK)
 			return CHAN_OK;
-		}
 		if (r == R_CLOSED)
 			return CHAN_CLOSED;
 		/* Full or empty: a peer on the other core may be about to
@@ -1066,6 +1076,7 @@ static enum chan_status op_lockfree(struct chan *ch, enum chan_dir dir,
 		if (r == R_WAITERS || mode == CHAN_SELECT_DEFAULT || i >= SPIN_TRIES)
 			return CHAN_WOULDBLOCK;
 		wait_for_peer(ch, dir);
+		r = try_lockfree(ch, dir, elem);
 	}
 }
 
@@ -1084,11 +1095,10 @@ static enum chan_status select_lockfree(struct chan_case *cases, size_t n,
 		struct chan_case *c = &cases[order[k]];
 		if (!c->ch || c->ch->cap == 0)
 			continue;
-		enum chan_status st = op_lockfree(c->ch, c->dir, c->elem,
-						  CHAN_SELECT_DEFAULT);
-		if (st != CHAN_WOULDBLOCK) {
+		enum reserve r = try_lockfree(c->ch, c->dir, c->elem);
+		if (r == R_OK || r == R_CLOSED) {
 			*chosen = order[k];
-			return st;
+			return r == R_OK ? CHAN_OK : CHAN_CLOSED;
 		}
 	}
 	return CHAN_WOULDBLOCK;
@@ -1145,7 +1155,11 @@ static enum chan_status op_until(struct chan *ch, enum chan_dir dir, void *elem,
 	if (!ch || !elem || !deadline_valid(deadline))
 		return CHAN_INVALID;
 	if (ch->cap > 0) {
-		enum chan_status st = op_lockfree(ch, dir, elem, mode);
+		/* The first attempt inline: most operations end there. */
+		enum reserve r = try_lockfree(ch, dir, elem);
+		if (r == R_OK)
+			return CHAN_OK;
+		enum chan_status st = op_lockfree(ch, dir, elem, mode, r);
 		if (st != CHAN_WOULDBLOCK)
 			return st;
 	}
