@@ -54,7 +54,10 @@
  * (it unlinks its nodes from the other channels of its select only).  So
  * when an operation returns, the peer that paired with it has finished
  * with the channel, and the channel may be freed at once -- Go's
- * reply-channel idiom.  See waiter_signal() for how the signaller lets go
+ * reply-channel idiom.  A thread that completes its peer while holding the
+ * lock (a send that writes the ring under it; a close, whose closed bit a
+ * lock-free receive may see at once) still has to unlock it: chan_free
+ * takes the lock once before freeing, so that unlock is over first.  See waiter_signal() for how the signaller lets go
  * of the waiter itself.
  *
  * Waiting spins briefly before it sleeps on the waiter's condition
@@ -684,6 +687,7 @@ static enum chan_status send_locked(struct chan *ch, const void *elem,
 	switch (reserve_send(ch, false, &pos)) {
 	case R_OK:
 		ring_put(ch, pos, elem);
+		testhook(TESTHOOK_CHAN_SEND_PUBLISHED_LOCKED, ch);
 		return CHAN_OK;
 	case R_CLOSED:
 		return CHAN_CLOSED;
@@ -815,6 +819,13 @@ void chan_free(struct chan *ch)
 {
 	if (!ch)
 		return;
+	/* A thread that completed its peer while holding the lock -- a send
+	 * that wrote the ring under it (a select, or after the lock-free path
+	 * gave up), a close seen by a lock-free receive -- may not have let
+	 * go of it yet: taking it once more waits for that, and the lock is
+	 * then the last thing the thread touched (the lifetime rule). */
+	chan_lock(ch);
+	unlock(&ch->mu);
 	pthread_mutex_destroy(&ch->mu);
 	free(ch->slots);
 #ifdef BULKREG_TEST_HOOKS

@@ -30,6 +30,8 @@
  *   - So a channel may be freed as soon as no thread is inside an operation
  *     on it or will start one -- in particular right after receiving the
  *     one reply it was made for (Go's `reply := make(chan T)` idiom).
+ *     (A peer that completed under the channel's lock may still be
+ *     unlocking it; chan_free waits for that.)
  *   - A send is never half done: a value is either not sent or receivable,
  *     so a non-blocking receive on a closed channel never says "would
  *     block"; it gets the value or CHAN_CLOSED.

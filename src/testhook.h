@@ -20,6 +20,9 @@ enum testhook_point {
 	/* chan: a send's value is visible to receivers; the sender has not
 	 * yet returned. */
 	TESTHOOK_CHAN_SEND_PUBLISHED,
+	/* chan: a send through the lock wrote the ring; it still holds the
+	 * channel's lock. */
+	TESTHOOK_CHAN_SEND_PUBLISHED_LOCKED,
 	/* chan: a receive has chosen its slot and has not yet copied it out. */
 	TESTHOOK_CHAN_RECV_CLAIMED,
 	/* chan: a receive's value is copied out; the receiver has not yet

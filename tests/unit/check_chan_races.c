@@ -413,6 +413,112 @@ START_TEST(test_free_after_recv_unbuffered_sender_woken)
 }
 END_TEST
 
+/* A thread that frees a channel (it may have to wait for the lock). */
+struct freer {
+	struct chan *ch;
+	_Atomic bool done;
+};
+
+static void *free_main(void *arg)
+{
+	struct freer *f = arg;
+	chan_free(f->ch);
+	atomic_store(&f->done, true);
+	return NULL;
+}
+
+static bool freed(void *arg)
+{
+	return atomic_load(&((struct freer *)arg)->done);
+}
+
+/* Frees ch on another thread while `held` keeps the lock, and lets the
+ * held thread go only once chan_free waits for that lock: it must not
+ * free the channel before the held thread has let go of it. */
+static void free_while_lock_held(struct chan *ch)
+{
+	long base = hook_count(TESTHOOK_CHAN_LOCK_CONTENDED);
+	struct freer f = {.ch = ch};
+	atomic_init(&f.done, false);
+	pthread_t tf = start_thread(free_main, &f);
+	wait_acted((struct acted_goal){.contended = base + 1});
+	ck_assert_msg(!freed(&f), "chan_free did not wait for the lock");
+	hold_release();
+	ck_assert_msg(wait_until(freed, &f, SECONDS), "chan_free never returned");
+	join_thread(tf);
+}
+
+/* A receive that finds the channel closed returns on the lock-free path
+ * while the closer still holds the lock; the receiver frees the channel:
+ * the closer must not touch it after that (chan.h: once an operation
+ * returns CHAN_CLOSED, the closer no longer does). */
+START_TEST(test_free_after_closed_recv_closer_held)
+{
+	hooks_reset();
+	struct chan *ch = chan_new(sizeof(long), 1);
+	struct op c;
+	pthread_t tc = run_op(&c, ch, OP_CLOSE, TESTHOOK_CHAN_CLOSED, 0);
+	ck_assert(hold_reached(SECONDS));
+	long v;
+	ck_assert_int_eq(chan_recv(ch, &v), CHAN_CLOSED);
+	free_while_lock_held(ch);
+	finish(&c, tc);
+	ck_assert_int_eq(c.st, CHAN_OK);
+}
+END_TEST
+
+/* A send through the lock -- a select beside an unbuffered channel, so no
+ * lock-free pass -- writes the ring holding the lock; a lock-free receive
+ * takes the value, and the receiver frees the channel (the reply idiom)
+ * while the sender is held before it lets go of the lock. */
+struct locked_sender {
+	struct chan *ch, *quit;
+	long value;
+	enum chan_status st;
+	_Atomic bool done;
+};
+
+static void *locked_send_main(void *arg)
+{
+	struct locked_sender *l = arg;
+	hold_arm(TESTHOOK_CHAN_SEND_PUBLISHED_LOCKED);
+	long q;
+	struct chan_case cases[2] = { { l->ch, CHAN_SEND, &l->value },
+				      { l->quit, CHAN_RECV, &q } };
+	size_t k = 9;
+	l->st = chan_select(cases, 2, CHAN_SELECT_BLOCK, NULL, &k);
+	if (l->st == CHAN_OK && k != 0)
+		l->st = CHAN_INVALID;
+	hold_disarm();
+	atomic_store(&l->done, true);
+	return NULL;
+}
+
+static bool locked_sent(void *arg)
+{
+	return atomic_load(&((struct locked_sender *)arg)->done);
+}
+
+START_TEST(test_free_after_recv_locked_sender_held)
+{
+	hooks_reset();
+	struct locked_sender l = { .ch = chan_new(sizeof(long), 1),
+				   .quit = chan_new(sizeof(long), 0),
+				   .value = 42 };
+	atomic_init(&l.done, false);
+	pthread_t ts = start_thread(locked_send_main, &l);
+	ck_assert(hold_reached(SECONDS));
+	long v = 0;
+	ck_assert_int_eq(chan_recv(l.ch, &v), CHAN_OK);
+	ck_assert_int_eq(v, 42);
+	free_while_lock_held(l.ch);
+	ck_assert_msg(wait_until(locked_sent, &l, SECONDS), "the send never returned");
+	join_thread(ts);
+	ck_assert_int_eq(l.st, CHAN_OK);
+	chan_free(l.quit);
+}
+END_TEST
+
 /* Go's reply-channel idiom, many times, with no hook: a server answers
  * each request on the reply channel that came with it; the client frees
  * the reply channel as soon as it has the answer. */
@@ -880,6 +986,8 @@ static Suite *races_suite(void)
 	tcase_add_test(tc, test_freed_place_goes_to_sleeping_sender);
 	tcase_add_test(tc, test_free_after_recv_buffered_sender_held);
 	tcase_add_test(tc, test_free_after_recv_unbuffered_sender_woken);
+	tcase_add_test(tc, test_free_after_closed_recv_closer_held);
+	tcase_add_test(tc, test_free_after_recv_locked_sender_held);
 	tcase_add_test(tc, test_try_recv_after_close_waits_for_send_in_flight);
 	tcase_add_test(tc, test_select_default_after_close_waits_for_send_in_flight);
 	suite_add_tcase(s, tc);
