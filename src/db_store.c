@@ -1369,6 +1369,20 @@ void store_expect_rows(struct store *s, uint64_t rows)
 		db->cache->rows_expected = rows;
 }
 
+/* Whether reading `rows` more rows whole (LOAD_ROW_BYTES each) stays
+ * within the cache's budget. */
+static bool load_fits(const struct store_cache *sc, size_t rows)
+{
+	return pcache_bytes(sc->pc) + rows * LOAD_ROW_BYTES < sc->budget;
+}
+
+/* A course's stored pairs; not known: taken as many. */
+static size_t stored_pairs(const struct pc_course *pcc)
+{
+	return pcc->stored_pairs >= 0 ? (size_t)pcc->stored_pairs :
+					(size_t)1 << 20;
+}
+
 /*
  * Whether a batch of this many rows will likely ask about a large enough
  * share of what is stored to make reading it whole worth it right away:
@@ -1483,8 +1497,7 @@ static enum status load_course(struct db *db, int64_t course_id,
 	 * sized once for all of them, when they fit (a hint). */
 	if (!sc->pairs_reserved && sc->pairs_stored > 0 &&
 	    rows_expected_cover(sc, sc->pairs_stored, LOAD_RATIO) &&
-	    pcache_bytes(sc->pc) + (size_t)sc->pairs_stored * LOAD_ROW_BYTES <
-		    sc->budget) {
+	    load_fits(sc, (size_t)sc->pairs_stored)) {
 		sc->pairs_reserved = true;
 		(void)pcache_reserve(sc->pc, 0, (size_t)sc->pairs_stored);
 	}
@@ -1534,13 +1547,11 @@ static bool load_worth_it(struct db *db, struct pc_course *pcc)
 {
 	if (db->pg)
 		return true; /* a round trip per row is the worst of all */
-	size_t stored = pcc->stored_pairs >= 0 ? (size_t)pcc->stored_pairs :
-						  (size_t)1 << 20;
+	size_t stored = stored_pairs(pcc);
 	if ((size_t)pcc->misses * LOAD_RATIO < stored &&
 	    !rows_expected_cover(db->cache, db->cache->pairs_stored, LOAD_RATIO))
 		return false;
-	return pcache_bytes(db->cache->pc) + stored * LOAD_ROW_BYTES <
-	       db->cache->budget;
+	return load_fits(db->cache, stored);
 }
 
 /* The pair's entry, known (looked up or read with its course if need be);
@@ -1805,23 +1816,34 @@ enum status store_waitlist_each(struct store *s, int64_t course_id,
 			     st;
 }
 
-/* The course's waitlisted pairs by seq, from its group (which must be
- * current); false when out of memory. */
-static bool order_build(struct store_cache *sc, struct waitlist_order *o,
-			int64_t course_id)
+/* The course's waitlisted pairs as (seq << 32 | entry), by seq, from its
+ * group (which must be current; course_id within it); *n of them.  NULL
+ * when out of memory. */
+static uint64_t *course_waitlist(struct store_cache *sc, int64_t course_id,
+				 uint32_t *n)
 {
 	uint32_t from = sc->by_course_at[course_id - 1];
 	uint32_t to = sc->by_course_at[course_id];
 	uint64_t *keys = malloc((to - from ? to - from : 1) * sizeof(*keys));
 	if (!keys)
-		return false;
-	uint32_t n = 0;
+		return NULL;
+	*n = 0;
 	for (uint32_t k = from; k < to; k++) {
 		const struct pc_pair *p = pcache_pair_at(sc->pc, sc->by_course[k]);
 		if ((p->flags & PCP_KNOWN) && p->state == PAIR_WAITLISTED)
-			keys[n++] = (uint64_t)p->seq << 32 | sc->by_course[k];
+			keys[(*n)++] = (uint64_t)p->seq << 32 | sc->by_course[k];
 	}
-	pcache_sort_u64(keys, n);
+	pcache_sort_u64(keys, *n);
+	return keys;
+}
+
+static bool order_build(struct store_cache *sc, struct waitlist_order *o,
+			int64_t course_id)
+{
+	uint32_t n;
+	uint64_t *keys = course_waitlist(sc, course_id, &n);
+	if (!keys)
+		return false;
 	free(o->keys);
 	*o = (struct waitlist_order){ .keys = keys, .n = n };
 	return true;
@@ -1905,11 +1927,6 @@ enum status store_waitlist_first(struct store *s, int64_t course_id,
 
 static enum status group_by_course(struct db *db, struct error *err);
 
-static int compare_seq(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-	return (x > y) - (x < y);
-}
 
 /* Renumbers the waitlist of a course the cache holds whole: only the pairs
  * whose place changed are written (the SQL rewrote every place behind the
@@ -1922,19 +1939,10 @@ static enum status cached_renumber(struct db *db, int64_t course_id,
 	if (st != ST_OK || course_id < 1 ||
 	    (uint64_t)course_id > sc->by_course_max)
 		return st;
-	uint32_t from = sc->by_course_at[course_id - 1];
-	uint32_t to = sc->by_course_at[course_id];
-	/* (seq << 32 | entry): seqs fit 32 bits in the cache. */
-	uint64_t *list = malloc((to - from ? to - from : 1) * sizeof(*list));
+	uint32_t n;
+	uint64_t *list = course_waitlist(sc, course_id, &n);
 	if (!list)
 		return cache_nomem(db, err);
-	size_t n = 0;
-	for (uint32_t k = from; k < to; k++) {
-		const struct pc_pair *p = pcache_pair_at(sc->pc, sc->by_course[k]);
-		if ((p->flags & PCP_KNOWN) && p->state == PAIR_WAITLISTED)
-			list[n++] = (uint64_t)p->seq << 32 | sc->by_course[k];
-	}
-	qsort(list, n, sizeof(*list), compare_seq);
 	for (size_t i = 0; st == ST_OK && i < n; i++) {
 		uint32_t idx = (uint32_t)list[i];
 		struct pc_pair *p = pcache_pair_at(sc->pc, idx);
@@ -2106,11 +2114,7 @@ enum status store_unnamed_pairs(struct store *s, int64_t course_id,
 	struct store_cache *sc = db->cache;
 	if (sc && !sc->marks_spilled && fits32(batch_id)) {
 		struct pc_course *pcc = pcache_course(sc->pc, course_id);
-		size_t stored = pcc && pcc->stored_pairs >= 0 ?
-					(size_t)pcc->stored_pairs :
-					(size_t)1 << 20;
-		if (pcc && !pcc->whole &&
-		    pcache_bytes(sc->pc) + stored * LOAD_ROW_BYTES < sc->budget) {
+		if (pcc && !pcc->whole && load_fits(sc, stored_pairs(pcc))) {
 			enum status st = load_course(db, course_id, err);
 			if (st != ST_OK)
 				return st;
@@ -2252,9 +2256,7 @@ static enum status students_worth_loading(struct db *db, bool *yes,
 	}
 	*yes = ((size_t)sc->students_stored <= (size_t)m * ratio ||
 		rows_expected_cover(sc, sc->students_stored, ratio)) &&
-	       pcache_bytes(sc->pc) +
-			       (size_t)sc->students_stored * 2 * LOAD_ROW_BYTES <
-		       sc->budget;
+	       load_fits(sc, (size_t)sc->students_stored * 2);
 	return ST_OK;
 }
 

@@ -300,6 +300,26 @@ static uint64_t student_hash_at(const struct pcache *c, uint32_t i)
 	return hash_bytes(c->seed, pcache_student_id(c, s), s->id_len);
 }
 
+/* The student whose id hashes to h, without creating it or moving the
+ * memo; PC_NONE when absent. */
+static uint32_t student_probe(const struct pcache *c, const char *id,
+			      size_t len, uint64_t h)
+{
+	const struct table *t = &c->student_index;
+	uint32_t tag = slot_tag(h);
+	for (size_t at = (size_t)h & (t->size - 1);; at = (at + 1) & (t->size - 1)) {
+		uint32_t v = t->slots[at];
+		if (!v)
+			return PC_NONE;
+		if ((v & ~SLOT_INDEX_MASK) != tag)
+			continue;
+		uint32_t i = (v & SLOT_INDEX_MASK) - 1;
+		const struct pc_student *s = pcache_student_at((struct pcache *)c, i);
+		if (s->id_len == len && memcmp(pcache_student_id(c, s), id, len) == 0)
+			return i;
+	}
+}
+
 uint32_t pcache_student(struct pcache *c, const char *id, size_t len,
 			bool create)
 {
@@ -314,21 +334,11 @@ uint32_t pcache_student(struct pcache *c, const char *id, size_t len,
 			return c->last_student - 1;
 	}
 	uint64_t h = hash_bytes(c->seed, id, len);
-	uint32_t tag = slot_tag(h);
 	struct table *t = &c->student_index;
-	if (t->size) {
-		size_t at = (size_t)h & (t->size - 1);
-		for (uint32_t v; (v = t->slots[at]) != 0; at = (at + 1) & (t->size - 1)) {
-			if ((v & ~SLOT_INDEX_MASK) != tag)
-				continue;
-			uint32_t i = (v & SLOT_INDEX_MASK) - 1;
-			const struct pc_student *s = pcache_student_at(c, i);
-			if (s->id_len == len &&
-			    memcmp(pcache_student_id(c, s), id, len) == 0) {
-				c->last_student = i + 1;
-				return i;
-			}
-		}
+	uint32_t found = t->size ? student_probe(c, id, len, h) : PC_NONE;
+	if (found != PC_NONE) {
+		c->last_student = found + 1;
+		return found;
 	}
 	if (!create ||
 	    !entry_room(c, &c->students, c->nstudents, STUDENTS_PER_CHUNK) ||
@@ -356,25 +366,6 @@ const char *pcache_student_id(const struct pcache *c, const struct pc_student *s
 	return s->id_len <= PC_ID_INLINE ? s->id.bytes : pcache_text(c, s->id.off);
 }
 
-/* The student whose id hashes to h, without creating it or moving the
- * memo; PC_NONE when absent. */
-static uint32_t student_probe(const struct pcache *c, const char *id,
-			      size_t len, uint64_t h)
-{
-	const struct table *t = &c->student_index;
-	uint32_t tag = slot_tag(h);
-	for (size_t at = (size_t)h & (t->size - 1);; at = (at + 1) & (t->size - 1)) {
-		uint32_t v = t->slots[at];
-		if (!v)
-			return PC_NONE;
-		if ((v & ~SLOT_INDEX_MASK) != tag)
-			continue;
-		uint32_t i = (v & SLOT_INDEX_MASK) - 1;
-		const struct pc_student *s = pcache_student_at((struct pcache *)c, i);
-		if (s->id_len == len && memcmp(pcache_student_id(c, s), id, len) == 0)
-			return i;
-	}
-}
 
 void pcache_rows_prefetch(const struct pcache *c, const char *const *ids,
 			  const size_t *lens, const uint32_t *courses, size_t n)

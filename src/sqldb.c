@@ -387,18 +387,26 @@ struct bulk_value {
 	size_t at, len;          /* BV_TEXT: in b->texts */
 };
 
+/* Appends "(?first, ?first+1, ..., ?first+n-1)" at s + used (room
+ * counted by the callers: 10 bytes a parameter and 4); the new length. */
+static size_t put_values_list(char *s, size_t cap, size_t used, int first,
+			      int n)
+{
+	used += (size_t)snprintf(s + used, cap - used, "(");
+	for (int i = 0; i < n; i++)
+		used += (size_t)snprintf(s + used, cap - used, "%s?%d",
+					 i ? ", " : "", first + i);
+	used += (size_t)snprintf(s + used, cap - used, ")");
+	return used;
+}
+
 /* "(?1, ?2, ..., ?N)" for n columns; NULL when out of memory. */
 static char *values_list(int n)
 {
-	size_t cap = (size_t)n * 16 + 4, used = 0;
+	size_t cap = (size_t)n * 10 + 4;
 	char *s = malloc(cap);
-	if (!s)
-		return NULL;
-	used += (size_t)snprintf(s, cap, "(");
-	for (int i = 1; i <= n; i++)
-		used += (size_t)snprintf(s + used, cap - used, "%s?%d",
-					 i > 1 ? ", " : "", i);
-	snprintf(s + used, cap - used, ")");
+	if (s)
+		put_values_list(s, cap, 0, 1, n);
 	return s;
 }
 
@@ -407,19 +415,15 @@ static char *values_list(int n)
 static char *group_sql(const struct sqldb_bulk *b, int rows)
 {
 	size_t cap = strlen(b->group_head) + strlen(b->group_tail) +
-		     (size_t)rows * ((size_t)b->ncols * 10 + 4) + 16;
+		     (size_t)rows * ((size_t)b->ncols * 10 + 6) + 16;
 	char *s = malloc(cap);
 	if (!s)
 		return NULL;
 	size_t used = (size_t)snprintf(s, cap, "%s", b->group_head);
-	int p = 1;
 	for (int r = 0; r < rows; r++) {
-		used += (size_t)snprintf(s + used, cap - used, "%s(",
-					 r ? ", " : "");
-		for (int k = 0; k < b->ncols; k++)
-			used += (size_t)snprintf(s + used, cap - used, "%s?%d",
-						 k ? ", " : "", p++);
-		used += (size_t)snprintf(s + used, cap - used, ")");
+		if (r)
+			used += (size_t)snprintf(s + used, cap - used, ", ");
+		used = put_values_list(s, cap, used, r * b->ncols + 1, b->ncols);
 	}
 	snprintf(s + used, cap - used, "%s", b->group_tail);
 	return s;
