@@ -2260,9 +2260,33 @@ static enum status students_worth_loading(struct db *db, bool *yes,
 	return ST_OK;
 }
 
+/* A student an earlier part of the batch wrote (a restart forgot it),
+ * met again with the values it was written with (row, may be NULL): its
+ * entry is set from the row, without a look-up. */
+static bool student_written_as(struct store_cache *sc, uint32_t sidx,
+			       struct text id, const struct text *row)
+{
+	if (!row)
+		return false;
+	const char *given[3] = { row[0].s, row[1].s, row[2].s };
+	const size_t len[3] = { row[0].len, row[1].len, row[2].len };
+	uint32_t created;
+	if (!pcache_student_written_as(sc->pc, id.s, id.len,
+				       pcache_values_hash(sc->pc, given, len),
+				       &created) ||
+	    !student_values(sc, sidx, row))
+		return false;
+	struct pc_student *e = pcache_student_at(sc->pc, sidx);
+	e->created = created;
+	e->state = PCS_STORED;
+	student_read(e);
+	return true;
+}
+
 /* The student's entry, its stored state known; PC_NONE with ST_OK: the
- * cache was switched off. */
-static enum status cached_student(struct db *db, struct text id, uint32_t *out,
+ * cache was switched off.  row: the values a row gives it, or NULL. */
+static enum status cached_student(struct db *db, struct text id,
+				  const struct text *row, uint32_t *out,
 				  struct error *err)
 {
 	*out = PC_NONE;
@@ -2281,6 +2305,10 @@ static enum status cached_student(struct db *db, struct text id, uint32_t *out,
 	if (e->state != PCS_UNKNOWN || (sc->students_complete && !written)) {
 		if (e->state == PCS_UNKNOWN)
 			e->state = PCS_ABSENT;
+		*out = sidx;
+		return ST_OK;
+	}
+	if (written && student_written_as(sc, sidx, id, row)) {
 		*out = sidx;
 		return ST_OK;
 	}
@@ -2358,7 +2386,7 @@ enum status db__cache_student_get(struct db *db, struct text id,
 	if (!db->cache)
 		return ST_OK;
 	uint32_t sidx;
-	enum status st = cached_student(db, id, &sidx, err);
+	enum status st = cached_student(db, id, NULL, &sidx, err);
 	if (st != ST_OK || sidx == PC_NONE)
 		return st;
 	const struct pc_student *e = pcache_student_at(db->cache->pc, sidx);
@@ -2389,13 +2417,14 @@ enum status store_student_put(struct store *s, int64_t batch_id,
 	struct db *db = db_of(s);
 	*effect = STUDENT_SAME;
 	uint32_t sidx = PC_NONE;
-	enum status st = db->cache ? cached_student(db, v->id, &sidx, err) : ST_OK;
+	const struct text row[3] = { v->first_name, v->last_name, v->email };
+	enum status st = db->cache ? cached_student(db, v->id, row, &sidx, err) :
+				     ST_OK;
 	if (st != ST_OK)
 		return st;
 	if (sidx == PC_NONE)
 		return direct_student_put(db, batch_id, v, mode, effect, old, err);
 	struct store_cache *sc = db->cache;
-	const struct text row[3] = { v->first_name, v->last_name, v->email };
 	struct pc_student *e = pcache_student_at(sc->pc, sidx);
 	if (e->state == PCS_ABSENT) {
 		if (!student_values(sc, sidx, row))

@@ -45,6 +45,25 @@ struct chunks {
 	size_t count, cap; /* chunk pointers */
 };
 
+/*
+ * The students restarts forgot, sorted by a 64-bit hash of the id, each
+ * with a check -- the hash of its values mixed with a second, independent
+ * hash of its id -- and its created batch.  A roster bigger than the
+ * budget names most students again after a restart; one whose row carries
+ * the values it was written with is then known stored without a B-tree
+ * descent (2.4M descents were half of a 5M-row first run).  20 bytes a
+ * student.  Two ids with one hash share an entry, whose check then fails
+ * for one of them: a look-up, never a wrong answer; an id absent from it
+ * was not written by this batch.
+ */
+#define FORGOTTEN_DIR_BITS 16
+struct forgotten {
+	uint64_t *ids, *checks; /* by ids; one block, with created */
+	uint32_t *created;
+	size_t n, cap;
+	uint32_t *dir; /* 2^FORGOTTEN_DIR_BITS + 1: bucket b starts at dir[b] */
+};
+
 struct pcache {
 	uint64_t seed;
 	struct chunks students, pairs, texts;
@@ -58,8 +77,10 @@ struct pcache {
 	bool indexes_dropped;
 	struct pc_course *courses; /* by course id */
 	size_t courses_cap;
-	/* Bloom filters of what restarts forgot (pcache_restart). */
-	uint64_t *pair_filter, *student_filter;
+	/* What restarts forgot (pcache_restart): a Bloom filter of the
+	 * pairs, the students exactly. */
+	uint64_t *pair_filter;
+	struct forgotten students_forgotten;
 	/* Every student's rank in id order, from pcache_sort_students for
 	 * the pairs' sort of the same flush (valid while nranked equals
 	 * nstudents): one sort of the ids instead of two. */
@@ -104,6 +125,15 @@ static void chunks_free(struct chunks *ch)
 	free(ch->items);
 }
 
+#define FORGOTTEN_ENTRY_BYTES (2 * sizeof(uint64_t) + sizeof(uint32_t))
+
+static void forgotten_free(struct forgotten *f)
+{
+	free(f->ids);
+	free(f->dir);
+	*f = (struct forgotten){0};
+}
+
 void pcache_clear(struct pcache *c)
 {
 	if (!c)
@@ -117,7 +147,7 @@ void pcache_clear(struct pcache *c)
 		 c->pair_index.size * sizeof(*c->pair_index.slots));
 	free(c->courses);
 	free(c->pair_filter);
-	free(c->student_filter);
+	forgotten_free(&c->students_forgotten);
 	free(c->ranks);
 	uint64_t seed = c->seed;
 	memset(c, 0, sizeof(*c));
@@ -588,16 +618,23 @@ struct pc_course *pcache_course(struct pcache *c, int64_t course)
 
 /* ---- what restarts forgot ------------------------------------------------ */
 
-/* 2^25 bits (4 MiB) for pairs, 2^24 (2 MiB) for students: at 5M rows
- * (4.2M pairs, 1.2M students) about 8 and 14 bits an entry, 7 probes, a
- * false positive in a few hundred look-ups. */
+/* 2^25 bits (4 MiB) for pairs: at 5M rows (4.2M pairs) about 8 bits an
+ * entry, 7 probes, a false positive in a few hundred look-ups. */
 #define PAIR_FILTER_BITS 25
-#define STUDENT_FILTER_BITS 24
 #define FILTER_PROBES 7
 
 static uint64_t id_hash(const struct pcache *c, const char *id, size_t len)
 {
 	return hash_bytes(c->seed ^ UINT64_C(0x5851F42D4C957F2D), id, len);
+}
+
+/* The check of a forgotten student: its values' hash and a second hash
+ * of its id, keyed apart from id_hash. */
+static uint64_t forgotten_check(const struct pcache *c, const char *id,
+				size_t len, uint64_t values_hash)
+{
+	return splitmix64(values_hash ^
+			  hash_bytes(c->seed ^ UINT64_C(0x636865636b), id, len));
 }
 
 static uint64_t pair_key_hash(const struct pcache *c, uint32_t course,
@@ -624,14 +661,129 @@ static bool filter_has(const uint64_t *f, unsigned bits, uint64_t h)
 	return true;
 }
 
+#define FORGOTTEN_BUCKETS ((size_t)1 << FORGOTTEN_DIR_BITS)
+
+static size_t bucket_of(uint64_t id)
+{
+	return (size_t)(id >> (64 - FORGOTTEN_DIR_BITS));
+}
+
+/* The entry whose id hash is h; SIZE_MAX: none. */
+static size_t forgotten_find(const struct forgotten *f, uint64_t h)
+{
+	if (!f->n)
+		return SIZE_MAX;
+	size_t b = bucket_of(h);
+	for (size_t i = f->dir[b]; i < f->dir[b + 1] && f->ids[i] <= h; i++)
+		if (f->ids[i] == h)
+			return i;
+	return SIZE_MAX;
+}
+
+struct forgotten_add {
+	uint64_t id, check;
+	uint32_t created;
+};
+
+/* Sorts add[0..m) by id through tmp (as long): by the top bits into
+ * buckets (counts: FORGOTTEN_BUCKETS + 1, zeroed), then each bucket --
+ * a few keys of uniform hashes -- by insertion.  The result is in tmp. */
+static void adds_sort(const struct forgotten_add *add, struct forgotten_add *tmp,
+		      size_t m, uint32_t *counts)
+{
+	for (size_t j = 0; j < m; j++)
+		counts[bucket_of(add[j].id) + 1]++;
+	for (size_t b = 1; b <= FORGOTTEN_BUCKETS; b++)
+		counts[b] += counts[b - 1];
+	for (size_t j = 0; j < m; j++)
+		tmp[counts[bucket_of(add[j].id)]++] = add[j];
+	/* counts[b] is now bucket b's end. */
+	for (size_t b = 0, start = 0; b < FORGOTTEN_BUCKETS; start = counts[b++])
+		for (size_t i = start + 1; i < counts[b]; i++) {
+			struct forgotten_add x = tmp[i];
+			size_t k = i;
+			for (; k > start && tmp[k - 1].id > x.id; k--)
+				tmp[k] = tmp[k - 1];
+			tmp[k] = x;
+		}
+}
+
+/* Merges the sorted add[0..m) into f (an id met again takes its newest
+ * check); false: out of memory. */
+static bool forgotten_merge(struct forgotten *f, struct forgotten_add *add,
+			    size_t m)
+{
+	size_t k = 0;
+	for (size_t j = 0; j < m; j++) {
+		size_t at = forgotten_find(f, add[j].id);
+		if (at != SIZE_MAX) {
+			f->checks[at] = add[j].check;
+			f->created[at] = add[j].created;
+		} else if (k && add[k - 1].id == add[j].id) {
+			add[k - 1] = add[j];
+		} else {
+			add[k++] = add[j];
+		}
+	}
+	size_t n = f->n + k;
+	if (n > UINT32_MAX)
+		return false;
+	if (!f->dir) {
+		f->dir = malloc((FORGOTTEN_BUCKETS + 1) * sizeof(*f->dir));
+		if (!f->dir)
+			return false;
+	}
+	if (n > f->cap) {
+		size_t cap = n + n / 4;
+		void *map = realloc(f->ids, cap * FORGOTTEN_ENTRY_BYTES);
+		if (!map)
+			return false;
+		/* ids | checks | created: the last two move up, the last first. */
+		char *base = map;
+		memmove(base + cap * 16, base + f->cap * 16, f->n * sizeof(uint32_t));
+		memmove(base + cap * 8, base + f->cap * 8, f->n * sizeof(uint64_t));
+		f->ids = map;
+		f->checks = (uint64_t *)(base + cap * 8);
+		f->created = (uint32_t *)(base + cap * 16);
+		f->cap = cap;
+	}
+	/* From the back, in place. */
+	for (size_t i = f->n, j = k, out = n; j > 0;) {
+		out--;
+		if (i > 0 && f->ids[i - 1] > add[j - 1].id) {
+			i--;
+			f->ids[out] = f->ids[i];
+			f->checks[out] = f->checks[i];
+			f->created[out] = f->created[i];
+		} else {
+			j--;
+			f->ids[out] = add[j].id;
+			f->checks[out] = add[j].check;
+			f->created[out] = add[j].created;
+		}
+	}
+	f->n = n;
+	size_t at = 0;
+	for (size_t b = 0; b <= FORGOTTEN_BUCKETS; b++) {
+		while (at < n && bucket_of(f->ids[at]) < b)
+			at++;
+		f->dir[b] = (uint32_t)at;
+	}
+	return true;
+}
+
+static size_t forgotten_bytes(const struct forgotten *f)
+{
+	return f->cap * FORGOTTEN_ENTRY_BYTES +
+	       (f->dir ? (FORGOTTEN_BUCKETS + 1) * sizeof(*f->dir) : 0);
+}
+
 bool pcache_restart(struct pcache *c)
 {
 	if (!c->pair_filter) {
 		c->pair_filter = calloc((size_t)1 << (PAIR_FILTER_BITS - 6),
 					sizeof(uint64_t));
-		c->student_filter = calloc((size_t)1 << (STUDENT_FILTER_BITS - 6),
-					   sizeof(uint64_t));
-		if (!c->pair_filter || !c->student_filter) {
+		if (!c->pair_filter) {
 			pcache_clear(c);
 			return false;
 		}
@@ -645,26 +797,66 @@ bool pcache_restart(struct pcache *c)
 			   pair_key_hash(c, p->course, pcache_student_id(c, s),
 					 s->id_len));
 	}
+	/* The pairs go first: the students' list below is then made in
+	 * their room, not on top of the full cache. */
+	chunks_free(&c->pairs);
+	c->pairs = (struct chunks){0};
+	big_free(c->pair_index.slots,
+		 c->pair_index.size * sizeof(*c->pair_index.slots));
+	c->pair_index = (struct table){0};
+	c->npairs = 0;
+	c->last_pair = 0;
+	size_t m = 0;
+	for (uint32_t i = 0; i < c->nstudents; i++)
+		m += pcache_student_at(c, i)->state == PCS_STORED;
+	struct forgotten_add *add = malloc((m ? m : 1) * sizeof(*add));
+	if (!add) {
+		pcache_clear(c);
+		return false;
+	}
+	m = 0;
 	for (uint32_t i = 0; i < c->nstudents; i++) {
 		const struct pc_student *s = pcache_student_at(c, i);
-		if (s->state == PCS_STORED)
-			filter_add(c->student_filter, STUDENT_FILTER_BITS,
-				   id_hash(c, pcache_student_id(c, s), s->id_len));
+		if (s->state != PCS_STORED)
+			continue;
+		const char *id = pcache_student_id(c, s);
+		uint64_t values = (uint64_t)s->val_hash_hi << 32 | s->val_hash_lo;
+		add[m++] = (struct forgotten_add){
+			.id = id_hash(c, id, s->id_len),
+			.check = forgotten_check(c, id, s->id_len, values),
+			.created = s->created,
+		};
 	}
-	/* Everything but the filters and what the courses were. */
-	uint64_t *pf = c->pair_filter, *sf = c->student_filter;
+	/* Everything but what was forgotten and what the courses were. */
+	uint64_t *pf = c->pair_filter;
+	struct forgotten sf = c->students_forgotten;
 	struct pc_course *courses = c->courses;
 	size_t courses_cap = c->courses_cap;
-	c->pair_filter = c->student_filter = NULL;
+	c->pair_filter = NULL;
+	c->students_forgotten = (struct forgotten){0};
 	c->courses = NULL;
 	pcache_clear(c);
 	c->pair_filter = pf;
-	c->student_filter = sf;
+	c->students_forgotten = sf;
 	c->courses = courses;
 	c->courses_cap = courses_cap;
+	struct forgotten_add *sorted = malloc((m ? m : 1) * sizeof(*sorted));
+	uint32_t *counts = calloc(FORGOTTEN_BUCKETS + 1, sizeof(*counts));
+	bool merged = sorted && counts;
+	if (merged) {
+		adds_sort(add, sorted, m, counts);
+		merged = forgotten_merge(&c->students_forgotten, sorted, m);
+	}
+	free(counts);
+	free(sorted);
+	free(add);
+	if (!merged) {
+		pcache_clear(c);
+		return false;
+	}
 	c->bytes = courses_cap * sizeof(*courses) +
-		   (((size_t)1 << (PAIR_FILTER_BITS - 3)) +
-		    ((size_t)1 << (STUDENT_FILTER_BITS - 3)));
+		   ((size_t)1 << (PAIR_FILTER_BITS - 3)) +
+		   forgotten_bytes(&c->students_forgotten);
 	for (size_t i = 0; i < courses_cap; i++) {
 		courses[i].whole = false;
 		courses[i].misses = 0;
@@ -688,9 +880,22 @@ bool pcache_pair_written(const struct pcache *c, uint32_t course,
 
 bool pcache_student_written(const struct pcache *c, const char *id, size_t len)
 {
-	return c->student_filter &&
-	       filter_has(c->student_filter, STUDENT_FILTER_BITS,
-			  id_hash(c, id, len));
+	return c->students_forgotten.n &&
+	       forgotten_find(&c->students_forgotten, id_hash(c, id, len)) !=
+		       SIZE_MAX;
+}
+
+bool pcache_student_written_as(const struct pcache *c, const char *id,
+			       size_t len, uint64_t values_hash,
+			       uint32_t *created)
+{
+	const struct forgotten *f = &c->students_forgotten;
+	size_t at = f->n ? forgotten_find(f, id_hash(c, id, len)) : SIZE_MAX;
+	if (at == SIZE_MAX ||
+	    f->checks[at] != forgotten_check(c, id, len, values_hash))
+		return false;
+	*created = f->created[at];
+	return true;
 }
 
 /* ---- sorting ------------------------------------------------------------- */

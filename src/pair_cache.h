@@ -159,22 +159,31 @@ struct pc_course *pcache_course(struct pcache *c, int64_t course);
 
 /*
  * A batch bigger than the cache's budget: pcache_restart forgets every
- * entry -- the caller has written them -- but remembers, in two Bloom
- * filters of fixed size, which pairs and students the database holds
- * because of them.  A course (or the students) complete before stays
- * complete: a pair not in the cache and not in the filter is not in the
- * database; one the filter may hold is looked up (a false positive only
- * costs a look-up).  Courses are no longer whole.  false: out of memory
- * (the cache is then cleared as pcache_clear does).
+ * entry -- the caller has written them -- but remembers which pairs the
+ * database holds because of them, in a Bloom filter of fixed size, and
+ * which students, exactly, with a check of the values each was written
+ * with (20 bytes a student, counted in pcache_bytes).  A course (or the
+ * students) complete before stays complete: a pair not in the cache and
+ * not in the filter is not in the database; one the filter may hold is
+ * looked up (a false positive only costs a look-up).  Courses are no
+ * longer whole.  false: out of memory (the cache is then cleared as
+ * pcache_clear does).
  */
 bool pcache_restart(struct pcache *c);
 /* Whether a restart happened (the filters exist). */
 bool pcache_restarted(const struct pcache *c);
-/* May the database hold this pair, or this student, because of entries
- * forgotten by a restart? */
+/* May the database hold this pair, or does it hold this student, because
+ * of entries forgotten by a restart? */
 bool pcache_pair_written(const struct pcache *c, uint32_t course,
 			 const char *id, size_t len);
 bool pcache_student_written(const struct pcache *c, const char *id, size_t len);
+/* Whether a restart forgot this student with values of this hash
+ * (pcache_values_hash); *created: its created batch then.  false: not
+ * forgotten, or other values (or, at a chance of 2^-64, a second id with
+ * the same hash): look it up. */
+bool pcache_student_written_as(const struct pcache *c, const char *id,
+			       size_t len, uint64_t values_hash,
+			       uint32_t *created);
 
 /* Sorts idx[0..n) (pair indexes) by course, then student id bytes: the
  * order of the registrations' primary key.  false: out of memory (idx is

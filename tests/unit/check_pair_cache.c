@@ -288,6 +288,81 @@ START_TEST(test_pairs_sorted_by_key)
 }
 END_TEST
 
+/* A restart forgets its students but knows, exactly, which it stored
+ * and with which values: over three restarts (students met again take
+ * their newest values), every stored student is written, with its
+ * created batch, every other is not; other values or another id are not
+ * taken for the stored ones. */
+static void values_of(uint32_t i, unsigned round, char buf[3][32],
+		      const char *v[3], size_t len[3])
+{
+	snprintf(buf[0], 32, "First%u", i % 7);
+	snprintf(buf[1], 32, "Last%u-%u", i % 11, round);
+	snprintf(buf[2], 32, "s%u@x.org", i);
+	for (int k = 0; k < 3; k++) {
+		v[k] = buf[k];
+		len[k] = strlen(buf[k]);
+	}
+}
+
+START_TEST(test_restart_remembers_students)
+{
+	struct pcache *c = pcache_new(5);
+	char id[64], buf[3][32];
+	const char *v[3];
+	size_t len[3];
+	ck_assert(!pcache_student_written(c, "S", 1));
+	/* Round r stores students r*MANY/2 .. r*MANY/2 + MANY (each half met
+	 * again by the next round, with values of that round); odd ones are
+	 * only looked at (absent), never stored. */
+	for (unsigned r = 0; r < 3; r++) {
+		for (uint32_t i = r * MANY / 2; i < r * MANY / 2 + MANY; i++) {
+			id_of(id, sizeof(id), i);
+			uint32_t k = pcache_student(c, id, strlen(id), true);
+			ck_assert_uint_ne(k, PC_NONE);
+			if (i % 2)
+				continue;
+			values_of(i, r, buf, v, len);
+			ck_assert(pcache_student_values(c, k, v, len));
+			struct pc_student *e = pcache_student_at(c, k);
+			e->state = PCS_STORED;
+			e->created = 100 + i % 3;
+		}
+		ck_assert(pcache_restart(c));
+		ck_assert_uint_eq(pcache_student_count(c), 0);
+	}
+	uint32_t created;
+	for (uint32_t i = 0; i < 2 * MANY; i++) {
+		id_of(id, sizeof(id), i);
+		size_t n = strlen(id);
+		bool stored = i % 2 == 0;
+		ck_assert_int_eq(pcache_student_written(c, id, n), stored);
+		if (!stored)
+			continue;
+		/* The last round that met it. */
+		unsigned r = i / (MANY / 2) > 2 ? 2 : i / (MANY / 2);
+		values_of(i, r, buf, v, len);
+		created = 0;
+		ck_assert(pcache_student_written_as(c, id, n,
+						    pcache_values_hash(c, v, len),
+						    &created));
+		ck_assert_uint_eq(created, 100 + i % 3);
+		/* An older round's values, or another student's, are not. */
+		if (r > 0) {
+			values_of(i, r - 1, buf, v, len);
+			ck_assert(!pcache_student_written_as(
+				c, id, n, pcache_values_hash(c, v, len), &created));
+		}
+		values_of(i + 2, r, buf, v, len);
+		ck_assert(!pcache_student_written_as(c, id, n,
+						     pcache_values_hash(c, v, len),
+						     &created));
+	}
+	ck_assert(!pcache_student_written(c, "nobody", 6));
+	pcache_free(c);
+}
+END_TEST
+
 START_TEST(test_courses)
 {
 	struct pcache *c = pcache_new(9);
@@ -319,6 +394,7 @@ static Suite *pair_cache_suite(void)
 	tcase_add_test(tc, test_sort_u64_matches_qsort);
 	tcase_add_test(tc, test_pairs_sorted_by_key);
 	tcase_add_test(tc, test_courses);
+	tcase_add_test(tc, test_restart_remembers_students);
 	tcase_add_test(tc, test_reserve);
 	tcase_add_test(tc, test_values_hash);
 	suite_add_tcase(s, tc);
