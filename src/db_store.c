@@ -2260,27 +2260,34 @@ static enum status students_worth_loading(struct db *db, bool *yes,
 	return ST_OK;
 }
 
-/* A student an earlier part of the batch wrote (a restart forgot it),
- * met again with the values it was written with (row, may be NULL): its
- * entry is set from the row, without a look-up. */
-static bool student_written_as(struct store_cache *sc, uint32_t sidx,
-			       struct text id, const struct text *row)
+/* Whether an earlier part of the batch wrote the student (a restart
+ * forgot it), and if the row (may be NULL) gives the values it was written
+ * with, its entry is then set from the row, without a look-up. */
+static enum pc_forgotten student_forgotten(struct store_cache *sc,
+					   uint32_t sidx, struct text id,
+					   const struct text *row)
 {
-	if (!row)
-		return false;
-	const char *given[3] = { row[0].s, row[1].s, row[2].s };
-	const size_t len[3] = { row[0].len, row[1].len, row[2].len };
+	if (!pcache_restarted(sc->pc))
+		return PCF_NOT;
+	uint64_t h;
+	if (row) {
+		const char *given[3] = { row[0].s, row[1].s, row[2].s };
+		const size_t len[3] = { row[0].len, row[1].len, row[2].len };
+		h = pcache_values_hash(sc->pc, given, len);
+	}
 	uint32_t created;
-	if (!pcache_student_written_as(sc->pc, id.s, id.len,
-				       pcache_values_hash(sc->pc, given, len),
-				       &created) ||
-	    !student_values(sc, sidx, row))
-		return false;
+	enum pc_forgotten was = pcache_student_forgotten(sc->pc, id.s, id.len,
+							 row ? &h : NULL,
+							 &created);
+	if (was != PCF_SAME)
+		return was;
+	if (!student_values(sc, sidx, row))
+		return PCF_OTHER; /* looked up, then */
 	struct pc_student *e = pcache_student_at(sc->pc, sidx);
 	e->created = created;
 	e->state = PCS_STORED;
 	student_read(e);
-	return true;
+	return PCF_SAME;
 }
 
 /* The student's entry, its stored state known; PC_NONE with ST_OK: the
@@ -2300,15 +2307,14 @@ static enum status cached_student(struct db *db, struct text id,
 	if (sidx == PC_NONE)
 		return cache_nomem(db, err);
 	struct pc_student *e = pcache_student_at(sc->pc, sidx);
-	bool written = e->state == PCS_UNKNOWN &&
-		       pcache_student_written(sc->pc, id.s, id.len);
+	enum pc_forgotten was = e->state == PCS_UNKNOWN ?
+					student_forgotten(sc, sidx, id, row) :
+					PCF_NOT;
+	bool written = was != PCF_NOT;
+	e = pcache_student_at(sc->pc, sidx);
 	if (e->state != PCS_UNKNOWN || (sc->students_complete && !written)) {
 		if (e->state == PCS_UNKNOWN)
 			e->state = PCS_ABSENT;
-		*out = sidx;
-		return ST_OK;
-	}
-	if (written && student_written_as(sc, sidx, id, row)) {
 		*out = sidx;
 		return ST_OK;
 	}

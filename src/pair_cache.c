@@ -46,20 +46,22 @@ struct chunks {
 };
 
 /*
- * The students restarts forgot, sorted by a 64-bit hash of the id, each
- * with a check -- the hash of its values mixed with a second, independent
- * hash of its id -- and its created batch.  A roster bigger than the
- * budget names most students again after a restart; one whose row carries
- * the values it was written with is then known stored without a B-tree
- * descent (2.4M descents were half of a 5M-row first run).  20 bytes a
- * student.  Two ids with one hash share an entry, whose check then fails
- * for one of them: a look-up, never a wrong answer; an id absent from it
- * was not written by this batch.
+ * The students restarts forgot, sorted by a hash of the id, each with a
+ * check -- the hash of its values mixed with a second, independent hash of
+ * its id -- and its created batch.  A roster bigger than the budget names
+ * most students again after a restart; one whose row carries the values
+ * it was written with is then known stored without a B-tree descent
+ * (2.4M descents were half of a 5M-row first run).  16 bytes a student:
+ * the hash's top 16 bits are its bucket (dir), the next 32 are kept.  Two
+ * ids with those 48 bits alike share an entry, whose check then fails for
+ * one of them: a look-up, never a wrong answer; an id absent from it was
+ * not written by this batch.
  */
 #define FORGOTTEN_DIR_BITS 16
 struct forgotten {
-	uint64_t *ids, *checks; /* by ids; one block, with created */
-	uint32_t *created;
+	/* One block: checks, then ids (hash bits 16..47), then created. */
+	uint64_t *checks;
+	uint32_t *ids, *created;
 	size_t n, cap;
 	uint32_t *dir; /* 2^FORGOTTEN_DIR_BITS + 1: bucket b starts at dir[b] */
 };
@@ -125,11 +127,11 @@ static void chunks_free(struct chunks *ch)
 	free(ch->items);
 }
 
-#define FORGOTTEN_ENTRY_BYTES (2 * sizeof(uint64_t) + sizeof(uint32_t))
+#define FORGOTTEN_ENTRY_BYTES (sizeof(uint64_t) + 2 * sizeof(uint32_t))
 
 static void forgotten_free(struct forgotten *f)
 {
-	free(f->ids);
+	free(f->checks);
 	free(f->dir);
 	*f = (struct forgotten){0};
 }
@@ -619,9 +621,12 @@ struct pc_course *pcache_course(struct pcache *c, int64_t course)
 /* ---- what restarts forgot ------------------------------------------------ */
 
 /* 2^25 bits (4 MiB) for pairs: at 5M rows (4.2M pairs) about 8 bits an
- * entry, 7 probes, a false positive in a few hundred look-ups. */
+ * entry, a false positive in some 30 look-ups (each costs a look-up).
+ * Blocked: an entry's probes all fall in one 64-byte line, so a look-up
+ * is one miss of the processor's caches, not one a probe (seven were 5%
+ * of a 5M-row run). */
 #define PAIR_FILTER_BITS 25
-#define FILTER_PROBES 7
+#define FILTER_PROBES 6
 
 static uint64_t id_hash(const struct pcache *c, const char *id, size_t len)
 {
@@ -643,39 +648,54 @@ static uint64_t pair_key_hash(const struct pcache *c, uint32_t course,
 	return splitmix64(id_hash(c, id, len) ^ ((uint64_t)course * SPLITMIX64_GAMMA));
 }
 
+/* The filter's line for h: 8 words. */
+static uint64_t *filter_line(const uint64_t *f, unsigned bits, uint64_t h)
+{
+	return (uint64_t *)f + ((h & (((uint64_t)1 << (bits - 9)) - 1)) << 3);
+}
+
 static void filter_add(uint64_t *f, unsigned bits, uint64_t h)
 {
-	uint64_t h2 = splitmix64(h) | 1, mask = ((uint64_t)1 << bits) - 1;
-	for (int i = 0; i < FILTER_PROBES; i++, h += h2)
-		f[(h & mask) >> 6] |= (uint64_t)1 << (h & 63);
+	uint64_t *line = filter_line(f, bits, h);
+	uint64_t at = splitmix64(h); /* 9 bits a probe */
+	for (int i = 0; i < FILTER_PROBES; i++, at >>= 9)
+		line[(at >> 6) & 7] |= (uint64_t)1 << (at & 63);
 }
 
 static bool filter_has(const uint64_t *f, unsigned bits, uint64_t h)
 {
 	if (!f)
 		return false;
-	uint64_t h2 = splitmix64(h) | 1, mask = ((uint64_t)1 << bits) - 1;
-	for (int i = 0; i < FILTER_PROBES; i++, h += h2)
-		if (!(f[(h & mask) >> 6] & ((uint64_t)1 << (h & 63))))
+	const uint64_t *line = filter_line(f, bits, h);
+	uint64_t at = splitmix64(h);
+	for (int i = 0; i < FILTER_PROBES; i++, at >>= 9)
+		if (!(line[(at >> 6) & 7] & ((uint64_t)1 << (at & 63))))
 			return false;
 	return true;
 }
 
 #define FORGOTTEN_BUCKETS ((size_t)1 << FORGOTTEN_DIR_BITS)
 
-static size_t bucket_of(uint64_t id)
+static size_t bucket_of(uint64_t h)
 {
-	return (size_t)(id >> (64 - FORGOTTEN_DIR_BITS));
+	return (size_t)(h >> (64 - FORGOTTEN_DIR_BITS));
 }
 
-/* The entry whose id hash is h; SIZE_MAX: none. */
+/* The bits kept of h, after its bucket's. */
+static uint32_t kept_of(uint64_t h)
+{
+	return (uint32_t)(h >> (32 - FORGOTTEN_DIR_BITS));
+}
+
+/* The entry whose id hash is h (its top 48 bits); SIZE_MAX: none. */
 static size_t forgotten_find(const struct forgotten *f, uint64_t h)
 {
 	if (!f->n)
 		return SIZE_MAX;
 	size_t b = bucket_of(h);
-	for (size_t i = f->dir[b]; i < f->dir[b + 1] && f->ids[i] <= h; i++)
-		if (f->ids[i] == h)
+	uint32_t k = kept_of(h);
+	for (size_t i = f->dir[b]; i < f->dir[b + 1] && f->ids[i] <= k; i++)
+		if (f->ids[i] == k)
 			return i;
 	return SIZE_MAX;
 }
@@ -684,6 +704,12 @@ struct forgotten_add {
 	uint64_t id, check;
 	uint32_t created;
 };
+
+/* The 48 bits that order the entries. */
+static uint64_t key48(uint64_t h)
+{
+	return h >> (64 - FORGOTTEN_DIR_BITS - 32);
+}
 
 /* Sorts add[0..m) by id through tmp (as long): by the top bits into
  * buckets (counts: FORGOTTEN_BUCKETS + 1, zeroed), then each bucket --
@@ -708,6 +734,30 @@ static void adds_sort(const struct forgotten_add *add, struct forgotten_add *tmp
 		}
 }
 
+/* Room for n entries; false: out of memory. */
+static bool forgotten_room(struct forgotten *f, size_t n)
+{
+	if (!f->dir) {
+		f->dir = calloc(FORGOTTEN_BUCKETS + 1, sizeof(*f->dir));
+		if (!f->dir)
+			return false;
+	}
+	if (n <= f->cap)
+		return true;
+	size_t cap = n + n / 16;
+	char *block = realloc(f->checks, cap * FORGOTTEN_ENTRY_BYTES);
+	if (!block)
+		return false;
+	/* checks | ids | created: the last two move up, the last first. */
+	memmove(block + cap * 12, block + f->cap * 12, f->n * sizeof(uint32_t));
+	memmove(block + cap * 8, block + f->cap * 8, f->n * sizeof(uint32_t));
+	f->checks = (uint64_t *)block;
+	f->ids = (uint32_t *)(block + cap * 8);
+	f->created = (uint32_t *)(block + cap * 12);
+	f->cap = cap;
+	return true;
+}
+
 /* Merges the sorted add[0..m) into f (an id met again takes its newest
  * check); false: out of memory. */
 static bool forgotten_merge(struct forgotten *f, struct forgotten_add *add,
@@ -719,56 +769,43 @@ static bool forgotten_merge(struct forgotten *f, struct forgotten_add *add,
 		if (at != SIZE_MAX) {
 			f->checks[at] = add[j].check;
 			f->created[at] = add[j].created;
-		} else if (k && add[k - 1].id == add[j].id) {
+		} else if (k && key48(add[k - 1].id) == key48(add[j].id)) {
 			add[k - 1] = add[j];
 		} else {
 			add[k++] = add[j];
 		}
 	}
-	size_t n = f->n + k;
-	if (n > UINT32_MAX)
+	if (f->n + k > UINT32_MAX || !forgotten_room(f, f->n + k))
 		return false;
-	if (!f->dir) {
-		f->dir = malloc((FORGOTTEN_BUCKETS + 1) * sizeof(*f->dir));
-		if (!f->dir)
-			return false;
-	}
-	if (n > f->cap) {
-		size_t cap = n + n / 4;
-		void *map = realloc(f->ids, cap * FORGOTTEN_ENTRY_BYTES);
-		if (!map)
-			return false;
-		/* ids | checks | created: the last two move up, the last first. */
-		char *base = map;
-		memmove(base + cap * 16, base + f->cap * 16, f->n * sizeof(uint32_t));
-		memmove(base + cap * 8, base + f->cap * 8, f->n * sizeof(uint64_t));
-		f->ids = map;
-		f->checks = (uint64_t *)(base + cap * 8);
-		f->created = (uint32_t *)(base + cap * 16);
-		f->cap = cap;
-	}
-	/* From the back, in place. */
-	for (size_t i = f->n, j = k, out = n; j > 0;) {
+	/* From the back, in place; b: the bucket of entry i - 1. */
+	size_t b = FORGOTTEN_BUCKETS - 1;
+	for (size_t i = f->n, j = k, out = f->n + k; j > 0;) {
 		out--;
-		if (i > 0 && f->ids[i - 1] > add[j - 1].id) {
+		bool old = false;
+		if (i > 0) {
+			while (f->dir[b] > i - 1)
+				b--;
+			old = ((uint64_t)b << 32 | f->ids[i - 1]) > key48(add[j - 1].id);
+		}
+		if (old) {
 			i--;
-			f->ids[out] = f->ids[i];
 			f->checks[out] = f->checks[i];
+			f->ids[out] = f->ids[i];
 			f->created[out] = f->created[i];
 		} else {
 			j--;
-			f->ids[out] = add[j].id;
 			f->checks[out] = add[j].check;
+			f->ids[out] = kept_of(add[j].id);
 			f->created[out] = add[j].created;
 		}
 	}
-	f->n = n;
-	size_t at = 0;
-	for (size_t b = 0; b <= FORGOTTEN_BUCKETS; b++) {
-		while (at < n && bucket_of(f->ids[at]) < b)
-			at++;
-		f->dir[b] = (uint32_t)at;
+	/* Each bucket starts after the entries added before it too. */
+	for (size_t bb = 0, a = 0; bb <= FORGOTTEN_BUCKETS; bb++) {
+		while (a < k && bucket_of(add[a].id) < bb)
+			a++;
+		f->dir[bb] += (uint32_t)a;
 	}
+	f->n += k;
 	return true;
 }
 
@@ -781,13 +818,17 @@ static size_t forgotten_bytes(const struct forgotten *f)
 bool pcache_restart(struct pcache *c)
 {
 	if (!c->pair_filter) {
-		c->pair_filter = calloc((size_t)1 << (PAIR_FILTER_BITS - 6),
-					sizeof(uint64_t));
+		/* Its lines on the processor's cache lines. */
+		size_t bytes = (size_t)1 << (PAIR_FILTER_BITS - 3);
+		c->pair_filter = aligned_alloc(64, bytes);
 		if (!c->pair_filter) {
 			pcache_clear(c);
 			return false;
 		}
+		memset(c->pair_filter, 0, bytes);
 	}
+	/* The next part of the batch will likely hold as many. */
+	uint32_t had_students = c->nstudents, had_pairs = c->npairs;
 	for (uint32_t i = 0; i < c->npairs; i++) {
 		const struct pc_pair *p = pcache_pair_at(c, i);
 		if (!(p->flags & PCP_IN_DB))
@@ -861,6 +902,9 @@ bool pcache_restart(struct pcache *c)
 		courses[i].whole = false;
 		courses[i].misses = 0;
 	}
+	/* Their indexes at once, not by doublings (a hint: false changes
+	 * nothing). */
+	(void)pcache_reserve(c, had_students, had_pairs);
 	return true;
 }
 
@@ -878,24 +922,20 @@ bool pcache_pair_written(const struct pcache *c, uint32_t course,
 			  pair_key_hash(c, course, id, len));
 }
 
-bool pcache_student_written(const struct pcache *c, const char *id, size_t len)
-{
-	return c->students_forgotten.n &&
-	       forgotten_find(&c->students_forgotten, id_hash(c, id, len)) !=
-		       SIZE_MAX;
-}
-
-bool pcache_student_written_as(const struct pcache *c, const char *id,
-			       size_t len, uint64_t values_hash,
-			       uint32_t *created)
+enum pc_forgotten pcache_student_forgotten(const struct pcache *c,
+					  const char *id, size_t len,
+					  const uint64_t *values_hash,
+					  uint32_t *created)
 {
 	const struct forgotten *f = &c->students_forgotten;
 	size_t at = f->n ? forgotten_find(f, id_hash(c, id, len)) : SIZE_MAX;
-	if (at == SIZE_MAX ||
-	    f->checks[at] != forgotten_check(c, id, len, values_hash))
-		return false;
+	if (at == SIZE_MAX)
+		return PCF_NOT;
+	if (!values_hash ||
+	    f->checks[at] != forgotten_check(c, id, len, *values_hash))
+		return PCF_OTHER;
 	*created = f->created[at];
-	return true;
+	return PCF_SAME;
 }
 
 /* ---- sorting ------------------------------------------------------------- */

@@ -172,18 +172,20 @@ struct pc_course *pcache_course(struct pcache *c, int64_t course);
 bool pcache_restart(struct pcache *c);
 /* Whether a restart happened (the filters exist). */
 bool pcache_restarted(const struct pcache *c);
-/* May the database hold this pair, or does it hold this student, because
- * of entries forgotten by a restart? */
+/* May the database hold this pair because of entries forgotten by a
+ * restart? */
 bool pcache_pair_written(const struct pcache *c, uint32_t course,
 			 const char *id, size_t len);
-bool pcache_student_written(const struct pcache *c, const char *id, size_t len);
-/* Whether a restart forgot this student with values of this hash
- * (pcache_values_hash); *created: its created batch then.  false: not
- * forgotten, or other values (or, at a chance of 2^-64, a second id with
- * the same hash): look it up. */
-bool pcache_student_written_as(const struct pcache *c, const char *id,
-			       size_t len, uint64_t values_hash,
-			       uint32_t *created);
+/* Does the database hold this student because of an entry a restart
+ * forgot: PCF_NOT, no; PCF_SAME, yes, with values of this hash
+ * (pcache_values_hash; *created: its created batch then); PCF_OTHER, yes,
+ * with other values (or values_hash NULL, or at a chance of 2^-64, a
+ * second id with the same hash): look it up. */
+enum pc_forgotten { PCF_NOT, PCF_SAME, PCF_OTHER };
+enum pc_forgotten pcache_student_forgotten(const struct pcache *c,
+					  const char *id, size_t len,
+					  const uint64_t *values_hash,
+					  uint32_t *created);
 
 /* Sorts idx[0..n) (pair indexes) by course, then student id bytes: the
  * order of the registrations' primary key.  false: out of memory (idx is

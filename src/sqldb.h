@@ -161,8 +161,11 @@ struct sqldb *sqldb_stmt_conn(const struct sqldb_stmt *s);
  *   of 64 VALUES lists (the rows kept, their texts copied, until the
  *   group is full or the bulk finishes): the statement's own cost, as
  *   much as the row's, is paid once per group.  A group is one
- *   statement: written whole or not at all, and its error is reported by
- *   the sqldb_bulk_row_end (or sqldb_bulk_finish) that writes it.
+ *   statement, and its error is reported by the sqldb_bulk_row_end (or
+ *   sqldb_bulk_finish) that writes it; inside a transaction its rows
+ *   before the one that failed stay written (it runs as INSERT OR FAIL:
+ *   no statement journal, the copy of each page it changes), so after an
+ *   error the caller rolls the transaction back, as on PostgreSQL.
  * - `set_sql`, for PostgreSQL: the rows are streamed with COPY FROM STDIN
  *   (text format, sent in chunks of about 256 KiB: no row limit, bounded
  *   memory) into a temporary table named `staging`, and at

@@ -311,7 +311,7 @@ START_TEST(test_restart_remembers_students)
 	char id[64], buf[3][32];
 	const char *v[3];
 	size_t len[3];
-	ck_assert(!pcache_student_written(c, "S", 1));
+	ck_assert_int_eq(pcache_student_forgotten(c, "S", 1, NULL, NULL), PCF_NOT);
 	/* Round r stores students r*MANY/2 .. r*MANY/2 + MANY (each half met
 	 * again by the next round, with values of that round); odd ones are
 	 * only looked at (absent), never stored. */
@@ -336,29 +336,33 @@ START_TEST(test_restart_remembers_students)
 		id_of(id, sizeof(id), i);
 		size_t n = strlen(id);
 		bool stored = i % 2 == 0;
-		ck_assert_int_eq(pcache_student_written(c, id, n), stored);
+		ck_assert_int_eq(pcache_student_forgotten(c, id, n, NULL, NULL),
+				 stored ? PCF_OTHER : PCF_NOT);
 		if (!stored)
 			continue;
 		/* The last round that met it. */
 		unsigned r = i / (MANY / 2) > 2 ? 2 : i / (MANY / 2);
 		values_of(i, r, buf, v, len);
 		created = 0;
-		ck_assert(pcache_student_written_as(c, id, n,
-						    pcache_values_hash(c, v, len),
-						    &created));
+		uint64_t h = pcache_values_hash(c, v, len);
+		ck_assert_int_eq(pcache_student_forgotten(c, id, n, &h, &created),
+				 PCF_SAME);
 		ck_assert_uint_eq(created, 100 + i % 3);
 		/* An older round's values, or another student's, are not. */
 		if (r > 0) {
 			values_of(i, r - 1, buf, v, len);
-			ck_assert(!pcache_student_written_as(
-				c, id, n, pcache_values_hash(c, v, len), &created));
+			h = pcache_values_hash(c, v, len);
+			ck_assert_int_eq(pcache_student_forgotten(c, id, n, &h,
+								  &created),
+					 PCF_OTHER);
 		}
 		values_of(i + 2, r, buf, v, len);
-		ck_assert(!pcache_student_written_as(c, id, n,
-						     pcache_values_hash(c, v, len),
-						     &created));
+		h = pcache_values_hash(c, v, len);
+		ck_assert_int_eq(pcache_student_forgotten(c, id, n, &h, &created),
+				 PCF_OTHER);
 	}
-	ck_assert(!pcache_student_written(c, "nobody", 6));
+	ck_assert_int_eq(pcache_student_forgotten(c, "nobody", 6, NULL, NULL),
+			 PCF_NOT);
 	pcache_free(c);
 }
 END_TEST

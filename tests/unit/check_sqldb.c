@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "sqldb.h"
 #include "sqldb_internal.h"
@@ -665,8 +666,10 @@ END_TEST
 
 /* SQLite writes an INSERT ... VALUES (?1, ..., ?N) 64 rows at a time:
  * in the order given (a later duplicate is the one left out), the last
- * short group too, each group whole or not at all, its error reported
- * by the row that completes it. */
+ * short group too, its error reported by the row that completes it;
+ * inside a transaction, with no statement journal (INSERT OR FAIL): the
+ * rows before the failed one stay, and nothing was copied to a journal;
+ * outside one, a group is whole or not at all. */
 START_TEST(sqlite_bulk_insert_groups)
 {
 	struct sqldb *c = bulk_open(0);
@@ -693,23 +696,136 @@ START_TEST(sqlite_bulk_insert_groups)
 	ck_assert_int_eq(sqldb_exec(c, "ROLLBACK"), SQLDB_OK);
 
 	/* A CHECK broken by row 130: the third group (rows 128..191) fails
-	 * when row 191 completes it, and none of it is written. */
-	ck_assert_int_eq(sqldb_exec(c, "BEGIN"), SQLDB_OK);
-	ck_assert_int_eq(sqldb_bulk_begin(c, "staging", BULK_COLS, ROW_INSERT,
-					  SET_INSERT, &b), SQLDB_OK);
-	int failed_at = -1;
-	for (int i = 0; i < 300 && failed_at < 0; i++) {
-		char key[32];
-		snprintf(key, sizeof(key), "k%d", i);
-		if (bulk_row(b, 1, key, i == 130 ? -1 : 0, NULL) != SQLDB_OK)
-			failed_at = i;
+	 * when row 191 completes it; in a transaction, rows 128 and 129 stay
+	 * (the caller rolls back), outside one none of the group is written. */
+	for (int in_transaction = 1; in_transaction >= 0; in_transaction--) {
+		if (in_transaction)
+			ck_assert_int_eq(sqldb_exec(c, "BEGIN"), SQLDB_OK);
+		ck_assert_int_eq(sqldb_bulk_begin(c, "staging", BULK_COLS,
+						  ROW_INSERT, SET_INSERT, &b),
+				 SQLDB_OK);
+		int failed_at = -1;
+		for (int i = 0; i < 300 && failed_at < 0; i++) {
+			char key[32];
+			snprintf(key, sizeof(key), "k%d", i);
+			if (bulk_row(b, 1, key, i == 130 ? -1 : 0, NULL) !=
+			    SQLDB_OK)
+				failed_at = i;
+		}
+		ck_assert_int_eq(failed_at, 191);
+		ck_assert_ptr_nonnull(strstr(sqldb_errmsg(c), "onstraint"));
+		sqldb_bulk_abort(b);
+		ck_assert_int_eq(query_int(c, "SELECT count(*) FROM target"),
+				 in_transaction ? 130 : 128);
+		ck_assert_int_eq(sqldb_exec(c, in_transaction ?
+						       "ROLLBACK" :
+						       "DELETE FROM target"),
+				 SQLDB_OK);
 	}
-	ck_assert_int_eq(failed_at, 191);
-	ck_assert_ptr_nonnull(strstr(sqldb_errmsg(c), "onstraint"));
-	sqldb_bulk_abort(b);
-	ck_assert_int_eq(query_int(c, "SELECT count(*) FROM target"), 128);
-	ck_assert_int_eq(sqldb_exec(c, "ROLLBACK"), SQLDB_OK);
 	bulk_close(c);
+}
+END_TEST
+
+/* A VFS that counts the statement journals SQLite opens (as a file: one
+ * over 64 KiB spills to one), around the default one. */
+static sqlite3_vfs counting_vfs, *real_vfs;
+static int journals_opened;
+
+static int counting_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *f,
+			 int flags, int *out_flags)
+{
+	(void)vfs;
+	if (flags & SQLITE_OPEN_SUBJOURNAL)
+		journals_opened++;
+	return real_vfs->xOpen(real_vfs, name, f, flags, out_flags);
+}
+
+/* A grouped write in a transaction needs no statement journal (the copy of
+ * every page it changes that the transaction had already): none is opened
+ * by groups of wide rows landing between rows written before, where a
+ * plain 64-row INSERT of the same rows opens them. */
+START_TEST(sqlite_bulk_groups_without_statement_journal)
+{
+	real_vfs = sqlite3_vfs_find(NULL);
+	counting_vfs = *real_vfs;
+	counting_vfs.zName = "counting";
+	counting_vfs.xOpen = counting_open;
+	ck_assert_int_eq(sqlite3_vfs_register(&counting_vfs, 0), SQLITE_OK);
+	char dir[] = "/tmp/check_sqldb.XXXXXX", path[64];
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/db", dir);
+	ck_assert_int_eq(sqlite3_open_v2(path, &raw,
+					 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+					 "counting"),
+			 SQLITE_OK);
+	struct sqldb *c = sqldb_wrap_sqlite(raw);
+	ck_assert_ptr_nonnull(c);
+	ck_assert_int_eq(sqldb_exec(c, "PRAGMA temp_store = FILE;"
+				       "CREATE TABLE target (course_id INTEGER"
+				       " NOT NULL, student_id TEXT NOT NULL, seq"
+				       " INTEGER CHECK (seq >= 0), note TEXT,"
+				       " PRIMARY KEY (course_id, student_id))"
+				       " WITHOUT ROWID"),
+			 SQLDB_OK);
+	char wide[1024];
+	memset(wide, 'w', sizeof(wide) - 1);
+	wide[sizeof(wide) - 1] = '\0';
+	for (int plain = 0; plain <= 1; plain++) {
+		journals_opened = 0;
+		ck_assert_int_eq(sqldb_exec(c, "BEGIN"), SQLDB_OK);
+		for (int round = 0; round < 2; round++) {
+			struct sqldb_bulk *b = NULL;
+			/* The plain one: an INSERT that is not the row's form
+			 * (the group's), one statement of 64 rows by SQL. */
+			if (!plain)
+				ck_assert_int_eq(sqldb_bulk_begin(c, "staging",
+								  BULK_COLS,
+								  ROW_INSERT,
+								  SET_INSERT, &b),
+						 SQLDB_OK);
+			for (int i = 0; i < 1024; i += 64) {
+				char sql[64 * 1100 + 128];
+				size_t used = (size_t)snprintf(
+					sql, sizeof(sql),
+					"INSERT INTO target VALUES ");
+				for (int k = i; k < i + 64; k++) {
+					char key[32];
+					/* Round 1 lands between round 0's. */
+					snprintf(key, sizeof(key), "w%05d%d", k,
+						 round);
+					if (!plain) {
+						ck_assert_int_eq(
+							bulk_row(b, 1, key, 0,
+								 wide),
+							SQLDB_OK);
+						continue;
+					}
+					used += (size_t)snprintf(
+						sql + used, sizeof(sql) - used,
+						"%s(1, '%s', 0, '%s')",
+						k > i ? ", " : "", key, wide);
+				}
+				if (plain)
+					ck_assert_int_eq(sqldb_exec(c, sql),
+							 SQLDB_OK);
+			}
+			if (!plain)
+				ck_assert_int_eq(sqldb_bulk_finish(b, NULL),
+						 SQLDB_OK);
+		}
+		ck_assert_int_eq(query_int(c, "SELECT count(*) FROM target"),
+				 2048);
+		ck_assert_int_eq(sqldb_exec(c, "ROLLBACK"), SQLDB_OK);
+		if (plain)
+			ck_assert_int_gt(journals_opened, 0);
+		else
+			ck_assert_int_eq(journals_opened, 0);
+	}
+	sqldb_close(c);
+	sqlite3_close(raw);
+	sqlite3_vfs_unregister(&counting_vfs);
+	unlink(path);
+	rmdir(dir);
 }
 END_TEST
 
@@ -905,6 +1021,7 @@ static Suite *sqldb_suite(void)
 	tc = tcase_create("bulk");
 	tcase_add_test(tc, bulk_columns_get_byte_order);
 	tcase_add_test(tc, sqlite_bulk_insert_groups);
+	tcase_add_test(tc, sqlite_bulk_groups_without_statement_journal);
 	tcase_add_loop_test(tc, bulk_round_trips_every_byte, 0, engines);
 	tcase_add_loop_test(tc, bulk_writes_100k_rows_in_a_transaction, 0, engines);
 	tcase_add_loop_test(tc, bulk_upsert_counts_changes, 0, engines);
