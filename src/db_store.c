@@ -10,6 +10,7 @@
 
 #include "db_internal.h"
 #include "pair_cache.h"
+#include "scan.h"
 #include "parse.h"
 #include "splitmix.h"
 #include "store.h"
@@ -1425,8 +1426,6 @@ static bool pair_in(struct pc_pair *p, const struct pair *v)
 	return true;
 }
 
-/* Reads every stored pair of the course into the cache (entries it holds
- * already are newer and stay). */
 /* One stored pair of a course being read whole; *whole turns false when
  * the cache cannot hold its values (then looked up one by one). */
 static enum status load_pair(struct db *db, uint32_t course, const char *id,
@@ -1453,34 +1452,22 @@ static enum status load_pair(struct db *db, uint32_t course, const char *id,
 /*
  * A course's rows come from the scan in student order, their entries in
  * the cache anywhere: each row's look-ups (its student, its pair) are two
- * or three misses of the processor's caches.  A block of rows is copied
- * out of the scan and its slots and entries asked for together first
- * (pcache_rows_prefetch), so the misses overlap.
+ * or three misses of the processor's caches.  The scan hands them over a
+ * block at a time (scan.h: read on a thread of its own on SQLite, while
+ * the block before is filed), and a block's slots and entries are asked
+ * for together first (pcache_rows_prefetch), so the misses overlap.
  */
-#define LOAD_BLOCK 64
-#define LOAD_ID_MAX 32 /* longer ids are loaded one at a time */
+_Static_assert(SCAN_BLOCK_ROWS <= PCACHE_PREFETCH_MAX, "a block's prefetch");
 
-struct load_block {
-	size_t n;
-	char ids[LOAD_BLOCK][LOAD_ID_MAX];
-	const char *id[LOAD_BLOCK];
-	size_t len[LOAD_BLOCK];
-	uint32_t course[LOAD_BLOCK];
-	struct pair v[LOAD_BLOCK];
-};
-
-static enum status load_block_apply(struct db *db, struct load_block *b,
-				    bool *whole, struct error *err)
+static enum pair_state scanned_state(const struct scan_value *v)
 {
-	pcache_rows_prefetch(db->cache->pc, b->id, b->len, b->course, b->n);
-	enum status st = ST_OK;
-	for (size_t i = 0; st == ST_OK && i < b->n; i++)
-		st = load_pair(db, b->course[i], b->id[i], b->len[i], &b->v[i],
-			       whole, err);
-	b->n = 0;
-	return st;
+	if (!v->s)
+		return PAIR_ABSENT;
+	return v->len && v->s[0] == 'w' ? PAIR_WAITLISTED : PAIR_REGISTERED;
 }
 
+/* Reads every stored pair of the course into the cache (entries it holds
+ * already are newer and stay). */
 static enum status load_course(struct db *db, int64_t course_id,
 			       struct error *err)
 {
@@ -1501,39 +1488,38 @@ static enum status load_course(struct db *db, int64_t course_id,
 		sc->pairs_reserved = true;
 		(void)pcache_reserve(sc->pc, 0, (size_t)sc->pairs_stored);
 	}
-	enum sqldb_rc rc;
-	bool whole = true;
-	struct load_block b;
-	b.n = 0;
-	while (st == ST_OK && (rc = sqldb_step(stmt)) == SQLDB_ROW) {
-		const char *id = sqldb_column_text(stmt, 0);
-		size_t len = sqldb_column_bytes(stmt, 0);
-		struct pair v = {
-			.state = db__state_parse(sqldb_column_text(stmt, 1)),
-			.seq = sqldb_column_int64(stmt, 2),
-			.batch_id = sqldb_column_int64(stmt, 3),
-			.line = sqldb_column_int64(stmt, 4),
-		};
-		if (len > LOAD_ID_MAX) { /* in order: the block first */
-			st = load_block_apply(db, &b, &whole, err);
-			if (st == ST_OK)
-				st = load_pair(db, (uint32_t)course_id, id, len,
-					       &v, &whole, err);
-			continue;
-		}
-		if (len)
-			memcpy(b.ids[b.n], id, len);
-		b.id[b.n] = b.ids[b.n];
-		b.len[b.n] = len;
-		b.course[b.n] = (uint32_t)course_id;
-		b.v[b.n] = v;
-		if (++b.n == LOAD_BLOCK)
-			st = load_block_apply(db, &b, &whole, err);
+	struct scan *scan = scan_start(stmt, "ttiii", !db->pg);
+	if (!scan) {
+		sqldb_finalize(stmt);
+		return cache_nomem(db, err);
 	}
+	bool whole = true;
+	const struct scan_block *b;
+	const char *id[SCAN_BLOCK_ROWS];
+	size_t len[SCAN_BLOCK_ROWS];
+	uint32_t course[SCAN_BLOCK_ROWS];
+	while (st == ST_OK && (b = scan_next(scan)) != NULL) {
+		for (size_t i = 0; i < b->n; i++) {
+			id[i] = b->v[i][0].s ? b->v[i][0].s : "";
+			len[i] = b->v[i][0].len;
+			course[i] = (uint32_t)course_id;
+		}
+		pcache_rows_prefetch(sc->pc, id, len, course, b->n);
+		for (size_t i = 0; st == ST_OK && i < b->n; i++) {
+			const struct scan_value *v = b->v[i];
+			struct pair p = {
+				.state = scanned_state(&v[1]),
+				.seq = v[2].i,
+				.batch_id = v[3].i,
+				.line = v[4].i,
+			};
+			st = load_pair(db, (uint32_t)course_id, id[i], len[i], &p,
+				       &whole, err);
+		}
+	}
+	enum sqldb_rc rc = scan_end(scan);
 	if (st == ST_OK && rc != SQLDB_DONE)
 		st = db__fail(db, rc, "reading a course's registrations", err);
-	if (st == ST_OK)
-		st = load_block_apply(db, &b, &whole, err);
 	sqldb_finalize(stmt);
 	if (st == ST_OK && whole) {
 		struct pc_course *c = pcache_course(sc->pc, course_id);
@@ -2192,39 +2178,53 @@ static enum status load_students(struct db *db, struct error *err)
 		return st;
 	if (sc->students_stored > 0) /* a hint: false changes nothing */
 		(void)pcache_reserve(sc->pc, (size_t)sc->students_stored, 0);
-	enum sqldb_rc rc;
-	bool whole = true;
-	while ((rc = sqldb_step(stmt)) == SQLDB_ROW) {
-		size_t id_len = sqldb_column_bytes(stmt, 0);
-		int64_t created = sqldb_column_int64(stmt, 4);
-		struct text v[3];
-		for (int i = 0; i < 3; i++)
-			v[i] = (struct text){ sqldb_column_text(stmt, 1 + i),
-					      sqldb_column_bytes(stmt, 1 + i) };
-		if (id_len > UINT16_MAX || !fits32(created) ||
-		    v[0].len > UINT16_MAX || v[1].len > UINT16_MAX ||
-		    v[2].len > UINT16_MAX) {
-			whole = false;
-			continue;
-		}
-		uint32_t sidx = pcache_student(sc->pc, sqldb_column_text(stmt, 0),
-					       id_len, true);
-		if (sidx == PC_NONE) {
-			st = cache_nomem(db, err);
-			break;
-		}
-		struct pc_student *e = pcache_student_at(sc->pc, sidx);
-		if (e->state != PCS_UNKNOWN)
-			continue;
-		if (!student_values(sc, sidx, v)) {
-			st = cache_nomem(db, err);
-			break;
-		}
-		e = pcache_student_at(sc->pc, sidx);
-		e->created = (uint32_t)created;
-		e->state = PCS_STORED;
-		student_read(e);
+	struct scan *scan = scan_start(stmt, "tttti", !db->pg);
+	if (!scan) {
+		sqldb_finalize(stmt);
+		return cache_nomem(db, err);
 	}
+	bool whole = true;
+	const struct scan_block *b;
+	const char *ids[SCAN_BLOCK_ROWS];
+	size_t lens[SCAN_BLOCK_ROWS];
+	while (st == ST_OK && (b = scan_next(scan)) != NULL) {
+		for (size_t i = 0; i < b->n; i++) {
+			ids[i] = b->v[i][0].s ? b->v[i][0].s : "";
+			lens[i] = b->v[i][0].len;
+		}
+		pcache_rows_prefetch(sc->pc, ids, lens, NULL, b->n);
+		for (size_t i = 0; st == ST_OK && i < b->n; i++) {
+			const struct scan_value *row = b->v[i];
+			int64_t created = row[4].i;
+			struct text v[3];
+			for (int k = 0; k < 3; k++)
+				v[k] = (struct text){ row[1 + k].s ? row[1 + k].s : "",
+						      row[1 + k].len };
+			if (lens[i] > UINT16_MAX || !fits32(created) ||
+			    v[0].len > UINT16_MAX || v[1].len > UINT16_MAX ||
+			    v[2].len > UINT16_MAX) {
+				whole = false;
+				continue;
+			}
+			uint32_t sidx = pcache_student(sc->pc, ids[i], lens[i], true);
+			if (sidx == PC_NONE) {
+				st = cache_nomem(db, err);
+				break;
+			}
+			struct pc_student *e = pcache_student_at(sc->pc, sidx);
+			if (e->state != PCS_UNKNOWN)
+				continue;
+			if (!student_values(sc, sidx, v)) {
+				st = cache_nomem(db, err);
+				break;
+			}
+			e = pcache_student_at(sc->pc, sidx);
+			e->created = (uint32_t)created;
+			e->state = PCS_STORED;
+			student_read(e);
+		}
+	}
+	enum sqldb_rc rc = scan_end(scan);
 	if (st == ST_OK && rc != SQLDB_DONE)
 		st = db__fail(db, rc, "reading the students", err);
 	sqldb_finalize(stmt);
