@@ -1459,6 +1459,16 @@ static enum status load_pair(struct db *db, uint32_t course, const char *id,
  */
 _Static_assert(SCAN_BLOCK_ROWS <= PCACHE_PREFETCH_MAX, "a block's prefetch");
 
+/* A scan on a thread of its own pays for the thread (tens of
+ * microseconds) from a few blocks up: a database of many small courses
+ * reads them on the collector's thread. */
+#define SCAN_THREAD_MIN_ROWS (8 * SCAN_BLOCK_ROWS)
+
+static bool scan_threaded(const struct db *db, size_t rows)
+{
+	return !db->pg && rows >= SCAN_THREAD_MIN_ROWS;
+}
+
 static enum pair_state scanned_state(const struct scan_value *v)
 {
 	if (!v->s)
@@ -1488,7 +1498,10 @@ static enum status load_course(struct db *db, int64_t course_id,
 		sc->pairs_reserved = true;
 		(void)pcache_reserve(sc->pc, 0, (size_t)sc->pairs_stored);
 	}
-	struct scan *scan = scan_start(stmt, "ttiii", !db->pg);
+	struct pc_course *pcc = pcache_course(sc->pc, course_id);
+	struct scan *scan = scan_start(stmt, "ttiii",
+				       scan_threaded(db, pcc ? stored_pairs(pcc) :
+							       SCAN_THREAD_MIN_ROWS));
 	if (!scan) {
 		sqldb_finalize(stmt);
 		return cache_nomem(db, err);
@@ -2178,7 +2191,10 @@ static enum status load_students(struct db *db, struct error *err)
 		return st;
 	if (sc->students_stored > 0) /* a hint: false changes nothing */
 		(void)pcache_reserve(sc->pc, (size_t)sc->students_stored, 0);
-	struct scan *scan = scan_start(stmt, "tttti", !db->pg);
+	struct scan *scan = scan_start(stmt, "tttti",
+				       scan_threaded(db, sc->students_stored < 0 ?
+								 SCAN_THREAD_MIN_ROWS :
+								 (size_t)sc->students_stored));
 	if (!scan) {
 		sqldb_finalize(stmt);
 		return cache_nomem(db, err);

@@ -121,3 +121,46 @@ for m in cached plain tiny; do
 	run -d "$(db_of $m)" verify
 	expect_rc 0
 done
+
+# Courses of thousands of pairs and thousands of students: a re-run and a
+# sync read them whole through scans on a thread of their own (db_store.c
+# from 2,048 rows, scan.h); the same story, on a fresh set of files, with
+# the cache and without it.
+case_ "large courses, read on a thread of their own, give the same"
+awk 'BEGIN {
+	print "student_id,first_name,last_name,email,course"
+	for (i = 1; i <= 9000; i++) {
+		s = (i * 7919) % 8000
+		c = (i % 10 == 0) ? 2 + s % 3 : s % 2
+		id = sprintf("S%05d", s)
+		if (i % 97 == 0) printf "%s,F,L,,C%d\n", id, c
+		else             printf "%s,F%d,L,%s@uni.example,C%d\n", id, s % 3, id, c
+	}
+}' >first.csv
+awk -F, 'NR == 1 { print; next }
+	NR % 13 == 0 { next }
+	NR % 7 == 0 { sub(/^F/, "G", $2) }
+	{ print $1 "," $2 "," $3 "," $4 "," $5 }
+	END { for (i = 0; i < 300; i++) printf "N%04d,New,One,n%d@uni.example,C%d\n", i, i, i % 5 }' \
+	first.csv >second.csv
+awk -F, 'NR == 1 { print "student_id,course"; next } NR % 11 == 0 { print $1 "," $5 }' \
+	first.csv >drops.csv
+printf '%s\n' "code,title,capacity,waitlist" "C0,Big,2400,900" \
+	"C1,Big too,2800," "C2,Tiny,3,2" "C3,Small,40,10" "C4,Medium,120," >courses.csv
+story bigc "$(new_db bigc)"
+BULKREG_TEST_CACHE_BUDGET=0 story bigp "$(new_db bigp)"
+expect_same bigp.rc bigc.rc
+for f in first rerun second fill drops sync raise again undo last; do
+	expect_same bigp.$f.cmp bigc.$f.cmp
+done
+for f in dump history batches; do
+	expect_same bigp.$f bigc.$f
+done
+# The first run leaves both big courses past 2,048 pairs (the re-run
+# reads them on a thread), the students too.
+for c in C0 C1; do
+	[ "$(grep -c ",$c,\(registered\|waitlisted\)," bigc.first.cmp)" -ge 2048 ] ||
+		fail "course $c is too small to be read on a thread"
+done
+grep -q ",promoted," bigc.sync.cmp || fail "no promotion in the big sync"
+grep -q "first_name: F" bigc.second.cmp || fail "no student change in the big second run"
