@@ -1208,7 +1208,8 @@ static enum status cache_restart(struct db *db, struct error *err)
 	orders_free(sc);
 	/* What was complete stays so, through the filters of what was
 	 * written (pair_cache.h). */
-	if (!pcache_restart(sc->pc)) {
+	/* The students remembered exactly take at most half the budget. */
+	if (!pcache_restart(sc->pc, sc->budget / 2)) {
 		sc->students_complete = false;
 		return cache_nomem(db, err);
 	}

@@ -80,8 +80,9 @@ struct pcache {
 	struct pc_course *courses; /* by course id */
 	size_t courses_cap;
 	/* What restarts forgot (pcache_restart): a Bloom filter of the
-	 * pairs, the students exactly. */
-	uint64_t *pair_filter;
+	 * pairs, the students exactly -- those past the list's room in a
+	 * second Bloom filter. */
+	uint64_t *pair_filter, *student_filter;
 	struct forgotten students_forgotten;
 	/* Every student's rank in id order, from pcache_sort_students for
 	 * the pairs' sort of the same flush (valid while nranked equals
@@ -149,6 +150,7 @@ void pcache_clear(struct pcache *c)
 		 c->pair_index.size * sizeof(*c->pair_index.slots));
 	free(c->courses);
 	free(c->pair_filter);
+	free(c->student_filter);
 	forgotten_free(&c->students_forgotten);
 	free(c->ranks);
 	uint64_t seed = c->seed;
@@ -627,6 +629,8 @@ struct pc_course *pcache_course(struct pcache *c, int64_t course)
  * of a 5M-row run). */
 #define PAIR_FILTER_BITS 25
 #define FILTER_PROBES 6
+/* 2 MiB for the students past the forgotten list's room. */
+#define STUDENT_FILTER_BITS 24
 
 static uint64_t id_hash(const struct pcache *c, const char *id, size_t len)
 {
@@ -759,10 +763,13 @@ static bool forgotten_room(struct forgotten *f, size_t n)
 }
 
 /* Merges the sorted add[0..m) into f (an id met again takes its newest
- * check); false: out of memory. */
+ * check), up to max entries in all; the new ids past them end up in
+ * add[0..*left) (the caller files them elsewhere).  false: out of
+ * memory. */
 static bool forgotten_merge(struct forgotten *f, struct forgotten_add *add,
-			    size_t m)
+			    size_t m, size_t max, size_t *left)
 {
+	*left = 0;
 	size_t k = 0;
 	for (size_t j = 0; j < m; j++) {
 		size_t at = forgotten_find(f, add[j].id);
@@ -775,6 +782,12 @@ static bool forgotten_merge(struct forgotten *f, struct forgotten_add *add,
 			add[k++] = add[j];
 		}
 	}
+	/* Past the room, the last new ids (the greatest hashes: any would
+	 * do) are left to the caller: moved to the front of add at the end. */
+	size_t room = max > f->n ? max - f->n : 0;
+	size_t all = k;
+	if (k > room)
+		k = room;
 	if (f->n + k > UINT32_MAX || !forgotten_room(f, f->n + k))
 		return false;
 	/* From the back, in place; b: the bucket of entry i - 1. */
@@ -806,6 +819,8 @@ static bool forgotten_merge(struct forgotten *f, struct forgotten_add *add,
 		f->dir[bb] += (uint32_t)a;
 	}
 	f->n += k;
+	*left = all - k;
+	memmove(add, add + k, *left * sizeof(*add));
 	return true;
 }
 
@@ -815,7 +830,7 @@ static size_t forgotten_bytes(const struct forgotten *f)
 	       (f->dir ? (FORGOTTEN_BUCKETS + 1) * sizeof(*f->dir) : 0);
 }
 
-bool pcache_restart(struct pcache *c)
+bool pcache_restart(struct pcache *c, size_t forgotten_max)
 {
 	if (!c->pair_filter) {
 		/* Its lines on the processor's cache lines. */
@@ -869,25 +884,39 @@ bool pcache_restart(struct pcache *c)
 		};
 	}
 	/* Everything but what was forgotten and what the courses were. */
-	uint64_t *pf = c->pair_filter;
+	uint64_t *pf = c->pair_filter, *sfl = c->student_filter;
 	struct forgotten sf = c->students_forgotten;
 	struct pc_course *courses = c->courses;
 	size_t courses_cap = c->courses_cap;
-	c->pair_filter = NULL;
+	c->pair_filter = c->student_filter = NULL;
 	c->students_forgotten = (struct forgotten){0};
 	c->courses = NULL;
 	pcache_clear(c);
 	c->pair_filter = pf;
+	c->student_filter = sfl;
 	c->students_forgotten = sf;
 	c->courses = courses;
 	c->courses_cap = courses_cap;
 	struct forgotten_add *sorted = malloc((m ? m : 1) * sizeof(*sorted));
 	uint32_t *counts = calloc(FORGOTTEN_BUCKETS + 1, sizeof(*counts));
 	bool merged = sorted && counts;
+	size_t left = 0;
 	if (merged) {
 		adds_sort(add, sorted, m, counts);
-		merged = forgotten_merge(&c->students_forgotten, sorted, m);
+		merged = forgotten_merge(&c->students_forgotten, sorted, m,
+					 forgotten_max / FORGOTTEN_ENTRY_BYTES,
+					 &left);
 	}
+	/* Past the list's room: the filter (a look-up each, then). */
+	if (merged && left && !c->student_filter) {
+		size_t bytes = (size_t)1 << (STUDENT_FILTER_BITS - 3);
+		c->student_filter = aligned_alloc(64, bytes);
+		merged = c->student_filter != NULL;
+		if (merged)
+			memset(c->student_filter, 0, bytes);
+	}
+	for (size_t i = 0; merged && i < left; i++)
+		filter_add(c->student_filter, STUDENT_FILTER_BITS, sorted[i].id);
 	free(counts);
 	free(sorted);
 	free(add);
@@ -897,6 +926,7 @@ bool pcache_restart(struct pcache *c)
 	}
 	c->bytes = courses_cap * sizeof(*courses) +
 		   ((size_t)1 << (PAIR_FILTER_BITS - 3)) +
+		   (c->student_filter ? (size_t)1 << (STUDENT_FILTER_BITS - 3) : 0) +
 		   forgotten_bytes(&c->students_forgotten);
 	for (size_t i = 0; i < courses_cap; i++) {
 		courses[i].whole = false;
@@ -928,9 +958,12 @@ enum pc_forgotten pcache_student_forgotten(const struct pcache *c,
 					  uint32_t *created)
 {
 	const struct forgotten *f = &c->students_forgotten;
-	size_t at = f->n ? forgotten_find(f, id_hash(c, id, len)) : SIZE_MAX;
+	uint64_t h = id_hash(c, id, len);
+	size_t at = f->n ? forgotten_find(f, h) : SIZE_MAX;
 	if (at == SIZE_MAX)
-		return PCF_NOT;
+		return filter_has(c->student_filter, STUDENT_FILTER_BITS, h) ?
+			       PCF_OTHER :
+			       PCF_NOT;
 	if (!values_hash ||
 	    f->checks[at] != forgotten_check(c, id, len, *values_hash))
 		return PCF_OTHER;

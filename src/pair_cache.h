@@ -162,14 +162,15 @@ struct pc_course *pcache_course(struct pcache *c, int64_t course);
  * entry -- the caller has written them -- but remembers which pairs the
  * database holds because of them, in a Bloom filter of fixed size, and
  * which students, exactly, with a check of the values each was written
- * with (20 bytes a student, counted in pcache_bytes).  A course (or the
- * students) complete before stays complete: a pair not in the cache and
- * not in the filter is not in the database; one the filter may hold is
- * looked up (a false positive only costs a look-up).  Courses are no
- * longer whole.  false: out of memory (the cache is then cleared as
- * pcache_clear does).
+ * with (16 bytes a student, counted in pcache_bytes, up to forgotten_max
+ * bytes; the students past that in a second Bloom filter).  A course (or
+ * the students) complete before stays complete: a pair or a student not
+ * in the cache and not remembered is not in the database; one a filter
+ * may hold is looked up (a false positive only costs a look-up).  Courses
+ * are no longer whole.  false: out of memory (the cache is then cleared
+ * as pcache_clear does).
  */
-bool pcache_restart(struct pcache *c);
+bool pcache_restart(struct pcache *c, size_t forgotten_max);
 /* Whether a restart happened (the filters exist). */
 bool pcache_restarted(const struct pcache *c);
 /* May the database hold this pair because of entries forgotten by a
@@ -178,9 +179,10 @@ bool pcache_pair_written(const struct pcache *c, uint32_t course,
 			 const char *id, size_t len);
 /* Does the database hold this student because of an entry a restart
  * forgot: PCF_NOT, no; PCF_SAME, yes, with values of this hash
- * (pcache_values_hash; *created: its created batch then); PCF_OTHER, yes,
- * with other values (or values_hash NULL, or at a chance of 2^-64, a
- * second id with the same hash): look it up. */
+ * (pcache_values_hash; *created: its created batch then); PCF_OTHER, yes
+ * or maybe: other values, or values_hash NULL, or a student past the
+ * list's room that the filter may hold, or (at a chance of 2^-64) a
+ * second id with the same hash: look it up. */
 enum pc_forgotten { PCF_NOT, PCF_SAME, PCF_OTHER };
 enum pc_forgotten pcache_student_forgotten(const struct pcache *c,
 					  const char *id, size_t len,
