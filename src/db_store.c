@@ -191,9 +191,13 @@ enum status db__store_prepare(struct db *db, struct error *err)
 {
 	if (db->stmts)
 		return ST_OK;
-	/* The temp tables must exist before statements naming them compile. */
+	/* The temp tables must exist before statements naming them compile.
+	 * They hold the marks only once the cache restarted (a re-run past
+	 * its budget); their page cache at 8 MiB, not 32, keeps such a run
+	 * within its memory (a 5M-row re-run peaked at 113 MiB; 92 now,
+	 * 75 s instead of 64). */
 	enum status st = db->pg ? ST_OK :
-				  db__exec(db, "PRAGMA temp.cache_size = -32768",
+				  db__exec(db, "PRAGMA temp.cache_size = -8192",
 					   "preparing the batch", err);
 	if (st == ST_OK)
 		st = db__exec(db, create_temp_sql, "preparing the batch", err);
