@@ -1474,6 +1474,16 @@ static bool scan_threaded(const struct db *db, size_t rows)
 	return !db->pg && rows >= SCAN_THREAD_MIN_ROWS;
 }
 
+/* A block's first column, the ids, as pcache_rows_prefetch takes them. */
+static void scanned_ids(const struct scan_block *b, const char **id,
+			size_t *len)
+{
+	for (size_t i = 0; i < b->n; i++) {
+		id[i] = b->v[i][0].s ? b->v[i][0].s : "";
+		len[i] = b->v[i][0].len;
+	}
+}
+
 static enum pair_state scanned_state(const struct scan_value *v)
 {
 	if (!v->s)
@@ -1516,12 +1526,10 @@ static enum status load_course(struct db *db, int64_t course_id,
 	const char *id[SCAN_BLOCK_ROWS];
 	size_t len[SCAN_BLOCK_ROWS];
 	uint32_t course[SCAN_BLOCK_ROWS];
+	for (size_t i = 0; i < SCAN_BLOCK_ROWS; i++)
+		course[i] = (uint32_t)course_id;
 	while (st == ST_OK && (b = scan_next(scan)) != NULL) {
-		for (size_t i = 0; i < b->n; i++) {
-			id[i] = b->v[i][0].s ? b->v[i][0].s : "";
-			len[i] = b->v[i][0].len;
-			course[i] = (uint32_t)course_id;
-		}
+		scanned_ids(b, id, len);
 		pcache_rows_prefetch(sc->pc, id, len, course, b->n);
 		for (size_t i = 0; st == ST_OK && i < b->n; i++) {
 			const struct scan_value *v = b->v[i];
@@ -2163,6 +2171,14 @@ static bool student_values(struct store_cache *sc, uint32_t sidx,
 	return pcache_student_values(sc->pc, sidx, s, len);
 }
 
+/* The hash of a row's values (pcache_values_hash). */
+static uint64_t values_hash(struct store_cache *sc, const struct text v[3])
+{
+	const char *s[3] = { v[0].s, v[1].s, v[2].s };
+	const size_t len[3] = { v[0].len, v[1].len, v[2].len };
+	return pcache_values_hash(sc->pc, s, len);
+}
+
 /* The values just set are the database's: a later change is written
  * only if they are still there (S_REWRITE_STUDENT). */
 static void student_read(struct pc_student *e)
@@ -2209,10 +2225,7 @@ static enum status load_students(struct db *db, struct error *err)
 	const char *ids[SCAN_BLOCK_ROWS];
 	size_t lens[SCAN_BLOCK_ROWS];
 	while (st == ST_OK && (b = scan_next(scan)) != NULL) {
-		for (size_t i = 0; i < b->n; i++) {
-			ids[i] = b->v[i][0].s ? b->v[i][0].s : "";
-			lens[i] = b->v[i][0].len;
-		}
+		scanned_ids(b, ids, lens);
 		pcache_rows_prefetch(sc->pc, ids, lens, NULL, b->n);
 		for (size_t i = 0; st == ST_OK && i < b->n; i++) {
 			const struct scan_value *row = b->v[i];
@@ -2290,12 +2303,7 @@ static enum pc_forgotten student_forgotten(struct store_cache *sc,
 {
 	if (!pcache_restarted(sc->pc))
 		return PCF_NOT;
-	uint64_t h;
-	if (row) {
-		const char *given[3] = { row[0].s, row[1].s, row[2].s };
-		const size_t len[3] = { row[0].len, row[1].len, row[2].len };
-		h = pcache_values_hash(sc->pc, given, len);
-	}
+	uint64_t h = row ? values_hash(sc, row) : 0;
 	uint32_t created;
 	enum pc_forgotten was = pcache_student_forgotten(sc->pc, id.s, id.len,
 							 row ? &h : NULL,
@@ -2481,14 +2489,9 @@ enum status store_student_put(struct store *s, int64_t batch_id,
 	}
 	if (mode == STUDENT_UPDATE_FILL && !fills)
 		return ST_OK;
-	if (mode == STUDENT_UPDATE_ALWAYS && all_given && same_lengths) {
-		const char *given[3] = { row[0].s, row[1].s, row[2].s };
-		const size_t len[3] = { row[0].len, row[1].len, row[2].len };
-		if (pcache_student_values_hash_is(sc->pc, sidx,
-						  pcache_values_hash(sc->pc, given,
-								     len)))
-			return ST_OK;
-	}
+	if (mode == STUDENT_UPDATE_ALWAYS && all_given && same_lengths &&
+	    pcache_student_values_hash_is(sc->pc, sidx, values_hash(sc, row)))
+		return ST_OK;
 	struct text stored[3], next[3];
 	student_stored(sc, sidx, stored);
 	bool changes = false;

@@ -137,17 +137,27 @@ static void forgotten_free(struct forgotten *f)
 	*f = (struct forgotten){0};
 }
 
+/* Frees the pairs and their index (the cache holds none after). */
+static void pairs_clear(struct pcache *c)
+{
+	chunks_free(&c->pairs);
+	c->pairs = (struct chunks){0};
+	big_free(c->pair_index.slots,
+		 c->pair_index.size * sizeof(*c->pair_index.slots));
+	c->pair_index = (struct table){0};
+	c->npairs = 0;
+	c->last_pair = 0;
+}
+
 void pcache_clear(struct pcache *c)
 {
 	if (!c)
 		return;
+	pairs_clear(c);
 	chunks_free(&c->students);
-	chunks_free(&c->pairs);
 	chunks_free(&c->texts);
 	big_free(c->student_index.slots,
 		 c->student_index.size * sizeof(*c->student_index.slots));
-	big_free(c->pair_index.slots,
-		 c->pair_index.size * sizeof(*c->pair_index.slots));
 	free(c->courses);
 	free(c->pair_filter);
 	free(c->student_filter);
@@ -503,11 +513,15 @@ uint64_t pcache_values_hash(const struct pcache *c, const char *const v[3],
 	return h;
 }
 
+static uint64_t student_values_hash(const struct pc_student *s)
+{
+	return (uint64_t)s->val_hash_hi << 32 | s->val_hash_lo;
+}
+
 bool pcache_student_values_hash_is(const struct pcache *c, uint32_t idx,
 				   uint64_t h)
 {
-	const struct pc_student *s = pcache_student_at((struct pcache *)c, idx);
-	return s->val_hash_lo == (uint32_t)h && s->val_hash_hi == (uint32_t)(h >> 32);
+	return student_values_hash(pcache_student_at((struct pcache *)c, idx)) == h;
 }
 
 /* ---- pairs --------------------------------------------------------------- */
@@ -830,17 +844,22 @@ static size_t forgotten_bytes(const struct forgotten *f)
 	       (f->dir ? (FORGOTTEN_BUCKETS + 1) * sizeof(*f->dir) : 0);
 }
 
+/* An empty filter of 2^bits bits, its lines on the processor's cache
+ * lines; NULL: out of memory. */
+static uint64_t *filter_new(unsigned bits)
+{
+	size_t bytes = (size_t)1 << (bits - 3);
+	uint64_t *f = aligned_alloc(64, bytes);
+	if (f)
+		memset(f, 0, bytes);
+	return f;
+}
+
 bool pcache_restart(struct pcache *c, size_t forgotten_max)
 {
-	if (!c->pair_filter) {
-		/* Its lines on the processor's cache lines. */
-		size_t bytes = (size_t)1 << (PAIR_FILTER_BITS - 3);
-		c->pair_filter = aligned_alloc(64, bytes);
-		if (!c->pair_filter) {
-			pcache_clear(c);
-			return false;
-		}
-		memset(c->pair_filter, 0, bytes);
+	if (!c->pair_filter && !(c->pair_filter = filter_new(PAIR_FILTER_BITS))) {
+		pcache_clear(c);
+		return false;
 	}
 	/* The next part of the batch will likely hold as many. */
 	uint32_t had_students = c->nstudents, had_pairs = c->npairs;
@@ -855,13 +874,7 @@ bool pcache_restart(struct pcache *c, size_t forgotten_max)
 	}
 	/* The pairs go first: the students' list below is then made in
 	 * their room, not on top of the full cache. */
-	chunks_free(&c->pairs);
-	c->pairs = (struct chunks){0};
-	big_free(c->pair_index.slots,
-		 c->pair_index.size * sizeof(*c->pair_index.slots));
-	c->pair_index = (struct table){0};
-	c->npairs = 0;
-	c->last_pair = 0;
+	pairs_clear(c);
 	size_t m = 0;
 	for (uint32_t i = 0; i < c->nstudents; i++)
 		m += pcache_student_at(c, i)->state == PCS_STORED;
@@ -876,10 +889,10 @@ bool pcache_restart(struct pcache *c, size_t forgotten_max)
 		if (s->state != PCS_STORED)
 			continue;
 		const char *id = pcache_student_id(c, s);
-		uint64_t values = (uint64_t)s->val_hash_hi << 32 | s->val_hash_lo;
 		add[m++] = (struct forgotten_add){
 			.id = id_hash(c, id, s->id_len),
-			.check = forgotten_check(c, id, s->id_len, values),
+			.check = forgotten_check(c, id, s->id_len,
+						 student_values_hash(s)),
 			.created = s->created,
 		};
 	}
@@ -908,13 +921,8 @@ bool pcache_restart(struct pcache *c, size_t forgotten_max)
 					 &left);
 	}
 	/* Past the list's room: the filter (a look-up each, then). */
-	if (merged && left && !c->student_filter) {
-		size_t bytes = (size_t)1 << (STUDENT_FILTER_BITS - 3);
-		c->student_filter = aligned_alloc(64, bytes);
-		merged = c->student_filter != NULL;
-		if (merged)
-			memset(c->student_filter, 0, bytes);
-	}
+	if (merged && left && !c->student_filter)
+		merged = (c->student_filter = filter_new(STUDENT_FILTER_BITS)) != NULL;
 	for (size_t i = 0; merged && i < left; i++)
 		filter_add(c->student_filter, STUDENT_FILTER_BITS, sorted[i].id);
 	free(counts);

@@ -29,6 +29,20 @@ static struct sqldb *open_rows(sqlite3 **raw, int n)
 	return c;
 }
 
+static struct sqldb_stmt *prepared(struct sqldb *c, const char *sql)
+{
+	struct sqldb_stmt *stmt = NULL;
+	ck_assert_int_eq(sqldb_prepare(c, sql, 0, &stmt, NULL), SQLDB_OK);
+	return stmt;
+}
+
+static void close_rows(struct sqldb *c, sqlite3 *raw, struct sqldb_stmt *stmt)
+{
+	sqldb_finalize(stmt);
+	sqldb_close(c);
+	sqlite3_close(raw);
+}
+
 static void check_row(const struct scan_value *v, int64_t id)
 {
 	ck_assert_int_eq(v[0].i, id);
@@ -53,10 +67,7 @@ START_TEST(test_every_row_in_order)
 	sqlite3 *raw;
 	enum { N = 5000 };
 	struct sqldb *c = open_rows(&raw, N);
-	struct sqldb_stmt *stmt = NULL;
-	ck_assert_int_eq(sqldb_prepare(c, "SELECT id, t, k FROM r ORDER BY id",
-				       0, &stmt, NULL),
-			 SQLDB_OK);
+	struct sqldb_stmt *stmt = prepared(c, "SELECT id, t, k FROM r ORDER BY id");
 	struct scan *s = scan_start(stmt, "iti", _i == 1);
 	ck_assert_ptr_nonnull(s);
 	int64_t next = 1;
@@ -83,10 +94,7 @@ START_TEST(test_stopped_early)
 {
 	sqlite3 *raw;
 	struct sqldb *c = open_rows(&raw, 20000);
-	struct sqldb_stmt *stmt = NULL;
-	ck_assert_int_eq(sqldb_prepare(c, "SELECT id, t, k FROM r ORDER BY id",
-				       0, &stmt, NULL),
-			 SQLDB_OK);
+	struct sqldb_stmt *stmt = prepared(c, "SELECT id, t, k FROM r ORDER BY id");
 	for (int round = 0; round < 50; round++) {
 		struct scan *s = scan_start(stmt, "iti", _i == 1);
 		ck_assert_ptr_nonnull(s);
@@ -98,9 +106,7 @@ START_TEST(test_stopped_early)
 		ck_assert_int_eq(scan_end(s), SQLDB_ROW);
 		sqldb_reset(stmt);
 	}
-	sqldb_finalize(stmt);
-	sqldb_close(c);
-	sqlite3_close(raw);
+	close_rows(c, raw, stmt);
 }
 END_TEST
 
@@ -110,14 +116,11 @@ START_TEST(test_error_mid_way)
 {
 	sqlite3 *raw;
 	struct sqldb *c = open_rows(&raw, 3000);
-	struct sqldb_stmt *stmt = NULL;
 	/* abs() of the smallest integer overflows: row 2000 fails. */
-	ck_assert_int_eq(sqldb_prepare(c,
-				       "SELECT CASE WHEN id = 2000 THEN"
-				       " abs(-9223372036854775807 - 1) ELSE id END,"
-				       " t, k FROM r ORDER BY id",
-				       0, &stmt, NULL),
-			 SQLDB_OK);
+	struct sqldb_stmt *stmt = prepared(c,
+					   "SELECT CASE WHEN id = 2000 THEN"
+					   " abs(-9223372036854775807 - 1) ELSE id"
+					   " END, t, k FROM r ORDER BY id");
 	struct scan *s = scan_start(stmt, "iti", _i == 1);
 	ck_assert_ptr_nonnull(s);
 	int64_t next = 1;
@@ -128,9 +131,7 @@ START_TEST(test_error_mid_way)
 	ck_assert_int_eq(next, 2000);
 	enum sqldb_rc rc = scan_end(s);
 	ck_assert(rc != SQLDB_DONE && rc != SQLDB_ROW && rc != SQLDB_OK);
-	sqldb_finalize(stmt);
-	sqldb_close(c);
-	sqlite3_close(raw);
+	close_rows(c, raw, stmt);
 }
 END_TEST
 
@@ -138,15 +139,11 @@ START_TEST(test_bad_columns)
 {
 	sqlite3 *raw;
 	struct sqldb *c = open_rows(&raw, 1);
-	struct sqldb_stmt *stmt = NULL;
-	ck_assert_int_eq(sqldb_prepare(c, "SELECT id FROM r", 0, &stmt, NULL),
-			 SQLDB_OK);
+	struct sqldb_stmt *stmt = prepared(c, "SELECT id FROM r");
 	ck_assert_ptr_null(scan_start(stmt, "", true));
 	ck_assert_ptr_null(scan_start(stmt, "ix", true));
 	ck_assert_ptr_null(scan_start(stmt, "iiiiiii", true));
-	sqldb_finalize(stmt);
-	sqldb_close(c);
-	sqlite3_close(raw);
+	close_rows(c, raw, stmt);
 }
 END_TEST
 
