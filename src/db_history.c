@@ -58,10 +58,13 @@ static const char batch_changes_sql[] =
 	"  ELSE max(h.line) OVER w END AS k FROM history h"
 	"  WHERE h.batch_id = ?1"
 	"  WINDOW w AS (ORDER BY h.id ROWS UNBOUNDED PRECEDING)),"
-	/* A student created by this batch and deleted by its undo. */
+	/* A student created by this batch and deleted by an undo: its
+	 * own, or a later batch's that held the student when this one was
+	 * undone (the deletion keeps the creating batch in old_batch). */
 	" gone AS (SELECT h.student_id, h.old_first_name, h.old_last_name,"
 	"  h.old_email FROM batches u JOIN history h ON h.batch_id = u.id"
-	"  WHERE u.undo_of = ?1 AND h.event = 'student'"
+	"  WHERE u.undo_of IS NOT NULL AND u.id > ?1"
+	"  AND coalesce(h.old_batch, u.undo_of) = ?1 AND h.event = 'student'"
 	"  AND h.new_email IS NULL AND h.new_first_name IS NULL"
 	"  AND h.new_last_name IS NULL AND NOT EXISTS (SELECT 1 FROM students s"
 	"  WHERE s.student_id = h.student_id AND s.created_batch = ?1))"
@@ -127,19 +130,21 @@ static const char student_changes_sql[] =
 	" LEFT JOIN batches b ON b.id = s.created_batch"
 	" WHERE s.student_id = ?1 AND s.created_batch IS NOT NULL"
 	" UNION ALL"
-	/* Deleted by an undo: created by the batch that undo undid. */
-	" SELECT " INT_NULL ", u.undo_of, b.kind, 'student', NULL, h.student_id,"
-	" (SELECT min(a.line) FROM adds a WHERE a.batch_id = u.undo_of),"
+	/* Deleted by an undo: created by the batch the deletion names
+	 * (old_batch; the undone batch itself in a database of before). */
+	" SELECT " INT_NULL ", d.created, b.kind, 'student', NULL, d.student_id,"
+	" (SELECT min(a.line) FROM adds a WHERE a.batch_id = d.created),"
 	" NULL, " INT_NULL ", " INT_NULL ", " INT_NULL ", NULL, " INT_NULL ","
 	" NULL, NULL, NULL,"
-	" h.old_first_name, h.old_last_name, h.old_email, u.undo_of, 0, 0"
-	" FROM history h JOIN batches u ON u.id = h.batch_id"
-	" LEFT JOIN batches b ON b.id = u.undo_of"
-	" WHERE h.student_id = ?1 AND h.event = 'student'"
-	" AND u.undo_of IS NOT NULL AND h.new_email IS NULL"
-	" AND h.new_first_name IS NULL AND h.new_last_name IS NULL"
-	" AND NOT EXISTS (SELECT 1 FROM students s WHERE s.student_id = ?1"
-	"  AND s.created_batch = u.undo_of)"
+	" d.old_first_name, d.old_last_name, d.old_email, d.created, 0, 0"
+	" FROM (SELECT h.*, coalesce(h.old_batch, u.undo_of) AS created"
+	"  FROM history h JOIN batches u ON u.id = h.batch_id"
+	"  WHERE h.student_id = ?1 AND h.event = 'student'"
+	"  AND u.undo_of IS NOT NULL AND h.new_email IS NULL"
+	"  AND h.new_first_name IS NULL AND h.new_last_name IS NULL) d"
+	" LEFT JOIN batches b ON b.id = d.created"
+	" WHERE NOT EXISTS (SELECT 1 FROM students s WHERE s.student_id = ?1"
+	"  AND s.created_batch = d.created)"
 	" UNION ALL"
 	" SELECT " INT_NULL ", a.batch_id, b.kind, 'added',"
 	" coalesce(c.code, '#' || a.course_id), ?1, a.line, NULL, NULL, NULL,"

@@ -307,6 +307,15 @@ run -d $db undo 2 -q
 expect_rc 0
 tables $db after
 expect_same empty after
+# The history still gives the creation to batch 1, though batch 2's undo
+# deleted the student (batch 2 held them when batch 1 was undone).
+run -d $db batches show 1
+grep -Eq '^student +- +S ' out || fail "batch 1 lost its creation of S: $(cat out)"
+run -d $db batches show 2
+grep -Eq '^student ' out && fail "batch 2 shown creating S: $(cat out)"
+run -d $db student S --format csv
+[ "$(grep -c '^history,S,,,,,1,[0-9]*,student,' out)" = 1 ] || fail "S's creation not batch 1's: $(cat out)"
+grep -q '^history,S,,,,,2,[0-9]*,student,' out && fail "S's creation given to batch 2: $(cat out)"
 
 case_ "undo of the undo of a capacity raise brings the raised capacity back"
 setup
