@@ -13,13 +13,15 @@ static const char verify_help[] =
 	"registrations, waitlist positions are 1..n, no one waits while a seat is\n"
 	"free, waitlists within their maximum, every registration has its student\n"
 	"and course, seat numbers below the course's seat_seq, the history agrees\n"
-	"with the registrations and the students, and PRAGMA integrity_check.\n"
+	"with the registrations and the students, PRAGMA integrity_check, and\n"
+	"(SQLite) no trigger, view, index or table bulkreg did not create.\n"
 	"Lists each broken invariant (course, student, check, expected, found).\n"
 	"\n"
 	"  --repair   rebuild the derived data in one transaction (counters,\n"
 	"             positions, promotions owed, seat_seq, missing history),\n"
 	"             recorded as a batch of kind 'repair'; lists each change,\n"
-	"             then verifies again\n"
+	"             then verifies again; refused (exit 3) on a database\n"
+	"             holding objects bulkreg did not create\n"
 	"\n"
 	"Exit status: 0 every invariant holds (after the repair, with --repair);\n"
 	"1 some are broken (listed); 2 usage error or no database; 3 database\n"
@@ -195,8 +197,10 @@ int cmd_verify(struct cli *cli, int argc, char **argv)
 	if (!want_repair)
 		cli_listing_output();
 	struct db *db;
-	/* verify examines a damaged database as it is, schema included. */
-	cli->examine = true;
+	/* verify examines a damaged database as it is, schema included (the
+	 * objects bulkreg did not create are listed); --repair writes, and
+	 * is refused such a database as every other command is. */
+	cli->examine = !want_repair;
 	cli->writes = want_repair;
 	int rc = cli_open_db(cli, DEFAULT_WAIT_SECONDS, &db);
 	if (rc != 0)

@@ -127,6 +127,13 @@ enum status db__open_pg(struct db *db, const char *target, unsigned create_mode,
  * create, or that differ from what they create (db_trust.c). */
 enum status db__trust_check(struct db *db, struct error *err);
 
+/* SQLite: calls fn for each such object (type, name, table), inside the
+ * caller's read transaction (verify lists them as findings). */
+typedef void (*db__foreign_fn)(void *ctx, const char *type, const char *name,
+			       const char *table);
+enum status db__foreign_objects(struct db *db, db__foreign_fn fn, void *ctx,
+				struct error *err);
+
 /* PostgreSQL: the version in the schema's meta table, 0 without one. */
 enum status db__pg_schema_version(struct db *db, int64_t *version,
 				  struct error *err);

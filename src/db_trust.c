@@ -29,9 +29,10 @@ struct findings {
 	size_t used, count;
 };
 
-static void note(struct findings *f, const char *type, const char *name,
+static void note(void *ctx, const char *type, const char *name,
 		 const char *table)
 {
+	struct findings *f = ctx;
 	f->count++;
 	if (f->count > SHOWN_MAX)
 		return;
@@ -67,8 +68,8 @@ static enum status read_version(struct db *db, int *version, struct error *err)
 }
 
 /* Compares every object of db with the expected schema in mem. */
-static enum status compare(struct db *db, struct db *mem, struct findings *f,
-			   struct error *err)
+static enum status compare(struct db *db, struct db *mem,
+			   db__foreign_fn fn, void *ctx, struct error *err)
 {
 	struct sqldb_stmt *list = NULL, *find = NULL;
 	enum status st = db__prepare(db, LIST_SQL, 0, &list, err);
@@ -83,9 +84,9 @@ static enum status compare(struct db *db, struct db *mem, struct findings *f,
 		enum sqldb_rc frc = sqldb_step(find);
 		sqldb_reset(find);
 		if (frc == SQLDB_DONE)
-			note(f, sqldb_column_text(list, 0),
-			     sqldb_column_text(list, 1),
-			     sqldb_column_text(list, 2));
+			fn(ctx, sqldb_column_text(list, 0),
+			   sqldb_column_text(list, 1),
+			   sqldb_column_text(list, 2));
 		else if (frc != SQLDB_ROW)
 			st = db__fail(mem, frc, "building the expected schema",
 				      err);
@@ -98,7 +99,7 @@ static enum status compare(struct db *db, struct db *mem, struct findings *f,
 }
 
 static enum status check_against(struct db *db, int version,
-				 struct findings *f, struct error *err)
+				 db__foreign_fn fn, void *ctx, struct error *err)
 {
 	struct db mem = {.path = db->path};
 	sqlite3 *h = NULL;
@@ -116,9 +117,19 @@ static enum status check_against(struct db *db, int version,
 	else
 		st = db__schema_build(&mem, version, err);
 	if (st == ST_OK)
-		st = compare(db, &mem, f, err);
+		st = compare(db, &mem, fn, ctx, err);
 	sqldb_close(mem.c);
 	sqlite3_close_v2(h);
+	return st;
+}
+
+enum status db__foreign_objects(struct db *db, db__foreign_fn fn, void *ctx,
+				struct error *err)
+{
+	int version = 0;
+	enum status st = read_version(db, &version, err);
+	if (st == ST_OK && version <= DB_SCHEMA_VERSION)
+		st = check_against(db, version, fn, ctx, err);
 	return st;
 }
 
@@ -129,12 +140,9 @@ enum status db__trust_check(struct db *db, struct error *err)
 	enum status st = db__exec(db, "BEGIN", "reading the schema", err);
 	if (st != ST_OK)
 		return st;
-	int version = 0;
 	struct findings f = {.used = 0};
 	f.names[0] = '\0';
-	st = read_version(db, &version, err);
-	if (st == ST_OK && version <= DB_SCHEMA_VERSION)
-		st = check_against(db, version, &f, err);
+	st = db__foreign_objects(db, note, &f, err);
 	/* Ending a read cannot fail but for want of memory; then say so
 	 * rather than go on inside a transaction. */
 	enum sqldb_rc rc = sqldb_exec(db->c, "COMMIT");

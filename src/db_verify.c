@@ -1,4 +1,5 @@
 /* db_verify: `bulkreg verify [--repair]` -- the invariants, checked and rebuilt, in SQL. */
+#include <stdio.h>
 #include <string.h>
 
 #include "db_internal.h"
@@ -301,14 +302,59 @@ static enum status read_totals(struct db *db, struct db_verify_totals *t,
 	return st;
 }
 
+struct foreign_out {
+	db_finding_fn fn;
+	void *ctx;
+	int64_t *count;
+	struct error *err;
+	bool failed; /* fn said stop: the rest are counted, not listed */
+};
+
+static void foreign_object(void *ctx, const char *type, const char *name,
+			   const char *table)
+{
+	struct foreign_out *o = ctx;
+	char found[200];
+	if (strcmp(name, table) != 0)
+		snprintf(found, sizeof(found), "%s %.80s on %.80s", type, name,
+			 table);
+	else
+		snprintf(found, sizeof(found), "%s %.80s", type, name);
+	struct db_finding f = { "", "", "foreign_object", "absent", found };
+	(*o->count)++;
+	if (!o->failed && o->fn && o->fn(o->ctx, &f, o->err) != 0)
+		o->failed = true;
+}
+
+/* SQLite: each object of the schema bulkreg did not create (a trigger, a
+ * view, an index planted by hand) is a finding -- every other command
+ * refuses such a database; verify, which opens it to examine it, lists
+ * them. */
+static enum status foreign_objects(struct db *db, db_finding_fn fn, void *ctx,
+				   int64_t *count, struct error *err)
+{
+	if (db->pg)
+		return ST_OK;
+	struct foreign_out o = { fn, ctx, count, err, false };
+	enum status st = db__foreign_objects(db, foreign_object, &o, err);
+	return st == ST_OK && o.failed ? ST_IO : st;
+}
+
 /* The checks proper, inside an open transaction.  A database that fails
  * integrity_check is not read further: its other answers cannot be
  * trusted. */
 static enum status verify_locked(struct db *db, db_finding_fn fn, void *ctx,
 				 struct db_verify_totals *t, struct error *err)
 {
-	enum status st = integrity(db, fn, ctx, &t->problems, err);
-	if (st != ST_OK || t->problems > 0)
+	/* The schema's objects first: reading sqlite_master is safe even
+	 * where integrity_check fails (a changed index definition fails
+	 * both). */
+	enum status st = foreign_objects(db, fn, ctx, &t->problems, err);
+	int64_t damage = 0;
+	if (st == ST_OK)
+		st = integrity(db, fn, ctx, &damage, err);
+	t->problems += damage;
+	if (st != ST_OK || damage > 0)
 		return st;
 	st = db__exec(db, temp_sql, "verifying the database", err);
 	for (size_t i = 0; st == ST_OK && i < NCHECKS; i++)

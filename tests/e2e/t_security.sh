@@ -199,10 +199,17 @@ dump h.db h.after
 expect_same h.before h.after
 [ "$(sql h.db "SELECT count(*) FROM loot")" = 0 ] || fail "emails were copied"
 
-case_ "verify alone examines such a database as it is"
+case_ "verify alone examines such a database as it is, and lists what bulkreg did not create"
 run -d h.db verify
-[ "$RC" -eq 0 ] || [ "$RC" -eq 1 ] || fail "verify: exit $RC: $(cat err)"
+expect_rc 1
 ! grep -q "bulkreg did not create" err || fail "verify refused the database"
+grep -Eq 'foreign_object +absent +trigger steal on students' out || fail "trigger not listed: $(cat out)"
+grep -Eq 'foreign_object +absent +table loot' out || fail "table not listed: $(cat out)"
+run -d h.db verify --repair
+expect_rc 3
+expect_err "trigger steal on students"
+dump h.db h.after
+expect_same h.before h.after
 
 case_ "views and extra indexes on bulkreg's tables are refused too"
 cp t.db v.db

@@ -426,7 +426,8 @@ expect_rc 0
 
 case_ "a damaged index: integrity_check listed; --repair writes nothing and says to restore"
 fresh2 db
-sqlite3 db "PRAGMA writable_schema = ON; UPDATE sqlite_master SET sql = 'CREATE INDEX history_batch ON history (student_id)' WHERE name = 'history_batch';" ||
+# The schema's text stays bulkreg's; the index's pages are another's.
+sqlite3 db "PRAGMA writable_schema = ON; UPDATE sqlite_master SET rootpage = (SELECT rootpage FROM sqlite_master WHERE name = 'registrations_waitlist') WHERE name = 'history_batch';" ||
 	fail "breaking the index"
 run -d db verify --format csv
 expect_rc 1
@@ -439,22 +440,61 @@ expect_out "integrity_check"
 sqlite3 db .dump >after.sql
 expect_same before.sql after.sql
 
+case_ "an index whose definition was changed: listed by verify; --repair refuses the database"
+fresh2 db
+sqlite3 db "PRAGMA writable_schema = ON; UPDATE sqlite_master SET sql = 'CREATE INDEX history_batch ON history (student_id)' WHERE name = 'history_batch';" ||
+	fail "breaking the index"
+run -d db verify --format csv
+expect_rc 1
+grep -qx 'problem,,,foreign_object,absent,index history_batch on history' out || fail "$(cat out)"
+sqlite3 db .dump >before.sql
+run -d db verify --repair
+expect_rc 3
+expect_err "index history_batch on history"
+sqlite3 db .dump >after.sql
+expect_same before.sql after.sql
+
 # ---- the repair is one transaction ------------------------------------------------------
 
 case_ "a repair that fails at its last step leaves the database as it was (exit 3)"
 fresh db
 sql db "DELETE FROM registrations WHERE course_id = 3 AND student_id = 'S1004'"
-# The repair writes registrations and history before batch_courses.
-sql db "CREATE TRIGGER no_snapshots BEFORE INSERT ON batch_courses BEGIN SELECT RAISE(ABORT, 'refused by the test'); END"
+# The repair writes registrations and history before batch_courses: a
+# snapshot row already there for the repair's batch and course 3 (no
+# trigger: --repair refuses a database holding one) makes that last step
+# fail.
+next=$(sql db "SELECT max(id) + 1 FROM batches")
+sql db "INSERT INTO batch_courses SELECT $next, id, title, capacity, waitlist_max,
+ registered, waitlisted, seat_seq, updated_at FROM courses WHERE id = 3"
 sqlite3 db .dump >before.sql
 run -d db verify --repair
 expect_rc 3
-expect_err "refused by the test"
+expect_err "batch_courses"
 sqlite3 db .dump >after.sql
 expect_same before.sql after.sql
-sql db "DROP TRIGGER no_snapshots"
+sql db "DELETE FROM batch_courses WHERE batch_id = $next"
 run -d db verify --repair
 expect_rc 0
+
+case_ "objects bulkreg did not create: verify lists each (exit 1); --repair is refused them, unchanged (exit 3)"
+fresh db
+sql db "CREATE TRIGGER spy AFTER UPDATE ON courses BEGIN
+ INSERT INTO students (student_id, first_name, last_name, email) VALUES ('spy', '', '', 'x'); END;
+CREATE VIEW everyone AS SELECT * FROM students;"
+run -d db verify --format csv
+expect_rc 1
+grep -qx 'problem,,,foreign_object,absent,trigger spy on courses' out || fail "trigger not listed: $(cat out)"
+grep -qx 'problem,,,foreign_object,absent,view everyone' out || fail "view not listed: $(cat out)"
+sql db "UPDATE courses SET registered = registered + 1 WHERE id = 3" # the trigger fires: 'spy' appears
+sql db "DELETE FROM students WHERE student_id = 'spy'"
+sqlite3 db .dump >before.sql
+run -d db verify --repair
+expect_rc 3
+expect_err "trigger spy on courses"
+expect_err "bulkreg did not create"
+sqlite3 db .dump >after.sql
+expect_same before.sql after.sql
+[ "$(sql db "SELECT count(*) FROM students WHERE student_id = 'spy'")" = 0 ] || fail "the planted trigger ran"
 
 # ---- usage --------------------------------------------------------------------------------
 
