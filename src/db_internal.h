@@ -107,6 +107,10 @@ enum status db__schema_upgrade(struct db *db, struct error *err);
  * as bulkreg's own migrations leave it at `version` (db_schema.c). */
 enum status db__schema_build(struct db *mem, int version, struct error *err);
 
+/* Whether bulkreg's migrations up to `version` create an index of this
+ * name (PostgreSQL's check of what it did not create, db_trust.c). */
+bool db__schema_creates_index(const char *name, int version);
+
 /* SQLite: checks the file, opens and configures the handle, checks or
  * upgrades the schema (db_sqlite.c); db__close_sqlite closes the handle. */
 enum status db__open_sqlite(struct db *db, const char *path,

@@ -193,6 +193,11 @@ enum status db__open_pg(struct db *db, const char *target, unsigned create_mode,
 				 db->path, db->schema);
 	if (st == ST_OK && (create_mode & DB_OPEN_WRITE) && version > 0)
 		st = check_write_rights(db, err);
+	/* Objects bulkreg did not create are refused as on SQLite, before
+	 * anything is changed (verify alone examines them). */
+	db->examine = (create_mode & DB_OPEN_EXAMINE) != 0;
+	if (st == ST_OK && version > 0 && !db->examine)
+		st = db__trust_check(db, err);
 	if (st == ST_OK)
 		st = db__schema_upgrade(db, err);
 	return st;

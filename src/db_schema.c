@@ -1,5 +1,6 @@
 /* db_schema: the schema as a list of forward migrations, applied on open (both stores). */
 #include <stdio.h>
+#include <string.h>
 
 #include "db_internal.h"
 
@@ -211,6 +212,22 @@ static enum status apply_steps(struct db *db, int from, int to,
 enum status db__schema_build(struct db *mem, int version, struct error *err)
 {
 	return apply_steps(mem, 0, version, err);
+}
+
+bool db__schema_creates_index(const char *name, int version)
+{
+	size_t len = strlen(name);
+	for (size_t i = 0; i < MIGRATION_COUNT; i++) {
+		if (migrations[i].version > version)
+			continue;
+		const char *at = migrations[i].sql;
+		while ((at = strstr(at, "INDEX ")) != NULL) {
+			at += 6;
+			if (strncmp(at, name, len) == 0 && at[len] == ' ')
+				return true;
+		}
+	}
+	return false;
 }
 
 enum status db__schema_check(struct db *db, struct error *err)

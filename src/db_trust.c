@@ -1,4 +1,4 @@
-/* db_trust: refuse an SQLite database whose schema holds what bulkreg did not put there. */
+/* db_trust: refuse a database whose schema holds what bulkreg did not put there. */
 #include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
@@ -123,9 +123,74 @@ static enum status check_against(struct db *db, int version,
 	return st;
 }
 
+/*
+ * PostgreSQL: the schema cannot be rebuilt beside the real one (the role
+ * may not create schemas), so what would run code or change what a
+ * statement reads or writes is looked for by kind: a trigger (other than
+ * the server's own, for foreign keys), a rule, a row-level security
+ * policy or table, a view, and an index bulkreg's migrations do not name
+ * (an index on an expression runs its function at every insert) and no
+ * primary key or unique constraint owns.  Functions cannot shadow
+ * pg_catalog's: it is searched first (db_pg.c).
+ */
+#define PG_LIST_SQL                                                          \
+	"WITH ns AS (SELECT CAST(current_schema() AS regnamespace) AS oid)"    \
+	" SELECT 'trigger', t.tgname, c.relname, 0 FROM pg_trigger t"         \
+	" JOIN pg_class c ON c.oid = t.tgrelid, ns"                           \
+	" WHERE c.relnamespace = ns.oid AND NOT t.tgisinternal"               \
+	" UNION ALL SELECT 'rule', r.rulename, c.relname, 0 FROM pg_rewrite r"  \
+	" JOIN pg_class c ON c.oid = r.ev_class, ns"                          \
+	" WHERE c.relnamespace = ns.oid AND r.rulename <> '_RETURN'"          \
+	" UNION ALL SELECT 'policy', p.polname, c.relname, 0 FROM pg_policy p"  \
+	" JOIN pg_class c ON c.oid = p.polrelid, ns"                          \
+	" WHERE c.relnamespace = ns.oid"                                      \
+	" UNION ALL SELECT 'row security on', c.relname, c.relname, 0"        \
+	" FROM pg_class c, ns WHERE c.relnamespace = ns.oid"                  \
+	" AND c.relrowsecurity"                                               \
+	" UNION ALL SELECT CASE c.relkind WHEN 'v' THEN 'view'"               \
+	" ELSE 'materialized view' END, c.relname, c.relname, 0"              \
+	" FROM pg_class c, ns WHERE c.relnamespace = ns.oid"                  \
+	" AND c.relkind IN ('v', 'm')"                                        \
+	" UNION ALL SELECT 'index', i.relname, c.relname, 1 FROM pg_index x"    \
+	" JOIN pg_class i ON i.oid = x.indexrelid"                            \
+	" JOIN pg_class c ON c.oid = x.indrelid, ns"                          \
+	" WHERE c.relnamespace = ns.oid AND NOT EXISTS (SELECT 1"             \
+	"  FROM pg_constraint k WHERE k.conindid = x.indexrelid"              \
+	"  AND k.contype IN ('p', 'u'))"                                      \
+	" ORDER BY 1, 2"
+
+static enum status pg_foreign_objects(struct db *db, int version,
+				      db__foreign_fn fn, void *ctx,
+				      struct error *err)
+{
+	struct sqldb_stmt *list = NULL;
+	enum status st = db__prepare(db, PG_LIST_SQL, 0, &list, err);
+	if (st != ST_OK)
+		return st;
+	enum sqldb_rc rc;
+	while ((rc = sqldb_step(list)) == SQLDB_ROW) {
+		const char *name = sqldb_column_text(list, 1);
+		if (sqldb_column_int64(list, 3) &&
+		    db__schema_creates_index(name, version))
+			continue;
+		fn(ctx, sqldb_column_text(list, 0), name,
+		   sqldb_column_text(list, 2));
+	}
+	if (rc != SQLDB_DONE)
+		st = db__fail(db, rc, "reading the schema", err);
+	sqldb_finalize(list);
+	return st;
+}
+
 enum status db__foreign_objects(struct db *db, db__foreign_fn fn, void *ctx,
 				struct error *err)
 {
+	if (db->pg) {
+		int64_t v = 0;
+		enum status st = db__pg_schema_version(db, &v, err);
+		return st == ST_OK ? pg_foreign_objects(db, (int)v, fn, ctx, err) :
+				     st;
+	}
 	int version = 0;
 	enum status st = read_version(db, &version, err);
 	if (st == ST_OK && version <= DB_SCHEMA_VERSION)
@@ -158,7 +223,8 @@ enum status db__trust_check(struct db *db, struct error *err)
 			 "%s: the database holds %zu object%s bulkreg did not "
 			 "create (%s%s); refusing to use it: whoever added "
 			 "them could read or change what bulkreg writes "
-			 "(remove them with sqlite3 if they are yours)",
+			 "(remove them with %s if they are yours)",
 			 db->path, f.count, f.count == 1 ? "" : "s", f.names,
-			 f.count > SHOWN_MAX ? ", ..." : "");
+			 f.count > SHOWN_MAX ? ", ..." : "",
+			 db->pg ? "psql" : "sqlite3");
 }

@@ -326,15 +326,13 @@ static void foreign_object(void *ctx, const char *type, const char *name,
 		o->failed = true;
 }
 
-/* SQLite: each object of the schema bulkreg did not create (a trigger, a
- * view, an index planted by hand) is a finding -- every other command
+/* Each object of the schema bulkreg did not create (a trigger, a view, an
+ * index planted by hand) is a finding -- every other command
  * refuses such a database; verify, which opens it to examine it, lists
  * them. */
 static enum status foreign_objects(struct db *db, db_finding_fn fn, void *ctx,
 				   int64_t *count, struct error *err)
 {
-	if (db->pg)
-		return ST_OK;
 	struct foreign_out o = { fn, ctx, count, err, false };
 	enum status st = db__foreign_objects(db, foreign_object, &o, err);
 	return st == ST_OK && o.failed ? ST_IO : st;

@@ -158,6 +158,50 @@ done
 snapshot "$newer" newer.after
 expect_same newer.before newer.after
 
+case_ "objects bulkreg did not create in its schema (trigger, rule, view, index, row security): refused, named, nothing written; verify lists them"
+planted=$(new_db -e planted)
+run -d "$planted" init
+expect_rc 0
+run -d "$planted" course import courses.csv
+expect_rc 0
+sql "$planted" "CREATE TABLE public.loot (email text);
+CREATE FUNCTION steal() RETURNS trigger LANGUAGE plpgsql AS \$\$
+ BEGIN INSERT INTO public.loot VALUES (NEW.email); RETURN NEW; END \$\$;
+CREATE TRIGGER steal AFTER INSERT ON students FOR EACH ROW EXECUTE FUNCTION steal();" >/dev/null ||
+	fail "planting the trigger"
+snapshot "$planted" planted.before
+for cmd in "register r.csv" "course list" "batches" "verify --repair" "drop --student A --course M1"; do
+	# shellcheck disable=SC2086 # cmd is a list of words
+	run -d "$planted" $cmd
+	expect_rc 3
+	expect_one_line
+	expect_err "trigger steal on students"
+	expect_err "bulkreg did not create"
+	expect_empty out
+done
+snapshot "$planted" planted.after
+expect_same planted.before planted.after
+[ "$(sql "$planted" "SELECT count(*) FROM public.loot")" = 0 ] || fail "emails were copied"
+sql "$planted" "DROP TRIGGER steal ON students;
+CREATE RULE keep AS ON DELETE TO registrations DO INSTEAD NOTHING;
+CREATE VIEW everyone AS SELECT * FROM students;
+CREATE INDEX by_email ON students (email);
+ALTER TABLE courses ENABLE ROW LEVEL SECURITY;" >/dev/null || fail "planting the rest"
+run -d "$planted" register r.csv
+expect_rc 3
+for what in "rule keep on registrations" "view everyone" "index by_email on students" "row security on courses"; do
+	expect_err "$what"
+done
+run -d "$planted" verify --format csv
+expect_rc 1
+for what in "rule keep on registrations" "view everyone" "index by_email on students" "row security on courses"; do
+	grep -qx "problem,,,foreign_object,absent,$what" out || fail "verify does not list $what: $(cat out)"
+done
+sql "$planted" "DROP RULE keep ON registrations; DROP VIEW everyone; DROP INDEX by_email;
+ALTER TABLE courses DISABLE ROW LEVEL SECURITY;" >/dev/null || fail "taking them out"
+run -d "$planted" register r.csv
+expect_rc 0
+
 case_ "a role that may only read: listings work, every write exits 3 with one line, nothing written"
 pg_admin "DROP ROLE IF EXISTS bulkreg_ro"
 pg_admin "CREATE ROLE bulkreg_ro LOGIN"
