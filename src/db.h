@@ -208,7 +208,9 @@ struct db_verify_totals {
  * registrations), waitlist_positions (1..n in seq order), promotions_owed
  * (no one waits while a seat is free), waitlist_over_max, student_missing
  * and course_missing (a registration without its student or course),
- * registration_batch (each names a committed batch), seat_seq (not below
+ * registration_batch (each names a committed batch), history_batch and
+ * snapshot_batch (each history event and course snapshot names a batch
+ * that is there), seat_seq (not below
  * the highest seat), history (the latest event of every pair the history
  * names leaves it as it is, or a later batch added it again),
  * student_history (the same for each student's values), integrity_check.

@@ -63,7 +63,8 @@ static enum status batch_record(struct db *db, const struct batch_meta *meta,
 	static const char sql[] =
 		"INSERT INTO batches (id, started_at, source, label, outcome, kind,"
 		" options, profile, undo_of, full_history)"
-		" VALUES (?7, " DB_NOW_SQL ", ?1, ?2, 'running', ?3, ?4, ?5, ?6, 1)"
+		" VALUES (coalesce(?7, " DB_SQLITE_NEXT_BATCH_SQL "), " DB_NOW_SQL
+		", ?1, ?2, 'running', ?3, ?4, ?5, ?6, 1)"
 		" RETURNING id";
 	struct sqldb_stmt *stmt = NULL;
 	enum status st = db__prepare(db, sql, 0, &stmt, err);
@@ -81,7 +82,7 @@ static enum status batch_record(struct db *db, const struct batch_meta *meta,
 		sqldb_bind_int64(stmt, 6, meta->undo_of);
 	if (*batch_id) /* PostgreSQL's, from the sequence */
 		sqldb_bind_int64(stmt, 7, *batch_id);
-	else /* SQLite: max(id) + 1 */
+	else /* SQLite: DB_SQLITE_NEXT_BATCH_SQL */
 		sqldb_bind_null(stmt, 7);
 	enum sqldb_rc rc = sqldb_step(stmt);
 	if (rc == SQLDB_ROW)

@@ -25,6 +25,15 @@
 
 /* SQLite's page cache: 48 MiB; 16 MiB while a batch's own cache (db_store.c)
  * holds what it reads, so the two together stay within the memory goal. */
+/* SQLite: the next batch id -- past every id the history and the
+ * courses' snapshots name, not only the batches' rows: a batch row deleted
+ * by hand must not lend its id, and with it that history, to the next
+ * batch (PostgreSQL's ids come from a sequence).  Both look-ups are index
+ * ends. */
+#define DB_SQLITE_NEXT_BATCH_SQL                                            \
+	"(SELECT coalesce(max(m), 0) + 1 FROM (SELECT max(id) AS m FROM batches" \
+	" UNION ALL SELECT max(batch_id) FROM history"                         \
+	" UNION ALL SELECT max(batch_id) FROM batch_courses))"
 #define DB_SQLITE_CACHE_PRAGMA "PRAGMA cache_size = -49152"
 #define DB_SQLITE_BATCH_CACHE_PRAGMA "PRAGMA cache_size = -8192"
 

@@ -1,5 +1,6 @@
 /* db_verify: `bulkreg verify [--repair]` -- the invariants, checked and rebuilt, in SQL. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "db_internal.h"
@@ -146,6 +147,22 @@ static const struct query checks[] = {
 	  " FROM registrations r LEFT JOIN batches b ON b.id = r.batch_id"
 	  " LEFT JOIN courses c ON c.id = r.course_id"
 	  " WHERE b.outcome IS DISTINCT FROM 'committed' ORDER BY 1, 2" },
+	/* A batch row deleted by hand: its history and its courses as they
+	 * were before it would be taken for another batch's (and bulkreg
+	 * never numbers a batch below them again, db_batch.c). */
+	{ "history_batch",
+	  "SELECT coalesce(c.code, CASE WHEN h.course_id IS NULL THEN ''"
+	  " ELSE '#' || h.course_id END), coalesce(h.student_id, ''), 'its batch',"
+	  " 'batch ' || h.batch_id || ' missing (event ' || h.id || ')'"
+	  " FROM history h LEFT JOIN courses c ON c.id = h.course_id"
+	  " WHERE NOT EXISTS (SELECT 1 FROM batches b WHERE b.id = h.batch_id)"
+	  " ORDER BY 1, 2" },
+	{ "snapshot_batch",
+	  "SELECT coalesce(c.code, '#' || s.course_id), '', 'its batch',"
+	  " 'batch ' || s.batch_id || ' missing'"
+	  " FROM batch_courses s LEFT JOIN courses c ON c.id = s.course_id"
+	  " WHERE NOT EXISTS (SELECT 1 FROM batches b WHERE b.id = s.batch_id)"
+	  " ORDER BY 1" },
 	{ "student_history",
 	  "SELECT '', l.student_id, " VALUES_SQL("h.new_", "'absent'")
 	  " || ' (event ' || h.id || ' by batch ' || h.batch_id || ')', "
@@ -512,6 +529,25 @@ static enum status count_rows(struct db *db, const char *sql, int64_t id,
 	return st;
 }
 
+#ifdef BULKREG_TEST_HOOKS
+/* Test builds only: BULKREG_TEST_FAIL_REPAIR=1 fails the repair once
+ * every step has written, before the commit (tests/e2e/t_verify.sh). */
+static enum status test_fail_repair(struct error *err)
+{
+	const char *s = getenv("BULKREG_TEST_FAIL_REPAIR");
+	if (s && strcmp(s, "1") == 0)
+		return error_set(err, ST_DB, "repairing the database: failed by "
+					     "the test hook");
+	return ST_OK;
+}
+#else
+static enum status test_fail_repair(struct error *err)
+{
+	(void)err;
+	return ST_OK;
+}
+#endif
+
 static enum status repair_locked(struct db *db, struct db_repair_result *r,
 				 struct error *err)
 {
@@ -523,7 +559,8 @@ static enum status repair_locked(struct db *db, struct db_repair_result *r,
 	st = db__query_int(db,
 			   "INSERT INTO batches (id, started_at, source, outcome,"
 			   " kind, options, reasons, full_history) VALUES"
-			   " (nullif(?1, 0), " DB_NOW_SQL
+			   " (coalesce(nullif(?1, 0), " DB_SQLITE_NEXT_BATCH_SQL
+			   "), " DB_NOW_SQL
 			   ", 'verify --repair', 'running', 'repair', '{}', '{}',"
 			   " 1) RETURNING id",
 			   r->batch_id, &r->batch_id, "repairing the database",
@@ -536,7 +573,7 @@ static enum status repair_locked(struct db *db, struct db_repair_result *r,
 	for (size_t i = 0; st == ST_OK && i < NSTEPS; i++)
 		st = db__exec_bound(db, repair_steps[i], r->batch_id, 0,
 				    "repairing the database", err);
-	return st;
+	return st == ST_OK ? test_fail_repair(err) : st;
 }
 
 enum status db_repair(struct db *db, db_finding_fn fn, void *ctx,
