@@ -76,7 +76,11 @@ bool db_dir_writable_by_others(const char *path, char *dir, size_t cap)
 	    stat(d, &sb) != 0)
 		return false;
 	snprintf(dir, cap, "%s", d);
-	return (sb.st_mode & S_IWOTH) != 0;
+	/* Anyone may write; or a group other than the caller's own; or its
+	 * owner is another user (not root), who may rename what is in it. */
+	return (sb.st_mode & S_IWOTH) != 0 ||
+	       ((sb.st_mode & S_IWGRP) != 0 && sb.st_gid != getegid()) ||
+	       (sb.st_uid != geteuid() && sb.st_uid != 0);
 }
 
 /* PostgreSQL's errors that have no SQLite counterpart. */

@@ -93,8 +93,10 @@ enum status db_open(const char *path, double wait_seconds,
 void db_close(struct db *db);
 
 /* True when the directory that holds (or would hold) the database is
- * writable by other users, who could plant files beside it; `dir` gets its
- * name (cut to cap).  For a warning: db_open refuses what they plant. */
+ * writable by other users, who could plant files beside it: writable by
+ * all, or by a group other than the caller's effective group, or owned by
+ * another user than the caller or root.  `dir` gets its name (cut to
+ * cap).  For a warning: db_open refuses what they plant. */
 bool db_dir_writable_by_others(const char *path, char *dir, size_t cap);
 
 /* Memory the caller holds for the whole of the next batches (bytes): a

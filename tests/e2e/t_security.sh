@@ -135,6 +135,21 @@ expect_rc 0
 expect_err "warning: shared: the database's directory is writable by other users"
 run -q -d shared/s.db init
 expect_empty err
+# Writable by a group not the caller's, or owned by another user: the same.
+if [ "$(id -u)" = 0 ] && getent group nogroup >/dev/null && id nobody >/dev/null 2>&1; then
+	mkdir -p grp && chgrp nogroup grp && chmod 0775 grp
+	run -d grp/s.db init
+	expect_rc 0
+	expect_err "warning: grp: the database's directory is writable by other users"
+	mkdir -p theirs && chown nobody theirs && chmod 0755 theirs
+	run -d theirs/s.db init
+	expect_rc 0
+	expect_err "warning: theirs: the database's directory is writable by other users"
+	mkdir -p mine && chmod 0775 mine
+	run -d mine/s.db init
+	expect_rc 0
+	! grep -q "warning" err || fail "a warning for the caller's own group: $(cat err)"
+fi
 
 # ---- 4. a signal after the commit -------------------------------------------
 if [ -z "${BULKREG_WRAPPER:-}" ] && command -v strace >/dev/null 2>&1 &&
