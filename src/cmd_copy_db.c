@@ -10,6 +10,7 @@
 #include "cmd.h"
 #include "copy_db.h"
 #include "dbtarget.h"
+#include "signals.h"
 
 static const char copy_usage[] =
 	"usage: bulkreg copy-db FROM TO [--wait SECONDS]\n";
@@ -26,7 +27,8 @@ static const char copy_help[] =
 	"  --wait SECONDS   wait at most this long for a lock (default 30)\n"
 	"\n"
 	"Exit status: 0 copied; 2 usage error, FROM missing, or TO not empty;\n"
-	"3 database or system error (TO unchanged).\n";
+	"3 database or system error (TO unchanged); 128+N interrupted by signal\n"
+	"N (TO unchanged, a file copy-db created removed).\n";
 
 /* A path that exists as a file: an SQLite target that is there already. */
 static bool file_exists(const char *target, struct stat *sb)
@@ -126,6 +128,11 @@ static void say_copied(const struct cli *cli, struct db *from, struct db *to,
 		plural(r[COPY_HISTORY], "history event", "history events"));
 }
 
+static bool done_closed(void *done)
+{
+	return chan_is_closed(done);
+}
+
 /* An SQLite target copy-db created and could not fill goes away again. */
 static void remove_created(const char *to)
 {
@@ -155,16 +162,29 @@ int cmd_copy_db(struct cli *cli, int argc, char **argv)
 	/* FROM must be there (a mistyped path leaves no file behind); TO is
 	 * made if need be (a new file, or the schema init would make), and
 	 * must be writable. */
+	/* SIGINT/SIGTERM/SIGHUP stop the copy, which then rolls back (and a
+	 * target it created goes away) instead of dying half-way. */
 	struct error err = {0};
+	struct chan *done = chan_new(sizeof(int), 0);
+	if (!done)
+		return cli_error("out of memory"), 3;
+	enum status st = signals_start(done, &err);
+	if (st != ST_OK) {
+		chan_free(done);
+		return cli_fail(st, &err);
+	}
 	struct db *from = NULL, *to = NULL;
-	enum status st = db_open_target(from_target, schema_of(cli, from_target),
-					wait, cli->file_mode | DB_OPEN_EXISTING,
-					&from, &err);
+	st = db_open_target(from_target, schema_of(cli, from_target), wait,
+			    cli->file_mode | DB_OPEN_EXISTING, &from, &err);
 	if (st == ST_OK)
 		st = db_open_target(to_target, schema_of(cli, to_target), wait,
 				    cli->file_mode | DB_OPEN_INIT |
 					    DB_OPEN_WRITE,
 				    &to, &err);
+	if (st == ST_OK) {
+		db_set_cancel(from, done_closed, done);
+		db_set_cancel(to, done_closed, done);
+	}
 	struct copy_counts n;
 	if (st == ST_OK)
 		st = copy_db(from, to, &n, &err);
@@ -172,9 +192,17 @@ int cmd_copy_db(struct cli *cli, int argc, char **argv)
 		say_copied(cli, from, to, &n);
 	db_close(from);
 	db_close(to);
+	int sig = signals_received();
+	signals_stop();
+	chan_free(done);
 	if (st != ST_OK) {
 		if (created)
 			remove_created(to_target);
+		if (sig) {
+			cli_error("interrupted: nothing was copied%s",
+				  created ? "; the new target was removed" : "");
+			return 128 + sig;
+		}
 		return cli_fail(st, &err);
 	}
 	return 0;
