@@ -180,6 +180,15 @@ static enum status check_file(const char *path, const char *suffix,
 				 "%s: is a symbolic link; refusing to follow it "
 				 "(give the real path with -d)",
 				 name);
+	/* A FIFO or a device is no database (SQLite would say "Illegal
+	 * seek ... the disk may be full"). */
+	if (!S_ISREG(sb.st_mode))
+		return error_set(err, ST_DB,
+				 "%s: is a %s, not a database file",
+				 name,
+				 S_ISDIR(sb.st_mode) ? "directory" :
+				 S_ISFIFO(sb.st_mode) ? "FIFO" :
+				 S_ISSOCK(sb.st_mode) ? "socket" : "device");
 	uid_t me = geteuid();
 	if (sb.st_uid != me && sb.st_uid != 0)
 		return error_set(err, ST_DB,

@@ -221,8 +221,9 @@ enum status db__trust_check(struct db *db, struct error *err)
 		return st;
 	return error_set(err, ST_DB,
 			 "%s: the database holds %zu object%s bulkreg did not "
-			 "create (%s%s); refusing to use it: whoever added "
-			 "them could read or change what bulkreg writes "
+			 "create, or changed since (%s%s); refusing to use "
+			 "it: whoever did could read or change what bulkreg "
+			 "writes "
 			 "(remove them with %s if they are yours)",
 			 db->path, f.count, f.count == 1 ? "" : "s", f.names,
 			 f.count > SHOWN_MAX ? ", ..." : "",

@@ -312,6 +312,19 @@ run -d db-directory register "$DATA/rosters/good.csv"
 expect_rc 3
 expect_err "db-directory"
 
+case_ "exit 3: the database path is a FIFO or a device -- named as such, no I/O error"
+if [ "$STORE" = sqlite ]; then
+	mkfifo db-fifo
+	for d in db-fifo /dev/null; do
+		run -d $d course list
+		expect_rc 3
+		expect_err "$d: is a"
+		expect_err "not a database file"
+		! grep -q "Illegal seek\|disk may be full" err || fail "$(cat err)"
+	done
+	[ -p db-fifo ] && [ -c /dev/null ] || fail "the FIFO or /dev/null was replaced"
+fi
+
 case_ "the database's directory does not exist (and is not created): exit 3 for init, 2 for register"
 run -d no-such-dir/t.db init
 expect_rc 3
