@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cmd.h"
@@ -62,7 +64,8 @@ static const char register_help[] =
 	"  --label TEXT           a note stored with the batch\n"
 	"  --delimiter C          ',' (default), ';', 'tab' or '|'\n"
 	"  --wait SECONDS         wait this long for another bulkreg to finish\n"
-	"                         (default 30)\n"
+	"                         (default 30); on PostgreSQL a batch that lost a\n"
+	"                         race with another runs again meanwhile\n"
 	"  --check CMD            run CMD for every valid row; non-zero rejects it\n"
 	"                         (row values in BULKREG_* environment variables)\n"
 	"  --check-timeout SECS   per-row limit for CMD (default 10)\n"
@@ -212,6 +215,53 @@ static void rows_done_cb(void *ctx)
 
 /* Runs the batch the options describe and turns its result into messages
  * and an exit status. */
+/* Whether the batch's input can be read again from its start: a file (or
+ * none: drop --student, undo), not standard input or a FIFO. */
+static bool input_rereadable(const char *path)
+{
+	struct stat sb;
+	if (!path)
+		return true;
+	return strcmp(path, "-") != 0 && stat(path, &sb) == 0 &&
+	       S_ISREG(sb.st_mode);
+}
+
+static double seconds_since(const struct timespec *t0)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - t0->tv_sec) +
+	       (double)(now.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/*
+ * Runs the batch; one that lost a race with another batch (ST_CONFLICT, on
+ * PostgreSQL: a deadlock the server broke, a student both added) wrote
+ * nothing, and runs again -- with a warning -- while --wait allows and its
+ * input can be read again.  Everything it made (report, rejects) was
+ * temporary and is made again.
+ */
+static enum status run_until_settled(struct cli *cli, struct run_ctx *ctx,
+				     const struct register_options *ro,
+				     double wait, struct register_result *res,
+				     struct error *err)
+{
+	struct timespec t0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		enum status st = register_run(ro, res, err);
+		if (st != ST_CONFLICT || res->recorded || signals_received() ||
+		    !input_rereadable(ro->roster_path) ||
+		    !input_rereadable(ro->users_path) ||
+		    seconds_since(&t0) >= wait)
+			return st;
+		progress_lock(ctx->progress);
+		cli_warn(cli, "%s; running it again", err->msg);
+		progress_unlock(ctx->progress);
+		memset(err, 0, sizeof(*err));
+	}
+}
+
 static int run_job(struct cli *cli, struct register_options *ro, double wait)
 {
 	int settled = cli_settle_target(cli);
@@ -246,7 +296,7 @@ static int run_job(struct cli *cli, struct register_options *ro, double wait)
 	progress_unlock(ctx.progress);
 
 	struct register_result res;
-	st = register_run(ro, &res, &err);
+	st = run_until_settled(cli, &ctx, ro, wait, &res, &err);
 	progress_free(ctx.progress);
 	int sig = signals_received();
 	signals_stop();

@@ -95,7 +95,7 @@ static enum status pg_fail(struct db *db, enum sqldb_rc rc, const char *what,
 				 "(waited %g s)",
 				 db->path, db->wait_seconds);
 	case SQLDB_EDEADLOCK:
-		return error_set(err, ST_BUSY,
+		return error_set(err, ST_CONFLICT,
 				 "%s: %s: this batch and another one waited for "
 				 "each other (the server broke the deadlock); "
 				 "nothing was written: run it again",

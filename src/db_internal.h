@@ -33,7 +33,7 @@
 #define DB_SQLITE_NEXT_BATCH_SQL                                            \
 	"(SELECT coalesce(max(m), 0) + 1 FROM (SELECT max(id) AS m FROM batches" \
 	" UNION ALL SELECT max(batch_id) FROM history"                         \
-	" UNION ALL SELECT max(batch_id) FROM batch_courses))"
+	" UNION ALL SELECT max(batch_id) FROM batch_courses) AS ids)"
 #define DB_SQLITE_CACHE_PRAGMA "PRAGMA cache_size = -49152"
 #define DB_SQLITE_BATCH_CACHE_PRAGMA "PRAGMA cache_size = -8192"
 

@@ -927,7 +927,7 @@ static enum status unwritten(struct db *db, enum write_kind k,
 	else
 		snprintf(name, sizeof(name), "%zu students", n);
 	if (k == W_STUDENT_INSERT || k == W_STUDENT_UPDATE)
-		return error_set(err, ST_BUSY,
+		return error_set(err, ST_CONFLICT,
 				 "%s: another batch %s %s at the same time; "
 				 "nothing was written: run it again",
 				 db->path,

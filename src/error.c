@@ -29,6 +29,7 @@ int status_exit_code(enum status st)
 		return 130; /* the CLI uses 128 + the actual signal */
 	case ST_DB:
 	case ST_BUSY:
+	case ST_CONFLICT:
 	case ST_TOONEW:
 	case ST_IO:
 	case ST_NOMEM:

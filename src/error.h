@@ -16,6 +16,9 @@ enum status {
 	ST_NOTFOUND,  /* a named thing (course code) absent  -> exit 2 */
 	ST_DB,        /* database error                      -> exit 3 */
 	ST_BUSY,      /* database locked past --wait         -> exit 3 */
+	ST_CONFLICT,  /* lost a race with another batch (a deadlock, a student
+			 both added): nothing written, the batch may run
+			 again                                -> exit 3 */
 	ST_TOONEW,    /* database schema newer than binary   -> exit 3 */
 	ST_IO,        /* system / file I/O error             -> exit 3 */
 	ST_NOMEM,     /* out of memory                       -> exit 3 */

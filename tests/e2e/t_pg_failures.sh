@@ -202,6 +202,42 @@ ALTER TABLE courses DISABLE ROW LEVEL SECURITY;" >/dev/null || fail "taking them
 run -d "$planted" register r.csv
 expect_rc 0
 
+case_ "four registers at once on the same courses, in different orders: each runs again after losing a deadlock or a new student's race, all commit"
+# Every roster meets the five courses in its own order and adds students
+# another adds too: the server breaks deadlocks, and a student inserted by
+# two batches at once is a race; both wrote nothing, so bulkreg runs the
+# batch again (its roster is a file) while --wait allows.
+conc=$(new_db -e conc)
+run -d "$conc" init
+expect_rc 0
+printf 'code,title,capacity,waitlist\nQ0,T,3,20\nQ1,T,10,20\nQ2,T,5,\nQ3,T,8,10\nQ4,T,2,5\n' >q.csv
+run -d "$conc" course import q.csv
+expect_rc 0
+for k in 0 1 2 3; do
+	awk -v k=$k 'BEGIN { print "student_id,first_name,last_name,email,course"
+		x = 17 + k * 101
+		for (n = 0; n < 400; n++) {
+			x = (x * 1103515245 + 12345) % 2147483648
+			i = x % 300; c = int(x / 300) % 5
+			printf "S%d,F,L,s%d@x.org,Q%d\n", i, i, (c + k) % 5 }
+	}' >conc$k.csv
+done
+for k in 0 1 2 3; do
+	"$BULKREG" -d "$conc" register conc$k.csv --wait 60 -o rep$k.csv >out$k 2>err$k &
+	eval "pid$k=\$!"
+done
+for k in 0 1 2 3; do
+	eval "wait \$pid$k"
+	rc=$?
+	[ $rc -le 1 ] || fail "run $k: exit $rc: $(cat err$k)"
+	[ -s rep$k.csv ] || fail "run $k: no report"
+done
+grep -h "running it again" err0 err1 err2 err3 >again.txt
+[ "$(sql "$conc" "SELECT count(*) FROM batches WHERE outcome = 'committed'")" = 4 ] ||
+	fail "not four register batches committed: $(sql "$conc" "SELECT id, outcome FROM batches")"
+run -d "$conc" verify
+expect_rc 0
+
 case_ "a role that may only read: listings work, every write exits 3 with one line, nothing written"
 pg_admin "DROP ROLE IF EXISTS bulkreg_ro"
 pg_admin "CREATE ROLE bulkreg_ro LOGIN"

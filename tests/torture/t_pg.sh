@@ -17,8 +17,9 @@
 #   seats 1..n, every registration from exactly one report row, batch counts
 #   equal the reports, batches on the same courses serialised), and one
 #   round with one of them killed; a run the server chose as a deadlock's
-#   victim (exit 3, nothing written, "run it again") is run again, as its
-#   message says, and counted;
+#   victim runs again by itself (its roster is a file); one that still
+#   ended so (exit 3, nothing written, "run it again": --wait passed) is
+#   run again here, as its message says, and counted;
 # - disjoint: two batches on disjoint course sets, each alone and both at
 #   once: printed (the overlap in time, the wall time), not asserted.
 # States are read through tests/pg/pg2sqlite, so the checks are the SQLite

@@ -209,8 +209,8 @@ START_TEST(deadlock_says_run_it_again)
 	if (lb.st == ST_OK)
 		db_batch_abort(b); /* b won: a's wait ends */
 	join_thread(t);
-	ck_assert((la.st == ST_BUSY) != (lb.st == ST_BUSY));
-	const char *msg = la.st == ST_BUSY ? la.msg : lb.msg;
+	ck_assert((la.st == ST_CONFLICT) != (lb.st == ST_CONFLICT));
+	const char *msg = la.st == ST_CONFLICT ? la.msg : lb.msg;
 	ck_assert_ptr_nonnull(strstr(msg, "run it again"));
 	db_batch_abort(a);
 	db_batch_abort(b);
