@@ -990,23 +990,83 @@ static unsigned char norm_byte(unsigned char c)
 	return c;
 }
 
+/* The bytes of a space at s[i] (i < len) that a header name treats as a
+ * plain space: the space and tab themselves, and the spaces spreadsheets
+ * write where a space was meant (U+00A0 no-break, U+2007 figure, U+202F
+ * narrow no-break); 0 for anything else. */
+static size_t name_space_at(const unsigned char *s, size_t len, size_t i)
+{
+	if (s[i] == ' ' || s[i] == '\t')
+		return 1;
+	if (s[i] == 0xC2 && i + 1 < len && s[i + 1] == 0xA0)
+		return 2;
+	if (s[i] == 0xE2 && i + 2 < len && s[i + 1] == 0x80 &&
+	    (s[i + 2] == 0x87 || s[i + 2] == 0xAF))
+		return 3;
+	return 0;
+}
+
+/* The same for a space that ends at s[end] (end > 0). */
+static size_t name_space_before(const unsigned char *s, size_t end)
+{
+	for (size_t k = 1; k <= 3 && k <= end; k++)
+		if (name_space_at(s, end, end - k) == k)
+			return k;
+	return 0;
+}
+
+/* Walks a header name's normal form: the spaces around it are dropped, and
+ * every space (name_space_at), '-' and '_' inside it is one '_'.  Calls
+ * put(byte, ctx) for each byte of it; returns its length. */
+static size_t norm_walk(const unsigned char *s, size_t len,
+			void (*put)(unsigned char, void *), void *ctx)
+{
+	size_t i = 0, end = len, k, n = 0;
+	while (i < end && (k = name_space_at(s, end, i)) > 0)
+		i += k;
+	while (end > i && (k = name_space_before(s, end)) > 0 && end - k >= i)
+		end -= k;
+	while (i < end) {
+		k = name_space_at(s, end, i);
+		put(k ? '_' : norm_byte(s[i]), ctx);
+		i += k ? k : 1;
+		n++;
+	}
+	return n;
+}
+
+struct norm_out {
+	char *out;
+	size_t cap, used;
+};
+
+static void norm_put(unsigned char c, void *ctx)
+{
+	struct norm_out *o = ctx;
+	if (o->used + 1 < o->cap)
+		o->out[o->used++] = (char)c;
+}
+
 size_t csvread_norm_name(const unsigned char *s, size_t len, char *out,
 			 size_t cap)
 {
-	size_t n = len < cap ? len : cap - 1;
-	for (size_t i = 0; i < n; i++)
-		out[i] = (char)norm_byte(s[i]);
-	out[n] = '\0';
-	return len;
+	struct norm_out o = {out, cap, 0};
+	size_t n = norm_walk(s, len, norm_put, &o);
+	out[o.used] = '\0';
+	return n;
+}
+
+static void hash_put(unsigned char c, void *ctx)
+{
+	uint64_t *h = ctx;
+	*h ^= c;
+	*h *= UINT64_C(0x100000001b3);
 }
 
 uint64_t csvread_name_hash(const unsigned char *s, size_t len)
 {
 	uint64_t h = UINT64_C(0xcbf29ce484222325);
-	for (size_t i = 0; i < len; i++) {
-		h ^= norm_byte(s[i]);
-		h *= UINT64_C(0x100000001b3);
-	}
+	norm_walk(s, len, hash_put, &h);
 	return h;
 }
 

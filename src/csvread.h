@@ -184,9 +184,11 @@ const char *csvread_line_end(const struct csvread *cr);
 void csvread_close(struct csvread *cr);
 
 /*
- * Header names: the normal form used for matching (ASCII lowercase, with
- * space, '-' and '_' all turned into '_').  Writes at most cap-1 bytes and a
- * NUL; returns the full normalised length.
+ * Header names: the normal form used for matching (ASCII lowercase, the
+ * spaces around the name dropped, and a space, '-' and '_' inside it all
+ * turned into '_'; a no-break space U+00A0, a figure space U+2007 and a
+ * narrow no-break space U+202F count as spaces).  Writes at most cap-1
+ * bytes and a NUL; returns the full normalised length.
  */
 size_t csvread_norm_name(const unsigned char *s, size_t len, char *out,
 			 size_t cap);

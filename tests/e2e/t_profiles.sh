@@ -179,6 +179,27 @@ expect_status 3 skipped:not_a_student
 run -d $db register "$X/map/export.csv" --map 'student_id=Student Number,course=Section Code' --format json --dry-run
 python3 -c 'import json; d = json.load(open("out")); assert d["profile"] == "map", d["profile"]' || fail "profile map"
 
+case_ "issue 12: a no-break space (U+00A0, U+202F, U+2007) in a header name is a space: roster, --map, --users, courses file"
+fresh
+printf 'code,title,capacity\302\240\nNB1,T,4\n' >nbsp_courses.csv
+run -d $db course import nbsp_courses.csv
+expect_rc 0
+[ "$(sql $db "SELECT capacity FROM courses WHERE code = 'NB1'")" = 4 ] || fail "capacity<NBSP> not read"
+printf 'Student\302\240ID,E-mail\342\200\257,Course\342\200\207\nN1,n1@x.org,NB1\n' >nbsp.csv
+run -d $db register nbsp.csv --format csv
+expect_rc 0
+expect_status 2 registered
+printf 'Pupil\302\240Number,Email,Course\nN2,n2@x.org,NB1\n' >nbsp_map.csv
+run -d $db register nbsp_map.csv --map 'student_id=Pupil Number' --format csv
+expect_rc 0
+expect_status 2 registered
+printf 'Section_id,Student\302\240id\nNB1,N3\n' >nbsp_enr.csv
+printf 'Student_id\302\240,First\302\240name,Last_name,Student\342\200\257email\nN3,Nia,Bee,n3@x.org\n' >nbsp_users.csv
+run -d $db register nbsp_enr.csv --users nbsp_users.csv --format csv
+expect_rc 0
+expect_status 2 registered
+[ "$(stored N3)" = "Nia|Bee|n3@x.org" ] || fail "N3: $(stored N3)"
+
 case_ "--map: a field bulkreg does not know, or no '=', is a usage error"
 run -d $db register "$X/map/export.csv" --map 'grade=Grade'
 expect_rc 2

@@ -115,6 +115,21 @@ START_TEST(header_names_are_normalised)
 }
 END_TEST
 
+/* Issue 12: a no-break space in a name, as spreadsheets write it
+ * ('capacity<U+00A0>'), is a space. */
+START_TEST(no_break_spaces_in_header_names_are_spaces)
+{
+	struct course_import ci;
+	read_ok("code,title,capacity\xC2\xA0,Wait\xE2\x80\xAFList\n"
+		"M1,T,10,3\n", &ci);
+	ck_assert_uint_eq(ci.problem_count, 0);
+	ck_assert_uint_eq(ci.count, 1);
+	ck_assert_int_eq(ci.rows[0].input.capacity, 10);
+	ck_assert_int_eq(ci.rows[0].input.waitlist_max, 3);
+	course_import_free(&ci);
+}
+END_TEST
+
 START_TEST(columns_may_come_in_any_order)
 {
 	struct course_import ci;
@@ -406,6 +421,7 @@ static Suite *course_import_suite(void)
 	tcase_add_test(tc, without_waitlist_column_waitlist_is_kept);
 	tcase_add_test(tc, title_is_optional);
 	tcase_add_test(tc, header_names_are_normalised);
+	tcase_add_test(tc, no_break_spaces_in_header_names_are_spaces);
 	tcase_add_test(tc, columns_may_come_in_any_order);
 	tcase_add_test(tc, bom_crlf_and_quoted_line_breaks_are_handled);
 	tcase_add_test(tc, capacity_bounds_are_inclusive);

@@ -152,6 +152,49 @@ START_TEST(aliases_match_normal_forms_first_entry_first)
 }
 END_TEST
 
+/* Issue 12: a no-break space (U+00A0), a narrow no-break space (U+202F) and
+ * a figure space (U+2007) are spaces in a header name, inside it and around
+ * it, for every reader and for --map; a zero-width space is not. */
+static void expect_norm(const char *name, const char *want)
+{
+	char norm[64];
+	size_t n = csvread_norm_name((const unsigned char *)name, strlen(name),
+				     norm, sizeof(norm));
+	ck_assert_str_eq(norm, want);
+	ck_assert_uint_eq(n, strlen(want));
+	ck_assert_uint_eq(csvread_name_hash((const unsigned char *)name,
+					    strlen(name)),
+			  csvread_name_hash((const unsigned char *)want,
+					    strlen(want)));
+}
+
+START_TEST(no_break_spaces_are_spaces_in_header_names)
+{
+	expect_norm("Student\xC2\xA0ID", "student_id");
+	expect_norm("Student\xE2\x80\xAFID", "student_id");
+	expect_norm("Student\xE2\x80\x87ID", "student_id");
+	expect_norm("capacity\xC2\xA0", "capacity");
+	expect_norm("\xC2\xA0 \xE2\x80\xAF" "Email \xC2\xA0", "email");
+	expect_norm("\xC2\xA0", "");
+	expect_norm("a\xC2\xA0\xC2\xA0-b", "a___b");
+	expect_norm("Student\xE2\x80\x8BID", "student\xE2\x80\x8Bid");
+	expect_norm("caf\xC3\xA9\xC2", "caf\xC3\xA9\xC2"); /* a cut character */
+	/* Bounded output, full length returned. */
+	char small[4];
+	ck_assert_uint_eq(csvread_norm_name((const unsigned char *)"\xC2\xA0" "Email",
+					    7, small, sizeof(small)),
+			  5);
+	ck_assert_str_eq(small, "ema");
+
+	struct csvread_map m;
+	struct error err;
+	ck_assert_int_eq(profile_map_parse("student_id=Student\xC2\xA0Number",
+					   &m, &err),
+			 ST_OK);
+	ck_assert_int_eq(profile_map_column(&m, "student_number"), FIELD_STUDENT_ID);
+}
+END_TEST
+
 START_TEST(map_pairs_name_columns_in_normal_form)
 {
 	struct csvread_map m;
@@ -447,6 +490,7 @@ static Suite *profile_suite(void)
 	tcase_add_test(tc, oneroster_sourcedid_is_not_the_student);
 	tcase_add_test(tc, canvas_clever_and_moodle_columns);
 	tcase_add_test(tc, aliases_match_normal_forms_first_entry_first);
+	tcase_add_test(tc, no_break_spaces_are_spaces_in_header_names);
 	tcase_add_test(tc, map_pairs_name_columns_in_normal_form);
 	tcase_add_test(tc, bad_map_specs_are_usage_errors);
 	tcase_add_test(tc, student_roles_and_the_rest);

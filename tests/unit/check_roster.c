@@ -1524,9 +1524,29 @@ START_TEST(messages_show_invisible_characters_by_code_point)
 	 * as in every value shown, so 'a\\x1b' is not an escaped ESC. */
 	expect_quoted("id\xF3\xA0\x81\x81", 40, "'id\\U000e0041'");
 	expect_quoted("a\\x1b", 40, "'a\\\\x1b'");
-	expect_open_fail("student\xC2\xA0id,email,course\n", ST_INPUT,
+	/* A zero-width space is no space: the name is not matched, and the
+	 * message shows why.  (A no-break space is a space: see below.) */
+	expect_open_fail("student\xE2\x80\x8Bid,email,course\n", ST_INPUT,
 			 "missing required column 'student_id' (columns found: "
-			 "'student\\u00a0id', 'email', 'course')");
+			 "'student\\u200bid', 'email', 'course')");
+}
+END_TEST
+
+/* Issue 12: header names are matched "as today (case, spaces, _/-,
+ * non-breaking space)": the no-break space U+00A0 that spreadsheet exports
+ * write, the narrow no-break space U+202F and the figure space U+2007 are
+ * spaces, inside a name and around it. */
+START_TEST(no_break_spaces_in_header_names_are_spaces)
+{
+	struct row rows[MAX_ROWS];
+	size_t n = parse("Student\xC2\xA0ID,\xE2\x80\xAF" "E-mail\xC2\xA0,"
+			 "\xC2\xA0\xE2\x80\x87" "Course\n"
+			 "s1,a@b.cd,C1\n",
+			 rows);
+	ck_assert_uint_eq(n, 1);
+	assert_value(&rows[0], FIELD_STUDENT_ID, "s1");
+	assert_value(&rows[0], FIELD_EMAIL, "a@b.cd");
+	assert_value(&rows[0], FIELD_COURSE, "C1");
 }
 END_TEST
 
@@ -1626,6 +1646,7 @@ static Suite *roster_suite(void)
 	tcase_add_test(tc, nul_in_a_header_name_is_named);
 	tcase_add_test(tc, only_a_bom_says_so);
 	tcase_add_test(tc, messages_show_invisible_characters_by_code_point);
+	tcase_add_test(tc, no_break_spaces_in_header_names_are_spaces);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("fast path");
