@@ -352,6 +352,10 @@ enum status undo_apply(struct store *s, int64_t target, int64_t undo_id,
 	if (st == ST_OK)
 		st = store_batch_info(s, target, &b, err);
 	b.id = target;
+	/* Batch ids only grow: from the undo's own batch on, none existed
+	 * when this command began (its own row is not a batch to undo). */
+	if (target >= undo_id)
+		b.found = false;
 	*partial = st == ST_OK && b.found && !b.full_history;
 	if (st == ST_OK)
 		st = refuse(&b, err);

@@ -195,6 +195,15 @@ n=$(sql $db "SELECT count(*) FROM batches")
 run -d $db undo 999
 expect_rc 2
 expect_err "no batch 999"
+# The next batch number (the undo's own batch row, review 7 finding 7) is
+# no batch either, not "never finished", in a dry run too.
+next=$(( $(last_batch) + 1 ))
+for dry_run in "" --dry-run; do
+	run -d $db undo "$next" $dry_run
+	expect_rc 2
+	expect_err "no batch $next"
+	grep -q "never finished" err && fail "undo $next $dry_run: $(cat err)"
+done
 run -d $db undo "$b"
 expect_rc 2
 expect_err "batch $b was already undone by batch $((b + 1))"
