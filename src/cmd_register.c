@@ -339,7 +339,7 @@ static int run_job(struct cli *cli, struct register_options *ro, double wait)
 		cli_error("batch %lld %s: %lld row%s: %lld registered, %lld "
 			  "waitlisted, %lld already there%s, %lld rejected; "
 			  "report in %s",
-			  (long long)res.batch_id, batch_outcome_name(res.outcome),
+			  (long long)res.batch_id, batch_outcome_words(res.outcome),
 			  (long long)res.counts.rows,
 			  res.counts.rows == 1 ? "" : "s",
 			  (long long)n[STATUS_REGISTERED],
@@ -351,7 +351,7 @@ static int run_job(struct cli *cli, struct register_options *ro, double wait)
 		/* Quiet runs from cron still need to say that something needs a
 		 * human; the details are in the report file. */
 		cli_error("batch %lld %s: %lld of %lld rows rejected; see %s",
-			  (long long)res.batch_id, batch_outcome_name(res.outcome),
+			  (long long)res.batch_id, batch_outcome_words(res.outcome),
 			  (long long)rejected, (long long)res.counts.rows,
 			  ro->output_path);
 	if (ro->rejects_path && (!cli->quiet || rejected > 0))

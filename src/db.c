@@ -27,6 +27,16 @@ const char *batch_outcome_name(enum batch_outcome o)
 	return (unsigned)o <= BATCH_ROLLED_BACK ? outcome_names[o] : "unknown";
 }
 
+const char *batch_outcome_words(enum batch_outcome o)
+{
+	static const char *const words[] = {
+		[BATCH_COMMITTED] = "committed",
+		[BATCH_DRY_RUN] = "dry run",
+		[BATCH_ROLLED_BACK] = "rolled back",
+	};
+	return (unsigned)o <= BATCH_ROLLED_BACK ? words[o] : "unknown";
+}
+
 /* ---- errors and small helpers ------------------------------------------ */
 
 static enum status cannot_write(struct db *db, const char *detail,

@@ -20,6 +20,9 @@ enum batch_outcome {
 
 /* "committed", "dry_run", "rolled_back". */
 const char *batch_outcome_name(enum batch_outcome o);
+/* The same in words, for messages and titles ("dry run", "rolled back");
+ * csv, json and listings keep the names above, which scripts read. */
+const char *batch_outcome_words(enum batch_outcome o);
 
 struct db;
 

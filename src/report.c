@@ -810,7 +810,19 @@ static bool text_shows_status(const struct outcome_counts *c, int st)
 	return st < STATUS_PROMOTED || st == STATUS_REJECTED || c->by_status[st];
 }
 
-/* Counts per status, then the reasons that occurred, in aligned columns. */
+/* How many of the rows with status st (skipped or rejected) had reason rs;
+ * 0 for the other statuses. */
+static int64_t reason_count(const struct outcome_counts *c, int st, int rs)
+{
+	if (st == STATUS_SKIPPED)
+		return c->skipped_by_reason[rs];
+	if (st == STATUS_REJECTED)
+		return c->by_reason[rs] - c->skipped_by_reason[rs];
+	return 0;
+}
+
+/* Counts per status, each followed by the reasons of its rows (skipped,
+ * rejected) that occurred, in aligned columns. */
 static void text_write_counts(struct obuf *o, const struct outcome_counts *c)
 {
 	char num[32];
@@ -827,16 +839,18 @@ static void text_write_counts(struct obuf *o, const struct outcome_counts *c)
 			wlabel = max_size(wlabel, 2 + strlen(row_reason_name(rs)));
 
 	ob_putc(o, '\n');
-	for (int st = STATUS_REGISTERED; st < STATUS_COUNT; st++)
-		if (text_shows_status(c, st))
-			ob_printf(o, "  %-*s  %*s\n", (int)wlabel,
-				  status_labels[st], (int)wnum,
-				  report_group_digits(c->by_status[st], num));
-	for (int rs = REASON_NONE + 1; rs < REASON_COUNT; rs++)
-		if (c->by_reason[rs])
-			ob_printf(o, "    %-*s  %*s\n", (int)wlabel - 2,
-				  row_reason_name(rs), (int)wnum,
-				  report_group_digits(c->by_reason[rs], num));
+	for (int st = STATUS_REGISTERED; st < STATUS_COUNT; st++) {
+		if (!text_shows_status(c, st))
+			continue;
+		ob_printf(o, "  %-*s  %*s\n", (int)wlabel, status_labels[st],
+			  (int)wnum, report_group_digits(c->by_status[st], num));
+		for (int rs = REASON_NONE + 1; rs < REASON_COUNT; rs++)
+			if (reason_count(c, st, rs))
+				ob_printf(o, "    %-*s  %*s\n", (int)wlabel - 2,
+					  row_reason_name(rs), (int)wnum,
+					  report_group_digits(
+						  reason_count(c, st, rs), num));
+	}
 	if (c->students_changed)
 		ob_printf(o, "  (%s known student%s changed names or email: see the "
 			  "csv or json report)\n",

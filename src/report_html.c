@@ -872,7 +872,7 @@ void report_html_write(struct report_html *h, const struct report_summary *s,
 	w->ctx = ctx;
 	w->err = 0;
 	snprintf(title, sizeof(title), "bulkreg: batch %" PRId64 " (%s)",
-		 s->batch_id, batch_outcome_name(s->outcome));
+		 s->batch_id, batch_outcome_words(s->outcome));
 	page_open(w, title);
 	summary(w, s);
 	course_chart(w, s->courses, h);

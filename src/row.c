@@ -105,8 +105,11 @@ void outcome_counts_add(struct outcome_counts *c, const struct row *row)
 		c->by_status[row->status]++;
 	/* Rejection reasons, and not_a_student for skipped rows. */
 	if ((row->status == STATUS_REJECTED || row->status == STATUS_SKIPPED) &&
-	    (unsigned)row->reason < REASON_COUNT)
+	    (unsigned)row->reason < REASON_COUNT) {
 		c->by_reason[row->reason]++;
+		if (row->status == STATUS_SKIPPED)
+			c->skipped_by_reason[row->reason]++;
+	}
 }
 
 bool row_status_is_success(enum row_status st)

@@ -118,6 +118,9 @@ struct outcome_counts {
 	int64_t rows;
 	int64_t by_status[STATUS_COUNT];
 	int64_t by_reason[REASON_COUNT];
+	int64_t skipped_by_reason[REASON_COUNT]; /* the part of by_reason that
+						  * skipped rows hold (the
+						  * rest: rejected rows) */
 	int64_t students_changed; /* rows that changed a known student's values */
 };
 

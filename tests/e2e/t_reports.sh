@@ -360,6 +360,23 @@ expect_empty out
 expect_err "committed: 1 row: 0 registered, 0 waitlisted, 1 already there, 0 rejected; report in reports/r.csv"
 grep -q '^2,A1,OPEN,already_registered,,,$' reports/r.csv || fail "reports/r.csv: $(cat reports/r.csv)"
 
+case_ "-o FILE: the line on stderr says the outcome in words (dry run, rolled back), the report keeps the machine name"
+mkdir words
+run -d $db register ok.csv -o words/d.json --format json --dry-run
+expect_rc 0
+expect_err "dry run: 1 row: 0 registered"
+grep -q "dry_run" err && fail "stderr shows the machine name: $(cat err)"
+grep -q '"outcome": "dry_run"' words/d.json || fail "words/d.json: $(cat words/d.json)"
+run -q -d $db register "$roster" -o words/q.csv --format csv --dry-run
+expect_rc 1
+expect_err "dry run: "
+expect_err " rows rejected; see words/q.csv"
+grep -q "dry_run" err && fail "stderr shows the machine name: $(cat err)"
+run -d $db register "$roster" -o words/s.csv --format csv --strict
+expect_rc 1
+expect_err "rolled back: "
+grep -q "rolled_back" err && fail "stderr shows the machine name: $(cat err)"
+
 case_ "-o FILE: text and json too; a rejected row still writes the report"
 run -d $db register "$roster" -o reports/r.json --format json --dry-run
 expect_rc 1

@@ -895,6 +895,38 @@ START_TEST(test_text_counts_are_aligned)
 }
 END_TEST
 
+/* Review 7: each reason under its own group -- skipped rows' reasons under
+ * "skipped", rejected rows' under "rejected", also for a reason both have
+ * (not_registered: a status column's drop is skipped, --student's is
+ * rejected). */
+START_TEST(test_text_reasons_sit_under_their_status)
+{
+	struct outcome_counts c;
+	memset(&c, 0, sizeof(c));
+	struct row rows[] = {
+		registered(2, "S1"),
+		make_row(3, "T1", "C1", STATUS_SKIPPED, REASON_NOT_A_STUDENT, 0, ""),
+		make_row(4, "T2", "C1", STATUS_SKIPPED, REASON_NOT_A_STUDENT, 0, ""),
+		make_row(5, "S3", "C1", STATUS_SKIPPED, REASON_NOT_REGISTERED, 0, ""),
+		rejected(6, "S4", REASON_INVALID_EMAIL, ""),
+		rejected(7, "S5", REASON_NOT_REGISTERED, ""),
+	};
+	size_t n = sizeof(rows) / sizeof(rows[0]);
+	for (size_t i = 0; i < n; i++)
+		outcome_counts_add(&c, &rows[i]);
+	struct report_summary s = summary_of(&c);
+	char *out = render(REPORT_TEXT, rows, n, &s, NULL);
+	ck_assert_msg(strstr(out, "\n  skipped             3\n"
+				  "    not_a_student     2\n"
+				  "    not_registered    1\n"
+				  "  rejected            2\n"
+				  "    invalid_email     1\n"
+				  "    not_registered    1\n"),
+		      "%s", out);
+	free(out);
+}
+END_TEST
+
 START_TEST(test_text_lists_only_reasons_that_occurred)
 {
 	char *out = render_sample(BATCH_COMMITTED, 0);
@@ -1449,6 +1481,7 @@ static Suite *report_suite(void)
 	tcase_add_test(tc, test_text_dry_run_headline);
 	tcase_add_test(tc, test_text_rolled_back_headline);
 	tcase_add_test(tc, test_text_counts_are_aligned);
+	tcase_add_test(tc, test_text_reasons_sit_under_their_status);
 	tcase_add_test(tc, test_text_lists_only_reasons_that_occurred);
 	tcase_add_test(tc, test_text_checks_line_when_checks_ran);
 	tcase_add_test(tc, test_text_table_lists_only_rejected_rows);
