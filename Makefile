@@ -23,7 +23,7 @@ SAN      ?=
 PREFIX   ?= /usr/local
 BINDIR   ?= $(PREFIX)/bin
 MANDIR   ?= $(PREFIX)/share/man
-VERSION  := 0.1.0
+VERSION  := 0.2.0
 
 # Recursive (=) on purpose: pkg-config runs when a recipe needs it, after
 # the `deps` prerequisite has had the chance to install it.
@@ -97,6 +97,9 @@ $(BIN): $(CLI_OBJ) $(LIB)
 $(B)/obj/%.o: src/%.c | deps
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+# VERSION is compiled into these: a new one rebuilds them.
+$(B)/obj/main.o $(B)/obj/report_html.o: Makefile
 
 $(B)/obj/hooks/%.o: src/%.c | deps
 	@mkdir -p $(@D)

@@ -376,6 +376,14 @@ case_ "-V and --version print the version"
 run -V
 expect_rc 0
 grep -Eq '^bulkreg [0-9]+\.[0-9]+' out || fail "version: $(cat out)"
+# The Makefile's version, which the man page's HISTORY and the README
+# describe; 0.1.0 is the schema-1 release this one upgrades (review 7).
+v=$(sed -n 's/^VERSION *:= *//p' "$ROOT/Makefile")
+[ "$(cat out)" = "bulkreg $v" ] || fail "version: $(cat out), Makefile $v"
+[ "$v" != 0.1.0 ] || fail "still 0.1.0, the version of the schema-1 release"
+sed -n '/^\.Sh HISTORY/,/^\.Sh CAVEATS/p' "$ROOT/man/bulkreg.1" | grep -q "^$v brought" ||
+	fail "the man page's HISTORY does not say what $v is"
+grep -q "bulkreg $v" "$ROOT/README.md" || fail "the README does not name $v"
 cp out v1
 run --version
 expect_rc 0
