@@ -157,9 +157,11 @@ static int verify(struct db *db, struct out *o, int64_t *problems)
 			       t.problems == 1 ? "" : "s");
 		else
 			printf("ok: every invariant holds (%" PRId64
-			       " courses, %" PRId64 " registrations, %" PRId64
-			       " history events)\n",
-			       t.courses, t.registrations, t.events);
+			       " course%s, %" PRId64 " registration%s, %" PRId64
+			       " history event%s)\n",
+			       t.courses, t.courses == 1 ? "" : "s",
+			       t.registrations, t.registrations == 1 ? "" : "s",
+			       t.events, t.events == 1 ? "" : "s");
 	}
 	return 0;
 }

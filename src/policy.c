@@ -216,8 +216,9 @@ static enum status record_pair(struct policy *p, enum change_event ev,
 	return store_history_add(p->store, p->opt.batch_id, &ch, err);
 }
 
-/* "email: a@x.org -> b@x.org; last_name: ..." into the row's detail: a
- * changed student is visible in the report, not only in the history. */
+/* "email: a@x.org -> b@x.org; last_name: '' -> Lee" into the row's detail
+ * (an empty value shown as ''): a changed student is visible in the
+ * report, not only in the history. */
 static void describe_change(struct row *row, const struct student *old,
 			    const struct student *now)
 {
@@ -233,9 +234,12 @@ static void describe_change(struct row *row, const struct student *old,
 			continue;
 		used += (size_t)snprintf(row->detail + used,
 					 sizeof(row->detail) - used,
-					 "%s%s: %.*s \u2192 %.*s", used ? "; " : "",
-					 names[i], (int)was[i]->len, was[i]->s,
-					 (int)is[i]->len, is[i]->s);
+					 "%s%s: %.*s%s \u2192 %.*s%s",
+					 used ? "; " : "", names[i],
+					 (int)was[i]->len, was[i]->s,
+					 was[i]->len ? "" : "''",
+					 (int)is[i]->len, is[i]->s,
+					 is[i]->len ? "" : "''");
 	}
 	row->student_changed = true;
 }

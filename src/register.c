@@ -75,6 +75,7 @@ struct pipeline {
 	struct course_table courses;
 	struct policy *policy;
 	const char *label;  /* the batch's label as recorded (undo: its own) */
+	char source[320];   /* a batch without a roster: the command */
 	size_t header_columns;
 	size_t held_bytes;      /* the reader's for the whole run (--users) */
 	struct report *report;
@@ -114,10 +115,52 @@ static double seconds_since(const struct timespec *t0)
 	       (double)(now.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
-static const char *source_name(const struct register_options *opt,
+/* Appends " VALUE", in single quotes when it holds a space or a quote
+ * (as a shell would need it), to a command shown as a batch's source. */
+static void source_arg(char *buf, size_t cap, const char *v)
+{
+	size_t used = strlen(buf);
+	bool plain = v[0] && !strpbrk(v, " \t'\"\\");
+	if (used + 1 < cap)
+		buf[used++] = ' ';
+	if (!plain && used + 1 < cap)
+		buf[used++] = '\'';
+	for (; *v && used + 5 < cap; v++) {
+		if (*v == '\'' && !plain) {
+			memcpy(buf + used, "'\\''", 4);
+			used += 4;
+		} else {
+			buf[used++] = *v;
+		}
+	}
+	if (!plain && used + 1 < cap)
+		buf[used++] = '\'';
+	buf[used] = '\0';
+}
+
+/* The batch's source: the roster's name, or for a batch without one the
+ * command that made it, as `course add M1` names its own ("undo 3",
+ * "drop --student A --course M1"). */
+static const char *source_name(struct pipeline *pl,
 			       const struct roster_reader *rd)
 {
-	return rd ? roster_name(rd) : opt->undo_batch ? "undo" : "--student";
+	const struct register_options *opt = pl->opt;
+	if (rd)
+		return roster_name(rd);
+	if (!pl->source[0] && opt->undo_batch) {
+		snprintf(pl->source, sizeof(pl->source), "undo %lld",
+			 (long long)opt->undo_batch);
+	} else if (!pl->source[0]) {
+		snprintf(pl->source, sizeof(pl->source), "%s --student",
+			 opt->action == ROW_ENROL ? "register" : "drop");
+		source_arg(pl->source, sizeof(pl->source),
+			   opt->single_student ? opt->single_student : "");
+		strncat(pl->source, " --course",
+			sizeof(pl->source) - strlen(pl->source) - 1);
+		source_arg(pl->source, sizeof(pl->source),
+			   opt->course ? opt->course : "");
+	}
+	return pl->source;
 }
 
 /* ---- workers ------------------------------------------------------------ */
@@ -626,7 +669,7 @@ static enum status finish_batch(struct pipeline *pl, struct roster_reader *rd,
 
 	struct report_summary sum = {
 		.batch_id = pl->batch_id,
-		.source = source_name(opt, rd),
+		.source = source_name(pl, rd),
 		.profile = rd ? roster_profile(rd) : NULL,
 		.sha256 = sha,
 		.undo_of = opt->undo_batch,
@@ -1031,7 +1074,7 @@ enum status register_run(const struct register_options *opt,
 			opt->action != ROW_ENROL ? BATCH_KIND_DROP :
 			opt->sync		 ? BATCH_KIND_SYNC :
 						   BATCH_KIND_REGISTER,
-		.source = source_name(opt, rd),
+		.source = source_name(&pl, rd),
 		.label = opt->label ? opt->label :
 			 opt->undo_batch ? undo_label : NULL,
 		.options = options,
@@ -1108,7 +1151,7 @@ enum status register_run(const struct register_options *opt,
 		char msg[ERROR_MAX];
 		snprintf(msg, sizeof(msg),
 			 "%s: the roster has a header but no data rows",
-			 source_name(opt, rd));
+			 source_name(&pl, rd));
 		opt->warn(opt->warn_ctx, msg);
 	}
 	st = finish_batch(&pl, rd, &dest, res, &agg->checks, &t0, err);

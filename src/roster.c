@@ -808,6 +808,8 @@ enum status roster_open(const char *path, const struct roster_options *opts,
 	st = read_header(r, opts, err);
 	if (st == ST_OK && opts->users_path)
 		st = users_join_open(opts->users_path, opts->encoding, &r->users, err);
+	if (st == ST_OK && r->users && users_join_warning(r->users))
+		add_warning(r, users_join_warning(r->users));
 	if (!r->replay_first) {
 		free(r->cols); /* a flat file's first row is still to come */
 		r->cols = NULL;

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "csvread.h"
+#include "escape.h"
 #include "roster.h"
 #include "users_join.h"
 
@@ -13,7 +14,7 @@
 enum ucol { U_ID, U_FIRST, U_LAST, U_EMAIL, U_STATUS, U_ROLE, U_COUNT };
 
 #define NAME_KEEP 64
-#define RECORD_MAX (U_COUNT * (2 + ROW_VALUE_MAX))
+#define RECORD_MAX (8 + U_COUNT * (2 + ROW_VALUE_MAX)) /* its line, values */
 #define SPILL_BUFFER (1u << 20)
 
 /* Header names (normal form); for the id, the first in this list wins. */
@@ -43,6 +44,7 @@ struct users_join {
 	 * empty slot).  8 bytes a slot, at most half full. */
 	uint32_t *hash, *off;
 	size_t cap, count, dups;
+	char warning[ERROR_MAX];     /* the first user listed twice, or "" */
 
 	/* While reading the file. */
 	struct csvread cr;
@@ -86,9 +88,10 @@ static enum status spill_open(struct users_join *u, struct error *err)
 	return ST_OK;
 }
 
-/* Reads the record at `off` into v[U_COUNT]. */
+/* Reads the record at `off` into v[U_COUNT], and its line into *line. */
 static enum status read_record(struct users_join *u, uint64_t off,
-			       struct value v[U_COUNT], struct error *err)
+			       struct value v[U_COUNT], uint64_t *line,
+			       struct error *err)
 {
 	unsigned char buf[RECORD_MAX];
 	ssize_t n;
@@ -97,7 +100,12 @@ static enum status read_record(struct users_join *u, uint64_t off,
 	if (n < 0)
 		return error_set(err, ST_IO, "--users: reading the temporary file: %s",
 				 strerror(errno));
-	size_t at = 0;
+	if (n < 8)
+		return error_set(err, ST_IO, "--users: the temporary file is short");
+	*line = 0;
+	for (int i = 7; i >= 0; i--)
+		*line = *line << 8 | buf[i];
+	size_t at = 8;
 	for (int c = 0; c < U_COUNT; c++) {
 		if (at + 2 > (size_t)n)
 			return error_set(err, ST_IO, "--users: the temporary file is short");
@@ -141,10 +149,12 @@ static enum status grow(struct users_join *u, struct error *err)
 	return ST_OK;
 }
 
-/* The slot of user `id`: its own (*found) or the empty one it would take. */
+/* The slot of user `id`: its own (*found, its line in *line) or the empty
+ * one it would take. */
 static enum status probe(struct users_join *u, const char *id, size_t len,
 			 uint32_t h, size_t *slot, bool *found,
-			 struct value v[U_COUNT], struct error *err)
+			 struct value v[U_COUNT], uint64_t *line,
+			 struct error *err)
 {
 	size_t j = (size_t)h & (u->cap - 1);
 	*found = false;
@@ -156,7 +166,7 @@ static enum status probe(struct users_join *u, const char *id, size_t len,
 			return error_set(err, ST_IO,
 					 "--users: writing the temporary file: %s",
 					 strerror(errno));
-		enum status st = read_record(u, u->off[j] - 1, v, err);
+		enum status st = read_record(u, u->off[j] - 1, v, line, err);
 		if (st != ST_OK)
 			return st;
 		if (v[U_ID].len == len && memcmp(v[U_ID].text, id, len) == 0) {
@@ -168,8 +178,24 @@ static enum status probe(struct users_join *u, const char *id, size_t len,
 	return ST_OK;
 }
 
-/* Adds the record in u->cur (its id non-empty). */
-static enum status add_user(struct users_join *u, struct error *err)
+/* The warning for the first user listed twice, at lines first and again. */
+static void note_duplicate(struct users_join *u, const char *id, size_t len,
+			   uint64_t first, uint64_t again)
+{
+	size_t used = (size_t)snprintf(u->warning, sizeof(u->warning),
+				       "%s: user id ", u->cr.name);
+	if (used >= sizeof(u->warning))
+		return;
+	esc_quote(u->warning, sizeof(u->warning), &used, id, len, 64);
+	snprintf(u->warning + used, sizeof(u->warning) - used,
+		 " is on lines %llu and %llu: the first (line %llu) is used",
+		 (unsigned long long)first, (unsigned long long)again,
+		 (unsigned long long)first);
+}
+
+/* Adds the record in u->cur (its id non-empty), read at `line`. */
+static enum status add_user(struct users_join *u, uint64_t line,
+			    struct error *err)
 {
 	enum status st;
 	if ((u->count + 1) * 2 > u->cap && (st = grow(u, err)) != ST_OK)
@@ -180,10 +206,13 @@ static enum status add_user(struct users_join *u, struct error *err)
 	size_t slot;
 	bool found;
 	struct value v[U_COUNT];
-	if ((st = probe(u, id, len, h, &slot, &found, v, err)) != ST_OK)
+	uint64_t first_line;
+	if ((st = probe(u, id, len, h, &slot, &found, v, &first_line, err)) !=
+	    ST_OK)
 		return st;
 	if (found) {
-		u->dups++;
+		if (u->dups++ == 0)
+			note_duplicate(u, id, len, first_line, line);
 		return ST_OK;
 	}
 	uint64_t off = u->spill_size;
@@ -191,6 +220,13 @@ static enum status add_user(struct users_join *u, struct error *err)
 		return error_set(err, ST_INPUT,
 				 "--users: more than 4 GiB of user values: split "
 				 "the file");
+	unsigned char at[8];
+	for (int i = 0; i < 8; i++)
+		at[i] = (unsigned char)(line >> (8 * i));
+	if (fwrite(at, 1, 8, u->spill) != 8)
+		return error_set(err, ST_IO, "--users: writing the temporary file: %s",
+				 strerror(errno));
+	u->spill_size += 8;
 	for (int c = 0; c < U_COUNT; c++) {
 		unsigned char hdr[2] = {(unsigned char)(u->cur[c].len & 0xFF),
 					(unsigned char)(u->cur[c].len >> 8)};
@@ -266,7 +302,6 @@ static void settle_header(struct users_join *u)
 static bool on_record(void *ctx, size_t nfields, bool blank, uint64_t line)
 {
 	struct users_join *u = ctx;
-	(void)line;
 	if (blank) {
 		clear_cur(u);
 		return false;
@@ -278,7 +313,7 @@ static bool on_record(void *ctx, size_t nfields, bool blank, uint64_t line)
 		return true;
 	}
 	if (u->failed == ST_OK && u->cur[U_ID].len > 0)
-		u->failed = add_user(u, &u->err);
+		u->failed = add_user(u, line, &u->err);
 	clear_cur(u);
 	return u->failed != ST_OK;
 }
@@ -322,6 +357,12 @@ static enum status read_users(struct users_join *u, struct error *err)
 				 strerror(errno));
 	}
 	u->spill = NULL;
+	if (u->dups > 1) {
+		size_t used = strlen(u->warning);
+		snprintf(u->warning + used, sizeof(u->warning) - used,
+			 "; %zu more rows repeat a user id listed before",
+			 u->dups - 1);
+	}
 	return ST_OK;
 }
 
@@ -372,7 +413,9 @@ enum status users_join_find(struct users_join *u, const char *id, size_t len,
 {
 	struct value v[U_COUNT];
 	size_t slot;
-	enum status st = probe(u, id, len, id_hash(id, len), &slot, found, v, err);
+	uint64_t line;
+	enum status st = probe(u, id, len, id_hash(id, len), &slot, found, v,
+			       &line, err);
 	if (st != ST_OK || !*found)
 		return st;
 	to_row_value(&out->first_name, &v[U_FIRST]);
@@ -386,6 +429,11 @@ enum status users_join_find(struct users_join *u, const char *id, size_t len,
 size_t users_join_count(const struct users_join *u)
 {
 	return u->count;
+}
+
+const char *users_join_warning(const struct users_join *u)
+{
+	return u->warning[0] ? u->warning : NULL;
 }
 
 size_t users_join_bytes(const struct users_join *u)

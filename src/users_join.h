@@ -45,6 +45,10 @@ enum status users_join_find(struct users_join *u, const char *id, size_t len,
 
 /* Users read (duplicates not counted). */
 size_t users_join_count(const struct users_join *u);
+/* A warning when a user id is listed twice ("FILE: user id 'u1' is on
+ * lines 2 and 5: the first (line 2) is used"; about the first such id only,
+ * with how many more there are), else NULL. */
+const char *users_join_warning(const struct users_join *u);
 
 /* The memory its index holds, in bytes. */
 size_t users_join_bytes(const struct users_join *u);

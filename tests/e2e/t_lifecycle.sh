@@ -113,6 +113,24 @@ run -d $db drop --student B
 expect_rc 2
 expect_err "--student needs --course"
 
+case_ "a batch without a roster names the command as its source, as course add does (drop --student, undo)"
+setup
+run -d $db drop --student B --course P1
+expect_rc 0
+expect_out "1 row from drop --student B --course P1 in"
+b=$(sql $db "SELECT max(id) FROM batches")
+[ "$(sql $db "SELECT source FROM batches WHERE id = $b")" = "drop --student B --course P1" ] ||
+	fail "source: $(sql $db "SELECT source FROM batches WHERE id = $b")"
+run -d $db undo "$b" -q
+expect_rc 0
+[ "$(sql $db "SELECT source FROM batches ORDER BY id DESC LIMIT 1")" = "undo $b" ] ||
+	fail "undo's source: $(sql $db "SELECT source FROM batches ORDER BY id DESC LIMIT 1")"
+run -d $db course add "Phys 100" --capacity 2 -q
+run -d $db drop --student "O'Neil" --course "Phys 100" --format csv
+expect_rc 1
+[ "$(sql $db "SELECT source FROM batches ORDER BY id DESC LIMIT 1")" = "drop --student 'O'\\''Neil' --course 'Phys 100'" ] ||
+	fail "quoted source: $(sql $db "SELECT source FROM batches ORDER BY id DESC LIMIT 1")"
+
 case_ "drop --dry-run: the report, then nothing changed and no history"
 setup
 state $db >before
@@ -351,6 +369,11 @@ printf 'student_id,first_name,last_name,email,course\nA,Ann,Smith,a2@x.org,M1\nB
 run -d $db register u.csv --format csv
 expect_rc 0
 [ "$(csv_field 2 detail)" = "last_name: A → Smith; email: a@x.org → a2@x.org" ] || fail "detail: $(cat out)"
+printf 'student_id,email,course\nN,n@x.org,M1\n' >n.csv
+run -d $db register n.csv -q
+printf 'student_id,email,last_name,course\nN,n@x.org,Lee,M1\n' >n.csv
+run -d $db register n.csv --format csv
+[ "$(csv_field 2 detail)" = "last_name: '' → Lee" ] || fail "an empty old value: $(cat out)"
 [ "$(csv_field 3 detail)" = "" ] || fail "unchanged student has a detail: $(cat out)"
 run -d $db register u.csv --format json
 python3 -c 'import json; s = json.load(open("out"))["summary"]; assert s["students_changed"] == 0, s' || fail "json: $(cat out)"

@@ -200,6 +200,17 @@ expect_rc 0
 expect_status 2 registered
 [ "$(stored N3)" = "Nia|Bee|n3@x.org" ] || fail "N3: $(stored N3)"
 
+case_ "a user id twice in --users: one warning naming the file and both lines; the first row is used, the run goes on"
+fresh M2
+printf 'course_id,user_id,role\nM2,u1,student\n' >dup_enr.csv
+printf 'user_id,first_name,last_name,email\nu1,First,X,one@x.org\nu2,Two,Z,two@x.org\nu1,Second,Y,two@x.org\n' >dup_users.csv
+run -d $db register dup_enr.csv --users dup_users.csv --format csv
+expect_rc 0
+expect_status 2 registered
+expect_err "warning: dup_users.csv: user id 'u1' is on lines 2 and 4: the first (line 2) is used"
+[ "$(grep -c "user id" err)" = 1 ] || fail "not one warning: $(cat err)"
+[ "$(stored u1)" = "First|X|one@x.org" ] || fail "u1: $(stored u1)"
+
 case_ "--map: a field bulkreg does not know, or no '=', is a usage error"
 run -d $db register "$X/map/export.csv" --map 'grade=Grade'
 expect_rc 2

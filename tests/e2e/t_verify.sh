@@ -50,6 +50,16 @@ fresh2() {
 
 # ---- a sound database -------------------------------------------------------------------
 
+case_ "the ok line counts in the singular when there is one (1 course, 1 registration, 1 history event)"
+one=$(new_db one)
+run -d $one course add ONE --capacity 2 -q
+printf 'student_id,email,course\nS1,s1@x.org,ONE\nS2,s2@x.org,ONE\n' >one.csv
+run -d $one register one.csv -q
+run -d $one drop --student S2 --course ONE -q
+run -d $one verify
+expect_rc 0
+expect_out "ok: every invariant holds (1 course, 1 registration, 1 history event)"
+
 case_ "a sound database verifies: exit 0, nothing listed, in every format"
 fresh db
 run -d db verify

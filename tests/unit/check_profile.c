@@ -377,6 +377,46 @@ START_TEST(users_are_found_by_exact_id_with_their_values)
 	ck_assert_str_eq(v.status.text, "deleted");
 	ck_assert_int_eq(users_join_find(u, "u2", 2, &found, &v, &err), ST_OK);
 	ck_assert(!found);
+	/* Review 7: not silently -- one warning names the file and both
+	 * lines. */
+	ck_assert_ptr_nonnull(users_join_warning(u));
+	ck_assert_msg(strstr(users_join_warning(u), "u.csv: user id 'u1' is on "
+				 "lines 2 and 4: the first (line 2) is used"),
+		      "%s", users_join_warning(u));
+	ck_assert_ptr_null(strstr(users_join_warning(u), "more rows"));
+	users_join_close(u);
+}
+END_TEST
+
+/* More repeats: still one warning, about the first, with how many more;
+ * a quoted line break counts in the line numbers; none without repeats. */
+START_TEST(users_listed_twice_give_one_warning)
+{
+	struct users_join *u;
+	struct error err;
+	const char *p = write_str("d.csv", "user_id,first_name\n"
+					   "a,\"A\nB\"\n"
+					   "b,B\n"
+					   "a,A2\n"
+					   "b,B2\n"
+					   "a,A3\n");
+	ck_assert_int_eq(users_join_open(p, NULL, &u, &err), ST_OK);
+	ck_assert_uint_eq(users_join_count(u), 2);
+	const char *w = users_join_warning(u);
+	ck_assert_ptr_nonnull(w);
+	ck_assert_msg(strstr(w, "user id 'a' is on lines 2 and 5: the first "
+				"(line 2) is used; 2 more rows repeat a user id "
+				"listed before"),
+		      "%s", w);
+	struct user_values v;
+	bool found;
+	ck_assert_int_eq(users_join_find(u, "b", 1, &found, &v, &err), ST_OK);
+	ck_assert(found);
+	ck_assert_str_eq(v.first_name.text, "B");
+	users_join_close(u);
+	p = write_str("ok.csv", "user_id,first_name\na,A\nb,B\n");
+	ck_assert_int_eq(users_join_open(p, NULL, &u, &err), ST_OK);
+	ck_assert_ptr_null(users_join_warning(u));
 	users_join_close(u);
 }
 END_TEST
@@ -507,6 +547,7 @@ static Suite *profile_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, users_are_found_by_exact_id_with_their_values);
 	tcase_add_test(tc, users_file_id_column_by_rank);
+	tcase_add_test(tc, users_listed_twice_give_one_warning);
 	tcase_add_test(tc, many_users_grow_the_index);
 	tcase_add_test(tc, users_file_without_an_id_column_is_refused);
 	tcase_add_test(tc, the_join_fills_what_the_enrollment_lacks);
