@@ -72,20 +72,22 @@ static int create_temp(char *tmp, size_t suffix_at, unsigned mode)
 static void clear(struct atomic_file *af)
 {
 	af->path = NULL;
+	af->what = "the report";
 	af->tmp_path = NULL;
 	af->fd = -1;
 }
 
 enum status atomic_file_open(struct atomic_file *af, const char *path,
-			     unsigned mode, struct error *err)
+			     const char *what, unsigned mode, struct error *err)
 {
 	clear(af);
+	af->what = what;
 	size_t dlen = dir_prefix_len(path);
 	const char *base = path + dlen;
 	struct stat sb;
 	if (*base == '\0' || (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)))
-		return error_set(err, ST_IO, "%s: cannot create the report: %s",
-				 path, strerror(EISDIR));
+		return error_set(err, ST_IO, "%s: cannot create %s: %s", path,
+				 what, strerror(EISDIR));
 
 	/* "<dir>/.<base>.XXXXXX": hidden, and on the same filesystem so that
 	 * rename() is atomic. */
@@ -109,8 +111,8 @@ enum status atomic_file_open(struct atomic_file *af, const char *path,
 		int e = errno;
 		free(final);
 		free(tmp);
-		return error_set(err, ST_IO, "%s: cannot create the report: %s",
-				 path, strerror(e));
+		return error_set(err, ST_IO, "%s: cannot create %s: %s", path,
+				 what, strerror(e));
 	}
 	af->path = final;
 	af->tmp_path = tmp;
@@ -123,8 +125,8 @@ enum status atomic_file_sync(struct atomic_file *af, struct error *err)
 	if (af->fd < 0)
 		abort(); /* not open, or already published or discarded */
 	if (fsync(af->fd) != 0)
-		return error_set(err, ST_IO, "%s: cannot sync the report: %s",
-				 af->path, strerror(errno));
+		return error_set(err, ST_IO, "%s: cannot sync %s: %s", af->path,
+				 af->what, strerror(errno));
 	return ST_OK;
 }
 
@@ -155,15 +157,15 @@ enum status atomic_file_publish(struct atomic_file *af, struct error *err)
 	int rc = close(af->fd);
 	af->fd = -1;
 	if (rc != 0)
-		return error_set(err, ST_IO, "%s: cannot close the report: %s",
-				 af->path, strerror(errno));
+		return error_set(err, ST_IO, "%s: cannot close %s: %s", af->path,
+				 af->what, strerror(errno));
 	int rc2;
 	/* A signal after the commit must not strand the report. */
 	while ((rc2 = rename(af->tmp_path, af->path)) != 0 && errno == EINTR)
 		;
 	if (rc2 != 0)
-		return error_set(err, ST_IO, "%s: cannot put the report in place: %s",
-				 af->path, strerror(errno));
+		return error_set(err, ST_IO, "%s: cannot put %s in place: %s",
+				 af->path, af->what, strerror(errno));
 	free(af->tmp_path);
 	af->tmp_path = NULL;
 	/* Published: the file is in place whether or not the directory sync

@@ -7,6 +7,7 @@
 struct atomic_file {
 	char *path;       /* final name */
 	char *tmp_path;   /* temporary in the same directory */
+	const char *what; /* for messages: "the report", "the rejects file" */
 	int fd;
 };
 
@@ -20,10 +21,12 @@ struct atomic_file {
 
 /* Creates the temporary file "<dir>/.<base>.XXXXXX" (a random suffix from
  * getrandom(), O_EXCL, O_NOFOLLOW, O_CLOEXEC) in path's directory, with
- * exactly `mode` (e.g. 0600), whatever the umask.  ST_IO "<path>: cannot
- * create the report: ..." if the directory is missing or not writable. */
+ * exactly `mode` (e.g. 0600), whatever the umask.  `what` names the file
+ * in messages ("the report"; a static string, not copied).  ST_IO
+ * "<path>: cannot create WHAT: ..." if the directory is missing or not
+ * writable. */
 enum status atomic_file_open(struct atomic_file *af, const char *path,
-			     unsigned mode, struct error *err);
+			     const char *what, unsigned mode, struct error *err);
 
 /* fsync()s the data: after this, publishing cannot lose it. */
 enum status atomic_file_sync(struct atomic_file *af, struct error *err);

@@ -16,6 +16,7 @@
 #include "chan.h"
 #include "check.h"
 #include "courses.h"
+#include "dbtarget.h"
 #include "parse.h"
 #include "policy.h"
 #include "pool.h"
@@ -939,8 +940,10 @@ static char *options_json(const struct register_options *opt)
 }
 
 /* A file the run writes (-o, --rejects) naming the database (or its
- * journal), the roster or --users would replace it.  The rejects file may
- * be the roster itself: the roster is read whole before it is replaced. */
+ * -wal, -shm or -journal, by name even before SQLite makes them, or by any
+ * other name of one that exists), the roster or --users would replace it.
+ * The rejects file may be the roster itself: the roster is read whole
+ * before it is replaced. */
 static enum status output_not_an_input(const struct register_options *opt,
 				       const char *option, const char *path,
 				       const char *written, bool may_be_roster,
@@ -948,7 +951,8 @@ static enum status output_not_an_input(const struct register_options *opt,
 {
 	static const char *const suffixes[] = {"", "-wal", "-shm", "-journal"};
 	enum status st = ST_OK;
-	for (size_t i = 0; st == ST_OK && opt->db_path && i < 4; i++) {
+	bool sqlite = opt->db_path && !db_target_is_pg(opt->db_path);
+	for (size_t i = 0; st == ST_OK && sqlite && i < 4; i++) {
 		char *p = malloc(strlen(opt->db_path) + strlen(suffixes[i]) + 1);
 		if (!p)
 			return error_set(err, ST_NOMEM, "out of memory");
@@ -957,6 +961,9 @@ static enum status output_not_an_input(const struct register_options *opt,
 		st = report_dest_not_same(option, path, written, p, "the database", err);
 		free(p);
 	}
+	if (st == ST_OK && sqlite)
+		st = report_dest_not_db_file(option, path, written, opt->db_path,
+					     err);
 	if (st == ST_OK && !may_be_roster && opt->roster_path &&
 	    strcmp(opt->roster_path, "-") != 0)
 		st = report_dest_not_same(option, path, written, opt->roster_path,
@@ -964,6 +971,21 @@ static enum status output_not_an_input(const struct register_options *opt,
 	if (st == ST_OK && opt->users_path)
 		st = report_dest_not_same(option, path, written, opt->users_path,
 					  "the --users file", err);
+	return st;
+}
+
+/* -o and --rejects must not name a file the run reads or writes: refused
+ * before anything is opened. */
+static enum status check_outputs(const struct register_options *opt,
+				 struct error *err)
+{
+	enum status st = ST_OK;
+	if (opt->rejects_path && !opt->single_student && !opt->undo_batch)
+		st = output_not_an_input(opt, "--rejects", opt->rejects_path,
+					 "the rejected rows", true, err);
+	if (st == ST_OK && opt->output_path)
+		st = output_not_an_input(opt, "-o", opt->output_path,
+					 "the report", false, err);
 	return st;
 }
 
@@ -999,14 +1021,13 @@ enum status register_run(const struct register_options *opt,
 		.cancelled = reader_cancelled,
 		.cancel_ctx = &pl,
 	};
+	st = check_outputs(opt, err);
+	if (st != ST_OK)
+		goto out;
 	if (opt->rejects_path && !opt->single_student && !opt->undo_batch) {
-		st = output_not_an_input(opt, "--rejects", opt->rejects_path,
-					 "the rejected rows", true, err);
-		if (st != ST_OK)
-			goto out;
 		st = rejects_new(opt->rejects_path,
 				 opt->file_mode ? opt->file_mode : 0600,
-				 &pl.rejects, err);
+				 reader_cancelled, &pl, &pl.rejects, err);
 		if (st != ST_OK)
 			goto out;
 		ro.copy_field = rejects_field;
@@ -1044,14 +1065,10 @@ enum status register_run(const struct register_options *opt,
 			check_config_clean_env(check);
 		pl.check = check;
 	}
-	/* Where the report goes must work before anything is written, and
-	 * must not be a file the run reads or writes. */
+	/* Where the report goes must work before anything is written (what
+	 * it must not be was checked first: check_outputs). */
 	if (opt->output_path) {
-		st = output_not_an_input(opt, "-o", opt->output_path,
-					 "the report", false, err);
-		if (st != ST_OK)
-			goto out;
-		st = report_dest_open(&dest, opt->output_path,
+		st = report_dest_open(&dest, opt->output_path, "the report",
 				      opt->file_mode ? opt->file_mode : 0600,
 				      reader_cancelled, &pl, err);
 		if (st != ST_OK)

@@ -8,8 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "atomic_file.h"
 #include "rejects.h"
+#include "report_dest.h"
 #include "utf8.h"
 
 #define OUT_BUFFER (64u << 10)
@@ -53,8 +53,12 @@ static bool bytes_u32(struct bytes *b, uint32_t v)
 }
 
 struct rejects {
-	struct atomic_file af;
-	bool af_open;
+	struct report_dest dest;   /* FILE, as -o's report_dest has it */
+	FILE *direct;              /* when dest is a device, a FIFO or
+				    * standard output: the file is made here
+				    * and copied into it by rejects_sync */
+	int out_fd;                /* where the collector writes: dest's
+				    * temporary file, or `direct` */
 	char *path;
 
 	/* The reader's side.  The header is kept in memory, as [u32 nfields]
@@ -83,8 +87,9 @@ struct rejects {
 	uint64_t last_ref;         /* the record written last */
 };
 
-enum status rejects_new(const char *path, unsigned mode, struct rejects **out,
-			struct error *err)
+enum status rejects_new(const char *path, unsigned mode,
+			bool (*cancelled)(void *ctx), void *ctx,
+			struct rejects **out, struct error *err)
 {
 	struct rejects *rj = calloc(1, sizeof(*rj));
 	*out = NULL;
@@ -93,22 +98,25 @@ enum status rejects_new(const char *path, unsigned mode, struct rejects **out,
 		return error_set(err, ST_NOMEM, "out of memory for --rejects");
 	}
 	rj->cd = (iconv_t)-1;
-	enum status st = atomic_file_open(&rj->af, path, mode, err);
+	report_dest_init(&rj->dest);
+	enum status st = report_dest_open(&rj->dest, path, "the rejects file",
+					  mode, cancelled, ctx, err);
 	if (st != ST_OK) {
-		free(rj->path);
-		free(rj);
+		rejects_free(rj);
 		return st;
 	}
-	rj->af_open = true;
 	/* tmpfile(3): no name, mode 0600, gone however the process ends. */
 	rj->spool = tmpfile();
-	if (!rj->spool) {
+	if (rj->spool && !rj->dest.atomic)
+		rj->direct = tmpfile();
+	if (!rj->spool || (!rj->dest.atomic && !rj->direct)) {
 		int e = errno;
 		rejects_free(rj);
 		return error_set(err, ST_IO, "%s: cannot create a temporary file: %s",
 				 path, strerror(e));
 	}
 	rj->spool_fd = fileno(rj->spool);
+	rj->out_fd = rj->direct ? fileno(rj->direct) : rj->dest.af.fd;
 	*out = rj;
 	return ST_OK;
 }
@@ -192,20 +200,28 @@ enum status rejects_flush(struct rejects *rj, struct error *err)
 
 /* ---- the collector's side ------------------------------------------------------ */
 
-static enum status out_flush(struct rejects *rj, struct error *err)
+/* Writes n bytes to fd; false with errno set when that fails. */
+static bool write_all(int fd, const char *p, size_t n)
 {
-	const char *p = rj->out.p;
-	size_t n = rj->out.len;
 	while (n > 0) {
-		ssize_t w = write(rj->af.fd, p, n);
+		ssize_t w = write(fd, p, n);
 		if (w < 0 && errno == EINTR)
 			continue;
-		if (w <= 0)
-			return error_set(err, ST_IO, "%s: write failed: %s", rj->path,
-					 strerror(w < 0 ? errno : EIO));
+		if (w <= 0) {
+			errno = w < 0 ? errno : EIO;
+			return false;
+		}
 		p += w;
 		n -= (size_t)w;
 	}
+	return true;
+}
+
+static enum status out_flush(struct rejects *rj, struct error *err)
+{
+	if (!write_all(rj->out_fd, rj->out.p, rj->out.len))
+		return error_set(err, ST_IO, "%s: write failed: %s", rj->path,
+				 strerror(errno));
 	rj->out.len = 0;
 	return ST_OK;
 }
@@ -469,20 +485,56 @@ enum status rejects_add(struct rejects *rj, const struct row *row,
 	return put_end(rj, row_reason_name(row->reason), row->detail, err);
 }
 
+/* A device, a FIFO or standard output: the finished file goes into it now,
+ * in place, as a report does (it cannot be taken back after). */
+static enum status copy_direct(struct rejects *rj, struct error *err)
+{
+	if (!bytes_reserve(&rj->out, OUT_BUFFER))
+		return nomem(err);
+	char *buf = rj->out.p; /* empty: out_flush wrote it out */
+	uint64_t off = 0;
+	errno = 0;
+	for (;;) {
+		ssize_t r = pread(rj->out_fd, buf, OUT_BUFFER, (off_t)off);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return read_failed(rj, err);
+		if (r == 0)
+			return ST_OK;
+		if (!write_all(report_dest_fd(&rj->dest), buf, (size_t)r))
+			return error_set(err, ST_IO, "%s: write failed: %s",
+					 rj->path, strerror(errno));
+		off += (uint64_t)r;
+	}
+}
+
 enum status rejects_sync(struct rejects *rj, struct error *err)
 {
 	enum status st = out_flush(rj, err);
-	if (st == ST_OK)
-		st = atomic_file_sync(&rj->af, err);
-	return st;
+	if (st != ST_OK)
+		return st;
+	if (rj->dest.atomic)
+		return atomic_file_sync(&rj->dest.af, err);
+	return copy_direct(rj, err);
 }
 
 enum status rejects_publish(struct rejects *rj, struct error *err)
 {
-	enum status st = atomic_file_publish(&rj->af, err);
-	if (st == ST_OK)
-		rj->af_open = false;
-	return st;
+	if (rj->dest.atomic) {
+		enum status st = atomic_file_publish(&rj->dest.af, err);
+		if (st == ST_OK)
+			rj->dest.atomic = false;
+		return st;
+	}
+	if (rj->dest.direct_fd < 0)
+		return ST_OK;
+	int rc = close(rj->dest.direct_fd);
+	rj->dest.direct_fd = -1;
+	if (rc != 0)
+		return error_set(err, ST_IO, "%s: cannot close the rejects file: %s",
+				 rj->path, strerror(errno));
+	return ST_OK;
 }
 
 const char *rejects_path(const struct rejects *rj)
@@ -494,8 +546,9 @@ void rejects_free(struct rejects *rj)
 {
 	if (!rj)
 		return;
-	if (rj->af_open)
-		atomic_file_discard(&rj->af);
+	report_dest_close(&rj->dest); /* removed unless published */
+	if (rj->direct)
+		fclose(rj->direct);
 	if (rj->spool)
 		fclose(rj->spool);
 	if (rj->cd != (iconv_t)-1)

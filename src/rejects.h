@@ -29,15 +29,23 @@
  * not grow with the roster, nor with a record's length: fields go through
  * one at a time (the header is kept whole).
  *
- * The file is a temporary one beside FILE until rejects_publish renames it
- * into place; rejects_free removes it if it was not published.
+ * FILE is taken as -o's report is (report_dest.h: the same rules, the same
+ * refusals).  A regular file is a temporary one beside FILE until
+ * rejects_publish renames it into place; rejects_free removes it if it was
+ * not published.  A device, a FIFO, or the file of standard output or
+ * error is written into by rejects_sync (the file is made in an unnamed
+ * temporary file until then): in place, before the commit, so it cannot be
+ * taken back.
  */
 struct rejects;
 
-/* Creates the temporary file beside `path` with `mode`, and the record
- * spool.  ST_IO naming the path; ST_NOMEM. */
-enum status rejects_new(const char *path, unsigned mode, struct rejects **out,
-			struct error *err);
+/* Opens `path` as report_dest_open does (a new file gets exactly `mode`;
+ * a FIFO waits for its reader, and cancelled(ctx) ends that wait), and
+ * creates the record spool.  ST_IO naming the path (a refused destination
+ * says why); ST_CANCELLED; ST_NOMEM. */
+enum status rejects_new(const char *path, unsigned mode,
+			bool (*cancelled)(void *ctx), void *ctx,
+			struct rejects **out, struct error *err);
 
 /* The reader's hooks: a field of the record being read (header first), and
  * the end of a record: *ref (for struct row's record_ref) is where the
@@ -67,11 +75,13 @@ enum status rejects_flush(struct rejects *rj, struct error *err);
 enum status rejects_add(struct rejects *rj, const struct row *row,
 			struct error *err);
 
-/* Writes what is buffered and syncs it: publishing cannot lose it after. */
+/* Writes what is buffered and syncs it: publishing cannot lose it after.
+ * A device, FIFO or standard output gets the whole file now. */
 enum status rejects_sync(struct rejects *rj, struct error *err);
 
-/* Renames the file into place.  ST_IO (the temporary file's name is then
- * in the message, and it is kept). */
+/* Renames the file into place (closes a device, FIFO or standard output's
+ * copy).  ST_IO (the temporary file's name is then in the message, and it
+ * is kept). */
 enum status rejects_publish(struct rejects *rj, struct error *err);
 
 /* The final name. */

@@ -1,6 +1,8 @@
-/* report_dest: the -o destination, checked against planted files; see report_dest.h. */
+/* report_dest: the -o and --rejects destination, checked against planted
+ * files; see report_dest.h. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -14,6 +16,7 @@ void report_dest_init(struct report_dest *d)
 	d->af.fd = -1;
 	d->direct_fd = -1;
 	d->name = "standard output";
+	d->what = "the report";
 }
 
 int report_dest_fd(const struct report_dest *d)
@@ -33,15 +36,46 @@ static const char *kind(mode_t m)
 	       S_ISSOCK(m) ? "socket" : "file";
 }
 
-static enum status refuse_owner(const char *path, const struct stat *sb,
-				const char *what, struct error *err)
+static enum status refuse_owner(const struct report_dest *d, const char *path,
+				const struct stat *sb, const char *it_is,
+				struct error *err)
 {
 	return error_set(err, ST_IO,
-			 "%s: refusing to write the report: %s %s owned by user "
-			 "%lu, not by you (%lu) or root (another user may have "
-			 "put it there)",
-			 path, what, kind(sb->st_mode), (unsigned long)sb->st_uid,
-			 (unsigned long)geteuid());
+			 "%s: refusing to write %s: %s %s owned by user %lu, "
+			 "not by you (%lu) or root (another user may have put "
+			 "it there)",
+			 path, d->what, it_is, kind(sb->st_mode),
+			 (unsigned long)sb->st_uid, (unsigned long)geteuid());
+}
+
+/* Standard output or error (1, 2) when it is open for writing on the file
+ * `sb` describes; -1 otherwise.  (A closed one is /dev/null opened
+ * read-only, see main.c: it is not a way to /dev/null.) */
+static int stdio_fd_of(const struct stat *sb)
+{
+	for (int fd = 1; fd <= 2; fd++) {
+		struct stat s;
+		int fl = fcntl(fd, F_GETFL);
+		if (fl != -1 && (fl & O_ACCMODE) != O_RDONLY &&
+		    fstat(fd, &s) == 0 && s.st_dev == sb->st_dev &&
+		    s.st_ino == sb->st_ino)
+			return fd;
+	}
+	return -1;
+}
+
+/* Writes through our own standard output or error: that file is already
+ * ours, and what it holds must stay (cron's `>> log`). */
+static enum status use_stdio(struct report_dest *d, const char *path, int fd,
+			     struct error *err)
+{
+	d->direct_fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	if (d->direct_fd < 0)
+		return error_set(err, ST_IO, "%s: cannot write %s through %s: %s",
+				 path, d->what,
+				 fd == 1 ? "standard output" : "standard error",
+				 strerror(errno));
+	return ST_OK;
 }
 
 /* Opens a device or FIFO for writing, and makes sure it is still the node
@@ -59,62 +93,66 @@ static enum status open_direct(struct report_dest *d, const char *path,
 		if (cancelled && cancelled(ctx))
 			return error_set(err, ST_CANCELLED, "interrupted");
 	if (fd < 0)
-		return error_set(err, ST_IO, "%s: cannot open the report: %s", path,
-				 strerror(errno));
+		return error_set(err, ST_IO, "%s: cannot open %s: %s", path,
+				 d->what, strerror(errno));
 	struct stat sb;
 	if (fstat(fd, &sb) != 0 || sb.st_dev != checked->st_dev ||
 	    sb.st_ino != checked->st_ino) {
 		close(fd);
 		return error_set(err, ST_IO,
-				 "%s: refusing to write the report: the file "
-				 "changed while it was being opened",
-				 path);
+				 "%s: refusing to write %s: the file changed "
+				 "while it was being opened",
+				 path, d->what);
 	}
 	d->direct_fd = fd;
 	return ST_OK;
 }
 
 enum status report_dest_open(struct report_dest *d, const char *path,
-			     unsigned mode, bool (*cancelled)(void *ctx),
-			     void *ctx, struct error *err)
+			     const char *what, unsigned mode,
+			     bool (*cancelled)(void *ctx), void *ctx,
+			     struct error *err)
 {
 	d->name = path;
+	d->what = what;
 	const char *target = path;
 	struct stat sb;
 	bool exists = lstat(path, &sb) == 0;
 	bool via_link = exists && S_ISLNK(sb.st_mode);
 	if (via_link) {
 		if (!trusted_owner(&sb))
-			return refuse_owner(path, &sb, "it is a", err);
+			return refuse_owner(d, path, &sb, "it is a", err);
 		if (stat(path, &sb) != 0)
 			return error_set(err, ST_IO,
-					 "%s: cannot create the report: it is a "
-					 "symbolic link to a missing file",
-					 path);
-		if (S_ISREG(sb.st_mode)) {
-			d->resolved = realpath(path, NULL);
-			if (!d->resolved)
-				return error_set(err,
-						 errno == ENOMEM ? ST_NOMEM : ST_IO,
-						 "%s: cannot follow the symbolic "
-						 "link: %s",
-						 path, strerror(errno));
-			target = d->resolved;
-		}
+					 "%s: cannot create %s: it is a symbolic "
+					 "link to a missing file",
+					 path, what);
+	}
+	/* Our own standard output or error, by whatever name. */
+	int std_fd = exists && !S_ISDIR(sb.st_mode) ? stdio_fd_of(&sb) : -1;
+	if (std_fd >= 0)
+		return use_stdio(d, path, std_fd, err);
+	if (via_link && S_ISREG(sb.st_mode)) {
+		d->resolved = realpath(path, NULL);
+		if (!d->resolved)
+			return error_set(err, errno == ENOMEM ? ST_NOMEM : ST_IO,
+					 "%s: cannot follow the symbolic link: %s",
+					 path, strerror(errno));
+		target = d->resolved;
 	}
 	if (exists && !S_ISREG(sb.st_mode) && !S_ISDIR(sb.st_mode)) {
 		if (S_ISBLK(sb.st_mode))
 			return error_set(err, ST_IO,
-					 "%s: refusing to write the report over a "
-					 "block device",
-					 path);
+					 "%s: refusing to write %s over a block "
+					 "device",
+					 path, what);
 		if (!trusted_owner(&sb))
-			return refuse_owner(path, &sb,
+			return refuse_owner(d, path, &sb,
 					    via_link ? "it leads to a" : "it is a",
 					    err);
 		return open_direct(d, path, &sb, via_link, cancelled, ctx, err);
 	}
-	enum status st = atomic_file_open(&d->af, target, mode, err);
+	enum status st = atomic_file_open(&d->af, target, what, mode, err);
 	d->atomic = st == ST_OK;
 	return st;
 }
@@ -157,4 +195,65 @@ enum status report_dest_not_same(const char *option, const char *path,
 	return error_set(err, ST_USAGE,
 			 "%s %s: that is %s; %s would replace it", option, path,
 			 what, written);
+}
+
+/* `path` with its directory resolved, and followed when it leads to a file
+ * that exists; NULL when that cannot be said (errno). */
+static char *resolved_name(const char *path)
+{
+	char *r = realpath(path, NULL);
+	if (r || errno != ENOENT)
+		return r;
+	const char *slash = strrchr(path, '/');
+	const char *base = slash ? slash + 1 : path;
+	if (!*base || strcmp(base, ".") == 0 || strcmp(base, "..") == 0)
+		return NULL;
+	char *dir = !slash	   ? strdup(".") :
+		    slash == path ? strdup("/") :
+				    strndup(path, (size_t)(slash - path));
+	char *rdir = dir ? realpath(dir, NULL) : NULL;
+	free(dir);
+	if (!rdir)
+		return NULL;
+	size_t n = strlen(rdir) + 1 + strlen(base) + 1;
+	char *out = malloc(n);
+	if (out)
+		snprintf(out, n, "%s%s%s", rdir, strcmp(rdir, "/") ? "/" : "", base);
+	free(rdir);
+	return out;
+}
+
+enum status report_dest_not_db_file(const char *option, const char *path,
+				    const char *written, const char *db,
+				    struct error *err)
+{
+	static const char *const suffixes[] = { "", "-wal", "-shm", "-journal" };
+	errno = 0;
+	char *p = resolved_name(path);
+	char *q = p ? resolved_name(db) : NULL;
+	if (!q) {
+		free(p);
+		/* A name that cannot be resolved is not the database's. */
+		return errno == ENOMEM ?
+			       error_set(err, ST_NOMEM, "out of memory") :
+			       ST_OK;
+	}
+	size_t plen = strlen(p), qlen = strlen(q);
+	const char *hit = NULL;
+	for (size_t i = 0; !hit && i < sizeof(suffixes) / sizeof(suffixes[0]); i++)
+		if (plen == qlen + strlen(suffixes[i]) &&
+		    memcmp(p, q, qlen) == 0 && strcmp(p + qlen, suffixes[i]) == 0)
+			hit = suffixes[i];
+	free(p);
+	free(q);
+	if (!hit)
+		return ST_OK;
+	if (!*hit)
+		return error_set(err, ST_USAGE,
+				 "%s %s: that is the database; %s would replace it",
+				 option, path, written);
+	return error_set(err, ST_USAGE,
+			 "%s %s: that is the database's %s file, which SQLite "
+			 "writes and removes; %s cannot go there",
+			 option, path, hit, written);
 }

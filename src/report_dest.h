@@ -1,4 +1,4 @@
-/* report_dest: where -o sends the report, and what it refuses to write to. */
+/* report_dest: where -o and --rejects write, and what they refuse to write to. */
 #ifndef BULKREG_REPORT_DEST_H
 #define BULKREG_REPORT_DEST_H
 
@@ -8,11 +8,19 @@
 #include "error.h"
 
 /*
- * -o FILE names a regular file (or a new one): the report is written to a
- * temporary file beside it and renamed into place after the commit.  A
- * symbolic link is followed (the link stays, its target is replaced).  A
- * device such as /dev/stdout or /dev/null, or a FIFO, cannot be replaced,
- * so the report is written into it directly, as to standard output.
+ * -o FILE and --rejects FILE: one destination, one set of rules.
+ *
+ * FILE names a regular file (or a new one): it is written to a temporary
+ * file beside it and renamed into place after the commit.  A symbolic link
+ * is followed (the link stays, its target is replaced).  A device such as
+ * /dev/stdout or /dev/null, or a FIFO, cannot be replaced, so it is
+ * written into directly, as standard output is.
+ *
+ * FILE that is (followed) the very file the process's standard output or
+ * standard error is -- /dev/stdout, /dev/fd/1, /proc/self/fd/2, or the
+ * path of the file cron's `>> log` opened -- is written through that
+ * descriptor, in place, as if no FILE had been given: renaming over it
+ * would lose what the file held.
  *
  * Because bulkreg often runs as root in directories others can write,
  * something another user planted at the path is refused: a symbolic link,
@@ -24,10 +32,12 @@
 struct report_dest {
 	struct atomic_file af;
 	bool atomic;         /* af is open */
-	int direct_fd;       /* a device or FIFO opened here, or -1 */
-	char *resolved;      /* -o's target when it is a symbolic link */
+	int direct_fd;       /* a device, FIFO or standard output or error
+			      * opened (or duplicated) here, or -1 */
+	char *resolved;      /* FILE's target when it is a symbolic link */
 	char *dir;           /* report_dest_dir's answer, once asked */
 	const char *name;    /* for messages */
+	const char *what;    /* "the report", "the rejects file" */
 };
 
 /* Standard output, until report_dest_open says otherwise. */
@@ -35,13 +45,16 @@ void report_dest_init(struct report_dest *d);
 
 /*
  * Prepares `path`: creates the temporary file (with exactly `mode`) or
- * opens the device or FIFO.  A FIFO blocks until a reader opens it; a
- * signal interrupts that wait, and cancelled(ctx) then gives ST_CANCELLED.
- * ST_IO with the reason for a refused or unusable destination.
+ * opens the device or FIFO (or duplicates standard output or error).
+ * `what` names the file in messages ("the report", "the rejects file"; a
+ * static string).  A FIFO blocks until a reader opens it; a signal
+ * interrupts that wait, and cancelled(ctx) then gives ST_CANCELLED.  ST_IO
+ * with the reason for a refused or unusable destination.
  */
 enum status report_dest_open(struct report_dest *d, const char *path,
-			     unsigned mode, bool (*cancelled)(void *ctx),
-			     void *ctx, struct error *err);
+			     const char *what, unsigned mode,
+			     bool (*cancelled)(void *ctx), void *ctx,
+			     struct error *err);
 
 /* Where the report is written. */
 int report_dest_fd(const struct report_dest *d);
@@ -58,6 +71,15 @@ const char *report_dest_dir(struct report_dest *d);
 enum status report_dest_not_same(const char *option, const char *path,
 				 const char *written, const char *other,
 				 const char *what, struct error *err);
+
+/* ST_USAGE when `path` names the SQLite database `db` or one of the files
+ * SQLite keeps beside it (DB-wal, DB-shm, DB-journal), compared by name:
+ * the directories resolved, and `path` followed when it is a link to a
+ * file that exists; neither needs to exist ("OPTION PATH: that is the
+ * database's -wal file ...").  ST_NOMEM. */
+enum status report_dest_not_db_file(const char *option, const char *path,
+				    const char *written, const char *db,
+				    struct error *err);
 
 /* Closes what is still open; a temporary report not yet published is
  * removed. */

@@ -117,7 +117,7 @@ START_TEST(test_publish_replaces_existing_only_at_publish)
 
 	snprintf(path, sizeof(path), "%s", in_dir("report.csv"));
 	write_file(path, "old\n");
-	ck_assert_int_eq(atomic_file_open(&af, path, 0600, &err), ST_OK);
+	ck_assert_int_eq(atomic_file_open(&af, path, "the report", 0600, &err), ST_OK);
 	write_fd(af.fd, "new\n");
 	ck_assert_str_eq(read_file(path, buf), "old\n");
 	ck_assert_int_eq(atomic_file_sync(&af, &err), ST_OK);
@@ -135,7 +135,7 @@ START_TEST(test_publish_creates_a_new_file)
 	struct error err;
 
 	snprintf(path, sizeof(path), "%s", in_dir("new.json"));
-	ck_assert_int_eq(atomic_file_open(&af, path, 0600, &err), ST_OK);
+	ck_assert_int_eq(atomic_file_open(&af, path, "the report", 0600, &err), ST_OK);
 	write_fd(af.fd, "{}\n");
 	ck_assert_int_eq(access(path, F_OK), -1);
 	ck_assert_int_eq(atomic_file_publish(&af, &err), ST_OK);
@@ -149,7 +149,7 @@ START_TEST(test_publish_releases_the_struct)
 	struct atomic_file af;
 	struct error err;
 
-	ck_assert_int_eq(atomic_file_open(&af, in_dir("r.txt"), 0600, &err), ST_OK);
+	ck_assert_int_eq(atomic_file_open(&af, in_dir("r.txt"), "the report", 0600, &err), ST_OK);
 	ck_assert_int_eq(atomic_file_publish(&af, &err), ST_OK);
 	ck_assert_ptr_null(af.path);
 	ck_assert_ptr_null(af.tmp_path);
@@ -165,7 +165,7 @@ START_TEST(test_discard_leaves_old_file_and_no_temp)
 
 	snprintf(path, sizeof(path), "%s", in_dir("report.csv"));
 	write_file(path, "old\n");
-	ck_assert_int_eq(atomic_file_open(&af, path, 0600, &err), ST_OK);
+	ck_assert_int_eq(atomic_file_open(&af, path, "the report", 0600, &err), ST_OK);
 	write_fd(af.fd, "new\n");
 	ck_assert_int_eq(dir_entries(), 2);
 	atomic_file_discard(&af);
@@ -179,7 +179,7 @@ START_TEST(test_discard_without_old_file_leaves_nothing)
 	struct atomic_file af;
 	struct error err;
 
-	ck_assert_int_eq(atomic_file_open(&af, in_dir("x.txt"), 0600, &err), ST_OK);
+	ck_assert_int_eq(atomic_file_open(&af, in_dir("x.txt"), "the report", 0600, &err), ST_OK);
 	atomic_file_discard(&af);
 	ck_assert_int_eq(dir_entries(), 0);
 }
@@ -192,14 +192,14 @@ START_TEST(test_discard_is_idempotent_and_safe_after_publish)
 	struct error err;
 
 	snprintf(path, sizeof(path), "%s", in_dir("r.txt"));
-	ck_assert_int_eq(atomic_file_open(&af, path, 0600, &err), ST_OK);
+	ck_assert_int_eq(atomic_file_open(&af, path, "the report", 0600, &err), ST_OK);
 	write_fd(af.fd, "kept\n");
 	ck_assert_int_eq(atomic_file_publish(&af, &err), ST_OK);
 	atomic_file_discard(&af);
 	atomic_file_discard(&af);
 	ck_assert_str_eq(read_file(path, buf), "kept\n");
 
-	ck_assert_int_eq(atomic_file_open(&af, in_dir("s.txt"), 0600, &err), ST_OK);
+	ck_assert_int_eq(atomic_file_open(&af, in_dir("s.txt"), "the report", 0600, &err), ST_OK);
 	atomic_file_discard(&af);
 	atomic_file_discard(&af);
 	ck_assert_int_eq(dir_entries(), 1);
@@ -214,7 +214,7 @@ START_TEST(test_temp_file_is_hidden_beside_the_target)
 
 	snprintf(path, sizeof(path), "%s", in_dir("out.csv"));
 	snprintf(prefix, sizeof(prefix), "%s/.out.csv.", dir);
-	ck_assert_int_eq(atomic_file_open(&af, path, 0600, &err), ST_OK);
+	ck_assert_int_eq(atomic_file_open(&af, path, "the report", 0600, &err), ST_OK);
 	ck_assert_str_eq(af.path, path);
 	ck_assert_int_eq(strncmp(af.tmp_path, prefix, strlen(prefix)), 0);
 	ck_assert_uint_eq(strlen(af.tmp_path), strlen(prefix) + 6);
@@ -228,7 +228,7 @@ START_TEST(test_descriptor_is_close_on_exec)
 	struct atomic_file af;
 	struct error err;
 
-	ck_assert_int_eq(atomic_file_open(&af, in_dir("c.txt"), 0600, &err), ST_OK);
+	ck_assert_int_eq(atomic_file_open(&af, in_dir("c.txt"), "the report", 0600, &err), ST_OK);
 	int flags = fcntl(af.fd, F_GETFD);
 	ck_assert_int_ne(flags & FD_CLOEXEC, 0);
 	atomic_file_discard(&af);
@@ -243,7 +243,7 @@ static mode_t published_mode(mode_t mask, unsigned mode)
 	struct stat st;
 	mode_t old = umask(mask);
 
-	ck_assert_int_eq(atomic_file_open(&af, in_dir("m.txt"), mode, &err), ST_OK);
+	ck_assert_int_eq(atomic_file_open(&af, in_dir("m.txt"), "the report", mode, &err), ST_OK);
 	ck_assert_int_eq(fstat(af.fd, &st), 0);
 	ck_assert_uint_eq(st.st_mode & 07777, mode); /* the temporary file too */
 	ck_assert_int_eq(atomic_file_publish(&af, &err), ST_OK);
@@ -269,7 +269,7 @@ START_TEST(test_missing_directory_is_io_error)
 	struct error err;
 
 	snprintf(path, sizeof(path), "%s", in_dir("nodir/report.csv"));
-	ck_assert_int_eq(atomic_file_open(&af, path, 0600, &err), ST_IO);
+	ck_assert_int_eq(atomic_file_open(&af, path, "the report", 0600, &err), ST_IO);
 	ck_assert_ptr_nonnull(strstr(err.msg, path));
 	ck_assert_ptr_nonnull(strstr(err.msg, "cannot create the report"));
 	ck_assert_ptr_nonnull(strstr(err.msg, strerror(ENOENT)));
@@ -286,7 +286,7 @@ START_TEST(test_unwritable_directory_is_io_error)
 	struct error err;
 
 	ck_assert_int_eq(chmod(dir, 0500), 0);
-	enum status st = atomic_file_open(&af, in_dir("r.csv"), 0600, &err);
+	enum status st = atomic_file_open(&af, in_dir("r.csv"), "the report", 0600, &err);
 	chmod(dir, 0700);
 	ck_assert_int_eq(st, ST_IO);
 	ck_assert_ptr_nonnull(strstr(err.msg, strerror(EACCES)));
@@ -300,7 +300,7 @@ START_TEST(test_directory_as_target_is_io_error)
 	struct error err;
 
 	snprintf(path, sizeof(path), "%s/", dir);
-	ck_assert_int_eq(atomic_file_open(&af, path, 0600, &err), ST_IO);
+	ck_assert_int_eq(atomic_file_open(&af, path, "the report", 0600, &err), ST_IO);
 	ck_assert_ptr_nonnull(strstr(err.msg, "cannot create the report"));
 }
 END_TEST
@@ -313,7 +313,7 @@ START_TEST(test_name_without_directory_uses_cwd)
 
 	ck_assert_ptr_nonnull(getcwd(cwd, sizeof(cwd)));
 	ck_assert_int_eq(chdir(dir), 0);
-	ck_assert_int_eq(atomic_file_open(&af, "plain.txt", 0600, &err), ST_OK);
+	ck_assert_int_eq(atomic_file_open(&af, "plain.txt", "the report", 0600, &err), ST_OK);
 	ck_assert_int_eq(strncmp(af.tmp_path, ".plain.txt.", 11), 0);
 	write_fd(af.fd, "here\n");
 	ck_assert_int_eq(atomic_file_publish(&af, &err), ST_OK);
@@ -331,7 +331,7 @@ START_TEST(test_failed_publish_keeps_old_file_and_discard_cleans)
 	/* rename() cannot replace a non-empty directory, which appears
 	 * after the open (open itself refuses a directory). */
 	snprintf(path, sizeof(path), "%s", in_dir("busy"));
-	ck_assert_int_eq(atomic_file_open(&af, path, 0600, &err), ST_OK);
+	ck_assert_int_eq(atomic_file_open(&af, path, "the report", 0600, &err), ST_OK);
 	ck_assert_int_eq(mkdir(path, 0700), 0);
 	write_file(in_dir("busy/inner"), "old\n");
 	ck_assert_int_eq(atomic_file_publish(&af, &err), ST_IO);
@@ -351,7 +351,7 @@ START_TEST(test_open_refuses_a_directory)
 	struct error err;
 	snprintf(path, sizeof(path), "%s", in_dir("adir"));
 	ck_assert_int_eq(mkdir(path, 0700), 0);
-	ck_assert_int_eq(atomic_file_open(&af, path, 0600, &err), ST_IO);
+	ck_assert_int_eq(atomic_file_open(&af, path, "the report", 0600, &err), ST_IO);
 	ck_assert_ptr_nonnull(strstr(err.msg, "Is a directory"));
 	ck_assert_int_eq(dir_entries(), 1); /* no temporary file was left */
 	rmdir(path);

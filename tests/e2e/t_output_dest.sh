@@ -1,0 +1,254 @@
+# shellcheck shell=sh
+# shellcheck disable=SC2154 # BULKREG, DATA, RC come from lib.sh and run
+# t_output_dest: where -o and --rejects write (review 7, findings 1, 2, 5).
+# --rejects takes its file exactly as -o does: a link of one's own is
+# followed and kept, a device or FIFO is written into, whatever another
+# user planted is refused; neither is ever renamed over the file standard
+# output or error already writes to (cron's `>> log`); and neither may name
+# the database's -wal, -shm or -journal, even before SQLite makes them (those
+# cases on SQLite only).  This runs as root, and before the fix --rejects
+# renamed over whatever it was given: so --rejects never names the real
+# /dev/null or /dev/stdout here -- only a link of our own (and /dev/null is
+# checked to be a device after) or, in a private mount namespace, a
+# throw-away /dev.
+
+# owner_is_nobody FILE...: make FILE (a link itself, not its target) nobody's.
+owner_is_nobody() { chown -h nobody "$@" || fail "chown nobody $*"; }
+inode() { stat -c %i "$1"; }
+batches() { sql "$db" "SELECT count(*) FROM batches"; }
+# The rejects file bad.csv gives (its one row has no '@').
+rejects_of_bad() {
+	printf 'student_id,email,course,reason,detail\n'
+	printf "S2,bad,C1,invalid_email,email: no '@'\n"
+}
+
+case_ "setup"
+db=$(new_db t)
+export db
+run -d "$db" course add C1 --capacity 5
+expect_rc 0
+printf 'student_id,email,course\nS1,s1@x.org,C1\nS2,bad,C1\n' >bad.csv
+rejects_of_bad >want.rejects
+dump "$db" empty.state
+
+# ---- 1. --rejects is -o's destination -----------------------------------
+case_ "--rejects through a link of one's own: the target is replaced, the link kept"
+echo old >dated.csv
+ln -s dated.csv latest.csv
+run -d "$db" register bad.csv --dry-run --rejects latest.csv -o /dev/null
+expect_rc 1
+[ -L latest.csv ] || fail "latest.csv is no longer a symbolic link"
+[ "$(readlink latest.csv)" = dated.csv ] || fail "latest.csv -> $(readlink latest.csv)"
+expect_same want.rejects dated.csv
+
+case_ "--rejects through a link another user planted is refused, its target kept, nothing done"
+echo precious >victim
+ln -s victim planted.csv
+owner_is_nobody planted.csv
+n=$(batches)
+run -d "$db" register bad.csv --rejects planted.csv -o /dev/null
+expect_rc 3
+expect_err "planted.csv: refusing to write the rejects file: it is a symbolic link owned by user"
+[ "$(cat victim)" = precious ] || fail "the planted link's target was replaced"
+[ -L planted.csv ] || fail "the planted link was replaced"
+[ "$(batches)" = "$n" ] || fail "a refused run recorded a batch"
+
+case_ "--rejects: a FIFO another user planted is refused at once"
+mkfifo planted.fifo
+owner_is_nobody planted.fifo
+# (Before the fix the FIFO was renamed over: no wait, but no refusal.)
+timeout 60 "$BULKREG" -d "$db" register bad.csv --rejects planted.fifo -o /dev/null >out 2>err
+RC=$?
+expect_rc 3
+expect_err "planted.fifo: refusing to write the rejects file: it is a FIFO owned by user"
+[ -p planted.fifo ] || fail "the planted FIFO was replaced"
+
+case_ "--rejects: a link of one's own to another user's FIFO is refused"
+mkfifo theirs.fifo
+owner_is_nobody theirs.fifo
+ln -s theirs.fifo mine.csv
+timeout 60 "$BULKREG" -d "$db" register bad.csv --rejects mine.csv -o /dev/null >out 2>err
+RC=$?
+expect_rc 3
+expect_err "mine.csv: refusing to write the rejects file: it leads to a FIFO owned by user"
+[ -L mine.csv ] || fail "the link was replaced"
+
+case_ "--rejects: a FIFO of one's own is written into, and stays a FIFO"
+mkfifo mine.fifo
+timeout 60 cat mine.fifo >got.rejects &
+reader=$!
+run -d "$db" register bad.csv --dry-run --rejects mine.fifo -o /dev/null
+expect_rc 1
+wait $reader || fail "the FIFO's reader failed (the FIFO was never opened?)"
+[ -p mine.fifo ] || fail "mine.fifo is no longer a FIFO"
+expect_same want.rejects got.rejects
+
+case_ "--rejects into a FIFO: nothing is written when the run ends in exit status 2"
+printf 'student_id,email,course\nS1,bad,C1\nS2,x\377@y.org,C1\n' >badbyte.csv
+timeout 60 cat mine.fifo >got2.rejects &
+reader=$!
+run -d "$db" register badbyte.csv --rejects mine.fifo -o /dev/null
+expect_rc 2
+expect_err "not valid UTF-8"
+wait $reader || fail "the FIFO's reader failed"
+expect_empty got2.rejects
+
+case_ "--rejects through a link of one's own to /dev/null: written into the device, the link kept"
+ln -s /dev/null null.csv
+run -d "$db" register bad.csv --dry-run --rejects null.csv -o /dev/null
+expect_rc 1
+[ -L null.csv ] || fail "null.csv was replaced: $(ls -l null.csv)"
+[ "$(readlink null.csv)" = /dev/null ] || fail "null.csv -> $(readlink null.csv)"
+test -c /dev/null || fail "/dev/null is no longer a character device"
+expect_err "1 rejected row written to null.csv"
+
+case_ "--rejects /dev/null and /dev/stdout themselves, as root, in a throw-away /dev"
+# unshare -m: a private mount namespace; the tmpfs hides the real /dev from
+# this shell only.  Should /dev/null still be there after the mount, this
+# is the real /dev: stop (77) before running anything.
+if [ -n "${BULKREG_WRAPPER:-}" ] || [ "$(id -u)" != 0 ] ||
+	! command -v unshare >/dev/null 2>&1 ||
+	! unshare -m --propagation private true 2>/dev/null; then
+	echo "note: no private mount namespace here: case skipped"
+else
+	unshare -m --propagation private sh -c '
+		mount -t tmpfs tmpfs /dev || exit 77
+		[ ! -e /dev/null ] || exit 77
+		mknod -m 666 /dev/null c 1 3 || exit 77
+		ln -s /proc/self/fd/1 /dev/stdout || exit 77
+		"$BULKREG" -d "$db" register bad.csv --dry-run --rejects /dev/null \
+			-o r1.csv >o1 2>e1
+		echo $? >rc1
+		echo earlier >o2
+		"$BULKREG" -d "$db" register bad.csv --dry-run --rejects /dev/stdout \
+			-o /dev/null >>o2 2>e2
+		echo $? >rc2
+		ls -l /dev/null /dev/stdout >sandbox.ls
+		[ -c /dev/null ] || exit 1
+		[ -L /dev/stdout ] || exit 2
+		exit 0
+	'
+	sb=$?
+	[ "$sb" -ne 77 ] || fail "the throw-away /dev could not be made"
+	[ "$sb" -eq 0 ] || fail "the throw-away /dev was damaged ($sb): $(cat sandbox.ls)"
+	[ "$(cat rc1)" = 1 ] || fail "--rejects /dev/null: exit $(cat rc1): $(cat e1)"
+	[ "$(cat rc2)" = 1 ] || fail "--rejects /dev/stdout: exit $(cat rc2): $(cat e2)"
+	{ echo earlier; cat want.rejects; } >want.o2
+	expect_same want.o2 o2
+	test -c /dev/null || fail "the real /dev/null is no longer a character device"
+fi
+
+# ---- 2. never renamed over standard output's or error's own file ------------
+# cron: { echo start; bulkreg ... -o /dev/stdout; echo end; } >> log
+for o in /dev/stdout /dev/fd/1 /proc/self/fd/1 log.txt; do
+	case_ "-o $o while standard output is appended to log.txt: written in place"
+	printf 'earlier line\n' >log.txt
+	chmod 644 log.txt
+	ino=$(inode log.txt)
+	{
+		echo start
+		"$BULKREG" -q -d "$db" register bad.csv --dry-run --format csv -o "$o"
+		echo "end rc=$?"
+	} >>log.txt 2>err
+	[ "$(inode log.txt)" = "$ino" ] || fail "log.txt was replaced (a new inode)"
+	[ "$(stat -c %a log.txt)" = 644 ] || fail "log.txt is now $(stat -c %a log.txt)"
+	{
+		printf 'earlier line\nstart\n'
+		printf 'line,student_id,course,status,position,reason,detail\n'
+		printf '2,S1,C1,registered,,,\n'
+		printf "3,S2,C1,rejected,,invalid_email,email: no '@'\n"
+		printf 'end rc=1\n'
+	} >want.log
+	expect_same want.log log.txt
+done
+
+case_ "-o /dev/stderr while standard error is appended to a log: written in place"
+printf 'earlier line\n' >elog.txt
+ino=$(inode elog.txt)
+"$BULKREG" -q -d "$db" register bad.csv --dry-run --format csv -o /dev/stderr \
+	>out 2>>elog.txt
+[ "$(inode elog.txt)" = "$ino" ] || fail "elog.txt was replaced (a new inode)"
+head -n 1 elog.txt | grep -qx 'earlier line' || fail "elog.txt lost its first line:
+$(cat elog.txt)"
+grep -q '^3,S2,C1,rejected' elog.txt || fail "elog.txt lacks the report:
+$(cat elog.txt)"
+
+# (--rejects /dev/stdout itself only in the throw-away /dev above: before
+# the fix it was renamed over, and this runs as root.)
+case_ "--rejects through a link to /proc/self/fd/1, or the log's own name, while standard output is appended to the log"
+ln -s /proc/self/fd/1 my-stdout
+for r in my-stdout log.txt; do
+	printf 'earlier line\n' >log.txt
+	ino=$(inode log.txt)
+	{
+		echo start
+		"$BULKREG" -q -d "$db" register bad.csv --dry-run --rejects "$r" -o /dev/null
+		echo "end rc=$?"
+	} >>log.txt 2>err
+	[ "$(inode log.txt)" = "$ino" ] || fail "--rejects $r: log.txt was replaced"
+	{
+		printf 'earlier line\nstart\n'
+		rejects_of_bad
+		printf 'end rc=1\n'
+	} >want.log
+	expect_same want.log log.txt
+done
+
+case_ "-o and --rejects a file of one's own, not standard output's, are still replaced whole"
+echo old >plain.csv
+ino=$(inode plain.csv)
+run -d "$db" register bad.csv --dry-run --rejects plain.csv -o /dev/null
+expect_rc 1
+expect_same want.rejects plain.csv
+[ "$(inode plain.csv)" != "$ino" ] || fail "plain.csv was written in place, not replaced"
+
+# ---- 3. the database's -wal, -shm and -journal ------------------------------
+if [ "$STORE" = pg ]; then
+	echo "note: the -wal, -shm and -journal cases are SQLite's: not run on PostgreSQL"
+	exit 0
+fi
+case_ "a batch to undo"
+run -d "$db" register bad.csv
+expect_rc 1
+batch=$(sql "$db" "SELECT max(id) FROM batches")
+printf 'student_id,course\nS1,C1\n' >drop.csv
+mkdir sub
+ln -s . here
+dump "$db" before.state
+
+for s in -wal -shm -journal; do
+	for o in "t.db$s" "./sub/../t.db$s" "$PWD/here/t.db$s"; do
+		case_ "-o $o (not there yet) is refused before anything is done, by every command that writes a report"
+		n=$(batches)
+		for cmd in "register bad.csv" "register --sync bad.csv" \
+			"drop drop.csv" "drop --student S1 --course C1" "undo $batch"; do
+			# shellcheck disable=SC2086 # cmd is words
+			run -d t.db $cmd -o "$o"
+			expect_rc 2
+			expect_err "-o $o: that is the database's $s file"
+			[ ! -e "t.db$s" ] || fail "$cmd -o $o: t.db$s is there"
+		done
+		for cmd in "register bad.csv" "drop drop.csv"; do
+			# shellcheck disable=SC2086
+			run -d t.db $cmd --rejects "$o"
+			expect_rc 2
+			expect_err "--rejects $o: that is the database's $s file"
+		done
+		[ "$(batches)" = "$n" ] || fail "a refused run recorded a batch"
+		dump t.db after.state
+		expect_same before.state after.state
+	done
+done
+
+case_ "-d given another way than -o: still the same name"
+run -d "$PWD/sub/../t.db" register bad.csv --dry-run -o t.db-wal
+expect_rc 2
+expect_err "-o t.db-wal: that is the database's -wal file"
+run -d here/t.db register bad.csv --dry-run --rejects "$PWD/t.db-journal"
+expect_rc 2
+expect_err "that is the database's -journal file"
+
+case_ "a name that only looks alike is not refused"
+run -d t.db register bad.csv --dry-run -o t.db-wal.csv --format csv
+expect_rc 1
+grep -q '^3,S2,C1,rejected' t.db-wal.csv || fail "t.db-wal.csv lacks the report"

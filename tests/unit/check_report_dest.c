@@ -1,0 +1,283 @@
+/* check_report_dest: where -o and --rejects write -- standard output's own
+ * file in place, the database's -wal/-shm/-journal refused by name, the
+ * file named in messages. */
+#include <check.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "report_dest.h"
+#include "testutil.h"
+
+static char dir[64];
+
+static void setup(void)
+{
+	strcpy(dir, "/tmp/check_report_dest.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+}
+
+static void teardown(void)
+{
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+
+static const char *in_dir(const char *name, char buf[256])
+{
+	snprintf(buf, 256, "%s/%s", dir, name);
+	return buf;
+}
+
+static void write_text(int fd, const char *text)
+{
+	ck_assert_int_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+}
+
+static ino_t inode_of(const char *path)
+{
+	struct stat sb;
+	ck_assert_int_eq(stat(path, &sb), 0);
+	return sb.st_ino;
+}
+
+/* The file's contents (at most 255 bytes). */
+static const char *contents(const char *path, char buf[256])
+{
+	FILE *f = fopen(path, "r");
+	ck_assert_ptr_nonnull(f);
+	size_t n = fread(buf, 1, 255, f);
+	buf[n] = '\0';
+	fclose(f);
+	return buf;
+}
+
+/* `fd` (1 or 2) appends to log.txt, which holds one line; `name` (NULL:
+ * log.txt's own path) is then given as the destination.  The report goes
+ * through the descriptor: log.txt keeps its inode and its line. */
+static void check_in_place(int fd, const char *name)
+{
+	char log[256], buf[256];
+	in_dir("log.txt", log);
+	int lf = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	ck_assert_int_ge(lf, 0);
+	write_text(lf, "earlier\n");
+	close(lf);
+	ino_t ino = inode_of(log);
+	int saved = dup(fd);
+	lf = open(log, O_WRONLY | O_APPEND);
+	ck_assert_int_ge(lf, 0);
+	ck_assert_int_eq(dup2(lf, fd), fd);
+	close(lf);
+
+	struct report_dest d;
+	struct error err = {0};
+	report_dest_init(&d);
+	ck_assert_int_eq(report_dest_open(&d, name ? name : log, "the report",
+					  0600, NULL, NULL, &err),
+			 ST_OK);
+	ck_assert(!d.atomic);
+	ck_assert_int_ge(d.direct_fd, 3); /* a copy: closing it keeps fd */
+	ck_assert_ptr_null(report_dest_dir(&d));
+	write_text(report_dest_fd(&d), "report\n");
+	report_dest_close(&d);
+	ck_assert_int_eq(fcntl(fd, F_GETFD), 0 /* still open */);
+	ck_assert_int_eq(dup2(saved, fd), fd);
+	close(saved);
+
+	ck_assert_int_eq(inode_of(log), ino);
+	ck_assert_str_eq(contents(log, buf), "earlier\nreport\n");
+}
+
+START_TEST(test_stdout_file_by_its_own_name_is_written_in_place)
+{
+	check_in_place(1, NULL);
+}
+END_TEST
+
+START_TEST(test_dev_stdout_to_a_file_is_written_in_place)
+{
+	check_in_place(1, "/dev/stdout");
+}
+END_TEST
+
+START_TEST(test_proc_self_fd_1_to_a_file_is_written_in_place)
+{
+	check_in_place(1, "/proc/self/fd/1");
+}
+END_TEST
+
+START_TEST(test_stderr_file_is_written_in_place)
+{
+	check_in_place(2, "/dev/fd/2");
+}
+END_TEST
+
+START_TEST(test_another_file_is_replaced_whole)
+{
+	char path[256];
+	in_dir("plain.csv", path);
+	int fd = open(path, O_WRONLY | O_CREAT, 0644);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	struct report_dest d;
+	struct error err = {0};
+	report_dest_init(&d);
+	ck_assert_int_eq(report_dest_open(&d, path, "the report", 0600, NULL,
+					  NULL, &err),
+			 ST_OK);
+	ck_assert(d.atomic);
+	ck_assert_int_eq(d.direct_fd, -1);
+	report_dest_close(&d);
+}
+END_TEST
+
+/* A closed standard output is /dev/null opened read-only (main.c): -o
+ * /dev/null must still be opened for writing, not that descriptor. */
+START_TEST(test_read_only_stdout_is_not_used)
+{
+	int saved = dup(1);
+	int ro = open("/dev/null", O_RDONLY);
+	ck_assert_int_ge(ro, 0);
+	ck_assert_int_eq(dup2(ro, 1), 1);
+	close(ro);
+	struct report_dest d;
+	struct error err = {0};
+	report_dest_init(&d);
+	enum status st = report_dest_open(&d, "/dev/null", "the report", 0600,
+					  NULL, NULL, &err);
+	ssize_t w = st == ST_OK ? write(report_dest_fd(&d), "x", 1) : -1;
+	report_dest_close(&d);
+	dup2(saved, 1);
+	close(saved);
+	ck_assert_int_eq(st, ST_OK);
+	ck_assert_int_eq(w, 1);
+}
+END_TEST
+
+START_TEST(test_messages_name_the_rejects_file)
+{
+	char link[256], missing[256];
+	ck_assert_int_eq(symlink(in_dir("gone.csv", missing), in_dir("l.csv", link)),
+			 0);
+	struct report_dest d;
+	struct error err = {0};
+	report_dest_init(&d);
+	ck_assert_int_eq(report_dest_open(&d, link, "the rejects file", 0600,
+					  NULL, NULL, &err),
+			 ST_IO);
+	ck_assert_ptr_nonnull(strstr(err.msg, "cannot create the rejects file"));
+	report_dest_close(&d);
+	ck_assert_int_eq(report_dest_open(&d, in_dir("nodir/r.csv", missing),
+					  "the rejects file", 0600, NULL, NULL,
+					  &err),
+			 ST_IO);
+	ck_assert_ptr_nonnull(strstr(err.msg, "cannot create the rejects file"));
+	ck_assert_ptr_null(strstr(err.msg, "the report"));
+	report_dest_close(&d);
+}
+END_TEST
+
+/* report_dest_not_db_file(path, db): the status, and the message in err. */
+static enum status not_db(const char *path, const char *db, struct error *err)
+{
+	memset(err, 0, sizeof(*err));
+	return report_dest_not_db_file("-o", path, "the report", db, err);
+}
+
+START_TEST(test_db_files_refused_by_name_before_they_exist)
+{
+	char db[256], p[512], sub[256], here[256];
+	struct error err;
+	in_dir("t.db", db);
+	/* Neither the database nor its files exist. */
+	static const char *const suffixes[] = { "-wal", "-shm", "-journal" };
+	for (int i = 0; i < 3; i++) {
+		snprintf(p, sizeof(p), "%s%s", db, suffixes[i]);
+		ck_assert_int_eq(not_db(p, db, &err), ST_USAGE);
+		ck_assert_ptr_nonnull(strstr(err.msg, "that is the database's"));
+		ck_assert_ptr_nonnull(strstr(err.msg, suffixes[i]));
+	}
+	ck_assert_int_eq(not_db(db, db, &err), ST_USAGE);
+	ck_assert_ptr_nonnull(strstr(err.msg, "that is the database;"));
+	/* Another spelling of the same directory. */
+	ck_assert_int_eq(mkdir(in_dir("sub", sub), 0700), 0);
+	ck_assert_int_eq(symlink(".", in_dir("here", here)), 0);
+	snprintf(p, sizeof(p), "%s/../t.db-wal", sub);
+	ck_assert_int_eq(not_db(p, db, &err), ST_USAGE);
+	snprintf(p, sizeof(p), "%s/t.db-shm", here);
+	ck_assert_int_eq(not_db(p, db, &err), ST_USAGE);
+	snprintf(p, sizeof(p), "%s/./t.db-journal", dir);
+	ck_assert_int_eq(not_db(db, p, &err), ST_OK); /* db named t.db-journal */
+	ck_assert_int_eq(not_db(p, db, &err), ST_USAGE);
+}
+END_TEST
+
+START_TEST(test_other_names_pass)
+{
+	char db[256], p[512], sub[256];
+	struct error err;
+	in_dir("t.db", db);
+	static const char *const names[] = { "t.db-wal.csv", "t.db-", "t.db-WAL",
+					     "xt.db-wal", "t.d-wal", "t.dbwal" };
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		ck_assert_int_eq(not_db(in_dir(names[i], p), db, &err), ST_OK);
+	ck_assert_int_eq(mkdir(in_dir("sub", sub), 0700), 0);
+	snprintf(p, sizeof(p), "%s/t.db-wal", sub);
+	ck_assert_int_eq(not_db(p, db, &err), ST_OK);
+	/* A directory that is not there: not the database's. */
+	ck_assert_int_eq(not_db(in_dir("nodir/t.db-wal", p), db, &err), ST_OK);
+}
+END_TEST
+
+/* A link (of one's own) to the -wal's name is the -wal once it exists;
+ * before that, report_dest_open refuses a link to a missing file. */
+START_TEST(test_link_to_an_existing_wal_is_refused)
+{
+	char db[256], wal[256], link[256];
+	struct error err;
+	in_dir("t.db", db);
+	int fd = open(in_dir("t.db-wal", wal), O_WRONLY | O_CREAT, 0600);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	ck_assert_int_eq(symlink("t.db-wal", in_dir("w.csv", link)), 0);
+	ck_assert_int_eq(not_db(link, db, &err), ST_USAGE);
+	ck_assert_ptr_nonnull(strstr(err.msg, "-wal file"));
+}
+END_TEST
+
+static Suite *report_dest_suite(void)
+{
+	Suite *s = suite_create("report_dest");
+	TCase *tc = tcase_create("standard output");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_stdout_file_by_its_own_name_is_written_in_place);
+	tcase_add_test(tc, test_dev_stdout_to_a_file_is_written_in_place);
+	tcase_add_test(tc, test_proc_self_fd_1_to_a_file_is_written_in_place);
+	tcase_add_test(tc, test_stderr_file_is_written_in_place);
+	tcase_add_test(tc, test_another_file_is_replaced_whole);
+	tcase_add_test(tc, test_read_only_stdout_is_not_used);
+	tcase_add_test(tc, test_messages_name_the_rejects_file);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("database files");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_db_files_refused_by_name_before_they_exist);
+	tcase_add_test(tc, test_other_names_pass);
+	tcase_add_test(tc, test_link_to_an_existing_wal_is_refused);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(report_dest_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
