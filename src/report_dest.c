@@ -108,6 +108,32 @@ static enum status open_direct(struct report_dest *d, const char *path,
 	return ST_OK;
 }
 
+/* A directory on the way to `path` that is a symbolic link another user
+ * (not root) owns is refused as a planted link at the end is: it could
+ * send the file into a directory of the caller's that its owner cannot
+ * write.  (The kernel's protected_symlinks covers sticky directories
+ * only, and may be off.) */
+static enum status check_dirs(const struct report_dest *d, const char *path,
+			      struct error *err)
+{
+	char prefix[4096];
+	size_t len = strlen(path);
+	if (len >= sizeof(prefix))
+		return ST_OK; /* the open says why */
+	for (size_t i = 1; i < len; i++) {
+		if (path[i] != '/' || path[i - 1] == '/')
+			continue;
+		memcpy(prefix, path, i);
+		prefix[i] = '\0';
+		struct stat sb;
+		if (lstat(prefix, &sb) == 0 && S_ISLNK(sb.st_mode) &&
+		    !trusted_owner(&sb))
+			return refuse_owner(d, prefix, &sb,
+					    "a directory on its way is a", err);
+	}
+	return ST_OK;
+}
+
 enum status report_dest_open(struct report_dest *d, const char *path,
 			     const char *what, unsigned mode,
 			     bool (*cancelled)(void *ctx), void *ctx,
@@ -116,6 +142,9 @@ enum status report_dest_open(struct report_dest *d, const char *path,
 	d->name = path;
 	d->what = what;
 	const char *target = path;
+	enum status dst = check_dirs(d, path, err);
+	if (dst != ST_OK)
+		return dst;
 	struct stat sb;
 	bool exists = lstat(path, &sb) == 0;
 	bool via_link = exists && S_ISLNK(sb.st_mode);

@@ -53,6 +53,25 @@ expect_err "planted.csv: refusing to write the rejects file: it is a symbolic li
 [ -L planted.csv ] || fail "the planted link was replaced"
 [ "$(batches)" = "$n" ] || fail "a refused run recorded a batch"
 
+case_ "-o and --rejects through a directory link another user planted on the way: refused, nothing written there"
+mkdir -p private shared_dir && chmod 700 private
+ln -s "$PWD/private" shared_dir/reports
+owner_is_nobody shared_dir/reports
+n=$(batches)
+run -d "$db" register bad.csv -o shared_dir/reports/daily.csv
+expect_rc 3
+expect_err "shared_dir/reports: refusing to write the report: a directory on its way is a symbolic link owned by user"
+run -d "$db" register bad.csv --rejects shared_dir/reports/rej.csv -o /dev/null
+expect_rc 3
+expect_err "shared_dir/reports: refusing to write the rejects file: a directory on its way is a symbolic link owned by user"
+[ -z "$(ls -A private)" ] || fail "written through the planted link: $(ls -A private)"
+[ "$(batches)" = "$n" ] || fail "a refused run recorded a batch"
+# A directory link of one's own is followed.
+ln -s "$PWD/private" mine_reports
+run -d "$db" register bad.csv --dry-run -o mine_reports/daily.csv
+expect_rc 1
+[ -s private/daily.csv ] || fail "not written through one's own link"
+
 case_ "--rejects: a FIFO another user planted is refused at once"
 mkfifo planted.fifo
 owner_is_nobody planted.fifo
