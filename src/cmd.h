@@ -75,6 +75,13 @@ int cli_open_db(struct cli *cli, double wait_seconds, struct db **out);
  * users. */
 void cli_warn_shared_dir(const struct cli *cli);
 
+/* A `done` channel that SIGINT, SIGTERM or SIGHUP closes (signals.h),
+ * made before any other thread: 0, or the exit code after saying why.
+ * cli_cancel_stop ends it. */
+struct chan;
+int cli_cancel_start(struct chan **done);
+void cli_cancel_stop(struct chan *done);
+
 /*
  * One option parser for every command: getopt_long over the command's own
  * options with the global ones merged in (-d PATH, --db PATH, -q, --quiet,

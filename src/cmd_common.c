@@ -11,6 +11,7 @@
 
 #include "cmd.h"
 #include "dbtarget.h"
+#include "signals.h"
 
 /* Formats and prints "bulkreg: <prefix><msg>\n", escaped for a terminal. */
 static void print_escaped(const char *prefix, const char *fmt, va_list ap)
@@ -50,6 +51,27 @@ void cli_warn_shared_dir(const struct cli *cli)
 			 "users, who could put files beside it; keep the "
 			 "database in a directory only you can write",
 			 dir);
+}
+
+int cli_cancel_start(struct chan **done)
+{
+	struct error err = {0};
+	*done = chan_new(sizeof(int), 0);
+	if (!*done)
+		return cli_error("out of memory"), 3;
+	enum status st = signals_start(*done, &err);
+	if (st != ST_OK) {
+		chan_free(*done);
+		*done = NULL;
+		return cli_fail(st, &err);
+	}
+	return 0;
+}
+
+void cli_cancel_stop(struct chan *done)
+{
+	signals_stop();
+	chan_free(done);
 }
 
 int cli_fail(enum status st, const struct error *err)

@@ -164,17 +164,12 @@ int cmd_copy_db(struct cli *cli, int argc, char **argv)
 	 * must be writable. */
 	/* SIGINT/SIGTERM/SIGHUP stop the copy, which then rolls back (and a
 	 * target it created goes away) instead of dying half-way. */
+	struct chan *done;
+	if ((rc = cli_cancel_start(&done)) != 0)
+		return rc;
 	struct error err = {0};
-	struct chan *done = chan_new(sizeof(int), 0);
-	if (!done)
-		return cli_error("out of memory"), 3;
-	enum status st = signals_start(done, &err);
-	if (st != ST_OK) {
-		chan_free(done);
-		return cli_fail(st, &err);
-	}
 	struct db *from = NULL, *to = NULL;
-	st = db_open_target(from_target, schema_of(cli, from_target), wait,
+	enum status st = db_open_target(from_target, schema_of(cli, from_target), wait,
 			    cli->file_mode | DB_OPEN_EXISTING, &from, &err);
 	if (st == ST_OK)
 		st = db_open_target(to_target, schema_of(cli, to_target), wait,
@@ -193,8 +188,7 @@ int cmd_copy_db(struct cli *cli, int argc, char **argv)
 	db_close(from);
 	db_close(to);
 	int sig = signals_received();
-	signals_stop();
-	chan_free(done);
+	cli_cancel_stop(done);
 	if (st != ST_OK) {
 		if (created)
 			remove_created(to_target);

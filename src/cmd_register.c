@@ -270,15 +270,12 @@ static int run_job(struct cli *cli, struct register_options *ro, double wait)
 	if (settled != 0)
 		return settled;
 	/* Cancellation must exist before any thread does. */
-	struct chan *done = chan_new(sizeof(int), 0);
+	struct chan *done;
+	int started = cli_cancel_start(&done);
+	if (started != 0)
+		return started;
 	struct error err = {0};
-	if (!done)
-		return cli_error("out of memory"), 3;
-	enum status st = signals_start(done, &err);
-	if (st != ST_OK) {
-		chan_free(done);
-		return cli_fail(st, &err);
-	}
+	enum status st;
 	struct run_ctx ctx = {cli, progress_start(cli, ro->roster_path)};
 	ro->done = done;
 	ro->warn = warn_cb;
@@ -301,8 +298,7 @@ static int run_job(struct cli *cli, struct register_options *ro, double wait)
 	st = run_until_settled(cli, &ctx, ro, wait, &res, &err);
 	progress_free(ctx.progress);
 	int sig = signals_received();
-	signals_stop();
-	chan_free(done);
+	cli_cancel_stop(done);
 
 	/* 128+N says "rolled back": only when it is true.  Once the batch is
 	 * committed, a failure after it (a report that could not be put in
