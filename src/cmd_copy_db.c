@@ -159,18 +159,19 @@ int cmd_copy_db(struct cli *cli, int argc, char **argv)
 	bool created = !db_target_is_pg(to_target) &&
 		       stat(to_target, &sb) != 0 && errno == ENOENT;
 
-	/* FROM must be there (a mistyped path leaves no file behind); TO is
-	 * made if need be (a new file, or the schema init would make), and
-	 * must be writable. */
 	/* SIGINT/SIGTERM/SIGHUP stop the copy, which then rolls back (and a
 	 * target it created goes away) instead of dying half-way. */
 	struct chan *done;
 	if ((rc = cli_cancel_start(&done)) != 0)
 		return rc;
 	struct error err = {0};
+	/* FROM must be there (a mistyped path leaves no file behind); TO is
+	 * made if need be (a new file, or the schema init would make), and
+	 * must be writable. */
 	struct db *from = NULL, *to = NULL;
-	enum status st = db_open_target(from_target, schema_of(cli, from_target), wait,
-			    cli->file_mode | DB_OPEN_EXISTING, &from, &err);
+	enum status st = db_open_target(from_target, schema_of(cli, from_target),
+					wait, cli->file_mode | DB_OPEN_EXISTING,
+					&from, &err);
 	if (st == ST_OK)
 		st = db_open_target(to_target, schema_of(cli, to_target), wait,
 				    cli->file_mode | DB_OPEN_INIT |

@@ -10,6 +10,7 @@
 
 #include "chan.h"
 #include "cmd_progress.h"
+#include "monotime.h"
 
 #define TICK_SECONDS 0.25 /* at most 4 redraws a second */
 
@@ -24,14 +25,6 @@ struct progress {
 	struct chan *stop;      /* closed to end the ticker */
 	pthread_t thread;
 };
-
-static double elapsed(const struct progress *p)
-{
-	struct timespec now;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (double)(now.tv_sec - p->t0.tv_sec) +
-	       (double)(now.tv_nsec - p->t0.tv_nsec) / 1e9;
-}
 
 /* "0:06", "1:02:03". */
 static void clock_text(char *buf, size_t size, double seconds)
@@ -53,7 +46,7 @@ static void format_line(const struct progress *p, char *buf, size_t size)
 					     memory_order_relaxed);
 	uint64_t bytes = atomic_load_explicit(&p->counts.bytes_read,
 					      memory_order_relaxed);
-	double dt = elapsed(p);
+	double dt = monotime_since(&p->t0);
 	double rate = dt > 0 ? (double)done / dt : 0;
 	if (p->size == 0 || bytes == 0) {
 		snprintf(buf, size, "bulkreg: %llu rows, %.0f rows/s",
@@ -128,7 +121,7 @@ struct progress *progress_start(const struct cli *cli, const char *roster_path)
 	atomic_init(&p->counts.rows_read, 0);
 	atomic_init(&p->counts.bytes_read, 0);
 	p->size = roster_size(roster_path);
-	clock_gettime(CLOCK_MONOTONIC, &p->t0);
+	p->t0 = monotime_now();
 	pthread_mutex_init(&p->lock, NULL);
 	p->stop = chan_new(sizeof(int), 0);
 	if (!p->stop || pthread_create(&p->thread, NULL, ticker, p) != 0) {
@@ -156,7 +149,7 @@ void progress_end(struct progress *p)
 		return;
 	clear_line(p);
 	uint64_t done = atomic_load(&p->counts.rows_done);
-	double dt = elapsed(p);
+	double dt = monotime_since(&p->t0);
 	fprintf(stderr, "bulkreg: %llu rows in %.1f s (%.0f rows/s)\n",
 		(unsigned long long)done, dt, dt > 0 ? (double)done / dt : 0.0);
 	fflush(stderr);

@@ -5,11 +5,11 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cmd.h"
 #include "cmd_progress.h"
+#include "monotime.h"
 #include "pool.h"
 #include "register.h"
 #include "signals.h"
@@ -215,8 +215,6 @@ static void rows_done_cb(void *ctx)
 
 /* ---- the command -------------------------------------------------------- */
 
-/* Runs the batch the options describe and turns its result into messages
- * and an exit status. */
 /* Whether the batch's input can be read again from its start: a file (or
  * none: drop --student, undo), not standard input or a FIFO. */
 static bool input_rereadable(const char *path)
@@ -226,14 +224,6 @@ static bool input_rereadable(const char *path)
 		return true;
 	return strcmp(path, "-") != 0 && stat(path, &sb) == 0 &&
 	       S_ISREG(sb.st_mode);
-}
-
-static double seconds_since(const struct timespec *t0)
-{
-	struct timespec now;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (double)(now.tv_sec - t0->tv_sec) +
-	       (double)(now.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
 /*
@@ -248,14 +238,13 @@ static enum status run_until_settled(struct cli *cli, struct run_ctx *ctx,
 				     double wait, struct register_result *res,
 				     struct error *err)
 {
-	struct timespec t0;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	struct timespec t0 = monotime_now();
 	for (;;) {
 		enum status st = register_run(ro, res, err);
 		if (st != ST_CONFLICT || res->recorded || signals_received() ||
 		    !input_rereadable(ro->roster_path) ||
 		    !input_rereadable(ro->users_path) ||
-		    seconds_since(&t0) >= wait)
+		    monotime_since(&t0) >= wait)
 			return st;
 		progress_lock(ctx->progress);
 		cli_warn(cli, "%s; running it again", err->msg);
@@ -264,6 +253,8 @@ static enum status run_until_settled(struct cli *cli, struct run_ctx *ctx,
 	}
 }
 
+/* Runs the batch the options describe and turns its result into messages
+ * and an exit status. */
 static int run_job(struct cli *cli, struct register_options *ro, double wait)
 {
 	int settled = cli_settle_target(cli);

@@ -23,8 +23,6 @@
  * (The PostgreSQL driver translates this exact spelling: sqldb_pg.c.) */
 #define DB_NOW_SQL "strftime('%Y-%m-%dT%H:%M:%fZ','now')"
 
-/* SQLite's page cache: 48 MiB; 16 MiB while a batch's own cache (db_store.c)
- * holds what it reads, so the two together stay within the memory goal. */
 /* SQLite: the next batch id -- past every id the history and the
  * courses' snapshots name, not only the batches' rows: a batch row deleted
  * by hand must not lend its id, and with it that history, to the next
@@ -34,6 +32,9 @@
 	"(SELECT coalesce(max(m), 0) + 1 FROM (SELECT max(id) AS m FROM batches" \
 	" UNION ALL SELECT max(batch_id) FROM history"                         \
 	" UNION ALL SELECT max(batch_id) FROM batch_courses) AS ids)"
+
+/* SQLite's page cache: 48 MiB; 16 MiB while a batch's own cache (db_store.c)
+ * holds what it reads, so the two together stay within the memory goal. */
 #define DB_SQLITE_CACHE_PRAGMA "PRAGMA cache_size = -49152"
 #define DB_SQLITE_BATCH_CACHE_PRAGMA "PRAGMA cache_size = -8192"
 
@@ -140,8 +141,9 @@ enum status db__open_pg(struct db *db, const char *target, unsigned create_mode,
  * create, or that differ from what they create (db_trust.c). */
 enum status db__trust_check(struct db *db, struct error *err);
 
-/* SQLite: calls fn for each such object (type, name, table), inside the
- * caller's read transaction (verify lists them as findings). */
+/* Calls fn for each such object (type, name, table; on PostgreSQL those of
+ * the kinds db_trust.c looks for), inside the caller's read transaction
+ * (verify lists them as findings). */
 typedef void (*db__foreign_fn)(void *ctx, const char *type, const char *name,
 			       const char *table);
 enum status db__foreign_objects(struct db *db, db__foreign_fn fn, void *ctx,

@@ -17,6 +17,7 @@
 #include "check.h"
 #include "courses.h"
 #include "dbtarget.h"
+#include "monotime.h"
 #include "parse.h"
 #include "policy.h"
 #include "pool.h"
@@ -106,14 +107,6 @@ static bool cancelled(const struct pipeline *pl)
 static bool reader_cancelled(void *ctx)
 {
 	return cancelled(ctx);
-}
-
-static double seconds_since(const struct timespec *t0)
-{
-	struct timespec now;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (double)(now.tv_sec - t0->tv_sec) +
-	       (double)(now.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
 /* Appends " VALUE", in single quotes when it holds a space or a quote
@@ -664,7 +657,7 @@ static enum status finish_batch(struct pipeline *pl, struct roster_reader *rd,
 		db_batch_abort(pl->db);
 		return st;
 	}
-	res->elapsed_seconds = seconds_since(t0);
+	res->elapsed_seconds = monotime_since(t0);
 	if (opt->rows_done)
 		opt->rows_done(opt->rows_done_ctx);
 
@@ -822,8 +815,7 @@ static enum status open_and_begin(struct pipeline *pl, struct db **dbp,
 				  struct error *err)
 {
 	const struct register_options *opt = pl->opt;
-	struct timespec t0;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	struct timespec t0 = monotime_now();
 	double step = 0.001;
 	for (;;) {
 		enum status st = ST_OK;
@@ -848,7 +840,7 @@ static enum status open_and_begin(struct pipeline *pl, struct db **dbp,
 		 * elsewhere): *dbp is NULL and it is opened again. */
 		if (st != ST_BUSY)
 			return st;
-		double left = opt->wait_seconds - seconds_since(&t0);
+		double left = opt->wait_seconds - monotime_since(&t0);
 		if (left <= 0)
 			return error_set(err, ST_BUSY,
 					 "%s: database is locked by another "
@@ -992,8 +984,7 @@ static enum status check_outputs(const struct register_options *opt,
 enum status register_run(const struct register_options *opt,
 			 struct register_result *res, struct error *err)
 {
-	struct timespec t0;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	struct timespec t0 = monotime_now();
 	memset(res, 0, sizeof(*res));
 
 	struct db *db = NULL;

@@ -186,17 +186,21 @@ enum status report_dest_open(struct report_dest *d, const char *path,
 	return st;
 }
 
+/* The directory part of `path` whose last '/' is `slash` (NULL: none),
+ * newly allocated; NULL when out of memory. */
+static char *dir_of(const char *path, const char *slash)
+{
+	return !slash	       ? strdup(".") :
+	       slash == path ? strdup("/") :
+			       strndup(path, (size_t)(slash - path));
+}
+
 const char *report_dest_dir(struct report_dest *d)
 {
 	if (!d->atomic || !d->af.path)
 		return NULL;
-	if (!d->dir) {
-		const char *slash = strrchr(d->af.path, '/');
-		d->dir = !slash ? strdup(".") :
-			 slash == d->af.path ?
-				  strdup("/") :
-				  strndup(d->af.path, (size_t)(slash - d->af.path));
-	}
+	if (!d->dir)
+		d->dir = dir_of(d->af.path, strrchr(d->af.path, '/'));
 	return d->dir;
 }
 
@@ -237,9 +241,7 @@ static char *resolved_name(const char *path)
 	const char *base = slash ? slash + 1 : path;
 	if (!*base || strcmp(base, ".") == 0 || strcmp(base, "..") == 0)
 		return NULL;
-	char *dir = !slash	   ? strdup(".") :
-		    slash == path ? strdup("/") :
-				    strndup(path, (size_t)(slash - path));
+	char *dir = dir_of(path, slash);
 	char *rdir = dir ? realpath(dir, NULL) : NULL;
 	free(dir);
 	if (!rdir)
