@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "cmd.h"
 #include "report_html.h"
@@ -60,7 +61,8 @@ static const char import_help[] =
 	"  --capacity N   seats for the new courses of a file without a capacity\n"
 	"                 column (existing courses keep theirs)\n"
 	"  --waitlist N   their waitlist (default unlimited)\n"
-	"  --dry-run      say what would be created, updated and unchanged\n"
+	"  --dry-run      say what would be created, updated and unchanged, and\n"
+	"                 whom new seats would promote; write nothing\n"
 	"  --map SPEC     name the columns: code=HEADER,title=HEADER,...\n"
 	"  -v, --verbose  also list each course created or changed, and how\n"
 	"                 (MATH101: capacity 30 -> 35)\n"
@@ -140,6 +142,19 @@ static enum status print_promotion(void *ctx, struct row *row, struct error *err
 	const struct cli *cli = ctx;
 	if (!cli->quiet)
 		cli_error("%s: %s promoted from the waitlist (%s)",
+			  row->v[FIELD_COURSE].text, row->v[FIELD_STUDENT_ID].text,
+			  row->detail);
+	return ST_OK;
+}
+
+/* The same for a dry run: who would move. */
+static enum status print_would_promote(void *ctx, struct row *row,
+				       struct error *err)
+{
+	(void)err;
+	const struct cli *cli = ctx;
+	if (!cli->quiet)
+		cli_error("%s: %s would be promoted from the waitlist (%s)",
 			  row->v[FIELD_COURSE].text, row->v[FIELD_STUDENT_ID].text,
 			  row->detail);
 	return ST_OK;
@@ -353,7 +368,7 @@ static int course_add(struct cli *cli, int argc, char **argv)
 	struct course_save_result res = {0};
 	if (changed)
 		st = course_save(db, &in, 1, source, print_promotion, cli,
-				 warn_over, cli, &res, &err);
+				 warn_over, cli, false, &res, &err);
 	db_close(db);
 	course_table_free(&now);
 	if (st != ST_OK)
@@ -428,6 +443,41 @@ static enum status plan_import(struct db *db, const struct course_import *ci,
 	return st;
 }
 
+/* Whether saving the plan may move someone from a waitlist: a course with
+ * a waitlist whose new capacity leaves a seat free. */
+static bool plan_may_promote(const struct import_plan *plan)
+{
+	for (size_t i = 0; i < plan->n; i++) {
+		const struct course *c = plan->before[i];
+		if (c && c->waitlisted > 0 &&
+		    plan->inputs[i].capacity > c->registered)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * A dry run that may promote says whom: the save is done on a connection
+ * that may write, then rolled back (the policy decides, as in the real
+ * run).  *may_write false: the database is read-only to this user (said;
+ * the dry run goes on without it).  Not 0: the exit status of a failed
+ * open (reported; *db is NULL).
+ */
+static int reopen_for_dry_run(struct cli *cli, struct db **db, bool *may_write)
+{
+	*may_write = cli->db_pg || access(cli->db_path, W_OK) == 0;
+	if (!*may_write) {
+		cli_warn(cli, "dry run: %s is read-only to you: who the new "
+			      "seats would promote is not shown",
+			 cli->db_path);
+		return 0;
+	}
+	db_close(*db);
+	*db = NULL;
+	cli->writes = true;
+	return cli_open_db(cli, DEFAULT_WAIT_SECONDS, db);
+}
+
 static void plan_free(struct import_plan *plan)
 {
 	free(plan->inputs);
@@ -450,16 +500,21 @@ static void say_changes(const struct import_plan *plan)
 /* "imported 6 courses from FILE: 2 created, 1 updated, 3 unchanged". */
 static void say_import(const struct import_plan *plan,
 		       const struct course_import *ci, const char *name,
-		       bool dry_run)
+		       bool dry_run, int64_t would_promote)
 {
-	char format[64] = "";
+	char format[64] = "", promoted[64] = "";
 	if (strcmp(ci->format, "bulkreg") != 0)
 		snprintf(format, sizeof(format), " (read as %s)", ci->format);
+	if (dry_run && would_promote)
+		snprintf(promoted, sizeof(promoted),
+			 ", %" PRId64 " student%s promoted", would_promote,
+			 would_promote == 1 ? "" : "s");
 	cli_error("%s %zu course%s from %s: %zu created, %zu updated, %zu "
-		  "unchanged%s%s",
+		  "unchanged%s%s%s",
 		  dry_run ? "dry run: would import" : "imported", ci->count,
 		  ci->count == 1 ? "" : "s", name, plan->created, plan->updated,
-		  plan->unchanged, format, dry_run ? "; nothing written" : "");
+		  plan->unchanged, promoted, format,
+		  dry_run ? "; nothing written" : "");
 }
 
 static int course_import(struct cli *cli, int argc, char **argv)
@@ -564,7 +619,7 @@ static int course_import(struct cli *cli, int argc, char **argv)
 	struct course_save_result res = {0};
 	if (st == ST_OK && !dry_run && plan.n > 0) {
 		st = course_save(db, plan.inputs, plan.n, path, print_promotion, cli,
-				 warn_over, cli, &res, &err);
+				 warn_over, cli, false, &res, &err);
 		if (st != ST_OK && res.failed) {
 			/* The database refused a row the reader accepted. */
 			char inner[ERROR_MAX];
@@ -572,6 +627,18 @@ static int course_import(struct cli *cli, int argc, char **argv)
 			error_set(&err, st, "%s: line %" PRIu64 ": %s", name,
 				  plan.lines[res.failed - 1], inner);
 		}
+	} else if (st == ST_OK && dry_run && plan_may_promote(&plan)) {
+		bool may_write;
+		rc = reopen_for_dry_run(cli, &db, &may_write);
+		if (rc != 0) {
+			plan_free(&plan);
+			course_import_free(&ci);
+			return rc;
+		}
+		if (may_write)
+			st = course_save(db, plan.inputs, plan.n, path,
+					 print_would_promote, cli, warn_over, cli,
+					 true, &res, &err);
 	}
 	db_close(db);
 	for (size_t i = 0; st == ST_OK && i < plan.n; i++)
@@ -580,7 +647,7 @@ static int course_import(struct cli *cli, int argc, char **argv)
 	if (st == ST_OK && verbose)
 		say_changes(&plan);
 	if (st == ST_OK && !cli->quiet)
-		say_import(&plan, &ci, name, dry_run);
+		say_import(&plan, &ci, name, dry_run, res.promoted);
 	plan_free(&plan);
 	course_import_free(&ci);
 	if (st != ST_OK)

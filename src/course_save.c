@@ -70,7 +70,7 @@ static enum status promote(struct db *db, int64_t batch_id,
 
 enum status course_save(struct db *db, const struct course_input *in, size_t n,
 			const char *source, policy_emit_fn emit, void *emit_ctx,
-			course_over_fn over_fn, void *over_ctx,
+			course_over_fn over_fn, void *over_ctx, bool dry_run,
 			struct course_save_result *res, struct error *err)
 {
 	memset(res, 0, sizeof(*res));
@@ -88,8 +88,10 @@ enum status course_save(struct db *db, const struct course_input *in, size_t n,
 		st = put_all(db, in, n, &res->failed, err);
 	if (st == ST_OK)
 		st = promote(db, batch_id, &after, &cnt, over_fn, over_ctx, err);
-	if (st != ST_OK) {
+	if (st != ST_OK || dry_run) {
 		db_batch_abort(db);
+		if (st == ST_OK)
+			res->promoted = cnt.counts.by_status[STATUS_PROMOTED];
 		goto out;
 	}
 	res->promoted = cnt.counts.by_status[STATUS_PROMOTED];

@@ -2,6 +2,7 @@
 #ifndef BULKREG_COURSE_SAVE_H
 #define BULKREG_COURSE_SAVE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -27,10 +28,12 @@ typedef void (*course_over_fn)(void *ctx, const struct course *c);
  * no one is not a batch.  A course left with more students registered than
  * its capacity keeps them all (over_fn is told).  On failure nothing is
  * saved.  `source` names where the courses came from, for the batch record.
+ * With dry_run everything is done and emitted, then rolled back: nothing
+ * is saved and res->batch_id stays 0 (res->promoted says who would move).
  */
 enum status course_save(struct db *db, const struct course_input *in, size_t n,
 			const char *source, policy_emit_fn emit, void *emit_ctx,
-			course_over_fn over_fn, void *over_ctx,
+			course_over_fn over_fn, void *over_ctx, bool dry_run,
 			struct course_save_result *res, struct error *err);
 
 #endif

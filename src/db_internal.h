@@ -58,6 +58,7 @@ struct db {
 	char old_values[3 * 1024]; /* a changed student's values before */
 
 	bool examine;         /* DB_OPEN_EXAMINE: no db__trust_check */
+	bool writes;          /* DB_OPEN_WRITE: the command writes */
 
 	/* PostgreSQL: an SQLite connection in memory whose JSON functions read
 	 * the reasons column as on SQLite (db.c); opened on first use. */

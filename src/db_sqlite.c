@@ -110,6 +110,15 @@ static enum status apply_test_page_limit(struct db *db, struct error *err)
 
 static enum status configure(struct db *db, struct error *err)
 {
+	/* Even a listing writes: SQLite reads a WAL database through its
+	 * -shm file, made beside it. */
+	if (sqlite3_db_readonly(db->sqlite, "main") == 1 && !db->writes)
+		return error_set(err, ST_DB,
+				 "%s: cannot read: it opened read-only, and "
+				 "bulkreg needs write access to the file and "
+				 "its directory even to read it (ask its "
+				 "owner, or read a copy)",
+				 db->path);
 	if (sqlite3_db_readonly(db->sqlite, "main") == 1)
 		return cannot_write(db, "it opened read-only", err);
 	/* A database from a newer bulkreg, or one holding objects bulkreg did
@@ -313,6 +322,7 @@ enum status db__open_sqlite(struct db *db, const char *path,
 	sqlite3_extended_result_codes(db->sqlite, 1);
 	sqlite3_busy_timeout(db->sqlite, busy_ms(db->wait_seconds));
 	db->examine = (create_mode & DB_OPEN_EXAMINE) != 0;
+	db->writes = (create_mode & DB_OPEN_WRITE) != 0;
 	return configure(db, err);
 }
 

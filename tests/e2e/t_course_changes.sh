@@ -72,3 +72,43 @@ expect_err "--capacity N is required for a new course"
 run -d none.db course add BIO1 --title Biology
 expect_rc 2
 [ ! -e none.db ] || fail "none.db was created"
+
+case_ "course import --dry-run names whom a capacity raise would promote, and writes nothing"
+printf 'code,title,capacity,waitlist\nM1,Math,1,5\nM2,Art,1,5\n' >p1.csv
+printf 'student_id,first_name,last_name,email,course\nS1,A,B,a@x.org,M1\nS2,C,D,c@x.org,M1\nS3,E,F,e@x.org,M1\nS4,G,H,g@x.org,M1\nS5,I,J,i@x.org,M2\nS6,K,L,k@x.org,M2\n' >p.csv
+run -d p.db course import p1.csv
+expect_rc 0
+run -d p.db register p.csv -o rep.csv
+expect_rc 0
+dump p.db before.state
+sql p.db "SELECT count(*) FROM batches" >before.batches
+printf 'code,title,capacity,waitlist\nM1,Math,3,5\nM2,Art,1,5\n' >p2.csv
+run -d p.db course import p2.csv --dry-run
+expect_rc 0
+expect_err "bulkreg: M1: S2 would be promoted from the waitlist"
+expect_err "bulkreg: M1: S3 would be promoted from the waitlist"
+! grep -q "S4\|S6" err || fail "a dry run names a student who stays waitlisted: $(cat err)"
+expect_err "dry run: would import 2 courses from p2.csv: 0 created, 1 updated, 1 unchanged, 2 students promoted; nothing written"
+! grep -q "batch [0-9]" err || fail "a dry run names a batch: $(cat err)"
+dump p.db after.state
+expect_same before.state after.state
+sql p.db "SELECT count(*) FROM batches" >after.batches
+expect_same before.batches after.batches
+run -d p.db course import p2.csv
+expect_rc 0
+expect_err "bulkreg: M1: S2 promoted from the waitlist"
+expect_err "bulkreg: M1: S3 promoted from the waitlist"
+expect_err "imported 2 courses from p2.csv: 0 created, 1 updated, 1 unchanged"
+
+case_ "a listing of a database read-only to its user says why it cannot be read"
+# (SQLite: a file; as root, run as nobody, who may read it and not write.)
+if [ "$STORE" = sqlite ] && [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
+	# (The test's own directory may be closed to others.)
+	ro=$(mktemp -d /tmp/bulkreg-ro.XXXXXX) || fail "mktemp"
+	cp p.db "$ro/p.db" && chmod 755 "$ro" && chmod 644 "$ro/p.db"
+	su nobody -s /bin/sh -c "$BULKREG -d $ro/p.db course list" >out 2>err
+	RC=$?
+	rm -rf "$ro"
+	expect_rc 3
+	expect_err "/p.db: cannot read: it opened read-only, and bulkreg needs write access to the file and its directory even to read it"
+fi

@@ -202,7 +202,7 @@ static void save_course(struct db *db, const char *code, int64_t capacity,
 	struct error err = { "" };
 	struct course_save_result res;
 	enum status st = course_save(db, &in, 1, "test", NULL, NULL, NULL, NULL,
-				     &res, &err);
+				     false, &res, &err);
 	ck_assert_msg(st == ST_OK, "save %s: %s", code, err.msg);
 }
 
