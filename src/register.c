@@ -978,6 +978,13 @@ static enum status check_outputs(const struct register_options *opt,
 	if (st == ST_OK && opt->output_path)
 		st = output_not_an_input(opt, "-o", opt->output_path,
 					 "the report", false, err);
+	/* Two names of one file (./r.csv and r.csv, a link): the later
+	 * rename would replace the other's output. */
+	if (st == ST_OK && opt->output_path && opt->rejects_path &&
+	    !opt->single_student && !opt->undo_batch)
+		st = report_dest_not_named("--rejects", opt->rejects_path,
+					   "the rejected rows", opt->output_path,
+					   "the report's file (-o)", err);
 	return st;
 }
 

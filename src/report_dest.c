@@ -254,29 +254,57 @@ static char *resolved_name(const char *path)
 	return out;
 }
 
+/* Whether `path` and `other` name one file: by their resolved names
+ * (neither needs to exist), with `suffix` after other's; ENOMEM in errno
+ * when that could not be said for lack of memory. */
+static bool names_match(const char *path, const char *other,
+			const char *suffix)
+{
+	errno = 0;
+	char *p = resolved_name(path);
+	char *q = p ? resolved_name(other) : NULL;
+	bool same = false;
+	if (q) {
+		size_t plen = strlen(p), qlen = strlen(q);
+		same = plen == qlen + strlen(suffix) && memcmp(p, q, qlen) == 0 &&
+		       strcmp(p + qlen, suffix) == 0;
+		errno = 0;
+	}
+	free(p);
+	free(q);
+	return same;
+}
+
+enum status report_dest_not_named(const char *option, const char *path,
+				  const char *written, const char *other,
+				  const char *what, struct error *err)
+{
+	/* A device or FIFO is written into, not replaced (/dev/null twice
+	 * is fine). */
+	struct stat sb;
+	if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode))
+		return ST_OK;
+	if (names_match(path, other, ""))
+		return error_set(err, ST_USAGE,
+				 "%s %s: that is %s; %s would replace it",
+				 option, path, what, written);
+	if (errno == ENOMEM)
+		return error_set(err, ST_NOMEM, "out of memory");
+	return report_dest_not_same(option, path, written, other, what, err);
+}
+
 enum status report_dest_not_db_file(const char *option, const char *path,
 				    const char *written, const char *db,
 				    struct error *err)
 {
 	static const char *const suffixes[] = { "", "-wal", "-shm", "-journal" };
-	errno = 0;
-	char *p = resolved_name(path);
-	char *q = p ? resolved_name(db) : NULL;
-	if (!q) {
-		free(p);
-		/* A name that cannot be resolved is not the database's. */
-		return errno == ENOMEM ?
-			       error_set(err, ST_NOMEM, "out of memory") :
-			       ST_OK;
-	}
-	size_t plen = strlen(p), qlen = strlen(q);
 	const char *hit = NULL;
-	for (size_t i = 0; !hit && i < sizeof(suffixes) / sizeof(suffixes[0]); i++)
-		if (plen == qlen + strlen(suffixes[i]) &&
-		    memcmp(p, q, qlen) == 0 && strcmp(p + qlen, suffixes[i]) == 0)
+	for (size_t i = 0; !hit && i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+		if (names_match(path, db, suffixes[i]))
 			hit = suffixes[i];
-	free(p);
-	free(q);
+		else if (errno == ENOMEM)
+			return error_set(err, ST_NOMEM, "out of memory");
+	}
 	if (!hit)
 		return ST_OK;
 	if (!*hit)

@@ -72,6 +72,15 @@ enum status report_dest_not_same(const char *option, const char *path,
 				 const char *written, const char *other,
 				 const char *what, struct error *err);
 
+/* The same, compared also by name (the directories resolved, `path` and
+ * `other` followed when they are links to files that exist): neither
+ * needs to exist (-o and --rejects naming one new file).  A `path` that
+ * is a device or FIFO is never refused (it is written into, not
+ * replaced).  ST_NOMEM. */
+enum status report_dest_not_named(const char *option, const char *path,
+				  const char *written, const char *other,
+				  const char *what, struct error *err);
+
 /* ST_USAGE when `path` names the SQLite database `db` or one of the files
  * SQLite keeps beside it (DB-wal, DB-shm, DB-journal), compared by name:
  * the directories resolved, and `path` followed when it is a link to a

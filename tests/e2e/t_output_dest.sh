@@ -222,6 +222,31 @@ expect_same want.rejects plain.csv
 [ "$(inode plain.csv)" != "$ino" ] || fail "plain.csv was written in place, not replaced"
 
 # ---- 3. the database's -wal, -shm and -journal ------------------------------
+case_ "-o and --rejects naming one file under two names (./, a directory, a link; there or not yet): refused, nothing done"
+n=$(sql "$db" "SELECT count(*) FROM batches")
+mkdir -p two
+ln -sf two/rep.csv rep-link.csv
+for o in rep.csv two/rep.csv; do
+	rm -f two/rep.csv rep.csv
+	for r in "./$o" "$PWD/$o" "two/../$o"; do
+		run -d "$db" register bad.csv -o "$o" --rejects "$r"
+		expect_rc 2
+		expect_err "--rejects $r: that is the report's file (-o); the rejected rows would replace it"
+		[ ! -e "$o" ] || fail "-o $o --rejects $r: $o was written"
+	done
+done
+echo kept >two/rep.csv
+run -d "$db" register bad.csv -o two/rep.csv --rejects rep-link.csv
+expect_rc 2
+expect_err "--rejects rep-link.csv: that is the report's file (-o)"
+run -d "$db" register bad.csv -o rep-link.csv --rejects ./two/rep.csv
+expect_rc 2
+expect_err "that is the report's file (-o)"
+[ "$(cat two/rep.csv)" = kept ] || fail "the file was replaced"
+[ "$(sql "$db" "SELECT count(*) FROM batches")" = "$n" ] || fail "a refused run recorded a batch"
+dump "$db" now.state
+expect_same empty.state now.state
+
 if [ "$STORE" = pg ]; then
 	echo "note: the -wal, -shm and -journal cases are SQLite's: not run on PostgreSQL"
 	exit 0
