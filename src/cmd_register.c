@@ -315,7 +315,22 @@ static int run_job(struct cli *cli, struct register_options *ro, double wait)
 				  "(a dry run) would have been rolled back" :
 				  "rolled back",
 			  res.rolled_back_why);
-	if (ro->output_path && !cli->quiet) {
+	if (ro->output_path && !cli->quiet && ro->undo_batch) {
+		/* An undo reads no rows: what it changed, as its report says. */
+		int64_t changed = 0;
+		for (int s = STATUS_REGISTERED; s < STATUS_COUNT; s++)
+			changed += n[s];
+		cli_error("batch %lld %s: %s batch %lld: %lld registration%s "
+			  "changed (%lld dropped, %lld registered, %lld "
+			  "waitlisted, %lld promoted); report in %s",
+			  (long long)res.batch_id, batch_outcome_words(res.outcome),
+			  res.outcome == BATCH_COMMITTED ? "undid" : "undoing",
+			  (long long)ro->undo_batch, (long long)changed,
+			  changed == 1 ? "" : "s", (long long)n[STATUS_DROPPED],
+			  (long long)n[STATUS_REGISTERED],
+			  (long long)n[STATUS_WAITLISTED],
+			  (long long)n[STATUS_PROMOTED], ro->output_path);
+	} else if (ro->output_path && !cli->quiet) {
 		/* The summary is in the file; at a terminal, say where it went
 		 * and what it says in one line. */
 		char more[160] = "";

@@ -265,6 +265,15 @@ tables $db after
 expect_same before after
 [ "$(sql $db "SELECT coalesce(CAST(undone_by AS TEXT), 'null') FROM batches WHERE id = $b")" = null ] || fail "marked undone"
 
+case_ "undo -o FILE: the line on standard error says what the undo changed, not '0 rows'"
+run -d $db undo "$b" --dry-run -o u.txt
+expect_rc 0
+expect_err "dry run: undoing batch $b: 2 registrations changed (0 dropped, 1 registered, 1 waitlisted, 0 promoted); report in u.txt"
+! grep -q "0 rows" err || fail "says 0 rows: $(cat err)"
+run -d $db undo "$b" -o u.txt
+expect_rc 0
+expect_err "committed: undid batch $b: 2 registrations changed (0 dropped, 1 registered, 1 waitlisted, 0 promoted); report in u.txt"
+
 case_ "undo on a missing database: exit 2, no file created"
 run -d missing.db undo 1
 expect_rc 2
