@@ -180,7 +180,8 @@ int cmd_verify(struct cli *cli, int argc, char **argv)
 	cli_getopt_init(&g, cli, "verify", argv, "h", opts);
 	int c;
 	while ((c = cli_getopt_next(&g, argc, argv, NULL)) != -1) {
-		if (c == 'f' && report_format_parse(optarg, &o.fmt))
+		if (c == 'f' && report_format_parse(optarg, &o.fmt) &&
+		    o.fmt != REPORT_HTML)
 			continue;
 		if (c == 'r') {
 			want_repair = true;

@@ -60,6 +60,16 @@ run -d $one verify
 expect_rc 0
 expect_out "ok: every invariant holds (1 course, 1 registration, 1 history event)"
 
+case_ "verify has no html format: exit 2 like the other listings, nothing printed"
+fresh db
+for r in "" --repair; do
+	# shellcheck disable=SC2086 # r is zero or one word
+	run -d db verify $r --format html
+	expect_rc 2
+	expect_err "verify: --format: 'html' is not text, csv or json"
+	expect_empty out
+done
+
 case_ "a sound database verifies: exit 0, nothing listed, in every format"
 fresh db
 run -d db verify
