@@ -53,7 +53,7 @@ static const char register_help[] =
 	"  --format FMT           report format: text (default), csv, json or html\n"
 	"                         (one self-contained page to read or print)\n"
 	"  -o, --output FILE      write the report to FILE instead of standard\n"
-	"                         output: a file is replaced whole after the\n"
+	"                         output ('-'): a file is replaced whole after the\n"
 	"                         commit; a device, a FIFO, or the file standard\n"
 	"                         output or error goes to, is written in place\n"
 	"  --all                  the text report lists every row (waitlisted rows\n"
@@ -434,7 +434,9 @@ static int run_batch(struct cli *cli, const struct batch_command *bc, int argc,
 		case 'h':
 			return cli_help(cli, bc->usage, bc->help);
 		case 'o':
-			ro.output_path = optarg;
+			/* '-' is standard output, as a roster '-' is
+			 * standard input (a file named - is ./-). */
+			ro.output_path = strcmp(optarg, "-") == 0 ? NULL : optarg;
 			break;
 		case OPT_ALL:
 			ro.all_rows = true;
@@ -693,7 +695,9 @@ int cmd_undo(struct cli *cli, int argc, char **argv)
 		case 'h':
 			return cli_help(cli, undo_usage, undo_help);
 		case 'o':
-			ro.output_path = optarg;
+			/* '-' is standard output, as a roster '-' is
+			 * standard input (a file named - is ./-). */
+			ro.output_path = strcmp(optarg, "-") == 0 ? NULL : optarg;
 			break;
 		case OPT_ALL:
 			ro.all_rows = true;

@@ -32,6 +32,21 @@ rejects_of_bad >want.rejects
 dump "$db" empty.state
 
 # ---- 1. --rejects is -o's destination -----------------------------------
+case_ "-o - is standard output (register, drop), no file named - is made; ./- is a file"
+run -d "$db" register bad.csv -o - --format csv --dry-run
+expect_rc 1
+grep -q '^3,S2,C1,rejected,,invalid_email' out || fail "the report is not on standard output: $(cat out)"
+[ ! -e ./- ] || fail "a file named - was made"
+printf 'student_id,course\nS9,C1\n' >d9.csv
+run -d "$db" drop d9.csv -o - --format csv --dry-run
+expect_rc 1
+expect_out "S9,C1,rejected,,not_registered"
+[ ! -e ./- ] || fail "drop made a file named -"
+run -d "$db" register bad.csv -o ./- --format csv --dry-run
+expect_rc 1
+grep -q '^3,S2,C1,rejected' ./- || fail "./- lacks the report"
+rm -f ./-
+
 case_ "--rejects through a link of one's own: the target is replaced, the link kept"
 echo old >dated.csv
 ln -s dated.csv latest.csv
