@@ -247,6 +247,11 @@ static size_t text_put(struct obuf *o, const char *s, size_t len,
 	return cols;
 }
 
+const char *report_source_words(const char *source)
+{
+	return strcmp(source, "stdin") == 0 ? "standard input" : source;
+}
+
 const char *report_group_digits(int64_t v, char buf[32])
 {
 	char tmp[32];
@@ -746,25 +751,27 @@ static void text_write_headline(struct obuf *o, const struct report_summary *s,
 	char rows[32], rate[32];
 	const char *src = s->source ? s->source : "(unknown)";
 
+	/* An undo reads no rows: it says what it changed instead. */
+	const char *went_on = s->undo_of ? "Undoing" : "Processed";
 	switch (s->outcome) {
 	case BATCH_COMMITTED:
 		ob_printf(o, "Batch %lld committed: ", (long long)s->batch_id);
 		break;
 	case BATCH_DRY_RUN:
 		ob_printf(o, "Batch %lld was a dry run: nothing was committed.\n"
-			  "Processed ", (long long)s->batch_id);
+			  "%s ", (long long)s->batch_id, went_on);
 		break;
 	case BATCH_ROLLED_BACK:
 		ob_printf(o, "Batch %lld was rolled back: nothing was committed.\n"
-			  "Processed ", (long long)s->batch_id);
+			  "%s ", (long long)s->batch_id, went_on);
 		break;
 	}
 	if (s->undo_of) {
 		int64_t changed = 0;
 		for (int st = STATUS_REGISTERED; st < STATUS_COUNT; st++)
 			changed += c->by_status[st];
-		ob_printf(o, "%s batch %lld: %s %s changed in %.2f s.\n",
-			  s->outcome == BATCH_COMMITTED ? "undid" : "undoing",
+		ob_printf(o, "%sbatch %lld: %s %s changed in %.2f s.\n",
+			  s->outcome == BATCH_COMMITTED ? "undid " : "",
 			  (long long)s->undo_of, report_group_digits(changed, rows),
 			  plural(changed, "registration", "registrations"),
 			  s->elapsed_seconds);
@@ -772,6 +779,7 @@ static void text_write_headline(struct obuf *o, const struct report_summary *s,
 	}
 	ob_printf(o, "%s %s from ", report_group_digits(c->rows, rows),
 		  plural(c->rows, "row", "rows"));
+	src = report_source_words(src);
 	text_put(o, src, strlen(src), 0, true);
 	ob_printf(o, " in %.2f s (", s->elapsed_seconds);
 	if (s->elapsed_seconds > 0 && isfinite(s->elapsed_seconds)) {

@@ -98,4 +98,8 @@ void report_free(struct report *r);
 /* v with thousands separators ("1,234,567") in buf; returns buf. */
 const char *report_group_digits(int64_t v, char buf[32]);
 
+/* A batch's source as a reader is told it: "standard input" for the
+ * recorded "stdin", else the source itself. */
+const char *report_source_words(const char *source);
+
 #endif

@@ -640,7 +640,7 @@ static void summary(struct hw *w, const struct report_summary *s)
 		  plural(c->rows, "row", "rows"));
 	if (s->source) {
 		hw_puts(w, " from <strong>");
-		hw_text(w, s->source);
+		hw_text(w, report_source_words(s->source));
 		hw_puts(w, "</strong>");
 	}
 	hw_printf(w, " in %.2f s", s->elapsed_seconds);

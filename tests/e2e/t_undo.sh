@@ -270,9 +270,20 @@ run -d $db undo "$b" --dry-run -o u.txt
 expect_rc 0
 expect_err "dry run: undoing batch $b: 2 registrations changed (0 dropped, 1 registered, 1 waitlisted, 0 promoted); report in u.txt"
 ! grep -q "0 rows" err || fail "says 0 rows: $(cat err)"
+run -d $db undo "$b" --dry-run
+expect_rc 0
+expect_out "was a dry run: nothing was committed."
+expect_out "Undoing batch $b: 2 registrations changed in"
+! grep -q "Processed" out || fail "an undo says Processed: $(head -3 out)"
 run -d $db undo "$b" -o u.txt
 expect_rc 0
 expect_err "committed: undid batch $b: 2 registrations changed (0 dropped, 1 registered, 1 waitlisted, 0 promoted); report in u.txt"
+
+case_ "a roster read from standard input is said so in the text and html reports"
+run_in d.csv -d $db drop - --dry-run
+expect_out "1 row from standard input in"
+run_in d.csv -d $db drop - --dry-run --format html
+expect_out "from <strong>standard input</strong>"
 
 case_ "undo on a missing database: exit 2, no file created"
 run -d missing.db undo 1
