@@ -1042,6 +1042,19 @@ enum status register_run(const struct register_options *opt,
 			st = error_set(err, ST_USAGE,
 				       "--rejects: a Moodle flat file has no header "
 				       "line to write the rejected rows under");
+		/* Only Canvas enrollments have both: elsewhere every row would
+		 * lose its course. */
+		if (st == ST_OK && opt->course_from_section &&
+		    strcmp(roster_profile(rd), "canvas") != 0)
+			st = error_set(err, ST_USAGE,
+				       "--course-from section_id: %s was read as "
+				       "%s, not as Canvas enrollments (the "
+				       "option chooses between their course_id "
+				       "and section_id columns)",
+				       strcmp(opt->roster_path, "-") == 0 ?
+					       "standard input" :
+					       opt->roster_path,
+				       roster_profile(rd));
 		if (st == ST_OK && pl.rejects)
 			st = start_rejects(pl.rejects, rd, err);
 		if (st != ST_OK)
