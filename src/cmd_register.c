@@ -418,6 +418,7 @@ static int run_batch(struct cli *cli, const struct batch_command *bc, int argc,
 	double wait = DEFAULT_WAIT_SECONDS;
 	struct csvread_map map; /* issue 12: --map */
 	int64_t workers = 0;
+	const char *roster_only = NULL; /* the first such option given */
 	int c, at = -1;
 	struct cli_getopt g;
 	cli_getopt_init(&g, cli, name, argv, "ho:", opts);
@@ -430,6 +431,14 @@ static int run_batch(struct cli *cli, const struct batch_command *bc, int argc,
 			return cli_usage_error(cli, "--%s is not an option of '%s'",
 					       at >= 0 ? opts[at].name : "?", name);
 		}
+		/* Options about reading a roster: not for drop --student. */
+		if (!roster_only && at >= 0 &&
+		    (c == OPT_CHECK || c == OPT_CHECK_ENV || c == OPT_CHECK_TIMEOUT ||
+		     c == OPT_MAX_ROWS || c == OPT_DELIMITER || c == OPT_MAX_REJECTS ||
+		     c == OPT_STRICT || c == OPT_WORKERS || c == OPT_ENCODING ||
+		     c == OPT_PROFILE || c == OPT_MAP || c == OPT_USERS ||
+		     c == OPT_COURSE_FROM))
+			roster_only = opts[at].name;
 		switch (c) {
 		case 'h':
 			return cli_help(cli, bc->usage, bc->help);
@@ -606,6 +615,11 @@ static int run_batch(struct cli *cli, const struct batch_command *bc, int argc,
 		if (!ro.course)
 			return cli_usage_error(cli,
 					       "--student needs --course CODE");
+		if (roster_only)
+			return cli_usage_error(cli,
+					       "--%s is about reading a roster: not "
+					       "with --student",
+					       roster_only);
 	} else if (optind != argc - 1) {
 		return cli_usage_error(cli,
 				       optind >= argc ? "a roster file is required"

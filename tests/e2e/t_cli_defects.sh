@@ -286,3 +286,18 @@ elif command -v valgrind >/dev/null 2>&1 &&
 else
 	echo "valgrind not installed or cannot run this build: skipped"
 fi
+
+case_ "drop --student refuses the options about reading a roster (exit 2, named), as its synopsis says"
+run -d "$db" course add M9 --capacity 2
+expect_rc 0
+for o in "--workers 2" "--check true" "--strict" "--max-rejects 1" "--encoding LATIN1" \
+	"--max-rows 5" "--delimiter ;" "--profile canvas" "--users u.csv" \
+	"--map email=E" "--course-from section_id" "--check-timeout 3" "--check-env inherit"; do
+	# shellcheck disable=SC2086 # o is an option and its value
+	run -d "$db" drop --student S1 --course M9 $o
+	expect_rc 2
+	expect_err "drop: ${o%% *} is about reading a roster: not with --student"
+done
+run -d "$db" drop --student S1 --course M9 --dry-run --format csv -o - --label x --wait 1
+expect_rc 1
+expect_out "S1,M9,rejected,,not_registered"
