@@ -299,6 +299,10 @@ static int run_job(struct cli *cli, struct register_options *ro, double wait)
 		cli_error("%s", st == ST_CANCELLED ? err.msg : "interrupted");
 		return 128 + (sig ? sig : SIGINT);
 	}
+	/* A usage error found once the run began (an unknown --course, -o
+	 * naming the database) is said as one found while parsing. */
+	if (st == ST_USAGE)
+		return cli_usage_error(cli, "%s", err.msg);
 	if (st != ST_OK)
 		return cli_fail(st, &err);
 	int rc;

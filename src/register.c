@@ -1137,10 +1137,14 @@ enum status register_run(const struct register_options *opt,
 		char hint[COURSE_HINT_MAX];
 		course_table_hint(hint, sizeof(hint), &pl.courses, opt->course,
 				  strlen(opt->course));
-		st = error_set(err, ST_USAGE,
-			       "--course %s: no such course%s%s", opt->course,
-			       hint, hint[0] ? "" : " (add it first with "
-						     "'bulkreg course add')");
+		/* Adding the course is advice for a register; a drop from a
+		 * course that is not there has nothing to drop. */
+		const char *advice = hint[0] ? "" :
+				     opt->action == ROW_DROP ?
+				     " (so no one is registered in it)" :
+				     " (add it first with 'bulkreg course add')";
+		st = error_set(err, ST_USAGE, "--course %s: no such course%s%s",
+			       opt->course, hint, advice);
 		goto out;
 	}
 

@@ -301,3 +301,15 @@ done
 run -d "$db" drop --student S1 --course M9 --dry-run --format csv -o - --label x --wait 1
 expect_rc 1
 expect_out "S1,M9,rejected,,not_registered"
+
+case_ "a usage error found once the run began is said like one found while parsing: command, message, one Try line"
+run -d "$db" drop r.csv --course NOPE
+expect_rc 2
+expect_err "bulkreg: drop: --course NOPE: no such course (so no one is registered in it)"
+expect_err "Try 'bulkreg drop --help'."
+! grep -q "add it first" err || fail "drop advises adding the course: $(cat err)"
+run -d "$db" register r.csv --course NOPE
+expect_rc 2
+expect_err "bulkreg: register: --course NOPE: no such course (add it first with 'bulkreg course add')"
+expect_err "Try 'bulkreg register --help'."
+[ "$(grep -c Try err)" = 1 ] || fail "not one Try line: $(cat err)"
