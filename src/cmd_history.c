@@ -261,12 +261,11 @@ int cmd_batches_show(struct cli *cli, int argc, char **argv)
 	int64_t id;
 	if (optind != argc - 1)
 		return cli_usage_error(cli, "exactly one batch N is needed");
-	if (!parse_int64(argv[optind], 1, INT64_MAX, &id)) {
-		cli_error("no batch '%s' (batches are numbered 1, 2, ...; see "
-			  "'bulkreg batches')",
-			  argv[optind]);
-		return 2;
-	}
+	if (!parse_int64(argv[optind], 1, INT64_MAX, &id))
+		return cli_usage_error(cli,
+				       "no batch '%s' (batches are numbered 1, 2, "
+				       "...; see 'bulkreg batches')",
+				       argv[optind]);
 	struct db *db;
 	if ((rc = cli_open_db(cli, DEFAULT_WAIT_SECONDS, &db)) != 0)
 		return rc;

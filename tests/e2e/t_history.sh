@@ -114,7 +114,8 @@ expect_err "no batch 99"
 expect_empty out
 run -d $db batches show abc
 expect_rc 2
-expect_err "no batch 'abc'"
+expect_err "bulkreg: batches show: no batch 'abc'"
+expect_err "Try 'bulkreg batches show --help'."
 run -d $db batches show
 expect_rc 2
 run -d $db batches show 1 2
