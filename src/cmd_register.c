@@ -301,7 +301,7 @@ static int run_job(struct cli *cli, struct register_options *ro, double wait)
 	}
 	/* A usage error found once the run began (an unknown --course, -o
 	 * naming the database) is said as one found while parsing. */
-	if (st == ST_USAGE)
+	if (st == ST_USAGE && res.usage_error)
 		return cli_usage_error(cli, "%s", err.msg);
 	if (st != ST_OK)
 		return cli_fail(st, &err);

@@ -1020,6 +1020,7 @@ enum status register_run(const struct register_options *opt,
 		.cancel_ctx = &pl,
 	};
 	st = check_outputs(opt, err);
+	res->usage_error = st == ST_USAGE;
 	if (st != ST_OK)
 		goto out;
 	if (opt->rejects_path && !opt->single_student && !opt->undo_batch) {
@@ -1045,7 +1046,7 @@ enum status register_run(const struct register_options *opt,
 		/* Only Canvas enrollments have both: elsewhere every row would
 		 * lose its course. */
 		if (st == ST_OK && opt->course_from_section &&
-		    strcmp(roster_profile(rd), "canvas") != 0)
+		    strcmp(roster_profile(rd), "canvas") != 0) {
 			st = error_set(err, ST_USAGE,
 				       "--course-from section_id: %s was read as "
 				       "%s, not as Canvas enrollments (the "
@@ -1055,6 +1056,8 @@ enum status register_run(const struct register_options *opt,
 					       "standard input" :
 					       opt->roster_path,
 				       roster_profile(rd));
+			res->usage_error = true;
+		}
 		if (st == ST_OK && pl.rejects)
 			st = start_rejects(pl.rejects, rd, err);
 		if (st != ST_OK)
@@ -1145,6 +1148,7 @@ enum status register_run(const struct register_options *opt,
 				     " (add it first with 'bulkreg course add')";
 		st = error_set(err, ST_USAGE, "--course %s: no such course%s%s",
 			       opt->course, hint, advice);
+		res->usage_error = true;
 		goto out;
 	}
 

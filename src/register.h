@@ -102,6 +102,10 @@ struct register_result {
 	/* The batch's outcome is committed (db_batch_finish succeeded): a
 	 * later failure or signal no longer undoes anything. */
 	bool recorded;
+	/* The error is about the command line (an unknown --course, -o or
+	 * --rejects naming an input, --course-from on another profile), found
+	 * once the run began: said as a usage error. */
+	bool usage_error;
 };
 
 /*
