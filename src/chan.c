@@ -1096,7 +1096,9 @@ static enum chan_status op_lockfree(struct chan *ch, enum chan_dir dir,
  * all of them are buffered (an unbuffered case is only ready under its
  * lock, and must keep its fair chance): a case that can proceed without
  * waiting (or whose channel is closed) completes here, as a single
- * operation would; CHAN_WOULDBLOCK leaves it to the locked pass. */
+ * operation would; CHAN_WOULDBLOCK leaves it to the locked pass.  So does
+ * a case whose channel has a peer asleep (R_WAITERS): it may be ready only
+ * under the lock, and passing over it to a later case would starve it. */
 static enum chan_status select_lockfree(struct chan_case *cases, size_t n,
 					const size_t *order, size_t *chosen)
 {
@@ -1112,6 +1114,8 @@ static enum chan_status select_lockfree(struct chan_case *cases, size_t n,
 			*chosen = order[k];
 			return r == R_OK ? CHAN_OK : CHAN_CLOSED;
 		}
+		if (r == R_WAITERS)
+			break; /* the locked pass, in the same order */
 	}
 	return CHAN_WOULDBLOCK;
 }

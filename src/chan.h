@@ -86,9 +86,11 @@ enum chan_status chan_recv_until(struct chan *ch, void *out,
 size_t chan_len(struct chan *ch);
 size_t chan_cap(const struct chan *ch);
 
-/* Threads currently blocked in `dir` on this channel (selects included).
- * For tests and diagnostics: lets a test know a thread is really asleep
- * without sleeping itself. */
+/* Blocked operations in `dir` on this channel: one per blocked thread,
+ * except a select, which counts once per case it waits with on this
+ * channel in `dir` (two receive cases on one channel: 2).  For tests and
+ * diagnostics: lets a test know a thread is really asleep without sleeping
+ * itself. */
 size_t chan_waiters(struct chan *ch, enum chan_dir dir);
 
 /* True once chan_close() has been called (values may still be buffered). */
@@ -110,7 +112,10 @@ enum chan_select_mode {
 /*
  * Waits until one of the cases can proceed, performs exactly that one and
  * stores its index in *chosen.  When several are ready the choice is uniformly
- * random, so no case starves.
+ * random, so no case starves -- a case ready only through a peer asleep on
+ * its channel included.  With no case that has a channel (ncases 0, or
+ * every ch NULL), CHAN_SELECT_BLOCK and no deadline, it would block
+ * forever (Go's `select {}`): CHAN_INVALID instead.
  *
  * Returns:
  *   CHAN_OK          a send completed, or a receive got a value;
@@ -124,7 +129,9 @@ enum chan_status chan_select(struct chan_case *cases, size_t ncases,
 			     enum chan_select_mode mode,
 			     const struct timespec *deadline, size_t *chosen);
 
-/* An absolute CLOCK_MONOTONIC deadline `seconds` from now. */
+/* An absolute CLOCK_MONOTONIC deadline `seconds` from now (at most 1e9
+ * seconds, about 31 years: more, or infinity, is that far; 0, less or NaN
+ * is now). */
 struct timespec chan_deadline_after(double seconds);
 
 /* A short English name for a status ("ok", "closed", ...). */

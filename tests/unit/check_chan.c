@@ -807,6 +807,67 @@ START_TEST(test_select_fair_between_buffered_and_unbuffered)
 }
 END_TEST
 
+static void *recv_until_closed(void *arg)
+{
+	int v;
+	while (chan_recv(arg, &v) == CHAN_OK)
+		;
+	return NULL;
+}
+
+static bool receiver_waits(void *arg)
+{
+	return chan_waiters(arg, CHAN_RECV) == 1;
+}
+
+/* A buffered case whose channel has a peer asleep on it (a full ring and a
+ * sender waiting; an empty ring and a receiver waiting) is ready: the
+ * lock-free pass cannot take it, and must not let the other cases win it
+ * every time (it was never chosen while another case was ready). */
+static void select_fair_with_sleeping_peer(enum chan_dir dir)
+{
+	enum { ROUNDS = 400 };
+	struct chan *a = chan_new(sizeof(int), 1);
+	struct chan *b = chan_new(sizeof(int), ROUNDS);
+	if (dir == CHAN_RECV)
+		for (int i = 0; i < ROUNDS; i++)
+			ck_assert_int_eq(chan_send(b, &i), CHAN_OK);
+	pthread_t t = start_thread(dir == CHAN_RECV ? send_until_closed :
+						      recv_until_closed,
+				   a);
+	int va = 7, vb = 8;
+	struct chan_case cases[2] = {{a, dir, &va}, {b, dir, &vb}};
+	long a_wins = 0;
+	for (int r = 0; r < ROUNDS; r++) {
+		/* Both cases ready, a's only through its sleeping peer. */
+		ck_assert(wait_until(dir == CHAN_RECV ? sender_waits : receiver_waits,
+				     a, 10));
+		size_t chosen;
+		ck_assert_int_eq(chan_select(cases, 2, CHAN_SELECT_BLOCK, NULL, &chosen),
+				 CHAN_OK);
+		a_wins += chosen == 0;
+	}
+	/* Expected 200; a fair picker stays within +-100 (10 sigma). */
+	ck_assert_msg(a_wins > 100 && a_wins < 300,
+		      "the case with a sleeping peer won %ld of %d", a_wins, ROUNDS);
+	chan_close(a);
+	join_thread(t);
+	chan_free(a);
+	chan_free(b);
+}
+
+START_TEST(test_select_fair_with_sleeping_sender)
+{
+	select_fair_with_sleeping_peer(CHAN_RECV);
+}
+END_TEST
+
+START_TEST(test_select_fair_with_sleeping_receiver)
+{
+	select_fair_with_sleeping_peer(CHAN_SEND);
+}
+END_TEST
+
 START_TEST(test_select_fairness)
 {
 	/* Four always-ready cases over many selects: each must be picked about a
@@ -971,6 +1032,8 @@ Suite *chan_suite(void)
 	tcase_add_test(tc, test_select_never_pairs_with_itself);
 	tcase_add_test(tc, test_select_pairs_with_select_on_unbuffered);
 	tcase_add_test(tc, test_select_fairness);
+	tcase_add_test(tc, test_select_fair_with_sleeping_sender);
+	tcase_add_test(tc, test_select_fair_with_sleeping_receiver);
 	tcase_add_test(tc, test_select_fair_between_buffered_and_unbuffered);
 	tcase_add_test(tc, test_select_many_cases_heap_path);
 	tcase_add_test(tc, test_select_and_plain_receivers_share_channel);
