@@ -71,7 +71,12 @@ enum pool_status pool_submit(struct pool *p, pool_task_fn fn, void *arg)
 	if (!p || !fn)
 		return POOL_INVALID;
 	struct task t = {fn, arg};
-	return chan_send(p->jobs, &t) == CHAN_OK ? POOL_OK : POOL_SHUTDOWN;
+	switch (chan_send(p->jobs, &t)) {
+	case CHAN_OK: return POOL_OK;
+	/* A full queue to wait on, and no memory to wait with. */
+	case CHAN_NOMEM: return POOL_NOMEM;
+	default: return POOL_SHUTDOWN;
+	}
 }
 
 enum pool_status pool_try_submit(struct pool *p, pool_task_fn fn, void *arg)

@@ -31,7 +31,9 @@ enum pool_status pool_new(size_t workers, size_t queue_cap, struct pool **out,
 
 /* Queues a task, blocking while the queue is full (back-pressure).  A
  * submit that races pool_shutdown() from another thread either queues the
- * task (it runs before shutdown returns) or returns POOL_SHUTDOWN. */
+ * task (it runs before shutdown returns) or returns POOL_SHUTDOWN.
+ * POOL_NOMEM: the queue was full and the thread could not be made to wait
+ * (chan.h's CHAN_NOMEM); nothing was queued, the pool goes on. */
 enum pool_status pool_submit(struct pool *p, pool_task_fn fn, void *arg);
 
 /* Queues a task if there is room, else POOL_FULL; never blocks. */

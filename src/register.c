@@ -461,8 +461,20 @@ static enum status read_roster(struct pipeline *pl, struct roster_reader *rd,
 					      memory_order_relaxed);
 		}
 		wg_add(&pl->wg, 1);
-		if (pool_submit(pl->pool, worker_task, b) != POOL_OK)
+		enum pool_status ps = pool_submit(pl->pool, worker_task, b);
+		if (ps == POOL_NOMEM) {
+			/* The block never reaches the collector: the batch
+			 * fails, and the block goes back to be freed. */
+			wg_done(&pl->wg);
+			chan_send(pl->free_blocks, &b);
+			return error_set(err, ST_NOMEM, "out of memory");
+		}
+		if (ps != POOL_OK) {
+			fprintf(stderr, "bulkreg: fatal: the task pool refused "
+					"a block (status %d)\n",
+				(int)ps);
 			abort(); /* the pool is only shut down by us, later */
+		}
 	}
 	if (st == ST_EOF)
 		return ST_OK;

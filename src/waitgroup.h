@@ -27,7 +27,12 @@ void wg_add(struct waitgroup *wg, long delta);
 void wg_done(struct waitgroup *wg);
 
 /*
- * Blocks until the counter is zero.  The group is reusable afterwards.
+ * Blocks until the counter is zero.  The group is reusable afterwards --
+ * once every wg_wait() of the round has returned: as in Go, a wg_add()
+ * that starts a new round while a waiter of the last one has not yet
+ * returned may keep that waiter blocked (Go panics; here it is the
+ * caller's to avoid, like Go's rule "new Add calls must happen after all
+ * previous Wait calls have returned").
  * When it returns, every wg_add()/wg_done() that led to zero has finished
  * with the group, so wg_wait(); wg_destroy(); free() is legal even while
  * the last wg_done()'s thread is still running (Go's wg.Wait() then

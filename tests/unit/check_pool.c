@@ -1,5 +1,6 @@
 /* check_pool: the task pool runs every task exactly once, with back-pressure. */
 #include <check.h>
+#include <errno.h>
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -135,6 +136,38 @@ START_TEST(test_submit_blocks_when_queue_full)
 	ck_assert_int_eq(atomic_load(&s.submitted), 1);
 	pool_free(s.p);
 	ck_assert_int_eq(atomic_load(&s.started), 4);
+	chan_free(s.gate);
+}
+END_TEST
+
+/* A submit that must wait, and cannot make its waiter (out of memory), is
+ * POOL_NOMEM -- not POOL_SHUTDOWN, which says the pool is shutting down --
+ * and the pool goes on. */
+static void *submit_without_memory(void *arg)
+{
+	struct submitter *s = arg;
+	hook_fail_next(TESTHOOK_CHAN_WAITER_INIT, ENOMEM);
+	ck_assert_int_eq(pool_submit(s->p, wait_at_gate, s), POOL_NOMEM);
+	atomic_store(&s->submitted, 1);
+	return NULL;
+}
+
+START_TEST(test_submit_out_of_memory_is_nomem)
+{
+	hooks_reset();
+	struct submitter s = {NULL, chan_new(sizeof(int), 0), 0, 0};
+	ck_assert_int_eq(pool_new(1, 1, &s.p, NULL), POOL_OK);
+	ck_assert_int_eq(pool_submit(s.p, wait_at_gate, &s), POOL_OK);
+	ck_assert(wait_until(first_task_started, &s, 10)); /* worker busy */
+	ck_assert_int_eq(pool_try_submit(s.p, wait_at_gate, &s), POOL_OK);
+	/* The queue is full: a submit now waits, and its waiter fails. */
+	pthread_t t = start_thread(submit_without_memory, &s);
+	join_thread(t);
+	ck_assert_int_eq(atomic_load(&s.submitted), 1);
+	chan_close(s.gate); /* release every task */
+	ck_assert_int_eq(pool_submit(s.p, wait_at_gate, &s), POOL_OK);
+	pool_free(s.p);
+	ck_assert_int_eq(atomic_load(&s.started), 3);
 	chan_free(s.gate);
 }
 END_TEST
@@ -281,6 +314,7 @@ static Suite *pool_suite(void)
 	tcase_add_test(tc, test_shutdown_drains_the_queue);
 	tcase_add_test(tc, test_failing_tasks_do_not_stop_the_pool);
 	tcase_add_test(tc, test_submit_blocks_when_queue_full);
+	tcase_add_test(tc, test_submit_out_of_memory_is_nomem);
 	tcase_add_test(tc, test_shutdown_while_submit_holds_a_slot);
 	tcase_add_test(tc, test_shutdown_races_submit_rounds);
 	suite_add_tcase(s, tc);
