@@ -382,9 +382,17 @@ static const char page_style[] =
 	"th,td{border-bottom:1px solid var(--line);padding:4px 8px;text-align:left;"
 	"vertical-align:top}\n"
 	"th{background:#f6f8fa;font-weight:600}\n"
+	/* Free text (details, titles) wraps between words and breaks a word
+	 * only when it alone is wider than the cell; "anywhere" rather than
+	 * "break-word" so that such a word does not widen the table past the
+	 * page.  A token (status, reason, code, id, number) never breaks: its
+	 * column grows to fit it (the widths below are minimums, so the
+	 * tables of the groups line up in the usual case). */
 	"td{unicode-bidi:isolate;overflow-wrap:anywhere}\n"
-	"table.fixed{table-layout:fixed}.w-line{width:3.5em}.w-id{width:7em}"
-	".w-status{width:10em}.w-pos{width:4em}.w-reason{width:9em}\n"
+	"td.tok{white-space:nowrap;overflow-wrap:normal}\n"
+	".tw{overflow-x:auto}\n"
+	".w-line{width:3.5em}.w-id{width:7em}"
+	".w-status{width:11em}.w-pos{width:4em}.w-reason{width:11em}\n"
 	".num{text-align:right;font-variant-numeric:tabular-nums;"
 	"white-space:nowrap}\n"
 	"table.counts{width:auto;min-width:18em}table.counts .sub th{"
@@ -397,10 +405,12 @@ static const char page_style[] =
 	"tr.st-waitlisted td.status,tr.st-already_waitlisted td.status{"
 	"color:var(--wait)}\n"
 	".courses{display:grid;grid-template-columns:repeat(auto-fill,"
-	"minmax(300px,1fr));gap:12px}\n"
-	".course{border:1px solid var(--line);border-radius:6px;padding:8px 10px}\n"
+	"minmax(min(300px,100%),1fr));gap:12px}\n"
+	".course{border:1px solid var(--line);border-radius:6px;padding:8px 10px;"
+	"min-width:0}\n"
 	".course .head{display:flex;gap:8px;align-items:baseline;flex-wrap:wrap}"
-	".course .code{font-weight:600;unicode-bidi:isolate}"
+	".course .code{font-weight:600;unicode-bidi:isolate;max-width:100%;"
+	"overflow-x:auto}"
 	".course .title{color:var(--muted);unicode-bidi:isolate}\n"
 	".course svg{display:block;width:100%;height:18px;margin:4px 0 2px}\n"
 	".course p{font-size:.88em}.over{color:var(--over);font-weight:600}\n"
@@ -416,15 +426,16 @@ static const char page_style[] =
 	"table.rows tr{border:1px solid var(--line);border-radius:6px;"
 	"margin:0 0 8px;padding:4px 8px}"
 	"table.rows td{display:flex;gap:8px;border:0;padding:1px 0}"
+	"table.rows td.tok{overflow-x:auto}"
 	"table.rows td::before{content:attr(data-label);flex:0 0 6.5em;"
 	"color:var(--muted)}"
 	"table.rows td:empty{display:none}"
-	"table.fixed{table-layout:auto}"
 	".num{text-align:left}}\n"
 	"@media print{body{font-size:9.5pt;max-width:none;padding:0}"
 	"*{-webkit-print-color-adjust:exact;print-color-adjust:exact}"
 	"thead{display:table-header-group}tr,.course{break-inside:avoid}"
-	"h2,h3{break-after:avoid}.courses{grid-template-columns:1fr 1fr}}\n"
+	"h2,h3{break-after:avoid}.courses{grid-template-columns:1fr 1fr}"
+	".tw{overflow:visible}}\n"
 	"@page{size:A4;margin:12mm}\n";
 
 static void page_open(struct hw *w, const char *title)
@@ -522,9 +533,11 @@ static void course_card(struct hw *w, const struct course *c,
 	}
 	hw_puts(w, "</div>\n");
 
-	snprintf(label, sizeof(label), "%s: %" PRId64 " of %" PRId64
-		 " seats taken, %" PRId64 " by this batch",
-		 c->code, c->registered, c->capacity, added);
+	int n = snprintf(label, sizeof(label), "%s: %" PRId64 " of %" PRId64
+			 " seats taken", c->code, c->registered, c->capacity);
+	if (t && n > 0 && (size_t)n < sizeof(label))
+		snprintf(label + n, sizeof(label) - (size_t)n,
+			 ", %" PRId64 " by this batch", added);
 	int64_t scale = c->registered > c->capacity ? c->registered : c->capacity;
 	bar(w, label, c->registered - added, added, c->capacity, scale,
 	    "#4a6fa5", "#2da44e", "#e8ecf0");
@@ -562,16 +575,25 @@ static void course_card(struct hw *w, const struct course *c,
 	hw_puts(w, "</div>\n");
 }
 
-static void chart_legend(struct hw *w)
+static void legend_item(struct hw *w, const char *fill, const char *what)
 {
-	hw_puts(w, "<div class=\"legend\" aria-hidden=\"true\">"
-		   "<span><i style=\"background:#4a6fa5\"></i>seats taken before</span>"
-		   "<span><i style=\"background:#2da44e\"></i>taken by this batch</span>"
-		   "<span><i style=\"background:#e8ecf0\"></i>free</span>"
-		   "<span><i style=\"background:#cf222e\"></i>over capacity</span>"
-		   "<span><i style=\"background:#bf8700\"></i>waitlist</span>"
-		   "<span><i style=\"background:#e3b341\"></i>waitlisted by this "
-		   "batch</span></div>\n");
+	hw_printf(w, "<span><i style=\"background:%s\"></i>%s</span>", fill, what);
+}
+
+/* The colours of the bars; a batch's page tells its own seats apart. */
+static void chart_legend(struct hw *w, bool batch)
+{
+	hw_puts(w, "<div class=\"legend\" aria-hidden=\"true\">");
+	legend_item(w, "#4a6fa5", batch ? "seats taken before" : "seats taken");
+	if (batch)
+		legend_item(w, "#2da44e", "taken by this batch");
+	legend_item(w, "#e8ecf0", "seats free");
+	legend_item(w, "#cf222e", "over capacity");
+	legend_item(w, "#bf8700", batch ? "waitlisted before" : "waitlisted");
+	if (batch)
+		legend_item(w, "#e3b341", "waitlisted by this batch");
+	legend_item(w, "#f3ead2", "waitlist places free");
+	hw_puts(w, "</div>\n");
 }
 
 /* The courses the batch named (h) or changed, or every course (no h). */
@@ -587,7 +609,7 @@ static void course_chart(struct hw *w, const struct course_table *t,
 			if (h && !ct && !c->touched)
 				continue;
 			if (shown++ == 0) {
-				chart_legend(w);
+				chart_legend(w, h != NULL);
 				hw_puts(w, "<div class=\"courses\">\n");
 			}
 			course_card(w, c, h ? ct : NULL);
@@ -746,8 +768,9 @@ static void cell(struct hw *w, const char *label, const char *cls,
 
 static void table_head(struct hw *w, bool all)
 {
-	/* Fixed widths: every group's table lines up with the others. */
-	hw_puts(w, "<table class=\"rows fixed\">\n<colgroup><col class=\"w-line\">"
+	/* Minimum widths: every group's table lines up with the others unless
+	 * a token is longer than usual. */
+	hw_puts(w, "<div class=\"tw\"><table class=\"rows\">\n<colgroup><col class=\"w-line\">"
 		   "<col class=\"w-id\"><col class=\"w-id\"><col class=\"w-status\">");
 	if (all)
 		hw_puts(w, "<col class=\"w-pos\"><col class=\"w-reason\">");
@@ -770,17 +793,17 @@ static void table_row(struct hw *w, const struct html_record *rec,
 	hw_printf(w, "<tr class=\"st-%s\">", status);
 	if (rec->line)
 		snprintf(num, sizeof(num), "%" PRIu64, rec->line);
-	cell(w, "Line", "num", num, strlen(num));
-	cell(w, "Student", NULL, student, rec->student_len);
-	cell(w, "Course", NULL, course, rec->course_len);
-	cell(w, "Status", "status", status, strlen(status));
+	cell(w, "Line", "num tok", num, strlen(num));
+	cell(w, "Student", "tok", student, rec->student_len);
+	cell(w, "Course", "tok", course, rec->course_len);
+	cell(w, "Status", "status tok", status, strlen(status));
 	if (all) {
 		num[0] = '\0';
 		if (rec->position)
 			snprintf(num, sizeof(num), "%" PRId64, rec->position);
-		cell(w, "Position", "num", num, strlen(num));
+		cell(w, "Position", "num tok", num, strlen(num));
 		const char *reason = rec->reason ? row_reason_name(rec->reason) : "";
-		cell(w, "Reason", NULL, reason, strlen(reason));
+		cell(w, "Reason", "tok", reason, strlen(reason));
 	}
 	cell(w, "Detail", NULL, detail, rec->detail_len);
 	hw_puts(w, "</tr>\n");
@@ -829,7 +852,7 @@ static void problem_lists(struct hw *w, struct report_html *h,
 				table_row(w, &rec, cells, false);
 		if (rd->err)
 			return;
-		hw_puts(w, "</tbody>\n</table>\n</section>\n");
+		hw_puts(w, "</tbody>\n</table></div>\n</section>\n");
 	}
 	hw_puts(w, "</section>\n");
 }
@@ -851,7 +874,7 @@ static void all_rows(struct hw *w, struct report_html *h, struct reading *rd)
 	while (w->err == 0 && next_record(rd, &rec, cells))
 		if (rec.in_all)
 			table_row(w, &rec, cells, true);
-	hw_puts(w, "</tbody>\n</table>\n</section>\n");
+	hw_puts(w, "</tbody>\n</table></div>\n</section>\n");
 }
 
 void report_html_write(struct report_html *h, const struct report_summary *s,
@@ -921,7 +944,7 @@ int report_html_courses(const struct course_table *t, FILE *out)
 	course_chart(w, t, NULL);
 	if (t->count) {
 		hw_puts(w, "<section id=\"list\">\n<h2>Numbers</h2>\n"
-			   "<table class=\"rows\">\n<thead><tr><th>Code</th>"
+			   "<div class=\"tw\"><table class=\"rows\">\n<thead><tr><th>Code</th>"
 			   "<th>Title</th><th class=\"num\">Capacity</th>"
 			   "<th class=\"num\">Waitlist</th><th class=\"num\">"
 			   "Registered</th><th class=\"num\">Waitlisted</th>"
@@ -948,13 +971,13 @@ int report_html_courses(const struct course_table *t, FILE *out)
 				"Waitlisted", "Seats left", "Over",
 			};
 			hw_puts(w, "<tr>");
-			cell(w, "Code", NULL, c->code, strlen(c->code));
+			cell(w, "Code", "tok", c->code, strlen(c->code));
 			cell(w, "Title", NULL, c->title, strlen(c->title));
 			for (int k = 0; k < 6; k++)
-				cell(w, labels[k], "num", n[k], strlen(n[k]));
+				cell(w, labels[k], "num tok", n[k], strlen(n[k]));
 			hw_puts(w, "</tr>\n");
 		}
-		hw_puts(w, "</tbody>\n</table>\n</section>\n");
+		hw_puts(w, "</tbody>\n</table></div>\n</section>\n");
 	}
 	page_close(w);
 	hw_flush(w);

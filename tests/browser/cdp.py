@@ -4,6 +4,7 @@ record what happened -- through the DevTools protocol over a pipe (no
 network port, no extra Python package).
 
     cdp.py FILE.html OUT_DIR [--allow-script] [--width=PX] [--height=PX] [--pdf]
+           [--layout]
 
 JavaScript is disabled (Emulation.setScriptExecutionDisabled) before the
 page loads, unless --allow-script (the harness's own control case).  Every
@@ -18,6 +19,9 @@ DevTools log would still be caught.  Writes, in OUT_DIR:
                    --height (4000) high; below 600 px as a phone shows it
     print.pdf      with --pdf: the page printed (A4)
     metrics.json   {"content_width", "content_height", "viewport_width"}
+    layout.json    with --layout: where every line of text was laid out
+                   (DOMSnapshot: nodes, layout boxes and text boxes), for
+                   wrap_check.py
 Exit status 0, or 1 with a message.
 """
 import base64
@@ -205,6 +209,12 @@ def main():
                                 "scale": 1}}, session=sess)
         with open(os.path.join(out, "screenshot.png"), "wb") as f:
             f.write(base64.b64decode(shot["data"]))
+        if "--layout" in sys.argv:
+            snap = b.send("DOMSnapshot.captureSnapshot",
+                          {"computedStyles": ["white-space", "overflow-wrap"]},
+                          session=sess, timeout=120)
+            with open(os.path.join(out, "layout.json"), "w") as f:
+                json.dump(snap, f)
         if "--pdf" in sys.argv:
             pdf = b.send("Page.printToPDF",
                          {"paperWidth": 8.27, "paperHeight": 11.69},

@@ -87,6 +87,29 @@ grep -q '1 over capacity' out || fail "over capacity not said"
 grep -q 'fill="#cf222e"' out || fail "over capacity not drawn"
 self_contained out
 
+case_ "html: the legend names every colour a bar is filled with; the course list's names no batch"
+# legend_covers PAGE: each fill of a bar's area is in the legend (the limit
+# mark, a thin line, is not an area).
+legend_covers() {
+	python3 - "$1" <<'PY' || fail "$1: a bar colour is not in the legend"
+import re, sys
+t = open(sys.argv[1], encoding="utf-8").read()
+legend = re.search(r'<div class="legend".*?</div>', t, re.S).group(0)
+named = set(re.findall(r'background:(#[0-9a-f]{6})', legend))
+used = set(re.findall(r'<rect x="[^"]*" y="0" width="(?!3")[^"]*" height="18" fill="(#[0-9a-f]{6})"', t))
+print("used", sorted(used), "named", sorted(named))
+sys.exit(0 if used and used <= named else 1)
+PY
+}
+legend_covers page.html
+grep -q 'waitlist places free' page.html || fail "no empty-waitlist colour in the batch's legend"
+grep -q 'taken by this batch' page.html || fail "the batch's legend lost its own seats"
+run -d $db course list --format html
+expect_rc 0
+legend_covers out
+grep -q 'waitlist places free' out || fail "no empty-waitlist colour in the course list's legend"
+! grep -qi 'batch' out || fail "the course list page speaks of a batch: $(grep -io '[^>]*batch[^<]*' out | head -3)"
+
 case_ "html: values are escaped -- markup, quotes, &, bidi and invisible characters"
 printf 'code,title,capacity,waitlist\nC<b>1,"<script>alert(1)</script> & ""q"" '"'"'s'"'"'",5,0\n' >hc.csv
 "$BULKREG" -q -d h.db course import hc.csv 2>/dev/null
