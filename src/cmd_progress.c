@@ -37,6 +37,15 @@ static void clock_text(char *buf, size_t size, double seconds)
 		snprintf(buf, size, "%llu:%02llu", s / 60, s % 60);
 }
 
+/* Seconds since the start, less those spent waiting for the lock. */
+static double working_seconds(const struct progress *p)
+{
+	double dt = monotime_since(&p->t0) -
+		    (double)atomic_load_explicit(&p->counts.lock_waited_ms,
+						 memory_order_relaxed) / 1000;
+	return dt > 0 ? dt : 0;
+}
+
 /* The line, from the counters: see cmd_progress.h. */
 static void format_line(const struct progress *p, char *buf, size_t size)
 {
@@ -46,7 +55,15 @@ static void format_line(const struct progress *p, char *buf, size_t size)
 					     memory_order_relaxed);
 	uint64_t bytes = atomic_load_explicit(&p->counts.bytes_read,
 					      memory_order_relaxed);
-	double dt = monotime_since(&p->t0);
+	if (atomic_load_explicit(&p->counts.lock_waiting, memory_order_relaxed)) {
+		snprintf(buf, size, "bulkreg: waiting for the database's write "
+				    "lock (another process holds it): %.0f s so far",
+			 (double)atomic_load_explicit(&p->counts.lock_waited_ms,
+						      memory_order_relaxed) /
+				 1000);
+		return;
+	}
+	double dt = working_seconds(p);
 	double rate = dt > 0 ? (double)done / dt : 0;
 	if (p->size == 0 || bytes == 0) {
 		snprintf(buf, size, "bulkreg: %llu rows, %.0f rows/s",
@@ -120,6 +137,8 @@ struct progress *progress_start(const struct cli *cli, const char *roster_path)
 	atomic_init(&p->counts.rows_done, 0);
 	atomic_init(&p->counts.rows_read, 0);
 	atomic_init(&p->counts.bytes_read, 0);
+	atomic_init(&p->counts.lock_waiting, false);
+	atomic_init(&p->counts.lock_waited_ms, 0);
 	p->size = roster_size(roster_path);
 	p->t0 = monotime_now();
 	pthread_mutex_init(&p->lock, NULL);
@@ -149,9 +168,14 @@ void progress_end(struct progress *p)
 		return;
 	clear_line(p);
 	uint64_t done = atomic_load(&p->counts.rows_done);
-	double dt = monotime_since(&p->t0);
-	fprintf(stderr, "bulkreg: %llu rows in %.1f s (%.0f rows/s)\n",
+	double dt = working_seconds(p);
+	uint64_t waited = atomic_load(&p->counts.lock_waited_ms);
+	fprintf(stderr, "bulkreg: %llu rows in %.1f s (%.0f rows/s)",
 		(unsigned long long)done, dt, dt > 0 ? (double)done / dt : 0.0);
+	if (waited)
+		fprintf(stderr, ", after %.1f s waiting for the database's "
+				"write lock", (double)waited / 1000);
+	fputc('\n', stderr);
 	fflush(stderr);
 }
 

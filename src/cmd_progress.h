@@ -12,6 +12,11 @@
  * The total is estimated from the bytes read of the roster's size ("~"
  * until the whole file is read); from a pipe there is no total:
  *   bulkreg: 354 rows, 107 rows/s
+ * While another process holds the database's write lock (register waits
+ * up to --wait for it):
+ *   bulkreg: waiting for the database's write lock (another process
+ *   holds it): 3 s so far
+ * and the time waited is not counted in the rate.
  * progress_end clears it and writes the final count before anything else
  * goes to the terminal.  Every function accepts NULL (no progress shown).
  */
@@ -25,7 +30,8 @@ struct progress *progress_start(const struct cli *cli, const char *roster_path);
 struct register_progress *progress_counts(struct progress *p);
 
 /* Stops the redrawing; if a line was shown, clears it and writes the final
- * count ("bulkreg: 1000 rows in 2.3 s (435 rows/s)").  Idempotent. */
+ * count ("bulkreg: 1000 rows in 2.3 s (435 rows/s)", plus ", after 3.0 s
+ * waiting for the database's write lock" when it waited).  Idempotent. */
 void progress_end(struct progress *p);
 
 /* Ends if needed and frees. */

@@ -813,6 +813,44 @@ static bool pause_unless_cancelled(const struct pipeline *pl, double seconds)
 	return true;
 }
 
+/* One try: opens the database if it is not open, and begins the batch. */
+static enum status try_open_and_begin(struct pipeline *pl, struct db **dbp,
+				      const struct batch_meta *meta,
+				      struct error *err)
+{
+	const struct register_options *opt = pl->opt;
+	enum status st = ST_OK;
+	if (!*dbp)
+		st = db_open_target(opt->db_path, opt->schema, 0,
+				    opt->file_mode | opt->db_open_flags |
+					    DB_OPEN_WRITE,
+				    dbp, err);
+	/* PostgreSQL waits for the row locks of courses other
+	 * batches hold as the batch goes (store_course_lock). */
+	if (st == ST_OK && db_is_pg(*dbp))
+		st = db_set_lock_wait(*dbp, opt->wait_seconds, err);
+	if (st == ST_OK)
+		db_set_memory_held(*dbp, pl->held_bytes);
+	if (st == ST_OK) {
+		course_table_free(&pl->courses);
+		course_table_init(&pl->courses);
+		st = db_batch_begin(*dbp, meta, &pl->batch_id,
+				    &pl->courses, err);
+	}
+	return st;
+}
+
+/* What the progress line shows: waiting for the lock, and for how long. */
+static void lock_wait_show(struct register_progress *p, bool waiting,
+			   double seconds)
+{
+	if (!p)
+		return;
+	atomic_store_explicit(&p->lock_waited_ms, (uint64_t)(seconds * 1000),
+			      memory_order_relaxed);
+	atomic_store_explicit(&p->lock_waiting, waiting, memory_order_relaxed);
+}
+
 /*
  * Opens the database and begins the batch, waiting up to --wait for a
  * lock another process holds (its batch, a course command, a database
@@ -820,7 +858,9 @@ static bool pause_unless_cancelled(const struct pipeline *pl, double seconds)
  * sqlite3_step(), deaf to SIGINT and SIGTERM for up to --wait seconds; so
  * the connection gets no busy timeout, and the waiting is done here, in
  * steps of 1 to 50 ms, on the `done` channel.  Only ST_BUSY is retried:
- * nothing has been written then.
+ * nothing has been written then (busy while it was being opened, created
+ * or upgraded elsewhere, *dbp is NULL and it is opened again).  The
+ * progress line says that it waits, and how long so far.
  */
 static enum status open_and_begin(struct pipeline *pl, struct db **dbp,
 				  const struct batch_meta *meta,
@@ -829,40 +869,28 @@ static enum status open_and_begin(struct pipeline *pl, struct db **dbp,
 	const struct register_options *opt = pl->opt;
 	struct timespec t0 = monotime_now();
 	double step = 0.001;
-	for (;;) {
-		enum status st = ST_OK;
-		if (!*dbp)
-			st = db_open_target(opt->db_path, opt->schema, 0,
-					    opt->file_mode | opt->db_open_flags |
-						    DB_OPEN_WRITE,
-					    dbp, err);
-		/* PostgreSQL waits for the row locks of courses other
-		 * batches hold as the batch goes (store_course_lock). */
-		if (st == ST_OK && db_is_pg(*dbp))
-			st = db_set_lock_wait(*dbp, opt->wait_seconds, err);
-		if (st == ST_OK)
-			db_set_memory_held(*dbp, pl->held_bytes);
-		if (st == ST_OK) {
-			course_table_free(&pl->courses);
-			course_table_init(&pl->courses);
-			st = db_batch_begin(*dbp, meta, &pl->batch_id,
-					    &pl->courses, err);
+	enum status st;
+	while ((st = try_open_and_begin(pl, dbp, meta, err)) == ST_BUSY) {
+		double waited = monotime_since(&t0);
+		lock_wait_show(opt->progress, true, waited);
+		double left = opt->wait_seconds - waited;
+		if (left <= 0) {
+			st = error_set(err, ST_BUSY,
+				       "%s: database is locked by another "
+				       "process (waited %g s)",
+				       opt->db_shown ? opt->db_shown : opt->db_path,
+				       opt->wait_seconds);
+			break;
 		}
-		/* Busy while it was being opened (created or upgraded
-		 * elsewhere): *dbp is NULL and it is opened again. */
-		if (st != ST_BUSY)
-			return st;
-		double left = opt->wait_seconds - monotime_since(&t0);
-		if (left <= 0)
-			return error_set(err, ST_BUSY,
-					 "%s: database is locked by another "
-					 "process (waited %g s)",
-					 opt->db_shown ? opt->db_shown : opt->db_path,
-					 opt->wait_seconds);
-		if (!pause_unless_cancelled(pl, step < left ? step : left))
-			return error_set(err, ST_CANCELLED, "interrupted");
+		if (!pause_unless_cancelled(pl, step < left ? step : left)) {
+			st = error_set(err, ST_CANCELLED, "interrupted");
+			break;
+		}
 		step = step * 2 < 0.05 ? step * 2 : 0.05;
 	}
+	if (opt->progress && atomic_load(&opt->progress->lock_waiting))
+		lock_wait_show(opt->progress, false, monotime_since(&t0));
+	return st;
 }
 
 /* ---- the job ------------------------------------------------------------ */

@@ -184,3 +184,53 @@ for quiet, err_tty in ((True, True), (False, False)):
     assert b"ETA" not in err and b"\r" not in err, (quiet, err[:300])
     assert b" rows in " not in out + err, (quiet, out[:300], err[:300])
 PY
+
+case_ "while another process holds the write lock the line says so, then counts as usual"
+# sqlite3 holds the lock (BEGIN IMMEDIATE) until the test has seen the
+# waiting line; then the run is held at row 20 by the gate until a
+# counting line follows.  No sleep: each step waits for what it needs.
+roster 40
+BULKREG_TEST_GATE_ID=X20 python3 - "$db" <<'PY' || fail "the wait for the lock is not shown: $(od -c tty | head -40)"
+import os, pty, re, select, subprocess, sys, time
+db = sys.argv[1]
+holder = subprocess.Popen(["sqlite3", db], stdin=subprocess.PIPE,
+                          stdout=subprocess.PIPE, text=True)
+holder.stdin.write("BEGIN IMMEDIATE;\nSELECT 'locked';\n"); holder.stdin.flush()
+assert holder.stdout.readline().strip() == "locked"
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(os.environ["BULKREG"], [os.environ["BULKREG"], "-d", db, "register",
+             "r.csv", "--dry-run", "--workers", "1", "--wait", "120",
+             "--check", "./gate.sh"])
+out = b""; released = opened = False
+deadline = time.monotonic() + 120
+while True:
+    if not released and re.search(rb"waiting for the database's write lock \(another process holds it\): \d+ s so far", out):
+        holder.stdin.write("COMMIT;\n.quit\n"); holder.stdin.close()
+        holder.wait(); released = True
+        mark = len(out)
+    if released and not opened and re.search(rb"\r\x1b\[Kbulkreg: \d+ of ~?\d+ rows", out[mark:]):
+        with open(os.environ["BULKREG_TEST_GATE"], "w"):
+            pass
+        opened = True
+    r, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
+    if not r:
+        os.kill(pid, 9); holder.kill(); break
+    try:
+        chunk = os.read(fd, 65536)
+    except OSError:
+        break
+    if not chunk:
+        break
+    out += chunk
+_, status = os.waitpid(pid, 0)
+open("tty", "wb").write(out)
+assert released and opened, (released, opened)
+assert os.waitstatus_to_exitcode(status) == 0, status
+s = out.decode()
+# Before the lock: no row counted as if the run were going on.
+first_wait = s.index("waiting for the database's write lock")
+assert " rows/s" not in s[:first_wait].split("\r\x1b[K")[-1], s[:first_wait]
+# The end: the rows, and how long it waited.
+assert re.search(r"bulkreg: 40 rows in \d+\.\d s \(\d+ rows/s\), after \d+\.\d s waiting for the database's write lock\r?\n", s), s[-300:]
+PY
