@@ -128,7 +128,7 @@ struct course *course_table_find(const struct course_table *t, const char *code,
 struct hint {
 	char *code;       /* NULL: an empty slot */
 	size_t len;
-	int64_t item;     /* the suggestion's item number, -1 for none */
+	struct course_suggestions found; /* item numbers in `item` */
 };
 
 struct course_hints {
@@ -171,22 +171,47 @@ static size_t distance(const char *a, size_t la, const char *b, size_t lb)
 	return prev[lb];
 }
 
-/* The search itself: every known code, the closest kept. */
-static int64_t suggest_search(const struct course_table *t, const char *code,
-			      size_t len)
+/* Puts item n among the found ones, in code order; one more than
+ * COURSE_SUGGEST_MAX is kept only as a count. */
+static void found_add(const struct course_table *t,
+		      struct course_suggestions *f, size_t n)
 {
-	int64_t best = -1;
-	size_t best_d = HINT_DISTANCE_MAX + 1;
+	size_t k = f->count < COURSE_SUGGEST_MAX ? f->count : COURSE_SUGGEST_MAX;
+	f->count++;
+	if (f->count > COURSE_SUGGEST_MAX)
+		return;
+	while (k > 0 && strcmp(t->items[n].code,
+			       t->items[f->item[k - 1]].code) < 0) {
+		f->item[k] = f->item[k - 1];
+		k--;
+	}
+	f->item[k] = (uint32_t)n;
+}
+
+/* The search itself: every known code; those at the smallest distance
+ * kept, none if there are more than COURSE_SUGGEST_MAX of them.  A code
+ * more than half of which would have to change is like no other. */
+static struct course_suggestions suggest_search(const struct course_table *t,
+						const char *code, size_t len)
+{
+	struct course_suggestions f = {0};
+	size_t far = HINT_DISTANCE_MAX < len / 2 ? HINT_DISTANCE_MAX : len / 2;
+	size_t best_d = far;
 	for (size_t n = 0; n < t->count; n++) {
 		const char *c = t->items[n].code;
 		size_t d = distance(code, len, c, strlen(c));
-		if (d < best_d ||
-		    (d == best_d && best >= 0 && strcmp(c, t->items[best].code) < 0)) {
-			best = (int64_t)n;
+		if (d > far)
+			continue;
+		if (d < best_d)
+			f.count = 0;
+		if (d <= best_d) {
 			best_d = d;
+			found_add(t, &f, n);
 		}
 	}
-	return best;
+	if (f.count > COURSE_SUGGEST_MAX)
+		f.count = 0;
+	return f;
 }
 
 static struct course_hints *hints_get(const struct course_table *ct)
@@ -209,51 +234,73 @@ static struct course_hints *hints_get(const struct course_table *ct)
 	return h; /* another thread's */
 }
 
+size_t course_table_suggest_all(const struct course_table *t,
+				const char *code, size_t len,
+				const struct course *out[COURSE_SUGGEST_MAX])
+{
+	if (t->count == 0 || len == 0 || len > COURSE_CODE_MAX)
+		return 0;
+	struct course_hints *h = hints_get(t);
+	struct course_suggestions f;
+	if (!h) { /* out of memory: no memo */
+		f = suggest_search(t, code, len);
+	} else {
+		size_t i = code_hash(code, len) & (HINT_SLOTS - 1);
+		pthread_mutex_lock(&h->lock);
+		while (h->slots[i].code &&
+		       (h->slots[i].len != len ||
+			memcmp(h->slots[i].code, code, len) != 0))
+			i = (i + 1) & (HINT_SLOTS - 1);
+		if (h->slots[i].code) {
+			f = h->slots[i].found;
+		} else {
+			/* Searched under the lock: the same code from another
+			 * worker waits for this answer instead of searching
+			 * again. */
+			f = suggest_search(t, code, len);
+			char *copy = h->used < HINT_SLOTS / 4 * 3 ? malloc(len) :
+								    NULL;
+			if (copy) {
+				memcpy(copy, code, len);
+				h->slots[i] = (struct hint){copy, len, f};
+				h->used++;
+			}
+		}
+		pthread_mutex_unlock(&h->lock);
+	}
+	for (size_t k = 0; k < f.count; k++)
+		out[k] = &t->items[f.item[k]];
+	return f.count;
+}
+
 const struct course *course_table_suggest(const struct course_table *t,
 					  const char *code, size_t len)
 {
-	if (t->count == 0 || len == 0 || len > COURSE_CODE_MAX)
-		return NULL;
-	struct course_hints *h = hints_get(t);
-	if (!h) { /* out of memory: no memo */
-		int64_t n = suggest_search(t, code, len);
-		return n >= 0 ? &t->items[n] : NULL;
-	}
-	size_t i = code_hash(code, len) & (HINT_SLOTS - 1);
-	pthread_mutex_lock(&h->lock);
-	while (h->slots[i].code && (h->slots[i].len != len ||
-				    memcmp(h->slots[i].code, code, len) != 0))
-		i = (i + 1) & (HINT_SLOTS - 1);
-	int64_t n;
-	if (h->slots[i].code) {
-		n = h->slots[i].item;
-	} else {
-		/* Searched under the lock: the same code from another worker
-		 * waits for this answer instead of searching again. */
-		n = suggest_search(t, code, len);
-		char *copy = h->used < HINT_SLOTS / 4 * 3 ? malloc(len) : NULL;
-		if (copy) {
-			memcpy(copy, code, len);
-			h->slots[i] = (struct hint){copy, len, n};
-			h->used++;
-		}
-	}
-	pthread_mutex_unlock(&h->lock);
-	return n >= 0 ? &t->items[n] : NULL;
+	const struct course *found[COURSE_SUGGEST_MAX];
+	return course_table_suggest_all(t, code, len, found) ? found[0] : NULL;
 }
 
 void course_table_hint(char *out, size_t cap, const struct course_table *t,
 		       const char *code, size_t len)
 {
-	const struct course *c = course_table_suggest(t, code, len);
+	const struct course *found[COURSE_SUGGEST_MAX];
+	size_t n = course_table_suggest_all(t, code, len, found);
 	char shown[ESC_TEXT_MAX(COURSE_CODE_MAX)];
 	if (cap == 0)
 		return;
 	out[0] = '\0';
-	if (!c)
-		return;
-	size_t n = esc_text(shown, c->code, strlen(c->code), 0, true, NULL);
-	snprintf(out, cap, "; did you mean %.*s?", (int)n, shown);
+	size_t used = 0;
+	for (size_t k = 0; k < n && used < cap; k++) {
+		size_t m = esc_text(shown, found[k]->code, strlen(found[k]->code),
+				    0, true, NULL);
+		int w = snprintf(out + used, cap - used, "%s%.*s%s",
+				 k == 0 ? "; did you mean " :
+				 k + 1 == n ? " or " : ", ",
+				 (int)m, shown, k + 1 == n ? "?" : "");
+		if (w < 0)
+			break;
+		used += (size_t)w;
+	}
 }
 
 static void hints_free(struct course_table *t)

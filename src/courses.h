@@ -55,21 +55,35 @@ struct course *course_table_find(const struct course_table *t, const char *code,
 				 size_t len);
 
 /*
- * "Did you mean": the known course a code that is not one was most likely
- * meant to be, or NULL.  A code equal but for ASCII case comes first; else
- * the code at the smallest edit distance (insertions, deletions and
- * substitutions of bytes, ASCII case ignored), at most 2; a tie goes to the
- * first in code order.  Safe from any thread while the table does not
- * change; each distinct code is worked out once (a memo of up to 4096
- * codes), so a roster full of one wrong code costs one search.
+ * "Did you mean": the known courses a code that is not one was most likely
+ * meant to be.  Those at the smallest edit distance (insertions, deletions
+ * and substitutions of bytes, ASCII case ignored: a code equal but for case
+ * is at 0), at most 2 and at most half the length of `code` -- all of them,
+ * in code order, up to COURSE_SUGGEST_MAX; none when more are as near
+ * (naming one of them would be a guess).  Returns how many it put in out.
+ * Safe from any thread while the table does not change; each distinct code
+ * is worked out once (a memo of up to 6144 codes), so a roster full of one
+ * wrong code costs one search.
  */
+#define COURSE_SUGGEST_MAX 3
+struct course_suggestions {
+	size_t count;
+	uint32_t item[COURSE_SUGGEST_MAX];
+};
+size_t course_table_suggest_all(const struct course_table *t,
+				const char *code, size_t len,
+				const struct course *out[COURSE_SUGGEST_MAX]);
+
+/* The first of course_table_suggest_all's answers, or NULL. */
 const struct course *course_table_suggest(const struct course_table *t,
 					  const char *code, size_t len);
 
-/* "; did you mean CODE?" for course_table_suggest's answer (the code
- * escaped as esc_text shows a value), or "" when it has none.  out holds
- * COURSE_HINT_MAX bytes. */
-#define COURSE_HINT_MAX (ESC_TEXT_MAX(COURSE_CODE_MAX) + 24)
+/* "; did you mean CODE?", "; did you mean A or B?", "; did you mean A, B
+ * or C?" for course_table_suggest_all's answer (codes escaped as esc_text
+ * shows a value), or "" when it has none.  out holds COURSE_HINT_MAX
+ * bytes. */
+#define COURSE_HINT_MAX \
+	(COURSE_SUGGEST_MAX * (ESC_TEXT_MAX(COURSE_CODE_MAX) + 4) + 24)
 void course_table_hint(char *out, size_t cap, const struct course_table *t,
 		       const char *code, size_t len);
 

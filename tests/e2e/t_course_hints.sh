@@ -54,14 +54,42 @@ expect_rc 1
 expect_out "no course 'Math101'; did you mean MATH101?"
 
 case_ "roster CODE with a near miss"
+run -d t.db roster MATH1O1
+expect_rc 2
+expect_err "no course 'MATH1O1'; did you mean MATH101?"
+
+case_ "codes as near as each other are all named, in code order (review 10, finding 14)"
 run -d t.db roster MATH10
 expect_rc 2
-expect_err "no course 'MATH10'; did you mean MATH101?"
-
-case_ "a tie goes to the first known code in code order"
+expect_err "no course 'MATH10'; did you mean MATH101 or MATH102?"
 run -d t.db roster MATH100
 expect_rc 2
-expect_err "did you mean MATH101?"
+expect_err "did you mean MATH101 or MATH102?"
+rm -f ties.db
+for c in C1 C2 C3; do
+	"$BULKREG" -q -d ties.db course add $c --capacity 5 || fail "course add $c"
+done
+run -d ties.db roster CX
+expect_rc 2
+expect_err "no course 'CX'; did you mean C1, C2 or C3?"
+printf 'student_id,email,course\nS1,s1@example.edu,CX\n' >cx.csv
+run -d ties.db register --dry-run cx.csv --format csv
+expect_rc 1
+expect_out "no course 'CX'; did you mean C1, C2 or C3?"
+"$BULKREG" -q -d ties.db course add C4 --capacity 5 || fail "course add C4"
+run -d ties.db roster CX
+expect_rc 2
+expect_err "no course 'CX'"
+! grep -q 'did you mean' err || fail "one of four guessed: $(cat err)"
+
+case_ "no hint when more than half of the code would change"
+run -d ties.db roster Q
+expect_rc 2
+expect_err "no course 'Q'"
+! grep -q 'did you mean' err || fail "a hint for Q: $(cat err)"
+run -d ties.db roster c1x
+expect_rc 2
+expect_err "did you mean C1?"
 
 case_ "a big roster of one wrong code is answered for every row"
 python3 - <<'PY'

@@ -321,6 +321,64 @@ START_TEST(test_suggest_memo_answers_the_same_and_follows_adds)
 }
 END_TEST
 
+/* hint_of(t, code): course_table_hint's text for code. */
+static const char *hint_of(const struct course_table *t, const char *code)
+{
+	static char hint[COURSE_HINT_MAX];
+	course_table_hint(hint, sizeof(hint), t, code, strlen(code));
+	return hint;
+}
+
+START_TEST(test_suggest_names_every_code_as_near)
+{
+	struct course_table t;
+	course_table_init(&t);
+	add_ok(&t, "C3", "", 5);
+	add_ok(&t, "C1", "", 5);
+	add_ok(&t, "C2", "", 5);
+	/* Three codes one edit away: all three, in code order. */
+	ck_assert_str_eq(hint_of(&t, "CX"), "; did you mean C1, C2 or C3?");
+	const struct course *found[COURSE_SUGGEST_MAX];
+	ck_assert_uint_eq(course_table_suggest_all(&t, "cx", 2, found), 3);
+	ck_assert_str_eq(found[0]->code, "C1");
+	ck_assert_str_eq(found[2]->code, "C3");
+	/* One nearer than the others: that one alone. */
+	add_ok(&t, "CX1", "", 5);
+	ck_assert_str_eq(hint_of(&t, "cx1"), "; did you mean CX1?");
+	/* Two as near. */
+	add_ok(&t, "MATH101", "", 5);
+	add_ok(&t, "MATH102", "", 5);
+	ck_assert_str_eq(hint_of(&t, "MATH103"),
+			 "; did you mean MATH101 or MATH102?");
+	/* More as near than COURSE_SUGGEST_MAX: none is named. */
+	add_ok(&t, "MATH104", "", 5);
+	add_ok(&t, "MATH105", "", 5);
+	ck_assert_str_eq(hint_of(&t, "MATH109"), "");
+	ck_assert_uint_eq(course_table_suggest_all(&t, "MATH109", 7, found), 0);
+	ck_assert_ptr_null(course_table_suggest(&t, "MATH109", 7));
+	course_table_free(&t);
+}
+END_TEST
+
+START_TEST(test_suggest_not_when_most_of_the_code_differs)
+{
+	struct course_table t;
+	course_table_init(&t);
+	add_ok(&t, "C1", "", 5);
+	add_ok(&t, "C2", "", 5);
+	add_ok(&t, "C3", "", 5);
+	/* "Q" is two edits from each: more than half of it changes. */
+	ck_assert_str_eq(hint_of(&t, "Q"), "");
+	/* One letter: only a code equal but for case. */
+	add_ok(&t, "X", "", 5);
+	ck_assert_str_eq(hint_of(&t, "x"), "; did you mean X?");
+	ck_assert_str_eq(hint_of(&t, "C"), "");
+	/* Two letters: one edit. */
+	ck_assert_str_eq(hint_of(&t, "C11"), "; did you mean C1?");
+	course_table_free(&t);
+}
+END_TEST
+
 struct suggester {
 	const struct course_table *t;
 	int right;
@@ -435,6 +493,8 @@ static Suite *courses_suite(void)
 
 	tc = tcase_create("did you mean");
 	tcase_add_test(tc, test_suggest_equal_but_for_case_first);
+	tcase_add_test(tc, test_suggest_names_every_code_as_near);
+	tcase_add_test(tc, test_suggest_not_when_most_of_the_code_differs);
 	tcase_add_test(tc, test_suggest_near_misses_within_two_edits);
 	tcase_add_test(tc, test_suggest_memo_answers_the_same_and_follows_adds);
 	tcase_add_test(tc, test_suggest_from_many_threads);
