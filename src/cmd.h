@@ -155,7 +155,9 @@ void cli_batch_text(const struct batch_record *b);
 void cli_listing_output(void);
 
 /* Finishes standard output: flush and check; prints "bulkreg: CMD:
- * writing standard output: <why>"; returns 0 or 3. */
+ * writing standard output: <why>"; returns 0 or 3.  <why> is the flush's
+ * errno or, when it had nothing left to write, the errno a failed write
+ * left before the call (call it straight after writing). */
 int cli_close_stdout(const struct cli *cli);
 
 #endif

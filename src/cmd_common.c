@@ -258,11 +258,16 @@ int cli_stdout_check(const struct cli *cli, struct error *err)
 
 int cli_close_stdout(const struct cli *cli)
 {
+	/* A writer that stopped at its first failed write (the html page)
+	 * leaves nothing for the flush to fail on again: the errno it left
+	 * says why. */
+	int earlier = errno;
 	errno = 0;
 	bool failed = ferror(stdout);
 	if (fflush(stdout) != 0 || ferror(stdout) || failed) {
 		char msg[ERROR_MAX];
-		stdout_error(cli, cli->stdout_closed ? EBADF : errno, msg,
+		int why = errno ? errno : failed ? earlier : 0;
+		stdout_error(cli, cli->stdout_closed ? EBADF : why, msg,
 			     sizeof(msg));
 		cli_error("%s", msg);
 		return 3;

@@ -211,9 +211,11 @@ expect_err "standard input"
 
 # ---- 6: listings to a full or closed output ----------------------------------
 
-case_ "6: a listing to /dev/full: a clear message, exit 3"
+case_ "6: a listing to /dev/full: a clear message, exit 3 -- in every format (review 10, finding 9: html said 'Input/output error')"
 for spec in "batches|" "course list|" "roster|M1" "student|S1" \
-	"batches show|1" "verify|"; do
+	"batches show|1" "verify|" "course list|--format html" \
+	"course list|--format csv" "course list|--format json" \
+	"batches|--format json" "roster|M1 --format csv"; do
 	cmd=${spec%|*}
 	# shellcheck disable=SC2086
 	"$BULKREG" -d "$db" $cmd ${spec#*|} >/dev/full 2>err
