@@ -10,6 +10,7 @@
 #include "cmd.h"
 #include "copy_db.h"
 #include "dbtarget.h"
+#include "report.h"
 #include "signals.h"
 
 static const char copy_usage[] =
@@ -113,18 +114,19 @@ static void say_copied(const struct cli *cli, struct db *from, struct db *to,
 	if (cli->quiet)
 		return;
 	const int64_t *r = n->rows;
+	char g[5][32]; /* counts a person reads: grouped by thousands */
 	fprintf(stderr,
-		"bulkreg: copied %s into %s: %lld %s, %lld %s, %lld %s, "
-		"%lld %s, %lld %s\n",
-		db_name(from), db_name(to), (long long)r[COPY_COURSES],
+		"bulkreg: copied %s into %s: %s %s, %s %s, %s %s, %s %s, %s %s\n",
+		db_name(from), db_name(to),
+		report_group_digits(r[COPY_COURSES], g[0]),
 		plural(r[COPY_COURSES], "course", "courses"),
-		(long long)r[COPY_STUDENTS],
+		report_group_digits(r[COPY_STUDENTS], g[1]),
 		plural(r[COPY_STUDENTS], "student", "students"),
-		(long long)r[COPY_REGISTRATIONS],
+		report_group_digits(r[COPY_REGISTRATIONS], g[2]),
 		plural(r[COPY_REGISTRATIONS], "registration", "registrations"),
-		(long long)r[COPY_BATCHES],
+		report_group_digits(r[COPY_BATCHES], g[3]),
 		plural(r[COPY_BATCHES], "batch", "batches"),
-		(long long)r[COPY_HISTORY],
+		report_group_digits(r[COPY_HISTORY], g[4]),
 		plural(r[COPY_HISTORY], "history event", "history events"));
 }
 

@@ -11,6 +11,7 @@
 #include "chan.h"
 #include "cmd_progress.h"
 #include "monotime.h"
+#include "report.h"
 
 #define TICK_SECONDS 0.25 /* at most 4 redraws a second */
 
@@ -35,6 +36,18 @@ static void clock_text(char *buf, size_t size, double seconds)
 			 s % 60);
 	else
 		snprintf(buf, size, "%llu:%02llu", s / 60, s % 60);
+}
+
+/* Counts as a person reads them: with thousands separators (README,
+ * "Numbers"). */
+static const char *group(uint64_t n, char buf[32])
+{
+	return report_group_digits(n > INT64_MAX ? INT64_MAX : (int64_t)n, buf);
+}
+
+static const char *group_rate(double rate, char buf[32])
+{
+	return group(rate > 0 && rate < 9e18 ? (uint64_t)(rate + 0.5) : 0, buf);
 }
 
 /* Seconds since the start, less those spent waiting for the lock. */
@@ -65,9 +78,10 @@ static void format_line(const struct progress *p, char *buf, size_t size)
 	}
 	double dt = working_seconds(p);
 	double rate = dt > 0 ? (double)done / dt : 0;
+	char a[32], b[32], r[32];
 	if (p->size == 0 || bytes == 0) {
-		snprintf(buf, size, "bulkreg: %llu rows, %.0f rows/s",
-			 (unsigned long long)done, rate);
+		snprintf(buf, size, "bulkreg: %s rows, %s rows/s", group(done, a),
+			 group_rate(rate, r));
 		return;
 	}
 	/* Until the reader has parsed the whole file, the rows it handed out
@@ -84,10 +98,9 @@ static void format_line(const struct progress *p, char *buf, size_t size)
 	char eta[32] = "--:--";
 	if (rate > 0)
 		clock_text(eta, sizeof(eta), (double)(total - done) / rate);
-	snprintf(buf, size,
-		 "bulkreg: %llu of %s%llu rows (%u%%), %.0f rows/s, ETA %s",
-		 (unsigned long long)done, estimate ? "~" : "",
-		 (unsigned long long)total, pct, rate, eta);
+	snprintf(buf, size, "bulkreg: %s of %s%s rows (%u%%), %s rows/s, ETA %s",
+		 group(done, a), estimate ? "~" : "", group(total, b), pct,
+		 group_rate(rate, r), eta);
 }
 
 static void clear_line(struct progress *p)
@@ -170,8 +183,9 @@ void progress_end(struct progress *p)
 	uint64_t done = atomic_load(&p->counts.rows_done);
 	double dt = working_seconds(p);
 	uint64_t waited = atomic_load(&p->counts.lock_waited_ms);
-	fprintf(stderr, "bulkreg: %llu rows in %.1f s (%.0f rows/s)",
-		(unsigned long long)done, dt, dt > 0 ? (double)done / dt : 0.0);
+	char a[32], r[32];
+	fprintf(stderr, "bulkreg: %s rows in %.1f s (%s rows/s)", group(done, a),
+		dt, group_rate(dt > 0 ? (double)done / dt : 0.0, r));
 	if (waited)
 		fprintf(stderr, ", after %.1f s waiting for the database's "
 				"write lock", (double)waited / 1000);

@@ -8,7 +8,7 @@
 /*
  * While a batch runs, standard error (when it is a terminal, and not with
  * -q) shows one line, redrawn at most 4 times a second:
- *   bulkreg: 354 of ~1000 rows (35%), 107 rows/s, ETA 0:06
+ *   bulkreg: 354 of ~1,000 rows (35%), 107 rows/s, ETA 0:06
  * The total is estimated from the bytes read of the roster's size ("~"
  * until the whole file is read); from a pipe there is no total:
  *   bulkreg: 354 rows, 107 rows/s
@@ -30,7 +30,7 @@ struct progress *progress_start(const struct cli *cli, const char *roster_path);
 struct register_progress *progress_counts(struct progress *p);
 
 /* Stops the redrawing; if a line was shown, clears it and writes the final
- * count ("bulkreg: 1000 rows in 2.3 s (435 rows/s)", plus ", after 3.0 s
+ * count ("bulkreg: 1,000 rows in 2.3 s (435 rows/s)", plus ", after 3.0 s
  * waiting for the database's write lock" when it waited).  Idempotent. */
 void progress_end(struct progress *p);
 

@@ -103,7 +103,8 @@ static const struct query checks[] = {
 	{ "promotions_owed",
 	  "SELECT c.code, '', '0', CASE WHEN c.capacity - n.reg < n.wl"
 	  " THEN c.capacity - n.reg ELSE n.wl END || ' ('"
-	  " || (c.capacity - n.reg) || ' seats free, ' || n.wl || ' waiting)'"
+	  " || (c.capacity - n.reg) || CASE WHEN c.capacity - n.reg = 1"
+	  " THEN ' seat free, ' ELSE ' seats free, ' END || n.wl || ' waiting)'"
 	  " FROM courses c JOIN temp.verify_counts n ON n.course_id = c.id"
 	  " WHERE n.reg < c.capacity AND n.wl > 0 ORDER BY c.code" },
 	{ "waitlist_over_max",

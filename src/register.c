@@ -23,6 +23,7 @@
 #include "pool.h"
 #include "register.h"
 #include "rejects.h"
+#include "report.h"
 #include "report_dest.h"
 #include "roster.h"
 #include "store.h"
@@ -610,17 +611,18 @@ static enum batch_outcome threshold_outcome(struct pipeline *pl,
 	const struct register_options *opt = pl->opt;
 	const struct outcome_counts *c = &res->counts;
 	int64_t rejected = c->by_status[STATUS_REJECTED];
+	char a[32], b[32]; /* counts a person reads: grouped by thousands */
 	if (opt->strict && rejected > 0) {
 		snprintf(res->rolled_back_why, sizeof(res->rolled_back_why),
-			 "--strict: %" PRId64 " row%s rejected", rejected,
-			 rejected == 1 ? "" : "s");
+			 "--strict: %s row%s rejected",
+			 report_group_digits(rejected, a), rejected == 1 ? "" : "s");
 		return BATCH_ROLLED_BACK;
 	}
 	if (threshold_exceeded(&opt->max_rejects, rejected, c->rows)) {
 		snprintf(res->rolled_back_why, sizeof(res->rolled_back_why),
-			 "--max-rejects %s: %" PRId64 " of %" PRId64
-			 " rows rejected",
-			 opt->max_rejects.text, rejected, c->rows);
+			 "--max-rejects %s: %s of %s row%s rejected",
+			 opt->max_rejects.text, report_group_digits(rejected, a),
+			 report_group_digits(c->rows, b), c->rows == 1 ? "" : "s");
 		return BATCH_ROLLED_BACK;
 	}
 	int64_t drops = policy_sync_drops(pl->policy);
@@ -630,9 +632,11 @@ static enum batch_outcome threshold_outcome(struct pipeline *pl,
 		struct drops_text d = { per_course, sizeof(per_course), 0 };
 		policy_sync_drops_each(pl->policy, add_course_drops, &d);
 		snprintf(res->rolled_back_why, sizeof(res->rolled_back_why),
-			 "--max-drops %s: the sync would drop %" PRId64
-			 " of the %" PRId64 " registrations its courses held (%s)",
-			 opt->max_drops.text, drops, before, per_course);
+			 "--max-drops %s: the sync would drop %s of the %s "
+			 "registration%s its courses held (%s)",
+			 opt->max_drops.text, report_group_digits(drops, a),
+			 report_group_digits(before, b), before == 1 ? "" : "s",
+			 per_course);
 		return BATCH_ROLLED_BACK;
 	}
 	return BATCH_COMMITTED;

@@ -73,7 +73,7 @@ python3 - <<'PY' || fail "the progress lines are not as they should be: $(od -c 
 import re, sys
 out = open("tty", "rb").read().decode()
 secs = float(open("tty.secs").read())
-draw = re.compile(r"\r\x1b\[Kbulkreg: (\d+) of (~?)(\d+) rows \((\d+)%\), (\d+) rows/s, ETA (\d+:\d\d|--:--)")
+draw = re.compile(r"\r\x1b\[Kbulkreg: (\d+) of (~?)(\d+) rows \((\d+)%\), ([\d,]+) rows/s, ETA (\d+:\d\d|--:--)")
 draws = draw.findall(out)
 assert len(draws) >= 3, ("too few lines", draws)
 for done, est, total, pct, rate, eta in draws:
@@ -88,7 +88,7 @@ assert len(draws) <= 4 * secs + 1, (len(draws), secs)
 # The end: the line cleared, the final count on a line of its own, then
 # the report; nothing redrawn after it.
 end = out.index("\r\x1b[Kbulkreg: 40 rows in ")
-final = re.compile(r"bulkreg: 40 rows in \d+\.\d s \(\d+ rows/s\)\r?\n").match(out, end + 4)
+final = re.compile(r"bulkreg: 40 rows in \d+\.\d s \([\d,]+ rows/s\)\r?\n").match(out, end + 4)
 assert final, out[end:end + 80]
 rest = out[final.end():]
 assert "\x1b[K" not in rest and "ETA" not in rest, rest[:200]
@@ -143,7 +143,7 @@ while True:
         break
     out += c
 s = out.decode()
-assert re.search(r"\r\x1b\[Kbulkreg: \d+ rows, \d+ rows/s", s), s
+assert re.search(r"\r\x1b\[Kbulkreg: \d+ rows, [\d,]+ rows/s", s), s
 assert " of " not in s.split("rows in")[0], s
 PY
 
@@ -232,5 +232,40 @@ s = out.decode()
 first_wait = s.index("waiting for the database's write lock")
 assert " rows/s" not in s[:first_wait].split("\r\x1b[K")[-1], s[:first_wait]
 # The end: the rows, and how long it waited.
-assert re.search(r"bulkreg: 40 rows in \d+\.\d s \(\d+ rows/s\), after \d+\.\d s waiting for the database's write lock\r?\n", s), s[-300:]
+assert re.search(r"bulkreg: 40 rows in \d+\.\d s \([\d,]+ rows/s\), after \d+\.\d s waiting for the database's write lock\r?\n", s), s[-300:]
+PY
+
+case_ "counts of 1,000 and more have thousands separators, as the report's (README 'Numbers')"
+roster 1500
+BULKREG_TEST_GATE_ID=X1200 python3 - "$db" <<'PY' || fail "no separators: $(od -c tty | tail -20)"
+import os, pty, re, select, sys, time
+db = sys.argv[1]
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(os.environ["BULKREG"], [os.environ["BULKREG"], "-d", db, "register",
+             "r.csv", "--dry-run", "--workers", "2", "--check", "./gate.sh"])
+out = b""; opened = False
+deadline = time.monotonic() + 120
+while True:
+    # Held at row 1,200: the line says so, then the gate opens.
+    if not opened and re.search(rb"\r\x1b\[Kbulkreg: 1,200 of ~?1,[45]\d\d rows \(\d+%\), [\d,]+ rows/s", out):
+        with open(os.environ["BULKREG_TEST_GATE"], "w"):
+            pass
+        opened = True
+    r, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
+    if not r:
+        os.kill(pid, 9); break
+    try:
+        chunk = os.read(fd, 65536)
+    except OSError:
+        break
+    if not chunk:
+        break
+    out += chunk
+os.waitpid(pid, 0)
+open("tty", "wb").write(out)
+assert opened, "no line said '1,200 of ~1,5xx rows'"
+s = out.decode()
+assert re.search(r"bulkreg: 1,500 rows in \d+\.\d s \([\d,]+ rows/s\)\r?\n", s), s[-300:]
+assert "1,500 rows from r.csv" in s, s[-600:]
 PY

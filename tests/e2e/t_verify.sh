@@ -149,7 +149,7 @@ sql db "DELETE FROM registrations WHERE course_id = (SELECT id FROM courses WHER
 verify_csv db
 expect_rc 1
 has "problem CS101  registered_count 3 | 4"
-has "problem CS101  promotions_owed 0 | 1 (1 seats free, 3 waiting)"
+has "problem CS101  promotions_owed 0 | 1 (1 seat free, 3 waiting)"
 # No event names the pair: its registration was its only record.
 [ "$(wc -l <problems.txt)" = 2 ] || fail "not 2 problems: $(cat problems.txt)"
 run -d db verify

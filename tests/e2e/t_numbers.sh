@@ -1,0 +1,60 @@
+# shellcheck shell=sh
+# shellcheck disable=SC2154 # BULKREG, ROOT, RC come from lib.sh and run
+# t_numbers: one rule for numbers (review 10, finding 16; README "Numbers",
+# the manual's REPORT FORMATS, Numbers). A count in a sentence a person
+# reads -- the text report's summary, a message on standard error, the
+# progress line (t_progress) -- has thousands separators from 1,000 up, and
+# a singular noun for 1; a value in a listing's columns, an identifier, csv
+# and json never.
+sqlite_only "the numbers are formatted above the store (t_verify runs the SQL on both)"
+
+db=n.db
+"$BULKREG" -q -d $db course add M1 --capacity 5000 || fail "setup"
+# 1,200 rows, 1,100 of them with a bad email.
+python3 - <<'PY'
+with open("r.csv", "w") as f:
+    f.write("student_id,email,course\n")
+    for i in range(1200):
+        f.write("N%d,%s,M1\n" % (i, "bad" if i < 1100 else "n%d@example.org" % i))
+PY
+
+case_ "--max-rejects and --strict say their counts grouped"
+run -d $db register r.csv --max-rejects 10 -o rep.txt
+expect_rc 1
+expect_err "--max-rejects 10: 1,100 of 1,200 rows rejected"
+run -d $db register r.csv --strict -o rep.txt
+expect_rc 1
+expect_err "--strict: 1,100 rows rejected"
+printf 'student_id,email,course\nZ1,bad,M1\n' >one.csv
+run -d $db register one.csv --strict -o rep.txt
+expect_rc 1
+expect_err "--strict: 1 row rejected"
+run -d $db register one.csv --max-rejects 0 -o rep.txt
+expect_rc 1
+expect_err "--max-rejects 0: 1 of 1 row rejected"
+
+case_ "the text report's summary groups; csv, json and the batches listing do not"
+run -d $db register r.csv
+expect_rc 1
+expect_out "1,200 rows from r.csv"
+grep -Eq '^  rejected +1,100$' out || fail "summary: $(head -12 out)"
+run -d $db batches --format json
+grep -q '"rows":1200' out || grep -q '"rows": 1200' out || fail "json rows: $(head -c 400 out)"
+! grep -q '1,200' out || fail "json has a separator"
+run -d $db batches
+grep -q ' 1200 ' out || fail "batches listing: $(head -3 out)"
+! grep -q '1,200' out || fail "the batches listing has a separator"
+run -d $db batches show 3 --format csv
+! grep -q '1,[0-9][0-9][0-9]' out || fail "csv has a separator: $(head -3 out)"
+
+case_ "copy-db says its counts grouped"
+python3 - <<'PY'
+with open("good.csv", "w") as f:
+    f.write("student_id,email,course\n")
+    for i in range(1500):
+        f.write("G%d,g%d@example.org,M1\n" % (i, i))
+PY
+"$BULKREG" -q -d $db register good.csv || fail "register good.csv"
+run -d $db copy-db $db copy.db
+expect_rc 0
+expect_err "1 course, 1,600 students, 1,600 registrations,"
