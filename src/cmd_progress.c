@@ -70,8 +70,12 @@ static void format_line(const struct progress *p, char *buf, size_t size)
 					      memory_order_relaxed);
 	if (atomic_load_explicit(&p->counts.lock_waiting, memory_order_relaxed)) {
 		snprintf(buf, size, "bulkreg: waiting for the database's write "
-				    "lock (another process holds it): %.0f s so far",
+				    "lock (another process holds it): %.0f s so "
+				    "far, gives up after %.0f s (--wait)",
 			 (double)atomic_load_explicit(&p->counts.lock_waited_ms,
+						      memory_order_relaxed) /
+				 1000,
+			 (double)atomic_load_explicit(&p->counts.lock_wait_max_ms,
 						      memory_order_relaxed) /
 				 1000);
 		return;
@@ -152,6 +156,7 @@ struct progress *progress_start(const struct cli *cli, const char *roster_path)
 	atomic_init(&p->counts.bytes_read, 0);
 	atomic_init(&p->counts.lock_waiting, false);
 	atomic_init(&p->counts.lock_waited_ms, 0);
+	atomic_init(&p->counts.lock_wait_max_ms, 0);
 	p->size = roster_size(roster_path);
 	p->t0 = monotime_now();
 	pthread_mutex_init(&p->lock, NULL);

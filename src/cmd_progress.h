@@ -15,7 +15,7 @@
  * While another process holds the database's write lock (register waits
  * up to --wait for it):
  *   bulkreg: waiting for the database's write lock (another process
- *   holds it): 3 s so far
+ *   holds it): 3 s so far, gives up after 30 s (--wait)
  * and the time waited is not counted in the rate.
  * progress_end clears it and writes the final count before anything else
  * goes to the terminal.  Every function accepts NULL (no progress shown).

@@ -846,11 +846,14 @@ static enum status try_open_and_begin(struct pipeline *pl, struct db **dbp,
 
 /* What the progress line shows: waiting for the lock, and for how long. */
 static void lock_wait_show(struct register_progress *p, bool waiting,
-			   double seconds)
+			   double seconds, double max_seconds)
 {
 	if (!p)
 		return;
 	atomic_store_explicit(&p->lock_waited_ms, (uint64_t)(seconds * 1000),
+			      memory_order_relaxed);
+	atomic_store_explicit(&p->lock_wait_max_ms,
+			      (uint64_t)(max_seconds * 1000),
 			      memory_order_relaxed);
 	atomic_store_explicit(&p->lock_waiting, waiting, memory_order_relaxed);
 }
@@ -876,7 +879,7 @@ static enum status open_and_begin(struct pipeline *pl, struct db **dbp,
 	enum status st;
 	while ((st = try_open_and_begin(pl, dbp, meta, err)) == ST_BUSY) {
 		double waited = monotime_since(&t0);
-		lock_wait_show(opt->progress, true, waited);
+		lock_wait_show(opt->progress, true, waited, opt->wait_seconds);
 		double left = opt->wait_seconds - waited;
 		if (left <= 0) {
 			st = error_set(err, ST_BUSY,
@@ -893,7 +896,8 @@ static enum status open_and_begin(struct pipeline *pl, struct db **dbp,
 		step = step * 2 < 0.05 ? step * 2 : 0.05;
 	}
 	if (opt->progress && atomic_load(&opt->progress->lock_waiting))
-		lock_wait_show(opt->progress, false, monotime_since(&t0));
+		lock_wait_show(opt->progress, false, monotime_since(&t0),
+			       opt->wait_seconds);
 	return st;
 }
 

@@ -35,10 +35,12 @@ struct register_progress {
 	_Atomic uint64_t rows_read;    /* rows the reader has handed out */
 	_Atomic uint64_t bytes_read;   /* of the roster file, parsed */
 	/* Another process held the database's write lock when the batch was
-	 * to begin: lock_waiting while register waits for it (up to --wait),
-	 * lock_waited_ms how long so far (in all, once it is granted). */
+	 * to begin: lock_waiting while register waits for it, lock_waited_ms
+	 * how long so far (in all, once it is granted), lock_wait_max_ms
+	 * --wait. */
 	_Atomic bool lock_waiting;
 	_Atomic uint64_t lock_waited_ms;
+	_Atomic uint64_t lock_wait_max_ms;
 };
 
 struct register_options {

@@ -205,7 +205,7 @@ if pid == 0:
 out = b""; released = opened = False
 deadline = time.monotonic() + 120
 while True:
-    if not released and re.search(rb"waiting for the database's write lock \(another process holds it\): \d+ s so far", out):
+    if not released and re.search(rb"waiting for the database's write lock \(another process holds it\): \d+ s so far, gives up after 120 s \(--wait\)", out):
         holder.stdin.write("COMMIT;\n.quit\n"); holder.stdin.close()
         holder.wait(); released = True
         mark = len(out)
