@@ -324,47 +324,57 @@ static int run_job(struct cli *cli, struct register_options *ro, double wait)
 		int64_t changed = 0;
 		for (int s = STATUS_REGISTERED; s < STATUS_COUNT; s++)
 			changed += n[s];
-		cli_error("batch %lld %s: %s batch %lld: %lld registration%s "
-			  "changed (%lld dropped, %lld registered, %lld "
-			  "waitlisted, %lld promoted); report in %s",
+		char c[32], d[32], r[32], w[32], p[32];
+		cli_error("batch %lld %s: %s batch %lld: %s registration%s "
+			  "changed (%s dropped, %s registered, %s waitlisted, "
+			  "%s promoted); report in %s",
 			  (long long)res.batch_id, batch_outcome_words(res.outcome),
 			  res.outcome == BATCH_COMMITTED ? "undid" : "undoing",
-			  (long long)ro->undo_batch, (long long)changed,
-			  changed == 1 ? "" : "s", (long long)n[STATUS_DROPPED],
-			  (long long)n[STATUS_REGISTERED],
-			  (long long)n[STATUS_WAITLISTED],
-			  (long long)n[STATUS_PROMOTED], ro->output_path);
+			  (long long)ro->undo_batch, report_group_digits(changed, c),
+			  changed == 1 ? "" : "s",
+			  report_group_digits(n[STATUS_DROPPED], d),
+			  report_group_digits(n[STATUS_REGISTERED], r),
+			  report_group_digits(n[STATUS_WAITLISTED], w),
+			  report_group_digits(n[STATUS_PROMOTED], p), ro->output_path);
 	} else if (ro->output_path && !cli->quiet) {
 		/* The summary is in the file; at a terminal, say where it went
 		 * and what it says in one line. */
-		char more[160] = "";
+		char more[160] = "", a[32], b[32], c[32];
 		if (n[STATUS_PROMOTED] || n[STATUS_DROPPED] || n[STATUS_SKIPPED])
 			snprintf(more, sizeof(more),
-				 ", %lld dropped, %lld promoted, %lld skipped",
-				 (long long)n[STATUS_DROPPED],
-				 (long long)n[STATUS_PROMOTED],
-				 (long long)n[STATUS_SKIPPED]);
-		cli_error("batch %lld %s: %lld row%s: %lld registered, %lld "
-			  "waitlisted, %lld already there%s, %lld rejected; "
+				 ", %s dropped, %s promoted, %s skipped",
+				 report_group_digits(n[STATUS_DROPPED], a),
+				 report_group_digits(n[STATUS_PROMOTED], b),
+				 report_group_digits(n[STATUS_SKIPPED], c));
+		char rows[32], reg[32], wl[32], there[32], rej[32];
+		cli_error("batch %lld %s: %s row%s: %s registered, %s "
+			  "waitlisted, %s already there%s, %s rejected; "
 			  "report in %s",
 			  (long long)res.batch_id, batch_outcome_words(res.outcome),
-			  (long long)res.counts.rows,
+			  report_group_digits(res.counts.rows, rows),
 			  res.counts.rows == 1 ? "" : "s",
-			  (long long)n[STATUS_REGISTERED],
-			  (long long)n[STATUS_WAITLISTED],
-			  (long long)(n[STATUS_ALREADY_REGISTERED] +
-				      n[STATUS_ALREADY_WAITLISTED]),
-			  more, (long long)rejected, ro->output_path);
-	} else if (rejected > 0 && ro->output_path)
+			  report_group_digits(n[STATUS_REGISTERED], reg),
+			  report_group_digits(n[STATUS_WAITLISTED], wl),
+			  report_group_digits(n[STATUS_ALREADY_REGISTERED] +
+						      n[STATUS_ALREADY_WAITLISTED],
+					      there),
+			  more, report_group_digits(rejected, rej), ro->output_path);
+	} else if (rejected > 0 && ro->output_path) {
 		/* Quiet runs from cron still need to say that something needs a
 		 * human; the details are in the report file. */
-		cli_error("batch %lld %s: %lld of %lld rows rejected; see %s",
+		char rej[32], rows[32];
+		cli_error("batch %lld %s: %s of %s row%s rejected; see %s",
 			  (long long)res.batch_id, batch_outcome_words(res.outcome),
-			  (long long)rejected, (long long)res.counts.rows,
-			  ro->output_path);
-	if (ro->rejects_path && (!cli->quiet || rejected > 0))
-		cli_error("%lld rejected row%s written to %s", (long long)rejected,
+			  report_group_digits(rejected, rej),
+			  report_group_digits(res.counts.rows, rows),
+			  res.counts.rows == 1 ? "" : "s", ro->output_path);
+	}
+	if (ro->rejects_path && (!cli->quiet || rejected > 0)) {
+		char rej[32];
+		cli_error("%s rejected row%s written to %s",
+			  report_group_digits(rejected, rej),
 			  rejected == 1 ? "" : "s", ro->rejects_path);
+	}
 	return rejected > 0 || threshold ? 1 : 0;
 }
 

@@ -152,16 +152,20 @@ static int verify(struct db *db, struct out *o, int64_t *problems)
 		       o->n ? "\n " : "", t.problems ? "false" : "true", t.courses,
 		       t.registrations, t.events);
 	} else if (o->fmt == REPORT_TEXT) {
+		char a[32], b[32], c[32];
 		if (t.problems)
-			printf("\n%" PRId64 " broken invariant%s\n", t.problems,
+			printf("\n%s broken invariant%s\n",
+			       report_group_digits(t.problems, a),
 			       t.problems == 1 ? "" : "s");
 		else
-			printf("ok: every invariant holds (%" PRId64
-			       " course%s, %" PRId64 " registration%s, %" PRId64
-			       " history event%s)\n",
-			       t.courses, t.courses == 1 ? "" : "s",
-			       t.registrations, t.registrations == 1 ? "" : "s",
-			       t.events, t.events == 1 ? "" : "s");
+			printf("ok: every invariant holds (%s course%s, %s "
+			       "registration%s, %s history event%s)\n",
+			       report_group_digits(t.courses, a),
+			       t.courses == 1 ? "" : "s",
+			       report_group_digits(t.registrations, b),
+			       t.registrations == 1 ? "" : "s",
+			       report_group_digits(t.events, c),
+			       t.events == 1 ? "" : "s");
 	}
 	return 0;
 }

@@ -939,11 +939,12 @@ static void text_write_all(struct writer *w, const struct report_summary *s)
 	text_write_headline(o, s, c);
 	if (!s->quiet) {
 		text_write_counts(o, c);
+		char run[32];
 		if (s->checks > 0)
 			ob_printf(o,
-				  "\nchecks: %lld run, median %.3f s, slowest %.3f s\n",
-				  (long long)s->checks, s->check_median_seconds,
-				  s->check_max_seconds);
+				  "\nchecks: %s run, median %.3f s, slowest %.3f s\n",
+				  report_group_digits(s->checks, run),
+				  s->check_median_seconds, s->check_max_seconds);
 	}
 	if (r->rows == 0)
 		return;

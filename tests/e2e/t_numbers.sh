@@ -58,3 +58,12 @@ PY
 run -d $db copy-db $db copy.db
 expect_rc 0
 expect_err "1 course, 1,600 students, 1,600 registrations,"
+
+case_ "the line -o, -q and --rejects print on standard error groups its counts"
+run -d $db register r.csv -o rep.txt --rejects rej.csv --dry-run
+expect_rc 1
+expect_err "1,200 rows: 0 registered, 0 waitlisted, 100 already there, 1,100 rejected; report in rep.txt"
+expect_err "1,100 rejected rows written to rej.csv"
+run -q -d $db register r.csv -o rep.txt --dry-run
+expect_rc 1
+expect_err "1,100 of 1,200 rows rejected; see rep.txt"
