@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "csvread.h"
+#include "escape.h"
 #include "utf8.h"
 
 _Static_assert(CSVREAD_BUF_SIZE >= 8, "the first read looks at 4 bytes");
@@ -38,6 +39,12 @@ _Static_assert(CSVREAD_BUF_SIZE >= 8, "the first read looks at 4 bytes");
 #define ENTRY_KEEP ((size_t)1 << 20)
 
 static const unsigned char BOM[3] = {0xEF, 0xBB, 0xBF};
+
+/* What the raw bytes of a legacy --encoding look like (watch_raw). */
+enum watch { WATCH_OFF, WATCH_ASCII, WATCH_UTF8 };
+
+static bool legacy_encoding(iconv_t cd);
+static enum status prefill_raw(struct csvread *cr, struct error *err);
 
 static void *bounded_realloc(void *p, size_t n)
 {
@@ -266,8 +273,15 @@ static enum status sniff(struct csvread *cr, struct error *err)
 	cr->raw_end = cr->end - skip;
 	memcpy(cr->raw, cr->buf + skip, cr->raw_end);
 	cr->raw_pos = 0;
+	cr->raw_eof = cr->eof;
 	cr->pos = cr->end = 0;
-	return ST_OK;
+	cr->eof = false;
+	if (!legacy_encoding(cr->cd))
+		return ST_OK;
+	cr->watch = WATCH_ASCII;
+	utf8_state_init(&cr->watch_st);
+	cr->watch_line = 1;
+	return prefill_raw(cr, err);
 }
 
 /* ---- not UTF-8: where, and what it probably is ---------------------------- */
@@ -384,17 +398,27 @@ static const char *guess_encoding(const unsigned char *s, size_t from,
 	return mac > cp ? "MACINTOSH" : "WINDOWS-1252";
 }
 
+/* The line and column (in characters) of buf[at], in the text not yet
+ * parsed (buf[pos..end), where at >= pos). */
+static void text_position(const struct csvread *cr, size_t at, uint64_t *line,
+			  uint64_t *col)
+{
+	const unsigned char *s = cr->buf;
+	size_t from = line_start(s + cr->pos, at - cr->pos) + cr->pos;
+	*line = cr->line + count_breaks(s + cr->pos, at - cr->pos, cr->prev);
+	*col = count_chars(s + from, at - from) + 1;
+	if (from == cr->pos)
+		*col += cr->col_carry;
+}
+
 /* The bytes at s[0..n) that are not UTF-8 (from `bad` on): refused, naming
  * the line and column (in characters), showing up to four bytes and
  * saying what the file most likely is. */
 static enum status not_utf8(struct csvread *cr, size_t bad, struct error *err)
 {
 	const unsigned char *s = cr->buf;
-	uint64_t line = cr->line + count_breaks(s + cr->pos, bad - cr->pos, cr->prev);
-	size_t from = line_start(s + cr->pos, bad - cr->pos) + cr->pos;
-	uint64_t col = count_chars(s + from, bad - from) + 1;
-	if (from == cr->pos)
-		col += cr->col_carry;
+	uint64_t line, col;
+	text_position(cr, bad, &line, &col);
 
 	char shown[32];
 	size_t used = 0, nshow = cr->end - bad < 4 ? cr->end - bad : 4;
@@ -464,6 +488,191 @@ static void carry_column(struct csvread *cr)
 		cr->col_carry = count_chars(cr->buf + from, cr->end - from);
 }
 
+/* ---- a file that is already UTF-8, read with --encoding --------------------- */
+
+/*
+ * A UTF-8 file read with --encoding WINDOWS-1252 (or any legacy, ASCII-based
+ * encoding) converts without an error into garbage: "Zoë" becomes "ZoÃ«".
+ * That is the user who converted a file and runs the same command again.
+ * So the raw bytes are watched as they are read: the file counts as UTF-8
+ * when it holds at least one non-ASCII byte and every run of them, to the
+ * end of the file, is well-formed multi-byte UTF-8.  Text in a legacy
+ * encoding almost never is: an accented letter followed by a plain one
+ * (the é of "José", E9 73) is not UTF-8, and one such run anywhere ends
+ * the watch.  The verdict needs the whole file: a file that fits in the
+ * first buffer (64 KiB) is read whole before any record is handed over,
+ * so it is refused before anything is decided; a longer one is refused
+ * when its end is read, and the caller's batch rolls back.
+ */
+/* True if iconv turns the n bytes at `in` into the same bytes. */
+static bool converts_to_itself(iconv_t cd, const char *in, size_t n)
+{
+	char copy[8], out[32];
+	char *ip = copy, *op = out;
+	size_t il = n, ol = sizeof(out);
+	memcpy(copy, in, n);
+	size_t rc = iconv(cd, &ip, &il, &op, &ol);
+	iconv(cd, NULL, NULL, NULL, NULL); /* back to the initial state */
+	return rc != (size_t)-1 && il == 0 && (size_t)(op - out) == n &&
+	       memcmp(out, in, n) == 0;
+}
+
+/* A legacy encoding: ASCII read as ASCII (not UTF-16 or UTF-32), and
+ * UTF-8's "é" (C3 A9) read as something else (not UTF-8 itself). */
+static bool legacy_encoding(iconv_t cd)
+{
+	return converts_to_itself(cd, "id,A\r\n", 6) &&
+	       !converts_to_itself(cd, "\xC3\xA9", 2);
+}
+
+/* The bytes of the UTF-8 sequence that lead byte c begins (1: not one). */
+static size_t lead_length(unsigned char c)
+{
+	if (c >= 0xC2 && c <= 0xDF)
+		return 2;
+	if (c >= 0xE0 && c <= 0xEF)
+		return 3;
+	if (c >= 0xF0 && c <= 0xF4)
+		return 4;
+	return 1;
+}
+
+/* Looks at raw bytes s[0..n), as they are read (before conversion). */
+static void watch_raw(struct csvread *cr, const unsigned char *s, size_t n)
+{
+	if (cr->watch == WATCH_ASCII) {
+		size_t i = 0;
+		while (i < n && s[i] < 0x80)
+			i++;
+		/* Before the first non-ASCII byte a character is a byte. */
+		size_t from = line_start(s, i);
+		cr->watch_line += count_breaks(s, i, cr->watch_prev);
+		cr->watch_col = from > 0 ? i - from : cr->watch_col + i;
+		if (i > 0)
+			cr->watch_prev = s[i - 1];
+		if (i == n)
+			return;
+		cr->watch = WATCH_UTF8;
+		cr->watch_want = lead_length(s[i]);
+		s += i;
+		n -= i;
+	}
+	if (cr->watch != WATCH_UTF8)
+		return;
+	for (size_t k = 0; k < n && cr->watch_nseq < cr->watch_want; k++)
+		cr->watch_seq[cr->watch_nseq++] = s[k];
+	utf8_state_feed(&cr->watch_st, s, n);
+	if (cr->watch_st.bad)
+		cr->watch = WATCH_OFF;
+}
+
+/* Every non-ASCII byte read so far is UTF-8, and there was one. */
+static bool watch_utf8_so_far(const struct csvread *cr)
+{
+	return cr->watch == WATCH_UTF8 && !cr->watch_st.bad;
+}
+
+/* "bytes C3 AB ('ë', U+00EB) at line 3, column 4", the first non-ASCII
+ * character of the raw input, appended to out[*used]. */
+static void watch_describe(const struct csvread *cr, char *out, size_t cap,
+			   size_t *used)
+{
+	uint32_t cp = 0;
+	size_t n = utf8_decode(cr->watch_seq, cr->watch_nseq, &cp);
+	for (size_t i = 0; i < cr->watch_nseq && *used < cap; i++)
+		*used += (size_t)snprintf(out + *used, cap - *used, "%s%02X",
+					  i ? " " : "bytes ", cr->watch_seq[i]);
+	if (n > 0 && *used + 2 < cap) {
+		*used += (size_t)snprintf(out + *used, cap - *used, " (");
+		esc_quote(out, cap, used, (const char *)cr->watch_seq, n, 8);
+		if (*used < cap)
+			*used += (size_t)snprintf(out + *used, cap - *used,
+						  ", U+%04lX)", (unsigned long)cp);
+	}
+	if (*used < cap)
+		*used += (size_t)snprintf(out + *used, cap - *used,
+					  " at line %llu, column %llu",
+					  (unsigned long long)cr->watch_line,
+					  (unsigned long long)cr->watch_col + 1);
+	if (*used > cap - 1)
+		*used = cap - 1;
+}
+
+/* The refusal: where the first UTF-8 character is, what it would become. */
+static enum status already_utf8(struct csvread *cr, struct error *err)
+{
+	char msg[ERROR_MAX], garbled[64];
+	size_t used = (size_t)snprintf(msg, sizeof(msg), "%s: line %llu, column "
+				       "%llu: ", cr->name,
+				       (unsigned long long)cr->watch_line,
+				       (unsigned long long)cr->watch_col + 1);
+	size_t before = used;
+	watch_describe(cr, msg, sizeof(msg), &used);
+	/* The place is said first: drop watch_describe's " at line ...". */
+	char *at = strstr(msg + before, " at line ");
+	if (at)
+		used = (size_t)(at - msg);
+	msg[used] = '\0';
+
+	/* What the character becomes when read as the encoding given. */
+	char in[4], *ip = in, *op = garbled;
+	size_t il = cr->watch_nseq, ol = sizeof(garbled) - 1;
+	memcpy(in, cr->watch_seq, cr->watch_nseq);
+	iconv(cr->cd, NULL, NULL, NULL, NULL);
+	size_t rc = iconv(cr->cd, &ip, &il, &op, &ol);
+	if (rc != (size_t)-1 && il == 0 && op > garbled) {
+		used += (size_t)snprintf(msg + used, sizeof(msg) - used,
+					 " would be stored as ");
+		if (used < sizeof(msg))
+			esc_quote(msg, sizeof(msg), &used, garbled,
+				  (size_t)(op - garbled), 16);
+	}
+	return error_set(err, ST_INPUT,
+			 "%s: every non-ASCII byte of the file is UTF-8, not %s; "
+			 "nothing was registered: the file is already UTF-8: "
+			 "run without --encoding",
+			 msg, cr->encoding);
+}
+
+/* Reads raw bytes into raw[raw_end..): *got 0 at the end of the input
+ * (where a file that is already UTF-8 is refused). */
+static enum status read_raw(struct csvread *cr, size_t *got, struct error *err)
+{
+	*got = 0;
+	if (!cr->raw_eof) {
+		enum status st = read_some(cr, cr->raw + cr->raw_end,
+					   CSVREAD_BUF_SIZE - cr->raw_end, got, err);
+		if (st != ST_OK)
+			return st;
+	}
+	if (*got == 0) {
+		cr->raw_eof = true;
+		return watch_utf8_so_far(cr) && utf8_state_ok(&cr->watch_st) ?
+			       already_utf8(cr, err) : ST_OK;
+	}
+	sha256_update(&cr->sha, *got, (const uint8_t *)cr->raw + cr->raw_end);
+	watch_raw(cr, cr->raw + cr->raw_end, *got);
+	cr->bytes += *got;
+	cr->raw_end += *got;
+	return ST_OK;
+}
+
+/* With the watch on, the first buffer is filled to the brim (or to the end
+ * of the input) before anything is converted: a short file is judged
+ * whole before any of its records is handed over. */
+static enum status prefill_raw(struct csvread *cr, struct error *err)
+{
+	watch_raw(cr, cr->raw, cr->raw_end);
+	while (cr->watch != WATCH_OFF && !cr->raw_eof &&
+	       cr->raw_end < CSVREAD_BUF_SIZE) {
+		size_t got;
+		enum status st = read_raw(cr, &got, err);
+		if (st != ST_OK)
+			return st;
+	}
+	return ST_OK;
+}
+
 /* ---- reading --------------------------------------------------------------- */
 
 /* Reads into buf[end..) until `want` bytes are there or the input ends. */
@@ -505,17 +714,28 @@ static enum status read_converted(struct csvread *cr, struct error *err)
 			if (rc != (size_t)-1 || e == E2BIG || cr->end > start)
 				continue;
 			if (e == EILSEQ) {
-				uint64_t line = cr->line + count_breaks(cr->buf + cr->pos,
-									cr->end - cr->pos,
-									cr->prev);
+				uint64_t line, col;
+				text_position(cr, cr->end, &line, &col);
+				char hint[200] = "is that the file's encoding?";
+				size_t used = 0;
+				if (watch_utf8_so_far(cr)) {
+					/* UTF-8 that the encoding lacks a
+					 * byte of (C3 81, "Á", in WINDOWS-1252). */
+					used = (size_t)snprintf(hint, sizeof(hint),
+								"every non-ASCII byte read is UTF-8 "
+								"(the first: ");
+					watch_describe(cr, hint, sizeof(hint), &used);
+					snprintf(hint + used, sizeof(hint) - used,
+						 "): the file is already UTF-8: run without --encoding");
+				}
 				return error_set(err, ST_INPUT,
-						 "%s: line %llu: byte %02X (at byte %llu "
-						 "of the file) is not %s: is that the "
-						 "file's encoding?",
+						 "%s: line %llu, column %llu: byte %02X (at "
+						 "byte %llu of the file) is not %s: %s",
 						 cr->name, (unsigned long long)line,
+						 (unsigned long long)col,
 						 cr->raw[cr->raw_pos],
 						 (unsigned long long)(cr->bytes - (cr->raw_end - cr->raw_pos) + 1),
-						 cr->encoding);
+						 cr->encoding, hint);
 			}
 			/* EINVAL: a character cut by the end of the raw
 			 * bytes; read on after it. */
@@ -524,8 +744,7 @@ static enum status read_converted(struct csvread *cr, struct error *err)
 		cr->raw_end -= cr->raw_pos;
 		cr->raw_pos = 0;
 		size_t got = 0;
-		enum status st = read_some(cr, cr->raw + cr->raw_end,
-					   CSVREAD_BUF_SIZE - cr->raw_end, &got, err);
+		enum status st = read_raw(cr, &got, err);
 		if (st != ST_OK)
 			return st;
 		if (got == 0) {
@@ -537,9 +756,6 @@ static enum status read_converted(struct csvread *cr, struct error *err)
 						 cr->name, cr->encoding);
 			break;
 		}
-		sha256_update(&cr->sha, got, (const uint8_t *)cr->raw + cr->raw_end);
-		cr->bytes += got;
-		cr->raw_end += got;
 	}
 	return ST_OK;
 }

@@ -11,6 +11,7 @@
 #include <nettle/sha2.h>
 
 #include "error.h"
+#include "utf8.h"
 
 #ifndef CSVREAD_BUF_SIZE /* the fuzzer shrinks it to reach buffer edges */
 #define CSVREAD_BUF_SIZE (64u << 10)
@@ -45,8 +46,13 @@ typedef bool (*csvread_record_fn)(void *ctx, size_t nfields, bool blank,
  * bytes and guessing the encoding the file is in.  Other encodings are
  * converted to UTF-8 with iconv(3) as they are read: the one named with
  * csvread_set_encoding, or the one a UTF-16 or UTF-32 byte order mark
- * announces.  Spreadsheet files (.xlsx, .ods, .xls) are recognised and
- * refused.  Excel's "sep=;" first line sets the delimiter.
+ * announces.  A file that is already UTF-8 (at least one non-ASCII byte,
+ * every run of them well-formed UTF-8) read with a legacy encoding (one
+ * that reads ASCII as ASCII and is not UTF-8) is refused: before the first
+ * record when it ends within the first CSVREAD_BUF_SIZE bytes (they are
+ * read whole first), else when its end is read.  Spreadsheet files (.xlsx,
+ * .ods, .xls) are recognised and refused.  Excel's "sep=;" first line sets
+ * the delimiter.
  *
  * Quotes are read as spreadsheets and Python's csv module read them: a
  * quote inside an unquoted field (O"Neil) is a literal character; text
@@ -69,6 +75,15 @@ struct csvread {
 	iconv_t cd;                   /* (iconv_t)-1 when not converting */
 	unsigned char *raw;           /* bytes read, before conversion */
 	size_t raw_pos, raw_end;
+	bool raw_eof;                 /* the raw input has ended */
+	/* A file that is already UTF-8, read with a legacy --encoding:
+	 * watched in the raw bytes (see watch_raw in csvread.c). */
+	int watch;                    /* enum watch */
+	struct utf8_state watch_st;   /* the raw bytes, as UTF-8 */
+	uint64_t watch_line, watch_col; /* of the first non-ASCII byte */
+	unsigned char watch_prev;     /* last raw byte looked at */
+	unsigned char watch_seq[4];   /* the first non-ASCII character */
+	size_t watch_nseq, watch_want;
 	bool sniffed;                 /* the first bytes were looked at */
 	bool sep_checked;             /* the "sep=" line was looked for */
 	unsigned char carry[4];       /* an unfinished UTF-8 sequence held */
@@ -131,7 +146,7 @@ bool csvread_record_malformed(const struct csvread *cr);
 /*
  * Parses until on_record returns true or csvread_pause is called (ST_OK),
  * or the input ends (ST_EOF).  ST_INPUT for text that is not UTF-8 (or not
- * the encoding set), a spreadsheet file, an unusable "sep=" line, an
+ * the encoding set, or UTF-8 read as a legacy encoding), a spreadsheet file, an unusable "sep=" line, an
  * unterminated quoted field or a field longer than CSVREAD_FIELD_MAX (each
  * naming the line); ST_IO for a
  * read error; ST_CANCELLED when `cancelled` says so (asked before every

@@ -103,7 +103,7 @@ printf 'student_id,first_name,email,course\nE1,A,a@uni.example,TWO\nE2,B\201,b@u
 fresh
 run -d $db register --encoding WINDOWS-1252 hole.csv
 expect_rc 2
-expect_err "hole.csv: line 3: byte 81"
+expect_err "hole.csv: line 3, column 5: byte 81"
 expect_err "is not WINDOWS-1252"
 printf '\377\376s\000t' >cut.csv
 run -d $db register cut.csv
@@ -130,3 +130,102 @@ for f in workbook.xlsx workbook.ods workbook.xls; do
 	expect_err "$f: this is a spreadsheet"
 	expect_err "save it as CSV UTF-8"
 done
+
+# ---- review 9, W8: --encoding on a file that is already UTF-8 -------------------
+
+case_ "a UTF-8 file read with --encoding WINDOWS-1252, ISO-8859-1 or MACINTOSH: exit 2 before anything is written"
+fresh
+dump $db before.dump
+for enc in WINDOWS-1252 ISO-8859-1 MACINTOSH CP850; do
+	run -d $db register --encoding $enc "$E/utf8.csv"
+	expect_rc 2
+	expect_err "utf8.csv: line 2, column 6: bytes C3 AB ('ë', U+00EB)"
+	expect_err "every non-ASCII byte of the file is UTF-8, not $enc"
+	expect_err "the file is already UTF-8: run without --encoding"
+	expect_empty out
+done
+expect_err "would be stored as '"
+dump $db after.dump
+expect_same before.dump after.dump
+[ "$(sql $db 'SELECT count(*) FROM batches')" = 0 ] || fail "a batch was recorded"
+run -d new8.db register --encoding WINDOWS-1252 "$E/utf8.csv"
+expect_rc 2
+[ ! -e new8.db ] || fail "new8.db was created"
+
+case_ "WINDOWS-1252 names what the character would have become"
+run -d $db register --encoding WINDOWS-1252 "$E/utf8.csv"
+expect_err "would be stored as 'Ã«'"
+
+case_ "the issue's story: registered with --encoding, converted to UTF-8, the same command again: refused, not garbled"
+fresh
+run -d $db register --encoding WINDOWS-1252 "$E/windows1252.csv" -q
+expect_rc 0
+iconv -f WINDOWS-1252 -t UTF-8 "$E/windows1252.csv" >converted.csv
+run -d $db register --encoding WINDOWS-1252 converted.csv
+expect_rc 2
+expect_err "converted.csv: line 2, column 6: bytes C3 AB"
+expect_err "the file is already UTF-8: run without --encoding"
+run -d $db register converted.csv --format csv
+expect_rc 0
+expect_out "2,E1,TWO,already_registered"
+[ "$(names E1)" = "Zoë|O’Neil" ] || fail "E1 stored as $(names E1)"
+[ "$(sql $db "SELECT count(*) FROM students WHERE first_name LIKE '%Ã%'")" = 0 ] || fail "garbled names stored"
+
+case_ "a UTF-8 character past the first 64 KiB: exit 2 at the end of the file, the batch rolled back"
+db=$(new_db big)
+"$BULKREG" -d $db course add OPEN --capacity 100000 >/dev/null 2>&1 || fail "course add"
+awk 'BEGIN { print "student_id,first_name,email,course"
+	for (i = 1; i <= 3000; i++) printf "L%d,x,l%d@uni.example,OPEN\n", i, i
+	print "L9999,Zo\303\253,l9999@uni.example,OPEN" }' >late_utf8.csv
+[ "$(wc -c <late_utf8.csv)" -gt 70000 ] || fail "the fixture is too short"
+dump $db before.dump
+run -d $db register --workers 4 --encoding WINDOWS-1252 late_utf8.csv
+expect_rc 2
+expect_err "late_utf8.csv: line 3002, column 9: bytes C3 AB ('ë', U+00EB)"
+expect_err "the file is already UTF-8: run without --encoding"
+dump $db after.dump
+expect_same before.dump after.dump
+run_in late_utf8.csv -d $db register --encoding ISO-8859-1 -
+expect_rc 2
+expect_err "stdin: line 3002, column 9: bytes C3 AB"
+dump $db after.dump
+expect_same before.dump after.dump
+
+case_ "a byte the encoding lacks in a file read as UTF-8 so far: the message says it is probably UTF-8"
+awk 'BEGIN { print "student_id,first_name,email,course"
+	for (i = 1; i <= 3000; i++) printf "L%d,Zo\303\253,l%d@uni.example,OPEN\n", i, i
+	print "L9999,\303\201na,l9999@uni.example,OPEN" }' >late_hole.csv
+run -d $db register --encoding WINDOWS-1252 late_hole.csv
+expect_rc 2
+expect_err "late_hole.csv: line 3002, column 8: byte 81"
+expect_err "is not WINDOWS-1252: every non-ASCII byte read is UTF-8 (the first: bytes C3 AB ('ë', U+00EB) at line 2, column 6): the file is already UTF-8: run without --encoding"
+dump $db after.dump
+expect_same before.dump after.dump
+
+case_ "what is not refused: ASCII only, one run that is not UTF-8 anywhere, --encoding UTF-8, UTF-16"
+fresh
+printf 'student_id,first_name,last_name,email,course\nA1,Ann,Lee,a1@uni.example,TWO\n' >ascii.csv
+run -d $db register --encoding WINDOWS-1252 ascii.csv --format csv
+expect_rc 0
+expect_out "2,A1,TWO,registered"
+# JOSÉ’S is C9 92 in Windows-1252: UTF-8 by accident (U+0252); José's E9 73 is not.
+printf 'student_id,first_name,last_name,email,course\nA2,JOS\311\222S,Lee,a2@uni.example,TWO\nA3,Jos\351,Lee,a3@uni.example,TWO\n' >mixed1252.csv
+run -d $db register --encoding WINDOWS-1252 mixed1252.csv --format csv
+expect_rc 0
+[ "$(names A2)" = "JOSÉ’S|Lee" ] || fail "A2 stored as $(names A2)"
+run -d $db register --encoding UTF-8 "$E/utf8.csv" --format csv
+expect_rc 0
+expect_out "2,E1,TWO,waitlisted"
+fresh
+run -d $db register --encoding UTF-16LE "$E/utf16le_bom.csv" --format csv
+expect_rc 0
+[ "$(names E2)" = "José|Müller" ] || fail "E2 stored as $(names E2)"
+
+case_ "a --users file that is already UTF-8, read with --encoding: refused the same way"
+fresh
+printf 'user_id,course_id\nE1,TWO\n' >enr.csv
+printf 'user_id,first_name,last_name,email\nE1,Zo\303\253,Lee,zoe@uni.example\n' >users8.csv
+run -d $db register --encoding WINDOWS-1252 enr.csv --users users8.csv
+expect_rc 2
+expect_err "users8.csv: line 2, column 6: bytes C3 AB"
+expect_err "the file is already UTF-8: run without --encoding"
