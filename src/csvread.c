@@ -883,6 +883,8 @@ static int recover(struct csvread *cr, unsigned char c)
 		return 1;
 	}
 	if (p->pstate == LIBCSV_FIELD_MIGHT_HAVE_ENDED) {
+		if (!cr->malformed)
+			cr->malformed_field = cr->nfields;
 		cr->malformed = true;
 		p->entry_pos -= p->spaces + 1; /* the closing quote and spaces */
 		p->spaces = 0;
@@ -1034,6 +1036,11 @@ const char *csvread_encoding(const struct csvread *cr)
 bool csvread_record_malformed(const struct csvread *cr)
 {
 	return cr->malformed;
+}
+
+size_t csvread_record_malformed_field(const struct csvread *cr)
+{
+	return cr->malformed_field;
 }
 
 void csvread_pause(struct csvread *cr)

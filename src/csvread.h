@@ -92,6 +92,7 @@ struct csvread {
 				       * buffers already parsed */
 	int qstate;                   /* quote tracking on the slow path */
 	bool malformed;               /* text after a closing quote */
+	size_t malformed_field;       /* in the field of this index (from 0) */
 	bool own_fd;
 	unsigned char delim;
 	struct csv_parser parser;
@@ -142,6 +143,10 @@ const char *csvread_encoding(const struct csvread *cr);
 
 /* During on_record: true if the record had text after a closing quote. */
 bool csvread_record_malformed(const struct csvread *cr);
+
+/* During on_record, for a malformed record: the index (from 0) of the
+ * first field with text after its closing quote. */
+size_t csvread_record_malformed_field(const struct csvread *cr);
 
 /*
  * Parses until on_record returns true or csvread_pause is called (ST_OK),

@@ -51,6 +51,9 @@ struct users_join {
 	bool in_header;
 	size_t ncols;
 	signed char *colmap;         /* column -> enum ucol, or -1 */
+	char (*names)[NAME_KEEP + 1]; /* the header's names, for messages */
+	size_t long_col;             /* a value read is over ROW_VALUE_MAX */
+	size_t long_len;             /* bytes (long_col SIZE_MAX: none) */
 	size_t id_rank[ROSTER_MAX_COLUMNS];
 	struct value cur[U_COUNT];
 	enum status failed;
@@ -254,6 +257,8 @@ static void on_field(void *ctx, size_t index, const unsigned char *s, size_t len
 		char norm[NAME_KEEP + 1];
 		u->colmap[index] = -1;
 		u->id_rank[index] = SIZE_MAX;
+		snprintf(u->names[index], sizeof(u->names[index]), "%.*s",
+			 (int)(len < NAME_KEEP ? len : NAME_KEEP), (const char *)s);
 		if (len > NAME_KEEP)
 			return;
 		csvread_norm_name(s, len, norm, sizeof(norm));
@@ -267,6 +272,10 @@ static void on_field(void *ctx, size_t index, const unsigned char *s, size_t len
 	if (index >= u->ncols || u->colmap[index] < 0)
 		return;
 	struct value *v = &u->cur[u->colmap[index]];
+	if (len > ROW_VALUE_MAX && u->long_col == SIZE_MAX) {
+		u->long_col = index;
+		u->long_len = len;
+	}
 	v->len = (uint16_t)(len < ROW_VALUE_MAX ? len : ROW_VALUE_MAX);
 	memcpy(v->text, s, v->len);
 }
@@ -275,6 +284,57 @@ static void clear_cur(struct users_join *u)
 {
 	for (int c = 0; c < U_COUNT; c++)
 		u->cur[c].len = 0;
+	u->long_col = SIZE_MAX;
+}
+
+/* "column 3 ('last_name')": column `index` (from 0) of the file. */
+static const char *column_name(const struct users_join *u, size_t index,
+			       char *buf, size_t cap)
+{
+	size_t used = (size_t)snprintf(buf, cap, "column %zu", index + 1);
+	if (index < u->ncols && index < ROSTER_MAX_COLUMNS && used + 3 < cap) {
+		used += (size_t)snprintf(buf + used, cap - used, " (");
+		esc_quote(buf, cap, &used, u->names[index], strlen(u->names[index]),
+			  NAME_KEEP);
+		if (used + 1 < cap)
+			snprintf(buf + used, cap - used, ")");
+	}
+	return buf;
+}
+
+/*
+ * A row is held to the roster's rules: the header's number of fields, no
+ * text after a closing quote, values bulkreg reads at most ROW_VALUE_MAX
+ * bytes.  A row that breaks one cannot be trusted column by column, and
+ * its user's rows are decided by it: the whole file is refused (ST_INPUT,
+ * nothing written) rather than that user's rows rejected while later lines
+ * take the seats.
+ */
+static enum status check_row(struct users_join *u, size_t nfields,
+			     uint64_t line, struct error *err)
+{
+	char col[NAME_KEEP * 4 + 48];
+	const char *why = "the --users file is refused; nothing was written";
+	if (csvread_record_malformed(&u->cr))
+		return error_set(err, ST_INPUT,
+				 "%s: line %llu, %s: text after a closing quote "
+				 "(write \"\" for a quote inside a quoted value): %s",
+				 u->cr.name, (unsigned long long)line,
+				 column_name(u, csvread_record_malformed_field(&u->cr),
+					     col, sizeof(col)),
+				 why);
+	if (nfields != u->ncols)
+		return error_set(err, ST_INPUT,
+				 "%s: line %llu: %zu field%s, the header has %zu: %s",
+				 u->cr.name, (unsigned long long)line, nfields,
+				 nfields == 1 ? "" : "s", u->ncols, why);
+	if (u->long_col != SIZE_MAX)
+		return error_set(err, ST_INPUT,
+				 "%s: line %llu, %s: %zu bytes (limit %d): %s",
+				 u->cr.name, (unsigned long long)line,
+				 column_name(u, u->long_col, col, sizeof(col)),
+				 u->long_len, ROW_VALUE_MAX, why);
+	return ST_OK;
 }
 
 /* Keeps one column per value: the id by rank, the others the first. */
@@ -312,6 +372,8 @@ static bool on_record(void *ctx, size_t nfields, bool blank, uint64_t line)
 		settle_header(u);
 		return true;
 	}
+	if (u->failed == ST_OK)
+		u->failed = check_row(u, nfields, line, &u->err);
 	if (u->failed == ST_OK && u->cur[U_ID].len > 0)
 		u->failed = add_user(u, line, &u->err);
 	clear_cur(u);
@@ -375,14 +437,19 @@ enum status users_join_open(const char *path, const char *encoding,
 	if (!u)
 		return error_set(err, ST_NOMEM, "out of memory for --users");
 	u->fd = -1;
+	u->long_col = SIZE_MAX;
 	u->colmap = calloc(ROSTER_MAX_COLUMNS, sizeof(*u->colmap));
-	if (!u->colmap) {
+	u->names = calloc(ROSTER_MAX_COLUMNS, sizeof(*u->names));
+	if (!u->colmap || !u->names) {
+		free(u->colmap);
+		free(u->names);
 		free(u);
 		return error_set(err, ST_NOMEM, "out of memory for --users");
 	}
 	st = csvread_open(&u->cr, path, ',', err);
 	if (st != ST_OK) {
 		free(u->colmap);
+		free(u->names);
 		free(u);
 		return st;
 	}
@@ -392,6 +459,8 @@ enum status users_join_open(const char *path, const char *encoding,
 	csvread_close(&u->cr);
 	free(u->colmap);
 	u->colmap = NULL;
+	free(u->names);
+	u->names = NULL;
 	if (st != ST_OK) {
 		users_join_close(u);
 		return st;
@@ -453,5 +522,6 @@ void users_join_close(struct users_join *u)
 	free(u->hash);
 	free(u->off);
 	free(u->colmap);
+	free(u->names);
 	free(u);
 }

@@ -30,9 +30,12 @@ struct users_join;
  * $TMPDIR, else /tmp; at most 4 GiB); memory keeps 8 bytes a slot of an
  * open-addressing index at most half full (a 32-bit hash and the record's
  * offset): 16 MiB for a million users.
- * A user listed twice: the first wins.  ST_INPUT naming the file for an
- * unusable file (no id column, not UTF-8, malformed CSV...), ST_IO,
- * ST_NOMEM.
+ * A user listed twice: the first wins.  A row is held to the roster's
+ * rules, or the file refused: the header's number of fields, no text after
+ * a closing quote, values read at most ROW_VALUE_MAX bytes (ST_INPUT
+ * naming the line and the column, number and header name).  ST_INPUT
+ * naming the file for an unusable file (no id column, not UTF-8, malformed
+ * CSV...), ST_IO, ST_NOMEM.
  */
 enum status users_join_open(const char *path, const char *encoding,
 			    struct users_join **out, struct error *err);

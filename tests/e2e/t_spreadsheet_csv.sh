@@ -98,3 +98,58 @@ expect_rc 0
 run -d $db roster --format csv -- "Phys 100 - 1"
 expect_rc 0
 expect_out "$guid"
+
+# ---- review 9, W5: the --users file is held to the roster's CSV rules -------------
+
+users_db() {
+	db=$(new_db users)
+	"$BULKREG" -d $db course add K --capacity 5 >/dev/null 2>&1 || fail "course add"
+	printf 'student_id,email,course\nB,b@x.org,K\n' >seedB.csv
+	"$BULKREG" -d $db register seedB.csv -q >/dev/null 2>&1 || fail "seed"
+}
+printf 'course_id,user_id,role,status\nK,A,student,active\nK,B,student,active\nK,C,student,active\n' >uenr.csv
+
+case_ "a --users row with more fields than its header (Smith, Jr): exit 2 naming file and line, nothing written"
+users_db
+printf 'user_id,email,first_name,last_name,status\nA,a@x.org,An,A,active\nB,b@x.org,Bo,Smith, Jr,deleted\nC,c@x.org,Cy,C,active\n' >u_shift.csv
+dump $db before.dump
+run -d $db register uenr.csv --users u_shift.csv
+expect_rc 2
+expect_err "u_shift.csv: line 3: 6 fields, the header has 5: the --users file is refused; nothing was written"
+expect_empty out
+dump $db after.dump
+expect_same before.dump after.dump
+
+case_ "a --users row with fewer fields than its header: exit 2, nothing written"
+printf 'user_id,first_name,last_name,email,status\nA,An,A,a@x.org,active\nB,Bo,B,b@x.org\n' >u_short.csv
+run -d $db register uenr.csv --users u_short.csv
+expect_rc 2
+expect_err "u_short.csv: line 3: 4 fields, the header has 5"
+dump $db after.dump
+expect_same before.dump after.dump
+
+case_ "text after a closing quote in a --users row (\"Bo\"x): exit 2 naming line and column, not stored as Box"
+printf 'user_id,first_name,last_name,email,status\nA,An,A,a@x.org,active\nB,"Bo"x,B,b@x.org,active\n' >u_quote.csv
+run -d $db register uenr.csv --users u_quote.csv
+expect_rc 2
+expect_err "u_quote.csv: line 3, column 2 ('first_name'): text after a closing quote"
+dump $db after.dump
+expect_same before.dump after.dump
+[ "$(sql $db "SELECT count(*) FROM students WHERE first_name = 'Box'")" = 0 ] || fail "Box stored"
+
+case_ "a --users value over 256 bytes that bulkreg reads: exit 2 naming line and column, not cut"
+long=$(printf '%0300d' 0)
+printf 'user_id,first_name,last_name,email,notes\nA,An,A,a@x.org,%s\nB,%s,B,b@x.org,\n' "$long" "$long" >u_long.csv
+run -d $db register uenr.csv --users u_long.csv
+expect_rc 2
+expect_err "u_long.csv: line 3, column 2 ('first_name'): 300 bytes (limit 256)"
+
+case_ "what the roster accepts, --users accepts: O\"Neil, blank and delimiter-only rows, sep=;"
+users_db
+printf 'sep=;\nuser_id;first_name;last_name;email;status\nA;Mary;O"Neil;a@x.org;active\n;;;;\n\nC;Cy;C;c@x.org;active\n' >u_ok.csv
+run -d $db register uenr.csv --users u_ok.csv --format csv
+expect_rc 0
+expect_out "2,A,K,registered"
+expect_out "3,B,K,already_registered"
+expect_out "4,C,K,registered"
+[ "$(sql $db "SELECT last_name FROM students WHERE student_id = 'A'")" = 'O"Neil' ] || fail "A"

@@ -388,6 +388,49 @@ START_TEST(users_are_found_by_exact_id_with_their_values)
 }
 END_TEST
 
+/* Review 9, W5: a users row is held to the roster's rules -- the header's
+ * number of fields, no text after a closing quote, values read at most
+ * ROW_VALUE_MAX bytes -- or the whole file is refused, naming line and
+ * column; what the roster accepts (O"Neil, blank rows) is accepted. */
+START_TEST(users_rows_follow_the_rosters_csv_rules)
+{
+	static const struct {
+		const char *text, *msg;
+	} bad[] = {
+		{"user_id,email,first_name,last_name,status\n"
+		 "A,a@x.org,An,A,active\nB,b@x.org,Bo,Smith, Jr,deleted\n",
+		 "line 3: 6 fields, the header has 5"},
+		{"user_id,first_name,status\nA,An\n", "line 2: 2 fields, the header has 3"},
+		{"user_id,first_name,status\nA,\"Bo\"x,active\n",
+		 "line 2, column 2 ('first_name'): text after a closing quote"},
+	};
+	struct users_join *u;
+	struct error err;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		const char *p = write_str("bad.csv", bad[i].text);
+		ck_assert_int_eq(users_join_open(p, NULL, &u, &err), ST_INPUT);
+		ck_assert_ptr_null(u);
+		ck_assert_msg(strstr(err.msg, bad[i].msg) && strstr(err.msg, "bad.csv: "),
+			      "%s", err.msg);
+	}
+	char longer[600];
+	snprintf(longer, sizeof(longer), "user_id,email\nA,%0300d@x.org\n", 0);
+	ck_assert_int_eq(users_join_open(write_str("long.csv", longer), NULL, &u, &err),
+			 ST_INPUT);
+	ck_assert_msg(strstr(err.msg, "line 2, column 2 ('email'): 306 bytes (limit 256)"),
+		      "%s", err.msg);
+
+	const char *ok = write_str("ok.csv", "user_id,last_name\nA,O\"Neil\n,\n\nB,B\n");
+	ck_assert_int_eq(users_join_open(ok, NULL, &u, &err), ST_OK);
+	struct user_values v;
+	bool found;
+	ck_assert_int_eq(users_join_find(u, "A", 1, &found, &v, &err), ST_OK);
+	ck_assert(found);
+	ck_assert_str_eq(v.last_name.text, "O\"Neil");
+	users_join_close(u);
+}
+END_TEST
+
 /* More repeats: still one warning, about the first, with how many more;
  * a quoted line break counts in the line numbers; none without repeats. */
 START_TEST(users_listed_twice_give_one_warning)
@@ -548,6 +591,7 @@ static Suite *profile_suite(void)
 	tcase_add_test(tc, users_are_found_by_exact_id_with_their_values);
 	tcase_add_test(tc, users_file_id_column_by_rank);
 	tcase_add_test(tc, users_listed_twice_give_one_warning);
+	tcase_add_test(tc, users_rows_follow_the_rosters_csv_rules);
 	tcase_add_test(tc, many_users_grow_the_index);
 	tcase_add_test(tc, users_file_without_an_id_column_is_refused);
 	tcase_add_test(tc, the_join_fills_what_the_enrollment_lacks);
