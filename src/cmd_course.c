@@ -49,7 +49,7 @@ static const char add_help[] =
 
 static const char import_usage[] =
 	"usage: bulkreg course import FILE.csv|- [--capacity N [--waitlist N]]\n"
-	"                [--dry-run] [--map FIELD=HEADER,...] [-v]\n";
+	"                [--dry-run] [--encoding NAME] [--map FIELD=HEADER,...] [-v]\n";
 static const char import_help[] =
 	"\n"
 	"Creates or updates every course of FILE.csv ('-': standard input) in one\n"
@@ -63,6 +63,12 @@ static const char import_help[] =
 	"  --waitlist N   their waitlist (default unlimited)\n"
 	"  --dry-run      say what would be created, updated and unchanged, and\n"
 	"                 whom new seats would promote; write nothing\n"
+	"  --encoding NAME  the file's encoding, converted to UTF-8 as it is\n"
+	"                 read (WINDOWS-1252, ISO-8859-1, MACINTOSH, UTF-16LE...;\n"
+	"                 see iconv -l), as register reads a roster.  Without it\n"
+	"                 the file must be UTF-8 (UTF-16 and UTF-32 with a byte\n"
+	"                 order mark are found); a file already UTF-8 is refused\n"
+	"                 with it\n"
 	"  --map SPEC     name the columns: code=HEADER,title=HEADER,...\n"
 	"  -v, --verbose  also list each course created or changed, and how\n"
 	"                 (MATH101: capacity 30 -> 35)\n"
@@ -93,7 +99,7 @@ static const char list_help[] =
 static const char course_usage[] =
 	"usage: bulkreg course add CODE [--capacity N] [--title TEXT] [--waitlist N]\n"
 	"       bulkreg course import FILE.csv|- [--capacity N [--waitlist N]]\n"
-	"                [--dry-run] [--map FIELD=HEADER,...] [-v]\n"
+	"                [--dry-run] [--encoding NAME] [--map FIELD=HEADER,...] [-v]\n"
 	"       bulkreg course list [--format text|csv|json|html]\n";
 static const char course_help[] =
 	"\n"
@@ -522,6 +528,7 @@ static int course_import(struct cli *cli, int argc, char **argv)
 	static const struct option opts[] = {
 		{"capacity", required_argument, NULL, 'c'},
 		{"dry-run", no_argument, NULL, 'n'},
+		{"encoding", required_argument, NULL, 'e'},
 		{"help", no_argument, NULL, 'h'},
 		{"map", required_argument, NULL, 'm'},
 		{"verbose", no_argument, NULL, 'v'},
@@ -541,6 +548,9 @@ static int course_import(struct cli *cli, int argc, char **argv)
 			break;
 		case 'n':
 			dry_run = true;
+			break;
+		case 'e':
+			io.encoding = optarg;
 			break;
 		case 'm':
 			if (course_import_map_parse(optarg, &io, &merr) != ST_OK)

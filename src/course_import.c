@@ -463,6 +463,9 @@ enum status course_import_read(const char *path,
 	}
 	im->opt = opt ? opt : &none;
 	st = csvread_open(&im->cr, path, ',', err);
+	if (st == ST_OK && im->opt->encoding &&
+	    (st = csvread_set_encoding(&im->cr, im->opt->encoding, err)) != ST_OK)
+		csvread_close(&im->cr);
 	if (st != ST_OK) {
 		free(im->norm);
 		free(im);
@@ -472,6 +475,7 @@ enum status course_import_read(const char *path,
 	im->dup_col = -1;
 	for (int c = 0; c < COL_COUNT; c++)
 		im->col_of[c] = -1;
+	im->cr.nothing_done = "nothing was imported";
 	im->cr.on_field = on_field;
 	im->cr.on_record = on_record;
 	im->cr.ctx = im;

@@ -29,6 +29,9 @@ struct course_import_options {
 	/* --map code=HEADER,title=...,capacity=...,waitlist=...: the header
 	 * each column is read from (csvread_map_parse) */
 	struct csvread_map map;
+	/* --encoding NAME: the file's encoding (csvread_set_encoding), or
+	 * NULL for UTF-8 (a UTF-16 or UTF-32 byte order mark is found) */
+	const char *encoding;
 };
 
 /* Parses --map for course files into opt->map.  ST_USAGE naming what is
@@ -65,8 +68,9 @@ struct course_import {
  * collected in `problems` (reading goes on); the caller writes nothing if
  * there are any.  Returns ST_INPUT (message names the file) when the file
  * itself is unusable: missing, a directory, empty, no header, a required
- * column missing, malformed CSV.  A code given twice is a problem on the
- * second line.
+ * column missing, malformed CSV, text that is not UTF-8 (or not
+ * opt->encoding); ST_USAGE for an encoding iconv does not know.  A code
+ * given twice is a problem on the second line.
  */
 enum status course_import_read(const char *path,
 			       const struct course_import_options *opt,

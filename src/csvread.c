@@ -440,15 +440,14 @@ static enum status not_utf8(struct csvread *cr, size_t bad, struct error *err)
 	if (!guess)
 		return error_set(err, ST_INPUT,
 				 "%s: line %llu, column %llu: %s (bytes %s): a roster "
-				 "is UTF-8 text; nothing was registered",
+				 "is UTF-8 text; %s",
 				 cr->name, (unsigned long long)line,
-				 (unsigned long long)col, what, shown);
+				 (unsigned long long)col, what, shown, cr->nothing_done);
 	return error_set(err, ST_INPUT,
 			 "%s: line %llu, column %llu: %s (bytes %s): the file "
-			 "is most likely %s; nothing was registered: rerun with "
-			 "--encoding %s",
+			 "is most likely %s; %s: rerun with --encoding %s",
 			 cr->name, (unsigned long long)line, (unsigned long long)col,
-			 what, shown, guess, guess);
+			 what, shown, guess, cr->nothing_done, guess);
 }
 
 /*
@@ -629,9 +628,8 @@ static enum status already_utf8(struct csvread *cr, struct error *err)
 	}
 	return error_set(err, ST_INPUT,
 			 "%s: every non-ASCII byte of the file is UTF-8, not %s; "
-			 "nothing was registered: the file is already UTF-8: "
-			 "run without --encoding",
-			 msg, cr->encoding);
+			 "%s: the file is already UTF-8: run without --encoding",
+			 msg, cr->encoding, cr->nothing_done);
 }
 
 /* Reads raw bytes into raw[raw_end..): *got 0 at the end of the input
@@ -1125,6 +1123,7 @@ enum status csvread_open(struct csvread *cr, const char *path,
 	cr->line = cr->record_line = 1;
 	cr->at_boundary = true;
 	sha256_init(&cr->sha);
+	cr->nothing_done = "nothing was registered";
 	cr->name = strdup(strcmp(path, "-") == 0 ? "stdin" : path);
 	cr->buf = malloc(CSVREAD_BUF_SIZE);
 	if (!cr->name || !cr->buf) {

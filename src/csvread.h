@@ -68,6 +68,8 @@ struct csvread {
 	bool (*cancelled)(void *ctx); /* asked before each read; may be NULL */
 	void *cancel_ctx;
 	bool no_fast_path;            /* tests: every line through libcsv */
+	const char *nothing_done;     /* what a refusal says was not done:
+				       * "nothing was registered" */
 
 	/* Private. */
 	int fd;

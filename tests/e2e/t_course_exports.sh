@@ -80,3 +80,47 @@ expect_rc 0
 run -d $db course import mapped.csv --map 'grade=Grade'
 expect_rc 2
 expect_err "--map: 'grade' is not a field of a courses file"
+
+# ---- review 9, R1: course import --encoding, through register's reader -----------
+
+printf 'course_id,short_name,long_name,account_id,term_id,status\nFR-101,FR101,Fran\347ais d\351butant \226 niveau 1,A1,,active\n' >courses_w1252.csv
+
+case_ "a Windows-1252 courses file: exit 2 saying to rerun with --encoding WINDOWS-1252, nothing imported"
+db=$(new_db enc)
+run -d $db course import courses_w1252.csv --capacity 5
+expect_rc 2
+expect_err "courses_w1252.csv: line 2, column 18: not valid UTF-8 (bytes E7 61 69 73): the file is most likely WINDOWS-1252; nothing was imported: rerun with --encoding WINDOWS-1252"
+[ ! -e $db ] || [ -z "$(sql $db 'SELECT 1 FROM courses')" ] || fail "courses were written"
+
+case_ "the rerun it asks for works: --encoding WINDOWS-1252 converts the title"
+run -d $db course import courses_w1252.csv --capacity 5 --encoding WINDOWS-1252
+expect_rc 0
+expect_err "imported 1 course from courses_w1252.csv: 1 created"
+[ "$(course FR-101)" = "5||Français débutant – niveau 1" ] || fail "FR-101: $(course FR-101)"
+
+case_ "course import --encoding: standard input, --dry-run, an unknown encoding, the help"
+run_in courses_w1252.csv -d $db course import - --capacity 5 --encoding WINDOWS-1252 --dry-run
+expect_rc 0
+expect_err "0 created, 0 updated, 1 unchanged"
+run -d $db course import courses_w1252.csv --capacity 5 --encoding NO-SUCH-ENCODING
+expect_rc 2
+expect_err "--encoding: 'NO-SUCH-ENCODING' is not an encoding this system knows"
+run course import --help
+expect_rc 0
+expect_out "--encoding NAME"
+
+case_ "UTF-16 with a byte order mark is converted with no option, as for register"
+db=$(new_db enc16)
+{ printf '\377\376'; iconv -f WINDOWS-1252 -t UTF-16LE courses_w1252.csv; } >courses_u16.csv
+run -d $db course import courses_u16.csv --capacity 7
+expect_rc 0
+[ "$(course FR-101)" = "7||Français débutant – niveau 1" ] || fail "FR-101: $(course FR-101)"
+
+case_ "a courses file that is already UTF-8, with --encoding WINDOWS-1252: refused, nothing imported"
+iconv -f WINDOWS-1252 -t UTF-8 courses_w1252.csv >courses_u8.csv
+db=$(new_db enc8)
+run -d $db course import courses_u8.csv --capacity 5 --encoding WINDOWS-1252
+expect_rc 2
+expect_err "courses_u8.csv: line 2, column 18: bytes C3 A7 ('ç', U+00E7)"
+expect_err "nothing was imported: the file is already UTF-8: run without --encoding"
+[ ! -e $db ] || [ -z "$(sql $db 'SELECT 1 FROM courses')" ] || fail "courses were written"
