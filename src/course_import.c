@@ -476,6 +476,8 @@ enum status course_import_read(const char *path,
 	for (int c = 0; c < COL_COUNT; c++)
 		im->col_of[c] = -1;
 	im->cr.nothing_done = "nothing was imported";
+	im->cr.archive_advice = "its course file: bulkreg course import "
+				"courses.csv (or classes.csv, sections.csv)";
 	im->cr.on_field = on_field;
 	im->cr.on_record = on_record;
 	im->cr.ctx = im;

@@ -185,14 +185,86 @@ static const struct {
 	{"UTF-16BE", {0xFE, 0xFF}, 2},
 };
 
-/* Spreadsheet files given as a roster: a zip archive (.xlsx, .ods) or an
- * OLE2 compound file (.xls). */
+static const unsigned char ZIP[4] = {'P', 'K', 3, 4};
+
+static unsigned le16(const unsigned char *p)
+{
+	return (unsigned)p[0] | (unsigned)p[1] << 8;
+}
+
+static uint32_t le32(const unsigned char *p)
+{
+	return (uint32_t)le16(p) | (uint32_t)le16(p + 2) << 16;
+}
+
+/* A zip archive that is an office document: an .xlsx has a member
+ * "[Content_Types].xml" first (or its _rels/, docProps/, xl/ parts), an
+ * .ods a member "mimetype".  Looked for in the first member's header and
+ * name. */
+static bool office_zip(const unsigned char *s, size_t n)
+{
+	static const char *const marks[] = {"[Content_Types].xml", "mimetype",
+					    "_rels/", "docProps/", "xl/"};
+	size_t look = n < 30 + 64 ? n : 30 + 64;
+	for (size_t i = 0; i < sizeof(marks) / sizeof(marks[0]); i++) {
+		size_t len = strlen(marks[i]);
+		for (size_t at = 0; at + len <= look; at++)
+			if (memcmp(s + at, marks[i], len) == 0)
+				return true;
+	}
+	return false;
+}
+
+/* "enrollments.csv, users.csv, ...": the .csv members of a zip archive
+ * whose local headers are in s[0..n), walked from the first. */
+static void zip_csv_members(const unsigned char *s, size_t n, char *out,
+			    size_t cap)
+{
+	size_t at = 0, used = 0, listed = 0, more = 0;
+	out[0] = '\0';
+	while (at + 30 <= n && memcmp(s + at, ZIP, 4) == 0) {
+		size_t name_len = le16(s + at + 26), extra = le16(s + at + 28);
+		uint32_t size = le32(s + at + 18);
+		const char *name = (const char *)s + at + 30;
+		if (at + 30 + name_len > n)
+			break;
+		if (name_len > 4 && name_len < 80 &&
+		    strncasecmp(name + name_len - 4, ".csv", 4) == 0) {
+			if (listed < 8 && used < cap) {
+				used += (size_t)snprintf(out + used, cap - used, "%s",
+							 listed ? ", " : "");
+				if (used < cap)
+					esc_quote(out, cap, &used, name, name_len, 80);
+				listed++;
+			} else {
+				more++;
+			}
+		}
+		if ((le16(s + at + 6) & 8) && size == 0)
+			break; /* the size comes after the data: cannot skip it */
+		at += 30 + name_len + extra + size;
+	}
+	if (more > 0 && used < cap)
+		snprintf(out + used, cap - used, " and %zu more", more);
+}
+
+/* Files that are not text: a zip archive (an export's bundle of CSV files,
+ * or a spreadsheet: .xlsx, .ods) or an OLE2 compound file (.xls). */
 static enum status check_spreadsheet(struct csvread *cr, struct error *err)
 {
-	static const unsigned char zip[4] = {'P', 'K', 3, 4};
 	static const unsigned char ole[4] = {0xD0, 0xCF, 0x11, 0xE0};
 	const char *what = NULL;
-	if (cr->end >= 4 && memcmp(cr->buf, zip, 4) == 0)
+	if (cr->end >= 4 && memcmp(cr->buf, ZIP, 4) == 0 &&
+	    !office_zip(cr->buf, cr->end)) {
+		char members[400];
+		zip_csv_members(cr->buf, cr->end, members, sizeof(members));
+		return error_set(err, ST_INPUT,
+				 "%s: this is a zip archive%s%s%s, not CSV text: "
+				 "unzip it and pass %s",
+				 cr->name, members[0] ? " (holding " : "", members,
+				 members[0] ? ")" : "", cr->archive_advice);
+	}
+	if (cr->end >= 4 && memcmp(cr->buf, ZIP, 4) == 0)
 		what = "a spreadsheet (.xlsx or .ods: a zip archive)";
 	else if (cr->end >= 4 && memcmp(cr->buf, ole, 4) == 0)
 		what = "a spreadsheet (.xls: an Excel workbook)";
@@ -1124,6 +1196,9 @@ enum status csvread_open(struct csvread *cr, const char *path,
 	cr->at_boundary = true;
 	sha256_init(&cr->sha);
 	cr->nothing_done = "nothing was registered";
+	cr->archive_advice = "the enrollments file, with the users file as "
+			     "--users: bulkreg register enrollments.csv --users "
+			     "users.csv";
 	cr->name = strdup(strcmp(path, "-") == 0 ? "stdin" : path);
 	cr->buf = malloc(CSVREAD_BUF_SIZE);
 	if (!cr->name || !cr->buf) {

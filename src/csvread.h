@@ -51,8 +51,9 @@ typedef bool (*csvread_record_fn)(void *ctx, size_t nfields, bool blank,
  * that reads ASCII as ASCII and is not UTF-8) is refused: before the first
  * record when it ends within the first CSVREAD_BUF_SIZE bytes (they are
  * read whole first), else when its end is read.  Spreadsheet files (.xlsx,
- * .ods, .xls) are recognised and refused.  Excel's "sep=;" first line sets
- * the delimiter.
+ * .ods, .xls) are recognised and refused, and so is any other zip archive
+ * (an export's bundle of CSV files: its .csv members are named, with
+ * `archive_advice`).  Excel's "sep=;" first line sets the delimiter.
  *
  * Quotes are read as spreadsheets and Python's csv module read them: a
  * quote inside an unquoted field (O"Neil) is a literal character; text
@@ -70,6 +71,8 @@ struct csvread {
 	bool no_fast_path;            /* tests: every line through libcsv */
 	const char *nothing_done;     /* what a refusal says was not done:
 				       * "nothing was registered" */
+	const char *archive_advice;   /* what to pass instead of a zip
+				       * archive: "the enrollments file..." */
 
 	/* Private. */
 	int fd;

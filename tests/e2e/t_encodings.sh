@@ -229,3 +229,45 @@ run -d $db register --encoding WINDOWS-1252 enr.csv --users users8.csv
 expect_rc 2
 expect_err "users8.csv: line 2, column 6: bytes C3 AB"
 expect_err "the file is already UTF-8: run without --encoding"
+
+# ---- review 9, M3: a zip archive is not a spreadsheet -------------------------------
+
+case_ "an export's zip bundle: 'a zip archive', its CSV files named, unzip it and pass enrollments.csv with --users"
+python3 - <<'PY'
+import zipfile
+with zipfile.ZipFile("bundle.zip", "w", zipfile.ZIP_DEFLATED) as z:
+    z.writestr("manifest.csv", "propertyName,value\nmanifest.version,1.0\n")
+    z.writestr("enrollments.csv", "sourcedId,classSourcedId,userSourcedId,role\ne1,TWO,E1,student\n")
+    z.writestr("users.csv", "sourcedId,givenName,familyName,email\nE1,Zoe,Lee,z@uni.example\n")
+with zipfile.ZipFile("real.xlsx", "w", zipfile.ZIP_DEFLATED) as z:
+    z.writestr("[Content_Types].xml", "<Types/>")
+    z.writestr("xl/workbook.xml", "<workbook/>")
+with zipfile.ZipFile("real.ods", "w") as z:
+    z.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet")
+    z.writestr("content.xml", "<office/>")
+PY
+fresh
+run -d $db register bundle.zip
+expect_rc 2
+expect_err "bundle.zip: this is a zip archive (holding 'manifest.csv', 'enrollments.csv', 'users.csv'), not CSV text: unzip it and pass the enrollments file, with the users file as --users: bulkreg register enrollments.csv --users users.csv"
+! grep -q spreadsheet err || fail "called a spreadsheet: $(cat err)"
+run_in bundle.zip -d $db drop -
+expect_rc 2
+expect_err "stdin: this is a zip archive"
+run -d $db course import bundle.zip --capacity 3
+expect_rc 2
+expect_err "bundle.zip: this is a zip archive (holding 'manifest.csv', 'enrollments.csv', 'users.csv'), not CSV text: unzip it and pass its course file: bulkreg course import courses.csv (or classes.csv, sections.csv)"
+run -d $db register $E/utf8.csv --users bundle.zip
+expect_rc 2
+expect_err "bundle.zip: this is a zip archive"
+
+case_ "an .xlsx ([Content_Types].xml first) and an .ods (mimetype first) are still spreadsheets"
+for f in real.xlsx real.ods; do
+	run -d $db register $f
+	expect_rc 2
+	expect_err "$f: this is a spreadsheet (.xlsx or .ods: a zip archive)"
+	expect_err "save it as CSV UTF-8"
+	run -d $db course import $f --capacity 3
+	expect_rc 2
+	expect_err "$f: this is a spreadsheet"
+done
