@@ -51,6 +51,7 @@ struct value {
 struct importer {
 	struct csvread cr;
 	bool malformed;               /* the record had text after a quote */
+	size_t malformed_field;       /* in this field (from 0) */
 	struct course_import *out;
 	size_t rows_alloc, problems_alloc;
 	/* header */
@@ -243,6 +244,7 @@ static bool on_record(void *ctx, size_t nfields, bool blank, uint64_t line)
 	im->nfields = nfields;
 	im->line = line;
 	im->malformed = csvread_record_malformed(&im->cr);
+	im->malformed_field = csvread_record_malformed_field(&im->cr);
 	return true;
 }
 
@@ -360,7 +362,11 @@ static enum status take_record(struct importer *im, struct error *err)
 		return add_problem(im, err, "%zu field%s, the header has %zu",
 				   im->nfields, im->nfields == 1 ? "" : "s", im->ncols);
 	if (im->malformed)
-		return add_problem(im, err, "text after a closing quote");
+		return add_problem(im, err,
+				   "column %s: text after a closing quote (write "
+				   "\"\" for a quote inside a quoted value)",
+				   csvread_column_name(&im->cr, im->malformed_field,
+						       shown, sizeof(shown)));
 
 	const struct value *code = &im->v[COL_CODE];
 	if (code->len == 0)

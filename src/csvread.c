@@ -77,6 +77,27 @@ static const char *errno_text(int errnum, char *buf, size_t cap)
 
 /* ---- handing fields and records to the client ---------------------------- */
 
+#define HEAD_NAME_MAX 64           /* bytes of a header name kept */
+#define HEAD_MAX ((size_t)16 << 10) /* bytes of header names kept */
+
+/* Keeps a field of the first record, the header, for messages (its first
+ * HEAD_NAME_MAX bytes; the names past HEAD_MAX bytes in all are not). */
+static void keep_name(struct csvread *cr, const unsigned char *s, size_t len)
+{
+	if (!cr->head) {
+		cr->head = malloc(HEAD_MAX);
+		if (!cr->head)
+			return; /* messages give the number alone */
+	}
+	size_t keep = len < HEAD_NAME_MAX ? len : HEAD_NAME_MAX;
+	if (cr->head_count != cr->nfields || cr->head_used + keep + 1 > HEAD_MAX)
+		return;
+	memcpy(cr->head + cr->head_used, s, keep);
+	cr->head[cr->head_used + keep] = '\0';
+	cr->head_used += keep + 1;
+	cr->head_count++;
+}
+
 static void emit_field(struct csvread *cr, const unsigned char *s, size_t len)
 {
 	/* libcsv's bounded buffer stops most fields past the cap; this is the
@@ -95,6 +116,8 @@ static void emit_field(struct csvread *cr, const unsigned char *s, size_t len)
 		len--;
 	if (len > 0)
 		cr->all_empty = false;
+	if (!cr->head_done)
+		keep_name(cr, s, len);
 	cr->on_field(cr->ctx, cr->nfields, s, len);
 	cr->nfields++;
 }
@@ -102,6 +125,12 @@ static void emit_field(struct csvread *cr, const unsigned char *s, size_t len)
 static void emit_record(struct csvread *cr)
 {
 	bool blank = cr->nfields == 0 || cr->all_empty;
+	if (!cr->head_done) {
+		/* Blank lines before the header are skipped. */
+		cr->head_done = !blank;
+		if (blank)
+			cr->head_used = cr->head_count = 0;
+	}
 	if (!cr->too_long &&
 	    cr->on_record(cr->ctx, cr->nfields, blank, cr->record_line))
 		cr->stop = true;
@@ -798,11 +827,15 @@ static enum status read_converted(struct csvread *cr, struct error *err)
 					snprintf(hint + used, sizeof(hint) - used,
 						 "): the file is already UTF-8: run without --encoding");
 				}
+				/* Everything before the byte was parsed: the
+				 * field it is in is the record's next one. */
+				char field[HEAD_NAME_MAX * 4 + 32];
+				csvread_column_name(cr, cr->nfields, field, sizeof(field));
 				return error_set(err, ST_INPUT,
-						 "%s: line %llu, column %llu: byte %02X (at "
-						 "byte %llu of the file) is not %s: %s",
+						 "%s: line %llu, column %llu, field %s: byte "
+						 "%02X (at byte %llu of the file) is not %s: %s",
 						 cr->name, (unsigned long long)line,
-						 (unsigned long long)col,
+						 (unsigned long long)col, field,
 						 cr->raw[cr->raw_pos],
 						 (unsigned long long)(cr->bytes - (cr->raw_end - cr->raw_pos) + 1),
 						 cr->encoding, hint);
@@ -1113,6 +1146,25 @@ size_t csvread_record_malformed_field(const struct csvread *cr)
 	return cr->malformed_field;
 }
 
+const char *csvread_column_name(const struct csvread *cr, size_t index,
+				char *buf, size_t cap)
+{
+	size_t used = (size_t)snprintf(buf, cap, "%zu", index + 1);
+	const char *name = NULL;
+	if (cr->head_done && index < cr->head_count) {
+		name = cr->head;
+		for (size_t i = 0; i < index; i++)
+			name += strlen(name) + 1;
+	}
+	if (!name || !*name || used + 4 >= cap)
+		return buf;
+	used += (size_t)snprintf(buf + used, cap - used, " (");
+	esc_quote(buf, cap, &used, name, strlen(name), HEAD_NAME_MAX);
+	if (used + 1 < cap)
+		snprintf(buf + used, cap - used, ")");
+	return buf;
+}
+
 void csvread_pause(struct csvread *cr)
 {
 	cr->stop = true;
@@ -1235,6 +1287,7 @@ void csvread_close(struct csvread *cr)
 	if (cr->cd != (iconv_t)-1)
 		iconv_close(cr->cd);
 	free(cr->raw);
+	free(cr->head);
 	free(cr->encoding);
 	free(cr->buf);
 	free(cr->name);

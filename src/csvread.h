@@ -98,6 +98,10 @@ struct csvread {
 	int qstate;                   /* quote tracking on the slow path */
 	bool malformed;               /* text after a closing quote */
 	size_t malformed_field;       /* in the field of this index (from 0) */
+	char *head;                   /* the first record's fields (the header,
+				       * for messages): NUL-terminated names */
+	size_t head_used, head_count;
+	bool head_done;               /* the first record has ended */
 	bool own_fd;
 	unsigned char delim;
 	struct csv_parser parser;
@@ -152,6 +156,15 @@ bool csvread_record_malformed(const struct csvread *cr);
 /* During on_record, for a malformed record: the index (from 0) of the
  * first field with text after its closing quote. */
 size_t csvread_record_malformed_field(const struct csvread *cr);
+
+/*
+ * "3 ('last_name')": column `index` (from 0) for a message, by number and
+ * by the name the first record (the header) gave it, escaped and quoted;
+ * the number alone when the first record had no such column or has not
+ * ended.  Writes into buf[cap] and returns it.
+ */
+const char *csvread_column_name(const struct csvread *cr, size_t index,
+				char *buf, size_t cap);
 
 /*
  * Parses until on_record returns true or csvread_pause is called (ST_OK),

@@ -51,7 +51,6 @@ struct users_join {
 	bool in_header;
 	size_t ncols;
 	signed char *colmap;         /* column -> enum ucol, or -1 */
-	char (*names)[NAME_KEEP + 1]; /* the header's names, for messages */
 	size_t long_col;             /* a value read is over ROW_VALUE_MAX */
 	size_t long_len;             /* bytes (long_col SIZE_MAX: none) */
 	size_t id_rank[ROSTER_MAX_COLUMNS];
@@ -257,8 +256,6 @@ static void on_field(void *ctx, size_t index, const unsigned char *s, size_t len
 		char norm[NAME_KEEP + 1];
 		u->colmap[index] = -1;
 		u->id_rank[index] = SIZE_MAX;
-		snprintf(u->names[index], sizeof(u->names[index]), "%.*s",
-			 (int)(len < NAME_KEEP ? len : NAME_KEEP), (const char *)s);
 		if (len > NAME_KEEP)
 			return;
 		csvread_norm_name(s, len, norm, sizeof(norm));
@@ -287,21 +284,6 @@ static void clear_cur(struct users_join *u)
 	u->long_col = SIZE_MAX;
 }
 
-/* "column 3 ('last_name')": column `index` (from 0) of the file. */
-static const char *column_name(const struct users_join *u, size_t index,
-			       char *buf, size_t cap)
-{
-	size_t used = (size_t)snprintf(buf, cap, "column %zu", index + 1);
-	if (index < u->ncols && index < ROSTER_MAX_COLUMNS && used + 3 < cap) {
-		used += (size_t)snprintf(buf + used, cap - used, " (");
-		esc_quote(buf, cap, &used, u->names[index], strlen(u->names[index]),
-			  NAME_KEEP);
-		if (used + 1 < cap)
-			snprintf(buf + used, cap - used, ")");
-	}
-	return buf;
-}
-
 /*
  * A row is held to the roster's rules: the header's number of fields, no
  * text after a closing quote, values bulkreg reads at most ROW_VALUE_MAX
@@ -317,11 +299,12 @@ static enum status check_row(struct users_join *u, size_t nfields,
 	const char *why = "the --users file is refused; nothing was written";
 	if (csvread_record_malformed(&u->cr))
 		return error_set(err, ST_INPUT,
-				 "%s: line %llu, %s: text after a closing quote "
+				 "%s: line %llu, column %s: text after a closing quote "
 				 "(write \"\" for a quote inside a quoted value): %s",
 				 u->cr.name, (unsigned long long)line,
-				 column_name(u, csvread_record_malformed_field(&u->cr),
-					     col, sizeof(col)),
+				 csvread_column_name(&u->cr,
+						     csvread_record_malformed_field(&u->cr),
+						     col, sizeof(col)),
 				 why);
 	if (nfields != u->ncols)
 		return error_set(err, ST_INPUT,
@@ -330,9 +313,10 @@ static enum status check_row(struct users_join *u, size_t nfields,
 				 nfields == 1 ? "" : "s", u->ncols, why);
 	if (u->long_col != SIZE_MAX)
 		return error_set(err, ST_INPUT,
-				 "%s: line %llu, %s: %zu bytes (limit %d): %s",
+				 "%s: line %llu, column %s: %zu bytes (limit %d): %s",
 				 u->cr.name, (unsigned long long)line,
-				 column_name(u, u->long_col, col, sizeof(col)),
+				 csvread_column_name(&u->cr, u->long_col, col,
+						     sizeof(col)),
 				 u->long_len, ROW_VALUE_MAX, why);
 	return ST_OK;
 }
@@ -439,17 +423,13 @@ enum status users_join_open(const char *path, const char *encoding,
 	u->fd = -1;
 	u->long_col = SIZE_MAX;
 	u->colmap = calloc(ROSTER_MAX_COLUMNS, sizeof(*u->colmap));
-	u->names = calloc(ROSTER_MAX_COLUMNS, sizeof(*u->names));
-	if (!u->colmap || !u->names) {
-		free(u->colmap);
-		free(u->names);
+	if (!u->colmap) {
 		free(u);
 		return error_set(err, ST_NOMEM, "out of memory for --users");
 	}
 	st = csvread_open(&u->cr, path, ',', err);
 	if (st != ST_OK) {
 		free(u->colmap);
-		free(u->names);
 		free(u);
 		return st;
 	}
@@ -459,8 +439,6 @@ enum status users_join_open(const char *path, const char *encoding,
 	csvread_close(&u->cr);
 	free(u->colmap);
 	u->colmap = NULL;
-	free(u->names);
-	u->names = NULL;
 	if (st != ST_OK) {
 		users_join_close(u);
 		return st;
@@ -522,6 +500,5 @@ void users_join_close(struct users_join *u)
 	free(u->hash);
 	free(u->off);
 	free(u->colmap);
-	free(u->names);
 	free(u);
 }

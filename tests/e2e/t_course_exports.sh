@@ -124,3 +124,11 @@ expect_rc 2
 expect_err "courses_u8.csv: line 2, column 18: bytes C3 A7 ('ç', U+00E7)"
 expect_err "nothing was imported: the file is already UTF-8: run without --encoding"
 [ ! -e $db ] || [ -z "$(sql $db 'SELECT 1 FROM courses')" ] || fail "courses were written"
+
+case_ "text after a closing quote in a course file names the column by number and header name (review 9, M4)"
+printf 'course_id,short_name,long_name,status\nX1,X1,Intro to "Fun" 101,active\nX2,X2,"Quoted" extra,active\n' >c_quote.csv
+db=$(new_db quote)
+run -d $db course import c_quote.csv --capacity 3
+expect_rc 1
+expect_err "c_quote.csv: line 3: column 3 ('long_name'): text after a closing quote (write \"\" for a quote inside a quoted value)"
+expect_err "1 bad row; nothing was imported"

@@ -103,7 +103,7 @@ printf 'student_id,first_name,email,course\nE1,A,a@uni.example,TWO\nE2,B\201,b@u
 fresh
 run -d $db register --encoding WINDOWS-1252 hole.csv
 expect_rc 2
-expect_err "hole.csv: line 3, column 5: byte 81"
+expect_err "hole.csv: line 3, column 5, field 2 ('first_name'): byte 81"
 expect_err "is not WINDOWS-1252"
 printf '\377\376s\000t' >cut.csv
 run -d $db register cut.csv
@@ -197,7 +197,7 @@ awk 'BEGIN { print "student_id,first_name,email,course"
 	print "L9999,\303\201na,l9999@uni.example,OPEN" }' >late_hole.csv
 run -d $db register --encoding WINDOWS-1252 late_hole.csv
 expect_rc 2
-expect_err "late_hole.csv: line 3002, column 8: byte 81"
+expect_err "late_hole.csv: line 3002, column 8, field 2 ('first_name'): byte 81"
 expect_err "is not WINDOWS-1252: every non-ASCII byte read is UTF-8 (the first: bytes C3 AB ('ë', U+00EB) at line 2, column 6): the file is already UTF-8: run without --encoding"
 dump $db after.dump
 expect_same before.dump after.dump
@@ -271,3 +271,18 @@ for f in real.xlsx real.ods; do
 	expect_rc 2
 	expect_err "$f: this is a spreadsheet"
 done
+
+# ---- review 9, M4: a bad byte under --encoding names its column -------------------
+
+case_ "a byte the encoding lacks: line, column, and the field by number and header name (Moodle upload)"
+fresh
+"$BULKREG" -d $db course add CF101 --capacity 3 >/dev/null 2>&1 || fail "course add"
+printf 'username,firstname,lastname,email,course1,role1\r\nzoe,Zo\353,O\222Brien,zoe@x.org,CF101,student\r\nbad,B\201d,Q,bad@x.org,CF101,student\r\n' >up1252.csv
+run -d $db register --encoding WINDOWS-1252 up1252.csv
+expect_rc 2
+expect_err "up1252.csv: line 3, column 6, field 2 ('firstname'): byte 81 (at byte"
+expect_err "is not WINDOWS-1252: is that the file's encoding?"
+printf 'student_id,email,course\n\201\n' >first.csv
+run -d $db register --encoding WINDOWS-1252 first.csv
+expect_rc 2
+expect_err "first.csv: line 2, column 1, field 1 ('student_id'): byte 81"

@@ -239,7 +239,10 @@ END_TEST
 START_TEST(text_after_a_closing_quote_is_a_problem)
 {
 	expect_problem("code,title,capacity\nM1,\"Caf\"e,10\n", 2,
-		       "text after a closing quote");
+		       "column 2 ('title'): text after a closing quote");
+	/* Blank lines before the header; the first quote's column is named. */
+	expect_problem("\n\ncode,title,capacity\nM1,\"Caf\"e,\"1\"0\n", 4,
+		       "line 4: column 2 ('title'): text after a closing quote");
 }
 END_TEST
 
