@@ -706,6 +706,8 @@ static enum status already_utf8(struct csvread *cr, struct error *err)
 				       "%llu: ", cr->name,
 				       (unsigned long long)cr->watch_line,
 				       (unsigned long long)cr->watch_col + 1);
+	if (used >= sizeof(msg))
+		used = sizeof(msg) - 1; /* a very long name, cut */
 	size_t before = used;
 	watch_describe(cr, msg, sizeof(msg), &used);
 	/* The place is said first: drop watch_describe's " at line ...". */
