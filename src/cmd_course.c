@@ -605,6 +605,15 @@ static int course_import(struct cli *cli, int argc, char **argv)
 		course_import_free(&ci);
 		return 1;
 	}
+	/* Options and files that do nothing are said, not silently passed. */
+	if (io.has_capacity && ci.has_capacity)
+		cli_warn(cli, "%s has a capacity column: --capacity%s %s ignored "
+			      "(each course takes the file's)",
+			 name, io.has_waitlist ? " and --waitlist" : "",
+			 io.has_waitlist ? "are" : "is");
+	if (ci.count == 0)
+		cli_warn(cli, "%s has a header and no course: nothing to import",
+			 name);
 	/* A dry run writes nothing: not even a database that is not there
 	 * yet, whose courses would all be created. */
 	struct db *db = NULL;

@@ -112,3 +112,16 @@ if [ "$STORE" = sqlite ] && [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; the
 	expect_rc 3
 	expect_err "/p.db: cannot read: it opened read-only, and bulkreg needs write access to the file and its directory even to read it"
 fi
+
+case_ "course import says what it ignores: --capacity beside a capacity column, a file with no course"
+run -d w.db course import c1.csv --capacity 4 --waitlist 2 --dry-run
+expect_rc 0
+expect_err "warning: c1.csv has a capacity column: --capacity and --waitlist are ignored (each course takes the file's)"
+run -d w.db course import c1.csv --capacity 4 --dry-run
+expect_err "warning: c1.csv has a capacity column: --capacity is ignored"
+printf 'code,title,capacity\n' >h.csv
+run -d w.db course import h.csv
+expect_rc 0
+expect_err "warning: h.csv has a header and no course: nothing to import"
+run -d w.db course import c1.csv --dry-run
+! grep -q warning err || fail "a plain import warns: $(cat err)"
