@@ -103,6 +103,8 @@ static void emit_field(struct csvread *cr, const unsigned char *s, size_t len)
 	/* libcsv's bounded buffer stops most fields past the cap; this is the
 	 * exact bound (an unquoted field may get a byte or two further). */
 	if (len > CSVREAD_FIELD_MAX || cr->too_long) {
+		if (!cr->too_long)
+			cr->too_long_field = cr->nfields;
 		cr->too_long = true;
 		return;
 	}
@@ -946,9 +948,16 @@ static enum status too_long_error(struct csvread *cr, bool quoted,
 			 " (a quoted field that goes on to line %llu: is a "
 			 "closing quote missing?)",
 			 (unsigned long long)cr->line);
+	/* Found by the field's end (too_long), or by libcsv while it is
+	 * still read: then it comes after the record's nfields. */
+	char col[300];
 	return error_set(err, ST_INPUT,
-			 "%s: line %llu: a field is longer than %u MiB%s", cr->name,
-			 (unsigned long long)cr->record_line,
+			 "%s: line %llu, column %s: a field is longer than %u "
+			 "MiB%s",
+			 cr->name, (unsigned long long)cr->record_line,
+			 csvread_column_name(cr, cr->too_long ? cr->too_long_field :
+							       cr->nfields,
+					     col, sizeof(col)),
 			 CSVREAD_FIELD_MAX >> 20, hint);
 }
 

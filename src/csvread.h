@@ -112,6 +112,7 @@ struct csvread {
 	bool at_boundary;             /* libcsv holds no part of a record */
 	bool row_ended;               /* a record ended in the current slice */
 	bool too_long;                /* a field is over CSVREAD_FIELD_MAX */
+	size_t too_long_field;        /* which (from 0), for the message */
 	size_t nfields;               /* fields so far in the current record */
 	bool all_empty;               /* every field so far is empty */
 	uint64_t line;                /* line of the next byte to parse */

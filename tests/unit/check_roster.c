@@ -906,7 +906,9 @@ END_TEST
 START_TEST(field_beyond_sixteen_mebibytes_is_refused)
 {
 	const char *p = write_big_field(17u << 20, SIZE_MAX, _i);
-	expect_next_fail(p, ST_INPUT, "big.csv: line 2: a field is longer than 16 MiB");
+	expect_next_fail(p, ST_INPUT,
+			 "big.csv: line 2, column 2 ('first_name'): a field is "
+			 "longer than 16 MiB");
 }
 END_TEST
 
@@ -1364,7 +1366,9 @@ END_TEST
 START_TEST(field_of_sixteen_mebibytes_and_one_byte_is_refused)
 {
 	const char *p = write_big_field(ROSTER_FIELD_HARD_MAX + 1, SIZE_MAX, _i);
-	expect_next_fail(p, ST_INPUT, "big.csv: line 2: a field is longer than 16 MiB");
+	expect_next_fail(p, ST_INPUT,
+			 "big.csv: line 2, column 2 ('first_name'): a field is "
+			 "longer than 16 MiB");
 }
 END_TEST
 
@@ -1380,7 +1384,9 @@ START_TEST(last_field_of_the_file_is_bounded_too)
 	const char *p = write_file("end.csv", data, strlen(head) + len);
 	free(data);
 	if (_i) {
-		expect_next_fail(p, ST_INPUT, "end.csv: line 2: a field is longer than 16 MiB");
+		expect_next_fail(p, ST_INPUT,
+				 "end.csv: line 2, column 3 ('course'): a field "
+				 "is longer than 16 MiB");
 		return;
 	}
 	struct row rows[2];
@@ -1411,8 +1417,8 @@ START_TEST(runaway_quoted_field_suggests_a_missing_quote)
 	const char *p = write_file("stray.csv", data, used);
 	free(data);
 	expect_next_fail(p, ST_INPUT,
-			 "stray.csv: line 3: a field is longer than 16 MiB (a "
-			 "quoted field that goes on to line ");
+			 "stray.csv: line 3, column 2 ('first_name'): a field is "
+			 "longer than 16 MiB (a quoted field that goes on to line ");
 	expect_next_fail(p, ST_INPUT, "is a closing quote missing?)");
 }
 END_TEST
