@@ -943,7 +943,7 @@ START_TEST(test_text_checks_line_when_checks_ran)
 	char line[256];
 	char *out = render_sample(BATCH_COMMITTED, 2000);
 	ck_assert_str_eq(line_with(out, "checks:", line, sizeof(line)),
-			 "checks: 2000 run, median 0.101 s, slowest 0.250 s");
+			 "checks: 2,000 run, median 0.101 s, slowest 0.250 s");
 	free(out);
 	out = render_sample(BATCH_COMMITTED, 0);
 	ck_assert_ptr_null(strstr(out, "checks:"));
