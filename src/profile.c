@@ -24,6 +24,9 @@ static const struct csvread_alias bulkreg_names[] = {
 	{"course", FIELD_COURSE},          {"course_code", FIELD_COURSE},
 	{"class", FIELD_COURSE},           {"classsourcedid", FIELD_COURSE},
 	{"class_sourced_id", FIELD_COURSE},
+	/* Optional, read as the export profiles read them (bulkreg(1), INPUT
+	 * PROFILES): a teacher's row is skipped, a deleted one drops. */
+	{"role", COL_ROLE},                {"status", COL_STATUS},
 	{NULL, 0},
 };
 
