@@ -114,6 +114,17 @@ int profile_column(enum profile p, const char *norm, unsigned *n)
 	return a ? a->kind : COL_IGNORED;
 }
 
+int profile_optional_column(enum profile p, const char *norm)
+{
+	if (p == PROFILE_BULKREG || p == PROFILE_MOODLE_FLATFILE) /* no header */
+		return COL_IGNORED;
+	const struct csvread_alias *a = csvread_alias_find(bulkreg_names, norm);
+	if (!a || (a->kind != FIELD_FIRST_NAME && a->kind != FIELD_LAST_NAME &&
+		   a->kind != FIELD_EMAIL))
+		return COL_IGNORED;
+	return a->kind;
+}
+
 static bool has(const char *const *norm, size_t n, const char *name)
 {
 	for (size_t i = 0; i < n; i++)
@@ -136,10 +147,34 @@ static bool is_word(const char *s, const char *word)
 	return strcasecmp(s, word) == 0;
 }
 
+/* True if some name is one bulkreg reads as `field`; with `own`, only a
+ * name no export profile reads (classSourcedId is OneRoster's course). */
+static bool has_bulkreg(const char *const *norm, size_t n, int field, bool own)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct csvread_alias *a = csvread_alias_find(bulkreg_names, norm[i]);
+		if (!a || a->kind != field)
+			continue;
+		bool exports = false;
+		for (int p = PROFILE_BULKREG + 1; own && p < PROFILE_COUNT; p++)
+			exports |= csvread_alias_find(profiles[p].names, norm[i]) != NULL;
+		if (!exports)
+			return true;
+	}
+	return false;
+}
+
 enum status profile_detect(const char *const *norm, size_t n, enum profile *out,
 			   struct error *err)
 {
 	bool match[PROFILE_COUNT] = {false};
+
+	/* Today's rosters keep working: bulkreg's own student id and course
+	 * columns make a header bulkreg's, whatever else it holds. */
+	*out = PROFILE_BULKREG;
+	if (has_bulkreg(norm, n, FIELD_STUDENT_ID, false) &&
+	    has_bulkreg(norm, n, FIELD_COURSE, true))
+		return ST_OK;
 	match[PROFILE_ONEROSTER] = has(norm, n, "usersourcedid") &&
 				   has(norm, n, "classsourcedid");
 	match[PROFILE_CANVAS] = has(norm, n, "user_id") &&
@@ -156,7 +191,6 @@ enum status profile_detect(const char *const *norm, size_t n, enum profile *out,
 
 	char names[160] = "";
 	size_t used = 0, found = 0;
-	*out = PROFILE_BULKREG;
 	for (int p = 0; p < PROFILE_COUNT; p++) {
 		if (!match[p])
 			continue;

@@ -53,6 +53,15 @@ bool profile_parse(const char *name, enum profile *out);
 int profile_column(enum profile p, const char *norm, unsigned *n);
 
 /*
+ * For an export profile (not bulkreg): the field a column named as one of
+ * bulkreg's names for first_name, last_name or email holds
+ * (FIELD_FIRST_NAME...), else COL_IGNORED.  The reader uses it for a
+ * column the profile does not read, when no column of the header gives
+ * that field: an export never drops such a column silently.
+ */
+int profile_optional_column(enum profile p, const char *norm);
+
+/*
  * Detects the profile from a header's names (normal forms) -- or, when
  * the first line is not a header, from its first field ("add" or "del",
  * 4 to 6 fields: a Moodle flat file).  The rules, in bulkreg(1):
@@ -61,7 +70,10 @@ int profile_column(enum profile p, const char *norm, unsigned *n);
  *   Student_id and Section_id            clever
  *   username and firstname, lastname or course1   moodle-upload
  *   first field add or del               moodle-flatfile
- * none: bulkreg.  More than one: ST_INPUT naming the candidates.
+ * none: bulkreg.  More than one: ST_INPUT naming the candidates.  But a
+ * header with a name bulkreg reads as the student id and one it reads as
+ * the course that no export reads (course, course_code, class...) is
+ * bulkreg's, whatever else it holds.
  */
 enum status profile_detect(const char *const *norm, size_t n, enum profile *out,
 			   struct error *err);

@@ -547,6 +547,35 @@ static enum status duplicate_error(struct roster_reader *r, size_t first,
 			 first + 1, second + 1, names);
 }
 
+/* An export's column named as bulkreg names a name or the email is read
+ * as that field when no column of the profile's gives it (a Canvas
+ * `user_id,course_id,email`): never dropped silently.  seen[kind][0] is
+ * the column of each kind so far. */
+static enum status adopt_optional(struct roster_reader *r,
+				  size_t seen[][PROFILE_MAX_N + 1],
+				  struct error *err)
+{
+	bool adopted[FIELD_COUNT] = {false};
+	for (size_t i = 0; i < r->ncols; i++) {
+		struct header_col *c = &r->cols[i];
+		if (c->field != COL_IGNORED)
+			continue;
+		char norm[NAME_KEEP + 1];
+		int kind = profile_optional_column(r->profile, norm_of(c, norm));
+		if (kind == COL_IGNORED)
+			continue;
+		size_t *first = &seen[kind][0];
+		if (*first != SIZE_MAX && !adopted[kind])
+			continue; /* the profile's own column gives it */
+		c->field = kind;
+		if (*first != SIZE_MAX)
+			return duplicate_error(r, *first, i, err);
+		*first = i;
+		adopted[kind] = true;
+	}
+	return ST_OK;
+}
+
 /* Gives each column its kind; refuses a kind given twice (two columns
  * that are ignored may share a name).  A Moodle flat file has no header:
  * its columns go by position. */
@@ -575,7 +604,7 @@ static enum status map_columns(struct roster_reader *r,
 			return duplicate_error(r, *first, i, err);
 		*first = i;
 	}
-	return ST_OK;
+	return adopt_optional(r, seen, err);
 }
 
 /* A header read as one column that holds another delimiter is almost

@@ -72,3 +72,57 @@ expect_status 4 skipped:not_a_student
 expect_status 5 skipped:not_a_student
 expect_status 6 skipped:not_registered
 [ "$(stored 00123)" = "Jane|Doe|jane@example.org" ] || fail "00123: $(stored 00123)"
+
+# ---- W2: bulkreg's own columns beside an export's -------------------------------
+
+case_ "a roster with student_id, course and a section_id column stays bulkreg (not clever): course and names read"
+fresh MATH101 7 8
+printf 'student_id,first_name,last_name,email,course,section_id\nS1,Ann,Able,ann@x.org,MATH101,7\nS2,Bob,Bell,bob@x.org,MATH101,8\n' >plus_section.csv
+run -d $db register plus_section.csv --format json
+expect_rc 0
+python3 -c 'import json; d = json.load(open("out")); assert d["profile"] == "bulkreg", d["profile"]' || fail "profile: $(cat out)"
+[ "$(sql $db "SELECT count(*) FROM registrations r JOIN courses c ON c.id = r.course_id WHERE c.code = 'MATH101'")" = 2 ] ||
+	fail "not in MATH101: $(sql $db "SELECT student_id, course_id FROM registrations")"
+[ "$(stored S1)" = "Ann|Able|ann@x.org" ] || fail "S1: $(stored S1)"
+expect_err "ignoring unknown column: 'section_id'"
+
+case_ "--profile clever still reads that file as clever"
+run -d $db register plus_section.csv --profile clever --format csv --dry-run
+expect_rc 0
+expect_status 2 registered 7
+
+case_ "a roster with student_id, course and Canvas's user_id, course_id stays bulkreg (not canvas)"
+fresh MATH101 12345
+printf 'student_id,first_name,last_name,email,course,user_id,course_id\nS1,A,B,a@x.org,MATH101,777,12345\n' >lms_ids.csv
+run -d $db register lms_ids.csv --format csv
+expect_rc 0
+expect_status 2 registered MATH101
+[ "$(registered 777)" = 0 ] || fail "user_id 777 was registered"
+expect_err "ignoring unknown columns: 'user_id', 'course_id'"
+
+case_ "OneRoster's enrollments (userSourcedId, classSourcedId, sourcedId) stay oneroster"
+fresh C1
+printf 'sourcedId,classSourcedId,userSourcedId,role,status,email,givenName,Family Name\ne1,C1,u1,student,active,u1@x.org,Ann,Able\n' >or_email.csv
+run -d $db register or_email.csv --format json
+expect_rc 0
+python3 -c 'import json; d = json.load(open("out")); assert d["profile"] == "oneroster", d["profile"]' || fail "profile: $(cat out)"
+
+case_ "an export profile reads an email, given name or family name column it has no own column for"
+[ "$(stored u1)" = "Ann|Able|u1@x.org" ] || fail "u1: $(stored u1)"
+fresh K1
+printf 'user_id,course_id,email\nA,K1,a@x.org\n' >canvas_email.csv
+run -d $db register canvas_email.csv --format csv
+expect_rc 0
+expect_status 2 registered
+[ "$(stored A)" = "||a@x.org" ] || fail "A: $(stored A)"
+
+case_ "an export's email column wins over --users' email; two email columns are refused by name"
+printf 'user_id,course_id,email\nB,K1,b@x.org\n' >canvas_email2.csv
+printf 'user_id,first_name,last_name,email\nB,Bo,B,users@x.org\n' >u.csv
+run -d $db register canvas_email2.csv --users u.csv --format csv
+expect_rc 0
+[ "$(stored B)" = "Bo|B|b@x.org" ] || fail "B: $(stored B)"
+printf 'user_id,course_id,email,mail\nC,K1,c@x.org,d@x.org\n' >two.csv
+run -d $db register two.csv
+expect_rc 2
+expect_err "column 'email' appears twice (columns 3 and 4: 'email' and 'mail')"

@@ -75,6 +75,25 @@ START_TEST(an_ambiguous_header_names_the_candidates)
 }
 END_TEST
 
+START_TEST(bulkregs_own_columns_keep_a_header_bulkregs)
+{
+	const char *plus_section[] = {"student_id", "email", "course", "section_id"};
+	const char *plus_canvas[] = {"student_id", "course", "user_id", "course_id"};
+	const char *alias_own[] = {"id", "class", "user_id", "section_id"};
+	const char *or_course[] = {"usersourcedid", "classsourcedid", "email"};
+	ck_assert_int_eq(detect(plus_section, 4), PROFILE_BULKREG);
+	ck_assert_int_eq(detect(plus_canvas, 4), PROFILE_BULKREG);
+	ck_assert_int_eq(detect(alias_own, 4), PROFILE_BULKREG);
+	/* classSourcedId is OneRoster's course, not bulkreg's own. */
+	ck_assert_int_eq(detect(or_course, 3), PROFILE_ONEROSTER);
+	ck_assert_int_eq(profile_optional_column(PROFILE_CANVAS, "email"), FIELD_EMAIL);
+	ck_assert_int_eq(profile_optional_column(PROFILE_ONEROSTER, "givenname"),
+			 FIELD_FIRST_NAME);
+	ck_assert_int_eq(profile_optional_column(PROFILE_CANVAS, "course"), COL_IGNORED);
+	ck_assert_int_eq(profile_optional_column(PROFILE_BULKREG, "email"), COL_IGNORED);
+}
+END_TEST
+
 START_TEST(profile_names_parse_and_print)
 {
 	for (int i = 0; i < PROFILE_COUNT; i++) {
@@ -569,6 +588,7 @@ static Suite *profile_suite(void)
 	TCase *tc = tcase_create("detect");
 	tcase_add_test(tc, each_export_is_detected_from_its_header);
 	tcase_add_test(tc, an_ambiguous_header_names_the_candidates);
+	tcase_add_test(tc, bulkregs_own_columns_keep_a_header_bulkregs);
 	tcase_add_test(tc, profile_names_parse_and_print);
 	tcase_add_test(tc, oneroster_sourcedid_is_not_the_student);
 	tcase_add_test(tc, canvas_clever_and_moodle_columns);
