@@ -282,6 +282,13 @@ static bool check_course(struct row *row, const struct course_table *courses)
 		return false;
 	}
 	row->course = course_table_find(courses, v->text, v->len);
+	if (!row->course && row->action == ROW_DROP_IF_PRESENT) {
+		/* An export's old deletion: nothing is registered there. */
+		show_value(shown, sizeof(shown), v->text, v->len);
+		row_skip(row, REASON_NOT_REGISTERED,
+			 "no course %s is known: nothing to drop", shown);
+		return false;
+	}
 	if (!row->course) {
 		show_value(shown, sizeof(shown), v->text, v->len);
 		char hint[COURSE_HINT_MAX];

@@ -126,3 +126,41 @@ printf 'user_id,course_id,email,mail\nC,K1,c@x.org,d@x.org\n' >two.csv
 run -d $db register two.csv
 expect_rc 2
 expect_err "column 'email' appears twice (columns 3 and 4: 'email' and 'mail')"
+
+# ---- W4: an old deletion for a course bulkreg does not know ----------------------
+
+case_ "a status-column drop for an unknown course is skipped not_registered (exit 0), naming the course"
+fresh K
+printf 'user_id,first_name,last_name,email,status\nA,An,A,a@x.org,active\nN,New,N,n@x.org,active\nD,Del,D,d@x.org,deleted\n' >u2.csv
+printf 'course_id,user_id,role,status\nK,N,student,active\nOLDCOURSE,A,student,deleted\nOLDCOURSE,A,student,completed\nGONE,D,student,active\n' >old.csv
+run -d $db register old.csv --users u2.csv --format csv
+expect_rc 0
+expect_status 2 registered
+expect_status 3 skipped:not_registered
+expect_status 4 skipped:not_registered
+expect_status 5 skipped:not_registered
+[ "$(detail 3)" = "no course 'OLDCOURSE' is known: nothing to drop" ] || fail "detail: $(detail 3)"
+
+case_ "--strict: an old deletion for an unknown course does not roll the batch back"
+fresh K
+run -d $db register old.csv --users u2.csv --strict --format csv
+expect_rc 0
+[ "$(registered N)" = 1 ] || fail "N not registered: $(cat err)"
+
+case_ "OneRoster tobedeleted and a Moodle flat file's del for an unknown course are skipped too"
+printf 'sourcedId,classSourcedId,userSourcedId,role,status\ne1,GONE-CLASS,A,student,tobedeleted\n' >or_old.csv
+run -d $db register or_old.csv --format csv
+expect_rc 0
+expect_status 2 skipped:not_registered
+printf 'del, student, A, GONE\n' >flat_old.txt
+run -d $db register flat_old.txt --format csv
+expect_rc 0
+expect_status 1 skipped:not_registered
+
+case_ "bulkreg drop of an unknown course is still a rejection (unknown_course, exit 1)"
+printf 'student_id,course\nA,GONE\n' >drop.csv
+run -d $db drop drop.csv --format csv
+expect_rc 1
+expect_status 2 rejected:unknown_course
+run -d $db drop --student A --course GONE
+expect_rc 1
