@@ -92,6 +92,7 @@ static const char register_help[] =
 	"                         detected from the header)\n"
 	"  --map FIELD=HEADER,... name the columns: student_id, first_name,\n"
 	"                         last_name, email, course, role, status, section\n"
+	"                         (a HEADER the file lacks: exit 2)\n"
 	"  --users FILE           the export's users file, joined by id for names,\n"
 	"                         emails, roles and statuses (a malformed row of\n"
 	"                         it refuses the file: exit 2, nothing written)\n"
@@ -597,6 +598,7 @@ static int run_batch(struct cli *cli, const struct batch_command *bc, int argc,
 			if (profile_map_parse(optarg, &map, &merr) != ST_OK)
 				return cli_usage_error(cli, "%s", merr.msg);
 			ro.map = &map;
+			ro.map_spec = optarg;
 			break;
 		}
 		case OPT_USERS:

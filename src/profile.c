@@ -223,6 +223,43 @@ enum status profile_map_parse(const char *spec, struct csvread_map *out,
 	return csvread_map_parse(spec, map_fields, "", out, err);
 }
 
+void profile_map_pair(const char *spec, size_t k, char *out, size_t cap)
+{
+	/* Pairs are split at every comma, as csvread_map_parse splits them. */
+	const char *s = spec ? spec : "";
+	for (; k > 0 && s; k--) {
+		s = strchr(s, ',');
+		if (s)
+			s++;
+	}
+	out[0] = '\0';
+	if (!s)
+		return;
+	size_t len = strcspn(s, ",");
+	while (len > 0 && (*s == ' ' || *s == '\t'))
+		s++, len--;
+	while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t'))
+		len--;
+	snprintf(out, cap, "%.*s", (int)len, s);
+}
+
+const char *profile_required_label(enum profile p, enum row_field f)
+{
+	static const char *const labels[PROFILE_COUNT][2] = {
+		[PROFILE_BULKREG] = {"'student_id'", "'course'"},
+		[PROFILE_ONEROSTER] = {"'userSourcedId'", "'classSourcedId'"},
+		[PROFILE_CANVAS] = {"'user_id'", "'course_id' or 'section_id'"},
+		[PROFILE_MOODLE_FLATFILE] = {"user idnumber (field 3)",
+					     "course idnumber (field 4)"},
+		[PROFILE_MOODLE_UPLOAD] = {"'username'", "'course1'"},
+		[PROFILE_CLEVER] = {"'Student_id'", "'Section_id'"},
+	};
+	if ((unsigned)p >= PROFILE_COUNT ||
+	    (f != FIELD_STUDENT_ID && f != FIELD_COURSE))
+		return "?";
+	return labels[p][f == FIELD_COURSE];
+}
+
 int profile_map_column(const struct csvread_map *m, const char *norm)
 {
 	return csvread_map_kind(m, norm); /* -1 is COL_IGNORED */

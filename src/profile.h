@@ -86,6 +86,15 @@ enum status profile_detect(const char *const *norm, size_t n, enum profile *out,
 enum status profile_map_parse(const char *spec, struct csvread_map *out,
 			      struct error *err);
 
+/* The k-th "FIELD=HEADER" pair of a --map spec as the user typed it
+ * (spaces around it dropped), into out; "" if there is none. */
+void profile_map_pair(const char *spec, size_t k, char *out, size_t cap);
+
+/* How profile p's own header names the required field f (FIELD_STUDENT_ID
+ * or FIELD_COURSE), quoted, for messages: "'userSourcedId'",
+ * "'course_id' or 'section_id'", ... */
+const char *profile_required_label(enum profile p, enum row_field f);
+
 /* The kind --map gives the column named `norm`, or COL_IGNORED. */
 int profile_map_column(const struct csvread_map *m, const char *norm);
 

@@ -630,6 +630,80 @@ static const char *delimiter_hint(const struct roster_reader *r)
 	return "";
 }
 
+/* Every header --map names must be in the file: a mapped column that is
+ * not there would leave its field silently empty. */
+static enum status check_map(struct roster_reader *r,
+			     const struct roster_options *opts, struct error *err)
+{
+	const struct csvread_map *m = opts->map;
+	if (!m || r->profile == PROFILE_MOODLE_FLATFILE)
+		return ST_OK;
+	for (size_t k = 0; k < m->count; k++) {
+		bool found = false;
+		for (size_t i = 0; i < r->ncols && !found; i++) {
+			char norm[NAME_KEEP + 1];
+			found = strcmp(norm_of(&r->cols[i], norm), m->header[k]) == 0;
+		}
+		if (found)
+			continue;
+		char pair[2 * CSVREAD_NAME_MAX + 16], shown[ERROR_MAX / 2];
+		size_t used = 0;
+		profile_map_pair(opts->map_spec, k, pair, sizeof(pair));
+		const char *header = strchr(pair, '=');
+		if (header) {
+			header++;
+			size_t len = strlen(header);
+			if (len >= 2 && header[0] == '"' && header[len - 1] == '"')
+				header++, len -= 2;
+			shown[0] = '\0';
+			esc_quote(shown, sizeof(shown), &used, header, len, NAME_SHOW);
+		} else {
+			snprintf(shown, sizeof(shown), "'%s'", m->header[k]);
+		}
+		char found_cols[ERROR_MAX];
+		size_t fused = 0;
+		found_cols[0] = '\0';
+		list_columns(found_cols, sizeof(found_cols), &fused, r, pick_any);
+		return error_set(err, ST_INPUT,
+				 "%s: line %llu: --map %s: the header has no column "
+				 "%s (columns found: %s)",
+				 r->cr.name, (unsigned long long)r->header_line,
+				 header ? pair : m->header[k], shown, found_cols);
+	}
+	return ST_OK;
+}
+
+/* "; 'course' is not a moodle-upload column: --map course=course reads
+ * it" for a column the profile ignores that bulkreg would read as f. */
+static void ignored_hint(const struct roster_reader *r, enum row_field f,
+			 char *out, size_t cap, size_t *used)
+{
+	for (size_t i = 0; i < r->ncols; i++) {
+		const struct header_col *c = &r->cols[i];
+		char norm[NAME_KEEP + 1];
+		unsigned n;
+		if (c->field != COL_IGNORED ||
+		    profile_column(PROFILE_BULKREG, norm_of(c, norm), &n) != (int)f)
+			continue;
+		append_text(out, cap, used, "; ");
+		quote_col(out, cap, used, c);
+		append_text(out, cap, used, " is not a ");
+		append_text(out, cap, used, profile_name(r->profile));
+		append_text(out, cap, used, " column: --map ");
+		append_text(out, cap, used, row_field_name(f));
+		append_text(out, cap, used, "=");
+		size_t len = c->len < sizeof(c->name) ? c->len : sizeof(c->name);
+		char name[NAME_KEEP + 1];
+		snprintf(name, sizeof(name), "%.*s", (int)(len < NAME_KEEP ? len : NAME_KEEP),
+			 (const char *)c->name);
+		append_text(out, cap, used, strchr(name, ' ') ? "'" : "");
+		append_text(out, cap, used, name);
+		append_text(out, cap, used, strchr(name, ' ') ? "'" : "");
+		append_text(out, cap, used, " reads it");
+		return;
+	}
+}
+
 static enum status check_required(struct roster_reader *r, bool need_course,
 				  struct error *err)
 {
@@ -637,22 +711,25 @@ static enum status check_required(struct roster_reader *r, bool need_course,
 	 * row->if_new_student). */
 	static const enum row_field required[] = {FIELD_STUDENT_ID, FIELD_COURSE};
 	bool have[COL_KIND_COUNT] = {false};
-	char missing[256];
-	size_t used = 0, nmissing = 0;
+	char missing[256], hints[ERROR_MAX];
+	size_t used = 0, nmissing = 0, hused = 0;
 
 	for (size_t i = 0; i < r->ncols; i++)
 		if (r->cols[i].field >= 0)
 			have[r->cols[i].field] = true;
 	/* A Canvas section or a Moodle course<N> stands for the course. */
 	have[FIELD_COURSE] |= have[COL_SECTION] || have[COL_COURSE_N];
-	missing[0] = '\0';
+	missing[0] = hints[0] = '\0';
 	for (size_t k = 0; k < sizeof(required) / sizeof(required[0]); k++) {
 		enum row_field f = required[k];
 		if (have[f] || (f == FIELD_COURSE && !need_course))
 			continue;
-		append_text(missing, sizeof(missing), &used, nmissing++ ? ", '" : "'");
-		append_text(missing, sizeof(missing), &used, row_field_name(f));
-		append_text(missing, sizeof(missing), &used, "'");
+		/* Named as the profile's own header names it. */
+		append_text(missing, sizeof(missing), &used, nmissing++ ? ", " : "");
+		append_text(missing, sizeof(missing), &used,
+			    profile_required_label(r->profile, f));
+		if (r->profile != PROFILE_BULKREG)
+			ignored_hint(r, f, hints, sizeof(hints), &hused);
 	}
 	if (nmissing == 0)
 		return ST_OK;
@@ -664,11 +741,11 @@ static enum status check_required(struct roster_reader *r, bool need_course,
 	const char *profile_note = r->profile == PROFILE_BULKREG ? "" : " for ";
 	return error_set(err, ST_INPUT,
 			 "%s: line %llu: missing required column%s %s%s%s "
-			 "(columns found: %s)%s%s",
+			 "(columns found: %s)%s%s%s",
 			 r->cr.name, (unsigned long long)r->header_line,
 			 nmissing > 1 ? "s" : "", missing, profile_note,
 			 r->profile == PROFILE_BULKREG ? "" : profile_name(r->profile),
-			 found, delimiter_hint(r),
+			 found, hints, delimiter_hint(r),
 			 have[FIELD_COURSE] ? "" :
 			 "; --course CODE puts every row into one course");
 }
@@ -774,6 +851,7 @@ static enum status read_header(struct roster_reader *r,
 	if ((st = check_columns(r, err)) != ST_OK ||
 	    (st = choose_profile(r, opts, err)) != ST_OK ||
 	    (st = map_columns(r, opts->map, err)) != ST_OK ||
+	    (st = check_map(r, opts, err)) != ST_OK ||
 	    (st = check_required(r, !opts->course_override, err)) != ST_OK)
 		return st;
 	for (size_t i = 0; i < r->ncols; i++) {

@@ -164,3 +164,41 @@ expect_rc 1
 expect_status 2 rejected:unknown_course
 run -d $db drop --student A --course GONE
 expect_rc 1
+
+# ---- R2, M2: --map and --profile name the file's own columns ----------------------
+
+case_ "--map naming a header the file lacks is exit 2 naming the file, the mapped header and the columns found"
+fresh "ALG 1-02"
+printf '"Student Number","Last, First","Email Address","Course Section"\n"000123","Doe, Jane","jane@x.org","ALG 1-02"\n' >ps.csv
+run -d $db register ps.csv --map 'student_id=Student Number,email=Email Addr,course=Course Section'
+expect_rc 2
+expect_err "ps.csv: line 1: --map email=Email Addr: the header has no column 'Email Addr' (columns found: 'Student Number', 'Last, First', 'Email Address', 'Course Section')"
+[ "$(sql $db "SELECT count(*) FROM batches")" = 0 ] || fail "a batch was written"
+run -d $db register ps.csv --map 'student_id="Pupil No",course=Course Section'
+expect_rc 2
+expect_err "--map student_id=\"Pupil No\": the header has no column 'Pupil No'"
+run -d $db register ps.csv --map 'student_id=Student Number,email=email address,course=Course Section' --format csv
+expect_rc 0
+expect_status 2 registered
+
+case_ "a forced --profile names its own missing columns (userSourcedId, user_id, Student_id...)"
+printf 'user_id,course_id,email\nA,K1,a@x.org\n' >canvas.csv
+run -d $db register canvas.csv --profile oneroster
+expect_rc 2
+expect_err "canvas.csv: line 1: missing required columns 'userSourcedId', 'classSourcedId' for oneroster (columns found: 'user_id', 'course_id', 'email')"
+printf 'student_id,email,course\nS1,a@x.org,K1\n' >today.csv
+run -d $db register today.csv --profile clever
+expect_rc 2
+expect_err "missing required column 'Section_id' for clever (columns found: 'student_id', 'email', 'course'); 'course' is not a clever column: --map course=course reads it"
+run -d $db register today.csv --profile canvas
+expect_rc 2
+expect_err "missing required columns 'user_id', 'course_id' or 'section_id' for canvas"
+
+case_ "moodle-upload with a 'course' column: names course1 and says how to read 'course'"
+printf 'username,firstname,lastname,email,course\njdoe,John,Doe,j@x.org,ALG 1-02\n' >moodle_course.csv
+run -d $db register moodle_course.csv
+expect_rc 2
+expect_err "missing required column 'course1' for moodle-upload (columns found: 'username', 'firstname', 'lastname', 'email', 'course'); 'course' is not a moodle-upload column: --map course=course reads it"
+run -d $db register moodle_course.csv --map course=course --format csv
+expect_rc 0
+expect_status 2 registered

@@ -94,6 +94,25 @@ START_TEST(bulkregs_own_columns_keep_a_header_bulkregs)
 }
 END_TEST
 
+START_TEST(map_pairs_and_required_labels_for_messages)
+{
+	char out[64];
+	profile_map_pair("student_id=A B, email = \"E M\" ,course=C", 1, out, sizeof(out));
+	ck_assert_str_eq(out, "email = \"E M\"");
+	profile_map_pair("student_id=A B", 0, out, sizeof(out));
+	ck_assert_str_eq(out, "student_id=A B");
+	profile_map_pair("student_id=A B", 3, out, sizeof(out));
+	ck_assert_str_eq(out, "");
+	profile_map_pair(NULL, 0, out, sizeof(out));
+	ck_assert_str_eq(out, "");
+	ck_assert_str_eq(profile_required_label(PROFILE_ONEROSTER, FIELD_STUDENT_ID),
+			 "'userSourcedId'");
+	ck_assert_str_eq(profile_required_label(PROFILE_CANVAS, FIELD_COURSE),
+			 "'course_id' or 'section_id'");
+	ck_assert_str_eq(profile_required_label(PROFILE_BULKREG, FIELD_COURSE), "'course'");
+}
+END_TEST
+
 START_TEST(profile_names_parse_and_print)
 {
 	for (int i = 0; i < PROFILE_COUNT; i++) {
@@ -589,6 +608,7 @@ static Suite *profile_suite(void)
 	tcase_add_test(tc, each_export_is_detected_from_its_header);
 	tcase_add_test(tc, an_ambiguous_header_names_the_candidates);
 	tcase_add_test(tc, bulkregs_own_columns_keep_a_header_bulkregs);
+	tcase_add_test(tc, map_pairs_and_required_labels_for_messages);
 	tcase_add_test(tc, profile_names_parse_and_print);
 	tcase_add_test(tc, oneroster_sourcedid_is_not_the_student);
 	tcase_add_test(tc, canvas_clever_and_moodle_columns);
