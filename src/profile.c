@@ -108,6 +108,10 @@ int profile_column(enum profile p, const char *norm, unsigned *n)
 			return COL_COURSE_N;
 		if (numbered(norm, "role", n))
 			return COL_ROLE_N;
+		if (numbered(norm, "type", n))
+			return COL_TYPE_N;
+		if (numbered(norm, "enrolstatus", n))
+			return COL_ENROLSTATUS_N;
 	}
 	const struct csvread_alias *a = csvread_alias_find(
 		(unsigned)p < PROFILE_COUNT ? profiles[p].names : NULL, norm);

@@ -33,6 +33,10 @@ enum column_kind {
 	COL_OPERATION,           /* Moodle flat file: add / del */
 	COL_COURSE_N,            /* Moodle course1..N */
 	COL_ROLE_N,              /* Moodle role1..N */
+	COL_TYPE_N,              /* Moodle type1..N: 1 student, 2 editing
+				  * teacher, 3 non-editing teacher */
+	COL_ENROLSTATUS_N,       /* Moodle enrolstatus1..N: 0 active,
+				  * 1 suspended (a drop request) */
 	COL_KIND_COUNT
 };
 

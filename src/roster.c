@@ -37,11 +37,19 @@ struct colmap {
 	unsigned char n;               /* N of course<N> and role<N> */
 };
 
+/* A short value (Moodle's typeN, enrolstatusN): its first bytes. */
+struct short_value {
+	uint32_t len;                  /* full length */
+	char text[16];
+};
+
 /* Values of a record that are not row fields. */
 struct extras {
 	struct row_value role, status, section, operation;
 	struct row_value course_n[PROFILE_MAX_N + 1];
 	struct row_value role_n[PROFILE_MAX_N + 1];
+	struct short_value type_n[PROFILE_MAX_N + 1];
+	struct short_value enrolstatus_n[PROFILE_MAX_N + 1];
 	bool any_course_n;
 };
 
@@ -103,7 +111,16 @@ static void clear_values(struct row *row)
 	row->record_ref = 0;
 	row->malformed = false;
 	row->not_a_student = false;
+	row->user_only = false;
 	row->role[0] = '\0';
+}
+
+static void set_short(struct short_value *v, const unsigned char *s, size_t len)
+{
+	size_t keep = len < sizeof(v->text) - 1 ? len : sizeof(v->text) - 1;
+	memcpy(v->text, s, keep);
+	v->text[keep] = '\0';
+	v->len = (uint32_t)len;
 }
 
 /* ---- data rows ------------------------------------------------------------ */
@@ -126,6 +143,8 @@ static void clear_extras(struct extras *ex)
 		for (size_t n = 0; n <= PROFILE_MAX_N; n++) {
 			ex->course_n[n].len = ex->role_n[n].len = 0;
 			ex->course_n[n].text[0] = ex->role_n[n].text[0] = '\0';
+			ex->type_n[n].len = ex->enrolstatus_n[n].len = 0;
+			ex->type_n[n].text[0] = ex->enrolstatus_n[n].text[0] = '\0';
 		}
 	}
 	ex->any_course_n = false;
@@ -156,6 +175,14 @@ static void put_value(struct row *row, struct extras *ex, struct colmap cm,
 		return;
 	case COL_ROLE_N:
 		set_value(&ex->role_n[cm.n], s, len);
+		ex->any_course_n = true;
+		return;
+	case COL_TYPE_N:
+		set_short(&ex->type_n[cm.n], s, len);
+		ex->any_course_n = true;
+		return;
+	case COL_ENROLSTATUS_N:
+		set_short(&ex->enrolstatus_n[cm.n], s, len);
 		ex->any_course_n = true;
 		return;
 	default:
@@ -201,6 +228,38 @@ static void malformed(struct row *row, const char *why,
 		 (int)(v->len < 64 ? v->len : 64), v->text);
 }
 
+static bool short_is(const struct short_value *v, const char *word)
+{
+	return v->len == strlen(word) && strcmp(v->text, word) == 0;
+}
+
+/* Course N of a Moodle upload row, on a row as read: the course; its role
+ * (roleN, else Moodle's legacy typeN: 1 student, 2 editing teacher, 3
+ * non-editing teacher -- not students -- and nothing else); enrolstatusN
+ * 1 (suspended) asks to drop the pair, as a status column does. */
+static void apply_course_n(const struct roster_reader *r, struct row *row,
+			   const struct extras *ex, unsigned n)
+{
+	const struct short_value *type = &ex->type_n[n];
+	set_course(row, &ex->course_n[n]);
+	if (ex->role_n[n].len > 0) {
+		apply_role(row, &ex->role_n[n]);
+	} else if (short_is(type, "2") || short_is(type, "3")) {
+		row->not_a_student = true;
+		snprintf(row->role, sizeof(row->role), "%s",
+			 type->text[0] == '2' ? "editingteacher (type 2)"
+					      : "teacher (type 3)");
+	} else if (type->len > 0 && !short_is(type, "1") && !row->malformed) {
+		row->malformed = true;
+		snprintf(row->detail, sizeof(row->detail),
+			 "type%u is not 1, 2 or 3: '%s%s'", n, type->text,
+			 type->len >= sizeof(type->text) ? "..." : "");
+	}
+	if (r->action == ROW_ENROL && row->action == ROW_ENROL &&
+	    short_is(&ex->enrolstatus_n[n], "1"))
+		row->action = ROW_DROP_IF_PRESENT;
+}
+
 /* The next course<N> at or after n with a value, or 0. */
 static unsigned next_course_n(const struct extras *ex, unsigned n)
 {
@@ -243,18 +302,21 @@ static void finish_record(struct roster_reader *r, struct row *row)
 	} else if (ex->any_course_n) {
 		unsigned n = next_course_n(ex, 1);
 		if (n > 0) {
-			set_course(row, &ex->course_n[n]);
-			apply_role(row, &ex->role_n[n]);
 			if (next_course_n(ex, n + 1) > 0) {
-				/* The other courses come as rows of their own. */
+				/* The other courses come as rows of their own,
+				 * each from the row as read. */
 				r->pending = *row;
-				r->pending.not_a_student = false;
-				r->pending.role[0] = '\0';
 				r->pending_ex = *ex;
 				r->pending_next = n + 1;
 			}
+			apply_course_n(r, row, ex, n);
 		}
 	}
+	/* Moodle's upload file also creates and updates users: a row with
+	 * no course is for its user only. */
+	if (r->profile == PROFILE_MOODLE_UPLOAD && !r->has_override &&
+	    row->v[FIELD_COURSE].len == 0)
+		row->user_only = true;
 }
 
 static bool data_record(void *ctx, size_t nfields, bool blank, uint64_t line)
@@ -282,8 +344,7 @@ static void next_pending(struct roster_reader *r, struct row *row)
 {
 	unsigned n = next_course_n(&r->pending_ex, r->pending_next);
 	*row = r->pending;
-	set_course(row, &r->pending_ex.course_n[n]);
-	apply_role(row, &r->pending_ex.role_n[n]);
+	apply_course_n(r, row, &r->pending_ex, n);
 	r->pending_next = next_course_n(&r->pending_ex, n + 1) > 0 ? n + 1 : 0;
 }
 
@@ -441,6 +502,10 @@ static const char *kind_name(int kind)
 		return "course<N>";
 	case COL_ROLE_N:
 		return "role<N>";
+	case COL_TYPE_N:
+		return "type<N>";
+	case COL_ENROLSTATUS_N:
+		return "enrolstatus<N>";
 	default:
 		return row_field_name((enum row_field)kind);
 	}

@@ -30,6 +30,7 @@ static const char *const reason_names[REASON_COUNT] = {
 	[REASON_UNKNOWN_COURSE] = "unknown_course",
 	[REASON_UNKNOWN_STUDENT] = "unknown_student",
 	[REASON_NOT_A_STUDENT] = "not_a_student",
+	[REASON_NO_COURSE] = "no_course",
 	[REASON_CHECK_FAILED] = "check_failed",
 	[REASON_CHECK_TIMEOUT] = "check_timeout",
 	[REASON_CHECK_ERROR] = "check_error",

@@ -58,6 +58,8 @@ enum row_reason {
 	REASON_UNKNOWN_COURSE,
 	REASON_UNKNOWN_STUDENT,
 	REASON_NOT_A_STUDENT,    /* with STATUS_SKIPPED */
+	REASON_NO_COURSE,        /* skipped: a Moodle upload row for a user
+				  * only, with no course */
 	REASON_CHECK_FAILED,
 	REASON_CHECK_TIMEOUT,
 	REASON_CHECK_ERROR,
@@ -86,6 +88,8 @@ struct row {
 	bool malformed;                   /* text after a closing quote */
 	bool transcoded;                  /* read through --encoding */
 	bool not_a_student;               /* its role is not a student's */
+	bool user_only;                   /* a Moodle upload row naming no
+					   * course: skipped no_course */
 	char role[24];                    /* that role, for the detail */
 	uint64_t record_ref;              /* --rejects: where the record as
 					   * read is kept (rejects.h); 0 if

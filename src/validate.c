@@ -181,6 +181,16 @@ static bool check_role(struct row *row)
 	return false;
 }
 
+/* A Moodle upload row may only create or update its user. */
+static bool check_user_only(struct row *row)
+{
+	if (!row->user_only)
+		return true;
+	row_skip(row, REASON_NO_COURSE,
+		 "a user-only row: no course1..N value, nothing to register");
+	return false;
+}
+
 /* Names and the email: no control characters (C0, DEL, C1) and no bidi
  * controls, which could make a report say something else than it does. */
 static bool check_characters(struct row *row)
@@ -307,7 +317,7 @@ bool validate_row(struct row *row, size_t header_columns,
 	/* A drop needs only the pair: its email and names are ignored. */
 	bool enrol = row->action == ROW_ENROL;
 	return check_shape(row, header_columns) && check_role(row) &&
-	       check_lengths(row) && check_student_id(row) &&
+	       check_user_only(row) && check_lengths(row) && check_student_id(row) &&
 	       (!enrol || (check_characters(row) && check_email(row))) &&
 	       check_course(row, courses);
 }

@@ -13,7 +13,7 @@
 /*
  * Checks a row in the documented order and stops at the first failure:
  * malformed_row (nfields != header_columns, or text after a closing
- * quote), not_a_student (skipped, not rejected), field_too_long,
+ * quote), not_a_student and no_course (skipped, not rejected), field_too_long,
  * missing_student_id, invalid_student_id, invalid_characters (a name or the
  * email), invalid_email, missing_course, unknown_course (the name and email
  * checks only for a row that enrols: a drop needs only its pair).  On

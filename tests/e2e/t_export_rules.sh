@@ -202,3 +202,46 @@ expect_err "missing required column 'course1' for moodle-upload (columns found: 
 run -d $db register moodle_course.csv --map course=course --format csv
 expect_rc 0
 expect_status 2 registered
+
+# ---- W7, E2: Moodle upload's typeN, enrolstatusN, user-only rows -------------------
+
+case_ "moodle upload: type1 2 or 3 (editing / non-editing teacher) skips that course not_a_student; roleN wins over typeN"
+fresh CF101 CF102
+printf 'username,password,firstname,lastname,email,course1,type1,course2,type2,role2,enrolstatus2\nteach1,x,Tea,Cher,t@x.org,CF101,2,CF102,1,,\nta1,x,Te,Ay,ta@x.org,CF101,3,CF102,3,student,\nstud1,x,Stu,Dent,s@x.org,CF101,1,CF102,,,0\nodd,x,Od,D,o@x.org,CF101,7,,,,\n' >up_type.csv
+run -d $db register up_type.csv --format csv
+expect_rc 1
+expect_status 2 skipped:not_a_student CF101
+expect_status 2 registered CF102
+expect_status 3 skipped:not_a_student CF101
+expect_status 3 registered CF102
+expect_status 4 registered CF101
+expect_status 4 registered CF102
+expect_status 5 rejected:malformed_row CF101
+grep -q "role 'editingteacher (type 2)' is not a student's" out || fail "detail: $(cat out)"
+grep -q "role 'teacher (type 3)' is not a student's" out || fail "detail: $(cat out)"
+grep -q "type1 is not 1, 2 or 3: '7'" out || fail "detail: $(cat out)"
+[ "$(sql $db "SELECT count(*) FROM registrations WHERE student_id = 'teach1'")" = 1 ] || fail "teach1 registered into CF101"
+
+case_ "moodle upload: enrolstatusN 1 (suspended) is a drop request for that course only"
+printf 'username,firstname,lastname,email,course1,enrolstatus1,course2,enrolstatus2\nstud1,Stu,Dent,s@x.org,CF101,1,CF102,0\nnew1,Ne,W,n@x.org,CF101,1,,\n' >up_susp.csv
+run -d $db register up_susp.csv --format csv
+expect_rc 0
+expect_status 2 dropped CF101
+expect_status 2 already_registered CF102
+expect_status 3 skipped:not_registered CF101
+[ "$(registered new1)" = 0 ] || fail "a suspended enrolment was registered"
+
+case_ "moodle upload: a row with no course is a user-only row, skipped no_course (exit 0); --course still takes it"
+fresh CF101
+printf 'username,password,firstname,lastname,email,course1,role1\nmia,x,Mia,Mo,mia@x.org,CF101,\nnil,x,Nil,Course,nil@x.org,,\n' >up_user.csv
+run -d $db register up_user.csv --format csv
+expect_rc 0
+expect_status 2 registered
+expect_status 3 skipped:no_course
+[ "$(detail 3)" = "a user-only row: no course1..N value, nothing to register" ] || fail "detail: $(detail 3)"
+run -d $db register up_user.csv --course CF101 --format csv
+expect_rc 0
+expect_status 3 registered
+run -d $db register up_user.csv --format json --dry-run
+python3 -c 'import json; d = json.load(open("out")); assert d["summary"]["reasons"]["no_course"] == 1 and d["summary"]["skipped"] == 1, d["summary"]' ||
+	fail "json: $(head -c 600 out)"

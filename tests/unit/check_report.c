@@ -714,7 +714,7 @@ START_TEST(test_json_summary_counts_every_status_and_reason)
 		"label=\"spring\"", "outcome=\"committed\"", "summary.rows=7",
 		"summary.registered=2", "summary.waitlisted=1",
 		"summary.already_registered=1", "summary.already_waitlisted=0",
-		"summary.rejected=3", "summary.reasons#=17",
+		"summary.rejected=3", "summary.reasons#=18",
 		"summary.promoted=0", "summary.dropped=0", "summary.skipped=0",
 		"summary.reasons.not_registered=0",
 		"summary.reasons.invalid_email=2", "summary.reasons.course_full=1",
