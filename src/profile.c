@@ -283,11 +283,19 @@ bool profile_role_is_student(const char *role, size_t len)
 	return len == 0 || word_in(role, len, students);
 }
 
+static const char *const removed[] = {
+	"deleted", "tobedeleted", "inactive", "completed",
+	"deleted_last_completed", NULL,
+};
+
 enum row_action profile_status_action(const char *status, size_t len)
 {
-	static const char *const removed[] = {
-		"deleted", "tobedeleted", "inactive", "completed",
-		"deleted_last_completed", NULL,
-	};
 	return word_in(status, len, removed) ? ROW_DROP_IF_PRESENT : ROW_ENROL;
+}
+
+bool profile_status_known(const char *status, size_t len)
+{
+	static const char *const active[] = {"active", NULL};
+	return len == 0 || word_in(status, len, active) ||
+	       word_in(status, len, removed);
 }

@@ -111,4 +111,8 @@ bool profile_role_is_student(const char *role, size_t len);
  * ROW_ENROL for active, empty or anything else. */
 enum row_action profile_status_action(const char *status, size_t len);
 
+/* True for a status value whose meaning bulkreg knows: empty, active, or
+ * one that profile_status_action makes a drop request (any case). */
+bool profile_status_known(const char *status, size_t len);
+
 #endif

@@ -385,8 +385,14 @@ static void single_row(const struct register_options *opt, struct row *row)
 static enum status next_row(struct pipeline *pl, struct roster_reader *rd,
 			    struct row *row, bool *single_done, struct error *err)
 {
-	if (rd)
-		return roster_next(rd, row, err);
+	if (rd) {
+		enum status st = roster_next(rd, row, err);
+		const char *w;
+		while ((w = roster_take_warning(rd)) != NULL)
+			if (pl->opt->warn)
+				pl->opt->warn(pl->opt->warn_ctx, w);
+		return st;
+	}
 	if (*single_done)
 		return ST_EOF;
 	single_row(pl->opt, row);

@@ -1,4 +1,5 @@
 /* roster: streams a roster CSV, header first, then one row per call. */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,9 @@ _Static_assert(PROFILE_MAX_N <= 255, "course numbers are kept in a byte");
 #define NAME_SHOW 40        /* bytes of a name shown in a message */
 #define NAMES_LISTED 20     /* names listed before "and N more" */
 #define MAX_WARNINGS 2
+#define STATUSES_KEPT 16    /* distinct unknown statuses warned about */
+#define STATUS_KEEP 48      /* bytes of each kept for comparing */
+#define ROW_WARNINGS 4      /* warnings a record can raise */
 
 /* One header column, as read (a Moodle flat file's first line is data:
  * enough of each value is kept to replay it as a row). */
@@ -81,6 +85,16 @@ struct roster_reader {
 
 	char warnings[MAX_WARNINGS][ERROR_MAX];
 	size_t nwarnings;
+
+	/* Unknown statuses: each distinct value is warned about once (a
+	 * typo such as "delted" would otherwise enrol in silence). */
+	char statuses[STATUSES_KEPT][STATUS_KEEP + 1];
+	size_t nstatuses;
+	bool statuses_full;                    /* said that no more are named */
+	char row_warnings[ROW_WARNINGS][ERROR_MAX]; /* raised by the record
+						    * just read, not taken yet */
+	size_t nrow_warnings, row_warning_next;
+	const char *users_path;
 
 	/* --rejects: every record as read (roster_options). */
 	void (*copy_field)(void *ctx, size_t index, const unsigned char *s,
@@ -228,6 +242,15 @@ static void malformed(struct row *row, const char *why,
 		 (int)(v->len < 64 ? v->len : 64), v->text);
 }
 
+static void check_status(struct roster_reader *r, const struct row *row,
+			 const char *what, const char *v, size_t len,
+			 const char *users_id);
+
+static size_t kept_len(const struct row_value *v)
+{
+	return v->len < ROW_VALUE_MAX ? v->len : ROW_VALUE_MAX;
+}
+
 static bool short_is(const struct short_value *v, const char *word)
 {
 	return v->len == strlen(word) && strcmp(v->text, word) == 0;
@@ -237,7 +260,7 @@ static bool short_is(const struct short_value *v, const char *word)
  * (roleN, else Moodle's legacy typeN: 1 student, 2 editing teacher, 3
  * non-editing teacher -- not students -- and nothing else); enrolstatusN
  * 1 (suspended) asks to drop the pair, as a status column does. */
-static void apply_course_n(const struct roster_reader *r, struct row *row,
+static void apply_course_n(struct roster_reader *r, struct row *row,
 			   const struct extras *ex, unsigned n)
 {
 	const struct short_value *type = &ex->type_n[n];
@@ -255,9 +278,16 @@ static void apply_course_n(const struct roster_reader *r, struct row *row,
 			 "type%u is not 1, 2 or 3: '%s%s'", n, type->text,
 			 type->len >= sizeof(type->text) ? "..." : "");
 	}
-	if (r->action == ROW_ENROL && row->action == ROW_ENROL &&
-	    short_is(&ex->enrolstatus_n[n], "1"))
+	const struct short_value *es = &ex->enrolstatus_n[n];
+	if (r->action == ROW_ENROL && row->action == ROW_ENROL && short_is(es, "1"))
 		row->action = ROW_DROP_IF_PRESENT;
+	if (es->len > 0 && !short_is(es, "0") && !short_is(es, "1")) {
+		char what[24];
+		snprintf(what, sizeof(what), "enrolstatus%u", n);
+		check_status(r, row, what, es->text,
+			     es->len < sizeof(es->text) ? es->len : sizeof(es->text) - 1,
+			     NULL);
+	}
 }
 
 /* The next course<N> at or after n with a value, or 0. */
@@ -294,8 +324,11 @@ static void finish_record(struct roster_reader *r, struct row *row)
 		set_course(row, &ex->section);
 	else if (r->course_from_section)
 		set_course(row, &ex->section);
-	if (ex->status.len > 0 && enrolling)
+	if (ex->status.len > 0 && enrolling) {
 		row->action = profile_status_action(ex->status.text, ex->status.len);
+		check_status(r, row, "status", ex->status.text, kept_len(&ex->status),
+			     NULL);
+	}
 	apply_role(row, &ex->role);
 	if (r->has_override) {
 		set_course(row, &r->override);
@@ -366,6 +399,78 @@ static void replay_first(struct roster_reader *r, struct row *row)
 	finish_record(r, row);
 }
 
+static void row_warning(struct roster_reader *r, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void row_warning(struct roster_reader *r, const char *fmt, ...)
+{
+	if (r->nrow_warnings == ROW_WARNINGS)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(r->row_warnings[r->nrow_warnings++], ERROR_MAX, fmt, ap);
+	va_end(ap);
+}
+
+/* True the first time a value is seen (any case), while there is room. */
+static bool first_unknown(struct roster_reader *r, const char *v, size_t len)
+{
+	size_t keep = len < STATUS_KEEP ? len : STATUS_KEEP;
+	for (size_t i = 0; i < r->nstatuses; i++)
+		if (strlen(r->statuses[i]) == keep &&
+		    strncasecmp(r->statuses[i], v, keep) == 0)
+			return false;
+	if (r->nstatuses == STATUSES_KEPT)
+		return false;
+	snprintf(r->statuses[r->nstatuses++], STATUS_KEEP + 1, "%.*s", (int)keep, v);
+	return true;
+}
+
+/* A status bulkreg does not know enrols, as documented; it is said once
+ * per distinct value, naming where it was first seen. */
+static void check_status(struct roster_reader *r, const struct row *row,
+			 const char *what, const char *v, size_t len,
+			 const char *users_id)
+{
+	if (r->action != ROW_ENROL || profile_status_known(v, len))
+		return;
+	if (!first_unknown(r, v, len)) {
+		if (r->nstatuses == STATUSES_KEPT && !r->statuses_full) {
+			r->statuses_full = true;
+			row_warning(r, "%s: more than %d unknown statuses: the "
+				       "rest are not named", r->cr.name,
+				    STATUSES_KEPT);
+		}
+		return;
+	}
+	char shown[ERROR_MAX / 4];
+	size_t used = 0;
+	shown[0] = '\0';
+	esc_quote(shown, sizeof(shown), &used, v, len, NAME_SHOW);
+	const char *known = "(known: active, or deleted, tobedeleted, inactive, "
+			    "completed, deleted_last_completed to drop)";
+	if (users_id)
+		row_warning(r, "%s: user %s has %s %s, which bulkreg does not "
+			       "know %s: their rows enrol (first on line %llu of "
+			       "%s); other rows with it are not warned about",
+			    r->users_path, users_id, what, shown, known,
+			    (unsigned long long)row->line, r->cr.name);
+	else
+		row_warning(r, "%s: line %llu: %s %s is not one bulkreg knows %s: "
+			       "the row enrols; other rows with it are not "
+			       "warned about",
+			    r->cr.name, (unsigned long long)row->line, what, shown,
+			    known);
+}
+
+const char *roster_take_warning(struct roster_reader *r)
+{
+	if (r->row_warning_next < r->nrow_warnings)
+		return r->row_warnings[r->row_warning_next++];
+	r->nrow_warnings = r->row_warning_next = 0;
+	return NULL;
+}
+
 /* --users: the user's names and email fill the row's empty ones; the
  * user's role counts if the row has none; a user whose status means
  * "removed" makes the row a drop request; a user the file lacks leaves
@@ -399,6 +504,15 @@ static enum status users_join_apply(struct roster_reader *r, struct row *row,
 	if (u.status.len > 0 && r->action == ROW_ENROL &&
 	    profile_status_action(u.status.text, u.status.len) != ROW_ENROL)
 		row->action = ROW_DROP_IF_PRESENT;
+	if (u.status.len > 0) {
+		char shown_id[ERROR_MAX / 4];
+		size_t used = 0;
+		shown_id[0] = '\0';
+		esc_quote(shown_id, sizeof(shown_id), &used, id->text, id->len,
+			  NAME_SHOW);
+		check_status(r, row, "status", u.status.text, kept_len(&u.status),
+			     shown_id);
+	}
 	return ST_OK;
 }
 
@@ -976,6 +1090,7 @@ enum status roster_open(const char *path, const struct roster_options *opts,
 		set_value(&r->override, (const unsigned char *)code, strlen(code));
 	}
 	r->course_from_section = opts->course_from_section;
+	r->users_path = opts->users_path;
 	r->mapped = opts->map && opts->map->count > 0;
 	st = read_header(r, opts, err);
 	if (st == ST_OK && opts->users_path)

@@ -69,6 +69,12 @@ enum status roster_open(const char *path, const struct roster_options *opts,
 size_t roster_warning_count(const struct roster_reader *r);
 const char *roster_warning(const struct roster_reader *r, size_t i);
 
+/* The next warning the record just read raised, or NULL (then none is
+ * left): a status bulkreg does not know, said once per distinct value
+ * with the file and line it was first seen on.  Take them after each
+ * roster_next. */
+const char *roster_take_warning(struct roster_reader *r);
+
 /* The profile the roster is read with: "bulkreg", "oneroster", ...;
  * "map" for today's headers with --map. */
 const char *roster_profile(const struct roster_reader *r);

@@ -245,3 +245,43 @@ expect_status 3 registered
 run -d $db register up_user.csv --format json --dry-run
 python3 -c 'import json; d = json.load(open("out")); assert d["summary"]["reasons"]["no_course"] == 1 and d["summary"]["skipped"] == 1, d["summary"]' ||
 	fail "json: $(head -c 600 out)"
+
+# ---- W6: a status bulkreg does not know enrols, with one warning per value -----------
+
+case_ "an unknown status enrols as documented, with one warning per distinct value naming file, first line and value"
+fresh K
+printf 'course_id,user_id,role,status\nK,A,student,concluded\nK,B,student,delted\nK,C,student,Delted\nK,D,student,active\nK,E,student,\nK,F,student,concluded\n' >st.csv
+run -d $db register st.csv --allow-missing-email --format csv
+expect_rc 0
+for l in 2 3 4 5 6; do expect_status $l registered; done
+expect_err "warning: st.csv: line 2: status 'concluded' is not one bulkreg knows (known: active, or deleted, tobedeleted, inactive, completed, deleted_last_completed to drop): the row enrols"
+expect_err "warning: st.csv: line 3: status 'delted' is not one bulkreg knows"
+[ "$(grep -c 'is not one bulkreg knows' err)" = 2 ] || fail "not one warning per value: $(cat err)"
+
+case_ "an unknown status in --users is warned about once, naming the users file, the user and the roster line"
+fresh K
+printf 'user_id,first_name,last_name,email,status\nA,An,A,a@x.org,active\nD,Di,D,d@x.org,suspended\n' >su.csv
+"$BULKREG" -d $db course add K2 --capacity 5 >/dev/null 2>&1
+printf 'course_id,user_id\nK,A\nK,D\nK2,D\n' >se.csv
+run -d $db register se.csv --users su.csv --format csv
+expect_rc 0
+expect_status 3 registered
+expect_err "warning: su.csv: user 'D' has status 'suspended', which bulkreg does not know"
+expect_err "their rows enrol (first on line 3 of se.csv)"
+[ "$(grep -c 'does not know' err)" = 1 ] || fail "not one warning: $(cat err)"
+
+case_ "drop reads no status: no warning; -q silences it"
+run -d $db drop st.csv --format csv
+! grep -q "bulkreg knows" err || fail "drop warned: $(cat err)"
+fresh K
+run -d $db register st.csv --allow-missing-email -q
+expect_rc 0
+expect_empty err
+
+case_ "moodle upload: an enrolstatusN other than 0 or 1 enrols, with the same warning"
+fresh CF101
+printf 'username,firstname,lastname,email,course1,enrolstatus1\nm1,M,One,m1@x.org,CF101,2\n' >up_es.csv
+run -d $db register up_es.csv --format csv
+expect_rc 0
+expect_status 2 registered
+expect_err "up_es.csv: line 2: enrolstatus1 '2' is not one bulkreg knows"

@@ -113,6 +113,16 @@ START_TEST(map_pairs_and_required_labels_for_messages)
 }
 END_TEST
 
+START_TEST(known_statuses)
+{
+	ck_assert(profile_status_known("", 0));
+	ck_assert(profile_status_known("Active", 6));
+	ck_assert(profile_status_known("TOBEDELETED", 11));
+	ck_assert(!profile_status_known("delted", 6));
+	ck_assert(!profile_status_known("concluded", 9));
+}
+END_TEST
+
 START_TEST(profile_names_parse_and_print)
 {
 	for (int i = 0; i < PROFILE_COUNT; i++) {
@@ -609,6 +619,7 @@ static Suite *profile_suite(void)
 	tcase_add_test(tc, an_ambiguous_header_names_the_candidates);
 	tcase_add_test(tc, bulkregs_own_columns_keep_a_header_bulkregs);
 	tcase_add_test(tc, map_pairs_and_required_labels_for_messages);
+	tcase_add_test(tc, known_statuses);
 	tcase_add_test(tc, profile_names_parse_and_print);
 	tcase_add_test(tc, oneroster_sourcedid_is_not_the_student);
 	tcase_add_test(tc, canvas_clever_and_moodle_columns);
