@@ -23,6 +23,7 @@ _Static_assert(PROFILE_MAX_N <= 255, "course numbers are kept in a byte");
 #define STATUSES_KEPT 16    /* distinct unknown statuses warned about */
 #define STATUS_KEEP 48      /* bytes of each kept for comparing */
 #define ROW_WARNINGS 4      /* warnings a record can raise */
+#define LABEL_MAX 112       /* "Student Number (student_id)" */
 
 /* One header column, as read (a Moodle flat file's first line is data:
  * enough of each value is kept to replay it as a row). */
@@ -86,6 +87,14 @@ struct roster_reader {
 	char warnings[MAX_WARNINGS][ERROR_MAX];
 	size_t nwarnings;
 
+	/* What a detail calls each value (struct row's label): the file's
+	 * column when its name is not the field's, a --users value's file. */
+	const char *label[FIELD_COUNT];        /* per field, or NULL */
+	char labels[FIELD_COUNT][LABEL_MAX];
+	char section_label[LABEL_MAX];
+	char course_n_label[PROFILE_MAX_N + 1][24];
+	char users_label[FIELD_COUNT][LABEL_MAX];
+
 	/* Unknown statuses: each distinct value is warned about once (a
 	 * typo such as "delted" would otherwise enrol in silence). */
 	char statuses[STATUSES_KEPT][STATUS_KEEP + 1];
@@ -126,6 +135,8 @@ static void clear_values(struct row *row)
 	row->malformed = false;
 	row->not_a_student = false;
 	row->user_only = false;
+	for (int f = 0; f < FIELD_COUNT; f++)
+		row->label[f] = NULL;
 	row->role[0] = '\0';
 }
 
@@ -164,8 +175,10 @@ static void clear_extras(struct extras *ex)
 	ex->any_course_n = false;
 }
 
-/* Stores value s[0..len) of a column of kind `cm` in the row or extras. */
-static void put_value(struct row *row, struct extras *ex, struct colmap cm,
+/* Stores value s[0..len) of a column of kind `cm` in the row or extras
+ * (with its label, from `label`). */
+static void put_value(struct row *row, struct extras *ex,
+		      const char *const *label, struct colmap cm,
 		      const unsigned char *s, size_t len)
 {
 	switch (cm.kind) {
@@ -202,6 +215,7 @@ static void put_value(struct row *row, struct extras *ex, struct colmap cm,
 	default:
 		set_value(&row->v[cm.kind], s, len);
 		row->present |= 1u << cm.kind;
+		row->label[cm.kind] = label[cm.kind];
 	}
 }
 
@@ -212,13 +226,15 @@ static void data_field(void *ctx, size_t index, const unsigned char *s,
 	if (r->copy_field)
 		copy_untrimmed(r, index);
 	if (index < r->ncols)
-		put_value(r->row, &r->ex, r->map[index], s, len);
+		put_value(r->row, &r->ex, r->label, r->map[index], s, len);
 }
 
-static void set_course(struct row *row, const struct row_value *v)
+static void set_course(struct row *row, const struct row_value *v,
+		       const char *label)
 {
 	row->v[FIELD_COURSE] = *v;
 	row->present |= 1u << FIELD_COURSE;
+	row->label[FIELD_COURSE] = label && label[0] ? label : NULL;
 }
 
 /* A role that is not a student's makes the row skipped (not_a_student). */
@@ -264,7 +280,7 @@ static void apply_course_n(struct roster_reader *r, struct row *row,
 			   const struct extras *ex, unsigned n)
 {
 	const struct short_value *type = &ex->type_n[n];
-	set_course(row, &ex->course_n[n]);
+	set_course(row, &ex->course_n[n], r->course_n_label[n]);
 	if (ex->role_n[n].len > 0) {
 		apply_role(row, &ex->role_n[n]);
 	} else if (short_is(type, "2") || short_is(type, "3")) {
@@ -321,9 +337,9 @@ static void finish_record(struct roster_reader *r, struct row *row)
 	}
 	if (ex->section.len > 0 &&
 	    (r->course_from_section || row->v[FIELD_COURSE].len == 0))
-		set_course(row, &ex->section);
+		set_course(row, &ex->section, r->section_label);
 	else if (r->course_from_section)
-		set_course(row, &ex->section);
+		set_course(row, &ex->section, r->section_label);
 	if (ex->status.len > 0 && enrolling) {
 		row->action = profile_status_action(ex->status.text, ex->status.len);
 		check_status(r, row, "status", ex->status.text, kept_len(&ex->status),
@@ -331,7 +347,7 @@ static void finish_record(struct roster_reader *r, struct row *row)
 	}
 	apply_role(row, &ex->role);
 	if (r->has_override) {
-		set_course(row, &r->override);
+		set_course(row, &r->override, "--course");
 	} else if (ex->any_course_n) {
 		unsigned n = next_course_n(ex, 1);
 		if (n > 0) {
@@ -389,7 +405,7 @@ static void replay_first(struct roster_reader *r, struct row *row)
 	for (size_t i = 0; i < r->ncols && i < ROSTER_MAX_COLUMNS; i++) {
 		const struct header_col *c = &r->cols[i];
 		size_t keep = c->len < sizeof(c->name) ? c->len : sizeof(c->name);
-		put_value(row, &r->ex, r->map[i], c->name, keep);
+		put_value(row, &r->ex, r->label, r->map[i], c->name, keep);
 		if (r->map[i].kind >= 0 && r->map[i].kind < FIELD_COUNT)
 			row->v[r->map[i].kind].len = (uint32_t)c->len;
 	}
@@ -497,6 +513,7 @@ static enum status users_join_apply(struct roster_reader *r, struct row *row,
 		if (row->v[filled[k]].len == 0 && from[k]->len > 0) {
 			row->v[filled[k]] = *from[k];
 			row->present |= 1u << filled[k];
+			row->label[filled[k]] = r->users_label[filled[k]];
 		}
 	}
 	if (r->ex.role.len == 0 && r->pending_next == 0)
@@ -975,6 +992,61 @@ static void warn_override(struct roster_reader *r, const char *code)
 	}
 }
 
+/* "user_id (student_id)" into out for column c read as `field`; false
+ * (nothing written) when the column is named as the field or its name is
+ * too long to show. */
+static bool column_label(const struct header_col *c, const char *field,
+			 char *out, size_t cap)
+{
+	char norm[NAME_KEEP + 1];
+	if (c->len > NAME_KEEP || strcmp(norm_of(c, norm), field) == 0)
+		return false;
+	snprintf(out, cap, "%.*s (%s)", (int)c->len, (const char *)c->name, field);
+	return true;
+}
+
+/* What details call the values (struct row's label): each field's column
+ * when its name is not the field's own; Canvas's section; Moodle's
+ * course<N>; the values --users fills in, by their file. */
+static void make_labels(struct roster_reader *r, const char *users_path)
+{
+	static const char *const flatfile[FIELD_COUNT] = {
+		[FIELD_STUDENT_ID] = "field 3 (student_id)",
+		[FIELD_COURSE] = "field 4 (course)",
+	};
+	/* --course-from section_id names it even if the file lacks it. */
+	snprintf(r->section_label, sizeof(r->section_label), "section_id (course)");
+	for (size_t i = 0; i < r->ncols; i++) {
+		const struct header_col *c = &r->cols[i];
+		int k = c->field;
+		if (r->profile == PROFILE_MOODLE_FLATFILE) {
+			/* No header: its first line is data. */
+			if (k >= 0 && k < FIELD_COUNT)
+				r->label[k] = flatfile[k];
+		} else if (k >= 0 && k < FIELD_COUNT) {
+			if (column_label(c, row_field_name((enum row_field)k),
+					 r->labels[k], sizeof(r->labels[k])))
+				r->label[k] = r->labels[k];
+		} else if (k == COL_SECTION) {
+			column_label(c, "course", r->section_label,
+				     sizeof(r->section_label));
+		} else if (k == COL_COURSE_N) {
+			column_label(c, "course", r->course_n_label[c->n],
+				     sizeof(r->course_n_label[c->n]));
+		}
+	}
+	if (!users_path)
+		return;
+	/* A long path is shown by its last part, or not at all. */
+	const char *shown = users_path, *slash = strrchr(users_path, '/');
+	if (strlen(shown) > 80 && slash)
+		shown = slash + 1;
+	for (int f = 0; f < FIELD_COUNT; f++)
+		snprintf(r->users_label[f], sizeof(r->users_label[f]),
+			 "%s (from %s)", row_field_name((enum row_field)f),
+			 strlen(shown) > 80 ? "--users" : shown);
+}
+
 /* --profile, or the one the header's names (or first field) point to. */
 static enum status choose_profile(struct roster_reader *r,
 				  const struct roster_options *opts,
@@ -1037,6 +1109,7 @@ static enum status read_header(struct roster_reader *r,
 		r->map[i].kind = (signed char)r->cols[i].field;
 		r->map[i].n = (unsigned char)r->cols[i].n;
 	}
+	make_labels(r, opts->users_path);
 	/* Exports carry many columns bulkreg has no use for: only today's
 	 * rosters are warned about them. */
 	if (r->profile == PROFILE_BULKREG)

@@ -62,6 +62,13 @@ const char *row_field_name(enum row_field f)
 	return (unsigned)f < FIELD_COUNT ? field_names[f] : "unknown";
 }
 
+const char *row_field_label(const struct row *row, enum row_field f)
+{
+	if ((unsigned)f < FIELD_COUNT && row->label[f])
+		return row->label[f];
+	return row_field_name(f);
+}
+
 void row_reset_outcome(struct row *row)
 {
 	row->course = NULL;

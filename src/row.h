@@ -85,6 +85,10 @@ struct row {
 	uint32_t nfields;                 /* fields in the record */
 	uint32_t present;                 /* bit f set: column f is mapped */
 	struct row_value v[FIELD_COUNT];
+	/* Where each value came from, for details: "user_id (student_id)",
+	 * "email (from users.csv)"; NULL: a column named as the field.  The
+	 * reader owns the text until it is closed. */
+	const char *label[FIELD_COUNT];
 	bool malformed;                   /* text after a closing quote */
 	bool transcoded;                  /* read through --encoding */
 	bool not_a_student;               /* its role is not a student's */
@@ -134,6 +138,10 @@ const char *row_reason_name(enum row_reason r);
 
 /* Column names as they appear in reports and messages ("student_id", ...). */
 const char *row_field_name(enum row_field f);
+
+/* The field as a detail names it: its label (the file's own column, or the
+ * --users file), else its name. */
+const char *row_field_label(const struct row *row, enum row_field f);
 
 /* Clears the outcome part of a row (status, reason, detail, ...). */
 void row_reset_outcome(struct row *row);

@@ -215,7 +215,7 @@ static bool check_characters(struct row *row)
 				show_char(what, cp);
 				row_reject(row, REASON_INVALID_CHARACTERS,
 					   "%s: character %zu (%s) is %s%s",
-					   row_field_name(fields[n]), nth, what,
+					   row_field_label(row, fields[n]), nth, what,
 					   utf8_is_control(cp) ? "a control character"
 							       : "a bidi control",
 					   c1 && row->transcoded ?
@@ -237,7 +237,7 @@ static bool check_lengths(struct row *row)
 			    f == FIELD_COURSE;
 		if (used && present(row, f) && row->v[f].len > ROW_VALUE_MAX) {
 			row_reject(row, REASON_FIELD_TOO_LONG,
-				   "%s is %lu bytes (limit %d)", row_field_name(f),
+				   "%s is %lu bytes (limit %d)", row_field_label(row, f),
 				   (unsigned long)row->v[f].len, ROW_VALUE_MAX);
 			return false;
 		}
@@ -251,12 +251,14 @@ static bool check_student_id(struct row *row)
 	char why[96];
 
 	if (!present(row, FIELD_STUDENT_ID) || v->len == 0) {
-		row_reject(row, REASON_MISSING_STUDENT_ID, "student_id is empty");
+		row_reject(row, REASON_MISSING_STUDENT_ID, "%s is empty",
+			   row_field_label(row, FIELD_STUDENT_ID));
 		return false;
 	}
 	if (!id_check(v->text, v->len, why, sizeof(why))) {
 		bool c1 = strstr(why, "(U+00") && row->transcoded;
-		row_reject(row, REASON_INVALID_STUDENT_ID, "student_id %s%s", why,
+		row_reject(row, REASON_INVALID_STUDENT_ID, "%s %s%s",
+			   row_field_label(row, FIELD_STUDENT_ID), why,
 			   c1 ? "; the file's --encoding is probably wrong" : "");
 		return false;
 	}
@@ -276,7 +278,8 @@ static bool check_email(struct row *row)
 		return true;
 	}
 	if (!email_valid(v->text, v->len, &why)) {
-		row_reject(row, REASON_INVALID_EMAIL, "email: %s", why);
+		row_reject(row, REASON_INVALID_EMAIL, "%s: %s",
+			   row_field_label(row, FIELD_EMAIL), why);
 		return false;
 	}
 	return true;
@@ -288,7 +291,8 @@ static bool check_course(struct row *row, const struct course_table *courses)
 	char shown[SHOW_MAX * 4 + 8];
 
 	if (!present(row, FIELD_COURSE) || v->len == 0) {
-		row_reject(row, REASON_MISSING_COURSE, "course is empty");
+		row_reject(row, REASON_MISSING_COURSE, "%s is empty",
+			   row_field_label(row, FIELD_COURSE));
 		return false;
 	}
 	row->course = course_table_find(courses, v->text, v->len);

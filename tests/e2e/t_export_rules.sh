@@ -285,3 +285,36 @@ run -d $db register up_es.csv --format csv
 expect_rc 0
 expect_status 2 registered
 expect_err "up_es.csv: line 2: enrolstatus1 '2' is not one bulkreg knows"
+
+# ---- M1: details name the file's own column, and the --users file -----------------
+
+case_ "a detail names the export's column beside bulkreg's field (user_id, course_id, section_id, Section_id)"
+fresh BIO-300 sec-001
+printf 'course_id,user_id,role,status\nBIO-300,,student,active\n,00107,student,active\n' >badids.csv
+run -d $db register badids.csv --format csv --allow-missing-email
+expect_rc 1
+[ "$(detail 2)" = "user_id (student_id) is empty" ] || fail "line 2: $(detail 2)"
+[ "$(detail 3)" = "course_id (course) is empty" ] || fail "line 3: $(detail 3)"
+run -d $db register badids.csv --format csv --allow-missing-email --course-from section_id
+[ "$(detail 3)" = "section_id (course) is empty" ] || fail "line 3: $(detail 3)"
+printf 'School_id,Section_id,Student_id\nsch1,,000451\n' >clever_bad.csv
+run -d $db register clever_bad.csv --format csv --allow-missing-email
+[ "$(detail 2)" = "Section_id (course) is empty" ] || fail "line 2: $(detail 2)"
+printf 'Student Number,Email Address,Course\n,a@x.org,BIO-300\n' >mapped.csv
+run -d $db register mapped.csv --map 'student_id=Student Number,email=Email Address' --format csv
+[ "$(detail 2)" = "Student Number (student_id) is empty" ] || fail "line 2: $(detail 2)"
+
+case_ "today's column names are unchanged in details (student_id is empty, email: no '@')"
+printf 'student_id,email,course\n,a@x.org,BIO-300\nS1,bad,BIO-300\n' >today_bad.csv
+run -d $db register today_bad.csv --format csv
+[ "$(detail 2)" = "student_id is empty" ] || fail "line 2: $(detail 2)"
+[ "$(detail 3)" = "email: no '@'" ] || fail "line 3: $(detail 3)"
+
+case_ "a value from --users names the users file"
+printf 'Section_id,Student_id\nsec-001,000452\nsec-001,000453\n' >cl_enr.csv
+printf 'Student_id,First_name,Last_name,Student_email\n000452,Bo,Lee,bad-email\n000453,C\001y,Kim,c@x.org\n' >cl_students.csv
+run -d $db register cl_enr.csv --users cl_students.csv --format csv
+expect_rc 1
+[ "$(detail 2)" = "email (from cl_students.csv): no '@'" ] || fail "line 2: $(detail 2)"
+[ "$(detail 3)" = "first_name (from cl_students.csv): character 2 (0x01) is a control character" ] ||
+	fail "line 3: $(detail 3)"

@@ -101,6 +101,22 @@ START_TEST(names_are_optional)
 }
 END_TEST
 
+START_TEST(details_name_a_fields_label)
+{
+	struct row row = good_row();
+	set_str(&row, FIELD_STUDENT_ID, "");
+	row.label[FIELD_STUDENT_ID] = "user_id (student_id)";
+	expect_reject(&row, REASON_MISSING_STUDENT_ID, "user_id (student_id) is empty");
+	row = good_row();
+	set_str(&row, FIELD_EMAIL, "nope");
+	row.label[FIELD_EMAIL] = "email (from users.csv)";
+	expect_reject(&row, REASON_INVALID_EMAIL, "email (from users.csv): no '@'");
+	row = good_row();
+	set_str(&row, FIELD_COURSE, "");
+	expect_reject(&row, REASON_MISSING_COURSE, "course is empty");
+}
+END_TEST
+
 /* ---- malformed_row -------------------------------------------------------- */
 
 START_TEST(field_count_must_match_header)
@@ -545,6 +561,7 @@ static Suite *validate_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, valid_row_passes_and_finds_its_course);
 	tcase_add_test(tc, names_are_optional);
+	tcase_add_test(tc, details_name_a_fields_label);
 	tcase_add_test(tc, field_count_must_match_header);
 	tcase_add_test(tc, malformed_row_comes_before_everything);
 	tcase_add_test(tc, absent_columns_are_not_checked);
