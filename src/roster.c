@@ -615,7 +615,13 @@ static int kind_for(const struct roster_reader *r, const struct csvread_map *map
 	c->n = 0;
 	if (kind != COL_IGNORED)
 		return kind;
-	return profile_column(r->profile, norm, &c->n);
+	kind = profile_column(r->profile, norm, &c->n);
+	/* A field --map gives another column is that column's alone (a
+	 * roster's own 'status' beside --map status="Enroll Status"). */
+	for (size_t k = 0; map && k < map->count; k++)
+		if (map->kind[k] == kind)
+			return COL_IGNORED;
+	return kind;
 }
 
 static const char *kind_name(int kind)

@@ -318,3 +318,12 @@ expect_rc 1
 [ "$(detail 2)" = "email (from cl_students.csv): no '@'" ] || fail "line 2: $(detail 2)"
 [ "$(detail 3)" = "first_name (from cl_students.csv): character 2 (0x01) is a control character" ] ||
 	fail "line 3: $(detail 3)"
+
+case_ "--map wins over a column the profile reads as the same field (a roster's own status beside --map status=...)"
+fresh K
+printf 'student_id,email,course,status,Enroll Status\nS1,a@x.org,K,deleted,active\nS2,b@x.org,K,active,deleted\n' >ms.csv
+run -d $db register ms.csv --map 'status=Enroll Status' --format csv
+expect_rc 0
+expect_status 2 registered
+expect_status 3 skipped:not_registered
+expect_err "ignoring unknown column: 'status'"
