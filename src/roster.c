@@ -428,18 +428,15 @@ static void row_warning(struct roster_reader *r, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* True the first time a value is seen (any case), while there is room. */
-static bool first_unknown(struct roster_reader *r, const char *v, size_t len)
+/* True if an unknown status was seen before (any case). */
+static bool status_seen(const struct roster_reader *r, const char *v, size_t len)
 {
 	size_t keep = len < STATUS_KEEP ? len : STATUS_KEEP;
 	for (size_t i = 0; i < r->nstatuses; i++)
 		if (strlen(r->statuses[i]) == keep &&
 		    strncasecmp(r->statuses[i], v, keep) == 0)
-			return false;
-	if (r->nstatuses == STATUSES_KEPT)
-		return false;
-	snprintf(r->statuses[r->nstatuses++], STATUS_KEEP + 1, "%.*s", (int)keep, v);
-	return true;
+			return true;
+	return false;
 }
 
 /* A status bulkreg does not know enrols, as documented; it is said once
@@ -448,17 +445,20 @@ static void check_status(struct roster_reader *r, const struct row *row,
 			 const char *what, const char *v, size_t len,
 			 const char *users_id)
 {
-	if (r->action != ROW_ENROL || profile_status_known(v, len))
+	if (r->action != ROW_ENROL || profile_status_known(v, len) ||
+	    status_seen(r, v, len))
 		return;
-	if (!first_unknown(r, v, len)) {
-		if (r->nstatuses == STATUSES_KEPT && !r->statuses_full) {
-			r->statuses_full = true;
-			row_warning(r, "%s: more than %d unknown statuses: the "
-				       "rest are not named", r->cr.name,
+	if (r->nstatuses == STATUSES_KEPT) {
+		if (!r->statuses_full)
+			row_warning(r, "%s: line %llu: more than %d unknown "
+				       "statuses: the rest are not named",
+				    r->cr.name, (unsigned long long)row->line,
 				    STATUSES_KEPT);
-		}
+		r->statuses_full = true;
 		return;
 	}
+	size_t keep = len < STATUS_KEEP ? len : STATUS_KEEP;
+	snprintf(r->statuses[r->nstatuses++], STATUS_KEEP + 1, "%.*s", (int)keep, v);
 	char shown[ERROR_MAX / 4];
 	size_t used = 0;
 	shown[0] = '\0';

@@ -327,3 +327,19 @@ expect_rc 0
 expect_status 2 registered
 expect_status 3 skipped:not_registered
 expect_err "ignoring unknown column: 'status'"
+
+case_ "more than 16 distinct unknown statuses: 16 warnings, then one saying the rest are not named"
+fresh K
+python3 -c '
+import sys
+print("course_id,user_id,status")
+for i in range(20):
+    print("K,U%d,odd%d" % (i, i))
+print("K,V1,odd3")
+print("K,V2,odd19")
+' >many.csv
+run -d $db register many.csv --allow-missing-email --dry-run
+expect_rc 0
+[ "$(grep -c 'is not one bulkreg knows' err)" = 16 ] || fail "warnings: $(cat err)"
+[ "$(grep -c 'more than 16 unknown statuses: the rest are not named' err)" = 1 ] || fail "$(cat err)"
+expect_err "many.csv: line 18: more than 16 unknown statuses"
