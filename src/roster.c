@@ -260,7 +260,7 @@ static void malformed(struct row *row, const char *why,
 
 static void check_status(struct roster_reader *r, const struct row *row,
 			 const char *what, const char *v, size_t len,
-			 const char *users_id);
+			 const struct row_value *users_id);
 
 static size_t kept_len(const struct row_value *v)
 {
@@ -443,7 +443,7 @@ static bool status_seen(const struct roster_reader *r, const char *v, size_t len
  * per distinct value, naming where it was first seen. */
 static void check_status(struct roster_reader *r, const struct row *row,
 			 const char *what, const char *v, size_t len,
-			 const char *users_id)
+			 const struct row_value *users_id)
 {
 	if (r->action != ROW_ENROL || profile_status_known(v, len) ||
 	    status_seen(r, v, len))
@@ -465,18 +465,24 @@ static void check_status(struct roster_reader *r, const struct row *row,
 	esc_quote(shown, sizeof(shown), &used, v, len, NAME_SHOW);
 	const char *known = "(known: active, or deleted, tobedeleted, inactive, "
 			    "completed, deleted_last_completed to drop)";
-	if (users_id)
+	if (users_id) {
+		char id[ERROR_MAX / 4];
+		used = 0;
+		id[0] = '\0';
+		esc_quote(id, sizeof(id), &used, users_id->text, kept_len(users_id),
+			  NAME_SHOW);
 		row_warning(r, "%s: user %s has %s %s, which bulkreg does not "
 			       "know %s: their rows enrol (first on line %llu of "
 			       "%s); other rows with it are not warned about",
-			    r->users_path, users_id, what, shown, known,
+			    r->users_path, id, what, shown, known,
 			    (unsigned long long)row->line, r->cr.name);
-	else
+	} else {
 		row_warning(r, "%s: line %llu: %s %s is not one bulkreg knows %s: "
 			       "the row enrols; other rows with it are not "
 			       "warned about",
 			    r->cr.name, (unsigned long long)row->line, what, shown,
 			    known);
+	}
 }
 
 const char *roster_take_warning(struct roster_reader *r)
@@ -521,15 +527,9 @@ static enum status users_join_apply(struct roster_reader *r, struct row *row,
 	if (u.status.len > 0 && r->action == ROW_ENROL &&
 	    profile_status_action(u.status.text, u.status.len) != ROW_ENROL)
 		row->action = ROW_DROP_IF_PRESENT;
-	if (u.status.len > 0) {
-		char shown_id[ERROR_MAX / 4];
-		size_t used = 0;
-		shown_id[0] = '\0';
-		esc_quote(shown_id, sizeof(shown_id), &used, id->text, id->len,
-			  NAME_SHOW);
+	if (u.status.len > 0)
 		check_status(r, row, "status", u.status.text, kept_len(&u.status),
-			     shown_id);
-	}
+			     id);
 	return ST_OK;
 }
 
