@@ -958,19 +958,40 @@ static void add_warning(struct roster_reader *r, const char *text)
 		snprintf(r->warnings[r->nwarnings++], ERROR_MAX, "%s", text);
 }
 
+/* The two columns --rejects adds after a record (rejects.h): a rejects
+ * file run again is read as the roster it came from, without a warning
+ * about them (cron would mail it every night). */
+static bool rejects_column(const struct roster_reader *r, size_t i)
+{
+	static const char *const added[2] = { "reason", "detail" };
+	if (r->ncols < 3 || i + 2 < r->ncols)
+		return false;
+	char norm[NAME_KEEP + 1];
+	for (size_t k = 0; k < 2; k++)
+		if (r->cols[r->ncols - 2 + k].field >= 0 ||
+		    strcmp(norm_of(&r->cols[r->ncols - 2 + k], norm), added[k]) != 0)
+			return false;
+	return true;
+}
+
+static bool pick_unknown_to_warn(const struct roster_reader *r, size_t i)
+{
+	return pick_unknown(r, i) && !rejects_column(r, i);
+}
+
 static void warn_unknown(struct roster_reader *r)
 {
 	char msg[ERROR_MAX];
 	size_t used = 0, count = 0;
 
 	for (size_t i = 0; i < r->ncols; i++)
-		count += r->cols[i].field < 0;
+		count += pick_unknown_to_warn(r, i);
 	if (count == 0)
 		return;
 	snprintf(msg, sizeof(msg), "%s: ignoring unknown column%s: ", r->cr.name,
 		 count > 1 ? "s" : "");
 	used = strlen(msg);
-	list_columns(msg, sizeof(msg), &used, r, pick_unknown);
+	list_columns(msg, sizeof(msg), &used, r, pick_unknown_to_warn);
 	add_warning(r, msg);
 }
 
