@@ -383,6 +383,17 @@ static bool data_record(void *ctx, size_t nfields, bool blank, uint64_t line)
 	row->line = line;
 	row->nfields = nfields > UINT32_MAX ? UINT32_MAX : (uint32_t)nfields;
 	row->malformed = csvread_record_malformed(&r->cr);
+	if (row->malformed) {
+		/* Which column, by number and name (validation keeps it);
+		 * a long header name is cut to fit the detail. */
+		char col[200];
+		csvread_column_name(&r->cr, csvread_record_malformed_field(&r->cr),
+				    col, sizeof(col));
+		snprintf(row->detail, sizeof(row->detail),
+			 "column %s: text after a closing quote (write \"\" for "
+			 "a quote inside a quoted value)",
+			 col);
+	}
 	row->transcoded = csvread_encoding(&r->cr) != NULL;
 	finish_record(r, row);
 	return true;

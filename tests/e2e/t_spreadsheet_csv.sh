@@ -26,7 +26,7 @@ case_ "text after a closing quote (\"ab\"c) rejects that row (malformed_row), no
 printf 'student_id,first_name,last_name,email,course\nR1,"ab"c,x,r1@uni.example,OPEN\nR2,"multi\nline" tail,x,r2@uni.example,OPEN\nR3,ok,x,r3@uni.example,OPEN\n' >after.csv
 run -d $db register after.csv --format csv
 expect_rc 1
-expect_out "2,R1,OPEN,rejected,,malformed_row,\"text after a closing quote"
+expect_out "2,R1,OPEN,rejected,,malformed_row,\"column 2 ('first_name'): text after a closing quote"
 expect_out "3,R2,OPEN,rejected,,malformed_row"
 expect_out "5,R3,OPEN,registered"
 
