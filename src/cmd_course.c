@@ -141,28 +141,29 @@ int cmd_init(struct cli *cli, int argc, char **argv)
 
 /* ---- promotions a capacity change causes ----------------------------------- */
 
-/* One line per student a capacity raise moved into a seat. */
+/* One line per student a capacity raise moved into a seat, or in a dry
+ * run would move (the emit callbacks' ctx: the cli). */
+static void say_promotion(const struct cli *cli, const struct row *row,
+			  const char *moved)
+{
+	if (!cli->quiet)
+		cli_error("%s: %s %s from the waitlist (%s)",
+			  row->v[FIELD_COURSE].text, row->v[FIELD_STUDENT_ID].text,
+			  moved, row->detail);
+}
+
 static enum status print_promotion(void *ctx, struct row *row, struct error *err)
 {
 	(void)err;
-	const struct cli *cli = ctx;
-	if (!cli->quiet)
-		cli_error("%s: %s promoted from the waitlist (%s)",
-			  row->v[FIELD_COURSE].text, row->v[FIELD_STUDENT_ID].text,
-			  row->detail);
+	say_promotion(ctx, row, "promoted");
 	return ST_OK;
 }
 
-/* The same for a dry run: who would move. */
 static enum status print_would_promote(void *ctx, struct row *row,
 				       struct error *err)
 {
 	(void)err;
-	const struct cli *cli = ctx;
-	if (!cli->quiet)
-		cli_error("%s: %s would be promoted from the waitlist (%s)",
-			  row->v[FIELD_COURSE].text, row->v[FIELD_STUDENT_ID].text,
-			  row->detail);
+	say_promotion(ctx, row, "would be promoted");
 	return ST_OK;
 }
 

@@ -284,6 +284,32 @@ for r in csv.DictReader(open("out", newline="")):
 PY
 }
 
+# Helpers of the profile and export tests.
+# fresh_courses CODE...: a new database holding these courses (5 seats each).
+fresh_courses() {
+	db=$(new_db t)
+	for c in "$@"; do
+		"$BULKREG" -d $db course add --capacity 5 -- "$c" >/dev/null 2>&1 ||
+			fail "course add $c"
+	done
+}
+# report_status LINE [COURSE]: "status" or "status:reason" of report line
+# LINE (csv, in ./out).
+report_status() {
+	python3 - "$1" "${2:-}" <<'PY'
+import csv, sys
+for r in csv.DictReader(open("out", newline="", encoding="utf-8")):
+    if r["line"] == sys.argv[1] and (not sys.argv[2] or r["course"] == sys.argv[2]):
+        print(r["status"] + (":" + r["reason"] if r["reason"] else "")); break
+PY
+}
+# expect_status LINE STATUS [COURSE]
+expect_status() {
+	got=$(report_status "$1" "${3:-}")
+	[ "$got" = "$2" ] || fail "line $1${3:+ ($3)}: $got, expected $2
+$(cat out)"
+}
+
 # shellcheck source=/dev/null
 . "$1"
 [ ! -s "$SQL_ERRORS" ] || fail "a query of the test failed:

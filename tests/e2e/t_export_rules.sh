@@ -4,27 +4,6 @@
 # --profile messages, Moodle upload's type/enrolstatus, unknown statuses.
 db=$(new_db t)
 
-fresh() {
-	db=$(new_db t)
-	for c in "$@"; do
-		"$BULKREG" -d $db course add --capacity 5 -- "$c" >/dev/null 2>&1 ||
-			fail "course add $c"
-	done
-}
-# status LINE [COURSE]: "status" or "status:reason" of report line LINE (csv).
-status() {
-	python3 - "$1" "${2:-}" <<'PY'
-import csv, sys
-for r in csv.DictReader(open("out", newline="", encoding="utf-8")):
-    if r["line"] == sys.argv[1] and (not sys.argv[2] or r["course"] == sys.argv[2]):
-        print(r["status"] + (":" + r["reason"] if r["reason"] else "")); break
-PY
-}
-expect_status() {
-	got=$(status "$1" "${3:-}")
-	[ "$got" = "$2" ] || fail "line $1${3:+ ($3)}: $got, expected $2
-$(cat out)"
-}
 # detail LINE: the detail of report line LINE (csv).
 detail() {
 	python3 - "$1" <<'PY'
@@ -40,7 +19,7 @@ registered() { sql $db "SELECT count(*) FROM registrations WHERE student_id = '$
 # ---- W1: role and status in today's rosters ---------------------------------
 
 case_ "bulkreg profile: a teacher's or parent's row (role column) is skipped not_a_student, exit 0"
-fresh MATH101
+fresh_courses MATH101
 printf 'student_id,first_name,last_name,email,course,role,status\nS1,Ann,Able,ann@x.org,MATH101,student,active\nT1,Tom,Teach,tom@x.org,MATH101,teacher,active\nP1,Pat,Parent,pat@x.org,MATH101,Parent,\nL1,Lee,Learn,lee@x.org,MATH101,Learner,\nS2,Bob,Bell,bob@x.org,MATH101,student,deleted\n' >rs.csv
 run -d $db register rs.csv --format csv
 expect_rc 0
@@ -62,7 +41,7 @@ expect_status 3 dropped
 [ "$(registered S1)$(registered L1)" = 00 ] || fail "still registered"
 
 case_ "bulkreg profile with --course: a OneRoster users.csv registers its students only"
-fresh C1
+fresh_courses C1
 printf 'sourcedId,status,dateLastModified,enabledUser,orgSourcedIds,role,username,userIds,givenName,familyName,middleName,identifier,email\n00123,active,,true,sch-01,student,jdoe,,Jane,Doe,Q,00123,jane@example.org\nT900,active,,true,sch-01,teacher,teach,,Tom,Teacher,,T900,t@example.org\nA77,active,,true,sch-01,aide,aide,,Al,Aide,,A77,a@example.org\nG5,active,,true,sch-01,guardian,gg,,Gina,Guardian,,G5,g@example.org\nU9,tobedeleted,,true,sch-01,student,u9,,Una,Nine,,U9,u9@example.org\n' >users.csv
 run -d $db register users.csv --course C1 --format csv
 expect_rc 0
@@ -76,7 +55,7 @@ expect_status 6 skipped:not_registered
 # ---- W2: bulkreg's own columns beside an export's -------------------------------
 
 case_ "a roster with student_id, course and a section_id column stays bulkreg (not clever): course and names read"
-fresh MATH101 7 8
+fresh_courses MATH101 7 8
 printf 'student_id,first_name,last_name,email,course,section_id\nS1,Ann,Able,ann@x.org,MATH101,7\nS2,Bob,Bell,bob@x.org,MATH101,8\n' >plus_section.csv
 run -d $db register plus_section.csv --format json
 expect_rc 0
@@ -92,7 +71,7 @@ expect_rc 0
 expect_status 2 registered 7
 
 case_ "a roster with student_id, course and Canvas's user_id, course_id stays bulkreg (not canvas)"
-fresh MATH101 12345
+fresh_courses MATH101 12345
 printf 'student_id,first_name,last_name,email,course,user_id,course_id\nS1,A,B,a@x.org,MATH101,777,12345\n' >lms_ids.csv
 run -d $db register lms_ids.csv --format csv
 expect_rc 0
@@ -101,7 +80,7 @@ expect_status 2 registered MATH101
 expect_err "ignoring unknown columns: 'user_id', 'course_id'"
 
 case_ "OneRoster's enrollments (userSourcedId, classSourcedId, sourcedId) stay oneroster"
-fresh C1
+fresh_courses C1
 printf 'sourcedId,classSourcedId,userSourcedId,role,status,email,givenName,Family Name\ne1,C1,u1,student,active,u1@x.org,Ann,Able\n' >or_email.csv
 run -d $db register or_email.csv --format json
 expect_rc 0
@@ -109,7 +88,7 @@ python3 -c 'import json; d = json.load(open("out")); assert d["profile"] == "one
 
 case_ "an export profile reads an email, given name or family name column it has no own column for"
 [ "$(stored u1)" = "Ann|Able|u1@x.org" ] || fail "u1: $(stored u1)"
-fresh K1
+fresh_courses K1
 printf 'user_id,course_id,email\nA,K1,a@x.org\n' >canvas_email.csv
 run -d $db register canvas_email.csv --format csv
 expect_rc 0
@@ -130,7 +109,7 @@ expect_err "column 'email' appears twice (columns 3 and 4: 'email' and 'mail')"
 # ---- W4: an old deletion for a course bulkreg does not know ----------------------
 
 case_ "a status-column drop for an unknown course is skipped not_registered (exit 0), naming the course"
-fresh K
+fresh_courses K
 printf 'user_id,first_name,last_name,email,status\nA,An,A,a@x.org,active\nN,New,N,n@x.org,active\nD,Del,D,d@x.org,deleted\n' >u2.csv
 printf 'course_id,user_id,role,status\nK,N,student,active\nOLDCOURSE,A,student,deleted\nOLDCOURSE,A,student,completed\nGONE,D,student,active\n' >old.csv
 run -d $db register old.csv --users u2.csv --format csv
@@ -142,7 +121,7 @@ expect_status 5 skipped:not_registered
 [ "$(detail 3)" = "no course 'OLDCOURSE' is known: nothing to drop" ] || fail "detail: $(detail 3)"
 
 case_ "--strict: an old deletion for an unknown course does not roll the batch back"
-fresh K
+fresh_courses K
 run -d $db register old.csv --users u2.csv --strict --format csv
 expect_rc 0
 [ "$(registered N)" = 1 ] || fail "N not registered: $(cat err)"
@@ -168,7 +147,7 @@ expect_rc 1
 # ---- R2, M2: --map and --profile name the file's own columns ----------------------
 
 case_ "--map naming a header the file lacks is exit 2 naming the file, the mapped header and the columns found"
-fresh "ALG 1-02"
+fresh_courses "ALG 1-02"
 printf '"Student Number","Last, First","Email Address","Course Section"\n"000123","Doe, Jane","jane@x.org","ALG 1-02"\n' >ps.csv
 run -d $db register ps.csv --map 'student_id=Student Number,email=Email Addr,course=Course Section'
 expect_rc 2
@@ -206,7 +185,7 @@ expect_status 2 registered
 # ---- W7, E2: Moodle upload's typeN, enrolstatusN, user-only rows -------------------
 
 case_ "moodle upload: type1 2 or 3 (editing / non-editing teacher) skips that course not_a_student; roleN wins over typeN"
-fresh CF101 CF102
+fresh_courses CF101 CF102
 printf 'username,password,firstname,lastname,email,course1,type1,course2,type2,role2,enrolstatus2\nteach1,x,Tea,Cher,t@x.org,CF101,2,CF102,1,,\nta1,x,Te,Ay,ta@x.org,CF101,3,CF102,3,student,\nstud1,x,Stu,Dent,s@x.org,CF101,1,CF102,,,0\nodd,x,Od,D,o@x.org,CF101,7,,,,\n' >up_type.csv
 run -d $db register up_type.csv --format csv
 expect_rc 1
@@ -232,7 +211,7 @@ expect_status 3 skipped:not_registered CF101
 [ "$(registered new1)" = 0 ] || fail "a suspended enrolment was registered"
 
 case_ "moodle upload: a row with no course is a user-only row, skipped no_course (exit 0); --course still takes it"
-fresh CF101
+fresh_courses CF101
 printf 'username,password,firstname,lastname,email,course1,role1\nmia,x,Mia,Mo,mia@x.org,CF101,\nnil,x,Nil,Course,nil@x.org,,\n' >up_user.csv
 run -d $db register up_user.csv --format csv
 expect_rc 0
@@ -249,7 +228,7 @@ python3 -c 'import json; d = json.load(open("out")); assert d["summary"]["reason
 # ---- W6: a status bulkreg does not know enrols, with one warning per value -----------
 
 case_ "an unknown status enrols as documented, with one warning per distinct value naming file, first line and value"
-fresh K
+fresh_courses K
 printf 'course_id,user_id,role,status\nK,A,student,concluded\nK,B,student,delted\nK,C,student,Delted\nK,D,student,active\nK,E,student,\nK,F,student,concluded\n' >st.csv
 run -d $db register st.csv --allow-missing-email --format csv
 expect_rc 0
@@ -259,7 +238,7 @@ expect_err "warning: st.csv: line 3: status 'delted' is not one bulkreg knows"
 [ "$(grep -c 'is not one bulkreg knows' err)" = 2 ] || fail "not one warning per value: $(cat err)"
 
 case_ "an unknown status in --users is warned about once, naming the users file, the user and the roster line"
-fresh K
+fresh_courses K
 printf 'user_id,first_name,last_name,email,status\nA,An,A,a@x.org,active\nD,Di,D,d@x.org,suspended\n' >su.csv
 "$BULKREG" -d $db course add K2 --capacity 5 >/dev/null 2>&1
 printf 'course_id,user_id\nK,A\nK,D\nK2,D\n' >se.csv
@@ -273,13 +252,13 @@ expect_err "their rows enrol (first on line 3 of se.csv)"
 case_ "drop reads no status: no warning; -q silences it"
 run -d $db drop st.csv --format csv
 ! grep -q "bulkreg knows" err || fail "drop warned: $(cat err)"
-fresh K
+fresh_courses K
 run -d $db register st.csv --allow-missing-email -q
 expect_rc 0
 expect_empty err
 
 case_ "moodle upload: an enrolstatusN other than 0 or 1 enrols, with the same warning"
-fresh CF101
+fresh_courses CF101
 printf 'username,firstname,lastname,email,course1,enrolstatus1\nm1,M,One,m1@x.org,CF101,2\n' >up_es.csv
 run -d $db register up_es.csv --format csv
 expect_rc 0
@@ -289,7 +268,7 @@ expect_err "up_es.csv: line 2: enrolstatus1 '2' is not one bulkreg knows"
 # ---- M1: details name the file's own column, and the --users file -----------------
 
 case_ "a detail names the export's column beside bulkreg's field (user_id, course_id, section_id, Section_id)"
-fresh BIO-300 sec-001
+fresh_courses BIO-300 sec-001
 printf 'course_id,user_id,role,status\nBIO-300,,student,active\n,00107,student,active\n' >badids.csv
 run -d $db register badids.csv --format csv --allow-missing-email
 expect_rc 1
@@ -320,7 +299,7 @@ expect_rc 1
 	fail "line 3: $(detail 3)"
 
 case_ "--map wins over a column the profile reads as the same field (a roster's own status beside --map status=...)"
-fresh K
+fresh_courses K
 printf 'student_id,email,course,status,Enroll Status\nS1,a@x.org,K,deleted,active\nS2,b@x.org,K,active,deleted\n' >ms.csv
 run -d $db register ms.csv --map 'status=Enroll Status' --format csv
 expect_rc 0
@@ -329,7 +308,7 @@ expect_status 3 skipped:not_registered
 expect_err "ignoring unknown column: 'status'"
 
 case_ "more than 16 distinct unknown statuses: 16 warnings, then one saying the rest are not named"
-fresh K
+fresh_courses K
 python3 -c '
 import sys
 print("course_id,user_id,status")

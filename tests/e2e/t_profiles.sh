@@ -6,33 +6,12 @@ S=$DATA/samples # a copy of ../shared/samples (see its README.md)
 db=$(new_db t)
 GUID=6f1c2a7e-0b3d-4c1e-9a55-3b2f1d0c9e01
 
-fresh() {
-	db=$(new_db t)
-	for c in "$@"; do
-		"$BULKREG" -d $db course add --capacity 5 -- "$c" >/dev/null 2>&1 ||
-			fail "course add $c"
-	done
-}
-# status LINE [COURSE]: "status" or "status:reason" of report line LINE (csv).
-status() {
-	python3 - "$1" "${2:-}" <<'PY'
-import csv, sys
-for r in csv.DictReader(open("out", newline="", encoding="utf-8")):
-    if r["line"] == sys.argv[1] and (not sys.argv[2] or r["course"] == sys.argv[2]):
-        print(r["status"] + (":" + r["reason"] if r["reason"] else "")); break
-PY
-}
-expect_status() {
-	got=$(status "$1" "${3:-}")
-	[ "$got" = "$2" ] || fail "line $1${3:+ ($3)}: $got, expected $2
-$(cat out)"
-}
 stored() { sql $db "SELECT first_name || '|' || last_name || '|' || email FROM students WHERE student_id = '$1'"; }
 
 # ---- OneRoster ----------------------------------------------------------------
 
 case_ "oneroster 1.1: detected; userSourcedId is the student, classSourcedId the course, sourcedId ignored"
-fresh "$GUID" "Phys 100 - 1"
+fresh_courses "$GUID" "Phys 100 - 1"
 run -d $db register "$X/oneroster11/enrollments.csv" --users "$X/oneroster11/users.csv" --format csv
 expect_rc 1
 expect_status 2 registered
@@ -67,7 +46,7 @@ expect_status 2 already_registered
 expect_status 8 rejected:missing_email
 
 case_ "oneroster 1.2: roles live in roles.csv, so the enrollment's role decides"
-fresh c-math-7a
+fresh_courses c-math-7a
 run -d $db register "$X/oneroster12/enrollments.csv" --users "$X/oneroster12/users.csv" --format csv
 expect_rc 0
 expect_status 2 registered
@@ -85,7 +64,7 @@ expect_out "Read as: oneroster export."
 # ---- Canvas ---------------------------------------------------------------------
 
 case_ "canvas: user_id and course_id; teacher, ta and observer skipped; deleted, inactive, completed are drops"
-fresh BIO300 BIO300-S1 BIO300-S2
+fresh_courses BIO300 BIO300-S1 BIO300-S2
 run -d $db register "$X/canvas/enrollments.csv" --users "$X/canvas/users.csv" --format csv
 expect_status 2 registered
 expect_status 3 skipped:not_a_student
@@ -122,21 +101,21 @@ expect_status 3 skipped:not_registered
 [ -z "$(sql $db "SELECT 1 FROM registrations WHERE student_id = 'u01'")" ] || fail "u01 still registered"
 
 case_ "oneroster: a tobedeleted row drops through 'bulkreg drop' too, whatever its status"
-fresh "$GUID"
+fresh_courses "$GUID"
 run -d $db register "$X/oneroster11/enrollments.csv" --users "$X/oneroster11/users.csv" --format csv
 run -d $db drop "$X/oneroster11/enrollments.csv" --format csv
 expect_status 2 dropped
 expect_status 3 skipped:not_a_student
 
 case_ "canvas: --course-from section_id uses the section"
-fresh BIO300 BIO300-S1 BIO300-S2
+fresh_courses BIO300 BIO300-S1 BIO300-S2
 run -d $db register "$X/canvas/enrollments.csv" --users "$X/canvas/users.csv" --course-from section_id --format csv --dry-run
 expect_status 2 registered BIO300-S1
 
 # ---- Moodle ----------------------------------------------------------------------
 
 case_ "moodle flat file: no header, add/del, spaces after commas, 4 or 6 fields; lines from 1"
-fresh CF101
+fresh_courses CF101
 run -d $db register "$X/moodle/flatfile.txt" --allow-missing-email --format csv
 expect_status 1 registered
 expect_status 2 skipped:not_a_student
@@ -147,7 +126,7 @@ expect_status 6 rejected:malformed_row
 expect_out "the operation is not add or del: 'update'"
 
 case_ "moodle upload users: course1..N, each course its own report row with the file's line"
-fresh CF101 CF102 CF103
+fresh_courses CF101 CF102 CF103
 run -d $db register "$X/moodle/upload.csv" --format csv
 expect_rc 0
 expect_status 2 registered CF101
@@ -161,7 +140,7 @@ expect_status 4 skipped:no_course
 # ---- Clever, --map, detection -------------------------------------------------------
 
 case_ "clever: Section_id and Student_id, with students.csv for names and Student_email"
-fresh 5f0a1b2c3d4e5f6a7b8c9d0e
+fresh_courses 5f0a1b2c3d4e5f6a7b8c9d0e
 run -d $db register "$X/clever/enrollments.csv" --users "$X/clever/students.csv" --format csv
 expect_rc 1
 expect_status 2 registered
@@ -170,7 +149,7 @@ expect_status 4 rejected:unknown_student
 [ "$(stored st-002)" = "Sean|O'Brien|sean.obrien@school.example" ] || fail "st-002: $(stored st-002)"
 
 case_ "--map names the columns of any other export (spaces in names, matched as headers are)"
-fresh "Phys 100 - 1"
+fresh_courses "Phys 100 - 1"
 run -d $db register "$X/map/export.csv" --map 'student_id=Student Number,first_name=legal first,last_name=Legal-Last,email=Email Address,course=Section Code,role=Enrollment Role' --format csv
 expect_rc 0
 expect_status 2 registered
@@ -180,7 +159,7 @@ run -d $db register "$X/map/export.csv" --map 'student_id=Student Number,course=
 python3 -c 'import json; d = json.load(open("out")); assert d["profile"] == "map", d["profile"]' || fail "profile map"
 
 case_ "issue 12: a no-break space (U+00A0, U+202F, U+2007) in a header name is a space: roster, --map, --users, courses file"
-fresh
+fresh_courses
 printf 'code,title,capacity\302\240\nNB1,T,4\n' >nbsp_courses.csv
 run -d $db course import nbsp_courses.csv
 expect_rc 0
@@ -201,7 +180,7 @@ expect_status 2 registered
 [ "$(stored N3)" = "Nia|Bee|n3@x.org" ] || fail "N3: $(stored N3)"
 
 case_ "a user id twice in --users: one warning naming the file and both lines; the first row is used, the run goes on"
-fresh M2
+fresh_courses M2
 printf 'course_id,user_id,role\nM2,u1,student\n' >dup_enr.csv
 printf 'user_id,first_name,last_name,email\nu1,First,X,one@x.org\nu2,Two,Z,two@x.org\nu1,Second,Y,two@x.org\n' >dup_users.csv
 run -d $db register dup_enr.csv --users dup_users.csv --format csv
@@ -224,7 +203,7 @@ printf 'user_id,course_id,userSourcedId,classSourcedId,role\nu1,C1,x,y,student\n
 run -d $db register both.csv
 expect_rc 2
 expect_err "both.csv: line 1: the header fits more than one export format (oneroster, canvas): choose with --profile"
-fresh C1
+fresh_courses C1
 run -d $db register both.csv --profile canvas --allow-missing-email --format csv
 expect_rc 0
 expect_status 2 registered
@@ -235,7 +214,7 @@ expect_rc 2
 expect_err "--profile: 'blackboard' is not one of"
 
 case_ "today's headers and aliases keep working (profile bulkreg)"
-fresh OPEN
+fresh_courses OPEN
 printf 'SourcedId,Given Name,family-name,E-Mail,Class Sourced ID\nH1,Al,Ias,h1@uni.example,OPEN\n' >aliases.csv
 run -d $db register aliases.csv --format json
 expect_rc 0
@@ -244,21 +223,21 @@ python3 -c 'import json; d = json.load(open("out")); assert d["profile"] == "bul
 # ---- the public samples: one command each ---------------------------------------------
 
 case_ "samples: Canvas SIS enrollments with users.csv"
-fresh E411208 R001104 A110035
+fresh_courses E411208 R001104 A110035
 run -d $db register "$S/canvas/enrollments.csv" --users "$S/canvas/users.csv"
 expect_rc 0
 
 case_ "samples: OneRoster 1.1 enrollments with users.csv (no emails: --allow-missing-email)"
-fresh class1 class2 class3
+fresh_courses class1 class2 class3
 run -d $db register "$S/oneroster-1.1/enrollments.csv" --users "$S/oneroster-1.1/users.csv" --allow-missing-email
 expect_rc 0
 
 case_ "samples: Moodle flat file"
-fresh CF101
+fresh_courses CF101
 run -d $db register "$S/moodle/flatfile_example.txt" --allow-missing-email
 expect_rc 0
 
 case_ "samples: Moodle upload users (no course columns: --course)"
-fresh CF101
+fresh_courses CF101
 run -d $db register "$S/moodle/example.csv" --course CF101
 expect_rc 0
