@@ -641,7 +641,8 @@ static struct course *named_course(const struct policy *p, const struct row *row
 
 /* With --sync: a rejected row still names its pair (a bad email must not
  * drop a registered student) when its student id is valid and its course
- * is known. */
+ * is known; so does a row skipped for its role (a roster that names a
+ * registered student as a TA is not a reason to drop them unasked). */
 static enum status note_named(struct policy *p, const struct row *row,
 			      struct error *err)
 {
@@ -649,7 +650,10 @@ static enum status note_named(struct policy *p, const struct row *row,
 	if (!c)
 		return ST_OK;
 	p->in_scope[course_index(p, c)] = true;
-	if (row->status != STATUS_REJECTED ||
+	bool names = row->status == STATUS_REJECTED ||
+		     (row->status == STATUS_SKIPPED &&
+		      row->reason == REASON_NOT_A_STUDENT);
+	if (!names ||
 	    !id_valid(row->v[FIELD_STUDENT_ID].text,
 			      value_len(row, FIELD_STUDENT_ID)))
 		return ST_OK;

@@ -279,8 +279,25 @@ static bool word_in(const char *s, size_t len, const char *const *words)
 
 bool profile_role_is_student(const char *role, size_t len)
 {
-	static const char *const students[] = {"student", "learner", NULL};
+	/* Also the plural and "pupil" a roster of one's own may write. */
+	static const char *const students[] = {"student", "learner", "pupil",
+					       "students", "learners", "pupils",
+					       NULL};
 	return len == 0 || word_in(role, len, students);
+}
+
+bool profile_role_known(const char *role, size_t len)
+{
+	/* OneRoster's roles, Canvas's and Moodle's role names, Clever's. */
+	static const char *const others[] = {
+		"teacher", "instructor", "ta", "teachingassistant", "aide",
+		"parent", "guardian", "relative", "proctor", "administrator",
+		"districtadministrator", "siteadministrator",
+		"systemadministrator", "observer", "designer", "editingteacher",
+		"manager", "coursecreator", "guest", "staff", "contentdeveloper",
+		NULL,
+	};
+	return profile_role_is_student(role, len) || word_in(role, len, others);
 }
 
 static const char *const removed[] = {
@@ -295,7 +312,9 @@ enum row_action profile_status_action(const char *status, size_t len)
 
 bool profile_status_known(const char *status, size_t len)
 {
-	static const char *const active[] = {"active", NULL};
+	/* bulkreg's own listings (roster --format csv) read back in, too. */
+	static const char *const active[] = {"active", "registered",
+					     "waitlisted", "enrolled", NULL};
 	return len == 0 || word_in(status, len, active) ||
 	       word_in(status, len, removed);
 }

@@ -106,6 +106,11 @@ int profile_map_column(const struct csvread_map *m, const char *norm);
  * role (a row that says nothing). */
 bool profile_role_is_student(const char *role, size_t len);
 
+/* Whether a role is one bulkreg knows: a student's, or another's that the
+ * supported formats use (teacher, aide, parent, administrator, ...).  An
+ * unknown one is skipped all the same, and warned about. */
+bool profile_role_known(const char *role, size_t len);
+
 /* The request a status value makes: ROW_DROP_IF_PRESENT for deleted,
  * tobedeleted, inactive, completed, deleted_last_completed (any case);
  * ROW_ENROL for active, empty or anything else. */

@@ -261,6 +261,8 @@ static void malformed(struct row *row, const char *why,
 static void check_status(struct roster_reader *r, const struct row *row,
 			 const char *what, const char *v, size_t len,
 			 const struct row_value *users_id);
+static void check_role(struct roster_reader *r, const struct row *row,
+		       const char *v, size_t len);
 
 static size_t kept_len(const struct row_value *v)
 {
@@ -346,6 +348,7 @@ static void finish_record(struct roster_reader *r, struct row *row)
 			     NULL);
 	}
 	apply_role(row, &ex->role);
+	check_role(r, row, ex->role.text, kept_len(&ex->role));
 	if (r->has_override) {
 		set_course(row, &r->override, "--course");
 	} else if (ex->any_course_n) {
@@ -450,6 +453,36 @@ static bool status_seen(const struct roster_reader *r, const char *v, size_t len
 	return false;
 }
 
+/* An unknown role skips the row, as any role that is not a student's; a
+ * roster's own role column may mean something else (a club's "member"),
+ * so each distinct value is said once, in the statuses' list (kept apart
+ * by a leading byte no value has). */
+static void check_role(struct roster_reader *r, const struct row *row,
+		       const char *v, size_t len)
+{
+	if (!row->not_a_student || len == 0 || profile_role_known(v, len))
+		return;
+	char key[STATUS_KEEP + 1];
+	size_t keep = len < STATUS_KEEP - 1 ? len : STATUS_KEEP - 1;
+	snprintf(key, sizeof(key), "\x01%.*s", (int)keep, v);
+	if (status_seen(r, key, strlen(key)) || r->statuses_full)
+		return;
+	if (r->nstatuses == STATUSES_KEPT) {
+		r->statuses_full = true;
+		return;
+	}
+	snprintf(r->statuses[r->nstatuses++], STATUS_KEEP + 1, "%s", key);
+	char shown[ERROR_MAX / 4];
+	size_t used = 0;
+	shown[0] = '\0';
+	esc_quote(shown, sizeof(shown), &used, v, len, NAME_SHOW);
+	row_warning(r, "%s: line %llu: role %s is not one bulkreg knows (a "
+		       "student's: student, learner, pupil, or empty): the row "
+		       "is skipped as not_a_student; other rows with it are not "
+		       "warned about",
+		    r->cr.name, (unsigned long long)row->line, shown);
+}
+
 /* A status bulkreg does not know enrols, as documented; it is said once
  * per distinct value, naming where it was first seen. */
 static void check_status(struct roster_reader *r, const struct row *row,
@@ -474,8 +507,9 @@ static void check_status(struct roster_reader *r, const struct row *row,
 	size_t used = 0;
 	shown[0] = '\0';
 	esc_quote(shown, sizeof(shown), &used, v, len, NAME_SHOW);
-	const char *known = "(known: active, or deleted, tobedeleted, inactive, "
-			    "completed, deleted_last_completed to drop)";
+	const char *known = "(known: active, registered, waitlisted, enrolled, "
+			    "or deleted, tobedeleted, inactive, completed, "
+			    "deleted_last_completed to drop)";
 	if (users_id) {
 		char id[ERROR_MAX / 4];
 		used = 0;

@@ -233,7 +233,7 @@ printf 'course_id,user_id,role,status\nK,A,student,concluded\nK,B,student,delted
 run -d $db register st.csv --allow-missing-email --format csv
 expect_rc 0
 for l in 2 3 4 5 6; do expect_status $l registered; done
-expect_err "warning: st.csv: line 2: status 'concluded' is not one bulkreg knows (known: active, or deleted, tobedeleted, inactive, completed, deleted_last_completed to drop): the row enrols"
+expect_err "warning: st.csv: line 2: status 'concluded' is not one bulkreg knows (known: active, registered, waitlisted, enrolled, or deleted, tobedeleted, inactive, completed, deleted_last_completed to drop): the row enrols"
 expect_err "warning: st.csv: line 3: status 'delted' is not one bulkreg knows"
 [ "$(grep -c 'is not one bulkreg knows' err)" = 2 ] || fail "not one warning per value: $(cat err)"
 
@@ -322,3 +322,39 @@ expect_rc 0
 [ "$(grep -c 'is not one bulkreg knows' err)" = 16 ] || fail "warnings: $(cat err)"
 [ "$(grep -c 'more than 16 unknown statuses: the rest are not named' err)" = 1 ] || fail "$(cat err)"
 expect_err "many.csv: line 18: more than 16 unknown statuses"
+
+# ---- review 12: a roster's own role and status columns ----------------------------
+
+case_ "--sync: a registered student whom the roster names with another role is skipped, not dropped"
+fresh_courses C1
+printf 'student_id,email,course\nS1,a@x.org,C1\nS2,b@x.org,C1\n' >seed.csv
+run -d $db register seed.csv
+expect_rc 0
+printf 'student_id,email,course,role\nS1,a@x.org,C1,TA\nS2,b@x.org,C1,student\n' >sy.csv
+run -d $db register sy.csv --sync --max-drops 50% --format csv
+expect_rc 0
+expect_status 2 skipped:not_a_student
+! grep -q ',dropped,' out || fail "a student named on line 2 was dropped: $(cat out)"
+[ "$(sql $db "SELECT count(*) FROM registrations")" = 2 ] || fail "a registration went"
+
+case_ "a role bulkreg does not know is skipped with one warning per value; pupil and plurals are students"
+fresh_courses C1
+printf 'student_id,email,course,role\nS1,a@x.org,C1,member\nS2,b@x.org,C1,Member\nS3,c@x.org,C1,Students\nS4,d@x.org,C1,pupil\nS5,e@x.org,C1,teacher\n' >club.csv
+run -d $db register club.csv --format csv
+expect_rc 0
+expect_status 2 skipped:not_a_student
+expect_status 3 skipped:not_a_student
+expect_status 4 registered
+expect_status 5 registered
+expect_status 6 skipped:not_a_student
+expect_err "warning: club.csv: line 2: role 'member' is not one bulkreg knows"
+[ "$(grep -c "is not one bulkreg knows" err)" = 1 ] || fail "not one warning: $(cat err)"
+
+case_ "bulkreg's own roster listing (status registered/waitlisted) reads back in without a warning"
+fresh_courses C1 C2
+run -d $db register seed.csv
+expect_rc 0
+"$BULKREG" -d $db roster C1 --format csv >ros.csv || fail "roster"
+run -d $db register ros.csv --course C2
+expect_rc 0
+! grep -q "not one bulkreg knows" err || fail "warned: $(cat err)"
