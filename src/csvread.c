@@ -601,7 +601,8 @@ static void carry_column(struct csvread *cr)
  * end of the file, is well-formed multi-byte UTF-8.  Text in a legacy
  * encoding almost never is: an accented letter followed by a plain one
  * (the é of "José", E9 73) is not UTF-8, and one such run anywhere ends
- * the watch.  The verdict needs the whole file: a file that fits in the
+ * the watch, as does a well-formed pair of no roster's characters (see
+ * implausible_pair).  The verdict needs the whole file: a file that fits in the
  * first buffer (64 KiB) is read whole before any record is handed over,
  * so it is refused before anything is decided; a longer one is refused
  * when its end is read, and the caller's batch rolls back.
@@ -639,6 +640,37 @@ static size_t lead_length(unsigned char c)
 	return 1;
 }
 
+/*
+ * Well-formed is not enough: a few accented capitals of a legacy text
+ * followed by a symbol form valid two-byte UTF-8 ("RENÉ" and a no-break
+ * space, C9 A0), but of characters no roster holds -- C1 controls
+ * (U+0080-U+009F) or IPA and modifier letters (U+0250-U+02FF).  One such
+ * character says the file is not UTF-8.  (Combining marks are left out:
+ * decomposed UTF-8 has them.)
+ */
+static bool implausible_pair(unsigned char lead, unsigned char next)
+{
+	if (next < 0x80 || next > 0xBF)
+		return false; /* not a pair: the validator judges it */
+	uint32_t cp = ((uint32_t)(lead & 0x1F) << 6) | (next & 0x3F);
+	return (lead >= 0xC2 && lead <= 0xDF) &&
+	       ((cp >= 0x80 && cp <= 0x9F) || (cp >= 0x250 && cp <= 0x2FF));
+}
+
+static bool implausible_text(struct csvread *cr, const unsigned char *s,
+			     size_t n)
+{
+	if (n == 0)
+		return false;
+	if (cr->watch_lead && implausible_pair(cr->watch_lead, s[0]))
+		return true;
+	for (size_t k = 0; k + 1 < n; k++)
+		if (s[k] >= 0xC2 && s[k] <= 0xCB && implausible_pair(s[k], s[k + 1]))
+			return true;
+	cr->watch_lead = s[n - 1] >= 0xC2 && s[n - 1] <= 0xCB ? s[n - 1] : 0;
+	return false;
+}
+
 /* Looks at raw bytes s[0..n), as they are read (before conversion). */
 static void watch_raw(struct csvread *cr, const unsigned char *s, size_t n)
 {
@@ -664,7 +696,7 @@ static void watch_raw(struct csvread *cr, const unsigned char *s, size_t n)
 	for (size_t k = 0; k < n && cr->watch_nseq < cr->watch_want; k++)
 		cr->watch_seq[cr->watch_nseq++] = s[k];
 	utf8_state_feed(&cr->watch_st, s, n);
-	if (cr->watch_st.bad)
+	if (cr->watch_st.bad || implausible_text(cr, s, n))
 		cr->watch = WATCH_OFF;
 }
 

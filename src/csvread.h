@@ -89,6 +89,7 @@ struct csvread {
 	unsigned char watch_prev;     /* last raw byte looked at */
 	unsigned char watch_seq[4];   /* the first non-ASCII character */
 	size_t watch_nseq, watch_want;
+	unsigned char watch_lead;     /* a 2-byte lead ending the last chunk */
 	bool sniffed;                 /* the first bytes were looked at */
 	bool sep_checked;             /* the "sep=" line was looked for */
 	unsigned char carry[4];       /* an unfinished UTF-8 sequence held */

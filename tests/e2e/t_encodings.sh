@@ -286,3 +286,17 @@ printf 'student_id,email,course\n\201\n' >first.csv
 run -d $db register --encoding WINDOWS-1252 first.csv
 expect_rc 2
 expect_err "first.csv: line 2, column 1, field 1 ('student_id'): byte 81"
+
+case_ "Windows-1252 whose accented capitals happen to form well-formed UTF-8 (É + no-break space, É + ’) is read as Windows-1252"
+fresh
+printf 'student_id,first_name,last_name,email,course\r\nS1,REN\311\240X,DUPONT,a@x.org,TWO\r\nS2,Bob,DUPR\311\222S,b@x.org,TWO\r\n' >look.csv
+run -d $db register look.csv --encoding WINDOWS-1252
+expect_rc 0
+[ "$(names S1)" = "$(printf 'REN\303\211\302\240X|DUPONT')" ] || fail "S1: $(names S1)"
+[ "$(names S2)" = "$(printf 'Bob|DUPR\303\211\342\200\231S')" ] || fail "S2: $(names S2)"
+# A real UTF-8 file is still refused, and a C1 control in 'UTF-8' is not UTF-8.
+fresh
+printf 'student_id,first_name,last_name,email,course\nS1,Zo\303\253,A,a@x.org,TWO\n' >u8.csv
+run -d $db register u8.csv --encoding WINDOWS-1252
+expect_rc 2
+expect_err "the file is already UTF-8: run without --encoding"
