@@ -53,6 +53,8 @@ struct users_join {
 	signed char *colmap;         /* column -> enum ucol, or -1 */
 	size_t long_col;             /* a value read is over ROW_VALUE_MAX */
 	size_t long_len;             /* bytes (long_col SIZE_MAX: none) */
+	size_t extra_col;            /* a non-empty field past the header's
+				      * (SIZE_MAX: none) */
 	size_t id_rank[ROSTER_MAX_COLUMNS];
 	struct value cur[U_COUNT];
 	enum status failed;
@@ -266,6 +268,8 @@ static void on_field(void *ctx, size_t index, const unsigned char *s, size_t len
 		}
 		return;
 	}
+	if (index >= u->ncols && len > 0 && u->extra_col == SIZE_MAX)
+		u->extra_col = index;
 	if (index >= u->ncols || u->colmap[index] < 0)
 		return;
 	struct value *v = &u->cur[u->colmap[index]];
@@ -282,15 +286,19 @@ static void clear_cur(struct users_join *u)
 	for (int c = 0; c < U_COUNT; c++)
 		u->cur[c].len = 0;
 	u->long_col = SIZE_MAX;
+	u->extra_col = SIZE_MAX;
 }
 
 /*
- * A row is held to the roster's rules: the header's number of fields, no
- * text after a closing quote, values bulkreg reads at most ROW_VALUE_MAX
- * bytes.  A row that breaks one cannot be trusted column by column, and
- * its user's rows are decided by it: the whole file is refused (ST_INPUT,
- * nothing written) rather than that user's rows rejected while later lines
- * take the seats.
+ * A row is held to the roster's rules where breaking them could shift a
+ * value into another column: no text after a closing quote, no non-empty
+ * field past the header's, values bulkreg reads at most ROW_VALUE_MAX
+ * bytes.  Such a row cannot be trusted column by column, and its user's
+ * rows are decided by it: the whole file is refused (ST_INPUT, nothing
+ * written) rather than that user's rows rejected while later lines take
+ * the seats.  A row shorter than the header (exports leave out empty
+ * trailing fields), or with empty fields past it (a trailing comma), reads
+ * the missing ones as empty: nothing can shift.
  */
 static enum status check_row(struct users_join *u, size_t nfields,
 			     uint64_t line, struct error *err)
@@ -306,11 +314,13 @@ static enum status check_row(struct users_join *u, size_t nfields,
 						     csvread_record_malformed_field(&u->cr),
 						     col, sizeof(col)),
 				 why);
-	if (nfields != u->ncols)
+	if (u->extra_col != SIZE_MAX)
 		return error_set(err, ST_INPUT,
-				 "%s: line %llu: %zu field%s, the header has %zu: %s",
+				 "%s: line %llu: %zu field%s, the header has %zu, "
+				 "and field %zu holds a value: %s",
 				 u->cr.name, (unsigned long long)line, nfields,
-				 nfields == 1 ? "" : "s", u->ncols, why);
+				 nfields == 1 ? "" : "s", u->ncols,
+				 u->extra_col + 1, why);
 	if (u->long_col != SIZE_MAX)
 		return error_set(err, ST_INPUT,
 				 "%s: line %llu, column %s: %zu bytes (limit %d): %s",
@@ -421,7 +431,7 @@ enum status users_join_open(const char *path, const char *encoding,
 	if (!u)
 		return error_set(err, ST_NOMEM, "out of memory for --users");
 	u->fd = -1;
-	u->long_col = SIZE_MAX;
+	u->long_col = u->extra_col = SIZE_MAX;
 	u->colmap = calloc(ROSTER_MAX_COLUMNS, sizeof(*u->colmap));
 	if (!u->colmap) {
 		free(u);
