@@ -144,18 +144,24 @@ int cmd_init(struct cli *cli, int argc, char **argv)
 /* One line per student a capacity raise moved into a seat, or in a dry
  * run would move (the emit callbacks' ctx: the cli). */
 static void say_promotion(const struct cli *cli, const struct row *row,
-			  const char *moved)
+			  bool dry_run)
 {
-	if (!cli->quiet)
-		cli_error("%s: %s %s from the waitlist (%s)",
-			  row->v[FIELD_COURSE].text, row->v[FIELD_STUDENT_ID].text,
-			  moved, row->detail);
+	if (cli->quiet)
+		return;
+	/* The policy's detail says what happened ("took a seat added to
+	 * M1 (capacity 3)"); a dry run's says what would. */
+	const char *why = row->detail;
+	bool took = strncmp(why, "took ", 5) == 0;
+	cli_error("%s: %s %s from the waitlist: %s%s",
+		  row->v[FIELD_COURSE].text, row->v[FIELD_STUDENT_ID].text,
+		  dry_run ? "would be promoted" : "promoted",
+		  dry_run && took ? "would take " : "", dry_run && took ? why + 5 : why);
 }
 
 static enum status print_promotion(void *ctx, struct row *row, struct error *err)
 {
 	(void)err;
-	say_promotion(ctx, row, "promoted");
+	say_promotion(ctx, row, false);
 	return ST_OK;
 }
 
@@ -163,17 +169,25 @@ static enum status print_would_promote(void *ctx, struct row *row,
 				       struct error *err)
 {
 	(void)err;
-	say_promotion(ctx, row, "would be promoted");
+	say_promotion(ctx, row, true);
 	return ST_OK;
 }
 
 static void warn_over(void *ctx, const struct course *c)
 {
-	cli_warn(ctx,
-		 "%s: %" PRId64 " registered over its capacity of %" PRId64
-		 " (everyone keeps their seat; no one is promoted until fewer "
-		 "than %" PRId64 " are registered)",
-		 c->code, c->registered - c->capacity, c->capacity, c->capacity);
+	if (c->capacity == 0)
+		cli_warn(ctx,
+			 "%s: %" PRId64 " registered over its capacity of 0 "
+			 "(everyone keeps their seat; no one is promoted while "
+			 "the capacity is 0)",
+			 c->code, c->registered);
+	else
+		cli_warn(ctx,
+			 "%s: %" PRId64 " registered over its capacity of %" PRId64
+			 " (everyone keeps their seat; no one is promoted until "
+			 "fewer than %" PRId64 " are registered)",
+			 c->code, c->registered - c->capacity, c->capacity,
+			 c->capacity);
 }
 
 static void say_batch(const struct cli *cli, const struct course_save_result *r)
@@ -450,32 +464,30 @@ static enum status plan_import(struct db *db, const struct course_import *ci,
 	return st;
 }
 
-/* Whether saving the plan may move someone from a waitlist: a course with
- * a waitlist whose new capacity leaves a seat free. */
-static bool plan_may_promote(const struct import_plan *plan)
+/* Whether the plan changes a course that exists (a dry run then saves and
+ * rolls back: promotions, and what the database refuses, are its to say). */
+static bool plan_changes_existing(const struct import_plan *plan)
 {
-	for (size_t i = 0; i < plan->n; i++) {
-		const struct course *c = plan->before[i];
-		if (c && c->waitlisted > 0 &&
-		    plan->inputs[i].capacity > c->registered)
+	for (size_t i = 0; i < plan->n; i++)
+		if (plan->before[i])
 			return true;
-	}
 	return false;
 }
 
 /*
- * A dry run that may promote says whom: the save is done on a connection
- * that may write, then rolled back (the policy decides, as in the real
- * run).  *may_write false: the database is read-only to this user (said;
- * the dry run goes on without it).  Not 0: the exit status of a failed
- * open (reported; *db is NULL).
+ * A dry run that changes a course saves on a connection that may write,
+ * then rolls back (the policy decides, as in the real run).  *may_write
+ * false: the database is read-only to this user (said; the dry run goes
+ * on without it).  Not 0: the exit status of a failed open (reported;
+ * *db is NULL).
  */
 static int reopen_for_dry_run(struct cli *cli, struct db **db, bool *may_write)
 {
 	*may_write = cli->db_pg || access(cli->db_path, W_OK) == 0;
 	if (!*may_write) {
-		cli_warn(cli, "dry run: %s is read-only to you: who the new "
-			      "seats would promote is not shown",
+		cli_warn(cli, "dry run: %s is read-only to you: the changes "
+			      "are not tried (whom new seats would promote, "
+			      "what the database would refuse)",
 			 cli->db_path);
 		return 0;
 	}
@@ -637,9 +649,23 @@ static int course_import(struct cli *cli, int argc, char **argv)
 	struct import_plan plan;
 	st = plan_import(db, &ci, &plan, &err);
 	struct course_save_result res = {0};
-	if (st == ST_OK && !dry_run && plan.n > 0) {
-		st = course_save(db, plan.inputs, plan.n, path, print_promotion, cli,
-				 warn_over, cli, false, &res, &err);
+	/* A dry run that changes a course does the save and rolls it back:
+	 * it says whom it would promote, and refuses what the real run
+	 * would (a waitlist shorter than the students waiting). */
+	bool save = st == ST_OK && plan.n > 0 &&
+		    (!dry_run || plan_changes_existing(&plan));
+	if (save && dry_run) {
+		rc = reopen_for_dry_run(cli, &db, &save);
+		if (rc != 0) {
+			plan_free(&plan);
+			course_import_free(&ci);
+			return rc;
+		}
+	}
+	if (save) {
+		st = course_save(db, plan.inputs, plan.n, path,
+				 dry_run ? print_would_promote : print_promotion,
+				 cli, warn_over, cli, dry_run, &res, &err);
 		if (st != ST_OK && res.failed) {
 			/* The database refused a row the reader accepted. */
 			char inner[ERROR_MAX];
@@ -647,18 +673,6 @@ static int course_import(struct cli *cli, int argc, char **argv)
 			error_set(&err, st, "%s: line %" PRIu64 ": %s", name,
 				  plan.lines[res.failed - 1], inner);
 		}
-	} else if (st == ST_OK && dry_run && plan_may_promote(&plan)) {
-		bool may_write;
-		rc = reopen_for_dry_run(cli, &db, &may_write);
-		if (rc != 0) {
-			plan_free(&plan);
-			course_import_free(&ci);
-			return rc;
-		}
-		if (may_write)
-			st = course_save(db, plan.inputs, plan.n, path,
-					 print_would_promote, cli, warn_over, cli,
-					 true, &res, &err);
 	}
 	db_close(db);
 	for (size_t i = 0; st == ST_OK && i < plan.n; i++)

@@ -125,3 +125,19 @@ expect_rc 0
 expect_err "warning: h.csv has a header and no course: nothing to import"
 run -d w.db course import c1.csv --dry-run
 ! grep -q warning err || fail "a plain import warns: $(cat err)"
+
+case_ "course import --dry-run refuses what the real run refuses (a waitlist shorter than those waiting), and says a capacity of 0 plainly"
+run -d p.db course list
+printf 'code,title,capacity,waitlist\nM1,Math,3,0\n' >short.csv
+dump p.db before.state
+run -d p.db course import short.csv --dry-run
+expect_rc 2
+expect_err "short.csv: line 2: course M1: a waitlist of 0 is shorter than the"
+run -d p.db course import short.csv
+expect_rc 2
+dump p.db after.state
+expect_same before.state after.state
+printf 'code,title,capacity,waitlist\nM1,Math,0,5\n' >zero.csv
+run -d p.db course import zero.csv --dry-run
+expect_rc 0
+expect_err "registered over its capacity of 0 (everyone keeps their seat; no one is promoted while the capacity is 0)"
