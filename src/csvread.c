@@ -1294,7 +1294,8 @@ enum status csvread_open(struct csvread *cr, const char *path,
 	cr->archive_advice = "the enrollments file, with the users file as "
 			     "--users: bulkreg register enrollments.csv --users "
 			     "users.csv";
-	cr->name = strdup(strcmp(path, "-") == 0 ? "stdin" : path);
+	/* How messages name the input ("standard input" for "-"). */
+	cr->name = strdup(strcmp(path, "-") == 0 ? "standard input" : path);
 	cr->buf = malloc(CSVREAD_BUF_SIZE);
 	if (!cr->name || !cr->buf) {
 		st = error_set(err, ST_NOMEM, "%s: out of memory", path);

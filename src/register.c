@@ -140,8 +140,11 @@ static const char *source_name(struct pipeline *pl,
 			       const struct roster_reader *rd)
 {
 	const struct register_options *opt = pl->opt;
+	/* The batch record names standard input "stdin" (the man page's
+	 * BATCHES); messages say "standard input". */
 	if (rd)
-		return roster_name(rd);
+		return strcmp(opt->roster_path, "-") == 0 ? "stdin" :
+							    roster_name(rd);
 	if (!pl->source[0] && opt->undo_batch) {
 		snprintf(pl->source, sizeof(pl->source), "undo %lld",
 			 (long long)opt->undo_batch);

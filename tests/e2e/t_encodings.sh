@@ -187,7 +187,7 @@ dump $db after.dump
 expect_same before.dump after.dump
 run_in late_utf8.csv -d $db register --encoding ISO-8859-1 -
 expect_rc 2
-expect_err "stdin: line 3002, column 9: bytes C3 AB"
+expect_err "standard input: line 3002, column 9: bytes C3 AB"
 dump $db after.dump
 expect_same before.dump after.dump
 
@@ -253,7 +253,7 @@ expect_err "bundle.zip: this is a zip archive (holding 'manifest.csv', 'enrollme
 ! grep -q spreadsheet err || fail "called a spreadsheet: $(cat err)"
 run_in bundle.zip -d $db drop -
 expect_rc 2
-expect_err "stdin: this is a zip archive"
+expect_err "standard input: this is a zip archive"
 run -d $db course import bundle.zip --capacity 3
 expect_rc 2
 expect_err "bundle.zip: this is a zip archive (holding 'manifest.csv', 'enrollments.csv', 'users.csv'), not CSV text: unzip it and pass its course file: bulkreg course import courses.csv (or classes.csv, sections.csv)"

@@ -1004,7 +1004,7 @@ START_TEST(dash_reads_stdin_and_leaves_it_open)
 	pthread_t t = start_thread(write_and_close, &w);
 	struct roster_options o = comma();
 	struct roster_reader *r = open_ok("-", &o);
-	ck_assert_str_eq(roster_name(r), "stdin");
+	ck_assert_str_eq(roster_name(r), "standard input");
 	struct row row;
 	struct error err;
 	ck_assert_int_eq(roster_next(r, &row, &err), ST_OK);
