@@ -185,7 +185,7 @@ expect_refused 2 "$U/empty.csv" "empty"
 
 case_ "exit 2: empty standard input"
 run_in "$U/empty.csv" -d $db register -
-expect_refused 2 "stdin" "empty"
+expect_refused 2 "standard input" "empty"
 
 case_ "exit 2: a file of nothing but a BOM"
 run -d $db register "$U/bom_only.csv"
