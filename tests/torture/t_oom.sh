@@ -20,7 +20,8 @@
 #   - anything else (exit 2 -- "unusable input" --, 128+n) fails.
 # A failing N is run again with FAILMALLOC_TRACE=1 to show where it was.
 # TORTURE_OOM_VARIANTS and TORTURE_OOM_SITES (lists) replay chosen ones;
-# TORTURE_OOM_FULL=1 tries every site.
+# TORTURE_OOM_FULL=1 tries every site; TORTURE_OOM_STEP_SCALE=N samples
+# the stretch after the first N times more thinly (CI: 2).
 
 SHIM=$TOOLS/failmalloc.so
 TRACE=0
@@ -129,6 +130,9 @@ for variant in csv-stdout json-o text-stdout html-rejects check-csv; do
 	html-rejects) first=100 step=32 ;;
 	*) from=$((K / 2)) first=$((K / 2)) step=8 ;;
 	esac
+	# TORTURE_OOM_STEP_SCALE=N: every N-th of the sampled steps' sites
+	# (CI: 2, for its time budget; the first stretch is always whole).
+	step=$((step * ${TORTURE_OOM_STEP_SCALE:-1}))
 	# TORTURE_OOM_FULL=1: every site (minutes, not for CI).
 	[ "${TORTURE_OOM_FULL:-0}" != 1 ] || step=1
 	[ "$first" -le "$K" ] || first=$K
