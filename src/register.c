@@ -1023,6 +1023,18 @@ static enum status output_not_an_input(const struct register_options *opt,
 	return st;
 }
 
+/* Whether `path` is the very file standard output is (/dev/stdout, or the
+ * file it was redirected to), but for /dev/null, where both may go. */
+static bool rejects_on_stdout(const char *path)
+{
+	struct stat a, b, null;
+	if (stat(path, &a) != 0 || fstat(STDOUT_FILENO, &b) != 0 ||
+	    a.st_dev != b.st_dev || a.st_ino != b.st_ino)
+		return false;
+	return !(S_ISCHR(a.st_mode) && stat("/dev/null", &null) == 0 &&
+		 null.st_rdev == a.st_rdev);
+}
+
 /* -o and --rejects must not name a file the run reads or writes: refused
  * before anything is opened. */
 static enum status check_outputs(const struct register_options *opt,
@@ -1042,6 +1054,13 @@ static enum status check_outputs(const struct register_options *opt,
 		st = report_dest_not_named("--rejects", opt->rejects_path,
 					   "the rejected rows", opt->output_path,
 					   "the report's file (-o)", err);
+	if (st == ST_OK && !opt->output_path && opt->rejects_path &&
+	    !opt->single_student && !opt->undo_batch &&
+	    rejects_on_stdout(opt->rejects_path))
+		st = error_set(err, ST_USAGE,
+			       "--rejects %s: that is standard output, where the "
+			       "report goes too (give the report -o FILE)",
+			       opt->rejects_path);
 	return st;
 }
 

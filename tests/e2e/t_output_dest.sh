@@ -47,6 +47,17 @@ expect_rc 1
 grep -q '^3,S2,C1,rejected' ./- || fail "./- lacks the report"
 rm -f ./-
 
+case_ "--rejects /dev/stdout while the report goes to standard output too: exit 2, nothing written; with -o FILE it is fine"
+run -d "$db" register bad.csv --format csv --rejects /dev/stdout
+expect_rc 2
+expect_err "--rejects /dev/stdout: that is standard output, where the report goes too (give the report -o FILE)"
+expect_empty out
+run -d "$db" register bad.csv --format csv --rejects /dev/stdout -o rep-s.csv --dry-run
+expect_rc 1
+rejects_of_bad >want-s.rejects
+expect_same want-s.rejects out
+rm -f rep-s.csv
+
 case_ "--rejects through a link of one's own: the target is replaced, the link kept"
 echo old >dated.csv
 ln -s dated.csv latest.csv
