@@ -223,6 +223,13 @@ static void rows_done_cb(void *ctx)
 
 /* ---- the command -------------------------------------------------------- */
 
+/* -o's argument: '-' is standard output (NULL), as a roster '-' is standard
+ * input; a file named - is ./-. */
+static const char *output_arg(const char *arg)
+{
+	return strcmp(arg, "-") == 0 ? NULL : arg;
+}
+
 /* Whether the batch's input can be read again from its start: a file (or
  * none: drop --student, undo), not standard input or a FIFO. */
 static bool input_rereadable(const char *path)
@@ -329,9 +336,7 @@ static int run_job(struct cli *cli, struct register_options *ro, double wait)
 			  res.rolled_back_why);
 	if (ro->output_path && !cli->quiet && ro->undo_batch) {
 		/* An undo reads no rows: what it changed, as its report says. */
-		int64_t changed = 0;
-		for (int s = STATUS_REGISTERED; s < STATUS_COUNT; s++)
-			changed += n[s];
+		int64_t changed = outcome_counts_changed(&res.counts);
 		char c[32], d[32], r[32], w[32], p[32];
 		cli_error("batch %lld %s: %s batch %lld: %s registration%s "
 			  "changed (%s dropped, %s registered, %s waitlisted, "
@@ -465,9 +470,7 @@ static int run_batch(struct cli *cli, const struct batch_command *bc, int argc,
 		case 'h':
 			return cli_help(cli, bc->usage, bc->help);
 		case 'o':
-			/* '-' is standard output, as a roster '-' is
-			 * standard input (a file named - is ./-). */
-			ro.output_path = strcmp(optarg, "-") == 0 ? NULL : optarg;
+			ro.output_path = output_arg(optarg);
 			break;
 		case OPT_ALL:
 			ro.all_rows = true;
@@ -732,9 +735,7 @@ int cmd_undo(struct cli *cli, int argc, char **argv)
 		case 'h':
 			return cli_help(cli, undo_usage, undo_help);
 		case 'o':
-			/* '-' is standard output, as a roster '-' is
-			 * standard input (a file named - is ./-). */
-			ro.output_path = strcmp(optarg, "-") == 0 ? NULL : optarg;
+			ro.output_path = output_arg(optarg);
 			break;
 		case OPT_ALL:
 			ro.all_rows = true;

@@ -1027,12 +1027,10 @@ static enum status output_not_an_input(const struct register_options *opt,
  * file it was redirected to), but for /dev/null, where both may go. */
 static bool rejects_on_stdout(const char *path)
 {
-	struct stat a, b, null;
-	if (stat(path, &a) != 0 || fstat(STDOUT_FILENO, &b) != 0 ||
-	    a.st_dev != b.st_dev || a.st_ino != b.st_ino)
-		return false;
-	return !(S_ISCHR(a.st_mode) && stat("/dev/null", &null) == 0 &&
-		 null.st_rdev == a.st_rdev);
+	struct stat a, null;
+	return report_dest_stdio_fd(path) == STDOUT_FILENO &&
+	       !(stat(path, &a) == 0 && S_ISCHR(a.st_mode) &&
+		 stat("/dev/null", &null) == 0 && null.st_rdev == a.st_rdev);
 }
 
 /* -o and --rejects must not name a file the run reads or writes: refused

@@ -767,9 +767,7 @@ static void text_write_headline(struct obuf *o, const struct report_summary *s,
 		break;
 	}
 	if (s->undo_of) {
-		int64_t changed = 0;
-		for (int st = STATUS_REGISTERED; st < STATUS_COUNT; st++)
-			changed += c->by_status[st];
+		int64_t changed = outcome_counts_changed(c);
 		ob_printf(o, "%sbatch %lld: %s %s changed in %.2f s.\n",
 			  s->outcome == BATCH_COMMITTED ? "undid " : "",
 			  (long long)s->undo_of, report_group_digits(changed, rows),

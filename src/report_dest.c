@@ -64,6 +64,12 @@ static int stdio_fd_of(const struct stat *sb)
 	return -1;
 }
 
+int report_dest_stdio_fd(const char *path)
+{
+	struct stat sb;
+	return stat(path, &sb) == 0 && !S_ISDIR(sb.st_mode) ? stdio_fd_of(&sb) : -1;
+}
+
 /* Writes through our own standard output or error: that file is already
  * ours, and what it holds must stay (cron's `>> log`). */
 static enum status use_stdio(struct report_dest *d, const char *path, int fd,

@@ -64,6 +64,11 @@ int report_dest_fd(const struct report_dest *d);
  * Owned by d. */
 const char *report_dest_dir(struct report_dest *d);
 
+/* 1 or 2 when `path` (followed) is the very file standard output or
+ * standard error is open for writing on, as report_dest_open would write
+ * through it; -1 otherwise. */
+int report_dest_stdio_fd(const char *path);
+
 /* ST_USAGE when `path` (followed, as -o follows it) is the same file as
  * `other` -- the database, the roster -- which `written` would replace:
  * "OPTION PATH: that is WHAT; WRITTEN would replace it".  ST_OK when either

@@ -103,6 +103,14 @@ void row_reject(struct row *row, enum row_reason reason, const char *fmt, ...)
 	va_end(ap);
 }
 
+int64_t outcome_counts_changed(const struct outcome_counts *c)
+{
+	int64_t n = 0;
+	for (int st = STATUS_REGISTERED; st < STATUS_COUNT; st++)
+		n += c->by_status[st];
+	return n;
+}
+
 void outcome_counts_add(struct outcome_counts *c, const struct row *row)
 {
 	if (!row->derived)

@@ -158,6 +158,10 @@ void row_skip(struct row *row, enum row_reason reason, const char *fmt, ...)
 /* Adds the row's outcome to the counts. */
 void outcome_counts_add(struct outcome_counts *c, const struct row *row);
 
+/* Every decided row (any status but none): an undo's report rows, each a
+ * registration it changed. */
+int64_t outcome_counts_changed(const struct outcome_counts *c);
+
 /* True for the four statuses that mean the student is (still) enrolled. */
 bool row_status_is_success(enum row_status st);
 
