@@ -24,6 +24,9 @@ PREFIX   ?= /usr/local
 BINDIR   ?= $(PREFIX)/bin
 MANDIR   ?= $(PREFIX)/share/man
 VERSION  := 0.2.0
+# `make check` and its variants compile on every processor, then run the
+# tests (the end-to-end files several at once: E2E_JOBS, tests/e2e/run).
+BUILD_JOBS ?= $(shell getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1)
 
 # Recursive (=) on purpose: pkg-config runs when a recipe needs it, after
 # the `deps` prerequisite has had the chance to install it.
@@ -133,6 +136,7 @@ $(B)/bench/%: tests/bench/%.c $(LIB) | deps
 # suite's PostgreSQL pass use it.  Without one, they say SKIPPED and the
 # rest runs (BULKREG_REQUIRE_PG=1, as in .ci/run, makes that a failure).
 check: deps-test
+	@$(MAKE) --no-print-directory -j$(BUILD_JOBS) $(UNIT_BIN) $(BIN) $(TEST_BIN)
 	@tests/pg/cluster run-or-plain "tests" $(MAKE) --no-print-directory unit e2e
 
 unit: $(UNIT_BIN)
@@ -175,8 +179,10 @@ sanitize:
 		SAN='-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer' \
 		E2E_PG_TESTS='$(E2E_PG_SAN_TESTS)' check
 
+# E2E_SANITIZER=thread: t_cache leaves its one-thread 4 KiB-budget story,
+# very slow under ThreadSanitizer, to check and sanitize.
 tsan:
-	@$(MAKE) --no-print-directory B=build/tsan CFLAGS='-O1 -g' SAN='-fsanitize=thread' \
+	@E2E_SANITIZER=thread $(MAKE) --no-print-directory B=build/tsan CFLAGS='-O1 -g' SAN='-fsanitize=thread' \
 		E2E_PG_TESTS='$(E2E_PG_SAN_TESTS)' check
 
 # The slow reliability trials (signals, SIGKILL, concurrent runs, faults,

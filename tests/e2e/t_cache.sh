@@ -81,12 +81,24 @@ story() {
 		dropped, skipped, reasons FROM batches ORDER BY id" >"$_m.batches"
 }
 
+# Under ThreadSanitizer (`make tsan` sets E2E_SANITIZER=thread) the 4 KiB
+# story, a restart every few rows and 2 MiB of fresh memory each, took 95
+# of CI's seconds; it is one thread's bookkeeping, which `make check` and
+# `make sanitize` run, so there the tiny story is the cached one again.
+# modes: the stories compared with the one without the cache (plain).
+modes="cached tiny"
 case_ "the lifecycle with the cache, without it, and with a 4 KiB budget"
 story cached "$(new_db cached)"
 BULKREG_TEST_CACHE_BUDGET=0 story plain "$(new_db plain)"
-BULKREG_TEST_CACHE_BUDGET=4096 story tiny "$(new_db tiny)"
-expect_same plain.rc cached.rc
-expect_same plain.rc tiny.rc
+if [ "${E2E_SANITIZER:-}" = thread ]; then
+	echo "note: the 4 KiB story is left to make check and make sanitize"
+	modes="cached"
+else
+	BULKREG_TEST_CACHE_BUDGET=4096 story tiny "$(new_db tiny)"
+fi
+for m in $modes; do
+	expect_same plain.rc $m.rc
+done
 
 case_ "the story covers what the cache must get right"
 grep -q "^first 1$" cached.rc || fail "first run: $(cat cached.rc)"
@@ -105,19 +117,21 @@ grep -q "not in the roster" cached.sync.cmp || fail "no sync drop"
 grep -q ",promoted," cached.sync.cmp || fail "no promotion in the sync"
 
 case_ "every report is identical"
-for f in first rerun second fill drops sync raise again undo last; do
-	expect_same plain.$f.cmp cached.$f.cmp
-	expect_same plain.$f.cmp tiny.$f.cmp
+for m in $modes; do
+	for f in first rerun second fill drops sync raise again undo last; do
+		expect_same plain.$f.cmp $m.$f.cmp
+	done
 done
 
 case_ "the databases, the history and the batch records are identical"
-for f in dump history batches; do
-	expect_same plain.$f cached.$f
-	expect_same plain.$f tiny.$f
+for m in $modes; do
+	for f in dump history batches; do
+		expect_same plain.$f $m.$f
+	done
 done
 
 case_ "verify passes on every database"
-for m in cached plain tiny; do
+for m in plain $modes; do
 	run -d "$(db_of $m)" verify
 	expect_rc 0
 done
