@@ -450,10 +450,21 @@ static enum status read_roster(struct pipeline *pl, struct roster_reader *rd,
 			chan_send(pl->free_blocks, &b);
 			break;
 		}
-		/* The records the collector may copy out must be readable. */
-		if (pl->rejects && (st = rejects_flush(pl->rejects, err)) != ST_OK) {
+		/* A row past --max-rows (or a reader's error) ends the run:
+		 * the rows before it are not submitted, and the first error
+		 * stands (a flush below must not turn it into ST_OK). */
+		if (st != ST_OK && st != ST_EOF) {
 			chan_send(pl->free_blocks, &b);
 			break;
+		}
+		/* The records the collector may copy out must be readable. */
+		if (pl->rejects) {
+			enum status fst = rejects_flush(pl->rejects, err);
+			if (fst != ST_OK) {
+				chan_send(pl->free_blocks, &b);
+				st = fst;
+				break;
+			}
 		}
 		b->seq = seq++;
 		rows_read += b->count;

@@ -289,6 +289,19 @@ dump t.db after.state
 expect_same before.state after.state
 run -d t.db register "$R" --max-rows 0
 expect_rc 2
+# With --rejects too, and a roster exactly one row longer than the cap:
+# the row past it was dropped and the run committed (review 14, A7).
+n=$(($(wc -l <"$R") - 1))
+for rj in "" "--rejects capped-rej.csv"; do
+	# shellcheck disable=SC2086 # $rj is one option and its value, or none
+	run -d t.db register "$R" --max-rows $((n - 1)) $rj -o capped.csv
+	expect_rc 2
+	expect_err "(--max-rows $((n - 1))); nothing was written"
+	[ ! -e capped.csv ] || fail "a report was written ($rj)"
+	[ ! -e capped-rej.csv ] || fail "a rejects file was written"
+	dump t.db after.state
+	expect_same before.state after.state
+done
 
 case_ "the spool goes beside the -o file, not to \$TMPDIR"
 TMPDIR=$PWD/no-such-dir "$BULKREG" -d t.db register "$R" --dry-run \
