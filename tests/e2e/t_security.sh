@@ -226,6 +226,25 @@ expect_err "trigger steal on students"
 dump h.db h.after
 expect_same h.before h.after
 
+case_ "ANALYZE's statistics are allowed; a trigger named like them is not"
+cp t.db st.db
+sql st.db "ANALYZE;"
+[ "$(sql st.db "SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_stat1'")" = 1 ] ||
+	fail "ANALYZE made no sqlite_stat1"
+run -d st.db course list
+expect_rc 0
+# Planted the way anyone who can write the file can (review 14, A4).
+sql st.db "PRAGMA writable_schema = ON;
+INSERT INTO sqlite_master VALUES ('trigger', 'sqlite_stat1_x', 'registrations', 0,
+ 'CREATE TRIGGER sqlite_stat1_x AFTER INSERT ON registrations BEGIN
+ UPDATE batches SET label = ''pwned''; END');"
+dump st.db st.before
+run -d st.db register "$R"
+expect_rc 3
+expect_err "trigger sqlite_stat1_x on registrations"
+dump st.db st.after
+expect_same st.before st.after
+
 case_ "views and extra indexes on bulkreg's tables are refused too"
 cp t.db v.db
 sql v.db "CREATE VIEW everyone AS SELECT * FROM students;
