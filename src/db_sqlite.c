@@ -222,11 +222,13 @@ static void create_with_mode(const char *path, unsigned mode)
 	close(fd);
 }
 
-/* The name handed to SQLite: a path that could be read as a URI even with
- * URIs off ("file:...") gets "./" in front. */
+/* The name handed to SQLite: a relative path gets "./" in front, so no
+ * name is ever read as anything but a file -- "file:..." even with URIs
+ * off, ":memory:" (an in-memory database that "imported" courses and
+ * exited 0: review 14, A2) or whatever name SQLite gives a meaning next. */
 static char *sqlite_name(const char *path)
 {
-	if (strncasecmp(path, "file:", 5) != 0)
+	if (path[0] == '/')
 		return strdup(path);
 	size_t n = strlen(path);
 	char *s = malloc(n + 3);

@@ -197,6 +197,20 @@ expect_out "OPEN,Plenty of seats"
 BULKREG_DB='file:y.db?vfs=unix-none&nolock=1' "$BULKREG" init >out 2>err ||
 	fail "BULKREG_DB as a path: $(cat err)"
 [ -f 'file:y.db?vfs=unix-none&nolock=1' ] || fail "BULKREG_DB: no file"
+# ":memory:" is a file too (review 14, A2: courses "imported", exit 0,
+# nothing kept); so is BULKREG_DB=:memory:, and a copy-db target.
+run -d :memory: course import "$DATA/courses/outcomes.csv"
+expect_rc 0
+run -d :memory: course list --format csv
+expect_rc 0
+expect_out "OPEN,Plenty of seats"
+[ -s :memory: ] || fail ":memory: is no file with the courses"
+BULKREG_DB=:memory: "$BULKREG" course list --format csv >out 2>err
+expect_out "OPEN,Plenty of seats"
+run copy-db :memory: :other:
+expect_rc 0
+run -d :other: course list --format csv
+expect_out "OPEN,Plenty of seats"
 
 # ---- 6. a hostile database ------------------------------------------------
 case_ "a database with a planted trigger is refused, named, and unchanged"
