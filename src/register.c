@@ -785,12 +785,18 @@ static enum status finish_batch(struct pipeline *pl, struct roster_reader *rd,
 		st = atomic_file_publish(&dest->af, err);
 		dest->atomic = false;
 		if (st != ST_OK) {
-			/* Committed: keep the report wherever it is now. */
+			/* The batch has ended: keep the report wherever it is
+			 * now, and say how the batch ended (a dry run or a
+			 * rollback was said to be committed: review 14, B1). */
 			struct atomic_file *af = &dest->af;
 			error_append(err,
-				     " (batch %lld is committed; its report is at "
-				     "%s)",
+				     " (batch %lld %s; its report is at %s)",
 				     (long long)pl->batch_id,
+				     res->outcome == BATCH_COMMITTED ?
+					     "is committed" :
+				     res->outcome == BATCH_DRY_RUN ?
+					     "was a dry run: nothing was written" :
+					     "was rolled back: nothing was written",
 				     af->tmp_path ? af->tmp_path : opt->output_path);
 			free(af->tmp_path);
 			free(af->path);

@@ -156,25 +156,74 @@ if [ -z "${BULKREG_WRAPPER:-}" ] && command -v strace >/dev/null 2>&1 &&
 	strace -f -o /dev/null -e trace=none true 2>/dev/null; then
 	# LeakSanitizer cannot work under ptrace (make sanitize).
 	no_lsan=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0
-	case_ "SIGTERM and EINTR at the report's rename: committed, report in place"
+	# held_kill LOG INJECT ARGS...: runs bulkreg ARGS under strace, which
+	# holds its first rename() 2 s on entry (INJECT may add an error);
+	# once the log shows the rename held, SIGTERM goes to the process (a
+	# kill from outside: strace's own signal= goes to the thread in the
+	# call, which blocks it, so it was never seen: review 14, B5).  The
+	# log must show bulkreg's signal thread receive it.
+	held_kill() {
+		_log=$1
+		_inject=$2
+		shift 2
+		: >"$_log"
+		ASAN_OPTIONS=$no_lsan strace -f -o "$_log" \
+			-e trace=rename,rt_sigtimedwait -e signal=none \
+			-e inject="rename:delay_enter=2000000:when=1$_inject" \
+			"$BULKREG" "$@" >out 2>err &
+		_tracer=$!
+		_i=0
+		until grep -q 'rename(' "$_log"; do
+			_i=$((_i + 1))
+			[ "$_i" -lt 400 ] || { kill "$_tracer"; fail "the rename was never held"; }
+			sleep 0.05 # polling for the held call, not a wait for it
+		done
+		kill -TERM "$(pgrep -P "$_tracer" -x "$(basename "$BULKREG")")" ||
+			fail "no bulkreg under strace"
+		wait "$_tracer"
+		RC=$?
+		grep -q '= 15 (SIGTERM)$' "$_log" ||
+			fail "SIGTERM did not reach bulkreg: $(cat "$_log")"
+	}
+	case_ "SIGTERM at the report's rename: committed, report in place"
 	cp t.db s.db
-	ASAN_OPTIONS=$no_lsan strace -f -o /dev/null -e trace=rename \
-		-e inject=rename:error=EINTR:signal=SIGTERM:when=1 \
-		"$BULKREG" -d s.db register "$R" -o sig.csv >out 2>err
-	RC=$?
+	held_kill sig.log "" -d s.db register "$R" -o sig.csv
 	expect_rc 0
+	expect_err "committed: 2 rows"
 	[ -s sig.csv ] || fail "the report is not in place"
 	[ "$(sql s.db "SELECT outcome FROM batches ORDER BY id DESC LIMIT 1")" = committed ] ||
 		fail "the batch is not committed"
+	case_ "EINTR at the report's rename: retried, report in place"
+	ASAN_OPTIONS=$no_lsan strace -f -o /dev/null -e trace=rename \
+		-e inject=rename:error=EINTR:when=1 \
+		"$BULKREG" -d s.db register "$R" -o eintr.csv >out 2>err
+	RC=$?
+	expect_rc 0
+	[ -s eintr.csv ] || fail "the report is not in place"
 
 	case_ "SIGTERM while the rename fails: exit 3 saying committed and where"
-	ASAN_OPTIONS=$no_lsan strace -f -o /dev/null -e trace=rename \
-		-e inject=rename:error=EIO:signal=SIGTERM:when=1 \
-		"$BULKREG" -d s.db register "$R" -o sig2.csv >out 2>err
-	RC=$?
+	held_kill sig2.log ":error=EIO" -d s.db register "$R" -o sig2.csv
 	expect_rc 3
 	expect_err "is committed; its report is at .sig2.csv."
 	ls .sig2.csv.* >/dev/null 2>&1 || fail "the stranded report is gone"
+
+	case_ "a dry run or a rolled-back batch whose report cannot be put in place is not called committed"
+	ASAN_OPTIONS=$no_lsan strace -f -o /dev/null -e trace=rename \
+		-e inject=rename:error=EACCES:when=1 \
+		"$BULKREG" -d s.db register "$R" --dry-run -o dry.csv >out 2>err
+	RC=$?
+	expect_rc 3
+	expect_err "was a dry run: nothing was written; its report is at .dry.csv."
+	! grep -q "committed" err || fail "a dry run called committed: $(cat err)"
+	printf 'student_id,first_name,last_name,email,course\nX1,A,B,bad,OPEN\n' >bad.csv
+	ASAN_OPTIONS=$no_lsan strace -f -o /dev/null -e trace=rename \
+		-e inject=rename:error=EACCES:when=1 \
+		"$BULKREG" -d s.db register bad.csv --strict -o rb.csv >out 2>err
+	RC=$?
+	expect_rc 3
+	expect_err "was rolled back: nothing was written; its report is at .rb.csv."
+	! grep -q "committed" err || fail "a rollback called committed: $(cat err)"
+	rm -f .dry.csv.* .rb.csv.*
 
 	case_ "temporary names come from getrandom()"
 	ASAN_OPTIONS=$no_lsan strace -f -o /dev/null -e trace=getrandom \
