@@ -97,11 +97,17 @@ struct cli_getopt {
 	struct cli *cli;
 	struct option longopts[CLI_OPTS_MAX];
 	char shortopts[64];
-	char prog[64];      /* "bulkreg: CMD", getopt's argv[0] */
+	char prog[64];      /* "CMD", for its messages */
 };
 void cli_getopt_init(struct cli_getopt *g, struct cli *cli, const char *cmd,
-		     char **argv, const char *shortopts,
+		     const char *shortopts,
 		     const struct option *longopts);
+/* getopt_long's complaint (c: '?' or ':', with opterr 0 and ':' leading
+ * the short options), printed as getopt would but through cli_error, so
+ * an option holding escapes reaches the terminal escaped; "CMD: " in front
+ * when cmd is not NULL. */
+void cli_option_error(const char *cmd, int c, char **argv,
+		      const struct option *longopts);
 /* The next option of the command (as getopt_long returns it), -1 after
  * the last one (optind is at the first operand), or CLI_OPT_ERROR. */
 int cli_getopt_next(struct cli_getopt *g, int argc, char **argv,

@@ -152,7 +152,7 @@ static const struct option global_opts[] = {
 #define NGLOBAL (sizeof(global_opts) / sizeof(global_opts[0]))
 
 void cli_getopt_init(struct cli_getopt *g, struct cli *cli, const char *cmd,
-		     char **argv, const char *shortopts,
+		     const char *shortopts,
 		     const struct option *longopts)
 {
 	g->cli = cli;
@@ -171,16 +171,65 @@ void cli_getopt_init(struct cli_getopt *g, struct cli *cli, const char *cmd,
 	memset(&g->longopts[n], 0, sizeof(g->longopts[n]));
 	/* After the command's own: a leading '+' (stop at the first operand)
 	 * stays first. */
-	int w = snprintf(g->shortopts, sizeof(g->shortopts), "%sd:q", shortopts);
+	/* ':' first (after a '+'): a missing argument is told from an
+	 * unknown option, and opterr = 0 leaves every message to us
+	 * (cli_option_error, which escapes the option). */
+	bool plus = shortopts[0] == '+';
+	int w = snprintf(g->shortopts, sizeof(g->shortopts), "%s:%sd:q",
+			 plus ? "+" : "", shortopts + plus);
 	if (w < 0 || (size_t)w >= sizeof(g->shortopts)) {
 		fputs("bulkreg: internal error: short options too long\n", stderr);
 		abort();
 	}
-	/* getopt prints its errors with argv[0] as the program's name. */
-	snprintf(g->prog, sizeof(g->prog), "bulkreg: %s", cmd);
-	argv[0] = g->prog;
+	snprintf(g->prog, sizeof(g->prog), "%s", cmd);
 	optind = 0; /* GNU getopt: start afresh */
-	opterr = 1;
+	opterr = 0;
+}
+
+/* Whether the long option `name` (len bytes) is one of longopts; *has_arg
+ * is its argument rule, *prefix_of how many options it is a prefix of. */
+static bool long_option(const struct option *longopts, const char *name,
+			size_t len, int *has_arg, int *prefix_of)
+{
+	*prefix_of = 0;
+	for (size_t i = 0; longopts && longopts[i].name; i++) {
+		if (strncmp(longopts[i].name, name, len) != 0)
+			continue;
+		if (longopts[i].name[len] == '\0') {
+			*has_arg = longopts[i].has_arg;
+			return true;
+		}
+		(*prefix_of)++;
+	}
+	return false;
+}
+
+void cli_option_error(const char *cmd, int c, char **argv,
+		      const struct option *longopts)
+{
+	const char *who = cmd ? cmd : "", *sep = cmd ? ": " : "";
+	const char *arg = optind > 0 ? argv[optind - 1] : "";
+	bool is_long = strncmp(arg, "--", 2) == 0 && arg[2] != '\0';
+	size_t len = is_long ? strcspn(arg + 2, "=") : 0;
+	int has_arg = no_argument, prefix_of = 0;
+	bool known = is_long && long_option(longopts, arg + 2, len, &has_arg,
+					    &prefix_of);
+	char one[2] = {(char)optopt, '\0'};
+	if (c == ':' && known)
+		cli_error("%s%soption '--%.*s' requires an argument", who, sep,
+			  (int)len, arg + 2);
+	else if (c == ':')
+		cli_error("%s%soption requires an argument -- '%s'", who, sep,
+			  one);
+	else if (known && arg[2 + len] == '=' && has_arg == no_argument)
+		cli_error("%s%soption '--%.*s' doesn't allow an argument", who,
+			  sep, (int)len, arg + 2);
+	else if (optopt != 0)
+		cli_error("%s%sinvalid option -- '%s'", who, sep, one);
+	else if (is_long && prefix_of > 1)
+		cli_error("%s%soption '%s' is ambiguous", who, sep, arg);
+	else
+		cli_error("%s%sunrecognized option '%s'", who, sep, arg);
 }
 
 int cli_getopt_next(struct cli_getopt *g, int argc, char **argv,
@@ -205,6 +254,7 @@ int cli_getopt_next(struct cli_getopt *g, int argc, char **argv,
 			continue;
 		case '?':
 		case ':':
+			cli_option_error(g->prog, c, argv, g->longopts);
 			fprintf(stderr, "Try 'bulkreg %s --help'.\n", g->cli->cmd);
 			return CLI_OPT_ERROR;
 		default:
@@ -293,7 +343,7 @@ static int parse_format(struct cli *cli, int argc, char **argv, const char *cmd,
 	};
 	*fmt = REPORT_TEXT;
 	struct cli_getopt g;
-	cli_getopt_init(&g, cli, cmd, argv, "h", opts);
+	cli_getopt_init(&g, cli, cmd, "h", opts);
 	int c;
 	while ((c = cli_getopt_next(&g, argc, argv, NULL)) != -1) {
 		if (c == 'f' && report_format_parse(optarg, fmt) &&

@@ -45,7 +45,7 @@ static int parse(struct cli *cli, int argc, char **argv, double *wait)
 		{NULL, 0, NULL, 0},
 	};
 	struct cli_getopt g;
-	cli_getopt_init(&g, cli, "copy-db", argv, "h", opts);
+	cli_getopt_init(&g, cli, "copy-db", "h", opts);
 	int c;
 	while ((c = cli_getopt_next(&g, argc, argv, NULL)) != -1) {
 		if (c == 'h')

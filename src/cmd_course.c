@@ -117,7 +117,7 @@ int cmd_init(struct cli *cli, int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	struct cli_getopt g;
-	cli_getopt_init(&g, cli, "init", argv, "h", opts);
+	cli_getopt_init(&g, cli, "init", "h", opts);
 	int c;
 	while ((c = cli_getopt_next(&g, argc, argv, NULL)) != -1) {
 		if (c == 'h')
@@ -306,7 +306,7 @@ static int course_add(struct cli *cli, int argc, char **argv)
 	struct course_input in = {0};
 	bool have_capacity = false;
 	struct cli_getopt g;
-	cli_getopt_init(&g, cli, "course add", argv, "h", opts);
+	cli_getopt_init(&g, cli, "course add", "h", opts);
 	int c;
 	while ((c = cli_getopt_next(&g, argc, argv, NULL)) != -1) {
 		switch (c) {
@@ -552,7 +552,7 @@ static int course_import(struct cli *cli, int argc, char **argv)
 	struct error merr = {0};
 	bool dry_run = false, verbose = false;
 	struct cli_getopt g;
-	cli_getopt_init(&g, cli, "course import", argv, "hv", opts);
+	cli_getopt_init(&g, cli, "course import", "hv", opts);
 	int c;
 	while ((c = cli_getopt_next(&g, argc, argv, NULL)) != -1) {
 		switch (c) {
@@ -822,7 +822,7 @@ int cmd_course(struct cli *cli, int argc, char **argv)
 	};
 	/* '+': the options before the subcommand (global ones, --help). */
 	struct cli_getopt g;
-	cli_getopt_init(&g, cli, "course", argv, "+h", opts);
+	cli_getopt_init(&g, cli, "course", "+h", opts);
 	int c;
 	while ((c = cli_getopt_next(&g, argc, argv, NULL)) != -1) {
 		if (c == 'h')

@@ -296,11 +296,9 @@ static int show_operand(struct cli *cli, int argc, char **argv)
 	};
 	struct cli_getopt g;
 	struct cli scratch = *cli; /* its global options are applied later */
-	cli_getopt_init(&g, &scratch, "batches", argv, "+h", opts);
-	opterr = 0;
+	cli_getopt_init(&g, &scratch, "batches", "+h", opts);
 	while (getopt_long(argc, argv, g.shortopts, g.longopts, NULL) != -1)
-		continue;
-	opterr = 1;
+		continue; /* silent: opterr is 0; the real parse complains */
 	return optind < argc && strcmp(argv[optind], "show") == 0 ? optind : 0;
 }
 

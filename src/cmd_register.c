@@ -448,7 +448,7 @@ static int run_batch(struct cli *cli, const struct batch_command *bc, int argc,
 	const char *roster_only = NULL; /* the first such option given */
 	int c, at = -1;
 	struct cli_getopt g;
-	cli_getopt_init(&g, cli, name, argv, "ho:", opts);
+	cli_getopt_init(&g, cli, name, "ho:", opts);
 	while ((c = cli_getopt_next(&g, argc, argv, &at)) != -1) {
 		/* Options of one command only. */
 		bool register_only = c == OPT_SYNC || c == OPT_SYNC_SCOPE ||
@@ -728,7 +728,7 @@ int cmd_undo(struct cli *cli, int argc, char **argv)
 	};
 	double wait = DEFAULT_WAIT_SECONDS;
 	struct cli_getopt g;
-	cli_getopt_init(&g, cli, "undo", argv, "ho:", opts);
+	cli_getopt_init(&g, cli, "undo", "ho:", opts);
 	int c;
 	while ((c = cli_getopt_next(&g, argc, argv, NULL)) != -1) {
 		switch (c) {

@@ -181,7 +181,7 @@ int cmd_verify(struct cli *cli, int argc, char **argv)
 	struct out o = {cli, REPORT_TEXT, 0};
 	bool want_repair = false;
 	struct cli_getopt g;
-	cli_getopt_init(&g, cli, "verify", argv, "h", opts);
+	cli_getopt_init(&g, cli, "verify", "h", opts);
 	int c;
 	while ((c = cli_getopt_next(&g, argc, argv, NULL)) != -1) {
 		if (c == 'f' && report_format_parse(optarg, &o.fmt) &&

@@ -178,11 +178,12 @@ int main(int argc, char **argv)
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
 	};
-	argv[0] = (char *)"bulkreg"; /* getopt's messages: "bulkreg: ..." */
 	int c;
 	/* '+': stop at the command, whose parser takes the global options
-	 * given after it (cli_getopt_next). */
-	while ((c = getopt_long(argc, argv, "+d:hqV", opts, NULL)) != -1) {
+	 * given after it (cli_getopt_next); ':' and opterr 0: the messages
+	 * are ours (cli_option_error). */
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+:d:hqV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
 			cli.db_path = optarg;
@@ -203,6 +204,7 @@ int main(int argc, char **argv)
 			printf("bulkreg %s\n", BULKREG_VERSION);
 			return cli_close_stdout(&cli);
 		default:
+			cli_option_error(NULL, c, argv, opts);
 			fputs("Try 'bulkreg --help'.\n", stderr);
 			return 2;
 		}

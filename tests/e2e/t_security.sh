@@ -410,6 +410,23 @@ expect_rc 2
 expect_err 'M\x1b[31m'
 expect_no_esc err
 
+case_ "an unknown option holding escapes is shown escaped"
+# getopt printed these itself, raw (review 14, B2).
+for cmd in "" register drop undo roster batches verify copy-db course init student; do
+	# shellcheck disable=SC2086 # $cmd is one word or none
+	run $cmd "$(printf -- '--opt\033]0;PWNED\007\033[2J')"
+	expect_rc 2
+	expect_err 'unrecognized option '"'"'--opt\x1b]0;PWNED\x07\x1b[2J'"'"
+	expect_no_esc err
+done
+run course "$(printf -- '-\033')"
+expect_rc 2
+expect_err "bulkreg: course: invalid option -- '\\x1b'"
+expect_no_esc err
+run register "$(printf -- '--help=\033[2J')"
+expect_rc 2
+expect_err "bulkreg: register: option '--help' doesn't allow an argument"
+
 case_ "the text report shows a backslash as \\\\"
 # The first row's id is valid (a backslash is allowed): a bad email puts it
 # in the text table.
