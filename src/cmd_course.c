@@ -15,6 +15,7 @@
 #include "course_save.h"
 #include "course_import.h"
 #include "courses.h"
+#include "dbtarget.h"
 #include "validate.h"
 
 static const char init_usage[] = "usage: bulkreg init\n";
@@ -348,9 +349,11 @@ static int course_add(struct cli *cli, int argc, char **argv)
 				       "space at either end",
 				       in.code);
 	/* Without --capacity only an existing course can be meant: a new
-	 * one needs it, and no database is created to say so. */
+	 * one needs it, and no SQLite file is created to say so (a
+	 * PostgreSQL URI is no file: review 13, A3). */
 	struct stat sb;
-	if (!have_capacity && stat(cli->db_path, &sb) != 0)
+	if (!have_capacity && !db_target_is_pg(cli->db_path) &&
+	    stat(cli->db_path, &sb) != 0)
 		return cli_usage_error(cli, "--capacity N is required for a new "
 					    "course");
 	struct db *db;

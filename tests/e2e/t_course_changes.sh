@@ -73,6 +73,23 @@ run -d none.db course add BIO1 --title Biology
 expect_rc 2
 [ ! -e none.db ] || fail "none.db was created"
 
+case_ "the same on the store under test (PostgreSQL's URI is no file: review 13, A3)"
+d=$(new_db cc)
+run -d "$d" course add Q1 --capacity 3
+expect_rc 0
+run -d "$d" course add Q1 --title "Calculus I"
+expect_rc 0
+expect_err "course Q1 updated: title '' -> 'Calculus I'"
+run -d "$d" course add Q1 --waitlist 5
+expect_rc 0
+run -d "$d" course list --format csv
+expect_out "Q1,Calculus I,3,5,"
+run -d "$d" course add Q2 --title Other
+expect_rc 2
+expect_err "--capacity N is required for a new course"
+run -d "$d" course list --format csv
+expect_no_out "Q2"
+
 case_ "course import --dry-run names whom a capacity raise would promote, and writes nothing"
 printf 'code,title,capacity,waitlist\nM1,Math,1,5\nM2,Art,1,5\n' >p1.csv
 printf 'student_id,first_name,last_name,email,course\nS1,A,B,a@x.org,M1\nS2,C,D,c@x.org,M1\nS3,E,F,e@x.org,M1\nS4,G,H,g@x.org,M1\nS5,I,J,i@x.org,M2\nS6,K,L,k@x.org,M2\n' >p.csv
