@@ -432,3 +432,11 @@ print('A,Ann\tTab,' + 'a' * 300 + '@x.org,M1')" >d.csv
 run -d $db drop d.csv --format csv
 expect_rc 0
 [ "$(csv_field 2 status)" = dropped ] || fail "report: $(cat out)"
+
+case_ "--help names the lifecycle's statuses and reason (review 13, C4)"
+run register --help
+for w in dropped promoted duplicate_in_roster skipped; do expect_out "$w"; done
+run drop --help
+for w in dropped promoted not_registered duplicate_in_roster; do expect_out "$w"; done
+run undo --help
+for w in dropped promoted restored; do expect_out "$w"; done
