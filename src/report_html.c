@@ -656,23 +656,36 @@ static void summary(struct hw *w, const struct report_summary *s)
 		break;
 	}
 	hw_puts(w, "</h1>\n<p>");
-	if (s->undo_of)
-		hw_printf(w, "The undo of batch %" PRId64 ". ", s->undo_of);
-	hw_printf(w, "%s %s", report_group_digits(c->rows, a),
-		  plural(c->rows, "row", "rows"));
-	if (s->source) {
-		hw_puts(w, " from <strong>");
-		hw_text(w, report_source_words(s->source));
-		hw_puts(w, "</strong>");
+	if (s->undo_of) {
+		/* An undo reads no rows: it says what it changed, as the
+		 * text report does (review 13, C2). */
+		int64_t changed = outcome_counts_changed(c);
+		hw_printf(w, "%s batch %" PRId64 ": %s %s changed in %.2f s.</p>"
+			     "\n<dl class=\"meta\">",
+			  s->outcome == BATCH_COMMITTED ? "Undid" : "Undoing",
+			  s->undo_of, report_group_digits(changed, a),
+			  plural(changed, "registration", "registrations"),
+			  s->elapsed_seconds);
+	} else {
+		hw_printf(w, "%s %s", report_group_digits(c->rows, a),
+			  plural(c->rows, "row", "rows"));
+		if (s->source) {
+			hw_puts(w, " from <strong>");
+			hw_text(w, report_source_words(s->source));
+			hw_puts(w, "</strong>");
+		}
+		hw_printf(w, " in %.2f s", s->elapsed_seconds);
+		if (s->elapsed_seconds > 0 && isfinite(s->elapsed_seconds)) {
+			double per_s = (double)c->rows / s->elapsed_seconds;
+			hw_printf(w, " (%s rows/s)",
+				  report_group_digits(per_s < 9e18 ?
+							      (int64_t)(per_s + 0.5) :
+							      0,
+						      a));
+		}
+		hw_printf(w, ", %zu %s.</p>\n<dl class=\"meta\">", s->workers,
+			  plural((int64_t)s->workers, "worker", "workers"));
 	}
-	hw_printf(w, " in %.2f s", s->elapsed_seconds);
-	if (s->elapsed_seconds > 0 && isfinite(s->elapsed_seconds)) {
-		double per_s = (double)c->rows / s->elapsed_seconds;
-		hw_printf(w, " (%s rows/s)",
-			  report_group_digits(per_s < 9e18 ? (int64_t)(per_s + 0.5) : 0, a));
-	}
-	hw_printf(w, ", %zu %s.</p>\n<dl class=\"meta\">", s->workers,
-		  plural((int64_t)s->workers, "worker", "workers"));
 	if (s->label) {
 		hw_puts(w, "<dt>Label</dt><dd>");
 		hw_text(w, s->label);
@@ -696,8 +709,10 @@ static void summary(struct hw *w, const struct report_summary *s)
 
 	hw_puts(w, "<section id=\"summary\">\n<h2>Summary</h2>\n"
 		   "<table class=\"counts\" id=\"counts\">\n<tbody>\n");
-	hw_printf(w, "<tr data-count=\"rows\"><th>rows</th><td class=\"num\">%s"
-		     "</td></tr>\n", report_group_digits(c->rows, a));
+	if (!s->undo_of) /* it reads no rows */
+		hw_printf(w, "<tr data-count=\"rows\"><th>rows</th><td "
+			     "class=\"num\">%s</td></tr>\n",
+			  report_group_digits(c->rows, a));
 	for (int st = STATUS_REGISTERED; st < STATUS_COUNT; st++) {
 		const char *name = row_status_name(st);
 		hw_printf(w, "<tr data-status=\"%s\"><th>%s</th><td class=\"num\">"
