@@ -329,14 +329,16 @@ static bool snapshot_env(struct check_config *cfg)
 	return true;
 }
 
-/* What --check-env clean keeps of bulkreg's own environment. */
+/* What --check-env clean keeps of bulkreg's own environment: not
+ * BULKREG_DB, whose PostgreSQL URI may hold a password (review 14, C2). */
 static bool kept_when_clean(const char *entry)
 {
 	static const char *const names[] = {"PATH=", "HOME=", "LANG="};
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (strncmp(entry, names[i], strlen(names[i])) == 0)
 			return true;
-	return strncmp(entry, "BULKREG_", 8) == 0;
+	return strncmp(entry, "BULKREG_", 8) == 0 &&
+	       strncmp(entry, "BULKREG_DB=", 11) != 0;
 }
 
 void check_config_clean_env(struct check_config *cfg)

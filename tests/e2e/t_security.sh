@@ -348,6 +348,11 @@ SECRET_TOKEN=hunter2 "$BULKREG" -d t.db register "$R" --dry-run \
 	--check-env clean --check 'test -z "$SECRET_TOKEN"' >out 2>err
 RC=$?
 expect_rc 0
+# BULKREG_DB may be a URI with a password (review 14, C2).
+BULKREG_DB=t.db "$BULKREG" register "$R" --dry-run --format csv \
+	--check 'test -z "$BULKREG_DB"' >out 2>err
+RC=$?
+expect_rc 0
 
 case_ "--check-env inherit passes everything"
 SECRET_TOKEN=hunter2 "$BULKREG" -d t.db register "$R" --dry-run --format csv \
