@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "rejects.h"
+#include "report.h"
 #include "report_dest.h"
 #include "utf8.h"
 
@@ -52,6 +53,8 @@ static bool bytes_u32(struct bytes *b, uint32_t v)
 	return bytes_add(b, &v, sizeof(v));
 }
 
+#define SPOOL_NAME "temporary file of the roster's records"
+
 struct rejects {
 	struct report_dest dest;   /* FILE, as -o's report_dest has it */
 	FILE *direct;              /* when dest is a device, a FIFO or
@@ -72,6 +75,7 @@ struct rejects {
 	FILE *spool;
 	int spool_fd;              /* its descriptor, for the collector */
 	uint64_t spool_at;         /* offset of the next byte */
+	uint64_t spool_limit;      /* REPORT_SPOOL_MAX unless set */
 	uint64_t rec_start;        /* of the record being read */
 	uint32_t rec_fields;
 	int capture_err;           /* errno of a failed capture */
@@ -105,20 +109,29 @@ enum status rejects_new(const char *path, unsigned mode,
 		rejects_free(rj);
 		return st;
 	}
-	/* tmpfile(3): no name, mode 0600, gone however the process ends. */
-	rj->spool = tmpfile();
-	if (rj->spool && !rj->dest.atomic)
-		rj->direct = tmpfile();
-	if (!rj->spool || (!rj->dest.atomic && !rj->direct)) {
-		int e = errno;
+	/* No name, mode 0600, gone however the process ends; beside the
+	 * rejects file as the report's spool is beside -o, else in $TMPDIR
+	 * (tmpfile(3) put every record of the roster in /tmp, unbounded:
+	 * review 14, A3). */
+	rj->spool_limit = REPORT_SPOOL_MAX;
+	st = report_spool_open(report_dest_dir(&rj->dest), SPOOL_NAME,
+			       &rj->spool, err);
+	if (st == ST_OK && !rj->dest.atomic)
+		st = report_spool_open(NULL, "temporary rejects file",
+				       &rj->direct, err);
+	if (st != ST_OK) {
 		rejects_free(rj);
-		return error_set(err, ST_IO, "%s: cannot create a temporary file: %s",
-				 path, strerror(e));
+		return st;
 	}
 	rj->spool_fd = fileno(rj->spool);
 	rj->out_fd = rj->direct ? fileno(rj->direct) : rj->dest.af.fd;
 	*out = rj;
 	return ST_OK;
+}
+
+void rejects_set_spool_limit(struct rejects *rj, uint64_t bytes)
+{
+	rj->spool_limit = bytes;
 }
 
 /* ---- the reader's side ------------------------------------------------------ */
@@ -128,6 +141,10 @@ static void spool_put(struct rejects *rj, const void *p, size_t n)
 {
 	if (rj->capture_err)
 		return;
+	if (rj->spool_at + n > rj->spool_limit) {
+		rj->capture_err = EFBIG;
+		return;
+	}
 	errno = 0;
 	if (n > 0 && fwrite(p, 1, n, rj->spool) != n)
 		rj->capture_err = errno ? errno : EIO;
@@ -185,6 +202,18 @@ static enum status capture_status(const struct rejects *rj, struct error *err)
 {
 	if (rj->capture_err == ENOMEM)
 		return error_set(err, ST_NOMEM, "out of memory for --rejects");
+	if (rj->capture_err == EFBIG) {
+		bool mib = rj->spool_limit >= (1u << 20);
+		return error_set(err, ST_INPUT,
+				 "%s: the roster's records kept for --rejects "
+				 "would pass %llu %s (the most bulkreg keeps "
+				 "while a batch runs); split the roster; nothing "
+				 "was written",
+				 rj->path,
+				 (unsigned long long)(mib ? rj->spool_limit >> 20 :
+							    rj->spool_limit),
+				 mib ? "MiB" : "bytes");
+	}
 	if (rj->capture_err)
 		return error_set(err, ST_IO, "%s: temporary file: %s", rj->path,
 				 strerror(rj->capture_err));

@@ -47,6 +47,11 @@ enum status rejects_new(const char *path, unsigned mode,
 			bool (*cancelled)(void *ctx), void *ctx,
 			struct rejects **out, struct error *err);
 
+/* Lowers (or raises) the most the record spool may hold, REPORT_SPOOL_MAX
+ * (1 GiB) unless set: past it the capture fails, and rejects_flush says
+ * so (ST_INPUT, "split the roster"). */
+void rejects_set_spool_limit(struct rejects *rj, uint64_t bytes);
+
 /* The reader's hooks: a field of the record being read (header first), and
  * the end of a record: *ref (for struct row's record_ref) is where the
  * record is kept, 0 for the header or a blank record (forgotten). */

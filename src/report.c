@@ -352,10 +352,8 @@ bool report_format_parse(const char *s, enum report_format *out)
 	return false;
 }
 
-/* A file with no name in `dir` (or $TMPDIR): gone by itself however the
- * process ends, and never visible to anyone.  Where O_TMPFILE is not
- * supported, mkstemp's file (mode 0600) is unlinked at once. */
-static enum status spool_open(const char *dir, FILE **out, struct error *err)
+enum status report_spool_open(const char *dir, const char *what, FILE **out,
+			      struct error *err)
 {
 	if (!dir) {
 		dir = getenv("TMPDIR");
@@ -373,16 +371,15 @@ static enum status spool_open(const char *dir, FILE **out, struct error *err)
 					 dir);
 		fd = mkostemp(path, O_CLOEXEC);
 		if (fd < 0)
-			return error_set(err, ST_IO,
-					 "%s: cannot create the " SPOOL_NAME ": %s",
-					 dir, strerror(errno));
+			return error_set(err, ST_IO, "%s: cannot create the %s: %s",
+					 dir, what, strerror(errno));
 		unlink(path);
 	}
 	if (!(*out = fdopen(fd, "w+"))) {
 		int e = errno;
 		close(fd);
-		return error_set(err, ST_IO, "%s: cannot open the " SPOOL_NAME ": %s",
-				 dir, strerror(e));
+		return error_set(err, ST_IO, "%s: cannot open the %s: %s", dir,
+				 what, strerror(e));
 	}
 	return ST_OK;
 }
@@ -398,7 +395,7 @@ enum status report_new(enum report_format fmt, const char *dir,
 		free(buf);
 		return error_set(err, ST_NOMEM, "out of memory for the report");
 	}
-	enum status st = spool_open(dir, &r->spool, err);
+	enum status st = report_spool_open(dir, SPOOL_NAME, &r->spool, err);
 	if (st != ST_OK) {
 		free(r);
 		free(buf);

@@ -46,6 +46,13 @@ struct report;
  * about 12 million csv rows. */
 #define REPORT_SPOOL_MAX ((uint64_t)1 << 30)
 
+/* A file with no name in `dir` (or $TMPDIR, default /tmp, when dir is
+ * NULL): gone by itself however the process ends, and never visible to
+ * anyone (O_TMPFILE; else mkstemp's file, mode 0600, unlinked at once).
+ * ST_IO names dir and `what` ("temporary report file"). */
+enum status report_spool_open(const char *dir, const char *what, FILE **out,
+			      struct error *err);
+
 /* A report being built: rows are spooled to a temporary file that has no
  * name (O_TMPFILE, else unlinked at once; mode 0600) in `dir`, or in $TMPDIR
  * (default /tmp) when dir is NULL, so memory does not grow with the roster. */
