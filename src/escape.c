@@ -19,6 +19,11 @@ static bool csv_is_formula_start(unsigned char c)
 	       c == '\r';
 }
 
+bool esc_csv_is_formula(const char *s, size_t len)
+{
+	return len > 0 && csv_is_formula_start((unsigned char)s[0]);
+}
+
 static bool csv_needs_quotes(const char *s, size_t len)
 {
 	if (len == 0)

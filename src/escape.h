@@ -22,6 +22,8 @@
  */
 #define ESC_CSV_MAX(n) (3 * (size_t)(n) + 3)
 size_t esc_csv(char *out, const char *s, size_t len);
+/* Whether a spreadsheet would read s as a formula (esc_csv's test). */
+bool esc_csv_is_formula(const char *s, size_t len);
 
 #define ESC_JSON_MAX(n) (6 * (size_t)(n) + 2)
 size_t esc_json(char *out, const char *s, size_t len);

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "escape.h"
 #include "rejects.h"
 #include "report.h"
 #include "report_dest.h"
@@ -362,13 +363,25 @@ static enum status put_field(struct rejects *rj, const char *s, size_t len,
 	return st;
 }
 
-/* The two extra fields and the line break. */
+/* The two extra fields and the line break.  The roster's own fields are
+ * kept byte for byte; bulkreg's detail (which may quote a check's output)
+ * gets the csv report's guard: a leading ' before = + - @ (review 14, C3). */
 static enum status put_end(struct rejects *rj, const char *reason,
 			   const char *detail, struct error *err)
 {
 	enum status st = put_field(rj, reason, strlen(reason), false, err);
-	if (st == ST_OK)
-		st = put_field(rj, detail, strlen(detail), false, err);
+	size_t len = strlen(detail);
+	if (st == ST_OK && esc_csv_is_formula(detail, len)) {
+		char *guarded = malloc(len + 2);
+		if (!guarded)
+			return nomem(err);
+		guarded[0] = '\'';
+		memcpy(guarded + 1, detail, len + 1);
+		st = put_field(rj, guarded, len + 1, false, err);
+		free(guarded);
+	} else if (st == ST_OK) {
+		st = put_field(rj, detail, len, false, err);
+	}
 	if (st == ST_OK)
 		st = put_converted(rj, rj->eol, strlen(rj->eol), err);
 	return st;

