@@ -49,6 +49,52 @@ bool db_target_is_pg(const char *target)
 	return len > 0 && *p == '=' && libpq_keyword(name, len);
 }
 
+/* Whether target names an option tok[0..n) ("tok=" or "tok =", as a
+ * keyword or a URI parameter): an option's name is no password. */
+static bool option_name_in(const char *target, const char *tok, size_t n)
+{
+	for (const char *at = target; *at; at++) {
+		if (strncmp(at, tok, n) != 0)
+			continue;
+		bool starts = at == target || isspace((unsigned char)at[-1]) ||
+			      at[-1] == '?' || at[-1] == '&';
+		const char *e = at + n;
+		while (isspace((unsigned char)*e))
+			e++;
+		if (starts && *e == '=')
+			return true;
+	}
+	return false;
+}
+
+/* libpq's message with every "quoted" token but a keyword, an option name
+ * the target gives or a single punctuation mark shown as "***": a token
+ * it could not parse may be the password ('invalid percent-encoded token:
+ * "50%off"': review 15, A1). */
+static void quoted_tokens_hidden(const char *target, const char *why,
+				 char *out, size_t cap)
+{
+	struct { char *p; size_t cap, len; } o = {out, cap, 0};
+	out[0] = '\0';
+	for (const char *p = why; *p && o.len + 1 < o.cap;) {
+		const char *close = *p == '"' ? strchr(p + 1, '"') : NULL;
+		if (!close) {
+			o.p[o.len++] = *p++;
+			continue;
+		}
+		size_t n = (size_t)(close - p - 1);
+		bool shown = (n == 1 && ispunct((unsigned char)p[1])) ||
+			     (n > 0 && (libpq_keyword(p + 1, n) ||
+					option_name_in(target, p + 1, n)));
+		const char *text = shown ? p : "\"***\"";
+		size_t len = shown ? n + 2 : 5;
+		for (size_t i = 0; i < len && o.len + 1 < o.cap; i++)
+			o.p[o.len++] = text[i];
+		p = close + 1;
+	}
+	out[o.len] = '\0';
+}
+
 enum status db_target_check(const char *target, struct error *err)
 {
 	char *why = NULL;
@@ -67,7 +113,7 @@ enum status db_target_check(const char *target, struct error *err)
 			at = strstr(why, target);
 		if (at)
 			*at = '\0';
-		snprintf(reason, sizeof(reason), "%s", why);
+		quoted_tokens_hidden(target, why, reason, sizeof(reason));
 		for (char *q = reason; *q; q++)
 			if (*q == '\n')
 				*q = *(q + 1) ? ' ' : '\0';
@@ -187,7 +233,11 @@ static void redact_keywords(const char *p, struct out *o)
 		while (isspace((unsigned char)*p))
 			p++;
 		if (*p != '=') {
-			emit(o, start, strlen(start));
+			/* Malformed: what follows may be a password whose
+			 * "=" is missing (review 15, A1). */
+			emit(o, start, (size_t)(name - start) + len);
+			if (*p)
+				emit(o, " " HIDDEN, strlen(" " HIDDEN));
 			return;
 		}
 		p++;

@@ -96,6 +96,28 @@ START_TEST(malformed_strings_are_usage_errors)
 			 ST_USAGE);
 	ck_assert_ptr_null(strstr(err.msg, "s3cret"));
 	ck_assert_int_eq(db_target_check("postgresql://reg@db1/reg", &err), ST_OK);
+	/* libpq quotes the token it could not parse: it may be the password
+	 * (review 15, A1). */
+	static const char *const leaky[] = {
+		"postgresql://registrar:50%off@db1/reg",
+		"postgres://registrar:Tr0ub4dor%@db1/reg",
+		"postgresql://registrar@db1/reg?password=50%off",
+		"postgresql://registrar:secret%00x@db1/reg",
+		"user=registrar password hunter2",
+	};
+	static const char *const secret[] = {"50%off", "Tr0ub4dor", "50%off",
+					     "secret", "hunter2"};
+	for (size_t i = 0; i < sizeof(leaky) / sizeof(leaky[0]); i++) {
+		ck_assert_int_eq(db_target_check(leaky[i], &err), ST_USAGE);
+		ck_assert_msg(!strstr(err.msg, secret[i]), "%s", err.msg);
+		ck_assert_ptr_nonnull(strstr(err.msg, "not a valid PostgreSQL"));
+	}
+	/* What is not a password still helps. */
+	ck_assert_int_eq(db_target_check("host=db1 passwd=x", &err), ST_USAGE);
+	ck_assert_ptr_nonnull(strstr(err.msg, "\"passwd\""));
+	ck_assert_int_eq(db_target_check("postgresql://db1/reg?no_such=1", &err),
+			 ST_USAGE);
+	ck_assert_ptr_nonnull(strstr(err.msg, "\"no_such\""));
 }
 END_TEST
 
