@@ -138,9 +138,24 @@ static enum status check_against(struct db *db, int version,
  * the server's own, for foreign keys), a rule, a row-level security
  * policy or table, a view, and an index bulkreg's migrations do not name
  * (an index on an expression runs its function at every insert) and no
- * primary key or unique constraint owns.  Functions cannot shadow
- * pg_catalog's: it is searched first (db_pg.c).
+ * primary key or unique constraint owns; a constraint, a column default
+ * or a column type that uses a function, an operator or a type outside
+ * pg_catalog.  Functions cannot shadow pg_catalog's: it is searched first
+ * (db_pg.c).
  */
+/* pg_depend row d names a function, an operator or a type outside
+ * pg_catalog: code a CHECK constraint, a column default or a column's
+ * type would run at every insert (review 15, A2: a CHECK calling the
+ * planter's function copied every email).  bulkreg's own use only
+ * pg_catalog's. */
+#define PG_OUTSIDE_CATALOG                                                   \
+	" AND ((d.refclassid = 'pg_proc'::regclass AND (SELECT pronamespace"  \
+	"  FROM pg_proc WHERE oid = d.refobjid) <> 'pg_catalog'::regnamespace)" \
+	" OR (d.refclassid = 'pg_operator'::regclass AND (SELECT oprnamespace" \
+	"  FROM pg_operator WHERE oid = d.refobjid)"                          \
+	"  <> 'pg_catalog'::regnamespace)"                                    \
+	" OR (d.refclassid = 'pg_type'::regclass AND (SELECT typnamespace"    \
+	"  FROM pg_type WHERE oid = d.refobjid) <> 'pg_catalog'::regnamespace))"
 #define PG_LIST_SQL                                                          \
 	"WITH ns AS (SELECT CAST(current_schema() AS regnamespace) AS oid)"    \
 	" SELECT 'trigger', t.tgname, c.relname, 0 FROM pg_trigger t"         \
@@ -165,6 +180,20 @@ static enum status check_against(struct db *db, int version,
 	" WHERE c.relnamespace = ns.oid AND NOT EXISTS (SELECT 1"             \
 	"  FROM pg_constraint k WHERE k.conindid = x.indexrelid"              \
 	"  AND k.contype IN ('p', 'u'))"                                      \
+	" UNION ALL SELECT 'constraint', k.conname, c.relname, 0"            \
+	" FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid, ns"     \
+	" WHERE c.relnamespace = ns.oid AND EXISTS (SELECT 1 FROM pg_depend d" \
+	"  WHERE d.classid = 'pg_constraint'::regclass AND d.objid = k.oid"   \
+	PG_OUTSIDE_CATALOG ")"                                                 \
+	" UNION ALL SELECT 'column', a.attname, c.relname, 0"                 \
+	" FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid, ns"      \
+	" WHERE c.relnamespace = ns.oid AND c.relkind = 'r' AND a.attnum > 0" \
+	" AND NOT a.attisdropped AND (EXISTS (SELECT 1 FROM pg_attrdef f"      \
+	"  JOIN pg_depend d ON d.classid = 'pg_attrdef'::regclass"            \
+	"  AND d.objid = f.oid WHERE f.adrelid = a.attrelid"                  \
+	"  AND f.adnum = a.attnum" PG_OUTSIDE_CATALOG ")"                      \
+	"  OR (SELECT typnamespace FROM pg_type WHERE oid = a.atttypid)"      \
+	"   <> 'pg_catalog'::regnamespace)"                                   \
 	" ORDER BY 1, 2"
 
 static enum status pg_foreign_objects(struct db *db, int version,

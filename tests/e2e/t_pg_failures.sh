@@ -199,6 +199,32 @@ for what in "rule keep on registrations" "view everyone" "index by_email on stud
 done
 sql "$planted" "DROP RULE keep ON registrations; DROP VIEW everyone; DROP INDEX by_email;
 ALTER TABLE courses DISABLE ROW LEVEL SECURITY;" >/dev/null || fail "taking them out"
+# Code run at every insert by a changed table (review 15, A2): a CHECK
+# constraint, a column default, a column of a domain type, each calling
+# the planter's function.
+sql "$planted" "CREATE FUNCTION public.spy(t text) RETURNS boolean LANGUAGE plpgsql AS \$\$
+ BEGIN INSERT INTO public.loot VALUES (t); RETURN true; END \$\$;
+CREATE FUNCTION public.spyd() RETURNS text LANGUAGE sql AS 'SELECT text ''x''';
+ALTER TABLE students ADD CONSTRAINT spy CHECK (public.spy(email));
+ALTER TABLE students ADD COLUMN note text DEFAULT public.spyd();
+CREATE DOMAIN public.watched AS text CHECK (public.spy(VALUE));
+ALTER TABLE registrations ADD COLUMN tag public.watched;" >/dev/null ||
+	fail "planting the constraint and columns"
+snapshot "$planted" changed.before
+run -d "$planted" register r.csv
+expect_rc 3
+for what in "constraint spy on students" "column note on students" "column tag on registrations"; do
+	expect_err "$what"
+done
+snapshot "$planted" changed.after
+expect_same changed.before changed.after
+[ "$(sql "$planted" "SELECT count(*) FROM public.loot")" = 0 ] || fail "emails were copied"
+run -d "$planted" verify --format csv
+expect_rc 1
+grep -qx "problem,,,foreign_object,absent,constraint spy on students" out ||
+	fail "verify does not list the constraint: $(cat out)"
+sql "$planted" "ALTER TABLE students DROP CONSTRAINT spy; ALTER TABLE students DROP COLUMN note;
+ALTER TABLE registrations DROP COLUMN tag;" >/dev/null || fail "taking them out"
 run -d "$planted" register r.csv
 expect_rc 0
 
