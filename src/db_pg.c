@@ -28,12 +28,18 @@ static enum status configure_session(struct db *db, struct error *err)
 	return db__exec(db, sql, "setting up the session", err);
 }
 
-static enum status schema_exists(struct db *db, bool *exists,
+/* *exists: the schema is there; *usable: the role may use it (without
+ * USAGE, current_schema() is NULL and the schema looked absent: review
+ * 15, B1). */
+static enum status schema_exists(struct db *db, bool *exists, bool *usable,
 				 struct error *err)
 {
 	struct sqldb_stmt *stmt = NULL;
 	enum status st = db__prepare(db,
-				     "SELECT count(*) FROM pg_catalog.pg_namespace"
+				     "SELECT count(*), CAST(coalesce(bool_and("
+				     "has_schema_privilege(oid, 'USAGE')), false)"
+				     " AS integer)"
+				     " FROM pg_catalog.pg_namespace"
 				     " WHERE nspname = ?1",
 				     0, &stmt, err);
 	if (st != ST_OK)
@@ -41,6 +47,7 @@ static enum status schema_exists(struct db *db, bool *exists,
 	sqldb_bind_text(stmt, 1, db->schema, -1);
 	enum sqldb_rc rc = sqldb_step(stmt);
 	*exists = rc == SQLDB_ROW && sqldb_column_int64(stmt, 0) > 0;
+	*usable = rc == SQLDB_ROW && sqldb_column_int64(stmt, 1) != 0;
 	if (rc != SQLDB_ROW)
 		st = db__fail(db, rc, "looking for the schema", err);
 	sqldb_finalize(stmt);
@@ -176,10 +183,17 @@ enum status db__open_pg(struct db *db, const char *target, unsigned create_mode,
 				 msg);
 	}
 	bool init = (create_mode & DB_OPEN_INIT) != 0;
-	bool exists = false;
+	bool exists = false, usable = false;
 	enum status st = configure_session(db, err);
 	if (st == ST_OK)
-		st = schema_exists(db, &exists, err);
+		st = schema_exists(db, &exists, &usable, err);
+	if (st == ST_OK && exists && !usable)
+		return error_set(err, ST_DB,
+				 "%s: this role may not use schema '%s' (it "
+				 "needs USAGE on it: GRANT USAGE ON SCHEMA "
+				 "\"%s\" TO the role; see PostgreSQL in the "
+				 "manual); nothing was written",
+				 db->path, db->schema, db->schema);
 	if (st == ST_OK && !exists && init)
 		st = create_schema(db, err);
 	int64_t version = 0;

@@ -290,6 +290,18 @@ for cmd in "register d.csv" "drop --student A --course P1" "course add M1 --capa
 done
 snapshot "$db" after.state
 expect_same good.state after.state
+# Without USAGE on the schema it looked absent ("run init"): review 15, B1.
+sql "$db" "REVOKE USAGE ON SCHEMA bulkreg FROM bulkreg_ro" >/dev/null || fail "revoke"
+for cmd in "course list" "init" "register d.csv"; do
+	# shellcheck disable=SC2086 # cmd is a list of words
+	run -d "$ro" $cmd
+	expect_rc 3
+	expect_one_line
+	expect_err "this role may not use schema 'bulkreg' (it needs USAGE on it"
+done
+sql "$db" "GRANT USAGE ON SCHEMA bulkreg TO bulkreg_ro" >/dev/null || fail "grant"
+snapshot "$db" after.state
+expect_same good.state after.state
 
 case_ "a password in the URI is never shown: reports, -o files, progress, batches listing and table"
 pg_admin "GRANT USAGE, CREATE ON SCHEMA bulkreg TO bulkreg_pw" 2>/dev/null ||
