@@ -28,7 +28,8 @@ static const char init_help[] =
 	"Exit status: 0 ready; 2 usage error; 3 database or system error.\n";
 
 static const char add_usage[] =
-	"usage: bulkreg course add CODE [--capacity N] [--title TEXT] [--waitlist N]\n";
+	"usage: bulkreg course add CODE [--capacity N] [--title TEXT] [--waitlist N]\n"
+	"                [--wait SECONDS]\n";
 static const char add_help[] =
 	"\n"
 	"Creates course CODE, or updates it if it exists (creating the database\n"
@@ -39,6 +40,8 @@ static const char add_help[] =
 	"  --title TEXT   a descriptive title\n"
 	"  --waitlist N   the longest the waitlist may grow: 0 = no waitlist,\n"
 	"                 'unlimited' (the default for a new course)\n"
+	"  --wait SECONDS wait this long for the batches running on the database\n"
+	"                 (default 30)\n"
 	"\n"
 	"Raising a capacity moves the first students of the waitlist into the new\n"
 	"seats, in waitlist order, as a batch that 'bulkreg undo' can undo.\n"
@@ -50,7 +53,8 @@ static const char add_help[] =
 
 static const char import_usage[] =
 	"usage: bulkreg course import FILE.csv|- [--capacity N [--waitlist N]]\n"
-	"                [--dry-run] [--encoding NAME] [--map FIELD=HEADER,...] [-v]\n";
+	"                [--dry-run] [--encoding NAME] [--map FIELD=HEADER,...] [-v]\n"
+	"                [--wait SECONDS]\n";
 static const char import_help[] =
 	"\n"
 	"Creates or updates every course of FILE.csv ('-': standard input) in one\n"
@@ -73,6 +77,8 @@ static const char import_help[] =
 	"  --map SPEC     name the columns: code=HEADER,title=HEADER,...\n"
 	"  -v, --verbose  also list each course created or changed, and how\n"
 	"                 (MATH101: capacity 30 -> 35)\n"
+	"  --wait SECONDS wait this long for the batches running on the database\n"
+	"                 (default 30)\n"
 	"\n"
 	"It says how many courses it read, created, updated and left unchanged:\n"
 	"imported 6 courses from courses.csv: 2 created, 1 updated, 3 unchanged\n"
@@ -301,10 +307,12 @@ static int course_add(struct cli *cli, int argc, char **argv)
 		{"capacity", required_argument, NULL, 'c'},
 		{"help", no_argument, NULL, 'h'},
 		{"title", required_argument, NULL, 't'},
+		{"wait", required_argument, NULL, 'W'},
 		{"waitlist", required_argument, NULL, 'w'},
 		{NULL, 0, NULL, 0},
 	};
 	struct course_input in = {0};
+	double wait = DEFAULT_WAIT_SECONDS;
 	bool have_capacity = false;
 	struct cli_getopt g;
 	cli_getopt_init(&g, cli, "course add", "h", opts);
@@ -333,6 +341,15 @@ static int course_add(struct cli *cli, int argc, char **argv)
 						       "number from 0 to %d or 'unlimited'",
 						       optarg, COURSE_CAPACITY_MAX);
 			break;
+		case 'W':
+			/* Its own option: "--wait 60" was taken for --waitlist
+			 * 60, getopt's abbreviation (review 15, C2). */
+			if (!parse_seconds(optarg, 0, 86400, &wait))
+				return cli_usage_error(cli,
+						       "--wait: '%s' is not a number of "
+						       "seconds (0..86400)",
+						       optarg);
+			break;
 		case 'h':
 			return cli_help(cli, add_usage, add_help);
 		default:
@@ -359,7 +376,7 @@ static int course_add(struct cli *cli, int argc, char **argv)
 	struct db *db;
 	cli->may_create = true;
 	cli->writes = true;
-	int rc = cli_open_db(cli, DEFAULT_WAIT_SECONDS, &db);
+	int rc = cli_open_db(cli, wait, &db);
 	if (rc != 0)
 		return rc;
 	struct error err = {0};
@@ -484,7 +501,8 @@ static bool plan_changes_existing(const struct import_plan *plan)
  * on without it).  Not 0: the exit status of a failed open (reported;
  * *db is NULL).
  */
-static int reopen_for_dry_run(struct cli *cli, struct db **db, bool *may_write)
+static int reopen_for_dry_run(struct cli *cli, double wait, struct db **db,
+			      bool *may_write)
 {
 	*may_write = cli->db_pg || access(cli->db_path, W_OK) == 0;
 	if (!*may_write) {
@@ -497,7 +515,7 @@ static int reopen_for_dry_run(struct cli *cli, struct db **db, bool *may_write)
 	db_close(*db);
 	*db = NULL;
 	cli->writes = true;
-	return cli_open_db(cli, DEFAULT_WAIT_SECONDS, db);
+	return cli_open_db(cli, wait, db);
 }
 
 static void plan_free(struct import_plan *plan)
@@ -548,10 +566,12 @@ static int course_import(struct cli *cli, int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},
 		{"map", required_argument, NULL, 'm'},
 		{"verbose", no_argument, NULL, 'v'},
+		{"wait", required_argument, NULL, 'W'},
 		{"waitlist", required_argument, NULL, 'w'},
 		{NULL, 0, NULL, 0},
 	};
 	struct course_import_options io = {.waitlist_max = WAITLIST_UNLIMITED};
+	double wait = DEFAULT_WAIT_SECONDS;
 	struct error merr = {0};
 	bool dry_run = false, verbose = false;
 	struct cli_getopt g;
@@ -592,6 +612,15 @@ static int course_import(struct cli *cli, int argc, char **argv)
 						       "number from 0 to %d, or "
 						       "'unlimited'",
 						       optarg, COURSE_CAPACITY_MAX);
+			break;
+		case 'W':
+			/* Its own option: "--wait 60" was taken for --waitlist
+			 * 60, getopt's abbreviation (review 15, C2). */
+			if (!parse_seconds(optarg, 0, 86400, &wait))
+				return cli_usage_error(cli,
+						       "--wait: '%s' is not a number of "
+						       "seconds (0..86400)",
+						       optarg);
 			break;
 		case 'h':
 			return cli_help(cli, import_usage, import_help);
@@ -644,7 +673,7 @@ static int course_import(struct cli *cli, int argc, char **argv)
 		     errno == ENOENT;
 	cli->may_create = true;
 	cli->writes = !dry_run;
-	rc = no_db ? 0 : cli_open_db(cli, DEFAULT_WAIT_SECONDS, &db);
+	rc = no_db ? 0 : cli_open_db(cli, wait, &db);
 	if (rc != 0) {
 		course_import_free(&ci);
 		return rc;
@@ -658,7 +687,7 @@ static int course_import(struct cli *cli, int argc, char **argv)
 	bool save = st == ST_OK && plan.n > 0 &&
 		    (!dry_run || plan_changes_existing(&plan));
 	if (save && dry_run) {
-		rc = reopen_for_dry_run(cli, &db, &save);
+		rc = reopen_for_dry_run(cli, wait, &db, &save);
 		if (rc != 0) {
 			plan_free(&plan);
 			course_import_free(&ci);

@@ -158,3 +158,18 @@ printf 'code,title,capacity,waitlist\nM1,Math,0,5\n' >zero.csv
 run -d p.db course import zero.csv --dry-run
 expect_rc 0
 expect_err "registered over its capacity of 0 (everyone keeps their seat; no one is promoted while the capacity is 0)"
+
+case_ "course add/import --wait is the wait, not --waitlist (getopt's abbreviation took it: review 15, C2)"
+w=$(new_db wt)
+run -d "$w" course add W1 --capacity 1 --wait 60
+expect_rc 0
+expect_err "course W1 created (capacity 1, waitlist unlimited)"
+printf 'code,title,capacity\nW2,Two,3\n' >w.csv
+run -d "$w" course import w.csv --wait 5
+expect_rc 0
+run -d "$w" course list --format csv
+expect_out "W1,,1,,"
+expect_out "W2,Two,3,,"
+run -d "$w" course add W1 --wait soon
+expect_rc 2
+expect_err "--wait: 'soon' is not a number of seconds"
