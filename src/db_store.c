@@ -294,6 +294,45 @@ static enum status step_done(struct db *db, struct sqldb_stmt *stmt,
 
 static enum status cache_course_taken(struct db *db, const struct course *c);
 
+/*
+ * PostgreSQL numbers a batch when it starts, but a batch changes a course
+ * when it gets to the course's lock: a batch numbered earlier but slower
+ * to get there would change the course after one numbered later (a drop,
+ * an undo) had committed on it, and the history -- which orders a
+ * course's changes by batch number -- would contradict the registrations
+ * (review 15, A1).  So, the lock held, a batch numbered after this one
+ * that changed the course (every such batch leaves its snapshot in
+ * batch_courses) makes this one lose the race: nothing written, and it
+ * runs again, under a new number, as after a deadlock.
+ */
+static enum status course_changed_after(struct db *db, const struct course *c,
+					struct error *err)
+{
+	static const char sql[] =
+		"SELECT min(batch_id) FROM batch_courses"
+		" WHERE batch_id > ?1 AND course_id = ?2";
+	if (db->batch_id <= 0)
+		return ST_OK;
+	struct sqldb_stmt *stmt = NULL;
+	enum status st = db__prepare(db, sql, 0, &stmt, err);
+	if (st != ST_OK)
+		return st;
+	sqldb_bind_int64(stmt, 1, db->batch_id);
+	sqldb_bind_int64(stmt, 2, c->id);
+	enum sqldb_rc rc = sqldb_step(stmt);
+	if (rc == SQLDB_ROW && !sqldb_column_is_null(stmt, 0))
+		st = error_set(err, ST_CONFLICT,
+			       "%s: batch %lld, numbered after this one, "
+			       "changed course %s first; nothing was written: "
+			       "run it again",
+			       db->path, (long long)sqldb_column_int64(stmt, 0),
+			       c->code);
+	else if (rc != SQLDB_ROW)
+		st = db__fail(db, rc, "locking a course", err);
+	sqldb_finalize(stmt);
+	return st;
+}
+
 enum status store_course_lock(struct store *s, struct course *c,
 			      struct error *err)
 {
@@ -326,6 +365,8 @@ enum status store_course_lock(struct store *s, struct course *c,
 		st = db__fail(db, rc, what, err);
 	}
 	sqldb_finalize(stmt);
+	if (st == ST_OK)
+		st = course_changed_after(db, c, err);
 	return st == ST_OK ? cache_course_taken(db, c) : st;
 }
 

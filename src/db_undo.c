@@ -71,26 +71,39 @@ enum status store_undo_blockers(struct store *s, int64_t batch_id, char *buf,
 	/* Courses a batch changed: its snapshots (every batch since schema
 	 * version 2 takes one of each course it changes), its history, and
 	 * the pairs it added (all a version-1 batch has). */
+	/* "Later" is later to commit: on PostgreSQL an id is taken when a
+	 * batch starts, so a batch of a smaller id may commit after this one
+	 * (and take a seat its undo freed: review 13, A4).  Its finished_at,
+	 * the server's clock at its end (course locks held), says so; on
+	 * SQLite, one writer at a time, ids follow commits anyway. */
 	static const char sql[] =
-		"WITH mine(course_id) AS ("
+		"WITH me AS (SELECT finished_at FROM batches WHERE id = ?1),"
+		" later_ids(id) AS MATERIALIZED (SELECT id FROM batches"
+		"  WHERE id > ?1 OR (id < ?1 AND outcome = 'committed'"
+		"  AND finished_at > (SELECT finished_at FROM me))),"
+		" mine(course_id) AS ("
 		"  SELECT course_id FROM batch_courses WHERE batch_id = ?1"
 		"  UNION SELECT course_id FROM history WHERE batch_id = ?1"
 		"   AND course_id IS NOT NULL"
 		"  UNION SELECT course_id FROM registrations WHERE batch_id = ?1),"
 		" later(batch_id, course_id) AS MATERIALIZED ("
-		"  SELECT batch_id, course_id FROM batch_courses WHERE batch_id > ?1"
-		"  UNION SELECT batch_id, course_id FROM history WHERE batch_id > ?1"
+		"  SELECT batch_id, course_id FROM batch_courses"
+		"   WHERE batch_id IN (SELECT id FROM later_ids)"
+		"  UNION SELECT batch_id, course_id FROM history"
+		"   WHERE batch_id IN (SELECT id FROM later_ids)"
 		"   AND course_id IS NOT NULL"
 		"  UNION SELECT batch_id, course_id FROM registrations"
-		"   WHERE batch_id > ?1),"
+		"   WHERE batch_id IN (SELECT id FROM later_ids)),"
 		" my_students(student_id) AS ("
 		"  SELECT student_id FROM history WHERE batch_id = ?1"
 		"   AND event = 'student'"
 		"  UNION SELECT student_id FROM students WHERE created_batch = ?1)"
 		" SELECT b.id FROM batches AS b"
-		" WHERE b.id > ?1 AND b.outcome = 'committed'"
+		" WHERE b.id IN (SELECT id FROM later_ids)"
+		" AND b.outcome = 'committed'"
 		" AND b.undone_by IS NULL"
-		" AND NOT (b.kind = 'undo' AND b.undo_of > ?1"
+		" AND NOT (b.kind = 'undo'"
+		"  AND b.undo_of IN (SELECT id FROM later_ids)"
 		"  AND EXISTS (SELECT 1 FROM batches AS t"
 		"  WHERE t.id = b.undo_of AND t.undone_by = b.id))"
 		" AND (EXISTS (SELECT 1 FROM later WHERE later.batch_id = b.id"
@@ -98,7 +111,7 @@ enum status store_undo_blockers(struct store *s, int64_t batch_id, char *buf,
 		"  OR EXISTS (SELECT 1 FROM history AS h WHERE h.batch_id = b.id"
 		"   AND h.event = 'student'"
 		"   AND h.student_id IN (SELECT student_id FROM my_students)))"
-		" ORDER BY b.id DESC"; /* newest first: the order to undo them */
+		" ORDER BY b.finished_at DESC, b.id DESC"; /* newest first: the order to undo them */
 	struct db *db = db_of(s);
 	struct sqldb_stmt *stmt = NULL;
 	enum status st = db__prepare(db, sql, 0, &stmt, err);

@@ -118,6 +118,54 @@ grep -q "another batch added student N2 at the same time; nothing was written: r
 [ "$(sql "$db" "SELECT count(*) FROM registrations WHERE student_id = 'N2'")" = 2 ] ||
 	fail "N2 is not in both courses"
 
+case_ "a batch numbered before another that changed its course first runs again under a new number (review 13 A4, review 15 A1)"
+# C9 has one seat.  Batch A (register S2) takes its number, then waits in
+# its check -- before it locks C9 -- while `undo` of S1's batch commits and
+# frees the seat.  Had A then taken the seat under its earlier number, the
+# history would put its change before the undo's, and undoing the undo
+# would give S1 the seat back over capacity.  A loses the race instead and
+# runs again, numbered after the undo.
+u=$(new_db u)
+printf 'code,title,capacity,waitlist\nC9,One seat,1,0\n' >one.csv
+run -d "$u" course import one.csv
+expect_rc 0
+printf 'student_id,first_name,last_name,email,course\nS1,A,B,s1@x.org,C9\n' >u1.csv
+printf 'student_id,first_name,last_name,email,course\nS2,C,D,s2@x.org,C9\n' >u2.csv
+run -d "$u" register u1.csv
+expect_rc 0
+b1=$(sql "$u" "SELECT max(id) FROM batches")
+mkfifo go.fifo
+"$BULKREG" -d "$u" register u2.csv --format csv \
+	--check "touch '$PWD/started'; read x <'$PWD/go.fifo' || :" >late.out 2>late.err &
+late=$!
+_n=0
+until [ -e started ]; do
+	kill -0 "$late" 2>/dev/null || fail "the late batch ended early: $(cat late.err)"
+	_n=$((_n + 1))
+	[ "$_n" -lt 15000 ] || fail "the late batch's check never ran"
+	sleep 0.002
+done
+run -d "$u" undo "$b1" --format csv
+expect_rc 0
+expect_out ",S1,C9,dropped,"
+undo_id=$(sql "$u" "SELECT max(id) FROM batches WHERE kind = 'undo'")
+# The run again reads the roster and runs the check again: let both go.
+( echo go >go.fifo; echo go >go.fifo ) &
+feeder=$!
+wait "$late" || fail "the late batch: $(cat late.err)"
+kill "$feeder" 2>/dev/null
+grep -q "changed course C9 first; nothing was written: run it again; running it again" late.err ||
+	fail "the late batch did not run again: $(cat late.err)"
+grep -q "^2,S2,C9,registered," late.out || fail "S2 did not take the seat: $(cat late.out)"
+late_id=$(sql "$u" "SELECT max(id) FROM batches WHERE kind = 'register'")
+[ "$late_id" -gt "$undo_id" ] || fail "the late batch ($late_id) is not numbered after the undo ($undo_id)"
+run -d "$u" verify
+expect_rc 0
+run -d "$u" undo "$undo_id"
+expect_rc 2
+expect_err "later batch $late_id changed the same courses"
+[ "$(sql "$u" "SELECT registered FROM courses WHERE code = 'C9'")" = 1 ] || fail "C9 over capacity"
+
 case_ "verify passes"
 run -d "$db" verify
 expect_rc 0
