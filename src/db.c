@@ -412,15 +412,21 @@ enum status db__commit(struct db *db, const char *how_to_check,
 	}
 	lose_connection_for_tests(db);
 	enum sqldb_rc rc = sqldb_exec(db->c, "COMMIT");
+	db->commit_unknown = db->pg && rc == SQLDB_ECONN;
 	if (rc == SQLDB_OK)
 		return ST_OK;
-	if (db->pg && rc == SQLDB_ECONN)
+	if (db->commit_unknown)
 		return error_set(err, ST_DB,
 				 "%s: the connection to the server was lost "
 				 "while committing (%s): the outcome is "
 				 "unknown; %s",
 				 db->path, sqldb_errmsg(db->c), how_to_check);
 	return db__fail(db, rc, "committing", err);
+}
+
+bool db_commit_unknown(const struct db *db)
+{
+	return db->commit_unknown;
 }
 
 enum status db_begin(struct db *db, struct error *err)

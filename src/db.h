@@ -358,6 +358,11 @@ enum status db_batch_finish(struct db *db, int64_t batch_id,
 			    const struct outcome_counts *counts,
 			    const char *sha256_hex, struct error *err);
 
+/* Whether the last commit's outcome is unknown: the connection to the
+ * PostgreSQL server was lost during the COMMIT itself, so the batch may
+ * have been committed or not ('bulkreg batches' says which). */
+bool db_commit_unknown(const struct db *db);
+
 /* Ends a batch that turned out to change nothing worth a record (a course
  * change that moved no one): its record is removed, everything else done in
  * its transaction is committed. */

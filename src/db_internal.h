@@ -48,6 +48,7 @@ struct db {
 
 	/* Between db_batch_begin and finish/abort. */
 	bool batch_open;
+	bool commit_unknown;  /* the last COMMIT lost its connection */
 	int64_t batch_id;     /* the open batch's (PostgreSQL: to hand back) */
 
 	/* The store's statements (db_store.c), prepared by the first batch. */
