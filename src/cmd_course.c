@@ -16,6 +16,8 @@
 #include "course_import.h"
 #include "courses.h"
 #include "dbtarget.h"
+#include "monotime.h"
+#include "signals.h"
 #include "validate.h"
 
 static const char init_usage[] = "usage: bulkreg init\n";
@@ -301,6 +303,32 @@ static bool course_now(struct db *db, const char *code, struct course_table *t,
 	return *out != NULL;
 }
 
+/*
+ * course_save, run again -- with a warning -- when it lost a race with
+ * another batch (ST_CONFLICT, PostgreSQL: nothing was written), while
+ * `wait` seconds allow: the courses are in memory, as a roster file is
+ * read again by register.
+ */
+static enum status save_until_settled(struct cli *cli, double wait,
+				      struct db *db,
+				      const struct course_input *in, size_t n,
+				      const char *source, policy_emit_fn emit,
+				      bool dry_run,
+				      struct course_save_result *res,
+				      struct error *err)
+{
+	struct timespec t0 = monotime_now();
+	for (;;) {
+		enum status st = course_save(db, in, n, source, emit, cli,
+					     warn_over, cli, dry_run, res, err);
+		if (st != ST_CONFLICT || signals_received() ||
+		    monotime_since(&t0) >= wait)
+			return st;
+		cli_warn(cli, "%s; running it again", err->msg);
+		memset(err, 0, sizeof(*err));
+	}
+}
+
 static int course_add(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -408,8 +436,8 @@ static int course_add(struct cli *cli, int argc, char **argv)
 	snprintf(source, sizeof(source), "course add %s", in.code);
 	struct course_save_result res = {0};
 	if (changed)
-		st = course_save(db, &in, 1, source, print_promotion, cli,
-				 warn_over, cli, false, &res, &err);
+		st = save_until_settled(cli, wait, db, &in, 1, source,
+					print_promotion, false, &res, &err);
 	db_close(db);
 	course_table_free(&now);
 	if (st != ST_OK)
@@ -695,9 +723,10 @@ static int course_import(struct cli *cli, int argc, char **argv)
 		}
 	}
 	if (save) {
-		st = course_save(db, plan.inputs, plan.n, path,
-				 dry_run ? print_would_promote : print_promotion,
-				 cli, warn_over, cli, dry_run, &res, &err);
+		st = save_until_settled(cli, wait, db, plan.inputs, plan.n, path,
+					dry_run ? print_would_promote :
+						  print_promotion,
+					dry_run, &res, &err);
 		if (st != ST_OK && res.failed) {
 			/* The database refused a row the reader accepted. */
 			char inner[ERROR_MAX];

@@ -83,7 +83,13 @@ enum status course_save(struct db *db, const struct course_input *in, size_t n,
 	enum status st = db_batch_begin(db, &meta, &batch_id, &before, err);
 	if (st != ST_OK)
 		goto out;
-	st = snapshot_courses(db, batch_id, &before, in, n, err);
+	/* PostgreSQL: every running batch's courses before any row of ours
+	 * (two hosts creating one course met at its unique key, and an
+	 * import holding course rows deadlocked with registers waiting for
+	 * them: review 15, B7, B8). */
+	st = store_lock_all(db_store(db), err);
+	if (st == ST_OK)
+		st = snapshot_courses(db, batch_id, &before, in, n, err);
 	if (st == ST_OK)
 		st = put_all(db, in, n, &res->failed, err);
 	if (st == ST_OK)

@@ -301,16 +301,21 @@ static enum status cache_course_taken(struct db *db, const struct course *c);
  * an undo) had committed on it, and the history -- which orders a
  * course's changes by batch number -- would contradict the registrations
  * (review 15, A1).  So, the lock held, a batch numbered after this one
- * that changed the course (every such batch leaves its snapshot in
- * batch_courses) makes this one lose the race: nothing written, and it
- * runs again, under a new number, as after a deadlock.
+ * that dropped, promoted or restored pairs of the course (any kind but a
+ * plain register, which only adds; every batch leaves a snapshot of each
+ * course it changed in batch_courses) makes this one lose the race:
+ * nothing written, and it runs again, under a new number, as after a
+ * deadlock.  Registers on one course, the common case, keep going: their
+ * additions commute, and undo orders batches by commit (db_undo.c).
  */
 static enum status course_changed_after(struct db *db, const struct course *c,
 					struct error *err)
 {
 	static const char sql[] =
-		"SELECT min(batch_id) FROM batch_courses"
-		" WHERE batch_id > ?1 AND course_id = ?2";
+		"SELECT min(c.batch_id) FROM batch_courses c"
+		" JOIN batches b ON b.id = c.batch_id"
+		" WHERE c.batch_id > ?1 AND c.course_id = ?2"
+		" AND b.kind <> 'register'";
 	if (db->batch_id <= 0)
 		return ST_OK;
 	struct sqldb_stmt *stmt = NULL;

@@ -74,13 +74,16 @@ enum status store_undo_blockers(struct store *s, int64_t batch_id, char *buf,
 	/* "Later" is later to commit: on PostgreSQL an id is taken when a
 	 * batch starts, so a batch of a smaller id may commit after this one
 	 * (and take a seat its undo freed: review 13, A4).  Its finished_at,
-	 * the server's clock at its end (course locks held), says so; on
-	 * SQLite, one writer at a time, ids follow commits anyway. */
+	 * the server's clock at its end (course locks held), says so, ties
+	 * going by id.  On SQLite, one writer at a time, the ids are that
+	 * order, and no clock is trusted. */
 	static const char sql[] =
 		"WITH me AS (SELECT finished_at FROM batches WHERE id = ?1),"
 		" later_ids(id) AS MATERIALIZED (SELECT id FROM batches"
-		"  WHERE id > ?1 OR (id < ?1 AND outcome = 'committed'"
-		"  AND finished_at > (SELECT finished_at FROM me))),"
+		"  WHERE id <> ?1 AND CASE WHEN ?2 = 0 THEN id > ?1"
+		"  ELSE (finished_at > (SELECT finished_at FROM me)"
+		"  OR (finished_at = (SELECT finished_at FROM me) AND id > ?1)"
+		"  OR (finished_at IS NULL AND id > ?1)) END),"
 		" mine(course_id) AS ("
 		"  SELECT course_id FROM batch_courses WHERE batch_id = ?1"
 		"  UNION SELECT course_id FROM history WHERE batch_id = ?1"
@@ -118,6 +121,7 @@ enum status store_undo_blockers(struct store *s, int64_t batch_id, char *buf,
 	if (st != ST_OK)
 		return st;
 	sqldb_bind_int64(stmt, 1, batch_id);
+	sqldb_bind_int64(stmt, 2, db->pg ? 1 : 0);
 	size_t used = 0;
 	buf[0] = '\0';
 	*count = 0;
