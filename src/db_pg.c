@@ -184,6 +184,24 @@ enum status db__open_pg(struct db *db, const char *target, unsigned create_mode,
 	}
 	bool init = (create_mode & DB_OPEN_INIT) != 0;
 	bool exists = false, usable = false;
+	/* A hot standby takes reads only: a command that writes, and verify
+	 * (its temporary tables), would fail on its first statement with a
+	 * message blaming the role's privileges (review 15, B5). */
+	int64_t standby = 0;
+	if ((create_mode & (DB_OPEN_WRITE | DB_OPEN_INIT | DB_OPEN_EXAMINE)) &&
+	    db__query_int(db, "SELECT CAST(pg_is_in_recovery() AS integer)", 0,
+			  &standby, "asking the server its role", err) == ST_OK &&
+	    standby)
+		return error_set(err, ST_DB,
+				 "%s: the server is a read-only standby (a "
+				 "replica): %s runs on the primary; nothing "
+				 "was written",
+				 db->path,
+				 (create_mode & DB_OPEN_EXAMINE) &&
+						 !(create_mode & DB_OPEN_WRITE) ?
+					 "verify, whose checks need temporary "
+					 "tables," :
+					 "a command that writes");
 	enum status st = configure_session(db, err);
 	if (st == ST_OK)
 		st = schema_exists(db, &exists, &usable, err);
