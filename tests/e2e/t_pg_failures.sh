@@ -139,6 +139,17 @@ expect_rc 0
 run -d "$empty" course list
 expect_rc 0
 
+case_ "init into a schema that holds what bulkreg would refuse (--schema public with another application's view): refused, nothing created"
+shared=$(new_db -e shared)
+sql "$shared" "CREATE TABLE public.app (x int); CREATE VIEW public.v AS SELECT * FROM public.app;
+CREATE INDEX app_x ON public.app (x);" >/dev/null || fail "planting the application"
+run -d "$shared" --schema public init
+expect_rc 3
+expect_one_line
+expect_err "view v"
+[ "$(sql "$shared" "SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND tablename = 'meta'")" = 0 ] ||
+	fail "init wrote its tables into public"
+
 case_ "a schema from a newer bulkreg: exit 3, one line, nothing written; init does not downgrade it"
 newer=$(new_db -e newer)
 run -d "$newer" init
