@@ -582,8 +582,14 @@ static void text_put_row(struct report *r, struct obuf *o,
 					     TEXT_COL_MAX, true);
 	rec.course_len = (uint16_t)(o->len - at);
 	at = o->len;
+	/* A check's output is outside text, as a value is: its backslashes
+	 * are shown doubled too, so "\x1b" typed never looks like an ESC
+	 * escaped (review 14, B3); bulkreg's own details quote values
+	 * escaped already. */
+	bool from_check = row->reason == REASON_CHECK_FAILED ||
+			  row->reason == REASON_CHECK_ERROR;
 	text_put(o, row->detail, strnlen(row->detail, ROW_DETAIL_MAX), 0,
-		 false);
+		 from_check);
 	rec.detail_len = (uint16_t)(o->len - at);
 	memcpy(o->buf, &rec, sizeof(rec));
 

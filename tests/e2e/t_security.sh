@@ -440,6 +440,14 @@ run -d t.db register --dry-run bs.csv
 expect_out 'S13\\x1b[31m'
 expect_out 'S14\x1b[31m'
 expect_no_esc out
+# A check's output too (review 14, B3): the four characters \x1b typed,
+# and a real ESC, must not look alike.
+run -d t.db register --dry-run "$R" --check 'printf "LIT \\\\x1b[31m"; exit 1'
+expect_out 'LIT \\x1b[31m'
+run -d t.db register --dry-run "$R" --check 'printf "REAL \033[31m"; exit 1'
+expect_out 'REAL \x1b[31m'
+expect_no_out 'REAL \\x1b'
+expect_no_esc out
 
 # ---- 10. test hooks are not in the binary -----------------------------------
 case_ "BULKREG_TEST_* hooks are compiled out of the built binary"
