@@ -442,7 +442,13 @@ static int course_add(struct cli *cli, int argc, char **argv)
 	course_table_free(&now);
 	if (st != ST_OK)
 		return cli_fail(st, &err);
-	if (!cli->quiet)
+	if (!cli->quiet && changed && !exists && res.created == 0)
+		/* PostgreSQL: another host created it between our look
+		 * and our lock; ours was saved over it. */
+		cli_error("course %s: another bulkreg created it meanwhile; "
+			  "saved as given (%s",
+			  in.code, change + strlen("created ("));
+	else if (!cli->quiet)
 		cli_error("course %s %s%s", in.code,
 			  !changed ? "unchanged" : exists ? "updated: " : "",
 			  changed ? change : "");

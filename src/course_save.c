@@ -88,6 +88,15 @@ enum status course_save(struct db *db, const struct course_input *in, size_t n,
 	 * import holding course rows deadlocked with registers waiting for
 	 * them: review 15, B7, B8). */
 	st = store_lock_all(db_store(db), err);
+	if (st == ST_OK && db_is_pg(db)) {
+		/* As they are now: another host may have created one. */
+		course_table_free(&before);
+		course_table_init(&before);
+		st = db_courses_load(db, &before, err);
+	}
+	for (size_t i = 0; st == ST_OK && i < n; i++)
+		res->created += !course_table_find(&before, in[i].code,
+						   strlen(in[i].code));
 	if (st == ST_OK)
 		st = snapshot_courses(db, batch_id, &before, in, n, err);
 	if (st == ST_OK)

@@ -14,6 +14,7 @@ struct course_save_result {
 	int64_t batch_id;     /* the course batch, 0 if no one moved */
 	int64_t promoted;     /* students moved from a waitlist into seats */
 	size_t failed;        /* in[failed - 1] was refused; 0 if none */
+	size_t created;       /* of in, how many were new (under the lock) */
 };
 
 /* Called for each course left over capacity (registered > capacity). */
