@@ -1,4 +1,5 @@
 /* atomic_file: write beside the final name, then rename into place; see atomic_file.h. */
+#define _GNU_SOURCE /* O_PATH */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
@@ -43,23 +44,26 @@ static bool fill_suffix(char *s)
 }
 
 /*
- * Like mkstemp, with the mode asked for: created with `mode` and then set
- * to exactly that (fchmod), so the umask can neither widen nor narrow what
- * the report's readers get.  O_EXCL makes the name ours; O_NOFOLLOW keeps
- * it ours even if a link appears there.
+ * Like mkstemp, with the mode asked for, in the directory open on dirfd:
+ * created with `mode` and then set to exactly that (fchmod), so the umask
+ * can neither widen nor narrow what the report's readers get.  O_EXCL
+ * makes the name ours; O_NOFOLLOW keeps it ours even if a link appears
+ * there.  `name` is the temporary's name, its last TEMP_SUFFIX_LEN bytes
+ * the random part.
  */
-static int create_temp(char *tmp, size_t suffix_at, unsigned mode)
+static int create_temp(int dirfd, char *name, unsigned mode)
 {
+	char *suffix = name + strlen(name) - TEMP_SUFFIX_LEN;
 	for (int i = 0; i < TEMP_ATTEMPTS; i++) {
-		if (!fill_suffix(tmp + suffix_at))
+		if (!fill_suffix(suffix))
 			return -1;
-		int fd = open(tmp,
-			      O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-			      (mode_t)mode);
+		int fd = openat(dirfd, name,
+				O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+				(mode_t)mode);
 		if (fd >= 0 && fchmod(fd, (mode_t)mode) != 0) {
 			int e = errno;
 			close(fd);
-			unlink(tmp);
+			unlinkat(dirfd, name, 0);
 			errno = e;
 			return -1;
 		}
@@ -75,6 +79,8 @@ static void clear(struct atomic_file *af)
 	af->what = "the report";
 	af->tmp_path = NULL;
 	af->fd = -1;
+	af->dirfd = -1;
+	af->dir_len = 0;
 }
 
 enum status atomic_file_open(struct atomic_file *af, const char *path,
@@ -85,38 +91,76 @@ enum status atomic_file_open(struct atomic_file *af, const char *path,
 	size_t dlen = dir_prefix_len(path);
 	const char *base = path + dlen;
 	struct stat sb;
-	if (*base == '\0' || (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)))
+	if (*base == '\0' || strcmp(base, ".") == 0 || strcmp(base, "..") == 0 ||
+	    (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)))
 		return error_set(err, ST_IO, "%s: cannot create %s: %s", path,
 				 what, strerror(EISDIR));
+	char *dir = dlen ? strndup(path, dlen) : strdup(".");
+	if (!dir)
+		return error_set(err, ST_NOMEM, "%s: out of memory", path);
+	int dirfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	int e = errno;
+	free(dir);
+	if (dirfd < 0)
+		return error_set(err, ST_IO, "%s: cannot create %s: %s", path,
+				 what, strerror(e));
+	enum status st = atomic_file_openat(af, dirfd, base, path, what, mode, err);
+	close(dirfd);
+	return st;
+}
 
-	/* "<dir>/.<base>.XXXXXX": hidden, and on the same filesystem so that
-	 * rename() is atomic. */
-	size_t blen = strlen(base);
+enum status atomic_file_openat(struct atomic_file *af, int dirfd,
+			       const char *name, const char *shown,
+			       const char *what, unsigned mode,
+			       struct error *err)
+{
+	clear(af);
+	af->what = what;
+	size_t dlen = dir_prefix_len(shown);
+	size_t blen = strlen(name);
+	if (strcmp(shown + dlen, name) != 0) {
+		fputs("bulkreg: internal error: atomic_file_openat: the name "
+		      "shown does not end in the name\n",
+		      stderr);
+		abort();
+	}
+	/* "<dir>/.<base>.XXXXXX": hidden, and in the same directory so that
+	 * the rename is atomic. */
 	size_t tlen = dlen + 1 + blen + 1 + TEMP_SUFFIX_LEN;
-	char *final = strdup(path);
+	char *final = strdup(shown);
 	char *tmp = malloc(tlen + 1);
-	if (!final || !tmp) {
+	int dfd = fcntl(dirfd, F_DUPFD_CLOEXEC, 3);
+	if (!final || !tmp || dfd < 0) {
+		int e = dfd < 0 ? errno : ENOMEM;
 		free(final);
 		free(tmp);
-		return error_set(err, ST_NOMEM, "%s: out of memory", path);
+		if (dfd >= 0)
+			close(dfd);
+		return e == ENOMEM ? error_set(err, ST_NOMEM, "%s: out of memory", shown) :
+				     error_set(err, ST_IO, "%s: cannot create %s: %s",
+					       shown, what, strerror(e));
 	}
-	memcpy(tmp, path, dlen);
+	memcpy(tmp, shown, dlen);
 	tmp[dlen] = '.';
-	memcpy(tmp + dlen + 1, base, blen);
+	memcpy(tmp + dlen + 1, name, blen);
 	tmp[dlen + 1 + blen] = '.';
+	memset(tmp + dlen + 2 + blen, 'X', TEMP_SUFFIX_LEN);
 	tmp[tlen] = '\0';
 
-	int fd = create_temp(tmp, tlen - TEMP_SUFFIX_LEN, mode);
+	int fd = create_temp(dfd, tmp + dlen, mode);
 	if (fd < 0) {
 		int e = errno;
 		free(final);
 		free(tmp);
-		return error_set(err, ST_IO, "%s: cannot create %s: %s", path,
+		close(dfd);
+		return error_set(err, ST_IO, "%s: cannot create %s: %s", shown,
 				 what, strerror(e));
 	}
 	af->path = final;
 	af->tmp_path = tmp;
 	af->fd = fd;
+	af->dirfd = dfd;
+	af->dir_len = dlen;
 	return ST_OK;
 }
 
@@ -132,20 +176,19 @@ enum status atomic_file_sync(struct atomic_file *af, struct error *err)
 
 /* Makes the rename itself durable.  Filesystems that cannot sync a
  * directory say EINVAL; there is nothing more to do on those. */
-static enum status sync_dir(const char *path, struct error *err)
+static enum status sync_dir(const struct atomic_file *af, struct error *err)
 {
-	size_t dlen = dir_prefix_len(path);
-	char *dir = dlen ? strndup(path, dlen) : strdup(".");
-	if (!dir)
-		return error_set(err, ST_NOMEM, "%s: out of memory", path);
 	enum status st = ST_OK;
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0 || (fsync(fd) != 0 && errno != EINVAL))
+	int fd = openat(af->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || (fsync(fd) != 0 && errno != EINVAL)) {
+		int e = errno;
+		char *dir = af->dir_len ? strndup(af->path, af->dir_len) : NULL;
 		st = error_set(err, ST_IO, "%s: cannot sync the directory: %s",
-			       dir, strerror(errno));
+			       dir ? dir : ".", strerror(e));
+		free(dir);
+	}
 	if (fd >= 0)
 		close(fd);
-	free(dir);
 	return st;
 }
 
@@ -161,7 +204,9 @@ enum status atomic_file_publish(struct atomic_file *af, struct error *err)
 				 af->what, strerror(errno));
 	int rc2;
 	/* A signal after the commit must not strand the report. */
-	while ((rc2 = rename(af->tmp_path, af->path)) != 0 && errno == EINTR)
+	while ((rc2 = renameat(af->dirfd, af->tmp_path + af->dir_len, af->dirfd,
+			       af->path + af->dir_len)) != 0 &&
+	       errno == EINTR)
 		;
 	if (rc2 != 0)
 		return error_set(err, ST_IO, "%s: cannot put %s in place: %s",
@@ -170,8 +215,9 @@ enum status atomic_file_publish(struct atomic_file *af, struct error *err)
 	af->tmp_path = NULL;
 	/* Published: the file is in place whether or not the directory sync
 	 * works, so the struct is released either way. */
-	st = sync_dir(af->path, err);
+	st = sync_dir(af, err);
 	free(af->path);
+	close(af->dirfd);
 	clear(af);
 	return st;
 }
@@ -180,8 +226,10 @@ void atomic_file_discard(struct atomic_file *af)
 {
 	if (af->fd >= 0)
 		close(af->fd);
-	if (af->tmp_path)
-		unlink(af->tmp_path);
+	if (af->tmp_path && af->dirfd >= 0)
+		unlinkat(af->dirfd, af->tmp_path + af->dir_len, 0);
+	if (af->dirfd >= 0)
+		close(af->dirfd);
 	free(af->tmp_path);
 	free(af->path);
 	clear(af);

@@ -5,10 +5,15 @@
 #include "error.h"
 
 struct atomic_file {
-	char *path;       /* final name */
-	char *tmp_path;   /* temporary in the same directory */
+	char *path;       /* final name, for messages */
+	char *tmp_path;   /* temporary in the same directory, for messages */
 	const char *what; /* for messages: "the report", "the rejects file" */
 	int fd;
+	int dirfd;        /* the directory both are in: the temporary file is
+			   * created, renamed and removed through it, never
+			   * by name */
+	size_t dir_len;   /* path + dir_len and tmp_path + dir_len are the
+			   * names in dirfd */
 };
 
 /*
@@ -28,6 +33,16 @@ struct atomic_file {
 enum status atomic_file_open(struct atomic_file *af, const char *path,
 			     const char *what, unsigned mode, struct error *err);
 
+/* The same in the directory open on `dirfd` (O_PATH will do; duplicated,
+ * the caller keeps its own): the file `name` there, which `shown` names
+ * in messages (its last component must be `name`).  Whatever `shown`'s
+ * directory names later -- a link swapped in for it -- the file is
+ * created, published and removed in that very directory. */
+enum status atomic_file_openat(struct atomic_file *af, int dirfd,
+			       const char *name, const char *shown,
+			       const char *what, unsigned mode,
+			       struct error *err);
+
 /* fsync()s the data: after this, publishing cannot lose it. */
 enum status atomic_file_sync(struct atomic_file *af, struct error *err);
 
@@ -36,7 +51,8 @@ enum status atomic_file_sync(struct atomic_file *af, struct error *err);
  * released once the rename is done, even if the directory sync then fails. */
 enum status atomic_file_publish(struct atomic_file *af, struct error *err);
 
-/* Removes the temporary file; the final name is untouched.  Idempotent. */
+/* Removes the temporary file (if tmp_path is still set); the final name is
+ * untouched.  Closes the directory.  Idempotent. */
 void atomic_file_discard(struct atomic_file *af);
 
 #endif

@@ -1,13 +1,16 @@
 /* report_dest: the -o and --rejects destination, checked against planted
  * files; see report_dest.h. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "dest_walk.h"
 #include "report_dest.h"
 
 void report_dest_init(struct report_dest *d)
@@ -84,26 +87,28 @@ static enum status use_stdio(struct report_dest *d, const char *path, int fd,
 	return ST_OK;
 }
 
-/* Opens a device or FIFO for writing, and makes sure it is still the node
- * that was checked (nothing swapped in between). */
+/* Opens the device or FIFO the walk ended at for writing, and makes sure
+ * it is still the node that was checked (nothing swapped in between). */
 static enum status open_direct(struct report_dest *d, const char *path,
-			       const struct stat *checked, bool via_link,
+			       const struct dest_walk *w,
 			       bool (*cancelled)(void *ctx), void *ctx,
 			       struct error *err)
 {
-	int flags = O_WRONLY | O_NOCTTY | O_CLOEXEC | (via_link ? 0 : O_NOFOLLOW);
+	/* A /proc link (/proc/self/fd/5, a pipe) is followed by the
+	 * kernel, to the very object the walk looked at. */
+	int flags = O_WRONLY | O_NOCTTY | O_CLOEXEC | (w->magic ? 0 : O_NOFOLLOW);
 	int fd;
 	/* A FIFO blocks here until a reader opens it; a signal interrupts
 	 * the wait (EINTR, see signals.h). */
-	while ((fd = open(path, flags)) < 0 && errno == EINTR)
+	while ((fd = openat(w->dirfd, w->name, flags)) < 0 && errno == EINTR)
 		if (cancelled && cancelled(ctx))
 			return error_set(err, ST_CANCELLED, "interrupted");
 	if (fd < 0)
 		return error_set(err, ST_IO, "%s: cannot open %s: %s", path,
 				 d->what, strerror(errno));
 	struct stat sb;
-	if (fstat(fd, &sb) != 0 || sb.st_dev != checked->st_dev ||
-	    sb.st_ino != checked->st_ino) {
+	if (fstat(fd, &sb) != 0 || sb.st_dev != w->sb.st_dev ||
+	    sb.st_ino != w->sb.st_ino) {
 		close(fd);
 		return error_set(err, ST_IO,
 				 "%s: refusing to write %s: the file changed "
@@ -114,30 +119,93 @@ static enum status open_direct(struct report_dest *d, const char *path,
 	return ST_OK;
 }
 
-/* A directory on the way to `path` that is a symbolic link another user
- * (not root) owns is refused as a planted link at the end is: it could
- * send the file into a directory of the caller's that its owner cannot
- * write.  (The kernel's protected_symlinks covers sticky directories
- * only, and may be off.) */
-static enum status check_dirs(const struct report_dest *d, const char *path,
+/* Whether descriptor fd is open for reading only on the file sb
+ * describes. */
+static bool reads(int fd, const struct stat *sb)
+{
+	struct stat s;
+	int fl = fcntl(fd, F_GETFL);
+	return fl != -1 && (fl & O_ACCMODE) == O_RDONLY && fstat(fd, &s) == 0 &&
+	       S_ISREG(s.st_mode) && s.st_dev == sb->st_dev &&
+	       s.st_ino == sb->st_ino;
+}
+
+/* Whether this process has the file `sb` describes open for reading
+ * only -- the roster, the --users file, a descriptor it was given --
+ * which the report must not replace, whatever name reaches it
+ * (/proc/self/fd/3 is the roster once that is open). */
+static bool open_for_reading(const struct stat *sb)
+{
+	DIR *dir = opendir("/proc/self/fd");
+	bool hit = false;
+	if (!dir) {
+		for (int fd = 0; !hit && fd < 1024; fd++)
+			hit = reads(fd, sb);
+		return hit;
+	}
+	struct dirent *e;
+	while (!hit && (e = readdir(dir))) {
+		char *end;
+		errno = 0;
+		long n = strtol(e->d_name, &end, 10);
+		if (!*end && end != e->d_name && !errno && n >= 0 &&
+		    n <= INT_MAX && n != dirfd(dir))
+			hit = reads((int)n, sb);
+	}
+	closedir(dir);
+	return hit;
+}
+
+/* A link on the way that another user owns, as dest_walk found it. */
+static enum status refuse_link(const struct report_dest *d, const char *path,
+			       const struct dest_walk *w, struct error *err)
+{
+	if (w->where == DEST_WALK_AT_PATH)
+		return refuse_owner(d, w->link, &w->link_sb, "it is a", err);
+	if (w->where == DEST_WALK_ON_PATH)
+		return refuse_owner(d, w->link, &w->link_sb,
+				    "a directory on its way is a", err);
+	return error_set(err, ST_IO,
+			 "%s: refusing to write %s: it leads through %s, a "
+			 "symbolic link owned by user %lu, not by you (%lu) or "
+			 "root (another user may have put it there)",
+			 path, d->what, w->link, (unsigned long)w->link_sb.st_uid,
+			 (unsigned long)geteuid());
+}
+
+/* What the walk found at the end: a regular file (replaced) or a device,
+ * FIFO, socket (written into), or standard output's or error's own file
+ * (written through that descriptor). */
+static enum status open_found(struct report_dest *d, const char *path,
+			      const struct dest_walk *w, unsigned mode,
+			      bool (*cancelled)(void *ctx), void *ctx,
 			      struct error *err)
 {
-	char prefix[4096];
-	size_t len = strlen(path);
-	if (len >= sizeof(prefix))
-		return ST_OK; /* the open says why */
-	for (size_t i = 1; i < len; i++) {
-		if (path[i] != '/' || path[i - 1] == '/')
-			continue;
-		memcpy(prefix, path, i);
-		prefix[i] = '\0';
-		struct stat sb;
-		if (lstat(prefix, &sb) == 0 && S_ISLNK(sb.st_mode) &&
-		    !trusted_owner(&sb))
-			return refuse_owner(d, prefix, &sb,
-					    "a directory on its way is a", err);
+	const struct stat *sb = &w->sb;
+	/* Our own standard output or error, by whatever name. */
+	int std_fd = stdio_fd_of(sb);
+	if (std_fd >= 0)
+		return use_stdio(d, path, std_fd, err);
+	if (S_ISREG(sb->st_mode)) {
+		if (open_for_reading(sb))
+			return error_set(err, ST_USAGE,
+					 "%s: that is %s, a file this run is "
+					 "reading (the roster, or the --users "
+					 "file); %s would replace it",
+					 path, w->shown, d->what);
+		enum status st = atomic_file_openat(&d->af, w->dirfd, w->name,
+						    w->shown, d->what, mode, err);
+		d->atomic = st == ST_OK;
+		return st;
 	}
-	return ST_OK;
+	if (S_ISBLK(sb->st_mode))
+		return error_set(err, ST_IO,
+				 "%s: refusing to write %s over a block device",
+				 path, d->what);
+	if (!trusted_owner(sb))
+		return refuse_owner(d, path, sb,
+				    w->followed ? "it leads to a" : "it is a", err);
+	return open_direct(d, path, w, cancelled, ctx, err);
 }
 
 enum status report_dest_open(struct report_dest *d, const char *path,
@@ -147,48 +215,34 @@ enum status report_dest_open(struct report_dest *d, const char *path,
 {
 	d->name = path;
 	d->what = what;
-	const char *target = path;
-	enum status dst = check_dirs(d, path, err);
-	if (dst != ST_OK)
-		return dst;
-	struct stat sb;
-	bool exists = lstat(path, &sb) == 0;
-	bool via_link = exists && S_ISLNK(sb.st_mode);
-	if (via_link) {
-		if (!trusted_owner(&sb))
-			return refuse_owner(d, path, &sb, "it is a", err);
-		if (stat(path, &sb) != 0)
-			return error_set(err, ST_IO,
-					 "%s: cannot create %s: it is a symbolic "
-					 "link to a missing file",
-					 path, what);
-	}
-	/* Our own standard output or error, by whatever name. */
-	int std_fd = exists && !S_ISDIR(sb.st_mode) ? stdio_fd_of(&sb) : -1;
-	if (std_fd >= 0)
-		return use_stdio(d, path, std_fd, err);
-	if (via_link && S_ISREG(sb.st_mode)) {
-		d->resolved = realpath(path, NULL);
-		if (!d->resolved)
-			return error_set(err, errno == ENOMEM ? ST_NOMEM : ST_IO,
-					 "%s: cannot follow the symbolic link: %s",
-					 path, strerror(errno));
-		target = d->resolved;
-	}
-	if (exists && !S_ISREG(sb.st_mode) && !S_ISDIR(sb.st_mode)) {
-		if (S_ISBLK(sb.st_mode))
-			return error_set(err, ST_IO,
-					 "%s: refusing to write %s over a block "
-					 "device",
-					 path, what);
-		if (!trusted_owner(&sb))
-			return refuse_owner(d, path, &sb,
-					    via_link ? "it leads to a" : "it is a",
-					    err);
-		return open_direct(d, path, &sb, via_link, cancelled, ctx, err);
-	}
-	enum status st = atomic_file_open(&d->af, target, what, mode, err);
-	d->atomic = st == ST_OK;
+	/* Every link on the way checked, and the directory kept open: what
+	 * was checked is what the file is created and renamed in. */
+	struct dest_walk w;
+	enum dest_walk_result r = dest_walk(path, &w);
+	int e = errno;
+	bool dangling = w.end_link &&
+			(r == DEST_WALK_ERROR ? e == ENOENT || e == ESTALE :
+						r == DEST_WALK_OK && !w.exists);
+	enum status st;
+	if (r == DEST_WALK_REFUSED)
+		st = refuse_link(d, path, &w, err);
+	else if (r == DEST_WALK_ERROR && e == ENOMEM)
+		st = error_set(err, ST_NOMEM, "%s: out of memory", path);
+	else if (dangling)
+		st = error_set(err, ST_IO,
+			       "%s: cannot create %s: it is a symbolic link to a "
+			       "missing file",
+			       path, what);
+	else if (r == DEST_WALK_ERROR)
+		st = error_set(err, ST_IO, "%s: cannot create %s: %s", path, what,
+			       strerror(e));
+	else if (!w.exists) {
+		st = atomic_file_openat(&d->af, w.dirfd, w.name, w.shown, what,
+					mode, err);
+		d->atomic = st == ST_OK;
+	} else
+		st = open_found(d, path, &w, mode, cancelled, ctx, err);
+	dest_walk_free(&w);
 	return st;
 }
 
@@ -217,8 +271,6 @@ void report_dest_close(struct report_dest *d)
 	if (d->direct_fd >= 0)
 		close(d->direct_fd);
 	d->direct_fd = -1;
-	free(d->resolved);
-	d->resolved = NULL;
 	free(d->dir);
 	d->dir = NULL;
 }

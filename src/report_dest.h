@@ -23,18 +23,22 @@
  * would lose what the file held.
  *
  * Because bulkreg often runs as root in directories others can write,
- * something another user planted at the path is refused: a symbolic link,
- * FIFO or character device must belong to the caller or to root (the link
- * itself, and what it points to when that is not a regular file); a block
- * device is always refused.  /dev/stdout, /dev/null and a terminal of one's
- * own keep working.
+ * something another user planted on the way is refused: FILE is resolved
+ * one component at a time (dest_walk), and every symbolic link met -- at
+ * the path, a directory on its way, any link one's own links lead through
+ * -- must belong to the caller or to root, as must a FIFO or character
+ * device at the end; a block device is always refused.  /dev/stdout,
+ * /dev/null and a terminal of one's own keep working.  The directory the
+ * walk ended in stays open: the temporary file is created and renamed
+ * through it, so what was checked is what is written.  A regular file this
+ * process has open for reading only (the roster, by whatever name:
+ * /proc/self/fd/3) is refused, ST_USAGE.
  */
 struct report_dest {
 	struct atomic_file af;
 	bool atomic;         /* af is open */
 	int direct_fd;       /* a device, FIFO or standard output or error
 			      * opened (or duplicated) here, or -1 */
-	char *resolved;      /* FILE's target when it is a symbolic link */
 	char *dir;           /* report_dest_dir's answer, once asked */
 	const char *name;    /* for messages */
 	const char *what;    /* "the report", "the rejects file" */

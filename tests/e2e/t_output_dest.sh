@@ -98,6 +98,93 @@ run -d "$db" register bad.csv --dry-run -o mine_reports/daily.csv
 expect_rc 1
 [ -s private/daily.csv ] || fail "not written through one's own link"
 
+case_ "-o and --rejects: one's own link whose chain passes through another user's link is refused, naming that link and its owner (review 14, A1)"
+# A drop box another user writes in; links of our own made into it long ago.
+mkdir -p drop locked && chmod 700 locked
+echo secret >victim.csv
+echo secret >locked/passwd
+ln -s drop/today.csv latest1.csv
+ln -s "$PWD/victim.csv" drop/today.csv
+ln -s drop/sub/passwd latest2.csv
+ln -s "$PWD/locked" drop/sub
+ln -s drop/rej.csv rej-latest.csv
+ln -s "$PWD/locked/passwd" drop/rej.csv
+mkfifo -m 600 locked/control
+ln -s drop/ctl latest3.csv
+ln -s "$PWD/locked/control" drop/ctl
+owner_is_nobody drop/today.csv drop/sub drop/rej.csv drop/ctl
+nobody=$(id -u nobody)
+n=$(batches)
+run -d "$db" register bad.csv -o latest1.csv
+expect_rc 3
+expect_err "latest1.csv: refusing to write the report: it leads through drop/today.csv, a symbolic link owned by user $nobody"
+run -d "$db" register bad.csv -o latest2.csv
+expect_rc 3
+expect_err "latest2.csv: refusing to write the report: it leads through drop/sub, a symbolic link owned by user $nobody"
+run -d "$db" register bad.csv --rejects rej-latest.csv -o /dev/null
+expect_rc 3
+expect_err "rej-latest.csv: refusing to write the rejects file: it leads through drop/rej.csv, a symbolic link owned by user $nobody"
+# A root FIFO (a daemon's control pipe) nobody reads: refused at once.
+timeout 60 "$BULKREG" -d "$db" register bad.csv -o latest3.csv >out 2>err
+RC=$?
+expect_rc 3
+expect_err "it leads through drop/ctl, a symbolic link owned by user $nobody"
+[ "$(cat victim.csv)" = secret ] || fail "victim.csv was replaced"
+[ "$(cat locked/passwd)" = secret ] || fail "locked/passwd was replaced"
+[ "$(ls -A locked)" = "control
+passwd" ] || fail "written into locked/: $(ls -A locked)"
+[ -L latest1.csv ] && [ -L drop/today.csv ] || fail "a link was replaced"
+[ "$(batches)" = "$n" ] || fail "a refused run recorded a batch"
+# The same chain, all of it ours (and root's), is followed to its end.
+ln -s drop/ours.csv latest4.csv
+mkdir -p mine_dir && echo old >mine_dir/r.csv && ln -s "$PWD/mine_dir/r.csv" drop/ours.csv
+run -d "$db" register bad.csv --dry-run --format csv -o latest4.csv
+expect_rc 1
+grep -q '^3,S2,C1,rejected' mine_dir/r.csv || fail "not written through one's own chain"
+[ -L latest4.csv ] && [ -L drop/ours.csv ] || fail "one's own links were replaced"
+
+case_ "-o and --rejects: a directory on the way swapped for another user's link while the batch runs changes nothing (review 14, A8)"
+# The check runs after -o and --rejects are open: it moves the directory
+# away and puts a link of nobody's to a private directory in its place.
+# The report and the rejects go into the directory that was checked (now
+# moved), never through the link.  (Before the fix the rename went by
+# name: through the link.)
+mkdir -p box/reports private2 && chmod 700 private2
+echo secret >private2/daily.csv
+echo secret >private2/rej.csv
+swap="[ -L '$PWD/box/reports' ] || { mv '$PWD/box/reports' '$PWD/box/moved' &&
+	ln -s '$PWD/private2' '$PWD/box/reports' && chown -h nobody '$PWD/box/reports'; }"
+run -d "$db" register bad.csv --dry-run --format csv --workers 1 --check "$swap" \
+	-o box/reports/daily.csv --rejects box/reports/rej.csv
+expect_rc 1
+[ -L box/reports ] || fail "the check did not swap the directory: $(cat err)"
+[ "$(cat private2/daily.csv)" = secret ] || fail "the report went through the swapped-in link"
+[ "$(cat private2/rej.csv)" = secret ] || fail "the rejects went through the swapped-in link"
+[ "$(ls -A private2)" = "daily.csv
+rej.csv" ] || fail "a file was left in private2: $(ls -A private2)"
+grep -q '^2,S1,C1,' box/moved/daily.csv || fail "the report is not in the directory checked: $(cat err)"
+expect_same want.rejects box/moved/rej.csv
+
+case_ "-o and --rejects /proc/self/fd/N or /dev/fd/N naming the open roster: refused, the roster kept (review 14, C1)"
+# Descriptors 3-9 closed: whatever bulkreg holds there, it opened itself.
+cp bad.csv roster-c1.csv
+refused=0
+for fd in 3 4 5 6; do
+	for o in "/proc/self/fd/$fd" "/dev/fd/$fd"; do
+		for opt in -o --rejects; do
+			"$BULKREG" -d "$db" register roster-c1.csv --format csv "$opt" "$o" \
+				3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&- >out 2>err
+			RC=$?
+			expect_same bad.csv roster-c1.csv
+			if grep -q "that is $PWD/roster-c1.csv, a file this run is reading" err; then
+				expect_rc 2
+				refused=$((refused + 1))
+			fi
+		done
+	done
+done
+[ "$refused" -ge 2 ] || fail "the roster's descriptor was never refused"
+
 case_ "--rejects: a FIFO another user planted is refused at once"
 mkfifo planted.fifo
 owner_is_nobody planted.fifo

@@ -157,7 +157,7 @@ if [ -z "${BULKREG_WRAPPER:-}" ] && command -v strace >/dev/null 2>&1 &&
 	# LeakSanitizer cannot work under ptrace (make sanitize).
 	no_lsan=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0
 	# held_kill LOG INJECT ARGS...: runs bulkreg ARGS under strace, which
-	# holds its first rename() 2 s on entry (INJECT may add an error);
+	# holds its first rename (renameat) 2 s on entry (INJECT may add an error);
 	# once the log shows the rename held, SIGTERM goes to the process (a
 	# kill from outside: strace's own signal= goes to the thread in the
 	# call, which blocks it, so it was never seen: review 14, B5).  The
@@ -168,12 +168,12 @@ if [ -z "${BULKREG_WRAPPER:-}" ] && command -v strace >/dev/null 2>&1 &&
 		shift 2
 		: >"$_log"
 		ASAN_OPTIONS=$no_lsan strace -f -o "$_log" \
-			-e trace=rename,rt_sigtimedwait -e signal=none \
-			-e inject="rename:delay_enter=2000000:when=1$_inject" \
+			-e trace=rename,renameat,renameat2,rt_sigtimedwait -e signal=none \
+			-e inject="rename,renameat,renameat2:delay_enter=2000000:when=1$_inject" \
 			"$BULKREG" "$@" >out 2>err &
 		_tracer=$!
 		_i=0
-		until grep -q 'rename(' "$_log"; do
+		until grep -Eq 'rename(at2?)?\(' "$_log"; do
 			_i=$((_i + 1))
 			[ "$_i" -lt 400 ] || { kill "$_tracer"; fail "the rename was never held"; }
 			sleep 0.05 # polling for the held call, not a wait for it
@@ -194,8 +194,8 @@ if [ -z "${BULKREG_WRAPPER:-}" ] && command -v strace >/dev/null 2>&1 &&
 	[ "$(sql s.db "SELECT outcome FROM batches ORDER BY id DESC LIMIT 1")" = committed ] ||
 		fail "the batch is not committed"
 	case_ "EINTR at the report's rename: retried, report in place"
-	ASAN_OPTIONS=$no_lsan strace -f -o /dev/null -e trace=rename \
-		-e inject=rename:error=EINTR:when=1 \
+	ASAN_OPTIONS=$no_lsan strace -f -o /dev/null -e trace=rename,renameat,renameat2 \
+		-e inject=rename,renameat,renameat2:error=EINTR:when=1 \
 		"$BULKREG" -d s.db register "$R" -o eintr.csv >out 2>err
 	RC=$?
 	expect_rc 0
@@ -208,16 +208,16 @@ if [ -z "${BULKREG_WRAPPER:-}" ] && command -v strace >/dev/null 2>&1 &&
 	ls .sig2.csv.* >/dev/null 2>&1 || fail "the stranded report is gone"
 
 	case_ "a dry run or a rolled-back batch whose report cannot be put in place is not called committed"
-	ASAN_OPTIONS=$no_lsan strace -f -o /dev/null -e trace=rename \
-		-e inject=rename:error=EACCES:when=1 \
+	ASAN_OPTIONS=$no_lsan strace -f -o /dev/null -e trace=rename,renameat,renameat2 \
+		-e inject=rename,renameat,renameat2:error=EACCES:when=1 \
 		"$BULKREG" -d s.db register "$R" --dry-run -o dry.csv >out 2>err
 	RC=$?
 	expect_rc 3
 	expect_err "was a dry run: nothing was written; its report is at .dry.csv."
 	! grep -q "committed" err || fail "a dry run called committed: $(cat err)"
 	printf 'student_id,first_name,last_name,email,course\nX1,A,B,bad,OPEN\n' >bad.csv
-	ASAN_OPTIONS=$no_lsan strace -f -o /dev/null -e trace=rename \
-		-e inject=rename:error=EACCES:when=1 \
+	ASAN_OPTIONS=$no_lsan strace -f -o /dev/null -e trace=rename,renameat,renameat2 \
+		-e inject=rename,renameat,renameat2:error=EACCES:when=1 \
 		"$BULKREG" -d s.db register bad.csv --strict -o rb.csv >out 2>err
 	RC=$?
 	expect_rc 3

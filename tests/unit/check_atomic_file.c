@@ -1,4 +1,5 @@
 /* check_atomic_file: the atomic file's contract, one rule per test. */
+#define _GNU_SOURCE /* O_PATH */
 #include <check.h>
 #include <dirent.h>
 #include <errno.h>
@@ -358,6 +359,92 @@ START_TEST(test_open_refuses_a_directory)
 }
 END_TEST
 
+/* review 14, A8: the directory is resolved once.  Swapped for a link to
+ * another directory between open and publish (as another user who owns
+ * the parent can do at any moment), the report still goes into the
+ * directory the temporary file was created in -- never through the link. */
+START_TEST(test_publish_goes_to_the_directory_opened_not_its_name)
+{
+	char sub[512], moved[512], other[512], buf[256];
+	snprintf(sub, sizeof(sub), "%s", in_dir("reports"));
+	snprintf(moved, sizeof(moved), "%s", in_dir("moved"));
+	snprintf(other, sizeof(other), "%s", in_dir("other"));
+	ck_assert_int_eq(mkdir(sub, 0700), 0);
+	ck_assert_int_eq(mkdir(other, 0700), 0);
+	char path[600], victim[600], landed[600];
+	snprintf(path, sizeof(path), "%s/daily.csv", sub);
+	snprintf(victim, sizeof(victim), "%s/daily.csv", other);
+	snprintf(landed, sizeof(landed), "%s/daily.csv", moved);
+	write_file(victim, "precious\n");
+
+	struct atomic_file af;
+	struct error err = {0};
+	ck_assert_int_eq(atomic_file_open(&af, path, "the report", 0600, &err), ST_OK);
+	write_fd(af.fd, "report\n");
+	ck_assert_int_eq(rename(sub, moved), 0);
+	ck_assert_int_eq(symlink(other, sub), 0);
+	ck_assert_int_eq(atomic_file_publish(&af, &err), ST_OK);
+
+	ck_assert_str_eq(read_file(victim, buf), "precious\n");
+	ck_assert_str_eq(read_file(landed, buf), "report\n");
+	DIR *d = opendir(other);
+	ck_assert_ptr_nonnull(d);
+	int n = 0;
+	for (struct dirent *e; (e = readdir(d));)
+		n += strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
+	closedir(d);
+	ck_assert_int_eq(n, 1); /* daily.csv alone: no temporary file */
+}
+END_TEST
+
+/* The same for a discard: the temporary file is removed from the directory
+ * it is in, whatever its name now leads to. */
+START_TEST(test_discard_removes_from_the_directory_opened)
+{
+	char sub[512], moved[512], other[512], path[600];
+	snprintf(sub, sizeof(sub), "%s", in_dir("reports"));
+	snprintf(moved, sizeof(moved), "%s", in_dir("moved"));
+	snprintf(other, sizeof(other), "%s", in_dir("other"));
+	ck_assert_int_eq(mkdir(sub, 0700), 0);
+	ck_assert_int_eq(mkdir(other, 0700), 0);
+	snprintf(path, sizeof(path), "%s/daily.csv", sub);
+	struct atomic_file af;
+	struct error err = {0};
+	ck_assert_int_eq(atomic_file_open(&af, path, "the report", 0600, &err), ST_OK);
+	ck_assert_int_eq(rename(sub, moved), 0);
+	ck_assert_int_eq(symlink(other, sub), 0);
+	atomic_file_discard(&af);
+	DIR *d = opendir(moved);
+	ck_assert_ptr_nonnull(d);
+	int n = 0;
+	for (struct dirent *e; (e = readdir(d));)
+		n += strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
+	closedir(d);
+	ck_assert_int_eq(n, 0);
+}
+END_TEST
+
+/* atomic_file_openat: the directory given by descriptor, the name shown
+ * only in messages. */
+START_TEST(test_openat_uses_the_descriptor)
+{
+	char buf[256];
+	ck_assert_int_eq(mkdir(in_dir("d"), 0700), 0);
+	int dfd = open(in_dir("d"), O_PATH | O_DIRECTORY);
+	ck_assert_int_ge(dfd, 0);
+	struct atomic_file af;
+	struct error err = {0};
+	ck_assert_int_eq(atomic_file_openat(&af, dfd, "r.csv", "elsewhere/r.csv",
+					    "the report", 0600, &err),
+			 ST_OK);
+	close(dfd); /* the file keeps its own copy */
+	ck_assert_int_eq(strncmp(af.tmp_path, "elsewhere/.r.csv.", 17), 0);
+	write_fd(af.fd, "x\n");
+	ck_assert_int_eq(atomic_file_publish(&af, &err), ST_OK);
+	ck_assert_str_eq(read_file(in_dir("d/r.csv"), buf), "x\n");
+}
+END_TEST
+
 static Suite *atomic_file_suite(void)
 {
 	Suite *s = suite_create("atomic_file");
@@ -376,6 +463,9 @@ static Suite *atomic_file_suite(void)
 	tcase_add_test(tc, test_mode_is_exact_whatever_the_umask);
 	tcase_add_test(tc, test_name_without_directory_uses_cwd);
 	tcase_add_test(tc, test_failed_publish_keeps_old_file_and_discard_cleans);
+	tcase_add_test(tc, test_publish_goes_to_the_directory_opened_not_its_name);
+	tcase_add_test(tc, test_discard_removes_from_the_directory_opened);
+	tcase_add_test(tc, test_openat_uses_the_descriptor);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("errors");

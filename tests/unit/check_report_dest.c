@@ -2,6 +2,7 @@
  * file in place, the database's -wal/-shm/-journal refused by name, the
  * file named in messages. */
 #include <check.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -182,6 +183,171 @@ START_TEST(test_messages_name_the_rejects_file)
 }
 END_TEST
 
+/* Opens `path` as -o would; the status, the message in err. */
+static enum status open_dest(struct report_dest *d, const char *path,
+			     struct error *err)
+{
+	memset(err, 0, sizeof(*err));
+	report_dest_init(d);
+	return report_dest_open(d, path, "the report", 0600, NULL, NULL, err);
+}
+
+/* Makes the link `path` (itself) belong to nobody (65534): root only. */
+static bool give_away(const char *path)
+{
+	return geteuid() == 0 && lchown(path, 65534, 65534) == 0;
+}
+
+/* review 14, A1: a chain of links of one's own is followed to its end;
+ * the links stay, the file at the end is replaced. */
+START_TEST(test_own_chain_is_followed_and_kept)
+{
+	char a[256], b[256], t[256], buf[256];
+	ck_assert_int_eq(mkdir(in_dir("sub", a), 0700), 0);
+	ck_assert_int_eq(symlink("sub/b.csv", in_dir("a.csv", a)), 0);
+	ck_assert_int_eq(symlink("../t.csv", in_dir("sub/b.csv", b)), 0);
+	int fd = open(in_dir("t.csv", t), O_WRONLY | O_CREAT, 0644);
+	ck_assert_int_ge(fd, 0);
+	write_text(fd, "old\n");
+	close(fd);
+	struct report_dest d;
+	struct error err;
+	ck_assert_int_eq(open_dest(&d, a, &err), ST_OK);
+	ck_assert(d.atomic);
+	write_text(d.af.fd, "new\n");
+	ck_assert_int_eq(atomic_file_publish(&d.af, &err), ST_OK);
+	d.atomic = false;
+	report_dest_close(&d);
+	ck_assert_str_eq(contents(t, buf), "new\n");
+	struct stat sb;
+	ck_assert_int_eq(lstat(a, &sb), 0);
+	ck_assert(S_ISLNK(sb.st_mode));
+	ck_assert_int_eq(lstat(b, &sb), 0);
+	ck_assert(S_ISLNK(sb.st_mode));
+}
+END_TEST
+
+/* review 14, A1: one's own link whose chain passes through a link another
+ * user owns -- at the end, or as a directory on the way -- is refused,
+ * naming that link and its owner; nothing is created. */
+START_TEST(test_chain_through_another_users_link_is_refused)
+{
+	if (geteuid() != 0)
+		return; /* giving a link away needs root */
+	char mine[256], theirs[256], t[256], buf[256], locked[256];
+	int fd = open(in_dir("t.csv", t), O_WRONLY | O_CREAT, 0600);
+	ck_assert_int_ge(fd, 0);
+	write_text(fd, "secret\n");
+	close(fd);
+	ck_assert_int_eq(mkdir(in_dir("drop", buf), 0755), 0);
+	ck_assert_int_eq(symlink(t, in_dir("drop/today.csv", theirs)), 0);
+	ck_assert(give_away(theirs));
+	ck_assert_int_eq(symlink("drop/today.csv", in_dir("latest.csv", mine)), 0);
+	struct report_dest d;
+	struct error err;
+	ck_assert_int_eq(open_dest(&d, mine, &err), ST_IO);
+	ck_assert_ptr_nonnull(strstr(err.msg, "it leads through"));
+	ck_assert_ptr_nonnull(strstr(err.msg, "drop/today.csv, a symbolic link "
+					      "owned by user 65534"));
+	report_dest_close(&d);
+	ck_assert_str_eq(contents(t, buf), "secret\n");
+
+	/* A directory link of theirs in the chain. */
+	ck_assert_int_eq(mkdir(in_dir("locked", locked), 0700), 0);
+	ck_assert_int_eq(symlink(locked, in_dir("drop/sub", theirs)), 0);
+	ck_assert(give_away(theirs));
+	ck_assert_int_eq(symlink("drop/sub/passwd", in_dir("latest2.csv", mine)), 0);
+	ck_assert_int_eq(open_dest(&d, mine, &err), ST_IO);
+	ck_assert_ptr_nonnull(strstr(err.msg, "drop/sub, a symbolic link owned by "
+					      "user 65534"));
+	report_dest_close(&d);
+	DIR *dd = opendir(locked);
+	ck_assert_ptr_nonnull(dd);
+	int n = 0;
+	for (struct dirent *e; (e = readdir(dd));)
+		n += strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
+	closedir(dd);
+	ck_assert_int_eq(n, 0);
+}
+END_TEST
+
+/* review 14, A8: the directory checked is the directory written: swapped
+ * for a link once the destination is open, it changes nothing. */
+START_TEST(test_directory_swapped_after_open_is_not_followed)
+{
+	char sub[256], moved[256], other[256], p[256], buf[256];
+	ck_assert_int_eq(mkdir(in_dir("reports", sub), 0700), 0);
+	ck_assert_int_eq(mkdir(in_dir("other", other), 0700), 0);
+	int fd = open(in_dir("other/daily.csv", p), O_WRONLY | O_CREAT, 0600);
+	ck_assert_int_ge(fd, 0);
+	write_text(fd, "secret\n");
+	close(fd);
+	struct report_dest d;
+	struct error err;
+	ck_assert_int_eq(open_dest(&d, in_dir("reports/daily.csv", p), &err), ST_OK);
+	ck_assert(d.atomic);
+	write_text(d.af.fd, "report\n");
+	ck_assert_int_eq(rename(sub, in_dir("moved", moved)), 0);
+	ck_assert_int_eq(symlink(other, sub), 0);
+	ck_assert_int_eq(atomic_file_publish(&d.af, &err), ST_OK);
+	d.atomic = false;
+	report_dest_close(&d);
+	ck_assert_str_eq(contents(in_dir("other/daily.csv", p), buf), "secret\n");
+	ck_assert_str_eq(contents(in_dir("moved/daily.csv", p), buf), "report\n");
+}
+END_TEST
+
+/* review 14, C1: a file this process reads (the roster, once open) is
+ * refused by any name that reaches it: its own, /proc/self/fd/N. */
+START_TEST(test_file_open_for_reading_is_refused_by_any_name)
+{
+	char r[256], p[64], buf[256];
+	int fd = open(in_dir("r.csv", r), O_WRONLY | O_CREAT, 0600);
+	ck_assert_int_ge(fd, 0);
+	write_text(fd, "roster\n");
+	close(fd);
+	int ro = open(r, O_RDONLY);
+	ck_assert_int_ge(ro, 0);
+	struct report_dest d;
+	struct error err;
+	snprintf(p, sizeof(p), "/proc/self/fd/%d", ro);
+	ck_assert_int_eq(open_dest(&d, p, &err), ST_USAGE);
+	ck_assert_ptr_nonnull(strstr(err.msg, "a file this run is reading"));
+	ck_assert_ptr_nonnull(strstr(err.msg, r));
+	report_dest_close(&d);
+	snprintf(p, sizeof(p), "/dev/fd/%d", ro);
+	ck_assert_int_eq(open_dest(&d, p, &err), ST_USAGE);
+	report_dest_close(&d);
+	ck_assert_int_eq(open_dest(&d, r, &err), ST_USAGE);
+	report_dest_close(&d);
+	close(ro);
+	ck_assert_str_eq(contents(r, buf), "roster\n");
+	/* Once closed, it is an ordinary destination again. */
+	ck_assert_int_eq(open_dest(&d, r, &err), ST_OK);
+	report_dest_close(&d);
+}
+END_TEST
+
+/* /proc/self/fd/N naming a pipe: the kernel's object, written into. */
+START_TEST(test_proc_fd_of_a_pipe_is_written_into)
+{
+	int pfd[2];
+	char p[64], buf[16] = {0};
+	ck_assert_int_eq(pipe(pfd), 0);
+	snprintf(p, sizeof(p), "/proc/self/fd/%d", pfd[1]);
+	struct report_dest d;
+	struct error err;
+	ck_assert_int_eq(open_dest(&d, p, &err), ST_OK);
+	ck_assert(!d.atomic);
+	write_text(report_dest_fd(&d), "hi");
+	report_dest_close(&d);
+	close(pfd[1]);
+	ck_assert_int_eq(read(pfd[0], buf, sizeof(buf) - 1), 2);
+	ck_assert_str_eq(buf, "hi");
+	close(pfd[0]);
+}
+END_TEST
+
 /* report_dest_not_db_file(path, db): the status, and the message in err. */
 static enum status not_db(const char *path, const char *db, struct error *err)
 {
@@ -262,6 +428,15 @@ static Suite *report_dest_suite(void)
 	tcase_add_test(tc, test_another_file_is_replaced_whole);
 	tcase_add_test(tc, test_read_only_stdout_is_not_used);
 	tcase_add_test(tc, test_messages_name_the_rejects_file);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("links and directories");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_own_chain_is_followed_and_kept);
+	tcase_add_test(tc, test_chain_through_another_users_link_is_refused);
+	tcase_add_test(tc, test_directory_swapped_after_open_is_not_followed);
+	tcase_add_test(tc, test_file_open_for_reading_is_refused_by_any_name);
+	tcase_add_test(tc, test_proc_fd_of_a_pipe_is_written_into);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("database files");

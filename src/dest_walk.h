@@ -1,0 +1,61 @@
+/* dest_walk: a destination path resolved one component at a time, never
+ * through a symbolic link another user owns. */
+#ifndef BULKREG_DEST_WALK_H
+#define BULKREG_DEST_WALK_H
+
+#include <stdbool.h>
+#include <sys/stat.h>
+
+/* Where the refused link was met. */
+enum dest_walk_where {
+	DEST_WALK_AT_PATH,   /* the path's last component itself */
+	DEST_WALK_ON_PATH,   /* a directory of the path as given */
+	DEST_WALK_IN_CHAIN,  /* reached by following a link of one's own */
+};
+
+/*
+ * dest_walk resolves `path` as the kernel would, but by hand: each
+ * component is opened with O_PATH|O_NOFOLLOW relative to the directory
+ * before it, and each symbolic link met -- the path's own, a directory on
+ * its way, any link its target names, at any depth -- must belong to the
+ * caller (euid) or root before its text is followed.  A link in /proc
+ * (/proc/self/fd/N, /proc/self) whose object is not a regular file or a
+ * directory (a pipe, a terminal) ends the walk there: it names that object,
+ * which only the kernel can reach.
+ *
+ * What is checked is what is used: `dirfd` is the very directory the last
+ * component was looked up in, kept open, so a directory swapped for a link
+ * afterwards changes nothing for whoever creates and renames through it.
+ */
+struct dest_walk {
+	int dirfd;         /* O_PATH: the directory holding `name` */
+	char *name;        /* the last component (never "", "." or "..") */
+	char *shown;       /* the path resolved, for messages: the path as
+			    * given when no link was followed */
+	bool followed;     /* a link was followed on the way */
+	bool end_link;     /* the last component was a link (its text named
+			    * `name`) */
+	bool exists;       /* something is at name; sb says what */
+	bool magic;        /* name is a /proc link to sb's object: open it
+			    * following, and compare */
+	struct stat sb;
+	/* A refusal (dest_walk returned DEST_WALK_REFUSED): */
+	char *link;        /* the link, as shown */
+	struct stat link_sb;
+	enum dest_walk_where where;
+};
+
+enum dest_walk_result {
+	DEST_WALK_OK,
+	DEST_WALK_REFUSED, /* link, link_sb, where say which link */
+	DEST_WALK_ERROR,   /* errno says why (ENOENT, EISDIR, ELOOP, ENOMEM,
+			    * ENOTDIR, EACCES, ...) */
+};
+
+/* Resolves `path` into w (which it initialises); dest_walk_free releases
+ * it whatever the result. */
+enum dest_walk_result dest_walk(const char *path, struct dest_walk *w);
+
+void dest_walk_free(struct dest_walk *w);
+
+#endif
