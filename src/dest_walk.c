@@ -178,7 +178,10 @@ static enum dest_walk_result follow(struct walk *k, struct dest_walk *w,
 		return DEST_WALK_ERROR;
 	}
 	w->followed = true;
-	w->end_link = last;
+	/* Once a link at the end is followed, the name at the end comes from
+	 * its text, whatever is followed after it. */
+	if (last)
+		w->end_link = true;
 	if (on_proc(fd)) {
 		/* Only the kernel knows where /proc/self/fd/1 leads when it
 		 * is a pipe: look at the object itself. */
@@ -334,7 +337,8 @@ enum dest_walk_result dest_walk(const char *path, struct dest_walk *w)
 	while (!done) {
 		while (k.rest[k.at] == '/')
 			k.at++;
-		if (!k.rest[k.at]) { /* "/", or "dir/" after a link */
+		if (!k.rest[k.at]) { /* "/", or a link to "/" */
+			r = DEST_WALK_ERROR;
 			errno = EISDIR;
 			break;
 		}
@@ -346,6 +350,7 @@ enum dest_walk_result dest_walk(const char *path, struct dest_walk *w)
 		bool must_dir = trailing && k.rest[after] == '\0';
 		char *comp = strndup(k.rest + k.at, len);
 		if (!comp) {
+			r = DEST_WALK_ERROR;
 			errno = ENOMEM;
 			break;
 		}

@@ -131,15 +131,17 @@ static bool reads(int fd, const struct stat *sb)
 }
 
 /* Whether this process has the file `sb` describes open for reading
- * only -- the roster, the --users file, a descriptor it was given --
- * which the report must not replace, whatever name reaches it
- * (/proc/self/fd/3 is the roster once that is open). */
+ * only on a descriptor past standard error -- the roster, the --users
+ * file -- which the report must not replace, whatever name reaches it
+ * (/proc/self/fd/3 is the roster once that is open).  Standard input is
+ * the caller's: a roster read from it is not protected by name either,
+ * and the rejects file may be the roster (see register.c). */
 static bool open_for_reading(const struct stat *sb)
 {
 	DIR *dir = opendir("/proc/self/fd");
 	bool hit = false;
 	if (!dir) {
-		for (int fd = 0; !hit && fd < 1024; fd++)
+		for (int fd = 3; !hit && fd < 1024; fd++)
 			hit = reads(fd, sb);
 		return hit;
 	}
@@ -148,7 +150,7 @@ static bool open_for_reading(const struct stat *sb)
 		char *end;
 		errno = 0;
 		long n = strtol(e->d_name, &end, 10);
-		if (!*end && end != e->d_name && !errno && n >= 0 &&
+		if (!*end && end != e->d_name && !errno && n >= 3 &&
 		    n <= INT_MAX && n != dirfd(dir))
 			hit = reads((int)n, sb);
 	}
@@ -223,8 +225,16 @@ enum status report_dest_open(struct report_dest *d, const char *path,
 	bool dangling = w.end_link &&
 			(r == DEST_WALK_ERROR ? e == ENOENT || e == ESTALE :
 						r == DEST_WALK_OK && !w.exists);
+	/* Standard output to a file since removed or out of reach: its
+	 * /proc link's text leads nowhere, its descriptor still works. */
+	int std_fd = r == DEST_WALK_ERROR && (e == ENOENT || e == ESTALE) &&
+				     w.followed ?
+			     report_dest_stdio_fd(path) :
+			     -1;
 	enum status st;
-	if (r == DEST_WALK_REFUSED)
+	if (std_fd >= 0)
+		st = use_stdio(d, path, std_fd, err);
+	else if (r == DEST_WALK_REFUSED)
 		st = refuse_link(d, path, &w, err);
 	else if (r == DEST_WALK_ERROR && e == ENOMEM)
 		st = error_set(err, ST_NOMEM, "%s: out of memory", path);

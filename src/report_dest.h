@@ -31,8 +31,8 @@
  * /dev/null and a terminal of one's own keep working.  The directory the
  * walk ended in stays open: the temporary file is created and renamed
  * through it, so what was checked is what is written.  A regular file this
- * process has open for reading only (the roster, by whatever name:
- * /proc/self/fd/3) is refused, ST_USAGE.
+ * process opened for reading only (a descriptor past standard error: the
+ * roster, by whatever name, /proc/self/fd/3) is refused, ST_USAGE.
  */
 struct report_dest {
 	struct atomic_file af;

@@ -348,6 +348,55 @@ START_TEST(test_proc_fd_of_a_pipe_is_written_into)
 }
 END_TEST
 
+/* A link of one's own to a missing file is refused, also when its text
+ * goes through a directory link; "/" and a link to it are directories. */
+START_TEST(test_links_to_missing_files_and_to_the_root)
+{
+	char a[256], l[256];
+	struct report_dest d;
+	struct error err;
+	ck_assert_int_eq(mkdir(in_dir("real", a), 0700), 0);
+	ck_assert_int_eq(symlink("real", in_dir("dl", a)), 0);
+	ck_assert_int_eq(symlink("dl/x.csv", in_dir("l.csv", l)), 0);
+	ck_assert_int_eq(open_dest(&d, l, &err), ST_IO);
+	ck_assert_ptr_nonnull(strstr(err.msg, "symbolic link to a missing file"));
+	report_dest_close(&d);
+	ck_assert_int_eq(open_dest(&d, "/", &err), ST_IO);
+	ck_assert_ptr_nonnull(strstr(err.msg, "Is a directory"));
+	report_dest_close(&d);
+	ck_assert_int_eq(symlink("/", in_dir("root", l)), 0);
+	ck_assert_int_eq(open_dest(&d, l, &err), ST_IO);
+	report_dest_close(&d);
+	/* A new file in a directory reached through one's own link: made. */
+	ck_assert_int_eq(open_dest(&d, in_dir("dl/new.csv", a), &err), ST_OK);
+	ck_assert(d.atomic);
+	report_dest_close(&d);
+}
+END_TEST
+
+/* Standard output to a file since removed: /dev/stdout's /proc link text
+ * leads nowhere, the descriptor is still written through. */
+START_TEST(test_dev_stdout_to_a_removed_file_is_written_through)
+{
+	char log[256];
+	int saved = dup(1);
+	int lf = open(in_dir("gone.txt", log), O_WRONLY | O_CREAT | O_APPEND, 0600);
+	ck_assert_int_ge(lf, 0);
+	ck_assert_int_eq(dup2(lf, 1), 1);
+	ck_assert_int_eq(unlink(log), 0);
+	struct report_dest d;
+	struct error err;
+	enum status st = open_dest(&d, "/dev/stdout", &err);
+	bool direct = !d.atomic && d.direct_fd >= 0;
+	report_dest_close(&d);
+	dup2(saved, 1);
+	close(saved);
+	close(lf);
+	ck_assert_msg(st == ST_OK, "%s", err.msg);
+	ck_assert(direct);
+}
+END_TEST
+
 /* report_dest_not_db_file(path, db): the status, and the message in err. */
 static enum status not_db(const char *path, const char *db, struct error *err)
 {
@@ -437,6 +486,8 @@ static Suite *report_dest_suite(void)
 	tcase_add_test(tc, test_directory_swapped_after_open_is_not_followed);
 	tcase_add_test(tc, test_file_open_for_reading_is_refused_by_any_name);
 	tcase_add_test(tc, test_proc_fd_of_a_pipe_is_written_into);
+	tcase_add_test(tc, test_links_to_missing_files_and_to_the_root);
+	tcase_add_test(tc, test_dev_stdout_to_a_removed_file_is_written_through);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("database files");
