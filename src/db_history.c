@@ -60,14 +60,19 @@ static const char batch_changes_sql[] =
 	"  WINDOW w AS (ORDER BY h.id ROWS UNBOUNDED PRECEDING)),"
 	/* A student created by this batch and deleted by an undo: its
 	 * own, or a later batch's that held the student when this one was
-	 * undone (the deletion keeps the creating batch in old_batch). */
-	" gone AS (SELECT h.student_id, h.old_first_name, h.old_last_name,"
-	"  h.old_email FROM batches u JOIN history h ON h.batch_id = u.id"
+	 * undone (the deletion keeps the creating batch in old_batch).  Once:
+	 * an undo of that undo re-creates the student as this batch's, and
+	 * each undo of it deletes them again. */
+	" gone AS (SELECT student_id, old_first_name, old_last_name, old_email"
+	"  FROM (SELECT h.student_id, h.old_first_name, h.old_last_name,"
+	"  h.old_email, row_number() OVER (PARTITION BY h.student_id"
+	"  ORDER BY h.id) AS n FROM batches u JOIN history h ON h.batch_id = u.id"
 	"  WHERE u.undo_of IS NOT NULL AND u.id > ?1"
 	"  AND coalesce(h.old_batch, u.undo_of) = ?1 AND h.event = 'student'"
 	"  AND h.new_email IS NULL AND h.new_first_name IS NULL"
 	"  AND h.new_last_name IS NULL AND NOT EXISTS (SELECT 1 FROM students s"
-	"  WHERE s.student_id = h.student_id AND s.created_batch = ?1))"
+	"  WHERE s.student_id = h.student_id AND s.created_batch = ?1)) d"
+	"  WHERE n = 1)"
 	" SELECT " INT_NULL ", ?1, b.kind, 'student', NULL, s.student_id,"
 	" (SELECT min(a.line) FROM adds a WHERE a.student_id = s.student_id),"
 	" NULL, " INT_NULL ", " INT_NULL ", " INT_NULL ", NULL, " INT_NULL ","
@@ -131,19 +136,22 @@ static const char student_changes_sql[] =
 	" WHERE s.student_id = ?1 AND s.created_batch IS NOT NULL"
 	" UNION ALL"
 	/* Deleted by an undo: created by the batch the deletion names
-	 * (old_batch; the undone batch itself in a database of before). */
+	 * (old_batch; the undone batch itself in a database of before),
+	 * once per creating batch however often undos deleted them. */
 	" SELECT " INT_NULL ", d.created, b.kind, 'student', NULL, d.student_id,"
 	" (SELECT min(a.line) FROM adds a WHERE a.batch_id = d.created),"
 	" NULL, " INT_NULL ", " INT_NULL ", " INT_NULL ", NULL, " INT_NULL ","
 	" NULL, NULL, NULL,"
 	" d.old_first_name, d.old_last_name, d.old_email, d.created, 0, 0"
-	" FROM (SELECT h.*, coalesce(h.old_batch, u.undo_of) AS created"
+	" FROM (SELECT h.*, coalesce(h.old_batch, u.undo_of) AS created,"
+	"  row_number() OVER (PARTITION BY coalesce(h.old_batch, u.undo_of)"
+	"  ORDER BY h.id) AS n"
 	"  FROM history h JOIN batches u ON u.id = h.batch_id"
 	"  WHERE h.student_id = ?1 AND h.event = 'student'"
 	"  AND u.undo_of IS NOT NULL AND h.new_email IS NULL"
 	"  AND h.new_first_name IS NULL AND h.new_last_name IS NULL) d"
 	" LEFT JOIN batches b ON b.id = d.created"
-	" WHERE NOT EXISTS (SELECT 1 FROM students s WHERE s.student_id = ?1"
+	" WHERE d.n = 1 AND NOT EXISTS (SELECT 1 FROM students s WHERE s.student_id = ?1"
 	"  AND s.created_batch = d.created)"
 	" UNION ALL"
 	" SELECT " INT_NULL ", a.batch_id, b.kind, 'added',"

@@ -342,6 +342,28 @@ static enum status changed_settings(struct store *s, const struct batch_info *b,
 	return st;
 }
 
+/*
+ * Undoing an undo: the batch it had undone (`undid`) stands again; if that
+ * one was itself an undo, the batch it undid is undone again (by it), and
+ * so on down the chain, every other link standing.  1 <- 2 <- 3 <- 4, each
+ * undoing the one before: undoing 3 makes 2 stand and 1 undone by 2.
+ */
+static enum status chain_flip(struct store *s, int64_t undid,
+			      struct error *err)
+{
+	int64_t by = 0; /* the batch that undoes `undid` from now on; 0: none */
+	enum status st = ST_OK;
+	while (st == ST_OK && undid) {
+		struct batch_info at;
+		st = store_batch_set_undone(s, undid, by, err);
+		if (st == ST_OK)
+			st = store_batch_info(s, undid, &at, err);
+		by = by ? 0 : undid;
+		undid = st == ST_OK ? at.undo_of : 0;
+	}
+	return st;
+}
+
 enum status undo_apply(struct store *s, int64_t target, int64_t undo_id,
 		       policy_emit_fn emit, void *ctx, bool *partial,
 		       struct error *err)
@@ -421,8 +443,7 @@ enum status undo_apply(struct store *s, int64_t target, int64_t undo_id,
 	free(courses);
 	if (st == ST_OK)
 		st = store_batch_set_undone(s, target, undo_id, err);
-	/* Undoing an undo: the batch it had undone stands again. */
-	if (st == ST_OK && b.undo_of)
-		st = store_batch_set_undone(s, b.undo_of, 0, err);
+	if (st == ST_OK)
+		st = chain_flip(s, b.undo_of, err);
 	return st;
 }

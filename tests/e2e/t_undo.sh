@@ -370,3 +370,86 @@ if on_sqlite "a database file of bulkreg 0.1"; then
 	expect_rc 0
 	expect_err "batch 2 was made by bulkreg 0.1, which kept no history of names and emails"
 fi
+
+# links DB: each batch's id and undone_by ('-' when it stands), "1:2 2:- ...".
+links() {
+	sql "$1" "SELECT id || ':' || coalesce(CAST(undone_by AS TEXT), '-') FROM batches ORDER BY id" | tr '\n' ' '
+}
+
+case_ "undo of an undo of an undo (1 <- 2 <- 3 <- 4): batch 1 is undone by 2 again, and a new 'register X; undo' is byte for byte"
+# Review 13, A2: the link from 1 to 2 was lost, so batch 2's history
+# held the student a later batch created again, and its undo kept them.
+db=$(new_db t)
+run -d $db course import c2.csv
+run -d $db register one.csv -q
+for b in 1 2 3; do
+	run -d $db undo $b -q
+	expect_rc 0
+done
+[ "$(links $db)" = "1:2 2:- 3:4 4:- " ] || fail "undo links: $(links $db)"
+run -d $db batches
+grep -q 'undone by 2$' out || fail "batches does not show 1 undone by 2: $(cat out)"
+tables $db before
+run -d $db register two.csv -q
+expect_rc 0
+run -d $db undo 5 --format csv
+expect_rc 0
+[ "$(rows)" = "- S C2 dropped - -" ] || fail "report: $(rows)"
+tables $db after
+expect_same before after
+run -d $db verify
+expect_rc 0
+
+case_ "undoing an undo down a chain: every other link stands; an earlier batch whose undo stands no longer blocks"
+# Review 13, A2b: batch 2 (S1) undone by 3, 3 by 4, 4 by 5: batch 2 is
+# undone (by 3), so it does not block the undo of batch 1 (S0).
+db=$(new_db t)
+run -d $db course import c2.csv
+printf 'student_id,email,course\nS0,s0@x.org,C1\n' >s0.csv
+printf 'student_id,email,course\nS1,s1@x.org,C1\n' >s1.csv
+tables $db empty
+run -d $db register s0.csv -q
+run -d $db register s1.csv -q
+for b in 2 3 4; do
+	run -d $db undo $b -q
+	expect_rc 0
+done
+[ "$(links $db)" = "1:- 2:3 3:- 4:5 5:- " ] || fail "undo links: $(links $db)"
+[ "$(sql $db "SELECT student_id FROM registrations")" = S0 ] || fail "roster: $(sql $db 'SELECT * FROM registrations')"
+run -d $db undo 1 -q
+expect_rc 0
+tables $db after
+expect_same empty after
+# And one link further down: undoing 5 makes 4 stand, 3 undone by 4,
+# 2 stand again.
+db=$(new_db t)
+run -d $db course import c2.csv
+run -d $db register s0.csv -q
+run -d $db register s1.csv -q
+for b in 2 3 4 5; do
+	run -d $db undo $b -q
+	expect_rc 0
+done
+[ "$(links $db)" = "1:- 2:- 3:4 4:- 5:6 6:- " ] || fail "undo links: $(links $db)"
+[ "$(sql $db "SELECT student_id FROM registrations ORDER BY 1" | tr '\n' ' ')" = "S0 S1 " ] ||
+	fail "roster: $(sql $db 'SELECT * FROM registrations')"
+run -d $db undo 1
+expect_rc 2
+expect_err "batch 1 cannot be undone: later batch 2 changed the same courses or students (undo it first)"
+
+case_ "after undo, undo of it, undo of that: batches show and student list the creation of the student once"
+# Review 13, B1: each deletion by an undo gave one more creation.
+db=$(new_db t)
+run -d $db course import c2.csv
+run -d $db register one.csv -q
+for b in 1 2 3; do
+	run -d $db undo $b -q
+done
+run -d $db batches show 1 --format csv
+[ "$(grep -c '^student,' out)" = 1 ] || fail "batches show 1: $(cat out)"
+[ "$(grep -c '^added,' out)" = 1 ] || fail "batches show 1: $(cat out)"
+run -d $db batches show 1 --format json
+[ "$(python3 -c 'import json,sys; print(" ".join(c["event"] for c in json.load(open("out"))["changes"]))')" = "student added" ] ||
+	fail "batches show 1 --format json: $(cat out)"
+run -d $db student S --format csv
+[ "$(grep -c '^history,S,,,,,1,[0-9]*,student,' out)" = 1 ] || fail "student S: $(cat out)"
