@@ -1,4 +1,5 @@
 /* courses: the in-memory course table with a hash index on code; see courses.h. */
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -322,4 +323,21 @@ void course_table_free(struct course_table *t)
 	free(t->items);
 	free(t->index);
 	course_table_init(t);
+}
+
+void course_over_capacity_message(char *out, size_t cap, const struct course *c)
+{
+	if (c->capacity == 0)
+		snprintf(out, cap,
+			 "%s: %" PRId64 " registered over its capacity of 0 "
+			 "(everyone keeps their seat; no one is promoted while "
+			 "the capacity is 0)",
+			 c->code, c->registered);
+	else
+		snprintf(out, cap,
+			 "%s: %" PRId64 " registered over its capacity of %" PRId64
+			 " (everyone keeps their seat; no one is promoted until "
+			 "fewer than %" PRId64 " are registered)",
+			 c->code, c->registered - c->capacity, c->capacity,
+			 c->capacity);
 }

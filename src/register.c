@@ -506,18 +506,102 @@ static enum status read_roster(struct pipeline *pl, struct roster_reader *rd,
 
 /* ---- undo -------------------------------------------------------------- */
 
+/* Appends to err's message. */
+static void error_append(struct error *err, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+
+/* What an undo put back, per course of the table it ran with (by index):
+ * [0] pairs into a seat, [1] pairs onto the waitlist. */
+struct undo_back {
+	struct pipeline *pl;
+	int64_t (*count)[2];
+};
+
+static enum status emit_undo_row(void *ctx, struct row *row, struct error *err)
+{
+	struct undo_back *ub = ctx;
+	if (row->status == STATUS_REGISTERED || row->status == STATUS_WAITLISTED) {
+		const struct row_value *code = &row->v[FIELD_COURSE];
+		const struct course *c = course_table_find(&ub->pl->courses,
+							   code->text, code->len);
+		if (c)
+			ub->count[c - ub->pl->courses.items]
+				 [row->status == STATUS_WAITLISTED]++;
+	}
+	return emit_row(ub->pl, row, err);
+}
+
+/*
+ * The limits changed since the batch (a course add that is not a batch):
+ * a waitlist the undo would leave longer than its maximum refuses the undo
+ * (verify's "waitlist within its maximum" holds); seats it put back over a
+ * lowered capacity are kept, restored exactly, with course add's warning.
+ * `was` is the table the undo ran with, pl->courses the one after it and
+ * its promotions.
+ */
+static enum status undo_check_limits(struct pipeline *pl,
+				     const struct course_table *was,
+				     int64_t (*count)[2], struct error *err)
+{
+	const struct register_options *opt = pl->opt;
+	size_t refused = 0;
+	for (size_t i = 0; i < was->count; i++) {
+		const char *code = was->items[i].code;
+		const struct course *c = course_table_find(&pl->courses, code,
+							   strlen(code));
+		if (!count[i][1] || !c || c->waitlist_max == WAITLIST_UNLIMITED ||
+		    c->waitlisted <= c->waitlist_max)
+			continue;
+		if (!refused++)
+			error_set(err, ST_USAGE,
+				  "batch %lld cannot be undone: it would put ",
+				  (long long)opt->undo_batch);
+		else
+			error_append(err, "; and ");
+		error_append(err,
+			     "%" PRId64 " student%s back on the waitlist of %s, "
+			     "whose maximum is now %" PRId64 " (%" PRId64
+			     " would wait): raise it first with 'bulkreg course "
+			     "add %s --waitlist %" PRId64 "'",
+			     count[i][1], count[i][1] == 1 ? "" : "s", code,
+			     c->waitlist_max, c->waitlisted, code, c->waitlisted);
+	}
+	if (refused)
+		return ST_USAGE;
+	for (size_t i = 0; opt->warn && i < was->count; i++) {
+		const char *code = was->items[i].code;
+		const struct course *c = course_table_find(&pl->courses, code,
+							   strlen(code));
+		if (!count[i][0] || !c || c->registered <= c->capacity)
+			continue;
+		char msg[COURSE_OVER_MESSAGE_MAX];
+		course_over_capacity_message(msg, sizeof(msg), c);
+		opt->warn(opt->warn_ctx, msg);
+	}
+	return ST_OK;
+}
+
 /* `bulkreg undo N`: no roster; the batch's changes are reversed here, on
  * the main thread, while the pipeline idles, and the report gets the rows.
  * Then any seat the undo left free goes to the waitlist (with the counters
- * as the undo restored them). */
+ * as the undo restored them), and the courses' limits are checked. */
 static enum status run_undo(struct pipeline *pl, struct error *err)
 {
 	const struct register_options *opt = pl->opt;
 	bool partial = false;
+	struct undo_back ub = { pl, NULL };
+	ub.count = calloc(pl->courses.count ? pl->courses.count : 1,
+			  sizeof(*ub.count));
+	if (!ub.count)
+		return error_set(err, ST_NOMEM, "out of memory");
 	enum status st = undo_apply(db_store(pl->db), opt->undo_batch,
-				    pl->batch_id, emit_row, pl, &partial, err);
-	if (st != ST_OK)
+				    pl->batch_id, emit_undo_row, &ub, &partial,
+				    err);
+	if (st != ST_OK) {
+		free(ub.count);
 		return st;
+	}
 	if (partial && opt->warn) {
 		char msg[160];
 		snprintf(msg, sizeof(msg),
@@ -527,7 +611,7 @@ static enum status run_undo(struct pipeline *pl, struct error *err)
 			 (long long)opt->undo_batch);
 		opt->warn(opt->warn_ctx, msg);
 	}
-	course_table_free(&pl->courses);
+	struct course_table was = pl->courses;
 	course_table_init(&pl->courses);
 	policy_free(pl->policy);
 	pl->policy = NULL;
@@ -541,12 +625,13 @@ static enum status run_undo(struct pipeline *pl, struct error *err)
 		 (long long)opt->undo_batch);
 	if (st == ST_OK)
 		st = policy_promote_all(pl->policy, cause, emit_row, pl, err);
+	if (st == ST_OK)
+		st = undo_check_limits(pl, &was, ub.count, err);
+	course_table_free(&was);
+	free(ub.count);
 	return st;
 }
 
-/* Appends to err's message. */
-static void error_append(struct error *err, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
 
 static void error_append(struct error *err, const char *fmt, ...)
 {

@@ -453,3 +453,98 @@ run -d $db batches show 1 --format json
 	fail "batches show 1 --format json: $(cat out)"
 run -d $db student S --format csv
 [ "$(grep -c '^history,S,,,,,1,[0-9]*,student,' out)" = 1 ] || fail "student S: $(cat out)"
+
+case_ "an undo that would make a waitlist longer than its maximum (lowered since) is refused: exit 2, nothing written, dry run alike"
+# Review 13, A1: verify's "waitlist within its maximum" broke, and
+# --repair could not mend it.  (--capacity restated: course add on
+# PostgreSQL wants it, see review 13 A3.)
+db=$(new_db t)
+run -d $db course add C1 --capacity 1 --waitlist 3 -q
+printf 'student_id,email,course\nS1,s1@x.org,C1\nS2,s2@x.org,C1\nS3,s3@x.org,C1\nS4,s4@x.org,C1\n' >w.csv
+run -d $db register w.csv -q
+printf 'student_id,course\nS2,C1\nS3,C1\n' >w2.csv
+run -d $db drop w2.csv -q
+expect_rc 0
+run -d $db course add C1 --capacity 1 --waitlist 1 -q
+expect_rc 0
+tables $db before
+n=$(sql $db "SELECT count(*) FROM batches")
+for dry_run in "" --dry-run; do
+	run -d $db undo 2 $dry_run
+	expect_rc 2
+	expect_err "batch 2 cannot be undone: it would put 2 students back on the waitlist of C1, whose maximum is now 1 (3 would wait): raise it first with 'bulkreg course add C1 --waitlist 3'"
+	[ ! -s out ] || fail "a report: $(cat out)"
+done
+tables $db after
+expect_same before after
+[ "$(sql $db "SELECT count(*) FROM batches")" = "$n" ] || fail "a refused undo recorded a batch"
+run -d $db verify
+expect_rc 0
+# One student back where none may wait: "1 student".
+db2=$(new_db t2)
+run -d $db2 course add C1 --capacity 1 --waitlist 2 -q
+run -d $db2 register w.csv -q
+run -d $db2 drop --student S2 --course C1 -q
+run -d $db2 course add C1 --capacity 1 --waitlist 1 -q
+run -d $db2 undo 2
+expect_rc 2
+expect_err "it would put 1 student back on the waitlist of C1, whose maximum is now 1 (2 would wait)"
+# Raised as the message says: the undo goes through, and verify holds.
+run -d $db course add C1 --capacity 1 --waitlist 3 -q
+run -d $db undo 2 --format csv
+expect_rc 0
+[ "$(rows)" = "- S3 C1 waitlisted 2 -
+- S2 C1 waitlisted 1 -" ] || fail "report: $(rows)"
+run -d $db verify
+expect_rc 0
+# Allowed when the promotions into free seats leave the waitlist within
+# its maximum: a seat raised since, no one waiting, maximum 0.
+db=$(new_db t)
+run -d $db course add C1 --capacity 1 --waitlist 1 -q
+run -d $db register w.csv -q
+run -d $db drop --student S2 --course C1 -q
+run -d $db course add C1 --capacity 2 --waitlist 0 -q
+expect_rc 0
+run -d $db undo 2 --format csv
+expect_rc 0
+[ "$(rows)" = "- S2 C1 waitlisted 1 -
+- S2 C1 promoted - -" ] || fail "report: $(rows)"
+run -d $db verify
+expect_rc 0
+
+case_ "an undo that puts registered students back over a capacity lowered since warns as course add does, one line per course"
+# Review 13, C1: it was silent.
+db=$(new_db t)
+run -d $db course import c2.csv
+printf 'student_id,email,course\nS1,s1@x.org,C1\nS2,s2@x.org,C1\nS1,s1@x.org,C2\nS2,s2@x.org,C2\n' >c.csv
+run -d $db register c.csv -q
+printf 'student_id,course\nS1,C1\nS1,C2\nS2,C2\n' >cd.csv
+run -d $db drop cd.csv -q
+b=$(last_batch)
+run -d $db course add C1 --capacity 0
+expect_rc 0
+grep warning err >lowered
+run -d $db course add C2 --capacity 1 -q
+run -d $db undo "$b" --format csv
+expect_rc 0
+[ "$(grep -c warning err)" = 2 ] || fail "not one warning per course: $(cat err)"
+expect_err "warning: C1: 2 registered over its capacity of 0 (everyone keeps their seat; no one is promoted while the capacity is 0)"
+expect_err "warning: C2: 1 registered over its capacity of 1 (everyone keeps their seat; no one is promoted until fewer than 1 are registered)"
+# course add's own words for C1, the count aside.
+[ "$(sed 's/C1: [0-9]* /C1: N /' lowered)" = "$(grep 'C1:' err | sed 's/C1: [0-9]* /C1: N /')" ] ||
+	fail "not course add's wording: $(cat lowered) / $(cat err)"
+[ "$(sql $db "SELECT registered FROM courses ORDER BY code" | tr '\n' ' ')" = "2 2 " ] || fail "not restored exactly"
+# A dry run warns alike; silent with -q; no warning when nothing goes over.
+u=$(last_batch)
+run -d $db undo "$u" -q
+expect_rc 0
+u=$(last_batch)
+run -d $db undo "$u" --dry-run
+expect_rc 0
+[ "$(grep -c warning err)" = 2 ] || fail "dry run: $(cat err)"
+run -d $db undo "$u" -q
+expect_rc 0
+[ ! -s err ] || fail "-q: $(cat err)"
+run -d $db undo "$(last_batch)" --dry-run
+expect_rc 0
+[ "$(grep -c warning err)" = 0 ] || fail "warned while taking seats away: $(cat err)"
