@@ -59,14 +59,25 @@ enum status store_batch_info(struct store *s, int64_t batch_id,
 	return rc == SQLDB_DONE ? ST_OK : db__fail(db, rc, "reading a batch", err);
 }
 
+/* Appends ", id" (the first without the comma) to a list of ids. */
+static void id_append(char *buf, size_t size, int64_t n, int64_t id)
+{
+	size_t used = strlen(buf);
+	if (used < size - 1)
+		snprintf(buf + used, size - used, "%s%" PRId64, n ? ", " : "", id);
+}
+
 /*
  * A later batch blocks the undo when its changes stand -- committed, not
  * undone, and not the undo of a batch later than this one (that batch and
  * its undo no longer count) -- and it changed a course (any pair event) or
- * a student (a student event) that this batch changed.
+ * a student (a student event) that this batch changed.  A repair's
+ * snapshot of a course is no change of it: a repair that only set a
+ * counter right changed no pair (issue 11: a batch changed a course when
+ * it added, dropped, promoted or restored a pair of it).
  */
-enum status store_undo_blockers(struct store *s, int64_t batch_id, char *buf,
-				size_t size, int64_t *count, struct error *err)
+enum status store_undo_blockers(struct store *s, int64_t batch_id,
+				struct undo_blockers *out, struct error *err)
 {
 	/* Courses a batch changed: its snapshots (every batch since schema
 	 * version 2 takes one of each course it changes), its history, and
@@ -92,6 +103,8 @@ enum status store_undo_blockers(struct store *s, int64_t batch_id, char *buf,
 		" later(batch_id, course_id) AS MATERIALIZED ("
 		"  SELECT batch_id, course_id FROM batch_courses"
 		"   WHERE batch_id IN (SELECT id FROM later_ids)"
+		"   AND batch_id NOT IN (SELECT id FROM batches"
+		"    WHERE kind = 'repair')"
 		"  UNION SELECT batch_id, course_id FROM history"
 		"   WHERE batch_id IN (SELECT id FROM later_ids)"
 		"   AND course_id IS NOT NULL"
@@ -101,7 +114,7 @@ enum status store_undo_blockers(struct store *s, int64_t batch_id, char *buf,
 		"  SELECT student_id FROM history WHERE batch_id = ?1"
 		"   AND event = 'student'"
 		"  UNION SELECT student_id FROM students WHERE created_batch = ?1)"
-		" SELECT b.id FROM batches AS b"
+		" SELECT b.id, b.kind = 'repair' FROM batches AS b"
 		" WHERE b.id IN (SELECT id FROM later_ids)"
 		" AND b.outcome = 'committed'"
 		" AND b.undone_by IS NULL"
@@ -122,16 +135,14 @@ enum status store_undo_blockers(struct store *s, int64_t batch_id, char *buf,
 		return st;
 	sqldb_bind_int64(stmt, 1, batch_id);
 	sqldb_bind_int64(stmt, 2, db->pg ? 1 : 0);
-	size_t used = 0;
-	buf[0] = '\0';
-	*count = 0;
+	memset(out, 0, sizeof(*out));
 	enum sqldb_rc rc;
 	while ((rc = sqldb_step(stmt)) == SQLDB_ROW) {
-		if (used < size)
-			used += (size_t)snprintf(buf + used, size - used, "%s%lld",
-						 *count ? ", " : "",
-						 (long long)sqldb_column_int64(stmt, 0));
-		(*count)++;
+		int64_t id = sqldb_column_int64(stmt, 0);
+		id_append(out->later, sizeof(out->later), out->count++, id);
+		if (sqldb_column_int64(stmt, 1))
+			id_append(out->repairs, sizeof(out->repairs),
+				  out->nrepairs++, id);
 	}
 	sqldb_finalize(stmt);
 	return rc == SQLDB_DONE ? ST_OK :

@@ -206,10 +206,18 @@ enum status store_batch_info(struct store *s, int64_t batch_id,
 			     struct batch_info *out, struct error *err);
 
 /* The later batches whose changes stand (committed, not undone, not the
- * undo that undid another) and that changed a course or a student this
- * batch changed, oldest first, as "12, 15" into buf. */
-enum status store_undo_blockers(struct store *s, int64_t batch_id, char *buf,
-				size_t size, int64_t *count, struct error *err);
+ * undo that undid another) and that changed a course (a pair of it; any
+ * batch but a repair also by its snapshot of the course) or a student
+ * this batch changed, newest first, as "15, 12"; the repairs among them
+ * (which cannot be undone) again on their own. */
+struct undo_blockers {
+	char later[256];
+	int64_t count;
+	char repairs[256];
+	int64_t nrepairs;
+};
+enum status store_undo_blockers(struct store *s, int64_t batch_id,
+				struct undo_blockers *out, struct error *err);
 
 typedef int (*store_change_fn)(void *ctx, const struct change *c);
 

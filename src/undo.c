@@ -383,18 +383,28 @@ enum status undo_apply(struct store *s, int64_t target, int64_t undo_id,
 		st = refuse(&b, err);
 	if (st != ST_OK)
 		return st;
-	char later[256];
-	int64_t blockers = 0;
-	st = store_undo_blockers(s, target, later, sizeof(later), &blockers, err);
+	struct undo_blockers bl;
+	st = store_undo_blockers(s, target, &bl, err);
 	if (st != ST_OK)
 		return st;
-	if (blockers)
+	/* Undoing the others would not help past a repair. */
+	if (bl.nrepairs)
+		return error_set(err, ST_USAGE,
+				 "batch %" PRId64 " cannot be undone: later "
+				 "batch%s %s changed the same courses or "
+				 "students, and batch%s %s %s (verify "
+				 "--repair), which cannot be undone",
+				 target, bl.count == 1 ? "" : "es", bl.later,
+				 bl.nrepairs == 1 ? "" : "es", bl.repairs,
+				 bl.nrepairs == 1 ? "is a repair" :
+						    "are repairs");
+	if (bl.count)
 		return error_set(err, ST_USAGE,
 				 "batch %" PRId64 " cannot be undone: later "
 				 "batch%s %s changed the same courses or "
 				 "students (undo %s first)",
-				 target, blockers == 1 ? "" : "es", later,
-				 blockers == 1 ? "it" : "them");
+				 target, bl.count == 1 ? "" : "es", bl.later,
+				 bl.count == 1 ? "it" : "them");
 
 	struct undo u = { .s = s, .target = target, .undo_id = undo_id,
 			  .err = err, .emit = emit, .ctx = ctx };

@@ -548,3 +548,47 @@ expect_rc 0
 run -d $db undo "$(last_batch)" --dry-run
 expect_rc 0
 [ "$(grep -c warning err)" = 0 ] || fail "warned while taking seats away: $(cat err)"
+
+case_ "a repair that changed no pair (it set a counter right) does not block the undo of a batch before it"
+# Review 13, B2: issue 11, a batch changed a course when it added,
+# dropped, promoted or restored a pair of it.
+db=$(new_db t)
+run -d $db course add C1 --capacity 2 -q
+tables $db before
+printf 'student_id,email,course\nS1,s1@x.org,C1\nS2,s2@x.org,C1\n' >q.csv
+run -d $db register q.csv -q
+sql $db "UPDATE courses SET registered = 5" >/dev/null
+run -d $db verify --repair
+expect_rc 0
+[ "$(sql $db "SELECT kind FROM batches WHERE id = 2")" = repair ] || fail "no repair batch"
+[ "$(sql $db "SELECT count(*) FROM history WHERE batch_id = 2")" = 0 ] || fail "the repair changed a pair"
+run -d $db undo 1 -q
+expect_rc 0
+tables $db after
+expect_same before after
+run -d $db verify
+expect_rc 0
+
+case_ "a repair that changed a pair blocks an undo, and the message says it is a repair, which cannot be undone (not 'undo it first')"
+db=$(new_db t)
+run -d $db course add C1 --capacity 1 --waitlist 2 -q
+printf 'student_id,email,course\nS1,s1@x.org,C1\nS2,s2@x.org,C1\nS3,s3@x.org,C1\n' >q.csv
+run -d $db register q.csv -q
+sql $db "DELETE FROM registrations WHERE student_id = 'S1'" >/dev/null
+run -d $db verify --repair
+expect_rc 0
+[ "$(sql $db "SELECT event FROM history WHERE batch_id = 2")" = promoted ] || fail "the repair promoted no one"
+tables $db before
+run -d $db undo 1
+expect_rc 2
+expect_err "batch 1 cannot be undone: later batch 2 changed the same courses or students, and batch 2 is a repair (verify --repair), which cannot be undone"
+grep -q "first" err && fail "asks to undo a repair: $(cat err)"
+printf 'student_id,email,course\nS4,s4@x.org,C1\n' >q4.csv
+run -d $db register q4.csv -q
+run -d $db undo 1
+expect_rc 2
+expect_err "batch 1 cannot be undone: later batches 3, 2 changed the same courses or students, and batch 2 is a repair (verify --repair), which cannot be undone"
+run -d $db undo 3 -q
+expect_rc 0
+tables $db after
+expect_same before after
