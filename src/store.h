@@ -205,8 +205,9 @@ struct batch_info {
 enum status store_batch_info(struct store *s, int64_t batch_id,
 			     struct batch_info *out, struct error *err);
 
-/* The later batches whose changes stand (committed, not undone, not the
- * undo that undid another) and that changed a course (a pair of it; any
+/* The later batches (later to commit, on PostgreSQL) whose changes stand
+ * (committed, not undone, not the undo that undid another) and that
+ * changed a course (a pair of it; any
  * batch but a repair also by its snapshot of the course) or a student
  * this batch changed, newest first, as "15, 12"; the repairs among them
  * (which cannot be undone) again on their own. */
