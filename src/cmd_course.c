@@ -184,19 +184,9 @@ static enum status print_would_promote(void *ctx, struct row *row,
 
 static void warn_over(void *ctx, const struct course *c)
 {
-	if (c->capacity == 0)
-		cli_warn(ctx,
-			 "%s: %" PRId64 " registered over its capacity of 0 "
-			 "(everyone keeps their seat; no one is promoted while "
-			 "the capacity is 0)",
-			 c->code, c->registered);
-	else
-		cli_warn(ctx,
-			 "%s: %" PRId64 " registered over its capacity of %" PRId64
-			 " (everyone keeps their seat; no one is promoted until "
-			 "fewer than %" PRId64 " are registered)",
-			 c->code, c->registered - c->capacity, c->capacity,
-			 c->capacity);
+	char msg[COURSE_OVER_MESSAGE_MAX];
+	course_over_capacity_message(msg, sizeof(msg), c);
+	cli_warn(ctx, "%s", msg);
 }
 
 static void say_batch(const struct cli *cli, const struct course_save_result *r)
