@@ -71,9 +71,10 @@ int cli_usage_error(const struct cli *cli, const char *fmt, ...)
  * database at PATH: ...", exit 2. */
 int cli_open_db(struct cli *cli, double wait_seconds, struct db **out);
 
-/* Warns (cli_warn) when the database's directory is writable by other
- * users. */
-void cli_warn_shared_dir(const struct cli *cli);
+/* Warns (cli_warn) when the directory of the SQLite database `target`
+ * (-d, or a copy-db operand) is writable by other users; nothing for a
+ * PostgreSQL target. */
+void cli_warn_shared_dir(const struct cli *cli, const char *target);
 
 /* A `done` channel that SIGINT, SIGTERM or SIGHUP closes (signals.h),
  * made before any other thread: 0, or the exit code after saying why.

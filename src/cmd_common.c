@@ -41,11 +41,10 @@ void cli_warn(const struct cli *cli, const char *fmt, ...)
 	va_end(ap);
 }
 
-void cli_warn_shared_dir(const struct cli *cli)
+void cli_warn_shared_dir(const struct cli *cli, const char *target)
 {
 	char dir[4096];
-	if (!cli->db_pg &&
-	    db_dir_writable_by_others(cli->db_path, dir, sizeof(dir)))
+	if (db_dir_writable_by_others(target, dir, sizeof(dir)))
 		cli_warn(cli,
 			 "%s: the database's directory is writable by other "
 			 "users, who could put files beside it; keep the "
@@ -97,7 +96,7 @@ int cli_open_db(struct cli *cli, double wait_seconds, struct db **out)
 	int rc = cli_settle_target(cli);
 	if (rc != 0)
 		return rc;
-	cli_warn_shared_dir(cli);
+	cli_warn_shared_dir(cli, cli->db_path);
 	struct error err = {0};
 	unsigned mode = cli->file_mode | (cli->examine ? DB_OPEN_EXAMINE : 0) |
 			(cli->may_create ? 0 : DB_OPEN_EXISTING) |

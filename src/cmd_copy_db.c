@@ -157,6 +157,9 @@ int cmd_copy_db(struct cli *cli, int argc, char **argv)
 	const char *from_target = argv[optind], *to_target = argv[optind + 1];
 	if ((rc = check_operands(cli, from_target, to_target)) != 0)
 		return rc;
+	/* As -d warns: where others can write, they can put files beside. */
+	cli_warn_shared_dir(cli, from_target);
+	cli_warn_shared_dir(cli, to_target);
 	struct stat sb;
 	bool created = !db_target_is_pg(to_target) &&
 		       stat(to_target, &sb) != 0 && errno == ENOENT;

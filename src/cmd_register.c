@@ -310,7 +310,7 @@ static int run_job(struct cli *cli, struct register_options *ro, double wait)
 	/* Only init and course add/import create a database. */
 	ro->db_open_flags = DB_OPEN_EXISTING;
 	progress_lock(ctx.progress);
-	cli_warn_shared_dir(cli);
+	cli_warn_shared_dir(cli, cli->db_path);
 	progress_unlock(ctx.progress);
 
 	struct register_result res;

@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "courses.h"
 #include "db.h"
@@ -57,6 +58,18 @@ struct db {
 				    * (db_store.c); NULL: every call is SQL */
 	size_t memory_held;   /* db_set_memory_held */
 	char old_values[3 * 1024]; /* a changed student's values before */
+
+	/* SQLite: the database's path as given, and the files beside it
+	 * (-journal, -wal, -shm) that db_sqlite.c created empty before SQLite
+	 * opened the database; each is removed again at the end if it is
+	 * still that file and still empty (SQLite removes -wal and -shm
+	 * itself when it used them). */
+	char *file;
+	struct db_beside {
+		bool made;
+		dev_t dev;
+		ino_t ino;
+	} beside[3];
 
 	bool examine;         /* DB_OPEN_EXAMINE: no db__trust_check */
 	bool writes;          /* DB_OPEN_WRITE: the command writes */

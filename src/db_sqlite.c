@@ -168,18 +168,33 @@ static void tune_sqlite(void)
 	sqlite3_config(SQLITE_CONFIG_URI, 0);
 }
 
+/* The files SQLite keeps beside the database, as db->beside numbers them:
+ * a hot -journal is played back into the database by the first read of
+ * any command; a -wal and a -shm hold what the batches write. */
+enum { BESIDE_JOURNAL, BESIDE_WAL, BESIDE_SHM, BESIDE_N };
+static const char *const beside_suffix[BESIDE_N] = { "-journal", "-wal",
+						     "-shm" };
+
+/* PATH followed by SUFFIX into name[cap]; false if it does not fit. */
+static bool file_name(char *name, size_t cap, const char *path,
+		      const char *suffix)
+{
+	return (size_t)snprintf(name, cap, "%s%s", path, suffix) < cap;
+}
+
 /*
- * Refuses a database, -wal or -shm that is a symbolic link or that another
- * user owns (root's are accepted): whoever owns a -wal reads everything the
- * next batch writes, and a link sends the writes elsewhere.  A missing file
- * is fine; SQLite creates -wal and -shm with the database's owner and mode.
+ * Refuses a database, -journal, -wal or -shm that is a symbolic link or
+ * that another user owns (root's are accepted): whoever owns a -wal reads
+ * everything the next batch writes, a -journal is played back into the
+ * database, and a link sends the writes elsewhere.  A -journal, -wal or
+ * -shm with a second name (a hard link) is refused too: SQLite never makes
+ * one.  A missing file is fine (reserve_beside makes it).
  */
 static enum status check_file(const char *path, const char *suffix,
 			      struct error *err)
 {
 	char name[4200];
-	if ((size_t)snprintf(name, sizeof(name), "%s%s", path, suffix) >=
-	    sizeof(name))
+	if (!file_name(name, sizeof(name), path, suffix))
 		return error_set(err, ST_DB, "%s: the name is too long", path);
 	struct stat sb;
 	if (lstat(name, &sb) != 0)
@@ -206,20 +221,74 @@ static enum status check_file(const char *path, const char *suffix,
 				 "or change the registrations",
 				 name, (unsigned long)sb.st_uid,
 				 (unsigned long)me);
+	if (*suffix && sb.st_nlink > 1)
+		return error_set(err, ST_DB,
+				 "%s: has %lu names (a hard link to another "
+				 "file); refusing to use it",
+				 name, (unsigned long)sb.st_nlink);
 	return ST_OK;
 }
 
-/* Creates a missing database file with exactly `mode` (fchmod: the umask
- * does not apply); SQLite gives -wal and -shm the database's mode.  An
- * existing file keeps its mode.  Failures are left for SQLite to report. */
-static void create_with_mode(const char *path, unsigned mode)
+/*
+ * Creates PATH-journal, -wal or -shm (beside_suffix[i]) empty, the
+ * caller's, with exactly `mode`, unless it is there already -- so that no
+ * one can put theirs there between this check and SQLite's open: SQLite
+ * opens these with O_CREAT, takes whatever it finds, and as root even
+ * hands it to the database's owner, so no check after the open could tell.
+ * One that is there is checked as the database is (check_file).  Any other
+ * failure (a read-only directory) is left for SQLite to report.
+ */
+static enum status reserve_beside(struct db *db, int i, const char *path,
+				  mode_t mode, struct error *err)
 {
-	int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-		      (mode_t)mode);
+	char name[4200];
+	if (!file_name(name, sizeof(name), path, beside_suffix[i]))
+		return error_set(err, ST_DB, "%s: the name is too long", path);
+	int fd = open(name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+		      mode);
 	if (fd < 0)
-		return;
-	(void)fchmod(fd, (mode_t)mode);
+		return check_file(path, beside_suffix[i], err);
+	struct stat sb;
+	(void)fchmod(fd, mode);
+	if (fstat(fd, &sb) == 0)
+		db->beside[i] = (struct db_beside){ true, sb.st_dev, sb.st_ino };
 	close(fd);
+	return ST_OK;
+}
+
+/* Whether PATH+suffix is the file reserve_beside made for slot i and is
+ * still empty: nothing has used it. */
+static bool beside_unused(const struct db *db, int i, char *name, size_t cap)
+{
+	struct stat sb;
+	return db->beside[i].made &&
+	       file_name(name, cap, db->file, beside_suffix[i]) &&
+	       lstat(name, &sb) == 0 && S_ISREG(sb.st_mode) &&
+	       sb.st_size == 0 && sb.st_dev == db->beside[i].dev &&
+	       sb.st_ino == db->beside[i].ino;
+}
+
+/* Removes the file reserve_beside made for slot i if nothing used it. */
+static void drop_beside(struct db *db, int i)
+{
+	char name[4200];
+	if (beside_unused(db, i, name, sizeof(name)))
+		unlink(name);
+	db->beside[i].made = false;
+}
+
+/* At the end: what was made and never used goes away.  A -shm another
+ * connection has mapped is not empty; while it is, its -wal stays too. */
+static void drop_all_beside(struct db *db)
+{
+	char name[4200];
+	bool shm_in_use = db->beside[BESIDE_SHM].made &&
+			  !beside_unused(db, BESIDE_SHM, name, sizeof(name));
+	drop_beside(db, BESIDE_JOURNAL);
+	if (shm_in_use)
+		db->beside[BESIDE_WAL].made = false;
+	drop_beside(db, BESIDE_WAL);
+	drop_beside(db, BESIDE_SHM);
 }
 
 /* The name handed to SQLite: a relative path gets "./" in front, so no
@@ -238,6 +307,82 @@ static char *sqlite_name(const char *path)
 	}
 	return s;
 }
+
+/* Creates a missing database file with exactly `mode` (fchmod: the umask
+ * does not apply).  An existing file is left to start_empty.  Failures are
+ * left for SQLite to report. */
+static void create_with_mode(const char *path, unsigned mode)
+{
+	int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+		      (mode_t)mode);
+	if (fd < 0)
+		return;
+	(void)fchmod(fd, (mode_t)mode);
+	close(fd);
+}
+
+/*
+ * An empty file bulkreg is about to write a schema into -- a new database,
+ * or one made with `touch` -- gets the mode a new database gets (`touch`
+ * under umask 022 made it 0644), and becomes a one-page database in WAL
+ * mode holding nothing yet, before anything is reserved beside it: at its
+ * first read SQLite deletes a -journal and a -wal beside an empty database,
+ * and would make them again when it writes, where another user could put
+ * theirs first.  This first write goes with no journal and no WAL, so
+ * SQLite opens nothing beside the file.  A failure here (another process
+ * starting the same file) is left to the open that follows.
+ */
+static void start_empty(const char *path, unsigned mode)
+{
+	int fd = open(path, O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	struct stat sb;
+	bool empty = fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) &&
+		     sb.st_size == 0;
+	if (empty)
+		(void)fchmod(fd, (mode_t)mode);
+	close(fd);
+	char *name = empty ? sqlite_name(path) : NULL;
+	if (!name)
+		return;
+	sqlite3 *h = NULL;
+	if (sqlite3_open_v2(name, &h,
+			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX |
+				    SQLITE_OPEN_NOFOLLOW,
+			    NULL) == SQLITE_OK)
+		(void)sqlite3_exec(h,
+				   "PRAGMA journal_mode = OFF;"
+				   "PRAGMA journal_mode = WAL",
+				   NULL, NULL, NULL);
+	sqlite3_close_v2(h);
+	free(name);
+}
+
+/* The mode SQLite would give the files beside the database: its own. */
+static mode_t beside_mode(const char *path)
+{
+	struct stat sb;
+	if (lstat(path, &sb) != 0)
+		return DB_MODE_PRIVATE;
+	return sb.st_mode & 0777;
+}
+
+#ifdef BULKREG_TEST_HOOKS
+/* Test builds only: BULKREG_TEST_BEFORE_SQLITE_OPEN=COMMAND runs COMMAND
+ * (sh -c) after the checks and reservations, just before SQLite opens the
+ * database -- where another user would try to put a -wal first. */
+static void before_sqlite_open(void)
+{
+	const char *cmd = getenv("BULKREG_TEST_BEFORE_SQLITE_OPEN");
+	if (cmd && *cmd && system(cmd) == -1)
+		perror("BULKREG_TEST_BEFORE_SQLITE_OPEN");
+}
+#else
+static void before_sqlite_open(void)
+{
+}
+#endif
 
 /* Opens the handle with the protections every connection gets. */
 static int open_handle(struct db *db, const char *path, bool create)
@@ -305,14 +450,24 @@ enum status db__open_sqlite(struct db *db, const char *path,
 				 "with 'bulkreg init' or 'bulkreg course import'",
 				 path);
 	unsigned mode = create_mode & 07777;
+	if (!mode)
+		mode = DB_MODE_PRIVATE;
+	if (!(db->file = strdup(path)))
+		return error_set(err, ST_NOMEM, "%s: out of memory", path);
 	if (create)
-		create_with_mode(path, mode ? mode : DB_MODE_PRIVATE);
-	static const char *const suffixes[] = {"", "-wal", "-shm"};
-	for (size_t i = 0; i < 3; i++) {
-		enum status st = check_file(path, suffixes[i], err);
-		if (st != ST_OK)
+		create_with_mode(path, mode);
+	enum status st = check_file(path, "", err);
+	if (st != ST_OK)
+		return st;
+	if (create)
+		start_empty(path, mode);
+	/* Nothing another user put beside it is opened: what is missing is
+	 * made now, the caller's, before SQLite looks. */
+	mode_t beside = beside_mode(path);
+	for (int i = 0; i < BESIDE_N; i++)
+		if ((st = reserve_beside(db, i, path, beside, err)) != ST_OK)
 			return st;
-	}
+	before_sqlite_open();
 	pthread_once(&sqlite_tuned, tune_sqlite);
 	int rc = open_handle(db, path, create);
 	if (rc != SQLITE_OK) {
@@ -325,7 +480,12 @@ enum status db__open_sqlite(struct db *db, const char *path,
 	sqlite3_busy_timeout(db->sqlite, busy_ms(db->wait_seconds));
 	db->examine = (create_mode & DB_OPEN_EXAMINE) != 0;
 	db->writes = (create_mode & DB_OPEN_WRITE) != 0;
-	return configure(db, err);
+	st = configure(db, err);
+	/* The connection reads through the WAL now and never looks for a
+	 * journal again: the empty one made above can go. */
+	if (st == ST_OK)
+		drop_beside(db, BESIDE_JOURNAL);
+	return st;
 }
 
 void db__close_sqlite(struct db *db)
@@ -334,4 +494,8 @@ void db__close_sqlite(struct db *db)
 	if (db->sqlite)
 		sqlite3_close_v2(db->sqlite);
 	db->sqlite = NULL;
+	if (db->file)
+		drop_all_beside(db);
+	free(db->file);
+	db->file = NULL;
 }
