@@ -122,6 +122,154 @@ run -d w.db course list
 expect_rc 3
 expect_err "w.db: owned by user"
 
+case_ "a -journal another user put beside the database is refused by every command, never played back"
+# A "hot" rollback journal: magic, 0 records, nonce, the database's size
+# before the "transaction" (1 page), sector 512, page 4096.  Played back,
+# it cuts the database to one page.
+hot_journal() {
+	{ printf '\331\325\005\371\040\241\143\327\000\000\000\000\022\064\126\170'
+	  printf '\000\000\000\001\000\000\002\000\000\000\020\000'
+	  head -c 484 /dev/zero; } >"$1"
+}
+cp t.db j.db
+dump j.db j.before
+hot_journal j.db-journal
+owner_is_nobody j.db-journal
+for cmd in "course list" "batches" "verify" "register $R"; do
+	# shellcheck disable=SC2086 # the command's words
+	run -d j.db $cmd
+	expect_rc 3
+	expect_err "j.db-journal: owned by user"
+	expect_err "refusing to use it"
+done
+run copy-db j.db jcopy.db
+expect_rc 3
+expect_err "j.db-journal: owned by user"
+[ ! -e jcopy.db ] || fail "copy-db left its target behind"
+rm -f j.db-journal
+dump j.db j.after
+expect_same j.before j.after
+cp t.db jt.db
+hot_journal jt.db-journal
+owner_is_nobody jt.db-journal
+run copy-db t.db jt.db
+expect_rc 3
+expect_err "jt.db-journal: owned by user"
+
+case_ "a -journal that is a symbolic link, or a hard link, is refused"
+cp t.db l.db
+ln -s elsewhere l.db-journal
+run -d l.db course list
+expect_rc 3
+expect_err "l.db-journal: is a symbolic link"
+rm -f l.db-journal
+: >other-file
+ln other-file l.db-journal
+run -d l.db course list
+expect_rc 3
+expect_err "l.db-journal: has 2 names (a hard link"
+rm -f l.db-journal
+run -d l.db course list
+expect_rc 0
+
+case_ "our own empty -journal, -wal and -shm are fine, and none is left behind"
+cp t.db o.db
+: >o.db-journal
+run -d o.db course list
+expect_rc 0
+rm -f o.db-journal
+run -d o.db register "$R" --dry-run
+expect_rc 0
+run -d o.db batches
+expect_rc 0
+left=$(ls o.db-* 2>/dev/null)
+[ -z "$left" ] || fail "left beside the database: $left"
+printf 'plain text, not a database\n' >text.db
+run -d text.db course list
+expect_rc 3
+expect_err "not an SQLite database"
+left=$(ls text.db-* 2>/dev/null)
+[ -z "$left" ] || fail "left beside a refused file: $left"
+
+# The test binary runs BULKREG_TEST_BEFORE_SQLITE_OPEN just before SQLite
+# opens the database: where another user, woken by its open, would put a
+# -wal of their own to read the batch (review 14, A5).
+HOOKED=${BULKREG}-test
+if [ -x "$HOOKED" ] && [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null &&
+	id nobody >/dev/null 2>&1; then
+	case_ "-journal, -wal and -shm are the caller's, 0600, before SQLite opens the database; nobody can put theirs first"
+	# A sticky directory all may write, which the other user can reach.
+	chmod 0711 . && mkdir -p race && chmod 1777 race
+	cp t.db race/r.db
+	# The other user tries each name with O_EXCL; then what is there is
+	# recorded.
+	plant='for f in race/r.db-wal race/r.db-shm race/r.db-journal; do
+		setpriv --reuid=nobody --regid=nogroup --clear-groups \
+			sh -c "set -C; : >$f" 2>/dev/null && echo "planted $f"
+		stat -c "%n %U %a %s" "$f"
+	done >>seen.txt'
+	: >seen.txt
+	BULKREG_TEST_BEFORE_SQLITE_OPEN=$plant "$HOOKED" -d race/r.db register \
+		"$R" --format csv >out 2>err
+	RC=$?
+	expect_rc 0
+	! grep -q planted seen.txt || fail "another user got in first: $(cat seen.txt)"
+	me=$(id -un)
+	for f in wal shm journal; do
+		grep -qx "race/r.db-$f $me 600 0" seen.txt ||
+			fail "-$f before the open: $(cat seen.txt)"
+	done
+	left=$(ls race/r.db-* 2>/dev/null)
+	[ -z "$left" ] || fail "left beside the database: $left"
+
+	case_ "a new database's -wal and -shm get its mode (--group-readable: 0640)"
+	: >seen.txt
+	BULKREG_TEST_BEFORE_SQLITE_OPEN='stat -c "%n %a" race/g.db race/g.db-wal race/g.db-shm >>seen.txt' \
+		"$HOOKED" -d race/g.db --group-readable init >out 2>err
+	RC=$?
+	expect_rc 0
+	for f in g.db g.db-wal g.db-shm; do
+		grep -qx "race/$f 640" seen.txt || fail "$f: $(cat seen.txt)"
+	done
+	left=$(ls race/g.db-* 2>/dev/null)
+	[ -z "$left" ] || fail "left beside the new database: $left"
+
+	case_ "copy-db into a new file in a shared directory: nobody can put a -wal there first"
+	: >seen.txt
+	# (The hook runs at the source's open too, before the target exists.)
+	plant='[ -e race/c.db ] || exit 0
+	setpriv --reuid=nobody --regid=nogroup --clear-groups \
+		sh -c "set -C; : >race/c.db-wal" 2>/dev/null && echo planted >>seen.txt
+	stat -c "%n %U %s" race/c.db-wal >>seen.txt'
+	BULKREG_TEST_BEFORE_SQLITE_OPEN=$plant "$HOOKED" copy-db t.db race/c.db >out 2>err
+	RC=$?
+	expect_rc 0
+	! grep -q planted seen.txt || fail "another user got in first: $(cat seen.txt)"
+	grep -qx "race/c.db-wal $me 0" seen.txt || fail "-wal: $(cat seen.txt)"
+else
+	echo "note: no $HOOKED, not root or no setpriv: the -wal race cases skipped"
+fi
+
+case_ "an empty file bulkreg writes a schema into gets a new database's mode"
+(umask 022 && : >e1.db && : >e2.db && : >e3.db && : >e4.db)
+[ "$(mode e1.db)" = 644 ] || fail "touch made $(mode e1.db)"
+run -d e1.db register "$R"
+expect_rc 2
+expect_err "no database at e1.db (an empty file)"
+[ "$(mode e1.db)" = 644 ] || fail "register changed an empty file's mode"
+run -d e1.db init
+expect_rc 0
+run -d e2.db course import "$DATA/courses/outcomes.csv"
+expect_rc 0
+run -d e3.db course add X1 --capacity 3
+expect_rc 0
+run -d e4.db --group-readable init
+expect_rc 0
+[ "$(mode e1.db) $(mode e2.db) $(mode e3.db) $(mode e4.db)" = "600 600 600 640" ] ||
+	fail "modes: $(mode e1.db) $(mode e2.db) $(mode e3.db) $(mode e4.db)"
+run -d e2.db course list --format csv
+expect_out "OPEN"
+
 case_ "a database that is a symbolic link is refused"
 ln -s t.db link.db
 run -d link.db course list
@@ -150,6 +298,18 @@ if [ "$(id -u)" = 0 ] && getent group nogroup >/dev/null && id nobody >/dev/null
 	expect_rc 0
 	! grep -q "warning" err || fail "a warning for the caller's own group: $(cat err)"
 fi
+
+case_ "copy-db warns as -d does when a database's directory is writable by others"
+mkdir -p pub && chmod 0777 pub
+run copy-db t.db pub/x.db
+expect_rc 0
+expect_err "warning: pub: the database's directory is writable by other users"
+run copy-db pub/x.db mine-copy.db
+expect_rc 0
+expect_err "warning: pub: the database's directory is writable by other users"
+run -q copy-db t.db pub/y.db
+expect_rc 0
+expect_empty err
 
 # ---- 4. a signal after the commit -------------------------------------------
 if [ -z "${BULKREG_WRAPPER:-}" ] && command -v strace >/dev/null 2>&1 &&
