@@ -61,12 +61,12 @@ struct db {
 
 	/* SQLite: the database's path as given, and the files beside it
 	 * (-journal, -wal, -shm) that db_sqlite.c created empty before SQLite
-	 * opened the database; each is removed again at the end if it is
-	 * still that file and still empty (SQLite removes -wal and -shm
-	 * itself when it used them). */
+	 * opened the database, with a descriptor on the first two while that
+	 * matters (db_sqlite.c says when each goes). */
 	char *file;
 	struct db_beside {
 		bool made;
+		int fd;
 		dev_t dev;
 		ino_t ino;
 	} beside[3];

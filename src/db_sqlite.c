@@ -237,6 +237,10 @@ static enum status check_file(const char *path, const char *suffix,
  * hands it to the database's owner, so no check after the open could tell.
  * One that is there is checked as the database is (check_file).  Any other
  * failure (a read-only directory) is left for SQLite to report.
+ * The descriptor on a -journal or -wal made is kept (SQLite locks neither),
+ * so that its inode cannot be another file's while bulkreg may still
+ * remove it; the -shm's is not (closing a descriptor would drop SQLite's
+ * locks on it).
  */
 static enum status reserve_beside(struct db *db, int i, const char *path,
 				  mode_t mode, struct error *err)
@@ -250,45 +254,69 @@ static enum status reserve_beside(struct db *db, int i, const char *path,
 		return check_file(path, beside_suffix[i], err);
 	struct stat sb;
 	(void)fchmod(fd, mode);
-	if (fstat(fd, &sb) == 0)
-		db->beside[i] = (struct db_beside){ true, sb.st_dev, sb.st_ino };
-	close(fd);
+	if (fstat(fd, &sb) != 0) {
+		close(fd);
+		return ST_OK;
+	}
+	if (i == BESIDE_SHM) {
+		close(fd);
+		fd = -1;
+	}
+	db->beside[i] = (struct db_beside){ true, fd, sb.st_dev, sb.st_ino };
 	return ST_OK;
 }
 
-/* Whether PATH+suffix is the file reserve_beside made for slot i and is
- * still empty: nothing has used it. */
+/* Whether the file made for slot i is still there under its name, unused:
+ * empty, and (when a descriptor is kept) not removed meanwhile. */
 static bool beside_unused(const struct db *db, int i, char *name, size_t cap)
 {
-	struct stat sb;
-	return db->beside[i].made &&
-	       file_name(name, cap, db->file, beside_suffix[i]) &&
-	       lstat(name, &sb) == 0 && S_ISREG(sb.st_mode) &&
-	       sb.st_size == 0 && sb.st_dev == db->beside[i].dev &&
-	       sb.st_ino == db->beside[i].ino;
+	const struct db_beside *b = &db->beside[i];
+	struct stat mine, now;
+	if (!b->made || (b->fd >= 0 && (fstat(b->fd, &mine) != 0 ||
+					mine.st_nlink == 0)))
+		return false;
+	return file_name(name, cap, db->file, beside_suffix[i]) &&
+	       lstat(name, &now) == 0 && S_ISREG(now.st_mode) &&
+	       now.st_size == 0 && now.st_dev == b->dev && now.st_ino == b->ino;
 }
 
-/* Removes the file reserve_beside made for slot i if nothing used it. */
+/* Leaves the file made for slot i to SQLite: bulkreg will not remove it. */
+static void forget_beside(struct db *db, int i)
+{
+	struct db_beside *b = &db->beside[i];
+	if (b->made && b->fd >= 0)
+		close(b->fd);
+	b->made = false;
+	b->fd = -1;
+}
+
+/* Removes the file made for slot i if it is still unused. */
 static void drop_beside(struct db *db, int i)
 {
 	char name[4200];
 	if (beside_unused(db, i, name, sizeof(name)))
 		unlink(name);
-	db->beside[i].made = false;
+	forget_beside(db, i);
 }
 
-/* At the end: what was made and never used goes away.  A -shm another
- * connection has mapped is not empty; while it is, its -wal stays too. */
+/*
+ * After SQLite closed a connection that never opened the database (it
+ * failed first): what was made and never used goes away -- the -wal and
+ * -shm only both at once, both still empty (a -shm in use is not), as
+ * SQLite removes them.  (Once the database is open, SQLite owns both: see
+ * db__open_sqlite.)
+ */
 static void drop_all_beside(struct db *db)
 {
 	char name[4200];
-	bool shm_in_use = db->beside[BESIDE_SHM].made &&
-			  !beside_unused(db, BESIDE_SHM, name, sizeof(name));
 	drop_beside(db, BESIDE_JOURNAL);
-	if (shm_in_use)
-		db->beside[BESIDE_WAL].made = false;
-	drop_beside(db, BESIDE_WAL);
-	drop_beside(db, BESIDE_SHM);
+	if (beside_unused(db, BESIDE_WAL, name, sizeof(name)) &&
+	    beside_unused(db, BESIDE_SHM, name, sizeof(name))) {
+		drop_beside(db, BESIDE_SHM);
+		drop_beside(db, BESIDE_WAL);
+	}
+	forget_beside(db, BESIDE_WAL);
+	forget_beside(db, BESIDE_SHM);
 }
 
 /* The name handed to SQLite: a relative path gets "./" in front, so no
@@ -482,9 +510,13 @@ enum status db__open_sqlite(struct db *db, const char *path,
 	db->writes = (create_mode & DB_OPEN_WRITE) != 0;
 	st = configure(db, err);
 	/* The connection reads through the WAL now and never looks for a
-	 * journal again: the empty one made above can go. */
-	if (st == ST_OK)
+	 * journal again: the empty one made above can go.  The -wal and -shm
+	 * are SQLite's from here: it removes them at the last close. */
+	if (st == ST_OK) {
 		drop_beside(db, BESIDE_JOURNAL);
+		forget_beside(db, BESIDE_WAL);
+		forget_beside(db, BESIDE_SHM);
+	}
 	return st;
 }
 

@@ -2,8 +2,9 @@
 # shellcheck disable=SC2154 # BULKREG, DATA, RC, R come from lib.sh and run
 # t_planted: another local user (nobody, through setpriv) plants files where
 # a root run of bulkreg will write -- a symbolic link or a FIFO at the -o
-# path, a -wal or -shm beside the database, a link as the database, a
-# trigger in it -- before the run or at a random moment during it
+# path, a -wal, -shm or -journal (a hot one too) beside the database, a
+# link as the database, a trigger in it -- before the run or at a random
+# moment during it
 # (issue 14).  Each trial: the planted file is refused (exit 3, the reason
 # named) or made harmless (the rename replaces a link, it never follows
 # it); whatever the link pointed to is byte for byte as before; nothing
@@ -51,7 +52,7 @@ private() {
 	done
 }
 fresh_db() {
-	rm -f shared/db shared/db-wal shared/db-shm
+	rm -f shared/db shared/db-wal shared/db-shm shared/db-journal
 	copy_db base.db shared/db
 	full_state shared/db before.state
 }
@@ -88,7 +89,7 @@ expect_err "FIFO owned by user"
 db_unchanged
 trial_end
 
-for f in db-wal db-shm; do
+for f in db-wal db-shm db-journal; do
 	trial_start "pre-created $f, held open by its owner"
 	fresh_db
 	$AS sh -c "umask 0; : >shared/$f"
@@ -107,6 +108,22 @@ for f in db-wal db-shm; do
 	db_unchanged
 	trial_end
 done
+
+trial_start "a hot -journal planted by nobody is not played back"
+fresh_db
+# Magic, 0 records, nonce, "the database had 1 page", sector 512, page
+# 4096: played back, it would cut the database to its first page.
+$AS sh -c "{ printf '\\331\\325\\005\\371\\040\\241\\143\\327\\000\\000\\000\\000\\022\\064\\126\\170'
+	printf '\\000\\000\\000\\001\\000\\000\\002\\000\\000\\000\\020\\000'
+	head -c 484 /dev/zero; } >shared/db-journal"
+[ "$(stat -c %s shared/db-journal)" = 512 ] || setup_fail "cannot plant the journal"
+"$BULKREG" -d shared/db course list >out 2>err
+RC=$?
+expect_rc 3
+expect_err "db-journal: owned by user"
+rm -f shared/db-journal
+db_unchanged
+trial_end
 
 trial_start "database path is a link planted by nobody"
 rm -f shared/link.db
@@ -187,4 +204,60 @@ while [ "$i" -lt "$trials" ]; do
 	[ -z "$(hidden_temps shared race.csv)" ] ||
 		fail_trial "temporary reports left: $(hidden_temps shared race.csv)"
 	trial_end "(exit $RC)"
+done
+
+# The files beside the database, tried at a random moment: one there before
+# bulkreg looks is refused (exit 3); from before SQLite opens the database
+# to the end of the run they are bulkreg's (made exclusively before the
+# open), so nobody's exclusive create fails; one that lands after bulkreg
+# removed its own (the -journal once the database is open, or all after
+# the run) holds nothing and is refused by the next run.
+i=0
+while [ "$i" -lt "$trials" ]; do
+	i=$((i + 1))
+	rand 3
+	f=$(echo "db-wal db-shm db-journal" | cut -d' ' -f$((R + 1)))
+	rand 600
+	delay=$R
+	trial_start "plant $f at ${delay} ms"
+	copy_db race.db shared/db
+	rm -f shared/db-wal shared/db-shm shared/db-journal
+	full_state shared/db before.state
+	"$BULKREG" -d shared/db register "$DATA/roster100k.csv" --format csv \
+		-o /dev/null >out 2>err &
+	pid=$!
+	sleep_ms "$delay"
+	# Kept open by its owner until the run is over, as the attack does.
+	$AS sh -c "set -C; exec 3>shared/$f; echo planted >shared/$f.ok
+		while [ -d /proc/$pid ]; do sleep 0.05; done" 2>/dev/null &
+	holder=$!
+	wait_exit "$pid" 120 || fail_trial "bulkreg did not finish"
+	wait "$holder"
+	# (Before sqlite3 looks: it would take a planted -shm as its own.)
+	if [ "$RC" -eq 3 ]; then
+		# Planted before bulkreg looked: refused, the database as it was.
+		grep -q "$f: owned by user" err ||
+			fail_trial "exit 3 without the reason: $(head -c 300 err)"
+		rm -f "shared/$f"
+		full_state shared/db after.state
+		same before.state after.state >/dev/null ||
+			fail_trial "refused, yet the database changed"
+		got="refused at the start"
+	elif [ "$RC" -ne 0 ] && [ "$RC" -ne 1 ]; then
+		fail_trial "exit status $RC: $(head -c 300 err)"
+	elif [ -e "shared/$f.ok" ]; then
+		# It got in: then it holds nothing, and the next run refuses it.
+		[ ! -s "shared/$f" ] || fail_trial "bulkreg wrote into the planted $f"
+		"$BULKREG" -d shared/db course list >out 2>err
+		RC=$?
+		expect_rc 3
+		expect_err "$f: owned by user"
+		got=planted
+	else
+		got=refused
+	fi
+	rm -f "shared/$f" "shared/$f.ok"
+	integrity shared/db >/dev/null || fail_trial "integrity_check failed"
+	private shared/db
+	trial_end "($got)"
 done
