@@ -487,6 +487,7 @@ enum status db__open_sqlite(struct db *db, const char *path,
 	enum status st = check_file(path, "", err);
 	if (st != ST_OK)
 		return st;
+	pthread_once(&sqlite_tuned, tune_sqlite);
 	if (create)
 		start_empty(path, mode);
 	/* Nothing another user put beside it is opened: what is missing is
@@ -496,7 +497,6 @@ enum status db__open_sqlite(struct db *db, const char *path,
 		if ((st = reserve_beside(db, i, path, beside, err)) != ST_OK)
 			return st;
 	before_sqlite_open();
-	pthread_once(&sqlite_tuned, tune_sqlite);
 	int rc = open_handle(db, path, create);
 	if (rc != SQLITE_OK) {
 		if (!db->c)
