@@ -129,6 +129,10 @@ int cli_help(const struct cli *cli, const char *usage, const char *help);
  * parse_int64, parse.h). */
 bool parse_seconds(const char *s, double min, double max, double *out);
 
+/* --wait SECONDS (0..86400) into *wait; 0, or 2 with the usage error
+ * printed. */
+int cli_wait_arg(struct cli *cli, const char *arg, double *wait);
+
 /* Parses a listing's [--format F] [--help] and the global options;
  * returns -1 to go on (optind at the first operand), else an exit code. */
 int cli_parse_format(struct cli *cli, int argc, char **argv, const char *cmd,

@@ -286,6 +286,15 @@ bool parse_seconds(const char *s, double min, double max, double *out)
 	return true;
 }
 
+int cli_wait_arg(struct cli *cli, const char *arg, double *wait)
+{
+	if (parse_seconds(arg, 0, 86400, wait))
+		return 0;
+	return cli_usage_error(cli, "--wait: '%s' is not a number of seconds "
+				    "(0..86400)",
+			       arg);
+}
+
 /* "CMD: writing standard output: why" into buf. */
 static void stdout_error(const struct cli *cli, int errnum, char *buf,
 			 size_t size)

@@ -362,11 +362,8 @@ static int course_add(struct cli *cli, int argc, char **argv)
 		case 'W':
 			/* Its own option: "--wait 60" was taken for --waitlist
 			 * 60, getopt's abbreviation (review 15, C2). */
-			if (!parse_seconds(optarg, 0, 86400, &wait))
-				return cli_usage_error(cli,
-						       "--wait: '%s' is not a number of "
-						       "seconds (0..86400)",
-						       optarg);
+			if (cli_wait_arg(cli, optarg, &wait) != 0)
+				return 2;
 			break;
 		case 'h':
 			return cli_help(cli, add_usage, add_help);
@@ -640,11 +637,8 @@ static int course_import(struct cli *cli, int argc, char **argv)
 		case 'W':
 			/* Its own option: "--wait 60" was taken for --waitlist
 			 * 60, getopt's abbreviation (review 15, C2). */
-			if (!parse_seconds(optarg, 0, 86400, &wait))
-				return cli_usage_error(cli,
-						       "--wait: '%s' is not a number of "
-						       "seconds (0..86400)",
-						       optarg);
+			if (cli_wait_arg(cli, optarg, &wait) != 0)
+				return 2;
 			break;
 		case 'h':
 			return cli_help(cli, import_usage, import_help);

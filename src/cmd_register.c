@@ -578,11 +578,8 @@ static int run_batch(struct cli *cli, const struct batch_command *bc, int argc,
 						       optarg);
 			break;
 		case OPT_WAIT:
-			if (!parse_seconds(optarg, 0, 86400, &wait))
-				return cli_usage_error(cli,
-						       "--wait: '%s' is not a number of "
-						       "seconds (0..86400)",
-						       optarg);
+			if (cli_wait_arg(cli, optarg, &wait) != 0)
+				return 2;
 			break;
 		case OPT_WORKERS:
 			if (!parse_int64(optarg, 1, POOL_MAX_WORKERS, &workers))
@@ -774,11 +771,8 @@ int cmd_undo(struct cli *cli, int argc, char **argv)
 			ro.label = optarg;
 			break;
 		case OPT_WAIT:
-			if (!parse_seconds(optarg, 0, 86400, &wait))
-				return cli_usage_error(cli,
-						       "--wait: '%s' is not a number of "
-						       "seconds (0..86400)",
-						       optarg);
+			if (cli_wait_arg(cli, optarg, &wait) != 0)
+				return 2;
 			break;
 		default:
 			return 2;

@@ -99,6 +99,24 @@ static void enter(struct walk *k, int fd)
 	k->dirfd = fd;
 }
 
+/* Enters directory fd, shown as `shown` (both taken over); false, with
+ * errno set and both freed, when either failed to be made. */
+static bool enter_shown(struct walk *k, int fd, char *shown)
+{
+	if (fd < 0 || !shown) {
+		int e = fd < 0 ? errno : ENOMEM;
+		if (fd >= 0)
+			close(fd);
+		free(shown);
+		errno = e;
+		return false;
+	}
+	enter(k, fd);
+	free(k->shown);
+	k->shown = shown;
+	return true;
+}
+
 /* Follows the link `comp` (open on fd) whose text is `text` (taken over):
  * what is left becomes text, then whatever followed comp. */
 static bool splice_link(struct walk *k, char *text, size_t after, bool last,
@@ -116,22 +134,14 @@ static bool splice_link(struct walk *k, char *text, size_t after, bool last,
 	memcpy(next + tl + 1, tail, rl + 1);
 	if (!*tail)
 		next[tl] = '\0'; /* the text alone */
-	if (text[0] == '/') {
-		int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-		char *slash = strdup("/");
-		if (root < 0 || !slash) {
-			int e = root < 0 ? errno : ENOMEM;
-			if (root >= 0)
-				close(root);
-			free(slash);
-			free(next);
-			free(text);
-			errno = e;
-			return false;
-		}
-		enter(k, root);
-		free(k->shown);
-		k->shown = slash;
+	if (text[0] == '/' &&
+	    !enter_shown(k, open("/", O_PATH | O_DIRECTORY | O_CLOEXEC),
+			 strdup("/"))) {
+		int e = errno;
+		free(next);
+		free(text);
+		errno = e;
+		return false;
 	}
 	free(text);
 	free(k->rest);
@@ -232,20 +242,14 @@ static enum dest_walk_result step(struct walk *k, struct dest_walk *w,
 			return DEST_WALK_ERROR;
 		}
 		if (comp[1]) { /* ".." */
-			int fd = openat(k->dirfd, "..", O_PATH | O_DIRECTORY | O_CLOEXEC);
-			char *shown = joined(k->shown, "..");
-			if (fd < 0 || !shown) {
-				int e = fd < 0 ? errno : ENOMEM;
-				if (fd >= 0)
-					close(fd);
-				free(shown);
+			if (!enter_shown(k, openat(k->dirfd, "..", O_PATH |
+							  O_DIRECTORY | O_CLOEXEC),
+					 joined(k->shown, ".."))) {
+				int e = errno;
 				free(comp);
 				errno = e;
 				return DEST_WALK_ERROR;
 			}
-			enter(k, fd);
-			free(k->shown);
-			k->shown = shown;
 		}
 		free(comp);
 		k->at = after;

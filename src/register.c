@@ -857,22 +857,18 @@ static enum status finish_batch(struct pipeline *pl, struct roster_reader *rd,
 	if (st != ST_OK) {
 		if (dest->atomic)
 			atomic_file_discard(&dest->af);
-		else if (write_it && db_commit_unknown(pl->db))
-			/* Committed or not: the report may stand (review
-			 * 15, A4: it said "not committed" of a commit). */
-			error_append(err,
-				     "; the report written %s%s stands only if "
-				     "batch %lld is listed as committed",
-				     dest->direct_fd >= 0 ? "to " : "above",
-				     dest->direct_fd >= 0 ? dest->name : "",
-				     (long long)pl->batch_id);
 		else if (write_it)
-			error_append(err,
-				     "; the report written %s%s is void: batch "
-				     "%lld was not committed",
+			/* A commit whose outcome is unknown may have
+			 * happened (review 15, A4: "not committed" of one). */
+			error_append(err, "; the report written %s%s %s batch %lld %s",
 				     dest->direct_fd >= 0 ? "to " : "above",
 				     dest->direct_fd >= 0 ? dest->name : "",
-				     (long long)pl->batch_id);
+				     db_commit_unknown(pl->db) ? "stands only if" :
+								 "is void:",
+				     (long long)pl->batch_id,
+				     db_commit_unknown(pl->db) ?
+					     "is listed as committed" :
+					     "was not committed");
 		return st;
 	}
 	if (dest->atomic) {
