@@ -25,7 +25,21 @@ struct progress {
 	bool ended;
 	struct chan *stop;      /* closed to end the ticker */
 	pthread_t thread;
+	/* PostgreSQL's waits for other batches (progress_course_wait), under
+	 * wait_lock: since when (waiting), for which course ("": all of
+	 * them), and how long in all before. */
+	pthread_mutex_t wait_lock;
+	bool course_waiting;
+	struct timespec course_wait_t0;
+	char course_wait_code[COURSE_CODE_MAX + 1];
+	double course_waited;
+	bool course_wait_shown; /* the line said so once (ticker only) */
+	double wait_max;        /* --wait */
 };
+
+/* Waits shorter than this are not shown: a course lock no other batch
+ * holds is granted at once. */
+#define COURSE_WAIT_SHOWN_SECONDS 1.0
 
 /* "0:06", "1:02:03". */
 static void clock_text(char *buf, size_t size, double seconds)
@@ -50,17 +64,54 @@ static const char *group_rate(double rate, char buf[32])
 	return group(rate > 0 && rate < 9e18 ? (uint64_t)(rate + 0.5) : 0, buf);
 }
 
-/* Seconds since the start, less those spent waiting for the lock. */
-static double working_seconds(const struct progress *p)
+/* Seconds spent waiting for other batches (PostgreSQL), the current wait
+ * included.  When the batch waits now, and has for COURSE_WAIT_SHOWN_SECONDS
+ * or more, and `code` is not NULL: *code gets the course ("" for every
+ * other batch), *now how long so far, and it returns true. */
+static double course_wait_seconds(struct progress *p, char *code,
+				  size_t size, double *now, bool *shown)
+{
+	pthread_mutex_lock(&p->wait_lock);
+	double cur = p->course_waiting ? monotime_since(&p->course_wait_t0) : 0;
+	if (code && p->course_waiting && cur >= COURSE_WAIT_SHOWN_SECONDS) {
+		snprintf(code, size, "%s", p->course_wait_code);
+		*now = cur;
+		*shown = true;
+	}
+	double all = p->course_waited + cur;
+	pthread_mutex_unlock(&p->wait_lock);
+	return all;
+}
+
+void progress_course_wait(void *ctx, const char *course_code, bool waiting)
+{
+	struct progress *p = ctx;
+	pthread_mutex_lock(&p->wait_lock);
+	if (waiting && !p->course_waiting) {
+		p->course_waiting = true;
+		p->course_wait_t0 = monotime_now();
+		snprintf(p->course_wait_code, sizeof(p->course_wait_code), "%s",
+			 course_code ? course_code : "");
+	} else if (!waiting && p->course_waiting) {
+		p->course_waiting = false;
+		p->course_waited += monotime_since(&p->course_wait_t0);
+	}
+	pthread_mutex_unlock(&p->wait_lock);
+}
+
+/* Seconds since the start, less those spent waiting for the lock or for
+ * other batches. */
+static double working_seconds(struct progress *p)
 {
 	double dt = monotime_since(&p->t0) -
 		    (double)atomic_load_explicit(&p->counts.lock_waited_ms,
-						 memory_order_relaxed) / 1000;
+						 memory_order_relaxed) / 1000 -
+		    course_wait_seconds(p, NULL, 0, NULL, NULL);
 	return dt > 0 ? dt : 0;
 }
 
 /* The line, from the counters: see cmd_progress.h. */
-static void format_line(const struct progress *p, char *buf, size_t size)
+static void format_line(struct progress *p, char *buf, size_t size)
 {
 	uint64_t done = atomic_load_explicit(&p->counts.rows_done,
 					     memory_order_relaxed);
@@ -78,6 +129,27 @@ static void format_line(const struct progress *p, char *buf, size_t size)
 			 (double)atomic_load_explicit(&p->counts.lock_wait_max_ms,
 						      memory_order_relaxed) /
 				 1000);
+		return;
+	}
+	/* A course code is at most COURSE_CODE_MAX bytes of UTF-8 without
+	 * control characters (validate.c): shown as it is. */
+	char code[COURSE_CODE_MAX + 1];
+	double now = 0;
+	bool shown = false;
+	course_wait_seconds(p, code, sizeof(code), &now, &shown);
+	if (shown) {
+		p->course_wait_shown = true;
+		char what[COURSE_CODE_MAX + 64];
+		if (code[0])
+			snprintf(what, sizeof(what),
+				 "course %s, which another batch is changing",
+				 code);
+		else
+			snprintf(what, sizeof(what),
+				 "the other batches to end");
+		snprintf(buf, size, "bulkreg: waiting for %s: %.0f s so far, "
+				    "gives up after %.0f s (--wait)",
+			 what, now, p->wait_max);
 		return;
 	}
 	double dt = working_seconds(p);
@@ -124,7 +196,7 @@ static void *ticker(void *arg)
 		int unused;
 		if (chan_recv_until(p->stop, &unused, &tick) != CHAN_TIMEOUT)
 			break;
-		char line[256];
+		char line[COURSE_CODE_MAX + 256];
 		format_line(p, line, sizeof(line));
 		pthread_mutex_lock(&p->lock);
 		fprintf(stderr, "\r\033[K%s", line);
@@ -144,7 +216,8 @@ static uint64_t roster_size(const char *path)
 		       0;
 }
 
-struct progress *progress_start(const struct cli *cli, const char *roster_path)
+struct progress *progress_start(const struct cli *cli, const char *roster_path,
+				double wait_seconds)
 {
 	if (cli->quiet || !roster_path || !isatty(2))
 		return NULL;
@@ -160,10 +233,13 @@ struct progress *progress_start(const struct cli *cli, const char *roster_path)
 	p->size = roster_size(roster_path);
 	p->t0 = monotime_now();
 	pthread_mutex_init(&p->lock, NULL);
+	pthread_mutex_init(&p->wait_lock, NULL);
+	p->wait_max = wait_seconds;
 	p->stop = chan_new(sizeof(int), 0);
 	if (!p->stop || pthread_create(&p->thread, NULL, ticker, p) != 0) {
 		chan_free(p->stop);
 		pthread_mutex_destroy(&p->lock);
+		pthread_mutex_destroy(&p->wait_lock);
 		free(p);
 		return NULL;
 	}
@@ -189,11 +265,17 @@ void progress_end(struct progress *p)
 	double dt = working_seconds(p);
 	uint64_t waited = atomic_load(&p->counts.lock_waited_ms);
 	char a[32], r[32];
-	fprintf(stderr, "bulkreg: %s rows in %.1f s (%s rows/s)", group(done, a),
-		dt, group_rate(dt > 0 ? (double)done / dt : 0.0, r));
+	fprintf(stderr, "bulkreg: %s %s in %.1f s (%s rows/s)", group(done, a),
+		done == 1 ? "row" : "rows", dt, group_rate(dt > 0 ? (double)done / dt : 0.0, r));
 	if (waited)
 		fprintf(stderr, ", after %.1f s waiting for the database's "
 				"write lock", (double)waited / 1000);
+	/* Only waits that were shown: a course lock is taken per course,
+	 * granted at once when no other batch holds it. */
+	double others = course_wait_seconds(p, NULL, 0, NULL, NULL);
+	if (p->course_wait_shown)
+		fprintf(stderr, "%s%.1f s waiting for other batches",
+			waited ? " and " : ", after ", others);
 	fputc('\n', stderr);
 	fflush(stderr);
 }
@@ -205,6 +287,7 @@ void progress_free(struct progress *p)
 	progress_end(p);
 	chan_free(p->stop);
 	pthread_mutex_destroy(&p->lock);
+	pthread_mutex_destroy(&p->wait_lock);
 	free(p);
 }
 

@@ -16,26 +16,37 @@
  * up to --wait for it):
  *   bulkreg: waiting for the database's write lock (another process
  *   holds it): 3 s so far, gives up after 30 s (--wait)
- * and the time waited is not counted in the rate.
+ * and the time waited is not counted in the rate.  On PostgreSQL, while the
+ * batch waits (more than a second) for a course another batch is changing:
+ *   bulkreg: waiting for course C001, which another batch is changing:
+ *   3 s so far, gives up after 30 s (--wait)
+ * ("for the other batches to end" when it waits for all of them: undo
+ * does, but shows no line).
  * progress_end clears it and writes the final count before anything else
  * goes to the terminal.  Every function accepts NULL (no progress shown).
  */
 struct progress;
 
 /* NULL when no line is to be shown (quiet, not a terminal, no roster, out
- * of memory).  `roster_path` is the roster ("-": standard input) or NULL. */
-struct progress *progress_start(const struct cli *cli, const char *roster_path);
+ * of memory).  `roster_path` is the roster ("-": standard input) or NULL;
+ * wait_seconds is --wait, which the line names while the batch waits. */
+struct progress *progress_start(const struct cli *cli, const char *roster_path,
+				double wait_seconds);
 
 /* The counters register_run updates (NULL for NULL). */
 struct register_progress *progress_counts(struct progress *p);
 
 /* Stops the redrawing; if a line was shown, clears it and writes the final
  * count ("bulkreg: 1,000 rows in 2.3 s (435 rows/s)", plus ", after 3.0 s
- * waiting for the database's write lock" when it waited).  Idempotent. */
+ * waiting for the database's write lock" or "for other batches" when it
+ * waited).  Idempotent. */
 void progress_end(struct progress *p);
 
 /* Ends if needed and frees. */
 void progress_free(struct progress *p);
+
+/* A db_wait_notice_fn (db.h) for the line; ctx is the struct progress. */
+void progress_course_wait(void *ctx, const char *course_code, bool waiting);
 
 /* Around any other message written to standard error while the batch
  * runs: the line is cleared first (and redrawn at the next tick). */

@@ -295,11 +295,15 @@ static int run_job(struct cli *cli, struct register_options *ro, double wait)
 		return started;
 	struct error err = {0};
 	enum status st;
-	struct run_ctx ctx = {cli, progress_start(cli, ro->roster_path)};
+	struct run_ctx ctx = {cli, progress_start(cli, ro->roster_path, wait)};
 	ro->done = done;
 	ro->warn = warn_cb;
 	ro->warn_ctx = &ctx;
 	ro->progress = progress_counts(ctx.progress);
+	if (ctx.progress) {
+		ro->wait_notice = progress_course_wait;
+		ro->wait_notice_ctx = ctx.progress;
+	}
 	ro->rows_done = rows_done_cb;
 	ro->rows_done_ctx = &ctx;
 	ro->db_path = cli->db_path;

@@ -257,6 +257,12 @@ static void bind_text_or_null(struct sqldb_stmt *stmt, int i, const char *s)
 
 /* ---- opening ------------------------------------------------------------ */
 
+void db_set_wait_notice(struct db *db, db_wait_notice_fn notice, void *ctx)
+{
+	db->wait_notice = notice;
+	db->wait_notice_ctx = ctx;
+}
+
 void db_set_cancel(struct db *db, bool (*cancelled)(void *ctx), void *ctx)
 {
 	sqldb_set_cancel(db->c, cancelled, ctx);

@@ -111,6 +111,16 @@ void db_set_memory_held(struct db *db, size_t bytes);
  * NULL removes it. */
 void db_set_cancel(struct db *db, bool (*cancelled)(void *ctx), void *ctx);
 
+/* PostgreSQL: the batch may now wait for other batches -- for the course
+ * whose code is given (another batch is changing it), or for every other
+ * batch (code NULL: undo, repair) -- notice(ctx, code, true) before,
+ * notice(ctx, code, false) once it has it (or gave up).  A progress line
+ * says so.  NULL removes it; SQLite never calls it (its one lock is taken
+ * when the batch begins). */
+typedef void (*db_wait_notice_fn)(void *ctx, const char *course_code,
+				  bool waiting);
+void db_set_wait_notice(struct db *db, db_wait_notice_fn notice, void *ctx);
+
 /* ---- courses ------------------------------------------------------------ */
 
 struct course_input {

@@ -57,6 +57,8 @@ struct db {
 	struct store_cache *cache; /* the batch's pairs and students in memory
 				    * (db_store.c); NULL: every call is SQL */
 	size_t memory_held;   /* db_set_memory_held */
+	db_wait_notice_fn wait_notice; /* db_set_wait_notice */
+	void *wait_notice_ctx;
 	char old_values[3 * 1024]; /* a changed student's values before */
 
 	/* SQLite: the database's path as given, and the files beside it

@@ -352,7 +352,11 @@ enum status store_course_lock(struct store *s, struct course *c,
 	if (st != ST_OK)
 		return st;
 	sqldb_bind_int64(stmt, 1, c->id);
+	if (db->wait_notice)
+		db->wait_notice(db->wait_notice_ctx, c->code, true);
 	enum sqldb_rc rc = sqldb_step(stmt);
+	if (db->wait_notice)
+		db->wait_notice(db->wait_notice_ctx, c->code, false);
 	if (rc == SQLDB_ROW) {
 		c->capacity = sqldb_column_int64(stmt, 0);
 		c->waitlist_max = sqldb_column_is_null(stmt, 1) ?
@@ -382,8 +386,13 @@ enum status store_lock_all(struct store *s, struct error *err)
 		return ST_OK;
 	/* Every batch holds the rows of the courses it changes, and a
 	 * table lock in EXCLUSIVE mode waits for all of them. */
-	return db__exec(db, "LOCK TABLE courses IN EXCLUSIVE MODE",
-			"waiting for other batches", err);
+	if (db->wait_notice)
+		db->wait_notice(db->wait_notice_ctx, NULL, true);
+	enum status st = db__exec(db, "LOCK TABLE courses IN EXCLUSIVE MODE",
+				  "waiting for other batches", err);
+	if (db->wait_notice)
+		db->wait_notice(db->wait_notice_ctx, NULL, false);
+	return st;
 }
 
 /* ---- pairs ---------------------------------------------------------------- */

@@ -1303,6 +1303,7 @@ enum status register_run(const struct register_options *opt,
 	/* A statement that runs long (a huge batch's commit) still hears a
 	 * signal. */
 	db_set_cancel(db, reader_cancelled, &pl);
+	db_set_wait_notice(db, opt->wait_notice, opt->wait_notice_ctx);
 	batch_open = true;
 	struct policy_options po = {
 		.batch_id = pl.batch_id,

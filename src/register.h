@@ -90,6 +90,10 @@ struct register_options {
 					* (ST_INPUT, nothing written); 0: none */
 	struct chan *done;             /* closed to cancel (Go's ctx.Done()); may be NULL */
 	struct register_progress *progress; /* updated as rows go; may be NULL */
+	/* PostgreSQL: told when the batch waits for other batches
+	 * (db_set_wait_notice); may be NULL. */
+	db_wait_notice_fn wait_notice;
+	void *wait_notice_ctx;
 	/* Called once on the calling thread when every row is applied, before
 	 * the report is written (a progress line ends first); may be NULL. */
 	void (*rows_done)(void *ctx);

@@ -201,6 +201,48 @@ expect_out "K3,,3,"
 run -d "$k" verify
 expect_rc 0
 
+case_ "a batch waiting for a course another batch is changing: its progress line names the course, then counts (review 15, C1)"
+# The held batch holds C3's lock; the second, on a terminal, waits for it.
+# The test lets the first go only once the line has said so.  No sleep.
+printf '%s\n' "student_id,first_name,last_name,email,course" \
+	"W1,Wai,Ting,w1@uni.example,C3" >w1.csv
+printf '%s\n' "student_id,first_name,last_name,email,course" \
+	"W2,Wai,Ting,w2@uni.example,C3" >w2.csv
+hold_start hw -d "$db" register w1.csv --wait 120
+python3 - "$db" "$PWD/hw/go" <<'PY' || fail "the wait for C3 is not shown: $(od -c tty | tail -20)"
+import os, pty, re, select, sys, time
+db, go = sys.argv[1], sys.argv[2]
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(os.environ["BULKREG"], [os.environ["BULKREG"], "-d", db, "register",
+             "w2.csv", "--wait", "120", "-o", "w2.txt"])
+out = b""; released = False
+deadline = time.monotonic() + 120
+while True:
+    if not released and re.search(rb"\r\x1b\[Kbulkreg: waiting for course C3, which another batch is changing: \d+ s so far, gives up after 120 s \(--wait\)", out):
+        open(go, "w").close(); released = True
+    r, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
+    if not r:
+        os.kill(pid, 9); break
+    try:
+        chunk = os.read(fd, 65536)
+    except OSError:
+        break
+    if not chunk:
+        break
+    out += chunk
+_, status = os.waitpid(pid, 0)
+open("tty", "wb").write(out)
+assert released, out[-300:]
+assert os.waitstatus_to_exitcode(status) == 0, status
+assert re.search(rb"bulkreg: 1 row in \d+\.\d s \([\d,]+ rows/s\), after \d+\.\d s waiting for other batches\r?\n", out), out[-300:]
+PY
+wait "$HOLD_PID"
+RC=$?
+[ "$RC" -eq 0 ] || fail "the held batch: exit $RC: $(cat hw.err)"
+[ "$(sql "$db" "SELECT count(*) FROM registrations WHERE course_id = (SELECT id FROM courses WHERE code = 'C3') AND student_id IN ('W1', 'W2')")" = 2 ] ||
+	fail "W1 and W2 are not both in C3"
+
 case_ "verify passes"
 run -d "$db" verify
 expect_rc 0
