@@ -4,12 +4,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "chan.h"
 #include "cmd_progress.h"
+#include "escape.h"
 #include "monotime.h"
 #include "report.h"
 
@@ -110,6 +112,18 @@ static double working_seconds(struct progress *p)
 	return dt > 0 ? dt : 0;
 }
 
+/* The terminal's width in columns: asked at every redraw (a window can be
+ * resized), else $COLUMNS, else 80. */
+static size_t terminal_columns(void)
+{
+	struct winsize ws;
+	if (ioctl(2, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+		return ws.ws_col;
+	const char *env = getenv("COLUMNS");
+	long n = env ? strtol(env, NULL, 10) : 0;
+	return n > 0 && n < 100000 ? (size_t)n : 80;
+}
+
 /* The line, from the counters: see cmd_progress.h. */
 static void format_line(struct progress *p, char *buf, size_t size)
 {
@@ -198,8 +212,16 @@ static void *ticker(void *arg)
 			break;
 		char line[COURSE_CODE_MAX + 256];
 		format_line(p, line, sizeof(line));
+		/* A line wider than the terminal wraps, and \r ESC[K clears
+		 * only its last row: every redraw would leave one behind.  So
+		 * it is cut ("...") one column short of the width (a line
+		 * that fills the last column wraps on some terminals). */
+		size_t cols = terminal_columns();
+		char cut[ESC_TEXT_MAX(sizeof(line))];
+		size_t n = esc_text(cut, line, strlen(line),
+				    cols > 4 ? cols - 1 : 4, false, NULL);
 		pthread_mutex_lock(&p->lock);
-		fprintf(stderr, "\r\033[K%s", line);
+		fprintf(stderr, "\r\033[K%.*s", (int)n, cut);
 		fflush(stderr);
 		p->shown = p->ever_shown = true;
 		pthread_mutex_unlock(&p->lock);
@@ -219,7 +241,10 @@ static uint64_t roster_size(const char *path)
 struct progress *progress_start(const struct cli *cli, const char *roster_path,
 				double wait_seconds)
 {
-	if (cli->quiet || !roster_path || !isatty(2))
+	/* A dumb terminal has no ESC[K to clear the line with. */
+	const char *term = getenv("TERM");
+	if (cli->quiet || !roster_path || !isatty(2) ||
+	    (term && strcmp(term, "dumb") == 0))
 		return NULL;
 	struct progress *p = calloc(1, sizeof(*p));
 	if (!p)

@@ -6,8 +6,10 @@
 #include "register.h"
 
 /*
- * While a batch runs, standard error (when it is a terminal, and not with
- * -q) shows one line, redrawn at most 4 times a second:
+ * While a batch runs, standard error (when it is a terminal, not TERM=dumb,
+ * and not with -q) shows one line, redrawn at most 4 times a second and
+ * cut ("...") one column short of the terminal's width (TIOCGWINSZ, else
+ * $COLUMNS, else 80):
  *   bulkreg: 354 of ~1,000 rows (35%), 107 rows/s, ETA 0:06
  * The total is estimated from the bytes read of the roster's size ("~"
  * until the whole file is read); from a pipe there is no total:

@@ -214,6 +214,9 @@ import os, pty, re, select, sys, time
 db, go = sys.argv[1], sys.argv[2]
 pid, fd = pty.fork()
 if pid == 0:
+    # Wide enough for the whole line (a narrower terminal cuts it).
+    import fcntl, struct, termios
+    fcntl.ioctl(2, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 200, 0, 0))
     os.execv(os.environ["BULKREG"], [os.environ["BULKREG"], "-d", db, "register",
              "w2.csv", "--wait", "120", "-o", "w2.txt"])
 out = b""; released = False

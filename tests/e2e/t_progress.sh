@@ -96,6 +96,56 @@ assert rest.startswith("Batch "), rest[:80]
 assert "\x1b[K" not in out[:out.index("\r\x1b[K")] , "a clear before any line"
 PY
 
+case_ "a line wider than the terminal is cut to its width: redraws leave no wrapped rows behind (review 17, A1)"
+# A 30-column terminal (TIOCSWINSZ), then none with COLUMNS=30: the line
+# ("bulkreg: 20 of ~40 rows (50%), ...", some 50 columns) must come cut
+# to 29 columns with "...", every redraw; the final count is a line of its
+# own and may wrap.
+roster 40
+for how in winsize columns; do
+BULKREG_TEST_GATE_ID=X20 HOW=$how python3 - "$db" <<'PY' || fail "$how: a line wider than the terminal: $(od -c tty | head -30)"
+import fcntl, os, pty, re, select, struct, sys, termios, time
+db = sys.argv[1]
+pid, fd = pty.fork()
+if pid == 0:
+    if os.environ["HOW"] == "winsize":
+        fcntl.ioctl(2, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 30, 0, 0))
+        os.environ.pop("COLUMNS", None)
+    else:
+        fcntl.ioctl(2, termios.TIOCSWINSZ, struct.pack("HHHH", 0, 0, 0, 0))
+        os.environ["COLUMNS"] = "30"
+    os.execv(os.environ["BULKREG"], [os.environ["BULKREG"], "-d", db, "register",
+             "r.csv", "--dry-run", "--workers", "1", "--check", "./gate.sh"])
+out = b""; opened = False
+deadline = time.monotonic() + 120
+while True:
+    if not opened and out.count(b"\r\x1b[Kbulkreg: ") >= 2:
+        with open(os.environ["BULKREG_TEST_GATE"], "w"):
+            pass
+        opened = True
+    r, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
+    if not r:
+        os.kill(pid, 9); break
+    try:
+        chunk = os.read(fd, 65536)
+    except OSError:
+        break
+    if not chunk:
+        break
+    out += chunk
+_, status = os.waitpid(pid, 0)
+open("tty", "wb").write(out)
+assert os.waitstatus_to_exitcode(status) == 0, status
+s = out.decode()
+end = s.index("\r\x1b[Kbulkreg: 40 rows in ")
+draws = s[:end].split("\r\x1b[K")[1:]
+assert len(draws) >= 2, draws
+for d in draws:
+    assert len(d) <= 29 and "\n" not in d, ("wider than 29 columns", d)
+    assert d.startswith("bulkreg: ") and d.endswith("..."), d
+PY
+done
+
 case_ "the total of a file read in part is estimated from the bytes read ('~')"
 roster 100 2000
 BULKREG_TEST_GATE_ID=X5 pty_run 2 -d "$db" register r.csv --dry-run \
@@ -199,6 +249,9 @@ holder.stdin.write("BEGIN IMMEDIATE;\nSELECT 'locked';\n"); holder.stdin.flush()
 assert holder.stdout.readline().strip() == "locked"
 pid, fd = pty.fork()
 if pid == 0:
+    # Wide enough for the whole line (a narrower terminal cuts it).
+    import fcntl, struct, termios
+    fcntl.ioctl(2, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 200, 0, 0))
     os.execv(os.environ["BULKREG"], [os.environ["BULKREG"], "-d", db, "register",
              "r.csv", "--dry-run", "--workers", "1", "--wait", "120",
              "--check", "./gate.sh"])
