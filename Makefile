@@ -210,7 +210,7 @@ valgrind: $(BIN) deps-test
 FUZZ_SECONDS ?= 60
 FUZZ_ESCAPE_SECONDS ?= 15
 FUZZ_SRC := src/roster.c src/csvread.c src/validate.c src/utf8.c src/escape.c src/parse.c \
-            src/courses.c src/row.c src/error.c src/profile.c src/users_join.c
+            src/courses.c src/hint.c src/row.c src/error.c src/profile.c src/users_join.c
 fuzz:
 	@.ci/install-deps build fuzz
 	@mkdir -p build/fuzz tests/fuzz/corpus-run

@@ -1,11 +1,14 @@
 /* cmd_list: `bulkreg roster CODE` and `bulkreg batches` -- read-only listings. */
+#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cmd.h"
 #include "courses.h"
+#include "hint.h"
 
 static const char roster_usage[] =
 	"usage: bulkreg roster CODE [--format text|csv|json]\n";
@@ -317,11 +320,28 @@ int cmd_batches(struct cli *cli, int argc, char **argv)
 				  batches_help, &fmt);
 	if (rc >= 0)
 		return rc;
-	if (optind != argc)
-		return cli_usage_error(cli, "unexpected argument '%s' (did you mean "
-					    "'batches show %s'?)",
-				       argv[optind],
-				       argv[optind]);
+	if (optind != argc) {
+		/* A batch number was meant for show; a near miss of "show"
+		 * ("shw 1") was show itself.  Anything else: no guess. */
+		const char *arg = argv[optind];
+		const char *next = optind + 1 < argc ? argv[optind + 1] : "N";
+		char *end;
+		errno = 0;
+		long long n = strtoll(arg, &end, 10);
+		if (*arg && *end == '\0' && errno == 0 && n > 0)
+			return cli_usage_error(cli, "unexpected argument '%s' "
+						    "(did you mean 'batches "
+						    "show %s'?)",
+					       arg, arg);
+		if (strcmp(arg, "show") != 0 &&
+		    hint_distance(arg, strlen(arg), "show", 4) <= 2 &&
+		    strlen(arg) >= 3)
+			return cli_usage_error(cli, "unexpected argument '%s' "
+						    "(did you mean 'batches "
+						    "show %s'?)",
+					       arg, next);
+		return cli_usage_error(cli, "unexpected argument '%s'", arg);
+	}
 	struct db *db;
 	if ((rc = cli_open_db(cli, DEFAULT_WAIT_SECONDS, &db)) != 0)
 		return rc;

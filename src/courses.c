@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "courses.h"
+#include "hint.h"
 
 #define INDEX_MIN 16
 
@@ -124,7 +125,6 @@ struct course *course_table_find(const struct course_table *t, const char *code,
 /* ---- did you mean -------------------------------------------------------- */
 
 #define HINT_SLOTS 8192 /* the memo keeps at most 3/4 of them */
-#define HINT_DISTANCE_MAX 2
 
 struct hint {
 	char *code;       /* NULL: an empty slot */
@@ -137,40 +137,6 @@ struct course_hints {
 	size_t used;
 	struct hint slots[HINT_SLOTS];
 };
-
-static unsigned char fold(unsigned char c)
-{
-	return c >= 'A' && c <= 'Z' ? (unsigned char)(c - 'A' + 'a') : c;
-}
-
-/* Levenshtein distance of a and b, ASCII case ignored, or more than
- * HINT_DISTANCE_MAX (as HINT_DISTANCE_MAX + 1) as soon as it must be. */
-static size_t distance(const char *a, size_t la, const char *b, size_t lb)
-{
-	size_t row[COURSE_CODE_MAX + 2], prev[COURSE_CODE_MAX + 2];
-	const size_t over = HINT_DISTANCE_MAX + 1;
-	if ((la > lb ? la - lb : lb - la) > HINT_DISTANCE_MAX ||
-	    lb > COURSE_CODE_MAX)
-		return over;
-	for (size_t j = 0; j <= lb; j++)
-		prev[j] = j;
-	for (size_t i = 1; i <= la; i++) {
-		size_t best = row[0] = i;
-		for (size_t j = 1; j <= lb; j++) {
-			size_t sub = prev[j - 1] +
-				     (fold((unsigned char)a[i - 1]) !=
-				      fold((unsigned char)b[j - 1]));
-			size_t del = prev[j] + 1, ins = row[j - 1] + 1;
-			size_t d = sub < del ? sub : del;
-			row[j] = d < ins ? d : ins;
-			best = row[j] < best ? row[j] : best;
-		}
-		if (best > HINT_DISTANCE_MAX)
-			return over;
-		memcpy(prev, row, (lb + 1) * sizeof(row[0]));
-	}
-	return prev[lb];
-}
 
 /* Puts item n among the found ones, in code order; one more than
  * COURSE_SUGGEST_MAX is kept only as a count. */
@@ -196,11 +162,20 @@ static struct course_suggestions suggest_search(const struct course_table *t,
 						const char *code, size_t len)
 {
 	struct course_suggestions f = {0};
-	size_t far = HINT_DISTANCE_MAX < len / 2 ? HINT_DISTANCE_MAX : len / 2;
+	/* Codes are compared as a reader sees them (hint_skeleton): an
+	 * accent written another way, a dash or an invisible character do
+	 * not count. */
+	char want[COURSE_CODE_MAX], have[COURSE_CODE_MAX];
+	size_t wlen = hint_skeleton(code, len, want, NULL);
+	size_t far = HINT_DISTANCE_MAX < wlen / 2 ? HINT_DISTANCE_MAX : wlen / 2;
 	size_t best_d = far;
 	for (size_t n = 0; n < t->count; n++) {
 		const char *c = t->items[n].code;
-		size_t d = distance(code, len, c, strlen(c));
+		size_t clen = strlen(c);
+		if (clen > COURSE_CODE_MAX)
+			continue;
+		size_t d = hint_distance(want, wlen, have,
+					 hint_skeleton(c, clen, have, NULL));
 		if (d > far)
 			continue;
 		if (d < best_d)
@@ -301,6 +276,19 @@ void course_table_hint(char *out, size_t cap, const struct course_table *t,
 		if (w < 0)
 			break;
 		used += (size_t)w;
+	}
+	/* A code that reads as the one suggested: say what differs, or
+	 * the two look the same in the message. */
+	char want[COURSE_CODE_MAX], have[COURSE_CODE_MAX];
+	uint32_t changed;
+	size_t wlen = hint_skeleton(code, len, want, &changed);
+	if (n == 1 && changed && used < cap &&
+	    hint_skeleton(found[0]->code, strlen(found[0]->code), have, NULL) ==
+		    wlen &&
+	    memcmp(want, have, wlen) == 0) {
+		char why[128];
+		hint_why(why, sizeof(why), changed);
+		snprintf(out + used, cap - used, " (this one holds %s)", why);
 	}
 }
 

@@ -80,10 +80,11 @@ const struct course *course_table_suggest(const struct course_table *t,
 
 /* "; did you mean CODE?", "; did you mean A or B?", "; did you mean A, B
  * or C?" for course_table_suggest_all's answer (codes escaped as esc_text
- * shows a value), or "" when it has none.  out holds COURSE_HINT_MAX
- * bytes. */
+ * shows a value), or "" when it has none; when code reads as the one
+ * suggested (hint_skeleton), what differs: " (this one holds U+0301, a
+ * combining accent: ...)".  out holds COURSE_HINT_MAX bytes. */
 #define COURSE_HINT_MAX \
-	(COURSE_SUGGEST_MAX * (ESC_TEXT_MAX(COURSE_CODE_MAX) + 4) + 24)
+	(COURSE_SUGGEST_MAX * (ESC_TEXT_MAX(COURSE_CODE_MAX) + 4) + 24 + 128)
 void course_table_hint(char *out, size_t cap, const struct course_table *t,
 		       const char *code, size_t len);
 

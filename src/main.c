@@ -12,6 +12,7 @@
 #endif
 
 #include "cmd.h"
+#include "hint.h"
 
 static const char usage_text[] =
 	"usage: bulkreg [-q] [-d DB] [--schema NAME] [--group-readable] COMMAND [ARGS]\n"
@@ -122,9 +123,33 @@ static int top_help(void)
 	return cli_close_stdout(&cli);
 }
 
+/* The one command nearest to a mistyped name ("regster"), or NULL. */
+static const struct command *near_command(const char *name)
+{
+	const struct command *best = NULL;
+	size_t len = strlen(name), best_d = HINT_DISTANCE_MAX + 1;
+	size_t far = HINT_DISTANCE_MAX < len / 2 ? HINT_DISTANCE_MAX : len / 2;
+	bool tie = false;
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		const char *c = commands[i].name;
+		size_t d = hint_distance(name, len, c, strlen(c));
+		if (d > far || d > best_d)
+			continue;
+		tie = d == best_d;
+		if (d < best_d)
+			best_d = d, best = &commands[i];
+	}
+	return tie ? NULL : best;
+}
+
 static int unknown_command(const char *name)
 {
-	cli_error("unknown command '%s'", name);
+	const struct command *near = near_command(name);
+	if (near)
+		cli_error("unknown command '%s'; did you mean '%s'?", name,
+			  near->name);
+	else
+		cli_error("unknown command '%s'", name);
 	fputs("Try 'bulkreg --help'.\n", stderr);
 	return 2;
 }

@@ -101,3 +101,36 @@ PY
 run -d t.db register --dry-run big.csv --format csv
 expect_rc 1
 [ "$(grep -c "did you mean MATH101?" out)" = 20000 ] || fail "hints: $(grep -c "did you mean" out)"
+
+case_ "a code that reads as a known one -- an accent written another way (NFD), another dash, an invisible character -- is hinted, with what differs (review 17 B10, C4; review 16 C2)"
+"$BULKREG" -q -d u.db course add 'Café' --capacity 5 || fail "setup"
+"$BULKREG" -q -d u.db course add 'Phys 100 - 1' --capacity 5 || fail "setup"
+"$BULKREG" -q -d u.db course add 'ART105' --capacity 5 || fail "setup"
+printf 'student_id,email,course\nS1,a@x.org,Cafe\314\201\nS2,b@x.org,Phys 100 \342\200\223 1\nS3,c@x.org,ART105\342\200\213\nS4,d@x.org,CAFE\n' >u.csv
+run -d u.db register --dry-run u.csv --format csv
+expect_rc 1
+expect_out "did you mean Café? (this one holds U+0301, a combining accent: the same letters written another way)"
+expect_out "did you mean Phys 100 - 1? (this one holds U+2013, a dash other than '-')"
+expect_out "no course 'ART105\\u200b'; did you mean ART105? (this one holds U+200B, an invisible character)"
+expect_out "no course 'CAFE'; did you mean Café?"
+expect_no_out "CAFE'; did you mean Café? ("
+
+case_ "a mistyped command gets the nearest one; batches' hint only for a number or a near miss of show (review 17 B4, C3)"
+run regster r.csv
+expect_rc 2
+expect_err "unknown command 'regster'; did you mean 'register'?"
+run batch
+expect_rc 2
+expect_err "unknown command 'batch'; did you mean 'batches'?"
+run xyzzy
+expect_rc 2
+! grep -qF "did you mean" err || fail "a hint: $(cat err)"
+run -d t.db batches shw 1
+expect_rc 2
+expect_err "unexpected argument 'shw' (did you mean 'batches show 1'?)"
+run -d t.db batches foo
+expect_rc 2
+! grep -qF "did you mean" err || fail "a hint: $(cat err)"
+run -d t.db batches 3
+expect_rc 2
+expect_err "(did you mean 'batches show 3'?)"
