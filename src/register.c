@@ -1334,6 +1334,15 @@ enum status register_run(const struct register_options *opt,
 		res->usage_error = true;
 		goto out;
 	}
+	/* A database made by init holds no course yet: every row of a
+	 * roster would be unknown_course, with nothing to say why. */
+	if (!opt->undo_batch && !opt->single_student && pl.courses.count == 0 &&
+	    opt->warn)
+		opt->warn(opt->warn_ctx,
+			  "the database has no courses yet: every row will be "
+			  "unknown_course (create them first with 'bulkreg "
+			  "course import FILE' or 'bulkreg course add CODE "
+			  "--capacity N')");
 
 	st = pipeline_start(&pl, &collector, err);
 	if (st != ST_OK)

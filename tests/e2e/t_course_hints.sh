@@ -134,3 +134,13 @@ expect_rc 2
 run -d t.db batches 3
 expect_rc 2
 expect_err "(did you mean 'batches show 3'?)"
+
+case_ "a register into a database with no course yet says so, once (review 17 C7)"
+db0=$(new_db nocourses)
+"$BULKREG" -q -d "$db0" init || fail "init"
+run -d "$db0" register r.csv
+expect_rc 1
+expect_err "warning: the database has no courses yet: every row will be unknown_course (create them first with 'bulkreg course import FILE'"
+[ "$(grep -c "no courses yet" err)" = 1 ] || fail "warned more than once: $(cat err)"
+run -d t.db register --dry-run r.csv
+! grep -q "no courses yet" err || fail "warned with courses: $(cat err)"
