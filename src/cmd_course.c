@@ -563,9 +563,23 @@ static void say_import(const struct import_plan *plan,
 		       const struct course_import *ci, const char *name,
 		       bool dry_run, int64_t would_promote)
 {
-	char format[64] = "", promoted[64] = "";
-	if (strcmp(ci->format, "bulkreg") != 0)
-		snprintf(format, sizeof(format), " (read as %s)", ci->format);
+	char format[256] = "", promoted[64] = "";
+	if (strcmp(ci->format, "bulkreg") != 0) {
+		/* What the export holds that is not a course to register
+		 * into is left out, and said. */
+		char deleted[64] = "", no_code[128] = "";
+		if (ci->skipped_deleted)
+			snprintf(deleted, sizeof(deleted), "%s%zu deleted in it",
+				 ", left out ", ci->skipped_deleted);
+		if (ci->skipped_no_code)
+			snprintf(no_code, sizeof(no_code),
+				 "%s%zu without a %s (first on line %llu)",
+				 ci->skipped_deleted ? " and " : ", left out ",
+				 ci->skipped_no_code, ci->code_name,
+				 (unsigned long long)ci->first_no_code_line);
+		snprintf(format, sizeof(format), " (read as %s%s%s)", ci->format,
+			 deleted, no_code);
+	}
 	if (dry_run && would_promote)
 		snprintf(promoted, sizeof(promoted),
 			 ", %" PRId64 " student%s promoted", would_promote,
@@ -674,7 +688,7 @@ static int course_import(struct cli *cli, int argc, char **argv)
 			      "(each course takes the file's)",
 			 name, io.has_waitlist ? " and --waitlist" : "",
 			 io.has_waitlist ? "are" : "is");
-	if (ci.count == 0)
+	if (ci.count == 0 && !ci.skipped_deleted && !ci.skipped_no_code)
 		cli_warn(cli, "%s has a header and no course: nothing to import",
 			 name);
 	/* A dry run writes nothing: not even a database that is not there

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "course_import.h"
 #include "courses.h"
@@ -17,10 +18,14 @@
 #define ARENA_BLOCK 65536
 #define CSV_COLUMNS_MAX 1024 /* header names kept for matching */
 
-enum column { COL_CODE, COL_TITLE, COL_CAPACITY, COL_WAITLIST, COL_COUNT };
+enum column {
+	COL_CODE, COL_TITLE, COL_CAPACITY, COL_WAITLIST,
+	COL_STATUS, /* an export's: its deleted courses are left out */
+	COL_COUNT
+};
 
 static const char *const column_names[COL_COUNT] = {
-	"code", "title", "capacity", "waitlist",
+	"code", "title", "capacity", "waitlist", "status",
 };
 
 /* Header names in their normal form (see csvread_norm_name). */
@@ -58,6 +63,7 @@ struct importer {
 	bool in_header;
 	char (*norm)[NAME_KEEP + 1];  /* each header name's normal form */
 	const struct course_import_options *opt;
+	const struct format *fmt;     /* the export's, or NULL: bulkreg's */
 	size_t ncols;
 	int col_of[COL_COUNT];      /* column index, or -1 */
 	size_t dup_first, dup_second;
@@ -201,6 +207,8 @@ static int column_for_name(const struct course_import_options *opt,
 			return COL_CAPACITY;
 		if (strcmp(norm, "waitlist") == 0)
 			return COL_WAITLIST;
+		if (strcmp(norm, "status") == 0)
+			return COL_STATUS;
 		return -1;
 	}
 	const struct csvread_alias *a = csvread_alias_find(aliases, norm);
@@ -254,7 +262,9 @@ static bool on_record(void *ctx, size_t nfields, bool blank, uint64_t line)
 static void map_header(struct importer *im)
 {
 	const struct format *fmt = detect_format(im);
+	im->fmt = fmt;
 	im->out->format = fmt ? fmt->name : "bulkreg";
+	im->out->code_name = fmt ? fmt->code : "code";
 	for (size_t i = 0; i < im->ncols && i < CSV_COLUMNS_MAX; i++) {
 		int col = column_for_name(im->opt, fmt, im->norm[i]);
 		if (col < 0)
@@ -330,6 +340,24 @@ static bool parse_count(const struct value *v, int64_t *out, const char **why)
 	return false;
 }
 
+/* Whether v is s, ASCII case ignored. */
+static bool value_is(const struct value *v, const char *s)
+{
+	return v->len == strlen(s) && strncasecmp(v->text, s, v->len) == 0;
+}
+
+/* A field as a message names it: "code (column 2 ('course_id'))", the
+ * file's own name for it included. */
+static const char *field_label(const struct importer *im, int col, char *buf,
+			       size_t cap)
+{
+	char name[160];
+	csvread_column_name(&im->cr, (size_t)im->col_of[col], name,
+			    sizeof(name));
+	snprintf(buf, cap, "%s (column %s)", column_names[col], name);
+	return buf;
+}
+
 /* The value quoted for a message: at most 40 bytes, control bytes escaped. */
 static const char *quoted(const struct value *v, char *buf, size_t cap)
 {
@@ -369,8 +397,25 @@ static enum status take_record(struct importer *im, struct error *err)
 						       shown, sizeof(shown)));
 
 	const struct value *code = &im->v[COL_CODE];
+	if (im->fmt && im->col_of[COL_STATUS] >= 0 &&
+	    (value_is(&im->v[COL_STATUS], "deleted") ||
+	     value_is(&im->v[COL_STATUS], "tobedeleted"))) {
+		/* Canvas's deleted and OneRoster's tobedeleted: the export
+		 * keeps them, the registrar has no use for them. */
+		ci->skipped_deleted++;
+		return ST_OK;
+	}
+	if (code->len == 0 && im->fmt) {
+		/* A course made in the LMS by hand (a sandbox) has no SIS id
+		 * in a Canvas provisioning report: not one to register into. */
+		if (!ci->skipped_no_code++)
+			ci->first_no_code_line = im->line;
+		return ST_OK;
+	}
 	if (code->len == 0)
-		return add_problem(im, err, "code is empty");
+		return add_problem(im, err, "%s is empty",
+				   field_label(im, COL_CODE, shown,
+					       sizeof(shown)));
 	if (!id_valid(code->text, code->len))
 		return add_problem(im, err,
 				   "code: %s is not a course code (1 to 255 bytes, "

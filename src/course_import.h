@@ -50,6 +50,13 @@ struct course_import {
 	size_t count;
 	struct course_import_problem *problems;
 	size_t problem_count;
+	/* An export's rows left out: status deleted (Canvas) or tobedeleted
+	 * (OneRoster); no code (a Canvas course made by hand, no SIS id):
+	 * how many, and the first's line. */
+	size_t skipped_deleted, skipped_no_code;
+	uint64_t first_no_code_line;
+	const char *code_name;        /* the export's name for the code
+				       * ("course_id"), "code" for bulkreg's */
 	/* private storage */
 	void *storage;
 };

@@ -132,3 +132,27 @@ run -d $db course import c_quote.csv --capacity 3
 expect_rc 1
 expect_err "c_quote.csv: line 3: column 3 ('long_name'): text after a closing quote (write \"\" for a quote inside a quoted value)"
 expect_err "1 bad row; nothing was imported"
+
+case_ "an export's deleted courses (Canvas deleted, OneRoster tobedeleted) and a Canvas course without a course_id (made by hand) are left out and counted, not created or refused (review 16 B4)"
+db2=$(new_db prov)
+printf '%s\n' 'canvas_course_id,course_id,integration_id,short_name,long_name,canvas_account_id,account_id,canvas_term_id,term_id,status,start_date,end_date,course_format,blueprint_course_id,created_by_sis' \
+	'101,BIO-300,,BIO300,"Biology 300",1,A1,5,T1,active,,,,,true' \
+	'102,,,SANDBOX,Sandbox of Ann,1,,5,,unpublished,,,,,false' \
+	'103,OLD-1,,OLD,Old course,1,A1,5,T1,deleted,,,,,true' >prov.csv
+run -d "$db2" course import prov.csv --capacity 30
+expect_rc 0
+expect_err "imported 1 course from prov.csv: 1 created, 0 updated, 0 unchanged (read as canvas courses, left out 1 deleted in it and 1 without a course_id (first on line 3))"
+! grep -q "nothing to import" err || fail "warned: $(cat err)"
+[ "$(sql "$db2" "SELECT group_concat(code) FROM courses")" = BIO-300 ] || fail "courses: $(sql "$db2" "SELECT group_concat(code) FROM courses")"
+printf '%s\n' 'sourcedId,status,dateLastModified,title,courseSourcedId,classCode,classType,schoolSourcedId,termSourcedIds' \
+	'cl-2,tobedeleted,2023-08-01,Old class,crs1,X,scheduled,sch1,t1' >cls.csv
+run -d "$db2" course import cls.csv --capacity 30
+expect_rc 0
+expect_err "(read as oneroster classes, left out 1 deleted in it)"
+[ -z "$(sql "$db2" "SELECT code FROM courses WHERE code = 'cl-2'")" ] || fail "cl-2 was created"
+
+case_ "bulkreg's own file: an empty code is a bad row naming the column"
+printf 'code,capacity\nA1,5\n,3\n' >own.csv
+run -d "$db2" course import own.csv
+expect_rc 1
+expect_err "own.csv: line 3: code (column 1 ('code')) is empty"

@@ -209,7 +209,7 @@ END_TEST
 
 START_TEST(code_must_be_valid)
 {
-	expect_problem("code,capacity\n,5\n", 2, "code is empty");
+	expect_problem("code,capacity\n,5\n", 2, "code (column 1 ('code')) is empty");
 	expect_problem("code,capacity\nMATH\xE2\x80\x8B" "101,5\n", 2,
 		       "code: 'MATH\\u200b101' is not a course code");
 	expect_problem("code,capacity\nM\x01" "1,5\n", 2, "is not a course code");
