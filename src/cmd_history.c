@@ -6,6 +6,11 @@
 
 #include "cmd.h"
 
+/* The text tables' code and id columns (roster and the report cut ids at
+ * 20 columns too). */
+#define TABLE_COURSE_COLS 20
+#define TABLE_STUDENT_COLS 20
+
 static const char show_usage[] =
 	"usage: bulkreg batches show N [--format text|csv|json]\n";
 static const char show_help[] =
@@ -103,10 +108,14 @@ static void change_text(const struct db_change *c, bool with_batch)
 	if (with_batch)
 		printf("%5" PRId64 "  %-8s  ", c->batch_id, c->batch_kind);
 	printf("%-9s ", c->event);
+	/* Columns keep their width: a longer code or id is cut ("...");
+	 * csv and json carry it whole. */
 	const char *course = c->course ? c->course : "-";
-	text_write_value(stdout, course, strlen(course), 10, 0);
+	text_write_value(stdout, course, strlen(course), TABLE_COURSE_COLS,
+			 TABLE_COURSE_COLS);
 	fputs("  ", stdout);
-	text_write_value(stdout, c->student_id, strlen(c->student_id), 16, 0);
+	text_write_value(stdout, c->student_id, strlen(c->student_id),
+			 TABLE_STUDENT_COLS, TABLE_STUDENT_COLS);
 	char line[24] = "";
 	if (c->line)
 		snprintf(line, sizeof(line), "%" PRId64, c->line);
@@ -210,8 +219,8 @@ static void change_text_header(bool with_batch)
 {
 	if (with_batch)
 		printf("%5s  %-8s  ", "BATCH", "KIND");
-	printf("%-9s %-10s  %-16s  %6s  %-24s    %s\n", "EVENT", "COURSE",
-	       "STUDENT", "LINE", "BEFORE", "AFTER");
+	printf("%-9s %-*s  %-*s  %6s  %-24s    %s\n", "EVENT", TABLE_COURSE_COLS,
+	       "COURSE", TABLE_STUDENT_COLS, "STUDENT", "LINE", "BEFORE", "AFTER");
 }
 
 /* ---- batches show N ----------------------------------------------------- */
@@ -333,8 +342,8 @@ static int student_values(void *ctx, const struct db_student *s,
 		} else {
 			puts(": no longer in the database (history only)");
 		}
-		printf("\n%-10s  %-10s  %6s  %6s  %5s  %6s\n", "COURSE", "STATUS",
-		       "SEAT", "POS", "BATCH", "LINE");
+		printf("\n%-*s  %-10s  %6s  %6s  %5s  %6s\n", TABLE_COURSE_COLS,
+		       "COURSE", "STATUS", "SEAT", "POS", "BATCH", "LINE");
 	}
 	return cli_stdout_check(l->cli, err);
 }
@@ -360,7 +369,8 @@ static int student_course(void *ctx, const struct db_student_course *c,
 		printf(", \"batch\": %" PRId64 ", \"line\": %" PRId64 "}",
 		       c->batch_id, c->line);
 	} else {
-		text_write_value(stdout, c->course, strlen(c->course), 10, 0);
+		text_write_value(stdout, c->course, strlen(c->course),
+				 TABLE_COURSE_COLS, TABLE_COURSE_COLS);
 		char seat[24] = "", pos[24] = "";
 		snprintf(reg ? seat : pos, 24, "%" PRId64, c->seq);
 		printf("  %-10s  %6s  %6s  %5" PRId64 "  %6" PRId64 "\n",

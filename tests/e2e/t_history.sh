@@ -304,3 +304,38 @@ run -d $db course list
 expect_rc 0
 grep -Eq 'SEATS LEFT +OVER$' out || fail "header: $(cat out)"
 grep -Eq '^BIO110 .* 1 +0 +3 +0 +0 +2$' out || fail "BIO110: $(cat out)"
+
+case_ "student and batches show: a long code or a GUID id is cut to its column, which keeps its width (review 17 C5)"
+dbw=$(new_db wide)
+"$BULKREG" -q -d "$dbw" course add "Phys 100 - Section 1 (Lab)" --capacity 3 || fail "setup"
+"$BULKREG" -q -d "$dbw" course add ART105 --capacity 3 || fail "setup"
+printf '%s\n' "student_id,first_name,last_name,email,course" \
+	"6f1c2a9e-3b7d-4c1e-9a2b-5d8e7f6a1b2c,Al,Bo,s77@example.com,Phys 100 - Section 1 (Lab)" \
+	"6f1c2a9e-3b7d-4c1e-9a2b-5d8e7f6a1b2c,Al,Bo,s77@example.com,ART105" >wide.csv
+"$BULKREG" -q -d "$dbw" register wide.csv || fail "register"
+run -d "$dbw" student 6f1c2a9e-3b7d-4c1e-9a2b-5d8e7f6a1b2c
+expect_rc 0
+cp out student.txt
+run -d "$dbw" batches show 1
+expect_rc 0
+python3 - student.txt out <<'PY' || fail "columns moved: $(cat student.txt out)"
+import sys
+st = open(sys.argv[1], encoding="utf-8").read().splitlines()
+head = next(l for l in st if l.startswith("COURSE"))
+rows = [l for l in st if l.startswith(("ART105", "Phys"))]
+assert len(rows) == 2, rows
+for r in rows:
+    assert r.index("registered") == head.index("STATUS"), (r, head)
+assert any(r.startswith("Phys 100 - Sectio...  ") for r in rows), rows
+sh = open(sys.argv[2], encoding="utf-8").read().splitlines()
+head = next(l for l in sh if l.startswith("EVENT"))
+rows = [l for l in sh if l.startswith(("added", "student"))]
+assert len(rows) == 3, rows
+for r in rows:
+    assert r.index("6f1c2a9e-3b7d-4c1...") == head.index("STUDENT"), (r, head)
+    assert r.rindex(" -> ") - len(r.split(" -> ")[0]) >= 0
+    # LINE ends where the header's does.
+    assert r[head.index("LINE") + 3] in "23", (r, head)
+PY
+run -d "$dbw" batches show 1 --format csv
+expect_out "Phys 100 - Section 1 (Lab),6f1c2a9e-3b7d-4c1e-9a2b-5d8e7f6a1b2c"
