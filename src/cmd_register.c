@@ -103,6 +103,7 @@ static const char register_help[] =
 	"student's is skipped (not_a_student), and a status meaning removed\n"
 	"(deleted, tobedeleted, inactive, completed) asks to drop the pair;\n"
 	"any other status but active enrols, with one warning per value.\n"
+	"A Moodle upload row with deleted 1 drops; suspended 1 registers (warned).\n"
 	"\n"
 	"A row's status: registered, waitlisted, already_registered,\n"
 	"already_waitlisted, rejected (with a reason: invalid_email,\n"

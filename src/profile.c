@@ -55,6 +55,7 @@ static const struct csvread_alias clever_names[] = {
 static const struct csvread_alias moodle_upload_names[] = {
 	{"username", FIELD_STUDENT_ID}, {"firstname", FIELD_FIRST_NAME},
 	{"lastname", FIELD_LAST_NAME},  {"email", FIELD_EMAIL},
+	{"deleted", COL_DELETED},       {"suspended", COL_SUSPENDED},
 	{NULL, 0},
 };
 

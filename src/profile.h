@@ -37,6 +37,10 @@ enum column_kind {
 				  * teacher, 3 non-editing teacher */
 	COL_ENROLSTATUS_N,       /* Moodle enrolstatus1..N: 0 active,
 				  * 1 suspended (a drop request) */
+	COL_DELETED,             /* Moodle upload: deleted 1 = the account
+				  * is deleted (each course a drop request) */
+	COL_SUSPENDED,           /* Moodle upload: suspended 1 = the account
+				  * is suspended (warned; it registers) */
 	COL_KIND_COUNT
 };
 

@@ -55,6 +55,7 @@ struct extras {
 	struct row_value role_n[PROFILE_MAX_N + 1];
 	struct short_value type_n[PROFILE_MAX_N + 1];
 	struct short_value enrolstatus_n[PROFILE_MAX_N + 1];
+	struct short_value deleted, suspended; /* Moodle upload's 0 / 1 */
 	bool any_course_n;
 };
 
@@ -100,6 +101,8 @@ struct roster_reader {
 	char statuses[STATUSES_KEPT][STATUS_KEEP + 1];
 	size_t nstatuses;
 	bool statuses_full;                    /* said that no more are named */
+	bool warned_deleted, warned_suspended; /* a Moodle flag not 0 or 1 */
+	bool said_suspended;                   /* a suspended Moodle user */
 	char row_warnings[ROW_WARNINGS][ERROR_MAX]; /* raised by the record
 						    * just read, not taken yet */
 	size_t nrow_warnings, row_warning_next;
@@ -164,6 +167,8 @@ static void clear_extras(struct extras *ex)
 	ex->role.len = ex->status.len = ex->section.len = ex->operation.len = 0;
 	ex->role.text[0] = ex->status.text[0] = ex->section.text[0] = '\0';
 	ex->operation.text[0] = '\0';
+	ex->deleted.len = ex->suspended.len = 0;
+	ex->deleted.text[0] = ex->suspended.text[0] = '\0';
 	if (ex->any_course_n) {
 		for (size_t n = 0; n <= PROFILE_MAX_N; n++) {
 			ex->course_n[n].len = ex->role_n[n].len = 0;
@@ -212,6 +217,12 @@ static void put_value(struct row *row, struct extras *ex,
 		set_short(&ex->enrolstatus_n[cm.n], s, len);
 		ex->any_course_n = true;
 		return;
+	case COL_DELETED:
+		set_short(&ex->deleted, s, len);
+		return;
+	case COL_SUSPENDED:
+		set_short(&ex->suspended, s, len);
+		return;
 	default:
 		set_value(&row->v[cm.kind], s, len);
 		row->present |= 1u << cm.kind;
@@ -257,6 +268,9 @@ static void malformed(struct row *row, const char *why,
 	snprintf(row->detail, sizeof(row->detail), "%s '%.*s'", why,
 		 (int)(v->len < 64 ? v->len : 64), v->text);
 }
+
+static void row_warning(struct roster_reader *r, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 
 static void check_status(struct roster_reader *r, const struct row *row,
 			 const char *what, const char *v, size_t len,
@@ -308,6 +322,55 @@ static void apply_course_n(struct roster_reader *r, struct row *row,
 	}
 }
 
+/* A Moodle upload row's 0 / 1 flag that is neither: said once per column
+ * (Moodle reads any other value as 1; bulkreg does not guess). */
+static void check_flag(struct roster_reader *r, const struct row *row,
+		       const char *what, const struct short_value *v,
+		       bool *warned)
+{
+	if (v->len == 0 || short_is(v, "0") || short_is(v, "1") || *warned)
+		return;
+	*warned = true;
+	char shown[ERROR_MAX / 4];
+	size_t used = 0;
+	shown[0] = '\0';
+	esc_quote(shown, sizeof(shown), &used, v->text,
+		  v->len < sizeof(v->text) ? v->len : sizeof(v->text) - 1,
+		  NAME_SHOW);
+	row_warning(r, "%s: line %llu: %s %s is not 0 or 1: read as 0; other "
+		       "rows with it are not warned about",
+		    r->cr.name, (unsigned long long)row->line, what, shown);
+}
+
+/* A Moodle upload row's account flags (bulkreg(1), INPUT PROFILES):
+ * deleted 1 makes each of its courses a drop request, as a status column
+ * does; suspended 1 registers -- Moodle keeps a suspended account's
+ * enrolments -- and is said once. */
+static void apply_account(struct roster_reader *r, struct row *row,
+			  const struct extras *ex, bool enrolling)
+{
+	check_flag(r, row, "deleted", &ex->deleted, &r->warned_deleted);
+	check_flag(r, row, "suspended", &ex->suspended, &r->warned_suspended);
+	if (short_is(&ex->deleted, "1")) {
+		if (enrolling)
+			row->action = ROW_DROP_IF_PRESENT;
+		return;
+	}
+	if (!short_is(&ex->suspended, "1") || !enrolling || r->said_suspended)
+		return;
+	r->said_suspended = true;
+	char id[ERROR_MAX / 4];
+	size_t used = 0;
+	id[0] = '\0';
+	const struct row_value *v = &row->v[FIELD_STUDENT_ID];
+	esc_quote(id, sizeof(id), &used, v->text, kept_len(v), NAME_SHOW);
+	row_warning(r, "%s: line %llu: user %s is suspended (suspended 1): "
+		       "Moodle keeps a suspended account's enrolments, so the "
+		       "row registers as any other (deleted 1 or enrolstatus<N> "
+		       "1 drops); other suspended users are not warned about",
+		    r->cr.name, (unsigned long long)row->line, id);
+}
+
 /* The next course<N> at or after n with a value, or 0. */
 static unsigned next_course_n(const struct extras *ex, unsigned n)
 {
@@ -347,6 +410,8 @@ static void finish_record(struct roster_reader *r, struct row *row)
 		check_status(r, row, "status", ex->status.text, kept_len(&ex->status),
 			     NULL);
 	}
+	if (r->profile == PROFILE_MOODLE_UPLOAD)
+		apply_account(r, row, ex, enrolling);
 	apply_role(row, &ex->role);
 	check_role(r, row, ex->role.text, kept_len(&ex->role));
 	if (r->has_override) {
@@ -428,9 +493,6 @@ static void replay_first(struct roster_reader *r, struct row *row)
 	row->transcoded = csvread_encoding(&r->cr) != NULL;
 	finish_record(r, row);
 }
-
-static void row_warning(struct roster_reader *r, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
 
 static void row_warning(struct roster_reader *r, const char *fmt, ...)
 {
@@ -688,6 +750,10 @@ static const char *kind_name(int kind)
 		return "type<N>";
 	case COL_ENROLSTATUS_N:
 		return "enrolstatus<N>";
+	case COL_DELETED:
+		return "deleted";
+	case COL_SUSPENDED:
+		return "suspended";
 	default:
 		return row_field_name((enum row_field)kind);
 	}

@@ -1,0 +1,35 @@
+# t_export_review16: exports as they are, after the outside review 16/17 of
+# issue 12 -- Moodle's account flags, Canvas role_id and base_role_type,
+# header names without separators, why a status drops a row, flat-file
+# messages, official role vocabularies.
+db=$(new_db t)
+
+# ---- Moodle upload users: deleted and suspended (review 16, A1) ---------------
+
+case_ "moodle-upload: deleted 1 drops every course of its row; suspended 1 registers with one warning"
+fresh_courses CF101 CF102
+printf 'student_id,email,course\nbob,bob@x.org,CF101\n' >seed.csv
+run -d $db register seed.csv
+expect_rc 0
+printf 'username,password,firstname,lastname,email,idnumber,deleted,suspended,course1,role1,course2\nann,Pw1!,Ann,Lee,ann@x.org,1001,0,0,CF101,student,\nbob,Pw1!,Bob,Ray,bob@x.org,1002,1,0,CF101,student,CF102\ncy,Pw1!,Cy,Do,cy@x.org,1003,0,1,CF101,student,\ndi,Pw1!,Di,Ek,di@x.org,1004,,1,CF101,,\n' >up.csv
+run -d $db register up.csv --format csv
+expect_rc 0
+expect_status 2 registered
+expect_status 3 dropped CF101
+expect_status 3 skipped:not_registered CF102
+expect_status 4 registered
+expect_status 5 registered
+[ -z "$(sql $db "SELECT 1 FROM registrations WHERE student_id = 'bob'")" ] || fail "bob (deleted 1) is still registered"
+expect_err "up.csv: line 4: user 'cy' is suspended (suspended 1): Moodle keeps a suspended account's enrolments"
+[ "$(grep -c "is suspended" err)" = 1 ] || fail "not one warning: $(cat err)"
+
+case_ "moodle-upload: a deleted or suspended value that is not 0 or 1 is read as 0, warned once per column"
+fresh_courses CF101
+printf 'username,email,deleted,suspended,course1\nann,ann@x.org,yes,,CF101\nbo,bo@x.org,yes,no,CF101\n' >up2.csv
+run -d $db register up2.csv --format csv
+expect_rc 0
+expect_status 2 registered
+expect_status 3 registered
+expect_err "up2.csv: line 2: deleted 'yes' is not 0 or 1: read as 0"
+expect_err "up2.csv: line 3: suspended 'no' is not 0 or 1: read as 0"
+[ "$(grep -c "is not 0 or 1" err)" = 2 ] || fail "not one warning per column: $(cat err)"
