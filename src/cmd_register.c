@@ -104,6 +104,7 @@ static const char register_help[] =
 	"(deleted, tobedeleted, inactive, completed) asks to drop the pair;\n"
 	"any other status but active enrols, with one warning per value.\n"
 	"A Moodle upload row with deleted 1 drops; suspended 1 registers (warned).\n"
+	"A Canvas file with role_id and no role column is refused (exit 2).\n"
 	"\n"
 	"A row's status: registered, waitlisted, already_registered,\n"
 	"already_waitlisted, rejected (with a reason: invalid_email,\n"

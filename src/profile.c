@@ -41,7 +41,7 @@ static const struct csvread_alias oneroster_names[] = {
 static const struct csvread_alias canvas_names[] = {
 	{"user_id", FIELD_STUDENT_ID}, {"course_id", FIELD_COURSE},
 	{"section_id", COL_SECTION},   {"role", COL_ROLE},
-	{"status", COL_STATUS},
+	{"status", COL_STATUS},        {"role_id", COL_ROLE_ID},
 	{NULL, 0},
 };
 

@@ -41,6 +41,8 @@ enum column_kind {
 				  * is deleted (each course a drop request) */
 	COL_SUSPENDED,           /* Moodle upload: suspended 1 = the account
 				  * is suspended (warned; it registers) */
+	COL_ROLE_ID,             /* Canvas role_id: an account's number for
+				  * a role; not read (alone: exit 2) */
 	COL_KIND_COUNT
 };
 

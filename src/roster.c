@@ -188,6 +188,7 @@ static void put_value(struct row *row, struct extras *ex,
 {
 	switch (cm.kind) {
 	case COL_IGNORED:
+	case COL_ROLE_ID:
 		return;
 	case COL_ROLE:
 		set_value(&ex->role, s, len);
@@ -754,6 +755,8 @@ static const char *kind_name(int kind)
 		return "deleted";
 	case COL_SUSPENDED:
 		return "suspended";
+	case COL_ROLE_ID:
+		return "role_id";
 	default:
 		return row_field_name((enum row_field)kind);
 	}
@@ -1063,6 +1066,37 @@ static enum status check_required(struct roster_reader *r, bool need_course,
 			 "; --course CODE puts every row into one course");
 }
 
+/* Canvas's spec takes role or role_id.  A role_id is the number an
+ * account gives a role (custom roles have their own), so it cannot tell a
+ * student's row from a teacher's: a file with only it is refused rather
+ * than every teacher registered. */
+static enum status check_role_id(struct roster_reader *r, struct error *err)
+{
+	size_t role_id = SIZE_MAX;
+	for (size_t i = 0; i < r->ncols; i++) {
+		if (r->cols[i].field == COL_ROLE)
+			return ST_OK;
+		if (r->cols[i].field == COL_ROLE_ID)
+			role_id = i;
+	}
+	if (role_id == SIZE_MAX)
+		return ST_OK;
+	char col[ERROR_MAX / 4];
+	size_t used = 0;
+	col[0] = '\0';
+	quote_col(col, sizeof(col), &used, &r->cols[role_id]);
+	return error_set(err, ST_INPUT,
+			 "%s: line %llu: the header has %s (column %zu) and no 'role' column: a "
+			 "role_id is the number a Canvas account gives a role "
+			 "(custom roles have their own), so it cannot tell a "
+			 "student from a teacher and bulkreg does not guess; add "
+			 "a 'role' column (student, teacher, ta, observer, "
+			 "designer), or name the column that holds the role with "
+			 "--map role=HEADER",
+			 r->cr.name, (unsigned long long)r->header_line, col,
+			 role_id + 1);
+}
+
 static void add_warning(struct roster_reader *r, const char *text)
 {
 	if (r->nwarnings < MAX_WARNINGS)
@@ -1241,7 +1275,8 @@ static enum status read_header(struct roster_reader *r,
 	    (st = choose_profile(r, opts, err)) != ST_OK ||
 	    (st = map_columns(r, opts->map, err)) != ST_OK ||
 	    (st = check_map(r, opts, err)) != ST_OK ||
-	    (st = check_required(r, !opts->course_override, err)) != ST_OK)
+	    (st = check_required(r, !opts->course_override, err)) != ST_OK ||
+	    (st = check_role_id(r, err)) != ST_OK)
 		return st;
 	for (size_t i = 0; i < r->ncols; i++) {
 		r->map[i].kind = (signed char)r->cols[i].field;

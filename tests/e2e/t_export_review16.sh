@@ -33,3 +33,28 @@ expect_status 3 registered
 expect_err "up2.csv: line 2: deleted 'yes' is not 0 or 1: read as 0"
 expect_err "up2.csv: line 3: suspended 'no' is not 0 or 1: read as 0"
 [ "$(grep -c "is not 0 or 1" err)" = 2 ] || fail "not one warning per column: $(cat err)"
+
+# ---- Canvas role_id without role (review 16, A2) --------------------------------
+
+case_ "canvas: role_id and no role is refused (exit 2) naming role_id and the way on; nothing is registered"
+fresh_courses C1
+printf 'course_id,user_id,role_id,section_id,status\nC1,s1,3,,active\nC1,t1,4,,active\n' >rid.csv
+printf 'user_id,first_name,email\ns1,Ann,a@x.org\nt1,Tea,t@x.org\n' >rid_users.csv
+run -d $db register rid.csv --users rid_users.csv
+expect_rc 2
+expect_err "rid.csv: line 1: the header has 'role_id' (column 3) and no 'role' column"
+expect_err "add a 'role' column"
+expect_err "--map role=HEADER"
+[ "$(sql $db "SELECT count(*) FROM registrations")" = 0 ] || fail "registered"
+
+case_ "canvas: role_id beside role (the provisioning report) reads role; --map role= lets a role_id file run"
+printf 'course_id,user_id,role_id,role\nC1,s1,3,student\nC1,t1,4,teacher\n' >rid2.csv
+run -d $db register rid2.csv --users rid_users.csv --format csv
+expect_rc 0
+expect_status 2 registered
+expect_status 3 skipped:not_a_student
+printf 'course_id,user_id,role_id,Kind\nC1,s1,3,student\nC1,t1,4,teacher\n' >rid3.csv
+run -d $db register rid3.csv --users rid_users.csv --map role=Kind --format csv --dry-run
+expect_rc 0
+expect_status 2 already_registered
+expect_status 3 skipped:not_a_student
