@@ -42,6 +42,7 @@ static const struct csvread_alias canvas_names[] = {
 	{"user_id", FIELD_STUDENT_ID}, {"course_id", FIELD_COURSE},
 	{"section_id", COL_SECTION},   {"role", COL_ROLE},
 	{"status", COL_STATUS},        {"role_id", COL_ROLE_ID},
+	{"base_role_type", COL_BASE_ROLE},
 	{NULL, 0},
 };
 
@@ -283,7 +284,7 @@ bool profile_role_is_student(const char *role, size_t len)
 	/* Also the plural and "pupil" a roster of one's own may write. */
 	static const char *const students[] = {"student", "learner", "pupil",
 					       "students", "learners", "pupils",
-					       NULL};
+					       "studentenrollment", NULL};
 	return len == 0 || word_in(role, len, students);
 }
 
@@ -296,6 +297,9 @@ bool profile_role_known(const char *role, size_t len)
 		"districtadministrator", "siteadministrator",
 		"systemadministrator", "observer", "designer", "editingteacher",
 		"manager", "coursecreator", "guest", "staff", "contentdeveloper",
+		/* Canvas's base role types (base_role_type). */
+		"teacherenrollment", "taenrollment", "designerenrollment",
+		"observerenrollment",
 		NULL,
 	};
 	return profile_role_is_student(role, len) || word_in(role, len, others);

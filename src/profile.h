@@ -43,6 +43,8 @@ enum column_kind {
 				  * is suspended (warned; it registers) */
 	COL_ROLE_ID,             /* Canvas role_id: an account's number for
 				  * a role; not read (alone: exit 2) */
+	COL_BASE_ROLE,           /* Canvas base_role_type: StudentEnrollment
+				  * is a student's, whatever the role's name */
 	COL_KIND_COUNT
 };
 
@@ -108,8 +110,9 @@ const char *profile_required_label(enum profile p, enum row_field f);
 /* The kind --map gives the column named `norm`, or COL_IGNORED. */
 int profile_map_column(const struct csvread_map *m, const char *norm);
 
-/* True for the roles of a student or learner (any case), and for an empty
- * role (a row that says nothing). */
+/* True for the roles of a student or learner (any case), Canvas's base
+ * role type StudentEnrollment, and for an empty role (a row that says
+ * nothing). */
 bool profile_role_is_student(const char *role, size_t len);
 
 /* Whether a role is one bulkreg knows: a student's, or another's that the

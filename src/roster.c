@@ -51,6 +51,7 @@ struct short_value {
 /* Values of a record that are not row fields. */
 struct extras {
 	struct row_value role, status, section, operation;
+	struct row_value base_role;            /* Canvas base_role_type */
 	struct row_value course_n[PROFILE_MAX_N + 1];
 	struct row_value role_n[PROFILE_MAX_N + 1];
 	struct short_value type_n[PROFILE_MAX_N + 1];
@@ -167,6 +168,8 @@ static void clear_extras(struct extras *ex)
 	ex->role.len = ex->status.len = ex->section.len = ex->operation.len = 0;
 	ex->role.text[0] = ex->status.text[0] = ex->section.text[0] = '\0';
 	ex->operation.text[0] = '\0';
+	ex->base_role.len = 0;
+	ex->base_role.text[0] = '\0';
 	ex->deleted.len = ex->suspended.len = 0;
 	ex->deleted.text[0] = ex->suspended.text[0] = '\0';
 	if (ex->any_course_n) {
@@ -192,6 +195,9 @@ static void put_value(struct row *row, struct extras *ex,
 		return;
 	case COL_ROLE:
 		set_value(&ex->role, s, len);
+		return;
+	case COL_BASE_ROLE:
+		set_value(&ex->base_role, s, len);
 		return;
 	case COL_STATUS:
 		set_value(&ex->status, s, len);
@@ -259,6 +265,26 @@ static void apply_role(struct row *row, const struct row_value *role)
 		 (int)(role->len < sizeof(row->role) - 1 ? role->len
 							  : sizeof(row->role) - 1),
 		 role->text);
+}
+
+/* Canvas's base_role_type decides over the role's name (an account's
+ * custom role, "Student Auditor", is a StudentEnrollment): the detail
+ * names the role, and the base type when the role's name is a student's. */
+static void apply_base_role(struct row *row, const struct extras *ex)
+{
+	const struct row_value *base = &ex->base_role, *role = &ex->role;
+	if (profile_role_is_student(base->text, base->len))
+		return;
+	row->not_a_student = true;
+	int blen = (int)(base->len < 24 ? base->len : 24);
+	if (role->len == 0)
+		snprintf(row->role, sizeof(row->role), "%.*s", blen, base->text);
+	else if (profile_role_is_student(role->text, role->len))
+		snprintf(row->role, sizeof(row->role), "%.*s (%.*s)",
+			 (int)(role->len < 16 ? role->len : 16), role->text, blen,
+			 base->text);
+	else
+		apply_role(row, role);
 }
 
 /* Reads a malformed row's reason into its detail (validation keeps it). */
@@ -413,8 +439,13 @@ static void finish_record(struct roster_reader *r, struct row *row)
 	}
 	if (r->profile == PROFILE_MOODLE_UPLOAD)
 		apply_account(r, row, ex, enrolling);
-	apply_role(row, &ex->role);
-	check_role(r, row, ex->role.text, kept_len(&ex->role));
+	if (ex->base_role.len > 0) {
+		apply_base_role(row, ex);
+		check_role(r, row, ex->base_role.text, kept_len(&ex->base_role));
+	} else {
+		apply_role(row, &ex->role);
+		check_role(r, row, ex->role.text, kept_len(&ex->role));
+	}
 	if (r->has_override) {
 		set_course(row, &r->override, "--course");
 	} else if (ex->any_course_n) {
@@ -542,8 +573,13 @@ static void check_role(struct roster_reader *r, const struct row *row,
 	row_warning(r, "%s: line %llu: role %s is not one bulkreg knows (a "
 		       "student's: student, learner, pupil, or empty): the row "
 		       "is skipped as not_a_student; other rows with it are not "
-		       "warned about",
-		    r->cr.name, (unsigned long long)row->line, shown);
+		       "warned about%s",
+		    r->cr.name, (unsigned long long)row->line, shown,
+		    r->profile != PROFILE_CANVAS ? "" :
+		    " (a Canvas custom role: a base_role_type column, as "
+		    "Canvas's provisioning report has, is read instead -- "
+		    "StudentEnrollment registers --, and --map "
+		    "role=base_role_type, or role=HEADER, names another)");
 }
 
 /* A status bulkreg does not know enrols, as documented; it is said once
@@ -630,7 +666,8 @@ static enum status users_join_apply(struct roster_reader *r, struct row *row,
 			row->label[filled[k]] = r->users_label[filled[k]];
 		}
 	}
-	if (r->ex.role.len == 0 && r->pending_next == 0)
+	if (r->ex.role.len == 0 && r->ex.base_role.len == 0 &&
+	    r->pending_next == 0)
 		apply_role(row, &u.role);
 	if (u.status.len > 0 && r->action == ROW_ENROL &&
 	    profile_status_action(u.status.text, u.status.len) != ROW_ENROL)
@@ -757,6 +794,8 @@ static const char *kind_name(int kind)
 		return "suspended";
 	case COL_ROLE_ID:
 		return "role_id";
+	case COL_BASE_ROLE:
+		return "base_role_type";
 	default:
 		return row_field_name((enum row_field)kind);
 	}
@@ -1074,7 +1113,8 @@ static enum status check_role_id(struct roster_reader *r, struct error *err)
 {
 	size_t role_id = SIZE_MAX;
 	for (size_t i = 0; i < r->ncols; i++) {
-		if (r->cols[i].field == COL_ROLE)
+		if (r->cols[i].field == COL_ROLE ||
+		    r->cols[i].field == COL_BASE_ROLE)
 			return ST_OK;
 		if (r->cols[i].field == COL_ROLE_ID)
 			role_id = i;

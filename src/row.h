@@ -94,7 +94,7 @@ struct row {
 	bool not_a_student;               /* its role is not a student's */
 	bool user_only;                   /* a Moodle upload row naming no
 					   * course: skipped no_course */
-	char role[24];                    /* that role, for the detail */
+	char role[48];                    /* that role, for the detail */
 	uint64_t record_ref;              /* --rejects: where the record as
 					   * read is kept (rejects.h); 0 if
 					   * not */

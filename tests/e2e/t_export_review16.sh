@@ -58,3 +58,34 @@ run -d $db register rid3.csv --users rid_users.csv --map role=Kind --format csv 
 expect_rc 0
 expect_status 2 already_registered
 expect_status 3 skipped:not_a_student
+
+# ---- Canvas base_role_type (review 16, A3) ----------------------------------------
+
+case_ "canvas provisioning report: base_role_type StudentEnrollment registers a custom role; other base types are skipped"
+fresh_courses BIO-300
+printf 'canvas_course_id,course_id,canvas_user_id,user_id,role,role_id,canvas_section_id,section_id,status,canvas_associated_user_id,associated_user_id,created_by_sis,base_role_type,limit_section_privileges\n101,BIO-300,9001,u1,student,3,501,S1,active,,,true,StudentEnrollment,false\n101,BIO-300,9003,u3,Student Auditor,12,501,S1,active,,,true,StudentEnrollment,false\n101,BIO-300,9004,u4,teacher,4,501,S1,active,,,true,TeacherEnrollment,false\n101,BIO-300,9005,u5,Grader,13,501,S1,active,,,true,TaEnrollment,false\n101,BIO-300,9006,u6,student,3,501,S1,active,,,true,ObserverEnrollment,false\n' >prov.csv
+printf 'user_id,first_name,last_name,email,status\nu1,Ann,Lee,ann@x.org,active\nu3,Cy,Do,cy@x.org,active\nu4,Tea,Cher,t@x.org,active\nu5,Gr,Ad,g@x.org,active\nu6,Ob,Se,o@x.org,active\n' >prov_users.csv
+run -d $db register prov.csv --users prov_users.csv --format csv
+expect_rc 0
+expect_status 2 registered
+expect_status 3 registered
+expect_status 4 skipped:not_a_student
+expect_status 5 skipped:not_a_student
+expect_status 6 skipped:not_a_student
+[ "$(csv_field 5 detail)" = "role 'Grader' is not a student's" ] || fail "line 5: $(csv_field 5 detail)"
+[ "$(csv_field 6 detail)" = "role 'student (ObserverEnrollment)' is not a student's" ] || fail "line 6: $(csv_field 6 detail)"
+! grep -q "not one bulkreg knows" err || fail "warned: $(cat err)"
+
+case_ "canvas: a custom role without base_role_type is skipped; the warning names base_role_type and --map role="
+fresh_courses BIO-300
+printf 'course_id,user_id,role\nBIO-300,u3,Student Auditor\n' >cust.csv
+run -d $db register cust.csv --users prov_users.csv --format csv
+expect_rc 0
+expect_status 2 skipped:not_a_student
+expect_err "role 'Student Auditor' is not one bulkreg knows"
+expect_err "a base_role_type column, as Canvas's provisioning report has, is read instead"
+expect_err "--map role=base_role_type"
+printf 'course_id,user_id,role,Base Type\nBIO-300,u3,Student Auditor,StudentEnrollment\n' >cust2.csv
+run -d $db register cust2.csv --users prov_users.csv --map 'role=Base Type' --format csv
+expect_rc 0
+expect_status 2 registered
