@@ -99,6 +99,8 @@ static const char register_help[] =
 	"                         it refuses the file: exit 2, nothing written)\n"
 	"  --course-from COLUMN   course_id (default) or section_id (Canvas)\n"
 	"\n"
+	"Header names match ignoring case, spaces, '-' and '_' (StudentID,\n"
+	"Student ID and student_id are one name).\n"
 	"In every profile (today's rosters too) a row whose role is not a\n"
 	"student's is skipped (not_a_student), and a status meaning removed\n"
 	"(deleted, tobedeleted, inactive, completed) asks to drop the pair;\n"

@@ -1464,11 +1464,26 @@ uint64_t csvread_name_hash(const unsigned char *s, size_t len)
 	return h;
 }
 
+bool csvread_name_eq(const char *a, const char *b)
+{
+	for (;;) {
+		while (*a == '_')
+			a++;
+		while (*b == '_')
+			b++;
+		if (*a != *b)
+			return false;
+		if (*a == '\0')
+			return true;
+		a++, b++;
+	}
+}
+
 const struct csvread_alias *csvread_alias_find(const struct csvread_alias *table,
 					       const char *norm)
 {
 	for (const struct csvread_alias *a = table; a && a->name; a++)
-		if (strcmp(a->name, norm) == 0)
+		if (csvread_name_eq(a->name, norm))
 			return a;
 	return NULL;
 }
@@ -1553,7 +1568,7 @@ enum status csvread_map_parse(const char *spec,
 int csvread_map_kind(const struct csvread_map *m, const char *norm)
 {
 	for (size_t i = 0; m && i < m->count; i++)
-		if (strcmp(m->header[i], norm) == 0)
+		if (csvread_name_eq(m->header[i], norm))
 			return m->kind[i];
 	return -1;
 }

@@ -226,12 +226,22 @@ void csvread_close(struct csvread *cr);
 /*
  * Header names: the normal form used for matching (ASCII lowercase, the
  * spaces around the name dropped, and a space, '-' and '_' inside it all
- * turned into '_'; a no-break space U+00A0, a figure space U+2007 and a
- * narrow no-break space U+202F count as spaces).  Writes at most cap-1
+ * turned into '_', which csvread_name_eq then leaves out; a no-break space
+ * U+00A0, a figure space U+2007 and a narrow no-break space U+202F count
+ * as spaces).  Writes at most cap-1
  * bytes and a NUL; returns the full normalised length.
  */
 size_t csvread_norm_name(const unsigned char *s, size_t len, char *out,
 			 size_t cap);
+
+/*
+ * Whether two normal forms name the same column: equal once the '_'s that
+ * stand for separators are left out, so that StudentID, Student ID,
+ * student_id and student-id are one name.  Every comparison of header
+ * names against the names a reader knows goes through it (the alias
+ * tables, --map, export detection).
+ */
+bool csvread_name_eq(const char *a, const char *b);
 
 /* A 64-bit hash of a name's normal form (FNV-1a). */
 uint64_t csvread_name_hash(const unsigned char *s, size_t len);
@@ -245,7 +255,8 @@ struct csvread_alias {
 };
 
 /*
- * The entry of `table` named `norm` (a normal form), or NULL: the one
+ * The entry of `table` named `norm` (a normal form; csvread_name_eq), or
+ * NULL: the one
  * matching of header names against their aliases, for the roster's
  * profiles, the --users file and the course files.  The first entry wins,
  * so a table lists a kind's preferred name first.
@@ -278,7 +289,8 @@ enum status csvread_map_parse(const char *spec,
 			      const char *what, struct csvread_map *out,
 			      struct error *err);
 
-/* The kind --map reads from the header `norm` (a normal form), or -1. */
+/* The kind --map reads from the header `norm` (a normal form, compared by
+ * csvread_name_eq), or -1. */
 int csvread_map_kind(const struct csvread_map *m, const char *norm);
 
 #endif

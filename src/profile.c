@@ -8,22 +8,19 @@
 #include "parse.h"
 #include "profile.h"
 
-/* Today's headers and aliases (they keep working). */
+/* Today's headers and aliases (they keep working).  Names match with
+ * their separators left out (csvread_name_eq): given_name is GivenName. */
 static const struct csvread_alias bulkreg_names[] = {
 	{"student_id", FIELD_STUDENT_ID},  {"id", FIELD_STUDENT_ID},
-	{"student", FIELD_STUDENT_ID},     {"sourcedid", FIELD_STUDENT_ID},
-	{"sourced_id", FIELD_STUDENT_ID},  {"usersourcedid", FIELD_STUDENT_ID},
+	{"student", FIELD_STUDENT_ID},     {"sourced_id", FIELD_STUDENT_ID},
 	{"user_sourced_id", FIELD_STUDENT_ID},
-	{"first_name", FIELD_FIRST_NAME},  {"givenname", FIELD_FIRST_NAME},
-	{"given_name", FIELD_FIRST_NAME},  {"first", FIELD_FIRST_NAME},
-	{"last_name", FIELD_LAST_NAME},    {"familyname", FIELD_LAST_NAME},
-	{"family_name", FIELD_LAST_NAME},  {"last", FIELD_LAST_NAME},
-	{"surname", FIELD_LAST_NAME},
-	{"email", FIELD_EMAIL},            {"e_mail", FIELD_EMAIL},
-	{"mail", FIELD_EMAIL},
+	{"first_name", FIELD_FIRST_NAME},  {"given_name", FIELD_FIRST_NAME},
+	{"first", FIELD_FIRST_NAME},
+	{"last_name", FIELD_LAST_NAME},    {"family_name", FIELD_LAST_NAME},
+	{"last", FIELD_LAST_NAME},         {"surname", FIELD_LAST_NAME},
+	{"email", FIELD_EMAIL},            {"mail", FIELD_EMAIL},
 	{"course", FIELD_COURSE},          {"course_code", FIELD_COURSE},
-	{"class", FIELD_COURSE},           {"classsourcedid", FIELD_COURSE},
-	{"class_sourced_id", FIELD_COURSE},
+	{"class", FIELD_COURSE},           {"class_sourced_id", FIELD_COURSE},
 	/* Optional, read as the export profiles read them (bulkreg(1), INPUT
 	 * PROFILES): a teacher's row is skipped, a deleted one drops. */
 	{"role", COL_ROLE},                {"status", COL_STATUS},
@@ -60,6 +57,15 @@ static const struct csvread_alias moodle_upload_names[] = {
 	{NULL, 0},
 };
 
+/* --map's field names. */
+static const struct csvread_alias map_fields[] = {
+	{"student_id", FIELD_STUDENT_ID}, {"first_name", FIELD_FIRST_NAME},
+	{"last_name", FIELD_LAST_NAME},   {"email", FIELD_EMAIL},
+	{"course", FIELD_COURSE},         {"role", COL_ROLE},
+	{"status", COL_STATUS},           {"section", COL_SECTION},
+	{NULL, 0},
+};
+
 static const struct {
 	const char *name;
 	const struct csvread_alias *names; /* normal forms: lowercase, ' '
@@ -89,17 +95,37 @@ bool profile_parse(const char *name, enum profile *out)
 	return false;
 }
 
-/* "course7" with prefix "course": true and *n = 7 (1..PROFILE_MAX_N). */
+/* "course7" (or "course_7") with prefix "course": true and *n = 7
+ * (1..PROFILE_MAX_N). */
 static bool numbered(const char *norm, const char *prefix, unsigned *n)
 {
+	char squeezed[32];
+	size_t used = 0;
+	for (; *norm && used + 1 < sizeof(squeezed); norm++)
+		if (*norm != '_')
+			squeezed[used++] = *norm;
+	if (*norm)
+		return false; /* longer than any such name */
+	squeezed[used] = '\0';
 	size_t k = strlen(prefix);
-	if (strncmp(norm, prefix, k) != 0 || norm[k] < '1' || norm[k] > '9')
+	if (strncmp(squeezed, prefix, k) != 0 || squeezed[k] < '1' ||
+	    squeezed[k] > '9')
 		return false;
 	int64_t v;
-	if (!parse_int64(norm + k, 1, PROFILE_MAX_N, &v))
+	if (!parse_int64(squeezed + k, 1, PROFILE_MAX_N, &v))
 		return false;
 	*n = (unsigned)v;
 	return true;
+}
+
+const struct csvread_alias *profile_names(enum profile p)
+{
+	return (unsigned)p < PROFILE_COUNT ? profiles[p].names : NULL;
+}
+
+const struct csvread_alias *profile_map_fields(void)
+{
+	return map_fields;
 }
 
 int profile_column(enum profile p, const char *norm, unsigned *n)
@@ -134,7 +160,7 @@ int profile_optional_column(enum profile p, const char *norm)
 static bool has(const char *const *norm, size_t n, const char *name)
 {
 	for (size_t i = 0; i < n; i++)
-		if (strcmp(norm[i], name) == 0)
+		if (csvread_name_eq(norm[i], name))
 			return true;
 	return false;
 }
@@ -214,14 +240,6 @@ enum status profile_detect(const char *const *norm, size_t n, enum profile *out,
 	return ST_OK;
 }
 
-/* --map's field names. */
-static const struct csvread_alias map_fields[] = {
-	{"student_id", FIELD_STUDENT_ID}, {"first_name", FIELD_FIRST_NAME},
-	{"last_name", FIELD_LAST_NAME},   {"email", FIELD_EMAIL},
-	{"course", FIELD_COURSE},         {"role", COL_ROLE},
-	{"status", COL_STATUS},           {"section", COL_SECTION},
-	{NULL, 0},
-};
 
 enum status profile_map_parse(const char *spec, struct csvread_map *out,
 			      struct error *err)

@@ -54,6 +54,12 @@ enum column_kind {
  * "clever". */
 const char *profile_name(enum profile p);
 
+/* The header names profile p reads (its alias table, in csvread_name_eq's
+ * terms; NULL for the flat file, which has no header), and --map's field
+ * names: for the test that no two of a table are one name. */
+const struct csvread_alias *profile_names(enum profile p);
+const struct csvread_alias *profile_map_fields(void);
+
 /* The profile called `name`; false if none is. */
 bool profile_parse(const char *name, enum profile *out);
 

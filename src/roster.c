@@ -997,7 +997,8 @@ static enum status check_map(struct roster_reader *r,
 		bool found = false;
 		for (size_t i = 0; i < r->ncols && !found; i++) {
 			char norm[NAME_KEEP + 1];
-			found = strcmp(norm_of(&r->cols[i], norm), m->header[k]) == 0;
+			found = csvread_name_eq(norm_of(&r->cols[i], norm),
+						m->header[k]);
 		}
 		if (found)
 			continue;
@@ -1154,7 +1155,8 @@ static bool rejects_column(const struct roster_reader *r, size_t i)
 	char norm[NAME_KEEP + 1];
 	for (size_t k = 0; k < 2; k++)
 		if (r->cols[r->ncols - 2 + k].field >= 0 ||
-		    strcmp(norm_of(&r->cols[r->ncols - 2 + k], norm), added[k]) != 0)
+		    !csvread_name_eq(norm_of(&r->cols[r->ncols - 2 + k], norm),
+				     added[k]))
 			return false;
 	return true;
 }
@@ -1211,7 +1213,7 @@ static bool column_label(const struct header_col *c, const char *field,
 			 char *out, size_t cap)
 {
 	char norm[NAME_KEEP + 1];
-	if (c->len > NAME_KEEP || strcmp(norm_of(c, norm), field) == 0)
+	if (c->len > NAME_KEEP || csvread_name_eq(norm_of(c, norm), field))
 		return false;
 	snprintf(out, cap, "%.*s (%s)", (int)c->len, (const char *)c->name, field);
 	return true;

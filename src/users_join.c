@@ -21,10 +21,10 @@ enum ucol { U_ID, U_FIRST, U_LAST, U_EMAIL, U_STATUS, U_ROLE, U_COUNT };
 static const struct csvread_alias unames[] = {
 	{"sourcedid", U_ID},      {"user_id", U_ID},        {"student_id", U_ID},
 	{"username", U_ID},       {"id", U_ID},
-	{"givenname", U_FIRST},   {"first_name", U_FIRST},  {"firstname", U_FIRST},
-	{"familyname", U_LAST},   {"last_name", U_LAST},    {"lastname", U_LAST},
+	{"givenname", U_FIRST},   {"first_name", U_FIRST},
+	{"familyname", U_LAST},   {"last_name", U_LAST},
 	{"email", U_EMAIL},       {"student_email", U_EMAIL},
-	{"e_mail", U_EMAIL},      {"mail", U_EMAIL},
+	{"mail", U_EMAIL},
 	{"status", U_STATUS},     {"role", U_ROLE},
 	{NULL, 0},
 };
@@ -455,6 +455,11 @@ enum status users_join_open(const char *path, const char *encoding,
 	}
 	*out = u;
 	return ST_OK;
+}
+
+const struct csvread_alias *users_join_names(void)
+{
+	return unames;
 }
 
 static void to_row_value(struct row_value *rv, const struct value *v)

@@ -9,6 +9,8 @@
 #include "error.h"
 #include "row.h"
 
+struct csvread_alias;
+
 /* One user's values (each at most ROW_VALUE_MAX bytes). */
 struct user_values {
 	struct row_value first_name, last_name, email, status, role;
@@ -19,11 +21,12 @@ struct users_join;
 /*
  * Reads a users file (OneRoster users.csv, Canvas users.csv, Clever
  * students.csv, or any file with these headers) in `encoding` (NULL:
- * UTF-8), through csvread.  Columns, by header (csvread_norm_name's form):
+ * UTF-8), through csvread.  Columns, by header (csvread_name_eq: case,
+ * spaces, '-' and '_' do not count):
  *   id          sourcedid, user_id, student_id, username, id
- *   first_name  givenname, first_name, firstname
- *   last_name   familyname, last_name, lastname
- *   email       email, student_email, e_mail, mail
+ *   first_name  givenname, first_name
+ *   last_name   familyname, last_name
+ *   email       email, student_email, mail
  *   status      status
  *   role        role
  * Memory stays bounded: the values go to an unlinked temporary file (in
@@ -45,6 +48,10 @@ enum status users_join_open(const char *path, const char *encoding,
 enum status users_join_find(struct users_join *u, const char *id, size_t len,
 			    bool *found, struct user_values *out,
 			    struct error *err);
+
+/* The header names the users file reads (for the test that no two are
+ * one name). */
+const struct csvread_alias *users_join_names(void);
 
 /* Users read (duplicates not counted). */
 size_t users_join_count(const struct users_join *u);

@@ -89,3 +89,35 @@ printf 'course_id,user_id,role,Base Type\nBIO-300,u3,Student Auditor,StudentEnro
 run -d $db register cust2.csv --users prov_users.csv --map 'role=Base Type' --format csv
 expect_rc 0
 expect_status 2 registered
+
+# ---- header names without separators (review 17, B1) ------------------------------
+
+case_ "headers: StudentID, FirstName, LastName, CourseCode are bulkreg's names; the names are stored"
+fresh_courses MATH101
+printf 'StudentID,FirstName,LastName,Email,CourseCode\nS1,Ann,Lee,a@x.org,MATH101\n' >sep1.csv
+run -d $db register sep1.csv --format csv
+expect_rc 0
+expect_status 2 registered
+! grep -q "ignoring unknown column" err || fail "warned: $(cat err)"
+[ "$(sql $db "SELECT first_name || '|' || last_name FROM students WHERE student_id = 'S1'")" = "Ann|Lee" ] ||
+	fail "names not stored"
+printf 'Student ID,First-Name,last_name,E-Mail,Course\nS2,Bo,Ng,b@x.org,MATH101\n' >sep2.csv
+run -d $db register sep2.csv --format csv
+expect_rc 0
+! grep -q "ignoring unknown column" err || fail "warned: $(cat err)"
+[ "$(sql $db "SELECT first_name || '|' || last_name FROM students WHERE student_id = 'S2'")" = "Bo|Ng" ] ||
+	fail "names not stored"
+
+case_ "headers: an export's and a --users file's names match without separators too (UserID, CourseID, GivenName)"
+fresh_courses MATH101
+printf 'UserID,CourseID,Role\nu1,MATH101,student\n' >sep3.csv
+printf 'UserID,FirstName,LastName,EMail\nu1,Cy,Do,c@x.org\n' >sep3_users.csv
+run -d $db register sep3.csv --users sep3_users.csv --format csv
+expect_rc 0
+expect_status 2 registered
+[ "$(sql $db "SELECT first_name || '|' || email FROM students WHERE student_id = 'u1'")" = "Cy|c@x.org" ] ||
+	fail "users' names not joined"
+printf 'Student Number,Section\nS9,MATH101\n' >sep4.csv
+run -d $db register sep4.csv --map 'student_id=StudentNumber,course=SECTION' --allow-missing-email --format csv
+expect_rc 0
+expect_status 2 registered

@@ -617,6 +617,84 @@ START_TEST(the_join_fills_what_the_enrollment_lacks)
 }
 END_TEST
 
+/* Review 17, B1: header names match with their separators left out
+ * (StudentID = student_id = "Student ID"). */
+START_TEST(header_names_match_without_their_separators)
+{
+	static const char *const same[][2] = {
+		{"StudentID", "student_id"},   {"Student ID", "student_id"},
+		{"Student-Id", "student_id"},  {"FirstName", "first_name"},
+		{"LastName", "last_name"},     {"CourseCode", "course_code"},
+		{"Class_SourcedId", "classsourcedid"},
+		{"E-Mail", "email"},           {"Student\xC2\xA0ID", "studentid"},
+	};
+	for (size_t i = 0; i < sizeof(same) / sizeof(same[0]); i++) {
+		char a[64], b[64];
+		csvread_norm_name((const unsigned char *)same[i][0],
+				  strlen(same[i][0]), a, sizeof(a));
+		csvread_norm_name((const unsigned char *)same[i][1],
+				  strlen(same[i][1]), b, sizeof(b));
+		ck_assert_msg(csvread_name_eq(a, b), "%s != %s", same[i][0],
+			      same[i][1]);
+	}
+	ck_assert(!csvread_name_eq("student_id", "student_ids"));
+	ck_assert(!csvread_name_eq("id", "i_d_x"));
+	ck_assert(csvread_name_eq("", "_"));
+	unsigned n;
+	ck_assert_int_eq(profile_column(PROFILE_BULKREG, "studentid", &n),
+			 FIELD_STUDENT_ID);
+	ck_assert_int_eq(profile_column(PROFILE_MOODLE_UPLOAD, "course_3", &n),
+			 COL_COURSE_N);
+	ck_assert_uint_eq(n, 3);
+	const char *canvas[] = {"userid", "courseid"};
+	ck_assert_int_eq(detect(canvas, 2), PROFILE_CANVAS);
+}
+END_TEST
+
+/* Every table of header names a reader knows, with what a clash in it
+ * would break. */
+static void expect_no_two_alike(const struct csvread_alias *t, const char *what)
+{
+	for (const struct csvread_alias *a = t; a && a->name; a++) {
+		char norm[64];
+		csvread_norm_name((const unsigned char *)a->name, strlen(a->name),
+				  norm, sizeof(norm));
+		ck_assert_msg(strcmp(norm, a->name) == 0,
+			      "%s: '%s' is not a normal form", what, a->name);
+		for (const struct csvread_alias *b = a + 1; b->name; b++)
+			ck_assert_msg(!csvread_name_eq(a->name, b->name),
+				      "%s: '%s' and '%s' are one name once "
+				      "separators are left out",
+				      what, a->name, b->name);
+	}
+}
+
+START_TEST(no_two_known_header_names_are_one_name)
+{
+	for (int p = 0; p < PROFILE_COUNT; p++)
+		expect_no_two_alike(profile_names((enum profile)p),
+				    profile_name((enum profile)p));
+	expect_no_two_alike(profile_map_fields(), "--map fields");
+	expect_no_two_alike(users_join_names(), "--users");
+	/* An export adopts bulkreg's names for names and the email: the same
+	 * name must not mean another thing in the export's own table; and no
+	 * name of a table is read as Moodle's course<N>/role<N>... */
+	for (int p = PROFILE_BULKREG + 1; p < PROFILE_COUNT; p++) {
+		for (const struct csvread_alias *a = profile_names((enum profile)p);
+		     a && a->name; a++) {
+			int own = profile_optional_column((enum profile)p, a->name);
+			ck_assert_msg(own == COL_IGNORED || own == a->kind,
+				      "%s: '%s' is %d, bulkreg's is %d",
+				      profile_name((enum profile)p), a->name,
+				      a->kind, own);
+			unsigned n;
+			ck_assert_int_eq(profile_column((enum profile)p, a->name, &n),
+					 a->kind);
+		}
+	}
+}
+END_TEST
+
 static Suite *profile_suite(void)
 {
 	Suite *s = suite_create("profile");
@@ -635,6 +713,8 @@ static Suite *profile_suite(void)
 	tcase_add_test(tc, bad_map_specs_are_usage_errors);
 	tcase_add_test(tc, student_roles_and_the_rest);
 	tcase_add_test(tc, statuses_that_mean_removed_are_drop_requests);
+	tcase_add_test(tc, header_names_match_without_their_separators);
+	tcase_add_test(tc, no_two_known_header_names_are_one_name);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("rows");
