@@ -598,8 +598,10 @@ static enum status drop(struct policy *p, struct row *row, policy_emit_fn emit,
 	}
 	if (ex.state == PAIR_ABSENT) {
 		row_reject(row, REASON_NOT_REGISTERED,
-			   "student %.*s is not registered in %s", (int)student.len,
-			   student.s, c->code);
+			   "student %.*s is not registered in %s%s%s%s",
+			   (int)student.len, student.s, c->code,
+			   row->drop_why[0] ? " (" : "", row->drop_why,
+			   row->drop_why[0] ? ")" : "");
 		if (row->action == ROW_DROP_IF_PRESENT)
 			row->status = STATUS_SKIPPED;
 		return ST_OK;
@@ -609,6 +611,8 @@ static enum status drop(struct policy *p, struct row *row, policy_emit_fn emit,
 	if (st != ST_OK)
 		return st;
 	row->status = STATUS_DROPPED;
+	if (row->drop_why[0]) /* a status asked for it: say which */
+		snprintf(row->detail, sizeof(row->detail), "%s", row->drop_why);
 	/* The drop's own row first, then the promotions it causes. */
 	st = emit(ctx, row, err);
 	*emitted = true;

@@ -142,6 +142,7 @@ static void clear_values(struct row *row)
 	for (int f = 0; f < FIELD_COUNT; f++)
 		row->label[f] = NULL;
 	row->role[0] = '\0';
+	row->drop_why[0] = '\0';
 }
 
 static void set_short(struct short_value *v, const unsigned char *s, size_t len)
@@ -296,6 +297,28 @@ static void malformed(struct row *row, const char *why,
 		 (int)(v->len < 64 ? v->len : 64), v->text);
 }
 
+/* What made the row a drop request, for its detail: "status 'deleted'",
+ * "deleted 1", or with `where` the --users file and line. */
+static void set_drop_why(struct roster_reader *r, struct row *row,
+			 const char *what, const char *v, size_t len,
+			 uint64_t users_line)
+{
+	char shown[64];
+	size_t used = 0;
+	shown[0] = '\0';
+	esc_quote(shown, sizeof(shown), &used, v, len, 24);
+	int n = snprintf(row->drop_why, sizeof(row->drop_why), "%s %s", what,
+			 shown);
+	if (users_line && n > 0 && (size_t)n < sizeof(row->drop_why)) {
+		const char *path = r->users_path, *slash = strrchr(path, '/');
+		if (strlen(path) > 40 && slash)
+			path = slash + 1;
+		snprintf(row->drop_why + n, sizeof(row->drop_why) - (size_t)n,
+			 " in %s line %llu", strlen(path) > 40 ? "--users" : path,
+			 (unsigned long long)users_line);
+	}
+}
+
 static void row_warning(struct roster_reader *r, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
@@ -338,8 +361,12 @@ static void apply_course_n(struct roster_reader *r, struct row *row,
 			 type->len >= sizeof(type->text) ? "..." : "");
 	}
 	const struct short_value *es = &ex->enrolstatus_n[n];
-	if (r->action == ROW_ENROL && row->action == ROW_ENROL && short_is(es, "1"))
+	if (r->action == ROW_ENROL && row->action == ROW_ENROL && short_is(es, "1")) {
+		char what[24];
+		snprintf(what, sizeof(what), "enrolstatus%u", n);
 		row->action = ROW_DROP_IF_PRESENT;
+		set_drop_why(r, row, what, "1", 1, 0);
+	}
 	if (es->len > 0 && !short_is(es, "0") && !short_is(es, "1")) {
 		char what[24];
 		snprintf(what, sizeof(what), "enrolstatus%u", n);
@@ -379,8 +406,10 @@ static void apply_account(struct roster_reader *r, struct row *row,
 	check_flag(r, row, "deleted", &ex->deleted, &r->warned_deleted);
 	check_flag(r, row, "suspended", &ex->suspended, &r->warned_suspended);
 	if (short_is(&ex->deleted, "1")) {
-		if (enrolling)
+		if (enrolling) {
 			row->action = ROW_DROP_IF_PRESENT;
+			set_drop_why(r, row, "deleted", "1", 1, 0);
+		}
 		return;
 	}
 	if (!short_is(&ex->suspended, "1") || !enrolling || r->said_suspended)
@@ -420,9 +449,10 @@ static void finish_record(struct roster_reader *r, struct row *row)
 		if (row->nfields >= 4 && row->nfields <= 6)
 			row->nfields = (uint32_t)r->ncols;
 		if (ex->operation.len == 3 &&
-		    strncasecmp(ex->operation.text, "del", 3) == 0 && enrolling)
+		    strncasecmp(ex->operation.text, "del", 3) == 0 && enrolling) {
 			row->action = ROW_DROP_IF_PRESENT;
-		else if (!(ex->operation.len == 3 &&
+			set_drop_why(r, row, "operation", ex->operation.text, 3, 0);
+		} else if (!(ex->operation.len == 3 &&
 			   strncasecmp(ex->operation.text, "add", 3) == 0))
 			malformed(row, "the operation is not add or del:",
 				  &ex->operation);
@@ -434,6 +464,9 @@ static void finish_record(struct roster_reader *r, struct row *row)
 		set_course(row, &ex->section, r->section_label);
 	if (ex->status.len > 0 && enrolling) {
 		row->action = profile_status_action(ex->status.text, ex->status.len);
+		if (row->action != ROW_ENROL)
+			set_drop_why(r, row, "status", ex->status.text,
+				     kept_len(&ex->status), 0);
 		check_status(r, row, "status", ex->status.text, kept_len(&ex->status),
 			     NULL);
 	}
@@ -670,8 +703,12 @@ static enum status users_join_apply(struct roster_reader *r, struct row *row,
 	    r->pending_next == 0)
 		apply_role(row, &u.role);
 	if (u.status.len > 0 && r->action == ROW_ENROL &&
-	    profile_status_action(u.status.text, u.status.len) != ROW_ENROL)
+	    profile_status_action(u.status.text, u.status.len) != ROW_ENROL &&
+	    row->action == ROW_ENROL) {
 		row->action = ROW_DROP_IF_PRESENT;
+		set_drop_why(r, row, "status", u.status.text, kept_len(&u.status),
+			     u.line);
+	}
 	if (u.status.len > 0)
 		check_status(r, row, "status", u.status.text, kept_len(&u.status),
 			     id);

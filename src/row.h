@@ -95,6 +95,10 @@ struct row {
 	bool user_only;                   /* a Moodle upload row naming no
 					   * course: skipped no_course */
 	char role[48];                    /* that role, for the detail */
+	char drop_why[112];               /* what made the row a drop request
+					   * ("status 'deleted' in users.csv
+					   * line 2"), for a dropped row's
+					   * detail; "" if nothing did */
 	uint64_t record_ref;              /* --rejects: where the record as
 					   * read is kept (rejects.h); 0 if
 					   * not */

@@ -485,6 +485,7 @@ enum status users_join_find(struct users_join *u, const char *id, size_t len,
 	to_row_value(&out->email, &v[U_EMAIL]);
 	to_row_value(&out->status, &v[U_STATUS]);
 	to_row_value(&out->role, &v[U_ROLE]);
+	out->line = line;
 	return ST_OK;
 }
 

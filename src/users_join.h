@@ -11,9 +11,11 @@
 
 struct csvread_alias;
 
-/* One user's values (each at most ROW_VALUE_MAX bytes). */
+/* One user's values (each at most ROW_VALUE_MAX bytes), and the line of
+ * the file they are on. */
 struct user_values {
 	struct row_value first_name, last_name, email, status, role;
+	uint64_t line;
 };
 
 struct users_join;

@@ -121,3 +121,37 @@ printf 'Student Number,Section\nS9,MATH101\n' >sep4.csv
 run -d $db register sep4.csv --map 'student_id=StudentNumber,course=SECTION' --allow-missing-email --format csv
 expect_rc 0
 expect_status 2 registered
+
+# ---- why a status dropped a row (review 16, B9) ------------------------------------
+
+case_ "a row dropped by its user's status in --users, or by its own status, says which in its detail"
+fresh_courses C1
+printf 'course_id,user_id,email\nC1,u1,a@x.org\nC1,u2,b@x.org\n' >why_seed.csv
+run -d $db register why_seed.csv
+expect_rc 0
+printf 'user_id,first_name,email,status\nu1,Ann,a@x.org,deleted\nu2,Bo,b@x.org,active\nu3,Cy,c@x.org,deleted\n' >why_users.csv
+printf 'course_id,user_id,role,status\nC1,u1,student,active\nC1,u2,student,completed\nC1,u3,student,active\n' >why.csv
+run -d $db register why.csv --users why_users.csv --format csv
+expect_rc 0
+expect_status 2 dropped
+expect_status 3 dropped
+expect_status 4 skipped:not_registered
+[ "$(csv_field 2 detail)" = "status 'deleted' in why_users.csv line 2" ] || fail "line 2: $(csv_field 2 detail)"
+[ "$(csv_field 3 detail)" = "status 'completed'" ] || fail "line 3: $(csv_field 3 detail)"
+[ "$(csv_field 4 detail)" = "student u3 is not registered in C1 (status 'deleted' in why_users.csv line 4)" ] ||
+	fail "line 4: $(csv_field 4 detail)"
+
+case_ "Moodle's drops say which column asked: deleted, enrolstatusN, a flat file's del"
+fresh_courses C1
+printf 'student_id,email,course\nm1,a@x.org,C1\nm2,b@x.org,C1\nm3,c@x.org,C1\n' >why_seed2.csv
+run -d $db register why_seed2.csv
+expect_rc 0
+printf 'username,email,deleted,course1,enrolstatus1\nm1,a@x.org,1,C1,\nm2,b@x.org,0,C1,1\n' >why_up.csv
+run -d $db register why_up.csv --format csv
+expect_rc 0
+[ "$(csv_field 2 detail)" = "deleted '1'" ] || fail "line 2: $(csv_field 2 detail)"
+[ "$(csv_field 3 detail)" = "enrolstatus1 '1'" ] || fail "line 3: $(csv_field 3 detail)"
+printf 'del, student, m3, C1\n' >why_ff.txt
+run -d $db register why_ff.txt --format csv
+expect_rc 0
+[ "$(csv_field 1 detail)" = "operation 'del'" ] || fail "line 1: $(csv_field 1 detail)"
