@@ -445,10 +445,22 @@ static void finish_record(struct roster_reader *r, struct row *row)
 
 	row->action = r->action;
 	if (r->profile == PROFILE_MOODLE_FLATFILE) {
-		/* 4 to 6 fields (start and end dates are optional). */
-		if (row->nfields >= 4 && row->nfields <= 6)
+		/* 4 to 6 fields (start and end dates are optional); a flat
+		 * file has no header to count against. */
+		if (row->nfields >= 4 && row->nfields <= 6) {
 			row->nfields = (uint32_t)r->ncols;
-		if (ex->operation.len == 3 &&
+		} else if (!row->malformed) {
+			row->malformed = true;
+			snprintf(row->detail, sizeof(row->detail),
+				 "%lu field%s: a flat-file line has 4 to 6 "
+				 "(operation, role, user idnumber, course "
+				 "idnumber[, start, end])",
+				 (unsigned long)row->nfields,
+				 row->nfields == 1 ? "" : "s");
+		}
+		if (row->malformed) {
+			/* rejected malformed_row: nothing else is said */
+		} else if (ex->operation.len == 3 &&
 		    strncasecmp(ex->operation.text, "del", 3) == 0 && enrolling) {
 			row->action = ROW_DROP_IF_PRESENT;
 			set_drop_why(r, row, "operation", ex->operation.text, 3, 0);
@@ -587,7 +599,9 @@ static bool status_seen(const struct roster_reader *r, const char *v, size_t len
 static void check_role(struct roster_reader *r, const struct row *row,
 		       const char *v, size_t len)
 {
-	if (!row->not_a_student || len == 0 || profile_role_known(v, len))
+	/* A row rejected malformed_row is not skipped: nothing to say. */
+	if (!row->not_a_student || len == 0 || profile_role_known(v, len) ||
+	    row->malformed || row->nfields != r->ncols)
 		return;
 	char key[STATUS_KEEP + 1];
 	size_t keep = len < STATUS_KEEP - 1 ? len : STATUS_KEEP - 1;
@@ -622,7 +636,7 @@ static void check_status(struct roster_reader *r, const struct row *row,
 			 const struct row_value *users_id)
 {
 	if (r->action != ROW_ENROL || profile_status_known(v, len) ||
-	    status_seen(r, v, len))
+	    status_seen(r, v, len) || row->malformed || row->nfields != r->ncols)
 		return;
 	if (r->nstatuses == STATUSES_KEPT) {
 		if (!r->statuses_full)

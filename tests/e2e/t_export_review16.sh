@@ -155,3 +155,30 @@ printf 'del, student, m3, C1\n' >why_ff.txt
 run -d $db register why_ff.txt --format csv
 expect_rc 0
 [ "$(csv_field 1 detail)" = "operation 'del'" ] || fail "line 1: $(csv_field 1 detail)"
+
+# ---- moodle-flatfile messages (review 16, B3) ------------------------------------------
+
+case_ "moodle-flatfile: a short line says a flat-file line has 4 to 6 fields, not 'the header has'"
+fresh_courses C1
+printf 'add, student, 5, C1\nadd,student,8\nadd, student, 9, C1, 0, 0, x\n' >ff.txt
+run -d $db register ff.txt --allow-missing-email --format csv --dry-run
+expect_rc 1
+expect_status 1 registered
+expect_status 2 rejected:malformed_row
+expect_status 3 rejected:malformed_row
+[ "$(csv_field 2 detail)" = "3 fields: a flat-file line has 4 to 6 (operation, role, user idnumber, course idnumber[, start, end])" ] ||
+	fail "line 2: $(csv_field 2 detail)"
+expect_no_out "the header has"
+
+case_ "no role warnings for rows rejected malformed_row (a CSV read as a flat file; a short row with a teacher's role)"
+printf 'course_id,user_id,role,status\nC1,u1,student,active\n' >ffc.csv
+run -d $db register ffc.csv --profile moodle-flatfile --dry-run --format csv
+expect_rc 1
+expect_status 1 rejected:malformed_row
+expect_status 2 rejected:malformed_row
+! grep -q "not one bulkreg knows" err || fail "warned: $(cat err)"
+printf 'student_id,email,course,role,status\nS1,a@x.org,C1,member\nS2,b@x.org,C1,member,active,x\n' >short.csv
+run -d $db register short.csv --dry-run --format csv
+expect_rc 1
+expect_status 2 rejected:malformed_row
+! grep -q "not one bulkreg knows" err || fail "warned: $(cat err)"
