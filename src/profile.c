@@ -308,13 +308,17 @@ bool profile_role_is_student(const char *role, size_t len)
 
 bool profile_role_known(const char *role, size_t len)
 {
-	/* OneRoster's roles, Canvas's and Moodle's role names, Clever's. */
+	/* OneRoster 1.1 and 1.2's roles, Canvas's, Moodle's role short names
+	 * (today's and 1.x's teacheredit, admin), Clever's. */
 	static const char *const others[] = {
 		"teacher", "instructor", "ta", "teachingassistant", "aide",
 		"parent", "guardian", "relative", "proctor", "administrator",
 		"districtadministrator", "siteadministrator",
-		"systemadministrator", "observer", "designer", "editingteacher",
-		"manager", "coursecreator", "guest", "staff", "contentdeveloper",
+		"systemadministrator", "counselor", "principal", "observer",
+		"designer", "editingteacher", "teacheredit", "noneditingteacher",
+		"manager", "coursecreator", "guest", "user", "frontpage", "admin",
+		"staff", "contentdeveloper", "district_admin", "school_admin",
+		"contact",
 		/* Canvas's base role types (base_role_type). */
 		"teacherenrollment", "taenrollment", "designerenrollment",
 		"observerenrollment",

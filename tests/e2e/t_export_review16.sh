@@ -182,3 +182,26 @@ run -d $db register short.csv --dry-run --format csv
 expect_rc 1
 expect_status 2 rejected:malformed_row
 ! grep -q "not one bulkreg knows" err || fail "warned: $(cat err)"
+
+# ---- official role vocabularies (review 16, C1) ---------------------------------------
+
+case_ "the formats' own non-student roles are skipped without the 'not one bulkreg knows' warning"
+fresh_courses CF101
+printf 'add, student, 5, CF101\nadd, teacher, 6, CF101\nadd, teacheredit, 7, CF101\nadd, editingteacher, 8, CF101\nadd, manager, 9, CF101\nadd, coursecreator, 10, CF101\n' >roles_ff.txt
+run -d $db register roles_ff.txt --allow-missing-email --dry-run --format csv
+expect_rc 0
+expect_status 1 registered
+for l in 2 3 4 5 6; do expect_status $l skipped:not_a_student; done
+! grep -q "not one bulkreg knows" err || fail "warned: $(cat err)"
+printf 'sourcedId,classSourcedId,userSourcedId,role,status\n' >r12.csv
+i=1
+for role in counselor principal districtAdministrator siteAdministrator systemAdministrator proctor aide guardian relative parent; do
+	printf 'e%s,CF101,u%s,%s,active\n' $i $i $role >>r12.csv
+	i=$((i + 1))
+done
+printf 'e99,CF101,u99,student,active\n' >>r12.csv
+run -d $db register r12.csv --allow-missing-email --dry-run --format csv
+expect_rc 0
+for l in 2 3 4 5 6 7 8 9 10 11; do expect_status $l skipped:not_a_student; done
+expect_status 12 registered
+! grep -q "not one bulkreg knows" err || fail "warned: $(cat err)"
