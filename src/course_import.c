@@ -35,7 +35,7 @@ static const struct csvread_alias aliases[] = {
 	{"name", COL_TITLE},        {"course_title", COL_TITLE},
 	{"course_name", COL_TITLE}, {"capacity", COL_CAPACITY},
 	{"seats", COL_CAPACITY},    {"waitlist", COL_WAITLIST},
-	{"wait_list", COL_WAITLIST}, {"waitlist_max", COL_WAITLIST},
+	{"waitlist_max", COL_WAITLIST},
 	{"waitlist_size", COL_WAITLIST},
 	{NULL, 0},
 };
@@ -173,7 +173,7 @@ static const struct format {
 static bool header_has(const struct importer *im, const char *name)
 {
 	for (size_t i = 0; i < im->ncols && i < CSV_COLUMNS_MAX; i++)
-		if (strcmp(im->norm[i], name) == 0)
+		if (csvread_name_eq(im->norm[i], name))
 			return true;
 	return false;
 }
@@ -199,15 +199,15 @@ static int column_for_name(const struct course_import_options *opt,
 	if (mapped >= 0)
 		return mapped;
 	if (fmt) {
-		if (strcmp(norm, fmt->code) == 0)
+		if (csvread_name_eq(norm, fmt->code))
 			return COL_CODE;
-		if (strcmp(norm, fmt->title) == 0)
+		if (csvread_name_eq(norm, fmt->title))
 			return COL_TITLE;
-		if (strcmp(norm, "capacity") == 0 || strcmp(norm, "seats") == 0)
+		if (csvread_name_eq(norm, "capacity") || csvread_name_eq(norm, "seats"))
 			return COL_CAPACITY;
-		if (strcmp(norm, "waitlist") == 0)
+		if (csvread_name_eq(norm, "waitlist"))
 			return COL_WAITLIST;
-		if (strcmp(norm, "status") == 0)
+		if (csvread_name_eq(norm, "status"))
 			return COL_STATUS;
 		return -1;
 	}

@@ -156,3 +156,11 @@ printf 'code,capacity\nA1,5\n,3\n' >own.csv
 run -d "$db2" course import own.csv
 expect_rc 1
 expect_err "own.csv: line 3: code (column 1 ('code')) is empty"
+
+case_ "a courses file's header names match with their separators left out, as the roster's (CourseID, LongName)"
+db3=$(new_db sep)
+printf 'canvas_course_id,CourseID,LongName,Status\n1,BIO-1,Biology,active\n2,OLD-1,Old,deleted\n' >sep.csv
+run -d "$db3" course import sep.csv --capacity 3
+expect_rc 0
+expect_err "(read as canvas courses, left out 1 deleted in it)"
+[ "$(sql "$db3" "SELECT title FROM courses WHERE code = 'BIO-1'")" = Biology ] || fail "title: $(sql "$db3" "SELECT title FROM courses")"
