@@ -118,9 +118,9 @@ static const char register_help[] =
 	"seat.  Every reason: OUTCOMES AND REASONS in bulkreg(1).\n"
 	"\n"
 	"Exit status: 0 all rows succeeded, 1 some rejected (or a threshold rolled\n"
-	"the batch back), 2 unusable input, no database, or a --check that cannot\n"
-	"run (nothing written), 3 database or system error, 128+N\n"
-	"interrupted by signal N.\n";
+	"the batch back), 2 usage error, unusable input, a roster over --max-rows,\n"
+	"no database, or a --check that cannot run (nothing written), 3 database\n"
+	"or system error, 128+N interrupted by signal N.\n";
 
 static const char drop_usage[] =
 	"usage: bulkreg drop ROSTER.csv|- [--course CODE] [--dry-run] [--strict]\n"
@@ -157,8 +157,9 @@ static const char drop_help[] =
 	"is not in the course); each seat freed gives a promoted row for the\n"
 	"student who takes it.\n"
 	"\n"
-	"Exit status: 0 every row dropped, 1 some rejected, 2 unusable input or\n"
-	"no database, 3 database or system error, 128+N interrupted by signal N.\n";
+	"Exit status: 0 every row dropped, 1 some rejected, 2 usage error,\n"
+	"unusable input, a roster over --max-rows, or no database (nothing\n"
+	"written), 3 database or system error, 128+N interrupted by signal N.\n";
 
 enum {
 	OPT_COURSE = 256,
@@ -732,8 +733,8 @@ static const char undo_help[] =
 	"pair the batch added), registered or waitlisted (a pair it dropped,\n"
 	"restored), promoted (a student who takes a seat the undo freed).\n"
 	"\n"
-	"Exit status: 0 undone, 2 refused or no database (nothing written), 3\n"
-	"database or system error, 128+N interrupted by signal N.\n";
+	"Exit status: 0 undone, 2 usage error, refused, or no database (nothing\n"
+	"written), 3 database or system error, 128+N interrupted by signal N.\n";
 
 int cmd_undo(struct cli *cli, int argc, char **argv)
 {

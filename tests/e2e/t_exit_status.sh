@@ -113,6 +113,20 @@ case_ "exit 2: an unknown option"
 run -d $db register --bogus "$DATA/rosters/good.csv"
 expect_refused 2 "bogus" "Try 'bulkreg register --help'."
 
+case_ "every command's --help names usage errors under exit status 2 (review 17, B6)"
+for c in register drop undo roster batches student verify init "course add" "course import" "course list" copy-db; do
+	# shellcheck disable=SC2086 # "course add" is two words
+	"$BULKREG" $c --help >help.txt 2>&1 || fail "$c --help"
+	sed -n '/^Exit status/,/^$/p' help.txt | tr '\n' ' ' >exit.txt
+	grep -q "2 usage error" exit.txt || fail "$c --help: exit status 2 does not name a usage error: $(cat exit.txt)"
+done
+for c in register drop; do
+	"$BULKREG" $c --help | sed -n '/^Exit status/,/^$/p' | tr '\n' ' ' | grep -q -- "--max-rows" ||
+		fail "$c --help: exit status 2 does not name --max-rows"
+done
+run -d $db undo abc
+expect_refused 2 "'abc' is not a batch number"
+
 case_ "exit 2: an unknown global option"
 run --bogus -d $db register "$DATA/rosters/good.csv"
 expect_refused 2 "bulkreg: unrecognized option '--bogus'"
