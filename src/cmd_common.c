@@ -291,7 +291,7 @@ int cli_wait_arg(struct cli *cli, const char *arg, double *wait)
 	if (parse_seconds(arg, 0, 86400, wait))
 		return 0;
 	return cli_usage_error(cli, "--wait: '%s' is not a number of seconds "
-				    "(0..86400)",
+				    "(0 to 86,400)",
 			       arg);
 }
 

@@ -50,13 +50,11 @@ static int parse(struct cli *cli, int argc, char **argv, double *wait)
 	while ((c = cli_getopt_next(&g, argc, argv, NULL)) != -1) {
 		if (c == 'h')
 			return cli_help(cli, copy_usage, copy_help);
-		if (c == 'w' && parse_seconds(optarg, 0, 86400, wait))
+		if (c == 'w') {
+			if (cli_wait_arg(cli, optarg, wait) != 0)
+				return 2;
 			continue;
-		if (c == 'w')
-			return cli_usage_error(cli,
-					       "--wait: '%s' is not a number of "
-					       "seconds (0 to 86400)",
-					       optarg);
+		}
 		return 2;
 	}
 	if (argc - optind != 2)

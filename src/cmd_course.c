@@ -20,6 +20,14 @@
 #include "signals.h"
 #include "validate.h"
 
+/* "1,000,000", the most seats (and waitlist places) a course may have, as
+ * a message says it. */
+static const char *capacity_max_words(void)
+{
+	static char words[32];
+	return report_group_digits(COURSE_CAPACITY_MAX, words);
+}
+
 static const char init_usage[] = "usage: bulkreg init\n";
 static const char init_help[] =
 	"\nCreates the database (-d PATH, else $BULKREG_DB, else ./bulkreg.db), or\n"
@@ -37,8 +45,8 @@ static const char add_help[] =
 	"Creates course CODE, or updates it if it exists (creating the database\n"
 	"if needed).\n"
 	"\n"
-	"  --capacity N   seats, 0..1000000 (required for a new course; an existing\n"
-	"                 one changes only what is given)\n"
+	"  --capacity N   seats, 0 to 1,000,000 (required for a new course; an\n"
+	"                 existing one changes only what is given)\n"
 	"  --title TEXT   a descriptive title\n"
 	"  --waitlist N   the longest the waitlist may grow: 0 = no waitlist,\n"
 	"                 'unlimited' (the default for a new course)\n"
@@ -341,8 +349,8 @@ static int course_add(struct cli *cli, int argc, char **argv)
 			if (!parse_int64(optarg, 0, COURSE_CAPACITY_MAX, &in.capacity))
 				return cli_usage_error(cli,
 						       "--capacity: '%s' is not a whole "
-						       "number from 0 to %d",
-						       optarg, COURSE_CAPACITY_MAX);
+						       "number from 0 to %s",
+						       optarg, capacity_max_words());
 			have_capacity = true;
 			break;
 		case 't':
@@ -356,8 +364,8 @@ static int course_add(struct cli *cli, int argc, char **argv)
 					      &in.waitlist_max))
 				return cli_usage_error(cli,
 						       "--waitlist: '%s' is not a whole "
-						       "number from 0 to %d or 'unlimited'",
-						       optarg, COURSE_CAPACITY_MAX);
+						       "number from 0 to %s or 'unlimited'",
+						       optarg, capacity_max_words());
 			break;
 		case 'W':
 			/* Its own option: "--wait 60" was taken for --waitlist
@@ -563,33 +571,41 @@ static void say_import(const struct import_plan *plan,
 		       const struct course_import *ci, const char *name,
 		       bool dry_run, int64_t would_promote)
 {
-	char format[256] = "", promoted[64] = "";
+	char format[256] = "", promoted[64] = "", n[4][32];
 	if (strcmp(ci->format, "bulkreg") != 0) {
 		/* What the export holds that is not a course to register
 		 * into is left out, and said. */
 		char deleted[64] = "", no_code[128] = "";
 		if (ci->skipped_deleted)
-			snprintf(deleted, sizeof(deleted), "%s%zu deleted in it",
-				 ", left out ", ci->skipped_deleted);
+			snprintf(deleted, sizeof(deleted), "%s%s deleted in it",
+				 ", left out ",
+				 report_group_digits((int64_t)ci->skipped_deleted,
+						     n[0]));
 		if (ci->skipped_no_code)
 			snprintf(no_code, sizeof(no_code),
-				 "%s%zu without a %s (first on line %llu)",
+				 "%s%s without a %s (first on line %llu)",
 				 ci->skipped_deleted ? " and " : ", left out ",
-				 ci->skipped_no_code, ci->code_name,
+				 report_group_digits((int64_t)ci->skipped_no_code,
+						     n[1]),
+				 ci->code_name,
 				 (unsigned long long)ci->first_no_code_line);
 		snprintf(format, sizeof(format), " (read as %s%s%s)", ci->format,
 			 deleted, no_code);
 	}
 	if (dry_run && would_promote)
 		snprintf(promoted, sizeof(promoted),
-			 ", %" PRId64 " student%s promoted", would_promote,
+			 ", %s student%s promoted",
+			 report_group_digits(would_promote, n[0]),
 			 would_promote == 1 ? "" : "s");
-	cli_error("%s %zu course%s from %s: %zu created, %zu updated, %zu "
+	cli_error("%s %s course%s from %s: %s created, %s updated, %s "
 		  "unchanged%s%s%s",
-		  dry_run ? "dry run: would import" : "imported", ci->count,
-		  ci->count == 1 ? "" : "s", name, plan->created, plan->updated,
-		  plan->unchanged, promoted, format,
-		  dry_run ? "; nothing written" : "");
+		  dry_run ? "dry run: would import" : "imported",
+		  report_group_digits((int64_t)ci->count, n[0]),
+		  ci->count == 1 ? "" : "s", name,
+		  report_group_digits((int64_t)plan->created, n[1]),
+		  report_group_digits((int64_t)plan->updated, n[2]),
+		  report_group_digits((int64_t)plan->unchanged, n[3]), promoted,
+		  format, dry_run ? "; nothing written" : "");
 }
 
 static int course_import(struct cli *cli, int argc, char **argv)
@@ -632,8 +648,8 @@ static int course_import(struct cli *cli, int argc, char **argv)
 			if (!parse_int64(optarg, 0, COURSE_CAPACITY_MAX, &io.capacity))
 				return cli_usage_error(cli,
 						       "--capacity: '%s' is not a whole "
-						       "number from 0 to %d",
-						       optarg, COURSE_CAPACITY_MAX);
+						       "number from 0 to %s",
+						       optarg, capacity_max_words());
 			io.has_capacity = true;
 			break;
 		case 'w':
@@ -644,9 +660,9 @@ static int course_import(struct cli *cli, int argc, char **argv)
 					      &io.waitlist_max))
 				return cli_usage_error(cli,
 						       "--waitlist: '%s' is not a whole "
-						       "number from 0 to %d, or "
+						       "number from 0 to %s, or "
 						       "'unlimited'",
-						       optarg, COURSE_CAPACITY_MAX);
+						       optarg, capacity_max_words());
 			break;
 		case 'W':
 			/* Its own option: "--wait 60" was taken for --waitlist
@@ -677,8 +693,10 @@ static int course_import(struct cli *cli, int argc, char **argv)
 	if (ci.problem_count > 0) {
 		for (size_t i = 0; i < ci.problem_count; i++)
 			cli_error("%s", ci.problems[i].message);
-		cli_error("%s: %zu bad row%s; nothing was imported", name,
-			  ci.problem_count, ci.problem_count == 1 ? "" : "s");
+		char bad[32];
+		cli_error("%s: %s bad row%s; nothing was imported", name,
+			  report_group_digits((int64_t)ci.problem_count, bad),
+			  ci.problem_count == 1 ? "" : "s");
 		course_import_free(&ci);
 		return 1;
 	}

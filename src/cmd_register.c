@@ -48,7 +48,7 @@ static const char register_help[] =
 	"                         100% turns the guard off)\n"
 	"  --update-students M    a known student's names and email: always take\n"
 	"                         the row's (default), fill empty ones, or never\n"
-	"  --workers N            worker threads, 1..1024 (default: CPUs online;\n"
+	"  --workers N            worker threads, 1 to 1,024 (default: CPUs online;\n"
 	"                         32 with --check)\n"
 	"  --format FMT           report format: text (default), csv, json or html\n"
 	"                         (one self-contained page to read or print)\n"
@@ -525,7 +525,7 @@ static int run_batch(struct cli *cli, const struct batch_command *bc, int argc,
 			if (!parse_seconds(optarg, 0.001, 86400, &ro.check_timeout))
 				return cli_usage_error(cli,
 						       "--check-timeout: '%s' is not a "
-						       "number of seconds (0.001..86400)",
+						       "number of seconds (0.001 to 86,400)",
 						       optarg);
 			break;
 		case OPT_COURSE:
@@ -593,11 +593,15 @@ static int run_batch(struct cli *cli, const struct batch_command *bc, int argc,
 				return 2;
 			break;
 		case OPT_WORKERS:
-			if (!parse_int64(optarg, 1, POOL_MAX_WORKERS, &workers))
+			if (!parse_int64(optarg, 1, POOL_MAX_WORKERS, &workers)) {
+				char most[32];
 				return cli_usage_error(cli,
 						       "--workers: '%s' is not a whole "
-						       "number from 1 to %d",
-						       optarg, POOL_MAX_WORKERS);
+						       "number from 1 to %s",
+						       optarg,
+						       report_group_digits(POOL_MAX_WORKERS,
+									   most));
+			}
 			break;
 		/* issue 12: reading exports */
 		case OPT_ENCODING:

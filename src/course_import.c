@@ -315,6 +315,7 @@ static enum status check_header(struct importer *im, struct error *err)
 
 /* Parses a whole number in 0..COURSE_CAPACITY_MAX; on false, *why says
  * what is wrong with it. */
+_Static_assert(COURSE_CAPACITY_MAX == 1000000, "parse_count's message");
 static bool parse_count(const struct value *v, int64_t *out, const char **why)
 {
 	if (v->len > VALUE_MAX) {
@@ -331,7 +332,7 @@ static bool parse_count(const struct value *v, int64_t *out, const char **why)
 		*out = n;
 		return true;
 	case PARSE_RANGE:
-		*why = "is out of range (0 to 1000000)";
+		*why = "is out of range (0 to 1,000,000)";
 		return false;
 	case PARSE_SYNTAX:
 		break;

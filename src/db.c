@@ -13,6 +13,7 @@
 
 #include "db_internal.h"
 #include "dbtarget.h"
+#include "report.h"
 #include "validate.h"
 
 
@@ -469,19 +470,20 @@ static enum status course_input_check(const struct course_input *in,
 				 "bytes of UTF-8 text with no control or invisible "
 				 "characters and no space at either end",
 				 in->code ? in->code : "", COURSE_CODE_MAX);
+	char n[2][32];
 	if (in->capacity < 0 || in->capacity > COURSE_CAPACITY_MAX)
 		return error_set(err, ST_USAGE,
-				 "course %s: capacity %lld is out of range "
-				 "(0 to %d)",
-				 in->code, (long long)in->capacity,
-				 COURSE_CAPACITY_MAX);
+				 "course %s: capacity %s is out of range "
+				 "(0 to %s)",
+				 in->code, report_group_digits(in->capacity, n[0]),
+				 report_group_digits(COURSE_CAPACITY_MAX, n[1]));
 	if (in->has_waitlist && in->waitlist_max != WAITLIST_UNLIMITED &&
 	    (in->waitlist_max < 0 || in->waitlist_max > COURSE_CAPACITY_MAX))
 		return error_set(err, ST_USAGE,
-				 "course %s: waitlist %lld is out of range "
-				 "(0 to %d, or unlimited)",
-				 in->code, (long long)in->waitlist_max,
-				 COURSE_CAPACITY_MAX);
+				 "course %s: waitlist %s is out of range "
+				 "(0 to %s, or unlimited)",
+				 in->code, report_group_digits(in->waitlist_max, n[0]),
+				 report_group_digits(COURSE_CAPACITY_MAX, n[1]));
 	return ST_OK;
 }
 
@@ -588,14 +590,16 @@ static enum status course_put_locked(struct db *db,
 				     : 0;
 	int64_t waiting = cc.waitlisted > free_seats ? cc.waitlisted - free_seats
 						     : 0;
+	char n[2][32];
 	if (in->has_waitlist && in->waitlist_max != WAITLIST_UNLIMITED &&
 	    in->waitlist_max < waiting)
 		return error_set(err, ST_USAGE,
-				 "course %s: a waitlist of %lld is shorter than "
-				 "the %lld student%s waiting (drop some first, or "
+				 "course %s: a waitlist of %s is shorter than "
+				 "the %s student%s waiting (drop some first, or "
 				 "raise the capacity)",
-				 in->code, (long long)in->waitlist_max,
-				 (long long)waiting, waiting == 1 ? "" : "s");
+				 in->code, report_group_digits(in->waitlist_max, n[0]),
+				 report_group_digits(waiting, n[1]),
+				 waiting == 1 ? "" : "s");
 	return course_update(db, in, cc.id, err);
 }
 

@@ -10,6 +10,7 @@
 
 #include "db_internal.h"
 #include "pair_cache.h"
+#include "report.h"
 #include "scan.h"
 #include "parse.h"
 #include "splitmix.h"
@@ -975,12 +976,13 @@ static enum status unwritten(struct db *db, enum write_kind k,
 			     const struct text *who, size_t n,
 			     struct error *err)
 {
-	char name[96] = "";
+	char name[96] = "", g[32];
 	if (who)
 		snprintf(name, sizeof(name), "student %.*s",
 			 (int)(who->len > 64 ? 64 : who->len), who->s);
 	else
-		snprintf(name, sizeof(name), "%zu students", n);
+		snprintf(name, sizeof(name), "%s students",
+			 report_group_digits((int64_t)n, g));
 	if (k == W_STUDENT_INSERT || k == W_STUDENT_UPDATE)
 		return error_set(err, ST_CONFLICT,
 				 "%s: another batch %s %s at the same time; "
@@ -989,9 +991,10 @@ static enum status unwritten(struct db *db, enum write_kind k,
 				 k == W_STUDENT_INSERT ? "added" : "changed",
 				 name);
 	return error_set(err, ST_DB,
-			 "%s: %s: %zu registrations not in the database: it "
+			 "%s: %s: %s registrations not in the database: it "
 			 "changed under the batch (run 'bulkreg verify')",
-			 db->path, write_specs[k].doing, n);
+			 db->path, write_specs[k].doing,
+			 report_group_digits((int64_t)n, g));
 }
 
 typedef void (*row_fn)(struct store_cache *sc, uint32_t idx, enum write_kind k,

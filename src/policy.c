@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "policy.h"
+#include "report.h"
 #include "validate.h"
 
 /*
@@ -436,21 +437,23 @@ static void reject_duplicate(struct row *row, int64_t first_line)
 static void reject_full(struct row *row)
 {
 	const struct course *c = row->course;
+	char n[2][32];
 	if (c->registered > c->capacity && c->waitlist_max == 0)
 		row_reject(row, REASON_COURSE_FULL,
-			   "%s is over capacity (%" PRId64 " registered, "
-			   "capacity %" PRId64 ") and has no waitlist",
-			   c->code, c->registered, c->capacity);
+			   "%s is over capacity (%s registered, capacity %s) "
+			   "and has no waitlist",
+			   c->code, report_group_digits(c->registered, n[0]),
+			   report_group_digits(c->capacity, n[1]));
 	else if (c->waitlist_max == 0)
 		row_reject(row, REASON_COURSE_FULL,
-			   "%s has no free seat (capacity %" PRId64
-			   ") and no waitlist",
-			   c->code, c->capacity);
+			   "%s has no free seat (capacity %s) and no waitlist",
+			   c->code, report_group_digits(c->capacity, n[0]));
 	else
 		row_reject(row, REASON_COURSE_FULL,
-			   "%s has no free seat (capacity %" PRId64
-			   ") and its waitlist is full (%" PRId64 ")",
-			   c->code, c->capacity, c->waitlist_max);
+			   "%s has no free seat (capacity %s) and its waitlist "
+			   "is full (%s)",
+			   c->code, report_group_digits(c->capacity, n[0]),
+			   report_group_digits(c->waitlist_max, n[1]));
 }
 
 /* A row whose pair exists from an earlier batch. */

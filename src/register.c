@@ -315,9 +315,11 @@ static enum status pipeline_start(struct pipeline *pl, pthread_t *collector,
 	pl->agg = calloc(1, sizeof(*pl->agg));
 	pl->pending = calloc(pl->nblocks, sizeof(*pl->pending));
 	if (!pl->blocks || !pl->slab || !pl->free_blocks || !pl->input ||
-	    !pl->output || !pl->agg || !pl->pending)
-		return error_set(err, ST_NOMEM, "out of memory starting %zu workers",
-				 workers);
+	    !pl->output || !pl->agg || !pl->pending) {
+		char n[32];
+		return error_set(err, ST_NOMEM, "out of memory starting %s workers",
+				 report_group_digits((int64_t)workers, n));
+	}
 	check_stats_init(&pl->agg->checks);
 	for (size_t i = 0; i < pl->nblocks; i++) {
 		struct block *b = &pl->blocks[i];
@@ -331,8 +333,9 @@ static enum status pipeline_start(struct pipeline *pl, pthread_t *collector,
 				 "cannot create a wait group: out of memory");
 	pl->wg_ready = true;
 	int errnum = 0;
-	char what[64];
-	snprintf(what, sizeof(what), "%zu worker threads", workers);
+	char what[64], n[32];
+	snprintf(what, sizeof(what), "%s worker threads",
+		 report_group_digits((int64_t)workers, n));
 	switch (pool_new(workers, pl->nblocks, &pl->pool, &errnum)) {
 	case POOL_OK:
 		break;
@@ -406,11 +409,14 @@ static enum status next_row(struct pipeline *pl, struct roster_reader *rd,
 static enum status too_many_rows(struct roster_reader *rd, int64_t max,
 				 struct error *err)
 {
+	char rows[32];
+	/* The option as it is typed; the count as it is read. */
 	return error_set(err, ST_INPUT,
-			 "%s: more than %lld row%s (--max-rows %lld); nothing "
+			 "%s: more than %s row%s (--max-rows %lld); nothing "
 			 "was written",
-			 rd ? roster_name(rd) : "--student", (long long)max,
-			 max == 1 ? "" : "s", (long long)max);
+			 rd ? roster_name(rd) : "--student",
+			 report_group_digits(max, rows), max == 1 ? "" : "s",
+			 (long long)max);
 }
 
 /* Reads the roster into blocks and feeds the workers until EOF, an error,

@@ -205,14 +205,16 @@ static enum status capture_status(const struct rejects *rj, struct error *err)
 		return error_set(err, ST_NOMEM, "out of memory for --rejects");
 	if (rj->capture_err == EFBIG) {
 		bool mib = rj->spool_limit >= (1u << 20);
+		char size[32];
 		return error_set(err, ST_INPUT,
 				 "%s: the roster's records kept for --rejects "
-				 "would pass %llu %s (the most bulkreg keeps "
+				 "would pass %s %s (the most bulkreg keeps "
 				 "while a batch runs); split the roster; nothing "
 				 "was written",
 				 rj->path,
-				 (unsigned long long)(mib ? rj->spool_limit >> 20 :
-							    rj->spool_limit),
+				 report_group_digits((int64_t)(mib ? rj->spool_limit >> 20 :
+								     rj->spool_limit),
+						     size),
 				 mib ? "MiB" : "bytes");
 	}
 	if (rj->capture_err)

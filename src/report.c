@@ -633,13 +633,15 @@ enum status report_add_row(struct report *r, const struct row *row,
 	}
 	if (r->bytes + o.len > r->spool_limit) {
 		bool mib = r->spool_limit >= (1u << 20);
+		char size[32];
 		return error_set(err, ST_INPUT,
 				 "line %llu: the report of this roster would pass "
-				 "%llu %s (the most bulkreg keeps while a batch "
+				 "%s %s (the most bulkreg keeps while a batch "
 				 "runs); split the roster; nothing was written",
 				 (unsigned long long)row->line,
-				 (unsigned long long)(mib ? r->spool_limit >> 20 :
-							    r->spool_limit),
+				 report_group_digits((int64_t)(mib ? r->spool_limit >> 20 :
+								     r->spool_limit),
+						     size),
 				 mib ? "MiB" : "bytes");
 	}
 	r->bytes += o.len;

@@ -7,6 +7,7 @@
 
 #include "csvread.h"
 #include "escape.h"
+#include "report.h"
 #include "roster.h"
 #include "users_join.h"
 
@@ -415,9 +416,10 @@ static enum status read_users(struct users_join *u, struct error *err)
 	u->spill = NULL;
 	if (u->dups > 1) {
 		size_t used = strlen(u->warning);
+		char n[32];
 		snprintf(u->warning + used, sizeof(u->warning) - used,
-			 "; %zu more rows repeat a user id listed before",
-			 u->dups - 1);
+			 "; %s more rows repeat a user id listed before",
+			 report_group_digits((int64_t)(u->dups - 1), n));
 	}
 	return ST_OK;
 }

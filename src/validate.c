@@ -5,6 +5,7 @@
 
 #include "csvread.h"
 #include "escape.h"
+#include "report.h"
 #include "utf8.h"
 #include "validate.h"
 
@@ -236,9 +237,11 @@ static bool check_lengths(struct row *row)
 		bool used = row->action == ROW_ENROL || f == FIELD_STUDENT_ID ||
 			    f == FIELD_COURSE;
 		if (used && present(row, f) && row->v[f].len > ROW_VALUE_MAX) {
+			char n[32];
 			row_reject(row, REASON_FIELD_TOO_LONG,
-				   "%s is %lu bytes (limit %d)", row_field_label(row, f),
-				   (unsigned long)row->v[f].len, ROW_VALUE_MAX);
+				   "%s is %s bytes (limit %d)", row_field_label(row, f),
+				   report_group_digits((int64_t)row->v[f].len, n),
+				   ROW_VALUE_MAX);
 			return false;
 		}
 	}

@@ -67,3 +67,44 @@ expect_err "1,100 rejected rows written to rej.csv"
 run -q -d $db register r.csv -o rep.txt --dry-run
 expect_rc 1
 expect_err "1,100 of 1,200 rows rejected; see rep.txt"
+
+case_ "ranges and counts in messages group (review 17, B7): --max-rows, --capacity, --waitlist, --workers, --wait, a course file"
+run -d $db register r.csv --max-rows 1000
+expect_rc 2
+expect_err "r.csv: more than 1,000 rows (--max-rows 1000); nothing was written"
+for opt in capacity waitlist; do
+	run -d $db course add M2 --$opt 2000000
+	expect_rc 2
+	expect_err "--$opt: '2000000' is not a whole number from 0 to 1,000,000"
+	run -d $db course import r.csv --$opt 2000000
+	expect_rc 2
+	expect_err "from 0 to 1,000,000"
+done
+run -d $db register r.csv --workers 5000
+expect_rc 2
+expect_err "--workers: '5000' is not a whole number from 1 to 1,024"
+run -d $db register r.csv --wait 100000
+expect_rc 2
+expect_err "(0 to 86,400)"
+run -d $db copy-db $db copy.db --wait 100000
+expect_rc 2
+expect_err "(0 to 86,400)"
+run -d $db register r.csv --check true --check-timeout 100000
+expect_rc 2
+expect_err "(0.001 to 86,400)"
+printf 'code,title,capacity\nBIG,Big,2000000\n' >big.csv
+run -d $db course import big.csv
+expect_rc 1
+expect_err "capacity: '2000000' is out of range (0 to 1,000,000)"
+"$BULKREG" -q -d $db course add FULL --capacity 1000 --waitlist 0 || fail "setup FULL"
+python3 - <<'PY'
+with open("full.csv", "w") as f:
+    f.write("student_id,email,course\n")
+    for i in range(1001):
+        f.write("F%d,f%d@example.org,FULL\n" % (i, i))
+PY
+run -d $db register full.csv --format csv
+expect_rc 1
+expect_out "FULL has no free seat (capacity 1,000) and no waitlist"
+run -d $db course add FULL --help
+grep -q "0 to 1,000,000" out || fail "course add --help: $(grep capacity out)"

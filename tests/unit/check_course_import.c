@@ -185,7 +185,7 @@ END_TEST
 START_TEST(capacity_out_of_range_is_a_problem)
 {
 	expect_problem("code,capacity\nM1,1000001\n", 2,
-		       "capacity: '1000001' is out of range (0 to 1000000)");
+		       "capacity: '1000001' is out of range (0 to 1,000,000)");
 	expect_problem("code,capacity\nM1,-1\n", 2, "'-1' is out of range");
 	expect_problem("code,capacity\nM1,99999999999999999999999\n", 2,
 		       "is out of range");

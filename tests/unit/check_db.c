@@ -668,9 +668,9 @@ START_TEST(test_course_put_capacity_bounds)
 {
 	struct db *db = open_db(1);
 	struct course_input in = { "C", NULL, -1, false, 0 };
-	expect_put_usage(db, in, "capacity -1 is out of range (0 to 1000000)");
+	expect_put_usage(db, in, "capacity -1 is out of range (0 to 1,000,000)");
 	in.capacity = COURSE_CAPACITY_MAX + 1;
-	expect_put_usage(db, in, "capacity 1000001 is out of range");
+	expect_put_usage(db, in, "capacity 1,000,001 is out of range");
 	ck_assert_int_eq(query_int("SELECT count(*) FROM courses"), 0);
 	put_course(db, "ZERO", 0, 0);
 	put_course(db, "MAX", COURSE_CAPACITY_MAX, 0);
@@ -686,7 +686,7 @@ START_TEST(test_course_put_waitlist_bounds)
 	struct course_input in = { "C", NULL, 1, true, -2 };
 	expect_put_usage(db, in, "waitlist -2 is out of range");
 	in.waitlist_max = COURSE_CAPACITY_MAX + 1;
-	expect_put_usage(db, in, "waitlist 1000001 is out of range");
+	expect_put_usage(db, in, "waitlist 1,000,001 is out of range");
 	ck_assert_int_eq(query_int("SELECT count(*) FROM courses"), 0);
 	/* Without has_waitlist the value is not looked at. */
 	in.has_waitlist = false;

@@ -59,7 +59,7 @@ START_TEST(test_spool_past_its_limit_fails_the_flush)
 	ck_assert_int_eq(rejects_flush(rj, &err), ST_INPUT);
 	ck_assert_ptr_nonnull(strstr(err.msg, "rej.csv: the roster's records "
 					      "kept for --rejects would pass "
-					      "10000 bytes"));
+					      "10,000 bytes"));
 	ck_assert_ptr_nonnull(strstr(err.msg, "nothing was written"));
 	rejects_free(rj);
 	ck_assert_int_ne(access(path, F_OK), 0);

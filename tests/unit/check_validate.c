@@ -273,7 +273,7 @@ START_TEST(ten_megabyte_value_is_too_long)
 {
 	struct row row = good_row();
 	set_repeated(&row, FIELD_EMAIL, 'x', 10u << 20);
-	expect_reject(&row, REASON_FIELD_TOO_LONG, "email is 10485760 bytes");
+	expect_reject(&row, REASON_FIELD_TOO_LONG, "email is 10,485,760 bytes");
 }
 END_TEST
 
