@@ -160,10 +160,14 @@ enum status db__fail(struct db *db, enum sqldb_rc rc, const char *what,
 	case SQLDB_ECANTOPEN:
 		/* The errno left behind is from SQLite's read-only retry,
 		 * so look at the directory instead. */
-		if (!parent_dir_exists(db->path))
+		if (!parent_dir_exists(db->path)) {
+			char dir[4096];
+			db__parent_dir(db->path, dir, sizeof(dir));
 			return error_set(err, ST_DB,
-					 "%s: cannot open: no such directory",
-					 db->path);
+					 "%s: cannot open: there is no directory "
+					 "%s: create it first (mkdir -p %s)",
+					 db->path, dir, dir);
+		}
 		return cannot_write(db, msg, err);
 	case SQLDB_EREADONLY:
 		return cannot_write(db, msg, err);

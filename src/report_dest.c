@@ -210,6 +210,30 @@ static enum status open_found(struct report_dest *d, const char *path,
 	return open_direct(d, path, w, cancelled, ctx, err);
 }
 
+/* The length of path's directory part ("/" for a file at the root); 0 if
+ * it names none (the current directory). */
+static int dir_len(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	if (!slash)
+		return 0;
+	size_t n = slash == path ? 1 : (size_t)(slash - path);
+	return n > INT_MAX ? INT_MAX : (int)n;
+}
+
+/* Whether the directory path names is missing (not merely unreadable). */
+static bool missing_dir(const char *path)
+{
+	int n = dir_len(path);
+	if (n == 0)
+		return false;
+	char *dir = strndup(path, (size_t)n);
+	struct stat sb;
+	bool missing = dir && stat(dir, &sb) != 0 && errno == ENOENT;
+	free(dir);
+	return missing;
+}
+
 enum status report_dest_open(struct report_dest *d, const char *path,
 			     const char *what, unsigned mode,
 			     bool (*cancelled)(void *ctx), void *ctx,
@@ -243,6 +267,11 @@ enum status report_dest_open(struct report_dest *d, const char *path,
 			       "%s: cannot create %s: it is a symbolic link to a "
 			       "missing file",
 			       path, what);
+	else if (r == DEST_WALK_ERROR && e == ENOENT && missing_dir(path))
+		st = error_set(err, ST_IO,
+			       "%s: cannot create %s: there is no directory "
+			       "%.*s: create it first (mkdir -p %.*s)",
+			       path, what, dir_len(path), path, dir_len(path), path);
 	else if (r == DEST_WALK_ERROR)
 		st = error_set(err, ST_IO, "%s: cannot create %s: %s", path, what,
 			       strerror(e));

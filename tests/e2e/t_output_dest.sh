@@ -409,3 +409,20 @@ case_ "a name that only looks alike is not refused"
 run -d t.db register bad.csv --dry-run -o t.db-wal.csv --format csv
 expect_rc 1
 grep -q '^3,S2,C1,rejected' t.db-wal.csv || fail "t.db-wal.csv lacks the report"
+
+case_ "a missing directory is named, with what to do (review 17, B8): -o, --rejects, the database"
+run -d "$db" register bad.csv -o logs/today.csv --format csv
+expect_rc 3
+expect_err "logs/today.csv: cannot create the report: there is no directory logs: create it first (mkdir -p logs)"
+run -d "$db" register bad.csv --rejects "$PWD/fix/me.csv"
+expect_rc 3
+expect_err "cannot create the rejects file: there is no directory $PWD/fix: create it first (mkdir -p $PWD/fix)"
+[ "$STORE" = pg ] || {
+	run -d lib/bulkreg/reg.db init
+	expect_rc 3
+	expect_err "lib/bulkreg/reg.db: cannot open: there is no directory lib/bulkreg: create it first (mkdir -p lib/bulkreg)"
+	[ ! -e lib ] || fail "a directory was made"
+}
+mkdir -p logs
+run -d "$db" register bad.csv --dry-run -o logs/today.csv --format csv
+expect_rc 1

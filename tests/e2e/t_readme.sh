@@ -13,7 +13,9 @@
 #   - `<!-- readme-test: crontab`: the PATH the crontab sets must hold
 #     /usr/local/bin (where `make install` puts bulkreg), and each job runs
 #     as cron would, with that PATH, `\%` read as `%`, and its absolute
-#     paths moved under the test's directory.
+#     paths moved under the test's directory -- after the README's own
+#     `install -d` line just before it: the test makes no directory of
+#     bulkreg's (/var/...) itself (review 17, B8).
 # Sections without the marker are left alone, so the README can grow.
 
 README=$ROOT/README.md
@@ -121,8 +123,23 @@ def check_script(where, lines):
             failures.append("%s: after the example, %s is %s, not what '%s' set"
                             % (where, code, row, cmd.split("#")[0].strip()))
 
-def check_crontab(where, lines):
+def setup_lines(lineno):
+    """The README's `install -d` commands in the 30 lines before line lineno:
+    the directories a crontab's job writes into are made there, not here."""
+    return [l for l in readme[max(0, lineno - 31):lineno - 1]
+            if re.match(r"^(sudo )?install -d ", l)]
+
+def check_crontab(where, lines, lineno):
     d = fresh_dir()
+    # What the README says to run once, first (its paths moved under the
+    # test's directory, without sudo: the test's user owns them).
+    for cmd in setup_lines(lineno):
+        cmd = re.sub(r"^sudo ", "", cmd)
+        cmd = re.sub(r"(?<![\w.$])(/(?:var|srv|etc|home)/[^\s$)]+)",
+                     lambda m: d + m.group(1), cmd)
+        rc, out = run(cmd, d, env_for(os.environ["PATH"]))
+        if rc != 0:
+            failures.append("%s: '%s' exited %d:\n%s" % (where, cmd, rc, "\n".join(out)))
     variables, jobs = {}, []
     for line in lines:
         m = re.match(r"^([A-Z_]+)=(.*)$", line)
@@ -141,13 +158,18 @@ def check_crontab(where, lines):
         paths = re.findall(r"(?<![\w.$])(/(?:var|srv|etc|home)/[^\s$)]+)", job)
         for p in paths:
             job = job.replace(p, moved(p))
-            parent = os.path.dirname(moved(p))
-            os.makedirs(parent if not p.endswith("/") else moved(p), exist_ok=True)
+            # The SIS's export is there already; bulkreg's own directories
+            # (/var/...) are the README's to make (review 17, B8).
+            if not p.startswith("/var/"):
+                parent = os.path.dirname(moved(p))
+                os.makedirs(parent if not p.endswith("/") else moved(p), exist_ok=True)
         for p in paths:
             if p.endswith(".db"):  # the job registers into a set-up database
-                subprocess.run([os.path.join(bindir, "bulkreg"), "-q", "-d", moved(p),
-                                "course", "import", "data/courses.csv"],
-                               cwd=d, check=True)
+                if subprocess.run([os.path.join(bindir, "bulkreg"), "-q", "-d", moved(p),
+                                   "course", "import", "data/courses.csv"],
+                                  cwd=d).returncode != 0:
+                    failures.append("%s: cannot create %s (is its directory made "
+                                    "first?)" % (where, p))
             elif p.endswith("roster.csv"):
                 shutil.copy(os.path.join(d, "data", "roster.csv"), moved(p))
         # Cron's PATH, with this build standing in for /usr/local/bin.
@@ -164,7 +186,7 @@ for lineno, marker, lines in blocks():
     count += 1
     where = "README.md:%d" % lineno
     if marker.startswith("<!-- readme-test: crontab"):
-        check_crontab(where, lines)
+        check_crontab(where, lines, lineno)
     elif any(l.startswith("$ ") for l in lines):
         check_transcript(where, lines)
     else:

@@ -569,7 +569,10 @@ START_TEST(test_open_in_missing_directory_names_it)
 	struct error err = { "" };
 	ck_assert_int_eq(db_open(path, 1, 0, &db, &err), ST_DB);
 	char want[ERROR_MAX];
-	snprintf(want, sizeof(want), "%s: cannot open: no such directory", path);
+	snprintf(want, sizeof(want),
+		 "%s: cannot open: there is no directory %s/nope: create it "
+		 "first (mkdir -p %s/nope)",
+		 path, dir, dir);
 	ck_assert_str_eq(err.msg, want);
 }
 END_TEST
