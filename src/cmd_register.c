@@ -363,19 +363,36 @@ static int run_job(struct cli *cli, struct register_options *ro, double wait)
 		int64_t changed = outcome_counts_changed(&res.counts);
 		char c[32], d[32], r[32], w[32], p[32];
 		cli_error("batch %lld %s: %s batch %lld: %s registration%s "
-			  "changed (%s dropped, %s registered, %s waitlisted, "
+			  "%s (%s dropped, %s registered, %s waitlisted, "
 			  "%s promoted); report in %s",
 			  (long long)res.batch_id, batch_outcome_words(res.outcome),
 			  res.outcome == BATCH_COMMITTED ? "undid" : "undoing",
 			  (long long)ro->undo_batch, report_group_digits(changed, c),
 			  changed == 1 ? "" : "s",
+			  res.outcome == BATCH_COMMITTED ? "changed" : "would change",
 			  report_group_digits(n[STATUS_DROPPED], d),
 			  report_group_digits(n[STATUS_REGISTERED], r),
 			  report_group_digits(n[STATUS_WAITLISTED], w),
 			  report_group_digits(n[STATUS_PROMOTED], p), ro->output_path);
+	} else if (ro->output_path && !cli->quiet && ro->action != ROW_ENROL) {
+		/* A drop: what it dropped, and the seats it gave. */
+		char rows[32], d[32], p[32], rej[32];
+		cli_error("batch %lld %s: %s row%s: %s dropped, %s promoted, %s "
+			  "rejected%s; report in %s",
+			  (long long)res.batch_id, batch_outcome_words(res.outcome),
+			  report_group_digits(res.counts.rows, rows),
+			  res.counts.rows == 1 ? "" : "s",
+			  report_group_digits(n[STATUS_DROPPED], d),
+			  report_group_digits(n[STATUS_PROMOTED], p),
+			  report_group_digits(rejected, rej),
+			  n[STATUS_DROPPED] || n[STATUS_PROMOTED] ? "" :
+			  res.outcome == BATCH_DRY_RUN ? " (nothing would change)" :
+							 " (nothing changed)",
+			  ro->output_path);
 	} else if (ro->output_path && !cli->quiet) {
 		/* The summary is in the file; at a terminal, say where it went
-		 * and what it says in one line. */
+		 * and what it says in one line; a re-run that changed nothing
+		 * says so first. */
 		char more[160] = "", a[32], b[32], c[32];
 		if (n[STATUS_PROMOTED] || n[STATUS_DROPPED] || n[STATUS_SKIPPED])
 			snprintf(more, sizeof(more),
@@ -384,10 +401,16 @@ static int run_job(struct cli *cli, struct register_options *ro, double wait)
 				 report_group_digits(n[STATUS_PROMOTED], b),
 				 report_group_digits(n[STATUS_SKIPPED], c));
 		char rows[32], reg[32], wl[32], there[32], rej[32];
-		cli_error("batch %lld %s: %s row%s: %s registered, %s "
+		const struct report_summary sum = { .counts = &res.counts };
+		bool nothing = res.outcome != BATCH_ROLLED_BACK &&
+			       report_changed_nothing(&sum);
+		cli_error("batch %lld %s%s: %s row%s: %s registered, %s "
 			  "waitlisted, %s already there%s, %s rejected; "
 			  "report in %s",
 			  (long long)res.batch_id, batch_outcome_words(res.outcome),
+			  !nothing ? "" :
+			  res.outcome == BATCH_DRY_RUN ? ", nothing would change" :
+							 ", nothing changed",
 			  report_group_digits(res.counts.rows, rows),
 			  res.counts.rows == 1 ? "" : "s",
 			  report_group_digits(n[STATUS_REGISTERED], reg),

@@ -749,6 +749,34 @@ static const char *plural(int64_t n, const char *one, const char *many)
 	return n == 1 ? one : many;
 }
 
+/* A re-run says plainly that it changed nothing ("Nothing changed: 8 rows
+ * already there."), with what else its rows were. */
+static void text_write_nothing_changed(struct obuf *o,
+				       const struct report_summary *s,
+				       const struct outcome_counts *c)
+{
+	if (s->outcome == BATCH_ROLLED_BACK || !report_changed_nothing(s))
+		return;
+	const int64_t *n = c->by_status;
+	int64_t there = n[STATUS_ALREADY_REGISTERED] + n[STATUS_ALREADY_WAITLISTED];
+	const char *what = s->drop ? "not registered" : "already there";
+	if (s->drop) /* a drop's rows that found no pair */
+		there = c->by_reason[REASON_NOT_REGISTERED];
+	char a[32], b[32];
+	ob_printf(o, "%s: ", s->outcome == BATCH_DRY_RUN ? "Nothing would change" :
+							  "Nothing changed");
+	int64_t other = c->rows - there;
+	if (there > 0)
+		ob_printf(o, "%s %s %s%s", report_group_digits(there, a),
+			  plural(there, "row", "rows"), what, other ? ", " : ".\n");
+	if (other > 0)
+		ob_printf(o, "%s %s%s.\n", report_group_digits(other, b),
+			  there > 0 ? "" : plural(other, "row ", "rows "),
+			  n[STATUS_SKIPPED] == other ? "skipped" :
+			  n[STATUS_REJECTED] == other ? "rejected" :
+							"rejected or skipped");
+}
+
 /* "Batch 12 committed: 48 rows from x.csv in 0.01 s (4,800 rows/s, 2 workers)." */
 static void text_write_headline(struct obuf *o, const struct report_summary *s,
 				const struct outcome_counts *c)
@@ -772,12 +800,20 @@ static void text_write_headline(struct obuf *o, const struct report_summary *s,
 		break;
 	}
 	if (s->undo_of) {
+		/* A dry run changed nothing: it says what the undo would do. */
 		int64_t changed = outcome_counts_changed(c);
-		ob_printf(o, "%sbatch %lld: %s %s changed in %.2f s.\n",
-			  s->outcome == BATCH_COMMITTED ? "undid " : "",
-			  (long long)s->undo_of, report_group_digits(changed, rows),
-			  plural(changed, "registration", "registrations"),
-			  s->elapsed_seconds);
+		if (s->outcome == BATCH_COMMITTED)
+			ob_printf(o, "undid batch %lld: %s %s changed in %.2f s.\n",
+				  (long long)s->undo_of,
+				  report_group_digits(changed, rows),
+				  plural(changed, "registration", "registrations"),
+				  s->elapsed_seconds);
+		else
+			ob_printf(o, "batch %lld would change %s %s (in %.2f s).\n",
+				  (long long)s->undo_of,
+				  report_group_digits(changed, rows),
+				  plural(changed, "registration", "registrations"),
+				  s->elapsed_seconds);
 		return;
 	}
 	ob_printf(o, "%s %s from ", report_group_digits(c->rows, rows),
@@ -801,6 +837,7 @@ static void text_write_headline(struct obuf *o, const struct report_summary *s,
 	/* Today's rosters say nothing; an export says how it was read. */
 	if (s->profile && strcmp(s->profile, "bulkreg") != 0)
 		ob_printf(o, "Read as: %s export.\n", s->profile);
+	text_write_nothing_changed(o, s, c);
 }
 
 static const char *const status_labels[STATUS_COUNT] = {
@@ -814,11 +851,48 @@ static const char *const status_labels[STATUS_COUNT] = {
 	[STATUS_REJECTED] = "rejected",
 };
 
-/* The lifecycle's statuses appear in the text summary once they happen;
- * a plain registration's summary stays as it always was. */
-static bool text_shows_status(const struct outcome_counts *c, int st)
+bool report_shows_status(const struct report_summary *s, int st)
 {
-	return st < STATUS_PROMOTED || st == STATUS_REJECTED || c->by_status[st];
+	const struct outcome_counts *c = s->counts ? s->counts : &no_counts;
+	if (c->by_status[st])
+		return true;
+	if (s->undo_of)
+		return st == STATUS_DROPPED || st == STATUS_REGISTERED ||
+		       st == STATUS_WAITLISTED || st == STATUS_PROMOTED;
+	if (s->drop)
+		return st == STATUS_DROPPED || st == STATUS_PROMOTED ||
+		       st == STATUS_REJECTED;
+	return st < STATUS_PROMOTED || st == STATUS_REJECTED;
+}
+
+const int *report_status_order(const struct report_summary *s)
+{
+	static const int enrol[STATUS_COUNT - 1] = {
+		STATUS_REGISTERED, STATUS_WAITLISTED, STATUS_ALREADY_REGISTERED,
+		STATUS_ALREADY_WAITLISTED, STATUS_PROMOTED, STATUS_DROPPED,
+		STATUS_SKIPPED, STATUS_REJECTED,
+	};
+	static const int drop[STATUS_COUNT - 1] = {
+		STATUS_DROPPED, STATUS_PROMOTED, STATUS_REGISTERED,
+		STATUS_WAITLISTED, STATUS_ALREADY_REGISTERED,
+		STATUS_ALREADY_WAITLISTED, STATUS_SKIPPED, STATUS_REJECTED,
+	};
+	static const int undo[STATUS_COUNT - 1] = {
+		STATUS_DROPPED, STATUS_REGISTERED, STATUS_WAITLISTED,
+		STATUS_PROMOTED, STATUS_ALREADY_REGISTERED,
+		STATUS_ALREADY_WAITLISTED, STATUS_SKIPPED, STATUS_REJECTED,
+	};
+	return s->undo_of ? undo : s->drop ? drop : enrol;
+}
+
+bool report_changed_nothing(const struct report_summary *s)
+{
+	const struct outcome_counts *c = s->counts ? s->counts : &no_counts;
+	const int64_t *n = c->by_status;
+	return c->rows > 0 && !s->undo_of && c->students_changed == 0 &&
+	       n[STATUS_REGISTERED] + n[STATUS_WAITLISTED] + n[STATUS_PROMOTED] +
+			       n[STATUS_DROPPED] ==
+		       0;
 }
 
 /* How many of the rows with status st (skipped or rejected) had reason rs;
@@ -834,13 +908,16 @@ static int64_t reason_count(const struct outcome_counts *c, int st, int rs)
 
 /* Counts per status, each followed by the reasons of its rows (skipped,
  * rejected) that occurred, in aligned columns. */
-static void text_write_counts(struct obuf *o, const struct outcome_counts *c)
+static void text_write_counts(struct obuf *o, const struct report_summary *s,
+			      const struct outcome_counts *c)
 {
 	char num[32];
 	size_t wlabel = 0, wnum = 0;
+	const int *order = report_status_order(s);
 
-	for (int st = STATUS_REGISTERED; st < STATUS_COUNT; st++) {
-		if (!text_shows_status(c, st))
+	for (int i = 0; i < STATUS_COUNT - 1; i++) {
+		int st = order[i];
+		if (!report_shows_status(s, st))
 			continue;
 		wlabel = max_size(wlabel, strlen(status_labels[st]));
 		wnum = max_size(wnum, strlen(report_group_digits(c->by_status[st], num)));
@@ -850,8 +927,9 @@ static void text_write_counts(struct obuf *o, const struct outcome_counts *c)
 			wlabel = max_size(wlabel, 2 + strlen(row_reason_name(rs)));
 
 	ob_putc(o, '\n');
-	for (int st = STATUS_REGISTERED; st < STATUS_COUNT; st++) {
-		if (!text_shows_status(c, st))
+	for (int i = 0; i < STATUS_COUNT - 1; i++) {
+		int st = order[i];
+		if (!report_shows_status(s, st))
 			continue;
 		ob_printf(o, "  %-*s  %*s\n", (int)wlabel, status_labels[st],
 			  (int)wnum, report_group_digits(c->by_status[st], num));
@@ -941,7 +1019,7 @@ static void text_write_all(struct writer *w, const struct report_summary *s)
 	/* -q keeps the one line that says what happened to the batch. */
 	text_write_headline(o, s, c);
 	if (!s->quiet) {
-		text_write_counts(o, c);
+		text_write_counts(o, s, c);
 		char run[32];
 		if (s->checks > 0)
 			ob_printf(o,

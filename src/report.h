@@ -27,6 +27,7 @@ struct report_summary {
 	const char *sha256;          /* hex, or NULL */
 	const char *label;           /* NULL if none */
 	int64_t undo_of;             /* an undo: the batch it undoes; else 0 */
+	bool drop;                   /* a drop batch: drops are its counts */
 	enum batch_outcome outcome;
 	const struct outcome_counts *counts;
 	double elapsed_seconds;
@@ -101,6 +102,21 @@ void report_set_cancel(struct report *r, bool (*cancelled)(void *ctx),
 		       void *ctx);
 
 void report_free(struct report *r);
+
+/* Whether the text and html summaries give status st of this batch: a
+ * status that occurred, and the ones its kind is about even at 0 --
+ * register's four and rejected, drop's dropped, promoted and rejected, an
+ * undo's dropped, registered, waitlisted and promoted. */
+bool report_shows_status(const struct report_summary *s, int st);
+
+/* The statuses in the order the summaries list them for this batch's
+ * kind: what it is about first.  STATUS_COUNT - 1 entries. */
+const int *report_status_order(const struct report_summary *s);
+
+/* Whether the batch changed nothing at all (rows were read, none was
+ * registered, waitlisted, promoted or dropped, no student's values
+ * changed): a re-run's "nothing changed". */
+bool report_changed_nothing(const struct report_summary *s);
 
 /* v with thousands separators ("1,234,567") in buf; returns buf. */
 const char *report_group_digits(int64_t v, char buf[32]);

@@ -660,12 +660,18 @@ static void summary(struct hw *w, const struct report_summary *s)
 		/* An undo reads no rows: it says what it changed, as the
 		 * text report does (review 13, C2). */
 		int64_t changed = outcome_counts_changed(c);
-		hw_printf(w, "%s batch %" PRId64 ": %s %s changed in %.2f s.</p>"
-			     "\n<dl class=\"meta\">",
-			  s->outcome == BATCH_COMMITTED ? "Undid" : "Undoing",
-			  s->undo_of, report_group_digits(changed, a),
-			  plural(changed, "registration", "registrations"),
-			  s->elapsed_seconds);
+		if (s->outcome == BATCH_COMMITTED)
+			hw_printf(w, "Undid batch %" PRId64 ": %s %s changed in "
+				     "%.2f s.</p>\n<dl class=\"meta\">",
+				  s->undo_of, report_group_digits(changed, a),
+				  plural(changed, "registration", "registrations"),
+				  s->elapsed_seconds);
+		else
+			hw_printf(w, "Undoing batch %" PRId64 " would change %s %s "
+				     "(in %.2f s).</p>\n<dl class=\"meta\">",
+				  s->undo_of, report_group_digits(changed, a),
+				  plural(changed, "registration", "registrations"),
+				  s->elapsed_seconds);
 	} else {
 		hw_printf(w, "%s %s", report_group_digits(c->rows, a),
 			  plural(c->rows, "row", "rows"));
@@ -713,7 +719,13 @@ static void summary(struct hw *w, const struct report_summary *s)
 		hw_printf(w, "<tr data-count=\"rows\"><th>rows</th><td "
 			     "class=\"num\">%s</td></tr>\n",
 			  report_group_digits(c->rows, a));
-	for (int st = STATUS_REGISTERED; st < STATUS_COUNT; st++) {
+	/* The statuses this kind of batch is about, and those that occurred
+	 * (as the text summary gives them). */
+	const int *order = report_status_order(s);
+	for (int i = 0; i < STATUS_COUNT - 1; i++) {
+		int st = order[i];
+		if (!report_shows_status(s, st))
+			continue;
 		const char *name = row_status_name(st);
 		hw_printf(w, "<tr data-status=\"%s\"><th>%s</th><td class=\"num\">"
 			     "%s</td></tr>\n", name, name,

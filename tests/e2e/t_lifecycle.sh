@@ -113,6 +113,24 @@ run -d $db drop --student B
 expect_rc 2
 expect_err "--student needs --course"
 
+case_ "drop's summary counts what a drop is about: dropped, promoted, rejected and why (review 17, C1)"
+setup
+run -d $db drop --student NOPE --course P1
+expect_rc 1
+for l in dropped promoted rejected; do
+	grep -Eq "^  $l +[0-9]+\$" out || fail "no '$l' line: $(head -12 out)"
+done
+grep -Eq "^    not_registered +1\$" out || fail "no not_registered: $(head -12 out)"
+! grep -Eq "^  (registered|waitlisted|already)" out || fail "register's lines in a drop: $(head -12 out)"
+expect_out "Nothing changed: 1 row not registered."
+run -d $db drop --student NOPE --course P1 -o drop.txt
+expect_rc 1
+expect_err "committed: 1 row: 0 dropped, 0 promoted, 1 rejected (nothing changed); report in drop.txt"
+run -d $db drop --student B --course P1 -o drop.txt
+expect_rc 0
+expect_err "committed: 1 row: 1 dropped, 0 promoted, 0 rejected; report in drop.txt"
+grep -Eq "^  dropped +1\$" drop.txt || fail "drop.txt: $(cat drop.txt)"
+
 case_ "a batch without a roster names the command as its source, as course add does (drop --student, undo)"
 setup
 run -d $db drop --student B --course P1

@@ -169,7 +169,7 @@ grep -q 'data-status="dropped"' out || fail "no dropped count"
 self_contained out
 run -d copy.db undo 2 --dry-run --format html
 expect_rc 0
-grep -q 'Undoing batch 2: [0-9,]* registrations\{0,1\} changed in' out ||
+grep -q 'Undoing batch 2 would change [0-9,]* registrations\{0,1\} (in' out ||
 	fail "undo page does not say what it undoes: $(grep -A2 '<h1' out)"
 # It reads no rows: no "0 rows ... 0 rows/s, 1 worker" (review 13, C2).
 ! grep -q 'rows/s\|data-count="rows"' out || fail "undo page counts rows read"

@@ -357,14 +357,14 @@ mkdir reports
 run -d $db register ok.csv -o reports/r.csv --format csv
 expect_rc 0
 expect_empty out
-expect_err "committed: 1 row: 0 registered, 0 waitlisted, 1 already there, 0 rejected; report in reports/r.csv"
+expect_err "committed, nothing changed: 1 row: 0 registered, 0 waitlisted, 1 already there, 0 rejected; report in reports/r.csv"
 grep -q '^2,A1,OPEN,already_registered,,,$' reports/r.csv || fail "reports/r.csv: $(cat reports/r.csv)"
 
 case_ "-o FILE: the line on stderr says the outcome in words (dry run, rolled back), the report keeps the machine name"
 mkdir words
 run -d $db register ok.csv -o words/d.json --format json --dry-run
 expect_rc 0
-expect_err "dry run: 1 row: 0 registered"
+expect_err "dry run, nothing would change: 1 row: 0 registered"
 grep -q "dry_run" err && fail "stderr shows the machine name: $(cat err)"
 grep -q '"outcome": "dry_run"' words/d.json || fail "words/d.json: $(cat words/d.json)"
 run -q -d $db register "$roster" -o words/q.csv --format csv --dry-run

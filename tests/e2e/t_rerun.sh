@@ -109,6 +109,27 @@ expect_out "3,R3,WAITONLY,already_waitlisted,3,,"
 dump $db after.dump
 expect_same before.dump after.dump
 
+case_ "a re-run that changes nothing says so plainly: text report, -o line, dry run (review 17, C2)"
+run -d $db register clean.csv
+expect_rc 0
+sed -n 2p out | grep -qx "Nothing changed: 2 rows already there." || fail "text: $(head -3 out)"
+run -d $db register clean.csv -o rerun.txt
+expect_rc 0
+expect_err "committed, nothing changed: 2 rows: 0 registered, 0 waitlisted, 2 already there, 0 rejected; report in rerun.txt"
+grep -qx "Nothing changed: 2 rows already there." rerun.txt || fail "rerun.txt: $(head -3 rerun.txt)"
+run -d $db register clean.csv --dry-run
+expect_rc 0
+expect_out "Nothing would change: 2 rows already there."
+# with a rejected row, still nothing changed; a run that registers does not say it
+printf 'student_id,first_name,email,course\nR1,Ray,r1@uni.example,OPEN\nR9,Bad,bad,OPEN\n' >half.csv
+run -d $db register half.csv
+expect_rc 1
+expect_out "Nothing changed: 1 row already there, 1 rejected."
+printf 'student_id,first_name,email,course\nR1,Ray,r1@uni.example,OPEN\nR8,New,r8@uni.example,OPEN\n' >new.csv
+run -d $db register new.csv -o new.txt --dry-run
+expect_rc 0
+! grep -q "othing changed" out err new.txt || fail "a run that registered says nothing changed: $(cat err)"
+
 case_ "a re-run with -q and the text format prints nothing when all succeeded"
 run -q -d $db register clean.csv
 expect_rc 0

@@ -268,13 +268,19 @@ expect_same before after
 case_ "undo -o FILE: the line on standard error says what the undo changed, not '0 rows'"
 run -d $db undo "$b" --dry-run -o u.txt
 expect_rc 0
-expect_err "dry run: undoing batch $b: 2 registrations changed (0 dropped, 1 registered, 1 waitlisted, 0 promoted); report in u.txt"
+expect_err "dry run: undoing batch $b: 2 registrations would change (0 dropped, 1 registered, 1 waitlisted, 0 promoted); report in u.txt"
 ! grep -q "0 rows" err || fail "says 0 rows: $(cat err)"
 run -d $db undo "$b" --dry-run
 expect_rc 0
 expect_out "was a dry run: nothing was committed."
-expect_out "Undoing batch $b: 2 registrations changed in"
+expect_out "Undoing batch $b would change 2 registrations (in"
 ! grep -q "Processed" out || fail "an undo says Processed: $(head -3 out)"
+# An undo's summary (review 17, C1): what it changes, not register's
+# already-there lines nor a "rejected 0".
+for l in dropped registered waitlisted promoted; do
+	grep -Eq "^  $l +[0-9]+\$" out || fail "no '$l' line: $(head -12 out)"
+done
+! grep -Eq "^  (already|rejected)" out || fail "register's lines in an undo: $(head -12 out)"
 run -d $db undo "$b" -o u.txt
 expect_rc 0
 expect_err "committed: undid batch $b: 2 registrations changed (0 dropped, 1 registered, 1 waitlisted, 0 promoted); report in u.txt"
