@@ -80,7 +80,7 @@ size_t esc_csv(char *out, const char *s, size_t len)
 
 static bool json_is_plain(unsigned char c)
 {
-	return c >= 0x20 && c < 0x80 && c != '"' && c != '\\';
+	return c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
 }
 
 size_t esc_json(char *out, const char *s, size_t len)
@@ -102,7 +102,7 @@ size_t esc_json(char *out, const char *s, size_t len)
 			memcpy(out + n, replacement, 3);
 			n += 3;
 			i++;
-		} else if (c < 0x20) {
+		} else if (c < 0x20 || c == 0x7f) {
 			memcpy(out + n, "\\u00", 4);
 			out[n + 4] = hex[c >> 4];
 			out[n + 5] = hex[c & 15];
@@ -117,7 +117,14 @@ size_t esc_json(char *out, const char *s, size_t len)
 				i += utf8_bad_length(p + i, len - i);
 				continue;
 			}
-			if (cp == 0x2028 || cp == 0x2029) {
+			if (cp >= 0x80 && cp < 0xa0) {
+				/* C1: the same string, and nothing a terminal
+				 * showing the json would take for a control. */
+				memcpy(out + n, "\\u00", 4);
+				out[n + 4] = hex[cp >> 4];
+				out[n + 5] = hex[cp & 15];
+				n += 6;
+			} else if (cp == 0x2028 || cp == 0x2029) {
 				/* Valid JSON, but line breaks to JavaScript. */
 				memcpy(out + n, cp == 0x2028 ? "\\u2028" : "\\u2029", 6);
 				n += 6;

@@ -16,7 +16,8 @@
  *             space at either end is quoted, quotes doubled); a field that
  *             starts with = + - @ TAB or CR gets a leading ' (formula
  *             injection); NUL and each invalid UTF-8 sequence become U+FFFD.
- *   esc_json: a JSON string literal, quotes included; controls as \u00XX,
+ *   esc_json: a JSON string literal, quotes included; controls (C0, DEL
+ *             and C1, so that none reaches a terminal) as \u00XX,
  *             U+2028/2029 as \u2028/\u2029 (line breaks to JavaScript); NUL
  *             and invalid UTF-8 as U+FFFD.
  */

@@ -198,6 +198,57 @@ expect_rc 1
 python3 -m json.tool out >/dev/null 2>problems || fail "invalid JSON: $(cat problems)
 $(cat out)"
 
+case_ "no terminal control reaches a terminal: csv escapes them there (byte-exact to a file), json always (review 17, B9)"
+{
+	echo "student_id,first_name,email,course"
+	printf 'A\033]0;pwned\007B,x,t1@uni.example,OPEN\n'
+	printf 'C\302\233D,x,t2@uni.example,OPEN\n'
+	printf 'E\177F,x,t3@uni.example,OPEN\n'
+} >term.csv
+# on_tty FILE ARGS...: bulkreg with standard output on a pseudo-terminal,
+# what it wrote there (raw bytes) into FILE.
+on_tty() {
+	_f=$1
+	shift
+	python3 - "$_f" "$BULKREG" "$@" <<'PY' || fail "pty"
+import os, pty, sys
+out = open(sys.argv[1], "wb")
+pid, fd = pty.fork()
+if pid == 0:
+    # Only standard output is the terminal; no line-end translation.
+    os.execvp(sys.argv[2], sys.argv[2:])
+while True:
+    try:
+        b = os.read(fd, 65536)
+    except OSError:
+        break
+    if not b:
+        break
+    out.write(b)
+os.waitpid(pid, 0)
+PY
+}
+on_tty tty.out -d $db register term.csv --format csv --dry-run
+tr -d '\r' <tty.out >tty.txt
+for bad in "$(printf '\033')" "$(printf '\007')" "$(printf '\302\233')" "$(printf '\177')"; do
+	! grep -q "$bad" tty.txt || fail "a control reached the terminal: $(od -c tty.txt | head -20)"
+done
+grep -q 'A\\x1b\]0;pwned\\x07B' tty.txt || fail "ESC/BEL not shown as \\x1b, \\x07: $(cat -v tty.txt)"
+grep -q 'C\\u009bD' tty.txt || fail "C1 not shown as \\u009b: $(cat -v tty.txt)"
+grep -q 'E\\x7fF' tty.txt || fail "DEL not shown as \\x7f: $(cat -v tty.txt)"
+# To a pipe or a file the csv is the bytes as they were.
+run -d $db register term.csv --format csv --dry-run
+grep -q "$(printf 'A\033]0;pwned\007B')" out || fail "the csv to a pipe lost its bytes"
+run -d $db register term.csv --format json --dry-run
+for bad in "$(printf '\033')" "$(printf '\302\233')" "$(printf '\177')"; do
+	! grep -q "$bad" out || fail "json carries a control: $(od -c out | head)"
+done
+python3 -c '
+import json
+r = json.load(open("out"))["results"]
+assert [x["student_id"] for x in r] == ["A\x1b]0;pwned\x07B", "C\x9bD", "E\x7fF"], r
+' || fail "json values changed"
+
 # ---- csv -----------------------------------------------------------------------
 
 case_ "csv: header, one record per row in roster order, round trip through Python's csv"
