@@ -61,6 +61,11 @@ void cli_warn(const struct cli *cli, const char *fmt, ...)
 /* Prints err and returns the exit code for st. */
 int cli_fail(enum status st, const struct error *err);
 
+/* The same, naming the command first ("bulkreg: batches show: no batch 9
+ * ..."), for what the command was asked about and could not find or do. */
+int cli_fail_cmd(const struct cli *cli, enum status st,
+		 const struct error *err);
+
 /* Prints "bulkreg: CMD: <msg>" and "Try 'bulkreg CMD --help'." on
  * stderr (CMD is cli->cmd); returns 2. */
 int cli_usage_error(const struct cli *cli, const char *fmt, ...)

@@ -75,7 +75,21 @@ void cli_cancel_stop(struct chan *done)
 
 int cli_fail(enum status st, const struct error *err)
 {
-	cli_error("%s", err->msg);
+	/* A lock held too long: what to do about it (review 17, C8). */
+	if (st == ST_BUSY)
+		cli_error("%s; run it again once the other process is done "
+			  "(--wait SECONDS, where the command takes it, waits "
+			  "longer)",
+			  err->msg);
+	else
+		cli_error("%s", err->msg);
+	return status_exit_code(st);
+}
+
+int cli_fail_cmd(const struct cli *cli, enum status st,
+		 const struct error *err)
+{
+	cli_error("%s: %s", cli->cmd, err->msg);
 	return status_exit_code(st);
 }
 

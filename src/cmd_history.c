@@ -282,6 +282,8 @@ int cmd_batches_show(struct cli *cli, int argc, char **argv)
 	struct error err = {0};
 	enum status st = db_batch_show(db, id, show_header, show_change, &l, &err);
 	db_close(db);
+	if (st == ST_NOTFOUND)
+		return cli_fail_cmd(cli, st, &err);
 	if (st != ST_OK)
 		return cli_fail(st, &err);
 	if (fmt == REPORT_JSON)
@@ -450,6 +452,8 @@ int cmd_student(struct cli *cli, int argc, char **argv)
 	struct error err = {0};
 	enum status st = db_student_show(db, argv[optind], &fns, &l, &err);
 	db_close(db);
+	if (st == ST_NOTFOUND)
+		return cli_fail_cmd(cli, st, &err);
 	if (st != ST_OK)
 		return cli_fail(st, &err);
 	student_history_start(&l);

@@ -55,7 +55,9 @@ static const char register_help[] =
 	"  -o, --output FILE      write the report to FILE instead of standard\n"
 	"                         output ('-'): a file is replaced whole after the\n"
 	"                         commit; a device, a FIFO, or the file standard\n"
-	"                         output or error goes to, is written in place\n"
+	"                         output or error goes to, is written in place;\n"
+	"                         in --format's format whatever its name (a\n"
+	"                         .csv without --format: text, with a warning)\n"
 	"  --all                  the text report lists every row (waitlisted rows\n"
 	"                         with their positions), not only the rejected ones\n"
 	"  --rejects FILE         write the rejected rows to FILE in the roster's own\n"
@@ -250,6 +252,26 @@ static const char *output_arg(const char *arg)
 	return strcmp(arg, "-") == 0 ? NULL : arg;
 }
 
+/* -o FILE whose name says csv, json or html, with no --format: the text
+ * report goes into it as asked, with a warning (review 17, C8). */
+static void warn_format_of_name(const struct cli *cli,
+				const struct register_options *ro,
+				bool format_given)
+{
+	static const struct {
+		const char *ext, *format;
+	} named[] = { {"csv", "csv"}, {"json", "json"}, {"html", "html"},
+		      {"htm", "html"} };
+	const char *dot = ro->output_path ? strrchr(ro->output_path, '.') : NULL;
+	if (format_given || !dot || strchr(dot, '/'))
+		return;
+	for (size_t i = 0; i < sizeof(named) / sizeof(named[0]); i++)
+		if (strcasecmp(dot + 1, named[i].ext) == 0)
+			cli_warn(cli, "%s: the text report goes into it "
+				 "(--format %s writes %s)",
+				 ro->output_path, named[i].format, named[i].format);
+}
+
 /* Whether the batch's input can be read again from its start: a file (or
  * none: drop --student, undo), not standard input or a FIFO. */
 static bool input_rereadable(const char *path)
@@ -342,6 +364,10 @@ static int run_job(struct cli *cli, struct register_options *ro, double wait)
 	 * naming the database) is said as one found while parsing. */
 	if (st == ST_USAGE && res.usage_error)
 		return cli_usage_error(cli, "%s", err.msg);
+	/* An undo refused (no such batch, a later batch in the way) names
+	 * the command, as the other listings' "no such" messages do. */
+	if (st == ST_USAGE && ro->undo_batch)
+		return cli_fail_cmd(cli, st, &err);
 	if (st != ST_OK)
 		return cli_fail(st, &err);
 	int rc;
@@ -490,6 +516,7 @@ static int run_batch(struct cli *cli, const struct batch_command *bc, int argc,
 	};
 	const char *scope = NULL;
 	double wait = DEFAULT_WAIT_SECONDS;
+	bool format_given = false;
 	struct csvread_map map; /* issue 12: --map */
 	int64_t workers = 0;
 	const char *roster_only = NULL; /* the first such option given */
@@ -570,6 +597,7 @@ static int run_batch(struct cli *cli, const struct batch_command *bc, int argc,
 						       "--format: '%s' is not text, csv, "
 						       "json or html",
 						       optarg);
+			format_given = true;
 			break;
 		case OPT_LABEL:
 			ro.label = optarg;
@@ -714,6 +742,7 @@ static int run_batch(struct cli *cli, const struct batch_command *bc, int argc,
 	if (ro.course && !id_valid(ro.course, strlen(ro.course)))
 		return cli_usage_error(cli,
 				       "--course: '%s' is not a course code", ro.course);
+	warn_format_of_name(cli, &ro, format_given);
 	return run_job(cli, &ro, wait);
 }
 
@@ -782,6 +811,7 @@ int cmd_undo(struct cli *cli, int argc, char **argv)
 		.delimiter = ',',
 	};
 	double wait = DEFAULT_WAIT_SECONDS;
+	bool format_given = false;
 	struct cli_getopt g;
 	cli_getopt_init(&g, cli, "undo", "ho:", opts);
 	int c;
@@ -804,6 +834,7 @@ int cmd_undo(struct cli *cli, int argc, char **argv)
 						       "--format: '%s' is not text, csv, "
 						       "json or html",
 						       optarg);
+			format_given = true;
 			break;
 		case OPT_LABEL:
 			ro.label = optarg;
@@ -825,5 +856,6 @@ int cmd_undo(struct cli *cli, int argc, char **argv)
 	if (!parse_int64(argv[optind], 1, INT64_MAX, &ro.undo_batch))
 		return cli_usage_error(cli,
 				       "'%s' is not a batch number", argv[optind]);
+	warn_format_of_name(cli, &ro, format_given);
 	return run_job(cli, &ro, wait);
 }

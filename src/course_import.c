@@ -451,8 +451,14 @@ static enum status take_record(struct importer *im, struct error *err)
 	if (im->col_of[COL_WAITLIST] >= 0) {
 		const struct value *wl = &im->v[COL_WAITLIST];
 		in.has_waitlist = true;
-		if (wl->len > 0 && !parse_count(wl, &in.waitlist_max, &why))
-			return add_problem(im, err, "waitlist: %s %s",
+		/* Empty or "unlimited" (any case, as course add --waitlist
+		 * takes it): no limit. */
+		bool unlimited = wl->len == 9 &&
+				 strncasecmp(wl->text, "unlimited", 9) == 0;
+		if (wl->len > 0 && !unlimited &&
+		    !parse_count(wl, &in.waitlist_max, &why))
+			return add_problem(im, err, "waitlist: %s %s (or empty, or "
+					   "'unlimited', for no limit)",
 					   quoted(wl, shown, sizeof(shown)), why);
 	}
 

@@ -315,3 +315,58 @@ expect_rc 2
 expect_err "bulkreg: register: --course NOPE: no such course (add it first with 'bulkreg course add')"
 expect_err "Try 'bulkreg register --help'."
 [ "$(grep -c Try err)" = 1 ] || fail "not one Try line: $(cat err)"
+
+# ---- review 17, C8: small inconsistencies --------------------------------------
+
+case_ "C8.1: 'no such' batch, student or undoable batch names its command, as 'batches show x' does"
+run -d "$db" batches show 99
+expect_rc 2
+expect_err "bulkreg: batches show: no batch 99"
+run -d "$db" student NOBODY
+expect_rc 2
+expect_err "bulkreg: student: no student 'NOBODY'"
+run -d "$db" undo 99
+expect_rc 2
+expect_err "bulkreg: undo: no batch 99"
+
+case_ "C8.3: a courses file's waitlist 'unlimited' in any case is no limit, and a bad one says what works"
+printf 'code,title,capacity,waitlist\nU1,A,4,Unlimited\nU2,B,4,unlimited\nU3,C,4,\n' >cu.csv
+run -d "$db" course import cu.csv
+expect_rc 0
+"$BULKREG" -d "$db" course list --format csv >cl.csv || fail "course list"
+for c in U1 U2 U3; do
+	grep -q "^$c,[A-C],4,," cl.csv || fail "$c is not unlimited: $(grep "^$c," cl.csv)"
+done
+printf 'code,title,capacity,waitlist\nU4,D,4,lots\n' >cb.csv
+run -d "$db" course import cb.csv
+expect_rc 1
+expect_err "waitlist: 'lots' is not a whole number (or empty, or 'unlimited', for no limit)"
+
+case_ "C8.6: a lock held too long says what to do"
+[ "$STORE" = pg ] || {
+	# sqlite3 holds the write lock until we close its input.
+	mkfifo lock.fifo
+	sqlite3 "$db" <lock.fifo >/dev/null &
+	sq=$!
+	exec 8>lock.fifo
+	echo "BEGIN IMMEDIATE; SELECT 'held';" >&8
+	# Until the lock is held: a register with no wait fails at once.
+	n=0
+	until "$BULKREG" -q -d "$db" register r.csv --wait 0 --dry-run >/dev/null 2>lock.err; [ -s lock.err ] || [ $n -ge 1000 ]; do n=$((n + 1)); done
+	echo "COMMIT;" >&8
+	exec 8>&-
+	wait $sq
+	grep -q "database is locked by another process" lock.err || fail "never locked: $(cat lock.err)"
+	grep -q "run it again once the other process is done (--wait SECONDS" lock.err || fail "no advice: $(cat lock.err)"
+}
+
+case_ "C8.7: -o NAME.csv (.json, .html) without --format writes the text report, with a warning; -q or --format: none"
+run -d "$db" register r.csv --dry-run -o rep.csv
+expect_err "warning: rep.csv: the text report goes into it (--format csv writes csv)"
+head -1 rep.csv | grep -q "dry run" || fail "rep.csv: $(head -2 rep.csv)"
+run -d "$db" undo 1 --dry-run -o rep.JSON
+expect_err "warning: rep.JSON: the text report goes into it (--format json writes json)"
+run -d "$db" register r.csv --dry-run -o rep.csv --format csv
+! grep -q warning err || fail "a warning with --format: $(cat err)"
+run -q -d "$db" register r.csv --dry-run -o rep.html
+! grep -q warning err || fail "a warning with -q: $(cat err)"
