@@ -794,32 +794,44 @@ static const char *plural(int64_t n, const char *one, const char *many)
 	return n == 1 ? one : many;
 }
 
-/* A re-run says plainly that it changed nothing ("Nothing changed: 8 rows
- * already there."), with what else its rows were. */
-static void text_write_nothing_changed(struct obuf *o,
-				       const struct report_summary *s,
-				       const struct outcome_counts *c)
+bool report_nothing_changed_words(const struct report_summary *s, char *buf,
+				  size_t cap)
 {
+	const struct outcome_counts *c = s->counts ? s->counts : &no_counts;
 	if (s->outcome == BATCH_ROLLED_BACK || !report_changed_nothing(s))
-		return;
+		return false;
 	const int64_t *n = c->by_status;
 	int64_t there = n[STATUS_ALREADY_REGISTERED] + n[STATUS_ALREADY_WAITLISTED];
 	const char *what = s->drop ? "not registered" : "already there";
 	if (s->drop) /* a drop's rows that found no pair */
 		there = c->by_reason[REASON_NOT_REGISTERED];
-	char a[32], b[32];
-	ob_printf(o, "%s: ", s->outcome == BATCH_DRY_RUN ? "Nothing would change" :
-							  "Nothing changed");
 	int64_t other = c->rows - there;
+	char a[32], b[32], first[96] = "", second[96] = "";
 	if (there > 0)
-		ob_printf(o, "%s %s %s%s", report_group_digits(there, a),
-			  plural(there, "row", "rows"), what, other ? ", " : ".\n");
+		snprintf(first, sizeof(first), "%s %s %s%s",
+			 report_group_digits(there, a), plural(there, "row", "rows"),
+			 what, other > 0 ? ", " : "");
 	if (other > 0)
-		ob_printf(o, "%s %s%s.\n", report_group_digits(other, b),
-			  there > 0 ? "" : plural(other, "row ", "rows "),
-			  n[STATUS_SKIPPED] == other ? "skipped" :
-			  n[STATUS_REJECTED] == other ? "rejected" :
-							"rejected or skipped");
+		snprintf(second, sizeof(second), "%s %s%s",
+			 report_group_digits(other, b),
+			 there > 0 ? "" : plural(other, "row ", "rows "),
+			 n[STATUS_SKIPPED] == other ? "skipped" :
+			 n[STATUS_REJECTED] == other ? "rejected" :
+						       "rejected or skipped");
+	snprintf(buf, cap, "%s: %s%s.",
+		 s->outcome == BATCH_DRY_RUN ? "Nothing would change" :
+					       "Nothing changed",
+		 first, second);
+	return true;
+}
+
+/* A re-run says plainly that it changed nothing, under the headline. */
+static void text_write_nothing_changed(struct obuf *o,
+				       const struct report_summary *s)
+{
+	char words[256];
+	if (report_nothing_changed_words(s, words, sizeof(words)))
+		ob_printf(o, "%s\n", words);
 }
 
 /* "Batch 12 committed: 48 rows from x.csv in 0.01 s (4,800 rows/s, 2 workers)." */
@@ -882,7 +894,7 @@ static void text_write_headline(struct obuf *o, const struct report_summary *s,
 	/* Today's rosters say nothing; an export says how it was read. */
 	if (s->profile && strcmp(s->profile, "bulkreg") != 0)
 		ob_printf(o, "Read as: %s export.\n", s->profile);
-	text_write_nothing_changed(o, s, c);
+	text_write_nothing_changed(o, s);
 }
 
 static const char *const status_labels[STATUS_COUNT] = {

@@ -118,6 +118,13 @@ const int *report_status_order(const struct report_summary *s);
  * changed): a re-run's "nothing changed". */
 bool report_changed_nothing(const struct report_summary *s);
 
+/* "Nothing changed: 8 rows already there." ("Nothing would change" for a
+ * dry run; a drop's rows are "not registered"; rows rejected or skipped
+ * counted after) into buf; false, buf untouched, unless the batch changed
+ * nothing (report_changed_nothing) and was not rolled back. */
+bool report_nothing_changed_words(const struct report_summary *s, char *buf,
+				  size_t cap);
+
 /* v with thousands separators ("1,234,567") in buf; returns buf. */
 const char *report_group_digits(int64_t v, char buf[32]);
 

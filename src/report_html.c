@@ -711,7 +711,14 @@ static void summary(struct hw *w, const struct report_summary *s)
 		hw_printf(w, "<dt>Checks</dt><dd>%" PRId64 " run, median %.3f s, "
 			     "slowest %.3f s</dd>",
 			  s->checks, s->check_median_seconds, s->check_max_seconds);
-	hw_puts(w, "</dl>\n</header>\n");
+	char nothing[256];
+	hw_puts(w, "</dl>\n");
+	if (report_nothing_changed_words(s, nothing, sizeof(nothing))) {
+		hw_puts(w, "<p class=\"nothing\">");
+		hw_text(w, nothing);
+		hw_puts(w, "</p>\n");
+	}
+	hw_puts(w, "</header>\n");
 
 	hw_puts(w, "<section id=\"summary\">\n<h2>Summary</h2>\n"
 		   "<table class=\"counts\" id=\"counts\">\n<tbody>\n");

@@ -120,6 +120,8 @@ grep -qx "Nothing changed: 2 rows already there." rerun.txt || fail "rerun.txt: 
 run -d $db register clean.csv --dry-run
 expect_rc 0
 expect_out "Nothing would change: 2 rows already there."
+run -d $db register clean.csv --dry-run --format html
+expect_out '<p class="nothing">Nothing would change: 2 rows already there.</p>'
 # with a rejected row, still nothing changed; a run that registers does not say it
 printf 'student_id,first_name,email,course\nR1,Ray,r1@uni.example,OPEN\nR9,Bad,bad,OPEN\n' >half.csv
 run -d $db register half.csv
