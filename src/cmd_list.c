@@ -120,7 +120,8 @@ int cmd_roster(struct cli *cli, int argc, char **argv)
 		db_close(db);
 		if (st != ST_OK)
 			return cli_fail(st, &err);
-		cli_error("no course '%s'%s (see 'bulkreg course list')", code, hint);
+		cli_error("%s: no course '%s'%s (see 'bulkreg course list')",
+			  cli->cmd, code, hint);
 		return 2;
 	}
 	struct roster_listing l = {cli, fmt, 0};

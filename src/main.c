@@ -221,6 +221,10 @@ int main(int argc, char **argv)
 			cli.schema_given = true;
 			break;
 		case 'h':
+			/* "bulkreg --help register" is register's help. */
+			if (optind < argc && find_command(argv[optind]))
+				return help_command(&cli, argc - optind + 1,
+						    argv + optind - 1);
 			return top_help();
 		case 'q':
 			cli.quiet = true;

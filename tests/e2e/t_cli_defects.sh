@@ -370,3 +370,14 @@ run -d "$db" register r.csv --dry-run -o rep.csv --format csv
 ! grep -q warning err || fail "a warning with --format: $(cat err)"
 run -q -d "$db" register r.csv --dry-run -o rep.html
 ! grep -q warning err || fail "a warning with -q: $(cat err)"
+
+case_ "bulkreg --help COMMAND is the command's help; roster's unknown course names the command (review 17, C8)"
+run --help register
+expect_rc 0
+expect_out "usage: bulkreg register ROSTER.csv|-"
+run --help
+expect_rc 0
+expect_out "usage: bulkreg [-q] [-d DB]"
+run -d "$db" roster NOPE999
+expect_rc 2
+expect_err "bulkreg: roster: no course 'NOPE999'"
