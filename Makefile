@@ -206,25 +206,48 @@ valgrind: $(BIN) deps-test
 
 # libFuzzer over the roster reader and row validation, the export profiles,
 # the --users join and the iconv path, then over the escaping of csv, json
-# and terminal text (clang only).
+# and terminal text, the courses file (course import, read back after being
+# written out), -d's target (no password shown, in any form, parsed or
+# not), and the -o/--rejects path walk (against the kernel's own, in a
+# scratch tree with links of every kind; clang only).  Each keeps what it
+# finds in tests/fuzz/corpus-*-run/ and starts from its seeds.
 FUZZ_SECONDS ?= 60
 FUZZ_ESCAPE_SECONDS ?= 15
+FUZZ_COURSES_SECONDS ?= 10
+FUZZ_DBTARGET_SECONDS ?= 10
+FUZZ_DEST_WALK_SECONDS ?= 10
+FUZZ_CC := clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+           -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE $(WARN) -iquote src
 FUZZ_SRC := src/roster.c src/csvread.c src/validate.c src/utf8.c src/escape.c src/parse.c \
             src/courses.c src/hint.c src/row.c src/error.c src/profile.c src/users_join.c
+FUZZ_COURSES_SRC := src/course_import.c src/courses.c src/hint.c src/csvread.c src/validate.c \
+                    src/utf8.c src/escape.c src/parse.c src/error.c src/row.c
+FUZZ_DEST_WALK_SRC := src/dest_walk.c src/report_dest.c src/atomic_file.c src/error.c
 fuzz:
 	@.ci/install-deps build fuzz
 	@mkdir -p build/fuzz tests/fuzz/corpus-run
-	clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-		-std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -iquote src \
-		tests/fuzz/fuzz_roster.c $(FUZZ_SRC) -lcsv -lnettle -o build/fuzz/fuzz_roster
+	$(FUZZ_CC) tests/fuzz/fuzz_roster.c $(FUZZ_SRC) -lcsv -lnettle -o build/fuzz/fuzz_roster
 	build/fuzz/fuzz_roster -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
 		-print_final_stats=1 tests/fuzz/corpus-run tests/fuzz/corpus
-	clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-		-std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -iquote src \
-		tests/fuzz/fuzz_escape.c src/escape.c src/utf8.c -o build/fuzz/fuzz_escape
+	$(FUZZ_CC) tests/fuzz/fuzz_escape.c src/escape.c src/utf8.c -o build/fuzz/fuzz_escape
 	@mkdir -p tests/fuzz/corpus-escape-run
 	build/fuzz/fuzz_escape -max_total_time=$(FUZZ_ESCAPE_SECONDS) -max_len=1024 \
 		-print_final_stats=1 tests/fuzz/corpus-escape-run tests/fuzz/corpus-escape
+	$(FUZZ_CC) tests/fuzz/fuzz_courses.c $(FUZZ_COURSES_SRC) -lcsv -lnettle \
+		-o build/fuzz/fuzz_courses
+	@mkdir -p tests/fuzz/corpus-courses-run
+	build/fuzz/fuzz_courses -max_total_time=$(FUZZ_COURSES_SECONDS) -max_len=2048 \
+		-print_final_stats=1 tests/fuzz/corpus-courses-run tests/fuzz/corpus-courses
+	$(FUZZ_CC) $(shell pkg-config --cflags libpq) tests/fuzz/fuzz_dbtarget.c \
+		src/dbtarget.c src/error.c -lpq -o build/fuzz/fuzz_dbtarget
+	@mkdir -p tests/fuzz/corpus-dbtarget-run
+	build/fuzz/fuzz_dbtarget -max_total_time=$(FUZZ_DBTARGET_SECONDS) -max_len=512 \
+		-print_final_stats=1 tests/fuzz/corpus-dbtarget-run tests/fuzz/corpus-dbtarget
+	$(FUZZ_CC) tests/fuzz/fuzz_dest_walk.c $(FUZZ_DEST_WALK_SRC) -o build/fuzz/fuzz_dest_walk
+	@mkdir -p tests/fuzz/corpus-dest-walk-run
+	build/fuzz/fuzz_dest_walk -max_total_time=$(FUZZ_DEST_WALK_SECONDS) -max_len=256 \
+		-dict=tests/fuzz/dest_walk.dict -artifact_prefix=$(abspath build/fuzz)/ \
+		-print_final_stats=1 tests/fuzz/corpus-dest-walk-run tests/fuzz/corpus-dest-walk
 
 bench: $(BENCH_BIN) $(BIN)
 	@.ci/install-deps bench

@@ -53,6 +53,12 @@ bool db_target_is_pg(const char *target)
  * keyword or a URI parameter): an option's name is no password. */
 static bool option_name_in(const char *target, const char *tok, size_t n)
 {
+	/* A name is a word ("no_such", "pasword"); libpq quotes a whole
+	 * "POSTGRESQL://u:pw" as an option it does not know (its URIs are
+	 * lower-case): that is no name (found by tests/fuzz/fuzz_dbtarget). */
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)tok[i]) && tok[i] != '_')
+			return false;
 	for (const char *at = target; *at; at++) {
 		if (strncmp(at, tok, n) != 0)
 			continue;
@@ -86,6 +92,14 @@ static void quoted_tokens_hidden(const char *target, const char *why,
 		bool shown = (n == 1 && ispunct((unsigned char)p[1])) ||
 			     (n > 0 && (libpq_keyword(p + 1, n) ||
 					option_name_in(target, p + 1, n)));
+		/* A token with a '"' in it ends at the last one: all of it
+		 * is hidden (found by tests/fuzz/fuzz_dbtarget). */
+		size_t quotes_after = 0;
+		for (const char *c = close + 1; *c; c++)
+			quotes_after += *c == '"';
+		shown = shown && strchr(" ,:;.)\n", close[1]) && quotes_after % 2 == 0;
+		if (!shown)
+			close = strrchr(close, '"');
 		const char *text = shown ? p : "\"***\"";
 		size_t len = shown ? n + 2 : 5;
 		for (size_t i = 0; i < len && o.len + 1 < o.cap; i++)
@@ -167,24 +181,52 @@ static bool is_password_param(const char *s, size_t n)
 	return strcmp(name, "password") == 0;
 }
 
+/* A name (a keyword, a URI parameter's): shown when libpq knows it, or the string is
+ * one libpq reads; else it may be a piece of a password ("b" of
+ * password='a b=c' after "host= ") and shows as "***". */
+static void emit_name(struct out *o, const char *name, size_t len, bool parses)
+{
+	if (parses || libpq_keyword(name, len))
+		emit(o, name, len);
+	else if (len)
+		emit(o, HIDDEN, strlen(HIDDEN));
+}
+
 static void redact_uri(const char *target, const char *rest, struct out *o)
 {
 	emit(o, target, (size_t)(rest - target));
-	size_t auth_len = strcspn(rest, "/?");
+	/* libpq looks for the '@' up to the first '/' (a '?' before it is
+	 * the password's); a password with a '/' in it, not percent-encoded,
+	 * is no password to libpq but still one: up to the '?' too, and in a
+	 * URI libpq cannot read ('/' and '?' in the password), up to the
+	 * last '@' (found by tests/fuzz/fuzz_dbtarget). */
+	size_t to_slash = strcspn(rest, "/"), to_query = strcspn(rest, "?");
+	size_t auth_len = to_slash > to_query ? to_slash : to_query;
+	PQconninfoOption *opts = PQconninfoParse(target, NULL);
+	bool parses = opts != NULL;
+	PQconninfoFree(opts);
+	if (!parses)
+		auth_len = strlen(rest);
 	const char *at = NULL;
 	for (size_t i = 0; i < auth_len; i++)
 		if (rest[i] == '@')
 			at = rest + i;
 	const char *p = rest;
 	if (at) {
-		const char *colon = memchr(rest, ':', (size_t)(at - rest));
-		if (colon) {
-			emit(o, rest, (size_t)(colon - rest) + 1);
+		/* The user name shows, up to the ':' -- or, in a URI libpq
+		 * cannot read, up to a '/' or '?' (the password's?) too. */
+		size_t user = strcspn(rest, parses ? ":" : ":/?");
+		if (rest + user < at) {
+			emit(o, rest, user + (rest[user] == ':'));
 			emit(o, HIDDEN, strlen(HIDDEN));
 			p = at;
 		}
 	}
-	const char *q = strchr(p, '?');
+	/* The '@' of a URI libpq cannot read may come after its '?': what
+	 * follows is parameters. */
+	bool in_query = !parses && p != rest &&
+			memchr(rest, '?', (size_t)(p - rest)) != NULL;
+	const char *q = in_query ? p : strchr(p, '?');
 	if (!q) {
 		emit(o, p, strlen(p));
 		return;
@@ -193,9 +235,14 @@ static void redact_uri(const char *target, const char *rest, struct out *o)
 	for (q++; *q;) {
 		size_t n = strcspn(q, "&");
 		const char *eq = memchr(q, '=', n);
-		if (eq && is_password_param(q, (size_t)(eq - q))) {
-			emit(o, q, (size_t)(eq - q) + 1);
+		/* In a URI libpq cannot read, a parameter may be a piece
+		 * of a password with a '&' in it: only keywords show. */
+		if (eq && (!parses || is_password_param(q, (size_t)(eq - q)))) {
+			emit_name(o, q, (size_t)(eq - q), parses);
+			emit(o, "=", 1);
 			emit(o, HIDDEN, strlen(HIDDEN));
+		} else if (!parses) {
+			emit_name(o, q, n, false);
 		} else {
 			emit(o, q, n);
 		}
@@ -222,6 +269,9 @@ static const char *value_end(const char *p)
 
 static void redact_keywords(const char *p, struct out *o)
 {
+	PQconninfoOption *opts = PQconninfoParse(p, NULL);
+	bool parses = opts != NULL;
+	PQconninfoFree(opts);
 	while (*p) {
 		const char *start = p;
 		while (isspace((unsigned char)*p))
@@ -232,20 +282,27 @@ static void redact_keywords(const char *p, struct out *o)
 		size_t len = (size_t)(p - name);
 		while (isspace((unsigned char)*p))
 			p++;
+		emit(o, start, (size_t)(name - start));
+		emit_name(o, name, len, parses);
 		if (*p != '=') {
 			/* Malformed: what follows may be a password whose
 			 * "=" is missing (review 15, A1). */
-			emit(o, start, (size_t)(name - start) + len);
 			if (*p)
 				emit(o, " " HIDDEN, strlen(" " HIDDEN));
 			return;
 		}
+		emit(o, name + len, (size_t)(p - (name + len)));
 		p++;
+		const char *eq = p - 1;
 		while (isspace((unsigned char)*p))
 			p++;
 		const char *end = value_end(p);
-		emit(o, start, (size_t)(p - start));
-		if (len == 8 && memcmp(name, "password", 8) == 0)
+		emit(o, eq, (size_t)(p - eq));
+		/* In a string libpq cannot read, where a value ends is
+		 * anyone's guess ("host= password=x" is host's): every
+		 * value may hold the password (found by
+		 * tests/fuzz/fuzz_dbtarget). */
+		if ((len == 8 && memcmp(name, "password", 8) == 0) || !parses)
 			emit(o, HIDDEN, strlen(HIDDEN));
 		else
 			emit(o, p, (size_t)(end - p));
@@ -276,16 +333,24 @@ void db_target_scrub(const char *target, char *msg, size_t cap)
 	for (PQconninfoOption *o = opts; o && o->keyword; o++)
 		if (strcmp(o->keyword, "password") == 0 && o->val && *o->val)
 			pw = o->val;
-	size_t n = pw ? strlen(pw) : 0;
-	char *at;
-	while (n && (at = strstr(msg, pw)) != NULL) {
-		size_t tail = strlen(at + n) + 1;
+	size_t n = pw ? strlen(pw) : 0, hl = strlen(HIDDEN);
+	/* Each copy is replaced once, the search going on after the "***"
+	 * (a password "*" or "***" would otherwise be found in it forever),
+	 * and a message that grows is cut at cap - 1 (found by
+	 * tests/fuzz/fuzz_dbtarget: a copy near the end underflowed). */
+	for (char *from = msg, *at; n && cap && (at = strstr(from, pw)) != NULL;) {
 		size_t used = (size_t)(at - msg);
-		if (used + strlen(HIDDEN) + tail > cap)
-			tail = cap - used - strlen(HIDDEN) - 1; /* cut the end */
-		memmove(at + strlen(HIDDEN), at + n, tail);
-		memcpy(at, HIDDEN, strlen(HIDDEN));
-		msg[cap - 1] = '\0';
+		size_t tail = strlen(at + n); /* what follows the copy */
+		if (used + hl >= cap) {   /* no room for even the "***" */
+			*at = '\0';
+			break;
+		}
+		if (used + hl + tail >= cap)
+			tail = cap - 1 - used - hl;
+		memmove(at + hl, at + n, tail);
+		memcpy(at, HIDDEN, hl);
+		at[hl + tail] = '\0';
+		from = at + hl;
 	}
 	PQconninfoFree(opts);
 }

@@ -26,7 +26,10 @@ enum status db_target_check(const char *target, struct error *err);
 /*
  * Copies target into out[cap] with every password in it replaced by
  * "***": the URI's user:password@, a password= parameter of a URI or a
- * keyword/value string.  The one place a target is made printable: every
+ * keyword/value string; in a keyword/value string libpq cannot read (a
+ * misspelt "pasword", "host= password=x"), every value, every name that
+ * is not a libpq keyword, and whatever follows a word without '='.  The
+ * one place a target is made printable: every
  * message, report and record shows this form.  An SQLite path is copied
  * unchanged.
  */

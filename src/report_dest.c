@@ -17,6 +17,7 @@ void report_dest_init(struct report_dest *d)
 {
 	memset(d, 0, sizeof(*d));
 	d->af.fd = -1;
+	d->af.dirfd = -1; /* not 0: closing it would close standard input */
 	d->direct_fd = -1;
 	d->name = "standard output";
 	d->what = "the report";

@@ -55,6 +55,29 @@ START_TEST(uri_password_is_hidden)
 			 "postgresql://db1/reg?pass%77ord=***");
 	ck_assert_str_eq(redacted("postgresql://reg:a@b@db1/reg"),
 			 "postgresql://reg:***@db1/reg");
+	/* libpq: the password runs to the '@', a '?' or '&' in it too. */
+	ck_assert_str_eq(redacted("postgresql://reg:s3c?r&t@db1/reg"),
+			 "postgresql://reg:***@db1/reg");
+	/* A '/' not encoded makes it a port and a database name to libpq,
+	 * but it is what the user meant as the password. */
+	ck_assert_str_eq(redacted("postgresql://reg:s3c/r3t@db1/reg?sslmode=require"),
+			 "postgresql://reg:***@db1/reg?sslmode=require");
+	ck_assert_str_eq(redacted("postgresql://db1/reg?sslmode=require&user=a@b"),
+			 "postgresql://db1/reg?sslmode=require&user=a@b");
+	/* With a '/' and a '?' in it, libpq cannot read it at all: what
+	 * follows the '@' may be parameters. */
+	ck_assert_str_eq(redacted("postgresql://reg:s3/c?r3t@db1/reg"),
+			 "postgresql://reg:***@***");
+	/* (libpq reads no upper-case scheme) */
+	ck_assert_str_eq(redacted("POSTGRESQL://db1/?password=s3c:r3t@x"),
+			 "POSTGRESQL://db1***@***");
+	ck_assert_str_eq(redacted("POSTGRESQL://db1/?a@b&password=s3cret"),
+			 "POSTGRESQL://db1***@***&password=***");
+	ck_assert_str_eq(redacted("postgresql://db1/?password=s3c:r3t@x"),
+			 "postgresql://db1/?password=***");
+	/* A '&' in a ?password= value: the rest is no parameter. */
+	ck_assert_str_eq(redacted("postgresql://db1/reg?password=s3c&r3t&sslmode=x"),
+			 "postgresql://db1/reg?password=***&***&sslmode=***");
 }
 END_TEST
 
@@ -121,6 +144,45 @@ START_TEST(malformed_strings_are_usage_errors)
 }
 END_TEST
 
+/* Found by tests/fuzz/fuzz_dbtarget: in a keyword string libpq cannot
+ * read, any value may hold the password: "host= password = x" is
+ * host=password then "= x", "host= password='x '" is host=password='x,
+ * and "pasword" is a misspelt password. */
+START_TEST(malformed_keyword_values_are_hidden)
+{
+	ck_assert_str_eq(redacted("host= password = s3cret"),
+			 "host= *** = ***");
+	ck_assert_str_eq(redacted("host= password='s3cret x' dbname=reg"),
+			 "host= *** *** ***");
+	ck_assert_str_eq(redacted("host=db1 pasword=s3cret dbname=reg"),
+			 "host=*** ***=*** dbname=***");
+	ck_assert_str_eq(redacted("host= password='a b=c d'"), "host= *** ***=*** ***");
+	struct error err;
+	ck_assert_int_eq(db_target_check("host= password='s3cret x'", &err), ST_USAGE);
+	ck_assert_msg(!strstr(err.msg, "s3cret"), "%s", err.msg);
+	ck_assert_int_eq(db_target_check("host= password = s3cret", &err), ST_USAGE);
+	ck_assert_msg(!strstr(err.msg, "s3cret"), "%s", err.msg);
+	ck_assert_int_eq(db_target_check("host=db1 pasword=s3cret", &err), ST_USAGE);
+	ck_assert_msg(!strstr(err.msg, "s3cret"), "%s", err.msg);
+	/* libpq reads an upper-case scheme as a keyword string, and quotes
+	 * "POSTGRESQL://u:s3cret" back as an option it does not know. */
+	ck_assert_int_eq(db_target_check("POSTGRESQL://u:s3cret=@db1/reg", &err),
+			 ST_USAGE);
+	ck_assert_msg(!strstr(err.msg, "s3cret"), "%s", err.msg);
+	/* libpq quotes a token with a '"' in it as it is. */
+	ck_assert_int_eq(db_target_check("host= password='ab\"s3cret' x", &err),
+			 ST_USAGE);
+	ck_assert_msg(!strstr(err.msg, "s3cret"), "%s", err.msg);
+	ck_assert_int_eq(db_target_check("postgresql://a?}\"s3cret", &err), ST_USAGE);
+	ck_assert_msg(!strstr(err.msg, "s3cret"), "%s", err.msg);
+	ck_assert_int_eq(db_target_check("postgresql://:}\"\n%:s3cret@/", &err), ST_USAGE);
+	ck_assert_msg(!strstr(err.msg, "s3cret"), "%s", err.msg);
+	/* Known keywords keep their values. */
+	ck_assert_str_eq(redacted("host=db1 dbname=reg sslmode=require"),
+			 "host=db1 dbname=reg sslmode=require");
+}
+END_TEST
+
 START_TEST(messages_are_scrubbed)
 {
 	char msg[64] = "bad value \"pw-1\" near pw-1!";
@@ -132,6 +194,34 @@ START_TEST(messages_are_scrubbed)
 	char msg3[16] = "no password";
 	db_target_scrub("postgresql://db1/reg", msg3, sizeof(msg3));
 	ck_assert_str_eq(msg3, "no password");
+}
+END_TEST
+
+/* Found by tests/fuzz/fuzz_dbtarget: a copy near the end of a full
+ * buffer made the length to move negative (a crash), and a password that
+ * "***" holds was found again in its own replacement (no end). */
+START_TEST(scrub_near_the_end_stays_in_the_buffer)
+{
+	char msg[16] = "aaaaaaaaaaaaaaQ";
+	db_target_scrub("postgresql://u:Q@db1/reg", msg, sizeof(msg));
+	ck_assert_str_eq(msg, "aaaaaaaaaaaaaa");
+	char msg2[16] = "aaaaaaaaaaaaQ!!";
+	db_target_scrub("postgresql://u:Q@db1/reg", msg2, sizeof(msg2));
+	ck_assert_str_eq(msg2, "aaaaaaaaaaaa***");
+	char msg3[16] = "aaQbbbbbbbbbbbb";
+	db_target_scrub("postgresql://u:Q@db1/reg", msg3, sizeof(msg3));
+	ck_assert_str_eq(msg3, "aa***bbbbbbbbbb");
+}
+END_TEST
+
+START_TEST(scrub_of_a_starred_password_ends)
+{
+	char msg[32] = "bad \"***\" or *";
+	db_target_scrub("postgresql://u:***@db1/reg", msg, sizeof(msg));
+	ck_assert_str_eq(msg, "bad \"***\" or *");
+	char msg2[32] = "bad \"*\"";
+	db_target_scrub("host=db1 password=*", msg2, sizeof(msg2));
+	ck_assert_str_eq(msg2, "bad \"***\"");
 }
 END_TEST
 
@@ -164,9 +254,16 @@ static Suite *dbtarget_suite(void)
 	tcase_add_test(tc, keyword_password_is_hidden);
 	tcase_add_test(tc, redaction_never_overflows);
 	tcase_add_test(tc, malformed_strings_are_usage_errors);
+	tcase_add_test(tc, malformed_keyword_values_are_hidden);
 	tcase_add_test(tc, messages_are_scrubbed);
+	tcase_add_test(tc, scrub_near_the_end_stays_in_the_buffer);
 	tcase_add_test(tc, schema_names);
 	suite_add_tcase(s, tc);
+	/* Without the fix it never ends: a short limit of its own. */
+	TCase *tc_loop = tcase_create("scrub_ends");
+	tcase_set_timeout(tc_loop, 10);
+	tcase_add_test(tc_loop, scrub_of_a_starred_password_ends);
+	suite_add_tcase(s, tc_loop);
 	return s;
 }
 

@@ -374,6 +374,35 @@ START_TEST(test_links_to_missing_files_and_to_the_root)
 }
 END_TEST
 
+/* Found by tests/fuzz/fuzz_dest_walk: a destination that was never
+ * opened through a temporary file (standard output, a refused or missing
+ * one, a device) closed descriptor 0, standard input, on close. */
+START_TEST(test_close_leaves_standard_input_open)
+{
+	char a[256], l[256];
+	struct report_dest d;
+	struct error err;
+	int fd = open(in_dir("stdin", a), O_RDONLY | O_CREAT, 0600);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(dup2(fd, 0), 0);
+	close(fd);
+	report_dest_init(&d);
+	report_dest_close(&d);
+	ck_assert_int_ne(fcntl(0, F_GETFD), -1);
+	ck_assert_int_eq(symlink("missing", in_dir("l.csv", l)), 0);
+	ck_assert_int_eq(open_dest(&d, l, &err), ST_IO);
+	report_dest_close(&d);
+	ck_assert_int_ne(fcntl(0, F_GETFD), -1);
+	ck_assert_int_eq(open_dest(&d, "/dev/null", &err), ST_OK);
+	report_dest_close(&d);
+	ck_assert_int_ne(fcntl(0, F_GETFD), -1);
+	struct stat sb, sb0;
+	ck_assert_int_eq(stat(a, &sb), 0);
+	ck_assert_int_eq(fstat(0, &sb0), 0);
+	ck_assert(sb.st_ino == sb0.st_ino && sb.st_dev == sb0.st_dev);
+}
+END_TEST
+
 /* Standard output to a file since removed: /dev/stdout's /proc link text
  * leads nowhere, the descriptor is still written through. */
 START_TEST(test_dev_stdout_to_a_removed_file_is_written_through)
@@ -488,6 +517,7 @@ static Suite *report_dest_suite(void)
 	tcase_add_test(tc, test_proc_fd_of_a_pipe_is_written_into);
 	tcase_add_test(tc, test_links_to_missing_files_and_to_the_root);
 	tcase_add_test(tc, test_dev_stdout_to_a_removed_file_is_written_through);
+	tcase_add_test(tc, test_close_leaves_standard_input_open);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("database files");
