@@ -25,7 +25,7 @@
 static const char *capacity_max_words(void)
 {
 	static char words[32];
-	return report_group_digits(COURSE_CAPACITY_MAX, words);
+	return text_group_digits(COURSE_CAPACITY_MAX, words);
 }
 
 static const char init_usage[] = "usage: bulkreg init\n";
@@ -579,13 +579,13 @@ static void say_import(const struct import_plan *plan,
 		if (ci->skipped_deleted)
 			snprintf(deleted, sizeof(deleted), "%s%s deleted in it",
 				 ", left out ",
-				 report_group_digits((int64_t)ci->skipped_deleted,
+				 text_group_digits((int64_t)ci->skipped_deleted,
 						     n[0]));
 		if (ci->skipped_no_code)
 			snprintf(no_code, sizeof(no_code),
 				 "%s%s without a %s (first on line %llu)",
 				 ci->skipped_deleted ? " and " : ", left out ",
-				 report_group_digits((int64_t)ci->skipped_no_code,
+				 text_group_digits((int64_t)ci->skipped_no_code,
 						     n[1]),
 				 ci->code_name,
 				 (unsigned long long)ci->first_no_code_line);
@@ -595,16 +595,16 @@ static void say_import(const struct import_plan *plan,
 	if (dry_run && would_promote)
 		snprintf(promoted, sizeof(promoted),
 			 ", %s student%s promoted",
-			 report_group_digits(would_promote, n[0]),
+			 text_group_digits(would_promote, n[0]),
 			 would_promote == 1 ? "" : "s");
 	cli_error("%s %s course%s from %s: %s created, %s updated, %s "
 		  "unchanged%s%s%s",
 		  dry_run ? "dry run: would import" : "imported",
-		  report_group_digits((int64_t)ci->count, n[0]),
+		  text_group_digits((int64_t)ci->count, n[0]),
 		  ci->count == 1 ? "" : "s", name,
-		  report_group_digits((int64_t)plan->created, n[1]),
-		  report_group_digits((int64_t)plan->updated, n[2]),
-		  report_group_digits((int64_t)plan->unchanged, n[3]), promoted,
+		  text_group_digits((int64_t)plan->created, n[1]),
+		  text_group_digits((int64_t)plan->updated, n[2]),
+		  text_group_digits((int64_t)plan->unchanged, n[3]), promoted,
 		  format, dry_run ? "; nothing written" : "");
 }
 
@@ -695,7 +695,7 @@ static int course_import(struct cli *cli, int argc, char **argv)
 			cli_error("%s", ci.problems[i].message);
 		char bad[32];
 		cli_error("%s: %s bad row%s; nothing was imported", name,
-			  report_group_digits((int64_t)ci.problem_count, bad),
+			  text_group_digits((int64_t)ci.problem_count, bad),
 			  ci.problem_count == 1 ? "" : "s");
 		course_import_free(&ci);
 		return 1;

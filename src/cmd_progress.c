@@ -58,7 +58,7 @@ static void clock_text(char *buf, size_t size, double seconds)
  * "Numbers"). */
 static const char *group(uint64_t n, char buf[32])
 {
-	return report_group_digits(n > INT64_MAX ? INT64_MAX : (int64_t)n, buf);
+	return text_group_digits(n > INT64_MAX ? INT64_MAX : (int64_t)n, buf);
 }
 
 static const char *group_rate(double rate, char buf[32])

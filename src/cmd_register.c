@@ -393,24 +393,24 @@ static int run_job(struct cli *cli, struct register_options *ro, double wait)
 			  "%s promoted); report in %s",
 			  (long long)res.batch_id, batch_outcome_words(res.outcome),
 			  res.outcome == BATCH_COMMITTED ? "undid" : "undoing",
-			  (long long)ro->undo_batch, report_group_digits(changed, c),
+			  (long long)ro->undo_batch, text_group_digits(changed, c),
 			  changed == 1 ? "" : "s",
 			  res.outcome == BATCH_COMMITTED ? "changed" : "would change",
-			  report_group_digits(n[STATUS_DROPPED], d),
-			  report_group_digits(n[STATUS_REGISTERED], r),
-			  report_group_digits(n[STATUS_WAITLISTED], w),
-			  report_group_digits(n[STATUS_PROMOTED], p), ro->output_path);
+			  text_group_digits(n[STATUS_DROPPED], d),
+			  text_group_digits(n[STATUS_REGISTERED], r),
+			  text_group_digits(n[STATUS_WAITLISTED], w),
+			  text_group_digits(n[STATUS_PROMOTED], p), ro->output_path);
 	} else if (ro->output_path && !cli->quiet && ro->action != ROW_ENROL) {
 		/* A drop: what it dropped, and the seats it gave. */
 		char rows[32], d[32], p[32], rej[32];
 		cli_error("batch %lld %s: %s row%s: %s dropped, %s promoted, %s "
 			  "rejected%s; report in %s",
 			  (long long)res.batch_id, batch_outcome_words(res.outcome),
-			  report_group_digits(res.counts.rows, rows),
+			  text_group_digits(res.counts.rows, rows),
 			  res.counts.rows == 1 ? "" : "s",
-			  report_group_digits(n[STATUS_DROPPED], d),
-			  report_group_digits(n[STATUS_PROMOTED], p),
-			  report_group_digits(rejected, rej),
+			  text_group_digits(n[STATUS_DROPPED], d),
+			  text_group_digits(n[STATUS_PROMOTED], p),
+			  text_group_digits(rejected, rej),
 			  n[STATUS_DROPPED] || n[STATUS_PROMOTED] ? "" :
 			  res.outcome == BATCH_DRY_RUN ? " (nothing would change)" :
 							 " (nothing changed)",
@@ -423,9 +423,9 @@ static int run_job(struct cli *cli, struct register_options *ro, double wait)
 		if (n[STATUS_PROMOTED] || n[STATUS_DROPPED] || n[STATUS_SKIPPED])
 			snprintf(more, sizeof(more),
 				 ", %s dropped, %s promoted, %s skipped",
-				 report_group_digits(n[STATUS_DROPPED], a),
-				 report_group_digits(n[STATUS_PROMOTED], b),
-				 report_group_digits(n[STATUS_SKIPPED], c));
+				 text_group_digits(n[STATUS_DROPPED], a),
+				 text_group_digits(n[STATUS_PROMOTED], b),
+				 text_group_digits(n[STATUS_SKIPPED], c));
 		char rows[32], reg[32], wl[32], there[32], rej[32];
 		const struct report_summary sum = { .counts = &res.counts };
 		bool nothing = res.outcome != BATCH_ROLLED_BACK &&
@@ -437,28 +437,28 @@ static int run_job(struct cli *cli, struct register_options *ro, double wait)
 			  !nothing ? "" :
 			  res.outcome == BATCH_DRY_RUN ? ", nothing would change" :
 							 ", nothing changed",
-			  report_group_digits(res.counts.rows, rows),
+			  text_group_digits(res.counts.rows, rows),
 			  res.counts.rows == 1 ? "" : "s",
-			  report_group_digits(n[STATUS_REGISTERED], reg),
-			  report_group_digits(n[STATUS_WAITLISTED], wl),
-			  report_group_digits(n[STATUS_ALREADY_REGISTERED] +
+			  text_group_digits(n[STATUS_REGISTERED], reg),
+			  text_group_digits(n[STATUS_WAITLISTED], wl),
+			  text_group_digits(n[STATUS_ALREADY_REGISTERED] +
 						      n[STATUS_ALREADY_WAITLISTED],
 					      there),
-			  more, report_group_digits(rejected, rej), ro->output_path);
+			  more, text_group_digits(rejected, rej), ro->output_path);
 	} else if (rejected > 0 && ro->output_path) {
 		/* Quiet runs from cron still need to say that something needs a
 		 * human; the details are in the report file. */
 		char rej[32], rows[32];
 		cli_error("batch %lld %s: %s of %s row%s rejected; see %s",
 			  (long long)res.batch_id, batch_outcome_words(res.outcome),
-			  report_group_digits(rejected, rej),
-			  report_group_digits(res.counts.rows, rows),
+			  text_group_digits(rejected, rej),
+			  text_group_digits(res.counts.rows, rows),
 			  res.counts.rows == 1 ? "" : "s", ro->output_path);
 	}
 	if (ro->rejects_path && (!cli->quiet || rejected > 0)) {
 		char rej[32];
 		cli_error("%s rejected row%s written to %s",
-			  report_group_digits(rejected, rej),
+			  text_group_digits(rejected, rej),
 			  rejected == 1 ? "" : "s", ro->rejects_path);
 	}
 	return rejected > 0 || threshold ? 1 : 0;
@@ -650,7 +650,7 @@ static int run_batch(struct cli *cli, const struct batch_command *bc, int argc,
 						       "--workers: '%s' is not a whole "
 						       "number from 1 to %s",
 						       optarg,
-						       report_group_digits(POOL_MAX_WORKERS,
+						       text_group_digits(POOL_MAX_WORKERS,
 									   most));
 			}
 			break;

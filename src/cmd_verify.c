@@ -155,16 +155,16 @@ static int verify(struct db *db, struct out *o, int64_t *problems)
 		char a[32], b[32], c[32];
 		if (t.problems)
 			printf("\n%s broken invariant%s\n",
-			       report_group_digits(t.problems, a),
+			       text_group_digits(t.problems, a),
 			       t.problems == 1 ? "" : "s");
 		else
 			printf("ok: every invariant holds (%s course%s, %s "
 			       "registration%s, %s history event%s)\n",
-			       report_group_digits(t.courses, a),
+			       text_group_digits(t.courses, a),
 			       t.courses == 1 ? "" : "s",
-			       report_group_digits(t.registrations, b),
+			       text_group_digits(t.registrations, b),
 			       t.registrations == 1 ? "" : "s",
-			       report_group_digits(t.events, c),
+			       text_group_digits(t.events, c),
 			       t.events == 1 ? "" : "s");
 	}
 	return 0;

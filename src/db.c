@@ -11,9 +11,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "escape.h"
 #include "db_internal.h"
 #include "dbtarget.h"
-#include "report.h"
 #include "validate.h"
 
 
@@ -479,15 +479,15 @@ static enum status course_input_check(const struct course_input *in,
 		return error_set(err, ST_USAGE,
 				 "course %s: capacity %s is out of range "
 				 "(0 to %s)",
-				 in->code, report_group_digits(in->capacity, n[0]),
-				 report_group_digits(COURSE_CAPACITY_MAX, n[1]));
+				 in->code, text_group_digits(in->capacity, n[0]),
+				 text_group_digits(COURSE_CAPACITY_MAX, n[1]));
 	if (in->has_waitlist && in->waitlist_max != WAITLIST_UNLIMITED &&
 	    (in->waitlist_max < 0 || in->waitlist_max > COURSE_CAPACITY_MAX))
 		return error_set(err, ST_USAGE,
 				 "course %s: waitlist %s is out of range "
 				 "(0 to %s, or unlimited)",
-				 in->code, report_group_digits(in->waitlist_max, n[0]),
-				 report_group_digits(COURSE_CAPACITY_MAX, n[1]));
+				 in->code, text_group_digits(in->waitlist_max, n[0]),
+				 text_group_digits(COURSE_CAPACITY_MAX, n[1]));
 	return ST_OK;
 }
 
@@ -601,8 +601,8 @@ static enum status course_put_locked(struct db *db,
 				 "course %s: a waitlist of %s is shorter than "
 				 "the %s student%s waiting (drop some first, or "
 				 "raise the capacity)",
-				 in->code, report_group_digits(in->waitlist_max, n[0]),
-				 report_group_digits(waiting, n[1]),
+				 in->code, text_group_digits(in->waitlist_max, n[0]),
+				 text_group_digits(waiting, n[1]),
 				 waiting == 1 ? "" : "s");
 	return course_update(db, in, cc.id, err);
 }

@@ -8,9 +8,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "escape.h"
 #include "db_internal.h"
 #include "pair_cache.h"
-#include "report.h"
 #include "scan.h"
 #include "parse.h"
 #include "splitmix.h"
@@ -982,7 +982,7 @@ static enum status unwritten(struct db *db, enum write_kind k,
 			 (int)(who->len > 64 ? 64 : who->len), who->s);
 	else
 		snprintf(name, sizeof(name), "%s students",
-			 report_group_digits((int64_t)n, g));
+			 text_group_digits((int64_t)n, g));
 	if (k == W_STUDENT_INSERT || k == W_STUDENT_UPDATE)
 		return error_set(err, ST_CONFLICT,
 				 "%s: another batch %s %s at the same time; "
@@ -994,7 +994,7 @@ static enum status unwritten(struct db *db, enum write_kind k,
 			 "%s: %s: %s registrations not in the database: it "
 			 "changed under the batch (run 'bulkreg verify')",
 			 db->path, write_specs[k].doing,
-			 report_group_digits((int64_t)n, g));
+			 text_group_digits((int64_t)n, g));
 }
 
 typedef void (*row_fn)(struct store_cache *sc, uint32_t idx, enum write_kind k,

@@ -358,3 +358,22 @@ void text_escape_message(char *out, size_t cap, const char *s)
 	}
 	out[used] = '\0';
 }
+
+const char *text_group_digits(int64_t v, char buf[32])
+{
+	char tmp[32];
+	uint64_t u = v < 0 ? -(uint64_t)v : (uint64_t)v;
+	size_t n = 0;
+	do {
+		if (n % 4 == 3)
+			tmp[n++] = ',';
+		tmp[n++] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	if (v < 0)
+		tmp[n++] = '-';
+	for (size_t k = 0; k < n; k++)
+		buf[k] = tmp[n - 1 - k];
+	buf[n] = '\0';
+	return buf;
+}

@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 /*
@@ -80,5 +81,8 @@ size_t text_value_width(const char *s, size_t len, size_t max);
  * `value` false, into out[cap], NUL-terminated, cut before an escape that
  * would not fit. */
 void text_escape_message(char *out, size_t cap, const char *s);
+
+/* v with thousands separators ("1,234,567") in buf; returns buf. */
+const char *text_group_digits(int64_t v, char buf[32]);
 
 #endif

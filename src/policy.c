@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "escape.h"
 #include "policy.h"
-#include "report.h"
 #include "validate.h"
 
 /*
@@ -442,18 +442,18 @@ static void reject_full(struct row *row)
 		row_reject(row, REASON_COURSE_FULL,
 			   "%s is over capacity (%s registered, capacity %s) "
 			   "and has no waitlist",
-			   c->code, report_group_digits(c->registered, n[0]),
-			   report_group_digits(c->capacity, n[1]));
+			   c->code, text_group_digits(c->registered, n[0]),
+			   text_group_digits(c->capacity, n[1]));
 	else if (c->waitlist_max == 0)
 		row_reject(row, REASON_COURSE_FULL,
 			   "%s has no free seat (capacity %s) and no waitlist",
-			   c->code, report_group_digits(c->capacity, n[0]));
+			   c->code, text_group_digits(c->capacity, n[0]));
 	else
 		row_reject(row, REASON_COURSE_FULL,
 			   "%s has no free seat (capacity %s) and its waitlist "
 			   "is full (%s)",
-			   c->code, report_group_digits(c->capacity, n[0]),
-			   report_group_digits(c->waitlist_max, n[1]));
+			   c->code, text_group_digits(c->capacity, n[0]),
+			   text_group_digits(c->waitlist_max, n[1]));
 }
 
 /* A row whose pair exists from an earlier batch. */

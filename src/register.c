@@ -318,7 +318,7 @@ static enum status pipeline_start(struct pipeline *pl, pthread_t *collector,
 	    !pl->output || !pl->agg || !pl->pending) {
 		char n[32];
 		return error_set(err, ST_NOMEM, "out of memory starting %s workers",
-				 report_group_digits((int64_t)workers, n));
+				 text_group_digits((int64_t)workers, n));
 	}
 	check_stats_init(&pl->agg->checks);
 	for (size_t i = 0; i < pl->nblocks; i++) {
@@ -335,7 +335,7 @@ static enum status pipeline_start(struct pipeline *pl, pthread_t *collector,
 	int errnum = 0;
 	char what[64], n[32];
 	snprintf(what, sizeof(what), "%s worker threads",
-		 report_group_digits((int64_t)workers, n));
+		 text_group_digits((int64_t)workers, n));
 	switch (pool_new(workers, pl->nblocks, &pl->pool, &errnum)) {
 	case POOL_OK:
 		break;
@@ -415,7 +415,7 @@ static enum status too_many_rows(struct roster_reader *rd, int64_t max,
 			 "%s: more than %s row%s (--max-rows %lld); nothing "
 			 "was written",
 			 rd ? roster_name(rd) : "--student",
-			 report_group_digits(max, rows), max == 1 ? "" : "s",
+			 text_group_digits(max, rows), max == 1 ? "" : "s",
 			 (long long)max);
 }
 
@@ -726,14 +726,14 @@ static enum batch_outcome threshold_outcome(struct pipeline *pl,
 	if (opt->strict && rejected > 0) {
 		snprintf(res->rolled_back_why, sizeof(res->rolled_back_why),
 			 "--strict: %s row%s rejected",
-			 report_group_digits(rejected, a), rejected == 1 ? "" : "s");
+			 text_group_digits(rejected, a), rejected == 1 ? "" : "s");
 		return BATCH_ROLLED_BACK;
 	}
 	if (threshold_exceeded(&opt->max_rejects, rejected, c->rows)) {
 		snprintf(res->rolled_back_why, sizeof(res->rolled_back_why),
 			 "--max-rejects %s: %s of %s row%s rejected",
-			 opt->max_rejects.text, report_group_digits(rejected, a),
-			 report_group_digits(c->rows, b), c->rows == 1 ? "" : "s");
+			 opt->max_rejects.text, text_group_digits(rejected, a),
+			 text_group_digits(c->rows, b), c->rows == 1 ? "" : "s");
 		return BATCH_ROLLED_BACK;
 	}
 	int64_t drops = policy_sync_drops(pl->policy);
@@ -745,8 +745,8 @@ static enum batch_outcome threshold_outcome(struct pipeline *pl,
 		snprintf(res->rolled_back_why, sizeof(res->rolled_back_why),
 			 "--max-drops %s: the sync would drop %s of the %s "
 			 "registration%s its courses held (%s)",
-			 opt->max_drops.text, report_group_digits(drops, a),
-			 report_group_digits(before, b), before == 1 ? "" : "s",
+			 opt->max_drops.text, text_group_digits(drops, a),
+			 text_group_digits(before, b), before == 1 ? "" : "s",
 			 per_course);
 		return BATCH_ROLLED_BACK;
 	}

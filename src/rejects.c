@@ -212,7 +212,7 @@ static enum status capture_status(const struct rejects *rj, struct error *err)
 				 "while a batch runs); split the roster; nothing "
 				 "was written",
 				 rj->path,
-				 report_group_digits((int64_t)(mib ? rj->spool_limit >> 20 :
+				 text_group_digits((int64_t)(mib ? rj->spool_limit >> 20 :
 								     rj->spool_limit),
 						     size),
 				 mib ? "MiB" : "bytes");

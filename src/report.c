@@ -252,24 +252,6 @@ const char *report_source_words(const char *source)
 	return strcmp(source, "stdin") == 0 ? "standard input" : source;
 }
 
-const char *report_group_digits(int64_t v, char buf[32])
-{
-	char tmp[32];
-	uint64_t u = v < 0 ? -(uint64_t)v : (uint64_t)v;
-	size_t n = 0;
-	do {
-		if (n % 4 == 3)
-			tmp[n++] = ',';
-		tmp[n++] = (char)('0' + u % 10);
-		u /= 10;
-	} while (u);
-	if (v < 0)
-		tmp[n++] = '-';
-	for (size_t k = 0; k < n; k++)
-		buf[k] = tmp[n - 1 - k];
-	buf[n] = '\0';
-	return buf;
-}
 
 static size_t u64_digits(uint64_t v)
 {
@@ -639,7 +621,7 @@ enum status report_add_row(struct report *r, const struct row *row,
 				 "%s %s (the most bulkreg keeps while a batch "
 				 "runs); split the roster; nothing was written",
 				 (unsigned long long)row->line,
-				 report_group_digits((int64_t)(mib ? r->spool_limit >> 20 :
+				 text_group_digits((int64_t)(mib ? r->spool_limit >> 20 :
 								     r->spool_limit),
 						     size),
 				 mib ? "MiB" : "bytes");
@@ -809,11 +791,11 @@ bool report_nothing_changed_words(const struct report_summary *s, char *buf,
 	char a[32], b[32], first[96] = "", second[96] = "";
 	if (there > 0)
 		snprintf(first, sizeof(first), "%s %s %s%s",
-			 report_group_digits(there, a), plural(there, "row", "rows"),
+			 text_group_digits(there, a), plural(there, "row", "rows"),
 			 what, other > 0 ? ", " : "");
 	if (other > 0)
 		snprintf(second, sizeof(second), "%s %s%s",
-			 report_group_digits(other, b),
+			 text_group_digits(other, b),
 			 there > 0 ? "" : plural(other, "row ", "rows "),
 			 n[STATUS_SKIPPED] == other ? "skipped" :
 			 n[STATUS_REJECTED] == other ? "rejected" :
@@ -862,18 +844,18 @@ static void text_write_headline(struct obuf *o, const struct report_summary *s,
 		if (s->outcome == BATCH_COMMITTED)
 			ob_printf(o, "undid batch %lld: %s %s changed in %.2f s.\n",
 				  (long long)s->undo_of,
-				  report_group_digits(changed, rows),
+				  text_group_digits(changed, rows),
 				  plural(changed, "registration", "registrations"),
 				  s->elapsed_seconds);
 		else
 			ob_printf(o, "batch %lld would change %s %s (in %.2f s).\n",
 				  (long long)s->undo_of,
-				  report_group_digits(changed, rows),
+				  text_group_digits(changed, rows),
 				  plural(changed, "registration", "registrations"),
 				  s->elapsed_seconds);
 		return;
 	}
-	ob_printf(o, "%s %s from ", report_group_digits(c->rows, rows),
+	ob_printf(o, "%s %s from ", text_group_digits(c->rows, rows),
 		  plural(c->rows, "row", "rows"));
 	src = report_source_words(src);
 	text_put(o, src, strlen(src), 0, true);
@@ -881,7 +863,7 @@ static void text_write_headline(struct obuf *o, const struct report_summary *s,
 	if (s->elapsed_seconds > 0 && isfinite(s->elapsed_seconds)) {
 		double per_s = (double)c->rows / s->elapsed_seconds;
 		ob_printf(o, "%s rows/s, ",
-			  report_group_digits(per_s < 9e18 ? (int64_t)(per_s + 0.5) : 0,
+			  text_group_digits(per_s < 9e18 ? (int64_t)(per_s + 0.5) : 0,
 				       rate));
 	}
 	ob_printf(o, "%zu %s).\n", s->workers,
@@ -977,7 +959,7 @@ static void text_write_counts(struct obuf *o, const struct report_summary *s,
 		if (!report_shows_status(s, st))
 			continue;
 		wlabel = max_size(wlabel, strlen(status_labels[st]));
-		wnum = max_size(wnum, strlen(report_group_digits(c->by_status[st], num)));
+		wnum = max_size(wnum, strlen(text_group_digits(c->by_status[st], num)));
 	}
 	for (int rs = REASON_NONE + 1; rs < REASON_COUNT; rs++)
 		if (c->by_reason[rs])
@@ -989,18 +971,18 @@ static void text_write_counts(struct obuf *o, const struct report_summary *s,
 		if (!report_shows_status(s, st))
 			continue;
 		ob_printf(o, "  %-*s  %*s\n", (int)wlabel, status_labels[st],
-			  (int)wnum, report_group_digits(c->by_status[st], num));
+			  (int)wnum, text_group_digits(c->by_status[st], num));
 		for (int rs = REASON_NONE + 1; rs < REASON_COUNT; rs++)
 			if (reason_count(c, st, rs))
 				ob_printf(o, "    %-*s  %*s\n", (int)wlabel - 2,
 					  row_reason_name(rs), (int)wnum,
-					  report_group_digits(
+					  text_group_digits(
 						  reason_count(c, st, rs), num));
 	}
 	if (c->students_changed)
 		ob_printf(o, "  (%s known student%s changed names or email: see the "
 			  "csv or json report)\n",
-			  report_group_digits(c->students_changed, num),
+			  text_group_digits(c->students_changed, num),
 			  c->students_changed == 1 ? "" : "s");
 }
 
@@ -1081,7 +1063,7 @@ static void text_write_all(struct writer *w, const struct report_summary *s)
 		if (s->checks > 0)
 			ob_printf(o,
 				  "\nchecks: %s run, median %.3f s, slowest %.3f s\n",
-				  report_group_digits(s->checks, run),
+				  text_group_digits(s->checks, run),
 				  s->check_median_seconds, s->check_max_seconds);
 	}
 	if (r->rows == 0)

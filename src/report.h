@@ -125,8 +125,6 @@ bool report_changed_nothing(const struct report_summary *s);
 bool report_nothing_changed_words(const struct report_summary *s, char *buf,
 				  size_t cap);
 
-/* v with thousands separators ("1,234,567") in buf; returns buf. */
-const char *report_group_digits(int64_t v, char buf[32]);
 
 /* A batch's source as a reader is told it: "standard input" for the
  * recorded "stdin", else the source itself. */

@@ -542,16 +542,16 @@ static void course_card(struct hw *w, const struct course *c,
 	bar(w, label, c->registered - added, added, c->capacity, scale,
 	    "#4a6fa5", "#2da44e", "#e8ecf0");
 	hw_printf(w, "<p><span class=\"num\">%s</span> of %s seats taken",
-		  report_group_digits(c->registered, a), report_group_digits(c->capacity, b));
+		  text_group_digits(c->registered, a), text_group_digits(c->capacity, b));
 	if (t)
-		hw_printf(w, " (%s by this batch)", report_group_digits(added, a));
+		hw_printf(w, " (%s by this batch)", text_group_digits(added, a));
 	if (over)
 		hw_printf(w, "; <span class=\"over\">%s over capacity</span>",
-			  report_group_digits(over, a));
+			  text_group_digits(over, a));
 	else
-		hw_printf(w, "; %s free", report_group_digits(c->capacity - c->registered, a));
+		hw_printf(w, "; %s free", text_group_digits(c->capacity - c->registered, a));
 	if (t && t->dropped)
-		hw_printf(w, "; %s dropped", report_group_digits(t->dropped, a));
+		hw_printf(w, "; %s dropped", text_group_digits(t->dropped, a));
 	hw_puts(w, "</p>\n");
 
 	if (c->waitlist_max == 0 && c->waitlisted == 0) {
@@ -566,10 +566,10 @@ static void course_card(struct hw *w, const struct course *c,
 		    unlimited ? -1 : c->waitlist_max, wscale, "#bf8700", "#e3b341",
 		    "#f3ead2");
 		hw_printf(w, "<p>Waitlist <span class=\"num\">%s</span> of %s",
-			  report_group_digits(c->waitlisted, a),
-			  unlimited ? "unlimited" : report_group_digits(c->waitlist_max, b));
+			  text_group_digits(c->waitlisted, a),
+			  unlimited ? "unlimited" : text_group_digits(c->waitlist_max, b));
 		if (t)
-			hw_printf(w, " (%s by this batch)", report_group_digits(wadded, a));
+			hw_printf(w, " (%s by this batch)", text_group_digits(wadded, a));
 		hw_puts(w, "</p>\n");
 	}
 	hw_puts(w, "</div>\n");
@@ -663,17 +663,17 @@ static void summary(struct hw *w, const struct report_summary *s)
 		if (s->outcome == BATCH_COMMITTED)
 			hw_printf(w, "Undid batch %" PRId64 ": %s %s changed in "
 				     "%.2f s.</p>\n<dl class=\"meta\">",
-				  s->undo_of, report_group_digits(changed, a),
+				  s->undo_of, text_group_digits(changed, a),
 				  plural(changed, "registration", "registrations"),
 				  s->elapsed_seconds);
 		else
 			hw_printf(w, "Undoing batch %" PRId64 " would change %s %s "
 				     "(in %.2f s).</p>\n<dl class=\"meta\">",
-				  s->undo_of, report_group_digits(changed, a),
+				  s->undo_of, text_group_digits(changed, a),
 				  plural(changed, "registration", "registrations"),
 				  s->elapsed_seconds);
 	} else {
-		hw_printf(w, "%s %s", report_group_digits(c->rows, a),
+		hw_printf(w, "%s %s", text_group_digits(c->rows, a),
 			  plural(c->rows, "row", "rows"));
 		if (s->source) {
 			hw_puts(w, " from <strong>");
@@ -684,7 +684,7 @@ static void summary(struct hw *w, const struct report_summary *s)
 		if (s->elapsed_seconds > 0 && isfinite(s->elapsed_seconds)) {
 			double per_s = (double)c->rows / s->elapsed_seconds;
 			hw_printf(w, " (%s rows/s)",
-				  report_group_digits(per_s < 9e18 ?
+				  text_group_digits(per_s < 9e18 ?
 							      (int64_t)(per_s + 0.5) :
 							      0,
 						      a));
@@ -725,7 +725,7 @@ static void summary(struct hw *w, const struct report_summary *s)
 	if (!s->undo_of) /* it reads no rows */
 		hw_printf(w, "<tr data-count=\"rows\"><th>rows</th><td "
 			     "class=\"num\">%s</td></tr>\n",
-			  report_group_digits(c->rows, a));
+			  text_group_digits(c->rows, a));
 	/* The statuses this kind of batch is about, and those that occurred
 	 * (as the text summary gives them). */
 	const int *order = report_status_order(s);
@@ -736,7 +736,7 @@ static void summary(struct hw *w, const struct report_summary *s)
 		const char *name = row_status_name(st);
 		hw_printf(w, "<tr data-status=\"%s\"><th>%s</th><td class=\"num\">"
 			     "%s</td></tr>\n", name, name,
-			  report_group_digits(c->by_status[st], a));
+			  text_group_digits(c->by_status[st], a));
 	}
 	/* The reasons of the rejected and skipped rows. */
 	for (int rs = REASON_NONE + 1; rs < REASON_COUNT; rs++)
@@ -744,11 +744,11 @@ static void summary(struct hw *w, const struct report_summary *s)
 			hw_printf(w, "<tr class=\"sub\" data-reason=\"%s\"><th>%s</th>"
 				     "<td class=\"num\">%s</td></tr>\n",
 				  row_reason_name(rs), row_reason_name(rs),
-				  report_group_digits(c->by_reason[rs], a));
+				  text_group_digits(c->by_reason[rs], a));
 	if (c->students_changed)
 		hw_printf(w, "<tr data-count=\"students_changed\"><th>known "
 			     "students changed</th><td class=\"num\">%s</td></tr>\n",
-			  report_group_digits(c->students_changed, a));
+			  text_group_digits(c->students_changed, a));
 	hw_puts(w, "</tbody>\n</table>\n</section>\n");
 }
 
@@ -852,8 +852,8 @@ static void more_note(struct hw *w, uint64_t listed, uint64_t total,
 	hw_printf(w, "<p class=\"note\" data-listed=\"%" PRIu64 "\" data-total=\""
 		     "%" PRIu64 "\">This page lists the first %s of the %s %s; "
 		     "the csv report (<code>--format csv</code>) has them all.</p>\n",
-		  listed, total, report_group_digits((int64_t)listed, a),
-		  report_group_digits((int64_t)total, b), what);
+		  listed, total, text_group_digits((int64_t)listed, a),
+		  text_group_digits((int64_t)total, b), what);
 }
 
 /* The rejected and skipped rows, one table per reason. */
@@ -877,7 +877,7 @@ static void problem_lists(struct hw *w, struct report_html *h,
 			     "<span class=\"count\" data-count=\"%" PRId64 "\">(%s)"
 			     "</span></h3>\n",
 			  name, name, c->by_reason[rs],
-			  report_group_digits(c->by_reason[rs], a));
+			  text_group_digits(c->by_reason[rs], a));
 		table_head(w, false);
 		if (!rewind_spool(rd))
 			return;
@@ -973,7 +973,7 @@ int report_html_courses(const struct course_table *t, FILE *out)
 	w->err = 0;
 	page_open(w, "bulkreg: courses");
 	hw_printf(w, "<header>\n<h1>Courses</h1>\n<p>%s %s.</p>\n</header>\n",
-		  report_group_digits((int64_t)t->count, a),
+		  text_group_digits((int64_t)t->count, a),
 		  plural((int64_t)t->count, "course", "courses"));
 	course_chart(w, t, NULL);
 	if (t->count) {

@@ -7,7 +7,6 @@
 
 #include "csvread.h"
 #include "escape.h"
-#include "report.h"
 #include "roster.h"
 #include "users_join.h"
 
@@ -419,7 +418,7 @@ static enum status read_users(struct users_join *u, struct error *err)
 		char n[32];
 		snprintf(u->warning + used, sizeof(u->warning) - used,
 			 "; %s more rows repeat a user id listed before",
-			 report_group_digits((int64_t)(u->dups - 1), n));
+			 text_group_digits((int64_t)(u->dups - 1), n));
 	}
 	return ST_OK;
 }

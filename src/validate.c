@@ -5,7 +5,6 @@
 
 #include "csvread.h"
 #include "escape.h"
-#include "report.h"
 #include "utf8.h"
 #include "validate.h"
 
@@ -240,7 +239,7 @@ static bool check_lengths(struct row *row)
 			char n[32];
 			row_reject(row, REASON_FIELD_TOO_LONG,
 				   "%s is %s bytes (limit %d)", row_field_label(row, f),
-				   report_group_digits((int64_t)row->v[f].len, n),
+				   text_group_digits((int64_t)row->v[f].len, n),
 				   ROW_VALUE_MAX);
 			return false;
 		}
