@@ -342,6 +342,13 @@ static int run_job(struct cli *cli, struct register_options *ro, double wait)
 	ro->file_mode = cli->file_mode;
 	/* Only init and course add/import create a database. */
 	ro->db_open_flags = DB_OPEN_EXISTING;
+	/* "-" with nothing piped in reads what is typed: say so, or the
+	 * run looks stuck at 0 rows. */
+	if (ro->roster_path && strcmp(ro->roster_path, "-") == 0 && isatty(0) &&
+	    !cli->quiet)
+		cli_error("reading the roster from the terminal: type or paste "
+			  "it, then Ctrl-D on a line of its own (or give a "
+			  "file, or pipe one in)");
 	progress_lock(ctx.progress);
 	cli_warn_shared_dir(cli, cli->db_path);
 	progress_unlock(ctx.progress);

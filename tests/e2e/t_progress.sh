@@ -146,6 +146,41 @@ for d in draws:
 PY
 done
 
+case_ "register - with the terminal as standard input says it reads what is typed (review 17, C6)"
+python3 - "$db" <<'PY' || fail "no word about the terminal: $(od -c tty | head -20)"
+import os, pty, select, sys, time
+db = sys.argv[1]
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(os.environ["BULKREG"], [os.environ["BULKREG"], "-d", db, "register",
+             "-", "--dry-run"])
+out = b""; typed = False
+deadline = time.monotonic() + 60
+while True:
+    if not typed and b"reading the roster from the terminal" in out:
+        os.write(fd, b"student_id,email,course\nT1,t1@example.org,M1\n\x04")
+        typed = True
+    r, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
+    if not r:
+        os.kill(pid, 9); break
+    try:
+        chunk = os.read(fd, 65536)
+    except OSError:
+        break
+    if not chunk:
+        break
+    out += chunk
+_, status = os.waitpid(pid, 0)
+open("tty", "wb").write(out)
+assert typed, out
+assert os.waitstatus_to_exitcode(status) == 0, (status, out[-300:])
+assert b"then Ctrl-D on a line of its own" in out, out
+assert b"registered" in out, out[-300:]
+PY
+run -d "$db" register - --dry-run <r.csv
+expect_rc 0
+! grep -q "from the terminal" err || fail "said so for a pipe: $(cat err)"
+
 case_ "the total of a file read in part is estimated from the bytes read ('~')"
 roster 100 2000
 BULKREG_TEST_GATE_ID=X5 pty_run 2 -d "$db" register r.csv --dry-run \
