@@ -188,14 +188,49 @@ bool utf8_is_bidi(uint32_t cp)
 	return (cp >= 0x202A && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069);
 }
 
+/*
+ * The code points utf8_is_invisible names, as sorted, disjoint ranges:
+ * Unicode's Default_Ignorable_Code_Point (DerivedCoreProperties.txt,
+ * Unicode 15: soft hyphen, grapheme joiner, Hangul fillers, Khmer
+ * inherent vowels, Mongolian and other variation selectors, zero-width
+ * characters, bidi controls, tags, the reserved FFF0..FFF8 and E0000..E0FFF),
+ * every format character (general category Cf: also the Arabic, Syriac and
+ * Kaithi number signs, the interlinear annotation characters, Egyptian
+ * hieroglyph format controls, shorthand format controls, musical beams),
+ * every space separator but U+0020 (Zs), the line and paragraph separators
+ * (Zl, Zp), and U+2800 BRAILLE PATTERN BLANK, which is a symbol (So) but
+ * shows as a space.  Derived from the Unicode data, not picked by hand;
+ * adjacent ranges are merged.  tests/unit/gen_invisible.py prints them.
+ */
+static const uint32_t invisible_ranges[][2] = {
+	{0x00A0, 0x00A0},   {0x00AD, 0x00AD},   {0x034F, 0x034F},
+	{0x0600, 0x0605},   {0x061C, 0x061C},   {0x06DD, 0x06DD},
+	{0x070F, 0x070F},   {0x0890, 0x0891},   {0x08E2, 0x08E2},
+	{0x115F, 0x1160},   {0x1680, 0x1680},   {0x17B4, 0x17B5},
+	{0x180B, 0x180F},   {0x2000, 0x200F},   {0x2028, 0x202F},
+	{0x205F, 0x206F},   {0x2800, 0x2800},   {0x3000, 0x3000},
+	{0x3164, 0x3164},   {0xFE00, 0xFE0F},   {0xFEFF, 0xFEFF},
+	{0xFFA0, 0xFFA0},   {0xFFF0, 0xFFFB},   {0x110BD, 0x110BD},
+	{0x110CD, 0x110CD}, {0x13430, 0x1343F}, {0x1BCA0, 0x1BCA3},
+	{0x1D173, 0x1D17A}, {0xE0000, 0xE0FFF},
+};
+
 bool utf8_is_invisible(uint32_t cp)
 {
-	return cp == 0xA0 || cp == 0xAD || cp == 0x34F || cp == 0x61C ||
-	       cp == 0x115F || cp == 0x1160 || cp == 0x17B4 || cp == 0x17B5 ||
-	       cp == 0x180E || (cp >= 0x2000 && cp <= 0x200F) ||
-	       (cp >= 0x2028 && cp <= 0x202F) || (cp >= 0x205F && cp <= 0x206F) ||
-	       cp == 0x3000 || cp == 0x3164 || cp == 0xFEFF || cp == 0xFFA0 ||
-	       (cp >= 0xFFF9 && cp <= 0xFFFB) || (cp >= 0xE0000 && cp <= 0xE007F);
+	if (cp < 0xA0)
+		return false; /* ASCII and C1: the common case, one compare */
+	if (cp < 0x34F)
+		return cp == 0xA0 || cp == 0xAD; /* Latin letters and accents */
+	size_t lo = 0, hi = sizeof(invisible_ranges) / sizeof(invisible_ranges[0]);
+	while (lo < hi) { /* the first range that ends at or after cp */
+		size_t mid = lo + (hi - lo) / 2;
+		if (invisible_ranges[mid][1] < cp)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < sizeof(invisible_ranges) / sizeof(invisible_ranges[0]) &&
+	       invisible_ranges[lo][0] <= cp;
 }
 
 static locale_t utf8_locale;

@@ -52,10 +52,13 @@ bool utf8_is_bidi(uint32_t cp);
 
 /*
  * Characters a reader cannot see, or that look like a plain space without
- * being one: format characters (zero-width space and joiners, soft hyphen,
- * the byte order mark, word joiner, tags, the bidi characters above) and
- * the other spaces (no-break, en, em, ideographic...).  Not U+0020.
- * A value holding one looks right and still does not match.
+ * being one: Unicode's Default_Ignorable_Code_Point (zero-width space and
+ * joiners, soft hyphen, variation selectors, Hangul fillers, tags, the bidi
+ * characters above...), every format character (Cf), every space separator
+ * other than U+0020 (no-break, Ogham, en, em, ideographic...), the line and
+ * paragraph separators, and U+2800 BRAILLE PATTERN BLANK.  A value holding
+ * one looks right and still does not match.  One compare below U+00A0,
+ * three below U+034F, a binary search of 29 ranges above.
  */
 bool utf8_is_invisible(uint32_t cp);
 

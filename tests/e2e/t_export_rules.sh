@@ -358,3 +358,35 @@ expect_rc 0
 run -d $db register ros.csv --course C2
 expect_rc 0
 ! grep -q "not one bulkreg knows" err || fail "warned: $(cat err)"
+
+# ---- review 16: invisible characters the Unicode data names ------------------------
+
+case_ "ids: variation selectors, format controls, Ogham space, braille blank are refused (course add, register)"
+fresh_courses X1
+# U+FE0F, U+FE00, U+E0100 (variation selectors), U+1BCA0 (Cf), U+1680 (Zs),
+# U+2800 (braille blank), U+FFF0 (reserved default-ignorable), U+180B.
+for u in '\357\270\217' '\357\270\200' '\363\240\204\200' '\360\233\262\240' \
+	'\341\232\200' '\342\240\200' '\357\277\260' '\341\240\213'; do
+	code=$(printf "X${u}1")
+	run -d $db course add "$code" --capacity 1
+	expect_rc 2
+	expect_err "is not valid as a course code"
+done
+[ "$(sql $db "SELECT count(*) FROM courses")" = 1 ] || fail "a look-alike of X1 was created"
+printf 'student_id,email,course\nS1,a@x.org,X1\nS\357\270\2171,b@x.org,X1\nS\341\232\2001,c@x.org,X1\nS\342\240\2001,d@x.org,X1\nS2,e@x.org,X1\357\270\217\n' >vs.csv
+run -d $db register vs.csv --format csv
+expect_rc 1
+expect_status 2 registered
+expect_status 3 rejected:invalid_student_id
+expect_status 4 rejected:invalid_student_id
+expect_status 5 rejected:invalid_student_id
+expect_status 6 rejected:unknown_course
+grep -q 'U+FE0F' out || fail "the detail does not name U+FE0F: $(cat out)"
+[ "$(sql $db "SELECT count(*) FROM students")" = 1 ] || fail "a look-alike of S1 was stored"
+
+case_ "ids: the text report shows each of them by code point"
+run -d $db register vs.csv --dry-run
+expect_rc 1
+for esc in 'S\ufe0f1' 'S\u16801' 'S\u28001' 'X1\ufe0f'; do
+	expect_out "$esc"
+done

@@ -30,6 +30,13 @@ START_TEST(test_invisible_characters_by_code_point)
 	ck_assert_str_eq(text("\xEF\xBB\xBF", 0, true), "\\ufeff");      /* BOM */
 	ck_assert_str_eq(text("\xE3\x80\x80", 0, true), "\\u3000");
 	ck_assert_str_eq(text("\xC2\x85", 0, true), "\\u0085");          /* C1 */
+	/* Review 16, A4: variation selectors, Ogham space, braille blank,
+	 * shorthand format controls. */
+	ck_assert_str_eq(text("X\xEF\xB8\x8F" "1", 0, true), "X\\ufe0f1");
+	ck_assert_str_eq(text("X\xF3\xA0\x84\x80" "1", 0, true), "X\\U000e01001");
+	ck_assert_str_eq(text("X\xE1\x9A\x80" "1", 0, true), "X\\u16801");
+	ck_assert_str_eq(text("X\xE2\xA0\x80" "1", 0, true), "X\\u28001");
+	ck_assert_str_eq(text("X\xF0\x9B\xB2\xA0" "1", 0, true), "X\\U0001bca01");
 	/* Other characters past U+FFFF are shown as they are. */
 	ck_assert_str_eq(text("\xF0\x9F\x98\x80", 0, true), "\xF0\x9F\x98\x80");
 }

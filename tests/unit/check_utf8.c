@@ -179,6 +179,44 @@ START_TEST(incremental_state_rejects_split_surrogate)
 }
 END_TEST
 
+/* Review 16, A4: every invisible class the Unicode data names, at the
+ * ends of each range, and the visible characters beside them. */
+START_TEST(invisible_follows_the_unicode_data)
+{
+	static const uint32_t invisible[] = {
+		0x00A0, 0x00AD, 0x034F, 0x0600, 0x061C, 0x115F, 0x1160,
+		0x1680,                   /* OGHAM SPACE MARK: Zs */
+		0x17B4, 0x180B, 0x180E, 0x180F, 0x2000, 0x200B, 0x200F,
+		0x2028, 0x2029, 0x202F, 0x205F, 0x2060, 0x2065, 0x206F,
+		0x2800,                   /* BRAILLE PATTERN BLANK */
+		0x3000, 0x3164, 0xFE00, 0xFE0F, 0xFEFF, 0xFFA0,
+		0xFFF0, 0xFFF8, 0xFFF9, 0xFFFB, 0x110BD, 0x13430,
+		0x1BCA0, 0x1BCA3,         /* shorthand format controls: Cf */
+		0x1D173, 0x1D17A, 0xE0000, 0xE0001, 0xE007F,
+		0xE0100, 0xE01EF,         /* variation selectors 17..256 */
+		0xE0FFF,
+	};
+	static const uint32_t visible[] = {
+		0x0020, 'A', '~', 0x00A1, 0x00AC, 0x00AE, 0x00E9, 0x034E,
+		0x0350, 0x05FF, 0x0606, 0x0627, 0x115E, 0x1161, 0x167F,
+		0x1681, 0x17B3, 0x17B6, 0x180A, 0x1810, 0x1FFF, 0x2010,
+		0x2013, 0x2027, 0x2030, 0x205E, 0x2070, 0x20AC, 0x27FF,
+		0x2801, 0x2FFF, 0x3001, 0x3163, 0x3165, 0x4E2D, 0xAC00,
+		0xFDFF, 0xFE10, 0xFEFE, 0xFF21, 0xFF9F, 0xFFA1, 0xFFEF,
+		0xFFFC, 0xFFFD, 0x1BC9F, 0x1BCA4, 0x1D172, 0x1D17B,
+		0x1F600, 0xDFFFF, 0xE1000, 0x10FFFF,
+	};
+	for (size_t i = 0; i < sizeof(invisible) / sizeof(invisible[0]); i++)
+		ck_assert_msg(utf8_is_invisible(invisible[i]), "U+%04X",
+			      (unsigned)invisible[i]);
+	for (size_t i = 0; i < sizeof(visible) / sizeof(visible[0]); i++)
+		ck_assert_msg(!utf8_is_invisible(visible[i]), "U+%04X",
+			      (unsigned)visible[i]);
+	for (uint32_t cp = 0; cp < 0xA0; cp++)
+		ck_assert(!utf8_is_invisible(cp));
+}
+END_TEST
+
 static Suite *utf8_suite(void)
 {
 	Suite *s = suite_create("utf8");
@@ -197,6 +235,7 @@ static Suite *utf8_suite(void)
 	tcase_add_test(tc, every_two_byte_lead_is_classified);
 	tcase_add_test(tc, incremental_state_spans_pieces);
 	tcase_add_test(tc, incremental_state_rejects_split_surrogate);
+	tcase_add_test(tc, invisible_follows_the_unicode_data);
 	suite_add_tcase(s, tc);
 	return s;
 }

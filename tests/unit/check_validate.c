@@ -351,6 +351,16 @@ START_TEST(student_id_rule_is_the_course_code_rule)
 	char why[96];
 	ck_assert(!id_check("a\xE2\x80\x8B", 4, why, sizeof(why)));
 	ck_assert_msg(strstr(why, "character 2 (U+200B) is invisible"), "%s", why);
+	/* Review 16, A4: a variation selector, a tag-plane variation selector,
+	 * a shorthand format control, the Ogham space mark, the braille blank. */
+	ck_assert(!id_valid("X\xEF\xB8\x8F" "1", 5));
+	ck_assert(!id_valid("X\xF3\xA0\x84\x80" "1", 6));
+	ck_assert(!id_valid("X\xF0\x9B\xB2\xA0" "1", 6));
+	ck_assert(!id_valid("X\xE1\x9A\x80" "1", 5));
+	ck_assert(!id_valid("X\xE2\xA0\x80" "1", 5));
+	ck_assert(!id_check("S\xEF\xB8\x8F" "1", 5, why, sizeof(why)));
+	ck_assert_msg(strstr(why, "character 2 (U+FE0F) is invisible"), "%s", why);
+	ck_assert(id_valid("Caf\xC3\xA9 \xE2\x80\x93 1", 11)); /* e-acute, en dash */
 }
 END_TEST
 
