@@ -26,7 +26,7 @@ static const char register_usage[] =
 	"                [--max-rows N] [--group-readable]\n"
 	"                [--encoding NAME] [--allow-missing-email]\n"
 	"                [--profile NAME] [--map FIELD=HEADER,...] [--users FILE]\n"
-	"                [--course-from course_id|section_id]\n";
+	"                [--users-encoding NAME] [--course-from course_id|section_id]\n";
 
 static const char register_help[] =
 	"\n"
@@ -84,9 +84,9 @@ static const char register_help[] =
 	"  --encoding NAME        the roster's encoding, converted to UTF-8 as\n"
 	"                         it is read (WINDOWS-1252, ISO-8859-1,\n"
 	"                         MACINTOSH, UTF-16LE...; see iconv -l).\n"
-	"                         Without it the roster must be UTF-8 (UTF-16\n"
-	"                         and UTF-32 with a byte order mark are found);\n"
-	"                         a file already UTF-8 is refused with it\n"
+	"                         Without it the roster must be UTF-8; a file's\n"
+	"                         byte order mark (UTF-8, UTF-16, UTF-32) wins\n"
+	"                         over it; a file already UTF-8 is refused with it\n"
 	"  --allow-missing-email  register new students without an email (a row\n"
 	"                         without one is otherwise only for students\n"
 	"                         already in the database)\n"
@@ -99,6 +99,9 @@ static const char register_help[] =
 	"  --users FILE           the export's users file, joined by id for names,\n"
 	"                         emails, roles and statuses (a malformed row of\n"
 	"                         it refuses the file: exit 2, nothing written)\n"
+	"  --users-encoding NAME  the --users file's encoding when it differs from\n"
+	"                         the roster's (default: --encoding's; UTF-8\n"
+	"                         for a UTF-8 file beside a legacy roster)\n"
 	"  --course-from COLUMN   course_id (default) or section_id (Canvas)\n"
 	"\n"
 	"Header names match ignoring case, spaces, '-' and '_' (StudentID,\n"
@@ -131,7 +134,7 @@ static const char drop_usage[] =
 	"                [--rejects FILE] [--label TEXT] [--delimiter C] [--wait SECONDS]\n"
 	"                [--check CMD] [--check-timeout SECONDS] [--encoding NAME]\n"
 	"                [--profile NAME] [--map FIELD=HEADER,...] [--users FILE]\n"
-	"                [--course-from course_id|section_id]\n"
+	"                [--users-encoding NAME] [--course-from course_id|section_id]\n"
 	"                [--check-env clean|inherit] [--max-rows N] [--group-readable]\n"
 	"       bulkreg drop --student ID --course CODE [--dry-run] [--format FMT]\n"
 	"                [-o FILE] [--all] [--label TEXT] [--wait SECONDS]\n";
@@ -152,7 +155,8 @@ static const char drop_help[] =
 	"  --label TEXT, --delimiter C,\n"
 	"  --wait SECONDS, --check CMD, --check-timeout SECS, --check-env MODE,\n"
 	"  --max-rows N, --group-readable, --encoding NAME, --profile NAME,\n"
-	"  --map SPEC, --users FILE, --course-from COLUMN: as for register\n"
+	"  --map SPEC, --users FILE, --users-encoding NAME,\n"
+	"  --course-from COLUMN: as for register\n"
 	"\n"
 	"A row's status: dropped, or rejected (an input reason such as\n"
 	"unknown_course, then duplicate_in_roster, then not_registered: the pair\n"
@@ -186,6 +190,7 @@ enum {
 	OPT_PROFILE,
 	OPT_MAP,
 	OPT_USERS,
+	OPT_USERS_ENCODING,
 	OPT_COURSE_FROM,
 	OPT_CHECK_ENV,
 	OPT_MAX_ROWS,
@@ -508,6 +513,7 @@ static int run_batch(struct cli *cli, const struct batch_command *bc, int argc,
 		{"sync-scope", required_argument, NULL, OPT_SYNC_SCOPE},
 		{"update-students", required_argument, NULL, OPT_UPDATE_STUDENTS},
 		{"users", required_argument, NULL, OPT_USERS},
+		{"users-encoding", required_argument, NULL, OPT_USERS_ENCODING},
 		{"wait", required_argument, NULL, OPT_WAIT},
 		{"workers", required_argument, NULL, OPT_WORKERS},
 		{NULL, 0, NULL, 0},
@@ -545,7 +551,7 @@ static int run_batch(struct cli *cli, const struct batch_command *bc, int argc,
 		     c == OPT_MAX_ROWS || c == OPT_DELIMITER || c == OPT_MAX_REJECTS ||
 		     c == OPT_STRICT || c == OPT_WORKERS || c == OPT_ENCODING ||
 		     c == OPT_PROFILE || c == OPT_MAP || c == OPT_USERS ||
-		     c == OPT_COURSE_FROM))
+		     c == OPT_USERS_ENCODING || c == OPT_COURSE_FROM))
 			roster_only = opts[at].name;
 		switch (c) {
 		case 'h':
@@ -691,6 +697,9 @@ static int run_batch(struct cli *cli, const struct batch_command *bc, int argc,
 		case OPT_USERS:
 			ro.users_path = optarg;
 			break;
+		case OPT_USERS_ENCODING:
+			ro.users_encoding = optarg;
+			break;
 		case OPT_COURSE_FROM:
 			if (strcmp(optarg, "section_id") != 0 &&
 			    strcmp(optarg, "course_id") != 0)
@@ -736,6 +745,10 @@ static int run_batch(struct cli *cli, const struct batch_command *bc, int argc,
 	} else {
 		ro.roster_path = argv[optind];
 	}
+	if (ro.users_encoding && !ro.users_path)
+		return cli_usage_error(cli,
+				       "--users-encoding is the --users file's "
+				       "encoding: give --users FILE too");
 	if (ro.strict && ro.max_rejects.set)
 		return cli_usage_error(cli,
 				       "--strict is --max-rejects 0: give one of "

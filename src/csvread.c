@@ -313,6 +313,11 @@ static bool same_encoding(const char *a, const char *b)
 	return a && strncasecmp(a, b, 6) == 0; /* "UTF-16", "UTF-32" */
 }
 
+static bool names_utf8(const char *encoding)
+{
+	return strcasecmp(encoding, "UTF-8") == 0 || strcasecmp(encoding, "UTF8") == 0;
+}
+
 static enum status open_converter(struct csvread *cr, const char *encoding,
 				  struct error *err)
 {
@@ -323,18 +328,42 @@ static enum status open_converter(struct csvread *cr, const char *encoding,
 		if (errno == ENOMEM)
 			return error_set(err, ST_NOMEM, "out of memory");
 		return error_set(err, ST_USAGE,
-				 "--encoding: '%s' is not an encoding this system "
+				 "%s: '%s' is not an encoding this system "
 				 "knows (iconv -l lists them)",
-				 encoding);
+				 cr->encoding_option, encoding);
 	}
+	return ST_OK;
+}
+
+/* The file is read as `name` (NULL: UTF-8, no converter); the encoding set
+ * before, if another, is kept in bom_overrode for csvread_bom_note. */
+static enum status bom_encoding(struct csvread *cr, const char *name,
+				struct error *err)
+{
+	char *copy = name ? strdup(name) : NULL;
+	if (name && !copy)
+		return error_set(err, ST_NOMEM, "out of memory");
+	if (cr->encoding && !same_encoding(cr->encoding, name ? name : "UTF-8")) {
+		free(cr->bom_overrode);
+		cr->bom_overrode = cr->encoding;
+	} else {
+		free(cr->encoding);
+	}
+	cr->encoding = copy;
+	if (name)
+		return open_converter(cr, name, err);
+	if (cr->cd != (iconv_t)-1)
+		iconv_close(cr->cd);
+	cr->cd = (iconv_t)-1;
 	return ST_OK;
 }
 
 /*
  * The first bytes: a spreadsheet is refused; a UTF-8 BOM is skipped; a
- * UTF-16 or UTF-32 one is skipped and chooses the encoding (unless
- * --encoding named another one that is not UTF-16 or UTF-32).  When
- * converting, the bytes move to the raw buffer.
+ * UTF-16 or UTF-32 one is skipped and chooses the encoding.  A byte order
+ * mark wins over the encoding set (--encoding is often given for the other
+ * file of a pair, or for yesterday's export): the file says what it is.
+ * When converting, the bytes move to the raw buffer.
  */
 static enum status sniff(struct csvread *cr, struct error *err)
 {
@@ -345,20 +374,14 @@ static enum status sniff(struct csvread *cr, struct error *err)
 	cr->sniffed = true;
 	if (cr->end >= sizeof(BOM) && memcmp(cr->buf, BOM, sizeof(BOM)) == 0) {
 		skip = sizeof(BOM);
+		if (cr->encoding && (st = bom_encoding(cr, NULL, err)) != ST_OK)
+			return st;
 	} else {
 		for (size_t i = 0; i < sizeof(other_boms) / sizeof(other_boms[0]); i++) {
 			if (cr->end < other_boms[i].len ||
 			    memcmp(cr->buf, other_boms[i].mark, other_boms[i].len) != 0)
 				continue;
-			const char *name = other_boms[i].name;
-			if (cr->encoding && !same_encoding(cr->encoding, name))
-				break; /* --encoding says otherwise */
-			char *copy = strdup(name);
-			if (!copy)
-				return error_set(err, ST_NOMEM, "out of memory");
-			free(cr->encoding);
-			cr->encoding = copy;
-			if ((st = open_converter(cr, name, err)) != ST_OK)
+			if ((st = bom_encoding(cr, other_boms[i].name, err)) != ST_OK)
 				return st;
 			skip = other_boms[i].len;
 			break;
@@ -537,9 +560,11 @@ static enum status not_utf8(struct csvread *cr, size_t bad, struct error *err)
 	if (cr->cd != (iconv_t)-1)
 		return error_set(err, ST_INPUT,
 				 "%s: line %llu, column %llu: %s after converting "
-				 "from %s (bytes %s)",
+				 "from %s (bytes %s): is that the file's encoding? "
+				 "(%s NAME sets this file's)",
 				 cr->name, (unsigned long long)line,
-				 (unsigned long long)col, what, cr->encoding, shown);
+				 (unsigned long long)col, what, cr->encoding, shown,
+				 cr->encoding_option);
 	if (!guess)
 		return error_set(err, ST_INPUT,
 				 "%s: line %llu, column %llu: %s (bytes %s): a roster "
@@ -548,9 +573,10 @@ static enum status not_utf8(struct csvread *cr, size_t bad, struct error *err)
 				 (unsigned long long)col, what, shown, cr->nothing_done);
 	return error_set(err, ST_INPUT,
 			 "%s: line %llu, column %llu: %s (bytes %s): the file "
-			 "is most likely %s; %s: rerun with --encoding %s",
+			 "is most likely %s; %s: rerun with %s %s",
 			 cr->name, (unsigned long long)line, (unsigned long long)col,
-			 what, shown, guess, cr->nothing_done, guess);
+			 what, shown, guess, cr->nothing_done, cr->encoding_option,
+			 guess);
 }
 
 /*
@@ -765,8 +791,8 @@ static enum status already_utf8(struct csvread *cr, struct error *err)
 	}
 	return error_set(err, ST_INPUT,
 			 "%s: every non-ASCII byte of the file is UTF-8, not %s; "
-			 "%s: the file is already UTF-8: run without --encoding",
-			 msg, cr->encoding, cr->nothing_done);
+			 "%s: the file is already UTF-8: %s",
+			 msg, cr->encoding, cr->nothing_done, cr->utf8_advice);
 }
 
 /* Reads raw bytes into raw[raw_end..): *got 0 at the end of the input
@@ -851,8 +877,12 @@ static enum status read_converted(struct csvread *cr, struct error *err)
 			if (e == EILSEQ) {
 				uint64_t line, col;
 				text_position(cr, cr->end, &line, &col);
-				char hint[200] = "is that the file's encoding?";
+				char hint[300];
 				size_t used = 0;
+				snprintf(hint, sizeof(hint),
+					 "is that the file's encoding? (%s NAME sets "
+					 "this file's)",
+					 cr->encoding_option);
 				if (watch_utf8_so_far(cr)) {
 					/* UTF-8 that the encoding lacks a
 					 * byte of (C3 81, "Á", in WINDOWS-1252). */
@@ -861,7 +891,8 @@ static enum status read_converted(struct csvread *cr, struct error *err)
 								"(the first: ");
 					watch_describe(cr, hint, sizeof(hint), &used);
 					snprintf(hint + used, sizeof(hint) - used,
-						 "): the file is already UTF-8: run without --encoding");
+						 "): the file is already UTF-8: %s",
+						 cr->utf8_advice);
 				}
 				/* Everything before the byte was parsed: the
 				 * field it is in is the record's next one. */
@@ -1166,17 +1197,31 @@ enum status csvread_next(struct csvread *cr, struct error *err)
 enum status csvread_set_encoding(struct csvread *cr, const char *encoding,
 				 struct error *err)
 {
-	char *copy = strdup(encoding);
-	if (!copy)
-		return error_set(err, ST_NOMEM, "out of memory");
 	free(cr->encoding);
-	cr->encoding = copy;
+	cr->encoding = NULL;
+	if (cr->cd != (iconv_t)-1)
+		iconv_close(cr->cd);
+	cr->cd = (iconv_t)-1;
+	if (names_utf8(encoding))
+		return ST_OK;
+	cr->encoding = strdup(encoding);
+	if (!cr->encoding)
+		return error_set(err, ST_NOMEM, "out of memory");
 	return open_converter(cr, encoding, err);
 }
 
 const char *csvread_encoding(const struct csvread *cr)
 {
 	return cr->encoding;
+}
+
+bool csvread_bom_note(const struct csvread *cr, char *buf, size_t cap)
+{
+	if (!cr->bom_overrode)
+		return false;
+	snprintf(buf, cap, "%s: read as %s, as its byte order mark says, not as %s",
+		 cr->name, cr->encoding ? cr->encoding : "UTF-8", cr->bom_overrode);
+	return true;
 }
 
 bool csvread_record_malformed(const struct csvread *cr)
@@ -1291,6 +1336,8 @@ enum status csvread_open(struct csvread *cr, const char *path,
 	cr->at_boundary = true;
 	sha256_init(&cr->sha);
 	cr->nothing_done = "nothing was registered";
+	cr->encoding_option = "--encoding";
+	cr->utf8_advice = "run without --encoding";
 	cr->archive_advice = "the enrollments file, with the users file as "
 			     "--users: bulkreg register enrollments.csv --users "
 			     "users.csv";
@@ -1333,6 +1380,7 @@ void csvread_close(struct csvread *cr)
 	free(cr->raw);
 	free(cr->head);
 	free(cr->encoding);
+	free(cr->bom_overrode);
 	free(cr->buf);
 	free(cr->name);
 	memset(cr, 0, sizeof(*cr));

@@ -73,6 +73,11 @@ struct csvread {
 				       * "nothing was registered" */
 	const char *archive_advice;   /* what to pass instead of a zip
 				       * archive: "the enrollments file..." */
+	const char *encoding_option;  /* the option that sets this file's
+				       * encoding, for advice: "--encoding" */
+	const char *utf8_advice;      /* what to do with a file that is
+				       * already UTF-8, read with a legacy
+				       * encoding: "run without --encoding" */
 
 	/* Private. */
 	int fd;
@@ -121,6 +126,8 @@ struct csvread {
 	unsigned char prev;           /* last byte parsed */
 	uint64_t bytes;               /* bytes read, BOM included */
 	bool bom;                     /* a byte order mark was skipped */
+	char *bom_overrode;           /* the encoding set that a byte order
+				       * mark replaced, or NULL */
 	size_t bom_len;
 	bool sep_line;                /* an Excel "sep=" line was read */
 	const unsigned char *untrimmed; /* the field being handed over, */
@@ -142,8 +149,10 @@ enum status csvread_open(struct csvread *cr, const char *path,
 /*
  * Reads the file as `encoding` (any name iconv_open(3) knows, such as
  * WINDOWS-1252, ISO-8859-1, MACINTOSH, UTF-16LE) and converts it to UTF-8
- * as it is read.  Call before the first csvread_next.  ST_USAGE naming the
- * encoding if iconv does not know it; ST_NOMEM.
+ * as it is read; UTF-8 (or UTF8, any case) reads it as it is.  A byte
+ * order mark at the start of the file wins over it (csvread_bom_note).
+ * Call before the first csvread_next.  ST_USAGE naming the encoding (and
+ * encoding_option) if iconv does not know it; ST_NOMEM.
  */
 enum status csvread_set_encoding(struct csvread *cr, const char *encoding,
 				 struct error *err);
@@ -151,6 +160,11 @@ enum status csvread_set_encoding(struct csvread *cr, const char *encoding,
 /* The encoding the file is being converted from, or NULL for UTF-8 (known
  * once the first record was read: a byte order mark may set it). */
 const char *csvread_encoding(const struct csvread *cr);
+
+/* Once the first record was read: true if a byte order mark overrode the
+ * encoding set, with "FILE: read as UTF-16LE, as its byte order mark
+ * says, not as WINDOWS-1252" in buf[cap] for a warning. */
+bool csvread_bom_note(const struct csvread *cr, char *buf, size_t cap);
 
 /* During on_record: true if the record had text after a closing quote. */
 bool csvread_record_malformed(const struct csvread *cr);

@@ -1088,6 +1088,7 @@ static char *options_json(const struct register_options *opt)
 	/* issue 12: how the export was read */
 	json_option_text(f, &sep, "encoding", opt->encoding);
 	json_option_text(f, &sep, "users", opt->users_path);
+	json_option_text(f, &sep, "users_encoding", opt->users_encoding);
 	json_option_bool(f, &sep, "allow_missing_email", opt->allow_missing_email);
 	json_option_bool(f, &sep, "course_from_section", opt->course_from_section);
 	static const char *const modes[] = { "always", "fill", "never" };
@@ -1200,6 +1201,7 @@ enum status register_run(const struct register_options *opt,
 		.course_override = opt->course,
 		.action = opt->action,
 		.encoding = opt->encoding,
+		.users_encoding = opt->users_encoding,
 		.profile = opt->profile,
 		.map = opt->map,
 		.map_spec = opt->map_spec,

@@ -63,6 +63,8 @@ struct register_options {
 	enum student_update update_students;
 	/* issue 12: reading exports */
 	const char *encoding;          /* --encoding NAME, or NULL for UTF-8 */
+	const char *users_encoding;    /* --users-encoding NAME, or NULL: the
+					* --users file is read as `encoding` */
 	bool allow_missing_email;      /* new students may come without one */
 	const char *profile;           /* --profile NAME, or NULL: detected */
 	const struct csvread_map *map; /* --map, or NULL */

@@ -1376,6 +1376,9 @@ static enum status read_header(struct roster_reader *r,
 		r->map[i].n = (unsigned char)r->cols[i].n;
 	}
 	make_labels(r, opts->users_path);
+	char note[ERROR_MAX];
+	if (csvread_bom_note(&r->cr, note, sizeof(note)))
+		add_warning(r, note);
 	/* Exports carry many columns bulkreg has no use for: only today's
 	 * rosters are warned about them. */
 	if (r->profile == PROFILE_BULKREG)
@@ -1411,6 +1414,9 @@ enum status roster_open(const char *path, const struct roster_options *opts,
 		free(r);
 		return st;
 	}
+	if (opts->users_path)
+		r->cr.utf8_advice = "run without --encoding (it is the roster's; "
+				    "--users-encoding NAME is the --users file's)";
 	if (opts->encoding &&
 	    (st = csvread_set_encoding(&r->cr, opts->encoding, err)) != ST_OK) {
 		roster_close(r);
@@ -1433,7 +1439,12 @@ enum status roster_open(const char *path, const struct roster_options *opts,
 	r->mapped = opts->map && opts->map->count > 0;
 	st = read_header(r, opts, err);
 	if (st == ST_OK && opts->users_path)
-		st = users_join_open(opts->users_path, opts->encoding, &r->users, err);
+		st = users_join_open(opts->users_path,
+				     opts->users_encoding ? opts->users_encoding
+							  : opts->encoding,
+				     &r->users, err);
+	if (st == ST_OK && r->users && users_join_bom_note(r->users))
+		add_warning(r, users_join_bom_note(r->users));
 	if (st == ST_OK && r->users && users_join_warning(r->users))
 		add_warning(r, users_join_warning(r->users));
 	if (!r->replay_first) {

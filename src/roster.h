@@ -19,8 +19,9 @@ struct roster_options {
 	enum row_action action;        /* what every row asks: ROW_DROP for
 					* `bulkreg drop` (no email column
 					* needed then) */
-	const char *encoding;          /* --encoding NAME, or NULL: UTF-8 (also
-					* for users_path) */
+	const char *encoding;          /* --encoding NAME, or NULL: UTF-8 */
+	const char *users_encoding;    /* --users-encoding NAME for users_path,
+					* or NULL: `encoding` */
 	const char *profile;           /* --profile NAME, or NULL: detected */
 	const struct csvread_map *map; /* --map, or NULL */
 	const char *map_spec;          /* --map's text as given, for messages

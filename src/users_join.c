@@ -45,6 +45,8 @@ struct users_join {
 	uint32_t *hash, *off;
 	size_t cap, count, dups;
 	char warning[ERROR_MAX];     /* the first user listed twice, or "" */
+	char bom_note[ERROR_MAX];    /* a byte order mark overrode the
+				      * encoding given, or "" */
 
 	/* While reading the file. */
 	struct csvread cr;
@@ -394,6 +396,7 @@ static enum status read_users(struct users_join *u, struct error *err)
 		return error_set(err, ST_INPUT, "%s: empty file (--users)", u->cr.name);
 	if (st != ST_OK)
 		return st;
+	csvread_bom_note(&u->cr, u->bom_note, sizeof(u->bom_note));
 	if (!has_id_column(u))
 		return error_set(err, ST_INPUT,
 				 "%s: line 1: no user id column (sourcedId, user_id, "
@@ -444,6 +447,9 @@ enum status users_join_open(const char *path, const char *encoding,
 		free(u);
 		return st;
 	}
+	u->cr.encoding_option = "--users-encoding";
+	u->cr.utf8_advice = "give --users-encoding UTF-8 (without it the --users "
+			    "file is read as --encoding says)";
 	if ((!encoding || (st = csvread_set_encoding(&u->cr, encoding, err)) == ST_OK) &&
 	    (st = spill_open(u, err)) == ST_OK && (st = grow(u, err)) == ST_OK)
 		st = read_users(u, err);
@@ -498,6 +504,11 @@ size_t users_join_count(const struct users_join *u)
 const char *users_join_warning(const struct users_join *u)
 {
 	return u->warning[0] ? u->warning : NULL;
+}
+
+const char *users_join_bom_note(const struct users_join *u)
+{
+	return u->bom_note[0] ? u->bom_note : NULL;
 }
 
 size_t users_join_bytes(const struct users_join *u)

@@ -23,8 +23,8 @@ struct users_join;
 /*
  * Reads a users file (OneRoster users.csv, Canvas users.csv, Clever
  * students.csv, or any file with these headers) in `encoding` (NULL:
- * UTF-8), through csvread.  Columns, by header (csvread_name_eq: case,
- * spaces, '-' and '_' do not count):
+ * UTF-8; a byte order mark wins over it), through csvread.  Columns, by
+ * header (csvread_name_eq: case, spaces, '-' and '_' do not count):
  *   id          sourcedid, user_id, student_id, username, id
  *   first_name  givenname, first_name
  *   last_name   familyname, last_name
@@ -61,6 +61,12 @@ size_t users_join_count(const struct users_join *u);
  * lines 2 and 5: the first (line 2) is used"; about the first such id only,
  * with how many more there are), else NULL. */
 const char *users_join_warning(const struct users_join *u);
+
+/* When the file's byte order mark overrode `encoding` (the file is read
+ * as the mark says): "FILE: read as UTF-16LE, as its byte order mark
+ * says, not as WINDOWS-1252", for a warning; else NULL.  The advice of
+ * its encoding messages names --users-encoding. */
+const char *users_join_bom_note(const struct users_join *u);
 
 /* The memory its index holds, in bytes. */
 size_t users_join_bytes(const struct users_join *u);

@@ -221,14 +221,14 @@ run -d $db register --encoding UTF-16LE "$E/utf16le_bom.csv" --format csv
 expect_rc 0
 [ "$(names E2)" = "José|Müller" ] || fail "E2 stored as $(names E2)"
 
-case_ "a --users file that is already UTF-8, read with --encoding: refused the same way"
+case_ "a --users file that is already UTF-8, read with --encoding: refused, the advice names --users-encoding"
 fresh
 printf 'user_id,course_id\nE1,TWO\n' >enr.csv
 printf 'user_id,first_name,last_name,email\nE1,Zo\303\253,Lee,zoe@uni.example\n' >users8.csv
 run -d $db register --encoding WINDOWS-1252 enr.csv --users users8.csv
 expect_rc 2
 expect_err "users8.csv: line 2, column 6: bytes C3 AB"
-expect_err "the file is already UTF-8: run without --encoding"
+expect_err "the file is already UTF-8: give --users-encoding UTF-8"
 
 # ---- review 9, M3: a zip archive is not a spreadsheet -------------------------------
 
@@ -300,3 +300,70 @@ printf 'student_id,first_name,last_name,email,course\nS1,Zo\303\253,A,a@x.org,TW
 run -d $db register u8.csv --encoding WINDOWS-1252
 expect_rc 2
 expect_err "the file is already UTF-8: run without --encoding"
+
+# ---- review 16, B1: two files, two encodings; a byte order mark wins ----------------
+
+case_ "a byte order mark wins over --encoding (UTF-16LE, UTF-8), with a warning naming both"
+fresh
+run -d $db register --encoding WINDOWS-1252 "$E/utf16le_bom.csv" --format csv
+expect_rc 0
+expect_out "2,E1,TWO,registered"
+expect_err "utf16le_bom.csv: read as UTF-16LE, as its byte order mark says, not as WINDOWS-1252"
+[ "$(names E2)" = "José|Müller" ] || fail "E2 stored as $(names E2)"
+fresh
+printf '\357\273\277student_id,first_name,last_name,email,course\nS1,Zo\303\253,A,a@x.org,TWO\n' >bom8.csv
+run -d $db register --encoding WINDOWS-1252 bom8.csv
+expect_rc 0
+expect_err "bom8.csv: read as UTF-8, as its byte order mark says, not as WINDOWS-1252"
+[ "$(names S1)" = "Zoë|A" ] || fail "S1 stored as $(names S1)"
+
+case_ "--users with a UTF-16 byte order mark beside a WINDOWS-1252 roster: each read as it is"
+fresh
+printf 'user_id,course_id,last_name\nu1,TWO,Ren\351\n' >e1252.csv
+printf 'user_id,first_name,email\nu1,Zo\303\253,a@x.org\n' >users8.csv
+{ printf '\377\376'; iconv -f UTF-8 -t UTF-16LE users8.csv; } >users16.csv
+run -d $db register e1252.csv --users users16.csv --encoding WINDOWS-1252
+expect_rc 0
+expect_err "users16.csv: read as UTF-16LE, as its byte order mark says, not as WINDOWS-1252"
+[ "$(names u1)" = "Zoë|René" ] || fail "u1 stored as $(names u1)"
+
+case_ "--users-encoding: a WINDOWS-1252 roster with a UTF-8 --users file; the advice says which file needs what"
+fresh
+run -d $db register e1252.csv --users users8.csv
+expect_rc 2
+expect_err "e1252.csv: line 2, column 11: not valid UTF-8"
+expect_err "rerun with --encoding WINDOWS-1252"
+run -d $db register e1252.csv --users users8.csv --encoding WINDOWS-1252
+expect_rc 2
+expect_err "users8.csv: line 2, column 6: bytes C3 AB"
+expect_err "the file is already UTF-8: give --users-encoding UTF-8"
+! grep -q "run without --encoding" err || fail "the advice would break the roster: $(cat err)"
+run -d $db register e1252.csv --users users8.csv --encoding WINDOWS-1252 --users-encoding UTF-8
+expect_rc 0
+[ "$(names u1)" = "Zoë|René" ] || fail "u1 stored as $(names u1)"
+run -d $db batches --format json
+expect_out '"users_encoding":"UTF-8"'
+
+case_ "--users-encoding: a UTF-8 roster with a WINDOWS-1252 --users file"
+fresh
+printf 'user_id,course_id,last_name\nu1,TWO,Ren\303\251\n' >e8.csv
+printf 'user_id,first_name,email\nu1,Zo\353,a@x.org\n' >users1252.csv
+run -d $db register e8.csv --users users1252.csv
+expect_rc 2
+expect_err "users1252.csv: line 2, column 6: not valid UTF-8"
+expect_err "rerun with --users-encoding WINDOWS-1252"
+run -d $db register e8.csv --users users1252.csv --encoding WINDOWS-1252
+expect_rc 2
+expect_err "e8.csv: line 2, column 11: bytes C3 A9"
+expect_err "run without --encoding (it is the roster's; --users-encoding NAME is the --users file's)"
+run -d $db register e8.csv --users users1252.csv --users-encoding WINDOWS-1252
+expect_rc 0
+[ "$(names u1)" = "Zoë|René" ] || fail "u1 stored as $(names u1)"
+
+case_ "--users-encoding needs --users; an unknown name is refused naming the option"
+run -d $db register e8.csv --users-encoding WINDOWS-1252
+expect_rc 2
+expect_err "--users-encoding is the --users file's encoding: give --users FILE too"
+run -d $db register e8.csv --users users1252.csv --users-encoding NO-SUCH
+expect_rc 2
+expect_err "--users-encoding: 'NO-SUCH' is not an encoding this system knows"

@@ -579,7 +579,7 @@ START_TEST(users_file_without_an_id_column_is_refused)
 	ck_assert_msg(strstr(err.msg, "empty file"), "%s", err.msg);
 	p = write_str("l.csv", "user_id,first_name\nu1,Jos\xE9\n");
 	ck_assert_int_eq(users_join_open(p, NULL, &u, &err), ST_INPUT);
-	ck_assert_msg(strstr(err.msg, "--encoding WINDOWS-1252"), "%s", err.msg);
+	ck_assert_msg(strstr(err.msg, "rerun with --users-encoding WINDOWS-1252"), "%s", err.msg);
 	ck_assert_int_eq(users_join_open(p, "WINDOWS-1252", &u, &err), ST_OK);
 	struct user_values v;
 	bool found;

@@ -1465,6 +1465,50 @@ START_TEST(utf16_and_utf32_with_a_bom_are_converted)
 }
 END_TEST
 
+/* Review 16, B1: a byte order mark wins over the encoding given (which
+ * may be meant for the other file of a pair), and says so. */
+START_TEST(a_bom_wins_over_the_encoding_given)
+{
+	static const char text[] = "student_id,first_name,email,course\r\n"
+				   "s1,Zo\xE9,z@x.org,C1\r\n";
+	char bytes[1024];
+	struct roster_options o = comma();
+	o.encoding = "WINDOWS-1252";
+	for (size_t width = 2; width <= 4; width += 2) {
+		size_t len = widen(text, width, 0, bytes);
+		struct roster_reader *r = open_ok(write_file("u.csv", bytes, len), &o);
+		struct row row;
+		struct error err;
+		ck_assert_int_eq(roster_next(r, &row, &err), ST_OK);
+		assert_value(&row, FIELD_FIRST_NAME, "Zo\xC3\xA9");
+		ck_assert_uint_eq(roster_warning_count(r), 1);
+		ck_assert_msg(strstr(roster_warning(r, 0),
+				     width == 2 ? "read as UTF-16LE, as its byte order "
+						  "mark says, not as WINDOWS-1252"
+						: "read as UTF-32LE"),
+			      "%s", roster_warning(r, 0));
+		roster_close(r);
+	}
+	/* UTF-8's mark: read as UTF-8, not garbled. */
+	struct roster_reader *r = open_ok(write_str("u.csv", "\xEF\xBB\xBF"
+					  "student_id,first_name,email,course\n"
+					  "s1,Zo\xC3\xAB,z@x.org,C1\n"), &o);
+	struct row row;
+	struct error err;
+	ck_assert_int_eq(roster_next(r, &row, &err), ST_OK);
+	assert_value(&row, FIELD_FIRST_NAME, "Zo\xC3\xAB");
+	ck_assert(!row.transcoded);
+	ck_assert_uint_eq(roster_warning_count(r), 1);
+	roster_close(r);
+	/* The same family (UTF-16 given, UTF-16LE's mark): no warning. */
+	o.encoding = "UTF-16";
+	size_t len = widen(text, 2, 0, bytes);
+	r = open_ok(write_file("u.csv", bytes, len), &o);
+	ck_assert_uint_eq(roster_warning_count(r), 0);
+	roster_close(r);
+}
+END_TEST
+
 START_TEST(nul_in_a_header_name_is_named)
 {
 	const char data[] = "s\0t\0u\0,\0e\0\n\0";
@@ -1653,6 +1697,7 @@ static Suite *roster_suite(void)
 	tcase_add_test(tc, only_a_bom_says_so);
 	tcase_add_test(tc, messages_show_invisible_characters_by_code_point);
 	tcase_add_test(tc, no_break_spaces_in_header_names_are_spaces);
+	tcase_add_test(tc, a_bom_wins_over_the_encoding_given);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("fast path");
