@@ -95,7 +95,10 @@ static const char register_help[] =
 	"                         detected from the header)\n"
 	"  --map FIELD=HEADER,... name the columns: student_id, first_name,\n"
 	"                         last_name, email, course, role, status, section\n"
-	"                         (a HEADER the file lacks: exit 2)\n"
+	"                         (a HEADER the file lacks: exit 2); a HEADER with\n"
+	"                         a comma in double quotes (email=\"Email, primary\");\n"
+	"                         --map twice adds up; a field or header given\n"
+	"                         twice: exit 2\n"
 	"  --users FILE           the export's users file, joined by id for names,\n"
 	"                         emails, roles and statuses (a malformed row of\n"
 	"                         it refuses the file: exit 2, nothing written)\n"
@@ -530,7 +533,7 @@ static int run_batch(struct cli *cli, const struct batch_command *bc, int argc,
 	const char *scope = NULL;
 	double wait = DEFAULT_WAIT_SECONDS;
 	bool format_given = false;
-	struct csvread_map map; /* issue 12: --map */
+	struct csvread_map map = {0}; /* issue 12: --map, each one adding */
 	int64_t workers = 0;
 	const char *roster_only = NULL; /* the first such option given */
 	int c, at = -1;
@@ -691,7 +694,6 @@ static int run_batch(struct cli *cli, const struct batch_command *bc, int argc,
 			if (profile_map_parse(optarg, &map, &merr) != ST_OK)
 				return cli_usage_error(cli, "%s", merr.msg);
 			ro.map = &map;
-			ro.map_spec = optarg;
 			break;
 		}
 		case OPT_USERS:

@@ -1551,47 +1551,152 @@ static void field_list(const struct csvread_alias *fields, char *out,
 	}
 }
 
-/* One FIELD=HEADER pair, s[0..len). */
-static enum status map_pair(const char *s, size_t len,
+/* One pair of a --map spec, split as CSV splits a record: the field, and
+ * the header with its quotes undone. */
+struct map_token {
+	const char *pair, *field;
+	size_t pair_len, field_len;
+	char header[CSVREAD_NAME_MAX * 2 + 2];
+	size_t header_len;
+	bool has_eq, header_long;
+};
+
+/* Reads the pair at *sp into *t and moves *sp past it and its comma;
+ * false (and *t->pair names where) for a quote left open or text after a
+ * closing quote. */
+static bool map_next(const char **sp, struct map_token *t)
+{
+	const char *s = *sp;
+	memset(t, 0, sizeof(*t));
+	while (is_blank_byte((unsigned char)*s))
+		s++;
+	t->pair = t->field = s;
+	while (*s && *s != '=' && *s != ',')
+		s++;
+	t->field_len = (size_t)(s - t->field);
+	while (t->field_len > 0 && is_blank_byte((unsigned char)t->field[t->field_len - 1]))
+		t->field_len--;
+	t->has_eq = *s == '=';
+	bool ok = true;
+	if (t->has_eq) {
+		s++;
+		while (is_blank_byte((unsigned char)*s))
+			s++;
+		if (*s == '"') {
+			for (s++;; s++) {
+				if (*s == '\0') {
+					ok = false;
+					break;
+				}
+				if (*s == '"' && s[1] != '"')
+					break;
+				if (*s == '"')
+					s++; /* "" is one quote */
+				if (t->header_len < sizeof(t->header) - 1)
+					t->header[t->header_len++] = *s;
+				else
+					t->header_long = true;
+			}
+			if (ok)
+				s++;
+			while (ok && is_blank_byte((unsigned char)*s))
+				s++;
+			ok = ok && (*s == ',' || *s == '\0');
+		} else {
+			const char *h = s;
+			while (*s && *s != ',')
+				s++;
+			size_t n = (size_t)(s - h);
+			while (n > 0 && is_blank_byte((unsigned char)h[n - 1]))
+				n--;
+			t->header_len = n < sizeof(t->header) - 1 ? n : sizeof(t->header) - 1;
+			t->header_long = n > t->header_len;
+			memcpy(t->header, h, t->header_len);
+		}
+	}
+	if (!ok) {
+		t->pair_len = strlen(t->pair);
+		return false;
+	}
+	t->pair_len = (size_t)(s - t->pair);
+	while (t->pair_len > 0 && is_blank_byte((unsigned char)t->pair[t->pair_len - 1]))
+		t->pair_len--;
+	*sp = *s == ',' ? s + 1 : s;
+	return true;
+}
+
+/* One FIELD=HEADER pair, read by map_next. */
+static enum status map_pair(const struct map_token *t,
 			    const struct csvread_alias *fields, const char *what,
 			    struct csvread_map *m, struct error *err)
 {
-	const char *eq = memchr(s, '=', len);
-	if (!eq || eq == s || eq == s + len - 1)
+	int plen = (int)t->pair_len, flen = (int)t->field_len;
+	if (!t->has_eq || t->field_len == 0 || t->header_len == 0)
 		return error_set(err, ST_USAGE,
-				 "--map: '%.*s' is not FIELD=HEADER", (int)len, s);
-	size_t flen = (size_t)(eq - s);
-	const char *h = eq + 1;
-	size_t hlen = len - flen - 1;
-	if (hlen >= 2 && h[0] == '"' && h[hlen - 1] == '"') {
-		h++;
-		hlen -= 2;
-	}
+				 "--map: '%.*s' is not FIELD=HEADER%s", plen, t->pair,
+				 t->has_eq ? "" : " (a header that holds a comma goes "
+						  "in double quotes: email=\"Email, "
+						  "primary\")");
 	const struct csvread_alias *field = NULL;
 	for (const struct csvread_alias *f = fields; f->name && !field; f++)
-		if (strlen(f->name) == flen && strncmp(f->name, s, flen) == 0)
+		if (strlen(f->name) == t->field_len &&
+		    strncmp(f->name, t->field, t->field_len) == 0)
 			field = f;
 	if (!field) {
 		char list[256];
 		field_list(fields, list, sizeof(list));
 		return error_set(err, ST_USAGE, "--map: '%.*s' is not a field%s (%s)",
-				 (int)flen, s, what, list);
+				 flen, t->field, what, list);
 	}
 	if (m->count == CSVREAD_MAP_MAX)
 		return error_set(err, ST_USAGE, "--map: more than %d pairs",
 				 CSVREAD_MAP_MAX);
-	if (hlen == 0 || hlen > CSVREAD_NAME_MAX)
+	if (t->header_long || t->header_len > CSVREAD_NAME_MAX)
 		return error_set(err, ST_USAGE,
 				 "--map: the header for %.*s must be 1 to %d bytes",
-				 (int)flen, s, CSVREAD_NAME_MAX);
-	for (size_t i = 0; i < m->count; i++)
+				 flen, t->field, CSVREAD_NAME_MAX);
+	char norm[CSVREAD_NAME_MAX + 1];
+	csvread_norm_name((const unsigned char *)t->header, t->header_len, norm,
+			  sizeof(norm));
+	for (size_t i = 0; i < m->count; i++) {
 		if (m->kind[i] == field->kind)
-			return error_set(err, ST_USAGE, "--map: %.*s is given twice",
-					 (int)flen, s);
-	csvread_norm_name((const unsigned char *)h, hlen, m->header[m->count],
-			  sizeof(m->header[m->count]));
+			return error_set(err, ST_USAGE,
+					 "--map: %.*s is given twice (%s and %.*s): "
+					 "a field is read from one column",
+					 flen, t->field, m->given[i], plen, t->pair);
+		if (strcmp(m->header[i], norm) == 0)
+			return error_set(err, ST_USAGE,
+					 "--map: %s and %.*s name the same column: "
+					 "a column is read as one field",
+					 m->given[i], plen, t->pair);
+	}
+	memcpy(m->header[m->count], norm, sizeof(norm));
+	snprintf(m->given[m->count], CSVREAD_PAIR_MAX, "%.*s", plen, t->pair);
+	memcpy(m->raw[m->count], t->header, t->header_len);
+	m->raw[m->count][t->header_len] = '\0';
 	m->kind[m->count++] = field->kind;
 	return ST_OK;
+}
+
+enum status csvread_map_add(const char *spec, const struct csvread_alias *fields,
+			    const char *what, struct csvread_map *m,
+			    struct error *err)
+{
+	const char *s = spec;
+	for (;;) {
+		struct map_token t;
+		if (!map_next(&s, &t))
+			return error_set(err, ST_USAGE,
+					 "--map: '%.*s': a quoted header ends with "
+					 "its closing quote, then a comma or the end "
+					 "(\"\" for a quote inside it)",
+					 (int)t.pair_len, t.pair);
+		enum status st = map_pair(&t, fields, what, m, err);
+		if (st != ST_OK)
+			return st;
+		if (*s == '\0')
+			return ST_OK;
+	}
 }
 
 enum status csvread_map_parse(const char *spec,
@@ -1600,17 +1705,7 @@ enum status csvread_map_parse(const char *spec,
 			      struct error *err)
 {
 	memset(out, 0, sizeof(*out));
-	const char *s = spec;
-	for (;;) {
-		const char *comma = strchr(s, ',');
-		size_t len = comma ? (size_t)(comma - s) : strlen(s);
-		enum status st = map_pair(s, len, fields, what, out, err);
-		if (st != ST_OK)
-			return st;
-		if (!comma)
-			return ST_OK;
-		s = comma + 1;
-	}
+	return csvread_map_add(spec, fields, what, out, err);
 }
 
 int csvread_map_kind(const struct csvread_map *m, const char *norm)

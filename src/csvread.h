@@ -280,24 +280,36 @@ const struct csvread_alias *csvread_alias_find(const struct csvread_alias *table
 
 #define CSVREAD_MAP_MAX 16   /* --map pairs */
 #define CSVREAD_NAME_MAX 64  /* bytes of a header name --map gives */
+#define CSVREAD_PAIR_MAX (2 * CSVREAD_NAME_MAX + 40) /* a pair as given */
 
 /* --map FIELD=HEADER,...: the header (normal form) each field is read
- * from. */
+ * from; for messages, each pair and header as the user gave them. */
 struct csvread_map {
 	size_t count;
 	int kind[CSVREAD_MAP_MAX];
 	char header[CSVREAD_MAP_MAX][CSVREAD_NAME_MAX + 1];
+	char given[CSVREAD_MAP_MAX][CSVREAD_PAIR_MAX];   /* "email=\"E, M\"" */
+	char raw[CSVREAD_MAP_MAX][CSVREAD_NAME_MAX + 1]; /* "E, M" */
 };
 
 /*
- * Parses --map "FIELD=HEADER,..." into *out, the one parser of the
- * roster's and the course file's --map: each FIELD one of `fields` (its
- * kind recorded), each HEADER 1 to CSVREAD_NAME_MAX bytes, optionally in
- * double quotes, kept in csvread_norm_name's normal form.  ST_USAGE naming
- * what is wrong: no '=', a field not in `fields` (the message lists them,
- * after "is not a field" and `what`, such as " of a courses file"), a field
- * given twice, too many pairs.
+ * Adds the pairs of --map "FIELD=HEADER,..." to *m (zeroed before the
+ * first), the one parser of the roster's and the course file's --map, so
+ * that --map given twice adds up.  Spaces around a FIELD and a HEADER are
+ * dropped.  A HEADER may be in double quotes, as in CSV: then a comma is
+ * part of it and "" stands for one quote (email="Email, primary").  Each
+ * FIELD one of `fields` (its kind recorded), each HEADER 1 to
+ * CSVREAD_NAME_MAX bytes, kept in csvread_norm_name's normal form.
+ * ST_USAGE naming what is wrong: no '=', a field not in `fields` (the
+ * message lists them, after "is not a field" and `what`, such as " of a
+ * courses file"), a field given twice or a header given for two fields
+ * (both pairs named), an unterminated quote, too many pairs.
  */
+enum status csvread_map_add(const char *spec, const struct csvread_alias *fields,
+			    const char *what, struct csvread_map *m,
+			    struct error *err);
+
+/* csvread_map_add into *out zeroed first: --map given once. */
 enum status csvread_map_parse(const char *spec,
 			      const struct csvread_alias *fields,
 			      const char *what, struct csvread_map *out,

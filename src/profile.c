@@ -241,30 +241,10 @@ enum status profile_detect(const char *const *norm, size_t n, enum profile *out,
 }
 
 
-enum status profile_map_parse(const char *spec, struct csvread_map *out,
+enum status profile_map_parse(const char *spec, struct csvread_map *m,
 			      struct error *err)
 {
-	return csvread_map_parse(spec, map_fields, "", out, err);
-}
-
-void profile_map_pair(const char *spec, size_t k, char *out, size_t cap)
-{
-	/* Pairs are split at every comma, as csvread_map_parse splits them. */
-	const char *s = spec ? spec : "";
-	for (; k > 0 && s; k--) {
-		s = strchr(s, ',');
-		if (s)
-			s++;
-	}
-	out[0] = '\0';
-	if (!s)
-		return;
-	size_t len = strcspn(s, ",");
-	while (len > 0 && (*s == ' ' || *s == '\t'))
-		s++, len--;
-	while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t'))
-		len--;
-	snprintf(out, cap, "%.*s", (int)len, s);
+	return csvread_map_add(spec, map_fields, "", m, err);
 }
 
 const char *profile_required_label(enum profile p, enum row_field f)

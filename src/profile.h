@@ -97,16 +97,16 @@ enum status profile_detect(const char *const *norm, size_t n, enum profile *out,
 			   struct error *err);
 
 /*
- * Parses --map "student_id=Student Number,email=Email Address".  Fields:
- * student_id, first_name, last_name, email, course, role, status,
- * section.  ST_USAGE naming what is wrong.
+ * Adds the pairs of --map "student_id=Student Number,email=Email Address"
+ * to *m (zeroed before the first --map): a second --map adds to the first.
+ * Fields: student_id, first_name, last_name, email, course, role, status,
+ * section.  A header in double quotes may hold commas
+ * (email="Email, primary"; "" for a quote).  ST_USAGE naming what is
+ * wrong, both pairs for a field given twice or a header given for two
+ * fields (csvread_map_add).
  */
-enum status profile_map_parse(const char *spec, struct csvread_map *out,
+enum status profile_map_parse(const char *spec, struct csvread_map *m,
 			      struct error *err);
-
-/* The k-th "FIELD=HEADER" pair of a --map spec as the user typed it
- * (spaces around it dropped), into out; "" if there is none. */
-void profile_map_pair(const char *spec, size_t k, char *out, size_t cap);
 
 /* How profile p's own header names the required field f (FIELD_STUDENT_ID
  * or FIELD_COURSE), quoted, for messages: "'userSourcedId'",

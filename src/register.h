@@ -68,7 +68,6 @@ struct register_options {
 	bool allow_missing_email;      /* new students may come without one */
 	const char *profile;           /* --profile NAME, or NULL: detected */
 	const struct csvread_map *map; /* --map, or NULL */
-	const char *map_spec;          /* --map's text as given (messages) */
 	const char *users_path;        /* --users FILE, or NULL */
 	bool course_from_section;      /* --course-from section_id */
 	size_t workers;                /* 1..POOL_MAX_WORKERS */

@@ -1053,20 +1053,11 @@ static enum status check_map(struct roster_reader *r,
 		}
 		if (found)
 			continue;
-		char pair[2 * CSVREAD_NAME_MAX + 16], shown[ERROR_MAX / 2];
+		char shown[ERROR_MAX / 2];
 		size_t used = 0;
-		profile_map_pair(opts->map_spec, k, pair, sizeof(pair));
-		const char *header = strchr(pair, '=');
-		if (header) {
-			header++;
-			size_t len = strlen(header);
-			if (len >= 2 && header[0] == '"' && header[len - 1] == '"')
-				header++, len -= 2;
-			shown[0] = '\0';
-			esc_quote(shown, sizeof(shown), &used, header, len, NAME_SHOW);
-		} else {
-			snprintf(shown, sizeof(shown), "'%s'", m->header[k]);
-		}
+		shown[0] = '\0';
+		esc_quote(shown, sizeof(shown), &used, m->raw[k], strlen(m->raw[k]),
+			  NAME_SHOW);
 		char found_cols[ERROR_MAX];
 		size_t fused = 0;
 		found_cols[0] = '\0';
@@ -1075,7 +1066,7 @@ static enum status check_map(struct roster_reader *r,
 				 "%s: line %llu: --map %s: the header has no column "
 				 "%s (columns found: %s)",
 				 r->cr.name, (unsigned long long)r->header_line,
-				 header ? pair : m->header[k], shown, found_cols);
+				 m->given[k], shown, found_cols);
 	}
 	return ST_OK;
 }

@@ -24,8 +24,6 @@ struct roster_options {
 					* or NULL: `encoding` */
 	const char *profile;           /* --profile NAME, or NULL: detected */
 	const struct csvread_map *map; /* --map, or NULL */
-	const char *map_spec;          /* --map's text as given, for messages
-					* (NULL: the normal forms are shown) */
 	bool course_from_section;      /* --course-from section_id */
 	const char *users_path;        /* --users FILE, or NULL */
 	/* Asked when a read is interrupted (EINTR): return true to stop with

@@ -390,3 +390,36 @@ expect_rc 1
 for esc in 'S\ufe0f1' 'S\u16801' 'S\u28001' 'X1\ufe0f'; do
 	expect_out "$esc"
 done
+
+# ---- review 16, B2: --map loses nothing silently -------------------------------------
+
+case_ "--map: one header for two fields, or one field twice, is exit 2 naming both pairs"
+fresh_courses C1
+printf '"Student #","Email","Sect."\n1,a@x.org,C1\n' >odd2.csv
+run -d $db register odd2.csv --map 'student_id=Student #,email=Student #,course=Sect.'
+expect_rc 2
+expect_err "--map: student_id=Student # and email=Student # name the same column"
+run -d $db register odd2.csv --map 'student_id=Student #,email=Email' --map 'email=Sect.'
+expect_rc 2
+expect_err "--map: email is given twice (email=Email and email=Sect.)"
+[ "$(sql $db "SELECT count(*) FROM batches")" = 0 ] || fail "a batch was made"
+
+case_ "--map given twice adds up"
+run -d $db register odd2.csv --map 'student_id=Student #' --map 'course=Sect.' --format csv
+expect_rc 0
+expect_status 2 registered
+[ "$(stored 1)" = "||a@x.org" ] || fail "1 stored as $(stored 1)"
+
+case_ "--map: a header that holds a comma, in double quotes as in CSV"
+fresh_courses C1
+printf '"Student #","Email, primary","Sect."\n1,a@x.org,C1\n' >comma.csv
+run -d $db register comma.csv --map 'student_id=Student #, email = "Email, primary" ,course=Sect.' --format csv
+expect_rc 0
+expect_status 2 registered
+[ "$(stored 1)" = "||a@x.org" ] || fail "1 stored as $(stored 1)"
+run -d $db register comma.csv --map 'student_id=Student #,email=Email\, primary,course=Sect.'
+expect_rc 2
+expect_err "a header that holds a comma goes in double quotes"
+run -d $db register comma.csv --map 'student_id=Student #,email="Email, secondary",course=Sect.'
+expect_rc 2
+expect_err "--map email=\"Email, secondary\": the header has no column 'Email, secondary'"

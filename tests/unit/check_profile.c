@@ -96,15 +96,14 @@ END_TEST
 
 START_TEST(map_pairs_and_required_labels_for_messages)
 {
-	char out[64];
-	profile_map_pair("student_id=A B, email = \"E M\" ,course=C", 1, out, sizeof(out));
-	ck_assert_str_eq(out, "email = \"E M\"");
-	profile_map_pair("student_id=A B", 0, out, sizeof(out));
-	ck_assert_str_eq(out, "student_id=A B");
-	profile_map_pair("student_id=A B", 3, out, sizeof(out));
-	ck_assert_str_eq(out, "");
-	profile_map_pair(NULL, 0, out, sizeof(out));
-	ck_assert_str_eq(out, "");
+	struct csvread_map m = {0};
+	struct error err;
+	ck_assert_int_eq(profile_map_parse("student_id=A B, email = \"E M\" ,course=C",
+					   &m, &err), ST_OK);
+	ck_assert_uint_eq(m.count, 3);
+	ck_assert_str_eq(m.given[1], "email = \"E M\"");
+	ck_assert_str_eq(m.raw[1], "E M");
+	ck_assert_str_eq(m.given[0], "student_id=A B");
 	ck_assert_str_eq(profile_required_label(PROFILE_ONEROSTER, FIELD_STUDENT_ID),
 			 "'userSourcedId'");
 	ck_assert_str_eq(profile_required_label(PROFILE_CANVAS, FIELD_COURSE),
@@ -234,7 +233,7 @@ START_TEST(no_break_spaces_are_spaces_in_header_names)
 			  5);
 	ck_assert_str_eq(small, "ema");
 
-	struct csvread_map m;
+	struct csvread_map m = {0};
 	struct error err;
 	ck_assert_int_eq(profile_map_parse("student_id=Student\xC2\xA0Number",
 					   &m, &err),
@@ -245,7 +244,7 @@ END_TEST
 
 START_TEST(map_pairs_name_columns_in_normal_form)
 {
-	struct csvread_map m;
+	struct csvread_map m = {0};
 	struct error err;
 	ck_assert_int_eq(profile_map_parse("student_id=Student Number,email=\"Email "
 					   "Address\",role=Enrollment-Role",
@@ -260,6 +259,32 @@ START_TEST(map_pairs_name_columns_in_normal_form)
 }
 END_TEST
 
+/* Review 16, B2: a quoted header holds commas and "" quotes; a second
+ * --map adds to the first, and is held to the same rules across both. */
+START_TEST(map_quotes_and_repeats)
+{
+	struct csvread_map m = {0};
+	struct error err;
+	ck_assert_int_eq(profile_map_parse("student_id=Student #, email = \"Email, "
+					   "primary\" ,role=\"Say \"\"hi\"\"\"",
+					   &m, &err), ST_OK);
+	ck_assert_uint_eq(m.count, 3);
+	ck_assert_str_eq(m.raw[1], "Email, primary");
+	ck_assert_str_eq(m.raw[2], "Say \"hi\"");
+	ck_assert_int_eq(profile_map_column(&m, "email,_primary"), FIELD_EMAIL);
+	ck_assert_int_eq(profile_map_parse("course=Sect.", &m, &err), ST_OK);
+	ck_assert_uint_eq(m.count, 4);
+	ck_assert_int_eq(profile_map_column(&m, "student_#"), FIELD_STUDENT_ID);
+	ck_assert_int_eq(profile_map_column(&m, "sect."), FIELD_COURSE);
+	ck_assert_int_eq(profile_map_parse("course=Other", &m, &err), ST_USAGE);
+	ck_assert_msg(strstr(err.msg, "course is given twice (course=Sect. and course=Other)"),
+		      "%s", err.msg);
+	ck_assert_int_eq(profile_map_parse("last_name=Student #", &m, &err), ST_USAGE);
+	ck_assert_msg(strstr(err.msg, "student_id=Student # and last_name=Student # name "
+			     "the same column"), "%s", err.msg);
+}
+END_TEST
+
 START_TEST(bad_map_specs_are_usage_errors)
 {
 	static const struct {
@@ -271,9 +296,15 @@ START_TEST(bad_map_specs_are_usage_errors)
 		{"grade=Grade", "'grade' is not a field"},
 		{"email=a,email=b", "email is given twice"},
 		{"email=a,,course=b", "is not FIELD=HEADER"},
+		/* review 16, B2: both pairs named; quotes as in CSV */
+		{"email=a,email=b", "(email=a and email=b)"},
+		{"student_id=S #,email=s-#", "student_id=S # and email=s-# name the same column"},
+		{"email=\"a", "a quoted header ends with its closing quote"},
+		{"email=\"a\"b,course=c", "'email=\"a\"b,course=c': a quoted header"},
+		{"email=Email\\, primary", "'primary' is not FIELD=HEADER (a header that holds a comma goes in double quotes"},
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		struct csvread_map m;
+		struct csvread_map m = {0};
 		struct error err;
 		ck_assert_int_eq(profile_map_parse(bad[i].spec, &m, &err), ST_USAGE);
 		ck_assert_msg(strstr(err.msg, bad[i].why), "%s: %s", bad[i].spec, err.msg);
@@ -711,6 +742,7 @@ static Suite *profile_suite(void)
 	tcase_add_test(tc, no_break_spaces_are_spaces_in_header_names);
 	tcase_add_test(tc, map_pairs_name_columns_in_normal_form);
 	tcase_add_test(tc, bad_map_specs_are_usage_errors);
+	tcase_add_test(tc, map_quotes_and_repeats);
 	tcase_add_test(tc, student_roles_and_the_rest);
 	tcase_add_test(tc, statuses_that_mean_removed_are_drop_requests);
 	tcase_add_test(tc, header_names_match_without_their_separators);
