@@ -333,26 +333,54 @@ static enum status check_row(struct users_join *u, size_t nfields,
 	return ST_OK;
 }
 
-/* Keeps one column per value: the id by rank, the others the first. */
-static void settle_header(struct users_join *u)
+/* Two columns of the header give one value: refused as the roster
+ * refuses it (reading either would be a guess). */
+static enum status twice_error(struct users_join *u, size_t first,
+			       size_t second, struct error *err)
+{
+	static const char *const names[U_COUNT] = {"user id", "first_name",
+						   "last_name", "email",
+						   "status", "role"};
+	char a[NAME_KEEP * 4 + 32], b[NAME_KEEP * 4 + 32];
+	return error_set(err, ST_INPUT,
+			 "%s: line %llu: the --users file's %s is in two columns, "
+			 "%s and %s: keep one (nothing was written)",
+			 u->cr.name, (unsigned long long)csvread_record_line(&u->cr),
+			 names[u->colmap[first]],
+			 csvread_column_name(&u->cr, first, a, sizeof(a)),
+			 csvread_column_name(&u->cr, second, b, sizeof(b)));
+}
+
+/* Keeps one column per value.  The id: the first of the id names in
+ * unames' order (sourcedId before username in OneRoster's users.csv);
+ * two columns of that one name, or of any other value, are refused. */
+static enum status settle_header(struct users_join *u, struct error *err)
 {
 	size_t best = SIZE_MAX, best_col = SIZE_MAX;
-	bool seen[U_COUNT] = {false};
+	size_t first[U_COUNT];
+	for (int c = 0; c < U_COUNT; c++)
+		first[c] = SIZE_MAX;
 	for (size_t i = 0; i < u->ncols && i < ROSTER_MAX_COLUMNS; i++) {
-		if (u->colmap[i] == U_ID && u->id_rank[i] < best) {
+		if (u->colmap[i] != U_ID)
+			continue;
+		if (u->id_rank[i] == best)
+			return twice_error(u, best_col, i, err);
+		if (u->id_rank[i] < best) {
 			best = u->id_rank[i];
 			best_col = i;
 		}
 	}
 	for (size_t i = 0; i < u->ncols && i < ROSTER_MAX_COLUMNS; i++) {
 		int c = u->colmap[i];
-		if (c == U_ID)
+		if (c == U_ID) {
 			u->colmap[i] = i == best_col ? U_ID : -1;
-		else if (c >= 0 && seen[c])
-			u->colmap[i] = -1;
-		else if (c >= 0)
-			seen[c] = true;
+		} else if (c >= 0) {
+			if (first[c] != SIZE_MAX)
+				return twice_error(u, first[c], i, err);
+			first[c] = i;
+		}
 	}
+	return ST_OK;
 }
 
 static bool on_record(void *ctx, size_t nfields, bool blank, uint64_t line)
@@ -365,7 +393,7 @@ static bool on_record(void *ctx, size_t nfields, bool blank, uint64_t line)
 	if (u->in_header) {
 		u->ncols = nfields;
 		u->in_header = false;
-		settle_header(u);
+		u->failed = settle_header(u, &u->err);
 		return true;
 	}
 	if (u->failed == ST_OK)
@@ -397,6 +425,10 @@ static enum status read_users(struct users_join *u, struct error *err)
 	if (st != ST_OK)
 		return st;
 	csvread_bom_note(&u->cr, u->bom_note, sizeof(u->bom_note));
+	if (u->failed != ST_OK) {
+		*err = u->err;
+		return u->failed;
+	}
 	if (!has_id_column(u))
 		return error_set(err, ST_INPUT,
 				 "%s: line 1: no user id column (sourcedId, user_id, "

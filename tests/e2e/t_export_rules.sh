@@ -423,3 +423,18 @@ expect_err "a header that holds a comma goes in double quotes"
 run -d $db register comma.csv --map 'student_id=Student #,email="Email, secondary",course=Sect.'
 expect_rc 2
 expect_err "--map email=\"Email, secondary\": the header has no column 'Email, secondary'"
+
+# ---- review 16, B7: --users with one value in two columns ---------------------------
+
+case_ "--users: two email columns, or two id columns of one name, are exit 2 naming both, as the roster's"
+fresh_courses C1
+printf 'course_id,user_id\nC1,n1\n' >e.csv
+printf 'user_id,first_name,email,Email\nn1,Ann,,n1@x.org\n' >u2.csv
+run -d $db register e.csv --users u2.csv
+expect_rc 2
+expect_err "u2.csv: line 1: the --users file's email is in two columns, 3 ('email') and 4 ('Email')"
+printf 'User ID,first_name,email,user_id\nX1,Ann,a@x.org,n1\n' >ui.csv
+run -d $db register e.csv --users ui.csv
+expect_rc 2
+expect_err "the --users file's user id is in two columns, 1 ('User ID') and 4 ('user_id')"
+[ "$(sql $db "SELECT count(*) FROM batches")" = 0 ] || fail "a batch was made"

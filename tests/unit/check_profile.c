@@ -598,6 +598,35 @@ START_TEST(many_users_grow_the_index)
 }
 END_TEST
 
+/* Review 16, B7: one value in two columns is refused, as the roster
+ * refuses it; two id names of different rank are not (OneRoster's
+ * sourcedId and username: sourcedId is the key). */
+START_TEST(users_file_with_a_value_in_two_columns_is_refused)
+{
+	struct users_join *u;
+	struct error err;
+	const char *p = write_str("d.csv", "user_id,first_name,email,Email\nn1,A,,a@x.org\n");
+	ck_assert_int_eq(users_join_open(p, NULL, &u, &err), ST_INPUT);
+	ck_assert_msg(strstr(err.msg, "d.csv: line 1: the --users file's email is in two "
+			     "columns, 3 ('email') and 4 ('Email')"), "%s", err.msg);
+	p = write_str("d.csv", "User ID,first_name,user_id\nX1,A,n1\n");
+	ck_assert_int_eq(users_join_open(p, NULL, &u, &err), ST_INPUT);
+	ck_assert_msg(strstr(err.msg, "user id is in two columns, 1 ('User ID') and 3"),
+		      "%s", err.msg);
+	p = write_str("d.csv", "givenName,first_name,sourcedId\nA,B,n1\n");
+	ck_assert_int_eq(users_join_open(p, NULL, &u, &err), ST_INPUT);
+	ck_assert_msg(strstr(err.msg, "first_name is in two columns"), "%s", err.msg);
+	p = write_str("d.csv", "username,sourcedId,givenName\njdoe,n1,Jane\n");
+	ck_assert_int_eq(users_join_open(p, NULL, &u, &err), ST_OK);
+	struct user_values v;
+	bool found;
+	ck_assert_int_eq(users_join_find(u, "n1", 2, &found, &v, &err), ST_OK);
+	ck_assert(found);
+	ck_assert_str_eq(v.first_name.text, "Jane");
+	users_join_close(u);
+}
+END_TEST
+
 START_TEST(users_file_without_an_id_column_is_refused)
 {
 	struct users_join *u;
@@ -763,6 +792,7 @@ static Suite *profile_suite(void)
 	tcase_add_test(tc, users_rows_follow_the_rosters_csv_rules);
 	tcase_add_test(tc, many_users_grow_the_index);
 	tcase_add_test(tc, users_file_without_an_id_column_is_refused);
+	tcase_add_test(tc, users_file_with_a_value_in_two_columns_is_refused);
 	tcase_add_test(tc, the_join_fills_what_the_enrollment_lacks);
 	suite_add_tcase(s, tc);
 	return s;
