@@ -101,7 +101,8 @@ static const char register_help[] =
 	"                         twice: exit 2\n"
 	"  --users FILE           the export's users file, joined by id for names,\n"
 	"                         emails, roles and statuses (a malformed row of\n"
-	"                         it refuses the file: exit 2, nothing written)\n"
+	"                         it refuses the file: exit 2, nothing written;\n"
+	"                         '-' is standard input, not both it and ROSTER)\n"
 	"  --users-encoding NAME  the --users file's encoding when it differs from\n"
 	"                         the roster's (default: --encoding's; UTF-8\n"
 	"                         for a UTF-8 file beside a legacy roster)\n"
@@ -289,6 +290,27 @@ static bool input_rereadable(const char *path)
 		return true;
 	return strcmp(path, "-") != 0 && stat(path, &sb) == 0 &&
 	       S_ISREG(sb.st_mode);
+}
+
+/* stat(2) of an input path, "-" being standard input. */
+static bool input_stat(const char *path, struct stat *sb)
+{
+	return strcmp(path, "-") == 0 ? fstat(STDIN_FILENO, sb) == 0
+				       : stat(path, sb) == 0;
+}
+
+/* Whether the roster and the --users file are one stream -- standard
+ * input twice ("-", /dev/stdin, /dev/fd/0), or one pipe or FIFO named
+ * twice -- which can be read only once.  A regular file named twice can be
+ * read twice. */
+static bool same_stream(const char *roster, const char *users)
+{
+	struct stat a, b;
+	if (strcmp(roster, "-") == 0 && strcmp(users, "-") == 0)
+		return true;
+	return input_stat(roster, &a) && input_stat(users, &b) &&
+	       a.st_dev == b.st_dev && a.st_ino == b.st_ino &&
+	       !S_ISREG(a.st_mode) && !S_ISDIR(a.st_mode);
 }
 
 /*
@@ -746,6 +768,16 @@ static int run_batch(struct cli *cli, const struct batch_command *bc, int argc,
 						      : "only one roster file at a time");
 	} else {
 		ro.roster_path = argv[optind];
+	}
+	if (ro.users_path && ro.roster_path &&
+	    same_stream(ro.roster_path, ro.users_path)) {
+		cli_error("%s: the roster and --users are both %s: one stream "
+			  "can be read only once; save one of them to a file "
+			  "(nothing was written)",
+			  name, strcmp(ro.roster_path, "-") == 0 ||
+					strcmp(ro.users_path, "-") == 0 ?
+				"standard input" : "the same pipe");
+		return 2;
 	}
 	if (ro.users_encoding && !ro.users_path)
 		return cli_usage_error(cli,

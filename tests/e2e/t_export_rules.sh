@@ -438,3 +438,35 @@ run -d $db register e.csv --users ui.csv
 expect_rc 2
 expect_err "the --users file's user id is in two columns, 1 ('User ID') and 4 ('user_id')"
 [ "$(sql $db "SELECT count(*) FROM batches")" = 0 ] || fail "a batch was made"
+
+# ---- review 16, B8: the roster and --users on one stream -----------------------------
+
+case_ "the roster and --users both standard input ('-', /dev/stdin): refused naming the conflict, nothing written"
+db=$(new_db t)
+printf 'course_id,user_id\nC1,u1\n' >e.csv
+printf 'user_id,email\nu1,a@x.org\n' >u.csv
+# piped: run_piped ARGS...: bulkreg reading e.csv from a pipe
+run_piped() { cat e.csv | "$BULKREG" "$@" >out 2>err; RC=$?; }
+run_piped -d $db register - --users -
+expect_rc 2
+expect_err "register: the roster and --users are both standard input: one stream can be read only once"
+run_piped -d $db register - --users /dev/stdin
+expect_rc 2
+expect_err "the roster and --users are both standard input"
+run_piped -d $db drop - --users /dev/stdin
+expect_rc 2
+expect_err "drop: the roster and --users are both standard input"
+run_in e.csv -d $db register - --users -
+expect_rc 2
+expect_err "the roster and --users are both standard input"
+[ ! -e $db ] || fail "the database was created"
+mkfifo ff
+run -d $db register ff --users ff
+expect_rc 2
+expect_err "the roster and --users are both the same pipe"
+
+case_ "one of them on standard input, or one regular file named twice, is read as usual"
+fresh_courses C1
+run_in u.csv -d $db register e.csv --users - --format csv
+expect_rc 0
+expect_status 2 registered
