@@ -66,7 +66,8 @@ static const char register_help[] =
 	"                         FILE as it is (written with the batch, taken as\n"
 	"                         -o FILE is; a dry run writes it too)\n"
 	"  --label TEXT           a note stored with the batch\n"
-	"  --delimiter C          ',' (default), ';', 'tab' or '|'\n"
+	"  --delimiter C          ',' (default), ';', 'tab' or '|'; wins over a\n"
+	"                         'sep=' first line\n"
 	"  --wait SECONDS         wait this long for another bulkreg to finish\n"
 	"                         (default 30); on PostgreSQL a batch that lost a\n"
 	"                         race with another runs again meanwhile\n"
@@ -625,6 +626,7 @@ static int run_batch(struct cli *cli, const struct batch_command *bc, int argc,
 						       "--delimiter: '%s' is not one of "
 						       "',' ';' 'tab' '|'",
 						       optarg);
+			ro.delimiter_given = true;
 			break;
 		case OPT_DRY_RUN:
 			ro.dry_run = true;

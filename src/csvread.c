@@ -930,28 +930,43 @@ static enum status read_converted(struct csvread *cr, struct error *err)
 	return ST_OK;
 }
 
-/* Excel's first line "sep=;" names the delimiter: honoured, then skipped
- * like a blank line. */
+/*
+ * Excel's first line "sep=;" names the delimiter: honoured (unless
+ * delim_given: --delimiter wins, and csvread_sep_ignored says so), then
+ * skipped like a blank line.  Also as a spreadsheet saves it again: in
+ * quotes ("sep=;"), or padded with the delimiter to the header's width
+ * (sep=;;;).
+ */
 static enum status check_sep_line(struct csvread *cr, struct error *err)
 {
 	const unsigned char *s = cr->buf + cr->pos;
 	size_t n = cr->end - cr->pos;
 	cr->sep_checked = true;
-	if (n < 5 || strncasecmp((const char *)s, "sep=", 4) != 0)
+	bool quoted = n > 0 && s[0] == '"';
+	size_t at = quoted ? 1 : 0; /* where "sep=" begins */
+	if (n < at + 5 || strncasecmp((const char *)s + at, "sep=", 4) != 0)
 		return ST_OK;
-	size_t k = 5;
+	unsigned char d = s[at + 4];
+	size_t k = at + 5;
+	if (quoted && (k >= n || s[k++] != '"'))
+		return ST_OK;
+	while (k < n && s[k] == d && d != '\r' && d != '\n')
+		k++; /* padding */
 	if (k < n && s[k] != '\r' && s[k] != '\n')
 		return ST_OK; /* more than one character: a header, say */
-	unsigned char d = s[4];
 	if (d != ',' && d != ';' && d != '\t' && d != '|')
 		return error_set(err, ST_INPUT,
 				 "%s: line 1: 'sep=' names a delimiter bulkreg does "
 				 "not read (0x%02X): use ',', ';', tab or '|'",
 				 cr->name, d);
-	cr->delim = d;
 	cr->sep_line = true;
-	csv_set_delim(&cr->parser, d);
-	csv_set_space_func(&cr->parser, d == '\t' ? space_only : NULL);
+	if (cr->delim_given && d != cr->delim) {
+		cr->sep_ignored = d;
+	} else {
+		cr->delim = d;
+		csv_set_delim(&cr->parser, d);
+		csv_set_space_func(&cr->parser, d == '\t' ? space_only : NULL);
+	}
 	if (k < n && s[k] == '\r')
 		k++;
 	if (k < n && s[k] == '\n')
@@ -1278,6 +1293,11 @@ unsigned char csvread_delimiter(const struct csvread *cr)
 bool csvread_had_bom(const struct csvread *cr)
 {
 	return cr->bom;
+}
+
+unsigned char csvread_sep_ignored(const struct csvread *cr)
+{
+	return cr->sep_ignored;
 }
 
 bool csvread_had_sep_line(const struct csvread *cr)

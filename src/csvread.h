@@ -53,7 +53,8 @@ typedef bool (*csvread_record_fn)(void *ctx, size_t nfields, bool blank,
  * read whole first), else when its end is read.  Spreadsheet files (.xlsx,
  * .ods, .xls) are recognised and refused, and so is any other zip archive
  * (an export's bundle of CSV files: its .csv members are named, with
- * `archive_advice`).  Excel's "sep=;" first line sets the delimiter.
+ * `archive_advice`).  Excel's "sep=;" first line sets the delimiter
+ * (also quoted or padded: "sep=;", sep=;;;), unless delim_given.
  *
  * Quotes are read as spreadsheets and Python's csv module read them: a
  * quote inside an unquoted field (O"Neil) is a literal character; text
@@ -73,6 +74,8 @@ struct csvread {
 				       * "nothing was registered" */
 	const char *archive_advice;   /* what to pass instead of a zip
 				       * archive: "the enrollments file..." */
+	bool delim_given;             /* the delimiter was given (--delimiter):
+				       * it wins over a "sep=" line */
 	const char *encoding_option;  /* the option that sets this file's
 				       * encoding, for advice: "--encoding" */
 	const char *utf8_advice;      /* what to do with a file that is
@@ -130,6 +133,8 @@ struct csvread {
 				       * mark replaced, or NULL */
 	size_t bom_len;
 	bool sep_line;                /* an Excel "sep=" line was read */
+	unsigned char sep_ignored;    /* the delimiter it named, when
+				       * delim_given overrode it; else 0 */
 	const unsigned char *untrimmed; /* the field being handed over, */
 	size_t untrimmed_len;         /* before its spaces were trimmed */
 	const char *eol;              /* the first line break seen, or NULL */
@@ -233,6 +238,10 @@ void csvread_field_untrimmed(const struct csvread *cr, const unsigned char **s,
 unsigned char csvread_delimiter(const struct csvread *cr);
 bool csvread_had_bom(const struct csvread *cr);
 bool csvread_had_sep_line(const struct csvread *cr);
+
+/* Once the first record was read: the delimiter a "sep=" line named that
+ * delim_given overrode (a warning says so), or 0. */
+unsigned char csvread_sep_ignored(const struct csvread *cr);
 const char *csvread_line_end(const struct csvread *cr);
 
 void csvread_close(struct csvread *cr);

@@ -1198,6 +1198,7 @@ enum status register_run(const struct register_options *opt,
 
 	struct roster_options ro = {
 		.delimiter = opt->delimiter,
+		.delimiter_given = opt->delimiter_given,
 		.course_override = opt->course,
 		.action = opt->action,
 		.encoding = opt->encoding,

@@ -51,6 +51,7 @@ struct register_options {
 	double wait_seconds;           /* --wait: for the database lock */
 	const char *roster_path;       /* "-" = standard input */
 	unsigned char delimiter;       /* ',', ';', '\t', '|' */
+	bool delimiter_given;          /* --delimiter: wins over a "sep=" line */
 	const char *course;            /* --course CODE, or NULL */
 	enum row_action action;        /* ROW_ENROL (register) or ROW_DROP */
 	/* drop --student ID --course CODE: this one pair instead of a roster

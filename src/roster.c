@@ -1013,27 +1013,52 @@ static enum status map_columns(struct roster_reader *r,
 	return adopt_optional(r, seen, err);
 }
 
+/* How a delimiter is named in messages and options: "';'", "tab". */
+static const char *delimiter_shown(unsigned char d, char out[8])
+{
+	if (d == '\t')
+		snprintf(out, 8, "tab");
+	else
+		snprintf(out, 8, "'%c'", d);
+	return out;
+}
+
 /* A header read as one column that holds another delimiter is almost
- * always a roster exported with ';' (Excel in many locales), tabs or '|'. */
-static const char *delimiter_hint(const struct roster_reader *r)
+ * always a roster exported with ';' (Excel in many locales), tabs or '|'.
+ * When a "sep=" line chose the delimiter, the hint says so: --delimiter
+ * wins over it. */
+static const char *delimiter_hint(const struct roster_reader *r, char *out,
+				  size_t cap)
 {
 	static const struct {
 		char c;
-		const char *hint;
+		const char *looks;
 	} seen[] = {
-		{ ';', "; the header looks ';'-separated: try --delimiter ';'" },
-		{ '\t', "; the header looks tab-separated: try --delimiter tab" },
-		{ '|', "; the header looks '|'-separated: try --delimiter '|'" },
-		{ ',', "; the header looks comma-separated: try --delimiter ','" },
+		{ ';', "';'-separated" },
+		{ '\t', "tab-separated" },
+		{ '|', "'|'-separated" },
+		{ ',', "comma-separated" },
 	};
+	out[0] = '\0';
 	if (r->ncols != 1)
-		return "";
+		return out;
 	const struct header_col *c = &r->cols[0];
 	size_t n = c->len < sizeof(c->name) ? c->len : sizeof(c->name);
-	for (size_t i = 0; i < sizeof(seen) / sizeof(seen[0]); i++)
-		if (memchr(c->name, seen[i].c, n))
-			return seen[i].hint;
-	return "";
+	for (size_t i = 0; i < sizeof(seen) / sizeof(seen[0]); i++) {
+		unsigned char d = (unsigned char)seen[i].c;
+		if (d == csvread_delimiter(&r->cr) || !memchr(c->name, d, n))
+			continue;
+		char by_sep[64] = "", cur[8], want[8];
+		if (csvread_had_sep_line(&r->cr) && !csvread_sep_ignored(&r->cr))
+			snprintf(by_sep, sizeof(by_sep),
+				 " (the file's 'sep=' line chose %s)",
+				 delimiter_shown(csvread_delimiter(&r->cr), cur));
+		const char *w = delimiter_shown(d, want);
+		snprintf(out, cap, "; the header looks %s%s: try --delimiter %s",
+			 seen[i].looks, by_sep, w);
+		return out;
+	}
+	return out;
 }
 
 /* Every header --map names must be in the file: a mapped column that is
@@ -1132,7 +1157,7 @@ static enum status check_required(struct roster_reader *r, bool need_course,
 	if (nmissing == 0)
 		return ST_OK;
 
-	char found[ERROR_MAX];
+	char found[ERROR_MAX], dhint[160];
 	size_t fused = 0;
 	found[0] = '\0';
 	list_columns(found, sizeof(found), &fused, r, pick_any);
@@ -1143,7 +1168,7 @@ static enum status check_required(struct roster_reader *r, bool need_course,
 			 r->cr.name, (unsigned long long)r->header_line,
 			 nmissing > 1 ? "s" : "", missing, profile_note,
 			 r->profile == PROFILE_BULKREG ? "" : profile_name(r->profile),
-			 found, hints, delimiter_hint(r),
+			 found, hints, delimiter_hint(r, dhint, sizeof(dhint)),
 			 have[FIELD_COURSE] ? "" :
 			 "; --course CODE puts every row into one course");
 }
@@ -1370,6 +1395,15 @@ static enum status read_header(struct roster_reader *r,
 	char note[ERROR_MAX];
 	if (csvread_bom_note(&r->cr, note, sizeof(note)))
 		add_warning(r, note);
+	if (csvread_sep_ignored(&r->cr)) {
+		char was[8], now[8];
+		snprintf(note, sizeof(note),
+			 "%s: line 1: the file's 'sep=' line names %s; --delimiter %s "
+			 "was given and wins",
+			 r->cr.name, delimiter_shown(csvread_sep_ignored(&r->cr), was),
+			 delimiter_shown(csvread_delimiter(&r->cr), now));
+		add_warning(r, note);
+	}
 	/* Exports carry many columns bulkreg has no use for: only today's
 	 * rosters are warned about them. */
 	if (r->profile == PROFILE_BULKREG)
@@ -1405,6 +1439,7 @@ enum status roster_open(const char *path, const struct roster_options *opts,
 		free(r);
 		return st;
 	}
+	r->cr.delim_given = opts->delimiter_given;
 	if (opts->users_path)
 		r->cr.utf8_advice = "run without --encoding (it is the roster's; "
 				    "--users-encoding NAME is the --users file's)";

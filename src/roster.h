@@ -15,6 +15,7 @@
 
 struct roster_options {
 	unsigned char delimiter;       /* ',', ';', '\t' or '|' */
+	bool delimiter_given;          /* --delimiter: wins over a "sep=" line */
 	const char *course_override;   /* --course CODE, or NULL */
 	enum row_action action;        /* what every row asks: ROW_DROP for
 					* `bulkreg drop` (no email column

@@ -153,3 +153,37 @@ expect_out "2,A,K,registered"
 expect_out "3,B,K,already_registered"
 expect_out "4,C,K,registered"
 [ "$(sql $db "SELECT last_name FROM students WHERE student_id = 'A'")" = 'O"Neil' ] || fail "A"
+
+# ---- review 16, B5: sep= as spreadsheets write it again; --delimiter wins ------------
+
+case_ "'sep=;;;' (padded to the header's width) and '\"sep=;\"' (quoted) set the delimiter too"
+db=$(new_db t)
+run -d $db course add OPEN --capacity 10
+expect_rc 0
+printf 'sep=;;;\r\nstudent_id;first_name;email;course\r\nP1;Ann;p1@uni.example;OPEN\r\n' >pad.csv
+run -d $db register pad.csv --format csv
+expect_rc 0
+expect_out "3,P1,OPEN,registered"
+printf '"sep=;"\r\nstudent_id;first_name;email;course\r\nP2;Ann;p2@uni.example;OPEN\r\n' >qsep.csv
+run -d $db register qsep.csv --format csv
+expect_rc 0
+expect_out "3,P2,OPEN,registered"
+printf '"sep=|"||\nstudent_id|email|course\nP3|p3@uni.example|OPEN\n' >qpad.csv
+run -d $db register qpad.csv --format csv
+expect_rc 0
+expect_out "3,P3,OPEN,registered"
+
+case_ "an explicit --delimiter wins over a 'sep=' line, with a warning; the hint names the sep= line"
+printf 'sep=;\r\nstudent_id,email,course\r\nP4,p4@uni.example,OPEN\r\n' >wrongsep.csv
+run -d $db register wrongsep.csv
+expect_rc 2
+expect_err "the header looks comma-separated (the file's 'sep=' line chose ';'): try --delimiter ','"
+run -d $db register wrongsep.csv --delimiter , --format csv
+expect_rc 0
+expect_out "3,P4,OPEN,registered"
+expect_err "wrongsep.csv: line 1: the file's 'sep=' line names ';'; --delimiter ',' was given and wins"
+printf 'sep=;\r\nstudent_id;first_name;email;course\r\nP5;Ann;p5@uni.example;OPEN\r\n' >agree.csv
+run -d $db register agree.csv --delimiter ';' --format csv
+expect_rc 0
+expect_out "3,P5,OPEN,registered"
+! grep -q "sep=" err || fail "warned though they agree: $(cat err)"

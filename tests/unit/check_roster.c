@@ -1509,6 +1509,44 @@ START_TEST(a_bom_wins_over_the_encoding_given)
 }
 END_TEST
 
+/* Review 16, B5: a "sep=" line as spreadsheets save it again (quoted,
+ * padded), and an explicit delimiter that wins over it. */
+START_TEST(sep_lines_quoted_padded_and_overridden)
+{
+	static const char *const forms[] = {
+		"sep=;\n", "sep=;;;\r\n", "\"sep=;\"\n", "\"sep=;\";;\n", "SEP=;\n",
+	};
+	for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
+		char text[256];
+		snprintf(text, sizeof(text), "%sstudent_id;email;course\ns1;a@x.org;C1\n",
+			 forms[i]);
+		struct row rows[MAX_ROWS];
+		ck_assert_msg(parse(text, rows) == 1, "%s", forms[i]);
+		assert_value(&rows[0], FIELD_COURSE, "C1");
+		ck_assert_uint_eq(rows[0].line, 3);
+	}
+	/* Given, the delimiter wins; the line is still skipped. */
+	struct roster_options o = comma();
+	o.delimiter_given = true;
+	struct roster_reader *r = open_ok(write_str("s.csv", "sep=;\nstudent_id,email,course\n"
+						      "s1,a@x.org,C1\n"), &o);
+	ck_assert_uint_eq(roster_warning_count(r), 1);
+	ck_assert_msg(strstr(roster_warning(r, 0), "line 1: the file's 'sep=' line names "
+			     "';'; --delimiter ',' was given and wins"),
+		      "%s", roster_warning(r, 0));
+	struct row row;
+	struct error err;
+	ck_assert_int_eq(roster_next(r, &row, &err), ST_OK);
+	assert_value(&row, FIELD_COURSE, "C1");
+	ck_assert_uint_eq(row.line, 3);
+	roster_close(r);
+	/* Not a sep= line: text after it. */
+	o = comma();
+	expect_open_fail_path(write_str("s.csv", "sep=;x\nstudent_id,email,course\n"), &o,
+			      ST_INPUT, "missing required columns");
+}
+END_TEST
+
 START_TEST(nul_in_a_header_name_is_named)
 {
 	const char data[] = "s\0t\0u\0,\0e\0\n\0";
@@ -1698,6 +1736,7 @@ static Suite *roster_suite(void)
 	tcase_add_test(tc, messages_show_invisible_characters_by_code_point);
 	tcase_add_test(tc, no_break_spaces_in_header_names_are_spaces);
 	tcase_add_test(tc, a_bom_wins_over_the_encoding_given);
+	tcase_add_test(tc, sep_lines_quoted_padded_and_overridden);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("fast path");
