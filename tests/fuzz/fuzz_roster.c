@@ -3,7 +3,9 @@
  * The first input byte picks the options (bits 0-1: delimiter , ; TAB |,
  * bit 2: --course override, bits 3-4: --encoding none, WINDOWS-1252,
  * UTF-16LE, MACINTOSH; bits 5-7: the profile detected, or forced, or
- * detected with the file itself as --users); the rest is the roster file.  Each input is
+ * detected with the file itself as --users); the rest is the roster file
+ * (an odd length: the delimiter was given, and wins over a "sep=" line),
+ * and its first 256 bytes a --map spec given twice.  Each input is
  * read to the end, every row validated, and invariants checked.  The same
  * bytes also go through csvread twice, with and without the quote-free
  * fast path, which must report exactly the same fields, records and lines.
@@ -91,7 +93,8 @@ static void run_roster(unsigned char control, size_t size)
 				   .course_override = control & 4 ? "C1" : NULL,
 				   .encoding = encodings[(control >> 3) & 3],
 				   .profile = profiles[pick],
-				   .users_path = pick == 7 ? path : NULL};
+				   .users_path = pick == 7 ? path : NULL,
+				   .delimiter_given = size & 1};
 	struct roster_reader *r;
 	struct error err;
 	static struct row row;
@@ -216,10 +219,33 @@ static void run_users(unsigned char control)
 	users_join_close(u);
 }
 
+/* The bytes as --map given twice: parsed or refused, never past the
+ * table's bounds, every header kept NUL-terminated. */
+static void run_map(const unsigned char *data, size_t size)
+{
+	char spec[257];
+	size_t n = size < 256 ? size : 256;
+	memcpy(spec, data, n);
+	spec[n] = '\0';
+	struct csvread_map m = {0};
+	struct error err;
+	for (int i = 0; i < 2; i++) {
+		if (profile_map_parse(spec, &m, &err) != ST_OK)
+			break;
+	}
+	check(m.count <= CSVREAD_MAP_MAX, "map bound");
+	for (size_t k = 0; k < m.count; k++)
+		check(memchr(m.header[k], '\0', sizeof(m.header[k])) &&
+			      memchr(m.raw[k], '\0', sizeof(m.raw[k])) &&
+			      memchr(m.given[k], '\0', sizeof(m.given[k])),
+		      "map strings");
+}
+
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 {
 	if (size == 0)
 		return 0;
+	run_map(data, size);
 	write_input(data + 1, size - 1);
 	run_roster(data[0], size - 1);
 	run_differential(data[0]);
