@@ -5,16 +5,20 @@
 sqlite_only "reads the man page, not a database"
 MAN=$ROOT/man/bulkreg.1
 
+# plain: overstrikes (bold, underline) and tabs out, as col -bx would.
+plain() {
+	python3 -c 'import re, sys; sys.stdout.write(re.sub(".\b", "", sys.stdin.read()).expandtabs())'
+}
 # render: the page as plain text, by each renderer this machine has.
 render() {
 	if command -v mandoc >/dev/null 2>&1; then
-		mandoc -Tascii -Owidth=80 "$MAN" | col -bx >mandoc.txt || fail "mandoc"
+		mandoc -Tascii -Owidth=80 "$MAN" | plain >mandoc.txt || fail "mandoc"
 		echo mandoc.txt
 	fi
 	if command -v groff >/dev/null 2>&1; then
 		# What man(1) does for MANWIDTH=80: a line length of 80 - 2 - 5.
 		groff -mandoc -Tascii -rLL=73n -rLT=73n "$MAN" 2>/dev/null |
-			col -bx >groff.txt || fail "groff"
+			plain >groff.txt || fail "groff"
 		echo groff.txt
 	fi
 }
