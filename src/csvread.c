@@ -1684,7 +1684,7 @@ static enum status map_pair(const struct map_token *t,
 					 "--map: %.*s is given twice (%s and %.*s): "
 					 "a field is read from one column",
 					 flen, t->field, m->given[i], plen, t->pair);
-		if (strcmp(m->header[i], norm) == 0)
+		if (csvread_name_eq(m->header[i], norm))
 			return error_set(err, ST_USAGE,
 					 "--map: %s and %.*s name the same column: "
 					 "a column is read as one field",
