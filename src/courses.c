@@ -279,10 +279,12 @@ void course_table_hint(char *out, size_t cap, const struct course_table *t,
 	}
 	/* A code that reads as the one suggested: say what differs, or
 	 * the two look the same in the message. */
+	if (n != 1) /* none for a code over COURSE_CODE_MAX: want fits it */
+		return;
 	char want[COURSE_CODE_MAX], have[COURSE_CODE_MAX];
 	uint32_t changed;
 	size_t wlen = hint_skeleton(code, len, want, &changed);
-	if (n == 1 && changed && used < cap &&
+	if (changed && used < cap &&
 	    hint_skeleton(found[0]->code, strlen(found[0]->code), have, NULL) ==
 		    wlen &&
 	    memcmp(want, have, wlen) == 0) {
