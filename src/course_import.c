@@ -559,7 +559,7 @@ enum status course_import_map_parse(const char *spec,
 				    struct course_import_options *opt,
 				    struct error *err)
 {
-	return csvread_map_parse(spec, map_fields, " of a courses file",
+	return csvread_map_add(spec, map_fields, " of a courses file",
 				 &opt->map, err);
 }
 

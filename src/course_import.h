@@ -34,8 +34,10 @@ struct course_import_options {
 	const char *encoding;
 };
 
-/* Parses --map for course files into opt->map.  ST_USAGE naming what is
- * wrong (a field other than code, title, capacity, waitlist; no '='). */
+/* Adds --map for course files to opt->map (zeroed before the first: a
+ * repeated --map adds up, as register's).  ST_USAGE naming what is wrong
+ * (a field other than code, title, capacity, waitlist; no '='; a field or
+ * a header given twice). */
 enum status course_import_map_parse(const char *spec,
 				    struct course_import_options *opt,
 				    struct error *err);

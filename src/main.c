@@ -29,6 +29,7 @@ static const char usage_text[] =
 	"                [--check-timeout SECONDS] [--check-env clean|inherit]\n"
 	"                [--max-rows N] [--profile NAME] [--users FILE]\n"
 	"                [--map FIELD=HEADER,...] [--encoding NAME]\n"
+	"                [--users-encoding NAME]\n"
 	"                [--allow-missing-email] [--course-from COLUMN]\n"
 	"       bulkreg drop ROSTER.csv|- [register's options except --sync, --sync-scope,\n"
 	"                --max-drops, --update-students, --allow-missing-email]\n"

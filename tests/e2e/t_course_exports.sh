@@ -164,3 +164,11 @@ run -d "$db3" course import sep.csv --capacity 3
 expect_rc 0
 expect_err "(read as canvas courses, left out 1 deleted in it)"
 [ "$(sql "$db3" "SELECT title FROM courses WHERE code = 'BIO-1'")" = Biology ] || fail "title: $(sql "$db3" "SELECT title FROM courses")"
+
+case_ "course import --map given twice adds up, as register's"
+db4=$(new_db maps)
+printf 'Course Key,Label,Room Size\nZ1,Zed,4\n' >maps.csv
+run -d "$db4" course import maps.csv --map 'code=Course Key' --map 'title=Label,capacity=Room Size'
+expect_rc 0
+[ "$(sql "$db4" "SELECT code || '|' || title || '|' || capacity FROM courses")" = "Z1|Zed|4" ] ||
+	fail "courses: $(sql "$db4" "SELECT code, title, capacity FROM courses")"
