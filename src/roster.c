@@ -912,12 +912,14 @@ static enum status check_columns(struct roster_reader *r, struct error *err)
 	const char *name = r->cr.name;
 	unsigned long long line = (unsigned long long)r->header_line;
 
+	char most[32], past[32];
 	if (r->too_many_columns || r->ncols > ROSTER_MAX_COLUMNS)
 		return error_set(err, ST_INPUT,
-				 "%s: line %llu: the header has more than %d "
-				 "columns (column %d is past the limit)",
-				 name, line, ROSTER_MAX_COLUMNS,
-				 ROSTER_MAX_COLUMNS + 1);
+				 "%s: line %llu: the header has more than %s "
+				 "columns (column %s is past the limit)",
+				 name, line,
+				 text_group_digits(ROSTER_MAX_COLUMNS, most),
+				 text_group_digits(ROSTER_MAX_COLUMNS + 1, past));
 	return ST_OK;
 }
 
@@ -1162,14 +1164,17 @@ static enum status check_required(struct roster_reader *r, bool need_course,
 	found[0] = '\0';
 	list_columns(found, sizeof(found), &fused, r, pick_any);
 	const char *profile_note = r->profile == PROFILE_BULKREG ? "" : " for ";
+	delimiter_hint(r, dhint, sizeof(dhint));
 	return error_set(err, ST_INPUT,
 			 "%s: line %llu: missing required column%s %s%s%s "
 			 "(columns found: %s)%s%s%s",
 			 r->cr.name, (unsigned long long)r->header_line,
 			 nmissing > 1 ? "s" : "", missing, profile_note,
 			 r->profile == PROFILE_BULKREG ? "" : profile_name(r->profile),
-			 found, hints, delimiter_hint(r, dhint, sizeof(dhint)),
-			 have[FIELD_COURSE] ? "" :
+			 found, hints, dhint,
+			 /* A header read with the wrong delimiter is one
+			  * column: the course is not what is missing. */
+			 have[FIELD_COURSE] || dhint[0] ? "" :
 			 "; --course CODE puts every row into one course");
 }
 

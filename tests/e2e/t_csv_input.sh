@@ -337,6 +337,8 @@ printf 'id\tmail\tclass\n' >tabbed.csv
 run -d $db register tabbed.csv
 expect_rc 2
 expect_err "try --delimiter tab"
+# The course is not what is missing: no --course advice beside it (review 17, C8 (2)).
+grep -q -- "--course CODE puts every row" err && fail "--course advised for a tab header: $(cat err)"
 printf 'id,mail,class\n' >commas.csv
 run -d $db register commas.csv --delimiter '|'
 expect_rc 2
