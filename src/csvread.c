@@ -116,7 +116,12 @@ static void emit_field(struct csvread *cr, const unsigned char *s, size_t len)
 	}
 	while (len > 0 && is_blank_byte(s[len - 1]))
 		len--;
-	if (len > 0)
+	/* A DOS end-of-file mark (^Z, 0x1A) that old exporters append after
+	 * the last line is not a row: a record of nothing else is blank. */
+	size_t eof_marks = 0;
+	while (eof_marks < len && s[eof_marks] == 0x1A)
+		eof_marks++;
+	if (len > eof_marks)
 		cr->all_empty = false;
 	if (!cr->head_done)
 		keep_name(cr, s, len);

@@ -1233,9 +1233,20 @@ static bool rejects_column(const struct roster_reader *r, size_t i)
 	return true;
 }
 
+/* A header cell left empty (a spreadsheet's trailing ones, ";;;"): its
+ * column is ignored like any unknown one, but there is no name to warn
+ * about. */
+static bool unnamed_column(const struct roster_reader *r, size_t i)
+{
+	char norm[NAME_KEEP + 1];
+	return r->cols[i].len <= NAME_KEEP &&
+	       norm_of(&r->cols[i], norm)[0] == '\0';
+}
+
 static bool pick_unknown_to_warn(const struct roster_reader *r, size_t i)
 {
-	return pick_unknown(r, i) && !rejects_column(r, i);
+	return pick_unknown(r, i) && !rejects_column(r, i) &&
+	       !unnamed_column(r, i);
 }
 
 static void warn_unknown(struct roster_reader *r)

@@ -187,3 +187,25 @@ run -d $db register agree.csv --delimiter ';' --format csv
 expect_rc 0
 expect_out "3,P5,OPEN,registered"
 ! grep -q "sep=" err || fail "warned though they agree: $(cat err)"
+
+case_ "a spreadsheet's empty trailing header cells are ignored without a warning naming '' (review 16, C6)"
+dbz=$(new_db zz)
+"$BULKREG" -q -d "$dbz" course add C1 --capacity 5 || fail "setup"
+printf 'student_id;course;email;;;\r\nu1;C1;a@x.org;;;\r\n' >trail.csv
+run -d "$dbz" register trail.csv --delimiter ';' --dry-run
+expect_rc 0
+! grep -q "unknown column" err || fail "warned: $(cat err)"
+printf 'student_id;course;email;;notes\r\nu1;C1;a@x.org;;x\r\n' >named.csv
+run -d "$dbz" register named.csv --delimiter ';' --dry-run
+expect_rc 0
+expect_err "ignoring unknown column: 'notes'"
+
+case_ "a DOS end-of-file mark (^Z) after the last line is not a row (review 16, C6)"
+printf 'student_id,course,email\r\nu1,C1,a@x.org\r\n\032' >ctrlz.csv
+run -d "$dbz" register ctrlz.csv --dry-run --format csv
+expect_rc 0
+[ "$(grep -c "" out)" = 2 ] || fail "rows: $(cat out)"
+printf 'student_id,course,email\r\nu1,C1,a@x.org\r\nu2,C1,b@x.org\032\r\n' >ctrlz2.csv
+run -d "$dbz" register ctrlz2.csv --dry-run --format csv
+expect_rc 1
+expect_out "invalid_characters"
