@@ -476,7 +476,9 @@ START_TEST(unknown_columns_give_one_warning)
 		open_str("student_id,notes,email,phone,course,\ns1,x,a@x.org,1,C1,\n");
 	ck_assert_uint_eq(roster_warning_count(r), 1);
 	const char *w = roster_warning(r, 0);
-	ck_assert_msg(strstr(w, "ignoring unknown columns: 'notes', 'phone', ''"),
+	/* The empty header cell at the end is ignored, not named. */
+	ck_assert_msg(strstr(w, "ignoring unknown columns: 'notes', 'phone'") &&
+			      !strstr(w, "''"),
 		      "%s", w);
 	ck_assert_uint_eq(roster_columns(r), 6);
 	struct row row;
@@ -612,8 +614,10 @@ END_TEST
 
 START_TEST(empty_names_may_repeat)
 {
+	/* Empty header cells repeat without a clash, and without a warning:
+	 * there is no name to give (a spreadsheet's trailing ones). */
 	struct roster_reader *r = open_str("student_id,,email,,course,\n");
-	ck_assert_uint_eq(roster_warning_count(r), 1);
+	ck_assert_uint_eq(roster_warning_count(r), 0);
 	roster_close(r);
 }
 END_TEST
@@ -627,8 +631,8 @@ START_TEST(header_with_too_many_columns_is_refused)
 		used += (size_t)snprintf(h + used, cap - used, ",x%d", i);
 	snprintf(h + used, cap - used, "\n");
 	expect_open_fail(h, ST_INPUT,
-			 "line 1: the header has more than 1024 columns (column "
-			 "1025 is past the limit)");
+			 "line 1: the header has more than 1,024 columns (column "
+			 "1,025 is past the limit)");
 	free(h);
 }
 END_TEST
@@ -1319,7 +1323,7 @@ START_TEST(endless_header_is_refused_without_reading_to_its_end)
 	join_thread(t);
 	ck_assert_msg(st == ST_INPUT, "status %d (%s)", st, err.msg);
 	ck_assert_ptr_null(r);
-	ck_assert_msg(strstr(err.msg, "line 1: the header has more than 1024 columns"),
+	ck_assert_msg(strstr(err.msg, "line 1: the header has more than 1,024 columns"),
 		      "%s", err.msg);
 	ck_assert_msg(e.written < (1u << 20), "%zu bytes were read", e.written);
 }
