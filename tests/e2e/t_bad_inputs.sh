@@ -446,6 +446,7 @@ while IFS='	' read -r input status expect desc <&3; do
 		one=${one#" "}
 		case $one in
 		err:*) expect_err "${one#err:}" ;;
+		noerr:*) ! grep -qF -- "${one#noerr:}" err || fail "stderr has '${one#noerr:}': $(cat err)" ;;
 		out:*) expect_out "${one#out:}" ;;
 		row:* | rows:*) report_checks="$report_checks $one" ;;
 		'') ;;
