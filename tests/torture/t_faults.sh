@@ -227,7 +227,7 @@ copy_db base.db t.db
 "$BULKREG" -d t.db register -o no/such/dir/rep.csv small.csv >out 2>err
 RC=$?
 expect_rc 3
-expect_err "no such file or directory"
+expect_err "there is no directory no/such/dir: create it first \\(mkdir -p no/such/dir\\)"
 unchanged t.db
 trial_end "($(msg))"
 
