@@ -31,6 +31,7 @@ enum stmt_id {
 	S_ADD_REG,
 	S_INSERT_REG,
 	S_REWRITE_REG,
+	S_RESEQ_REG,
 	S_UPDATE_REG,
 	S_SET_REG,
 	S_DELETE_REG,
@@ -81,6 +82,10 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_REWRITE_REG] = "UPDATE registrations SET status = ?3, seq = ?4,"
 			  " batch_id = ?5, line = ?6"
 			  " WHERE course_id = ?1 AND student_id = ?2",
+	/* Only seq in the SET list: SQLite then checks neither the status
+	 * CHECK nor the batch's foreign key (a sixth of a renumbering). */
+	[S_RESEQ_REG] = "UPDATE registrations SET seq = ?3"
+			" WHERE course_id = ?1 AND student_id = ?2",
 	[S_UPDATE_REG] = "UPDATE registrations SET status = ?3, seq = ?4"
 			 " WHERE course_id = ?1 AND student_id = ?2",
 	[S_SET_REG] = "INSERT INTO registrations"
@@ -833,6 +838,7 @@ static struct text student_text(struct store_cache *sc, uint32_t idx)
 enum write_kind {
 	W_PAIR_DELETE,
 	W_PAIR_REWRITE,
+	W_PAIR_RESEQ,   /* a waitlisted pair only renumbered */
 	W_PAIR_INSERT,
 	W_STUDENT_INSERT,
 	W_STUDENT_UPDATE,
@@ -864,6 +870,13 @@ static const struct write_spec write_specs[W_COUNT] = {
 			     " WHERE r.course_id = s.course_id"
 			     " AND r.student_id = s.student_id",
 			     "writing a registration" },
+	[W_PAIR_RESEQ] = { S_RESEQ_REG, "bulk_reg_reseq",
+			   "course_id bigint, student_id text, seq bigint",
+			   "UPDATE registrations AS r SET seq = s.seq"
+			   " FROM bulk_reg_reseq AS s"
+			   " WHERE r.course_id = s.course_id"
+			   " AND r.student_id = s.student_id",
+			   "renumbering a waitlist" },
 	[W_PAIR_INSERT] = { S_INSERT_REG, "bulk_reg_insert", REG_COLUMNS,
 			    "INSERT INTO registrations (" REG_NAMES ") SELECT "
 			    REG_NAMES " FROM bulk_reg_insert",
@@ -917,7 +930,9 @@ static enum write_kind pair_kind(const struct pc_pair *p)
 {
 	if (p->state == PAIR_ABSENT)
 		return p->flags & PCP_IN_DB ? W_PAIR_DELETE : W_COUNT;
-	return p->flags & PCP_IN_DB ? W_PAIR_REWRITE : W_PAIR_INSERT;
+	if (!(p->flags & PCP_IN_DB))
+		return W_PAIR_INSERT;
+	return p->flags & PCP_SEQ_ONLY ? W_PAIR_RESEQ : W_PAIR_REWRITE;
 }
 
 static enum write_kind student_kind(const struct pc_student *v)
@@ -936,6 +951,10 @@ static void pair_row(struct store_cache *sc, uint32_t idx, enum write_kind k,
 	out_text(r, *who);
 	if (k == W_PAIR_DELETE)
 		return;
+	if (k == W_PAIR_RESEQ) {
+		out_int(r, p->seq);
+		return;
+	}
 	out_text(r, (struct text){ state_name((enum pair_state)p->state),
 				   strlen(state_name((enum pair_state)p->state)) });
 	out_int(r, p->seq);
@@ -1145,7 +1164,7 @@ static enum status flush_pairs(struct db *db, struct error *err)
 			p->flags &= (uint8_t)~PCP_IN_DB;
 		else
 			p->flags |= PCP_IN_DB;
-		p->flags &= (uint8_t)~PCP_DIRTY;
+		p->flags &= (uint8_t)~(PCP_DIRTY | PCP_SEQ_ONLY);
 	}
 	sc->ndirty_pairs = 0;
 	return ST_OK;
@@ -1737,6 +1756,7 @@ static enum status pair_write(struct db *db, struct pc_pair *p, uint32_t idx,
 		return cache_off(db, err);
 	}
 	*done = true;
+	p->flags &= (uint8_t)~PCP_SEQ_ONLY;
 	return pair_dirty(db, p, idx, err);
 }
 
@@ -2018,6 +2038,10 @@ static enum status cached_renumber(struct db *db, int64_t course_id,
 		struct pc_pair *p = pcache_pair_at(sc->pc, idx);
 		if (p->seq == i + 1)
 			continue;
+		/* As the database holds it but for its place: only that
+		 * is written. */
+		if ((p->flags & (PCP_IN_DB | PCP_DIRTY)) == PCP_IN_DB)
+			p->flags |= PCP_SEQ_ONLY;
 		p->seq = (uint32_t)(i + 1);
 		st = pair_dirty(db, p, idx, err);
 	}

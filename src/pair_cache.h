@@ -32,7 +32,8 @@ enum {
 	PCP_DIRTY = 4,        /* (known) to be written at the next flush */
 	PCP_NAMED = 8,        /* a rejected row named it (store_mark_named) */
 	PCP_SEEN_STORED = 16, /* seen_line is in temp.batch_seen */
-	PCP_NAMED_STORED = 32 /* the NAMED mark is in temp.batch_named */
+	PCP_NAMED_STORED = 32, /* the NAMED mark is in temp.batch_named */
+	PCP_SEQ_ONLY = 64     /* (dirty) only seq differs from the database */
 };
 
 struct pc_pair {
