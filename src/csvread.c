@@ -284,12 +284,57 @@ static void zip_csv_members(const unsigned char *s, size_t n, char *out,
 		snprintf(out + used, cap - used, " and %zu more", more);
 }
 
+/* Markup where CSV was expected: many "Excel" exports of a student
+ * information system are an HTML table saved as .xls, or Excel 2003's XML
+ * spreadsheet.  Told by the first tag, after a byte order mark and white
+ * space (a header cell does not begin with one of these); false for
+ * anything else. */
+static bool markup_kind(const unsigned char *s, size_t n, const char **what,
+			const char **advice)
+{
+	static const char *const html[] = {"<!doctype html", "<html", "<head",
+					   "<body", "<table", "<meta", "<style",
+					   "<title", "<!--"};
+	static const char save[] = "open it in a spreadsheet program and save "
+				   "it as CSV UTF-8 (comma delimited)";
+	size_t at = 0;
+	if (n >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0)
+		at = 3;
+	while (at < n && (s[at] == ' ' || s[at] == '\t' || s[at] == '\r' ||
+			  s[at] == '\n'))
+		at++;
+	for (size_t i = 0; i < sizeof(html) / sizeof(html[0]); i++) {
+		size_t len = strlen(html[i]);
+		if (n - at >= len && strncasecmp((const char *)s + at, html[i],
+						 len) == 0) {
+			*what = "an HTML page (a web table saved as .xls?)";
+			*advice = save;
+			return true;
+		}
+	}
+	if (n - at < 5 || strncasecmp((const char *)s + at, "<?xml", 5) != 0)
+		return false;
+	static const char excel[] = "urn:schemas-microsoft-com:office:spreadsheet";
+	*what = "an XML document";
+	*advice = "bulkreg reads CSV: export the file as CSV instead";
+	for (size_t i = at; i + sizeof(excel) - 1 <= n; i++)
+		if (memcmp(s + i, excel, sizeof(excel) - 1) == 0) {
+			*what = "a spreadsheet (Excel 2003 XML)";
+			*advice = save;
+			break;
+		}
+	return true;
+}
+
 /* Files that are not text: a zip archive (an export's bundle of CSV files,
- * or a spreadsheet: .xlsx, .ods) or an OLE2 compound file (.xls). */
+ * or a spreadsheet: .xlsx, .ods), an OLE2 compound file (.xls), or
+ * markup (markup_kind). */
 static enum status check_spreadsheet(struct csvread *cr, struct error *err)
 {
 	static const unsigned char ole[4] = {0xD0, 0xCF, 0x11, 0xE0};
-	const char *what = NULL;
+	const char *what = NULL,
+		   *advice = "open it in the spreadsheet program and save it "
+			     "as CSV UTF-8 (comma delimited)";
 	if (cr->end >= 4 && memcmp(cr->buf, ZIP, 4) == 0 &&
 	    !office_zip(cr->buf, cr->end)) {
 		char members[400];
@@ -304,13 +349,10 @@ static enum status check_spreadsheet(struct csvread *cr, struct error *err)
 		what = "a spreadsheet (.xlsx or .ods: a zip archive)";
 	else if (cr->end >= 4 && memcmp(cr->buf, ole, 4) == 0)
 		what = "a spreadsheet (.xls: an Excel workbook)";
-	if (!what)
+	else if (!markup_kind(cr->buf, cr->end, &what, &advice))
 		return ST_OK;
-	return error_set(err, ST_INPUT,
-			 "%s: this is %s, not CSV text: open it in the "
-			 "spreadsheet program and save it as CSV UTF-8 "
-			 "(comma delimited)",
-			 cr->name, what);
+	return error_set(err, ST_INPUT, "%s: this is %s, not CSV text: %s",
+			 cr->name, what, advice);
 }
 
 static bool same_encoding(const char *a, const char *b)

@@ -272,6 +272,31 @@ for f in real.xlsx real.ods; do
 	expect_err "$f: this is a spreadsheet"
 done
 
+case_ "markup where CSV was expected: an HTML table saved as .xls, Excel 2003 XML, other XML"
+fresh
+printf '\357\273\277\r\n  <!DOCTYPE html PUBLIC "-//W3C//DTD HTML 4.01//EN">\n<html><table><tr><td>student_id</td><td>course</td></tr></table></html>\n' >web.xls
+printf '<TABLE border=1><TR><TD>student_id</TD></TR></TABLE>\n' >bare.xls
+printf '<?xml version="1.0"?>\n<?mso-application progid="Excel.Sheet"?>\n<Workbook xmlns="urn:schemas-microsoft-com:office:spreadsheet">\n' >x2003.xml
+printf '<?xml version="1.0" encoding="UTF-8"?>\n<enterprise><person/></enterprise>\n' >ims.xml
+for f in web.xls bare.xls; do
+	run -d $db register $f
+	expect_rc 2
+	expect_err "$f: this is an HTML page (a web table saved as .xls?), not CSV text: open it in a spreadsheet program and save it as CSV UTF-8 (comma delimited)"
+done
+run -d $db register x2003.xml
+expect_rc 2
+expect_err "x2003.xml: this is a spreadsheet (Excel 2003 XML), not CSV text: open it in a spreadsheet program"
+run -d $db course import ims.xml --capacity 3
+expect_rc 2
+expect_err "ims.xml: this is an XML document, not CSV text: bulkreg reads CSV: export the file as CSV instead"
+run_in web.xls -d $db drop -
+expect_rc 2
+expect_err "standard input: this is an HTML page"
+# A value that begins with '<' is a value, not markup.
+printf 'student_id,first_name,last_name,email,course\n<S1>,A,B,a@x.org,TWO\n' >angle.csv
+run -d $db register angle.csv
+! grep -q "HTML page\|XML" err || fail "a '<' value called markup: $(cat err)"
+
 # ---- review 9, M4: a bad byte under --encoding names its column -------------------
 
 case_ "a byte the encoding lacks: line, column, and the field by number and header name (Moodle upload)"
