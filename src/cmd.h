@@ -152,8 +152,12 @@ int cli_parse_format_html(struct cli *cli, int argc, char **argv,
  * err ("CMD: writing standard output: <why>", ST_IO) and returns -1. */
 int cli_stdout_check(const struct cli *cli, struct error *err);
 
-/* A csv field on stdout, then ',' or (last) a newline; NULL as empty. */
+/* A csv field on stdout, then ',' or (last) a newline; NULL as empty.
+ * On a terminal its controls are shown escaped (esc_terminal), as the
+ * report's are; to a file or a pipe the field is exact. */
 void cli_csv_str(const char *s, bool last);
+/* The field alone (no separator after it). */
+void cli_csv_field(const char *s, size_t len);
 
 /* "key": "value" on stdout (JSON string, or null for NULL). */
 void cli_json_str(const char *key, const char *s);

@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/stat.h>
 
 #include "cmd.h"
@@ -400,9 +401,17 @@ int cli_parse_format_html(struct cli *cli, int argc, char **argv,
 	return parse_format(cli, argc, argv, cmd, usage, help, true, fmt);
 }
 
+void cli_csv_field(const char *s, size_t len)
+{
+	static int terminal = -1; /* asked once: a listing has many fields */
+	if (terminal < 0)
+		terminal = isatty(STDOUT_FILENO) == 1;
+	csv_write_field(stdout, s, len, terminal == 1);
+}
+
 void cli_csv_str(const char *s, bool last)
 {
-	csv_write_field(stdout, s ? s : "", s ? strlen(s) : 0);
+	cli_csv_field(s ? s : "", s ? strlen(s) : 0);
 	fputc(last ? '\n' : ',', stdout);
 }
 

@@ -794,9 +794,8 @@ static void list_csv(const struct course_table *t)
 	      stdout);
 	for (size_t i = 0; i < t->count; i++) {
 		const struct course *c = &t->items[i];
-		csv_write_field(stdout, c->code, strlen(c->code));
-		fputc(',', stdout);
-		csv_write_field(stdout, c->title, strlen(c->title));
+		cli_csv_str(c->code, false);
+		cli_csv_field(c->title, strlen(c->title));
 		printf(",%" PRId64 ",", c->capacity);
 		if (c->waitlist_max != WAITLIST_UNLIMITED)
 			printf("%" PRId64, c->waitlist_max);

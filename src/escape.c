@@ -301,9 +301,67 @@ static int write_escaped(FILE *out, size_t bound,
 	return rc;
 }
 
-int csv_write_field(FILE *out, const char *s, size_t len)
+size_t esc_terminal(char *out, const char *in, size_t n, bool *held)
 {
-	return write_escaped(out, ESC_CSV_MAX(len), esc_csv, s, len);
+	const unsigned char *s = (const unsigned char *)in;
+	size_t o = 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = s[i];
+		if (*held) {
+			*held = false;
+			if (c >= 0x80 && c < 0xa0) {
+				memcpy(out + o, "\\u00", 4);
+				out[o + 4] = hex[c >> 4];
+				out[o + 5] = hex[c & 15];
+				o += 6;
+				continue;
+			}
+			out[o++] = (char)0xc2;
+		}
+		if (c == 0xc2) {
+			*held = true;
+		} else if ((c < 0x20 && c != '\t' && c != '\r' && c != '\n') ||
+			   c == 0x7f) {
+			out[o++] = '\\';
+			out[o++] = 'x';
+			out[o++] = hex[c >> 4];
+			out[o++] = hex[c & 15];
+		} else {
+			out[o++] = (char)c;
+		}
+	}
+	return o;
+}
+
+size_t esc_terminal_end(char *out, bool *held)
+{
+	if (!*held)
+		return 0;
+	*held = false;
+	out[0] = (char)0xc2;
+	return 1;
+}
+
+int csv_write_field(FILE *out, const char *s, size_t len, bool terminal)
+{
+	if (!terminal)
+		return write_escaped(out, ESC_CSV_MAX(len), esc_csv, s, len);
+	size_t csv_max = ESC_CSV_MAX(len);
+	char *buf = malloc(csv_max + ESC_TERMINAL_MAX(csv_max));
+	if (!buf) {
+		errno = ENOMEM;
+		return -1;
+	}
+	char *shown = buf + csv_max;
+	bool held = false;
+	size_t n = esc_terminal(shown, buf, esc_csv(buf, s, len), &held);
+	n += esc_terminal_end(shown + n, &held);
+	errno = 0;
+	int rc = fwrite(shown, 1, n, out) == n ? 0 : -1;
+	if (rc < 0 && errno == 0)
+		errno = EIO;
+	free(buf);
+	return rc;
 }
 
 int json_write_string(FILE *out, const char *s, size_t len)

@@ -62,10 +62,24 @@ size_t esc_text_cols(const char *s, size_t len, bool value);
 void esc_quote(char *out, size_t cap, size_t *used, const char *s, size_t len,
 	       size_t limit);
 
+/*
+ * csv text bound for a terminal (the report and the listings, when their
+ * output is one): the controls a terminal acts on -- C0 but TAB, CR and LF,
+ * DEL, C1 -- as the text report shows them (\xhh, \u00hh), so a value
+ * cannot set the title, colours or clipboard; every other byte as it is.
+ * The input is a piece of a valid UTF-8 stream (esc_csv's output), where a
+ * C1 control is C2 80..C2 9F: a C2 that ends a piece is held in *held for
+ * the next, and esc_terminal_end writes it after the last.
+ */
+#define ESC_TERMINAL_MAX(n) (6 * (size_t)(n) + 1)
+size_t esc_terminal(char *out, const char *in, size_t n, bool *held);
+size_t esc_terminal_end(char *out, bool *held);
+
 /* ---- the same, to a stdio stream (the listings) ------------------------- */
 
-/* esc_csv to `out`.  Returns 0 or -1 with errno set. */
-int csv_write_field(FILE *out, const char *s, size_t len);
+/* esc_csv to `out`, then esc_terminal when `terminal`.  Returns 0 or -1
+ * with errno set. */
+int csv_write_field(FILE *out, const char *s, size_t len, bool terminal);
 
 /* esc_json to `out`.  Returns 0 or -1 with errno set. */
 int json_write_string(FILE *out, const char *s, size_t len);

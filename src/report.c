@@ -665,44 +665,17 @@ static void spool_copy(struct writer *w)
 		w->spool_err = errno ? errno : EIO;
 }
 
-/* Copies the spooled csv rows to a terminal: the controls a terminal acts
- * on -- C0 but TAB, CR and LF, DEL, C1 -- as the text report shows them
- * (\xhh, \u00hh), so a roster's value or a check's output cannot set the
- * title, colours or clipboard.  The spool is valid UTF-8 (esc_csv), so a
- * C1 control is C2 80..C2 9F; a C2 that ends a block waits for the next. */
+/* Copies the spooled csv rows to a terminal, its controls escaped
+ * (esc_terminal). */
 static void spool_copy_for_terminal(struct writer *w)
 {
-	static const char hex[] = "0123456789abcdef";
-	unsigned char buf[64 << 10];
-	bool held = false; /* a C2 from the block before */
+	char buf[4096], shown[ESC_TERMINAL_MAX(4096)];
+	bool held = false;
 	size_t n;
 	while (w->out.err == 0 &&
-	       (n = fread(buf, 1, sizeof(buf), w->r->spool)) > 0) {
-		for (size_t i = 0; i < n; i++) {
-			unsigned char c = buf[i];
-			if (held) {
-				held = false;
-				if (c >= 0x80 && c < 0xa0) {
-					char e[6] = { '\\', 'u', '0', '0', hex[c >> 4],
-						      hex[c & 15] };
-					ob_write(&w->out, e, sizeof(e));
-					continue;
-				}
-				ob_putc(&w->out, (char)0xc2);
-			}
-			if (c == 0xc2) {
-				held = true;
-			} else if ((c < 0x20 && c != '\t' && c != '\r' && c != '\n') ||
-				   c == 0x7f) {
-				char e[4] = { '\\', 'x', hex[c >> 4], hex[c & 15] };
-				ob_write(&w->out, e, sizeof(e));
-			} else {
-				ob_putc(&w->out, (char)c);
-			}
-		}
-	}
-	if (held)
-		ob_putc(&w->out, (char)0xc2);
+	       (n = fread(buf, 1, sizeof(buf), w->r->spool)) > 0)
+		ob_write(&w->out, shown, esc_terminal(shown, buf, n, &held));
+	ob_write(&w->out, shown, esc_terminal_end(shown, &held));
 	if (ferror(w->r->spool))
 		w->spool_err = errno ? errno : EIO;
 }

@@ -249,6 +249,25 @@ r = json.load(open("out"))["results"]
 assert [x["student_id"] for x in r] == ["A\x1b]0;pwned\x07B", "C\x9bD", "E\x7fF"], r
 ' || fail "json values changed"
 
+case_ "the csv listings (batches, course list) escape controls on a terminal too, and stay byte-exact to a pipe"
+ldb=$(new_db listings)
+"$BULKREG" -q -d $ldb course add OPEN --capacity 5 --title "$(printf 'T\033]0;x\007\302\233Z')" || fail "course add"
+printf 'student_id,first_name,email,course\nS1,N,a@uni.example,OPEN\n' >l.csv
+"$BULKREG" -q -d $ldb register l.csv --label "$(printf 'L\033[2J\177X')" || fail "register"
+on_tty tty.out -d $ldb batches --format csv
+tr -d '\r' <tty.out >tty.txt
+grep -q 'L\\x1b\[2J\\x7fX' tty.txt || fail "the label not escaped on a terminal: $(cat -v tty.txt)"
+on_tty tty.out -d $ldb course list --format csv
+tr -d '\r' <tty.out >>tty.txt
+grep -q 'T\\x1b\]0;x\\x07\\u009bZ' tty.txt || fail "the title not escaped on a terminal: $(cat -v tty.txt)"
+for bad in "$(printf '\033')" "$(printf '\007')" "$(printf '\302\233')" "$(printf '\177')"; do
+	! grep -q "$bad" tty.txt || fail "a control reached the terminal: $(cat -v tty.txt)"
+done
+run -d $ldb batches --format csv
+grep -q "$(printf 'L\033\[2J\177X')" out || fail "the label to a pipe lost its bytes: $(cat -v out)"
+run -d $ldb course list --format csv
+grep -q "$(printf 'T\033]0;x\007\302\233Z')" out || fail "the title to a pipe lost its bytes: $(cat -v out)"
+
 # ---- csv -----------------------------------------------------------------------
 
 case_ "csv: header, one record per row in roster order, round trip through Python's csv"

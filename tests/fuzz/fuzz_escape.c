@@ -61,6 +61,39 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 	check(memchr(out, '\0', n) == NULL, "csv: no NUL");
 	check_text(out, n, 0);
 
+	/* The csv made fit for a terminal, in two pieces split anywhere: no
+	 * control a terminal acts on, and without any the bytes unchanged. */
+	{
+		size_t csv_n = n, cut = len ? (size_t)data[size - 1] % (csv_n + 1) : 0;
+		char *shown = malloc(ESC_TERMINAL_MAX(csv_n) + 1);
+		check(shown != NULL, "malloc");
+		bool held = false;
+		size_t m = esc_terminal(shown, out, cut, &held);
+		m += esc_terminal(shown + m, out + cut, csv_n - cut, &held);
+		m += esc_terminal_end(shown + m, &held);
+		check(m <= ESC_TERMINAL_MAX(csv_n), "terminal bound");
+		bool any = false;
+		for (size_t i = 0; i < m; i++) {
+			unsigned char c = (unsigned char)shown[i];
+			check(!((c < 0x20 && c != '\t' && c != '\r' && c != '\n') ||
+				c == 0x7f), "terminal: no C0 or DEL");
+			check(!(c == 0xc2 && i + 1 < m &&
+				(unsigned char)shown[i + 1] >= 0x80 &&
+				(unsigned char)shown[i + 1] < 0xa0),
+			      "terminal: no C1");
+		}
+		for (size_t i = 0; i < csv_n; i++) {
+			unsigned char c = (unsigned char)out[i];
+			if ((c < 0x20 && c != '\t' && c != '\r' && c != '\n') ||
+			    c == 0x7f || (c == 0xc2 && i + 1 < csv_n &&
+					  (unsigned char)out[i + 1] < 0xa0))
+				any = true;
+		}
+		check(any || (m == csv_n && memcmp(shown, out, m) == 0),
+		      "terminal: text without controls unchanged");
+		free(shown);
+	}
+
 	n = esc_json(out, s, len);
 	check(n <= ESC_JSON_MAX(len) && n >= 2, "json bound");
 	check(out[0] == '"' && out[n - 1] == '"', "json quotes");

@@ -236,7 +236,7 @@ static char *csv_field(const char *s, size_t len)
 	size_t size = 0;
 	FILE *f = open_memstream(&buf, &size);
 	ck_assert_ptr_nonnull(f);
-	ck_assert_int_eq(csv_write_field(f, s, len), 0);
+	ck_assert_int_eq(csv_write_field(f, s, len, false), 0);
 	fclose(f);
 	return buf;
 }
@@ -492,7 +492,7 @@ START_TEST(test_csv_write_field_reports_write_errors)
 	ck_assert_ptr_nonnull(f);
 	setvbuf(f, NULL, _IONBF, 0);
 	errno = 0;
-	ck_assert_int_eq(csv_write_field(f, "value", 5), -1);
+	ck_assert_int_eq(csv_write_field(f, "value", 5, false), -1);
 	ck_assert_int_eq(errno, ENOSPC);
 	fclose(f);
 }
