@@ -210,34 +210,17 @@ printf '%s\n' "student_id,first_name,last_name,email,course" \
 	"W2,Wai,Ting,w2@uni.example,C3" >w2.csv
 hold_start hw -d "$db" register w1.csv --wait 120
 python3 - "$db" "$PWD/hw/go" <<'PY' || fail "the wait for C3 is not shown: $(od -c tty | tail -20)"
-import os, pty, re, select, sys, time
+import os, re, sys
+sys.path.insert(0, os.environ["ROOT"] + "/tests/e2e")
+import ptyrun
 db, go = sys.argv[1], sys.argv[2]
-pid, fd = pty.fork()
-if pid == 0:
-    # Wide enough for the whole line (a narrower terminal cuts it).
-    import fcntl, struct, termios
-    fcntl.ioctl(2, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 200, 0, 0))
-    os.execv(os.environ["BULKREG"], [os.environ["BULKREG"], "-d", db, "register",
-             "w2.csv", "--wait", "120", "-o", "w2.txt"])
-out = b""; released = False
-deadline = time.monotonic() + 120
-while True:
-    if not released and re.search(rb"\r\x1b\[Kbulkreg: waiting for course C3, which another batch is changing: \d+ s so far, gives up after 120 s \(--wait\)", out):
-        open(go, "w").close(); released = True
-    r, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
-    if not r:
-        os.kill(pid, 9); break
-    try:
-        chunk = os.read(fd, 65536)
-    except OSError:
-        break
-    if not chunk:
-        break
-    out += chunk
-_, status = os.waitpid(pid, 0)
-open("tty", "wb").write(out)
+# Wide enough for the whole line (a narrower terminal cuts it).
+out, code, _, released = ptyrun.run(
+    ["-d", db, "register", "w2.csv", "--wait", "120", "-o", "w2.txt"], cols=200,
+    when=[(rb"\r\x1b\[Kbulkreg: waiting for course C3, which another batch is changing: \d+ s so far, gives up after 120 s \(--wait\)",
+           ptyrun.touch(go))])
 assert released, out[-300:]
-assert os.waitstatus_to_exitcode(status) == 0, status
+assert code == 0, code
 assert re.search(rb"bulkreg: 1 row in \d+\.\d s \([\d,]+ rows/s\), after \d+\.\d s waiting for other batches\r?\n", out), out[-300:]
 PY
 wait "$HOLD_PID"

@@ -33,34 +33,14 @@ PY
 # ./tty.rc and the seconds the test measured to ./tty.secs.
 pty_run() {
 	python3 - "$@" <<'PY'
-import os, pty, select, sys, time
-want = int(sys.argv[1]); args = sys.argv[2:]
-t0 = time.monotonic()
-pid, fd = pty.fork()
-if pid == 0:
-    os.execv(os.environ["BULKREG"], [os.environ["BULKREG"]] + args)
-out = b""; opened = False
-deadline = t0 + 120  # a hung run fails the test instead of hanging it
-while True:
-    if not opened and out.count(b"\r\x1b[Kbulkreg: ") >= want:
-        # Opening the FIFO lets the held check go on.
-        with open(os.environ["BULKREG_TEST_GATE"], "w"):
-            pass
-        opened = True
-    r, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
-    if not r:
-        os.kill(pid, 9); break
-    try:
-        chunk = os.read(fd, 65536)
-    except OSError:
-        break
-    if not chunk:
-        break
-    out += chunk
-_, status = os.waitpid(pid, 0)
-open("tty.secs", "w").write("%f\n" % (time.monotonic() - t0))
-open("tty", "wb").write(out)
-open("tty.rc", "w").write("%d\n" % os.waitstatus_to_exitcode(status))
+import os, sys
+sys.path.insert(0, os.environ["ROOT"] + "/tests/e2e")
+import ptyrun
+want = int(sys.argv[1])
+out, code, secs, _ = ptyrun.run(sys.argv[2:], when=[
+    (lambda o: o.count(b"\r\x1b[Kbulkreg: ") >= want, ptyrun.open_gate)])
+open("tty.secs", "w").write("%f\n" % secs)
+open("tty.rc", "w").write("%d\n" % code)
 PY
 }
 
@@ -104,38 +84,17 @@ case_ "a line wider than the terminal is cut to its width: redraws leave no wrap
 roster 40
 for how in winsize columns; do
 BULKREG_TEST_GATE_ID=X20 HOW=$how python3 - "$db" <<'PY' || fail "$how: a line wider than the terminal: $(od -c tty | head -30)"
-import fcntl, os, pty, re, select, struct, sys, termios, time
+import os, sys
+sys.path.insert(0, os.environ["ROOT"] + "/tests/e2e")
+import ptyrun
 db = sys.argv[1]
-pid, fd = pty.fork()
-if pid == 0:
-    if os.environ["HOW"] == "winsize":
-        fcntl.ioctl(2, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 30, 0, 0))
-        os.environ.pop("COLUMNS", None)
-    else:
-        fcntl.ioctl(2, termios.TIOCSWINSZ, struct.pack("HHHH", 0, 0, 0, 0))
-        os.environ["COLUMNS"] = "30"
-    os.execv(os.environ["BULKREG"], [os.environ["BULKREG"], "-d", db, "register",
-             "r.csv", "--dry-run", "--workers", "1", "--check", "./gate.sh"])
-out = b""; opened = False
-deadline = time.monotonic() + 120
-while True:
-    if not opened and out.count(b"\r\x1b[Kbulkreg: ") >= 2:
-        with open(os.environ["BULKREG_TEST_GATE"], "w"):
-            pass
-        opened = True
-    r, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
-    if not r:
-        os.kill(pid, 9); break
-    try:
-        chunk = os.read(fd, 65536)
-    except OSError:
-        break
-    if not chunk:
-        break
-    out += chunk
-_, status = os.waitpid(pid, 0)
-open("tty", "wb").write(out)
-assert os.waitstatus_to_exitcode(status) == 0, status
+winsize = os.environ["HOW"] == "winsize"
+out, code, _, _ = ptyrun.run(
+    ["-d", db, "register", "r.csv", "--dry-run", "--workers", "1",
+     "--check", "./gate.sh"],
+    when=[(lambda o: o.count(b"\r\x1b[Kbulkreg: ") >= 2, ptyrun.open_gate)],
+    cols=30 if winsize else 0, columns=None if winsize else 30)
+assert code == 0, code
 s = out.decode()
 end = s.index("\r\x1b[Kbulkreg: 40 rows in ")
 draws = s[:end].split("\r\x1b[K")[1:]
@@ -148,32 +107,16 @@ done
 
 case_ "register - with the terminal as standard input says it reads what is typed (review 17, C6)"
 python3 - "$db" <<'PY' || fail "no word about the terminal: $(od -c tty | head -20)"
-import os, pty, select, sys, time
+import os, sys
+sys.path.insert(0, os.environ["ROOT"] + "/tests/e2e")
+import ptyrun
 db = sys.argv[1]
-pid, fd = pty.fork()
-if pid == 0:
-    os.execv(os.environ["BULKREG"], [os.environ["BULKREG"], "-d", db, "register",
-             "-", "--dry-run"])
-out = b""; typed = False
-deadline = time.monotonic() + 60
-while True:
-    if not typed and b"reading the roster from the terminal" in out:
-        os.write(fd, b"student_id,email,course\nT1,t1@example.org,M1\n\x04")
-        typed = True
-    r, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
-    if not r:
-        os.kill(pid, 9); break
-    try:
-        chunk = os.read(fd, 65536)
-    except OSError:
-        break
-    if not chunk:
-        break
-    out += chunk
-_, status = os.waitpid(pid, 0)
-open("tty", "wb").write(out)
+out, code, _, typed = ptyrun.run(["-d", db, "register", "-", "--dry-run"], when=[
+    (rb"reading the roster from the terminal",
+     ptyrun.typed(b"student_id,email,course\nT1,t1@example.org,M1\n\x04"))],
+    deadline=60)
 assert typed, out
-assert os.waitstatus_to_exitcode(status) == 0, (status, out[-300:])
+assert code == 0, (code, out[-300:])
 assert b"then Ctrl-D on a line of its own" in out, out
 assert b"registered" in out, out[-300:]
 PY
@@ -276,45 +219,27 @@ case_ "while another process holds the write lock the line says so, then counts 
 # counting line follows.  No sleep: each step waits for what it needs.
 roster 40
 BULKREG_TEST_GATE_ID=X20 python3 - "$db" <<'PY' || fail "the wait for the lock is not shown: $(od -c tty | head -40)"
-import os, pty, re, select, subprocess, sys, time
+import os, re, subprocess, sys
+sys.path.insert(0, os.environ["ROOT"] + "/tests/e2e")
+import ptyrun
 db = sys.argv[1]
 holder = subprocess.Popen(["sqlite3", db], stdin=subprocess.PIPE,
                           stdout=subprocess.PIPE, text=True)
 holder.stdin.write("BEGIN IMMEDIATE;\nSELECT 'locked';\n"); holder.stdin.flush()
 assert holder.stdout.readline().strip() == "locked"
-pid, fd = pty.fork()
-if pid == 0:
-    # Wide enough for the whole line (a narrower terminal cuts it).
-    import fcntl, struct, termios
-    fcntl.ioctl(2, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 200, 0, 0))
-    os.execv(os.environ["BULKREG"], [os.environ["BULKREG"], "-d", db, "register",
-             "r.csv", "--dry-run", "--workers", "1", "--wait", "120",
-             "--check", "./gate.sh"])
-out = b""; released = opened = False
-deadline = time.monotonic() + 120
-while True:
-    if not released and re.search(rb"waiting for the database's write lock \(another process holds it\): \d+ s so far, gives up after 120 s \(--wait\)", out):
-        holder.stdin.write("COMMIT;\n.quit\n"); holder.stdin.close()
-        holder.wait(); released = True
-        mark = len(out)
-    if released and not opened and re.search(rb"\r\x1b\[Kbulkreg: \d+ of ~?\d+ rows", out[mark:]):
-        with open(os.environ["BULKREG_TEST_GATE"], "w"):
-            pass
-        opened = True
-    r, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
-    if not r:
-        os.kill(pid, 9); holder.kill(); break
-    try:
-        chunk = os.read(fd, 65536)
-    except OSError:
-        break
-    if not chunk:
-        break
-    out += chunk
-_, status = os.waitpid(pid, 0)
-open("tty", "wb").write(out)
-assert released and opened, (released, opened)
-assert os.waitstatus_to_exitcode(status) == 0, status
+def release(_fd):
+    holder.stdin.write("COMMIT;\n.quit\n"); holder.stdin.close()
+    holder.wait()
+# Wide enough for the whole line (a narrower terminal cuts it).
+out, code, _, fired = ptyrun.run(
+    ["-d", db, "register", "r.csv", "--dry-run", "--workers", "1", "--wait",
+     "120", "--check", "./gate.sh"], cols=200, when=[
+    (rb"waiting for the database's write lock \(another process holds it\): \d+ s so far, gives up after 120 s \(--wait\)", release),
+    (rb"\r\x1b\[Kbulkreg: \d+ of ~?\d+ rows", ptyrun.open_gate)])
+if fired < 1:
+    holder.kill()
+assert fired == 2, fired
+assert code == 0, code
 s = out.decode()
 # Before the lock: no row counted as if the run were going on.
 first_wait = s.index("waiting for the database's write lock")
@@ -326,32 +251,16 @@ PY
 case_ "counts of 1,000 and more have thousands separators, as the report's (README 'Numbers')"
 roster 1500
 BULKREG_TEST_GATE_ID=X1200 python3 - "$db" <<'PY' || fail "no separators: $(od -c tty | tail -20)"
-import os, pty, re, select, sys, time
+import os, re, sys
+sys.path.insert(0, os.environ["ROOT"] + "/tests/e2e")
+import ptyrun
 db = sys.argv[1]
-pid, fd = pty.fork()
-if pid == 0:
-    os.execv(os.environ["BULKREG"], [os.environ["BULKREG"], "-d", db, "register",
-             "r.csv", "--dry-run", "--workers", "2", "--check", "./gate.sh"])
-out = b""; opened = False
-deadline = time.monotonic() + 120
-while True:
-    # Held at row 1,200: the line says so, then the gate opens.
-    if not opened and re.search(rb"\r\x1b\[Kbulkreg: 1,200 of ~?1,[45]\d\d rows \(\d+%\), [\d,]+ rows/s", out):
-        with open(os.environ["BULKREG_TEST_GATE"], "w"):
-            pass
-        opened = True
-    r, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
-    if not r:
-        os.kill(pid, 9); break
-    try:
-        chunk = os.read(fd, 65536)
-    except OSError:
-        break
-    if not chunk:
-        break
-    out += chunk
-os.waitpid(pid, 0)
-open("tty", "wb").write(out)
+# Held at row 1,200: the line says so, then the gate opens.
+out, _, _, opened = ptyrun.run(
+    ["-d", db, "register", "r.csv", "--dry-run", "--workers", "2", "--check",
+     "./gate.sh"],
+    when=[(rb"\r\x1b\[Kbulkreg: 1,200 of ~?1,[45]\d\d rows \(\d+%\), [\d,]+ rows/s",
+           ptyrun.open_gate)])
 assert opened, "no line said '1,200 of ~1,5xx rows'"
 s = out.decode()
 assert re.search(r"bulkreg: 1,500 rows in \d+\.\d s \([\d,]+ rows/s\)\r?\n", s), s[-300:]

@@ -205,27 +205,17 @@ case_ "no terminal control reaches a terminal: csv escapes them there (byte-exac
 	printf 'C\302\233D,x,t2@uni.example,OPEN\n'
 	printf 'E\177F,x,t3@uni.example,OPEN\n'
 } >term.csv
-# on_tty FILE ARGS...: bulkreg with standard output on a pseudo-terminal,
-# what it wrote there (raw bytes) into FILE.
+# on_tty FILE ARGS...: bulkreg on a pseudo-terminal, what it wrote there
+# (raw bytes) into FILE.
 on_tty() {
 	_f=$1
 	shift
-	python3 - "$_f" "$BULKREG" "$@" <<'PY' || fail "pty"
-import os, pty, sys
-out = open(sys.argv[1], "wb")
-pid, fd = pty.fork()
-if pid == 0:
-    # Only standard output is the terminal; no line-end translation.
-    os.execvp(sys.argv[2], sys.argv[2:])
-while True:
-    try:
-        b = os.read(fd, 65536)
-    except OSError:
-        break
-    if not b:
-        break
-    out.write(b)
-os.waitpid(pid, 0)
+	python3 - "$_f" "$@" <<'PY' || fail "pty"
+import os, sys
+sys.path.insert(0, os.environ["ROOT"] + "/tests/e2e")
+import ptyrun
+out, _, _, _ = ptyrun.run(sys.argv[2:])
+open(sys.argv[1], "wb").write(out)
 PY
 }
 on_tty tty.out -d $db register term.csv --format csv --dry-run
