@@ -665,29 +665,30 @@ bool threshold_parse(const char *s, struct threshold *out)
 {
 	memset(out, 0, sizeof(*out));
 	/* Digits, and for a percentage a decimal part: no sign, space,
-	 * exponent or hexadecimal that strtod would take. */
+	 * exponent or hexadecimal.  At most 15 digits in all, so that the
+	 * comparison's products stay within 128 bits with room to spare. */
 	size_t digits = strspn(s, "0123456789");
-	size_t len = digits;
-	bool percent = false;
-	if (digits && s[len] == '.') {
-		size_t frac = strspn(s + len + 1, "0123456789");
-		if (frac)
-			len += 1 + frac;
+	size_t frac = 0;
+	if (digits && s[digits] == '.')
+		frac = strspn(s + digits + 1, "0123456789");
+	size_t len = digits + (frac ? 1 + frac : 0);
+	bool percent = digits && s[len] == '%' && s[len + 1] == '\0';
+	if (!digits || digits + frac > 15 || (!percent && (frac || s[len])))
+		return false;
+	int64_t num = 0, scale = 1;
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] == '.')
+			continue;
+		num = num * 10 + (s[i] - '0');
+		if (i > digits)
+			scale *= 10;
 	}
-	if (digits && s[len] == '%' && s[len + 1] == '\0')
-		percent = true;
-	else if (!digits || s[len] != '\0' || len != digits || digits > 15)
-		return false;
-	int64_t whole;
-	double v = percent ? strtod(s, NULL) :
-		   parse_int64(s, 0, INT64_MAX, &whole) ? (double)whole : -1;
-	if (v < 0)
-		return false;
-	out->percent = percent;
-	if (percent && v > 100)
+	if (percent && num > 100 * scale)
 		return false;
 	out->set = true;
-	out->value = v;
+	out->percent = percent;
+	out->num = num;
+	out->scale = scale;
 	out->text = s;
 	return true;
 }
@@ -696,24 +697,49 @@ bool threshold_exceeded(const struct threshold *t, int64_t n, int64_t total)
 {
 	if (!t->set)
 		return false;
-	if (t->percent)
-		return (double)n * 100.0 > t->value * (double)total;
-	return (double)n > t->value;
+	/* n > P% of total  <=>  n * 100 * scale > num * total, in integers:
+	 * every factor is below 2^63, so each product fits 128 bits. */
+	__int128 left = (__int128)n * (t->percent ? 100 : 1) * t->scale;
+	__int128 right = (__int128)t->num * (t->percent ? total : 1);
+	return left > right;
 }
 
+/* "C1 3, C2 1, ... and 366 more courses (400 drops)": whole entries only,
+ * with room kept for the tail that counts the ones left out. */
 struct drops_text {
 	char *buf;
 	size_t size, used;
+	int64_t more_courses, more_drops;
 };
+
+#define DROPS_TAIL_ROOM 64
 
 static void add_course_drops(void *ctx, const char *code, int64_t drops)
 {
 	struct drops_text *d = ctx;
-	if (d->used >= d->size)
+	char entry[160];
+	int n = snprintf(entry, sizeof(entry), "%s%s %" PRId64,
+			 d->used ? ", " : "", code, drops);
+	if (d->more_courses || n < 0 || (size_t)n >= sizeof(entry) ||
+	    d->used + (size_t)n + DROPS_TAIL_ROOM >= d->size) {
+		d->more_courses++;
+		d->more_drops += drops;
 		return;
-	d->used += (size_t)snprintf(d->buf + d->used, d->size - d->used,
-				    "%s%s %" PRId64, d->used ? ", " : "", code,
-				    drops);
+	}
+	memcpy(d->buf + d->used, entry, (size_t)n + 1);
+	d->used += (size_t)n;
+}
+
+static void end_course_drops(struct drops_text *d)
+{
+	char a[32], b[32];
+	if (d->more_courses)
+		snprintf(d->buf + d->used, d->size - d->used,
+			 "%sand %s more course%s (%s drop%s)", d->used ? ", " : "",
+			 text_group_digits(d->more_courses, a),
+			 d->more_courses == 1 ? "" : "s",
+			 text_group_digits(d->more_drops, b),
+			 d->more_drops == 1 ? "" : "s");
 }
 
 static enum batch_outcome threshold_outcome(struct pipeline *pl,
@@ -740,8 +766,9 @@ static enum batch_outcome threshold_outcome(struct pipeline *pl,
 	int64_t before = policy_sync_pairs_before(pl->policy);
 	if (opt->sync && threshold_exceeded(&opt->max_drops, drops, before)) {
 		char per_course[ERROR_MAX / 2] = "";
-		struct drops_text d = { per_course, sizeof(per_course), 0 };
+		struct drops_text d = { per_course, sizeof(per_course), 0, 0, 0 };
 		policy_sync_drops_each(pl->policy, add_course_drops, &d);
+		end_course_drops(&d);
 		snprintf(res->rolled_back_why, sizeof(res->rolled_back_why),
 			 "--max-drops %s: the sync would drop %s of the %s "
 			 "registration%s its courses held (%s)",

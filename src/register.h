@@ -15,11 +15,13 @@
 #include "row.h"
 #include "store.h"
 
-/* --max-rejects / --max-drops: N rows, or P percent. */
+/* --max-rejects / --max-drops: N rows, or P percent.  N or P is
+ * num / scale exactly (P = "18.4": 184 / 10): a decimal percentage at an
+ * exact boundary is compared without rounding. */
 struct threshold {
 	bool set;
 	bool percent;
-	double value;   /* N, or P */
+	int64_t num, scale;
 	const char *text; /* as given, for messages and the batch record */
 };
 

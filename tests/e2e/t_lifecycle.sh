@@ -276,6 +276,34 @@ setup
 run -d $db register s.csv --sync --max-drops 19.9% -q
 expect_rc 1
 
+case_ "--max-drops's message: many courses end in whole entries and 'and N more courses' (review 18, B2)"
+mdb=$(new_db manydrops)
+{
+	echo "code,capacity"
+	i=0
+	while [ $i -lt 400 ]; do printf 'COURSE-%04d,5\n' $i; i=$((i + 1)); done
+} >many.csv
+"$BULKREG" -q -d $mdb course import many.csv || fail "import"
+{
+	echo "student_id,email,course"
+	i=0
+	while [ $i -lt 400 ]; do printf 'S%d,s%d@x.org,COURSE-%04d\n' $i $i $i; i=$((i + 1)); done
+} >all.csv
+"$BULKREG" -q -d $mdb register all.csv || fail "register"
+printf 'student_id,email,course\n' >empty.csv
+run -d $mdb register empty.csv --sync --sync-scope all
+expect_rc 1
+expect_err "--max-drops 10%: the sync would drop 400 of the 400 registrations its courses held (COURSE-0000 1, COURSE-0001 1, "
+grep -q 'COURSE-00[0-9][0-9] 1, and 3[0-9][0-9] more courses (3[0-9][0-9] drops))$' err ||
+	fail "the list does not end in whole entries and a count: $(cat err)"
+python3 - <<'PY' || fail "the shown and the counted do not add up to 400: $(cat err)"
+import re
+s = open("err").read()
+shown = re.findall(r"COURSE-\d{4} 1", s)
+more = re.search(r"and (\d+) more courses \((\d+) drops\)", s)
+assert more and len(shown) + int(more.group(1)) == 400 and int(more.group(2)) == int(more.group(1)), (len(shown), more)
+PY
+
 case_ "--sync-scope all: a course no row names is emptied; --course puts its course in scope"
 setup
 printf 'student_id,email,course\nA,a@x.org,M1\nB,b@x.org,M1\nC,c@x.org,M1\nD,d@x.org,M1\nE,e@x.org,M1\n' >s.csv
