@@ -830,7 +830,9 @@ static enum status finish_batch(struct pipeline *pl, struct roster_reader *rd,
 		.checks = checks->count,
 		.check_median_seconds = check_stats_median(checks),
 		.check_max_seconds = checks->max_seconds,
-		.quiet = opt->quiet,
+		/* -q trims a text report on standard output only: one sent
+		 * to a file with -o is written whole. */
+		.quiet = opt->quiet && !opt->output_path,
 		.courses = &pl->courses,
 	};
 

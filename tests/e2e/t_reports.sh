@@ -398,6 +398,18 @@ expect_rc 0
 expect_out '"already_registered": 1'
 expect_empty err
 
+case_ "-q: a text report sent to a file with -o is written whole, even when every row succeeded (review 19, F02)"
+for qr in "$DATA/rosters/one_rejected.csv" ok.csv; do
+	run -d $db register "$qr" --dry-run -o plain.txt
+	run -q -d $db register "$qr" --dry-run -o quiet.txt
+	expect_empty out
+	# Alike but for the batch number and the time.
+	sed -e 's/^Batch [0-9]*/Batch N/' -e 's/ in [0-9.]* s ([0-9,]* rows\/s/ in T/' plain.txt >plain.cmp
+	sed -e 's/^Batch [0-9]*/Batch N/' -e 's/ in [0-9.]* s ([0-9,]* rows\/s/ in T/' quiet.txt >quiet.cmp
+	expect_same plain.cmp quiet.cmp
+	grep -q "already registered" quiet.txt || fail "no counts in the -q report: $(cat quiet.txt)"
+done
+
 case_ "-q: an empty roster gives no warning"
 run -q -d $db register empty.csv
 expect_rc 0
