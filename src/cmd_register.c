@@ -493,6 +493,14 @@ static int run_job(struct cli *cli, struct register_options *ro, double wait)
 			  text_group_digits(res.counts.rows, rows),
 			  res.counts.rows == 1 ? "" : "s", ro->output_path);
 	}
+	/* A csv report on standard output holds the rows only: that nothing
+	 * was committed is said here (a rollback said it above, even with
+	 * -q; json carries its outcome but is told alike). */
+	if (!ro->output_path && !threshold && !cli->quiet &&
+	    res.outcome == BATCH_DRY_RUN &&
+	    (ro->format == REPORT_CSV || ro->format == REPORT_JSON))
+		cli_error("batch %lld was a dry run: nothing was committed",
+			  (long long)res.batch_id);
 	if (ro->rejects_path && (!cli->quiet || rejected > 0)) {
 		char rej[32];
 		cli_error("%s rejected row%s written to %s",

@@ -178,3 +178,13 @@ expect_rc 0
 got=$(sqlite3 :memory: ".import --csv out b" "SELECT group_concat(outcome, ' ') FROM (SELECT outcome FROM b ORDER BY id + 0)")
 want="committed dry_run dry_run committed dry_run dry_run dry_run dry_run rolled_back rolled_back rolled_back rolled_back rolled_back committed"
 case $got in "$want "*) ;; *) fail "outcomes: $got" ;; esac
+
+case_ "--dry-run with a csv or json report on standard output: standard error says nothing was committed; -q: silent (review 19, F05)"
+for f in csv json; do
+	run -d $db register ok.csv --dry-run --format $f
+	expect_rc 0
+	expect_err "was a dry run: nothing was committed"
+	run -q -d $db register ok.csv --dry-run --format $f
+	expect_rc 0
+	expect_empty err
+done
