@@ -430,10 +430,20 @@ void report_free(struct report *r)
 	free(r);
 }
 
-/* The kept prefix of a value (it may hold NULs). */
-static size_t value_len(const struct row_value *v)
+/* A row's student id and course as shown (row_value_shown; they may
+ * hold NULs). */
+struct shown_values {
+	char sid_buf[ROW_VALUE_SHOWN_MAX], course_buf[ROW_VALUE_SHOWN_MAX];
+	const char *sid, *course;
+	size_t sid_len, course_len;
+};
+
+static void shown_values(const struct row *row, struct shown_values *v)
 {
-	return v->len < ROW_VALUE_MAX ? v->len : ROW_VALUE_MAX;
+	v->sid_len = row_value_shown(&row->v[FIELD_STUDENT_ID], v->sid_buf,
+				     &v->sid);
+	v->course_len = row_value_shown(&row->v[FIELD_COURSE], v->course_buf,
+					&v->course);
 }
 
 /* A waitlist position: the pair's now, or the one it had when dropped. */
@@ -465,15 +475,15 @@ static const char *text_outcome(enum row_status st, enum row_reason reason)
 
 static void csv_put_row(struct obuf *o, const struct row *row)
 {
-	const struct row_value *sid = &row->v[FIELD_STUDENT_ID];
-	const struct row_value *course = &row->v[FIELD_COURSE];
+	struct shown_values v;
+	shown_values(row, &v);
 
 	if (row->line)
 		ob_u64(o, row->line);
 	ob_putc(o, ',');
-	csv_put(o, sid->text, value_len(sid));
+	csv_put(o, v.sid, v.sid_len);
 	ob_putc(o, ',');
-	csv_put(o, course->text, value_len(course));
+	csv_put(o, v.course, v.course_len);
 	ob_putc(o, ',');
 	ob_puts(o, row_status_name(row->status));
 	ob_putc(o, ',');
@@ -489,8 +499,8 @@ static void csv_put_row(struct obuf *o, const struct row *row)
 
 static void json_put_row(struct obuf *o, const struct row *row, bool first)
 {
-	const struct row_value *sid = &row->v[FIELD_STUDENT_ID];
-	const struct row_value *course = &row->v[FIELD_COURSE];
+	struct shown_values v;
+	shown_values(row, &v);
 	size_t detail_len = strnlen(row->detail, ROW_DETAIL_MAX);
 
 	ob_puts(o, first ? "  {\"line\": " : ",\n  {\"line\": ");
@@ -501,13 +511,13 @@ static void json_put_row(struct obuf *o, const struct row *row, bool first)
 	/* Absent (no such column, or an empty cell) is null, as for the
 	 * other fields. */
 	ob_puts(o, ", \"student_id\": ");
-	if (value_len(sid))
-		json_put_string(o, sid->text, value_len(sid));
+	if (v.sid_len)
+		json_put_string(o, v.sid, v.sid_len);
 	else
 		ob_puts(o, "null");
 	ob_puts(o, ", \"course\": ");
-	if (value_len(course))
-		json_put_string(o, course->text, value_len(course));
+	if (v.course_len)
+		json_put_string(o, v.course, v.course_len);
 	else
 		ob_puts(o, "null");
 	ob_puts(o, ", \"status\": \"");
@@ -543,8 +553,8 @@ static size_t max_size(size_t a, size_t b)
 static void text_put_row(struct report *r, struct obuf *o,
 			 const struct row *row)
 {
-	const struct row_value *sid = &row->v[FIELD_STUDENT_ID];
-	const struct row_value *course = &row->v[FIELD_COURSE];
+	struct shown_values v;
+	shown_values(row, &v);
 	struct text_record rec;
 	size_t at;
 
@@ -556,11 +566,11 @@ static void text_put_row(struct report *r, struct obuf *o,
 
 	o->len = sizeof(rec);
 	at = o->len;
-	rec.student_cols = (uint16_t)text_put(o, sid->text, value_len(sid),
+	rec.student_cols = (uint16_t)text_put(o, v.sid, v.sid_len,
 					      TEXT_COL_MAX, true);
 	rec.student_len = (uint16_t)(o->len - at);
 	at = o->len;
-	rec.course_cols = (uint16_t)text_put(o, course->text, value_len(course),
+	rec.course_cols = (uint16_t)text_put(o, v.course, v.course_len,
 					     TEXT_COL_MAX, true);
 	rec.course_len = (uint16_t)(o->len - at);
 	at = o->len;

@@ -179,7 +179,7 @@ struct html_record {
 	uint8_t in_all, in_problems;
 };
 
-_Static_assert(sizeof(struct html_record) + 2 * ROW_VALUE_MAX + ROW_DETAIL_MAX <=
+_Static_assert(sizeof(struct html_record) + 2 * ROW_VALUE_SHOWN_MAX + ROW_DETAIL_MAX <=
 		       REPORT_HTML_RECORD_MAX,
 	       "html record bound");
 
@@ -285,11 +285,6 @@ static const struct course_tally *tally_find(const struct report_html *h,
 
 /* ---- rows ------------------------------------------------------------------ */
 
-static size_t value_len(const struct row_value *v)
-{
-	return v->len < ROW_VALUE_MAX ? v->len : ROW_VALUE_MAX;
-}
-
 /* As the csv report: a waitlist position, now or when dropped. */
 static bool has_position(const struct row *row)
 {
@@ -307,10 +302,13 @@ enum status report_html_record(struct report_html *h, const struct row *row,
 			       char *buf, size_t cap, size_t *len,
 			       struct error *err)
 {
-	const struct row_value *sid = &row->v[FIELD_STUDENT_ID];
-	const struct row_value *course = &row->v[FIELD_COURSE];
-	const char *code = row->course ? row->course->code : course->text;
-	size_t code_len = row->course ? strlen(code) : value_len(course);
+	char sid_buf[ROW_VALUE_SHOWN_MAX], course_buf[ROW_VALUE_SHOWN_MAX];
+	const char *sid, *course;
+	size_t sid_len = row_value_shown(&row->v[FIELD_STUDENT_ID], sid_buf, &sid);
+	size_t course_len = row_value_shown(&row->v[FIELD_COURSE], course_buf,
+					    &course);
+	const char *code = row->course ? row->course->code : course;
+	size_t code_len = row->course ? strlen(code) : course_len;
 	*len = 0;
 
 	if (code_len > 0) {
@@ -343,15 +341,15 @@ enum status report_html_record(struct report_html *h, const struct row *row,
 	rec.position = has_position(row) ? row->position : 0;
 	rec.status = (uint16_t)row->status;
 	rec.reason = (uint16_t)(problem ? row->reason : REASON_NONE);
-	rec.student_len = (uint16_t)value_len(sid);
-	rec.course_len = (uint16_t)value_len(course);
+	rec.student_len = (uint16_t)sid_len;
+	rec.course_len = (uint16_t)course_len;
 	rec.detail_len = (uint16_t)detail_len;
 	size_t n = sizeof(rec) + rec.student_len + rec.course_len + detail_len;
 	if (n > cap)
 		abort(); /* REPORT_HTML_RECORD_MAX is wrong */
 	memcpy(buf, &rec, sizeof(rec));
-	memcpy(buf + sizeof(rec), sid->text, rec.student_len);
-	memcpy(buf + sizeof(rec) + rec.student_len, course->text, rec.course_len);
+	memcpy(buf + sizeof(rec), sid, rec.student_len);
+	memcpy(buf + sizeof(rec) + rec.student_len, course, rec.course_len);
 	memcpy(buf + sizeof(rec) + rec.student_len + rec.course_len, row->detail,
 	       detail_len);
 	*len = n;

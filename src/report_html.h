@@ -38,7 +38,7 @@ enum status report_html_new(struct report_html **out, struct error *err);
 void report_html_free(struct report_html *h);
 
 /* The longest spool record report_html_record makes. */
-#define REPORT_HTML_RECORD_MAX (64 + 2 * ROW_VALUE_MAX + ROW_DETAIL_MAX)
+#define REPORT_HTML_RECORD_MAX (64 + 2 * ROW_VALUE_SHOWN_MAX + ROW_DETAIL_MAX)
 
 /*
  * Takes one row of the batch, in report order: counts it toward its

@@ -5,6 +5,31 @@
 
 #include "row.h"
 
+size_t row_value_shown(const struct row_value *v,
+		       char buf[ROW_VALUE_SHOWN_MAX], const char **shown)
+{
+	*shown = v->text;
+	if (v->len <= ROW_VALUE_MAX)
+		return v->len;
+	/* The last character kept may be cut short: back to its lead byte
+	 * and, when its sequence needs more bytes than were kept, without
+	 * it. */
+	const unsigned char *u = (const unsigned char *)v->text;
+	size_t n = ROW_VALUE_MAX, lead = n;
+	while (lead > 0 && n - lead < 4 && (u[lead - 1] & 0xC0) == 0x80)
+		lead--;
+	if (lead > 0) {
+		unsigned char c = u[lead - 1];
+		size_t need = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
+		if (need > n - (lead - 1))
+			n = lead - 1;
+	}
+	memcpy(buf, v->text, n);
+	memcpy(buf + n, "...", 3);
+	*shown = buf;
+	return n + 3;
+}
+
 static const char *const status_names[STATUS_COUNT] = {
 	[STATUS_NONE] = "none",
 	[STATUS_REGISTERED] = "registered",

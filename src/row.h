@@ -147,6 +147,14 @@ const char *row_field_name(enum row_field f);
  * --users file), else its name. */
 const char *row_field_label(const struct row *row, enum row_field f);
 
+/* A value as the reports show it: the value, or, for one longer than
+ * ROW_VALUE_MAX (a field_too_long row: only its first bytes are kept),
+ * those bytes cut back to a whole UTF-8 character and followed by "...".
+ * Into buf when cut; returns the length, *shown the bytes. */
+#define ROW_VALUE_SHOWN_MAX (ROW_VALUE_MAX + 3)
+size_t row_value_shown(const struct row_value *v,
+		       char buf[ROW_VALUE_SHOWN_MAX], const char **shown);
+
 /* Clears the outcome part of a row (status, reason, detail, ...). */
 void row_reset_outcome(struct row *row);
 

@@ -258,6 +258,31 @@ grep -q "$(printf 'L\033\[2J\177X')" out || fail "the label to a pipe lost its b
 run -d $ldb course list --format csv
 grep -q "$(printf 'T\033]0;x\007\302\233Z')" out || fail "the title to a pipe lost its bytes: $(cat -v out)"
 
+case_ "a student_id or course over 256 bytes: its kept bytes cut at a whole character and marked '...', in every format (review 19, F04)"
+python3 - <<'PY'
+long = "a" * 255 + "\u00e9"  # 257 bytes: the 256 kept end inside the e-acute
+wide = "b" * 254 + "\u20ac"  # 257 bytes: two of the euro sign's three kept
+with open("longin.csv", "w", encoding="utf-8") as f:
+    f.write("student_id,email,course\n")
+    f.write(f"{long},l@x.org,OPEN\n")
+    f.write(f"S2,s2@x.org,{wide}\n")
+PY
+for f in csv json html text; do
+	run -d $db register longin.csv --dry-run --format $f -o longout.$f
+	expect_rc 1
+	! grep -q "$(printf '\357\277\275')" longout.$f || fail "$f: a U+FFFD from a cut character"
+done
+python3 - <<'PY' || fail "the cut values are not as they should be: $(cat longout.csv)"
+import csv, json
+sid, course = "a" * 255 + "...", "b" * 254 + "..."
+rows = list(csv.DictReader(open("longout.csv", encoding="utf-8")))
+assert [(r["student_id"], r["course"], r["reason"]) for r in rows] == [
+    (sid, "OPEN", "field_too_long"), ("S2", course, "field_too_long")], rows
+j = json.load(open("longout.json", encoding="utf-8"))["results"]
+assert [(r["student_id"], r["course"]) for r in j] == [(sid, "OPEN"), ("S2", course)], j
+assert sid in open("longout.html", encoding="utf-8").read()
+PY
+
 # ---- csv -----------------------------------------------------------------------
 
 case_ "csv: header, one record per row in roster order, round trip through Python's csv"
@@ -420,7 +445,9 @@ case_ "no progress line when stderr is not a terminal"
 awk 'BEGIN { print "student_id,email,course"; for (i = 1; i <= 5000; i++) printf "G%d,g%d@uni.example,OPEN\n", i, i }' >big.csv
 run -d $db register big.csv --format csv --dry-run
 expect_rc 0
-expect_empty err
+# Only the line that says a dry run committed nothing (review 19, F05).
+[ "$(cat err)" = "bulkreg: batch $(sql $db "SELECT max(id) FROM batches") was a dry run: nothing was committed" ] ||
+	fail "stderr: $(od -c err | head)"
 
 # ---- -o FILE ---------------------------------------------------------------------
 
