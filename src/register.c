@@ -98,6 +98,9 @@ struct pipeline {
 	struct block **pending;
 	_Atomic bool collector_failed;
 	bool report_sent;  /* a report went out in place (not via rename) */
+	/* The collector could not spool a row of the report or the rejects
+	 * file (a full disk): the batch ends rolled back. */
+	bool spool_failed;
 };
 
 static bool cancelled(const struct pipeline *pl)
@@ -195,6 +198,8 @@ static enum status emit_row(void *ctx, struct row *row, struct error *err)
 		st = rejects_add(pl->rejects, row, err);
 	if (st == ST_OK)
 		outcome_counts_add(&pl->agg->counts, row);
+	else if (st == ST_IO)
+		pl->spool_failed = true;
 	return st;
 }
 
@@ -1402,6 +1407,20 @@ enum status register_run(const struct register_options *opt,
 	}
 	if (st == ST_OK && cancelled(&pl))
 		st = ST_CANCELLED;
+	/* A report that cannot be assembled is one that cannot be written:
+	 * the batch is rolled back and, when the database can still be
+	 * written, recorded so (bulkreg(1), SAFETY), as at the end. */
+	if (st == ST_IO && pl.spool_failed && !cancelled(&pl)) {
+		struct error ignored = {0};
+		bool recorded = db_batch_finish(db, pl.batch_id, BATCH_ROLLED_BACK,
+						&agg->counts, NULL, &ignored) == ST_OK;
+		batch_open = false;
+		res->batch_id = pl.batch_id;
+		error_append(err, "; batch %lld was rolled back%s: nothing was "
+			     "written", (long long)pl.batch_id,
+			     recorded ? " (recorded in the history)" : "");
+		goto out;
+	}
 	/* After the last row: --sync's drops, then the course counters. */
 	if (st == ST_OK)
 		st = policy_finish_rows(pl.policy, emit_row, &pl, err);

@@ -308,6 +308,7 @@ struct report {
 	uint64_t rows;        /* rows in the spool */
 	uint64_t bytes;       /* bytes in the spool */
 	uint64_t spool_limit; /* REPORT_SPOOL_MAX unless set */
+	char spool_dir[4096]; /* where the spool is, for messages */
 	struct report_html *html; /* html: the page's tallies, else NULL */
 	/* text: the widest cell of each table column */
 	size_t w_line, w_student, w_course, w_reason, w_status, w_position;
@@ -334,14 +335,21 @@ bool report_format_parse(const char *s, enum report_format *out)
 	return false;
 }
 
-enum status report_spool_open(const char *dir, const char *what, FILE **out,
-			      struct error *err)
+/* The spool's directory: dir, else $TMPDIR, else /tmp. */
+static const char *spool_dir(const char *dir)
 {
 	if (!dir) {
 		dir = getenv("TMPDIR");
 		if (!dir || !*dir)
 			dir = "/tmp";
 	}
+	return dir;
+}
+
+enum status report_spool_open(const char *dir, const char *what, FILE **out,
+			      struct error *err)
+{
+	dir = spool_dir(dir);
 	int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		char path[4096];
@@ -391,6 +399,7 @@ enum status report_new(enum report_format fmt, const char *dir,
 	}
 	setvbuf(r->spool, buf, _IOFBF, SPOOL_BUFFER);
 	r->spool_buf = buf;
+	snprintf(r->spool_dir, sizeof(r->spool_dir), "%s", spool_dir(dir));
 	r->fmt = fmt;
 	r->spool_limit = REPORT_SPOOL_MAX;
 	r->w_line = strlen("LINE");
@@ -640,8 +649,8 @@ enum status report_add_row(struct report *r, const struct row *row,
 	/* One locked stdio call per row; the 256 KiB buffer batches the I/O. */
 	errno = 0;
 	if (fwrite(buf, 1, o.len, r->spool) != o.len)
-		return error_set(err, ST_IO, SPOOL_NAME ": write failed: %s",
-				 strerror(errno ? errno : EIO));
+		return error_set(err, ST_IO, "%s: " SPOOL_NAME ": write failed: %s",
+				 r->spool_dir, strerror(errno ? errno : EIO));
 	r->rows++;
 	return ST_OK;
 }
@@ -1071,11 +1080,11 @@ enum status report_write(struct report *r, const struct report_summary *s,
 			 int fd, const char *dest_name, struct error *err)
 {
 	if (fflush(r->spool) != 0)
-		return error_set(err, ST_IO, SPOOL_NAME ": write failed: %s",
-				 strerror(errno));
+		return error_set(err, ST_IO, "%s: " SPOOL_NAME ": write failed: %s",
+				 r->spool_dir, strerror(errno));
 	if (fseek(r->spool, 0, SEEK_SET) != 0)
-		return error_set(err, ST_IO, SPOOL_NAME ": cannot rewind: %s",
-				 strerror(errno));
+		return error_set(err, ST_IO, "%s: " SPOOL_NAME ": cannot rewind: %s",
+				 r->spool_dir, strerror(errno));
 	char *buf = malloc(WRITE_BUFFER);
 	if (!buf)
 		return error_set(err, ST_NOMEM, "out of memory writing the report");
@@ -1116,7 +1125,7 @@ enum status report_write(struct report *r, const struct report_summary *s,
 		return error_set(err, ST_IO, "%s: write failed: %s", dest_name,
 				 strerror(w.out.err));
 	if (w.spool_err)
-		return error_set(err, ST_IO, SPOOL_NAME ": read failed: %s",
-				 strerror(w.spool_err));
+		return error_set(err, ST_IO, "%s: " SPOOL_NAME ": read failed: %s",
+				 r->spool_dir, strerror(w.spool_err));
 	return ST_OK;
 }

@@ -551,3 +551,25 @@ expect_rc 3
 expect_err "standard output"
 dump $db after.dump
 expect_same before.dump after.dump
+
+case_ "a report that cannot be assembled (its temporary file over a size limit): exit 3, the directory named, rolled_back in the history (review 19, F01)"
+awk 'BEGIN { print "student_id,email,course"; for (i = 1; i <= 20000; i++) printf "F%d,f%d@uni.example,OPEN\n", i, i }' >fsz.csv
+mkdir -p spool
+for how in stdout file; do
+	if [ $how = stdout ]; then
+		(ulimit -f 200 && TMPDIR=$PWD/spool exec "$BULKREG" -d $db register fsz.csv --format csv >fsz.out 2>err)
+		RC=$?
+		expect_err "$PWD/spool: temporary report file: write failed: File too large"
+	else
+		(ulimit -f 200 && exec "$BULKREG" -d $db register fsz.csv --format csv -o spool/fsz.csv 2>err)
+		RC=$?
+		expect_err "spool: temporary report file: write failed: File too large"
+		[ ! -e spool/fsz.csv ] || fail "a report was published"
+	fi
+	expect_rc 3
+	expect_err "was rolled back (recorded in the history): nothing was written"
+	dump $db after.dump
+	expect_same before.dump after.dump
+	[ "$(sql $db "SELECT outcome || ' ' || kind FROM batches ORDER BY id DESC LIMIT 1")" = "rolled_back register" ] ||
+		fail "$how: the batch is not recorded rolled_back: $(sql $db "SELECT id, outcome FROM batches ORDER BY id DESC LIMIT 2")"
+done
