@@ -85,12 +85,24 @@ struct check_config {
  * parent exits, would be adopted by init and outlive bulkreg.  So bulkreg
  * makes itself a child subreaper (PR_SET_CHILD_SUBREAPER): every process a
  * check leaves behind is re-parented to bulkreg, whatever session or group
- * it moved to.  When a check ends, every child of bulkreg that is not a
- * running check -- that is, every such orphan -- is killed (SIGKILL, which
- * cannot be ignored) and reaped, and so are the orphans those leave in turn.
+ * it moved to.
+ *
+ * Once re-parented, a process that left its check's group cannot be traced
+ * back to that check (ssh-agent and gpg-agent setsid() as they start).  So
+ * such orphans are killed only when no check is running: killing them when
+ * any one check ends would kill the helpers of checks still running, and
+ * verdicts would then depend on --workers (review 19, F18).  Those still in
+ * their check's group die with the group when that check ends.  While other
+ * checks run, a sweep only reaps the orphans that have exited, so zombies
+ * do not pile up over a long batch.  Whatever is left when the last check
+ * ends -- and at the latest when the configuration is freed -- is killed
+ * (SIGKILL, which cannot be ignored) and reaped, and so are the orphans
+ * those leave in turn.
+ *
  * Spawning holds `spawn_lock` for reading until the new check is in
  * `running`, and a sweep holds it for writing, so a check that has just
- * been spawned is never taken for an orphan.
+ * been spawned is never taken for an orphan, and the count of running
+ * checks a sweep sees cannot grow while it runs.
  */
 static struct {
 	pthread_rwlock_t spawn_lock;
@@ -134,35 +146,49 @@ static bool is_running(pid_t pid)
 	return found;
 }
 
-/* Kills and reaps the children listed in one /proc/self/task/T/children
- * that are not running checks; returns how many. */
-static size_t kill_listed(const char *path)
+static bool any_running(void)
+{
+	pthread_mutex_lock(&orphans.mu);
+	bool any = orphans.n > 0;
+	pthread_mutex_unlock(&orphans.mu);
+	return any;
+}
+
+/* The children listed in one /proc/self/task/T/children that are not
+ * running checks: with `kill_them`, each is killed and reaped; without,
+ * only those that have already exited are reaped.  Returns how many were
+ * reaped. */
+static size_t sweep_listed(const char *path, bool kill_them)
 {
 	FILE *f = fopen(path, "re");
 	if (!f)
 		return 0;
-	size_t killed = 0;
+	size_t reaped = 0;
 	long pid;
 	while (fscanf(f, "%ld", &pid) == 1) {
 		if (pid <= 0 || is_running((pid_t)pid))
 			continue;
-		kill((pid_t)pid, SIGKILL);
-		while (waitpid((pid_t)pid, NULL, 0) < 0 && errno == EINTR)
+		if (kill_them)
+			kill((pid_t)pid, SIGKILL);
+		pid_t r;
+		while ((r = waitpid((pid_t)pid, NULL, kill_them ? 0 : WNOHANG)) < 0 &&
+		       errno == EINTR)
 			;
-		killed++;
+		if (r == (pid_t)pid)
+			reaped++;
 	}
 	fclose(f);
-	return killed;
+	return reaped;
 }
 
 /* One pass over every thread's children (a re-parented orphan is the
  * child of whichever thread the kernel picked). */
-static size_t sweep_once(void)
+static size_t sweep_once(bool kill_them)
 {
 	DIR *d = opendir("/proc/self/task");
 	if (!d)
 		return 0;
-	size_t killed = 0;
+	size_t reaped = 0;
 	struct dirent *e;
 	while ((e = readdir(d))) {
 		if (e->d_name[0] < '0' || e->d_name[0] > '9')
@@ -170,20 +196,25 @@ static size_t sweep_once(void)
 		char path[64];
 		snprintf(path, sizeof(path), "/proc/self/task/%.20s/children",
 			 e->d_name);
-		killed += kill_listed(path);
+		reaped += sweep_listed(path, kill_them);
 	}
 	closedir(d);
-	return killed;
+	return reaped;
 }
 
-/* Kills every process a check left behind. */
+/* With no check running, kills every process the checks left behind;
+ * otherwise reaps only those that have exited (see above). */
 static void sweep_orphans(void)
 {
 	if (!atomic_load(&orphans.enabled))
 		return;
 	pthread_rwlock_wrlock(&orphans.spawn_lock);
-	for (int round = 0; round < SWEEP_ROUNDS && sweep_once() > 0; round++)
-		;
+	if (any_running())
+		sweep_once(false);
+	else
+		for (int round = 0; round < SWEEP_ROUNDS && sweep_once(true) > 0;
+		     round++)
+			;
 	pthread_rwlock_unlock(&orphans.spawn_lock);
 }
 

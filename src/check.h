@@ -21,6 +21,7 @@ struct check_config;
  * command or a bad timeout. */
 enum status check_config_new(const char *cmd, double timeout,
 			     struct check_config **out, struct error *err);
+/* Kills and reaps whatever the checks left behind, then frees `cfg`. */
 void check_config_free(struct check_config *cfg);
 /* Before any row: a command run directly (no shell syntax) whose program
  * cannot run at all -- not found in PATH (or at its path), a directory, not
@@ -54,7 +55,10 @@ void check_config_disable_pidfd(struct check_config *cfg);
  *   cannot be started     -> retried with back-off, then check_error.
  * If `done` is closed meanwhile, the group is killed at once and the row is
  * left rejected check_error ("cancelled").  Sets row->check_seconds.  Never
- * leaves a zombie or an orphan in its process group.  Thread-safe.
+ * leaves a zombie or a process in its process group.  Processes that left
+ * the group and were orphaned are killed when no check is running any more
+ * (so never while the check they came from may still need them), and at
+ * the latest by check_config_free.  Thread-safe.
  */
 void check_row(const struct check_config *cfg, struct row *row,
 	       int64_t batch_id, struct chan *done);
