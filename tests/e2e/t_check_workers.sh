@@ -1,7 +1,9 @@
 # shellcheck shell=sh
 # shellcheck disable=SC2154 # BULKREG, DATA, RC come from lib.sh and run
 # t_check_workers: with --check, the report is the same for any --workers
-# value even when checks leave helpers running (review 19, F18).
+# value even when checks leave helpers running (review 19, F18) or when
+# more checks are asked for at once than the descriptor limit can carry
+# (review 19, F15).
 
 printf 'student_id,email,course\n' >r12.csv
 i=1
@@ -73,3 +75,52 @@ helper_run group 8 ""
 expect_same helper.group.1.csv helper.group.8.csv
 [ "$(grep -c ',registered,' helper.group.8.csv)" = 12 ] ||
 	fail "not every row registered: $(cat helper.group.8.csv)"
+
+# 60 rows, 20 seats and no waitlist: a row whose check could not start
+# would give its seat to a later row.  Ids ending in 3 fail their check.
+python3 -c "
+print('student_id,email,course')
+for i in range(60): print(f'S{i},s{i}@x.example,C1')" >r60.csv
+cat >hold.sh <<'SH'
+#!/bin/sh
+case $BULKREG_STUDENT_ID in *3) echo "hold on $BULKREG_STUDENT_ID"; exit 1 ;; esac
+# The time a slow look-up takes (not a synchronisation): it keeps many
+# checks running at once.
+sleep "${BULKREG_TEST_HOLD:-0}"
+SH
+chmod +x hold.sh
+
+case_ "under ulimit -n 64, --workers 60 gives the report of --workers 1: checks wait for descriptors"
+db=$(new_db fd1)
+"$BULKREG" -d "$db" course add C1 --capacity 20 --waitlist 0 -q || fail "course add"
+run -d "$db" register r60.csv --check ./hold.sh --workers 1 --format csv
+expect_rc 1
+cp out fd.1.csv
+db=$(new_db fd60)
+"$BULKREG" -d "$db" course add C1 --capacity 20 --waitlist 0 -q || fail "course add"
+(
+	ulimit -n 64 || exit 99
+	BULKREG_TEST_HOLD=0.5 "$BULKREG" -d "$db" register r60.csv --check ./hold.sh \
+		--workers 60 --format csv >out 2>err
+)
+RC=$?
+expect_rc 1
+! grep -q check_error out || fail "a row was rejected for want of a descriptor:
+$(grep check_error out | head -5)"
+expect_same fd.1.csv out
+
+case_ "a soft descriptor limit below the hard one is raised (the check inherits it)"
+hard=$(ulimit -Hn)
+if [ "$hard" = unlimited ] || [ "$hard" -gt 64 ]; then
+	db=$(new_db fdsoft)
+	"$BULKREG" -d "$db" course add C1 --capacity 20 --waitlist 0 -q || fail "course add"
+	(
+		ulimit -Sn 64 || exit 99
+		"$BULKREG" -d "$db" register r12.csv --dry-run --format csv \
+			--check 'echo "limit $(ulimit -n)"; exit 1' >out 2>err
+	)
+	RC=$?
+	expect_rc 1
+	limit=$(csv_field 2 detail | sed 's/^limit //')
+	[ "$limit" -gt 64 ] || fail "the soft limit stayed at $limit"
+fi
