@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -20,6 +21,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "pool.h"
 
 extern char **environ;
 
@@ -30,6 +32,12 @@ extern char **environ;
 #define TIMEOUT_MAX 1e6     /* seconds; beyond is surely a typo */
 #define RUNNING_MAX 4096    /* checks running at once (>= POOL_MAX_WORKERS) */
 #define SWEEP_ROUNDS 64     /* generations of orphans killed per sweep */
+/* Descriptors one check holds: the pipe's two ends (and a dup) while it is
+ * spawned, then the read end and the pidfd. */
+#define FDS_PER_CHECK 3
+/* Descriptors kept for the rest of bulkreg while checks run: the database
+ * and its journal, temporary files, the report, rejects, /proc in a sweep. */
+#define FD_RESERVE 32
 
 #if defined(__GLIBC__) && \
 	(__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 34))
@@ -85,12 +93,24 @@ struct check_config {
  * parent exits, would be adopted by init and outlive bulkreg.  So bulkreg
  * makes itself a child subreaper (PR_SET_CHILD_SUBREAPER): every process a
  * check leaves behind is re-parented to bulkreg, whatever session or group
- * it moved to.  When a check ends, every child of bulkreg that is not a
- * running check -- that is, every such orphan -- is killed (SIGKILL, which
- * cannot be ignored) and reaped, and so are the orphans those leave in turn.
+ * it moved to.
+ *
+ * Once re-parented, a process that left its check's group cannot be traced
+ * back to that check (ssh-agent and gpg-agent setsid() as they start).  So
+ * such orphans are killed only when no check is running: killing them when
+ * any one check ends would kill the helpers of checks still running, and
+ * verdicts would then depend on --workers (review 19, F18).  Those still in
+ * their check's group die with the group when that check ends.  While other
+ * checks run, a sweep only reaps the orphans that have exited, so zombies
+ * do not pile up over a long batch.  Whatever is left when the last check
+ * ends -- and at the latest when the configuration is freed -- is killed
+ * (SIGKILL, which cannot be ignored) and reaped, and so are the orphans
+ * those leave in turn.
+ *
  * Spawning holds `spawn_lock` for reading until the new check is in
  * `running`, and a sweep holds it for writing, so a check that has just
- * been spawned is never taken for an orphan.
+ * been spawned is never taken for an orphan, and the count of running
+ * checks a sweep sees cannot grow while it runs.
  */
 static struct {
 	pthread_rwlock_t spawn_lock;
@@ -134,35 +154,49 @@ static bool is_running(pid_t pid)
 	return found;
 }
 
-/* Kills and reaps the children listed in one /proc/self/task/T/children
- * that are not running checks; returns how many. */
-static size_t kill_listed(const char *path)
+static bool any_running(void)
+{
+	pthread_mutex_lock(&orphans.mu);
+	bool any = orphans.n > 0;
+	pthread_mutex_unlock(&orphans.mu);
+	return any;
+}
+
+/* The children listed in one /proc/self/task/T/children that are not
+ * running checks: with `kill_them`, each is killed and reaped; without,
+ * only those that have already exited are reaped.  Returns how many were
+ * reaped. */
+static size_t sweep_listed(const char *path, bool kill_them)
 {
 	FILE *f = fopen(path, "re");
 	if (!f)
 		return 0;
-	size_t killed = 0;
+	size_t reaped = 0;
 	long pid;
 	while (fscanf(f, "%ld", &pid) == 1) {
 		if (pid <= 0 || is_running((pid_t)pid))
 			continue;
-		kill((pid_t)pid, SIGKILL);
-		while (waitpid((pid_t)pid, NULL, 0) < 0 && errno == EINTR)
+		if (kill_them)
+			kill((pid_t)pid, SIGKILL);
+		pid_t r;
+		while ((r = waitpid((pid_t)pid, NULL, kill_them ? 0 : WNOHANG)) < 0 &&
+		       errno == EINTR)
 			;
-		killed++;
+		if (r == (pid_t)pid)
+			reaped++;
 	}
 	fclose(f);
-	return killed;
+	return reaped;
 }
 
 /* One pass over every thread's children (a re-parented orphan is the
  * child of whichever thread the kernel picked). */
-static size_t sweep_once(void)
+static size_t sweep_once(bool kill_them)
 {
 	DIR *d = opendir("/proc/self/task");
 	if (!d)
 		return 0;
-	size_t killed = 0;
+	size_t reaped = 0;
 	struct dirent *e;
 	while ((e = readdir(d))) {
 		if (e->d_name[0] < '0' || e->d_name[0] > '9')
@@ -170,20 +204,25 @@ static size_t sweep_once(void)
 		char path[64];
 		snprintf(path, sizeof(path), "/proc/self/task/%.20s/children",
 			 e->d_name);
-		killed += kill_listed(path);
+		reaped += sweep_listed(path, kill_them);
 	}
 	closedir(d);
-	return killed;
+	return reaped;
 }
 
-/* Kills every process a check left behind. */
+/* With no check running, kills every process the checks left behind;
+ * otherwise reaps only those that have exited (see above). */
 static void sweep_orphans(void)
 {
 	if (!atomic_load(&orphans.enabled))
 		return;
 	pthread_rwlock_wrlock(&orphans.spawn_lock);
-	for (int round = 0; round < SWEEP_ROUNDS && sweep_once() > 0; round++)
-		;
+	if (any_running())
+		sweep_once(false);
+	else
+		for (int round = 0; round < SWEEP_ROUNDS && sweep_once(true) > 0;
+		     round++)
+			;
 	pthread_rwlock_unlock(&orphans.spawn_lock);
 }
 
@@ -250,6 +289,101 @@ static const char *errstr(int err, char *buf, size_t cap)
 {
 	/* GNU strerror_r (we define _GNU_SOURCE): may ignore buf. */
 	return strerror_r(err, buf, cap);
+}
+
+/* ---- descriptor budget ----------------------------------------------------
+ * Each running check holds descriptors (FDS_PER_CHECK), and --workers may
+ * ask for 1,024 checks at once, more than the usual soft RLIMIT_NOFILE of
+ * 1,024 allows.  A check that cannot start for want of a descriptor would
+ * be rejected check_error, and its seat go to a later row, because of
+ * bulkreg's own budget (review 19, F15).  So check_config_new raises the
+ * soft limit as far as POOL_MAX_WORKERS checks need (no further than the
+ * hard limit), and the checks that fit in what it got are counted as
+ * `slots`: a check waits for a slot rather than failing.
+ */
+static struct {
+	pthread_mutex_t mu;
+	pthread_cond_t freed;
+	size_t cap, used;
+} slots = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, RUNNING_MAX,
+	   0};
+
+/* Descriptors open now; FD_RESERVE when that cannot be known. */
+static size_t fds_in_use(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	if (!d)
+		return FD_RESERVE;
+	size_t n = 0;
+	struct dirent *e;
+	while ((e = readdir(d)))
+		if (e->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n > 0 ? n - 1 : 0; /* not the directory's own */
+}
+
+/* Raises the soft descriptor limit toward what POOL_MAX_WORKERS checks
+ * need, and sets how many checks may run at once under the limit it got
+ * (at least one). */
+static void budget_descriptors(void)
+{
+	size_t in_use = fds_in_use();
+	size_t cap = RUNNING_MAX;
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
+		rlim_t want = (rlim_t)(in_use + FD_RESERVE +
+				       (size_t)FDS_PER_CHECK * POOL_MAX_WORKERS);
+		if (rl.rlim_cur < want) {
+			struct rlimit raised = rl;
+			raised.rlim_cur = rl.rlim_max == RLIM_INFINITY ||
+						  rl.rlim_max > want
+					  ? want
+					  : rl.rlim_max;
+			if (setrlimit(RLIMIT_NOFILE, &raised) == 0)
+				rl = raised;
+		}
+		size_t limit = (size_t)rl.rlim_cur, spare = in_use + FD_RESERVE;
+		cap = limit > spare ? (limit - spare) / FDS_PER_CHECK : 0;
+		if (cap < 1)
+			cap = 1;
+		if (cap > RUNNING_MAX)
+			cap = RUNNING_MAX;
+	}
+	pthread_mutex_lock(&slots.mu);
+	slots.cap = cap;
+	pthread_mutex_unlock(&slots.mu);
+}
+
+/* Waits until fewer than slots.cap checks run, and counts this one in;
+ * false (and nothing counted) if `done` closes meanwhile. */
+static bool slot_take(struct chan *done)
+{
+	bool taken = false;
+	pthread_mutex_lock(&slots.mu);
+	while (!(taken = slots.used < slots.cap) && !is_cancelled(done)) {
+		/* A slice at a time, to see `done` close. */
+		struct timespec until;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += SLICE_MS * 1000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&slots.freed, &slots.mu, &until);
+	}
+	if (taken)
+		slots.used++;
+	pthread_mutex_unlock(&slots.mu);
+	return taken;
+}
+
+static void slot_give(void)
+{
+	pthread_mutex_lock(&slots.mu);
+	slots.used--;
+	pthread_cond_signal(&slots.freed);
+	pthread_mutex_unlock(&slots.mu);
 }
 
 /* ---- configuration ------------------------------------------------------ */
@@ -530,6 +664,7 @@ enum status check_config_new(const char *cmd, double timeout,
 	/* Orphans of checks come back to us (see "orphans" above). */
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0)
 		atomic_store(&orphans.enabled, true);
+	budget_descriptors();
 	cfg->use_pidfd = probe_pidfd();
 	memcpy(cfg->sh_name, "sh", 3);
 	memcpy(cfg->sh_flag, "-c", 3);
@@ -992,9 +1127,14 @@ void check_row(const struct check_config *cfg, struct row *row,
 
 	struct child c = {.pid = -1, .out = -1, .pidfd = -1};
 	bool direct = cfg->direct;
-	t0 = now();
+	if (!slot_take(done)) {
+		row_reject(row, REASON_CHECK_ERROR, "cancelled");
+		return;
+	}
+	t0 = now(); /* the deadline counts from the start, not the wait */
 	int rc = spawn_child(cfg, &direct, vars, done, &c);
 	if (rc != 0) {
+		slot_give();
 		row->check_seconds = now() - t0;
 		judge_spawn_error(cfg, row, direct, rc);
 		return;
@@ -1005,6 +1145,7 @@ void check_row(const struct check_config *cfg, struct row *row,
 	cap.eof = false;
 	enum ending end = watch(cfg, &c, &cap, t0, done);
 	int ws = reap(&c, &cap);
+	slot_give();
 	row->check_seconds = now() - t0;
 	judge(cfg, row, end, ws, &cap);
 }

@@ -18,9 +18,13 @@ struct check_config;
 
 /* Prepares a check: `cmd` runs through /bin/sh -c (or directly, when it has
  * no shell syntax), `timeout` seconds per row (> 0).  ST_USAGE for an empty
- * command or a bad timeout. */
+ * command or a bad timeout.  Makes the process the subreaper of its
+ * checks' orphans, raises the soft RLIMIT_NOFILE (up to the hard one) as
+ * far as POOL_MAX_WORKERS checks at once need, and sets how many checks may
+ * run at once under the limit it got. */
 enum status check_config_new(const char *cmd, double timeout,
 			     struct check_config **out, struct error *err);
+/* Kills and reaps whatever the checks left behind, then frees `cfg`. */
 void check_config_free(struct check_config *cfg);
 /* Before any row: a command run directly (no shell syntax) whose program
  * cannot run at all -- not found in PATH (or at its path), a directory, not
@@ -52,9 +56,14 @@ void check_config_disable_pidfd(struct check_config *cfg);
  *   past the deadline     -> the group gets SIGTERM, then SIGKILL after
  *                            CHECK_KILL_GRACE s; rejected check_timeout;
  *   cannot be started     -> retried with back-off, then check_error.
+ * When as many checks run as the descriptor limit allows, waits for one of
+ * them to end first (the deadline counts from the check's own start).
  * If `done` is closed meanwhile, the group is killed at once and the row is
  * left rejected check_error ("cancelled").  Sets row->check_seconds.  Never
- * leaves a zombie or an orphan in its process group.  Thread-safe.
+ * leaves a zombie or a process in its process group.  Processes that left
+ * the group and were orphaned are killed when no check is running any more
+ * (so never while the check they came from may still need them), and at
+ * the latest by check_config_free.  Thread-safe.
  */
 void check_row(const struct check_config *cfg, struct row *row,
 	       int64_t batch_id, struct chan *done);

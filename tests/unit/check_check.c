@@ -208,6 +208,30 @@ START_TEST(test_config_rejects_bad_timeout)
 }
 END_TEST
 
+/* Review 19, F15: 1,024 checks at once need about 3,100 descriptors, more
+ * than the usual soft limit of 1,024; the soft limit is raised that far
+ * (no further, and never past the hard limit). */
+START_TEST(test_config_raises_a_low_soft_descriptor_limit)
+{
+	struct rlimit old, low, now;
+	ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &old), 0);
+	if (old.rlim_max != RLIM_INFINITY && old.rlim_max <= 64)
+		return; /* nothing to raise it to */
+	low = old;
+	low.rlim_cur = 64;
+	ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &low), 0);
+	struct check_config *cfg = config("true", 5);
+	ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &now), 0);
+	ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &old), 0);
+	check_config_free(cfg);
+	ck_assert_msg(now.rlim_cur > 64, "the soft limit stayed at 64");
+	ck_assert(now.rlim_max == old.rlim_max);
+	ck_assert_msg(now.rlim_cur == now.rlim_max || now.rlim_cur < 4096,
+		      "raised to %llu, further than checks need",
+		      (unsigned long long)now.rlim_cur);
+}
+END_TEST
+
 /* ---- verdicts ----------------------------------------------------------- */
 
 START_TEST(test_exit_zero_leaves_row_eligible)
@@ -965,6 +989,7 @@ static Suite *check_suite(void)
 	TCase *tc = tcase(s, "config");
 	tcase_add_test(tc, test_config_rejects_empty_command);
 	tcase_add_test(tc, test_config_rejects_bad_timeout);
+	tcase_add_test(tc, test_config_raises_a_low_soft_descriptor_limit);
 
 	tc = tcase(s, "verdicts");
 	tcase_add_test(tc, test_exit_zero_leaves_row_eligible);
