@@ -955,6 +955,9 @@ static enum ending watch(const struct check_config *cfg, struct child *c,
 			end = END_CANCELLED;
 		} else if (phase == RUNNING && t >= deadline) {
 			kill(-c->pid, SIGTERM);
+			/* A stopped check (SIGSTOP) would hold SIGTERM pending
+			 * for the whole grace: let it run to take it. */
+			kill(-c->pid, SIGCONT);
 			phase = TERMINATING;
 			kill_at = t + CHECK_KILL_GRACE;
 			end = END_TIMEOUT;

@@ -290,7 +290,16 @@ int cli_help(const struct cli *cli, const char *usage, const char *help)
 
 bool parse_seconds(const char *s, double min, double max, double *out)
 {
+	/* Digits and one decimal point only, as --workers takes digits:
+	 * not strtod's other forms (" 5", "+5", "0x10", "1e3", "inf"). */
 	if (!s || !*s)
+		return false;
+	size_t digits = strspn(s, "0123456789"), at = digits, frac = 0;
+	if (s[at] == '.') {
+		frac = strspn(s + at + 1, "0123456789");
+		at += 1 + frac;
+	}
+	if (s[at] != '\0' || digits + frac == 0)
 		return false;
 	char *end;
 	errno = 0;

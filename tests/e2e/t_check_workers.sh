@@ -124,3 +124,32 @@ if [ "$hard" = unlimited ] || [ "$hard" -gt 64 ]; then
 	limit=$(csv_field 2 detail | sed 's/^limit //')
 	[ "$limit" -gt 64 ] || fail "the soft limit stayed at $limit"
 fi
+
+case_ "a check that stopped itself is continued with its SIGTERM at the deadline: its TERM trap runs (review 19, F12)"
+# Before, SIGTERM stayed pending on the stopped process for the whole
+# grace second and SIGKILL ended it: no trap, a second lost per row.
+cat >stop.sh <<'SH'
+#!/bin/sh
+trap 'touch "$BULKREG_TEST_DIR/termed"; exit 1' TERM
+kill -STOP $$
+SH
+chmod +x stop.sh
+rm -f termed
+BULKREG_TEST_DIR=$PWD run -d "$db" register r12.csv --dry-run --format csv \
+	--workers 1 --check ./stop.sh --check-timeout 0.2 --check-env inherit
+expect_rc 1
+expect_out "check_timeout"
+[ -e termed ] || fail "the stopped check never took its SIGTERM"
+
+case_ "--wait and --check-timeout take digits and a decimal point only, as --workers does (review 19, F10)"
+for v in 0x10 " 5" +5 1e3 inf nan . -1; do
+	run -d "$db" register r12.csv --dry-run --wait "$v"
+	expect_rc 2
+	expect_err "--wait: '$v' is not a number of seconds"
+	run -d "$db" register r12.csv --dry-run --check true --check-timeout "$v"
+	expect_rc 2
+done
+for v in 5 0.5 .5 5.; do
+	run -q -d "$db" register r12.csv --dry-run --format csv --wait "$v" --check true --check-timeout "$v"
+	expect_rc 0
+done
