@@ -1289,9 +1289,6 @@ enum status register_run(const struct register_options *opt,
 			goto out;
 		pl.header_columns = roster_columns(rd);
 		pl.held_bytes = roster_held_bytes(rd);
-		if (opt->warn)
-			for (size_t i = 0; i < roster_warning_count(rd); i++)
-				opt->warn(opt->warn_ctx, roster_warning(rd, i));
 	}
 
 	if (opt->check_cmd) {
@@ -1377,6 +1374,12 @@ enum status register_run(const struct register_options *opt,
 		res->usage_error = true;
 		goto out;
 	}
+	/* The roster's warnings, once the run is sure to go on: "ignoring the
+	 * course column ... (--course)" before a refusal of that --course
+	 * told of a run that never happened (review 19, F16). */
+	if (opt->warn && rd)
+		for (size_t i = 0; i < roster_warning_count(rd); i++)
+			opt->warn(opt->warn_ctx, roster_warning(rd, i));
 	/* A database made by init holds no course yet: every row of a
 	 * roster would be unknown_course, with nothing to say why. */
 	if (!opt->undo_batch && !opt->single_student && pl.courses.count == 0 &&

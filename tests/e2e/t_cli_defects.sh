@@ -315,6 +315,9 @@ expect_rc 2
 expect_err "bulkreg: register: --course NOPE: no such course (add it first with 'bulkreg course add')"
 expect_err "Try 'bulkreg register --help'."
 [ "$(grep -c Try err)" = 1 ] || fail "not one Try line: $(cat err)"
+# The roster's course column is not said to be ignored for a run that
+# never starts (review 19, F16).
+! grep -q "ignoring the course column" err || fail "warned before refusing --course: $(cat err)"
 
 # ---- review 17, C8: small inconsistencies --------------------------------------
 
