@@ -1448,7 +1448,13 @@ enum status register_run(const struct register_options *opt,
 out:
 	if (batch_open)
 		db_batch_abort(db);
-	if (st == ST_CANCELLED && !pl.report_sent)
+	if (st == ST_CANCELLED && pl.batch_id == 0)
+		/* Before the batch began (waiting for the database's lock):
+		 * there was nothing to roll back (review 19, F11). */
+		error_set(err, ST_CANCELLED,
+			  "interrupted before the batch began: nothing was "
+			  "written");
+	else if (st == ST_CANCELLED && !pl.report_sent)
 		error_set(err, ST_CANCELLED,
 			  "interrupted: the batch was rolled back, nothing was "
 			  "written");

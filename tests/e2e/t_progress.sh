@@ -266,3 +266,27 @@ s = out.decode()
 assert re.search(r"bulkreg: 1,500 rows in \d+\.\d s \([\d,]+ rows/s\)\r?\n", s), s[-300:]
 assert "1,500 rows from r.csv" in s, s[-600:]
 PY
+
+case_ "interrupted while waiting for the write lock: nothing had begun, and the message says so (review 19, F11)"
+roster 40
+python3 - "$db" <<'PY' || fail "the interruption is not told right: $(od -c tty | tail -20)"
+import os, re, subprocess, sys
+sys.path.insert(0, os.environ["ROOT"] + "/tests/e2e")
+import ptyrun
+db = sys.argv[1]
+holder = subprocess.Popen(["sqlite3", db], stdin=subprocess.PIPE,
+                          stdout=subprocess.PIPE, text=True)
+holder.stdin.write("BEGIN IMMEDIATE;\nSELECT 'locked';\n"); holder.stdin.flush()
+assert holder.stdout.readline().strip() == "locked"
+try:
+    # ^C once the line says it waits for the lock.
+    out, code, _, fired = ptyrun.run(
+        ["-d", db, "register", "r.csv", "--wait", "120"], cols=200,
+        when=[(rb"waiting for the database's write lock", ptyrun.typed(b"\x03"))])
+finally:
+    holder.stdin.write("ROLLBACK;\n.quit\n"); holder.stdin.close(); holder.wait()
+assert fired == 1, out[-300:]
+assert code == 130, (code, out[-300:])
+assert b"interrupted before the batch began: nothing was written" in out, out[-300:]
+assert b"rolled back" not in out, out[-300:]
+PY
