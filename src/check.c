@@ -22,6 +22,7 @@
 
 #include "check.h"
 #include "pool.h"
+#include "utf8.h"
 
 extern char **environ;
 
@@ -992,26 +993,45 @@ static int reap(struct child *c, struct capture *cap)
 
 /* ---- verdict ------------------------------------------------------------ */
 
-static bool is_blank(char ch)
+/* The bytes of blank at s (before e): ASCII white space, or a character
+ * no reader sees (utf8_is_invisible: a no-break or another special space,
+ * a zero-width one); 0 for anything else. */
+static size_t blank_at(const char *s, const char *e)
 {
-	return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\v' || ch == '\f';
+	if (*s == ' ' || *s == '\t' || *s == '\v' || *s == '\f')
+		return 1;
+	uint32_t cp;
+	size_t k = utf8_decode((const unsigned char *)s, (size_t)(e - s), &cp);
+	return k && utf8_is_invisible(cp) ? k : 0;
 }
 
-/* The first line of output with something on it, trimmed and cut to
- * CHECK_DETAIL_MAX bytes at a UTF-8 character boundary.  NUL ends a line
- * too (the detail is a C string).  Returns its length (0: none). */
+/* The first line of output with something on it, trimmed of blanks
+ * (blank_at) and cut to CHECK_DETAIL_MAX bytes at a UTF-8 character
+ * boundary.  LF, CR (alone or before LF) and NUL end a line (the detail
+ * is a C string).  Returns its length (0: none). */
 static size_t first_line(const struct capture *cap, const char **start)
 {
 	const char *p = cap->buf, *end = cap->buf + cap->len;
 	while (p < end) {
 		const char *eol = p;
-		while (eol < end && *eol != '\n' && *eol != '\0')
+		while (eol < end && *eol != '\n' && *eol != '\r' && *eol != '\0')
 			eol++;
-		const char *s = p, *e = eol;
-		while (s < e && is_blank(*s))
-			s++;
-		while (e > s && is_blank(e[-1]))
-			e--;
+		const char *s = p, *e = eol, *last = p;
+		size_t k;
+		while (s < e && (k = blank_at(s, e)) > 0)
+			s += k;
+		/* The end of the last character that is not blank. */
+		for (const char *q = last = s; q < e;) {
+			if ((k = blank_at(q, e)) > 0) {
+				q += k;
+				continue;
+			}
+			uint32_t cp;
+			k = utf8_decode((const unsigned char *)q, (size_t)(e - q), &cp);
+			q += k ? k : 1;
+			last = q;
+		}
+		e = last;
 		if (e > s) {
 			size_t n = (size_t)(e - s);
 			if (n > CHECK_DETAIL_MAX) {

@@ -153,3 +153,13 @@ for v in 5 0.5 .5 5.; do
 	run -q -d "$db" register r12.csv --dry-run --format csv --wait "$v" --check true --check-timeout "$v"
 	expect_rc 0
 done
+
+case_ "a check's reason: its first line ends at CR too, and a line of no-break or zero-width spaces is blank (review 19, F09)"
+printf 'student_id,email,course\nR1,r1@x.example,C1\n' >r1.csv
+for cmd in 'printf "reason one\rsecond"; exit 1' \
+	'printf "\302\240\n  reason one \342\200\213\n"; exit 1' \
+	'printf "\r\n\342\200\257reason one\r\n"; exit 1'; do
+	run -d "$db" register r1.csv --dry-run --format csv --check "$cmd"
+	expect_rc 1
+	[ "$(csv_field 2 detail)" = "reason one" ] || fail "detail '$(csv_field 2 detail)' for: $cmd"
+done
