@@ -96,7 +96,15 @@ size_t hint_skeleton(const char *s, size_t len, char *out, uint32_t *changed)
 		}
 		i += k;
 	}
-	return n;
+	/* Spaces at either end are not read (a spreadsheet leaves no-break
+	 * spaces around a code: review 19, F13). */
+	size_t lead = 0;
+	while (lead < n && out[lead] == ' ')
+		lead++;
+	while (n > lead && out[n - 1] == ' ')
+		n--;
+	memmove(out, out + lead, n - lead);
+	return n - lead;
 }
 
 void hint_why(char *out, size_t cap, uint32_t changed)

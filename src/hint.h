@@ -23,7 +23,8 @@ size_t hint_distance(const char *a, size_t la, const char *b, size_t lb);
  * written with a combining accent, 'Phys 100 – 1' with an en dash and
  * 'ART105' with a zero-width space after it are at distance 0 from what
  * they look like.  *changed (if not NULL) gets the first code point that
- * was left out or replaced by a space or a dash, 0 if none.
+ * was left out or replaced by a space or a dash, 0 if none.  Spaces at
+ * either end are left out (a no-break space around a code).
  */
 size_t hint_skeleton(const char *s, size_t len, char *out, uint32_t *changed);
 

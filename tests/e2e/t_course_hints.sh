@@ -114,6 +114,11 @@ expect_out "did you mean Phys 100 - 1? (this one holds U+2013, a dash other than
 expect_out "no course 'ART105\\u200b'; did you mean ART105? (this one holds U+200B, an invisible character)"
 expect_out "no course 'CAFE'; did you mean Café?"
 expect_no_out "CAFE'; did you mean Café? ("
+# No-break spaces around a code, as a spreadsheet leaves them (review 19, F13).
+printf 'student_id,email,course\nS5,e@x.org,\302\240ART105\302\240\n' >nb.csv
+run -d u.db register --dry-run nb.csv --format csv
+expect_rc 1
+expect_out "did you mean ART105? (this one holds U+00A0, a space other than ' ')"
 
 case_ "a mistyped command gets the nearest one; batches' hint only for a number or a near miss of show (review 17 B4, C3)"
 run regster r.csv
