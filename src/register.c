@@ -828,6 +828,8 @@ static enum status finish_batch(struct pipeline *pl, struct roster_reader *rd,
 		.undo_of = opt->undo_batch,
 		.drop = opt->action != ROW_ENROL && !opt->undo_batch,
 		.label = pl->label,
+		.rolled_back_why = res->rolled_back_why[0] ? res->rolled_back_why :
+							   NULL,
 		.outcome = res->outcome,
 		.counts = &res->counts,
 		.elapsed_seconds = res->elapsed_seconds,

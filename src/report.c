@@ -725,6 +725,8 @@ static void json_write_all(struct writer *w, const struct report_summary *s)
 		ob_printf(o, ", \"undo_of\": %lld", (long long)s->undo_of);
 	ob_puts(o, ", \"profile\": ");
 	json_put_string_or_null(o, s->profile);
+	ob_puts(o, ", \"rolled_back_why\": ");
+	json_put_string_or_null(o, s->rolled_back_why);
 	ob_printf(o, ", \"outcome\": \"%s\",\n \"summary\": {\"rows\": %lld",
 		  batch_outcome_name(s->outcome), (long long)c->rows);
 	for (int st = STATUS_REGISTERED; st < STATUS_COUNT; st++)
@@ -864,6 +866,16 @@ static void text_write_headline(struct obuf *o, const struct report_summary *s,
 		ob_puts(o, "Label: ");
 		text_put(o, s->label, strlen(s->label), 0, true);
 		ob_putc(o, '\n');
+	}
+	/* A cron job may keep the report and drop standard error: the
+	 * reason is here too (review 18, C3 f). */
+	if (s->rolled_back_why) {
+		ob_puts(o, s->outcome == BATCH_DRY_RUN ?
+				   "A real run would be rolled back: " :
+				   "Rolled back by ");
+		text_put(o, s->rolled_back_why, strlen(s->rolled_back_why), 0,
+			 false);
+		ob_puts(o, ".\n");
 	}
 	/* Today's rosters say nothing; an export says how it was read. */
 	if (s->profile && strcmp(s->profile, "bulkreg") != 0)

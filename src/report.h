@@ -26,6 +26,9 @@ struct report_summary {
 				      * NULL */
 	const char *sha256;          /* hex, or NULL */
 	const char *label;           /* NULL if none */
+	/* Why --strict, --max-rejects or --max-drops rolled the batch back
+	 * (or would have, for a dry run), or NULL. */
+	const char *rolled_back_why;
 	int64_t undo_of;             /* an undo: the batch it undoes; else 0 */
 	bool drop;                   /* a drop batch: drops are its counts */
 	enum batch_outcome outcome;

@@ -695,6 +695,13 @@ static void summary(struct hw *w, const struct report_summary *s)
 		hw_text(w, s->label);
 		hw_puts(w, "</dd>");
 	}
+	if (s->rolled_back_why) {
+		hw_puts(w, s->outcome == BATCH_DRY_RUN ?
+				   "<dt>A real run</dt><dd>would be rolled back: " :
+				   "<dt>Rolled back by</dt><dd>");
+		hw_text(w, s->rolled_back_why);
+		hw_puts(w, "</dd>");
+	}
 	if (s->profile && strcmp(s->profile, "bulkreg") != 0) {
 		hw_puts(w, "<dt>Read as</dt><dd>");
 		hw_text(w, s->profile);

@@ -188,3 +188,26 @@ for f in csv json; do
 	expect_rc 0
 	expect_empty err
 done
+
+case_ "a threshold's reason is in the report too, not only on standard error: text, json, html (review 18, C3 f)"
+run -d $db register "$roster" --strict -o why.txt
+expect_rc 1
+grep -q "^Rolled back by --strict: [0-9,]* rows* rejected\.$" why.txt || fail "text: $(head -5 why.txt)"
+run -d $db register "$roster" --strict --format json -o why.json
+expect_rc 1
+python3 -c '
+import json, sys
+j = json.load(open("why.json"))
+assert j["outcome"] == "rolled_back" and j["rolled_back_why"].startswith("--strict: "), j["rolled_back_why"]
+' || fail "json: $(head -c 400 why.json)"
+run -d $db register "$roster" --strict --format html -o why.html
+expect_rc 1
+grep -q "Rolled back by</dt><dd>--strict: " why.html || fail "html"
+run -d $db register "$roster" --max-rejects 0 --dry-run -o whyd.txt
+expect_rc 1
+grep -q "^A real run would be rolled back: --max-rejects 0: " whyd.txt || fail "dry run: $(head -5 whyd.txt)"
+run -d $db register ok.csv --format json -o fine.json
+python3 -c '
+import json
+assert json.load(open("fine.json"))["rolled_back_why"] is None
+' || fail "a batch not rolled back has a reason"
