@@ -36,6 +36,7 @@ static const char usage_text[] =
 	"       bulkreg drop --student ID --course CODE [--dry-run] [--format FMT]\n"
 	"                [-o FILE] [--all] [--label TEXT] [--wait SECONDS]\n"
 	"       bulkreg undo BATCH [--dry-run] [-o FILE] [--format text|csv|json|html]\n"
+	"                [--all] [--label TEXT] [--wait SECONDS]\n"
 	"       bulkreg roster CODE [--format text|csv|json]\n"
 	"       bulkreg batches [--format text|csv|json]\n"
 	"       bulkreg batches show N [--format text|csv|json]\n"
