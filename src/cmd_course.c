@@ -190,11 +190,18 @@ static enum status print_would_promote(void *ctx, struct row *row,
 	return ST_OK;
 }
 
+/* warn_over's context: the dry run's messages say "would be". */
+struct over_ctx {
+	struct cli *cli;
+	bool dry_run;
+};
+
 static void warn_over(void *ctx, const struct course *c)
 {
+	const struct over_ctx *o = ctx;
 	char msg[COURSE_OVER_MESSAGE_MAX];
-	course_over_capacity_message(msg, sizeof(msg), c);
-	cli_warn(ctx, "%s", msg);
+	course_over_capacity_message(msg, sizeof(msg), c, o->dry_run);
+	cli_warn(o->cli, "%s", msg);
 }
 
 static void say_batch(const struct cli *cli, const struct course_save_result *r)
@@ -316,9 +323,10 @@ static enum status save_until_settled(struct cli *cli, double wait,
 				      struct error *err)
 {
 	struct timespec t0 = monotime_now();
+	struct over_ctx over = { cli, dry_run };
 	for (;;) {
 		enum status st = course_save(db, in, n, source, emit, cli,
-					     warn_over, cli, dry_run, res, err);
+					     warn_over, &over, dry_run, res, err);
 		if (st != ST_CONFLICT || signals_received() ||
 		    monotime_since(&t0) >= wait)
 			return st;

@@ -315,19 +315,23 @@ void course_table_free(struct course_table *t)
 	course_table_init(t);
 }
 
-void course_over_capacity_message(char *out, size_t cap, const struct course *c)
+void course_over_capacity_message(char *out, size_t cap, const struct course *c,
+				  bool would)
 {
+	/* A dry run says what a real run would do (review 18, C3 d). */
+	const char *be = would ? " would be" : "", *keeps = would ? "would keep" :
+								   "keeps";
 	if (c->capacity == 0)
 		snprintf(out, cap,
-			 "%s: %" PRId64 " registered over its capacity of 0 "
-			 "(everyone keeps their seat; no one is promoted while "
+			 "%s: %" PRId64 "%s registered over its capacity of 0 "
+			 "(everyone %s their seat; no one is promoted while "
 			 "the capacity is 0)",
-			 c->code, c->registered);
+			 c->code, c->registered, be, keeps);
 	else
 		snprintf(out, cap,
-			 "%s: %" PRId64 " registered over its capacity of %" PRId64
-			 " (everyone keeps their seat; no one is promoted until "
+			 "%s: %" PRId64 "%s registered over its capacity of %" PRId64
+			 " (everyone %s their seat; no one is promoted until "
 			 "fewer than %" PRId64 " are registered)",
-			 c->code, c->registered - c->capacity, c->capacity,
-			 c->capacity);
+			 c->code, c->registered - c->capacity, be, c->capacity,
+			 keeps, c->capacity);
 }

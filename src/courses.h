@@ -93,9 +93,10 @@ void course_table_free(struct course_table *t);
 /* The warning for a course with more registered than its capacity (after
  * a capacity lowered below the count, or an undo putting seats back over
  * one): "CODE: N registered over its capacity of C (everyone keeps their
- * seat; ...)", into out (cap bytes, NUL-terminated). */
-#define COURSE_OVER_MESSAGE_MAX (COURSE_CODE_MAX + 192)
+ * seat; ...)", into out (cap bytes, NUL-terminated); `would`: a dry
+ * run's "N would be registered ... (everyone would keep ...)". */
+#define COURSE_OVER_MESSAGE_MAX (COURSE_CODE_MAX + 208)
 void course_over_capacity_message(char *out, size_t cap,
-				  const struct course *c);
+				  const struct course *c, bool would);
 
 #endif

@@ -587,7 +587,8 @@ static enum status undo_check_limits(struct pipeline *pl,
 		if (!count[i][0] || !c || c->registered <= c->capacity)
 			continue;
 		char msg[COURSE_OVER_MESSAGE_MAX];
-		course_over_capacity_message(msg, sizeof(msg), c);
+		course_over_capacity_message(msg, sizeof(msg), c,
+					     pl->opt->dry_run);
 		opt->warn(opt->warn_ctx, msg);
 	}
 	return ST_OK;

@@ -157,6 +157,10 @@ expect_same before.state after.state
 printf 'code,title,capacity,waitlist\nM1,Math,0,5\n' >zero.csv
 run -d p.db course import zero.csv --dry-run
 expect_rc 0
+# A dry run says what would be (review 18, C3 d).
+expect_err "would be registered over its capacity of 0 (everyone would keep their seat; no one is promoted while the capacity is 0)"
+run -d p.db course import zero.csv
+expect_rc 0
 expect_err "registered over its capacity of 0 (everyone keeps their seat; no one is promoted while the capacity is 0)"
 
 case_ "course add/import --wait is the wait, not --waitlist (getopt's abbreviation took it: review 15, C2)"
