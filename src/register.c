@@ -602,8 +602,8 @@ static enum status run_undo(struct pipeline *pl, struct error *err)
 	if (!ub.count)
 		return error_set(err, ST_NOMEM, "out of memory");
 	enum status st = undo_apply(db_store(pl->db), opt->undo_batch,
-				    pl->batch_id, emit_undo_row, &ub, &partial,
-				    err);
+				    pl->batch_id, emit_undo_row, &ub, opt->warn,
+				    opt->warn_ctx, &partial, err);
 	if (st != ST_OK) {
 		free(ub.count);
 		return st;

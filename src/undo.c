@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "escape.h"
 #include "undo.h"
 
 /*
@@ -27,6 +28,8 @@ struct undo {
 	struct error *err;
 	policy_emit_fn emit;
 	void *ctx;
+	undo_warn_fn warn;
+	void *warn_ctx;
 	struct row row;   /* the report row being emitted */
 	char dropped[64], restored[64]; /* its details */
 	struct waitlist *lists;
@@ -322,6 +325,160 @@ static int report_pair(void *ctx, const struct change *c)
 	return u->st != ST_OK;
 }
 
+/* ---- course settings ------------------------------------------------------- */
+
+/*
+ * The rule (review 18, A2): a setting -- title, capacity, waitlist
+ * maximum -- goes back to what it was before the batch only if the batch
+ * changed it (what it left differs from what it found) and it is still
+ * what the batch left.  One changed since (a `course add` that moved no
+ * one is no batch, and blocks nothing) is kept, with a warning.  A batch
+ * that did not record what it left (made before schema version 3) sets
+ * back every setting that differs, as bulkreg did then, and says which.
+ */
+enum setting { SETTING_TITLE, SETTING_CAPACITY, SETTING_WAITLIST, SETTINGS };
+
+static const char *const setting_name[SETTINGS] = { "title", "capacity",
+						    "waitlist" };
+
+/* A course whose settings the undo sets, as they will be. */
+struct settings_set {
+	int64_t course_id;
+	struct course_settings v;
+	char *title; /* v.title's bytes, malloc'd */
+};
+
+struct settings_back {
+	struct undo *u;
+	struct settings_set *sets;
+	size_t n;
+};
+
+static bool setting_equal(const struct course_settings *a,
+			  const struct course_settings *b, enum setting k)
+{
+	switch (k) {
+	case SETTING_TITLE:
+		return a->title.len == b->title.len &&
+		       memcmp(a->title.s, b->title.s, a->title.len) == 0;
+	case SETTING_CAPACITY:
+		return a->capacity == b->capacity;
+	default:
+		return a->waitlist_max == b->waitlist_max;
+	}
+}
+
+/* A setting's value for a message: 'Title', 30, unlimited. */
+static void setting_show(char *out, size_t cap, const struct course_settings *v,
+			 enum setting k)
+{
+	size_t used = 0;
+	out[0] = '\0';
+	if (k == SETTING_TITLE)
+		esc_quote(out, cap, &used, v->title.s, v->title.len, 60);
+	else if (k == SETTING_CAPACITY)
+		snprintf(out, cap, "%" PRId64, v->capacity);
+	else if (v->waitlist_max == WAITLIST_UNLIMITED)
+		snprintf(out, cap, "unlimited");
+	else
+		snprintf(out, cap, "%" PRId64, v->waitlist_max);
+}
+
+static void setting_copy(struct course_settings *to,
+			 const struct course_settings *from, enum setting k)
+{
+	if (k == SETTING_TITLE)
+		to->title = from->title;
+	else if (k == SETTING_CAPACITY)
+		to->capacity = from->capacity;
+	else
+		to->waitlist_max = from->waitlist_max;
+}
+
+static void settings_warn(struct undo *u, const struct settings_change *c,
+			  enum setting k, bool kept)
+{
+	if (!u->warn)
+		return;
+	char now[256], before[256], after[256], msg[1024];
+	setting_show(now, sizeof(now), &c->now, k);
+	setting_show(before, sizeof(before), &c->before, k);
+	setting_show(after, sizeof(after), &c->after, k);
+	if (kept)
+		snprintf(msg, sizeof(msg),
+			 "%.*s: %s kept at %s, not set back to %s: it was "
+			 "changed after batch %" PRId64 " set it to %s",
+			 (int)c->code.len, c->code.s, setting_name[k], now,
+			 before, u->target, after);
+	else
+		snprintf(msg, sizeof(msg),
+			 "%.*s: %s set back from %s to %s (batch %" PRId64
+			 " was made by an older bulkreg, which did not record "
+			 "what it set: a change made since is undone too)",
+			 (int)c->code.len, c->code.s, setting_name[k], now,
+			 before, u->target);
+	u->warn(u->warn_ctx, msg);
+}
+
+static int settings_decide(void *ctx, const struct settings_change *c)
+{
+	struct settings_back *sb = ctx;
+	struct course_settings v = c->now;
+	bool any = false;
+	for (enum setting k = 0; k < SETTINGS; k++) {
+		if (setting_equal(&c->now, &c->before, k))
+			continue; /* nothing to set back */
+		if (!c->after_known) {
+			settings_warn(sb->u, c, k, false);
+		} else if (setting_equal(&c->before, &c->after, k)) {
+			continue; /* the batch did not change it */
+		} else if (!setting_equal(&c->now, &c->after, k)) {
+			settings_warn(sb->u, c, k, true);
+			continue;
+		}
+		setting_copy(&v, &c->before, k);
+		any = true;
+	}
+	if (!any)
+		return 0;
+	struct settings_set *sets = realloc(sb->sets,
+					    (sb->n + 1) * sizeof(*sets));
+	if (!sets)
+		return 1;
+	sb->sets = sets;
+	struct settings_set *to = &sets[sb->n];
+	to->course_id = c->course_id;
+	to->v = v;
+	to->title = malloc(v.title.len ? v.title.len : 1);
+	if (!to->title)
+		return 1;
+	memcpy(to->title, v.title.s, v.title.len);
+	to->v.title.s = to->title;
+	sb->n++;
+	return 0;
+}
+
+/* Sets back the course settings the batch changed (the rule above), then
+ * records what the undo leaves them at, for an undo of the undo. */
+static enum status settings_undo(struct undo *u)
+{
+	struct settings_back sb = { u, NULL, 0 };
+	/* Decided first, written after: the walk reads the courses. */
+	enum status st = store_course_settings_each(u->s, u->target,
+						    settings_decide, &sb, u->err);
+	if (st == ST_CANCELLED)
+		st = error_set(u->err, ST_NOMEM, "out of memory");
+	for (size_t i = 0; st == ST_OK && i < sb.n; i++)
+		st = store_course_settings_set(u->s, sb.sets[i].course_id,
+					       &sb.sets[i].v, u->err);
+	for (size_t i = 0; i < sb.n; i++)
+		free(sb.sets[i].title);
+	free(sb.sets);
+	if (st == ST_OK)
+		st = store_course_settings_record(u->s, u->undo_id, u->err);
+	return st;
+}
+
 /* ---- the undo -------------------------------------------------------------- */
 
 static enum status walked(struct undo *u, enum status st)
@@ -365,8 +522,8 @@ static enum status chain_flip(struct store *s, int64_t undid,
 }
 
 enum status undo_apply(struct store *s, int64_t target, int64_t undo_id,
-		       policy_emit_fn emit, void *ctx, bool *partial,
-		       struct error *err)
+		       policy_emit_fn emit, void *ctx, undo_warn_fn warn,
+		       void *warn_ctx, bool *partial, struct error *err)
 {
 	struct batch_info b;
 	/* Another batch must not change what the checks below read. */
@@ -407,7 +564,8 @@ enum status undo_apply(struct store *s, int64_t target, int64_t undo_id,
 				 bl.count == 1 ? "it" : "them");
 
 	struct undo u = { .s = s, .target = target, .undo_id = undo_id,
-			  .err = err, .emit = emit, .ctx = ctx };
+			  .err = err, .emit = emit, .ctx = ctx, .warn = warn,
+			  .warn_ctx = warn_ctx };
 	snprintf(u.dropped, sizeof(u.dropped), "undo of batch %" PRId64, target);
 	snprintf(u.restored, sizeof(u.restored),
 		 "restored by the undo of batch %" PRId64, target);
@@ -445,7 +603,9 @@ enum status undo_apply(struct store *s, int64_t target, int64_t undo_id,
 	if (st == ST_OK)
 		st = changed_settings(s, &b, &settings, err);
 	if (st == ST_OK)
-		st = store_courses_restore(s, target, settings, err);
+		st = store_courses_restore(s, target, err);
+	if (st == ST_OK && settings)
+		st = settings_undo(&u);
 	/* The counts as the registrations now are (a batch from before
 	 * snapshots, schema version 1, has none to restore). */
 	for (size_t i = 0; st == ST_OK && i < ncourses; i++)
