@@ -59,12 +59,23 @@ enum status store_batch_info(struct store *s, int64_t batch_id,
 	return rc == SQLDB_DONE ? ST_OK : db__fail(db, rc, "reading a batch", err);
 }
 
-/* Appends ", id" (the first without the comma) to a list of ids. */
-static void id_append(char *buf, size_t size, int64_t n, int64_t id)
+/* Appends ", id" (the first without the comma) to a list of ids that
+ * holds *listed of the n before it, if it fits whole, with room left for
+ * the caller's " and N more (...)", and none before it was left out
+ * (review 18, B1: a list cut mid number named a batch that was not the
+ * one meant). */
+enum { ID_LIST_REST = 64 };
+
+static void id_append(char *buf, size_t size, int64_t n, int64_t *listed,
+		      int64_t id)
 {
 	size_t used = strlen(buf);
-	if (used < size - 1)
-		snprintf(buf + used, size - used, "%s%" PRId64, n ? ", " : "", id);
+	char one[32];
+	int len = snprintf(one, sizeof(one), "%s%" PRId64, n ? ", " : "", id);
+	if (*listed != n || len < 0 || used + (size_t)len + ID_LIST_REST >= size)
+		return;
+	memcpy(buf + used, one, (size_t)len + 1);
+	(*listed)++;
 }
 
 /*
@@ -139,10 +150,11 @@ enum status store_undo_blockers(struct store *s, int64_t batch_id,
 	enum sqldb_rc rc;
 	while ((rc = sqldb_step(stmt)) == SQLDB_ROW) {
 		int64_t id = sqldb_column_int64(stmt, 0);
-		id_append(out->later, sizeof(out->later), out->count++, id);
+		id_append(out->later, sizeof(out->later), out->count++,
+			  &out->listed, id);
 		if (sqldb_column_int64(stmt, 1))
 			id_append(out->repairs, sizeof(out->repairs),
-				  out->nrepairs++, id);
+				  out->nrepairs++, &out->repairs_listed, id);
 	}
 	sqldb_finalize(stmt);
 	return rc == SQLDB_DONE ? ST_OK :

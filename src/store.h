@@ -210,12 +210,14 @@ enum status store_batch_info(struct store *s, int64_t batch_id,
  * changed a course (a pair of it; any
  * batch but a repair also by its snapshot of the course) or a student
  * this batch changed, newest first, as "15, 12"; the repairs among them
- * (which cannot be undone) again on their own. */
+ * (which cannot be undone) again on their own.  A list holds whole ids
+ * only, as many as fit: `listed` of `count` (`repairs_listed` of
+ * `nrepairs`); the caller says how many more there are. */
 struct undo_blockers {
 	char later[256];
-	int64_t count;
+	int64_t count, listed;
 	char repairs[256];
-	int64_t nrepairs;
+	int64_t nrepairs, repairs_listed;
 };
 enum status store_undo_blockers(struct store *s, int64_t batch_id,
 				struct undo_blockers *out, struct error *err);

@@ -481,6 +481,17 @@ static enum status settings_undo(struct undo *u)
 
 /* ---- the undo -------------------------------------------------------------- */
 
+/* Ends a list of batch ids that could not hold them all with how many it
+ * leaves out, where to see them: "..., 39 and 37 more (see 'bulkreg
+ * batches')". */
+static void list_rest(char *list, size_t size, int64_t more)
+{
+	size_t used = strlen(list);
+	if (more > 0)
+		snprintf(list + used, size - used,
+			 " and %" PRId64 " more (see 'bulkreg batches')", more);
+}
+
 static enum status walked(struct undo *u, enum status st)
 {
 	return st == ST_CANCELLED && u->st != ST_OK ? u->st : st;
@@ -544,6 +555,9 @@ enum status undo_apply(struct store *s, int64_t target, int64_t undo_id,
 	st = store_undo_blockers(s, target, &bl, err);
 	if (st != ST_OK)
 		return st;
+	list_rest(bl.later, sizeof(bl.later), bl.count - bl.listed);
+	list_rest(bl.repairs, sizeof(bl.repairs),
+		  bl.nrepairs - bl.repairs_listed);
 	/* Undoing the others would not help past a repair. */
 	if (bl.nrepairs)
 		return error_set(err, ST_USAGE,

@@ -692,3 +692,25 @@ run -d $db undo 3 -q
 expect_rc 0
 tables $db after
 expect_same before after
+
+case_ "a refusal naming many later batches lists whole ids, newest first, and says how many more there are"
+# Review 18, B1: the list was cut at 255 bytes mid number ("..., 39, 3").
+db=$(new_db t)
+run -d $db course add C1 --capacity 100 -q
+i=0
+while [ $i -le 80 ]; do
+	printf 'student_id,email,course\nS%d,s%d@x.org,C1\n' $i $i >one.csv
+	run -d $db register one.csv -q
+	expect_rc 0
+	i=$((i + 1))
+done
+run -d $db undo 1
+expect_rc 2
+python3 - "$(cat err)" <<'PY' || fail "message: $(cat err)"
+import re, sys
+m = re.search(r"later batches ([0-9, ]+) and ([0-9]+) more \(see 'bulkreg batches'\) changed the same courses or students \(undo them first\)$", sys.argv[1].strip())
+assert m, sys.argv[1]
+ids = [int(x) for x in m.group(1).split(", ")]
+assert ids == list(range(81, 81 - len(ids), -1)), ids
+assert len(ids) + int(m.group(2)) == 80, (len(ids), m.group(2))
+PY
