@@ -313,7 +313,10 @@ static int report_pair(void *ctx, const struct change *c)
 	set_value(r, FIELD_STUDENT_ID, c->student_id);
 	set_value(r, FIELD_COURSE, c->course_code);
 	if (now.state == PAIR_ABSENT) {
+		/* As drop and --sync say it (bulkreg(1), OUTCOMES): the
+		 * position the pair had when the undo took it off. */
 		r->status = STATUS_DROPPED;
+		r->position = was->state == PAIR_WAITLISTED ? was->seq : 0;
 		memcpy(r->detail, u->dropped, sizeof(u->dropped));
 	} else {
 		r->status = now.state == PAIR_WAITLISTED ? STATUS_WAITLISTED :

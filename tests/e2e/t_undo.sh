@@ -49,7 +49,7 @@ expect_rc 0
 b=$(last_batch)
 run -d $db undo "$b" --format csv
 expect_rc 0
-[ "$(rows)" = "- E M1 dropped - -
+[ "$(rows)" = "- E M1 dropped 3 -
 - F P1 dropped - -" ] || fail "report: $(rows)"
 tables $db after
 expect_same before after
@@ -88,7 +88,9 @@ case_ "undo of a --sync that added, promoted and dropped in one batch, and of th
 # and then taken out with its additions: each is one row, at its first
 # change.  The additions go course by course, the seats from the last
 # (L, J, K: seats 3, 2, 1) and then the waitlist from its end.  The
-# reports are bulkreg's before the undo was made faster (issue 16).
+# reports are bulkreg's before the undo was made faster (issue 16), but
+# for the position of a waitlisted pair taken off: the one it had then,
+# after the pairs restored in front of it (H 4, F 2; review 18, B3).
 db=$(new_db t)
 cat >q.csv <<'EOF2'
 code,title,capacity,waitlist
@@ -125,12 +127,12 @@ expect_rc 0
 - C M1 waitlisted 1 -
 - B M1 registered - -
 - A M1 registered - -
-- H M1 dropped - -
-- F P1 dropped - -
+- H M1 dropped 4 -
+- F P1 dropped 2 -
 - L Q1 dropped - -
 - J Q1 dropped - -
 - K Q1 dropped - -
-- N Q1 dropped - -" ] || fail "undo report: $(rows)"
+- N Q1 dropped 1 -" ] || fail "undo report: $(rows)"
 tables $db after
 expect_same before after
 run -d $db undo "$(last_batch)" --format csv
@@ -145,7 +147,7 @@ expect_rc 0
 - H M1 waitlisted 1 -
 - A M1 dropped - -
 - B M1 dropped - -
-- C M1 dropped - -
+- C M1 dropped 1 -
 - D M1 registered - -
 - A P1 dropped - -" ] || fail "report of the undo of the undo: $(rows)"
 tables $db again
@@ -714,3 +716,18 @@ ids = [int(x) for x in m.group(1).split(", ")]
 assert ids == list(range(81, 81 - len(ids), -1)), ids
 assert len(ids) + int(m.group(2)) == 80, (len(ids), m.group(2))
 PY
+
+case_ "a waitlisted pair the undo takes off is reported with its position, as drop and --sync report it"
+# Review 18, B3: bulkreg(1) OUTCOMES says so of `dropped`; undo left it empty.
+db=$(new_db t)
+run -d $db course add C1 --capacity 1 -q
+printf 'student_id,email,course\nA,a@x.org,C1\nW,w@x.org,C1\nV,v@x.org,C1\n' >wv.csv
+run -d $db register wv.csv -q
+run -d $db drop --student V --course C1 --dry-run --format csv
+expect_rc 0
+[ "$(rows)" = "- V C1 dropped 2 -" ] || fail "drop: $(rows)"
+run -d $db undo 1 --dry-run --format csv
+expect_rc 0
+[ "$(rows)" = "- A C1 dropped - -
+- V C1 dropped 2 -
+- W C1 dropped 1 -" ] || fail "undo: $(rows)"
