@@ -846,7 +846,10 @@ static const char undo_help[] =
 	"\n"
 	"A row per pair whose status changed, with its new status: dropped (a\n"
 	"pair the batch added), registered or waitlisted (a pair it dropped,\n"
-	"restored), promoted (a student who takes a seat the undo freed).\n"
+	"restored), promoted (a waiting student who takes a seat free after the\n"
+	"undo); a pair put back on the waitlist and promoted at once: one row,\n"
+	"its status now.  The summary counts the students whose names and email\n"
+	"it set back.\n"
 	"\n"
 	"Exit status: 0 undone, 2 usage error, refused, or no database (nothing\n"
 	"written), 3 database or system error, 128+N interrupted by signal N.\n";

@@ -24,6 +24,7 @@ struct undo {
 	struct store *s;
 	int64_t target, undo_id;
 	int64_t split;    /* the undo's last change before its removals */
+	int64_t students; /* students whose values it set back */
 	enum status st;
 	struct error *err;
 	policy_emit_fn emit;
@@ -31,7 +32,7 @@ struct undo {
 	undo_warn_fn warn;
 	void *warn_ctx;
 	struct row row;   /* the report row being emitted */
-	char dropped[64], restored[64]; /* its details */
+	char dropped[64], restored[64], promoted[64]; /* its details */
 	struct waitlist *lists;
 	size_t nlists;
 };
@@ -266,6 +267,7 @@ static enum status reverse_student(struct undo *u, const struct change *c)
 		/* Re-created with the batch that first created it. */
 		st = store_student_set(u->s, id, &c->old_values,
 				       found ? 0 : c->before.batch_id, u->err);
+		u->students++;
 	}
 	return st == ST_OK ? record(u, &mine) : st;
 }
@@ -289,8 +291,9 @@ static void set_value(struct row *row, enum row_field f, struct text t)
 	row->v[f].len = (uint32_t)len;
 }
 
-/* A row for a pair whose status the undo changed; c is the undo's first
- * change of the pair. */
+/* A row for a pair whose status the undo changed, with its status once
+ * the undo and its promotions are done; c is the undo's first change of
+ * the pair. */
 static int report_pair(void *ctx, const struct change *c)
 {
 	struct undo *u = ctx;
@@ -312,7 +315,12 @@ static int report_pair(void *ctx, const struct change *c)
 	r->nfields = FIELD_COUNT;
 	set_value(r, FIELD_STUDENT_ID, c->student_id);
 	set_value(r, FIELD_COURSE, c->course_code);
-	if (now.state == PAIR_ABSENT) {
+	if (c->event == EVENT_PROMOTED) {
+		/* Into a seat free once the undo was done: one it freed, or
+		 * one a capacity raised since left (review 18, B4). */
+		r->status = STATUS_PROMOTED;
+		memcpy(r->detail, u->promoted, sizeof(u->promoted));
+	} else if (now.state == PAIR_ABSENT) {
 		/* As drop and --sync say it (bulkreg(1), OUTCOMES): the
 		 * position the pair had when the undo took it off. */
 		r->status = STATUS_DROPPED;
@@ -536,9 +544,11 @@ static enum status chain_flip(struct store *s, int64_t undid,
 }
 
 enum status undo_apply(struct store *s, int64_t target, int64_t undo_id,
-		       policy_emit_fn emit, void *ctx, undo_warn_fn warn,
-		       void *warn_ctx, bool *partial, struct error *err)
+		       undo_warn_fn warn, void *warn_ctx, struct undo_done *done,
+		       struct error *err)
 {
+	memset(done, 0, sizeof(*done));
+	bool *partial = &done->partial;
 	struct batch_info b;
 	/* Another batch must not change what the checks below read. */
 	enum status st = store_lock_all(s, err);
@@ -581,11 +591,7 @@ enum status undo_apply(struct store *s, int64_t target, int64_t undo_id,
 				 bl.count == 1 ? "it" : "them");
 
 	struct undo u = { .s = s, .target = target, .undo_id = undo_id,
-			  .err = err, .emit = emit, .ctx = ctx, .warn = warn,
-			  .warn_ctx = warn_ctx };
-	snprintf(u.dropped, sizeof(u.dropped), "undo of batch %" PRId64, target);
-	snprintf(u.restored, sizeof(u.restored),
-		 "restored by the undo of batch %" PRId64, target);
+			  .err = err, .warn = warn, .warn_ctx = warn_ctx };
 	int64_t *courses = NULL;
 	size_t ncourses = 0;
 	st = store_batch_courses(s, target, &courses, &ncourses, err);
@@ -609,11 +615,6 @@ enum status undo_apply(struct store *s, int64_t target, int64_t undo_id,
 	 * gaps (its promotions kept no history); a no-op otherwise. */
 	for (size_t i = 0; st == ST_OK && i < ncourses; i++)
 		st = store_waitlist_renumber(s, courses[i], err);
-	/* The report: each pair whose status the undo's own changes moved,
-	 * read while the removals just recorded are in the cache. */
-	if (st == ST_OK)
-		st = walked(&u, store_undo_firsts_each(s, undo_id, u.split,
-						       report_pair, &u, err));
 	if (st == ST_OK)
 		st = store_remove_orphans(s, target, undo_id, err);
 	bool settings = false;
@@ -632,5 +633,23 @@ enum status undo_apply(struct store *s, int64_t target, int64_t undo_id,
 		st = store_batch_set_undone(s, target, undo_id, err);
 	if (st == ST_OK)
 		st = chain_flip(s, b.undo_of, err);
+	done->split = u.split;
+	done->students = u.students;
 	return st;
+}
+
+enum status undo_report(struct store *s, int64_t target, int64_t undo_id,
+			const struct undo_done *done, policy_emit_fn emit,
+			void *ctx, struct error *err)
+{
+	struct undo u = { .s = s, .target = target, .undo_id = undo_id,
+			  .split = done->split, .err = err, .emit = emit,
+			  .ctx = ctx };
+	snprintf(u.dropped, sizeof(u.dropped), "undo of batch %" PRId64, target);
+	snprintf(u.restored, sizeof(u.restored),
+		 "restored by the undo of batch %" PRId64, target);
+	snprintf(u.promoted, sizeof(u.promoted),
+		 "took a seat free after the undo of batch %" PRId64, target);
+	return walked(&u, store_undo_firsts_each(s, undo_id, u.split,
+						 report_pair, &u, err));
 }

@@ -609,8 +609,9 @@ run -d $db course add C1 --capacity 2 --waitlist 0 -q
 expect_rc 0
 run -d $db undo 2 --format csv
 expect_rc 0
-[ "$(rows)" = "- S2 C1 waitlisted 1 -
-- S2 C1 promoted - -" ] || fail "report: $(rows)"
+# One row for S2, put back on the waitlist and promoted at once: its
+# status now (review 18, B4).
+[ "$(rows)" = "- S2 C1 registered - -" ] || fail "report: $(rows)"
 run -d $db verify
 expect_rc 0
 
@@ -731,3 +732,52 @@ expect_rc 0
 [ "$(rows)" = "- A C1 dropped - -
 - V C1 dropped 2 -
 - W C1 dropped 1 -" ] || fail "undo: $(rows)"
+
+case_ "the undo's report has one row per pair with its final status, and its summary counts pairs and the students set back"
+# Review 18, B4: W, registered before and after (put back on the waitlist
+# and promoted again into a seat a capacity raise left), had two rows and
+# was counted twice; an undo that set back only a student's names and
+# email said "0 registrations changed" and nothing else.
+db=$(new_db t)
+run -d $db course add C1 --capacity 1 -q
+printf 'student_id,email,course\nA,a@x.org,C1\nW,w@x.org,C1\n' >aw.csv
+run -d $db register aw.csv -q
+run -d $db drop --student A --course C1 -q
+run -d $db course add C1 --capacity 2 -q
+run -d $db undo 2 --format csv
+expect_rc 0
+[ "$(rows)" = "- A C1 registered - -" ] || fail "report: $(rows)"
+[ "$(sql $db "SELECT student_id || status FROM registrations ORDER BY student_id" | tr '\n' ' ')" = "Aregistered Wregistered " ] ||
+	fail "$(sql $db 'SELECT * FROM registrations')"
+run -d $db undo 3 --format json
+expect_rc 0
+python3 - <<'PY' || fail "json: $(cat out)"
+import json
+d = json.load(open("out"))
+s = d["summary"]
+assert (s["dropped"], s["registered"], s["waitlisted"], s["promoted"], s["students_changed"]) == (1, 0, 0, 0, 0), s
+PY
+run -d $db verify
+expect_rc 0
+# Names and email only.
+db=$(new_db t)
+run -d $db course add C1 --capacity 2 -q
+run -d $db register aw.csv -q
+printf 'student_id,first_name,last_name,email,course\nA,Alice,Smith,alice@x.org,C1\n' >a2.csv
+run -d $db register a2.csv -q
+b=$(last_batch)
+run -d $db undo "$b" --dry-run
+expect_rc 0
+expect_out "batch $b would change 0 registrations and set back 1 student's names and email"
+run -d $db undo "$b"
+expect_rc 0
+expect_out "undid batch $b: 0 registrations changed, 1 student's names and email set back in"
+expect_no_out "known student"
+[ "$(sql $db "SELECT email FROM students WHERE student_id = 'A'")" = a@x.org ] || fail "not set back"
+run -d $db undo "$(last_batch)" --format json
+expect_rc 0
+python3 - <<'PY' || fail "json: $(cat out)"
+import json
+d = json.load(open("out"))
+assert d["summary"]["students_changed"] == 1, d["summary"]
+PY
