@@ -834,7 +834,7 @@ static const char undo_help[] =
 	"back over a capacity lowered since are kept, with a warning.  A capacity\n"
 	"change's undo sets back each course setting it changed (capacity,\n"
 	"waitlist, title) that is still as it left it; one edited since is kept,\n"
-	"with a warning.\n"
+	"with a warning; a course a course import created stays.\n"
 	"\n"
 	"  --dry-run              report what the undo would do, then roll back\n"
 	"  --format FMT           report format: text (default), csv, json or html\n"

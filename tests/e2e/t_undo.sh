@@ -781,3 +781,29 @@ import json
 d = json.load(open("out"))
 assert d["summary"]["students_changed"] == 1, d["summary"]
 PY
+
+case_ "undo of a course import: the settings it changed go back, the ones it did not are not touched, a course it created stays"
+# Review 18, C1: the rule of A2 for every course of an import.
+db=$(new_db t)
+run -d $db course add M1 --capacity 1 --title One -q
+run -d $db course add M2 --capacity 1 --title Two -q
+run -d $db course add M3 --capacity 4 --title Three -q
+printf 'student_id,email,course\nA,a@x.org,M1\nW,w@x.org,M1\n' >m.csv
+run -d $db register m.csv -q
+printf 'code,title,capacity,waitlist\nM1,One,2,\nM2,Renamed,1,\nM3,Three,4,\nM9,New,5,\n' >imp.csv
+run -d $db course import imp.csv
+expect_rc 0
+imp=$(last_batch)
+[ "$(sql $db "SELECT kind FROM batches WHERE id = $imp")" = course ] || fail "no course batch"
+# Edited since, by changes that move no one: M2's capacity (the import did
+# not change it), M3's title (nor that).
+run -d $db course add M2 --capacity 3 --title Renamed -q
+run -d $db course add M3 --capacity 4 --title "Three (lab)" -q
+run -d $db undo "$imp"
+expect_rc 0
+! grep -q warning err || fail "a warning: $(cat err)"
+[ "$(sql $db "SELECT code || '|' || title || '|' || capacity || '|' || registered || '|' || waitlisted FROM courses ORDER BY code" | tr '\n' ' ')" = \
+	"M1|One|1|1|1 M2|Two|3|0|0 M3|Three (lab)|4|0|0 M9|New|5|0|0 " ] ||
+	fail "courses: $(sql $db 'SELECT * FROM courses')"
+run -d $db verify
+expect_rc 0
