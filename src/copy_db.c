@@ -15,7 +15,7 @@
  * version must list its columns here: the assertion below stops the build
  * until it does.
  */
-_Static_assert(DB_SCHEMA_VERSION == 2,
+_Static_assert(DB_SCHEMA_VERSION == 3,
 	       "copy_db.c: list the tables and columns of the new schema version");
 
 #define MAX_COLUMNS 24
@@ -66,7 +66,9 @@ static const struct table tables[COPY_TABLES] = {
 	[COPY_BATCH_COURSES] = { "batch_courses", "batch_id, course_id", false,
 		{ I("batch_id"), I("course_id"), T("title"), I("capacity"),
 		  I("waitlist_max"), I("registered"), I("waitlisted"),
-		  I("seat_seq"), T("updated_at") } },
+		  I("seat_seq"), T("updated_at"), T("after_title"),
+		  I("after_capacity"), I("after_waitlist_max"),
+		  I("after_known") } },
 };
 
 #undef I

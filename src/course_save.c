@@ -103,6 +103,10 @@ enum status course_save(struct db *db, const struct course_input *in, size_t n,
 		st = put_all(db, in, n, &res->failed, err);
 	if (st == ST_OK)
 		st = promote(db, batch_id, &after, &cnt, over_fn, over_ctx, err);
+	/* What the batch left the courses at: its undo sets back only what
+	 * is still so (undo.c). */
+	if (st == ST_OK)
+		st = store_course_settings_record(db_store(db), batch_id, err);
 	if (st != ST_OK || dry_run) {
 		db_batch_abort(db);
 		if (st == ST_OK)

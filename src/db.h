@@ -10,7 +10,7 @@
 #include "error.h"
 #include "row.h"
 
-#define DB_SCHEMA_VERSION 2
+#define DB_SCHEMA_VERSION 3
 
 enum batch_outcome {
 	BATCH_COMMITTED,

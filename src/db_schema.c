@@ -6,7 +6,7 @@
 
 /*
  * One step per schema version, applied in order to bring user_version from
- * the step before it up to `version`.  Append version 2 here (and bump
+ * the step before it up to `version`.  Append the next version here (and bump
  * DB_SCHEMA_VERSION); never edit a step that has shipped.
  *
  * One copy for both stores: on PostgreSQL the driver spells the DDL its
@@ -130,9 +130,27 @@ static const char schema_v2[] =
 	" PRIMARY KEY (batch_id, course_id)) WITHOUT ROWID;"
 	;
 
+/*
+ * Version 3: a batch that changes course settings (a capacity raise that
+ * promotes, kind `course`, and an undo of one) records what it left them
+ * at beside what they were before, so that its undo sets back only the
+ * settings it changed and only while they are still as it left them: an
+ * edit made since (a `course add` that moves no one is no batch) is kept
+ * (issue 11: undo restores the state before a batch "for everything it
+ * changed"; review 18, A2).  after_known is 0 for every batch recorded
+ * before, and for batches that change no settings.
+ */
+static const char schema_v3[] =
+	"ALTER TABLE batch_courses ADD COLUMN after_title TEXT;"
+	"ALTER TABLE batch_courses ADD COLUMN after_capacity INTEGER;"
+	"ALTER TABLE batch_courses ADD COLUMN after_waitlist_max INTEGER;"
+	"ALTER TABLE batch_courses ADD COLUMN after_known INTEGER NOT NULL"
+	" DEFAULT 0;";
+
 static const struct migration migrations[] = {
 	{ 1, schema_v1 },
 	{ 2, schema_v2 },
+	{ 3, schema_v3 },
 };
 
 #define MIGRATION_COUNT (sizeof(migrations) / sizeof(migrations[0]))

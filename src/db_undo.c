@@ -59,12 +59,23 @@ enum status store_batch_info(struct store *s, int64_t batch_id,
 	return rc == SQLDB_DONE ? ST_OK : db__fail(db, rc, "reading a batch", err);
 }
 
-/* Appends ", id" (the first without the comma) to a list of ids. */
-static void id_append(char *buf, size_t size, int64_t n, int64_t id)
+/* Appends ", id" (the first without the comma) to a list of ids that
+ * holds *listed of the n before it, if it fits whole, with room left for
+ * the caller's " and N more (...)", and none before it was left out
+ * (review 18, B1: a list cut mid number named a batch that was not the
+ * one meant). */
+enum { ID_LIST_REST = 64 };
+
+static void id_append(char *buf, size_t size, int64_t n, int64_t *listed,
+		      int64_t id)
 {
 	size_t used = strlen(buf);
-	if (used < size - 1)
-		snprintf(buf + used, size - used, "%s%" PRId64, n ? ", " : "", id);
+	char one[32];
+	int len = snprintf(one, sizeof(one), "%s%" PRId64, n ? ", " : "", id);
+	if (*listed != n || len < 0 || used + (size_t)len + ID_LIST_REST >= size)
+		return;
+	memcpy(buf + used, one, (size_t)len + 1);
+	(*listed)++;
 }
 
 /*
@@ -139,10 +150,11 @@ enum status store_undo_blockers(struct store *s, int64_t batch_id,
 	enum sqldb_rc rc;
 	while ((rc = sqldb_step(stmt)) == SQLDB_ROW) {
 		int64_t id = sqldb_column_int64(stmt, 0);
-		id_append(out->later, sizeof(out->later), out->count++, id);
+		id_append(out->later, sizeof(out->later), out->count++,
+			  &out->listed, id);
 		if (sqldb_column_int64(stmt, 1))
 			id_append(out->repairs, sizeof(out->repairs),
-				  out->nrepairs++, id);
+				  out->nrepairs++, &out->repairs_listed, id);
 	}
 	sqldb_finalize(stmt);
 	return rc == SQLDB_DONE ? ST_OK :
@@ -427,26 +439,99 @@ enum status store_student_pairs(struct store *s, struct text id,
 }
 
 enum status store_courses_restore(struct store *s, int64_t batch_id,
-				  bool settings, struct error *err)
+				  struct error *err)
 {
-	static const char counters_sql[] =
+	static const char sql[] =
 		"UPDATE courses SET (registered, waitlisted, seat_seq, updated_at)"
 		" = (SELECT registered, waitlisted, seat_seq, updated_at"
 		"  FROM batch_courses WHERE batch_id = ?1 AND course_id = courses.id)"
 		" WHERE id IN (SELECT course_id FROM batch_courses"
 		"  WHERE batch_id = ?1)";
-	static const char settings_sql[] =
-		"UPDATE courses SET (title, capacity, waitlist_max) ="
-		" (SELECT title, capacity, waitlist_max"
-		"  FROM batch_courses WHERE batch_id = ?1 AND course_id = courses.id)"
-		" WHERE id IN (SELECT course_id FROM batch_courses"
-		"  WHERE batch_id = ?1)";
-	enum status st = db__exec_bound(db_of(s), counters_sql, batch_id, 0,
-					"restoring the courses", err);
-	if (st == ST_OK && settings)
-		st = db__exec_bound(db_of(s), settings_sql, batch_id, 0,
-				    "restoring the courses", err);
+	return db__exec_bound(db_of(s), sql, batch_id, 0,
+			      "restoring the courses", err);
+}
+
+static int64_t column_waitlist(struct sqldb_stmt *stmt, int col)
+{
+	return sqldb_column_is_null(stmt, col) ? WAITLIST_UNLIMITED :
+						 sqldb_column_int64(stmt, col);
+}
+
+enum status store_course_settings_each(struct store *s, int64_t batch_id,
+				       store_settings_fn fn, void *ctx,
+				       struct error *err)
+{
+	static const char sql[] =
+		"SELECT c.id, c.code, b.title, b.capacity, b.waitlist_max,"
+		" b.after_title, b.after_capacity, b.after_waitlist_max,"
+		" c.title, c.capacity, c.waitlist_max, b.after_known"
+		" FROM batch_courses AS b JOIN courses AS c ON c.id = b.course_id"
+		" WHERE b.batch_id = ?1 ORDER BY c.id";
+	struct db *db = db_of(s);
+	struct sqldb_stmt *stmt = NULL;
+	enum status st = db__prepare(db, sql, 0, &stmt, err);
+	if (st != ST_OK)
+		return st;
+	sqldb_bind_int64(stmt, 1, batch_id);
+	enum sqldb_rc rc;
+	while ((rc = sqldb_step(stmt)) == SQLDB_ROW) {
+		struct settings_change c = {
+			.course_id = sqldb_column_int64(stmt, 0),
+			.code = column_text(stmt, 1),
+			.after_known = sqldb_column_int64(stmt, 11) != 0,
+		};
+		struct course_settings *v[] = { &c.before, &c.after, &c.now };
+		for (int i = 0; i < 3; i++)
+			*v[i] = (struct course_settings){
+				column_text(stmt, 2 + 3 * i),
+				column_id(stmt, 3 + 3 * i),
+				column_waitlist(stmt, 4 + 3 * i),
+			};
+		if (fn(ctx, &c) != 0) {
+			sqldb_finalize(stmt);
+			return ST_CANCELLED;
+		}
+	}
+	sqldb_finalize(stmt);
+	return rc == SQLDB_DONE ? ST_OK :
+				   db__fail(db, rc, "reading course settings", err);
+}
+
+enum status store_course_settings_set(struct store *s, int64_t course_id,
+				      const struct course_settings *v,
+				      struct error *err)
+{
+	static const char sql[] =
+		"UPDATE courses SET title = ?2, capacity = ?3, waitlist_max = ?4"
+		" WHERE id = ?1";
+	struct db *db = db_of(s);
+	struct sqldb_stmt *stmt = NULL;
+	enum status st = db__prepare(db, sql, 0, &stmt, err);
+	if (st != ST_OK)
+		return st;
+	sqldb_bind_int64(stmt, 1, course_id);
+	sqldb_bind_text(stmt, 2, v->title.s ? v->title.s : "",
+			(int)v->title.len);
+	sqldb_bind_int64(stmt, 3, v->capacity);
+	if (v->waitlist_max == WAITLIST_UNLIMITED)
+		sqldb_bind_null(stmt, 4);
+	else
+		sqldb_bind_int64(stmt, 4, v->waitlist_max);
+	st = db__step_done(db, stmt, "restoring a course", err);
+	sqldb_finalize(stmt);
 	return st;
+}
+
+enum status store_course_settings_record(struct store *s, int64_t batch_id,
+					 struct error *err)
+{
+	static const char sql[] =
+		"UPDATE batch_courses SET (after_title, after_capacity,"
+		" after_waitlist_max, after_known) = (SELECT title, capacity,"
+		" waitlist_max, 1 FROM courses WHERE id = batch_courses.course_id)"
+		" WHERE batch_id = ?1";
+	return db__exec_bound(db_of(s), sql, batch_id, 0,
+			      "recording the courses", err);
 }
 
 enum status store_batch_courses(struct store *s, int64_t batch_id,

@@ -73,6 +73,7 @@ struct aggregate {
 
 struct pipeline {
 	const struct register_options *opt;
+	int64_t undo_students; /* undo: students whose values it set back */
 	struct db *db;
 	int64_t batch_id;
 	struct course_table courses;
@@ -526,6 +527,7 @@ static void error_append(struct error *err, const char *fmt, ...)
  * [0] pairs into a seat, [1] pairs onto the waitlist. */
 struct undo_back {
 	struct pipeline *pl;
+	const struct course_table *was; /* the table count is indexed by */
 	int64_t (*count)[2];
 };
 
@@ -534,13 +536,23 @@ static enum status emit_undo_row(void *ctx, struct row *row, struct error *err)
 	struct undo_back *ub = ctx;
 	if (row->status == STATUS_REGISTERED || row->status == STATUS_WAITLISTED) {
 		const struct row_value *code = &row->v[FIELD_COURSE];
-		const struct course *c = course_table_find(&ub->pl->courses,
-							   code->text, code->len);
+		const struct course *c = course_table_find(ub->was, code->text,
+							   code->len);
 		if (c)
-			ub->count[c - ub->pl->courses.items]
+			ub->count[c - ub->was->items]
 				 [row->status == STATUS_WAITLISTED]++;
 	}
 	return emit_row(ub->pl, row, err);
+}
+
+/* The undo's promotions are reported by undo_report, from the history,
+ * folded with the undo's other changes of the same pair. */
+static enum status emit_nothing(void *ctx, struct row *row, struct error *err)
+{
+	(void)ctx;
+	(void)row;
+	(void)err;
+	return ST_OK;
 }
 
 /*
@@ -595,26 +607,29 @@ static enum status undo_check_limits(struct pipeline *pl,
 }
 
 /* `bulkreg undo N`: no roster; the batch's changes are reversed here, on
- * the main thread, while the pipeline idles, and the report gets the rows.
- * Then any seat the undo left free goes to the waitlist (with the counters
- * as the undo restored them), and the courses' limits are checked. */
+ * the main thread, while the pipeline idles.  Then any seat the undo left
+ * free goes to the waitlist (with the counters as the undo restored them),
+ * the positions are written, the report gets one row per pair whose status
+ * changed (a pair restored and then promoted: one row, its final status;
+ * review 18, B4), and the courses' limits are checked. */
 static enum status run_undo(struct pipeline *pl, struct error *err)
 {
 	const struct register_options *opt = pl->opt;
-	bool partial = false;
-	struct undo_back ub = { pl, NULL };
+	struct undo_done done;
+	struct undo_back ub = { pl, NULL, NULL };
 	ub.count = calloc(pl->courses.count ? pl->courses.count : 1,
 			  sizeof(*ub.count));
 	if (!ub.count)
 		return error_set(err, ST_NOMEM, "out of memory");
 	enum status st = undo_apply(db_store(pl->db), opt->undo_batch,
-				    pl->batch_id, emit_undo_row, &ub, &partial,
-				    err);
+				    pl->batch_id, opt->warn, opt->warn_ctx,
+				    &done, err);
 	if (st != ST_OK) {
 		free(ub.count);
 		return st;
 	}
-	if (partial && opt->warn) {
+	pl->undo_students = done.students;
+	if (done.partial && opt->warn) {
 		char msg[160];
 		snprintf(msg, sizeof(msg),
 			 "batch %lld was made by bulkreg 0.1, which kept no "
@@ -624,6 +639,7 @@ static enum status run_undo(struct pipeline *pl, struct error *err)
 		opt->warn(opt->warn_ctx, msg);
 	}
 	struct course_table was = pl->courses;
+	ub.was = &was;
 	course_table_init(&pl->courses);
 	policy_free(pl->policy);
 	pl->policy = NULL;
@@ -632,18 +648,21 @@ static enum status run_undo(struct pipeline *pl, struct error *err)
 	if (st == ST_OK)
 		st = policy_new(db_store(pl->db), &pl->courses, &po, &pl->policy,
 				err);
-	char cause[64];
-	snprintf(cause, sizeof(cause), "freed by the undo of batch %lld",
-		 (long long)opt->undo_batch);
 	if (st == ST_OK)
-		st = policy_promote_all(pl->policy, cause, emit_row, pl, err);
+		st = policy_promote_all(pl->policy, "", emit_nothing, NULL, err);
+	/* The positions 1..n behind the promotions, for the report's rows
+	 * (run_batch stores the courses again: a no-op by then). */
+	if (st == ST_OK)
+		st = policy_store_courses(pl->policy, err);
+	if (st == ST_OK)
+		st = undo_report(db_store(pl->db), opt->undo_batch, pl->batch_id,
+				 &done, emit_undo_row, &ub, err);
 	if (st == ST_OK)
 		st = undo_check_limits(pl, &was, ub.count, err);
 	course_table_free(&was);
 	free(ub.count);
 	return st;
 }
-
 
 static void error_append(struct error *err, const char *fmt, ...)
 {
@@ -1438,6 +1457,9 @@ enum status register_run(const struct register_options *opt,
 		goto out;
 
 	res->counts = agg->counts;
+	/* An undo's student changes have no row (issue 11: a row per pair). */
+	if (opt->undo_batch)
+		res->counts.students_changed = pl.undo_students;
 	if (res->counts.rows == 0 && opt->warn && rd) {
 		char msg[ERROR_MAX];
 		snprintf(msg, sizeof(msg),

@@ -833,20 +833,33 @@ static void text_write_headline(struct obuf *o, const struct report_summary *s,
 		break;
 	}
 	if (s->undo_of) {
-		/* A dry run changed nothing: it says what the undo would do. */
+		/* A dry run changed nothing: it says what the undo would do.
+		 * Students set back have no row: the line counts them
+		 * (review 18, B4). */
 		int64_t changed = outcome_counts_changed(c);
+		char done[96] = "", would[96] = "", num[32];
+		if (c->students_changed) {
+			const char *who = plural(c->students_changed, "student's",
+						 "students'");
+			text_group_digits(c->students_changed, num);
+			snprintf(done, sizeof(done),
+				 ", %s %s names and email set back", num, who);
+			snprintf(would, sizeof(would),
+				 " and set back %s %s names and email", num, who);
+		}
 		if (s->outcome == BATCH_COMMITTED)
-			ob_printf(o, "undid batch %lld: %s %s changed in %.2f s.\n",
+			ob_printf(o, "undid batch %lld: %s %s changed%s in "
+				  "%.2f s.\n",
 				  (long long)s->undo_of,
 				  text_group_digits(changed, rows),
 				  plural(changed, "registration", "registrations"),
-				  s->elapsed_seconds);
+				  done, s->elapsed_seconds);
 		else
-			ob_printf(o, "batch %lld would change %s %s (in %.2f s).\n",
+			ob_printf(o, "batch %lld would change %s %s%s (in %.2f s).\n",
 				  (long long)s->undo_of,
 				  text_group_digits(changed, rows),
 				  plural(changed, "registration", "registrations"),
-				  s->elapsed_seconds);
+				  would, s->elapsed_seconds);
 		return;
 	}
 	ob_printf(o, "%s %s from ", text_group_digits(c->rows, rows),
@@ -983,7 +996,8 @@ static void text_write_counts(struct obuf *o, const struct report_summary *s,
 					  text_group_digits(
 						  reason_count(c, st, rs), num));
 	}
-	if (c->students_changed)
+	/* An undo's are on its first line: they have no row to see. */
+	if (c->students_changed && !s->undo_of)
 		ob_printf(o, "  (%s known student%s changed names or email: see the "
 			  "csv or json report)\n",
 			  text_group_digits(c->students_changed, num),

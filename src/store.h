@@ -210,12 +210,14 @@ enum status store_batch_info(struct store *s, int64_t batch_id,
  * changed a course (a pair of it; any
  * batch but a repair also by its snapshot of the course) or a student
  * this batch changed, newest first, as "15, 12"; the repairs among them
- * (which cannot be undone) again on their own. */
+ * (which cannot be undone) again on their own.  A list holds whole ids
+ * only, as many as fit: `listed` of `count` (`repairs_listed` of
+ * `nrepairs`); the caller says how many more there are. */
 struct undo_blockers {
 	char later[256];
-	int64_t count;
+	int64_t count, listed;
 	char repairs[256];
-	int64_t nrepairs;
+	int64_t nrepairs, repairs_listed;
 };
 enum status store_undo_blockers(struct store *s, int64_t batch_id,
 				struct undo_blockers *out, struct error *err);
@@ -243,10 +245,45 @@ enum status store_student_pairs(struct store *s, struct text id,
 				int64_t *count, struct error *err);
 
 /* Sets each course batch_id changed back to what its snapshot says: its
- * counters, seat_seq and updated_at, and with `settings` its capacity,
- * waitlist and title too. */
+ * counters, seat_seq and updated_at (its settings: see below). */
 enum status store_courses_restore(struct store *s, int64_t batch_id,
-				  bool settings, struct error *err);
+				  struct error *err);
+
+/* A course's settings; waitlist_max is WAITLIST_UNLIMITED or >= 0. */
+struct course_settings {
+	struct text title;
+	int64_t capacity, waitlist_max;
+};
+
+/* A course a batch recorded: its settings before the batch, after it
+ * (after_known false: the batch did not record them, as every batch made
+ * before schema version 3), and now. */
+struct settings_change {
+	int64_t course_id;
+	struct text code;
+	struct course_settings before, after, now;
+	bool after_known;
+};
+
+/* Returns nonzero to stop the walk (ST_CANCELLED); the texts live until
+ * it returns. */
+typedef int (*store_settings_fn)(void *ctx, const struct settings_change *c);
+
+/* Each course the batch recorded a snapshot of that still exists, in id
+ * order. */
+enum status store_course_settings_each(struct store *s, int64_t batch_id,
+				       store_settings_fn fn, void *ctx,
+				       struct error *err);
+
+/* Sets a course's title, capacity and waitlist maximum. */
+enum status store_course_settings_set(struct store *s, int64_t course_id,
+				      const struct course_settings *v,
+				      struct error *err);
+
+/* Records, beside each snapshot of the batch, the course's settings as they
+ * are now: what the batch left them at (after_known). */
+enum status store_course_settings_record(struct store *s, int64_t batch_id,
+					 struct error *err);
 
 /* Every course the batch changed (its snapshots, its history, the pairs
  * it added), in id order, into a malloc'd array the caller frees. */

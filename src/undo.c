@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "escape.h"
 #include "undo.h"
 
 /*
@@ -23,12 +24,15 @@ struct undo {
 	struct store *s;
 	int64_t target, undo_id;
 	int64_t split;    /* the undo's last change before its removals */
+	int64_t students; /* students whose values it set back */
 	enum status st;
 	struct error *err;
 	policy_emit_fn emit;
 	void *ctx;
+	undo_warn_fn warn;
+	void *warn_ctx;
 	struct row row;   /* the report row being emitted */
-	char dropped[64], restored[64]; /* its details */
+	char dropped[64], restored[64], promoted[64]; /* its details */
 	struct waitlist *lists;
 	size_t nlists;
 };
@@ -263,6 +267,7 @@ static enum status reverse_student(struct undo *u, const struct change *c)
 		/* Re-created with the batch that first created it. */
 		st = store_student_set(u->s, id, &c->old_values,
 				       found ? 0 : c->before.batch_id, u->err);
+		u->students++;
 	}
 	return st == ST_OK ? record(u, &mine) : st;
 }
@@ -286,8 +291,9 @@ static void set_value(struct row *row, enum row_field f, struct text t)
 	row->v[f].len = (uint32_t)len;
 }
 
-/* A row for a pair whose status the undo changed; c is the undo's first
- * change of the pair. */
+/* A row for a pair whose status the undo changed, with its status once
+ * the undo and its promotions are done; c is the undo's first change of
+ * the pair. */
 static int report_pair(void *ctx, const struct change *c)
 {
 	struct undo *u = ctx;
@@ -309,8 +315,16 @@ static int report_pair(void *ctx, const struct change *c)
 	r->nfields = FIELD_COUNT;
 	set_value(r, FIELD_STUDENT_ID, c->student_id);
 	set_value(r, FIELD_COURSE, c->course_code);
-	if (now.state == PAIR_ABSENT) {
+	if (c->event == EVENT_PROMOTED) {
+		/* Into a seat free once the undo was done: one it freed, or
+		 * one a capacity raised since left (review 18, B4). */
+		r->status = STATUS_PROMOTED;
+		memcpy(r->detail, u->promoted, sizeof(u->promoted));
+	} else if (now.state == PAIR_ABSENT) {
+		/* As drop and --sync say it (bulkreg(1), OUTCOMES): the
+		 * position the pair had when the undo took it off. */
 		r->status = STATUS_DROPPED;
+		r->position = was->state == PAIR_WAITLISTED ? was->seq : 0;
 		memcpy(r->detail, u->dropped, sizeof(u->dropped));
 	} else {
 		r->status = now.state == PAIR_WAITLISTED ? STATUS_WAITLISTED :
@@ -322,7 +336,172 @@ static int report_pair(void *ctx, const struct change *c)
 	return u->st != ST_OK;
 }
 
+/* ---- course settings ------------------------------------------------------- */
+
+/*
+ * The rule (review 18, A2): a setting -- title, capacity, waitlist
+ * maximum -- goes back to what it was before the batch only if the batch
+ * changed it (what it left differs from what it found) and it is still
+ * what the batch left.  One changed since (a `course add` that moved no
+ * one is no batch, and blocks nothing) is kept, with a warning.  A batch
+ * that did not record what it left (made before schema version 3) sets
+ * back every setting that differs, as bulkreg did then, and says which.
+ */
+enum setting { SETTING_TITLE, SETTING_CAPACITY, SETTING_WAITLIST, SETTINGS };
+
+static const char *const setting_name[SETTINGS] = { "title", "capacity",
+						    "waitlist" };
+
+/* A course whose settings the undo sets, as they will be. */
+struct settings_set {
+	int64_t course_id;
+	struct course_settings v;
+	char *title; /* v.title's bytes, malloc'd */
+};
+
+struct settings_back {
+	struct undo *u;
+	struct settings_set *sets;
+	size_t n;
+};
+
+static bool setting_equal(const struct course_settings *a,
+			  const struct course_settings *b, enum setting k)
+{
+	switch (k) {
+	case SETTING_TITLE:
+		return a->title.len == b->title.len &&
+		       memcmp(a->title.s, b->title.s, a->title.len) == 0;
+	case SETTING_CAPACITY:
+		return a->capacity == b->capacity;
+	default:
+		return a->waitlist_max == b->waitlist_max;
+	}
+}
+
+/* A setting's value for a message: 'Title', 30, unlimited. */
+static void setting_show(char *out, size_t cap, const struct course_settings *v,
+			 enum setting k)
+{
+	size_t used = 0;
+	out[0] = '\0';
+	if (k == SETTING_TITLE)
+		esc_quote(out, cap, &used, v->title.s, v->title.len, 60);
+	else if (k == SETTING_CAPACITY)
+		snprintf(out, cap, "%" PRId64, v->capacity);
+	else if (v->waitlist_max == WAITLIST_UNLIMITED)
+		snprintf(out, cap, "unlimited");
+	else
+		snprintf(out, cap, "%" PRId64, v->waitlist_max);
+}
+
+static void setting_copy(struct course_settings *to,
+			 const struct course_settings *from, enum setting k)
+{
+	if (k == SETTING_TITLE)
+		to->title = from->title;
+	else if (k == SETTING_CAPACITY)
+		to->capacity = from->capacity;
+	else
+		to->waitlist_max = from->waitlist_max;
+}
+
+static void settings_warn(struct undo *u, const struct settings_change *c,
+			  enum setting k, bool kept)
+{
+	if (!u->warn)
+		return;
+	char now[256], before[256], after[256], msg[1024];
+	setting_show(now, sizeof(now), &c->now, k);
+	setting_show(before, sizeof(before), &c->before, k);
+	setting_show(after, sizeof(after), &c->after, k);
+	if (kept)
+		snprintf(msg, sizeof(msg),
+			 "%.*s: %s kept at %s, not set back to %s: it was "
+			 "changed after batch %" PRId64 " set it to %s",
+			 (int)c->code.len, c->code.s, setting_name[k], now,
+			 before, u->target, after);
+	else
+		snprintf(msg, sizeof(msg),
+			 "%.*s: %s set back from %s to %s (batch %" PRId64
+			 " was made by an older bulkreg, which did not record "
+			 "what it set: a change made since is undone too)",
+			 (int)c->code.len, c->code.s, setting_name[k], now,
+			 before, u->target);
+	u->warn(u->warn_ctx, msg);
+}
+
+static int settings_decide(void *ctx, const struct settings_change *c)
+{
+	struct settings_back *sb = ctx;
+	struct course_settings v = c->now;
+	bool any = false;
+	for (enum setting k = 0; k < SETTINGS; k++) {
+		if (setting_equal(&c->now, &c->before, k))
+			continue; /* nothing to set back */
+		if (!c->after_known) {
+			settings_warn(sb->u, c, k, false);
+		} else if (setting_equal(&c->before, &c->after, k)) {
+			continue; /* the batch did not change it */
+		} else if (!setting_equal(&c->now, &c->after, k)) {
+			settings_warn(sb->u, c, k, true);
+			continue;
+		}
+		setting_copy(&v, &c->before, k);
+		any = true;
+	}
+	if (!any)
+		return 0;
+	struct settings_set *sets = realloc(sb->sets,
+					    (sb->n + 1) * sizeof(*sets));
+	if (!sets)
+		return 1;
+	sb->sets = sets;
+	struct settings_set *to = &sets[sb->n];
+	to->course_id = c->course_id;
+	to->v = v;
+	to->title = malloc(v.title.len ? v.title.len : 1);
+	if (!to->title)
+		return 1;
+	memcpy(to->title, v.title.s, v.title.len);
+	to->v.title.s = to->title;
+	sb->n++;
+	return 0;
+}
+
+/* Sets back the course settings the batch changed (the rule above), then
+ * records what the undo leaves them at, for an undo of the undo. */
+static enum status settings_undo(struct undo *u)
+{
+	struct settings_back sb = { u, NULL, 0 };
+	/* Decided first, written after: the walk reads the courses. */
+	enum status st = store_course_settings_each(u->s, u->target,
+						    settings_decide, &sb, u->err);
+	if (st == ST_CANCELLED)
+		st = error_set(u->err, ST_NOMEM, "out of memory");
+	for (size_t i = 0; st == ST_OK && i < sb.n; i++)
+		st = store_course_settings_set(u->s, sb.sets[i].course_id,
+					       &sb.sets[i].v, u->err);
+	for (size_t i = 0; i < sb.n; i++)
+		free(sb.sets[i].title);
+	free(sb.sets);
+	if (st == ST_OK)
+		st = store_course_settings_record(u->s, u->undo_id, u->err);
+	return st;
+}
+
 /* ---- the undo -------------------------------------------------------------- */
+
+/* Ends a list of batch ids that could not hold them all with how many it
+ * leaves out, where to see them: "..., 39 and 37 more (see 'bulkreg
+ * batches')". */
+static void list_rest(char *list, size_t size, int64_t more)
+{
+	size_t used = strlen(list);
+	if (more > 0)
+		snprintf(list + used, size - used,
+			 " and %" PRId64 " more (see 'bulkreg batches')", more);
+}
 
 static enum status walked(struct undo *u, enum status st)
 {
@@ -365,9 +544,11 @@ static enum status chain_flip(struct store *s, int64_t undid,
 }
 
 enum status undo_apply(struct store *s, int64_t target, int64_t undo_id,
-		       policy_emit_fn emit, void *ctx, bool *partial,
+		       undo_warn_fn warn, void *warn_ctx, struct undo_done *done,
 		       struct error *err)
 {
+	memset(done, 0, sizeof(*done));
+	bool *partial = &done->partial;
 	struct batch_info b;
 	/* Another batch must not change what the checks below read. */
 	enum status st = store_lock_all(s, err);
@@ -387,6 +568,9 @@ enum status undo_apply(struct store *s, int64_t target, int64_t undo_id,
 	st = store_undo_blockers(s, target, &bl, err);
 	if (st != ST_OK)
 		return st;
+	list_rest(bl.later, sizeof(bl.later), bl.count - bl.listed);
+	list_rest(bl.repairs, sizeof(bl.repairs),
+		  bl.nrepairs - bl.repairs_listed);
 	/* Undoing the others would not help past a repair. */
 	if (bl.nrepairs)
 		return error_set(err, ST_USAGE,
@@ -407,10 +591,7 @@ enum status undo_apply(struct store *s, int64_t target, int64_t undo_id,
 				 bl.count == 1 ? "it" : "them");
 
 	struct undo u = { .s = s, .target = target, .undo_id = undo_id,
-			  .err = err, .emit = emit, .ctx = ctx };
-	snprintf(u.dropped, sizeof(u.dropped), "undo of batch %" PRId64, target);
-	snprintf(u.restored, sizeof(u.restored),
-		 "restored by the undo of batch %" PRId64, target);
+			  .err = err, .warn = warn, .warn_ctx = warn_ctx };
 	int64_t *courses = NULL;
 	size_t ncourses = 0;
 	st = store_batch_courses(s, target, &courses, &ncourses, err);
@@ -434,18 +615,15 @@ enum status undo_apply(struct store *s, int64_t target, int64_t undo_id,
 	 * gaps (its promotions kept no history); a no-op otherwise. */
 	for (size_t i = 0; st == ST_OK && i < ncourses; i++)
 		st = store_waitlist_renumber(s, courses[i], err);
-	/* The report: each pair whose status the undo's own changes moved,
-	 * read while the removals just recorded are in the cache. */
-	if (st == ST_OK)
-		st = walked(&u, store_undo_firsts_each(s, undo_id, u.split,
-						       report_pair, &u, err));
 	if (st == ST_OK)
 		st = store_remove_orphans(s, target, undo_id, err);
 	bool settings = false;
 	if (st == ST_OK)
 		st = changed_settings(s, &b, &settings, err);
 	if (st == ST_OK)
-		st = store_courses_restore(s, target, settings, err);
+		st = store_courses_restore(s, target, err);
+	if (st == ST_OK && settings)
+		st = settings_undo(&u);
 	/* The counts as the registrations now are (a batch from before
 	 * snapshots, schema version 1, has none to restore). */
 	for (size_t i = 0; st == ST_OK && i < ncourses; i++)
@@ -455,5 +633,23 @@ enum status undo_apply(struct store *s, int64_t target, int64_t undo_id,
 		st = store_batch_set_undone(s, target, undo_id, err);
 	if (st == ST_OK)
 		st = chain_flip(s, b.undo_of, err);
+	done->split = u.split;
+	done->students = u.students;
 	return st;
+}
+
+enum status undo_report(struct store *s, int64_t target, int64_t undo_id,
+			const struct undo_done *done, policy_emit_fn emit,
+			void *ctx, struct error *err)
+{
+	struct undo u = { .s = s, .target = target, .undo_id = undo_id,
+			  .split = done->split, .err = err, .emit = emit,
+			  .ctx = ctx };
+	snprintf(u.dropped, sizeof(u.dropped), "undo of batch %" PRId64, target);
+	snprintf(u.restored, sizeof(u.restored),
+		 "restored by the undo of batch %" PRId64, target);
+	snprintf(u.promoted, sizeof(u.promoted),
+		 "took a seat free after the undo of batch %" PRId64, target);
+	return walked(&u, store_undo_firsts_each(s, undo_id, u.split,
+						 report_pair, &u, err));
 }

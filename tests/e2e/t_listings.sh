@@ -48,12 +48,12 @@ expect_out '"batches": []'
 
 # ---- init --------------------------------------------------------------------------
 
-case_ "init creates the database at schema version 2"
+case_ "init creates the database at schema version 3"
 rm -f init.db
 run -d init.db init
 expect_rc 0
 [ -f init.db ] || fail "no init.db"
-[ "$(sql init.db 'PRAGMA user_version')" = 2 ] || fail "user_version $(sql init.db 'PRAGMA user_version')"
+[ "$(sql init.db 'PRAGMA user_version')" = 3 ] || fail "user_version $(sql init.db 'PRAGMA user_version')"
 sql init.db "SELECT type, name, sql FROM sqlite_master ORDER BY name" >schema.1
 
 case_ "init is idempotent: twice, and on a database in use"

@@ -49,7 +49,7 @@ expect_rc 0
 b=$(last_batch)
 run -d $db undo "$b" --format csv
 expect_rc 0
-[ "$(rows)" = "- E M1 dropped - -
+[ "$(rows)" = "- E M1 dropped 3 -
 - F P1 dropped - -" ] || fail "report: $(rows)"
 tables $db after
 expect_same before after
@@ -88,7 +88,9 @@ case_ "undo of a --sync that added, promoted and dropped in one batch, and of th
 # and then taken out with its additions: each is one row, at its first
 # change.  The additions go course by course, the seats from the last
 # (L, J, K: seats 3, 2, 1) and then the waitlist from its end.  The
-# reports are bulkreg's before the undo was made faster (issue 16).
+# reports are bulkreg's before the undo was made faster (issue 16), but
+# for the position of a waitlisted pair taken off: the one it had then,
+# after the pairs restored in front of it (H 4, F 2; review 18, B3).
 db=$(new_db t)
 cat >q.csv <<'EOF2'
 code,title,capacity,waitlist
@@ -125,12 +127,12 @@ expect_rc 0
 - C M1 waitlisted 1 -
 - B M1 registered - -
 - A M1 registered - -
-- H M1 dropped - -
-- F P1 dropped - -
+- H M1 dropped 4 -
+- F P1 dropped 2 -
 - L Q1 dropped - -
 - J Q1 dropped - -
 - K Q1 dropped - -
-- N Q1 dropped - -" ] || fail "undo report: $(rows)"
+- N Q1 dropped 1 -" ] || fail "undo report: $(rows)"
 tables $db after
 expect_same before after
 run -d $db undo "$(last_batch)" --format csv
@@ -145,7 +147,7 @@ expect_rc 0
 - H M1 waitlisted 1 -
 - A M1 dropped - -
 - B M1 dropped - -
-- C M1 dropped - -
+- C M1 dropped 1 -
 - D M1 registered - -
 - A P1 dropped - -" ] || fail "report of the undo of the undo: $(rows)"
 tables $db again
@@ -363,6 +365,100 @@ expect_rc 0
 tables $db again
 expect_same raised again
 
+case_ "undo of a capacity raise sets back only the settings it changed, and only while they are as it left them"
+# Review 18, A2: the title and waitlist set since by a course add that
+# moved no one (no batch) were set back too, silently, and a capacity
+# raised since was lowered again.
+course_row() { sql $db "SELECT title || '|' || capacity || '|' || coalesce(CAST(waitlist_max AS TEXT), '-') || '|' || registered || '|' || waitlisted FROM courses WHERE code = 'K1'"; }
+pair_row() { sql $db "SELECT status || seq FROM registrations WHERE student_id = 'W'"; }
+printf 'student_id,email,course\nA,a@x.org,K1\nW,w@x.org,K1\n' >k.csv
+# (--capacity restated: course add on PostgreSQL wants it, review 13 A3.)
+db=$(new_db t)
+run -d $db course add K1 --capacity 1 --title Old -q
+run -d $db register k.csv -q
+run -d $db course add K1 --capacity 2 -q
+raise=$(last_batch)
+run -d $db course add K1 --capacity 2 --title "Calculus I (room 12)" --waitlist 7 -q
+run -d $db undo "$raise"
+expect_rc 0
+[ "$(course_row)" = "Calculus I (room 12)|1|7|1|1" ] || fail "title and waitlist not kept: $(course_row)"
+[ "$(pair_row)" = waitlisted1 ] || fail "W: $(pair_row)"
+! grep -q warning err || fail "a warning: $(cat err)"
+# The undo of that undo puts the capacity back, and only it.
+run -d $db undo "$(last_batch)" -q
+expect_rc 0
+[ "$(course_row)" = "Calculus I (room 12)|2|7|2|0" ] || fail "redo: $(course_row)"
+# A capacity raised since, by a change that moved no one, is kept: W keeps
+# the seat; the warning names the course, the setting and the value kept.
+db=$(new_db t)
+run -d $db course add K1 --capacity 1 --title Old -q
+run -d $db register k.csv -q
+run -d $db course add K1 --capacity 2 -q
+raise=$(last_batch)
+run -d $db course add K1 --capacity 40 -q
+run -d $db undo "$raise"
+expect_rc 0
+[ "$(course_row)" = "Old|40|-|2|0" ] || fail "capacity 40 not kept: $(course_row)"
+[ "$(pair_row)" = registered2 ] || fail "W: $(pair_row)"
+expect_err "warning: K1: capacity kept at 40, not set back to 1: it was changed after batch $raise set it to 2"
+run -d $db verify
+expect_rc 0
+# The batch changed title and capacity; the title changed since is kept,
+# the capacity (as the batch left it) goes back.
+db=$(new_db t)
+run -d $db course add K1 --capacity 1 --title Old -q
+run -d $db register k.csv -q
+run -d $db course add K1 --capacity 2 --title Mid -q
+raise=$(last_batch)
+run -d $db course add K1 --capacity 2 --title Late -q
+run -d $db undo "$raise"
+expect_rc 0
+[ "$(course_row)" = "Late|1|-|1|1" ] || fail "$(course_row)"
+expect_err "warning: K1: title kept at 'Late', not set back to 'Old': it was changed after batch $raise set it to 'Mid'"
+# With nothing changed since, everything goes back as before: byte for byte.
+db=$(new_db t)
+run -d $db course add K1 --capacity 1 --title Old --waitlist 3 -q
+run -d $db register k.csv -q
+tables $db before
+run -d $db course add K1 --capacity 2 --title Mid --waitlist 5 -q
+run -d $db undo "$(last_batch)"
+expect_rc 0
+! grep -q warning err || fail "a warning: $(cat err)"
+tables $db after
+expect_same before after
+
+case_ "a database at schema version 2 upgrades to 3, on either store; the undo of its capacity batch sets settings back as before, naming each"
+# t_upgrade loads a version-2 file; here the version-2 tables are made
+# from a new database by taking version 3's columns out again, which works
+# on PostgreSQL too (whose schemas t_upgrade cannot load).
+db=$(new_db t)
+run -d $db course add K1 --capacity 1 --title Old -q
+run -d $db register k.csv -q
+run -d $db course add K1 --capacity 2 -q
+raise=$(last_batch)
+run -d $db course add K1 --capacity 2 --title New -q
+down="ALTER TABLE batch_courses DROP COLUMN after_title;
+ALTER TABLE batch_courses DROP COLUMN after_capacity;
+ALTER TABLE batch_courses DROP COLUMN after_waitlist_max;
+ALTER TABLE batch_courses DROP COLUMN after_known;"
+if is_pg_uri "$db"; then
+	sql $db "$down UPDATE meta SET version = 2;" >/dev/null || fail "downgrade"
+else
+	sql $db "$down PRAGMA user_version = 2;" || fail "downgrade"
+fi
+run -d $db undo "$raise"
+expect_rc 0
+[ "$(course_row)" = "Old|1|-|1|1" ] || fail "$(course_row)"
+expect_err "warning: K1: title set back from 'New' to 'Old' (batch $raise was made by an older bulkreg, which did not record what it set: a change made since is undone too)"
+if is_pg_uri "$db"; then v=$(sql $db "SELECT version FROM meta"); else v=$(sql $db "PRAGMA user_version"); fi
+[ "$v" = 3 ] || fail "schema version $v"
+[ "$(sql $db "SELECT after_known FROM batch_courses WHERE batch_id = $raise")" = 0 ] || fail "after_known"
+run -d $db undo "$(last_batch)" -q
+expect_rc 0
+[ "$(course_row)" = "New|2|-|2|0" ] || fail "redo: $(course_row)"
+run -d $db verify
+expect_rc 0
+
 case_ "undo of a batch made by bulkreg 0.1 warns that student changes are not set back"
 if on_sqlite "a database file of bulkreg 0.1"; then
 	rm -f old.db
@@ -513,8 +609,9 @@ run -d $db course add C1 --capacity 2 --waitlist 0 -q
 expect_rc 0
 run -d $db undo 2 --format csv
 expect_rc 0
-[ "$(rows)" = "- S2 C1 waitlisted 1 -
-- S2 C1 promoted - -" ] || fail "report: $(rows)"
+# One row for S2, put back on the waitlist and promoted at once: its
+# status now (review 18, B4).
+[ "$(rows)" = "- S2 C1 registered - -" ] || fail "report: $(rows)"
 run -d $db verify
 expect_rc 0
 
@@ -598,3 +695,115 @@ run -d $db undo 3 -q
 expect_rc 0
 tables $db after
 expect_same before after
+
+case_ "a refusal naming many later batches lists whole ids, newest first, and says how many more there are"
+# Review 18, B1: the list was cut at 255 bytes mid number ("..., 39, 3").
+db=$(new_db t)
+run -d $db course add C1 --capacity 100 -q
+i=0
+while [ $i -le 80 ]; do
+	printf 'student_id,email,course\nS%d,s%d@x.org,C1\n' $i $i >one.csv
+	run -d $db register one.csv -q
+	expect_rc 0
+	i=$((i + 1))
+done
+run -d $db undo 1
+expect_rc 2
+python3 - "$(cat err)" <<'PY' || fail "message: $(cat err)"
+import re, sys
+m = re.search(r"later batches ([0-9, ]+) and ([0-9]+) more \(see 'bulkreg batches'\) changed the same courses or students \(undo them first\)$", sys.argv[1].strip())
+assert m, sys.argv[1]
+ids = [int(x) for x in m.group(1).split(", ")]
+assert ids == list(range(81, 81 - len(ids), -1)), ids
+assert len(ids) + int(m.group(2)) == 80, (len(ids), m.group(2))
+PY
+
+case_ "a waitlisted pair the undo takes off is reported with its position, as drop and --sync report it"
+# Review 18, B3: bulkreg(1) OUTCOMES says so of `dropped`; undo left it empty.
+db=$(new_db t)
+run -d $db course add C1 --capacity 1 -q
+printf 'student_id,email,course\nA,a@x.org,C1\nW,w@x.org,C1\nV,v@x.org,C1\n' >wv.csv
+run -d $db register wv.csv -q
+run -d $db drop --student V --course C1 --dry-run --format csv
+expect_rc 0
+[ "$(rows)" = "- V C1 dropped 2 -" ] || fail "drop: $(rows)"
+run -d $db undo 1 --dry-run --format csv
+expect_rc 0
+[ "$(rows)" = "- A C1 dropped - -
+- V C1 dropped 2 -
+- W C1 dropped 1 -" ] || fail "undo: $(rows)"
+
+case_ "the undo's report has one row per pair with its final status, and its summary counts pairs and the students set back"
+# Review 18, B4: W, registered before and after (put back on the waitlist
+# and promoted again into a seat a capacity raise left), had two rows and
+# was counted twice; an undo that set back only a student's names and
+# email said "0 registrations changed" and nothing else.
+db=$(new_db t)
+run -d $db course add C1 --capacity 1 -q
+printf 'student_id,email,course\nA,a@x.org,C1\nW,w@x.org,C1\n' >aw.csv
+run -d $db register aw.csv -q
+run -d $db drop --student A --course C1 -q
+run -d $db course add C1 --capacity 2 -q
+run -d $db undo 2 --format csv
+expect_rc 0
+[ "$(rows)" = "- A C1 registered - -" ] || fail "report: $(rows)"
+[ "$(sql $db "SELECT student_id || status FROM registrations ORDER BY student_id" | tr '\n' ' ')" = "Aregistered Wregistered " ] ||
+	fail "$(sql $db 'SELECT * FROM registrations')"
+run -d $db undo 3 --format json
+expect_rc 0
+python3 - <<'PY' || fail "json: $(cat out)"
+import json
+d = json.load(open("out"))
+s = d["summary"]
+assert (s["dropped"], s["registered"], s["waitlisted"], s["promoted"], s["students_changed"]) == (1, 0, 0, 0, 0), s
+PY
+run -d $db verify
+expect_rc 0
+# Names and email only.
+db=$(new_db t)
+run -d $db course add C1 --capacity 2 -q
+run -d $db register aw.csv -q
+printf 'student_id,first_name,last_name,email,course\nA,Alice,Smith,alice@x.org,C1\n' >a2.csv
+run -d $db register a2.csv -q
+b=$(last_batch)
+run -d $db undo "$b" --dry-run
+expect_rc 0
+expect_out "batch $b would change 0 registrations and set back 1 student's names and email"
+run -d $db undo "$b"
+expect_rc 0
+expect_out "undid batch $b: 0 registrations changed, 1 student's names and email set back in"
+expect_no_out "known student"
+[ "$(sql $db "SELECT email FROM students WHERE student_id = 'A'")" = a@x.org ] || fail "not set back"
+run -d $db undo "$(last_batch)" --format json
+expect_rc 0
+python3 - <<'PY' || fail "json: $(cat out)"
+import json
+d = json.load(open("out"))
+assert d["summary"]["students_changed"] == 1, d["summary"]
+PY
+
+case_ "undo of a course import: the settings it changed go back, the ones it did not are not touched, a course it created stays"
+# Review 18, C1: the rule of A2 for every course of an import.
+db=$(new_db t)
+run -d $db course add M1 --capacity 1 --title One -q
+run -d $db course add M2 --capacity 1 --title Two -q
+run -d $db course add M3 --capacity 4 --title Three -q
+printf 'student_id,email,course\nA,a@x.org,M1\nW,w@x.org,M1\n' >m.csv
+run -d $db register m.csv -q
+printf 'code,title,capacity,waitlist\nM1,One,2,\nM2,Renamed,1,\nM3,Three,4,\nM9,New,5,\n' >imp.csv
+run -d $db course import imp.csv
+expect_rc 0
+imp=$(last_batch)
+[ "$(sql $db "SELECT kind FROM batches WHERE id = $imp")" = course ] || fail "no course batch"
+# Edited since, by changes that move no one: M2's capacity (the import did
+# not change it), M3's title (nor that).
+run -d $db course add M2 --capacity 3 --title Renamed -q
+run -d $db course add M3 --capacity 4 --title "Three (lab)" -q
+run -d $db undo "$imp"
+expect_rc 0
+! grep -q warning err || fail "a warning: $(cat err)"
+[ "$(sql $db "SELECT code || '|' || title || '|' || capacity || '|' || registered || '|' || waitlisted FROM courses ORDER BY code" | tr '\n' ' ')" = \
+	"M1|One|1|1|1 M2|Two|3|0|0 M3|Three (lab)|4|0|0 M9|New|5|0|0 " ] ||
+	fail "courses: $(sql $db 'SELECT * FROM courses')"
+run -d $db verify
+expect_rc 0

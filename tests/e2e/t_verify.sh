@@ -33,7 +33,7 @@ state() { dump "$1" "$2"; }
 
 sqlite3 ref.db <"$DATA/upgrade/v1.sql" || fail "loading v1.sql"
 run -d ref.db verify
-[ "$(sql ref.db 'PRAGMA user_version')" = 2 ] || fail "ref.db not upgraded"
+[ "$(sql ref.db 'PRAGMA user_version')" = 3 ] || fail "ref.db not upgraded"
 # ref2.db: the same with history -- batch 4 drops S1004 from CS101 (S1007
 # is promoted into seat 5), batch 5 changes S1005's email.
 cp ref.db ref2.db

@@ -442,12 +442,12 @@ static bool is_iso_utc(const char *s)
 
 /* ---- open --------------------------------------------------------------- */
 
-START_TEST(test_open_creates_schema_version_2)
+START_TEST(test_open_creates_schema_version_3)
 {
 	struct db *db = open_db(1);
 	db_close(db);
 	ck_assert_int_eq(query_int("PRAGMA user_version"), DB_SCHEMA_VERSION);
-	ck_assert_int_eq(DB_SCHEMA_VERSION, 2);
+	ck_assert_int_eq(DB_SCHEMA_VERSION, 3);
 	char mode[16];
 	ck_assert_str_eq(query_text("PRAGMA journal_mode", mode, sizeof(mode)),
 			 "wal");
@@ -486,7 +486,7 @@ START_TEST(test_open_newer_schema_is_too_new)
 	char want[ERROR_MAX];
 	snprintf(want, sizeof(want),
 		 "%s: database schema version 99 is newer than this bulkreg "
-		 "understands (2); use a newer bulkreg",
+		 "understands (3); use a newer bulkreg",
 		 path);
 	ck_assert_str_eq(err.msg, want);
 	ck_assert_int_eq(query_int("PRAGMA user_version"), 99);
@@ -2077,7 +2077,7 @@ static Suite *db_suite(void)
 	TCase *tc = tcase_create("open");
 	tcase_add_unchecked_fixture(tc, base_setup, base_teardown);
 	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_add_test(tc, test_open_creates_schema_version_2);
+	tcase_add_test(tc, test_open_creates_schema_version_3);
 	tcase_add_test(tc, test_open_again_keeps_schema_and_data);
 	tcase_add_test(tc, test_open_newer_schema_is_too_new);
 	tcase_add_test(tc, test_open_text_file_is_not_a_database);
