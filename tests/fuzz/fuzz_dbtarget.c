@@ -146,6 +146,17 @@ static char *libpq_password(const char *target, bool *parsed, bool *other)
 	return pw;
 }
 
+/* Occurrences of needle in s, overlapping ones too. */
+static size_t count_in(const char *s, const char *needle)
+{
+	size_t n = 0;
+	if (!*needle)
+		return 0;
+	for (const char *p = s; (p = strstr(p, needle)) != NULL; p++)
+		n++;
+	return n;
+}
+
 static void check_redaction(const char *t, const char *rest, const char *garbage, size_t cap)
 {
 	static char out[8192], again[8192], small[8192];
@@ -162,9 +173,14 @@ static void check_redaction(const char *t, const char *rest, const char *garbage
 		/* What libpq reads after the marker, when it is not
 		 * anywhere else. */
 		const char *after = strrchr(pw, MARK) + 1;
-		if (strlen(after) >= 4 && !strstr(rest, after))
-			check(!strstr(out, after), "no password in the redacted form",
-			      t, out);
+		/* The same text in another option ("password=\1=db1
+		 * host=db1") is that option's: the redacted form may keep
+		 * those occurrences, never the password's own. */
+		if (strlen(after) >= 4 && !strstr(rest, after)) {
+			size_t in_t = count_in(t, after);
+			check(count_in(out, after) < (in_t ? in_t : 1),
+			      "no password in the redacted form", t, out);
+		}
 	}
 	check(db_target_is_pg(out) == pg, "the redacted form classifies the same",
 	      t, out);
