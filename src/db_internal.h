@@ -127,7 +127,13 @@ enum status db__query_int(struct db *db, const char *sql, int64_t a,
  * binary (db_schema.c). */
 enum status db__schema_check(struct db *db, struct error *err);
 
-/* Brings the schema to DB_SCHEMA_VERSION (db_schema.c). */
+/* DB_OPEN_EXAMINE (verify): fails, writing nothing, when the schema is
+ * older than DB_SCHEMA_VERSION -- naming the objects bulkreg did not
+ * create, if any -- since verify never upgrades (db_schema.c). */
+enum status db__schema_examinable(struct db *db, struct error *err);
+
+/* Brings the schema to DB_SCHEMA_VERSION (db_schema.c); never under
+ * DB_OPEN_EXAMINE. */
 enum status db__schema_upgrade(struct db *db, struct error *err);
 
 /* Builds, in `mem` (an empty database, typically in memory), the schema

@@ -233,6 +233,8 @@ enum status db__open_pg(struct db *db, const char *target, unsigned create_mode,
 	 * command then refused (review 15, C4). */
 	if (st == ST_OK && (version > 0 || (init && exists)) && !db->examine)
 		st = db__trust_check(db, err);
+	if (st == ST_OK && db->examine)
+		st = db__schema_examinable(db, err);
 	if (st == ST_OK)
 		st = db__schema_upgrade(db, err);
 	return st;

@@ -257,6 +257,31 @@ enum status db__schema_check(struct db *db, struct error *err)
 	return st;
 }
 
+/*
+ * verify examines a database as it is: an older schema is not upgraded
+ * under it (an upgrade writes, and a trigger planted in the file would run
+ * inside the migration's UPDATEs: review 21, F03).  Its objects are
+ * compared with its own version's first, so that a planted one is named;
+ * either way nothing is written and the command ends with exit 3.
+ */
+enum status db__schema_examinable(struct db *db, struct error *err)
+{
+	int version = 0;
+	enum status st = read_version(db, &version, err);
+	if (st != ST_OK || !db->examine || version >= DB_SCHEMA_VERSION)
+		return st;
+	st = db__trust_check(db, err);
+	if (st != ST_OK)
+		return st;
+	return error_set(err, ST_DB,
+			 "%s: database schema version %d is older than this "
+			 "bulkreg's (%d); verify examines a database as it is "
+			 "and does not upgrade it (nothing was written): "
+			 "any other command upgrades it, e.g. 'bulkreg -d "
+			 "DATABASE batches', then run verify",
+			 db->path, version, DB_SCHEMA_VERSION);
+}
+
 enum status db__schema_upgrade(struct db *db, struct error *err)
 {
 	int version = 0;
@@ -267,6 +292,9 @@ enum status db__schema_upgrade(struct db *db, struct error *err)
 		return too_new(db, version, err);
 	if (version == DB_SCHEMA_VERSION)
 		return ST_OK;
+	/* Never under verify (db__schema_examinable refused it already). */
+	if (db->examine)
+		return db__schema_examinable(db, err);
 
 	st = db__begin_write(db, "upgrading the schema", err);
 	/* PostgreSQL: two bulkregs creating or upgrading it at once take

@@ -127,6 +127,8 @@ static enum status configure(struct db *db, struct error *err)
 	enum status st = db__schema_check(db, err);
 	if (st == ST_OK && !db->examine)
 		st = db__trust_check(db, err);
+	if (st == ST_OK && db->examine)
+		st = db__schema_examinable(db, err);
 	if (st == ST_OK)
 		st = set_wal(db, err);
 	/* FULL: a batch is one transaction, so this is one fsync per batch,

@@ -3,7 +3,8 @@
 # t_upgrade: a version-1 database made by the previous release
 # (tests/data/upgrade/v1.sql) upgrades in place when bulkreg opens it: its
 # courses, students, registrations and batches kept exactly, the history its
-# data implies synthesised, and `verify` clean.
+# data implies synthesised, and `verify` clean.  verify itself never
+# upgrades: it examines a database as it is (review 21, F03).
 sqlite_only "upgrades database files of bulkreg 0.1 (PostgreSQL schemas start at the current version)"
 
 v1=$DATA/upgrade/v1.sql
@@ -26,8 +27,28 @@ sqlite3 old.db <"$v1" || fail "loading $v1"
 v1_state old.db before.state
 [ "$(sql old.db 'SELECT count(*) FROM registrations')" = 34 ] || fail "registrations"
 
-case_ "verify upgrades it to the current version (3) and passes"
+case_ "verify does not upgrade it: exit 3, the file unchanged, the way named"
 cp old.db up.db
+cksum <up.db >sum.before
+run -d up.db verify
+expect_rc 3
+expect_err "up.db: database schema version 1 is older than this bulkreg's (3); verify examines a database as it is and does not upgrade it (nothing was written): any other command upgrades it, e.g. 'bulkreg -d DATABASE batches', then run verify"
+cksum <up.db >sum.after
+expect_same sum.before sum.after
+[ ! -e up.db-wal ] || fail "a -wal was left"
+
+case_ "verify on a version-1 database holding a planted trigger: refused, naming it; the trigger never ran"
+cp old.db trig.db
+sqlite3 trig.db "CREATE TRIGGER t_wipe AFTER UPDATE ON courses BEGIN DELETE FROM registrations; END;"
+run -d trig.db verify
+expect_rc 3
+expect_err "trig.db: the database holds 1 object bulkreg did not create, or changed since (trigger t_wipe on courses)"
+[ "$(sql trig.db 'SELECT count(*) FROM registrations')" = 34 ] || fail "the trigger ran"
+[ "$(sql trig.db 'PRAGMA user_version')" = 1 ] || fail "upgraded"
+
+case_ "any other command upgrades it to the current version (3); verify then passes"
+run -d up.db batches
+expect_rc 0
 run -d up.db verify
 expect_rc 0
 expect_out "ok: every invariant holds (6 courses, 34 registrations,"
@@ -123,6 +144,8 @@ sqlite3 v2.db <"$v2" || fail "loading $v2"
 [ "$(sql v2.db 'PRAGMA user_version')" = 2 ] || fail "user_version $(sql v2.db 'PRAGMA user_version')"
 sqlite3 v2.db .dump | grep -v '^PRAGMA\|^CREATE\|batch_courses' >v2.before
 run -d v2.db verify
+expect_rc 3
+run -d v2.db batches
 expect_rc 0
 [ "$(sql v2.db 'PRAGMA user_version')" = 3 ] || fail "user_version $(sql v2.db 'PRAGMA user_version')"
 sqlite3 v2.db .dump | grep -v '^PRAGMA\|^CREATE\|batch_courses' >v2.after
