@@ -108,43 +108,6 @@ static enum status apply_test_page_limit(struct db *db, struct error *err)
 }
 #endif
 
-static enum status configure(struct db *db, struct error *err)
-{
-	/* Even a listing writes: SQLite reads a WAL database through its
-	 * -shm file, made beside it. */
-	if (sqlite3_db_readonly(db->sqlite, "main") == 1 && !db->writes)
-		return error_set(err, ST_DB,
-				 "%s: cannot read: it opened read-only, and "
-				 "bulkreg needs write access to the file and "
-				 "its directory even to read it (ask its "
-				 "owner, or read a copy)",
-				 db->path);
-	if (sqlite3_db_readonly(db->sqlite, "main") == 1)
-		return cannot_write(db, "it opened read-only", err);
-	/* A database from a newer bulkreg, or one holding objects bulkreg did
-	 * not create, is refused before anything -- even the journal mode --
-	 * is changed in it. */
-	enum status st = db__schema_check(db, err);
-	if (st == ST_OK && !db->examine)
-		st = db__trust_check(db, err);
-	if (st == ST_OK && db->examine)
-		st = db__schema_examinable(db, err);
-	if (st == ST_OK)
-		st = set_wal(db, err);
-	/* FULL: a batch is one transaction, so this is one fsync per batch,
-	 * and it keeps "the report never claims a commit that did not happen"
-	 * true across a power failure, not only a crash. */
-	if (st == ST_OK)
-		st = db__exec(db,
-			      "PRAGMA synchronous = FULL;"
-			      "PRAGMA foreign_keys = ON;" DB_SQLITE_CACHE_PRAGMA,
-			      "configuring the connection", err);
-	if (st == ST_OK)
-		st = db__schema_upgrade(db, err);
-	if (st == ST_OK)
-		st = apply_test_page_limit(db, err);
-	return st;
-}
 
 static int busy_ms(double wait_seconds)
 {
@@ -434,7 +397,62 @@ static int open_handle(struct db *db, const char *path, bool create)
 	 * effects are not run from the schema (views, triggers, defaults). */
 	sqlite3_db_config(h, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
 	sqlite3_db_config(h, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
+	/* The -wal and -shm stay when the last connection closes (emptied:
+	 * journal_size_limit, configure): a run that found them there, checked
+	 * them and opens them after another run closed never opens a file
+	 * someone else put at the name meanwhile (review 21, F13).  Set before
+	 * the first read, which opens the WAL. */
+	int persist = 1;
+	sqlite3_file_control(h, "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
 	return sqlite3_exec(h, "PRAGMA trusted_schema = OFF", NULL, NULL, NULL);
+}
+
+static enum status configure(struct db *db, struct error *err)
+{
+	/* Even a listing writes: SQLite reads a WAL database through its
+	 * -shm file, made beside it. */
+	if (sqlite3_db_readonly(db->sqlite, "main") == 1 && !db->writes)
+		return error_set(err, ST_DB,
+				 "%s: cannot read: it opened read-only, and "
+				 "bulkreg needs write access to the file and "
+				 "its directory even to read it (ask its "
+				 "owner, or read a copy)",
+				 db->path);
+	if (sqlite3_db_readonly(db->sqlite, "main") == 1)
+		return cannot_write(db, "it opened read-only", err);
+	/* A database from a newer bulkreg, or one holding objects bulkreg did
+	 * not create, is refused before anything -- even the journal mode --
+	 * is changed in it. */
+	enum status st = db__schema_check(db, err);
+	if (st == ST_OK && !db->examine)
+		st = db__trust_check(db, err);
+	if (st == ST_OK && db->examine)
+		st = db__schema_examinable(db, err);
+	if (st == ST_OK)
+		st = set_wal(db, err);
+	/* Switching a database still in rollback mode (0.1.0's, sqlite3's)
+	 * goes through the -journal, whatever the journal mode, and SQLite
+	 * removes it at the end: make the caller's again at once, for good
+	 * (see db__open_sqlite). */
+	if (st == ST_OK && db->file) {
+		forget_beside(db, BESIDE_JOURNAL);
+		st = reserve_beside(db, BESIDE_JOURNAL, db->file,
+				    beside_mode(db->file), err);
+	}
+	/* FULL: a batch is one transaction, so this is one fsync per batch,
+	 * and it keeps "the report never claims a commit that did not happen"
+	 * true across a power failure, not only a crash. */
+	if (st == ST_OK)
+		st = db__exec(db,
+			      "PRAGMA synchronous = FULL;"
+			      "PRAGMA journal_size_limit = 0;"
+			      "PRAGMA foreign_keys = ON;" DB_SQLITE_CACHE_PRAGMA,
+			      "configuring the connection", err);
+	if (st == ST_OK)
+		st = db__schema_upgrade(db, err);
+	if (st == ST_OK)
+		st = apply_test_page_limit(db, err);
+	return st;
 }
 
 /* True when PATH-wal is there and not empty. */
@@ -511,15 +529,37 @@ enum status db__open_sqlite(struct db *db, const char *path,
 	db->examine = (create_mode & DB_OPEN_EXAMINE) != 0;
 	db->writes = (create_mode & DB_OPEN_WRITE) != 0;
 	st = configure(db, err);
-	/* The connection reads through the WAL now and never looks for a
-	 * journal again: the empty one made above can go.  The -wal and -shm
-	 * are SQLite's from here: it removes them at the last close. */
-	if (st == ST_OK) {
-		drop_beside(db, BESIDE_JOURNAL);
-		forget_beside(db, BESIDE_WAL);
-		forget_beside(db, BESIDE_SHM);
-	}
+	/* What SQLite opened beside the database, looked at again before
+	 * anything is written: another user's file adopted at a name that was
+	 * free for a moment is refused here (as root SQLite hands it to the
+	 * database's owner first, so for root the files' staying is what
+	 * holds). */
+	for (int i = 0; st == ST_OK && i < BESIDE_N; i++)
+		st = check_file(path, beside_suffix[i], err);
+	/* All three stay, the caller's, for good: an empty -journal (or one
+	 * whose header SQLite zeroed) is never played back, and no other
+	 * user can put one at a name that is taken, even in a sticky
+	 * directory -- removing it gave another run of the caller, which
+	 * checked it, a moment in which the name was free (review 21, F15).
+	 * SQLite keeps the -wal and -shm too (SQLITE_FCNTL_PERSIST_WAL). */
+	if (st == ST_OK)
+		for (int i = 0; i < BESIDE_N; i++)
+			forget_beside(db, i);
 	return st;
+}
+
+/* Whether the file at PATH starts as an SQLite database does. */
+static bool is_sqlite_file(const char *path)
+{
+	static const char magic[16] = "SQLite format 3";
+	char head[16];
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	bool yes = read(fd, head, sizeof(head)) == (ssize_t)sizeof(head) &&
+		   memcmp(head, magic, sizeof(magic)) == 0;
+	close(fd);
+	return yes;
 }
 
 void db__close_sqlite(struct db *db)
@@ -528,6 +568,13 @@ void db__close_sqlite(struct db *db)
 	if (db->sqlite)
 		sqlite3_close_v2(db->sqlite);
 	db->sqlite = NULL;
+	/* A run refused after it made the files beside a real database (a
+	 * schema verify does not upgrade, a planted object) leaves them as a
+	 * run that succeeded does: another run may have checked and be about
+	 * to open them.  Beside what is no database, they go. */
+	if (db->file && is_sqlite_file(db->file))
+		for (int i = 0; i < BESIDE_N; i++)
+			forget_beside(db, i);
 	if (db->file)
 		drop_all_beside(db);
 	free(db->file);

@@ -1172,6 +1172,12 @@ static enum status output_not_an_input(const struct register_options *opt,
 	static const char *const suffixes[] = {"", "-wal", "-shm", "-journal"};
 	enum status st = ST_OK;
 	bool sqlite = opt->db_path && !db_target_is_pg(opt->db_path);
+	/* By name first: the -journal, -wal and -shm stay beside the
+	 * database (db_sqlite.c), and "that is the database" would be wrong
+	 * for them. */
+	if (sqlite)
+		st = report_dest_not_db_file(option, path, written, opt->db_path,
+					     err);
 	for (size_t i = 0; st == ST_OK && sqlite && i < 4; i++) {
 		char *p = malloc(strlen(opt->db_path) + strlen(suffixes[i]) + 1);
 		if (!p)
@@ -1181,9 +1187,6 @@ static enum status output_not_an_input(const struct register_options *opt,
 		st = report_dest_not_same(option, path, written, p, "the database", err);
 		free(p);
 	}
-	if (st == ST_OK && sqlite)
-		st = report_dest_not_db_file(option, path, written, opt->db_path,
-					     err);
 	if (st == ST_OK && !may_be_roster && opt->roster_path &&
 	    strcmp(opt->roster_path, "-") != 0)
 		st = report_dest_not_same(option, path, written, opt->roster_path,

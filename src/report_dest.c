@@ -411,6 +411,6 @@ enum status report_dest_not_db_file(const char *option, const char *path,
 				 option, path, written);
 	return error_set(err, ST_USAGE,
 			 "%s %s: that is the database's %s file, which SQLite "
-			 "writes and removes; %s cannot go there",
+			 "writes; %s cannot go there",
 			 option, path, hit, written);
 }

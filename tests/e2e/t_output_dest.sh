@@ -376,6 +376,9 @@ dump "$db" before.state
 for s in -wal -shm -journal; do
 	for o in "t.db$s" "./sub/../t.db$s" "$PWD/here/t.db$s"; do
 		case_ "-o $o (not there yet) is refused before anything is done, by every command that writes a report"
+		# They stay beside the database once made (review 21, F13 and
+		# F15): removed here to try a name that is not there yet.
+		rm -f t.db-wal t.db-shm t.db-journal
 		n=$(batches)
 		for cmd in "register bad.csv" "register --sync bad.csv" \
 			"drop drop.csv" "drop --student S1 --course C1" "undo $batch"; do
@@ -395,6 +398,17 @@ for s in -wal -shm -journal; do
 		dump t.db after.state
 		expect_same before.state after.state
 	done
+done
+
+case_ "-o t.db-wal, -shm and -journal when they are there (they stay once made): refused by name, kept"
+run -d t.db course list
+expect_rc 0
+for s in -wal -shm -journal; do
+	ino=$(stat -c %i "t.db$s") || fail "no t.db$s after a run"
+	run -d t.db register bad.csv -o "t.db$s"
+	expect_rc 2
+	expect_err "-o t.db$s: that is the database's $s file"
+	[ "$(stat -c %i "t.db$s")" = "$ino" ] || fail "t.db$s was replaced"
 done
 
 case_ "-d given another way than -o: still the same name"

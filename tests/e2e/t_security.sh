@@ -172,18 +172,31 @@ rm -f l.db-journal
 run -d l.db course list
 expect_rc 0
 
-case_ "our own empty -journal, -wal and -shm are fine, and none is left behind"
+case_ "our own empty -journal, -wal and -shm are fine, and all three stay, the caller's, the -journal and -wal empty"
+# Removing them gave another run of the caller, which had checked them, a
+# moment in which another user could put theirs at the name (review 21,
+# F13 and F15): they are kept for good, like the database.
 cp t.db o.db
 : >o.db-journal
 run -d o.db course list
 expect_rc 0
-rm -f o.db-journal
+rm -f o.db-journal o.db-wal o.db-shm
 run -d o.db register "$R" --dry-run
 expect_rc 0
 run -d o.db batches
 expect_rc 0
-left=$(ls o.db-* 2>/dev/null)
-[ -z "$left" ] || fail "left beside the database: $left"
+[ "$(ls o.db-*)" = "o.db-journal
+o.db-shm
+o.db-wal" ] || fail "beside the database: $(ls o.db-*)"
+[ "$(stat -c '%U %a %s' o.db-journal o.db-wal | sort -u)" = "$(id -un) 600 0" ] ||
+	fail "$(stat -c '%n %U %a %s' o.db-*)"
+
+case_ "a database of 0.1.0 in rollback mode: its -journal, which SQLite removes when it switches it to WAL, is made again at once"
+sqlite3 old.db <"$DATA/upgrade/v1.sql" || fail "loading v1.sql"
+run -d old.db batches
+expect_rc 0
+[ "$(stat -c '%s' old.db-journal)" = 0 ] || fail "no -journal: $(ls old.db*)"
+[ "$(sql old.db 'PRAGMA journal_mode')" = wal ] || fail "not WAL"
 printf 'plain text, not a database\n' >text.db
 run -d text.db course list
 expect_rc 3
@@ -219,8 +232,39 @@ if [ -x "$HOOKED" ] && [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null &&
 		grep -qx "race/r.db-$f $me 600 0" seen.txt ||
 			fail "-$f before the open: $(cat seen.txt)"
 	done
-	left=$(ls race/r.db-* 2>/dev/null)
-	[ -z "$left" ] || fail "left beside the database: $left"
+	[ "$(stat -c '%U %a' race/r.db-* | sort -u)" = "$me 600" ] ||
+		fail "beside the database: $(stat -c '%n %U %a' race/r.db-*)"
+
+	# Another program (sqlite3, say) that closes the database last removes
+	# the -wal and -shm; another user may put theirs there after this run
+	# checked the names and before SQLite opened them.  Whatever SQLite
+	# opened is looked at again before anything is written (the caller
+	# here is daemon, and the files are nobody's).
+	case_ "a -wal and -shm another user put there between the check and SQLite's open are refused before the batch writes"
+	cp t.db race/s.db && chown daemon race/s.db && chmod 600 race/s.db
+	rm -f go planted
+	(
+		i=0
+		while [ ! -e go ] && [ $i -lt 500 ]; do sleep 0.02; i=$((i + 1)); done
+		setpriv --reuid=nobody --regid=nogroup --clear-groups \
+			sh -c 'umask 0; : >race/s.db-wal; : >race/s.db-shm'
+		: >planted
+	) &
+	helper=$!
+	# shellcheck disable=SC2016 # expanded by the hook's shell
+	hook='rm -f race/s.db-wal race/s.db-shm; : >go; i=0
+		while [ ! -e planted ] && [ $i -lt 500 ]; do sleep 0.02; i=$((i + 1)); done'
+	chmod 0777 . 2>/dev/null
+	BULKREG_TEST_BEFORE_SQLITE_OPEN=$hook setpriv --reuid=daemon --regid=daemon \
+		--clear-groups "$HOOKED" -d race/s.db register "$R" --format csv >out 2>err
+	RC=$?
+	wait "$helper"
+	chmod 0711 .
+	expect_rc 3
+	expect_err "race/s.db-wal: owned by user $(id -u nobody), not by you ($(id -u daemon)) or root"
+	[ "$(stat -c %s race/s.db-wal)" = 0 ] || fail "the batch went into nobody's -wal"
+	[ "$(sql race/s.db 'SELECT count(*) FROM batches')" = "$(sql t.db 'SELECT count(*) FROM batches')" ] ||
+		fail "a batch was committed"
 
 	case_ "a new database's -wal and -shm get its mode (--group-readable: 0640)"
 	: >seen.txt
@@ -231,8 +275,8 @@ if [ -x "$HOOKED" ] && [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null &&
 	for f in g.db g.db-wal g.db-shm; do
 		grep -qx "race/$f 640" seen.txt || fail "$f: $(cat seen.txt)"
 	done
-	left=$(ls race/g.db-* 2>/dev/null)
-	[ -z "$left" ] || fail "left beside the new database: $left"
+	[ "$(stat -c '%U %a' race/g.db-* | sort -u)" = "$me 640" ] ||
+		fail "beside the new database: $(stat -c '%n %U %a' race/g.db-*)"
 
 	case_ "copy-db into a new file in a shared directory: nobody can put a -wal there first"
 	: >seen.txt

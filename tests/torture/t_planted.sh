@@ -208,10 +208,10 @@ done
 
 # The files beside the database, tried at a random moment: one there before
 # bulkreg looks is refused (exit 3); from before SQLite opens the database
-# to the end of the run they are bulkreg's (made exclusively before the
-# open), so nobody's exclusive create fails; one that lands after bulkreg
-# removed its own (the -journal once the database is open, or all after
-# the run) holds nothing and is refused by the next run.
+# on they are bulkreg's (made exclusively before the open) and stay, after
+# the run too (review 21, F13 and F15), so nobody's exclusive create can
+# succeed after that; one that got in anyway holds nothing and is refused
+# by the next run.
 i=0
 while [ "$i" -lt "$trials" ]; do
 	i=$((i + 1))
