@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "db_internal.h"
+#include "dest_walk.h"
 #include "parse.h"
 
 #define WAL_RETRY_MS 5
@@ -470,8 +471,84 @@ static bool wal_has_data(const char *path)
 	return data;
 }
 
+/*
+ * SQLite, opening with SQLITE_OPEN_NOFOLLOW, refuses a symbolic link
+ * anywhere in the name, a directory on the way included (/home -> var/home,
+ * a /srv that leads to a bigger disk).  Those are followed here as -o
+ * follows them (dest_walk): each link on the way must be the caller's or
+ * root's, or the database is refused, naming the link, before anything is
+ * created.  *resolved is then the name with the directory's links
+ * resolved (checked to be the directory the walk ended in), for SQLite
+ * and every file made beside it; NULL when no link was met, when the
+ * database itself is the link (check_file refuses that), or when the walk
+ * could not finish (SQLite says why).
+ */
+static enum status open_sqlite_at(struct db *db, const char *path,
+				  unsigned create_mode, struct error *err);
+
+static enum status resolve_dir_links(const char *path, char **resolved,
+				     struct error *err)
+{
+	*resolved = NULL;
+	struct dest_walk w;
+	enum dest_walk_result r = dest_walk(path, &w);
+	enum status st = ST_OK;
+	if (r == DEST_WALK_REFUSED && w.where != DEST_WALK_AT_PATH)
+		st = error_set(err, ST_DB,
+			       "%s: refusing to open the database: %s %s, a "
+			       "symbolic link owned by user %lu, not by you "
+			       "(%lu) or root (another user may have put it "
+			       "there)",
+			       path,
+			       w.where == DEST_WALK_ON_PATH ?
+				       "a directory on its way is" :
+				       "it leads through",
+			       w.link, (unsigned long)w.link_sb.st_uid,
+			       (unsigned long)geteuid());
+	else if (r == DEST_WALK_OK && w.followed && !w.end_link) {
+		/* The last component is no link: the file's directory is
+		 * where the path's directory part leads. */
+		const char *slash = strrchr(path, '/');
+		char *d = !slash ? strdup(".") :
+			  slash == path ? strdup("/") :
+					  strndup(path, (size_t)(slash - path));
+		char *dir = d ? realpath(d, NULL) : NULL;
+		free(d);
+		struct stat a, b;
+		if (dir && stat(dir, &a) == 0 && fstat(w.dirfd, &b) == 0 &&
+		    a.st_dev == b.st_dev && a.st_ino == b.st_ino) {
+			size_t n = strlen(dir) + 1 + strlen(w.name) + 1;
+			*resolved = malloc(n);
+			if (*resolved)
+				snprintf(*resolved, n, "%s%s%s", dir,
+					 strcmp(dir, "/") ? "/" : "", w.name);
+			else
+				st = error_set(err, ST_NOMEM, "%s: out of memory",
+					       path);
+		}
+		free(dir);
+	}
+	dest_walk_free(&w);
+	return st;
+}
+
 enum status db__open_sqlite(struct db *db, const char *path,
 			    unsigned create_mode, struct error *err)
+{
+	char *resolved = NULL;
+	enum status rst = resolve_dir_links(path, &resolved, err);
+	if (rst != ST_OK)
+		return rst;
+	if (resolved) {
+		rst = open_sqlite_at(db, resolved, create_mode, err);
+		free(resolved);
+		return rst;
+	}
+	return open_sqlite_at(db, path, create_mode, err);
+}
+
+static enum status open_sqlite_at(struct db *db, const char *path,
+				      unsigned create_mode, struct error *err)
 {
 	struct stat sb;
 	if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))

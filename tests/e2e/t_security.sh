@@ -314,6 +314,29 @@ expect_rc 0
 run -d e2.db course list --format csv
 expect_out "OPEN"
 
+case_ "-d through a directory link of one's own (or root's) is followed, as for -o: init, a listing, copy-db"
+# SQLite's NOFOLLOW refused any link on the way, /home -> var/home say,
+# and init left an empty file behind (review 21, F02).
+mkdir realdir && ln -s realdir linkdir
+run -d linkdir/n.db init
+expect_rc 0
+[ -s realdir/n.db ] || fail "no database in realdir: $(ls -l realdir)"
+run -d "$PWD/linkdir/n.db" course list
+expect_rc 0
+run copy-db t.db linkdir/c.db
+expect_rc 0
+[ -s realdir/c.db ] || fail "copy-db: $(ls -l realdir)"
+
+case_ "-d through another user's directory link is refused by name, before anything is created"
+mkdir theirdir && ln -s theirdir theirlink && owner_is_nobody theirlink
+run -d theirlink/x.db init
+expect_rc 3
+expect_err "theirlink/x.db: refusing to open the database: a directory on its way is theirlink, a symbolic link owned by user $(id -u nobody)"
+[ -z "$(ls -A theirdir)" ] || fail "created through the link: $(ls -A theirdir)"
+run copy-db t.db theirlink/c.db
+expect_rc 3
+[ -z "$(ls -A theirdir)" ] || fail "copy-db created through the link: $(ls -A theirdir)"
+
 case_ "a database that is a symbolic link is refused"
 ln -s t.db link.db
 run -d link.db course list
