@@ -23,13 +23,16 @@ static const char copy_help[] =
 	"(postgresql://user@host/dbname): SQLite to PostgreSQL when one machine\n"
 	"is not enough, and back.  TO must be empty (a new file, or a database\n"
 	"where 'bulkreg init' made the schema); it is written in one transaction:\n"
-	"all of FROM, or nothing.  FROM is read as of one moment and not changed.\n"
+	"all of FROM, or nothing.  FROM is read as of one moment and not changed:\n"
+	"an older schema is not upgraded but refused (upgrade it first with any\n"
+	"other command).\n"
 	"\n"
 	"  --wait SECONDS   wait at most this long for a lock (default 30)\n"
 	"\n"
 	"Exit status: 0 copied; 2 usage error, FROM missing, or TO not empty;\n"
-	"3 database or system error (TO unchanged); 128+N interrupted by signal\n"
-	"N (TO unchanged, a file copy-db created removed).\n";
+	"3 database or system error, or FROM of an older schema (TO unchanged);\n"
+	"128+N interrupted by signal N (TO unchanged, a file copy-db created\n"
+	"removed).\n";
 
 /* A path that exists as a file: an SQLite target that is there already. */
 static bool file_exists(const char *target, struct stat *sb)
@@ -173,7 +176,9 @@ int cmd_copy_db(struct cli *cli, int argc, char **argv)
 	 * must be writable. */
 	struct db *from = NULL, *to = NULL;
 	enum status st = db_open_target(from_target, schema_of(cli, from_target),
-					wait, cli->file_mode | DB_OPEN_EXISTING,
+					wait,
+					cli->file_mode | DB_OPEN_EXISTING |
+						DB_OPEN_AS_IS,
 					&from, &err);
 	if (st == ST_OK)
 		st = db_open_target(to_target, schema_of(cli, to_target), wait,

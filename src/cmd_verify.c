@@ -17,6 +17,8 @@ static const char verify_help[] =
 	"no trigger, view, index or table (PostgreSQL: rule, row security)\n"
 	"bulkreg did not create.\n"
 	"Lists each broken invariant (course, student, check, expected, found).\n"
+	"Without --repair nothing is written: an older schema is not upgraded\n"
+	"but refused (exit 3; any other command upgrades it).\n"
 	"\n"
 	"  --repair   rebuild the derived data in one transaction (counters,\n"
 	"             positions, promotions owed, seat_seq, missing history),\n"
@@ -26,7 +28,7 @@ static const char verify_help[] =
 	"\n"
 	"Exit status: 0 every invariant holds (after the repair, with --repair);\n"
 	"1 some are broken (listed); 2 usage error or no database; 3 database\n"
-	"error, or the listing could not be written.\n";
+	"error, an older schema, or the listing could not be written.\n";
 
 struct out {
 	const struct cli *cli;

@@ -48,6 +48,11 @@ struct db;
  * the command would have changed anything.  (SQLite: a read-only file is
  * refused by every command.) */
 #define DB_OPEN_WRITE 0x80000u
+/* Or'ed in by copy-db for FROM: the database is read as it is, never
+ * changed -- no schema upgrade (an older schema is refused, exit 3, nothing
+ * written) and, on SQLite, no switch to WAL mode.  (verify, with
+ * DB_OPEN_EXAMINE, is opened the same way.) */
+#define DB_OPEN_AS_IS 0x100000u
 
 /*
  * Opens the store `target` names (dbtarget.h): a PostgreSQL URI or

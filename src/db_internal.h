@@ -75,6 +75,7 @@ struct db {
 
 	bool examine;         /* DB_OPEN_EXAMINE: no db__trust_check */
 	bool writes;          /* DB_OPEN_WRITE: the command writes */
+	bool as_is;           /* DB_OPEN_AS_IS: no upgrade, no WAL switch */
 
 	/* PostgreSQL: an SQLite connection in memory whose JSON functions read
 	 * the reasons column as on SQLite (db.c); opened on first use. */
@@ -127,13 +128,14 @@ enum status db__query_int(struct db *db, const char *sql, int64_t a,
  * binary (db_schema.c). */
 enum status db__schema_check(struct db *db, struct error *err);
 
-/* DB_OPEN_EXAMINE (verify): fails, writing nothing, when the schema is
- * older than DB_SCHEMA_VERSION -- naming the objects bulkreg did not
- * create, if any -- since verify never upgrades (db_schema.c). */
+/* DB_OPEN_EXAMINE (verify) or DB_OPEN_AS_IS (copy-db's FROM): fails,
+ * writing nothing, when the schema is older than DB_SCHEMA_VERSION --
+ * naming the objects bulkreg did not create, if any -- since neither
+ * upgrades (db_schema.c). */
 enum status db__schema_examinable(struct db *db, struct error *err);
 
 /* Brings the schema to DB_SCHEMA_VERSION (db_schema.c); never under
- * DB_OPEN_EXAMINE. */
+ * DB_OPEN_EXAMINE or DB_OPEN_AS_IS. */
 enum status db__schema_upgrade(struct db *db, struct error *err);
 
 /* Builds, in `mem` (an empty database, typically in memory), the schema

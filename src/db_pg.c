@@ -228,12 +228,13 @@ enum status db__open_pg(struct db *db, const char *target, unsigned create_mode,
 	/* Objects bulkreg did not create are refused as on SQLite, before
 	 * anything is changed (verify alone examines them). */
 	db->examine = (create_mode & DB_OPEN_EXAMINE) != 0;
+	db->as_is = (create_mode & DB_OPEN_AS_IS) != 0;
 	/* Also before init writes into a schema that was there already
 	 * (--schema public): it said "ready" of a schema every other
 	 * command then refused (review 15, C4). */
 	if (st == ST_OK && (version > 0 || (init && exists)) && !db->examine)
 		st = db__trust_check(db, err);
-	if (st == ST_OK && db->examine)
+	if (st == ST_OK && (db->examine || db->as_is))
 		st = db__schema_examinable(db, err);
 	if (st == ST_OK)
 		st = db__schema_upgrade(db, err);

@@ -268,11 +268,20 @@ enum status db__schema_examinable(struct db *db, struct error *err)
 {
 	int version = 0;
 	enum status st = read_version(db, &version, err);
-	if (st != ST_OK || !db->examine || version >= DB_SCHEMA_VERSION)
+	if (st != ST_OK || !(db->examine || db->as_is) ||
+	    version >= DB_SCHEMA_VERSION)
 		return st;
 	st = db__trust_check(db, err);
 	if (st != ST_OK)
 		return st;
+	if (db->as_is)
+		return error_set(err, ST_DB,
+				 "%s: database schema version %d is older than "
+				 "this bulkreg's (%d); copy-db does not change "
+				 "the database it copies from (nothing was "
+				 "written): any other command upgrades it, e.g. "
+				 "'bulkreg -d DATABASE batches', then copy it",
+				 db->path, version, DB_SCHEMA_VERSION);
 	return error_set(err, ST_DB,
 			 "%s: database schema version %d is older than this "
 			 "bulkreg's (%d); verify examines a database as it is "
@@ -292,8 +301,9 @@ enum status db__schema_upgrade(struct db *db, struct error *err)
 		return too_new(db, version, err);
 	if (version == DB_SCHEMA_VERSION)
 		return ST_OK;
-	/* Never under verify (db__schema_examinable refused it already). */
-	if (db->examine)
+	/* Never under verify or for copy-db's FROM (db__schema_examinable
+	 * refused it already). */
+	if (db->examine || db->as_is)
 		return db__schema_examinable(db, err);
 
 	st = db__begin_write(db, "upgrading the schema", err);

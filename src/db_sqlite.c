@@ -427,9 +427,11 @@ static enum status configure(struct db *db, struct error *err)
 	enum status st = db__schema_check(db, err);
 	if (st == ST_OK && !db->examine)
 		st = db__trust_check(db, err);
-	if (st == ST_OK && db->examine)
+	if (st == ST_OK && (db->examine || db->as_is))
 		st = db__schema_examinable(db, err);
-	if (st == ST_OK)
+	/* verify and copy-db's FROM read the database as it is: one still in
+	 * rollback mode stays so (switching writes its header). */
+	if (st == ST_OK && !db->examine && !db->as_is)
 		st = set_wal(db, err);
 	/* Switching a database still in rollback mode (0.1.0's, sqlite3's)
 	 * goes through the -journal, whatever the journal mode, and SQLite
@@ -605,6 +607,7 @@ static enum status open_sqlite_at(struct db *db, const char *path,
 	sqlite3_busy_timeout(db->sqlite, busy_ms(db->wait_seconds));
 	db->examine = (create_mode & DB_OPEN_EXAMINE) != 0;
 	db->writes = (create_mode & DB_OPEN_WRITE) != 0;
+	db->as_is = (create_mode & DB_OPEN_AS_IS) != 0;
 	st = configure(db, err);
 	/* What SQLite opened beside the database, looked at again before
 	 * anything is written: another user's file adopted at a name that was

@@ -135,6 +135,26 @@ expect_rc 2
 expect_err "nosuch.db"
 [ ! -e nosuch.db ] && [ ! -e out.db ] || fail "a file was created"
 
+case_ "SQLite: a source of 0.1.0 is not upgraded nor switched to WAL: refused, exit 3, byte for byte as it was; upgraded first, copied unchanged"
+# "from is read as of one moment and not changed" (review 21, F09).
+sqlite3 old.db <"$DATA/upgrade/v1.sql" || fail "loading v1.sql"
+cksum <old.db >old.sum
+run copy-db old.db old-copy.db
+expect_rc 3
+expect_err "old.db: database schema version 1 is older than this bulkreg's (3); copy-db does not change the database it copies from (nothing was written)"
+cksum <old.db >now.sum
+expect_same old.sum now.sum
+[ ! -e old-copy.db ] || fail "a target was left"
+run -d old.db batches
+expect_rc 0
+sqlite3 old.db 'PRAGMA journal_mode = DELETE' >/dev/null
+cksum <old.db >old.sum
+run copy-db old.db old-copy.db
+expect_rc 0
+cksum <old.db >now.sum
+expect_same old.sum now.sum
+[ "$(sql old.db 'PRAGMA journal_mode')" = delete ] || fail "the source was switched to WAL"
+
 case_ "the same database as source and target: exit 2"
 run copy-db "$src" "$src"
 expect_rc 2
