@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "db_internal.h"
+#include "validate.h"
 
 /*
  * Each check is one query returning (course, student, expected, found) for
@@ -356,6 +357,64 @@ static enum status foreign_objects(struct db *db, db_finding_fn fn, void *ctx,
 	return st == ST_OK && o.failed ? ST_IO : st;
 }
 
+/*
+ * Stored course codes and student ids that break the rule the readers
+ * apply (id_check: 1 to 255 bytes, no control or invisible characters):
+ * written with sqlite3 or psql, they make other commands refuse the
+ * database ("course 3 has a code longer than 255 bytes") or show ids no
+ * roster could hold (review 21, F14).  One finding each, kind course_code
+ * or student_id; a value too long to show is named by its course id, or
+ * cut.
+ */
+static enum status stored_ids(struct db *db, bool courses, db_finding_fn fn,
+			      void *ctx, int64_t *count, struct error *err)
+{
+	struct sqldb_stmt *stmt = NULL;
+	enum status st = db__prepare(db,
+				     courses ? "SELECT id, code FROM courses"
+					       " ORDER BY id" :
+					       "SELECT 0, student_id FROM students"
+					       " ORDER BY student_id",
+				     0, &stmt, err);
+	if (st != ST_OK)
+		return st;
+	enum sqldb_rc rc;
+	while ((rc = sqldb_step(stmt)) == SQLDB_ROW) {
+		const char *v = text_or_empty(stmt, 1);
+		int n = sqldb_column_bytes(stmt, 1);
+		size_t len = n > 0 ? (size_t)n : 0;
+		char why[128];
+		if (id_check(v, len, why, sizeof(why)))
+			continue;
+		char shown[72];
+		if (courses && len > ID_MAX)
+			snprintf(shown, sizeof(shown), "#%lld",
+				 (long long)sqldb_column_int64(stmt, 0));
+		else if (len > 60)
+			snprintf(shown, sizeof(shown), "%.57s...", v);
+		else
+			snprintf(shown, sizeof(shown), "%s", v);
+		struct db_finding f = {
+			.course = courses ? shown : "",
+			.student = courses ? "" : shown,
+			.what = courses ? "course_code" : "student_id",
+			.expected = "1 to 255 bytes, no control or invisible "
+				    "characters",
+			.found = why,
+		};
+		(*count)++;
+		if (fn && fn(ctx, &f, err) != 0) {
+			st = ST_IO;
+			goto out;
+		}
+	}
+	if (rc != SQLDB_DONE)
+		st = db__fail(db, rc, "verifying the database", err);
+out:
+	sqldb_finalize(stmt);
+	return st;
+}
+
 /* The checks proper, inside an open transaction.  A database that fails
  * integrity_check is not read further: its other answers cannot be
  * trusted. */
@@ -372,7 +431,11 @@ static enum status verify_locked(struct db *db, db_finding_fn fn, void *ctx,
 	t->problems += damage;
 	if (st != ST_OK || damage > 0)
 		return st;
-	st = db__exec(db, temp_sql, "verifying the database", err);
+	st = stored_ids(db, true, fn, ctx, &t->problems, err);
+	if (st == ST_OK)
+		st = stored_ids(db, false, fn, ctx, &t->problems, err);
+	if (st == ST_OK)
+		st = db__exec(db, temp_sql, "verifying the database", err);
 	for (size_t i = 0; st == ST_OK && i < NCHECKS; i++)
 		st = run_query(db, &checks[i], 0, fn, ctx, &t->problems, err);
 	if (st == ST_OK)

@@ -350,6 +350,22 @@ has "problem CS101  waitlist_over_max at most 1 waiting | 3 waiting"
 state db after.state
 expect_same before.state after.state
 
+case_ "a course code over 255 bytes or a student id with a control character, stored with sqlite3: listed (what makes the other commands refuse), exit 1"
+# Every other command stops at such a code ("has a code longer than 255
+# bytes"); verify said "ok" (review 21, F14).
+fresh db
+sql db "UPDATE courses SET code = printf('%.*c', 300, 'C') WHERE code = 'CS101'"
+sql db "INSERT INTO students (student_id) VALUES ('S1' || char(7) || 'x')"
+run -d db course list
+expect_rc 3
+expect_err "has a code longer than 255 bytes"
+verify_csv db
+expect_rc 1
+id=$(sql db "SELECT id FROM courses WHERE length(code) = 300")
+has "problem #$id  course_code 1 to 255 bytes, no control or invisible characters | is 300 bytes (1 to 255)"
+grep -q "^problem  S1.*student_id 1 to 255 bytes, no control or invisible characters | character 3 (0x07) is a control character" problems.txt ||
+	fail "no student_id finding: $(cat problems.txt)"
+
 case_ "a student deleted: student_missing; repair keeps the registration and exits 1"
 fresh db
 sql db "DELETE FROM students WHERE student_id = 'S1001'"
