@@ -76,8 +76,9 @@ int cli_usage_error(const struct cli *cli, const char *fmt, ...)
  * database at PATH: ...", exit 2. */
 int cli_open_db(struct cli *cli, double wait_seconds, struct db **out);
 
-/* Warns (cli_warn) when the directory of the SQLite database `target`
- * (-d, or a copy-db operand) is writable by other users; nothing for a
+/* Warns, even with -q, when the directory of the SQLite database `target`
+ * (-d, or a copy-db operand) is writable by other users, and when the
+ * database or a file beside it is readable by every user; nothing for a
  * PostgreSQL target. */
 void cli_warn_shared_dir(const struct cli *cli, const char *target);
 

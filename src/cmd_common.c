@@ -42,15 +42,28 @@ void cli_warn(const struct cli *cli, const char *fmt, ...)
 	va_end(ap);
 }
 
+/*
+ * The warnings about the database's own safety are printed even with -q
+ * (review 21, F07): the job run by cron is the one that needs to hear that
+ * other users can plant files beside its database or read it, and cron
+ * mails what it prints.  Once per database and run.
+ */
 void cli_warn_shared_dir(const struct cli *cli, const char *target)
 {
+	(void)cli;
 	char dir[4096];
 	if (db_dir_writable_by_others(target, dir, sizeof(dir)))
-		cli_warn(cli,
-			 "%s: the database's directory is writable by other "
-			 "users, who could put files beside it; keep the "
-			 "database in a directory only you can write",
-			 dir);
+		cli_error("warning: %s: the database's directory is writable "
+			  "by other users, who could put files beside it; keep "
+			  "the database in a directory only you can write",
+			  dir);
+	unsigned mode = 0;
+	char names[4096];
+	if (db_readable_by_others(target, names, sizeof(names), &mode))
+		cli_error("warning: %s: readable by every user (mode %04o), "
+			  "with the names, emails and ids it holds; bulkreg "
+			  "keeps an existing database's mode: chmod o-r them",
+			  names, mode);
 }
 
 int cli_cancel_start(struct chan **done)

@@ -94,6 +94,33 @@ bool db_dir_writable_by_others(const char *path, char *dir, size_t cap)
 	       (sb.st_uid != geteuid() && sb.st_uid != 0);
 }
 
+bool db_readable_by_others(const char *path, char *names, size_t cap,
+			   unsigned *mode)
+{
+	static const char *const suffixes[] = { "", "-wal", "-shm", "-journal" };
+	size_t used = 0;
+	if (cap)
+		names[0] = '\0';
+	if (db_target_is_pg(path))
+		return false;
+	for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+		char name[4200];
+		struct stat sb;
+		if ((size_t)snprintf(name, sizeof(name), "%s%s", path,
+				     suffixes[i]) >= sizeof(name) ||
+		    lstat(name, &sb) != 0 || !S_ISREG(sb.st_mode) ||
+		    !(sb.st_mode & S_IROTH))
+			continue;
+		if (!used)
+			*mode = (unsigned)(sb.st_mode & 07777);
+		int n = used < cap ? snprintf(names + used, cap - used, "%s%s",
+					      used ? ", " : "", name) :
+				     0;
+		used += n > 0 ? (size_t)n : 1;
+	}
+	return used > 0;
+}
+
 /* PostgreSQL's errors that have no SQLite counterpart. */
 static enum status pg_fail(struct db *db, enum sqldb_rc rc, const char *what,
 			   const char *msg, struct error *err)

@@ -107,6 +107,14 @@ void db_close(struct db *db);
  * cap).  For a warning: db_open refuses what they plant. */
 bool db_dir_writable_by_others(const char *path, char *dir, size_t cap);
 
+/* True when the SQLite database at `path`, or its -wal, -shm or -journal,
+ * is there and readable by every user (an existing database keeps its
+ * mode: one made by 0.1.0 or sqlite3 under umask 022 is 0644).  `names`
+ * gets those files' names, comma-separated (cut to cap), `mode` the first
+ * one's permission bits. */
+bool db_readable_by_others(const char *path, char *names, size_t cap,
+			   unsigned *mode);
+
 /* Memory the caller holds for the whole of the next batches (bytes): a
  * batch's cache (db_store.c) keeps its total within its budget. */
 void db_set_memory_held(struct db *db, size_t bytes);

@@ -348,8 +348,10 @@ mkdir -p shared && chmod 1777 shared
 run -d shared/s.db init
 expect_rc 0
 expect_err "warning: shared: the database's directory is writable by other users"
+# Even with -q, the cron mode: the job that needs to hear it (review 21, F07).
 run -q -d shared/s.db init
-expect_empty err
+expect_err "warning: shared: the database's directory is writable by other users"
+[ "$(wc -l <err)" = 1 ] || fail "more than once: $(cat err)"
 # Writable by a group not the caller's, or owned by another user: the same.
 if [ "$(id -u)" = 0 ] && getent group nogroup >/dev/null && id nobody >/dev/null 2>&1; then
 	mkdir -p grp && chgrp nogroup grp && chmod 0775 grp
@@ -375,6 +377,21 @@ run copy-db pub/x.db mine-copy.db
 expect_rc 0
 expect_err "warning: pub: the database's directory is writable by other users"
 run -q copy-db t.db pub/y.db
+expect_rc 0
+expect_err "warning: pub: the database's directory is writable by other users"
+
+case_ "an existing database readable by every user (0.1.0's, sqlite3's under umask 022) gets a warning, -q or not, naming its files"
+# (review 21, F08)
+cp t.db wr.db && chmod 0644 wr.db
+rm -f wr.db-wal wr.db-shm wr.db-journal
+run -q -d wr.db course list
+expect_rc 0
+expect_err "warning: wr.db: readable by every user (mode 0644), with the names, emails and ids it holds; bulkreg keeps an existing database's mode: chmod o-r them"
+run -d wr.db course list
+expect_rc 0
+expect_err "warning: wr.db, wr.db-wal, wr.db-shm, wr.db-journal: readable by every user (mode 0644)"
+chmod 0600 wr.db wr.db-*
+run -d wr.db course list
 expect_rc 0
 expect_empty err
 
