@@ -437,11 +437,20 @@ static enum status configure(struct db *db, struct error *err)
 	 * goes through the -journal, whatever the journal mode, and SQLite
 	 * removes it at the end: make the caller's again at once, for good
 	 * (see db__open_sqlite). */
-	if (st == ST_OK && db->file) {
+	if (st == ST_OK && db->file && !db->examine && !db->as_is) {
 		forget_beside(db, BESIDE_JOURNAL);
 		st = reserve_beside(db, BESIDE_JOURNAL, db->file,
 				    beside_mode(db->file), err);
 	}
+	/* What SQLite opened beside the database (the WAL is open by now),
+	 * looked at again before anything -- a schema upgrade, a batch -- is
+	 * written: another user's file adopted at a name that was free for a
+	 * moment (another program closing the database last removes the
+	 * -wal and -shm) is refused here.  As root SQLite hands such a file
+	 * to the database's owner first, so for root the files' staying is
+	 * what holds. */
+	for (int i = 0; st == ST_OK && db->file && i < BESIDE_N; i++)
+		st = check_file(db->file, beside_suffix[i], err);
 	/* FULL: a batch is one transaction, so this is one fsync per batch,
 	 * and it keeps "the report never claims a commit that did not happen"
 	 * true across a power failure, not only a crash. */
@@ -609,13 +618,6 @@ static enum status open_sqlite_at(struct db *db, const char *path,
 	db->writes = (create_mode & DB_OPEN_WRITE) != 0;
 	db->as_is = (create_mode & DB_OPEN_AS_IS) != 0;
 	st = configure(db, err);
-	/* What SQLite opened beside the database, looked at again before
-	 * anything is written: another user's file adopted at a name that was
-	 * free for a moment is refused here (as root SQLite hands it to the
-	 * database's owner first, so for root the files' staying is what
-	 * holds). */
-	for (int i = 0; st == ST_OK && i < BESIDE_N; i++)
-		st = check_file(path, beside_suffix[i], err);
 	/* All three stay, the caller's, for good: an empty -journal (or one
 	 * whose header SQLite zeroed) is never played back, and no other
 	 * user can put one at a name that is taken, even in a sticky
