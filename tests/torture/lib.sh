@@ -152,8 +152,9 @@ SQL
 batch_count() { sqlite3 "$1" 'SELECT count(*) FROM batches'; }
 # copy_db FROM TO: a consistent copy (the source is closed: no -wal).
 copy_db() {
-	[ ! -e "$1-wal" ] || setup_fail "$1-wal exists: the source is not closed"
-	rm -f "$2" "$2-wal" "$2-shm"
+	# (bulkreg keeps the -wal once made, empty when the last run closed.)
+	[ ! -s "$1-wal" ] || setup_fail "$1-wal holds data: the source is not closed"
+	rm -f "$2" "$2-wal" "$2-shm" "$2-journal"
 	cp "$1" "$2"
 }
 # same FILE1 FILE2: cmp, with the first differences as the failure text.
