@@ -109,7 +109,6 @@ static enum status apply_test_page_limit(struct db *db, struct error *err)
 }
 #endif
 
-
 static int busy_ms(double wait_seconds)
 {
 	if (!(wait_seconds > 0))
@@ -200,7 +199,8 @@ static enum status check_file(const char *path, const char *suffix,
  * caller's, with exactly `mode`, unless it is there already -- so that no
  * one can put theirs there between this check and SQLite's open: SQLite
  * opens these with O_CREAT, takes whatever it finds, and as root even
- * hands it to the database's owner, so no check after the open could tell.
+ * hands it to the database's owner, so that the second look after the
+ * open (configure) cannot tell for root.
  * One that is there is checked as the database is (check_file).  Any other
  * failure (a read-only directory) is left for SQLite to report.
  * The descriptor on a -journal or -wal made is kept (SQLite locks neither),
@@ -266,11 +266,10 @@ static void drop_beside(struct db *db, int i)
 }
 
 /*
- * After SQLite closed a connection that never opened the database (it
- * failed first): what was made and never used goes away -- the -wal and
- * -shm only both at once, both still empty (a -shm in use is not), as
- * SQLite removes them.  (Once the database is open, SQLite owns both: see
- * db__open_sqlite.)
+ * After SQLite closed a connection to a file that is no SQLite database
+ * (db__close_sqlite): what was made and never used goes away -- the -wal
+ * and -shm only both at once, both still empty (a -shm in use is not).
+ * Beside a database they stay (see open_sqlite_at).
  */
 static void drop_all_beside(struct db *db)
 {
@@ -482,6 +481,9 @@ static bool wal_has_data(const char *path)
 	return data;
 }
 
+static enum status open_sqlite_at(struct db *db, const char *path,
+				  unsigned create_mode, struct error *err);
+
 /*
  * SQLite, opening with SQLITE_OPEN_NOFOLLOW, refuses a symbolic link
  * anywhere in the name, a directory on the way included (/home -> var/home,
@@ -494,9 +496,6 @@ static bool wal_has_data(const char *path)
  * database itself is the link (check_file refuses that), or when the walk
  * could not finish (SQLite says why).
  */
-static enum status open_sqlite_at(struct db *db, const char *path,
-				  unsigned create_mode, struct error *err);
-
 static enum status resolve_dir_links(const char *path, char **resolved,
 				     struct error *err)
 {
@@ -559,7 +558,7 @@ enum status db__open_sqlite(struct db *db, const char *path,
 }
 
 static enum status open_sqlite_at(struct db *db, const char *path,
-				      unsigned create_mode, struct error *err)
+				  unsigned create_mode, struct error *err)
 {
 	struct stat sb;
 	if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
@@ -618,12 +617,12 @@ static enum status open_sqlite_at(struct db *db, const char *path,
 	db->writes = (create_mode & DB_OPEN_WRITE) != 0;
 	db->as_is = (create_mode & DB_OPEN_AS_IS) != 0;
 	st = configure(db, err);
-	/* All three stay, the caller's, for good: an empty -journal (or one
-	 * whose header SQLite zeroed) is never played back, and no other
-	 * user can put one at a name that is taken, even in a sticky
-	 * directory -- removing it gave another run of the caller, which
-	 * checked it, a moment in which the name was free (review 21, F15).
-	 * SQLite keeps the -wal and -shm too (SQLITE_FCNTL_PERSIST_WAL). */
+	/* All three stay, the caller's, for good: an empty -journal is never
+	 * played back, and no other user can put one at a name that is
+	 * taken, even in a sticky directory -- removing it gave another run
+	 * of the caller, which had checked it, a moment in which the name was
+	 * free (review 21, F15).  SQLite keeps the -wal and -shm too
+	 * (SQLITE_FCNTL_PERSIST_WAL, open_handle). */
 	if (st == ST_OK)
 		for (int i = 0; i < BESIDE_N; i++)
 			forget_beside(db, i);
