@@ -71,6 +71,17 @@ struct db {
 		int fd;
 		dev_t dev;
 		ino_t ino;
+		/* What was checked before SQLite's open (made, or found
+		 * there and accepted), compared after it: its inode and,
+		 * where the filesystem keeps it, its birth time. */
+		bool seen;
+		struct db_file_id {
+			dev_t dev;
+			ino_t ino;
+			bool has_btime;
+			long long btime_sec;
+			unsigned btime_nsec;
+		} id;
 	} beside[3];
 
 	bool examine;         /* DB_OPEN_EXAMINE: no db__trust_check */

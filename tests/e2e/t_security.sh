@@ -270,6 +270,24 @@ if [ -x "$HOOKED" ] && [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null &&
 		echo "note: no user daemon: the -wal swapped before SQLite's open case skipped"
 	fi
 
+	# As root SQLite hands such a file to the database's owner when it
+	# opens it, so its owner says nothing: the file is compared with the
+	# one checked before the open (inode and birth time).
+	case_ "root: a -wal and -shm another user put there between the check and SQLite's open are refused though SQLite made them root's"
+	cp t.db race/q.db
+	# shellcheck disable=SC2016 # expanded by the hook's shell
+	hook='rm -f race/q.db-wal race/q.db-shm
+		setpriv --reuid=nobody --regid=nogroup --clear-groups \
+			sh -c "umask 0; : >race/q.db-wal; : >race/q.db-shm"'
+	BULKREG_TEST_BEFORE_SQLITE_OPEN=$hook "$HOOKED" -d race/q.db register "$R" \
+		--format csv >out 2>err
+	RC=$?
+	expect_rc 3
+	expect_err "race/q.db-wal: another file took its place between bulkreg's check and SQLite's open"
+	[ "$(stat -c %s race/q.db-wal)" = 0 ] || fail "the batch went into the other user's -wal"
+	[ "$(sql race/q.db 'SELECT count(*) FROM batches')" = "$(sql t.db 'SELECT count(*) FROM batches')" ] ||
+		fail "a batch was committed"
+
 	case_ "a new database's -wal and -shm get its mode (--group-readable: 0640)"
 	: >seen.txt
 	BULKREG_TEST_BEFORE_SQLITE_OPEN='stat -c "%n %a" race/g.db race/g.db-wal race/g.db-shm >>seen.txt' \
