@@ -81,7 +81,8 @@ struct pipeline {
 	const char *label;  /* the batch's label as recorded (undo: its own) */
 	char source[320];   /* a batch without a roster: the command */
 	size_t header_columns;
-	size_t held_bytes;      /* the reader's for the whole run (--users) */
+	size_t held_bytes;      /* the reader's (--users) and the pipeline's,
+				 * for the whole run */
 	struct report *report;
 	struct rejects *rejects;          /* --rejects FILE, or NULL */
 	const struct check_config *check; /* NULL without --check */
@@ -302,17 +303,43 @@ static enum status thread_error(struct error *err, int errnum,
 			 strerror(errnum));
 }
 
+/* Enough blocks to keep every worker busy while the collector is behind;
+ * with checks (one row per block) each worker can hold one slow row while
+ * another waits. */
+static size_t pipeline_nblocks(size_t workers, bool check)
+{
+	size_t n = 2 * workers + 2;
+	return !check && n > MAX_BLOCKS ? MAX_BLOCKS : n;
+}
+
+/* A worker's stack, as far as a row's work touches it. */
+#define WORKER_STACK_BYTES ((size_t)16 << 10)
+
+/* What the pipeline holds for the whole run -- its rows in flight (15 MiB
+ * from 31 workers on) and its workers' stacks.  The batch's cache budget
+ * was set beside two workers' (1.5 MiB); what more workers hold comes out
+ * of it, so that --workers 1024 stays within the memory of 2 (review 24
+ * F02: 1M users + 1M enrollments peaked at 99.6 MiB with 32 workers, 111.7
+ * with 1,024). */
+static size_t pipeline_bytes(size_t workers, bool check)
+{
+	return pipeline_nblocks(workers, check) *
+		       (check ? 1 : ROWS_PER_BLOCK) * sizeof(struct row) +
+	       workers * WORKER_STACK_BYTES;
+}
+
+static size_t pipeline_bytes_past_two(size_t workers, bool check)
+{
+	size_t all = pipeline_bytes(workers, check), two = pipeline_bytes(2, check);
+	return all > two ? all - two : 0;
+}
+
 static enum status pipeline_start(struct pipeline *pl, pthread_t *collector,
 				  struct error *err)
 {
 	size_t rows_per_block = pl->check ? 1 : ROWS_PER_BLOCK;
 	size_t workers = pl->opt->workers;
-	/* Enough blocks to keep every worker busy while the collector is
-	 * behind; with checks (one row per block) each worker can hold one
-	 * slow row while another waits. */
-	pl->nblocks = 2 * workers + 2;
-	if (!pl->check && pl->nblocks > MAX_BLOCKS)
-		pl->nblocks = MAX_BLOCKS;
+	pl->nblocks = pipeline_nblocks(workers, pl->check != NULL);
 	pl->blocks = calloc(pl->nblocks, sizeof(*pl->blocks));
 	pl->slab = calloc(pl->nblocks * rows_per_block, sizeof(*pl->slab));
 	pl->free_blocks = chan_new(sizeof(struct block *), pl->nblocks);
@@ -1357,6 +1384,7 @@ enum status register_run(const struct register_options *opt,
 		.undo_of = opt->undo_batch,
 	};
 	pl.label = meta.label;
+	pl.held_bytes += pipeline_bytes_past_two(opt->workers, pl.check != NULL);
 	st = open_and_begin(&pl, &db, &meta, err);
 	free(options);
 	pl.db = db;
