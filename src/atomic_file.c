@@ -222,6 +222,14 @@ enum status atomic_file_publish(struct atomic_file *af, struct error *err)
 	return st;
 }
 
+char *atomic_file_keep(struct atomic_file *af)
+{
+	char *kept = af->tmp_path;
+	af->tmp_path = NULL; /* so that discard leaves it */
+	atomic_file_discard(af);
+	return kept;
+}
+
 void atomic_file_discard(struct atomic_file *af)
 {
 	if (af->fd >= 0)

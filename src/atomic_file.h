@@ -51,6 +51,12 @@ enum status atomic_file_sync(struct atomic_file *af, struct error *err);
  * released once the rename is done, even if the directory sync then fails. */
 enum status atomic_file_publish(struct atomic_file *af, struct error *err);
 
+/* After a failed publish: releases the struct as discard does, but leaves
+ * the temporary file where it is, for the user to move by hand.  Returns
+ * its name (the caller frees it), or NULL when there is none (published,
+ * discarded, or out of memory). */
+char *atomic_file_keep(struct atomic_file *af);
+
 /* Removes the temporary file (if tmp_path is still set); the final name is
  * untouched.  Closes the directory.  Idempotent. */
 void atomic_file_discard(struct atomic_file *af);

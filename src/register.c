@@ -816,6 +816,14 @@ static enum batch_outcome decide_outcome(struct pipeline *pl,
 }
 
 
+/* How the batch ended, for a message after it: "is committed", ... */
+static const char *outcome_said(const struct register_result *res)
+{
+	return res->outcome == BATCH_COMMITTED ? "is committed" :
+	       res->outcome == BATCH_DRY_RUN ? "was a dry run: nothing was written" :
+					       "was rolled back: nothing was written";
+}
+
 static enum status finish_batch(struct pipeline *pl, struct roster_reader *rd,
 				struct report_dest *dest,
 				struct register_result *res,
@@ -941,22 +949,19 @@ static enum status finish_batch(struct pipeline *pl, struct roster_reader *rd,
 			/* The batch has ended: keep the report wherever it is
 			 * now, and say how the batch ended (a dry run or a
 			 * rollback was said to be committed: review 14, B1). */
-			struct atomic_file *af = &dest->af;
+			char *kept = atomic_file_keep(&dest->af);
 			error_append(err,
-				     " (batch %lld %s; its report is at %s)",
-				     (long long)pl->batch_id,
-				     res->outcome == BATCH_COMMITTED ?
-					     "is committed" :
-				     res->outcome == BATCH_DRY_RUN ?
-					     "was a dry run: nothing was written" :
-					     "was rolled back: nothing was written",
-				     af->tmp_path ? af->tmp_path : opt->output_path);
-			free(af->tmp_path);
-			free(af->path);
-			if (af->fd >= 0)
-				close(af->fd);
-			af->tmp_path = af->path = NULL;
-			af->fd = -1;
+				     " (batch %lld %s; its report is at %s",
+				     (long long)pl->batch_id, outcome_said(res),
+				     kept ? kept : opt->output_path);
+			free(kept);
+			/* The rejected rows go where they were asked to, or
+			 * stay, named, where they are. */
+			struct error rej_err = {0};
+			if (pl->rejects &&
+			    rejects_publish(pl->rejects, &rej_err) != ST_OK)
+				error_append(err, "; %s", rej_err.msg);
+			error_append(err, ")");
 			return st;
 		}
 	} else if (dest->direct_fd >= 0) {
@@ -971,9 +976,9 @@ static enum status finish_batch(struct pipeline *pl, struct roster_reader *rd,
 	}
 	res->report_written = write_it;
 	if (pl->rejects && (st = rejects_publish(pl->rejects, err)) != ST_OK) {
-		error_append(err, " (batch %lld is committed, and its report "
-			     "written; its rejected rows could not be put in "
-			     "place)", (long long)pl->batch_id);
+		error_append(err, " (batch %lld %s%s)", (long long)pl->batch_id,
+			     outcome_said(res),
+			     write_it ? ", and its report written" : "");
 		return st;
 	}
 	return ST_OK;

@@ -567,8 +567,18 @@ enum status rejects_publish(struct rejects *rj, struct error *err)
 {
 	if (rj->dest.atomic) {
 		enum status st = atomic_file_publish(&rj->dest.af, err);
-		if (st == ST_OK)
-			rj->dest.atomic = false;
+		rj->dest.atomic = false;
+		if (st != ST_OK) {
+			/* The rows the user must fix: kept, and named, never
+			 * removed (review 21, F01). */
+			char *kept = atomic_file_keep(&rj->dest.af);
+			size_t n = err ? strlen(err->msg) : 0;
+			if (kept && err && n < sizeof(err->msg))
+				snprintf(err->msg + n, sizeof(err->msg) - n,
+					 "; the rejected rows are kept in %s",
+					 kept);
+			free(kept);
+		}
 		return st;
 	}
 	if (rj->dest.direct_fd < 0)

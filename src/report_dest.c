@@ -2,12 +2,14 @@
  * files; see report_dest.h. */
 #include <dirent.h>
 #include <errno.h>
+#include <linux/capability.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "dest_walk.h"
@@ -50,6 +52,45 @@ static enum status refuse_owner(const struct report_dest *d, const char *path,
 			 "it there)",
 			 path, d->what, it_is, kind(sb->st_mode),
 			 (unsigned long)sb->st_uid, (unsigned long)geteuid());
+}
+
+/* Whether this process may rename over any file in a sticky directory
+ * (CAP_FOWNER in its effective set: root, as a rule). */
+static bool can_override_sticky(void)
+{
+	struct __user_cap_header_struct hdr = {
+		.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
+	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
+	memset(data, 0, sizeof(data));
+	if (syscall(SYS_capget, &hdr, data) != 0)
+		return geteuid() == 0;
+	return (data[CAP_FOWNER / 32].effective & (1u << (CAP_FOWNER % 32))) != 0;
+}
+
+/* A file at the name (sb) that the rename after the commit could not
+ * replace: another user's, in a sticky directory (/tmp, a drop
+ * directory) that is not the caller's either.  Found now, it is refused
+ * before the batch starts, as a planted link is; found only at the
+ * rename, it would leave a committed batch with its report stranded
+ * (review 21, F01). */
+static enum status refuse_unreplaceable(const struct report_dest *d,
+					const char *path,
+					const struct dest_walk *w,
+					struct error *err)
+{
+	struct stat dir;
+	if (fstat(w->dirfd, &dir) != 0 || !(dir.st_mode & S_ISVTX) ||
+	    w->sb.st_uid == geteuid() || dir.st_uid == geteuid() ||
+	    can_override_sticky())
+		return ST_OK;
+	return error_set(err, ST_IO,
+			 "%s: refusing to write %s: there is a %s there owned "
+			 "by user %lu, not by you (%lu), in a sticky directory, "
+			 "where only its owner may replace it (another user "
+			 "may have put it there; remove it or choose another "
+			 "name)",
+			 path, d->what, kind(w->sb.st_mode),
+			 (unsigned long)w->sb.st_uid, (unsigned long)geteuid());
 }
 
 /* Standard output or error (1, 2) when it is open for writing on the file
@@ -196,7 +237,10 @@ static enum status open_found(struct report_dest *d, const char *path,
 					 "reading (the roster, or the --users "
 					 "file); %s would replace it",
 					 path, w->shown, d->what);
-		enum status st = atomic_file_openat(&d->af, w->dirfd, w->name,
+		enum status st = refuse_unreplaceable(d, path, w, err);
+		if (st != ST_OK)
+			return st;
+		st = atomic_file_openat(&d->af, w->dirfd, w->name,
 						    w->shown, d->what, mode, err);
 		d->atomic = st == ST_OK;
 		return st;

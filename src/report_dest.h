@@ -27,7 +27,10 @@
  * one component at a time (dest_walk), and every symbolic link met -- at
  * the path, a directory on its way, any link one's own links lead through
  * -- must belong to the caller or to root, as must a FIFO or character
- * device at the end; a block device is always refused.  /dev/stdout,
+ * device at the end; a block device is always refused.  A file at the
+ * end that the rename could not replace (another user's, in a sticky
+ * directory not the caller's, without CAP_FOWNER) is refused too, before
+ * the batch, not found at the rename after the commit.  /dev/stdout,
  * /dev/null and a terminal of one's own keep working.  The directory the
  * walk ended in stays open: the temporary file is created and renamed
  * through it, so what was checked is what is written.  A regular file this

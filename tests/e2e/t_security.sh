@@ -311,6 +311,43 @@ run -q copy-db t.db pub/y.db
 expect_rc 0
 expect_empty err
 
+# as_nobody ARGS...: bulkreg run by another user than root (nobody).
+can_be_nobody() {
+	[ "$(id -u)" = 0 ] && command -v setpriv >/dev/null &&
+		id nobody >/dev/null 2>&1 && getent group nogroup >/dev/null
+}
+as_nobody() {
+	setpriv --reuid=nobody --regid=nogroup --clear-groups "$BULKREG" "$@" >out 2>err
+	RC=$?
+}
+if can_be_nobody; then
+	case_ "a file another user owns at -o or --rejects in a sticky directory: refused before the batch (review 21, F01)"
+	chmod 0711 . && mkdir -p nb stk && chmod 1777 stk && chown nobody nb
+	cp t.db nb/t.db && chown nobody nb/t.db
+	dump nb/t.db nb.before
+	echo "root's" >stk/daily.txt
+	echo "root's" >stk/rej.csv
+	as_nobody -d nb/t.db register "$R" -o stk/daily.txt
+	expect_rc 3
+	expect_err "stk/daily.txt: refusing to write the report: there is a file there owned by user 0, not by you ($(id -u nobody)), in a sticky directory"
+	as_nobody -d nb/t.db register "$R" -o nb/r.txt --rejects stk/rej.csv
+	expect_rc 3
+	expect_err "stk/rej.csv: refusing to write the rejects file: there is a file there owned by user 0"
+	[ ! -e nb/r.txt ] || fail "the report was written"
+	dump nb/t.db nb.after
+	expect_same nb.before nb.after
+	[ "$(cat stk/daily.txt stk/rej.csv)" = "root's
+root's" ] || fail "the files were changed"
+	# Its own file there, or a new name, is fine; and root may replace
+	# any file (it can: CAP_FOWNER).
+	as_nobody -d nb/t.db register "$R" --dry-run -o stk/new.txt
+	expect_rc 0
+	as_nobody -d nb/t.db register "$R" --dry-run -o stk/new.txt
+	expect_rc 0
+	run -d t.db register "$R" --dry-run -o stk/new.txt
+	expect_rc 0
+fi
+
 # ---- 4. a signal after the commit -------------------------------------------
 if [ -z "${BULKREG_WRAPPER:-}" ] && command -v strace >/dev/null 2>&1 &&
 	strace -f -o /dev/null -e trace=none true 2>/dev/null; then
