@@ -2,6 +2,7 @@
 #define _GNU_SOURCE /* O_PATH */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/magic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,6 +62,29 @@ static bool on_proc(int fd)
 {
 	struct statfs sfs;
 	return fstatfs(fd, &sfs) == 0 && sfs.f_type == PROC_SUPER_MAGIC;
+}
+
+/* N when `comp`, in the directory open on dirfd, is this process's own
+ * descriptor N (dirfd is /proc/self/fd or /proc/thread-self/fd); else
+ * -1. */
+static int own_fd_number(int dirfd, const char *comp)
+{
+	char *end;
+	errno = 0;
+	long n = strtol(comp, &end, 10);
+	if (!*comp || *end || errno || n < 0 || n > INT_MAX || comp[0] == '+' ||
+	    comp[0] == '-' || comp[0] == ' ')
+		return -1;
+	struct stat here, own;
+	if (fstat(dirfd, &here) != 0)
+		return -1;
+	static const char *const dirs[] = { "/proc/self/fd",
+					    "/proc/thread-self/fd" };
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
+		if (stat(dirs[i], &own) == 0 && own.st_dev == here.st_dev &&
+		    own.st_ino == here.st_ino)
+			return (int)n;
+	return -1;
 }
 
 /* The text of the link open (O_PATH|O_NOFOLLOW) on fd, newly allocated;
@@ -203,6 +227,8 @@ static enum dest_walk_result follow(struct walk *k, struct dest_walk *w,
 		close(obj);
 		if (rc != 0)
 			return DEST_WALK_ERROR;
+		if (last)
+			w->proc_fd = own_fd_number(k->dirfd, comp);
 		if (!S_ISDIR(sb.st_mode) && !S_ISREG(sb.st_mode)) {
 			if (!last || must_dir) {
 				errno = ENOTDIR;
@@ -326,6 +352,7 @@ enum dest_walk_result dest_walk(const char *path, struct dest_walk *w)
 {
 	memset(w, 0, sizeof(*w));
 	w->dirfd = -1;
+	w->proc_fd = -1;
 	if (!*path) {
 		errno = ENOENT;
 		return DEST_WALK_ERROR;
@@ -378,4 +405,5 @@ void dest_walk_free(struct dest_walk *w)
 	free(w->link);
 	memset(w, 0, sizeof(*w));
 	w->dirfd = -1;
+	w->proc_fd = -1;
 }

@@ -38,6 +38,9 @@ struct dest_walk {
 	bool exists;       /* something is at name; sb says what */
 	bool magic;        /* name is a /proc link to sb's object: open it
 			    * following, and compare */
+	int proc_fd;       /* N when the path ends in this process's own
+			    * /proc/self/fd/N (by any name: /dev/stdout,
+			    * /dev/fd/1), else -1 */
 	struct stat sb;
 	/* A refusal (dest_walk returned DEST_WALK_REFUSED): */
 	char *link;        /* the link, as shown */

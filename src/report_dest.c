@@ -129,6 +129,31 @@ static enum status use_stdio(struct report_dest *d, const char *path, int fd,
 	return ST_OK;
 }
 
+/* Whether descriptor fd (1 or 2) cannot be written: closed when bulkreg
+ * started (main.c put /dev/null there, read-only, so that every write
+ * fails as on the closed descriptor), or open for reading only. */
+static bool stdio_unwritable(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+	return fl == -1 || (fl & O_ACCMODE) == O_RDONLY;
+}
+
+/* -o /dev/stdout (/dev/fd/1, /proc/self/fd/1; or 2) while that descriptor
+ * is closed: written through it all the same, so that the report fails
+ * exactly as it does on a closed standard output without -o (the batch
+ * rolled back, exit 3) -- never into the /dev/null that holds its place
+ * (review 21, F04). */
+static enum status use_closed_stdio(struct report_dest *d, int fd,
+				    struct error *err)
+{
+	d->name = fd == 1 ? "standard output" : "standard error";
+	d->direct_fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	if (d->direct_fd < 0)
+		return error_set(err, ST_IO, "%s: cannot write %s: %s", d->name,
+				 d->what, strerror(errno));
+	return ST_OK;
+}
+
 /* Opens the device or FIFO the walk ended at for writing, and makes sure
  * it is still the node that was checked (nothing swapped in between). */
 static enum status open_direct(struct report_dest *d, const char *path,
@@ -301,7 +326,10 @@ enum status report_dest_open(struct report_dest *d, const char *path,
 			     report_dest_stdio_fd(path) :
 			     -1;
 	enum status st;
-	if (std_fd >= 0)
+	if ((w.proc_fd == 1 || w.proc_fd == 2) && r != DEST_WALK_REFUSED &&
+	    stdio_unwritable(w.proc_fd))
+		st = use_closed_stdio(d, w.proc_fd, err);
+	else if (std_fd >= 0)
 		st = use_stdio(d, path, std_fd, err);
 	else if (r == DEST_WALK_REFUSED)
 		st = refuse_link(d, path, &w, err);

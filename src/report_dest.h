@@ -20,7 +20,10 @@
  * standard error is -- /dev/stdout, /dev/fd/1, /proc/self/fd/2, or the
  * path of the file cron's `>> log` opened -- is written through that
  * descriptor, in place, as if no FILE had been given: renaming over it
- * would lose what the file held.
+ * would lose what the file held.  When that descriptor is closed (main.c
+ * holds its place with /dev/null, read-only), /dev/stdout and its other
+ * names are written through it all the same, and fail as standard output
+ * does: never into that /dev/null.
  *
  * Because bulkreg often runs as root in directories others can write,
  * something another user planted on the way is refused: FILE is resolved

@@ -452,3 +452,24 @@ expect_rc 3
 expect_err "late/r.txt: cannot put the report in place"
 expect_err "its report is at late/.r.txt."
 cmp -s late/rej.csv want.rejects || fail "the rejects file is not in place: $(ls -A late)"
+
+case_ "a closed standard output or error, by name (/dev/stdout, /dev/fd/1, /proc/self/fd/1, /dev/stderr): as closed as without -o (review 21, F04)"
+regs_before=$(sql "$db" "SELECT count(*) FROM registrations")
+for o in /dev/stdout /dev/fd/1 /proc/self/fd/1; do
+	"$BULKREG" -d "$db" register bad.csv -o "$o" >&- 2>err
+	RC=$?
+	expect_rc 3
+	expect_err "standard output: write failed: Bad file descriptor; batch"
+	expect_err "was rolled back"
+done
+"$BULKREG" -d "$db" register bad.csv --rejects /dev/stderr -o closed.txt 2>&-
+RC=$?
+expect_rc 3
+[ ! -e closed.txt ] || fail "the report was written: the batch went on"
+# (The rolled-back batches are in the history; no registration is.)
+regs_after=$(sql "$db" "SELECT count(*) FROM registrations")
+[ "$regs_before" = "$regs_after" ] || fail "registrations: $regs_before, then $regs_after"
+# /dev/null itself, with standard output closed, is still /dev/null.
+"$BULKREG" -d "$db" register bad.csv --dry-run -o /dev/null >&- 2>err
+RC=$?
+expect_rc 1
