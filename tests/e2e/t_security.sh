@@ -612,6 +612,40 @@ expect_rc 2
 expect_err 'M\x1b[31m'
 expect_no_esc err
 
+case_ "copy-db's summary shows both databases' names escaped (review 21, F11)"
+evil_db=$(printf 'c\033]0;PWNED\007\033[2J.db')
+run copy-db t.db "$evil_db"
+expect_rc 0
+expect_err 'into c\x1b]0;PWNED\x07\x1b[2J.db: '
+expect_no_esc err
+run copy-db "$evil_db" plain-copy.db
+expect_rc 0
+expect_err 'copied c\x1b]0;PWNED\x07\x1b[2J.db into plain-copy.db'
+expect_no_esc err
+
+case_ "a batch's kind and a history event edited by hand are shown escaped (batches, student)"
+cp t.db kind.db
+run -d kind.db register "$R"
+expect_rc 0
+sql kind.db "PRAGMA ignore_check_constraints=ON;
+	UPDATE batches SET kind = 'k' || char(27) || '[2J' WHERE id = (SELECT max(id) FROM batches);
+	INSERT INTO history (batch_id, event, course_id, student_id, new_status, new_seq)
+		SELECT max(b.id), 'e' || char(27) || ']0;T' || char(7), min(c.id), 'P1',
+		       'registered', 1 FROM batches b, courses c;
+	UPDATE batches SET started_at = 's' || char(27) || '[31m', finished_at = 'f' || char(27) || '[31m'"
+run -d kind.db batches
+expect_out 'k\x1b[2J'
+expect_out 's\x1b[31m'
+expect_out 'f\x1b[31m'
+expect_no_esc out
+run -d kind.db student P1
+expect_out 'e\x1b]0;T\x07'
+expect_out 'k\x1b[2J'
+expect_no_esc out
+run -d kind.db batches show "$(sql kind.db "SELECT max(id) FROM batches")"
+expect_out 'e\x1b]0;T\x07'
+expect_no_esc out
+
 case_ "an unknown option holding escapes is shown escaped"
 # getopt printed these itself, raw (review 14, B2).
 for cmd in "" register drop undo roster batches verify copy-db course init student; do
