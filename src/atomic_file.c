@@ -51,7 +51,7 @@ static bool fill_suffix(char *s)
  * there.  `name` is the temporary's name, its last TEMP_SUFFIX_LEN bytes
  * the random part.
  */
-static int create_temp(int dirfd, char *name, unsigned mode)
+int atomic_file_create_temp(int dirfd, char *name, unsigned mode)
 {
 	char *suffix = name + strlen(name) - TEMP_SUFFIX_LEN;
 	for (int i = 0; i < TEMP_ATTEMPTS; i++) {
@@ -147,7 +147,7 @@ enum status atomic_file_openat(struct atomic_file *af, int dirfd,
 	memset(tmp + dlen + 2 + blen, 'X', TEMP_SUFFIX_LEN);
 	tmp[tlen] = '\0';
 
-	int fd = create_temp(dfd, tmp + dlen, mode);
+	int fd = atomic_file_create_temp(dfd, tmp + dlen, mode);
 	if (fd < 0) {
 		int e = errno;
 		free(final);

@@ -1339,7 +1339,8 @@ enum status register_run(const struct register_options *opt,
 	}
 	/* The rows wait beside the -o file (its filesystem, its owner's
 	 * space), else in $TMPDIR. */
-	st = report_new(opt->format, report_dest_dir(&dest), &pl.report, err);
+	st = report_new(opt->format, report_dest_dirfd(&dest),
+			report_dest_dir(&dest), &pl.report, err);
 	if (st != ST_OK)
 		goto out;
 	report_set_cancel(pl.report, reader_cancelled, &pl);

@@ -376,6 +376,11 @@ const char *report_dest_dir(struct report_dest *d)
 	return d->dir;
 }
 
+int report_dest_dirfd(const struct report_dest *d)
+{
+	return d->atomic ? d->af.dirfd : -1;
+}
+
 void report_dest_close(struct report_dest *d)
 {
 	atomic_file_discard(&d->af); /* harmless once published or discarded */

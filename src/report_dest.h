@@ -74,6 +74,10 @@ int report_dest_fd(const struct report_dest *d);
  * Owned by d. */
 const char *report_dest_dir(struct report_dest *d);
 
+/* That directory's descriptor, the one the walk checked (O_PATH), or -1:
+ * the spool is created through it, not by its name (review 21, F05). */
+int report_dest_dirfd(const struct report_dest *d);
+
 /* 1 or 2 when `path` (followed) is the very file standard output or
  * standard error is open for writing on, as report_dest_open would write
  * through it; -1 otherwise. */
