@@ -407,3 +407,10 @@ void dest_walk_free(struct dest_walk *w)
 	w->dirfd = -1;
 	w->proc_fd = -1;
 }
+
+bool dest_dir_shared(const struct stat *sb)
+{
+	return (sb->st_mode & S_IWOTH) != 0 ||
+	       ((sb->st_mode & S_IWGRP) != 0 && sb->st_gid != getegid()) ||
+	       (sb->st_uid != geteuid() && sb->st_uid != 0);
+}

@@ -61,4 +61,10 @@ enum dest_walk_result dest_walk(const char *path, struct dest_walk *w);
 
 void dest_walk_free(struct dest_walk *w);
 
+/* Whether the directory `sb` describes lets other users put, delete or
+ * replace files in it: writable by all, or by a group other than the
+ * caller's effective group, or owned by another user than the caller or
+ * root.  For warnings (the database's directory, -o's, --rejects'). */
+bool dest_dir_shared(const struct stat *sb);
+
 #endif

@@ -816,6 +816,19 @@ static enum batch_outcome decide_outcome(struct pipeline *pl,
 }
 
 
+/* "DIR: the directory of WHAT is writable by other users ...". */
+static void warn_shared_dest(const struct register_options *opt,
+			     const char *dir, const char *what)
+{
+	char msg[ERROR_MAX];
+	snprintf(msg, sizeof(msg),
+		 "%s: the directory of %s is writable by other users, who "
+		 "could delete or replace it once written; write it in a "
+		 "directory only you can write",
+		 dir, what);
+	opt->warn(opt->warn_ctx, msg);
+}
+
 /* How the batch ended, for a message after it: "is committed", ... */
 static const char *outcome_said(const struct register_result *res)
 {
@@ -1336,6 +1349,17 @@ enum status register_run(const struct register_options *opt,
 				      reader_cancelled, &pl, err);
 		if (st != ST_OK)
 			goto out;
+	}
+	/* As the database's directory warns (review 21, F06): whoever may
+	 * write there may delete or replace the file once written. */
+	if (opt->warn) {
+		const char *rej_dir = pl.rejects ? rejects_shared_dir(pl.rejects) :
+						   NULL;
+		if (report_dest_dir_shared(&dest))
+			warn_shared_dest(opt, report_dest_dir(&dest), "the report");
+		if (rej_dir && !(report_dest_dir_shared(&dest) &&
+				 strcmp(rej_dir, report_dest_dir(&dest)) == 0))
+			warn_shared_dest(opt, rej_dir, "the rejects file");
 	}
 	/* The rows wait beside the -o file (its filesystem, its owner's
 	 * space), else in $TMPDIR. */

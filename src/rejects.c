@@ -597,6 +597,12 @@ const char *rejects_path(const struct rejects *rj)
 	return rj->path;
 }
 
+const char *rejects_shared_dir(struct rejects *rj)
+{
+	return report_dest_dir_shared(&rj->dest) ? report_dest_dir(&rj->dest) :
+						   NULL;
+}
+
 void rejects_free(struct rejects *rj)
 {
 	if (!rj)

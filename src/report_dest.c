@@ -376,6 +376,12 @@ const char *report_dest_dir(struct report_dest *d)
 	return d->dir;
 }
 
+bool report_dest_dir_shared(const struct report_dest *d)
+{
+	struct stat sb;
+	return d->atomic && fstat(d->af.dirfd, &sb) == 0 && dest_dir_shared(&sb);
+}
+
 int report_dest_dirfd(const struct report_dest *d)
 {
 	return d->atomic ? d->af.dirfd : -1;

@@ -74,6 +74,11 @@ int report_dest_fd(const struct report_dest *d);
  * Owned by d. */
 const char *report_dest_dir(struct report_dest *d);
 
+/* Whether that directory (the one the temporary file is in) lets other
+ * users delete or replace the file once written (dest_dir_shared); false
+ * when there is none.  For a warning. */
+bool report_dest_dir_shared(const struct report_dest *d);
+
 /* That directory's descriptor, the one the walk checked (O_PATH), or -1:
  * the spool is created through it, not by its name (review 21, F05). */
 int report_dest_dirfd(const struct report_dest *d);

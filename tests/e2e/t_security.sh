@@ -348,6 +348,55 @@ root's" ] || fail "the files were changed"
 	expect_rc 0
 fi
 
+case_ "a warning when -o or --rejects goes into a directory others can write or own (review 21, F06)"
+mkdir -p pubout && chmod 1777 pubout
+run -d t.db register "$R" --dry-run -o pubout/r.txt
+expect_rc 0
+expect_err "warning: pubout: the directory of the report is writable by other users, who could delete or replace it once written"
+run -d t.db register "$R" --dry-run -o mine.txt --rejects pubout/rej.csv
+expect_rc 0
+expect_err "warning: pubout: the directory of the rejects file is writable by other users"
+! grep -q "directory of the report" err || fail "a warning for the report's own directory: $(cat err)"
+run -q -d t.db register "$R" --dry-run -o pubout/r.txt
+expect_rc 0
+expect_empty err
+run -d t.db register "$R" --dry-run -o mine.txt
+expect_rc 0
+! grep -q "warning" err || fail "a warning for the caller's own directory: $(cat err)"
+if can_be_nobody; then
+	mkdir -p theirs-out && chown nobody theirs-out && chmod 0755 theirs-out
+	run -d t.db register "$R" --dry-run -o theirs-out/r.txt
+	expect_rc 0
+	expect_err "warning: theirs-out: the directory of the report is writable by other users"
+fi
+
+if can_be_nobody && command -v python3 >/dev/null; then
+	case_ "--group-readable into a directory with a default ACL: the file is exactly 0640, no named user reads it (review 21, F06)"
+	mkdir -p acl && chmod 0755 acl
+	# A default ACL giving nobody read and write (user::rwx, user:nobody:rw-,
+	# group::rwx, mask::rwx, other::r-x).
+	if python3 - acl "$(id -u nobody)" <<'PY'
+import os, struct, sys
+def e(tag, perm, id=0xffffffff): return struct.pack('<HHI', tag, perm, id)
+os.setxattr(sys.argv[1], 'system.posix_acl_default',
+            struct.pack('<I', 2) + e(1, 7) + e(2, 6, int(sys.argv[2])) + e(4, 7) + e(0x10, 7) + e(0x20, 5))
+PY
+	then
+		run --group-readable -d t.db register "$R" --dry-run -o acl/r.txt \
+			--rejects acl/rej.csv
+		expect_rc 0
+		for f in acl/r.txt acl/rej.csv; do
+			[ "$(mode "$f")" = 640 ] || fail "$f is $(mode "$f")"
+			! setpriv --reuid=nobody --regid=nogroup --clear-groups cat "$f" \
+				>/dev/null 2>&1 || fail "nobody reads $f through the directory's default ACL"
+			! python3 -c 'import os,sys; os.getxattr(sys.argv[1], "system.posix_acl_access")' \
+				"$f" 2>/dev/null || fail "$f has an access ACL"
+		done
+	else
+		echo "note: no ACLs on this filesystem: the default ACL case skipped"
+	fi
+fi
+
 # ---- 4. a signal after the commit -------------------------------------------
 if [ -z "${BULKREG_WRAPPER:-}" ] && command -v strace >/dev/null 2>&1 &&
 	strace -f -o /dev/null -e trace=none true 2>/dev/null; then
