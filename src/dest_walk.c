@@ -35,6 +35,28 @@ static bool trusted_owner(const struct stat *sb)
 	return sb->st_uid == geteuid() || sb->st_uid == 0;
 }
 
+/* Whether the link `sb`, in the directory open on dirfd, may be followed;
+ * else why not (review 21, F10). */
+static bool trusted_link(int dirfd, const struct stat *sb,
+			 enum dest_walk_why *why)
+{
+	struct stat dir;
+	if (!trusted_owner(sb)) {
+		*why = DEST_WALK_NOT_TRUSTED;
+		return false;
+	}
+	if (sb->st_nlink > 1) {
+		*why = DEST_WALK_HARD_LINKED;
+		return false;
+	}
+	if (sb->st_uid != geteuid() && fstat(dirfd, &dir) == 0 &&
+	    (dir.st_mode & S_ISVTX) && (dir.st_mode & S_IWOTH)) {
+		*why = DEST_WALK_STICKY;
+		return false;
+	}
+	return true;
+}
+
 /* "dir" + "/" + "comp" (no doubled slash), newly allocated. */
 static char *joined(const char *dir, const char *comp)
 {
@@ -302,7 +324,7 @@ static enum dest_walk_result step(struct walk *k, struct dest_walk *w,
 	if (S_ISLNK(sb.st_mode)) {
 		enum dest_walk_result r;
 		bool ended = false;
-		if (!trusted_owner(&sb)) {
+		if (!trusted_link(k->dirfd, &sb, &w->why)) {
 			w->link = display(k, comp, len);
 			w->link_sb = sb;
 			w->where = !k->in_given ? DEST_WALK_IN_CHAIN :

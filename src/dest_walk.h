@@ -6,6 +6,15 @@
 #include <stdbool.h>
 #include <sys/stat.h>
 
+/* Why a link was refused. */
+enum dest_walk_why {
+	DEST_WALK_NOT_TRUSTED, /* owned by another user than the caller or root */
+	DEST_WALK_HARD_LINKED, /* a symbolic link with a second name: whoever
+				* put this name there is not known */
+	DEST_WALK_STICKY,      /* root's, in a sticky directory all may write,
+				* where only the caller's own are followed */
+};
+
 /* Where the refused link was met. */
 enum dest_walk_where {
 	DEST_WALK_AT_PATH,   /* the path's last component itself */
@@ -18,7 +27,10 @@ enum dest_walk_where {
  * component is opened with O_PATH|O_NOFOLLOW relative to the directory
  * before it, and each symbolic link met -- the path's own, a directory on
  * its way, any link its target names, at any depth -- must belong to the
- * caller (euid) or root before its text is followed.  A link in /proc
+ * caller (euid) or root before its text is followed; it must have one
+ * name only (a hard link to a symbolic link says nothing of who put it
+ * there), and in a sticky directory that all may write (/tmp) it must be
+ * the caller's own: root's link there may be anyone's hard link to it.  A link in /proc
  * (/proc/self/fd/N, /proc/self) whose object is not a regular file or a
  * directory (a pipe, a terminal) ends the walk there: it names that object,
  * which only the kernel can reach.
@@ -46,6 +58,7 @@ struct dest_walk {
 	char *link;        /* the link, as shown */
 	struct stat link_sb;
 	enum dest_walk_where where;
+	enum dest_walk_why why;
 };
 
 enum dest_walk_result {

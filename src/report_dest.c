@@ -229,6 +229,23 @@ static bool open_for_reading(const struct stat *sb)
 static enum status refuse_link(const struct report_dest *d, const char *path,
 			       const struct dest_walk *w, struct error *err)
 {
+	if (w->why == DEST_WALK_HARD_LINKED)
+		return error_set(err, ST_IO,
+				 "%s: refusing to write %s: %s is a symbolic "
+				 "link with %lu names (a hard link to a link: "
+				 "who put it there is not known)",
+				 path, d->what, w->link,
+				 (unsigned long)w->link_sb.st_nlink);
+	if (w->why == DEST_WALK_STICKY)
+		return error_set(err, ST_IO,
+				 "%s: refusing to write %s: %s is a symbolic "
+				 "link owned by user %lu, not by you (%lu), in a "
+				 "sticky directory all may write, where only "
+				 "your own links are followed (another user may "
+				 "have put it there)",
+				 path, d->what, w->link,
+				 (unsigned long)w->link_sb.st_uid,
+				 (unsigned long)geteuid());
 	if (w->where == DEST_WALK_AT_PATH)
 		return refuse_owner(d, w->link, &w->link_sb, "it is a", err);
 	if (w->where == DEST_WALK_ON_PATH)

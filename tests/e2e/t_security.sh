@@ -348,6 +348,34 @@ root's" ] || fail "the files were changed"
 	expect_rc 0
 fi
 
+case_ "-o: a symbolic link with two names (a hard link to a link) is refused, even root's own (review 21, F10)"
+echo "precious" >hl-target
+ln -s hl-target hl1.csv
+ln -P hl1.csv hl2.csv || fail "cannot hard-link a symbolic link"
+for f in hl1.csv hl2.csv; do
+	run -d t.db register "$R" --dry-run -o "$f"
+	expect_rc 3
+	expect_err "$f: refusing to write the report: $f is a symbolic link with 2 names"
+done
+[ "$(cat hl-target)" = precious ] || fail "the link's target was replaced"
+rm -f hl2.csv
+run -d t.db register "$R" --dry-run -o hl1.csv
+expect_rc 0
+
+if can_be_nobody; then
+	case_ "in a sticky directory all may write, only the caller's own links are followed, not root's (review 21, F10)"
+	echo "nobody's" >nb/keep.txt && chown nobody nb/keep.txt
+	ln -s ../nb/keep.txt stk/rootlink.txt
+	as_nobody -d nb/t.db register "$R" --dry-run -o stk/rootlink.txt
+	expect_rc 3
+	expect_err "stk/rootlink.txt: refusing to write the report: stk/rootlink.txt is a symbolic link owned by user 0, not by you ($(id -u nobody)), in a sticky directory all may write"
+	[ "$(cat nb/keep.txt)" = "nobody's" ] || fail "the link's target was replaced"
+	setpriv --reuid=nobody --regid=nogroup --clear-groups ln -s ../nb/keep.txt stk/own.txt
+	as_nobody -d nb/t.db register "$R" --dry-run -o stk/own.txt
+	expect_rc 0
+	[ "$(cat nb/keep.txt)" != "nobody's" ] || fail "its own link was not followed"
+fi
+
 case_ "a warning when -o or --rejects goes into a directory others can write or own (review 21, F06)"
 mkdir -p pubout && chmod 1777 pubout
 run -d t.db register "$R" --dry-run -o pubout/r.txt
