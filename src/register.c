@@ -1337,6 +1337,9 @@ enum status register_run(const struct register_options *opt,
 			st = check_config_preflight(check, err);
 		if (st != ST_OK)
 			goto out;
+		char msg[ERROR_MAX];
+		if (opt->warn && check_config_trust_warning(check, msg, sizeof(msg)))
+			opt->warn(opt->warn_ctx, msg);
 		if (!opt->check_env_inherit)
 			check_config_clean_env(check);
 		pl.check = check;

@@ -611,6 +611,30 @@ if pgrep -f "$mark" >/dev/null; then
 	fail "a check's process outlived bulkreg"
 fi
 
+case_ "a warning when the --check program, or its directory, others can change (review 21, F12)"
+mkdir -p chk pubchk && chmod 0755 chk && chmod 1777 pubchk
+printf '#!/bin/sh\nexit 0\n' >chk/ok.sh
+cp chk/ok.sh chk/open.sh
+cp chk/ok.sh pubchk/mine.sh
+chmod 0755 chk/ok.sh pubchk/mine.sh
+chmod 0777 chk/open.sh
+run -d t.db register "$R" --dry-run --check chk/ok.sh
+expect_rc 0
+! grep -q "warning" err || fail "a warning for a program only root can change: $(cat err)"
+run -d t.db register "$R" --dry-run --check chk/open.sh
+expect_rc 0
+expect_err "warning: --check chk/open.sh: $PWD/chk/open.sh is writable by other users"
+run -d t.db register "$R" --dry-run --check "pubchk/mine.sh --flag"
+expect_rc 0
+expect_err "warning: --check pubchk/mine.sh: its directory $PWD/pubchk is writable by other users"
+# Found in PATH, as it will be run.
+PATH=$PWD/chk:$PATH run -d t.db register "$R" --dry-run --check open.sh
+expect_rc 0
+expect_err "warning: --check open.sh: $PWD/chk/open.sh is writable by other users"
+run -q -d t.db register "$R" --dry-run --check chk/open.sh
+expect_rc 0
+expect_empty err
+
 case_ "--check-env clean (the default): no secrets, BULKREG_* kept"
 SECRET_TOKEN=hunter2 BULKREG_SITE=north "$BULKREG" -d t.db register "$R" \
 	--dry-run --format csv \
