@@ -197,6 +197,26 @@ static void batch_csv(const struct batch_record *b)
 	cli_csv_str(b->options, true);
 }
 
+/* Valid JSON as stored, with the controls a terminal acts on that JSON
+ * allows raw (DEL, C1 as C2 80..9F; and any C0 byte but the whitespace
+ * between tokens) written as \u00XX: they can stand only inside a
+ * string, where that escape means the same (review 21, F11). */
+static void json_raw(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	for (; *p; p++) {
+		if (*p == 0xC2 && p[1] >= 0x80 && p[1] <= 0x9F) {
+			printf("\\u%04x", p[1]);
+			p++;
+		} else if (*p == 0x7F ||
+			   (*p < 0x20 && *p != '\t' && *p != '\n' && *p != '\r')) {
+			printf("\\u%04x", *p);
+		} else {
+			putchar(*p);
+		}
+	}
+}
+
 void cli_batch_json(const struct batch_record *b)
 {
 	printf("{\"id\": %" PRId64 ", ", b->id);
@@ -214,7 +234,8 @@ void cli_batch_json(const struct batch_record *b)
 	fputs(", ", stdout);
 	cli_json_str("profile", b->profile);
 	/* The store hands out options only when it is valid JSON. */
-	printf(", \"options\": %s", b->options ? b->options : "null");
+	fputs(", \"options\": ", stdout);
+	json_raw(b->options ? b->options : "null");
 	fputs(", \"undo_of\": ", stdout);
 	print_id(b->undo_of, true);
 	fputs(", \"undone_by\": ", stdout);

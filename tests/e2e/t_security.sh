@@ -746,6 +746,12 @@ expect_no_esc out
 run -d kind.db batches show "$(sql kind.db "SELECT max(id) FROM batches")"
 expect_out 'e\x1b]0;T\x07'
 expect_no_esc out
+# A batch's options are stored JSON, handed out as they are: a C1 control
+# (U+009B, CSI) or DEL in a string, which JSON allows raw, is escaped.
+sql kind.db "UPDATE batches SET options = '{\"a\":\"' || char(155) || '31m' || char(127) || '\"}'"
+run -d kind.db batches --format json
+expect_out '"options": {"a":"\u009b31m\u007f"}'
+! LC_ALL=C grep -q "$(printf '\302\233')" out || fail "a raw U+009B in the json"
 
 case_ "an unknown option holding escapes is shown escaped"
 # getopt printed these itself, raw (review 14, B2).
