@@ -349,6 +349,8 @@ static enum dest_walk_result step(struct walk *k, struct dest_walk *w,
 		free(comp);
 		if (!shown) {
 			close(fd);
+			if (last) /* what is there, for the message */
+				w->sb = sb;
 			errno = last ? EISDIR : ENOMEM;
 			return DEST_WALK_ERROR;
 		}

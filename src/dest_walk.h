@@ -53,7 +53,7 @@ struct dest_walk {
 	int proc_fd;       /* N when the path ends in this process's own
 			    * /proc/self/fd/N (by any name: /dev/stdout,
 			    * /dev/fd/1), else -1 */
-	struct stat sb;
+	struct stat sb;    /* also, with EISDIR, the directory at the end */
 	/* A refusal (dest_walk returned DEST_WALK_REFUSED): */
 	char *link;        /* the link, as shown */
 	struct stat link_sb;

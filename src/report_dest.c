@@ -350,6 +350,16 @@ enum status report_dest_open(struct report_dest *d, const char *path,
 		st = use_stdio(d, path, std_fd, err);
 	else if (r == DEST_WALK_REFUSED)
 		st = refuse_link(d, path, &w, err);
+	else if (r == DEST_WALK_ERROR && e == EISDIR &&
+		 S_ISDIR(w.sb.st_mode) && w.sb.st_uid != geteuid())
+		/* Another user's directory at the name (review 21, F01). */
+		st = error_set(err, ST_IO,
+			       "%s: refusing to write %s: there is a directory "
+			       "there owned by user %lu, not by you (%lu) (another "
+			       "user may have put it there; remove it or choose "
+			       "another name)",
+			       path, what, (unsigned long)w.sb.st_uid,
+			       (unsigned long)geteuid());
 	else if (r == DEST_WALK_ERROR && e == ENOMEM)
 		st = error_set(err, ST_NOMEM, "%s: out of memory", path);
 	else if (dangling)

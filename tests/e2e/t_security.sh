@@ -338,6 +338,17 @@ if can_be_nobody; then
 	expect_same nb.before nb.after
 	[ "$(cat stk/daily.txt stk/rej.csv)" = "root's
 root's" ] || fail "the files were changed"
+	# A directory another user made at the name: refused the same way.
+	mkdir -p stk/dir.txt
+	as_nobody -d nb/t.db register "$R" -o stk/dir.txt
+	expect_rc 3
+	expect_err "stk/dir.txt: refusing to write the report: there is a directory there owned by user 0, not by you ($(id -u nobody))"
+	setpriv --reuid=nobody --regid=nogroup --clear-groups mkdir stk/nbdir.txt
+	run -d t.db register "$R" --rejects stk/nbdir.txt
+	expect_rc 3
+	expect_err "stk/nbdir.txt: refusing to write the rejects file: there is a directory there owned by user $(id -u nobody), not by you (0)"
+	dump nb/t.db nb.after
+	expect_same nb.before nb.after
 	# Its own file there, or a new name, is fine; and root may replace
 	# any file (it can: CAP_FOWNER).
 	as_nobody -d nb/t.db register "$R" --dry-run -o stk/new.txt
