@@ -43,6 +43,13 @@ enum status atomic_file_openat(struct atomic_file *af, int dirfd,
 			       const char *what, unsigned mode,
 			       struct error *err);
 
+/* Creates a new file in the directory open on dirfd (O_PATH will do)
+ * named `name`, whose last 6 bytes are replaced by random letters and
+ * digits until the name is new (O_EXCL, O_NOFOLLOW, O_CLOEXEC, read and
+ * write), with exactly `mode` whatever the umask.  The descriptor, or -1
+ * with errno. */
+int atomic_file_create_temp(int dirfd, char *name, unsigned mode);
+
 /* fsync()s the data: after this, publishing cannot lose it. */
 enum status atomic_file_sync(struct atomic_file *af, struct error *err);
 
@@ -50,6 +57,12 @@ enum status atomic_file_sync(struct atomic_file *af, struct error *err);
  * temporary file over the final name and syncs the directory.  The struct is
  * released once the rename is done, even if the directory sync then fails. */
 enum status atomic_file_publish(struct atomic_file *af, struct error *err);
+
+/* After a failed publish: releases the struct as discard does, but leaves
+ * the temporary file where it is, for the user to move by hand.  Returns
+ * its name (the caller frees it), or NULL when there is none (published,
+ * discarded, or out of memory). */
+char *atomic_file_keep(struct atomic_file *af);
 
 /* Removes the temporary file (if tmp_path is still set); the final name is
  * untouched.  Closes the directory.  Idempotent. */

@@ -1126,8 +1126,11 @@ enum chan_status chan_select(struct chan_case *cases, size_t ncases,
 {
 	if ((ncases > 0 && !cases) || !chosen || !deadline_valid(deadline))
 		return CHAN_INVALID;
+	/* A direction that is neither (an uninitialised case) would
+	 * otherwise run as a receive. */
 	for (size_t i = 0; i < ncases; i++)
-		if (cases[i].ch && !cases[i].elem)
+		if ((cases[i].ch && !cases[i].elem) ||
+		    (cases[i].dir != CHAN_SEND && cases[i].dir != CHAN_RECV))
 			return CHAN_INVALID;
 	size_t small_order[SMALL_SELECT];
 	struct chan *small_chans[SMALL_SELECT];

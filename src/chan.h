@@ -123,7 +123,9 @@ enum chan_select_mode {
  *                    ok == false), or a send on a closed channel;
  *   CHAN_WOULDBLOCK  mode is CHAN_SELECT_DEFAULT and nothing was ready;
  *   CHAN_TIMEOUT     the deadline (NULL = none) passed;
- *   CHAN_NOMEM / CHAN_INVALID  nothing happened.
+ *   CHAN_NOMEM / CHAN_INVALID  nothing happened (CHAN_INVALID also for a
+ *                    case whose dir is neither CHAN_SEND nor CHAN_RECV, or
+ *                    a channel without elem).
  */
 enum chan_status chan_select(struct chan_case *cases, size_t ncases,
 			     enum chan_select_mode mode,

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "dest_walk.h"
 #include "pool.h"
 #include "utf8.h"
 
@@ -643,6 +644,50 @@ enum status check_config_preflight(const struct check_config *cfg,
 			 spaced ? cfg->cmd : "",
 			 spaced ? "', quote it inside the option: --check "
 				  "\"'FILE'\")" : "");
+}
+
+bool check_config_trust_warning(const struct check_config *cfg, char *msg,
+				size_t cap)
+{
+	if (!cfg->direct)
+		return false;
+	const char *prog = cfg->argv[0];
+	char found[4096];
+	if (!strchr(prog, '/')) {
+		if (search_path(prog, found, sizeof(found)) != 0)
+			return false;
+		prog = found;
+	}
+	char *real = realpath(prog, NULL);
+	if (!real)
+		return false;
+	struct stat file, dir;
+	char *slash = strrchr(real, '/');
+	bool warn = false;
+	/* A file others can write or own: the test a shared directory gets. */
+	if (stat(real, &file) == 0 && dest_dir_shared(&file)) {
+		snprintf(msg, cap,
+			 "--check %s: %s is writable by other users (or owned "
+			 "by another user), who could change what runs as you "
+			 "on every row; make it a program only you or root can "
+			 "change",
+			 cfg->argv[0], real);
+		warn = true;
+	} else if (slash) {
+		*slash = '\0';
+		const char *d = slash == real ? "/" : real;
+		if (stat(d, &dir) == 0 && dest_dir_shared(&dir)) {
+			snprintf(msg, cap,
+				 "--check %s: its directory %s is writable by "
+				 "other users, who could replace the program "
+				 "that runs as you on every row; keep it in a "
+				 "directory only you or root can write",
+				 cfg->argv[0], d);
+			warn = true;
+		}
+	}
+	free(real);
+	return warn;
 }
 
 enum status check_config_new(const char *cmd, double timeout,

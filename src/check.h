@@ -33,6 +33,16 @@ void check_config_free(struct check_config *cfg);
  * check_error rejections, as does a program that vanishes meanwhile). */
 enum status check_config_preflight(const struct check_config *cfg,
 				   struct error *err);
+
+/* Before any row: true, with a warning in msg[cap], when the program a
+ * direct command runs (found as preflight finds it, links followed) or
+ * the directory it is in can be changed by other users -- writable by
+ * all or by a group other than the caller's, or owned by another user
+ * than the caller or root: they could change what runs as the caller on
+ * every row (review 21, F12).  A command run through the shell is not
+ * looked at. */
+bool check_config_trust_warning(const struct check_config *cfg, char *msg,
+				size_t cap);
 /* --check-env clean: the command gets only PATH, HOME, LANG and BULKREG_*
  * variables of bulkreg's environment (then the row's own), so secrets in
  * the environment (tokens, passwords) do not reach it. */

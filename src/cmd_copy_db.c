@@ -116,8 +116,9 @@ static void say_copied(const struct cli *cli, struct db *from, struct db *to,
 		return;
 	const int64_t *r = n->rows;
 	char g[5][32]; /* counts a person reads: grouped by thousands */
-	fprintf(stderr,
-		"bulkreg: copied %s into %s: %s %s, %s %s, %s %s, %s %s, %s %s\n",
+	/* Escaped as every message is: a database's name is the user's
+	 * (review 21, F11). */
+	cli_error("copied %s into %s: %s %s, %s %s, %s %s, %s %s, %s %s",
 		db_name(from), db_name(to),
 		text_group_digits(r[COPY_COURSES], g[0]),
 		plural(r[COPY_COURSES], "course", "courses"),

@@ -105,9 +105,14 @@ static void change_text(const struct db_change *c, bool with_batch)
 		values(to, sizeof(to), c->new_first_name, c->new_last_name,
 		       c->new_email);
 	}
-	if (with_batch)
-		printf("%5" PRId64 "  %-8s  ", c->batch_id, c->batch_kind);
-	printf("%-9s ", c->event);
+	/* Stored text, escaped whoever wrote it (review 21, F11). */
+	if (with_batch) {
+		printf("%5" PRId64 "  ", c->batch_id);
+		text_write_value(stdout, c->batch_kind, strlen(c->batch_kind), 8, 0);
+		fputs("  ", stdout);
+	}
+	text_write_value(stdout, c->event, strlen(c->event), 9, 0);
+	fputc(' ', stdout);
 	/* Columns keep their width: a longer code or id is cut ("...");
 	 * csv and json carry it whole. */
 	const char *course = c->course ? c->course : "-";

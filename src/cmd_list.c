@@ -182,7 +182,11 @@ static void batch_csv(const struct batch_record *b)
 	for (size_t i = 0; i < 5; i++)
 		printf(",%" PRId64, b->counts.by_status[v1[i]]);
 	/* Version 2's columns after version 1's, so old scripts still work. */
-	printf(",%s,%" PRId64 ",%" PRId64 ",%" PRId64 ",", b->kind,
+	/* Stored text, like the source: escaped (review 21, F11: a
+	 * database edited by hand may hold anything). */
+	fputc(',', stdout);
+	cli_csv_str(b->kind, false);
+	printf("%" PRId64 ",%" PRId64 ",%" PRId64 ",",
 	       b->counts.by_status[STATUS_PROMOTED],
 	       b->counts.by_status[STATUS_DROPPED],
 	       b->counts.by_status[STATUS_SKIPPED]);
@@ -191,6 +195,26 @@ static void batch_csv(const struct batch_record *b)
 	print_id(b->undone_by, false);
 	fputc(',', stdout);
 	cli_csv_str(b->options, true);
+}
+
+/* Valid JSON as stored, with the controls a terminal acts on that JSON
+ * allows raw (DEL, C1 as C2 80..9F; and any C0 byte but the whitespace
+ * between tokens) written as \u00XX: they can stand only inside a
+ * string, where that escape means the same (review 21, F11). */
+static void json_raw(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	for (; *p; p++) {
+		if (*p == 0xC2 && p[1] >= 0x80 && p[1] <= 0x9F) {
+			printf("\\u%04x", p[1]);
+			p++;
+		} else if (*p == 0x7F ||
+			   (*p < 0x20 && *p != '\t' && *p != '\n' && *p != '\r')) {
+			printf("\\u%04x", *p);
+		} else {
+			putchar(*p);
+		}
+	}
 }
 
 void cli_batch_json(const struct batch_record *b)
@@ -210,7 +234,8 @@ void cli_batch_json(const struct batch_record *b)
 	fputs(", ", stdout);
 	cli_json_str("profile", b->profile);
 	/* The store hands out options only when it is valid JSON. */
-	printf(", \"options\": %s", b->options ? b->options : "null");
+	fputs(", \"options\": ", stdout);
+	json_raw(b->options ? b->options : "null");
 	fputs(", \"undo_of\": ", stdout);
 	print_id(b->undo_of, true);
 	fputs(", \"undone_by\": ", stdout);
@@ -237,15 +262,25 @@ void cli_batch_text_header(void)
 
 void cli_batch_text(const struct batch_record *b)
 {
-	printf("%5" PRId64 "  %-24.24s  %-8s  %-11s %7" PRId64, b->id,
-	       b->started_at ? b->started_at : "", b->kind,
-	       batch_outcome_name(b->outcome), b->counts.rows);
+	/* Stored text is shown escaped, whoever wrote it (review 21,
+	 * F11). */
+	const char *started = b->started_at ? b->started_at : "";
+	printf("%5" PRId64 "  ", b->id);
+	text_write_value(stdout, started, strlen(started), 24, 24);
+	fputs("  ", stdout);
+	text_write_value(stdout, b->kind, strlen(b->kind), 8, 0);
+	printf("  %-11s %7" PRId64, batch_outcome_name(b->outcome),
+	       b->counts.rows);
 	for (size_t i = 0; i < NLISTED; i++)
 		printf(" %7" PRId64, b->counts.by_status[listed_statuses[i]]);
 	/* The rest is long: its own indented lines, so rows stay aligned. */
-	printf("\n       finished %s  sha256 %s\n       source ",
-	       b->finished_at ? b->finished_at : "-",
-	       b->sha256 ? b->sha256 : "-");
+	const char *finished = b->finished_at ? b->finished_at : "-";
+	const char *sha = b->sha256 ? b->sha256 : "-";
+	fputs("\n       finished ", stdout);
+	text_write_value(stdout, finished, strlen(finished), 0, 0);
+	fputs("  sha256 ", stdout);
+	text_write_value(stdout, sha, strlen(sha), 0, 0);
+	fputs("\n       source ", stdout);
 	text_write_value(stdout, b->source, strlen(b->source), 0, 0);
 	if (b->label) {
 		fputs("  label ", stdout);

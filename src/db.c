@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dest_walk.h"
 #include "escape.h"
 #include "db_internal.h"
 #include "dbtarget.h"
@@ -89,9 +90,7 @@ bool db_dir_writable_by_others(const char *path, char *dir, size_t cap)
 	snprintf(dir, cap, "%s", d);
 	/* Anyone may write; or a group other than the caller's own; or its
 	 * owner is another user (not root), who may rename what is in it. */
-	return (sb.st_mode & S_IWOTH) != 0 ||
-	       ((sb.st_mode & S_IWGRP) != 0 && sb.st_gid != getegid()) ||
-	       (sb.st_uid != geteuid() && sb.st_uid != 0);
+	return dest_dir_shared(&sb);
 }
 
 bool db_readable_by_others(const char *path, char *names, size_t cap,

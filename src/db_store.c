@@ -1328,8 +1328,7 @@ static enum status cache_restart(struct db *db, struct error *err)
 	orders_free(sc);
 	/* What was complete stays so, through the filters of what was
 	 * written (pair_cache.h). */
-	/* The students remembered exactly take at most half the budget. */
-	if (!pcache_restart(sc->pc, sc->budget / 2)) {
+	if (!pcache_restart(sc->pc, sc->budget)) {
 		sc->students_complete = false;
 		return cache_nomem(db, err);
 	}
@@ -1429,8 +1428,9 @@ void db_set_memory_held(struct db *db, size_t bytes)
 	db->memory_held = bytes;
 }
 
-/* The smallest budget a cache still pays for itself with. */
-#define CACHE_BUDGET_MIN ((size_t)8 << 20)
+/* The smallest budget a cache still pays for itself with: its filters
+ * after a restart take 6 MiB (pair_cache.h). */
+#define CACHE_BUDGET_MIN ((size_t)16 << 20)
 
 enum status db__cache_start(struct db *db, enum batch_kind kind,
 			    int64_t batch_id, struct error *err)

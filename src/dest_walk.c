@@ -2,6 +2,7 @@
 #define _GNU_SOURCE /* O_PATH */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/magic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +35,28 @@ static bool trusted_owner(const struct stat *sb)
 	return sb->st_uid == geteuid() || sb->st_uid == 0;
 }
 
+/* Whether the link `sb`, in the directory open on dirfd, may be followed;
+ * else why not (review 21, F10). */
+static bool trusted_link(int dirfd, const struct stat *sb,
+			 enum dest_walk_why *why)
+{
+	struct stat dir;
+	if (!trusted_owner(sb)) {
+		*why = DEST_WALK_NOT_TRUSTED;
+		return false;
+	}
+	if (sb->st_nlink > 1) {
+		*why = DEST_WALK_HARD_LINKED;
+		return false;
+	}
+	if (sb->st_uid != geteuid() && fstat(dirfd, &dir) == 0 &&
+	    (dir.st_mode & S_ISVTX) && (dir.st_mode & S_IWOTH)) {
+		*why = DEST_WALK_STICKY;
+		return false;
+	}
+	return true;
+}
+
 /* "dir" + "/" + "comp" (no doubled slash), newly allocated. */
 static char *joined(const char *dir, const char *comp)
 {
@@ -61,6 +84,29 @@ static bool on_proc(int fd)
 {
 	struct statfs sfs;
 	return fstatfs(fd, &sfs) == 0 && sfs.f_type == PROC_SUPER_MAGIC;
+}
+
+/* N when `comp`, in the directory open on dirfd, is this process's own
+ * descriptor N (dirfd is /proc/self/fd or /proc/thread-self/fd); else
+ * -1. */
+static int own_fd_number(int dirfd, const char *comp)
+{
+	char *end;
+	errno = 0;
+	long n = strtol(comp, &end, 10);
+	if (!*comp || *end || errno || n < 0 || n > INT_MAX || comp[0] == '+' ||
+	    comp[0] == '-' || comp[0] == ' ')
+		return -1;
+	struct stat here, own;
+	if (fstat(dirfd, &here) != 0)
+		return -1;
+	static const char *const dirs[] = { "/proc/self/fd",
+					    "/proc/thread-self/fd" };
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
+		if (stat(dirs[i], &own) == 0 && own.st_dev == here.st_dev &&
+		    own.st_ino == here.st_ino)
+			return (int)n;
+	return -1;
 }
 
 /* The text of the link open (O_PATH|O_NOFOLLOW) on fd, newly allocated;
@@ -203,6 +249,8 @@ static enum dest_walk_result follow(struct walk *k, struct dest_walk *w,
 		close(obj);
 		if (rc != 0)
 			return DEST_WALK_ERROR;
+		if (last)
+			w->proc_fd = own_fd_number(k->dirfd, comp);
 		if (!S_ISDIR(sb.st_mode) && !S_ISREG(sb.st_mode)) {
 			if (!last || must_dir) {
 				errno = ENOTDIR;
@@ -276,7 +324,7 @@ static enum dest_walk_result step(struct walk *k, struct dest_walk *w,
 	if (S_ISLNK(sb.st_mode)) {
 		enum dest_walk_result r;
 		bool ended = false;
-		if (!trusted_owner(&sb)) {
+		if (!trusted_link(k->dirfd, &sb, &w->why)) {
 			w->link = display(k, comp, len);
 			w->link_sb = sb;
 			w->where = !k->in_given ? DEST_WALK_IN_CHAIN :
@@ -301,6 +349,8 @@ static enum dest_walk_result step(struct walk *k, struct dest_walk *w,
 		free(comp);
 		if (!shown) {
 			close(fd);
+			if (last) /* what is there, for the message */
+				w->sb = sb;
 			errno = last ? EISDIR : ENOMEM;
 			return DEST_WALK_ERROR;
 		}
@@ -326,6 +376,7 @@ enum dest_walk_result dest_walk(const char *path, struct dest_walk *w)
 {
 	memset(w, 0, sizeof(*w));
 	w->dirfd = -1;
+	w->proc_fd = -1;
 	if (!*path) {
 		errno = ENOENT;
 		return DEST_WALK_ERROR;
@@ -378,4 +429,12 @@ void dest_walk_free(struct dest_walk *w)
 	free(w->link);
 	memset(w, 0, sizeof(*w));
 	w->dirfd = -1;
+	w->proc_fd = -1;
+}
+
+bool dest_dir_shared(const struct stat *sb)
+{
+	return (sb->st_mode & S_IWOTH) != 0 ||
+	       ((sb->st_mode & S_IWGRP) != 0 && sb->st_gid != getegid()) ||
+	       (sb->st_uid != geteuid() && sb->st_uid != 0);
 }

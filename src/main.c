@@ -92,8 +92,10 @@ static const struct command commands[] = {
 /*
  * Descriptors 0-2 must be open before anything else opens a file, or a
  * database or roster could land on fd 1 and receive the report.  A closed
- * stdout is kept closed in effect: /dev/null opened read-only makes every
- * write fail (EBADF), which is what the user's closed stdout should do.
+ * stdout or stderr is kept closed in effect: /dev/null opened read-only
+ * makes every write fail (EBADF), which is what the user's closed
+ * descriptor should do -- also through /dev/stdout or /dev/stderr, which
+ * report_dest.c writes through the descriptor (review 21, F04).
  */
 static bool guard_std_fds(void)
 {
@@ -101,8 +103,7 @@ static bool guard_std_fds(void)
 	for (int fd = 0; fd <= 2; fd++) {
 		if (fcntl(fd, F_GETFD) != -1 || errno != EBADF)
 			continue;
-		int flags = fd == 0 ? O_RDONLY : fd == 1 ? O_RDONLY : O_WRONLY;
-		int got = open("/dev/null", flags);
+		int got = open("/dev/null", O_RDONLY);
 		if (got != fd)
 			exit(3); /* cannot even report: nothing sane to do */
 		if (fd == 1)

@@ -694,6 +694,12 @@ static bool filter_has(const uint64_t *f, unsigned bits, uint64_t h)
 
 #define FORGOTTEN_BUCKETS ((size_t)1 << FORGOTTEN_DIR_BITS)
 
+_Static_assert(PCACHE_RESTART_BYTES ==
+		       ((size_t)1 << (PAIR_FILTER_BITS - 3)) +
+			       ((size_t)1 << (STUDENT_FILTER_BITS - 3)) +
+			       (FORGOTTEN_BUCKETS + 1) * sizeof(uint32_t),
+	       "pair_cache.h's PCACHE_RESTART_BYTES: the filters and the directory");
+
 static size_t bucket_of(uint64_t h)
 {
 	return (size_t)(h >> (64 - FORGOTTEN_DIR_BITS));
@@ -855,8 +861,16 @@ static uint64_t *filter_new(unsigned bits)
 	return f;
 }
 
-bool pcache_restart(struct pcache *c, size_t forgotten_max)
+bool pcache_restart(struct pcache *c, size_t budget)
 {
+	/* The list's room: half the budget, less the filters (the students'
+	 * counted as if it will be needed) and the list's directory. */
+	size_t fixed = c->courses_cap * sizeof(*c->courses) +
+		       PCACHE_RESTART_BYTES;
+	/* A budget below that (test builds' 4 KiB: a restart at every row
+	 * by design) still gives the list a share, so that it is used. */
+	size_t forgotten_max = budget / 2 > fixed ? budget / 2 - fixed :
+						    budget / 4;
 	if (!c->pair_filter && !(c->pair_filter = filter_new(PAIR_FILTER_BITS))) {
 		pcache_clear(c);
 		return false;

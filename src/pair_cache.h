@@ -163,15 +163,21 @@ struct pc_course *pcache_course(struct pcache *c, int64_t course);
  * entry -- the caller has written them -- but remembers which pairs the
  * database holds because of them, in a Bloom filter of fixed size, and
  * which students, exactly, with a check of the values each was written
- * with (16 bytes a student, counted in pcache_bytes, up to forgotten_max
- * bytes; the students past that in a second Bloom filter).  A course (or
+ * with (16 bytes a student, counted in pcache_bytes; the students past
+ * its room in a second Bloom filter).  The filters and the list leave at
+ * least half of `budget` to the entries of the next part: a list that
+ * took more made each part smaller than the last, down to a restart
+ * every few rows (a 1M-row batch beside a big --users index: 151 s).  A course (or
  * the students) complete before stays complete: a pair or a student not
  * in the cache and not remembered is not in the database; one a filter
  * may hold is looked up (a false positive only costs a look-up).  Courses
  * are no longer whole.  false: out of memory (the cache is then cleared
  * as pcache_clear does).
  */
-bool pcache_restart(struct pcache *c, size_t forgotten_max);
+bool pcache_restart(struct pcache *c, size_t budget);
+/* What a restart keeps besides the list and the courses: the two filters
+ * (4 + 2 MiB) and the list's directory (2^16 + 1 offsets of 4 bytes). */
+#define PCACHE_RESTART_BYTES (((size_t)6 << 20) + (((size_t)1 << 16) + 1) * 4)
 /* Whether a restart happened (the filters exist). */
 bool pcache_restarted(const struct pcache *c);
 /* May the database hold this pair because of entries forgotten by a

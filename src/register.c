@@ -81,7 +81,8 @@ struct pipeline {
 	const char *label;  /* the batch's label as recorded (undo: its own) */
 	char source[320];   /* a batch without a roster: the command */
 	size_t header_columns;
-	size_t held_bytes;      /* the reader's for the whole run (--users) */
+	size_t held_bytes;      /* the reader's (--users) and the pipeline's,
+				 * for the whole run */
 	struct report *report;
 	struct rejects *rejects;          /* --rejects FILE, or NULL */
 	const struct check_config *check; /* NULL without --check */
@@ -302,17 +303,43 @@ static enum status thread_error(struct error *err, int errnum,
 			 strerror(errnum));
 }
 
+/* Enough blocks to keep every worker busy while the collector is behind;
+ * with checks (one row per block) each worker can hold one slow row while
+ * another waits. */
+static size_t pipeline_nblocks(size_t workers, bool check)
+{
+	size_t n = 2 * workers + 2;
+	return !check && n > MAX_BLOCKS ? MAX_BLOCKS : n;
+}
+
+/* A worker's stack, as far as a row's work touches it. */
+#define WORKER_STACK_BYTES ((size_t)16 << 10)
+
+/* What the pipeline holds for the whole run -- its rows in flight (15 MiB
+ * from 31 workers on) and its workers' stacks.  The batch's cache budget
+ * was set beside two workers' (1.5 MiB); what more workers hold comes out
+ * of it, so that --workers 1024 stays within the memory of 2 (review 24
+ * F02: 1M users + 1M enrollments peaked at 99.6 MiB with 32 workers, 111.7
+ * with 1,024). */
+static size_t pipeline_bytes(size_t workers, bool check)
+{
+	return pipeline_nblocks(workers, check) *
+		       (check ? 1 : ROWS_PER_BLOCK) * sizeof(struct row) +
+	       workers * WORKER_STACK_BYTES;
+}
+
+static size_t pipeline_bytes_past_two(size_t workers, bool check)
+{
+	size_t all = pipeline_bytes(workers, check), two = pipeline_bytes(2, check);
+	return all > two ? all - two : 0;
+}
+
 static enum status pipeline_start(struct pipeline *pl, pthread_t *collector,
 				  struct error *err)
 {
 	size_t rows_per_block = pl->check ? 1 : ROWS_PER_BLOCK;
 	size_t workers = pl->opt->workers;
-	/* Enough blocks to keep every worker busy while the collector is
-	 * behind; with checks (one row per block) each worker can hold one
-	 * slow row while another waits. */
-	pl->nblocks = 2 * workers + 2;
-	if (!pl->check && pl->nblocks > MAX_BLOCKS)
-		pl->nblocks = MAX_BLOCKS;
+	pl->nblocks = pipeline_nblocks(workers, pl->check != NULL);
 	pl->blocks = calloc(pl->nblocks, sizeof(*pl->blocks));
 	pl->slab = calloc(pl->nblocks * rows_per_block, sizeof(*pl->slab));
 	pl->free_blocks = chan_new(sizeof(struct block *), pl->nblocks);
@@ -816,6 +843,27 @@ static enum batch_outcome decide_outcome(struct pipeline *pl,
 }
 
 
+/* "DIR: the directory of WHAT is writable by other users ...". */
+static void warn_shared_dest(const struct register_options *opt,
+			     const char *dir, const char *what)
+{
+	char msg[ERROR_MAX];
+	snprintf(msg, sizeof(msg),
+		 "%s: the directory of %s is writable by other users, who "
+		 "could delete or replace it once written; write it in a "
+		 "directory only you can write",
+		 dir, what);
+	opt->warn(opt->warn_ctx, msg);
+}
+
+/* How the batch ended, for a message after it: "is committed", ... */
+static const char *outcome_said(const struct register_result *res)
+{
+	return res->outcome == BATCH_COMMITTED ? "is committed" :
+	       res->outcome == BATCH_DRY_RUN ? "was a dry run: nothing was written" :
+					       "was rolled back: nothing was written";
+}
+
 static enum status finish_batch(struct pipeline *pl, struct roster_reader *rd,
 				struct report_dest *dest,
 				struct register_result *res,
@@ -941,22 +989,19 @@ static enum status finish_batch(struct pipeline *pl, struct roster_reader *rd,
 			/* The batch has ended: keep the report wherever it is
 			 * now, and say how the batch ended (a dry run or a
 			 * rollback was said to be committed: review 14, B1). */
-			struct atomic_file *af = &dest->af;
+			char *kept = atomic_file_keep(&dest->af);
 			error_append(err,
-				     " (batch %lld %s; its report is at %s)",
-				     (long long)pl->batch_id,
-				     res->outcome == BATCH_COMMITTED ?
-					     "is committed" :
-				     res->outcome == BATCH_DRY_RUN ?
-					     "was a dry run: nothing was written" :
-					     "was rolled back: nothing was written",
-				     af->tmp_path ? af->tmp_path : opt->output_path);
-			free(af->tmp_path);
-			free(af->path);
-			if (af->fd >= 0)
-				close(af->fd);
-			af->tmp_path = af->path = NULL;
-			af->fd = -1;
+				     " (batch %lld %s; its report is at %s",
+				     (long long)pl->batch_id, outcome_said(res),
+				     kept ? kept : opt->output_path);
+			free(kept);
+			/* The rejected rows go where they were asked to, or
+			 * stay, named, where they are. */
+			struct error rej_err = {0};
+			if (pl->rejects &&
+			    rejects_publish(pl->rejects, &rej_err) != ST_OK)
+				error_append(err, "; %s", rej_err.msg);
+			error_append(err, ")");
 			return st;
 		}
 	} else if (dest->direct_fd >= 0) {
@@ -971,9 +1016,9 @@ static enum status finish_batch(struct pipeline *pl, struct roster_reader *rd,
 	}
 	res->report_written = write_it;
 	if (pl->rejects && (st = rejects_publish(pl->rejects, err)) != ST_OK) {
-		error_append(err, " (batch %lld is committed, and its report "
-			     "written; its rejected rows could not be put in "
-			     "place)", (long long)pl->batch_id);
+		error_append(err, " (batch %lld %s%s)", (long long)pl->batch_id,
+			     outcome_said(res),
+			     write_it ? ", and its report written" : "");
 		return st;
 	}
 	return ST_OK;
@@ -1322,6 +1367,9 @@ enum status register_run(const struct register_options *opt,
 			st = check_config_preflight(check, err);
 		if (st != ST_OK)
 			goto out;
+		char msg[ERROR_MAX];
+		if (opt->warn && check_config_trust_warning(check, msg, sizeof(msg)))
+			opt->warn(opt->warn_ctx, msg);
 		if (!opt->check_env_inherit)
 			check_config_clean_env(check);
 		pl.check = check;
@@ -1335,9 +1383,21 @@ enum status register_run(const struct register_options *opt,
 		if (st != ST_OK)
 			goto out;
 	}
+	/* As the database's directory warns (review 21, F06): whoever may
+	 * write there may delete or replace the file once written. */
+	if (opt->warn) {
+		const char *rej_dir = pl.rejects ? rejects_shared_dir(pl.rejects) :
+						   NULL;
+		if (report_dest_dir_shared(&dest))
+			warn_shared_dest(opt, report_dest_dir(&dest), "the report");
+		if (rej_dir && !(report_dest_dir_shared(&dest) &&
+				 strcmp(rej_dir, report_dest_dir(&dest)) == 0))
+			warn_shared_dest(opt, rej_dir, "the rejects file");
+	}
 	/* The rows wait beside the -o file (its filesystem, its owner's
 	 * space), else in $TMPDIR. */
-	st = report_new(opt->format, report_dest_dir(&dest), &pl.report, err);
+	st = report_new(opt->format, report_dest_dirfd(&dest),
+			report_dest_dir(&dest), &pl.report, err);
 	if (st != ST_OK)
 		goto out;
 	report_set_cancel(pl.report, reader_cancelled, &pl);
@@ -1360,6 +1420,7 @@ enum status register_run(const struct register_options *opt,
 		.undo_of = opt->undo_batch,
 	};
 	pl.label = meta.label;
+	pl.held_bytes += pipeline_bytes_past_two(opt->workers, pl.check != NULL);
 	st = open_and_begin(&pl, &db, &meta, err);
 	free(options);
 	pl.db = db;

@@ -115,10 +115,11 @@ enum status rejects_new(const char *path, unsigned mode,
 	 * (tmpfile(3) put every record of the roster in /tmp, unbounded:
 	 * review 14, A3). */
 	rj->spool_limit = REPORT_SPOOL_MAX;
-	st = report_spool_open(report_dest_dir(&rj->dest), SPOOL_NAME,
+	st = report_spool_open(report_dest_dirfd(&rj->dest),
+			       report_dest_dir(&rj->dest), SPOOL_NAME,
 			       &rj->spool, err);
 	if (st == ST_OK && !rj->dest.atomic)
-		st = report_spool_open(NULL, "temporary rejects file",
+		st = report_spool_open(-1, NULL, "temporary rejects file",
 				       &rj->direct, err);
 	if (st != ST_OK) {
 		rejects_free(rj);
@@ -567,8 +568,18 @@ enum status rejects_publish(struct rejects *rj, struct error *err)
 {
 	if (rj->dest.atomic) {
 		enum status st = atomic_file_publish(&rj->dest.af, err);
-		if (st == ST_OK)
-			rj->dest.atomic = false;
+		rj->dest.atomic = false;
+		if (st != ST_OK) {
+			/* The rows the user must fix: kept, and named, never
+			 * removed (review 21, F01). */
+			char *kept = atomic_file_keep(&rj->dest.af);
+			size_t n = err ? strlen(err->msg) : 0;
+			if (kept && err && n < sizeof(err->msg))
+				snprintf(err->msg + n, sizeof(err->msg) - n,
+					 "; the rejected rows are kept in %s",
+					 kept);
+			free(kept);
+		}
 		return st;
 	}
 	if (rj->dest.direct_fd < 0)
@@ -584,6 +595,12 @@ enum status rejects_publish(struct rejects *rj, struct error *err)
 const char *rejects_path(const struct rejects *rj)
 {
 	return rj->path;
+}
+
+const char *rejects_shared_dir(struct rejects *rj)
+{
+	return report_dest_dir_shared(&rj->dest) ? report_dest_dir(&rj->dest) :
+						   NULL;
 }
 
 void rejects_free(struct rejects *rj)

@@ -92,6 +92,10 @@ enum status rejects_publish(struct rejects *rj, struct error *err);
 /* The final name. */
 const char *rejects_path(const struct rejects *rj);
 
+/* The directory the file goes into, when other users could delete or
+ * replace it there (report_dest_dir_shared); else NULL. */
+const char *rejects_shared_dir(struct rejects *rj);
+
 /* Frees everything; a file not published is removed. */
 void rejects_free(struct rejects *rj);
 

@@ -1,5 +1,5 @@
 /* report: the per-row report of a batch in text, csv or json; see report.h. */
-#define _GNU_SOURCE /* O_TMPFILE, mkostemp */
+#define _GNU_SOURCE /* O_TMPFILE, O_PATH */
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "atomic_file.h"
 #include "report.h"
 #include "report_html.h"
 
@@ -346,27 +347,34 @@ static const char *spool_dir(const char *dir)
 	return dir;
 }
 
-enum status report_spool_open(const char *dir, const char *what, FILE **out,
-			      struct error *err)
+enum status report_spool_open(int dirfd, const char *dir, const char *what,
+			      FILE **out, struct error *err)
 {
-	dir = spool_dir(dir);
-	int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		char path[4096];
-		int n = snprintf(path, sizeof(path), "%s/.bulkreg-spool.XXXXXX",
-				 dir);
-		if (n < 0 || (size_t)n >= sizeof(path))
-			return error_set(err, ST_IO,
-					 "%s: temporary directory name too long",
-					 dir);
-		fd = mkostemp(path, O_CLOEXEC);
-		if (fd < 0)
+	int own = -1;
+	if (dirfd < 0) {
+		dir = spool_dir(dir);
+		dirfd = own = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (own < 0)
 			return error_set(err, ST_IO, "%s: cannot create the %s: %s",
 					 dir, what, strerror(errno));
-		unlink(path);
 	}
+	/* In the very directory that was checked (review 21, F05): through
+	 * its descriptor, never by its name again. */
+	int fd = openat(dirfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		char name[] = ".bulkreg-spool.XXXXXX";
+		fd = atomic_file_create_temp(dirfd, name, 0600);
+		if (fd >= 0)
+			unlinkat(dirfd, name, 0);
+	}
+	int e = errno;
+	if (own >= 0)
+		close(own);
+	if (fd < 0)
+		return error_set(err, ST_IO, "%s: cannot create the %s: %s", dir,
+				 what, strerror(e));
 	if (!(*out = fdopen(fd, "w+"))) {
-		int e = errno;
+		e = errno;
 		close(fd);
 		return error_set(err, ST_IO, "%s: cannot open the %s: %s", dir,
 				 what, strerror(e));
@@ -374,7 +382,7 @@ enum status report_spool_open(const char *dir, const char *what, FILE **out,
 	return ST_OK;
 }
 
-enum status report_new(enum report_format fmt, const char *dir,
+enum status report_new(enum report_format fmt, int dirfd, const char *dir,
 		       struct report **out, struct error *err)
 {
 	*out = NULL;
@@ -385,7 +393,8 @@ enum status report_new(enum report_format fmt, const char *dir,
 		free(buf);
 		return error_set(err, ST_NOMEM, "out of memory for the report");
 	}
-	enum status st = report_spool_open(dir, SPOOL_NAME, &r->spool, err);
+	enum status st = report_spool_open(dirfd, dir, SPOOL_NAME, &r->spool,
+					   err);
 	if (st != ST_OK) {
 		free(r);
 		free(buf);

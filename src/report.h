@@ -50,17 +50,19 @@ struct report;
  * about 12 million csv rows. */
 #define REPORT_SPOOL_MAX ((uint64_t)1 << 30)
 
-/* A file with no name in `dir` (or $TMPDIR, default /tmp, when dir is
- * NULL): gone by itself however the process ends, and never visible to
- * anyone (O_TMPFILE; else mkstemp's file, mode 0600, unlinked at once).
- * ST_IO names dir and `what` ("temporary report file"). */
-enum status report_spool_open(const char *dir, const char *what, FILE **out,
-			      struct error *err);
+/* A file with no name in the directory open on `dirfd` (O_PATH will do;
+ * `dir` names it in messages), or, when dirfd is -1, in `dir` (or $TMPDIR,
+ * default /tmp, when dir is NULL): gone by itself however the process
+ * ends, and never visible to anyone (O_TMPFILE; else a file of mode 0600
+ * created exclusively and unlinked at once, through the same
+ * descriptor).  ST_IO names dir and `what` ("temporary report file"). */
+enum status report_spool_open(int dirfd, const char *dir, const char *what,
+			      FILE **out, struct error *err);
 
 /* A report being built: rows are spooled to a temporary file that has no
- * name (O_TMPFILE, else unlinked at once; mode 0600) in `dir`, or in $TMPDIR
- * (default /tmp) when dir is NULL, so memory does not grow with the roster. */
-enum status report_new(enum report_format fmt, const char *dir,
+ * name, as report_spool_open makes it (in dirfd, else dir, else $TMPDIR),
+ * so memory does not grow with the roster. */
+enum status report_new(enum report_format fmt, int dirfd, const char *dir,
 		       struct report **out, struct error *err);
 
 /* text: list every row in the table (--all), with its status and waitlist

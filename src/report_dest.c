@@ -2,12 +2,14 @@
  * files; see report_dest.h. */
 #include <dirent.h>
 #include <errno.h>
+#include <linux/capability.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "dest_walk.h"
@@ -52,6 +54,45 @@ static enum status refuse_owner(const struct report_dest *d, const char *path,
 			 (unsigned long)sb->st_uid, (unsigned long)geteuid());
 }
 
+/* Whether this process may rename over any file in a sticky directory
+ * (CAP_FOWNER in its effective set: root, as a rule). */
+static bool can_override_sticky(void)
+{
+	struct __user_cap_header_struct hdr = {
+		.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
+	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
+	memset(data, 0, sizeof(data));
+	if (syscall(SYS_capget, &hdr, data) != 0)
+		return geteuid() == 0;
+	return (data[CAP_FOWNER / 32].effective & (1u << (CAP_FOWNER % 32))) != 0;
+}
+
+/* A file at the name (sb) that the rename after the commit could not
+ * replace: another user's, in a sticky directory (/tmp, a drop
+ * directory) that is not the caller's either.  Found now, it is refused
+ * before the batch starts, as a planted link is; found only at the
+ * rename, it would leave a committed batch with its report stranded
+ * (review 21, F01). */
+static enum status refuse_unreplaceable(const struct report_dest *d,
+					const char *path,
+					const struct dest_walk *w,
+					struct error *err)
+{
+	struct stat dir;
+	if (fstat(w->dirfd, &dir) != 0 || !(dir.st_mode & S_ISVTX) ||
+	    w->sb.st_uid == geteuid() || dir.st_uid == geteuid() ||
+	    can_override_sticky())
+		return ST_OK;
+	return error_set(err, ST_IO,
+			 "%s: refusing to write %s: there is a %s there owned "
+			 "by user %lu, not by you (%lu), in a sticky directory, "
+			 "where only its owner may replace it (another user "
+			 "may have put it there; remove it or choose another "
+			 "name)",
+			 path, d->what, kind(w->sb.st_mode),
+			 (unsigned long)w->sb.st_uid, (unsigned long)geteuid());
+}
+
 /* Standard output or error (1, 2) when it is open for writing on the file
  * `sb` describes; -1 otherwise.  (A closed one is /dev/null opened
  * read-only, see main.c: it is not a way to /dev/null.) */
@@ -85,6 +126,31 @@ static enum status use_stdio(struct report_dest *d, const char *path, int fd,
 				 path, d->what,
 				 fd == 1 ? "standard output" : "standard error",
 				 strerror(errno));
+	return ST_OK;
+}
+
+/* Whether descriptor fd (1 or 2) cannot be written: closed when bulkreg
+ * started (main.c put /dev/null there, read-only, so that every write
+ * fails as on the closed descriptor), or open for reading only. */
+static bool stdio_unwritable(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+	return fl == -1 || (fl & O_ACCMODE) == O_RDONLY;
+}
+
+/* -o /dev/stdout (/dev/fd/1, /proc/self/fd/1; or 2) while that descriptor
+ * is closed: written through it all the same, so that the report fails
+ * exactly as it does on a closed standard output without -o (the batch
+ * rolled back, exit 3) -- never into the /dev/null that holds its place
+ * (review 21, F04). */
+static enum status use_closed_stdio(struct report_dest *d, int fd,
+				    struct error *err)
+{
+	d->name = fd == 1 ? "standard output" : "standard error";
+	d->direct_fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	if (d->direct_fd < 0)
+		return error_set(err, ST_IO, "%s: cannot write %s: %s", d->name,
+				 d->what, strerror(errno));
 	return ST_OK;
 }
 
@@ -163,6 +229,23 @@ static bool open_for_reading(const struct stat *sb)
 static enum status refuse_link(const struct report_dest *d, const char *path,
 			       const struct dest_walk *w, struct error *err)
 {
+	if (w->why == DEST_WALK_HARD_LINKED)
+		return error_set(err, ST_IO,
+				 "%s: refusing to write %s: %s is a symbolic "
+				 "link with %lu names (a hard link to a link: "
+				 "who put it there is not known)",
+				 path, d->what, w->link,
+				 (unsigned long)w->link_sb.st_nlink);
+	if (w->why == DEST_WALK_STICKY)
+		return error_set(err, ST_IO,
+				 "%s: refusing to write %s: %s is a symbolic "
+				 "link owned by user %lu, not by you (%lu), in a "
+				 "sticky directory all may write, where only "
+				 "your own links are followed (another user may "
+				 "have put it there)",
+				 path, d->what, w->link,
+				 (unsigned long)w->link_sb.st_uid,
+				 (unsigned long)geteuid());
 	if (w->where == DEST_WALK_AT_PATH)
 		return refuse_owner(d, w->link, &w->link_sb, "it is a", err);
 	if (w->where == DEST_WALK_ON_PATH)
@@ -196,7 +279,10 @@ static enum status open_found(struct report_dest *d, const char *path,
 					 "reading (the roster, or the --users "
 					 "file); %s would replace it",
 					 path, w->shown, d->what);
-		enum status st = atomic_file_openat(&d->af, w->dirfd, w->name,
+		enum status st = refuse_unreplaceable(d, path, w, err);
+		if (st != ST_OK)
+			return st;
+		st = atomic_file_openat(&d->af, w->dirfd, w->name,
 						    w->shown, d->what, mode, err);
 		d->atomic = st == ST_OK;
 		return st;
@@ -257,10 +343,23 @@ enum status report_dest_open(struct report_dest *d, const char *path,
 			     report_dest_stdio_fd(path) :
 			     -1;
 	enum status st;
-	if (std_fd >= 0)
+	if ((w.proc_fd == 1 || w.proc_fd == 2) && r != DEST_WALK_REFUSED &&
+	    stdio_unwritable(w.proc_fd))
+		st = use_closed_stdio(d, w.proc_fd, err);
+	else if (std_fd >= 0)
 		st = use_stdio(d, path, std_fd, err);
 	else if (r == DEST_WALK_REFUSED)
 		st = refuse_link(d, path, &w, err);
+	else if (r == DEST_WALK_ERROR && e == EISDIR &&
+		 S_ISDIR(w.sb.st_mode) && w.sb.st_uid != geteuid())
+		/* Another user's directory at the name (review 21, F01). */
+		st = error_set(err, ST_IO,
+			       "%s: refusing to write %s: there is a directory "
+			       "there owned by user %lu, not by you (%lu) (another "
+			       "user may have put it there; remove it or choose "
+			       "another name)",
+			       path, what, (unsigned long)w.sb.st_uid,
+			       (unsigned long)geteuid());
 	else if (r == DEST_WALK_ERROR && e == ENOMEM)
 		st = error_set(err, ST_NOMEM, "%s: out of memory", path);
 	else if (dangling)
@@ -302,6 +401,17 @@ const char *report_dest_dir(struct report_dest *d)
 	if (!d->dir)
 		d->dir = dir_of(d->af.path, strrchr(d->af.path, '/'));
 	return d->dir;
+}
+
+bool report_dest_dir_shared(const struct report_dest *d)
+{
+	struct stat sb;
+	return d->atomic && fstat(d->af.dirfd, &sb) == 0 && dest_dir_shared(&sb);
+}
+
+int report_dest_dirfd(const struct report_dest *d)
+{
+	return d->atomic ? d->af.dirfd : -1;
 }
 
 void report_dest_close(struct report_dest *d)

@@ -20,14 +20,20 @@
  * standard error is -- /dev/stdout, /dev/fd/1, /proc/self/fd/2, or the
  * path of the file cron's `>> log` opened -- is written through that
  * descriptor, in place, as if no FILE had been given: renaming over it
- * would lose what the file held.
+ * would lose what the file held.  When that descriptor is closed (main.c
+ * holds its place with /dev/null, read-only), /dev/stdout and its other
+ * names are written through it all the same, and fail as standard output
+ * does: never into that /dev/null.
  *
  * Because bulkreg often runs as root in directories others can write,
  * something another user planted on the way is refused: FILE is resolved
  * one component at a time (dest_walk), and every symbolic link met -- at
  * the path, a directory on its way, any link one's own links lead through
  * -- must belong to the caller or to root, as must a FIFO or character
- * device at the end; a block device is always refused.  /dev/stdout,
+ * device at the end; a block device is always refused.  A file at the
+ * end that the rename could not replace (another user's, in a sticky
+ * directory not the caller's, without CAP_FOWNER) is refused too, before
+ * the batch, not found at the rename after the commit.  /dev/stdout,
  * /dev/null and a terminal of one's own keep working.  The directory the
  * walk ended in stays open: the temporary file is created and renamed
  * through it, so what was checked is what is written.  A regular file this
@@ -67,6 +73,15 @@ int report_dest_fd(const struct report_dest *d);
  * name); NULL when the report is not written through a temporary file.
  * Owned by d. */
 const char *report_dest_dir(struct report_dest *d);
+
+/* Whether that directory (the one the temporary file is in) lets other
+ * users delete or replace the file once written (dest_dir_shared); false
+ * when there is none.  For a warning. */
+bool report_dest_dir_shared(const struct report_dest *d);
+
+/* That directory's descriptor, the one the walk checked (O_PATH), or -1:
+ * the spool is created through it, not by its name (review 21, F05). */
+int report_dest_dirfd(const struct report_dest *d);
 
 /* 1 or 2 when `path` (followed) is the very file standard output or
  * standard error is open for writing on, as report_dest_open would write

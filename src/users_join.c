@@ -39,9 +39,12 @@ struct users_join {
 	FILE *spill;                 /* writing it */
 	char *spill_buf;
 	uint64_t spill_size;
-	/* The index: the low 32 bits of a user id's hash (its slot comes from
-	 * them too), and its record's offset + 1 in the spill file (0: an
-	 * empty slot).  8 bytes a slot, at most half full. */
+	/* The index: a user id's 32-bit hash (its slot comes from it too),
+	 * and its record's offset + 1 in the spill file (0: an empty slot).
+	 * 8 bytes a slot, at most three quarters full; any number of slots
+	 * (index_fit), so that the index is near 11 bytes a user, without the
+	 * doubling that made it 32 MiB just past 2^20 users (the batch's cache
+	 * has what the index leaves of its budget). */
 	uint32_t *hash, *off;
 	size_t cap, count, dups;
 	char warning[ERROR_MAX];     /* the first user listed twice, or "" */
@@ -128,9 +131,21 @@ static enum status read_record(struct users_join *u, uint64_t off,
 
 /* ---- the index ------------------------------------------------------------- */
 
-static enum status grow(struct users_join *u, struct error *err)
+/* The first slot of hash h in an index of cap slots (any cap). */
+static size_t slot_of(uint32_t h, size_t cap)
 {
-	size_t cap = u->cap ? u->cap * 2 : 1024;
+	return (size_t)(((uint64_t)h * cap) >> 32);
+}
+
+static size_t slot_next(size_t j, size_t cap)
+{
+	return j + 1 == cap ? 0 : j + 1;
+}
+
+/* The index rebuilt with cap slots (cap > u->count). */
+static enum status index_resize(struct users_join *u, size_t cap,
+				struct error *err)
+{
 	uint32_t *hash = calloc(cap, sizeof(*hash));
 	uint32_t *off = calloc(cap, sizeof(*off));
 	if (!hash || !off) {
@@ -141,9 +156,9 @@ static enum status grow(struct users_join *u, struct error *err)
 	for (size_t i = 0; i < u->cap; i++) {
 		if (!u->off[i])
 			continue;
-		size_t j = (size_t)u->hash[i] & (cap - 1);
+		size_t j = slot_of(u->hash[i], cap);
 		while (off[j])
-			j = (j + 1) & (cap - 1);
+			j = slot_next(j, cap);
 		hash[j] = u->hash[i];
 		off[j] = u->off[i];
 	}
@@ -155,6 +170,25 @@ static enum status grow(struct users_join *u, struct error *err)
 	return ST_OK;
 }
 
+/* Whether n users fill more than three quarters of cap slots. */
+static bool index_full(size_t n, size_t cap)
+{
+	return n * 4 > cap * 3;
+}
+
+static enum status grow(struct users_join *u, struct error *err)
+{
+	return index_resize(u, u->cap ? u->cap * 2 : 1024, err);
+}
+
+/* Once the file is read: the fewest slots that keep the index at most
+ * three quarters full (the doublings left up to twice that). */
+static enum status index_fit(struct users_join *u, struct error *err)
+{
+	size_t cap = u->count / 3 * 4 + 1024;
+	return cap < u->cap ? index_resize(u, cap, err) : ST_OK;
+}
+
 /* The slot of user `id`: its own (*found, its line in *line) or the empty
  * one it would take. */
 static enum status probe(struct users_join *u, const char *id, size_t len,
@@ -162,9 +196,9 @@ static enum status probe(struct users_join *u, const char *id, size_t len,
 			 struct value v[U_COUNT], uint64_t *line,
 			 struct error *err)
 {
-	size_t j = (size_t)h & (u->cap - 1);
+	size_t j = slot_of(h, u->cap);
 	*found = false;
-	for (; u->off[j]; j = (j + 1) & (u->cap - 1)) {
+	for (; u->off[j]; j = slot_next(j, u->cap)) {
 		if (u->hash[j] != h)
 			continue;
 		/* While the file is read, the record may still be buffered. */
@@ -204,7 +238,7 @@ static enum status add_user(struct users_join *u, uint64_t line,
 			    struct error *err)
 {
 	enum status st;
-	if ((u->count + 1) * 2 > u->cap && (st = grow(u, err)) != ST_OK)
+	if (index_full(u->count + 1, u->cap) && (st = grow(u, err)) != ST_OK)
 		return st;
 	const char *id = (const char *)u->cur[U_ID].text;
 	size_t len = u->cur[U_ID].len;
@@ -485,6 +519,8 @@ enum status users_join_open(const char *path, const char *encoding,
 	if ((!encoding || (st = csvread_set_encoding(&u->cr, encoding, err)) == ST_OK) &&
 	    (st = spill_open(u, err)) == ST_OK && (st = grow(u, err)) == ST_OK)
 		st = read_users(u, err);
+	if (st == ST_OK)
+		st = index_fit(u, err);
 	csvread_close(&u->cr);
 	free(u->colmap);
 	u->colmap = NULL;

@@ -440,3 +440,50 @@ expect_err "cannot create the rejects file: there is no directory $PWD/fix: crea
 mkdir -p logs
 run -d "$db" register bad.csv --dry-run -o logs/today.csv --format csv
 expect_rc 1
+
+case_ "a rename that fails after the commit keeps the rejected rows, named (review 21, F01)"
+# A directory appears at the --rejects name while the batch runs (the
+# check makes it): the rename over it fails after the commit.  The rows
+# the user must fix stay in the temporary file, which the message names.
+rm -rf late
+mkdir late
+run -d "$db" register bad.csv -o late/r.txt --rejects late/rej.csv \
+	--check 'mkdir -p late/rej.csv'
+expect_rc 3
+expect_err "late/rej.csv: cannot put the rejects file in place"
+expect_err "the rejected rows are kept in late/.rej.csv."
+expect_err "is committed, and its report written"
+kept=$(ls -A late | grep '^\.rej\.csv\.') || fail "the temporary rejects file is gone: $(ls -A late)"
+[ -f late/r.txt ] || fail "the report is not in place"
+cmp -s "late/$kept" want.rejects || fail "the kept rows: $(cat "late/$kept")"
+# The report's rename failing: the report is kept, and the rejects file
+# still goes into place.
+rm -rf late
+mkdir late
+run -d "$db" register bad.csv -o late/r.txt --rejects late/rej.csv \
+	--check 'mkdir -p late/r.txt'
+expect_rc 3
+expect_err "late/r.txt: cannot put the report in place"
+expect_err "its report is at late/.r.txt."
+cmp -s late/rej.csv want.rejects || fail "the rejects file is not in place: $(ls -A late)"
+
+case_ "a closed standard output or error, by name (/dev/stdout, /dev/fd/1, /proc/self/fd/1, /dev/stderr): as closed as without -o (review 21, F04)"
+regs_before=$(sql "$db" "SELECT count(*) FROM registrations")
+for o in /dev/stdout /dev/fd/1 /proc/self/fd/1; do
+	"$BULKREG" -d "$db" register bad.csv -o "$o" >&- 2>err
+	RC=$?
+	expect_rc 3
+	expect_err "standard output: write failed: Bad file descriptor; batch"
+	expect_err "was rolled back"
+done
+"$BULKREG" -d "$db" register bad.csv --rejects /dev/stderr -o closed.txt 2>&-
+RC=$?
+expect_rc 3
+[ ! -e closed.txt ] || fail "the report was written: the batch went on"
+# (The rolled-back batches are in the history; no registration is.)
+regs_after=$(sql "$db" "SELECT count(*) FROM registrations")
+[ "$regs_before" = "$regs_after" ] || fail "registrations: $regs_before, then $regs_after"
+# /dev/null itself, with standard output closed, is still /dev/null.
+"$BULKREG" -d "$db" register bad.csv --dry-run -o /dev/null >&- 2>err
+RC=$?
+expect_rc 1

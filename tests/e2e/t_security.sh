@@ -417,6 +417,131 @@ run -d wr.db course list
 expect_rc 0
 expect_empty err
 
+# as_nobody ARGS...: bulkreg run by another user than root (nobody).
+can_be_nobody() {
+	[ "$(id -u)" = 0 ] && command -v setpriv >/dev/null &&
+		id nobody >/dev/null 2>&1 && getent group nogroup >/dev/null
+}
+as_nobody() {
+	setpriv --reuid=nobody --regid=nogroup --clear-groups "$BULKREG" "$@" >out 2>err
+	RC=$?
+}
+if can_be_nobody; then
+	case_ "a file another user owns at -o or --rejects in a sticky directory: refused before the batch (review 21, F01)"
+	chmod 0711 . && mkdir -p nb stk && chmod 1777 stk && chown nobody nb
+	cp t.db nb/t.db && chown nobody nb/t.db
+	dump nb/t.db nb.before
+	echo "root's" >stk/daily.txt
+	echo "root's" >stk/rej.csv
+	as_nobody -d nb/t.db register "$R" -o stk/daily.txt
+	expect_rc 3
+	expect_err "stk/daily.txt: refusing to write the report: there is a file there owned by user 0, not by you ($(id -u nobody)), in a sticky directory"
+	as_nobody -d nb/t.db register "$R" -o nb/r.txt --rejects stk/rej.csv
+	expect_rc 3
+	expect_err "stk/rej.csv: refusing to write the rejects file: there is a file there owned by user 0"
+	[ ! -e nb/r.txt ] || fail "the report was written"
+	dump nb/t.db nb.after
+	expect_same nb.before nb.after
+	[ "$(cat stk/daily.txt stk/rej.csv)" = "root's
+root's" ] || fail "the files were changed"
+	# A directory another user made at the name: refused the same way.
+	mkdir -p stk/dir.txt
+	as_nobody -d nb/t.db register "$R" -o stk/dir.txt
+	expect_rc 3
+	expect_err "stk/dir.txt: refusing to write the report: there is a directory there owned by user 0, not by you ($(id -u nobody))"
+	setpriv --reuid=nobody --regid=nogroup --clear-groups mkdir stk/nbdir.txt
+	run -d t.db register "$R" --rejects stk/nbdir.txt
+	expect_rc 3
+	expect_err "stk/nbdir.txt: refusing to write the rejects file: there is a directory there owned by user $(id -u nobody), not by you (0)"
+	dump nb/t.db nb.after
+	expect_same nb.before nb.after
+	# Its own file there, or a new name, is fine; and root may replace
+	# any file (it can: CAP_FOWNER).
+	as_nobody -d nb/t.db register "$R" --dry-run -o stk/new.txt
+	expect_rc 0
+	as_nobody -d nb/t.db register "$R" --dry-run -o stk/new.txt
+	expect_rc 0
+	run -d t.db register "$R" --dry-run -o stk/new.txt
+	expect_rc 0
+fi
+
+case_ "-o: a symbolic link with two names (a hard link to a link) is refused, even root's own (review 21, F10)"
+echo "precious" >hl-target
+ln -s hl-target hl1.csv
+ln -P hl1.csv hl2.csv || fail "cannot hard-link a symbolic link"
+for f in hl1.csv hl2.csv; do
+	run -d t.db register "$R" --dry-run -o "$f"
+	expect_rc 3
+	expect_err "$f: refusing to write the report: $f is a symbolic link with 2 names"
+done
+[ "$(cat hl-target)" = precious ] || fail "the link's target was replaced"
+rm -f hl2.csv
+run -d t.db register "$R" --dry-run -o hl1.csv
+expect_rc 0
+
+if can_be_nobody; then
+	case_ "in a sticky directory all may write, only the caller's own links are followed, not root's (review 21, F10)"
+	echo "nobody's" >nb/keep.txt && chown nobody nb/keep.txt
+	ln -s ../nb/keep.txt stk/rootlink.txt
+	as_nobody -d nb/t.db register "$R" --dry-run -o stk/rootlink.txt
+	expect_rc 3
+	expect_err "stk/rootlink.txt: refusing to write the report: stk/rootlink.txt is a symbolic link owned by user 0, not by you ($(id -u nobody)), in a sticky directory all may write"
+	[ "$(cat nb/keep.txt)" = "nobody's" ] || fail "the link's target was replaced"
+	setpriv --reuid=nobody --regid=nogroup --clear-groups ln -s ../nb/keep.txt stk/own.txt
+	as_nobody -d nb/t.db register "$R" --dry-run -o stk/own.txt
+	expect_rc 0
+	[ "$(cat nb/keep.txt)" != "nobody's" ] || fail "its own link was not followed"
+fi
+
+case_ "a warning when -o or --rejects goes into a directory others can write or own (review 21, F06)"
+mkdir -p pubout && chmod 1777 pubout
+run -d t.db register "$R" --dry-run -o pubout/r.txt
+expect_rc 0
+expect_err "warning: pubout: the directory of the report is writable by other users, who could delete or replace it once written"
+run -d t.db register "$R" --dry-run -o mine.txt --rejects pubout/rej.csv
+expect_rc 0
+expect_err "warning: pubout: the directory of the rejects file is writable by other users"
+! grep -q "directory of the report" err || fail "a warning for the report's own directory: $(cat err)"
+run -q -d t.db register "$R" --dry-run -o pubout/r.txt
+expect_rc 0
+expect_empty err
+run -d t.db register "$R" --dry-run -o mine.txt
+expect_rc 0
+! grep -q "warning" err || fail "a warning for the caller's own directory: $(cat err)"
+if can_be_nobody; then
+	mkdir -p theirs-out && chown nobody theirs-out && chmod 0755 theirs-out
+	run -d t.db register "$R" --dry-run -o theirs-out/r.txt
+	expect_rc 0
+	expect_err "warning: theirs-out: the directory of the report is writable by other users"
+fi
+
+if can_be_nobody && command -v python3 >/dev/null; then
+	case_ "--group-readable into a directory with a default ACL: the file is exactly 0640, no named user reads it (review 21, F06)"
+	mkdir -p acl && chmod 0755 acl
+	# A default ACL giving nobody read and write (user::rwx, user:nobody:rw-,
+	# group::rwx, mask::rwx, other::r-x).
+	if python3 - acl "$(id -u nobody)" <<'PY'
+import os, struct, sys
+def e(tag, perm, id=0xffffffff): return struct.pack('<HHI', tag, perm, id)
+os.setxattr(sys.argv[1], 'system.posix_acl_default',
+            struct.pack('<I', 2) + e(1, 7) + e(2, 6, int(sys.argv[2])) + e(4, 7) + e(0x10, 7) + e(0x20, 5))
+PY
+	then
+		run --group-readable -d t.db register "$R" --dry-run -o acl/r.txt \
+			--rejects acl/rej.csv
+		expect_rc 0
+		for f in acl/r.txt acl/rej.csv; do
+			[ "$(mode "$f")" = 640 ] || fail "$f is $(mode "$f")"
+			! setpriv --reuid=nobody --regid=nogroup --clear-groups cat "$f" \
+				>/dev/null 2>&1 || fail "nobody reads $f through the directory's default ACL"
+			! python3 -c 'import os,sys; os.getxattr(sys.argv[1], "system.posix_acl_access")' \
+				"$f" 2>/dev/null || fail "$f has an access ACL"
+		done
+	else
+		echo "note: no ACLs on this filesystem: the default ACL case skipped"
+	fi
+fi
+
 # ---- 4. a signal after the commit -------------------------------------------
 if [ -z "${BULKREG_WRAPPER:-}" ] && command -v strace >/dev/null 2>&1 &&
 	strace -f -o /dev/null -e trace=none true 2>/dev/null; then
@@ -603,6 +728,30 @@ if pgrep -f "$mark" >/dev/null; then
 	fail "a check's process outlived bulkreg"
 fi
 
+case_ "a warning when the --check program, or its directory, others can change (review 21, F12)"
+mkdir -p chk pubchk && chmod 0755 chk && chmod 1777 pubchk
+printf '#!/bin/sh\nexit 0\n' >chk/ok.sh
+cp chk/ok.sh chk/open.sh
+cp chk/ok.sh pubchk/mine.sh
+chmod 0755 chk/ok.sh pubchk/mine.sh
+chmod 0777 chk/open.sh
+run -d t.db register "$R" --dry-run --check chk/ok.sh
+expect_rc 0
+! grep -q "warning" err || fail "a warning for a program only root can change: $(cat err)"
+run -d t.db register "$R" --dry-run --check chk/open.sh
+expect_rc 0
+expect_err "warning: --check chk/open.sh: $PWD/chk/open.sh is writable by other users"
+run -d t.db register "$R" --dry-run --check "pubchk/mine.sh --flag"
+expect_rc 0
+expect_err "warning: --check pubchk/mine.sh: its directory $PWD/pubchk is writable by other users"
+# Found in PATH, as it will be run.
+PATH=$PWD/chk:$PATH run -d t.db register "$R" --dry-run --check open.sh
+expect_rc 0
+expect_err "warning: --check open.sh: $PWD/chk/open.sh is writable by other users"
+run -q -d t.db register "$R" --dry-run --check chk/open.sh
+expect_rc 0
+expect_empty err
+
 case_ "--check-env clean (the default): no secrets, BULKREG_* kept"
 SECRET_TOKEN=hunter2 BULKREG_SITE=north "$BULKREG" -d t.db register "$R" \
 	--dry-run --format csv \
@@ -680,6 +829,46 @@ run -d t.db register --course "$(printf 'M\033[31m')" "$R"
 expect_rc 2
 expect_err 'M\x1b[31m'
 expect_no_esc err
+
+case_ "copy-db's summary shows both databases' names escaped (review 21, F11)"
+evil_db=$(printf 'c\033]0;PWNED\007\033[2J.db')
+run copy-db t.db "$evil_db"
+expect_rc 0
+expect_err 'into c\x1b]0;PWNED\x07\x1b[2J.db: '
+expect_no_esc err
+run copy-db "$evil_db" plain-copy.db
+expect_rc 0
+expect_err 'copied c\x1b]0;PWNED\x07\x1b[2J.db into plain-copy.db'
+expect_no_esc err
+
+case_ "a batch's kind and a history event edited by hand are shown escaped (batches, student)"
+cp t.db kind.db
+run -d kind.db register "$R"
+expect_rc 0
+sql kind.db "PRAGMA ignore_check_constraints=ON;
+	UPDATE batches SET kind = 'k' || char(27) || '[2J' WHERE id = (SELECT max(id) FROM batches);
+	INSERT INTO history (batch_id, event, course_id, student_id, new_status, new_seq)
+		SELECT max(b.id), 'e' || char(27) || ']0;T' || char(7), min(c.id), 'P1',
+		       'registered', 1 FROM batches b, courses c;
+	UPDATE batches SET started_at = 's' || char(27) || '[31m', finished_at = 'f' || char(27) || '[31m'"
+run -d kind.db batches
+expect_out 'k\x1b[2J'
+expect_out 's\x1b[31m'
+expect_out 'f\x1b[31m'
+expect_no_esc out
+run -d kind.db student P1
+expect_out 'e\x1b]0;T\x07'
+expect_out 'k\x1b[2J'
+expect_no_esc out
+run -d kind.db batches show "$(sql kind.db "SELECT max(id) FROM batches")"
+expect_out 'e\x1b]0;T\x07'
+expect_no_esc out
+# A batch's options are stored JSON, handed out as they are: a C1 control
+# (U+009B, CSI) or DEL in a string, which JSON allows raw, is escaped.
+sql kind.db "UPDATE batches SET options = '{\"a\":\"' || char(155) || '31m' || char(127) || '\"}'"
+run -d kind.db batches --format json
+expect_out '"options": {"a":"\u009b31m\u007f"}'
+! LC_ALL=C grep -q "$(printf '\302\233')" out || fail "a raw U+009B in the json"
 
 case_ "an unknown option holding escapes is shown escaped"
 # getopt printed these itself, raw (review 14, B2).

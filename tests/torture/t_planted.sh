@@ -89,6 +89,58 @@ expect_err "FIFO owned by user"
 db_unchanged
 trial_end
 
+trial_start "-o regular file nobody planted: replaced by root's report, never written into"
+fresh_db
+rm -f shared/out.csv
+$AS sh -c 'echo planted >shared/out.csv'
+planted_ino=$(stat -c %i shared/out.csv)
+$AS sh -c 'exec 3<shared/out.csv; sleep 30' &
+holder=$!
+"$BULKREG" -d shared/db register small.csv -o shared/out.csv >out 2>err
+RC=$?
+[ "$RC" -le 1 ] || fail_trial "exit status $RC: $(head -c 300 err)"
+[ "$(stat -c '%U %a' shared/out.csv)" = "root 600" ] ||
+	fail_trial "the report is $(stat -c '%U %a' shared/out.csv)"
+[ "$(stat -c %i shared/out.csv)" != "$planted_ino" ] ||
+	fail_trial "the planted file was written into"
+kill "$holder" 2>/dev/null
+wait "$holder" 2>/dev/null
+trial_end
+
+trial_start "-o root's file in the sticky directory, run by nobody: refused before the batch"
+rm -rf nbdir shared/theirs.csv
+mkdir nbdir
+copy_db base.db nbdir/db
+chown -R nobody nbdir
+full_state nbdir/db nb-before.state
+echo "root's" >shared/theirs.csv
+$AS "$BULKREG" -d nbdir/db register small.csv -o shared/theirs.csv \
+	--rejects nbdir/rej.csv >out 2>err
+RC=$?
+expect_rc 3
+expect_err "there is a file there owned by user 0"
+[ "$(cat shared/theirs.csv)" = "root's" ] || fail_trial "root's file was changed"
+[ ! -e nbdir/rej.csv ] || fail_trial "the rejects file was written"
+full_state nbdir/db nb-after.state
+same nb-before.state nb-after.state >/dev/null || fail_trial "the database changed"
+rm -rf nbdir shared/theirs.csv
+trial_end
+
+trial_start "-o hard link to root's own symbolic link (fs.protected_hardlinks off): refused"
+fresh_db
+rm -f shared/out.csv shared/rootlink
+# Root makes it here, as nobody could where protected_hardlinks is off.
+ln -s "$PWD/secret" shared/rootlink
+ln -P shared/rootlink shared/out.csv || setup_fail "cannot hard-link a link"
+"$BULKREG" -d shared/db register small.csv -o shared/out.csv >out 2>err
+RC=$?
+expect_rc 3
+expect_err "is a symbolic link with 2 names"
+secret_intact
+db_unchanged
+rm -f shared/out.csv shared/rootlink
+trial_end
+
 for f in db-wal db-shm db-journal; do
 	trial_start "pre-created $f, held open by its owner"
 	fresh_db

@@ -687,6 +687,24 @@ START_TEST(test_select_null_channel_never_ready)
 }
 END_TEST
 
+/* Review 24 F01: a case whose direction is neither send nor receive (an
+ * uninitialised struct) is a programming error the caller can see, not a
+ * receive that takes the value. */
+START_TEST(test_select_bad_direction_is_invalid)
+{
+	struct chan *c = chan_new(sizeof(int), 1);
+	int v = 7, got = 0;
+	ck_assert_int_eq(chan_try_send(c, &v), CHAN_OK);
+	struct chan_case bad = {c, (enum chan_dir)7, &got};
+	size_t chosen = 99;
+	ck_assert_int_eq(chan_select(&bad, 1, CHAN_SELECT_DEFAULT, NULL, &chosen),
+			 CHAN_INVALID);
+	ck_assert_int_eq(got, 0);
+	ck_assert_uint_eq(chan_len(c), 1);
+	chan_free(c);
+}
+END_TEST
+
 START_TEST(test_select_deadline)
 {
 	struct chan *a = chan_new(sizeof(int), 0), *b = chan_new(sizeof(int), 2);
@@ -1028,6 +1046,7 @@ Suite *chan_suite(void)
 	tcase_add_test(tc, test_select_send_and_recv_cases);
 	tcase_add_test(tc, test_select_reports_closed_case);
 	tcase_add_test(tc, test_select_null_channel_never_ready);
+	tcase_add_test(tc, test_select_bad_direction_is_invalid);
 	tcase_add_test(tc, test_select_deadline);
 	tcase_add_test(tc, test_select_never_pairs_with_itself);
 	tcase_add_test(tc, test_select_pairs_with_select_on_unbuffered);

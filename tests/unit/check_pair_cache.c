@@ -305,6 +305,43 @@ static void values_of(uint32_t i, unsigned round, char buf[3][32],
 	}
 }
 
+/* A restart leaves at least half its budget to the next part, however
+ * many students the batch stored before: the list of remembered students
+ * and the filters (6 MiB) together take at most half.  When the list took
+ * half and the filters came on top, a 24 MiB budget left the next part
+ * almost nothing and the cache restarted every few rows. */
+START_TEST(test_restart_leaves_half_the_budget)
+{
+	const size_t budget = (size_t)16 << 20;
+	struct pcache *c = pcache_new(9);
+	char id[64], buf[3][32];
+	const char *v[3];
+	size_t len[3];
+	/* 7 x 100,000 stored students: more than half the budget at 16
+	 * bytes each. */
+	for (unsigned r = 0; r < 8; r++) {
+		uint32_t n = r < 7 ? 100000 : 1;
+		for (uint32_t i = 0; i < n; i++) {
+			uint32_t at = r * 100000 + i;
+			id_of(id, sizeof(id), at);
+			uint32_t k = pcache_student(c, id, strlen(id), true);
+			ck_assert_uint_ne(k, PC_NONE);
+			values_of(at, r, buf, v, len);
+			ck_assert(pcache_student_values(c, k, v, len));
+			pcache_student_at(c, k)->state = PCS_STORED;
+		}
+		ck_assert(pcache_restart(c, budget));
+	}
+	/* The last part held one student: its indexes' reserve is small. */
+	ck_assert_uint_le(pcache_bytes(c), budget / 2 + ((size_t)256 << 10));
+	/* The students past the list are in the filter, not forgotten. */
+	id_of(id, sizeof(id), 5);
+	ck_assert_int_ne(pcache_student_forgotten(c, id, strlen(id), NULL, NULL),
+			 PCF_NOT);
+	pcache_free(c);
+}
+END_TEST
+
 /* The list's room, in the loop's second run: 2,000 students, the rest
  * of the 70,000 stored past it. */
 #define SMALL_ROOM 2000
@@ -334,7 +371,8 @@ START_TEST(test_restart_remembers_students)
 			e->state = PCS_STORED;
 			e->created = 100 + i % 3;
 		}
-		ck_assert(pcache_restart(c, room));
+		/* The budget that leaves the list `room` (no course). */
+		ck_assert(pcache_restart(c, 2 * (room + PCACHE_RESTART_BYTES)));
 		ck_assert_uint_eq(pcache_student_count(c), 0);
 	}
 	/* Within its room, whatever the batch's size: the list, both
@@ -437,6 +475,7 @@ static Suite *pair_cache_suite(void)
 	tcase_add_test(tc, test_pairs_sorted_by_key);
 	tcase_add_test(tc, test_courses);
 	tcase_add_loop_test(tc, test_restart_remembers_students, 0, 2);
+	tcase_add_test(tc, test_restart_leaves_half_the_budget);
 	tcase_add_test(tc, test_reserve);
 	tcase_add_test(tc, test_values_hash);
 	suite_add_tcase(s, tc);

@@ -593,7 +593,15 @@ START_TEST(many_users_grow_the_index)
 		ck_assert_int_eq(users_join_find(u, id, strlen(id), &found, &v, &err), ST_OK);
 		ck_assert_msg(found, "%s", id);
 		ck_assert_str_eq(v.email.text, want);
+		/* An id not in the file is not found (the probe ends). */
+		snprintf(id, sizeof(id), "st%zu", n + i);
+		ck_assert_int_eq(users_join_find(u, id, strlen(id), &found, &v, &err), ST_OK);
+		ck_assert_msg(!found, "%s", id);
 	}
+	/* At most three quarters full once read, not the doublings' up to
+	 * four times the users: 8 bytes a slot (review 22 B3: 2^20 + 1 users
+	 * took 32 MiB, which the batch's cache lost from its budget). */
+	ck_assert_uint_le(users_join_bytes(u), (n / 3 * 4 + 1024) * 8);
 	users_join_close(u);
 }
 END_TEST

@@ -139,7 +139,7 @@ static struct report *report_with(enum report_format fmt,
 {
 	struct report *r;
 	struct error err;
-	ck_assert_int_eq(report_new(fmt, NULL, &r, &err), ST_OK);
+	ck_assert_int_eq(report_new(fmt, -1, NULL, &r, &err), ST_OK);
 	for (size_t i = 0; i < n; i++)
 		ck_assert_int_eq(report_add_row(r, &rows[i], &err), ST_OK);
 	return r;
@@ -1280,7 +1280,7 @@ START_TEST(test_100k_rows_spool_without_heap_growth)
 	char path[512], sid[32];
 
 	memset(&c, 0, sizeof(c));
-	ck_assert_int_eq(report_new(fmt, NULL, &r, &err), ST_OK);
+	ck_assert_int_eq(report_new(fmt, -1, NULL, &r, &err), ST_OK);
 	double t0 = now_seconds();
 	size_t before = heap_in_use();
 	for (uint64_t i = 0; i < BIG_ROWS; i++) {
@@ -1357,7 +1357,7 @@ START_TEST(test_spool_is_unlinked_in_tmpdir)
 	struct report *r;
 	struct error err;
 	setenv("TMPDIR", dir, 1);
-	ck_assert_int_eq(report_new(REPORT_JSON, NULL, &r, &err), ST_OK);
+	ck_assert_int_eq(report_new(REPORT_JSON, -1, NULL, &r, &err), ST_OK);
 	unsetenv("TMPDIR");
 	DIR *d = opendir(dir);
 	ck_assert_ptr_nonnull(d);
@@ -1377,7 +1377,7 @@ START_TEST(test_missing_tmpdir_is_io_error)
 	struct error err;
 	char path[512];
 	setenv("TMPDIR", in_dir("missing", path), 1);
-	ck_assert_int_eq(report_new(REPORT_CSV, NULL, &r, &err), ST_IO);
+	ck_assert_int_eq(report_new(REPORT_CSV, -1, NULL, &r, &err), ST_IO);
 	unsetenv("TMPDIR");
 	ck_assert_ptr_null(r);
 	ck_assert_ptr_nonnull(strstr(err.msg, path));
@@ -1391,7 +1391,7 @@ START_TEST(test_spool_limit_is_input_error_naming_the_line)
 {
 	struct report *r;
 	struct error err;
-	ck_assert_int_eq(report_new(REPORT_CSV, NULL, &r, &err), ST_OK);
+	ck_assert_int_eq(report_new(REPORT_CSV, -1, NULL, &r, &err), ST_OK);
 	report_set_spool_limit(r, 200);
 	enum status st = ST_OK;
 	uint64_t line = 1;
@@ -1415,9 +1415,44 @@ START_TEST(test_spool_in_a_missing_directory_names_it)
 	struct report *r;
 	struct error err;
 	char path[512];
-	ck_assert_int_eq(report_new(REPORT_CSV, in_dir("gone", path), &r, &err),
+	ck_assert_int_eq(report_new(REPORT_CSV, -1, in_dir("gone", path), &r, &err),
 			 ST_IO);
 	ck_assert_ptr_nonnull(strstr(err.msg, path));
+}
+END_TEST
+
+/* The spool goes into the directory the walk checked, through its
+ * descriptor: a name that now leads elsewhere (or nowhere) changes
+ * nothing (review 21, F05). */
+START_TEST(test_spool_is_made_through_the_directory_descriptor)
+{
+	char real[512], gone[512], moved[512];
+	in_dir("real", real);
+	in_dir("gone", gone);
+	in_dir("moved", moved);
+	ck_assert_int_eq(mkdir(real, 0700), 0);
+	int dfd = open(real, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	ck_assert_int_ge(dfd, 0);
+	/* The name is swapped for another directory after the check. */
+	ck_assert_int_eq(rename(real, moved), 0);
+	ck_assert_int_eq(mkdir(real, 0700), 0);
+	FILE *f = NULL;
+	struct error err = {0};
+	ck_assert_int_eq(report_spool_open(dfd, gone, "spool", &f, &err), ST_OK);
+	char link[64], target[1024];
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fileno(f));
+	ssize_t n = readlink(link, target, sizeof(target) - 1);
+	ck_assert_int_gt(n, 0);
+	target[n] = '\0';
+	ck_assert_msg(strncmp(target, moved, strlen(moved)) == 0 &&
+			      target[strlen(moved)] == '/',
+		      "the spool is at %s, not in %s", target, moved);
+	fclose(f);
+	/* And a report's spool too. */
+	struct report *r;
+	ck_assert_int_eq(report_new(REPORT_CSV, dfd, gone, &r, &err), ST_OK);
+	report_free(r);
+	close(dfd);
 }
 END_TEST
 
@@ -1521,6 +1556,7 @@ static Suite *report_suite(void)
 	tcase_add_test(tc, test_missing_tmpdir_is_io_error);
 	tcase_add_test(tc, test_spool_limit_is_input_error_naming_the_line);
 	tcase_add_test(tc, test_spool_in_a_missing_directory_names_it);
+	tcase_add_test(tc, test_spool_is_made_through_the_directory_descriptor);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -3,6 +3,7 @@
  * file named in messages. */
 #include <check.h>
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -494,6 +495,72 @@ START_TEST(test_link_to_an_existing_wal_is_refused)
 }
 END_TEST
 
+/* A symbolic link with a second name (a hard link to it) is refused,
+ * even one the caller owns: who put the name there is not known (review
+ * 21, F10). */
+START_TEST(test_hard_linked_symlink_is_refused)
+{
+	char target[256], a[256], b[256];
+	in_dir("target", target);
+	in_dir("a.csv", a);
+	in_dir("b.csv", b);
+	int fd = open(target, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	ck_assert_int_ge(fd, 0);
+	write_text(fd, "keep\n");
+	close(fd);
+	ck_assert_int_eq(symlink(target, a), 0);
+	if (linkat(AT_FDCWD, a, AT_FDCWD, b, 0) != 0)
+		return; /* no hard links to links here */
+	struct report_dest d;
+	struct error err = {0};
+	report_dest_init(&d);
+	ck_assert_int_eq(report_dest_open(&d, b, "the report", 0600, NULL, NULL,
+					  &err),
+			 ST_IO);
+	ck_assert_msg(strstr(err.msg, "is a symbolic link with 2 names") != NULL,
+		      "%s", err.msg);
+	report_dest_close(&d);
+	char buf[256];
+	ck_assert_str_eq(contents(target, buf), "keep\n");
+}
+END_TEST
+
+/* Standard output closed (main.c holds its place with /dev/null opened
+ * read-only): /dev/stdout is that closed descriptor, and writing the
+ * report fails as it does without -o -- never into /dev/null (review 21,
+ * F04). */
+START_TEST(test_closed_stdout_by_name_stays_closed)
+{
+	int saved = dup(1);
+	ck_assert_int_ge(saved, 0);
+	int null = open("/dev/null", O_RDONLY);
+	ck_assert_int_ge(null, 0);
+	ck_assert_int_eq(dup2(null, 1), 1);
+	close(null);
+	static const char *const names[] = { "/dev/stdout", "/dev/fd/1",
+					     "/proc/self/fd/1" };
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		struct report_dest d;
+		struct error err = {0};
+		report_dest_init(&d);
+		enum status st = report_dest_open(&d, names[i], "the report",
+						  0600, NULL, NULL, &err);
+		int fd = st == ST_OK ? report_dest_fd(&d) : -1;
+		ssize_t n = fd >= 0 ? write(fd, "x", 1) : 0;
+		int e = errno;
+		report_dest_close(&d);
+		dup2(saved, 1);
+		ck_assert_msg(st == ST_OK, "%s: %s", names[i], err.msg);
+		ck_assert_msg(n < 0 && e == EBADF, "%s: written into", names[i]);
+		null = open("/dev/null", O_RDONLY);
+		dup2(null, 1);
+		close(null);
+	}
+	dup2(saved, 1);
+	close(saved);
+}
+END_TEST
+
 static Suite *report_dest_suite(void)
 {
 	Suite *s = suite_create("report_dest");
@@ -525,6 +592,8 @@ static Suite *report_dest_suite(void)
 	tcase_add_test(tc, test_db_files_refused_by_name_before_they_exist);
 	tcase_add_test(tc, test_other_names_pass);
 	tcase_add_test(tc, test_link_to_an_existing_wal_is_refused);
+	tcase_add_test(tc, test_hard_linked_symlink_is_refused);
+	tcase_add_test(tc, test_closed_stdout_by_name_stays_closed);
 	suite_add_tcase(s, tc);
 	return s;
 }
