@@ -16,6 +16,7 @@
 #include "course_import.h"
 #include "courses.h"
 #include "dbtarget.h"
+#include "hint.h"
 #include "monotime.h"
 #include "signals.h"
 #include "validate.h"
@@ -931,6 +932,20 @@ int cmd_course(struct cli *cli, int argc, char **argv)
 		return course_import(cli, sub_argc, sub_argv);
 	if (strcmp(sub, "list") == 0)
 		return course_list(cli, sub_argc, sub_argv);
+	/* The nearest, as for a mistyped command (review 23 F11). */
+	static const char *const subs[] = { "add", "import", "list" };
+	const char *near = NULL;
+	size_t best = HINT_DISTANCE_MAX + 1, chars = hint_length(sub, strlen(sub));
+	size_t far = HINT_DISTANCE_MAX < chars / 2 ? HINT_DISTANCE_MAX : chars / 2;
+	for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
+		size_t d = hint_distance(sub, strlen(sub), subs[i], strlen(subs[i]));
+		if (d <= far && d < best)
+			best = d, near = subs[i];
+	}
+	if (near)
+		return cli_usage_error(cli, "unknown course command '%s'; did you "
+					    "mean '%s'? (add, import, list)",
+				       sub, near);
 	return cli_usage_error(cli, "unknown course command '%s' (add, import, "
 				    "list)",
 			       sub);

@@ -167,7 +167,8 @@ static struct course_suggestions suggest_search(const struct course_table *t,
 	 * not count. */
 	char want[COURSE_CODE_MAX], have[COURSE_CODE_MAX];
 	size_t wlen = hint_skeleton(code, len, want, NULL);
-	size_t far = HINT_DISTANCE_MAX < wlen / 2 ? HINT_DISTANCE_MAX : wlen / 2;
+	size_t chars = hint_length(want, wlen); /* half of it: in characters */
+	size_t far = HINT_DISTANCE_MAX < chars / 2 ? HINT_DISTANCE_MAX : chars / 2;
 	size_t best_d = far;
 	for (size_t n = 0; n < t->count; n++) {
 		const char *c = t->items[n].code;
