@@ -168,6 +168,8 @@ struct report_html {
 	uint64_t listed;        /* of them in the every-row list */
 	uint64_t problems;      /* rejected or skipped rows taken */
 	uint64_t problems_listed;
+	uint64_t changes;       /* dropped or promoted rows taken */
+	uint64_t changes_listed;
 };
 
 /* A row as spooled: this header, then the student, course and detail
@@ -177,7 +179,7 @@ struct html_record {
 	int64_t position;
 	uint16_t status, reason;
 	uint16_t student_len, course_len, detail_len;
-	uint8_t in_all, in_problems;
+	uint8_t in_all, in_problems, in_changes;
 };
 
 _Static_assert(sizeof(struct html_record) + 2 * ROW_VALUE_SHOWN_MAX + ROW_DETAIL_MAX <=
@@ -332,12 +334,20 @@ enum status report_html_record(struct report_html *h, const struct row *row,
 	memset(&rec, 0, sizeof(rec)); /* padding too: it goes to the spool */
 	rec.in_all = h->listed < REPORT_HTML_ROWS_MAX;
 	rec.in_problems = problem && h->problems_listed < REPORT_HTML_ROWS_MAX;
+	/* A sync's drops and promotions come after the last roster row:
+	 * past the every-row list's end in a big batch, they get a list of
+	 * their own (review 23 F09). */
+	bool change = row->status == STATUS_DROPPED ||
+		      row->status == STATUS_PROMOTED;
+	rec.in_changes = change && h->changes_listed < REPORT_HTML_ROWS_MAX;
 	h->rows++;
 	h->problems += problem;
-	if (!rec.in_all && !rec.in_problems)
+	h->changes += change;
+	if (!rec.in_all && !rec.in_problems && !rec.in_changes)
 		return ST_OK;
 	h->listed += rec.in_all;
 	h->problems_listed += rec.in_problems;
+	h->changes_listed += rec.in_changes;
 
 	size_t detail_len = strnlen(row->detail, ROW_DETAIL_MAX);
 	rec.line = row->line;
@@ -980,6 +990,34 @@ static void problem_lists(struct hw *w, struct report_html *h,
 	hw_puts(w, "</section>\n");
 }
 
+/* When the every-row list stops short of the batch, its drops and
+ * promotions (a sync's come after the last row) are listed here. */
+static void change_list(struct hw *w, struct report_html *h,
+			struct reading *rd)
+{
+	struct html_record rec;
+	char cells[REPORT_HTML_RECORD_MAX];
+	char a[32], b[32];
+
+	if (h->listed >= h->rows || h->changes == 0)
+		return;
+	hw_printf(w, "<section id=\"changes\">\n<h2>Dropped and promoted rows "
+		     "<span class=\"count\" data-count=\"%" PRIu64 "\">(%s)"
+		     "</span></h2>\n<p class=\"muted\">The list of every row "
+		     "stops at %s rows; these are the batch's drops and "
+		     "promotions, wherever they are.</p>\n",
+		  h->changes, text_group_digits((int64_t)h->changes, a),
+		  text_group_digits(REPORT_HTML_ROWS_MAX, b));
+	more_note(w, h->changes_listed, h->changes, "dropped and promoted rows");
+	table_head(w, true);
+	if (!rewind_spool(rd))
+		return;
+	while (w->err == 0 && next_record(rd, &rec, cells))
+		if (rec.in_changes)
+			table_row(w, &rec, cells, true);
+	hw_puts(w, "</tbody>\n</table></div>\n</section>\n");
+}
+
 static void all_rows(struct hw *w, struct report_html *h, struct reading *rd)
 {
 	struct html_record rec;
@@ -1026,6 +1064,8 @@ void report_html_write(struct report_html *h, const struct report_summary *s,
 		rd.err = errno;
 	if (!rd.err)
 		problem_lists(w, h, s, &rd);
+	if (!rd.err)
+		change_list(w, h, &rd);
 	if (!rd.err)
 		all_rows(w, h, &rd);
 	page_close(w);

@@ -227,3 +227,24 @@ grep -q '<span class="num">1</span> of 1 seats taken (0 by this batch); 0 free</
 	fail "the seats sentence: $(grep -o '<p><span class="num">[^/]*seats taken[^<]*' wd.html)"
 grep -q 'Waitlist <span class="num">1</span> of 5 (0 by this batch); 1 dropped</p>' wd.html ||
 	fail "the waitlist sentence: $(grep -o '<p>Waitlist.*</p>' wd.html)"
+
+case_ "html of a sync past 10,000 rows lists its drops, which come after the last row (review 23 F09)"
+"$BULKREG" -q -d sy.db course add SY --capacity 20000 2>/dev/null
+python3 - <<'PY'
+with open("sy1.csv", "w") as f:
+    f.write("student_id,email,course\n")
+    for i in range(3):
+        f.write("GONE%d,g%d@example.edu,SY\n" % (i, i))
+with open("sy2.csv", "w") as f:
+    f.write("student_id,email,course\n")
+    for i in range(10005):
+        f.write("Y%05d,y%05d@example.edu,SY\n" % (i, i))
+PY
+"$BULKREG" -q -d sy.db register sy1.csv >/dev/null 2>&1
+cp sy.db sy2.db
+run -d sy.db register sy2.csv --sync --max-drops 100% --format html -o sy.html
+expect_rc 0
+"$BULKREG" -q -d sy2.db register sy2.csv --sync --max-drops 100% --format csv -o sy.csv 2>/dev/null
+same_as_csv sy.html sy.csv
+n=$(sed -n '/<section id="changes">/,/<\/section>/p' sy.html | grep -c '<tr class="st-dropped">')
+[ "$n" = 3 ] || fail "the page lists $n of the 3 dropped rows"
