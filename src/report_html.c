@@ -438,11 +438,12 @@ static const char page_style[] =
 	".note{border-left:4px solid var(--wait);background:#fff8e5;"
 	"padding:6px 10px;margin:.6em 0}\n"
 	/* Between a phone and a desktop the minimums would leave Detail
-	 * nothing: the tokens take only what they hold, and up to 800 px
+	 * nothing: the position and reason (often empty) take only what
+	 * they hold, and up to 800 px
 	 * the rows are cards (one line for each cell, as on a phone).  On
 	 * paper the table keeps its columns and Detail its share. */
-	"@media screen and (max-width:1000px){.w-id,.w-status,.w-pos,"
-	".w-reason{width:auto}td[data-label=Detail]{min-width:10em}}\n"
+	"@media screen and (max-width:1000px){.w-pos,.w-reason{width:auto}"
+	"td[data-label=Detail]{min-width:10em}}\n"
 	"@media screen and (max-width:800px){"
 	"table.rows thead{display:none}"
 	"table.rows,table.rows tbody,table.rows tr{display:block;width:100%}"
