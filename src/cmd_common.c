@@ -103,7 +103,13 @@ int cli_fail(enum status st, const struct error *err)
 int cli_fail_cmd(const struct cli *cli, enum status st,
 		 const struct error *err)
 {
-	cli_error("%s: %s", cli->cmd, err->msg);
+	if (st == ST_BUSY)
+		cli_error("%s: %s; run it again once the other process is done "
+			  "(--wait SECONDS, where the command takes it, waits "
+			  "longer)",
+			  cli->cmd, err->msg);
+	else
+		cli_error("%s: %s", cli->cmd, err->msg);
 	return status_exit_code(st);
 }
 
@@ -132,8 +138,9 @@ int cli_open_db(struct cli *cli, double wait_seconds, struct db **out)
 			(cli->writes || cli->init ? DB_OPEN_WRITE : 0);
 	enum status st = db_open_target(cli->db_path, cli->schema, wait_seconds,
 					mode, out, &err);
+	/* Named by the command, as its other errors are (review 23 F17). */
 	if (st != ST_OK)
-		return cli_fail(st, &err);
+		return cli->cmd ? cli_fail_cmd(cli, st, &err) : cli_fail(st, &err);
 	return 0;
 }
 

@@ -16,6 +16,7 @@
 #include "course_import.h"
 #include "courses.h"
 #include "dbtarget.h"
+#include "hint.h"
 #include "monotime.h"
 #include "signals.h"
 #include "validate.h"
@@ -218,10 +219,11 @@ static void say_batch(const struct cli *cli, const struct course_save_result *r)
 
 static void show_waitlist(char *out, size_t cap, int64_t w)
 {
+	char g[32];
 	if (w == WAITLIST_UNLIMITED)
 		snprintf(out, cap, "unlimited");
 	else
-		snprintf(out, cap, "%" PRId64, w);
+		snprintf(out, cap, "%s", text_group_digits(w, g));
 }
 
 /* Appends ", " (after the first item) and the formatted text. */
@@ -253,7 +255,7 @@ static void add_item(char *out, size_t cap, size_t *used, const char *fmt, ...)
 static bool describe_change(const struct course *before,
 			    const struct course_input *in, char *out, size_t cap)
 {
-	char w1[24], w2[24], t1[96], t2[96];
+	char w1[32], w2[32], t1[96], t2[96], c1[32], c2[32];
 	size_t used = 0, u1 = 0, u2 = 0;
 	out[0] = '\0';
 	if (!before) {
@@ -262,13 +264,15 @@ static bool describe_change(const struct course *before,
 		t1[0] = '\0';
 		if (in->title && in->title[0])
 			esc_quote(t1, sizeof(t1), &u1, in->title, strlen(in->title), 60);
-		snprintf(out, cap, "created (capacity %" PRId64 ", waitlist %s%s%s)",
-			 in->capacity, w1, t1[0] ? ", title " : "", t1);
+		snprintf(out, cap, "created (capacity %s, waitlist %s%s%s)",
+			 text_group_digits(in->capacity, c1), w1,
+			 t1[0] ? ", title " : "", t1);
 		return true;
 	}
 	if (in->capacity != before->capacity)
-		add_item(out, cap, &used, "capacity %" PRId64 " -> %" PRId64,
-			 before->capacity, in->capacity);
+		add_item(out, cap, &used, "capacity %s -> %s",
+			 text_group_digits(before->capacity, c1),
+			 text_group_digits(in->capacity, c2));
 	if (in->has_waitlist && in->waitlist_max != before->waitlist_max) {
 		show_waitlist(w1, sizeof(w1), before->waitlist_max);
 		show_waitlist(w2, sizeof(w2), in->waitlist_max);
@@ -931,6 +935,20 @@ int cmd_course(struct cli *cli, int argc, char **argv)
 		return course_import(cli, sub_argc, sub_argv);
 	if (strcmp(sub, "list") == 0)
 		return course_list(cli, sub_argc, sub_argv);
+	/* The nearest, as for a mistyped command (review 23 F11). */
+	static const char *const subs[] = { "add", "import", "list" };
+	const char *near = NULL;
+	size_t best = HINT_DISTANCE_MAX + 1, chars = hint_length(sub, strlen(sub));
+	size_t far = HINT_DISTANCE_MAX < chars / 2 ? HINT_DISTANCE_MAX : chars / 2;
+	for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
+		size_t d = hint_distance(sub, strlen(sub), subs[i], strlen(subs[i]));
+		if (d <= far && d < best)
+			best = d, near = subs[i];
+	}
+	if (near)
+		return cli_usage_error(cli, "unknown course command '%s'; did you "
+					    "mean '%s'? (add, import, list)",
+				       sub, near);
 	return cli_usage_error(cli, "unknown course command '%s' (add, import, "
 				    "list)",
 			       sub);

@@ -134,9 +134,11 @@ static void format_line(struct progress *p, char *buf, size_t size)
 	uint64_t bytes = atomic_load_explicit(&p->counts.bytes_read,
 					      memory_order_relaxed);
 	if (atomic_load_explicit(&p->counts.lock_waiting, memory_order_relaxed)) {
-		snprintf(buf, size, "bulkreg: waiting for the database's write "
-				    "lock (another process holds it): %.0f s so "
-				    "far, gives up after %.0f s (--wait)",
+		/* The numbers first: a terminal of 80 columns cuts the end
+		 * (review 23 F14). */
+		snprintf(buf, size, "bulkreg: waiting %.0f s so far, up to %.0f s "
+				    "(--wait), for the database's write lock "
+				    "(another process holds it)",
 			 (double)atomic_load_explicit(&p->counts.lock_waited_ms,
 						      memory_order_relaxed) /
 				 1000,
@@ -161,9 +163,9 @@ static void format_line(struct progress *p, char *buf, size_t size)
 		else
 			snprintf(what, sizeof(what),
 				 "the other batches to end");
-		snprintf(buf, size, "bulkreg: waiting for %s: %.0f s so far, "
-				    "gives up after %.0f s (--wait)",
-			 what, now, p->wait_max);
+		snprintf(buf, size, "bulkreg: waiting %.0f s so far, up to %.0f s "
+				    "(--wait), for %s",
+			 now, p->wait_max, what);
 		return;
 	}
 	double dt = working_seconds(p);

@@ -16,12 +16,13 @@
  *   bulkreg: 354 rows, 107 rows/s
  * While another process holds the database's write lock (register waits
  * up to --wait for it):
- *   bulkreg: waiting for the database's write lock (another process
- *   holds it): 3 s so far, gives up after 30 s (--wait)
+ *   bulkreg: waiting 3 s so far, up to 30 s (--wait), for the
+ *   database's write lock (another process holds it)
  * and the time waited is not counted in the rate.  On PostgreSQL, while the
  * batch waits (more than a second) for a course another batch is changing:
- *   bulkreg: waiting for course C001, which another batch is changing:
- *   3 s so far, gives up after 30 s (--wait)
+ *   bulkreg: waiting 3 s so far, up to 30 s (--wait), for course C001,
+ *   which another batch is changing
+ * (the numbers first: a narrow terminal cuts the end)
  * ("for the other batches to end" when it waits for all of them: undo
  * does, but shows no line).
  * progress_end clears it and writes the final count before anything else

@@ -404,10 +404,10 @@ static int run_job(struct cli *cli, struct register_options *ro, double wait)
 		return cli_usage_error(cli, "%s", err.msg);
 	/* An undo refused (no such batch, a later batch in the way) names
 	 * the command, as the other listings' "no such" messages do. */
-	if (st == ST_USAGE && ro->undo_batch)
-		return cli_fail_cmd(cli, st, &err);
+	/* Every error names the command, as the listings' do (issue 13
+	 * item 4; review 23 F17). */
 	if (st != ST_OK)
-		return cli_fail(st, &err);
+		return cli_fail_cmd(cli, st, &err);
 	int rc;
 	if (res.report_written && !ro->output_path && (rc = cli_close_stdout(cli)))
 		return rc;

@@ -303,6 +303,17 @@ static enum status check_header(struct importer *im, struct error *err)
 				 "OneRoster classes.csv or a Clever sections.csv)",
 				 name, line);
 	im->out->has_capacity = im->col_of[COL_CAPACITY] >= 0;
+	/* A roster given here by mistake: its course column reads as codes,
+	 * so the advice to add --capacity would create a course for each
+	 * (review 23 F08). */
+	if (!im->out->has_capacity && !im->opt->has_capacity &&
+	    header_has(im, "student_id"))
+		return error_set(err, ST_INPUT,
+				 "%s: line %llu: no capacity column, and a "
+				 "student_id column: this looks like a roster "
+				 "(did you mean 'bulkreg register %s'?); a courses "
+				 "file has code,title,capacity[,waitlist]",
+				 name, line, name);
 	if (!im->out->has_capacity && !im->opt->has_capacity)
 		return error_set(err, ST_INPUT,
 				 "%s: line %llu: no capacity column: give --capacity N "

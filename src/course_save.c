@@ -49,6 +49,7 @@ static enum status put_all(struct db *db, const struct course_input *in,
 
 static enum status promote(struct db *db, int64_t batch_id,
 			   struct course_table *after, struct counting *cnt,
+			   const struct course_input *in, size_t n,
 			   course_over_fn over_fn, void *over_ctx,
 			   struct error *err)
 {
@@ -62,9 +63,14 @@ static enum status promote(struct db *db, int64_t batch_id,
 	if (st == ST_OK)
 		st = policy_store_courses(p, err);
 	policy_free(p);
-	for (size_t i = 0; st == ST_OK && over_fn && i < after->count; i++)
-		if (after->items[i].registered > after->items[i].capacity)
-			over_fn(over_ctx, &after->items[i]);
+	/* Only the courses this save names: another course's warning was
+	 * given when it was changed (review 23 F05). */
+	for (size_t i = 0; st == ST_OK && over_fn && i < n; i++) {
+		const struct course *c =
+			course_table_find(after, in[i].code, strlen(in[i].code));
+		if (c && c->registered > c->capacity)
+			over_fn(over_ctx, c);
+	}
 	return st;
 }
 
@@ -102,7 +108,8 @@ enum status course_save(struct db *db, const struct course_input *in, size_t n,
 	if (st == ST_OK)
 		st = put_all(db, in, n, &res->failed, err);
 	if (st == ST_OK)
-		st = promote(db, batch_id, &after, &cnt, over_fn, over_ctx, err);
+		st = promote(db, batch_id, &after, &cnt, in, n, over_fn, over_ctx,
+			     err);
 	/* What the batch left the courses at: its undo sets back only what
 	 * is still so (undo.c). */
 	if (st == ST_OK)

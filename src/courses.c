@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "courses.h"
+#include "escape.h"
 #include "hint.h"
 
 #define INDEX_MIN 16
@@ -167,7 +168,8 @@ static struct course_suggestions suggest_search(const struct course_table *t,
 	 * not count. */
 	char want[COURSE_CODE_MAX], have[COURSE_CODE_MAX];
 	size_t wlen = hint_skeleton(code, len, want, NULL);
-	size_t far = HINT_DISTANCE_MAX < wlen / 2 ? HINT_DISTANCE_MAX : wlen / 2;
+	size_t chars = hint_length(want, wlen); /* half of it: in characters */
+	size_t far = HINT_DISTANCE_MAX < chars / 2 ? HINT_DISTANCE_MAX : chars / 2;
 	size_t best_d = far;
 	for (size_t n = 0; n < t->count; n++) {
 		const char *c = t->items[n].code;
@@ -321,17 +323,19 @@ void course_over_capacity_message(char *out, size_t cap, const struct course *c,
 	/* A dry run says what a real run would do (review 18, C3 d). */
 	const char *be = would ? " would be" : "", *keeps = would ? "would keep" :
 								   "keeps";
+	char over[32], capacity[32];
+	/* Counts with separators, as in the reports (README "Numbers"). */
 	if (c->capacity == 0)
 		snprintf(out, cap,
-			 "%s: %" PRId64 "%s registered over its capacity of 0 "
+			 "%s: %s%s registered over its capacity of 0 "
 			 "(everyone %s their seat; no one is promoted while "
 			 "the capacity is 0)",
-			 c->code, c->registered, be, keeps);
+			 c->code, text_group_digits(c->registered, over), be, keeps);
 	else
 		snprintf(out, cap,
-			 "%s: %" PRId64 "%s registered over its capacity of %" PRId64
+			 "%s: %s%s registered over its capacity of %s"
 			 " (everyone %s their seat; no one is promoted until "
-			 "fewer than %" PRId64 " are registered)",
-			 c->code, c->registered - c->capacity, be, c->capacity,
-			 keeps, c->capacity);
+			 "a seat is free)",
+			 c->code, text_group_digits(c->registered - c->capacity, over),
+			 be, text_group_digits(c->capacity, capacity), keeps);
 }

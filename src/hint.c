@@ -10,10 +10,45 @@ static unsigned char fold(unsigned char c)
 	return c >= 'A' && c <= 'Z' ? (unsigned char)(c - 'A' + 'a') : c;
 }
 
-size_t hint_distance(const char *a, size_t la, const char *b, size_t lb)
+/* s as code points into cp[HINT_LEN_MAX + 1] (a byte that is not UTF-8
+ * stands for itself, apart from every character); how many, or
+ * HINT_LEN_MAX + 1 when longer. */
+static size_t code_points(const char *s, size_t len, uint32_t *cp)
 {
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n = 0;
+	for (size_t i = 0; i < len && n <= HINT_LEN_MAX; n++) {
+		size_t k = utf8_decode(p + i, len - i, &cp[n]);
+		if (k == 0) {
+			cp[n] = 0x110000u + p[i];
+			k = 1;
+		}
+		i += k;
+	}
+	return n;
+}
+
+size_t hint_length(const char *s, size_t len)
+{
+	uint32_t cp[HINT_LEN_MAX + 1];
+	return code_points(s, len, cp);
+}
+
+static uint32_t fold_cp(uint32_t c)
+{
+	return c < 0x80 ? fold((unsigned char)c) : c;
+}
+
+size_t hint_distance(const char *sa, size_t sla, const char *sb, size_t slb)
+{
+	/* In characters, not bytes: 'MATH\u03c0\u03c01' is two from
+	 * 'MATH101' (review 23 F12). */
+	uint32_t a[HINT_LEN_MAX + 1], b[HINT_LEN_MAX + 1];
 	size_t row[HINT_LEN_MAX + 2], prev[HINT_LEN_MAX + 2];
 	const size_t over = HINT_DISTANCE_MAX + 1;
+	if (sla > 4 * (HINT_LEN_MAX + 1) || slb > 4 * (HINT_LEN_MAX + 1))
+		return over;
+	size_t la = code_points(sa, sla, a), lb = code_points(sb, slb, b);
 	if ((la > lb ? la - lb : lb - la) > HINT_DISTANCE_MAX ||
 	    la > HINT_LEN_MAX || lb > HINT_LEN_MAX)
 		return over;
@@ -23,8 +58,7 @@ size_t hint_distance(const char *a, size_t la, const char *b, size_t lb)
 		size_t best = row[0] = i;
 		for (size_t j = 1; j <= lb; j++) {
 			size_t sub = prev[j - 1] +
-				     (fold((unsigned char)a[i - 1]) !=
-				      fold((unsigned char)b[j - 1]));
+				     (fold_cp(a[i - 1]) != fold_cp(b[j - 1]));
 			size_t del = prev[j] + 1, ins = row[j - 1] + 1;
 			size_t d = sub < del ? sub : del;
 			row[j] = d < ins ? d : ins;
@@ -35,6 +69,13 @@ size_t hint_distance(const char *a, size_t la, const char *b, size_t lb)
 		memcpy(prev, row, (lb + 1) * sizeof(row[0]));
 	}
 	return prev[lb];
+}
+
+/* U+FF01..U+FF5E: the full-width forms of '!'..'~' an East Asian input
+ * method types. */
+static bool is_fullwidth_ascii(uint32_t cp)
+{
+	return cp >= 0xFF01 && cp <= 0xFF5E;
 }
 
 static bool is_combining(uint32_t cp)
@@ -79,6 +120,8 @@ size_t hint_skeleton(const char *s, size_t len, char *out, uint32_t *changed)
 			mapped = (char)fold((unsigned char)cp);
 		} else if (cp >= 0xC0 && cp <= 0xFF && latin1_base[cp - 0xC0] != '*') {
 			mapped = latin1_base[cp - 0xC0];
+		} else if (is_fullwidth_ascii(cp)) {
+			mapped = (char)fold((unsigned char)(cp - 0xFEE0)), noted = true;
 		} else if (is_other_space(cp)) {
 			mapped = ' ', noted = true;
 		} else if (is_dash(cp)) {
@@ -114,6 +157,8 @@ void hint_why(char *out, size_t cap, uint32_t changed)
 				   "written another way" :
 			   is_other_space(changed) ? "a space other than ' '" :
 			   is_dash(changed)	   ? "a dash other than '-'" :
+			   is_fullwidth_ascii(changed) ?
+						     "a full-width character" :
 						     "an invisible character";
 	if (cap == 0)
 		return;

@@ -133,7 +133,8 @@ static const struct command *near_command(const char *name)
 {
 	const struct command *best = NULL;
 	size_t len = strlen(name), best_d = HINT_DISTANCE_MAX + 1;
-	size_t far = HINT_DISTANCE_MAX < len / 2 ? HINT_DISTANCE_MAX : len / 2;
+	size_t chars = hint_length(name, len);
+	size_t far = HINT_DISTANCE_MAX < chars / 2 ? HINT_DISTANCE_MAX : chars / 2;
 	bool tie = false;
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
 		const char *c = commands[i].name;

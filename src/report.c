@@ -974,7 +974,7 @@ static int64_t reason_count(const struct outcome_counts *c, int st, int rs)
 /* Counts per status, each followed by the reasons of its rows (skipped,
  * rejected) that occurred, in aligned columns. */
 static void text_write_counts(struct obuf *o, const struct report_summary *s,
-			      const struct outcome_counts *c)
+			      const struct outcome_counts *c, bool all)
 {
 	char num[32];
 	size_t wlabel = 0, wnum = 0;
@@ -1006,11 +1006,14 @@ static void text_write_counts(struct obuf *o, const struct report_summary *s,
 						  reason_count(c, st, rs), num));
 	}
 	/* An undo's are on its first line: they have no row to see. */
+	/* With --all the table below has their details (review 23 F13). */
 	if (c->students_changed && !s->undo_of)
-		ob_printf(o, "  (%s known student%s changed names or email: see the "
-			  "csv or json report)\n",
+		ob_printf(o, "  (%s known student%s changed names or email: %s)\n",
 			  text_group_digits(c->students_changed, num),
-			  c->students_changed == 1 ? "" : "s");
+			  c->students_changed == 1 ? "" : "s",
+			  all ? "the DETAIL column below says how" :
+				"--all lists them, as do the csv, json and "
+				"html reports");
 }
 
 /* One spooled rejected row as a table line. */
@@ -1085,7 +1088,7 @@ static void text_write_all(struct writer *w, const struct report_summary *s)
 	/* -q keeps the one line that says what happened to the batch. */
 	text_write_headline(o, s, c);
 	if (!s->quiet) {
-		text_write_counts(o, s, c);
+		text_write_counts(o, s, c, r->all);
 		char run[32];
 		if (s->checks > 0)
 			ob_printf(o,

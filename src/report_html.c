@@ -154,7 +154,8 @@ struct course_tally {
 	char *code;
 	int64_t seats_added;    /* registered or promoted by the batch */
 	int64_t waitlist_added; /* waitlisted by the batch */
-	int64_t dropped;
+	int64_t dropped;        /* from a seat */
+	int64_t waitlist_dropped; /* from the waitlist (review 23 F06) */
 	int64_t rows;           /* rows naming it */
 };
 
@@ -167,6 +168,8 @@ struct report_html {
 	uint64_t listed;        /* of them in the every-row list */
 	uint64_t problems;      /* rejected or skipped rows taken */
 	uint64_t problems_listed;
+	uint64_t changes;       /* dropped or promoted rows taken */
+	uint64_t changes_listed;
 };
 
 /* A row as spooled: this header, then the student, course and detail
@@ -176,7 +179,7 @@ struct html_record {
 	int64_t position;
 	uint16_t status, reason;
 	uint16_t student_len, course_len, detail_len;
-	uint8_t in_all, in_problems;
+	uint8_t in_all, in_problems, in_changes;
 };
 
 _Static_assert(sizeof(struct html_record) + 2 * ROW_VALUE_SHOWN_MAX + ROW_DETAIL_MAX <=
@@ -320,6 +323,8 @@ enum status report_html_record(struct report_html *h, const struct row *row,
 			t->seats_added++;
 		else if (row->status == STATUS_WAITLISTED)
 			t->waitlist_added++;
+		else if (row->status == STATUS_DROPPED && row->position > 0)
+			t->waitlist_dropped++; /* it held a place, not a seat */
 		else if (row->status == STATUS_DROPPED)
 			t->dropped++;
 	}
@@ -329,12 +334,20 @@ enum status report_html_record(struct report_html *h, const struct row *row,
 	memset(&rec, 0, sizeof(rec)); /* padding too: it goes to the spool */
 	rec.in_all = h->listed < REPORT_HTML_ROWS_MAX;
 	rec.in_problems = problem && h->problems_listed < REPORT_HTML_ROWS_MAX;
+	/* A sync's drops and promotions come after the last roster row:
+	 * past the every-row list's end in a big batch, they get a list of
+	 * their own (review 23 F09). */
+	bool change = row->status == STATUS_DROPPED ||
+		      row->status == STATUS_PROMOTED;
+	rec.in_changes = change && h->changes_listed < REPORT_HTML_ROWS_MAX;
 	h->rows++;
 	h->problems += problem;
-	if (!rec.in_all && !rec.in_problems)
+	h->changes += change;
+	if (!rec.in_all && !rec.in_problems && !rec.in_changes)
 		return ST_OK;
 	h->listed += rec.in_all;
 	h->problems_listed += rec.in_problems;
+	h->changes_listed += rec.in_changes;
 
 	size_t detail_len = strnlen(row->detail, ROW_DETAIL_MAX);
 	rec.line = row->line;
@@ -388,6 +401,11 @@ static const char page_style[] =
 	 * tables of the groups line up in the usual case). */
 	"td{unicode-bidi:isolate;overflow-wrap:anywhere}\n"
 	"td.tok{white-space:nowrap;overflow-wrap:normal}\n"
+	/* "anywhere" lets a cell shrink to one character, so the auto
+	 * layout would give Detail only what the tokens leave (a long id
+	 * left it one syllable a line, review 23 F02): it keeps a floor,
+	 * and a table that cannot give it scrolls in its frame. */
+	"@media screen{td[data-label=Detail]{min-width:16em}}\n"
 	".tw{overflow-x:auto}\n"
 	".w-line{width:3.5em}.w-id{width:7em}"
 	".w-status{width:11em}.w-pos{width:4em}.w-reason{width:11em}\n"
@@ -408,8 +426,9 @@ static const char page_style[] =
 	"min-width:0}\n"
 	".course .head{display:flex;gap:8px;align-items:baseline;flex-wrap:wrap}"
 	".course .code{font-weight:600;unicode-bidi:isolate;max-width:100%;"
-	"overflow-x:auto}"
-	".course .title{color:var(--muted);unicode-bidi:isolate}\n"
+	"overflow-x:auto;white-space:nowrap}"
+	".course .title{color:var(--muted);unicode-bidi:isolate;min-width:0;"
+	"max-width:100%;overflow-wrap:anywhere}\n"
 	".course svg{display:block;width:100%;height:18px;margin:4px 0 2px}\n"
 	".course p{font-size:.88em}.over{color:var(--over);font-weight:600}\n"
 	".legend{display:flex;flex-wrap:wrap;gap:4px 14px;font-size:.85em;"
@@ -418,16 +437,26 @@ static const char page_style[] =
 	"vertical-align:-1px;border-radius:2px}\n"
 	".note{border-left:4px solid var(--wait);background:#fff8e5;"
 	"padding:6px 10px;margin:.6em 0}\n"
-	"@media (max-width:640px){body{padding:10px;font-size:14px}"
+	/* Between a phone and a desktop the minimums would leave Detail
+	 * nothing: the position and reason (often empty) take only what
+	 * they hold, and up to 800 px
+	 * the rows are cards (one line for each cell, as on a phone).  On
+	 * paper the table keeps its columns and Detail its share. */
+	"@media screen and (max-width:1000px){.w-pos,.w-reason{width:auto}"
+	"td[data-label=Detail]{min-width:10em}}\n"
+	"@media screen and (max-width:800px){"
 	"table.rows thead{display:none}"
 	"table.rows,table.rows tbody,table.rows tr{display:block;width:100%}"
 	"table.rows tr{border:1px solid var(--line);border-radius:6px;"
 	"margin:0 0 8px;padding:4px 8px}"
 	"table.rows td{display:flex;gap:8px;border:0;padding:1px 0}"
 	"table.rows td.tok{overflow-x:auto}"
+	"table.rows td[data-label=Detail]{min-width:0}"
 	"table.rows td::before{content:attr(data-label);flex:0 0 6.5em;"
 	"color:var(--muted)}"
 	"table.rows td:empty{display:none}"
+	"table.rows .num{text-align:left}}\n"
+	"@media (max-width:640px){body{padding:10px;font-size:14px}"
 	".num{text-align:left}}\n"
 	"@media print{body{font-size:9.5pt;max-width:none;padding:0}"
 	"*{-webkit-print-color-adjust:exact;print-color-adjust:exact}"
@@ -552,7 +581,8 @@ static void course_card(struct hw *w, const struct course *c,
 		hw_printf(w, "; %s dropped", text_group_digits(t->dropped, a));
 	hw_puts(w, "</p>\n");
 
-	if (c->waitlist_max == 0 && c->waitlisted == 0) {
+	if (c->waitlist_max == 0 && c->waitlisted == 0 &&
+	    !(t && t->waitlist_dropped)) {
 		hw_puts(w, "<p class=\"muted\">No waitlist.</p>\n");
 	} else {
 		int64_t wscale = unlimited ? (c->waitlisted > 0 ? c->waitlisted : 1) :
@@ -568,6 +598,9 @@ static void course_card(struct hw *w, const struct course *c,
 			  unlimited ? "unlimited" : text_group_digits(c->waitlist_max, b));
 		if (t)
 			hw_printf(w, " (%s by this batch)", text_group_digits(wadded, a));
+		if (t && t->waitlist_dropped)
+			hw_printf(w, "; %s dropped",
+				  text_group_digits(t->waitlist_dropped, a));
 		hw_puts(w, "</p>\n");
 	}
 	hw_puts(w, "</div>\n");
@@ -742,14 +775,22 @@ static void summary(struct hw *w, const struct report_summary *s)
 		hw_printf(w, "<tr data-status=\"%s\"><th>%s</th><td class=\"num\">"
 			     "%s</td></tr>\n", name, name,
 			  text_group_digits(c->by_status[st], a));
+		/* Under each of skipped and rejected, the reasons of its rows,
+		 * as the text summary has them (review 23 F03). */
+		for (int rs = REASON_NONE + 1; rs < REASON_COUNT; rs++) {
+			int64_t n = st == STATUS_SKIPPED ? c->skipped_by_reason[rs] :
+				    st == STATUS_REJECTED ?
+						c->by_reason[rs] - c->skipped_by_reason[rs] :
+						0;
+			if (n)
+				hw_printf(w, "<tr class=\"sub\" data-reason=\"%s\" "
+					     "data-of=\"%s\"><th>%s</th><td "
+					     "class=\"num\">%s</td></tr>\n",
+					  row_reason_name(rs), name,
+					  row_reason_name(rs),
+					  text_group_digits(n, a));
+		}
 	}
-	/* The reasons of the rejected and skipped rows. */
-	for (int rs = REASON_NONE + 1; rs < REASON_COUNT; rs++)
-		if (c->by_reason[rs])
-			hw_printf(w, "<tr class=\"sub\" data-reason=\"%s\"><th>%s</th>"
-				     "<td class=\"num\">%s</td></tr>\n",
-				  row_reason_name(rs), row_reason_name(rs),
-				  text_group_digits(c->by_reason[rs], a));
 	if (c->students_changed)
 		hw_printf(w, "<tr data-count=\"students_changed\"><th>known "
 			     "students changed</th><td class=\"num\">%s</td></tr>\n",
@@ -805,6 +846,60 @@ static void cell(struct hw *w, const char *label, const char *cls,
 	hw_puts(w, "</td>");
 }
 
+/* The first n-byte needle in s[from, len), or len. */
+static size_t find_in(const char *s, size_t len, size_t from, const char *needle)
+{
+	size_t n = strlen(needle);
+	for (size_t i = from; i + n <= len; i++)
+		if (memcmp(s + i, needle, n) == 0)
+			return i;
+	return len;
+}
+
+/* A known student's change ("first_name: OLD \u2192 NEW; email: ...", as
+ * policy.c writes it) with each value in its own <bdi>: two right-to-left
+ * values and the arrow between them would otherwise make one run drawn
+ * right to left, the arrow pointing from the new value to the old one
+ * (review 23 F04).  Anything else is written as it is. */
+static void detail_cell(struct hw *w, const char *s, size_t len)
+{
+	static const char *const field[] = { "first_name: ", "last_name: ",
+					      "email: " };
+	static const char *const next[] = { "; first_name: ", "; last_name: ",
+					     "; email: " };
+	static const char arrow[] = " \u2192 ";
+	size_t at = 0;
+	int f = 0; /* the fields come in this order, each at most once */
+	hw_puts(w, "<td data-label=\"Detail\">");
+	while (at < len) {
+		while (f < 3 && find_in(s, len, at, field[f]) != at)
+			f++;
+		size_t a = f < 3 ? find_in(s, len, at, arrow) : len;
+		if (a == len)
+			break;
+		size_t old = at + strlen(field[f]);
+		size_t now = a + strlen(arrow), end = len;
+		for (int g = f + 1; g < 3 && end == len; g++)
+			end = find_in(s, len, now, next[g]);
+		hw_esc(w, s + at, old - at, true);
+		hw_puts(w, "<bdi>");
+		hw_esc(w, s + old, a - old, true);
+		hw_puts(w, "</bdi>");
+		hw_esc(w, s + a, now - a, true);
+		hw_puts(w, "<bdi>");
+		hw_esc(w, s + now, end - now, true);
+		hw_puts(w, "</bdi>");
+		if (end < len) {
+			hw_puts(w, "; ");
+			end += 2;
+		}
+		at = end;
+		f++;
+	}
+	hw_esc(w, s + at, len - at, true);
+	hw_puts(w, "</td>");
+}
+
 static void table_head(struct hw *w, bool all)
 {
 	/* Minimum widths: every group's table lines up with the others unless
@@ -844,7 +939,7 @@ static void table_row(struct hw *w, const struct html_record *rec,
 		const char *reason = rec->reason ? row_reason_name(rec->reason) : "";
 		cell(w, "Reason", "tok", reason, strlen(reason));
 	}
-	cell(w, "Detail", NULL, detail, rec->detail_len);
+	detail_cell(w, detail, rec->detail_len);
 	hw_puts(w, "</tr>\n");
 }
 
@@ -896,6 +991,34 @@ static void problem_lists(struct hw *w, struct report_html *h,
 	hw_puts(w, "</section>\n");
 }
 
+/* When the every-row list stops short of the batch, its drops and
+ * promotions (a sync's come after the last row) are listed here. */
+static void change_list(struct hw *w, struct report_html *h,
+			struct reading *rd)
+{
+	struct html_record rec;
+	char cells[REPORT_HTML_RECORD_MAX];
+	char a[32], b[32];
+
+	if (h->listed >= h->rows || h->changes == 0)
+		return;
+	hw_printf(w, "<section id=\"changes\">\n<h2>Dropped and promoted rows "
+		     "<span class=\"count\" data-count=\"%" PRIu64 "\">(%s)"
+		     "</span></h2>\n<p class=\"muted\">The list of every row "
+		     "stops at %s rows; these are the batch's drops and "
+		     "promotions, wherever they are.</p>\n",
+		  h->changes, text_group_digits((int64_t)h->changes, a),
+		  text_group_digits(REPORT_HTML_ROWS_MAX, b));
+	more_note(w, h->changes_listed, h->changes, "dropped and promoted rows");
+	table_head(w, true);
+	if (!rewind_spool(rd))
+		return;
+	while (w->err == 0 && next_record(rd, &rec, cells))
+		if (rec.in_changes)
+			table_row(w, &rec, cells, true);
+	hw_puts(w, "</tbody>\n</table></div>\n</section>\n");
+}
+
 static void all_rows(struct hw *w, struct report_html *h, struct reading *rd)
 {
 	struct html_record rec;
@@ -942,6 +1065,8 @@ void report_html_write(struct report_html *h, const struct report_summary *s,
 		rd.err = errno;
 	if (!rd.err)
 		problem_lists(w, h, s, &rd);
+	if (!rd.err)
+		change_list(w, h, &rd);
 	if (!rd.err)
 		all_rows(w, h, &rd);
 	page_close(w);

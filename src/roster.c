@@ -1165,6 +1165,19 @@ static enum status check_required(struct roster_reader *r, bool need_course,
 	list_columns(found, sizeof(found), &fused, r, pick_any);
 	const char *profile_note = r->profile == PROFILE_BULKREG ? "" : " for ";
 	delimiter_hint(r, dhint, sizeof(dhint));
+	/* A courses file given here by mistake (review 23 F08). */
+	bool courses_file = false;
+	for (size_t i = 0; i < r->ncols; i++)
+		courses_file |= r->cols[i].len == 8 &&
+				strncasecmp((const char *)r->cols[i].name,
+					    "capacity", 8) == 0;
+	courses_file &= !have[FIELD_STUDENT_ID];
+	char chint[ERROR_MAX / 2] = "";
+	if (courses_file && !dhint[0])
+		snprintf(chint, sizeof(chint),
+			 "; with a capacity column this looks like a courses "
+			 "file (did you mean 'bulkreg course import %s'?)",
+			 r->cr.name);
 	return error_set(err, ST_INPUT,
 			 "%s: line %llu: missing required column%s %s%s%s "
 			 "(columns found: %s)%s%s%s",
@@ -1174,6 +1187,7 @@ static enum status check_required(struct roster_reader *r, bool need_course,
 			 found, hints, dhint,
 			 /* A header read with the wrong delimiter is one
 			  * column: the course is not what is missing. */
+			 chint[0] ? chint :
 			 have[FIELD_COURSE] || dhint[0] ? "" :
 			 "; --course CODE puts every row into one course");
 }

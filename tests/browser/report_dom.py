@@ -84,7 +84,9 @@ class Report(html.parser.HTMLParser):
             self.cp_depth -= 1
         elif tag == "td":
             if self.in_counts:
-                self.counts[self.count_key] = int(self.cell.replace(",", ""))
+                # a reason can be under both skipped and rejected
+                self.counts[self.count_key] = self.counts.get(self.count_key, 0) + \
+                    int(self.cell.replace(",", ""))
             elif self.cells is not None:
                 self.cells.append(self.cell)
             self.cell = None

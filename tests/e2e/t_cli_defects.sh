@@ -55,7 +55,13 @@ for args in "register r.csv" "register r.csv --course M1 -o rep.csv" \
 	# shellcheck disable=SC2086
 	run -d typo.db $args
 	[ "$RC" -eq 2 ] || fail "$args: exit $RC, expected 2: $(cat err)"
-	grep -qxF "bulkreg: $NODB" err || fail "$args: message: $(cat err)"
+	# named by the command, as every error (review 23 F17)
+	case $args in
+	"batches show"*) cmdname="batches show" ;;
+	"course list") cmdname="course list" ;;
+	*) cmdname=${args%% *} ;;
+	esac
+	grep -qxF "bulkreg: $cmdname: $NODB" err || fail "$args: message: $(cat err)"
 	for f in typo.db typo.db-wal typo.db-shm typo.db-journal rep.csv; do
 		[ ! -e "$f" ] || fail "$args left $f behind"
 	done
@@ -384,3 +390,14 @@ expect_out "usage: bulkreg [-q] [-d DB]"
 run -d "$db" roster NOPE999
 expect_rc 2
 expect_err "bulkreg: roster: no course 'NOPE999'"
+
+case_ "register's, drop's and undo's errors name the command, as the listings' do (review 23 F17)"
+run -d typo2.db register nothere.csv
+expect_rc 2
+grep -qxF "bulkreg: register: nothere.csv: no such file or directory" err || fail "message: $(cat err)"
+"$BULKREG" -q -d f17.db course add M1 --capacity 5 2>/dev/null
+printf 'student_id,email,course\nA,a@x.org,M1\n' >f17.csv
+"$BULKREG" -d f17.db register f17.csv --dry-run >/dev/full 2>err
+grep -q "^bulkreg: register: standard output: write failed" err || fail "message: $(cat err)"
+run -d f17.db drop nothere.csv
+grep -qxF "bulkreg: drop: nothere.csv: no such file or directory" err || fail "message: $(cat err)"

@@ -177,3 +177,21 @@ expect_out "W2,Two,3,,"
 run -d "$w" course add W1 --wait soon
 expect_rc 2
 expect_err "--wait: 'soon' is not a number of seconds"
+
+case_ "the over-capacity warning comes with a change to that course only; counts have separators (review 23 F05)"
+db5=$(new_db overcap)
+"$BULKREG" -q -d "$db5" course add A --capacity 2 || fail "setup"
+printf 'student_id,email,course\nX,x@x.org,A\nY,y@y.org,A\n' >oc.csv
+"$BULKREG" -q -d "$db5" register oc.csv || fail "setup"
+run -d "$db5" course add A --capacity 1
+expect_rc 0
+expect_err "warning: A: 1 registered over its capacity of 1 (everyone keeps their seat; no one is promoted until a seat is free)"
+run -d "$db5" course add B --capacity 1500
+expect_rc 0
+! grep -q "warning: A:" err || fail "a change to B warns about A: $(cat err)"
+expect_err "course B created (capacity 1,500, waitlist unlimited)"
+printf 'code,title,capacity,waitlist\nB,Bee,1400,2000\n' >oc-courses.csv
+run -d "$db5" course import oc-courses.csv -v
+expect_rc 0
+! grep -q "warning: A:" err || fail "an import of B warns about A: $(cat err)"
+expect_err "capacity 1,500 -> 1,400, waitlist unlimited -> 2,000"

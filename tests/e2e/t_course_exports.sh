@@ -172,3 +172,13 @@ run -d "$db4" course import maps.csv --map 'code=Course Key' --map 'title=Label,
 expect_rc 0
 [ "$(sql "$db4" "SELECT code || '|' || title || '|' || capacity FROM courses")" = "Z1|Zed|4" ] ||
 	fail "courses: $(sql "$db4" "SELECT code, title, capacity FROM courses")"
+
+case_ "a roster given to course import, a courses file given to register: each names the other command (review 23 F08)"
+printf 'student_id,first_name,last_name,email,course\nS1,A,B,a@x.org,NEW1\n' >ro.csv
+run -d $db course import ro.csv
+expect_rc 2
+expect_err "ro.csv: line 1: no capacity column, and a student_id column: this looks like a roster (did you mean 'bulkreg register ro.csv'?)"
+printf 'code,title,capacity,waitlist\nNEW1,New,5,0\n' >co.csv
+run -d $db register co.csv
+expect_rc 2
+expect_err "with a capacity column this looks like a courses file (did you mean 'bulkreg course import co.csv'?)"

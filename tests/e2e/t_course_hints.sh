@@ -149,3 +149,27 @@ expect_err "warning: the database has no courses yet: every row will be unknown_
 [ "$(grep -c "no courses yet" err)" = 1 ] || fail "warned more than once: $(cat err)"
 run -d t.db register --dry-run r.csv
 ! grep -q "no courses yet" err || fail "warned with courses: $(cat err)"
+
+case_ "a code one or two characters off is hinted whatever their bytes; a full-width digit reads as the digit (review 23 F12)"
+"$BULKREG" -q -d w.db course add MATH101 --capacity 5 || fail "setup"
+for typed in 'MATHXX1' 'MATHππ1' 'MATH中01' 'MATH€01'; do
+	run -d w.db roster "$typed"
+	expect_err "no course '$typed'; did you mean MATH101?"
+done
+run -d w.db roster 'MATH１01'
+expect_err "did you mean MATH101? (this one holds U+FF11, a full-width character)"
+run -d w.db roster 'ＭＡＴＨ１０１'
+expect_err "did you mean MATH101? (this one holds U+FF2D, a full-width character)"
+run -d w.db roster 'MATH€€€1'
+! grep -qF "did you mean" err || fail "three characters off: a hint: $(cat err)"
+
+case_ "a mistyped course subcommand gets the nearest one (review 23 F11)"
+run course improt courses.csv
+expect_rc 2
+expect_err "unknown course command 'improt'; did you mean 'import'? (add, import, list)"
+run course lst
+expect_rc 2
+expect_err "did you mean 'list'?"
+run course frobnicate
+expect_rc 2
+! grep -qF "did you mean" err || fail "a hint: $(cat err)"

@@ -428,6 +428,15 @@ run -d $db register u.csv --format json
 python3 -c 'import json; s = json.load(open("out"))["summary"]; assert s["students_changed"] == 1, s' || fail "json: $(cat out)"
 run -d $db register u.csv
 expect_no_out "known student"
+# The text report points to where the details are: the table with --all,
+# else --all and the other formats (review 23 F13).
+printf 'student_id,first_name,last_name,email,course\nA,Ann,Brown,a2@x.org,M1\n' >u.csv
+run -d $db register u.csv --all --dry-run
+expect_out "(1 known student changed names or email: the DETAIL column below says how)"
+expect_out "last_name: Jones → Brown"
+expect_no_out "see the csv"
+run -d $db register u.csv --dry-run
+expect_out "(1 known student changed names or email: --all lists them, as do the csv, json and html reports)"
 
 case_ "a waitlist cannot be made shorter than the students waiting; drop --student's promotion names no line"
 setup

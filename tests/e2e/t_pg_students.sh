@@ -217,7 +217,7 @@ db, go = sys.argv[1], sys.argv[2]
 # Wide enough for the whole line (a narrower terminal cuts it).
 out, code, _, released = ptyrun.run(
     ["-d", db, "register", "w2.csv", "--wait", "120", "-o", "w2.txt"], cols=200,
-    when=[(rb"\r\x1b\[Kbulkreg: waiting for course C3, which another batch is changing: \d+ s so far, gives up after 120 s \(--wait\)",
+    when=[(rb"\r\x1b\[Kbulkreg: waiting \d+ s so far, up to 120 s \(--wait\), for course C3, which another batch is changing",
            ptyrun.touch(go))])
 assert released, out[-300:]
 assert code == 0, code

@@ -4,8 +4,10 @@
 # bulkreg first in PATH:
 #   - a transcript (lines starting with "$ "): each command runs, and the
 #     lines shown after it must appear in its output (stdout and stderr), in
-#     order; "..." stands for lines left out, and the elapsed time, rate and
-#     worker count of a summary line may differ;
+#     order and one after the other; "..." stands for lines left out (and is
+#     needed wherever some are), lines before the first shown may be left
+#     out, and the elapsed time, rate and worker count of a summary line may
+#     differ;
 #   - a script (no "$ "): each line runs; exit status 0 or 1 (rows
 #     rejected) is fine, 2 or more means the example is wrong; and each
 #     course a `course add --capacity N` sets has that capacity (and
@@ -87,10 +89,25 @@ def check_transcript(where, lines):
             continue
         got = [norm(l) for l in out]
         at = 0
+        skip = True  # the first line shown may come after others
         for want in shown:
             if want.strip() == "...":
+                skip = True
                 continue
             want = norm(want)
+            if not skip:
+                # Lines shown one after the other are printed one after
+                # the other: a line left out is marked "..." (review 23 F07).
+                if at < len(got) and got[at] == want:
+                    at += 1
+                    continue
+                failures.append("%s: '%s' shows\n  %s\nright after the line "
+                                "before it, but prints\n  %s\n(mark lines left "
+                                "out with '...'); its output:\n%s"
+                                % (where, cmd, want,
+                                   got[at] if at < len(got) else "(nothing)",
+                                   "\n".join(out)))
+                break
             while at < len(got) and got[at] != want:
                 at += 1
             if at == len(got):
@@ -98,6 +115,7 @@ def check_transcript(where, lines):
                                 % (where, cmd, want, "\n".join(out)))
                 break
             at += 1
+            skip = False
 
 def check_script(where, lines):
     d, env = fresh_dir(), env_for(bindir + ":" + os.environ["PATH"])

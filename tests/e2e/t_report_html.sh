@@ -185,3 +185,66 @@ expect_rc 2
 expect_err "--format"
 run -d $db batches --format html
 expect_rc 2
+
+case_ "html: a changed right-to-left value is isolated from the arrow (review 23 F04)"
+# Without <bdi>, 'דוד → דויד' is one right-to-left run: drawn 'דויד → דוד',
+# the arrow pointing from the new name to the old one.
+"$BULKREG" -q -d rtl.db course add C1 --capacity 5 2>/dev/null
+printf 'student_id,first_name,last_name,email,course\nS1,דוד,Lee,a@old.example.edu,C1\n' >rtl1.csv
+printf 'student_id,first_name,last_name,email,course\nS1,דויד,Lee,a@new.example.edu,C1\n' >rtl2.csv
+"$BULKREG" -q -d rtl.db register rtl1.csv >/dev/null 2>&1
+run -d rtl.db register rtl2.csv --all --format html -o rtl.html
+expect_rc 0
+grep -q 'first_name: <bdi>דוד</bdi> → <bdi>דויד</bdi>; email: <bdi>a@old.example.edu</bdi> → <bdi>a@new.example.edu</bdi></td>' rtl.html ||
+	fail "the values of a change are not isolated: $(grep -o '<td data-label="Detail">[^/]*' rtl.html)"
+cp rtl.db rtl2.db
+"$BULKREG" -q -d rtl2.db undo 2 >/dev/null 2>&1
+"$BULKREG" -q -d rtl2.db register rtl2.csv --all --format csv -o rtl.csv 2>/dev/null
+same_as_csv rtl.html rtl.csv
+
+case_ "html summary: a skipped row's reason is under skipped, a rejected row's under rejected (review 23 F03)"
+"$BULKREG" -q -d sk.db course add C1 --capacity 5 2>/dev/null
+printf 'student_id,email,course,role\nA,a@x.org,C1,student\nT,t@x.org,C1,teacher\nB,bad,C1,student\n' >sk.csv
+cp sk.db sk2.db
+run -d sk.db register sk.csv --format html -o sk.html
+expect_rc 1
+"$BULKREG" -q -d sk2.db register sk.csv --format csv -o sk.out.csv 2>/dev/null
+same_as_csv sk.html sk.out.csv
+order=$(sed -n '/id="counts"/,/<\/table>/p' sk.html |
+	sed -n 's/.*data-\(status\|reason\)="\([^"]*\)".*/\2/p' | tr '\n' ' ')
+case $order in
+*"skipped not_a_student rejected invalid_email "*) ;;
+*) fail "summary order: $order" ;;
+esac
+
+case_ "html chart: a waitlisted student's drop is the waitlist's, not the seats' (review 23 F06)"
+"$BULKREG" -q -d wd.db course add C1 --capacity 1 --waitlist 5 2>/dev/null
+printf 'student_id,email,course\nA,a@x.org,C1\nB,b@x.org,C1\nC,c@x.org,C1\n' >wd.csv
+"$BULKREG" -q -d wd.db register wd.csv >/dev/null 2>&1
+run -d wd.db drop --student C --course C1 --format html -o wd.html
+expect_rc 0
+grep -q '<span class="num">1</span> of 1 seats taken (0 by this batch); 0 free</p>' wd.html ||
+	fail "the seats sentence: $(grep -o '<p><span class="num">[^/]*seats taken[^<]*' wd.html)"
+grep -q 'Waitlist <span class="num">1</span> of 5 (0 by this batch); 1 dropped</p>' wd.html ||
+	fail "the waitlist sentence: $(grep -o '<p>Waitlist.*</p>' wd.html)"
+
+case_ "html of a sync past 10,000 rows lists its drops, which come after the last row (review 23 F09)"
+"$BULKREG" -q -d sy.db course add SY --capacity 20000 2>/dev/null
+python3 - <<'PY'
+with open("sy1.csv", "w") as f:
+    f.write("student_id,email,course\n")
+    for i in range(3):
+        f.write("GONE%d,g%d@example.edu,SY\n" % (i, i))
+with open("sy2.csv", "w") as f:
+    f.write("student_id,email,course\n")
+    for i in range(10005):
+        f.write("Y%05d,y%05d@example.edu,SY\n" % (i, i))
+PY
+"$BULKREG" -q -d sy.db register sy1.csv >/dev/null 2>&1
+cp sy.db sy2.db
+run -d sy.db register sy2.csv --sync --max-drops 100% --format html -o sy.html
+expect_rc 0
+"$BULKREG" -q -d sy2.db register sy2.csv --sync --max-drops 100% --format csv -o sy.csv 2>/dev/null
+same_as_csv sy.html sy.csv
+n=$(sed -n '/<section id="changes">/,/<\/section>/p' sy.html | grep -c '<tr class="st-dropped">')
+[ "$n" = 3 ] || fail "the page lists $n of the 3 dropped rows"

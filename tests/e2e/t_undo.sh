@@ -632,7 +632,7 @@ run -d $db undo "$b" --format csv
 expect_rc 0
 [ "$(grep -c warning err)" = 2 ] || fail "not one warning per course: $(cat err)"
 expect_err "warning: C1: 2 registered over its capacity of 0 (everyone keeps their seat; no one is promoted while the capacity is 0)"
-expect_err "warning: C2: 1 registered over its capacity of 1 (everyone keeps their seat; no one is promoted until fewer than 1 are registered)"
+expect_err "warning: C2: 1 registered over its capacity of 1 (everyone keeps their seat; no one is promoted until a seat is free)"
 # course add's own words for C1, the count aside.
 [ "$(sed 's/C1: [0-9]* /C1: N /' lowered)" = "$(grep 'C1:' err | sed 's/C1: [0-9]* /C1: N /')" ] ||
 	fail "not course add's wording: $(cat lowered) / $(cat err)"

@@ -298,6 +298,11 @@ START_TEST(unusable_files_are_refused)
 	expect_refused("\n \n\r\n", "bad.csv: no header line");
 	expect_refused("title,capacity\nT,5\n", "line 1: missing required column 'code'");
 	expect_refused("code,title\nM1,T\n", "line 1: no capacity column: give --capacity N");
+	/* A roster given by mistake: said so, not "add --capacity" (review
+	 * 23 F08). */
+	expect_refused("student_id,first_name,last_name,email,course\nS1,A,B,a@x.org,M1\n",
+		       "line 1: no capacity column, and a student_id column: this "
+		       "looks like a roster (did you mean 'bulkreg register ");
 	expect_refused("code,Course,capacity\n",
 		       "line 1: column 'code' appears twice (columns 1 and 2)");
 	expect_refused("code,capacity\nM1,5\nM\xE9,5\n",
