@@ -338,3 +338,35 @@ expect_no_secret "$SECRET" batches.rows
 # Everything else stored, too.
 pg_psql "$db" -A -t -c "SELECT h::text FROM history AS h" >history.rows 2>/dev/null
 expect_no_secret "$SECRET" history.rows
+
+case_ "sslpassword, and a password inside a dbname value, are never shown either (review 20, F01)"
+KEYSECRET=bulkreg-key-passphrase
+INNER=bulkreg-inner-secret
+ssl="$pw&sslpassword=$KEYSECRET"
+kw="host=$H port=$PORT user=bulkreg_pw password=$SECRET sslpassword=$KEYSECRET dbname=$dbname"
+: >all.out
+for target in "$ssl" "$kw"; do
+	for args in "init" "register e.csv --label ssl" "batches" "batches --format json" \
+		"student E" "course list" "verify"; do
+		# shellcheck disable=SC2086 # args is a list of words
+		run -d "$target" $args
+		[ "$RC" -le 1 ] || fail "$args: exit $RC: $(cat err)"
+		cat out err >>all.out
+	done
+done
+# A dbname that is itself a connection string: libpq reads it as a database
+# name here, and the server quotes it back ("database ... does not exist").
+for target in "host=$H port=$PORT user=bulkreg_pw password=$SECRET dbname='host=$H password=$INNER'" \
+	"postgresql://bulkreg_pw:$SECRET@/host%3D$H%20password%3D$INNER?host=$H&port=$PORT" \
+	"postgresql://bulkreg_pw:$SECRET@/x?host=$H&port=$PORT&dbname=user%3Du%20password%3D$INNER"; do
+	run -d "$target" course list
+	expect_rc 3
+	cat out err >>all.out
+done
+expect_no_secret "$KEYSECRET" all.out
+expect_no_secret "$INNER" all.out
+expect_no_secret "$SECRET" all.out
+grep -q "sslpassword=\*\*\*" all.out || fail "sslpassword is not shown as ***: $(cat all.out)"
+sql "$db" "SELECT b::text FROM batches AS b" >batches.rows
+pg_psql "$db" -A -t -c "SELECT h::text FROM history AS h" >>batches.rows 2>/dev/null
+expect_no_secret "$KEYSECRET" batches.rows
