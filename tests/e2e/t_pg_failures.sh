@@ -169,6 +169,55 @@ done
 snapshot "$newer" newer.after
 expect_same newer.before newer.after
 
+case_ "an older schema (version 2) and roles that are not its owner: reads work as it is, a write says who must upgrade it, nothing written; the owner's init upgrades it (review 20, F03)"
+v2=$(new_db -e v2)
+run -d "$v2" init
+expect_rc 0
+run -d "$v2" course import courses.csv
+expect_rc 0
+run -d "$v2" register r.csv
+expect_rc 0
+# What version 2 looked like: version 3 only added these columns.
+sql "$v2" "ALTER TABLE batch_courses DROP COLUMN after_title, DROP COLUMN after_capacity,
+	DROP COLUMN after_waitlist_max, DROP COLUMN after_known" >/dev/null || fail "drop columns"
+pg_bump_version "$v2" 2
+v2name=$(sql "$v2" "SELECT current_database()")
+for role in bulkreg_v2r bulkreg_v2w; do
+	pg_admin "DROP ROLE IF EXISTS $role"
+	pg_admin "CREATE ROLE $role LOGIN"
+	pg_admin "GRANT CONNECT ON DATABASE $v2name TO $role"
+done
+sql "$v2" "GRANT USAGE ON SCHEMA bulkreg TO bulkreg_v2r, bulkreg_v2w;
+	GRANT SELECT ON ALL TABLES IN SCHEMA bulkreg TO bulkreg_v2r;
+	GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA bulkreg TO bulkreg_v2w;
+	GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA bulkreg TO bulkreg_v2w" >/dev/null ||
+	fail "grant"
+v2r="postgresql://bulkreg_v2r@/$v2name?host=$H&port=$PORT"
+v2w="postgresql://bulkreg_v2w@/$v2name?host=$H&port=$PORT"
+snapshot "$v2" v2.before
+for who in "$v2r" "$v2w"; do
+	for cmd in "course list" "roster M1" "batches" "batches show 1" "student A" "verify"; do
+		# shellcheck disable=SC2086 # cmd is a list of words
+		run -d "$who" $cmd
+		expect_rc 0
+	done
+done
+printf 'student_id,first_name,last_name,email,course\nV2,Vic,V,v2@x.org,P1\n' >v2.csv
+for cmd in "register v2.csv" "init" "drop --student A --course P1"; do
+	# shellcheck disable=SC2086 # cmd is a list of words
+	run -d "$v2w" $cmd
+	expect_rc 3
+	expect_one_line
+	expect_err "schema 'bulkreg' is at version 2 and must be upgraded to version 3 by its owner, role 'bulkreg': run 'bulkreg init' as that role"
+done
+snapshot "$v2" v2.after
+expect_same v2.before v2.after
+run -d "$v2" init
+expect_rc 0
+[ "$(sql "$v2" "SELECT version FROM meta")" = 3 ] || fail "the owner's init did not upgrade"
+run -d "$v2w" register v2.csv
+expect_rc 0
+
 case_ "objects bulkreg did not create in its schema (trigger, rule, view, index, row security): refused, named, nothing written; verify lists them"
 planted=$(new_db -e planted)
 run -d "$planted" init
