@@ -100,7 +100,8 @@ enum status db__pg_schema_version(struct db *db, int64_t *version,
  * two statements only.
  */
 #define ID_LOCK_SQL(fn) \
-	"SELECT pg_" fn "(hashtext('bulkreg batch ids ' || current_schema()))"
+	"SELECT pg_catalog.pg_" fn "(pg_catalog.hashtext(pg_catalog.textcat("   \
+	"'bulkreg batch ids ', CAST(current_schema() AS text))))"
 #define ID_SEQ_SQL "CAST(pg_get_serial_sequence('batches', 'id') AS regclass)"
 
 enum status db__pg_batch_id_take(struct db *db, int64_t *id,

@@ -141,6 +141,12 @@ expect_rc 0
 
 case_ "init into a schema that holds what bulkreg would refuse (--schema public with another application's view): refused, nothing created"
 shared=$(new_db -e shared)
+# (without the test's own helper functions in public, which are refused
+# too, and would crowd the view out of the message)
+psql -X -q -v ON_ERROR_STOP=1 -d "$(pg_db_uri "$(sql "$shared" "SELECT current_database()")" postgres)" \
+	-c "DROP AGGREGATE public.group_concat(text, text), public.group_concat(text);
+	DROP FUNCTION public.gc_step1(text, text), public.gc_step(text, text, text), public.hex(text)" >/dev/null ||
+	fail "dropping the helpers"
 sql "$shared" "CREATE TABLE public.app (x int); CREATE VIEW public.v AS SELECT * FROM public.app;
 CREATE INDEX app_x ON public.app (x);" >/dev/null || fail "planting the application"
 run -d "$shared" --schema public init
@@ -242,7 +248,7 @@ done
 snapshot "$planted" planted.after
 expect_same planted.before planted.after
 [ "$(sql "$planted" "SELECT count(*) FROM public.loot")" = 0 ] || fail "emails were copied"
-sql "$planted" "DROP TRIGGER steal ON students;
+sql "$planted" "DROP TRIGGER steal ON students; DROP FUNCTION steal();
 CREATE RULE keep AS ON DELETE TO registrations DO INSTEAD NOTHING;
 CREATE VIEW everyone AS SELECT * FROM students;
 CREATE INDEX by_email ON students (email);
@@ -285,6 +291,40 @@ grep -qx "problem,,,foreign_object,absent,constraint spy on students" out ||
 	fail "verify does not list the constraint: $(cat out)"
 sql "$planted" "ALTER TABLE students DROP CONSTRAINT spy; ALTER TABLE students DROP COLUMN note;
 ALTER TABLE registrations DROP COLUMN tag;" >/dev/null || fail "taking them out"
+run -d "$planted" register r.csv
+expect_rc 0
+# Code a statement of bulkreg's resolves to (review 20, F07): an operator
+# ||(name, name) in the schema was chosen over pg_catalog's for
+# 'bulkreg batch ids ' || current_schema(), and ran as whoever ran bulkreg
+# (a superuser too); so were other functions, types, collations ...
+sql "$planted" "CREATE FUNCTION cat(name, name) RETURNS text LANGUAGE sql AS
+ \$\$ INSERT INTO public.loot VALUES (CAST(current_user AS text))
+    RETURNING pg_catalog.textcat(CAST(\$1 AS text), CAST(\$2 AS text)) \$\$;
+CREATE OPERATOR || (LEFTARG = name, RIGHTARG = name, FUNCTION = cat);
+CREATE TYPE mood AS ENUM ('x');
+CREATE TYPE pair AS (a int, b int);
+CREATE COLLATION mine (provider = libc, locale = 'C');" >/dev/null ||
+	fail "planting the operator"
+snapshot "$planted" op.before
+for cmd in "register r.csv" "course add Z1 --capacity 1" "undo 1" "course list"; do
+	# shellcheck disable=SC2086 # cmd is a list of words
+	run -d "$planted" $cmd
+	expect_rc 3
+	expect_one_line
+	for what in "function cat" "operator ||" "type mood" "type pair" "collation mine"; do
+		expect_err "$what"
+	done
+done
+run -d "$planted" verify --format csv
+expect_rc 1
+for what in "function cat" "operator ||" "type mood" "type pair" "collation mine"; do
+	grep -qx "problem,,,foreign_object,absent,$what" out || fail "verify does not list $what: $(cat out)"
+done
+snapshot "$planted" op.after
+expect_same op.before op.after
+[ "$(sql "$planted" "SELECT count(*) FROM public.loot")" = 0 ] || fail "the planted operator ran"
+sql "$planted" "DROP OPERATOR || (name, name); DROP FUNCTION cat(name, name); DROP TYPE mood;
+DROP TYPE pair; DROP COLLATION mine" >/dev/null || fail "taking them out"
 run -d "$planted" register r.csv
 expect_rc 0
 
