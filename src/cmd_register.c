@@ -322,7 +322,7 @@ static bool same_stream(const char *roster, const char *users)
  * temporary and is made again.
  */
 static enum status run_until_settled(struct cli *cli, struct run_ctx *ctx,
-				     const struct register_options *ro,
+				     struct register_options *ro,
 				     double wait, struct register_result *res,
 				     struct error *err)
 {
@@ -338,6 +338,10 @@ static enum status run_until_settled(struct cli *cli, struct run_ctx *ctx,
 		cli_warn(cli, "%s; running it again", err->msg);
 		progress_unlock(ctx->progress);
 		memset(err, 0, sizeof(*err));
+		/* Alone, or the batches that deadlocked would mostly do it
+		 * again, each retry taking its courses in roster order: six
+		 * at once live-locked (review 20, F02). */
+		ro->alone = true;
 	}
 }
 

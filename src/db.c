@@ -412,8 +412,9 @@ enum status db__begin_read(struct db *db, const char *what,
 static enum status number_history(struct db *db, struct error *err)
 {
 	static const char sql[] =
-		"SELECT pg_advisory_xact_lock(hashtext('bulkreg history ids ' ||"
-		" current_schema()));"
+		"SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext("
+		"pg_catalog.textcat('bulkreg history ids ',"
+		" CAST(current_schema() AS text))));"
 		"UPDATE history SET id = n.new_id FROM (SELECT id,"
 		" (SELECT coalesce(max(id), 0) FROM history"
 		"  WHERE id < " DB_PG_HISTORY_TEMP_ID ")"

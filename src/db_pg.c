@@ -4,6 +4,7 @@
 
 #include "db_internal.h"
 #include "dbtarget.h"
+#include "escape.h"
 
 #define CONNECT_SECONDS 10 /* unless the connection string says */
 
@@ -99,7 +100,8 @@ enum status db__pg_schema_version(struct db *db, int64_t *version,
  * two statements only.
  */
 #define ID_LOCK_SQL(fn) \
-	"SELECT pg_" fn "(hashtext('bulkreg batch ids ' || current_schema()))"
+	"SELECT pg_catalog.pg_" fn "(pg_catalog.hashtext(pg_catalog.textcat("   \
+	"'bulkreg batch ids ', CAST(current_schema() AS text))))"
 #define ID_SEQ_SQL "CAST(pg_get_serial_sequence('batches', 'id') AS regclass)"
 
 enum status db__pg_batch_id_take(struct db *db, int64_t *id,
@@ -158,6 +160,69 @@ static enum status check_write_rights(struct db *db, struct error *err)
 			       "sequences); nothing was written",
 			       db->path, db->schema);
 	return st;
+}
+
+/* The oldest schema version the commands that only read (listings,
+ * roster, batches, student, verify) read as it is, when the role may not
+ * upgrade it: version 3 only added columns that undo reads. */
+#define SCHEMA_READ_OLDEST 2
+
+/*
+ * An older schema is upgraded with ALTER TABLE, which only the tables'
+ * owner (or a member of that role) may run: owner[cap] gets the owner of
+ * one table this role may not alter, "" when it may alter them all
+ * (review 20, F03).
+ */
+static enum status schema_foreign_owner(struct db *db, char *owner, size_t cap,
+					struct error *err)
+{
+	static const char sql[] =
+		"SELECT min(pg_get_userbyid(c.relowner)::text) FROM pg_class c"
+		" JOIN pg_namespace n ON n.oid = c.relnamespace"
+		" WHERE n.nspname = current_schema()"
+		" AND c.relkind IN ('r', 'p', 'S')"
+		" AND NOT pg_has_role(c.relowner, 'USAGE')";
+	owner[0] = '\0';
+	struct sqldb_stmt *stmt = NULL;
+	enum status st = db__prepare(db, sql, 0, &stmt, err);
+	if (st != ST_OK)
+		return st;
+	enum sqldb_rc rc = sqldb_step(stmt);
+	if (rc == SQLDB_ROW && !sqldb_column_is_null(stmt, 0))
+		snprintf(owner, cap, "%s", sqldb_column_text(stmt, 0));
+	else if (rc != SQLDB_ROW)
+		st = db__fail(db, rc, "asking who owns the schema's tables", err);
+	sqldb_finalize(stmt);
+	return st;
+}
+
+/* An older schema this role may not upgrade: the commands that only read
+ * read it as it is when they can (ST_OK, *as_is); anything else is told
+ * who must upgrade it, and how. */
+static enum status schema_older(struct db *db, int64_t version,
+				unsigned create_mode, bool *as_is,
+				struct error *err)
+{
+	*as_is = false;
+	char owner[256];
+	enum status st = schema_foreign_owner(db, owner, sizeof(owner), err);
+	if (st != ST_OK || !owner[0])
+		return st;
+	if (!(create_mode & (DB_OPEN_WRITE | DB_OPEN_INIT)) &&
+	    version >= SCHEMA_READ_OLDEST) {
+		*as_is = true;
+		return ST_OK;
+	}
+	char shown[300];
+	size_t used = 0;
+	esc_quote(shown, sizeof(shown), &used, owner, strlen(owner), 63);
+	return error_set(err, ST_DB,
+			 "%s: schema '%s' is at version %lld and must be "
+			 "upgraded to version %d by its owner, role %s: run "
+			 "'bulkreg init' as that role (see PostgreSQL in the "
+			 "manual); nothing was written",
+			 db->path, db->schema, (long long)version,
+			 DB_SCHEMA_VERSION, shown);
 }
 
 enum status db__open_pg(struct db *db, const char *target, unsigned create_mode,
@@ -234,9 +299,16 @@ enum status db__open_pg(struct db *db, const char *target, unsigned create_mode,
 	 * command then refused (review 15, C4). */
 	if (st == ST_OK && (version > 0 || (init && exists)) && !db->examine)
 		st = db__trust_check(db, err);
-	if (st == ST_OK && (db->examine || db->as_is))
+	/* An older schema: a role that cannot upgrade it reads it as it is
+	 * (listings; review 20 F03); verify and copy-db's FROM never upgrade
+	 * (review 21 F03, F09). */
+	bool read_as_is = false;
+	if (st == ST_OK && version > 0 && version < DB_SCHEMA_VERSION &&
+	    !db->as_is)
+		st = schema_older(db, version, create_mode, &read_as_is, err);
+	if (st == ST_OK && !read_as_is && (db->examine || db->as_is))
 		st = db__schema_examinable(db, err);
-	if (st == ST_OK)
+	if (st == ST_OK && !read_as_is)
 		st = db__schema_upgrade(db, err);
 	return st;
 }

@@ -311,8 +311,9 @@ enum status db__schema_upgrade(struct db *db, struct error *err)
 	 * turns (SQLite's BEGIN IMMEDIATE does that). */
 	if (st == ST_OK && db->pg)
 		st = db__exec(db,
-			      "SELECT pg_advisory_xact_lock(hashtext("
-			      "'bulkreg schema ' || current_schema()))",
+			      "SELECT pg_catalog.pg_advisory_xact_lock("
+			      "pg_catalog.hashtext(pg_catalog.textcat("
+			      "'bulkreg schema ', CAST(current_schema() AS text))))",
 			      "upgrading the schema", err);
 	if (st != ST_OK) {
 		db_rollback(db);

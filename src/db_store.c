@@ -655,6 +655,26 @@ static void keep_old(struct db *db, struct sqldb_stmt *stmt, struct student *old
 	}
 }
 
+/*
+ * PostgreSQL: a student that a batch numbered after this one added, and
+ * committed before this one read it.  Using it would put this batch's
+ * change of the student before the student's creation in number order,
+ * which the history reads in (review 20, F04): nothing is written, and the
+ * batch runs again under a new number, as after a deadlock.
+ */
+static enum status student_from_later_batch(struct db *db, int64_t batch_id,
+					    int64_t created, struct text id,
+					    struct error *err)
+{
+	if (!db->pg || batch_id <= 0 || created <= batch_id)
+		return ST_OK;
+	return error_set(err, ST_CONFLICT,
+			 "%s: batch %lld, numbered after this one, added "
+			 "student %.*s first; nothing was written: run it again",
+			 db->path, (long long)created,
+			 (int)(id.len > 64 ? 64 : id.len), id.s);
+}
+
 static enum status direct_student_put(struct db *db, int64_t batch_id,
 				      const struct student *v, enum student_update mode,
 				      enum student_effect *effect, struct student *old,
@@ -680,6 +700,13 @@ static enum status direct_student_put(struct db *db, int64_t batch_id,
 			sqldb_reset(stmt);
 			return student_fail(db, rc == SQLDB_DONE ? SQLDB_ECORRUPT : rc,
 					    v->id, "reading a student", err);
+		}
+		st = student_from_later_batch(db, batch_id,
+					      sqldb_column_int64(stmt, 3), v->id,
+					      err);
+		if (st != ST_OK) {
+			sqldb_reset(stmt);
+			return st;
 		}
 		struct text stored[3], next[3];
 		const struct text row_values[3] = { v->first_name, v->last_name,
@@ -2595,6 +2622,9 @@ enum status store_student_put(struct store *s, int64_t batch_id,
 			       ST_OK :
 			       cache_nomem(db, err);
 	}
+	st = student_from_later_batch(db, batch_id, e->created, v->id, err);
+	if (st != ST_OK)
+		return st;
 	/* Without reading the stored values (each a miss of the processor's
 	 * caches) when the entry tells enough: `never` changes nothing,
 	 * `fill` changes only values stored empty, and a row giving every

@@ -140,8 +140,8 @@ static enum status check_against(struct db *db, int version,
  * (an index on an expression runs its function at every insert) and no
  * primary key or unique constraint owns; a constraint, a column default
  * or a column type that uses a function, an operator or a type outside
- * pg_catalog.  Functions cannot shadow pg_catalog's: it is searched first
- * (db_pg.c).
+ * pg_catalog; and any function, operator, type ... of the schema itself
+ * (PG_CODE_SQL).
  */
 /* pg_depend row d names a function, an operator or a type outside
  * pg_catalog: code a CHECK constraint, a column default or a column's
@@ -156,6 +156,40 @@ static enum status check_against(struct db *db, int version,
 	"  <> 'pg_catalog'::regnamespace)"                                    \
 	" OR (d.refclassid = 'pg_type'::regclass AND (SELECT typnamespace"    \
 	"  FROM pg_type WHERE oid = d.refobjid) <> 'pg_catalog'::regnamespace))"
+/* Code and names a statement may resolve to: the schema is in the search
+ * path, and pg_catalog, searched first, wins only with an exact match --
+ * 'x' || current_schema() found a planted ||(name, name), and ran it as
+ * whoever ran bulkreg, a superuser too (review 20, F07).  bulkreg creates
+ * none of these: its only types are its tables' row types and their
+ * arrays. */
+#define PG_CODE_SQL                                                          \
+	" UNION ALL SELECT CASE p.prokind WHEN 'p' THEN 'procedure'"          \
+	" WHEN 'a' THEN 'aggregate' WHEN 'w' THEN 'window function'"          \
+	" ELSE 'function' END, p.proname, p.proname, 0 FROM pg_proc p, ns"    \
+	" WHERE p.pronamespace = ns.oid"                                      \
+	" UNION ALL SELECT 'operator', o.oprname, o.oprname, 0"               \
+	" FROM pg_operator o, ns WHERE o.oprnamespace = ns.oid"               \
+	" UNION ALL SELECT 'type', t.typname, t.typname, 0 FROM pg_type t, ns" \
+	" WHERE t.typnamespace = ns.oid AND NOT EXISTS (SELECT 1"             \
+	"  FROM pg_class r WHERE r.relkind <> 'c' AND r.oid = t.typrelid)"    \
+	" AND NOT (t.typcategory = 'A' AND EXISTS (SELECT 1 FROM pg_type e"   \
+	"  WHERE e.oid = t.typelem AND e.typnamespace = ns.oid))"            \
+	" UNION ALL SELECT 'collation', c.collname, c.collname, 0"            \
+	" FROM pg_collation c, ns WHERE c.collnamespace = ns.oid"             \
+	" UNION ALL SELECT 'conversion', c.conname, c.conname, 0"             \
+	" FROM pg_conversion c, ns WHERE c.connamespace = ns.oid"             \
+	" UNION ALL SELECT 'operator class', c.opcname, c.opcname, 0"         \
+	" FROM pg_opclass c, ns WHERE c.opcnamespace = ns.oid"                \
+	" UNION ALL SELECT 'operator family', f.opfname, f.opfname, 0"        \
+	" FROM pg_opfamily f, ns WHERE f.opfnamespace = ns.oid"               \
+	" UNION ALL SELECT 'text search configuration', c.cfgname,"           \
+	" c.cfgname, 0 FROM pg_ts_config c, ns WHERE c.cfgnamespace = ns.oid" \
+	" UNION ALL SELECT 'text search dictionary', d.dictname, d.dictname,"  \
+	" 0 FROM pg_ts_dict d, ns WHERE d.dictnamespace = ns.oid"             \
+	" UNION ALL SELECT 'text search parser', t.prsname, t.prsname, 0"     \
+	" FROM pg_ts_parser t, ns WHERE t.prsnamespace = ns.oid"              \
+	" UNION ALL SELECT 'text search template', t.tmplname, t.tmplname, 0" \
+	" FROM pg_ts_template t, ns WHERE t.tmplnamespace = ns.oid"
 #define PG_LIST_SQL                                                          \
 	"WITH ns AS (SELECT CAST(current_schema() AS regnamespace) AS oid)"    \
 	" SELECT 'trigger', t.tgname, c.relname, 0 FROM pg_trigger t"         \
@@ -194,6 +228,7 @@ static enum status check_against(struct db *db, int version,
 	"  AND f.adnum = a.attnum" PG_OUTSIDE_CATALOG ")"                      \
 	"  OR (SELECT typnamespace FROM pg_type WHERE oid = a.atttypid)"      \
 	"   <> 'pg_catalog'::regnamespace)"                                   \
+	PG_CODE_SQL                                                            \
 	" ORDER BY 1, 2"
 
 static enum status pg_foreign_objects(struct db *db, int version,

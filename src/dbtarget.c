@@ -31,6 +31,34 @@ static bool libpq_keyword(const char *name, size_t len)
 	return found;
 }
 
+/* Whether name[0..len) is an option libpq hides (its dispchar "*":
+ * password, sslpassword, and whatever a later libpq adds). */
+static bool libpq_secret(const char *name, size_t len)
+{
+	PQconninfoOption *opts = PQconndefaults();
+	bool found = false;
+	for (PQconninfoOption *o = opts; o && o->keyword && !found; o++)
+		found = o->dispchar && strchr(o->dispchar, '*') &&
+			strlen(o->keyword) == len &&
+			memcmp(o->keyword, name, len) == 0;
+	PQconninfoFree(opts);
+	return found;
+}
+
+/* Whether s[0..n) reads as a connection string of its own: libpq takes a
+ * dbname with an '=' in it, or a URI, as one (and its password with it). */
+static bool conninfo_like(const char *s, size_t n)
+{
+	static const char *const schemes[] = { "postgresql://", "postgres://" };
+	if (memchr(s, '=', n))
+		return true;
+	for (size_t i = 0; i < 2; i++)
+		for (size_t at = 0; at + strlen(schemes[i]) <= n; at++)
+			if (strncasecmp(s + at, schemes[i], strlen(schemes[i])) == 0)
+				return true;
+	return false;
+}
+
 bool db_target_is_pg(const char *target)
 {
 	if (!target)
@@ -84,6 +112,14 @@ static void quoted_tokens_hidden(const char *target, const char *why,
 	out[0] = '\0';
 	for (const char *p = why; *p && o.len + 1 < o.cap;) {
 		const char *close = *p == '"' ? strchr(p + 1, '"') : NULL;
+		if (*p == '"' && !close) {
+			/* A token left open (the message was cut at an
+			 * " in URI" inside it): hidden to the end (found by
+			 * tests/fuzz/fuzz_dbtarget). */
+			for (const char *h = "\"***"; *h && o.len + 1 < o.cap; h++)
+				o.p[o.len++] = *h;
+			break;
+		}
 		if (!close) {
 			o.p[o.len++] = *p++;
 			continue;
@@ -161,10 +197,10 @@ static int hexval(char ch)
 	return ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
 }
 
-/* Whether the URI parameter name s[0..n), percent-decoded, is "password". */
-static bool is_password_param(const char *s, size_t n)
+/* s[0..n) percent-decoded into out[cap], *len bytes (a "%00" among them)
+ * and a NUL; cut short, and false, when it does not fit. */
+static bool decoded_len(const char *s, size_t n, char *out, size_t cap, size_t *len)
 {
-	char name[16];
 	size_t k = 0;
 	for (size_t i = 0; i < n; i++) {
 		char ch = s[i];
@@ -173,12 +209,57 @@ static bool is_password_param(const char *s, size_t n)
 			ch = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
 			i += 2;
 		}
-		if (k + 1 >= sizeof(name))
+		if (k + 1 >= cap) {
+			out[k] = '\0';
+			*len = k;
 			return false;
-		name[k++] = ch;
+		}
+		out[k++] = ch;
 	}
-	name[k] = '\0';
-	return strcmp(name, "password") == 0;
+	out[k] = '\0';
+	*len = k;
+	return true;
+}
+
+static bool decoded(const char *s, size_t n, char *out, size_t cap)
+{
+	size_t len;
+	return decoded_len(s, n, out, cap, &len) && strlen(out) == len;
+}
+
+/* Whether the URI parameter name s[0..n), percent-decoded, is an option
+ * libpq hides ("password", "sslpassword"). */
+static bool is_secret_param(const char *s, size_t n)
+{
+	char name[32];
+	return decoded(s, n, name, sizeof(name)) && libpq_secret(name, strlen(name));
+}
+
+/* Whether the URI piece s[0..n) (a path, a parameter's value),
+ * percent-decoded, reads as a connection string of its own: a long one is
+ * taken as one. */
+static bool uri_conninfo_like(const char *s, size_t n)
+{
+	char text[1024];
+	size_t len;
+	if (!decoded_len(s, n, text, sizeof(text), &len))
+		return true;
+	/* A "%00" does not end it (found by tests/fuzz/fuzz_dbtarget). */
+	for (size_t i = 0; i < len; i++)
+		if (!text[i])
+			text[i] = ' ';
+	return conninfo_like(text, len);
+}
+
+/* Whether the URI parameter s[0..n) ("name=value") is a dbname whose
+ * value is a connection string of its own. */
+static bool is_conninfo_dbname_param(const char *s, size_t n)
+{
+	const char *eq = memchr(s, '=', n);
+	char name[16];
+	return eq && decoded(s, (size_t)(eq - s), name, sizeof(name)) &&
+	       strcmp(name, "dbname") == 0 &&
+	       uri_conninfo_like(eq + 1, n - (size_t)(eq + 1 - s));
 }
 
 /* A name (a keyword, a URI parameter's): shown when libpq knows it, or the string is
@@ -190,6 +271,19 @@ static void emit_name(struct out *o, const char *name, size_t len, bool parses)
 		emit(o, name, len);
 	else if (len)
 		emit(o, HIDDEN, strlen(HIDDEN));
+}
+
+/* A URI's host and path p[0..n): a path (the database name) that reads
+ * as a connection string of its own shows as "***" (its password). */
+static void emit_host_path(struct out *o, const char *p, size_t n)
+{
+	const char *slash = memchr(p, '/', n);
+	size_t host = slash ? (size_t)(slash - p) + 1 : n;
+	emit(o, p, host);
+	if (host < n && uri_conninfo_like(p + host, n - host))
+		emit(o, HIDDEN, strlen(HIDDEN));
+	else
+		emit(o, p + host, n - host);
 }
 
 static void redact_uri(const char *target, const char *rest, struct out *o)
@@ -226,18 +320,20 @@ static void redact_uri(const char *target, const char *rest, struct out *o)
 	 * follows is parameters. */
 	bool in_query = !parses && p != rest &&
 			memchr(rest, '?', (size_t)(p - rest)) != NULL;
-	const char *q = in_query ? p : strchr(p, '?');
-	if (!q) {
-		emit(o, p, strlen(p));
+	/* libpq's user name runs to the '@', a '?' in it too: the
+	 * parameters start after it (found by tests/fuzz/fuzz_dbtarget). */
+	const char *q = in_query ? p : strchr(parses && at ? at : p, '?');
+	emit_host_path(o, p, q ? (size_t)(q - p) : strlen(p));
+	if (!q)
 		return;
-	}
-	emit(o, p, (size_t)(q - p) + 1);
+	emit(o, q, 1);
 	for (q++; *q;) {
 		size_t n = strcspn(q, "&");
 		const char *eq = memchr(q, '=', n);
 		/* In a URI libpq cannot read, a parameter may be a piece
 		 * of a password with a '&' in it: only keywords show. */
-		if (eq && (!parses || is_password_param(q, (size_t)(eq - q)))) {
+		if (eq && (!parses || is_secret_param(q, (size_t)(eq - q)) ||
+			   is_conninfo_dbname_param(q, n))) {
 			emit_name(o, q, (size_t)(eq - q), parses);
 			emit(o, "=", 1);
 			emit(o, HIDDEN, strlen(HIDDEN));
@@ -302,7 +398,12 @@ static void redact_keywords(const char *p, struct out *o)
 		 * anyone's guess ("host= password=x" is host's): every
 		 * value may hold the password (found by
 		 * tests/fuzz/fuzz_dbtarget). */
-		if ((len == 8 && memcmp(name, "password", 8) == 0) || !parses)
+		/* A secret libpq knows (password, sslpassword), or a dbname
+		 * that is a connection string of its own, its password in it
+		 * (review 20, F01). */
+		if (libpq_secret(name, len) || !parses ||
+		    (len == 6 && memcmp(name, "dbname", 6) == 0 &&
+		     conninfo_like(p, (size_t)(end - p))))
 			emit(o, HIDDEN, strlen(HIDDEN));
 		else
 			emit(o, p, (size_t)(end - p));
@@ -326,19 +427,15 @@ void db_target_redact(const char *target, char *out, size_t cap)
 		emit(&o, target, strlen(target));
 }
 
-void db_target_scrub(const char *target, char *msg, size_t cap)
+/* Replaces every copy of secret in msg[cap] by "***". */
+static void scrub_one(const char *secret, char *msg, size_t cap)
 {
-	PQconninfoOption *opts = PQconninfoParse(target, NULL);
-	const char *pw = NULL;
-	for (PQconninfoOption *o = opts; o && o->keyword; o++)
-		if (strcmp(o->keyword, "password") == 0 && o->val && *o->val)
-			pw = o->val;
-	size_t n = pw ? strlen(pw) : 0, hl = strlen(HIDDEN);
+	size_t n = strlen(secret), hl = strlen(HIDDEN);
 	/* Each copy is replaced once, the search going on after the "***"
 	 * (a password "*" or "***" would otherwise be found in it forever),
 	 * and a message that grows is cut at cap - 1 (found by
 	 * tests/fuzz/fuzz_dbtarget: a copy near the end underflowed). */
-	for (char *from = msg, *at; n && cap && (at = strstr(from, pw)) != NULL;) {
+	for (char *from = msg, *at; n && cap && (at = strstr(from, secret)) != NULL;) {
 		size_t used = (size_t)(at - msg);
 		size_t tail = strlen(at + n); /* what follows the copy */
 		if (used + hl >= cap) {   /* no room for even the "***" */
@@ -352,7 +449,32 @@ void db_target_scrub(const char *target, char *msg, size_t cap)
 		at[hl + tail] = '\0';
 		from = at + hl;
 	}
+}
+
+/* Scrubs msg of the secrets of conninfo: every option libpq hides, and a
+ * dbname that is a connection string of its own, whole and its secrets
+ * (depth: a dbname in that one, and so on, a few levels). */
+static void scrub_secrets(const char *conninfo, char *msg, size_t cap, int depth)
+{
+	PQconninfoOption *opts = PQconninfoParse(conninfo, NULL);
+	for (PQconninfoOption *o = opts; o && o->keyword; o++) {
+		if (!o->val || !*o->val)
+			continue;
+		if (strcmp(o->keyword, "dbname") == 0 &&
+		    conninfo_like(o->val, strlen(o->val))) {
+			scrub_one(o->val, msg, cap); /* whole, first */
+			if (depth < 4)
+				scrub_secrets(o->val, msg, cap, depth + 1);
+		} else if (libpq_secret(o->keyword, strlen(o->keyword))) {
+			scrub_one(o->val, msg, cap);
+		}
+	}
 	PQconninfoFree(opts);
+}
+
+void db_target_scrub(const char *target, char *msg, size_t cap)
+{
+	scrub_secrets(target, msg, cap, 0);
 }
 
 bool db_schema_name_valid(const char *name)

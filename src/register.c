@@ -1065,6 +1065,15 @@ static enum status try_open_and_begin(struct pipeline *pl, struct db **dbp,
 		st = db_batch_begin(*dbp, meta, &pl->batch_id,
 				    &pl->courses, err);
 	}
+	/* Run again after a deadlock: the batches that met in it would meet
+	 * again (each takes its courses in its roster's order), so this one
+	 * goes alone -- it waits for every batch holding a course, and the
+	 * batches that start after it wait for it (review 20, F02). */
+	if (st == ST_OK && opt->alone && db_is_pg(*dbp)) {
+		st = store_lock_all(db_store(*dbp), err);
+		if (st != ST_OK)
+			db_batch_abort(*dbp);
+	}
 	return st;
 }
 

@@ -90,6 +90,11 @@ struct register_options {
 	unsigned db_open_flags;        /* or'ed into db_open's mode: the CLI's
 					* DB_OPEN_EXISTING (no database is
 					* created; ST_NOTFOUND) */
+	bool alone;                    /* PostgreSQL: the batch waits until no
+					* other batch holds a course, and
+					* keeps them all until it ends (a run
+					* again after a deadlock: review 20,
+					* F02) */
 	int64_t max_rows;              /* --max-rows: more is unusable input
 					* (ST_INPUT, nothing written); 0: none */
 	struct chan *done;             /* closed to cancel (Go's ctx.Done()); may be NULL */

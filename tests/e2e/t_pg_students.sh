@@ -232,3 +232,45 @@ RC=$?
 case_ "verify passes"
 run -d "$db" verify
 expect_rc 0
+
+case_ "a batch that meets a student a later-numbered batch added and committed first writes nothing (review 20, F04)"
+# X takes its number, then Y (numbered after X) adds S1 and commits, then X
+# reads S1: using it would put X's change of S1 before S1's creation in the
+# history's number order.  X's roster is a FIFO, fed row by row; X has its
+# number once the batch sequence has moved (polled, not timed).
+f4=$(new_db f4)
+printf 'code,title,capacity,waitlist\nC1,One,5,\nC2,Two,5,\nC3,Three,5,\n' >f4c.csv
+run -d "$f4" course import f4c.csv
+expect_rc 0
+printf 'student_id,first_name,last_name,email,course\nA1,Al,Pre,a1@u.example,C1\nA2,Bo,Pre,a2@u.example,C2\n' >f4a.csv
+run -d "$f4" register f4a.csv
+expect_rc 0
+seq0=$(sql "$f4" "SELECT last_value FROM batches_id_seq")
+rm -f x.fifo
+mkfifo x.fifo || fail "mkfifo"
+"$BULKREG" -d "$f4" register - --label X -o /dev/null <x.fifo >x.out 2>x.err &
+xpid=$!
+exec 3>x.fifo
+printf 'student_id,first_name,last_name,email,course\nT9,Tia,Other,t9@u.example,C3\n' >&3
+tries=0
+while [ "$(sql "$f4" "SELECT last_value FROM batches_id_seq")" = "$seq0" ]; do
+	tries=$((tries + 1))
+	[ $tries -lt 600 ] || fail "X never took its number"
+	sleep 0.05
+done
+printf 'student_id,first_name,last_name,email,course\nS1,Sam,OldName,s1@u.example,C2\n' >y.csv
+run -d "$f4" register y.csv --label Y
+expect_rc 0
+printf 'S1,Sam,NewName,s1@u.example,C1\n' >&3
+exec 3>&-
+wait $xpid
+xrc=$?
+[ $xrc -eq 3 ] || fail "X: exit $xrc, expected 3: $(cat x.err)"
+grep -q "numbered after this one, added student S1 first; nothing was written: run it again" x.err ||
+	fail "X does not say why: $(cat x.err)"
+[ "$(sql "$f4" "SELECT first_name || ' ' || last_name FROM students WHERE student_id = 'S1'")" = "Sam OldName" ] ||
+	fail "S1 changed: $(sql "$f4" "SELECT * FROM students WHERE student_id = 'S1'")"
+[ "$(sql "$f4" "SELECT count(*) FROM batches WHERE label = 'X' AND outcome = 'committed'")" = 0 ] ||
+	fail "X committed"
+run -d "$f4" verify
+expect_rc 0

@@ -6,7 +6,12 @@
  * pass%77ord, a keyword string's password=, the same quoted, with spaces
  * around '=', password first), bit 3 an upper-case scheme, bits 4-7 the
  * size of the buffers; the rest is split at NUL bytes into the password
- * and three pieces of garbage placed around it.
+ * and three pieces of garbage placed around it.  The input's length
+ * modulo 3 picks the secret (review 20, F01): libpq's password, its
+ * sslpassword (the client key's passphrase: every form but user:PW@ names
+ * it instead), or a password inside a dbname value that is a connection
+ * string of its own (the keyword forms, quoted as dbname='...', or
+ * percent-encoded as a URI's path).
  *
  * The password starts with a marker byte (0x01, "%01" when encoded) that
  * the garbage never holds, so wherever a piece of it starting with the
@@ -124,8 +129,30 @@ static bool has_mark(const char *s)
 	return s && (strchr(s, MARK) || strstr(s, MARK_ENC));
 }
 
-/* libpq's password for target (NULL when none, or the string does not
- * parse); *other when another option's value holds the marker. */
+/* Whether libpq hides the option keyword (dispchar "*"). */
+static bool secret_keyword(const char *keyword)
+{
+	PQconninfoOption *opts = PQconndefaults();
+	bool found = false;
+	for (PQconninfoOption *o = opts; o && o->keyword && !found; o++)
+		found = strcmp(o->keyword, keyword) == 0 && o->dispchar &&
+			strchr(o->dispchar, '*');
+	PQconninfoFree(opts);
+	return found;
+}
+
+/* Whether a dbname value is a connection string of its own to libpq. */
+static bool conninfo_value(const char *v)
+{
+	return strchr(v, '=') || strncasecmp(v, "postgresql://", 13) == 0 ||
+	       strncasecmp(v, "postgres://", 11) == 0;
+}
+
+/* libpq's secret holding the marker in target (NULL when none, or the
+ * string does not parse): a password or sslpassword, or in a dbname that
+ * is a connection string, that one's secret -- or the whole dbname when
+ * that one does not parse; *other when another option's value holds the
+ * marker. */
 static char *libpq_password(const char *target, bool *parsed, bool *other)
 {
 	PQconninfoOption *opts = PQconninfoParse(target, NULL);
@@ -135,9 +162,21 @@ static char *libpq_password(const char *target, bool *parsed, bool *other)
 	for (PQconninfoOption *o = opts; o && o->keyword; o++) {
 		if (!o->val)
 			continue;
-		if (strcmp(o->keyword, "password") == 0) {
-			if (*o->val)
+		if (secret_keyword(o->keyword)) {
+			if (*o->val && (!pw || strchr(o->val, MARK))) {
+				free(pw);
 				pw = strdup(o->val);
+			}
+		} else if (strcmp(o->keyword, "dbname") == 0 &&
+			   conninfo_value(o->val) && strchr(o->val, MARK)) {
+			bool in_parsed, in_other;
+			char *in = libpq_password(o->val, &in_parsed, &in_other);
+			if (!in || !strchr(in, MARK)) {
+				free(in);
+				in = strdup(o->val);
+			}
+			free(pw);
+			pw = in;
 		} else if (strchr(o->val, MARK)) {
 			*other = true;
 		}
@@ -176,8 +215,12 @@ static void check_redaction(const char *t, const char *rest, const char *garbage
 		/* The same text in another option ("password=\1=db1
 		 * host=db1") is that option's: the redacted form may keep
 		 * those occurrences, never the password's own. */
-		if (strlen(after) >= 4 && !strstr(rest, after)) {
-			size_t in_t = count_in(t, after);
+		/* An escaped password ("\x01=d\\b1 host=db1": libpq reads
+		 * "\x01=db1") may read as another option's text: only the
+		 * marker counts then. */
+		size_t in_t = count_in(t, after);
+		if (strlen(after) >= 4 && !strstr(rest, after) &&
+		    (in_t == 0 || strstr(t, pw))) {
 			check(count_in(out, after) < (in_t ? in_t : 1),
 			      "no password in the redacted form", t, out);
 		}
@@ -230,12 +273,32 @@ static void check_redaction(const char *t, const char *rest, const char *garbage
 	free(pw);
 }
 
-/* The target of form control & 7 with password pw around the garbage. */
-static void build(struct buf *t, unsigned control, const struct buf *pw,
-		  const char *g1, size_t n1, const char *g2, size_t n2,
-		  const char *g3, size_t n3)
+/* The target of form control & 7 with secret pw (of kind: 0 password,
+ * 1 sslpassword, 2 a password in a dbname) around the garbage. */
+static void build(struct buf *t, unsigned control, unsigned kind,
+		  const struct buf *pw, const char *g1, size_t n1,
+		  const char *g2, size_t n2, const char *g3, size_t n3)
 {
 	const char *scheme = control & 8 ? "POSTGRESQL://" : "postgresql://";
+	bool ssl = kind == 1;
+	if (kind == 2) {
+		/* The keyword form (control | 4), as a dbname's value. */
+		struct buf inner = {0};
+		build(&inner, control | 4, 0, pw, g1, n1, g2, n2, g3, n3);
+		if (control & 4) {
+			adds(t, "dbname=");
+			add_quoted(t, inner.p, inner.len);
+			adds(t, " ");
+			add_garbage(t, g3, n3);
+		} else {
+			adds(t, scheme);
+			add_garbage(t, g2, n2);
+			adds(t, "/");
+			add_encoded(t, inner.p, inner.len);
+		}
+		free(inner.p);
+		return;
+	}
 	switch (control & 7) {
 	case 0: /* user:PASSWORD@host/db */
 	case 1:
@@ -259,7 +322,8 @@ static void build(struct buf *t, unsigned control, const struct buf *pw,
 		add_garbage(t, g2, n2);
 		adds(t, "?");
 		add_garbage(t, g3, n3);
-		adds(t, control & 1 ? "&pass%77ord=" : "&password=");
+		adds(t, control & 1 ? (ssl ? "&sslpass%77ord=" : "&pass%77ord=")
+				    : (ssl ? "&sslpassword=" : "&password="));
 		if (control & 1)
 			add_encoded(t, pw->p, pw->len);
 		else
@@ -270,7 +334,8 @@ static void build(struct buf *t, unsigned control, const struct buf *pw,
 	case 6:
 		adds(t, "host=");
 		add_garbage(t, g1, n1);
-		adds(t, (control & 7) == 6 ? " password = " : " password=");
+		adds(t, ssl ? " ssl" : " ");
+		adds(t, (control & 7) == 6 ? "password = " : "password=");
 		if ((control & 7) == 5)
 			add_quoted(t, pw->p, pw->len);
 		else
@@ -279,7 +344,7 @@ static void build(struct buf *t, unsigned control, const struct buf *pw,
 		add_garbage(t, g2, n2);
 		break;
 	default: /* password=PASSWORD ... */
-		adds(t, "password=");
+		adds(t, ssl ? "sslpassword=" : "password=");
 		add(t, pw->p, pw->len);
 		add_garbage(t, g1, n1);
 		break;
@@ -290,7 +355,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 {
 	if (size == 0)
 		return 0;
-	unsigned control = data[0];
+	unsigned control = data[0], kind = (unsigned)(size % 3);
 	data++;
 	size--;
 	size_t pn, n1, n2, n3;
@@ -309,11 +374,11 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 	add(&garbage, " ", 1);
 	add_garbage(&garbage, g3, n3);
 
-	build(&t, control, &pw, g1, n1, g2, n2, g3, n3);
+	build(&t, control, kind, &pw, g1, n1, g2, n2, g3, n3);
 	/* The same with an empty password: what the password is not in. */
 	struct buf empty = {0}, rest = {0};
 	add(&empty, "", 0);
-	build(&rest, control, &empty, g1, n1, g2, n2, g3, n3);
+	build(&rest, control, kind, &empty, g1, n1, g2, n2, g3, n3);
 	/* The target is a C string: it ends at the first NUL. */
 	check_redaction(t.p, rest.p, garbage.p,
 			(size_t)(control >> 4) * 5);

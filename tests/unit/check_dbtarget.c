@@ -225,6 +225,56 @@ START_TEST(scrub_of_a_starred_password_ends)
 }
 END_TEST
 
+/* Review 20, F01: libpq hides sslpassword (the client key's passphrase)
+ * as it hides password, and a dbname may be a connection string of its
+ * own, its password in it. */
+START_TEST(every_secret_is_hidden)
+{
+	ck_assert_str_eq(redacted("host=db1 user=u sslpassword=K3Y dbname=reg"),
+			 "host=db1 user=u sslpassword=*** dbname=reg");
+	ck_assert_str_eq(redacted("host=db1 sslpassword = 'a b' password=p"),
+			 "host=db1 sslpassword = *** password=***");
+	ck_assert_str_eq(redacted("postgresql://u@/reg?host=/s&sslpassword=K3Y"),
+			 "postgresql://u@/reg?host=/s&sslpassword=***");
+	ck_assert_str_eq(redacted("postgresql://u@/reg?ssl%70assword=K3Y&sslmode=require"),
+			 "postgresql://u@/reg?ssl%70assword=***&sslmode=require");
+	ck_assert_str_eq(redacted("dbname='host=/s user=u password=PW'"),
+			 "dbname=***");
+	ck_assert_str_eq(redacted("host=db1 dbname=postgresql://u:PW@db2/reg"),
+			 "host=db1 dbname=***");
+	ck_assert_str_eq(redacted("postgresql://u@db1/host%3Ddb2%20password%3DPW?sslmode=require"),
+			 "postgresql://u@db1/***?sslmode=require");
+	ck_assert_str_eq(redacted("postgresql://db1/?dbname=password%3DPW&user=u"),
+			 "postgresql://db1/?dbname=***&user=u");
+	/* An ordinary database name still shows. */
+	ck_assert_str_eq(redacted("postgresql://db1/reg%20a?dbname=reg2"),
+			 "postgresql://db1/reg%20a?dbname=reg2");
+	ck_assert_str_eq(redacted("host=db1 dbname='reg a'"), "host=db1 dbname='reg a'");
+
+	char msg[96] = "key K3Y-1 bad; db \"host=s password=PW-9\": PW-9";
+	db_target_scrub("host=db1 sslpassword=K3Y-1 dbname='host=s password=PW-9'",
+			msg, sizeof(msg));
+	ck_assert_str_eq(msg, "key *** bad; db \"***\": ***");
+	char msg2[64] = "x K3Y-2 y";
+	db_target_scrub("postgresql://db1/reg?sslpassword=K3Y-2", msg2, sizeof(msg2));
+	ck_assert_str_eq(msg2, "x *** y");
+	/* Found by tests/fuzz/fuzz_dbtarget: libpq's user name runs to the
+	 * '@', a '?' in it too, and the path after it is the dbname. */
+	ck_assert_str_eq(redacted("postgresql://u?x@db1/host%3Dh%20password%3DPW"),
+			 "postgresql://u?x@db1/***");
+	ck_assert_str_eq(redacted("postgresql://db1/%00%20password%3DPW"),
+			 "postgresql://db1/***");
+	struct error err;
+	/* libpq's message cut at an " in URI" inside the quoted token. */
+	ck_assert_int_eq(db_target_check("postgresql://u:a%zz in URI s3cret@db1/", &err),
+			 ST_USAGE);
+	ck_assert_msg(!strstr(err.msg, "s3cret"), "%s", err.msg);
+	ck_assert_int_eq(db_target_check("host=db1 sslpassword=K3Y-3 bogus=1", &err),
+			 ST_USAGE);
+	ck_assert_msg(!strstr(err.msg, "K3Y-3"), "%s", err.msg);
+}
+END_TEST
+
 START_TEST(schema_names)
 {
 	ck_assert(db_schema_name_valid("bulkreg"));
@@ -257,6 +307,7 @@ static Suite *dbtarget_suite(void)
 	tcase_add_test(tc, malformed_keyword_values_are_hidden);
 	tcase_add_test(tc, messages_are_scrubbed);
 	tcase_add_test(tc, scrub_near_the_end_stays_in_the_buffer);
+	tcase_add_test(tc, every_secret_is_hidden);
 	tcase_add_test(tc, schema_names);
 	suite_add_tcase(s, tc);
 	/* Without the fix it never ends: a short limit of its own. */
