@@ -45,6 +45,7 @@ enum watch { WATCH_OFF, WATCH_ASCII, WATCH_UTF8 };
 
 static bool legacy_encoding(iconv_t cd);
 static enum status prefill_raw(struct csvread *cr, struct error *err);
+static bool is_latin1(iconv_t cd);
 
 static void *bounded_realloc(void *p, size_t n)
 {
@@ -451,6 +452,8 @@ static enum status sniff(struct csvread *cr, struct error *err)
 	cr->eof = false;
 	if (!legacy_encoding(cr->cd))
 		return ST_OK;
+	cr->latin1 = is_latin1(cr->cd);
+	cr->c1_line = 1;
 	cr->watch = WATCH_ASCII;
 	utf8_state_init(&cr->watch_st);
 	cr->watch_line = 1;
@@ -701,6 +704,85 @@ static bool legacy_encoding(iconv_t cd)
 	       !converts_to_itself(cd, "\xC3\xA9", 2);
 }
 
+/* ISO-8859-1 under any of its names: bytes 80..FF are U+0080..U+00FF. */
+static bool is_latin1(iconv_t cd)
+{
+	char in[128], out[256], want[256];
+	for (int i = 0; i < 128; i++) {
+		in[i] = (char)(0x80 + i);
+		want[2 * i] = (char)(0xC2 + (i >= 0x40));
+		want[2 * i + 1] = (char)(0x80 + (i & 0x3F));
+	}
+	char *ip = in, *op = out;
+	size_t il = sizeof(in), ol = sizeof(out);
+	size_t rc = iconv(cd, &ip, &il, &op, &ol);
+	iconv(cd, NULL, NULL, NULL, NULL); /* back to the initial state */
+	return rc != (size_t)-1 && il == 0 && ol == 0 &&
+	       memcmp(out, want, sizeof(want)) == 0;
+}
+
+/*
+ * Windows-1252 is ISO-8859-1 but for 80..9F, where it has printable
+ * characters (the ’ of "O’Brien", €, –) and ISO-8859-1 has C1 controls,
+ * which no roster holds.  So a file named ISO-8859-1 with such a byte is
+ * Windows-1252 ("ANSI"), and reading it as ISO-8859-1 would reject its
+ * rows one by one: the whole file is refused, as a file that is already
+ * UTF-8 is (before anything is decided when it is in the first 64 KiB;
+ * else the caller's batch rolls back).  81, 8D, 8F, 90 and 9D are
+ * Windows-1252's holes: left to the rows' own checks.
+ */
+static const char *const cp1252_c1[32] = {
+	"\u20AC", NULL, "\u201A", "\u0192", "\u201E", "\u2026", "\u2020",
+	"\u2021", "\u02C6", "\u2030", "\u0160", "\u2039", "\u0152", NULL,
+	"\u017D", NULL, NULL, "\u2018", "\u2019", "\u201C", "\u201D",
+	"\u2022", "\u2013", "\u2014", "\u02DC", "\u2122", "\u0161",
+	"\u203A", "\u0153", NULL, "\u017E", "\u0178",
+};
+
+/* Notes the first such byte in raw bytes s[0..n), as they are read. */
+static void watch_c1(struct csvread *cr, const unsigned char *s, size_t n)
+{
+	if (!cr->latin1 || cr->c1_byte || n == 0)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < 0x80 || s[i] > 0x9F || !cp1252_c1[s[i] - 0x80])
+			continue;
+		uint64_t line = cr->c1_line + count_breaks(s, i, cr->c1_prev);
+		size_t from = line_start(s, i);
+		cr->c1_col = from > 0 || line != cr->c1_line ? i - from
+							   : cr->c1_col + i;
+		cr->c1_line = line;
+		cr->c1_byte = s[i];
+		return;
+	}
+	uint64_t breaks = count_breaks(s, n, cr->c1_prev);
+	size_t from = line_start(s, n);
+	cr->c1_col = from > 0 || breaks ? n - from : cr->c1_col + n;
+	cr->c1_line += breaks;
+	cr->c1_prev = s[n - 1];
+}
+
+static bool watch_utf8_so_far(const struct csvread *cr);
+
+/* The refusal, once the file is known not to be UTF-8 (a UTF-8 file read
+ * as ISO-8859-1 has such bytes too, and is refused as UTF-8). */
+static enum status c1_refusal(struct csvread *cr, struct error *err)
+{
+	if (!cr->c1_byte || watch_utf8_so_far(cr))
+		return ST_OK;
+	unsigned char c = cr->c1_byte;
+	return error_set(err, ST_INPUT,
+			 "%s: line %llu, column %llu: byte %02X is a control "
+			 "character (U+%04X) in %s, which no roster holds; in "
+			 "WINDOWS-1252 it is '%s': the file is most likely "
+			 "WINDOWS-1252 (\"ANSI\", which reads ISO-8859-1 text "
+			 "the same); %s: rerun with %s WINDOWS-1252",
+			 cr->name, (unsigned long long)cr->c1_line,
+			 (unsigned long long)cr->c1_col + 1, c, c, cr->encoding,
+			 cp1252_c1[c - 0x80], cr->nothing_done,
+			 cr->encoding_option);
+}
+
 /* The bytes of the UTF-8 sequence that lead byte c begins (1: not one). */
 static size_t lead_length(unsigned char c)
 {
@@ -860,6 +942,10 @@ static enum status read_raw(struct csvread *cr, size_t *got, struct error *err)
 	}
 	sha256_update(&cr->sha, *got, (const uint8_t *)cr->raw + cr->raw_end);
 	watch_raw(cr, cr->raw + cr->raw_end, *got);
+	watch_c1(cr, cr->raw + cr->raw_end, *got);
+	enum status c1 = c1_refusal(cr, err);
+	if (c1 != ST_OK)
+		return c1;
 	cr->bytes += *got;
 	cr->raw_end += *got;
 	return ST_OK;
@@ -871,7 +957,11 @@ static enum status read_raw(struct csvread *cr, size_t *got, struct error *err)
 static enum status prefill_raw(struct csvread *cr, struct error *err)
 {
 	watch_raw(cr, cr->raw, cr->raw_end);
-	while (cr->watch != WATCH_OFF && !cr->raw_eof &&
+	watch_c1(cr, cr->raw, cr->raw_end);
+	enum status c1 = c1_refusal(cr, err);
+	if (c1 != ST_OK)
+		return c1;
+	while ((cr->watch != WATCH_OFF || cr->latin1) && !cr->raw_eof &&
 	       cr->raw_end < CSVREAD_BUF_SIZE) {
 		size_t got;
 		enum status st = read_raw(cr, &got, err);
@@ -1542,6 +1632,18 @@ static size_t norm_walk(const unsigned char *s, size_t len,
 		n++;
 	}
 	return n;
+}
+
+void csvread_trim_spaces(const char **s, size_t *len)
+{
+	const unsigned char *u = (const unsigned char *)*s;
+	size_t i = 0, end = *len, k;
+	while (i < end && (k = name_space_at(u, end, i)) > 0)
+		i += k;
+	while (end > i && (k = name_space_before(u, end)) > 0 && end - k >= i)
+		end -= k;
+	*s += i;
+	*len = end - i;
 }
 
 struct norm_out {

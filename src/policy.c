@@ -37,7 +37,28 @@ struct policy {
 	struct waitlist *waitlists;
 	bool *locked;         /* store_course_lock has been called */
 	struct row extra;     /* the row being emitted for a promotion or drop */
+	/* Lines of this roster whose row dropped a pair: a later row of
+	 * that pair enrols it again (bulkreg(1), duplicate_in_roster). */
+	uint64_t *dropped_lines;
+	size_t dropped_words;
+	/* The section each enrolling row named, by line: 32 bits of its
+	 * hash (0: none), in chunks of 2^16 lines made when a row there
+	 * names one; and the names of the first sections, for details. */
+	uint32_t **line_sections;
+	size_t line_chunks;
+	struct section_name *section_names;
+	size_t section_slots, section_count;
 };
+
+/* A section's name, by the 32 bits of its hash that lines keep. */
+struct section_name {
+	uint32_t key;                 /* 0: a free slot */
+	uint32_t len;
+	char text[64];
+};
+
+#define LINE_CHUNK_BITS 16
+#define SECTION_NAMES_MAX 32768  /* past it, a detail says "another section" */
 
 static size_t course_index(const struct policy *p, const struct course *c)
 {
@@ -114,7 +135,155 @@ void policy_free(struct policy *p)
 	for (size_t i = 0; p->waitlists && i < p->courses->count; i++)
 		free(p->waitlists[i].gaps);
 	free(p->waitlists);
+	free(p->dropped_lines);
+	for (size_t i = 0; i < p->line_chunks; i++)
+		free(p->line_sections[i]);
+	free(p->line_sections);
+	free(p->section_names);
 	free(p);
+}
+
+/* ---- what earlier lines of the roster did --------------------------------- */
+
+/* Notes that the row on `line` dropped a pair.  Out of memory: not noted
+ * (a later row's detail then does not mention the drop). */
+static void note_dropped_line(struct policy *p, uint64_t line)
+{
+	size_t w = (size_t)(line / 64);
+	if (line >= UINT64_C(1) << 40)
+		return;
+	if (w >= p->dropped_words) {
+		size_t n = p->dropped_words ? p->dropped_words : 64;
+		while (n <= w)
+			n *= 2;
+		uint64_t *b = realloc(p->dropped_lines, n * sizeof(*b));
+		if (!b)
+			return;
+		memset(b + p->dropped_words, 0,
+		       (n - p->dropped_words) * sizeof(*b));
+		p->dropped_lines = b;
+		p->dropped_words = n;
+	}
+	p->dropped_lines[w] |= UINT64_C(1) << (line % 64);
+}
+
+static bool line_dropped(const struct policy *p, int64_t line)
+{
+	if (line <= 0)
+		return false;
+	size_t w = (size_t)((uint64_t)line / 64);
+	return w < p->dropped_words &&
+	       (p->dropped_lines[w] >> ((uint64_t)line % 64) & 1);
+}
+
+static uint32_t section_key(const struct row *row)
+{
+	uint32_t k = (uint32_t)(row->section_hash ^ (row->section_hash >> 32));
+	return k ? k : 1;
+}
+
+/* Notes the section an enrolling row names, by its line.  Out of memory:
+ * not noted (a later row of the pair is then a repeat, as if the file had
+ * no sections). */
+static void note_line_section(struct policy *p, const struct row *row)
+{
+	if (row->section_len == 0 || row->line >= UINT64_C(1) << 40)
+		return;
+	uint32_t key = section_key(row);
+	size_t c = (size_t)(row->line >> LINE_CHUNK_BITS);
+	if (c >= p->line_chunks) {
+		size_t n = p->line_chunks ? p->line_chunks : 16;
+		while (n <= c)
+			n *= 2;
+		uint32_t **chunks = realloc(p->line_sections, n * sizeof(*chunks));
+		if (!chunks)
+			return;
+		memset(chunks + p->line_chunks, 0,
+		       (n - p->line_chunks) * sizeof(*chunks));
+		p->line_sections = chunks;
+		p->line_chunks = n;
+	}
+	if (!p->line_sections[c]) {
+		p->line_sections[c] = calloc((size_t)1 << LINE_CHUNK_BITS,
+					     sizeof(uint32_t));
+		if (!p->line_sections[c])
+			return;
+	}
+	p->line_sections[c][row->line & ((1u << LINE_CHUNK_BITS) - 1)] = key;
+	/* Its name, while there is room (open addressing, half full). */
+	if (p->section_count >= SECTION_NAMES_MAX)
+		return;
+	if (2 * (p->section_count + 1) > p->section_slots) {
+		size_t n = p->section_slots ? 2 * p->section_slots : 256;
+		struct section_name *t = calloc(n, sizeof(*t));
+		if (!t)
+			return;
+		for (size_t i = 0; i < p->section_slots; i++) {
+			const struct section_name *e = &p->section_names[i];
+			if (!e->key)
+				continue;
+			size_t j = e->key & (n - 1);
+			while (t[j].key)
+				j = (j + 1) & (n - 1);
+			t[j] = *e;
+		}
+		free(p->section_names);
+		p->section_names = t;
+		p->section_slots = n;
+	}
+	size_t j = key & (p->section_slots - 1);
+	while (p->section_names[j].key && p->section_names[j].key != key)
+		j = (j + 1) & (p->section_slots - 1);
+	if (p->section_names[j].key)
+		return;
+	struct section_name *e = &p->section_names[j];
+	e->key = key;
+	e->len = row->section_len;
+	snprintf(e->text, sizeof(e->text), "%s", row->section);
+	p->section_count++;
+}
+
+/* The section key the row on `line` named, 0 if none. */
+static uint32_t line_section(const struct policy *p, int64_t line)
+{
+	if (line <= 0 || (uint64_t)line >= UINT64_C(1) << 40)
+		return 0;
+	size_t c = (size_t)((uint64_t)line >> LINE_CHUNK_BITS);
+	if (c >= p->line_chunks || !p->line_sections[c])
+		return 0;
+	return p->line_sections[c][(uint64_t)line & ((1u << LINE_CHUNK_BITS) - 1)];
+}
+
+/* The section of key `key` as a detail names it: 'LEC1' (escaped), or
+ * "another section" when its name was not kept. */
+static void section_shown(const struct policy *p, uint32_t key, char *out,
+			  size_t cap)
+{
+	size_t used = 0;
+	out[0] = '\0';
+	for (size_t j = p->section_slots ? key & (p->section_slots - 1) : 0;
+	     p->section_slots && p->section_names[j].key;
+	     j = (j + 1) & (p->section_slots - 1)) {
+		const struct section_name *e = &p->section_names[j];
+		if (e->key != key)
+			continue;
+		snprintf(out, cap, "section ");
+		used = strlen(out);
+		esc_quote(out, cap, &used, e->text, strlen(e->text), 48);
+		return;
+	}
+	snprintf(out, cap, "another section");
+}
+
+/* The section of an earlier line of the pair when it is another than the
+ * row's (both named one): its key, else 0. */
+static uint32_t other_section(const struct policy *p, const struct row *row,
+			      int64_t line)
+{
+	if (row->section_len == 0)
+		return 0;
+	uint32_t k = line_section(p, line);
+	return k && k != section_key(row) ? k : 0;
 }
 
 /* ---- locks -------------------------------------------------------------- */
@@ -456,28 +625,19 @@ static void reject_full(struct row *row)
 			   text_group_digits(c->waitlist_max, n[1]));
 }
 
-/* A row whose pair exists from an earlier batch. */
-static enum status enrol_existing(struct policy *p, struct row *row,
-				  const struct pair *ex, bool marked,
-				  struct error *err)
+/* Adds " (more)" to the row's detail, after what is there ("; more"). */
+static void detail_add(struct row *row, const char *more)
 {
-	if (ex->batch_id == p->opt.batch_id) {
-		reject_duplicate(row, ex->line);
-		return ST_OK;
-	}
-	if (!marked) {
-		int64_t first_line;
-		enum status st = store_mark_seen(p->store, row->course->id,
-						 value_of(row, FIELD_STUDENT_ID),
-						 (int64_t)row->line, &first_line,
-						 err);
-		if (st != ST_OK)
-			return st;
-		if (first_line) {
-			reject_duplicate(row, first_line);
-			return ST_OK;
-		}
-	}
+	size_t used = strlen(row->detail);
+	snprintf(row->detail + used, sizeof(row->detail) - used, "%s%s",
+		 used ? "; " : "", more);
+}
+
+/* The outcome of the pair as it is: already_registered or
+ * already_waitlisted (the row's values update the student). */
+static enum status enrol_known(struct policy *p, struct row *row,
+			       const struct pair *ex, struct error *err)
+{
 	enum status st = put_student(p, row, err);
 	if (st != ST_OK)
 		return st;
@@ -486,6 +646,50 @@ static enum status enrol_existing(struct policy *p, struct row *row,
 				STATUS_ALREADY_REGISTERED;
 	row->position = waiting ? position_of(p, row->course, ex->seq) : 0;
 	return ST_OK;
+}
+
+/* A row of a pair that the row on `line` of this roster enrolled (it is
+ * there, as *ex says): a repeat (duplicate_in_roster), unless both rows
+ * name sections and they differ -- a Canvas student in two sections of
+ * one course -- which is the pair's own outcome. */
+static enum status enrol_repeat(struct policy *p, struct row *row,
+				const struct pair *ex, int64_t line,
+				struct error *err)
+{
+	uint32_t other = other_section(p, row, line);
+	if (!other) {
+		reject_duplicate(row, line);
+		return ST_OK;
+	}
+	enum status st = enrol_known(p, row, ex, err);
+	if (st != ST_OK)
+		return st;
+	char sec[96], more[160];
+	section_shown(p, other, sec, sizeof(sec));
+	snprintf(more, sizeof(more), "also in %s from line %" PRId64, sec, line);
+	detail_add(row, more);
+	return ST_OK;
+}
+
+/* A row whose pair exists from an earlier batch. */
+static enum status enrol_existing(struct policy *p, struct row *row,
+				  const struct pair *ex, bool marked,
+				  struct error *err)
+{
+	if (ex->batch_id == p->opt.batch_id)
+		return enrol_repeat(p, row, ex, ex->line, err);
+	if (!marked) {
+		int64_t first_line;
+		enum status st = store_mark_seen(p->store, row->course->id,
+						 value_of(row, FIELD_STUDENT_ID),
+						 (int64_t)row->line, &first_line,
+						 err);
+		if (st != ST_OK)
+			return st;
+		if (first_line)
+			return enrol_repeat(p, row, ex, first_line, err);
+	}
+	return enrol_known(p, row, ex, err);
 }
 
 /* Takes a seat or the last waitlist place when the pair is new. */
@@ -534,6 +738,8 @@ static enum status enrol(struct policy *p, struct row *row, struct error *err)
 	/* Once a pair has been dropped in this batch, its registration no
 	 * longer says that an earlier row named it: every row is noted. */
 	bool marked = p->any_drop;
+	int64_t again = 0; /* an earlier line named the pair, which is gone */
+	note_line_section(p, row);
 	if (marked) {
 		int64_t first_line;
 		st = store_mark_seen(p->store, c->id, student, (int64_t)row->line,
@@ -541,8 +747,21 @@ static enum status enrol(struct policy *p, struct row *row, struct error *err)
 		if (st != ST_OK)
 			return st;
 		if (first_line) {
-			reject_duplicate(row, first_line);
-			return ST_OK;
+			st = store_pair_find(p->store, c->id, student, &ex, err);
+			if (st != ST_OK)
+				return st;
+			/* There: a repeat of the row that enrolled it.  Gone:
+			 * that row dropped it (or found nothing to drop, or
+			 * no seat): this row enrols it again. */
+			if (ex.state != PAIR_ABSENT) {
+				p->expect_existing = true;
+				return enrol_repeat(p, row, &ex,
+						    ex.batch_id == p->opt.batch_id
+							    ? ex.line
+							    : first_line,
+						    err);
+			}
+			again = first_line;
 		}
 	}
 	/*
@@ -561,6 +780,13 @@ static enum status enrol(struct policy *p, struct row *row, struct error *err)
 		st = try_insert(p, row, seat, &inserted, err);
 		if (st != ST_OK || inserted) {
 			p->expect_existing = false;
+			if (st == ST_OK && line_dropped(p, again)) {
+				char more[80];
+				snprintf(more, sizeof(more),
+					 "enrolled again after line %" PRId64
+					 "'s drop", again);
+				detail_add(row, more);
+			}
 			return st;
 		}
 		st = store_pair_find(p->store, c->id, student, &ex, err);
@@ -587,12 +813,27 @@ static enum status drop(struct policy *p, struct row *row, policy_emit_fn emit,
 	if (st != ST_OK)
 		return st;
 	struct pair ex = {0};
-	if (!first_line)
-		st = store_pair_find(p->store, c->id, student, &ex, err);
+	st = store_pair_find(p->store, c->id, student, &ex, err);
 	if (st != ST_OK)
 		return st;
 	if (ex.state != PAIR_ABSENT && ex.batch_id == p->opt.batch_id)
 		first_line = ex.line;
+	uint32_t other = ex.state != PAIR_ABSENT && first_line &&
+					 row->action == ROW_DROP_IF_PRESENT
+				 ? other_section(p, row, first_line)
+				 : 0;
+	if (other) {
+		/* A Canvas section left while the course is kept. */
+		char sec[96];
+		section_shown(p, other, sec, sizeof(sec));
+		row_skip(row, REASON_DUPLICATE_IN_ROSTER,
+			 "student %.*s is still in %s of %s from line %" PRId64
+			 "%s%s%s",
+			 (int)student.len, student.s, sec, c->code, first_line,
+			 row->drop_why[0] ? " (" : "", row->drop_why,
+			 row->drop_why[0] ? ")" : "");
+		return ST_OK;
+	}
 	if (first_line) {
 		row_reject(row, REASON_DUPLICATE_IN_ROSTER,
 			   "line %" PRId64 " already named student %.*s in %s",
@@ -613,6 +854,7 @@ static enum status drop(struct policy *p, struct row *row, policy_emit_fn emit,
 	st = remove_pair(p, c, student, &ex, (int64_t)row->line, err);
 	if (st != ST_OK)
 		return st;
+	note_dropped_line(p, row->line);
 	row->status = STATUS_DROPPED;
 	if (row->drop_why[0]) /* a status asked for it: say which */
 		snprintf(row->detail, sizeof(row->detail), "%s", row->drop_why);

@@ -271,6 +271,7 @@ int profile_map_column(const struct csvread_map *m, const char *norm)
 
 static bool word_in(const char *s, size_t len, const char *const *words)
 {
+	csvread_trim_spaces(&s, &len); /* "student\u00a0" from a spreadsheet */
 	for (; *words; words++)
 		if (strlen(*words) == len && strncasecmp(s, *words, len) == 0)
 			return true;
@@ -283,6 +284,7 @@ bool profile_role_is_student(const char *role, size_t len)
 	static const char *const students[] = {"student", "learner", "pupil",
 					       "students", "learners", "pupils",
 					       "studentenrollment", NULL};
+	csvread_trim_spaces(&role, &len);
 	return len == 0 || word_in(role, len, students);
 }
 
@@ -322,6 +324,7 @@ bool profile_status_known(const char *status, size_t len)
 	/* bulkreg's own listings (roster --format csv) read back in, too. */
 	static const char *const active[] = {"active", "registered",
 					     "waitlisted", "enrolled", NULL};
+	csvread_trim_spaces(&status, &len);
 	return len == 0 || word_in(status, len, active) ||
 	       word_in(status, len, removed);
 }

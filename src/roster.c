@@ -143,6 +143,9 @@ static void clear_values(struct row *row)
 		row->label[f] = NULL;
 	row->role[0] = '\0';
 	row->drop_why[0] = '\0';
+	row->section[0] = '\0';
+	row->section_len = 0;
+	row->section_hash = 0;
 }
 
 static void set_short(struct short_value *v, const unsigned char *s, size_t len)
@@ -190,6 +193,14 @@ static void put_value(struct row *row, struct extras *ex,
 		      const char *const *label, struct colmap cm,
 		      const unsigned char *s, size_t len)
 {
+	if (cm.kind >= COL_ROLE && cm.kind != COL_SECTION &&
+	    cm.kind != COL_COURSE_N) {
+		/* A keyword (role, status, operation, a 0/1 flag): the
+		 * spaces a spreadsheet writes for a space are spaces. */
+		const char *k = (const char *)s;
+		csvread_trim_spaces(&k, &len);
+		s = (const unsigned char *)k;
+	}
 	switch (cm.kind) {
 	case COL_IGNORED:
 	case COL_ROLE_ID:
@@ -254,6 +265,26 @@ static void set_course(struct row *row, const struct row_value *v,
 	row->v[FIELD_COURSE] = *v;
 	row->present |= 1u << FIELD_COURSE;
 	row->label[FIELD_COURSE] = label && label[0] ? label : NULL;
+}
+
+/* The section a row enrols through, when it is not the course. */
+static void set_section(struct row *row, const struct row_value *v)
+{
+	size_t len = v->len < ROW_VALUE_MAX ? v->len : ROW_VALUE_MAX;
+	size_t keep = len < sizeof(row->section) - 1 ? len
+						    : sizeof(row->section) - 1;
+	/* Cut at a character boundary: the detail shows it. */
+	while (keep > 0 && keep < len && ((unsigned char)v->text[keep] & 0xC0) == 0x80)
+		keep--;
+	memcpy(row->section, v->text, keep);
+	row->section[keep] = '\0';
+	row->section_len = (uint32_t)len;
+	uint64_t h = UINT64_C(0xcbf29ce484222325); /* FNV-1a, byte for byte */
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char)v->text[i]) * UINT64_C(0x100000001b3);
+	row->section_hash = h;
+	if (row->section_hash == 0)
+		row->section_hash = 1;
 }
 
 /* A role that is not a student's makes the row skipped (not_a_student). */
@@ -474,6 +505,8 @@ static void finish_record(struct roster_reader *r, struct row *row)
 		set_course(row, &ex->section, r->section_label);
 	else if (r->course_from_section)
 		set_course(row, &ex->section, r->section_label);
+	else if (ex->section.len > 0)
+		set_section(row, &ex->section);
 	if (ex->status.len > 0 && enrolling) {
 		row->action = profile_status_action(ex->status.text, ex->status.len);
 		if (row->action != ROW_ENROL)
@@ -1481,10 +1514,10 @@ enum status roster_open(const char *path, const struct roster_options *opts,
 	r->mapped = opts->map && opts->map->count > 0;
 	st = read_header(r, opts, err);
 	if (st == ST_OK && opts->users_path)
-		st = users_join_open(opts->users_path,
-				     opts->users_encoding ? opts->users_encoding
-							  : opts->encoding,
-				     &r->users, err);
+		st = users_join_open_delim(opts->users_path,
+					   opts->users_encoding ? opts->users_encoding
+								: opts->encoding,
+					   opts->delimiter, &r->users, err);
 	if (st == ST_OK && r->users && users_join_bom_note(r->users))
 		add_warning(r, users_join_bom_note(r->users));
 	if (st == ST_OK && r->users && users_join_warning(r->users))

@@ -44,6 +44,11 @@ struct users_join;
  */
 enum status users_join_open(const char *path, const char *encoding,
 			    struct users_join **out, struct error *err);
+/* The same with fields separated by `delimiter` (the roster's
+ * --delimiter) unless the file's own "sep=" line names another. */
+enum status users_join_open_delim(const char *path, const char *encoding,
+				  unsigned char delimiter,
+				  struct users_join **out, struct error *err);
 
 /* Looks user `id` up: *found, and its values in *out.  ST_IO if reading
  * the temporary file fails.  Not thread-safe (one reader). */
