@@ -70,6 +70,8 @@ struct roster_reader {
 	enum row_action action;                /* every row's (roster_options) */
 	enum profile profile;
 	bool mapped;                           /* --map was given */
+	bool extra_value;                      /* the record has a non-empty
+						* field past the header's */
 	bool course_from_section;
 	struct users_join *users;              /* --users, or NULL */
 	struct extras ex;                      /* of the record being read */
@@ -257,6 +259,8 @@ static void data_field(void *ctx, size_t index, const unsigned char *s,
 		copy_untrimmed(r, index);
 	if (index < r->ncols)
 		put_value(r->row, &r->ex, r->label, r->map[index], s, len);
+	else if (len > 0)
+		r->extra_value = true;
 }
 
 static void set_course(struct row *row, const struct row_value *v,
@@ -553,6 +557,8 @@ static bool data_record(void *ctx, size_t nfields, bool blank, uint64_t line)
 
 	if (r->copy_end)
 		r->copy_end(r->copy_ctx, blank, &row->record_ref);
+	bool extra_value = r->extra_value;
+	r->extra_value = false;
 	if (blank) {
 		clear_values(row);
 		clear_extras(&r->ex);
@@ -560,6 +566,16 @@ static bool data_record(void *ctx, size_t nfields, bool blank, uint64_t line)
 	}
 	row->line = line;
 	row->nfields = nfields > UINT32_MAX ? UINT32_MAX : (uint32_t)nfields;
+	/* An export's row (not bulkreg's own roster, nor a flat file, which
+	 * has its own rule) that leaves out empty trailing fields, or ends in
+	 * empty fields past the header (a trailing comma), reads the missing
+	 * ones as empty, as the --users file does: no value can shift into
+	 * another column.  A non-empty field past the header is still
+	 * malformed_row. */
+	if ((r->profile != PROFILE_BULKREG || r->mapped) &&
+	    r->profile != PROFILE_MOODLE_FLATFILE && !extra_value &&
+	    nfields != r->ncols)
+		row->nfields = (uint32_t)r->ncols;
 	row->malformed = csvread_record_malformed(&r->cr);
 	if (row->malformed) {
 		/* Which column, by number and name (validation keeps it);

@@ -181,3 +181,27 @@ tail -n +2 comma_users.csv >comma_users2.csv
 run -d $db register semi2.csv --delimiter ';' --users comma_users2.csv
 expect_rc 2
 expect_err "the header looks comma-separated: give it a first line sep=, (--delimiter is the roster's too)"
+
+# ---- an export's short rows and trailing commas (review 22, B5) ----------------
+
+case_ "an export's row without its empty trailing fields, or with empty fields past the header, reads them as empty; bulkreg's own roster still rejects them"
+fresh_courses E1
+printf 'course_id,user_id,role,section_id,status,associated_user_id\r\nE1,s1,student,,active,\r\nE1,s2,student,,active\r\nE1,s3,student\r\nE1,s4,student,,deleted,,,\r\nE1,s5,student,,active,,x\r\n' >short.csv
+run -d $db register short.csv --allow-missing-email --format csv
+expect_rc 1
+expect_status 2 registered
+expect_status 3 registered
+expect_status 4 registered
+expect_status 5 skipped:not_registered
+expect_status 6 rejected:malformed_row
+[ "$(detail 6)" = "7 fields, the header has 6" ] || fail "line 6: $(detail 6)"
+printf 'course_id,user_id,role,status\r\nE1,t1,student,active,\r\nE1,t2,student,active,\r\n' >trailing.csv
+run -d $db register trailing.csv --allow-missing-email --format csv
+expect_rc 0
+expect_status 2 registered
+expect_status 3 registered
+printf 'student_id,email,course\ns9,s9@x.org,E1,\ns8,s8@x.org\n' >own.csv
+run -d $db register own.csv --format csv
+expect_rc 1
+expect_status 2 rejected:malformed_row
+expect_status 3 rejected:malformed_row
