@@ -297,10 +297,21 @@ static void apply_role(struct row *row, const struct row_value *role)
 	if (role->len == 0 || profile_role_is_student(role->text, role->len))
 		return;
 	row->not_a_student = true;
-	snprintf(row->role, sizeof(row->role), "%.*s",
-		 (int)(role->len < sizeof(row->role) - 1 ? role->len
-							  : sizeof(row->role) - 1),
-		 role->text);
+	size_t len = role->len < ROW_VALUE_MAX ? role->len : ROW_VALUE_MAX;
+	if (len < sizeof(row->role)) {
+		snprintf(row->role, sizeof(row->role), "%.*s", (int)len, role->text);
+		return;
+	}
+	/* A long value (a role URI) shows its start and its end, where a
+	 * URI's role is: "http://purl.imsglo...lis/v2/membership#Mentor". */
+	size_t head = 20, tail = sizeof(row->role) - 1 - head - 3;
+	while (head > 0 && ((unsigned char)role->text[head] & 0xC0) == 0x80)
+		head--;
+	size_t from = len - tail;
+	while (from < len && ((unsigned char)role->text[from] & 0xC0) == 0x80)
+		from++;
+	snprintf(row->role, sizeof(row->role), "%.*s...%.*s", (int)head,
+		 role->text, (int)(len - from), role->text + from);
 }
 
 /* Canvas's base_role_type decides over the role's name (an account's

@@ -205,3 +205,16 @@ run -d $db register own.csv --format csv
 expect_rc 1
 expect_status 2 rejected:malformed_row
 expect_status 3 rejected:malformed_row
+
+# ---- LTI / LIS role URIs (review 22, C2) --------------------------------------
+
+case_ "a role URI is read by its last segment (after '#', else '/'); a long role's detail shows its end"
+fresh_courses C1
+printf 'student_id,email,course,role\nr5,r5@x.org,C1,http://purl.imsglobal.org/vocab/lis/v2/membership#Learner\nr6,r6@x.org,C1,urn:lti:role:ims/lis/Learner\nr7,r7@x.org,C1,http://purl.imsglobal.org/vocab/lis/v2/membership#Mentor\nr8,r8@x.org,C1,urn:lti:role:ims/lis/Instructor\n' >lti.csv
+run -d $db register lti.csv --format csv
+expect_rc 0
+expect_status 2 registered
+expect_status 3 registered
+expect_status 4 skipped:not_a_student
+[ "$(detail 4)" = "role 'http://purl.imsgloba...lis/v2/membership#Mentor' is not a student's" ] || fail "line 4: $(detail 4)"
+expect_status 5 skipped:not_a_student
