@@ -72,6 +72,11 @@ struct roster_reader {
 	bool mapped;                           /* --map was given */
 	bool extra_value;                      /* the record has a non-empty
 						* field past the header's */
+	size_t past_n_col;                     /* a course<N> past course99,
+						* SIZE_MAX: none */
+	bool past_n_said;                      /* a row's value there warned */
+	char past_n_value[48];                 /* the record's value there */
+	size_t past_n_len;
 	bool course_from_section;
 	struct users_join *users;              /* --users, or NULL */
 	struct extras ex;                      /* of the record being read */
@@ -261,6 +266,12 @@ static void data_field(void *ctx, size_t index, const unsigned char *s,
 		put_value(r->row, &r->ex, r->label, r->map[index], s, len);
 	else if (len > 0)
 		r->extra_value = true;
+	if (index == r->past_n_col && len > 0 && !r->past_n_said &&
+	    !r->past_n_len) {
+		r->past_n_len = len < sizeof(r->past_n_value) ? len
+							: sizeof(r->past_n_value);
+		memcpy(r->past_n_value, s, r->past_n_len);
+	}
 }
 
 static void set_course(struct row *row, const struct row_value *v,
@@ -570,6 +581,20 @@ static bool data_record(void *ctx, size_t nfields, bool blank, uint64_t line)
 		r->copy_end(r->copy_ctx, blank, &row->record_ref);
 	bool extra_value = r->extra_value;
 	r->extra_value = false;
+	if (r->past_n_len && !blank) {
+		char shown[ERROR_MAX / 4];
+		size_t used = 0;
+		shown[0] = '\0';
+		esc_quote(shown, sizeof(shown), &used, r->past_n_value,
+			  r->past_n_len, NAME_SHOW);
+		r->past_n_said = true;
+		row_warning(r, "%s: line %llu: column %zu holds %s, which is not "
+			       "enrolled (bulkreg reads course1 to course%d); "
+			       "other rows with such values are not warned about",
+			    r->cr.name, (unsigned long long)line,
+			    r->past_n_col + 1, shown, PROFILE_MAX_N);
+	}
+	r->past_n_len = 0;
 	if (blank) {
 		clear_values(row);
 		clear_extras(&r->ex);
@@ -1325,6 +1350,46 @@ static void warn_unknown(struct roster_reader *r)
 	add_warning(r, msg);
 }
 
+/* Moodle upload: course<N>, role<N>, type<N> or enrolstatus<N> with N past
+ * PROFILE_MAX_N is not read: said, not dropped in silence. */
+static void warn_past_max_n(struct roster_reader *r)
+{
+	static const char *const prefixes[] = {"course", "role", "type",
+					       "enrolstatus"};
+	for (size_t i = 0; i < r->ncols; i++) {
+		char norm[NAME_KEEP + 1], squeezed[NAME_KEEP + 1];
+		size_t k = 0;
+		norm_of(&r->cols[i], norm);
+		for (const char *p = norm; *p; p++)
+			if (*p != '_')
+				squeezed[k++] = *p;
+		squeezed[k] = '\0';
+		for (size_t j = 0; j < sizeof(prefixes) / sizeof(prefixes[0]); j++) {
+			size_t n = strlen(prefixes[j]);
+			const char *d = squeezed + n;
+			if (strncmp(squeezed, prefixes[j], n) != 0 || *d < '1' ||
+			    *d > '9' || strspn(d, "0123456789") != strlen(d) ||
+			    (strlen(d) <= 2))
+				continue;
+			char msg[ERROR_MAX], col[160];
+			size_t used;
+			snprintf(msg, sizeof(msg), "%s: ignoring column ", r->cr.name);
+			used = strlen(msg);
+			quote_col(msg, sizeof(msg), &used, &r->cols[i]);
+			snprintf(col, sizeof(col),
+				 " (column %zu): bulkreg reads course1 to course%d "
+				 "(and their role, type and enrolstatus); enrolments "
+				 "past it are not read",
+				 i + 1, PROFILE_MAX_N);
+			append_text(msg, sizeof(msg), &used, col);
+			add_warning(r, msg);
+			if (j == 0)
+				r->past_n_col = i;
+			return; /* one is enough to say it */
+		}
+	}
+}
+
 static void warn_override(struct roster_reader *r, const char *code)
 {
 	char msg[ERROR_MAX];
@@ -1484,6 +1549,9 @@ static enum status read_header(struct roster_reader *r,
 	 * rosters are warned about them. */
 	if (r->profile == PROFILE_BULKREG)
 		warn_unknown(r);
+	r->past_n_col = SIZE_MAX;
+	if (r->profile == PROFILE_MOODLE_UPLOAD)
+		warn_past_max_n(r);
 	if (opts->course_override)
 		warn_override(r, opts->course_override);
 	r->replay_first = r->profile == PROFILE_MOODLE_FLATFILE;

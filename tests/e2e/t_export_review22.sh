@@ -218,3 +218,18 @@ expect_status 3 registered
 expect_status 4 skipped:not_a_student
 [ "$(detail 4)" = "role 'http://purl.imsgloba...lis/v2/membership#Mentor' is not a student's" ] || fail "line 4: $(detail 4)"
 expect_status 5 skipped:not_a_student
+
+# ---- Moodle upload past course99 (review 22, C6) --------------------------------
+
+case_ "moodle-upload: a course100 column is warned about, and the first row with a value there"
+fresh_courses A Z
+python3 -c "
+h=['username','firstname','lastname','email']+[f'course{i}' for i in range(1,101)]
+r=['u1','A','B','u1@x.org','A']+['']*98+['Z']
+open('up100.csv','w').write(','.join(h)+'\n'+','.join(r)+'\n'+','.join(r).replace('u1','u2')+'\n')"
+run -d $db register up100.csv --format csv
+expect_rc 0
+expect_status 2 registered A
+expect_err "up100.csv: ignoring column 'course100' (column 104): bulkreg reads course1 to course99"
+expect_err "up100.csv: line 2: column 104 holds 'Z', which is not enrolled (bulkreg reads course1 to course99)"
+[ "$(grep -c "holds 'Z'" err)" = 1 ] || fail "not one row warning: $(cat err)"
