@@ -228,7 +228,10 @@ static enum status check_new_student(struct pipeline *pl, struct row *row,
 			   "email is empty and the student is new (see "
 			   "--allow-missing-email)");
 	else
-		row_reject(row, why, "not in the --users file, nor in the database");
+		row_reject(row, why, "not in the --users file%s%s%s, nor in the "
+			   "database", row->users_id_label ? " (" : "",
+			   row->users_id_label ? row->users_id_label : "",
+			   row->users_id_label ? ")" : "");
 	return ST_OK;
 }
 

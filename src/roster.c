@@ -103,6 +103,7 @@ struct roster_reader {
 	char section_label[LABEL_MAX];
 	char course_n_label[PROFILE_MAX_N + 1][24];
 	char users_label[FIELD_COUNT][LABEL_MAX];
+	char users_id_label[LABEL_MAX];        /* "its column 'username'" */
 
 	/* Unknown statuses: each distinct value is warned about once (a
 	 * typo such as "delted" would otherwise enrol in silence). */
@@ -150,6 +151,7 @@ static void clear_values(struct row *row)
 		row->label[f] = NULL;
 	row->role[0] = '\0';
 	row->drop_why[0] = '\0';
+	row->users_id_label = NULL;
 	row->section[0] = '\0';
 	row->section_len = 0;
 	row->section_hash = 0;
@@ -786,6 +788,7 @@ static enum status users_join_apply(struct roster_reader *r, struct row *row,
 		return st;
 	if (!found) {
 		row->if_new_student = REASON_UNKNOWN_STUDENT;
+		row->users_id_label = r->users_id_label[0] ? r->users_id_label : NULL;
 		return ST_OK;
 	}
 	static const enum row_field filled[] = {FIELD_FIRST_NAME, FIELD_LAST_NAME,
@@ -1613,6 +1616,14 @@ enum status roster_open(const char *path, const struct roster_options *opts,
 					   opts->users_encoding ? opts->users_encoding
 								: opts->encoding,
 					   opts->delimiter, &r->users, err);
+	if (st == ST_OK && r->users) {
+		const char *idc = users_join_id_column(r->users);
+		size_t used = (size_t)snprintf(r->users_id_label,
+					       sizeof(r->users_id_label),
+					       "looked up in its column ");
+		esc_quote(r->users_id_label, sizeof(r->users_id_label), &used,
+			  idc, strlen(idc), 48);
+	}
 	if (st == ST_OK && r->users && users_join_bom_note(r->users))
 		add_warning(r, users_join_bom_note(r->users));
 	if (st == ST_OK && r->users && users_join_warning(r->users))

@@ -114,6 +114,10 @@ struct row {
 	 * the database yet (missing_email, unknown_student), or REASON_NONE.
 	 * The collector decides, as only it can look. */
 	enum row_reason if_new_student;
+	const char *users_id_label;       /* unknown_student: where the id was
+					   * looked up ("its column
+					   * 'username'"), owned by the
+					   * reader; NULL if not said */
 
 	/* Filled by validation (and --check), then by the collector. */
 	enum row_action action;           /* set by the reader (a status

@@ -64,6 +64,8 @@ struct users_join {
 	unsigned char head1[NAME_KEEP]; /* the header's first field's first
 					 * bytes: a hint on the delimiter */
 	size_t head1_len;
+	char id_name[NAME_KEEP + 1]; /* the id column's header name */
+	size_t id_name_rank;
 };
 
 static uint32_t id_hash(const char *s, size_t len)
@@ -274,6 +276,12 @@ static void on_field(void *ctx, size_t index, const unsigned char *s, size_t len
 		if (a) {
 			u->colmap[index] = (signed char)a->kind;
 			u->id_rank[index] = (size_t)(a - unames);
+			if (a->kind == U_ID && (!u->id_name[0] ||
+						u->id_rank[index] < u->id_name_rank)) {
+				memcpy(u->id_name, s, len);
+				u->id_name[len] = '\0';
+				u->id_name_rank = u->id_rank[index];
+			}
 		}
 		return;
 	}
@@ -529,6 +537,11 @@ enum status users_join_open_delim(const char *path, const char *encoding,
 	}
 	*out = u;
 	return ST_OK;
+}
+
+const char *users_join_id_column(const struct users_join *u)
+{
+	return u->id_name;
 }
 
 const struct csvread_alias *users_join_names(void)

@@ -50,6 +50,10 @@ enum status users_join_open_delim(const char *path, const char *encoding,
 				  unsigned char delimiter,
 				  struct users_join **out, struct error *err);
 
+/* The header name of the column user ids are looked up in, as the file
+ * writes it ("username"). */
+const char *users_join_id_column(const struct users_join *u);
+
 /* Looks user `id` up: *found, and its values in *out.  ST_IO if reading
  * the temporary file fails.  Not thread-safe (one reader). */
 enum status users_join_find(struct users_join *u, const char *id, size_t len,

@@ -233,3 +233,14 @@ expect_status 2 registered A
 expect_err "up100.csv: ignoring column 'course100' (column 104): bulkreg reads course1 to course99"
 expect_err "up100.csv: line 2: column 104 holds 'Z', which is not enrolled (bulkreg reads course1 to course99)"
 [ "$(grep -c "holds 'Z'" err)" = 1 ] || fail "not one row warning: $(cat err)"
+
+# ---- unknown_student names the --users id column (review 22, C5) -------------
+
+case_ "unknown_student's detail names the --users file's id column"
+fresh_courses CF101
+printf 'add, student, 5, CF101\n' >ffu.txt
+printf 'id,username,email,firstname,lastname,idnumber\n2,ann,ann@x.org,Ann,Lee,5\n' >moodle_users.csv
+run -d $db register ffu.txt --users moodle_users.csv --format csv
+expect_rc 1
+expect_status 1 rejected:unknown_student
+[ "$(detail 1)" = "not in the --users file (looked up in its column 'username'), nor in the database" ] || fail "line 1: $(detail 1)"
