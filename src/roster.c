@@ -1687,6 +1687,11 @@ void roster_sha256_hex(const struct roster_reader *r, char hex[65])
 	csvread_sha256_hex(&r->cr, hex);
 }
 
+const char *roster_users_sha256_hex(const struct roster_reader *r)
+{
+	return r->users ? users_join_sha256_hex(r->users) : NULL;
+}
+
 uint64_t roster_bytes_read(const struct roster_reader *r)
 {
 	return r->cr.bytes;

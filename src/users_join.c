@@ -65,6 +65,7 @@ struct users_join {
 					 * bytes: a hint on the delimiter */
 	size_t head1_len;
 	char id_name[NAME_KEEP + 1]; /* the id column's header name */
+	char sha256[65];             /* of the file's bytes, in hex */
 	size_t id_name_rank;
 };
 
@@ -528,6 +529,8 @@ enum status users_join_open_delim(const char *path, const char *encoding,
 	if ((!encoding || (st = csvread_set_encoding(&u->cr, encoding, err)) == ST_OK) &&
 	    (st = spill_open(u, err)) == ST_OK && (st = grow(u, err)) == ST_OK)
 		st = read_users(u, err);
+	if (st == ST_OK)
+		csvread_sha256_hex(&u->cr, u->sha256);
 	csvread_close(&u->cr);
 	free(u->colmap);
 	u->colmap = NULL;
@@ -537,6 +540,11 @@ enum status users_join_open_delim(const char *path, const char *encoding,
 	}
 	*out = u;
 	return ST_OK;
+}
+
+const char *users_join_sha256_hex(const struct users_join *u)
+{
+	return u->sha256;
 }
 
 const char *users_join_id_column(const struct users_join *u)

@@ -54,6 +54,9 @@ enum status users_join_open_delim(const char *path, const char *encoding,
  * writes it ("username"). */
 const char *users_join_id_column(const struct users_join *u);
 
+/* The SHA-256 of the file's bytes as read, in hex (for the history). */
+const char *users_join_sha256_hex(const struct users_join *u);
+
 /* Looks user `id` up: *found, and its values in *out.  ST_IO if reading
  * the temporary file fails.  Not thread-safe (one reader). */
 enum status users_join_find(struct users_join *u, const char *id, size_t len,

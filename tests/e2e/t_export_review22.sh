@@ -244,3 +244,15 @@ run -d $db register ffu.txt --users moodle_users.csv --format csv
 expect_rc 1
 expect_status 1 rejected:unknown_student
 [ "$(detail 1)" = "not in the --users file (looked up in its column 'username'), nor in the database" ] || fail "line 1: $(detail 1)"
+
+# ---- the --users file's SHA-256 in the history (review 22, C7) -------------------
+
+case_ "the batch history keeps the --users file's SHA-256 beside its name"
+fresh_courses E1
+printf 'course_id,user_id,role\nE1,h1,student\n' >h.csv
+printf 'user_id,email\nh1,h1@x.org\n' >h_users.csv
+run -d $db register h.csv --users h_users.csv
+expect_rc 0
+want=$(sha256sum h_users.csv | cut -d' ' -f1)
+run -d $db batches show 1
+expect_out "\"users_sha256\":\"$want\""
