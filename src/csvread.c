@@ -533,10 +533,68 @@ static bool cp1252_hole(unsigned char c)
  * something other than a letter, and its apostrophe before a capital
  * (O'Neil), vote for it.  A tie is Windows-1252, by far the more common.
  */
+/* Lowercase accented letters of the OEM code pages CP850 and CP437
+ * (Excel's "CSV (MS-DOS)"): u-umlaut..c-cedilla at 0x81..0x8D, ae 0x91,
+ * o-circumflex..y-umlaut 0x93..0x98, a/i/o/u-acute and n-tilde 0xA0..0xA4. */
+static bool oem_lower(unsigned char c)
+{
+	return (c >= 0x81 && c <= 0x8D) || c == 0x91 || (c >= 0x93 && c <= 0x98) ||
+	       (c >= 0xA0 && c <= 0xA4);
+}
+
+/* True if s[0..n) converts from `enc` without an error (a sequence cut by
+ * the end counts as converting). */
+static bool converts_from(const char *enc, const unsigned char *s, size_t n)
+{
+	iconv_t cd = iconv_open("UTF-8", enc);
+	if (cd == (iconv_t)-1)
+		return false;
+	char out[1024];
+	char *ip = (char *)(uintptr_t)s;
+	size_t il = n;
+	bool ok = true;
+	while (il > 0) {
+		char *op = out;
+		size_t ol = sizeof(out);
+		if (iconv(cd, &ip, &il, &op, &ol) == (size_t)-1 && errno != E2BIG) {
+			ok = errno == EINVAL; /* cut at the end */
+			break;
+		}
+	}
+	iconv_close(cd);
+	return ok;
+}
+
+/*
+ * The encoding bytes that are not UTF-8 most likely come from, looking at
+ * s[0..n) (from the first bad byte on), or NULL for no guess; several
+ * names joined by ", " and " or " when the bytes fit them alike (the
+ * caller then says it cannot tell).  NULs at every other byte are UTF-16
+ * (which half says the byte order).  Pairs of bytes over 0x80 with no
+ * accented letter inside a Latin word are a double-byte (CJK) encoding:
+ * each of SHIFT_JIS, GBK, BIG5, EUC-KR and EUC-JP that reads the bytes
+ * is a candidate.  Else the bytes after a lowercase ASCII letter vote:
+ * names hold lowercase accented letters, which MacRoman puts at
+ * 0x87..0x9F (where Windows-1252 has quotes and dashes), the OEM code
+ * pages CP850/CP437 at 0x81..0xA4, and Windows-1252 and ISO-8859-1 at
+ * 0xDF..0xFF (where MacRoman has symbols and capitals).  Windows-1252's
+ * opening quotes after something other than a letter, and its apostrophe
+ * before a capital (O'Neil), vote for it.  MacRoman and the OEM pages
+ * share many bytes: when they tie, CRLF line ends (MS-DOS) say CP850,
+ * CR alone (a Mac) MacRoman, else both are named.  A tie with
+ * Windows-1252 is Windows-1252, by far the more common.
+ */
+static char guess_list[96];
+
 static const char *guess_encoding(const unsigned char *s, size_t from,
 				  size_t n, uint64_t abs_offset)
 {
-	size_t nul_even = 0, nul_odd = 0, mac = 0, cp = 0;
+	size_t nul_even = 0, nul_odd = 0, mac = 0, cp = 0, oem = 0;
+	size_t high_pairs = 0, in_word = 0, crlf = 0, cr_alone = 0;
+	size_t pair_end = SIZE_MAX; /* the trail byte of the last pair */
+	for (size_t i = 0; i < n; i++)
+		if (s[i] == '\r')
+			(i + 1 < n && s[i + 1] == '\n' ? &crlf : &cr_alone)[0]++;
 	for (size_t i = from; i < n;) {
 		uint32_t ch;
 		size_t k = utf8_decode(s + i, n - i, &ch);
@@ -548,16 +606,28 @@ static const char *guess_encoding(const unsigned char *s, size_t from,
 		unsigned char prev = i > 0 ? s[i - 1] : ' ';
 		unsigned char next = i + 1 < n ? s[i + 1] : ' ';
 		bool after_lower = ascii_lower(prev);
+		bool trail_before = i >= from + 2 && s[i - 2] >= 0x81 &&
+				    s[i - 1] >= 0x40 && s[i - 1] < 0x80 && pair_end == i - 1;
+		if (c >= 0x81 && c != 0xFF && i + 1 < n &&
+		    (next >= 0x80 || (next >= 0x40 && next != 0x7F &&
+				      (c <= 0x9F || (c >= 0xE0 && c <= 0xEF)))) &&
+		    (!ascii_letter(prev) || trail_before)) {
+			high_pairs++;
+			pair_end = i + 1;
+		} else if (c >= 0x80 && ascii_letter(prev) && !trail_before &&
+			   pair_end != i) {
+			in_word++;
+		}
 		if (c == 0)
 			((abs_offset + i) % 2 ? &nul_odd : &nul_even)[0]++;
 		else if (cp1252_hole(c))
-			mac += 10;
+			mac += 10, oem += 10; /* letters in both */
 		else if ((c == 0x91 || c == 0x93) && !ascii_letter(prev))
 			cp++; /* an opening quote */
 		else if (c == 0x92 && ascii_letter(prev) && next >= 'A' && next <= 'Z')
 			cp++; /* O'Neil, D'Angelo */
-		else if (after_lower && mac_lower(c))
-			mac++;
+		else if (after_lower && (mac_lower(c) || oem_lower(c)))
+			mac += mac_lower(c), oem += oem_lower(c);
 		else if (after_lower && cp1252_lower(c))
 			cp++;
 		i++;
@@ -571,7 +641,39 @@ static const char *guess_encoding(const unsigned char *s, size_t from,
 	}
 	if (nul_odd + nul_even > 0)
 		return NULL;
-	return mac > cp ? "MACINTOSH" : "WINDOWS-1252";
+	if (high_pairs >= 2 && high_pairs > 2 * in_word) {
+		static const char *const cjk[] = {"SHIFT_JIS", "GBK", "BIG5",
+						  "EUC-KR", "EUC-JP"};
+		const char *fit[5];
+		size_t nfit = 0;
+		for (size_t j = 0; j < 5; j++)
+			if (converts_from(cjk[j], s + from, n - from))
+				fit[nfit++] = cjk[j];
+		if (nfit == 1)
+			return fit[0];
+		if (nfit > 1) {
+			size_t used = 0;
+			guess_list[0] = '\0';
+			for (size_t j = 0; j < nfit; j++)
+				used += (size_t)snprintf(guess_list + used,
+							 sizeof(guess_list) - used,
+							 "%s%s", j == 0 ? "" :
+							 j + 1 == nfit ? " or " : ", ",
+							 fit[j]);
+			return guess_list;
+		}
+	}
+	size_t best = mac > oem ? mac : oem;
+	if (best <= cp)
+		return "WINDOWS-1252";
+	if (mac != oem)
+		return mac > oem ? "MACINTOSH" : "CP850";
+	/* MacRoman or an OEM page alike: the line ends decide. */
+	if (crlf > cr_alone)
+		return "CP850";
+	if (cr_alone > crlf)
+		return "MACINTOSH";
+	return "CP850 or MACINTOSH";
 }
 
 /* The line and column (in characters) of buf[at], in the text not yet
@@ -621,6 +723,15 @@ static enum status not_utf8(struct csvread *cr, size_t bad, struct error *err)
 				 "is UTF-8 text; %s",
 				 cr->name, (unsigned long long)line,
 				 (unsigned long long)col, what, shown, cr->nothing_done);
+	if (strstr(guess, " or "))
+		return error_set(err, ST_INPUT,
+				 "%s: line %llu, column %llu: %s (bytes %s): the "
+				 "file's bytes fit %s alike, and which one cannot be "
+				 "told from them; %s: rerun with %s set to the one "
+				 "the export was written in",
+				 cr->name, (unsigned long long)line,
+				 (unsigned long long)col, what, shown, guess,
+				 cr->nothing_done, cr->encoding_option);
 	return error_set(err, ST_INPUT,
 			 "%s: line %llu, column %llu: %s (bytes %s): the file "
 			 "is most likely %s; %s: rerun with %s %s",

@@ -256,3 +256,19 @@ expect_rc 0
 want=$(sha256sum h_users.csv | cut -d' ' -f1)
 run -d $db batches show 1
 expect_out "\"users_sha256\":\"$want\""
+
+# ---- the encoding guess: OEM code pages and double-byte encodings (review 22, B1) ----
+
+case_ "the guess names CP850 for an MS-DOS CSV, and lists the double-byte candidates for CJK text, saying it cannot tell"
+fresh_courses C1
+printf 'student_id,first_name,last_name,email,course\r\nm1,Zo\211,Lef\212vre,m1@x.org,C1\r\nm2,Jos\202,G\242mez,m2@x.org,C1\r\n' >cp850.csv
+run -d $db register cp850.csv
+expect_rc 2
+expect_err "the file is most likely CP850; nothing was registered: rerun with --encoding CP850"
+run -d $db register cp850.csv --encoding CP850 --format csv
+expect_rc 0
+[ "$(sql $db "SELECT first_name || ' ' || last_name FROM students WHERE student_id = 'm1'")" = "Zoë Lefèvre" ] || fail "m1 stored as $(sql $db "SELECT first_name || ' ' || last_name FROM students WHERE student_id = 'm1'")"
+printf 'student_id,first_name,last_name,email,course\r\nj1,\221\276\230Y,\216R\223c,j1@x.jp,C1\r\n' >sjis.csv
+run -d $db register sjis.csv
+expect_rc 2
+expect_err "the file's bytes fit SHIFT_JIS or GBK alike, and which one cannot be told from them"
