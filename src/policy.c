@@ -25,6 +25,11 @@ struct waitlist {
 	size_t cap;
 };
 
+struct line_table {
+	uint32_t **chunks;
+	size_t nchunks;
+};
+
 struct policy {
 	struct store *store;
 	struct course_table *courses;
@@ -44,8 +49,11 @@ struct policy {
 	/* The section each enrolling row named, by line: 32 bits of its
 	 * hash (0: none), in chunks of 2^16 lines made when a row there
 	 * names one; and the names of the first sections, for details. */
-	uint32_t **line_sections;
-	size_t line_chunks;
+	struct line_table sections;
+	/* A row of a pair through another section than its first row's:
+	 * by the line of the pair's previous such row, this row's line (a
+	 * chain from the first row), for a repeat of that section. */
+	struct line_table next_section;
 	struct section_name *section_names;
 	size_t section_slots, section_count;
 };
@@ -124,6 +132,13 @@ enum status policy_new(struct store *s, struct course_table *courses,
 	return ST_OK;
 }
 
+static void line_table_free(struct line_table *t)
+{
+	for (size_t i = 0; i < t->nchunks; i++)
+		free(t->chunks[i]);
+	free(t->chunks);
+}
+
 void policy_free(struct policy *p)
 {
 	if (!p)
@@ -136,14 +151,48 @@ void policy_free(struct policy *p)
 		free(p->waitlists[i].gaps);
 	free(p->waitlists);
 	free(p->dropped_lines);
-	for (size_t i = 0; i < p->line_chunks; i++)
-		free(p->line_sections[i]);
-	free(p->line_sections);
+	line_table_free(&p->sections);
+	line_table_free(&p->next_section);
 	free(p->section_names);
 	free(p);
 }
 
 /* ---- what earlier lines of the roster did --------------------------------- */
+
+
+/* false: out of memory, or a line past 2^32 (not kept). */
+static bool line_table_set(struct line_table *t, uint64_t line, uint32_t v)
+{
+	if (line >= UINT64_C(1) << 32)
+		return false;
+	size_t c = (size_t)(line >> LINE_CHUNK_BITS);
+	if (c >= t->nchunks) {
+		size_t n = t->nchunks ? t->nchunks : 16;
+		while (n <= c)
+			n *= 2;
+		uint32_t **chunks = realloc(t->chunks, n * sizeof(*chunks));
+		if (!chunks)
+			return false;
+		memset(chunks + t->nchunks, 0, (n - t->nchunks) * sizeof(*chunks));
+		t->chunks = chunks;
+		t->nchunks = n;
+	}
+	if (!t->chunks[c]) {
+		t->chunks[c] = calloc((size_t)1 << LINE_CHUNK_BITS, sizeof(uint32_t));
+		if (!t->chunks[c])
+			return false;
+	}
+	t->chunks[c][line & ((1u << LINE_CHUNK_BITS) - 1)] = v;
+	return true;
+}
+
+static uint32_t line_table_get(const struct line_table *t, uint64_t line)
+{
+	size_t c = (size_t)(line >> LINE_CHUNK_BITS);
+	if (line >= UINT64_C(1) << 32 || c >= t->nchunks || !t->chunks[c])
+		return 0;
+	return t->chunks[c][line & ((1u << LINE_CHUNK_BITS) - 1)];
+}
 
 /* Notes that the row on `line` dropped a pair.  Out of memory: not noted
  * (a later row's detail then does not mention the drop). */
@@ -190,26 +239,8 @@ static void note_line_section(struct policy *p, const struct row *row)
 	if (row->section_len == 0 || row->line >= UINT64_C(1) << 40)
 		return;
 	uint32_t key = section_key(row);
-	size_t c = (size_t)(row->line >> LINE_CHUNK_BITS);
-	if (c >= p->line_chunks) {
-		size_t n = p->line_chunks ? p->line_chunks : 16;
-		while (n <= c)
-			n *= 2;
-		uint32_t **chunks = realloc(p->line_sections, n * sizeof(*chunks));
-		if (!chunks)
-			return;
-		memset(chunks + p->line_chunks, 0,
-		       (n - p->line_chunks) * sizeof(*chunks));
-		p->line_sections = chunks;
-		p->line_chunks = n;
-	}
-	if (!p->line_sections[c]) {
-		p->line_sections[c] = calloc((size_t)1 << LINE_CHUNK_BITS,
-					     sizeof(uint32_t));
-		if (!p->line_sections[c])
-			return;
-	}
-	p->line_sections[c][row->line & ((1u << LINE_CHUNK_BITS) - 1)] = key;
+	if (!line_table_set(&p->sections, row->line, key))
+		return;
 	/* Its name, while there is room (open addressing, half full). */
 	if (p->section_count >= SECTION_NAMES_MAX)
 		return;
@@ -246,12 +277,7 @@ static void note_line_section(struct policy *p, const struct row *row)
 /* The section key the row on `line` named, 0 if none. */
 static uint32_t line_section(const struct policy *p, int64_t line)
 {
-	if (line <= 0 || (uint64_t)line >= UINT64_C(1) << 40)
-		return 0;
-	size_t c = (size_t)((uint64_t)line >> LINE_CHUNK_BITS);
-	if (c >= p->line_chunks || !p->line_sections[c])
-		return 0;
-	return p->line_sections[c][(uint64_t)line & ((1u << LINE_CHUNK_BITS) - 1)];
+	return line > 0 ? line_table_get(&p->sections, (uint64_t)line) : 0;
 }
 
 /* The section of key `key` as a detail names it: 'LEC1' (escaped), or
@@ -275,15 +301,28 @@ static void section_shown(const struct policy *p, uint32_t key, char *out,
 	snprintf(out, cap, "another section");
 }
 
-/* The section of an earlier line of the pair when it is another than the
- * row's (both named one): its key, else 0. */
-static uint32_t other_section(const struct policy *p, const struct row *row,
-			      int64_t line)
+/* The rows of a pair that enrolled it through their sections, from the
+ * first (`line`): the first whose section is the row's (*same) and the
+ * first whose section is another (*other), 0 if none; both 0 when the row
+ * or the first names no section.  *last: the chain's last line. */
+static void pair_sections(const struct policy *p, const struct row *row,
+			  int64_t line, int64_t *same, int64_t *other,
+			  int64_t *last)
 {
-	if (row->section_len == 0)
-		return 0;
-	uint32_t k = line_section(p, line);
-	return k && k != section_key(row) ? k : 0;
+	*same = *other = 0;
+	*last = line;
+	if (row->section_len == 0 || !line_section(p, line))
+		return;
+	uint32_t mine = section_key(row);
+	for (int64_t l = line, hops = 0; l > 0 && hops < 1000; hops++) {
+		uint32_t k = line_section(p, l);
+		if (k == mine && !*same)
+			*same = l;
+		else if (k && k != mine && !*other)
+			*other = l;
+		*last = l;
+		l = (int64_t)line_table_get(&p->next_section, (uint64_t)l);
+	}
 }
 
 /* ---- locks -------------------------------------------------------------- */
@@ -656,17 +695,22 @@ static enum status enrol_repeat(struct policy *p, struct row *row,
 				const struct pair *ex, int64_t line,
 				struct error *err)
 {
-	uint32_t other = other_section(p, row, line);
-	if (!other) {
-		reject_duplicate(row, line);
+	int64_t same, other, last;
+	pair_sections(p, row, line, &same, &other, &last);
+	if (same || !other) {
+		reject_duplicate(row, same ? same : line);
 		return ST_OK;
 	}
 	enum status st = enrol_known(p, row, ex, err);
 	if (st != ST_OK)
 		return st;
+	/* A later row through this section repeats this one. */
+	if (row->line > (uint64_t)last)
+		line_table_set(&p->next_section, (uint64_t)last,
+			       (uint32_t)row->line);
 	char sec[96], more[160];
-	section_shown(p, other, sec, sizeof(sec));
-	snprintf(more, sizeof(more), "also in %s from line %" PRId64, sec, line);
+	section_shown(p, line_section(p, other), sec, sizeof(sec));
+	snprintf(more, sizeof(more), "also in %s from line %" PRId64, sec, other);
 	detail_add(row, more);
 	return ST_OK;
 }
@@ -818,18 +862,18 @@ static enum status drop(struct policy *p, struct row *row, policy_emit_fn emit,
 		return st;
 	if (ex.state != PAIR_ABSENT && ex.batch_id == p->opt.batch_id)
 		first_line = ex.line;
-	uint32_t other = ex.state != PAIR_ABSENT && first_line &&
-					 row->action == ROW_DROP_IF_PRESENT
-				 ? other_section(p, row, first_line)
-				 : 0;
+	int64_t same = 0, other = 0, last;
+	if (ex.state != PAIR_ABSENT && first_line &&
+	    row->action == ROW_DROP_IF_PRESENT)
+		pair_sections(p, row, first_line, &same, &other, &last);
 	if (other) {
 		/* A Canvas section left while the course is kept. */
 		char sec[96];
-		section_shown(p, other, sec, sizeof(sec));
+		section_shown(p, line_section(p, other), sec, sizeof(sec));
 		row_skip(row, REASON_DUPLICATE_IN_ROSTER,
 			 "student %.*s is still in %s of %s from line %" PRId64
 			 "%s%s%s",
-			 (int)student.len, student.s, sec, c->code, first_line,
+			 (int)student.len, student.s, sec, c->code, other,
 			 row->drop_why[0] ? " (" : "", row->drop_why,
 			 row->drop_why[0] ? ")" : "");
 		return ST_OK;

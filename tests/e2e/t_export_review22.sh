@@ -70,7 +70,7 @@ expect_status 3 skipped:duplicate_in_roster
 [ "$(detail 3)" = "student u1 is still in section 'S002' of E411208 from line 2 (status 'deleted')" ] || fail "line 3: $(detail 3)"
 [ "$(sql $db "SELECT status FROM registrations WHERE student_id = 'u1'")" = registered ] || fail "u1 lost the seat"
 
-case_ "canvas: one student in two sections of one course is registered once, the second row already_registered (exit 0, --strict too)"
+case_ "canvas: one student in two sections of one course is registered once, the second row already_registered (exit 0, --strict too); a section twice is a repeat"
 fresh_courses E411208
 printf 'course_id,user_id,role,section_id,status\nE411208,u1,student,LEC1,active\nE411208,u1,student,LAB3,active\nE411208,u1,student,LAB3,active\nE411208,u1,student,LEC1,active\n' >two.csv
 run -d $db register two.csv --users users.csv --format csv
@@ -79,13 +79,22 @@ expect_status 5 rejected:duplicate_in_roster
 expect_status 2 registered
 expect_status 3 already_registered
 [ "$(detail 3)" = "also in section 'LEC1' from line 2" ] || fail "line 3: $(detail 3)"
-expect_status 4 already_registered
-head -3 two.csv | head -3 >two2.csv
+expect_status 4 rejected:duplicate_in_roster
+[ "$(detail 4)" = "student u1 is already in E411208 from line 3" ] || fail "line 4: $(detail 4)"
+head -3 two.csv >two2.csv
 run -d $db register two2.csv --users users.csv --strict --format csv
 expect_rc 0
 expect_status 2 already_registered
 expect_status 3 already_registered
 [ "$(detail 3)" = "also in section 'LEC1' from line 2" ] || fail "rerun line 3: $(detail 3)"
+
+case_ "canvas: in two sections, then the deletion of one of them: skipped, naming the section kept"
+fresh_courses E411208
+printf 'course_id,user_id,role,section_id,status\nE411208,u1,student,LEC1,active\nE411208,u1,student,LAB3,active\nE411208,u1,student,LEC1,deleted\n' >three.csv
+run -d $db register three.csv --users users.csv --format csv
+expect_rc 0
+expect_status 4 skipped:duplicate_in_roster
+[ "$(detail 4)" = "student u1 is still in section 'LAB3' of E411208 from line 3 (status 'deleted')" ] || fail "line 4: $(detail 4)"
 
 case_ "bulkreg's own roster: a repeated row is still duplicate_in_roster; --course-from section_id: sections are courses"
 fresh_courses C1
