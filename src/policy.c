@@ -825,6 +825,18 @@ static enum status enrol(struct policy *p, struct row *row, struct error *err)
 		if (st != ST_OK || inserted) {
 			p->expect_existing = false;
 			if (st == ST_OK && line_dropped(p, again)) {
+				/* This batch's history holds the drop: the
+				 * addition after it is a history row too, for
+				 * verify and undo to replay. */
+				struct pair now;
+				st = store_pair_find(p->store, c->id, student, &now,
+						     err);
+				if (st == ST_OK)
+					st = record_pair(p, EVENT_ADDED, c, student,
+							 (int64_t)row->line, NULL,
+							 &now, err);
+				if (st != ST_OK)
+					return st;
 				char more[80];
 				snprintf(more, sizeof(more),
 					 "enrolled again after line %" PRId64

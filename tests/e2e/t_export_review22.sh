@@ -24,6 +24,8 @@ expect_status 4 rejected:duplicate_in_roster
 expect_status 5 dropped
 expect_status 6 rejected:duplicate_in_roster
 [ "$(sql $db "SELECT count(*) FROM registrations WHERE student_id = 'u1'")" = 1 ] || fail "u1 is not registered"
+run -d $db verify
+expect_rc 0
 
 case_ "moodle flat file: del then add re-enrols; a skipped del (not registered) then add registers, as when another pair was dropped"
 fresh_courses CF101 CF102
@@ -55,6 +57,14 @@ expect_rc 0
 expect_status 2 dropped
 expect_status 3 waitlisted
 [ "$(sql $db "SELECT status FROM registrations WHERE student_id = 'u1'")" = waitlisted ] || fail "u1 lost the course"
+run -d $db verify
+expect_rc 0
+run -d $db undo 2
+expect_rc 0
+[ "$(sql $db "SELECT status FROM registrations WHERE student_id = 'u1'")" = registered ] || fail "undo: u1 not registered again"
+[ "$(sql $db "SELECT status FROM registrations WHERE student_id = 'u3'")" = waitlisted ] || fail "undo: u3 not waitlisted again"
+run -d $db verify
+expect_rc 0
 
 # ---- Canvas sections of one course (review 22, A1 and B2) ----------------------
 
