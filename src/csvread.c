@@ -45,6 +45,7 @@ enum watch { WATCH_OFF, WATCH_ASCII, WATCH_UTF8 };
 
 static bool legacy_encoding(iconv_t cd);
 static enum status prefill_raw(struct csvread *cr, struct error *err);
+static bool is_latin1(iconv_t cd);
 
 static void *bounded_realloc(void *p, size_t n)
 {
@@ -451,6 +452,8 @@ static enum status sniff(struct csvread *cr, struct error *err)
 	cr->eof = false;
 	if (!legacy_encoding(cr->cd))
 		return ST_OK;
+	cr->latin1 = is_latin1(cr->cd);
+	cr->c1_line = 1;
 	cr->watch = WATCH_ASCII;
 	utf8_state_init(&cr->watch_st);
 	cr->watch_line = 1;
@@ -530,10 +533,68 @@ static bool cp1252_hole(unsigned char c)
  * something other than a letter, and its apostrophe before a capital
  * (O'Neil), vote for it.  A tie is Windows-1252, by far the more common.
  */
+/* Lowercase accented letters of the OEM code pages CP850 and CP437
+ * (Excel's "CSV (MS-DOS)"): u-umlaut..c-cedilla at 0x81..0x8D, ae 0x91,
+ * o-circumflex..y-umlaut 0x93..0x98, a/i/o/u-acute and n-tilde 0xA0..0xA4. */
+static bool oem_lower(unsigned char c)
+{
+	return (c >= 0x81 && c <= 0x8D) || c == 0x91 || (c >= 0x93 && c <= 0x98) ||
+	       (c >= 0xA0 && c <= 0xA4);
+}
+
+/* True if s[0..n) converts from `enc` without an error (a sequence cut by
+ * the end counts as converting). */
+static bool converts_from(const char *enc, const unsigned char *s, size_t n)
+{
+	iconv_t cd = iconv_open("UTF-8", enc);
+	if (cd == (iconv_t)-1)
+		return false;
+	char out[1024];
+	char *ip = (char *)(uintptr_t)s;
+	size_t il = n;
+	bool ok = true;
+	while (il > 0) {
+		char *op = out;
+		size_t ol = sizeof(out);
+		if (iconv(cd, &ip, &il, &op, &ol) == (size_t)-1 && errno != E2BIG) {
+			ok = errno == EINVAL; /* cut at the end */
+			break;
+		}
+	}
+	iconv_close(cd);
+	return ok;
+}
+
+/*
+ * The encoding bytes that are not UTF-8 most likely come from, looking at
+ * s[0..n) (from the first bad byte on), or NULL for no guess; several
+ * names joined by ", " and " or " when the bytes fit them alike (the
+ * caller then says it cannot tell).  NULs at every other byte are UTF-16
+ * (which half says the byte order).  Pairs of bytes over 0x80 with no
+ * accented letter inside a Latin word are a double-byte (CJK) encoding:
+ * each of SHIFT_JIS, GBK, BIG5, EUC-KR and EUC-JP that reads the bytes
+ * is a candidate.  Else the bytes after a lowercase ASCII letter vote:
+ * names hold lowercase accented letters, which MacRoman puts at
+ * 0x87..0x9F (where Windows-1252 has quotes and dashes), the OEM code
+ * pages CP850/CP437 at 0x81..0xA4, and Windows-1252 and ISO-8859-1 at
+ * 0xDF..0xFF (where MacRoman has symbols and capitals).  Windows-1252's
+ * opening quotes after something other than a letter, and its apostrophe
+ * before a capital (O'Neil), vote for it.  MacRoman and the OEM pages
+ * share many bytes: when they tie, CRLF line ends (MS-DOS) say CP850,
+ * CR alone (a Mac) MacRoman, else both are named.  A tie with
+ * Windows-1252 is Windows-1252, by far the more common.
+ */
+static char guess_list[96];
+
 static const char *guess_encoding(const unsigned char *s, size_t from,
 				  size_t n, uint64_t abs_offset)
 {
-	size_t nul_even = 0, nul_odd = 0, mac = 0, cp = 0;
+	size_t nul_even = 0, nul_odd = 0, mac = 0, cp = 0, oem = 0;
+	size_t high_pairs = 0, in_word = 0, crlf = 0, cr_alone = 0;
+	size_t pair_end = SIZE_MAX; /* the trail byte of the last pair */
+	for (size_t i = 0; i < n; i++)
+		if (s[i] == '\r')
+			(i + 1 < n && s[i + 1] == '\n' ? &crlf : &cr_alone)[0]++;
 	for (size_t i = from; i < n;) {
 		uint32_t ch;
 		size_t k = utf8_decode(s + i, n - i, &ch);
@@ -545,16 +606,28 @@ static const char *guess_encoding(const unsigned char *s, size_t from,
 		unsigned char prev = i > 0 ? s[i - 1] : ' ';
 		unsigned char next = i + 1 < n ? s[i + 1] : ' ';
 		bool after_lower = ascii_lower(prev);
+		bool trail_before = i >= from + 2 && s[i - 2] >= 0x81 &&
+				    s[i - 1] >= 0x40 && s[i - 1] < 0x80 && pair_end == i - 1;
+		if (c >= 0x81 && c != 0xFF && i + 1 < n &&
+		    (next >= 0x80 || (next >= 0x40 && next != 0x7F &&
+				      (c <= 0x9F || (c >= 0xE0 && c <= 0xEF)))) &&
+		    (!ascii_letter(prev) || trail_before)) {
+			high_pairs++;
+			pair_end = i + 1;
+		} else if (c >= 0x80 && ascii_letter(prev) && !trail_before &&
+			   pair_end != i) {
+			in_word++;
+		}
 		if (c == 0)
 			((abs_offset + i) % 2 ? &nul_odd : &nul_even)[0]++;
 		else if (cp1252_hole(c))
-			mac += 10;
+			mac += 10, oem += 10; /* letters in both */
 		else if ((c == 0x91 || c == 0x93) && !ascii_letter(prev))
 			cp++; /* an opening quote */
 		else if (c == 0x92 && ascii_letter(prev) && next >= 'A' && next <= 'Z')
 			cp++; /* O'Neil, D'Angelo */
-		else if (after_lower && mac_lower(c))
-			mac++;
+		else if (after_lower && (mac_lower(c) || oem_lower(c)))
+			mac += mac_lower(c), oem += oem_lower(c);
 		else if (after_lower && cp1252_lower(c))
 			cp++;
 		i++;
@@ -568,7 +641,39 @@ static const char *guess_encoding(const unsigned char *s, size_t from,
 	}
 	if (nul_odd + nul_even > 0)
 		return NULL;
-	return mac > cp ? "MACINTOSH" : "WINDOWS-1252";
+	if (high_pairs >= 2 && high_pairs > 2 * in_word) {
+		static const char *const cjk[] = {"SHIFT_JIS", "GBK", "BIG5",
+						  "EUC-KR", "EUC-JP"};
+		const char *fit[5];
+		size_t nfit = 0;
+		for (size_t j = 0; j < 5; j++)
+			if (converts_from(cjk[j], s + from, n - from))
+				fit[nfit++] = cjk[j];
+		if (nfit == 1)
+			return fit[0];
+		if (nfit > 1) {
+			size_t used = 0;
+			guess_list[0] = '\0';
+			for (size_t j = 0; j < nfit; j++)
+				used += (size_t)snprintf(guess_list + used,
+							 sizeof(guess_list) - used,
+							 "%s%s", j == 0 ? "" :
+							 j + 1 == nfit ? " or " : ", ",
+							 fit[j]);
+			return guess_list;
+		}
+	}
+	size_t best = mac > oem ? mac : oem;
+	if (best <= cp)
+		return "WINDOWS-1252";
+	if (mac != oem)
+		return mac > oem ? "MACINTOSH" : "CP850";
+	/* MacRoman or an OEM page alike: the line ends decide. */
+	if (crlf > cr_alone)
+		return "CP850";
+	if (cr_alone > crlf)
+		return "MACINTOSH";
+	return "CP850 or MACINTOSH";
 }
 
 /* The line and column (in characters) of buf[at], in the text not yet
@@ -618,6 +723,15 @@ static enum status not_utf8(struct csvread *cr, size_t bad, struct error *err)
 				 "is UTF-8 text; %s",
 				 cr->name, (unsigned long long)line,
 				 (unsigned long long)col, what, shown, cr->nothing_done);
+	if (strstr(guess, " or "))
+		return error_set(err, ST_INPUT,
+				 "%s: line %llu, column %llu: %s (bytes %s): the "
+				 "file's bytes fit %s alike, and which one cannot be "
+				 "told from them; %s: rerun with %s set to the one "
+				 "the export was written in",
+				 cr->name, (unsigned long long)line,
+				 (unsigned long long)col, what, shown, guess,
+				 cr->nothing_done, cr->encoding_option);
 	return error_set(err, ST_INPUT,
 			 "%s: line %llu, column %llu: %s (bytes %s): the file "
 			 "is most likely %s; %s: rerun with %s %s",
@@ -699,6 +813,85 @@ static bool legacy_encoding(iconv_t cd)
 {
 	return converts_to_itself(cd, "id,A\r\n", 6) &&
 	       !converts_to_itself(cd, "\xC3\xA9", 2);
+}
+
+/* ISO-8859-1 under any of its names: bytes 80..FF are U+0080..U+00FF. */
+static bool is_latin1(iconv_t cd)
+{
+	char in[128], out[256], want[256];
+	for (int i = 0; i < 128; i++) {
+		in[i] = (char)(0x80 + i);
+		want[2 * i] = (char)(0xC2 + (i >= 0x40));
+		want[2 * i + 1] = (char)(0x80 + (i & 0x3F));
+	}
+	char *ip = in, *op = out;
+	size_t il = sizeof(in), ol = sizeof(out);
+	size_t rc = iconv(cd, &ip, &il, &op, &ol);
+	iconv(cd, NULL, NULL, NULL, NULL); /* back to the initial state */
+	return rc != (size_t)-1 && il == 0 && ol == 0 &&
+	       memcmp(out, want, sizeof(want)) == 0;
+}
+
+/*
+ * Windows-1252 is ISO-8859-1 but for 80..9F, where it has printable
+ * characters (the ’ of "O’Brien", €, –) and ISO-8859-1 has C1 controls,
+ * which no roster holds.  So a file named ISO-8859-1 with such a byte is
+ * Windows-1252 ("ANSI"), and reading it as ISO-8859-1 would reject its
+ * rows one by one: the whole file is refused, as a file that is already
+ * UTF-8 is (before anything is decided when it is in the first 64 KiB;
+ * else the caller's batch rolls back).  81, 8D, 8F, 90 and 9D are
+ * Windows-1252's holes: left to the rows' own checks.
+ */
+static const char *const cp1252_c1[32] = {
+	"\u20AC", NULL, "\u201A", "\u0192", "\u201E", "\u2026", "\u2020",
+	"\u2021", "\u02C6", "\u2030", "\u0160", "\u2039", "\u0152", NULL,
+	"\u017D", NULL, NULL, "\u2018", "\u2019", "\u201C", "\u201D",
+	"\u2022", "\u2013", "\u2014", "\u02DC", "\u2122", "\u0161",
+	"\u203A", "\u0153", NULL, "\u017E", "\u0178",
+};
+
+/* Notes the first such byte in raw bytes s[0..n), as they are read. */
+static void watch_c1(struct csvread *cr, const unsigned char *s, size_t n)
+{
+	if (!cr->latin1 || cr->c1_byte || n == 0)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < 0x80 || s[i] > 0x9F || !cp1252_c1[s[i] - 0x80])
+			continue;
+		uint64_t line = cr->c1_line + count_breaks(s, i, cr->c1_prev);
+		size_t from = line_start(s, i);
+		cr->c1_col = from > 0 || line != cr->c1_line ? i - from
+							   : cr->c1_col + i;
+		cr->c1_line = line;
+		cr->c1_byte = s[i];
+		return;
+	}
+	uint64_t breaks = count_breaks(s, n, cr->c1_prev);
+	size_t from = line_start(s, n);
+	cr->c1_col = from > 0 || breaks ? n - from : cr->c1_col + n;
+	cr->c1_line += breaks;
+	cr->c1_prev = s[n - 1];
+}
+
+static bool watch_utf8_so_far(const struct csvread *cr);
+
+/* The refusal, once the file is known not to be UTF-8 (a UTF-8 file read
+ * as ISO-8859-1 has such bytes too, and is refused as UTF-8). */
+static enum status c1_refusal(struct csvread *cr, struct error *err)
+{
+	if (!cr->c1_byte || watch_utf8_so_far(cr))
+		return ST_OK;
+	unsigned char c = cr->c1_byte;
+	return error_set(err, ST_INPUT,
+			 "%s: line %llu, column %llu: byte %02X is a control "
+			 "character (U+%04X) in %s, which no roster holds; in "
+			 "WINDOWS-1252 it is '%s': the file is most likely "
+			 "WINDOWS-1252 (\"ANSI\", which reads ISO-8859-1 text "
+			 "the same); %s: rerun with %s WINDOWS-1252",
+			 cr->name, (unsigned long long)cr->c1_line,
+			 (unsigned long long)cr->c1_col + 1, c, c, cr->encoding,
+			 cp1252_c1[c - 0x80], cr->nothing_done,
+			 cr->encoding_option);
 }
 
 /* The bytes of the UTF-8 sequence that lead byte c begins (1: not one). */
@@ -860,6 +1053,10 @@ static enum status read_raw(struct csvread *cr, size_t *got, struct error *err)
 	}
 	sha256_update(&cr->sha, *got, (const uint8_t *)cr->raw + cr->raw_end);
 	watch_raw(cr, cr->raw + cr->raw_end, *got);
+	watch_c1(cr, cr->raw + cr->raw_end, *got);
+	enum status c1 = c1_refusal(cr, err);
+	if (c1 != ST_OK)
+		return c1;
 	cr->bytes += *got;
 	cr->raw_end += *got;
 	return ST_OK;
@@ -871,7 +1068,11 @@ static enum status read_raw(struct csvread *cr, size_t *got, struct error *err)
 static enum status prefill_raw(struct csvread *cr, struct error *err)
 {
 	watch_raw(cr, cr->raw, cr->raw_end);
-	while (cr->watch != WATCH_OFF && !cr->raw_eof &&
+	watch_c1(cr, cr->raw, cr->raw_end);
+	enum status c1 = c1_refusal(cr, err);
+	if (c1 != ST_OK)
+		return c1;
+	while ((cr->watch != WATCH_OFF || cr->latin1) && !cr->raw_eof &&
 	       cr->raw_end < CSVREAD_BUF_SIZE) {
 		size_t got;
 		enum status st = read_raw(cr, &got, err);
@@ -1542,6 +1743,18 @@ static size_t norm_walk(const unsigned char *s, size_t len,
 		n++;
 	}
 	return n;
+}
+
+void csvread_trim_spaces(const char **s, size_t *len)
+{
+	const unsigned char *u = (const unsigned char *)*s;
+	size_t i = 0, end = *len, k;
+	while (i < end && (k = name_space_at(u, end, i)) > 0)
+		i += k;
+	while (end > i && (k = name_space_before(u, end)) > 0 && end - k >= i)
+		end -= k;
+	*s += i;
+	*len = end - i;
 }
 
 struct norm_out {

@@ -98,6 +98,12 @@ struct csvread {
 	unsigned char watch_seq[4];   /* the first non-ASCII character */
 	size_t watch_nseq, watch_want;
 	unsigned char watch_lead;     /* a 2-byte lead ending the last chunk */
+	/* Read as ISO-8859-1 (or an alias): a byte 80..9F, a C1 control
+	 * that Windows-1252 prints, refuses the file (see watch_c1). */
+	bool latin1;
+	uint64_t c1_line, c1_col;     /* where the raw bytes looked at end */
+	unsigned char c1_prev;
+	unsigned char c1_byte;        /* the first such byte, 0: none yet */
 	bool sniffed;                 /* the first bytes were looked at */
 	bool sep_checked;             /* the "sep=" line was looked for */
 	unsigned char carry[4];       /* an unfinished UTF-8 sequence held */
@@ -254,6 +260,11 @@ void csvread_close(struct csvread *cr);
  * as spaces).  Writes at most cap-1
  * bytes and a NUL; returns the full normalised length.
  */
+/* Trims from s[0..*len) (moving *s) the spaces a header name treats as
+ * spaces around it: space, tab, U+00A0, U+2007 and U+202F.  The keyword
+ * values (role, status, a flat file's operation) are read so too. */
+void csvread_trim_spaces(const char **s, size_t *len);
+
 size_t csvread_norm_name(const unsigned char *s, size_t len, char *out,
 			 size_t cap);
 

@@ -25,6 +25,11 @@ struct waitlist {
 	size_t cap;
 };
 
+struct line_table {
+	uint32_t **chunks;
+	size_t nchunks;
+};
+
 struct policy {
 	struct store *store;
 	struct course_table *courses;
@@ -37,7 +42,31 @@ struct policy {
 	struct waitlist *waitlists;
 	bool *locked;         /* store_course_lock has been called */
 	struct row extra;     /* the row being emitted for a promotion or drop */
+	/* Lines of this roster whose row dropped a pair: a later row of
+	 * that pair enrols it again (bulkreg(1), duplicate_in_roster). */
+	uint64_t *dropped_lines;
+	size_t dropped_words;
+	/* The section each enrolling row named, by line: 32 bits of its
+	 * hash (0: none), in chunks of 2^16 lines made when a row there
+	 * names one; and the names of the first sections, for details. */
+	struct line_table sections;
+	/* A row of a pair through another section than its first row's:
+	 * by the line of the pair's previous such row, this row's line (a
+	 * chain from the first row), for a repeat of that section. */
+	struct line_table next_section;
+	struct section_name *section_names;
+	size_t section_slots, section_count;
 };
+
+/* A section's name, by the 32 bits of its hash that lines keep. */
+struct section_name {
+	uint32_t key;                 /* 0: a free slot */
+	uint32_t len;
+	char text[64];
+};
+
+#define LINE_CHUNK_BITS 16
+#define SECTION_NAMES_MAX 32768  /* past it, a detail says "another section" */
 
 static size_t course_index(const struct policy *p, const struct course *c)
 {
@@ -103,6 +132,13 @@ enum status policy_new(struct store *s, struct course_table *courses,
 	return ST_OK;
 }
 
+static void line_table_free(struct line_table *t)
+{
+	for (size_t i = 0; i < t->nchunks; i++)
+		free(t->chunks[i]);
+	free(t->chunks);
+}
+
 void policy_free(struct policy *p)
 {
 	if (!p)
@@ -114,7 +150,179 @@ void policy_free(struct policy *p)
 	for (size_t i = 0; p->waitlists && i < p->courses->count; i++)
 		free(p->waitlists[i].gaps);
 	free(p->waitlists);
+	free(p->dropped_lines);
+	line_table_free(&p->sections);
+	line_table_free(&p->next_section);
+	free(p->section_names);
 	free(p);
+}
+
+/* ---- what earlier lines of the roster did --------------------------------- */
+
+
+/* false: out of memory, or a line past 2^32 (not kept). */
+static bool line_table_set(struct line_table *t, uint64_t line, uint32_t v)
+{
+	if (line >= UINT64_C(1) << 32)
+		return false;
+	size_t c = (size_t)(line >> LINE_CHUNK_BITS);
+	if (c >= t->nchunks) {
+		size_t n = t->nchunks ? t->nchunks : 16;
+		while (n <= c)
+			n *= 2;
+		uint32_t **chunks = realloc(t->chunks, n * sizeof(*chunks));
+		if (!chunks)
+			return false;
+		memset(chunks + t->nchunks, 0, (n - t->nchunks) * sizeof(*chunks));
+		t->chunks = chunks;
+		t->nchunks = n;
+	}
+	if (!t->chunks[c]) {
+		t->chunks[c] = calloc((size_t)1 << LINE_CHUNK_BITS, sizeof(uint32_t));
+		if (!t->chunks[c])
+			return false;
+	}
+	t->chunks[c][line & ((1u << LINE_CHUNK_BITS) - 1)] = v;
+	return true;
+}
+
+static uint32_t line_table_get(const struct line_table *t, uint64_t line)
+{
+	size_t c = (size_t)(line >> LINE_CHUNK_BITS);
+	if (line >= UINT64_C(1) << 32 || c >= t->nchunks || !t->chunks[c])
+		return 0;
+	return t->chunks[c][line & ((1u << LINE_CHUNK_BITS) - 1)];
+}
+
+/* Notes that the row on `line` dropped a pair.  Out of memory: not noted
+ * (a later row's detail then does not mention the drop). */
+static void note_dropped_line(struct policy *p, uint64_t line)
+{
+	size_t w = (size_t)(line / 64);
+	if (line >= UINT64_C(1) << 40)
+		return;
+	if (w >= p->dropped_words) {
+		size_t n = p->dropped_words ? p->dropped_words : 64;
+		while (n <= w)
+			n *= 2;
+		uint64_t *b = realloc(p->dropped_lines, n * sizeof(*b));
+		if (!b)
+			return;
+		memset(b + p->dropped_words, 0,
+		       (n - p->dropped_words) * sizeof(*b));
+		p->dropped_lines = b;
+		p->dropped_words = n;
+	}
+	p->dropped_lines[w] |= UINT64_C(1) << (line % 64);
+}
+
+static bool line_dropped(const struct policy *p, int64_t line)
+{
+	if (line <= 0)
+		return false;
+	size_t w = (size_t)((uint64_t)line / 64);
+	return w < p->dropped_words &&
+	       (p->dropped_lines[w] >> ((uint64_t)line % 64) & 1);
+}
+
+static uint32_t section_key(const struct row *row)
+{
+	uint32_t k = (uint32_t)(row->section_hash ^ (row->section_hash >> 32));
+	return k ? k : 1;
+}
+
+/* Notes the section an enrolling row names, by its line.  Out of memory:
+ * not noted (a later row of the pair is then a repeat, as if the file had
+ * no sections). */
+static void note_line_section(struct policy *p, const struct row *row)
+{
+	if (row->section_len == 0 || row->line >= UINT64_C(1) << 40)
+		return;
+	uint32_t key = section_key(row);
+	if (!line_table_set(&p->sections, row->line, key))
+		return;
+	/* Its name, while there is room (open addressing, half full). */
+	if (p->section_count >= SECTION_NAMES_MAX)
+		return;
+	if (2 * (p->section_count + 1) > p->section_slots) {
+		size_t n = p->section_slots ? 2 * p->section_slots : 256;
+		struct section_name *t = calloc(n, sizeof(*t));
+		if (!t)
+			return;
+		for (size_t i = 0; i < p->section_slots; i++) {
+			const struct section_name *e = &p->section_names[i];
+			if (!e->key)
+				continue;
+			size_t j = e->key & (n - 1);
+			while (t[j].key)
+				j = (j + 1) & (n - 1);
+			t[j] = *e;
+		}
+		free(p->section_names);
+		p->section_names = t;
+		p->section_slots = n;
+	}
+	size_t j = key & (p->section_slots - 1);
+	while (p->section_names[j].key && p->section_names[j].key != key)
+		j = (j + 1) & (p->section_slots - 1);
+	if (p->section_names[j].key)
+		return;
+	struct section_name *e = &p->section_names[j];
+	e->key = key;
+	e->len = row->section_len;
+	snprintf(e->text, sizeof(e->text), "%s", row->section);
+	p->section_count++;
+}
+
+/* The section key the row on `line` named, 0 if none. */
+static uint32_t line_section(const struct policy *p, int64_t line)
+{
+	return line > 0 ? line_table_get(&p->sections, (uint64_t)line) : 0;
+}
+
+/* The section of key `key` as a detail names it: 'LEC1' (escaped), or
+ * "another section" when its name was not kept. */
+static void section_shown(const struct policy *p, uint32_t key, char *out,
+			  size_t cap)
+{
+	size_t used = 0;
+	out[0] = '\0';
+	for (size_t j = p->section_slots ? key & (p->section_slots - 1) : 0;
+	     p->section_slots && p->section_names[j].key;
+	     j = (j + 1) & (p->section_slots - 1)) {
+		const struct section_name *e = &p->section_names[j];
+		if (e->key != key)
+			continue;
+		snprintf(out, cap, "section ");
+		used = strlen(out);
+		esc_quote(out, cap, &used, e->text, strlen(e->text), 48);
+		return;
+	}
+	snprintf(out, cap, "another section");
+}
+
+/* The rows of a pair that enrolled it through their sections, from the
+ * first (`line`): the first whose section is the row's (*same) and the
+ * first whose section is another (*other), 0 if none; both 0 when the row
+ * or the first names no section.  *last: the chain's last line. */
+static void pair_sections(const struct policy *p, const struct row *row,
+			  int64_t line, int64_t *same, int64_t *other,
+			  int64_t *last)
+{
+	*same = *other = 0;
+	*last = line;
+	if (row->section_len == 0 || !line_section(p, line))
+		return;
+	uint32_t mine = section_key(row);
+	for (int64_t l = line, hops = 0; l > 0 && hops < 1000; hops++) {
+		uint32_t k = line_section(p, l);
+		if (k == mine && !*same)
+			*same = l;
+		else if (k && k != mine && !*other)
+			*other = l;
+		*last = l;
+		l = (int64_t)line_table_get(&p->next_section, (uint64_t)l);
+	}
 }
 
 /* ---- locks -------------------------------------------------------------- */
@@ -456,28 +664,19 @@ static void reject_full(struct row *row)
 			   text_group_digits(c->waitlist_max, n[1]));
 }
 
-/* A row whose pair exists from an earlier batch. */
-static enum status enrol_existing(struct policy *p, struct row *row,
-				  const struct pair *ex, bool marked,
-				  struct error *err)
+/* Adds " (more)" to the row's detail, after what is there ("; more"). */
+static void detail_add(struct row *row, const char *more)
 {
-	if (ex->batch_id == p->opt.batch_id) {
-		reject_duplicate(row, ex->line);
-		return ST_OK;
-	}
-	if (!marked) {
-		int64_t first_line;
-		enum status st = store_mark_seen(p->store, row->course->id,
-						 value_of(row, FIELD_STUDENT_ID),
-						 (int64_t)row->line, &first_line,
-						 err);
-		if (st != ST_OK)
-			return st;
-		if (first_line) {
-			reject_duplicate(row, first_line);
-			return ST_OK;
-		}
-	}
+	size_t used = strlen(row->detail);
+	snprintf(row->detail + used, sizeof(row->detail) - used, "%s%s",
+		 used ? "; " : "", more);
+}
+
+/* The outcome of the pair as it is: already_registered or
+ * already_waitlisted (the row's values update the student). */
+static enum status enrol_known(struct policy *p, struct row *row,
+			       const struct pair *ex, struct error *err)
+{
 	enum status st = put_student(p, row, err);
 	if (st != ST_OK)
 		return st;
@@ -486,6 +685,55 @@ static enum status enrol_existing(struct policy *p, struct row *row,
 				STATUS_ALREADY_REGISTERED;
 	row->position = waiting ? position_of(p, row->course, ex->seq) : 0;
 	return ST_OK;
+}
+
+/* A row of a pair that the row on `line` of this roster enrolled (it is
+ * there, as *ex says): a repeat (duplicate_in_roster), unless both rows
+ * name sections and they differ -- a Canvas student in two sections of
+ * one course -- which is the pair's own outcome. */
+static enum status enrol_repeat(struct policy *p, struct row *row,
+				const struct pair *ex, int64_t line,
+				struct error *err)
+{
+	int64_t same, other, last;
+	pair_sections(p, row, line, &same, &other, &last);
+	if (same || !other) {
+		reject_duplicate(row, same ? same : line);
+		return ST_OK;
+	}
+	enum status st = enrol_known(p, row, ex, err);
+	if (st != ST_OK)
+		return st;
+	/* A later row through this section repeats this one. */
+	if (row->line > (uint64_t)last)
+		line_table_set(&p->next_section, (uint64_t)last,
+			       (uint32_t)row->line);
+	char sec[96], more[160];
+	section_shown(p, line_section(p, other), sec, sizeof(sec));
+	snprintf(more, sizeof(more), "also in %s from line %" PRId64, sec, other);
+	detail_add(row, more);
+	return ST_OK;
+}
+
+/* A row whose pair exists from an earlier batch. */
+static enum status enrol_existing(struct policy *p, struct row *row,
+				  const struct pair *ex, bool marked,
+				  struct error *err)
+{
+	if (ex->batch_id == p->opt.batch_id)
+		return enrol_repeat(p, row, ex, ex->line, err);
+	if (!marked) {
+		int64_t first_line;
+		enum status st = store_mark_seen(p->store, row->course->id,
+						 value_of(row, FIELD_STUDENT_ID),
+						 (int64_t)row->line, &first_line,
+						 err);
+		if (st != ST_OK)
+			return st;
+		if (first_line)
+			return enrol_repeat(p, row, ex, first_line, err);
+	}
+	return enrol_known(p, row, ex, err);
 }
 
 /* Takes a seat or the last waitlist place when the pair is new. */
@@ -534,6 +782,8 @@ static enum status enrol(struct policy *p, struct row *row, struct error *err)
 	/* Once a pair has been dropped in this batch, its registration no
 	 * longer says that an earlier row named it: every row is noted. */
 	bool marked = p->any_drop;
+	int64_t again = 0; /* an earlier line named the pair, which is gone */
+	note_line_section(p, row);
 	if (marked) {
 		int64_t first_line;
 		st = store_mark_seen(p->store, c->id, student, (int64_t)row->line,
@@ -541,8 +791,21 @@ static enum status enrol(struct policy *p, struct row *row, struct error *err)
 		if (st != ST_OK)
 			return st;
 		if (first_line) {
-			reject_duplicate(row, first_line);
-			return ST_OK;
+			st = store_pair_find(p->store, c->id, student, &ex, err);
+			if (st != ST_OK)
+				return st;
+			/* There: a repeat of the row that enrolled it.  Gone:
+			 * that row dropped it (or found nothing to drop, or
+			 * no seat): this row enrols it again. */
+			if (ex.state != PAIR_ABSENT) {
+				p->expect_existing = true;
+				return enrol_repeat(p, row, &ex,
+						    ex.batch_id == p->opt.batch_id
+							    ? ex.line
+							    : first_line,
+						    err);
+			}
+			again = first_line;
 		}
 	}
 	/*
@@ -561,6 +824,25 @@ static enum status enrol(struct policy *p, struct row *row, struct error *err)
 		st = try_insert(p, row, seat, &inserted, err);
 		if (st != ST_OK || inserted) {
 			p->expect_existing = false;
+			if (st == ST_OK && line_dropped(p, again)) {
+				/* This batch's history holds the drop: the
+				 * addition after it is a history row too, for
+				 * verify and undo to replay. */
+				struct pair now;
+				st = store_pair_find(p->store, c->id, student, &now,
+						     err);
+				if (st == ST_OK)
+					st = record_pair(p, EVENT_ADDED, c, student,
+							 (int64_t)row->line, NULL,
+							 &now, err);
+				if (st != ST_OK)
+					return st;
+				char more[80];
+				snprintf(more, sizeof(more),
+					 "enrolled again after line %" PRId64
+					 "'s drop", again);
+				detail_add(row, more);
+			}
 			return st;
 		}
 		st = store_pair_find(p->store, c->id, student, &ex, err);
@@ -587,12 +869,27 @@ static enum status drop(struct policy *p, struct row *row, policy_emit_fn emit,
 	if (st != ST_OK)
 		return st;
 	struct pair ex = {0};
-	if (!first_line)
-		st = store_pair_find(p->store, c->id, student, &ex, err);
+	st = store_pair_find(p->store, c->id, student, &ex, err);
 	if (st != ST_OK)
 		return st;
 	if (ex.state != PAIR_ABSENT && ex.batch_id == p->opt.batch_id)
 		first_line = ex.line;
+	int64_t same = 0, other = 0, last;
+	if (ex.state != PAIR_ABSENT && first_line &&
+	    row->action == ROW_DROP_IF_PRESENT)
+		pair_sections(p, row, first_line, &same, &other, &last);
+	if (other) {
+		/* A Canvas section left while the course is kept. */
+		char sec[96];
+		section_shown(p, line_section(p, other), sec, sizeof(sec));
+		row_skip(row, REASON_DUPLICATE_IN_ROSTER,
+			 "student %.*s is still in %s of %s from line %" PRId64
+			 "%s%s%s",
+			 (int)student.len, student.s, sec, c->code, other,
+			 row->drop_why[0] ? " (" : "", row->drop_why,
+			 row->drop_why[0] ? ")" : "");
+		return ST_OK;
+	}
 	if (first_line) {
 		row_reject(row, REASON_DUPLICATE_IN_ROSTER,
 			   "line %" PRId64 " already named student %.*s in %s",
@@ -613,6 +910,7 @@ static enum status drop(struct policy *p, struct row *row, policy_emit_fn emit,
 	st = remove_pair(p, c, student, &ex, (int64_t)row->line, err);
 	if (st != ST_OK)
 		return st;
+	note_dropped_line(p, row->line);
 	row->status = STATUS_DROPPED;
 	if (row->drop_why[0]) /* a status asked for it: say which */
 		snprintf(row->detail, sizeof(row->detail), "%s", row->drop_why);

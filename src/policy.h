@@ -14,9 +14,13 @@
  * The rules (bulkreg(1), OUTCOMES AND REASONS):
  *   enrol  -- the pair exists from an earlier batch: already_registered /
  *             already_waitlisted; an earlier row of this batch named it:
- *             duplicate_in_roster; else a free seat: registered; else room
+ *             duplicate_in_roster (but through another section: the
+ *             pair's already_*; and gone, an earlier row dropped it: on
+ *             as for a new pair); else a free seat: registered; else room
  *             on the waitlist: waitlisted (last position); else course_full.
- *   drop   -- an earlier row named the pair: duplicate_in_roster; no such
+ *   drop   -- an earlier row named the pair: duplicate_in_roster (a status
+ *             drop through another section than the row that enrolled
+ *             it: skipped duplicate_in_roster); no such
  *             pair: not_registered (rejected, or skipped for a drop that
  *             comes from an export's status column); else dropped.
  *   promotion -- whenever a seat frees and the course is under capacity,

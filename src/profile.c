@@ -271,18 +271,45 @@ int profile_map_column(const struct csvread_map *m, const char *norm)
 
 static bool word_in(const char *s, size_t len, const char *const *words)
 {
+	csvread_trim_spaces(&s, &len); /* "student\u00a0" from a spreadsheet */
 	for (; *words; words++)
 		if (strlen(*words) == len && strncasecmp(s, *words, len) == 0)
 			return true;
 	return false;
 }
 
+/* An LTI / LIS role URI ("http://purl.imsglobal.org/vocab/lis/v2/
+ * membership#Learner", "urn:lti:role:ims/lis/Learner") names its role in
+ * its last segment: after the last '#', else after the last '/'. */
+static void role_segment(const char **s, size_t *len)
+{
+	csvread_trim_spaces(s, len);
+	const char *v = *s;
+	size_t n = *len, cut = 0;
+	if ((n < 4 || strncasecmp(v, "urn:", 4) != 0) &&
+	    (n < 8 || !memchr(v, ':', n) || !memchr(v, '/', n)))
+		return; /* not a URI */
+	for (size_t i = 0; i < n; i++)
+		if (v[i] == '#')
+			cut = i + 1;
+	if (!cut)
+		for (size_t i = 0; i < n; i++)
+			if (v[i] == '/')
+				cut = i + 1;
+	if (cut && cut < n) {
+		*s = v + cut;
+		*len = n - cut;
+	}
+}
+
 bool profile_role_is_student(const char *role, size_t len)
 {
+	role_segment(&role, &len);
 	/* Also the plural and "pupil" a roster of one's own may write. */
 	static const char *const students[] = {"student", "learner", "pupil",
 					       "students", "learners", "pupils",
 					       "studentenrollment", NULL};
+	csvread_trim_spaces(&role, &len);
 	return len == 0 || word_in(role, len, students);
 }
 
@@ -298,12 +325,13 @@ bool profile_role_known(const char *role, size_t len)
 		"designer", "editingteacher", "teacheredit", "noneditingteacher",
 		"manager", "coursecreator", "guest", "user", "frontpage", "admin",
 		"staff", "contentdeveloper", "district_admin", "school_admin",
-		"contact",
+		"contact", "mentor",
 		/* Canvas's base role types (base_role_type). */
 		"teacherenrollment", "taenrollment", "designerenrollment",
 		"observerenrollment",
 		NULL,
 	};
+	role_segment(&role, &len);
 	return profile_role_is_student(role, len) || word_in(role, len, others);
 }
 
@@ -322,6 +350,7 @@ bool profile_status_known(const char *status, size_t len)
 	/* bulkreg's own listings (roster --format csv) read back in, too. */
 	static const char *const active[] = {"active", "registered",
 					     "waitlisted", "enrolled", NULL};
+	csvread_trim_spaces(&status, &len);
 	return len == 0 || word_in(status, len, active) ||
 	       word_in(status, len, removed);
 }

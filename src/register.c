@@ -229,7 +229,10 @@ static enum status check_new_student(struct pipeline *pl, struct row *row,
 			   "email is empty and the student is new (see "
 			   "--allow-missing-email)");
 	else
-		row_reject(row, why, "not in the --users file, nor in the database");
+		row_reject(row, why, "not in the --users file%s%s%s, nor in the "
+			   "database", row->users_id_label ? " (" : "",
+			   row->users_id_label ? row->users_id_label : "",
+			   row->users_id_label ? ")" : "");
 	return ST_OK;
 }
 
@@ -1174,7 +1177,8 @@ static void json_option_bool(FILE *f, const char **sep, const char *name,
 
 /* The options that shaped the batch, as a JSON object for its record;
  * NULL when there is no memory (the record then holds none). */
-static char *options_json(const struct register_options *opt)
+static char *options_json(const struct register_options *opt,
+			  const struct roster_reader *rd)
 {
 	char *buf = NULL;
 	size_t size = 0;
@@ -1198,6 +1202,9 @@ static char *options_json(const struct register_options *opt)
 	/* issue 12: how the export was read */
 	json_option_text(f, &sep, "encoding", opt->encoding);
 	json_option_text(f, &sep, "users", opt->users_path);
+	/* The users file is overwritten each night: its content, by hash. */
+	json_option_text(f, &sep, "users_sha256",
+			 rd ? roster_users_sha256_hex(rd) : NULL);
 	json_option_text(f, &sep, "users_encoding", opt->users_encoding);
 	json_option_bool(f, &sep, "allow_missing_email", opt->allow_missing_email);
 	json_option_bool(f, &sep, "course_from_section", opt->course_from_section);
@@ -1412,7 +1419,7 @@ enum status register_run(const struct register_options *opt,
 	report_set_cancel(pl.report, reader_cancelled, &pl);
 	report_set_all(pl.report, opt->all_rows);
 
-	char *options = options_json(opt);
+	char *options = options_json(opt, rd);
 	char undo_label[64];
 	snprintf(undo_label, sizeof(undo_label), "undo of batch %lld",
 		 (long long)opt->undo_batch);

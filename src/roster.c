@@ -70,6 +70,13 @@ struct roster_reader {
 	enum row_action action;                /* every row's (roster_options) */
 	enum profile profile;
 	bool mapped;                           /* --map was given */
+	bool extra_value;                      /* the record has a non-empty
+						* field past the header's */
+	size_t past_n_col;                     /* a course<N> past course99,
+						* SIZE_MAX: none */
+	bool past_n_said;                      /* a row's value there warned */
+	char past_n_value[48];                 /* the record's value there */
+	size_t past_n_len;
 	bool course_from_section;
 	struct users_join *users;              /* --users, or NULL */
 	struct extras ex;                      /* of the record being read */
@@ -96,6 +103,7 @@ struct roster_reader {
 	char section_label[LABEL_MAX];
 	char course_n_label[PROFILE_MAX_N + 1][24];
 	char users_label[FIELD_COUNT][LABEL_MAX];
+	char users_id_label[LABEL_MAX];        /* "its column 'username'" */
 
 	/* Unknown statuses: each distinct value is warned about once (a
 	 * typo such as "delted" would otherwise enrol in silence). */
@@ -143,6 +151,10 @@ static void clear_values(struct row *row)
 		row->label[f] = NULL;
 	row->role[0] = '\0';
 	row->drop_why[0] = '\0';
+	row->users_id_label = NULL;
+	row->section[0] = '\0';
+	row->section_len = 0;
+	row->section_hash = 0;
 }
 
 static void set_short(struct short_value *v, const unsigned char *s, size_t len)
@@ -190,6 +202,14 @@ static void put_value(struct row *row, struct extras *ex,
 		      const char *const *label, struct colmap cm,
 		      const unsigned char *s, size_t len)
 {
+	if (cm.kind >= COL_ROLE && cm.kind != COL_SECTION &&
+	    cm.kind != COL_COURSE_N) {
+		/* A keyword (role, status, operation, a 0/1 flag): the
+		 * spaces a spreadsheet writes for a space are spaces. */
+		const char *k = (const char *)s;
+		csvread_trim_spaces(&k, &len);
+		s = (const unsigned char *)k;
+	}
 	switch (cm.kind) {
 	case COL_IGNORED:
 	case COL_ROLE_ID:
@@ -246,6 +266,14 @@ static void data_field(void *ctx, size_t index, const unsigned char *s,
 		copy_untrimmed(r, index);
 	if (index < r->ncols)
 		put_value(r->row, &r->ex, r->label, r->map[index], s, len);
+	else if (len > 0)
+		r->extra_value = true;
+	if (index == r->past_n_col && len > 0 && !r->past_n_said &&
+	    !r->past_n_len) {
+		r->past_n_len = len < sizeof(r->past_n_value) ? len
+							: sizeof(r->past_n_value);
+		memcpy(r->past_n_value, s, r->past_n_len);
+	}
 }
 
 static void set_course(struct row *row, const struct row_value *v,
@@ -256,16 +284,47 @@ static void set_course(struct row *row, const struct row_value *v,
 	row->label[FIELD_COURSE] = label && label[0] ? label : NULL;
 }
 
+/* The section a row enrols through, when it is not the course. */
+static void set_section(struct row *row, const struct row_value *v)
+{
+	size_t len = v->len < ROW_VALUE_MAX ? v->len : ROW_VALUE_MAX;
+	size_t keep = len < sizeof(row->section) - 1 ? len
+						    : sizeof(row->section) - 1;
+	/* Cut at a character boundary: the detail shows it. */
+	while (keep > 0 && keep < len && ((unsigned char)v->text[keep] & 0xC0) == 0x80)
+		keep--;
+	memcpy(row->section, v->text, keep);
+	row->section[keep] = '\0';
+	row->section_len = (uint32_t)len;
+	uint64_t h = UINT64_C(0xcbf29ce484222325); /* FNV-1a, byte for byte */
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char)v->text[i]) * UINT64_C(0x100000001b3);
+	row->section_hash = h;
+	if (row->section_hash == 0)
+		row->section_hash = 1;
+}
+
 /* A role that is not a student's makes the row skipped (not_a_student). */
 static void apply_role(struct row *row, const struct row_value *role)
 {
 	if (role->len == 0 || profile_role_is_student(role->text, role->len))
 		return;
 	row->not_a_student = true;
-	snprintf(row->role, sizeof(row->role), "%.*s",
-		 (int)(role->len < sizeof(row->role) - 1 ? role->len
-							  : sizeof(row->role) - 1),
-		 role->text);
+	size_t len = role->len < ROW_VALUE_MAX ? role->len : ROW_VALUE_MAX;
+	if (len < sizeof(row->role)) {
+		snprintf(row->role, sizeof(row->role), "%.*s", (int)len, role->text);
+		return;
+	}
+	/* A long value (a role URI) shows its start and its end, where a
+	 * URI's role is: "http://purl.imsglo...lis/v2/membership#Mentor". */
+	size_t head = 20, tail = sizeof(row->role) - 1 - head - 3;
+	while (head > 0 && ((unsigned char)role->text[head] & 0xC0) == 0x80)
+		head--;
+	size_t from = len - tail;
+	while (from < len && ((unsigned char)role->text[from] & 0xC0) == 0x80)
+		from++;
+	snprintf(row->role, sizeof(row->role), "%.*s...%.*s", (int)head,
+		 role->text, (int)(len - from), role->text + from);
 }
 
 /* Canvas's base_role_type decides over the role's name (an account's
@@ -474,6 +533,8 @@ static void finish_record(struct roster_reader *r, struct row *row)
 		set_course(row, &ex->section, r->section_label);
 	else if (r->course_from_section)
 		set_course(row, &ex->section, r->section_label);
+	else if (ex->section.len > 0)
+		set_section(row, &ex->section);
 	if (ex->status.len > 0 && enrolling) {
 		row->action = profile_status_action(ex->status.text, ex->status.len);
 		if (row->action != ROW_ENROL)
@@ -520,6 +581,22 @@ static bool data_record(void *ctx, size_t nfields, bool blank, uint64_t line)
 
 	if (r->copy_end)
 		r->copy_end(r->copy_ctx, blank, &row->record_ref);
+	bool extra_value = r->extra_value;
+	r->extra_value = false;
+	if (r->past_n_len && !blank) {
+		char shown[ERROR_MAX / 4];
+		size_t used = 0;
+		shown[0] = '\0';
+		esc_quote(shown, sizeof(shown), &used, r->past_n_value,
+			  r->past_n_len, NAME_SHOW);
+		r->past_n_said = true;
+		row_warning(r, "%s: line %llu: column %zu holds %s, which is not "
+			       "enrolled (bulkreg reads course1 to course%d); "
+			       "other rows with such values are not warned about",
+			    r->cr.name, (unsigned long long)line,
+			    r->past_n_col + 1, shown, PROFILE_MAX_N);
+	}
+	r->past_n_len = 0;
 	if (blank) {
 		clear_values(row);
 		clear_extras(&r->ex);
@@ -527,6 +604,16 @@ static bool data_record(void *ctx, size_t nfields, bool blank, uint64_t line)
 	}
 	row->line = line;
 	row->nfields = nfields > UINT32_MAX ? UINT32_MAX : (uint32_t)nfields;
+	/* An export's row (not bulkreg's own roster, nor a flat file, which
+	 * has its own rule) that leaves out empty trailing fields, or ends in
+	 * empty fields past the header (a trailing comma), reads the missing
+	 * ones as empty, as the --users file does: no value can shift into
+	 * another column.  A non-empty field past the header is still
+	 * malformed_row. */
+	if ((r->profile != PROFILE_BULKREG || r->mapped) &&
+	    r->profile != PROFILE_MOODLE_FLATFILE && !extra_value &&
+	    nfields != r->ncols)
+		row->nfields = (uint32_t)r->ncols;
 	row->malformed = csvread_record_malformed(&r->cr);
 	if (row->malformed) {
 		/* Which column, by number and name (validation keeps it);
@@ -701,6 +788,7 @@ static enum status users_join_apply(struct roster_reader *r, struct row *row,
 		return st;
 	if (!found) {
 		row->if_new_student = REASON_UNKNOWN_STUDENT;
+		row->users_id_label = r->users_id_label[0] ? r->users_id_label : NULL;
 		return ST_OK;
 	}
 	static const enum row_field filled[] = {FIELD_FIRST_NAME, FIELD_LAST_NAME,
@@ -1279,6 +1367,46 @@ static void warn_unknown(struct roster_reader *r)
 	add_warning(r, msg);
 }
 
+/* Moodle upload: course<N>, role<N>, type<N> or enrolstatus<N> with N past
+ * PROFILE_MAX_N is not read: said, not dropped in silence. */
+static void warn_past_max_n(struct roster_reader *r)
+{
+	static const char *const prefixes[] = {"course", "role", "type",
+					       "enrolstatus"};
+	for (size_t i = 0; i < r->ncols; i++) {
+		char norm[NAME_KEEP + 1], squeezed[NAME_KEEP + 1];
+		size_t k = 0;
+		norm_of(&r->cols[i], norm);
+		for (const char *p = norm; *p; p++)
+			if (*p != '_')
+				squeezed[k++] = *p;
+		squeezed[k] = '\0';
+		for (size_t j = 0; j < sizeof(prefixes) / sizeof(prefixes[0]); j++) {
+			size_t n = strlen(prefixes[j]);
+			const char *d = squeezed + n;
+			if (strncmp(squeezed, prefixes[j], n) != 0 || *d < '1' ||
+			    *d > '9' || strspn(d, "0123456789") != strlen(d) ||
+			    (strlen(d) <= 2))
+				continue;
+			char msg[ERROR_MAX], col[160];
+			size_t used;
+			snprintf(msg, sizeof(msg), "%s: ignoring column ", r->cr.name);
+			used = strlen(msg);
+			quote_col(msg, sizeof(msg), &used, &r->cols[i]);
+			snprintf(col, sizeof(col),
+				 " (column %zu): bulkreg reads course1 to course%d "
+				 "(and their role, type and enrolstatus); enrolments "
+				 "past it are not read",
+				 i + 1, PROFILE_MAX_N);
+			append_text(msg, sizeof(msg), &used, col);
+			add_warning(r, msg);
+			if (j == 0)
+				r->past_n_col = i;
+			return; /* one is enough to say it */
+		}
+	}
+}
+
 static void warn_override(struct roster_reader *r, const char *code)
 {
 	char msg[ERROR_MAX];
@@ -1438,6 +1566,9 @@ static enum status read_header(struct roster_reader *r,
 	 * rosters are warned about them. */
 	if (r->profile == PROFILE_BULKREG)
 		warn_unknown(r);
+	r->past_n_col = SIZE_MAX;
+	if (r->profile == PROFILE_MOODLE_UPLOAD)
+		warn_past_max_n(r);
 	if (opts->course_override)
 		warn_override(r, opts->course_override);
 	r->replay_first = r->profile == PROFILE_MOODLE_FLATFILE;
@@ -1495,10 +1626,18 @@ enum status roster_open(const char *path, const struct roster_options *opts,
 	r->mapped = opts->map && opts->map->count > 0;
 	st = read_header(r, opts, err);
 	if (st == ST_OK && opts->users_path)
-		st = users_join_open(opts->users_path,
-				     opts->users_encoding ? opts->users_encoding
-							  : opts->encoding,
-				     &r->users, err);
+		st = users_join_open_delim(opts->users_path,
+					   opts->users_encoding ? opts->users_encoding
+								: opts->encoding,
+					   opts->delimiter, &r->users, err);
+	if (st == ST_OK && r->users) {
+		const char *idc = users_join_id_column(r->users);
+		size_t used = (size_t)snprintf(r->users_id_label,
+					       sizeof(r->users_id_label),
+					       "looked up in its column ");
+		esc_quote(r->users_id_label, sizeof(r->users_id_label), &used,
+			  idc, strlen(idc), 48);
+	}
 	if (st == ST_OK && r->users && users_join_bom_note(r->users))
 		add_warning(r, users_join_bom_note(r->users));
 	if (st == ST_OK && r->users && users_join_warning(r->users))
@@ -1560,6 +1699,11 @@ const char *roster_name(const struct roster_reader *r)
 void roster_sha256_hex(const struct roster_reader *r, char hex[65])
 {
 	csvread_sha256_hex(&r->cr, hex);
+}
+
+const char *roster_users_sha256_hex(const struct roster_reader *r)
+{
+	return r->users ? users_join_sha256_hex(r->users) : NULL;
 }
 
 uint64_t roster_bytes_read(const struct roster_reader *r)

@@ -110,6 +110,8 @@ enum status roster_next(struct roster_reader *r, struct row *row,
 
 /* The SHA-256 of every byte read, in hex; complete once ST_EOF was seen. */
 void roster_sha256_hex(const struct roster_reader *r, char hex[65]);
+/* The --users file's SHA-256 in hex, or NULL without --users. */
+const char *roster_users_sha256_hex(const struct roster_reader *r);
 
 /* Bytes read so far. */
 uint64_t roster_bytes_read(const struct roster_reader *r);

@@ -99,6 +99,13 @@ struct row {
 					   * ("status 'deleted' in users.csv
 					   * line 2"), for a dropped row's
 					   * detail; "" if nothing did */
+	/* The Canvas section the row enrols through (a section column that
+	 * is not the course): its first bytes, its full length and a hash
+	 * of it; section_len 0: none.  Two rows of one pair through two
+	 * sections are not a repeat (bulkreg(1), duplicate_in_roster). */
+	char section[64];
+	uint32_t section_len;
+	uint64_t section_hash;
 	uint64_t record_ref;              /* --rejects: where the record as
 					   * read is kept (rejects.h); 0 if
 					   * not */
@@ -107,6 +114,10 @@ struct row {
 	 * the database yet (missing_email, unknown_student), or REASON_NONE.
 	 * The collector decides, as only it can look. */
 	enum row_reason if_new_student;
+	const char *users_id_label;       /* unknown_student: where the id was
+					   * looked up ("its column
+					   * 'username'"), owned by the
+					   * reader; NULL if not said */
 
 	/* Filled by validation (and --check), then by the collector. */
 	enum row_action action;           /* set by the reader (a status

@@ -64,6 +64,12 @@ struct users_join {
 	struct value cur[U_COUNT];
 	enum status failed;
 	struct error err;
+	unsigned char head1[NAME_KEEP]; /* the header's first field's first
+					 * bytes: a hint on the delimiter */
+	size_t head1_len;
+	char id_name[NAME_KEEP + 1]; /* the id column's header name */
+	char sha256[65];             /* of the file's bytes, in hex */
+	size_t id_name_rank;
 };
 
 static uint32_t id_hash(const char *s, size_t len)
@@ -294,6 +300,10 @@ static void on_field(void *ctx, size_t index, const unsigned char *s, size_t len
 		char norm[NAME_KEEP + 1];
 		u->colmap[index] = -1;
 		u->id_rank[index] = SIZE_MAX;
+		if (index == 0) {
+			u->head1_len = len < NAME_KEEP ? len : NAME_KEEP;
+			memcpy(u->head1, s, u->head1_len);
+		}
 		if (len > NAME_KEEP)
 			return;
 		csvread_norm_name(s, len, norm, sizeof(norm));
@@ -301,6 +311,12 @@ static void on_field(void *ctx, size_t index, const unsigned char *s, size_t len
 		if (a) {
 			u->colmap[index] = (signed char)a->kind;
 			u->id_rank[index] = (size_t)(a - unames);
+			if (a->kind == U_ID && (!u->id_name[0] ||
+						u->id_rank[index] < u->id_name_rank)) {
+				memcpy(u->id_name, s, len);
+				u->id_name[len] = '\0';
+				u->id_name_rank = u->id_rank[index];
+			}
 		}
 		return;
 	}
@@ -463,11 +479,32 @@ static enum status read_users(struct users_join *u, struct error *err)
 		*err = u->err;
 		return u->failed;
 	}
-	if (!has_id_column(u))
+	if (!has_id_column(u)) {
+		/* A header read as one field that holds another delimiter. */
+		static const struct {
+			char c;
+			const char *looks, *give;
+		} seen[] = {
+			{ ';', "';'-separated", "--delimiter ';' (or a first line sep=;)" },
+			{ '\t', "tab-separated", "--delimiter tab (or a first line sep=<tab>)" },
+			{ '|', "'|'-separated", "--delimiter '|' (or a first line sep=|)" },
+			{ ',', "comma-separated", "it a first line sep=, (--delimiter is the roster's too)" },
+		};
+		char hint[160] = "";
+		for (size_t i = 0; u->ncols == 1 && i < sizeof(seen) / sizeof(seen[0]); i++) {
+			unsigned char d = (unsigned char)seen[i].c;
+			if (d == csvread_delimiter(&u->cr) ||
+			    !memchr(u->head1, d, u->head1_len))
+				continue;
+			snprintf(hint, sizeof(hint), "; the header looks %s: give %s",
+				 seen[i].looks, seen[i].give);
+			break;
+		}
 		return error_set(err, ST_INPUT,
 				 "%s: line 1: no user id column (sourcedId, user_id, "
-				 "Student_id, username or id) in the --users file",
-				 u->cr.name);
+				 "Student_id, username or id) in the --users file%s",
+				 u->cr.name, hint);
+	}
 	while ((st = csvread_next(&u->cr, err)) == ST_OK && u->failed == ST_OK)
 		;
 	if (u->failed != ST_OK) {
@@ -495,6 +532,13 @@ static enum status read_users(struct users_join *u, struct error *err)
 enum status users_join_open(const char *path, const char *encoding,
 			    struct users_join **out, struct error *err)
 {
+	return users_join_open_delim(path, encoding, ',', out, err);
+}
+
+enum status users_join_open_delim(const char *path, const char *encoding,
+				  unsigned char delimiter,
+				  struct users_join **out, struct error *err)
+{
 	struct users_join *u = calloc(1, sizeof(*u));
 	enum status st;
 	*out = NULL;
@@ -507,7 +551,7 @@ enum status users_join_open(const char *path, const char *encoding,
 		free(u);
 		return error_set(err, ST_NOMEM, "out of memory for --users");
 	}
-	st = csvread_open(&u->cr, path, ',', err);
+	st = csvread_open(&u->cr, path, delimiter, err);
 	if (st != ST_OK) {
 		free(u->colmap);
 		free(u);
@@ -521,6 +565,8 @@ enum status users_join_open(const char *path, const char *encoding,
 		st = read_users(u, err);
 	if (st == ST_OK)
 		st = index_fit(u, err);
+	if (st == ST_OK)
+		csvread_sha256_hex(&u->cr, u->sha256);
 	csvread_close(&u->cr);
 	free(u->colmap);
 	u->colmap = NULL;
@@ -530,6 +576,16 @@ enum status users_join_open(const char *path, const char *encoding,
 	}
 	*out = u;
 	return ST_OK;
+}
+
+const char *users_join_sha256_hex(const struct users_join *u)
+{
+	return u->sha256;
+}
+
+const char *users_join_id_column(const struct users_join *u)
+{
+	return u->id_name;
 }
 
 const struct csvread_alias *users_join_names(void)

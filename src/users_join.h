@@ -44,6 +44,18 @@ struct users_join;
  */
 enum status users_join_open(const char *path, const char *encoding,
 			    struct users_join **out, struct error *err);
+/* The same with fields separated by `delimiter` (the roster's
+ * --delimiter) unless the file's own "sep=" line names another. */
+enum status users_join_open_delim(const char *path, const char *encoding,
+				  unsigned char delimiter,
+				  struct users_join **out, struct error *err);
+
+/* The header name of the column user ids are looked up in, as the file
+ * writes it ("username"). */
+const char *users_join_id_column(const struct users_join *u);
+
+/* The SHA-256 of the file's bytes as read, in hex (for the history). */
+const char *users_join_sha256_hex(const struct users_join *u);
 
 /* Looks user `id` up: *found, and its values in *out.  ST_IO if reading
  * the temporary file fails.  Not thread-safe (one reader). */

@@ -94,8 +94,12 @@ expect_rc 0
 case_ "a wrong --encoding: C1 control characters are invalid_characters, saying the encoding is probably wrong"
 fresh
 run -d $db register --encoding ISO-8859-1 "$E/windows1252.csv" --format csv
+expect_rc 2
+expect_err "line 2, column 9: byte 92 is a control character (U+0092) in ISO-8859-1, which no roster holds; in WINDOWS-1252 it is"
+printf 'student_id,first_name,last_name,email,course\nE1,A,O\201B,a@uni.example,TWO\nE2,B,C,b@uni.example,TWO\n' >c1hole.csv
+run -d $db register --encoding ISO-8859-1 c1hole.csv --format csv
 expect_rc 1
-expect_out "2,E1,TWO,rejected,,invalid_characters,last_name: character 2 (U+0092) is a control character; the file's --encoding is probably wrong"
+expect_out "2,E1,TWO,rejected,,invalid_characters,last_name: character 2 (U+0081) is a control character; the file's --encoding is probably wrong"
 expect_out "3,E2,TWO,registered"
 
 case_ "bytes that are not the encoding named: exit 2, naming the line and the byte"
