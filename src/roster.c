@@ -605,14 +605,16 @@ static bool data_record(void *ctx, size_t nfields, bool blank, uint64_t line)
 	row->line = line;
 	row->nfields = nfields > UINT32_MAX ? UINT32_MAX : (uint32_t)nfields;
 	/* An export's row (not bulkreg's own roster, nor a flat file, which
-	 * has its own rule) that leaves out empty trailing fields, or ends in
-	 * empty fields past the header (a trailing comma), reads the missing
-	 * ones as empty, as the --users file does: no value can shift into
-	 * another column.  A non-empty field past the header is still
-	 * malformed_row. */
+	 * has its own rule) that ends in empty fields past the header (a
+	 * trailing comma) reads as if they were not there: no value can have
+	 * shifted.  A non-empty field past the header is still malformed_row,
+	 * and so is a row shorter than the header: a value lost in the middle
+	 * shifts every later one (a last name read as the first, an email as
+	 * the last name; review 25 F13), and a row cut before its role or
+	 * status would read as a student's enrolment (F04). */
 	if ((r->profile != PROFILE_BULKREG || r->mapped) &&
 	    r->profile != PROFILE_MOODLE_FLATFILE && !extra_value &&
-	    nfields != r->ncols)
+	    nfields > r->ncols)
 		row->nfields = (uint32_t)r->ncols;
 	row->malformed = csvread_record_malformed(&r->cr);
 	if (row->malformed) {
