@@ -165,6 +165,10 @@ void db__close_sqlite(struct db *db);
 
 /* The directory that holds (or would hold) path; false if it does not fit. */
 bool db__parent_dir(const char *path, char *dir, size_t cap);
+/* "cannot write" for an SQLite error (or PostgreSQL's), naming a -wal,
+ * -shm or -journal the caller cannot read and write when one is there. */
+enum status db__cannot_write(struct db *db, const char *detail,
+			     struct error *err);
 
 /* PostgreSQL: connects to target, sets the connection up in `schema`
  * (created with DB_OPEN_INIT in create_mode) and checks or upgrades the

@@ -280,15 +280,15 @@ enum status db__schema_examinable(struct db *db, struct error *err)
 				 "this bulkreg's (%d); copy-db does not change "
 				 "the database it copies from (nothing was "
 				 "written): any other command upgrades it, e.g. "
-				 "'bulkreg -d DATABASE batches', then copy it",
-				 db->path, version, DB_SCHEMA_VERSION);
+				 "'bulkreg -d %s batches', then copy it",
+				 db->path, version, DB_SCHEMA_VERSION, db->path);
 	return error_set(err, ST_DB,
 			 "%s: database schema version %d is older than this "
 			 "bulkreg's (%d); verify examines a database as it is "
 			 "and does not upgrade it (nothing was written): "
 			 "any other command upgrades it, e.g. 'bulkreg -d "
-			 "DATABASE batches', then run verify",
-			 db->path, version, DB_SCHEMA_VERSION);
+			 "%s batches', then run verify",
+			 db->path, version, DB_SCHEMA_VERSION, db->path);
 }
 
 enum status db__schema_upgrade(struct db *db, struct error *err)

@@ -288,6 +288,36 @@ if [ -x "$HOOKED" ] && [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null &&
 	[ "$(sql race/q.db 'SELECT count(*) FROM batches')" = "$(sql t.db 'SELECT count(*) FROM batches')" ] ||
 		fail "a batch was committed"
 
+	# The caller's own sqlite3 (or an older bulkreg) closing the database
+	# last removes them, and this run's SQLite makes them again: in a
+	# directory no one else can write, no one else can have put them
+	# there (review 25 F01: 3 runs in 80 refused beside a monitoring query).
+	case_ "a private directory: a -wal and -shm the caller's own program removed and made again between the check and SQLite's open are used"
+	mkdir -m 0700 priv
+	cp t.db priv/p.db
+	# shellcheck disable=SC2016 # expanded by the hook's shell
+	hook='rm -f priv/p.db-wal priv/p.db-shm; : >priv/p.db-wal; : >priv/p.db-shm'
+	BULKREG_TEST_BEFORE_SQLITE_OPEN=$hook "$HOOKED" -d priv/p.db register "$R" \
+		--format csv >out 2>err
+	RC=$?
+	[ "$RC" -le 1 ] || fail "exit $RC: $(cat err)"
+	! grep -qF "took its place" err || fail "refused: $(cat err)"
+
+	# A database handed to another user by chown of the file alone: its
+	# -wal, -shm and -journal stay root's, and the message names the one
+	# at fault, not the database (review 25 F03).
+	if id daemon >/dev/null 2>&1; then
+		case_ "a database chowned without its side files: the side file at fault is named"
+		mkdir handed
+		"$BULKREG" -q -d handed/h.db course add H1 --capacity 2 >out 2>err
+		chown daemon handed handed/h.db
+		setpriv --reuid=daemon --regid=daemon --clear-groups \
+			"$BULKREG" -d handed/h.db course list >out 2>err
+		RC=$?
+		expect_rc 3
+		expect_err "handed/h.db-wal cannot be read and written by you (a database is four files"
+	fi
+
 	case_ "a new database's -wal and -shm get its mode (--group-readable: 0640)"
 	: >seen.txt
 	BULKREG_TEST_BEFORE_SQLITE_OPEN='stat -c "%n %a" race/g.db race/g.db-wal race/g.db-shm >>seen.txt' \

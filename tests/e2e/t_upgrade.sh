@@ -32,7 +32,7 @@ cp old.db up.db
 cksum <up.db >sum.before
 run -d up.db verify
 expect_rc 3
-expect_err "up.db: database schema version 1 is older than this bulkreg's (3); verify examines a database as it is and does not upgrade it (nothing was written): any other command upgrades it, e.g. 'bulkreg -d DATABASE batches', then run verify"
+expect_err "up.db: database schema version 1 is older than this bulkreg's (3); verify examines a database as it is and does not upgrade it (nothing was written): any other command upgrades it, e.g. 'bulkreg -d up.db batches', then run verify"
 cksum <up.db >sum.after
 expect_same sum.before sum.after
 # Beside it, the -journal, -wal and -shm made before the open stay, empty
