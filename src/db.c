@@ -1,6 +1,7 @@
 /* db: opening the store, error mapping, courses and listings; see db.h. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -111,6 +112,34 @@ bool db_dir_writable_by_others(const char *path, char *dir, size_t cap)
 	return dest_dir_shared(&sb);
 }
 
+/* Whether other users can reach path: every directory on its way lets
+ * them search it (o+x).  A database in a 0700 directory is private
+ * whatever its own mode (review 25 F11). */
+static bool reachable_by_others(const char *path)
+{
+	char dir[4096];
+	if (!db__parent_dir(path, dir, sizeof(dir)))
+		return true;
+	char real[PATH_MAX];
+	if (!realpath(dir, real))
+		return true;
+	for (;;) {
+		struct stat sb;
+		if (stat(real, &sb) != 0)
+			return true;
+		if (!(sb.st_mode & S_IXOTH))
+			return false;
+		char *slash = strrchr(real, '/');
+		if (!slash || slash == real) {
+			if (strcmp(real, "/") == 0)
+				return true;
+			real[1] = '\0';
+			continue;
+		}
+		*slash = '\0';
+	}
+}
+
 bool db_readable_by_others(const char *path, char *names, size_t cap,
 			   unsigned *mode)
 {
@@ -118,7 +147,7 @@ bool db_readable_by_others(const char *path, char *names, size_t cap,
 	size_t used = 0;
 	if (cap)
 		names[0] = '\0';
-	if (db_target_is_pg(path))
+	if (db_target_is_pg(path) || !reachable_by_others(path))
 		return false;
 	for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
 		char name[4200];

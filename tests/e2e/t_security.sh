@@ -446,6 +446,13 @@ chmod 0600 wr.db wr.db-*
 run -d wr.db course list
 expect_rc 0
 expect_empty err
+# In a directory others cannot search (0700), no one else can read it,
+# whatever its mode: no warning at every cron run (review 25 F11).
+mkdir -m 0700 private
+cp t.db private/wr.db && chmod 0644 private/wr.db
+run -q -d private/wr.db course list
+expect_rc 0
+expect_empty err
 
 # as_nobody ARGS...: bulkreg run by another user than root (nobody).
 can_be_nobody() {
