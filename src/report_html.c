@@ -451,7 +451,15 @@ static const char page_style[] =
 	"margin:0 0 8px;padding:4px 8px}"
 	"table.rows td{display:flex;gap:8px;border:0;padding:1px 0}"
 	"table.rows td.tok{overflow-x:auto}"
-	"table.rows td[data-label=Detail]{min-width:0}"
+	/* Detail is one block with a hanging indent, not a flex row: each
+	 * <bdi> of a change and each text run between them would be a flex
+	 * item of its own, the sentence drawn as thin columns (review 25
+	 * F06).  The label takes no width of the line (its margins cancel
+	 * it), so the text starts and wraps at the padding's edge. */
+	"table.rows td[data-label=Detail]{min-width:0;display:block;"
+	"padding-left:calc(6.5em + 8px)}"
+	"table.rows td[data-label=Detail]::before{display:inline-block;"
+	"width:6.5em;margin:0 8px 0 calc(-6.5em - 8px)}"
 	"table.rows td::before{content:attr(data-label);flex:0 0 6.5em;"
 	"color:var(--muted)}"
 	"table.rows td:empty{display:none}"
