@@ -12,6 +12,7 @@
 
 #include "csvread.h"
 #include "escape.h"
+#include "splitmix.h"
 #include "utf8.h"
 
 _Static_assert(CSVREAD_BUF_SIZE >= 8, "the first read looks at 4 bytes");
@@ -1781,13 +1782,12 @@ size_t csvread_norm_name(const unsigned char *s, size_t len, char *out,
 static void hash_put(unsigned char c, void *ctx)
 {
 	uint64_t *h = ctx;
-	*h ^= c;
-	*h *= UINT64_C(0x100000001b3);
+	*h = fnv1a64_byte(*h, c);
 }
 
 uint64_t csvread_name_hash(const unsigned char *s, size_t len)
 {
-	uint64_t h = UINT64_C(0xcbf29ce484222325);
+	uint64_t h = FNV1A64_OFFSET;
 	norm_walk(s, len, hash_put, &h);
 	return h;
 }

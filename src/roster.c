@@ -9,6 +9,7 @@
 #include "escape.h"
 #include "profile.h"
 #include "roster.h"
+#include "splitmix.h"
 #include "users_join.h"
 
 _Static_assert(ROSTER_FIELD_HARD_MAX == CSVREAD_FIELD_MAX,
@@ -296,10 +297,7 @@ static void set_section(struct row *row, const struct row_value *v)
 	memcpy(row->section, v->text, keep);
 	row->section[keep] = '\0';
 	row->section_len = (uint32_t)len;
-	uint64_t h = UINT64_C(0xcbf29ce484222325); /* FNV-1a, byte for byte */
-	for (size_t i = 0; i < len; i++)
-		h = (h ^ (unsigned char)v->text[i]) * UINT64_C(0x100000001b3);
-	row->section_hash = h;
+	row->section_hash = fnv1a64(v->text, len);
 	if (row->section_hash == 0)
 		row->section_hash = 1;
 }

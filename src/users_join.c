@@ -8,6 +8,7 @@
 #include "csvread.h"
 #include "escape.h"
 #include "roster.h"
+#include "splitmix.h"
 #include "users_join.h"
 
 /* The columns of a users file bulkreg reads, in record order. */
@@ -74,11 +75,7 @@ struct users_join {
 
 static uint32_t id_hash(const char *s, size_t len)
 {
-	uint64_t h = UINT64_C(0xcbf29ce484222325);
-	for (size_t i = 0; i < len; i++) {
-		h ^= (unsigned char)s[i];
-		h *= UINT64_C(0x100000001b3);
-	}
+	uint64_t h = fnv1a64(s, len);
 	return (uint32_t)(h ^ (h >> 32));
 }
 
