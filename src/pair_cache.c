@@ -1154,22 +1154,21 @@ static void forget_ranks(struct pcache *c)
 	c->ranks = NULL;
 }
 
-static void sort_by_rank(struct pcache *c, uint32_t *idx, size_t n);
+static bool sort_by_rank(struct pcache *c, uint32_t *idx, size_t n);
 
-void pcache_sort_students(struct pcache *c, uint32_t *idx, size_t n)
+bool pcache_sort_students(struct pcache *c, uint32_t *idx, size_t n)
 {
 	/* Most students of the cache (a first run): rank them all, once for
 	 * this and the pairs' sort that follows. */
-	if (n * 2 >= c->nstudents && rank_students(c)) {
-		sort_by_rank(c, idx, n);
-		return;
-	}
+	if (n * 2 >= c->nstudents && rank_students(c) && sort_by_rank(c, idx, n))
+		return true;
 	struct sort_key *keys = sorted_student_keys(c, idx, n);
 	if (!keys)
-		return; /* unsorted: the writes are only slower */
+		return false; /* unsorted: the writes are only slower */
 	for (size_t i = 0; i < n; i++)
 		idx[i] = keys[i].idx;
 	free(keys);
+	return true;
 }
 
 /* ---- an in-place sort of integers ---------------------------------------- */
@@ -1257,17 +1256,18 @@ void pcache_sort_u64(uint64_t *a, size_t n)
 
 /* idx[0..n) by the students' ranks (c->ranks), through one integer
  * each: (rank, entry); left as it is when out of memory. */
-static void sort_by_rank(struct pcache *c, uint32_t *idx, size_t n)
+static bool sort_by_rank(struct pcache *c, uint32_t *idx, size_t n)
 {
 	uint64_t *keys = malloc((n ? n : 1) * sizeof(*keys));
 	if (!keys)
-		return;
+		return false;
 	for (size_t i = 0; i < n; i++)
 		keys[i] = (uint64_t)c->ranks[idx[i]] << 32 | idx[i];
 	pcache_sort_u64(keys, n);
 	for (size_t i = 0; i < n; i++)
 		idx[i] = (uint32_t)keys[i];
 	free(keys);
+	return true;
 }
 
 static unsigned bits_for(uint64_t max)

@@ -203,8 +203,8 @@ bool pcache_sort_pairs(struct pcache *c, uint32_t *idx, size_t n);
 /* Sorts integers in place, allocating nothing (introsort). */
 void pcache_sort_u64(uint64_t *a, size_t n);
 
-/* Sorts idx[0..n) (student indexes) by id bytes (out of memory: leaves
- * them as they are: only slower writes follow). */
-void pcache_sort_students(struct pcache *c, uint32_t *idx, size_t n);
+/* Sorts idx[0..n) (student indexes) by id bytes.  false: out of memory
+ * (idx is as it was: only slower writes follow). */
+bool pcache_sort_students(struct pcache *c, uint32_t *idx, size_t n);
 
 #endif

@@ -337,7 +337,7 @@ bool report_format_parse(const char *s, enum report_format *out)
 }
 
 /* The spool's directory: dir, else $TMPDIR, else /tmp. */
-static const char *spool_dir(const char *dir)
+const char *report_spool_dir(const char *dir)
 {
 	if (!dir) {
 		dir = getenv("TMPDIR");
@@ -352,7 +352,7 @@ enum status report_spool_open(int dirfd, const char *dir, const char *what,
 {
 	int own = -1;
 	if (dirfd < 0) {
-		dir = spool_dir(dir);
+		dir = report_spool_dir(dir);
 		dirfd = own = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 		if (own < 0)
 			return error_set(err, ST_IO, "%s: cannot create the %s: %s",
@@ -408,7 +408,7 @@ enum status report_new(enum report_format fmt, int dirfd, const char *dir,
 	}
 	setvbuf(r->spool, buf, _IOFBF, SPOOL_BUFFER);
 	r->spool_buf = buf;
-	snprintf(r->spool_dir, sizeof(r->spool_dir), "%s", spool_dir(dir));
+	snprintf(r->spool_dir, sizeof(r->spool_dir), "%s", report_spool_dir(dir));
 	r->fmt = fmt;
 	r->spool_limit = REPORT_SPOOL_MAX;
 	r->w_line = strlen("LINE");

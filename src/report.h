@@ -59,6 +59,10 @@ struct report;
 enum status report_spool_open(int dirfd, const char *dir, const char *what,
 			      FILE **out, struct error *err);
 
+/* The directory report_spool_open uses when dirfd is -1: dir, else
+ * $TMPDIR, else /tmp (for messages). */
+const char *report_spool_dir(const char *dir);
+
 /* A report being built: rows are spooled to a temporary file that has no
  * name, as report_spool_open makes it (in dirfd, else dir, else $TMPDIR),
  * so memory does not grow with the roster. */
