@@ -208,8 +208,9 @@ valgrind: $(BIN) deps-test
 # the --users join and the iconv path, then over the escaping of csv, json
 # and terminal text, the courses file (course import, read back after being
 # written out), -d's target (no password shown, in any form, parsed or
-# not), and the -o/--rejects path walk (against the kernel's own, in a
-# scratch tree with links of every kind; clang only).  Each keeps what it
+# not), the -o/--rejects path walk (against the kernel's own, in a
+# scratch tree with links of every kind; clang only), and a big batch's
+# spilled runs (against a model).  Each keeps what it
 # finds in tests/fuzz/corpus-*-run/ and starts from its seeds.
 FUZZ_SECONDS ?= 60
 FUZZ_ESCAPE_SECONDS ?= 15
@@ -223,6 +224,8 @@ FUZZ_SRC := src/roster.c src/csvread.c src/validate.c src/utf8.c src/escape.c sr
 FUZZ_COURSES_SRC := src/course_import.c src/courses.c src/hint.c src/csvread.c src/validate.c \
                     src/utf8.c src/escape.c src/parse.c src/error.c src/row.c
 FUZZ_DEST_WALK_SRC := src/dest_walk.c src/report_dest.c src/atomic_file.c src/error.c
+FUZZ_RUNSET_SECONDS ?= 10
+FUZZ_RUNSET_SRC := src/runset.c src/spool.c src/atomic_file.c src/error.c
 fuzz:
 	@.ci/install-deps build fuzz
 	@mkdir -p build/fuzz tests/fuzz/corpus-run
@@ -248,6 +251,11 @@ fuzz:
 	build/fuzz/fuzz_dest_walk -max_total_time=$(FUZZ_DEST_WALK_SECONDS) -max_len=256 \
 		-dict=tests/fuzz/dest_walk.dict -artifact_prefix=$(abspath build/fuzz)/ \
 		-print_final_stats=1 tests/fuzz/corpus-dest-walk-run tests/fuzz/corpus-dest-walk
+	$(FUZZ_CC) tests/fuzz/fuzz_runset.c $(FUZZ_RUNSET_SRC) -o build/fuzz/fuzz_runset
+	@mkdir -p tests/fuzz/corpus-runset-run
+	build/fuzz/fuzz_runset -max_total_time=$(FUZZ_RUNSET_SECONDS) -max_len=4096 \
+		-artifact_prefix=$(abspath build/fuzz)/ \
+		-print_final_stats=1 tests/fuzz/corpus-runset-run tests/fuzz/corpus-runset
 
 bench: $(BENCH_BIN) $(BIN)
 	@.ci/install-deps bench

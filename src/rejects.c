@@ -11,6 +11,7 @@
 #include "escape.h"
 #include "rejects.h"
 #include "report.h"
+#include "spool.h"
 #include "report_dest.h"
 #include "utf8.h"
 
@@ -115,11 +116,11 @@ enum status rejects_new(const char *path, unsigned mode,
 	 * (tmpfile(3) put every record of the roster in /tmp, unbounded:
 	 * review 14, A3). */
 	rj->spool_limit = REPORT_SPOOL_MAX;
-	st = report_spool_open(report_dest_dirfd(&rj->dest),
+	st = spool_open(report_dest_dirfd(&rj->dest),
 			       report_dest_dir(&rj->dest), SPOOL_NAME,
 			       &rj->spool, err);
 	if (st == ST_OK && !rj->dest.atomic)
-		st = report_spool_open(-1, NULL, "temporary rejects file",
+		st = spool_open(-1, NULL, "temporary rejects file",
 				       &rj->direct, err);
 	if (st != ST_OK) {
 		rejects_free(rj);

@@ -1,7 +1,5 @@
 /* report: the per-row report of a batch in text, csv or json; see report.h. */
-#define _GNU_SOURCE /* O_TMPFILE, O_PATH */
 #include <errno.h>
-#include <fcntl.h>
 #include <math.h>
 #include <poll.h>
 #include <stdarg.h>
@@ -11,9 +9,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "atomic_file.h"
 #include "report.h"
 #include "report_html.h"
+#include "spool.h"
 
 #define SPOOL_BUFFER (256u << 10)  /* stdio buffer of the spool */
 #define WRITE_BUFFER (64u << 10)   /* output buffer of report_write */
@@ -336,52 +334,6 @@ bool report_format_parse(const char *s, enum report_format *out)
 	return false;
 }
 
-/* The spool's directory: dir, else $TMPDIR, else /tmp. */
-const char *report_spool_dir(const char *dir)
-{
-	if (!dir) {
-		dir = getenv("TMPDIR");
-		if (!dir || !*dir)
-			dir = "/tmp";
-	}
-	return dir;
-}
-
-enum status report_spool_open(int dirfd, const char *dir, const char *what,
-			      FILE **out, struct error *err)
-{
-	int own = -1;
-	if (dirfd < 0) {
-		dir = report_spool_dir(dir);
-		dirfd = own = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-		if (own < 0)
-			return error_set(err, ST_IO, "%s: cannot create the %s: %s",
-					 dir, what, strerror(errno));
-	}
-	/* In the very directory that was checked (review 21, F05): through
-	 * its descriptor, never by its name again. */
-	int fd = openat(dirfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		char name[] = ".bulkreg-spool.XXXXXX";
-		fd = atomic_file_create_temp(dirfd, name, 0600);
-		if (fd >= 0)
-			unlinkat(dirfd, name, 0);
-	}
-	int e = errno;
-	if (own >= 0)
-		close(own);
-	if (fd < 0)
-		return error_set(err, ST_IO, "%s: cannot create the %s: %s", dir,
-				 what, strerror(e));
-	if (!(*out = fdopen(fd, "w+"))) {
-		e = errno;
-		close(fd);
-		return error_set(err, ST_IO, "%s: cannot open the %s: %s", dir,
-				 what, strerror(e));
-	}
-	return ST_OK;
-}
-
 enum status report_new(enum report_format fmt, int dirfd, const char *dir,
 		       struct report **out, struct error *err)
 {
@@ -393,7 +345,7 @@ enum status report_new(enum report_format fmt, int dirfd, const char *dir,
 		free(buf);
 		return error_set(err, ST_NOMEM, "out of memory for the report");
 	}
-	enum status st = report_spool_open(dirfd, dir, SPOOL_NAME, &r->spool,
+	enum status st = spool_open(dirfd, dir, SPOOL_NAME, &r->spool,
 					   err);
 	if (st != ST_OK) {
 		free(r);
@@ -408,7 +360,7 @@ enum status report_new(enum report_format fmt, int dirfd, const char *dir,
 	}
 	setvbuf(r->spool, buf, _IOFBF, SPOOL_BUFFER);
 	r->spool_buf = buf;
-	snprintf(r->spool_dir, sizeof(r->spool_dir), "%s", report_spool_dir(dir));
+	snprintf(r->spool_dir, sizeof(r->spool_dir), "%s", spool_dir(dir));
 	r->fmt = fmt;
 	r->spool_limit = REPORT_SPOOL_MAX;
 	r->w_line = strlen("LINE");

@@ -50,21 +50,8 @@ struct report;
  * about 12 million csv rows. */
 #define REPORT_SPOOL_MAX ((uint64_t)1 << 30)
 
-/* A file with no name in the directory open on `dirfd` (O_PATH will do;
- * `dir` names it in messages), or, when dirfd is -1, in `dir` (or $TMPDIR,
- * default /tmp, when dir is NULL): gone by itself however the process
- * ends, and never visible to anyone (O_TMPFILE; else a file of mode 0600
- * created exclusively and unlinked at once, through the same
- * descriptor).  ST_IO names dir and `what` ("temporary report file"). */
-enum status report_spool_open(int dirfd, const char *dir, const char *what,
-			      FILE **out, struct error *err);
-
-/* The directory report_spool_open uses when dirfd is -1: dir, else
- * $TMPDIR, else /tmp (for messages). */
-const char *report_spool_dir(const char *dir);
-
 /* A report being built: rows are spooled to a temporary file that has no
- * name, as report_spool_open makes it (in dirfd, else dir, else $TMPDIR),
+ * name, as spool_open (spool.h) makes it (in dirfd, else dir, else $TMPDIR),
  * so memory does not grow with the roster. */
 enum status report_new(enum report_format fmt, int dirfd, const char *dir,
 		       struct report **out, struct error *err);

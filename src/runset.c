@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "report.h"
+#include "spool.h"
 #include "splitmix.h"
 
 #define RECORD_HEADER 8            /* key length, value length: 4 bytes each */
@@ -188,7 +188,7 @@ static enum status io_error(const char *doing, int e,
 			    struct error *err)
 {
 	return error_set(err, ST_IO, "%s: %s the " SPILL_WHAT ": %s",
-			 report_spool_dir(NULL), doing, strerror(e ? e : EIO));
+			 spool_dir(NULL), doing, strerror(e ? e : EIO));
 }
 
 static enum status nomem(struct error *err)
@@ -211,7 +211,7 @@ enum status runset_begin(struct runset *rs, size_t max_records,
 	if (rs->writing)
 		abort(); /* runset_begin: a run is being written */
 	if (!rs->file) {
-		enum status st = report_spool_open(-1, NULL, SPILL_WHAT,
+		enum status st = spool_open(-1, NULL, SPILL_WHAT,
 						   &rs->file, err);
 		if (st != ST_OK)
 			return st;
@@ -512,11 +512,12 @@ static enum status cursor_load(struct runset *rs, struct cursor *c,
 			c->done = true;
 			return ST_OK;
 		}
-		memmove(c->buf, c->buf + c->pos, have);
-		c->len = have;
-		c->pos = 0;
 		if (!grow(&c->buf, &c->cap, need > READ_BUFFER ? need : READ_BUFFER))
 			return nomem(err);
+		if (have)
+			memmove(c->buf, c->buf + c->pos, have);
+		c->len = have;
+		c->pos = 0;
 		size_t n = c->cap - c->len;
 		if (n > c->end - c->off)
 			n = (size_t)(c->end - c->off);

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "report.h"
+#include "spool.h"
 #include "testutil.h"
 
 /* ---- fixtures and helpers ------------------------------------------------ */
@@ -1438,7 +1439,7 @@ START_TEST(test_spool_is_made_through_the_directory_descriptor)
 	ck_assert_int_eq(mkdir(real, 0700), 0);
 	FILE *f = NULL;
 	struct error err = {0};
-	ck_assert_int_eq(report_spool_open(dfd, gone, "spool", &f, &err), ST_OK);
+	ck_assert_int_eq(spool_open(dfd, gone, "spool", &f, &err), ST_OK);
 	char link[64], target[1024];
 	snprintf(link, sizeof(link), "/proc/self/fd/%d", fileno(f));
 	ssize_t n = readlink(link, target, sizeof(target) - 1);
