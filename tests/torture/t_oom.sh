@@ -4,10 +4,12 @@
 # Nth call to malloc/calloc/realloc fail with ENOMEM.  A count run gives the
 # number of calls K of a small register (300 rows); then N takes every value
 # from 1 up to a first stretch, and a stratified sample (a random value in
-# each step) of the rest up to K.  Five variants: csv on standard output,
-# json with -o, text on standard output, html with -o and --rejects, and
+# each step) of the rest up to K.  Six variants: csv on standard output,
+# json with -o, text on standard output, html with -o and --rejects,
 # --check (40 rows, each checked by true(1), sampled from where the rows
-# begin).  For every N:
+# begin), and csv with the batch's cache started again every 150 entries
+# (the test hook BULKREG_TEST_RESTART_EVERY: each part spilled as a run,
+# the runs read back and merged into the tables).  For every N:
 #   - bulkreg did not die by a signal, and did not hang;
 #   - exit 0/1 (the failure was recovered from): the database holds exactly
 #     the whole batch (as an uninterrupted run leaves it) and the report is
@@ -65,23 +67,27 @@ report_complete() {
 	html-rejects) [ "$(grep -c '<tr class="st-' rep.html)" -ge 300 ] &&
 		[ "$(tail -n 1 rep.html)" = "</html>" ] ;;
 	check-csv) [ "$(wc -l <out)" -eq 41 ] ;;
+	csv-spill) [ "$(wc -l <out)" -eq 301 ] ;;
 	esac
 }
 
 # run_variant VARIANT N: one run, in the foreground under timeout(1) as a
 # guard against hangs (then RC is 999); sets RC.
 run_variant() {
+	_hook=
+	[ "$1" != csv-spill ] || _hook=BULKREG_TEST_RESTART_EVERY=150
 	case $1 in
 	csv-stdout) set -- "$2" --format csv roster.csv ;;
 	json-o) set -- "$2" --format json -o rep.json roster.csv ;;
 	text-stdout) set -- "$2" roster.csv ;;
 	html-rejects) set -- "$2" --format html -o rep.html --rejects rej.csv roster.csv ;;
 	check-csv) set -- "$2" --check true --format csv roster40.csv ;;
+	csv-spill) set -- "$2" --format csv roster.csv ;;
 	esac
 	_n=$1
 	shift
 	# env, so that only bulkreg has the shim, not timeout.
-	timeout 60 env FAILMALLOC_NTH="$_n" FAILMALLOC_COUNT="$PWD/count" \
+	timeout 60 env ${_hook:+"$_hook"} FAILMALLOC_NTH="$_n" FAILMALLOC_COUNT="$PWD/count" \
 		FAILMALLOC_TRACE="$TRACE" LD_PRELOAD="$SHIM" \
 		"$BULKREG" -d t.db register "$@" >out 2>err
 	RC=$?
@@ -105,7 +111,7 @@ where() {
 }
 
 total=0
-for variant in csv-stdout json-o text-stdout html-rejects check-csv; do
+for variant in csv-stdout json-o text-stdout html-rejects check-csv csv-spill; do
 	# The count run, which is also the reference.
 	copy_db base.db t.db
 	rm -f rep.json rep.html rej.csv count
@@ -128,6 +134,7 @@ for variant in csv-stdout json-o text-stdout html-rejects check-csv; do
 	json-o) first=200 step=12 ;;
 	text-stdout) first=100 step=16 ;;
 	html-rejects) first=100 step=32 ;;
+	csv-spill) first=100 step=16 ;;
 	*) from=$((K / 2)) first=$((K / 2)) step=8 ;;
 	esac
 	# TORTURE_OOM_STEP_SCALE=N: every N-th of the sampled steps' sites
