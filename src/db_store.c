@@ -2905,7 +2905,9 @@ static enum status load_students(struct db *db, struct error *err)
 		" FROM students";
 	struct store_cache *sc = db->cache;
 	struct sqldb_stmt *stmt = NULL;
-	enum status st = db__prepare(db, sql, 0, &stmt, err);
+	enum status st = runs_merge(db, err);
+	if (st == ST_OK)
+		st = db__prepare(db, sql, 0, &stmt, err);
 	if (st != ST_OK)
 		return st;
 	if (sc->students_stored > 0) /* a hint: false changes nothing */
