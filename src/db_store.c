@@ -1581,10 +1581,15 @@ static enum status merge_into(struct db *db, struct runset *rs,
 		sqldb_bulk_abort(m.upsert);
 		return st;
 	}
+	/* After a failed write SQLite may have rolled the transaction back
+	 * (out of memory): the other bulk's rows are given up, or they would
+	 * be written outside it (make torture, oom csv-spill). */
 	rc = sqldb_bulk_finish(m.insert, NULL);
-	enum sqldb_rc rc2 = sqldb_bulk_finish(m.upsert, NULL);
-	if (rc == SQLDB_OK)
-		rc = rc2;
+	if (rc != SQLDB_OK) {
+		sqldb_bulk_abort(m.upsert);
+		return db__fail(db, rc, doing, err);
+	}
+	rc = sqldb_bulk_finish(m.upsert, NULL);
 	return rc == SQLDB_OK ? ST_OK : db__fail(db, rc, doing, err);
 }
 

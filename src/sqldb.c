@@ -430,15 +430,20 @@ static char *group_sql(const struct sqldb_bulk *b, int rows)
 	return s;
 }
 
+/* NULL: *rc says why (out of memory for the SQL itself, or SQLite's). */
 static sqlite3_stmt *prepare_group(struct sqldb_bulk *b, int rows,
-				   unsigned flags)
+				   unsigned flags, enum sqldb_rc *rc)
 {
 	char *sql = group_sql(b, rows);
 	sqlite3_stmt *h = NULL;
-	if (sql && sqlite3_prepare_v3(b->c->sqlite, sql, -1, flags, &h, NULL) !=
-			   SQLITE_OK) {
+	*rc = sql ? SQLDB_OK : SQLDB_ENOMEM;
+	int src = sql ? sqlite3_prepare_v3(b->c->sqlite, sql, -1, flags, &h,
+					   NULL) :
+			SQLITE_OK;
+	if (src != SQLITE_OK) {
 		sqlite3_finalize(h);
 		h = NULL;
+		*rc = sqldb_sqlite_rc(src);
 	}
 	free(sql);
 	return h;
@@ -487,9 +492,11 @@ static void group_begin(struct sqldb_bulk *b, const char *row_sql)
 	b->kept = calloc((size_t)SQLDB_BULK_GROUP * (size_t)b->ncols,
 			 sizeof(*b->kept));
 	free(list);
+	/* Not prepared (out of memory): rows go one by one, as written. */
+	enum sqldb_rc unused;
 	if (b->group_head && b->group_tail && b->kept)
 		b->group = prepare_group(b, SQLDB_BULK_GROUP,
-					 SQLITE_PREPARE_PERSISTENT);
+					 SQLITE_PREPARE_PERSISTENT, &unused);
 	if (!b->group) {
 		free(b->group_head);
 		free(b->group_tail);
@@ -558,10 +565,11 @@ static enum sqldb_rc write_last_group(struct sqldb_bulk *b)
 {
 	if (!b->group || b->rows == 0 || b->err != SQLDB_OK)
 		return b->err;
-	sqlite3_stmt *h = prepare_group(b, b->rows, 0);
-	if (!h)
-		return sqldb_sqlite_rc(sqlite3_errcode(b->c->sqlite));
-	enum sqldb_rc rc = write_group(b, h);
+	enum sqldb_rc rc;
+	sqlite3_stmt *h = prepare_group(b, b->rows, 0, &rc);
+	if (!h) /* the rows are not written: never SQLDB_OK */
+		return rc != SQLDB_OK ? rc : SQLDB_EOTHER;
+	rc = write_group(b, h);
 	sqlite3_finalize(h);
 	return rc;
 }
