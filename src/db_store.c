@@ -1910,14 +1910,6 @@ static size_t cache_budget(void)
 	return CACHE_BUDGET;
 }
 
-/* BULKREG_TEST_NO_RUNS=1: a part past the budget goes into the tables, as
- * on PostgreSQL (tests/e2e/t_cache.sh compares). */
-static bool runs_wanted(void)
-{
-	const char *s = getenv("BULKREG_TEST_NO_RUNS");
-	return !(s && strcmp(s, "1") == 0);
-}
-
 /* BULKREG_TEST_RESTART_EVERY=N: a part holds at most N entries, within a
  * budget that still reads courses and students whole (the 4 KiB one does
  * not): the runs under every path that reads them. */
@@ -1933,11 +1925,6 @@ static uint32_t restart_every(void)
 static size_t cache_budget(void)
 {
 	return CACHE_BUDGET;
-}
-
-static bool runs_wanted(void)
-{
-	return true;
 }
 
 static uint32_t restart_every(void)
@@ -1973,7 +1960,7 @@ enum status db__cache_start(struct db *db, enum batch_kind kind,
 	uint64_t seed = cache_seed();
 	if (sc)
 		sc->pc = pcache_new(seed);
-	if (sc && sc->pc && !db->pg && runs_wanted()) {
+	if (sc && sc->pc && !db->pg) {
 		sc->pair_runs = runset_new(splitmix64(seed));
 		sc->student_runs = runset_new(splitmix64(seed + 1));
 	}
